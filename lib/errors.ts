@@ -1,0 +1,218 @@
+/**
+ * The one error type of the control plane: a Kubernetes `Status`, and the one table that maps
+ * each StatusReason to its HTTP status and gRPC code.
+ *
+ * Everything thrown across a service boundary is a {@link StatusError}. On the wire it travels
+ * as a gRPC status whose details hold the Status (see grpc-status.ts) and comes back as the same
+ * error on the client; at the REST edge it becomes a `kind: Status` body with the same code.
+ */
+import { status as GrpcCode } from '@grpc/grpc-js';
+
+/** metav1.StatusReason values the control plane produces. */
+export type StatusReason =
+  | 'BadRequest'
+  | 'Unauthorized'
+  | 'Forbidden'
+  | 'NotFound'
+  | 'AlreadyExists'
+  | 'Conflict'
+  | 'Gone'
+  | 'Expired'
+  | 'Invalid'
+  | 'MethodNotAllowed'
+  | 'NotAcceptable'
+  | 'RequestEntityTooLarge'
+  | 'UnsupportedMediaType'
+  | 'TooManyRequests'
+  | 'InternalError'
+  | 'ServiceUnavailable'
+  | 'Timeout';
+
+interface ReasonMapping {
+  readonly http: number;
+  readonly grpc: GrpcCode;
+}
+
+/**
+ * Reason -> HTTP status and gRPC code. `satisfies Record<StatusReason, ...>` makes the compiler
+ * refuse a reason without a row.
+ */
+export const REASONS = {
+  BadRequest: { http: 400, grpc: GrpcCode.INVALID_ARGUMENT },
+  Unauthorized: { http: 401, grpc: GrpcCode.UNAUTHENTICATED },
+  Forbidden: { http: 403, grpc: GrpcCode.PERMISSION_DENIED },
+  NotFound: { http: 404, grpc: GrpcCode.NOT_FOUND },
+  MethodNotAllowed: { http: 405, grpc: GrpcCode.UNIMPLEMENTED },
+  NotAcceptable: { http: 406, grpc: GrpcCode.INVALID_ARGUMENT },
+  AlreadyExists: { http: 409, grpc: GrpcCode.ALREADY_EXISTS },
+  Conflict: { http: 409, grpc: GrpcCode.ABORTED },
+  Gone: { http: 410, grpc: GrpcCode.OUT_OF_RANGE },
+  Expired: { http: 410, grpc: GrpcCode.OUT_OF_RANGE },
+  RequestEntityTooLarge: { http: 413, grpc: GrpcCode.RESOURCE_EXHAUSTED },
+  UnsupportedMediaType: { http: 415, grpc: GrpcCode.INVALID_ARGUMENT },
+  Invalid: { http: 422, grpc: GrpcCode.INVALID_ARGUMENT },
+  TooManyRequests: { http: 429, grpc: GrpcCode.RESOURCE_EXHAUSTED },
+  InternalError: { http: 500, grpc: GrpcCode.INTERNAL },
+  ServiceUnavailable: { http: 503, grpc: GrpcCode.UNAVAILABLE },
+  Timeout: { http: 504, grpc: GrpcCode.DEADLINE_EXCEEDED },
+} as const satisfies Record<StatusReason, ReasonMapping>;
+
+export function isStatusReason(value: string): value is StatusReason {
+  return Object.hasOwn(REASONS, value);
+}
+
+/** metav1.StatusCause */
+export interface StatusCause {
+  reason?: string;
+  message?: string;
+  field?: string;
+}
+
+/** metav1.StatusDetails */
+export interface StatusDetails {
+  name?: string;
+  group?: string;
+  kind?: string;
+  uid?: string;
+  causes?: StatusCause[];
+  retryAfterSeconds?: number;
+}
+
+/** metav1.Status as it appears in JSON. */
+export interface Status {
+  kind: 'Status';
+  apiVersion: 'v1';
+  metadata: Record<string, never>;
+  status: 'Success' | 'Failure';
+  message?: string;
+  reason?: StatusReason;
+  details?: StatusDetails;
+  code: number;
+}
+
+/** An error that is a Kubernetes Status with status Failure. */
+export class StatusError extends Error {
+  readonly reason: StatusReason;
+  readonly code: number;
+  readonly details: StatusDetails | undefined;
+
+  constructor(reason: StatusReason, message: string, details?: StatusDetails) {
+    super(message);
+    this.name = 'StatusError';
+    this.reason = reason;
+    this.code = REASONS[reason].http;
+    this.details = details;
+  }
+
+  /** The gRPC code of this error's reason. */
+  get grpcCode(): GrpcCode {
+    return REASONS[this.reason].grpc;
+  }
+
+  toStatus(): Status {
+    const status: Status = {
+      kind: 'Status',
+      apiVersion: 'v1',
+      metadata: {},
+      status: 'Failure',
+      message: this.message,
+      reason: this.reason,
+      code: this.code,
+    };
+    if (this.details !== undefined) status.details = this.details;
+    return status;
+  }
+
+  /**
+   * Normalises anything thrown into a StatusError. A StatusError passes through; anything
+   * else becomes an InternalError whose message does not echo the original (it may hold
+   * internals or secrets): callers log the original themselves.
+   */
+  static from(err: unknown): StatusError {
+    if (err instanceof StatusError) return err;
+    return new StatusError('InternalError', 'an internal error occurred');
+  }
+}
+
+/** Identifies the object an error is about, as kube-apiserver's errors do. */
+export interface Qualified {
+  /** The resource, e.g. "configmaps". */
+  resource: string;
+  /** The API group; "" for core. */
+  group: string;
+}
+
+function qualifiedName(q: Qualified): string {
+  return q.group === '' ? q.resource : `${q.resource}.${q.group}`;
+}
+
+/** `configmaps "x" not found` */
+export function notFound(q: Qualified, name: string): StatusError {
+  return new StatusError('NotFound', `${qualifiedName(q)} "${name}" not found`, {
+    name,
+    group: q.group,
+    kind: q.resource,
+  });
+}
+
+/** `configmaps "x" already exists` */
+export function alreadyExists(q: Qualified, name: string): StatusError {
+  return new StatusError('AlreadyExists', `${qualifiedName(q)} "${name}" already exists`, {
+    name,
+    group: q.group,
+    kind: q.resource,
+  });
+}
+
+/** `Operation cannot be fulfilled on configmaps "x": <why>` */
+export function conflict(q: Qualified, name: string, why: string): StatusError {
+  return new StatusError(
+    'Conflict',
+    `Operation cannot be fulfilled on ${qualifiedName(q)} "${name}": ${why}`,
+    { name, group: q.group, kind: q.resource },
+  );
+}
+
+/** A field error, as field.Error of k8s.io/apimachinery. */
+export interface FieldError {
+  /** FieldValueInvalid, FieldValueRequired, ... */
+  type: 'FieldValueInvalid' | 'FieldValueRequired' | 'FieldValueNotSupported' | 'FieldValueForbidden';
+  field: string;
+  /** The text after the type's words, e.g. the validation message. */
+  detail: string;
+  /** The offending value, for FieldValueInvalid. */
+  value?: unknown;
+}
+
+function fieldErrorMessage(e: FieldError): string {
+  switch (e.type) {
+    case 'FieldValueInvalid':
+      return `Invalid value: ${JSON.stringify(e.value)}: ${e.detail}`;
+    case 'FieldValueRequired':
+      return `Required value${e.detail === '' ? '' : `: ${e.detail}`}`;
+    case 'FieldValueNotSupported':
+      return `Unsupported value: ${JSON.stringify(e.value)}${e.detail === '' ? '' : `: ${e.detail}`}`;
+    case 'FieldValueForbidden':
+      return `Forbidden: ${e.detail}`;
+  }
+}
+
+/**
+ * 422 Invalid in kube-apiserver's shape:
+ * `ConfigMap "Bad" is invalid: metadata.name: Invalid value: "Bad": a lowercase RFC 1123 ...`
+ */
+export function invalid(kind: string, group: string, name: string, errors: FieldError[]): StatusError {
+  const causes = errors.map((e) => ({ reason: e.type, message: fieldErrorMessage(e), field: e.field }));
+  const list = causes.map((c) => `${c.field}: ${c.message}`);
+  const aggregate = list.length === 1 ? list[0] : `[${list.join(', ')}]`;
+  return new StatusError('Invalid', `${kind} "${name}" is invalid: ${aggregate}`, {
+    name,
+    group,
+    kind,
+    causes,
+  });
+}
+
+export function badRequest(message: string): StatusError {
+  return new StatusError('BadRequest', message);
+}

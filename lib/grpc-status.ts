@@ -1,0 +1,113 @@
+/**
+ * A StatusError on the gRPC wire: the gRPC code from the reason table, and the Kubernetes
+ * Status inside a google.rpc.Status in the `grpc-status-details-bin` trailer, so the client
+ * decodes the same error, never parsing message text.
+ */
+import { Metadata, status as GrpcCode, type ServiceError, type StatusObject } from '@grpc/grpc-js';
+import { isStatusReason, StatusError, type StatusDetails } from './errors.ts';
+import { loadProtoRoot } from './proto.ts';
+
+const DETAILS_KEY = 'grpc-status-details-bin';
+const STATUS_TYPE_URL = 'type.googleapis.com/apiserver.v1.Status';
+
+const root = loadProtoRoot();
+const RpcStatus = root.lookupType('google.rpc.Status');
+const KubeStatus = root.lookupType('apiserver.v1.Status');
+
+/** The gRPC status object a server sends for this error. */
+export function toGrpcStatus(err: StatusError): Partial<StatusObject> & { code: GrpcCode } {
+  const kube = KubeStatus.encode(
+    KubeStatus.fromObject({
+      status: 'Failure',
+      message: err.message,
+      reason: err.reason,
+      code: err.code,
+      details: err.details === undefined ? undefined : toWireDetails(err.details),
+    }),
+  ).finish();
+  const rpc = RpcStatus.encode(
+    RpcStatus.fromObject({
+      code: err.grpcCode,
+      message: err.message,
+      details: [{ type_url: STATUS_TYPE_URL, value: kube }],
+    }),
+  ).finish();
+  const metadata = new Metadata();
+  metadata.set(DETAILS_KEY, Buffer.from(rpc));
+  return { code: err.grpcCode, details: err.message, metadata };
+}
+
+/** StatusDetails as protobufjs sees apiserver.v1.StatusDetails (proto field names). */
+interface WireDetails {
+  name?: string;
+  group?: string;
+  kind?: string;
+  uid?: string;
+  causes?: { reason?: string; message?: string; field?: string }[];
+  retry_after_seconds?: number;
+}
+
+interface DecodedKubeStatus {
+  message?: string;
+  reason?: string;
+  details?: WireDetails;
+}
+
+function toWireDetails(d: StatusDetails): WireDetails {
+  const { retryAfterSeconds, ...rest } = d;
+  return retryAfterSeconds === undefined ? rest : { ...rest, retry_after_seconds: retryAfterSeconds };
+}
+
+function fromWireDetails(d: WireDetails | undefined): StatusDetails | undefined {
+  if (d === undefined) return undefined;
+  const { retry_after_seconds: retry, ...rest } = d;
+  return retry === undefined ? rest : { ...rest, retryAfterSeconds: retry };
+}
+
+/**
+ * The StatusError a client sees for a failed call: the Status from the details when the
+ * server sent one, otherwise a Status derived from the gRPC code (a transport failure).
+ */
+export function fromGrpcError(err: Partial<ServiceError> & { code?: number }): StatusError {
+  const raw = err.metadata?.get(DETAILS_KEY)[0];
+  if (raw instanceof Buffer) {
+    try {
+      const rpc = RpcStatus.toObject(RpcStatus.decode(raw), { defaults: false }) as {
+        details?: { type_url: string; value: Uint8Array }[];
+      };
+      const any = rpc.details?.find((d) => d.type_url === STATUS_TYPE_URL);
+      if (any !== undefined) {
+        const kube = KubeStatus.toObject(KubeStatus.decode(any.value), {
+          defaults: false,
+        }) as DecodedKubeStatus;
+        if (kube.reason !== undefined && isStatusReason(kube.reason)) {
+          return new StatusError(kube.reason, kube.message ?? '', fromWireDetails(kube.details));
+        }
+      }
+    } catch {
+      // Undecodable details: fall through to the code.
+    }
+  }
+  return fromGrpcCode(err.code ?? GrpcCode.UNKNOWN, err.details ?? 'unknown error');
+}
+
+function fromGrpcCode(code: number, message: string): StatusError {
+  switch (code) {
+    case GrpcCode.UNAVAILABLE:
+      return new StatusError('ServiceUnavailable', `service unavailable: ${message}`);
+    case GrpcCode.DEADLINE_EXCEEDED:
+      return new StatusError('Timeout', `the request timed out: ${message}`);
+    case GrpcCode.CANCELLED:
+      return new StatusError('Timeout', `the request was cancelled: ${message}`);
+    case GrpcCode.RESOURCE_EXHAUSTED:
+      return new StatusError('RequestEntityTooLarge', message);
+    case GrpcCode.UNAUTHENTICATED:
+      return new StatusError('Unauthorized', 'Unauthorized');
+    case GrpcCode.PERMISSION_DENIED:
+      return new StatusError('Forbidden', message);
+    case GrpcCode.UNIMPLEMENTED:
+      return new StatusError('MethodNotAllowed', message);
+    default:
+      return new StatusError('InternalError', message);
+  }
+}

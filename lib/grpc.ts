@@ -1,0 +1,451 @@
+/**
+ * gRPC plumbing every service shares: a server that wraps handlers into the four steps
+ * (extract trace context, call the core, translate the error, respond), serves grpc.health.v1
+ * and drains on shutdown; clients whose calls carry the trace context and fail with
+ * StatusError; mutual TLS when certificates are configured.
+ */
+import { readFileSync } from 'node:fs';
+import * as grpc from '@grpc/grpc-js';
+import {
+  context,
+  ROOT_CONTEXT,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+  type Context,
+  type TextMapGetter,
+  type TextMapSetter,
+} from '@opentelemetry/api';
+import { HealthImplementation } from 'grpc-health-check';
+import { StatusError } from './errors.ts';
+import { fromGrpcError, toGrpcStatus } from './grpc-status.ts';
+import type { Logger } from './log.ts';
+import type { Telemetry } from './tracing.ts';
+
+/** Objects may be 1.5 MiB and lists hold many: the internal limit is far above grpc's 4 MiB. */
+export const MAX_MESSAGE_BYTES = 256 * 1024 * 1024;
+
+const CHANNEL_OPTIONS: grpc.ChannelOptions = {
+  'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
+  'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
+  'grpc.keepalive_time_ms': 30_000,
+  'grpc.keepalive_timeout_ms': 10_000,
+  'grpc.keepalive_permit_without_calls': 1,
+};
+
+// ---------------------------------------------------------------------------------------------
+// Transport security
+
+/** Files of a mutual-TLS identity; all three set turns mutual TLS on. */
+export interface TlsFiles {
+  /** CA that signs every service's certificate (PEM). */
+  caFile: string;
+  certFile: string;
+  keyFile: string;
+}
+
+/** The flags every service has for its internal gRPC identity. */
+export const TLS_FLAGS = [
+  {
+    flag: 'grpc-tls-ca',
+    env: 'GRPC_TLS_CA_FILE',
+    default: '',
+    description: 'CA certificate (PEM) of internal gRPC; with cert and key, turns on mutual TLS',
+  },
+  {
+    flag: 'grpc-tls-cert',
+    env: 'GRPC_TLS_CERT_FILE',
+    default: '',
+    description: 'this service\'s certificate (PEM) for internal gRPC, as server and as client',
+  },
+  {
+    flag: 'grpc-tls-key',
+    env: 'GRPC_TLS_KEY_FILE',
+    default: '',
+    description: 'private key (PEM) of --grpc-tls-cert',
+  },
+] as const;
+
+/** Mutual TLS files from the TLS flags, or undefined (plaintext) when none is set. */
+export function tlsFilesFrom(config: {
+  'grpc-tls-ca': string;
+  'grpc-tls-cert': string;
+  'grpc-tls-key': string;
+}): TlsFiles | undefined {
+  const files = { caFile: config['grpc-tls-ca'], certFile: config['grpc-tls-cert'], keyFile: config['grpc-tls-key'] };
+  const set = Object.values(files).filter((v) => v !== '').length;
+  if (set === 0) return undefined;
+  if (set !== 3) throw new Error('mutual TLS needs --grpc-tls-ca, --grpc-tls-cert and --grpc-tls-key together');
+  return files;
+}
+
+export function serverCredentials(tls: TlsFiles | undefined): grpc.ServerCredentials {
+  if (tls === undefined) return grpc.ServerCredentials.createInsecure();
+  return grpc.ServerCredentials.createSsl(
+    readFileSync(tls.caFile),
+    [{ cert_chain: readFileSync(tls.certFile), private_key: readFileSync(tls.keyFile) }],
+    true,
+  );
+}
+
+export function channelCredentials(tls: TlsFiles | undefined): grpc.ChannelCredentials {
+  if (tls === undefined) return grpc.credentials.createInsecure();
+  return grpc.credentials.createSsl(readFileSync(tls.caFile), readFileSync(tls.keyFile), readFileSync(tls.certFile));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Trace context over metadata
+
+const metadataGetter: TextMapGetter<grpc.Metadata> = {
+  keys: (carrier) => Object.keys(carrier.getMap()),
+  get: (carrier, key) => {
+    const values = carrier.get(key);
+    if (values.length === 0) return undefined;
+    return values.map(String);
+  },
+};
+
+const metadataSetter: TextMapSetter<grpc.Metadata> = {
+  set: (carrier, key, value) => carrier.set(key, value),
+};
+
+// ---------------------------------------------------------------------------------------------
+// Server
+
+/** What a handler knows about its call besides the request. */
+export interface CallContext {
+  readonly metadata: grpc.Metadata;
+  /** Aborted when the client cancels or the server shuts down. */
+  readonly signal: AbortSignal;
+}
+
+export type UnaryHandler<Req, Res> = (request: Req, ctx: CallContext) => Promise<Res>;
+
+/**
+ * A server-streaming handler: writes messages with `send` (which resolves when the transport
+ * can take more, so a slow client pushes back) and resolves when the stream is complete.
+ */
+export type ServerStreamHandler<Req, Res> = (
+  request: Req,
+  ctx: CallContext,
+  send: (message: Res) => Promise<void>,
+) => Promise<void>;
+
+type AnyHandler = UnaryHandler<never, unknown> | ServerStreamHandler<never, unknown>;
+
+/** Handlers keyed by the original (PascalCase) method names of a service definition. */
+export type HandlerMap = Record<string, AnyHandler>;
+
+export interface GrpcServerOptions {
+  /** The service's name, for logs. */
+  name: string;
+  telemetry: Telemetry;
+  logger: Logger;
+  tls?: TlsFiles | undefined;
+}
+
+/**
+ * A gRPC server with health checking and graceful shutdown.
+ *
+ * `active` holds an AbortController per call in flight; it is touched only on the event loop
+ * (no locking needed) and aborted as a whole when shutdown begins.
+ */
+export class GrpcServer {
+  private readonly server = new grpc.Server(CHANNEL_OPTIONS);
+  private readonly health = new HealthImplementation({ '': 'NOT_SERVING' });
+  private readonly active = new Set<AbortController>();
+  private readonly serviceNames: string[] = [];
+  private readonly options: GrpcServerOptions;
+  private stopping = false;
+
+  constructor(options: GrpcServerOptions) {
+    this.options = options;
+    this.health.addToServer(this.server);
+  }
+
+  /**
+   * Adds a service. Every method of the definition must have a handler, or this throws: a
+   * silently unimplemented method would answer UNIMPLEMENTED at run time.
+   */
+  addService(serviceName: string, definition: grpc.ServiceDefinition, handlers: HandlerMap): void {
+    const wrapped: grpc.UntypedServiceImplementation = {};
+    for (const [method, def] of Object.entries(definition)) {
+      const original = (def as { originalName?: string }).originalName ?? method;
+      const handler = handlers[method] ?? handlers[original];
+      if (handler === undefined) throw new Error(`${serviceName}: no handler for ${method}`);
+      if (def.requestStream) throw new Error(`${serviceName}/${method}: client streaming is not used`);
+      const rpcName = `${serviceName}/${method}`;
+      wrapped[method] = def.responseStream
+        ? this.wrapServerStream(rpcName, handler as ServerStreamHandler<unknown, unknown>)
+        : this.wrapUnary(rpcName, handler as UnaryHandler<unknown, unknown>);
+    }
+    this.server.addService(definition, wrapped);
+    this.serviceNames.push(serviceName);
+  }
+
+  /** Binds and starts serving; resolves with the bound port (useful with port 0). */
+  async listen(address: string): Promise<number> {
+    const port = await new Promise<number>((resolve, reject) => {
+      this.server.bindAsync(address, serverCredentials(this.options.tls), (err, p) =>
+        err === null ? resolve(p) : reject(err),
+      );
+    });
+    this.health.setStatus('', 'SERVING');
+    for (const name of this.serviceNames) this.health.setStatus(name, 'SERVING');
+    return port;
+  }
+
+  /**
+   * Graceful stop: report NOT_SERVING, end open streams (their handlers see the abort and
+   * finish), let unary calls in flight complete for up to `graceMs`, then close.
+   */
+  async shutdown(graceMs = 10_000): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    this.health.setStatus('', 'NOT_SERVING');
+    for (const name of this.serviceNames) this.health.setStatus(name, 'NOT_SERVING');
+    for (const controller of this.active) controller.abort(new StatusError('ServiceUnavailable', 'server is shutting down'));
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        this.server.forceShutdown();
+        resolve();
+      }, graceMs);
+      timer.unref();
+      this.server.tryShutdown(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  private begin(rpcName: string, call: grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown>): { ctx: CallContext; otelContext: Context; done: () => void; controller: AbortController } {
+    const { tracer, propagator } = this.options.telemetry;
+    const parent = propagator.extract(ROOT_CONTEXT, call.metadata, metadataGetter);
+    const [service = '', method = ''] = rpcName.split('/');
+    const span = tracer.startSpan(
+      rpcName,
+      {
+        kind: SpanKind.SERVER,
+        attributes: { 'rpc.system': 'grpc', 'rpc.service': service, 'rpc.method': method },
+      },
+      parent,
+    );
+    const controller = new AbortController();
+    this.active.add(controller);
+    call.on('cancelled', () => controller.abort(new StatusError('Timeout', 'the client cancelled the call')));
+    const otelContext = trace.setSpan(parent, span);
+    return {
+      ctx: { metadata: call.metadata, signal: controller.signal },
+      otelContext,
+      controller,
+      done: () => {
+        this.active.delete(controller);
+        span.end();
+      },
+    };
+  }
+
+  private fail(rpcName: string, err: unknown, otelContext: Context): StatusError {
+    const status = StatusError.from(err);
+    const span = trace.getSpan(otelContext);
+    if (!(err instanceof StatusError)) {
+      this.options.logger.error('unexpected error in handler', { rpc: rpcName, error: err });
+    }
+    span?.setAttribute('k8s.status.reason', status.reason);
+    if (status.code >= 500) span?.setStatus({ code: SpanStatusCode.ERROR, message: status.reason });
+    return status;
+  }
+
+  private wrapUnary(rpcName: string, handler: UnaryHandler<unknown, unknown>): grpc.handleUnaryCall<unknown, unknown> {
+    return (call, callback) => {
+      const { ctx, otelContext, done } = this.begin(rpcName, call);
+      context
+        .with(otelContext, () => handler(call.request, ctx))
+        .then(
+          (response) => callback(null, response),
+          (err: unknown) => callback(toGrpcStatus(this.fail(rpcName, err, otelContext))),
+        )
+        .finally(done);
+    };
+  }
+
+  private wrapServerStream(
+    rpcName: string,
+    handler: ServerStreamHandler<unknown, unknown>,
+  ): grpc.handleServerStreamingCall<unknown, unknown> {
+    return (call) => {
+      const { ctx, otelContext, done } = this.begin(rpcName, call);
+      const send = (message: unknown): Promise<void> => {
+        if (ctx.signal.aborted) return Promise.reject(ctx.signal.reason);
+        if (call.write(message)) return Promise.resolve();
+        return new Promise((resolve, reject) => {
+          const onDrain = () => {
+            ctx.signal.removeEventListener('abort', onAbort);
+            resolve();
+          };
+          const onAbort = () => {
+            call.off('drain', onDrain);
+            reject(ctx.signal.reason);
+          };
+          call.once('drain', onDrain);
+          ctx.signal.addEventListener('abort', onAbort, { once: true });
+        });
+      };
+      context
+        .with(otelContext, () => handler(call.request, ctx, send))
+        .then(
+          () => call.end(),
+          (err: unknown) => {
+            if (call.cancelled) return;
+            call.emit('error', toGrpcStatus(this.fail(rpcName, err, otelContext)));
+          },
+        )
+        .finally(done);
+    };
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Client
+
+export interface ClientOptions {
+  telemetry: Telemetry;
+  tls?: TlsFiles | undefined;
+}
+
+/** Options of one call. */
+export interface CallOptions {
+  signal?: AbortSignal | undefined;
+  /** Deadline in milliseconds from now. */
+  timeoutMs?: number | undefined;
+  /** Extra metadata, e.g. the caller's credentials. */
+  metadata?: grpc.Metadata | undefined;
+}
+
+/** A client interceptor that starts a CLIENT span per call and injects its context. */
+function tracingInterceptor(telemetry: Telemetry): grpc.Interceptor {
+  return (options, nextCall) => {
+    const path = options.method_definition.path.replace(/^\//, '');
+    const [service = '', method = ''] = path.split('/');
+    const span = telemetry.tracer.startSpan(path, {
+      kind: SpanKind.CLIENT,
+      attributes: { 'rpc.system': 'grpc', 'rpc.service': service, 'rpc.method': method },
+    });
+    const spanContext = trace.setSpan(context.active(), span);
+    return new grpc.InterceptingCall(nextCall(options), {
+      start(metadata, listener, next) {
+        telemetry.propagator.inject(spanContext, metadata, metadataSetter);
+        next(metadata, {
+          onReceiveStatus(status, nextStatus) {
+            if (status.code !== grpc.status.OK) {
+              span.setAttribute('rpc.grpc.status_code', status.code);
+              if (status.code !== grpc.status.NOT_FOUND && status.code !== grpc.status.ALREADY_EXISTS) {
+                span.setStatus({ code: SpanStatusCode.ERROR });
+              }
+            }
+            span.end();
+            nextStatus(status);
+          },
+        });
+      },
+    });
+  };
+}
+
+/** The options to construct a generated client with: credentials, limits, tracing. */
+export function clientSettings(options: ClientOptions): {
+  credentials: grpc.ChannelCredentials;
+  channelOptions: grpc.ClientOptions;
+} {
+  return {
+    credentials: channelCredentials(options.tls),
+    channelOptions: { ...CHANNEL_OPTIONS, interceptors: [tracingInterceptor(options.telemetry)] },
+  };
+}
+
+/* eslint-disable @typescript-eslint/no-explicit-any -- conditional types over generated overloads */
+/** The request type of a generated unary method (read from its last overload). */
+export type UnaryRequest<F> = F extends (argument: infer Req, callback: grpc.requestCallback<any>) => grpc.ClientUnaryCall ? Req : never;
+/** The response type of a generated unary method. */
+export type UnaryResponse<F> = F extends (argument: any, callback: grpc.requestCallback<infer Res>) => grpc.ClientUnaryCall ? Res : never;
+/** The request type of a generated server-streaming method. */
+export type StreamRequest<F> = F extends (argument: infer Req, options?: grpc.CallOptions) => grpc.ClientReadableStream<any> ? Req : never;
+/** The message type of a generated server-streaming method. */
+export type StreamMessage<F> = F extends (argument: any, options?: grpc.CallOptions) => grpc.ClientReadableStream<infer Res> ? Res : never;
+type AnyFunction = (...args: any[]) => any;
+/* eslint-enable @typescript-eslint/no-explicit-any */
+
+function callOptions(opts: CallOptions | undefined): grpc.CallOptions {
+  const o: grpc.CallOptions = {};
+  if (opts?.timeoutMs !== undefined) o.deadline = Date.now() + opts.timeoutMs;
+  return o;
+}
+
+/**
+ * Calls the unary method `method` of a generated client and resolves with its response;
+ * rejects with StatusError (decoded from the status details, or derived from the gRPC code on
+ * a transport failure).
+ */
+export function unary<C extends grpc.Client, K extends keyof C & string>(
+  client: C,
+  method: K,
+  request: UnaryRequest<C[K]>,
+  opts?: CallOptions,
+): Promise<UnaryResponse<C[K]>> {
+  return new Promise((resolve, reject) => {
+    if (opts?.signal?.aborted) {
+      reject(new StatusError('Timeout', 'the request was cancelled'));
+      return;
+    }
+    const fn = client[method] as AnyFunction;
+    const call = fn.call(
+      client,
+      request,
+      opts?.metadata ?? new grpc.Metadata(),
+      callOptions(opts),
+      (err: grpc.ServiceError | null, response: UnaryResponse<C[K]> | undefined) => {
+        opts?.signal?.removeEventListener('abort', onAbort);
+        if (err !== null) reject(fromGrpcError(err));
+        else if (response === undefined) reject(new StatusError('InternalError', 'empty response'));
+        else resolve(response);
+      },
+    ) as grpc.ClientUnaryCall;
+    const onAbort = () => call.cancel();
+    opts?.signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/**
+ * Calls a server-streaming method and yields its messages; the iteration ends when the server
+ * ends the stream and throws StatusError when it fails. Breaking out of the loop, or aborting
+ * `opts.signal`, cancels the call.
+ */
+export async function* serverStream<C extends grpc.Client, K extends keyof C & string>(
+  client: C,
+  method: K,
+  request: StreamRequest<C[K]>,
+  opts?: CallOptions,
+): AsyncGenerator<StreamMessage<C[K]>, void, undefined> {
+  const fn = client[method] as AnyFunction;
+  const call = fn.call(client, request, opts?.metadata ?? new grpc.Metadata(), callOptions(opts)) as grpc.ClientReadableStream<
+    StreamMessage<C[K]>
+  >;
+  const onAbort = () => call.cancel();
+  opts?.signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    for await (const message of call as AsyncIterable<StreamMessage<C[K]>>) yield message;
+  } catch (err) {
+    if (opts?.signal?.aborted) return;
+    throw fromGrpcError(err as grpc.ServiceError);
+  } finally {
+    opts?.signal?.removeEventListener('abort', onAbort);
+    call.cancel();
+  }
+}
+
+/** Resolves when the channel of `client` is ready, or rejects after `timeoutMs`. */
+export function waitForReady(client: grpc.Client, timeoutMs: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    client.waitForReady(Date.now() + timeoutMs, (err) => (err ? reject(err) : resolve()));
+  });
+}

@@ -1,0 +1,102 @@
+/**
+ * The life cycle every service process shares: read configuration (flags, then environment),
+ * set up logging and tracing, start, and on SIGTERM/SIGINT stop in order: report NOT_SERVING,
+ * end open streams, drain calls in flight, run the service's own stop steps (newest first),
+ * flush spans, exit 0.
+ */
+import { ConfigError, describeFlags, parseConfig, type Config, type FlagSpec } from './config.ts';
+import { GrpcServer, TLS_FLAGS, tlsFilesFrom, type TlsFiles } from './grpc.ts';
+import { createLogger, isLevel, type Logger } from './log.ts';
+import { createTelemetry, type Telemetry } from './tracing.ts';
+
+/** Flags every service has. */
+export const COMMON_FLAGS = [
+  { flag: 'log-level', env: 'LOG_LEVEL', default: 'info', description: 'debug, info, warn or error' },
+  {
+    flag: 'shutdown-grace',
+    env: 'SHUTDOWN_GRACE_MS',
+    default: '10000',
+    description: 'milliseconds calls in flight may take to finish after SIGTERM',
+  },
+  ...TLS_FLAGS,
+] as const;
+
+export interface ServiceRuntime<C> {
+  readonly config: C;
+  readonly logger: Logger;
+  readonly telemetry: Telemetry;
+  readonly tls: TlsFiles | undefined;
+  /** The gRPC server; the service adds its services and listens. */
+  readonly server: GrpcServer;
+  /** Registers a stop step; steps run newest first after the server has drained. */
+  onStop(step: () => Promise<void> | void): void;
+}
+
+/**
+ * Runs a service: `start` wires it and starts listening. Exit codes: 0 after a clean stop,
+ * 1 when start-up fails, 2 for bad configuration.
+ */
+export async function runService<const T extends readonly FlagSpec[]>(
+  name: string,
+  flags: T,
+  start: (runtime: ServiceRuntime<Config<T> & Config<typeof COMMON_FLAGS>>) => Promise<void>,
+): Promise<void> {
+  const table = [...COMMON_FLAGS, ...flags] as const;
+  if (process.argv.includes('--help')) {
+    process.stdout.write(`${name}: flags (environment variables as fallback)\n\n${describeFlags(table)}\n`);
+    return;
+  }
+  let config: Config<T> & Config<typeof COMMON_FLAGS>;
+  let tls: TlsFiles | undefined;
+  try {
+    config = parseConfig(table) as Config<T> & Config<typeof COMMON_FLAGS>;
+    if (!isLevel(config['log-level'])) throw new ConfigError(`unknown log level "${config['log-level']}"`);
+    tls = tlsFilesFrom(config);
+  } catch (err) {
+    process.stderr.write(`${name}: ${(err as Error).message}\n`);
+    process.exitCode = 2;
+    return;
+  }
+  const level = config['log-level'];
+  const logger = createLogger({ service: name, level: isLevel(level) ? level : 'info' });
+  const telemetry = createTelemetry({ serviceName: name, logger });
+  const server = new GrpcServer({ name, telemetry, logger, tls });
+  const stops: (() => Promise<void> | void)[] = [];
+  const runtime: ServiceRuntime<typeof config> = {
+    config,
+    logger,
+    telemetry,
+    tls,
+    server,
+    onStop: (step) => stops.push(step),
+  };
+
+  let stopping = false;
+  const stop = async (signal: string): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    logger.info('stopping', { signal });
+    await server.shutdown(Number(config['shutdown-grace']) || 10_000);
+    for (const step of stops.reverse()) {
+      try {
+        await step();
+      } catch (err) {
+        logger.warn('stop step failed', { error: err });
+      }
+    }
+    await telemetry.shutdown().catch(() => {});
+    logger.info('stopped');
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+
+  try {
+    await start(runtime);
+  } catch (err) {
+    logger.error('start-up failed', { error: err });
+    await server.shutdown(0).catch(() => {});
+    for (const step of stops.reverse()) await Promise.resolve(step()).catch(() => {});
+    process.exit(1);
+  }
+}

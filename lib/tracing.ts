@@ -1,0 +1,121 @@
+/**
+ * OpenTelemetry set-up for one service process, configured by the standard OTEL_* variables:
+ *
+ * - OTEL_TRACES_EXPORTER: `otlp` or `none`; when unset, spans are exported over OTLP only if
+ *   OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is set (so a machine
+ *   without a collector logs no export errors).
+ * - OTEL_EXPORTER_OTLP_(TRACES_)PROTOCOL: `http/protobuf` (default) or `http/json`.
+ * - OTEL_EXPORTER_OTLP_* endpoint, headers, timeout: read by the exporter itself.
+ * - OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES: the resource.
+ * - OTEL_BSP_SCHEDULE_DELAY, OTEL_BSP_MAX_QUEUE_SIZE, OTEL_BSP_MAX_EXPORT_BATCH_SIZE,
+ *   OTEL_BSP_EXPORT_TIMEOUT: the batch span processor.
+ *
+ * The tracer is handed to whoever needs it (no global tracer provider); only the context
+ * manager is global, because the OpenTelemetry API keeps the active context there.
+ */
+import { context, type Tracer, type TextMapPropagator, diag, DiagLogLevel } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import { OTLPTraceExporter as OTLPJsonTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { OTLPTraceExporter as OTLPProtoTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
+import {
+  detectResources,
+  envDetector,
+  resourceFromAttributes,
+} from '@opentelemetry/resources';
+import {
+  BatchSpanProcessor,
+  TracerProvider,
+  type SpanExporter,
+  type SpanProcessor,
+} from '@opentelemetry/sdk-trace';
+import type { Logger } from './log.ts';
+
+export interface Telemetry {
+  readonly tracer: Tracer;
+  readonly propagator: TextMapPropagator;
+  /** Flushes buffered spans and stops exporting. */
+  shutdown(): Promise<void>;
+}
+
+export interface TelemetryOptions {
+  /** The default service.name (OTEL_SERVICE_NAME overrides it). */
+  serviceName: string;
+  env?: NodeJS.ProcessEnv;
+  logger?: Logger;
+  /** Extra processors, e.g. an in-memory exporter's in tests. */
+  spanProcessors?: SpanProcessor[];
+}
+
+let contextManagerInstalled = false;
+
+/** Installs the AsyncLocalStorage context manager once per process. */
+export function installContextManager(): void {
+  if (contextManagerInstalled) return;
+  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+  contextManagerInstalled = true;
+}
+
+function envInt(env: NodeJS.ProcessEnv, name: string): number | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  const n = Number(raw);
+  return Number.isFinite(n) && n >= 0 ? n : undefined;
+}
+
+function createExporter(env: NodeJS.ProcessEnv, logger?: Logger): SpanExporter | undefined {
+  const selected = env.OTEL_TRACES_EXPORTER?.trim();
+  const endpointSet =
+    (env.OTEL_EXPORTER_OTLP_ENDPOINT ?? '') !== '' ||
+    (env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? '') !== '';
+  if (selected === 'none') return undefined;
+  if (selected === undefined || selected === '') {
+    if (!endpointSet) return undefined;
+  } else if (selected !== 'otlp') {
+    logger?.warn('unsupported OTEL_TRACES_EXPORTER; traces are not exported', { exporter: selected });
+    return undefined;
+  }
+  const protocol = env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? env.OTEL_EXPORTER_OTLP_PROTOCOL ?? 'http/protobuf';
+  if (protocol === 'http/json') return new OTLPJsonTraceExporter();
+  if (protocol !== 'http/protobuf') {
+    logger?.warn('unsupported OTLP protocol; using http/protobuf', { protocol });
+  }
+  return new OTLPProtoTraceExporter();
+}
+
+export function createTelemetry(options: TelemetryOptions): Telemetry {
+  const env = options.env ?? process.env;
+  installContextManager();
+  diag.setLogger(
+    {
+      error: (message) => options.logger?.error('opentelemetry', { message }),
+      warn: (message) => options.logger?.warn('opentelemetry', { message }),
+      info: () => {},
+      debug: () => {},
+      verbose: () => {},
+    },
+    DiagLogLevel.WARN,
+  );
+  const processors: SpanProcessor[] = [...(options.spanProcessors ?? [])];
+  const exporter = createExporter(env, options.logger);
+  if (exporter !== undefined) {
+    processors.push(
+      new BatchSpanProcessor({
+        exporter,
+        scheduledDelayMillis: envInt(env, 'OTEL_BSP_SCHEDULE_DELAY'),
+        maxQueueSize: envInt(env, 'OTEL_BSP_MAX_QUEUE_SIZE'),
+        maxExportBatchSize: envInt(env, 'OTEL_BSP_MAX_EXPORT_BATCH_SIZE'),
+        exportTimeoutMillis: envInt(env, 'OTEL_BSP_EXPORT_TIMEOUT'),
+      }),
+    );
+  }
+  const resource = resourceFromAttributes({
+    'service.name': env.OTEL_SERVICE_NAME ?? options.serviceName,
+  }).merge(detectResources({ detectors: [envDetector] }));
+  const provider = new TracerProvider({ resource, spanProcessors: processors });
+  return {
+    tracer: provider.getTracer('kube-grpc-apiserver'),
+    propagator: new W3CTraceContextPropagator(),
+    shutdown: () => provider.shutdown(),
+  };
+}

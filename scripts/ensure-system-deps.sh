@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Makes sure the real etcd and redis-server are on PATH: installs the Debian packages when
+# running as root with apt-get, otherwise says exactly what to install.
+set -euo pipefail
+missing=()
+command -v etcd >/dev/null 2>&1 || missing+=(etcd-server)
+command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+[ ${#missing[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+  echo "installing ${missing[*]} with apt-get" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >/dev/null || true
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # The packages start system services on the default ports; the project runs its own servers.
+  for svc in etcd redis-server; do
+    if command -v systemctl >/dev/null 2>&1; then systemctl stop "$svc" >/dev/null 2>&1 || true; fi
+    if command -v service >/dev/null 2>&1; then service "$svc" stop >/dev/null 2>&1 || true; fi
+  done
+  exit 0
+fi
+echo "missing: ${missing[*]}. Install them, e.g.: sudo apt-get install ${missing[*]}" >&2
+echo "(or point ETCD_ENDPOINTS and REDIS_URL at servers you run, for make up)" >&2
+exit 1

@@ -1,0 +1,148 @@
+/**
+ * The built-in admission plugins.
+ */
+import { randomUUID, randomInt } from 'node:crypto';
+import { invalid, notFound, StatusError, type FieldError } from '../../../lib/errors.ts';
+import type { KubeObject } from '../../../lib/kube.ts';
+import { isPlainObject } from '../../../lib/kube.ts';
+import type { ResourceRegistry } from '../../../lib/resources.ts';
+import type { Storage } from '../../storage/api.ts';
+import type { AdmissionRequest, MutatingPlugin, ValidatingPlugin } from '../api.ts';
+import { isDNS1123Label, isDNS1123Subdomain } from './validation.ts';
+
+/** kube's alphabet for generated name suffixes: no vowels (no words), no look-alikes (0/1/3). */
+const SUFFIX_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
+const MAX_GENERATED_NAME_LENGTH = 63 - 5;
+
+/** names.SimpleNameGenerator: the prefix (cut to 58 characters) and 5 random characters. */
+export function generateName(prefix: string): string {
+  let suffix = '';
+  for (let i = 0; i < 5; i++) suffix += SUFFIX_ALPHABET[randomInt(SUFFIX_ALPHABET.length)];
+  return prefix.slice(0, MAX_GENERATED_NAME_LENGTH) + suffix;
+}
+
+/** RFC 3339 at second precision, as metav1.Time marshals. */
+export function rfc3339Now(now: Date = new Date()): string {
+  return now.toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+/**
+ * System fields on create, as the registry's BeforeCreate and FillObjectMetaSystemFields:
+ * name from generateName, uid, creationTimestamp, generation 1; no deletion fields; and the
+ * kind-specific defaults of PrepareForCreate (a Namespace starts Active).
+ */
+export class SystemFieldsPlugin implements MutatingPlugin {
+  readonly name = 'SystemFields';
+  private readonly clock: () => Date;
+
+  constructor(clock: () => Date = () => new Date()) {
+    this.clock = clock;
+  }
+
+  handles(request: AdmissionRequest): boolean {
+    return request.operation === 'CREATE';
+  }
+
+  async admit(request: AdmissionRequest, object: KubeObject): Promise<KubeObject> {
+    const metadata = { ...(object.metadata ?? {}) };
+    if ((metadata.name ?? '') === '' && typeof metadata.generateName === 'string' && metadata.generateName !== '') {
+      metadata.name = generateName(metadata.generateName);
+    }
+    metadata.uid = randomUUID();
+    metadata.creationTimestamp = rfc3339Now(this.clock());
+    metadata.generation = 1;
+    delete metadata.deletionTimestamp;
+    delete metadata.deletionGracePeriodSeconds;
+    const result: KubeObject = { ...object, metadata };
+    if (request.group === '' && request.resource === 'namespaces') {
+      const status = isPlainObject(result.status) ? result.status : {};
+      result.status = { ...status, phase: 'Active' };
+    }
+    return result;
+  }
+}
+
+/**
+ * ValidateObjectMeta of kube: a valid name (or generateName), a namespace exactly when the
+ * resource is namespaced, and valid label keys/values are checked later with the schema.
+ */
+export class ObjectMetaValidation implements ValidatingPlugin {
+  readonly name = 'ObjectMetaValidation';
+  private readonly registry: ResourceRegistry;
+
+  constructor(registry: ResourceRegistry) {
+    this.registry = registry;
+  }
+
+  handles(request: AdmissionRequest): boolean {
+    return request.operation === 'CREATE' || request.operation === 'UPDATE';
+  }
+
+  async validate(request: AdmissionRequest, object: KubeObject | undefined): Promise<void> {
+    const info = this.registry.get(request.group, request.version, request.resource);
+    if (info === undefined || object === undefined) return;
+    const metadata = object.metadata ?? {};
+    const errors: FieldError[] = [];
+    const name = metadata.name ?? '';
+    if (typeof name !== 'string' || name === '') {
+      errors.push({ type: 'FieldValueRequired', field: 'metadata.name', detail: 'name or generateName is required' });
+    } else {
+      const problems = info.nameValidation === 'dns1123Label' ? isDNS1123Label(name) : isDNS1123Subdomain(name);
+      for (const detail of problems) errors.push({ type: 'FieldValueInvalid', field: 'metadata.name', value: name, detail });
+    }
+    const namespace = metadata.namespace ?? '';
+    if (info.namespaced) {
+      if (namespace === '') {
+        errors.push({ type: 'FieldValueRequired', field: 'metadata.namespace', detail: '' });
+      } else {
+        for (const detail of isDNS1123Label(namespace)) {
+          errors.push({ type: 'FieldValueInvalid', field: 'metadata.namespace', value: namespace, detail });
+        }
+      }
+    } else if (namespace !== '') {
+      errors.push({ type: 'FieldValueForbidden', field: 'metadata.namespace', detail: 'not allowed on this type' });
+    }
+    if (errors.length > 0) throw invalid(info.kind, info.group, typeof name === 'string' ? name : '', errors);
+  }
+}
+
+/**
+ * NamespaceLifecycle: objects are created only in namespaces that exist and are not being
+ * deleted (404 NotFound / 403 Forbidden with kube's messages).
+ */
+export class NamespaceLifecycle implements ValidatingPlugin {
+  readonly name = 'NamespaceLifecycle';
+  private readonly storage: Pick<Storage, 'get'>;
+  private readonly registry: ResourceRegistry;
+
+  constructor(storage: Pick<Storage, 'get'>, registry: ResourceRegistry) {
+    this.storage = storage;
+    this.registry = registry;
+  }
+
+  handles(request: AdmissionRequest): boolean {
+    if (request.operation !== 'CREATE' || request.namespace === '') return false;
+    return this.registry.get(request.group, request.version, request.resource)?.namespaced === true;
+  }
+
+  async validate(request: AdmissionRequest, _object: KubeObject | undefined, signal?: AbortSignal): Promise<void> {
+    let namespace: KubeObject;
+    try {
+      namespace = await this.storage.get({ group: '', resource: 'namespaces', namespace: '', name: request.namespace }, {}, signal);
+    } catch (err) {
+      if (err instanceof StatusError && err.reason === 'NotFound') {
+        throw notFound({ group: '', resource: 'namespaces' }, request.namespace);
+      }
+      throw err;
+    }
+    const phase = isPlainObject(namespace.status) ? namespace.status.phase : undefined;
+    if (phase === 'Terminating' || namespace.metadata?.deletionTimestamp !== undefined) {
+      const resource = request.group === '' ? request.resource : `${request.resource}.${request.group}`;
+      throw new StatusError(
+        'Forbidden',
+        `${resource} "${request.name}" is forbidden: unable to create new content in namespace ${request.namespace} because it is being terminated`,
+        { name: request.name, group: request.group, kind: request.resource },
+      );
+    }
+  }
+}

@@ -1,0 +1,29 @@
+/**
+ * The admission process: the built-in chain, served over gRPC. It reads namespaces through the
+ * storage service (NamespaceLifecycle).
+ */
+import { runService } from '../../lib/service-main.ts';
+import { loadApiProto } from '../../lib/proto.ts';
+import { ResourceRegistry } from '../../lib/resources.ts';
+import { StorageClient } from '../storage/grpc/client.ts';
+import { AdmissionChain } from './core/chain.ts';
+import { NamespaceLifecycle, ObjectMetaValidation, SystemFieldsPlugin } from './core/plugins.ts';
+import { admissionHandlers } from './grpc/server.ts';
+
+const FLAGS = [
+  { flag: 'listen', env: 'ADMISSION_LISTEN', default: '127.0.0.1:50063', description: 'gRPC listen address' },
+  { flag: 'storage-address', env: 'STORAGE_ADDRESS', default: '127.0.0.1:50061', description: 'the storage service' },
+] as const;
+
+await runService('admission', FLAGS, async ({ config, logger, telemetry, tls, server, onStop }) => {
+  const registry = new ResourceRegistry();
+  const storage = new StorageClient(config['storage-address'], { telemetry, tls });
+  onStop(() => storage.close());
+  const chain = new AdmissionChain(
+    [new SystemFieldsPlugin()],
+    [new ObjectMetaValidation(registry), new NamespaceLifecycle(storage, registry)],
+  );
+  server.addService('apiserver.v1.Admission', loadApiProto().apiserver.v1.Admission.service, admissionHandlers(chain));
+  const port = await server.listen(config.listen);
+  logger.info('serving', { port });
+});

@@ -1,0 +1,75 @@
+/**
+ * Authentication and Authorization over gRPC: decode, ask the core, encode.
+ */
+import type { CallContext, HandlerMap } from '../../../lib/grpc.ts';
+import type { AuthenticateRequest__Output } from '../../../lib/gen/apiserver/v1/AuthenticateRequest.ts';
+import type { AuthenticateResponse } from '../../../lib/gen/apiserver/v1/AuthenticateResponse.ts';
+import type { AuthorizeRequest__Output } from '../../../lib/gen/apiserver/v1/AuthorizeRequest.ts';
+import type { AuthorizeResponse } from '../../../lib/gen/apiserver/v1/AuthorizeResponse.ts';
+import type { UserInfo__Output } from '../../../lib/gen/apiserver/v1/UserInfo.ts';
+import type { UserInfo as ProtoUserInfo } from '../../../lib/gen/apiserver/v1/UserInfo.ts';
+import type { Decision__Output } from '../../../lib/gen/apiserver/v1/Decision.ts';
+import { badRequest } from '../../../lib/errors.ts';
+import type { Authenticator, Authorizer, Decision, UserInfo } from '../api.ts';
+
+export function userToProto(user: UserInfo): ProtoUserInfo {
+  const extra: Record<string, { values: string[] }> = {};
+  for (const [k, v] of Object.entries(user.extra ?? {})) extra[k] = { values: v };
+  return { username: user.username, uid: user.uid, groups: user.groups, extra };
+}
+
+export function userFromProto(user: UserInfo__Output | null): UserInfo {
+  if (user === null) throw badRequest('user is required');
+  const extra: Record<string, string[]> = {};
+  for (const [k, v] of Object.entries(user.extra)) extra[k] = v.values;
+  return { username: user.username, uid: user.uid, groups: user.groups, extra };
+}
+
+const DECISIONS: Record<Decision, Decision__Output> = {
+  Allow: 'DECISION_ALLOW',
+  Deny: 'DECISION_DENY',
+  NoOpinion: 'DECISION_NO_OPINION',
+};
+
+export function decisionFromProto(d: Decision__Output): Decision {
+  switch (d) {
+    case 'DECISION_ALLOW':
+      return 'Allow';
+    case 'DECISION_DENY':
+      return 'Deny';
+    case 'DECISION_NO_OPINION':
+      return 'NoOpinion';
+  }
+}
+
+export function authenticationHandlers(authenticator: Authenticator): HandlerMap {
+  return {
+    Authenticate: async (req: AuthenticateRequest__Output, ctx: CallContext): Promise<AuthenticateResponse> => {
+      const user = await authenticator.authenticateToken(req.token, ctx.signal);
+      return user === undefined ? { authenticated: false } : { authenticated: true, user: userToProto(user) };
+    },
+  };
+}
+
+export function authorizationHandlers(authorizer: Authorizer): HandlerMap {
+  return {
+    Authorize: async (req: AuthorizeRequest__Output, ctx: CallContext): Promise<AuthorizeResponse> => {
+      const result = await authorizer.authorize(
+        {
+          user: userFromProto(req.user),
+          verb: req.verb,
+          resourceRequest: req.resourceRequest,
+          apiGroup: req.apiGroup,
+          apiVersion: req.apiVersion,
+          resource: req.resource,
+          subresource: req.subresource,
+          namespace: req.namespace,
+          name: req.name,
+          path: req.path,
+        },
+        ctx.signal,
+      );
+      return { decision: DECISIONS[result.decision], reason: result.reason };
+    },
+  };
+}

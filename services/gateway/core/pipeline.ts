@@ -1,0 +1,215 @@
+/**
+ * The request pipeline of the front door, shared by REST and the typed gRPC API:
+ * authentication -> authorization -> admission (mutate, validate) -> storage, and watches
+ * served by the watch service. It knows nothing of HTTP or gRPC.
+ */
+import { createHash } from 'node:crypto';
+import { badRequest, StatusError } from '../../../lib/errors.ts';
+import type { KubeObject } from '../../../lib/kube.ts';
+import { apiVersionOf, type ResourceInfo } from '../../../lib/resources.ts';
+import type { Admission } from '../../admission/api.ts';
+import type { Attributes, Authenticator, Authorizer, UserInfo } from '../../auth/api.ts';
+import type { ListOptions, ListResult, Preconditions, Storage } from '../../storage/api.ts';
+import type { WatchEvent } from '../../watch/core/watch-cache.ts';
+import { validateWatch, type Watcher, type WatchOptions } from '../../watch/core/watch-service.ts';
+import { TtlCache } from './ttl-cache.ts';
+
+export interface PipelineOptions {
+  authenticator: Authenticator;
+  authorizer: Authorizer;
+  admission: Admission;
+  storage: Storage;
+  watcher: Watcher;
+  /** How long authentication and authorization answers are reused (default 10 s; 0 disables). */
+  authCacheTtlMs?: number;
+}
+
+/** Where a request points: a collection, or one object of it. */
+export interface Target {
+  info: ResourceInfo;
+  /** "" for cluster-scoped resources or all namespaces. */
+  namespace: string;
+  /** "" for the collection. */
+  name: string;
+}
+
+function forbiddenMessage(a: Attributes): string {
+  if (!a.resourceRequest) return `forbidden: User "${a.user.username}" cannot ${a.verb} path "${a.path}"`;
+  const resource = a.subresource === '' ? a.resource : `${a.resource}/${a.subresource}`;
+  const subject = a.name === '' ? resource : `${resource} "${a.name}"`;
+  const scope = a.namespace === '' ? 'at the cluster scope' : `in the namespace "${a.namespace}"`;
+  return `${subject} is forbidden: User "${a.user.username}" cannot ${a.verb} resource "${resource}" in API group "${a.apiGroup}" ${scope}`;
+}
+
+export class Pipeline {
+  private readonly o: PipelineOptions;
+  /** sha256(token) -> user; tokens themselves are never kept. */
+  private readonly users: TtlCache<UserInfo | null>;
+  private readonly decisions: TtlCache<boolean>;
+
+  constructor(options: PipelineOptions) {
+    this.o = options;
+    const ttl = options.authCacheTtlMs ?? 10_000;
+    this.users = new TtlCache(ttl, 10_000);
+    this.decisions = new TtlCache(ttl, 50_000);
+  }
+
+  /** The user a bearer token belongs to; Unauthorized when there is none or it is unknown. */
+  async authenticate(token: string | undefined, signal?: AbortSignal): Promise<UserInfo> {
+    if (token === undefined || token === '') throw new StatusError('Unauthorized', 'Unauthorized');
+    const key = createHash('sha256').update(token).digest('base64');
+    let user = this.users.get(key);
+    if (user === undefined) {
+      user = (await this.o.authenticator.authenticateToken(token, signal)) ?? null;
+      this.users.set(key, user);
+    }
+    if (user === null) throw new StatusError('Unauthorized', 'Unauthorized');
+    return user;
+  }
+
+  /** Forbidden, with kube-apiserver's message, unless an authorizer allows. */
+  async authorize(attributes: Attributes, signal?: AbortSignal): Promise<void> {
+    const a = attributes;
+    const key = JSON.stringify([a.user.username, a.user.uid, a.user.groups, a.verb, a.resourceRequest, a.apiGroup, a.resource, a.subresource, a.namespace, a.name, a.path]);
+    let allowed = this.decisions.get(key);
+    if (allowed === undefined) {
+      const result = await this.o.authorizer.authorize(attributes, signal);
+      allowed = result.decision === 'Allow';
+      this.decisions.set(key, allowed);
+    }
+    if (!allowed) {
+      throw new StatusError('Forbidden', forbiddenMessage(a), {
+        name: a.name,
+        group: a.apiGroup,
+        kind: a.resource,
+      });
+    }
+  }
+
+  async authorizeResource(user: UserInfo, verb: string, target: Target, signal?: AbortSignal): Promise<void> {
+    await this.authorize(
+      {
+        user,
+        verb,
+        resourceRequest: true,
+        apiGroup: target.info.group,
+        apiVersion: target.info.version,
+        resource: target.info.resource,
+        subresource: '',
+        namespace: target.namespace,
+        name: target.name,
+        path: '',
+      },
+      signal,
+    );
+  }
+
+  async authorizePath(user: UserInfo, verb: string, path: string, signal?: AbortSignal): Promise<void> {
+    await this.authorize(
+      { user, verb, resourceRequest: false, apiGroup: '', apiVersion: '', resource: '', subresource: '', namespace: '', name: '', path },
+      signal,
+    );
+  }
+
+  private ref(target: Target) {
+    return { group: target.info.group, resource: target.info.resource, namespace: target.namespace, name: target.name };
+  }
+
+  /**
+   * Creates an object: checks kind, apiVersion and namespace against the URL, admits, stores.
+   * With dryRun, everything but the write happens and the admitted object is returned.
+   */
+  async create(user: UserInfo, target: Target, body: KubeObject, options: { dryRun?: boolean } = {}, signal?: AbortSignal): Promise<KubeObject> {
+    const { info } = target;
+    const apiVersion = apiVersionOf(info);
+    if (body.kind !== undefined && body.kind !== info.kind) {
+      throw badRequest(`the kind of the provided object ("${String(body.kind)}") does not match the kind of the request ("${info.kind}")`);
+    }
+    if (body.apiVersion !== undefined && body.apiVersion !== apiVersion) {
+      throw badRequest(`the API version in the data (${String(body.apiVersion)}) does not match the expected API version (${apiVersion})`);
+    }
+    const metadata = { ...(body.metadata ?? {}) };
+    if (info.namespaced) {
+      if (metadata.namespace !== undefined && metadata.namespace !== '' && metadata.namespace !== target.namespace) {
+        throw badRequest('the namespace of the provided object does not match the namespace sent on the request');
+      }
+      metadata.namespace = target.namespace;
+    }
+    const object: KubeObject = { ...body, apiVersion, kind: info.kind, metadata };
+    const name = typeof metadata.name === 'string' ? metadata.name : '';
+    await this.authorizeResource(user, 'create', { ...target, name: '' }, signal);
+    const admitted = await this.o.admission.admit(
+      {
+        operation: 'CREATE',
+        group: info.group,
+        version: info.version,
+        resource: info.resource,
+        kind: info.kind,
+        namespace: target.namespace,
+        name,
+        object,
+        user,
+        dryRun: options.dryRun === true,
+      },
+      signal,
+    );
+    if (admitted === undefined) throw new StatusError('InternalError', 'admission returned no object');
+    if (options.dryRun === true) return admitted;
+    const finalName = admitted.metadata?.name ?? '';
+    return this.o.storage.create({ ...this.ref(target), name: finalName }, admitted, signal);
+  }
+
+  async get(user: UserInfo, target: Target, options: { resourceVersion?: string } = {}, signal?: AbortSignal): Promise<KubeObject> {
+    await this.authorizeResource(user, 'get', target, signal);
+    const object = await this.o.storage.get(this.ref(target), options, signal);
+    return { ...object, apiVersion: apiVersionOf(target.info), kind: target.info.kind };
+  }
+
+  async list(user: UserInfo, target: Target, options: ListOptions, signal?: AbortSignal): Promise<ListResult> {
+    await this.authorizeResource(user, 'list', target, signal);
+    return this.o.storage.list(this.ref(target), options, signal);
+  }
+
+  /** Deletes an object after admission has seen it; returns its last state. */
+  async delete(
+    user: UserInfo,
+    target: Target,
+    options: { preconditions?: Preconditions; dryRun?: boolean } = {},
+    signal?: AbortSignal,
+  ): Promise<KubeObject> {
+    await this.authorizeResource(user, 'delete', target, signal);
+    const current = await this.o.storage.get(this.ref(target), {}, signal);
+    const { info } = target;
+    await this.o.admission.admit(
+      {
+        operation: 'DELETE',
+        group: info.group,
+        version: info.version,
+        resource: info.resource,
+        kind: info.kind,
+        namespace: target.namespace,
+        name: target.name,
+        oldObject: current,
+        user,
+        dryRun: options.dryRun === true,
+      },
+      signal,
+    );
+    if (options.dryRun === true) return current;
+    const preconditions = { ...(options.preconditions ?? {}) };
+    // Delete what admission saw: a concurrent replacement (new uid) must not be deleted unseen.
+    if ((preconditions.uid ?? '') === '' && current.metadata?.uid !== undefined) preconditions.uid = current.metadata.uid;
+    return this.o.storage.delete(this.ref(target), preconditions, signal);
+  }
+
+  /**
+   * Authorizes and validates a watch; the returned events start flowing when iterated. Errors
+   * during iteration happen after a REST response has started, so callers stream them.
+   */
+  async watch(user: UserInfo, target: Target, options: WatchOptions, signal: AbortSignal): Promise<AsyncIterable<WatchEvent>> {
+    await this.authorizeResource(user, 'watch', target, signal);
+    validateWatch(target, options);
+    const { info } = target;
+    return this.o.watcher.watch({ group: info.group, version: info.version, resource: info.resource, namespace: target.namespace }, options, signal);
+  }
+}

@@ -1,0 +1,90 @@
+/**
+ * The typed resource API over gRPC for internal components: the same Pipeline as REST, with
+ * the caller's bearer token in the `authorization` metadata.
+ */
+import type { Metadata } from '@grpc/grpc-js';
+import { badRequest, StatusError } from '../../../lib/errors.ts';
+import type { CallContext, HandlerMap } from '../../../lib/grpc.ts';
+import { objectBytes, parseObjectBytes } from '../../../lib/kube.ts';
+import type { ResourceRegistry } from '../../../lib/resources.ts';
+import type { CreateRequest__Output } from '../../../lib/gen/apiserver/v1/CreateRequest.ts';
+import type { DeleteRequest__Output } from '../../../lib/gen/apiserver/v1/DeleteRequest.ts';
+import type { GetRequest__Output } from '../../../lib/gen/apiserver/v1/GetRequest.ts';
+import type { ListRequest__Output } from '../../../lib/gen/apiserver/v1/ListRequest.ts';
+import type { ListResponse } from '../../../lib/gen/apiserver/v1/ListResponse.ts';
+import type { ObjectResponse } from '../../../lib/gen/apiserver/v1/ObjectResponse.ts';
+import type { ResourceRef__Output } from '../../../lib/gen/apiserver/v1/ResourceRef.ts';
+import type { WatchEvent as ProtoWatchEvent } from '../../../lib/gen/apiserver/v1/WatchEvent.ts';
+import type { WatchRequest__Output } from '../../../lib/gen/apiserver/v1/WatchRequest.ts';
+import type { UserInfo } from '../../auth/api.ts';
+import { watchOptionsFromProto } from '../../watch/grpc/server.ts';
+import type { Pipeline, Target } from '../core/pipeline.ts';
+
+function tokenOf(metadata: Metadata): string | undefined {
+  const value = metadata.get('authorization')[0];
+  if (typeof value !== 'string') return undefined;
+  return /^Bearer\s+(\S+)\s*$/i.exec(value)?.[1];
+}
+
+export function resourcesHandlers(pipeline: Pipeline, registry: ResourceRegistry): HandlerMap {
+  const target = (ref: ResourceRef__Output | null): Target => {
+    if (ref === null || ref.resource === '') throw badRequest('ref.resource is required');
+    const info = registry.get(ref.group, ref.version === '' ? 'v1' : ref.version, ref.resource);
+    if (info === undefined) throw new StatusError('NotFound', `the server could not find the requested resource (${ref.resource})`);
+    if (!info.namespaced && ref.namespace !== '') throw badRequest(`${ref.resource} is not namespaced`);
+    return { info, namespace: ref.namespace, name: ref.name };
+  };
+  const user = (ctx: CallContext): Promise<UserInfo> => pipeline.authenticate(tokenOf(ctx.metadata), ctx.signal);
+  const named = (t: Target): Target => {
+    if (t.name === '') throw badRequest('ref.name is required');
+    return t;
+  };
+
+  return {
+    Create: async (req: CreateRequest__Output, ctx: CallContext): Promise<ObjectResponse> => {
+      const t = target(req.ref);
+      if (t.info.namespaced && t.namespace === '') throw badRequest('ref.namespace is required');
+      const created = await pipeline.create(await user(ctx), t, parseObjectBytes(req.object), { dryRun: req.dryRun }, ctx.signal);
+      return { object: objectBytes(created) };
+    },
+    Get: async (req: GetRequest__Output, ctx: CallContext): Promise<ObjectResponse> => {
+      const object = await pipeline.get(await user(ctx), named(target(req.ref)), { resourceVersion: req.resourceVersion }, ctx.signal);
+      return { object: objectBytes(object) };
+    },
+    List: async (req: ListRequest__Output, ctx: CallContext): Promise<ListResponse> => {
+      const o = req.options;
+      const result = await pipeline.list(
+        await user(ctx),
+        { ...target(req.ref), name: '' },
+        {
+          limit: o === null ? 0 : Number(o.limit),
+          continue: o?.continue ?? '',
+          resourceVersion: o?.resourceVersion ?? '',
+          resourceVersionMatch: o?.resourceVersionMatch ?? '',
+          labelSelector: o?.labelSelector ?? '',
+          fieldSelector: o?.fieldSelector ?? '',
+        },
+        ctx.signal,
+      );
+      return {
+        items: result.items.map(objectBytes),
+        resourceVersion: result.resourceVersion,
+        continue: result.continue,
+        remainingItemCount: result.remainingItemCount ?? -1,
+      };
+    },
+    Delete: async (req: DeleteRequest__Output, ctx: CallContext): Promise<ObjectResponse> => {
+      const deleted = await pipeline.delete(
+        await user(ctx),
+        named(target(req.ref)),
+        { preconditions: { uid: req.preconditions?.uid ?? '', resourceVersion: req.preconditions?.resourceVersion ?? '' }, dryRun: req.dryRun },
+        ctx.signal,
+      );
+      return { object: objectBytes(deleted) };
+    },
+    Watch: async (req: WatchRequest__Output, ctx: CallContext, send: (m: ProtoWatchEvent) => Promise<void>): Promise<void> => {
+      const events = await pipeline.watch(await user(ctx), { ...target(req.ref), name: '' }, watchOptionsFromProto(req.options), ctx.signal);
+      for await (const e of events) await send({ type: e.type, object: e.object, resourceVersion: e.resourceVersion });
+    },
+  };
+}

@@ -1,0 +1,453 @@
+/**
+ * The Kubernetes REST API over node:http(s): routing, authentication of each request, content
+ * negotiation, Table output, watch streams, and Status errors. Every resource request goes
+ * through the Pipeline, so REST and gRPC clients get the same answers.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { context, SpanKind, SpanStatusCode, trace, type Span, type Tracer } from '@opentelemetry/api';
+import { badRequest, StatusError } from '../../../lib/errors.ts';
+import { isPlainObject, parseObjectBytes, type KubeObject } from '../../../lib/kube.ts';
+import type { Logger } from '../../../lib/log.ts';
+import { apiVersionOf, type ResourceInfo, type ResourceRegistry } from '../../../lib/resources.ts';
+import type { UserInfo } from '../../auth/api.ts';
+import type { WatchOptions } from '../../watch/core/watch-service.ts';
+import type { Pipeline, Target } from '../core/pipeline.ts';
+import { toTable, type IncludeObjectPolicy } from '../printers.ts';
+import { aggregatedDiscovery, apiGroupList, apiResourceList, apiVersions, versionInfo } from './discovery.ts';
+import { AGGREGATED_DISCOVERY_CONTENT_TYPE, checkBodyContentType, negotiateResource, wantsAggregatedDiscovery, type ResourceRepresentation } from './negotiation.ts';
+
+/** kube-apiserver's default request body limit (3 MiB). */
+export const MAX_BODY_BYTES = 3 * 1024 * 1024;
+
+export interface RestHandlerOptions {
+  pipeline: Pipeline;
+  registry: ResourceRegistry;
+  tracer: Tracer;
+  logger: Logger;
+  /** host:port clients use, for /api's serverAddressByClientCIDRs. */
+  serverAddress: string;
+  clock?: () => Date;
+}
+
+/** A parsed resource URL. */
+interface ResourceRoute {
+  kind: 'resource';
+  info: ResourceInfo;
+  namespace: string;
+  name: string;
+  subresource: string;
+  /** The legacy /watch/ path prefix was used. */
+  watchPrefix: boolean;
+  /** The route template, for span names (no object names in span names). */
+  template: string;
+}
+
+type Route =
+  | ResourceRoute
+  | { kind: 'path'; handler: 'version' | 'api' | 'apis' | 'groupVersion' | 'healthz'; group?: string; version?: string; template: string };
+
+function queryFlag(q: URLSearchParams, name: string): boolean {
+  const v = q.get(name);
+  return v === 'true' || v === '1';
+}
+
+function queryInt(q: URLSearchParams, name: string): number | undefined {
+  const raw = q.get(name);
+  if (raw === null || raw === '') return undefined;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0) throw badRequest(`invalid value for ${name}: ${raw}`);
+  return n;
+}
+
+function bearerToken(req: IncomingMessage): string | undefined {
+  const header = req.headers.authorization;
+  if (header === undefined) return undefined;
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  return m?.[1];
+}
+
+export class RestHandler {
+  private readonly o: RestHandlerOptions;
+  private readonly clock: () => Date;
+  /** Aborted by shutdown(): ends every open watch stream cleanly. */
+  private readonly stopping = new AbortController();
+
+  constructor(options: RestHandlerOptions) {
+    this.o = options;
+    this.clock = options.clock ?? (() => new Date());
+  }
+
+  /** Ends every open watch stream (their clients resume elsewhere); new requests still work. */
+  shutdown(): void {
+    this.stopping.abort();
+  }
+
+  /** The node:http request listener. Never throws; every failure becomes a Status response. */
+  readonly handle = (req: IncomingMessage, res: ServerResponse): void => {
+    const url = new URL(req.url ?? '/', 'https://localhost');
+    let route: Route | undefined;
+    try {
+      route = this.route(url.pathname);
+    } catch (err) {
+      this.writeError(res, StatusError.from(err));
+      return;
+    }
+    const template = route?.template ?? 'unknown';
+    const span = this.o.tracer.startSpan(`${req.method ?? 'GET'} ${template}`, {
+      kind: SpanKind.SERVER,
+      attributes: { 'http.request.method': req.method ?? '', 'url.path': url.pathname, 'http.route': template },
+    });
+    res.on('close', () => {
+      span.setAttribute('http.response.status_code', res.statusCode);
+      if (res.statusCode >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+      span.end();
+    });
+    context.with(trace.setSpan(context.active(), span), () => {
+      this.serve(req, res, url, route, span).catch((err: unknown) => {
+        const status = StatusError.from(err);
+        if (!(err instanceof StatusError)) this.o.logger.error('unexpected error serving a request', { path: url.pathname, error: err });
+        span.setAttribute('k8s.status.reason', status.reason);
+        this.writeError(res, status);
+      });
+    });
+  };
+
+  private route(path: string): Route | undefined {
+    const segments = path.split('/').filter((s) => s !== '').map(decodeURIComponent);
+    if (path === '/version' || path === '/version/') return { kind: 'path', handler: 'version', template: '/version' };
+    if (path === '/healthz' || path === '/livez' || path === '/readyz') return { kind: 'path', handler: 'healthz', template: path };
+    let group: string;
+    let version: string;
+    let rest: string[];
+    let prefix: string;
+    if (segments[0] === 'api') {
+      if (segments.length === 1) return { kind: 'path', handler: 'api', template: '/api' };
+      group = '';
+      version = segments[1] ?? '';
+      rest = segments.slice(2);
+      prefix = `/api/${version}`;
+    } else if (segments[0] === 'apis') {
+      if (segments.length === 1) return { kind: 'path', handler: 'apis', template: '/apis' };
+      group = segments[1] ?? '';
+      version = segments[2] ?? '';
+      if (version === '') return undefined;
+      rest = segments.slice(3);
+      prefix = `/apis/${group}/${version}`;
+    } else {
+      return undefined;
+    }
+    if (rest.length === 0) return { kind: 'path', handler: 'groupVersion', group, version, template: prefix };
+    let watchPrefix = false;
+    if (rest[0] === 'watch') {
+      watchPrefix = true;
+      rest = rest.slice(1);
+      prefix += '/watch';
+    }
+    let namespace = '';
+    // /namespaces/{ns}/{resource}... addresses a namespaced resource; /namespaces[/{name}] the namespaces themselves.
+    if (rest[0] === 'namespaces' && rest.length >= 3) {
+      namespace = rest[1] ?? '';
+      rest = rest.slice(2);
+      prefix += '/namespaces/{namespace}';
+    }
+    const [resource = '', name = '', subresource = '', ...extra] = rest;
+    if (extra.length > 0) return undefined;
+    const info = this.o.registry.get(group, version, resource);
+    if (info === undefined) return undefined;
+    if (namespace !== '' && !info.namespaced) return undefined;
+    const template = `${prefix}/${resource}${name === '' ? '' : '/{name}'}${subresource === '' ? '' : `/${subresource}`}`;
+    return { kind: 'resource', info, namespace, name, subresource, watchPrefix, template };
+  }
+
+  private async serve(req: IncomingMessage, res: ServerResponse, url: URL, route: Route | undefined, span: Span): Promise<void> {
+    if (route?.kind === 'path' && route.handler === 'healthz') {
+      res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8' }).end('ok');
+      return;
+    }
+    const user = await this.o.pipeline.authenticate(bearerToken(req));
+    span.setAttribute('enduser.id', user.username);
+    if (route === undefined) {
+      await this.o.pipeline.authorizePath(user, verbOfMethod(req.method), url.pathname);
+      throw new StatusError('NotFound', 'the server could not find the requested resource');
+    }
+    if (route.kind === 'path') {
+      await this.o.pipeline.authorizePath(user, 'get', url.pathname);
+      if (req.method !== 'GET' && req.method !== 'HEAD') throw methodNotAllowed();
+      this.servePath(req, res, route);
+      return;
+    }
+    await this.serveResource(req, res, url, route, user);
+  }
+
+  private servePath(req: IncomingMessage, res: ServerResponse, route: Extract<Route, { kind: 'path' }>): void {
+    const { registry } = this.o;
+    switch (route.handler) {
+      case 'version':
+        this.writeJson(res, 200, versionInfo());
+        return;
+      case 'api':
+        if (wantsAggregatedDiscovery(req.headers.accept)) {
+          this.writeJson(res, 200, aggregatedDiscovery(registry, true), AGGREGATED_DISCOVERY_CONTENT_TYPE);
+        } else {
+          this.writeJson(res, 200, apiVersions(this.o.serverAddress));
+        }
+        return;
+      case 'apis':
+        if (wantsAggregatedDiscovery(req.headers.accept)) {
+          this.writeJson(res, 200, aggregatedDiscovery(registry, false), AGGREGATED_DISCOVERY_CONTENT_TYPE);
+        } else {
+          this.writeJson(res, 200, apiGroupList(registry));
+        }
+        return;
+      case 'groupVersion': {
+        const list = apiResourceList(registry, route.group ?? '', route.version ?? '');
+        if (list === undefined) throw new StatusError('NotFound', 'the server could not find the requested resource');
+        this.writeJson(res, 200, list);
+        return;
+      }
+      case 'healthz':
+        return;
+    }
+  }
+
+  private async serveResource(req: IncomingMessage, res: ServerResponse, url: URL, route: ResourceRoute, user: UserInfo): Promise<void> {
+    const { pipeline } = this.o;
+    const q = url.searchParams;
+    const target: Target = { info: route.info, namespace: route.namespace, name: route.name };
+    if (route.subresource !== '') throw new StatusError('NotFound', 'the server could not find the requested resource');
+    const signal = AbortSignal.any([abortOnClose(res), this.stopping.signal]);
+    const dryRun = q.getAll('dryRun').includes('All');
+    switch (req.method) {
+      case 'GET':
+      case 'HEAD': {
+        const representation = negotiateResource(req.headers.accept);
+        if (route.watchPrefix || queryFlag(q, 'watch')) {
+          await this.serveWatch(res, route, target, user, q, representation, signal);
+          return;
+        }
+        if (route.name !== '') {
+          const object = await pipeline.get(user, target, { resourceVersion: q.get('resourceVersion') ?? '' }, signal);
+          this.writeObjectOrTable(res, 200, route, [object], representation, q, undefined, object);
+          return;
+        }
+        const list = await pipeline.list(
+          user,
+          target,
+          {
+            limit: queryInt(q, 'limit') ?? 0,
+            continue: q.get('continue') ?? '',
+            resourceVersion: q.get('resourceVersion') ?? '',
+            resourceVersionMatch: q.get('resourceVersionMatch') ?? '',
+            labelSelector: q.get('labelSelector') ?? '',
+            fieldSelector: q.get('fieldSelector') ?? '',
+          },
+          signal,
+        );
+        const listMeta: { resourceVersion: string; continue?: string; remainingItemCount?: number } = { resourceVersion: list.resourceVersion };
+        if (list.continue !== '') listMeta.continue = list.continue;
+        if (list.remainingItemCount !== undefined) listMeta.remainingItemCount = list.remainingItemCount;
+        if (representation === 'table') {
+          this.writeObjectOrTable(res, 200, route, list.items, representation, q, listMeta);
+        } else {
+          // kube omits kind/apiVersion on the items of a typed list.
+          const items = list.items.map(({ kind: _k, apiVersion: _a, ...rest }) => rest);
+          this.writeJson(res, 200, { kind: route.info.listKind, apiVersion: apiVersionOf(route.info), metadata: listMeta, items });
+        }
+        return;
+      }
+      case 'POST': {
+        if (route.name !== '') throw methodNotAllowed();
+        const representation = negotiateResource(req.headers.accept);
+        const body = await readObject(req);
+        const created = await pipeline.create(user, target, body, { dryRun }, signal);
+        this.writeObjectOrTable(res, 201, route, [created], representation, q, undefined, created);
+        return;
+      }
+      case 'DELETE': {
+        if (route.name === '') throw methodNotAllowed();
+        const options = await readDeleteOptions(req);
+        const deleted = await pipeline.delete(user, target, { preconditions: options.preconditions, dryRun: dryRun || options.dryRun }, signal);
+        // Deleted at once: kube answers a Success Status naming what went.
+        this.writeJson(res, 200, {
+          kind: 'Status',
+          apiVersion: 'v1',
+          metadata: {},
+          status: 'Success',
+          details: { name: route.name, group: route.info.group, kind: route.info.resource, uid: deleted.metadata?.uid ?? '' },
+        });
+        return;
+      }
+      default:
+        throw methodNotAllowed();
+    }
+  }
+
+  private async serveWatch(
+    res: ServerResponse,
+    route: ResourceRoute,
+    target: Target,
+    user: UserInfo,
+    q: URLSearchParams,
+    representation: ResourceRepresentation,
+    signal: AbortSignal,
+  ): Promise<void> {
+    let fieldSelector = q.get('fieldSelector') ?? '';
+    if (route.name !== '') {
+      // GET .../watch/{resource}/{name}: a watch of one object.
+      fieldSelector = [fieldSelector, `metadata.name=${route.name}`].filter((s) => s !== '').join(',');
+    }
+    const options: WatchOptions = {
+      labelSelector: q.get('labelSelector') ?? '',
+      fieldSelector,
+      resourceVersion: q.get('resourceVersion') ?? '',
+      resourceVersionMatch: q.get('resourceVersionMatch') ?? '',
+      allowWatchBookmarks: queryFlag(q, 'allowWatchBookmarks'),
+      timeoutSeconds: queryInt(q, 'timeoutSeconds'),
+    };
+    const initial = q.get('sendInitialEvents');
+    if (initial !== null) options.sendInitialEvents = initial === 'true';
+    const includeObject = includeObjectPolicy(q);
+    const events = await this.o.pipeline.watch(user, { ...target, name: '' }, options, signal);
+    res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private', 'Transfer-Encoding': 'chunked' });
+    res.flushHeaders();
+    for await (const event of events) {
+      let line: Buffer;
+      if (representation === 'table' && (event.type === 'ADDED' || event.type === 'MODIFIED' || event.type === 'DELETED')) {
+        const object = parseObjectBytes(event.object);
+        const table = toTable(route.info.resource, [withKind(object, route.info)], { now: this.clock(), includeObject });
+        line = Buffer.from(`${JSON.stringify({ type: event.type, object: table })}\n`);
+      } else {
+        line = Buffer.concat([Buffer.from(`{"type":"${event.type}","object":`), event.object, Buffer.from('}\n')]);
+      }
+      if (!res.write(line)) {
+        await new Promise<void>((resolve) => {
+          res.once('drain', resolve);
+          res.once('close', resolve);
+        });
+      }
+      if (signal.aborted) break;
+    }
+    res.end();
+  }
+
+  private writeObjectOrTable(
+    res: ServerResponse,
+    code: number,
+    route: ResourceRoute,
+    objects: KubeObject[],
+    representation: ResourceRepresentation,
+    q: URLSearchParams,
+    listMeta?: { resourceVersion?: string; continue?: string; remainingItemCount?: number },
+    single?: KubeObject,
+  ): void {
+    if (representation === 'table') {
+      const table = toTable(
+        route.info.resource,
+        objects.map((o) => withKind(o, route.info)),
+        { now: this.clock(), includeObject: includeObjectPolicy(q), listMeta: listMeta ?? {} },
+      );
+      this.writeJson(res, code, table);
+      return;
+    }
+    this.writeJson(res, code, single ?? objects[0]);
+  }
+
+  private writeJson(res: ServerResponse, code: number, body: unknown, contentType = 'application/json'): void {
+    if (res.headersSent) {
+      res.end();
+      return;
+    }
+    const data = Buffer.from(JSON.stringify(body));
+    res.writeHead(code, { 'Content-Type': contentType, 'Content-Length': data.length, 'Cache-Control': 'no-cache, private' });
+    res.end(data);
+  }
+
+  /** Writes a Status; inside a started watch stream, as a final ERROR event. */
+  private writeError(res: ServerResponse, err: StatusError): void {
+    if (res.headersSent) {
+      if (!res.writableEnded) res.end(`${JSON.stringify({ type: 'ERROR', object: err.toStatus() })}\n`);
+      return;
+    }
+    this.writeJson(res, err.code, err.toStatus());
+  }
+}
+
+function withKind(object: KubeObject, info: ResourceInfo): KubeObject {
+  return { ...object, kind: info.kind, apiVersion: apiVersionOf(info) };
+}
+
+function includeObjectPolicy(q: URLSearchParams): IncludeObjectPolicy {
+  const v = q.get('includeObject');
+  if (v === null || v === '' || v === 'Metadata') return 'Metadata';
+  if (v === 'None' || v === 'Object') return v;
+  throw badRequest(`includeObject must be one of None, Metadata, Object; got "${v}"`);
+}
+
+function verbOfMethod(method: string | undefined): string {
+  switch (method) {
+    case 'POST':
+      return 'create';
+    case 'PUT':
+      return 'update';
+    case 'PATCH':
+      return 'patch';
+    case 'DELETE':
+      return 'delete';
+    default:
+      return 'get';
+  }
+}
+
+function methodNotAllowed(): StatusError {
+  return new StatusError('MethodNotAllowed', 'the server does not allow this method on the requested resource');
+}
+
+/** An AbortSignal that fires when the client goes away (the response's 'close', not the request's). */
+function abortOnClose(res: ServerResponse): AbortSignal {
+  const controller = new AbortController();
+  res.once('close', () => controller.abort());
+  return controller.signal;
+}
+
+/** Reads the whole body as bytes, refusing more than MAX_BODY_BYTES with 413. */
+async function readBody(req: IncomingMessage): Promise<Buffer> {
+  const declared = Number(req.headers['content-length'] ?? '0');
+  if (declared > MAX_BODY_BYTES) {
+    req.resume();
+    throw new StatusError('RequestEntityTooLarge', `Request entity too large: limit is ${MAX_BODY_BYTES}`);
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_BODY_BYTES) {
+      req.resume();
+      throw new StatusError('RequestEntityTooLarge', `Request entity too large: limit is ${MAX_BODY_BYTES}`);
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
+}
+
+async function readObject(req: IncomingMessage): Promise<KubeObject> {
+  checkBodyContentType(req.headers['content-type']);
+  const body = await readBody(req);
+  if (body.length === 0) throw badRequest('the body of the request is empty');
+  return parseObjectBytes(body);
+}
+
+/** metav1.DeleteOptions from a DELETE body (kubectl sends one); all fields optional. */
+async function readDeleteOptions(req: IncomingMessage): Promise<{ preconditions: { uid?: string; resourceVersion?: string }; dryRun: boolean }> {
+  const body = await readBody(req);
+  if (body.length === 0) return { preconditions: {}, dryRun: false };
+  checkBodyContentType(req.headers['content-type']);
+  const options = parseObjectBytes(body);
+  const pre = isPlainObject(options.preconditions) ? options.preconditions : {};
+  return {
+    preconditions: {
+      uid: typeof pre.uid === 'string' ? pre.uid : undefined,
+      resourceVersion: typeof pre.resourceVersion === 'string' ? pre.resourceVersion : undefined,
+    },
+    dryRun: Array.isArray(options.dryRun) && options.dryRun.includes('All'),
+  };
+}

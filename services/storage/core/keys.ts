@@ -1,0 +1,60 @@
+/**
+ * etcd keys of kube-apiserver: /registry/<resource>/<namespace>/<name> for the core group,
+ * /registry/<group>/<resource>/... otherwise; cluster-scoped objects have no namespace segment.
+ */
+import { badRequest } from '../../../lib/errors.ts';
+import type { StorageRef } from '../api.ts';
+
+export const REGISTRY_PREFIX = '/registry/';
+
+function resourcePrefix(ref: Pick<StorageRef, 'group' | 'resource'>): string {
+  return ref.group === '' ? `${REGISTRY_PREFIX}${ref.resource}/` : `${REGISTRY_PREFIX}${ref.group}/${ref.resource}/`;
+}
+
+/** A key segment must not be able to escape its place in the key space. */
+function checkSegment(what: string, value: string): void {
+  if (value.includes('/') || value === '.' || value === '..') {
+    throw badRequest(`invalid ${what} "${value}": may not contain "/" or be "." or ".."`);
+  }
+}
+
+/** The key of one object. */
+export function objectKey(ref: StorageRef): string {
+  if (ref.name === '') throw badRequest('name is required');
+  checkSegment('name', ref.name);
+  if (ref.namespace === '') return resourcePrefix(ref) + ref.name;
+  checkSegment('namespace', ref.namespace);
+  return `${resourcePrefix(ref)}${ref.namespace}/${ref.name}`;
+}
+
+/** The prefix of a collection: the whole resource, or one namespace of it. Ends with "/". */
+export function collectionPrefix(ref: StorageRef): string {
+  if (ref.namespace === '') return resourcePrefix(ref);
+  checkSegment('namespace', ref.namespace);
+  return `${resourcePrefix(ref)}${ref.namespace}/`;
+}
+
+/** The group and resource a key belongs to (core resources have no "." in their name, groups do). */
+export function resourceOfKey(key: string): { group: string; resource: string } | undefined {
+  if (!key.startsWith(REGISTRY_PREFIX)) return undefined;
+  const parts = key.slice(REGISTRY_PREFIX.length).split('/');
+  const first = parts[0] ?? '';
+  if (first === '') return undefined;
+  if (first.includes('.')) {
+    const resource = parts[1];
+    return resource === undefined || resource === '' ? undefined : { group: first, resource };
+  }
+  return { group: '', resource: first };
+}
+
+/** The first key after every key that starts with `prefix` (etcd's range_end for a prefix). */
+export function prefixEnd(prefix: string): Buffer {
+  const end = Buffer.from(prefix);
+  for (let i = end.length - 1; i >= 0; i--) {
+    if ((end[i] ?? 0) < 0xff) {
+      end[i] = (end[i] ?? 0) + 1;
+      return end.subarray(0, i + 1);
+    }
+  }
+  return Buffer.from([0]);
+}

@@ -1,0 +1,75 @@
+/**
+ * Storage over gRPC: the same interface as the backends, for the other services.
+ */
+import type * as grpc from '@grpc/grpc-js';
+import { clientSettings, unary, type ClientOptions } from '../../../lib/grpc.ts';
+import { parseObjectBytes, objectBytes, type KubeObject } from '../../../lib/kube.ts';
+import { loadApiProto } from '../../../lib/proto.ts';
+import type { StorageClient as GeneratedStorageClient } from '../../../lib/gen/apiserver/v1/Storage.ts';
+import type { GetOptions, ListOptions, ListResult, Preconditions, Storage, StorageRef } from '../api.ts';
+
+export class StorageClient implements Storage {
+  readonly client: GeneratedStorageClient;
+
+  constructor(address: string, options: ClientOptions) {
+    const { credentials, channelOptions } = clientSettings(options);
+    const proto = loadApiProto();
+    this.client = new proto.apiserver.v1.Storage(address, credentials, channelOptions);
+  }
+
+  private ref(ref: StorageRef) {
+    return { group: ref.group, resource: ref.resource, namespace: ref.namespace, name: ref.name };
+  }
+
+  async create(ref: StorageRef, object: KubeObject, signal?: AbortSignal): Promise<KubeObject> {
+    const res = await unary(this.client, 'create', { ref: this.ref(ref), object: objectBytes(object) }, { signal });
+    return parseObjectBytes(res.object);
+  }
+
+  async get(ref: StorageRef, options: GetOptions = {}, signal?: AbortSignal): Promise<KubeObject> {
+    const res = await unary(this.client, 'get', { ref: this.ref(ref), resourceVersion: options.resourceVersion ?? '' }, { signal });
+    return parseObjectBytes(res.object);
+  }
+
+  async list(ref: StorageRef, options: ListOptions = {}, signal?: AbortSignal): Promise<ListResult> {
+    const res = await unary(this.client, 'list',
+      {
+        ref: this.ref(ref),
+        options: {
+          limit: options.limit ?? 0,
+          continue: options.continue ?? '',
+          resourceVersion: options.resourceVersion ?? '',
+          resourceVersionMatch: options.resourceVersionMatch ?? '',
+          labelSelector: options.labelSelector ?? '',
+          fieldSelector: options.fieldSelector ?? '',
+        },
+      },
+      { signal },
+    );
+    const result: ListResult = {
+      items: res.items.map(parseObjectBytes),
+      resourceVersion: res.resourceVersion,
+      continue: res.continue,
+    };
+    const remaining = Number(res.remainingItemCount);
+    if (remaining >= 0 && res.continue !== '') result.remainingItemCount = remaining;
+    return result;
+  }
+
+  async delete(ref: StorageRef, preconditions: Preconditions = {}, signal?: AbortSignal): Promise<KubeObject> {
+    const res = await unary(this.client, 'delete',
+      { ref: this.ref(ref), preconditions: { uid: preconditions.uid ?? '', resourceVersion: preconditions.resourceVersion ?? '' } },
+      { signal },
+    );
+    return parseObjectBytes(res.object);
+  }
+
+  async currentRevision(signal?: AbortSignal): Promise<string> {
+    const res = await unary(this.client, 'currentRevision', {}, { signal });
+    return res.resourceVersion;
+  }
+
+  close(): void {
+    (this.client as grpc.Client).close();
+  }
+}

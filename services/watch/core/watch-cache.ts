@@ -1,0 +1,182 @@
+/**
+ * The watch cache of one resource: the recent changes received from the changefeed, in revision
+ * order, and the watchers they are fanned out to.
+ *
+ * Guarantees: a watcher gets every change after its starting revision exactly once and in
+ * revision order, or it is ended with a 410 Expired ERROR event (after which clients relist).
+ * A change that the bus lost is detected from the revision stamps (an event whose previous
+ * revision is newer than the last one received); the cache then cannot vouch for the gap, so
+ * every watcher ends with 410 and the window restarts after the gap.
+ *
+ * Concurrency: everything here runs on the event loop; `events`, `knownThrough`, `oldest` and
+ * `watchers` change only inside synchronous sections, so a watcher registered in the same
+ * tick as it reads the window can neither miss nor repeat an event.
+ */
+import type { ChangeEvent } from '../../../lib/change-event.ts';
+import { StatusError } from '../../../lib/errors.ts';
+import type { KubeObject } from '../../../lib/kube.ts';
+import type { ObjectFilter } from '../../../lib/selectors.ts';
+
+/** One event as a watcher receives it. The JSON of an object is made once for all watchers. */
+export interface WatchEvent {
+  type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
+  /** The object's JSON bytes, shared by every watcher that receives this event. */
+  object: Buffer;
+  /** The revision this event brings the watcher to ("" for ERROR). */
+  resourceVersion: string;
+}
+
+/** A cached change with its serialized forms, computed on first use. */
+export class CachedChange {
+  readonly change: ChangeEvent;
+  private objectJson: Buffer | undefined;
+  private prevJson: Buffer | undefined;
+
+  constructor(change: ChangeEvent) {
+    this.change = change;
+  }
+
+  get revision(): number {
+    return this.change.revision;
+  }
+
+  json(): Buffer {
+    this.objectJson ??= Buffer.from(JSON.stringify(this.change.object));
+    return this.objectJson;
+  }
+
+  /** The previous state, stamped with this change's revision (for a synthesized DELETED). */
+  prevJsonAtRevision(): Buffer {
+    if (this.prevJson === undefined) {
+      const prev = this.change.prevObject ?? this.change.object;
+      this.prevJson = Buffer.from(
+        JSON.stringify({ ...prev, metadata: { ...(prev.metadata ?? {}), resourceVersion: String(this.change.revision) } }),
+      );
+    }
+    return this.prevJson;
+  }
+}
+
+/**
+ * How one change looks to a watcher with `filter`, applied to both old and new state as kube's
+ * cacher does: starts matching -> ADDED, stops matching -> DELETED (the old state), matches
+ * both -> the change itself, matches neither -> nothing.
+ */
+export function eventFor(cached: CachedChange, filter: ObjectFilter): WatchEvent | undefined {
+  const { change } = cached;
+  const resourceVersion = String(change.revision);
+  if (filter.everything) return { type: change.type, object: cached.json(), resourceVersion };
+  const now = filter.matches(change.object);
+  if (change.type === 'ADDED') return now ? { type: 'ADDED', object: cached.json(), resourceVersion } : undefined;
+  if (change.type === 'DELETED') return now ? { type: 'DELETED', object: cached.json(), resourceVersion } : undefined;
+  const before = change.prevObject !== undefined && filter.matches(change.prevObject);
+  if (now && before) return { type: 'MODIFIED', object: cached.json(), resourceVersion };
+  if (now) return { type: 'ADDED', object: cached.json(), resourceVersion };
+  if (before) return { type: 'DELETED', object: cached.prevJsonAtRevision(), resourceVersion };
+  return undefined;
+}
+
+/** Receives events; `end` closes it with an optional terminal ERROR. */
+export interface WatcherSink {
+  readonly filter: ObjectFilter;
+  /** Delivers one change; returns false when the watcher's buffer overflowed (it is then dropped). */
+  push(change: CachedChange): boolean;
+  end(error?: StatusError): void;
+}
+
+export interface WatchCacheOptions {
+  /** Changes kept for watchers that resume from an older revision. */
+  capacity: number;
+}
+
+export class WatchCache {
+  /** Changes after `oldest`, in revision order; at most `capacity`. */
+  private events: CachedChange[] = [];
+  /** Every change with a revision in (oldest, knownThrough] is in `events` (or was dropped by capacity, raising `oldest`). */
+  private oldest: number;
+  private knownThrough: number;
+  private readonly watchers = new Set<WatcherSink>();
+  private readonly capacity: number;
+
+  /** `startRevision`: the cache is complete for changes after this revision. */
+  constructor(startRevision: number, options: WatchCacheOptions) {
+    this.oldest = startRevision;
+    this.knownThrough = startRevision;
+    this.capacity = options.capacity;
+  }
+
+  /** The newest revision the cache is complete up to. */
+  get revision(): number {
+    return this.knownThrough;
+  }
+
+  get watcherCount(): number {
+    return this.watchers.size;
+  }
+
+  /**
+   * Takes one change from the bus. Duplicates and stale messages are dropped; a gap ends every
+   * watcher with 410 and restarts the window after the gap.
+   */
+  receive(change: ChangeEvent): void {
+    if (change.revision <= this.knownThrough) return;
+    if (change.prevRevision > this.knownThrough) {
+      const err = new StatusError(
+        'Expired',
+        `too old resource version: ${this.knownThrough} (${change.prevRevision}): the watch cache missed changes and must be rebuilt`,
+      );
+      for (const w of this.watchers) w.end(err);
+      this.watchers.clear();
+      this.events = [];
+      this.oldest = change.prevRevision;
+      this.knownThrough = change.prevRevision;
+    }
+    const cached = new CachedChange(change);
+    this.events.push(cached);
+    this.knownThrough = change.revision;
+    if (this.events.length > this.capacity) {
+      const dropped = this.events.splice(0, this.events.length - this.capacity);
+      this.oldest = dropped[dropped.length - 1]?.revision ?? this.oldest;
+    }
+    for (const w of this.watchers) {
+      if (!w.push(cached)) this.watchers.delete(w);
+    }
+  }
+
+  /**
+   * Registers a watcher for every change after `fromRevision`: the cached ones now, the rest as
+   * they come. Throws 410 Expired when changes after `fromRevision` are no longer all cached.
+   */
+  watchFrom(fromRevision: number, sink: WatcherSink): () => void {
+    if (fromRevision < this.oldest) {
+      throw new StatusError('Expired', `too old resource version: ${fromRevision} (${this.oldest})`);
+    }
+    for (const cached of this.events) {
+      if (cached.revision > fromRevision && !sink.push(cached)) return () => {};
+    }
+    this.watchers.add(sink);
+    return () => this.watchers.delete(sink);
+  }
+
+  /**
+   * Registers a watcher that gets every change from now on, before its initial state is known:
+   * the caller lists, then skips buffered changes at or below the list's revision.
+   */
+  watchFromNow(sink: WatcherSink): () => void {
+    this.watchers.add(sink);
+    return () => this.watchers.delete(sink);
+  }
+
+  /** Ends every watcher (shutdown). */
+  close(error?: StatusError): void {
+    for (const w of this.watchers) w.end(error);
+    this.watchers.clear();
+  }
+}
+
+/** The object of a BOOKMARK event at `revision`, as kube sends it. */
+export function bookmarkObject(kind: string, apiVersion: string, revision: string, annotations?: Record<string, string>): KubeObject {
+  const metadata: KubeObject['metadata'] = { resourceVersion: revision };
+  if (annotations !== undefined) metadata.annotations = annotations;
+  return { kind, apiVersion, metadata };
+}
