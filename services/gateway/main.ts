@@ -73,7 +73,7 @@ await runService('gateway', FLAGS, async ({ config, logger, telemetry, tls, serv
   });
 
   const { host, port } = splitHostPort(config['https-listen']);
-  const rest = new RestHandler({ pipeline, registry, tracer: telemetry.tracer, logger, serverAddress: config['https-listen'] });
+  const rest = new RestHandler({ pipeline, registry, tracer: telemetry.tracer, propagator: telemetry.propagator, logger, serverAddress: config['https-listen'] });
   const https = createServer({ cert: serving.certPem, key: serving.keyPem }, rest.handle);
   // Watches are long-lived: no request timeout; idle keep-alive sockets close after 5 minutes.
   https.requestTimeout = 0;

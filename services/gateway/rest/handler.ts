@@ -4,7 +4,7 @@
  * through the Pipeline, so REST and gRPC clients get the same answers.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { context, SpanKind, SpanStatusCode, trace, type Span, type Tracer } from '@opentelemetry/api';
+import { context, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Span, type TextMapPropagator, type Tracer } from '@opentelemetry/api';
 import { badRequest, StatusError } from '../../../lib/errors.ts';
 import { isPlainObject, parseObjectBytes, type KubeObject } from '../../../lib/kube.ts';
 import type { Logger } from '../../../lib/log.ts';
@@ -23,6 +23,8 @@ export interface RestHandlerOptions {
   pipeline: Pipeline;
   registry: ResourceRegistry;
   tracer: Tracer;
+  /** Continues a client's trace when the request carries a W3C traceparent. */
+  propagator: TextMapPropagator;
   logger: Logger;
   /** host:port clients use, for /api's serverAddressByClientCIDRs. */
   serverAddress: string;
@@ -93,16 +95,24 @@ export class RestHandler {
       return;
     }
     const template = route?.template ?? 'unknown';
-    const span = this.o.tracer.startSpan(`${req.method ?? 'GET'} ${template}`, {
-      kind: SpanKind.SERVER,
-      attributes: { 'http.request.method': req.method ?? '', 'url.path': url.pathname, 'http.route': template },
+    const parent = this.o.propagator.extract(ROOT_CONTEXT, req.headers, {
+      keys: (h) => Object.keys(h),
+      get: (h, key) => h[key],
     });
+    const span = this.o.tracer.startSpan(
+      `${req.method ?? 'GET'} ${template}`,
+      {
+        kind: SpanKind.SERVER,
+        attributes: { 'http.request.method': req.method ?? '', 'url.path': url.pathname, 'http.route': template },
+      },
+      parent,
+    );
     res.on('close', () => {
       span.setAttribute('http.response.status_code', res.statusCode);
       if (res.statusCode >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
       span.end();
     });
-    context.with(trace.setSpan(context.active(), span), () => {
+    context.with(trace.setSpan(parent, span), () => {
       this.serve(req, res, url, route, span).catch((err: unknown) => {
         const status = StatusError.from(err);
         if (!(err instanceof StatusError)) this.o.logger.error('unexpected error serving a request', { path: url.pathname, error: err });

@@ -1,0 +1,117 @@
+/**
+ * A small OTLP/HTTP JSON trace receiver (POST /v1/traces), standing in for Jaeger's OTLP port in
+ * tests: services export to it through their real OTLP exporters.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface ReceivedSpan {
+  service: string;
+  traceId: string;
+  spanId: string;
+  parentSpanId: string;
+  name: string;
+  kind: number;
+  durationMs: number;
+  attributes: Record<string, unknown>;
+}
+
+interface OtlpAttribute {
+  key: string;
+  value: Record<string, unknown>;
+}
+
+interface OtlpSpan {
+  traceId: string;
+  spanId: string;
+  parentSpanId?: string;
+  name: string;
+  kind: number;
+  startTimeUnixNano: string | number;
+  endTimeUnixNano: string | number;
+  attributes?: OtlpAttribute[];
+}
+
+interface OtlpExport {
+  resourceSpans?: { resource?: { attributes?: OtlpAttribute[] }; scopeSpans?: { spans?: OtlpSpan[] }[] }[];
+}
+
+function attributeValue(v: Record<string, unknown>): unknown {
+  return v.stringValue ?? v.intValue ?? v.boolValue ?? v.doubleValue ?? v;
+}
+
+function attributes(list: OtlpAttribute[] | undefined): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const a of list ?? []) out[a.key] = attributeValue(a.value);
+  return out;
+}
+
+export interface OtlpReceiver {
+  /** http://127.0.0.1:PORT, for OTEL_EXPORTER_OTLP_ENDPOINT. */
+  readonly endpoint: string;
+  readonly spans: ReceivedSpan[];
+  /** Resolves when `predicate` holds over the spans received so far. */
+  waitFor(predicate: (spans: ReceivedSpan[]) => boolean, timeoutMs: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startOtlpReceiver(): Promise<OtlpReceiver> {
+  const spans: ReceivedSpan[] = [];
+  const waiters = new Set<() => void>();
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      if (req.method !== 'POST' || req.url !== '/v1/traces') {
+        res.writeHead(404).end();
+        return;
+      }
+      try {
+        const body = JSON.parse(Buffer.concat(chunks).toString()) as OtlpExport;
+        for (const rs of body.resourceSpans ?? []) {
+          const service = String(attributes(rs.resource?.attributes)['service.name'] ?? '');
+          for (const ss of rs.scopeSpans ?? []) {
+            for (const s of ss.spans ?? []) {
+              spans.push({
+                service,
+                traceId: s.traceId,
+                spanId: s.spanId,
+                parentSpanId: s.parentSpanId ?? '',
+                name: s.name,
+                kind: s.kind,
+                durationMs: (Number(BigInt(s.endTimeUnixNano) - BigInt(s.startTimeUnixNano)) / 1e6),
+                attributes: attributes(s.attributes),
+              });
+            }
+          }
+        }
+        res.writeHead(200, { 'Content-Type': 'application/json' }).end('{}');
+        for (const w of waiters) w();
+      } catch {
+        res.writeHead(400).end();
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    spans,
+    waitFor: (predicate, timeoutMs) =>
+      new Promise<void>((resolve, reject) => {
+        if (predicate(spans)) return resolve();
+        const check = () => {
+          if (!predicate(spans)) return;
+          clearTimeout(timer);
+          waiters.delete(check);
+          resolve();
+        };
+        const timer = setTimeout(() => {
+          waiters.delete(check);
+          reject(new Error(`spans did not arrive in ${timeoutMs} ms; got ${spans.map((s) => `${s.service}:${s.name}`).join(', ')}`));
+        }, timeoutMs);
+        waiters.add(check);
+      }),
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
