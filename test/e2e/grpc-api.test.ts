@@ -1,0 +1,149 @@
+/**
+ * The typed gRPC resource API as an internal component uses it: same pipeline as REST, Status
+ * errors decoded from gRPC status details, and a watch resumed from its last resourceVersion.
+ * Ends with a graceful stop: SIGTERM ends open watches cleanly and every process exits 0.
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { Metadata } from '@grpc/grpc-js';
+import { StatusError } from '../../lib/errors.ts';
+import { clientSettings, serverStream, unary, type CallOptions } from '../../lib/grpc.ts';
+import { SERVICE_NAMES, startControlPlane, type ControlPlane } from '../../lib/local/control-plane.ts';
+import { loadApiProto } from '../../lib/proto.ts';
+import { createTelemetry } from '../../lib/tracing.ts';
+import type { ResourcesClient } from '../../lib/gen/apiserver/v1/Resources.ts';
+
+let dir: string;
+let plane: ControlPlane;
+let client: ResourcesClient;
+let auth: Metadata;
+
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'e2e-grpc-'));
+  // A small watch cache, so that a too-old resourceVersion can be provoked.
+  plane = await startControlPlane({ dataDir: dir, logDir: join(dir, 'logs'), flags: { watch: ['--cache-capacity=4'] } });
+  const token = (await readFile(join(dir, 'tokens.csv'), 'utf8')).split(',')[0] ?? '';
+  auth = new Metadata();
+  auth.set('authorization', `Bearer ${token}`);
+  const { credentials, channelOptions } = clientSettings({ telemetry: createTelemetry({ serviceName: 'test', env: {} }) });
+  client = new (loadApiProto().apiserver.v1.Resources)(plane.addresses.gateway, credentials, channelOptions);
+});
+
+after(async () => {
+  client?.close();
+  await plane?.stop();
+  await rm(dir, { recursive: true, force: true });
+});
+
+const opts = (extra: Partial<CallOptions> = {}): CallOptions => ({ metadata: auth, timeoutMs: 10_000, ...extra });
+const nsRef = (name = '') => ({ group: '', version: 'v1', resource: 'namespaces', namespace: '', name });
+const cmRef = (name = '') => ({ group: '', version: 'v1', resource: 'configmaps', namespace: 'apps', name });
+const json = (o: unknown) => Buffer.from(JSON.stringify(o));
+const parse = (b: Buffer) => JSON.parse(b.toString()) as { metadata: { name: string; resourceVersion: string; uid: string } };
+
+async function expectStatus(promise: Promise<unknown>, reason: string): Promise<StatusError> {
+  try {
+    await promise;
+  } catch (err) {
+    assert.ok(err instanceof StatusError, String(err));
+    assert.equal(err.reason, reason, err.message);
+    return err;
+  }
+  assert.fail(`expected ${reason}`);
+}
+
+test('create, get, list and delete through the typed API', async () => {
+  await unary(client, 'create', { ref: nsRef(), object: json({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'apps' } }) }, opts());
+  const created = parse((await unary(client, 'create', { ref: cmRef(), object: json({ metadata: { name: 'one' }, data: { a: 'b' } }) }, opts())).object);
+  assert.equal(created.metadata.name, 'one');
+  assert.match(created.metadata.uid, /^[0-9a-f-]{36}$/);
+  const got = parse((await unary(client, 'get', { ref: cmRef('one') }, opts())).object);
+  assert.equal(got.metadata.resourceVersion, created.metadata.resourceVersion);
+  const list = await unary(client, 'list', { ref: cmRef(), options: { limit: 10 } }, opts());
+  assert.deepEqual(list.items.map((i) => parse(i).metadata.name), ['one']);
+  const dup = await expectStatus(unary(client, 'create', { ref: cmRef(), object: json({ metadata: { name: 'one' } }) }, opts()), 'AlreadyExists');
+  assert.equal(dup.message, 'configmaps "one" already exists');
+  await unary(client, 'delete', { ref: cmRef('one') }, opts());
+  const missing = await expectStatus(unary(client, 'get', { ref: cmRef('one') }, opts()), 'NotFound');
+  assert.equal(missing.code, 404);
+});
+
+test('errors are Kubernetes Statuses: Unauthorized, Invalid, BadRequest', async () => {
+  const wrong = new Metadata();
+  wrong.set('authorization', 'Bearer nope');
+  await expectStatus(unary(client, 'list', { ref: cmRef() }, { metadata: wrong }), 'Unauthorized');
+  await expectStatus(unary(client, 'list', { ref: cmRef() }, {}), 'Unauthorized');
+  const invalid = await expectStatus(unary(client, 'create', { ref: cmRef(), object: json({ metadata: { name: 'UPPER' } }) }, opts()), 'Invalid');
+  assert.equal(invalid.details?.causes?.[0]?.field, 'metadata.name');
+  assert.equal(invalid.details?.causes?.[0]?.reason, 'FieldValueInvalid');
+  await expectStatus(unary(client, 'create', { ref: cmRef(), object: Buffer.from('[1,2]') }, opts()), 'BadRequest');
+  await expectStatus(unary(client, 'get', { ref: { ...cmRef('x'), resource: 'widgets' } }, opts()), 'NotFound');
+});
+
+test('a watch resumed from its last resourceVersion misses nothing', async () => {
+  const first = new AbortController();
+  const seen: { type: string; name: string; rv: string }[] = [];
+  const stream = serverStream(client, 'watch', { ref: cmRef(), options: { resourceVersion: '' } }, opts({ signal: first.signal, timeoutMs: undefined }));
+  const create = (name: string) => unary(client, 'create', { ref: cmRef(), object: json({ metadata: { name } }) }, opts());
+  await create('w1');
+  for await (const e of stream) {
+    seen.push({ type: e.type, name: parse(e.object).metadata.name, rv: e.resourceVersion });
+    if (seen.some((s) => s.name === 'w1')) break;
+  }
+  first.abort();
+  const last = seen[seen.length - 1]?.rv ?? '';
+  // Changes while no watch is open.
+  await create('w2');
+  await unary(client, 'delete', { ref: cmRef('w1') }, opts());
+  await create('w3');
+  const resumed: { type: string; name: string; rv: number }[] = [];
+  const second = new AbortController();
+  for await (const e of serverStream(client, 'watch', { ref: cmRef(), options: { resourceVersion: last } }, opts({ signal: second.signal, timeoutMs: undefined }))) {
+    resumed.push({ type: e.type, name: parse(e.object).metadata.name, rv: Number(e.resourceVersion) });
+    if (resumed.length === 3) break;
+  }
+  second.abort();
+  assert.deepEqual(
+    resumed.map((r) => [r.type, r.name]),
+    [
+      ['ADDED', 'w2'],
+      ['DELETED', 'w1'],
+      ['ADDED', 'w3'],
+    ],
+  );
+  assert.ok(resumed.every((r, i) => i === 0 || r.rv > (resumed[i - 1]?.rv ?? 0)), 'revision order');
+  assert.ok((resumed[0]?.rv ?? 0) > Number(last));
+});
+
+test('a watch from a revision older than the cache ends with 410 Expired', async () => {
+  for (const name of ['old1', 'old2', 'old3', 'old4', 'old5']) {
+    await unary(client, 'create', { ref: cmRef(), object: json({ metadata: { name } }) }, opts());
+  }
+  const events = [];
+  for await (const e of serverStream(client, 'watch', { ref: cmRef(), options: { resourceVersion: '1' } }, opts({ timeoutMs: undefined }))) events.push(e);
+  assert.equal(events.length, 1);
+  assert.equal(events[0]?.type, 'ERROR');
+  const status = JSON.parse(events[0]?.object.toString() ?? '{}') as { code: number; reason: string; message: string };
+  assert.equal(status.code, 410);
+  assert.equal(status.reason, 'Expired');
+  assert.match(status.message, /^too old resource version: 1 \(\d+\)$/);
+});
+
+test('SIGTERM stops every service cleanly: open watches end, exit code 0', async () => {
+  const events: string[] = [];
+  const watch = (async () => {
+    for await (const e of serverStream(client, 'watch', { ref: cmRef(), options: {} }, opts({ timeoutMs: undefined }))) events.push(e.type);
+  })();
+  await new Promise((r) => setTimeout(r, 300));
+  const exits = SERVICE_NAMES.map((n) => plane.processes[n].exited);
+  await plane.stop();
+  // The stream ends (normally or with UNAVAILABLE once the gateway is gone), it does not hang.
+  await watch.catch((err: unknown) => assert.ok(err instanceof StatusError));
+  for (const [i, exit] of exits.entries()) {
+    const status = await exit;
+    assert.equal(status.code, 0, `${SERVICE_NAMES[i]} exited with ${JSON.stringify(status)}`);
+  }
+});
