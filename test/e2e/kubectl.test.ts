@@ -135,6 +135,20 @@ describe('kubectl against the control plane', () => {
     }
   });
 
+  test('typed create commands (kubectl 1.32 sends protobuf bodies) work', async () => {
+    const ns = await kubectl(['create', 'namespace', 'typed']);
+    assert.equal(ns.code, 0, ns.stderr);
+    assert.equal(ns.stdout.trim(), 'namespace/typed created');
+    const cm = await kubectl(['create', 'configmap', 'literal', '-n', 'typed', '--from-literal=a=1', '--from-literal=b=two']);
+    assert.equal(cm.code, 0, cm.stderr);
+    const got = await kubectl(['get', 'configmap', 'literal', '-n', 'typed', '-o', 'json']);
+    const obj = JSON.parse(got.stdout) as { data: Record<string, string>; metadata: { namespace: string } };
+    assert.deepEqual(obj.data, { a: '1', b: 'two' });
+    assert.equal(obj.metadata.namespace, 'typed');
+    const ls = await kubectl(['get', 'ns', 'typed']);
+    assert.deepEqual(table(ls.stdout)[1]?.slice(0, 2), ['typed', 'Active']);
+  });
+
   test('a wrong token is refused with Unauthorized', async () => {
     const r = await kubectl(['get', 'configmaps', '--token=not-a-real-token']);
     assert.notEqual(r.code, 0);

@@ -13,6 +13,7 @@ import type { UserInfo } from '../../auth/api.ts';
 import type { WatchOptions } from '../../watch/core/watch-service.ts';
 import type { Pipeline, Target } from '../core/pipeline.ts';
 import { toTable, type IncludeObjectPolicy } from '../printers.ts';
+import { decodeKubeProtobuf, PROTOBUF_CONTENT_TYPE } from './protobuf.ts';
 import { aggregatedDiscovery, apiGroupList, apiResourceList, apiVersions, versionInfo } from './discovery.ts';
 import { AGGREGATED_DISCOVERY_CONTENT_TYPE, checkBodyContentType, negotiateResource, wantsAggregatedDiscovery, type ResourceRepresentation } from './negotiation.ts';
 
@@ -439,11 +440,14 @@ async function readBody(req: IncomingMessage): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
+/** The request body as an object: JSON, or the Kubernetes protobuf kubectl 1.32+ sends for typed creates. */
 async function readObject(req: IncomingMessage): Promise<KubeObject> {
-  checkBodyContentType(req.headers['content-type']);
+  const contentType = req.headers['content-type'];
+  const isProtobuf = contentType?.split(';')[0]?.trim().toLowerCase() === PROTOBUF_CONTENT_TYPE;
+  if (!isProtobuf) checkBodyContentType(contentType);
   const body = await readBody(req);
   if (body.length === 0) throw badRequest('the body of the request is empty');
-  return parseObjectBytes(body);
+  return isProtobuf ? (decodeKubeProtobuf(body) as KubeObject) : parseObjectBytes(body);
 }
 
 /** metav1.DeleteOptions from a DELETE body (kubectl sends one); all fields optional. */

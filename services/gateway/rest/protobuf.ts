@@ -1,0 +1,569 @@
+/**
+ * Request bodies in Kubernetes' protobuf encoding (`application/vnd.kubernetes.protobuf`).
+ *
+ * kubectl 1.32 and later send typed objects this way (e.g. `kubectl create namespace|configmap|
+ * secret`). We store JSON, so a body is turned into the JSON object kube-apiserver would see: the
+ * one Go's encoding/json writes for the struct the body decodes into.
+ *
+ * A body is the magic `k8s\x00` followed by a runtime.Unknown: the TypeMeta (apiVersion, kind)
+ * and, in `raw`, the object encoded by go-to-protobuf. The schema is proto/k8s/subset.proto,
+ * loaded once with protobufjs. The wire format is read here rather than by protobufjs' generated
+ * decoder, to be as strict as Go's generated unmarshallers (wire types are checked, lengths are
+ * never truncated or wrapped) and to keep what JSON needs and the decoder hides: whether a
+ * field was on the wire at all, and how long a Time's body was.
+ *
+ * From the decoded object to JSON, what encoding/json does with the Go struct:
+ * - go-to-protobuf writes every non-pointer field, zero or not, so presence on the wire says
+ *   nothing about a Go value field: a string/number/bool value field with `omitempty` is omitted
+ *   when zero, one without `omitempty` is always written (zero when absent); a pointer field
+ *   (`*bool`, `*int64`, `*T`) is written exactly when it was present; a struct value field is
+ *   always written (`{}` at least, since omitempty never omits a struct).
+ * - Time: RFC 3339 in UTC, whole seconds (Go's protobuf unmarshalling drops the nanos).
+ * - bytes: standard base64. int64: a JSON number. Quantity: its string, as sent (Go would also
+ *   canonicalise it, e.g. `1000m` -> `1`; our JSON path does not either).
+ * - maps and lists: omitted when empty; maps with sorted keys.
+ * - Where encoding/json would write `null` (a zero Time, a nil list or map without omitempty)
+ *   the field is omitted instead: null and absent decode the same.
+ */
+import { Buffer } from 'node:buffer';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import protobuf from 'protobufjs';
+import { badRequest, StatusError } from '../../../lib/errors.ts';
+
+export const PROTOBUF_CONTENT_TYPE = 'application/vnd.kubernetes.protobuf';
+
+/** `k8s\x00` */
+const MAGIC = Buffer.from([0x6b, 0x38, 0x73, 0x00]);
+
+const PROTO_DIR = fileURLToPath(new URL('../../../proto', import.meta.url));
+const SCHEMA_FILE = 'k8s/subset.proto';
+const PACKAGE = 'k8s.subset';
+
+/** The objects a body may carry: `apiVersion/kind` -> message. */
+const KINDS: ReadonlyMap<string, string> = new Map([
+  ['v1/ConfigMap', 'ConfigMap'],
+  ['v1/Namespace', 'Namespace'],
+  ['v1/Node', 'Node'],
+  ['v1/Secret', 'Secret'],
+]);
+
+const UNSUPPORTED_MESSAGE =
+  'the body of the request was in an unknown format - accepted media types include: application/json, application/vnd.kubernetes.protobuf';
+
+/**
+ * Go fields without `omitempty` (`Message.field`): written even when zero. For message-typed
+ * fields, the Go struct values (not pointers): written as an object even when absent.
+ * Every other scalar is a value with omitempty, every other message a pointer, unless in POINTERS.
+ */
+const ALWAYS: ReadonlySet<string> = new Set([
+  'ConfigMap.metadata',
+  'Secret.metadata',
+  'Namespace.metadata',
+  'Namespace.spec',
+  'Namespace.status',
+  'Node.metadata',
+  'Node.spec',
+  'Node.status',
+  'ObjectMeta.creationTimestamp',
+  'OwnerReference.apiVersion',
+  'OwnerReference.kind',
+  'OwnerReference.name',
+  'OwnerReference.uid',
+  'NamespaceCondition.type',
+  'NamespaceCondition.status',
+  'NamespaceCondition.lastTransitionTime',
+  'Taint.key',
+  'Taint.effect',
+  'ConfigMapNodeConfigSource.namespace',
+  'ConfigMapNodeConfigSource.name',
+  'ConfigMapNodeConfigSource.kubeletConfigKey',
+  'NodeStatus.daemonEndpoints',
+  'NodeStatus.nodeInfo',
+  'NodeCondition.type',
+  'NodeCondition.status',
+  'NodeCondition.lastHeartbeatTime',
+  'NodeCondition.lastTransitionTime',
+  'NodeAddress.type',
+  'NodeAddress.address',
+  'NodeDaemonEndpoints.kubeletEndpoint',
+  'DaemonEndpoint.Port',
+  'NodeSystemInfo.machineID',
+  'NodeSystemInfo.systemUUID',
+  'NodeSystemInfo.bootID',
+  'NodeSystemInfo.kernelVersion',
+  'NodeSystemInfo.osImage',
+  'NodeSystemInfo.containerRuntimeVersion',
+  'NodeSystemInfo.kubeletVersion',
+  'NodeSystemInfo.kubeProxyVersion',
+  'NodeSystemInfo.operatingSystem',
+  'NodeSystemInfo.architecture',
+  'AttachedVolume.name',
+  'AttachedVolume.devicePath',
+  'NodeRuntimeHandler.name',
+]);
+
+/** Go pointer scalars (`*bool`, `*int64`): written exactly when present, even when zero. */
+const POINTERS: ReadonlySet<string> = new Set([
+  'ObjectMeta.deletionGracePeriodSeconds',
+  'OwnerReference.controller',
+  'OwnerReference.blockOwnerDeletion',
+  'ConfigMap.immutable',
+  'Secret.immutable',
+  'NodeSwapStatus.capacity',
+  'NodeRuntimeHandlerFeatures.recursiveReadOnlyMounts',
+  'NodeRuntimeHandlerFeatures.userNamespaces',
+  'NodeFeatures.supplementalGroupsPolicy',
+]);
+
+/** Messages whose JSON is not an object: see messageJson. */
+const SPECIAL_MESSAGES: ReadonlySet<string> = new Set(['Time', 'Quantity', 'FieldsV1']);
+
+// ---- the schema, compiled to decoding plans ----
+
+type ScalarType = 'string' | 'bytes' | 'bool' | 'int32' | 'int64';
+const SCALAR_TYPES: ReadonlySet<string> = new Set<ScalarType>(['string', 'bytes', 'bool', 'int32', 'int64']);
+
+const WIRE_VARINT = 0;
+const WIRE_FIXED64 = 1;
+const WIRE_BYTES = 2;
+const WIRE_START_GROUP = 3;
+const WIRE_END_GROUP = 4;
+const WIRE_FIXED32 = 5;
+
+/** A field's element type: a scalar, or a message. */
+type ElementType = { scalar: ScalarType; message?: undefined } | { scalar?: undefined; message: MessagePlan };
+
+interface FieldPlan {
+  /** The proto name, which is the JSON name. */
+  readonly name: string;
+  /** `Message.field`, for error messages. */
+  readonly path: string;
+  readonly shape: 'single' | 'repeated' | 'map';
+  /** The element type; of the value for a map (whose keys are strings). */
+  readonly type: ElementType;
+  /** The wire type of one element (a map entry: bytes). */
+  readonly wire: number;
+  /** Go's JSON rule for a single field: see ALWAYS and POINTERS. */
+  readonly json: 'omitempty' | 'always' | 'pointer';
+}
+
+interface MessagePlan {
+  readonly name: string;
+  readonly byNumber: Map<number, FieldPlan>;
+  /** Declaration order: Go struct order, the order of the JSON. */
+  readonly fields: FieldPlan[];
+}
+
+function loadPlans(): Map<string, MessagePlan> {
+  const root = new protobuf.Root();
+  root.resolvePath = (_origin, target) => path.join(PROTO_DIR, target);
+  root.loadSync(SCHEMA_FILE, { keepCase: true });
+  root.resolveAll();
+  const plans = new Map<string, MessagePlan>();
+  const pkg = root.lookup(PACKAGE);
+  if (!(pkg instanceof protobuf.Namespace)) throw new Error(`${SCHEMA_FILE}: no package ${PACKAGE}`);
+  for (const type of pkg.nestedArray) {
+    if (type instanceof protobuf.Type) plans.set(type.name, { name: type.name, byNumber: new Map(), fields: [] });
+  }
+  const seen = new Set<string>();
+  for (const type of pkg.nestedArray) {
+    if (!(type instanceof protobuf.Type)) throw new Error(`${SCHEMA_FILE}: ${type.name} is not a message`);
+    const plan = plans.get(type.name)!;
+    for (const field of type.fieldsArray) {
+      const key = `${type.name}.${field.name}`;
+      seen.add(key);
+      const shape = field.map ? 'map' : field.repeated ? 'repeated' : 'single';
+      if (field.map && (field as unknown as protobuf.MapField).keyType !== 'string') throw new Error(`${key}: only string map keys are supported`);
+      let elementType: ElementType;
+      if (SCALAR_TYPES.has(field.type)) {
+        elementType = { scalar: field.type as ScalarType };
+      } else if (field.resolvedType instanceof protobuf.Type) {
+        const message = plans.get(field.resolvedType.name);
+        if (message === undefined || field.resolvedType.parent !== pkg) throw new Error(`${key}: ${field.type} is not in ${PACKAGE}`);
+        if (shape === 'repeated' && SPECIAL_MESSAGES.has(message.name)) throw new Error(`${key}: a list of ${message.name} is not supported`);
+        elementType = { message };
+      } else {
+        throw new Error(`${key}: unsupported type ${field.type}`);
+      }
+      const wire = shape === 'map' || elementType.message !== undefined || elementType.scalar === 'string' || elementType.scalar === 'bytes' ? WIRE_BYTES : WIRE_VARINT;
+      if (ALWAYS.has(key) && POINTERS.has(key)) throw new Error(`${key}: both always and pointer`);
+      const json = ALWAYS.has(key) ? 'always' : POINTERS.has(key) ? 'pointer' : elementType.message !== undefined ? 'pointer' : 'omitempty';
+      const fieldPlan: FieldPlan = { name: field.name, path: key, shape, type: elementType, wire, json };
+      plan.byNumber.set(field.id, fieldPlan);
+      plan.fields.push(fieldPlan);
+    }
+  }
+  for (const key of [...ALWAYS, ...POINTERS]) {
+    if (!seen.has(key)) throw new Error(`protobuf.ts: ${key} is not a field of ${SCHEMA_FILE}`);
+  }
+  for (const name of [...KINDS.values(), 'Unknown', ...SPECIAL_MESSAGES]) {
+    if (!plans.has(name)) throw new Error(`${SCHEMA_FILE}: no message ${name}`);
+  }
+  return plans;
+}
+
+const PLANS = loadPlans();
+
+function plan(name: string): MessagePlan {
+  const p = PLANS.get(name);
+  if (p === undefined) throw new Error(`no message ${name}`);
+  return p;
+}
+
+// ---- the wire format ----
+
+/** A malformed body: becomes a BadRequest. */
+class WireError extends Error {}
+
+/** A decoded message: the fields present on the wire, by name, and the length of its body. */
+interface Decoded {
+  readonly plan: MessagePlan;
+  readonly values: Map<string, Value>;
+  size: number;
+}
+
+type ScalarValue = string | Buffer | boolean | number | bigint;
+type ElementValue = ScalarValue | Decoded;
+type Value = ElementValue | ElementValue[] | Map<string, ElementValue>;
+
+class Reader {
+  readonly buf: Buffer;
+  pos: number;
+
+  constructor(buf: Buffer) {
+    this.buf = buf;
+    this.pos = 0;
+  }
+
+  /** A varint as an unsigned 64-bit value, as Go reads it (at most 10 bytes). */
+  varint(end: number): bigint {
+    if (this.pos < end && this.buf[this.pos]! < 0x80) return BigInt(this.buf[this.pos++]!);
+    let result = 0n;
+    for (let i = 0; i < 10; i++) {
+      if (this.pos >= end) throw new WireError('unexpected EOF');
+      const b = this.buf[this.pos++]!;
+      result |= BigInt(b & 0x7f) << BigInt(7 * i);
+      if (b < 0x80) return BigInt.asUintN(64, result);
+    }
+    throw new WireError('integer overflow');
+  }
+
+  /** The end of a length-delimited value starting here. */
+  delimited(end: number): number {
+    const length = this.varint(end);
+    if (length > BigInt(end - this.pos)) throw new WireError('unexpected EOF');
+    return this.pos + Number(length);
+  }
+
+  advance(n: number, end: number): void {
+    if (n > end - this.pos) throw new WireError('unexpected EOF');
+    this.pos += n;
+  }
+
+  /** Skips an unknown field whose tag was just read (groups included, as Go's skipGenerated does). */
+  skip(wire: number, end: number): void {
+    let depth = 0;
+    for (;;) {
+      switch (wire) {
+        case WIRE_VARINT:
+          this.varint(end);
+          break;
+        case WIRE_FIXED64:
+          this.advance(8, end);
+          break;
+        case WIRE_BYTES:
+          this.pos = this.delimited(end);
+          break;
+        case WIRE_START_GROUP:
+          depth++;
+          break;
+        case WIRE_END_GROUP:
+          if (depth === 0) throw new WireError('unexpected end of group');
+          depth--;
+          break;
+        case WIRE_FIXED32:
+          this.advance(4, end);
+          break;
+        default:
+          throw new WireError(`illegal wire type ${wire}`);
+      }
+      if (depth === 0) return;
+      wire = this.tag(end).wire;
+    }
+  }
+
+  tag(end: number): { field: number; wire: number } {
+    const tag = this.varint(end);
+    return { field: Number(BigInt.asIntN(32, tag >> 3n)), wire: Number(tag & 7n) };
+  }
+}
+
+function decodeMessage(p: MessagePlan, r: Reader, end: number, into?: Decoded): Decoded {
+  const decoded = into ?? { plan: p, values: new Map(), size: 0 };
+  decoded.size += end - r.pos;
+  while (r.pos < end) {
+    const { field: number, wire } = r.tag(end);
+    if (number <= 0) throw new WireError(`${p.name}: illegal tag ${number} (wire type ${wire})`);
+    if (wire === WIRE_END_GROUP) throw new WireError(`${p.name}: wire type end group for non-group`);
+    const field = p.byNumber.get(number);
+    if (field === undefined) {
+      r.skip(wire, end);
+      continue;
+    }
+    if (wire !== field.wire) throw new WireError(`wrong wire type ${wire} for field ${field.path}`);
+    const { values } = decoded;
+    switch (field.shape) {
+      case 'single': {
+        const message = field.type.message;
+        // A message seen twice is merged into, as Go's Unmarshal does; a Time is replaced.
+        const previous = values.get(field.name);
+        const merge = message !== undefined && message.name !== 'Time' ? (previous as Decoded | undefined) : undefined;
+        values.set(field.name, decodeElement(field.type, r, end, merge));
+        break;
+      }
+      case 'repeated': {
+        let list = values.get(field.name) as ElementValue[] | undefined;
+        if (list === undefined) values.set(field.name, (list = []));
+        list.push(decodeElement(field.type, r, end));
+        break;
+      }
+      case 'map': {
+        let map = values.get(field.name) as Map<string, ElementValue> | undefined;
+        if (map === undefined) values.set(field.name, (map = new Map()));
+        const [key, value] = decodeMapEntry(field, r, r.delimited(end));
+        map.set(key, value);
+        break;
+      }
+    }
+  }
+  return decoded;
+}
+
+function decodeElement(type: ElementType, r: Reader, end: number, into?: Decoded): ElementValue {
+  if (type.message !== undefined) {
+    const sub = r.delimited(end);
+    const decoded = decodeMessage(type.message, r, sub, into);
+    r.pos = sub;
+    return decoded;
+  }
+  switch (type.scalar) {
+    case 'string':
+    case 'bytes': {
+      const sub = r.delimited(end);
+      const start = r.pos;
+      r.pos = sub;
+      // Invalid UTF-8 becomes U+FFFD, as encoding/json writes it.
+      return type.scalar === 'string' ? r.buf.toString('utf8', start, sub) : r.buf.subarray(start, sub);
+    }
+    case 'bool':
+      return BigInt.asUintN(64, r.varint(end)) !== 0n;
+    case 'int32':
+      return Number(BigInt.asIntN(32, r.varint(end)));
+    case 'int64':
+      return BigInt.asIntN(64, r.varint(end));
+  }
+}
+
+/** A map entry: key = 1, value = 2, each defaulting to its zero value. */
+function decodeMapEntry(field: FieldPlan, r: Reader, end: number): [string, ElementValue] {
+  let key = '';
+  let value: ElementValue | undefined;
+  while (r.pos < end) {
+    const { field: number, wire } = r.tag(end);
+    if (number <= 0) throw new WireError(`${field.path}: illegal tag ${number} (wire type ${wire})`);
+    if (number === 1) {
+      if (wire !== WIRE_BYTES) throw new WireError(`wrong wire type ${wire} for the key of ${field.path}`);
+      key = decodeElement({ scalar: 'string' }, r, end) as string;
+    } else if (number === 2) {
+      if (wire !== field.wire) throw new WireError(`wrong wire type ${wire} for a value of ${field.path}`);
+      value = decodeElement(field.type, r, end);
+    } else {
+      r.skip(wire, end);
+    }
+  }
+  if (value === undefined) {
+    const { message, scalar } = field.type;
+    value = message !== undefined ? { plan: message, values: new Map(), size: 0 } : scalar === 'bytes' ? Buffer.alloc(0) : '';
+  }
+  return [key, value];
+}
+
+// ---- to JSON ----
+
+/** Go's zero time, 0001-01-01T00:00:00Z: encoding/json writes it as null. */
+const GO_ZERO_TIME_SECONDS = -62135596800n;
+/** 0000-01-01T00:00:00Z and 9999-12-31T23:59:59Z: the years RFC 3339 can write. */
+const MIN_TIME_SECONDS = -62167219200n;
+const MAX_TIME_SECONDS = 253402300799n;
+/** Go's resource.ParseQuantity grammar. */
+const QUANTITY = /^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[numkMGTPE]|[KMGTPE]i|[eE][+-]?[0-9]+)?$/;
+
+function messageToObject(d: Decoded): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const field of d.plan.fields) {
+    const json = fieldJson(field, d.values.get(field.name));
+    if (json !== undefined) out[field.name] = json;
+  }
+  return out;
+}
+
+function fieldJson(field: FieldPlan, value: Value | undefined): unknown {
+  switch (field.shape) {
+    case 'map': {
+      const map = value as Map<string, ElementValue> | undefined;
+      if (map === undefined || map.size === 0) return undefined;
+      const keys = [...map.keys()].sort(compareUtf8);
+      return Object.fromEntries(keys.map((k) => [k, elementJson(map.get(k)!)]));
+    }
+    case 'repeated': {
+      const list = value as ElementValue[] | undefined;
+      if (list === undefined || list.length === 0) return undefined;
+      return list.map(elementJson);
+    }
+    case 'single': {
+      const { message, scalar } = field.type;
+      if (message !== undefined) {
+        if (value !== undefined) return elementJson(value as Decoded);
+        return field.json === 'always' ? elementJson({ plan: message, values: new Map(), size: 0 }) : undefined;
+      }
+      if (value === undefined) return field.json === 'always' ? elementJson(zeroScalar(scalar)) : undefined;
+      if (field.json === 'omitempty' && isZero(value as ScalarValue)) return undefined;
+      return elementJson(value as ScalarValue);
+    }
+  }
+}
+
+/**
+ * Orders strings by their UTF-8 bytes, as encoding/json sorts map keys. That is code point order,
+ * which differs from UTF-16 code unit order only between a surrogate and U+E000..U+FFFF.
+ */
+function compareUtf8(a: string, b: string): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x === y) continue;
+    if (x >= 0xd800 && y >= 0xd800) return surrogatesLast(x) - surrogatesLast(y);
+    return x - y;
+  }
+  return a.length - b.length;
+}
+
+function surrogatesLast(unit: number): number {
+  return unit >= 0xe000 ? unit - 0x800 : unit + 0x2000;
+}
+
+function zeroScalar(type: ScalarType): ScalarValue {
+  switch (type) {
+    case 'string':
+      return '';
+    case 'bytes':
+      return Buffer.alloc(0);
+    case 'bool':
+      return false;
+    case 'int32':
+      return 0;
+    case 'int64':
+      return 0n;
+  }
+}
+
+function isZero(value: ScalarValue): boolean {
+  return Buffer.isBuffer(value) ? value.length === 0 : value === '' || value === false || value === 0 || value === 0n;
+}
+
+function elementJson(value: ElementValue): unknown {
+  if (Buffer.isBuffer(value)) return value.toString('base64');
+  if (typeof value === 'bigint') {
+    if (value > BigInt(Number.MAX_SAFE_INTEGER) || value < BigInt(Number.MIN_SAFE_INTEGER)) {
+      throw new WireError(`integer ${value} is out of the range JSON numbers hold exactly`);
+    }
+    return Number(value);
+  }
+  if (typeof value !== 'object') return value;
+  return messageJson(value);
+}
+
+function messageJson(d: Decoded): unknown {
+  switch (d.plan.name) {
+    case 'Time':
+      return timeJson(d);
+    case 'Quantity':
+      return quantityJson(d);
+    case 'FieldsV1':
+      return fieldsV1Json(d);
+    default:
+      return messageToObject(d);
+  }
+}
+
+/** undefined for the zero time (an empty body, as metav1.Time.Unmarshal reads it, or Go's zero). */
+function timeJson(d: Decoded): string | undefined {
+  if (d.size === 0) return undefined;
+  const seconds = (d.values.get('seconds') as bigint | undefined) ?? 0n;
+  if (seconds === GO_ZERO_TIME_SECONDS) return undefined;
+  if (seconds < MIN_TIME_SECONDS || seconds > MAX_TIME_SECONDS) throw new WireError(`time ${seconds}s is out of range`);
+  return new Date(Number(seconds) * 1000).toISOString().replace(/\.000Z$/, 'Z');
+}
+
+function quantityJson(d: Decoded): string {
+  const s = d.values.get('string') as string | undefined;
+  if (s === undefined) return '0';
+  if (!QUANTITY.test(s)) throw new WireError(`quantity ${JSON.stringify(s)}: quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'`);
+  return s;
+}
+
+/** FieldsV1 is JSON already; undefined when Raw is absent (Go writes null). */
+function fieldsV1Json(d: Decoded): unknown {
+  const raw = d.values.get('Raw') as Buffer | undefined;
+  if (raw === undefined) return undefined;
+  try {
+    return JSON.parse(raw.toString('utf8')) as unknown;
+  } catch {
+    throw new WireError('managedFields: fieldsV1 is not JSON');
+  }
+}
+
+// ---- the entry point ----
+
+/**
+ * Decodes a kube protobuf request body into the JSON object kube-apiserver would see (apiVersion
+ * and kind from the envelope's TypeMeta). Throws StatusError: UnsupportedMediaType
+ * `the body of the request was in an unknown format - accepted media types include:
+ * application/json, application/vnd.kubernetes.protobuf` for a kind it cannot decode; BadRequest
+ * for a malformed body (bad magic, truncated, undecodable).
+ */
+export function decodeKubeProtobuf(body: Uint8Array): Record<string, unknown> {
+  try {
+    return decode(Buffer.from(body.buffer, body.byteOffset, body.byteLength));
+  } catch (err) {
+    if (err instanceof StatusError) throw err;
+    if (err instanceof WireError) throw badRequest(`unable to decode the protobuf body: ${err.message}`);
+    throw StatusError.from(err);
+  }
+}
+
+function decode(body: Buffer): Record<string, unknown> {
+  // kube-apiserver's messages (k8s.io/apimachinery/pkg/runtime/serializer/protobuf).
+  if (body.length === 0) throw badRequest('empty data');
+  if (body.length < MAGIC.length || !body.subarray(0, MAGIC.length).equals(MAGIC)) {
+    throw badRequest(`provided data does not appear to be a protobuf message, expected prefix [${[...MAGIC].join(' ')}]`);
+  }
+  if (body.length === MAGIC.length) throw badRequest('empty body');
+
+  const r = new Reader(body);
+  r.pos = MAGIC.length;
+  const unknown = decodeMessage(plan('Unknown'), r, body.length);
+  const typeMeta = unknown.values.get('typeMeta') as Decoded | undefined;
+  const apiVersion = (typeMeta?.values.get('apiVersion') as string | undefined) ?? '';
+  const kind = (typeMeta?.values.get('kind') as string | undefined) ?? '';
+  if (kind === '') throw badRequest("Object 'Kind' is missing in the protobuf envelope");
+  if (apiVersion === '') throw badRequest("Object 'apiVersion' is missing in the protobuf envelope");
+  const message = KINDS.get(`${apiVersion}/${kind}`);
+  if (message === undefined) throw new StatusError('UnsupportedMediaType', UNSUPPORTED_MESSAGE);
+
+  const raw = (unknown.values.get('raw') as Buffer | undefined) ?? Buffer.alloc(0);
+  const object = decodeMessage(plan(message), new Reader(raw), raw.length);
+  return { kind, apiVersion, ...messageToObject(object) };
+}
