@@ -13,8 +13,9 @@ export interface ChangeEvent {
   /** etcd revision of the change; the object's resourceVersion. */
   revision: number;
   /**
-   * Revision of the previous event published on the same channel; 0 when the publisher does
-   * not know it (it just started), which subscribers must treat as a possible gap.
+   * Revision of the previous event published on the same channel. The first event after a
+   * publisher starts names the revision it started from: everything up to there may have been
+   * committed unpublished, so a subscriber that is not complete up to it must treat it as a gap.
    */
   prevRevision: number;
   group: string;

@@ -142,13 +142,18 @@ export interface Qualified {
   group: string;
 }
 
+/** A name as Go's %q prints it (kube's messages quote names that way). */
+function quote(name: string): string {
+  return JSON.stringify(name);
+}
+
 function qualifiedName(q: Qualified): string {
   return q.group === '' ? q.resource : `${q.resource}.${q.group}`;
 }
 
 /** `configmaps "x" not found` */
 export function notFound(q: Qualified, name: string): StatusError {
-  return new StatusError('NotFound', `${qualifiedName(q)} "${name}" not found`, {
+  return new StatusError('NotFound', `${qualifiedName(q)} ${quote(name)} not found`, {
     name,
     group: q.group,
     kind: q.resource,
@@ -157,7 +162,7 @@ export function notFound(q: Qualified, name: string): StatusError {
 
 /** `configmaps "x" already exists` */
 export function alreadyExists(q: Qualified, name: string): StatusError {
-  return new StatusError('AlreadyExists', `${qualifiedName(q)} "${name}" already exists`, {
+  return new StatusError('AlreadyExists', `${qualifiedName(q)} ${quote(name)} already exists`, {
     name,
     group: q.group,
     kind: q.resource,
@@ -168,7 +173,7 @@ export function alreadyExists(q: Qualified, name: string): StatusError {
 export function conflict(q: Qualified, name: string, why: string): StatusError {
   return new StatusError(
     'Conflict',
-    `Operation cannot be fulfilled on ${qualifiedName(q)} "${name}": ${why}`,
+    `Operation cannot be fulfilled on ${qualifiedName(q)} ${quote(name)}: ${why}`,
     { name, group: q.group, kind: q.resource },
   );
 }
@@ -184,28 +189,47 @@ export interface FieldError {
   value?: unknown;
 }
 
+/** The offending value as field.Error prints it: strings quoted, nil as null. */
+function badValue(value: unknown): string {
+  if (value === undefined || value === null) return 'null';
+  return JSON.stringify(value) ?? String(value);
+}
+
+/** field.Error.ErrorBody(): the type's words, the value where the type shows one, then ": detail". */
 function fieldErrorMessage(e: FieldError): string {
+  let body: string;
   switch (e.type) {
     case 'FieldValueInvalid':
-      return `Invalid value: ${JSON.stringify(e.value)}: ${e.detail}`;
+      body = `Invalid value: ${badValue(e.value)}`;
+      break;
     case 'FieldValueRequired':
-      return `Required value${e.detail === '' ? '' : `: ${e.detail}`}`;
+      body = 'Required value';
+      break;
     case 'FieldValueNotSupported':
-      return `Unsupported value: ${JSON.stringify(e.value)}${e.detail === '' ? '' : `: ${e.detail}`}`;
+      body = `Unsupported value: ${badValue(e.value)}`;
+      break;
     case 'FieldValueForbidden':
-      return `Forbidden: ${e.detail}`;
+      body = 'Forbidden';
+      break;
   }
+  return e.detail === '' ? body : `${body}: ${e.detail}`;
 }
 
 /**
- * 422 Invalid in kube-apiserver's shape:
- * `ConfigMap "Bad" is invalid: metadata.name: Invalid value: "Bad": a lowercase RFC 1123 ...`
+ * 422 Invalid in kube-apiserver's shape (errors.NewInvalid):
+ * `ConfigMap "Bad" is invalid: metadata.name: Invalid value: "Bad": a lowercase RFC 1123 ...`;
+ * the kind is qualified by its group (`Deployment.apps "x" is invalid: ...`), several errors are
+ * listed in brackets, and repeated messages are shown once (field.ErrorList.ToAggregate).
  */
 export function invalid(kind: string, group: string, name: string, errors: FieldError[]): StatusError {
   const causes = errors.map((e) => ({ reason: e.type, message: fieldErrorMessage(e), field: e.field }));
-  const list = causes.map((c) => `${c.field}: ${c.message}`);
-  const aggregate = list.length === 1 ? list[0] : `[${list.join(', ')}]`;
-  return new StatusError('Invalid', `${kind} "${name}" is invalid: ${aggregate}`, {
+  const list = [...new Set(causes.map((c) => `${c.field}: ${c.message}`))];
+  const qualifiedKind = group === '' ? kind : `${kind}.${group}`;
+  const message =
+    list.length === 0
+      ? `${qualifiedKind} ${quote(name)} is invalid`
+      : `${qualifiedKind} ${quote(name)} is invalid: ${list.length === 1 ? list[0] : `[${list.join(', ')}]`}`;
+  return new StatusError('Invalid', message, {
     name,
     group,
     kind,

@@ -22,7 +22,7 @@ export function toGrpcStatus(err: StatusError): Partial<StatusObject> & { code: 
       message: err.message,
       reason: err.reason,
       code: err.code,
-      details: err.details === undefined ? undefined : toWireDetails(err.details),
+      details: err.details,
     }),
   ).finish();
   const rpc = RpcStatus.encode(
@@ -37,31 +37,14 @@ export function toGrpcStatus(err: StatusError): Partial<StatusObject> & { code: 
   return { code: err.grpcCode, details: err.message, metadata };
 }
 
-/** StatusDetails as protobufjs sees apiserver.v1.StatusDetails (proto field names). */
-interface WireDetails {
-  name?: string;
-  group?: string;
-  kind?: string;
-  uid?: string;
-  causes?: { reason?: string; message?: string; field?: string }[];
-  retry_after_seconds?: number;
-}
-
+/**
+ * apiserver.v1.Status as protobufjs decodes it. protobufjs reads .proto field names in camelCase
+ * (retry_after_seconds is retryAfterSeconds), so StatusDetails maps onto the message as it is.
+ */
 interface DecodedKubeStatus {
   message?: string;
   reason?: string;
-  details?: WireDetails;
-}
-
-function toWireDetails(d: StatusDetails): WireDetails {
-  const { retryAfterSeconds, ...rest } = d;
-  return retryAfterSeconds === undefined ? rest : { ...rest, retry_after_seconds: retryAfterSeconds };
-}
-
-function fromWireDetails(d: WireDetails | undefined): StatusDetails | undefined {
-  if (d === undefined) return undefined;
-  const { retry_after_seconds: retry, ...rest } = d;
-  return retry === undefined ? rest : { ...rest, retryAfterSeconds: retry };
+  details?: StatusDetails;
 }
 
 /**
@@ -81,7 +64,7 @@ export function fromGrpcError(err: Partial<ServiceError> & { code?: number }): S
           defaults: false,
         }) as DecodedKubeStatus;
         if (kube.reason !== undefined && isStatusReason(kube.reason)) {
-          return new StatusError(kube.reason, kube.message ?? '', fromWireDetails(kube.details));
+          return new StatusError(kube.reason, kube.message ?? '', kube.details);
         }
       }
     } catch {

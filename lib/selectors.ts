@@ -2,110 +2,343 @@
  * Label and field selectors with kube's syntax and semantics
  * (k8s.io/apimachinery/pkg/labels and pkg/fields).
  *
- * Labels: `a=b`, `a==b`, `a!=b`, `a in (b,c)`, `a notin (b,c)`, `a`, `!a`, joined by commas
- * (all must hold). `a!=b` and `notin` also match objects without the label.
- * Fields: `f=v`, `f==v`, `f!=v`, joined by commas, over the fields a resource supports.
+ * Labels: `a=b`, `a==b`, `a!=b`, `a in (b,c)`, `a notin (b,c)`, `a`, `!a`, `a>1`, `a<1`, joined
+ * by commas (all must hold), with whitespace allowed between tokens. `a!=b` and `notin` also
+ * match objects without the label; `>`/`<` compare integers and need the label. Errors carry
+ * the words of labels.Parse.
+ * Fields: `f=v`, `f==v`, `f!=v`, joined by commas, over the fields a resource supports; no
+ * whitespace is trimmed, and `\,`, `\=` and `\\` escape those characters in a value.
  */
 import { badRequest } from './errors.ts';
 import type { KubeObject } from './kube.ts';
 
-type Requirement =
-  | { key: string; op: 'in'; values: string[] }
-  | { key: string; op: 'notin'; values: string[] }
-  | { key: string; op: 'exists' }
-  | { key: string; op: '!' };
+type Operator = 'in' | 'notin' | 'exists' | '!' | 'gt' | 'lt';
+
+interface Requirement {
+  key: string;
+  op: Operator;
+  values: string[];
+}
 
 export interface LabelSelector {
   readonly empty: boolean;
   matches(labels: Record<string, string> | undefined): boolean;
 }
 
-const LABEL_KEY = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
-const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
+// validation.IsQualifiedName / IsValidLabelValue, with their messages.
+const QUALIFIED_NAME_FMT = '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]';
+const QUALIFIED_NAME = new RegExp(`^${QUALIFIED_NAME_FMT}$`);
+const QUALIFIED_NAME_MSG =
+  "must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '" +
+  QUALIFIED_NAME_FMT +
+  "')";
+const LABEL_VALUE_FMT = `(${QUALIFIED_NAME_FMT})?`;
+const LABEL_VALUE = new RegExp(`^${LABEL_VALUE_FMT}$`);
+const LABEL_VALUE_MSG =
+  "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for validation is '" +
+  LABEL_VALUE_FMT +
+  "')";
+const DNS1123_SUBDOMAIN_FMT = '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*';
+const DNS1123_SUBDOMAIN = new RegExp(`^${DNS1123_SUBDOMAIN_FMT}$`);
+const DNS1123_SUBDOMAIN_MSG =
+  "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '" +
+  DNS1123_SUBDOMAIN_FMT +
+  "')";
 
-function checkKey(key: string, selector: string): void {
-  const name = key.includes('/') ? key.slice(key.indexOf('/') + 1) : key;
-  if (!LABEL_KEY.test(key) || name.length > 63 || (key.includes('/') && key.indexOf('/') > 253)) {
-    throw badRequest(`unable to parse requirement: invalid label key "${key}" in selector "${selector}"`);
+/** Go's len(): bytes of the UTF-8 encoding. */
+function byteLength(s: string): number {
+  return Buffer.byteLength(s, 'utf8');
+}
+
+function qualifiedNameProblems(key: string): string[] {
+  const parts = key.split('/');
+  const errs: string[] = [];
+  let name: string;
+  if (parts.length === 1) {
+    name = parts[0] ?? '';
+  } else if (parts.length === 2) {
+    const prefix = parts[0] ?? '';
+    name = parts[1] ?? '';
+    if (prefix === '') errs.push('prefix part must be non-empty');
+    else {
+      if (byteLength(prefix) > 253) errs.push('prefix part must be no more than 253 characters');
+      if (!DNS1123_SUBDOMAIN.test(prefix)) errs.push(`prefix part ${DNS1123_SUBDOMAIN_MSG}`);
+    }
+  } else {
+    return [
+      `a qualified name ${QUALIFIED_NAME_MSG} with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')`,
+    ];
+  }
+  if (name === '') errs.push('name part must be non-empty');
+  else if (byteLength(name) > 63) errs.push('name part must be no more than 63 characters');
+  if (!QUALIFIED_NAME.test(name)) errs.push(`name part ${QUALIFIED_NAME_MSG}`);
+  return errs;
+}
+
+function labelValueProblems(value: string): string[] {
+  const errs: string[] = [];
+  if (byteLength(value) > 63) errs.push('must be no more than 63 characters');
+  if (!LABEL_VALUE.test(value)) errs.push(LABEL_VALUE_MSG);
+  return errs;
+}
+
+/** A field.Invalid error as its Error() prints it (`<nil>` is the path when there is none). */
+function fieldInvalid(path: string, value: string, detail: string): string {
+  return `${path}: Invalid value: ${JSON.stringify(value)}: ${detail}`;
+}
+
+function keyError(key: string): string | undefined {
+  const problems = qualifiedNameProblems(key);
+  return problems.length === 0 ? undefined : fieldInvalid('<nil>', key, problems.join('; '));
+}
+
+/** strconv.ParseInt(s, 10, 64). */
+function parseInt64(s: string): bigint | undefined {
+  if (!/^[+-]?[0-9]+$/.test(s)) return undefined;
+  const n = BigInt(s);
+  return n >= -(2n ** 63n) && n < 2n ** 63n ? n : undefined;
+}
+
+// ---- Lexer (labels.Lexer) ----
+
+type Token = 'eos' | 'identifier' | 'in' | 'notin' | '(' | ')' | ',' | '!' | '=' | '==' | '!=' | '>' | '<';
+
+interface Item {
+  tok: Token;
+  lit: string;
+}
+
+function isWhitespace(ch: string): boolean {
+  return ch === ' ' || ch === '\t' || ch === '\r' || ch === '\n';
+}
+
+function isSpecial(ch: string): boolean {
+  return ch === '=' || ch === '!' || ch === '(' || ch === ')' || ch === ',' || ch === '>' || ch === '<';
+}
+
+/**
+ * Tokens as kube's lexer reads them: whitespace separates, each special character is an
+ * operator on its own except "==" and "!=" (the longest match wins), and every other run of
+ * characters is an identifier ("in" and "notin" are keywords where an operator may stand).
+ */
+function lex(s: string): Item[] {
+  const items: Item[] = [];
+  let pos = 0;
+  for (;;) {
+    while (pos < s.length && isWhitespace(s[pos] as string)) pos++;
+    if (pos >= s.length) {
+      items.push({ tok: 'eos', lit: '' });
+      return items;
+    }
+    const ch = s[pos] as string;
+    if (isSpecial(ch)) {
+      const pair = s.slice(pos, pos + 2);
+      const lit = pair === '==' || pair === '!=' ? pair : ch;
+      items.push({ tok: lit as Token, lit });
+      pos += lit.length;
+      continue;
+    }
+    const start = pos;
+    while (pos < s.length && !isSpecial(s[pos] as string) && !isWhitespace(s[pos] as string)) pos++;
+    const word = s.slice(start, pos);
+    items.push({ tok: word === 'in' ? 'in' : word === 'notin' ? 'notin' : 'identifier', lit: word });
   }
 }
 
-function checkValue(value: string, selector: string): void {
-  if (value.length > 63 || !LABEL_VALUE.test(value)) {
-    throw badRequest(`unable to parse requirement: invalid label value: "${value}" in selector "${selector}"`);
-  }
-}
+// ---- Parser (labels.Parser) ----
 
-/** Splits at top-level commas (commas inside parentheses belong to a value set). */
-function splitTerms(selector: string): string[] {
-  const terms: string[] = [];
-  let depth = 0;
-  let start = 0;
-  for (let i = 0; i < selector.length; i++) {
-    const ch = selector[i];
-    if (ch === '(') depth++;
-    else if (ch === ')') depth--;
-    else if (ch === ',' && depth === 0) {
-      terms.push(selector.slice(start, i));
-      start = i + 1;
+class ParseError extends Error {}
+
+/** Where `in`/`notin` are plain identifiers (keys and values) or operators. */
+type Context = 'keyAndOperator' | 'values';
+
+class Parser {
+  private readonly items: Item[];
+  private position = 0;
+
+  constructor(selector: string) {
+    this.items = lex(selector);
+  }
+
+  private at(index: number, context: Context): Item {
+    const item = this.items[Math.min(index, this.items.length - 1)] as Item;
+    if (context === 'values' && (item.tok === 'in' || item.tok === 'notin')) return { tok: 'identifier', lit: item.lit };
+    return item;
+  }
+
+  private lookahead(context: Context): Item {
+    return this.at(this.position, context);
+  }
+
+  private consume(context: Context): Item {
+    const item = this.at(this.position, context);
+    this.position++;
+    return item;
+  }
+
+  parse(): Requirement[] {
+    const requirements: Requirement[] = [];
+    for (;;) {
+      const { tok, lit } = this.lookahead('values');
+      if (tok === 'eos') return requirements;
+      if (tok !== 'identifier' && tok !== '!') throw new ParseError(`found '${lit}', expected: !, identifier, or 'end of string'`);
+      try {
+        requirements.push(this.parseRequirement());
+      } catch (err) {
+        if (err instanceof ParseError) throw new ParseError(`unable to parse requirement: ${err.message}`);
+        throw err;
+      }
+      const next = this.consume('values');
+      if (next.tok === 'eos') return requirements;
+      if (next.tok !== ',') throw new ParseError(`found '${next.lit}', expected: ',' or 'end of string'`);
+      const after = this.lookahead('values');
+      if (after.tok !== 'identifier' && after.tok !== '!') throw new ParseError(`found '${after.lit}', expected: identifier after ','`);
     }
   }
-  terms.push(selector.slice(start));
-  return terms.map((t) => t.trim());
+
+  private parseRequirement(): Requirement {
+    let item = this.consume('values');
+    let op: Operator | undefined;
+    if (item.tok === '!') {
+      op = '!';
+      item = this.consume('values');
+    }
+    if (item.tok !== 'identifier') throw new ParseError(`found '${item.lit}', expected: identifier`);
+    const key = item.lit;
+    const bad = keyError(key);
+    if (bad !== undefined) throw new ParseError(bad);
+    const next = this.lookahead('values').tok;
+    if (op === '!') return { key, op, values: [] };
+    if (next === 'eos' || next === ',') return { key, op: 'exists', values: [] };
+
+    const operator = this.consume('keyAndOperator');
+    let values: Set<string>;
+    switch (operator.tok) {
+      case 'in':
+      case 'notin':
+        values = this.parseValues();
+        op = operator.tok;
+        break;
+      case '=':
+      case '==':
+      case '!=':
+      case '>':
+      case '<':
+        values = this.parseExactValue();
+        op = operator.tok === '!=' ? 'notin' : operator.tok === '>' ? 'gt' : operator.tok === '<' ? 'lt' : 'in';
+        break;
+      default:
+        throw new ParseError(`found '${operator.lit}', expected: in, notin, =, ==, !=, gt, lt`);
+    }
+    return newRequirement(key, op, [...values].sort());
+  }
+
+  private parseValues(): Set<string> {
+    const open = this.consume('values');
+    if (open.tok !== '(') throw new ParseError(`found '${open.lit}' expected: '('`);
+    const first = this.lookahead('values');
+    if (first.tok === ')') {
+      this.consume('values');
+      return new Set(['']);
+    }
+    if (first.tok !== 'identifier' && first.tok !== ',') throw new ParseError(`found '${first.lit}', expected: ',', ')' or identifier`);
+    const values = this.parseIdentifiersList();
+    this.consume('values'); // the ')' parseIdentifiersList stopped at
+    return values;
+  }
+
+  private parseIdentifiersList(): Set<string> {
+    const values = new Set<string>();
+    for (;;) {
+      const item = this.consume('values');
+      if (item.tok === 'identifier') {
+        values.add(item.lit);
+        const next = this.lookahead('values');
+        if (next.tok === ',') continue;
+        if (next.tok === ')') return values;
+        throw new ParseError(`found '${next.lit}', expected: ',' or ')'`);
+      }
+      if (item.tok === ',') {
+        // An empty value: "(,a)", "(a,)" and "(a,,b)" all hold "".
+        if (values.size === 0) values.add('');
+        const next = this.lookahead('values');
+        if (next.tok === ')') {
+          values.add('');
+          return values;
+        }
+        if (next.tok === ',') {
+          this.consume('values');
+          values.add('');
+        }
+        continue;
+      }
+      throw new ParseError(`found '${item.lit}', expected: ',', or identifier`);
+    }
+  }
+
+  private parseExactValue(): Set<string> {
+    const next = this.lookahead('values');
+    if (next.tok === 'eos' || next.tok === ',') return new Set(['']);
+    const item = this.consume('values');
+    if (item.tok === 'identifier') return new Set([item.lit]);
+    throw new ParseError(`found '${item.lit}', expected: identifier`);
+  }
 }
 
-function parseRequirement(term: string, selector: string): Requirement {
-  if (term === '') throw badRequest(`unable to parse requirement: found '', expected: identifier in selector "${selector}"`);
-  if (term.startsWith('!')) {
-    const key = term.slice(1).trim();
-    checkKey(key, selector);
-    return { key, op: '!' };
+/** labels.NewRequirement's checks of the values (the key was checked by the parser). */
+function newRequirement(key: string, op: Operator, values: string[]): Requirement {
+  const errs: string[] = [];
+  if (op === 'gt' || op === 'lt') {
+    values.forEach((v, i) => {
+      if (parseInt64(v) === undefined) errs.push(fieldInvalid(`values[${i}]`, v, "for 'Gt', 'Lt' operators, the value must be an integer"));
+    });
   }
-  const setMatch = /^(\S+)\s+(in|notin)\s*\((.*)\)$/.exec(term);
-  if (setMatch !== null) {
-    const [, key = '', op, list = ''] = setMatch;
-    checkKey(key, selector);
-    const values = list.split(',').map((v) => v.trim());
-    for (const v of values) checkValue(v, selector);
-    return op === 'in' ? { key, op: 'in', values } : { key, op: 'notin', values };
-  }
-  const eq = /^([^=!\s]+)\s*(==|=|!=)\s*(.*)$/.exec(term);
-  if (eq !== null) {
-    const [, key = '', op, value = ''] = eq;
-    checkKey(key, selector);
-    checkValue(value, selector);
-    return op === '!=' ? { key, op: 'notin', values: [value] } : { key, op: 'in', values: [value] };
-  }
-  checkKey(term, selector);
-  return { key: term, op: 'exists' };
+  values.forEach((v, i) => {
+    const problems = labelValueProblems(v);
+    if (problems.length > 0) errs.push(fieldInvalid(`values[${i}][${key}]`, v, problems.join('; ')));
+  });
+  const unique = [...new Set(errs)];
+  if (unique.length === 1) throw new ParseError(unique[0] as string);
+  if (unique.length > 1) throw new ParseError(`[${unique.join(', ')}]`);
+  return { key, op, values };
 }
 
-/** Parses a label selector; BadRequest with kube's words when it is malformed. */
+function requirementMatches(r: Requirement, labels: Record<string, string> | undefined): boolean {
+  const has = labels !== undefined && Object.hasOwn(labels, r.key);
+  const value = has ? (labels[r.key] as string) : undefined;
+  switch (r.op) {
+    case 'in':
+      return has && r.values.includes(value as string);
+    case 'notin':
+      return !has || !r.values.includes(value as string);
+    case 'exists':
+      return has;
+    case '!':
+      return !has;
+    case 'gt':
+    case 'lt': {
+      if (!has) return false;
+      const actual = parseInt64(value as string);
+      const bound = parseInt64(r.values[0] ?? '');
+      if (actual === undefined || bound === undefined) return false;
+      return r.op === 'gt' ? actual > bound : actual < bound;
+    }
+  }
+}
+
+/** Parses a label selector; BadRequest with the words of kube's labels.Parse when it is malformed. */
 export function parseLabelSelector(selector: string): LabelSelector {
-  const trimmed = selector.trim();
-  const requirements = trimmed === '' ? [] : splitTerms(trimmed).map((t) => parseRequirement(t, selector));
+  let requirements: Requirement[];
+  try {
+    requirements = new Parser(selector).parse();
+  } catch (err) {
+    if (err instanceof ParseError) throw badRequest(err.message);
+    throw err;
+  }
   return {
     empty: requirements.length === 0,
     matches(labels) {
-      for (const r of requirements) {
-        const has = labels !== undefined && Object.hasOwn(labels, r.key);
-        const value = has ? labels[r.key] : undefined;
-        switch (r.op) {
-          case 'in':
-            if (!has || !r.values.includes(value as string)) return false;
-            break;
-          case 'notin':
-            if (has && r.values.includes(value as string)) return false;
-            break;
-          case 'exists':
-            if (!has) return false;
-            break;
-          case '!':
-            if (has) return false;
-            break;
-        }
-      }
-      return true;
+      return requirements.every((r) => requirementMatches(r, labels));
     },
   };
 }
@@ -125,20 +358,57 @@ export function objectFields(object: KubeObject): Record<string, string> {
   };
 }
 
+/** fields.splitTerms: split at commas that are not escaped with a backslash. */
+function splitFieldTerms(selector: string): string[] {
+  if (selector === '') return [];
+  const terms: string[] = [];
+  let start = 0;
+  let escaped = false;
+  for (let i = 0; i < selector.length; i++) {
+    const ch = selector[i];
+    if (escaped) escaped = false;
+    else if (ch === '\\') escaped = true;
+    else if (ch === ',') {
+      terms.push(selector.slice(start, i));
+      start = i + 1;
+    }
+  }
+  terms.push(selector.slice(start));
+  return terms;
+}
+
+/** fields.UnescapeValue. */
+function unescapeFieldValue(raw: string): string {
+  let out = '';
+  let escaped = false;
+  for (const ch of raw) {
+    if (escaped) {
+      if (ch !== '\\' && ch !== ',' && ch !== '=') throw badRequest(`invalid field selector: invalid escape sequence: \\${ch}`);
+      out += ch;
+      escaped = false;
+    } else if (ch === '\\') escaped = true;
+    else if (ch === ',' || ch === '=') {
+      // Go prints the rune as its number.
+      throw badRequest(`invalid field selector: unescaped character in value: ${ch.codePointAt(0)}`);
+    } else out += ch;
+  }
+  if (escaped) throw badRequest('invalid field selector: invalid escape sequence: \\');
+  return out;
+}
+
 /** Parses a field selector over `supported` fields; BadRequest for others, as kube does. */
 export function parseFieldSelector(selector: string, supported: readonly string[] = ['metadata.name', 'metadata.namespace']): FieldSelector {
-  const trimmed = selector.trim();
   const terms: { field: string; negate: boolean; value: string }[] = [];
-  if (trimmed !== '') {
-    for (const term of trimmed.split(',')) {
-      const m = /^\s*([^=!\s]+)\s*(==|=|!=)\s*(.*?)\s*$/.exec(term);
-      if (m === null) throw badRequest(`invalid selector: '${selector}'; can't understand '${term}'`);
-      const [, field = '', op, value = ''] = m;
-      if (!supported.includes(field)) {
-        throw badRequest(`field label not supported: ${field}`);
-      }
-      terms.push({ field, negate: op === '!=', value });
-    }
+  // kube sorts the terms before it reads them, so the first bad one it names is the smallest.
+  for (const part of splitFieldTerms(selector).sort()) {
+    if (part === '') continue;
+    const m = /^(.*?)(!=|==|=)(.*)$/s.exec(part);
+    if (m === null) throw badRequest(`invalid selector: '${selector}'; can't understand '${part}'`);
+    const [, field = '', op, raw = ''] = m;
+    terms.push({ field, negate: op === '!=', value: unescapeFieldValue(raw) });
+  }
+  for (const t of terms) {
+    if (!supported.includes(t.field)) throw badRequest(`field label not supported: ${t.field}`);
   }
   return {
     empty: terms.length === 0,

@@ -39,6 +39,13 @@ export class Changefeed {
   /** Last revision published per channel; touched only from the watch's event handler. */
   private readonly lastPublished = new Map<string, number>();
   private watcher: Watcher | undefined;
+  /**
+   * The revision tailing started after. Changes up to it may have been committed without being
+   * published (a previous storage process died between the two), so the first event of each
+   * channel names it as its predecessor: a subscriber that has not seen everything up to it
+   * detects the possible gap instead of missing a change silently.
+   */
+  private startRevision = 0;
 
   constructor(options: ChangefeedOptions) {
     this.options = options;
@@ -46,6 +53,7 @@ export class Changefeed {
 
   /** Starts tailing after `fromRevision` (exclusive); resolves once the etcd watch is established. */
   async start(fromRevision: string): Promise<void> {
+    this.startRevision = Number(fromRevision);
     const watcher = await this.options.etcd
       .watch()
       .prefix(REGISTRY_PREFIX)
@@ -68,7 +76,7 @@ export class Changefeed {
       const change = this.toChange(event);
       if (change === undefined) continue;
       const channel = channelFor(change.group, change.resource);
-      change.prevRevision = this.lastPublished.get(channel) ?? 0;
+      change.prevRevision = this.lastPublished.get(channel) ?? this.startRevision;
       this.lastPublished.set(channel, change.revision);
       this.options.redis.publish(channel, encodeChangeEvent(change)).catch((err: unknown) => {
         this.options.logger.error('publishing a change failed', { channel, revision: change.revision, error: err });

@@ -55,11 +55,22 @@ export class SystemFieldsPlugin implements MutatingPlugin {
     delete metadata.deletionGracePeriodSeconds;
     const result: KubeObject = { ...object, metadata };
     if (request.group === '' && request.resource === 'namespaces') {
-      const status = isPlainObject(result.status) ? result.status : {};
-      result.status = { ...status, phase: 'Active' };
+      // namespaceStrategy.PrepareForCreate: the status is replaced, and spec.finalizers holds "kubernetes".
+      result.status = { phase: 'Active' };
+      const spec = isPlainObject(result.spec) ? result.spec : {};
+      const finalizers = Array.isArray(spec.finalizers) ? (spec.finalizers as unknown[]) : [];
+      result.spec = { ...spec, finalizers: finalizers.includes('kubernetes') ? finalizers : [...finalizers, 'kubernetes'] };
     }
     return result;
   }
+}
+
+/**
+ * kube's maskTrailingDash for a generateName prefix, which may end with "-" since characters
+ * follow it (its quirk kept: the last two characters become one "a").
+ */
+function maskTrailingDash(prefix: string): string {
+  return prefix.length > 1 && prefix.endsWith('-') ? `${prefix.slice(0, -2)}a` : prefix;
 }
 
 /**
@@ -83,12 +94,18 @@ export class ObjectMetaValidation implements ValidatingPlugin {
     if (info === undefined || object === undefined) return;
     const metadata = object.metadata ?? {};
     const errors: FieldError[] = [];
+    const validateName = info.nameValidation === 'dns1123Label' ? isDNS1123Label : isDNS1123Subdomain;
+    const generate = metadata.generateName ?? '';
+    if (typeof generate === 'string' && generate !== '') {
+      for (const detail of validateName(maskTrailingDash(generate))) {
+        errors.push({ type: 'FieldValueInvalid', field: 'metadata.generateName', value: generate, detail });
+      }
+    }
     const name = metadata.name ?? '';
     if (typeof name !== 'string' || name === '') {
       errors.push({ type: 'FieldValueRequired', field: 'metadata.name', detail: 'name or generateName is required' });
     } else {
-      const problems = info.nameValidation === 'dns1123Label' ? isDNS1123Label(name) : isDNS1123Subdomain(name);
-      for (const detail of problems) errors.push({ type: 'FieldValueInvalid', field: 'metadata.name', value: name, detail });
+      for (const detail of validateName(name)) errors.push({ type: 'FieldValueInvalid', field: 'metadata.name', value: name, detail });
     }
     const namespace = metadata.namespace ?? '';
     if (info.namespaced) {
@@ -138,9 +155,11 @@ export class NamespaceLifecycle implements ValidatingPlugin {
     const phase = isPlainObject(namespace.status) ? namespace.status.phase : undefined;
     if (phase === 'Terminating' || namespace.metadata?.deletionTimestamp !== undefined) {
       const resource = request.group === '' ? request.resource : `${request.resource}.${request.group}`;
+      // errors.NewForbidden leaves the name out when it is not known yet (generateName).
+      const subject = request.name === '' ? resource : `${resource} ${JSON.stringify(request.name)}`;
       throw new StatusError(
         'Forbidden',
-        `${resource} "${request.name}" is forbidden: unable to create new content in namespace ${request.namespace} because it is being terminated`,
+        `${subject} is forbidden: unable to create new content in namespace ${request.namespace} because it is being terminated`,
         { name: request.name, group: request.group, kind: request.resource },
       );
     }

@@ -9,42 +9,84 @@ export class TokenFileError extends Error {
   override name = 'TokenFileError';
 }
 
-/** Splits one CSV record (RFC 4180 quoting; spaces before a field are trimmed, as kube's reader does). */
-export function parseCsvRecord(line: string): string[] {
-  const fields: string[] = [];
+/** One record of a CSV text and the line it starts on. */
+interface CsvRecord {
+  line: number;
+  fields: string[];
+}
+
+/**
+ * Reads CSV as Go's encoding/csv does with kube's settings: RFC 4180 quoting (a quoted field may
+ * hold commas, `""` and line breaks), no trimming of spaces, empty lines skipped, CRLF read as LF.
+ * Errors name the line, never the text.
+ */
+function readCsv(text: string): CsvRecord[] {
+  const s = text.replace(/\r\n/g, '\n');
+  const records: CsvRecord[] = [];
   let i = 0;
-  while (i <= line.length) {
-    while (line[i] === ' ' || line[i] === '\t') i++;
-    let value = '';
-    if (line[i] === '"') {
+  let line = 1;
+  while (i < s.length) {
+    if (s[i] === '\n') {
+      // An empty line.
       i++;
-      for (;;) {
-        if (i >= line.length) throw new TokenFileError('unterminated quoted field');
-        const ch = line[i];
-        if (ch === '"') {
-          if (line[i + 1] === '"') {
-            value += '"';
-            i += 2;
-            continue;
-          }
-          i++;
-          break;
-        }
-        value += ch;
-        i++;
-      }
-      if (i < line.length && line[i] !== ',') throw new TokenFileError('extraneous text after a quoted field');
-    } else {
-      const comma = line.indexOf(',', i);
-      const end = comma === -1 ? line.length : comma;
-      value = line.slice(i, end);
-      if (value.includes('"')) throw new TokenFileError('bare " in a non-quoted field');
-      i = end;
+      line++;
+      continue;
     }
-    fields.push(value);
-    i++; // past the comma (or past the end)
+    const recordLine = line;
+    const fields: string[] = [];
+    for (;;) {
+      let value = '';
+      if (s[i] === '"') {
+        const quoteLine = line;
+        i++;
+        for (;;) {
+          if (i >= s.length) throw new TokenFileError(`token file line ${quoteLine}: unterminated quoted field`);
+          const ch = s[i] as string;
+          if (ch === '"') {
+            if (s[i + 1] === '"') {
+              value += '"';
+              i += 2;
+              continue;
+            }
+            i++;
+            break;
+          }
+          if (ch === '\n') line++;
+          value += ch;
+          i++;
+        }
+        if (i < s.length && s[i] !== ',' && s[i] !== '\n') {
+          throw new TokenFileError(`token file line ${line}: extraneous or missing " in quoted field`);
+        }
+      } else {
+        let end = i;
+        while (end < s.length && s[end] !== ',' && s[end] !== '\n') end++;
+        value = s.slice(i, end);
+        if (value.includes('"')) throw new TokenFileError(`token file line ${line}: bare " in a non-quoted field`);
+        i = end;
+      }
+      fields.push(value);
+      if (i < s.length && s[i] === ',') {
+        i++;
+        continue;
+      }
+      // End of the record: a line break or the end of the text.
+      if (i < s.length) {
+        i++;
+        line++;
+      }
+      break;
+    }
+    records.push({ line: recordLine, fields });
   }
-  return fields;
+  return records;
+}
+
+/** Splits one CSV record (RFC 4180 quoting; no trimming, as kube's encoding/csv reader). */
+export function parseCsvRecord(line: string): string[] {
+  const records = readCsv(line);
+  if (records.length > 1) throw new TokenFileError('more than one record');
+  return records[0]?.fields ?? [''];
 }
 
 export interface TokenEntry {
@@ -52,28 +94,26 @@ export interface TokenEntry {
   user: UserInfo;
 }
 
-/** Parses a token file; TokenFileError names the line of any bad record (never its token). */
+/**
+ * Parses a token file as kube-apiserver's --token-auth-file: `token,user,uid[,"group1,group2"]`
+ * records (more columns are ignored; groups are the fourth column split at commas, verbatim).
+ * TokenFileError names the line of any bad record (never its token). Unlike kube, a record
+ * with an empty token or an empty user name is refused rather than skipped or accepted.
+ */
 export function parseTokenFile(text: string): TokenEntry[] {
   const entries: TokenEntry[] = [];
-  const lines = text.split(/\r?\n/);
-  lines.forEach((line, index) => {
-    if (line.trim() === '') return;
-    let fields: string[];
-    try {
-      fields = parseCsvRecord(line);
-    } catch (err) {
-      throw new TokenFileError(`token file line ${index + 1}: ${(err as Error).message}`);
+  for (const { line, fields } of readCsv(text)) {
+    // A line of only blanks is no record at all.
+    if (fields.length === 1 && (fields[0] ?? '').trim() === '') continue;
+    if (fields.length < 3) {
+      throw new TokenFileError(`token file line ${line}: must have at least 3 columns (token, user name, user uid), found ${fields.length}`);
     }
-    if (fields.length < 3) throw new TokenFileError(`token file line ${index + 1}: needs at least token, user name and uid`);
-    const [token = '', username = '', uid = '', groupField = ''] = fields;
-    if (token === '') throw new TokenFileError(`token file line ${index + 1}: empty token`);
-    if (username === '') throw new TokenFileError(`token file line ${index + 1}: empty user name`);
-    const groups = groupField
-      .split(',')
-      .map((g) => g.trim())
-      .filter((g) => g !== '');
+    const [token = '', username = '', uid = '', ...rest] = fields;
+    if (token === '') throw new TokenFileError(`token file line ${line}: empty token`);
+    if (username === '') throw new TokenFileError(`token file line ${line}: empty user name`);
+    const groups = rest.length === 0 ? [] : (rest[0] ?? '').split(',');
     entries.push({ token, user: { username, uid, groups } });
-  });
+  }
   return entries;
 }
 

@@ -1,5 +1,5 @@
 /**
- * List continue tokens in kube-apiserver's format: base64 of
+ * List continue tokens in kube-apiserver's format: unpadded base64url of
  * {"v":"meta.k8s.io/v1","rv":<revision>,"start":"<key after the prefix>"}. The revision pins
  * every page to the first page's snapshot.
  */
@@ -15,24 +15,48 @@ export interface ContinueToken {
 }
 
 export function encodeContinue(token: ContinueToken): string {
-  return Buffer.from(JSON.stringify({ v: VERSION, rv: token.revision, start: token.start })).toString('base64');
+  return Buffer.from(JSON.stringify({ v: VERSION, rv: token.revision, start: token.start })).toString('base64url');
 }
 
-/** Decodes a token; BadRequest when it is not one of ours. */
+// The words of kube's storage errors, behind "invalid continue token: " as its list handler puts them.
+const INVALID_RV = 'continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)';
+const EMPTY_START = 'continue key is not valid: encoded start key empty (version meta.k8s.io/v1)';
+
+function invalidToken(why: string): never {
+  throw badRequest(`invalid continue token: ${why}`);
+}
+
+/** Whether a rooted path is what Go's path.Clean makes of it: no "", "." or ".." segment, no trailing "/". */
+function isClean(rooted: string): boolean {
+  if (rooted === '/') return true;
+  return rooted
+    .slice(1)
+    .split('/')
+    .every((segment) => segment !== '' && segment !== '.' && segment !== '..');
+}
+
+/**
+ * Decodes a token; BadRequest when it is not one of ours. As kube's DecodeContinue, a start key
+ * that would not survive path cleaning ("../x", "a//b", ...) is refused, so a token can never
+ * reach outside the collection it is used on.
+ */
 export function decodeContinue(raw: string): ContinueToken {
+  if (!/^[A-Za-z0-9_-]*$/.test(raw) || raw.length % 4 === 1) invalidToken(`${INVALID_RV}: illegal base64 data`);
   let parsed: unknown;
   try {
-    parsed = JSON.parse(Buffer.from(raw, 'base64').toString('utf8'));
+    parsed = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8'));
   } catch {
-    throw badRequest('continue key is not valid: invalid encoding');
+    invalidToken(`${INVALID_RV}: invalid JSON`);
   }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) invalidToken(`${INVALID_RV}: not a JSON object`);
   const t = parsed as { v?: unknown; rv?: unknown; start?: unknown };
-  if (t.v !== VERSION) throw badRequest('continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)');
-  if (typeof t.rv !== 'number' || !Number.isInteger(t.rv) || t.rv <= 0) {
-    throw badRequest('continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)');
+  if (t.v !== VERSION) {
+    invalidToken(`continue key is not valid: server does not recognize this encoded version ${typeof t.v === 'string' ? t.v : ''}`);
   }
-  if (typeof t.start !== 'string' || t.start === '' || t.start.includes('..') || t.start.startsWith('/')) {
-    throw badRequest('continue key is not valid: start key is invalid');
-  }
-  return { revision: t.rv, start: t.start };
+  if (typeof t.rv !== 'number' || !Number.isSafeInteger(t.rv) || t.rv <= 0) invalidToken(INVALID_RV);
+  if (typeof t.start !== 'string') invalidToken(INVALID_RV);
+  if (t.start === '') invalidToken(EMPTY_START);
+  const rooted = t.start.startsWith('/') ? t.start : `/${t.start}`;
+  if (!isClean(rooted)) invalidToken(`continue key is not valid: ${t.start}`);
+  return { revision: t.rv, start: rooted.slice(1) };
 }

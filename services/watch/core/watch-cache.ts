@@ -95,7 +95,8 @@ export class WatchCache {
   /** Every change with a revision in (oldest, knownThrough] is in `events` (or was dropped by capacity, raising `oldest`). */
   private oldest: number;
   private knownThrough: number;
-  private readonly watchers = new Set<WatcherSink>();
+  /** Each watcher and the revision it has everything up to: it is sent only changes after it. */
+  private readonly watchers = new Map<WatcherSink, number>();
   private readonly capacity: number;
 
   /** `startRevision`: the cache is complete for changes after this revision. */
@@ -125,7 +126,7 @@ export class WatchCache {
         'Expired',
         `too old resource version: ${this.knownThrough} (${change.prevRevision}): the watch cache missed changes and must be rebuilt`,
       );
-      for (const w of this.watchers) w.end(err);
+      for (const w of this.watchers.keys()) w.end(err);
       this.watchers.clear();
       this.events = [];
       this.oldest = change.prevRevision;
@@ -138,7 +139,8 @@ export class WatchCache {
       const dropped = this.events.splice(0, this.events.length - this.capacity);
       this.oldest = dropped[dropped.length - 1]?.revision ?? this.oldest;
     }
-    for (const w of this.watchers) {
+    for (const [w, after] of this.watchers) {
+      if (cached.revision <= after) continue;
       if (!w.push(cached)) this.watchers.delete(w);
     }
   }
@@ -146,6 +148,8 @@ export class WatchCache {
   /**
    * Registers a watcher for every change after `fromRevision`: the cached ones now, the rest as
    * they come. Throws 410 Expired when changes after `fromRevision` are no longer all cached.
+   * A `fromRevision` the cache has not reached yet (a client that listed from storage, ahead
+   * of the bus) is fine: changes up to it are not sent.
    */
   watchFrom(fromRevision: number, sink: WatcherSink): () => void {
     if (fromRevision < this.oldest) {
@@ -154,7 +158,7 @@ export class WatchCache {
     for (const cached of this.events) {
       if (cached.revision > fromRevision && !sink.push(cached)) return () => {};
     }
-    this.watchers.add(sink);
+    this.watchers.set(sink, fromRevision);
     return () => this.watchers.delete(sink);
   }
 
@@ -163,13 +167,13 @@ export class WatchCache {
    * the caller lists, then skips buffered changes at or below the list's revision.
    */
   watchFromNow(sink: WatcherSink): () => void {
-    this.watchers.add(sink);
+    this.watchers.set(sink, 0);
     return () => this.watchers.delete(sink);
   }
 
   /** Ends every watcher (shutdown). */
   close(error?: StatusError): void {
-    for (const w of this.watchers) w.end(error);
+    for (const w of this.watchers.keys()) w.end(error);
     this.watchers.clear();
   }
 }

@@ -1,0 +1,155 @@
+/**
+ * The static token file in kube-apiserver's --token-auth-file format (read with Go's
+ * encoding/csv as k8s.io/apiserver's tokenfile.NewCSV does) and its authenticator.
+ */
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseCsvRecord, parseTokenFile, TokenFileAuthenticator, TokenFileError } from './token-file.ts';
+
+function fileError(text: string): string {
+  try {
+    parseTokenFile(text);
+  } catch (err) {
+    assert.ok(err instanceof TokenFileError, `expected a TokenFileError, got ${String(err)}`);
+    return err.message;
+  }
+  assert.fail('expected a TokenFileError');
+}
+
+describe('parseCsvRecord', () => {
+  test('plain and quoted fields; a quoted field may hold commas and doubled quotes', () => {
+    assert.deepEqual(parseCsvRecord('a,b,c'), ['a', 'b', 'c']);
+    assert.deepEqual(parseCsvRecord('a,"b,c",d'), ['a', 'b,c', 'd']);
+    assert.deepEqual(parseCsvRecord('"say ""hi""",x'), ['say "hi"', 'x']);
+    assert.deepEqual(parseCsvRecord('a,,'), ['a', '', '']);
+    assert.deepEqual(parseCsvRecord('""'), ['']);
+  });
+
+  test('spaces belong to the field (encoding/csv without TrimLeadingSpace)', () => {
+    assert.deepEqual(parseCsvRecord(' a , b'), [' a ', ' b']);
+  });
+
+  test('bad quoting is an error', () => {
+    assert.throws(() => parseCsvRecord('a"b,c'), TokenFileError);
+    assert.throws(() => parseCsvRecord('"ab"c,d'), TokenFileError);
+    assert.throws(() => parseCsvRecord('"abc'), TokenFileError);
+    // A quote after a space is a bare quote, as in Go.
+    assert.throws(() => parseCsvRecord('a, "b"'), TokenFileError);
+  });
+});
+
+describe('parseTokenFile', () => {
+  test('three columns: token, user name, uid; no groups', () => {
+    assert.deepEqual(parseTokenFile('t0k3n,alice,1001\n'), [{ token: 't0k3n', user: { username: 'alice', uid: '1001', groups: [] } }]);
+  });
+
+  test('a fourth column holds the groups, quoted when there are several', () => {
+    const entries = parseTokenFile('t1,bob,42,"system:masters,dev,ops"\nt2,carol,43,viewers\n');
+    assert.deepEqual(entries, [
+      { token: 't1', user: { username: 'bob', uid: '42', groups: ['system:masters', 'dev', 'ops'] } },
+      { token: 't2', user: { username: 'carol', uid: '43', groups: ['viewers'] } },
+    ]);
+  });
+
+  test('groups are split verbatim, as kube does (strings.Split, no trimming)', () => {
+    assert.deepEqual(parseTokenFile('t,u,1,"a, b"')[0]?.user.groups, ['a', ' b']);
+    assert.deepEqual(parseTokenFile('t,u,1,')[0]?.user.groups, ['']);
+  });
+
+  test('columns after the fourth are ignored', () => {
+    assert.deepEqual(parseTokenFile('t,u,1,g,extra,more')[0]?.user, { username: 'u', uid: '1', groups: ['g'] });
+  });
+
+  test('the uid may be empty', () => {
+    assert.deepEqual(parseTokenFile('t,u,')[0]?.user, { username: 'u', uid: '', groups: [] });
+  });
+
+  test('fields are not trimmed: a space is part of the token and the name', () => {
+    assert.deepEqual(parseTokenFile(' t , u,1'), [{ token: ' t ', user: { username: ' u', uid: '1', groups: [] } }]);
+  });
+
+  test('blank lines, CRLF line ends and a missing final newline', () => {
+    const entries = parseTokenFile('\n\r\na,u1,1\r\n\n   \nb,u2,2');
+    assert.deepEqual(
+      entries.map((e) => [e.token, e.user.username]),
+      [
+        ['a', 'u1'],
+        ['b', 'u2'],
+      ],
+    );
+    assert.deepEqual(parseTokenFile(''), []);
+    assert.deepEqual(parseTokenFile('\n\n'), []);
+  });
+
+  test('a quoted field may span lines', () => {
+    const entries = parseTokenFile('a,u,1,"g1,\ng2"\nb,v,2\n');
+    assert.deepEqual(entries[0]?.user.groups, ['g1', '\ng2']);
+    assert.equal(entries[1]?.token, 'b');
+  });
+
+  test('a duplicate token: the last record wins', async () => {
+    const auth = new TokenFileAuthenticator(parseTokenFile('same,first,1\nsame,second,2\n'));
+    assert.equal((await auth.authenticateToken('same'))?.username, 'second');
+  });
+});
+
+describe('parseTokenFile errors name the line and never the token', () => {
+  const SECRET = 'sup3r-s3cret-t0ken';
+
+  test('fewer than three columns', () => {
+    const message = fileError(`ok,u,1\n\n${SECRET},alice\n`);
+    assert.equal(message, 'token file line 3: must have at least 3 columns (token, user name, user uid), found 2');
+    assert.equal(fileError(SECRET), 'token file line 1: must have at least 3 columns (token, user name, user uid), found 1');
+  });
+
+  test('bad quoting', () => {
+    for (const [text, line] of [
+      [`ok,u,1\n${SECRET}",alice,1`, 2],
+      [`${SECRET},alice,1,"g"x`, 1],
+      [`\n\n${SECRET},alice,1,"unterminated`, 3],
+    ] as const) {
+      const message = fileError(text);
+      assert.ok(message.startsWith(`token file line ${line}: `), message);
+      assert.ok(!message.includes(SECRET), message);
+    }
+  });
+
+  test('line numbers count the lines inside quoted fields', () => {
+    assert.equal(fileError('a,u,1,"g1,\ng2"\nb,v,2\nc,w\n'), 'token file line 4: must have at least 3 columns (token, user name, user uid), found 2');
+  });
+
+  test('an empty token or user name is refused (kube would skip or accept them)', () => {
+    assert.equal(fileError('ok,u,1\n,alice,1'), 'token file line 2: empty token');
+    const message = fileError(`${SECRET},,1`);
+    assert.equal(message, 'token file line 1: empty user name');
+    assert.ok(!message.includes(SECRET));
+  });
+});
+
+describe('TokenFileAuthenticator', () => {
+  const entries = parseTokenFile('token-a,alice,1,"system:masters,dev"\ntoken-b,bob,2\n');
+
+  test('a known token gives its user', async () => {
+    const auth = new TokenFileAuthenticator(entries);
+    assert.deepEqual(await auth.authenticateToken('token-a'), { username: 'alice', uid: '1', groups: ['system:masters', 'dev'] });
+    assert.deepEqual(await auth.authenticateToken('token-b'), { username: 'bob', uid: '2', groups: [] });
+  });
+
+  test('unknown, empty, prefixed or case-changed tokens give no user', async () => {
+    const auth = new TokenFileAuthenticator(entries);
+    for (const token of ['', 'token-c', 'token-', 'token-aa', 'TOKEN-A', ' token-a']) {
+      assert.equal(await auth.authenticateToken(token), undefined, token);
+    }
+  });
+
+  test('callers cannot change the users it hands out', async () => {
+    const auth = new TokenFileAuthenticator(entries);
+    const first = await auth.authenticateToken('token-a');
+    first?.groups.push('evil');
+    assert.deepEqual((await auth.authenticateToken('token-a'))?.groups, ['system:masters', 'dev']);
+  });
+
+  test('no entries: nobody', async () => {
+    assert.equal(await new TokenFileAuthenticator([]).authenticateToken('anything'), undefined);
+  });
+});
