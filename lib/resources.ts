@@ -19,7 +19,7 @@ export interface ResourceInfo {
   readonly nameValidation: 'dns1123Subdomain' | 'dns1123Label';
 }
 
-const VERBS = ['create', 'delete', 'get', 'list', 'watch'] as const;
+const VERBS = ['create', 'delete', 'get', 'list', 'update', 'watch'] as const;
 
 export const BUILTIN_RESOURCES: readonly ResourceInfo[] = [
   {

@@ -6,6 +6,7 @@
  * NotFound, AlreadyExists, Conflict, BadRequest, Expired/Gone, RequestEntityTooLarge,
  * ServiceUnavailable (etcd unreachable), InternalError.
  */
+import type { ChangeType } from '../../lib/change-event.ts';
 import type { KubeObject } from '../../lib/kube.ts';
 
 /** Which object (or collection) a call is about. Storage owns how this maps to etcd keys. */
@@ -54,6 +55,42 @@ export interface Preconditions {
   resourceVersion?: string;
 }
 
+export interface DeleteResult {
+  /** The last state; when pending, the stored state with deletionTimestamp set. */
+  object: KubeObject;
+  /** True when the object has finalizers and stays until they are removed. */
+  pending: boolean;
+}
+
+/** One committed change from the store's history. */
+export interface HistoryEvent {
+  type: ChangeType;
+  revision: number;
+  namespace: string;
+  name: string;
+  /** The new state; for DELETED the last state with resourceVersion = revision. */
+  object: KubeObject;
+  /** The state before the change (absent for ADDED). */
+  prevObject?: KubeObject | undefined;
+}
+
+export interface EventsResult {
+  events: HistoryEvent[];
+  /** The revision the answer is complete up to. */
+  resourceVersion: string;
+  /** True when `limit` cut the answer short. */
+  more: boolean;
+}
+
+export interface EventsOptions {
+  /** Exclusive lower bound. */
+  fromRevision: string;
+  /** Inclusive upper bound; the newest revision when absent. */
+  toRevision?: string;
+  /** At most this many events. */
+  limit?: number;
+}
+
 export interface Storage {
   /** Stores a new object; AlreadyExists when the name is taken. Returns it with its resourceVersion. */
   create(ref: StorageRef, object: KubeObject, signal?: AbortSignal): Promise<KubeObject>;
@@ -62,10 +99,25 @@ export interface Storage {
   /** Lists a collection at one revision, paginated. */
   list(ref: StorageRef, options?: ListOptions, signal?: AbortSignal): Promise<ListResult>;
   /**
-   * Deletes an object if `preconditions` hold (Conflict otherwise); NotFound when absent.
-   * Returns the object's last state.
+   * Replaces an object. With `object.metadata.resourceVersion` set, only if that is still the
+   * stored revision (Conflict: "the object has been modified; ..."); with `metadata.uid` set,
+   * only if it matches. NotFound when absent. metadata.generation rises when anything but
+   * metadata and status changed. An update that leaves an object being deleted without
+   * finalizers removes it (and returns its last state).
    */
-  delete(ref: StorageRef, preconditions?: Preconditions, signal?: AbortSignal): Promise<KubeObject>;
+  update(ref: StorageRef, object: KubeObject, signal?: AbortSignal): Promise<KubeObject>;
+  /**
+   * Deletes an object if `preconditions` hold (Conflict otherwise); NotFound when absent.
+   * An object with metadata.finalizers is not removed: it gets deletionTimestamp and
+   * deletionGracePeriodSeconds 0 (once) and the result is pending.
+   */
+  delete(ref: StorageRef, preconditions?: Preconditions, signal?: AbortSignal): Promise<DeleteResult>;
+  /**
+   * The committed changes of one resource (all namespaces, `ref.namespace` and `ref.name`
+   * ignored) after `fromRevision`, in revision order. Expired when that revision has been
+   * compacted.
+   */
+  events(ref: Pick<StorageRef, 'group' | 'resource'>, options: EventsOptions, signal?: AbortSignal): Promise<EventsResult>;
   /** The newest revision of the store. */
   currentRevision(signal?: AbortSignal): Promise<string>;
 }

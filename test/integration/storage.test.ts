@@ -127,7 +127,8 @@ for (const [label, storage] of [
       await rejects(s().delete(ref('d'), { uid: 'other' }), 'Conflict', /Precondition failed: UID in precondition: other, UID in object meta: uid-d/);
       await rejects(s().delete(ref('d'), { resourceVersion: '1' }), 'Conflict', /Precondition failed: ResourceVersion in precondition: 1/);
       const deleted = await s().delete(ref('d'), { uid: 'uid-d', resourceVersion: obj.metadata?.resourceVersion ?? '' });
-      assert.equal(deleted.metadata?.name, 'd');
+      assert.equal(deleted.object.metadata?.name, 'd');
+      assert.equal(deleted.pending, false);
       await rejects(s().delete(ref('d')), 'NotFound');
     });
 
@@ -196,4 +197,78 @@ test('etcd unavailable: requests fail fast with ServiceUnavailable and succeed o
     }
   }
   assert.equal((await client.get(ref)).metadata?.name, 'o');
+});
+
+describe('update, finalizers and history (etcd backend and over gRPC)', () => {
+  const ref = (name: string): StorageRef => ({ group: '', resource: 'configmaps', namespace: 'upd', name });
+
+  test('update is compare-and-swap on the resourceVersion read; unconditional without one', async () => {
+    const created = await client.create(ref('u'), { metadata: { name: 'u', namespace: 'upd', uid: 'uid-u', generation: 1 }, data: { a: '1' } });
+    const rv = created.metadata?.resourceVersion ?? '';
+    const updated = await client.update(ref('u'), { ...created, data: { a: '2' } });
+    assert.ok(Number(updated.metadata?.resourceVersion) > Number(rv));
+    assert.equal(updated.metadata?.generation, 2, 'a change of the desired state raises generation');
+    const stale = await rejects(client.update(ref('u'), { ...created, data: { a: '3' } }), 'Conflict');
+    assert.equal(
+      stale.message,
+      'Operation cannot be fulfilled on configmaps "u": the object has been modified; please apply your changes to the latest version and try again',
+    );
+    const labelsOnly = await client.update(ref('u'), { ...updated, metadata: { ...updated.metadata, labels: { x: 'y' } } });
+    assert.equal(labelsOnly.metadata?.generation, 2, 'metadata changes keep generation');
+    const unconditional = await client.update(ref('u'), { metadata: { name: 'u', namespace: 'upd' }, data: { a: '4' } });
+    assert.equal(unconditional.metadata?.uid, 'uid-u', 'uid is kept');
+    await rejects(client.update(ref('u'), { metadata: { name: 'u', uid: 'other' }, data: {} }), 'Conflict', /Precondition failed: UID/);
+    await rejects(client.update(ref('absent'), { metadata: { name: 'absent' } }), 'NotFound');
+  });
+
+  test('delete of an object with finalizers marks it; the update that empties them removes it', async () => {
+    await client.create(ref('f'), { metadata: { name: 'f', namespace: 'upd', finalizers: ['example.com/hold'], generation: 1 } });
+    const first = await client.delete(ref('f'));
+    assert.equal(first.pending, true);
+    assert.match(first.object.metadata?.deletionTimestamp ?? '', /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+    assert.equal(first.object.metadata?.deletionGracePeriodSeconds, 0);
+    const again = await client.delete(ref('f'));
+    assert.equal(again.pending, true);
+    assert.equal(again.object.metadata?.resourceVersion, first.object.metadata?.resourceVersion, 'a second delete writes nothing');
+    const stillThere = await client.get(ref('f'));
+    const cleared = await client.update(ref('f'), { ...stillThere, metadata: { ...stillThere.metadata, finalizers: [] } });
+    assert.equal(cleared.metadata?.name, 'f');
+    await rejects(client.get(ref('f')), 'NotFound');
+  });
+
+  test('events returns the history of one resource between two revisions, in order', async () => {
+    const from = await client.currentRevision();
+    await client.create(ref('h1'), { metadata: { name: 'h1', namespace: 'upd' } });
+    await client.create({ group: '', resource: 'nodes', namespace: '', name: 'h-node' }, { metadata: { name: 'h-node' } });
+    const h1 = await client.get(ref('h1'));
+    await client.update(ref('h1'), { ...h1, data: { v: '1' } });
+    await client.delete(ref('h1'));
+    const to = await client.currentRevision();
+    const result = await client.events({ group: '', resource: 'configmaps' }, { fromRevision: from, toRevision: to });
+    assert.deepEqual(
+      result.events.map((e) => [e.type, e.name]),
+      [
+        ['ADDED', 'h1'],
+        ['MODIFIED', 'h1'],
+        ['DELETED', 'h1'],
+      ],
+    );
+    assert.equal(result.resourceVersion, to);
+    assert.equal(result.more, false);
+    assert.equal(result.events[2]?.object.metadata?.resourceVersion, String(result.events[2]?.revision));
+    const limited = await client.events({ group: '', resource: 'configmaps' }, { fromRevision: from, limit: 2 });
+    assert.equal(limited.events.length, 2);
+    assert.equal(limited.more, true);
+    const nodes = await client.events({ group: '', resource: 'nodes' }, { fromRevision: from, toRevision: to });
+    assert.deepEqual(nodes.events.map((e) => e.name), ['h-node']);
+    const empty = await client.events({ group: '', resource: 'namespaces' }, { fromRevision: from, toRevision: to });
+    assert.deepEqual(empty.events, []);
+  });
+
+  test('history before a compaction is Expired', async () => {
+    const rev = Number(await client.currentRevision());
+    await backend.client.put('compact_rev_key').value(String(rev));
+    await backend.client.kv.compact({ revision: String(rev) });
+    await rejects(client.events({ group: '', resource: 'configmaps' }, { fromRevision: String(rev - 3) }), 'Expired', /^too old resource version: \d+ \(\d+\)$/);
+  });
 });

@@ -9,7 +9,7 @@ import type { KubeObject } from '../../../lib/kube.ts';
 import { apiVersionOf, type ResourceInfo } from '../../../lib/resources.ts';
 import type { Admission } from '../../admission/api.ts';
 import type { Attributes, Authenticator, Authorizer, UserInfo } from '../../auth/api.ts';
-import type { ListOptions, ListResult, Preconditions, Storage } from '../../storage/api.ts';
+import type { DeleteResult, ListOptions, ListResult, Preconditions, Storage } from '../../storage/api.ts';
 import type { WatchEvent } from '../../watch/core/watch-cache.ts';
 import { validateWatch, type Watcher, type WatchOptions } from '../../watch/core/watch-service.ts';
 import { TtlCache } from './ttl-cache.ts';
@@ -39,6 +39,30 @@ function forbiddenMessage(a: Attributes): string {
   const subject = a.name === '' ? resource : `${resource} "${a.name}"`;
   const scope = a.namespace === '' ? 'at the cluster scope' : `in the namespace "${a.namespace}"`;
   return `${subject} is forbidden: User "${a.user.username}" cannot ${a.verb} resource "${resource}" in API group "${a.apiGroup}" ${scope}`;
+}
+
+function withKind(object: KubeObject, target: Target): KubeObject {
+  return { ...object, apiVersion: apiVersionOf(target.info), kind: target.info.kind };
+}
+
+/** Checks a request body against the URL (kind, apiVersion, namespace) and fills what it may omit. */
+function normalizeBody(target: Target, body: KubeObject): KubeObject {
+  const { info } = target;
+  const apiVersion = apiVersionOf(info);
+  if (body.kind !== undefined && body.kind !== info.kind) {
+    throw badRequest(`the kind of the provided object ("${String(body.kind)}") does not match the kind of the request ("${info.kind}")`);
+  }
+  if (body.apiVersion !== undefined && body.apiVersion !== apiVersion) {
+    throw badRequest(`the API version in the data (${String(body.apiVersion)}) does not match the expected API version (${apiVersion})`);
+  }
+  const metadata = { ...(body.metadata ?? {}) };
+  if (info.namespaced) {
+    if (metadata.namespace !== undefined && metadata.namespace !== '' && metadata.namespace !== target.namespace) {
+      throw badRequest('the namespace of the provided object does not match the namespace sent on the request');
+    }
+    metadata.namespace = target.namespace;
+  }
+  return { ...body, apiVersion, kind: info.kind, metadata };
 }
 
 export class Pipeline {
@@ -121,22 +145,8 @@ export class Pipeline {
    */
   async create(user: UserInfo, target: Target, body: KubeObject, options: { dryRun?: boolean } = {}, signal?: AbortSignal): Promise<KubeObject> {
     const { info } = target;
-    const apiVersion = apiVersionOf(info);
-    if (body.kind !== undefined && body.kind !== info.kind) {
-      throw badRequest(`the kind of the provided object ("${String(body.kind)}") does not match the kind of the request ("${info.kind}")`);
-    }
-    if (body.apiVersion !== undefined && body.apiVersion !== apiVersion) {
-      throw badRequest(`the API version in the data (${String(body.apiVersion)}) does not match the expected API version (${apiVersion})`);
-    }
-    const metadata = { ...(body.metadata ?? {}) };
-    if (info.namespaced) {
-      if (metadata.namespace !== undefined && metadata.namespace !== '' && metadata.namespace !== target.namespace) {
-        throw badRequest('the namespace of the provided object does not match the namespace sent on the request');
-      }
-      metadata.namespace = target.namespace;
-    }
-    const object: KubeObject = { ...body, apiVersion, kind: info.kind, metadata };
-    const name = typeof metadata.name === 'string' ? metadata.name : '';
+    const object = normalizeBody(target, body);
+    const name = typeof object.metadata?.name === 'string' ? object.metadata.name : '';
     await this.authorizeResource(user, 'create', { ...target, name: '' }, signal);
     const admitted = await this.o.admission.admit(
       {
@@ -161,8 +171,7 @@ export class Pipeline {
 
   async get(user: UserInfo, target: Target, options: { resourceVersion?: string } = {}, signal?: AbortSignal): Promise<KubeObject> {
     await this.authorizeResource(user, 'get', target, signal);
-    const object = await this.o.storage.get(this.ref(target), options, signal);
-    return { ...object, apiVersion: apiVersionOf(target.info), kind: target.info.kind };
+    return withKind(await this.o.storage.get(this.ref(target), options, signal), target);
   }
 
   async list(user: UserInfo, target: Target, options: ListOptions, signal?: AbortSignal): Promise<ListResult> {
@@ -170,13 +179,57 @@ export class Pipeline {
     return this.o.storage.list(this.ref(target), options, signal);
   }
 
-  /** Deletes an object after admission has seen it; returns its last state. */
+  /**
+   * Replaces an object. A body with metadata.resourceVersion is a conditional update (Conflict
+   * when stale); without one, the update applies to whatever is current, retried on races as
+   * kube's GuaranteedUpdate does.
+   */
+  async update(user: UserInfo, target: Target, body: KubeObject, options: { dryRun?: boolean } = {}, signal?: AbortSignal): Promise<KubeObject> {
+    const { info } = target;
+    const object = normalizeBody(target, body);
+    const bodyName = object.metadata?.name ?? '';
+    if (bodyName !== '' && bodyName !== target.name) {
+      throw badRequest(`the name of the object (${String(bodyName)}) does not match the name on the URL (${target.name})`);
+    }
+    object.metadata = { ...object.metadata, name: target.name };
+    await this.authorizeResource(user, 'update', target, signal);
+    const conditional = (object.metadata.resourceVersion ?? '') !== '';
+    for (let attempt = 0; ; attempt++) {
+      const current = await this.o.storage.get(this.ref(target), {}, signal);
+      const admitted = await this.o.admission.admit(
+        {
+          operation: 'UPDATE',
+          group: info.group,
+          version: info.version,
+          resource: info.resource,
+          kind: info.kind,
+          namespace: target.namespace,
+          name: target.name,
+          object,
+          oldObject: current,
+          user,
+          dryRun: options.dryRun === true,
+        },
+        signal,
+      );
+      if (admitted === undefined) throw new StatusError('InternalError', 'admission returned no object');
+      if (options.dryRun === true) return admitted;
+      const pinned = conditional ? admitted : { ...admitted, metadata: { ...admitted.metadata, resourceVersion: current.metadata?.resourceVersion ?? '' } };
+      try {
+        return withKind(await this.o.storage.update(this.ref(target), pinned, signal), target);
+      } catch (err) {
+        if (conditional || attempt >= 4 || !(err instanceof StatusError) || err.reason !== 'Conflict') throw err;
+      }
+    }
+  }
+
+  /** Deletes an object after admission has seen it; an object with finalizers stays, marked. */
   async delete(
     user: UserInfo,
     target: Target,
     options: { preconditions?: Preconditions; dryRun?: boolean } = {},
     signal?: AbortSignal,
-  ): Promise<KubeObject> {
+  ): Promise<DeleteResult> {
     await this.authorizeResource(user, 'delete', target, signal);
     const current = await this.o.storage.get(this.ref(target), {}, signal);
     const { info } = target;
@@ -195,11 +248,12 @@ export class Pipeline {
       },
       signal,
     );
-    if (options.dryRun === true) return current;
+    if (options.dryRun === true) return { object: current, pending: false };
     const preconditions = { ...(options.preconditions ?? {}) };
     // Delete what admission saw: a concurrent replacement (new uid) must not be deleted unseen.
     if ((preconditions.uid ?? '') === '' && current.metadata?.uid !== undefined) preconditions.uid = current.metadata.uid;
-    return this.o.storage.delete(this.ref(target), preconditions, signal);
+    const result = await this.o.storage.delete(this.ref(target), preconditions, signal);
+    return { ...result, object: withKind(result.object, target) };
   }
 
   /**

@@ -9,6 +9,7 @@ import { objectBytes, parseObjectBytes } from '../../../lib/kube.ts';
 import type { ResourceRegistry } from '../../../lib/resources.ts';
 import type { CreateRequest__Output } from '../../../lib/gen/apiserver/v1/CreateRequest.ts';
 import type { DeleteRequest__Output } from '../../../lib/gen/apiserver/v1/DeleteRequest.ts';
+import type { UpdateRequest__Output } from '../../../lib/gen/apiserver/v1/UpdateRequest.ts';
 import type { GetRequest__Output } from '../../../lib/gen/apiserver/v1/GetRequest.ts';
 import type { ListRequest__Output } from '../../../lib/gen/apiserver/v1/ListRequest.ts';
 import type { ListResponse } from '../../../lib/gen/apiserver/v1/ListResponse.ts';
@@ -73,6 +74,10 @@ export function resourcesHandlers(pipeline: Pipeline, registry: ResourceRegistry
         remainingItemCount: result.remainingItemCount ?? -1,
       };
     },
+    Update: async (req: UpdateRequest__Output, ctx: CallContext): Promise<ObjectResponse> => {
+      const updated = await pipeline.update(await user(ctx), named(target(req.ref)), parseObjectBytes(req.object), { dryRun: req.dryRun }, ctx.signal);
+      return { object: objectBytes(updated) };
+    },
     Delete: async (req: DeleteRequest__Output, ctx: CallContext): Promise<ObjectResponse> => {
       const deleted = await pipeline.delete(
         await user(ctx),
@@ -80,7 +85,7 @@ export function resourcesHandlers(pipeline: Pipeline, registry: ResourceRegistry
         { preconditions: { uid: req.preconditions?.uid ?? '', resourceVersion: req.preconditions?.resourceVersion ?? '' }, dryRun: req.dryRun },
         ctx.signal,
       );
-      return { object: objectBytes(deleted) };
+      return { object: objectBytes(deleted.object) };
     },
     Watch: async (req: WatchRequest__Output, ctx: CallContext, send: (m: ProtoWatchEvent) => Promise<void>): Promise<void> => {
       const events = await pipeline.watch(await user(ctx), { ...target(req.ref), name: '' }, watchOptionsFromProto(req.options), ctx.signal);

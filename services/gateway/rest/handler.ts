@@ -274,17 +274,30 @@ export class RestHandler {
         this.writeObjectOrTable(res, 201, route, [created], representation, q, undefined, created);
         return;
       }
+      case 'PUT': {
+        if (route.name === '') throw methodNotAllowed();
+        const representation = negotiateResource(req.headers.accept);
+        const body = await readObject(req);
+        const updated = await pipeline.update(user, target, body, { dryRun }, signal);
+        this.writeObjectOrTable(res, 200, route, [updated], representation, q, undefined, updated);
+        return;
+      }
       case 'DELETE': {
         if (route.name === '') throw methodNotAllowed();
         const options = await readDeleteOptions(req);
         const deleted = await pipeline.delete(user, target, { preconditions: options.preconditions, dryRun: dryRun || options.dryRun }, signal);
+        if (deleted.pending) {
+          // Waiting for finalizers: kube answers the object, marked for deletion.
+          this.writeJson(res, 200, deleted.object);
+          return;
+        }
         // Deleted at once: kube answers a Success Status naming what went.
         this.writeJson(res, 200, {
           kind: 'Status',
           apiVersion: 'v1',
           metadata: {},
           status: 'Success',
-          details: { name: route.name, group: route.info.group, kind: route.info.resource, uid: deleted.metadata?.uid ?? '' },
+          details: { name: route.name, group: route.info.group, kind: route.info.resource, uid: deleted.object.metadata?.uid ?? '' },
         });
         return;
       }

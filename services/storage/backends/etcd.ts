@@ -9,10 +9,11 @@ import {
   Etcd3,
   GRPCDeadlineExceededError,
   GRPCUnavailableError,
+  type IEvent,
   type IKeyValue,
   type IRangeResponse,
 } from 'etcd3';
-import { noop } from 'cockatiel';
+import { ExponentialBackoff, noop, type IBackoff } from 'cockatiel';
 import {
   alreadyExists,
   badRequest,
@@ -25,13 +26,18 @@ import type { KubeObject } from '../../../lib/kube.ts';
 import { isPlainObject } from '../../../lib/kube.ts';
 import { MAX_MESSAGE_BYTES } from '../../../lib/grpc.ts';
 import type {
+  DeleteResult,
+  EventsOptions,
+  EventsResult,
   GetOptions,
+  HistoryEvent,
   ListOptions,
   ListResult,
   Preconditions,
   Storage,
   StorageRef,
 } from '../api.ts';
+import { modifiedConflict, prepareDelete, prepareUpdate } from '../core/object-rules.ts';
 import { decodeContinue, encodeContinue } from '../core/continue-token.ts';
 import { collectionPrefix, objectKey, prefixEnd } from '../core/keys.ts';
 import type { WriteTraceIndex } from '../core/write-trace-index.ts';
@@ -52,13 +58,20 @@ export interface EtcdBackendOptions {
 /**
  * Creates the etcd3 client. Retries are disabled (no global retry, no circuit breaker): a
  * create transaction retried after a lost reply would report AlreadyExists for a write that
- * went through, and a breaker would keep failing after etcd is back.
+ * went through, and a breaker would keep failing after etcd is back. Watches reconnect with a
+ * short backoff.
  */
 export function createEtcdClient(endpoints: string, requestTimeoutMs = 5_000): Etcd3 {
   return new Etcd3({
     hosts: endpoints.split(',').map((h) => h.trim()).filter((h) => h !== ''),
     dialTimeout: requestTimeoutMs,
-    faultHandling: { host: () => noop, global: noop },
+    // Watch streams reconnect quickly (at most 2 s apart) once etcd is back.
+    faultHandling: {
+      host: () => noop,
+      global: noop,
+      // etcd3 builds its own default the same way; its typings name the older IBackoff type.
+      watchBackoff: new ExponentialBackoff({ initialDelay: 50, maxDelay: 2_000 }) as unknown as IBackoff<unknown>,
+    },
     grpcOptions: {
       'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
       'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
@@ -218,22 +231,79 @@ export class EtcdStorage implements Storage {
     return result;
   }
 
-  async delete(ref: StorageRef, preconditions: Preconditions = {}): Promise<KubeObject> {
+  async update(ref: StorageRef, object: KubeObject): Promise<KubeObject> {
     const key = objectKey(ref);
-    // Read, check preconditions, delete only if unchanged since the read; retry on a race.
+    const wanted = object.metadata?.resourceVersion ?? '';
+    const uid = object.metadata?.uid ?? '';
+    for (;;) {
+      const current = await this.etcd('Range', key, () => this.client.get(key).exec());
+      const kv = current.kvs[0];
+      if (kv === undefined) throw notFound(qualified(ref), ref.name);
+      if (wanted !== '' && wanted !== kv.mod_revision) throw modifiedConflict(qualified(ref), ref.name);
+      const stored = decode(kv.value, kv.mod_revision);
+      const storedUid = stored.metadata?.uid ?? '';
+      if (uid !== '' && uid !== storedUid) {
+        throw conflict(qualified(ref), ref.name, `Precondition failed: UID in precondition: ${uid}, UID in object meta: ${storedUid}`);
+      }
+      const prepared = prepareUpdate(stored, object);
+      const forget = this.writeTraces?.begin(key);
+      if (prepared.remove) {
+        const response = await this.etcd('Txn', key, () =>
+          this.client.if(key, 'Mod', '==', kv.mod_revision).then(this.client.delete().key(key)).commit(),
+        );
+        if (response.succeeded) return decode(Buffer.from(encodeForStorage(prepared.object)), response.header.revision);
+      } else {
+        const data = encodeForStorage(prepared.object);
+        const response = await this.etcd('Txn', key, () =>
+          this.client.if(key, 'Mod', '==', kv.mod_revision).then(this.client.put(key).value(data)).commit(),
+        );
+        if (response.succeeded) return decode(Buffer.from(data), response.header.revision);
+      }
+      forget?.();
+      // Changed since we read it: a conditional update has lost; an unconditional one retries.
+      if (wanted !== '') throw modifiedConflict(qualified(ref), ref.name);
+    }
+  }
+
+  async delete(ref: StorageRef, preconditions: Preconditions = {}): Promise<DeleteResult> {
+    const key = objectKey(ref);
+    // Read, check preconditions, write only if unchanged since the read; retry on a race.
     for (;;) {
       const current = await this.etcd('Range', key, () => this.client.get(key).exec());
       const kv = current.kvs[0];
       if (kv === undefined) throw notFound(qualified(ref), ref.name);
       const object = decode(kv.value, kv.mod_revision);
       checkPreconditions(ref, object, preconditions);
+      const prepared = prepareDelete(object, new Date());
+      if (prepared.action === 'none') return { object, pending: true };
       const forget = this.writeTraces?.begin(key);
-      const response = await this.etcd('Txn', key, () =>
-        this.client.if(key, 'Mod', '==', kv.mod_revision).then(this.client.delete().key(key)).commit(),
-      );
-      if (response.succeeded) return object;
+      if (prepared.action === 'mark') {
+        const data = encodeForStorage(prepared.object);
+        const response = await this.etcd('Txn', key, () =>
+          this.client.if(key, 'Mod', '==', kv.mod_revision).then(this.client.put(key).value(data)).commit(),
+        );
+        if (response.succeeded) return { object: decode(Buffer.from(data), response.header.revision), pending: true };
+      } else {
+        const response = await this.etcd('Txn', key, () =>
+          this.client.if(key, 'Mod', '==', kv.mod_revision).then(this.client.delete().key(key)).commit(),
+        );
+        if (response.succeeded) return { object, pending: false };
+      }
       forget?.();
     }
+  }
+
+  async events(ref: Pick<StorageRef, 'group' | 'resource'>, options: EventsOptions): Promise<EventsResult> {
+    const prefix = collectionPrefix({ ...ref, namespace: '', name: '' });
+    const from = Number(options.fromRevision);
+    if (!Number.isSafeInteger(from) || from < 0) throw badRequest(`invalid fromRevision: ${options.fromRevision}`);
+    const newest = Number(await this.currentRevision());
+    const to = options.toRevision === undefined || options.toRevision === '' ? newest : Number(options.toRevision);
+    if (!Number.isSafeInteger(to) || to < from) throw badRequest(`invalid toRevision: ${options.toRevision ?? ''}`);
+    if (to > newest) throw new StatusError('Timeout', `Too large resource version: ${to}, current: ${newest}`);
+    const limit = options.limit !== undefined && options.limit > 0 ? options.limit : 10_000;
+    if (to === from) return { events: [], resourceVersion: String(to), more: false };
+    return this.etcd('Watch', prefix, () => readHistory(this.client, prefix, from, to, limit));
   }
 
   async currentRevision(): Promise<string> {
@@ -258,4 +328,87 @@ function checkPreconditions(ref: StorageRef, object: KubeObject, p: Precondition
       `Precondition failed: ResourceVersion in precondition: ${p.resourceVersion}, ResourceVersion in object meta: ${rv}`,
     );
   }
+}
+
+/** How long a history replay may take. */
+const HISTORY_TIMEOUT_MS = 10_000;
+
+/** The key kube-apiserver's compactor keeps the last compacted revision in. */
+export const COMPACT_REVISION_KEY = 'compact_rev_key';
+
+/**
+ * The changes under `prefix` with revisions in (from, to], read by replaying etcd's history: a
+ * watch over the whole key space from from + 1, because every revision up to `to` is one write
+ * to some key, so the replay is known complete when it reaches `to` (a watch on `prefix` alone
+ * would wait forever when the prefix had no change up to `to`).
+ */
+async function readHistory(client: Etcd3, prefix: string, from: number, to: number, limit: number): Promise<EventsResult> {
+  // A compacted start revision is refused at once by a range read at it.
+  try {
+    await client.kv.range({ key: Buffer.from(prefix), limit: '1', revision: String(from + 1), keys_only: true });
+  } catch (err) {
+    if (err instanceof Error && err.message.includes('compacted')) {
+      const compacted = await client.get(COMPACT_REVISION_KEY).string().catch(() => null);
+      throw new StatusError('Expired', `too old resource version: ${from} (${compacted ?? 'compacted'})`);
+    }
+    throw err;
+  }
+  const watcher = await client.watch().inRange({ start: Buffer.from([0]), end: Buffer.from([0]) }).withPreviousKV().startRevision(String(from + 1)).create();
+  try {
+    return await new Promise<EventsResult>((resolve, reject) => {
+      const events: HistoryEvent[] = [];
+      // A replay that does not reach `to` in time (etcd unreachable mid-way) fails, never hangs.
+      const timer = setTimeout(() => reject(new StatusError('ServiceUnavailable', 'storage is unavailable: etcd history did not arrive in time')), HISTORY_TIMEOUT_MS);
+      const done = (result: EventsResult) => {
+        clearTimeout(timer);
+        resolve(result);
+      };
+      watcher.on('error', (err) => {
+        clearTimeout(timer);
+        reject(err);
+      });
+      watcher.on('data', (response) => {
+        try {
+          onEvents(response.events);
+        } catch (err) {
+          clearTimeout(timer);
+          reject(err);
+        }
+      });
+      const onEvents = (batch: IEvent[]): void => {
+        for (const event of batch) {
+          const revision = Number(event.kv.mod_revision);
+          if (revision > to) return done({ events, resourceVersion: String(to), more: false });
+          const key = event.kv.key.toString('utf8');
+          if (key.startsWith(prefix)) {
+            const history = historyEvent(event.type, event.kv, event.prev_kv, revision);
+            if (history !== undefined) events.push(history);
+            if (events.length >= limit && revision < to) return done({ events, resourceVersion: String(revision), more: true });
+          }
+          if (revision === to) return done({ events, resourceVersion: String(to), more: false });
+        }
+      };
+    });
+  } finally {
+    await watcher.cancel();
+  }
+}
+
+function historyEvent(type: 'Put' | 'Delete', kv: IKeyValue, prev: IKeyValue | null | undefined, revision: number): HistoryEvent | undefined {
+  // etcd3 reports a missing previous value as null.
+  const prevObject = prev === null || prev === undefined || prev.value.length === 0 ? undefined : decode(prev.value, prev.mod_revision);
+  if (type === 'Delete') {
+    if (prevObject === undefined) return undefined;
+    const object = { ...prevObject, metadata: { ...prevObject.metadata, resourceVersion: String(revision) } };
+    return { type: 'DELETED', revision, namespace: object.metadata.namespace ?? '', name: object.metadata.name ?? '', object, prevObject };
+  }
+  const object = decode(kv.value, kv.mod_revision);
+  return {
+    type: kv.version === '1' ? 'ADDED' : 'MODIFIED',
+    revision,
+    namespace: object.metadata?.namespace ?? '',
+    name: object.metadata?.name ?? '',
+    object,
+    prevObject: kv.version === '1' ? undefined : prevObject,
+  };
 }

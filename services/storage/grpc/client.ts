@@ -6,7 +6,7 @@ import { clientSettings, unary, type ClientOptions } from '../../../lib/grpc.ts'
 import { parseObjectBytes, objectBytes, type KubeObject } from '../../../lib/kube.ts';
 import { loadApiProto } from '../../../lib/proto.ts';
 import type { StorageClient as GeneratedStorageClient } from '../../../lib/gen/apiserver/v1/Storage.ts';
-import type { GetOptions, ListOptions, ListResult, Preconditions, Storage, StorageRef } from '../api.ts';
+import type { DeleteResult, EventsOptions, EventsResult, GetOptions, HistoryEvent, ListOptions, ListResult, Preconditions, Storage, StorageRef } from '../api.ts';
 
 export class StorageClient implements Storage {
   readonly client: GeneratedStorageClient;
@@ -56,12 +56,40 @@ export class StorageClient implements Storage {
     return result;
   }
 
-  async delete(ref: StorageRef, preconditions: Preconditions = {}, signal?: AbortSignal): Promise<KubeObject> {
-    const res = await unary(this.client, 'delete',
+  async update(ref: StorageRef, object: KubeObject, signal?: AbortSignal): Promise<KubeObject> {
+    const res = await unary(this.client, 'update', { ref: this.ref(ref), object: objectBytes(object) }, { signal });
+    return parseObjectBytes(res.object);
+  }
+
+  async delete(ref: StorageRef, preconditions: Preconditions = {}, signal?: AbortSignal): Promise<DeleteResult> {
+    const res = await unary(
+      this.client,
+      'delete',
       { ref: this.ref(ref), preconditions: { uid: preconditions.uid ?? '', resourceVersion: preconditions.resourceVersion ?? '' } },
       { signal },
     );
-    return parseObjectBytes(res.object);
+    return { object: parseObjectBytes(res.object), pending: res.pending };
+  }
+
+  async events(ref: Pick<StorageRef, 'group' | 'resource'>, options: EventsOptions, signal?: AbortSignal): Promise<EventsResult> {
+    const res = await unary(
+      this.client,
+      'events',
+      { group: ref.group, resource: ref.resource, fromRevision: options.fromRevision, toRevision: options.toRevision ?? '', limit: options.limit ?? 0 },
+      { signal },
+    );
+    return {
+      events: res.events.map((e) => ({
+        type: e.type as HistoryEvent['type'],
+        revision: Number(e.revision),
+        namespace: e.namespace,
+        name: e.name,
+        object: parseObjectBytes(e.object),
+        prevObject: e.prevObject.length === 0 ? undefined : parseObjectBytes(e.prevObject),
+      })),
+      resourceVersion: res.resourceVersion,
+      more: res.more,
+    };
   }
 
   async currentRevision(signal?: AbortSignal): Promise<string> {

@@ -12,8 +12,12 @@ import type { StorageListRequest__Output } from '../../../lib/gen/apiserver/v1/S
 import type { StorageListResponse } from '../../../lib/gen/apiserver/v1/StorageListResponse.ts';
 import type { StorageObjectResponse } from '../../../lib/gen/apiserver/v1/StorageObjectResponse.ts';
 import type { CurrentRevisionResponse } from '../../../lib/gen/apiserver/v1/CurrentRevisionResponse.ts';
+import type { StorageUpdateRequest__Output } from '../../../lib/gen/apiserver/v1/StorageUpdateRequest.ts';
+import type { StorageDeleteResponse } from '../../../lib/gen/apiserver/v1/StorageDeleteResponse.ts';
+import type { StorageEventsRequest__Output } from '../../../lib/gen/apiserver/v1/StorageEventsRequest.ts';
+import type { StorageEventsResponse } from '../../../lib/gen/apiserver/v1/StorageEventsResponse.ts';
 import { badRequest } from '../../../lib/errors.ts';
-import type { Storage, StorageRef } from '../api.ts';
+import type { EventsOptions, Storage, StorageRef } from '../api.ts';
 
 export function refFromProto(ref: ResourceRef__Output | null): StorageRef {
   if (ref === null || ref.resource === '') throw badRequest('ref.resource is required');
@@ -49,15 +53,35 @@ export function storageHandlers(storage: Storage): HandlerMap {
         remainingItemCount: result.remainingItemCount ?? -1,
       };
     },
-    Delete: async (req: StorageDeleteRequest__Output, ctx: CallContext): Promise<StorageObjectResponse> => ({
-      object: objectBytes(
-        await storage.delete(
-          refFromProto(req.ref),
-          { uid: req.preconditions?.uid ?? '', resourceVersion: req.preconditions?.resourceVersion ?? '' },
-          ctx.signal,
-        ),
-      ),
+    Update: async (req: StorageUpdateRequest__Output, ctx: CallContext): Promise<StorageObjectResponse> => ({
+      object: objectBytes(await storage.update(refFromProto(req.ref), parseObjectBytes(req.object), ctx.signal)),
     }),
+    Delete: async (req: StorageDeleteRequest__Output, ctx: CallContext): Promise<StorageDeleteResponse> => {
+      const result = await storage.delete(
+        refFromProto(req.ref),
+        { uid: req.preconditions?.uid ?? '', resourceVersion: req.preconditions?.resourceVersion ?? '' },
+        ctx.signal,
+      );
+      return { object: objectBytes(result.object), pending: result.pending };
+    },
+    Events: async (req: StorageEventsRequest__Output, ctx: CallContext): Promise<StorageEventsResponse> => {
+      if (req.resource === '') throw badRequest('resource is required');
+      const options: EventsOptions = { fromRevision: req.fromRevision, limit: Number(req.limit) };
+      if (req.toRevision !== '') options.toRevision = req.toRevision;
+      const result = await storage.events({ group: req.group, resource: req.resource }, options, ctx.signal);
+      return {
+        events: result.events.map((e) => ({
+          type: e.type,
+          revision: e.revision,
+          namespace: e.namespace,
+          name: e.name,
+          object: objectBytes(e.object),
+          prevObject: e.prevObject === undefined ? Buffer.alloc(0) : objectBytes(e.prevObject),
+        })),
+        resourceVersion: result.resourceVersion,
+        more: result.more,
+      };
+    },
     CurrentRevision: async (_req: unknown, ctx: CallContext): Promise<CurrentRevisionResponse> => ({
       resourceVersion: await storage.currentRevision(ctx.signal),
     }),

@@ -1,0 +1,15 @@
+import { startEtcd } from '../lib/local/etcd.ts';
+import { Etcd3 } from 'etcd3';
+const etcd = await startEtcd();
+const c = new Etcd3({ hosts: etcd.endpoint });
+await c.put('/registry/a').value('{}');
+await c.put('/x').value('1');
+await c.put('/registry/b').value('{}');
+const w = await c.watch().inRange({ start: Buffer.from([0]), end: Buffer.from([0]) }).withPreviousKV().startRevision('2').create();
+w.on('data', (r) => console.log('data', r.events.map((e) => [e.type, e.kv.key.toString(), e.kv.mod_revision])));
+w.on('put', (kv) => console.log('put', kv.key.toString()));
+await new Promise((r) => setTimeout(r, 1000));
+const w2 = await c.watch().prefix('/').withPreviousKV().startRevision('2').create();
+w2.on('data', (r) => console.log('data2', r.events.map((e) => [e.type, e.kv.key.toString(), e.kv.mod_revision])));
+await new Promise((r) => setTimeout(r, 1000));
+await w.cancel(); await w2.cancel(); c.close(); await etcd.stop();
