@@ -7,6 +7,7 @@
  * ServiceUnavailable (etcd unreachable), InternalError.
  */
 import type { ChangeType } from '../../lib/change-event.ts';
+import type { StatusError } from '../../lib/errors.ts';
 import type { KubeObject } from '../../lib/kube.ts';
 
 /** Which object (or collection) a call is about. Storage owns how this maps to etcd keys. */
@@ -120,4 +121,33 @@ export interface Storage {
   events(ref: Pick<StorageRef, 'group' | 'resource'>, options: EventsOptions, signal?: AbortSignal): Promise<EventsResult>;
   /** The newest revision of the store. */
   currentRevision(signal?: AbortSignal): Promise<string>;
+}
+
+/** A committed change of any resource, as a backend's change stream reports it. */
+export interface CommittedChange extends HistoryEvent {
+  group: string;
+  resource: string;
+}
+
+/** A running subscription to a backend's changes. */
+export interface ChangeSubscription {
+  /** Stops delivery; resolves when no more calls of the handler will happen. */
+  close(): Promise<void>;
+}
+
+/**
+ * What the changefeed needs of a backend: every committed change in revision order, and
+ * compaction of old history. Both backends implement it (etcd: its watch and compaction;
+ * memory: its own log), so the changefeed and the compactor run against either.
+ */
+export interface ChangeSource {
+  /**
+   * Calls `onChanges` with every committed change of every resource after `fromRevision`, in
+   * revision order, batches in order, until closed. `onError` gets Expired when
+   * `fromRevision` has been compacted (the subscription is then over), or ServiceUnavailable
+   * while the store cannot be reached (delivery resumes where it stopped).
+   */
+  watchChanges(fromRevision: string, onChanges: (changes: CommittedChange[]) => void, onError: (err: StatusError) => void): Promise<ChangeSubscription>;
+  /** Discards history up to and including `revision`; reads and watches at it get Expired. */
+  compact(revision: string): Promise<void>;
 }
