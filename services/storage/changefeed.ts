@@ -1,119 +1,221 @@
 /**
- * The changefeed: tails etcd's watch over every object key and publishes each committed change
- * to its resource's Redis channel, stamped with its revision and the revision of the previous
- * event on that channel.
+ * The changefeed: publishes every committed change to its resource's Redis channel, stamped
+ * with its revision and the revision of the previous event on that channel, exactly once,
+ * across restarts and leadership changes.
  *
- * The etcd watch delivers events in revision order; ioredis sends commands on one connection in
- * call order, so a channel's messages leave in revision order too.
+ * How exactly-once holds: the last published revision (and each channel's last revision) live
+ * in Redis next to the messages, and one Lua script publishes a batch, records the new
+ * revisions, and does so only if the recorded revision is still the one this publisher last
+ * wrote. A new leader resumes from the recorded revision, so nothing committed is skipped; a
+ * deposed publisher that still sends finds the record moved and stops, so nothing is sent
+ * twice. If the record itself is lost (Redis restarted empty) or the history to resume from
+ * was compacted, the feed starts at the current revision and names it as each channel's
+ * predecessor, which subscribers detect as a gap and answer with a relist.
  */
-import type { Etcd3, IEvent, IWatchResponse, Watcher } from 'etcd3';
 import type { Redis } from 'ioredis';
 import { channelFor, encodeChangeEvent, type ChangeEvent } from '../../lib/change-event.ts';
-import { isPlainObject, type KubeObject } from '../../lib/kube.ts';
+import type { StatusError } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/log.ts';
-import { REGISTRY_PREFIX, resourceOfKey } from './core/keys.ts';
+import type { ChangeSource, ChangeSubscription, CommittedChange } from './api.ts';
+import { objectKey } from './core/keys.ts';
 import type { WriteTraceIndex } from './core/write-trace-index.ts';
 
+/** Redis keys of the feed's record; one hash tag, so a Redis Cluster keeps them in one slot. */
+export const FEED_REVISION_KEY = '{apiserver-changefeed}:revision';
+export const FEED_CHANNELS_KEY = '{apiserver-changefeed}:channels';
+
+/**
+ * KEYS[1]: the recorded revision; KEYS[2]: channel -> last revision.
+ * ARGV[1]: the revision this publisher expects recorded ("" for none); ARGV[2]: the new one;
+ * then triples (channel, message, revision).
+ * Returns {1, new} when published, {0, recorded} when another publisher moved the record.
+ */
+const PUBLISH_SCRIPT = `
+local recorded = redis.call('GET', KEYS[1]) or ''
+if recorded ~= ARGV[1] then return {0, recorded} end
+for i = 3, #ARGV, 3 do
+  redis.call('PUBLISH', ARGV[i], ARGV[i + 1])
+  redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 2])
+end
+redis.call('SET', KEYS[1], ARGV[2])
+return {1, ARGV[2]}
+`;
+
 export interface ChangefeedOptions {
-  etcd: Etcd3;
+  source: Pick<ChangeSource, 'watchChanges'> & { currentRevision(): Promise<string> };
   redis: Redis;
   logger: Logger;
-  writeTraces?: WriteTraceIndex;
+  writeTraces?: WriteTraceIndex | undefined;
 }
 
-function parseObject(value: Buffer | undefined, revision: string): KubeObject | undefined {
-  if (value === undefined || value.length === 0) return undefined;
-  try {
-    const parsed: unknown = JSON.parse(value.toString('utf8'));
-    if (!isPlainObject(parsed)) return undefined;
-    const object = parsed as KubeObject;
-    object.metadata = { ...(object.metadata ?? {}), resourceVersion: revision };
-    return object;
-  } catch {
-    return undefined;
-  }
-}
+type PublishResult = [0 | 1, string];
 
 export class Changefeed {
-  private readonly options: ChangefeedOptions;
-  /** Last revision published per channel; touched only from the watch's event handler. */
-  private readonly lastPublished = new Map<string, number>();
-  private watcher: Watcher | undefined;
-  /**
-   * The revision tailing started after. Changes up to it may have been committed without being
-   * published (a previous storage process died between the two), so the first event of each
-   * channel names it as its predecessor: a subscriber that has not seen everything up to it
-   * detects the possible gap instead of missing a change silently.
-   */
-  private startRevision = 0;
+  private readonly o: ChangefeedOptions;
+  /** Guarded by the event loop; changed only by start(), stop() and the publish chain. */
+  private subscription: ChangeSubscription | undefined;
+  /** The revision recorded in Redis by this publisher's last successful publish. */
+  private recorded = '';
+  /** Last published revision per channel. */
+  private lastOnChannel = new Map<string, number>();
+  /** The predecessor named by the first event of a channel without a record. */
+  private baseline = 0;
+  /** Changes received and not yet published, in revision order. */
+  private pending: CommittedChange[] = [];
+  private publishing: Promise<void> | undefined;
+  private running = false;
+  /** Resolves when the feed stopped by itself (deposed by another publisher). */
+  private onDeposed: (() => void) | undefined;
 
   constructor(options: ChangefeedOptions) {
-    this.options = options;
+    this.o = options;
   }
 
-  /** Starts tailing after `fromRevision` (exclusive); resolves once the etcd watch is established. */
-  async start(fromRevision: string): Promise<void> {
-    this.startRevision = Number(fromRevision);
-    const watcher = await this.options.etcd
-      .watch()
-      .prefix(REGISTRY_PREFIX)
-      .withPreviousKV()
-      .startRevision(String(Number(fromRevision) + 1))
-      .create();
-    watcher.on('data', (response: IWatchResponse) => this.onResponse(response));
-    watcher.on('error', (err) => this.options.logger.error('changefeed watch failed', { error: err }));
-    watcher.on('disconnected', () => this.options.logger.warn('changefeed watch disconnected; etcd3 reconnects'));
-    this.watcher = watcher;
+  /** The revision this feed has published through (for tests and logs). */
+  get publishedThrough(): string {
+    return this.recorded;
   }
 
+  /**
+   * Starts publishing from the recorded revision (or the current one when there is no
+   * record). `deposed` is called if another publisher takes over the record.
+   */
+  async start(deposed?: () => void): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    this.onDeposed = deposed;
+    const from = await this.loadRecord();
+    await this.subscribe(from);
+  }
+
+  /** Stops receiving; waits for the batch in flight. */
   async stop(): Promise<void> {
-    await this.watcher?.cancel();
-    this.watcher = undefined;
+    this.running = false;
+    const sub = this.subscription;
+    this.subscription = undefined;
+    this.pending = [];
+    await sub?.close();
+    await this.publishing;
   }
 
-  private onResponse(response: IWatchResponse): void {
-    for (const event of response.events) {
-      const change = this.toChange(event);
-      if (change === undefined) continue;
+  /** Reads the record; returns the revision to resume after. */
+  private async loadRecord(): Promise<string> {
+    const [recorded, channels] = await Promise.all([this.o.redis.get(FEED_REVISION_KEY), this.o.redis.hgetall(FEED_CHANNELS_KEY)]);
+    if (recorded === null || recorded === '') {
+      const current = await this.o.source.currentRevision();
+      this.recorded = '';
+      this.baseline = Number(current);
+      this.lastOnChannel = new Map();
+      this.o.logger.info('changefeed starts without a record: subscribers see a gap and relist', { revision: current });
+      return current;
+    }
+    this.recorded = recorded;
+    this.baseline = Number(recorded);
+    this.lastOnChannel = new Map(Object.entries(channels).map(([channel, rev]) => [channel, Number(rev)]));
+    this.o.logger.info('changefeed resumes after its record', { revision: recorded });
+    return recorded;
+  }
+
+  private async subscribe(from: string): Promise<void> {
+    this.subscription = await this.o.source.watchChanges(
+      from,
+      (changes) => this.enqueue(changes),
+      (err) => this.onSourceError(err),
+    );
+  }
+
+  private onSourceError(err: StatusError): void {
+    if (err.reason !== 'Expired') {
+      this.o.logger.warn('changefeed source interrupted; it resumes where it stopped', { reason: err.reason });
+      return;
+    }
+    // The history to resume from is gone: restart at the current revision, as a visible gap.
+    this.o.logger.error('changefeed history was compacted before it was published; restarting at the current revision');
+    void this.restartAtCurrent();
+  }
+
+  private async restartAtCurrent(): Promise<void> {
+    const sub = this.subscription;
+    this.subscription = undefined;
+    await sub?.close();
+    await this.publishing;
+    if (!this.running) return;
+    const current = await this.o.source.currentRevision();
+    this.pending = [];
+    this.baseline = Number(current);
+    this.lastOnChannel = new Map();
+    await this.subscribe(current);
+  }
+
+  private enqueue(changes: CommittedChange[]): void {
+    if (!this.running) return;
+    this.pending.push(...changes);
+    this.publishing ??= this.drain().finally(() => {
+      this.publishing = undefined;
+    });
+  }
+
+  /** Publishes pending changes, one script call per accumulated batch, in order. */
+  private async drain(): Promise<void> {
+    while (this.running && this.pending.length > 0) {
+      const batch = this.pending;
+      this.pending = [];
+      try {
+        await this.publish(batch);
+      } catch (err) {
+        // Redis unreachable: keep the batch (in order, ahead of newer changes) and retry.
+        this.pending = [...batch, ...this.pending];
+        this.o.logger.warn('publishing changes failed; retrying', { error: err });
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+    }
+  }
+
+  private async publish(batch: CommittedChange[]): Promise<void> {
+    const recordedBase = Number(this.recorded === '' ? this.baseline : this.recorded);
+    const fresh = batch.filter((c) => c.revision > recordedBase);
+    if (fresh.length === 0) return;
+    const args: string[] = [];
+    const lastOnChannel = new Map(this.lastOnChannel);
+    for (const change of fresh) {
       const channel = channelFor(change.group, change.resource);
-      change.prevRevision = this.lastPublished.get(channel) ?? this.startRevision;
-      this.lastPublished.set(channel, change.revision);
-      this.options.redis.publish(channel, encodeChangeEvent(change)).catch((err: unknown) => {
-        this.options.logger.error('publishing a change failed', { channel, revision: change.revision, error: err });
-      });
+      const event: ChangeEvent = {
+        type: change.type,
+        revision: change.revision,
+        prevRevision: lastOnChannel.get(channel) ?? this.baseline,
+        group: change.group,
+        resource: change.resource,
+        namespace: change.namespace,
+        name: change.name,
+        object: change.object,
+        prevObject: change.prevObject,
+        traceparent: this.o.writeTraces?.take(objectKey({ group: change.group, resource: change.resource, namespace: change.namespace, name: change.name })),
+      };
+      lastOnChannel.set(channel, change.revision);
+      args.push(channel, encodeChangeEvent(event), String(change.revision));
     }
-  }
-
-  private toChange(event: IEvent): ChangeEvent | undefined {
-    const key = event.kv.key.toString('utf8');
-    const owner = resourceOfKey(key);
-    if (owner === undefined) return undefined;
-    const revision = event.kv.mod_revision;
-    const prevObject = parseObject(event.prev_kv?.value, event.prev_kv?.mod_revision ?? revision);
-    let type: ChangeEvent['type'];
-    let object: KubeObject | undefined;
-    if (event.type === 'Delete') {
-      type = 'DELETED';
-      object = prevObject === undefined ? undefined : { ...prevObject, metadata: { ...prevObject.metadata, resourceVersion: revision } };
-    } else {
-      type = event.kv.version === '1' ? 'ADDED' : 'MODIFIED';
-      object = parseObject(event.kv.value, revision);
+    const newest = String((fresh[fresh.length - 1] as CommittedChange).revision);
+    const [ok, recorded] = (await this.o.redis.eval(PUBLISH_SCRIPT, 2, FEED_REVISION_KEY, FEED_CHANNELS_KEY, this.recorded, newest, ...args)) as PublishResult;
+    if (ok === 1) {
+      this.recorded = newest;
+      this.lastOnChannel = lastOnChannel;
+      return;
     }
-    if (object === undefined) {
-      this.options.logger.warn('skipping a change whose object cannot be read', { key, revision });
-      return undefined;
+    if (recorded === '') {
+      // The record vanished (Redis restarted empty): carry on; our next events name
+      // predecessors the subscribers never saw, which they detect as a gap.
+      this.o.logger.warn('changefeed record lost (Redis restarted?); continuing');
+      this.recorded = '';
+      this.pending = [...batch, ...this.pending];
+      return;
     }
-    return {
-      type,
-      revision: Number(revision),
-      prevRevision: 0,
-      group: owner.group,
-      resource: owner.resource,
-      namespace: object.metadata?.namespace ?? '',
-      name: object.metadata?.name ?? '',
-      object,
-      prevObject: type === 'ADDED' ? undefined : prevObject,
-      traceparent: this.options.writeTraces?.take(key),
-    };
+    // Another publisher moved the record: it is the leader now.
+    this.o.logger.warn('changefeed record moved by another publisher; stopping', { recorded });
+    this.running = false;
+    this.pending = [];
+    const sub = this.subscription;
+    this.subscription = undefined;
+    void sub?.close();
+    this.onDeposed?.();
   }
 }

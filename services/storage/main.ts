@@ -1,23 +1,35 @@
 /**
- * The storage process: the etcd backend served over gRPC, and the changefeed to Redis.
+ * The storage process: the etcd backend served over gRPC; the changefeed to Redis, run by the
+ * elected leader among storage replicas; and the compactor, coordinated among them.
  */
+import { hostname } from 'node:os';
 import { Redis } from 'ioredis';
+import { positiveInt } from '../../lib/config.ts';
 import { runService } from '../../lib/service-main.ts';
 import { loadApiProto } from '../../lib/proto.ts';
 import { createEtcdClient, EtcdStorage } from './backends/etcd.ts';
+import { watchEtcdChanges } from './backends/etcd-changes.ts';
 import { Changefeed } from './changefeed.ts';
 import { WriteTraceIndex } from './core/write-trace-index.ts';
 import { storageHandlers } from './grpc/server.ts';
+import { startLeaderElection } from './leader.ts';
 
-export const STORAGE_FLAGS = [
+const FLAGS = [
   { flag: 'listen', env: 'STORAGE_LISTEN', default: '127.0.0.1:50061', description: 'gRPC listen address' },
   { flag: 'etcd-endpoints', env: 'ETCD_ENDPOINTS', default: 'http://127.0.0.1:2379', description: 'comma-separated etcd client URLs' },
   { flag: 'redis-url', env: 'REDIS_URL', default: 'redis://127.0.0.1:6379', description: 'Redis the changefeed publishes to' },
   { flag: 'etcd-timeout', env: 'ETCD_TIMEOUT_MS', default: '5000', description: 'deadline of each etcd call in milliseconds' },
+  {
+    flag: 'leader-lease-ttl',
+    env: 'LEADER_LEASE_TTL_SECONDS',
+    default: '10',
+    description: 'seconds a dead changefeed leader holds its lease before another replica takes over',
+  },
+  { flag: 'replica-id', env: 'REPLICA_ID', default: '', description: 'this replica\'s name in the leader election; default <hostname>-<pid>' },
 ] as const;
 
-await runService('storage', STORAGE_FLAGS, async ({ config, logger, telemetry, server, onStop }) => {
-  const etcd = createEtcdClient(config['etcd-endpoints'], Number(config['etcd-timeout']) || 5000);
+await runService('storage', FLAGS, async ({ config, logger, telemetry, server, onStop }) => {
+  const etcd = createEtcdClient(config['etcd-endpoints'], positiveInt('--etcd-timeout', config['etcd-timeout']));
   onStop(() => etcd.close());
   const writeTraces = new WriteTraceIndex();
   const storage = new EtcdStorage(etcd, { tracer: telemetry.tracer, writeTraces });
@@ -27,12 +39,29 @@ await runService('storage', STORAGE_FLAGS, async ({ config, logger, telemetry, s
   await redis.connect();
   onStop(() => void redis.quit());
 
-  const changefeed = new Changefeed({ etcd, redis, logger, writeTraces });
-  await changefeed.start(await storage.currentRevision());
-  onStop(() => changefeed.stop());
+  const changefeed = new Changefeed({
+    source: {
+      currentRevision: () => storage.currentRevision(),
+      watchChanges: (from, onChanges, onError) => watchEtcdChanges(etcd, from, onChanges, onError),
+    },
+    redis,
+    logger,
+    writeTraces,
+  });
+  const identity = config['replica-id'] === '' ? `${hostname()}-${process.pid}` : config['replica-id'];
+  const election = startLeaderElection({
+    etcd,
+    name: 'apiserver-changefeed-leader',
+    ttlSeconds: positiveInt('--leader-lease-ttl', config['leader-lease-ttl']),
+    identity,
+    logger,
+    lead: () => changefeed.start(() => election.recampaign()),
+    abdicate: () => changefeed.stop(),
+  });
+  onStop(() => election.stop());
 
   const proto = loadApiProto();
   server.addService('apiserver.v1.Storage', proto.apiserver.v1.Storage.service, storageHandlers(storage));
   const port = await server.listen(config.listen);
-  logger.info('serving', { port, etcd: config['etcd-endpoints'] });
+  logger.info('serving', { port, etcd: config['etcd-endpoints'], identity });
 });

@@ -16,6 +16,7 @@ import { createTelemetry } from '../../lib/tracing.ts';
 import type { Storage, StorageRef } from '../../services/storage/api.ts';
 import { createEtcdClient, EtcdStorage } from '../../services/storage/backends/etcd.ts';
 import { Changefeed } from '../../services/storage/changefeed.ts';
+import { watchEtcdChanges } from '../../services/storage/backends/etcd-changes.ts';
 import { WriteTraceIndex } from '../../services/storage/core/write-trace-index.ts';
 import { StorageClient } from '../../services/storage/grpc/client.ts';
 import { storageHandlers } from '../../services/storage/grpc/server.ts';
@@ -42,9 +43,18 @@ before(async () => {
   subscriber = new Redis(redis.url);
   await subscriber.subscribe(channelFor('', 'configmaps'), channelFor('', 'nodes'));
   subscriber.on('message', (_channel: string, message: string) => received.push(decodeChangeEvent(message)));
-  changefeed = new Changefeed({ etcd: backend.client, redis: publisher, logger, writeTraces });
+  changefeed = new Changefeed({
+    source: {
+      currentRevision: () => backend.currentRevision(),
+      watchChanges: (from, onChanges, onError) => watchEtcdChanges(backend.client, from, onChanges, onError),
+    },
+    redis: publisher,
+    logger,
+    writeTraces,
+  });
+  // A fresh Redis has no record: the feed starts at the current revision.
   feedStart = Number(await backend.currentRevision());
-  await changefeed.start(String(feedStart));
+  await changefeed.start();
   server = new GrpcServer({ name: 'storage', telemetry, logger });
   server.addService('apiserver.v1.Storage', loadApiProto().apiserver.v1.Storage.service, storageHandlers(backend));
   const port = await server.listen('127.0.0.1:0');

@@ -101,7 +101,7 @@ function qualified(ref: StorageRef): Qualified {
 }
 
 /** Parses a stored value and stamps its resourceVersion. */
-function decode(value: Buffer, revision: string): KubeObject {
+export function decode(value: Buffer, revision: string): KubeObject {
   const parsed: unknown = JSON.parse(value.toString('utf8'));
   if (!isPlainObject(parsed)) throw new StatusError('InternalError', 'storage error: stored value is not an object');
   const object = parsed as KubeObject;
@@ -394,7 +394,7 @@ async function readHistory(client: Etcd3, prefix: string, from: number, to: numb
   }
 }
 
-function historyEvent(type: 'Put' | 'Delete', kv: IKeyValue, prev: IKeyValue | null | undefined, revision: number): HistoryEvent | undefined {
+export function historyEvent(type: 'Put' | 'Delete', kv: IKeyValue, prev: IKeyValue | null | undefined, revision: number): HistoryEvent | undefined {
   // etcd3 reports a missing previous value as null.
   const prevObject = prev === null || prev === undefined || prev.value.length === 0 ? undefined : decode(prev.value, prev.mod_revision);
   if (type === 'Delete') {
