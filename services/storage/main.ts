@@ -4,11 +4,12 @@
  */
 import { hostname } from 'node:os';
 import { Redis } from 'ioredis';
-import { positiveInt } from '../../lib/config.ts';
+import { ConfigError, positiveInt } from '../../lib/config.ts';
 import { runService } from '../../lib/service-main.ts';
 import { loadApiProto } from '../../lib/proto.ts';
 import { createEtcdClient, EtcdStorage } from './backends/etcd.ts';
 import { watchEtcdChanges } from './backends/etcd-changes.ts';
+import { startEtcdCompactor } from './backends/etcd-compactor.ts';
 import { Changefeed } from './changefeed.ts';
 import { WriteTraceIndex } from './core/write-trace-index.ts';
 import { storageHandlers } from './grpc/server.ts';
@@ -24,6 +25,12 @@ const FLAGS = [
     env: 'LEADER_LEASE_TTL_SECONDS',
     default: '10',
     description: 'seconds a dead changefeed leader holds its lease before another replica takes over',
+  },
+  {
+    flag: 'compaction-interval',
+    env: 'COMPACTION_INTERVAL_SECONDS',
+    default: '300',
+    description: 'seconds between history compactions (coordinated among replicas); 0 disables',
   },
   { flag: 'replica-id', env: 'REPLICA_ID', default: '', description: 'this replica\'s name in the leader election; default <hostname>-<pid>' },
 ] as const;
@@ -59,6 +66,15 @@ await runService('storage', FLAGS, async ({ config, logger, telemetry, server, o
     abdicate: () => changefeed.stop(),
   });
   onStop(() => election.stop());
+
+  const compactionSeconds = Number(config['compaction-interval']);
+  if (!Number.isFinite(compactionSeconds) || compactionSeconds < 0) {
+    throw new ConfigError(`--compaction-interval must be a number of seconds >= 0, got "${config['compaction-interval']}"`);
+  }
+  if (compactionSeconds > 0) {
+    const compactor = startEtcdCompactor(etcd, compactionSeconds * 1000, logger);
+    onStop(() => compactor.stop());
+  }
 
   const proto = loadApiProto();
   server.addService('apiserver.v1.Storage', proto.apiserver.v1.Storage.service, storageHandlers(storage));
