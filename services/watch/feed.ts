@@ -13,14 +13,14 @@ import { cacheKey } from './core/watch-service.ts';
 export interface FeedOptions {
   /** A connection for subscribing only (Redis puts it in subscriber mode). */
   subscriber: Redis;
-  storage: Pick<Storage, 'currentRevision'>;
+  storage: Pick<Storage, 'currentRevision' | 'events'>;
   resources: readonly ResourceInfo[];
   logger: Logger;
   cacheCapacity: number;
 }
 
 /**
- * Subscribes to every resource's channel, then reads the current revision: every change after
+ * Subscribes to every resource's channel (the subscriber must be connected), then reads the current revision: every change after
  * it arrives on a channel that is already subscribed, so each cache is complete from there.
  * Messages that arrive in between are replayed into the caches (which drop what they predate).
  */
@@ -45,8 +45,46 @@ export async function subscribeCaches(options: FeedOptions): Promise<Map<string,
   });
   await options.subscriber.subscribe(...byChannel.keys());
   const start = Number(await options.storage.currentRevision());
-  for (const { key } of byChannel.values()) caches.set(key, new WatchCache(start, { capacity: options.cacheCapacity }));
+  for (const r of options.resources) {
+    caches.set(
+      cacheKey(r.group, r.resource),
+      new WatchCache(start, { capacity: options.cacheCapacity, refill: (from, to) => readHistory(options.storage, r, from, to) }),
+    );
+  }
+  // The subscriber is connected already, so every 'ready' from now on is a reconnect (ioredis
+  // resubscribes by itself). Messages may have been lost with nothing after them to show it:
+  // catch every cache up to storage's current revision from its history.
+  options.subscriber.on('ready', () => {
+    options.logger.warn('redis subscription re-established; catching the watch caches up from storage');
+    options.storage
+      .currentRevision()
+      .then((revision) => {
+        for (const cache of caches.values()) cache.catchUp(Number(revision));
+      })
+      .catch((err: unknown) => options.logger.error('catching up after a reconnect failed', { error: err }));
+  });
   for (const change of early) caches.get(cacheKey(change.group, change.resource))?.receive(change);
   options.logger.info('watch caches ready', { revision: start, resources: caches.size });
   return caches;
+}
+
+/** The resource's committed changes in (from, to] from storage's history, as change events. */
+export async function readHistory(
+  storage: Pick<Storage, 'events'>,
+  r: Pick<ResourceInfo, 'group' | 'resource'>,
+  from: number,
+  to: number,
+): Promise<ChangeEvent[]> {
+  const changes: ChangeEvent[] = [];
+  let after = from;
+  let prev = from;
+  for (;;) {
+    const page = await storage.events({ group: r.group, resource: r.resource }, { fromRevision: String(after), toRevision: String(to) });
+    for (const e of page.events) {
+      changes.push({ ...e, group: r.group, resource: r.resource, prevRevision: prev });
+      prev = e.revision;
+    }
+    if (!page.more) return changes;
+    after = Number(page.resourceVersion);
+  }
 }

@@ -353,3 +353,74 @@ describe('bookmarkObject', () => {
     });
   });
 });
+
+describe('WatchCache: refilling gaps from storage history', () => {
+  /** A refill that serves `history` (a chain) and records what it was asked. */
+  function historyRefill(history: ChangeEvent[]) {
+    const asked: [number, number][] = [];
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    return {
+      asked,
+      release,
+      refill: async (from: number, to: number) => {
+        asked.push([from, to]);
+        await gate;
+        return history.filter((c) => c.revision > from && c.revision <= to);
+      },
+    };
+  }
+
+  test('a lost message is fetched from history before anything later is delivered', async () => {
+    const all = changes(11, 15);
+    const h = historyRefill(all);
+    const cache = new WatchCache(10, { capacity: 100, refill: h.refill });
+    const sink = new Sink();
+    cache.watchFrom(10, sink);
+    feed(cache, [all[0] as ChangeEvent]); // 11
+    // 12 and 13 are lost on the bus; 14 names 13 as its predecessor.
+    cache.receive(all[3] as ChangeEvent);
+    assert.equal(cache.refilling, true);
+    cache.receive(all[4] as ChangeEvent); // 15 arrives during the refill: held back
+    assert.deepEqual(sink.revisions, [11], 'nothing after the gap is delivered before the gap is filled');
+    h.release();
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(h.asked, [[11, 13]]);
+    assert.deepEqual(sink.revisions, [11, 12, 13, 14, 15]);
+    assert.equal(sink.ended, false, 'no 410');
+    assert.equal(cache.revision, 15);
+  });
+
+  test('when history is compacted, watchers end with 410 and the window restarts after the gap', async () => {
+    const cache = new WatchCache(10, {
+      capacity: 100,
+      refill: async () => {
+        throw new StatusError('Expired', 'too old resource version: 10 (12)');
+      },
+    });
+    const sink = new Sink();
+    cache.watchFrom(10, sink);
+    cache.receive(change(14, 13));
+    await new Promise((r) => setImmediate(r));
+    assert.equal(sink.error?.code, 410);
+    assert.equal(cache.revision, 14);
+    const late = new Sink();
+    cache.watchFrom(13, late);
+    assert.deepEqual(late.revisions, [14]);
+  });
+
+  test('catchUp after a reconnect brings the cache to the given revision with nothing after it', async () => {
+    const all = changes(11, 12);
+    const h = historyRefill(all);
+    h.release();
+    const cache = new WatchCache(10, { capacity: 100, refill: h.refill });
+    const sink = new Sink();
+    cache.watchFrom(10, sink);
+    cache.catchUp(20);
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(sink.revisions, [11, 12]);
+    assert.equal(cache.revision, 20, 'history up to 20 is complete even where nothing happened');
+    cache.receive(change(12, 11)); // the late bus copy is a duplicate
+    assert.deepEqual(sink.revisions, [11, 12]);
+  });
+});

@@ -87,6 +87,12 @@ export interface WatcherSink {
 export interface WatchCacheOptions {
   /** Changes kept for watchers that resume from an older revision. */
   capacity: number;
+  /**
+   * Reads the resource's committed changes in (from, to] from storage's history, in order,
+   * to fill a gap the bus left. Rejects with Expired when that history is compacted. Without
+   * it, a gap ends every watcher with 410.
+   */
+  refill?: (from: number, to: number) => Promise<ChangeEvent[]>;
 }
 
 export class WatchCache {
@@ -98,12 +104,21 @@ export class WatchCache {
   /** Each watcher and the revision it has everything up to: it is sent only changes after it. */
   private readonly watchers = new Map<WatcherSink, number>();
   private readonly capacity: number;
+  private readonly refill: WatchCacheOptions['refill'];
+  /** While a gap is being refilled, changes from the bus wait here, in arrival order. */
+  private held: ChangeEvent[] | undefined;
 
   /** `startRevision`: the cache is complete for changes after this revision. */
   constructor(startRevision: number, options: WatchCacheOptions) {
     this.oldest = startRevision;
     this.knownThrough = startRevision;
     this.capacity = options.capacity;
+    this.refill = options.refill;
+  }
+
+  /** True while a gap is being refilled from storage. */
+  get refilling(): boolean {
+    return this.held !== undefined;
   }
 
   /** The newest revision the cache is complete up to. */
@@ -116,22 +131,69 @@ export class WatchCache {
   }
 
   /**
-   * Takes one change from the bus. Duplicates and stale messages are dropped; a gap ends every
-   * watcher with 410 and restarts the window after the gap.
+   * Takes one change from the bus. Duplicates and stale messages are dropped. A gap (the change
+   * names a predecessor the cache never received) is refilled from storage's history before
+   * anything later is delivered; when it cannot be (no refill, or history compacted), every
+   * watcher ends with 410 and the window restarts after the gap.
    */
   receive(change: ChangeEvent): void {
+    if (this.held !== undefined) {
+      this.held.push(change);
+      return;
+    }
     if (change.revision <= this.knownThrough) return;
     if (change.prevRevision > this.knownThrough) {
-      const err = new StatusError(
-        'Expired',
-        `too old resource version: ${this.knownThrough} (${change.prevRevision}): the watch cache missed changes and must be rebuilt`,
-      );
-      for (const w of this.watchers.keys()) w.end(err);
-      this.watchers.clear();
-      this.events = [];
-      this.oldest = change.prevRevision;
-      this.knownThrough = change.prevRevision;
+      if (this.refill !== undefined) {
+        this.held = [change];
+        void this.fill(change.prevRevision);
+        return;
+      }
+      this.expireAll(change.prevRevision);
     }
+    this.apply(change);
+  }
+
+  /**
+   * Brings the cache up to `revision` from storage's history (after the bus reconnected, when
+   * messages may have been lost with nothing after them to reveal it).
+   */
+  catchUp(revision: number): void {
+    if (this.held !== undefined || this.refill === undefined || revision <= this.knownThrough) return;
+    this.held = [];
+    void this.fill(revision);
+  }
+
+  /** Refills (knownThrough, to], then replays what the bus delivered meanwhile. */
+  private async fill(to: number): Promise<void> {
+    const refill = this.refill as NonNullable<WatchCacheOptions['refill']>;
+    try {
+      const changes = await refill(this.knownThrough, to);
+      for (const change of changes) if (change.revision > this.knownThrough && change.revision <= to) this.apply(change);
+      // History up to `to` is complete: nothing else happened on this resource until then.
+      this.knownThrough = Math.max(this.knownThrough, to);
+    } catch {
+      this.expireAll(to);
+    }
+    const held = this.held ?? [];
+    this.held = undefined;
+    for (const change of held) this.receive(change);
+  }
+
+  /** Ends every watcher with 410 and restarts the window at `revision`. */
+  private expireAll(revision: number): void {
+    const err = new StatusError(
+      'Expired',
+      `too old resource version: ${this.knownThrough} (${revision}): the watch cache missed changes and must be rebuilt`,
+    );
+    for (const w of this.watchers.keys()) w.end(err);
+    this.watchers.clear();
+    this.events = [];
+    this.oldest = revision;
+    this.knownThrough = revision;
+  }
+
+  /** Appends a change that directly follows the window and fans it out. */
+  private apply(change: ChangeEvent): void {
     const cached = new CachedChange(change);
     this.events.push(cached);
     this.knownThrough = change.revision;
