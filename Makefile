@@ -8,13 +8,20 @@ TEST_FILES := 'lib/**/*.test.ts' 'services/**/*.test.ts' 'test/**/*.test.ts'
 
 .PHONY: up test lint typecheck unit gen deps system-deps bench clean
 
-up: deps gen system-deps
+up: deps gen
+	@scripts/ensure-system-deps.sh up
 	$(NODE) scripts/up.ts
 
 test: deps gen system-deps lint typecheck unit
 
 unit: deps gen
 	$(NODE) --test --test-timeout=300000 $(TEST_FILES)
+
+# The storage service against raw etcd in one run (its own etcd, redis-server and storage
+# process); prints a table and writes bench/results/storage.{json,md}. BENCH_SECONDS sets the
+# seconds per benchmark and side (default 10; the whole run takes about 2.5 minutes).
+bench: deps gen system-deps
+	$(NODE) bench/storage.ts
 
 lint: deps
 	$(NODE) node_modules/.bin/eslint --max-warnings=0 .

@@ -77,11 +77,12 @@ export function fromGrpcError(err: Partial<ServiceError> & { code?: number }): S
 function fromGrpcCode(code: number, message: string): StatusError {
   switch (code) {
     case GrpcCode.UNAVAILABLE:
-      return new StatusError('ServiceUnavailable', `service unavailable: ${message}`);
+      // The transport's detail names internal addresses: not for API clients (callers log it).
+      return new StatusError('ServiceUnavailable', 'service unavailable: a control plane service did not answer');
     case GrpcCode.DEADLINE_EXCEEDED:
-      return new StatusError('Timeout', `the request timed out: ${message}`);
     case GrpcCode.CANCELLED:
-      return new StatusError('Timeout', `the request was cancelled: ${message}`);
+      // The transport's words (e.g. "Cancelled on client") say nothing to an API client.
+      return new StatusError('Timeout', 'request did not complete within requested timeout');
     case GrpcCode.RESOURCE_EXHAUSTED:
       return new StatusError('RequestEntityTooLarge', message);
     case GrpcCode.UNAUTHENTICATED:
@@ -91,6 +92,6 @@ function fromGrpcCode(code: number, message: string): StatusError {
     case GrpcCode.UNIMPLEMENTED:
       return new StatusError('MethodNotAllowed', message);
     default:
-      return new StatusError('InternalError', message);
+      return new StatusError('InternalError', 'an internal error occurred');
   }
 }

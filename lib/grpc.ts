@@ -147,13 +147,14 @@ export interface GrpcServerOptions {
 /**
  * A gRPC server with health checking and graceful shutdown.
  *
- * `active` holds an AbortController per call in flight; it is touched only on the event loop
- * (no locking needed) and aborted as a whole when shutdown begins.
+ * `streams` holds an AbortController per server stream in flight; it is touched only on the
+ * event loop (no locking needed) and aborted as a whole when shutdown begins.
  */
 export class GrpcServer {
   private readonly server = new grpc.Server(CHANNEL_OPTIONS);
   private readonly health = new HealthImplementation({ '': 'NOT_SERVING' });
-  private readonly active = new Set<AbortController>();
+  /** One AbortController per server stream in flight (watches): ended first on shutdown. */
+  private readonly streams = new Set<AbortController>();
   private readonly serviceNames: string[] = [];
   private readonly options: GrpcServerOptions;
   private stopping = false;
@@ -204,7 +205,8 @@ export class GrpcServer {
     this.stopping = true;
     this.health.setStatus('', 'NOT_SERVING');
     for (const name of this.serviceNames) this.health.setStatus(name, 'NOT_SERVING');
-    for (const controller of this.active) controller.abort(new StatusError('ServiceUnavailable', 'server is shutting down'));
+    // Streams never finish by themselves; unary calls do, so they are left to drain.
+    for (const controller of this.streams) controller.abort(new StatusError('ServiceUnavailable', 'server is shutting down'));
     await new Promise<void>((resolve) => {
       const timer = setTimeout(() => {
         this.server.forceShutdown();
@@ -218,7 +220,11 @@ export class GrpcServer {
     });
   }
 
-  private begin(rpcName: string, call: grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown>): { ctx: CallContext; otelContext: Context; done: () => void; controller: AbortController } {
+  private begin(
+    rpcName: string,
+    call: grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown>,
+    stream: boolean,
+  ): { ctx: CallContext; otelContext: Context; done: () => void } {
     const { tracer, propagator } = this.options.telemetry;
     const parent = propagator.extract(ROOT_CONTEXT, call.metadata, metadataGetter);
     const [service = '', method = ''] = rpcName.split('/');
@@ -231,15 +237,14 @@ export class GrpcServer {
       parent,
     );
     const controller = new AbortController();
-    this.active.add(controller);
+    if (stream) this.streams.add(controller);
     call.on('cancelled', () => controller.abort(new StatusError('Timeout', 'the client cancelled the call')));
     const otelContext = trace.setSpan(parent, span);
     return {
       ctx: { metadata: call.metadata, signal: controller.signal },
       otelContext,
-      controller,
       done: () => {
-        this.active.delete(controller);
+        this.streams.delete(controller);
         span.end();
       },
     };
@@ -258,7 +263,7 @@ export class GrpcServer {
 
   private wrapUnary(rpcName: string, handler: UnaryHandler<unknown, unknown>): grpc.handleUnaryCall<unknown, unknown> {
     return (call, callback) => {
-      const { ctx, otelContext, done } = this.begin(rpcName, call);
+      const { ctx, otelContext, done } = this.begin(rpcName, call, false);
       context
         .with(otelContext, () => handler(call.request, ctx))
         .then(
@@ -274,7 +279,7 @@ export class GrpcServer {
     handler: ServerStreamHandler<unknown, unknown>,
   ): grpc.handleServerStreamingCall<unknown, unknown> {
     return (call) => {
-      const { ctx, otelContext, done } = this.begin(rpcName, call);
+      const { ctx, otelContext, done } = this.begin(rpcName, call, true);
       const send = (message: unknown): Promise<void> => {
         if (ctx.signal.aborted) return Promise.reject(ctx.signal.reason);
         if (call.write(message)) return Promise.resolve();
@@ -375,10 +380,19 @@ export type StreamMessage<F> = F extends (argument: any, options?: grpc.CallOpti
 type AnyFunction = (...args: any[]) => any;
 /* eslint-enable @typescript-eslint/no-explicit-any */
 
-function callOptions(opts: CallOptions | undefined): grpc.CallOptions {
+/** The deadline of an internal unary call when the caller gives none: nothing hangs forever. */
+export const DEFAULT_UNARY_TIMEOUT_MS = 60_000;
+
+function callOptions(opts: CallOptions | undefined, fallbackTimeoutMs?: number): grpc.CallOptions {
   const o: grpc.CallOptions = {};
-  if (opts?.timeoutMs !== undefined) o.deadline = Date.now() + opts.timeoutMs;
+  const timeout = opts?.timeoutMs ?? fallbackTimeoutMs;
+  if (timeout !== undefined) o.deadline = Date.now() + timeout;
   return o;
+}
+
+/** The error of a call its caller's signal ended (a request timeout or a client that left). */
+function abortedError(): StatusError {
+  return new StatusError('Timeout', 'request did not complete within requested timeout');
 }
 
 /**
@@ -394,7 +408,7 @@ export function unary<C extends grpc.Client, K extends keyof C & string>(
 ): Promise<UnaryResponse<C[K]>> {
   return new Promise((resolve, reject) => {
     if (opts?.signal?.aborted) {
-      reject(new StatusError('Timeout', 'the request was cancelled'));
+      reject(abortedError());
       return;
     }
     const fn = client[method] as AnyFunction;
@@ -402,10 +416,10 @@ export function unary<C extends grpc.Client, K extends keyof C & string>(
       client,
       request,
       opts?.metadata ?? new grpc.Metadata(),
-      callOptions(opts),
+      callOptions(opts, DEFAULT_UNARY_TIMEOUT_MS),
       (err: grpc.ServiceError | null, response: UnaryResponse<C[K]> | undefined) => {
         opts?.signal?.removeEventListener('abort', onAbort);
-        if (err !== null) reject(fromGrpcError(err));
+        if (err !== null) reject(opts?.signal?.aborted === true ? abortedError() : fromGrpcError(err));
         else if (response === undefined) reject(new StatusError('InternalError', 'empty response'));
         else resolve(response);
       },
@@ -443,9 +457,3 @@ export async function* serverStream<C extends grpc.Client, K extends keyof C & s
   }
 }
 
-/** Resolves when the channel of `client` is ready, or rejects after `timeoutMs`. */
-export function waitForReady(client: grpc.Client, timeoutMs: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    client.waitForReady(Date.now() + timeoutMs, (err) => (err ? reject(err) : resolve()));
-  });
-}

@@ -86,3 +86,8 @@ export class ResourceRegistry {
 export function apiVersionOf(r: { group: string; version: string }): string {
   return r.group === '' ? r.version : `${r.group}/${r.version}`;
 }
+
+/** The object with the kind and apiVersion of `info` (storage keeps objects without relying on them). */
+export function withTypeMeta<T extends { kind?: unknown; apiVersion?: unknown }>(object: T, info: ResourceInfo): T & { kind: string; apiVersion: string } {
+  return { ...object, kind: info.kind, apiVersion: apiVersionOf(info) };
+}

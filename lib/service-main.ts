@@ -41,6 +41,8 @@ export async function runService<const T extends readonly FlagSpec[]>(
   flags: T,
   start: (runtime: ServiceRuntime<Config<T> & Config<typeof COMMON_FLAGS>>) => Promise<void>,
 ): Promise<void> {
+  // `ps` shows the service, not node's main thread name.
+  process.title = `apiserver-${name}`;
   const table = [...COMMON_FLAGS, ...flags] as const;
   if (process.argv.includes('--help')) {
     process.stdout.write(`${name}: flags (environment variables as fallback)\n\n${describeFlags(table)}\n`);

@@ -1,10 +1,16 @@
 #!/usr/bin/env bash
 # Makes sure the real etcd and redis-server are on PATH: installs the Debian packages when
 # running as root with apt-get, otherwise says exactly what to install.
+# With the argument `up`, a server that ETCD_ENDPOINTS / REDIS_URL points at is not needed.
 set -euo pipefail
+mode="${1:-test}"
 missing=()
-command -v etcd >/dev/null 2>&1 || missing+=(etcd-server)
-command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+if [ "$mode" != up ] || [ -z "${ETCD_ENDPOINTS:-}" ]; then
+  command -v etcd >/dev/null 2>&1 || missing+=(etcd-server)
+fi
+if [ "$mode" != up ] || [ -z "${REDIS_URL:-}" ]; then
+  command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
   echo "installing ${missing[*]} with apt-get" >&2

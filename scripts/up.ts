@@ -14,9 +14,17 @@ function print(line: string): void {
 }
 
 let plane: ControlPlane | undefined;
+let starting = true;
+let stopRequested: number | undefined;
 let stopping = false;
 
 async function stop(code: number): Promise<void> {
+  if (starting) {
+    // Stop in order once start-up returns, rather than killing half-started processes.
+    stopRequested ??= code;
+    print('stopping once start-up has finished...');
+    return;
+  }
   if (stopping) return;
   stopping = true;
   print('stopping the control plane...');
@@ -34,6 +42,7 @@ try {
     etcdEndpoints: env.ETCD_ENDPOINTS,
     redisUrl: env.REDIS_URL,
     logDir: resolve(dataDir, 'logs'),
+    persistentRedis: true,
     onLine: (line) => print(line),
     addresses: {
       gateway: env.GATEWAY_GRPC_LISTEN ?? '127.0.0.1:50051',
@@ -46,8 +55,10 @@ try {
   });
 } catch (err) {
   process.stderr.write(`make up failed: ${(err as Error).message}\n`);
-  await stop(1);
+  stopRequested = 1;
 }
+starting = false;
+if (stopRequested !== undefined) await stop(stopRequested);
 
 if (plane !== undefined) {
   const p = plane;

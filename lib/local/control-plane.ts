@@ -50,6 +50,8 @@ export interface ControlPlaneOptions {
   logDir?: string;
   /** Readiness deadline per process (default 60 s). */
   timeoutMs?: number;
+  /** Keep Redis data across restarts (so the changefeed resumes from its record). */
+  persistentRedis?: boolean;
 }
 
 export interface ControlPlane {
@@ -126,7 +128,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
         ? startEtcd({ dataDir: join(dataDir, 'etcd'), logFile: logFile('etcd'), onLine: options.onLine, timeoutMs })
         : Promise.resolve(undefined),
       options.redisUrl === undefined
-        ? startRedis({ dataDir: join(dataDir, 'redis'), logFile: logFile('redis'), onLine: options.onLine, timeoutMs })
+        ? startRedis({ dataDir: join(dataDir, 'redis'), logFile: logFile('redis'), onLine: options.onLine, timeoutMs, persistent: options.persistentRedis === true })
         : Promise.resolve(undefined),
     ]);
     etcd = etcdServer;
@@ -150,12 +152,14 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       ],
     };
     const node = process.execPath;
+    // OTEL_SERVICE_NAME names one process; given to all five it would merge their spans.
+    const { OTEL_SERVICE_NAME: _serviceName, ...inherited } = { ...process.env, ...options.env };
     const start = async (name: ServiceName): Promise<void> => {
       const proc = spawnProcess({
         name,
         command: node,
         args: [join(ROOT, 'services', name, 'main.ts'), ...flagsOf[name], ...(options.flags?.[name] ?? [])],
-        env: { ...process.env, ...options.env },
+        env: inherited,
         cwd: ROOT,
         logFile: logFile(name),
         onLine: options.onLine,

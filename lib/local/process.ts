@@ -180,8 +180,10 @@ export function spawnProcess(options: SpawnOptions): ManagedProcess {
     env,
     cwd: options.cwd,
     stdio: ['ignore', 'pipe', 'pipe'],
-    // Same process group as us: a Ctrl-C in the launcher's terminal reaches the children too.
-    detached: false,
+    // A process group of its own: a Ctrl-C in the launcher's terminal reaches only the
+    // launcher, which stops the children in order (gateway first, etcd last), so storage can
+    // still resign its leader lease. The parent-death signal above covers a launcher that dies.
+    detached: true,
   });
   let childError: Error | undefined;
   // Without a listener an 'error' event (failed spawn, failed kill) would crash the parent.

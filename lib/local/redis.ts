@@ -37,6 +37,11 @@ export interface RedisOptions {
   binary?: string;
   /** how long to wait for redis to answer; default 30 s */
   timeoutMs?: number;
+  /**
+   * Keep data across restarts (append-only file in dataDir). Off by default: tests want a
+   * clean server; `make up` turns it on so the changefeed's record survives a restart.
+   */
+  persistent?: boolean;
 }
 
 const DEFAULT_TIMEOUT_MS = 30_000;
@@ -118,9 +123,9 @@ export async function startRedis(options: RedisOptions = {}): Promise<RedisServe
         '--port', String(port),
         '--bind', '127.0.0.1',
         '--dir', dataDir,
-        // Pub/sub and tests need no persistence: no RDB snapshots, no AOF.
+        // No RDB snapshots; an append-only file only when asked to persist.
         '--save', '',
-        '--appendonly', 'no',
+        '--appendonly', options.persistent === true ? 'yes' : 'no',
         // Stay in the foreground so we supervise the server itself, logging to stdout.
         '--daemonize', 'no',
         '--logfile', '',

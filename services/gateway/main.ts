@@ -63,6 +63,21 @@ await runService('gateway', FLAGS, async ({ config, logger, telemetry, tls, serv
     authCacheTtlMs: Number(config['auth-cache-ttl']),
   });
 
+  // The namespaces every cluster has; retried while the other services come up.
+  const namespaces = registry.get('', 'v1', 'namespaces');
+  if (namespaces !== undefined) {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await pipeline.ensureSystemNamespaces(namespaces);
+        break;
+      } catch (err) {
+        if (attempt >= 60) throw err;
+        logger.warn('creating the system namespaces failed; retrying', { error: err });
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    }
+  }
+
   const pki = join(resolve(config['data-dir']), 'pki');
   const ca = await ensureCA(pki, 'kube-grpc-apiserver-ca');
   const sans = config['tls-san'].split(',').map((s) => s.trim()).filter((s) => s !== '');

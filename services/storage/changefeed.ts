@@ -106,7 +106,7 @@ export class Changefeed {
       this.recorded = '';
       this.baseline = Number(current);
       this.lastOnChannel = new Map();
-      this.o.logger.info('changefeed starts without a record: subscribers see a gap and relist', { revision: current });
+      this.o.logger.info('changefeed starts without a record: subscribers detect a possible gap and refill it', { revision: current });
       return current;
     }
     this.recorded = recorded;

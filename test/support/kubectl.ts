@@ -4,7 +4,7 @@
  * is never served from a previous run's cache.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -30,6 +30,7 @@ export interface Kubectl {
 
 export function createKubectl(kubeconfig: string, binary = kubectlBinary()): Kubectl {
   const home = mkdtempSync(join(tmpdir(), 'kubectl-home-'));
+  process.once('exit', () => rmSync(home, { recursive: true, force: true }));
   const env = { ...process.env, HOME: home, KUBECONFIG: kubeconfig };
   const run = (args: string[], options: { input?: string; timeoutMs?: number } = {}): Promise<KubectlResult> =>
     new Promise((resolve, reject) => {

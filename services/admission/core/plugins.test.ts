@@ -9,7 +9,8 @@ import type { KubeObject } from '../../../lib/kube.ts';
 import { ResourceRegistry } from '../../../lib/resources.ts';
 import type { Storage, StorageRef } from '../../storage/api.ts';
 import type { AdmissionRequest } from '../api.ts';
-import { generateName, NamespaceLifecycle, ObjectMetaValidation, rfc3339Now, SystemFieldsPlugin } from './plugins.ts';
+import { rfc3339 } from '../../../lib/kube.ts';
+import { generateName, NamespaceLifecycle, ObjectMetaValidation, SystemFieldsPlugin } from './plugins.ts';
 
 const ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
@@ -50,7 +51,7 @@ async function rejection(fn: () => Promise<unknown>): Promise<StatusError> {
   assert.fail('expected a rejection');
 }
 
-describe('generateName and rfc3339Now', () => {
+describe('generateName and rfc3339', () => {
   test('names.SimpleNameGenerator: the prefix and 5 characters of kube\'s alphabet', () => {
     const seen = new Set<string>();
     for (let i = 0; i < 2000; i++) {
@@ -71,8 +72,8 @@ describe('generateName and rfc3339Now', () => {
   });
 
   test('RFC 3339 in UTC at second precision, as metav1.Time marshals (truncated, not rounded)', () => {
-    assert.equal(rfc3339Now(new Date('2024-09-18T09:34:31.999Z')), '2024-09-18T09:34:31Z');
-    assert.equal(rfc3339Now(new Date(Date.UTC(2024, 0, 2, 3, 4, 5))), '2024-01-02T03:04:05Z');
+    assert.equal(rfc3339(new Date('2024-09-18T09:34:31.999Z')), '2024-09-18T09:34:31Z');
+    assert.equal(rfc3339(new Date(Date.UTC(2024, 0, 2, 3, 4, 5))), '2024-01-02T03:04:05Z');
   });
 });
 

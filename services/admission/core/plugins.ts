@@ -4,7 +4,7 @@
 import { randomUUID, randomInt } from 'node:crypto';
 import { invalid, notFound, StatusError, type FieldError } from '../../../lib/errors.ts';
 import type { KubeObject } from '../../../lib/kube.ts';
-import { isPlainObject } from '../../../lib/kube.ts';
+import { isPlainObject, rfc3339 } from '../../../lib/kube.ts';
 import type { ResourceRegistry } from '../../../lib/resources.ts';
 import type { Storage } from '../../storage/api.ts';
 import type { AdmissionRequest, MutatingPlugin, ValidatingPlugin } from '../api.ts';
@@ -19,11 +19,6 @@ export function generateName(prefix: string): string {
   let suffix = '';
   for (let i = 0; i < 5; i++) suffix += SUFFIX_ALPHABET[randomInt(SUFFIX_ALPHABET.length)];
   return prefix.slice(0, MAX_GENERATED_NAME_LENGTH) + suffix;
-}
-
-/** RFC 3339 at second precision, as metav1.Time marshals. */
-export function rfc3339Now(now: Date = new Date()): string {
-  return now.toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
 /**
@@ -49,7 +44,7 @@ export class SystemFieldsPlugin implements MutatingPlugin {
       metadata.name = generateName(metadata.generateName);
     }
     metadata.uid = randomUUID();
-    metadata.creationTimestamp = rfc3339Now(this.clock());
+    metadata.creationTimestamp = rfc3339(this.clock());
     metadata.generation = 1;
     delete metadata.deletionTimestamp;
     delete metadata.deletionGracePeriodSeconds;

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { badRequest, StatusError } from '../../../lib/errors.ts';
 import type { KubeObject } from '../../../lib/kube.ts';
-import { apiVersionOf, type ResourceInfo } from '../../../lib/resources.ts';
+import { apiVersionOf, withTypeMeta, type ResourceInfo } from '../../../lib/resources.ts';
 import type { Admission } from '../../admission/api.ts';
 import type { Attributes, Authenticator, Authorizer, UserInfo } from '../../auth/api.ts';
 import type { DeleteResult, ListOptions, ListResult, Preconditions, Storage } from '../../storage/api.ts';
@@ -41,9 +41,9 @@ function forbiddenMessage(a: Attributes): string {
   return `${subject} is forbidden: User "${a.user.username}" cannot ${a.verb} resource "${resource}" in API group "${a.apiGroup}" ${scope}`;
 }
 
-function withKind(object: KubeObject, target: Target): KubeObject {
-  return { ...object, apiVersion: apiVersionOf(target.info), kind: target.info.kind };
-}
+/** The namespaces kube-apiserver creates at start. */
+export const SYSTEM_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'] as const;
+
 
 /** Checks a request body against the URL (kind, apiVersion, namespace) and fills what it may omit. */
 function normalizeBody(target: Target, body: KubeObject): KubeObject {
@@ -169,9 +169,37 @@ export class Pipeline {
     return this.o.storage.create({ ...this.ref(target), name: finalName }, admitted, signal);
   }
 
+  /**
+   * Creates the namespaces every cluster has (default, kube-system, kube-public,
+   * kube-node-lease), as kube-apiserver's bootstrap controller does: through admission and
+   * storage as the apiserver itself, without authorization. Existing ones are left alone.
+   */
+  async ensureSystemNamespaces(info: ResourceInfo, signal?: AbortSignal): Promise<void> {
+    const user: UserInfo = { username: 'system:apiserver', uid: '', groups: ['system:masters'] };
+    for (const name of SYSTEM_NAMESPACES) {
+      const object: KubeObject = { apiVersion: 'v1', kind: 'Namespace', metadata: { name } };
+      try {
+        await this.o.storage.get({ group: '', resource: 'namespaces', namespace: '', name }, {}, signal);
+        continue;
+      } catch (err) {
+        if (!(err instanceof StatusError) || err.reason !== 'NotFound') throw err;
+      }
+      const admitted = await this.o.admission.admit(
+        { operation: 'CREATE', group: '', version: info.version, resource: info.resource, kind: info.kind, namespace: '', name, object, user, dryRun: false },
+        signal,
+      );
+      try {
+        await this.o.storage.create({ group: '', resource: 'namespaces', namespace: '', name }, admitted ?? object, signal);
+      } catch (err) {
+        // Another gateway replica was first.
+        if (!(err instanceof StatusError) || err.reason !== 'AlreadyExists') throw err;
+      }
+    }
+  }
+
   async get(user: UserInfo, target: Target, options: { resourceVersion?: string } = {}, signal?: AbortSignal): Promise<KubeObject> {
     await this.authorizeResource(user, 'get', target, signal);
-    return withKind(await this.o.storage.get(this.ref(target), options, signal), target);
+    return withTypeMeta(await this.o.storage.get(this.ref(target), options, signal), target.info);
   }
 
   async list(user: UserInfo, target: Target, options: ListOptions, signal?: AbortSignal): Promise<ListResult> {
@@ -216,7 +244,7 @@ export class Pipeline {
       if (options.dryRun === true) return admitted;
       const pinned = conditional ? admitted : { ...admitted, metadata: { ...admitted.metadata, resourceVersion: current.metadata?.resourceVersion ?? '' } };
       try {
-        return withKind(await this.o.storage.update(this.ref(target), pinned, signal), target);
+        return withTypeMeta(await this.o.storage.update(this.ref(target), pinned, signal), target.info);
       } catch (err) {
         if (conditional || attempt >= 4 || !(err instanceof StatusError) || err.reason !== 'Conflict') throw err;
       }
@@ -253,7 +281,7 @@ export class Pipeline {
     // Delete what admission saw: a concurrent replacement (new uid) must not be deleted unseen.
     if ((preconditions.uid ?? '') === '' && current.metadata?.uid !== undefined) preconditions.uid = current.metadata.uid;
     const result = await this.o.storage.delete(this.ref(target), preconditions, signal);
-    return { ...result, object: withKind(result.object, target) };
+    return { ...result, object: withTypeMeta(result.object, target.info) };
   }
 
   /**

@@ -19,12 +19,12 @@ import type { WatchEvent as ProtoWatchEvent } from '../../../lib/gen/apiserver/v
 import type { WatchRequest__Output } from '../../../lib/gen/apiserver/v1/WatchRequest.ts';
 import type { UserInfo } from '../../auth/api.ts';
 import { watchOptionsFromProto } from '../../watch/grpc/server.ts';
+import { bearerToken } from '../core/credentials.ts';
 import type { Pipeline, Target } from '../core/pipeline.ts';
 
 function tokenOf(metadata: Metadata): string | undefined {
   const value = metadata.get('authorization')[0];
-  if (typeof value !== 'string') return undefined;
-  return /^Bearer\s+(\S+)\s*$/i.exec(value)?.[1];
+  return bearerToken(typeof value === 'string' ? value : undefined);
 }
 
 export function resourcesHandlers(pipeline: Pipeline, registry: ResourceRegistry): HandlerMap {

@@ -8,9 +8,10 @@ import { context, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Span, type
 import { badRequest, StatusError } from '../../../lib/errors.ts';
 import { isPlainObject, parseObjectBytes, type KubeObject } from '../../../lib/kube.ts';
 import type { Logger } from '../../../lib/log.ts';
-import { apiVersionOf, type ResourceInfo, type ResourceRegistry } from '../../../lib/resources.ts';
+import { apiVersionOf, withTypeMeta, type ResourceInfo, type ResourceRegistry } from '../../../lib/resources.ts';
 import type { UserInfo } from '../../auth/api.ts';
 import type { WatchOptions } from '../../watch/core/watch-service.ts';
+import { bearerToken } from '../core/credentials.ts';
 import type { Pipeline, Target } from '../core/pipeline.ts';
 import { toTable, type IncludeObjectPolicy } from '../printers.ts';
 import { decodeKubeProtobuf, PROTOBUF_CONTENT_TYPE } from './protobuf.ts';
@@ -62,12 +63,6 @@ function queryInt(q: URLSearchParams, name: string): number | undefined {
   return n;
 }
 
-function bearerToken(req: IncomingMessage): string | undefined {
-  const header = req.headers.authorization;
-  if (header === undefined) return undefined;
-  const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
-  return m?.[1];
-}
 
 export class RestHandler {
   private readonly o: RestHandlerOptions;
@@ -124,7 +119,12 @@ export class RestHandler {
   };
 
   private route(path: string): Route | undefined {
-    const segments = path.split('/').filter((s) => s !== '').map(decodeURIComponent);
+    let segments: string[];
+    try {
+      segments = path.split('/').filter((s) => s !== '').map(decodeURIComponent);
+    } catch {
+      throw badRequest('the request path is not validly percent-encoded');
+    }
     if (path === '/version' || path === '/version/') return { kind: 'path', handler: 'version', template: '/version' };
     if (path === '/healthz' || path === '/livez' || path === '/readyz') return { kind: 'path', handler: 'healthz', template: path };
     let group: string;
@@ -175,7 +175,7 @@ export class RestHandler {
       res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8' }).end('ok');
       return;
     }
-    const user = await this.o.pipeline.authenticate(bearerToken(req));
+    const user = await this.o.pipeline.authenticate(bearerToken(req.headers.authorization));
     span.setAttribute('enduser.id', user.username);
     if (route === undefined) {
       await this.o.pipeline.authorizePath(user, verbOfMethod(req.method), url.pathname);
@@ -226,14 +226,18 @@ export class RestHandler {
     const q = url.searchParams;
     const target: Target = { info: route.info, namespace: route.namespace, name: route.name };
     if (route.subresource !== '') throw new StatusError('NotFound', 'the server could not find the requested resource');
-    const signal = AbortSignal.any([abortOnClose(res), this.stopping.signal]);
+    const closed = abortOnClose(res);
+    // Non-watch requests end after ?timeout= (kubectl sends one) or 60 s, as kube-apiserver's
+    // request timeout; a watch lives until its client, its timeoutSeconds or shutdown ends it.
+    const signal = AbortSignal.any([closed, AbortSignal.timeout(requestTimeoutMs(q))]);
     const dryRun = q.getAll('dryRun').includes('All');
     switch (req.method) {
       case 'GET':
       case 'HEAD': {
         const representation = negotiateResource(req.headers.accept);
         if (route.watchPrefix || queryFlag(q, 'watch')) {
-          await this.serveWatch(res, route, target, user, q, representation, signal);
+          // Only watches end on shutdown; other requests in flight are left to finish.
+          await this.serveWatch(res, route, target, user, q, representation, AbortSignal.any([closed, this.stopping.signal]));
           return;
         }
         if (route.name !== '') {
@@ -338,7 +342,7 @@ export class RestHandler {
       let line: Buffer;
       if (representation === 'table' && (event.type === 'ADDED' || event.type === 'MODIFIED' || event.type === 'DELETED')) {
         const object = parseObjectBytes(event.object);
-        const table = toTable(route.info.resource, [withKind(object, route.info)], { now: this.clock(), includeObject });
+        const table = toTable(route.info.resource, [withTypeMeta(object, route.info)], { now: this.clock(), includeObject });
         line = Buffer.from(`${JSON.stringify({ type: event.type, object: table })}\n`);
       } else {
         line = Buffer.concat([Buffer.from(`{"type":"${event.type}","object":`), event.object, Buffer.from('}\n')]);
@@ -367,7 +371,7 @@ export class RestHandler {
     if (representation === 'table') {
       const table = toTable(
         route.info.resource,
-        objects.map((o) => withKind(o, route.info)),
+        objects.map((o) => withTypeMeta(o, route.info)),
         { now: this.clock(), includeObject: includeObjectPolicy(q), listMeta: listMeta ?? {} },
       );
       this.writeJson(res, code, table);
@@ -396,15 +400,31 @@ export class RestHandler {
   }
 }
 
-function withKind(object: KubeObject, info: ResourceInfo): KubeObject {
-  return { ...object, kind: info.kind, apiVersion: apiVersionOf(info) };
-}
 
 function includeObjectPolicy(q: URLSearchParams): IncludeObjectPolicy {
   const v = q.get('includeObject');
   if (v === null || v === '' || v === 'Metadata') return 'Metadata';
   if (v === 'None' || v === 'Object') return v;
   throw badRequest(`includeObject must be one of None, Metadata, Object; got "${v}"`);
+}
+
+/** kube-apiserver's --request-timeout default: the longest a non-watch request may take. */
+export const MAX_REQUEST_TIMEOUT_MS = 60_000;
+
+/** The request's `timeout` (a Go duration such as "32s" or "1m30s"), capped at 60 s. */
+function requestTimeoutMs(q: URLSearchParams): number {
+  const raw = q.get('timeout');
+  if (raw === null || raw === '') return MAX_REQUEST_TIMEOUT_MS;
+  const units: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+  let total = 0;
+  let rest = raw;
+  while (rest !== '') {
+    const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)/.exec(rest);
+    if (m === null) throw badRequest(`invalid timeout "${raw}"`);
+    total += Number(m[1]) * (units[m[2] as string] ?? 0);
+    rest = rest.slice(m[0].length);
+  }
+  return total > 0 ? Math.min(total, MAX_REQUEST_TIMEOUT_MS) : MAX_REQUEST_TIMEOUT_MS;
 }
 
 function verbOfMethod(method: string | undefined): string {
