@@ -65,9 +65,10 @@ const DEFAULT_VALID_DAYS = 365;
 const RENEW_BEFORE_DAYS = 30;
 /**
  * How long a reader waits for a pair that is momentarily inconsistent to settle. A writer's window
- * is two system calls long, so a pair still torn after this was left by a crash.
+ * is two system calls long (but a loaded machine can stall it), so a pair still torn after this
+ * was left by a crash.
  */
-const TORN_WAIT_MS = 1000;
+const TORN_WAIT_MS = 3000;
 
 const SERVER_AUTH = '1.3.6.1.5.5.7.3.1';
 const CLIENT_AUTH = '1.3.6.1.5.5.7.3.2';

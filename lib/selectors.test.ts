@@ -6,7 +6,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { StatusError } from './errors.ts';
 import type { KubeObject } from './kube.ts';
-import { createObjectFilter, objectFields, parseFieldSelector, parseLabelSelector } from './selectors.ts';
+import { checkFieldsSupported, createObjectFilter, objectFields, parseFieldSelector, parseLabelSelector, selectableFields } from './selectors.ts';
 
 /** Asserts that `fn` throws a 400 BadRequest and returns its message. */
 function badRequest(fn: () => unknown): string {
@@ -296,5 +296,44 @@ describe('objectFields and createObjectFilter', () => {
   test('a bad selector fails when the filter is made', () => {
     badRequest(() => createObjectFilter({ labelSelector: 'a in (' }));
     badRequest(() => createObjectFilter({ fieldSelector: 'nope' }));
+  });
+});
+
+describe('selectable fields per kind (kube\'s core/v1 field label conversions)', () => {
+  test('Namespace: metadata.name and status.phase, not metadata.namespace', () => {
+    const fields = selectableFields('', 'namespaces');
+    assert.deepEqual(fields.supported, ['metadata.name', 'status.phase']);
+    assert.deepEqual(fields.values({ metadata: { name: 'a' }, status: { phase: 'Active' } }), { 'metadata.name': 'a', 'status.phase': 'Active' });
+    assert.deepEqual(fields.values({ metadata: { name: 'a' } }), { 'metadata.name': 'a', 'status.phase': '' });
+  });
+
+  test('Node: metadata.name and spec.unschedulable as "true" or "false"', () => {
+    const fields = selectableFields('', 'nodes');
+    assert.deepEqual(fields.supported, ['metadata.name', 'spec.unschedulable']);
+    assert.equal(fields.values({ metadata: { name: 'n' }, spec: { unschedulable: true } })['spec.unschedulable'], 'true');
+    assert.equal(fields.values({ metadata: { name: 'n' } })['spec.unschedulable'], 'false');
+    assert.equal(fields.values({ metadata: { name: 'n' }, spec: { unschedulable: 'yes' } })['spec.unschedulable'], 'false');
+  });
+
+  test('every other kind: metadata.name and metadata.namespace', () => {
+    assert.deepEqual(selectableFields('', 'configmaps').supported, ['metadata.name', 'metadata.namespace']);
+    assert.deepEqual(selectableFields('example.com', 'namespaces').supported, ['metadata.name', 'metadata.namespace'], 'the group counts');
+  });
+
+  test('a syntax-only parse, checked against a kind later', () => {
+    const sel = parseFieldSelector('status.phase=Active,metadata.namespace=x', null);
+    assert.deepEqual(sel.fields, ['metadata.namespace', 'status.phase'], 'in kube\'s (sorted) order');
+    assert.equal(badRequest(() => checkFieldsSupported(sel, selectableFields('', 'namespaces').supported)), 'field label not supported: metadata.namespace');
+    checkFieldsSupported(parseFieldSelector('status.phase=Active', null), selectableFields('', 'namespaces').supported);
+  });
+
+  test('createObjectFilter with a resource uses that kind\'s fields', () => {
+    const active = createObjectFilter({ fieldSelector: 'status.phase=Active', group: '', resource: 'namespaces' });
+    assert.equal(active.matches({ metadata: { name: 'a' }, status: { phase: 'Active' } }), true);
+    assert.equal(active.matches({ metadata: { name: 'b' }, status: { phase: 'Terminating' } }), false);
+    assert.equal(badRequest(() => createObjectFilter({ fieldSelector: 'status.phase=Active' })), 'field label not supported: status.phase');
+    const cordoned = createObjectFilter({ fieldSelector: 'spec.unschedulable=true', resource: 'nodes' });
+    assert.equal(cordoned.matches({ metadata: { name: 'n' }, spec: { unschedulable: true } }), true);
+    assert.equal(cordoned.matches({ metadata: { name: 'n' } }), false);
   });
 });

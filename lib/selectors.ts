@@ -345,10 +345,15 @@ export function parseLabelSelector(selector: string): LabelSelector {
 
 export interface FieldSelector {
   readonly empty: boolean;
+  /** The fields the selector names, in the order kube checks them (its terms sorted). */
+  readonly fields: readonly string[];
   /** The value the selector requires for `field` with `=`, if any (e.g. metadata.name). */
   requiredValue(field: string): string | undefined;
   matches(fields: Record<string, string>): boolean;
 }
+
+/** The fields every kind can be selected by, unless its own list says otherwise. */
+export const DEFAULT_SELECTABLE_FIELDS: readonly string[] = ['metadata.name', 'metadata.namespace'];
 
 /** The selectable fields of an object: metadata.name and metadata.namespace for every kind. */
 export function objectFields(object: KubeObject): Record<string, string> {
@@ -356,6 +361,61 @@ export function objectFields(object: KubeObject): Record<string, string> {
     'metadata.name': object.metadata?.name ?? '',
     'metadata.namespace': object.metadata?.namespace ?? '',
   };
+}
+
+/** Which fields a resource can be selected by, and their values in an object. */
+export interface SelectableFields {
+  /** The field labels kube accepts for the kind (its field label conversion function). */
+  readonly supported: readonly string[];
+  /** The field set of an object (its GetAttrs / ToSelectableFields). */
+  values(object: KubeObject): Record<string, string>;
+}
+
+const DEFAULT_FIELDS: SelectableFields = { supported: DEFAULT_SELECTABLE_FIELDS, values: objectFields };
+
+/**
+ * Per kind, what kube's core/v1 field label conversions accept and its registry strategies
+ * expose (pkg/apis/core/v1/conversion.go, pkg/registry/core/{namespace,node}/strategy.go).
+ * Namespace and Node replace the default list rather than extend it, so
+ * `metadata.namespace` is "not supported" for them, as in kube. Keyed by "group/resource".
+ */
+const FIELDS_BY_RESOURCE: ReadonlyMap<string, SelectableFields> = new Map([
+  [
+    '/namespaces',
+    {
+      supported: ['metadata.name', 'status.phase'],
+      values: (object: KubeObject) => ({
+        'metadata.name': object.metadata?.name ?? '',
+        'status.phase': stringField(object, 'status', 'phase'),
+      }),
+    },
+  ],
+  [
+    '/nodes',
+    {
+      supported: ['metadata.name', 'spec.unschedulable'],
+      values: (object: KubeObject) => ({
+        'metadata.name': object.metadata?.name ?? '',
+        // fmt.Sprint of a bool: "true" or "false" (absent is false).
+        'spec.unschedulable': String(nested(object, 'spec', 'unschedulable') === true),
+      }),
+    },
+  ],
+]);
+
+function nested(object: KubeObject, outer: string, inner: string): unknown {
+  const container = object[outer];
+  return typeof container === 'object' && container !== null ? (container as Record<string, unknown>)[inner] : undefined;
+}
+
+function stringField(object: KubeObject, outer: string, inner: string): string {
+  const value = nested(object, outer, inner);
+  return typeof value === 'string' ? value : '';
+}
+
+/** The selectable fields of a resource; metadata.name and metadata.namespace for kinds without their own list. */
+export function selectableFields(group: string, resource: string): SelectableFields {
+  return FIELDS_BY_RESOURCE.get(`${group}/${resource}`) ?? DEFAULT_FIELDS;
 }
 
 /** fields.splitTerms: split at commas that are not escaped with a backslash. */
@@ -396,8 +456,14 @@ function unescapeFieldValue(raw: string): string {
   return out;
 }
 
-/** Parses a field selector over `supported` fields; BadRequest for others, as kube does. */
-export function parseFieldSelector(selector: string, supported: readonly string[] = ['metadata.name', 'metadata.namespace']): FieldSelector {
+/**
+ * Parses a field selector; BadRequest with kube's words when it is malformed, or when it names
+ * a field outside `supported` ("field label not supported: x", checked in kube's order). With
+ * `supported` null only the syntax is checked: callers that must report other problems in
+ * between (kube validates list options after the syntax, before the fields) call
+ * {@link checkFieldsSupported} themselves.
+ */
+export function parseFieldSelector(selector: string, supported: readonly string[] | null = DEFAULT_SELECTABLE_FIELDS): FieldSelector {
   const terms: { field: string; negate: boolean; value: string }[] = [];
   // kube sorts the terms before it reads them, so the first bad one it names is the smallest.
   for (const part of splitFieldTerms(selector).sort()) {
@@ -407,16 +473,23 @@ export function parseFieldSelector(selector: string, supported: readonly string[
     const [, field = '', op, raw = ''] = m;
     terms.push({ field, negate: op === '!=', value: unescapeFieldValue(raw) });
   }
-  for (const t of terms) {
-    if (!supported.includes(t.field)) throw badRequest(`field label not supported: ${t.field}`);
-  }
-  return {
+  const parsed: FieldSelector = {
     empty: terms.length === 0,
+    fields: terms.map((t) => t.field),
     requiredValue: (field) => terms.find((t) => t.field === field && !t.negate)?.value,
     matches(fields) {
       return terms.every((t) => ((fields[t.field] ?? '') === t.value) !== t.negate);
     },
   };
+  if (supported !== null) checkFieldsSupported(parsed, supported);
+  return parsed;
+}
+
+/** BadRequest "field label not supported: x" for the first field outside `supported`. */
+export function checkFieldsSupported(selector: FieldSelector, supported: readonly string[]): void {
+  for (const field of selector.fields) {
+    if (!supported.includes(field)) throw badRequest(`field label not supported: ${field}`);
+  }
 }
 
 /** A compiled list/watch filter: namespace, labels and fields together. */
@@ -425,16 +498,28 @@ export interface ObjectFilter {
   matches(object: KubeObject): boolean;
 }
 
-export function createObjectFilter(options: { namespace?: string; labelSelector?: string; fieldSelector?: string }): ObjectFilter {
+/**
+ * Compiles a filter. With `group`/`resource`, field selectors use that kind's fields
+ * (`status.phase` for namespaces, `spec.unschedulable` for nodes); without, the default
+ * metadata.name and metadata.namespace. BadRequest for a malformed selector.
+ */
+export function createObjectFilter(options: {
+  namespace?: string;
+  labelSelector?: string;
+  fieldSelector?: string;
+  group?: string;
+  resource?: string;
+}): ObjectFilter {
+  const selectable = options.resource === undefined ? DEFAULT_FIELDS : selectableFields(options.group ?? '', options.resource);
   const labels = parseLabelSelector(options.labelSelector ?? '');
-  const fields = parseFieldSelector(options.fieldSelector ?? '');
+  const fields = parseFieldSelector(options.fieldSelector ?? '', selectable.supported);
   const namespace = options.namespace ?? '';
   return {
     everything: labels.empty && fields.empty && namespace === '',
     matches(object) {
       if (namespace !== '' && (object.metadata?.namespace ?? '') !== namespace) return false;
       if (!labels.empty && !labels.matches(object.metadata?.labels)) return false;
-      if (!fields.empty && !fields.matches(objectFields(object))) return false;
+      if (!fields.empty && !fields.matches(selectable.values(object))) return false;
       return true;
     },
   };

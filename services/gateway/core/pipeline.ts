@@ -290,7 +290,7 @@ export class Pipeline {
    */
   async watch(user: UserInfo, target: Target, options: WatchOptions, signal: AbortSignal): Promise<AsyncIterable<WatchEvent>> {
     await this.authorizeResource(user, 'watch', target, signal);
-    validateWatch(target, options);
+    validateWatch({ namespace: target.namespace, group: target.info.group, resource: target.info.resource }, options);
     const { info } = target;
     return this.o.watcher.watch({ group: info.group, version: info.version, resource: info.resource, namespace: target.namespace }, options, signal);
   }

@@ -1,7 +1,9 @@
 /**
  * The etcd backend of Storage: the only module of the project that reads or writes etcd keys
- * of objects. resourceVersion is the etcd mod revision; objects are stored as JSON without
- * their resourceVersion (it is the key's revision, filled in on every read).
+ * of objects. It provides the key-value engine (reads, ranges at a revision, compare-and-swap
+ * transactions, history replay, compaction); the Storage semantics on top are core/store.ts,
+ * shared with the memory backend. resourceVersion is the etcd mod revision; objects are stored
+ * as JSON without their resourceVersion (it is the key's revision, filled in on every read).
  */
 import { SpanKind, SpanStatusCode, type Tracer } from '@opentelemetry/api';
 import {
@@ -12,20 +14,16 @@ import {
   type IEvent,
   type IKeyValue,
   type IRangeResponse,
+  type ITxnResponse,
 } from 'etcd3';
 import { ExponentialBackoff, noop, type IBackoff } from 'cockatiel';
-import {
-  alreadyExists,
-  badRequest,
-  conflict,
-  notFound,
-  StatusError,
-  type Qualified,
-} from '../../../lib/errors.ts';
+import { badRequest, StatusError } from '../../../lib/errors.ts';
 import type { KubeObject } from '../../../lib/kube.ts';
-import { isPlainObject } from '../../../lib/kube.ts';
 import { MAX_MESSAGE_BYTES } from '../../../lib/grpc.ts';
 import type {
+  ChangeSource,
+  ChangeSubscription,
+  CommittedChange,
   DeleteResult,
   EventsOptions,
   EventsResult,
@@ -37,15 +35,28 @@ import type {
   Storage,
   StorageRef,
 } from '../api.ts';
-import { modifiedConflict, prepareDelete, prepareUpdate } from '../core/object-rules.ts';
-import { decodeContinue, encodeContinue } from '../core/continue-token.ts';
-import { collectionPrefix, objectKey, prefixEnd } from '../core/keys.ts';
+import { deletedKeyValue, historyEvent as coreHistoryEvent } from '../core/history.ts';
+import {
+  RevisionCompactedError,
+  RevisionInFutureError,
+  type KeyValue,
+  type KeyValueEngine,
+  type RangeRequest,
+  type RangeResponse,
+  type RawChange,
+  type RawHistory,
+  type TxnResult,
+} from '../core/kv.ts';
+import { decodeStored, MAX_OBJECT_BYTES as CORE_MAX_OBJECT_BYTES } from '../core/object-rules.ts';
+import { entityTooLarge } from '../core/storage-errors.ts';
+import { KvStorage, type KvStorageOptions } from '../core/store.ts';
 import type { WriteTraceIndex } from '../core/write-trace-index.ts';
+import { watchEtcdChanges } from './etcd-changes.ts';
 
 /** etcd's default --max-request-bytes; a larger object would fail with an etcd error text. */
-export const MAX_OBJECT_BYTES = 1.5 * 1024 * 1024;
+export const MAX_OBJECT_BYTES = CORE_MAX_OBJECT_BYTES;
 
-export interface EtcdBackendOptions {
+export interface EtcdBackendOptions extends KvStorageOptions {
   /** Comma-separated endpoints, e.g. "http://127.0.0.1:2379". */
   endpoints: string;
   tracer: Tracer;
@@ -90,48 +101,61 @@ export function translateEtcdError(err: unknown): StatusError {
   ) {
     return new StatusError('ServiceUnavailable', 'storage is unavailable: etcd did not answer in time');
   }
-  if (err instanceof Error && err.message.includes('request is too large')) {
-    return new StatusError('RequestEntityTooLarge', 'Request entity too large: limit is 3145728');
-  }
+  if (err instanceof Error && err.message.includes('request is too large')) return entityTooLarge();
   return new StatusError('InternalError', 'storage error: unexpected answer from etcd');
-}
-
-function qualified(ref: StorageRef): Qualified {
-  return { group: ref.group, resource: ref.resource };
 }
 
 /** Parses a stored value and stamps its resourceVersion. */
 export function decode(value: Buffer, revision: string): KubeObject {
-  const parsed: unknown = JSON.parse(value.toString('utf8'));
-  if (!isPlainObject(parsed)) throw new StatusError('InternalError', 'storage error: stored value is not an object');
-  const object = parsed as KubeObject;
-  object.metadata = { ...(object.metadata ?? {}), resourceVersion: revision };
-  return object;
+  return decodeStored(value.toString('utf8'), revision);
 }
 
-/** The JSON stored for an object: without resourceVersion, which is the key's revision. */
-function encodeForStorage(object: KubeObject): string {
-  const metadata = { ...(object.metadata ?? {}) };
-  delete metadata.resourceVersion;
-  const data = JSON.stringify({ ...object, metadata });
-  if (Buffer.byteLength(data) > MAX_OBJECT_BYTES) {
-    throw new StatusError('RequestEntityTooLarge', 'Request entity too large: limit is 3145728');
-  }
-  return data;
+/** etcd3's key-value record as the core's. */
+function keyValue(kv: IKeyValue): KeyValue {
+  return { key: kv.key.toString('utf8'), value: kv.value.toString('utf8'), modRevision: Number(kv.mod_revision), version: Number(kv.version) };
 }
 
-export class EtcdStorage implements Storage {
-  readonly client: Etcd3;
+/**
+ * One etcd watch event as a history event (undefined for a delete whose previous value is
+ * unknown). etcd3 reports a missing previous value as null.
+ */
+export function historyEvent(type: 'Put' | 'Delete', kv: IKeyValue, prev: IKeyValue | null | undefined, revision: number): HistoryEvent | undefined {
+  const prevKv = prev === null || prev === undefined ? undefined : keyValue(prev);
+  const change: RawChange =
+    type === 'Delete' ? { type, kv: deletedKeyValue(kv.key.toString('utf8'), revision), prevKv } : { type, kv: { ...keyValue(kv), modRevision: revision }, prevKv };
+  return coreHistoryEvent(change);
+}
+
+/** The key kube-apiserver's compactor keeps the last compacted revision in. */
+export const COMPACT_REVISION_KEY = 'compact_rev_key';
+
+/** How long a history replay may take. */
+const HISTORY_TIMEOUT_MS = 10_000;
+
+function isCompacted(err: unknown): boolean {
+  return err instanceof Error && err.message.includes('required revision has been compacted');
+}
+
+function isFutureRevision(err: unknown): boolean {
+  return err instanceof Error && err.message.includes('required revision is a future revision');
+}
+
+/** The engine over etcd: one etcd call per method, each in a CLIENT span. */
+class EtcdEngine implements KeyValueEngine {
+  private readonly client: Etcd3;
   private readonly tracer: Tracer;
   private readonly writeTraces: WriteTraceIndex | undefined;
 
-  constructor(client: Etcd3, options: Pick<EtcdBackendOptions, 'tracer' | 'writeTraces'>) {
+  constructor(client: Etcd3, tracer: Tracer, writeTraces: WriteTraceIndex | undefined) {
     this.client = client;
-    this.tracer = options.tracer;
-    this.writeTraces = options.writeTraces;
+    this.tracer = tracer;
+    this.writeTraces = writeTraces;
   }
 
-  /** Runs one etcd call inside a CLIENT span named after the etcd operation. */
+  /**
+   * Runs one etcd call inside a CLIENT span named after the etcd operation. Failures become
+   * StatusErrors, except the revision markers the core turns into the right Status itself.
+   */
   private async etcd<T>(operation: string, key: string, fn: () => Promise<T>): Promise<T> {
     return this.tracer.startActiveSpan(
       `etcd ${operation}`,
@@ -140,6 +164,10 @@ export class EtcdStorage implements Storage {
         try {
           return await fn();
         } catch (err) {
+          if (err instanceof RevisionCompactedError || err instanceof RevisionInFutureError) {
+            span.setStatus({ code: SpanStatusCode.ERROR, message: 'Expired' });
+            throw err;
+          }
           const status = translateEtcdError(err);
           span.setStatus({ code: SpanStatusCode.ERROR, message: status.reason });
           throw status;
@@ -150,191 +178,119 @@ export class EtcdStorage implements Storage {
     );
   }
 
-  async create(ref: StorageRef, object: KubeObject): Promise<KubeObject> {
-    const key = objectKey(ref);
-    if ((object.metadata?.resourceVersion ?? '') !== '') {
-      throw badRequest('resourceVersion should not be set on objects to be created');
-    }
-    const data = encodeForStorage(object);
-    const forget = this.writeTraces?.begin(key);
-    const response = await this.etcd('Txn', key, () =>
-      this.client.if(key, 'Mod', '==', 0).then(this.client.put(key).value(data)).commit(),
-    );
-    if (!response.succeeded) {
-      forget?.();
-      throw alreadyExists(qualified(ref), ref.name);
-    }
-    return decode(Buffer.from(data), response.header.revision);
-  }
-
-  async get(ref: StorageRef, options: GetOptions = {}): Promise<KubeObject> {
-    const key = objectKey(ref);
+  async get(key: string, serializable: boolean): Promise<{ kv: KeyValue | undefined; revision: number }> {
     const range = this.client.get(key);
-    if (options.resourceVersion === '0') range.serializable(true);
+    if (serializable) range.serializable(true);
     const response = await this.etcd('Range', key, () => range.exec());
     const kv = response.kvs[0];
-    if (kv === undefined) throw notFound(qualified(ref), ref.name);
-    return decode(kv.value, kv.mod_revision);
+    return { kv: kv === undefined ? undefined : keyValue(kv), revision: Number(response.header.revision) };
   }
 
-  async list(ref: StorageRef, options: ListOptions = {}): Promise<ListResult> {
-    const prefix = collectionPrefix(ref);
-    const limit = options.limit ?? 0;
-    if (!Number.isInteger(limit) || limit < 0) throw badRequest('limit must be a non-negative integer');
-    let start = prefix;
-    let revision: number | undefined;
-    let serializable = false;
-    if (options.continue !== undefined && options.continue !== '') {
-      if ((options.resourceVersion ?? '') !== '') {
-        throw badRequest('specifying resource version is not allowed when using continue');
-      }
-      const token = decodeContinue(options.continue);
-      start = prefix + token.start;
-      revision = token.revision;
-    } else if (options.resourceVersion === '0') {
-      serializable = true;
-    } else if ((options.resourceVersion ?? '') !== '') {
-      const rv = Number(options.resourceVersion);
-      if (!Number.isSafeInteger(rv) || rv < 0) {
-        throw badRequest(`invalid resource version: ${options.resourceVersion}`);
-      }
-      if (options.resourceVersionMatch === 'Exact') revision = rv;
-    }
-    const request = {
-      key: Buffer.from(start),
-      range_end: prefixEnd(prefix),
-      limit: String(limit),
-      revision: revision === undefined ? '0' : String(revision),
-      serializable,
-    };
-    const response: IRangeResponse = await this.etcd('Range', prefix, async () => {
+  async range(request: RangeRequest): Promise<RangeResponse> {
+    const response: IRangeResponse = await this.etcd('Range', request.start, async () => {
       try {
-        return await this.client.kv.range(request);
+        return await this.client.kv.range({
+          key: Buffer.from(request.start),
+          range_end: request.end,
+          limit: String(request.limit),
+          revision: String(request.revision),
+          serializable: request.serializable,
+        });
       } catch (err) {
-        if (err instanceof Error && err.message.includes('required revision has been compacted')) {
-          throw new StatusError(
-            'Expired',
-            'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.',
-          );
-        }
+        if (isCompacted(err)) throw new RevisionCompactedError();
+        if (isFutureRevision(err)) throw new RevisionInFutureError();
         throw err;
       }
     });
-    const listRevision = revision ?? Number(response.header.revision);
-    const items = response.kvs.map((kv: IKeyValue) => decode(kv.value, kv.mod_revision));
-    const result: ListResult = { items, resourceVersion: String(listRevision), continue: '' };
-    if (response.more && items.length > 0) {
-      const lastKey = (response.kvs[response.kvs.length - 1] as IKeyValue).key.toString('utf8');
-      result.continue = encodeContinue({ revision: listRevision, start: lastKey.slice(prefix.length) + '\x00' });
-      result.remainingItemCount = Number(response.count) - items.length;
-    }
-    return result;
+    return { kvs: response.kvs.map(keyValue), more: response.more, count: Number(response.count), revision: Number(response.header.revision) };
   }
 
-  async update(ref: StorageRef, object: KubeObject): Promise<KubeObject> {
-    const key = objectKey(ref);
-    const wanted = object.metadata?.resourceVersion ?? '';
-    const uid = object.metadata?.uid ?? '';
-    for (;;) {
-      const current = await this.etcd('Range', key, () => this.client.get(key).exec());
-      const kv = current.kvs[0];
-      if (kv === undefined) throw notFound(qualified(ref), ref.name);
-      if (wanted !== '' && wanted !== kv.mod_revision) throw modifiedConflict(qualified(ref), ref.name);
-      const stored = decode(kv.value, kv.mod_revision);
-      const storedUid = stored.metadata?.uid ?? '';
-      if (uid !== '' && uid !== storedUid) {
-        throw conflict(qualified(ref), ref.name, `Precondition failed: UID in precondition: ${uid}, UID in object meta: ${storedUid}`);
-      }
-      const prepared = prepareUpdate(stored, object);
-      const forget = this.writeTraces?.begin(key);
-      if (prepared.remove) {
-        const response = await this.etcd('Txn', key, () =>
-          this.client.if(key, 'Mod', '==', kv.mod_revision).then(this.client.delete().key(key)).commit(),
-        );
-        if (response.succeeded) return decode(Buffer.from(encodeForStorage(prepared.object)), response.header.revision);
-      } else {
-        const data = encodeForStorage(prepared.object);
-        const response = await this.etcd('Txn', key, () =>
-          this.client.if(key, 'Mod', '==', kv.mod_revision).then(this.client.put(key).value(data)).commit(),
-        );
-        if (response.succeeded) return decode(Buffer.from(data), response.header.revision);
-      }
-      forget?.();
-      // Changed since we read it: a conditional update has lost; an unconditional one retries.
-      if (wanted !== '') throw modifiedConflict(qualified(ref), ref.name);
-    }
+  /** A write transaction, announced to the write-trace index first (its watch event may beat the reply). */
+  private async write(key: string, txn: () => Promise<ITxnResponse>): Promise<TxnResult> {
+    const forget = this.writeTraces?.begin(key);
+    const response = await this.etcd('Txn', key, txn);
+    const revision = Number(response.header.revision);
+    if (response.succeeded) return { succeeded: true, revision };
+    forget?.();
+    const kv = response.responses[0]?.response_range?.kvs[0];
+    return { succeeded: false, revision, current: kv === undefined ? undefined : keyValue(kv) };
   }
 
-  async delete(ref: StorageRef, preconditions: Preconditions = {}): Promise<DeleteResult> {
-    const key = objectKey(ref);
-    // Read, check preconditions, write only if unchanged since the read; retry on a race.
-    for (;;) {
-      const current = await this.etcd('Range', key, () => this.client.get(key).exec());
-      const kv = current.kvs[0];
-      if (kv === undefined) throw notFound(qualified(ref), ref.name);
-      const object = decode(kv.value, kv.mod_revision);
-      checkPreconditions(ref, object, preconditions);
-      const prepared = prepareDelete(object, new Date());
-      if (prepared.action === 'none') return { object, pending: true };
-      const forget = this.writeTraces?.begin(key);
-      if (prepared.action === 'mark') {
-        const data = encodeForStorage(prepared.object);
-        const response = await this.etcd('Txn', key, () =>
-          this.client.if(key, 'Mod', '==', kv.mod_revision).then(this.client.put(key).value(data)).commit(),
-        );
-        if (response.succeeded) return { object: decode(Buffer.from(data), response.header.revision), pending: true };
-      } else {
-        const response = await this.etcd('Txn', key, () =>
-          this.client.if(key, 'Mod', '==', kv.mod_revision).then(this.client.delete().key(key)).commit(),
-        );
-        if (response.succeeded) return { object, pending: false };
-      }
-      forget?.();
-    }
+  create(key: string, value: string): Promise<TxnResult> {
+    return this.write(key, () => this.client.if(key, 'Mod', '==', 0).then(this.client.put(key).value(value)).else(this.client.get(key)).commit());
   }
 
-  async events(ref: Pick<StorageRef, 'group' | 'resource'>, options: EventsOptions): Promise<EventsResult> {
-    const prefix = collectionPrefix({ ...ref, namespace: '', name: '' });
-    const from = Number(options.fromRevision);
-    if (!Number.isSafeInteger(from) || from < 0) throw badRequest(`invalid fromRevision: ${options.fromRevision}`);
-    const newest = Number(await this.currentRevision());
-    const to = options.toRevision === undefined || options.toRevision === '' ? newest : Number(options.toRevision);
-    if (!Number.isSafeInteger(to) || to < from) throw badRequest(`invalid toRevision: ${options.toRevision ?? ''}`);
-    if (to > newest) throw new StatusError('Timeout', `Too large resource version: ${to}, current: ${newest}`);
-    const limit = options.limit !== undefined && options.limit > 0 ? options.limit : 10_000;
-    if (to === from) return { events: [], resourceVersion: String(to), more: false };
-    return this.etcd('Watch', prefix, () => readHistory(this.client, prefix, from, to, limit));
+  replace(key: string, value: string, modRevision: number): Promise<TxnResult> {
+    return this.write(key, () =>
+      this.client.if(key, 'Mod', '==', modRevision).then(this.client.put(key).value(value)).else(this.client.get(key)).commit(),
+    );
   }
 
-  async currentRevision(): Promise<string> {
+  remove(key: string, modRevision: number): Promise<TxnResult> {
+    return this.write(key, () =>
+      this.client.if(key, 'Mod', '==', modRevision).then(this.client.delete().key(key)).else(this.client.get(key)).commit(),
+    );
+  }
+
+  async currentRevision(): Promise<number> {
     const response = await this.etcd('Range', '/', () =>
       this.client.kv.range({ key: Buffer.from('\x00'), limit: '1', keys_only: true, count_only: true }),
     );
-    return response.header.revision;
+    return Number(response.header.revision);
+  }
+
+  /** Whether etcd can still be read at `revision`. */
+  private async readable(revision: number): Promise<boolean> {
+    try {
+      await this.client.kv.range({ key: Buffer.from('\x00'), limit: '1', keys_only: true, revision: String(revision) });
+      return true;
+    } catch (err) {
+      if (isCompacted(err)) return false;
+      throw err;
+    }
+  }
+
+  /**
+   * etcd does not tell its compaction revision (a compacted read or a cancelled watch says
+   * only that it was compacted), so it is found by bisection on reads at past revisions. Only
+   * used to word an Expired answer.
+   */
+  async compactedRevision(): Promise<number> {
+    return this.etcd('Range', '/', async () => {
+      let lo = 1;
+      let hi = await this.currentRevision();
+      while (lo < hi) {
+        const mid = Math.floor((lo + hi) / 2);
+        if (await this.readable(mid)) hi = mid;
+        else lo = mid + 1;
+      }
+      return lo;
+    });
+  }
+
+  async compact(revision: number): Promise<void> {
+    await this.etcd('Compact', '/', async () => {
+      try {
+        await this.client.kv.compact({ revision: String(revision) });
+      } catch (err) {
+        // Another replica (or an earlier call) compacted past it already: nothing left to do.
+        if (isCompacted(err)) return;
+        if (isFutureRevision(err)) throw badRequest(`cannot compact at revision ${revision}: it is newer than the store`);
+        throw err;
+      }
+    });
+  }
+
+  async history(prefix: string, from: number, to: number, limit: number): Promise<RawHistory> {
+    // The store must be readable at `from` (a fresh store's first revision is 1).
+    const start = Math.max(from, 1);
+    await this.etcd('Range', prefix, async () => {
+      if (!(await this.readable(start))) throw new RevisionCompactedError();
+    });
+    if (to <= from) return { changes: [], resourceVersion: to, more: false };
+    return this.etcd('Watch', prefix, () => replayHistory(this.client, prefix, from, to, limit));
   }
 }
-
-/** Conflict with kube's words when a delete precondition does not hold. */
-function checkPreconditions(ref: StorageRef, object: KubeObject, p: Preconditions): void {
-  const uid = object.metadata?.uid ?? '';
-  const rv = object.metadata?.resourceVersion ?? '';
-  if (p.uid !== undefined && p.uid !== '' && p.uid !== uid) {
-    throw conflict(qualified(ref), ref.name, `Precondition failed: UID in precondition: ${p.uid}, UID in object meta: ${uid}`);
-  }
-  if (p.resourceVersion !== undefined && p.resourceVersion !== '' && p.resourceVersion !== rv) {
-    throw conflict(
-      qualified(ref),
-      ref.name,
-      `Precondition failed: ResourceVersion in precondition: ${p.resourceVersion}, ResourceVersion in object meta: ${rv}`,
-    );
-  }
-}
-
-/** How long a history replay may take. */
-const HISTORY_TIMEOUT_MS = 10_000;
-
-/** The key kube-apiserver's compactor keeps the last compacted revision in. */
-export const COMPACT_REVISION_KEY = 'compact_rev_key';
 
 /**
  * The changes under `prefix` with revisions in (from, to], read by replaying etcd's history: a
@@ -342,73 +298,108 @@ export const COMPACT_REVISION_KEY = 'compact_rev_key';
  * to some key, so the replay is known complete when it reaches `to` (a watch on `prefix` alone
  * would wait forever when the prefix had no change up to `to`).
  */
-async function readHistory(client: Etcd3, prefix: string, from: number, to: number, limit: number): Promise<EventsResult> {
-  // A compacted start revision is refused at once by a range read at it.
-  try {
-    await client.kv.range({ key: Buffer.from(prefix), limit: '1', revision: String(from + 1), keys_only: true });
-  } catch (err) {
-    if (err instanceof Error && err.message.includes('compacted')) {
-      const compacted = await client.get(COMPACT_REVISION_KEY).string().catch(() => null);
-      throw new StatusError('Expired', `too old resource version: ${from} (${compacted ?? 'compacted'})`);
-    }
-    throw err;
-  }
+async function replayHistory(client: Etcd3, prefix: string, from: number, to: number, limit: number): Promise<RawHistory> {
   const watcher = await client.watch().inRange({ start: Buffer.from([0]), end: Buffer.from([0]) }).withPreviousKV().startRevision(String(from + 1)).create();
   try {
-    return await new Promise<EventsResult>((resolve, reject) => {
-      const events: HistoryEvent[] = [];
+    return await new Promise<RawHistory>((resolve, reject) => {
+      const changes: RawChange[] = [];
       // A replay that does not reach `to` in time (etcd unreachable mid-way) fails, never hangs.
-      const timer = setTimeout(() => reject(new StatusError('ServiceUnavailable', 'storage is unavailable: etcd history did not arrive in time')), HISTORY_TIMEOUT_MS);
-      const done = (result: EventsResult) => {
+      const timer = setTimeout(
+        () => reject(new StatusError('ServiceUnavailable', 'storage is unavailable: etcd history did not arrive in time')),
+        HISTORY_TIMEOUT_MS,
+      );
+      const done = (result: RawHistory) => {
         clearTimeout(timer);
         resolve(result);
       };
       watcher.on('error', (err) => {
         clearTimeout(timer);
-        reject(err);
+        reject(isCompacted(err) || /compact|cancel/i.test(err.message) ? new RevisionCompactedError() : err);
       });
+      let finished = false;
       watcher.on('data', (response) => {
-        try {
-          onEvents(response.events);
-        } catch (err) {
-          clearTimeout(timer);
-          reject(err);
+        if (finished) return;
+        const onEvents = (batch: IEvent[]): RawHistory | undefined => {
+          for (const event of batch) {
+            const revision = Number(event.kv.mod_revision);
+            if (revision > to) return { changes, resourceVersion: to, more: false };
+            const key = event.kv.key.toString('utf8');
+            if (key.startsWith(prefix)) {
+              const prevKv = event.prev_kv === null || event.prev_kv === undefined ? undefined : keyValue(event.prev_kv);
+              changes.push(event.type === 'Delete' ? { type: 'Delete', kv: deletedKeyValue(key, revision), prevKv } : { type: 'Put', kv: keyValue(event.kv), prevKv });
+            }
+            if (changes.length >= limit && revision < to) return { changes, resourceVersion: revision, more: true };
+            if (revision === to) return { changes, resourceVersion: to, more: false };
+          }
+          return undefined;
+        };
+        const result = onEvents(response.events);
+        if (result !== undefined) {
+          finished = true;
+          done(result);
         }
       });
-      const onEvents = (batch: IEvent[]): void => {
-        for (const event of batch) {
-          const revision = Number(event.kv.mod_revision);
-          if (revision > to) return done({ events, resourceVersion: String(to), more: false });
-          const key = event.kv.key.toString('utf8');
-          if (key.startsWith(prefix)) {
-            const history = historyEvent(event.type, event.kv, event.prev_kv, revision);
-            if (history !== undefined) events.push(history);
-            if (events.length >= limit && revision < to) return done({ events, resourceVersion: String(revision), more: true });
-          }
-          if (revision === to) return done({ events, resourceVersion: String(to), more: false });
-        }
-      };
     });
   } finally {
     await watcher.cancel();
   }
 }
 
-export function historyEvent(type: 'Put' | 'Delete', kv: IKeyValue, prev: IKeyValue | null | undefined, revision: number): HistoryEvent | undefined {
-  // etcd3 reports a missing previous value as null.
-  const prevObject = prev === null || prev === undefined || prev.value.length === 0 ? undefined : decode(prev.value, prev.mod_revision);
-  if (type === 'Delete') {
-    if (prevObject === undefined) return undefined;
-    const object = { ...prevObject, metadata: { ...prevObject.metadata, resourceVersion: String(revision) } };
-    return { type: 'DELETED', revision, namespace: object.metadata.namespace ?? '', name: object.metadata.name ?? '', object, prevObject };
+/** Options of the etcd backend's Storage over an existing client. */
+export type EtcdStorageOptions = Pick<EtcdBackendOptions, 'tracer' | 'writeTraces' | 'tooLargeResourceVersionWaitMs' | 'now'>;
+
+/**
+ * Storage and ChangeSource over etcd. Every method rejects with StatusError only; while etcd
+ * is unreachable, with ServiceUnavailable within the client's deadline.
+ */
+export class EtcdStorage implements Storage, ChangeSource {
+  readonly client: Etcd3;
+  private readonly store: KvStorage;
+
+  constructor(client: Etcd3, options: EtcdStorageOptions) {
+    this.client = client;
+    this.store = new KvStorage(new EtcdEngine(client, options.tracer, options.writeTraces), options);
   }
-  const object = decode(kv.value, kv.mod_revision);
-  return {
-    type: kv.version === '1' ? 'ADDED' : 'MODIFIED',
-    revision,
-    namespace: object.metadata?.namespace ?? '',
-    name: object.metadata?.name ?? '',
-    object,
-    prevObject: kv.version === '1' ? undefined : prevObject,
-  };
+
+  create(ref: StorageRef, object: KubeObject): Promise<KubeObject> {
+    return this.store.create(ref, object);
+  }
+
+  get(ref: StorageRef, options?: GetOptions, signal?: AbortSignal): Promise<KubeObject> {
+    return this.store.get(ref, options, signal);
+  }
+
+  list(ref: StorageRef, options?: ListOptions, signal?: AbortSignal): Promise<ListResult> {
+    return this.store.list(ref, options, signal);
+  }
+
+  update(ref: StorageRef, object: KubeObject): Promise<KubeObject> {
+    return this.store.update(ref, object);
+  }
+
+  delete(ref: StorageRef, preconditions?: Preconditions): Promise<DeleteResult> {
+    return this.store.delete(ref, preconditions);
+  }
+
+  events(ref: Pick<StorageRef, 'group' | 'resource'>, options: EventsOptions, signal?: AbortSignal): Promise<EventsResult> {
+    return this.store.events(ref, options, signal);
+  }
+
+  currentRevision(): Promise<string> {
+    return this.store.currentRevision();
+  }
+
+  /** etcd's compaction (kv.compact) at `revision`; see KvStorage.compact. */
+  compact(revision: string): Promise<void> {
+    return this.store.compact(revision);
+  }
+
+  /** etcd's watch over every object key; see backends/etcd-changes.ts. */
+  watchChanges(
+    fromRevision: string,
+    onChanges: (changes: CommittedChange[]) => void,
+    onError: (err: StatusError) => void,
+  ): Promise<ChangeSubscription> {
+    return watchEtcdChanges(this.client, fromRevision, onChanges, onError);
+  }
 }

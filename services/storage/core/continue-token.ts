@@ -8,12 +8,13 @@ import { badRequest } from '../../../lib/errors.ts';
 const VERSION = 'meta.k8s.io/v1';
 
 export interface ContinueToken {
-  /** The revision every page is read at. */
+  /** The revision every page is read at; negative: the newest. */
   revision: number;
   /** The key to start the next page at, relative to the collection prefix. */
   start: string;
 }
 
+/** The token for the page starting at `start` (relative to the collection prefix). */
 export function encodeContinue(token: ContinueToken): string {
   return Buffer.from(JSON.stringify({ v: VERSION, rv: token.revision, start: token.start })).toString('base64url');
 }
@@ -53,7 +54,9 @@ export function decodeContinue(raw: string): ContinueToken {
   if (t.v !== VERSION) {
     invalidToken(`continue key is not valid: server does not recognize this encoded version ${typeof t.v === 'string' ? t.v : ''}`);
   }
-  if (typeof t.rv !== 'number' || !Number.isSafeInteger(t.rv) || t.rv <= 0) invalidToken(INVALID_RV);
+  // Only 0 is refused, as in kube: a negative revision (kube hands one out with the 410 for a
+  // compacted token) means "continue at the newest revision".
+  if (typeof t.rv !== 'number' || !Number.isSafeInteger(t.rv) || t.rv === 0) invalidToken(INVALID_RV);
   if (typeof t.start !== 'string') invalidToken(INVALID_RV);
   if (t.start === '') invalidToken(EMPTY_START);
   const rooted = t.start.startsWith('/') ? t.start : `/${t.start}`;

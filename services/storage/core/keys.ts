@@ -58,3 +58,12 @@ export function prefixEnd(prefix: string): Buffer {
   }
   return Buffer.from([0]);
 }
+
+// Code units at or above U+D800 are where UTF-16 order and UTF-8 byte order part ways.
+const NON_BMP_ORDER = /[\uD800-\uFFFF]/;
+
+/** Orders keys as etcd does: by their UTF-8 bytes. */
+export function compareKeys(a: string, b: string): number {
+  if (!NON_BMP_ORDER.test(a) && !NON_BMP_ORDER.test(b)) return a < b ? -1 : a > b ? 1 : 0;
+  return Buffer.compare(Buffer.from(a), Buffer.from(b));
+}

@@ -1,17 +1,72 @@
 /**
- * What storage itself does to an object on update and delete, the same for every backend:
- * generation, finalizers and graceful deletion, as kube-apiserver's generic registry does.
+ * What storage itself does to an object on create, update and delete, the same for every
+ * backend: how it is stored, generation, finalizers and deletion, preconditions, as
+ * kube-apiserver's etcd3 store and generic registry do.
  */
 import { isDeepStrictEqual } from 'node:util';
-import { conflict, type Qualified } from '../../../lib/errors.ts';
-import type { KubeObject } from '../../../lib/kube.ts';
+import { conflict, StatusError, type Qualified } from '../../../lib/errors.ts';
+import { isPlainObject, type KubeObject } from '../../../lib/kube.ts';
+import type { Preconditions } from '../api.ts';
+import { parseUint64 } from './resource-version.ts';
+import {
+  deletePreconditionFailed,
+  entityTooLarge,
+  RESOURCE_VERSION_ON_CREATE_MESSAGE,
+  resourceVersionPreconditionWords,
+  storagePreconditionFailed,
+  uidPreconditionWords,
+} from './storage-errors.ts';
+
+/** etcd's default --max-request-bytes; a larger object would fail with an etcd error text. */
+export const MAX_OBJECT_BYTES = 1.5 * 1024 * 1024;
 
 /** The message of a stale update, word for word as kube-apiserver says it. */
 export const MODIFIED_MESSAGE = 'the object has been modified; please apply your changes to the latest version and try again';
 
 /** Conflict for an update whose resourceVersion is no longer the stored one. */
-export function modifiedConflict(q: Qualified, name: string) {
+export function modifiedConflict(q: Qualified, name: string): StatusError {
   return conflict(q, name, MODIFIED_MESSAGE);
+}
+
+/**
+ * The JSON stored for an object: without resourceVersion (it is the key's mod revision) and
+ * selfLink, as kube's PrepareObjectForStorage. 413 when etcd would refuse it.
+ */
+export function encodeForStorage(object: KubeObject): string {
+  const metadata = { ...(object.metadata ?? {}) };
+  delete metadata.resourceVersion;
+  delete metadata.selfLink;
+  const data = JSON.stringify({ ...object, metadata });
+  if (Buffer.byteLength(data) > MAX_OBJECT_BYTES) throw entityTooLarge();
+  return data;
+}
+
+/** Parses a stored value and stamps its resourceVersion (the revision it was read at). */
+export function decodeStored(value: string, revision: number | string): KubeObject {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch {
+    throw new StatusError('InternalError', 'storage error: stored value is not JSON');
+  }
+  if (!isPlainObject(parsed)) throw new StatusError('InternalError', 'storage error: stored value is not an object');
+  const object = parsed as KubeObject;
+  object.metadata = { ...(isPlainObject(object.metadata) ? object.metadata : {}), resourceVersion: String(revision) };
+  return object;
+}
+
+/**
+ * The JSON to store for a new object. Like kube's store.Create, an object whose
+ * resourceVersion parses as a non-zero number is refused (kube answers 500 with these words);
+ * "0" or an unparsable value is ignored and dropped.
+ */
+export function prepareCreate(object: KubeObject): string {
+  const rv = object.metadata?.resourceVersion;
+  if (typeof rv === 'string' && rv !== '') {
+    const parsed = parseUint64(rv);
+    if ('value' in parsed && parsed.value !== 0n) throw new StatusError('InternalError', RESOURCE_VERSION_ON_CREATE_MESSAGE);
+  }
+  return encodeForStorage(object);
 }
 
 /** Everything but metadata and status: a change here is a change of the desired state. */
@@ -20,24 +75,42 @@ function desiredState(object: KubeObject): Record<string, unknown> {
   return rest;
 }
 
+function finalizersOf(object: KubeObject): unknown[] {
+  const finalizers = object.metadata?.finalizers;
+  return Array.isArray(finalizers) ? finalizers : [];
+}
+
+function generationOf(object: KubeObject): number {
+  const generation = object.metadata?.generation;
+  return typeof generation === 'number' && Number.isSafeInteger(generation) ? generation : 0;
+}
+
 export interface PreparedUpdate {
   /** The object to store. */
   object: KubeObject;
-  /** True when the update removed the last finalizer of an object being deleted: remove it. */
+  /**
+   * True when the update removes the last finalizer of an object being deleted: it is stored,
+   * then deleted (kube's shouldDeleteDuringUpdate).
+   */
   remove: boolean;
 }
 
 /**
- * The object to store when `next` replaces `current`: generation rises only when the desired
- * state changed; deletionTimestamp and deletionGracePeriodSeconds cannot be set or cleared by
- * an update (only delete sets them); uid and creationTimestamp keep their stored values.
+ * The object to store when `next` replaces `current` (kube's BeforeUpdate plus the custom
+ * resource strategy's generation rule): generation rises only when the desired state changed
+ * and is otherwise kept (0 is not written); uid and creationTimestamp keep their stored values
+ * (a uid in `next` is a precondition, checked before); deletionTimestamp and
+ * deletionGracePeriodSeconds cannot be set or cleared by an update.
  */
 export function prepareUpdate(current: KubeObject, next: KubeObject): PreparedUpdate {
   const stored = current.metadata ?? {};
   const metadata = { ...(next.metadata ?? {}) };
   delete metadata.resourceVersion;
-  const generation = typeof stored.generation === 'number' ? stored.generation : 0;
-  metadata.generation = isDeepStrictEqual(desiredState(current), desiredState(next)) ? generation : generation + 1;
+  delete metadata.selfLink;
+  const generation = generationOf(current);
+  const nextGeneration = isDeepStrictEqual(desiredState(current), desiredState(next)) ? generation : generation + 1;
+  if (nextGeneration > 0) metadata.generation = nextGeneration;
+  else delete metadata.generation;
   if (stored.uid !== undefined) metadata.uid = stored.uid;
   if (stored.creationTimestamp !== undefined) metadata.creationTimestamp = stored.creationTimestamp;
   if (stored.deletionTimestamp !== undefined) {
@@ -47,11 +120,27 @@ export function prepareUpdate(current: KubeObject, next: KubeObject): PreparedUp
     delete metadata.deletionTimestamp;
     delete metadata.deletionGracePeriodSeconds;
   }
-  const finalizers = Array.isArray(metadata.finalizers) ? metadata.finalizers : [];
-  return {
-    object: { ...next, metadata },
-    remove: stored.deletionTimestamp !== undefined && finalizers.length === 0,
+  const object = { ...next, metadata };
+  const remove =
+    stored.deletionTimestamp !== undefined &&
+    (stored.deletionGracePeriodSeconds ?? 0) === 0 &&
+    finalizersOf(current).length > 0 &&
+    finalizersOf(object).length === 0;
+  return { object, remove };
+}
+
+/**
+ * True when storing `prepared` would write what is already stored: kube's GuaranteedUpdate
+ * then writes nothing and answers with the stored object (same resourceVersion, no event).
+ * Compared as values, as kube compares its canonical encodings.
+ */
+export function isUnchanged(stored: KubeObject, prepared: KubeObject): boolean {
+  const strip = (o: KubeObject): KubeObject => {
+    const metadata = { ...(o.metadata ?? {}) };
+    delete metadata.resourceVersion;
+    return { ...o, metadata };
   };
+  return isDeepStrictEqual(strip(stored), strip(prepared));
 }
 
 export type PreparedDelete =
@@ -68,17 +157,49 @@ export function rfc3339(now: Date): string {
 }
 
 /**
- * What a delete does to `current`: an object with finalizers is marked (deletionTimestamp,
- * deletionGracePeriodSeconds 0, generation + 1, as kube's BeforeDelete) and stays until an
- * update removes its last finalizer.
+ * What a delete does to `current` (kube's markAsDeleting): an object with finalizers is
+ * marked (deletionTimestamp, deletionGracePeriodSeconds 0, generation + 1 when it has one) and
+ * stays until an update removes its last finalizer; a second delete writes nothing.
  */
 export function prepareDelete(current: KubeObject, now: Date): PreparedDelete {
   const metadata = current.metadata ?? {};
-  const finalizers = Array.isArray(metadata.finalizers) ? metadata.finalizers : [];
-  if (finalizers.length === 0) return { action: 'remove' };
+  if (finalizersOf(current).length === 0) return { action: 'remove' };
   if (metadata.deletionTimestamp !== undefined) return { action: 'none' };
-  const generation = typeof metadata.generation === 'number' ? metadata.generation : 0;
-  const marked = { ...metadata, deletionTimestamp: rfc3339(now), deletionGracePeriodSeconds: 0, generation: generation + 1 };
+  const marked: Record<string, unknown> = { ...metadata, deletionTimestamp: rfc3339(now), deletionGracePeriodSeconds: 0 };
+  const generation = generationOf(current);
+  if (generation > 0) marked.generation = generation + 1;
   delete marked.resourceVersion;
   return { action: 'mark', object: { ...current, metadata: marked } };
+}
+
+/** The UID precondition of an update: the uid the new object carries, if any. */
+export function checkUpdateUid(q: Qualified, name: string, key: string, stored: KubeObject, uid: string): void {
+  const storedUid = stored.metadata?.uid ?? '';
+  if (uid !== '' && uid !== storedUid) throw storagePreconditionFailed(q, name, key, uidPreconditionWords(uid, storedUid));
+}
+
+/**
+ * The preconditions of a delete. The first check, against the object as first read, has the
+ * words of kube's rest.BeforeDelete and names the object by its kind; a check after a lost
+ * race (the object changed before the write) has the storage layer's words.
+ */
+export function checkDeletePreconditions(
+  q: Qualified,
+  name: string,
+  key: string,
+  stored: KubeObject,
+  p: Preconditions,
+  firstCheck: boolean,
+): void {
+  const uid = stored.metadata?.uid ?? '';
+  const rv = stored.metadata?.resourceVersion ?? '';
+  const kind: Qualified = { group: q.group, resource: typeof stored.kind === 'string' && stored.kind !== '' ? stored.kind : q.resource };
+  if (p.uid !== undefined && p.uid !== '' && p.uid !== uid) {
+    throw firstCheck ? deletePreconditionFailed(kind, name, 'uid', p.uid, uid) : storagePreconditionFailed(q, name, key, uidPreconditionWords(p.uid, uid));
+  }
+  if (p.resourceVersion !== undefined && p.resourceVersion !== '' && p.resourceVersion !== rv) {
+    throw firstCheck
+      ? deletePreconditionFailed(kind, name, 'resourceVersion', p.resourceVersion, rv)
+      : storagePreconditionFailed(q, name, key, resourceVersionPreconditionWords(p.resourceVersion, rv));
+  }
 }

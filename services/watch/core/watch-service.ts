@@ -131,9 +131,11 @@ function parseRevision(rv: string): number {
  * its filter. Throws BadRequest / Invalid; the gateway calls it too, so a bad request gets an
  * HTTP error instead of a stream.
  */
-export function validateWatch(target: Pick<WatchTarget, 'namespace'>, options: WatchOptions): ObjectFilter {
+export function validateWatch(target: Pick<WatchTarget, 'namespace' | 'group' | 'resource'>, options: WatchOptions): ObjectFilter {
   const filter = createObjectFilter({
     namespace: target.namespace,
+    group: target.group,
+    resource: target.resource,
     labelSelector: options.labelSelector ?? '',
     fieldSelector: options.fieldSelector ?? '',
   });

@@ -1,0 +1,212 @@
+/**
+ * The Storage semantics of kube-apiserver's etcd3 store and generic registry, written once
+ * over a KeyValueEngine: the etcd backend and the memory backend are this class over their
+ * engine, so they answer every request the same way (and the contract suite checks it).
+ */
+import { alreadyExists, badRequest, notFound, type Qualified } from '../../../lib/errors.ts';
+import type { KubeObject } from '../../../lib/kube.ts';
+import type { DeleteResult, EventsOptions, EventsResult, GetOptions, HistoryEvent, ListOptions, ListResult, Preconditions, Storage, StorageRef } from '../api.ts';
+import { historyEvent } from './history.ts';
+import { collectionPrefix, objectKey } from './keys.ts';
+import { RevisionCompactedError, type KeyValue, type KeyValueEngine } from './kv.ts';
+import { planList, readList } from './list.ts';
+import {
+  checkDeletePreconditions,
+  checkUpdateUid,
+  decodeStored,
+  encodeForStorage,
+  isUnchanged,
+  modifiedConflict,
+  prepareCreate,
+  prepareDelete,
+  prepareUpdate,
+} from './object-rules.ts';
+import { DEFAULT_TOO_LARGE_RESOURCE_VERSION_WAIT_MS, objectResourceVersion, parseResourceVersion, parseUint64, waitForRevision } from './resource-version.ts';
+import { historyExpired, resourceVersionPreconditionWords, storagePreconditionFailed } from './storage-errors.ts';
+
+/** History answers are capped at this many events when the caller gives no limit. */
+const DEFAULT_EVENTS_LIMIT = 10_000;
+
+export interface KvStorageOptions {
+  /**
+   * How long a read with a resourceVersion newer than the store waits for it before answering
+   * 504 "Too large resource version" (default 3 s, as kube's watch cache).
+   */
+  tooLargeResourceVersionWaitMs?: number;
+  /** The clock deletionTimestamp is read from (tests pin it). */
+  now?: () => Date;
+}
+
+function qualified(ref: Pick<StorageRef, 'group' | 'resource'>): Qualified {
+  return { group: ref.group, resource: ref.resource };
+}
+
+/** Storage over a key-value engine. Every method rejects with StatusError only. */
+export class KvStorage implements Storage {
+  private readonly engine: KeyValueEngine;
+  private readonly waitMs: number;
+  private readonly now: () => Date;
+
+  constructor(engine: KeyValueEngine, options: KvStorageOptions = {}) {
+    this.engine = engine;
+    this.waitMs = options.tooLargeResourceVersionWaitMs ?? DEFAULT_TOO_LARGE_RESOURCE_VERSION_WAIT_MS;
+    this.now = options.now ?? (() => new Date());
+  }
+
+  async create(ref: StorageRef, object: KubeObject): Promise<KubeObject> {
+    const key = objectKey(ref);
+    const data = prepareCreate(object);
+    const result = await this.engine.create(key, data);
+    if (!result.succeeded) throw alreadyExists(qualified(ref), ref.name);
+    return decodeStored(data, result.revision);
+  }
+
+  /**
+   * The newest state (quorum read); resourceVersion "0" accepts any member's state; N waits
+   * until the store has reached N (504 when it does not in time).
+   */
+  async get(ref: StorageRef, options: GetOptions = {}, signal?: AbortSignal): Promise<KubeObject> {
+    const key = objectKey(ref);
+    const minimum = parseResourceVersion(options.resourceVersion);
+    let { kv, revision } = await this.engine.get(key, options.resourceVersion === '0');
+    // As kube's store, the read comes first and its revision is checked against the minimum
+    // (before NotFound); only a store that is behind costs the wait and a second read.
+    if (BigInt(revision) < minimum) {
+      await waitForRevision(minimum, () => this.engine.currentRevision(), this.waitMs, signal);
+      ({ kv, revision } = await this.engine.get(key, false));
+    }
+    if (kv === undefined) throw notFound(qualified(ref), ref.name);
+    return decodeStored(kv.value, kv.modRevision);
+  }
+
+  async list(ref: StorageRef, options: ListOptions = {}, signal?: AbortSignal): Promise<ListResult> {
+    const plan = planList(ref, options);
+    if (plan.minimum > 0n) await waitForRevision(plan.minimum, () => this.engine.currentRevision(), this.waitMs, signal);
+    return readList(this.engine, plan);
+  }
+
+  /**
+   * kube's GuaranteedUpdate with the registry's update function: NotFound, then the uid
+   * precondition, then compare-and-swap on the resourceVersion the caller read (none or "0":
+   * unconditional, retried on races). An update that changes nothing writes nothing. One that
+   * removes the last finalizer of an object being deleted is stored, then deleted, and
+   * answers with that object at the deletion's revision.
+   */
+  async update(ref: StorageRef, object: KubeObject): Promise<KubeObject> {
+    const key = objectKey(ref);
+    const q = qualified(ref);
+    const wanted = objectResourceVersion(object.metadata?.resourceVersion);
+    const uid = object.metadata?.uid ?? '';
+    let current = (await this.engine.get(key, false)).kv;
+    for (;;) {
+      if (current === undefined) throw notFound(q, ref.name);
+      const stored = decodeStored(current.value, current.modRevision);
+      checkUpdateUid(q, ref.name, key, stored, uid);
+      if (wanted !== 0n && wanted !== BigInt(current.modRevision)) throw modifiedConflict(q, ref.name);
+      const prepared = prepareUpdate(stored, object);
+      if (!prepared.remove && isUnchanged(stored, prepared.object)) return stored;
+      const data = encodeForStorage(prepared.object);
+      const put = await this.engine.replace(key, data, current.modRevision);
+      if (!put.succeeded) {
+        // Changed since it was read: try again on the state the transaction saw.
+        current = put.current;
+        continue;
+      }
+      if (!prepared.remove) return decodeStored(data, put.revision);
+      return this.deleteAfterUpdate(q, ref.name, key, data, put.revision);
+    }
+  }
+
+  /** The delete that follows an update removing the last finalizer (kube's Store.Update). */
+  private async deleteAfterUpdate(q: Qualified, name: string, key: string, data: string, revision: number): Promise<KubeObject> {
+    const removed = await this.engine.remove(key, revision);
+    if (removed.succeeded) return decodeStored(data, removed.revision);
+    // Someone else deleted it meanwhile: the object is gone all the same.
+    if (removed.current === undefined) return decodeStored(data, revision);
+    throw storagePreconditionFailed(q, name, key, resourceVersionPreconditionWords(String(revision), String(removed.current.modRevision)));
+  }
+
+  /**
+   * Deletes if the preconditions hold. An object without finalizers is removed and returned
+   * at the deletion's revision; one with finalizers is marked for deletion (pending) and
+   * stays until an update removes them.
+   */
+  async delete(ref: StorageRef, preconditions: Preconditions = {}): Promise<DeleteResult> {
+    const key = objectKey(ref);
+    const q = qualified(ref);
+    let current: KeyValue | undefined = (await this.engine.get(key, false)).kv;
+    for (let first = true; ; first = false) {
+      if (current === undefined) throw notFound(q, ref.name);
+      const stored = decodeStored(current.value, current.modRevision);
+      checkDeletePreconditions(q, ref.name, key, stored, preconditions, first);
+      const prepared = prepareDelete(stored, this.now());
+      if (prepared.action === 'none') return { object: stored, pending: true };
+      if (prepared.action === 'mark') {
+        const data = encodeForStorage(prepared.object);
+        const put = await this.engine.replace(key, data, current.modRevision);
+        if (put.succeeded) return { object: decodeStored(data, put.revision), pending: true };
+        current = put.current;
+      } else {
+        const removed = await this.engine.remove(key, current.modRevision);
+        if (removed.succeeded) return { object: decodeStored(current.value, removed.revision), pending: false };
+        current = removed.current;
+      }
+    }
+  }
+
+  /**
+   * The committed changes of one resource with revisions in (fromRevision, toRevision]. Expired
+   * ("too old resource version: <from> (<compacted>)") when the store cannot be read at
+   * fromRevision any more; 504 when toRevision is newer than the store.
+   */
+  async events(ref: Pick<StorageRef, 'group' | 'resource'>, options: EventsOptions, signal?: AbortSignal): Promise<EventsResult> {
+    const prefix = collectionPrefix({ ...ref, namespace: '', name: '' });
+    const from = revisionArgument('fromRevision', options.fromRevision);
+    let to: number;
+    if (options.toRevision === undefined || options.toRevision === '') {
+      to = await this.engine.currentRevision();
+    } else {
+      to = revisionArgument('toRevision', options.toRevision);
+      if (to < from) throw badRequest(`invalid toRevision: ${options.toRevision} is older than fromRevision ${options.fromRevision}`);
+      await waitForRevision(BigInt(to), () => this.engine.currentRevision(), this.waitMs, signal);
+    }
+    const limit = options.limit !== undefined && options.limit > 0 ? options.limit : DEFAULT_EVENTS_LIMIT;
+    let raw;
+    try {
+      raw = await this.engine.history(prefix, from, Math.max(to, from), limit);
+    } catch (err) {
+      if (err instanceof RevisionCompactedError) throw historyExpired(from, await this.engine.compactedRevision());
+      throw err;
+    }
+    const events: HistoryEvent[] = [];
+    for (const change of raw.changes) {
+      const event = historyEvent(change);
+      if (event !== undefined) events.push(event);
+    }
+    return { events, resourceVersion: String(raw.resourceVersion), more: raw.more };
+  }
+
+  async currentRevision(): Promise<string> {
+    return String(await this.engine.currentRevision());
+  }
+
+  /**
+   * Discards history before `revision` (etcd's compaction): reads, lists and history at older
+   * revisions get 410 afterwards. A revision already compacted is a no-op; one newer than
+   * the store is BadRequest.
+   */
+  async compact(revision: string): Promise<void> {
+    const r = revisionArgument('revision', revision);
+    const current = await this.engine.currentRevision();
+    if (r > current) throw badRequest(`cannot compact at revision ${r}: the store is at revision ${current}`);
+    await this.engine.compact(r);
+  }
+}
+
+/** A revision given as an argument: a non-negative integer, BadRequest otherwise. */
+export function revisionArgument(what: string, raw: string): number {
+  const parsed = parseUint64(raw);
+  if ('error' in parsed || parsed.value > BigInt(Number.MAX_SAFE_INTEGER)) throw badRequest(`invalid ${what}: ${JSON.stringify(raw)}`);
+  return Number(parsed.value);
+}
+
