@@ -1,0 +1,68 @@
+/**
+ * The single-process mode: the whole control plane in one Node.js process, on the in-memory
+ * storage backend, with no etcd and no Redis. The same cores as the services (authentication,
+ * authorization, admission chain, storage semantics, watch caches, REST and gRPC front door),
+ * wired directly instead of over gRPC. State lives as long as the process.
+ *
+ *   node scripts/single-process.ts [--https-listen=127.0.0.1:6443] [--listen=127.0.0.1:50051] [--data-dir=.data-single]
+ */
+import { join, resolve } from 'node:path';
+import { ensureCA } from '../lib/pki.ts';
+import { ResourceRegistry } from '../lib/resources.ts';
+import { runService } from '../lib/service-main.ts';
+import { AdmissionChain } from '../services/admission/core/chain.ts';
+import { NamespaceLifecycle, ObjectMetaValidation, SystemFieldsPlugin } from '../services/admission/core/plugins.ts';
+import { PrivilegedGroupAuthorizer } from '../services/auth/core/authorizer.ts';
+import { bootstrapAdmin } from '../services/auth/core/bootstrap.ts';
+import { parseTokenFile, TokenFileAuthenticator } from '../services/auth/core/token-file.ts';
+import { Pipeline } from '../services/gateway/core/pipeline.ts';
+import { startFrontDoor } from '../services/gateway/front-door.ts';
+import { MemoryStorage } from '../services/storage/backends/memory.ts';
+import { WatchService } from '../services/watch/core/watch-service.ts';
+import { feedCachesLocally } from '../services/watch/local-feed.ts';
+
+const FLAGS = [
+  { flag: 'listen', env: 'GATEWAY_GRPC_LISTEN', default: '127.0.0.1:50051', description: 'typed gRPC resource API listen address' },
+  { flag: 'https-listen', env: 'GATEWAY_HTTPS_LISTEN', default: '127.0.0.1:6443', description: 'Kubernetes REST (HTTPS) listen address' },
+  { flag: 'data-dir', env: 'DATA_DIR', default: './.data-single', description: 'pki/, tokens.csv and admin.kubeconfig (objects are kept in memory only)' },
+  { flag: 'tls-san', env: 'GATEWAY_TLS_SANS', default: 'localhost,127.0.0.1', description: 'DNS names and IPs of the serving certificate' },
+] as const;
+
+await runService('single-process', FLAGS, async ({ config, logger, telemetry, server, onStop }) => {
+  const dataDir = resolve(config['data-dir']);
+  const registry = new ResourceRegistry();
+
+  const ca = await ensureCA(join(dataDir, 'pki'), 'kube-grpc-apiserver-ca');
+  const boot = await bootstrapAdmin({
+    tokenFile: join(dataDir, 'tokens.csv'),
+    dataDir,
+    server: `https://${config['https-listen']}`,
+    caPem: ca.certPem,
+  });
+  const authenticator = new TokenFileAuthenticator(parseTokenFile(boot.tokenFileText));
+
+  const storage = new MemoryStorage();
+  const admission = new AdmissionChain([new SystemFieldsPlugin()], [new ObjectMetaValidation(registry), new NamespaceLifecycle(storage, registry)]);
+  const { caches, subscription } = await feedCachesLocally({ source: storage, storage, resources: registry.all, logger, cacheCapacity: 10_000 });
+  onStop(() => subscription.close());
+  const watcher = new WatchService({ caches, storage, registry, logger });
+  onStop(() => {
+    for (const cache of caches.values()) cache.close();
+  });
+
+  const pipeline = new Pipeline({ authenticator, authorizer: new PrivilegedGroupAuthorizer(), admission, storage, watcher });
+  const frontDoor = await startFrontDoor({
+    pipeline,
+    registry,
+    telemetry,
+    logger,
+    dataDir,
+    httpsListen: config['https-listen'],
+    tlsSans: config['tls-san'].split(',').map((s) => s.trim()).filter((s) => s !== ''),
+    shutdownGraceMs: Number(config['shutdown-grace']) || 10_000,
+    grpcServer: server,
+  });
+  onStop(() => frontDoor.stop());
+  const port = await server.listen(config.listen);
+  logger.info('serving (single process, in-memory storage)', { https: config['https-listen'], grpc: port, kubeconfig: join(dataDir, 'admin.kubeconfig') });
+});

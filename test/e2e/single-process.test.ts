@@ -1,0 +1,53 @@
+/**
+ * The single-process mode (in-memory storage, no etcd or Redis) serves kubectl like the
+ * distributed control plane: the same cores, wired in one process.
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before, test } from 'node:test';
+import { checkHealth } from '../../lib/local/control-plane.ts';
+import { freePort } from '../../lib/local/ports.ts';
+import { spawnProcess, waitUntil, type ManagedProcess } from '../../lib/local/process.ts';
+import { createKubectl, type Kubectl } from '../support/kubectl.ts';
+
+const SCRIPT = fileURLToPath(new URL('../../scripts/single-process.ts', import.meta.url));
+let dir: string;
+let proc: ManagedProcess;
+let kubectl: Kubectl;
+
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'e2e-single-'));
+  const grpc = `127.0.0.1:${await freePort()}`;
+  const https = `127.0.0.1:${await freePort()}`;
+  proc = spawnProcess({ name: 'single', command: process.execPath, args: [SCRIPT, `--listen=${grpc}`, `--https-listen=${https}`, `--data-dir=${dir}`] });
+  await waitUntil('single-process mode healthy', () => checkHealth(grpc), { timeoutMs: 30_000, process: proc });
+  kubectl = createKubectl(join(dir, 'admin.kubeconfig'));
+});
+
+after(async () => {
+  await proc?.stop();
+  await rm(dir, { recursive: true, force: true });
+});
+
+test('kubectl works against one process with in-memory storage', async () => {
+  const node = { apiVersion: 'v1', kind: 'Node', metadata: { name: 'n1' }, status: { conditions: [{ type: 'Ready', status: 'True' }], nodeInfo: { kubeletVersion: 'v1.32.0' } } };
+  assert.equal((await kubectl(['create', '-f', '-', '--validate=false'], { input: JSON.stringify(node) })).code, 0);
+  const nodes = await kubectl(['get', 'nodes', '--no-headers']);
+  assert.match(nodes.stdout, /^n1\s+Ready\s+<none>\s+\d+s\s+v1\.32\.0\s*$/);
+
+  const watch = kubectl.spawn(['get', 'cm', '-w', '--no-headers']);
+  try {
+    await new Promise((r) => setTimeout(r, 1000));
+    assert.equal((await kubectl(['create', 'configmap', 'one', '--from-literal=a=b'])).code, 0);
+    await watch.waitFor((lines) => lines.some((l) => /^one\s+1\s+/.test(l)), 5_000);
+  } finally {
+    watch.stop();
+  }
+  const deleted = await kubectl(['delete', 'cm', 'one']);
+  assert.equal(deleted.stdout.trim(), 'configmap "one" deleted');
+  const wrong = await kubectl(['get', 'cm', '--token=nope']);
+  assert.equal(wrong.stderr.trim(), 'error: You must be logged in to the server (Unauthorized)');
+});
