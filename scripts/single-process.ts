@@ -19,6 +19,7 @@ import { Pipeline } from '../services/gateway/core/pipeline.ts';
 import { startFrontDoor } from '../services/gateway/front-door.ts';
 import { MemoryStorage } from '../services/storage/backends/memory.ts';
 import { WatchService } from '../services/watch/core/watch-service.ts';
+import { readHistory } from '../services/watch/feed.ts';
 import { feedCachesLocally } from '../services/watch/local-feed.ts';
 
 const FLAGS = [
@@ -45,7 +46,7 @@ await runService('single-process', FLAGS, async ({ config, logger, telemetry, se
   const admission = new AdmissionChain([new SystemFieldsPlugin()], [new ObjectMetaValidation(registry), new NamespaceLifecycle(storage, registry)]);
   const { caches, subscription } = await feedCachesLocally({ source: storage, storage, resources: registry.all, logger, cacheCapacity: 10_000 });
   onStop(() => subscription.close());
-  const watcher = new WatchService({ caches, storage, registry, logger });
+  const watcher = new WatchService({ caches, storage, registry, logger, history: (r, from, to) => readHistory(storage, r, from, to) });
   onStop(() => {
     for (const cache of caches.values()) cache.close();
   });

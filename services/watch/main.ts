@@ -9,7 +9,7 @@ import { ResourceRegistry } from '../../lib/resources.ts';
 import { runService } from '../../lib/service-main.ts';
 import { StorageClient } from '../storage/grpc/client.ts';
 import { WatchService } from './core/watch-service.ts';
-import { subscribeCaches } from './feed.ts';
+import { readHistory, subscribeCaches } from './feed.ts';
 import { watchHandlers } from './grpc/server.ts';
 
 const FLAGS = [
@@ -43,6 +43,7 @@ await runService('watch', FLAGS, async ({ config, logger, telemetry, tls, server
     storage,
     registry,
     logger,
+    history: (r, from, to) => readHistory(storage, r, from, to),
     maxQueuedEvents: positiveInt('--max-queued-events', config['max-queued-events']),
   });
   server.addService('apiserver.v1.Watch', loadApiProto().apiserver.v1.Watch.service, watchHandlers(service));

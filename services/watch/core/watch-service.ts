@@ -7,7 +7,8 @@ import type { Logger } from '../../../lib/log.ts';
 import { createObjectFilter, type ObjectFilter } from '../../../lib/selectors.ts';
 import { apiVersionOf, type ResourceRegistry } from '../../../lib/resources.ts';
 import type { Storage } from '../../storage/api.ts';
-import { bookmarkObject, eventFor, type CachedChange, type WatchCache, type WatchEvent, type WatcherSink } from './watch-cache.ts';
+import type { ChangeEvent } from '../../../lib/change-event.ts';
+import { bookmarkObject, CachedChange, eventFor, type WatchCache, type WatchEvent, type WatcherSink } from './watch-cache.ts';
 
 export interface WatchOptions {
   labelSelector?: string;
@@ -102,6 +103,11 @@ class QueueSink implements WatcherSink {
 export interface WatchServiceOptions {
   caches: ReadonlyMap<string, WatchCache>;
   storage: Pick<Storage, 'list'>;
+  /**
+   * The committed changes of a resource in (from, to] from storage's history; lets a watcher
+   * resume from a revision older than the cache window. Rejects with Expired when compacted.
+   */
+  history?: (resource: { group: string; resource: string }, from: number, to: number) => Promise<ChangeEvent[]>;
   registry: ResourceRegistry;
   logger: Logger;
   /** Events a watcher may have queued before it is dropped as too slow. */
@@ -186,15 +192,33 @@ export class WatchService implements Watcher {
       // Register first (buffering), then read the state; changes the list already contains are skipped.
       unregister = cache.watchFromNow(sink);
     } else {
+      let history: ChangeEvent[] | undefined;
       try {
         unregister = cache.watchFrom(rv === '0' ? cache.revision : parseRevision(rv), sink);
       } catch (err) {
-        // Too old: kube answers with a 200 stream holding one ERROR event, so clients relist.
-        if (err instanceof StatusError && err.reason === 'Expired') {
-          yield statusEvent(err);
-          return;
+        if (!(err instanceof StatusError) || err.reason !== 'Expired') throw err;
+        // Older than the cache window (this replica started later, or the window moved on):
+        // serve the difference from storage's history while it exists, as if it were cached.
+        const readHistory = this.options.history;
+        const through = cache.revision;
+        unregister = cache.watchFromNow(sink);
+        sink.skipThrough = through;
+        try {
+          if (readHistory === undefined) throw err;
+          history = await readHistory({ group: target.group, resource: target.resource }, parseRevision(rv), through);
+        } catch (historyErr) {
+          unregister();
+          // Too old for history too: kube answers with a 200 stream holding one ERROR event, so clients relist.
+          if (historyErr instanceof StatusError && historyErr.reason === 'Expired') {
+            yield statusEvent(historyErr);
+            return;
+          }
+          throw historyErr;
         }
-        throw err;
+      }
+      for (const change of history ?? []) {
+        const event = eventFor(new CachedChange(change), filter);
+        if (event !== undefined) yield event;
       }
     }
 
