@@ -52,6 +52,8 @@ export interface ControlPlaneOptions {
   timeoutMs?: number;
   /** Keep Redis data across restarts (so the changefeed resumes from its record). */
   persistentRedis?: boolean;
+  /** Watch service replicas (default 1); the gateway spreads watches over all of them. */
+  watchReplicas?: number;
 }
 
 export interface ControlPlane {
@@ -61,6 +63,8 @@ export interface ControlPlane {
   readonly etcdEndpoints: string;
   readonly redisUrl: string;
   readonly processes: Record<ServiceName, ManagedProcess>;
+  /** Every watch replica (the first is processes.watch) and its address. */
+  readonly watchReplicas: { process: ManagedProcess; address: string }[];
   /** $dataDir/admin.kubeconfig */
   readonly kubeconfig: string;
   /** Restarts one service with the same flags (after kill or stop). */
@@ -116,8 +120,12 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
   let etcd: EtcdServer | undefined;
   let redis: RedisServer | undefined;
   const running: Partial<Record<ServiceName, ManagedProcess>> = {};
+  const extraWatch: { process: ManagedProcess; address: string }[] = [];
   const stopAll = async (): Promise<void> => {
-    for (const name of [...SERVICE_NAMES].reverse()) await running[name]?.stop();
+    for (const name of [...SERVICE_NAMES].reverse()) {
+      if (name === 'watch') for (const w of extraWatch) await w.process.stop();
+      await running[name]?.stop();
+    }
     await redis?.stop();
     await etcd?.stop();
   };
@@ -136,6 +144,9 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     const etcdEndpoints = options.etcdEndpoints ?? (etcd as EtcdServer).endpoint;
     const redisUrl = options.redisUrl ?? (redis as RedisServer).url;
 
+    const extraWatchAddresses: string[] = [];
+    for (let i = 1; i < (options.watchReplicas ?? 1); i++) extraWatchAddresses.push(await loopback());
+    const watchAddresses = [addresses.watch, ...extraWatchAddresses].join(',');
     const flagsOf: Record<ServiceName, string[]> = {
       storage: [`--listen=${addresses.storage}`, `--etcd-endpoints=${etcdEndpoints}`, `--redis-url=${redisUrl}`],
       auth: [`--listen=${addresses.auth}`, `--data-dir=${dataDir}`, `--kubeconfig-server=https://${addresses.https}`],
@@ -148,28 +159,34 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
         `--auth-address=${addresses.auth}`,
         `--admission-address=${addresses.admission}`,
         `--storage-address=${addresses.storage}`,
-        `--watch-address=${addresses.watch}`,
+        `--watch-address=${watchAddresses}`,
       ],
     };
     const node = process.execPath;
     // OTEL_SERVICE_NAME names one process; given to all five it would merge their spans.
     const { OTEL_SERVICE_NAME: _serviceName, ...inherited } = { ...process.env, ...options.env };
-    const start = async (name: ServiceName): Promise<void> => {
+    /** Spawns a service, records it (so a failed start is still stopped), waits until healthy. */
+    const launch = async (name: ServiceName, label: string, flags: string[], address: string, record: (p: ManagedProcess) => void): Promise<void> => {
       const proc = spawnProcess({
-        name,
+        name: label,
         command: node,
-        args: [join(ROOT, 'services', name, 'main.ts'), ...flagsOf[name], ...(options.flags?.[name] ?? [])],
+        args: [join(ROOT, 'services', name, 'main.ts'), ...flags, ...(options.flags?.[name] ?? [])],
         env: inherited,
         cwd: ROOT,
-        logFile: logFile(name),
+        logFile: logFile(label),
         onLine: options.onLine,
       });
-      running[name] = proc;
-      const address = name === 'gateway' ? addresses.gateway : addresses[name];
-      await waitUntil(`${name} healthy at ${address}`, () => checkHealth(address), { timeoutMs, process: proc });
+      record(proc);
+      await waitUntil(`${label} healthy at ${address}`, () => checkHealth(address), { timeoutMs, process: proc });
+    };
+    const start = (name: ServiceName): Promise<void> =>
+      launch(name, name, flagsOf[name], name === 'gateway' ? addresses.gateway : addresses[name], (p) => (running[name] = p));
+    const startExtraWatch = (address: string, i: number): Promise<void> => {
+      const flags = flagsOf.watch.map((f) => (f.startsWith('--listen=') ? `--listen=${address}` : f));
+      return launch('watch', `watch-${i + 1}`, flags, address, (p) => extraWatch.push({ process: p, address }));
     };
     await start('storage');
-    await Promise.all([start('auth'), start('admission'), start('watch')]);
+    await Promise.all([start('auth'), start('admission'), start('watch'), ...extraWatchAddresses.map((a, i) => startExtraWatch(a, i))]);
     await start('gateway');
 
     return {
@@ -179,6 +196,9 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       etcdEndpoints,
       redisUrl,
       processes: running as Record<ServiceName, ManagedProcess>,
+      get watchReplicas() {
+        return [{ process: running.watch as ManagedProcess, address: addresses.watch }, ...extraWatch];
+      },
       kubeconfig: join(dataDir, 'admin.kubeconfig'),
       restart: async (name) => {
         await running[name]?.stop();

@@ -25,7 +25,12 @@ const FLAGS = [
   { flag: 'auth-address', env: 'AUTH_ADDRESS', default: '127.0.0.1:50062', description: 'the auth service' },
   { flag: 'admission-address', env: 'ADMISSION_ADDRESS', default: '127.0.0.1:50063', description: 'the admission service' },
   { flag: 'storage-address', env: 'STORAGE_ADDRESS', default: '127.0.0.1:50061', description: 'the storage service' },
-  { flag: 'watch-address', env: 'WATCH_ADDRESS', default: '127.0.0.1:50064', description: 'the watch service' },
+  {
+    flag: 'watch-address',
+    env: 'WATCH_ADDRESS',
+    default: '127.0.0.1:50064',
+    description: 'the watch service: one or more replicas, comma-separated; watches are spread over them and move on when one fails',
+  },
   { flag: 'auth-cache-ttl', env: 'AUTH_CACHE_TTL_MS', default: '10000', description: 'milliseconds authn/authz answers are reused; 0 disables' },
 ] as const;
 
