@@ -17,6 +17,8 @@ export interface FeedOptions {
   resources: readonly ResourceInfo[];
   logger: Logger;
   cacheCapacity: number;
+  /** How long a change stays in a cache. */
+  cacheMaxAgeMs?: number;
 }
 
 /**
@@ -48,7 +50,11 @@ export async function subscribeCaches(options: FeedOptions): Promise<Map<string,
   for (const r of options.resources) {
     caches.set(
       cacheKey(r.group, r.resource),
-      new WatchCache(start, { capacity: options.cacheCapacity, refill: (from, to) => readHistory(options.storage, r, from, to) }),
+      new WatchCache(start, {
+        capacity: options.cacheCapacity,
+        maxAgeMs: options.cacheMaxAgeMs,
+        refill: (from, to) => readHistory(options.storage, r, from, to),
+      }),
     );
   }
   // The subscriber is connected already, so every 'ready' from now on is a reconnect (ioredis

@@ -17,6 +17,12 @@ const FLAGS = [
   { flag: 'redis-url', env: 'REDIS_URL', default: 'redis://127.0.0.1:6379', description: 'Redis carrying the changefeed' },
   { flag: 'storage-address', env: 'STORAGE_ADDRESS', default: '127.0.0.1:50061', description: 'the storage service' },
   { flag: 'cache-capacity', env: 'WATCH_CACHE_CAPACITY', default: '10000', description: 'changes kept per resource for resuming watchers' },
+  {
+    flag: 'cache-window',
+    env: 'WATCH_CACHE_WINDOW_SECONDS',
+    default: '300',
+    description: 'seconds a change stays in the cache (older resumes are served from storage history)',
+  },
   { flag: 'max-queued-events', env: 'WATCH_MAX_QUEUED_EVENTS', default: '10000', description: 'events a slow watcher may have queued before it is dropped' },
 ] as const;
 
@@ -34,6 +40,7 @@ await runService('watch', FLAGS, async ({ config, logger, telemetry, tls, server
     resources: registry.all,
     logger,
     cacheCapacity: positiveInt('--cache-capacity', config['cache-capacity']),
+    cacheMaxAgeMs: positiveInt('--cache-window', config['cache-window']) * 1000,
   });
   onStop(() => {
     for (const cache of caches.values()) cache.close();

@@ -424,3 +424,17 @@ describe('WatchCache: refilling gaps from storage history', () => {
     assert.deepEqual(sink.revisions, [11, 12]);
   });
 });
+
+describe('WatchCache: the window is bounded by time as well as count', () => {
+  test('changes older than maxAgeMs leave the window; resumes before them are 410 here (history serves them)', () => {
+    let now = 1_000_000;
+    const cache = new WatchCache(10, { capacity: 100, maxAgeMs: 60_000, clock: () => now });
+    feed(cache, changes(11, 12));
+    now += 61_000;
+    feed(cache, changes(13, 13));
+    expired(() => cache.watchFrom(11, new Sink()));
+    const sink = new Sink();
+    cache.watchFrom(12, sink);
+    assert.deepEqual(sink.revisions, [13]);
+  });
+});

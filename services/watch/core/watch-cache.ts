@@ -29,11 +29,14 @@ export interface WatchEvent {
 /** A cached change with its serialized forms, computed on first use. */
 export class CachedChange {
   readonly change: ChangeEvent;
+  /** When the cache received it (ms since the epoch), for the time bound of the window. */
+  readonly receivedAt: number;
   private objectJson: Buffer | undefined;
   private prevJson: Buffer | undefined;
 
-  constructor(change: ChangeEvent) {
+  constructor(change: ChangeEvent, receivedAt = 0) {
     this.change = change;
+    this.receivedAt = receivedAt;
   }
 
   get revision(): number {
@@ -88,6 +91,12 @@ export interface WatchCacheOptions {
   /** Changes kept for watchers that resume from an older revision. */
   capacity: number;
   /**
+   * Changes older than this (ms) leave the window too, so an idle resource does not hold
+   * memory for ever; older resumes are served from storage's history. Default: no time bound.
+   */
+  maxAgeMs?: number;
+  clock?: () => number;
+  /**
    * Reads the resource's committed changes in (from, to] from storage's history, in order,
    * to fill a gap the bus left. Rejects with Expired when that history is compacted. Without
    * it, a gap ends every watcher with 410.
@@ -104,6 +113,8 @@ export class WatchCache {
   /** Each watcher and the revision it has everything up to: it is sent only changes after it. */
   private readonly watchers = new Map<WatcherSink, number>();
   private readonly capacity: number;
+  private readonly maxAgeMs: number;
+  private readonly clock: () => number;
   private readonly refill: WatchCacheOptions['refill'];
   /** While a gap is being refilled, changes from the bus wait here, in arrival order. */
   private held: ChangeEvent[] | undefined;
@@ -113,6 +124,8 @@ export class WatchCache {
     this.oldest = startRevision;
     this.knownThrough = startRevision;
     this.capacity = options.capacity;
+    this.maxAgeMs = options.maxAgeMs ?? Infinity;
+    this.clock = options.clock ?? Date.now;
     this.refill = options.refill;
   }
 
@@ -192,15 +205,29 @@ export class WatchCache {
     this.knownThrough = revision;
   }
 
+  /**
+   * Drops changes beyond the capacity (in batches of a tenth, so appending stays O(1)
+   * amortised) and changes older than maxAgeMs; `oldest` rises to the last one dropped.
+   */
+  private trim(now: number): void {
+    let drop = 0;
+    if (this.events.length > this.capacity) {
+      drop = this.events.length - this.capacity + Math.floor(this.capacity / 10);
+    }
+    const horizon = now - this.maxAgeMs;
+    while (drop < this.events.length && (this.events[drop]?.receivedAt ?? Infinity) < horizon) drop++;
+    if (drop === 0) return;
+    const dropped = this.events.splice(0, Math.min(drop, this.events.length));
+    this.oldest = dropped[dropped.length - 1]?.revision ?? this.oldest;
+  }
+
   /** Appends a change that directly follows the window and fans it out. */
   private apply(change: ChangeEvent): void {
-    const cached = new CachedChange(change);
+    const now = this.clock();
+    const cached = new CachedChange(change, now);
     this.events.push(cached);
     this.knownThrough = change.revision;
-    if (this.events.length > this.capacity) {
-      const dropped = this.events.splice(0, this.events.length - this.capacity);
-      this.oldest = dropped[dropped.length - 1]?.revision ?? this.oldest;
-    }
+    this.trim(now);
     for (const [w, after] of this.watchers) {
       if (cached.revision <= after) continue;
       if (!w.push(cached)) this.watchers.delete(w);
