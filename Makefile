@@ -19,7 +19,7 @@ unit: deps gen
 
 # The storage service against raw etcd in one run (its own etcd, redis-server and storage
 # process); prints a table and writes bench/results/storage.{json,md}. BENCH_SECONDS sets the
-# seconds per benchmark and side (default 10; the whole run takes about 2.5 minutes).
+# seconds per benchmark and side (default 10; the whole run takes a little over 2 minutes).
 bench: deps gen system-deps
 	$(NODE) bench/storage.ts
 

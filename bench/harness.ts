@@ -1,0 +1,174 @@
+/**
+ * Measuring helpers of the benchmarks: a closed-loop load generator (N operations in flight,
+ * each worker starting its next operation when the previous one ends), latency percentiles,
+ * and CPU use of processes (this one through process.cpuUsage(), children through /proc).
+ */
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+
+/** What one measured window produced. */
+export interface Sample {
+  /** Operations completed inside the window. */
+  ops: number;
+  errors: number;
+  /** Seconds from the window's start to the last completion. */
+  seconds: number;
+  /** Milliseconds per completed operation. */
+  latencies: number[];
+  /** First error message seen, to explain errors in the report. */
+  firstError?: string | undefined;
+}
+
+export interface Summary {
+  ops: number;
+  errors: number;
+  seconds: number;
+  /** Completed operations per second. */
+  throughput: number;
+  p50: number;
+  p99: number;
+  firstError?: string | undefined;
+}
+
+/** The operation a worker runs; `worker` is its index (0 .. inFlight - 1). */
+export type Operation = (worker: number) => Promise<void>;
+
+/**
+ * Runs `op` with `inFlight` workers for `seconds`, and returns what completed. A worker starts
+ * no new operation after the deadline; operations already started complete and count (the
+ * elapsed time runs to the last completion, so throughput stays honest). `stop` ends early.
+ */
+export async function closedLoop(op: Operation, inFlight: number, seconds: number, stop?: AbortSignal): Promise<Sample> {
+  const latencies: number[] = [];
+  let errors = 0;
+  let firstError: string | undefined;
+  const start = performance.now();
+  const deadline = start + seconds * 1000;
+  let last = start;
+  const worker = async (index: number): Promise<void> => {
+    while (performance.now() < deadline && stop?.aborted !== true) {
+      const t0 = performance.now();
+      try {
+        await op(index);
+        const t1 = performance.now();
+        latencies.push(t1 - t0);
+        last = Math.max(last, t1);
+      } catch (err) {
+        errors++;
+        firstError ??= err instanceof Error ? err.message : String(err);
+        last = Math.max(last, performance.now());
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: inFlight }, (_, i) => worker(i)));
+  return { ops: latencies.length, errors, seconds: (last - start) / 1000, latencies, firstError };
+}
+
+/** Merges windows of the same measurement (e.g. the two halves of an A-B-B-A run). */
+export function summarize(samples: Sample[]): Summary {
+  const latencies = samples.flatMap((s) => s.latencies).sort((a, b) => a - b);
+  const ops = samples.reduce((n, s) => n + s.ops, 0);
+  const seconds = samples.reduce((n, s) => n + s.seconds, 0);
+  return {
+    ops,
+    errors: samples.reduce((n, s) => n + s.errors, 0),
+    seconds,
+    throughput: seconds > 0 ? ops / seconds : 0,
+    p50: percentile(latencies, 0.5),
+    p99: percentile(latencies, 0.99),
+    firstError: samples.find((s) => s.firstError !== undefined)?.firstError,
+  };
+}
+
+/** Nearest-rank percentile of sorted values (q in 0..1); 0 for none. */
+export function percentile(sorted: number[], q: number): number {
+  if (sorted.length === 0) return 0;
+  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
+  return sorted[rank] as number;
+}
+
+// ---------------------------------------------------------------------------------------------
+// CPU use
+
+let clockTicks: number | undefined;
+
+/** Kernel clock ticks per second (the unit of /proc/<pid>/stat times); 100 on Linux nearly always. */
+function ticksPerSecond(): number {
+  if (clockTicks === undefined) {
+    const out = spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' });
+    const n = Number(out.stdout?.trim());
+    clockTicks = Number.isFinite(n) && n > 0 ? n : 100;
+  }
+  return clockTicks;
+}
+
+/** CPU seconds (user + system) a process has used so far; undefined once it is gone. */
+export function cpuSecondsOf(pid: number): number | undefined {
+  if (pid === process.pid) {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1e6;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) may contain spaces and parentheses: fields after the last ')'.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // utime and stime are fields 14 and 15 of the whole line, 12 and 13 after the name.
+    return (Number(fields[11]) + Number(fields[12])) / ticksPerSecond();
+  } catch {
+    return undefined;
+  }
+}
+
+/** Tracks the CPU use of named processes over windows; reports percent of one core. */
+export class CpuMeter {
+  private readonly pids: Record<string, number>;
+  private readonly used: Record<string, number> = {};
+  private wall = 0;
+
+  constructor(pids: Record<string, number>) {
+    this.pids = pids;
+    for (const name of Object.keys(pids)) this.used[name] = 0;
+  }
+
+  /** Measures `fn`'s window and adds it to the totals. */
+  async measure<T>(fn: () => Promise<T>): Promise<T> {
+    const before = this.read();
+    const t0 = performance.now();
+    try {
+      return await fn();
+    } finally {
+      this.wall += (performance.now() - t0) / 1000;
+      const after = this.read();
+      for (const name of Object.keys(this.pids)) {
+        this.used[name] = (this.used[name] ?? 0) + Math.max(0, (after[name] ?? 0) - (before[name] ?? 0));
+      }
+    }
+  }
+
+  /** Percent of one core per process over every measured window. */
+  percent(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const [name, seconds] of Object.entries(this.used)) out[name] = this.wall > 0 ? Math.round((seconds / this.wall) * 100) : 0;
+    return out;
+  }
+
+  private read(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const [name, pid] of Object.entries(this.pids)) out[name] = cpuSecondsOf(pid) ?? 0;
+    return out;
+  }
+}
+
+/** Resolves after `ms` (or at once when `signal` aborts). */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted === true) return resolve();
+    const timer = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}

@@ -1,0 +1,565 @@
+/**
+ * `make bench`: the storage service against raw etcd, measured in one run on one machine so
+ * that every figure has its reference beside it (on 2 shared cores runs differ by up to 25%;
+ * only ratios measured under the same noise mean something).
+ *
+ * It starts a real etcd and redis-server (temp dirs, free ports) and the real storage service
+ * as its own process, and drives both from this process: the service through StorageClient
+ * (gRPC), etcd directly through the etcd3 client made by the service's own createEtcdClient
+ * (retries off, same limits). Each benchmark warms both sides up, then measures them
+ * interleaved A-B-B-A (raw, service, service, raw; half the duration each), so a drift of the
+ * machine's load during the run falls on both sides alike. Every write goes to a fresh key.
+ *
+ * Fairness: the service's keys are /registry/configmaps/<namespace>/<name>; the raw keys are
+ * /baseline/configmaps/<namespace>/<name> (same layout, same length). The storage process
+ * runs its changefeed (an etcd watch on /registry/ that publishes every change to Redis) as
+ * it does in production, so its cost is part of the service's figures; the raw keys live
+ * outside /registry/ so that the service does not work on the reference's writes. Before each
+ * measured window the bench waits until the changefeed has published every service write, so
+ * a backlog of one window never runs during the next.
+ *
+ * Environment: BENCH_SECONDS (default 10) per benchmark and side, BENCH_WARMUP_SECONDS
+ * (default 2) per side; for investigating: BENCH_ONLY=create,get,update,list,create-1 (a
+ * subset; its results are printed, not written to bench/results/) and BENCH_CPU_PROF=<dir>
+ * (a CPU profile of the storage process, written when it stops; bench/profile-summary.ts
+ * reads it) and BENCH_CHANGEFEED=off (the bench holds the changefeed's leadership, so the
+ * service runs without publishing: what the changefeed costs; results not written either).
+ */
+import { execFileSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Etcd3 } from 'etcd3';
+import { Redis } from 'ioredis';
+import type { KubeObject } from '../lib/kube.ts';
+import { checkHealth } from '../lib/local/control-plane.ts';
+import { startEtcd, type EtcdServer } from '../lib/local/etcd.ts';
+import { freePort } from '../lib/local/ports.ts';
+import { missingBinaries, spawnProcess, waitUntil, type ManagedProcess } from '../lib/local/process.ts';
+import { startRedis, type RedisServer } from '../lib/local/redis.ts';
+import { createTelemetry } from '../lib/tracing.ts';
+import type { StorageRef } from '../services/storage/api.ts';
+import { createEtcdClient } from '../services/storage/backends/etcd.ts';
+import { FEED_REVISION_KEY } from '../services/storage/changefeed.ts';
+import { collectionPrefix, objectKey, prefixEnd, REGISTRY_PREFIX } from '../services/storage/core/keys.ts';
+import { StorageClient } from '../services/storage/grpc/client.ts';
+import { closedLoop, CpuMeter, sleep, summarize, type Operation, type Sample, type Summary } from './harness.ts';
+import { renderMarkdown, sideResult, type BenchResult, type Report } from './report.ts';
+
+const ROOT = fileURLToPath(new URL('../', import.meta.url));
+const RESULTS_DIR = join(ROOT, 'bench', 'results');
+
+function envSeconds(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`${name} must be a positive number of seconds, got "${raw}"`);
+  return n;
+}
+
+const SECONDS = envSeconds('BENCH_SECONDS', 10);
+const WARMUP_SECONDS = envSeconds('BENCH_WARMUP_SECONDS', 2);
+const CPU_PROF_DIR = process.env.BENCH_CPU_PROF;
+const BENCHMARKS = ['create', 'get', 'update', 'list', 'create-1'] as const;
+const ONLY = (process.env.BENCH_ONLY ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
+for (const name of ONLY) {
+  if (!(BENCHMARKS as readonly string[]).includes(name)) throw new Error(`BENCH_ONLY: unknown benchmark "${name}" (${BENCHMARKS.join(', ')})`);
+}
+const CHANGEFEED = (process.env.BENCH_CHANGEFEED ?? 'on') !== 'off';
+/** The election storage/main.ts campaigns in for the changefeed (BENCH_CHANGEFEED=off holds it). */
+const CHANGEFEED_ELECTION = 'apiserver-changefeed-leader';
+/** A partial or diagnostic run prints its table but leaves bench/results/ alone. */
+const DIAGNOSTIC = ONLY.length > 0 || !CHANGEFEED;
+/** Whether this run includes the benchmark (all of them unless BENCH_ONLY names a subset). */
+function selected(name: (typeof BENCHMARKS)[number]): boolean {
+  return ONLY.length === 0 || ONLY.includes(name);
+}
+const IN_FLIGHT = 64;
+const AIM = 'storage-service create at 64 in flight: throughput >= 70% of raw etcd transactions, p99 <= 2x raw';
+const OBJECT_BYTES = 1024;
+const GET_KEYS = 1_000;
+/** Objects each update worker cycles through (so a key is never updated by two workers). */
+const UPDATE_KEYS_PER_WORKER = 4;
+const LIST_OBJECTS = 10_000;
+const LIST_PAGE = 500;
+
+/** The raw reference's key root: same length as /registry/, outside what the changefeed watches. */
+const RAW_ROOT = '/baseline/';
+if (RAW_ROOT.length !== REGISTRY_PREFIX.length) throw new Error('RAW_ROOT must be as long as REGISTRY_PREFIX');
+
+function configMapsRef(namespace: string, name = ''): StorageRef {
+  return { group: '', resource: 'configmaps', namespace, name };
+}
+
+function rawKey(ref: StorageRef): string {
+  return RAW_ROOT + objectKey(ref).slice(REGISTRY_PREFIX.length);
+}
+
+function rawPrefix(ref: StorageRef): string {
+  return RAW_ROOT + collectionPrefix(ref).slice(REGISTRY_PREFIX.length);
+}
+
+function nameOf(seq: number): string {
+  return `cm-${String(seq).padStart(8, '0')}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The object: a ConfigMap of ~1 KiB of JSON, as the service stores it (no resourceVersion).
+
+const CREATED = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+function configMap(namespace: string, name: string, payload: string, counter = 0): KubeObject {
+  return {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: {
+      name,
+      namespace,
+      uid: randomUUID(),
+      creationTimestamp: CREATED,
+      labels: { app: 'storage-bench', tier: 'backend' },
+      annotations: { 'bench.example.com/purpose': 'storage service versus raw etcd' },
+    },
+    data: { counter: String(counter), payload },
+  };
+}
+
+/** Padding that makes configMap() ~OBJECT_BYTES of JSON with the names the bench uses. */
+const PAYLOAD = 'x'.repeat(Math.max(0, OBJECT_BYTES - JSON.stringify(configMap('bench-create', nameOf(0), '')).length));
+
+// ---------------------------------------------------------------------------------------------
+// Everything the bench starts, stopped in finally and on SIGINT/SIGTERM.
+
+interface Running {
+  etcd?: EtcdServer;
+  redis?: RedisServer;
+  storage?: ManagedProcess;
+  service?: StorageClient;
+  raw?: Etcd3;
+  feed?: Redis;
+}
+
+const running: Running = {};
+let stopping: Promise<void> | undefined;
+const interrupted = new AbortController();
+
+function stopAll(): Promise<void> {
+  stopping ??= (async () => {
+    const quietly = async (step: () => unknown): Promise<void> => {
+      try {
+        await step();
+      } catch {
+        // Stopping is best effort; the next step must still run.
+      }
+    };
+    await quietly(() => running.service?.close());
+    await quietly(() => running.raw?.close());
+    await quietly(() => running.feed?.disconnect());
+    await quietly(() => running.storage?.stop(10_000));
+    await Promise.all([quietly(() => running.redis?.stop()), quietly(() => running.etcd?.stop())]);
+  })();
+  return stopping;
+}
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    if (interrupted.signal.aborted) return;
+    process.stderr.write(`\n${signal}: stopping etcd, redis-server and the storage service\n`);
+    interrupted.abort();
+    void stopAll().finally(() => process.exit(130));
+  });
+}
+
+function checkInterrupted(): void {
+  if (interrupted.signal.aborted) throw new Error('interrupted');
+}
+
+function log(line: string): void {
+  process.stderr.write(`${line}\n`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Start-up
+
+async function startStorage(etcdEndpoint: string, redisUrl: string): Promise<{ proc: ManagedProcess; address: string }> {
+  // Tracing stays as deployed by default (spans made, nothing exported): no OTEL_* from the shell.
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('OTEL_')) env[k] = v;
+  const nodeFlags = CPU_PROF_DIR === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${resolve(CPU_PROF_DIR)}`];
+  for (let attempt = 1; ; attempt++) {
+    const address = `127.0.0.1:${await freePort()}`;
+    const proc = spawnProcess({
+      name: 'storage',
+      command: process.execPath,
+      args: [
+        ...nodeFlags,
+        join(ROOT, 'services', 'storage', 'main.ts'),
+        `--listen=${address}`,
+        `--etcd-endpoints=${etcdEndpoint}`,
+        `--redis-url=${redisUrl}`,
+        // Periodic maintenance (every 5 min by default) would land in one window or another.
+        '--compaction-interval=0',
+        '--shutdown-grace=2000',
+      ],
+      env,
+      cwd: ROOT,
+    });
+    running.storage = proc;
+    try {
+      await waitUntil(`storage healthy at ${address}`, () => checkHealth(address), { timeoutMs: 60_000, process: proc });
+      return { proc, address };
+    } catch (err) {
+      await proc.kill();
+      if (attempt < 3 && /address already in use|EADDRINUSE/i.test(err instanceof Error ? err.message : '')) continue;
+      throw err;
+    }
+  }
+}
+
+/** Writes beside the file, then renames: an interrupted run never leaves half a result. */
+function writeAtomically(path: string, text: string): void {
+  writeFileSync(`${path}.tmp`, text);
+  renameSync(`${path}.tmp`, path);
+}
+
+/**
+ * The commit measured, and whether the code the service runs differed from it (read-only git;
+ * --no-optional-locks keeps even the index untouched). Undefined outside a git checkout.
+ */
+function sourceVersion(): { commit: string; uncommittedChanges: boolean } | undefined {
+  try {
+    const git = (args: string[]): string => execFileSync('git', ['--no-optional-locks', '-C', ROOT, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    const commit = git(['rev-parse', 'HEAD']).trim();
+    const changed = git(['diff', '--name-only', 'HEAD', '--', 'services', 'lib', 'proto']).trim() !== '';
+    return { commit, uncommittedChanges: changed };
+  } catch {
+    return undefined;
+  }
+}
+
+function version(command: string, args: string[], pattern: RegExp): string {
+  try {
+    const out = execFileSync(command, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    return pattern.exec(out)?.[1] ?? out.split('\n')[0]?.trim() ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The run
+
+interface Side {
+  name: 'raw' | 'service';
+  op: Operation;
+  samples: Sample[];
+  cpu: CpuMeter;
+}
+
+async function main(): Promise<void> {
+  const missing = missingBinaries(['etcd', 'redis-server']);
+  if (missing.length > 0) throw new Error(`missing on PATH: ${missing.join(', ')} (make system-deps installs them)`);
+  const started = new Date();
+  log(`storage bench: ${SECONDS} s per benchmark and side (+${WARMUP_SECONDS} s warm-up), ${IN_FLIGHT} in flight`);
+
+  const [etcd, redis] = await Promise.all([startEtcd(), startRedis()]);
+  running.etcd = etcd;
+  running.redis = redis;
+  checkInterrupted();
+  const raw = createEtcdClient(etcd.endpoint);
+  running.raw = raw;
+  if (!CHANGEFEED) {
+    // Elected first, the bench keeps the lease alive for the whole run; storage never leads.
+    const campaign = raw.election(CHANGEFEED_ELECTION, 60).campaign('storage-bench');
+    await new Promise<void>((resolve, reject) => {
+      campaign.once('elected', () => resolve());
+      campaign.once('error', reject);
+    });
+    log('BENCH_CHANGEFEED=off: the bench holds the changefeed leadership; the service publishes nothing');
+  }
+  const storage = await startStorage(etcd.endpoint, redis.url);
+  checkInterrupted();
+  log(`etcd ${etcd.endpoint}, redis ${redis.url}, storage ${storage.address} (pid ${storage.proc.pid})`);
+
+  const telemetry = createTelemetry({ serviceName: 'storage-bench', env: {} });
+  const service = new StorageClient(storage.address, { telemetry });
+  running.service = service;
+  const feed = new Redis(redis.url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  feed.on('error', () => {});
+  await feed.connect();
+  running.feed = feed;
+
+  /** The newest revision the service wrote; the changefeed must have published it before a window. */
+  let serviceRevision = 0;
+  const noteRevision = (object: KubeObject): void => {
+    const rv = Number(object.metadata?.resourceVersion);
+    if (rv > serviceRevision) serviceRevision = rv;
+  };
+  const feedRevision = async (): Promise<number> => Number((await feed.get(FEED_REVISION_KEY)) ?? 0);
+
+  /** Waits until the changefeed has published every service write so far (and says how long that took). */
+  const settle = async (): Promise<number> => {
+    if (!CHANGEFEED) return 0;
+    const t0 = performance.now();
+    await waitUntil('the changefeed to publish the service writes', async () => (await feedRevision()) >= serviceRevision, {
+      timeoutMs: 180_000,
+      process: storage.proc,
+    });
+    checkInterrupted();
+    return (performance.now() - t0) / 1000;
+  };
+
+  // The changefeed starts once the storage replica is elected; write until it publishes.
+  const probe = async (): Promise<boolean> => {
+    const name = `probe-${randomUUID()}`;
+    noteRevision(await service.create(configMapsRef('bench-probe', name), configMap('bench-probe', name, '')));
+    await sleep(200);
+    return (await feedRevision()) >= serviceRevision;
+  };
+  if (CHANGEFEED) await waitUntil('the changefeed to run', probe, { timeoutMs: 60_000, process: storage.proc });
+
+  // Seed what get, update and list read: the same objects under both roots, written directly.
+  const seed = async (namespace: string, count: number): Promise<{ service: KubeObject[]; raw: { object: KubeObject; revision: string }[] }> => {
+    const serviceObjects: KubeObject[] = new Array<KubeObject>(count);
+    const rawObjects: { object: KubeObject; revision: string }[] = new Array<{ object: KubeObject; revision: string }>(count);
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: IN_FLIGHT }, async () => {
+        for (let i = next++; i < count; i = next++) {
+          const ref = configMapsRef(namespace, nameOf(i));
+          const object = configMap(namespace, ref.name, PAYLOAD);
+          const json = JSON.stringify(object);
+          const [a, b] = await Promise.all([raw.put(objectKey(ref)).value(json).exec(), raw.put(rawKey(ref)).value(json).exec()]);
+          serviceObjects[i] = { ...object, metadata: { ...object.metadata, resourceVersion: a.header.revision } };
+          rawObjects[i] = { object, revision: b.header.revision };
+          if (Number(a.header.revision) > serviceRevision) serviceRevision = Number(a.header.revision);
+        }
+      }),
+    );
+    return { service: serviceObjects, raw: rawObjects };
+  };
+  log('seeding the objects get, update and list read, under both roots');
+  if (selected('get')) await seed('bench-get', GET_KEYS);
+  const updateObjects = selected('update') ? await seed('bench-update', IN_FLIGHT * UPDATE_KEYS_PER_WORKER) : { service: [], raw: [] };
+  if (selected('list')) await seed('bench-list', LIST_OBJECTS);
+  const seedLag = await settle();
+  log(`seeded; the changefeed caught up ${seedLag.toFixed(1)} s after the last seed write`);
+
+  const cpuPids = { bench: process.pid, storage: storage.proc.pid, etcd: etcd.process.pid, redis: redis.process.pid };
+  const results: BenchResult[] = [];
+
+  /** Warm-up of both sides, then raw, service, service, raw for half the duration each. */
+  const measure = async (
+    name: (typeof BENCHMARKS)[number],
+    description: string,
+    inFlight: number,
+    rawOp: Operation,
+    serviceOp: Operation,
+    unit: string,
+  ): Promise<void> => {
+    if (!selected(name)) return;
+    log(`${description}, ${inFlight} in flight`);
+    const sides: Side[] = [
+      { name: 'raw', op: rawOp, samples: [], cpu: new CpuMeter(cpuPids) },
+      { name: 'service', op: serviceOp, samples: [], cpu: new CpuMeter(cpuPids) },
+    ];
+    const [rawSide, serviceSide] = sides as [Side, Side];
+    let feedLag = 0;
+    for (const side of sides) {
+      await settle();
+      await closedLoop(side.op, inFlight, WARMUP_SECONDS, interrupted.signal);
+    }
+    for (const side of [rawSide, serviceSide, serviceSide, rawSide]) {
+      feedLag = Math.max(feedLag, await settle());
+      const sample = await side.cpu.measure(() => closedLoop(side.op, inFlight, SECONDS / 2, interrupted.signal));
+      checkInterrupted();
+      side.samples.push(sample);
+      log(`  ${name} ${side.name}: ${Math.round(sample.ops / sample.seconds)} ${unit}/s${sample.errors > 0 ? `, ${sample.errors} errors (${sample.firstError})` : ''}`);
+    }
+    feedLag = Math.max(feedLag, await settle());
+    const rawSummary: Summary = summarize(rawSide.samples);
+    const serviceSummary: Summary = summarize(serviceSide.samples);
+    results.push({
+      name,
+      description,
+      inFlight,
+      unit,
+      raw: sideResult(rawSummary, rawSide.cpu.percent()),
+      service: sideResult(serviceSummary, serviceSide.cpu.percent()),
+      ratio: {
+        throughput: rawSummary.throughput > 0 ? serviceSummary.throughput / rawSummary.throughput : 0,
+        p99: rawSummary.p99 > 0 ? serviceSummary.p99 / rawSummary.p99 : 0,
+      },
+      changefeedCatchUpSeconds: feedLag,
+    });
+  };
+
+  // create, 64 in flight (and 1 in flight: the latency floor), fresh keys on both sides.
+  const creates = (namespace: string): { raw: Operation; service: Operation } => {
+    let rawSeq = 0;
+    let serviceSeq = 0;
+    return {
+      raw: async () => {
+        const ref = configMapsRef(namespace, nameOf(rawSeq++));
+        const json = JSON.stringify(configMap(namespace, ref.name, PAYLOAD));
+        const key = rawKey(ref);
+        const response = await raw.if(key, 'Mod', '==', 0).then(raw.put(key).value(json)).commit();
+        if (!response.succeeded) throw new Error(`${key} exists`);
+      },
+      service: async () => {
+        const ref = configMapsRef(namespace, nameOf(serviceSeq++));
+        noteRevision(await service.create(ref, configMap(namespace, ref.name, PAYLOAD)));
+      },
+    };
+  };
+  const create64 = creates('bench-create');
+  await measure('create', 'create (etcd: txn create-if-absent)', IN_FLIGHT, create64.raw, create64.service, 'ops');
+
+  // get, 64 in flight: linearizable reads of the seeded objects, parsed.
+  let rawGets = 0;
+  let serviceGets = 0;
+  await measure(
+    'get',
+    'get (etcd: linearizable range + JSON.parse)',
+    IN_FLIGHT,
+    async () => {
+      const key = rawKey(configMapsRef('bench-get', nameOf(rawGets++ % GET_KEYS)));
+      const response = await raw.get(key).exec();
+      const kv = response.kvs[0];
+      if (kv === undefined) throw new Error(`${key} missing`);
+      JSON.parse(kv.value.toString('utf8'));
+    },
+    async () => {
+      await service.get(configMapsRef('bench-get', nameOf(serviceGets++ % GET_KEYS)));
+    },
+    'ops',
+  );
+
+  // update, 64 in flight: each worker cycles through its own objects, compare-and-swap on the
+  // revision it last wrote (the service: the resourceVersion of the object it holds).
+  const rawState = updateObjects.raw;
+  const serviceState = updateObjects.service;
+  const rawTurn = new Array<number>(IN_FLIGHT).fill(0);
+  const serviceTurn = new Array<number>(IN_FLIGHT).fill(0);
+  let counter = 0;
+  await measure(
+    'update',
+    'update with resourceVersion (etcd: txn compare mod_revision, put)',
+    IN_FLIGHT,
+    async (worker) => {
+      const index = worker + IN_FLIGHT * ((rawTurn[worker] = (rawTurn[worker] ?? 0) + 1) % UPDATE_KEYS_PER_WORKER);
+      const current = rawState[index] as { object: KubeObject; revision: string };
+      const object = { ...current.object, data: { counter: String(++counter), payload: PAYLOAD } };
+      const key = rawKey(configMapsRef('bench-update', current.object.metadata?.name ?? ''));
+      const response = await raw
+        .if(key, 'Mod', '==', current.revision)
+        .then(raw.put(key).value(JSON.stringify(object)))
+        .commit();
+      if (!response.succeeded) throw new Error(`${key} changed under the bench`);
+      rawState[index] = { object, revision: response.header.revision };
+    },
+    async (worker) => {
+      const index = worker + IN_FLIGHT * ((serviceTurn[worker] = (serviceTurn[worker] ?? 0) + 1) % UPDATE_KEYS_PER_WORKER);
+      const current = serviceState[index] as KubeObject;
+      const object = { ...current, data: { counter: String(++counter), payload: PAYLOAD } };
+      const updated = await service.update(configMapsRef('bench-update', current.metadata?.name ?? ''), object);
+      noteRevision(updated);
+      serviceState[index] = updated;
+    },
+    'ops',
+  );
+
+  // list: all 10,000 objects in pages of 500, one list at a time, every page at the first
+  // page's revision. (Pages keep each reply far under grpc-js's default 4 MiB receive limit,
+  // which etcd3 never raises: an unpaginated range of 10,000 1 KiB values would fail.)
+  const listRef = configMapsRef('bench-list');
+  await measure(
+    'list',
+    `list ${LIST_OBJECTS.toLocaleString('en-US')} objects, pages of ${LIST_PAGE} (etcd: ranges with limit at one revision + JSON.parse)`,
+    1,
+    async () => {
+      const prefix = rawPrefix(listRef);
+      const end = prefixEnd(prefix);
+      let start = Buffer.from(prefix);
+      let revision = '0';
+      let items = 0;
+      for (;;) {
+        const response = await raw.kv.range({ key: start, range_end: end, limit: String(LIST_PAGE), revision });
+        if (revision === '0') revision = response.header.revision;
+        for (const kv of response.kvs) JSON.parse(kv.value.toString('utf8'));
+        items += response.kvs.length;
+        const last = response.kvs[response.kvs.length - 1];
+        if (!response.more || last === undefined) break;
+        start = Buffer.concat([last.key, Buffer.from([0])]);
+      }
+      if (items !== LIST_OBJECTS) throw new Error(`raw list saw ${items} objects`);
+    },
+    async () => {
+      let items = 0;
+      let token = '';
+      do {
+        const page = await service.list(listRef, { limit: LIST_PAGE, continue: token });
+        items += page.items.length;
+        token = page.continue;
+      } while (token !== '');
+      if (items !== LIST_OBJECTS) throw new Error(`service list saw ${items} objects`);
+    },
+    'lists',
+  );
+
+  const create1 = creates('bench-create-1');
+  await measure('create-1', 'create (etcd: txn create-if-absent), latency floor', 1, create1.raw, create1.service, 'ops');
+
+  const create = results.find((r) => r.name === 'create');
+  const report: Report = {
+    date: started.toISOString(),
+    durationSeconds: Math.round((Date.now() - started.getTime()) / 1000),
+    command: `${ONLY.length > 0 ? `BENCH_ONLY=${ONLY.join(',')} ` : ''}${CHANGEFEED ? '' : 'BENCH_CHANGEFEED=off '}make bench`,
+    settings: { benchSeconds: SECONDS, warmupSeconds: WARMUP_SECONDS, objectBytes: JSON.stringify(configMap('bench-create', nameOf(0), PAYLOAD)).length },
+    environment: {
+      node: process.version,
+      cpuModel: cpus()[0]?.model ?? 'unknown',
+      cpuCount: cpus().length,
+      etcd: version('etcd', ['--version'], /etcd Version:\s*(\S+)/),
+      redis: version('redis-server', ['--version'], /v=(\S+)/),
+    },
+    source: sourceVersion(),
+    results,
+    aim:
+      create === undefined
+        ? undefined
+        : {
+            statement: AIM,
+            createThroughputRatio: create.ratio.throughput,
+            createP99Ratio: create.ratio.p99,
+            met: create.ratio.throughput >= 0.7 && create.ratio.p99 <= 2,
+          },
+  };
+  const markdown = renderMarkdown(report);
+  if (DIAGNOSTIC) {
+    process.stdout.write(`\n${markdown}\n(BENCH_ONLY or BENCH_CHANGEFEED=off: a diagnostic run; bench/results/ left as it was)\n`);
+    return;
+  }
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  // Three decimals are plenty (milliseconds to the microsecond, rates to the thousandth).
+  const rounded = (_key: string, value: unknown): unknown =>
+    typeof value === 'number' && !Number.isInteger(value) ? Math.round(value * 1000) / 1000 : value;
+  writeAtomically(join(RESULTS_DIR, 'storage.json'), JSON.stringify(report, rounded, 2) + '\n');
+  writeAtomically(join(RESULTS_DIR, 'storage.md'), markdown);
+  process.stdout.write(`\n${markdown}\nwritten: bench/results/storage.json, bench/results/storage.md\n`);
+}
+
+try {
+  await main();
+} catch (err) {
+  if (!interrupted.signal.aborted) {
+    process.stderr.write(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exitCode = 1;
+  }
+} finally {
+  await stopAll();
+}
+// Nothing may keep the process alive (a stray timer, a socket) once everything has stopped.
+process.exit(interrupted.signal.aborted ? 130 : (process.exitCode ?? 0));
