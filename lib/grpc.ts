@@ -238,12 +238,17 @@ export class GrpcServer {
     );
     const controller = new AbortController();
     if (stream) this.streams.add(controller);
-    call.on('cancelled', () => controller.abort(new StatusError('Timeout', 'the client cancelled the call')));
+    let finished = false;
+    // grpc-js also reports 'cancelled' after a call completed; only a live call is aborted.
+    call.on('cancelled', () => {
+      if (!finished) controller.abort(new StatusError('Timeout', 'the client cancelled the call'));
+    });
     const otelContext = trace.setSpan(parent, span);
     return {
       ctx: { metadata: call.metadata, signal: controller.signal },
       otelContext,
       done: () => {
+        finished = true;
         this.streams.delete(controller);
         span.end();
       },

@@ -13,7 +13,7 @@
  * The tracer is handed to whoever needs it (no global tracer provider); only the context
  * manager is global, because the OpenTelemetry API keeps the active context there.
  */
-import { context, type Tracer, type TextMapPropagator, diag, DiagLogLevel } from '@opentelemetry/api';
+import { context, diag, DiagLogLevel, trace, type TextMapPropagator, type Tracer } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { OTLPTraceExporter as OTLPJsonTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
@@ -112,10 +112,16 @@ export function createTelemetry(options: TelemetryOptions): Telemetry {
   const resource = resourceFromAttributes({
     'service.name': env.OTEL_SERVICE_NAME ?? options.serviceName,
   }).merge(detectResources({ detectors: [envDetector] }));
+  const propagator = new W3CTraceContextPropagator();
+  if (processors.length === 0) {
+    // Nothing would receive the spans: the API's no-op tracer costs nothing per call and still
+    // carries an incoming trace context through (its spans keep the parent's ids).
+    return { tracer: trace.getTracer('kube-grpc-apiserver'), propagator, shutdown: async () => {} };
+  }
   const provider = new TracerProvider({ resource, spanProcessors: processors });
   return {
     tracer: provider.getTracer('kube-grpc-apiserver'),
-    propagator: new W3CTraceContextPropagator(),
+    propagator,
     shutdown: () => provider.shutdown(),
   };
 }
