@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { badRequest, StatusError } from '../../../lib/errors.ts';
 import type { KubeObject } from '../../../lib/kube.ts';
 import { apiVersionOf, withTypeMeta, type ResourceInfo } from '../../../lib/resources.ts';
-import type { Admission } from '../../admission/api.ts';
+import type { Admission, AdmissionRequest, Operation } from '../../admission/api.ts';
 import type { Attributes, Authenticator, Authorizer, UserInfo } from '../../auth/api.ts';
 import type { DeleteResult, ListOptions, ListResult, Preconditions, Storage } from '../../storage/api.ts';
 import type { WatchEvent } from '../../watch/core/watch-cache.ts';
@@ -63,6 +63,32 @@ function normalizeBody(target: Target, body: KubeObject): KubeObject {
     metadata.namespace = target.namespace;
   }
   return { ...body, apiVersion, kind: info.kind, metadata };
+}
+
+/** The admission request of an operation on `target`. */
+function admissionRequest(
+  operation: Operation,
+  target: Target,
+  name: string,
+  user: UserInfo,
+  dryRun: boolean | undefined,
+  object?: KubeObject,
+  oldObject?: KubeObject,
+): AdmissionRequest {
+  const { info } = target;
+  return {
+    operation,
+    group: info.group,
+    version: info.version,
+    resource: info.resource,
+    kind: info.kind,
+    namespace: target.namespace,
+    name,
+    object,
+    oldObject,
+    user,
+    dryRun: dryRun === true,
+  };
 }
 
 export class Pipeline {
@@ -144,25 +170,10 @@ export class Pipeline {
    * With dryRun, everything but the write happens and the admitted object is returned.
    */
   async create(user: UserInfo, target: Target, body: KubeObject, options: { dryRun?: boolean } = {}, signal?: AbortSignal): Promise<KubeObject> {
-    const { info } = target;
     const object = normalizeBody(target, body);
     const name = typeof object.metadata?.name === 'string' ? object.metadata.name : '';
     await this.authorizeResource(user, 'create', { ...target, name: '' }, signal);
-    const admitted = await this.o.admission.admit(
-      {
-        operation: 'CREATE',
-        group: info.group,
-        version: info.version,
-        resource: info.resource,
-        kind: info.kind,
-        namespace: target.namespace,
-        name,
-        object,
-        user,
-        dryRun: options.dryRun === true,
-      },
-      signal,
-    );
+    const admitted = await this.o.admission.admit(admissionRequest('CREATE', target, name, user, options.dryRun, object), signal);
     if (admitted === undefined) throw new StatusError('InternalError', 'admission returned no object');
     if (options.dryRun === true) return admitted;
     const finalName = admitted.metadata?.name ?? '';
@@ -184,10 +195,7 @@ export class Pipeline {
       } catch (err) {
         if (!(err instanceof StatusError) || err.reason !== 'NotFound') throw err;
       }
-      const admitted = await this.o.admission.admit(
-        { operation: 'CREATE', group: '', version: info.version, resource: info.resource, kind: info.kind, namespace: '', name, object, user, dryRun: false },
-        signal,
-      );
+      const admitted = await this.o.admission.admit(admissionRequest('CREATE', { info, namespace: '', name }, name, user, false, object), signal);
       try {
         await this.o.storage.create({ group: '', resource: 'namespaces', namespace: '', name }, admitted ?? object, signal);
       } catch (err) {
@@ -213,7 +221,6 @@ export class Pipeline {
    * kube's GuaranteedUpdate does.
    */
   async update(user: UserInfo, target: Target, body: KubeObject, options: { dryRun?: boolean } = {}, signal?: AbortSignal): Promise<KubeObject> {
-    const { info } = target;
     const object = normalizeBody(target, body);
     const bodyName = object.metadata?.name ?? '';
     if (bodyName !== '' && bodyName !== target.name) {
@@ -224,22 +231,7 @@ export class Pipeline {
     const conditional = (object.metadata.resourceVersion ?? '') !== '';
     for (let attempt = 0; ; attempt++) {
       const current = await this.o.storage.get(this.ref(target), {}, signal);
-      const admitted = await this.o.admission.admit(
-        {
-          operation: 'UPDATE',
-          group: info.group,
-          version: info.version,
-          resource: info.resource,
-          kind: info.kind,
-          namespace: target.namespace,
-          name: target.name,
-          object,
-          oldObject: current,
-          user,
-          dryRun: options.dryRun === true,
-        },
-        signal,
-      );
+      const admitted = await this.o.admission.admit(admissionRequest('UPDATE', target, target.name, user, options.dryRun, object, current), signal);
       if (admitted === undefined) throw new StatusError('InternalError', 'admission returned no object');
       if (options.dryRun === true) return admitted;
       const pinned = conditional ? admitted : { ...admitted, metadata: { ...admitted.metadata, resourceVersion: current.metadata?.resourceVersion ?? '' } };
@@ -260,22 +252,7 @@ export class Pipeline {
   ): Promise<DeleteResult> {
     await this.authorizeResource(user, 'delete', target, signal);
     const current = await this.o.storage.get(this.ref(target), {}, signal);
-    const { info } = target;
-    await this.o.admission.admit(
-      {
-        operation: 'DELETE',
-        group: info.group,
-        version: info.version,
-        resource: info.resource,
-        kind: info.kind,
-        namespace: target.namespace,
-        name: target.name,
-        oldObject: current,
-        user,
-        dryRun: options.dryRun === true,
-      },
-      signal,
-    );
+    await this.o.admission.admit(admissionRequest('DELETE', target, target.name, user, options.dryRun, undefined, current), signal);
     if (options.dryRun === true) return { object: current, pending: false };
     const preconditions = { ...(options.preconditions ?? {}) };
     // Delete what admission saw: a concurrent replacement (new uid) must not be deleted unseen.

@@ -24,16 +24,8 @@ import type {
   ChangeSource,
   ChangeSubscription,
   CommittedChange,
-  DeleteResult,
-  EventsOptions,
-  EventsResult,
-  GetOptions,
   HistoryEvent,
-  ListOptions,
-  ListResult,
-  Preconditions,
   Storage,
-  StorageRef,
 } from '../api.ts';
 import { deletedKeyValue, historyEvent as coreHistoryEvent } from '../core/history.ts';
 import {
@@ -352,46 +344,12 @@ export type EtcdStorageOptions = Pick<EtcdBackendOptions, 'tracer' | 'writeTrace
  * Storage and ChangeSource over etcd. Every method rejects with StatusError only; while etcd
  * is unreachable, with ServiceUnavailable within the client's deadline.
  */
-export class EtcdStorage implements Storage, ChangeSource {
+export class EtcdStorage extends KvStorage implements Storage, ChangeSource {
   readonly client: Etcd3;
-  private readonly store: KvStorage;
 
   constructor(client: Etcd3, options: EtcdStorageOptions) {
+    super(new EtcdEngine(client, options.tracer, options.writeTraces), options);
     this.client = client;
-    this.store = new KvStorage(new EtcdEngine(client, options.tracer, options.writeTraces), options);
-  }
-
-  create(ref: StorageRef, object: KubeObject): Promise<KubeObject> {
-    return this.store.create(ref, object);
-  }
-
-  get(ref: StorageRef, options?: GetOptions, signal?: AbortSignal): Promise<KubeObject> {
-    return this.store.get(ref, options, signal);
-  }
-
-  list(ref: StorageRef, options?: ListOptions, signal?: AbortSignal): Promise<ListResult> {
-    return this.store.list(ref, options, signal);
-  }
-
-  update(ref: StorageRef, object: KubeObject): Promise<KubeObject> {
-    return this.store.update(ref, object);
-  }
-
-  delete(ref: StorageRef, preconditions?: Preconditions): Promise<DeleteResult> {
-    return this.store.delete(ref, preconditions);
-  }
-
-  events(ref: Pick<StorageRef, 'group' | 'resource'>, options: EventsOptions, signal?: AbortSignal): Promise<EventsResult> {
-    return this.store.events(ref, options, signal);
-  }
-
-  currentRevision(): Promise<string> {
-    return this.store.currentRevision();
-  }
-
-  /** etcd's compaction (kv.compact) at `revision`; see KvStorage.compact. */
-  compact(revision: string): Promise<void> {
-    return this.store.compact(revision);
   }
 
   /** etcd's watch over every object key; see backends/etcd-changes.ts. */

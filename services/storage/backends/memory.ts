@@ -10,17 +10,8 @@ import type {
   ChangeSource,
   ChangeSubscription,
   CommittedChange,
-  DeleteResult,
-  EventsOptions,
-  EventsResult,
-  GetOptions,
-  ListOptions,
-  ListResult,
-  Preconditions,
   Storage,
-  StorageRef,
 } from '../api.ts';
-import type { KubeObject } from '../../../lib/kube.ts';
 import { deletedKeyValue, historyEvent } from '../core/history.ts';
 import { compareKeys, resourceOfKey } from '../core/keys.ts';
 import {
@@ -270,40 +261,14 @@ export type MemoryStorageOptions = KvStorageOptions;
  * Storage and ChangeSource in memory. Every method rejects with StatusError only, with the
  * same Statuses as the etcd backend.
  */
-export class MemoryStorage implements Storage, ChangeSource {
-  private readonly engine = new MemoryEngine();
-  private readonly store: KvStorage;
+export class MemoryStorage extends KvStorage implements Storage, ChangeSource {
+  /** The same engine KvStorage writes through; its log feeds watchChanges. */
+  private readonly memory: MemoryEngine;
 
   constructor(options: MemoryStorageOptions = {}) {
-    this.store = new KvStorage(this.engine, options);
-  }
-
-  create(ref: StorageRef, object: KubeObject): Promise<KubeObject> {
-    return this.store.create(ref, object);
-  }
-
-  get(ref: StorageRef, options?: GetOptions, signal?: AbortSignal): Promise<KubeObject> {
-    return this.store.get(ref, options, signal);
-  }
-
-  list(ref: StorageRef, options?: ListOptions, signal?: AbortSignal): Promise<ListResult> {
-    return this.store.list(ref, options, signal);
-  }
-
-  update(ref: StorageRef, object: KubeObject): Promise<KubeObject> {
-    return this.store.update(ref, object);
-  }
-
-  delete(ref: StorageRef, preconditions?: Preconditions): Promise<DeleteResult> {
-    return this.store.delete(ref, preconditions);
-  }
-
-  events(ref: Pick<StorageRef, 'group' | 'resource'>, options: EventsOptions, signal?: AbortSignal): Promise<EventsResult> {
-    return this.store.events(ref, options, signal);
-  }
-
-  currentRevision(): Promise<string> {
-    return this.store.currentRevision();
+    const engine = new MemoryEngine();
+    super(engine, options);
+    this.memory = engine;
   }
 
   /**
@@ -316,10 +281,8 @@ export class MemoryStorage implements Storage, ChangeSource {
     onChanges: (changes: CommittedChange[]) => void,
     onError: (err: StatusError) => void,
   ): Promise<ChangeSubscription> {
-    return this.engine.subscribe(revisionArgument('fromRevision', fromRevision), onChanges, onError);
+    return this.memory.subscribe(revisionArgument('fromRevision', fromRevision), onChanges, onError);
   }
 
-  compact(revision: string): Promise<void> {
-    return this.store.compact(revision);
-  }
 }
+
