@@ -295,14 +295,13 @@ export class RestHandler {
           this.writeJson(res, 200, deleted.object);
           return;
         }
-        // Deleted at once: kube answers a Success Status naming what went.
-        this.writeJson(res, 200, {
-          kind: 'Status',
-          apiVersion: 'v1',
-          metadata: {},
-          status: 'Success',
-          details: { name: route.name, group: route.info.group, kind: route.info.resource, uid: deleted.object.metadata?.uid ?? '' },
-        });
+        // Deleted at once: kube answers a Success Status naming what went (details.kind is the
+        // resource, as in kube's Store.finalizeDelete; group is omitted when empty).
+        const details: Record<string, string> = { name: route.name };
+        if (route.info.group !== '') details.group = route.info.group;
+        details.kind = route.info.resource;
+        details.uid = deleted.object.metadata?.uid ?? '';
+        this.writeJson(res, 200, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', details });
         return;
       }
       default:
