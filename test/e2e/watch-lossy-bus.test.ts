@@ -4,43 +4,26 @@
  * watcher must still see exactly etcd's history, in order.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { Metadata } from '@grpc/grpc-js';
+import type { Metadata } from '@grpc/grpc-js';
 import { Redis } from 'ioredis';
-import { clientSettings, serverStream, unary } from '../../lib/grpc.ts';
-import { startControlPlane, type ControlPlane } from '../../lib/local/control-plane.ts';
-import { loadApiProto } from '../../lib/proto.ts';
-import { createTelemetry } from '../../lib/tracing.ts';
+import { serverStream, unary } from '../../lib/grpc.ts';
+import type { ControlPlane } from '../../lib/local/control-plane.ts';
 import type { ResourcesClient } from '../../lib/gen/apiserver/v1/Resources.ts';
-import { StorageClient } from '../../services/storage/grpc/client.ts';
+import type { StorageClient } from '../../services/storage/grpc/client.ts';
+import { startGrpcPlane } from '../support/grpc-plane.ts';
 
-let dir: string;
 let plane: ControlPlane;
 let client: ResourcesClient;
 let storage: StorageClient;
 let auth: Metadata;
-const telemetry = createTelemetry({ serviceName: 'test', env: {} });
+let stop: () => Promise<void> = async () => {};
 
 before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'e2e-lossy-'));
-  plane = await startControlPlane({ dataDir: dir, logDir: join(dir, 'logs') });
-  const token = (await readFile(join(dir, 'tokens.csv'), 'utf8')).split(',')[0] ?? '';
-  auth = new Metadata();
-  auth.set('authorization', `Bearer ${token}`);
-  const { credentials, channelOptions } = clientSettings({ telemetry });
-  client = new (loadApiProto().apiserver.v1.Resources)(plane.addresses.gateway, credentials, channelOptions);
-  storage = new StorageClient(plane.addresses.storage, { telemetry });
+  ({ plane, client, storage, auth, stop } = await startGrpcPlane('lossy'));
 });
 
-after(async () => {
-  client?.close();
-  storage?.close();
-  await plane?.stop();
-  await rm(dir, { recursive: true, force: true });
-});
+after(() => stop());
 
 const ref = (name = '') => ({ group: '', version: 'v1', resource: 'configmaps', namespace: 'lossy', name });
 const json = (o: unknown) => Buffer.from(JSON.stringify(o));
