@@ -1,0 +1,115 @@
+/**
+ * WatchService semantics that need no network: initial state, watch-list bookmarks, periodic
+ * bookmarks, selectors, and the bounded queue of a slow watcher.
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import type { ChangeEvent } from '../../../lib/change-event.ts';
+import { createLogger } from '../../../lib/log.ts';
+import { ResourceRegistry } from '../../../lib/resources.ts';
+import { MemoryStorage } from '../../storage/backends/memory.ts';
+import { WatchCache, type WatchEvent } from './watch-cache.ts';
+import { cacheKey, INITIAL_EVENTS_END_ANNOTATION, WatchService, type WatchOptions } from './watch-service.ts';
+
+const logger = createLogger({ service: 'test', level: 'error' });
+const target = { group: '', version: 'v1', resource: 'configmaps', namespace: 'ns' };
+
+async function setup(options: { bookmarkIntervalMs?: number; maxQueuedEvents?: number } = {}) {
+  const storage = new MemoryStorage();
+  const ref = (name: string) => ({ group: '', resource: 'configmaps', namespace: 'ns', name });
+  await storage.create(ref('a'), { metadata: { name: 'a', namespace: 'ns', labels: { tier: 'gold' } } });
+  const start = Number(await storage.currentRevision());
+  const cache = new WatchCache(start, { capacity: 100 });
+  const service = new WatchService({ caches: new Map([[cacheKey('', 'configmaps'), cache]]), storage, registry: new ResourceRegistry(), logger, ...options });
+  let prev = start;
+  const change = async (name: string, labels: Record<string, string>) => {
+    const object = await storage.create(ref(name), { metadata: { name, namespace: 'ns', labels } });
+    const revision = Number(object.metadata?.resourceVersion);
+    const event: ChangeEvent = { type: 'ADDED', revision, prevRevision: prev, group: '', resource: 'configmaps', namespace: 'ns', name, object };
+    prev = revision;
+    cache.receive(event);
+    return revision;
+  };
+  return { service, cache, change, start };
+}
+
+/** Collects events until `count` arrived, then stops the watch. */
+async function collect(service: WatchService, options: WatchOptions, count: number, during?: () => Promise<void>): Promise<WatchEvent[]> {
+  const controller = new AbortController();
+  const events: WatchEvent[] = [];
+  const done = (async () => {
+    for await (const e of service.watch(target, options, controller.signal)) {
+      events.push(e);
+      if (events.length >= count) controller.abort();
+    }
+  })();
+  await during?.();
+  await done;
+  return events;
+}
+
+const json = (e: WatchEvent) => JSON.parse(e.object.toString()) as { metadata: { name?: string; resourceVersion: string; annotations?: Record<string, string> } };
+
+describe('WatchService', () => {
+  test('rv unset: the current state as ADDED, then changes', async () => {
+    const { service, change } = await setup();
+    const events = await collect(service, {}, 2, async () => {
+      await new Promise((r) => setImmediate(r));
+      await change('b', {});
+    });
+    assert.deepEqual(events.map((e) => [e.type, json(e).metadata.name]), [['ADDED', 'a'], ['ADDED', 'b']]);
+  });
+
+  test('watch-list: initial events, then a bookmark marking their end', async () => {
+    const { service, start } = await setup();
+    const events = await collect(service, { sendInitialEvents: true, resourceVersionMatch: 'NotOlderThan', allowWatchBookmarks: true }, 2);
+    assert.equal(events[0]?.type, 'ADDED');
+    assert.equal(events[1]?.type, 'BOOKMARK');
+    assert.equal(json(events[1] as WatchEvent).metadata.annotations?.[INITIAL_EVENTS_END_ANNOTATION], 'true');
+    assert.ok(Number(json(events[1] as WatchEvent).metadata.resourceVersion) >= start);
+  });
+
+  test('bookmarks come periodically when allowed, at the newest revision delivered or cached', async () => {
+    const { service, change, start } = await setup({ bookmarkIntervalMs: 20 });
+    const events = await collect(service, { resourceVersion: String(start), allowWatchBookmarks: true }, 3, async () => {
+      await change('b', {});
+    });
+    assert.equal(events[0]?.type, 'ADDED');
+    assert.equal(events[1]?.type, 'BOOKMARK');
+    assert.equal(events[1]?.resourceVersion, events[0]?.resourceVersion);
+  });
+
+  test('no bookmarks unless asked for', async () => {
+    const { service, change, start } = await setup({ bookmarkIntervalMs: 5 });
+    const events = await collect(service, { resourceVersion: String(start) }, 2, async () => {
+      await new Promise((r) => setTimeout(r, 30));
+      await change('b', {});
+      await change('c', {});
+    });
+    assert.deepEqual(events.map((e) => e.type), ['ADDED', 'ADDED']);
+  });
+
+  test('a label selector filters changes', async () => {
+    const { service, change, start } = await setup();
+    const events = await collect(service, { resourceVersion: String(start), labelSelector: 'tier=gold' }, 1, async () => {
+      await change('silver', { tier: 'silver' });
+      await change('gold', { tier: 'gold' });
+    });
+    assert.deepEqual(events.map((e) => json(e).metadata.name), ['gold']);
+  });
+
+  test('a watcher that does not read is dropped when its queue is full; others carry on', async () => {
+    const { service, change, start } = await setup({ maxQueuedEvents: 3 });
+    const controller = new AbortController();
+    const slow = service.watch(target, { resourceVersion: String(start) }, controller.signal)[Symbol.asyncIterator]();
+    const first = slow.next(); // registers the watcher; nothing more is read
+    const fast = collect(service, { resourceVersion: String(start) }, 6);
+    for (let i = 0; i < 6; i++) await change(`x${i}`, {});
+    assert.equal((await fast).length, 6);
+    assert.equal((await first).done, false);
+    // The slow one got at most its queue's worth, then its stream ended.
+    let more = 0;
+    for (let r = await slow.next(); r.done !== true; r = await slow.next()) more++;
+    assert.ok(more <= 3, `${more} more events after the overflow`);
+  });
+});
