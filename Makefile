@@ -6,7 +6,7 @@ NODE := node_modules/.bin/node
 PROTOS := $(shell find proto -name '*.proto')
 TEST_FILES := 'lib/**/*.test.ts' 'services/**/*.test.ts' 'test/**/*.test.ts'
 
-.PHONY: up test lint typecheck unit gen deps system-deps bench clean
+.PHONY: up test lint typecheck unit gen deps system-deps bench bench-watch clean
 
 up: deps gen
 	@scripts/ensure-system-deps.sh up
@@ -22,6 +22,16 @@ unit: deps gen
 # seconds per benchmark and side (default 10; the whole run takes a little over 2 minutes).
 bench: deps gen system-deps
 	$(NODE) bench/storage.ts
+	$(NODE) bench/watch.ts
+
+# The watch fan-out of issue 4 against raw grpc-js streaming and raw Redis pub/sub in one run
+# (its own etcd, redis-server, storage and two watch replicas; watchers in child processes);
+# prints a table and writes bench/results/watch.{json,md}; `make bench` runs it after the
+# storage bench. BENCH_SECONDS sets the measured seconds per side (default 10; the whole run
+# takes about 2.5 minutes); BENCH_WATCHERS_A/B scale the watchers down (a diagnostic run,
+# results not written). See bench/watch.ts.
+bench-watch: deps gen system-deps
+	$(NODE) bench/watch.ts
 
 lint: deps
 	$(NODE) node_modules/.bin/eslint --max-warnings=0 .

@@ -3,8 +3,8 @@
  * each worker starting its next operation when the previous one ends), latency percentiles,
  * and CPU use of processes (this one through process.cpuUsage(), children through /proc).
  */
-import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 
 /** What one measured window produced. */
 export interface Sample {
@@ -171,4 +171,35 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     }
     signal?.addEventListener('abort', done, { once: true });
   });
+}
+
+/** Writes beside the file, then renames: an interrupted run never leaves half a result. */
+export function writeAtomically(path: string, text: string): void {
+  writeFileSync(`${path}.tmp`, text);
+  renameSync(`${path}.tmp`, path);
+}
+
+/**
+ * The commit measured, and whether the code the services run differed from it (read-only git;
+ * --no-optional-locks keeps even the index untouched). Undefined outside a git checkout.
+ */
+export function sourceVersion(root: string): { commit: string; uncommittedChanges: boolean } | undefined {
+  try {
+    const git = (args: string[]): string => execFileSync('git', ['--no-optional-locks', '-C', root, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    const commit = git(['rev-parse', 'HEAD']).trim();
+    const changed = git(['diff', '--name-only', 'HEAD', '--', 'services', 'lib', 'proto']).trim() !== '';
+    return { commit, uncommittedChanges: changed };
+  } catch {
+    return undefined;
+  }
+}
+
+/** A tool's version from its output (`pattern`'s first group), or "unknown". */
+export function toolVersion(command: string, args: string[], pattern: RegExp): string {
+  try {
+    const out = execFileSync(command, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    return pattern.exec(out)?.[1] ?? out.split('\n')[0]?.trim() ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
 }

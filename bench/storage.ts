@@ -25,9 +25,8 @@
  * reads it) and BENCH_CHANGEFEED=off (the bench holds the changefeed's leadership, so the
  * service runs without publishing: what the changefeed costs; results not written either).
  */
-import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -45,7 +44,7 @@ import { createEtcdClient } from '../services/storage/backends/etcd.ts';
 import { FEED_REVISION_KEY } from '../services/storage/changefeed.ts';
 import { collectionPrefix, objectKey, prefixEnd, REGISTRY_PREFIX } from '../services/storage/core/keys.ts';
 import { StorageClient } from '../services/storage/grpc/client.ts';
-import { closedLoop, CpuMeter, sleep, summarize, type Operation, type Sample, type Summary } from './harness.ts';
+import { closedLoop, CpuMeter, sleep, sourceVersion, summarize, toolVersion, writeAtomically, type Operation, type Sample, type Summary } from './harness.ts';
 import { renderMarkdown, sideResult, type BenchResult, type Report } from './report.ts';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
@@ -215,36 +214,6 @@ async function startStorage(etcdEndpoint: string, redisUrl: string): Promise<{ p
       if (attempt < 3 && /address already in use|EADDRINUSE/i.test(err instanceof Error ? err.message : '')) continue;
       throw err;
     }
-  }
-}
-
-/** Writes beside the file, then renames: an interrupted run never leaves half a result. */
-function writeAtomically(path: string, text: string): void {
-  writeFileSync(`${path}.tmp`, text);
-  renameSync(`${path}.tmp`, path);
-}
-
-/**
- * The commit measured, and whether the code the service runs differed from it (read-only git;
- * --no-optional-locks keeps even the index untouched). Undefined outside a git checkout.
- */
-function sourceVersion(): { commit: string; uncommittedChanges: boolean } | undefined {
-  try {
-    const git = (args: string[]): string => execFileSync('git', ['--no-optional-locks', '-C', ROOT, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
-    const commit = git(['rev-parse', 'HEAD']).trim();
-    const changed = git(['diff', '--name-only', 'HEAD', '--', 'services', 'lib', 'proto']).trim() !== '';
-    return { commit, uncommittedChanges: changed };
-  } catch {
-    return undefined;
-  }
-}
-
-function version(command: string, args: string[], pattern: RegExp): string {
-  try {
-    const out = execFileSync(command, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-    return pattern.exec(out)?.[1] ?? out.split('\n')[0]?.trim() ?? 'unknown';
-  } catch {
-    return 'unknown';
   }
 }
 
@@ -522,10 +491,10 @@ async function main(): Promise<void> {
       node: process.version,
       cpuModel: cpus()[0]?.model ?? 'unknown',
       cpuCount: cpus().length,
-      etcd: version('etcd', ['--version'], /etcd Version:\s*(\S+)/),
-      redis: version('redis-server', ['--version'], /v=(\S+)/),
+      etcd: toolVersion('etcd', ['--version'], /etcd Version:\s*(\S+)/),
+      redis: toolVersion('redis-server', ['--version'], /v=(\S+)/),
     },
-    source: sourceVersion(),
+    source: sourceVersion(ROOT),
     results,
     aim:
       create === undefined

@@ -1,0 +1,243 @@
+/**
+ * The results of the watch fan-out bench: their machine-readable shape
+ * (bench/results/watch.json) and the Markdown kept beside it and printed at the end.
+ */
+
+/** One measured fan-out: a source, its watchers, a steady event rate. */
+export interface FanOutResult {
+  watchers: number;
+  /** Events per second asked for, and achieved by the writer (creates that returned / published). */
+  offeredEventsPerSecond: number;
+  eventsPerSecond: number;
+  /** Measured events, and the deliveries they should make / made. */
+  events: number;
+  expectedDeliveries: number;
+  deliveries: number;
+  /** Deliveries of the measured events per second, from the first measured event to the last delivery. */
+  deliveriesPerSecond: number;
+  /** ms from commit (storage create returned / raw write / publish) to receipt. */
+  p50: number;
+  p99: number;
+  max: number;
+  /** ms from the write's send time (before the create call) to receipt. */
+  p50FromSend: number;
+  p99FromSend: number;
+  missed: number;
+  duplicates: number;
+  outOfOrder: number;
+  unexpected: number;
+  /** Failed streams, ERROR events, failed writes. */
+  errors: number;
+  firstError?: string | undefined;
+  /** Seconds from the last measured write to the last delivery. */
+  drainSeconds: number;
+  meanObjectBytes: number;
+  /** Percent of one core per process (or group) from the first measured event to the last delivery. */
+  cpuPercent: Record<string, number>;
+  /** Memory of the serving processes before the watchers connected and with all of them connected and idle. */
+  memory?: MemoryResult | undefined;
+  /** Per window (0: warm-up), the longest latency of the events of each of its seconds (shows stalls). */
+  maxLatencyPerSecond: Record<number, number[]>;
+  /**
+   * The watch service's latency split where the change appears on Redis: commit (create
+   * returned) to Redis is storage's changefeed; Redis to watcher is the watch service.
+   */
+  hops?: { changefeed: Percentiles; watch: Percentiles } | undefined;
+}
+
+export interface Percentiles {
+  p50: number;
+  p99: number;
+  max: number;
+}
+
+export interface MemoryResult {
+  /** Per serving process: VmRSS before and after, bytes, and its watchers. */
+  processes: { name: string; rssBefore: number; rssAfter: number; watchers: number }[];
+  /** (sum of after - before) / watchers. */
+  bytesPerWatcher: number;
+}
+
+export interface ScenarioResult {
+  name: string;
+  description: string;
+  service: FanOutResult;
+  rawGrpc: FanOutResult;
+  /** service / raw grpc-js: deliveries per second (higher is better), p99 (lower is better). */
+  ratio: { deliveriesPerSecond: number; p99: number };
+}
+
+export interface RedisResult {
+  connections: number;
+  result: FanOutResult;
+}
+
+export interface Aim {
+  statement: string;
+  value: string;
+  met: boolean;
+}
+
+export interface WatchReport {
+  date: string;
+  durationSeconds: number;
+  command: string;
+  settings: {
+    benchSeconds: number;
+    warmupSeconds: number;
+    watchReplicas: number;
+    clientProcesses: number;
+    connectionsPerReplicaPerClient: number;
+    objectBytes: number;
+  };
+  environment: { node: string; cpuModel: string; cpuCount: number; etcd: string; redis: string };
+  source: { commit: string; uncommittedChanges: boolean } | undefined;
+  scenarios: ScenarioResult[];
+  redis: RedisResult[];
+  aims: Aim[];
+}
+
+function int(n: number): string {
+  return Math.round(n).toLocaleString('en-US');
+}
+
+function ms(n: number): string {
+  const a = Math.abs(n);
+  return a >= 100 ? n.toFixed(0) : a >= 10 ? n.toFixed(1) : n.toFixed(2);
+}
+
+function kib(bytes: number): string {
+  return `${(bytes / 1024).toFixed(1)} KiB`;
+}
+
+function cpu(r: FanOutResult): string {
+  return Object.entries(r.cpuPercent)
+    .map(([name, p]) => `${name} ${p}`)
+    .join(', ');
+}
+
+function expectedRate(r: FanOutResult): number {
+  return r.offeredEventsPerSecond * (r.expectedDeliveries / Math.max(1, r.events));
+}
+
+function row(label: string, r: FanOutResult): string {
+  const memory = r.memory === undefined ? '-' : kib(r.memory.bytesPerWatcher);
+  return (
+    `| ${label} | ${int(r.watchers)} | ${int(r.eventsPerSecond)} | ${int(r.deliveriesPerSecond)} of ${int(expectedRate(r))} | ` +
+    `${ms(r.p50)} / ${ms(r.p99)} / ${ms(r.max)} | ${r.missed} / ${r.duplicates} / ${r.outOfOrder} | ${r.errors} | ${memory} |`
+  );
+}
+
+/** CPU time of the serving processes (watch-* or raw-*) per delivery, in microseconds. */
+function serverMicrosPerDelivery(r: FanOutResult): number {
+  const percent = Object.entries(r.cpuPercent)
+    .filter(([name]) => name.startsWith('watch-') || name.startsWith('raw-'))
+    .reduce((n, [, p]) => n + p, 0);
+  return r.deliveriesPerSecond > 0 ? ((percent / 100) * 1e6) / r.deliveriesPerSecond : 0;
+}
+
+function timeline(r: FanOutResult): string {
+  return Object.entries(r.maxLatencyPerSecond)
+    .filter(([w]) => w !== '0')
+    .map(([, list]) => list.map((m) => Math.round(m)).join(' '))
+    .join(' · ');
+}
+
+export function renderMarkdown(report: WatchReport): string {
+  const env = report.environment;
+  const s = report.settings;
+  const source =
+    report.source === undefined ? '' : ` at ${report.source.commit.slice(0, 7)}${report.source.uncommittedChanges ? ' (with uncommitted changes)' : ''}`;
+  const lines = [
+    `# Watch fan-out: watch service vs raw grpc-js streaming and Redis pub/sub (${report.date.slice(0, 10)})`,
+    '',
+    `\`${report.command}\`${source}, ${report.date}, ${report.durationSeconds} s; ${env.cpuCount} × ${env.cpuModel}, Node ${env.node}, ` +
+      `etcd ${env.etcd}, redis-server ${env.redis}; ${s.objectBytes}-byte ConfigMap JSON per event.`,
+    '',
+    `Per scenario, both sides run at once on fresh processes: ${s.watchReplicas} watch service replicas (with storage, etcd and Redis) ` +
+      `and ${s.watchReplicas} minimal grpc-js servers of the same Watch API; the watchers are spread evenly over a side's servers from ` +
+      `${s.clientProcesses} client processes of their own (${s.connectionsPerReplicaPerClient} HTTP/2 connection per server and client process, ` +
+      `as the gateway has one per replica) and stay connected throughout. After ${s.warmupSeconds} s of warm-up per side, each side is ` +
+      `measured ${s.benchSeconds} s at the same steady event rate, interleaved raw, service, service, raw (half the time each).`,
+    '',
+    'Latency runs from commit to receipt by the watcher process: for the service from the moment the storage create returned',
+    "to the bench (etcd has committed by then; a watcher may see the event slightly earlier, hence p50 near 0), for raw grpc-js",
+    'from the server writing the event, for Redis from sending the PUBLISH. Deliveries per second count the deliveries of the',
+    "measured events over the time from each window's first event to its last delivery. Every watcher is checked against the",
+    'write log: missed, duplicate and reordered deliveries.',
+    '',
+    '| scenario / side | watchers | events/s | deliveries/s | p50 / p99 / max ms | missed / dup / reordered | errors | memory per idle watcher |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|',
+  ];
+  for (const sc of report.scenarios) {
+    lines.push(row(`(${sc.name}) watch service`, sc.service));
+    lines.push(row(`(${sc.name}) raw grpc-js streaming`, sc.rawGrpc));
+  }
+  for (const r of report.redis) lines.push(row(`Redis pub/sub, ${int(r.connections)} subscriber connections`, r.result));
+  lines.push('', 'Scenarios:', '');
+  for (const sc of report.scenarios) lines.push(`- (${sc.name}) ${sc.description}`);
+  lines.push(
+    '',
+    'Service against raw grpc-js, and where the service\'s latency goes: split where the change appears on Redis (a tap',
+    'subscriber in the bench), i.e. storage + changefeed (create returned → published) and the watch service (Redis → watcher):',
+    '',
+    '| scenario | deliveries/s ratio | p99 ratio | server CPU per delivery, service / raw | commit → Redis p50 / p99 ms | Redis → watcher p50 / p99 / max ms | p99 from create sent | drain after last write (service / raw) |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|',
+  );
+  for (const sc of report.scenarios) {
+    const h = sc.service.hops;
+    lines.push(
+      `| (${sc.name}) | ${sc.ratio.deliveriesPerSecond.toFixed(2)} | ${sc.ratio.p99.toFixed(2)} | ` +
+        `${int(serverMicrosPerDelivery(sc.service))} / ${int(serverMicrosPerDelivery(sc.rawGrpc))} µs | ` +
+        `${h === undefined ? '-' : `${ms(h.changefeed.p50)} / ${ms(h.changefeed.p99)}`} | ` +
+        `${h === undefined ? '-' : `${ms(h.watch.p50)} / ${ms(h.watch.p99)} / ${ms(h.watch.max)}`} | ${ms(sc.service.p99FromSend)} ms | ` +
+        `${sc.service.drainSeconds.toFixed(2)} s / ${sc.rawGrpc.drainSeconds.toFixed(2)} s |`,
+    );
+  }
+  lines.push(
+    '',
+    'Both sides are offered the same event rate; while both keep up the deliveries/s ratio is about 1 and says only that. The',
+    'server CPU per delivery (the two watch replicas, or the two raw servers) shows what the service costs over bare streaming.',
+  );
+  lines.push('', 'Memory: VmRSS of each serving process before the watchers connected and with all of them connected and idle:', '');
+  lines.push('| scenario / side | process: before → after (watchers) | per watcher |', '|---|---|---:|');
+  for (const sc of report.scenarios) {
+    for (const [label, r] of [
+      ['watch service', sc.service],
+      ['raw grpc-js', sc.rawGrpc],
+    ] as const) {
+      const m = r.memory;
+      if (m === undefined) continue;
+      const procs = m.processes.map((p) => `${p.name}: ${(p.rssBefore / 2 ** 20).toFixed(1)} → ${(p.rssAfter / 2 ** 20).toFixed(1)} MiB (${int(p.watchers)})`).join('; ');
+      lines.push(`| (${sc.name}) ${label} | ${procs} | ${kib(m.bytesPerWatcher)} |`);
+    }
+  }
+  lines.push(
+    '',
+    'CPU over the measured windows, percent of one core; "machine" is everything the machine ran (ours or not),',
+    '"steal" what the hypervisor gave other guests (both × cores, so 200 = both cores of a 2-core machine):',
+    '',
+    '| scenario / side | CPU |',
+    '|---|---|',
+  );
+  for (const sc of report.scenarios) {
+    lines.push(`| (${sc.name}) watch service | ${cpu(sc.service)} |`);
+    lines.push(`| (${sc.name}) raw grpc-js | ${cpu(sc.rawGrpc)} |`);
+  }
+  for (const r of report.redis) lines.push(`| Redis, ${r.connections} connections, ${int(r.result.offeredEventsPerSecond)} msg/s | ${cpu(r.result)} |`);
+  lines.push('', 'Stalls: the longest latency (ms) of the events of each second, per measured window (windows separated by ·):', '', '| scenario / side | max latency per second |', '|---|---|');
+  for (const sc of report.scenarios) {
+    lines.push(`| (${sc.name}) watch service | ${timeline(sc.service)} |`);
+    lines.push(`| (${sc.name}) raw grpc-js | ${timeline(sc.rawGrpc)} |`);
+  }
+  for (const r of report.redis) lines.push(`| Redis, ${int(r.result.offeredEventsPerSecond)} msg/s | ${timeline(r.result)} |`);
+  const errors = [...report.scenarios.flatMap((sc) => [sc.service, sc.rawGrpc]), ...report.redis.map((r) => r.result)].filter((r) => r.firstError !== undefined);
+  if (errors.length > 0) {
+    lines.push('', 'First errors:', '');
+    for (const r of errors) lines.push(`- ${r.firstError ?? ''}`);
+  }
+  lines.push('', 'Aims of issue 4 (on (a) and (b), with the project\'s client settings):', '');
+  for (const a of report.aims) lines.push(`- ${a.statement}: **${a.met ? 'met' : 'missed'}** (${a.value})`);
+  lines.push('');
+  return lines.join('\n');
+}

@@ -1,0 +1,1100 @@
+/**
+ * `make bench-watch` (and `make bench`, after the storage bench): the watch fan-out of issue 4,
+ * measured in one run on one machine, with its references measured in the same run.
+ *
+ * It starts a real etcd and redis-server (temp dirs, free ports) and the storage service as
+ * their own processes. Scenarios:
+ *
+ *   (a) BENCH_WATCHERS_A (1,000) watchers of all configmaps, 50 creates/s: every event goes to
+ *       every watcher (50,000 deliveries/s);
+ *   (a-window) the same with the watcher clients' HTTP/2 connection window at 16 MiB instead of
+ *       grpc-js's 64 KiB default (what lib/grpc.ts's client settings give the gateway), to
+ *       separate the transport's flow control from the service's own cost;
+ *   (b) BENCH_WATCHERS_B (10,000) watchers, each of its own namespace ns-<i>, 500 creates/s
+ *       round-robin over those namespaces: every event goes to one watcher.
+ *
+ * Each scenario has two sides, set up at once on fresh processes, each with its own watcher
+ * client processes (bench/watch-client.ts; the bench process only writes and collects):
+ *   - the watch service: two watch replicas (services/watch/main.ts), the watchers spread
+ *     evenly over them, watching the replicas' gRPC Watch API directly from the revision
+ *     current before the writes (no initial list; bookmarks allowed, as informers ask); events
+ *     are creates through the storage service at a steady rate (open loop);
+ *   - raw grpc-js server streaming: two minimal grpc-js servers of the same Watch API
+ *     (bench/watch-raw-server.ts) that write events of the same size at the same rate.
+ * The memory of each side's servers is read (VmRSS) before its watchers connect and once all
+ * are connected and idle. Each side is warmed up, then the sides are measured interleaved raw,
+ * service, service, raw, half the time each, so that a drift of the machine's load (it is
+ * shared) falls on both alike. A window ends when every delivery of its events has arrived.
+ *
+ * Latency runs from the moment the storage create returned to the bench (etcd has committed by
+ * then) to the watcher's receipt (wall clock, sub-millisecond, same machine); from the create's
+ * send time too. A tap subscriber in the bench notes when each change appears on Redis, which
+ * splits the service's latency into storage + changefeed and the watch service. Every watcher
+ * is checked against the write log: no missed, duplicate or reordered event.
+ *
+ * Then raw Redis pub/sub fan-out: BENCH_REDIS_CONNECTIONS (100) subscriber connections in the
+ * client processes, at (a)'s delivery rate and at MEASURED.md's 2,000 messages/s
+ * (BENCH_REDIS_RATES).
+ *
+ * Environment: BENCH_SECONDS (10) measured per side, BENCH_WARMUP_SECONDS (2) per side,
+ * BENCH_WATCHERS_A, BENCH_WATCHERS_B, BENCH_RATE_A (50), BENCH_RATE_B (500), BENCH_CLIENTS (2
+ * client processes per side), BENCH_CHANNELS (1 HTTP/2 connection per server and client process,
+ * as the gateway has one per replica), BENCH_REDIS_CONNECTIONS, BENCH_REDIS_RATES ("500,2000");
+ * for investigating: BENCH_ONLY=a,a-window,b,redis, BENCH_CPU_PROF=<dir> (CPU profiles of the
+ * watch replicas, written when they stop; bench/profile-summary.ts reads them) and
+ * BENCH_HEAP_SNAPSHOT=<dir> (heap snapshots of watch-1 and raw-grpc-1 before and after their
+ * watchers connect; bench/heap-summary.ts compares them). A run that changes what is measured
+ * prints its table but leaves bench/results/ alone.
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, readdirSync, readFileSync, renameSync, statSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
+import type { KubeObject } from '../lib/kube.ts';
+import { checkHealth } from '../lib/local/control-plane.ts';
+import { startEtcd, type EtcdServer } from '../lib/local/etcd.ts';
+import { freePort } from '../lib/local/ports.ts';
+import { missingBinaries, spawnProcess, waitUntil, type ManagedProcess } from '../lib/local/process.ts';
+import { startRedis, type RedisServer } from '../lib/local/redis.ts';
+import { createTelemetry } from '../lib/tracing.ts';
+import type { StorageRef } from '../services/storage/api.ts';
+import { FEED_REVISION_KEY } from '../services/storage/changefeed.ts';
+import { channelFor } from '../lib/change-event.ts';
+import { StorageClient } from '../services/storage/grpc/client.ts';
+import { cpuSecondsOf, sleep, sourceVersion, toolVersion, writeAtomically } from './harness.ts';
+import { BenchChild, rssBytes, steadySchedule, wallNow } from './watch-ipc.ts';
+import { emptyLog, type ClientResult, type ProgressReport, type WatchTargetSpec, type WriteLog } from './watch-protocol.ts';
+import type { RunCommand } from './watch-raw-server.ts';
+import { renderMarkdown, type Aim, type FanOutResult, type MemoryResult, type Percentiles, type RedisResult, type ScenarioResult, type WatchReport } from './watch-report.ts';
+
+const ROOT = fileURLToPath(new URL('../', import.meta.url));
+const RESULTS_DIR = join(ROOT, 'bench', 'results');
+const CLIENT_FILE = join(ROOT, 'bench', 'watch-client.ts');
+const RAW_SERVER_FILE = join(ROOT, 'bench', 'watch-raw-server.ts');
+
+function envNumber(name: string, fallback: number, integer = false): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) {
+    throw new Error(`${name} must be a positive ${integer ? 'integer' : 'number'}, got "${raw}"`);
+  }
+  return n;
+}
+
+const SECONDS = envNumber('BENCH_SECONDS', 10);
+const WARMUP_SECONDS = envNumber('BENCH_WARMUP_SECONDS', 2);
+const WATCHERS_A = envNumber('BENCH_WATCHERS_A', 1_000, true);
+const WATCHERS_B = envNumber('BENCH_WATCHERS_B', 10_000, true);
+const RATE_A = envNumber('BENCH_RATE_A', 50);
+const RATE_B = envNumber('BENCH_RATE_B', 500);
+const CLIENTS = envNumber('BENCH_CLIENTS', 2, true);
+const CHANNELS = envNumber('BENCH_CHANNELS', 1, true);
+/** The clients' HTTP/2 connection window of scenario a-window (grpc-node.flow_control_window). */
+const WIDE_WINDOW = 16 * 2 ** 20;
+const REDIS_CONNECTIONS = envNumber('BENCH_REDIS_CONNECTIONS', 100, true);
+const REDIS_RATES = (process.env.BENCH_REDIS_RATES ?? '500,2000').split(',').map((s) => Number(s.trim()));
+if (REDIS_RATES.some((r) => !Number.isFinite(r) || r <= 0)) throw new Error('BENCH_REDIS_RATES: positive numbers, comma-separated');
+const CPU_PROF_DIR = process.env.BENCH_CPU_PROF;
+/** Diagnostic: heap snapshots of watch-1 and raw-grpc-1 before and after their watchers connect go here. */
+const HEAP_DIR = process.env.BENCH_HEAP_SNAPSHOT === undefined ? undefined : resolve(process.env.BENCH_HEAP_SNAPSHOT);
+const PARTS = ['a', 'a-window', 'b', 'redis'] as const;
+type Part = (typeof PARTS)[number];
+const ONLY = (process.env.BENCH_ONLY ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
+for (const name of ONLY) if (!(PARTS as readonly string[]).includes(name)) throw new Error(`BENCH_ONLY: unknown part "${name}" (${PARTS.join(', ')})`);
+function selected(part: Part): boolean {
+  return ONLY.length === 0 || ONLY.includes(part);
+}
+/** Only a run of the issue's figures writes bench/results/ (durations may differ). */
+const DIAGNOSTIC =
+  ONLY.length > 0 || HEAP_DIR !== undefined || WATCHERS_A !== 1_000 || WATCHERS_B !== 10_000 || RATE_A !== 50 || RATE_B !== 500 || process.env.BENCH_REDIS_RATES !== undefined;
+const REPLICAS = 2;
+const OBJECT_BYTES = 1024;
+/** Aims of issue 4. */
+const AIM_P99_MS = 100;
+const AIM_BYTES_PER_WATCHER = 4096;
+const AIM_DELIVERY_RATIO = 0.5;
+/** Longest wait for the last deliveries after the last write. */
+const DRAIN_TIMEOUT_MS = 60_000;
+/** A drain that makes no progress for this long is over (what is missing is missed). */
+const STALL_MS = 5_000;
+
+function log(line: string): void {
+  process.stderr.write(`${line}\n`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The object: a ConfigMap of ~1 KiB of JSON (as the storage bench writes).
+
+const CREATED = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+function configMap(namespace: string, name: string, payload: string): KubeObject {
+  return {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: {
+      name,
+      namespace,
+      uid: randomUUID(),
+      creationTimestamp: CREATED,
+      labels: { app: 'watch-bench', tier: 'backend' },
+      annotations: { 'bench.example.com/purpose': 'watch fan-out' },
+    },
+    data: { payload },
+  };
+}
+
+const PAYLOAD = 'x'.repeat(Math.max(0, OBJECT_BYTES - JSON.stringify(configMap('ns-0000', 'a-00000000', '')).length));
+
+function ref(namespace: string, name: string): StorageRef {
+  return { group: '', resource: 'configmaps', namespace, name };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Everything the bench starts, stopped in finally and on SIGINT/SIGTERM.
+
+const running = {
+  etcd: undefined as EtcdServer | undefined,
+  redis: undefined as RedisServer | undefined,
+  storage: undefined as ManagedProcess | undefined,
+  service: undefined as StorageClient | undefined,
+  redisClients: new Set<Redis>(),
+  watch: new Set<ManagedProcess>(),
+  children: new Set<BenchChild>(),
+};
+let stopping: Promise<void> | undefined;
+const interrupted = new AbortController();
+
+async function quietly(step: () => unknown): Promise<void> {
+  try {
+    await step();
+  } catch {
+    // Stopping is best effort; the next step must still run.
+  }
+}
+
+function stopAll(): Promise<void> {
+  stopping ??= (async () => {
+    await Promise.all([...running.children].map((c) => quietly(() => c.stop())));
+    await quietly(() => running.service?.close());
+    for (const r of running.redisClients) r.disconnect();
+    await Promise.all([...running.watch].map((w) => quietly(() => w.stop(10_000))));
+    await quietly(() => running.storage?.stop(10_000));
+    await Promise.all([quietly(() => running.redis?.stop()), quietly(() => running.etcd?.stop())]);
+  })();
+  return stopping;
+}
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    if (interrupted.signal.aborted) return;
+    process.stderr.write(`\n${signal}: stopping the watchers, the watch replicas, storage, etcd and redis-server\n`);
+    interrupted.abort();
+    void stopAll().finally(() => process.exit(130));
+  });
+}
+
+function checkInterrupted(): void {
+  if (interrupted.signal.aborted) throw new Error('interrupted');
+}
+
+/** Tracing as deployed (spans made, nothing exported): no OTEL_* from the shell. */
+function serviceEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('OTEL_')) env[k] = v;
+  return env;
+}
+
+/** Spawns a service on a free port and waits until it is healthy (retrying a port clash). */
+async function startService(name: string, file: string, flags: string[], nodeFlags: string[] = []): Promise<{ proc: ManagedProcess; address: string }> {
+  for (let attempt = 1; ; attempt++) {
+    const address = `127.0.0.1:${await freePort()}`;
+    const proc = spawnProcess({
+      name,
+      command: process.execPath,
+      args: [...nodeFlags, join(ROOT, file), `--listen=${address}`, ...flags, '--shutdown-grace=2000'],
+      env: serviceEnv(),
+      cwd: ROOT,
+    });
+    try {
+      await waitUntil(`${name} healthy at ${address}`, () => checkHealth(address), { timeoutMs: 60_000, process: proc });
+      return { proc, address };
+    } catch (err) {
+      await proc.kill();
+      if (attempt < 3 && /address already in use|EADDRINUSE/i.test(err instanceof Error ? err.message : '')) continue;
+      throw err;
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Measuring helpers
+
+/** Jiffies of the whole machine (/proc/stat): busy (user, nice, system, irq, softirq), steal, total. */
+function machineJiffies(): { busy: number; steal: number; total: number } {
+  try {
+    const f = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '').trim().split(/\s+/).slice(1).map(Number);
+    const at = (i: number): number => f[i] ?? 0;
+    return { busy: at(0) + at(1) + at(2) + at(5) + at(6), steal: at(7), total: at(0) + at(1) + at(2) + at(3) + at(4) + at(5) + at(6) + at(7) };
+  } catch {
+    return { busy: 0, steal: 0, total: 0 };
+  }
+}
+
+/**
+ * CPU of named process groups over measured windows, percent of one core; plus "machine" (all
+ * cores busy with anything, ours or not; 200 = both cores of a 2-core machine) and "steal"
+ * (time the hypervisor gave to other guests), which tell how loaded the machine was.
+ */
+class CpuTally {
+  private readonly groups: Record<string, number[]>;
+  private readonly used: Record<string, number> = {};
+  private wall = 0;
+  private machineBusy = 0;
+  private machineSteal = 0;
+  private machineTotal = 0;
+
+  constructor(groups: Record<string, number[]>) {
+    this.groups = groups;
+  }
+
+  private read(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const [name, pids] of Object.entries(this.groups)) out[name] = pids.reduce((n, pid) => n + (cpuSecondsOf(pid) ?? 0), 0);
+    return out;
+  }
+
+  async measure<T>(fn: () => Promise<T>): Promise<T> {
+    const before = this.read();
+    const machine = machineJiffies();
+    const t0 = performance.now();
+    try {
+      return await fn();
+    } finally {
+      this.wall += (performance.now() - t0) / 1000;
+      const after = this.read();
+      for (const name of Object.keys(this.groups)) this.used[name] = (this.used[name] ?? 0) + Math.max(0, (after[name] ?? 0) - (before[name] ?? 0));
+      const m = machineJiffies();
+      this.machineBusy += m.busy - machine.busy;
+      this.machineSteal += m.steal - machine.steal;
+      this.machineTotal += m.total - machine.total;
+    }
+  }
+
+  percent(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const name of Object.keys(this.groups)) out[name] = this.wall > 0 ? Math.round(((this.used[name] ?? 0) / this.wall) * 100) : 0;
+    const cores = cpus().length;
+    out.machine = this.machineTotal > 0 ? Math.round((this.machineBusy / this.machineTotal) * 100 * cores) : 0;
+    out.steal = this.machineTotal > 0 ? Math.round((this.machineSteal / this.machineTotal) * 100 * cores) : 0;
+    return out;
+  }
+}
+
+/**
+ * Waits until `pids` use on average under 5% of one core each (10% under --cpu-prof, whose
+ * sampling costs a little even when idle) over half a second, twice in a row.
+ */
+async function waitQuiet(what: string, pids: number[], timeoutMs = 120_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  const used = (): number => pids.reduce((s, pid) => s + (cpuSecondsOf(pid) ?? 0), 0);
+  let quiet = 0;
+  let before = used();
+  while (quiet < 2) {
+    if (Date.now() > deadline) throw new Error(`${what}: still busy after ${timeoutMs / 1000} s`);
+    await sleep(500, interrupted.signal);
+    checkInterrupted();
+    const now = used();
+    quiet = now - before < (CPU_PROF_DIR === undefined ? 0.025 : 0.05) * pids.length ? quiet + 1 : 0;
+    before = now;
+  }
+}
+
+/** Node flags of a serving process: a CPU profile and heap snapshots on SIGUSR2 when asked for. */
+function diagnosticFlags(cpuProfile: boolean): string[] {
+  const flags = cpuProfile && CPU_PROF_DIR !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${resolve(CPU_PROF_DIR)}`] : [];
+  if (HEAP_DIR !== undefined) flags.push('--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${HEAP_DIR}`);
+  return flags;
+}
+
+/** Has `pid` write a heap snapshot (it must run with diagnosticFlags()) and names it `<label>.heapsnapshot`. */
+async function heapSnapshot(pid: number, label: string): Promise<void> {
+  if (HEAP_DIR === undefined) return;
+  mkdirSync(HEAP_DIR, { recursive: true });
+  const known = new Set(readdirSync(HEAP_DIR));
+  process.kill(pid, 'SIGUSR2');
+  let file: string | undefined;
+  let size = -1;
+  await waitUntil(
+    `heap snapshot ${label}`,
+    async () => {
+      file ??= readdirSync(HEAP_DIR).find((f) => f.endsWith('.heapsnapshot') && !known.has(f));
+      if (file === undefined) return false;
+      // Written from the process's main thread: done when the size stays put and the process is idle.
+      const now = statSync(join(HEAP_DIR, file)).size;
+      const stable = now === size && now > 0;
+      size = now;
+      if (!stable) await sleep(500);
+      return stable;
+    },
+    { timeoutMs: 300_000 },
+  );
+  await waitQuiet(`heap snapshot ${label}`, [pid]);
+  renameSync(join(HEAP_DIR, file as string), join(HEAP_DIR, `${label}.heapsnapshot`));
+  log(`  heap snapshot: ${join(HEAP_DIR, `${label}.heapsnapshot`)}`);
+}
+
+/** Watcher j: client j % CLIENTS, server floor(j / CLIENTS) % servers, namespace j or all. */
+function spread(watchers: number, addresses: string[], perNamespace: boolean): WatchTargetSpec[][] {
+  const perClient: WatchTargetSpec[][] = Array.from({ length: CLIENTS }, () => []);
+  for (let j = 0; j < watchers; j++) {
+    (perClient[j % CLIENTS] as WatchTargetSpec[]).push({
+      address: addresses[Math.floor(j / CLIENTS) % addresses.length] as string,
+      ns: perNamespace ? j : -1,
+    });
+  }
+  return perClient;
+}
+
+function startChild(name: string, file: string, nodeFlags: string[] = []): BenchChild {
+  const child = BenchChild.start(name, file, nodeFlags);
+  running.children.add(child);
+  return child;
+}
+
+function startClients(label: string): BenchChild[] {
+  return Array.from({ length: CLIENTS }, (_, i) => startChild(`${label} client ${i + 1}`, CLIENT_FILE));
+}
+
+async function stopChild(child: BenchChild): Promise<void> {
+  await quietly(() => child.call('close'));
+  await child.stop();
+  running.children.delete(child);
+}
+
+async function progressOf(clients: BenchChild[]): Promise<ProgressReport> {
+  const reports = await Promise.all(clients.map((c) => c.call<ProgressReport>('progress')));
+  return reports.reduce((a, r) => ({
+    deliveries: a.deliveries + r.deliveries,
+    active: a.active + r.active,
+    errors: a.errors + r.errors,
+    started: a.started + r.started,
+  }));
+}
+
+/** Waits until the clients have `expected` deliveries in all, or nothing came for STALL_MS. */
+async function drain(clients: BenchChild[], expected: number): Promise<void> {
+  const deadline = performance.now() + DRAIN_TIMEOUT_MS;
+  let last = -1;
+  let lastChange = performance.now();
+  for (;;) {
+    checkInterrupted();
+    const p = await progressOf(clients);
+    if (p.deliveries >= expected) return;
+    if (p.deliveries !== last) {
+      last = p.deliveries;
+      lastChange = performance.now();
+    } else if (performance.now() - lastChange > STALL_MS) {
+      log(`    drain: no delivery for ${STALL_MS / 1000} s at ${p.deliveries} of ${expected}; going on`);
+      return;
+    }
+    if (performance.now() > deadline) {
+      log(`    drain: ${p.deliveries} of ${expected} after ${DRAIN_TIMEOUT_MS / 1000} s; going on`);
+      return;
+    }
+    await sleep(50, interrupted.signal);
+  }
+}
+
+/** Nearest-rank percentile of sorted values (q in 0..1), as harness.ts percentile() for typed arrays. */
+function quantile(sorted: Float64Array, q: number): number {
+  if (sorted.length === 0) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] as number;
+}
+
+function percentiles(sorted: Float64Array): Percentiles {
+  return { p50: quantile(sorted, 0.5), p99: quantile(sorted, 0.99), max: sorted.length > 0 ? (sorted[sorted.length - 1] as number) : 0 };
+}
+
+function concatSorted(arrays: Float64Array[]): Float64Array {
+  const out = new Float64Array(arrays.reduce((n, a) => n + a.length, 0));
+  let at = 0;
+  for (const a of arrays) {
+    out.set(a, at);
+    at += a.length;
+  }
+  return out.sort();
+}
+
+/** A write log that grows window by window. */
+class LogBuilder {
+  readonly revision: number[] = [];
+  readonly commitAt: number[] = [];
+  readonly sentAt: number[] = [];
+  readonly ns: number[] = [];
+  readonly window: number[] = [];
+
+  get length(): number {
+    return this.revision.length;
+  }
+
+  append(segment: WriteLog): void {
+    for (let i = 0; i < segment.revision.length; i++) {
+      this.revision.push(segment.revision[i] as number);
+      this.commitAt.push(segment.commitAt[i] as number);
+      this.sentAt.push(segment.sentAt[i] as number);
+      this.ns.push(segment.ns[i] as number);
+      this.window.push(segment.window[i] as number);
+    }
+  }
+
+  build(relay?: Map<number, number>): WriteLog {
+    return {
+      revision: Float64Array.from(this.revision),
+      commitAt: Float64Array.from(this.commitAt),
+      sentAt: Float64Array.from(this.sentAt),
+      ns: Int32Array.from(this.ns),
+      window: Uint8Array.from(this.window),
+      relayAt: relay === undefined ? undefined : Float64Array.from(this.revision, (r) => relay.get(r) ?? NaN),
+    };
+  }
+}
+
+/** Merges what the clients measured against `logs` (the first one gives the event times) into one result. */
+function combine(
+  results: ClientResult[],
+  logs: WriteLog[],
+  extra: { watchers: number; offered: number; deliveriesPerEvent: (ns: number) => number; writeErrors: number; firstWriteError?: string | undefined },
+  cpuPercent: Record<string, number>,
+  memory: MemoryResult | undefined,
+): FanOutResult {
+  const first = logs[0] as WriteLog;
+  const latencies = concatSorted(results.map((r) => r.latencies));
+  const fromSend = concatSorted(results.map((r) => r.latenciesFromSend));
+  // Per window: its events, when its writes began and ended, its expected deliveries.
+  const windows = new Map<number, { events: number; firstSent: number; lastSent: number; expected: number }>();
+  for (let i = 0; i < first.revision.length; i++) {
+    const w = first.window[i] as number;
+    let win = windows.get(w);
+    if (win === undefined) windows.set(w, (win = { events: 0, firstSent: Infinity, lastSent: 0, expected: 0 }));
+    win.events++;
+    win.firstSent = Math.min(win.firstSent, first.sentAt[i] as number);
+    win.lastSent = Math.max(win.lastSent, first.sentAt[i] as number);
+    win.expected += extra.deliveriesPerEvent(first.ns[i] as number);
+  }
+  let events = 0;
+  let expectedDeliveries = 0;
+  let deliverySeconds = 0;
+  let writeSeconds = 0;
+  let drainSeconds = 0;
+  for (const [w, win] of windows) {
+    if (w === 0) continue;
+    events += win.events;
+    expectedDeliveries += win.expected;
+    // A write every 1/rate s: n writes span n intervals.
+    writeSeconds += win.events > 1 ? ((win.lastSent - win.firstSent) / 1000) * (win.events / (win.events - 1)) : 0;
+    const lastReceipt = Math.max(0, ...results.map((r) => r.windows[w]?.lastReceipt ?? 0));
+    if (lastReceipt > 0) {
+      deliverySeconds += (lastReceipt - win.firstSent) / 1000;
+      drainSeconds = Math.max(drainSeconds, (lastReceipt - win.lastSent) / 1000);
+    }
+  }
+  const deliveries = results.reduce((n, r) => n + r.deliveries, 0);
+  // The longest latency per second of each window's events (by send time), over every client.
+  const maxLatencyPerSecond: Record<number, number[]> = {};
+  for (let i = 0; i < first.revision.length; i++) {
+    const w = first.window[i] as number;
+    const second = Math.floor(((first.sentAt[i] as number) - (windows.get(w)?.firstSent ?? 0)) / 1000);
+    const worst = Math.max(...results.map((r) => r.perEventMax[i] ?? 0));
+    const list = (maxLatencyPerSecond[w] ??= []);
+    list[second] = Math.round(Math.max(list[second] ?? 0, worst) * 10) / 10;
+  }
+  let hops: FanOutResult['hops'];
+  const relayAt = first.relayAt;
+  if (relayAt !== undefined) {
+    const feed: number[] = [];
+    for (let i = 0; i < first.revision.length; i++) {
+      if (first.window[i] !== 0 && !Number.isNaN(relayAt[i])) feed.push((relayAt[i] as number) - (first.commitAt[i] as number));
+    }
+    hops = { changefeed: percentiles(Float64Array.from(feed).sort()), watch: percentiles(concatSorted(results.map((r) => r.latenciesFromRelay))) };
+  }
+  return {
+    watchers: extra.watchers,
+    offeredEventsPerSecond: extra.offered,
+    eventsPerSecond: writeSeconds > 0 ? events / writeSeconds : 0,
+    events,
+    expectedDeliveries,
+    deliveries,
+    deliveriesPerSecond: deliverySeconds > 0 ? deliveries / deliverySeconds : 0,
+    p50: quantile(latencies, 0.5),
+    p99: quantile(latencies, 0.99),
+    max: latencies.length > 0 ? (latencies[latencies.length - 1] as number) : 0,
+    p50FromSend: quantile(fromSend, 0.5),
+    p99FromSend: quantile(fromSend, 0.99),
+    missed: results.reduce((n, r) => n + r.missed, 0),
+    duplicates: results.reduce((n, r) => n + r.duplicates, 0),
+    outOfOrder: results.reduce((n, r) => n + r.outOfOrder, 0),
+    unexpected: results.reduce((n, r) => n + r.unexpected, 0),
+    errors: results.reduce((n, r) => n + r.errors, 0) + extra.writeErrors,
+    firstError: extra.firstWriteError ?? results.find((r) => r.firstError !== undefined)?.firstError,
+    drainSeconds,
+    meanObjectBytes: Math.round(results.reduce((n, r) => n + r.meanObjectBytes * r.deliveries, 0) / Math.max(1, deliveries)),
+    cpuPercent,
+    memory,
+    maxLatencyPerSecond,
+    hops,
+  };
+}
+
+/** Per client process and server: is one connection behind the others? */
+function logPerAddress(results: ClientResult[]): void {
+  results.forEach((r, i) => {
+    for (const [address, p] of Object.entries(r.perAddress)) {
+      log(`    client ${i + 1} -> ${address}: ${p.deliveries} deliveries, p50 ${p.p50.toFixed(1)} p99 ${p.p99.toFixed(1)} max ${p.max.toFixed(1)} ms`);
+    }
+  });
+}
+
+function memoryOf(processes: { name: string; pid: number; watchers: number }[], before: number[], watchers: number): MemoryResult {
+  const list = processes.map((p, i) => ({ name: p.name, rssBefore: before[i] ?? 0, rssAfter: rssBytes(p.pid), watchers: p.watchers }));
+  const grown = list.reduce((n, p) => n + (p.rssAfter - p.rssBefore), 0);
+  return { processes: list, bytesPerWatcher: watchers > 0 ? grown / watchers : 0 };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The two sides of a scenario: the watch service and raw grpc-js streaming
+
+interface Scenario {
+  name: string;
+  description: string;
+  watchers: number;
+  rate: number;
+  perNamespace: boolean;
+  /** The clients' HTTP/2 connection window; undefined: the project's client settings. */
+  flowControlWindow?: number | undefined;
+}
+
+interface Context {
+  etcd: EtcdServer;
+  redis: RedisServer;
+  storage: { proc: ManagedProcess; address: string };
+  service: StorageClient;
+  /** Size of a created object's JSON, as watchers receive it. */
+  objectBytes: number;
+}
+
+/** One side, set up with its watchers connected and idle. */
+interface Side {
+  name: string;
+  clients: BenchChild[];
+  memory: MemoryResult;
+  cpu: CpuTally;
+  /** Writes `count` events as window `window` at the scenario's rate, then waits for their deliveries. */
+  window(window: number, count: number): Promise<void>;
+  /** Every source's log, by address. */
+  logs(): Record<string, WriteLog>;
+  writeErrors(): { count: number; first?: string | undefined };
+  stop(): Promise<void>;
+}
+
+function deliveriesPerEvent(sc: Scenario): (ns: number) => number {
+  return (ns) => (sc.perNamespace ? (ns < sc.watchers ? 1 : 0) : sc.watchers);
+}
+
+/** Connects the scenario's watchers to `addresses` from fresh client processes. */
+async function connectWatchers(label: string, sc: Scenario, addresses: string[], resourceVersion: string): Promise<{ clients: BenchChild[]; targets: WatchTargetSpec[][] }> {
+  const clients = startClients(label);
+  const targets = spread(sc.watchers, addresses, sc.perNamespace);
+  await Promise.all(
+    clients.map((c, i) => c.call('connectGrpc', { targets: targets[i], resourceVersion, channelsPerAddress: CHANNELS, flowControlWindow: sc.flowControlWindow })),
+  );
+  return { clients, targets };
+}
+
+/** The watch service: two fresh replicas; events are creates through storage. */
+async function serviceSide(ctx: Context, sc: Scenario): Promise<Side> {
+  const nodeFlags = diagnosticFlags(true);
+  const replicas: { proc: ManagedProcess; address: string }[] = [];
+  let clients: BenchChild[] = [];
+  const tap = new Redis(ctx.redis.url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  tap.on('error', () => {});
+  running.redisClients.add(tap);
+  const stop = async (): Promise<void> => {
+    await Promise.all(clients.map(stopChild));
+    tap.disconnect();
+    running.redisClients.delete(tap);
+    await Promise.all(
+      replicas.map(async (r) => {
+        await r.proc.stop(10_000);
+        running.watch.delete(r.proc);
+      }),
+    );
+  };
+  try {
+    await Promise.all(
+      Array.from({ length: REPLICAS }, async (_, i) => {
+        const r = await startService(`watch-${i + 1}`, 'services/watch/main.ts', [`--storage-address=${ctx.storage.address}`, `--redis-url=${ctx.redis.url}`], nodeFlags);
+        running.watch.add(r.proc);
+        replicas[i] = r;
+      }),
+    );
+    checkInterrupted();
+    const pids = replicas.map((r) => r.proc.pid);
+    if (CPU_PROF_DIR !== undefined) log(`  CPU profiles of the watch replicas (pids ${pids.join(', ')}) go to ${CPU_PROF_DIR}`);
+    await waitQuiet('the watch replicas after start', pids);
+    const before = pids.map(rssBytes);
+    await heapSnapshot(pids[0] as number, `${sc.name}-watch-1-before`);
+    const t0 = performance.now();
+    const connected = await connectWatchers(`(${sc.name}) service`, sc, replicas.map((r) => r.address), await ctx.service.currentRevision());
+    clients = connected.clients;
+    // A replica answers nothing until the first event: the watches are all in place once the
+    // replicas and clients are idle again (a watch that was not would show as missed events).
+    await waitQuiet('the watch replicas and clients after connecting', [...pids, ...clients.map((c) => c.pid)]);
+    const memory = memoryOf(
+      replicas.map((r, i) => ({ name: `watch-${i + 1}`, pid: r.proc.pid, watchers: connected.targets.flat().filter((t) => t.address === r.address).length })),
+      before,
+      sc.watchers,
+    );
+    await heapSnapshot(pids[0] as number, `${sc.name}-watch-1-after`);
+    const progress = await progressOf(clients);
+    log(
+      `  service: ${progress.started} watches open in ${((performance.now() - t0) / 1000).toFixed(1)} s, ${progress.errors} errors; ` +
+        `memory per idle watcher ${(memory.bytesPerWatcher / 1024).toFixed(2)} KiB`,
+    );
+
+    // The tap: when each change appears on the channel the replicas subscribe to.
+    const seenOnRedis = new Map<number, number>();
+    await tap.connect();
+    tap.on('message', (_channel: string, message: string) => {
+      const t = wallNow();
+      const match = /"revision":(\d+)/.exec(message);
+      if (match !== null) seenOnRedis.set(Number(match[1]), t);
+    });
+    await tap.subscribe(channelFor('', 'configmaps'));
+
+    const writes = new LogBuilder();
+    const nsCount = sc.perNamespace ? sc.watchers : 1;
+    const perEvent = deliveriesPerEvent(sc);
+    let expected = 0;
+    let errorCount = 0;
+    let firstError: string | undefined;
+    return {
+      name: 'service',
+      clients,
+      memory,
+      cpu: new CpuTally({
+        bench: [process.pid],
+        clients: clients.map((c) => c.pid),
+        'watch-1': [pids[0] as number],
+        'watch-2': [pids[1] as number],
+        storage: [ctx.storage.proc.pid],
+        etcd: [ctx.etcd.process.pid],
+        redis: [ctx.redis.process.pid],
+      }),
+      async window(window, count) {
+        const base = writes.length;
+        const segment = emptyLog(count);
+        const inFlight = new Set<Promise<void>>();
+        await steadySchedule(
+          count,
+          sc.rate,
+          (i) => {
+            const g = base + i;
+            const ns = g % nsCount;
+            const name = `${sc.name}-${String(g).padStart(8, '0')}`;
+            segment.ns[i] = ns;
+            segment.window[i] = window;
+            segment.sentAt[i] = wallNow();
+            const p = ctx.service.create(ref(`ns-${ns}`, name), configMap(`ns-${ns}`, name, PAYLOAD)).then(
+              (created) => {
+                segment.commitAt[i] = wallNow();
+                segment.revision[i] = Number(created.metadata?.resourceVersion);
+              },
+              (err: unknown) => {
+                errorCount++;
+                firstError ??= `create: ${err instanceof Error ? err.message : String(err)}`;
+                segment.revision[i] = -1 - g;
+              },
+            );
+            inFlight.add(p);
+            void p.finally(() => inFlight.delete(p));
+          },
+          interrupted.signal,
+        );
+        await Promise.all(inFlight);
+        checkInterrupted();
+        writes.append(segment);
+        for (let i = 0; i < count; i++) expected += perEvent(segment.ns[i] as number);
+        await drain(clients, expected);
+      },
+      logs() {
+        const log = writes.build(seenOnRedis);
+        return Object.fromEntries(replicas.map((r) => [r.address, log]));
+      },
+      writeErrors: () => ({ count: errorCount, first: firstError }),
+      stop,
+    };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+/** The raw grpc-js reference: two minimal servers of the same Watch API, writing events themselves. */
+async function rawSide(ctx: Context, sc: Scenario): Promise<Side> {
+  const servers = Array.from({ length: REPLICAS }, (_, i) => startChild(`raw-grpc-${i + 1}`, RAW_SERVER_FILE, diagnosticFlags(false)));
+  let clients: BenchChild[] = [];
+  const stop = async (): Promise<void> => {
+    await Promise.all(clients.map(stopChild));
+    await Promise.all(servers.map(stopChild));
+  };
+  try {
+    const addresses = (await Promise.all(servers.map((s) => s.call<number>('listen')))).map((port) => `127.0.0.1:${port}`);
+    const pids = servers.map((s) => s.pid);
+    await waitQuiet('the raw grpc-js servers after start', pids);
+    const before = pids.map(rssBytes);
+    await heapSnapshot(pids[0] as number, `${sc.name}-raw-grpc-1-before`);
+    const connected = await connectWatchers(`(${sc.name}) raw`, sc, addresses, '0');
+    clients = connected.clients;
+    await waitUntil(
+      'every raw stream to be open',
+      async () => (await Promise.all(servers.map((s) => s.call<number>('streams')))).reduce((a, b) => a + b, 0) === sc.watchers,
+      { timeoutMs: 120_000 },
+    );
+    await waitQuiet('the raw servers and clients after connecting', [...pids, ...clients.map((c) => c.pid)]);
+    const memory = memoryOf(
+      servers.map((s, i) => ({ name: s.name, pid: s.pid, watchers: connected.targets.flat().filter((t) => t.address === addresses[i]).length })),
+      before,
+      sc.watchers,
+    );
+    log(`  raw grpc-js: ${sc.watchers} streams open; memory per idle stream ${(memory.bytesPerWatcher / 1024).toFixed(2)} KiB`);
+    await heapSnapshot(pids[0] as number, `${sc.name}-raw-grpc-1-after`);
+    const builders = servers.map(() => new LogBuilder());
+    const perEvent = deliveriesPerEvent(sc);
+    let expected = 0;
+    return {
+      name: 'raw grpc-js',
+      clients,
+      memory,
+      cpu: new CpuTally({ bench: [process.pid], clients: clients.map((c) => c.pid), 'raw-1': [pids[0] as number], 'raw-2': [pids[1] as number] }),
+      async window(window, count) {
+        const command: RunCommand = {
+          count,
+          rate: sc.rate,
+          window,
+          firstIndex: (builders[0] as LogBuilder).length,
+          nsCount: sc.perNamespace ? sc.watchers : 1,
+          payloadBytes: ctx.objectBytes,
+        };
+        const segments = await Promise.all(servers.map((s) => s.call<WriteLog>('run', command)));
+        segments.forEach((segment, i) => (builders[i] as LogBuilder).append(segment));
+        for (let i = 0; i < count; i++) expected += perEvent(segments[0]?.ns[i] ?? 0);
+        await drain(clients, expected);
+      },
+      logs: () => Object.fromEntries(addresses.map((a, i) => [a, (builders[i] as LogBuilder).build()])),
+      writeErrors: () => ({ count: 0 }),
+      stop,
+    };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+async function resultOf(side: Side, sc: Scenario): Promise<FanOutResult> {
+  const logs = side.logs();
+  const results = await Promise.all(side.clients.map((c) => c.call<ClientResult>('collect', { logs })));
+  logPerAddress(results);
+  const errors = side.writeErrors();
+  return combine(
+    results,
+    Object.values(logs),
+    { watchers: sc.watchers, offered: sc.rate, deliveriesPerEvent: deliveriesPerEvent(sc), writeErrors: errors.count, firstWriteError: errors.first },
+    side.cpu.percent(),
+    side.memory,
+  );
+}
+
+/**
+ * Both sides set up (fresh processes, watchers connected and idle, memory read), each warmed
+ * up, then measured interleaved raw, service, service, raw for half the time each, so that a
+ * drift of the machine's load falls on both alike.
+ */
+async function measureScenario(ctx: Context, sc: Scenario): Promise<ScenarioResult> {
+  log(`(${sc.name}) ${sc.description}`);
+  const raw = await rawSide(ctx, sc);
+  let service: Side | undefined;
+  try {
+    service = await serviceSide(ctx, sc);
+    const half = Math.max(1, Math.round((sc.rate * SECONDS) / 2));
+    const warmup = Math.round(sc.rate * WARMUP_SECONDS);
+    for (const side of [raw, service]) if (warmup > 0) await side.window(0, warmup);
+    let window = 1;
+    for (const side of [raw, service, service, raw]) {
+      const w = window++;
+      await side.cpu.measure(() => side.window(w, half));
+      checkInterrupted();
+    }
+    log('  raw grpc-js:');
+    const rawResult = await resultOf(raw, sc);
+    log(summaryLine(rawResult));
+    log('  watch service:');
+    const serviceResult = await resultOf(service, sc);
+    log(summaryLine(serviceResult));
+    return {
+      name: sc.name,
+      description: sc.description,
+      service: serviceResult,
+      rawGrpc: rawResult,
+      ratio: {
+        deliveriesPerSecond: rawResult.deliveriesPerSecond > 0 ? serviceResult.deliveriesPerSecond / rawResult.deliveriesPerSecond : 0,
+        p99: rawResult.p99 > 0 ? serviceResult.p99 / rawResult.p99 : 0,
+      },
+    };
+  } finally {
+    await service?.stop();
+    await raw.stop();
+  }
+}
+
+/** Raw Redis pub/sub: REDIS_CONNECTIONS subscribers over the client processes, publishes at `rate`. */
+async function measureRedis(ctx: Context, rate: number): Promise<FanOutResult> {
+  log(`Redis pub/sub: ${REDIS_CONNECTIONS} subscriber connections, ${rate} messages/s`);
+  const clients = startClients('redis');
+  const publisher = new Redis(ctx.redis.url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  publisher.on('error', () => {});
+  running.redisClients.add(publisher);
+  try {
+    await publisher.connect();
+    const channel = `bench/fanout/${randomUUID()}`;
+    await Promise.all(
+      clients.map((c, i) =>
+        c.call('connectRedis', { url: ctx.redis.url, channel, connections: Math.floor(REDIS_CONNECTIONS / CLIENTS) + (i < REDIS_CONNECTIONS % CLIENTS ? 1 : 0) }),
+      ),
+    );
+    const payload = 'x'.repeat(ctx.objectBytes);
+    const cpu = new CpuTally({ bench: [process.pid], clients: clients.map((c) => c.pid), redis: [ctx.redis.process.pid] });
+    const writes = new LogBuilder();
+    let errorCount = 0;
+    let firstError: string | undefined;
+    const publish = async (window: number, count: number): Promise<void> => {
+      const base = writes.length;
+      const segment = emptyLog(count);
+      const inFlight = new Set<Promise<unknown>>();
+      await steadySchedule(
+        count,
+        rate,
+        (i) => {
+          const t = wallNow();
+          segment.revision[i] = base + i + 1;
+          segment.sentAt[i] = t;
+          segment.commitAt[i] = t;
+          segment.window[i] = window;
+          const p = publisher.publish(channel, `${base + i + 1}|${payload}`).catch((err: unknown) => {
+            errorCount++;
+            firstError ??= `publish: ${err instanceof Error ? err.message : String(err)}`;
+          });
+          inFlight.add(p);
+          void p.finally(() => inFlight.delete(p));
+        },
+        interrupted.signal,
+      );
+      await Promise.all(inFlight);
+      writes.append(segment);
+      await drain(clients, writes.length * REDIS_CONNECTIONS);
+    };
+    await publish(0, Math.round(rate * WARMUP_SECONDS));
+    await cpu.measure(() => publish(1, Math.round(rate * SECONDS)));
+    const logs = { redis: writes.build() };
+    const results = await Promise.all(clients.map((c) => c.call<ClientResult>('collect', { logs })));
+    const result = combine(
+      results,
+      [logs.redis],
+      { watchers: REDIS_CONNECTIONS, offered: rate, deliveriesPerEvent: () => REDIS_CONNECTIONS, writeErrors: errorCount, firstWriteError: firstError },
+      cpu.percent(),
+      undefined,
+    );
+    log(summaryLine(result));
+    return result;
+  } finally {
+    await Promise.all(clients.map(stopChild));
+    publisher.disconnect();
+    running.redisClients.delete(publisher);
+  }
+}
+
+function summaryLine(r: FanOutResult): string {
+  const timeline = Object.entries(r.maxLatencyPerSecond)
+    .map(([w, list]) => `${w === '0' ? 'warm-up' : `window ${w}`}: ${list.map((m) => Math.round(m)).join(' ')}`)
+    .join('; ');
+  return (
+    `    ${Math.round(r.deliveriesPerSecond)} deliveries/s (${r.deliveries} of ${r.expectedDeliveries}), ` +
+    `p50 ${r.p50.toFixed(1)} p99 ${r.p99.toFixed(1)} max ${r.max.toFixed(1)} ms, missed ${r.missed}, dup ${r.duplicates}, ` +
+    `reordered ${r.outOfOrder}, unexpected ${r.unexpected}, errors ${r.errors}${r.firstError === undefined ? '' : ` (${r.firstError})`}; CPU ${JSON.stringify(r.cpuPercent)}` +
+    (r.hops === undefined
+      ? ''
+      : `\n    commit -> Redis p50 ${r.hops.changefeed.p50.toFixed(1)} p99 ${r.hops.changefeed.p99.toFixed(1)} max ${r.hops.changefeed.max.toFixed(1)} ms; ` +
+        `Redis -> watcher p50 ${r.hops.watch.p50.toFixed(1)} p99 ${r.hops.watch.p99.toFixed(1)} max ${r.hops.watch.max.toFixed(1)} ms`) +
+    `\n    max latency (ms) per second of events, ${timeline}`
+  );
+}
+
+async function main(): Promise<void> {
+  const missing = missingBinaries(['etcd', 'redis-server']);
+  if (missing.length > 0) throw new Error(`missing on PATH: ${missing.join(', ')} (make system-deps installs them)`);
+  const started = new Date();
+  log(
+    `watch bench: ${SECONDS} s measured per side (+${WARMUP_SECONDS} s warm-up); (a) ${WATCHERS_A} watchers at ${RATE_A}/s, ` +
+      `(b) ${WATCHERS_B} at ${RATE_B}/s; ${REPLICAS} replicas, ${CLIENTS} client processes per side`,
+  );
+
+  const [etcd, redis] = await Promise.all([startEtcd(), startRedis()]);
+  running.etcd = etcd;
+  running.redis = redis;
+  checkInterrupted();
+  const storage = await startService('storage', 'services/storage/main.ts', [
+    `--etcd-endpoints=${etcd.endpoint}`,
+    `--redis-url=${redis.url}`,
+    // Periodic maintenance would land in one window or another.
+    '--compaction-interval=0',
+  ]);
+  running.storage = storage.proc;
+  checkInterrupted();
+  log(`etcd ${etcd.endpoint}, redis ${redis.url}, storage ${storage.address} (pid ${storage.proc.pid})`);
+  const telemetry = createTelemetry({ serviceName: 'watch-bench', env: {} });
+  const service = new StorageClient(storage.address, { telemetry });
+  running.service = service;
+
+  // The changefeed starts once the storage replica is elected: write until it publishes.
+  const feed = new Redis(redis.url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  feed.on('error', () => {});
+  running.redisClients.add(feed);
+  await feed.connect();
+  let objectBytes = 0;
+  await waitUntil(
+    'the changefeed to run',
+    async () => {
+      const name = `probe-${randomUUID()}`;
+      const created = await service.create(ref('bench-probe', name), configMap('bench-probe', name, PAYLOAD));
+      objectBytes = JSON.stringify(created).length;
+      await sleep(200);
+      return Number((await feed.get(FEED_REVISION_KEY)) ?? 0) >= Number(created.metadata?.resourceVersion);
+    },
+    { timeoutMs: 60_000, process: storage.proc },
+  );
+  feed.disconnect();
+  running.redisClients.delete(feed);
+  const ctx: Context = { etcd, redis, storage, service, objectBytes };
+
+  const a = `${WATCHERS_A.toLocaleString('en-US')} watchers of all configmaps, ${RATE_A} creates/s`;
+  const scenarios: Scenario[] = [
+    { name: 'a', description: a, watchers: WATCHERS_A, rate: RATE_A, perNamespace: false },
+    {
+      name: 'a-window',
+      description: `${a}; clients' HTTP/2 connection window ${WIDE_WINDOW / 2 ** 20} MiB (grpc-node.flow_control_window) instead of grpc-js's 64 KiB`,
+      watchers: WATCHERS_A,
+      rate: RATE_A,
+      perNamespace: false,
+      flowControlWindow: WIDE_WINDOW,
+    },
+    {
+      name: 'b',
+      description: `${WATCHERS_B.toLocaleString('en-US')} watchers each of its own namespace, ${RATE_B} creates/s over those namespaces`,
+      watchers: WATCHERS_B,
+      rate: RATE_B,
+      perNamespace: true,
+    },
+  ];
+  const scenarioResults: ScenarioResult[] = [];
+  for (const sc of scenarios) {
+    if (!selected(sc.name as Part)) continue;
+    scenarioResults.push(await measureScenario(ctx, sc));
+    checkInterrupted();
+  }
+  const redisResults: RedisResult[] = [];
+  if (selected('redis')) {
+    for (const rate of REDIS_RATES) {
+      redisResults.push({ connections: REDIS_CONNECTIONS, result: await measureRedis(ctx, rate) });
+      checkInterrupted();
+    }
+  }
+
+  // The aims of issue 4, judged on the scenarios as the issue states them (project settings).
+  const aims: Aim[] = [];
+  const headline = scenarioResults.filter((sc) => sc.name === 'a' || sc.name === 'b');
+  for (const sc of headline) {
+    const r = sc.service;
+    aims.push({ statement: `(${sc.name}) p99 delivery < ${AIM_P99_MS} ms`, value: `${r.p99.toFixed(1)} ms`, met: r.p99 < AIM_P99_MS && r.deliveries > 0 });
+  }
+  for (const sc of headline) {
+    const m = sc.service.memory;
+    if (m === undefined) continue;
+    aims.push({ statement: `(${sc.name}) memory < 4 KiB per idle watcher`, value: `${(m.bytesPerWatcher / 1024).toFixed(2)} KiB`, met: m.bytesPerWatcher < AIM_BYTES_PER_WATCHER });
+  }
+  for (const sc of headline) {
+    aims.push({
+      statement: `(${sc.name}) deliveries/s ≥ ${AIM_DELIVERY_RATIO} × raw grpc-js streaming`,
+      value: `ratio ${sc.ratio.deliveriesPerSecond.toFixed(2)}`,
+      met: sc.ratio.deliveriesPerSecond >= AIM_DELIVERY_RATIO,
+    });
+  }
+  for (const sc of scenarioResults) {
+    const r = sc.service;
+    aims.push({
+      statement: `(${sc.name}) every event delivered to its watchers exactly once, in order`,
+      value: `missed ${r.missed}, duplicates ${r.duplicates}, reordered ${r.outOfOrder}, unexpected ${r.unexpected}, errors ${r.errors}`,
+      met: r.missed === 0 && r.duplicates === 0 && r.outOfOrder === 0 && r.unexpected === 0 && r.errors === 0 && r.deliveries === r.expectedDeliveries,
+    });
+  }
+
+  const report: WatchReport = {
+    date: started.toISOString(),
+    durationSeconds: Math.round((Date.now() - started.getTime()) / 1000),
+    command: `${DIAGNOSTIC ? 'BENCH_* (diagnostic) ' : ''}make bench-watch`,
+    settings: {
+      benchSeconds: SECONDS,
+      warmupSeconds: WARMUP_SECONDS,
+      watchReplicas: REPLICAS,
+      clientProcesses: CLIENTS,
+      connectionsPerReplicaPerClient: CHANNELS,
+      objectBytes,
+    },
+    environment: {
+      node: process.version,
+      cpuModel: cpus()[0]?.model ?? 'unknown',
+      cpuCount: cpus().length,
+      etcd: toolVersion('etcd', ['--version'], /etcd Version:\s*(\S+)/),
+      redis: toolVersion('redis-server', ['--version'], /v=(\S+)/),
+    },
+    source: sourceVersion(ROOT),
+    scenarios: scenarioResults,
+    redis: redisResults,
+    aims,
+  };
+  const markdown = renderMarkdown(report);
+  if (DIAGNOSTIC) {
+    process.stdout.write(`\n${markdown}\n(BENCH_ONLY, other watcher counts or rates: a diagnostic run; bench/results/ left as it was)\n`);
+    return;
+  }
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  const rounded = (_key: string, value: unknown): unknown =>
+    typeof value === 'number' && !Number.isInteger(value) ? Math.round(value * 1000) / 1000 : value;
+  writeAtomically(join(RESULTS_DIR, 'watch.json'), JSON.stringify(report, rounded, 2) + '\n');
+  writeAtomically(join(RESULTS_DIR, 'watch.md'), markdown);
+  process.stdout.write(`\n${markdown}\nwritten: bench/results/watch.json, bench/results/watch.md\n`);
+}
+
+try {
+  await main();
+} catch (err) {
+  if (!interrupted.signal.aborted) {
+    process.stderr.write(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exitCode = 1;
+  }
+} finally {
+  await stopAll();
+}
+// Nothing may keep the process alive (a stray timer, a socket) once everything has stopped.
+process.exit(interrupted.signal.aborted ? 130 : (process.exitCode ?? 0));
