@@ -35,6 +35,9 @@ interface Profile {
 }
 
 /** node_modules/<package> (scoped too), node's own code, the project's file, or V8's pseudo-frames. */
+/** file:// URL of the project root, as profile frames name its files. */
+const PROJECT_ROOT = new URL('../', import.meta.url).href;
+
 function packageOf(frame: CallFrame): string {
   const url = frame.url;
   if (url === '') return frame.functionName.startsWith('(') ? frame.functionName : '(native)';
@@ -44,8 +47,8 @@ function packageOf(frame: CallFrame): string {
     return parts[0]?.startsWith('@') === true ? `${parts[0]}/${parts[1] ?? ''}` : (parts[0] ?? url);
   }
   if (url.startsWith('node:')) return `node:${url.slice(5).split('/')[0] ?? ''}`;
-  const project = url.indexOf('/work/');
-  return project === -1 ? url : url.replace(/^.*?\/(services|lib)\//, '$1/');
+  // Paths inside the project read relative to its root (services/..., lib/...).
+  return url.startsWith(PROJECT_ROOT) ? url.slice(PROJECT_ROOT.length) : url;
 }
 
 function functionOf(frame: CallFrame): string {
