@@ -149,3 +149,25 @@ test('etcd unavailable: requests fail fast with ServiceUnavailable and succeed o
   }
   assert.equal((await client.get(ref)).metadata?.name, 'o');
 });
+
+test('history keeps a multi-key transaction whole: at the upper bound and at a page limit', async () => {
+  // Written straight to etcd: one transaction, two objects, one revision.
+  const from = await backend.currentRevision();
+  const key = (name: string) => `/registry/configmaps/multi/${name}`;
+  const value = (name: string) => JSON.stringify({ metadata: { name, namespace: 'multi' } });
+  await backend.client.kv.txn({
+    success: [
+      { request_put: { key: Buffer.from(key('m1')), value: Buffer.from(value('m1')) } },
+      { request_put: { key: Buffer.from(key('m2')), value: Buffer.from(value('m2')) } },
+    ],
+  });
+  const to = await backend.currentRevision();
+  const whole = await backend.events({ group: '', resource: 'configmaps' }, { fromRevision: from, toRevision: to });
+  assert.deepEqual(whole.events.map((e) => [e.name, e.revision]), [['m1', Number(to)], ['m2', Number(to)]]);
+  // A limit of 1 may not split the revision: the page holds both (more follows only between revisions).
+  await backend.create({ group: '', resource: 'configmaps', namespace: 'multi', name: 'm3' }, { metadata: { name: 'm3', namespace: 'multi' } });
+  const page = await backend.events({ group: '', resource: 'configmaps' }, { fromRevision: from, limit: 1 });
+  assert.deepEqual(page.events.map((e) => e.name), ['m1', 'm2']);
+  assert.equal(page.more, true);
+  assert.equal(page.resourceVersion, to);
+});

@@ -311,19 +311,23 @@ async function replayHistory(client: Etcd3, prefix: string, from: number, to: nu
       let finished = false;
       watcher.on('data', (response) => {
         if (finished) return;
+        // One revision may hold several keys (a multi-key transaction), delivered together
+        // in one watch response: a page ends only between revisions, never inside one.
         const onEvents = (batch: IEvent[]): RawHistory | undefined => {
           for (const event of batch) {
             const revision = Number(event.kv.mod_revision);
             if (revision > to) return { changes, resourceVersion: to, more: false };
+            const last = changes[changes.length - 1]?.kv.modRevision;
+            if (changes.length >= limit && last !== undefined && revision > last) return { changes, resourceVersion: last, more: true };
             const key = event.kv.key.toString('utf8');
             if (key.startsWith(prefix)) {
               const prevKv = event.prev_kv === null || event.prev_kv === undefined ? undefined : keyValue(event.prev_kv);
               changes.push(event.type === 'Delete' ? { type: 'Delete', kv: deletedKeyValue(key, revision), prevKv } : { type: 'Put', kv: keyValue(event.kv), prevKv });
             }
-            if (changes.length >= limit && revision < to) return { changes, resourceVersion: revision, more: true };
-            if (revision === to) return { changes, resourceVersion: to, more: false };
           }
-          return undefined;
+          // etcd sends a revision's events in one response, so a batch ending at `to` is complete.
+          const end = Number(batch[batch.length - 1]?.kv.mod_revision ?? 0);
+          return end >= to ? { changes, resourceVersion: to, more: false } : undefined;
         };
         const result = onEvents(response.events);
         if (result !== undefined) {

@@ -177,9 +177,10 @@ class MemoryEngine implements KeyValueEngine {
       const entry = this.log[i] as LogEntry;
       const revision = entry.kv.modRevision;
       if (revision > to) break;
+      // The same cut as the etcd backend's replay: at the limit, but only between revisions.
+      const last = changes[changes.length - 1]?.kv.modRevision;
+      if (changes.length >= limit && last !== undefined && revision > last) return { changes, resourceVersion: last, more: true };
       if (entry.kv.key.startsWith(prefix)) changes.push(entry);
-      // The same cut as the etcd backend's replay: stop at the limit unless `to` is reached.
-      if (changes.length >= limit && revision < to) return { changes, resourceVersion: revision, more: true };
     }
     return { changes, resourceVersion: to, more: false };
   }
