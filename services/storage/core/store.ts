@@ -42,6 +42,13 @@ function qualified(ref: Pick<StorageRef, 'group' | 'resource'>): Qualified {
 }
 
 /** Storage over a key-value engine. Every method rejects with StatusError only. */
+/**
+ * Compare-and-swap attempts of one unconditional update or delete before it gives up with
+ * Conflict: a key rewritten faster than we can follow must not keep a request (and etcd)
+ * spinning for ever; the client retries, as on any Conflict.
+ */
+export const MAX_CAS_ATTEMPTS = 32;
+
 export class KvStorage implements Storage {
   private readonly engine: KeyValueEngine;
   private readonly waitMs: number;
@@ -98,8 +105,9 @@ export class KvStorage implements Storage {
     const wanted = objectResourceVersion(object.metadata?.resourceVersion);
     const uid = object.metadata?.uid ?? '';
     let current = (await this.engine.get(key, false)).kv;
-    for (;;) {
+    for (let attempt = 0; ; attempt++) {
       if (current === undefined) throw notFound(q, ref.name);
+      if (attempt >= MAX_CAS_ATTEMPTS) throw modifiedConflict(q, ref.name);
       const stored = decodeStored(current.value, current.modRevision);
       checkUpdateUid(q, ref.name, key, stored, uid);
       if (wanted !== 0n && wanted !== BigInt(current.modRevision)) throw modifiedConflict(q, ref.name);
@@ -135,8 +143,9 @@ export class KvStorage implements Storage {
     const key = objectKey(ref);
     const q = qualified(ref);
     let current: KeyValue | undefined = (await this.engine.get(key, false)).kv;
-    for (let first = true; ; first = false) {
+    for (let attempt = 0, first = true; ; attempt++, first = false) {
       if (current === undefined) throw notFound(q, ref.name);
+      if (attempt >= MAX_CAS_ATTEMPTS) throw modifiedConflict(q, ref.name);
       const stored = decodeStored(current.value, current.modRevision);
       checkDeletePreconditions(q, ref.name, key, stored, preconditions, first);
       const prepared = prepareDelete(stored, this.now());
