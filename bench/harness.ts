@@ -4,7 +4,8 @@
  * and CPU use of processes (this one through process.cpuUsage(), children through /proc).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 /** What one measured window produced. */
 export interface Sample {
@@ -202,4 +203,33 @@ export function toolVersion(command: string, args: string[], pattern: RegExp): s
   } catch {
     return 'unknown';
   }
+}
+
+/** Writes `<name>.json` (numbers to three decimals) and `<name>.md` into `dir` and says so. */
+export function writeResults(dir: string, name: string, report: unknown, markdown: string): void {
+  mkdirSync(dir, { recursive: true });
+  // Three decimals are plenty (milliseconds to the microsecond, rates to the thousandth).
+  const rounded = (_key: string, value: unknown): unknown =>
+    typeof value === 'number' && !Number.isInteger(value) ? Math.round(value * 1000) / 1000 : value;
+  writeAtomically(join(dir, `${name}.json`), JSON.stringify(report, rounded, 2) + '\n');
+  writeAtomically(join(dir, `${name}.md`), markdown);
+  process.stdout.write(`\n${markdown}\nwritten: bench/results/${name}.json, bench/results/${name}.md\n`);
+}
+
+/**
+ * Runs a bench's main, stops every process it started whatever happens, and exits: nothing
+ * (a stray timer, a socket) may keep the process alive afterwards. 130 after an interrupt.
+ */
+export async function runBench(main: () => Promise<void>, stopAll: () => Promise<void>, interrupted: AbortSignal): Promise<never> {
+  try {
+    await main();
+  } catch (err) {
+    if (!interrupted.aborted) {
+      process.stderr.write(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+      process.exitCode = 1;
+    }
+  } finally {
+    await stopAll();
+  }
+  process.exit(interrupted.aborted ? 130 : (process.exitCode ?? 0));
 }

@@ -26,7 +26,6 @@
  * service runs without publishing: what the changefeed costs; results not written either).
  */
 import { randomUUID } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -44,7 +43,7 @@ import { createEtcdClient } from '../services/storage/backends/etcd.ts';
 import { FEED_REVISION_KEY } from '../services/storage/changefeed.ts';
 import { collectionPrefix, objectKey, prefixEnd, REGISTRY_PREFIX } from '../services/storage/core/keys.ts';
 import { StorageClient } from '../services/storage/grpc/client.ts';
-import { closedLoop, CpuMeter, sleep, sourceVersion, summarize, toolVersion, writeAtomically, type Operation, type Sample, type Summary } from './harness.ts';
+import { closedLoop, CpuMeter, type Operation, runBench, type Sample, sleep, sourceVersion, summarize, type Summary, toolVersion, writeResults } from './harness.ts';
 import { renderMarkdown, sideResult, type BenchResult, type Report } from './report.ts';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
@@ -511,24 +510,7 @@ async function main(): Promise<void> {
     process.stdout.write(`\n${markdown}\n(BENCH_ONLY or BENCH_CHANGEFEED=off: a diagnostic run; bench/results/ left as it was)\n`);
     return;
   }
-  mkdirSync(RESULTS_DIR, { recursive: true });
-  // Three decimals are plenty (milliseconds to the microsecond, rates to the thousandth).
-  const rounded = (_key: string, value: unknown): unknown =>
-    typeof value === 'number' && !Number.isInteger(value) ? Math.round(value * 1000) / 1000 : value;
-  writeAtomically(join(RESULTS_DIR, 'storage.json'), JSON.stringify(report, rounded, 2) + '\n');
-  writeAtomically(join(RESULTS_DIR, 'storage.md'), markdown);
-  process.stdout.write(`\n${markdown}\nwritten: bench/results/storage.json, bench/results/storage.md\n`);
+  writeResults(RESULTS_DIR, 'storage', report, markdown);
 }
 
-try {
-  await main();
-} catch (err) {
-  if (!interrupted.signal.aborted) {
-    process.stderr.write(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-    process.exitCode = 1;
-  }
-} finally {
-  await stopAll();
-}
-// Nothing may keep the process alive (a stray timer, a socket) once everything has stopped.
-process.exit(interrupted.signal.aborted ? 130 : (process.exitCode ?? 0));
+await runBench(main, stopAll, interrupted.signal);

@@ -63,7 +63,7 @@ import type { StorageRef } from '../services/storage/api.ts';
 import { FEED_REVISION_KEY } from '../services/storage/changefeed.ts';
 import { channelFor } from '../lib/change-event.ts';
 import { StorageClient } from '../services/storage/grpc/client.ts';
-import { cpuSecondsOf, sleep, sourceVersion, toolVersion, writeAtomically } from './harness.ts';
+import { cpuSecondsOf, runBench, sleep, sourceVersion, toolVersion, writeResults } from './harness.ts';
 import { BenchChild, rssBytes, steadySchedule, wallNow } from './watch-ipc.ts';
 import { emptyLog, type ClientResult, type ProgressReport, type WatchTargetSpec, type WriteLog } from './watch-protocol.ts';
 import type { RunCommand } from './watch-raw-server.ts';
@@ -1078,23 +1078,7 @@ async function main(): Promise<void> {
     process.stdout.write(`\n${markdown}\n(BENCH_ONLY, other watcher counts or rates: a diagnostic run; bench/results/ left as it was)\n`);
     return;
   }
-  mkdirSync(RESULTS_DIR, { recursive: true });
-  const rounded = (_key: string, value: unknown): unknown =>
-    typeof value === 'number' && !Number.isInteger(value) ? Math.round(value * 1000) / 1000 : value;
-  writeAtomically(join(RESULTS_DIR, 'watch.json'), JSON.stringify(report, rounded, 2) + '\n');
-  writeAtomically(join(RESULTS_DIR, 'watch.md'), markdown);
-  process.stdout.write(`\n${markdown}\nwritten: bench/results/watch.json, bench/results/watch.md\n`);
+  writeResults(RESULTS_DIR, 'watch', report, markdown);
 }
 
-try {
-  await main();
-} catch (err) {
-  if (!interrupted.signal.aborted) {
-    process.stderr.write(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-    process.exitCode = 1;
-  }
-} finally {
-  await stopAll();
-}
-// Nothing may keep the process alive (a stray timer, a socket) once everything has stopped.
-process.exit(interrupted.signal.aborted ? 130 : (process.exitCode ?? 0));
+await runBench(main, stopAll, interrupted.signal);
