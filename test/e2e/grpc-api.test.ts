@@ -155,6 +155,24 @@ test('a watch from a compacted revision ends with 410 Expired', async () => {
   assert.match(status.message, /^too old resource version: \d+ \(\d+\)$/);
 });
 
+test('SIGTERM lets a call in flight finish before the gateway exits', async () => {
+  const storagePid = plane.processes.storage.pid;
+  process.kill(storagePid, 'SIGSTOP');
+  let created: Promise<{ object: Buffer }>;
+  try {
+    created = unary(client, 'create', { ref: cmRef(), object: json({ metadata: { name: 'drained' } }) }, opts());
+    await new Promise((r) => setTimeout(r, 200)); // the call is now waiting on storage
+    process.kill(plane.processes.gateway.pid, 'SIGTERM');
+    await new Promise((r) => setTimeout(r, 300));
+  } finally {
+    process.kill(storagePid, 'SIGCONT');
+  }
+  const object = parse((await created).object);
+  assert.equal(object.metadata.name, 'drained');
+  assert.equal((await plane.processes.gateway.exited).code, 0);
+  await plane.restart('gateway');
+});
+
 test('SIGTERM stops every service cleanly: open watches end, exit code 0', async () => {
   const events: string[] = [];
   const watch = (async () => {

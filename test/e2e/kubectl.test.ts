@@ -231,6 +231,15 @@ describe('kubectl against the control plane', () => {
     const protoOnly = await rest.request('GET', '/api/v1/namespaces', { headers: { Accept: 'application/vnd.kubernetes.protobuf' } });
     assert.equal(protoOnly.status, 406);
 
+    const badPath = await rest.request('GET', '/api/v1/namespaces/%ZZ/configmaps');
+    assert.equal(badPath.status, 400);
+    assert.equal(badPath.json().reason, 'BadRequest');
+
+    const badTimeout = await rest.request('GET', '/api/v1/namespaces?timeout=soon');
+    assert.equal(badTimeout.status, 400);
+    const goodTimeout = await rest.request('GET', '/api/v1/namespaces?timeout=1m30s');
+    assert.equal(goodTimeout.status, 200);
+
     // Still serving after all of that.
     const ok = await rest.request('GET', '/api/v1/namespaces/team-a');
     assert.equal(ok.status, 200);
