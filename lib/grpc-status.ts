@@ -14,8 +14,11 @@ const root = loadProtoRoot();
 const RpcStatus = root.lookupType('google.rpc.Status');
 const KubeStatus = root.lookupType('apiserver.v1.Status');
 
-/** The gRPC status object a server sends for this error. */
-export function toGrpcStatus(err: StatusError): Partial<StatusObject> & { code: GrpcCode } {
+/**
+ * The google.rpc.Status carrying the Kubernetes Status of this error, encoded: the value of
+ * the grpc-status-details-bin trailer, and of a multiplexed call's error (CallResponse).
+ */
+export function encodeStatusDetails(err: StatusError): Buffer {
   const kube = KubeStatus.encode(
     KubeStatus.fromObject({
       status: 'Failure',
@@ -32,8 +35,13 @@ export function toGrpcStatus(err: StatusError): Partial<StatusObject> & { code: 
       details: [{ type_url: STATUS_TYPE_URL, value: kube }],
     }),
   ).finish();
+  return Buffer.from(rpc);
+}
+
+/** The gRPC status object a server sends for this error. */
+export function toGrpcStatus(err: StatusError): Partial<StatusObject> & { code: GrpcCode } {
   const metadata = new Metadata();
-  metadata.set(DETAILS_KEY, Buffer.from(rpc));
+  metadata.set(DETAILS_KEY, encodeStatusDetails(err));
   return { code: err.grpcCode, details: err.message, metadata };
 }
 
@@ -53,25 +61,31 @@ interface DecodedKubeStatus {
  */
 export function fromGrpcError(err: Partial<ServiceError> & { code?: number }): StatusError {
   const raw = err.metadata?.get(DETAILS_KEY)[0];
-  if (raw instanceof Buffer) {
-    try {
-      const rpc = RpcStatus.toObject(RpcStatus.decode(raw), { defaults: false }) as {
-        details?: { type_url: string; value: Uint8Array }[];
-      };
-      const any = rpc.details?.find((d) => d.type_url === STATUS_TYPE_URL);
-      if (any !== undefined) {
-        const kube = KubeStatus.toObject(KubeStatus.decode(any.value), {
-          defaults: false,
-        }) as DecodedKubeStatus;
-        if (kube.reason !== undefined && isStatusReason(kube.reason)) {
-          return new StatusError(kube.reason, kube.message ?? '', kube.details);
-        }
+  const decoded = raw instanceof Buffer ? decodeStatusDetails(raw) : undefined;
+  return decoded ?? fromGrpcCode(err.code ?? GrpcCode.UNKNOWN, err.details ?? 'unknown error');
+}
+
+/** The StatusError in encoded status details (encodeStatusDetails); undefined when there is none. */
+export function decodeStatusDetails(raw: Uint8Array): StatusError | undefined {
+  try {
+    const rpc = RpcStatus.toObject(RpcStatus.decode(raw), { defaults: false }) as {
+      code?: number;
+      message?: string;
+      details?: { type_url: string; value: Uint8Array }[];
+    };
+    const any = rpc.details?.find((d) => d.type_url === STATUS_TYPE_URL);
+    if (any !== undefined) {
+      const kube = KubeStatus.toObject(KubeStatus.decode(any.value), {
+        defaults: false,
+      }) as DecodedKubeStatus;
+      if (kube.reason !== undefined && isStatusReason(kube.reason)) {
+        return new StatusError(kube.reason, kube.message ?? '', kube.details);
       }
-    } catch {
-      // Undecodable details: fall through to the code.
     }
+  } catch {
+    // Undecodable details: the caller falls back to the gRPC code.
   }
-  return fromGrpcCode(err.code ?? GrpcCode.UNKNOWN, err.details ?? 'unknown error');
+  return undefined;
 }
 
 function fromGrpcCode(code: number, message: string): StatusError {

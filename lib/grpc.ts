@@ -17,8 +17,10 @@ import {
   type TextMapSetter,
 } from '@opentelemetry/api';
 import { HealthImplementation } from 'grpc-health-check';
-import { StatusError } from './errors.ts';
-import { fromGrpcError, toGrpcStatus } from './grpc-status.ts';
+import { badRequest, StatusError } from './errors.ts';
+import { encodeStatusDetails, fromGrpcError, toGrpcStatus } from './grpc-status.ts';
+import type { CallRequest__Output } from './gen/apiserver/v1/CallRequest.ts';
+import type { CallResponse } from './gen/apiserver/v1/CallResponse.ts';
 import type { Logger } from './log.ts';
 import type { Telemetry } from './tracing.ts';
 
@@ -173,16 +175,33 @@ export class GrpcServer {
    */
   addService(serviceName: string, definition: grpc.ServiceDefinition, handlers: HandlerMap): void {
     const wrapped: grpc.UntypedServiceImplementation = {};
+    const unaryMethods = new Map<string, ExchangeMethod>();
+    let exchange: string | undefined;
     for (const [method, def] of Object.entries(definition)) {
+      if (method === EXCHANGE_METHOD && def.requestStream && def.responseStream) {
+        // Served by the server itself: the service's unary handlers, multiplexed.
+        exchange = method;
+        continue;
+      }
       const original = (def as { originalName?: string }).originalName ?? method;
       const handler = handlers[method] ?? handlers[original];
       if (handler === undefined) throw new Error(`${serviceName}: no handler for ${method}`);
       if (def.requestStream) throw new Error(`${serviceName}/${method}: client streaming is not used`);
       const rpcName = `${serviceName}/${method}`;
-      wrapped[method] = def.responseStream
-        ? this.wrapServerStream(rpcName, handler as ServerStreamHandler<unknown, unknown>)
-        : this.wrapUnary(rpcName, handler as UnaryHandler<unknown, unknown>);
+      if (def.responseStream) {
+        wrapped[method] = this.wrapServerStream(rpcName, handler as ServerStreamHandler<unknown, unknown>);
+      } else {
+        const unaryHandler = handler as UnaryHandler<unknown, unknown>;
+        wrapped[method] = this.wrapUnary(rpcName, unaryHandler);
+        unaryMethods.set(method, {
+          rpcName,
+          handler: unaryHandler,
+          deserialize: def.requestDeserialize as (b: Buffer) => unknown,
+          serialize: def.responseSerialize as (v: unknown) => Buffer,
+        });
+      }
     }
+    if (exchange !== undefined) wrapped[exchange] = this.wrapExchange(unaryMethods);
     this.server.addService(definition, wrapped);
     this.serviceNames.push(serviceName);
   }
@@ -223,15 +242,10 @@ export class GrpcServer {
     });
   }
 
-  private begin(
-    rpcName: string,
-    call: grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown>,
-    stream: boolean,
-  ): { ctx: CallContext; otelContext: Context; done: () => void } {
-    const { tracer, propagator } = this.options.telemetry;
-    const parent = propagator.extract(ROOT_CONTEXT, call.metadata, metadataGetter);
+  /** A SERVER span for one call, a child of the trace context the client sent. */
+  private startSpan(rpcName: string, parent: Context): Context {
     const [service = '', method = ''] = rpcName.split('/');
-    const span = tracer.startSpan(
+    const span = this.options.telemetry.tracer.startSpan(
       rpcName,
       {
         kind: SpanKind.SERVER,
@@ -239,6 +253,16 @@ export class GrpcServer {
       },
       parent,
     );
+    return trace.setSpan(parent, span);
+  }
+
+  private begin(
+    rpcName: string,
+    call: grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown>,
+    stream: boolean,
+  ): { ctx: CallContext; otelContext: Context; done: () => void } {
+    const parent = this.options.telemetry.propagator.extract(ROOT_CONTEXT, call.metadata, metadataGetter);
+    const otelContext = this.startSpan(rpcName, parent);
     const controller = new AbortController();
     if (stream) this.streams.add(controller);
     let finished = false;
@@ -246,14 +270,13 @@ export class GrpcServer {
     call.on('cancelled', () => {
       if (!finished) controller.abort(new StatusError('Timeout', 'the client cancelled the call'));
     });
-    const otelContext = trace.setSpan(parent, span);
     return {
       ctx: { metadata: call.metadata, signal: controller.signal },
       otelContext,
       done: () => {
         finished = true;
         this.streams.delete(controller);
-        span.end();
+        trace.getSpan(otelContext)?.end();
       },
     };
   }
@@ -316,6 +339,169 @@ export class GrpcServer {
         .finally(done);
     };
   }
+  /**
+   * The Exchange method: every unary method of the service, many calls multiplexed over one
+   * stream. Each call gets the span, context and error translation of a unary call. Shutdown
+   * drains it like unary calls: calls in flight finish, calls that arrive meanwhile are
+   * refused as not executed (the client sends them again elsewhere), then the stream ends.
+   */
+  private wrapExchange(methods: ReadonlyMap<string, ExchangeMethod>): grpc.handleBidiStreamingCall<CallRequest__Output, CallResponse> {
+    return (call) => {
+      const draining = new AbortController();
+      this.streams.add(draining);
+      const { propagator } = this.options.telemetry;
+      serveExchange(call, draining.signal, methods, (method, request, carrier, ctx) => {
+        const otelContext = this.startSpan(method.rpcName, propagator.extract(ROOT_CONTEXT, carrier, carrierGetter));
+        return context
+          .with(otelContext, () => method.handler(request, ctx))
+          .then(method.serialize, (err: unknown) => {
+            throw this.fail(method.rpcName, err, otelContext);
+          })
+          .finally(() => trace.getSpan(otelContext)?.end());
+      }).finally(() => this.streams.delete(draining));
+    };
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Multiplexed calls: the server side (lib/grpc-mux.ts is the client)
+
+/** The bidi method a service declares to have its unary methods multiplexed (see CallRequest). */
+export const EXCHANGE_METHOD = 'Exchange';
+
+/** Calls in flight on one Exchange stream before the server stops reading it until some finish. */
+export const MAX_EXCHANGE_CALLS_IN_FLIGHT = 1024;
+
+/** W3C trace context as carried in a CallRequest. */
+export interface TraceCarrier {
+  traceparent?: string;
+  tracestate?: string;
+}
+
+const carrierGetter: TextMapGetter<TraceCarrier> = {
+  keys: (carrier) => Object.keys(carrier).filter((k) => carrier[k as keyof TraceCarrier] !== ''),
+  get: (carrier, key) => {
+    const value = carrier[key as keyof TraceCarrier];
+    return value === '' ? undefined : value;
+  },
+};
+
+/** One unary method as the Exchange serves it. */
+interface ExchangeMethod {
+  rpcName: string;
+  handler: UnaryHandler<unknown, unknown>;
+  deserialize: (bytes: Buffer) => unknown;
+  serialize: (response: unknown) => Buffer;
+}
+
+type RunExchangeCall = (method: ExchangeMethod, request: unknown, carrier: TraceCarrier, ctx: CallContext) => Promise<Buffer>;
+
+/**
+ * Serves one Exchange stream until the client ends it (after its calls finish), the client
+ * goes away (calls in flight are aborted) or `draining` fires and the calls in flight finish.
+ *
+ * Memory is bounded: at MAX_EXCHANGE_CALLS_IN_FLIGHT calls, or while the transport does not
+ * take more answers, the stream is not read; the client's writes then wait in HTTP/2 flow
+ * control, not here. Everything runs on the event loop, so the maps need no locking.
+ */
+function serveExchange(
+  call: grpc.ServerDuplexStream<CallRequest__Output, CallResponse>,
+  draining: AbortSignal,
+  methods: ReadonlyMap<string, ExchangeMethod>,
+  run: RunExchangeCall,
+): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const calls = new Map<number, AbortController>();
+    let clientDone = false;
+    let finished = false;
+    let writeBlocked = false;
+    let readPaused = false;
+
+    const finish = (err?: StatusError) => {
+      if (finished) return;
+      finished = true;
+      if (err === undefined) call.end();
+      else call.emit('error', toGrpcStatus(err));
+      resolve();
+    };
+    const finishIfIdle = () => {
+      if ((clientDone || draining.aborted) && calls.size === 0) finish();
+    };
+    const updateReading = () => {
+      const shouldPause = writeBlocked || calls.size >= MAX_EXCHANGE_CALLS_IN_FLIGHT;
+      if (shouldPause && !readPaused) call.pause();
+      if (!shouldPause && readPaused) call.resume();
+      readPaused = shouldPause;
+    };
+    const reply = (response: CallResponse) => {
+      if (finished || call.cancelled) return;
+      if (!call.write(response) && !writeBlocked) {
+        writeBlocked = true;
+        updateReading();
+        call.once('drain', () => {
+          writeBlocked = false;
+          updateReading();
+        });
+      }
+    };
+    const gone = () => {
+      for (const controller of calls.values()) controller.abort(new StatusError('Timeout', 'the client cancelled the call'));
+      calls.clear();
+      finished = true;
+      resolve();
+    };
+
+    call.on('cancelled', gone);
+    call.on('error', gone);
+    call.on('end', () => {
+      clientDone = true;
+      finishIfIdle();
+    });
+    draining.addEventListener('abort', finishIfIdle, { once: true });
+    call.on('data', (message: CallRequest__Output) => {
+      if (finished) return;
+      const { id } = message;
+      if (message.cancel) {
+        calls.get(id)?.abort(new StatusError('Timeout', 'the client cancelled the call'));
+        return;
+      }
+      if (calls.has(id)) {
+        // Two calls with one id cannot be told apart: the client is broken, not the call.
+        finish(badRequest(`call id ${id} is already in flight on this stream`));
+        gone();
+        return;
+      }
+      if (draining.aborted) {
+        reply({ id, error: encodeStatusDetails(new StatusError('ServiceUnavailable', 'server is shutting down')), notExecuted: true });
+        return;
+      }
+      const method = methods.get(message.method);
+      if (method === undefined) {
+        reply({ id, error: encodeStatusDetails(new StatusError('MethodNotAllowed', `unknown method "${message.method}"`)) });
+        return;
+      }
+      let request: unknown;
+      try {
+        request = method.deserialize(message.request);
+      } catch {
+        reply({ id, error: encodeStatusDetails(badRequest(`malformed ${message.method} request`)) });
+        return;
+      }
+      const controller = new AbortController();
+      calls.set(id, controller);
+      updateReading();
+      const carrier = { traceparent: message.traceparent, tracestate: message.tracestate };
+      run(method, request, carrier, { metadata: call.metadata, signal: controller.signal }).then(
+        (response) => reply({ id, response }),
+        (err: unknown) => reply({ id, error: encodeStatusDetails(StatusError.from(err)) }),
+      ).finally(() => {
+        if (calls.get(id) !== controller) return;
+        calls.delete(id);
+        updateReading();
+        finishIfIdle();
+      });
+    });
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -340,6 +526,8 @@ function tracingInterceptor(telemetry: Telemetry): grpc.Interceptor {
   return (options, nextCall) => {
     const path = options.method_definition.path.replace(/^\//, '');
     const [service = '', method = ''] = path.split('/');
+    // A multiplexed stream lives as long as the client: each call on it has its own span.
+    if (method === EXCHANGE_METHOD) return new grpc.InterceptingCall(nextCall(options));
     const span = telemetry.tracer.startSpan(path, {
       kind: SpanKind.CLIENT,
       attributes: { 'rpc.system': 'grpc', 'rpc.service': service, 'rpc.method': method },
@@ -399,7 +587,7 @@ function callOptions(opts: CallOptions | undefined, fallbackTimeoutMs?: number):
 }
 
 /** The error of a call its caller's signal ended (a request timeout or a client that left). */
-function abortedError(): StatusError {
+export function abortedError(): StatusError {
   return new StatusError('Timeout', 'request did not complete within requested timeout');
 }
 

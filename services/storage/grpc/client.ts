@@ -3,18 +3,26 @@
  */
 import type * as grpc from '@grpc/grpc-js';
 import { clientSettings, unary, type ClientOptions } from '../../../lib/grpc.ts';
+import { MultiplexedClient } from '../../../lib/grpc-mux.ts';
 import { parseObjectBytes, objectBytes, type KubeObject } from '../../../lib/kube.ts';
 import { loadApiProto } from '../../../lib/proto.ts';
 import type { StorageClient as GeneratedStorageClient } from '../../../lib/gen/apiserver/v1/Storage.ts';
 import type { DeleteResult, EventsOptions, EventsResult, GetOptions, HistoryEvent, ListOptions, ListResult, Preconditions, Storage, StorageRef } from '../api.ts';
 
+/**
+ * The small, frequent calls (create, get, update, delete, currentRevision) go over one
+ * multiplexed Exchange stream, which costs both sides far less per call than a unary call;
+ * list and events answers can be large, so they keep unary calls of their own.
+ */
 export class StorageClient implements Storage {
   readonly client: GeneratedStorageClient;
+  private readonly mux: MultiplexedClient<GeneratedStorageClient>;
 
   constructor(address: string, options: ClientOptions) {
     const { credentials, channelOptions } = clientSettings(options);
     const proto = loadApiProto();
     this.client = new proto.apiserver.v1.Storage(address, credentials, channelOptions);
+    this.mux = new MultiplexedClient(this.client, 'apiserver.v1.Storage', options.telemetry);
   }
 
   private ref(ref: StorageRef) {
@@ -22,12 +30,12 @@ export class StorageClient implements Storage {
   }
 
   async create(ref: StorageRef, object: KubeObject, signal?: AbortSignal): Promise<KubeObject> {
-    const res = await unary(this.client, 'create', { ref: this.ref(ref), object: objectBytes(object) }, { signal });
+    const res = await this.mux.call('create', { ref: this.ref(ref), object: objectBytes(object) }, { signal });
     return parseObjectBytes(res.object);
   }
 
   async get(ref: StorageRef, options: GetOptions = {}, signal?: AbortSignal): Promise<KubeObject> {
-    const res = await unary(this.client, 'get', { ref: this.ref(ref), resourceVersion: options.resourceVersion ?? '' }, { signal });
+    const res = await this.mux.call('get', { ref: this.ref(ref), resourceVersion: options.resourceVersion ?? '' }, { signal });
     return parseObjectBytes(res.object);
   }
 
@@ -57,13 +65,12 @@ export class StorageClient implements Storage {
   }
 
   async update(ref: StorageRef, object: KubeObject, signal?: AbortSignal): Promise<KubeObject> {
-    const res = await unary(this.client, 'update', { ref: this.ref(ref), object: objectBytes(object) }, { signal });
+    const res = await this.mux.call('update', { ref: this.ref(ref), object: objectBytes(object) }, { signal });
     return parseObjectBytes(res.object);
   }
 
   async delete(ref: StorageRef, preconditions: Preconditions = {}, signal?: AbortSignal): Promise<DeleteResult> {
-    const res = await unary(
-      this.client,
+    const res = await this.mux.call(
       'delete',
       { ref: this.ref(ref), preconditions: { uid: preconditions.uid ?? '', resourceVersion: preconditions.resourceVersion ?? '' } },
       { signal },
@@ -93,11 +100,12 @@ export class StorageClient implements Storage {
   }
 
   async currentRevision(signal?: AbortSignal): Promise<string> {
-    const res = await unary(this.client, 'currentRevision', {}, { signal });
+    const res = await this.mux.call('currentRevision', {}, { signal });
     return res.resourceVersion;
   }
 
   close(): void {
+    this.mux.close();
     (this.client as grpc.Client).close();
   }
 }

@@ -1,0 +1,211 @@
+/**
+ * Multiplexed unary calls (lib/grpc-mux.ts client, GrpcServer's Exchange): each call behaves
+ * as the unary call it replaces — answers, Statuses, deadlines, cancellation, spans — and the
+ * stream's failures and shutdown are handled without losing or duplicating a call.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as grpc from '@grpc/grpc-js';
+import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace';
+import { context, trace } from '@opentelemetry/api';
+import { notFound, StatusError } from './errors.ts';
+import { GrpcServer, type CallContext, type HandlerMap } from './grpc.ts';
+import { MultiplexedClient } from './grpc-mux.ts';
+import { createLogger } from './log.ts';
+import { loadApiProto } from './proto.ts';
+import { createTelemetry, type Telemetry } from './tracing.ts';
+import type { StorageClient as GeneratedStorageClient } from './gen/apiserver/v1/Storage.ts';
+import type { StorageCreateRequest__Output } from './gen/apiserver/v1/StorageCreateRequest.ts';
+import type { StorageGetRequest__Output } from './gen/apiserver/v1/StorageGetRequest.ts';
+
+const proto = loadApiProto();
+const logger = createLogger({ service: 'test', level: 'error' });
+const ref = { group: '', version: 'v1', resource: 'configmaps', namespace: 'default', name: 'a' };
+
+interface Harness {
+  server: GrpcServer;
+  address: string;
+  client: GeneratedStorageClient;
+  mux: MultiplexedClient<GeneratedStorageClient>;
+  /** What each Create handler saw: its name and its signal. */
+  seen: { name: string; signal: AbortSignal }[];
+  /** Create calls for names starting with "hold" wait until this resolves. */
+  release: () => void;
+}
+
+/** A Storage server whose Create echoes the object and Get answers NotFound. */
+async function start(telemetry: Telemetry, port = 0): Promise<Harness> {
+  const seen: { name: string; signal: AbortSignal }[] = [];
+  let release = () => {};
+  const held = new Promise<void>((resolve) => (release = resolve));
+  const unused = () => Promise.reject(new StatusError('MethodNotAllowed', 'not in this test'));
+  const handlers: HandlerMap = {
+    Create: async (req: StorageCreateRequest__Output, ctx: CallContext) => {
+      seen.push({ name: req.ref?.name ?? '', signal: ctx.signal });
+      if (req.ref?.name.startsWith('hold') === true) {
+        await Promise.race([held, new Promise((_, reject) => ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason)))]);
+      }
+      return { object: req.object };
+    },
+    Get: (req: StorageGetRequest__Output) => Promise.reject(notFound({ group: '', resource: 'configmaps' }, req.ref?.name ?? '')),
+    List: unused,
+    Update: unused,
+    Delete: unused,
+    Events: unused,
+    CurrentRevision: () => Promise.resolve({ resourceVersion: '42' }),
+  };
+  const server = new GrpcServer({ name: 'test', telemetry, logger });
+  server.addService('apiserver.v1.Storage', proto.apiserver.v1.Storage.service, handlers);
+  const address = `127.0.0.1:${await server.listen(`127.0.0.1:${port}`)}`;
+  const client = new proto.apiserver.v1.Storage(address, grpc.credentials.createInsecure());
+  const mux = new MultiplexedClient(client, 'apiserver.v1.Storage', telemetry);
+  return { server, address, client, mux, seen, release: () => release() };
+}
+
+function create(h: Harness, name: string, opts?: { signal?: AbortSignal; timeoutMs?: number }) {
+  return h.mux.call('create', { ref: { ...ref, name }, object: Buffer.from(`{"n":"${name}"}`) }, opts);
+}
+
+describe('multiplexed calls', () => {
+  const exporter = new InMemorySpanExporter();
+  const telemetry = createTelemetry({ serviceName: 'test', env: {}, spanProcessors: [new SimpleSpanProcessor({ exporter })] });
+  let h: Harness;
+  before(async () => {
+    h = await start(telemetry);
+  });
+  after(async () => {
+    h.release();
+    h.mux.close();
+    h.client.close();
+    await h.server.shutdown(1_000);
+  });
+
+  test('many calls in flight on one stream each get their own answer', async () => {
+    const names = Array.from({ length: 500 }, (_, i) => `obj-${i}`);
+    const answers = await Promise.all(names.map((name) => create(h, name)));
+    assert.deepEqual(answers.map((a) => JSON.parse(Buffer.from(a.object).toString()).n), names);
+    assert.equal((await h.mux.call('currentRevision', {})).resourceVersion, '42');
+  });
+
+  test('a failed call rejects with the server\'s Status', async () => {
+    await assert.rejects(h.mux.call('get', { ref, resourceVersion: '' }), (err: unknown) => {
+      assert.ok(err instanceof StatusError);
+      assert.equal(err.reason, 'NotFound');
+      assert.equal(err.message, 'configmaps "a" not found');
+      return true;
+    });
+    // An unknown method is refused by name before anything is sent.
+    await assert.rejects(h.mux.call('exchange' as 'create', { ref, object: Buffer.alloc(0) }), { reason: 'MethodNotAllowed' });
+  });
+
+  test('a deadline or the caller\'s signal ends the call and cancels it on the server', async () => {
+    await assert.rejects(create(h, 'hold-deadline', { timeoutMs: 50 }), { reason: 'Timeout' });
+    const controller = new AbortController();
+    const call = create(h, 'hold-abort', { signal: controller.signal });
+    await waitFor(() => h.seen.some((s) => s.name === 'hold-abort'));
+    controller.abort();
+    await assert.rejects(call, { reason: 'Timeout' });
+    for (const name of ['hold-deadline', 'hold-abort']) {
+      const signal = h.seen.find((s) => s.name === name)?.signal;
+      await waitFor(() => signal?.aborted === true);
+    }
+    // The stream is still good for the next call.
+    assert.equal((await h.mux.call('currentRevision', {})).resourceVersion, '42');
+  });
+
+  test('each call has a CLIENT span and a SERVER span of its own, in the caller\'s trace', async () => {
+    exporter.reset();
+    const parent = telemetry.tracer.startSpan('caller');
+    await context.with(trace.setSpan(context.active(), parent), () => create(h, 'traced'));
+    parent.end();
+    const creates = () => exporter.getFinishedSpans().filter((s) => s.name === 'apiserver.v1.Storage/Create');
+    // The server ends its span once the answer is written, which may be after the client has it.
+    await waitFor(() => creates().length === 2);
+    const spans = creates();
+    const client = spans.find((s) => s.kind === 2 /* CLIENT */);
+    const server = spans.find((s) => s.kind === 1 /* SERVER */);
+    assert.ok(client !== undefined && server !== undefined);
+    assert.equal(client.spanContext().traceId, parent.spanContext().traceId);
+    assert.equal(server.spanContext().traceId, parent.spanContext().traceId);
+    assert.equal(server.parentSpanContext?.spanId, client.spanContext().spanId);
+    assert.ok(!exporter.getFinishedSpans().some((s) => s.name.endsWith('/Exchange')), 'the stream itself has no span');
+  });
+});
+
+describe('multiplexed calls: the stream\'s end', () => {
+  const telemetry = createTelemetry({ serviceName: 'test', env: {} });
+
+  test('a shutdown lets calls in flight finish; later calls go to the next server', async () => {
+    const first = await start(telemetry);
+    const port = Number(first.address.split(':')[1]);
+    const held = create(first, 'hold-drain');
+    await waitFor(() => first.seen.length === 1);
+    const stopping = first.server.shutdown(5_000);
+    first.release();
+    assert.equal(JSON.parse(Buffer.from((await held).object).toString()).n, 'hold-drain');
+    await stopping;
+    // The same address, a new server: the client opens a new stream to it.
+    const second = await start(telemetry, port);
+    try {
+      const answer = await first.mux.call('create', { ref: { ...ref, name: 'after' }, object: Buffer.from('{"n":"after"}') });
+      assert.equal(JSON.parse(Buffer.from(answer.object).toString()).n, 'after');
+      assert.deepEqual(second.seen.map((s) => s.name), ['after']);
+    } finally {
+      first.mux.close();
+      first.client.close();
+      second.mux.close();
+      second.client.close();
+      await second.server.shutdown(1_000);
+    }
+  });
+
+  test('a broken stream fails its calls with ServiceUnavailable, never hangs', async () => {
+    const h = await start(telemetry);
+    const held = create(h, 'hold-broken');
+    await waitFor(() => h.seen.length === 1);
+    // forceShutdown cuts the connection: the call's outcome is unknown, as for a unary call.
+    void h.server.shutdown(0);
+    await assert.rejects(held, (err: unknown) => err instanceof StatusError && ['ServiceUnavailable', 'Timeout'].includes(err.reason));
+    await assert.rejects(h.mux.call('currentRevision', {}, { timeoutMs: 2_000 }), (err: unknown) => err instanceof StatusError && ['ServiceUnavailable', 'Timeout'].includes(err.reason));
+    h.mux.close();
+    h.client.close();
+  });
+
+  test('a protocol error from a client gets a clear Status, never a crash', async () => {
+    const h = await start(telemetry);
+    try {
+      const stream = h.client.exchange();
+      const answers: { id: number; error: Buffer }[] = [];
+      stream.on('data', (r: { id: number; error: Buffer }) => answers.push(r));
+      const status = new Promise<grpc.StatusObject>((resolve) => stream.on('status', resolve));
+      stream.on('error', () => {});
+      stream.write({ id: 1, method: 'NoSuchMethod', request: Buffer.alloc(0) });
+      stream.write({ id: 2, method: 'Create', request: Buffer.from([0xff, 0xff, 0xff]) });
+      await waitFor(() => answers.length === 2);
+      const { decodeStatusDetails } = await import('./grpc-status.ts');
+      assert.equal(decodeStatusDetails(answers[0]!.error)?.reason, 'MethodNotAllowed');
+      assert.equal(decodeStatusDetails(answers[1]!.error)?.reason, 'BadRequest');
+      stream.write({ id: 3, method: 'Create', request: Buffer.from(proto.apiserver.v1.Storage.service.Create.requestSerialize({ ref: { ...ref, name: 'hold-dup' } })) });
+      stream.write({ id: 3, method: 'Create', request: Buffer.from(proto.apiserver.v1.Storage.service.Create.requestSerialize({ ref: { ...ref, name: 'hold-dup' } })) });
+      const ended = await status;
+      assert.equal(ended.code, grpc.status.INVALID_ARGUMENT);
+      assert.match(ended.details, /call id 3 is already in flight/);
+      // The held call was aborted with the stream; the server still serves others.
+      await waitFor(() => h.seen.every((s) => s.signal.aborted));
+      assert.equal((await h.mux.call('currentRevision', {})).resourceVersion, '42');
+    } finally {
+      h.release();
+      h.mux.close();
+      h.client.close();
+      await h.server.shutdown(1_000);
+    }
+  });
+});
+
+async function waitFor(condition: () => boolean, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}

@@ -1,0 +1,246 @@
+/**
+ * Multiplexed unary calls, the client side: many calls of one service sent as messages of a
+ * long-lived Exchange stream (see CallRequest in proto/apiserver/v1/meta.proto) instead of
+ * one HTTP/2 stream each. The server side is GrpcServer (lib/grpc.ts), which serves any
+ * service's Exchange method with that service's unary handlers.
+ *
+ * Each call behaves as the unary call it replaces: its own CLIENT span (same name, trace
+ * context sent along), its deadline, cancellation by the caller's signal, and failures as
+ * StatusError. When the stream breaks, the calls in flight on it fail with
+ * ServiceUnavailable, as unary calls on a broken connection do (whether they ran is unknown);
+ * when the server ends it cleanly (it is shutting down), it has answered every call it
+ * received, so the calls still waiting never ran and are sent again on a new stream.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { context, SpanKind, SpanStatusCode, trace, type TextMapSetter } from '@opentelemetry/api';
+import { StatusError } from './errors.ts';
+import { decodeStatusDetails, fromGrpcError } from './grpc-status.ts';
+import { abortedError, DEFAULT_UNARY_TIMEOUT_MS, EXCHANGE_METHOD, type CallOptions, type TraceCarrier, type UnaryRequest, type UnaryResponse } from './grpc.ts';
+import type { CallRequest } from './gen/apiserver/v1/CallRequest.ts';
+import type { CallResponse__Output } from './gen/apiserver/v1/CallResponse.ts';
+import type { Telemetry } from './tracing.ts';
+
+const carrierSetter: TextMapSetter<TraceCarrier> = {
+  set: (carrier, key, value) => {
+    if (key === 'traceparent' || key === 'tracestate') carrier[key] = value;
+  },
+};
+
+/** How often a call refused as not executed (its server was shutting down) is sent again. */
+const MAX_RESENDS = 3;
+
+interface MethodInfo {
+  /** The PascalCase name the server knows, e.g. "Create". */
+  name: string;
+  rpcName: string;
+  serialize: (request: unknown) => Buffer;
+  deserialize: (bytes: Buffer) => unknown;
+}
+
+interface PendingCall {
+  /** Where the call waits for its answer now (a resent call moves). */
+  session: Session | undefined;
+  id: number;
+  method: MethodInfo;
+  request: Buffer;
+  carrier: TraceCarrier;
+  resends: number;
+  resolve: (response: unknown) => void;
+  reject: (err: StatusError) => void;
+}
+
+type Exchange = grpc.ClientDuplexStream<CallRequest, CallResponse__Output>;
+
+/** One Exchange stream and the calls waiting for an answer on it. */
+interface Session {
+  stream: Exchange;
+  pending: Map<number, PendingCall>;
+  /** The stream has ended: nothing more can be written to it. */
+  ended: boolean;
+}
+
+export class MultiplexedClient<C extends grpc.Client> {
+  private readonly client: C;
+  private readonly telemetry: Telemetry;
+  private readonly methods = new Map<string, MethodInfo>();
+  private readonly exchange: grpc.MethodDefinition<CallRequest, CallResponse__Output>;
+  private session: Session | undefined;
+  private nextId = 1;
+  private closed = false;
+
+  /** `client` is a generated client whose service declares the Exchange method. */
+  constructor(client: C, serviceName: string, telemetry: Telemetry) {
+    this.client = client;
+    this.telemetry = telemetry;
+    const service = (client.constructor as unknown as { service: grpc.ServiceDefinition }).service;
+    const exchange = service[EXCHANGE_METHOD];
+    if (exchange === undefined) throw new Error(`${serviceName} has no ${EXCHANGE_METHOD} method`);
+    this.exchange = exchange as grpc.MethodDefinition<CallRequest, CallResponse__Output>;
+    for (const [name, def] of Object.entries(service)) {
+      if (def.requestStream || def.responseStream) continue;
+      const info: MethodInfo = {
+        name,
+        rpcName: `${serviceName}/${name}`,
+        serialize: def.requestSerialize as (request: unknown) => Buffer,
+        deserialize: def.responseDeserialize as (bytes: Buffer) => unknown,
+      };
+      this.methods.set(name, info);
+      const original = (def as { originalName?: string }).originalName;
+      if (original !== undefined) this.methods.set(original, info);
+    }
+  }
+
+  /** Calls the unary method `method` over the shared stream; as unary() in lib/grpc.ts. */
+  call<K extends keyof C & string>(method: K, request: UnaryRequest<C[K]>, opts?: CallOptions): Promise<UnaryResponse<C[K]>> {
+    const info = this.methods.get(method);
+    if (info === undefined) return Promise.reject(new StatusError('MethodNotAllowed', `unknown method "${method}"`));
+    if (opts?.signal?.aborted) return Promise.reject(abortedError());
+    if (this.closed) return Promise.reject(new StatusError('ServiceUnavailable', 'service unavailable: the client is closed'));
+    const [service = '', name = ''] = info.rpcName.split('/');
+    const span = this.telemetry.tracer.startSpan(info.rpcName, {
+      kind: SpanKind.CLIENT,
+      attributes: { 'rpc.system': 'grpc', 'rpc.service': service, 'rpc.method': name },
+    });
+    const carrier: TraceCarrier = {};
+    this.telemetry.propagator.inject(trace.setSpan(context.active(), span), carrier, carrierSetter);
+    let bytes: Buffer;
+    try {
+      bytes = info.serialize(request);
+    } catch {
+      span.end();
+      return Promise.reject(new StatusError('BadRequest', `malformed ${info.name} request`));
+    }
+    return new Promise<UnaryResponse<C[K]>>((resolve, reject) => {
+      const timeoutMs = opts?.timeoutMs ?? DEFAULT_UNARY_TIMEOUT_MS;
+      const giveUp = (err: StatusError) => {
+        const { session, id } = pending;
+        if (session?.pending.get(id) !== pending) return;
+        session.pending.delete(id);
+        this.send(session, { id, cancel: true });
+        pending.reject(err);
+      };
+      const timer = setTimeout(() => giveUp(new StatusError('Timeout', 'request did not complete within requested timeout')), timeoutMs);
+      timer.unref();
+      const onAbort = () => giveUp(abortedError());
+      opts?.signal?.addEventListener('abort', onAbort, { once: true });
+      const cleanup = () => {
+        clearTimeout(timer);
+        opts?.signal?.removeEventListener('abort', onAbort);
+      };
+      const pending: PendingCall = {
+        session: undefined,
+        id: 0,
+        method: info,
+        request: bytes,
+        carrier,
+        resends: 0,
+        resolve: (response) => {
+          cleanup();
+          span.end();
+          resolve(response as UnaryResponse<C[K]>);
+        },
+        reject: (err) => {
+          cleanup();
+          span.setAttribute('rpc.grpc.status_code', err.grpcCode);
+          if (err.reason !== 'NotFound' && err.reason !== 'AlreadyExists') span.setStatus({ code: SpanStatusCode.ERROR });
+          span.end();
+          reject(err);
+        },
+      };
+      this.dispatch(pending);
+    });
+  }
+
+  /** Ends the stream; calls still waiting fail with ServiceUnavailable. */
+  close(): void {
+    this.closed = true;
+    this.session?.stream.cancel();
+  }
+
+  /** Sends a call on the current stream (opening one when there is none). */
+  private dispatch(pending: PendingCall): void {
+    const session = this.session ?? this.open();
+    let id = this.nextId;
+    while (id === 0 || session.pending.has(id)) id = (id + 1) >>> 0;
+    this.nextId = (id + 1) >>> 0;
+    pending.session = session;
+    pending.id = id;
+    session.pending.set(id, pending);
+    this.send(session, {
+      id,
+      method: pending.method.name,
+      request: pending.request,
+      traceparent: pending.carrier.traceparent ?? '',
+      tracestate: pending.carrier.tracestate ?? '',
+    });
+  }
+
+  private send(session: Session, message: CallRequest): void {
+    // grpc-js queues what the transport cannot take yet; the callers in flight bound it.
+    if (!session.ended) session.stream.write(message);
+  }
+
+  private open(): Session {
+    const stream = this.client.makeBidiStreamRequest(
+      this.exchange.path,
+      this.exchange.requestSerialize,
+      this.exchange.responseDeserialize,
+      new grpc.Metadata(),
+      {},
+    );
+    const session: Session = { stream, pending: new Map(), ended: false };
+    this.session = session;
+    stream.on('data', (response: CallResponse__Output) => this.answer(session, response));
+    // 'status' comes once, after the last message: OK when the server ended the stream.
+    stream.on('status', (status: grpc.StatusObject) => this.ended(session, status));
+    // Failures are reported through 'status' as well; without a listener 'error' would throw.
+    stream.on('error', () => {});
+    return session;
+  }
+
+  private answer(session: Session, response: CallResponse__Output): void {
+    const pending = session.pending.get(response.id);
+    if (pending === undefined) return; // timed out or cancelled meanwhile
+    session.pending.delete(response.id);
+    if (response.error.length === 0) {
+      let decoded: unknown;
+      try {
+        decoded = pending.method.deserialize(response.response);
+      } catch {
+        pending.reject(new StatusError('InternalError', 'malformed response'));
+        return;
+      }
+      pending.resolve(decoded);
+      return;
+    }
+    if (response.notExecuted) {
+      // Its server is shutting down: later calls go to a new stream, and so does this one.
+      this.retire(session);
+      if (pending.resends++ < MAX_RESENDS && !this.closed) {
+        this.dispatch(pending);
+        return;
+      }
+    }
+    pending.reject(decodeStatusDetails(response.error) ?? new StatusError('InternalError', 'an internal error occurred'));
+  }
+
+  private ended(session: Session, status: grpc.StatusObject): void {
+    session.ended = true;
+    this.retire(session);
+    const waiting = [...session.pending.values()];
+    session.pending.clear();
+    const clean = status.code === grpc.status.OK && !this.closed;
+    const failure = this.closed
+      ? new StatusError('ServiceUnavailable', 'service unavailable: the client is closed')
+      : fromGrpcError({ code: status.code === grpc.status.OK ? grpc.status.UNAVAILABLE : status.code, details: status.details, metadata: status.metadata });
+    for (const pending of waiting) {
+      if (clean && pending.resends++ < MAX_RESENDS) this.dispatch(pending);
+      else pending.reject(failure);
+    }
+  }
+
+  /** New calls stop going to `session`; it stays open until its calls are answered. */
+  private retire(session: Session): void {
+    if (this.session === session) this.session = undefined;
+  }
+}
