@@ -185,7 +185,7 @@ async function startStorage(etcdEndpoint: string, redisUrl: string): Promise<{ p
   // Tracing stays as deployed by default (spans made, nothing exported): no OTEL_* from the shell.
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('OTEL_')) env[k] = v;
-  const nodeFlags = CPU_PROF_DIR === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${resolve(CPU_PROF_DIR)}`];
+  const nodeFlags = [...(process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter((f) => f !== ''), ...(CPU_PROF_DIR === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${resolve(CPU_PROF_DIR)}`])];
   for (let attempt = 1; ; attempt++) {
     const address = `127.0.0.1:${await freePort()}`;
     const proc = spawnProcess({

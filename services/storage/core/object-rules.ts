@@ -28,17 +28,33 @@ export function modifiedConflict(q: Qualified, name: string): StatusError {
   return conflict(q, name, MODIFIED_MESSAGE);
 }
 
+/** An object as stored (without resourceVersion and selfLink) and the JSON written for it. */
+export interface Encoded {
+  object: KubeObject;
+  data: string;
+}
+
 /**
  * The JSON stored for an object: without resourceVersion (it is the key's mod revision) and
  * selfLink, as kube's PrepareObjectForStorage. 413 when etcd would refuse it.
  */
-export function encodeForStorage(object: KubeObject): string {
+export function encodeForStorage(object: KubeObject): Encoded {
   const metadata = { ...(object.metadata ?? {}) };
   delete metadata.resourceVersion;
   delete metadata.selfLink;
-  const data = JSON.stringify({ ...object, metadata });
+  const stored = { ...object, metadata };
+  const data = JSON.stringify(stored);
   if (Buffer.byteLength(data) > MAX_OBJECT_BYTES) throw entityTooLarge();
-  return data;
+  return { object: stored, data };
+}
+
+/**
+ * What reading `encoded` back at `revision` gives (decodeStored of its data), without parsing
+ * the JSON just written: a write answers with it. It shares nested values with
+ * encoded.object, which the write no longer uses.
+ */
+export function storedAt(encoded: Encoded, revision: number): KubeObject {
+  return { ...encoded.object, metadata: { ...encoded.object.metadata, resourceVersion: String(revision) } };
 }
 
 /** Parses a stored value and stamps its resourceVersion (the revision it was read at). */
@@ -60,7 +76,7 @@ export function decodeStored(value: string, revision: number | string): KubeObje
  * resourceVersion parses as a non-zero number is refused (kube answers 500 with these words);
  * "0" or an unparsable value is ignored and dropped.
  */
-export function prepareCreate(object: KubeObject): string {
+export function prepareCreate(object: KubeObject): Encoded {
   const rv = object.metadata?.resourceVersion;
   if (typeof rv === 'string' && rv !== '') {
     const parsed = parseUint64(rv);

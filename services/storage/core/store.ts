@@ -15,11 +15,13 @@ import {
   checkUpdateUid,
   decodeStored,
   encodeForStorage,
+  type Encoded,
   isUnchanged,
   modifiedConflict,
   prepareCreate,
   prepareDelete,
   prepareUpdate,
+  storedAt,
 } from './object-rules.ts';
 import { DEFAULT_TOO_LARGE_RESOURCE_VERSION_WAIT_MS, objectResourceVersion, parseResourceVersion, parseUint64, waitForRevision } from './resource-version.ts';
 import { historyExpired, resourceVersionPreconditionWords, storagePreconditionFailed } from './storage-errors.ts';
@@ -62,10 +64,10 @@ export class KvStorage implements Storage {
 
   async create(ref: StorageRef, object: KubeObject): Promise<KubeObject> {
     const key = objectKey(ref);
-    const data = prepareCreate(object);
-    const result = await this.engine.create(key, data);
+    const encoded = prepareCreate(object);
+    const result = await this.engine.create(key, encoded.data);
     if (!result.succeeded) throw alreadyExists(qualified(ref), ref.name);
-    return decodeStored(data, result.revision);
+    return storedAt(encoded, result.revision);
   }
 
   /**
@@ -113,24 +115,24 @@ export class KvStorage implements Storage {
       if (wanted !== 0n && wanted !== BigInt(current.modRevision)) throw modifiedConflict(q, ref.name);
       const prepared = prepareUpdate(stored, object);
       if (!prepared.remove && isUnchanged(stored, prepared.object)) return stored;
-      const data = encodeForStorage(prepared.object);
-      const put = await this.engine.replace(key, data, current.modRevision);
+      const encoded = encodeForStorage(prepared.object);
+      const put = await this.engine.replace(key, encoded.data, current.modRevision);
       if (!put.succeeded) {
         // Changed since it was read: try again on the state the transaction saw.
         current = put.current;
         continue;
       }
-      if (!prepared.remove) return decodeStored(data, put.revision);
-      return this.deleteAfterUpdate(q, ref.name, key, data, put.revision);
+      if (!prepared.remove) return storedAt(encoded, put.revision);
+      return this.deleteAfterUpdate(q, ref.name, key, encoded, put.revision);
     }
   }
 
   /** The delete that follows an update removing the last finalizer (kube's Store.Update). */
-  private async deleteAfterUpdate(q: Qualified, name: string, key: string, data: string, revision: number): Promise<KubeObject> {
+  private async deleteAfterUpdate(q: Qualified, name: string, key: string, encoded: Encoded, revision: number): Promise<KubeObject> {
     const removed = await this.engine.remove(key, revision);
-    if (removed.succeeded) return decodeStored(data, removed.revision);
+    if (removed.succeeded) return storedAt(encoded, removed.revision);
     // Someone else deleted it meanwhile: the object is gone all the same.
-    if (removed.current === undefined) return decodeStored(data, revision);
+    if (removed.current === undefined) return storedAt(encoded, revision);
     throw storagePreconditionFailed(q, name, key, resourceVersionPreconditionWords(String(revision), String(removed.current.modRevision)));
   }
 
@@ -151,9 +153,9 @@ export class KvStorage implements Storage {
       const prepared = prepareDelete(stored, this.now());
       if (prepared.action === 'none') return { object: stored, pending: true };
       if (prepared.action === 'mark') {
-        const data = encodeForStorage(prepared.object);
-        const put = await this.engine.replace(key, data, current.modRevision);
-        if (put.succeeded) return { object: decodeStored(data, put.revision), pending: true };
+        const encoded = encodeForStorage(prepared.object);
+        const put = await this.engine.replace(key, encoded.data, current.modRevision);
+        if (put.succeeded) return { object: storedAt(encoded, put.revision), pending: true };
         current = put.current;
       } else {
         const removed = await this.engine.remove(key, current.modRevision);

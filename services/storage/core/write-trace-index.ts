@@ -7,7 +7,9 @@
  * map is bounded (oldest first out): a key whose entry was dropped, or that another replica
  * wrote, is published without a traceparent.
  */
-import { trace, TraceFlags } from '@opentelemetry/api';
+import { isSpanContextValid, trace, TraceFlags } from '@opentelemetry/api';
+
+const noop = (): void => {};
 
 export class WriteTraceIndex {
   /** key -> traceparent of the write in flight; guarded by the event loop. */
@@ -20,9 +22,9 @@ export class WriteTraceIndex {
 
   /** Records the active span as the writer of `key`; returns a function that forgets it. */
   begin(key: string): () => void {
-    const span = trace.getActiveSpan();
-    if (span === undefined) return () => {};
-    const sc = span.spanContext();
+    const sc = trace.getActiveSpan()?.spanContext();
+    // A write outside any trace has nothing to link to.
+    if (sc === undefined || !isSpanContextValid(sc)) return noop;
     const flags = (sc.traceFlags & TraceFlags.SAMPLED) === TraceFlags.SAMPLED ? '01' : '00';
     const value = `00-${sc.traceId}-${sc.spanId}-${flags}`;
     this.entries.delete(key);
