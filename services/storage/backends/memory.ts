@@ -57,7 +57,7 @@ function keyInRange(key: string, request: Pick<RangeRequest, 'start' | 'end'>): 
  * etcd's data model in memory. Every method runs to completion without awaiting, so each
  * write is atomic and the event loop guards all fields below.
  */
-class MemoryEngine implements KeyValueEngine {
+export class MemoryEngine implements KeyValueEngine {
   /** The newest revision; a fresh etcd is at 1. */
   private revision = 1;
   /** The last compaction revision: reads at older revisions fail (0: never compacted). */

@@ -188,10 +188,21 @@ export function prepareDelete(current: KubeObject, now: Date): PreparedDelete {
   return { action: 'mark', object: { ...current, metadata: marked } };
 }
 
+/** Whether an update carrying `uid` fails its uid precondition against `stored`. */
+export function uidMismatch(stored: KubeObject, uid: string): boolean {
+  return uid !== '' && uid !== (stored.metadata?.uid ?? '');
+}
+
 /** The UID precondition of an update: the uid the new object carries, if any. */
 export function checkUpdateUid(q: Qualified, name: string, key: string, stored: KubeObject, uid: string): void {
-  const storedUid = stored.metadata?.uid ?? '';
-  if (uid !== '' && uid !== storedUid) throw storagePreconditionFailed(q, name, key, uidPreconditionWords(uid, storedUid));
+  if (uidMismatch(stored, uid)) throw storagePreconditionFailed(q, name, key, uidPreconditionWords(uid, stored.metadata?.uid ?? ''));
+}
+
+/** Whether a delete's preconditions fail against `stored` (checkDeletePreconditions would throw). */
+export function deletePreconditionsFail(stored: KubeObject, p: Preconditions): boolean {
+  const uid = stored.metadata?.uid ?? '';
+  const rv = stored.metadata?.resourceVersion ?? '';
+  return (p.uid !== undefined && p.uid !== '' && p.uid !== uid) || (p.resourceVersion !== undefined && p.resourceVersion !== '' && p.resourceVersion !== rv);
 }
 
 /**

@@ -8,11 +8,14 @@ import type { KubeObject } from '../../../lib/kube.ts';
 import type { DeleteResult, EventsOptions, EventsResult, GetOptions, HistoryEvent, ListOptions, ListResult, Preconditions, Storage, StorageRef } from '../api.ts';
 import { historyEvent } from './history.ts';
 import { collectionPrefix, objectKey } from './keys.ts';
-import { RevisionCompactedError, type KeyValue, type KeyValueEngine } from './kv.ts';
+import { RevisionCompactedError, type KeyValue, type KeyValueEngine, type TxnResult } from './kv.ts';
+import { RecentStates } from './recent-states.ts';
 import { planList, readList } from './list.ts';
 import {
   checkDeletePreconditions,
   checkUpdateUid,
+  deletePreconditionsFail,
+  uidMismatch,
   decodeStored,
   encodeForStorage,
   type Encoded,
@@ -37,6 +40,11 @@ export interface KvStorageOptions {
   tooLargeResourceVersionWaitMs?: number;
   /** The clock deletionTimestamp is read from (tests pin it). */
   now?: () => Date;
+  /**
+   * Keys whose last seen state is remembered, so an update or delete can skip its read
+   * (default 10,000; 0 turns it off). See recent-states.ts.
+   */
+  recentStates?: number;
 }
 
 function qualified(ref: Pick<StorageRef, 'group' | 'resource'>): Qualified {
@@ -55,9 +63,11 @@ export class KvStorage implements Storage {
   private readonly engine: KeyValueEngine;
   private readonly waitMs: number;
   private readonly now: () => Date;
+  private readonly recent: RecentStates;
 
   constructor(engine: KeyValueEngine, options: KvStorageOptions = {}) {
     this.engine = engine;
+    this.recent = new RecentStates(options.recentStates ?? 10_000);
     this.waitMs = options.tooLargeResourceVersionWaitMs ?? DEFAULT_TOO_LARGE_RESOURCE_VERSION_WAIT_MS;
     this.now = options.now ?? (() => new Date());
   }
@@ -65,8 +75,9 @@ export class KvStorage implements Storage {
   async create(ref: StorageRef, object: KubeObject): Promise<KubeObject> {
     const key = objectKey(ref);
     const encoded = prepareCreate(object);
-    const result = await this.engine.create(key, encoded.data);
+    const result = await this.write(key, () => this.engine.create(key, encoded.data));
     if (!result.succeeded) throw alreadyExists(qualified(ref), ref.name);
+    this.recent.remember({ key, value: encoded.data, modRevision: result.revision, version: 1 });
     return storedAt(encoded, result.revision);
   }
 
@@ -85,6 +96,7 @@ export class KvStorage implements Storage {
       ({ kv, revision } = await this.engine.get(key, false));
     }
     if (kv === undefined) throw notFound(qualified(ref), ref.name);
+    this.recent.remember(kv);
     return decodeStored(kv.value, kv.modRevision);
   }
 
@@ -106,31 +118,74 @@ export class KvStorage implements Storage {
     const q = qualified(ref);
     const wanted = objectResourceVersion(object.metadata?.resourceVersion);
     const uid = object.metadata?.uid ?? '';
-    let current = (await this.engine.get(key, false)).kv;
+    // Start from the state last seen when there is one (see RecentStates): only a state read
+    // from the store decides NotFound, Conflict or a failed precondition.
+    let current = this.recent.get(key);
+    let guessed = current !== undefined;
+    if (current === undefined) current = await this.read(key);
     for (let attempt = 0; ; attempt++) {
       if (current === undefined) throw notFound(q, ref.name);
       if (attempt >= MAX_CAS_ATTEMPTS) throw modifiedConflict(q, ref.name);
       const stored = decodeStored(current.value, current.modRevision);
+      const prepared = prepareUpdate(stored, object);
+      const refused =
+        uidMismatch(stored, uid) || (wanted !== 0n && wanted !== BigInt(current.modRevision)) || (!prepared.remove && isUnchanged(stored, prepared.object));
+      if (refused && guessed) {
+        guessed = false;
+        current = await this.read(key);
+        continue;
+      }
       checkUpdateUid(q, ref.name, key, stored, uid);
       if (wanted !== 0n && wanted !== BigInt(current.modRevision)) throw modifiedConflict(q, ref.name);
-      const prepared = prepareUpdate(stored, object);
       if (!prepared.remove && isUnchanged(stored, prepared.object)) return stored;
       const encoded = encodeForStorage(prepared.object);
-      const put = await this.engine.replace(key, encoded.data, current.modRevision);
+      const modRevision = current.modRevision;
+      const put = await this.write(key, () => this.engine.replace(key, encoded.data, modRevision));
       if (!put.succeeded) {
         // Changed since it was read: try again on the state the transaction saw.
         current = put.current;
+        guessed = false;
         continue;
       }
+      this.recent.remember({ key, value: encoded.data, modRevision: put.revision, version: current.version + 1 });
       if (!prepared.remove) return storedAt(encoded, put.revision);
       return this.deleteAfterUpdate(q, ref.name, key, encoded, put.revision);
     }
   }
 
+  /** The key's state from the store (a quorum read), remembered. */
+  private async read(key: string): Promise<KeyValue | undefined> {
+    const { kv } = await this.engine.get(key, false);
+    if (kv !== undefined) this.recent.remember(kv);
+    return kv;
+  }
+
+  /**
+   * A compare-and-swap transaction; what it learns of the key is remembered. A failure of the
+   * transaction itself (etcd unreachable) forgets the key: whether it was written is unknown.
+   */
+  private async write(key: string, txn: () => Promise<TxnResult>): Promise<TxnResult> {
+    let result: TxnResult;
+    try {
+      result = await txn();
+    } catch (err) {
+      this.recent.forget(key, Number.MAX_SAFE_INTEGER);
+      throw err;
+    }
+    if (!result.succeeded) {
+      if (result.current !== undefined) this.recent.remember(result.current);
+      else this.recent.forget(key, result.revision);
+    }
+    return result;
+  }
+
   /** The delete that follows an update removing the last finalizer (kube's Store.Update). */
   private async deleteAfterUpdate(q: Qualified, name: string, key: string, encoded: Encoded, revision: number): Promise<KubeObject> {
-    const removed = await this.engine.remove(key, revision);
-    if (removed.succeeded) return storedAt(encoded, removed.revision);
+    const removed = await this.write(key, () => this.engine.remove(key, revision));
+    if (removed.succeeded) {
+      this.recent.forget(key, removed.revision);
+      return storedAt(encoded, removed.revision);
+    }
     // Someone else deleted it meanwhile: the object is gone all the same.
     if (removed.current === undefined) return storedAt(encoded, revision);
     throw storagePreconditionFailed(q, name, key, resourceVersionPreconditionWords(String(revision), String(removed.current.modRevision)));
@@ -144,24 +199,44 @@ export class KvStorage implements Storage {
   async delete(ref: StorageRef, preconditions: Preconditions = {}): Promise<DeleteResult> {
     const key = objectKey(ref);
     const q = qualified(ref);
-    let current: KeyValue | undefined = (await this.engine.get(key, false)).kv;
-    for (let attempt = 0, first = true; ; attempt++, first = false) {
+    // As update: a remembered state is tried first, and never decides an error on its own.
+    let current: KeyValue | undefined = this.recent.get(key);
+    let guessed = current !== undefined;
+    if (current === undefined) current = await this.read(key);
+    // The first check against a state read from the store has kube's BeforeDelete words.
+    let first = true;
+    for (let attempt = 0; ; attempt++) {
       if (current === undefined) throw notFound(q, ref.name);
       if (attempt >= MAX_CAS_ATTEMPTS) throw modifiedConflict(q, ref.name);
       const stored = decodeStored(current.value, current.modRevision);
-      checkDeletePreconditions(q, ref.name, key, stored, preconditions, first);
       const prepared = prepareDelete(stored, this.now());
+      if (guessed && (deletePreconditionsFail(stored, preconditions) || prepared.action === 'none')) {
+        guessed = false;
+        current = await this.read(key);
+        attempt--;
+        continue;
+      }
+      checkDeletePreconditions(q, ref.name, key, stored, preconditions, first);
+      if (!guessed) first = false;
       if (prepared.action === 'none') return { object: stored, pending: true };
+      const modRevision = current.modRevision;
       if (prepared.action === 'mark') {
         const encoded = encodeForStorage(prepared.object);
-        const put = await this.engine.replace(key, encoded.data, current.modRevision);
-        if (put.succeeded) return { object: storedAt(encoded, put.revision), pending: true };
+        const put = await this.write(key, () => this.engine.replace(key, encoded.data, modRevision));
+        if (put.succeeded) {
+          this.recent.remember({ key, value: encoded.data, modRevision: put.revision, version: current.version + 1 });
+          return { object: storedAt(encoded, put.revision), pending: true };
+        }
         current = put.current;
       } else {
-        const removed = await this.engine.remove(key, current.modRevision);
-        if (removed.succeeded) return { object: decodeStored(current.value, removed.revision), pending: false };
+        const removed = await this.write(key, () => this.engine.remove(key, modRevision));
+        if (removed.succeeded) {
+          this.recent.forget(key, removed.revision);
+          return { object: decodeStored(current.value, removed.revision), pending: false };
+        }
         current = removed.current;
       }
+      guessed = false;
     }
   }
 
