@@ -23,7 +23,8 @@
  * subset; its results are printed, not written to bench/results/) and BENCH_CPU_PROF=<dir>
  * (a CPU profile of the storage process, written when it stops; bench/profile-summary.ts
  * reads it) and BENCH_CHANGEFEED=off (the bench holds the changefeed's leadership, so the
- * service runs without publishing: what the changefeed costs; results not written either).
+ * service runs without publishing: what the changefeed costs; results not written either) and
+ * BENCH_NODE_FLAGS (space-separated Node flags of the storage process, e.g. GC settings).
  */
 import { randomUUID } from 'node:crypto';
 import { cpus } from 'node:os';
