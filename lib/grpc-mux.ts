@@ -41,6 +41,8 @@ interface PendingCall {
   /** Where the call waits for its answer now (a resent call moves). */
   session: Session | undefined;
   id: number;
+  /** Date.now() by which the caller gives up. */
+  deadline: number;
   method: MethodInfo;
   request: Buffer;
   carrier: TraceCarrier;
@@ -65,6 +67,8 @@ export class MultiplexedClient<C extends grpc.Client> {
   private readonly methods = new Map<string, MethodInfo>();
   private readonly exchange: grpc.MethodDefinition<CallRequest, CallResponse__Output>;
   private session: Session | undefined;
+  /** Every stream not yet ended, the current one and those retired while they drain. */
+  private readonly open = new Set<Session>();
   private nextId = 1;
   private closed = false;
 
@@ -90,7 +94,11 @@ export class MultiplexedClient<C extends grpc.Client> {
     }
   }
 
-  /** Calls the unary method `method` over the shared stream; as unary() in lib/grpc.ts. */
+  /**
+   * Calls the unary method `method` over the shared stream; as unary() in lib/grpc.ts, except
+   * that only the trace context travels with a call, not opts.metadata (the stream's metadata
+   * is what the server's handlers see).
+   */
   call<K extends keyof C & string>(method: K, request: UnaryRequest<C[K]>, opts?: CallOptions): Promise<UnaryResponse<C[K]>> {
     const info = this.methods.get(method);
     if (info === undefined) return Promise.reject(new StatusError('MethodNotAllowed', `unknown method "${method}"`));
@@ -130,6 +138,7 @@ export class MultiplexedClient<C extends grpc.Client> {
       const pending: PendingCall = {
         session: undefined,
         id: 0,
+        deadline: Date.now() + timeoutMs,
         method: info,
         request: bytes,
         carrier,
@@ -154,12 +163,12 @@ export class MultiplexedClient<C extends grpc.Client> {
   /** Ends the stream; calls still waiting fail with ServiceUnavailable. */
   close(): void {
     this.closed = true;
-    this.session?.stream.cancel();
+    for (const session of this.open) session.stream.cancel();
   }
 
   /** Sends a call on the current stream (opening one when there is none). */
   private dispatch(pending: PendingCall): void {
-    const session = this.session ?? this.open();
+    const session = this.session ?? this.openSession();
     let id = this.nextId;
     while (id === 0 || session.pending.has(id)) id = (id + 1) >>> 0;
     this.nextId = (id + 1) >>> 0;
@@ -172,6 +181,7 @@ export class MultiplexedClient<C extends grpc.Client> {
       request: pending.request,
       traceparent: pending.carrier.traceparent ?? '',
       tracestate: pending.carrier.tracestate ?? '',
+      timeoutMs: Math.max(1, Math.ceil(pending.deadline - Date.now())),
     });
   }
 
@@ -180,7 +190,7 @@ export class MultiplexedClient<C extends grpc.Client> {
     if (!session.ended) session.stream.write(message);
   }
 
-  private open(): Session {
+  private openSession(): Session {
     const stream = this.client.makeBidiStreamRequest(
       this.exchange.path,
       this.exchange.requestSerialize,
@@ -190,6 +200,7 @@ export class MultiplexedClient<C extends grpc.Client> {
     );
     const session: Session = { stream, pending: new Map(), ended: false };
     this.session = session;
+    this.open.add(session);
     stream.on('data', (response: CallResponse__Output) => this.answer(session, response));
     // 'status' comes once, after the last message: OK when the server ended the stream.
     stream.on('status', (status: grpc.StatusObject) => this.ended(session, status));
@@ -226,6 +237,7 @@ export class MultiplexedClient<C extends grpc.Client> {
 
   private ended(session: Session, status: grpc.StatusObject): void {
     session.ended = true;
+    this.open.delete(session);
     this.retire(session);
     const waiting = [...session.pending.values()];
     session.pending.clear();

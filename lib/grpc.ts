@@ -352,8 +352,9 @@ export class GrpcServer {
       const { propagator } = this.options.telemetry;
       serveExchange(call, draining.signal, methods, (method, request, carrier, ctx) => {
         const otelContext = this.startSpan(method.rpcName, propagator.extract(ROOT_CONTEXT, carrier, carrierGetter));
-        return context
-          .with(otelContext, () => method.handler(request, ctx))
+        // A handler that throws instead of rejecting still answers (and frees its slot).
+        return Promise.resolve()
+          .then(() => context.with(otelContext, () => method.handler(request, ctx)))
           .then(method.serialize, (err: unknown) => {
             throw this.fail(method.rpcName, err, otelContext);
           })
@@ -490,16 +491,29 @@ function serveExchange(
       const controller = new AbortController();
       calls.set(id, controller);
       updateReading();
+      const timer =
+        message.timeoutMs > 0
+          ? setTimeout(() => controller.abort(new StatusError('Timeout', 'request did not complete within requested timeout')), message.timeoutMs)
+          : undefined;
       const carrier = { traceparent: message.traceparent, tracestate: message.tracestate };
-      run(method, request, carrier, { metadata: call.metadata, signal: controller.signal }).then(
-        (response) => reply({ id, response }),
-        (err: unknown) => reply({ id, error: encodeStatusDetails(StatusError.from(err)) }),
-      ).finally(() => {
-        if (calls.get(id) !== controller) return;
-        calls.delete(id);
-        updateReading();
-        finishIfIdle();
-      });
+      // Started after the messages read with it, so that a cancel or a deadline that came
+      // first (a backlog read after a pause) stops the call before it runs, not during.
+      new Promise<void>((resolve) => setImmediate(resolve))
+        .then(() => {
+          if (controller.signal.aborted) throw controller.signal.reason;
+          return run(method, request, carrier, { metadata: call.metadata, signal: controller.signal });
+        })
+        .then(
+          (response) => reply({ id, response }),
+          (err: unknown) => reply({ id, error: encodeStatusDetails(StatusError.from(err)) }),
+        )
+        .finally(() => {
+          clearTimeout(timer);
+          if (calls.get(id) !== controller) return;
+          calls.delete(id);
+          updateReading();
+          finishIfIdle();
+        });
     });
   });
 }

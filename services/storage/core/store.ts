@@ -133,6 +133,7 @@ export class KvStorage implements Storage {
       if (refused && guessed) {
         guessed = false;
         current = await this.read(key);
+        attempt--;
         continue;
       }
       checkUpdateUid(q, ref.name, key, stored, uid);
