@@ -134,7 +134,16 @@ export type ServerStreamHandler<Req, Res> = (
   send: (message: Res) => Promise<void>,
 ) => Promise<void>;
 
-type AnyHandler = UnaryHandler<never, unknown> | ServerStreamHandler<never, unknown>;
+/**
+ * A bidirectional-streaming handler: reads `call` and writes to it itself (so it owns the flow
+ * control of its writes: write() returning false means wait for 'drain'), and resolves when
+ * it is done; the call then ends with OK. ctx.signal aborts on shutdown and when the client
+ * cancels (`call.cancelled` tells which). No span is made for the call: a long-lived stream
+ * carries many operations of many traces, and the handler traces each of them.
+ */
+export type BidiStreamHandler<Req, Res> = (call: grpc.ServerDuplexStream<Req, Res>, ctx: CallContext) => Promise<void>;
+
+type AnyHandler = UnaryHandler<never, unknown> | ServerStreamHandler<never, unknown> | BidiStreamHandler<never, unknown>;
 
 /** Handlers keyed by the original (PascalCase) method names of a service definition. */
 export type HandlerMap = Record<string, AnyHandler>;
@@ -177,8 +186,12 @@ export class GrpcServer {
       const original = (def as { originalName?: string }).originalName ?? method;
       const handler = handlers[method] ?? handlers[original];
       if (handler === undefined) throw new Error(`${serviceName}: no handler for ${method}`);
-      if (def.requestStream) throw new Error(`${serviceName}/${method}: client streaming is not used`);
       const rpcName = `${serviceName}/${method}`;
+      if (def.requestStream) {
+        if (!def.responseStream) throw new Error(`${serviceName}/${method}: client streaming is not used`);
+        wrapped[method] = this.wrapBidiStream(rpcName, handler as BidiStreamHandler<unknown, unknown>);
+        continue;
+      }
       wrapped[method] = def.responseStream
         ? this.wrapServerStream(rpcName, handler as ServerStreamHandler<unknown, unknown>)
         : this.wrapUnary(rpcName, handler as UnaryHandler<unknown, unknown>);
@@ -225,35 +238,38 @@ export class GrpcServer {
 
   private begin(
     rpcName: string,
-    call: grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown>,
+    call: grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>,
     stream: boolean,
+    traced = true,
   ): { ctx: CallContext; otelContext: Context; done: () => void } {
     const { tracer, propagator } = this.options.telemetry;
-    const parent = propagator.extract(ROOT_CONTEXT, call.metadata, metadataGetter);
+    const parent = traced ? propagator.extract(ROOT_CONTEXT, call.metadata, metadataGetter) : ROOT_CONTEXT;
     const [service = '', method = ''] = rpcName.split('/');
-    const span = tracer.startSpan(
-      rpcName,
-      {
-        kind: SpanKind.SERVER,
-        attributes: { 'rpc.system': 'grpc', 'rpc.service': service, 'rpc.method': method },
-      },
-      parent,
-    );
+    const span = traced
+      ? tracer.startSpan(
+          rpcName,
+          {
+            kind: SpanKind.SERVER,
+            attributes: { 'rpc.system': 'grpc', 'rpc.service': service, 'rpc.method': method },
+          },
+          parent,
+        )
+      : undefined;
     const controller = new AbortController();
     if (stream) this.streams.add(controller);
     let finished = false;
     // grpc-js also reports 'cancelled' after a call completed; only a live call is aborted.
-    call.on('cancelled', () => {
+    (call as grpc.ServerWritableStream<unknown, unknown>).on('cancelled', () => {
       if (!finished) controller.abort(new StatusError('Timeout', 'the client cancelled the call'));
     });
-    const otelContext = trace.setSpan(parent, span);
+    const otelContext = span === undefined ? parent : trace.setSpan(parent, span);
     return {
       ctx: { metadata: call.metadata, signal: controller.signal },
       otelContext,
       done: () => {
         finished = true;
         this.streams.delete(controller);
-        span.end();
+        span?.end();
       },
     };
   }
@@ -308,6 +324,24 @@ export class GrpcServer {
         .with(otelContext, () => handler(call.request, ctx, send))
         .then(
           () => call.end(),
+          (err: unknown) => {
+            if (call.cancelled) return;
+            call.emit('error', toGrpcStatus(this.fail(rpcName, err, otelContext)));
+          },
+        )
+        .finally(done);
+    };
+  }
+
+  private wrapBidiStream(rpcName: string, handler: BidiStreamHandler<unknown, unknown>): grpc.handleBidiStreamingCall<unknown, unknown> {
+    return (call) => {
+      const { ctx, otelContext, done } = this.begin(rpcName, call, true, false);
+      context
+        .with(otelContext, () => handler(call, ctx))
+        .then(
+          () => {
+            if (!call.cancelled) call.end();
+          },
           (err: unknown) => {
             if (call.cancelled) return;
             call.emit('error', toGrpcStatus(this.fail(rpcName, err, otelContext)));

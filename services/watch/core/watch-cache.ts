@@ -110,8 +110,14 @@ export class WatchCache {
   /** Every change with a revision in (oldest, knownThrough] is in `events` (or was dropped by capacity, raising `oldest`). */
   private oldest: number;
   private knownThrough: number;
-  /** Each watcher and the revision it has everything up to: it is sent only changes after it. */
-  private readonly watchers = new Map<WatcherSink, number>();
+  /**
+   * Each watcher and the revision it has everything up to (it is sent only changes after it),
+   * by the namespace its filter requires ("" for all namespaces, and cluster-scoped resources):
+   * a change is offered only to the watchers of its namespace and those of every namespace,
+   * as kube's cacher indexes its watchers, so 10,000 one-namespace watchers cost a change one.
+   */
+  private readonly watchers = new Map<string, Map<WatcherSink, number>>();
+  private count = 0;
   private readonly capacity: number;
   private readonly maxAgeMs: number;
   private readonly clock: () => number;
@@ -140,7 +146,32 @@ export class WatchCache {
   }
 
   get watcherCount(): number {
-    return this.watchers.size;
+    return this.count;
+  }
+
+  private add(sink: WatcherSink, after: number): () => void {
+    const namespace = sink.filter.namespace;
+    let group = this.watchers.get(namespace);
+    if (group === undefined) this.watchers.set(namespace, (group = new Map()));
+    if (!group.has(sink)) this.count++;
+    group.set(sink, after);
+    return () => this.remove(sink);
+  }
+
+  private remove(sink: WatcherSink): void {
+    const namespace = sink.filter.namespace;
+    const group = this.watchers.get(namespace);
+    if (group === undefined || !group.delete(sink)) return;
+    this.count--;
+    if (group.size === 0) this.watchers.delete(namespace);
+  }
+
+  /** Ends every watcher and forgets them all. */
+  private endAll(error?: StatusError): void {
+    const groups = [...this.watchers.values()];
+    this.watchers.clear();
+    this.count = 0;
+    for (const group of groups) for (const w of group.keys()) w.end(error);
   }
 
   /**
@@ -198,8 +229,7 @@ export class WatchCache {
       'Expired',
       `too old resource version: ${this.knownThrough} (${revision}): the watch cache missed changes and must be rebuilt`,
     );
-    for (const w of this.watchers.keys()) w.end(err);
-    this.watchers.clear();
+    this.endAll(err);
     this.events = [];
     this.oldest = revision;
     this.knownThrough = revision;
@@ -228,9 +258,17 @@ export class WatchCache {
     this.events.push(cached);
     this.knownThrough = change.revision;
     this.trim(now);
-    for (const [w, after] of this.watchers) {
+    this.offer(cached, this.watchers.get(''));
+    const namespace = change.namespace;
+    if (namespace !== '') this.offer(cached, this.watchers.get(namespace));
+  }
+
+  private offer(cached: CachedChange, group: Map<WatcherSink, number> | undefined): void {
+    if (group === undefined) return;
+    for (const [w, after] of group) {
       if (cached.revision <= after) continue;
-      if (!w.push(cached)) this.watchers.delete(w);
+      // Deleting the entry being visited is safe in a Map iteration.
+      if (!w.push(cached)) this.remove(w);
     }
   }
 
@@ -247,8 +285,7 @@ export class WatchCache {
     for (const cached of this.events) {
       if (cached.revision > fromRevision && !sink.push(cached)) return () => {};
     }
-    this.watchers.set(sink, fromRevision);
-    return () => this.watchers.delete(sink);
+    return this.add(sink, fromRevision);
   }
 
   /**
@@ -256,14 +293,12 @@ export class WatchCache {
    * the caller lists, then skips buffered changes at or below the list's revision.
    */
   watchFromNow(sink: WatcherSink): () => void {
-    this.watchers.set(sink, 0);
-    return () => this.watchers.delete(sink);
+    return this.add(sink, 0);
   }
 
   /** Ends every watcher (shutdown). */
   close(error?: StatusError): void {
-    for (const w of this.watchers.keys()) w.end(error);
-    this.watchers.clear();
+    this.endAll(error);
   }
 }
 
