@@ -604,11 +604,19 @@ function deliveriesPerEvent(sc: Scenario): (ns: number) => number {
 }
 
 /** Connects the scenario's watchers to `addresses` from fresh client processes. */
-async function connectWatchers(label: string, sc: Scenario, addresses: string[], resourceVersion: string): Promise<{ clients: BenchChild[]; targets: WatchTargetSpec[][] }> {
+async function connectWatchers(
+  label: string,
+  sc: Scenario,
+  addresses: string[],
+  resourceVersion: string,
+  multiplexed: boolean,
+): Promise<{ clients: BenchChild[]; targets: WatchTargetSpec[][] }> {
   const clients = startClients(label);
   const targets = spread(sc.watchers, addresses, sc.perNamespace);
   await Promise.all(
-    clients.map((c, i) => c.call('connectGrpc', { targets: targets[i], resourceVersion, channelsPerAddress: CHANNELS, flowControlWindow: sc.flowControlWindow })),
+    clients.map((c, i) =>
+      c.call('connectGrpc', { targets: targets[i], resourceVersion, channelsPerAddress: CHANNELS, flowControlWindow: sc.flowControlWindow, multiplexed }),
+    ),
   );
   return { clients, targets };
 }
@@ -647,7 +655,7 @@ async function serviceSide(ctx: Context, sc: Scenario): Promise<Side> {
     const before = pids.map(rssBytes);
     await heapSnapshot(pids[0] as number, `${sc.name}-watch-1-before`);
     const t0 = performance.now();
-    const connected = await connectWatchers(`(${sc.name}) service`, sc, replicas.map((r) => r.address), await ctx.service.currentRevision());
+    const connected = await connectWatchers(`(${sc.name}) service`, sc, replicas.map((r) => r.address), await ctx.service.currentRevision(), true);
     clients = connected.clients;
     // A replica answers nothing until the first event: the watches are all in place once the
     // replicas and clients are idle again (a watch that was not would show as missed events).
@@ -756,7 +764,7 @@ async function rawSide(ctx: Context, sc: Scenario): Promise<Side> {
     await waitQuiet('the raw grpc-js servers after start', pids);
     const before = pids.map(rssBytes);
     await heapSnapshot(pids[0] as number, `${sc.name}-raw-grpc-1-before`);
-    const connected = await connectWatchers(`(${sc.name}) raw`, sc, addresses, '0');
+    const connected = await connectWatchers(`(${sc.name}) raw`, sc, addresses, '0', false);
     clients = connected.clients;
     await waitUntil(
       'every raw stream to be open',

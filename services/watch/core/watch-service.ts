@@ -131,7 +131,9 @@ class ActiveWatch implements WatcherSink, WatchHandle {
   readonly filter: ObjectFilter;
   private readonly service: WatchService;
   private readonly listener: WatchListener;
+  private readonly cache: WatchCache;
   readonly bookmarks: BookmarkGroup | undefined;
+  cacheAfter?: number;
   /** Changes at or below this revision are already in the watcher's initial state. */
   skipThrough = 0;
   /** The newest revision the watcher has been brought to (a bookmark never goes below it). */
@@ -139,13 +141,13 @@ class ActiveWatch implements WatcherSink, WatchHandle {
   /** While the initial state is being read, changes from the cache wait here. */
   pending: WatchEvent[] | undefined;
   ended = false;
-  unregister: (() => void) | undefined;
   timer: NodeJS.Timeout | undefined;
   /** Aborts the initial list when the watch is cancelled meanwhile. */
   controller: AbortController | undefined;
 
-  constructor(service: WatchService, filter: ObjectFilter, listener: WatchListener, bookmarks: BookmarkGroup | undefined) {
+  constructor(service: WatchService, cache: WatchCache, filter: ObjectFilter, listener: WatchListener, bookmarks: BookmarkGroup | undefined) {
     this.service = service;
+    this.cache = cache;
     this.filter = filter;
     this.listener = listener;
     this.bookmarks = bookmarks;
@@ -210,8 +212,7 @@ class ActiveWatch implements WatcherSink, WatchHandle {
   }
 
   private release(): void {
-    this.unregister?.();
-    this.unregister = undefined;
+    this.cache.unwatch(this);
     this.pending = undefined;
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
@@ -326,7 +327,7 @@ export class WatchService implements Watcher {
         this.bookmarkGroups.set(cache, bookmarks);
       }
     }
-    const w = new ActiveWatch(this, filter, listener, bookmarks);
+    const w = new ActiveWatch(this, cache, filter, listener, bookmarks);
     if (options.timeoutSeconds !== undefined && options.timeoutSeconds > 0) {
       w.timer = setTimeout(() => w.finish(undefined, false), options.timeoutSeconds * 1000);
     }
@@ -336,7 +337,7 @@ export class WatchService implements Watcher {
       // already contains are skipped.
       w.pending = [];
       w.lastRevision = cache.revision;
-      w.unregister = cache.watchFromNow(w);
+      cache.subscribeFromNow(w);
       void this.listInitial(w, target, options, info, sendInitial);
       return w;
     }
@@ -344,10 +345,7 @@ export class WatchService implements Watcher {
     w.lastRevision = from;
     try {
       // Replays the cached changes after `from` synchronously, then the watch is live.
-      const unregister = cache.watchFrom(from, w);
-      if (w.ended) unregister();
-      else w.unregister = unregister;
-      w.goLive();
+      if (cache.subscribeFrom(from, w)) w.goLive();
       return w;
     } catch (err) {
       if (!(err instanceof StatusError) || err.reason !== 'Expired') throw err;
@@ -361,7 +359,7 @@ export class WatchService implements Watcher {
       const through = cache.revision;
       w.pending = [];
       w.skipThrough = through;
-      w.unregister = cache.watchFromNow(w);
+      cache.subscribeFromNow(w);
       void this.replayHistory(w, readHistory, target, from, through);
       return w;
     }

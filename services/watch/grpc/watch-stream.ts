@@ -124,9 +124,10 @@ export class WatchStreamSession {
   private head = 0;
   /**
    * Queued messages more watches may still join: by the event's object bytes (shared by every
-   * watcher of a change), or by the error of a close (the cache ends its watchers with one).
+   * watcher of a change; one change may make a few messages of different types with the same
+   * bytes), or by the error of a close (the cache ends its watchers with one).
    */
-  private readonly groups = new Map<object, Outgoing>();
+  private readonly groups = new Map<object, Outgoing[]>();
   private seq = 0;
   private writable = true;
   private flushScheduled = false;
@@ -179,13 +180,16 @@ export class WatchStreamSession {
     const telemetry = this.o.telemetry;
     if (telemetry !== undefined) {
       parent = telemetry.propagator.extract(ROOT_CONTEXT, { traceparent: open.traceparent, tracestate: open.tracestate }, carrierGetter);
-      w.span = telemetry.tracer.startSpan(
+      const span = telemetry.tracer.startSpan(
         RPC_NAME,
         { kind: SpanKind.SERVER, attributes: { 'rpc.system': 'grpc', 'rpc.service': 'apiserver.v1.Watch', 'rpc.method': 'WatchStream' } },
         parent,
       );
+      parent = trace.setSpan(parent, span);
+      // Only a recording span is kept (it is ended with the watch); a watcher stays small.
+      if (span.isRecording()) w.span = span;
     }
-    const spanContext = w.span === undefined ? parent : trace.setSpan(parent, w.span);
+    const spanContext = parent;
     try {
       // The watch's own work (its initial list from storage) is part of its request's trace.
       const handle = context.with(spanContext, () => this.o.watcher.start(watchTargetFromProto(open.ref), watchOptionsFromProto(open.options), w));
@@ -241,15 +245,15 @@ export class WatchStreamSession {
   private enqueueClose(w: StreamWatch, error: StatusError | undefined): void {
     if (this.closed) return;
     const key = error ?? OK_KEY;
-    const group = this.groups.get(key);
     // Behind everything already queued for this watch, as an event joining a message.
-    if (group !== undefined && group.closed !== undefined && group.seq > w.lastSeq) {
+    const group = this.groups.get(key)?.find((g) => g.closed !== undefined && g.seq > w.lastSeq);
+    if (group !== undefined) {
       group.watches.push(w);
       w.lastSeq = group.seq;
       return;
     }
     const m = new Outgoing(++this.seq, w, undefined, error === undefined ? OK_STATUS : toRpcStatus(error), false, key);
-    this.groups.set(key, m);
+    this.file(m);
     w.lastSeq = m.seq;
     this.push(m);
   }
@@ -259,16 +263,11 @@ export class WatchStreamSession {
     if (this.closed || w.cancelled) return false;
     if (!initial && w.queued >= this.o.maxQueuedEvents) return false;
     if (!initial) {
-      const group = this.groups.get(event.object);
       // Joining is safe only behind everything already queued for this watch.
-      if (
-        group !== undefined &&
-        group.event !== undefined &&
-        !group.initial &&
-        group.seq > w.lastSeq &&
-        group.event.type === event.type &&
-        group.event.resourceVersion === event.resourceVersion
-      ) {
+      const group = this.groups
+        .get(event.object)
+        ?.find((g) => g.seq > w.lastSeq && g.event?.type === event.type && g.event.resourceVersion === event.resourceVersion);
+      if (group !== undefined) {
         group.watches.push(w);
         w.lastSeq = group.seq;
         w.queued++;
@@ -277,12 +276,28 @@ export class WatchStreamSession {
     }
     const m = new Outgoing(++this.seq, w, event, undefined, initial, initial ? undefined : event.object);
     if (!initial) {
-      this.groups.set(event.object, m);
+      this.file(m);
       w.queued++;
     }
     w.lastSeq = m.seq;
     this.push(m);
     return true;
+  }
+
+  private file(m: Outgoing): void {
+    const key = m.key as object;
+    const list = this.groups.get(key);
+    if (list === undefined) this.groups.set(key, [m]);
+    else list.push(m);
+  }
+
+  private unfile(m: Outgoing): void {
+    if (m.key === undefined) return;
+    const list = this.groups.get(m.key);
+    if (list === undefined) return;
+    const at = list.indexOf(m);
+    if (at >= 0) list.splice(at, 1);
+    if (list.length === 0) this.groups.delete(m.key);
   }
 
   private push(m: Outgoing): void {
@@ -302,7 +317,7 @@ export class WatchStreamSession {
     while (this.head < this.queue.length && (this.writable || force)) {
       const m = this.queue[this.head] as Outgoing;
       this.queue[this.head++] = undefined;
-      if (m.key !== undefined && this.groups.get(m.key) === m) this.groups.delete(m.key);
+      this.unfile(m);
       const ids: number[] = [];
       for (const w of m.watches) {
         if (m.event !== undefined && !m.initial) w.queued--;
