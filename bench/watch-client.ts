@@ -63,6 +63,9 @@ let started = 0;
 const stop = new AbortController();
 const channels: grpc.Client[] = [];
 const muxes: ReplicaStreams[] = [];
+/** Connections by server address, kept across connectGrpc calls (watchers connect in two halves). */
+const byAddress = new Map<string, GeneratedWatchClient[]>();
+const muxByAddress = new Map<string, ReplicaStreams[]>();
 const subscribers: Redis[] = [];
 
 function record(index: number, revision: number, bytes: number): void {
@@ -86,8 +89,7 @@ async function connectGrpc(command: ConnectGrpcCommand): Promise<number> {
   const telemetry = createTelemetry({ serviceName: 'watch-bench-client', env: {} });
   const { credentials, channelOptions } = clientSettings({ telemetry });
   const Watch = loadApiProto().apiserver.v1.Watch;
-  const byAddress = new Map<string, GeneratedWatchClient[]>();
-  const muxByAddress = new Map<string, ReplicaStreams[]>();
+
   const muxOf = (address: string, k: number): ReplicaStreams => {
     let list = muxByAddress.get(address);
     if (list === undefined) {

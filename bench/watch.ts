@@ -21,8 +21,10 @@
  *     are creates through the storage service at a steady rate (open loop);
  *   - raw grpc-js server streaming: two minimal grpc-js servers of the same Watch API
  *     (bench/watch-raw-server.ts) that write events of the same size at the same rate.
- * The memory of each side's servers is read (VmRSS) before its watchers connect and once all
- * are connected and idle. Each side is warmed up, then the sides are measured interleaved raw,
+ * The memory of each side's servers is read (VmRSS) before its watchers connect, once half of
+ * them are connected and idle, and once all are: the growth over the second half per watcher is
+ * what one more idle watcher costs; over all of them it includes what a process spends once
+ * (code compiled on first use, V8's young generation growing on the burst, the first stream). Each side is warmed up, then the sides are measured interleaved raw,
  * service, service, raw, half the time each, so that a drift of the machine's load (it is
  * shared) falls on both alike. A window ends when every delivery of its events has arrived.
  *
@@ -557,10 +559,20 @@ function logPerAddress(results: ClientResult[]): void {
   });
 }
 
-function memoryOf(processes: { name: string; pid: number; watchers: number }[], before: number[], watchers: number): MemoryResult {
-  const list = processes.map((p, i) => ({ name: p.name, rssBefore: before[i] ?? 0, rssAfter: rssBytes(p.pid), watchers: p.watchers }));
+function memoryOf(processes: { name: string; pid: number; halfWatchers: number; watchers: number }[], before: number[], half: number[]): MemoryResult {
+  const list = processes.map((p, i) => ({
+    name: p.name,
+    rssBefore: before[i] ?? 0,
+    rssHalf: half[i] ?? 0,
+    rssAfter: rssBytes(p.pid),
+    halfWatchers: p.halfWatchers,
+    watchers: p.watchers,
+  }));
+  const watchers = list.reduce((n, p) => n + p.watchers, 0);
+  const second = watchers - list.reduce((n, p) => n + p.halfWatchers, 0);
   const grown = list.reduce((n, p) => n + (p.rssAfter - p.rssBefore), 0);
-  return { processes: list, bytesPerWatcher: watchers > 0 ? grown / watchers : 0 };
+  const grownSecond = list.reduce((n, p) => n + (p.rssAfter - p.rssHalf), 0);
+  return { processes: list, bytesPerWatcher: watchers > 0 ? grown / watchers : 0, marginalBytesPerWatcher: second > 0 ? grownSecond / second : 0 };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -603,22 +615,33 @@ function deliveriesPerEvent(sc: Scenario): (ns: number) => number {
   return (ns) => (sc.perNamespace ? (ns < sc.watchers ? 1 : 0) : sc.watchers);
 }
 
-/** Connects the scenario's watchers to `addresses` from fresh client processes. */
+/**
+ * Connects the scenario's watchers to `addresses` from fresh client processes, in two halves:
+ * `atHalf` runs once the first half is connected (with their count), so the memory of one more
+ * idle watcher can be told from what a process spends once.
+ */
 async function connectWatchers(
   label: string,
   sc: Scenario,
   addresses: string[],
   resourceVersion: string,
   multiplexed: boolean,
-): Promise<{ clients: BenchChild[]; targets: WatchTargetSpec[][] }> {
+  atHalf: (clients: BenchChild[], connected: number) => Promise<void>,
+): Promise<{ clients: BenchChild[]; targets: WatchTargetSpec[][]; firstHalf: WatchTargetSpec[][] }> {
   const clients = startClients(label);
   const targets = spread(sc.watchers, addresses, sc.perNamespace);
-  await Promise.all(
-    clients.map((c, i) =>
-      c.call('connectGrpc', { targets: targets[i], resourceVersion, channelsPerAddress: CHANNELS, flowControlWindow: sc.flowControlWindow, multiplexed }),
-    ),
-  );
-  return { clients, targets };
+  const firstHalf = targets.map((list) => list.slice(0, Math.ceil(list.length / 2)));
+  const secondHalf = targets.map((list) => list.slice(Math.ceil(list.length / 2)));
+  const connect = (halves: WatchTargetSpec[][]) =>
+    Promise.all(
+      clients.map((c, i) =>
+        c.call('connectGrpc', { targets: halves[i], resourceVersion, channelsPerAddress: CHANNELS, flowControlWindow: sc.flowControlWindow, multiplexed }),
+      ),
+    );
+  await connect(firstHalf);
+  await atHalf(clients, firstHalf.flat().length);
+  await connect(secondHalf);
+  return { clients, targets, firstHalf };
 }
 
 /** The watch service: two fresh replicas; events are creates through storage. */
@@ -655,21 +678,31 @@ async function serviceSide(ctx: Context, sc: Scenario): Promise<Side> {
     const before = pids.map(rssBytes);
     await heapSnapshot(pids[0] as number, `${sc.name}-watch-1-before`);
     const t0 = performance.now();
-    const connected = await connectWatchers(`(${sc.name}) service`, sc, replicas.map((r) => r.address), await ctx.service.currentRevision(), true);
-    clients = connected.clients;
+    let half: number[] = [];
     // A replica answers nothing until the first event: the watches are all in place once the
     // replicas and clients are idle again (a watch that was not would show as missed events).
+    const connected = await connectWatchers(`(${sc.name}) service`, sc, replicas.map((r) => r.address), await ctx.service.currentRevision(), true, async (c) => {
+      await waitQuiet('the watch replicas and clients after connecting half of the watchers', [...pids, ...c.map((x) => x.pid)]);
+      half = pids.map(rssBytes);
+    });
+    clients = connected.clients;
     await waitQuiet('the watch replicas and clients after connecting', [...pids, ...clients.map((c) => c.pid)]);
+    const count = (list: WatchTargetSpec[][], address: string): number => list.flat().filter((t) => t.address === address).length;
     const memory = memoryOf(
-      replicas.map((r, i) => ({ name: `watch-${i + 1}`, pid: r.proc.pid, watchers: connected.targets.flat().filter((t) => t.address === r.address).length })),
+      replicas.map((r, i) => ({
+        name: `watch-${i + 1}`,
+        pid: r.proc.pid,
+        halfWatchers: count(connected.firstHalf, r.address),
+        watchers: count(connected.targets, r.address),
+      })),
       before,
-      sc.watchers,
+      half,
     );
     await heapSnapshot(pids[0] as number, `${sc.name}-watch-1-after`);
     const progress = await progressOf(clients);
     log(
       `  service: ${progress.started} watches open in ${((performance.now() - t0) / 1000).toFixed(1)} s, ${progress.errors} errors; ` +
-        `memory per idle watcher ${(memory.bytesPerWatcher / 1024).toFixed(2)} KiB`,
+        `memory per idle watcher ${(memory.marginalBytesPerWatcher / 1024).toFixed(2)} KiB (all: ${(memory.bytesPerWatcher / 1024).toFixed(2)} KiB)`,
     );
 
     // The tap: when each change appears on the channel the replicas subscribe to.
@@ -764,20 +797,31 @@ async function rawSide(ctx: Context, sc: Scenario): Promise<Side> {
     await waitQuiet('the raw grpc-js servers after start', pids);
     const before = pids.map(rssBytes);
     await heapSnapshot(pids[0] as number, `${sc.name}-raw-grpc-1-before`);
-    const connected = await connectWatchers(`(${sc.name}) raw`, sc, addresses, '0', false);
+    const open = async (n: number, c: BenchChild[]): Promise<void> => {
+      await waitUntil(
+        'every raw stream to be open',
+        async () => (await Promise.all(servers.map((s) => s.call<number>('streams')))).reduce((a, b) => a + b, 0) === n,
+        { timeoutMs: 120_000 },
+      );
+      await waitQuiet('the raw servers and clients after connecting', [...pids, ...c.map((x) => x.pid)]);
+    };
+    let half: number[] = [];
+    const connected = await connectWatchers(`(${sc.name}) raw`, sc, addresses, '0', false, async (c, n) => {
+      await open(n, c);
+      half = pids.map(rssBytes);
+    });
     clients = connected.clients;
-    await waitUntil(
-      'every raw stream to be open',
-      async () => (await Promise.all(servers.map((s) => s.call<number>('streams')))).reduce((a, b) => a + b, 0) === sc.watchers,
-      { timeoutMs: 120_000 },
-    );
-    await waitQuiet('the raw servers and clients after connecting', [...pids, ...clients.map((c) => c.pid)]);
+    await open(sc.watchers, clients);
+    const count = (list: WatchTargetSpec[][], address: string | undefined): number => list.flat().filter((t) => t.address === address).length;
     const memory = memoryOf(
-      servers.map((s, i) => ({ name: s.name, pid: s.pid, watchers: connected.targets.flat().filter((t) => t.address === addresses[i]).length })),
+      servers.map((s, i) => ({ name: s.name, pid: s.pid, halfWatchers: count(connected.firstHalf, addresses[i]), watchers: count(connected.targets, addresses[i]) })),
       before,
-      sc.watchers,
+      half,
     );
-    log(`  raw grpc-js: ${sc.watchers} streams open; memory per idle stream ${(memory.bytesPerWatcher / 1024).toFixed(2)} KiB`);
+    log(
+      `  raw grpc-js: ${sc.watchers} streams open; memory per idle stream ${(memory.marginalBytesPerWatcher / 1024).toFixed(2)} KiB ` +
+        `(all: ${(memory.bytesPerWatcher / 1024).toFixed(2)} KiB)`,
+    );
     await heapSnapshot(pids[0] as number, `${sc.name}-raw-grpc-1-after`);
     const builders = servers.map(() => new LogBuilder());
     const perEvent = deliveriesPerEvent(sc);
@@ -1039,7 +1083,13 @@ async function main(): Promise<void> {
   for (const sc of headline) {
     const m = sc.service.memory;
     if (m === undefined) continue;
-    aims.push({ statement: `(${sc.name}) memory < 4 KiB per idle watcher`, value: `${(m.bytesPerWatcher / 1024).toFixed(2)} KiB`, met: m.bytesPerWatcher < AIM_BYTES_PER_WATCHER });
+    // Judged on what one more idle watcher costs; the growth over all of them, with what the
+    // process spends once, is shown beside it.
+    aims.push({
+      statement: `(${sc.name}) memory < 4 KiB per idle watcher`,
+      value: `${(m.marginalBytesPerWatcher / 1024).toFixed(2)} KiB per watcher over the second half; ${(m.bytesPerWatcher / 1024).toFixed(2)} KiB over all`,
+      met: m.marginalBytesPerWatcher < AIM_BYTES_PER_WATCHER,
+    });
   }
   for (const sc of headline) {
     aims.push({
