@@ -318,6 +318,25 @@ async function waitQuiet(what: string, pids: number[], timeoutMs = 120_000): Pro
   }
 }
 
+/**
+ * VmRSS of `pids` once it has settled: a process keeps growing for a moment after a burst of
+ * connections has been served (the collector's concurrent work, pages touched late), so it is
+ * read every 500 ms until no process moved by more than 128 KiB over 2 s (at most 20 s).
+ */
+async function settledRss(pids: number[]): Promise<number[]> {
+  const readings: number[][] = [pids.map(rssBytes)];
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    await sleep(500, interrupted.signal);
+    checkInterrupted();
+    readings.push(pids.map(rssBytes));
+    const window = readings.slice(-5);
+    if (window.length === 5 && pids.every((_, i) => Math.max(...window.map((r) => r[i] ?? 0)) - Math.min(...window.map((r) => r[i] ?? 0)) <= 128 * 1024)) break;
+    if (Date.now() > deadline) break;
+  }
+  return readings[readings.length - 1] as number[];
+}
+
 /** Node flags of a serving process: a CPU profile and heap snapshots on SIGUSR2 when asked for. */
 function diagnosticFlags(cpuProfile: boolean): string[] {
   const flags = cpuProfile && CPU_PROF_DIR !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${resolve(CPU_PROF_DIR)}`] : [];
@@ -563,12 +582,12 @@ function logPerAddress(results: ClientResult[]): void {
   });
 }
 
-function memoryOf(processes: { name: string; pid: number; warmWatchers: number; watchers: number }[], before: number[], warm: number[]): MemoryResult {
+function memoryOf(processes: { name: string; warmWatchers: number; watchers: number }[], before: number[], warm: number[], after: number[]): MemoryResult {
   const list = processes.map((p, i) => ({
     name: p.name,
     rssBefore: before[i] ?? 0,
     rssWarm: warm[i] ?? 0,
-    rssAfter: rssBytes(p.pid),
+    rssAfter: after[i] ?? 0,
     warmWatchers: p.warmWatchers,
     watchers: p.watchers,
   }));
@@ -683,7 +702,7 @@ async function serviceSide(ctx: Context, sc: Scenario): Promise<Side> {
     const pids = replicas.map((r) => r.proc.pid);
     if (CPU_PROF_DIR !== undefined) log(`  CPU profiles of the watch replicas (pids ${pids.join(', ')}) go to ${CPU_PROF_DIR}`);
     await waitQuiet('the watch replicas after start', pids);
-    const before = pids.map(rssBytes);
+    const before = await settledRss(pids);
     await heapSnapshot(pids[0] as number, `${sc.name}-watch-1-before`);
     const t0 = performance.now();
     let warm: number[] = [];
@@ -691,10 +710,11 @@ async function serviceSide(ctx: Context, sc: Scenario): Promise<Side> {
     // replicas and clients are idle again (a watch that was not would show as missed events).
     const connected = await connectWatchers(`(${sc.name}) service`, sc, replicas.map((r) => r.address), await ctx.service.currentRevision(), true, async (c) => {
       await waitQuiet('the watch replicas and clients after connecting the warm-up watchers', [...pids, ...c.map((x) => x.pid)]);
-      warm = pids.map(rssBytes);
+      warm = await settledRss(pids);
     });
     clients = connected.clients;
     await waitQuiet('the watch replicas and clients after connecting', [...pids, ...clients.map((c) => c.pid)]);
+    const after = await settledRss(pids);
     const count = (list: WatchTargetSpec[][], address: string): number => list.flat().filter((t) => t.address === address).length;
     const memory = memoryOf(
       replicas.map((r, i) => ({
@@ -705,6 +725,7 @@ async function serviceSide(ctx: Context, sc: Scenario): Promise<Side> {
       })),
       before,
       warm,
+      after,
     );
     await heapSnapshot(pids[0] as number, `${sc.name}-watch-1-after`);
     const progress = await progressOf(clients);
@@ -803,7 +824,7 @@ async function rawSide(ctx: Context, sc: Scenario): Promise<Side> {
     const addresses = (await Promise.all(servers.map((s) => s.call<number>('listen')))).map((port) => `127.0.0.1:${port}`);
     const pids = servers.map((s) => s.pid);
     await waitQuiet('the raw grpc-js servers after start', pids);
-    const before = pids.map(rssBytes);
+    const before = await settledRss(pids);
     await heapSnapshot(pids[0] as number, `${sc.name}-raw-grpc-1-before`);
     const open = async (n: number, c: BenchChild[]): Promise<void> => {
       await waitUntil(
@@ -816,15 +837,17 @@ async function rawSide(ctx: Context, sc: Scenario): Promise<Side> {
     let warm: number[] = [];
     const connected = await connectWatchers(`(${sc.name}) raw`, sc, addresses, '0', false, async (c, n) => {
       await open(n, c);
-      warm = pids.map(rssBytes);
+      warm = await settledRss(pids);
     });
     clients = connected.clients;
     await open(sc.watchers + connected.warm.flat().length, clients);
+    const after = await settledRss(pids);
     const count = (list: WatchTargetSpec[][], address: string | undefined): number => list.flat().filter((t) => t.address === address).length;
     const memory = memoryOf(
       servers.map((s, i) => ({ name: s.name, pid: s.pid, warmWatchers: count(connected.warm, addresses[i]), watchers: count(connected.targets, addresses[i]) })),
       before,
       warm,
+      after,
     );
     log(
       `  raw grpc-js: ${sc.watchers} streams open; memory per idle stream ${(memory.bytesPerWatcher / 1024).toFixed(2)} KiB ` +
