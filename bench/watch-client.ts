@@ -6,9 +6,11 @@
  * the sources' write logs and the client computes latencies and checks every watcher for
  * missed, duplicate and out-of-order deliveries.
  *
- * Every gRPC watch is consumed with lib/grpc.ts serverStream over a generated client made with
- * the project's client settings, as the gateway consumes the watch service; nothing parses the
- * object (a watcher's own JSON work is not what is measured), for the references alike.
+ * The watch service's watches are multiplexed over one WatchStream per replica and connection
+ * with services/watch/grpc/client.ts's ReplicaStreams, as the gateway's WatchClient carries
+ * them; the raw grpc-js reference keeps one Watch stream per watcher, consumed with
+ * lib/grpc.ts serverStream. Both clients are made with the project's client settings; nothing
+ * parses the object (a watcher's own JSON work is not what is measured).
  */
 import type * as grpc from '@grpc/grpc-js';
 import { Redis } from 'ioredis';
@@ -16,6 +18,7 @@ import { clientSettings, serverStream } from '../lib/grpc.ts';
 import type { WatchClient as GeneratedWatchClient } from '../lib/gen/apiserver/v1/Watch.ts';
 import { loadApiProto } from '../lib/proto.ts';
 import { createTelemetry } from '../lib/tracing.ts';
+import { generatedWatchClient, ReplicaStreams } from '../services/watch/grpc/client.ts';
 import { serveCommands, wallNow } from './watch-ipc.ts';
 import type { ClientResult, CollectCommand, ConnectGrpcCommand, ConnectRedisCommand, ProgressReport, WriteLog } from './watch-protocol.ts';
 
@@ -59,6 +62,10 @@ let objectBytes = 0;
 let started = 0;
 const stop = new AbortController();
 const channels: grpc.Client[] = [];
+const muxes: ReplicaStreams[] = [];
+/** Connections by server address, kept across connectGrpc calls (watchers connect in two halves). */
+const byAddress = new Map<string, GeneratedWatchClient[]>();
+const muxByAddress = new Map<string, ReplicaStreams[]>();
 const subscribers: Redis[] = [];
 
 function record(index: number, revision: number, bytes: number): void {
@@ -82,7 +89,22 @@ async function connectGrpc(command: ConnectGrpcCommand): Promise<number> {
   const telemetry = createTelemetry({ serviceName: 'watch-bench-client', env: {} });
   const { credentials, channelOptions } = clientSettings({ telemetry });
   const Watch = loadApiProto().apiserver.v1.Watch;
-  const byAddress = new Map<string, GeneratedWatchClient[]>();
+
+  const muxOf = (address: string, k: number): ReplicaStreams => {
+    let list = muxByAddress.get(address);
+    if (list === undefined) {
+      list = [];
+      for (let c = 0; c < command.channelsPerAddress; c++) {
+        const options: grpc.ClientOptions = { 'grpc.use_local_subchannel_pool': 1 };
+        if (command.flowControlWindow !== undefined) options['grpc-node.flow_control_window'] = command.flowControlWindow;
+        const mux = new ReplicaStreams(generatedWatchClient(address, { telemetry }, options), { maxWatchesPerStream: 10_000, maxQueuedEvents: 10_000 });
+        list.push(mux);
+        muxes.push(mux);
+      }
+      muxByAddress.set(address, list);
+    }
+    return list[k % list.length] as ReplicaStreams;
+  };
   const channelOf = (address: string, k: number): GeneratedWatchClient => {
     let list = byAddress.get(address);
     if (list === undefined) {
@@ -115,8 +137,25 @@ async function connectGrpc(command: ConnectGrpcCommand): Promise<number> {
         timeoutSeconds: 0,
       },
     };
-    const client = channelOf(target.address, k);
     started++;
+    if (command.multiplexed) {
+      muxOf(target.address, k).open(
+        { ...request, traceparent: '', tracestate: '' },
+        {
+          event(m) {
+            if (m.type === 'BOOKMARK') return true;
+            if (m.type === 'ERROR') fail(`ERROR event: ${m.object.toString('utf8').slice(0, 300)}`);
+            else record(index, Number(m.resourceVersion), m.object.length);
+            return true;
+          },
+          end(error) {
+            if (!stop.signal.aborted) fail(error === undefined ? 'a watch ended' : error.message);
+          },
+        },
+      );
+      return;
+    }
+    const client = channelOf(target.address, k);
     void (async () => {
       try {
         for await (const m of serverStream(client, 'watch', request, { signal: stop.signal })) {
@@ -279,6 +318,7 @@ function collect(command: CollectCommand): ClientResult {
 
 async function close(): Promise<void> {
   stop.abort();
+  for (const m of muxes) m.close();
   for (const c of channels) c.close();
   await Promise.all(subscribers.map((s) => s.quit().catch(() => s.disconnect())));
 }

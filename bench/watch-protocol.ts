@@ -51,6 +51,11 @@ export interface ConnectGrpcCommand {
   channelsPerAddress: number;
   /** grpc-node.flow_control_window of the client's connections (undefined: as lib/grpc.ts sets, grpc-js's default). */
   flowControlWindow?: number | undefined;
+  /**
+   * true: the watches are multiplexed over WatchStream, as the gateway's WatchClient does (the
+   * watch service); false: one Watch stream per watcher (the raw grpc-js reference).
+   */
+  multiplexed: boolean;
 }
 
 export interface ConnectRedisCommand {

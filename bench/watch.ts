@@ -21,8 +21,12 @@
  *     are creates through the storage service at a steady rate (open loop);
  *   - raw grpc-js server streaming: two minimal grpc-js servers of the same Watch API
  *     (bench/watch-raw-server.ts) that write events of the same size at the same rate.
- * The memory of each side's servers is read (VmRSS) before its watchers connect and once all
- * are connected and idle. Each side is warmed up, then the sides are measured interleaved raw,
+ * The memory of each side's servers is read (VmRSS) on the fresh process, once BENCH_WARM_WATCHERS
+ * (1,000) warm-up watchers per server of a namespace nobody writes to are connected and idle,
+ * and once the scenario's watchers are too: their growth per watcher is what an idle watcher
+ * costs a warm process; the whole growth over every watcher includes what a process spends
+ * once (code compiled on first use, V8's young generation growing on the burst of connections,
+ * the first stream), which at 500 watchers per process outweighs a multiplexed watcher. Each side is warmed up, then the sides are measured interleaved raw,
  * service, service, raw, half the time each, so that a drift of the machine's load (it is
  * shared) falls on both alike. A window ends when every delivery of its events has arrived.
  *
@@ -92,6 +96,8 @@ const RATE_A = envNumber('BENCH_RATE_A', 50);
 const RATE_B = envNumber('BENCH_RATE_B', 500);
 const CLIENTS = envNumber('BENCH_CLIENTS', 2, true);
 const CHANNELS = envNumber('BENCH_CHANNELS', 1, true);
+/** Warm-up watchers per server, connected (idle) before the scenario's watchers are measured. */
+const WARM_WATCHERS = process.env.BENCH_WARM_WATCHERS === '0' ? 0 : envNumber('BENCH_WARM_WATCHERS', 1_000, true);
 /** The clients' HTTP/2 connection window of scenario a-window (grpc-node.flow_control_window). */
 const WIDE_WINDOW = 16 * 2 ** 20;
 const REDIS_CONNECTIONS = envNumber('BENCH_REDIS_CONNECTIONS', 100, true);
@@ -109,7 +115,7 @@ function selected(part: Part): boolean {
 }
 /** Only a run of the issue's figures writes bench/results/ (durations may differ). */
 const DIAGNOSTIC =
-  ONLY.length > 0 || HEAP_DIR !== undefined || WATCHERS_A !== 1_000 || WATCHERS_B !== 10_000 || RATE_A !== 50 || RATE_B !== 500 || process.env.BENCH_REDIS_RATES !== undefined;
+  ONLY.length > 0 || HEAP_DIR !== undefined || WARM_WATCHERS !== 1_000 || WATCHERS_A !== 1_000 || WATCHERS_B !== 10_000 || RATE_A !== 50 || RATE_B !== 500 || process.env.BENCH_REDIS_RATES !== undefined;
 const REPLICAS = 2;
 const OBJECT_BYTES = 1024;
 /** Aims of issue 4. */
@@ -310,6 +316,25 @@ async function waitQuiet(what: string, pids: number[], timeoutMs = 120_000): Pro
     quiet = now - before < (CPU_PROF_DIR === undefined ? 0.025 : 0.05) * pids.length ? quiet + 1 : 0;
     before = now;
   }
+}
+
+/**
+ * VmRSS of `pids` once it has settled: a process keeps growing for a moment after a burst of
+ * connections has been served (the collector's concurrent work, pages touched late), so it is
+ * read every 500 ms until no process moved by more than 128 KiB over 2 s (at most 20 s).
+ */
+async function settledRss(pids: number[]): Promise<number[]> {
+  const readings: number[][] = [pids.map(rssBytes)];
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    await sleep(500, interrupted.signal);
+    checkInterrupted();
+    readings.push(pids.map(rssBytes));
+    const window = readings.slice(-5);
+    if (window.length === 5 && pids.every((_, i) => Math.max(...window.map((r) => r[i] ?? 0)) - Math.min(...window.map((r) => r[i] ?? 0)) <= 128 * 1024)) break;
+    if (Date.now() > deadline) break;
+  }
+  return readings[readings.length - 1] as number[];
 }
 
 /** Node flags of a serving process: a CPU profile and heap snapshots on SIGUSR2 when asked for. */
@@ -557,10 +582,20 @@ function logPerAddress(results: ClientResult[]): void {
   });
 }
 
-function memoryOf(processes: { name: string; pid: number; watchers: number }[], before: number[], watchers: number): MemoryResult {
-  const list = processes.map((p, i) => ({ name: p.name, rssBefore: before[i] ?? 0, rssAfter: rssBytes(p.pid), watchers: p.watchers }));
+function memoryOf(processes: { name: string; warmWatchers: number; watchers: number }[], before: number[], warm: number[], after: number[]): MemoryResult {
+  const list = processes.map((p, i) => ({
+    name: p.name,
+    rssBefore: before[i] ?? 0,
+    rssWarm: warm[i] ?? 0,
+    rssAfter: after[i] ?? 0,
+    warmWatchers: p.warmWatchers,
+    watchers: p.watchers,
+  }));
+  const watchers = list.reduce((n, p) => n + p.watchers, 0);
+  const all = watchers + list.reduce((n, p) => n + p.warmWatchers, 0);
   const grown = list.reduce((n, p) => n + (p.rssAfter - p.rssBefore), 0);
-  return { processes: list, bytesPerWatcher: watchers > 0 ? grown / watchers : 0 };
+  const grownMeasured = list.reduce((n, p) => n + (p.rssAfter - p.rssWarm), 0);
+  return { processes: list, bytesPerWatcher: watchers > 0 ? grownMeasured / watchers : 0, coldBytesPerWatcher: all > 0 ? grown / all : 0 };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -603,14 +638,37 @@ function deliveriesPerEvent(sc: Scenario): (ns: number) => number {
   return (ns) => (sc.perNamespace ? (ns < sc.watchers ? 1 : 0) : sc.watchers);
 }
 
-/** Connects the scenario's watchers to `addresses` from fresh client processes. */
-async function connectWatchers(label: string, sc: Scenario, addresses: string[], resourceVersion: string): Promise<{ clients: BenchChild[]; targets: WatchTargetSpec[][] }> {
+/** The namespace index of the warm-up watchers: one nobody writes to. */
+const WARM_NS = 1_000_000_000;
+
+/**
+ * Connects the scenario's watchers to `addresses` from fresh client processes. First
+ * WARM_WATCHERS per server of a namespace nobody writes to, which stay connected and idle:
+ * `warmed` runs once they are (with their count), so that the memory a process spends once
+ * (code compiled on first use, V8's young generation growing, the first stream) is spent
+ * before the scenario's watchers are measured.
+ */
+async function connectWatchers(
+  label: string,
+  sc: Scenario,
+  addresses: string[],
+  resourceVersion: string,
+  multiplexed: boolean,
+  warmed: (clients: BenchChild[], connected: number) => Promise<void>,
+): Promise<{ clients: BenchChild[]; targets: WatchTargetSpec[][]; warm: WatchTargetSpec[][] }> {
   const clients = startClients(label);
   const targets = spread(sc.watchers, addresses, sc.perNamespace);
-  await Promise.all(
-    clients.map((c, i) => c.call('connectGrpc', { targets: targets[i], resourceVersion, channelsPerAddress: CHANNELS, flowControlWindow: sc.flowControlWindow })),
-  );
-  return { clients, targets };
+  const warm = spread(WARM_WATCHERS * addresses.length, addresses, false).map((list) => list.map((t) => ({ ...t, ns: WARM_NS })));
+  const connect = (lists: WatchTargetSpec[][]) =>
+    Promise.all(
+      clients.map((c, i) =>
+        c.call('connectGrpc', { targets: lists[i], resourceVersion, channelsPerAddress: CHANNELS, flowControlWindow: sc.flowControlWindow, multiplexed }),
+      ),
+    );
+  if (WARM_WATCHERS > 0) await connect(warm);
+  await warmed(clients, warm.flat().length);
+  await connect(targets);
+  return { clients, targets, warm };
 }
 
 /** The watch service: two fresh replicas; events are creates through storage. */
@@ -644,24 +702,36 @@ async function serviceSide(ctx: Context, sc: Scenario): Promise<Side> {
     const pids = replicas.map((r) => r.proc.pid);
     if (CPU_PROF_DIR !== undefined) log(`  CPU profiles of the watch replicas (pids ${pids.join(', ')}) go to ${CPU_PROF_DIR}`);
     await waitQuiet('the watch replicas after start', pids);
-    const before = pids.map(rssBytes);
+    const before = await settledRss(pids);
     await heapSnapshot(pids[0] as number, `${sc.name}-watch-1-before`);
     const t0 = performance.now();
-    const connected = await connectWatchers(`(${sc.name}) service`, sc, replicas.map((r) => r.address), await ctx.service.currentRevision());
-    clients = connected.clients;
+    let warm: number[] = [];
     // A replica answers nothing until the first event: the watches are all in place once the
     // replicas and clients are idle again (a watch that was not would show as missed events).
+    const connected = await connectWatchers(`(${sc.name}) service`, sc, replicas.map((r) => r.address), await ctx.service.currentRevision(), true, async (c) => {
+      await waitQuiet('the watch replicas and clients after connecting the warm-up watchers', [...pids, ...c.map((x) => x.pid)]);
+      warm = await settledRss(pids);
+    });
+    clients = connected.clients;
     await waitQuiet('the watch replicas and clients after connecting', [...pids, ...clients.map((c) => c.pid)]);
+    const after = await settledRss(pids);
+    const count = (list: WatchTargetSpec[][], address: string): number => list.flat().filter((t) => t.address === address).length;
     const memory = memoryOf(
-      replicas.map((r, i) => ({ name: `watch-${i + 1}`, pid: r.proc.pid, watchers: connected.targets.flat().filter((t) => t.address === r.address).length })),
+      replicas.map((r, i) => ({
+        name: `watch-${i + 1}`,
+        pid: r.proc.pid,
+        warmWatchers: count(connected.warm, r.address),
+        watchers: count(connected.targets, r.address),
+      })),
       before,
-      sc.watchers,
+      warm,
+      after,
     );
     await heapSnapshot(pids[0] as number, `${sc.name}-watch-1-after`);
     const progress = await progressOf(clients);
     log(
       `  service: ${progress.started} watches open in ${((performance.now() - t0) / 1000).toFixed(1)} s, ${progress.errors} errors; ` +
-        `memory per idle watcher ${(memory.bytesPerWatcher / 1024).toFixed(2)} KiB`,
+        `memory per idle watcher ${(memory.bytesPerWatcher / 1024).toFixed(2)} KiB (cold process: ${(memory.coldBytesPerWatcher / 1024).toFixed(2)} KiB)`,
     );
 
     // The tap: when each change appears on the channel the replicas subscribe to.
@@ -754,22 +824,35 @@ async function rawSide(ctx: Context, sc: Scenario): Promise<Side> {
     const addresses = (await Promise.all(servers.map((s) => s.call<number>('listen')))).map((port) => `127.0.0.1:${port}`);
     const pids = servers.map((s) => s.pid);
     await waitQuiet('the raw grpc-js servers after start', pids);
-    const before = pids.map(rssBytes);
+    const before = await settledRss(pids);
     await heapSnapshot(pids[0] as number, `${sc.name}-raw-grpc-1-before`);
-    const connected = await connectWatchers(`(${sc.name}) raw`, sc, addresses, '0');
+    const open = async (n: number, c: BenchChild[]): Promise<void> => {
+      await waitUntil(
+        'every raw stream to be open',
+        async () => (await Promise.all(servers.map((s) => s.call<number>('streams')))).reduce((a, b) => a + b, 0) === n,
+        { timeoutMs: 120_000 },
+      );
+      await waitQuiet('the raw servers and clients after connecting', [...pids, ...c.map((x) => x.pid)]);
+    };
+    let warm: number[] = [];
+    const connected = await connectWatchers(`(${sc.name}) raw`, sc, addresses, '0', false, async (c, n) => {
+      await open(n, c);
+      warm = await settledRss(pids);
+    });
     clients = connected.clients;
-    await waitUntil(
-      'every raw stream to be open',
-      async () => (await Promise.all(servers.map((s) => s.call<number>('streams')))).reduce((a, b) => a + b, 0) === sc.watchers,
-      { timeoutMs: 120_000 },
-    );
-    await waitQuiet('the raw servers and clients after connecting', [...pids, ...clients.map((c) => c.pid)]);
+    await open(sc.watchers + connected.warm.flat().length, clients);
+    const after = await settledRss(pids);
+    const count = (list: WatchTargetSpec[][], address: string | undefined): number => list.flat().filter((t) => t.address === address).length;
     const memory = memoryOf(
-      servers.map((s, i) => ({ name: s.name, pid: s.pid, watchers: connected.targets.flat().filter((t) => t.address === addresses[i]).length })),
+      servers.map((s, i) => ({ name: s.name, pid: s.pid, warmWatchers: count(connected.warm, addresses[i]), watchers: count(connected.targets, addresses[i]) })),
       before,
-      sc.watchers,
+      warm,
+      after,
     );
-    log(`  raw grpc-js: ${sc.watchers} streams open; memory per idle stream ${(memory.bytesPerWatcher / 1024).toFixed(2)} KiB`);
+    log(
+      `  raw grpc-js: ${sc.watchers} streams open; memory per idle stream ${(memory.bytesPerWatcher / 1024).toFixed(2)} KiB ` +
+        `(cold process: ${(memory.coldBytesPerWatcher / 1024).toFixed(2)} KiB)`,
+    );
     await heapSnapshot(pids[0] as number, `${sc.name}-raw-grpc-1-after`);
     const builders = servers.map(() => new LogBuilder());
     const perEvent = deliveriesPerEvent(sc);
@@ -1031,7 +1114,13 @@ async function main(): Promise<void> {
   for (const sc of headline) {
     const m = sc.service.memory;
     if (m === undefined) continue;
-    aims.push({ statement: `(${sc.name}) memory < 4 KiB per idle watcher`, value: `${(m.bytesPerWatcher / 1024).toFixed(2)} KiB`, met: m.bytesPerWatcher < AIM_BYTES_PER_WATCHER });
+    // Judged on the scenario's watchers joining a warm process; from a cold process (with what
+    // it spends once) beside it.
+    aims.push({
+      statement: `(${sc.name}) memory < 4 KiB per idle watcher`,
+      value: `${(m.bytesPerWatcher / 1024).toFixed(2)} KiB on a warm process; ${(m.coldBytesPerWatcher / 1024).toFixed(2)} KiB from a cold one`,
+      met: m.bytesPerWatcher < AIM_BYTES_PER_WATCHER,
+    });
   }
   for (const sc of headline) {
     aims.push({

@@ -14,11 +14,15 @@ const root = loadProtoRoot();
 const RpcStatus = root.lookupType('google.rpc.Status');
 const KubeStatus = root.lookupType('apiserver.v1.Status');
 
-/**
- * The google.rpc.Status carrying the Kubernetes Status of this error, encoded: the value of
- * the grpc-status-details-bin trailer, and of a multiplexed call's error (CallResponse).
- */
-export function encodeStatusDetails(err: StatusError): Buffer {
+/** A google.rpc.Status as proto-loader's objects hold it (also inside other messages). */
+export interface RpcStatusMessage {
+  code: number;
+  message: string;
+  details: { type_url: string; value: Buffer | Uint8Array }[];
+}
+
+/** The google.rpc.Status of `err`: its gRPC code and message, the Kubernetes Status in details. */
+export function toRpcStatus(err: StatusError): RpcStatusMessage {
   const kube = KubeStatus.encode(
     KubeStatus.fromObject({
       status: 'Failure',
@@ -28,14 +32,15 @@ export function encodeStatusDetails(err: StatusError): Buffer {
       details: err.details,
     }),
   ).finish();
-  const rpc = RpcStatus.encode(
-    RpcStatus.fromObject({
-      code: err.grpcCode,
-      message: err.message,
-      details: [{ type_url: STATUS_TYPE_URL, value: kube }],
-    }),
-  ).finish();
-  return Buffer.from(rpc);
+  return { code: err.grpcCode, message: err.message, details: [{ type_url: STATUS_TYPE_URL, value: Buffer.from(kube) }] };
+}
+
+/**
+ * toRpcStatus encoded: the value of the grpc-status-details-bin trailer, and of a multiplexed
+ * call's error (CallResponse).
+ */
+export function encodeStatusDetails(err: StatusError): Buffer {
+  return Buffer.from(RpcStatus.encode(RpcStatus.fromObject(toRpcStatus(err))).finish());
 }
 
 /** The gRPC status object a server sends for this error. */
@@ -55,6 +60,30 @@ interface DecodedKubeStatus {
   details?: StatusDetails;
 }
 
+/** The StatusError inside a google.rpc.Status's details, if it holds one. */
+function kubeStatusOf(details: { type_url: string; value: Uint8Array }[] | undefined): StatusError | undefined {
+  const any = details?.find((d) => d.type_url === STATUS_TYPE_URL);
+  if (any === undefined) return undefined;
+  const kube = KubeStatus.toObject(KubeStatus.decode(any.value), { defaults: false }) as DecodedKubeStatus;
+  if (kube.reason === undefined || !isStatusReason(kube.reason)) return undefined;
+  return new StatusError(kube.reason, kube.message ?? '', kube.details);
+}
+
+/**
+ * The error a google.rpc.Status carried in a message stands for: undefined for OK (or no
+ * status), the Kubernetes Status from its details, or one derived from its code.
+ */
+export function fromRpcStatus(status: RpcStatusMessage | null | undefined): StatusError | undefined {
+  if (status === null || status === undefined || status.code === GrpcCode.OK) return undefined;
+  try {
+    const err = kubeStatusOf(status.details);
+    if (err !== undefined) return err;
+  } catch {
+    // Undecodable details: fall through to the code.
+  }
+  return fromGrpcCode(status.code, status.message);
+}
+
 /**
  * The StatusError a client sees for a failed call: the Status from the details when the
  * server sent one, otherwise a Status derived from the gRPC code (a transport failure).
@@ -69,23 +98,13 @@ export function fromGrpcError(err: Partial<ServiceError> & { code?: number }): S
 export function decodeStatusDetails(raw: Uint8Array): StatusError | undefined {
   try {
     const rpc = RpcStatus.toObject(RpcStatus.decode(raw), { defaults: false }) as {
-      code?: number;
-      message?: string;
       details?: { type_url: string; value: Uint8Array }[];
     };
-    const any = rpc.details?.find((d) => d.type_url === STATUS_TYPE_URL);
-    if (any !== undefined) {
-      const kube = KubeStatus.toObject(KubeStatus.decode(any.value), {
-        defaults: false,
-      }) as DecodedKubeStatus;
-      if (kube.reason !== undefined && isStatusReason(kube.reason)) {
-        return new StatusError(kube.reason, kube.message ?? '', kube.details);
-      }
-    }
+    return kubeStatusOf(rpc.details);
   } catch {
     // Undecodable details: the caller falls back to the gRPC code.
+    return undefined;
   }
-  return undefined;
 }
 
 function fromGrpcCode(code: number, message: string): StatusError {

@@ -136,7 +136,16 @@ export type ServerStreamHandler<Req, Res> = (
   send: (message: Res) => Promise<void>,
 ) => Promise<void>;
 
-type AnyHandler = UnaryHandler<never, unknown> | ServerStreamHandler<never, unknown>;
+/**
+ * A bidirectional-streaming handler: reads `call` and writes to it itself (so it owns the flow
+ * control of its writes: write() returning false means wait for 'drain'), and resolves when
+ * it is done; the call then ends with OK. ctx.signal aborts on shutdown and when the client
+ * cancels (`call.cancelled` tells which). No span is made for the call: a long-lived stream
+ * carries many operations of many traces, and the handler traces each of them.
+ */
+export type BidiStreamHandler<Req, Res> = (call: grpc.ServerDuplexStream<Req, Res>, ctx: CallContext) => Promise<void>;
+
+type AnyHandler = UnaryHandler<never, unknown> | ServerStreamHandler<never, unknown> | BidiStreamHandler<never, unknown>;
 
 /** Handlers keyed by the original (PascalCase) method names of a service definition. */
 export type HandlerMap = Record<string, AnyHandler>;
@@ -186,8 +195,12 @@ export class GrpcServer {
       const original = (def as { originalName?: string }).originalName ?? method;
       const handler = handlers[method] ?? handlers[original];
       if (handler === undefined) throw new Error(`${serviceName}: no handler for ${method}`);
-      if (def.requestStream) throw new Error(`${serviceName}/${method}: client streaming is not used`);
       const rpcName = `${serviceName}/${method}`;
+      if (def.requestStream) {
+        if (!def.responseStream) throw new Error(`${serviceName}/${method}: client streaming is not used`);
+        wrapped[method] = this.wrapBidiStream(rpcName, handler as BidiStreamHandler<unknown, unknown>);
+        continue;
+      }
       if (def.responseStream) {
         wrapped[method] = this.wrapServerStream(rpcName, handler as ServerStreamHandler<unknown, unknown>);
       } else {
@@ -258,16 +271,17 @@ export class GrpcServer {
 
   private begin(
     rpcName: string,
-    call: grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown>,
+    call: grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>,
     stream: boolean,
+    traced = true,
   ): { ctx: CallContext; otelContext: Context; done: () => void } {
-    const parent = this.options.telemetry.propagator.extract(ROOT_CONTEXT, call.metadata, metadataGetter);
-    const otelContext = this.startSpan(rpcName, parent);
+    const parent = traced ? this.options.telemetry.propagator.extract(ROOT_CONTEXT, call.metadata, metadataGetter) : ROOT_CONTEXT;
+    const otelContext = traced ? this.startSpan(rpcName, parent) : parent;
     const controller = new AbortController();
     if (stream) this.streams.add(controller);
     let finished = false;
     // grpc-js also reports 'cancelled' after a call completed; only a live call is aborted.
-    call.on('cancelled', () => {
+    (call as grpc.ServerWritableStream<unknown, unknown>).on('cancelled', () => {
       if (!finished) controller.abort(new StatusError('Timeout', 'the client cancelled the call'));
     });
     return {
@@ -360,6 +374,24 @@ export class GrpcServer {
           })
           .finally(() => trace.getSpan(otelContext)?.end());
       }).finally(() => this.streams.delete(draining));
+    };
+  }
+
+  private wrapBidiStream(rpcName: string, handler: BidiStreamHandler<unknown, unknown>): grpc.handleBidiStreamingCall<unknown, unknown> {
+    return (call) => {
+      const { ctx, otelContext, done } = this.begin(rpcName, call, true, false);
+      context
+        .with(otelContext, () => handler(call, ctx))
+        .then(
+          () => {
+            if (!call.cancelled) call.end();
+          },
+          (err: unknown) => {
+            if (call.cancelled) return;
+            call.emit('error', toGrpcStatus(this.fail(rpcName, err, otelContext)));
+          },
+        )
+        .finally(done);
     };
   }
 }

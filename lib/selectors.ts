@@ -495,7 +495,36 @@ export function checkFieldsSupported(selector: FieldSelector, supported: readonl
 /** A compiled list/watch filter: namespace, labels and fields together. */
 export interface ObjectFilter {
   readonly everything: boolean;
+  /** The namespace an object must be in; "" for any (the watch cache indexes watchers by it). */
+  readonly namespace: string;
   matches(object: KubeObject): boolean;
+}
+
+/**
+ * One object per filter, no closures: a watch server holds one per watcher (thousands), so
+ * it is kept small; selectors that are empty share one parsed form.
+ */
+class CompiledFilter implements ObjectFilter {
+  readonly everything: boolean;
+  readonly namespace: string;
+  private readonly labels: LabelSelector | undefined;
+  private readonly fields: FieldSelector | undefined;
+  private readonly selectable: SelectableFields;
+
+  constructor(namespace: string, labels: LabelSelector, fields: FieldSelector, selectable: SelectableFields) {
+    this.namespace = namespace;
+    this.labels = labels.empty ? undefined : labels;
+    this.fields = fields.empty ? undefined : fields;
+    this.selectable = selectable;
+    this.everything = labels.empty && fields.empty && namespace === '';
+  }
+
+  matches(object: KubeObject): boolean {
+    if (this.namespace !== '' && (object.metadata?.namespace ?? '') !== this.namespace) return false;
+    if (this.labels !== undefined && !this.labels.matches(object.metadata?.labels)) return false;
+    if (this.fields !== undefined && !this.fields.matches(this.selectable.values(object))) return false;
+    return true;
+  }
 }
 
 /**
@@ -513,14 +542,5 @@ export function createObjectFilter(options: {
   const selectable = options.resource === undefined ? DEFAULT_FIELDS : selectableFields(options.group ?? '', options.resource);
   const labels = parseLabelSelector(options.labelSelector ?? '');
   const fields = parseFieldSelector(options.fieldSelector ?? '', selectable.supported);
-  const namespace = options.namespace ?? '';
-  return {
-    everything: labels.empty && fields.empty && namespace === '',
-    matches(object) {
-      if (namespace !== '' && (object.metadata?.namespace ?? '') !== namespace) return false;
-      if (!labels.empty && !labels.matches(object.metadata?.labels)) return false;
-      if (!fields.empty && !fields.matches(selectable.values(object))) return false;
-      return true;
-    },
-  };
+  return new CompiledFilter(options.namespace ?? '', labels, fields, selectable);
 }

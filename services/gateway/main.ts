@@ -3,6 +3,7 @@
  * both running the same pipeline against the auth, admission, storage and watch services.
  */
 import { resolve } from 'node:path';
+import { positiveInt } from '../../lib/config.ts';
 import { ResourceRegistry } from '../../lib/resources.ts';
 import { runService } from '../../lib/service-main.ts';
 import { AdmissionClient } from '../admission/grpc/client.ts';
@@ -31,6 +32,18 @@ const FLAGS = [
     default: '127.0.0.1:50064',
     description: 'the watch service: one or more replicas, comma-separated; watches are spread over them and move on when one fails',
   },
+  {
+    flag: 'watch-max-queued-events',
+    env: 'GATEWAY_WATCH_MAX_QUEUED_EVENTS',
+    default: '10000',
+    description: 'events a watch may have queued for a slow client before it is closed with 429 (the shared watch stream never waits for one client)',
+  },
+  {
+    flag: 'watches-per-stream',
+    env: 'GATEWAY_WATCHES_PER_STREAM',
+    default: '10000',
+    description: 'watches multiplexed over one stream to a watch replica before another stream is opened',
+  },
   { flag: 'auth-cache-ttl', env: 'AUTH_CACHE_TTL_MS', default: '10000', description: 'milliseconds authn/authz answers are reused; 0 disables' },
 ] as const;
 
@@ -40,7 +53,11 @@ await runService('gateway', FLAGS, async ({ config, logger, telemetry, tls, serv
   const auth = new AuthClient(config['auth-address'], clientOptions);
   const admission = new AdmissionClient(config['admission-address'], clientOptions);
   const storage = new StorageClient(config['storage-address'], clientOptions);
-  const watcher = new WatchClient(config['watch-address'], clientOptions);
+  const watcher = new WatchClient(config['watch-address'], {
+    ...clientOptions,
+    maxQueuedEvents: positiveInt('--watch-max-queued-events', config['watch-max-queued-events']),
+    maxWatchesPerStream: positiveInt('--watches-per-stream', config['watches-per-stream']),
+  });
   onStop(() => {
     auth.close();
     admission.close();

@@ -24,6 +24,12 @@ const FLAGS = [
     description: 'seconds a change stays in the cache (older resumes are served from storage history)',
   },
   { flag: 'max-queued-events', env: 'WATCH_MAX_QUEUED_EVENTS', default: '10000', description: 'events a slow watcher may have queued before it is dropped' },
+  {
+    flag: 'max-watches-per-stream',
+    env: 'WATCH_MAX_WATCHES_PER_STREAM',
+    default: '10000',
+    description: 'watches one WatchStream (a client\'s multiplexed stream) may have open; more are refused with 429',
+  },
 ] as const;
 
 await runService('watch', FLAGS, async ({ config, logger, telemetry, tls, server, onStop }) => {
@@ -45,15 +51,22 @@ await runService('watch', FLAGS, async ({ config, logger, telemetry, tls, server
   onStop(() => {
     for (const cache of caches.values()) cache.close();
   });
+  const maxQueuedEvents = positiveInt('--max-queued-events', config['max-queued-events']);
   const service = new WatchService({
     caches,
     storage,
     registry,
     logger,
     history: (r, from, to) => readHistory(storage, r, from, to),
-    maxQueuedEvents: positiveInt('--max-queued-events', config['max-queued-events']),
+    maxQueuedEvents,
   });
-  server.addService('apiserver.v1.Watch', loadApiProto().apiserver.v1.Watch.service, watchHandlers(service));
+  const handlers = watchHandlers(service, {
+    maxWatchesPerStream: positiveInt('--max-watches-per-stream', config['max-watches-per-stream']),
+    maxQueuedEvents,
+    telemetry,
+    logger,
+  });
+  server.addService('apiserver.v1.Watch', loadApiProto().apiserver.v1.Watch.service, handlers);
   const port = await server.listen(config.listen);
   logger.info('serving', { port });
 });

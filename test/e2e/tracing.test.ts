@@ -144,3 +144,20 @@ test('a refused token is traced to the auth service and never recorded', async (
   // The token never appears in any span.
   assert.ok(!JSON.stringify(receiver.spans).includes('unknown-token-for-tracing'));
 });
+
+test('a watch multiplexed over the shared stream stays in its request\'s trace, with its initial list', async () => {
+  const { tree } = await tracedRequest(
+    'GET',
+    '/api/v1/namespaces/traced/configmaps?watch=true&timeoutSeconds=1',
+    undefined,
+    200,
+    (s) => s.some((x) => x.service === 'watch' && x.name === 'apiserver.v1.Watch/WatchStream') && s.some((x) => x.service === 'storage' && x.name.startsWith('etcd ')),
+  );
+  assert.deepEqual(tree.filter((line) => !line.includes('Authoriz') && !line.includes('Authenticat')).slice(0, 5), [
+    'gateway: GET /api/v1/namespaces/{namespace}/configmaps',
+    '  gateway: apiserver.v1.Watch/WatchStream',
+    '    watch: apiserver.v1.Watch/WatchStream',
+    '      watch: apiserver.v1.Storage/List',
+    '        storage: apiserver.v1.Storage/List',
+  ]);
+});

@@ -10,6 +10,7 @@ import { isPlainObject, parseObjectBytes, type KubeObject } from '../../../lib/k
 import type { Logger } from '../../../lib/log.ts';
 import { apiVersionOf, withTypeMeta, type ResourceInfo, type ResourceRegistry } from '../../../lib/resources.ts';
 import type { UserInfo } from '../../auth/api.ts';
+import type { WatchEvent } from '../../watch/core/watch-cache.ts';
 import type { WatchOptions } from '../../watch/core/watch-service.ts';
 import { bearerToken } from '../core/credentials.ts';
 import type { Pipeline, Target } from '../core/pipeline.ts';
@@ -340,11 +341,13 @@ export class RestHandler {
     for await (const event of events) {
       let line: Buffer;
       if (representation === 'table' && (event.type === 'ADDED' || event.type === 'MODIFIED' || event.type === 'DELETED')) {
-        const object = parseObjectBytes(event.object);
-        const table = toTable(route.info.resource, [withTypeMeta(object, route.info)], { now: this.clock(), includeObject });
-        line = Buffer.from(`${JSON.stringify({ type: event.type, object: table })}\n`);
+        line = encodedOnce(event, `table/${route.info.resource}/${includeObject}`, () => {
+          const object = parseObjectBytes(event.object);
+          const table = toTable(route.info.resource, [withTypeMeta(object, route.info)], { now: this.clock(), includeObject });
+          return Buffer.from(`${JSON.stringify({ type: event.type, object: table })}\n`);
+        });
       } else {
-        line = Buffer.concat([Buffer.from(`{"type":"${event.type}","object":`), event.object, Buffer.from('}\n')]);
+        line = encodedOnce(event, 'json', () => Buffer.concat([Buffer.from(`{"type":"${event.type}","object":`), event.object, Buffer.from('}\n')]));
       }
       if (!res.write(line)) {
         await new Promise<void>((resolve) => {
@@ -399,6 +402,22 @@ export class RestHandler {
   }
 }
 
+
+/**
+ * The watch stream lines of each event, by output format. The watch client hands every
+ * watcher of one multiplexed message the same WatchEvent object, so all HTTP watchers that
+ * receive it share one encoding per format (a Table's age column is computed once for them,
+ * within milliseconds of each other); entries go with the event.
+ */
+const watchLines = new WeakMap<WatchEvent, Map<string, Buffer>>();
+
+function encodedOnce(event: WatchEvent, format: string, encode: () => Buffer): Buffer {
+  let lines = watchLines.get(event);
+  if (lines === undefined) watchLines.set(event, (lines = new Map()));
+  let line = lines.get(format);
+  if (line === undefined) lines.set(format, (line = encode()));
+  return line;
+}
 
 function includeObjectPolicy(q: URLSearchParams): IncludeObjectPolicy {
   const v = q.get('includeObject');

@@ -82,6 +82,11 @@ export function eventFor(cached: CachedChange, filter: ObjectFilter): WatchEvent
 /** Receives events; `end` closes it with an optional terminal ERROR. */
 export interface WatcherSink {
   readonly filter: ObjectFilter;
+  /**
+   * Kept by the cache while the sink is registered: the revision it has everything up to (it
+   * is sent only changes after it). On the sink rather than in a map, to keep a watcher small.
+   */
+  cacheAfter?: number;
   /** Delivers one change; returns false when the watcher's buffer overflowed (it is then dropped). */
   push(change: CachedChange): boolean;
   end(error?: StatusError): void;
@@ -110,8 +115,14 @@ export class WatchCache {
   /** Every change with a revision in (oldest, knownThrough] is in `events` (or was dropped by capacity, raising `oldest`). */
   private oldest: number;
   private knownThrough: number;
-  /** Each watcher and the revision it has everything up to: it is sent only changes after it. */
-  private readonly watchers = new Map<WatcherSink, number>();
+  /**
+   * The watchers by the namespace their filter requires ("" for all namespaces, and
+   * cluster-scoped resources): a change is offered only to the watchers of its namespace and
+   * those of every namespace, as kube's cacher indexes its watchers, so 10,000 one-namespace
+   * watchers cost a change one. A namespace with one watcher holds it directly (no Set).
+   */
+  private readonly watchers = new Map<string, WatcherSink | Set<WatcherSink>>();
+  private count = 0;
   private readonly capacity: number;
   private readonly maxAgeMs: number;
   private readonly clock: () => number;
@@ -140,7 +151,44 @@ export class WatchCache {
   }
 
   get watcherCount(): number {
-    return this.watchers.size;
+    return this.count;
+  }
+
+  private add(sink: WatcherSink, after: number): void {
+    const namespace = sink.filter.namespace;
+    const group = this.watchers.get(namespace);
+    if (sink.cacheAfter === undefined) this.count++;
+    sink.cacheAfter = after;
+    if (group === undefined) this.watchers.set(namespace, sink);
+    else if (group instanceof Set) group.add(sink);
+    else if (group !== sink) this.watchers.set(namespace, new Set([group, sink]));
+  }
+
+  /** Forgets a watcher (nothing more is offered to it). */
+  unwatch(sink: WatcherSink): void {
+    if (sink.cacheAfter === undefined) return;
+    sink.cacheAfter = undefined;
+    this.count--;
+    const namespace = sink.filter.namespace;
+    const group = this.watchers.get(namespace);
+    if (group === sink) this.watchers.delete(namespace);
+    else if (group instanceof Set) {
+      group.delete(sink);
+      if (group.size === 1) this.watchers.set(namespace, group.values().next().value as WatcherSink);
+    }
+  }
+
+  /** Ends every watcher and forgets them all. */
+  private endAll(error?: StatusError): void {
+    const all: WatcherSink[] = [];
+    for (const group of this.watchers.values()) {
+      if (group instanceof Set) all.push(...group);
+      else all.push(group);
+    }
+    this.watchers.clear();
+    this.count = 0;
+    for (const w of all) w.cacheAfter = undefined;
+    for (const w of all) w.end(error);
   }
 
   /**
@@ -198,8 +246,7 @@ export class WatchCache {
       'Expired',
       `too old resource version: ${this.knownThrough} (${revision}): the watch cache missed changes and must be rebuilt`,
     );
-    for (const w of this.watchers.keys()) w.end(err);
-    this.watchers.clear();
+    this.endAll(err);
     this.events = [];
     this.oldest = revision;
     this.knownThrough = revision;
@@ -228,9 +275,21 @@ export class WatchCache {
     this.events.push(cached);
     this.knownThrough = change.revision;
     this.trim(now);
-    for (const [w, after] of this.watchers) {
-      if (cached.revision <= after) continue;
-      if (!w.push(cached)) this.watchers.delete(w);
+    this.offer(cached, this.watchers.get(''));
+    const namespace = change.namespace;
+    if (namespace !== '') this.offer(cached, this.watchers.get(namespace));
+  }
+
+  private offer(cached: CachedChange, group: WatcherSink | Set<WatcherSink> | undefined): void {
+    if (group === undefined) return;
+    if (!(group instanceof Set)) {
+      if (cached.revision > (group.cacheAfter ?? Infinity) && !group.push(cached)) this.unwatch(group);
+      return;
+    }
+    for (const w of group) {
+      if (cached.revision <= (w.cacheAfter ?? Infinity)) continue;
+      // Deleting the entry being visited is safe in a Set iteration.
+      if (!w.push(cached)) this.unwatch(w);
     }
   }
 
@@ -241,14 +300,20 @@ export class WatchCache {
    * of the bus) is fine: changes up to it are not sent.
    */
   watchFrom(fromRevision: number, sink: WatcherSink): () => void {
+    this.subscribeFrom(fromRevision, sink);
+    return () => this.unwatch(sink);
+  }
+
+  /** watchFrom without the closure: false when the sink refused a replayed change (it is then not registered). */
+  subscribeFrom(fromRevision: number, sink: WatcherSink): boolean {
     if (fromRevision < this.oldest) {
       throw new StatusError('Expired', `too old resource version: ${fromRevision} (${this.oldest})`);
     }
     for (const cached of this.events) {
-      if (cached.revision > fromRevision && !sink.push(cached)) return () => {};
+      if (cached.revision > fromRevision && !sink.push(cached)) return false;
     }
-    this.watchers.set(sink, fromRevision);
-    return () => this.watchers.delete(sink);
+    this.add(sink, fromRevision);
+    return true;
   }
 
   /**
@@ -256,14 +321,18 @@ export class WatchCache {
    * the caller lists, then skips buffered changes at or below the list's revision.
    */
   watchFromNow(sink: WatcherSink): () => void {
-    this.watchers.set(sink, 0);
-    return () => this.watchers.delete(sink);
+    this.add(sink, 0);
+    return () => this.unwatch(sink);
+  }
+
+  /** watchFromNow without the closure; unwatch() forgets the sink. */
+  subscribeFromNow(sink: WatcherSink): void {
+    this.add(sink, 0);
   }
 
   /** Ends every watcher (shutdown). */
   close(error?: StatusError): void {
-    for (const w of this.watchers.keys()) w.end(error);
-    this.watchers.clear();
+    this.endAll(error);
   }
 }
 

@@ -1,37 +1,217 @@
 /**
  * The watch service over gRPC, as a Watcher for the gateway, spread over any number of watch
- * replicas. Each watch goes to the next replica in turn; when its replica fails (UNAVAILABLE),
- * the watch continues on another one from the last resourceVersion it delivered, so the
- * watcher sees neither a gap nor a duplicate, and no 410 while storage's history reaches back
- * that far.
+ * replicas.
+ *
+ * Watches travel multiplexed: one long-lived WatchStream per replica (opened on first use,
+ * another one when a stream holds `maxWatchesPerStream`, a new one after a failure) carries
+ * every watch sent to that replica, so a watcher costs the replica a few hundred bytes
+ * instead of a gRPC stream each. Each watch goes to the next replica in turn; when its
+ * replica's stream fails (the replica died: UNAVAILABLE), the watch continues on another one
+ * from the last resourceVersion it delivered, so the watcher sees neither a gap nor a
+ * duplicate, and no 410 while storage's history reaches back that far.
+ *
+ * The shared stream is never paused for one watcher: its messages are dispatched at once to
+ * per-watch queues, each bounded (`maxQueuedEvents` live events); a watcher whose consumer
+ * (an HTTP client) falls that far behind is closed with 429 TooManyRequests and cancelled on
+ * the server, and the others carry on. Every watch of one grouped message gets the same
+ * WatchEvent object, so a consumer can encode it once for all of them.
  */
+import * as grpc from '@grpc/grpc-js';
+import { context, defaultTextMapSetter, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { StatusError } from '../../../lib/errors.ts';
-import { clientSettings, serverStream, type ClientOptions } from '../../../lib/grpc.ts';
+import { clientSettings, type ClientOptions } from '../../../lib/grpc.ts';
+import { fromGrpcError, fromRpcStatus } from '../../../lib/grpc-status.ts';
 import { loadApiProto } from '../../../lib/proto.ts';
+import type { Telemetry } from '../../../lib/tracing.ts';
 import type { WatchClient as GeneratedWatchClient } from '../../../lib/gen/apiserver/v1/Watch.ts';
+import type { WatchOpen } from '../../../lib/gen/apiserver/v1/WatchOpen.ts';
+import type { WatchStreamRequest } from '../../../lib/gen/apiserver/v1/WatchStreamRequest.ts';
+import type { WatchStreamResponse__Output } from '../../../lib/gen/apiserver/v1/WatchStreamResponse.ts';
 import type { WatchEvent } from '../core/watch-cache.ts';
-import { INITIAL_EVENTS_END_ANNOTATION, type Watcher, type WatchOptions, type WatchTarget } from '../core/watch-service.ts';
+import {
+  EventQueue,
+  INITIAL_EVENTS_END_ANNOTATION,
+  slowWatcherError,
+  statusEvent,
+  type WatchHandle,
+  type WatchListener,
+  type Watcher,
+  type WatchOptions,
+  type WatchTarget,
+} from '../core/watch-service.ts';
 
 const TYPES = new Set(['ADDED', 'MODIFIED', 'DELETED', 'BOOKMARK', 'ERROR']);
 
 /** Pause before trying the next replica, per failure so far (a restarting fleet is not hammered). */
 const RETRY_PAUSE_MS = 100;
 
+/** The ids of a stream are uint32 and never 0. */
+const MAX_ID = 0xffff_ffff;
+
+/** A watch to open: WatchOpen without its id (the stream picks one). */
+export type WatchOpenRequest = Omit<WatchOpen, 'id'>;
+
+/**
+ * One WatchStream to one replica and the watches it carries. Fails as a whole: when the
+ * stream breaks or ends, every watch still on it ends with ServiceUnavailable.
+ */
+export class WatchStreamConnection {
+  private readonly call: grpc.ClientDuplexStream<WatchStreamRequest, WatchStreamResponse__Output>;
+  private readonly watches = new Map<number, WatchListener>();
+  private readonly maxQueuedEvents: number;
+  private nextId = 1;
+  private readonly onGone: (connection: WatchStreamConnection) => void;
+  broken = false;
+
+  constructor(client: GeneratedWatchClient, maxQueuedEvents: number, onGone: (connection: WatchStreamConnection) => void) {
+    this.maxQueuedEvents = maxQueuedEvents;
+    this.onGone = onGone;
+    // Outside any request's context: the stream outlives the request that happened to open it.
+    this.call = context.with(ROOT_CONTEXT, () => client.watchStream(new grpc.Metadata()));
+    this.call.on('data', (m: WatchStreamResponse__Output) => this.dispatch(m));
+    this.call.on('error', (err: grpc.ServiceError) => this.fail(fromGrpcError(err)));
+    this.call.on('end', () => this.fail(new StatusError('ServiceUnavailable', 'service unavailable: the watch stream ended')));
+  }
+
+  /** Watches open on this stream. */
+  get size(): number {
+    return this.watches.size;
+  }
+
+  /** Opens a watch; its events and its end go to `listener`. Returns its id. */
+  open(request: WatchOpenRequest, listener: WatchListener): number {
+    if (this.broken) {
+      listener.end(new StatusError('ServiceUnavailable', 'service unavailable: the watch stream ended'));
+      return 0;
+    }
+    let id = this.nextId;
+    while (this.watches.has(id)) id = id === MAX_ID ? 1 : id + 1;
+    this.nextId = id === MAX_ID ? 1 : id + 1;
+    this.watches.set(id, listener);
+    // Requests are small and the server reads them as they come: write() is not waited on.
+    this.call.write({ open: { ...request, id } });
+    return id;
+  }
+
+  /** Stops a watch: the listener hears nothing more, the server frees it. */
+  cancel(id: number): void {
+    if (!this.watches.delete(id) || this.broken) return;
+    this.call.write({ cancel: { id } });
+  }
+
+  private dispatch(m: WatchStreamResponse__Output): void {
+    if (m.kind === 'event' && m.event !== null && m.event !== undefined) {
+      if (!TYPES.has(m.event.type)) return;
+      // One object for every watch of the message: consumers may encode it once for all.
+      const event: WatchEvent = { type: m.event.type as WatchEvent['type'], object: m.event.object, resourceVersion: m.event.resourceVersion };
+      for (const id of m.ids) {
+        const listener = this.watches.get(id);
+        if (listener === undefined || listener.event(event, m.initial)) continue;
+        // Its consumer fell behind: only this watch ends; the stream is never held up.
+        this.cancel(id);
+        listener.end(slowWatcherError(this.maxQueuedEvents));
+      }
+    } else if (m.kind === 'closed') {
+      const error = fromRpcStatus(m.closed?.status);
+      for (const id of m.ids) {
+        const listener = this.watches.get(id);
+        // Unknown: a close crossing our cancel (or an answer to it).
+        if (listener === undefined) continue;
+        this.watches.delete(id);
+        listener.end(error);
+      }
+    }
+  }
+
+  private fail(error: StatusError): void {
+    if (this.broken) return;
+    this.broken = true;
+    this.onGone(this);
+    const listeners = [...this.watches.values()];
+    this.watches.clear();
+    // However the stream ended (even cleanly), the watches still on it did not: for them the
+    // replica is unavailable, and they resume elsewhere.
+    const err = error.reason === 'ServiceUnavailable' ? error : new StatusError('ServiceUnavailable', 'service unavailable: the watch stream failed');
+    for (const listener of listeners) listener.end(err);
+    this.call.cancel();
+  }
+
+  close(): void {
+    this.fail(new StatusError('ServiceUnavailable', 'service unavailable: the watch client is closed'));
+  }
+}
+
+/** The WatchStreams to one replica: as many as its watches need. */
+export class ReplicaStreams {
+  private readonly client: GeneratedWatchClient;
+  private readonly maxWatchesPerStream: number;
+  private readonly maxQueuedEvents: number;
+  private streams: WatchStreamConnection[] = [];
+
+  constructor(client: GeneratedWatchClient, options: { maxWatchesPerStream: number; maxQueuedEvents: number }) {
+    this.client = client;
+    this.maxWatchesPerStream = options.maxWatchesPerStream;
+    this.maxQueuedEvents = options.maxQueuedEvents;
+  }
+
+  /** Opens a watch on a stream with room (a new one if none has). */
+  open(request: WatchOpenRequest, listener: WatchListener): WatchHandle {
+    let stream = this.streams.find((s) => !s.broken && s.size < this.maxWatchesPerStream);
+    if (stream === undefined) {
+      stream = new WatchStreamConnection(this.client, this.maxQueuedEvents, (gone) => {
+        this.streams = this.streams.filter((s) => s !== gone);
+      });
+      this.streams.push(stream);
+    }
+    const opened = stream;
+    const id = opened.open(request, listener);
+    return { cancel: () => opened.cancel(id) };
+  }
+
+  /** Open streams (for tests and diagnostics). */
+  get streamCount(): number {
+    return this.streams.length;
+  }
+
+  close(): void {
+    for (const s of [...this.streams]) s.close();
+    this.client.close();
+  }
+}
+
+export interface WatchClientOptions extends ClientOptions {
+  /** Watches one WatchStream carries before another is opened to the same replica (default 10,000, the server's default limit). */
+  maxWatchesPerStream?: number | undefined;
+  /** Live events a watch may have queued, unread by its consumer, before it is closed with 429 (default 10,000). */
+  maxQueuedEvents?: number | undefined;
+}
+
+/** A client of apiserver.v1.Watch without the per-call tracing interceptor (each watch is traced itself). */
+export function generatedWatchClient(address: string, options: ClientOptions, channelOverrides: grpc.ClientOptions = {}): GeneratedWatchClient {
+  const { credentials, channelOptions } = clientSettings(options);
+  const Watch = loadApiProto().apiserver.v1.Watch;
+  return new Watch(address, credentials, { ...channelOptions, interceptors: [], ...channelOverrides });
+}
+
 export class WatchClient implements Watcher {
-  private readonly replicas: GeneratedWatchClient[];
+  private readonly replicas: ReplicaStreams[];
+  private readonly telemetry: Telemetry;
+  private readonly maxQueuedEvents: number;
   /** Round-robin position; touched only on the event loop. */
   private next = 0;
 
   /** `addresses`: one or more watch replicas, comma-separated. */
-  constructor(addresses: string, options: ClientOptions) {
-    const { credentials, channelOptions } = clientSettings(options);
-    const Watch = loadApiProto().apiserver.v1.Watch;
+  constructor(addresses: string, options: WatchClientOptions) {
     const list = addresses.split(',').map((a) => a.trim()).filter((a) => a !== '');
     if (list.length === 0) throw new Error('no watch service address');
-    this.replicas = list.map((address) => new Watch(address, credentials, channelOptions));
+    const limits = { maxWatchesPerStream: options.maxWatchesPerStream ?? 10_000, maxQueuedEvents: options.maxQueuedEvents ?? 10_000 };
+    this.replicas = list.map((address) => new ReplicaStreams(generatedWatchClient(address, options), limits));
+    this.telemetry = options.telemetry;
+    this.maxQueuedEvents = limits.maxQueuedEvents;
   }
 
   async *watch(target: WatchTarget, options: WatchOptions, signal: AbortSignal): AsyncGenerator<WatchEvent> {
+    if (signal.aborted) return;
     const ref = { group: target.group, version: target.version, resource: target.resource, namespace: target.namespace, name: '' };
     const rv = options.resourceVersion ?? '';
     // From an explicit revision every event is a change, so the watch can resume anywhere. A
@@ -41,37 +221,67 @@ export class WatchClient implements Watcher {
     let lastRevision = rv;
     let delivered = false;
     let failures = 0;
+    const { tracer, propagator } = this.telemetry;
     for (;;) {
-      const replica = this.replicas[this.next++ % this.replicas.length] as GeneratedWatchClient;
+      const replica = this.replicas[this.next++ % this.replicas.length] as ReplicaStreams;
       const resumed = delivered && resumable;
-      const request = {
-        ref,
-        options: {
-          labelSelector: options.labelSelector ?? '',
-          fieldSelector: options.fieldSelector ?? '',
-          resourceVersion: resumed ? lastRevision : rv,
-          resourceVersionMatch: resumed ? '' : (options.resourceVersionMatch ?? ''),
-          allowWatchBookmarks: options.allowWatchBookmarks ?? false,
-          sendInitialEvents: resumed ? false : (options.sendInitialEvents ?? false),
-          timeoutSeconds: options.timeoutSeconds ?? 0,
+      // One CLIENT span per watch on a stream, in the trace of the request it serves; the
+      // server continues it from the trace context in the open message.
+      const span = tracer.startSpan('apiserver.v1.Watch/WatchStream', {
+        kind: SpanKind.CLIENT,
+        attributes: { 'rpc.system': 'grpc', 'rpc.service': 'apiserver.v1.Watch', 'rpc.method': 'WatchStream' },
+      });
+      const carrier: Record<string, string> = {};
+      propagator.inject(trace.setSpan(context.active(), span), carrier, defaultTextMapSetter);
+      const queue = new EventQueue(this.maxQueuedEvents);
+      const handle = replica.open(
+        {
+          ref,
+          options: {
+            labelSelector: options.labelSelector ?? '',
+            fieldSelector: options.fieldSelector ?? '',
+            resourceVersion: resumed ? lastRevision : rv,
+            resourceVersionMatch: resumed ? '' : (options.resourceVersionMatch ?? ''),
+            allowWatchBookmarks: options.allowWatchBookmarks ?? false,
+            sendInitialEvents: resumed ? false : (options.sendInitialEvents ?? false),
+            timeoutSeconds: options.timeoutSeconds ?? 0,
+          },
+          traceparent: carrier.traceparent ?? '',
+          tracestate: carrier.tracestate ?? '',
         },
+        queue,
+      );
+      const onAbort = () => {
+        handle.cancel();
+        queue.end();
       };
+      signal.addEventListener('abort', onAbort, { once: true });
       try {
-        for await (const m of serverStream(replica, 'watch', request, { signal })) {
-          if (!TYPES.has(m.type)) continue;
-          const event: WatchEvent = { type: m.type as WatchEvent['type'], object: m.object, resourceVersion: m.resourceVersion };
+        for await (const event of queue.drain()) {
           if (event.type === 'BOOKMARK' && !resumable && event.object.includes(INITIAL_EVENTS_END_ANNOTATION)) resumable = true;
           if (event.resourceVersion !== '') lastRevision = event.resourceVersion;
           delivered = true;
           failures = 0;
           yield event;
         }
-        return;
-      } catch (err) {
-        const unavailable = err instanceof StatusError && err.reason === 'ServiceUnavailable';
-        if (!unavailable || signal.aborted || (delivered && !resumable) || ++failures > this.replicas.length * 3) throw err;
-        await new Promise((resolve) => setTimeout(resolve, RETRY_PAUSE_MS * failures));
+        const error = queue.error;
+        if (error === undefined || signal.aborted) return;
+        span.setAttribute('k8s.status.reason', error.reason);
+        // A revision too old: kube answers with a 200 stream holding one ERROR event, so clients relist.
+        if (error.reason === 'Expired') {
+          yield statusEvent(error);
+          return;
+        }
+        const unavailable = error.reason === 'ServiceUnavailable';
+        if (unavailable) span.setStatus({ code: SpanStatusCode.ERROR, message: error.reason });
+        if (!unavailable || (delivered && !resumable) || ++failures > this.replicas.length * 3) throw error;
+      } finally {
+        signal.removeEventListener('abort', onAbort);
+        handle.cancel();
+        span.end();
       }
+      await new Promise((resolve) => setTimeout(resolve, RETRY_PAUSE_MS * failures));
+      if (signal.aborted) return;
     }
   }
 
