@@ -1,11 +1,36 @@
 /**
  * Measuring helpers of the benchmarks: a closed-loop load generator (N operations in flight,
  * each worker starting its next operation when the previous one ends), latency percentiles,
- * and CPU use of processes (this one through process.cpuUsage(), children through /proc).
+ * and CPU use of processes (this one through process.cpuUsage(), children through /proc); and
+ * the objects they write.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { rfc3339, type KubeObject } from '../lib/kube.ts';
+
+const CREATED = rfc3339(new Date());
+
+/**
+ * A ConfigMap with the metadata a real one carries (uid, creationTimestamp, labels,
+ * annotations) around `data`; `bench` names the benchmark in its labels and annotation.
+ */
+export function benchConfigMap(namespace: string, name: string, bench: { app: string; purpose: string }, data: Record<string, string>): KubeObject {
+  return {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: {
+      name,
+      namespace,
+      uid: randomUUID(),
+      creationTimestamp: CREATED,
+      labels: { app: bench.app, tier: 'backend' },
+      annotations: { 'bench.example.com/purpose': bench.purpose },
+    },
+    data,
+  };
+}
 
 /** What one measured window produced. */
 export interface Sample {

@@ -44,7 +44,7 @@ import { createEtcdClient } from '../services/storage/backends/etcd.ts';
 import { FEED_REVISION_KEY } from '../services/storage/changefeed.ts';
 import { collectionPrefix, objectKey, prefixEnd, REGISTRY_PREFIX } from '../services/storage/core/keys.ts';
 import { StorageClient } from '../services/storage/grpc/client.ts';
-import { closedLoop, CpuMeter, type Operation, runBench, type Sample, sleep, sourceVersion, summarize, type Summary, toolVersion, writeResults } from './harness.ts';
+import { benchConfigMap, closedLoop, CpuMeter, type Operation, runBench, type Sample, sleep, sourceVersion, summarize, type Summary, toolVersion, writeResults } from './harness.ts';
 import { renderMarkdown, sideResult, type BenchResult, type Report } from './report.ts';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
@@ -107,22 +107,8 @@ function nameOf(seq: number): string {
 // ---------------------------------------------------------------------------------------------
 // The object: a ConfigMap of ~1 KiB of JSON, as the service stores it (no resourceVersion).
 
-const CREATED = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
-
 function configMap(namespace: string, name: string, payload: string, counter = 0): KubeObject {
-  return {
-    apiVersion: 'v1',
-    kind: 'ConfigMap',
-    metadata: {
-      name,
-      namespace,
-      uid: randomUUID(),
-      creationTimestamp: CREATED,
-      labels: { app: 'storage-bench', tier: 'backend' },
-      annotations: { 'bench.example.com/purpose': 'storage service versus raw etcd' },
-    },
-    data: { counter: String(counter), payload },
-  };
+  return benchConfigMap(namespace, name, { app: 'storage-bench', purpose: 'storage service versus raw etcd' }, { counter: String(counter), payload });
 }
 
 /** Padding that makes configMap() ~OBJECT_BYTES of JSON with the names the bench uses. */

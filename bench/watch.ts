@@ -67,7 +67,7 @@ import type { StorageRef } from '../services/storage/api.ts';
 import { FEED_REVISION_KEY } from '../services/storage/changefeed.ts';
 import { channelFor } from '../lib/change-event.ts';
 import { StorageClient } from '../services/storage/grpc/client.ts';
-import { cpuSecondsOf, runBench, sleep, sourceVersion, toolVersion, writeResults } from './harness.ts';
+import { benchConfigMap, cpuSecondsOf, runBench, sleep, sourceVersion, toolVersion, writeResults } from './harness.ts';
 import { BenchChild, rssBytes, steadySchedule, wallNow } from './watch-ipc.ts';
 import { emptyLog, type ClientResult, type ProgressReport, type WatchTargetSpec, type WriteLog } from './watch-protocol.ts';
 import type { RunCommand } from './watch-raw-server.ts';
@@ -134,22 +134,8 @@ function log(line: string): void {
 // ---------------------------------------------------------------------------------------------
 // The object: a ConfigMap of ~1 KiB of JSON (as the storage bench writes).
 
-const CREATED = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
-
 function configMap(namespace: string, name: string, payload: string): KubeObject {
-  return {
-    apiVersion: 'v1',
-    kind: 'ConfigMap',
-    metadata: {
-      name,
-      namespace,
-      uid: randomUUID(),
-      creationTimestamp: CREATED,
-      labels: { app: 'watch-bench', tier: 'backend' },
-      annotations: { 'bench.example.com/purpose': 'watch fan-out' },
-    },
-    data: { payload },
-  };
+  return benchConfigMap(namespace, name, { app: 'watch-bench', purpose: 'watch fan-out' }, { payload });
 }
 
 const PAYLOAD = 'x'.repeat(Math.max(0, OBJECT_BYTES - JSON.stringify(configMap('ns-0000', 'a-00000000', '')).length));

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { KubeObject } from '../../lib/kube.ts';
+import { rfc3339, type KubeObject } from '../../lib/kube.ts';
 import { age, columnDefinitions, humanDuration, rowsFor, toTable } from './printers.ts';
 
 const NOW = new Date('2024-09-18T09:34:31Z');
@@ -12,7 +12,7 @@ const Y = 365 * D;
 
 /** An ISO timestamp `ms` before NOW, at second precision as kube stores them. */
 function ago(ms: number): string {
-  return new Date(NOW.getTime() - ms).toISOString().replace('.000Z', 'Z');
+  return rfc3339(new Date(NOW.getTime() - ms));
 }
 
 /** The cells of a single object's row. */

@@ -30,6 +30,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import protobuf from 'protobufjs';
 import { badRequest, StatusError } from '../../../lib/errors.ts';
+import { rfc3339 } from '../../../lib/kube.ts';
 
 export const PROTOBUF_CONTENT_TYPE = 'application/vnd.kubernetes.protobuf';
 
@@ -504,7 +505,7 @@ function timeJson(d: Decoded): string | undefined {
   const seconds = (d.values.get('seconds') as bigint | undefined) ?? 0n;
   if (seconds === GO_ZERO_TIME_SECONDS) return undefined;
   if (seconds < MIN_TIME_SECONDS || seconds > MAX_TIME_SECONDS) throw new WireError(`time ${seconds}s is out of range`);
-  return new Date(Number(seconds) * 1000).toISOString().replace(/\.000Z$/, 'Z');
+  return rfc3339(new Date(Number(seconds) * 1000));
 }
 
 function quantityJson(d: Decoded): string {

@@ -5,7 +5,7 @@
  */
 import { isDeepStrictEqual } from 'node:util';
 import { conflict, StatusError, type Qualified } from '../../../lib/errors.ts';
-import { isPlainObject, type KubeObject } from '../../../lib/kube.ts';
+import { isPlainObject, rfc3339, type KubeObject } from '../../../lib/kube.ts';
 import type { Preconditions } from '../api.ts';
 import { parseUint64 } from './resource-version.ts';
 import {
@@ -166,11 +166,6 @@ export type PreparedDelete =
   | { action: 'mark'; object: KubeObject }
   /** Finalizers, already being deleted: nothing to write. */
   | { action: 'none' };
-
-/** RFC 3339 at second precision, as metav1.Time marshals. */
-export function rfc3339(now: Date): string {
-  return now.toISOString().replace(/\.\d{3}Z$/, 'Z');
-}
 
 /**
  * What a delete does to `current` (kube's markAsDeleting): an object with finalizers is
