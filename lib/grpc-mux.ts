@@ -12,19 +12,23 @@
  * received, so the calls still waiting never ran and are sent again on a new stream.
  */
 import * as grpc from '@grpc/grpc-js';
-import { context, SpanKind, SpanStatusCode, trace, type TextMapSetter } from '@opentelemetry/api';
+import { context, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { StatusError } from './errors.ts';
 import { decodeStatusDetails, fromGrpcError } from './grpc-status.ts';
-import { abortedError, DEFAULT_UNARY_TIMEOUT_MS, EXCHANGE_METHOD, type CallOptions, type TraceCarrier, type UnaryRequest, type UnaryResponse } from './grpc.ts';
+import {
+  abortedError,
+  DEFAULT_UNARY_TIMEOUT_MS,
+  EXCHANGE_METHOD,
+  startRpcSpan,
+  traceCarrier,
+  type CallOptions,
+  type TraceCarrier,
+  type UnaryRequest,
+  type UnaryResponse,
+} from './grpc.ts';
 import type { CallRequest } from './gen/apiserver/v1/CallRequest.ts';
 import type { CallResponse__Output } from './gen/apiserver/v1/CallResponse.ts';
 import type { Telemetry } from './tracing.ts';
-
-const carrierSetter: TextMapSetter<TraceCarrier> = {
-  set: (carrier, key, value) => {
-    if (key === 'traceparent' || key === 'tracestate') carrier[key] = value;
-  },
-};
 
 /** How often a call refused as not executed (its server was shutting down) is sent again. */
 const MAX_RESENDS = 3;
@@ -45,7 +49,7 @@ interface PendingCall {
   deadline: number;
   method: MethodInfo;
   request: Buffer;
-  carrier: TraceCarrier;
+  carrier: Required<TraceCarrier>;
   resends: number;
   resolve: (response: unknown) => void;
   reject: (err: StatusError) => void;
@@ -104,13 +108,8 @@ export class MultiplexedClient<C extends grpc.Client> {
     if (info === undefined) return Promise.reject(new StatusError('MethodNotAllowed', `unknown method "${method}"`));
     if (opts?.signal?.aborted) return Promise.reject(abortedError());
     if (this.closed) return Promise.reject(new StatusError('ServiceUnavailable', 'service unavailable: the client is closed'));
-    const [service = '', name = ''] = info.rpcName.split('/');
-    const span = this.telemetry.tracer.startSpan(info.rpcName, {
-      kind: SpanKind.CLIENT,
-      attributes: { 'rpc.system': 'grpc', 'rpc.service': service, 'rpc.method': name },
-    });
-    const carrier: TraceCarrier = {};
-    this.telemetry.propagator.inject(trace.setSpan(context.active(), span), carrier, carrierSetter);
+    const span = startRpcSpan(this.telemetry, info.rpcName, SpanKind.CLIENT);
+    const carrier = traceCarrier(this.telemetry, trace.setSpan(context.active(), span));
     let bytes: Buffer;
     try {
       bytes = info.serialize(request);
@@ -179,8 +178,8 @@ export class MultiplexedClient<C extends grpc.Client> {
       id,
       method: pending.method.name,
       request: pending.request,
-      traceparent: pending.carrier.traceparent ?? '',
-      tracestate: pending.carrier.tracestate ?? '',
+      traceparent: pending.carrier.traceparent,
+      tracestate: pending.carrier.tracestate,
       timeoutMs: Math.max(1, Math.ceil(pending.deadline - Date.now())),
     });
   }

@@ -15,6 +15,7 @@ import {
   type Context,
   type TextMapGetter,
   type TextMapSetter,
+  type Span,
 } from '@opentelemetry/api';
 import { HealthImplementation } from 'grpc-health-check';
 import { badRequest, StatusError } from './errors.ts';
@@ -113,6 +114,47 @@ const metadataGetter: TextMapGetter<grpc.Metadata> = {
 const metadataSetter: TextMapSetter<grpc.Metadata> = {
   set: (carrier, key, value) => carrier.set(key, value),
 };
+
+/** W3C trace context carried in a message: a call or a watch multiplexed on a shared stream. */
+export interface TraceCarrier {
+  traceparent?: string;
+  tracestate?: string;
+}
+
+const carrierGetter: TextMapGetter<TraceCarrier> = {
+  keys: (carrier) => (['traceparent', 'tracestate'] as const).filter((k) => (carrier[k] ?? '') !== ''),
+  get: (carrier, key) => {
+    const value = carrier[key as keyof TraceCarrier];
+    return value === '' ? undefined : value;
+  },
+};
+
+const carrierSetter: TextMapSetter<TraceCarrier> = {
+  set: (carrier, key, value) => {
+    if (key === 'traceparent' || key === 'tracestate') carrier[key] = value;
+  },
+};
+
+/** The trace context of `ctx` as message fields ('' when there is none). */
+export function traceCarrier(telemetry: Telemetry, ctx: Context): Required<TraceCarrier> {
+  const carrier: TraceCarrier = {};
+  telemetry.propagator.inject(ctx, carrier, carrierSetter);
+  return { traceparent: carrier.traceparent ?? '', tracestate: carrier.tracestate ?? '' };
+}
+
+/** The context a message's trace context names: its span's parent on the receiving side. */
+export function contextFromCarrier(telemetry: Telemetry, carrier: TraceCarrier): Context {
+  return telemetry.propagator.extract(ROOT_CONTEXT, carrier, carrierGetter);
+}
+
+/**
+ * The span of one RPC, named "<service>/<method>" with the rpc.* attributes: CLIENT on the
+ * caller's side (child of the active context), SERVER on the callee's (child of `parent`).
+ */
+export function startRpcSpan(telemetry: Telemetry, rpcName: string, kind: SpanKind, parent: Context = context.active()): Span {
+  const [service = '', method = ''] = rpcName.split('/');
+  return telemetry.tracer.startSpan(rpcName, { kind, attributes: { 'rpc.system': 'grpc', 'rpc.service': service, 'rpc.method': method } }, parent);
+}
 
 // ---------------------------------------------------------------------------------------------
 // Server
@@ -257,16 +299,7 @@ export class GrpcServer {
 
   /** A SERVER span for one call, a child of the trace context the client sent. */
   private startSpan(rpcName: string, parent: Context): Context {
-    const [service = '', method = ''] = rpcName.split('/');
-    const span = this.options.telemetry.tracer.startSpan(
-      rpcName,
-      {
-        kind: SpanKind.SERVER,
-        attributes: { 'rpc.system': 'grpc', 'rpc.service': service, 'rpc.method': method },
-      },
-      parent,
-    );
-    return trace.setSpan(parent, span);
+    return trace.setSpan(parent, startRpcSpan(this.options.telemetry, rpcName, SpanKind.SERVER, parent));
   }
 
   private begin(
@@ -363,9 +396,8 @@ export class GrpcServer {
     return (call) => {
       const draining = new AbortController();
       this.streams.add(draining);
-      const { propagator } = this.options.telemetry;
       serveExchange(call, draining.signal, methods, (method, request, carrier, ctx) => {
-        const otelContext = this.startSpan(method.rpcName, propagator.extract(ROOT_CONTEXT, carrier, carrierGetter));
+        const otelContext = this.startSpan(method.rpcName, contextFromCarrier(this.options.telemetry, carrier));
         // A handler that throws instead of rejecting still answers (and frees its slot).
         return Promise.resolve()
           .then(() => context.with(otelContext, () => method.handler(request, ctx)))
@@ -404,20 +436,6 @@ export const EXCHANGE_METHOD = 'Exchange';
 
 /** Calls in flight on one Exchange stream before the server stops reading it until some finish. */
 export const MAX_EXCHANGE_CALLS_IN_FLIGHT = 1024;
-
-/** W3C trace context as carried in a CallRequest. */
-export interface TraceCarrier {
-  traceparent?: string;
-  tracestate?: string;
-}
-
-const carrierGetter: TextMapGetter<TraceCarrier> = {
-  keys: (carrier) => Object.keys(carrier).filter((k) => carrier[k as keyof TraceCarrier] !== ''),
-  get: (carrier, key) => {
-    const value = carrier[key as keyof TraceCarrier];
-    return value === '' ? undefined : value;
-  },
-};
 
 /** One unary method as the Exchange serves it. */
 interface ExchangeMethod {
@@ -571,13 +589,10 @@ export interface CallOptions {
 function tracingInterceptor(telemetry: Telemetry): grpc.Interceptor {
   return (options, nextCall) => {
     const path = options.method_definition.path.replace(/^\//, '');
-    const [service = '', method = ''] = path.split('/');
+    const method = path.split('/')[1] ?? '';
     // A multiplexed stream lives as long as the client: each call on it has its own span.
     if (method === EXCHANGE_METHOD) return new grpc.InterceptingCall(nextCall(options));
-    const span = telemetry.tracer.startSpan(path, {
-      kind: SpanKind.CLIENT,
-      attributes: { 'rpc.system': 'grpc', 'rpc.service': service, 'rpc.method': method },
-    });
+    const span = startRpcSpan(telemetry, path, SpanKind.CLIENT);
     const spanContext = trace.setSpan(context.active(), span);
     return new grpc.InterceptingCall(nextCall(options), {
       start(metadata, listener, next) {

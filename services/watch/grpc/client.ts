@@ -17,9 +17,9 @@
  * WatchEvent object, so a consumer can encode it once for all of them.
  */
 import * as grpc from '@grpc/grpc-js';
-import { context, defaultTextMapSetter, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { context, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { StatusError } from '../../../lib/errors.ts';
-import { clientSettings, type ClientOptions } from '../../../lib/grpc.ts';
+import { clientSettings, startRpcSpan, traceCarrier, type ClientOptions } from '../../../lib/grpc.ts';
 import { fromGrpcError, fromRpcStatus } from '../../../lib/grpc-status.ts';
 import { loadApiProto } from '../../../lib/proto.ts';
 import type { Telemetry } from '../../../lib/tracing.ts';
@@ -221,18 +221,13 @@ export class WatchClient implements Watcher {
     let lastRevision = rv;
     let delivered = false;
     let failures = 0;
-    const { tracer, propagator } = this.telemetry;
     for (;;) {
       const replica = this.replicas[this.next++ % this.replicas.length] as ReplicaStreams;
       const resumed = delivered && resumable;
       // One CLIENT span per watch on a stream, in the trace of the request it serves; the
       // server continues it from the trace context in the open message.
-      const span = tracer.startSpan('apiserver.v1.Watch/WatchStream', {
-        kind: SpanKind.CLIENT,
-        attributes: { 'rpc.system': 'grpc', 'rpc.service': 'apiserver.v1.Watch', 'rpc.method': 'WatchStream' },
-      });
-      const carrier: Record<string, string> = {};
-      propagator.inject(trace.setSpan(context.active(), span), carrier, defaultTextMapSetter);
+      const span = startRpcSpan(this.telemetry, 'apiserver.v1.Watch/WatchStream', SpanKind.CLIENT);
+      const carrier = traceCarrier(this.telemetry, trace.setSpan(context.active(), span));
       const queue = new EventQueue(this.maxQueuedEvents);
       const handle = replica.open(
         {
@@ -246,8 +241,7 @@ export class WatchClient implements Watcher {
             sendInitialEvents: resumed ? false : (options.sendInitialEvents ?? false),
             timeoutSeconds: options.timeoutSeconds ?? 0,
           },
-          traceparent: carrier.traceparent ?? '',
-          tracestate: carrier.tracestate ?? '',
+          ...carrier,
         },
         queue,
       );

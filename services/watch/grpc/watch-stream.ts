@@ -21,7 +21,8 @@
  * Everything runs on the event loop; `watches` and the queue change only in synchronous
  * sections.
  */
-import { context, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Span, type TextMapGetter } from '@opentelemetry/api';
+import { context, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
+import { contextFromCarrier, startRpcSpan } from '../../../lib/grpc.ts';
 import { badRequest, StatusError } from '../../../lib/errors.ts';
 import { toRpcStatus, type RpcStatusMessage } from '../../../lib/grpc-status.ts';
 import type { Logger } from '../../../lib/log.ts';
@@ -58,11 +59,6 @@ export interface WatchStreamOptions {
 /** Ids are uint32 on the wire; 0 is not a watch. */
 const MAX_ID = 0xffff_ffff;
 const RPC_NAME = 'apiserver.v1.Watch/WatchStream';
-
-const carrierGetter: TextMapGetter<Record<string, string>> = {
-  keys: (carrier) => Object.keys(carrier),
-  get: (carrier, key) => (carrier[key] === '' ? undefined : carrier[key]),
-};
 
 /** One watch of the stream: the service's listener, and where it stands in the queue. */
 class StreamWatch implements WatchListener {
@@ -179,12 +175,8 @@ export class WatchStreamSession {
     let parent = ROOT_CONTEXT;
     const telemetry = this.o.telemetry;
     if (telemetry !== undefined) {
-      parent = telemetry.propagator.extract(ROOT_CONTEXT, { traceparent: open.traceparent, tracestate: open.tracestate }, carrierGetter);
-      const span = telemetry.tracer.startSpan(
-        RPC_NAME,
-        { kind: SpanKind.SERVER, attributes: { 'rpc.system': 'grpc', 'rpc.service': 'apiserver.v1.Watch', 'rpc.method': 'WatchStream' } },
-        parent,
-      );
+      parent = contextFromCarrier(telemetry, { traceparent: open.traceparent, tracestate: open.tracestate });
+      const span = startRpcSpan(telemetry, RPC_NAME, SpanKind.SERVER, parent);
       parent = trace.setSpan(parent, span);
       // Only a recording span is kept (it is ended with the watch); a watcher stays small.
       if (span.isRecording()) w.span = span;
