@@ -10,6 +10,7 @@ import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-tr
 import { context, trace } from '@opentelemetry/api';
 import { notFound, StatusError } from './errors.ts';
 import { GrpcServer, type CallContext, type HandlerMap } from './grpc.ts';
+import { decodeStatusDetails } from './grpc-status.ts';
 import { MultiplexedClient } from './grpc-mux.ts';
 import { createLogger } from './log.ts';
 import { loadApiProto } from './proto.ts';
@@ -171,6 +172,61 @@ describe('multiplexed calls: the stream\'s end', () => {
     h.client.close();
   });
 
+  /** A raw Exchange stream of `h`, with the answers it received and its end. */
+  function rawExchange(h: Harness) {
+    const stream = h.client.exchange();
+    const answers: { id: number; error: Buffer; notExecuted: boolean; response: Buffer }[] = [];
+    stream.on('data', (r: (typeof answers)[number]) => answers.push(r));
+    const status = new Promise<grpc.StatusObject>((resolve) => stream.on('status', resolve));
+    stream.on('error', () => {});
+    const createRequest = (name: string) =>
+      Buffer.from(proto.apiserver.v1.Storage.service.Create.requestSerialize({ ref: { ...ref, name }, object: Buffer.from(`{"n":"${name}"}`) }));
+    return { stream, answers, status, createRequest };
+  }
+
+  test('the server keeps a call\'s deadline, and a call cancelled before it started never runs', async () => {
+    const h = await start(telemetry);
+    try {
+      const { stream, answers, createRequest } = rawExchange(h);
+      stream.write({ id: 1, method: 'Create', request: createRequest('hold-deadline'), timeoutMs: 50 });
+      // Sent together, as a backlog is read after a pause: the cancel is seen before the call runs.
+      stream.write({ id: 2, method: 'Create', request: createRequest('cancelled-early') });
+      stream.write({ id: 2, cancel: true });
+      await waitFor(() => answers.length === 2);
+      for (const answer of answers) assert.equal(decodeStatusDetails(answer.error)?.reason, 'Timeout');
+      assert.deepEqual(h.seen.map((s) => s.name), ['hold-deadline']);
+      assert.equal(h.seen[0]?.signal.aborted, true);
+      stream.end();
+    } finally {
+      h.release();
+      h.mux.close();
+      h.client.close();
+      await h.server.shutdown(1_000);
+    }
+  });
+
+  test('while the server drains, a new call is refused as not executed and the stream ends after the calls in flight', async () => {
+    const h = await start(telemetry);
+    const { stream, answers, status, createRequest } = rawExchange(h);
+    stream.write({ id: 1, method: 'Create', request: createRequest('hold-drain') });
+    await waitFor(() => h.seen.length === 1);
+    const stopping = h.server.shutdown(5_000);
+    stream.write({ id: 2, method: 'Create', request: createRequest('late') });
+    await waitFor(() => answers.length === 1);
+    assert.equal(answers[0]?.id, 2);
+    assert.equal(answers[0]?.notExecuted, true);
+    assert.equal(decodeStatusDetails(answers[0]!.error)?.reason, 'ServiceUnavailable');
+    h.release();
+    assert.equal((await status).code, grpc.status.OK);
+    assert.deepEqual(answers.map((a) => a.id), [2, 1]);
+    const created = proto.apiserver.v1.Storage.service.Create.responseDeserialize(answers[1]!.response) as { object: Buffer };
+    assert.equal(JSON.parse(created.object.toString()).n, 'hold-drain');
+    assert.deepEqual(h.seen.map((s) => s.name), ['hold-drain'], 'the refused call never ran');
+    await stopping;
+    h.mux.close();
+    h.client.close();
+  });
+
   test('a protocol error from a client gets a clear Status, never a crash', async () => {
     const h = await start(telemetry);
     try {
@@ -182,7 +238,6 @@ describe('multiplexed calls: the stream\'s end', () => {
       stream.write({ id: 1, method: 'NoSuchMethod', request: Buffer.alloc(0) });
       stream.write({ id: 2, method: 'Create', request: Buffer.from([0xff, 0xff, 0xff]) });
       await waitFor(() => answers.length === 2);
-      const { decodeStatusDetails } = await import('./grpc-status.ts');
       assert.equal(decodeStatusDetails(answers[0]!.error)?.reason, 'MethodNotAllowed');
       assert.equal(decodeStatusDetails(answers[1]!.error)?.reason, 'BadRequest');
       stream.write({ id: 3, method: 'Create', request: Buffer.from(proto.apiserver.v1.Storage.service.Create.requestSerialize({ ref: { ...ref, name: 'hold-dup' } })) });
