@@ -171,3 +171,29 @@ test('history keeps a multi-key transaction whole: at the upper bound and at a p
   assert.equal(page.more, true);
   assert.equal(page.resourceVersion, to);
 });
+
+test('two storage replicas on one etcd: what one remembers of a key never gives a wrong answer after the other wrote it', async () => {
+  // Replica A is the service behind `client`; replica B writes the same keys directly.
+  const other = new EtcdStorage(createEtcdClient(etcd.endpoint, 1_500), { tracer: telemetry.tracer });
+  try {
+    const ref: StorageRef = { group: '', resource: 'configmaps', namespace: 'replicas', name: 'shared' };
+    const object = (uid: string, n: string) => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'shared', namespace: 'replicas', uid }, data: { n } });
+    const created = await client.create(ref, object('first', '1'));
+    const changed = await other.update(ref, { ...created, data: { n: '2' } });
+    // A last saw revision `created`; the caller read `changed`: no Conflict.
+    const updated = await client.update(ref, { ...changed, data: { n: '3' } });
+    assert.deepEqual(updated.data, { n: '3' });
+    await rejects(client.update(ref, { ...changed, data: { n: '4' } }), 'Conflict');
+    // B deletes and recreates the key with another uid; A's preconditions see the new object.
+    await other.delete(ref);
+    await other.create(ref, object('second', '5'));
+    await rejects(client.update(ref, object('first', '6')), 'Conflict');
+    await rejects(client.delete(ref, { uid: 'first' }), 'Conflict');
+    const deleted = await client.delete(ref, { uid: 'second' });
+    assert.equal(deleted.pending, false);
+    await rejects(client.get(ref), 'NotFound');
+    await rejects(client.update(ref, object('second', '7')), 'NotFound');
+  } finally {
+    other.client.close();
+  }
+});
