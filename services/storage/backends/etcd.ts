@@ -12,10 +12,10 @@ import {
   GRPCDeadlineExceededError,
   GRPCUnavailableError,
   type IEvent,
+  type IOptions,
   type IKeyValue,
-  type IRangeResponse,
-  type ITxnResponse,
 } from 'etcd3';
+import { status as GrpcStatus } from '@grpc/grpc-js';
 import { ExponentialBackoff, noop, type IBackoff } from 'cockatiel';
 import { badRequest, StatusError } from '../../../lib/errors.ts';
 import type { KubeObject } from '../../../lib/kube.ts';
@@ -44,6 +44,7 @@ import { entityTooLarge } from '../core/storage-errors.ts';
 import { KvStorage, type KvStorageOptions } from '../core/store.ts';
 import type { WriteTraceIndex } from '../core/write-trace-index.ts';
 import { watchEtcdChanges } from './etcd-changes.ts';
+import { EtcdKv, type EtcdKeyValue, type EtcdTxnResponse } from './etcd-kv.ts';
 
 /** etcd's default --max-request-bytes; a larger object would fail with an etcd error text. */
 export const MAX_OBJECT_BYTES = CORE_MAX_OBJECT_BYTES;
@@ -59,14 +60,34 @@ export interface EtcdBackendOptions extends KvStorageOptions {
 }
 
 /**
- * Creates the etcd3 client. Retries are disabled (no global retry, no circuit breaker): a
+ * The etcd client of storage: etcd3 (watches, leases, the election, and tests' direct access)
+ * plus `kvCalls`, the short path for the KV calls of every request (see etcd-kv.ts). close()
+ * closes both.
+ */
+export class EtcdClient extends Etcd3 {
+  readonly kvCalls: EtcdKv;
+
+  constructor(options: IOptions, kvCalls: EtcdKv) {
+    super(options);
+    this.kvCalls = kvCalls;
+  }
+
+  override close(): void {
+    this.kvCalls.close();
+    super.close();
+  }
+}
+
+/**
+ * Creates the etcd client. Retries are disabled (no global retry, no circuit breaker): a
  * create transaction retried after a lost reply would report AlreadyExists for a write that
  * went through, and a breaker would keep failing after etcd is back. Watches reconnect with a
  * short backoff.
  */
-export function createEtcdClient(endpoints: string, requestTimeoutMs = 5_000): Etcd3 {
-  return new Etcd3({
-    hosts: endpoints.split(',').map((h) => h.trim()).filter((h) => h !== ''),
+export function createEtcdClient(endpoints: string, requestTimeoutMs = 5_000): EtcdClient {
+  const hosts = endpoints.split(',').map((h) => h.trim()).filter((h) => h !== '');
+  return new EtcdClient({
+    hosts,
     dialTimeout: requestTimeoutMs,
     // Watch streams reconnect quickly (at most 2 s apart) once etcd is back.
     faultHandling: {
@@ -80,7 +101,14 @@ export function createEtcdClient(endpoints: string, requestTimeoutMs = 5_000): E
       'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
     },
     defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + requestTimeoutMs }),
-  });
+  }, new EtcdKv(hosts, requestTimeoutMs));
+}
+
+/** etcd's "could not answer": unreachable, too slow, or the call was cut by close(). */
+const UNAVAILABLE_CODES = new Set<number>([GrpcStatus.UNAVAILABLE, GrpcStatus.DEADLINE_EXCEEDED, GrpcStatus.CANCELLED]);
+
+function isGrpcError(err: unknown): err is Error & { code: number } {
+  return err instanceof Error && typeof (err as { code?: unknown }).code === 'number';
 }
 
 /** Turns an etcd client failure into the Status callers see; never echoes etcd internals. */
@@ -89,7 +117,8 @@ export function translateEtcdError(err: unknown): StatusError {
   if (
     err instanceof GRPCUnavailableError ||
     err instanceof GRPCDeadlineExceededError ||
-    err instanceof ClientClosedError
+    err instanceof ClientClosedError ||
+    (isGrpcError(err) && UNAVAILABLE_CODES.has(err.code))
   ) {
     return new StatusError('ServiceUnavailable', 'storage is unavailable: etcd did not answer in time');
   }
@@ -103,8 +132,13 @@ export function decode(value: Buffer, revision: string): KubeObject {
 }
 
 /** etcd3's key-value record as the core's. */
-function keyValue(kv: IKeyValue): KeyValue {
-  return { key: kv.key.toString('utf8'), value: kv.value.toString('utf8'), modRevision: Number(kv.mod_revision), version: Number(kv.version) };
+function keyValue(kv: IKeyValue | EtcdKeyValue): KeyValue {
+  return {
+    key: kv.key.toString('utf8'),
+    value: kv.value === undefined ? '' : kv.value.toString('utf8'),
+    modRevision: Number(kv.mod_revision ?? 0),
+    version: Number(kv.version ?? 0),
+  };
 }
 
 /**
@@ -134,12 +168,14 @@ function isFutureRevision(err: unknown): boolean {
 
 /** The engine over etcd: one etcd call per method, each in a CLIENT span. */
 class EtcdEngine implements KeyValueEngine {
-  private readonly client: Etcd3;
+  private readonly client: EtcdClient;
+  private readonly kv: EtcdKv;
   private readonly tracer: Tracer;
   private readonly writeTraces: WriteTraceIndex | undefined;
 
-  constructor(client: Etcd3, tracer: Tracer, writeTraces: WriteTraceIndex | undefined) {
+  constructor(client: EtcdClient, tracer: Tracer, writeTraces: WriteTraceIndex | undefined) {
     this.client = client;
+    this.kv = client.kvCalls;
     this.tracer = tracer;
     this.writeTraces = writeTraces;
   }
@@ -171,21 +207,19 @@ class EtcdEngine implements KeyValueEngine {
   }
 
   async get(key: string, serializable: boolean): Promise<{ kv: KeyValue | undefined; revision: number }> {
-    const range = this.client.get(key);
-    if (serializable) range.serializable(true);
-    const response = await this.etcd('Range', key, () => range.exec());
-    const kv = response.kvs[0];
-    return { kv: kv === undefined ? undefined : keyValue(kv), revision: Number(response.header.revision) };
+    const response = await this.etcd('Range', key, () => this.kv.range({ key: Buffer.from(key), serializable }));
+    const kv = response.kvs?.[0];
+    return { kv: kv === undefined ? undefined : keyValue(kv), revision: response.header?.revision ?? 0 };
   }
 
   async range(request: RangeRequest): Promise<RangeResponse> {
-    const response: IRangeResponse = await this.etcd('Range', request.start, async () => {
+    const response = await this.etcd('Range', request.start, async () => {
       try {
-        return await this.client.kv.range({
+        return await this.kv.range({
           key: Buffer.from(request.start),
           range_end: request.end,
-          limit: String(request.limit),
-          revision: String(request.revision),
+          limit: request.limit,
+          revision: request.revision,
           serializable: request.serializable,
         });
       } catch (err) {
@@ -194,47 +228,41 @@ class EtcdEngine implements KeyValueEngine {
         throw err;
       }
     });
-    return { kvs: response.kvs.map(keyValue), more: response.more, count: Number(response.count), revision: Number(response.header.revision) };
+    return { kvs: (response.kvs ?? []).map(keyValue), more: response.more === true, count: response.count ?? 0, revision: response.header?.revision ?? 0 };
   }
 
   /** A write transaction, announced to the write-trace index first (its watch event may beat the reply). */
-  private async write(key: string, txn: () => Promise<ITxnResponse>): Promise<TxnResult> {
+  private async write(key: string, modRevision: number, value: string | undefined): Promise<TxnResult> {
     const forget = this.writeTraces?.begin(key);
-    const response = await this.etcd('Txn', key, txn);
-    const revision = Number(response.header.revision);
-    if (response.succeeded) return { succeeded: true, revision };
+    const response: EtcdTxnResponse = await this.etcd('Txn', key, () => this.kv.swap(key, modRevision, value));
+    const revision = response.header?.revision ?? 0;
+    if (response.succeeded === true) return { succeeded: true, revision };
     forget?.();
-    const kv = response.responses[0]?.response_range?.kvs[0];
+    const kv = response.responses?.[0]?.response_range?.kvs?.[0];
     return { succeeded: false, revision, current: kv === undefined ? undefined : keyValue(kv) };
   }
 
   create(key: string, value: string): Promise<TxnResult> {
-    return this.write(key, () => this.client.if(key, 'Mod', '==', 0).then(this.client.put(key).value(value)).else(this.client.get(key)).commit());
+    return this.write(key, 0, value);
   }
 
   replace(key: string, value: string, modRevision: number): Promise<TxnResult> {
-    return this.write(key, () =>
-      this.client.if(key, 'Mod', '==', modRevision).then(this.client.put(key).value(value)).else(this.client.get(key)).commit(),
-    );
+    return this.write(key, modRevision, value);
   }
 
   remove(key: string, modRevision: number): Promise<TxnResult> {
-    return this.write(key, () =>
-      this.client.if(key, 'Mod', '==', modRevision).then(this.client.delete().key(key)).else(this.client.get(key)).commit(),
-    );
+    return this.write(key, modRevision, undefined);
   }
 
   async currentRevision(): Promise<number> {
-    const response = await this.etcd('Range', '/', () =>
-      this.client.kv.range({ key: Buffer.from('\x00'), limit: '1', keys_only: true, count_only: true }),
-    );
-    return Number(response.header.revision);
+    const response = await this.etcd('Range', '/', () => this.kv.range({ key: Buffer.from('\x00'), limit: 1, keys_only: true, count_only: true }));
+    return response.header?.revision ?? 0;
   }
 
   /** Whether etcd can still be read at `revision`. */
   private async readable(revision: number): Promise<boolean> {
     try {
-      await this.client.kv.range({ key: Buffer.from('\x00'), limit: '1', keys_only: true, revision: String(revision) });
+      await this.kv.range({ key: Buffer.from('\x00'), limit: 1, keys_only: true, revision });
       return true;
     } catch (err) {
       if (isCompacted(err)) return false;
@@ -263,7 +291,7 @@ class EtcdEngine implements KeyValueEngine {
   async compact(revision: number): Promise<void> {
     await this.etcd('Compact', '/', async () => {
       try {
-        await this.client.kv.compact({ revision: String(revision) });
+        await this.kv.compact(revision);
       } catch (err) {
         // Another replica (or an earlier call) compacted past it already: nothing left to do.
         if (isCompacted(err)) return;
@@ -349,9 +377,9 @@ export type EtcdStorageOptions = Pick<EtcdBackendOptions, 'tracer' | 'writeTrace
  * is unreachable, with ServiceUnavailable within the client's deadline.
  */
 export class EtcdStorage extends KvStorage implements Storage, ChangeSource {
-  readonly client: Etcd3;
+  readonly client: EtcdClient;
 
-  constructor(client: Etcd3, options: EtcdStorageOptions) {
+  constructor(client: EtcdClient, options: EtcdStorageOptions) {
     super(new EtcdEngine(client, options.tracer, options.writeTraces), options);
     this.client = client;
   }
