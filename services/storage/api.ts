@@ -6,7 +6,7 @@
  * NotFound, AlreadyExists, Conflict, BadRequest, Expired/Gone, RequestEntityTooLarge,
  * ServiceUnavailable (etcd unreachable), InternalError.
  */
-import type { ChangeType } from '../../lib/change-event.ts';
+import type { ChangeType, StoredChange } from '../../lib/change-event.ts';
 import type { StatusError } from '../../lib/errors.ts';
 import type { KubeObject } from '../../lib/kube.ts';
 
@@ -123,11 +123,11 @@ export interface Storage {
   currentRevision(signal?: AbortSignal): Promise<string>;
 }
 
-/** A committed change of any resource, as a backend's change stream reports it. */
-export interface CommittedChange extends HistoryEvent {
-  group: string;
-  resource: string;
-}
+/**
+ * A committed change of any resource, as a backend's change stream reports it: objects as
+ * stored JSON, which the changefeed forwards without parsing (storedChangeEvent parses them).
+ */
+export type CommittedChange = StoredChange;
 
 /** A running subscription to a backend's changes. */
 export interface ChangeSubscription {

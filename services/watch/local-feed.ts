@@ -3,7 +3,7 @@
  * single-process mode. Every change arrives (an in-process stream loses nothing), so the
  * caches see the same revision chain the Redis changefeed would publish.
  */
-import type { ChangeEvent } from '../../lib/change-event.ts';
+import { storedChangeEvent, type ChangeEvent } from '../../lib/change-event.ts';
 import type { Logger } from '../../lib/log.ts';
 import type { ResourceInfo } from '../../lib/resources.ts';
 import type { ChangeSource, ChangeSubscription, Storage } from '../storage/api.ts';
@@ -33,8 +33,16 @@ export async function feedCachesLocally(o: LocalFeedOptions): Promise<{ caches: 
         const key = cacheKey(change.group, change.resource);
         const cache = caches.get(key);
         if (cache === undefined) continue;
-        const event: ChangeEvent = { ...change, prevRevision: last.get(key) ?? start };
+        const prevRevision = last.get(key) ?? start;
         last.set(key, change.revision);
+        let event: ChangeEvent;
+        try {
+          event = storedChangeEvent(change, prevRevision);
+        } catch (err) {
+          // A stored value that does not parse cannot be delivered; the cache sees the gap.
+          o.logger.error('dropping a change whose stored object does not parse', { resource: change.resource, revision: change.revision, error: err });
+          continue;
+        }
         cache.receive(event);
       }
     },

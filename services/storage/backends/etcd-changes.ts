@@ -5,8 +5,9 @@
 import type { Etcd3, IWatchResponse } from 'etcd3';
 import { StatusError } from '../../../lib/errors.ts';
 import type { ChangeSubscription, CommittedChange } from '../api.ts';
-import { REGISTRY_PREFIX, resourceOfKey } from '../core/keys.ts';
-import { historyEvent } from './etcd.ts';
+import { storedChange } from '../core/history.ts';
+import { REGISTRY_PREFIX } from '../core/keys.ts';
+import { rawChange } from './etcd.ts';
 
 /**
  * Delivers every committed change under /registry/ after `fromRevision`, in revision order.
@@ -29,18 +30,8 @@ export async function watchEtcdChanges(
   watcher.on('data', (response: IWatchResponse) => {
     const changes: CommittedChange[] = [];
     for (const event of response.events) {
-      const key = event.kv.key.toString('utf8');
-      const owner = resourceOfKey(key);
-      if (owner === undefined) continue;
-      let change;
-      try {
-        change = historyEvent(event.type, event.kv, event.prev_kv, Number(event.kv.mod_revision));
-      } catch {
-        change = undefined;
-      }
-      // A value that is not an object cannot be delivered; the gap it leaves is visible to
-      // subscribers through the revision chain.
-      if (change !== undefined) changes.push({ ...change, group: owner.group, resource: owner.resource });
+      const change = storedChange(rawChange(event));
+      if (change !== undefined) changes.push(change);
     }
     if (changes.length > 0) onChanges(changes);
   });

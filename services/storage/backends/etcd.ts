@@ -24,10 +24,9 @@ import type {
   ChangeSource,
   ChangeSubscription,
   CommittedChange,
-  HistoryEvent,
   Storage,
 } from '../api.ts';
-import { deletedKeyValue, historyEvent as coreHistoryEvent } from '../core/history.ts';
+import { deletedKeyValue } from '../core/history.ts';
 import {
   RevisionCompactedError,
   RevisionInFutureError,
@@ -141,15 +140,11 @@ function keyValue(kv: IKeyValue | EtcdKeyValue): KeyValue {
   };
 }
 
-/**
- * One etcd watch event as a history event (undefined for a delete whose previous value is
- * unknown). etcd3 reports a missing previous value as null.
- */
-export function historyEvent(type: 'Put' | 'Delete', kv: IKeyValue, prev: IKeyValue | null | undefined, revision: number): HistoryEvent | undefined {
-  const prevKv = prev === null || prev === undefined ? undefined : keyValue(prev);
-  const change: RawChange =
-    type === 'Delete' ? { type, kv: deletedKeyValue(kv.key.toString('utf8'), revision), prevKv } : { type, kv: { ...keyValue(kv), modRevision: revision }, prevKv };
-  return coreHistoryEvent(change);
+/** One etcd watch event as the core's change record (etcd3 reports a missing previous value as null). */
+export function rawChange(event: IEvent): RawChange {
+  const prevKv = event.prev_kv === null || event.prev_kv === undefined ? undefined : keyValue(event.prev_kv);
+  if (event.type === 'Delete') return { type: 'Delete', kv: deletedKeyValue(event.kv.key.toString('utf8'), Number(event.kv.mod_revision)), prevKv };
+  return { type: 'Put', kv: keyValue(event.kv), prevKv };
 }
 
 /** The key kube-apiserver's compactor keeps the last compacted revision in. */
@@ -347,11 +342,7 @@ async function replayHistory(client: Etcd3, prefix: string, from: number, to: nu
             if (revision > to) return { changes, resourceVersion: to, more: false };
             const last = changes[changes.length - 1]?.kv.modRevision;
             if (changes.length >= limit && last !== undefined && revision > last) return { changes, resourceVersion: last, more: true };
-            const key = event.kv.key.toString('utf8');
-            if (key.startsWith(prefix)) {
-              const prevKv = event.prev_kv === null || event.prev_kv === undefined ? undefined : keyValue(event.prev_kv);
-              changes.push(event.type === 'Delete' ? { type: 'Delete', kv: deletedKeyValue(key, revision), prevKv } : { type: 'Put', kv: keyValue(event.kv), prevKv });
-            }
+            if (event.kv.key.toString('utf8').startsWith(prefix)) changes.push(rawChange(event));
           }
           // etcd sends a revision's events in one response, so a batch ending at `to` is complete.
           const end = Number(batch[batch.length - 1]?.kv.mod_revision ?? 0);

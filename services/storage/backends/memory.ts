@@ -12,8 +12,8 @@ import type {
   CommittedChange,
   Storage,
 } from '../api.ts';
-import { deletedKeyValue, historyEvent } from '../core/history.ts';
-import { compareKeys, resourceOfKey } from '../core/keys.ts';
+import { deletedKeyValue, storedChange } from '../core/history.ts';
+import { compareKeys } from '../core/keys.ts';
 import {
   RevisionCompactedError,
   RevisionInFutureError,
@@ -237,9 +237,8 @@ export class MemoryEngine implements KeyValueEngine {
       const batch: CommittedChange[] = [];
       for (let i = start; i < this.log.length; i++) {
         const entry = this.log[i] as LogEntry;
-        const owner = resourceOfKey(entry.kv.key);
-        const event = owner === undefined ? undefined : historyEvent(entry);
-        if (owner !== undefined && event !== undefined) batch.push({ ...event, group: owner.group, resource: owner.resource });
+        const change = storedChange(entry);
+        if (change !== undefined) batch.push(change);
       }
       subscriber.delivered = (this.log[this.log.length - 1] as LogEntry).kv.modRevision;
       if (batch.length === 0) continue;

@@ -4,7 +4,9 @@
  * watcher parses etcd events (a key's first version is ADDED; a delete carries the last state
  * stamped with the deletion's revision).
  */
+import { looksLikeObject, type StoredChange } from '../../../lib/change-event.ts';
 import type { HistoryEvent } from '../api.ts';
+import { objectOfKey } from './keys.ts';
 import type { KeyValue, RawChange } from './kv.ts';
 import { decodeStored } from './object-rules.ts';
 
@@ -31,6 +33,23 @@ export function historyEvent(change: RawChange): HistoryEvent | undefined {
     object,
     prevObject: added ? undefined : prevObject,
   };
+}
+
+/**
+ * One change of a key in the form the change stream delivers: stored JSON, not parsed.
+ * undefined for a key outside the layout, a delete whose previous state is unknown, or a value
+ * that is not a stored object (nothing can be delivered for it; subscribers see the gap in the
+ * revision chain).
+ */
+export function storedChange(change: RawChange): StoredChange | undefined {
+  const id = objectOfKey(change.kv.key);
+  if (id === undefined) return undefined;
+  const { kv, prevKv } = change;
+  const prevObject = prevKv === undefined || !looksLikeObject(prevKv.value) ? undefined : { json: prevKv.value, revision: prevKv.modRevision };
+  if (change.type === 'Delete') return prevObject === undefined ? undefined : { type: 'DELETED', revision: kv.modRevision, ...id, prevObject };
+  if (!looksLikeObject(kv.value)) return undefined;
+  const added = kv.version === 1;
+  return { type: added ? 'ADDED' : 'MODIFIED', revision: kv.modRevision, ...id, object: kv.value, prevObject: added ? undefined : prevObject };
 }
 
 /** A KeyValue for a deleted key: etcd reports the key with the deletion's revision and no value. */

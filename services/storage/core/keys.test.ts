@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { StatusError } from '../../../lib/errors.ts';
-import { collectionPrefix, objectKey, prefixEnd, REGISTRY_PREFIX, resourceOfKey } from './keys.ts';
+import { collectionPrefix, objectKey, objectOfKey, prefixEnd, REGISTRY_PREFIX, resourceOfKey } from './keys.ts';
 
 function badRequest(fn: () => unknown): string {
   try {
@@ -73,6 +73,25 @@ describe('resourceOfKey', () => {
   test('keys outside the registry, or without a resource, belong to nothing', () => {
     for (const key of ['/other/configmaps/x', 'registry/configmaps/x', '/registry/', '/registry//x', '/registry/example.com', '/registry/example.com/']) {
       assert.equal(resourceOfKey(key), undefined, key);
+    }
+  });
+});
+
+describe('objectOfKey', () => {
+  test('round trip with objectKey, namespaced and cluster-scoped, core and other groups', () => {
+    for (const ref of [
+      { group: '', resource: 'nodes', namespace: '', name: 'n1' },
+      { group: '', resource: 'configmaps', namespace: 'ns', name: 'cm' },
+      { group: 'stable.example.com', resource: 'crontabs', namespace: 'ns', name: 'c' },
+      { group: 'stable.example.com', resource: 'clusterwidgets', namespace: '', name: 'w' },
+    ]) {
+      assert.deepEqual(objectOfKey(objectKey(ref)), ref);
+    }
+  });
+
+  test('keys that name no object give undefined', () => {
+    for (const key of ['/other/configmaps/ns/x', '/registry/configmaps', '/registry/configmaps/', '/registry/configmaps/ns/', '/registry/configmaps//x', '/registry/configmaps/a/b/c', '/registry/configmaps/ns/..', '/registry/example.com/widgets', '/registry/nodes/.']) {
+      assert.equal(objectOfKey(key), undefined, key);
     }
   });
 });

@@ -47,6 +47,23 @@ export function resourceOfKey(key: string): { group: string; resource: string } 
   return { group: '', resource: first };
 }
 
+/**
+ * Whose key it is: group, resource, and namespace and name (namespace "" for cluster-scoped
+ * objects, whose keys have one segment fewer). undefined for a key outside the layout; for
+ * every other key, objectKey gives the key back.
+ */
+export function objectOfKey(key: string): StorageRef | undefined {
+  const owner = resourceOfKey(key);
+  if (owner === undefined) return undefined;
+  const rest = key.slice(REGISTRY_PREFIX.length).split('/').slice(owner.group === '' ? 1 : 2);
+  // Segments objectKey refuses never name an object.
+  if (rest.some((segment) => segment === '' || segment === '.' || segment === '..')) return undefined;
+  const [first, second] = rest as [string, string | undefined];
+  if (rest.length === 1) return { ...owner, namespace: '', name: first };
+  if (rest.length === 2) return { ...owner, namespace: first, name: second as string };
+  return undefined;
+}
+
 /** The first key after every key that starts with `prefix` (etcd's range_end for a prefix). */
 export function prefixEnd(prefix: string): Buffer {
   const end = Buffer.from(prefix);
