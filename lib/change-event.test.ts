@@ -33,17 +33,41 @@ describe('change events', () => {
     assert.deepEqual(added.object.data, { k: 'a "quoted" \u00e9 value' });
   });
 
+  test('stored text cannot add or change a field of the message: each object is parsed on its own', () => {
+    const forged = '{"metadata":{}},"namespace":"kube-system","name":"x","revision":999,"object":{"metadata":{}}';
+    assert.throws(() => decodeChangeEvent(encodeChangeEvent({ type: 'ADDED', revision: 5, ...identity, object: `{${forged.slice(1)}}` }, 0)), SyntaxError);
+    assert.throws(() => decodeChangeEvent(encodeChangeEvent({ type: 'ADDED', revision: 5, ...identity, object: '{not json}' }, 0)), SyntaxError);
+    // Newlines inside stored text (pretty-printed JSON) are only text.
+    const pretty = JSON.stringify({ metadata: { name: 'cm' }, data: { k: 'v' } }, null, 2);
+    assert.deepEqual(decodeChangeEvent(encodeChangeEvent({ type: 'ADDED', revision: 5, ...identity, object: pretty }, 0)).object.data, { k: 'v' });
+  });
+
   test('malformed messages are refused, never half-read', () => {
-    const good = JSON.parse(encodeChangeEvent(changes[1] as StoredChange, 5)) as Record<string, unknown>;
-    for (const [what, message] of [
+    const message = encodeChangeEvent(changes[1] as StoredChange, 5);
+    const newline = message.indexOf('\n');
+    const head = JSON.parse(message.slice(0, newline)) as Record<string, unknown>;
+    const body = message.slice(newline + 1);
+    const withHead = (change: Record<string, unknown>, rest = body) => `${JSON.stringify({ ...head, ...change })}\n${rest}`;
+    for (const [what, bad] of [
       ['not JSON', '{"type":'],
-      ['no object on ADDED', JSON.stringify({ ...good, type: 'ADDED', object: undefined })],
-      ['no prevObject on DELETED', JSON.stringify({ ...good, type: 'DELETED', prevObject: undefined })],
-      ['prevObject without its revision', JSON.stringify({ ...good, prevObjectRevision: undefined })],
-      ['an array as object', JSON.stringify({ ...good, object: [] })],
-      ['a bad revision', JSON.stringify({ ...good, revision: -1 })],
+      ['objects shorter than the head says', message.slice(0, -1)],
+      ['objects longer than the head says', `${message} `],
+      ['no object on ADDED', withHead({ type: 'ADDED', objectLength: 0 }, body.slice(v2.length))],
+      ['no prevObject on DELETED', withHead({ type: 'DELETED', prevObjectLength: 0 }, v2)],
+      ['prevObject without its revision', withHead({ prevObjectRevision: undefined })],
+      ['an array as object', withHead({ objectLength: 2, prevObjectLength: 0 }, '[]')],
+      ['a bad revision', withHead({ revision: -1 })],
+      ['an unknown format version', withHead({ v: 3 })],
     ] as const) {
-      assert.throws(() => decodeChangeEvent(message), Error, what);
+      assert.throws(() => decodeChangeEvent(bad), Error, what);
     }
+  });
+
+  test('messages of the earlier single-document format are read (a watch service upgraded before storage)', () => {
+    const object = { metadata: { name: 'cm', namespace: 'ns', resourceVersion: '7' }, data: { k: 'b' } };
+    const prevObject = { metadata: { name: 'cm', namespace: 'ns', resourceVersion: '5' }, data: { k: 'a' } };
+    const decoded = decodeChangeEvent(JSON.stringify({ type: 'MODIFIED', revision: 7, prevRevision: 5, ...identity, object, prevObject }));
+    assert.deepEqual(decoded, { type: 'MODIFIED', revision: 7, prevRevision: 5, ...identity, object, prevObject, traceparent: undefined });
+    assert.throws(() => decodeChangeEvent(JSON.stringify({ type: 'ADDED', revision: 7, prevRevision: 5, ...identity })), Error);
   });
 });

@@ -53,17 +53,29 @@ export interface StoredChange {
   prevObject?: { json: string; revision: number } | undefined;
 }
 
-/** Whether stored text can be forwarded as an object (the subscriber parses it in full). */
+/**
+ * Whether stored text can be forwarded as an object: it starts with "{" and ends with "}",
+ * whitespace aside. The subscriber parses it in full; text that passes this and still does not
+ * parse is dropped there, as it is from history (so a refill skips it too).
+ */
 export function looksLikeObject(json: string): boolean {
-  return json.charCodeAt(0) === 0x7b && json.charCodeAt(json.length - 1) === 0x7d;
+  const text = json.trim();
+  return text.charCodeAt(0) === 0x7b && text.charCodeAt(text.length - 1) === 0x7d;
 }
 
+/** The message format version; messages without it are the earlier single-document format. */
+const FORMAT = 2;
+
 /**
- * The message for a change: its fields as JSON, with the stored objects spliced in as they are.
- * prevObjectRevision tells the subscriber the previous object's resourceVersion.
+ * The message for a change: a JSON head on one line (its fields, and the lengths of the two
+ * objects), then the stored objects' text as it is, object first. Each object is parsed on its
+ * own by the subscriber, so no stored text can add or change a field of the message.
  */
 export function encodeChangeEvent(change: StoredChange, prevRevision: number, traceparent?: string): string {
+  const object = change.object ?? '';
+  const prevObject = change.prevObject?.json ?? '';
   const head = JSON.stringify({
+    v: FORMAT,
     type: change.type,
     revision: change.revision,
     prevRevision,
@@ -72,12 +84,11 @@ export function encodeChangeEvent(change: StoredChange, prevRevision: number, tr
     namespace: change.namespace,
     name: change.name,
     traceparent,
+    objectLength: object.length,
+    prevObjectLength: prevObject.length,
     prevObjectRevision: change.prevObject?.revision,
   });
-  let message = head.slice(0, -1);
-  if (change.object !== undefined) message += `,"object":${change.object}`;
-  if (change.prevObject !== undefined) message += `,"prevObject":${change.prevObject.json}`;
-  return `${message}}`;
+  return `${head}\n${object}${prevObject}`;
 }
 
 /** A stored object as read at `revision`: its resourceVersion is that revision. */
@@ -102,43 +113,68 @@ function eventOf(
   return { ...head, object: atRevision(base, head.revision), prevObject: prev };
 }
 
+function parseObject(json: string, what: string): Record<string, unknown> {
+  const value: unknown = JSON.parse(json);
+  if (!isPlainObject(value)) throw new Error(`${what} is not an object`);
+  return value;
+}
+
 /** The event a StoredChange stands for (parses its objects); throws Error on unparsable ones. */
 export function storedChangeEvent(change: StoredChange, prevRevision: number, traceparent?: string): ChangeEvent {
-  const parse = (json: string): Record<string, unknown> => {
-    const value: unknown = JSON.parse(json);
-    if (!isPlainObject(value)) throw new Error('stored value is not an object');
-    return value;
-  };
   const { object, prevObject, ...identity } = change;
   return eventOf(
     { ...identity, prevRevision, traceparent },
-    object === undefined ? undefined : parse(object),
-    prevObject === undefined ? undefined : parse(prevObject.json),
+    object === undefined ? undefined : parseObject(object, 'stored object'),
+    prevObject === undefined ? undefined : parseObject(prevObject.json, 'stored previous object'),
     prevObject?.revision ?? 0,
   );
 }
 
-/** Decodes and checks a message; throws Error on anything malformed (never trust the bus). */
-export function decodeChangeEvent(message: string): ChangeEvent {
-  const raw: unknown = JSON.parse(message);
-  if (!isPlainObject(raw)) throw new Error('change event is not an object');
-  const { type, revision, prevRevision, group, resource, namespace, name, object, prevObject, prevObjectRevision, traceparent } = raw;
+function isCount(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+}
+
+/** Checks a message's fields; the objects are checked by the caller. */
+function checkHead(raw: Record<string, unknown>): Omit<ChangeEvent, 'object' | 'prevObject'> {
+  const { type, revision, prevRevision, group, resource, namespace, name, traceparent } = raw;
   if (type !== 'ADDED' && type !== 'MODIFIED' && type !== 'DELETED') throw new Error('change event has no valid type');
-  if (typeof revision !== 'number' || !Number.isSafeInteger(revision) || revision <= 0) throw new Error('change event has no valid revision');
-  if (typeof prevRevision !== 'number' || !Number.isSafeInteger(prevRevision) || prevRevision < 0) throw new Error('change event has no valid prevRevision');
+  if (!isCount(revision) || revision === 0) throw new Error('change event has no valid revision');
+  if (!isCount(prevRevision)) throw new Error('change event has no valid prevRevision');
   if (typeof group !== 'string' || typeof resource !== 'string' || typeof namespace !== 'string' || typeof name !== 'string') {
     throw new Error('change event has no valid identity');
   }
-  if (object !== undefined && !isPlainObject(object)) throw new Error('change event has an invalid object');
-  if (prevObject !== undefined && !isPlainObject(prevObject)) throw new Error('change event has an invalid prevObject');
-  if (prevObject !== undefined && (typeof prevObjectRevision !== 'number' || !Number.isSafeInteger(prevObjectRevision) || prevObjectRevision <= 0)) {
-    throw new Error('change event has no valid prevObjectRevision');
-  }
   if (traceparent !== undefined && typeof traceparent !== 'string') throw new Error('change event has an invalid traceparent');
+  return { type, revision, prevRevision, group, resource, namespace, name, traceparent };
+}
+
+/**
+ * Decodes and checks a message; throws Error on anything malformed (never trust the bus).
+ * Reads the earlier single-document format too (objects inline, resourceVersions set), so a
+ * watch service can be upgraded before storage.
+ */
+export function decodeChangeEvent(message: string): ChangeEvent {
+  const newline = message.indexOf('\n');
+  const raw: unknown = JSON.parse(newline < 0 ? message : message.slice(0, newline));
+  if (!isPlainObject(raw)) throw new Error('change event is not an object');
+  const head = checkHead(raw);
+  if (newline < 0) {
+    if (raw.v !== undefined) throw new Error('change event has no objects');
+    const { object, prevObject } = raw;
+    if (!isPlainObject(object)) throw new Error('change event has no valid object');
+    if (prevObject !== undefined && !isPlainObject(prevObject)) throw new Error('change event has an invalid prevObject');
+    return { ...head, object: object as KubeObject, prevObject: prevObject as KubeObject | undefined };
+  }
+  const { v, objectLength, prevObjectLength, prevObjectRevision } = raw;
+  if (v !== FORMAT) throw new Error(`change event has an unknown format version ${String(v)}`);
+  if (!isCount(objectLength) || !isCount(prevObjectLength) || newline + 1 + objectLength + prevObjectLength !== message.length) {
+    throw new Error('change event objects do not have the lengths its head gives');
+  }
+  if (prevObjectLength > 0 && (!isCount(prevObjectRevision) || prevObjectRevision === 0)) throw new Error('change event has no valid prevObjectRevision');
+  const start = newline + 1;
   return eventOf(
-    { type, revision, prevRevision, group, resource, namespace, name, traceparent },
-    object,
-    prevObject,
-    typeof prevObjectRevision === 'number' ? prevObjectRevision : 0,
+    head,
+    objectLength === 0 ? undefined : parseObject(message.slice(start, start + objectLength), 'change event object'),
+    prevObjectLength === 0 ? undefined : parseObject(message.slice(start + objectLength), 'change event prevObject'),
+    isCount(prevObjectRevision) ? prevObjectRevision : 0,
   );
 }

@@ -83,21 +83,32 @@ function kvService(): KvConstructor {
 /**
  * Channel settings: messages as large as the project's, and reconnects at most a second apart,
  * so calls succeed again soon after etcd is back (grpc-js would otherwise wait up to 2 minutes
- * between attempts). Calls made while etcd is unreachable fail at once with UNAVAILABLE.
+ * between attempts). Calls made while etcd is unreachable fail at once with UNAVAILABLE. There
+ * is no retry policy; grpc-js's transparent retry of a call that never reached etcd (a stream
+ * refused during a reconnect) stays on, which is safe for every call, transactions included.
  */
 const CHANNEL_OPTIONS: grpc.ChannelOptions = {
   'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
   'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
   'grpc.initial_reconnect_backoff_ms': 100,
   'grpc.max_reconnect_backoff_ms': 1_000,
-  'grpc.enable_retries': 0,
 };
 
-/** One channel per endpoint; calls take the endpoints in turn. No call is retried: the caller decides. */
+/** The error of a call made after close(): UNAVAILABLE, as for a call cut by close(). */
+function closedError(): Error & { code: grpc.status } {
+  return Object.assign(new Error('etcd client closed'), { code: grpc.status.UNAVAILABLE });
+}
+
+/**
+ * One channel per endpoint; calls take the endpoints in turn, passing over an endpoint whose
+ * channel is failing to connect while another one is not. No call is retried: the caller
+ * decides.
+ */
 export class EtcdKv {
   private readonly stubs: KvStub[];
   private readonly timeoutMs: number;
   private next = 0;
+  private closed = false;
 
   /** `endpoints`: etcd client URLs (http:// or https://). */
   constructor(endpoints: string[], requestTimeoutMs: number) {
@@ -131,12 +142,28 @@ export class EtcdKv {
   }
 
   close(): void {
+    this.closed = true;
     for (const stub of this.stubs) stub.close();
   }
 
-  private call<T>(start: (stub: KvStub, options: grpc.CallOptions, done: (err: grpc.ServiceError | null, response?: T) => void) => void): Promise<T> {
+  /** The next endpoint in turn that is not failing to connect (the next in turn if all are). */
+  private pick(): KvStub {
+    const count = this.stubs.length;
+    for (let i = 0; i < count; i++) {
+      const stub = this.stubs[(this.next + i) % count] as KvStub;
+      if (count === 1 || stub.getChannel().getConnectivityState(false) !== grpc.connectivityState.TRANSIENT_FAILURE) {
+        this.next = (this.next + i + 1) % count;
+        return stub;
+      }
+    }
     const stub = this.stubs[this.next] as KvStub;
-    this.next = (this.next + 1) % this.stubs.length;
+    this.next = (this.next + 1) % count;
+    return stub;
+  }
+
+  private call<T>(start: (stub: KvStub, options: grpc.CallOptions, done: (err: grpc.ServiceError | null, response?: T) => void) => void): Promise<T> {
+    if (this.closed) return Promise.reject(closedError());
+    const stub = this.pick();
     return new Promise<T>((resolve, reject) => {
       // grpc-js records the caller's stack on every call (new Error()), only to append it to a
       // failed call's error. Failures here become Statuses without stacks, so the capture,
