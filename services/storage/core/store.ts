@@ -19,7 +19,6 @@ import {
   decodeStored,
   encodeForStorage,
   type Encoded,
-  isUnchanged,
   modifiedConflict,
   prepareCreate,
   prepareDelete,
@@ -128,8 +127,8 @@ export class KvStorage implements Storage {
       if (attempt >= MAX_CAS_ATTEMPTS) throw modifiedConflict(q, ref.name);
       const stored = decodeStored(current.value, current.modRevision);
       const prepared = prepareUpdate(stored, object);
-      const refused =
-        uidMismatch(stored, uid) || (wanted !== 0n && wanted !== BigInt(current.modRevision)) || (!prepared.remove && isUnchanged(stored, prepared.object));
+      const unchanged = !prepared.remove && prepared.unchanged;
+      const refused = uidMismatch(stored, uid) || (wanted !== 0n && wanted !== BigInt(current.modRevision)) || unchanged;
       if (refused && guessed) {
         guessed = false;
         current = await this.read(key);
@@ -138,7 +137,7 @@ export class KvStorage implements Storage {
       }
       checkUpdateUid(q, ref.name, key, stored, uid);
       if (wanted !== 0n && wanted !== BigInt(current.modRevision)) throw modifiedConflict(q, ref.name);
-      if (!prepared.remove && isUnchanged(stored, prepared.object)) return stored;
+      if (unchanged) return stored;
       const encoded = encodeForStorage(prepared.object);
       const modRevision = current.modRevision;
       const put = await this.write(key, () => this.engine.replace(key, encoded.data, modRevision));
