@@ -36,7 +36,8 @@ const FLAGS = [
     flag: 'watch-max-queued-events',
     env: 'GATEWAY_WATCH_MAX_QUEUED_EVENTS',
     default: '10000',
-    description: 'events a watch may have queued for a slow client before it is closed with 429 (the shared watch stream never waits for one client)',
+    description:
+      'events a watch may have queued for a slow client before it is dropped: a REST watch stream then just ends (the client watches again from its last resourceVersion), a gRPC watch ends with 429 (the shared watch stream never waits for one client)',
   },
   {
     flag: 'watches-per-stream',

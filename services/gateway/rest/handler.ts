@@ -11,7 +11,7 @@ import type { Logger } from '../../../lib/log.ts';
 import { apiVersionOf, withTypeMeta, type ResourceInfo, type ResourceRegistry } from '../../../lib/resources.ts';
 import type { UserInfo } from '../../auth/api.ts';
 import type { WatchEvent } from '../../watch/core/watch-cache.ts';
-import type { WatchOptions } from '../../watch/core/watch-service.ts';
+import { SlowWatcherError, type WatchOptions } from '../../watch/core/watch-service.ts';
 import { bearerToken } from '../core/credentials.ts';
 import type { Pipeline, Target } from '../core/pipeline.ts';
 import { toTable, type IncludeObjectPolicy } from '../printers.ts';
@@ -338,24 +338,40 @@ export class RestHandler {
     const events = await this.o.pipeline.watch(user, { ...target, name: '' }, options, signal);
     res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private', 'Transfer-Encoding': 'chunked' });
     res.flushHeaders();
-    for await (const event of events) {
-      let line: Buffer;
-      if (representation === 'table' && (event.type === 'ADDED' || event.type === 'MODIFIED' || event.type === 'DELETED')) {
-        line = encodedOnce(event, `table/${route.info.resource}/${includeObject}`, () => {
-          const object = parseObjectBytes(event.object);
-          const table = toTable(route.info.resource, [withTypeMeta(object, route.info)], { now: this.clock(), includeObject });
-          return Buffer.from(`${JSON.stringify({ type: event.type, object: table })}\n`);
-        });
-      } else {
-        line = encodedOnce(event, 'json', () => Buffer.concat([Buffer.from(`{"type":"${event.type}","object":`), event.object, Buffer.from('}\n')]));
+    try {
+      for await (const event of events) {
+        let line: Buffer;
+        if (representation === 'table' && (event.type === 'ADDED' || event.type === 'MODIFIED' || event.type === 'DELETED')) {
+          line = encodedOnce(event, `table/${route.info.resource}/${includeObject}`, () => {
+            const object = parseObjectBytes(event.object);
+            const table = toTable(route.info.resource, [withTypeMeta(object, route.info)], { now: this.clock(), includeObject });
+            return Buffer.from(`${JSON.stringify({ type: event.type, object: table })}\n`);
+          });
+        } else {
+          line = encodedOnce(event, 'json', () => Buffer.concat([Buffer.from(`{"type":"${event.type}","object":`), event.object, Buffer.from('}\n')]));
+        }
+        if (!res.write(line)) {
+          await new Promise<void>((resolve) => {
+            res.once('drain', resolve);
+            res.once('close', resolve);
+          });
+        }
+        if (signal.aborted) break;
       }
-      if (!res.write(line)) {
-        await new Promise<void>((resolve) => {
-          res.once('drain', resolve);
-          res.once('close', resolve);
-        });
-      }
-      if (signal.aborted) break;
+    } catch (err) {
+      if (!(err instanceof SlowWatcherError)) throw err;
+      // The client read too slowly and its watch was dropped. kube-apiserver's cacher closes
+      // such a watcher and its response simply ends, without an ERROR event: client-go's
+      // reflector watches again from its last resourceVersion, `kubectl get -w` ends. (The
+      // typed gRPC API reports the same drop as 429 TooManyRequests.)
+      trace.getActiveSpan()?.addEvent('watch dropped: the client did not keep up');
+      this.o.logger.warn('watch stream ended: its client did not keep up with its events', {
+        group: route.info.group,
+        resource: route.info.resource,
+        namespace: target.namespace,
+        user: user.username,
+        error: err,
+      });
     }
     res.end();
   }

@@ -66,9 +66,21 @@ export interface WatchHandle {
   cancel(): void;
 }
 
-/** The error a watcher is dropped with when it does not keep up with its events. */
-export function slowWatcherError(queued: number): StatusError {
-  return new StatusError('TooManyRequests', `the watch was closed: its watcher did not keep up with its events (${queued} queued)`);
+/**
+ * The error a watcher is dropped with when it does not keep up with its events: a 429
+ * TooManyRequests (the WatchClosed of the typed gRPC API carries it as such). Its own class, so
+ * that the REST watch path can tell it from other 429s: there, as kube-apiserver's cacher does
+ * with an unresponsive watcher, the stream of a dropped watcher just ends, without an ERROR
+ * event, and the client watches again from its last resourceVersion.
+ */
+export class SlowWatcherError extends StatusError {
+  constructor(queued: number) {
+    super('TooManyRequests', `the watch was closed: its watcher did not keep up with its events (${queued} queued)`);
+  }
+}
+
+export function slowWatcherError(queued: number): SlowWatcherError {
+  return new SlowWatcherError(queued);
 }
 
 /** A watcher's bounded queue for the async-iterator form of a watch (WatchService.watch). */

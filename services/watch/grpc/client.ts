@@ -11,10 +11,12 @@
  * duplicate, and no 410 while storage's history reaches back that far.
  *
  * The shared stream is never paused for one watcher: its messages are dispatched at once to
- * per-watch queues, each bounded (`maxQueuedEvents` live events); a watcher whose consumer
- * (an HTTP client) falls that far behind is closed with 429 TooManyRequests and cancelled on
- * the server, and the others carry on. Every watch of one grouped message gets the same
- * WatchEvent object, so a consumer can encode it once for all of them.
+ * per-watch queues, each bounded (`maxQueuedEvents` live events); a watch whose consumer
+ * (an HTTP client) falls that far behind is dropped: cancelled on the server, its events end
+ * with a SlowWatcherError (429 TooManyRequests, which the typed gRPC API passes on; the REST
+ * API just ends the stream, as kube-apiserver does), and the others carry on. Every watch of
+ * one grouped message gets the same WatchEvent object, so a consumer can encode it once for
+ * all of them.
  */
 import * as grpc from '@grpc/grpc-js';
 import { context, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
@@ -182,7 +184,7 @@ export class ReplicaStreams {
 export interface WatchClientOptions extends ClientOptions {
   /** Watches one WatchStream carries before another is opened to the same replica (default 10,000, the server's default limit). */
   maxWatchesPerStream?: number | undefined;
-  /** Live events a watch may have queued, unread by its consumer, before it is closed with 429 (default 10,000). */
+  /** Live events a watch may have queued, unread by its consumer, before it is dropped with a SlowWatcherError (default 10,000). */
   maxQueuedEvents?: number | undefined;
 }
 
