@@ -5,16 +5,19 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import * as net from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace';
 import { context, trace } from '@opentelemetry/api';
 import { notFound, StatusError } from './errors.ts';
 import { GrpcServer, type CallContext, type HandlerMap } from './grpc.ts';
-import { decodeStatusDetails } from './grpc-status.ts';
+import { decodeStatusDetails, encodeStatusDetails } from './grpc-status.ts';
 import { MultiplexedClient } from './grpc-mux.ts';
 import { createLogger } from './log.ts';
 import { loadApiProto } from './proto.ts';
 import { createTelemetry, type Telemetry } from './tracing.ts';
+import type { CallRequest__Output } from './gen/apiserver/v1/CallRequest.ts';
+import type { CallResponse } from './gen/apiserver/v1/CallResponse.ts';
 import type { StorageClient as GeneratedStorageClient } from './gen/apiserver/v1/Storage.ts';
 import type { StorageCreateRequest__Output } from './gen/apiserver/v1/StorageCreateRequest.ts';
 import type { StorageGetRequest__Output } from './gen/apiserver/v1/StorageGetRequest.ts';
@@ -63,7 +66,7 @@ async function start(telemetry: Telemetry, port = 0): Promise<Harness> {
   return { server, address, client, mux, seen, release: () => release() };
 }
 
-function create(h: Harness, name: string, opts?: { signal?: AbortSignal; timeoutMs?: number }) {
+function create(h: Pick<Harness, 'mux'>, name: string, opts?: { signal?: AbortSignal; timeoutMs?: number }) {
   return h.mux.call('create', { ref: { ...ref, name }, object: Buffer.from(`{"n":"${name}"}`) }, opts);
 }
 
@@ -160,6 +163,89 @@ describe('multiplexed calls: the stream\'s end', () => {
     }
   });
 
+  test('a call refused as not executed by a draining server is sent again on a new stream and runs once, on the next server', async () => {
+    const first = await start(telemetry);
+    const port = Number(first.address.split(':')[1]);
+    // A call in flight keeps the first server's stream open while it drains.
+    const held = create(first, 'hold-drain');
+    await waitFor(() => first.seen.length === 1);
+    const stopping = first.server.shutdown(5_000);
+    // The same address, a new server, while the first one still drains.
+    const second = await start(telemetry, port);
+    try {
+      // Written on the draining stream, refused there as not executed, sent again on a new one.
+      const answer = await create(first, 'resent');
+      assert.equal(JSON.parse(Buffer.from(answer.object).toString()).n, 'resent');
+      assert.deepEqual(first.seen.map((s) => s.name), ['hold-drain'], 'the draining server did not run it');
+      assert.deepEqual(second.seen.map((s) => s.name), ['resent']);
+      first.release();
+      assert.equal(JSON.parse(Buffer.from((await held).object).toString()).n, 'hold-drain');
+      await stopping;
+    } finally {
+      first.release();
+      first.mux.close();
+      first.client.close();
+      second.mux.close();
+      second.client.close();
+      await second.server.shutdown(1_000);
+    }
+  });
+
+  test('a stream the server ends cleanly before answering: the calls waiting on it are sent again', async () => {
+    // The first stream ends as soon as a call arrives (the server answered all it ran: none).
+    const raw = await rawServer((call, request, stream) => (stream === 1 ? call.end() : call.write(created(request))));
+    const client = new proto.apiserver.v1.Storage(raw.address, grpc.credentials.createInsecure());
+    const mux = new MultiplexedClient(client, 'apiserver.v1.Storage', telemetry);
+    try {
+      const answer = await create({ mux }, 'again');
+      assert.equal(JSON.parse(Buffer.from(answer.object).toString()).n, 'again');
+      assert.deepEqual(raw.calls, [{ stream: 1, name: 'again' }, { stream: 2, name: 'again' }]);
+    } finally {
+      mux.close();
+      client.close();
+      raw.stop();
+    }
+  });
+
+  test('a call refused or left unanswered on every stream gets a clear Status after three resends', async () => {
+    const cases = [
+      {
+        end: 'refused as not executed',
+        serve: (call: ExchangeCall, request: CallRequest__Output) => call.write(notExecuted(request)),
+        // The server's own Status, as it refused the last time.
+        expect: { reason: 'ServiceUnavailable', message: 'server is shutting down' },
+      },
+      {
+        end: 'stream ended cleanly',
+        serve: (call: ExchangeCall) => call.end(),
+        expect: { reason: 'ServiceUnavailable', message: 'service unavailable: a control plane service did not answer' },
+      },
+    ];
+    for (const { end, serve, expect } of cases) {
+      const raw = await rawServer(serve);
+      const client = new proto.apiserver.v1.Storage(raw.address, grpc.credentials.createInsecure());
+      const mux = new MultiplexedClient(client, 'apiserver.v1.Storage', telemetry);
+      try {
+        await assert.rejects(create({ mux }, 'never', { timeoutMs: 5_000 }), (err: unknown) => {
+          assert.ok(err instanceof StatusError, end);
+          assert.equal(err.reason, expect.reason, end);
+          assert.equal(err.message, expect.message, end);
+          return true;
+        });
+        // Sent once, then again three times, each time on a new stream.
+        const sent = [1, 2, 3, 4].map((stream) => ({ stream, name: 'never' }));
+        assert.deepEqual(raw.calls, sent, end);
+        // The client is not stuck: the next call is sent (and refused) in the same way.
+        await assert.rejects(create({ mux }, 'next', { timeoutMs: 5_000 }), { reason: 'ServiceUnavailable' });
+        assert.equal(raw.calls.length, 8, end);
+      } finally {
+        mux.close();
+        client.close();
+        raw.stop();
+      }
+    }
+  });
+
   test('a broken stream fails its calls with ServiceUnavailable, never hangs', async () => {
     const h = await start(telemetry);
     const held = create(h, 'hold-broken');
@@ -170,6 +256,37 @@ describe('multiplexed calls: the stream\'s end', () => {
     await assert.rejects(h.mux.call('currentRevision', {}, { timeoutMs: 2_000 }), (err: unknown) => err instanceof StatusError && ['ServiceUnavailable', 'Timeout'].includes(err.reason));
     h.mux.close();
     h.client.close();
+  });
+
+  test('a call in flight when the connection breaks is not sent again: it fails with ServiceUnavailable', async () => {
+    const h = await start(telemetry);
+    const relay = await tcpRelay(h.address);
+    const client = new proto.apiserver.v1.Storage(relay.address, grpc.credentials.createInsecure());
+    const mux = new MultiplexedClient(client, 'apiserver.v1.Storage', telemetry);
+    try {
+      const held = create({ mux }, 'hold-cut', { timeoutMs: 3_000 });
+      await waitFor(() => h.seen.length === 1);
+      // The connection drops, as when the server's process dies: the call may have written.
+      relay.cut();
+      await assert.rejects(held, (err: unknown) => {
+        assert.ok(err instanceof StatusError);
+        assert.equal(err.reason, 'ServiceUnavailable');
+        return true;
+      });
+      await waitFor(() => h.seen[0]?.signal.aborted === true);
+      // The client goes on with a new connection, and the broken call was not repeated on it.
+      const answer = await create({ mux }, 'after-cut');
+      assert.equal(JSON.parse(Buffer.from(answer.object).toString()).n, 'after-cut');
+      assert.deepEqual(h.seen.map((s) => s.name), ['hold-cut', 'after-cut']);
+    } finally {
+      h.release();
+      mux.close();
+      client.close();
+      relay.close();
+      h.mux.close();
+      h.client.close();
+      await h.server.shutdown(1_000);
+    }
   });
 
   /** A raw Exchange stream of `h`, with the answers it received and its end. */
@@ -256,6 +373,76 @@ describe('multiplexed calls: the stream\'s end', () => {
     }
   });
 });
+
+type ExchangeCall = grpc.ServerDuplexStream<CallRequest__Output, CallResponse>;
+
+/**
+ * A bare gRPC server (not GrpcServer) whose Storage Exchange hands each call it reads to
+ * `serve`, with the number of the stream it came on (1 for the first); `calls` lists them.
+ */
+async function rawServer(serve: (call: ExchangeCall, request: CallRequest__Output, stream: number) => void) {
+  const calls: { stream: number; name: string }[] = [];
+  let streams = 0;
+  const server = new grpc.Server();
+  server.addService(proto.apiserver.v1.Storage.service, {
+    Exchange: (call: ExchangeCall) => {
+      const stream = ++streams;
+      call.on('error', () => {});
+      call.on('data', (request: CallRequest__Output) => {
+        if (request.cancel) return;
+        const decoded = proto.apiserver.v1.Storage.service.Create.requestDeserialize(request.request) as StorageCreateRequest__Output;
+        calls.push({ stream, name: decoded.ref?.name ?? '' });
+        serve(call, request, stream);
+      });
+    },
+  });
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, port) => (err === null ? resolve(port) : reject(err))),
+  );
+  return { address: `127.0.0.1:${port}`, calls, stop: () => server.forceShutdown() };
+}
+
+/** The answer of a Create that echoes the object. */
+function created(request: CallRequest__Output): CallResponse {
+  const { object } = proto.apiserver.v1.Storage.service.Create.requestDeserialize(request.request) as StorageCreateRequest__Output;
+  return { id: request.id, response: proto.apiserver.v1.Storage.service.Create.responseSerialize({ object }) };
+}
+
+/** A draining server's refusal. */
+function notExecuted(request: CallRequest__Output): CallResponse {
+  return { id: request.id, error: encodeStatusDetails(new StatusError('ServiceUnavailable', 'server is shutting down')), notExecuted: true };
+}
+
+/** A TCP relay to `target`; cut() drops its connections at once, as when a process dies. */
+async function tcpRelay(target: string) {
+  const [host, port] = target.split(':');
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((inbound) => {
+    const outbound = net.connect(Number(port), host);
+    for (const socket of [inbound, outbound]) {
+      sockets.add(socket);
+      socket.on('error', () => {});
+      socket.on('close', () => {
+        sockets.delete(socket);
+        inbound.destroy();
+        outbound.destroy();
+      });
+    }
+    inbound.pipe(outbound).pipe(inbound);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const cut = () => {
+    for (const socket of sockets) socket.destroy();
+  };
+  return {
+    address: `127.0.0.1:${(server.address() as net.AddressInfo).port}`,
+    cut,
+    close: () => {
+      server.close();
+      cut();
+    },
+  };
+}
 
 async function waitFor(condition: () => boolean, timeoutMs = 5_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

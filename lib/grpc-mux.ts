@@ -26,6 +26,7 @@ import {
   type UnaryRequest,
   type UnaryResponse,
 } from './grpc.ts';
+import { nextFreeId } from './stream-ids.ts';
 import type { CallRequest } from './gen/apiserver/v1/CallRequest.ts';
 import type { CallResponse__Output } from './gen/apiserver/v1/CallResponse.ts';
 import type { Telemetry } from './tracing.ts';
@@ -73,7 +74,8 @@ export class MultiplexedClient<C extends grpc.Client> {
   private session: Session | undefined;
   /** Every stream not yet ended, the current one and those retired while they drain. */
   private readonly open = new Set<Session>();
-  private nextId = 1;
+  /** The id of the call sent last (ids go in turn, see nextFreeId). */
+  private lastId = 0;
   private closed = false;
 
   /** `client` is a generated client whose service declares the Exchange method. */
@@ -168,9 +170,8 @@ export class MultiplexedClient<C extends grpc.Client> {
   /** Sends a call on the current stream (opening one when there is none). */
   private dispatch(pending: PendingCall): void {
     const session = this.session ?? this.openSession();
-    let id = this.nextId;
-    while (id === 0 || session.pending.has(id)) id = (id + 1) >>> 0;
-    this.nextId = (id + 1) >>> 0;
+    const id = nextFreeId(this.lastId, session.pending);
+    this.lastId = id;
     pending.session = session;
     pending.id = id;
     session.pending.set(id, pending);

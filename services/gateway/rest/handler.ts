@@ -427,7 +427,7 @@ export class RestHandler {
  */
 const watchLines = new WeakMap<WatchEvent, Map<string, Buffer>>();
 
-function encodedOnce(event: WatchEvent, format: string, encode: () => Buffer): Buffer {
+export function encodedOnce(event: WatchEvent, format: string, encode: () => Buffer): Buffer {
   let lines = watchLines.get(event);
   if (lines === undefined) watchLines.set(event, (lines = new Map()));
   let line = lines.get(format);

@@ -24,6 +24,7 @@ import { StatusError } from '../../../lib/errors.ts';
 import { clientSettings, startRpcSpan, traceCarrier, type ClientOptions } from '../../../lib/grpc.ts';
 import { fromGrpcError, fromRpcStatus } from '../../../lib/grpc-status.ts';
 import { loadApiProto } from '../../../lib/proto.ts';
+import { nextFreeId } from '../../../lib/stream-ids.ts';
 import type { Telemetry } from '../../../lib/tracing.ts';
 import type { WatchClient as GeneratedWatchClient } from '../../../lib/gen/apiserver/v1/Watch.ts';
 import type { WatchOpen } from '../../../lib/gen/apiserver/v1/WatchOpen.ts';
@@ -47,9 +48,6 @@ const TYPES = new Set(['ADDED', 'MODIFIED', 'DELETED', 'BOOKMARK', 'ERROR']);
 /** Pause before trying the next replica, per failure so far (a restarting fleet is not hammered). */
 const RETRY_PAUSE_MS = 100;
 
-/** The ids of a stream are uint32 and never 0. */
-const MAX_ID = 0xffff_ffff;
-
 /** A watch to open: WatchOpen without its id (the stream picks one). */
 export type WatchOpenRequest = Omit<WatchOpen, 'id'>;
 
@@ -61,7 +59,8 @@ export class WatchStreamConnection {
   private readonly call: grpc.ClientDuplexStream<WatchStreamRequest, WatchStreamResponse__Output>;
   private readonly watches = new Map<number, WatchListener>();
   private readonly maxQueuedEvents: number;
-  private nextId = 1;
+  /** The id of the watch opened last (ids go in turn, see nextFreeId). */
+  private lastId = 0;
   private readonly onGone: (connection: WatchStreamConnection) => void;
   broken = false;
 
@@ -86,9 +85,8 @@ export class WatchStreamConnection {
       listener.end(new StatusError('ServiceUnavailable', 'service unavailable: the watch stream ended'));
       return 0;
     }
-    let id = this.nextId;
-    while (this.watches.has(id)) id = id === MAX_ID ? 1 : id + 1;
-    this.nextId = id === MAX_ID ? 1 : id + 1;
+    const id = nextFreeId(this.lastId, this.watches);
+    this.lastId = id;
     this.watches.set(id, listener);
     // Requests are small and the server reads them as they come: write() is not waited on.
     this.call.write({ open: { ...request, id } });
