@@ -69,5 +69,19 @@ describe('change events', () => {
     const decoded = decodeChangeEvent(JSON.stringify({ type: 'MODIFIED', revision: 7, prevRevision: 5, ...identity, object, prevObject }));
     assert.deepEqual(decoded, { type: 'MODIFIED', revision: 7, prevRevision: 5, ...identity, object, prevObject, traceparent: undefined });
     assert.throws(() => decodeChangeEvent(JSON.stringify({ type: 'ADDED', revision: 7, prevRevision: 5, ...identity })), Error);
+    // Its later form: objects as stored, the previous one's revision beside them, DELETED without object.
+    const stored = { metadata: { name: 'cm', namespace: 'ns' }, data: { k: 'b' } };
+    const modified = decodeChangeEvent(JSON.stringify({ type: 'MODIFIED', revision: 7, prevRevision: 5, ...identity, prevObjectRevision: 5, object: stored, prevObject: stored }));
+    assert.equal(modified.object.metadata?.resourceVersion, '7');
+    assert.equal(modified.prevObject?.metadata?.resourceVersion, '5');
+    const deleted = decodeChangeEvent(JSON.stringify({ type: 'DELETED', revision: 9, prevRevision: 7, ...identity, prevObjectRevision: 7, prevObject: stored }));
+    assert.deepEqual([deleted.object.metadata?.resourceVersion, deleted.prevObject?.metadata?.resourceVersion, deleted.object.data], ['9', '7', { k: 'b' }]);
+  });
+
+  test('a previous object that does not parse: MODIFIED comes without it, DELETED (made of it) is refused', () => {
+    const modified = decodeChangeEvent(encodeChangeEvent({ type: 'MODIFIED', revision: 7, ...identity, object: v2, prevObject: { json: '{broken', revision: 5 } }, 5));
+    assert.equal(modified.prevObject, undefined);
+    assert.deepEqual(modified.object.data, { k: 'b' });
+    assert.throws(() => decodeChangeEvent(encodeChangeEvent({ type: 'DELETED', revision: 9, ...identity, prevObject: { json: '{broken', revision: 7 } }, 7)), SyntaxError);
   });
 });

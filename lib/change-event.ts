@@ -105,9 +105,10 @@ function eventOf(
   head: Omit<ChangeEvent, 'object' | 'prevObject'>,
   object: Record<string, unknown> | undefined,
   prevObject: Record<string, unknown> | undefined,
-  prevObjectRevision: number,
+  prevObjectRevision: number | undefined,
 ): ChangeEvent {
-  const prev = prevObject === undefined ? undefined : atRevision(prevObject, prevObjectRevision);
+  // Without a revision for it, the previous object keeps the resourceVersion it carries.
+  const prev = prevObject === undefined ? undefined : prevObjectRevision === undefined ? (prevObject as KubeObject) : atRevision(prevObject, prevObjectRevision);
   const base = head.type === 'DELETED' ? prevObject : object;
   if (base === undefined) throw new Error(head.type === 'DELETED' ? 'change event has no prevObject' : 'change event has no object');
   return { ...head, object: atRevision(base, head.revision), prevObject: prev };
@@ -119,14 +120,27 @@ function parseObject(json: string, what: string): Record<string, unknown> {
   return value;
 }
 
+/**
+ * The previous object of a change. One that does not parse only leaves an ADDED or MODIFIED
+ * event without it (the change itself is whole); a DELETED event is made of it, so it fails.
+ */
+function parsePrevious(type: ChangeType, json: string, what: string): Record<string, unknown> | undefined {
+  try {
+    return parseObject(json, what);
+  } catch (err) {
+    if (type === 'DELETED') throw err;
+    return undefined;
+  }
+}
+
 /** The event a StoredChange stands for (parses its objects); throws Error on unparsable ones. */
 export function storedChangeEvent(change: StoredChange, prevRevision: number, traceparent?: string): ChangeEvent {
   const { object, prevObject, ...identity } = change;
   return eventOf(
     { ...identity, prevRevision, traceparent },
     object === undefined ? undefined : parseObject(object, 'stored object'),
-    prevObject === undefined ? undefined : parseObject(prevObject.json, 'stored previous object'),
-    prevObject?.revision ?? 0,
+    prevObject === undefined ? undefined : parsePrevious(change.type, prevObject.json, 'stored previous object'),
+    prevObject?.revision,
   );
 }
 
@@ -158,11 +172,13 @@ export function decodeChangeEvent(message: string): ChangeEvent {
   if (!isPlainObject(raw)) throw new Error('change event is not an object');
   const head = checkHead(raw);
   if (newline < 0) {
+    // The earlier format: objects inline, either with their resourceVersions set (and a
+    // DELETED event's object given) or, later, as stored with prevObjectRevision beside them.
     if (raw.v !== undefined) throw new Error('change event has no objects');
-    const { object, prevObject } = raw;
-    if (!isPlainObject(object)) throw new Error('change event has no valid object');
+    const { object, prevObject, prevObjectRevision } = raw;
+    if (object !== undefined && !isPlainObject(object)) throw new Error('change event has an invalid object');
     if (prevObject !== undefined && !isPlainObject(prevObject)) throw new Error('change event has an invalid prevObject');
-    return { ...head, object: object as KubeObject, prevObject: prevObject as KubeObject | undefined };
+    return eventOf(head, object, prevObject, isCount(prevObjectRevision) && prevObjectRevision > 0 ? prevObjectRevision : undefined);
   }
   const { v, objectLength, prevObjectLength, prevObjectRevision } = raw;
   if (v !== FORMAT) throw new Error(`change event has an unknown format version ${String(v)}`);
@@ -174,7 +190,7 @@ export function decodeChangeEvent(message: string): ChangeEvent {
   return eventOf(
     head,
     objectLength === 0 ? undefined : parseObject(message.slice(start, start + objectLength), 'change event object'),
-    prevObjectLength === 0 ? undefined : parseObject(message.slice(start + objectLength), 'change event prevObject'),
-    isCount(prevObjectRevision) ? prevObjectRevision : 0,
+    prevObjectLength === 0 ? undefined : parsePrevious(head.type, message.slice(start + objectLength), 'change event prevObject'),
+    isCount(prevObjectRevision) ? prevObjectRevision : undefined,
   );
 }

@@ -146,7 +146,11 @@ export class EtcdKv {
     for (const stub of this.stubs) stub.close();
   }
 
-  /** The next endpoint in turn that is not failing to connect (the next in turn if all are). */
+  /**
+   * The next endpoint in turn that is not failing to connect (the next in turn if all are). A
+   * member that just went down shows as failing once a call has found it unreachable, so that
+   * call fails (503) and the ones after it go elsewhere until the member answers again.
+   */
   private pick(): KvStub {
     const count = this.stubs.length;
     for (let i = 0; i < count; i++) {

@@ -52,6 +52,9 @@ describe('changes as the stream delivers them and as history reports them', () =
   test('a MODIFIED without a usable previous state has no prevObject; JSON with surrounding whitespace is an object', () => {
     assert.equal(storedChange(put(v2, 7, 2))?.prevObject, undefined);
     assert.equal(storedChange(put(v2, 7, 2, kv('garbage', 5, 1)))?.prevObject, undefined);
+    const brokenPrev = historyEvent(put(v2, 7, 2, kv('{broken', 5, 1)));
+    assert.deepEqual([brokenPrev?.type, brokenPrev?.prevObject, brokenPrev?.object.data], ['MODIFIED', undefined, { k: 'b' }], 'the change itself is whole');
+    assert.equal(historyEvent(del(9, kv('{broken', 7, 2))), undefined, 'a deletion is made of its previous state');
     assert.deepEqual(historyEvent(put(`${v2}\n`, 7, 2))?.object.data, { k: 'b' });
   });
 });

@@ -9,7 +9,9 @@ import { createLogger } from '../../../lib/log.ts';
 import { ResourceRegistry } from '../../../lib/resources.ts';
 import { MemoryStorage } from '../../storage/backends/memory.ts';
 import { WatchCache, type WatchEvent } from './watch-cache.ts';
-import { cacheKey, INITIAL_EVENTS_END_ANNOTATION, WatchService, type WatchOptions } from './watch-service.ts';
+import { StatusError } from '../../../lib/errors.ts';
+import { fromRpcStatus, toRpcStatus } from '../../../lib/grpc-status.ts';
+import { cacheKey, INITIAL_EVENTS_END_ANNOTATION, slowWatcherError, SlowWatcherError, WatchService, type WatchOptions } from './watch-service.ts';
 
 const logger = createLogger({ service: 'test', level: 'error' });
 const target = { group: '', version: 'v1', resource: 'configmaps', namespace: 'ns' };
@@ -111,5 +113,20 @@ describe('WatchService', () => {
     let more = 0;
     for (let r = await slow.next(); r.done !== true; r = await slow.next()) more++;
     assert.ok(more <= 3, `${more} more events after the overflow`);
+  });
+});
+
+describe('SlowWatcherError', () => {
+  test('a drop as too slow is still recognized after a gRPC hop; other 429s are not taken for one', () => {
+    const crossed = fromRpcStatus(toRpcStatus(slowWatcherError(8)));
+    assert.ok(crossed !== undefined && !(crossed instanceof SlowWatcherError), 'the hop gives a plain StatusError');
+    const recognized = SlowWatcherError.recognize(crossed);
+    assert.ok(recognized instanceof SlowWatcherError);
+    assert.equal(recognized.reason, 'TooManyRequests');
+    assert.equal(recognized.message, slowWatcherError(8).message);
+
+    const limit = fromRpcStatus(toRpcStatus(new StatusError('TooManyRequests', 'too many watches on this stream (limit 2); open another stream')));
+    assert.equal(SlowWatcherError.recognize(limit), limit);
+    assert.equal(SlowWatcherError.recognize(undefined), undefined);
   });
 });

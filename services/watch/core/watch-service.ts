@@ -74,8 +74,25 @@ export interface WatchHandle {
  * event, and the client watches again from its last resourceVersion.
  */
 export class SlowWatcherError extends StatusError {
-  constructor(queued: number) {
-    super('TooManyRequests', `the watch was closed: its watcher did not keep up with its events (${queued} queued)`);
+  /**
+   * The cause type that marks the drop in the Status, so that it is still recognized after a
+   * gRPC hop (the watch service's WatchClosed to the gateway), apart from other 429s such as a
+   * stream's watch limit.
+   */
+  static readonly CAUSE = 'WatcherTooSlow';
+
+  constructor(queuedOrMessage: number | string) {
+    super(
+      'TooManyRequests',
+      typeof queuedOrMessage === 'string' ? queuedOrMessage : `the watch was closed: its watcher did not keep up with its events (${queuedOrMessage} queued)`,
+      { causes: [{ reason: SlowWatcherError.CAUSE, message: 'the watcher did not keep up with its events' }] },
+    );
+  }
+
+  /** `err` as a SlowWatcherError when it is one that crossed a gRPC hop; otherwise `err`. */
+  static recognize<E extends StatusError | undefined>(err: E): E | SlowWatcherError {
+    if (err === undefined || err instanceof SlowWatcherError || err.reason !== 'TooManyRequests') return err;
+    return err.details?.causes?.some((c) => c.reason === SlowWatcherError.CAUSE) === true ? new SlowWatcherError(err.message) : err;
   }
 }
 

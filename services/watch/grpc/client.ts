@@ -35,6 +35,7 @@ import {
   EventQueue,
   INITIAL_EVENTS_END_ANNOTATION,
   slowWatcherError,
+  SlowWatcherError,
   statusEvent,
   type WatchHandle,
   type WatchListener,
@@ -112,7 +113,8 @@ export class WatchStreamConnection {
         listener.end(slowWatcherError(this.maxQueuedEvents));
       }
     } else if (m.kind === 'closed') {
-      const error = fromRpcStatus(m.closed?.status);
+      // A watch the watch service dropped as too slow stays a SlowWatcherError (see there).
+      const error = SlowWatcherError.recognize(fromRpcStatus(m.closed?.status));
       for (const id of m.ids) {
         const listener = this.watches.get(id);
         // Unknown: a close crossing our cancel (or an answer to it).
