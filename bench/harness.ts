@@ -7,6 +7,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { rfc3339, type KubeObject } from '../lib/kube.ts';
 
@@ -145,47 +146,97 @@ export function cpuSecondsOf(pid: number): number | undefined {
   }
 }
 
-/** Tracks the CPU use of named processes over windows; reports percent of one core. */
+/** Jiffies of the whole machine (/proc/stat): busy (user, nice, system, irq, softirq), steal, total. */
+function machineJiffies(): { busy: number; steal: number; total: number } {
+  try {
+    const f = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '').trim().split(/\s+/).slice(1).map(Number);
+    const at = (i: number): number => f[i] ?? 0;
+    return { busy: at(0) + at(1) + at(2) + at(5) + at(6), steal: at(7), total: at(0) + at(1) + at(2) + at(3) + at(4) + at(5) + at(6) + at(7) };
+  } catch {
+    return { busy: 0, steal: 0, total: 0 };
+  }
+}
+
+/**
+ * Tracks the CPU use of named processes (or groups of processes) over measured windows, in
+ * percent of one core, and how loaded the whole machine was meanwhile.
+ */
 export class CpuMeter {
-  private readonly pids: Record<string, number>;
+  private readonly groups: Record<string, number[]>;
   private readonly used: Record<string, number> = {};
   private wall = 0;
+  private machineBusy = 0;
+  private machineSteal = 0;
+  private machineTotal = 0;
 
-  constructor(pids: Record<string, number>) {
-    this.pids = pids;
-    for (const name of Object.keys(pids)) this.used[name] = 0;
+  constructor(groups: Record<string, number | number[]>) {
+    this.groups = Object.fromEntries(Object.entries(groups).map(([name, pids]) => [name, Array.isArray(pids) ? pids : [pids]]));
+    for (const name of Object.keys(this.groups)) this.used[name] = 0;
   }
 
   /** Measures `fn`'s window and adds it to the totals. */
   async measure<T>(fn: () => Promise<T>): Promise<T> {
     const before = this.read();
+    const machine = machineJiffies();
     const t0 = performance.now();
     try {
       return await fn();
     } finally {
       this.wall += (performance.now() - t0) / 1000;
       const after = this.read();
-      for (const name of Object.keys(this.pids)) {
-        this.used[name] = (this.used[name] ?? 0) + Math.max(0, (after[name] ?? 0) - (before[name] ?? 0));
-      }
+      for (const name of Object.keys(this.groups)) this.used[name] = (this.used[name] ?? 0) + Math.max(0, (after[name] ?? 0) - (before[name] ?? 0));
+      const m = machineJiffies();
+      this.machineBusy += m.busy - machine.busy;
+      this.machineSteal += m.steal - machine.steal;
+      this.machineTotal += m.total - machine.total;
     }
   }
 
-  /** Percent of one core per process over every measured window. */
+  /** Percent of one core per process or group over every measured window. */
   percent(): Record<string, number> {
     const out: Record<string, number> = {};
     for (const [name, seconds] of Object.entries(this.used)) out[name] = this.wall > 0 ? Math.round((seconds / this.wall) * 100) : 0;
     return out;
   }
 
+  /**
+   * "machine": all cores busy with anything, ours or not (200 = both cores of a 2-core machine);
+   * "steal": time the hypervisor gave to other guests. Both tell how loaded the machine was.
+   */
+  machine(): { machine: number; steal: number } {
+    const cores = cpus().length;
+    const share = (jiffies: number): number => (this.machineTotal > 0 ? Math.round((jiffies / this.machineTotal) * 100 * cores) : 0);
+    return { machine: share(this.machineBusy), steal: share(this.machineSteal) };
+  }
+
   private read(): Record<string, number> {
     const out: Record<string, number> = {};
-    for (const [name, pid] of Object.entries(this.pids)) out[name] = cpuSecondsOf(pid) ?? 0;
+    for (const [name, pids] of Object.entries(this.groups)) out[name] = pids.reduce((n, pid) => n + (cpuSecondsOf(pid) ?? 0), 0);
     return out;
   }
 }
 
-/** Resolves after `ms` (or at once when `signal` aborts). */
+/** Runs one step of stopping a bench; stopping is best effort, so the next step must still run. */
+export async function quietly(step: () => unknown): Promise<void> {
+  try {
+    await step();
+  } catch {
+    // Best effort.
+  }
+}
+
+/** Ctrl-C or SIGTERM: abort `interrupted`, stop what the bench started (`what` says so), exit 130. */
+export function stopOnSignals(interrupted: AbortController, what: string, stopAll: () => Promise<void>): void {
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(signal, () => {
+      if (interrupted.signal.aborted) return;
+      process.stderr.write(`\n${signal}: stopping ${what}\n`);
+      interrupted.abort();
+      void stopAll().finally(() => process.exit(130));
+    });
+  }
+}
+
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     if (signal?.aborted === true) return resolve();

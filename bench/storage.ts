@@ -44,7 +44,7 @@ import { createEtcdClient } from '../services/storage/backends/etcd.ts';
 import { FEED_REVISION_KEY } from '../services/storage/changefeed.ts';
 import { collectionPrefix, objectKey, prefixEnd, REGISTRY_PREFIX } from '../services/storage/core/keys.ts';
 import { StorageClient } from '../services/storage/grpc/client.ts';
-import { benchConfigMap, closedLoop, CpuMeter, type Operation, runBench, type Sample, sleep, sourceVersion, summarize, type Summary, toolVersion, writeResults } from './harness.ts';
+import { benchConfigMap, closedLoop, CpuMeter, type Operation, quietly, runBench, type Sample, sleep, sourceVersion, stopOnSignals, summarize, type Summary, toolVersion, writeResults } from './harness.ts';
 import { renderMarkdown, sideResult, type BenchResult, type Report } from './report.ts';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
@@ -132,13 +132,6 @@ const interrupted = new AbortController();
 
 function stopAll(): Promise<void> {
   stopping ??= (async () => {
-    const quietly = async (step: () => unknown): Promise<void> => {
-      try {
-        await step();
-      } catch {
-        // Stopping is best effort; the next step must still run.
-      }
-    };
     await quietly(() => running.service?.close());
     await quietly(() => running.raw?.close());
     await quietly(() => running.feed?.disconnect());
@@ -148,14 +141,7 @@ function stopAll(): Promise<void> {
   return stopping;
 }
 
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    if (interrupted.signal.aborted) return;
-    process.stderr.write(`\n${signal}: stopping etcd, redis-server and the storage service\n`);
-    interrupted.abort();
-    void stopAll().finally(() => process.exit(130));
-  });
-}
+stopOnSignals(interrupted, 'etcd, redis-server and the storage service', stopAll);
 
 function checkInterrupted(): void {
   if (interrupted.signal.aborted) throw new Error('interrupted');

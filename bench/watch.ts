@@ -51,7 +51,7 @@
  * prints its table but leaves bench/results/ alone.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, renameSync, statSync } from 'node:fs';
+import { mkdirSync, readdirSync, renameSync, statSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -67,7 +67,7 @@ import type { StorageRef } from '../services/storage/api.ts';
 import { FEED_REVISION_KEY } from '../services/storage/changefeed.ts';
 import { channelFor } from '../lib/change-event.ts';
 import { StorageClient } from '../services/storage/grpc/client.ts';
-import { benchConfigMap, cpuSecondsOf, runBench, sleep, sourceVersion, toolVersion, writeResults } from './harness.ts';
+import { benchConfigMap, CpuMeter, cpuSecondsOf, quietly, runBench, sleep, sourceVersion, stopOnSignals, toolVersion, writeResults } from './harness.ts';
 import { BenchChild, rssBytes, steadySchedule, wallNow } from './watch-ipc.ts';
 import { emptyLog, type ClientResult, type ProgressReport, type WatchTargetSpec, type WriteLog } from './watch-protocol.ts';
 import type { RunCommand } from './watch-raw-server.ts';
@@ -159,13 +159,6 @@ const running = {
 let stopping: Promise<void> | undefined;
 const interrupted = new AbortController();
 
-async function quietly(step: () => unknown): Promise<void> {
-  try {
-    await step();
-  } catch {
-    // Stopping is best effort; the next step must still run.
-  }
-}
 
 function stopAll(): Promise<void> {
   stopping ??= (async () => {
@@ -179,14 +172,7 @@ function stopAll(): Promise<void> {
   return stopping;
 }
 
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    if (interrupted.signal.aborted) return;
-    process.stderr.write(`\n${signal}: stopping the watchers, the watch replicas, storage, etcd and redis-server\n`);
-    interrupted.abort();
-    void stopAll().finally(() => process.exit(130));
-  });
-}
+stopOnSignals(interrupted, 'the watchers, the watch replicas, storage, etcd and redis-server', stopAll);
 
 function checkInterrupted(): void {
   if (interrupted.signal.aborted) throw new Error('interrupted');
@@ -223,67 +209,6 @@ async function startService(name: string, file: string, flags: string[], nodeFla
 
 // ---------------------------------------------------------------------------------------------
 // Measuring helpers
-
-/** Jiffies of the whole machine (/proc/stat): busy (user, nice, system, irq, softirq), steal, total. */
-function machineJiffies(): { busy: number; steal: number; total: number } {
-  try {
-    const f = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '').trim().split(/\s+/).slice(1).map(Number);
-    const at = (i: number): number => f[i] ?? 0;
-    return { busy: at(0) + at(1) + at(2) + at(5) + at(6), steal: at(7), total: at(0) + at(1) + at(2) + at(3) + at(4) + at(5) + at(6) + at(7) };
-  } catch {
-    return { busy: 0, steal: 0, total: 0 };
-  }
-}
-
-/**
- * CPU of named process groups over measured windows, percent of one core; plus "machine" (all
- * cores busy with anything, ours or not; 200 = both cores of a 2-core machine) and "steal"
- * (time the hypervisor gave to other guests), which tell how loaded the machine was.
- */
-class CpuTally {
-  private readonly groups: Record<string, number[]>;
-  private readonly used: Record<string, number> = {};
-  private wall = 0;
-  private machineBusy = 0;
-  private machineSteal = 0;
-  private machineTotal = 0;
-
-  constructor(groups: Record<string, number[]>) {
-    this.groups = groups;
-  }
-
-  private read(): Record<string, number> {
-    const out: Record<string, number> = {};
-    for (const [name, pids] of Object.entries(this.groups)) out[name] = pids.reduce((n, pid) => n + (cpuSecondsOf(pid) ?? 0), 0);
-    return out;
-  }
-
-  async measure<T>(fn: () => Promise<T>): Promise<T> {
-    const before = this.read();
-    const machine = machineJiffies();
-    const t0 = performance.now();
-    try {
-      return await fn();
-    } finally {
-      this.wall += (performance.now() - t0) / 1000;
-      const after = this.read();
-      for (const name of Object.keys(this.groups)) this.used[name] = (this.used[name] ?? 0) + Math.max(0, (after[name] ?? 0) - (before[name] ?? 0));
-      const m = machineJiffies();
-      this.machineBusy += m.busy - machine.busy;
-      this.machineSteal += m.steal - machine.steal;
-      this.machineTotal += m.total - machine.total;
-    }
-  }
-
-  percent(): Record<string, number> {
-    const out: Record<string, number> = {};
-    for (const name of Object.keys(this.groups)) out[name] = this.wall > 0 ? Math.round(((this.used[name] ?? 0) / this.wall) * 100) : 0;
-    const cores = cpus().length;
-    out.machine = this.machineTotal > 0 ? Math.round((this.machineBusy / this.machineTotal) * 100 * cores) : 0;
-    out.steal = this.machineTotal > 0 ? Math.round((this.machineSteal / this.machineTotal) * 100 * cores) : 0;
-    return out;
-  }
-}
 
 /**
  * Waits until `pids` use on average under 5% of one core each (10% under --cpu-prof, whose
@@ -611,7 +536,7 @@ interface Side {
   name: string;
   clients: BenchChild[];
   memory: MemoryResult;
-  cpu: CpuTally;
+  cpu: CpuMeter;
   /** Writes `count` events as window `window` at the scenario's rate, then waits for their deliveries. */
   window(window: number, count: number): Promise<void>;
   /** Every source's log, by address. */
@@ -740,7 +665,7 @@ async function serviceSide(ctx: Context, sc: Scenario): Promise<Side> {
       name: 'service',
       clients,
       memory,
-      cpu: new CpuTally({
+      cpu: new CpuMeter({
         bench: [process.pid],
         clients: clients.map((c) => c.pid),
         'watch-1': [pids[0] as number],
@@ -847,7 +772,7 @@ async function rawSide(ctx: Context, sc: Scenario): Promise<Side> {
       name: 'raw grpc-js',
       clients,
       memory,
-      cpu: new CpuTally({ bench: [process.pid], clients: clients.map((c) => c.pid), 'raw-1': [pids[0] as number], 'raw-2': [pids[1] as number] }),
+      cpu: new CpuMeter({ bench: [process.pid], clients: clients.map((c) => c.pid), 'raw-1': [pids[0] as number], 'raw-2': [pids[1] as number] }),
       async window(window, count) {
         const command: RunCommand = {
           count,
@@ -881,7 +806,7 @@ async function resultOf(side: Side, sc: Scenario): Promise<FanOutResult> {
     results,
     Object.values(logs),
     { watchers: sc.watchers, offered: sc.rate, deliveriesPerEvent: deliveriesPerEvent(sc), writeErrors: errors.count, firstWriteError: errors.first },
-    side.cpu.percent(),
+    { ...side.cpu.percent(), ...side.cpu.machine() },
     side.memory,
   );
 }
@@ -944,7 +869,7 @@ async function measureRedis(ctx: Context, rate: number): Promise<FanOutResult> {
       ),
     );
     const payload = 'x'.repeat(ctx.objectBytes);
-    const cpu = new CpuTally({ bench: [process.pid], clients: clients.map((c) => c.pid), redis: [ctx.redis.process.pid] });
+    const cpu = new CpuMeter({ bench: [process.pid], clients: clients.map((c) => c.pid), redis: [ctx.redis.process.pid] });
     const writes = new LogBuilder();
     let errorCount = 0;
     let firstError: string | undefined;
@@ -982,7 +907,7 @@ async function measureRedis(ctx: Context, rate: number): Promise<FanOutResult> {
       results,
       [logs.redis],
       { watchers: REDIS_CONNECTIONS, offered: rate, deliveriesPerEvent: () => REDIS_CONNECTIONS, writeErrors: errorCount, firstWriteError: firstError },
-      cpu.percent(),
+      { ...cpu.percent(), ...cpu.machine() },
       undefined,
     );
     log(summaryLine(result));
