@@ -128,6 +128,25 @@ test('the changefeed publishes every change in revision order, each naming the p
   for (let i = 1; i < cms.length; i++) assert.equal(cms[i]?.prevRevision, cms[i - 1]?.revision);
 });
 
+test('a Redis that lost the publish script (SCRIPT FLUSH) is sent it again: no change is lost', async () => {
+  const ref = (name: string) => ({ group: '', resource: 'configmaps', namespace: 'flush', name });
+  const arrived = async (rv: string | undefined): Promise<void> => {
+    const deadline = Date.now() + 5_000;
+    while (!received.some((e) => e.revision === Number(rv)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  };
+  const before = await backend.create(ref('before'), { metadata: { name: 'before', namespace: 'flush' } });
+  await arrived(before.metadata?.resourceVersion);
+  assert.equal(await publisher.script('FLUSH'), 'OK');
+  const after = await backend.create(ref('after'), { metadata: { name: 'after', namespace: 'flush' } });
+  await arrived(after.metadata?.resourceVersion);
+  const mine = received.filter((e) => e.namespace === 'flush');
+  assert.deepEqual(mine.map((e) => [e.name, e.object.metadata?.resourceVersion]), [
+    ['before', before.metadata?.resourceVersion],
+    ['after', after.metadata?.resourceVersion],
+  ]);
+  assert.equal(mine[1]?.prevRevision, mine[0]?.revision, 'the chain has no gap');
+});
+
 test('etcd unavailable: requests fail fast with ServiceUnavailable and succeed once etcd is back', async () => {
   const ref = { group: '', resource: 'configmaps', namespace: 'outage', name: 'o' };
   await etcd.process.kill();
