@@ -3,8 +3,7 @@
  * watch service reads it. Every event carries its etcd revision and the revision of the
  * previous event on the same channel, so a subscriber detects any message it missed.
  */
-import type { KubeObject } from './kube.ts';
-import { isPlainObject } from './kube.ts';
+import { isPlainObject, withResourceVersion, type KubeObject } from './kube.ts';
 
 export type ChangeType = 'ADDED' | 'MODIFIED' | 'DELETED';
 
@@ -91,12 +90,6 @@ export function encodeChangeEvent(change: StoredChange, prevRevision: number, tr
   return `${head}\n${object}${prevObject}`;
 }
 
-/** A stored object as read at `revision`: its resourceVersion is that revision. */
-function atRevision(object: Record<string, unknown>, revision: number): KubeObject {
-  const metadata = isPlainObject(object.metadata) ? object.metadata : {};
-  return { ...object, metadata: { ...metadata, resourceVersion: String(revision) } } as KubeObject;
-}
-
 /**
  * The event for a change whose objects are parsed: stamps their resourceVersions, and makes a
  * DELETED event's object the last state at the deletion's revision.
@@ -108,10 +101,10 @@ function eventOf(
   prevObjectRevision: number | undefined,
 ): ChangeEvent {
   // Without a revision for it, the previous object keeps the resourceVersion it carries.
-  const prev = prevObject === undefined ? undefined : prevObjectRevision === undefined ? (prevObject as KubeObject) : atRevision(prevObject, prevObjectRevision);
+  const prev = prevObject === undefined ? undefined : prevObjectRevision === undefined ? (prevObject as KubeObject) : withResourceVersion(prevObject, prevObjectRevision);
   const base = head.type === 'DELETED' ? prevObject : object;
   if (base === undefined) throw new Error(head.type === 'DELETED' ? 'change event has no prevObject' : 'change event has no object');
-  return { ...head, object: atRevision(base, head.revision), prevObject: prev };
+  return { ...head, object: withResourceVersion(base, head.revision), prevObject: prev };
 }
 
 function parseObject(json: string, what: string): Record<string, unknown> {

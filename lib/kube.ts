@@ -33,6 +33,15 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/**
+ * `object` as read at `revision`: a copy whose metadata.resourceVersion is that revision (a
+ * stored object's resourceVersion is the revision it was written at). Nested values are shared.
+ */
+export function withResourceVersion(object: Record<string, unknown>, revision: number | string): KubeObject {
+  const metadata = isPlainObject(object.metadata) ? object.metadata : {};
+  return { ...object, metadata: { ...metadata, resourceVersion: String(revision) } } as KubeObject;
+}
+
 /** Parses a JSON object from the wire; BadRequest when it is not a JSON object. */
 export function parseObjectBytes(bytes: Uint8Array): KubeObject {
   let parsed: unknown;

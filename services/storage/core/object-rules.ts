@@ -5,7 +5,7 @@
  */
 import { isDeepStrictEqual } from 'node:util';
 import { conflict, StatusError, type Qualified } from '../../../lib/errors.ts';
-import { isPlainObject, rfc3339, type KubeObject } from '../../../lib/kube.ts';
+import { isPlainObject, rfc3339, withResourceVersion, type KubeObject } from '../../../lib/kube.ts';
 import type { Preconditions } from '../api.ts';
 import { parseUint64 } from './resource-version.ts';
 import {
@@ -60,7 +60,7 @@ export function encodeForStorage(object: KubeObject): Encoded {
  * encoded.object, which the write no longer uses.
  */
 export function storedAt(encoded: Encoded, revision: number): KubeObject {
-  return { ...encoded.object, metadata: { ...encoded.object.metadata, resourceVersion: String(revision) } };
+  return withResourceVersion(encoded.object, revision);
 }
 
 /** Parses a stored value and stamps its resourceVersion (the revision it was read at). */
@@ -73,6 +73,7 @@ export function decodeStored(value: string, revision: number | string): KubeObje
   }
   if (!isPlainObject(parsed)) throw new StatusError('InternalError', 'storage error: stored value is not an object');
   const object = parsed as KubeObject;
+  // withResourceVersion's rule, applied in place: the freshly parsed object is ours alone.
   object.metadata = { ...(isPlainObject(object.metadata) ? object.metadata : {}), resourceVersion: String(revision) };
   return object;
 }

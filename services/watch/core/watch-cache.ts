@@ -14,7 +14,7 @@
  */
 import type { ChangeEvent } from '../../../lib/change-event.ts';
 import { StatusError } from '../../../lib/errors.ts';
-import type { KubeObject } from '../../../lib/kube.ts';
+import { withResourceVersion, type KubeObject } from '../../../lib/kube.ts';
 import type { ObjectFilter } from '../../../lib/selectors.ts';
 
 /** One event as a watcher receives it. The JSON of an object is made once for all watchers. */
@@ -52,9 +52,7 @@ export class CachedChange {
   prevJsonAtRevision(): Buffer {
     if (this.prevJson === undefined) {
       const prev = this.change.prevObject ?? this.change.object;
-      this.prevJson = Buffer.from(
-        JSON.stringify({ ...prev, metadata: { ...(prev.metadata ?? {}), resourceVersion: String(this.change.revision) } }),
-      );
+      this.prevJson = Buffer.from(JSON.stringify(withResourceVersion(prev, this.change.revision)));
     }
     return this.prevJson;
   }
