@@ -128,9 +128,9 @@ function parsePrevious(type: ChangeType, json: string, what: string): Record<str
 
 /** The event a StoredChange stands for (parses its objects); throws Error on unparsable ones. */
 export function storedChangeEvent(change: StoredChange, prevRevision: number, traceparent?: string): ChangeEvent {
-  const { object, prevObject, ...identity } = change;
+  const { type, revision, group, resource, namespace, name, object, prevObject } = change;
   return eventOf(
-    { ...identity, prevRevision, traceparent },
+    { type, revision, prevRevision, group, resource, namespace, name, traceparent },
     object === undefined ? undefined : parseObject(object, 'stored object'),
     prevObject === undefined ? undefined : parsePrevious(change.type, prevObject.json, 'stored previous object'),
     prevObject?.revision,

@@ -125,9 +125,10 @@ export interface Storage {
 
 /**
  * A committed change of any resource, as a backend's change stream reports it: objects as
- * stored JSON, which the changefeed forwards without parsing (storedChangeEvent parses them).
+ * stored JSON, which the changefeed forwards without parsing (storedChangeEvent parses them),
+ * and the key that changed.
  */
-export type CommittedChange = StoredChange;
+export type CommittedChange = StoredChange & { key: string };
 
 /** A running subscription to a backend's changes. */
 export interface ChangeSubscription {

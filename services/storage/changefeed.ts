@@ -17,7 +17,6 @@ import { channelFor, encodeChangeEvent } from '../../lib/change-event.ts';
 import type { StatusError } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/log.ts';
 import type { ChangeSource, ChangeSubscription, CommittedChange } from './api.ts';
-import { objectKey } from './core/keys.ts';
 import type { WriteTraceIndex } from './core/write-trace-index.ts';
 
 /** Redis keys of the feed's record; one hash tag, so a Redis Cluster keeps them in one slot. */
@@ -190,7 +189,7 @@ export class Changefeed {
     const lastOnChannel = new Map(this.lastOnChannel);
     for (const change of fresh) {
       const channel = channelFor(change.group, change.resource);
-      const traceparent = this.o.writeTraces?.take(objectKey(change));
+      const traceparent = this.o.writeTraces?.take(change.key);
       const message = encodeChangeEvent(change, lastOnChannel.get(channel) ?? this.baseline, traceparent);
       lastOnChannel.set(channel, change.revision);
       args.push(channel, Buffer.from(message), String(change.revision));

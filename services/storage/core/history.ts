@@ -10,8 +10,8 @@
  * key outside the layout, a delete whose previous state is unknown, or a value that is not a
  * stored object.
  */
-import { looksLikeObject, storedChangeEvent, type StoredChange } from '../../../lib/change-event.ts';
-import type { HistoryEvent } from '../api.ts';
+import { looksLikeObject, storedChangeEvent } from '../../../lib/change-event.ts';
+import type { CommittedChange, HistoryEvent } from '../api.ts';
 import { objectOfKey } from './keys.ts';
 import type { KeyValue, RawChange } from './kv.ts';
 
@@ -20,10 +20,11 @@ import type { KeyValue, RawChange } from './kv.ts';
  * undefined when there is nothing to deliver (see above). A previous value that is not a
  * stored object leaves the event without prevObject.
  */
-export function storedChange(change: RawChange): StoredChange | undefined {
-  const id = objectOfKey(change.kv.key);
-  if (id === undefined) return undefined;
+export function storedChange(change: RawChange): CommittedChange | undefined {
   const { kv, prevKv } = change;
+  const ref = objectOfKey(kv.key);
+  if (ref === undefined) return undefined;
+  const id = { ...ref, key: kv.key };
   const prevObject = prevKv === undefined || !looksLikeObject(prevKv.value) ? undefined : { json: prevKv.value, revision: prevKv.modRevision };
   if (change.type === 'Delete') return prevObject === undefined ? undefined : { type: 'DELETED', revision: kv.modRevision, ...id, prevObject };
   if (!looksLikeObject(kv.value)) return undefined;
