@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { context, trace, TraceFlags } from '@opentelemetry/api';
 import { Redis } from 'ioredis';
 import { channelFor, decodeChangeEvent, type ChangeEvent } from '../../lib/change-event.ts';
 import { StatusError } from '../../lib/errors.ts';
@@ -145,6 +146,18 @@ test('a Redis that lost the publish script (SCRIPT FLUSH) is sent it again: no c
     ['after', after.metadata?.resourceVersion],
   ]);
   assert.equal(mine[1]?.prevRevision, mine[0]?.revision, 'the chain has no gap');
+});
+
+test('a change event carries the traceparent of the write that made it', async () => {
+  const ref = { group: '', resource: 'configmaps', namespace: 'traced', name: 't' };
+  const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+  const parent = trace.setSpanContext(context.active(), { traceId, spanId: '00f067aa0ba902b7', traceFlags: TraceFlags.SAMPLED });
+  const created = await context.with(parent, () => backend.create(ref, { metadata: { name: 't', namespace: 'traced' } }));
+  const deadline = Date.now() + 5_000;
+  while (!received.some((e) => e.namespace === 'traced') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  const event = received.find((e) => e.namespace === 'traced');
+  assert.equal(event?.revision, Number(created.metadata?.resourceVersion));
+  assert.match(event?.traceparent ?? '', new RegExp(`^00-${traceId}-[0-9a-f]{16}-01$`));
 });
 
 test('etcd unavailable: requests fail fast with ServiceUnavailable and succeed once etcd is back', async () => {
