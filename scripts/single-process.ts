@@ -17,6 +17,7 @@ import { bootstrapAdmin } from '../services/auth/core/bootstrap.ts';
 import { parseTokenFile, TokenFileAuthenticator } from '../services/auth/core/token-file.ts';
 import { Pipeline } from '../services/gateway/core/pipeline.ts';
 import { startFrontDoor } from '../services/gateway/front-door.ts';
+import { EDGE_LIMIT_FLAGS, edgeLimitsFrom } from '../services/gateway/rest/edge-limits.ts';
 import { MemoryStorage } from '../services/storage/backends/memory.ts';
 import { WatchService } from '../services/watch/core/watch-service.ts';
 import { readHistory } from '../services/watch/feed.ts';
@@ -27,6 +28,7 @@ const FLAGS = [
   { flag: 'https-listen', env: 'GATEWAY_HTTPS_LISTEN', default: '127.0.0.1:6443', description: 'Kubernetes REST (HTTPS) listen address' },
   { flag: 'data-dir', env: 'DATA_DIR', default: './.data-single', description: 'pki/, tokens.csv and admin.kubeconfig (objects are kept in memory only)' },
   { flag: 'tls-san', env: 'GATEWAY_TLS_SANS', default: 'localhost,127.0.0.1', description: 'DNS names and IPs of the serving certificate' },
+  ...EDGE_LIMIT_FLAGS,
 ] as const;
 
 await runService('single-process', FLAGS, async ({ config, logger, telemetry, server, onStop }) => {
@@ -62,6 +64,7 @@ await runService('single-process', FLAGS, async ({ config, logger, telemetry, se
     tlsSans: config['tls-san'].split(',').map((s) => s.trim()).filter((s) => s !== ''),
     shutdownGraceMs: Number(config['shutdown-grace']) || 10_000,
     grpcServer: server,
+    limits: edgeLimitsFrom(config),
   });
   onStop(() => frontDoor.stop());
   const port = await server.listen(config.listen);

@@ -4,7 +4,8 @@
  * process and the single-process mode, which differ only in how the pipeline reaches auth,
  * admission, storage and watch.
  */
-import { createServer, type Server } from 'node:https';
+import { createSecureServer, type Http2SecureServer, type Http2Session } from 'node:http2';
+import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import type { GrpcServer } from '../../lib/grpc.ts';
 import type { Logger } from '../../lib/log.ts';
@@ -14,6 +15,8 @@ import type { ResourceRegistry } from '../../lib/resources.ts';
 import type { Telemetry } from '../../lib/tracing.ts';
 import type { Pipeline } from './core/pipeline.ts';
 import { resourcesHandlers } from './grpc/server.ts';
+import { BodyReader } from './rest/body.ts';
+import { BodyBudget, ConnectionLimiter, DEFAULT_EDGE_LIMITS, type EdgeLimits } from './rest/edge-limits.ts';
 import { RestHandler } from './rest/handler.ts';
 
 export interface FrontDoorOptions {
@@ -31,10 +34,15 @@ export interface FrontDoorOptions {
   shutdownGraceMs: number;
   /** The gRPC server to add the Resources service to. */
   grpcServer: GrpcServer;
+  /** Limits of the HTTPS listener (DEFAULT_EDGE_LIMITS for what is left out). */
+  limits?: Partial<EdgeLimits>;
 }
 
 export interface FrontDoor {
-  readonly https: Server;
+  /** The HTTPS listener: HTTP/2 (ALPN h2) and HTTP/1.1. */
+  readonly https: Http2SecureServer;
+  /** Open connections per client address. */
+  readonly connections: ConnectionLimiter;
   /** Stop accepting, end watch streams, let requests in flight finish, then cut what is left. */
   stop(): Promise<void>;
 }
@@ -75,6 +83,7 @@ export async function startFrontDoor(o: FrontDoorOptions): Promise<FrontDoor> {
   });
 
   const { host, port } = splitHostPort(o.httpsListen);
+  const limits: EdgeLimits = { ...DEFAULT_EDGE_LIMITS, ...o.limits };
   const rest = new RestHandler({
     pipeline: o.pipeline,
     registry: o.registry,
@@ -82,12 +91,50 @@ export async function startFrontDoor(o: FrontDoorOptions): Promise<FrontDoor> {
     propagator: o.telemetry.propagator,
     logger: o.logger,
     serverAddress: o.httpsListen,
+    bodies: new BodyReader({ budget: new BodyBudget(limits.maxBodyBytesInFlight), timeoutMs: limits.bodyTimeoutMs }),
   });
-  const https = createServer({ cert: serving.certPem, key: serving.keyPem }, rest.handle);
-  // Watches are long-lived: no server-wide request timeout (non-watch requests have their own);
-  // idle keep-alive sockets close after 5 minutes.
-  https.requestTimeout = 0;
-  https.keepAliveTimeout = 300_000;
+  // HTTP/2 as kube-apiserver serves it (client-go multiplexes requests and watches over one
+  // connection), HTTP/1.1 for clients without it.
+  const https = createSecureServer(
+    {
+      cert: serving.certPem,
+      key: serving.keyPem,
+      allowHTTP1: true,
+      settings: { maxConcurrentStreams: limits.maxStreamsPerConnection },
+      // A client that opens streams faster than they finish is refused more, not queued.
+      maxSessionRejectedStreams: 100,
+    },
+    rest.handle,
+  );
+  // HTTP/1.1: headers must arrive within the headers timeout; the whole request (a body the
+  // handler never reads too) within it plus the body timeout, or Node answers 408 and closes.
+  // A watch is complete once its headers are in, so these never cut a long-lived response.
+  // (Node's HTTP/2 server takes http.Server's timeouts for its HTTP/1.1 connections; its types omit them.)
+  const http1 = https as unknown as { headersTimeout: number; requestTimeout: number; keepAliveTimeout: number };
+  http1.headersTimeout = limits.headersTimeoutMs;
+  http1.requestTimeout = limits.headersTimeoutMs + limits.bodyTimeoutMs + 1_000;
+  http1.keepAliveTimeout = limits.idleTimeoutMs;
+
+  const connections = new ConnectionLimiter(limits.maxConnectionsPerClient);
+  const sockets = new Set<Socket>();
+  const sessions = new Set<Http2Session>();
+  https.on('connection', (socket: Socket) => {
+    if (!connections.admit(socket)) {
+      o.logger.debug('connection refused: its client address holds the most connections allowed', { address: socket.remoteAddress });
+      socket.destroy();
+      return;
+    }
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
+  https.on('session', (session: Http2Session) => {
+    sessions.add(session);
+    session.once('close', () => sessions.delete(session));
+    closeWhenIdle(session, limits.idleTimeoutMs);
+  });
+  // Errors of one client's TLS handshake or HTTP/2 session concern that client only.
+  https.on('tlsClientError', (err: Error) => o.logger.debug('TLS handshake failed', { error: err }));
+  https.on('sessionError', (err: Error) => o.logger.debug('HTTP/2 session failed', { error: err }));
   await new Promise<void>((ok, fail) => {
     https.once('error', fail);
     https.listen(port, host, () => ok());
@@ -97,12 +144,40 @@ export async function startFrontDoor(o: FrontDoorOptions): Promise<FrontDoor> {
 
   return {
     https,
+    connections,
     stop: () =>
       new Promise<void>((done) => {
         https.close(() => done());
         rest.shutdown();
-        https.closeIdleConnections();
-        setTimeout(() => https.closeAllConnections(), o.shutdownGraceMs).unref();
+        // GOAWAY: clients finish their streams in flight and open new ones elsewhere.
+        for (const session of sessions) session.close();
+        setTimeout(() => {
+          for (const session of sessions) session.destroy();
+          for (const socket of sockets) socket.destroy();
+        }, o.shutdownGraceMs).unref();
       }),
   };
+}
+
+/**
+ * Closes an HTTP/2 session once it has had no open stream for `idleMs` (HTTP/1.1's
+ * keep-alive timeout, for HTTP/2). A session with a stream open (a quiet watch) stays.
+ */
+function closeWhenIdle(session: Http2Session, idleMs: number): void {
+  let open = 0;
+  let timer: NodeJS.Timeout | undefined;
+  const arm = () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => session.close(), idleMs);
+    timer.unref();
+  };
+  session.on('stream', (stream) => {
+    open++;
+    clearTimeout(timer);
+    stream.once('close', () => {
+      if (--open === 0) arm();
+    });
+  });
+  session.once('close', () => clearTimeout(timer));
+  arm();
 }

@@ -12,6 +12,7 @@ import { StorageClient } from '../storage/grpc/client.ts';
 import { WatchClient } from '../watch/grpc/client.ts';
 import { Pipeline } from './core/pipeline.ts';
 import { startFrontDoor } from './front-door.ts';
+import { EDGE_LIMIT_FLAGS, edgeLimitsFrom } from './rest/edge-limits.ts';
 
 const FLAGS = [
   { flag: 'listen', env: 'GATEWAY_GRPC_LISTEN', default: '127.0.0.1:50051', description: 'typed gRPC resource API listen address' },
@@ -46,6 +47,7 @@ const FLAGS = [
     description: 'watches multiplexed over one stream to a watch replica before another stream is opened',
   },
   { flag: 'auth-cache-ttl', env: 'AUTH_CACHE_TTL_MS', default: '10000', description: 'milliseconds authn/authz answers are reused; 0 disables' },
+  ...EDGE_LIMIT_FLAGS,
 ] as const;
 
 await runService('gateway', FLAGS, async ({ config, logger, telemetry, tls, server, onStop }) => {
@@ -84,6 +86,7 @@ await runService('gateway', FLAGS, async ({ config, logger, telemetry, tls, serv
     tlsSans: config['tls-san'].split(',').map((s) => s.trim()).filter((s) => s !== ''),
     shutdownGraceMs: Number(config['shutdown-grace']) || 10_000,
     grpcServer: server,
+    limits: edgeLimitsFrom(config),
   });
   onStop(() => frontDoor.stop());
   const grpcPort = await server.listen(config.listen);

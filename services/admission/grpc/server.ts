@@ -3,7 +3,7 @@
  */
 import type { CallContext, HandlerMap } from '../../../lib/grpc.ts';
 import { badRequest } from '../../../lib/errors.ts';
-import { objectBytes, parseObjectBytes } from '../../../lib/kube.ts';
+import { objectBytes, parseUntrustedObject } from '../../../lib/kube.ts';
 import type { AdmitRequest__Output } from '../../../lib/gen/apiserver/v1/AdmitRequest.ts';
 import type { AdmitResponse } from '../../../lib/gen/apiserver/v1/AdmitResponse.ts';
 import { userFromProto } from '../../auth/grpc/server.ts';
@@ -30,8 +30,8 @@ export function admissionHandlers(admission: Admission): HandlerMap {
           kind: req.kind,
           namespace: req.ref.namespace,
           name: req.ref.name,
-          object: req.object.length === 0 ? undefined : parseObjectBytes(req.object),
-          oldObject: req.oldObject.length === 0 ? undefined : parseObjectBytes(req.oldObject),
+          object: req.object.length === 0 ? undefined : parseUntrustedObject(req.object),
+          oldObject: req.oldObject.length === 0 ? undefined : parseUntrustedObject(req.oldObject),
           user: userFromProto(req.user),
           dryRun: req.dryRun,
         },

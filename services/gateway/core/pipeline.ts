@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { badRequest, StatusError } from '../../../lib/errors.ts';
 import type { KubeObject } from '../../../lib/kube.ts';
 import { apiVersionOf, withTypeMeta, type ResourceInfo } from '../../../lib/resources.ts';
+import { pathSegmentNameErrors } from '../../../lib/validation/path.ts';
 import type { Admission, AdmissionRequest, Operation } from '../../admission/api.ts';
 import type { Attributes, Authenticator, Authorizer, UserInfo } from '../../auth/api.ts';
 import type { DeleteResult, ListOptions, ListResult, Preconditions, Storage } from '../../storage/api.ts';
@@ -39,6 +40,19 @@ function forbiddenMessage(a: Attributes): string {
   const subject = a.name === '' ? resource : `${resource} "${a.name}"`;
   const scope = a.namespace === '' ? 'at the cluster scope' : `in the namespace "${a.namespace}"`;
   return `${subject} is forbidden: User "${a.user.username}" cannot ${a.verb} resource "${resource}" in API group "${a.apiGroup}" ${scope}`;
+}
+
+/**
+ * BadRequest, in kube's words, when the target's namespace or name cannot be one segment of
+ * a path or a storage key ("." or "..", or containing "/" or "%"), as kube's key functions
+ * refuse them after authorization.
+ */
+function checkTargetSegments(target: Target): void {
+  for (const [what, value] of [['Namespace', target.namespace], ['Name', target.name]] as const) {
+    if (value === '') continue;
+    const errors = pathSegmentNameErrors(value);
+    if (errors.length > 0) throw badRequest(`${what} parameter invalid: ${JSON.stringify(value)}: ${errors.join(';')}`);
+  }
 }
 
 /** The namespaces kube-apiserver creates at start. */
@@ -152,6 +166,7 @@ export class Pipeline {
       },
       signal,
     );
+    checkTargetSegments(target);
   }
 
   async authorizePath(user: UserInfo, verb: string, path: string, signal?: AbortSignal): Promise<void> {

@@ -5,7 +5,7 @@
 import type { Metadata } from '@grpc/grpc-js';
 import { badRequest, StatusError } from '../../../lib/errors.ts';
 import type { CallContext, HandlerMap } from '../../../lib/grpc.ts';
-import { objectBytes, parseObjectBytes } from '../../../lib/kube.ts';
+import { objectBytes, parseUntrustedObject } from '../../../lib/kube.ts';
 import type { ResourceRegistry } from '../../../lib/resources.ts';
 import type { CreateRequest__Output } from '../../../lib/gen/apiserver/v1/CreateRequest.ts';
 import type { DeleteRequest__Output } from '../../../lib/gen/apiserver/v1/DeleteRequest.ts';
@@ -45,7 +45,7 @@ export function resourcesHandlers(pipeline: Pipeline, registry: ResourceRegistry
     Create: async (req: CreateRequest__Output, ctx: CallContext): Promise<ObjectResponse> => {
       const t = target(req.ref);
       if (t.info.namespaced && t.namespace === '') throw badRequest('ref.namespace is required');
-      const created = await pipeline.create(await user(ctx), t, parseObjectBytes(req.object), { dryRun: req.dryRun }, ctx.signal);
+      const created = await pipeline.create(await user(ctx), t, parseUntrustedObject(req.object), { dryRun: req.dryRun }, ctx.signal);
       return { object: objectBytes(created) };
     },
     Get: async (req: GetRequest__Output, ctx: CallContext): Promise<ObjectResponse> => {
@@ -75,7 +75,7 @@ export function resourcesHandlers(pipeline: Pipeline, registry: ResourceRegistry
       };
     },
     Update: async (req: UpdateRequest__Output, ctx: CallContext): Promise<ObjectResponse> => {
-      const updated = await pipeline.update(await user(ctx), named(target(req.ref)), parseObjectBytes(req.object), { dryRun: req.dryRun }, ctx.signal);
+      const updated = await pipeline.update(await user(ctx), named(target(req.ref)), parseUntrustedObject(req.object), { dryRun: req.dryRun }, ctx.signal);
       return { object: objectBytes(updated) };
     },
     Delete: async (req: DeleteRequest__Output, ctx: CallContext): Promise<ObjectResponse> => {

@@ -3,24 +3,21 @@
  * negotiation, Table output, watch streams, and Status errors. Every resource request goes
  * through the Pipeline, so REST and gRPC clients get the same answers.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { context, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Span, type TextMapPropagator, type Tracer } from '@opentelemetry/api';
 import { badRequest, StatusError } from '../../../lib/errors.ts';
-import { isPlainObject, parseObjectBytes, type KubeObject } from '../../../lib/kube.ts';
+import { parseObjectBytes, type KubeObject } from '../../../lib/kube.ts';
 import type { Logger } from '../../../lib/log.ts';
-import { apiVersionOf, withTypeMeta, type ResourceInfo, type ResourceRegistry } from '../../../lib/resources.ts';
+import { apiVersionOf, withTypeMeta, type ResourceRegistry } from '../../../lib/resources.ts';
 import type { UserInfo } from '../../auth/api.ts';
 import type { WatchEvent } from '../../watch/core/watch-cache.ts';
 import { SlowWatcherError, type WatchOptions } from '../../watch/core/watch-service.ts';
 import { bearerToken } from '../core/credentials.ts';
 import type { Pipeline, Target } from '../core/pipeline.ts';
 import { toTable, type IncludeObjectPolicy } from '../printers.ts';
-import { decodeKubeProtobuf, PROTOBUF_CONTENT_TYPE } from './protobuf.ts';
+import { BodyAbandoned, type BodyReader, type EdgeRequest, type EdgeResponse } from './body.ts';
 import { aggregatedDiscovery, apiGroupList, apiResourceList, apiVersions, versionInfo } from './discovery.ts';
-import { AGGREGATED_DISCOVERY_CONTENT_TYPE, checkBodyContentType, negotiateResource, wantsAggregatedDiscovery, type ResourceRepresentation } from './negotiation.ts';
-
-/** kube-apiserver's default request body limit (3 MiB). */
-export const MAX_BODY_BYTES = 3 * 1024 * 1024;
+import { routeOf, splitRequestTarget, type PathRoute, type RequestTarget, type ResourceRoute, type Route } from './request-info.ts';
+import { AGGREGATED_DISCOVERY_CONTENT_TYPE, negotiateResource, wantsAggregatedDiscovery, type ResourceRepresentation } from './negotiation.ts';
 
 export interface RestHandlerOptions {
   pipeline: Pipeline;
@@ -31,25 +28,10 @@ export interface RestHandlerOptions {
   logger: Logger;
   /** host:port clients use, for /api's serverAddressByClientCIDRs. */
   serverAddress: string;
+  /** Reads request bodies within the front door's limits. */
+  bodies: BodyReader;
   clock?: () => Date;
 }
-
-/** A parsed resource URL. */
-interface ResourceRoute {
-  kind: 'resource';
-  info: ResourceInfo;
-  namespace: string;
-  name: string;
-  subresource: string;
-  /** The legacy /watch/ path prefix was used. */
-  watchPrefix: boolean;
-  /** The route template, for span names (no object names in span names). */
-  template: string;
-}
-
-type Route =
-  | ResourceRoute
-  | { kind: 'path'; handler: 'version' | 'api' | 'apis' | 'groupVersion' | 'healthz'; group?: string; version?: string; template: string };
 
 function queryFlag(q: URLSearchParams, name: string): boolean {
   const v = q.get(name);
@@ -82,15 +64,10 @@ export class RestHandler {
   }
 
   /** The node:http request listener. Never throws; every failure becomes a Status response. */
-  readonly handle = (req: IncomingMessage, res: ServerResponse): void => {
-    const url = new URL(req.url ?? '/', 'https://localhost');
-    let route: Route | undefined;
-    try {
-      route = this.route(url.pathname);
-    } catch (err) {
-      this.writeError(res, StatusError.from(err));
-      return;
-    }
+  readonly handle = (req: EdgeRequest, res: EdgeResponse): void => {
+    // The request target is split as sent: never resolved as a URL (see request-info.ts).
+    const url = splitRequestTarget(req.url ?? '/');
+    const route = routeOf(url.path, this.o.registry);
     const template = route?.template ?? 'unknown';
     const parent = this.o.propagator.extract(ROOT_CONTEXT, req.headers, {
       keys: (h) => Object.keys(h),
@@ -100,7 +77,14 @@ export class RestHandler {
       `${req.method ?? 'GET'} ${template}`,
       {
         kind: SpanKind.SERVER,
-        attributes: { 'http.request.method': req.method ?? '', 'url.path': url.pathname, 'http.route': template },
+        attributes: {
+          'http.request.method': req.method ?? '',
+          'url.path': url.path,
+          'http.route': template,
+          'network.protocol.name': 'http',
+          'network.protocol.version': req.httpVersionMajor === 2 ? '2' : req.httpVersion,
+          'user_agent.original': req.headers['user-agent'] ?? '',
+        },
       },
       parent,
     );
@@ -111,79 +95,36 @@ export class RestHandler {
     });
     context.with(trace.setSpan(parent, span), () => {
       this.serve(req, res, url, route, span).catch((err: unknown) => {
+        if (err instanceof BodyAbandoned || (!(err instanceof StatusError) && clientGone(req, res))) {
+          // The client went away (or was cut off as too slow): nothing to answer, nothing wrong here.
+          this.o.logger.debug('request ended without an answer', { path: url.path, why: err instanceof Error ? err.message : String(err) });
+          span.addEvent('client gone');
+          if (!res.writableEnded) res.end();
+          return;
+        }
         const status = StatusError.from(err);
-        if (!(err instanceof StatusError)) this.o.logger.error('unexpected error serving a request', { path: url.pathname, error: err });
+        if (!(err instanceof StatusError)) this.o.logger.error('unexpected error serving a request', { path: url.path, error: err });
         span.setAttribute('k8s.status.reason', status.reason);
         this.writeError(res, status);
       });
     });
   };
 
-  private route(path: string): Route | undefined {
-    let segments: string[];
-    try {
-      segments = path.split('/').filter((s) => s !== '').map(decodeURIComponent);
-    } catch {
-      throw badRequest('the request path is not validly percent-encoded');
-    }
-    if (path === '/version' || path === '/version/') return { kind: 'path', handler: 'version', template: '/version' };
-    if (path === '/healthz' || path === '/livez' || path === '/readyz') return { kind: 'path', handler: 'healthz', template: path };
-    let group: string;
-    let version: string;
-    let rest: string[];
-    let prefix: string;
-    if (segments[0] === 'api') {
-      if (segments.length === 1) return { kind: 'path', handler: 'api', template: '/api' };
-      group = '';
-      version = segments[1] ?? '';
-      rest = segments.slice(2);
-      prefix = `/api/${version}`;
-    } else if (segments[0] === 'apis') {
-      if (segments.length === 1) return { kind: 'path', handler: 'apis', template: '/apis' };
-      group = segments[1] ?? '';
-      version = segments[2] ?? '';
-      if (version === '') return undefined;
-      rest = segments.slice(3);
-      prefix = `/apis/${group}/${version}`;
-    } else {
-      return undefined;
-    }
-    if (rest.length === 0) return { kind: 'path', handler: 'groupVersion', group, version, template: prefix };
-    let watchPrefix = false;
-    if (rest[0] === 'watch') {
-      watchPrefix = true;
-      rest = rest.slice(1);
-      prefix += '/watch';
-    }
-    let namespace = '';
-    // /namespaces/{ns}/{resource}... addresses a namespaced resource; /namespaces[/{name}] the namespaces themselves.
-    if (rest[0] === 'namespaces' && rest.length >= 3) {
-      namespace = rest[1] ?? '';
-      rest = rest.slice(2);
-      prefix += '/namespaces/{namespace}';
-    }
-    const [resource = '', name = '', subresource = '', ...extra] = rest;
-    if (extra.length > 0) return undefined;
-    const info = this.o.registry.get(group, version, resource);
-    if (info === undefined) return undefined;
-    if (namespace !== '' && !info.namespaced) return undefined;
-    const template = `${prefix}/${resource}${name === '' ? '' : '/{name}'}${subresource === '' ? '' : `/${subresource}`}`;
-    return { kind: 'resource', info, namespace, name, subresource, watchPrefix, template };
-  }
-
-  private async serve(req: IncomingMessage, res: ServerResponse, url: URL, route: Route | undefined, span: Span): Promise<void> {
+  private async serve(req: EdgeRequest, res: EdgeResponse, url: RequestTarget, route: Route | undefined, span: Span): Promise<void> {
     if (route?.kind === 'path' && route.handler === 'healthz') {
-      res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8' }).end('ok');
+      res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8' });
+      res.end('ok');
       return;
     }
     const user = await this.o.pipeline.authenticate(bearerToken(req.headers.authorization));
     span.setAttribute('enduser.id', user.username);
     if (route === undefined) {
-      await this.o.pipeline.authorizePath(user, verbOfMethod(req.method), url.pathname);
+      await this.o.pipeline.authorizePath(user, verbOfMethod(req.method), url.path);
       throw new StatusError('NotFound', 'the server could not find the requested resource');
     }
+    if (route.kind === 'invalid') throw route.error;
     if (route.kind === 'path') {
-      await this.o.pipeline.authorizePath(user, 'get', url.pathname);
+      await this.o.pipeline.authorizePath(user, 'get', url.path);
       if (req.method !== 'GET' && req.method !== 'HEAD') throw methodNotAllowed();
       this.servePath(req, res, route);
       return;
@@ -191,7 +132,7 @@ export class RestHandler {
     await this.serveResource(req, res, url, route, user);
   }
 
-  private servePath(req: IncomingMessage, res: ServerResponse, route: Extract<Route, { kind: 'path' }>): void {
+  private servePath(req: EdgeRequest, res: EdgeResponse, route: PathRoute): void {
     const { registry } = this.o;
     switch (route.handler) {
       case 'version':
@@ -222,9 +163,9 @@ export class RestHandler {
     }
   }
 
-  private async serveResource(req: IncomingMessage, res: ServerResponse, url: URL, route: ResourceRoute, user: UserInfo): Promise<void> {
+  private async serveResource(req: EdgeRequest, res: EdgeResponse, url: RequestTarget, route: ResourceRoute, user: UserInfo): Promise<void> {
     const { pipeline } = this.o;
-    const q = url.searchParams;
+    const q = url.query;
     const target: Target = { info: route.info, namespace: route.namespace, name: route.name };
     if (route.subresource !== '') throw new StatusError('NotFound', 'the server could not find the requested resource');
     const closed = abortOnClose(res);
@@ -274,7 +215,7 @@ export class RestHandler {
       case 'POST': {
         if (route.name !== '') throw methodNotAllowed();
         const representation = negotiateResource(req.headers.accept);
-        const body = await readObject(req);
+        const body = await this.o.bodies.readObject(req, res);
         const created = await pipeline.create(user, target, body, { dryRun }, signal);
         this.writeObjectOrTable(res, 201, route, [created], representation, q, undefined, created);
         return;
@@ -282,14 +223,14 @@ export class RestHandler {
       case 'PUT': {
         if (route.name === '') throw methodNotAllowed();
         const representation = negotiateResource(req.headers.accept);
-        const body = await readObject(req);
+        const body = await this.o.bodies.readObject(req, res);
         const updated = await pipeline.update(user, target, body, { dryRun }, signal);
         this.writeObjectOrTable(res, 200, route, [updated], representation, q, undefined, updated);
         return;
       }
       case 'DELETE': {
         if (route.name === '') throw methodNotAllowed();
-        const options = await readDeleteOptions(req);
+        const options = await this.o.bodies.readDeleteOptions(req, res);
         const deleted = await pipeline.delete(user, target, { preconditions: options.preconditions, dryRun: dryRun || options.dryRun }, signal);
         if (deleted.pending) {
           // Waiting for finalizers: kube answers the object, marked for deletion.
@@ -311,7 +252,7 @@ export class RestHandler {
   }
 
   private async serveWatch(
-    res: ServerResponse,
+    res: EdgeResponse,
     route: ResourceRoute,
     target: Target,
     user: UserInfo,
@@ -336,8 +277,9 @@ export class RestHandler {
     if (initial !== null) options.sendInitialEvents = initial === 'true';
     const includeObject = includeObjectPolicy(q);
     const events = await this.o.pipeline.watch(user, { ...target, name: '' }, options, signal);
-    res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private', 'Transfer-Encoding': 'chunked' });
-    res.flushHeaders();
+    // HTTP/1.1 streams it chunked (no Content-Length); HTTP/2 forbids naming the encoding.
+    res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private' });
+    res.flushHeaders?.();
     try {
       for await (const event of events) {
         let line: Buffer;
@@ -377,7 +319,7 @@ export class RestHandler {
   }
 
   private writeObjectOrTable(
-    res: ServerResponse,
+    res: EdgeResponse,
     code: number,
     route: ResourceRoute,
     objects: KubeObject[],
@@ -398,23 +340,25 @@ export class RestHandler {
     this.writeJson(res, code, single ?? objects[0]);
   }
 
-  private writeJson(res: ServerResponse, code: number, body: unknown, contentType = 'application/json'): void {
+  private writeJson(res: EdgeResponse, code: number, body: unknown, contentType = 'application/json', extraHeaders: Record<string, string> = {}): void {
     if (res.headersSent) {
       res.end();
       return;
     }
     const data = Buffer.from(JSON.stringify(body));
-    res.writeHead(code, { 'Content-Type': contentType, 'Content-Length': data.length, 'Cache-Control': 'no-cache, private' });
+    res.writeHead(code, { 'Content-Type': contentType, 'Content-Length': data.length, 'Cache-Control': 'no-cache, private', ...extraHeaders });
     res.end(data);
   }
 
   /** Writes a Status; inside a started watch stream, as a final ERROR event. */
-  private writeError(res: ServerResponse, err: StatusError): void {
+  private writeError(res: EdgeResponse, err: StatusError): void {
     if (res.headersSent) {
       if (!res.writableEnded) res.end(`${JSON.stringify({ type: 'ERROR', object: err.toStatus() })}\n`);
       return;
     }
-    this.writeJson(res, err.code, err.toStatus());
+    // As kube does, a Status that says when to retry says it in Retry-After too.
+    const retryAfter = err.details?.retryAfterSeconds;
+    this.writeJson(res, err.code, err.toStatus(), 'application/json', retryAfter === undefined ? {} : { 'Retry-After': String(retryAfter) });
   }
 }
 
@@ -480,55 +424,14 @@ function methodNotAllowed(): StatusError {
   return new StatusError('MethodNotAllowed', 'the server does not allow this method on the requested resource');
 }
 
+/** Whether the client is gone: its connection (or stream) closed before the answer was done. */
+function clientGone(req: EdgeRequest, res: EdgeResponse): boolean {
+  return req.destroyed && !res.writableEnded;
+}
+
 /** An AbortSignal that fires when the client goes away (the response's 'close', not the request's). */
-function abortOnClose(res: ServerResponse): AbortSignal {
+function abortOnClose(res: EdgeResponse): AbortSignal {
   const controller = new AbortController();
   res.once('close', () => controller.abort());
   return controller.signal;
-}
-
-/** Reads the whole body as bytes, refusing more than MAX_BODY_BYTES with 413. */
-async function readBody(req: IncomingMessage): Promise<Buffer> {
-  const declared = Number(req.headers['content-length'] ?? '0');
-  if (declared > MAX_BODY_BYTES) {
-    req.resume();
-    throw new StatusError('RequestEntityTooLarge', `Request entity too large: limit is ${MAX_BODY_BYTES}`);
-  }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_BODY_BYTES) {
-      req.resume();
-      throw new StatusError('RequestEntityTooLarge', `Request entity too large: limit is ${MAX_BODY_BYTES}`);
-    }
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks);
-}
-
-/** The request body as an object: JSON, or the Kubernetes protobuf kubectl 1.32+ sends for typed creates. */
-async function readObject(req: IncomingMessage): Promise<KubeObject> {
-  const contentType = req.headers['content-type'];
-  const isProtobuf = contentType?.split(';')[0]?.trim().toLowerCase() === PROTOBUF_CONTENT_TYPE;
-  if (!isProtobuf) checkBodyContentType(contentType);
-  const body = await readBody(req);
-  if (body.length === 0) throw badRequest('the body of the request is empty');
-  return isProtobuf ? (decodeKubeProtobuf(body) as KubeObject) : parseObjectBytes(body);
-}
-
-/** metav1.DeleteOptions from a DELETE body (kubectl sends one); all fields optional. */
-async function readDeleteOptions(req: IncomingMessage): Promise<{ preconditions: { uid?: string; resourceVersion?: string }; dryRun: boolean }> {
-  const body = await readBody(req);
-  if (body.length === 0) return { preconditions: {}, dryRun: false };
-  checkBodyContentType(req.headers['content-type']);
-  const options = parseObjectBytes(body);
-  const pre = isPlainObject(options.preconditions) ? options.preconditions : {};
-  return {
-    preconditions: {
-      uid: typeof pre.uid === 'string' ? pre.uid : undefined,
-      resourceVersion: typeof pre.resourceVersion === 'string' ? pre.resourceVersion : undefined,
-    },
-    dryRun: Array.isArray(options.dryRun) && options.dryRun.includes('All'),
-  };
 }

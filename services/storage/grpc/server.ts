@@ -3,7 +3,7 @@
  * Errors are StatusErrors and reach the client as gRPC statuses through GrpcServer.
  */
 import type { CallContext, HandlerMap } from '../../../lib/grpc.ts';
-import { objectBytes, parseObjectBytes } from '../../../lib/kube.ts';
+import { objectBytes, parseUntrustedObject } from '../../../lib/kube.ts';
 import type { ResourceRef__Output } from '../../../lib/gen/apiserver/v1/ResourceRef.ts';
 import type { StorageCreateRequest__Output } from '../../../lib/gen/apiserver/v1/StorageCreateRequest.ts';
 import type { StorageDeleteRequest__Output } from '../../../lib/gen/apiserver/v1/StorageDeleteRequest.ts';
@@ -27,7 +27,7 @@ export function refFromProto(ref: ResourceRef__Output | null): StorageRef {
 export function storageHandlers(storage: Storage): HandlerMap {
   return {
     Create: async (req: StorageCreateRequest__Output, ctx: CallContext): Promise<StorageObjectResponse> => ({
-      object: objectBytes(await storage.create(refFromProto(req.ref), parseObjectBytes(req.object), ctx.signal)),
+      object: objectBytes(await storage.create(refFromProto(req.ref), parseUntrustedObject(req.object), ctx.signal)),
     }),
     Get: async (req: StorageGetRequest__Output, ctx: CallContext): Promise<StorageObjectResponse> => ({
       object: objectBytes(await storage.get(refFromProto(req.ref), { resourceVersion: req.resourceVersion }, ctx.signal)),
@@ -54,7 +54,7 @@ export function storageHandlers(storage: Storage): HandlerMap {
       };
     },
     Update: async (req: StorageUpdateRequest__Output, ctx: CallContext): Promise<StorageObjectResponse> => ({
-      object: objectBytes(await storage.update(refFromProto(req.ref), parseObjectBytes(req.object), ctx.signal)),
+      object: objectBytes(await storage.update(refFromProto(req.ref), parseUntrustedObject(req.object), ctx.signal)),
     }),
     Delete: async (req: StorageDeleteRequest__Output, ctx: CallContext): Promise<StorageDeleteResponse> => {
       const result = await storage.delete(

@@ -1,0 +1,187 @@
+/**
+ * Request bodies at the REST edge: read as bytes within kube's size limit, a deadline and the
+ * gateway's budget of body bytes in flight, then checked (UTF-8, nesting depth) and decoded
+ * by content type before anything else touches them.
+ */
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import { constants as http2, type Http2ServerRequest, type Http2ServerResponse } from 'node:http2';
+import { StatusError } from '../../../lib/errors.ts';
+import { isPlainObject, parseUntrustedObject, type KubeObject } from '../../../lib/kube.ts';
+import type { BodyBudget } from './edge-limits.ts';
+import { checkBodyContentType } from './negotiation.ts';
+import { decodeKubeProtobuf, PROTOBUF_CONTENT_TYPE } from './protobuf.ts';
+
+/** A request over HTTP/1.1 or HTTP/2 (node's compatibility API). */
+export type EdgeRequest = IncomingMessage | Http2ServerRequest;
+/**
+ * A response over HTTP/1.1 (ServerResponse) or HTTP/2 (Http2ServerResponse): the part of
+ * their common API the REST edge uses.
+ */
+export interface EdgeResponse {
+  statusCode: number;
+  readonly headersSent: boolean;
+  readonly writableEnded: boolean;
+  writeHead(statusCode: number, headers?: OutgoingHttpHeaders): unknown;
+  /** HTTP/1.1 only: send the headers now (HTTP/2 sends them with writeHead). */
+  flushHeaders?(): void;
+  write(chunk: Buffer | string): boolean;
+  end(callback?: () => void): unknown;
+  end(data: Buffer | string, callback?: () => void): unknown;
+  once(event: 'close' | 'drain' | 'finish', listener: () => void): unknown;
+  on(event: 'close', listener: () => void): unknown;
+}
+
+/** Both kinds of response are EdgeResponses (checked here, once). */
+export function edgeResponse(res: ServerResponse | Http2ServerResponse): EdgeResponse {
+  return res;
+}
+
+/** kube-apiserver's default request body limit (3 MiB). */
+export const MAX_BODY_BYTES = 3 * 1024 * 1024;
+
+/** The Status of a body past MAX_BODY_BYTES, in kube's words. */
+function tooLarge(): StatusError {
+  return new StatusError('RequestEntityTooLarge', `Request entity too large: limit is ${MAX_BODY_BYTES}`);
+}
+
+/** kube's answer when the server will not take more now (its max-in-flight filter's words). */
+export function tooManyRequests(): StatusError {
+  return new StatusError('TooManyRequests', 'Too many requests, please try again later.', { retryAfterSeconds: 1 });
+}
+
+/** Thrown by a read whose request was already answered (408) or whose client went away. */
+export class BodyAbandoned extends Error {
+  constructor(why: string) {
+    super(why);
+    this.name = 'BodyAbandoned';
+  }
+}
+
+export interface BodyReaderOptions {
+  budget: BodyBudget;
+  /** Milliseconds the whole body may take to arrive once reading starts. */
+  timeoutMs: number;
+}
+
+/** Reads request bodies under the limits of the front door. */
+export class BodyReader {
+  private readonly o: BodyReaderOptions;
+
+  constructor(options: BodyReaderOptions) {
+    this.o = options;
+  }
+
+  /**
+   * The whole body as bytes. RequestEntityTooLarge past MAX_BODY_BYTES; TooManyRequests when
+   * the budget of bytes in flight cannot take it (the bytes taken are given back when the
+   * response is done); a body that does not arrive within the deadline is answered here with
+   * 408 and its connection (HTTP/2: its stream) is closed, and the read rejects with
+   * BodyAbandoned, as it does when the client goes away.
+   */
+  async read(req: EdgeRequest, res: EdgeResponse): Promise<Buffer> {
+    const declared = Number(req.headers['content-length'] ?? '');
+    if (declared > MAX_BODY_BYTES) {
+      drain(req);
+      throw tooLarge();
+    }
+    let reserved = 0;
+    res.once('close', () => this.o.budget.release(reserved));
+    const reserve = (bytes: number): void => {
+      if (!this.o.budget.tryReserve(bytes)) {
+        drain(req);
+        throw tooManyRequests();
+      }
+      reserved += bytes;
+    };
+    if (Number.isInteger(declared) && declared > 0) reserve(declared);
+
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      answerSlowBody(req, res, this.o.timeoutMs);
+    }, this.o.timeoutMs);
+    const chunks: Buffer[] = [];
+    let size = 0;
+    try {
+      for await (const chunk of req as AsyncIterable<Buffer>) {
+        size += chunk.length;
+        if (size > MAX_BODY_BYTES) {
+          drain(req);
+          throw tooLarge();
+        }
+        if (size > reserved) reserve(size - reserved);
+        chunks.push(chunk);
+      }
+    } catch (err) {
+      if (err instanceof StatusError) throw err;
+      throw new BodyAbandoned(timedOut ? 'the body did not arrive in time' : 'the client went away while sending the body');
+    } finally {
+      clearTimeout(timer);
+    }
+    if (timedOut) throw new BodyAbandoned('the body did not arrive in time');
+    return Buffer.concat(chunks, size);
+  }
+
+  /** The request body as an object: JSON, or the Kubernetes protobuf kubectl 1.32+ sends for typed creates. */
+  async readObject(req: EdgeRequest, res: EdgeResponse): Promise<KubeObject> {
+    const contentType = req.headers['content-type'];
+    const isProtobuf = contentType?.split(';')[0]?.trim().toLowerCase() === PROTOBUF_CONTENT_TYPE;
+    if (!isProtobuf) checkBodyContentType(contentType);
+    const body = await this.read(req, res);
+    if (body.length === 0) throw new StatusError('BadRequest', 'the body of the request is empty');
+    return isProtobuf ? (decodeKubeProtobuf(body) as KubeObject) : parseUntrustedObject(body);
+  }
+
+  /** metav1.DeleteOptions from a DELETE body (kubectl sends one); all fields optional. */
+  async readDeleteOptions(req: EdgeRequest, res: EdgeResponse): Promise<{ preconditions: { uid?: string; resourceVersion?: string }; dryRun: boolean }> {
+    const body = await this.read(req, res);
+    if (body.length === 0) return { preconditions: {}, dryRun: false };
+    checkBodyContentType(req.headers['content-type']);
+    const options = parseUntrustedObject(body);
+    const pre = isPlainObject(options.preconditions) ? options.preconditions : {};
+    return {
+      preconditions: {
+        uid: typeof pre.uid === 'string' ? pre.uid : undefined,
+        resourceVersion: typeof pre.resourceVersion === 'string' ? pre.resourceVersion : undefined,
+      },
+      dryRun: Array.isArray(options.dryRun) && options.dryRun.includes('All'),
+    };
+  }
+}
+
+/** Lets the rest of a refused body go by without keeping it. */
+function drain(req: EdgeRequest): void {
+  req.resume();
+}
+
+/**
+ * Answers a body that did not arrive in time: 408 with a Status, then the connection closes
+ * (HTTP/1.1: nothing else can be read on it; HTTP/2: only this stream is reset, the client's
+ * other requests on the connection go on).
+ */
+function answerSlowBody(req: EdgeRequest, res: EdgeResponse, timeoutMs: number): void {
+  const status = {
+    kind: 'Status',
+    apiVersion: 'v1',
+    metadata: {},
+    status: 'Failure',
+    message: `the request body did not arrive within ${timeoutMs / 1000} s`,
+    reason: 'Timeout',
+    code: 408,
+  };
+  const data = Buffer.from(JSON.stringify(status));
+  const http2Stream = 'stream' in req ? req.stream : undefined;
+  if (res.headersSent) {
+    close();
+    return;
+  }
+  const headers: Record<string, string | number> = { 'Content-Type': 'application/json', 'Content-Length': data.length };
+  if (http2Stream === undefined) headers.Connection = 'close';
+  res.writeHead(408, headers);
+  res.end(data, close);
+
+  function close(): void {
+    if (http2Stream !== undefined) http2Stream.close(http2.NGHTTP2_CANCEL);
+    else req.socket?.destroy();
+  }
+}

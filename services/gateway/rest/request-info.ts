@@ -1,0 +1,133 @@
+/**
+ * What a REST request addresses, worked out once from its request target, as kube-apiserver's
+ * RequestInfoFactory does: the path is split on "/" as sent and each segment decoded on its
+ * own, so neither dot-segments ("..", "%2E%2E") nor an encoded slash ("%2F") can change which
+ * resource, namespace or name a request reaches. Nothing here resolves or normalizes a path.
+ */
+import { badRequest, type StatusError } from '../../../lib/errors.ts';
+import type { ResourceInfo, ResourceRegistry } from '../../../lib/resources.ts';
+
+/** A request target split into its path (still percent-encoded) and its query. */
+export interface RequestTarget {
+  /** The path as sent, without query or fragment. */
+  path: string;
+  query: URLSearchParams;
+}
+
+/**
+ * Splits a request target (origin form "/path?query", or absolute form
+ * "https://host/path?query" as proxies send it) without resolving anything in it.
+ */
+export function splitRequestTarget(raw: string): RequestTarget {
+  let target = raw;
+  const absolute = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i.exec(target);
+  if (absolute !== null) target = target.slice(absolute[0].length);
+  const hash = target.indexOf('#');
+  if (hash >= 0) target = target.slice(0, hash);
+  const q = target.indexOf('?');
+  const path = q >= 0 ? target.slice(0, q) : target;
+  return { path: path === '' ? '/' : path, query: new URLSearchParams(q >= 0 ? target.slice(q + 1) : '') };
+}
+
+/** A request for a resource: a collection, or one object of it. */
+export interface ResourceRoute {
+  kind: 'resource';
+  info: ResourceInfo;
+  namespace: string;
+  name: string;
+  subresource: string;
+  /** The legacy /watch/ path prefix was used. */
+  watchPrefix: boolean;
+  /** The route template, for span names (no object names in span names). */
+  template: string;
+}
+
+/** A request for one of the server's own paths. */
+export interface PathRoute {
+  kind: 'path';
+  handler: 'version' | 'api' | 'apis' | 'groupVersion' | 'healthz';
+  group?: string;
+  version?: string;
+  template: string;
+}
+
+/** A path that cannot be read at all (not validly percent-encoded): answered after authentication. */
+export interface InvalidRoute {
+  kind: 'invalid';
+  error: StatusError;
+  template: string;
+}
+
+export type Route = ResourceRoute | PathRoute | InvalidRoute;
+
+/**
+ * The decoded segments of a path. One leading and one trailing "/" are ignored, as kube trims
+ * them; an empty segment anywhere else is kept (and so matches no route).
+ */
+function pathSegments(path: string): string[] {
+  const trimmed = path.replace(/^\//, '').replace(/\/$/, '');
+  if (trimmed === '') return [];
+  return trimmed.split('/').map((segment) => decodeURIComponent(segment));
+}
+
+/**
+ * The route of a path; undefined when no route matches (404 after authentication and an
+ * authorization check of the path, as kube answers unknown paths).
+ */
+export function routeOf(path: string, registry: ResourceRegistry): Route | undefined {
+  let segments: string[];
+  try {
+    segments = pathSegments(path);
+  } catch {
+    return { kind: 'invalid', error: badRequest('the request path is not validly percent-encoded'), template: 'invalid' };
+  }
+  if (segments.length === 1 && segments[0] === 'version') return { kind: 'path', handler: 'version', template: '/version' };
+  if (segments.length === 1 && (segments[0] === 'healthz' || segments[0] === 'livez' || segments[0] === 'readyz')) {
+    return { kind: 'path', handler: 'healthz', template: `/${segments[0]}` };
+  }
+  let group: string;
+  let version: string;
+  let rest: string[];
+  let prefix: string;
+  if (segments[0] === 'api') {
+    if (segments.length === 1) return { kind: 'path', handler: 'api', template: '/api' };
+    group = '';
+    version = segments[1] ?? '';
+    rest = segments.slice(2);
+    prefix = `/api/${version}`;
+  } else if (segments[0] === 'apis') {
+    if (segments.length === 1) return { kind: 'path', handler: 'apis', template: '/apis' };
+    group = segments[1] ?? '';
+    version = segments[2] ?? '';
+    if (version === '') return undefined;
+    rest = segments.slice(3);
+    prefix = `/apis/${group}/${version}`;
+  } else {
+    return undefined;
+  }
+  if (rest.length === 0) return { kind: 'path', handler: 'groupVersion', group, version, template: prefix };
+  let watchPrefix = false;
+  if (rest[0] === 'watch') {
+    watchPrefix = true;
+    rest = rest.slice(1);
+    prefix += '/watch';
+  }
+  let namespace = '';
+  // /namespaces/{ns}/{resource}... addresses a namespaced resource; /namespaces[/{name}] the namespaces themselves.
+  if (rest[0] === 'namespaces' && rest.length >= 3) {
+    namespace = rest[1] ?? '';
+    rest = rest.slice(2);
+    prefix += '/namespaces/{namespace}';
+    if (namespace === '') return undefined;
+  }
+  const [resource = '', name = '', subresource = '', ...extra] = rest;
+  if (extra.length > 0) return undefined;
+  // An empty segment in the middle of the path ("configmaps//status") addresses nothing.
+  if (rest.length >= 2 && name === '') return undefined;
+  if (rest.length === 3 && subresource === '') return undefined;
+  const info = registry.get(group, version, resource);
+  if (info === undefined) return undefined;
+  if (namespace !== '' && !info.namespaced) return undefined;
+  const template = `${prefix}/${resource}${name === '' ? '' : '/{name}'}${subresource === '' ? '' : `/${subresource}`}`;
+  return { kind: 'resource', info, namespace, name, subresource, watchPrefix, template };
+}
