@@ -64,13 +64,23 @@ export function parseObjectBytes(bytes: Uint8Array): KubeObject {
  */
 export const MAX_JSON_DEPTH = 1_000;
 
+/** What a scan of JSON bytes found, before parsing them. */
+export interface JsonShape {
+  /** The deepest nesting of objects and arrays (stops counting a little past the limit asked for). */
+  depth: number;
+  /** Objects, arrays and the values in them, roughly: each costs far more in memory once parsed than its bytes. */
+  values: number;
+}
+
 /**
- * The deepest nesting of `bytes` read as JSON, stopping early once past `limit`: strings
- * (with their escapes) are skipped, so brackets inside them do not count.
+ * Scans `bytes` as JSON without parsing them: how deeply objects and arrays nest (stopping
+ * once past `depthLimit`) and about how many values they hold. Strings (with their escapes)
+ * are skipped, so brackets and commas inside them do not count.
  */
-export function jsonNestingDepth(bytes: Uint8Array, limit = Infinity): number {
+export function scanJson(bytes: Uint8Array, depthLimit = Infinity): JsonShape {
   let depth = 0;
   let max = 0;
+  let values = 1;
   let inString = false;
   for (let i = 0; i < bytes.length; i++) {
     const c = bytes[i] as number;
@@ -80,24 +90,47 @@ export function jsonNestingDepth(bytes: Uint8Array, limit = Infinity): number {
       continue;
     }
     if (c === 0x22) inString = true;
+    else if (c === 0x2c) values++;
     else if (c === 0x7b || c === 0x5b) {
-      if (++depth > max && (max = depth) > limit) return max;
+      values++;
+      if (++depth > max && (max = depth) > depthLimit) break;
     } else if (c === 0x7d || c === 0x5d) depth--;
   }
-  return max;
+  return { depth: max, values };
+}
+
+/** The deepest nesting of `bytes` read as JSON (see scanJson). */
+export function jsonNestingDepth(bytes: Uint8Array, limit = Infinity): number {
+  return scanJson(bytes, limit).depth;
 }
 
 /**
- * Parses an object a client sent (a REST body, or the object of a gRPC request), checking
- * first what would harm the process or the objects of others: it must be valid UTF-8 and
- * nested at most MAX_JSON_DEPTH levels. BadRequest otherwise, with a message that names the
- * problem and never quotes the body.
+ * About how many bytes of heap the parsed form of JSON of this shape takes: its text, plus a
+ * small object's worth per value (V8 spends some 50-100 bytes on each). Used to bound the
+ * memory requests in flight may take, not to account for it exactly.
  */
-export function parseUntrustedObject(bytes: Uint8Array): KubeObject {
+export function parsedSizeEstimate(byteLength: number, shape: JsonShape): number {
+  return byteLength + shape.values * 64;
+}
+
+/**
+ * Checks an object a client sent (a REST body, or the object of a gRPC request) before it is
+ * parsed, for what would harm the process or the objects of others: it must be valid UTF-8
+ * and nested at most MAX_JSON_DEPTH levels. BadRequest otherwise, with a message that names
+ * the problem and never quotes the body. Returns the shape found.
+ */
+export function checkUntrustedJson(bytes: Uint8Array): JsonShape {
   if (!isUtf8(bytes)) throw badRequest('the body of the request is not valid UTF-8');
-  if (jsonNestingDepth(bytes, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) {
+  const shape = scanJson(bytes, MAX_JSON_DEPTH);
+  if (shape.depth > MAX_JSON_DEPTH) {
     throw badRequest(`the body of the request is nested too deeply: at most ${MAX_JSON_DEPTH} levels of objects and arrays are allowed`);
   }
+  return shape;
+}
+
+/** checkUntrustedJson, then parseObjectBytes. */
+export function parseUntrustedObject(bytes: Uint8Array): KubeObject {
+  checkUntrustedJson(bytes);
   return parseObjectBytes(bytes);
 }
 

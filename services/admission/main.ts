@@ -22,6 +22,8 @@ await runService('admission', FLAGS, async ({ config, logger, telemetry, tls, se
   const chain = new AdmissionChain(
     [new SystemFieldsPlugin()],
     [new ObjectMetaValidation(registry), new NamespaceLifecycle(storage, registry)],
+    // Every request's objects are decoded anew by the gRPC server.
+    { ownsRequestObjects: true },
   );
   server.addService('apiserver.v1.Admission', loadApiProto().apiserver.v1.Admission.service, admissionHandlers(chain));
   const port = await server.listen(config.listen);

@@ -82,6 +82,21 @@ describe('AdmissionChain', () => {
     assert.equal(req.object?.metadata?.labels, undefined);
   });
 
+  test('a chain that owns its request objects mutates them in place, without copying', async () => {
+    const inPlace: MutatingPlugin = {
+      name: 'in-place',
+      handles: () => true,
+      async admit(_req, object) {
+        (object.metadata ??= {}).labels = { mine: 'yes' };
+        return object;
+      },
+    };
+    const req = request();
+    const out = await new AdmissionChain([inPlace], [], { ownsRequestObjects: true }).admit(req);
+    assert.equal(out, req.object);
+    assert.deepEqual(req.object?.metadata?.labels, { mine: 'yes' });
+  });
+
   test('a refusal stops the chain and is the result', async () => {
     const { log, mutating, validating } = recorder();
     const refusal = new StatusError('Forbidden', 'no');

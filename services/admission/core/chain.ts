@@ -5,17 +5,30 @@
 import type { KubeObject } from '../../../lib/kube.ts';
 import type { Admission, AdmissionRequest, MutatingPlugin, ValidatingPlugin } from '../api.ts';
 
+export interface AdmissionChainOptions {
+  /**
+   * The request's objects are the chain's own (decoded for it from the wire), so mutating
+   * plugins may change them in place. Default false: the chain works on a copy and the
+   * caller's object is never changed. A deep copy of a large object costs far more than
+   * decoding it (about a second for 3 MiB of small values), so the gRPC server, which
+   * decodes every request anew, says true.
+   */
+  ownsRequestObjects?: boolean;
+}
+
 export class AdmissionChain implements Admission {
   private readonly mutating: readonly MutatingPlugin[];
   private readonly validating: readonly ValidatingPlugin[];
+  private readonly ownsRequestObjects: boolean;
 
-  constructor(mutating: readonly MutatingPlugin[], validating: readonly ValidatingPlugin[]) {
+  constructor(mutating: readonly MutatingPlugin[], validating: readonly ValidatingPlugin[], options: AdmissionChainOptions = {}) {
     this.mutating = mutating;
     this.validating = validating;
+    this.ownsRequestObjects = options.ownsRequestObjects ?? false;
   }
 
   async admit(request: AdmissionRequest, signal?: AbortSignal): Promise<KubeObject | undefined> {
-    let object = request.object === undefined ? undefined : structuredClone(request.object);
+    let object = request.object === undefined || this.ownsRequestObjects ? request.object : structuredClone(request.object);
     if (object !== undefined) {
       for (const plugin of this.mutating) {
         if (plugin.handles(request)) object = await plugin.admit(request, object, signal);

@@ -6,7 +6,7 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { constants as http2, type Http2ServerRequest, type Http2ServerResponse } from 'node:http2';
 import { StatusError } from '../../../lib/errors.ts';
-import { isPlainObject, parseUntrustedObject, type KubeObject } from '../../../lib/kube.ts';
+import { checkUntrustedJson, isPlainObject, parseObjectBytes, parsedSizeEstimate, parseUntrustedObject, type KubeObject } from '../../../lib/kube.ts';
 import type { BodyBudget } from './edge-limits.ts';
 import { checkBodyContentType } from './negotiation.ts';
 import { decodeKubeProtobuf, PROTOBUF_CONTENT_TYPE } from './protobuf.ts';
@@ -66,6 +66,8 @@ export interface BodyReaderOptions {
 /** Reads request bodies under the limits of the front door. */
 export class BodyReader {
   private readonly o: BodyReaderOptions;
+  /** The budget bytes each response holds (given back on its 'close'). */
+  private readonly held = new WeakMap<EdgeResponse, { bytes: number }>();
 
   constructor(options: BodyReaderOptions) {
     this.o = options;
@@ -84,14 +86,14 @@ export class BodyReader {
       drain(req);
       throw tooLarge();
     }
-    let reserved = 0;
-    res.once('close', () => this.o.budget.release(reserved));
+    const reservation = this.reservation(res);
     const reserve = (bytes: number): void => {
-      if (!this.o.budget.tryReserve(bytes)) {
+      try {
+        reservation.reserveUpTo(bytes);
+      } catch (err) {
         drain(req);
-        throw tooManyRequests();
+        throw err;
       }
-      reserved += bytes;
     };
     if (Number.isInteger(declared) && declared > 0) reserve(declared);
 
@@ -109,7 +111,7 @@ export class BodyReader {
           drain(req);
           throw tooLarge();
         }
-        if (size > reserved) reserve(size - reserved);
+        reserve(size);
         chunks.push(chunk);
       }
     } catch (err) {
@@ -129,7 +131,30 @@ export class BodyReader {
     if (!isProtobuf) checkBodyContentType(contentType);
     const body = await this.read(req, res);
     if (body.length === 0) throw new StatusError('BadRequest', 'the body of the request is empty');
-    return isProtobuf ? (decodeKubeProtobuf(body) as KubeObject) : parseUntrustedObject(body);
+    if (isProtobuf) return decodeKubeProtobuf(body) as KubeObject;
+    // What the parsed object will take counts against the budget too: a body of many small
+    // values costs many times its bytes once parsed, in this process and the next ones.
+    this.reservation(res).reserveUpTo(parsedSizeEstimate(body.length, checkUntrustedJson(body)));
+    return parseObjectBytes(body);
+  }
+
+  /** The budget taken for one request (one per response), given back when its response is done. */
+  private reservation(res: EdgeResponse): { reserveUpTo(bytes: number): void } {
+    let held = this.held.get(res);
+    if (held === undefined) {
+      const h = { bytes: 0 };
+      this.held.set(res, h);
+      res.once('close', () => this.o.budget.release(h.bytes));
+      held = h;
+    }
+    const h = held;
+    return {
+      reserveUpTo: (bytes: number) => {
+        if (bytes <= h.bytes) return;
+        if (!this.o.budget.tryReserve(bytes - h.bytes)) throw tooManyRequests();
+        h.bytes = bytes;
+      },
+    };
   }
 
   /** metav1.DeleteOptions from a DELETE body (kubectl sends one); all fields optional. */

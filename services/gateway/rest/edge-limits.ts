@@ -16,7 +16,11 @@ export interface EdgeLimits {
   bodyTimeoutMs: number;
   /** HTTP/2 streams one connection may have open at once (kube's --http2-max-streams-per-connection; Go's and kube's default is 100). */
   maxStreamsPerConnection: number;
-  /** Bytes of request bodies held at once by all requests in flight; a body that would pass it gets 429. */
+  /**
+   * Bytes request bodies in flight may take at once, counted as their bytes plus an estimate
+   * of their parsed form (a body of many small values costs many times its size); a body
+   * that would pass it gets 429.
+   */
   maxBodyBytesInFlight: number;
   /** Milliseconds an idle keep-alive connection (HTTP/1.1, or HTTP/2 without streams) stays open. */
   idleTimeoutMs: number;
@@ -55,7 +59,7 @@ export const EDGE_LIMIT_FLAGS = [
     flag: 'max-body-bytes-in-flight',
     env: 'GATEWAY_MAX_BODY_BYTES_IN_FLIGHT',
     default: String(DEFAULT_EDGE_LIMITS.maxBodyBytesInFlight),
-    description: 'bytes of request bodies the gateway holds at once over all requests in flight; a body beyond it gets 429 (retry after 1 s)',
+    description: 'bytes request bodies in flight may take at once, as received and as parsed (estimated); a body beyond it gets 429 (retry after 1 s)',
   },
 ] as const;
 
