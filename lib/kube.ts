@@ -105,12 +105,13 @@ export function jsonNestingDepth(bytes: Uint8Array, limit = Infinity): number {
 }
 
 /**
- * About how many bytes of heap the parsed form of JSON of this shape takes: its text, plus a
- * small object's worth per value (V8 spends some 50-100 bytes on each). Used to bound the
- * memory requests in flight may take, not to account for it exactly.
+ * About how many bytes of memory a request with a body of this shape takes while it is served:
+ * a few copies of its text (the bytes received, the parsed strings, the encodings sent on to
+ * admission and storage), plus a small object's worth per value (V8 spends some 50-100 bytes
+ * on each). Used to bound the memory requests in flight may take, not to account for it exactly.
  */
 export function parsedSizeEstimate(byteLength: number, shape: JsonShape): number {
-  return byteLength + shape.values * 64;
+  return byteLength * 4 + shape.values * 64;
 }
 
 /**

@@ -22,6 +22,7 @@ export interface EdgeResponse {
   readonly headersSent: boolean;
   readonly writableEnded: boolean;
   writeHead(statusCode: number, headers?: OutgoingHttpHeaders): unknown;
+  setHeader(name: string, value: string): unknown;
   /** HTTP/1.1 only: send the headers now (HTTP/2 sends them with writeHead). */
   flushHeaders?(): void;
   write(chunk: Buffer | string): boolean;
@@ -83,7 +84,7 @@ export class BodyReader {
   async read(req: EdgeRequest, res: EdgeResponse): Promise<Buffer> {
     const declared = Number(req.headers['content-length'] ?? '');
     if (declared > MAX_BODY_BYTES) {
-      drain(req);
+      drain(req, res);
       throw tooLarge();
     }
     const reservation = this.reservation(res);
@@ -91,11 +92,13 @@ export class BodyReader {
       try {
         reservation.reserveUpTo(bytes);
       } catch (err) {
-        drain(req);
+        drain(req, res);
         throw err;
       }
     };
-    if (Number.isInteger(declared) && declared > 0) reserve(declared);
+    // The copies of its text a request makes count from the start (see parsedSizeEstimate), so a
+    // body the budget cannot take is refused before it is read, not after.
+    if (Number.isInteger(declared) && declared > 0) reserve(parsedSizeEstimate(declared, { depth: 0, values: 0 }));
 
     let timedOut = false;
     const timer = setTimeout(() => {
@@ -108,7 +111,7 @@ export class BodyReader {
       for await (const chunk of req as AsyncIterable<Buffer>) {
         size += chunk.length;
         if (size > MAX_BODY_BYTES) {
-          drain(req);
+          drain(req, res);
           throw tooLarge();
         }
         reserve(size);
@@ -174,8 +177,18 @@ export class BodyReader {
   }
 }
 
-/** Lets the rest of a refused body go by without keeping it. */
-function drain(req: EdgeRequest): void {
+/**
+ * Stops receiving a refused body: the answer (413, 429) goes out, then the connection closes
+ * (HTTP/1.1: "Connection: close"; HTTP/2: only this stream is reset). Reading the rest just to
+ * throw it away would let a client keep the server busy with bodies it will never take.
+ */
+function drain(req: EdgeRequest, res: EdgeResponse): void {
+  if ('stream' in req) {
+    const stream = req.stream;
+    res.once('finish', () => stream.close(http2.NGHTTP2_CANCEL));
+  } else if (!res.headersSent) {
+    res.setHeader('Connection', 'close');
+  }
   req.resume();
 }
 

@@ -124,9 +124,12 @@ export class BodyBudget {
     this.capacity = capacity;
   }
 
-  /** Takes `bytes` from the budget, or answers false (taking nothing) when they do not fit. */
+  /**
+   * Takes `bytes` from the budget, or answers false (taking nothing) when they do not fit. A
+   * request larger than the whole budget may still go alone, when nothing else holds any.
+   */
   tryReserve(bytes: number): boolean {
-    if (this.used + bytes > this.capacity) return false;
+    if (this.used > 0 && this.used + bytes > this.capacity) return false;
     this.used += bytes;
     return true;
   }
