@@ -42,11 +42,9 @@ function isDigit(s: string, i: number): boolean {
   return c >= 0x30 && c <= 0x39;
 }
 
-/** Go's getnum: one or two leading digits (exactly two when `fixed`). */
-function getnum(s: string, fixed: boolean): { n: number; rest: string } | undefined {
-  if (!isDigit(s, 0)) return undefined;
-  if (!isDigit(s, 1)) return fixed ? undefined : { n: Number(s[0]), rest: s.slice(1) };
-  return { n: Number(s.slice(0, 2)), rest: s.slice(2) };
+/** The two-digit number at `i`, or -1 when there are not two digits there. */
+function twoDigits(s: string, i: number): number {
+  return isDigit(s, i) && isDigit(s, i + 1) ? (s.charCodeAt(i) - 0x30) * 10 + (s.charCodeAt(i + 1) - 0x30) : -1;
 }
 
 function daysIn(year: number, month: number): number {
@@ -54,85 +52,103 @@ function daysIn(year: number, month: number): number {
   return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
 }
 
-class ParseFailure extends Error {}
+function isAscii(s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7f) return false;
+  return true;
+}
+
+/** Go's words for a failed parse of `value` (a byte string). */
+function cannotParse(value: string, at: number, element: string): { error: string } {
+  return { error: `parsing time ${goQuote(value)} as ${goQuote(RFC3339_LAYOUT)}: cannot parse ${goQuote(value.slice(at))} as ${goQuote(element)}` };
+}
+
+function outOfRange(value: string, what: string): { error: string } {
+  return { error: `parsing time ${goQuote(value)}: ${what} out of range` };
+}
 
 /**
  * Parses `text` as time.Parse(time.RFC3339, text) does. Returns the instant, or Go's error
  * text (which quotes the text, as Go's does): `parsing time "x" as "2006-01-02T15:04:05Z07:00":
  * cannot parse "x" as "2006"`, `parsing time "...": month out of range`, `... extra text: ...`.
+ * The steps are Go's, element by element over the layout; it runs on every stored time a
+ * selector's shape check reads, so it walks the text by index and allocates nothing on success.
  */
 export function parseRFC3339(text: string): GoTime | { error: string } {
   // Go indexes bytes: the steps below read the UTF-8 bytes, one character each.
-  const value = Buffer.from(text, 'utf8').toString('latin1');
-  const cannotParse = (rest: string, element: string) =>
-    new ParseFailure(`parsing time ${goQuote(value)} as ${goQuote(RFC3339_LAYOUT)}: cannot parse ${goQuote(rest)} as ${goQuote(element)}`);
-  const outOfRange = (what: string) => new ParseFailure(`parsing time ${goQuote(value)}: ${what} out of range`);
-  let rest = value;
-  const literal = (ch: string) => {
-    if (rest[0] !== ch) throw cannotParse(rest, ch);
-    rest = rest.slice(1);
-  };
-  /** A number element: `fixed` two digits (else one or two), below `limit` (else out of range). */
-  const number = (element: string, fixed: boolean, range?: { min: number; max: number; what: string }): number => {
-    const got = getnum(rest, fixed);
-    if (got === undefined) throw cannotParse(rest, element);
-    if (range !== undefined && (got.n < range.min || got.n > range.max)) throw outOfRange(range.what);
-    rest = got.rest;
-    return got.n;
-  };
-  try {
-    if (rest.length < 4 || !/^\d{4}/.test(rest)) throw cannotParse(rest, '2006');
-    const year = Number(rest.slice(0, 4));
-    rest = rest.slice(4);
-    literal('-');
-    const month = number('01', true, { min: 1, max: 12, what: 'month' });
-    literal('-');
-    // Any two digits: the day is checked against the month at the end, as Go does.
-    const day = number('02', true);
-    literal('T');
-    const hour = number('15', false, { min: 0, max: 23, what: 'hour' });
-    literal(':');
-    const minute = number('04', true, { min: 0, max: 59, what: 'minute' });
-    literal(':');
-    const second = number('05', true, { min: 0, max: 59, what: 'second' });
-    // A fraction after the seconds, though the layout has none: Go reads up to nine digits.
-    let nanos = 0;
-    if (rest.length >= 2 && (rest[0] === '.' || rest[0] === ',') && isDigit(rest, 1)) {
-      let n = 2;
-      while (n < rest.length && isDigit(rest, n)) n++;
-      nanos = Number(rest.slice(1, Math.min(n, 10)).padEnd(9, '0'));
-      rest = rest.slice(n);
-    }
-    let offsetMinutes = 0;
-    if (rest[0] === 'Z') {
-      rest = rest.slice(1);
-    } else {
-      const hold = rest;
-      if (rest.length < 6 || rest[3] !== ':') throw cannotParse(hold, 'Z07:00');
-      const sign = rest[0];
-      const hh = getnum(rest.slice(1, 3), true);
-      const mm = hh === undefined ? undefined : getnum(rest.slice(4, 6), true);
-      rest = rest.slice(6);
-      // Go checks the ranges (">" not ">=": offsets of 24 hours or 60 minutes exist) before the sign.
-      if ((hh?.n ?? 0) > 24) throw outOfRange('time zone offset hour');
-      if ((mm?.n ?? 0) > 60) throw outOfRange('time zone offset minute');
-      if (hh === undefined || mm === undefined || (sign !== '+' && sign !== '-')) throw cannotParse(hold, 'Z07:00');
-      offsetMinutes = (sign === '-' ? -1 : 1) * (hh.n * 60 + mm.n);
-    }
-    if (rest.length > 0) throw new ParseFailure(`parsing time ${goQuote(value)}: extra text: ${goQuote(rest)}`);
-    if (day < 1 || day > daysIn(year, month)) throw outOfRange('day');
-    // Date.UTC maps years 0-99 to 1900-1999, so the full year is set explicitly.
+  const value = isAscii(text) ? text : Buffer.from(text, 'utf8').toString('latin1');
+  const length = value.length;
+  if (length < 4 || !isDigit(value, 0) || !isDigit(value, 1) || !isDigit(value, 2) || !isDigit(value, 3)) return cannotParse(value, 0, '2006');
+  const year = Number(value.slice(0, 4));
+  let i = 4;
+  if (value[i] !== '-') return cannotParse(value, i, '-');
+  i++;
+  const month = twoDigits(value, i);
+  if (month < 0) return cannotParse(value, i, '01');
+  if (month < 1 || month > 12) return outOfRange(value, 'month');
+  i += 2;
+  if (value[i] !== '-') return cannotParse(value, i, '-');
+  i++;
+  // Any two digits: the day is checked against the month at the end, as Go does.
+  const day = twoDigits(value, i);
+  if (day < 0) return cannotParse(value, i, '02');
+  i += 2;
+  if (value[i] !== 'T') return cannotParse(value, i, 'T');
+  i++;
+  // One or two digits.
+  if (!isDigit(value, i)) return cannotParse(value, i, '15');
+  const hour = isDigit(value, i + 1) ? twoDigits(value, i) : value.charCodeAt(i) - 0x30;
+  if (hour > 23) return outOfRange(value, 'hour');
+  i += hour > 9 || isDigit(value, i + 1) ? 2 : 1;
+  if (value[i] !== ':') return cannotParse(value, i, ':');
+  i++;
+  const minute = twoDigits(value, i);
+  if (minute < 0) return cannotParse(value, i, '04');
+  if (minute > 59) return outOfRange(value, 'minute');
+  i += 2;
+  if (value[i] !== ':') return cannotParse(value, i, ':');
+  i++;
+  const second = twoDigits(value, i);
+  if (second < 0) return cannotParse(value, i, '05');
+  if (second > 59) return outOfRange(value, 'second');
+  i += 2;
+  // A fraction after the seconds, though the layout has none: Go reads up to nine digits.
+  let nanos = 0;
+  if ((value[i] === '.' || value[i] === ',') && isDigit(value, i + 1)) {
+    let n = i + 2;
+    while (n < length && isDigit(value, n)) n++;
+    nanos = Number(value.slice(i + 1, Math.min(n, i + 10)).padEnd(9, '0'));
+    i = n;
+  }
+  let offsetMinutes = 0;
+  if (value[i] === 'Z') {
+    i++;
+  } else {
+    const hold = i;
+    if (length - i < 6 || value[i + 3] !== ':') return cannotParse(value, hold, 'Z07:00');
+    const sign = value[i];
+    const hh = twoDigits(value, i + 1);
+    const mm = hh < 0 ? -1 : twoDigits(value, i + 4);
+    i += 6;
+    // Go checks the ranges (">" not ">=": offsets of 24 hours or 60 minutes exist) before the sign.
+    if (hh > 24) return outOfRange(value, 'time zone offset hour');
+    if (mm > 60) return outOfRange(value, 'time zone offset minute');
+    if (hh < 0 || mm < 0 || (sign !== '+' && sign !== '-')) return cannotParse(value, hold, 'Z07:00');
+    offsetMinutes = (sign === '-' ? -1 : 1) * (hh * 60 + mm);
+  }
+  if (i < length) return { error: `parsing time ${goQuote(value)}: extra text: ${goQuote(value.slice(i))}` };
+  if (day < 1 || day > daysIn(year, month)) return outOfRange(value, 'day');
+  let ms = Date.UTC(year, month - 1, day, hour, minute, second);
+  if (year < 100) {
+    // Date.UTC maps years 0-99 to 1900-1999 (whose leap years differ), so set the full year.
     const date = new Date(0);
     date.setUTCFullYear(year, month - 1, day);
     date.setUTCHours(hour, minute, second, 0);
-    const wholeMs = Math.trunc(nanos / 1e6);
-    const ms = date.getTime() - offsetMinutes * 60_000 + wholeMs;
-    const fraction = (nanos - wholeMs * 1e6) / 1e6;
-    return { ms, fraction, zero: ms === GO_ZERO_TIME_MS && fraction === 0 };
-  } catch (err) {
-    if (err instanceof ParseFailure) return { error: err.message };
-    throw err;
+    ms = date.getTime();
   }
+  const wholeMs = Math.trunc(nanos / 1e6);
+  ms += wholeMs - offsetMinutes * 60_000;
+  const fraction = (nanos - wholeMs * 1e6) / 1e6;
+  return { ms, fraction, zero: ms === GO_ZERO_TIME_MS && fraction === 0 };
 }
 
 function pad(n: number, width: number): string {

@@ -311,47 +311,62 @@ function cannotBeHandled(from: { kind: string; version: string }, kind: string, 
   return badRequest(`${from.kind} in version ${JSON.stringify(from.version)} cannot be handled as a ${kind}: ${error}`);
 }
 
+/** A field's path below `parent` ("" at the object). */
+function pathOf(parent: string, key: string): string {
+  return parent === '' ? key : `${parent}.${key}`;
+}
+
+function mismatch(what: string, goType: string, struct: string, parent: string, key: string): string {
+  return unmarshalTypeError(what, goType, { struct, path: pathOf(parent, key) });
+}
+
 /**
- * Why `value` could not be decoded into `type` at `at`, without quoting it; undefined when it
- * can. The read path's check: nothing is built.
+ * Why `value` could not be decoded into `type` — field `key` of the Go struct `struct`, at
+ * `parent` — without quoting it; undefined when it can. The read path's check, run on every
+ * object a selector reads: nothing is built unless there is a problem.
  */
-function typeProblem(value: unknown, type: GoType, at: Place): string | undefined {
+function typeProblem(value: unknown, type: GoType, struct: string, parent: string, key: string): string | undefined {
   if (value === null || value === undefined) return undefined;
   switch (type.kind) {
     case 'string':
-      return typeof value === 'string' ? undefined : unmarshalTypeError(jsonKind(value), type.name, at);
+      return typeof value === 'string' ? undefined : mismatch(jsonKind(value), type.name, struct, parent, key);
     case 'bool':
-      return typeof value === 'boolean' ? undefined : unmarshalTypeError(jsonKind(value), 'bool', at);
+      return typeof value === 'boolean' ? undefined : mismatch(jsonKind(value), 'bool', struct, parent, key);
     case 'int64':
-      if (typeof value === 'number') return isInt64(value) ? undefined : unmarshalTypeError('number', 'int64', at);
-      return unmarshalTypeError(jsonKind(value), 'int64', at);
+      if (typeof value === 'number') return isInt64(value) ? undefined : mismatch('number', 'int64', struct, parent, key);
+      return mismatch(jsonKind(value), 'int64', struct, parent, key);
     case 'time':
-      if (typeof value !== 'string') return unmarshalTypeError(jsonKind(value), 'string', at);
-      return 'error' in parseRFC3339(value) ? `${at.struct}.${at.path} is not an RFC 3339 time` : undefined;
+      if (typeof value !== 'string') return mismatch(jsonKind(value), 'string', struct, parent, key);
+      return 'error' in parseRFC3339(value) ? `${struct}.${pathOf(parent, key)} is not an RFC 3339 time` : undefined;
     case 'raw':
       return undefined;
     case 'map':
-      if (!isPlainObject(value)) return unmarshalTypeError(jsonKind(value), type.name, at);
-      for (const key in value) {
-        if (!Object.hasOwn(value, key)) continue;
-        const problem = typeProblem(value[key], type.value, at);
-        if (problem !== undefined) return problem;
+      if (!isPlainObject(value)) return mismatch(jsonKind(value), type.name, struct, parent, key);
+      for (const k in value) {
+        if (!Object.hasOwn(value, k)) continue;
+        const found = typeProblem(value[k], type.value, struct, parent, key);
+        if (found !== undefined) return found;
       }
       return undefined;
     case 'slice':
-      if (!Array.isArray(value)) return unmarshalTypeError(jsonKind(value), type.name, at);
+      if (!Array.isArray(value)) return mismatch(jsonKind(value), type.name, struct, parent, key);
       for (const element of value) {
-        const problem = typeProblem(element, type.element, at);
-        if (problem !== undefined) return problem;
+        const found = typeProblem(element, type.element, struct, parent, key);
+        if (found !== undefined) return found;
       }
       return undefined;
-    case 'struct':
-      if (!isPlainObject(value)) return unmarshalTypeError(jsonKind(value), type.name, at);
-      for (const [key, field] of type.fields) {
-        const problem = typeProblem(value[key], field.type, { struct: type.struct, path: at.path === '' ? key : `${at.path}.${key}` });
-        if (problem !== undefined) return problem;
+    case 'struct': {
+      if (!isPlainObject(value)) return mismatch(jsonKind(value), type.name, struct, parent, key);
+      const path = key === '' ? parent : pathOf(parent, key);
+      // The object's own keys (fewer than the struct's fields, mostly); fields Go does not have are not read.
+      for (const name in value) {
+        const field = type.fields.get(name);
+        if (field === undefined || !Object.hasOwn(value, name)) continue;
+        const found = typeProblem(value[name], field.type, type.struct, path, name);
+        if (found !== undefined) return found;
       }
       return undefined;
+    }
   }
 }
 
@@ -368,7 +383,7 @@ export function objectShapeProblem(object: unknown, kind?: GoStruct): string | u
     const value = object[key];
     if (value !== undefined && value !== null && typeof value !== 'string') return unmarshalTypeError(jsonKind(value), 'string', { struct, path: key });
   }
-  return typeProblem(object.metadata, OBJECT_META, { struct, path: 'metadata' }) ?? (kind === undefined ? undefined : typeProblem(object, kind, { struct, path: '' }));
+  return typeProblem(object.metadata, OBJECT_META, struct, '', 'metadata') ?? (kind === undefined ? undefined : typeProblem(object, kind, struct, '', ''));
 }
 
 /**
