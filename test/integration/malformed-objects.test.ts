@@ -40,6 +40,7 @@ const POISONED: readonly [name: string, json: string][] = [
   ['numeric-annotation', '{"metadata":{"name":"numeric-annotation","namespace":"ns","labels":{"app":"web"},"annotations":{"n":1}}}'],
   ['name-object', '{"metadata":{"name":{"a":1},"namespace":"ns","labels":{"app":"web"}}}'],
   ['not-json', '{"metadata":'],
+  ['uid-number', '{"metadata":{"name":"uid-number","namespace":"ns","uid":42}}'],
 ];
 
 /** A logger that keeps the keys of what it warned about. */
@@ -199,8 +200,8 @@ function runCases(name: string, makeBackend: (logger: Logger) => Promise<Backend
         assert.deepEqual(itemNames(notLabelled.json), ['(none)']);
         const plain = await request(CONFIGMAPS);
         assert.equal(plain.status, 200);
-        // In key order: labels-string, metadata-array, name-object, no-metadata, (not-json left out), numeric-annotation, p, web.
-        assert.deepEqual(itemNames(plain.json), ['labels-string', '(none)', '(none)', '(none)', 'numeric-annotation', 'p', 'web']);
+        // In key order: labels-string, metadata-array, name-object, no-metadata, (not-json left out), numeric-annotation, p, uid-number, web.
+        assert.deepEqual(itemNames(plain.json), ['labels-string', '(none)', '(none)', '(none)', 'numeric-annotation', 'p', 'uid-number', 'web']);
         const clusterWide = await request(`/api/v1/configmaps?labelSelector=${encodeURIComponent('app')}`);
         assert.equal(clusterWide.status, 200);
         assert.deepEqual(itemNames(clusterWide.json), ['web']);
@@ -210,7 +211,7 @@ function runCases(name: string, makeBackend: (logger: Logger) => Promise<Backend
         const rows = table.json.rows as { cells: unknown[] }[];
         assert.deepEqual(
           rows.map((r) => r.cells.slice(0, 2)),
-          [['labels-string', 0], ['', 0], ['', 0], ['', 1], ['numeric-annotation', 0], ['p', 0], ['web', 0]],
+          [['labels-string', 0], ['', 0], ['', 0], ['', 1], ['numeric-annotation', 0], ['p', 0], ['uid-number', 0], ['web', 0]],
           'every object prints, its absent or mistyped cells as kube prints zero values',
         );
         const selectedTable = await request(`${CONFIGMAPS}?labelSelector=${encodeURIComponent('app=web')}`, { accept: TABLE });
@@ -238,9 +239,11 @@ function runCases(name: string, makeBackend: (logger: Logger) => Promise<Backend
         await watch.until('the initial state', (seen) => seen.length >= 1);
         assert.equal(watch.status(), 200);
         assert.deepEqual(watch.events.map((e) => (e.object.metadata as { name?: string }).name), ['web']);
-        for (const name of ['p', 'labels-string', 'metadata-array', 'no-metadata', 'numeric-annotation', 'name-object']) {
+        for (const name of ['p', 'labels-string', 'metadata-array', 'no-metadata', 'numeric-annotation', 'name-object', 'uid-number']) {
           const deleted = await request(`${CONFIGMAPS}/${name}`, { method: 'DELETE' });
           assert.equal(deleted.status, 200, `${name}: ${JSON.stringify(deleted.json)}`);
+          // A Status clients can decode: details.uid is a string whatever the object held.
+          assert.equal(typeof (deleted.json.details as { uid?: unknown }).uid, 'string', name);
         }
         const left = await request(CONFIGMAPS);
         assert.deepEqual(itemNames(left.json), ['web']);
