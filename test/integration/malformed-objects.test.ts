@@ -232,13 +232,18 @@ function runCases(name: string, makeBackend: (logger: Logger) => Promise<Backend
       }
     });
 
-    test('a new watch with selectors starts from a list that holds them, and they can be deleted', async () => {
+    test('a new watch with selectors starts from a list that holds them, and they can be replaced and deleted', async () => {
       const controller = new AbortController();
       try {
         const watch = openWatch(stack.base, `${CONFIGMAPS}?watch=1&labelSelector=${encodeURIComponent('app in (web)')}`, controller.signal);
         await watch.until('the initial state', (seen) => seen.length >= 1);
         assert.equal(watch.status(), 200);
         assert.deepEqual(watch.events.map((e) => (e.object.metadata as { name?: string }).name), ['web']);
+        // Replaced with a well-formed object, it matches again.
+        const replaced = await request(`${CONFIGMAPS}/labels-string`, { method: 'PUT', body: { metadata: { name: 'labels-string', labels: { app: 'web' } } } });
+        assert.equal(replaced.status, 200, JSON.stringify(replaced.json));
+        await watch.until('the replaced object', (seen) => seen.length >= 2);
+        assert.deepEqual(watch.events.map((e) => `${e.type} ${(e.object.metadata as { name?: string }).name}`), ['ADDED web', 'ADDED labels-string']);
         for (const name of ['p', 'labels-string', 'metadata-array', 'no-metadata', 'numeric-annotation', 'name-object', 'uid-number']) {
           const deleted = await request(`${CONFIGMAPS}/${name}`, { method: 'DELETE' });
           assert.equal(deleted.status, 200, `${name}: ${JSON.stringify(deleted.json)}`);
@@ -247,10 +252,15 @@ function runCases(name: string, makeBackend: (logger: Logger) => Promise<Backend
         }
         const left = await request(CONFIGMAPS);
         assert.deepEqual(itemNames(left.json), ['web']);
-        // The watch saw none of the deletions (none of them matched) and is still live.
+        // Of the deletions the watch saw only the one that matched, and it is still live.
         await request(CONFIGMAPS, { method: 'POST', body: { metadata: { name: 'web2', labels: { app: 'web' } } } });
-        await watch.until('web2', (seen) => seen.length >= 2);
-        assert.deepEqual(watch.events.map((e) => `${e.type} ${(e.object.metadata as { name?: string }).name}`), ['ADDED web', 'ADDED web2']);
+        await watch.until('web2', (seen) => seen.length >= 4);
+        assert.deepEqual(watch.events.map((e) => `${e.type} ${(e.object.metadata as { name?: string }).name}`), [
+          'ADDED web',
+          'ADDED labels-string',
+          'DELETED labels-string',
+          'ADDED web2',
+        ]);
       } finally {
         controller.abort();
       }
