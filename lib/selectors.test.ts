@@ -337,3 +337,81 @@ describe('selectable fields per kind (kube\'s core/v1 field label conversions)',
     assert.equal(cordoned.matches({ metadata: { name: 'n' } }), false);
   });
 });
+
+describe('malformed objects (stored before the write checks, or by another writer)', () => {
+  const poisoned: [string, unknown][] = [
+    ['labels a string', { metadata: { name: 'p', namespace: 'ns', labels: 'app=web' } }],
+    ['a label value a number', { metadata: { name: 'p', namespace: 'ns', labels: { app: 1 } } }],
+    ['annotations with a number', { metadata: { name: 'p', namespace: 'ns', labels: { app: 'web' }, annotations: { n: 1 } } }],
+    ['metadata an array', { metadata: ['p'] }],
+    ['metadata a string', { metadata: 'p' }],
+    ['a name that is an object', { metadata: { name: { p: 1 }, namespace: 'ns', labels: { app: 'web' } } }],
+    ['a creationTimestamp that is no time', { metadata: { name: 'p', namespace: 'ns', labels: { app: 'web' }, creationTimestamp: 'now' } }],
+  ];
+
+  test('match no label or field selector, and never throw', () => {
+    const filters = [
+      createObjectFilter({ labelSelector: 'app=web' }),
+      createObjectFilter({ labelSelector: '!app' }),
+      createObjectFilter({ labelSelector: 'app notin (db)' }),
+      createObjectFilter({ fieldSelector: 'metadata.name=p' }),
+      createObjectFilter({ fieldSelector: 'metadata.name!=q' }),
+      createObjectFilter({ namespace: 'ns', labelSelector: 'app' }),
+    ];
+    for (const [what, object] of poisoned) {
+      for (const filter of filters) {
+        assert.equal(filter.matches(object as KubeObject), false, what);
+        const verdict = filter.verdict(object as KubeObject, 'ns');
+        assert.equal(typeof verdict, 'object', what);
+        assert.match((verdict as { malformed: string }).malformed, /^json: cannot unmarshal |is not an RFC 3339 time$/, what);
+      }
+    }
+  });
+
+  test('without selectors their shape does not matter: the namespace of the key decides', () => {
+    const inNs = createObjectFilter({ namespace: 'ns' });
+    for (const [what, object] of poisoned) {
+      assert.equal(createObjectFilter({}).matches(object as KubeObject), true, what);
+      assert.equal(inNs.verdict(object as KubeObject, 'ns'), true, what);
+      assert.equal(inNs.verdict(object as KubeObject, 'other'), false, what);
+    }
+  });
+
+  test('null maps and lists are absent, as Go decodes them: well-formed', () => {
+    const object = { metadata: { name: 'p', namespace: 'ns', labels: null, annotations: null, finalizers: null } } as unknown as KubeObject;
+    assert.equal(createObjectFilter({ labelSelector: 'app=web' }).matches(object), false);
+    assert.equal(createObjectFilter({ labelSelector: '!app' }).matches(object), true);
+    assert.equal(createObjectFilter({ fieldSelector: 'metadata.name=p' }).matches(object), true);
+    assert.equal(createObjectFilter({ labelSelector: 'a' }).verdict({}), false, 'no metadata at all is an empty ObjectMeta');
+    assert.equal(createObjectFilter({ labelSelector: '!a' }).verdict({}), true);
+  });
+
+  test('a field a kind selects by, of the wrong type, makes the object malformed for its selectors', () => {
+    const phase = createObjectFilter({ fieldSelector: 'status.phase=Active', resource: 'namespaces' });
+    assert.deepEqual(phase.verdict({ metadata: { name: 'a' }, status: { phase: 5 } }), {
+      malformed: 'json: cannot unmarshal number into Go struct field NamespaceStatus.status.phase of type v1.NamespacePhase',
+    });
+    assert.deepEqual(createObjectFilter({ labelSelector: 'a', resource: 'nodes' }).verdict({ metadata: { name: 'n' }, spec: { unschedulable: 'yes' } }), {
+      malformed: 'json: cannot unmarshal string into Go struct field NodeSpec.spec.unschedulable of type bool',
+    });
+    assert.equal(createObjectFilter({ fieldSelector: 'metadata.name=n', resource: 'nodes' }).verdict({ metadata: { name: 'n' }, spec: null }), true);
+  });
+
+  test('a shape problem the caller found already is not looked for again', () => {
+    const filter = createObjectFilter({ labelSelector: 'app=web' });
+    const object: KubeObject = { metadata: { labels: { app: 'web' } } };
+    assert.equal(filter.verdict(object, undefined, null), true);
+    assert.deepEqual(filter.verdict(object, undefined, 'known'), { malformed: 'known' });
+    assert.equal(filter.selective, true);
+    assert.equal(createObjectFilter({ namespace: 'ns' }).selective, false);
+  });
+
+  test('the parts never throw on their own either', () => {
+    const selector = parseLabelSelector('app=web,tier');
+    for (const labels of [null, 'app=web', ['app'], 5, { app: 1, tier: 'x' }, { app: null }]) assert.equal(selector.matches(labels), false, JSON.stringify(labels));
+    assert.equal(parseLabelSelector('!app').matches({ app: 5 }), true, 'a value that is not a string is no label');
+    assert.deepEqual(objectFields({ metadata: ['x'] } as unknown as KubeObject), { 'metadata.name': '', 'metadata.namespace': '' });
+    assert.deepEqual(objectFields({ metadata: { name: 5, namespace: {} } } as unknown as KubeObject), { 'metadata.name': '', 'metadata.namespace': '' });
+    assert.deepEqual(selectableFields('', 'namespaces').values({ metadata: 'x', status: 'Active' } as unknown as KubeObject), { 'metadata.name': '', 'status.phase': '' });
+  });
+});

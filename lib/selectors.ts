@@ -10,7 +10,8 @@
  * whitespace is trimmed, and `\,`, `\=` and `\\` escape those characters in a value.
  */
 import { badRequest } from './errors.ts';
-import type { KubeObject } from './kube.ts';
+import { isPlainObject, type KubeObject } from './kube.ts';
+import { goField, goStruct, objectShapeProblem, type GoStruct } from './object-meta.ts';
 
 type Operator = 'in' | 'notin' | 'exists' | '!' | 'gt' | 'lt';
 
@@ -22,7 +23,12 @@ interface Requirement {
 
 export interface LabelSelector {
   readonly empty: boolean;
-  matches(labels: Record<string, string> | undefined): boolean;
+  /**
+   * Whether a label set matches. Never throws: anything but an object is no labels, and a
+   * value that is not a string is no label (an object holding such labels is malformed, and
+   * ObjectFilter matches it with no selector at all).
+   */
+  matches(labels: unknown): boolean;
 }
 
 // validation.IsQualifiedName / IsValidLabelValue, with their messages.
@@ -303,9 +309,10 @@ function newRequirement(key: string, op: Operator, values: string[]): Requiremen
   return { key, op, values };
 }
 
-function requirementMatches(r: Requirement, labels: Record<string, string> | undefined): boolean {
-  const has = labels !== undefined && Object.hasOwn(labels, r.key);
-  const value = has ? (labels[r.key] as string) : undefined;
+function requirementMatches(r: Requirement, labels: unknown): boolean {
+  const found = isPlainObject(labels) && Object.hasOwn(labels, r.key) ? labels[r.key] : undefined;
+  const has = typeof found === 'string';
+  const value = has ? found : undefined;
   switch (r.op) {
     case 'in':
       return has && r.values.includes(value as string);
@@ -355,11 +362,18 @@ export interface FieldSelector {
 /** The fields every kind can be selected by, unless its own list says otherwise. */
 export const DEFAULT_SELECTABLE_FIELDS: readonly string[] = ['metadata.name', 'metadata.namespace'];
 
+/** A string field of an object's metadata; "" (Go's zero value) when it or the metadata is not there or not a string. */
+function metadataString(object: KubeObject, field: string): string {
+  const metadata: unknown = object.metadata;
+  const value = isPlainObject(metadata) ? metadata[field] : undefined;
+  return typeof value === 'string' ? value : '';
+}
+
 /** The selectable fields of an object: metadata.name and metadata.namespace for every kind. */
 export function objectFields(object: KubeObject): Record<string, string> {
   return {
-    'metadata.name': object.metadata?.name ?? '',
-    'metadata.namespace': object.metadata?.namespace ?? '',
+    'metadata.name': metadataString(object, 'name'),
+    'metadata.namespace': metadataString(object, 'namespace'),
   };
 }
 
@@ -367,8 +381,13 @@ export function objectFields(object: KubeObject): Record<string, string> {
 export interface SelectableFields {
   /** The field labels kube accepts for the kind (its field label conversion function). */
   readonly supported: readonly string[];
-  /** The field set of an object (its GetAttrs / ToSelectableFields). */
+  /** The field set of an object (its GetAttrs / ToSelectableFields). Never throws. */
   values(object: KubeObject): Record<string, string>;
+  /**
+   * The kind's fields outside metadata that `values` reads, as Go types: an object where they
+   * do not fit could not have been decoded by kube, so no selector matches it.
+   */
+  readonly shape?: GoStruct;
 }
 
 const DEFAULT_FIELDS: SelectableFields = { supported: DEFAULT_SELECTABLE_FIELDS, values: objectFields };
@@ -385,8 +404,11 @@ const FIELDS_BY_RESOURCE: ReadonlyMap<string, SelectableFields> = new Map([
     {
       supported: ['metadata.name', 'status.phase'],
       values: (object: KubeObject) => ({
-        'metadata.name': object.metadata?.name ?? '',
+        'metadata.name': metadataString(object, 'name'),
         'status.phase': stringField(object, 'status', 'phase'),
+      }),
+      shape: goStruct('Namespace', 'v1.Namespace', {
+        status: goField.struct(goStruct('NamespaceStatus', 'v1.NamespaceStatus', { phase: goField.string('v1.NamespacePhase') })),
       }),
     },
   ],
@@ -395,17 +417,18 @@ const FIELDS_BY_RESOURCE: ReadonlyMap<string, SelectableFields> = new Map([
     {
       supported: ['metadata.name', 'spec.unschedulable'],
       values: (object: KubeObject) => ({
-        'metadata.name': object.metadata?.name ?? '',
+        'metadata.name': metadataString(object, 'name'),
         // fmt.Sprint of a bool: "true" or "false" (absent is false).
         'spec.unschedulable': String(nested(object, 'spec', 'unschedulable') === true),
       }),
+      shape: goStruct('Node', 'v1.Node', { spec: goField.struct(goStruct('NodeSpec', 'v1.NodeSpec', { unschedulable: goField.bool() })) }),
     },
   ],
 ]);
 
 function nested(object: KubeObject, outer: string, inner: string): unknown {
   const container = object[outer];
-  return typeof container === 'object' && container !== null ? (container as Record<string, unknown>)[inner] : undefined;
+  return isPlainObject(container) ? container[inner] : undefined;
 }
 
 function stringField(object: KubeObject, outer: string, inner: string): string {
@@ -492,12 +515,32 @@ export function checkFieldsSupported(selector: FieldSelector, supported: readonl
   }
 }
 
+/**
+ * What a filter says of one object: whether it matches, or — for an object the selectors
+ * cannot read as kube would (see objectShapeProblem) — why not; such an object matches no
+ * selector, and the caller may log the problem (it quotes no value of the object).
+ */
+export type FilterVerdict = boolean | { malformed: string };
+
 /** A compiled list/watch filter: namespace, labels and fields together. */
 export interface ObjectFilter {
   readonly everything: boolean;
   /** The namespace an object must be in; "" for any (the watch cache indexes watchers by it). */
   readonly namespace: string;
-  matches(object: KubeObject): boolean;
+  /** There is a label or field selector: only then does an object's shape matter. */
+  readonly selective: boolean;
+  /** The fields of the resource's kind the selectors read (objectShapeProblem's `kind`). */
+  readonly shape: GoStruct | undefined;
+  /** verdict(...) === true. */
+  matches(object: KubeObject, keyNamespace?: string): boolean;
+  /**
+   * Never throws. `keyNamespace`: the namespace of the object's storage key, when the caller
+   * knows it; the namespace check then uses it, as kube's cacher checks the key, rather than
+   * metadata.namespace. `shapeProblem`: the object's objectShapeProblem(object, shape) when
+   * the caller has it already (null: none), so that a change offered to many watchers is
+   * checked once.
+   */
+  verdict(object: KubeObject, keyNamespace?: string, shapeProblem?: string | null): FilterVerdict;
 }
 
 /**
@@ -507,6 +550,7 @@ export interface ObjectFilter {
 class CompiledFilter implements ObjectFilter {
   readonly everything: boolean;
   readonly namespace: string;
+  readonly selective: boolean;
   private readonly labels: LabelSelector | undefined;
   private readonly fields: FieldSelector | undefined;
   private readonly selectable: SelectableFields;
@@ -516,15 +560,35 @@ class CompiledFilter implements ObjectFilter {
     this.labels = labels.empty ? undefined : labels;
     this.fields = fields.empty ? undefined : fields;
     this.selectable = selectable;
-    this.everything = labels.empty && fields.empty && namespace === '';
+    this.selective = !labels.empty || !fields.empty;
+    this.everything = !this.selective && namespace === '';
   }
 
-  matches(object: KubeObject): boolean {
-    if (this.namespace !== '' && (object.metadata?.namespace ?? '') !== this.namespace) return false;
+  get shape(): GoStruct | undefined {
+    return this.selectable.shape;
+  }
+
+  matches(object: KubeObject, keyNamespace?: string): boolean {
+    return this.verdict(object, keyNamespace) === true;
+  }
+
+  verdict(object: KubeObject, keyNamespace?: string, shapeProblem?: string | null): FilterVerdict {
+    if (this.namespace !== '' && (keyNamespace ?? metadataString(object, 'namespace')) !== this.namespace) return false;
+    if (!this.selective) return true;
+    const problem = shapeProblem === undefined ? objectShapeProblem(object, this.selectable.shape) : shapeProblem;
+    if (typeof problem === 'string') return { malformed: problem };
     if (this.labels !== undefined && !this.labels.matches(object.metadata?.labels)) return false;
     if (this.fields !== undefined && !this.fields.matches(this.selectable.values(object))) return false;
     return true;
   }
+}
+
+/**
+ * A filter from selectors already parsed (and checked, as storage's list checks them in kube's
+ * order), over the selectable fields of the resource.
+ */
+export function compileObjectFilter(namespace: string, labels: LabelSelector, fields: FieldSelector, selectable: SelectableFields): ObjectFilter {
+  return new CompiledFilter(namespace, labels, fields, selectable);
 }
 
 /**

@@ -44,7 +44,7 @@ await runService('single-process', FLAGS, async ({ config, logger, telemetry, se
   });
   const authenticator = new TokenFileAuthenticator(parseTokenFile(boot.tokenFileText));
 
-  const storage = new MemoryStorage();
+  const storage = new MemoryStorage({ logger });
   const admission = new AdmissionChain([new SystemFieldsPlugin()], [new ObjectMetaValidation(registry), new NamespaceLifecycle(storage, registry)]);
   const { caches, subscription } = await feedCachesLocally({ source: storage, storage, resources: registry.all, logger, cacheCapacity: 10_000 });
   onStop(() => subscription.close());

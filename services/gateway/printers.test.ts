@@ -453,6 +453,25 @@ test('nodes: an empty object prints every absent value, without throwing', () =>
 // ---------------------------------------------------------------------------------------------
 // Other resources, malformed input
 
+test('stored objects of the wrong shape (past the write checks) print their zero values, row by row', () => {
+  const good = node();
+  const poisoned = [
+    { metadata: { name: 'p', labels: null } },
+    { metadata: { name: 'p', labels: 'node-role.kubernetes.io/x' } },
+    { metadata: { name: { p: 1 }, creationTimestamp: 1726565874, annotations: { n: 1 } } },
+    { metadata: 'p' },
+    { status: { conditions: 'Ready' } },
+  ];
+  const rows = rowsFor('nodes', [good, ...poisoned] as unknown as KubeObject[], { now: NOW });
+  assert.deepEqual(rows[0]?.cells.slice(0, 4), ['n1', 'Unknown', '<none>', '5d']);
+  assert.deepEqual(rows[1]?.cells.slice(0, 4), ['p', 'Unknown', '<none>', '<unknown>']);
+  assert.deepEqual(rows[2]?.cells.slice(0, 4), ['p', 'Unknown', '<none>', '<unknown>']);
+  for (const row of rows.slice(3)) assert.deepEqual(row.cells, cells('nodes', {}));
+  for (const resource of ['configmaps', 'namespaces', 'secrets']) {
+    assert.equal(toTable(resource, poisoned as unknown as KubeObject[], { now: NOW }).rows.length, poisoned.length, resource);
+  }
+});
+
 test('other resources: NAME and AGE', () => {
   const secret = { kind: 'Secret', metadata: { name: 's', creationTimestamp: ago(10 * M) }, data: { a: 'b' } };
   assert.deepEqual(cells('secrets', secret), ['s', '10m']);

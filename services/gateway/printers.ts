@@ -14,6 +14,7 @@
  * guarded: a missing or mistyped field prints exactly what kube prints for the field's Go zero
  * value ("" for strings, false for bools, no entries for maps and slices).
  */
+import { parseRFC3339 } from '../../lib/go-time.ts';
 import { isPlainObject, type KubeObject } from '../../lib/kube.ts';
 
 /** metav1.TableColumnDefinition: one column of a Table, in the order the cells appear. */
@@ -214,8 +215,8 @@ export function humanDuration(ms: number): string {
  * accepts it (kube could not have decoded such an object), or the Go zero time.
  */
 export function age(creationTimestamp: string | undefined, now: Date): string {
-  const instant = parseRFC3339(creationTimestamp);
-  if (instant === undefined) return '<unknown>';
+  const instant = typeof creationTimestamp === 'string' ? parseRFC3339(creationTimestamp) : undefined;
+  if (instant === undefined || 'error' in instant || instant.zero) return '<unknown>';
   const nowMs = now instanceof Date ? now.getTime() : Number.NaN;
   // Subtract the whole milliseconds first so a sub-millisecond fraction is not lost to float
   // rounding of epoch-sized numbers; it can decide which side of a second boundary we land on.
@@ -387,59 +388,4 @@ function tableMetadata(listMeta: Table['metadata'] | undefined): Table['metadata
     metadata.remainingItemCount = listMeta.remainingItemCount;
   }
   return metadata;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Timestamps
-
-// What Go's time.Parse(time.RFC3339, ...) accepts: its strict fast path, or else its general
-// layout parser, which also takes a one-digit hour, fractional seconds after "." or "," (though
-// the layout has none) and offsets up to 24:60. Upper-case T and Z only, as Go requires.
-const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})T(\d{1,2}):(\d{2}):(\d{2})(?:[.,](\d+))?(?:Z|([+-])(\d{2}):(\d{2}))$/;
-
-/** The instant of Go's zero time.Time (0001-01-01T00:00:00Z), which metav1.Time.IsZero reports. */
-const GO_ZERO_TIME_MS = -62135596800000;
-
-/**
- * Parses a timestamp as metav1.Time's JSON decoding does (time.Parse with time.RFC3339),
- * rejecting what Go rejects: out-of-range fields, days past the month's end, offsets past
- * 24:60. Returns whole epoch milliseconds plus the sub-millisecond remainder, or undefined when
- * the value is absent, invalid, or the Go zero time.
- */
-function parseRFC3339(value: unknown): { ms: number; fraction: number } | undefined {
-  if (typeof value !== 'string') return undefined;
-  const match = RFC3339.exec(value);
-  if (match === null) return undefined;
-  const [, y, mo, d, h, mi, s, frac, sign, oh, om] = match;
-  const year = Number(y);
-  const month = Number(mo);
-  const day = Number(d);
-  const hour = Number(h);
-  const minute = Number(mi);
-  const second = Number(s);
-  if (month < 1 || month > 12 || day < 1 || day > daysIn(year, month)) return undefined;
-  if (hour > 23 || minute > 59 || second > 59) return undefined;
-  let offsetMinutes = 0;
-  if (sign !== undefined) {
-    const offsetHour = Number(oh);
-    const offsetMinute = Number(om);
-    if (offsetHour > 24 || offsetMinute > 60) return undefined;
-    offsetMinutes = (sign === '-' ? -1 : 1) * (offsetHour * 60 + offsetMinute);
-  }
-  // Date.UTC maps years 0-99 to 1900-1999, so set the full year explicitly.
-  const date = new Date(0);
-  date.setUTCFullYear(year, month - 1, day);
-  date.setUTCHours(hour, minute, second, 0);
-  const fractionMs = frac === undefined ? 0 : Number(`0.${frac}`) * SECOND;
-  const wholeMs = Math.trunc(fractionMs);
-  const ms = date.getTime() - offsetMinutes * MINUTE + wholeMs;
-  const fraction = fractionMs - wholeMs;
-  if (!Number.isFinite(ms)) return undefined;
-  if (ms === GO_ZERO_TIME_MS && fraction === 0) return undefined;
-  return { ms, fraction };
-}
-
-function daysIn(year: number, month: number): number {
-  if (month === 2) return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0 ? 29 : 28;
-  return [4, 6, 9, 11].includes(month) ? 30 : 31;
 }

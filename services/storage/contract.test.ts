@@ -16,7 +16,7 @@ import { loadApiProto } from '../../lib/proto.ts';
 import { createTelemetry } from '../../lib/tracing.ts';
 import type { ChangeSource, CommittedChange, Storage, StorageRef } from './api.ts';
 import { createEtcdClient, EtcdStorage } from './backends/etcd.ts';
-import { MemoryStorage } from './backends/memory.ts';
+import { MemoryEngine, MemoryStorage } from './backends/memory.ts';
 import { StorageClient } from './grpc/client.ts';
 import { storageHandlers } from './grpc/server.ts';
 
@@ -29,6 +29,8 @@ export interface ContractSubject {
   changes?: Pick<ChangeSource, 'watchChanges'> | undefined;
   /** How long the store waits for a resourceVersion newer than itself before answering 504. */
   tooLargeWaitMs: number;
+  /** Writes `value` at `key` of the store behind `storage`, past every rule of Storage (as another writer could). */
+  putRaw(key: string, value: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -315,6 +317,31 @@ export function runStorageContract(name: string, factory: ContractFactory): void
         assert.deepEqual(all.items.map((o) => `${o.metadata?.namespace}/${o.metadata?.name}`), ['ns/a', 'ns/b', 'ns2/a', 'other/z']);
         assert.deepEqual(names((await s.list(nodeRef())).items), ['n1']);
         assert.deepEqual((await s.list(cmRef('empty'))).items, []);
+      });
+
+      test('a stored value of the wrong shape fails no list: selectors skip what they cannot read, and it can be read and deleted', async () => {
+        const poisoned: [string, string][] = [
+          ['labels-null', '{"metadata":{"name":"labels-null","namespace":"ns","labels":null}}'],
+          ['labels-string', '{"metadata":{"name":"labels-string","namespace":"ns","labels":"app=web"}}'],
+          ['metadata-array', '{"metadata":["metadata-array"]}'],
+          ['no-metadata', '{"data":{"a":"b"}}'],
+          ['numeric-annotation', '{"metadata":{"name":"numeric-annotation","namespace":"ns","labels":{"app":"web"},"annotations":{"n":1}}}'],
+          ['not-json', '{"metadata":'],
+        ];
+        for (const [name, value] of poisoned) await subject.putRaw(`/registry/configmaps/ns/${name}`, value);
+        await s.create(cmRef('ns', 'web'), configMap('ns', 'web', { labels: { app: 'web' } }));
+        const select = async (options: { labelSelector?: string; fieldSelector?: string; limit?: number }) =>
+          (await s.list(cmRef('ns'), options)).items.map((o) => o.metadata?.name ?? '(no name)');
+        assert.deepEqual(await select({ labelSelector: 'app=web' }), ['web']);
+        assert.deepEqual(await select({ labelSelector: '!app' }), ['labels-null', '(no name)', '(no name)'], 'null labels and no metadata: no labels');
+        assert.deepEqual(await select({ fieldSelector: 'metadata.name=labels-null' }), ['labels-null']);
+        assert.deepEqual(await select({ fieldSelector: 'metadata.name!=x', labelSelector: 'app' }), ['web']);
+        assert.deepEqual(await select({ labelSelector: 'app=web', limit: 1 }), ['web'], 'paged, the selectors read on past what they skip');
+        assert.deepEqual(await select({}), ['labels-null', 'labels-string', '(no name)', '(no name)', 'numeric-annotation', 'web'], 'a value that is no object is left out');
+        assert.equal((await s.get(cmRef('ns', 'labels-string'))).metadata?.labels, 'app=web' as unknown, 'read as stored');
+        await s.delete(cmRef('ns', 'labels-string'));
+        await s.delete(cmRef('ns', 'metadata-array'));
+        assert.deepEqual(await select({}), ['labels-null', '(no name)', 'numeric-annotation', 'web']);
       });
 
       test('label selectors: =, ==, !=, in, notin, exists, !', async () => {
@@ -684,8 +711,12 @@ async function until(condition: () => boolean): Promise<void> {
 const WAIT_MS = 200;
 
 runStorageContract('memory backend', async () => {
-  const memory = new MemoryStorage({ tooLargeResourceVersionWaitMs: WAIT_MS });
-  return { storage: memory, changes: memory, compact: (r) => memory.compact(r), tooLargeWaitMs: WAIT_MS, close: async () => {} };
+  const engine = new MemoryEngine();
+  const memory = new MemoryStorage({ tooLargeResourceVersionWaitMs: WAIT_MS }, engine);
+  const putRaw = async (key: string, value: string) => {
+    await engine.create(key, value);
+  };
+  return { storage: memory, changes: memory, compact: (r) => memory.compact(r), tooLargeWaitMs: WAIT_MS, putRaw, close: async () => {} };
 });
 
 describe('on a real etcd', () => {
@@ -714,14 +745,17 @@ describe('on a real etcd', () => {
   const emptied = async (): Promise<void> => {
     await backend.client.delete().prefix('/registry/');
   };
+  const putRaw = async (key: string, value: string): Promise<void> => {
+    await backend.client.put(key).value(value);
+  };
 
   runStorageContract('etcd backend', async () => {
     await emptied();
-    return { storage: backend, changes: backend, compact: (r) => backend.compact(r), tooLargeWaitMs: WAIT_MS, close: async () => {} };
+    return { storage: backend, changes: backend, compact: (r) => backend.compact(r), tooLargeWaitMs: WAIT_MS, putRaw, close: async () => {} };
   });
 
   runStorageContract('gRPC client over the etcd backend', async () => {
     await emptied();
-    return { storage: client, compact: (r) => backend.compact(r), tooLargeWaitMs: WAIT_MS, close: async () => {} };
+    return { storage: client, compact: (r) => backend.compact(r), tooLargeWaitMs: WAIT_MS, putRaw, close: async () => {} };
   });
 });

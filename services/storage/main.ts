@@ -39,7 +39,7 @@ await runService('storage', FLAGS, async ({ config, logger, telemetry, server, o
   const etcd = createEtcdClient(config['etcd-endpoints'], positiveInt('--etcd-timeout', config['etcd-timeout']));
   onStop(() => etcd.close());
   const writeTraces = new WriteTraceIndex();
-  const storage = new EtcdStorage(etcd, { tracer: telemetry.tracer, writeTraces });
+  const storage = new EtcdStorage(etcd, { tracer: telemetry.tracer, writeTraces, logger });
 
   const redis = new Redis(config['redis-url'], { lazyConnect: true, maxRetriesPerRequest: null });
   redis.on('error', (err) => logger.warn('redis connection error', { error: err }));

@@ -303,6 +303,12 @@ describe('NamespaceLifecycle', () => {
     }
   });
 
+  test('a namespace stored with deletionTimestamp null (another writer\'s) is not terminating: null is Go\'s nil', async () => {
+    const { storage, plugin } = setup();
+    storage.add('nulled', { phase: 'Active' }, { deletionTimestamp: null });
+    await plugin.validate(request({ namespace: 'nulled' }), configMap({ name: 'cm' }));
+  });
+
   test('a terminating namespace and a name not known yet: errors.NewForbidden leaves the name out', async () => {
     const { plugin } = setup();
     const err = await rejection(() => plugin.validate(request({ namespace: 'going', name: '' }), configMap({ generateName: 'x-' })));

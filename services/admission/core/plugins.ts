@@ -148,7 +148,9 @@ export class NamespaceLifecycle implements ValidatingPlugin {
       throw err;
     }
     const phase = isPlainObject(namespace.status) ? namespace.status.phase : undefined;
-    if (phase === 'Terminating' || namespace.metadata?.deletionTimestamp !== undefined) {
+    // null is Go's nil: a namespace stored with `deletionTimestamp: null` is not being deleted.
+    const deletionTimestamp: unknown = namespace.metadata?.deletionTimestamp;
+    if (phase === 'Terminating' || (deletionTimestamp !== undefined && deletionTimestamp !== null)) {
       const resource = request.group === '' ? request.resource : `${request.resource}.${request.group}`;
       // errors.NewForbidden leaves the name out when it is not known yet (generateName).
       const subject = request.name === '' ? resource : `${resource} ${JSON.stringify(request.name)}`;

@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { badRequest, StatusError } from '../../../lib/errors.ts';
 import type { KubeObject } from '../../../lib/kube.ts';
+import { decodeObjectMeta } from '../../../lib/object-meta.ts';
 import { apiVersionOf, withTypeMeta, type ResourceInfo } from '../../../lib/resources.ts';
 import { pathSegmentNameErrors } from '../../../lib/validation/path.ts';
 import type { Admission, AdmissionRequest, Operation } from '../../admission/api.ts';
@@ -59,9 +60,14 @@ function checkTargetSegments(target: Target): void {
 export const SYSTEM_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'] as const;
 
 
-/** Checks a request body against the URL (kind, apiVersion, namespace) and fills what it may omit. */
-function normalizeBody(target: Target, body: KubeObject): KubeObject {
+/**
+ * Checks a request body as kube decodes it into the kind's typed object (the types of kind,
+ * apiVersion and metadata, normalised: see lib/object-meta.ts), then against the URL (kind,
+ * apiVersion, namespace), and fills what it may omit.
+ */
+function normalizeBody(target: Target, raw: KubeObject): KubeObject {
   const { info } = target;
+  const body = decodeObjectMeta(raw, info);
   const apiVersion = apiVersionOf(info);
   if (body.kind !== undefined && body.kind !== info.kind) {
     throw badRequest(`the kind of the provided object ("${String(body.kind)}") does not match the kind of the request ("${info.kind}")`);
@@ -271,7 +277,8 @@ export class Pipeline {
     if (options.dryRun === true) return { object: current, pending: false };
     const preconditions = { ...(options.preconditions ?? {}) };
     // Delete what admission saw: a concurrent replacement (new uid) must not be deleted unseen.
-    if ((preconditions.uid ?? '') === '' && current.metadata?.uid !== undefined) preconditions.uid = current.metadata.uid;
+    const uid: unknown = current.metadata?.uid;
+    if ((preconditions.uid ?? '') === '' && typeof uid === 'string') preconditions.uid = uid;
     const result = await this.o.storage.delete(this.ref(target), preconditions, signal);
     return { ...result, object: withTypeMeta(result.object, target.info) };
   }

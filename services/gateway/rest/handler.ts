@@ -242,7 +242,8 @@ export class RestHandler {
         const details: Record<string, string> = { name: route.name };
         if (route.info.group !== '') details.group = route.info.group;
         details.kind = route.info.resource;
-        details.uid = deleted.object.metadata?.uid ?? '';
+        const uid: unknown = deleted.object.metadata?.uid;
+        details.uid = typeof uid === 'string' ? uid : '';
         this.writeJson(res, 200, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', details });
         return;
       }

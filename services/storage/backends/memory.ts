@@ -265,8 +265,11 @@ export class MemoryStorage extends KvStorage implements Storage, ChangeSource {
   /** The same engine KvStorage writes through; its log feeds watchChanges. */
   private readonly memory: MemoryEngine;
 
-  constructor(options: MemoryStorageOptions = {}) {
-    const engine = new MemoryEngine();
+  /**
+   * `engine`: the store to serve, when the caller keeps a hand on it (tests write values
+   * through it past every rule of this class, as another writer of etcd could).
+   */
+  constructor(options: MemoryStorageOptions = {}, engine = new MemoryEngine()) {
     super(engine, options);
     this.memory = engine;
   }

@@ -5,6 +5,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { StatusError } from '../../../lib/errors.ts';
+import type { Logger } from '../../../lib/log.ts';
+import { MalformedObjectLog } from '../../../lib/object-meta.ts';
 import type { StorageRef } from '../api.ts';
 import { RevisionCompactedError, RevisionInFutureError, type KeyValueEngine, type RangeRequest, type RangeResponse } from './kv.ts';
 import { planList, readList } from './list.ts';
@@ -113,6 +115,52 @@ describe('readList', () => {
     const result = await readList(engine, planList(ref, { continue: token }));
     assert.equal(requests[0]?.revision, 0);
     assert.equal(result.resourceVersion, '8');
+  });
+});
+
+describe('readList: malformed stored values', () => {
+  /** A stored value as another writer (or an earlier version) may have left it. */
+  const raw = (name: string, value: string) => ({ key: PREFIX + name, value, modRevision: 2, version: 1 });
+  const stored = [
+    raw('bad-json', '{"metadata":'),
+    raw('labels-null', '{"metadata":{"name":"labels-null","namespace":"ns","labels":null}}'),
+    raw('labels-string', '{"metadata":{"name":"labels-string","namespace":"ns","labels":"pick=yes"}}'),
+    raw('metadata-array', '{"metadata":["metadata-array"]}'),
+    raw('no-metadata', '{"data":{"a":"b"}}'),
+    raw('not-an-object', '[1,2]'),
+    raw('numeric-annotation', '{"metadata":{"name":"numeric-annotation","namespace":"ns","labels":{"pick":"yes"},"annotations":{"n":1}}}'),
+    kv('ok', { pick: 'yes' }),
+  ];
+
+  function recording(): { log: MalformedObjectLog; keys: string[] } {
+    const keys: string[] = [];
+    const record = (_msg: string, fields?: Record<string, unknown>) => keys.push(String(fields?.key));
+    const logger: Logger = { debug: record, info: record, warn: record, error: record, with: () => logger };
+    return { log: new MalformedObjectLog(logger), keys };
+  }
+
+  const list = async (options: Parameters<typeof planList>[1], log?: MalformedObjectLog) => {
+    const { engine } = scripted([{ kvs: stored, more: false, count: stored.length, revision: 9 }]);
+    return readList(engine, planList(ref, options), log);
+  };
+  const names = (items: { metadata?: { name?: string } }[]) => items.map((o) => o.metadata?.name ?? '(none)');
+
+  test('with a label or field selector, what the selectors cannot read is skipped, not a failed list', async () => {
+    assert.deepEqual(names((await list({ labelSelector: 'pick=yes' })).items), ['ok']);
+    assert.deepEqual(names((await list({ labelSelector: '!pick' })).items), ['labels-null', '(none)', '(none)'], 'null labels and no metadata are no labels');
+    assert.deepEqual(names((await list({ fieldSelector: 'metadata.name!=x' })).items), ['labels-null', '(none)', '(none)', 'ok']);
+  });
+
+  test('without selectors, every stored object is listed; a value that is no object is skipped', async () => {
+    assert.deepEqual(names((await list({})).items), ['labels-null', 'labels-string', '(none)', '(none)', 'numeric-annotation', 'ok']);
+  });
+
+  test('each skipped key is reported once, however many lists skip it', async () => {
+    const { log, keys } = recording();
+    await list({ labelSelector: 'pick=yes' }, log);
+    await list({ labelSelector: 'pick=yes' }, log);
+    await list({}, log);
+    assert.deepEqual(keys, [`${PREFIX}bad-json`, `${PREFIX}labels-string`, `${PREFIX}not-an-object`, `${PREFIX}numeric-annotation`]);
   });
 });
 

@@ -6,7 +6,8 @@
  */
 import { badRequest, StatusError } from '../../../lib/errors.ts';
 import type { KubeObject } from '../../../lib/kube.ts';
-import { checkFieldsSupported, parseFieldSelector, parseLabelSelector, selectableFields } from '../../../lib/selectors.ts';
+import type { MalformedObjectLog } from '../../../lib/object-meta.ts';
+import { checkFieldsSupported, compileObjectFilter, parseFieldSelector, parseLabelSelector, selectableFields, type ObjectFilter } from '../../../lib/selectors.ts';
 import type { ListOptions, ListResult, StorageRef } from '../api.ts';
 import { decodeContinue, encodeContinue } from './continue-token.ts';
 import { collectionPrefix, prefixEnd } from './keys.ts';
@@ -36,7 +37,8 @@ export interface ListPlan {
   continued: boolean;
   /** Label and field selectors are both empty (only then is remainingItemCount known). */
   predicateEmpty: boolean;
-  matches(object: KubeObject): boolean;
+  /** The selectors (the namespace is the key prefix's business). */
+  filter: ObjectFilter;
 }
 
 /**
@@ -66,8 +68,7 @@ export function planList(ref: StorageRef, options: ListOptions): ListPlan {
     serializable: false,
     continued: false,
     predicateEmpty: labels.empty && fields.empty,
-    matches: (object) =>
-      (labels.empty || labels.matches(object.metadata?.labels)) && (fields.empty || fields.matches(selectable.values(object))),
+    filter: compileObjectFilter('', labels, fields, selectable),
   };
   const continueToken = options.continue ?? '';
   if (continueToken !== '') {
@@ -99,11 +100,31 @@ function revisionNumber(rv: bigint): number {
 }
 
 /**
+ * The object stored at one key of a list, or why there is none to give: a value that is not a
+ * JSON object, or (with selectors) an object whose shape they cannot read. No stored value
+ * fails the list it is in.
+ */
+function listed(plan: ListPlan, kv: { key: string; value: string; modRevision: number }, malformed: MalformedObjectLog | undefined): KubeObject | undefined {
+  let object: KubeObject;
+  try {
+    object = decodeStored(kv.value, kv.modRevision);
+  } catch (err) {
+    malformed?.report(kv.key, err instanceof Error ? err.message : 'the stored value does not decode');
+    return undefined;
+  }
+  const verdict = plan.filter.verdict(object);
+  if (typeof verdict === 'object') malformed?.report(kv.key, verdict.malformed);
+  return verdict === true ? object : undefined;
+}
+
+/**
  * Reads a list by `plan`: pages of keys from the engine, filtered, until `limit` objects or
  * the end of the collection, every page at the revision of the first. The continue token
- * names the key after the last one examined (matching or not) and the revision.
+ * names the key after the last one examined (matching or not) and the revision. A stored
+ * value that is not an object, or that the selectors cannot read, is skipped (and reported to
+ * `malformed`, once per key).
  */
-export async function readList(engine: KeyValueEngine, plan: ListPlan): Promise<ListResult> {
+export async function readList(engine: KeyValueEngine, plan: ListPlan, malformed?: MalformedObjectLog): Promise<ListResult> {
   const end = prefixEnd(plan.prefix);
   const paging = plan.limit > 0;
   let fetch = plan.limit;
@@ -125,8 +146,8 @@ export async function readList(engine: KeyValueEngine, plan: ListPlan): Promise<
         break;
       }
       lastKey = kv.key;
-      const object = decodeStored(kv.value, kv.modRevision);
-      if (plan.matches(object)) items.push(object);
+      const object = listed(plan, kv, malformed);
+      if (object !== undefined) items.push(object);
     }
     if (!hasMore || !paging) break;
     if (items.length >= plan.limit) break;

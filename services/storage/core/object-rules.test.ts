@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { KubeObject } from '../../../lib/kube.ts';
-import { encodeForStorage, prepareUpdate } from './object-rules.ts';
+import { encodeForStorage, prepareDelete, prepareUpdate } from './object-rules.ts';
 
 const stored: KubeObject = {
   apiVersion: 'example.com/v1',
@@ -50,5 +50,21 @@ describe('prepareUpdate', () => {
     assert.equal('resourceVersion' in (prepared.object.metadata ?? {}), false);
     assert.equal('selfLink' in (prepared.object.metadata ?? {}), false);
     assert.deepEqual(JSON.parse(encodeForStorage(next).data).metadata, { name: 'w', namespace: 'ns', uid: 'u1', creationTimestamp: '2026-01-01T00:00:00Z', generation: 3, labels: { a: '1' } });
+  });
+});
+
+describe('a stored deletionTimestamp of null (another writer\'s) is no deletion, as Go decodes it', () => {
+  const nulled = { metadata: { name: 'w', namespace: 'ns', finalizers: ['f'], deletionTimestamp: null, deletionGracePeriodSeconds: null } } as unknown as KubeObject;
+
+  test('an update that removes the last finalizer stores the object, and does not delete it', () => {
+    const prepared = prepareUpdate(nulled, { metadata: { name: 'w', namespace: 'ns' } });
+    assert.equal(prepared.remove, false);
+    assert.equal('deletionTimestamp' in (prepared.object.metadata ?? {}), false);
+  });
+
+  test('a delete marks it, rather than waiting for ever', () => {
+    const prepared = prepareDelete(nulled, new Date('2026-01-02T00:00:00Z'));
+    assert.equal(prepared.action, 'mark');
+    assert.equal(prepared.action === 'mark' ? prepared.object.metadata?.deletionTimestamp : undefined, '2026-01-02T00:00:00Z');
   });
 });

@@ -98,6 +98,14 @@ function desiredState(object: KubeObject): Record<string, unknown> {
   return rest;
 }
 
+/**
+ * Whether a stored object is being deleted. JSON null is Go's nil *Time: an object stored with
+ * `deletionTimestamp: null` (by another writer) is not being deleted.
+ */
+function beingDeleted(metadata: NonNullable<KubeObject['metadata']>): boolean {
+  return metadata.deletionTimestamp !== undefined && metadata.deletionTimestamp !== null;
+}
+
 function finalizersOf(object: KubeObject): unknown[] {
   const finalizers = object.metadata?.finalizers;
   return Array.isArray(finalizers) ? finalizers : [];
@@ -141,7 +149,7 @@ export function prepareUpdate(current: KubeObject, next: KubeObject): PreparedUp
   else delete metadata.generation;
   if (stored.uid !== undefined) metadata.uid = stored.uid;
   if (stored.creationTimestamp !== undefined) metadata.creationTimestamp = stored.creationTimestamp;
-  if (stored.deletionTimestamp !== undefined) {
+  if (beingDeleted(stored)) {
     metadata.deletionTimestamp = stored.deletionTimestamp;
     metadata.deletionGracePeriodSeconds = stored.deletionGracePeriodSeconds ?? 0;
   } else {
@@ -150,7 +158,7 @@ export function prepareUpdate(current: KubeObject, next: KubeObject): PreparedUp
   }
   const object = { ...next, metadata } as KubeObject;
   const remove =
-    stored.deletionTimestamp !== undefined &&
+    beingDeleted(stored) &&
     (stored.deletionGracePeriodSeconds ?? 0) === 0 &&
     finalizersOf(current).length > 0 &&
     finalizersOf(object).length === 0;
@@ -182,7 +190,7 @@ export type PreparedDelete =
 export function prepareDelete(current: KubeObject, now: Date): PreparedDelete {
   const metadata = current.metadata ?? {};
   if (finalizersOf(current).length === 0) return { action: 'remove' };
-  if (metadata.deletionTimestamp !== undefined) return { action: 'none' };
+  if (beingDeleted(metadata)) return { action: 'none' };
   const marked: Record<string, unknown> = { ...metadata, deletionTimestamp: rfc3339(now), deletionGracePeriodSeconds: 0 };
   const generation = generationOf(current);
   if (generation > 0) marked.generation = generation + 1;

@@ -5,6 +5,8 @@
  */
 import { alreadyExists, badRequest, notFound, type Qualified } from '../../../lib/errors.ts';
 import type { KubeObject } from '../../../lib/kube.ts';
+import type { Logger } from '../../../lib/log.ts';
+import { MalformedObjectLog } from '../../../lib/object-meta.ts';
 import type { DeleteResult, EventsOptions, EventsResult, GetOptions, HistoryEvent, ListOptions, ListResult, Preconditions, Storage, StorageRef } from '../api.ts';
 import { historyEvent } from './history.ts';
 import { collectionPrefix, objectKey } from './keys.ts';
@@ -44,6 +46,8 @@ export interface KvStorageOptions {
    * (default 10,000; 0 turns it off). See recent-states.ts.
    */
   recentStates?: number;
+  /** Where malformed stored objects that lists skip are reported (each once); not reported without. */
+  logger?: Logger;
 }
 
 function qualified(ref: Pick<StorageRef, 'group' | 'resource'>): Qualified {
@@ -63,9 +67,11 @@ export class KvStorage implements Storage {
   private readonly waitMs: number;
   private readonly now: () => Date;
   private readonly recent: RecentStates;
+  private readonly malformed: MalformedObjectLog | undefined;
 
   constructor(engine: KeyValueEngine, options: KvStorageOptions = {}) {
     this.engine = engine;
+    this.malformed = options.logger === undefined ? undefined : new MalformedObjectLog(options.logger);
     this.recent = new RecentStates(options.recentStates ?? 10_000);
     this.waitMs = options.tooLargeResourceVersionWaitMs ?? DEFAULT_TOO_LARGE_RESOURCE_VERSION_WAIT_MS;
     this.now = options.now ?? (() => new Date());
@@ -102,7 +108,7 @@ export class KvStorage implements Storage {
   async list(ref: StorageRef, options: ListOptions = {}, signal?: AbortSignal): Promise<ListResult> {
     const plan = planList(ref, options);
     if (plan.minimum > 0n) await waitForRevision(plan.minimum, () => this.engine.currentRevision(), this.waitMs, signal);
-    return readList(this.engine, plan);
+    return readList(this.engine, plan, this.malformed);
   }
 
   /**

@@ -336,6 +336,37 @@ describe('eventFor: a change through a watcher\'s filter', () => {
     assert.equal(eventFor(c, createObjectFilter({ fieldSelector: 'metadata.name!=x' })), undefined);
   });
 
+  test('a state the selectors cannot read matches none of them: a change to or from it is ADDED or DELETED', () => {
+    const poisoned = { metadata: { name: 'x', namespace: 'ns', labels: 'app=web' } } as unknown as KubeObject;
+    const base = { revision: 30, prevRevision: 29, group: '', resource: 'configmaps', namespace: 'ns', name: 'x' };
+    const toPoison = new CachedChange({ ...base, type: 'MODIFIED', object: poisoned, prevObject: cm('x', 29, { app: 'web' }) });
+    assert.equal(eventFor(toPoison, web)?.type, 'DELETED', 'stops matching');
+    const fromPoison = new CachedChange({ ...base, type: 'MODIFIED', object: cm('x', 30, { app: 'web' }), prevObject: poisoned });
+    assert.equal(eventFor(fromPoison, web)?.type, 'ADDED', 'starts matching');
+    for (const type of ['ADDED', 'DELETED'] as const) {
+      const c = new CachedChange({ ...base, type, object: poisoned, prevObject: type === 'DELETED' ? poisoned : undefined });
+      assert.equal(eventFor(c, web), undefined, type);
+      assert.equal(eventFor(c, createObjectFilter({ labelSelector: '!app' })), undefined, type);
+      assert.equal(eventFor(c, createObjectFilter({ fieldSelector: 'metadata.name=x' })), undefined, type);
+      assert.equal(eventFor(c, createObjectFilter({}))?.type, type, 'without selectors it is delivered as it is');
+      assert.equal(eventFor(c, createObjectFilter({ namespace: 'ns' }))?.type, type);
+    }
+  });
+
+  test('the namespace checked is the one of the change\'s key, so metadata that lost it does not hide a change', () => {
+    const lost = new CachedChange({ ...change(31, 30), object: { metadata: { name: 'x', labels: { app: 'web' } } } });
+    assert.equal(eventFor(lost, createObjectFilter({ namespace: 'ns' }))?.type, 'ADDED');
+    assert.equal(eventFor(lost, createObjectFilter({ namespace: 'ns', labelSelector: 'app=web' }))?.type, 'ADDED');
+    assert.equal(eventFor(lost, createObjectFilter({ namespace: 'other' })), undefined);
+  });
+
+  test('the shapes of a change are checked once for all watchers', () => {
+    const c = new CachedChange({ ...change(32, 31, 'MODIFIED'), object: { metadata: { labels: { app: 1 } } } as unknown as KubeObject, prevObject: cm('x', 31) });
+    const first = c.shapeProblems(undefined);
+    assert.deepEqual(first, ['json: cannot unmarshal number into Go struct field ObjectMeta.metadata.labels of type string', null]);
+    assert.equal(c.shapeProblems(undefined), first);
+  });
+
   test('the JSON is made once and shared by every watcher', () => {
     const c = modified({ app: 'web' }, { app: 'db' });
     assert.equal(eventFor(c, createObjectFilter({}))?.object, eventFor(c, createObjectFilter({ labelSelector: 'app=db' }))?.object);

@@ -15,6 +15,7 @@
 import type { ChangeEvent } from '../../../lib/change-event.ts';
 import { StatusError } from '../../../lib/errors.ts';
 import { withResourceVersion, type KubeObject } from '../../../lib/kube.ts';
+import { objectShapeProblem, type GoStruct } from '../../../lib/object-meta.ts';
 import type { ObjectFilter } from '../../../lib/selectors.ts';
 
 /** One event as a watcher receives it. The JSON of an object is made once for all watchers. */
@@ -33,6 +34,8 @@ export class CachedChange {
   readonly receivedAt: number;
   private objectJson: Buffer | undefined;
   private prevJson: Buffer | undefined;
+  /** objectShapeProblem of the object and of the previous one (null: none), once checked. */
+  private shapes: [string | null, string | null] | undefined;
 
   constructor(change: ChangeEvent, receivedAt = 0) {
     this.change = change;
@@ -48,6 +51,20 @@ export class CachedChange {
     return this.objectJson;
   }
 
+  /**
+   * Why the selectors of this resource cannot read the object and the previous object
+   * (objectShapeProblem; null when they can), found once for every watcher the change is
+   * offered to. `shape`: the fields of the kind the selectors read (the same for every filter
+   * of a resource).
+   */
+  shapeProblems(shape: GoStruct | undefined): [string | null, string | null] {
+    if (this.shapes === undefined) {
+      const { object, prevObject } = this.change;
+      this.shapes = [objectShapeProblem(object, shape) ?? null, prevObject === undefined ? null : (objectShapeProblem(prevObject, shape) ?? null)];
+    }
+    return this.shapes;
+  }
+
   /** The previous state, stamped with this change's revision (for a synthesized DELETED). */
   prevJsonAtRevision(): Buffer {
     if (this.prevJson === undefined) {
@@ -61,16 +78,18 @@ export class CachedChange {
 /**
  * How one change looks to a watcher with `filter`, applied to both old and new state as kube's
  * cacher does: starts matching -> ADDED, stops matching -> DELETED (the old state), matches
- * both -> the change itself, matches neither -> nothing.
+ * both -> the change itself, matches neither -> nothing. The namespace is the one of the
+ * change's key; a state the selectors cannot read (malformed) matches none of them.
  */
 export function eventFor(cached: CachedChange, filter: ObjectFilter): WatchEvent | undefined {
   const { change } = cached;
   const resourceVersion = String(change.revision);
   if (filter.everything) return { type: change.type, object: cached.json(), resourceVersion };
-  const now = filter.matches(change.object);
+  const [objectProblem, prevProblem] = filter.selective ? cached.shapeProblems(filter.shape) : [null, null];
+  const now = filter.verdict(change.object, change.namespace, objectProblem) === true;
   if (change.type === 'ADDED') return now ? { type: 'ADDED', object: cached.json(), resourceVersion } : undefined;
   if (change.type === 'DELETED') return now ? { type: 'DELETED', object: cached.json(), resourceVersion } : undefined;
-  const before = change.prevObject !== undefined && filter.matches(change.prevObject);
+  const before = change.prevObject !== undefined && filter.verdict(change.prevObject, change.namespace, prevProblem) === true;
   if (now && before) return { type: 'MODIFIED', object: cached.json(), resourceVersion };
   if (now) return { type: 'ADDED', object: cached.json(), resourceVersion };
   if (before) return { type: 'DELETED', object: cached.prevJsonAtRevision(), resourceVersion };

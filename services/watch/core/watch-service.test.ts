@@ -5,7 +5,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { ChangeEvent } from '../../../lib/change-event.ts';
-import { createLogger } from '../../../lib/log.ts';
+import type { KubeObject } from '../../../lib/kube.ts';
+import { createLogger, type Logger } from '../../../lib/log.ts';
 import { ResourceRegistry } from '../../../lib/resources.ts';
 import { MemoryStorage } from '../../storage/backends/memory.ts';
 import { WatchCache, type WatchEvent } from './watch-cache.ts';
@@ -16,7 +17,7 @@ import { cacheKey, INITIAL_EVENTS_END_ANNOTATION, slowWatcherError, SlowWatcherE
 const logger = createLogger({ service: 'test', level: 'error' });
 const target = { group: '', version: 'v1', resource: 'configmaps', namespace: 'ns' };
 
-async function setup(options: { bookmarkIntervalMs?: number; maxQueuedEvents?: number } = {}) {
+async function setup(options: { bookmarkIntervalMs?: number; maxQueuedEvents?: number; logger?: Logger } = {}) {
   const storage = new MemoryStorage();
   const ref = (name: string) => ({ group: '', resource: 'configmaps', namespace: 'ns', name });
   await storage.create(ref('a'), { metadata: { name: 'a', namespace: 'ns', labels: { tier: 'gold' } } });
@@ -24,8 +25,9 @@ async function setup(options: { bookmarkIntervalMs?: number; maxQueuedEvents?: n
   const cache = new WatchCache(start, { capacity: 100 });
   const service = new WatchService({ caches: new Map([[cacheKey('', 'configmaps'), cache]]), storage, registry: new ResourceRegistry(), logger, ...options });
   let prev = start;
-  const change = async (name: string, labels: Record<string, string>) => {
-    const object = await storage.create(ref(name), { metadata: { name, namespace: 'ns', labels } });
+  /** Writes an object straight into storage (past the write checks) and feeds its change to the cache. */
+  const change = async (name: string, labels: unknown, metadata: Record<string, unknown> = {}) => {
+    const object = await storage.create(ref(name), { metadata: { name, namespace: 'ns', labels, ...metadata } } as KubeObject);
     const revision = Number(object.metadata?.resourceVersion);
     const event: ChangeEvent = { type: 'ADDED', revision, prevRevision: prev, group: '', resource: 'configmaps', namespace: 'ns', name, object };
     prev = revision;
@@ -98,6 +100,27 @@ describe('WatchService', () => {
       await change('gold', { tier: 'gold' });
     });
     assert.deepEqual(events.map((e) => json(e).metadata.name), ['gold']);
+  });
+
+  test('a malformed object (stored past the write checks) is skipped by selectors, in the initial state and live, and logged once', async () => {
+    const warnings: unknown[] = [];
+    const record = (_msg: string, fields?: Record<string, unknown>) => warnings.push(fields?.key);
+    const recorder: Logger = { debug: () => {}, info: () => {}, warn: record, error: record, with: () => recorder };
+    const { service, change } = await setup({ logger: recorder });
+    await change('poison-initial', 'tier=gold');
+    const events = await collect(service, { labelSelector: 'tier=gold' }, 3, async () => {
+      await new Promise((r) => setImmediate(r));
+      await change('poison-live', { tier: 7 });
+      await change('nulls', null, { annotations: null });
+      await change('poison-annotation', { tier: 'gold' }, { annotations: { n: 1 } });
+      await change('gold', { tier: 'gold' });
+      await change('gold-too', { tier: 'gold' });
+    });
+    assert.deepEqual(events.map((e) => [e.type, json(e).metadata.name]), [['ADDED', 'a'], ['ADDED', 'gold'], ['ADDED', 'gold-too']]);
+    // A second watcher skips them too, without logging them again.
+    const second = await collect(service, { labelSelector: '!tier' }, 1);
+    assert.deepEqual(second.map((e) => json(e).metadata.name), ['nulls'], 'null labels are no labels');
+    assert.deepEqual(warnings, ['/configmaps/ns/poison-live', '/configmaps/ns/poison-annotation']);
   });
 
   test('a watcher that does not read is dropped when its queue is full; others carry on', async () => {

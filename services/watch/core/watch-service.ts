@@ -4,6 +4,7 @@
  */
 import { badRequest, StatusError } from '../../../lib/errors.ts';
 import type { Logger } from '../../../lib/log.ts';
+import { MalformedObjectLog } from '../../../lib/object-meta.ts';
 import { createObjectFilter, type ObjectFilter } from '../../../lib/selectors.ts';
 import { apiVersionOf, type ResourceInfo, type ResourceRegistry } from '../../../lib/resources.ts';
 import type { Storage } from '../../storage/api.ts';
@@ -186,7 +187,10 @@ class ActiveWatch implements WatcherSink, WatchHandle {
     if (this.ended) return false;
     if (cached.revision <= this.skipThrough) return true;
     const event = eventFor(cached, this.filter);
-    if (event === undefined) return true;
+    if (event === undefined) {
+      if (this.filter.selective) this.service.reportMalformed(cached, this.filter);
+      return true;
+    }
     if (this.pending !== undefined) {
       if (this.pending.length >= this.service.maxQueuedEvents) {
         this.finish(slowWatcherError(this.pending.length), true);
@@ -327,10 +331,24 @@ export class WatchService implements Watcher {
   private readonly bookmarkGroups = new Map<WatchCache, BookmarkGroup>();
   private bookmarkWatchers = 0;
   private ticker: NodeJS.Timeout | undefined;
+  private readonly malformed: MalformedObjectLog;
 
   constructor(options: WatchServiceOptions) {
     this.options = options;
     this.maxQueuedEvents = options.maxQueuedEvents ?? 10_000;
+    this.malformed = new MalformedObjectLog(options.logger);
+  }
+
+  /**
+   * Logs (once per object) that a change a selective watcher skipped holds a state its
+   * selectors cannot read. The shapes were checked by eventFor already, once per change.
+   */
+  reportMalformed(cached: CachedChange, filter: ObjectFilter): void {
+    const [objectProblem, prevProblem] = cached.shapeProblems(filter.shape);
+    const problem = objectProblem ?? prevProblem;
+    if (problem === null) return;
+    const { group, resource, namespace, name } = cached.change;
+    this.malformed.report(`${group}/${resource}/${namespace}/${name}`, problem);
   }
 
   /**
@@ -411,7 +429,9 @@ export class WatchService implements Watcher {
     }
     if (w.ended) return;
     for (const change of history) {
-      const event = eventFor(new CachedChange(change), w.filter);
+      const cached = new CachedChange(change);
+      const event = eventFor(cached, w.filter);
+      if (event === undefined && w.filter.selective) this.reportMalformed(cached, w.filter);
       if (event !== undefined && !w.deliver(event, true)) return;
     }
     w.goLive();
@@ -433,7 +453,8 @@ export class WatchService implements Watcher {
         if (w.ended) return;
         if (listRevision === '') listRevision = page.resourceVersion;
         for (const item of page.items) {
-          if (!w.filter.matches(item)) continue;
+          // Listed from the namespace asked for, so that is the namespace of its key.
+          if (!w.filter.matches(item, target.namespace)) continue;
           initialEvents.push({
             type: 'ADDED',
             object: Buffer.from(JSON.stringify({ ...item, kind: info.kind, apiVersion: apiVersionOf(info) })),

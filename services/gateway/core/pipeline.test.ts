@@ -1,0 +1,130 @@
+/**
+ * The pipeline's checks of a written body's metadata (shared by REST and the typed gRPC API):
+ * kube's typed decoding of ObjectMeta on create and update, over the real admission chain and
+ * the memory storage backend.
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { StatusError } from '../../../lib/errors.ts';
+import { GrpcServer } from '../../../lib/grpc.ts';
+import type { KubeObject } from '../../../lib/kube.ts';
+import { createLogger } from '../../../lib/log.ts';
+import { loadApiProto } from '../../../lib/proto.ts';
+import { ResourceRegistry } from '../../../lib/resources.ts';
+import { createTelemetry } from '../../../lib/tracing.ts';
+import { AdmissionChain } from '../../admission/core/chain.ts';
+import { NamespaceLifecycle, ObjectMetaValidation, SystemFieldsPlugin } from '../../admission/core/plugins.ts';
+import { SYSTEM_MASTERS, type UserInfo } from '../../auth/api.ts';
+import { PrivilegedGroupAuthorizer } from '../../auth/core/authorizer.ts';
+import { TokenFileAuthenticator } from '../../auth/core/token-file.ts';
+import type { Storage } from '../../storage/api.ts';
+import { MemoryStorage } from '../../storage/backends/memory.ts';
+import { StorageClient } from '../../storage/grpc/client.ts';
+import { storageHandlers } from '../../storage/grpc/server.ts';
+import { WatchService } from '../../watch/core/watch-service.ts';
+import { Pipeline, type Target } from './pipeline.ts';
+
+const registry = new ResourceRegistry();
+const admin: UserInfo = { username: 'admin', uid: '1', groups: [SYSTEM_MASTERS] };
+const logger = createLogger({ service: 'test', level: 'error' });
+
+/** The pipeline over `storage` (the memory backend, or a gRPC client of it). */
+async function setup(storage: Storage = new MemoryStorage()) {
+  const admission = new AdmissionChain([new SystemFieldsPlugin()], [new ObjectMetaValidation(registry), new NamespaceLifecycle(storage, registry)]);
+  const watcher = new WatchService({ caches: new Map(), storage, registry, logger });
+  const pipeline = new Pipeline({ authenticator: new TokenFileAuthenticator([]), authorizer: new PrivilegedGroupAuthorizer(), admission, storage, watcher });
+  const namespaces = registry.get('', 'v1', 'namespaces');
+  const configmaps = registry.get('', 'v1', 'configmaps');
+  assert.ok(namespaces !== undefined && configmaps !== undefined);
+  await pipeline.ensureSystemNamespaces(namespaces);
+  const cms: Target = { info: configmaps, namespace: 'default', name: '' };
+  const cm = (name: string): Target => ({ ...cms, name });
+  return { storage, pipeline, cms, cm };
+}
+
+async function badRequest(promise: Promise<unknown>): Promise<string> {
+  try {
+    await promise;
+  } catch (err) {
+    assert.ok(err instanceof StatusError, `expected a StatusError, got ${String(err)}`);
+    assert.equal(err.reason, 'BadRequest', err.message);
+    assert.equal(err.code, 400);
+    return err.message;
+  }
+  assert.fail('expected a BadRequest');
+}
+
+const PREFIX = 'ConfigMap in version "v1" cannot be handled as a ConfigMap: ';
+
+/** A body as a client may send it: any JSON. */
+const body = (json: unknown) => json as KubeObject;
+
+describe('Pipeline: the types of a body\'s metadata', () => {
+  test('create: null maps and lists are no maps and lists, as Go decodes them', async () => {
+    const { pipeline, cms } = await setup();
+    const created = await pipeline.create(admin, cms, body({ metadata: { name: 'a', labels: null, annotations: null, finalizers: null, ownerReferences: null } }));
+    assert.equal(created.metadata?.labels, undefined);
+    assert.equal('labels' in (created.metadata ?? {}), false);
+    assert.equal('annotations' in (created.metadata ?? {}), false);
+    assert.equal('finalizers' in (created.metadata ?? {}), false);
+    // The object no longer poisons a selector list of its collection.
+    const listed = await pipeline.list(admin, cms, { labelSelector: '!app' });
+    assert.deepEqual(listed.items.map((o) => o.metadata?.name), ['a']);
+  });
+
+  test('create: a wrong type is 400 with kube\'s words, and nothing is written', async () => {
+    const { storage, pipeline, cms } = await setup();
+    const before = await storage.currentRevision();
+    const cases: [unknown, string][] = [
+      [{ metadata: { name: 'a', labels: { app: 1 } } }, 'json: cannot unmarshal number into Go struct field ObjectMeta.metadata.labels of type string'],
+      [{ metadata: { name: 'a', annotations: { note: { x: 'y' } } } }, 'json: cannot unmarshal object into Go struct field ObjectMeta.metadata.annotations of type string'],
+      [{ metadata: { name: { first: 'a' } } }, 'json: cannot unmarshal object into Go struct field ObjectMeta.metadata.name of type string'],
+      [{ metadata: { name: 'a', namespace: 5 } }, 'json: cannot unmarshal number into Go struct field ObjectMeta.metadata.namespace of type string'],
+      [{ metadata: { generateName: ['a-'] } }, 'json: cannot unmarshal array into Go struct field ObjectMeta.metadata.generateName of type string'],
+      [{ metadata: { name: 'a', finalizers: 'x' } }, 'json: cannot unmarshal string into Go struct field ObjectMeta.metadata.finalizers of type []string'],
+      [{ metadata: [] }, 'json: cannot unmarshal array into Go struct field ConfigMap.metadata of type v1.ObjectMeta'],
+    ];
+    for (const [json, words] of cases) assert.equal(await badRequest(pipeline.create(admin, cms, body(json))), PREFIX + words);
+    assert.equal(
+      await badRequest(pipeline.create(admin, cms, body({ kind: 1, metadata: { name: 'a' } }))),
+      'the object provided is unrecognized (must be of type ConfigMap): couldn\'t get version/kind; json parse error: json: cannot unmarshal number into Go struct field .kind of type string',
+    );
+    assert.equal(await storage.currentRevision(), before);
+  });
+
+  test('update: the same check, before the name is compared with the URL', async () => {
+    const { pipeline, cms, cm } = await setup();
+    await pipeline.create(admin, cms, { metadata: { name: 'a', labels: { app: 'web' } } });
+    assert.equal(
+      await badRequest(pipeline.update(admin, cm('a'), body({ metadata: { name: { a: 1 } } }))),
+      `${PREFIX}json: cannot unmarshal object into Go struct field ObjectMeta.metadata.name of type string`,
+    );
+    assert.equal(
+      await badRequest(pipeline.update(admin, cm('a'), body({ metadata: { name: 'a', resourceVersion: 3 } }))),
+      `${PREFIX}json: cannot unmarshal number into Go struct field ObjectMeta.metadata.resourceVersion of type string`,
+    );
+    const updated = await pipeline.update(admin, cm('a'), body({ metadata: { name: 'a', labels: null, resourceVersion: null }, data: { k: 'v' } }));
+    assert.equal('labels' in (updated.metadata ?? {}), false, 'labels: null removes the labels');
+    assert.deepEqual(updated.data, { k: 'v' });
+  });
+
+  test('delete: an object stored with a uid of the wrong type can still be deleted (its uid is no precondition)', async () => {
+    const memory = new MemoryStorage();
+    const telemetry = createTelemetry({ serviceName: 'test', env: {} });
+    const server = new GrpcServer({ name: 'storage', telemetry, logger });
+    server.addService('apiserver.v1.Storage', loadApiProto().apiserver.v1.Storage.service, storageHandlers(memory));
+    const client = new StorageClient(`127.0.0.1:${await server.listen('127.0.0.1:0')}`, { telemetry });
+    try {
+      const { pipeline, cm } = await setup(client);
+      const ref = { group: '', resource: 'configmaps', namespace: 'default', name: 'p' };
+      // Written by another writer, past the checks.
+      await memory.create(ref, body({ metadata: { name: 'p', namespace: 'default', uid: 42, labels: null } }));
+      const deleted = await pipeline.delete(admin, cm('p'));
+      assert.equal(deleted.pending, false);
+      await assert.rejects(memory.get(ref), { reason: 'NotFound' });
+    } finally {
+      client.close();
+      await server.shutdown(1_000);
+    }
+  });
+});
