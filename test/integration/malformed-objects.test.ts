@@ -20,6 +20,8 @@ import { SYSTEM_MASTERS } from '../../services/auth/api.ts';
 import { PrivilegedGroupAuthorizer } from '../../services/auth/core/authorizer.ts';
 import { TokenFileAuthenticator } from '../../services/auth/core/token-file.ts';
 import { Pipeline } from '../../services/gateway/core/pipeline.ts';
+import { BodyReader } from '../../services/gateway/rest/body.ts';
+import { BodyBudget, DEFAULT_EDGE_LIMITS } from '../../services/gateway/rest/edge-limits.ts';
 import { RestHandler } from '../../services/gateway/rest/handler.ts';
 import type { ChangeSource, Storage } from '../../services/storage/api.ts';
 import { createEtcdClient, EtcdStorage } from '../../services/storage/backends/etcd.ts';
@@ -83,7 +85,8 @@ async function startStack(makeBackend: (logger: Logger) => Promise<Backend>): Pr
   const authenticator = new TokenFileAuthenticator([{ token: TOKEN, user: { username: 'admin', uid: '1', groups: [SYSTEM_MASTERS] } }]);
   const pipeline = new Pipeline({ authenticator, authorizer: new PrivilegedGroupAuthorizer(), admission, storage, watcher, authCacheTtlMs: 0 });
   const telemetry = createTelemetry({ serviceName: 'test', env: {} });
-  const rest = new RestHandler({ pipeline, registry, tracer: telemetry.tracer, propagator: telemetry.propagator, logger, serverAddress: '127.0.0.1' });
+  const bodies = new BodyReader({ budget: new BodyBudget(DEFAULT_EDGE_LIMITS.maxBodyBytesInFlight), timeoutMs: DEFAULT_EDGE_LIMITS.bodyTimeoutMs });
+  const rest = new RestHandler({ pipeline, registry, tracer: telemetry.tracer, propagator: telemetry.propagator, logger, serverAddress: '127.0.0.1', bodies });
   const server: Server = createServer(rest.handle);
   await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
   const { port } = server.address() as AddressInfo;
