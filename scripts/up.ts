@@ -1,9 +1,16 @@
 /**
  * `make up`: the whole control plane as plain processes on this machine: etcd and redis-server
  * (unless ETCD_ENDPOINTS / REDIS_URL point elsewhere), then the five services. Prints where to
- * point kubectl once everything is healthy; Ctrl-C or SIGTERM stops it all cleanly.
+ * point kubectl once everything is healthy. A process that dies is restarted with backoff while
+ * the others keep serving (lib/local/supervisor.ts); one that keeps failing to start stops
+ * everything with exit status 1. Ctrl-C or SIGTERM stops it all cleanly.
+ *
+ * GRPC_TLS=1 turns on mutual TLS between the services with certificates made here (a CA under
+ * $DATA_DIR/pki/grpc); the GRPC_TLS_CA_FILE / _CERT_FILE / _KEY_FILE of the environment, when set,
+ * are used instead.
  */
 import { relative, resolve } from 'node:path';
+import { ConfigError } from '../lib/config.ts';
 import { SERVICE_NAMES, startControlPlane, type ControlPlane } from '../lib/local/control-plane.ts';
 
 const dataDir = resolve(process.env.DATA_DIR ?? '.data');
@@ -36,7 +43,16 @@ async function stop(code: number): Promise<void> {
 process.on('SIGINT', () => void stop(0));
 process.on('SIGTERM', () => void stop(0));
 
+/** GRPC_TLS: 1/true generates certificates (unless the GRPC_TLS_*_FILE variables name some); empty, 0 or false: off. */
+function generateTls(value: string | undefined): boolean {
+  const v = (value ?? '').trim().toLowerCase();
+  if (v === '' || v === '0' || v === 'false') return false;
+  if (v === '1' || v === 'true') return true;
+  throw new ConfigError(`GRPC_TLS must be 1, true, 0 or false, got "${value}"`);
+}
+
 try {
+  const tlsFilesGiven = [env.GRPC_TLS_CA_FILE, env.GRPC_TLS_CERT_FILE, env.GRPC_TLS_KEY_FILE].some((f) => f !== undefined && f !== '');
   plane = await startControlPlane({
     dataDir,
     etcdEndpoints: env.ETCD_ENDPOINTS,
@@ -44,6 +60,14 @@ try {
     logDir: resolve(dataDir, 'logs'),
     persistentRedis: true,
     onLine: (line) => print(line),
+    ...(generateTls(env.GRPC_TLS) && !tlsFilesGiven ? { grpcTls: 'generate' as const } : {}),
+    supervise: {
+      log: (line) => print(`[supervisor] ${line}`),
+      onGiveUp: (err) => {
+        process.stderr.write(`make up: ${err.message}\nstopping everything\n`);
+        void stop(1);
+      },
+    },
     addresses: {
       gateway: env.GATEWAY_GRPC_LISTEN ?? '127.0.0.1:50051',
       https: env.GATEWAY_HTTPS_LISTEN ?? '127.0.0.1:6443',
@@ -62,26 +86,21 @@ if (stopRequested !== undefined) await stop(stopRequested);
 
 if (plane !== undefined) {
   const p = plane;
-  for (const name of SERVICE_NAMES) {
-    void p.processes[name].exited.then((status) => {
-      if (stopping) return;
-      process.stderr.write(`${name} exited unexpectedly (${JSON.stringify(status)}); stopping everything\n`);
-      void stop(1);
-    });
-  }
   const rel = relative(process.cwd(), p.kubeconfig) || p.kubeconfig;
+  // The same names as the supervisor's lines ("storage restarted (pid N)").
   const pids = [
     p.etcd === undefined ? `etcd at ${p.etcdEndpoints}` : `etcd ${p.etcd.process.pid}`,
-    p.redis === undefined ? `redis at ${p.redisUrl}` : `redis-server ${p.redis.process.pid}`,
+    p.redis === undefined ? `redis at ${p.redisUrl}` : `redis ${p.redis.process.pid}`,
     ...SERVICE_NAMES.map((n) => `${n} ${p.processes[n].pid}`),
   ];
   print('');
   print('The control plane is up.');
   print(`  Kubernetes REST (HTTPS):  https://${p.addresses.https}`);
   print(`  typed gRPC API:           ${p.addresses.gateway}`);
+  print(`  internal gRPC:            ${p.grpcTls === undefined ? 'plaintext' : `mutual TLS (CA ${relative(process.cwd(), p.grpcTls.caFile) || p.grpcTls.caFile})`}`);
   print(`  processes:                ${pids.join(', ')}`);
   print('Point kubectl at it:');
   print(`  export KUBECONFIG=${rel}`);
   print('  kubectl get nodes');
-  print('Ctrl-C stops everything.');
+  print('A process that dies is restarted; Ctrl-C stops everything.');
 }
