@@ -5,16 +5,14 @@
  * the others keep serving (lib/local/supervisor.ts); one that keeps failing to start stops
  * everything with exit status 1. Ctrl-C or SIGTERM stops it all cleanly.
  *
- * GRPC_TLS=1 turns on mutual TLS between the services with certificates made here (a CA under
- * $DATA_DIR/pki/grpc); the GRPC_TLS_CA_FILE / _CERT_FILE / _KEY_FILE of the environment, when set,
- * are used instead.
+ * Settings come from the environment (lib/local/make-up-config.ts, listed in
+ * docs/configuration.md). GRPC_TLS=1 turns on mutual TLS between the services with certificates
+ * made here (a CA under $DATA_DIR/pki/grpc); the GRPC_TLS_CA_FILE / _CERT_FILE / _KEY_FILE of the
+ * environment, when set, are used instead.
  */
 import { relative, resolve } from 'node:path';
-import { ConfigError } from '../lib/config.ts';
 import { SERVICE_NAMES, startControlPlane, type ControlPlane } from '../lib/local/control-plane.ts';
-
-const dataDir = resolve(process.env.DATA_DIR ?? '.data');
-const env = process.env;
+import { makeUpSettings } from '../lib/local/make-up-config.ts';
 
 function print(line: string): void {
   process.stdout.write(line + '\n');
@@ -43,38 +41,23 @@ async function stop(code: number): Promise<void> {
 process.on('SIGINT', () => void stop(0));
 process.on('SIGTERM', () => void stop(0));
 
-/** GRPC_TLS: 1/true generates certificates (unless the GRPC_TLS_*_FILE variables name some); empty, 0 or false: off. */
-function generateTls(value: string | undefined): boolean {
-  const v = (value ?? '').trim().toLowerCase();
-  if (v === '' || v === '0' || v === 'false') return false;
-  if (v === '1' || v === 'true') return true;
-  throw new ConfigError(`GRPC_TLS must be 1, true, 0 or false, got "${value}"`);
-}
-
 try {
-  const tlsFilesGiven = [env.GRPC_TLS_CA_FILE, env.GRPC_TLS_CERT_FILE, env.GRPC_TLS_KEY_FILE].some((f) => f !== undefined && f !== '');
+  const settings = makeUpSettings(process.env);
   plane = await startControlPlane({
-    dataDir,
-    etcdEndpoints: env.ETCD_ENDPOINTS,
-    redisUrl: env.REDIS_URL,
-    logDir: resolve(dataDir, 'logs'),
+    dataDir: settings.dataDir,
+    etcdEndpoints: settings.etcdEndpoints,
+    redisUrl: settings.redisUrl,
+    addresses: settings.addresses,
+    logDir: resolve(settings.dataDir, 'logs'),
     persistentRedis: true,
     onLine: (line) => print(line),
-    ...(generateTls(env.GRPC_TLS) && !tlsFilesGiven ? { grpcTls: 'generate' as const } : {}),
+    ...(settings.generateTls ? { grpcTls: 'generate' as const } : {}),
     supervise: {
       log: (line) => print(`[supervisor] ${line}`),
       onGiveUp: (err) => {
         process.stderr.write(`make up: ${err.message}\nstopping everything\n`);
         void stop(1);
       },
-    },
-    addresses: {
-      gateway: env.GATEWAY_GRPC_LISTEN ?? '127.0.0.1:50051',
-      https: env.GATEWAY_HTTPS_LISTEN ?? '127.0.0.1:6443',
-      storage: env.STORAGE_LISTEN ?? '127.0.0.1:50061',
-      auth: env.AUTH_LISTEN ?? '127.0.0.1:50062',
-      admission: env.ADMISSION_LISTEN ?? '127.0.0.1:50063',
-      watch: env.WATCH_LISTEN ?? '127.0.0.1:50064',
     },
   });
 } catch (err) {
