@@ -57,7 +57,6 @@ interface UnitState {
   timer: NodeJS.Timeout | undefined;
   /** The start in progress. */
   starting: Promise<void> | undefined;
-  gaveUp: boolean;
 }
 
 function describeExit(status: ExitStatus): string {
@@ -103,7 +102,6 @@ export class Supervisor {
       watched: undefined,
       timer: undefined,
       starting: undefined,
-      gaveUp: false,
     };
     this.units.set(unit.name, state);
     this.watch(state);
@@ -123,7 +121,6 @@ export class Supervisor {
     clearTimeout(state.timer);
     state.timer = undefined;
     state.watched = undefined;
-    state.gaveUp = false;
     state.failures = 0;
     await state.unit.process.stop();
     if (this.halted) throw new Error(`supervisor: restart of ${name} after stop`);
@@ -185,7 +182,6 @@ export class Supervisor {
         if (this.halted) throw err;
         state.failures++;
         if (state.failures >= this.maxFailedStarts) {
-          state.gaveUp = true;
           const error = new Error(
             `${state.unit.name} failed to start ${state.failures} times in a row; giving up: ${err instanceof Error ? err.message : String(err)}`,
           );
