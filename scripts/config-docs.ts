@@ -6,6 +6,7 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { MAKE_UP_VARIABLES } from '../lib/local/make-up-config.ts';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const SERVICES = ['gateway', 'auth', 'admission', 'storage', 'watch'] as const;
@@ -18,6 +19,16 @@ export function renderConfigDoc(): string {
     const table = r.stdout.slice(r.stdout.indexOf('| flag'));
     return `## ${name}\n\n${table.trim()}\n`;
   });
+  const makeUp = [
+    '## make up',
+    '',
+    '`make up` (scripts/up.ts) reads these; every other variable reaches the services unchanged.',
+    '',
+    '| environment | default | meaning |',
+    '|---|---|---|',
+    ...MAKE_UP_VARIABLES.map((v) => `| \`${v.env}\` | ${v.default === '' ? '(none)' : `\`${v.default}\``} | ${v.description} |`),
+    '',
+  ].join('\n');
   return [
     '# Configuration',
     '',
@@ -26,6 +37,7 @@ export function renderConfigDoc(): string {
     'Tracing is configured by the standard OpenTelemetry variables (see the README).',
     '',
     ...sections,
+    makeUp,
   ].join('\n');
 }
 

@@ -1,13 +1,18 @@
 /**
  * `make up`: the whole control plane as plain processes on this machine: etcd and redis-server
  * (unless ETCD_ENDPOINTS / REDIS_URL point elsewhere), then the five services. Prints where to
- * point kubectl once everything is healthy; Ctrl-C or SIGTERM stops it all cleanly.
+ * point kubectl once everything is healthy. A process that dies is restarted with backoff while
+ * the others keep serving (lib/local/supervisor.ts); one that keeps failing to start stops
+ * everything with exit status 1. Ctrl-C or SIGTERM stops it all cleanly.
+ *
+ * Settings come from the environment (lib/local/make-up-config.ts, listed in
+ * docs/configuration.md). GRPC_TLS=1 turns on mutual TLS between the services with certificates
+ * made here (a CA under $DATA_DIR/pki/grpc); the GRPC_TLS_CA_FILE / _CERT_FILE / _KEY_FILE of the
+ * environment, when set, are used instead.
  */
 import { relative, resolve } from 'node:path';
 import { SERVICE_NAMES, startControlPlane, type ControlPlane } from '../lib/local/control-plane.ts';
-
-const dataDir = resolve(process.env.DATA_DIR ?? '.data');
-const env = process.env;
+import { makeUpSettings } from '../lib/local/make-up-config.ts';
 
 function print(line: string): void {
   process.stdout.write(line + '\n');
@@ -37,20 +42,22 @@ process.on('SIGINT', () => void stop(0));
 process.on('SIGTERM', () => void stop(0));
 
 try {
+  const settings = makeUpSettings(process.env);
   plane = await startControlPlane({
-    dataDir,
-    etcdEndpoints: env.ETCD_ENDPOINTS,
-    redisUrl: env.REDIS_URL,
-    logDir: resolve(dataDir, 'logs'),
+    dataDir: settings.dataDir,
+    etcdEndpoints: settings.etcdEndpoints,
+    redisUrl: settings.redisUrl,
+    addresses: settings.addresses,
+    logDir: resolve(settings.dataDir, 'logs'),
     persistentRedis: true,
     onLine: (line) => print(line),
-    addresses: {
-      gateway: env.GATEWAY_GRPC_LISTEN ?? '127.0.0.1:50051',
-      https: env.GATEWAY_HTTPS_LISTEN ?? '127.0.0.1:6443',
-      storage: env.STORAGE_LISTEN ?? '127.0.0.1:50061',
-      auth: env.AUTH_LISTEN ?? '127.0.0.1:50062',
-      admission: env.ADMISSION_LISTEN ?? '127.0.0.1:50063',
-      watch: env.WATCH_LISTEN ?? '127.0.0.1:50064',
+    ...(settings.generateTls ? { grpcTls: 'generate' as const } : {}),
+    supervise: {
+      log: (line) => print(`[supervisor] ${line}`),
+      onGiveUp: (err) => {
+        process.stderr.write(`make up: ${err.message}\nstopping everything\n`);
+        void stop(1);
+      },
     },
   });
 } catch (err) {
@@ -62,26 +69,21 @@ if (stopRequested !== undefined) await stop(stopRequested);
 
 if (plane !== undefined) {
   const p = plane;
-  for (const name of SERVICE_NAMES) {
-    void p.processes[name].exited.then((status) => {
-      if (stopping) return;
-      process.stderr.write(`${name} exited unexpectedly (${JSON.stringify(status)}); stopping everything\n`);
-      void stop(1);
-    });
-  }
   const rel = relative(process.cwd(), p.kubeconfig) || p.kubeconfig;
+  // The same names as the supervisor's lines ("storage restarted (pid N)").
   const pids = [
     p.etcd === undefined ? `etcd at ${p.etcdEndpoints}` : `etcd ${p.etcd.process.pid}`,
-    p.redis === undefined ? `redis at ${p.redisUrl}` : `redis-server ${p.redis.process.pid}`,
+    p.redis === undefined ? `redis at ${p.redisUrl}` : `redis ${p.redis.process.pid}`,
     ...SERVICE_NAMES.map((n) => `${n} ${p.processes[n].pid}`),
   ];
   print('');
   print('The control plane is up.');
   print(`  Kubernetes REST (HTTPS):  https://${p.addresses.https}`);
   print(`  typed gRPC API:           ${p.addresses.gateway}`);
+  print(`  internal gRPC:            ${p.grpcTls === undefined ? 'plaintext' : `mutual TLS (CA ${relative(process.cwd(), p.grpcTls.caFile) || p.grpcTls.caFile})`}`);
   print(`  processes:                ${pids.join(', ')}`);
   print('Point kubectl at it:');
   print(`  export KUBECONFIG=${rel}`);
   print('  kubectl get nodes');
-  print('Ctrl-C stops everything.');
+  print('A process that dies is restarted; Ctrl-C stops everything.');
 }

@@ -1,19 +1,29 @@
 /**
  * Starts the whole control plane as separate processes: etcd and redis-server (unless given),
  * then storage, then auth, admission and watch, then the gateway, each waited on through its
- * grpc.health.v1 endpoint. Used by `make up` (fixed, documented ports) and by the end-to-end
- * tests (free ports, temporary data).
+ * grpc.health.v1 endpoint. Used by `make up` (fixed, documented ports, every process supervised:
+ * see supervisor.ts) and by the end-to-end tests (free ports, temporary data).
+ *
+ * Internal gRPC is plaintext, or mutual TLS when the GRPC_TLS_* files are in the environment the
+ * services inherit, or when asked to generate certificates (`grpcTls: 'generate'`); the launcher's
+ * own health checks then present a client certificate of the same CA.
  */
+import { readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
+import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
+import { checkServerIdentity } from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { protoPath as healthProtoPath } from 'grpc-health-check';
+import { channelCredentials, tlsFilesFrom, type TlsFiles } from '../grpc.ts';
 import { startEtcd, type EtcdServer } from './etcd.ts';
+import { hostOf, issueInternalCertificates } from './grpc-pki.ts';
 import { freePort } from './ports.ts';
 import { spawnProcess, waitUntil, type ManagedProcess } from './process.ts';
 import { startRedis, type RedisServer } from './redis.ts';
+import { Supervisor, type SupervisedUnit, type SupervisorOptions } from './supervisor.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -54,6 +64,18 @@ export interface ControlPlaneOptions {
   persistentRedis?: boolean;
   /** Watch service replicas (default 1); the gateway spreads watches over all of them. */
   watchReplicas?: number;
+  /**
+   * Mutual TLS on internal gRPC. 'generate': a CA in `$dataDir/pki/grpc` (kept across runs) and
+   * a certificate per service and for the launcher, issued at each start. Files: every service
+   * and the launcher use them. Unset: the GRPC_TLS_* files of the services' environment
+   * (`process.env` with `env`) when set, else plaintext.
+   */
+  grpcTls?: 'generate' | TlsFiles;
+  /**
+   * Restart every process started here (etcd and Redis included) when it dies, with backoff;
+   * see supervisor.ts. Off by default: tests stop and restart services themselves.
+   */
+  supervise?: SupervisorOptions;
 }
 
 export interface ControlPlane {
@@ -67,9 +89,11 @@ export interface ControlPlane {
   readonly watchReplicas: { process: ManagedProcess; address: string }[];
   /** $dataDir/admin.kubeconfig */
   readonly kubeconfig: string;
-  /** Restarts one service with the same flags (after kill or stop). */
+  /** The client identity the launcher checks health with under mutual TLS; undefined in plaintext. */
+  readonly grpcTls: TlsFiles | undefined;
+  /** Restarts one service with the same flags (after kill or stop; under supervision, stops it first). */
   restart(name: ServiceName): Promise<void>;
-  /** Stops the services (gateway first), then Redis and etcd if they were started here. */
+  /** Stops supervising, then the services (gateway first), then Redis and etcd if they were started here. */
   stop(): Promise<void>;
 }
 
@@ -77,24 +101,73 @@ type HealthClient = grpc.Client & {
   Check(request: { service: string }, options: grpc.CallOptions, callback: (err: grpc.ServiceError | null, res?: { status: string }) => void): void;
 };
 
-let healthConstructor: (new (address: string, credentials: grpc.ChannelCredentials) => HealthClient) | undefined;
+type HealthConstructor = new (address: string, credentials: grpc.ChannelCredentials, options?: grpc.ChannelOptions) => HealthClient;
+let healthConstructor: HealthConstructor | undefined;
 
-/** Answers whether `address` reports SERVING for the whole server (grpc.health.v1). */
-export function checkHealth(address: string, timeoutMs = 2_000): Promise<boolean> {
+export interface HealthCheckOptions {
+  /** Mutual TLS identity to present; plaintext when undefined. */
+  tls?: TlsFiles | undefined;
+  /** Deadline of the check (default 2 s). */
+  timeoutMs?: number;
+}
+
+/**
+ * What `address` answers to grpc.health.v1 Check("") (the whole server): its status
+ * ('SERVING', 'NOT_SERVING', ...), or the call's error as "CODE: details" (unreachable, TLS
+ * refused, deadline). Never rejects.
+ */
+export function healthStatus(address: string, options: HealthCheckOptions = {}): Promise<string> {
   if (healthConstructor === undefined) {
     const definition = protoLoader.loadSync(healthProtoPath, { keepCase: true, enums: String, defaults: true });
-    const proto = grpc.loadPackageDefinition(definition) as unknown as {
-      grpc: { health: { v1: { Health: new (address: string, credentials: grpc.ChannelCredentials) => HealthClient } } };
-    };
+    const proto = grpc.loadPackageDefinition(definition) as unknown as { grpc: { health: { v1: { Health: HealthConstructor } } } };
     healthConstructor = proto.grpc.health.v1.Health;
   }
-  const client = new healthConstructor(address, grpc.credentials.createInsecure());
+  let client: HealthClient;
+  try {
+    client = new healthConstructor(address, ...healthChannel(address, options.tls));
+  } catch (err) {
+    return Promise.resolve(`cannot read the TLS files: ${(err as Error).message}`);
+  }
   return new Promise((resolvePromise) => {
-    client.Check({ service: '' }, { deadline: Date.now() + timeoutMs }, (err, response) => {
+    client.Check({ service: '' }, { deadline: Date.now() + (options.timeoutMs ?? 2_000) }, (err, response) => {
       client.close();
-      resolvePromise(err === null && response?.status === 'SERVING');
+      resolvePromise(err === null ? (response?.status ?? 'UNKNOWN') : `${grpc.status[err.code] ?? err.code}: ${err.details}`);
     });
   });
+}
+
+/**
+ * Credentials of a health check: the services' own under mutual TLS, host name check included,
+ * so that a certificate that does not name the address the services dial fails here, at
+ * start-up, with the reason. An IP address is checked as such, but not sent as the TLS server
+ * name, which must be a host name (RFC 6066; Node warns).
+ */
+function healthChannel(address: string, tls: TlsFiles | undefined): [grpc.ChannelCredentials, grpc.ChannelOptions] {
+  if (tls === undefined) return [grpc.credentials.createInsecure(), {}];
+  const host = hostOf(address);
+  if (isIP(host) === 0) return [channelCredentials(tls), {}];
+  const credentials = grpc.credentials.createSsl(readFileSync(tls.caFile), readFileSync(tls.keyFile), readFileSync(tls.certFile), {
+    checkServerIdentity: (_name, cert) => checkServerIdentity(host, cert),
+  });
+  return [credentials, { 'grpc.ssl_target_name_override': 'localhost' }];
+}
+
+/** Answers whether `address` reports SERVING for the whole server (grpc.health.v1). */
+export async function checkHealth(address: string, options: HealthCheckOptions = {}): Promise<boolean> {
+  return (await healthStatus(address, options)) === 'SERVING';
+}
+
+/** The GRPC_TLS_* files of an environment, as the services read them (all three or none). */
+export function tlsFilesFromEnv(env: NodeJS.ProcessEnv): TlsFiles | undefined {
+  return tlsFilesFrom({
+    'grpc-tls-ca': env.GRPC_TLS_CA_FILE ?? '',
+    'grpc-tls-cert': env.GRPC_TLS_CERT_FILE ?? '',
+    'grpc-tls-key': env.GRPC_TLS_KEY_FILE ?? '',
+  });
+}
+
+function tlsEnv(tls: TlsFiles): NodeJS.ProcessEnv {
+  return { GRPC_TLS_CA_FILE: tls.caFile, GRPC_TLS_CERT_FILE: tls.certFile, GRPC_TLS_KEY_FILE: tls.keyFile };
 }
 
 async function loopback(): Promise<string> {
@@ -117,8 +190,27 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     https: given.https ?? (await loopback()),
   };
 
+  // The services' environment. OTEL_SERVICE_NAME names one process; given to all five it
+  // would merge their spans.
+  const { OTEL_SERVICE_NAME: _serviceName, ...inherited } = { ...process.env, ...options.env };
+  let launcherTls: TlsFiles | undefined;
+  const tlsEnvOf: Partial<Record<ServiceName, NodeJS.ProcessEnv>> = {};
+  if (options.grpcTls === 'generate') {
+    const files = await issueInternalCertificates(join(dataDir, 'pki', 'grpc'), [...SERVICE_NAMES, 'launcher'], Object.values(addresses));
+    launcherTls = files.launcher;
+    for (const name of SERVICE_NAMES) tlsEnvOf[name] = tlsEnv(files[name]);
+  } else if (options.grpcTls !== undefined) {
+    launcherTls = options.grpcTls;
+    for (const name of SERVICE_NAMES) tlsEnvOf[name] = tlsEnv(options.grpcTls);
+  } else {
+    // The services will read these files from their environment: so must the launcher. A
+    // partial set is refused here, as every service would refuse it.
+    launcherTls = tlsFilesFromEnv(inherited);
+  }
+
   let etcd: EtcdServer | undefined;
   let redis: RedisServer | undefined;
+  let supervisor: Supervisor | undefined;
   const running: Partial<Record<ServiceName, ManagedProcess>> = {};
   const extraWatch: { process: ManagedProcess; address: string }[] = [];
   const stopAll = async (): Promise<void> => {
@@ -163,31 +255,68 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       ],
     };
     const node = process.execPath;
-    // OTEL_SERVICE_NAME names one process; given to all five it would merge their spans.
-    const { OTEL_SERVICE_NAME: _serviceName, ...inherited } = { ...process.env, ...options.env };
-    /** Spawns a service, records it (so a failed start is still stopped), waits until healthy. */
+    /**
+     * Spawns a service, records it (so a failed start is still stopped), waits until healthy;
+     * on failure kills it and rejects with why (the last health answer and the last output).
+     */
     const launch = async (name: ServiceName, label: string, flags: string[], address: string, record: (p: ManagedProcess) => void): Promise<void> => {
       const proc = spawnProcess({
         name: label,
         command: node,
         args: [join(ROOT, 'services', name, 'main.ts'), ...flags, ...(options.flags?.[name] ?? [])],
-        env: inherited,
+        env: { ...inherited, ...tlsEnvOf[name] },
         cwd: ROOT,
         logFile: logFile(label),
         onLine: options.onLine,
       });
       record(proc);
-      await waitUntil(`${label} healthy at ${address}`, () => checkHealth(address), { timeoutMs, process: proc });
+      try {
+        await waitUntil(
+          `${label} healthy at ${address}`,
+          async () => {
+            const status = await healthStatus(address, { tls: launcherTls });
+            if (status !== 'SERVING') throw new Error(status);
+          },
+          { timeoutMs, process: proc },
+        );
+      } catch (err) {
+        await proc.kill();
+        throw err;
+      }
     };
     const start = (name: ServiceName): Promise<void> =>
       launch(name, name, flagsOf[name], name === 'gateway' ? addresses.gateway : addresses[name], (p) => (running[name] = p));
     const startExtraWatch = (address: string, i: number): Promise<void> => {
       const flags = flagsOf.watch.map((f) => (f.startsWith('--listen=') ? `--listen=${address}` : f));
-      return launch('watch', `watch-${i + 1}`, flags, address, (p) => extraWatch.push({ process: p, address }));
+      return launch('watch', `watch-${i + 1}`, flags, address, (p) => (extraWatch[i] = { process: p, address }));
     };
     await start('storage');
     await Promise.all([start('auth'), start('admission'), start('watch'), ...extraWatchAddresses.map((a, i) => startExtraWatch(a, i))]);
     await start('gateway');
+
+    if (options.supervise !== undefined) {
+      supervisor = new Supervisor(options.supervise);
+      const units: SupervisedUnit[] = [];
+      if (etcd !== undefined) {
+        const server = etcd;
+        units.push({ name: 'etcd', get process() { return server.process; }, start: () => server.restart() });
+      }
+      if (redis !== undefined) {
+        const server = redis;
+        units.push({ name: 'redis', get process() { return server.process; }, start: () => server.restart() });
+      }
+      for (const name of SERVICE_NAMES) {
+        units.push({ name, get process() { return running[name] as ManagedProcess; }, start: () => start(name) });
+      }
+      extraWatchAddresses.forEach((address, i) => {
+        units.push({
+          name: `watch-${i + 1}`,
+          get process() { return (extraWatch[i] as { process: ManagedProcess }).process; },
+          start: () => startExtraWatch(address, i),
+        });
+      });
+      for (const unit of units) supervisor.add(unit);
+    }
 
     return {
       addresses,
@@ -200,11 +329,18 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
         return [{ process: running.watch as ManagedProcess, address: addresses.watch }, ...extraWatch];
       },
       kubeconfig: join(dataDir, 'admin.kubeconfig'),
+      grpcTls: launcherTls,
       restart: async (name) => {
+        if (supervisor !== undefined) return supervisor.restart(name);
         await running[name]?.stop();
         await start(name);
       },
-      stop: stopAll,
+      stop: async () => {
+        // No restart from here on; a start in progress ends when stopAll stops its process.
+        supervisor?.halt();
+        await stopAll();
+        await supervisor?.idle();
+      },
     };
   } catch (err) {
     await stopAll();

@@ -13,7 +13,11 @@ export interface RestResponse {
 }
 
 export interface RestClient {
-  request(method: string, path: string, options?: { body?: unknown; headers?: Record<string, string>; token?: string | null }): Promise<RestResponse>;
+  request(
+    method: string,
+    path: string,
+    options?: { body?: unknown; headers?: Record<string, string>; token?: string | null; signal?: AbortSignal },
+  ): Promise<RestResponse>;
   /** Opens a watch and yields parsed events (one JSON object per line) until `signal` aborts or the stream ends. */
   watch(path: string, signal: AbortSignal, headers?: Record<string, string>): AsyncGenerator<Record<string, unknown>>;
 }
@@ -32,7 +36,7 @@ export function createRestClient(baseUrl: string, caPem: string, token: string):
         headers['Content-Type'] ??= 'application/json';
         headers['Content-Length'] = String(payload.length);
       }
-      const req = request({ ...base, method, path, headers }, (res) => {
+      const req = request({ ...base, method, path, headers, ...(options.signal !== undefined ? { signal: options.signal } : {}) }, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => {

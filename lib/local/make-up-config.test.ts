@@ -1,0 +1,40 @@
+/**
+ * make up's settings from the environment: defaults, empty as unset, GRPC_TLS.
+ */
+import assert from 'node:assert/strict';
+import { resolve } from 'node:path';
+import { test } from 'node:test';
+import { ConfigError } from '../config.ts';
+import { makeUpSettings } from './make-up-config.ts';
+
+test('defaults: ./.data, etcd and Redis started here, the documented ports, plaintext', () => {
+  assert.deepEqual(makeUpSettings({ ETCD_ENDPOINTS: '', REDIS_URL: ' ' }), {
+    dataDir: resolve('.data'),
+    etcdEndpoints: undefined,
+    redisUrl: undefined,
+    addresses: {
+      https: '127.0.0.1:6443',
+      gateway: '127.0.0.1:50051',
+      storage: '127.0.0.1:50061',
+      auth: '127.0.0.1:50062',
+      admission: '127.0.0.1:50063',
+      watch: '127.0.0.1:50064',
+    },
+    generateTls: false,
+  });
+});
+
+test('GRPC_TLS=1 makes certificates unless GRPC_TLS_*_FILE name some; anything but 0/1/true/false is refused', () => {
+  assert.equal(makeUpSettings({ GRPC_TLS: '1' }).generateTls, true);
+  assert.equal(makeUpSettings({ GRPC_TLS: 'TRUE' }).generateTls, true);
+  assert.equal(makeUpSettings({ GRPC_TLS: 'false' }).generateTls, false);
+  assert.equal(makeUpSettings({ GRPC_TLS: '1', GRPC_TLS_CA_FILE: '/ca.crt', GRPC_TLS_CERT_FILE: '/t.crt', GRPC_TLS_KEY_FILE: '/t.key' }).generateTls, false);
+  assert.throws(() => makeUpSettings({ GRPC_TLS: 'yes' }), (err: unknown) => err instanceof ConfigError && /GRPC_TLS must be 1, true, 0 or false, got "yes"/.test(err.message));
+});
+
+test('given variables win', () => {
+  const s = makeUpSettings({ DATA_DIR: '/tmp/x', ETCD_ENDPOINTS: 'http://e:2379', STORAGE_LISTEN: '0.0.0.0:1' });
+  assert.equal(s.dataDir, '/tmp/x');
+  assert.equal(s.etcdEndpoints, 'http://e:2379');
+  assert.equal(s.addresses.storage, '0.0.0.0:1');
+});

@@ -1,0 +1,65 @@
+/**
+ * The environment variables `make up` (scripts/up.ts) reads, in one table: up.ts takes its
+ * settings from it and docs/configuration.md is generated from it (scripts/config-docs.ts).
+ * Every other variable reaches the services unchanged (LOG_LEVEL, OTEL_*, GRPC_TLS_*_FILE, ...).
+ */
+import { resolve } from 'node:path';
+import { ConfigError } from '../config.ts';
+import type { ControlPlaneAddresses } from './control-plane.ts';
+
+export const MAKE_UP_VARIABLES = [
+  { env: 'DATA_DIR', default: './.data', description: 'etcd and Redis data, pki/, tokens.csv, admin.kubeconfig, logs/' },
+  { env: 'ETCD_ENDPOINTS', default: '', description: 'use this etcd (comma-separated client URLs) instead of starting one' },
+  { env: 'REDIS_URL', default: '', description: 'use this Redis instead of starting one' },
+  { env: 'GATEWAY_HTTPS_LISTEN', default: '127.0.0.1:6443', description: 'the gateway\'s Kubernetes REST API (HTTPS)' },
+  { env: 'GATEWAY_GRPC_LISTEN', default: '127.0.0.1:50051', description: 'the gateway\'s typed gRPC API' },
+  { env: 'STORAGE_LISTEN', default: '127.0.0.1:50061', description: 'storage service' },
+  { env: 'AUTH_LISTEN', default: '127.0.0.1:50062', description: 'auth service' },
+  { env: 'ADMISSION_LISTEN', default: '127.0.0.1:50063', description: 'admission service' },
+  { env: 'WATCH_LISTEN', default: '127.0.0.1:50064', description: 'watch service' },
+  {
+    env: 'GRPC_TLS',
+    default: '0',
+    description:
+      '1: mutual TLS on internal gRPC with a CA and per-service certificates made under $DATA_DIR/pki/grpc; ' +
+      'GRPC_TLS_CA_FILE, GRPC_TLS_CERT_FILE and GRPC_TLS_KEY_FILE, when set, are used instead (and turn it on by themselves)',
+  },
+] as const;
+
+type Variable = (typeof MAKE_UP_VARIABLES)[number]['env'];
+
+export interface MakeUpSettings {
+  /** Absolute. */
+  dataDir: string;
+  etcdEndpoints: string | undefined;
+  redisUrl: string | undefined;
+  addresses: ControlPlaneAddresses;
+  /** Make the internal certificates (GRPC_TLS=1 without GRPC_TLS_*_FILE). */
+  generateTls: boolean;
+}
+
+/** `make up`'s settings from `env` (an empty variable counts as unset); ConfigError on a bad value. */
+export function makeUpSettings(env: NodeJS.ProcessEnv): MakeUpSettings {
+  const get = (name: Variable): string => {
+    const value = env[name]?.trim() ?? '';
+    return value !== '' ? value : (MAKE_UP_VARIABLES.find((v) => v.env === name)?.default ?? '');
+  };
+  const tls = get('GRPC_TLS').toLowerCase();
+  if (!['0', '1', 'false', 'true'].includes(tls)) throw new ConfigError(`GRPC_TLS must be 1, true, 0 or false, got "${env.GRPC_TLS}"`);
+  const tlsFilesGiven = [env.GRPC_TLS_CA_FILE, env.GRPC_TLS_CERT_FILE, env.GRPC_TLS_KEY_FILE].some((f) => f !== undefined && f !== '');
+  const optional = (name: Variable): string | undefined => (get(name) === '' ? undefined : get(name));
+  return {
+    dataDir: resolve(get('DATA_DIR')),
+    etcdEndpoints: optional('ETCD_ENDPOINTS'),
+    redisUrl: optional('REDIS_URL'),
+    addresses: {
+      https: get('GATEWAY_HTTPS_LISTEN'),
+      gateway: get('GATEWAY_GRPC_LISTEN'),
+      storage: get('STORAGE_LISTEN'),
+      auth: get('AUTH_LISTEN'),
+      admission: get('ADMISSION_LISTEN'),
+      watch: get('WATCH_LISTEN'),
+    },
+    generateTls: (tls === '1' || tls === 'true') && !tlsFilesGiven,
+  };
+}
