@@ -5,6 +5,7 @@
  * StatusError; mutual TLS when certificates are configured.
  */
 import { readFileSync } from 'node:fs';
+import * as http2 from 'node:http2';
 import * as grpc from '@grpc/grpc-js';
 import {
   context,
@@ -25,8 +26,29 @@ import type { CallResponse } from './gen/apiserver/v1/CallResponse.ts';
 import type { Logger } from './log.ts';
 import type { Telemetry } from './tracing.ts';
 
-/** Objects may be 1.5 MiB and lists hold many: the internal limit is far above grpc's 4 MiB. */
+/**
+ * The largest message a client takes, and a server sends: answers such as list pages and
+ * history hold many objects of up to 1.5 MiB, far above grpc's default 4 MiB. What a server
+ * takes is its own, much smaller limit (GrpcServerOptions.maxReceiveMessageBytes).
+ */
 export const MAX_MESSAGE_BYTES = 256 * 1024 * 1024;
+
+/** Room in a request for what surrounds its objects: references, options, trace context. */
+export const MESSAGE_FRAMING_BYTES = 64 * 1024;
+
+/**
+ * The largest object an internal request carries, as JSON: kube-apiserver's request body
+ * limit (3 MiB), which the front door enforces. Storage refuses an object above its own,
+ * smaller limit with kube's 413 before this one matters.
+ */
+export const MAX_OBJECT_BYTES_IN_REQUEST = 3 * 1024 * 1024;
+
+/**
+ * The largest request without an object (a token, authorization attributes, a watch's names
+ * and selectors): generous, as kube-apiserver bounds such values only by its 1 MiB of URL
+ * and headers.
+ */
+export const MAX_SMALL_REQUEST_BYTES = 1024 * 1024;
 
 const CHANNEL_OPTIONS: grpc.ChannelOptions = {
   'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
@@ -198,7 +220,41 @@ export interface GrpcServerOptions {
   telemetry: Telemetry;
   logger: Logger;
   tls?: TlsFiles | undefined;
+  /**
+   * The largest request message the server takes, framing included: what its services
+   * legitimately receive. grpc-js refuses a larger one from its length prefix, before reading
+   * it and before any handler (so before authentication), with RESOURCE_EXHAUSTED; a
+   * multiplexed Exchange stream, whose messages each carry one call, is refused as a whole.
+   * Answers are not limited by it (MAX_MESSAGE_BYTES).
+   */
+  maxReceiveMessageBytes: number;
 }
+
+/** The HTTP/2 stream of a call, as grpc-js's base call holds it. */
+interface BaseCallWithStream {
+  stream?: Pick<http2.ServerHttp2Stream, 'close' | 'once' | 'readableEnded' | 'destroyed' | 'sentHeaders'>;
+}
+
+/**
+ * Ends the upload of a request that was answered before it was read to its end. grpc-js
+ * refuses a message over the limit from its length prefix, but goes on reading (and dropping)
+ * the rest of it, so the client would upload all of it before it sees the answer. When the
+ * answer is complete and was a single HEADERS frame carrying the status (grpc's trailers-only
+ * response: nothing more can follow it), the stream is reset with NO_ERROR, as HTTP/2 allows
+ * for a response that precedes the end of its request (RFC 9113, 8.1); the client has the
+ * status already. The HTTP/2 stream is an internal of grpc-js's base call (the version is
+ * pinned); without one, this does nothing.
+ */
+const stopUploadWhenAnswered: grpc.ServerInterceptor = (_method, call) => {
+  const stream = (call as unknown as BaseCallWithStream).stream;
+  if (stream !== undefined && typeof stream.close === 'function' && typeof stream.once === 'function') {
+    stream.once('finish', () => {
+      if (stream.readableEnded || stream.destroyed || stream.sentHeaders['grpc-status'] === undefined) return;
+      stream.close(http2.constants.NGHTTP2_NO_ERROR);
+    });
+  }
+  return new grpc.ServerInterceptingCall(call);
+};
 
 /**
  * A gRPC server with health checking and graceful shutdown.
@@ -207,7 +263,7 @@ export interface GrpcServerOptions {
  * event loop (no locking needed) and aborted as a whole when shutdown begins.
  */
 export class GrpcServer {
-  private readonly server = new grpc.Server(CHANNEL_OPTIONS);
+  private readonly server: grpc.Server;
   private readonly health = new HealthImplementation({ '': 'NOT_SERVING' });
   /** One AbortController per server stream in flight (watches): ended first on shutdown. */
   private readonly streams = new Set<AbortController>();
@@ -216,7 +272,15 @@ export class GrpcServer {
   private stopping = false;
 
   constructor(options: GrpcServerOptions) {
+    if (!Number.isSafeInteger(options.maxReceiveMessageBytes) || options.maxReceiveMessageBytes <= 0) {
+      throw new Error(`${options.name}: maxReceiveMessageBytes must be a positive integer`);
+    }
     this.options = options;
+    this.server = new grpc.Server({
+      ...CHANNEL_OPTIONS,
+      'grpc.max_receive_message_length': options.maxReceiveMessageBytes,
+      interceptors: [stopUploadWhenAnswered],
+    });
     this.health.addToServer(this.server);
   }
 

@@ -17,6 +17,7 @@ import { bootstrapAdmin } from '../services/auth/core/bootstrap.ts';
 import { parseTokenFile, TokenFileAuthenticator } from '../services/auth/core/token-file.ts';
 import { Pipeline } from '../services/gateway/core/pipeline.ts';
 import { startFrontDoor } from '../services/gateway/front-door.ts';
+import { RESOURCES_MAX_REQUEST_BYTES } from '../services/gateway/grpc/server.ts';
 import { MemoryStorage } from '../services/storage/backends/memory.ts';
 import { WatchService } from '../services/watch/core/watch-service.ts';
 import { readHistory } from '../services/watch/feed.ts';
@@ -29,7 +30,7 @@ const FLAGS = [
   { flag: 'tls-san', env: 'GATEWAY_TLS_SANS', default: 'localhost,127.0.0.1', description: 'DNS names and IPs of the serving certificate' },
 ] as const;
 
-await runService('single-process', FLAGS, async ({ config, logger, telemetry, server, onStop }) => {
+await runService('single-process', FLAGS, { maxReceiveMessageBytes: RESOURCES_MAX_REQUEST_BYTES }, async ({ config, logger, telemetry, server, onStop }) => {
   const dataDir = resolve(config['data-dir']);
   const registry = new ResourceRegistry();
 

@@ -12,6 +12,7 @@ import { StorageClient } from '../storage/grpc/client.ts';
 import { WatchClient } from '../watch/grpc/client.ts';
 import { Pipeline } from './core/pipeline.ts';
 import { startFrontDoor } from './front-door.ts';
+import { RESOURCES_MAX_REQUEST_BYTES } from './grpc/server.ts';
 
 const FLAGS = [
   { flag: 'listen', env: 'GATEWAY_GRPC_LISTEN', default: '127.0.0.1:50051', description: 'typed gRPC resource API listen address' },
@@ -48,7 +49,7 @@ const FLAGS = [
   { flag: 'auth-cache-ttl', env: 'AUTH_CACHE_TTL_MS', default: '10000', description: 'milliseconds authn/authz answers are reused; 0 disables' },
 ] as const;
 
-await runService('gateway', FLAGS, async ({ config, logger, telemetry, tls, server, onStop }) => {
+await runService('gateway', FLAGS, { maxReceiveMessageBytes: RESOURCES_MAX_REQUEST_BYTES }, async ({ config, logger, telemetry, tls, server, onStop }) => {
   const registry = new ResourceRegistry();
   const clientOptions = { telemetry, tls };
   const auth = new AuthClient(config['auth-address'], clientOptions);

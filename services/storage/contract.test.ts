@@ -18,7 +18,7 @@ import type { ChangeSource, CommittedChange, Storage, StorageRef } from './api.t
 import { createEtcdClient, EtcdStorage } from './backends/etcd.ts';
 import { MemoryStorage } from './backends/memory.ts';
 import { StorageClient } from './grpc/client.ts';
-import { storageHandlers } from './grpc/server.ts';
+import { STORAGE_MAX_REQUEST_BYTES, storageHandlers } from './grpc/server.ts';
 
 /** One implementation under test, on an empty store. */
 export interface ContractSubject {
@@ -698,7 +698,7 @@ describe('on a real etcd', () => {
   before(async () => {
     etcd = await startEtcd();
     backend = new EtcdStorage(createEtcdClient(etcd.endpoint), { tracer: telemetry.tracer, tooLargeResourceVersionWaitMs: WAIT_MS });
-    server = new GrpcServer({ name: 'storage', telemetry, logger: createLogger({ service: 'test', level: 'error' }) });
+    server = new GrpcServer({ name: 'storage', telemetry, logger: createLogger({ service: 'test', level: 'error' }), maxReceiveMessageBytes: STORAGE_MAX_REQUEST_BYTES });
     server.addService('apiserver.v1.Storage', loadApiProto().apiserver.v1.Storage.service, storageHandlers(backend));
     client = new StorageClient(`127.0.0.1:${await server.listen('127.0.0.1:0')}`, { telemetry });
   });

@@ -8,7 +8,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { Metadata } from '@grpc/grpc-js';
+import { Metadata, status as GrpcCode } from '@grpc/grpc-js';
 import { StatusError } from '../../lib/errors.ts';
 import { clientSettings, serverStream, unary, type CallOptions } from '../../lib/grpc.ts';
 import { SERVICE_NAMES, startControlPlane, type ControlPlane } from '../../lib/local/control-plane.ts';
@@ -82,6 +82,38 @@ test('errors are Kubernetes Statuses: Unauthorized, Invalid, BadRequest', async 
   assert.equal(invalid.details?.causes?.[0]?.reason, 'FieldValueInvalid');
   await expectStatus(unary(client, 'create', { ref: cmRef(), object: Buffer.from('[1,2]') }, opts()), 'BadRequest');
   await expectStatus(unary(client, 'get', { ref: { ...cmRef('x'), resource: 'widgets' } }, opts()), 'NotFound');
+});
+
+/** The resident memory of a process, from /proc. */
+async function rss(pid: number): Promise<number> {
+  const kib = /^VmRSS:\s+(\d+) kB$/m.exec(await readFile(`/proc/${pid}/status`, 'utf8'))?.[1];
+  assert.ok(kib !== undefined, 'VmRSS in /proc/<pid>/status');
+  return Number(kib) * 1024;
+}
+
+test('a message over the API\'s limit is refused from its length prefix: quickly, before authentication, without being buffered', async () => {
+  const gateway = plane.processes.gateway.pid;
+  const huge = { ref: cmRef(), object: Buffer.alloc(10 * 1024 * 1024, 0x20) };
+  const refused = async (metadata: Metadata | undefined) => {
+    const started = Date.now();
+    const err = await expectStatus(unary(client, 'create', huge, { metadata, timeoutMs: 10_000 }), 'RequestEntityTooLarge');
+    assert.equal(err.grpcCode, GrpcCode.RESOURCE_EXHAUSTED);
+    return Date.now() - started;
+  };
+  // Once first, so that what a first call allocates for good is in the baseline.
+  await refused(undefined);
+  const before = await rss(gateway);
+  // Without a token, and with one: four at a time, as an attacker would.
+  const elapsed = await Promise.all([undefined, undefined, auth, auth].map(refused));
+  const grown = (await rss(gateway)) - before;
+  // The answer comes as soon as the length prefix is read: the rest is not uploaded.
+  assert.ok(Math.max(...elapsed) < 3_000, `refused within ${Math.max(...elapsed)} ms`);
+  // Buffering them would take 40 MiB.
+  assert.ok(grown < 4 * 1024 * 1024, `the gateway grew by ${(grown / 1024 / 1024).toFixed(1)} MiB`);
+  // An object as large as REST takes still goes through: refused by storage's own limit, as over REST.
+  const nodeRef = { group: '', version: 'v1', resource: 'nodes', namespace: '', name: '' };
+  const large = await expectStatus(unary(client, 'create', { ref: nodeRef, object: json({ metadata: { name: 'large' }, spec: { podCIDR: 'x'.repeat(2 * 1024 * 1024) } }) }, opts()), 'RequestEntityTooLarge');
+  assert.equal(large.message, 'Request entity too large: limit is 3145728');
 });
 
 test('a watch resumed from its last resourceVersion misses nothing', async () => {
