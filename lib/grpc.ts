@@ -230,6 +230,37 @@ export interface GrpcServerOptions {
   maxReceiveMessageBytes: number;
 }
 
+/**
+ * A request that did not decode as its message. The deserializers GrpcServer installs return
+ * one instead of throwing (grpc-js would answer INTERNAL); guardCalls answers it with
+ * INVALID_ARGUMENT, so no handler ever sees one.
+ */
+class MalformedRequest {
+  readonly error: StatusError;
+
+  constructor(error: StatusError) {
+    this.error = error;
+  }
+}
+
+/** BadRequest for a request of `rpcName` that does not decode as its message, saying why. */
+export function malformedRequest(rpcName: string, err: unknown): StatusError {
+  // The decoder's words name a wire type or an offset, never the request's contents.
+  const why = err instanceof Error && err.message !== '' ? `: ${err.message}` : '';
+  return badRequest(`malformed ${rpcName} request${why}`);
+}
+
+/** `deserialize`, returning a MalformedRequest where it would throw. */
+function tolerantDeserializer(rpcName: string, deserialize: (bytes: Buffer) => unknown): (bytes: Buffer) => unknown {
+  return (bytes) => {
+    try {
+      return deserialize(bytes);
+    } catch (err) {
+      return new MalformedRequest(malformedRequest(rpcName, err));
+    }
+  };
+}
+
 /** The HTTP/2 stream of a call, as grpc-js's base call holds it. */
 interface BaseCallWithStream {
   stream?: Pick<http2.ServerHttp2Stream, 'close' | 'once' | 'readableEnded' | 'destroyed' | 'sentHeaders'>;
@@ -245,15 +276,32 @@ interface BaseCallWithStream {
  * status already. The HTTP/2 stream is an internal of grpc-js's base call (the version is
  * pinned); without one, this does nothing.
  */
-const stopUploadWhenAnswered: grpc.ServerInterceptor = (_method, call) => {
+function stopUploadWhenAnswered(call: grpc.ServerInterceptingCallInterface): void {
   const stream = (call as unknown as BaseCallWithStream).stream;
-  if (stream !== undefined && typeof stream.close === 'function' && typeof stream.once === 'function') {
-    stream.once('finish', () => {
-      if (stream.readableEnded || stream.destroyed || stream.sentHeaders['grpc-status'] === undefined) return;
-      stream.close(http2.constants.NGHTTP2_NO_ERROR);
-    });
-  }
-  return new grpc.ServerInterceptingCall(call);
+  if (stream === undefined || typeof stream.close !== 'function' || typeof stream.once !== 'function') return;
+  stream.once('finish', () => {
+    if (stream.readableEnded || stream.destroyed || stream.sentHeaders['grpc-status'] === undefined) return;
+    stream.close(http2.constants.NGHTTP2_NO_ERROR);
+  });
+}
+
+/**
+ * Every call of a GrpcServer passes here first: a request that did not decode ends the call
+ * with INVALID_ARGUMENT and its Status (whatever the kind of call: unary, a stream's message),
+ * and a request answered before its end stops uploading.
+ */
+const guardCalls: grpc.ServerInterceptor = (_method, call) => {
+  stopUploadWhenAnswered(call);
+  const guarded: grpc.ServerInterceptingCall = new grpc.ServerInterceptingCall(call, {
+    start: (next) =>
+      next({
+        onReceiveMessage: (message: unknown, nextMessage: (message: unknown) => void) => {
+          if (message instanceof MalformedRequest) guarded.sendStatus({ ...toGrpcStatus(message.error), details: message.error.message });
+          else nextMessage(message);
+        },
+      }),
+  });
+  return guarded;
 };
 
 /**
@@ -279,20 +327,24 @@ export class GrpcServer {
     this.server = new grpc.Server({
       ...CHANNEL_OPTIONS,
       'grpc.max_receive_message_length': options.maxReceiveMessageBytes,
-      interceptors: [stopUploadWhenAnswered],
+      interceptors: [guardCalls],
     });
     this.health.addToServer(this.server);
   }
 
   /**
    * Adds a service. Every method of the definition must have a handler, or this throws: a
-   * silently unimplemented method would answer UNIMPLEMENTED at run time.
+   * silently unimplemented method would answer UNIMPLEMENTED at run time. A request that does
+   * not decode as its message is answered with INVALID_ARGUMENT (a BadRequest Status saying
+   * why) before any handler runs.
    */
   addService(serviceName: string, definition: grpc.ServiceDefinition, handlers: HandlerMap): void {
     const wrapped: grpc.UntypedServiceImplementation = {};
+    const served: Record<string, grpc.MethodDefinition<unknown, unknown>> = {};
     const unaryMethods = new Map<string, ExchangeMethod>();
     let exchange: string | undefined;
     for (const [method, def] of Object.entries(definition)) {
+      served[method] = { ...def, requestDeserialize: tolerantDeserializer(`${serviceName}/${method}`, def.requestDeserialize) };
       if (method === EXCHANGE_METHOD && def.requestStream && def.responseStream) {
         // Served by the server itself: the service's unary handlers, multiplexed.
         exchange = method;
@@ -321,7 +373,7 @@ export class GrpcServer {
       }
     }
     if (exchange !== undefined) wrapped[exchange] = this.wrapExchange(unaryMethods);
-    this.server.addService(definition, wrapped);
+    this.server.addService(served as grpc.ServiceDefinition, wrapped);
     this.serviceNames.push(serviceName);
   }
 
@@ -598,8 +650,8 @@ function serveExchange(
       let request: unknown;
       try {
         request = method.deserialize(message.request);
-      } catch {
-        reply({ id, error: encodeStatusDetails(badRequest(`malformed ${message.method} request`)) });
+      } catch (err) {
+        reply({ id, error: encodeStatusDetails(malformedRequest(method.rpcName, err)) });
         return;
       }
       const controller = new AbortController();

@@ -8,9 +8,10 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { Metadata, status as GrpcCode } from '@grpc/grpc-js';
+import { Client, credentials as grpcCredentials, Metadata, status as GrpcCode, type ServiceError } from '@grpc/grpc-js';
 import { StatusError } from '../../lib/errors.ts';
 import { clientSettings, serverStream, unary, type CallOptions } from '../../lib/grpc.ts';
+import { fromGrpcError } from '../../lib/grpc-status.ts';
 import { SERVICE_NAMES, startControlPlane, type ControlPlane } from '../../lib/local/control-plane.ts';
 import { loadApiProto } from '../../lib/proto.ts';
 import { createTelemetry } from '../../lib/tracing.ts';
@@ -114,6 +115,54 @@ test('a message over the API\'s limit is refused from its length prefix: quickly
   const nodeRef = { group: '', version: 'v1', resource: 'nodes', namespace: '', name: '' };
   const large = await expectStatus(unary(client, 'create', { ref: nodeRef, object: json({ metadata: { name: 'large' }, spec: { podCIDR: 'x'.repeat(2 * 1024 * 1024) } }) }, opts()), 'RequestEntityTooLarge');
   assert.equal(large.message, 'Request entity too large: limit is 3145728');
+});
+
+test('every service answers a request that does not decode, or whose object is not JSON, with INVALID_ARGUMENT', async () => {
+  const identity = (b: Buffer) => b;
+  // The tag of a varint field 1, without its value: no message decodes it.
+  const malformed = Buffer.from([0x08]);
+  const api = loadApiProto().apiserver.v1;
+  const call = (address: string, path: string, bytes: Buffer, metadata = new Metadata()) =>
+    new Promise<ServiceError>((resolve, reject) => {
+      const raw = new Client(address, grpcCredentials.createInsecure());
+      raw.makeUnaryRequest(path, identity, identity, bytes, metadata, (err) => {
+        raw.close();
+        if (err === null) reject(new Error(`${path} answered`));
+        else resolve(err);
+      });
+    });
+  const expectBadRequest = (err: ServiceError, message: RegExp) => {
+    assert.equal(err.code, GrpcCode.INVALID_ARGUMENT, err.details);
+    const status = fromGrpcError(err);
+    assert.equal(status.reason, 'BadRequest');
+    assert.match(status.message, message);
+  };
+  const a = plane.addresses;
+  const unaryMethods: [string, string][] = [
+    [a.gateway, '/apiserver.v1.Resources/Create'],
+    [a.gateway, '/apiserver.v1.Resources/List'],
+    [a.storage, '/apiserver.v1.Storage/Create'],
+    [a.storage, '/apiserver.v1.Storage/List'],
+    [a.auth, '/apiserver.v1.Authentication/Authenticate'],
+    [a.auth, '/apiserver.v1.Authorization/Authorize'],
+    [a.admission, '/apiserver.v1.Admission/Admit'],
+  ];
+  for (const [address, path] of unaryMethods) {
+    expectBadRequest(await call(address, path, malformed, auth), new RegExp(`^malformed ${path.slice(1).replaceAll('.', '\\.')} request: `));
+  }
+  const watch = new Client(a.watch, grpcCredentials.createInsecure());
+  const stream = watch.makeServerStreamRequest('/apiserver.v1.Watch/Watch', identity, identity, malformed);
+  expectBadRequest(await new Promise<ServiceError>((resolve) => stream.on('error', resolve)), /^malformed apiserver\.v1\.Watch\/Watch request: /);
+  watch.close();
+  // Well-formed messages whose object is not JSON.
+  const notJson = Buffer.from('{"metadata":');
+  const notJsonMessage = /^the body of the request was in an unknown format/;
+  const create = Buffer.from(api.Resources.service.Create.requestSerialize({ ref: cmRef(), object: notJson }));
+  expectBadRequest(await call(a.gateway, '/apiserver.v1.Resources/Create', create, auth), notJsonMessage);
+  const stored = Buffer.from(api.Storage.service.Create.requestSerialize({ ref: cmRef('x'), object: notJson }));
+  expectBadRequest(await call(a.storage, '/apiserver.v1.Storage/Create', stored), notJsonMessage);
+  const admit = Buffer.from(api.Admission.service.Admit.requestSerialize({ operation: 'CREATE', ref: cmRef('x'), kind: 'ConfigMap', object: notJson }));
+  expectBadRequest(await call(a.admission, '/apiserver.v1.Admission/Admit', admit), notJsonMessage);
 });
 
 test('a watch resumed from its last resourceVersion misses nothing', async () => {
