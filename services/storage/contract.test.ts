@@ -405,9 +405,9 @@ export function runStorageContract(name: string, factory: ContractFactory): void
         assert.equal(rest.continue, '');
       });
 
-      test('a negative limit is no limit; a limit equal to the size ends without a token', async () => {
+      test('a negative limit is refused; a limit equal to the size ends without a token', async () => {
         for (const n of ['a', 'b', 'c']) await s.create(cmRef('ns', n), configMap('ns', n));
-        assert.deepEqual(names((await s.list(cmRef('ns'), { limit: -1 })).items), ['a', 'b', 'c']);
+        await rejects(s.list(cmRef('ns'), { limit: -1 }), 'BadRequest', 'limit: Invalid value: -1: must be greater than or equal to 0');
         const exact = await s.list(cmRef('ns'), { limit: 3 });
         assert.deepEqual(names(exact.items), ['a', 'b', 'c']);
         assert.equal(exact.continue, '');

@@ -249,7 +249,9 @@ export class WatchClient implements Watcher {
             labelSelector: options.labelSelector ?? '',
             fieldSelector: options.fieldSelector ?? '',
             resourceVersion: resumed ? lastRevision : rv,
-            resourceVersionMatch: resumed ? '' : (options.resourceVersionMatch ?? ''),
+            // The wire cannot say sendInitialEvents=false (it is absent), which the match
+            // needs: without initial events the match changes nothing, and is left out.
+            resourceVersionMatch: resumed || options.sendInitialEvents !== true ? '' : (options.resourceVersionMatch ?? ''),
             allowWatchBookmarks: options.allowWatchBookmarks ?? false,
             sendInitialEvents: resumed ? false : (options.sendInitialEvents ?? false),
             timeoutSeconds: options.timeoutSeconds ?? 0,
