@@ -17,11 +17,13 @@ import { loadApiProto } from '../../lib/proto.ts';
 import { createTelemetry } from '../../lib/tracing.ts';
 import { createEtcdClient } from '../../services/storage/backends/etcd.ts';
 import type { ResourcesClient } from '../../lib/gen/apiserver/v1/Resources.ts';
+import { createRestClient, type RestClient } from '../support/rest-client.ts';
 
 let dir: string;
 let plane: ControlPlane;
 let client: ResourcesClient;
 let auth: Metadata;
+let rest: RestClient;
 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'e2e-grpc-'));
@@ -32,6 +34,7 @@ before(async () => {
   auth.set('authorization', `Bearer ${token}`);
   const { credentials, channelOptions } = clientSettings({ telemetry: createTelemetry({ serviceName: 'test', env: {} }) });
   client = new (loadApiProto().apiserver.v1.Resources)(plane.addresses.gateway, credentials, channelOptions);
+  rest = createRestClient(`https://${plane.addresses.https}`, await readFile(join(dir, 'pki', 'ca.crt'), 'utf8'), token);
 });
 
 after(async () => {
@@ -163,6 +166,54 @@ test('every service answers a request that does not decode, or whose object is n
   expectBadRequest(await call(a.storage, '/apiserver.v1.Storage/Create', stored), notJsonMessage);
   const admit = Buffer.from(api.Admission.service.Admit.requestSerialize({ operation: 'CREATE', ref: cmRef('x'), kind: 'ConfigMap', object: notJson }));
   expectBadRequest(await call(a.admission, '/apiserver.v1.Admission/Admit', admit), notJsonMessage);
+});
+
+test('list and watch options get the same answer over gRPC as over REST', async () => {
+  /** What REST answers: its Status as "code reason: message". */
+  const overRest = async (query: string) => {
+    const res = await rest.request('GET', `/api/v1/namespaces/apps/configmaps?${query}`);
+    const status = res.json() as { code: number; reason: string; message: string };
+    return `${res.status} ${status.reason}: ${status.message}`;
+  };
+  /** What gRPC answers: its code and its Status. */
+  const overGrpc = async (call: Promise<unknown>) => {
+    try {
+      await call;
+    } catch (err) {
+      assert.ok(err instanceof StatusError, String(err));
+      return { grpc: err.grpcCode, answer: `${err.code} ${err.reason}: ${err.message}` };
+    }
+    assert.fail('expected a refusal');
+  };
+  const list = (options: object) => unary(client, 'list', { ref: cmRef(), options }, opts());
+  const watch = async (options: object) => {
+    for await (const _ of serverStream(client, 'watch', { ref: cmRef(), options }, opts({ timeoutMs: undefined }))) assert.fail('no event expected');
+  };
+  const cases: { query: string; grpc: () => Promise<unknown>; expect: string }[] = [
+    { query: 'limit=-1', grpc: () => list({ limit: -1 }), expect: '400 BadRequest: limit: Invalid value: -1: must be greater than or equal to 0' },
+    {
+      query: 'watch=true&timeoutSeconds=-1',
+      grpc: () => watch({ timeoutSeconds: -1 }),
+      expect: '400 BadRequest: timeoutSeconds: Invalid value: -1: must be greater than or equal to 0',
+    },
+    {
+      query: 'resourceVersionMatch=Exact',
+      grpc: () => list({ resourceVersionMatch: 'Exact' }),
+      expect: '422 Invalid: ListOptions.meta.k8s.io "" is invalid: resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden unless resourceVersion is provided',
+    },
+    {
+      query: 'watch=1&resourceVersion=x',
+      grpc: () => watch({ resourceVersion: 'x' }),
+      expect: '400 BadRequest: invalid resource version: resourceVersion: Invalid value: "x": strconv.ParseUint: parsing "x": invalid syntax',
+    },
+  ];
+  for (const { query, grpc, expect } of cases) {
+    assert.equal(await overRest(query), expect, query);
+    const answer = await overGrpc(grpc());
+    assert.equal(answer.answer, expect, query);
+    // 400 BadRequest and 422 Invalid are both INVALID_ARGUMENT.
+    assert.equal(answer.grpc, GrpcCode.INVALID_ARGUMENT, query);
+  }
 });
 
 test('a watch resumed from its last resourceVersion misses nothing', async () => {
