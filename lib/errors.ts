@@ -7,6 +7,7 @@
  * error on the client; at the REST edge it becomes a `kind: Status` body with the same code.
  */
 import { status as GrpcCode } from '@grpc/grpc-js';
+import { goQuote } from './go-strconv.ts';
 
 /** metav1.StatusReason values the control plane produces. */
 export type StatusReason =
@@ -181,7 +182,7 @@ export function conflict(q: Qualified, name: string, why: string): StatusError {
 /** A field error, as field.Error of k8s.io/apimachinery. */
 export interface FieldError {
   /** FieldValueInvalid, FieldValueRequired, ... */
-  type: 'FieldValueInvalid' | 'FieldValueRequired' | 'FieldValueNotSupported' | 'FieldValueForbidden';
+  type: 'FieldValueInvalid' | 'FieldValueRequired' | 'FieldValueNotSupported' | 'FieldValueForbidden' | 'FieldValueTooLong';
   field: string;
   /** The text after the type's words, e.g. the validation message. */
   detail: string;
@@ -189,9 +190,10 @@ export interface FieldError {
   value?: unknown;
 }
 
-/** The offending value as field.Error prints it: strings quoted, nil as null. */
+/** The offending value as field.Error prints it: strings as %q, nil as null, others as JSON. */
 function badValue(value: unknown): string {
   if (value === undefined || value === null) return 'null';
+  if (typeof value === 'string') return goQuote(value);
   return JSON.stringify(value) ?? String(value);
 }
 
@@ -210,6 +212,9 @@ function fieldErrorMessage(e: FieldError): string {
       break;
     case 'FieldValueForbidden':
       body = 'Forbidden';
+      break;
+    case 'FieldValueTooLong':
+      body = 'Too long';
       break;
   }
   return e.detail === '' ? body : `${body}: ${e.detail}`;

@@ -25,6 +25,9 @@ import type { StorageGetRequest__Output } from './gen/apiserver/v1/StorageGetReq
 const proto = loadApiProto();
 const logger = createLogger({ service: 'test', level: 'error' });
 const ref = { group: '', version: 'v1', resource: 'configmaps', namespace: 'default', name: 'a' };
+/** Small limits, so that a call over them is cheap to make: one call's request, and the server's message. */
+const MAX_CALL_BYTES = 64 * 1024;
+const MAX_MESSAGE_BYTES = MAX_CALL_BYTES + 4 * 1024;
 
 interface Harness {
   server: GrpcServer;
@@ -58,11 +61,11 @@ async function start(telemetry: Telemetry, port = 0): Promise<Harness> {
     Events: unused,
     CurrentRevision: () => Promise.resolve({ resourceVersion: '42' }),
   };
-  const server = new GrpcServer({ name: 'test', telemetry, logger });
+  const server = new GrpcServer({ name: 'test', telemetry, logger, maxReceiveMessageBytes: MAX_MESSAGE_BYTES });
   server.addService('apiserver.v1.Storage', proto.apiserver.v1.Storage.service, handlers);
   const address = `127.0.0.1:${await server.listen(`127.0.0.1:${port}`)}`;
   const client = new proto.apiserver.v1.Storage(address, grpc.credentials.createInsecure());
-  const mux = new MultiplexedClient(client, 'apiserver.v1.Storage', telemetry);
+  const mux = new MultiplexedClient(client, 'apiserver.v1.Storage', telemetry, { maxRequestBytes: MAX_CALL_BYTES });
   return { server, address, client, mux, seen, release: () => release() };
 }
 
@@ -114,6 +117,37 @@ describe('multiplexed calls', () => {
       await waitFor(() => signal?.aborted === true);
     }
     // The stream is still good for the next call.
+    assert.equal((await h.mux.call('currentRevision', {})).resourceVersion, '42');
+  });
+
+  test('a call larger than the limit is refused before it is sent; the calls in flight on the stream carry on', async () => {
+    const held = create(h, 'hold-size');
+    await waitFor(() => h.seen.some((s) => s.name === 'hold-size'));
+    const big = Buffer.alloc(MAX_CALL_BYTES, 'x');
+    await assert.rejects(h.mux.call('create', { ref: { ...ref, name: 'big' }, object: big }), (err: unknown) => {
+      assert.ok(err instanceof StatusError);
+      assert.equal(err.reason, 'RequestEntityTooLarge');
+      assert.equal(err.message, `Request entity too large: limit is ${MAX_CALL_BYTES}`);
+      return true;
+    });
+    assert.ok(!h.seen.some((s) => s.name === 'big'), 'never sent');
+    h.release();
+    assert.equal(JSON.parse(Buffer.from((await held).object).toString()).n, 'hold-size');
+    // The same call, one the server's limit would take, passes the check.
+    const fits = big.subarray(0, MAX_CALL_BYTES - 1024);
+    assert.equal((await h.mux.call('create', { ref: { ...ref, name: 'fits' }, object: fits })).object.length, fits.length);
+  });
+
+  test('a message over the server\'s limit ends its stream with RESOURCE_EXHAUSTED; a new stream serves the next call', async () => {
+    // As a client without the check: the server refuses the message from its length prefix.
+    const stream = h.client.exchange();
+    stream.on('error', () => {});
+    const status = new Promise<grpc.StatusObject>((resolve) => stream.on('status', resolve));
+    const request = Buffer.from(proto.apiserver.v1.Storage.service.Create.requestSerialize({ ref: { ...ref, name: 'too-big' }, object: Buffer.alloc(MAX_MESSAGE_BYTES) }));
+    stream.write({ id: 1, method: 'Create', request });
+    const ended = await status;
+    assert.equal(ended.code, grpc.status.RESOURCE_EXHAUSTED);
+    assert.ok(!h.seen.some((s) => s.name === 'too-big'));
     assert.equal((await h.mux.call('currentRevision', {})).resourceVersion, '42');
   });
 

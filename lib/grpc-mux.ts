@@ -66,9 +66,19 @@ interface Session {
   ended: boolean;
 }
 
+export interface MultiplexedClientOptions {
+  /**
+   * The largest encoded request of one call; a larger call is refused here with 413, before
+   * it is sent, because a message over the server's limit would end the whole stream and every
+   * call in flight on it. The server's limit must leave room for the envelope (CallRequest).
+   */
+  maxRequestBytes?: number | undefined;
+}
+
 export class MultiplexedClient<C extends grpc.Client> {
   private readonly client: C;
   private readonly telemetry: Telemetry;
+  private readonly maxRequestBytes: number;
   private readonly methods = new Map<string, MethodInfo>();
   private readonly exchange: grpc.MethodDefinition<CallRequest, CallResponse__Output>;
   private session: Session | undefined;
@@ -79,9 +89,10 @@ export class MultiplexedClient<C extends grpc.Client> {
   private closed = false;
 
   /** `client` is a generated client whose service declares the Exchange method. */
-  constructor(client: C, serviceName: string, telemetry: Telemetry) {
+  constructor(client: C, serviceName: string, telemetry: Telemetry, options: MultiplexedClientOptions = {}) {
     this.client = client;
     this.telemetry = telemetry;
+    this.maxRequestBytes = options.maxRequestBytes ?? Infinity;
     const service = (client.constructor as unknown as { service: grpc.ServiceDefinition }).service;
     const exchange = service[EXCHANGE_METHOD];
     if (exchange === undefined) throw new Error(`${serviceName} has no ${EXCHANGE_METHOD} method`);
@@ -118,6 +129,10 @@ export class MultiplexedClient<C extends grpc.Client> {
     } catch {
       span.end();
       return Promise.reject(new StatusError('BadRequest', `malformed ${info.name} request`));
+    }
+    if (bytes.length > this.maxRequestBytes) {
+      span.end();
+      return Promise.reject(new StatusError('RequestEntityTooLarge', `Request entity too large: limit is ${this.maxRequestBytes}`));
     }
     return new Promise<UnaryResponse<C[K]>>((resolve, reject) => {
       const timeoutMs = opts?.timeoutMs ?? DEFAULT_UNARY_TIMEOUT_MS;

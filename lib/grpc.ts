@@ -5,6 +5,7 @@
  * StatusError; mutual TLS when certificates are configured.
  */
 import { readFileSync } from 'node:fs';
+import * as http2 from 'node:http2';
 import * as grpc from '@grpc/grpc-js';
 import {
   context,
@@ -25,8 +26,29 @@ import type { CallResponse } from './gen/apiserver/v1/CallResponse.ts';
 import type { Logger } from './log.ts';
 import type { Telemetry } from './tracing.ts';
 
-/** Objects may be 1.5 MiB and lists hold many: the internal limit is far above grpc's 4 MiB. */
+/**
+ * The largest message a client takes, and a server sends: answers such as list pages and
+ * history hold many objects of up to 1.5 MiB, far above grpc's default 4 MiB. What a server
+ * takes is its own, much smaller limit (GrpcServerOptions.maxReceiveMessageBytes).
+ */
 export const MAX_MESSAGE_BYTES = 256 * 1024 * 1024;
+
+/** Room in a request for what surrounds its objects: references, options, trace context. */
+export const MESSAGE_FRAMING_BYTES = 64 * 1024;
+
+/**
+ * The largest object an internal request carries, as JSON: kube-apiserver's request body
+ * limit (3 MiB), which the front door enforces. Storage refuses an object above its own,
+ * smaller limit with kube's 413 before this one matters.
+ */
+export const MAX_OBJECT_BYTES_IN_REQUEST = 3 * 1024 * 1024;
+
+/**
+ * The largest request without an object (a token, authorization attributes, a watch's names
+ * and selectors): generous, as kube-apiserver bounds such values only by its 1 MiB of URL
+ * and headers.
+ */
+export const MAX_SMALL_REQUEST_BYTES = 1024 * 1024;
 
 const CHANNEL_OPTIONS: grpc.ChannelOptions = {
   'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
@@ -202,7 +224,89 @@ export interface GrpcServerOptions {
   telemetry: Telemetry;
   logger: Logger;
   tls?: TlsFiles | undefined;
+  /**
+   * The largest request message the server takes, framing included: what its services
+   * legitimately receive. grpc-js refuses a larger one from its length prefix, before reading
+   * it and before any handler (so before authentication), with RESOURCE_EXHAUSTED; a
+   * multiplexed Exchange stream, whose messages each carry one call, is refused as a whole.
+   * Answers are not limited by it (MAX_MESSAGE_BYTES).
+   */
+  maxReceiveMessageBytes: number;
 }
+
+/**
+ * A request that did not decode as its message. The deserializers GrpcServer installs return
+ * one instead of throwing (grpc-js would answer INTERNAL); guardCalls answers it with
+ * INVALID_ARGUMENT, so no handler ever sees one.
+ */
+class MalformedRequest {
+  readonly error: StatusError;
+
+  constructor(error: StatusError) {
+    this.error = error;
+  }
+}
+
+/** BadRequest for a request of `rpcName` that does not decode as its message, saying why. */
+export function malformedRequest(rpcName: string, err: unknown): StatusError {
+  // The decoder's words name a wire type or an offset, never the request's contents.
+  const why = err instanceof Error && err.message !== '' ? `: ${err.message}` : '';
+  return badRequest(`malformed ${rpcName} request${why}`);
+}
+
+/** `deserialize`, returning a MalformedRequest where it would throw. */
+function tolerantDeserializer(rpcName: string, deserialize: (bytes: Buffer) => unknown): (bytes: Buffer) => unknown {
+  return (bytes) => {
+    try {
+      return deserialize(bytes);
+    } catch (err) {
+      return new MalformedRequest(malformedRequest(rpcName, err));
+    }
+  };
+}
+
+/** The HTTP/2 stream of a call, as grpc-js's base call holds it. */
+interface BaseCallWithStream {
+  stream?: Pick<http2.ServerHttp2Stream, 'close' | 'once' | 'readableEnded' | 'destroyed' | 'sentHeaders'>;
+}
+
+/**
+ * Ends the upload of a request that was answered before it was read to its end. grpc-js
+ * refuses a message over the limit from its length prefix, but goes on reading (and dropping)
+ * the rest of it, so the client would upload all of it before it sees the answer. When the
+ * answer is complete and was a single HEADERS frame carrying the status (grpc's trailers-only
+ * response: nothing more can follow it), the stream is reset with NO_ERROR, as HTTP/2 allows
+ * for a response that precedes the end of its request (RFC 9113, 8.1); the client has the
+ * status already. The HTTP/2 stream is an internal of grpc-js's base call (the version is
+ * pinned); without one, this does nothing.
+ */
+function stopUploadWhenAnswered(call: grpc.ServerInterceptingCallInterface): void {
+  const stream = (call as unknown as BaseCallWithStream).stream;
+  if (stream === undefined || typeof stream.close !== 'function' || typeof stream.once !== 'function') return;
+  stream.once('finish', () => {
+    if (stream.readableEnded || stream.destroyed || stream.sentHeaders['grpc-status'] === undefined) return;
+    stream.close(http2.constants.NGHTTP2_NO_ERROR);
+  });
+}
+
+/**
+ * Every call of a GrpcServer passes here first: a request that did not decode ends the call
+ * with INVALID_ARGUMENT and its Status (whatever the kind of call: unary, a stream's message),
+ * and a request answered before its end stops uploading.
+ */
+const guardCalls: grpc.ServerInterceptor = (_method, call) => {
+  stopUploadWhenAnswered(call);
+  const guarded: grpc.ServerInterceptingCall = new grpc.ServerInterceptingCall(call, {
+    start: (next) =>
+      next({
+        onReceiveMessage: (message: unknown, nextMessage: (message: unknown) => void) => {
+          if (message instanceof MalformedRequest) guarded.sendStatus({ ...toGrpcStatus(message.error), details: message.error.message });
+          else nextMessage(message);
+        },
+      }),
+  });
+  return guarded;
+};
 
 /**
  * A gRPC server with health checking and graceful shutdown.
@@ -211,7 +315,7 @@ export interface GrpcServerOptions {
  * event loop (no locking needed) and aborted as a whole when shutdown begins.
  */
 export class GrpcServer {
-  private readonly server = new grpc.Server(CHANNEL_OPTIONS);
+  private readonly server: grpc.Server;
   private readonly health = new HealthImplementation({ '': 'NOT_SERVING' });
   /** One AbortController per server stream in flight (watches): ended first on shutdown. */
   private readonly streams = new Set<AbortController>();
@@ -220,19 +324,31 @@ export class GrpcServer {
   private stopping = false;
 
   constructor(options: GrpcServerOptions) {
+    if (!Number.isSafeInteger(options.maxReceiveMessageBytes) || options.maxReceiveMessageBytes <= 0) {
+      throw new Error(`${options.name}: maxReceiveMessageBytes must be a positive integer`);
+    }
     this.options = options;
+    this.server = new grpc.Server({
+      ...CHANNEL_OPTIONS,
+      'grpc.max_receive_message_length': options.maxReceiveMessageBytes,
+      interceptors: [guardCalls],
+    });
     this.health.addToServer(this.server);
   }
 
   /**
    * Adds a service. Every method of the definition must have a handler, or this throws: a
-   * silently unimplemented method would answer UNIMPLEMENTED at run time.
+   * silently unimplemented method would answer UNIMPLEMENTED at run time. A request that does
+   * not decode as its message is answered with INVALID_ARGUMENT (a BadRequest Status saying
+   * why) before any handler runs.
    */
   addService(serviceName: string, definition: grpc.ServiceDefinition, handlers: HandlerMap): void {
     const wrapped: grpc.UntypedServiceImplementation = {};
+    const served: Record<string, grpc.MethodDefinition<unknown, unknown>> = {};
     const unaryMethods = new Map<string, ExchangeMethod>();
     let exchange: string | undefined;
     for (const [method, def] of Object.entries(definition)) {
+      served[method] = { ...def, requestDeserialize: tolerantDeserializer(`${serviceName}/${method}`, def.requestDeserialize) };
       if (method === EXCHANGE_METHOD && def.requestStream && def.responseStream) {
         // Served by the server itself: the service's unary handlers, multiplexed.
         exchange = method;
@@ -261,7 +377,7 @@ export class GrpcServer {
       }
     }
     if (exchange !== undefined) wrapped[exchange] = this.wrapExchange(unaryMethods);
-    this.server.addService(definition, wrapped);
+    this.server.addService(served as grpc.ServiceDefinition, wrapped);
     this.serviceNames.push(serviceName);
   }
 
@@ -538,8 +654,8 @@ function serveExchange(
       let request: unknown;
       try {
         request = method.deserialize(message.request);
-      } catch {
-        reply({ id, error: encodeStatusDetails(badRequest(`malformed ${message.method} request`)) });
+      } catch (err) {
+        reply({ id, error: encodeStatusDetails(malformedRequest(method.rpcName, err)) });
         return;
       }
       const controller = new AbortController();

@@ -32,6 +32,12 @@ export interface ServiceRuntime<C> {
   onStop(step: () => Promise<void> | void): void;
 }
 
+/** What a service's gRPC server is built with. */
+export interface ServerLimits {
+  /** The largest request message its services take (GrpcServerOptions.maxReceiveMessageBytes). */
+  maxReceiveMessageBytes: number;
+}
+
 /**
  * Runs a service: `start` wires it and starts listening. Exit codes: 0 after a clean stop,
  * 1 when start-up fails, 2 for bad configuration.
@@ -39,6 +45,7 @@ export interface ServiceRuntime<C> {
 export async function runService<const T extends readonly FlagSpec[]>(
   name: string,
   flags: T,
+  limits: ServerLimits,
   start: (runtime: ServiceRuntime<Config<T> & Config<typeof COMMON_FLAGS>>) => Promise<void>,
 ): Promise<void> {
   // `ps` shows the service, not node's main thread name.
@@ -62,7 +69,7 @@ export async function runService<const T extends readonly FlagSpec[]>(
   const level = config['log-level'];
   const logger = createLogger({ service: name, level: isLevel(level) ? level : 'info' });
   const telemetry = createTelemetry({ serviceName: name, logger });
-  const server = new GrpcServer({ name, telemetry, logger, tls });
+  const server = new GrpcServer({ name, telemetry, logger, tls, maxReceiveMessageBytes: limits.maxReceiveMessageBytes });
   const stops: (() => Promise<void> | void)[] = [];
   const runtime: ServiceRuntime<typeof config> = {
     config,

@@ -18,6 +18,7 @@ import { parseTokenFile, TokenFileAuthenticator } from '../services/auth/core/to
 import { Pipeline } from '../services/gateway/core/pipeline.ts';
 import { startFrontDoor } from '../services/gateway/front-door.ts';
 import { EDGE_LIMIT_FLAGS, edgeLimitsFrom } from '../services/gateway/rest/edge-limits.ts';
+import { RESOURCES_MAX_REQUEST_BYTES } from '../services/gateway/grpc/server.ts';
 import { MemoryStorage } from '../services/storage/backends/memory.ts';
 import { WatchService } from '../services/watch/core/watch-service.ts';
 import { readHistory } from '../services/watch/feed.ts';
@@ -31,7 +32,7 @@ const FLAGS = [
   ...EDGE_LIMIT_FLAGS,
 ] as const;
 
-await runService('single-process', FLAGS, async ({ config, logger, telemetry, server, onStop }) => {
+await runService('single-process', FLAGS, { maxReceiveMessageBytes: RESOURCES_MAX_REQUEST_BYTES }, async ({ config, logger, telemetry, server, onStop }) => {
   const dataDir = resolve(config['data-dir']);
   const registry = new ResourceRegistry();
 

@@ -8,14 +8,14 @@ import { ResourceRegistry } from '../../lib/resources.ts';
 import { StorageClient } from '../storage/grpc/client.ts';
 import { AdmissionChain } from './core/chain.ts';
 import { NamespaceLifecycle, ObjectMetaValidation, SystemFieldsPlugin } from './core/plugins.ts';
-import { admissionHandlers } from './grpc/server.ts';
+import { ADMISSION_MAX_REQUEST_BYTES, admissionHandlers } from './grpc/server.ts';
 
 const FLAGS = [
   { flag: 'listen', env: 'ADMISSION_LISTEN', default: '127.0.0.1:50063', description: 'gRPC listen address' },
   { flag: 'storage-address', env: 'STORAGE_ADDRESS', default: '127.0.0.1:50061', description: 'the storage service' },
 ] as const;
 
-await runService('admission', FLAGS, async ({ config, logger, telemetry, tls, server, onStop }) => {
+await runService('admission', FLAGS, { maxReceiveMessageBytes: ADMISSION_MAX_REQUEST_BYTES }, async ({ config, logger, telemetry, tls, server, onStop }) => {
   const registry = new ResourceRegistry();
   const storage = new StorageClient(config['storage-address'], { telemetry, tls });
   onStop(() => storage.close());

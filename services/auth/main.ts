@@ -9,7 +9,7 @@ import { runService } from '../../lib/service-main.ts';
 import { PrivilegedGroupAuthorizer } from './core/authorizer.ts';
 import { bootstrapAdmin } from './core/bootstrap.ts';
 import { parseTokenFile, TokenFileAuthenticator } from './core/token-file.ts';
-import { authenticationHandlers, authorizationHandlers } from './grpc/server.ts';
+import { AUTH_MAX_REQUEST_BYTES, authenticationHandlers, authorizationHandlers } from './grpc/server.ts';
 
 const FLAGS = [
   { flag: 'listen', env: 'AUTH_LISTEN', default: '127.0.0.1:50062', description: 'gRPC listen address' },
@@ -28,7 +28,7 @@ const FLAGS = [
   },
 ] as const;
 
-await runService('auth', FLAGS, async ({ config, logger, server }) => {
+await runService('auth', FLAGS, { maxReceiveMessageBytes: AUTH_MAX_REQUEST_BYTES }, async ({ config, logger, server }) => {
   const dataDir = resolve(config['data-dir']);
   const tokenFile = config['token-auth-file'] === '' ? join(dataDir, 'tokens.csv') : resolve(config['token-auth-file']);
   const ca = await ensureCA(join(dataDir, 'pki'), 'kube-grpc-apiserver-ca');

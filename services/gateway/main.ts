@@ -13,6 +13,7 @@ import { WatchClient } from '../watch/grpc/client.ts';
 import { Pipeline } from './core/pipeline.ts';
 import { startFrontDoor } from './front-door.ts';
 import { EDGE_LIMIT_FLAGS, edgeLimitsFrom } from './rest/edge-limits.ts';
+import { RESOURCES_MAX_REQUEST_BYTES } from './grpc/server.ts';
 
 const FLAGS = [
   { flag: 'listen', env: 'GATEWAY_GRPC_LISTEN', default: '127.0.0.1:50051', description: 'typed gRPC resource API listen address' },
@@ -50,7 +51,7 @@ const FLAGS = [
   ...EDGE_LIMIT_FLAGS,
 ] as const;
 
-await runService('gateway', FLAGS, async ({ config, logger, telemetry, tls, server, onStop }) => {
+await runService('gateway', FLAGS, { maxReceiveMessageBytes: RESOURCES_MAX_REQUEST_BYTES }, async ({ config, logger, telemetry, tls, server, onStop }) => {
   const registry = new ResourceRegistry();
   const clientOptions = { telemetry, tls };
   const auth = new AuthClient(config['auth-address'], clientOptions);

@@ -12,7 +12,7 @@ import { watchEtcdChanges } from './backends/etcd-changes.ts';
 import { startEtcdCompactor } from './backends/etcd-compactor.ts';
 import { Changefeed } from './changefeed.ts';
 import { WriteTraceIndex } from './core/write-trace-index.ts';
-import { storageHandlers } from './grpc/server.ts';
+import { STORAGE_MAX_REQUEST_BYTES, storageHandlers } from './grpc/server.ts';
 import { startLeaderElection } from './leader.ts';
 
 const FLAGS = [
@@ -35,7 +35,7 @@ const FLAGS = [
   { flag: 'replica-id', env: 'REPLICA_ID', default: '', description: 'this replica\'s name in the leader election; default <hostname>-<pid>' },
 ] as const;
 
-await runService('storage', FLAGS, async ({ config, logger, telemetry, server, onStop }) => {
+await runService('storage', FLAGS, { maxReceiveMessageBytes: STORAGE_MAX_REQUEST_BYTES }, async ({ config, logger, telemetry, server, onStop }) => {
   const etcd = createEtcdClient(config['etcd-endpoints'], positiveInt('--etcd-timeout', config['etcd-timeout']));
   onStop(() => etcd.close());
   const writeTraces = new WriteTraceIndex();

@@ -10,7 +10,7 @@ import { runService } from '../../lib/service-main.ts';
 import { StorageClient } from '../storage/grpc/client.ts';
 import { WatchService } from './core/watch-service.ts';
 import { readHistory, subscribeCaches } from './feed.ts';
-import { watchHandlers } from './grpc/server.ts';
+import { WATCH_MAX_REQUEST_BYTES, watchHandlers } from './grpc/server.ts';
 
 const FLAGS = [
   { flag: 'listen', env: 'WATCH_LISTEN', default: '127.0.0.1:50064', description: 'gRPC listen address' },
@@ -32,7 +32,7 @@ const FLAGS = [
   },
 ] as const;
 
-await runService('watch', FLAGS, async ({ config, logger, telemetry, tls, server, onStop }) => {
+await runService('watch', FLAGS, { maxReceiveMessageBytes: WATCH_MAX_REQUEST_BYTES }, async ({ config, logger, telemetry, tls, server, onStop }) => {
   const registry = new ResourceRegistry();
   const storage = new StorageClient(config['storage-address'], { telemetry, tls });
   onStop(() => storage.close());

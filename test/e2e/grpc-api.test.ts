@@ -8,19 +8,22 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { Metadata } from '@grpc/grpc-js';
+import { Client, credentials as grpcCredentials, Metadata, status as GrpcCode, type ServiceError } from '@grpc/grpc-js';
 import { StatusError } from '../../lib/errors.ts';
 import { clientSettings, serverStream, unary, type CallOptions } from '../../lib/grpc.ts';
+import { fromGrpcError } from '../../lib/grpc-status.ts';
 import { SERVICE_NAMES, startControlPlane, type ControlPlane } from '../../lib/local/control-plane.ts';
 import { loadApiProto } from '../../lib/proto.ts';
 import { createTelemetry } from '../../lib/tracing.ts';
 import { createEtcdClient } from '../../services/storage/backends/etcd.ts';
 import type { ResourcesClient } from '../../lib/gen/apiserver/v1/Resources.ts';
+import { createRestClient, type RestClient } from '../support/rest-client.ts';
 
 let dir: string;
 let plane: ControlPlane;
 let client: ResourcesClient;
 let auth: Metadata;
+let rest: RestClient;
 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'e2e-grpc-'));
@@ -31,6 +34,7 @@ before(async () => {
   auth.set('authorization', `Bearer ${token}`);
   const { credentials, channelOptions } = clientSettings({ telemetry: createTelemetry({ serviceName: 'test', env: {} }) });
   client = new (loadApiProto().apiserver.v1.Resources)(plane.addresses.gateway, credentials, channelOptions);
+  rest = createRestClient(`https://${plane.addresses.https}`, await readFile(join(dir, 'pki', 'ca.crt'), 'utf8'), token);
 });
 
 after(async () => {
@@ -82,6 +86,134 @@ test('errors are Kubernetes Statuses: Unauthorized, Invalid, BadRequest', async 
   assert.equal(invalid.details?.causes?.[0]?.reason, 'FieldValueInvalid');
   await expectStatus(unary(client, 'create', { ref: cmRef(), object: Buffer.from('[1,2]') }, opts()), 'BadRequest');
   await expectStatus(unary(client, 'get', { ref: { ...cmRef('x'), resource: 'widgets' } }, opts()), 'NotFound');
+});
+
+/** The resident memory of a process, from /proc. */
+async function rss(pid: number): Promise<number> {
+  const kib = /^VmRSS:\s+(\d+) kB$/m.exec(await readFile(`/proc/${pid}/status`, 'utf8'))?.[1];
+  assert.ok(kib !== undefined, 'VmRSS in /proc/<pid>/status');
+  return Number(kib) * 1024;
+}
+
+test('a message over the API\'s limit is refused from its length prefix: quickly, before authentication, without being buffered', async () => {
+  const gateway = plane.processes.gateway.pid;
+  const huge = { ref: cmRef(), object: Buffer.alloc(10 * 1024 * 1024, 0x20) };
+  const refused = async (metadata: Metadata | undefined) => {
+    const started = Date.now();
+    const err = await expectStatus(unary(client, 'create', huge, { metadata, timeoutMs: 10_000 }), 'RequestEntityTooLarge');
+    assert.equal(err.grpcCode, GrpcCode.RESOURCE_EXHAUSTED);
+    return Date.now() - started;
+  };
+  // Once first, so that what a first call allocates for good is in the baseline.
+  await refused(undefined);
+  const before = await rss(gateway);
+  // Without a token, and with one: four at a time, as an attacker would.
+  const elapsed = await Promise.all([undefined, undefined, auth, auth].map(refused));
+  const grown = (await rss(gateway)) - before;
+  // The answer comes as soon as the length prefix is read: the rest is not uploaded.
+  assert.ok(Math.max(...elapsed) < 3_000, `refused within ${Math.max(...elapsed)} ms`);
+  // Buffering them would take 40 MiB.
+  assert.ok(grown < 4 * 1024 * 1024, `the gateway grew by ${(grown / 1024 / 1024).toFixed(1)} MiB`);
+  // An object as large as REST takes still goes through: refused by storage's own limit, as over REST.
+  const nodeRef = { group: '', version: 'v1', resource: 'nodes', namespace: '', name: '' };
+  const large = await expectStatus(unary(client, 'create', { ref: nodeRef, object: json({ metadata: { name: 'large' }, spec: { podCIDR: 'x'.repeat(2 * 1024 * 1024) } }) }, opts()), 'RequestEntityTooLarge');
+  assert.equal(large.message, 'Request entity too large: limit is 3145728');
+});
+
+test('every service answers a request that does not decode, or whose object is not JSON, with INVALID_ARGUMENT', async () => {
+  const identity = (b: Buffer) => b;
+  // The tag of a varint field 1, without its value: no message decodes it.
+  const malformed = Buffer.from([0x08]);
+  const api = loadApiProto().apiserver.v1;
+  const call = (address: string, path: string, bytes: Buffer, metadata = new Metadata()) =>
+    new Promise<ServiceError>((resolve, reject) => {
+      const raw = new Client(address, grpcCredentials.createInsecure());
+      raw.makeUnaryRequest(path, identity, identity, bytes, metadata, (err) => {
+        raw.close();
+        if (err === null) reject(new Error(`${path} answered`));
+        else resolve(err);
+      });
+    });
+  const expectBadRequest = (err: ServiceError, message: RegExp) => {
+    assert.equal(err.code, GrpcCode.INVALID_ARGUMENT, err.details);
+    const status = fromGrpcError(err);
+    assert.equal(status.reason, 'BadRequest');
+    assert.match(status.message, message);
+  };
+  const a = plane.addresses;
+  const unaryMethods: [string, string][] = [
+    [a.gateway, '/apiserver.v1.Resources/Create'],
+    [a.gateway, '/apiserver.v1.Resources/List'],
+    [a.storage, '/apiserver.v1.Storage/Create'],
+    [a.storage, '/apiserver.v1.Storage/List'],
+    [a.auth, '/apiserver.v1.Authentication/Authenticate'],
+    [a.auth, '/apiserver.v1.Authorization/Authorize'],
+    [a.admission, '/apiserver.v1.Admission/Admit'],
+  ];
+  for (const [address, path] of unaryMethods) {
+    expectBadRequest(await call(address, path, malformed, auth), new RegExp(`^malformed ${path.slice(1).replaceAll('.', '\\.')} request: `));
+  }
+  const watch = new Client(a.watch, grpcCredentials.createInsecure());
+  const stream = watch.makeServerStreamRequest('/apiserver.v1.Watch/Watch', identity, identity, malformed);
+  expectBadRequest(await new Promise<ServiceError>((resolve) => stream.on('error', resolve)), /^malformed apiserver\.v1\.Watch\/Watch request: /);
+  watch.close();
+  // Well-formed messages whose object is not JSON.
+  const notJson = Buffer.from('{"metadata":');
+  const notJsonMessage = /^the body of the request was in an unknown format/;
+  const create = Buffer.from(api.Resources.service.Create.requestSerialize({ ref: cmRef(), object: notJson }));
+  expectBadRequest(await call(a.gateway, '/apiserver.v1.Resources/Create', create, auth), notJsonMessage);
+  const stored = Buffer.from(api.Storage.service.Create.requestSerialize({ ref: cmRef('x'), object: notJson }));
+  expectBadRequest(await call(a.storage, '/apiserver.v1.Storage/Create', stored), notJsonMessage);
+  const admit = Buffer.from(api.Admission.service.Admit.requestSerialize({ operation: 'CREATE', ref: cmRef('x'), kind: 'ConfigMap', object: notJson }));
+  expectBadRequest(await call(a.admission, '/apiserver.v1.Admission/Admit', admit), notJsonMessage);
+});
+
+test('list and watch options get the same answer over gRPC as over REST', async () => {
+  /** What REST answers: its Status as "code reason: message". */
+  const overRest = async (query: string) => {
+    const res = await rest.request('GET', `/api/v1/namespaces/apps/configmaps?${query}`);
+    const status = res.json() as { code: number; reason: string; message: string };
+    return `${res.status} ${status.reason}: ${status.message}`;
+  };
+  /** What gRPC answers: its code and its Status. */
+  const overGrpc = async (call: Promise<unknown>) => {
+    try {
+      await call;
+    } catch (err) {
+      assert.ok(err instanceof StatusError, String(err));
+      return { grpc: err.grpcCode, answer: `${err.code} ${err.reason}: ${err.message}` };
+    }
+    assert.fail('expected a refusal');
+  };
+  const list = (options: object) => unary(client, 'list', { ref: cmRef(), options }, opts());
+  const watch = async (options: object) => {
+    for await (const _ of serverStream(client, 'watch', { ref: cmRef(), options }, opts({ timeoutMs: undefined }))) assert.fail('no event expected');
+  };
+  const cases: { query: string; grpc: () => Promise<unknown>; expect: string }[] = [
+    { query: 'limit=-1', grpc: () => list({ limit: -1 }), expect: '400 BadRequest: limit: Invalid value: -1: must be greater than or equal to 0' },
+    {
+      query: 'watch=true&timeoutSeconds=-1',
+      grpc: () => watch({ timeoutSeconds: -1 }),
+      expect: '400 BadRequest: timeoutSeconds: Invalid value: -1: must be greater than or equal to 0',
+    },
+    {
+      query: 'resourceVersionMatch=Exact',
+      grpc: () => list({ resourceVersionMatch: 'Exact' }),
+      expect: '422 Invalid: ListOptions.meta.k8s.io "" is invalid: resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden unless resourceVersion is provided',
+    },
+    {
+      query: 'watch=1&resourceVersion=x',
+      grpc: () => watch({ resourceVersion: 'x' }),
+      expect: '400 BadRequest: invalid resource version: resourceVersion: Invalid value: "x": strconv.ParseUint: parsing "x": invalid syntax',
+    },
+  ];
+  for (const { query, grpc, expect } of cases) {
+    assert.equal(await overRest(query), expect, query);
+    const answer = await overGrpc(grpc());
+    assert.equal(answer.answer, expect, query);
+    // 400 BadRequest and 422 Invalid are both INVALID_ARGUMENT.
+    assert.equal(answer.grpc, GrpcCode.INVALID_ARGUMENT, query);
+  }
 });
 
 test('a watch resumed from its last resourceVersion misses nothing', async () => {

@@ -20,7 +20,7 @@ import { createEtcdClient, EtcdStorage } from '../../services/storage/backends/e
 import { Changefeed } from '../../services/storage/changefeed.ts';
 import { WriteTraceIndex } from '../../services/storage/core/write-trace-index.ts';
 import { StorageClient } from '../../services/storage/grpc/client.ts';
-import { storageHandlers } from '../../services/storage/grpc/server.ts';
+import { STORAGE_MAX_REQUEST_BYTES, storageHandlers } from '../../services/storage/grpc/server.ts';
 
 const logger = createLogger({ service: 'test', level: 'error' });
 const telemetry = createTelemetry({ serviceName: 'test', env: {} });
@@ -53,7 +53,7 @@ before(async () => {
   // A fresh Redis has no record: the feed starts at the current revision.
   feedStart = Number(await backend.currentRevision());
   await changefeed.start();
-  server = new GrpcServer({ name: 'storage', telemetry, logger });
+  server = new GrpcServer({ name: 'storage', telemetry, logger, maxReceiveMessageBytes: STORAGE_MAX_REQUEST_BYTES });
   server.addService('apiserver.v1.Storage', loadApiProto().apiserver.v1.Storage.service, storageHandlers(backend));
   const port = await server.listen('127.0.0.1:0');
   client = new StorageClient(`127.0.0.1:${port}`, { telemetry });

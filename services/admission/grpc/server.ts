@@ -1,13 +1,16 @@
 /**
  * Admission over gRPC: decode, run the chain, encode.
  */
-import type { CallContext, HandlerMap } from '../../../lib/grpc.ts';
+import { MAX_OBJECT_BYTES_IN_REQUEST, MESSAGE_FRAMING_BYTES, type CallContext, type HandlerMap } from '../../../lib/grpc.ts';
 import { badRequest } from '../../../lib/errors.ts';
 import { objectBytes, parseUntrustedObject } from '../../../lib/kube.ts';
 import type { AdmitRequest__Output } from '../../../lib/gen/apiserver/v1/AdmitRequest.ts';
 import type { AdmitResponse } from '../../../lib/gen/apiserver/v1/AdmitResponse.ts';
 import { userFromProto } from '../../auth/grpc/server.ts';
 import type { Admission, Operation } from '../api.ts';
+
+/** The largest request the admission server takes: an object and the object it replaces. */
+export const ADMISSION_MAX_REQUEST_BYTES = 2 * MAX_OBJECT_BYTES_IN_REQUEST + MESSAGE_FRAMING_BYTES;
 
 const OPERATIONS: readonly Operation[] = ['CREATE', 'UPDATE', 'DELETE', 'CONNECT'];
 

@@ -1,7 +1,7 @@
 /**
  * Authentication and Authorization over gRPC: decode, ask the core, encode.
  */
-import type { CallContext, HandlerMap } from '../../../lib/grpc.ts';
+import { MAX_SMALL_REQUEST_BYTES, MESSAGE_FRAMING_BYTES, type CallContext, type HandlerMap } from '../../../lib/grpc.ts';
 import type { AuthenticateRequest__Output } from '../../../lib/gen/apiserver/v1/AuthenticateRequest.ts';
 import type { AuthenticateResponse } from '../../../lib/gen/apiserver/v1/AuthenticateResponse.ts';
 import type { AuthorizeRequest__Output } from '../../../lib/gen/apiserver/v1/AuthorizeRequest.ts';
@@ -11,6 +11,9 @@ import type { UserInfo as ProtoUserInfo } from '../../../lib/gen/apiserver/v1/Us
 import type { Decision__Output } from '../../../lib/gen/apiserver/v1/Decision.ts';
 import { badRequest } from '../../../lib/errors.ts';
 import type { Authenticator, Authorizer, Decision, UserInfo } from '../api.ts';
+
+/** The largest request the auth server takes: a token, or the attributes of one request. */
+export const AUTH_MAX_REQUEST_BYTES = MAX_SMALL_REQUEST_BYTES + MESSAGE_FRAMING_BYTES;
 
 export function userToProto(user: UserInfo): ProtoUserInfo {
   const extra: Record<string, { values: string[] }> = {};

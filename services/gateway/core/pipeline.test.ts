@@ -20,7 +20,7 @@ import { TokenFileAuthenticator } from '../../auth/core/token-file.ts';
 import type { Storage } from '../../storage/api.ts';
 import { MemoryStorage } from '../../storage/backends/memory.ts';
 import { StorageClient } from '../../storage/grpc/client.ts';
-import { storageHandlers } from '../../storage/grpc/server.ts';
+import { STORAGE_MAX_REQUEST_BYTES, storageHandlers } from '../../storage/grpc/server.ts';
 import { WatchService } from '../../watch/core/watch-service.ts';
 import { Pipeline, type Target } from './pipeline.ts';
 
@@ -111,7 +111,7 @@ describe('Pipeline: the types of a body\'s metadata', () => {
   test('delete: an object stored with a uid of the wrong type can still be deleted (its uid is no precondition)', async () => {
     const memory = new MemoryStorage();
     const telemetry = createTelemetry({ serviceName: 'test', env: {} });
-    const server = new GrpcServer({ name: 'storage', telemetry, logger });
+    const server = new GrpcServer({ name: 'storage', telemetry, logger, maxReceiveMessageBytes: STORAGE_MAX_REQUEST_BYTES });
     server.addService('apiserver.v1.Storage', loadApiProto().apiserver.v1.Storage.service, storageHandlers(memory));
     const client = new StorageClient(`127.0.0.1:${await server.listen('127.0.0.1:0')}`, { telemetry });
     try {

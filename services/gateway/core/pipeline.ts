@@ -7,11 +7,12 @@ import { createHash } from 'node:crypto';
 import { badRequest, StatusError } from '../../../lib/errors.ts';
 import type { KubeObject } from '../../../lib/kube.ts';
 import { decodeObjectMeta } from '../../../lib/object-meta.ts';
+import { checkListOptions, type ListOptions } from '../../../lib/list-options.ts';
 import { apiVersionOf, withTypeMeta, type ResourceInfo } from '../../../lib/resources.ts';
 import { pathSegmentNameErrors } from '../../../lib/validation/path.ts';
 import type { Admission, AdmissionRequest, Operation } from '../../admission/api.ts';
 import type { Attributes, Authenticator, Authorizer, UserInfo } from '../../auth/api.ts';
-import type { DeleteResult, ListOptions, ListResult, Preconditions, Storage } from '../../storage/api.ts';
+import type { DeleteResult, ListResult, Preconditions, Storage } from '../../storage/api.ts';
 import type { WatchEvent } from '../../watch/core/watch-cache.ts';
 import { validateWatch, type Watcher, type WatchOptions } from '../../watch/core/watch-service.ts';
 import { TtlCache } from './ttl-cache.ts';
@@ -231,9 +232,12 @@ export class Pipeline {
     return withTypeMeta(await this.o.storage.get(this.ref(target), options, signal), target.info);
   }
 
+  /** Lists after authorization, with the options checked as every path checks them (lib/list-options.ts). */
   async list(user: UserInfo, target: Target, options: ListOptions, signal?: AbortSignal): Promise<ListResult> {
     await this.authorizeResource(user, 'list', target, signal);
-    return this.o.storage.list(this.ref(target), options, signal);
+    // Refused here rather than by storage: its API has no sendInitialEvents to refuse.
+    const { limit } = checkListOptions(target.info, options);
+    return this.o.storage.list(this.ref(target), { ...options, limit }, signal);
   }
 
   /**

@@ -1,11 +1,12 @@
 /**
  * The typed resource API over gRPC for internal components: the same Pipeline as REST, with
- * the caller's bearer token in the `authorization` metadata.
+ * the caller's bearer token in the `authorization` metadata, and the same limits: an object
+ * may be as large as a REST body.
  */
 import type { Metadata } from '@grpc/grpc-js';
 import { badRequest, StatusError } from '../../../lib/errors.ts';
-import type { CallContext, HandlerMap } from '../../../lib/grpc.ts';
-import { objectBytes, parseUntrustedObject } from '../../../lib/kube.ts';
+import { MESSAGE_FRAMING_BYTES, type CallContext, type HandlerMap } from '../../../lib/grpc.ts';
+import { objectBytes, parseUntrustedObject, type KubeObject } from '../../../lib/kube.ts';
 import type { ResourceRegistry } from '../../../lib/resources.ts';
 import type { CreateRequest__Output } from '../../../lib/gen/apiserver/v1/CreateRequest.ts';
 import type { DeleteRequest__Output } from '../../../lib/gen/apiserver/v1/DeleteRequest.ts';
@@ -21,6 +22,20 @@ import type { UserInfo } from '../../auth/api.ts';
 import { watchOptionsFromProto } from '../../watch/grpc/server.ts';
 import { bearerToken } from '../core/credentials.ts';
 import type { Pipeline, Target } from '../core/pipeline.ts';
+import { MAX_BODY_BYTES } from '../rest/body.ts';
+
+/**
+ * The largest request the Resources API takes: an object as large as a REST body, and the
+ * rest of the message. A larger one is refused from its length prefix, before it is read and
+ * before its caller is authenticated.
+ */
+export const RESOURCES_MAX_REQUEST_BYTES = MAX_BODY_BYTES + MESSAGE_FRAMING_BYTES;
+
+/** The object of a create or update, refused as REST refuses a body over its limit. */
+function objectOf(bytes: Buffer): KubeObject {
+  if (bytes.length > MAX_BODY_BYTES) throw new StatusError('RequestEntityTooLarge', `Request entity too large: limit is ${MAX_BODY_BYTES}`);
+  return parseUntrustedObject(bytes);
+}
 
 function tokenOf(metadata: Metadata): string | undefined {
   const value = metadata.get('authorization')[0];
@@ -45,7 +60,7 @@ export function resourcesHandlers(pipeline: Pipeline, registry: ResourceRegistry
     Create: async (req: CreateRequest__Output, ctx: CallContext): Promise<ObjectResponse> => {
       const t = target(req.ref);
       if (t.info.namespaced && t.namespace === '') throw badRequest('ref.namespace is required');
-      const created = await pipeline.create(await user(ctx), t, parseUntrustedObject(req.object), { dryRun: req.dryRun }, ctx.signal);
+      const created = await pipeline.create(await user(ctx), t, objectOf(req.object), { dryRun: req.dryRun }, ctx.signal);
       return { object: objectBytes(created) };
     },
     Get: async (req: GetRequest__Output, ctx: CallContext): Promise<ObjectResponse> => {
@@ -75,7 +90,7 @@ export function resourcesHandlers(pipeline: Pipeline, registry: ResourceRegistry
       };
     },
     Update: async (req: UpdateRequest__Output, ctx: CallContext): Promise<ObjectResponse> => {
-      const updated = await pipeline.update(await user(ctx), named(target(req.ref)), parseUntrustedObject(req.object), { dryRun: req.dryRun }, ctx.signal);
+      const updated = await pipeline.update(await user(ctx), named(target(req.ref)), objectOf(req.object), { dryRun: req.dryRun }, ctx.signal);
       return { object: objectBytes(updated) };
     },
     Delete: async (req: DeleteRequest__Output, ctx: CallContext): Promise<ObjectResponse> => {

@@ -4,7 +4,7 @@
  * through the Pipeline, so REST and gRPC clients get the same answers.
  */
 import { context, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Span, type TextMapPropagator, type Tracer } from '@opentelemetry/api';
-import { badRequest, StatusError } from '../../../lib/errors.ts';
+import { StatusError } from '../../../lib/errors.ts';
 import { parseObjectBytes, type KubeObject } from '../../../lib/kube.ts';
 import type { Logger } from '../../../lib/log.ts';
 import { apiVersionOf, withTypeMeta, type ResourceRegistry } from '../../../lib/resources.ts';
@@ -13,8 +13,9 @@ import type { WatchEvent } from '../../watch/core/watch-cache.ts';
 import { SlowWatcherError, type WatchOptions } from '../../watch/core/watch-service.ts';
 import { bearerToken } from '../core/credentials.ts';
 import type { Pipeline, Target } from '../core/pipeline.ts';
-import { toTable, type IncludeObjectPolicy } from '../printers.ts';
+import { toTable } from '../printers.ts';
 import { BodyAbandoned, type BodyReader, type EdgeRequest, type EdgeResponse } from './body.ts';
+import { includeObjectPolicy, parseRestQuery, restVerb, type RestQuery } from './query.ts';
 import { aggregatedDiscovery, apiGroupList, apiResourceList, apiVersions, versionInfo } from './discovery.ts';
 import { routeOf, splitRequestTarget, type PathRoute, type RequestTarget, type ResourceRoute, type Route } from './request-info.ts';
 import { AGGREGATED_DISCOVERY_CONTENT_TYPE, negotiateResource, wantsAggregatedDiscovery, type ResourceRepresentation } from './negotiation.ts';
@@ -33,18 +34,6 @@ export interface RestHandlerOptions {
   clock?: () => Date;
 }
 
-function queryFlag(q: URLSearchParams, name: string): boolean {
-  const v = q.get(name);
-  return v === 'true' || v === '1';
-}
-
-function queryInt(q: URLSearchParams, name: string): number | undefined {
-  const raw = q.get(name);
-  if (raw === null || raw === '') return undefined;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 0) throw badRequest(`invalid value for ${name}: ${raw}`);
-  return n;
-}
 
 
 export class RestHandler {
@@ -168,43 +157,33 @@ export class RestHandler {
     const q = url.query;
     const target: Target = { info: route.info, namespace: route.namespace, name: route.name };
     if (route.subresource !== '') throw new StatusError('NotFound', 'the server could not find the requested resource');
+    const verb = restVerb(req.method, route.name !== '', route.watchPrefix, q);
+    const query = parseRestQuery(q, verb);
     const closed = abortOnClose(res);
     // Non-watch requests end after ?timeout= (kubectl sends one) or 60 s, as kube-apiserver's
     // request timeout; a watch lives until its client, its timeoutSeconds or shutdown ends it.
-    const signal = AbortSignal.any([closed, AbortSignal.timeout(requestTimeoutMs(q))]);
-    const dryRun = q.getAll('dryRun').includes('All');
+    const signal = AbortSignal.any([closed, AbortSignal.timeout(query.timeoutMs)]);
+    const dryRun = query.dryRun;
     switch (req.method) {
       case 'GET':
       case 'HEAD': {
         const representation = negotiateResource(req.headers.accept);
-        if (route.watchPrefix || queryFlag(q, 'watch')) {
+        if (verb === 'watch') {
           // Only watches end on shutdown; other requests in flight are left to finish.
-          await this.serveWatch(res, route, target, user, q, representation, AbortSignal.any([closed, this.stopping.signal]));
+          await this.serveWatch(res, route, target, user, query, representation, AbortSignal.any([closed, this.stopping.signal]));
           return;
         }
         if (route.name !== '') {
-          const object = await pipeline.get(user, target, { resourceVersion: q.get('resourceVersion') ?? '' }, signal);
-          this.writeObjectOrTable(res, 200, route, [object], representation, q, undefined, object);
+          const object = await pipeline.get(user, target, { resourceVersion: query.resourceVersion }, signal);
+          this.writeObjectOrTable(res, 200, route, [object], representation, query, undefined, object);
           return;
         }
-        const list = await pipeline.list(
-          user,
-          target,
-          {
-            limit: queryInt(q, 'limit') ?? 0,
-            continue: q.get('continue') ?? '',
-            resourceVersion: q.get('resourceVersion') ?? '',
-            resourceVersionMatch: q.get('resourceVersionMatch') ?? '',
-            labelSelector: q.get('labelSelector') ?? '',
-            fieldSelector: q.get('fieldSelector') ?? '',
-          },
-          signal,
-        );
+        const list = await pipeline.list(user, target, query.list, signal);
         const listMeta: { resourceVersion: string; continue?: string; remainingItemCount?: number } = { resourceVersion: list.resourceVersion };
         if (list.continue !== '') listMeta.continue = list.continue;
         if (list.remainingItemCount !== undefined) listMeta.remainingItemCount = list.remainingItemCount;
         if (representation === 'table') {
-          this.writeObjectOrTable(res, 200, route, list.items, representation, q, listMeta);
+          this.writeObjectOrTable(res, 200, route, list.items, representation, query, listMeta);
         } else {
           // kube omits kind/apiVersion on the items of a typed list.
           const items = list.items.map(({ kind: _k, apiVersion: _a, ...rest }) => rest);
@@ -217,7 +196,7 @@ export class RestHandler {
         const representation = negotiateResource(req.headers.accept);
         const body = await this.o.bodies.readObject(req, res);
         const created = await pipeline.create(user, target, body, { dryRun }, signal);
-        this.writeObjectOrTable(res, 201, route, [created], representation, q, undefined, created);
+        this.writeObjectOrTable(res, 201, route, [created], representation, query, undefined, created);
         return;
       }
       case 'PUT': {
@@ -225,7 +204,7 @@ export class RestHandler {
         const representation = negotiateResource(req.headers.accept);
         const body = await this.o.bodies.readObject(req, res);
         const updated = await pipeline.update(user, target, body, { dryRun }, signal);
-        this.writeObjectOrTable(res, 200, route, [updated], representation, q, undefined, updated);
+        this.writeObjectOrTable(res, 200, route, [updated], representation, query, undefined, updated);
         return;
       }
       case 'DELETE': {
@@ -257,26 +236,17 @@ export class RestHandler {
     route: ResourceRoute,
     target: Target,
     user: UserInfo,
-    q: URLSearchParams,
+    query: RestQuery,
     representation: ResourceRepresentation,
     signal: AbortSignal,
   ): Promise<void> {
-    let fieldSelector = q.get('fieldSelector') ?? '';
+    let fieldSelector = query.watch.fieldSelector ?? '';
     if (route.name !== '') {
       // GET .../watch/{resource}/{name}: a watch of one object.
       fieldSelector = [fieldSelector, `metadata.name=${route.name}`].filter((s) => s !== '').join(',');
     }
-    const options: WatchOptions = {
-      labelSelector: q.get('labelSelector') ?? '',
-      fieldSelector,
-      resourceVersion: q.get('resourceVersion') ?? '',
-      resourceVersionMatch: q.get('resourceVersionMatch') ?? '',
-      allowWatchBookmarks: queryFlag(q, 'allowWatchBookmarks'),
-      timeoutSeconds: queryInt(q, 'timeoutSeconds'),
-    };
-    const initial = q.get('sendInitialEvents');
-    if (initial !== null) options.sendInitialEvents = initial === 'true';
-    const includeObject = includeObjectPolicy(q);
+    const options: WatchOptions = { ...query.watch, fieldSelector };
+    const includeObject = representation === 'table' ? includeObjectPolicy(query) : 'Metadata';
     const events = await this.o.pipeline.watch(user, { ...target, name: '' }, options, signal);
     // HTTP/1.1 streams it chunked (no Content-Length); HTTP/2 forbids naming the encoding.
     res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private' });
@@ -325,7 +295,7 @@ export class RestHandler {
     route: ResourceRoute,
     objects: KubeObject[],
     representation: ResourceRepresentation,
-    q: URLSearchParams,
+    query: RestQuery,
     listMeta?: { resourceVersion?: string; continue?: string; remainingItemCount?: number },
     single?: KubeObject,
   ): void {
@@ -333,7 +303,7 @@ export class RestHandler {
       const table = toTable(
         route.info.resource,
         objects.map((o) => withTypeMeta(o, route.info)),
-        { now: this.clock(), includeObject: includeObjectPolicy(q), listMeta: listMeta ?? {} },
+        { now: this.clock(), includeObject: includeObjectPolicy(query), listMeta: listMeta ?? {} },
       );
       this.writeJson(res, code, table);
       return;
@@ -378,32 +348,6 @@ export function encodedOnce(event: WatchEvent, format: string, encode: () => Buf
   let line = lines.get(format);
   if (line === undefined) lines.set(format, (line = encode()));
   return line;
-}
-
-function includeObjectPolicy(q: URLSearchParams): IncludeObjectPolicy {
-  const v = q.get('includeObject');
-  if (v === null || v === '' || v === 'Metadata') return 'Metadata';
-  if (v === 'None' || v === 'Object') return v;
-  throw badRequest(`includeObject must be one of None, Metadata, Object; got "${v}"`);
-}
-
-/** kube-apiserver's --request-timeout default: the longest a non-watch request may take. */
-export const MAX_REQUEST_TIMEOUT_MS = 60_000;
-
-/** The request's `timeout` (a Go duration such as "32s" or "1m30s"), capped at 60 s. */
-function requestTimeoutMs(q: URLSearchParams): number {
-  const raw = q.get('timeout');
-  if (raw === null || raw === '') return MAX_REQUEST_TIMEOUT_MS;
-  const units: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-  let total = 0;
-  let rest = raw;
-  while (rest !== '') {
-    const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)/.exec(rest);
-    if (m === null) throw badRequest(`invalid timeout "${raw}"`);
-    total += Number(m[1]) * (units[m[2] as string] ?? 0);
-    rest = rest.slice(m[0].length);
-  }
-  return total > 0 ? Math.min(total, MAX_REQUEST_TIMEOUT_MS) : MAX_REQUEST_TIMEOUT_MS;
 }
 
 function verbOfMethod(method: string | undefined): string {

@@ -7,13 +7,13 @@
 import { badRequest, StatusError } from '../../../lib/errors.ts';
 import type { KubeObject } from '../../../lib/kube.ts';
 import type { MalformedObjectLog } from '../../../lib/object-meta.ts';
-import { checkFieldsSupported, compileObjectFilter, parseFieldSelector, parseLabelSelector, selectableFields, type ObjectFilter } from '../../../lib/selectors.ts';
+import { compileObjectFilter, type ObjectFilter } from '../../../lib/selectors.ts';
+import { checkListOptions } from '../../../lib/list-options.ts';
 import type { ListOptions, ListResult, StorageRef } from '../api.ts';
 import { decodeContinue, encodeContinue } from './continue-token.ts';
 import { collectionPrefix, prefixEnd } from './keys.ts';
 import { RevisionCompactedError, RevisionInFutureError, type KeyValueEngine, type RangeResponse } from './kv.ts';
 import { decodeStored } from './object-rules.ts';
-import { parseResourceVersion, validateListOptions } from './resource-version.ts';
 import { continueExpired, listExpired, tooLargeResourceVersion } from './storage-errors.ts';
 
 /** kube's maxLimit: the largest page it asks etcd for while refilling a page the selectors thinned. */
@@ -42,23 +42,14 @@ export interface ListPlan {
 }
 
 /**
- * Checks a list request in the order kube-apiserver does (selector syntax, ValidateListOptions,
- * supported fields, resourceVersion, continue token) and decides how to read. Throws
- * BadRequest or Invalid with kube's words.
+ * Checks a list request in the order kube-apiserver does (checkListOptions: limit, selector
+ * syntax, ValidateListOptions, supported fields, resourceVersion; then the continue token) and
+ * decides how to read. Throws BadRequest or Invalid with kube's words.
  */
 export function planList(ref: StorageRef, options: ListOptions): ListPlan {
   const prefix = collectionPrefix(ref);
-  const labels = parseLabelSelector(options.labelSelector ?? '');
-  const fields = parseFieldSelector(options.fieldSelector ?? '', null);
-  validateListOptions(options);
-  const selectable = selectableFields(ref.group, ref.resource);
-  checkFieldsSupported(fields, selectable.supported);
-  const rawLimit = options.limit ?? 0;
-  if (!Number.isSafeInteger(rawLimit)) throw badRequest(`invalid limit: ${rawLimit}`);
-  // A negative limit is no limit, as kube's predicate only pages for limit > 0.
-  const limit = Math.max(rawLimit, 0);
+  const { labels, fields, selectable, limit, resourceVersion: fromRV } = checkListOptions(ref, options);
   const rv = options.resourceVersion ?? '';
-  const fromRV = parseResourceVersion(rv);
   const plan: ListPlan = {
     prefix,
     start: prefix,

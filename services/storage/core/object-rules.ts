@@ -7,7 +7,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { conflict, StatusError, type Qualified } from '../../../lib/errors.ts';
 import { isPlainObject, rfc3339, withResourceVersion, type KubeObject } from '../../../lib/kube.ts';
 import type { Preconditions } from '../api.ts';
-import { parseUint64 } from './resource-version.ts';
+import { parseUint64 } from '../../../lib/go-strconv.ts';
 import {
   deletePreconditionFailed,
   entityTooLarge,

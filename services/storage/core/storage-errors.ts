@@ -4,7 +4,7 @@
  * registry/rest/delete.go, apimachinery api/errors). Both backends build their errors here, so
  * a client cannot tell them apart.
  */
-import { conflict, invalid, StatusError, type FieldError, type Qualified } from '../../../lib/errors.ts';
+import { conflict, StatusError, type Qualified } from '../../../lib/errors.ts';
 
 /** etcd3/errors.go `expired`: a list at a revision that has been compacted. */
 export const LIST_EXPIRED_MESSAGE = 'The resourceVersion for the provided list is too old.';
@@ -93,9 +93,4 @@ export function deletePreconditionFailed(
       ? `the UID in the precondition (${wanted}) does not match the UID in record (${actual}). The object might have been deleted and then recreated`
       : `the ResourceVersion in the precondition (${wanted}) does not match the ResourceVersion in record (${actual}). The object might have been modified`;
   return conflict(kind, name, why);
-}
-
-/** 422 for list options kube's ValidateListOptions refuses: `ListOptions.meta.k8s.io "" is invalid: ...`. */
-export function invalidListOptions(errors: FieldError[]): StatusError {
-  return invalid('ListOptions', 'meta.k8s.io', '', errors);
 }

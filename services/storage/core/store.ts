@@ -27,7 +27,9 @@ import {
   prepareUpdate,
   storedAt,
 } from './object-rules.ts';
-import { DEFAULT_TOO_LARGE_RESOURCE_VERSION_WAIT_MS, objectResourceVersion, parseResourceVersion, parseUint64, waitForRevision } from './resource-version.ts';
+import { parseUint64 } from '../../../lib/go-strconv.ts';
+import { parseResourceVersion } from '../../../lib/list-options.ts';
+import { DEFAULT_TOO_LARGE_RESOURCE_VERSION_WAIT_MS, objectResourceVersion, waitForRevision } from './resource-version.ts';
 import { historyExpired, resourceVersionPreconditionWords, storagePreconditionFailed } from './storage-errors.ts';
 
 /** History answers are capped at this many events when the caller gives no limit. */

@@ -7,6 +7,7 @@ import { MultiplexedClient } from '../../../lib/grpc-mux.ts';
 import { parseObjectBytes, objectBytes, type KubeObject } from '../../../lib/kube.ts';
 import { loadApiProto } from '../../../lib/proto.ts';
 import type { StorageClient as GeneratedStorageClient } from '../../../lib/gen/apiserver/v1/Storage.ts';
+import { STORAGE_MAX_CALL_BYTES } from './server.ts';
 import type { DeleteResult, EventsOptions, EventsResult, GetOptions, HistoryEvent, ListOptions, ListResult, Preconditions, Storage, StorageRef } from '../api.ts';
 
 /**
@@ -22,7 +23,7 @@ export class StorageClient implements Storage {
     const { credentials, channelOptions } = clientSettings(options);
     const proto = loadApiProto();
     this.client = new proto.apiserver.v1.Storage(address, credentials, channelOptions);
-    this.mux = new MultiplexedClient(this.client, 'apiserver.v1.Storage', options.telemetry);
+    this.mux = new MultiplexedClient(this.client, 'apiserver.v1.Storage', options.telemetry, { maxRequestBytes: STORAGE_MAX_CALL_BYTES });
   }
 
   private ref(ref: StorageRef) {

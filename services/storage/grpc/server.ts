@@ -2,7 +2,7 @@
  * The Storage service over gRPC: decode the request, call the Storage, encode the answer.
  * Errors are StatusErrors and reach the client as gRPC statuses through GrpcServer.
  */
-import type { CallContext, HandlerMap } from '../../../lib/grpc.ts';
+import { MAX_OBJECT_BYTES_IN_REQUEST, MESSAGE_FRAMING_BYTES, type CallContext, type HandlerMap } from '../../../lib/grpc.ts';
 import { objectBytes, parseUntrustedObject } from '../../../lib/kube.ts';
 import type { ResourceRef__Output } from '../../../lib/gen/apiserver/v1/ResourceRef.ts';
 import type { StorageCreateRequest__Output } from '../../../lib/gen/apiserver/v1/StorageCreateRequest.ts';
@@ -18,6 +18,16 @@ import type { StorageEventsRequest__Output } from '../../../lib/gen/apiserver/v1
 import type { StorageEventsResponse } from '../../../lib/gen/apiserver/v1/StorageEventsResponse.ts';
 import { badRequest } from '../../../lib/errors.ts';
 import type { EventsOptions, Storage, StorageRef } from '../api.ts';
+
+/** The largest request of one storage call: an object and its reference. */
+export const STORAGE_MAX_CALL_BYTES = MAX_OBJECT_BYTES_IN_REQUEST + MESSAGE_FRAMING_BYTES;
+
+/**
+ * The largest request the storage server takes: one call, unary or as a message of the
+ * multiplexed Exchange stream (whose envelope the framing covers). StorageClient refuses a
+ * larger call itself, so that it never breaks the stream the other calls share.
+ */
+export const STORAGE_MAX_REQUEST_BYTES = STORAGE_MAX_CALL_BYTES + MESSAGE_FRAMING_BYTES;
 
 export function refFromProto(ref: ResourceRef__Output | null): StorageRef {
   if (ref === null || ref.resource === '') throw badRequest('ref.resource is required');

@@ -73,6 +73,29 @@ describe('WatchService', () => {
     assert.ok(Number(json(events[1] as WatchEvent).metadata.resourceVersion) >= start);
   });
 
+  test('watch-list without bookmarks: the initial events, then changes, and no end marker (as kube)', async () => {
+    const { service, change } = await setup();
+    const events = await collect(service, { sendInitialEvents: true, resourceVersionMatch: 'NotOlderThan' }, 2, async () => {
+      await new Promise((r) => setImmediate(r));
+      await change('b', {});
+    });
+    assert.deepEqual(events.map((e) => [e.type, json(e).metadata.name]), [['ADDED', 'a'], ['ADDED', 'b']]);
+  });
+
+  test('options are checked before anything is streamed, in the words every path uses', async () => {
+    const { service, cache } = await setup();
+    const listener = { event: () => true, end: () => {} };
+    assert.throws(() => service.start(target, { timeoutSeconds: -1 }, listener), {
+      reason: 'BadRequest',
+      message: 'timeoutSeconds: Invalid value: -1: must be greater than or equal to 0',
+    });
+    assert.throws(() => service.start(target, { resourceVersionMatch: 'NotOlderThan' }, listener), {
+      reason: 'Invalid',
+      message: 'ListOptions.meta.k8s.io "" is invalid: resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided',
+    });
+    assert.equal(cache.watcherCount, 0);
+  });
+
   test('bookmarks come periodically when allowed, at the newest revision delivered or cached', async () => {
     const { service, change, start } = await setup({ bookmarkIntervalMs: 20 });
     const events = await collect(service, { resourceVersion: String(start), allowWatchBookmarks: true }, 3, async () => {

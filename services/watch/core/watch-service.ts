@@ -3,6 +3,7 @@
  * Watch operation with kube-apiserver's resourceVersion semantics.
  */
 import { badRequest, StatusError } from '../../../lib/errors.ts';
+import { checkWatchOptions, type WatchOptions } from '../../../lib/list-options.ts';
 import type { Logger } from '../../../lib/log.ts';
 import { MalformedObjectLog } from '../../../lib/object-meta.ts';
 import { createObjectFilter, type ObjectFilter } from '../../../lib/selectors.ts';
@@ -11,15 +12,7 @@ import type { Storage } from '../../storage/api.ts';
 import type { ChangeEvent } from '../../../lib/change-event.ts';
 import { bookmarkObject, CachedChange, eventFor, type WatchCache, type WatchEvent, type WatcherSink } from './watch-cache.ts';
 
-export interface WatchOptions {
-  labelSelector?: string;
-  fieldSelector?: string;
-  resourceVersion?: string;
-  resourceVersionMatch?: string;
-  allowWatchBookmarks?: boolean;
-  sendInitialEvents?: boolean;
-  timeoutSeconds?: number;
-}
+export type { WatchOptions };
 
 export interface WatchTarget {
   group: string;
@@ -288,40 +281,20 @@ function parseRevision(rv: string): number {
 }
 
 /**
- * Checks a watch request the way kube-apiserver does before it starts streaming, and compiles
- * its filter. Throws BadRequest / Invalid; the gateway calls it too, so a bad request gets an
- * HTTP error instead of a stream.
+ * Checks a watch request the way kube-apiserver does before it starts streaming
+ * (checkWatchOptions, shared with every other path), and compiles its filter. Throws
+ * BadRequest / Invalid; the gateway calls it too, so a bad request gets an error instead of a
+ * stream.
  */
 export function validateWatch(target: Pick<WatchTarget, 'namespace' | 'group' | 'resource'>, options: WatchOptions): ObjectFilter {
-  const filter = createObjectFilter({
+  checkWatchOptions(target, options);
+  return createObjectFilter({
     namespace: target.namespace,
     group: target.group,
     resource: target.resource,
     labelSelector: options.labelSelector ?? '',
     fieldSelector: options.fieldSelector ?? '',
   });
-  const rv = options.resourceVersion ?? '';
-  if (rv !== '') parseRevision(rv);
-  if (options.sendInitialEvents === true) {
-    if (options.resourceVersionMatch !== 'NotOlderThan') {
-      throw new StatusError(
-        'Invalid',
-        'ListOptions.meta.k8s.io "" is invalid: resourceVersionMatch: Forbidden: sendInitialEvents requires setting resourceVersionMatch to NotOlderThan',
-      );
-    }
-    if (options.allowWatchBookmarks !== true) {
-      throw new StatusError(
-        'Invalid',
-        'ListOptions.meta.k8s.io "" is invalid: allowWatch: Forbidden: sendInitialEvents requires setting allowWatchBookmarks to true',
-      );
-    }
-  } else if (options.resourceVersionMatch !== undefined && options.resourceVersionMatch !== '') {
-    throw new StatusError(
-      'Invalid',
-      'ListOptions.meta.k8s.io "" is invalid: resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided',
-    );
-  }
-  return filter;
 }
 
 export class WatchService implements Watcher {
@@ -472,7 +445,8 @@ export class WatchService implements Watcher {
     w.skipThrough = parseRevision(listRevision);
     w.lastRevision = w.skipThrough;
     for (const event of initialEvents) if (!w.deliver(event, true)) return;
-    if (sendInitial) {
+    // The end of the initial events is marked for a watcher that takes bookmarks (kube's cacher).
+    if (sendInitial && options.allowWatchBookmarks === true) {
       const bookmark = bookmarkObject(info.kind, apiVersionOf(info), listRevision, { [INITIAL_EVENTS_END_ANNOTATION]: 'true' });
       if (!w.deliver({ type: 'BOOKMARK', object: Buffer.from(JSON.stringify(bookmark)), resourceVersion: listRevision }, true)) return;
     }

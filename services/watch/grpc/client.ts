@@ -31,6 +31,7 @@ import type { WatchOpen } from '../../../lib/gen/apiserver/v1/WatchOpen.ts';
 import type { WatchStreamRequest } from '../../../lib/gen/apiserver/v1/WatchStreamRequest.ts';
 import type { WatchStreamResponse__Output } from '../../../lib/gen/apiserver/v1/WatchStreamResponse.ts';
 import type { WatchEvent } from '../core/watch-cache.ts';
+import { WATCH_MAX_REQUEST_BYTES } from './server.ts';
 import {
   EventQueue,
   INITIAL_EVENTS_END_ANNOTATION,
@@ -63,11 +64,14 @@ export class WatchStreamConnection {
   /** The id of the watch opened last (ids go in turn, see nextFreeId). */
   private lastId = 0;
   private readonly onGone: (connection: WatchStreamConnection) => void;
+  private readonly serialize: (request: WatchStreamRequest) => Buffer;
   broken = false;
 
   constructor(client: GeneratedWatchClient, maxQueuedEvents: number, onGone: (connection: WatchStreamConnection) => void) {
     this.maxQueuedEvents = maxQueuedEvents;
     this.onGone = onGone;
+    const service = (client.constructor as unknown as { service: grpc.ServiceDefinition }).service;
+    this.serialize = (service.WatchStream as grpc.MethodDefinition<WatchStreamRequest, unknown>).requestSerialize;
     // Outside any request's context: the stream outlives the request that happened to open it.
     this.call = context.with(ROOT_CONTEXT, () => client.watchStream(new grpc.Metadata()));
     this.call.on('data', (m: WatchStreamResponse__Output) => this.dispatch(m));
@@ -87,10 +91,17 @@ export class WatchStreamConnection {
       return 0;
     }
     const id = nextFreeId(this.lastId, this.watches);
+    const message: WatchStreamRequest = { open: { ...request, id } };
+    // A message over the server's limit would end the stream and every watch on it.
+    const size = this.serialize(message).length;
+    if (size > WATCH_MAX_REQUEST_BYTES) {
+      listener.end(new StatusError('RequestEntityTooLarge', `Request entity too large: limit is ${WATCH_MAX_REQUEST_BYTES}`));
+      return 0;
+    }
     this.lastId = id;
     this.watches.set(id, listener);
     // Requests are small and the server reads them as they come: write() is not waited on.
-    this.call.write({ open: { ...request, id } });
+    this.call.write(message);
     return id;
   }
 
@@ -238,7 +249,9 @@ export class WatchClient implements Watcher {
             labelSelector: options.labelSelector ?? '',
             fieldSelector: options.fieldSelector ?? '',
             resourceVersion: resumed ? lastRevision : rv,
-            resourceVersionMatch: resumed ? '' : (options.resourceVersionMatch ?? ''),
+            // The wire cannot say sendInitialEvents=false (it is absent), which the match
+            // needs: without initial events the match changes nothing, and is left out.
+            resourceVersionMatch: resumed || options.sendInitialEvents !== true ? '' : (options.resourceVersionMatch ?? ''),
             allowWatchBookmarks: options.allowWatchBookmarks ?? false,
             sendInitialEvents: resumed ? false : (options.sendInitialEvents ?? false),
             timeoutSeconds: options.timeoutSeconds ?? 0,

@@ -11,9 +11,13 @@ export function watchTargetFromProto(ref: ResourceRef__Output | null | undefined
   return { group: ref.group, version: ref.version, resource: ref.resource, namespace: ref.namespace };
 }
 
+/**
+ * The options of a watch as they came: checked by the watch itself (lib/list-options.ts), as
+ * every other path's, so a value REST refuses is refused here too. A proto3 bool cannot tell
+ * sendInitialEvents=false from absent: false is absent.
+ */
 export function watchOptionsFromProto(o: WatchOptions__Output | null | undefined): WatchOptions {
   if (o === null || o === undefined) return {};
-  const timeout = Number(o.timeoutSeconds);
   return {
     labelSelector: o.labelSelector,
     fieldSelector: o.fieldSelector,
@@ -21,6 +25,6 @@ export function watchOptionsFromProto(o: WatchOptions__Output | null | undefined
     resourceVersionMatch: o.resourceVersionMatch,
     allowWatchBookmarks: o.allowWatchBookmarks,
     sendInitialEvents: o.sendInitialEvents ? true : undefined,
-    timeoutSeconds: timeout > 0 ? timeout : undefined,
+    timeoutSeconds: Number(o.timeoutSeconds),
   };
 }

@@ -3,7 +3,7 @@
  * WatchStream (many watches over one stream; see watch-stream.ts).
  */
 import type * as grpc from '@grpc/grpc-js';
-import type { CallContext, HandlerMap } from '../../../lib/grpc.ts';
+import { MAX_SMALL_REQUEST_BYTES, MESSAGE_FRAMING_BYTES, type CallContext, type HandlerMap } from '../../../lib/grpc.ts';
 import type { Logger } from '../../../lib/log.ts';
 import type { Telemetry } from '../../../lib/tracing.ts';
 import type { WatchRequest__Output } from '../../../lib/gen/apiserver/v1/WatchRequest.ts';
@@ -15,6 +15,13 @@ import { watchOptionsFromProto, watchTargetFromProto } from './convert.ts';
 import { WatchStreamSession, type WatchStarter } from './watch-stream.ts';
 
 export { watchOptionsFromProto, watchTargetFromProto } from './convert.ts';
+
+/**
+ * The largest request the watch server takes: one watch (its names, selectors and trace
+ * context) or one WatchStream message. WatchClient refuses a larger watch itself, so that it
+ * never breaks the stream the other watches share.
+ */
+export const WATCH_MAX_REQUEST_BYTES = MAX_SMALL_REQUEST_BYTES + MESSAGE_FRAMING_BYTES;
 
 /** Watches one WatchStream may carry unless configured otherwise. */
 export const DEFAULT_MAX_WATCHES_PER_STREAM = 10_000;

@@ -21,7 +21,7 @@ import { MemoryStorage } from '../../storage/backends/memory.ts';
 import { WatchCache, type WatchEvent } from '../core/watch-cache.ts';
 import { cacheKey, WatchService } from '../core/watch-service.ts';
 import { WatchClient } from './client.ts';
-import { watchHandlers } from './server.ts';
+import { WATCH_MAX_REQUEST_BYTES, watchHandlers } from './server.ts';
 import { WatchStreamSession } from './watch-stream.ts';
 
 const logger = createLogger({ service: 'test', level: 'error' });
@@ -322,7 +322,7 @@ describe('WatchStream over gRPC with WatchClient', () => {
 
   before(async () => {
     env = setup();
-    server = new GrpcServer({ name: 'watch', telemetry, logger });
+    server = new GrpcServer({ name: 'watch', telemetry, logger, maxReceiveMessageBytes: WATCH_MAX_REQUEST_BYTES });
     server.addService('apiserver.v1.Watch', loadApiProto().apiserver.v1.Watch.service, watchHandlers(env.service, { maxQueuedEvents: 100 }));
     const port = await server.listen('127.0.0.1:0');
     client = new WatchClient(`127.0.0.1:${port}`, { telemetry, maxQueuedEvents: 3 });
@@ -383,6 +383,35 @@ describe('WatchStream over gRPC with WatchClient', () => {
       error = err;
     }
     assert.ok(error instanceof StatusError && error.reason === 'TooManyRequests', String(error));
+    await until(() => env.cache.watcherCount === 0);
+  });
+
+  test('a watch too large for the server is refused before it is sent; the other watch on the stream carries on', async () => {
+    const controller = new AbortController();
+    const seen: WatchEvent[] = [];
+    const run = (async () => {
+      for await (const e of client.watch(target, { resourceVersion: String(env.cache.revision) }, controller.signal)) {
+        seen.push(e);
+        controller.abort();
+      }
+    })();
+    await until(() => env.cache.watcherCount === 1);
+    // A selector as long as the server's whole limit: the open message would exceed it.
+    const labelSelector = `a in (${'x,'.repeat(WATCH_MAX_REQUEST_BYTES / 2)}x)`;
+    await assert.rejects(
+      (async () => {
+        for await (const _ of client.watch(target, { labelSelector }, new AbortController().signal));
+      })(),
+      (err: unknown) => {
+        assert.ok(err instanceof StatusError);
+        assert.equal(err.reason, 'RequestEntityTooLarge');
+        assert.equal(err.message, `Request entity too large: limit is ${WATCH_MAX_REQUEST_BYTES}`);
+        return true;
+      },
+    );
+    env.write('after-large');
+    await run;
+    assert.deepEqual(seen.map((e) => e.type), ['ADDED']);
     await until(() => env.cache.watcherCount === 0);
   });
 });
