@@ -178,11 +178,18 @@ export class BodyReader {
 }
 
 /**
- * Stops receiving a refused body: the answer (413, 429) goes out, then the connection closes
- * (HTTP/1.1: "Connection: close"; HTTP/2: only this stream is reset). Reading the rest just to
- * throw it away would let a client keep the server busy with bodies it will never take.
+ * Disposes of the rest of a refused body (413, 429). A body of a size a client may sincerely
+ * send (at most twice the limit, declared) is read on and thrown away, so the client can read
+ * its answer (many clients fail on a connection closed under a request they are still
+ * writing) and keep its connection. Anything larger is not received: the answer goes out and
+ * the connection closes (HTTP/1.1: "Connection: close"; HTTP/2: only this stream is reset).
  */
 function drain(req: EdgeRequest, res: EdgeResponse): void {
+  const declared = Number(req.headers['content-length'] ?? '');
+  if (Number.isInteger(declared) && declared <= 2 * MAX_BODY_BYTES) {
+    req.resume();
+    return;
+  }
   if ('stream' in req) {
     const stream = req.stream;
     res.once('finish', () => stream.close(http2.NGHTTP2_CANCEL));
