@@ -84,6 +84,8 @@ export async function startFrontDoor(o: FrontDoorOptions): Promise<FrontDoor> {
 
   const { host, port } = splitHostPort(o.httpsListen);
   const limits: EdgeLimits = { ...DEFAULT_EDGE_LIMITS, ...o.limits };
+  // One budget for the objects of REST and typed gRPC writes alike.
+  const budget = new BodyBudget(limits.maxBodyBytesInFlight);
   const rest = new RestHandler({
     pipeline: o.pipeline,
     registry: o.registry,
@@ -91,7 +93,7 @@ export async function startFrontDoor(o: FrontDoorOptions): Promise<FrontDoor> {
     propagator: o.telemetry.propagator,
     logger: o.logger,
     serverAddress: o.httpsListen,
-    bodies: new BodyReader({ budget: new BodyBudget(limits.maxBodyBytesInFlight), timeoutMs: limits.bodyTimeoutMs }),
+    bodies: new BodyReader({ budget, timeoutMs: limits.bodyTimeoutMs }),
   });
   // HTTP/2 as kube-apiserver serves it (client-go multiplexes requests and watches over one
   // connection), HTTP/1.1 for clients without it.
@@ -140,7 +142,7 @@ export async function startFrontDoor(o: FrontDoorOptions): Promise<FrontDoor> {
     https.listen(port, host, () => ok());
   });
 
-  o.grpcServer.addService('apiserver.v1.Resources', loadApiProto().apiserver.v1.Resources.service, resourcesHandlers(o.pipeline, o.registry));
+  o.grpcServer.addService('apiserver.v1.Resources', loadApiProto().apiserver.v1.Resources.service, resourcesHandlers(o.pipeline, o.registry, budget));
 
   return {
     https,

@@ -13,7 +13,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { after, before, describe, test } from 'node:test';
+import { Metadata, status as GrpcCode, type ServiceError } from '@grpc/grpc-js';
 import { KubeConfig, Watch } from '@kubernetes/client-node';
+import { clientSettings } from '../../lib/grpc.ts';
+import { loadApiProto } from '../../lib/proto.ts';
+import { createTelemetry } from '../../lib/tracing.ts';
 import { startControlPlane, type ControlPlane } from '../../lib/local/control-plane.ts';
 import { createKubectl } from '../support/kubectl.ts';
 import { startOtlpReceiver, type OtlpReceiver } from '../support/otlp-receiver.ts';
@@ -22,6 +26,8 @@ import { createRestClient, type RestClient } from '../support/rest-client.ts';
 const NS = 'edge';
 const BODY_TIMEOUT_MS = 1_500;
 const MAX_CONNECTIONS = 24;
+/** Room for one large body's copies (4 x 3 MiB) and a little more, not two. */
+const BODY_BUDGET = 16 * 1024 * 1024;
 
 let dir: string;
 let plane: ControlPlane;
@@ -39,7 +45,9 @@ before(async () => {
     dataDir: dir,
     logDir: join(dir, 'logs'),
     env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', OTEL_BSP_SCHEDULE_DELAY: '50' },
-    flags: { gateway: [`--request-body-timeout=${BODY_TIMEOUT_MS}`, `--max-connections-per-client=${MAX_CONNECTIONS}`] },
+    flags: {
+      gateway: [`--request-body-timeout=${BODY_TIMEOUT_MS}`, `--max-connections-per-client=${MAX_CONNECTIONS}`, `--max-body-bytes-in-flight=${BODY_BUDGET}`],
+    },
   });
   ca = await readFile(join(dir, 'pki', 'ca.crt'), 'utf8');
   token = (await readFile(join(dir, 'tokens.csv'), 'utf8')).split(',')[0] ?? '';
@@ -216,6 +224,45 @@ describe('deadlines and connection limits', () => {
     } finally {
       session.close();
     }
+  });
+
+  test('bodies in flight share one memory budget over REST and gRPC: past it, 429 with Retry-After, at once', async () => {
+    // A large body that trickles in holds its share of the budget (its copies, counted from its declared length).
+    const holder = await openTls();
+    assert.ok(holder !== null);
+    holder.write(
+      `POST /api/v1/namespaces/${NS}/configmaps HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer ${token}\r\n` +
+        `Content-Type: application/json\r\nContent-Length: ${3 * 1024 * 1024}\r\n\r\n{"metadata":`,
+    );
+    await new Promise((r) => setTimeout(r, 200));
+    try {
+      const big = Buffer.from(JSON.stringify({ metadata: { name: 'second' }, data: { a: 'x'.repeat(2 * 1024 * 1024) } }));
+      const started = Date.now();
+      const r = await rawRequest('POST', `/api/v1/namespaces/${NS}/configmaps`, big);
+      assert.equal(r.status, 429, JSON.stringify(r.json));
+      assert.equal(r.json.message, 'Too many requests, please try again later.');
+      assert.deepEqual(r.json.details, { retryAfterSeconds: 1 });
+      assert.ok(Date.now() - started < BODY_TIMEOUT_MS, 'refused at once, not after the other body');
+      // The typed gRPC API takes from the same budget.
+      const telemetry = createTelemetry({ serviceName: 'test', env: {} });
+      const { credentials, channelOptions } = clientSettings({ telemetry });
+      const client = new (loadApiProto().apiserver.v1.Resources)(plane.addresses.gateway, credentials, channelOptions);
+      const auth = new Metadata();
+      auth.set('authorization', `Bearer ${token}`);
+      const err = await new Promise<ServiceError | null>((resolve) =>
+        client.Create({ ref: { group: '', version: 'v1', resource: 'configmaps', namespace: NS, name: '' }, object: big }, auth, (e) => resolve(e)),
+      );
+      client.close();
+      assert.equal(err?.code, GrpcCode.RESOURCE_EXHAUSTED, err?.message);
+      // Small writes are not held up.
+      const small = await rawRequest('POST', `/api/v1/namespaces/${NS}/configmaps`, Buffer.from('{"metadata":{"name":"small-during-big"}}'));
+      assert.equal(small.status, 201);
+    } finally {
+      holder.destroy();
+    }
+    await new Promise((r) => setTimeout(r, 200));
+    const after = Buffer.from(JSON.stringify({ metadata: { name: 'after-big' }, data: { a: 'x'.repeat(1024 * 1024) } }));
+    assert.equal((await rawRequest('POST', `/api/v1/namespaces/${NS}/configmaps`, after)).status, 201, 'the budget is given back when a request ends');
   });
 
   test('one client address holds at most the configured number of connections', async () => {

@@ -6,7 +6,7 @@
 import type { Metadata } from '@grpc/grpc-js';
 import { badRequest, StatusError } from '../../../lib/errors.ts';
 import { MESSAGE_FRAMING_BYTES, type CallContext, type HandlerMap } from '../../../lib/grpc.ts';
-import { objectBytes, parseUntrustedObject, type KubeObject } from '../../../lib/kube.ts';
+import { checkUntrustedJson, objectBytes, parsedSizeEstimate, parseObjectBytes, type KubeObject } from '../../../lib/kube.ts';
 import type { ResourceRegistry } from '../../../lib/resources.ts';
 import type { CreateRequest__Output } from '../../../lib/gen/apiserver/v1/CreateRequest.ts';
 import type { DeleteRequest__Output } from '../../../lib/gen/apiserver/v1/DeleteRequest.ts';
@@ -22,7 +22,8 @@ import type { UserInfo } from '../../auth/api.ts';
 import { watchOptionsFromProto } from '../../watch/grpc/server.ts';
 import { bearerToken } from '../core/credentials.ts';
 import type { Pipeline, Target } from '../core/pipeline.ts';
-import { MAX_BODY_BYTES } from '../rest/body.ts';
+import { MAX_BODY_BYTES, tooManyRequests } from '../rest/body.ts';
+import type { BodyBudget } from '../rest/edge-limits.ts';
 
 /**
  * The largest request the Resources API takes: an object as large as a REST body, and the
@@ -31,10 +32,20 @@ import { MAX_BODY_BYTES } from '../rest/body.ts';
  */
 export const RESOURCES_MAX_REQUEST_BYTES = MAX_BODY_BYTES + MESSAGE_FRAMING_BYTES;
 
-/** The object of a create or update, refused as REST refuses a body over its limit. */
-function objectOf(bytes: Buffer): KubeObject {
+/**
+ * Runs `use` with the object of a create or update, checked as REST checks a body (its size,
+ * UTF-8, nesting) and counted against the front door's budget of memory for bodies in flight
+ * while it runs (TooManyRequests when the budget cannot take it, as over REST).
+ */
+async function withObject<T>(bytes: Buffer, budget: BodyBudget | undefined, use: (object: KubeObject) => Promise<T>): Promise<T> {
   if (bytes.length > MAX_BODY_BYTES) throw new StatusError('RequestEntityTooLarge', `Request entity too large: limit is ${MAX_BODY_BYTES}`);
-  return parseUntrustedObject(bytes);
+  const cost = parsedSizeEstimate(bytes.length, checkUntrustedJson(bytes));
+  if (budget !== undefined && !budget.tryReserve(cost)) throw tooManyRequests();
+  try {
+    return await use(parseObjectBytes(bytes));
+  } finally {
+    budget?.release(cost);
+  }
 }
 
 function tokenOf(metadata: Metadata): string | undefined {
@@ -42,7 +53,8 @@ function tokenOf(metadata: Metadata): string | undefined {
   return bearerToken(typeof value === 'string' ? value : undefined);
 }
 
-export function resourcesHandlers(pipeline: Pipeline, registry: ResourceRegistry): HandlerMap {
+/** The Resources service's handlers; `budget` is shared with REST (see BodyBudget). */
+export function resourcesHandlers(pipeline: Pipeline, registry: ResourceRegistry, budget?: BodyBudget): HandlerMap {
   const target = (ref: ResourceRef__Output | null): Target => {
     if (ref === null || ref.resource === '') throw badRequest('ref.resource is required');
     const info = registry.get(ref.group, ref.version === '' ? 'v1' : ref.version, ref.resource);
@@ -60,7 +72,8 @@ export function resourcesHandlers(pipeline: Pipeline, registry: ResourceRegistry
     Create: async (req: CreateRequest__Output, ctx: CallContext): Promise<ObjectResponse> => {
       const t = target(req.ref);
       if (t.info.namespaced && t.namespace === '') throw badRequest('ref.namespace is required');
-      const created = await pipeline.create(await user(ctx), t, objectOf(req.object), { dryRun: req.dryRun }, ctx.signal);
+      const caller = await user(ctx);
+      const created = await withObject(req.object, budget, (object) => pipeline.create(caller, t, object, { dryRun: req.dryRun }, ctx.signal));
       return { object: objectBytes(created) };
     },
     Get: async (req: GetRequest__Output, ctx: CallContext): Promise<ObjectResponse> => {
@@ -90,7 +103,9 @@ export function resourcesHandlers(pipeline: Pipeline, registry: ResourceRegistry
       };
     },
     Update: async (req: UpdateRequest__Output, ctx: CallContext): Promise<ObjectResponse> => {
-      const updated = await pipeline.update(await user(ctx), named(target(req.ref)), objectOf(req.object), { dryRun: req.dryRun }, ctx.signal);
+      const t = named(target(req.ref));
+      const caller = await user(ctx);
+      const updated = await withObject(req.object, budget, (object) => pipeline.update(caller, t, object, { dryRun: req.dryRun }, ctx.signal));
       return { object: objectBytes(updated) };
     },
     Delete: async (req: DeleteRequest__Output, ctx: CallContext): Promise<ObjectResponse> => {
