@@ -265,6 +265,20 @@ describe('deadlines and connection limits', () => {
     assert.equal((await rawRequest('POST', `/api/v1/namespaces/${NS}/configmaps`, after)).status, 201, 'the budget is given back when a request ends');
   });
 
+  test('a request that outlives its ?timeout= ends with 504 then, not when its work would end', async () => {
+    // A list at a resourceVersion the store has not reached waits for it (3 s, as kube's cache does).
+    const path = `/api/v1/namespaces/${NS}/configmaps?resourceVersion=999999999&resourceVersionMatch=NotOlderThan`;
+    const started = Date.now();
+    const r = await rawRequest('GET', `${path}&timeout=300ms`);
+    const took = Date.now() - started;
+    assert.equal(r.status, 504, JSON.stringify(r.json));
+    assert.equal(r.json.reason, 'Timeout');
+    assert.ok(took >= 250 && took < 2_000, `answered after ${took} ms`);
+    const waited = await rawRequest('GET', path);
+    assert.equal(waited.status, 504);
+    assert.match(String(waited.json.message), /Too large resource version/);
+  });
+
   test('one client address holds at most the configured number of connections', async () => {
     const sockets: TLSSocket[] = [];
     let refused = 0;
