@@ -44,7 +44,7 @@ async function loopback(): Promise<string> {
   return `127.0.0.1:${await freePort()}`;
 }
 
-/** Starts scripts/up.ts and resolves once it printed "The control plane is up" (rejects with its output otherwise). */
+/** Starts scripts/up.ts and resolves once it printed its whole ready banner, from "The control plane is up" (rejects with its output otherwise). */
 export async function startMakeUp(name: string, env: NodeJS.ProcessEnv = {}, timeoutMs = 90_000): Promise<MakeUp> {
   const dir = await mkdtemp(join(tmpdir(), `make-up-${name}-`));
   const addresses: MakeUpAddresses = {
@@ -113,7 +113,8 @@ export async function startMakeUp(name: string, env: NodeJS.ProcessEnv = {}, tim
   };
 
   try {
-    await line(/^The control plane is up\.$/, timeoutMs);
+    // The whole banner: what follows "up" (addresses, processes, TLS mode) is read by tests.
+    await line(/Ctrl-C stops everything\.$/, timeoutMs);
   } catch (err) {
     await stop();
     throw err;
