@@ -390,7 +390,10 @@ function describeValue(v: unknown): string {
 function mutate(object: Record<string, unknown>, mutations: Mutation[]): { value: Record<string, unknown>; done: string[] } {
   const value = structuredClone(object);
   const done: string[] = [];
-  for (const m of mutations) {
+  for (const generated of mutations) {
+    // fast-check hands out some values (constants) as the same instance every time: a copy,
+    // so that one mutation never puts an object inside itself.
+    const m = { ...generated, value: structuredClone(generated.value) };
     if (m.op === 'insert') {
       const meta = value.metadata;
       const targets = m.inMetadata && meta !== null && typeof meta === 'object' && !Array.isArray(meta) ? [meta as Record<string, unknown>] : containers(value);

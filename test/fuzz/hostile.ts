@@ -111,8 +111,8 @@ export interface FuzzReport {
   /** Changes to protected objects seen by the watches, with the requests that may have made them. */
   collateral: string[];
   watches: { path: string; events: number; relists: number; restarts: number }[];
-  /** The gateway's VmRSS in bytes. */
-  memory: { before: number; peak: number; after: number };
+  /** The gateway's VmRSS in bytes; `atCrashes`: its last reading before each crash of it. */
+  memory: { before: number; peak: number; after: number; atCrashes: number[] };
   /** Error lines of the services' logs, by message, with counts. */
   serverErrors: { line: string; count: number }[];
 }
@@ -431,6 +431,10 @@ function checkGrpc(r: GrpcFuzzRequest, a: GrpcAnswer, deadlineMs: number): { rul
     // What the project's own client makes of it: the Status in the details, else the code's.
     const status = decoded ?? fromGrpcError(a.error);
     const name = CODE_NAMES.get(a.error.code) ?? String(a.error.code);
+    if (status.code >= 500 && /RST_STREAM/.test(a.error.details)) {
+      // Every call in flight on a connection goes with it: this one may be another's victim.
+      return { rule: '5xx', detail: `gRPC ${name}: ${clip(a.error.details, 160)} (the connection was reset, maybe by a call beside this one)` };
+    }
     if (status.code >= 500) return { rule: '5xx', detail: `gRPC ${name}${decoded === undefined ? ' without a Status' : ''}: ${status.code} ${status.reason}: ${clip(decoded?.message ?? a.error.details, 160)}` };
     if (decoded !== undefined && decoded.grpcCode !== a.error.code) return { rule: 'gRPC code does not match its Status', detail: `${name} carrying ${decoded.code} ${decoded.reason}` };
     return undefined;
@@ -932,9 +936,14 @@ export async function runHostileFuzz(target: FuzzTarget, o: FuzzOptions): Promis
   const { plane } = target;
   const c = await connect(target, o.concurrency);
   const gatewayRss = (): number => rssBytes(plane.processes.gateway.pid);
-  const memory = { before: gatewayRss(), peak: 0, after: 0 };
+  const memory = { before: gatewayRss(), peak: 0, after: 0, atCrashes: [] as number[] };
   memory.peak = memory.before;
-  const sampler = setInterval(() => (memory.peak = Math.max(memory.peak, gatewayRss())), o.memorySampleMs ?? 250);
+  let lastRss = memory.before;
+  const sampler = setInterval(() => {
+    const rss = gatewayRss();
+    if (rss > 0) lastRss = rss;
+    memory.peak = Math.max(memory.peak, rss);
+  }, o.memorySampleMs ?? 250);
 
   const report: FuzzReport = {
     seed: o.seed,
@@ -971,6 +980,7 @@ export async function runHostileFuzz(target: FuzzTarget, o: FuzzOptions): Promis
       crashes.push(
         `crash: ${p.name} (pid ${p.pid}) exited ${JSON.stringify(status)}; requests cut just before or in flight (one of them did it):\n    ${[...cut, ...inFlight.values()].join('\n    ') || '(none)'}\n  its last output:\n    ${p.tail(12).split('\n').join('\n    ')}`,
       );
+      if (service === 'gateway') memory.atCrashes.push(lastRss);
       log(`fuzz: ${p.name} exited ${JSON.stringify(status)}${service === undefined ? '' : '; restarting it'}`);
       if (service === undefined) {
         fatal = true;
@@ -1022,6 +1032,7 @@ export async function runHostileFuzz(target: FuzzTarget, o: FuzzOptions): Promis
     watches = ['/api/v1/configmaps', '/api/v1/namespaces', '/api/v1/nodes'].map((p) => new CheckedWatch(c, p, onChange));
     for (const w of watches) await w.start();
 
+    const generatorErrors: string[] = [];
     const bigs = bigCases(o.big);
     const order = schedule(o, bigs.length);
     const rest = new Sampler(restRequest, o.seed);
@@ -1031,6 +1042,16 @@ export async function runHostileFuzz(target: FuzzTarget, o: FuzzOptions): Promis
 
     const runOne = async (r: FuzzRequest): Promise<void> => {
       const id = nextId++;
+      try {
+        await sendOne(r, id);
+      } catch (err) {
+        // A fuzzer bug, not the server's: reported, and the run goes on.
+        generatorErrors.push(`${r.category}: ${err instanceof Error ? err.message : String(err)}`);
+      } finally {
+        inFlight.delete(id);
+      }
+    };
+    const sendOne = async (r: FuzzRequest, id: number): Promise<void> => {
       const startedAt = Date.now();
       let description: string;
       let outcome: string;
@@ -1093,6 +1114,7 @@ export async function runHostileFuzz(target: FuzzTarget, o: FuzzOptions): Promis
     // Give the server a moment to settle (answers written, sockets closed) before judging it.
     await new Promise((r) => setTimeout(r, 500));
     if (restarting !== undefined) await restarting;
+    for (const e of generatorErrors.slice(0, 10)) report.failures.push(`the fuzzer could not build a request (${generatorErrors.length} times): ${e}`);
     if (!fatal) {
       report.failures.push(...(await checkProtected(c, protectedObjects)));
       report.failures.push(...(await checkLists(c)));
@@ -1157,7 +1179,10 @@ export function formatReport(r: FuzzReport, options: { maxGroups?: number } = {}
   out.push(`REST answers by status: ${counts(r.restStatuses)}`);
   out.push(`gRPC answers by code: ${counts(r.grpcCodes)}`);
   out.push(`watches: ${r.watches.map((w) => `${w.path} ${w.events} events, ${w.relists} relists, ${w.restarts} restarts`).join('; ')}`);
-  out.push(`gateway RSS: ${mib(r.memory.before)} MiB before, ${mib(r.memory.peak)} MiB peak, ${mib(r.memory.after)} MiB after`);
+  out.push(
+    `gateway RSS: ${mib(r.memory.before)} MiB before, ${mib(r.memory.peak)} MiB peak, ${mib(r.memory.after)} MiB after` +
+      (r.memory.atCrashes.length === 0 ? '' : `; before each of its ${r.memory.atCrashes.length} crashes: ${r.memory.atCrashes.map((b) => `${mib(b)}`).join(', ')} MiB`),
+  );
   const groups = groupViolations(r.violations);
   if (groups.length > 0) {
     out.push('', `VIOLATIONS (${r.violations.length} requests, ${groups.length} groups):`);
