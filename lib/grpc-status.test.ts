@@ -18,7 +18,7 @@ import {
   type StatusDetails,
   type StatusReason,
 } from './errors.ts';
-import { fromGrpcError, toGrpcStatus } from './grpc-status.ts';
+import { fitForTrailers, fromGrpcError, MAX_STATUS_TRAILER_BYTES, toGrpcStatus } from './grpc-status.ts';
 
 /** What a client sees for a server-side error: the status object as grpc-js delivers it. */
 function roundTrip(err: StatusError): StatusError {
@@ -279,5 +279,27 @@ describe('gRPC failures without a Status (transport errors)', () => {
     const forged = new Metadata();
     forged.set('grpc-status-details-bin', Buffer.from(raw.toString('latin1').replace('NotFound', 'NotFouNd'), 'latin1'));
     assert.equal(fromGrpcError({ code: GrpcCode.DEADLINE_EXCEEDED, details: 'x', metadata: forged }).reason, 'Timeout');
+  });
+});
+
+describe('a Status that quotes a long value', () => {
+  test('is shortened to fit the trailers, keeping its reason and saying what was cut', () => {
+    const long = 'y'.repeat(20_000);
+    const err = new StatusError('Invalid', `ConfigMap "${long}" is invalid: metadata.name: Invalid value: "${long}": must be no more than 253 characters`, {
+      name: long,
+      causes: Array.from({ length: 50 }, () => ({ reason: 'FieldValueInvalid', field: 'metadata.name', message: `Invalid value: "${long}"` })),
+    });
+    const status = toGrpcStatus(err);
+    const trailers = Buffer.byteLength(status.details ?? '') + (status.metadata?.get('grpc-status-details-bin')[0] as Buffer).length;
+    assert.ok(trailers <= MAX_STATUS_TRAILER_BYTES, `${trailers} bytes of trailers`);
+    const back = fromGrpcError({ code: status.code, details: status.details ?? '', metadata: status.metadata });
+    assert.equal(back.reason, 'Invalid');
+    assert.match(back.message, /^ConfigMap "y+\.\.\. \(\d+ more characters\)$/);
+    assert.equal(back.details?.causes?.length, 8);
+  });
+
+  test('a short Status is sent as it is', () => {
+    const err = new StatusError('NotFound', 'configmaps "x" not found');
+    assert.equal(fitForTrailers(err), err);
   });
 });

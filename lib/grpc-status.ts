@@ -43,8 +43,44 @@ export function encodeStatusDetails(err: StatusError): Buffer {
   return Buffer.from(RpcStatus.encode(RpcStatus.fromObject(toRpcStatus(err))).finish());
 }
 
-/** The gRPC status object a server sends for this error. */
-export function toGrpcStatus(err: StatusError): Partial<StatusObject> & { code: GrpcCode } {
+/**
+ * A status travels in HTTP/2 trailers, which peers limit (grpc-js refuses more than 8 KiB of
+ * them and fails the call with INTERNAL): past this size its texts are shortened.
+ */
+export const MAX_STATUS_TRAILER_BYTES = 4 * 1024;
+
+/** `text` cut to `max` characters, saying how much was left out. */
+function shorten(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max)}... (${text.length - max} more characters)`;
+}
+
+/**
+ * `err` with its texts shortened so that its trailers fit MAX_STATUS_TRAILER_BYTES (an
+ * Invalid Status quotes the values it refuses, which a client may make arbitrarily long).
+ */
+export function fitForTrailers(err: StatusError): StatusError {
+  if (encodeStatusDetails(err).length + Buffer.byteLength(err.message) <= MAX_STATUS_TRAILER_BYTES) return err;
+  const details = err.details === undefined
+    ? undefined
+    : {
+        ...err.details,
+        ...(err.details.name === undefined ? {} : { name: shorten(err.details.name, 253) }),
+        ...(err.details.causes === undefined
+          ? {}
+          : {
+              causes: err.details.causes.slice(0, 8).map((c) => ({
+                ...c,
+                ...(c.message === undefined ? {} : { message: shorten(c.message, 256) }),
+                ...(c.field === undefined ? {} : { field: shorten(c.field, 128) }),
+              })),
+            }),
+      };
+  return new StatusError(err.reason, shorten(err.message, 1024), details);
+}
+
+/** The gRPC status object a server sends for this error (its texts shortened to fit trailers). */
+export function toGrpcStatus(error: StatusError): Partial<StatusObject> & { code: GrpcCode } {
+  const err = fitForTrailers(error);
   const metadata = new Metadata();
   metadata.set(DETAILS_KEY, encodeStatusDetails(err));
   return { code: err.grpcCode, details: err.message, metadata };
