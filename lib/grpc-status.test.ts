@@ -290,12 +290,13 @@ describe('a Status that quotes a long value', () => {
       causes: Array.from({ length: 50 }, () => ({ reason: 'FieldValueInvalid', field: 'metadata.name', message: `Invalid value: "${long}"` })),
     });
     const status = toGrpcStatus(err);
-    const trailers = Buffer.byteLength(status.details ?? '') + (status.metadata?.get('grpc-status-details-bin')[0] as Buffer).length;
+    const details = status.metadata?.get('grpc-status-details-bin')[0] as Buffer;
+    const trailers = Buffer.byteLength(status.details ?? '') + details.toString('base64').length;
     assert.ok(trailers <= MAX_STATUS_TRAILER_BYTES, `${trailers} bytes of trailers`);
     const back = fromGrpcError({ code: status.code, details: status.details ?? '', metadata: status.metadata });
     assert.equal(back.reason, 'Invalid');
     assert.match(back.message, /^ConfigMap "y+\.\.\. \(\d+ more characters\)$/);
-    assert.equal(back.details?.causes?.length, 8);
+    assert.equal(back.details?.causes?.length, 4);
   });
 
   test('a short Status is sent as it is', () => {

@@ -54,12 +54,18 @@ function shorten(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max)}... (${text.length - max} more characters)`;
 }
 
+/** The bytes of trailers `err` takes: its message, and its details as base64. */
+function trailerBytes(err: StatusError): number {
+  return Buffer.byteLength(err.message) + Math.ceil((encodeStatusDetails(err).length * 4) / 3);
+}
+
 /**
  * `err` with its texts shortened so that its trailers fit MAX_STATUS_TRAILER_BYTES (an
- * Invalid Status quotes the values it refuses, which a client may make arbitrarily long).
+ * Invalid Status quotes the values it refuses, which a client may make arbitrarily long):
+ * first the message, the name and the first causes are cut short, then the causes go.
  */
 export function fitForTrailers(err: StatusError): StatusError {
-  if (encodeStatusDetails(err).length + Buffer.byteLength(err.message) <= MAX_STATUS_TRAILER_BYTES) return err;
+  if (trailerBytes(err) <= MAX_STATUS_TRAILER_BYTES) return err;
   const details = err.details === undefined
     ? undefined
     : {
@@ -68,14 +74,17 @@ export function fitForTrailers(err: StatusError): StatusError {
         ...(err.details.causes === undefined
           ? {}
           : {
-              causes: err.details.causes.slice(0, 8).map((c) => ({
+              causes: err.details.causes.slice(0, 4).map((c) => ({
                 ...c,
-                ...(c.message === undefined ? {} : { message: shorten(c.message, 256) }),
-                ...(c.field === undefined ? {} : { field: shorten(c.field, 128) }),
+                ...(c.message === undefined ? {} : { message: shorten(c.message, 200) }),
+                ...(c.field === undefined ? {} : { field: shorten(c.field, 100) }),
               })),
             }),
       };
-  return new StatusError(err.reason, shorten(err.message, 1024), details);
+  const shortened = new StatusError(err.reason, shorten(err.message, 512), details);
+  if (trailerBytes(shortened) <= MAX_STATUS_TRAILER_BYTES || details === undefined) return shortened;
+  const { causes: _dropped, ...rest } = details;
+  return new StatusError(err.reason, shortened.message, rest);
 }
 
 /** The gRPC status object a server sends for this error (its texts shortened to fit trailers). */
