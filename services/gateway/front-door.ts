@@ -134,6 +134,13 @@ export async function startFrontDoor(o: FrontDoorOptions): Promise<FrontDoor> {
     session.once('close', () => sessions.delete(session));
     closeWhenIdle(session, limits.idleTimeoutMs);
   });
+  // HTTP/1.1 requests Node's parser refuses (bytes no request line may hold, unknown methods,
+  // oversized headers, a request that took too long) are answered with a Status too.
+  https.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => answerUnparsable(err, socket));
+  // CONNECT is no verb of this API; without a listener Node would drop the connection unanswered.
+  https.on('connect', (_req: unknown, socket: Socket) => {
+    writeRawStatus(socket, 405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');
+  });
   // Errors of one client's TLS handshake or HTTP/2 session concern that client only.
   https.on('tlsClientError', (err: Error) => o.logger.debug('TLS handshake failed', { error: err }));
   https.on('sessionError', (err: Error) => o.logger.debug('HTTP/2 session failed', { error: err }));
@@ -159,6 +166,34 @@ export async function startFrontDoor(o: FrontDoorOptions): Promise<FrontDoor> {
         }, o.shutdownGraceMs).unref();
       }),
   };
+}
+
+/** Answers an HTTP/1.1 request the parser could not read, then closes its connection. */
+function answerUnparsable(err: NodeJS.ErrnoException, socket: Socket): void {
+  if (err.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  switch (err.code) {
+    case 'ERR_HTTP_REQUEST_TIMEOUT':
+      writeRawStatus(socket, 408, 'Timeout', 'the request did not arrive in time');
+      return;
+    case 'HPE_HEADER_OVERFLOW':
+      writeRawStatus(socket, 431, 'BadRequest', 'the request headers are too large');
+      return;
+    default:
+      writeRawStatus(socket, 400, 'BadRequest', 'the request could not be parsed as HTTP/1.1');
+  }
+}
+
+const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 405: 'Method Not Allowed', 408: 'Request Timeout', 431: 'Request Header Fields Too Large' };
+
+/** Writes a Status response straight to a socket no request object stands for, and closes it. */
+function writeRawStatus(socket: Socket, code: number, reason: string, message: string): void {
+  const body = JSON.stringify({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code });
+  socket.end(
+    `HTTP/1.1 ${code} ${STATUS_TEXT[code] ?? ''}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
 }
 
 /**

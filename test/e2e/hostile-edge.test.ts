@@ -155,6 +155,35 @@ describe('request paths are matched as sent', () => {
   });
 });
 
+/** Sends raw bytes on a new TLS connection and resolves with everything read until the server closes it. */
+async function rawExchange(bytes: Buffer): Promise<string> {
+  const socket = await openTls();
+  assert.ok(socket !== null);
+  return new Promise((resolve) => {
+    let text = '';
+    socket.on('data', (d: Buffer) => (text += d.toString('latin1')));
+    socket.once('close', () => resolve(text));
+    socket.write(bytes);
+  });
+}
+
+describe('requests the HTTP parser refuses', () => {
+  test('get a Status too: bytes no request line may hold, unknown methods, CONNECT', async () => {
+    const cases: [Buffer, RegExp][] = [
+      [Buffer.concat([Buffer.from('GET /api/v1/nodes/'), Buffer.from([0xff]), Buffer.from(' HTTP/1.1\r\nHost: x\r\n\r\n')]), /^HTTP\/1\.1 400 /],
+      [Buffer.from('BREW /api/v1/nodes HTTP/1.1\r\nHost: x\r\n\r\n'), /^HTTP\/1\.1 400 /],
+      [Buffer.from('CONNECT /api/v1/nodes HTTP/1.1\r\nHost: x\r\n\r\n'), /^HTTP\/1\.1 405 /],
+    ];
+    for (const [bytes, status] of cases) {
+      const answer = await rawExchange(bytes);
+      assert.match(answer, status, JSON.stringify(bytes.toString('latin1')));
+      const body = JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)) as Record<string, unknown>;
+      assert.equal(body.kind, 'Status');
+      assert.equal(body.status, 'Failure');
+    }
+  });
+});
+
 describe('bodies are checked before anything touches them', () => {
   test('nesting past the bound is a 400 that says so; a body that is not UTF-8 is a 400; more than 3 MiB is a 413', async () => {
     const deep = `{"metadata":{"name":"deep"},"data":{"a":"b"},"extra":${'['.repeat(5_000)}${']'.repeat(5_000)}}`;
