@@ -64,6 +64,15 @@ describe('WatchService', () => {
     assert.deepEqual(events.map((e) => [e.type, json(e).metadata.name]), [['ADDED', 'a'], ['ADDED', 'b']]);
   });
 
+  test('a timeoutSeconds past what a timer holds does not end the watch at once', async () => {
+    const { service, change } = await setup();
+    const events = await collect(service, { timeoutSeconds: 9_223_372_036_854_775 }, 2, async () => {
+      await new Promise((r) => setTimeout(r, 20));
+      await change('b', {});
+    });
+    assert.deepEqual(events.map((e) => [e.type, json(e).metadata.name]), [['ADDED', 'a'], ['ADDED', 'b']]);
+  });
+
   test('watch-list: initial events, then a bookmark marking their end', async () => {
     const { service, start } = await setup();
     const events = await collect(service, { sendInitialEvents: true, resourceVersionMatch: 'NotOlderThan', allowWatchBookmarks: true }, 2);

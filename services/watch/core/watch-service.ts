@@ -60,6 +60,9 @@ export interface WatchHandle {
   cancel(): void;
 }
 
+/** The longest delay a Node.js timer holds. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /**
  * The error a watcher is dropped with when it does not keep up with its events: a 429
  * TooManyRequests (the WatchClosed of the typed gRPC API carries it as such). Its own class, so
@@ -349,7 +352,9 @@ export class WatchService implements Watcher {
     }
     const w = new ActiveWatch(this, cache, filter, listener, bookmarks);
     if (options.timeoutSeconds !== undefined && options.timeoutSeconds > 0) {
-      w.timer = setTimeout(() => w.finish(undefined, false), options.timeoutSeconds * 1000);
+      // A timer holds at most 2^31-1 ms (24.8 days); a longer one would fire at once. A watch
+      // asked to last longer ends then, and its client watches again, as after any end.
+      w.timer = setTimeout(() => w.finish(undefined, false), Math.min(options.timeoutSeconds * 1000, MAX_TIMER_MS));
     }
     const initial = sendInitial || rv === '' || (rv === '0' && options.sendInitialEvents !== false);
     if (initial) {
