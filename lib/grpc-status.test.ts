@@ -304,3 +304,16 @@ describe('a Status that quotes a long value', () => {
     assert.equal(fitForTrailers(err), err);
   });
 });
+
+describe('a Status that quotes a string with a lone surrogate', () => {
+  test('is sent well-formed, so the trailers can be encoded (grpc-js would throw otherwise)', () => {
+    const name = `bad\uD800name`;
+    const err = new StatusError('Invalid', `ConfigMap "${name}" is invalid`, { name, causes: [{ field: 'metadata.name', message: `Invalid value: "${name}"` }] });
+    const status = toGrpcStatus(err);
+    assert.doesNotThrow(() => encodeURI(status.details ?? ''));
+    assert.equal(status.details, 'ConfigMap "bad\uFFFDname" is invalid');
+    const back = fromGrpcError({ code: status.code, details: status.details ?? '', metadata: status.metadata });
+    assert.equal(back.details?.name, 'bad\uFFFDname');
+    assert.equal(back.details?.causes?.[0]?.message, 'Invalid value: "bad\uFFFDname"');
+  });
+});

@@ -87,12 +87,33 @@ export function fitForTrailers(err: StatusError): StatusError {
   return new StatusError(err.reason, shortened.message, rest);
 }
 
-/** The gRPC status object a server sends for this error (its texts shortened to fit trailers). */
+/**
+ * The gRPC status object a server sends for this error: its texts shortened to fit trailers,
+ * and well-formed (a message may quote a client's string holding a lone UTF-16 surrogate,
+ * which grpc-js cannot percent-encode: it would throw and take the process down).
+ */
 export function toGrpcStatus(error: StatusError): Partial<StatusObject> & { code: GrpcCode } {
-  const err = fitForTrailers(error);
+  const err = wellFormed(fitForTrailers(error));
   const metadata = new Metadata();
   metadata.set(DETAILS_KEY, encodeStatusDetails(err));
   return { code: err.grpcCode, details: err.message, metadata };
+}
+
+/** `err` with every text made well-formed UTF-16 (lone surrogates become U+FFFD). */
+function wellFormed(err: StatusError): StatusError {
+  const texts = [err.message, err.details?.name, ...(err.details?.causes ?? []).flatMap((c) => [c.message, c.field, c.reason])];
+  if (texts.every((t) => t === undefined || t.isWellFormed())) return err;
+  const fix = (t: string | undefined) => t?.toWellFormed();
+  const details = err.details === undefined
+    ? undefined
+    : {
+        ...err.details,
+        ...(err.details.name === undefined ? {} : { name: fix(err.details.name) }),
+        ...(err.details.causes === undefined
+          ? {}
+          : { causes: err.details.causes.map((c) => Object.fromEntries(Object.entries(c).map(([k, v]) => [k, typeof v === 'string' ? v.toWellFormed() : v]))) }),
+      };
+  return new StatusError(err.reason, err.message.toWellFormed(), details);
 }
 
 /**
