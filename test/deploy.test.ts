@@ -106,9 +106,12 @@ function serviceEnv(): Promise<Map<ServiceName, Set<string>>> {
   return flagTables;
 }
 
-/** The service a container or compose service runs, from its `services/<name>/main.ts` argument. */
+/**
+ * The service a container or compose service runs, from its `services/<name>/main.ts`
+ * argument (after any of node's own flags, such as the gateway's heap settings).
+ */
 function programOf(args: readonly Json[] | undefined): ServiceName | undefined {
-  const first = args?.[0];
+  const first = args?.find((a) => typeof a !== 'string' || !a.startsWith('--'));
   if (typeof first !== 'string') return undefined;
   const m = /^services\/([a-z]+)\/main\.ts$/.exec(first);
   if (m === null) return undefined;

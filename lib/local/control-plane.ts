@@ -30,6 +30,20 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const SERVICE_NAMES = ['storage', 'auth', 'admission', 'watch', 'gateway'] as const;
 export type ServiceName = (typeof SERVICE_NAMES)[number];
 
+/**
+ * Node's own flags per service, as docker-compose.yml and deploy/ give them too. The gateway
+ * runs with a small young generation: V8's default lets it grow to tens of MiB per space and
+ * keeps the pages, so under hostile load the gateway's resident memory rose about twice as
+ * far (docs/decisions.md).
+ */
+export const NODE_FLAGS: Record<ServiceName, readonly string[]> = {
+  storage: [],
+  auth: [],
+  admission: [],
+  watch: [],
+  gateway: ['--max-semi-space-size=8'],
+};
+
 export interface ControlPlaneAddresses {
   storage: string;
   auth: string;
@@ -263,7 +277,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       const proc = spawnProcess({
         name: label,
         command: node,
-        args: [join(ROOT, 'services', name, 'main.ts'), ...flags, ...(options.flags?.[name] ?? [])],
+        args: [...NODE_FLAGS[name], join(ROOT, 'services', name, 'main.ts'), ...flags, ...(options.flags?.[name] ?? [])],
         env: { ...inherited, ...tlsEnvOf[name] },
         cwd: ROOT,
         logFile: logFile(label),
