@@ -256,14 +256,14 @@ describe('deadlines and connection limits', () => {
   });
 
   test('bodies in flight share one memory budget over REST and gRPC: past it, 429 with Retry-After, at once', async () => {
-    // A large body that trickles in holds its share of the budget (its copies, counted from its declared length).
+    // A large body that has mostly arrived holds its share of the budget (its copies, counted as its bytes arrive).
     const holder = await openTls();
     assert.ok(holder !== null);
     holder.write(
       `POST /api/v1/namespaces/${NS}/configmaps HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer ${token}\r\n` +
-        `Content-Type: application/json\r\nContent-Length: ${3 * 1024 * 1024}\r\n\r\n{"metadata":`,
+        `Content-Type: application/json\r\nContent-Length: ${3 * 1024 * 1024}\r\n\r\n{"metadata":{"name":"holder"},"data":{"a":"${'x'.repeat(2.5 * 1024 * 1024)}`,
     );
-    await new Promise((r) => setTimeout(r, 200));
+    await new Promise((r) => setTimeout(r, 300));
     try {
       const big = Buffer.from(JSON.stringify({ metadata: { name: 'second' }, data: { a: 'x'.repeat(2 * 1024 * 1024) } }));
       const started = Date.now();
@@ -306,6 +306,46 @@ describe('deadlines and connection limits', () => {
     const waited = await rawRequest('GET', path);
     assert.equal(waited.status, 504);
     assert.match(String(waited.json.message), /Too large resource version/);
+  });
+
+  test('a declared length alone takes nothing from the budget', async () => {
+    // Header-only requests claiming large bodies: others' writes go on.
+    const claims = await Promise.all(Array.from({ length: 8 }, () => openTls()));
+    for (const c of claims) {
+      c?.write(`POST /api/v1/namespaces/${NS}/configmaps HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer ${token}\r\nContent-Type: application/json\r\nContent-Length: ${3 * 1024 * 1024}\r\n\r\n`);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+    try {
+      const body = Buffer.from(JSON.stringify({ metadata: { name: 'beside-claims' }, data: { a: 'x'.repeat(1024 * 1024) } }));
+      assert.equal((await rawRequest('POST', `/api/v1/namespaces/${NS}/configmaps`, body)).status, 201);
+    } finally {
+      for (const c of claims) c?.destroy();
+    }
+  });
+
+  test('an HTTP/2 body past the limit without a declared length is refused and its stream closed, its budget given back', async () => {
+    const session = connectHttp2(`https://${plane.addresses.https}`, { ca, servername: 'localhost' });
+    try {
+      const statuses = await Promise.all(
+        Array.from({ length: 6 }, () => {
+          const stream = session.request({ ':method': 'POST', ':path': `/api/v1/namespaces/${NS}/configmaps`, authorization: `Bearer ${token}`, 'content-type': 'application/json' });
+          stream.on('error', () => undefined);
+          // More than 3 MiB, never ended.
+          stream.write(Buffer.alloc(3 * 1024 * 1024 + 10, 0x20));
+          return new Promise<number>((resolve) => {
+            stream.once('response', (h) => resolve(Number(h[':status'])));
+            stream.once('close', () => resolve(0));
+          });
+        }),
+      );
+      // Too large (413), or past the budget while they came in (429); or cut before the answer.
+      assert.ok(statuses.every((s) => s === 413 || s === 429 || s === 0), statuses.join(','));
+      assert.ok(statuses.some((s) => s === 413 || s === 429));
+      const body = Buffer.from(JSON.stringify({ metadata: { name: 'after-h2-refusals' }, data: { a: 'x'.repeat(1024 * 1024) } }));
+      assert.equal((await rawRequest('POST', `/api/v1/namespaces/${NS}/configmaps`, body)).status, 201, 'the refused streams hold no budget');
+    } finally {
+      session.destroy();
+    }
   });
 
   test('one client address holds at most the configured number of connections', async () => {

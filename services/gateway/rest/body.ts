@@ -21,6 +21,7 @@ export interface EdgeResponse {
   statusCode: number;
   readonly headersSent: boolean;
   readonly writableEnded: boolean;
+  readonly writableFinished: boolean;
   writeHead(statusCode: number, headers?: OutgoingHttpHeaders): unknown;
   setHeader(name: string, value: string): unknown;
   /** HTTP/1.1 only: send the headers now (HTTP/2 sends them with writeHead). */
@@ -68,7 +69,7 @@ export interface BodyReaderOptions {
 export class BodyReader {
   private readonly o: BodyReaderOptions;
   /** The budget bytes each response holds (given back on its 'close'). */
-  private readonly held = new WeakMap<EdgeResponse, { bytes: number }>();
+  private readonly held = new WeakMap<EdgeResponse, { bytes: number; released: boolean }>();
 
   constructor(options: BodyReaderOptions) {
     this.o = options;
@@ -84,47 +85,102 @@ export class BodyReader {
   async read(req: EdgeRequest, res: EdgeResponse): Promise<Buffer> {
     const declared = Number(req.headers['content-length'] ?? '');
     if (declared > MAX_BODY_BYTES) {
-      drain(req, res);
+      this.drain(req, res);
       throw tooLarge();
     }
     const reservation = this.reservation(res);
-    const reserve = (bytes: number): void => {
-      try {
-        reservation.reserveUpTo(bytes);
-      } catch (err) {
-        drain(req, res);
-        throw err;
-      }
-    };
-    // The copies of its text a request makes count from the start (see parsedSizeEstimate), so a
-    // body the budget cannot take is refused before it is read, not after.
-    if (Number.isInteger(declared) && declared > 0) reserve(parsedSizeEstimate(declared, { depth: 0, values: 0 }));
-
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      answerSlowBody(req, res, this.o.timeoutMs);
-    }, this.o.timeoutMs);
-    const chunks: Buffer[] = [];
-    let size = 0;
-    try {
-      for await (const chunk of req as AsyncIterable<Buffer>) {
+    // Events, not for-await: leaving a for-await early would destroy the request, and with it
+    // the connection the refusal is to be answered on.
+    return new Promise<Buffer>((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      let settled = false;
+      const finish = (err: Error | undefined): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        req.off('data', onData);
+        req.off('end', onEnd);
+        req.off('error', onGone);
+        req.off('close', onGone);
+        if (err === undefined) resolve(Buffer.concat(chunks, size));
+        else reject(err);
+      };
+      const refuse = (err: StatusError): void => {
+        finish(err);
+        // What is not kept takes nothing from the budget, however long the client keeps sending.
+        reservation.release();
+        this.drain(req, res);
+      };
+      const onData = (chunk: Buffer): void => {
         size += chunk.length;
         if (size > MAX_BODY_BYTES) {
-          drain(req, res);
-          throw tooLarge();
+          refuse(tooLarge());
+          return;
         }
-        reserve(size);
+        // The copies of its text a request makes (see parsedSizeEstimate) count as its bytes
+        // arrive: what only a declared length claims takes nothing from others.
+        try {
+          reservation.reserveUpTo(parsedSizeEstimate(size, { depth: 0, values: 0 }));
+        } catch (err) {
+          refuse(StatusError.from(err));
+          return;
+        }
         chunks.push(chunk);
+      };
+      const onEnd = (): void => finish(undefined);
+      const onGone = (): void => finish(new BodyAbandoned('the client went away while sending the body'));
+      const timer = setTimeout(() => {
+        finish(new BodyAbandoned('the body did not arrive in time'));
+        answerSlowBody(req, res, this.o.timeoutMs);
+      }, this.o.timeoutMs);
+      req.on('data', onData);
+      req.once('end', onEnd);
+      req.once('error', onGone);
+      req.once('close', onGone);
+    });
+  }
+
+  /**
+   * Disposes of the rest of a refused body (413, 429), whose budget is already given back. It
+   * is read on and thrown away, so that the client can read its answer (many clients fail on a
+   * connection closed under a request they are still writing) and keep its connection, but
+   * only up to twice the body limit and within the body deadline: past either, the connection
+   * is closed once the answer is out (HTTP/2: only this stream is reset). A body that declared
+   * more than twice the limit is not received at all ("Connection: close").
+   */
+  private drain(req: EdgeRequest, res: EdgeResponse): void {
+    const http2Stream = 'stream' in req ? req.stream : undefined;
+    const close = (): void => {
+      if (http2Stream !== undefined) http2Stream.close(http2.NGHTTP2_CANCEL);
+      else req.socket?.destroy();
+    };
+    // The answer first: our side of an HTTP/2 stream finishes once its frames are handed on.
+    const closeAfterAnswer = (): void => {
+      const writer = http2Stream ?? res;
+      if (writer.writableFinished) close();
+      else writer.once('finish', close);
+    };
+    const declared = req.headers['content-length'] === undefined ? NaN : Number(req.headers['content-length']);
+    if (!(declared <= 2 * MAX_BODY_BYTES) && http2Stream === undefined && !res.headersSent) res.setHeader('Connection', 'close');
+    let discarded = 0;
+    const onData = (chunk: Buffer): void => {
+      discarded += chunk.length;
+      if (discarded > 2 * MAX_BODY_BYTES) {
+        req.off('data', onData);
+        closeAfterAnswer();
       }
-    } catch (err) {
-      if (err instanceof StatusError) throw err;
-      throw new BodyAbandoned(timedOut ? 'the body did not arrive in time' : 'the client went away while sending the body');
-    } finally {
-      clearTimeout(timer);
-    }
-    if (timedOut) throw new BodyAbandoned('the body did not arrive in time');
-    return Buffer.concat(chunks, size);
+    };
+    const deadline = setTimeout(closeAfterAnswer, this.o.timeoutMs);
+    deadline.unref();
+    const done = (): void => {
+      clearTimeout(deadline);
+      req.off('data', onData);
+    };
+    req.once('end', done);
+    req.once('close', done);
+    req.on('data', onData);
+    req.resume();
   }
 
   /** The request body as an object: JSON, or the Kubernetes protobuf kubectl 1.32+ sends for typed creates. */
@@ -142,20 +198,32 @@ export class BodyReader {
   }
 
   /** The budget taken for one request (one per response), given back when its response is done. */
-  private reservation(res: EdgeResponse): { reserveUpTo(bytes: number): void } {
+  private reservation(res: EdgeResponse): { reserveUpTo(bytes: number): void; release(): void } {
     let held = this.held.get(res);
     if (held === undefined) {
-      const h = { bytes: 0 };
+      const h = { bytes: 0, released: false };
       this.held.set(res, h);
-      res.once('close', () => this.o.budget.release(h.bytes));
+      // Given back once the answer is sent (or the client is gone), whichever comes first.
+      const release = (): void => {
+        this.o.budget.release(h.bytes);
+        h.bytes = 0;
+        h.released = true;
+      };
+      res.once('finish', release);
+      res.once('close', release);
       held = h;
     }
     const h = held;
     return {
       reserveUpTo: (bytes: number) => {
-        if (bytes <= h.bytes) return;
+        if (bytes <= h.bytes || h.released) return;
         if (!this.o.budget.tryReserve(bytes - h.bytes)) throw tooManyRequests();
         h.bytes = bytes;
+      },
+      release: () => {
+        this.o.budget.release(h.bytes);
+        h.bytes = 0;
+        h.released = true;
       },
     };
   }
@@ -175,28 +243,6 @@ export class BodyReader {
       dryRun: Array.isArray(options.dryRun) && options.dryRun.includes('All'),
     };
   }
-}
-
-/**
- * Disposes of the rest of a refused body (413, 429). A body of a size a client may sincerely
- * send (at most twice the limit, declared) is read on and thrown away, so the client can read
- * its answer (many clients fail on a connection closed under a request they are still
- * writing) and keep its connection. Anything larger is not received: the answer goes out and
- * the connection closes (HTTP/1.1: "Connection: close"; HTTP/2: only this stream is reset).
- */
-function drain(req: EdgeRequest, res: EdgeResponse): void {
-  const declared = Number(req.headers['content-length'] ?? '');
-  if (Number.isInteger(declared) && declared <= 2 * MAX_BODY_BYTES) {
-    req.resume();
-    return;
-  }
-  if ('stream' in req) {
-    const stream = req.stream;
-    res.once('finish', () => stream.close(http2.NGHTTP2_CANCEL));
-  } else if (!res.headersSent) {
-    res.setHeader('Connection', 'close');
-  }
-  req.resume();
 }
 
 /**

@@ -542,6 +542,9 @@ test('values JSON cannot hold are 400', () => {
   assertBadRequest(meta([10, -9007199254740992n]), /out of the range/);
   assertBadRequest(meta([8, time(253402300800)]), /out of range/); // year 10000
   assertBadRequest(meta([17, pb([7, pb([1, '{not json'])])]), /fieldsV1 is not JSON/);
+  // The JSON inside a protobuf body is checked as a JSON body is: nesting, UTF-8.
+  assertBadRequest(meta([17, pb([7, pb([1, '['.repeat(100_000)])])]), /nested too deeply/);
+  assertBadRequest(meta([17, pb([7, pb([1, Buffer.from([0x7b, 0x22, 0xff, 0x22, 0x7d])])])]), /not valid UTF-8/);
   const node = (quantity: string): Buffer => envelope('v1', 'Node', pb([3, pb([1, pb([1, 'cpu'], [2, pb([1, quantity])])])]));
   assertBadRequest(node(''), /quantity ""/);
   assertBadRequest(node('four'), /quantity "four"/);

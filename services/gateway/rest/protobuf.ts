@@ -30,7 +30,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import protobuf from 'protobufjs';
 import { badRequest, StatusError } from '../../../lib/errors.ts';
-import { rfc3339 } from '../../../lib/kube.ts';
+import { checkUntrustedJson, rfc3339 } from '../../../lib/kube.ts';
 
 export const PROTOBUF_CONTENT_TYPE = 'application/vnd.kubernetes.protobuf';
 
@@ -519,6 +519,8 @@ function quantityJson(d: Decoded): string {
 function fieldsV1Json(d: Decoded): unknown {
   const raw = d.values.get('Raw') as Buffer | undefined;
   if (raw === undefined) return undefined;
+  // The only JSON a protobuf body carries: checked as a JSON body is (UTF-8, nesting) first.
+  checkUntrustedJson(raw);
   try {
     return JSON.parse(raw.toString('utf8')) as unknown;
   } catch {
