@@ -49,8 +49,6 @@ import {
   type RestFuzzRequest,
 } from './generators.ts';
 
-export { FUZZ_NAMESPACES, SENTINEL, SENTINEL_NODE, type BigSizes } from './generators.ts';
-
 export interface FuzzTarget {
   plane: ControlPlane;
   /** The plane's data directory: pki/ca.crt and tokens.csv. */
