@@ -49,8 +49,6 @@ import {
   type RestFuzzRequest,
 } from './generators.ts';
 
-export { FUZZ_NAMESPACES, SENTINEL, SENTINEL_NODE, type BigSizes } from './generators.ts';
-
 export interface FuzzTarget {
   plane: ControlPlane;
   /** The plane's data directory: pki/ca.crt and tokens.csv. */
@@ -1120,7 +1118,9 @@ export async function runHostileFuzz(target: FuzzTarget, o: FuzzOptions): Promis
           await runOne(r);
           if (index >= nextReport) {
             nextReport += Math.ceil(order.length / 10);
-            log(`fuzz: ${index}/${order.length} sent, ${report.violations.length} violations, ${crashes.length} crashes, gateway RSS ${mib(gatewayRss())} MiB (peak ${mib(memory.peak)})`);
+            const rss = gatewayRss();
+            memory.peak = Math.max(memory.peak, rss);
+            log(`fuzz: ${index}/${order.length} sent, ${report.violations.length} violations so far, ${crashes.length} crashes, gateway RSS ${mib(rss)} MiB (peak ${mib(memory.peak)})`);
           }
         }
       };
