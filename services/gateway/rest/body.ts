@@ -21,6 +21,7 @@ export interface EdgeResponse {
   statusCode: number;
   readonly headersSent: boolean;
   readonly writableEnded: boolean;
+  readonly writableFinished: boolean;
   writeHead(statusCode: number, headers?: OutgoingHttpHeaders): unknown;
   setHeader(name: string, value: string): unknown;
   /** HTTP/1.1 only: send the headers now (HTTP/2 sends them with writeHead). */
@@ -84,15 +85,16 @@ export class BodyReader {
   async read(req: EdgeRequest, res: EdgeResponse): Promise<Buffer> {
     const declared = Number(req.headers['content-length'] ?? '');
     if (declared > MAX_BODY_BYTES) {
-      drain(req, res);
+      drain(req, res, 0);
       throw tooLarge();
     }
     const reservation = this.reservation(res);
+    let size = 0;
     const reserve = (bytes: number): void => {
       try {
         reservation.reserveUpTo(bytes);
       } catch (err) {
-        drain(req, res);
+        drain(req, res, size);
         throw err;
       }
     };
@@ -106,12 +108,13 @@ export class BodyReader {
       answerSlowBody(req, res, this.o.timeoutMs);
     }, this.o.timeoutMs);
     const chunks: Buffer[] = [];
-    let size = 0;
     try {
-      for await (const chunk of req as AsyncIterable<Buffer>) {
+      // Leaving the loop early (a refused body) must not destroy the request: its connection
+      // would stay open, paused under the unread rest, and never read the next request.
+      for await (const chunk of req.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
         size += chunk.length;
         if (size > MAX_BODY_BYTES) {
-          drain(req, res);
+          drain(req, res, size);
           throw tooLarge();
         }
         reserve(size);
@@ -178,25 +181,48 @@ export class BodyReader {
 }
 
 /**
- * Disposes of the rest of a refused body (413, 429). A body of a size a client may sincerely
- * send (at most twice the limit, declared) is read on and thrown away, so the client can read
- * its answer (many clients fail on a connection closed under a request they are still
- * writing) and keep its connection. Anything larger is not received: the answer goes out and
- * the connection closes (HTTP/1.1: "Connection: close"; HTTP/2: only this stream is reset).
+ * Disposes of the rest of a refused body (413, 429), of which `received` bytes were read. A
+ * body of a size a client may sincerely send (at most twice the limit) is read on and thrown
+ * away, so the client can read its answer (many clients fail on a connection closed under a
+ * request they are still writing) and keep its connection. A body that declares a larger
+ * size is not received: the answer goes out and the connection closes (HTTP/1.1: "Connection:
+ * close"; HTTP/2: only this stream is reset). A body without a declared size (chunked) is
+ * read on until it passes twice the limit, and then closed the same way.
  */
-function drain(req: EdgeRequest, res: EdgeResponse): void {
-  const declared = Number(req.headers['content-length'] ?? '');
-  if (Number.isInteger(declared) && declared <= 2 * MAX_BODY_BYTES) {
-    req.resume();
-    return;
-  }
-  if ('stream' in req) {
-    const stream = req.stream;
-    res.once('finish', () => stream.close(http2.NGHTTP2_CANCEL));
-  } else if (!res.headersSent) {
-    res.setHeader('Connection', 'close');
+function drain(req: EdgeRequest, res: EdgeResponse, received: number): void {
+  const header = req.headers['content-length'];
+  const declared = header === undefined ? Number.NaN : Number(header);
+  if (Number.isInteger(declared)) {
+    if (declared > 2 * MAX_BODY_BYTES) closeAfterAnswer(req, res);
+  } else {
+    let seen = received;
+    const count = (chunk: Buffer): void => {
+      seen += chunk.length;
+      if (seen <= 2 * MAX_BODY_BYTES) return;
+      req.off('data', count);
+      closeAfterAnswer(req, res);
+    };
+    req.on('data', count);
   }
   req.resume();
+}
+
+/** Closes the connection (HTTP/2: the stream) of a request once its answer is out, receiving no more of it. */
+function closeAfterAnswer(req: EdgeRequest, res: EdgeResponse): void {
+  if ('stream' in req) {
+    const stream = req.stream;
+    if (res.writableFinished) stream.close(http2.NGHTTP2_CANCEL);
+    else res.once('finish', () => stream.close(http2.NGHTTP2_CANCEL));
+    return;
+  }
+  if (!res.headersSent) {
+    // Node closes the connection once this answer is written.
+    res.setHeader('Connection', 'close');
+    return;
+  }
+  const socket = req.socket;
+  if (res.writableFinished) socket.destroy();
+  else res.once('finish', () => socket.destroy());
 }
 
 /**
