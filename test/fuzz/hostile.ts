@@ -25,6 +25,7 @@ import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { Agent, request as httpsRequest, type RequestOptions } from 'node:https';
 import type { IncomingHttpHeaders } from 'node:http';
+import type { Duplex } from 'node:stream';
 import * as grpc from '@grpc/grpc-js';
 import fc from 'fast-check';
 import { decodeStatusDetails, fromGrpcError } from '../../lib/grpc-status.ts';
@@ -164,17 +165,24 @@ type RestAnswer =
 /** How long a streamed answer (a watch) is read before the client leaves. */
 const STREAM_READ_MS = 250;
 
-function restCall(
-  c: Connection,
+/**
+ * One REST request, answered within `deadlineMs` or reported as a hang. Exported for the
+ * fuzzer's own tests.
+ */
+export function restCall(
+  c: Pick<Connection, 'host' | 'port' | 'ca' | 'agent'>,
   r: { method: string; path: string; headers: Record<string, string>; body?: Buffer | undefined; chunked?: boolean | undefined },
   deadlineMs: number,
 ): Promise<RestAnswer> {
   return new Promise((resolve) => {
     let settled = false;
     let req: ReturnType<typeof httpsRequest> | undefined;
+    /** The socket of an answered CONNECT, no longer the request's. */
+    let tunnel: Duplex | undefined;
     const timer = setTimeout(() => {
       done({ kind: 'hang' });
       req?.destroy();
+      tunnel?.destroy();
     }, deadlineMs);
     const done = (a: RestAnswer): void => {
       if (settled) return;
@@ -210,9 +218,31 @@ function restCall(
       res.on('end', finish);
       res.on('error', (err) => done({ kind: 'cut-off', status: res.statusCode ?? 0, error: (err as NodeJS.ErrnoException).code ?? err.message }));
     });
-    req.on('connect', (res, socket) => {
-      done({ kind: 'answer', status: res.statusCode ?? 0, headers: res.headers, body: Buffer.alloc(0), stream: false });
-      socket.destroy();
+    // Node hands over the answer to a CONNECT, whatever its status, with the socket: the
+    // bytes after its headers are `head` and whatever follows on the socket. The body is read
+    // to its Content-Length, or until the server closes the connection.
+    req.on('connect', (res, socket, head) => {
+      const chunks: Buffer[] = [head];
+      let size = head.length;
+      const length = Number(res.headers['content-length'] ?? Number.NaN);
+      const finish = (): void => {
+        const body = Buffer.concat(chunks, size);
+        done({ kind: 'answer', status: res.statusCode ?? 0, headers: res.headers, body: Number.isInteger(length) ? body.subarray(0, length) : body, stream: false });
+        socket.destroy();
+      };
+      if (size >= length) {
+        finish();
+        return;
+      }
+      tunnel = socket;
+      socket.on('data', (chunk: Buffer) => {
+        chunks.push(chunk);
+        size += chunk.length;
+        if (size >= length) finish();
+      });
+      socket.once('end', finish);
+      socket.once('close', finish);
+      socket.once('error', finish);
     });
     req.on('error', (err) => done({ kind: 'no-answer', error: (err as NodeJS.ErrnoException).code ?? err.message }));
     if (r.body === undefined) {
