@@ -405,17 +405,26 @@ function describeRest(r: RestFuzzRequest, bytes: Buffer | undefined): string {
 type UnaryFn = (request: unknown, metadata: grpc.Metadata, options: grpc.CallOptions, callback: (err: grpc.ServiceError | null, res?: unknown) => void) => grpc.ClientUnaryCall;
 type StreamFn = (request: unknown, metadata: grpc.Metadata, options: grpc.CallOptions) => grpc.ClientReadableStream<unknown>;
 
-type GrpcAnswer =
+export type GrpcAnswer =
   | { kind: 'ok'; response: unknown; events: unknown[] }
   | { kind: 'error'; error: grpc.ServiceError; events: unknown[] }
   | { kind: 'hang' };
 
 const identity = (b: Buffer): Buffer => b;
 
-function grpcCall(c: Connection, r: GrpcFuzzRequest, message: Record<string, unknown> | Buffer, deadlineMs: number): Promise<GrpcAnswer> {
+/**
+ * One typed gRPC call, answered within `deadlineMs` or reported as a hang. Exported for the
+ * fuzzer's own tests.
+ */
+export function grpcCall(c: Pick<Connection, 'token' | 'grpc'>, r: GrpcFuzzRequest, message: Record<string, unknown> | Buffer, deadlineMs: number): Promise<GrpcAnswer> {
   const metadata = new grpc.Metadata();
   if (r.token !== undefined) metadata.set('authorization', `Bearer ${r.token === ADMIN_TOKEN ? c.token : r.token}`);
-  const options: grpc.CallOptions = { deadline: Date.now() + deadlineMs };
+  const deadline = Date.now() + deadlineMs;
+  const options: grpc.CallOptions = { deadline };
+  // DEADLINE_EXCEEDED is the client's own when its deadline passed, but a server may answer it
+  // too (kube's 504 Timeout, "Too large resource version", maps to it): that is an answer.
+  // The client's timer may fire a hair before the clock reads the deadline.
+  const isHang = (err: grpc.ServiceError): boolean => err.code === grpc.status.DEADLINE_EXCEEDED && Date.now() >= deadline - 50;
   const path = `/apiserver.v1.Resources/${r.method}`;
   return new Promise((resolve) => {
     let settled = false;
@@ -426,7 +435,7 @@ function grpcCall(c: Connection, r: GrpcFuzzRequest, message: Record<string, unk
     };
     if (r.method !== 'Watch') {
       const callback = (err: grpc.ServiceError | null, res?: unknown) => {
-        if (err !== null) done(err.code === grpc.status.DEADLINE_EXCEEDED ? { kind: 'hang' } : { kind: 'error', error: err, events: [] });
+        if (err !== null) done(isHang(err) ? { kind: 'hang' } : { kind: 'error', error: err, events: [] });
         else done({ kind: 'ok', response: res, events: [] });
       };
       if (Buffer.isBuffer(message)) c.grpc.makeUnaryRequest(path, identity, identity, message, metadata, options, callback);
@@ -446,7 +455,7 @@ function grpcCall(c: Connection, r: GrpcFuzzRequest, message: Record<string, unk
     call.on('error', (err: grpc.ServiceError) => {
       clearTimeout(timer);
       if (err.code === grpc.status.CANCELLED && settled) return;
-      done(err.code === grpc.status.DEADLINE_EXCEEDED ? { kind: 'hang' } : { kind: 'error', error: err, events });
+      done(isHang(err) ? { kind: 'hang' } : { kind: 'error', error: err, events });
     });
     call.on('end', () => {
       clearTimeout(timer);
