@@ -25,6 +25,7 @@ import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { Agent, request as httpsRequest, type RequestOptions } from 'node:https';
 import type { IncomingHttpHeaders } from 'node:http';
+import type { Duplex } from 'node:stream';
 import * as grpc from '@grpc/grpc-js';
 import fc from 'fast-check';
 import { decodeStatusDetails, fromGrpcError } from '../../lib/grpc-status.ts';
@@ -162,17 +163,24 @@ type RestAnswer =
 /** How long a streamed answer (a watch) is read before the client leaves. */
 const STREAM_READ_MS = 250;
 
-function restCall(
-  c: Connection,
+/**
+ * One REST request, answered within `deadlineMs` or reported as a hang. Exported for the
+ * fuzzer's own tests.
+ */
+export function restCall(
+  c: Pick<Connection, 'host' | 'port' | 'ca' | 'agent'>,
   r: { method: string; path: string; headers: Record<string, string>; body?: Buffer | undefined; chunked?: boolean | undefined },
   deadlineMs: number,
 ): Promise<RestAnswer> {
   return new Promise((resolve) => {
     let settled = false;
     let req: ReturnType<typeof httpsRequest> | undefined;
+    /** The socket of an answered CONNECT, no longer the request's. */
+    let tunnel: Duplex | undefined;
     const timer = setTimeout(() => {
       done({ kind: 'hang' });
       req?.destroy();
+      tunnel?.destroy();
     }, deadlineMs);
     const done = (a: RestAnswer): void => {
       if (settled) return;
@@ -208,9 +216,31 @@ function restCall(
       res.on('end', finish);
       res.on('error', (err) => done({ kind: 'cut-off', status: res.statusCode ?? 0, error: (err as NodeJS.ErrnoException).code ?? err.message }));
     });
-    req.on('connect', (res, socket) => {
-      done({ kind: 'answer', status: res.statusCode ?? 0, headers: res.headers, body: Buffer.alloc(0), stream: false });
-      socket.destroy();
+    // Node hands over the answer to a CONNECT, whatever its status, with the socket: the
+    // bytes after its headers are `head` and whatever follows on the socket. The body is read
+    // to its Content-Length, or until the server closes the connection.
+    req.on('connect', (res, socket, head) => {
+      const chunks: Buffer[] = [head];
+      let size = head.length;
+      const length = Number(res.headers['content-length'] ?? Number.NaN);
+      const finish = (): void => {
+        const body = Buffer.concat(chunks, size);
+        done({ kind: 'answer', status: res.statusCode ?? 0, headers: res.headers, body: Number.isInteger(length) ? body.subarray(0, length) : body, stream: false });
+        socket.destroy();
+      };
+      if (size >= length) {
+        finish();
+        return;
+      }
+      tunnel = socket;
+      socket.on('data', (chunk: Buffer) => {
+        chunks.push(chunk);
+        size += chunk.length;
+        if (size >= length) finish();
+      });
+      socket.once('end', finish);
+      socket.once('close', finish);
+      socket.once('error', finish);
     });
     req.on('error', (err) => done({ kind: 'no-answer', error: (err as NodeJS.ErrnoException).code ?? err.message }));
     if (r.body === undefined) {
@@ -373,17 +403,26 @@ function describeRest(r: RestFuzzRequest, bytes: Buffer | undefined): string {
 type UnaryFn = (request: unknown, metadata: grpc.Metadata, options: grpc.CallOptions, callback: (err: grpc.ServiceError | null, res?: unknown) => void) => grpc.ClientUnaryCall;
 type StreamFn = (request: unknown, metadata: grpc.Metadata, options: grpc.CallOptions) => grpc.ClientReadableStream<unknown>;
 
-type GrpcAnswer =
+export type GrpcAnswer =
   | { kind: 'ok'; response: unknown; events: unknown[] }
   | { kind: 'error'; error: grpc.ServiceError; events: unknown[] }
   | { kind: 'hang' };
 
 const identity = (b: Buffer): Buffer => b;
 
-function grpcCall(c: Connection, r: GrpcFuzzRequest, message: Record<string, unknown> | Buffer, deadlineMs: number): Promise<GrpcAnswer> {
+/**
+ * One typed gRPC call, answered within `deadlineMs` or reported as a hang. Exported for the
+ * fuzzer's own tests.
+ */
+export function grpcCall(c: Pick<Connection, 'token' | 'grpc'>, r: GrpcFuzzRequest, message: Record<string, unknown> | Buffer, deadlineMs: number): Promise<GrpcAnswer> {
   const metadata = new grpc.Metadata();
   if (r.token !== undefined) metadata.set('authorization', `Bearer ${r.token === ADMIN_TOKEN ? c.token : r.token}`);
-  const options: grpc.CallOptions = { deadline: Date.now() + deadlineMs };
+  const deadline = Date.now() + deadlineMs;
+  const options: grpc.CallOptions = { deadline };
+  // DEADLINE_EXCEEDED is the client's own when its deadline passed, but a server may answer it
+  // too (kube's 504 Timeout, "Too large resource version", maps to it): that is an answer.
+  // The client's timer may fire a hair before the clock reads the deadline.
+  const isHang = (err: grpc.ServiceError): boolean => err.code === grpc.status.DEADLINE_EXCEEDED && Date.now() >= deadline - 50;
   const path = `/apiserver.v1.Resources/${r.method}`;
   return new Promise((resolve) => {
     let settled = false;
@@ -394,7 +433,7 @@ function grpcCall(c: Connection, r: GrpcFuzzRequest, message: Record<string, unk
     };
     if (r.method !== 'Watch') {
       const callback = (err: grpc.ServiceError | null, res?: unknown) => {
-        if (err !== null) done(err.code === grpc.status.DEADLINE_EXCEEDED ? { kind: 'hang' } : { kind: 'error', error: err, events: [] });
+        if (err !== null) done(isHang(err) ? { kind: 'hang' } : { kind: 'error', error: err, events: [] });
         else done({ kind: 'ok', response: res, events: [] });
       };
       if (Buffer.isBuffer(message)) c.grpc.makeUnaryRequest(path, identity, identity, message, metadata, options, callback);
@@ -414,7 +453,7 @@ function grpcCall(c: Connection, r: GrpcFuzzRequest, message: Record<string, unk
     call.on('error', (err: grpc.ServiceError) => {
       clearTimeout(timer);
       if (err.code === grpc.status.CANCELLED && settled) return;
-      done(err.code === grpc.status.DEADLINE_EXCEEDED ? { kind: 'hang' } : { kind: 'error', error: err, events });
+      done(isHang(err) ? { kind: 'hang' } : { kind: 'error', error: err, events });
     });
     call.on('end', () => {
       clearTimeout(timer);

@@ -162,7 +162,7 @@ export class BodyReader {
       else writer.once('finish', close);
     };
     const declared = req.headers['content-length'] === undefined ? NaN : Number(req.headers['content-length']);
-    if (!(declared <= 2 * MAX_BODY_BYTES) && http2Stream === undefined && !res.headersSent) res.setHeader('Connection', 'close');
+    if (declared > 2 * MAX_BODY_BYTES && http2Stream === undefined && !res.headersSent) res.setHeader('Connection', 'close');
     let discarded = 0;
     const onData = (chunk: Buffer): void => {
       discarded += chunk.length;
