@@ -299,6 +299,14 @@ describe('a Status that quotes a long value', () => {
     assert.equal(back.details?.causes?.length, 4);
   });
 
+  test('a message past ASCII is counted as percent-encoded, and fits too', () => {
+    const long = '名'.repeat(5_000);
+    const status = toGrpcStatus(new StatusError('Invalid', `ConfigMap "${long}" is invalid`, { name: long }));
+    const details = status.metadata?.get('grpc-status-details-bin')[0] as Buffer;
+    const trailers = encodeURI(status.details ?? '').length + details.toString('base64').length;
+    assert.ok(trailers <= MAX_STATUS_TRAILER_BYTES, `${trailers} bytes of trailers`);
+  });
+
   test('a short Status is sent as it is', () => {
     const err = new StatusError('NotFound', 'configmaps "x" not found');
     assert.equal(fitForTrailers(err), err);

@@ -56,7 +56,11 @@ function shorten(text: string, max: number): string {
 
 /** The bytes of trailers `err` takes: its message, and its details as base64. */
 function trailerBytes(err: StatusError): number {
-  return Buffer.byteLength(err.message) + Math.ceil((encodeStatusDetails(err).length * 4) / 3);
+  // grpc-message is percent-encoded: every byte past ASCII takes three.
+  const message = Buffer.from(err.message);
+  let nonAscii = 0;
+  for (const b of message) if (b >= 0x80) nonAscii++;
+  return message.length + 2 * nonAscii + Math.ceil((encodeStatusDetails(err).length * 4) / 3);
 }
 
 /**
@@ -82,9 +86,10 @@ export function fitForTrailers(err: StatusError): StatusError {
             }),
       };
   const shortened = new StatusError(err.reason, shorten(err.message, 512), details);
-  if (trailerBytes(shortened) <= MAX_STATUS_TRAILER_BYTES || details === undefined) return shortened;
+  if (trailerBytes(shortened) <= MAX_STATUS_TRAILER_BYTES) return shortened;
+  if (details === undefined) return new StatusError(err.reason, shorten(err.message, 128));
   const { causes: _dropped, ...rest } = details;
-  return new StatusError(err.reason, shortened.message, rest);
+  return new StatusError(err.reason, shorten(err.message, 128), rest);
 }
 
 /**

@@ -170,7 +170,9 @@ export async function startFrontDoor(o: FrontDoorOptions): Promise<FrontDoor> {
 
 /** Answers an HTTP/1.1 request the parser could not read, then closes its connection. */
 function answerUnparsable(err: NodeJS.ErrnoException, socket: Socket): void {
-  if (err.code === 'ECONNRESET' || !socket.writable) {
+  // A request already answered (a refusal while its body still came in) gets no second answer.
+  const answering = (socket as Socket & { _httpMessage?: { headersSent?: boolean } | null })._httpMessage;
+  if (err.code === 'ECONNRESET' || !socket.writable || answering?.headersSent === true) {
     socket.destroy();
     return;
   }

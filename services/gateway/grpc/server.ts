@@ -22,7 +22,7 @@ import type { UserInfo } from '../../auth/api.ts';
 import { watchOptionsFromProto } from '../../watch/grpc/server.ts';
 import { bearerToken } from '../core/credentials.ts';
 import type { Pipeline, Target } from '../core/pipeline.ts';
-import { MAX_BODY_BYTES, tooManyRequests } from '../rest/body.ts';
+import { MAX_BODY_BYTES, tooLarge, tooManyRequests } from '../rest/body.ts';
 import type { BodyBudget } from '../rest/edge-limits.ts';
 
 /**
@@ -38,7 +38,7 @@ export const RESOURCES_MAX_REQUEST_BYTES = MAX_BODY_BYTES + MESSAGE_FRAMING_BYTE
  * while it runs (TooManyRequests when the budget cannot take it, as over REST).
  */
 async function withObject<T>(bytes: Buffer, budget: BodyBudget | undefined, use: (object: KubeObject) => Promise<T>): Promise<T> {
-  if (bytes.length > MAX_BODY_BYTES) throw new StatusError('RequestEntityTooLarge', `Request entity too large: limit is ${MAX_BODY_BYTES}`);
+  if (bytes.length > MAX_BODY_BYTES) throw tooLarge();
   const cost = parsedSizeEstimate(bytes.length, checkUntrustedJson(bytes));
   if (budget !== undefined && !budget.tryReserve(cost)) throw tooManyRequests();
   try {

@@ -6,9 +6,10 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { constants as http2, type Http2ServerRequest, type Http2ServerResponse } from 'node:http2';
 import { StatusError } from '../../../lib/errors.ts';
-import { checkUntrustedJson, isPlainObject, parseObjectBytes, parsedSizeEstimate, parseUntrustedObject, type KubeObject } from '../../../lib/kube.ts';
+import { checkUntrustedJson, parseObjectBytes, parsedSizeEstimate, parseUntrustedObject, type KubeObject } from '../../../lib/kube.ts';
 import type { BodyBudget } from './edge-limits.ts';
 import { checkBodyContentType } from './negotiation.ts';
+import { decodeDeleteOptionsBody, type DeleteOptionsBody } from './query.ts';
 import { decodeKubeProtobuf, PROTOBUF_CONTENT_TYPE } from './protobuf.ts';
 
 /** A request over HTTP/1.1 or HTTP/2 (node's compatibility API). */
@@ -30,6 +31,7 @@ export interface EdgeResponse {
   end(callback?: () => void): unknown;
   end(data: Buffer | string, callback?: () => void): unknown;
   once(event: 'close' | 'drain' | 'finish', listener: () => void): unknown;
+  off(event: 'close' | 'drain' | 'finish', listener: () => void): unknown;
   on(event: 'close', listener: () => void): unknown;
 }
 
@@ -42,7 +44,7 @@ export function edgeResponse(res: ServerResponse | Http2ServerResponse): EdgeRes
 export const MAX_BODY_BYTES = 3 * 1024 * 1024;
 
 /** The Status of a body past MAX_BODY_BYTES, in kube's words. */
-function tooLarge(): StatusError {
+export function tooLarge(): StatusError {
   return new StatusError('RequestEntityTooLarge', `Request entity too large: limit is ${MAX_BODY_BYTES}`);
 }
 
@@ -228,21 +230,14 @@ export class BodyReader {
     };
   }
 
-  /** metav1.DeleteOptions from a DELETE body (kubectl sends one); all fields optional. */
-  async readDeleteOptions(req: EdgeRequest, res: EdgeResponse): Promise<{ preconditions: { uid?: string; resourceVersion?: string }; dryRun: boolean }> {
+  /** metav1.DeleteOptions from a DELETE body (kubectl sends one), decoded and checked as kube does; all fields optional. */
+  async readDeleteOptions(req: EdgeRequest, res: EdgeResponse): Promise<DeleteOptionsBody> {
     const body = await this.read(req, res);
     if (body.length === 0) return { preconditions: {}, dryRun: false };
     checkBodyContentType(req.headers['content-type']);
-    const options = parseUntrustedObject(body);
-    const pre = isPlainObject(options.preconditions) ? options.preconditions : {};
-    return {
-      preconditions: {
-        uid: typeof pre.uid === 'string' ? pre.uid : undefined,
-        resourceVersion: typeof pre.resourceVersion === 'string' ? pre.resourceVersion : undefined,
-      },
-      dryRun: Array.isArray(options.dryRun) && options.dryRun.includes('All'),
-    };
+    return decodeDeleteOptionsBody(parseUntrustedObject(body));
   }
+
 }
 
 /**

@@ -264,9 +264,15 @@ export class RestHandler {
           line = encodedOnce(event, 'json', () => Buffer.concat([Buffer.from(`{"type":"${event.type}","object":`), event.object, Buffer.from('}\n')]));
         }
         if (!res.write(line)) {
+          // Both listeners go once either fires: a long watch waits for drain many times.
           await new Promise<void>((resolve) => {
-            res.once('drain', resolve);
-            res.once('close', resolve);
+            const done = (): void => {
+              res.off('drain', done);
+              res.off('close', done);
+              resolve();
+            };
+            res.once('drain', done);
+            res.once('close', done);
           });
         }
         if (signal.aborted) break;

@@ -5,7 +5,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { StatusError } from '../../../lib/errors.ts';
-import { includeObjectPolicy, MAX_REQUEST_TIMEOUT_MS, parseGoDuration, parseRestQuery, restVerb, type RestQuery, type RestVerb } from './query.ts';
+import { decodeDeleteOptionsBody, includeObjectPolicy, MAX_REQUEST_TIMEOUT_MS, parseGoDuration, parseRestQuery, restVerb, type RestQuery, type RestVerb } from './query.ts';
 
 /** The query parsed, or "Reason: message". */
 function parse(query: string, verb: RestVerb): RestQuery | string {
@@ -204,5 +204,34 @@ describe('parseGoDuration', () => {
     for (const [input, expected] of cases) {
       assert.deepEqual(parseGoDuration(input), typeof expected === 'number' ? { ms: expected } : { error: expected }, input);
     }
+  });
+});
+
+describe('decodeDeleteOptionsBody', () => {
+  const fails = (body: Record<string, unknown>, reason: string, message: RegExp) =>
+    assert.throws(() => decodeDeleteOptionsBody(body), (err: unknown) => err instanceof StatusError && err.reason === reason && message.test(err.message));
+
+  test('decodes what kubectl sends, and nulls as absent', () => {
+    assert.deepEqual(decodeDeleteOptionsBody({ kind: 'DeleteOptions', apiVersion: 'v1', propagationPolicy: 'Background' }), { preconditions: {}, dryRun: false, propagationPolicy: 'Background' });
+    assert.deepEqual(decodeDeleteOptionsBody({ preconditions: { uid: 'u', resourceVersion: '7' }, dryRun: ['All'], gracePeriodSeconds: 0 }), {
+      preconditions: { uid: 'u', resourceVersion: '7' },
+      dryRun: true,
+      gracePeriodSeconds: 0,
+    });
+    assert.deepEqual(decodeDeleteOptionsBody({ preconditions: null, dryRun: null }), { preconditions: {}, dryRun: false });
+  });
+
+  test('a field of the wrong type is a 400 naming it; a precondition is never dropped silently', () => {
+    fails({ preconditions: { uid: 5 } }, 'BadRequest', /cannot unmarshal number into Go struct field DeleteOptions\.preconditions\.uid of type types\.UID/);
+    fails({ preconditions: 'x' }, 'BadRequest', /preconditions of type v1\.Preconditions/);
+    fails({ dryRun: 'All' }, 'BadRequest', /dryRun of type \[\]string/);
+    fails({ gracePeriodSeconds: 1.5 }, 'BadRequest', /gracePeriodSeconds of type int64/);
+    fails({ propagationPolicy: false }, 'BadRequest', /propagationPolicy of type v1\.DeletionPropagation/);
+  });
+
+  test('values kube refuses are 422, as in the query: a misspelt dry run never deletes', () => {
+    fails({ dryRun: ['Al'] }, 'Invalid', /dryRun: Unsupported value/);
+    fails({ propagationPolicy: 'Bogus' }, 'Invalid', /propagationPolicy: Unsupported value: "Bogus"/);
+    fails({ propagationPolicy: 'Orphan', orphanDependents: true }, 'Invalid', /cannot be both set/);
   });
 });

@@ -191,6 +191,89 @@ function dryRunErrors(dryRun: string[]): FieldError[] {
 const FIELD_VALIDATIONS = ['', 'Ignore', 'Strict', 'Warn'];
 const PROPAGATION_POLICIES = ['Foreground', 'Background', 'Orphan'];
 
+/** What validation.ValidateDeleteOptions looks at, from a DELETE's query or its body. */
+interface DeleteOptionValues {
+  orphanDependents?: boolean | undefined;
+  propagationPolicy?: string | undefined;
+  dryRun: string[];
+}
+
+/** 422 Invalid, in kube's words, for delete options kube refuses (one check for query and body). */
+function checkDeleteOptions(o: DeleteOptionValues): void {
+  const errors: FieldError[] = [];
+  const policy = o.propagationPolicy;
+  if (o.orphanDependents !== undefined && policy !== undefined) {
+    errors.push({ type: 'FieldValueInvalid', field: 'propagationPolicy', value: policy, detail: 'orphanDependents and deletionPropagation cannot be both set' });
+  }
+  if (policy !== undefined && !PROPAGATION_POLICIES.includes(policy)) {
+    errors.push({
+      type: 'FieldValueNotSupported',
+      field: 'propagationPolicy',
+      value: policy,
+      detail: `supported values: ${[...PROPAGATION_POLICIES, 'nil'].map((v) => goQuote(v)).join(', ')}`,
+    });
+  }
+  errors.push(...dryRunErrors(o.dryRun));
+  if (errors.length > 0) throw invalid('DeleteOptions', 'meta.k8s.io', '', errors);
+}
+
+/** metav1.DeleteOptions as a DELETE body gives them. */
+export interface DeleteOptionsBody {
+  preconditions: { uid?: string; resourceVersion?: string };
+  dryRun: boolean;
+  propagationPolicy?: string;
+  gracePeriodSeconds?: number;
+}
+
+/**
+ * A DELETE body decoded as kube decodes metav1.DeleteOptions: a field of the wrong JSON type
+ * is a 400 naming it (json.UnmarshalTypeError's words), and the values are then checked as the
+ * query's are (422). Unknown fields are ignored, as kube's decoder does.
+ */
+export function decodeDeleteOptionsBody(body: Record<string, unknown>): DeleteOptionsBody {
+  const typeError = (value: unknown, path: string, type: string): StatusError => {
+    const kind = value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value === 'boolean' ? 'bool' : typeof value;
+    return badRequest(`json: cannot unmarshal ${kind} into Go struct field DeleteOptions.${path} of type ${type}`);
+  };
+  const str = (value: unknown, path: string, type = 'string'): string | undefined => {
+    if (value === undefined || value === null) return undefined;
+    if (typeof value !== 'string') throw typeError(value, path, type);
+    return value;
+  };
+  const pre = body.preconditions;
+  let preconditions: DeleteOptionsBody['preconditions'] = {};
+  if (pre !== undefined && pre !== null) {
+    if (typeof pre !== 'object' || Array.isArray(pre)) throw typeError(pre, 'preconditions', 'v1.Preconditions');
+    const p = pre as Record<string, unknown>;
+    const uid = str(p.uid, 'preconditions.uid', 'types.UID');
+    const resourceVersion = str(p.resourceVersion, 'preconditions.resourceVersion');
+    preconditions = { ...(uid === undefined ? {} : { uid }), ...(resourceVersion === undefined ? {} : { resourceVersion }) };
+  }
+  let dryRun: string[] = [];
+  if (body.dryRun !== undefined && body.dryRun !== null) {
+    if (!Array.isArray(body.dryRun)) throw typeError(body.dryRun, 'dryRun', '[]string');
+    dryRun = body.dryRun.map((v, i) => str(v, `dryRun[${i}]`) ?? '');
+  }
+  const propagationPolicy = str(body.propagationPolicy, 'propagationPolicy', 'v1.DeletionPropagation');
+  let orphanDependents: boolean | undefined;
+  if (body.orphanDependents !== undefined && body.orphanDependents !== null) {
+    if (typeof body.orphanDependents !== 'boolean') throw typeError(body.orphanDependents, 'orphanDependents', 'bool');
+    orphanDependents = body.orphanDependents;
+  }
+  let gracePeriodSeconds: number | undefined;
+  if (body.gracePeriodSeconds !== undefined && body.gracePeriodSeconds !== null) {
+    if (typeof body.gracePeriodSeconds !== 'number' || !Number.isSafeInteger(body.gracePeriodSeconds)) throw typeError(body.gracePeriodSeconds, 'gracePeriodSeconds', 'int64');
+    gracePeriodSeconds = body.gracePeriodSeconds;
+  }
+  checkDeleteOptions({ orphanDependents, propagationPolicy, dryRun });
+  return {
+    preconditions,
+    dryRun: dryRun.length > 0,
+    ...(propagationPolicy === undefined ? {} : { propagationPolicy }),
+    ...(gracePeriodSeconds === undefined ? {} : { gracePeriodSeconds }),
+  };
+}
+
 /** The query of a request of `verb`; throws 400 BadRequest or 422 Invalid as kube does. */
 export function parseRestQuery(q: URLSearchParams, verb: RestVerb): RestQuery {
   const query: RestQuery = {
@@ -247,24 +330,9 @@ export function parseRestQuery(q: URLSearchParams, verb: RestVerb): RestQuery {
     }
     case 'delete': {
       query.gracePeriodSeconds = int64(q, 'gracePeriodSeconds');
-      const orphanDependents = kubeBool(q, 'orphanDependents');
       query.propagationPolicy = q.get('propagationPolicy') ?? undefined;
       const dryRun = q.getAll('dryRun');
-      const errors: FieldError[] = [];
-      const policy = query.propagationPolicy;
-      if (orphanDependents !== undefined && policy !== undefined) {
-        errors.push({ type: 'FieldValueInvalid', field: 'propagationPolicy', value: policy, detail: 'orphanDependents and deletionPropagation cannot be both set' });
-      }
-      if (policy !== undefined && !PROPAGATION_POLICIES.includes(policy)) {
-        errors.push({
-          type: 'FieldValueNotSupported',
-          field: 'propagationPolicy',
-          value: policy,
-          detail: `supported values: ${[...PROPAGATION_POLICIES, 'nil'].map((v) => goQuote(v)).join(', ')}`,
-        });
-      }
-      errors.push(...dryRunErrors(dryRun));
-      if (errors.length > 0) throw invalid('DeleteOptions', 'meta.k8s.io', '', errors);
+      checkDeleteOptions({ orphanDependents: kubeBool(q, 'orphanDependents'), propagationPolicy: query.propagationPolicy, dryRun });
       query.dryRun = dryRun.length > 0;
       break;
     }
