@@ -7,21 +7,10 @@
  * the bench is killed with SIGKILL; stop() asks it to exit, then SIGKILLs it after a grace.
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 
 /** Wall-clock milliseconds with sub-millisecond resolution, comparable across processes. */
 export function wallNow(): number {
   return performance.timeOrigin + performance.now();
-}
-
-/** VmRSS of a process in bytes (/proc/<pid>/status); 0 once it is gone. */
-export function rssBytes(pid: number): number {
-  try {
-    const match = /^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return match === null ? 0 : Number(match[1]) * 1024;
-  } catch {
-    return 0;
-  }
 }
 
 interface Request {

@@ -21,7 +21,8 @@ import { mkdir, mkdtemp, readdir, rename, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { startControlPlane, type ControlPlane } from '../lib/local/control-plane.ts';
-import { formatReport, passed, rssBytes, runHostileFuzz } from '../test/fuzz/hostile.ts';
+import { rssBytes } from '../lib/local/process.ts';
+import { formatReport, passed, runHostileFuzz } from '../test/fuzz/hostile.ts';
 
 function intFromEnv(name: string, fallback: number): number {
   const raw = process.env[name];

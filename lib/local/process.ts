@@ -12,7 +12,7 @@
  *   an optional log file and an optional line callback.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { accessSync, constants, createWriteStream, statSync, type WriteStream } from 'node:fs';
+import { accessSync, constants, createWriteStream, readFileSync, statSync, type WriteStream } from 'node:fs';
 import { delimiter, isAbsolute, join, resolve } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import type { Readable } from 'node:stream';
@@ -414,5 +414,15 @@ export async function waitUntil(
     if (pause > 0) {
       await Promise.race([new Promise((r) => setTimeout(r, pause)), exitedOutcome].filter((p) => p !== undefined));
     }
+  }
+}
+
+/** VmRSS of a process in bytes (/proc/<pid>/status); 0 once it is gone. */
+export function rssBytes(pid: number): number {
+  try {
+    const match = /^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return match === null ? 0 : Number(match[1]) * 1024;
+  } catch {
+    return 0;
   }
 }

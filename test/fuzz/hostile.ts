@@ -22,7 +22,6 @@
  */
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { readFileSync } from 'node:fs';
 import { Agent, request as httpsRequest, type RequestOptions } from 'node:https';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -30,7 +29,7 @@ import * as grpc from '@grpc/grpc-js';
 import fc from 'fast-check';
 import { decodeStatusDetails, fromGrpcError } from '../../lib/grpc-status.ts';
 import { SERVICE_NAMES, type ControlPlane, type ServiceName } from '../../lib/local/control-plane.ts';
-import type { ManagedProcess } from '../../lib/local/process.ts';
+import { rssBytes, type ManagedProcess } from '../../lib/local/process.ts';
 import { loadApiProto } from '../../lib/proto.ts';
 import type { ResourcesClient } from '../../lib/gen/apiserver/v1/Resources.ts';
 import {
@@ -876,16 +875,6 @@ async function checkWatches(c: Connection, watches: CheckedWatch[], crashed: boo
 
 // ---------------------------------------------------------------------------------------------
 // Memory and logs
-
-/** VmRSS of a process in bytes (/proc/<pid>/status); 0 once it is gone. */
-export function rssBytes(pid: number): number {
-  try {
-    const match = /^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return match === null ? 0 : Number(match[1]) * 1024;
-  } catch {
-    return 0;
-  }
-}
 
 interface LogLine {
   time: number;
