@@ -5,7 +5,7 @@ import { clientSettings, unary, type ClientOptions } from '../../../lib/grpc.ts'
 import { objectBytes, parseObjectBytes, type KubeObject } from '../../../lib/kube.ts';
 import { loadApiProto } from '../../../lib/proto.ts';
 import type { AdmissionClient as GeneratedAdmissionClient } from '../../../lib/gen/apiserver/v1/Admission.ts';
-import { userToProto } from '../../auth/grpc/server.ts';
+import { userToProto } from '../../auth/grpc/client.ts';
 import type { Admission, AdmissionRequest } from '../api.ts';
 
 export class AdmissionClient implements Admission {

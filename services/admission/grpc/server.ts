@@ -6,7 +6,7 @@ import { badRequest } from '../../../lib/errors.ts';
 import { objectBytes, parseUntrustedObject } from '../../../lib/kube.ts';
 import type { AdmitRequest__Output } from '../../../lib/gen/apiserver/v1/AdmitRequest.ts';
 import type { AdmitResponse } from '../../../lib/gen/apiserver/v1/AdmitResponse.ts';
-import { userFromProto } from '../../auth/grpc/server.ts';
+import { userFromProto } from '../../auth/grpc/client.ts';
 import type { Admission, Operation } from '../api.ts';
 
 /** The largest request the admission server takes: an object and the object it replaces. */

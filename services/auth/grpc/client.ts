@@ -5,8 +5,51 @@ import { clientSettings, unary, type ClientOptions } from '../../../lib/grpc.ts'
 import { loadApiProto } from '../../../lib/proto.ts';
 import type { AuthenticationClient } from '../../../lib/gen/apiserver/v1/Authentication.ts';
 import type { AuthorizationClient } from '../../../lib/gen/apiserver/v1/Authorization.ts';
-import type { Attributes, AuthorizationResult, Authenticator, Authorizer, UserInfo } from '../api.ts';
-import { decisionFromProto, userFromProto, userToProto } from './server.ts';
+import type { UserInfo as ProtoUserInfo, UserInfo__Output } from '../../../lib/gen/apiserver/v1/UserInfo.ts';
+import type { Decision__Output } from '../../../lib/gen/apiserver/v1/Decision.ts';
+import { badRequest } from '../../../lib/errors.ts';
+import type { Attributes, AuthorizationResult, Authenticator, Authorizer, Decision, UserInfo } from '../api.ts';
+
+// Wire conversions of the auth service's messages: its own server uses them too, and other
+// services that carry a user (admission) reach them here, through the client module.
+
+/** A user as apiserver.v1.UserInfo. */
+export function userToProto(user: UserInfo): ProtoUserInfo {
+  const extra: Record<string, { values: string[] }> = {};
+  for (const [k, v] of Object.entries(user.extra ?? {})) extra[k] = { values: v };
+  return { username: user.username, uid: user.uid, groups: user.groups, extra };
+}
+
+/** A user from apiserver.v1.UserInfo; BadRequest when it is missing. */
+export function userFromProto(user: UserInfo__Output | null): UserInfo {
+  if (user === null) throw badRequest('user is required');
+  const extra: Record<string, string[]> = {};
+  for (const [k, v] of Object.entries(user.extra)) extra[k] = v.values;
+  return { username: user.username, uid: user.uid, groups: user.groups, extra };
+}
+
+const DECISIONS: Record<Decision, Decision__Output> = {
+  Allow: 'DECISION_ALLOW',
+  Deny: 'DECISION_DENY',
+  NoOpinion: 'DECISION_NO_OPINION',
+};
+
+export function decisionToProto(d: Decision): Decision__Output {
+  return DECISIONS[d];
+}
+
+export function decisionFromProto(d: Decision__Output): Decision {
+  switch (d) {
+    case 'DECISION_ALLOW':
+      return 'Allow';
+    case 'DECISION_DENY':
+      return 'Deny';
+    case 'DECISION_NO_OPINION':
+      return 'NoOpinion';
+  }
+}
+
+
 
 export class AuthClient implements Authenticator, Authorizer {
   private readonly authn: AuthenticationClient;

@@ -6,44 +6,11 @@ import type { AuthenticateRequest__Output } from '../../../lib/gen/apiserver/v1/
 import type { AuthenticateResponse } from '../../../lib/gen/apiserver/v1/AuthenticateResponse.ts';
 import type { AuthorizeRequest__Output } from '../../../lib/gen/apiserver/v1/AuthorizeRequest.ts';
 import type { AuthorizeResponse } from '../../../lib/gen/apiserver/v1/AuthorizeResponse.ts';
-import type { UserInfo__Output } from '../../../lib/gen/apiserver/v1/UserInfo.ts';
-import type { UserInfo as ProtoUserInfo } from '../../../lib/gen/apiserver/v1/UserInfo.ts';
-import type { Decision__Output } from '../../../lib/gen/apiserver/v1/Decision.ts';
-import { badRequest } from '../../../lib/errors.ts';
-import type { Authenticator, Authorizer, Decision, UserInfo } from '../api.ts';
+import type { Authenticator, Authorizer } from '../api.ts';
+import { decisionToProto, userFromProto, userToProto } from './client.ts';
 
 /** The largest request the auth server takes: a token, or the attributes of one request. */
 export const AUTH_MAX_REQUEST_BYTES = MAX_SMALL_REQUEST_BYTES + MESSAGE_FRAMING_BYTES;
-
-export function userToProto(user: UserInfo): ProtoUserInfo {
-  const extra: Record<string, { values: string[] }> = {};
-  for (const [k, v] of Object.entries(user.extra ?? {})) extra[k] = { values: v };
-  return { username: user.username, uid: user.uid, groups: user.groups, extra };
-}
-
-export function userFromProto(user: UserInfo__Output | null): UserInfo {
-  if (user === null) throw badRequest('user is required');
-  const extra: Record<string, string[]> = {};
-  for (const [k, v] of Object.entries(user.extra)) extra[k] = v.values;
-  return { username: user.username, uid: user.uid, groups: user.groups, extra };
-}
-
-const DECISIONS: Record<Decision, Decision__Output> = {
-  Allow: 'DECISION_ALLOW',
-  Deny: 'DECISION_DENY',
-  NoOpinion: 'DECISION_NO_OPINION',
-};
-
-export function decisionFromProto(d: Decision__Output): Decision {
-  switch (d) {
-    case 'DECISION_ALLOW':
-      return 'Allow';
-    case 'DECISION_DENY':
-      return 'Deny';
-    case 'DECISION_NO_OPINION':
-      return 'NoOpinion';
-  }
-}
 
 export function authenticationHandlers(authenticator: Authenticator): HandlerMap {
   return {
@@ -72,7 +39,7 @@ export function authorizationHandlers(authorizer: Authorizer): HandlerMap {
         },
         ctx.signal,
       );
-      return { decision: DECISIONS[result.decision], reason: result.reason };
+      return { decision: decisionToProto(result.decision), reason: result.reason };
     },
   };
 }
