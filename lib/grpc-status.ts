@@ -54,13 +54,34 @@ function shorten(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max)}... (${text.length - max} more characters)`;
 }
 
-/** The bytes of trailers `err` takes: its message, and its details as base64. */
-function trailerBytes(err: StatusError): number {
-  // grpc-message is percent-encoded: every byte past ASCII takes three.
-  const message = Buffer.from(err.message);
+/** The bytes of trailers a status takes: its message percent-encoded, its details in base64. */
+function trailerBytes(message: string, details: Buffer): number {
+  const bytes = Buffer.from(message);
   let nonAscii = 0;
-  for (const b of message) if (b >= 0x80) nonAscii++;
-  return message.length + 2 * nonAscii + Math.ceil((encodeStatusDetails(err).length * 4) / 3);
+  for (const b of bytes) if (b >= 0x80) nonAscii++;
+  return bytes.length + 2 * nonAscii + Math.ceil((details.length * 4) / 3);
+}
+
+/** `err` with `fix` applied to each of its texts (message, name, the causes' message and field), and its causes limited. */
+function mapTexts(err: StatusError, fix: (text: string, max: number) => string, maxMessage: number, maxCauses: number): StatusError {
+  const d = err.details;
+  const details = d === undefined
+    ? undefined
+    : {
+        ...d,
+        ...(d.name === undefined ? {} : { name: fix(d.name, 253) }),
+        ...(d.causes === undefined || maxCauses === 0
+          ? {}
+          : {
+              causes: d.causes.slice(0, maxCauses).map((c) => ({
+                ...c,
+                ...(c.message === undefined ? {} : { message: fix(c.message, 200) }),
+                ...(c.field === undefined ? {} : { field: fix(c.field, 100) }),
+              })),
+            }),
+      };
+  if (details !== undefined && maxCauses === 0) delete details.causes;
+  return new StatusError(err.reason, fix(err.message, maxMessage), details);
 }
 
 /**
@@ -69,56 +90,34 @@ function trailerBytes(err: StatusError): number {
  * first the message, the name and the first causes are cut short, then the causes go.
  */
 export function fitForTrailers(err: StatusError): StatusError {
-  if (trailerBytes(err) <= MAX_STATUS_TRAILER_BYTES) return err;
-  const details = err.details === undefined
-    ? undefined
-    : {
-        ...err.details,
-        ...(err.details.name === undefined ? {} : { name: shorten(err.details.name, 253) }),
-        ...(err.details.causes === undefined
-          ? {}
-          : {
-              causes: err.details.causes.slice(0, 4).map((c) => ({
-                ...c,
-                ...(c.message === undefined ? {} : { message: shorten(c.message, 200) }),
-                ...(c.field === undefined ? {} : { field: shorten(c.field, 100) }),
-              })),
-            }),
-      };
-  const shortened = new StatusError(err.reason, shorten(err.message, 512), details);
-  if (trailerBytes(shortened) <= MAX_STATUS_TRAILER_BYTES) return shortened;
-  if (details === undefined) return new StatusError(err.reason, shorten(err.message, 128));
-  const { causes: _dropped, ...rest } = details;
-  return new StatusError(err.reason, shorten(err.message, 128), rest);
+  const fits = (e: StatusError) => trailerBytes(e.message, encodeStatusDetails(e)) <= MAX_STATUS_TRAILER_BYTES;
+  if (fits(err)) return err;
+  const shortened = mapTexts(err, shorten, 512, 4);
+  return fits(shortened) ? shortened : mapTexts(err, shorten, 128, 0);
 }
 
 /**
  * The gRPC status object a server sends for this error: its texts shortened to fit trailers,
  * and well-formed (a message may quote a client's string holding a lone UTF-16 surrogate,
- * which grpc-js cannot percent-encode: it would throw and take the process down).
+ * which grpc-js cannot percent-encode: it would throw and take the process down). The common
+ * case, a short and well-formed Status, is encoded once.
  */
 export function toGrpcStatus(error: StatusError): Partial<StatusObject> & { code: GrpcCode } {
-  const err = wellFormed(fitForTrailers(error));
+  let err = error;
+  let details = encodeStatusDetails(err);
+  if (trailerBytes(err.message, details) > MAX_STATUS_TRAILER_BYTES || !textsWellFormed(err)) {
+    err = mapTexts(fitForTrailers(err), (t) => t.toWellFormed(), Infinity, Infinity);
+    details = encodeStatusDetails(err);
+  }
   const metadata = new Metadata();
-  metadata.set(DETAILS_KEY, encodeStatusDetails(err));
+  metadata.set(DETAILS_KEY, details);
   return { code: err.grpcCode, details: err.message, metadata };
 }
 
-/** `err` with every text made well-formed UTF-16 (lone surrogates become U+FFFD). */
-function wellFormed(err: StatusError): StatusError {
+/** Whether every text of `err` is well-formed UTF-16. */
+function textsWellFormed(err: StatusError): boolean {
   const texts = [err.message, err.details?.name, ...(err.details?.causes ?? []).flatMap((c) => [c.message, c.field, c.reason])];
-  if (texts.every((t) => t === undefined || t.isWellFormed())) return err;
-  const fix = (t: string | undefined) => t?.toWellFormed();
-  const details = err.details === undefined
-    ? undefined
-    : {
-        ...err.details,
-        ...(err.details.name === undefined ? {} : { name: fix(err.details.name) }),
-        ...(err.details.causes === undefined
-          ? {}
-          : { causes: err.details.causes.map((c) => Object.fromEntries(Object.entries(c).map(([k, v]) => [k, typeof v === 'string' ? v.toWellFormed() : v]))) }),
-      };
-  return new StatusError(err.reason, err.message.toWellFormed(), details);
+  return texts.every((t) => t === undefined || t.isWellFormed());
 }
 
 /**
