@@ -70,7 +70,7 @@ export interface BodyReaderOptions {
 /** Reads request bodies under the limits of the front door. */
 export class BodyReader {
   private readonly o: BodyReaderOptions;
-  /** The budget bytes each response holds (given back on its 'close'). */
+  /** The budget bytes each response holds (given back once its answer is sent or its client is gone). */
   private readonly held = new WeakMap<EdgeResponse, { bytes: number; released: boolean }>();
 
   constructor(options: BodyReaderOptions) {
