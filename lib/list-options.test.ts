@@ -7,9 +7,11 @@ import assert from 'node:assert/strict';
 import { StatusError } from './errors.ts';
 import { goQuote, parseInt64, parseUint64 } from './go-strconv.ts';
 import { checkListOptions, checkWatchOptions, type ListOptions, type WatchOptions } from './list-options.ts';
+import { builtinRegistry } from './kinds/index.ts';
 
-const configmaps = { group: '', resource: 'configmaps' };
-const namespaces = { group: '', resource: 'namespaces' };
+const kinds = builtinRegistry();
+const configmaps = kinds.selectableFields('', 'configmaps');
+const namespaces = kinds.selectableFields('', 'namespaces');
 const INVALID = 'ListOptions.meta.k8s.io "" is invalid: ';
 
 /** The Status `check` throws, as "Reason: message", or "ok". */
@@ -77,7 +79,7 @@ describe('checkListOptions', () => {
     { options: { fieldSelector: 'status.phase=x', resourceVersion: 'x' }, expect: /^BadRequest: field label not supported/ },
   ];
   for (const { options, target, expect } of cases) {
-    test(`${JSON.stringify(options)}${target === undefined ? '' : ` on ${target.resource}`}`, () => {
+    test(`${JSON.stringify(options)}${target === undefined ? '' : ` on ${target.supported.join(',')}`}`, () => {
       const got = outcome(() => checkListOptions(target ?? configmaps, options));
       if (typeof expect === 'string') assert.equal(got, expect);
       else assert.match(got, expect);

@@ -15,7 +15,6 @@ import {
   checkFieldsSupported,
   parseFieldSelector,
   parseLabelSelector,
-  selectableFields,
   type FieldSelector,
   type LabelSelector,
   type SelectableFields,
@@ -51,12 +50,6 @@ export interface WatchOptions {
   timeoutSeconds?: number | undefined;
   /** A continue token: a watch ignores it, but refuses it with resourceVersionMatch. */
   continue?: string | undefined;
-}
-
-/** The resource the options are for (its selectable fields). */
-export interface OptionsTarget {
-  group: string;
-  resource: string;
 }
 
 /** Parsed selectors of checked options. */
@@ -154,29 +147,27 @@ export function watchOptionErrors(o: WatchOptions): FieldError[] {
 }
 
 /**
- * Checks the options of a list of `target` and parses them. Throws BadRequest (a negative
+ * Checks the options of a list of a kind selectable by `selectable` and parses them. Throws BadRequest (a negative
  * limit, a malformed selector, a field the resource cannot be selected by, a malformed
  * resourceVersion) or Invalid (a combination ValidateListOptions refuses), in kube's order.
  * The continue token is storage's to decode.
  */
-export function checkListOptions(target: OptionsTarget, o: ListOptions): CheckedListOptions {
+export function checkListOptions(selectable: SelectableFields, o: ListOptions): CheckedListOptions {
   const limit = nonNegativeInteger('limit', o.limit);
   const { labels, fields } = parseSelectors(o);
   refuse(listOptionErrors(o));
-  const selectable = selectableFields(target.group, target.resource);
   checkFieldsSupported(fields, selectable.supported);
   return { labels, fields, selectable, limit, resourceVersion: parseResourceVersion(o.resourceVersion) };
 }
 
 /**
- * Checks the options of a watch of `target` and parses them, as checkListOptions does a
+ * Checks the options of a watch of a kind selectable by `selectable` and parses them, as checkListOptions does a
  * list's (a negative timeoutSeconds is the BadRequest here).
  */
-export function checkWatchOptions(target: OptionsTarget, o: WatchOptions): CheckedSelectors {
+export function checkWatchOptions(selectable: SelectableFields, o: WatchOptions): CheckedSelectors {
   nonNegativeInteger('timeoutSeconds', o.timeoutSeconds);
   const { labels, fields } = parseSelectors(o);
   refuse(watchOptionErrors(o));
-  const selectable = selectableFields(target.group, target.resource);
   checkFieldsSupported(fields, selectable.supported);
   return { labels, fields, selectable, resourceVersion: parseResourceVersion(o.resourceVersion) };
 }

@@ -6,7 +6,10 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { StatusError } from './errors.ts';
 import type { KubeObject } from './kube.ts';
-import { checkFieldsSupported, createObjectFilter, objectFields, parseFieldSelector, parseLabelSelector, selectableFields } from './selectors.ts';
+import { checkFieldsSupported, createObjectFilter, objectFields, parseFieldSelector, parseLabelSelector } from './selectors.ts';
+import { builtinRegistry } from './kinds/index.ts';
+
+const selectableFields = (group: string, resource: string) => builtinRegistry().selectableFields(group, resource);
 
 /** Asserts that `fn` throws a 400 BadRequest and returns its message. */
 function badRequest(fn: () => unknown): string {
@@ -328,11 +331,11 @@ describe('selectable fields per kind (kube\'s core/v1 field label conversions)',
   });
 
   test('createObjectFilter with a resource uses that kind\'s fields', () => {
-    const active = createObjectFilter({ fieldSelector: 'status.phase=Active', group: '', resource: 'namespaces' });
+    const active = createObjectFilter({ fieldSelector: 'status.phase=Active', selectable: selectableFields('', 'namespaces') });
     assert.equal(active.matches({ metadata: { name: 'a' }, status: { phase: 'Active' } }), true);
     assert.equal(active.matches({ metadata: { name: 'b' }, status: { phase: 'Terminating' } }), false);
     assert.equal(badRequest(() => createObjectFilter({ fieldSelector: 'status.phase=Active' })), 'field label not supported: status.phase');
-    const cordoned = createObjectFilter({ fieldSelector: 'spec.unschedulable=true', resource: 'nodes' });
+    const cordoned = createObjectFilter({ fieldSelector: 'spec.unschedulable=true', selectable: selectableFields('', 'nodes') });
     assert.equal(cordoned.matches({ metadata: { name: 'n' }, spec: { unschedulable: true } }), true);
     assert.equal(cordoned.matches({ metadata: { name: 'n' } }), false);
   });
@@ -387,14 +390,14 @@ describe('malformed objects (stored before the write checks, or by another write
   });
 
   test('a field a kind selects by, of the wrong type, makes the object malformed for its selectors', () => {
-    const phase = createObjectFilter({ fieldSelector: 'status.phase=Active', resource: 'namespaces' });
+    const phase = createObjectFilter({ fieldSelector: 'status.phase=Active', selectable: selectableFields('', 'namespaces') });
     assert.deepEqual(phase.verdict({ metadata: { name: 'a' }, status: { phase: 5 } }), {
       malformed: 'json: cannot unmarshal number into Go struct field NamespaceStatus.status.phase of type v1.NamespacePhase',
     });
-    assert.deepEqual(createObjectFilter({ labelSelector: 'a', resource: 'nodes' }).verdict({ metadata: { name: 'n' }, spec: { unschedulable: 'yes' } }), {
+    assert.deepEqual(createObjectFilter({ labelSelector: 'a', selectable: selectableFields('', 'nodes') }).verdict({ metadata: { name: 'n' }, spec: { unschedulable: 'yes' } }), {
       malformed: 'json: cannot unmarshal string into Go struct field NodeSpec.spec.unschedulable of type bool',
     });
-    assert.equal(createObjectFilter({ fieldSelector: 'metadata.name=n', resource: 'nodes' }).verdict({ metadata: { name: 'n' }, spec: null }), true);
+    assert.equal(createObjectFilter({ fieldSelector: 'metadata.name=n', selectable: selectableFields('', 'nodes') }).verdict({ metadata: { name: 'n' }, spec: null }), true);
   });
 
   test('a shape problem the caller found already is not looked for again', () => {

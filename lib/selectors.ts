@@ -11,7 +11,7 @@
  */
 import { badRequest } from './errors.ts';
 import { isPlainObject, type KubeObject } from './kube.ts';
-import { goField, goStruct, objectShapeProblem, type GoStruct } from './object-meta.ts';
+import { objectShapeProblem, type GoStruct } from './object-meta.ts';
 
 type Operator = 'in' | 'notin' | 'exists' | '!' | 'gt' | 'lt';
 
@@ -363,7 +363,7 @@ export interface FieldSelector {
 export const DEFAULT_SELECTABLE_FIELDS: readonly string[] = ['metadata.name', 'metadata.namespace'];
 
 /** A string field of an object's metadata; "" (Go's zero value) when it or the metadata is not there or not a string. */
-function metadataString(object: KubeObject, field: string): string {
+export function metadataString(object: KubeObject, field: string): string {
   const metadata: unknown = object.metadata;
   const value = isPlainObject(metadata) ? metadata[field] : undefined;
   return typeof value === 'string' ? value : '';
@@ -390,56 +390,8 @@ export interface SelectableFields {
   readonly shape?: GoStruct;
 }
 
-const DEFAULT_FIELDS: SelectableFields = { supported: DEFAULT_SELECTABLE_FIELDS, values: objectFields };
-
-/**
- * Per kind, what kube's core/v1 field label conversions accept and its registry strategies
- * expose (pkg/apis/core/v1/conversion.go, pkg/registry/core/{namespace,node}/strategy.go).
- * Namespace and Node replace the default list rather than extend it, so
- * `metadata.namespace` is "not supported" for them, as in kube. Keyed by "group/resource".
- */
-const FIELDS_BY_RESOURCE: ReadonlyMap<string, SelectableFields> = new Map([
-  [
-    '/namespaces',
-    {
-      supported: ['metadata.name', 'status.phase'],
-      values: (object: KubeObject) => ({
-        'metadata.name': metadataString(object, 'name'),
-        'status.phase': stringField(object, 'status', 'phase'),
-      }),
-      shape: goStruct('Namespace', 'v1.Namespace', {
-        status: goField.struct(goStruct('NamespaceStatus', 'v1.NamespaceStatus', { phase: goField.string('v1.NamespacePhase') })),
-      }),
-    },
-  ],
-  [
-    '/nodes',
-    {
-      supported: ['metadata.name', 'spec.unschedulable'],
-      values: (object: KubeObject) => ({
-        'metadata.name': metadataString(object, 'name'),
-        // fmt.Sprint of a bool: "true" or "false" (absent is false).
-        'spec.unschedulable': String(nested(object, 'spec', 'unschedulable') === true),
-      }),
-      shape: goStruct('Node', 'v1.Node', { spec: goField.struct(goStruct('NodeSpec', 'v1.NodeSpec', { unschedulable: goField.bool() })) }),
-    },
-  ],
-]);
-
-function nested(object: KubeObject, outer: string, inner: string): unknown {
-  const container = object[outer];
-  return isPlainObject(container) ? container[inner] : undefined;
-}
-
-function stringField(object: KubeObject, outer: string, inner: string): string {
-  const value = nested(object, outer, inner);
-  return typeof value === 'string' ? value : '';
-}
-
-/** The selectable fields of a resource; metadata.name and metadata.namespace for kinds without their own list. */
-export function selectableFields(group: string, resource: string): SelectableFields {
-  return FIELDS_BY_RESOURCE.get(`${group}/${resource}`) ?? DEFAULT_FIELDS;
-}
+/** The selectable fields of a kind without its own list: metadata.name and metadata.namespace. */
+export const DEFAULT_FIELDS: SelectableFields = { supported: DEFAULT_SELECTABLE_FIELDS, values: objectFields };
 
 /** fields.splitTerms: split at commas that are not escaped with a backslash. */
 function splitFieldTerms(selector: string): string[] {
@@ -592,18 +544,17 @@ export function compileObjectFilter(namespace: string, labels: LabelSelector, fi
 }
 
 /**
- * Compiles a filter. With `group`/`resource`, field selectors use that kind's fields
- * (`status.phase` for namespaces, `spec.unschedulable` for nodes); without, the default
- * metadata.name and metadata.namespace. BadRequest for a malformed selector.
+ * Compiles a filter. With `selectable`, field selectors use that kind's fields (`status.phase`
+ * for namespaces, `spec.unschedulable` for nodes); without, the default metadata.name and
+ * metadata.namespace. BadRequest for a malformed selector.
  */
 export function createObjectFilter(options: {
   namespace?: string;
   labelSelector?: string;
   fieldSelector?: string;
-  group?: string;
-  resource?: string;
+  selectable?: SelectableFields;
 }): ObjectFilter {
-  const selectable = options.resource === undefined ? DEFAULT_FIELDS : selectableFields(options.group ?? '', options.resource);
+  const selectable = options.selectable ?? DEFAULT_FIELDS;
   const labels = parseLabelSelector(options.labelSelector ?? '');
   const fields = parseFieldSelector(options.fieldSelector ?? '', selectable.supported);
   return new CompiledFilter(options.namespace ?? '', labels, fields, selectable);

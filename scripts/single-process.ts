@@ -8,7 +8,7 @@
  */
 import { join, resolve } from 'node:path';
 import { ensureCA } from '../lib/pki.ts';
-import { ResourceRegistry } from '../lib/resources.ts';
+import { builtinRegistry } from '../lib/kinds/index.ts';
 import { runService } from '../lib/service-main.ts';
 import { AdmissionChain } from '../services/admission/core/chain.ts';
 import { NamespaceLifecycle, ObjectMetaValidation, SystemFieldsPlugin } from '../services/admission/core/plugins.ts';
@@ -34,7 +34,7 @@ const FLAGS = [
 
 await runService('single-process', FLAGS, { maxReceiveMessageBytes: RESOURCES_MAX_REQUEST_BYTES }, async ({ config, logger, telemetry, server, onStop }) => {
   const dataDir = resolve(config['data-dir']);
-  const registry = new ResourceRegistry();
+  const registry = builtinRegistry();
 
   const ca = await ensureCA(join(dataDir, 'pki'), 'kube-grpc-apiserver-ca');
   const boot = await bootstrapAdmin({
@@ -46,7 +46,7 @@ await runService('single-process', FLAGS, { maxReceiveMessageBytes: RESOURCES_MA
   const authenticator = new TokenFileAuthenticator(parseTokenFile(boot.tokenFileText));
 
   const storage = new MemoryStorage({ logger });
-  const admission = new AdmissionChain([new SystemFieldsPlugin()], [new ObjectMetaValidation(registry), new NamespaceLifecycle(storage, registry)]);
+  const admission = new AdmissionChain([new SystemFieldsPlugin(registry)], [new ObjectMetaValidation(registry), new NamespaceLifecycle(storage, registry)]);
   const { caches, subscription } = await feedCachesLocally({ source: storage, storage, resources: registry.all, logger, cacheCapacity: 10_000 });
   onStop(() => subscription.close());
   const watcher = new WatchService({ caches, storage, registry, logger, history: (r, from, to) => readHistory(storage, r, from, to) });

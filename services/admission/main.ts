@@ -4,7 +4,7 @@
  */
 import { runService } from '../../lib/service-main.ts';
 import { loadApiProto } from '../../lib/proto.ts';
-import { ResourceRegistry } from '../../lib/resources.ts';
+import { builtinRegistry } from '../../lib/kinds/index.ts';
 import { StorageClient } from '../storage/grpc/client.ts';
 import { AdmissionChain } from './core/chain.ts';
 import { NamespaceLifecycle, ObjectMetaValidation, SystemFieldsPlugin } from './core/plugins.ts';
@@ -16,11 +16,11 @@ const FLAGS = [
 ] as const;
 
 await runService('admission', FLAGS, { maxReceiveMessageBytes: ADMISSION_MAX_REQUEST_BYTES }, async ({ config, logger, telemetry, tls, server, onStop }) => {
-  const registry = new ResourceRegistry();
+  const registry = builtinRegistry();
   const storage = new StorageClient(config['storage-address'], { telemetry, tls });
   onStop(() => storage.close());
   const chain = new AdmissionChain(
-    [new SystemFieldsPlugin()],
+    [new SystemFieldsPlugin(registry)],
     [new ObjectMetaValidation(registry), new NamespaceLifecycle(storage, registry)],
     // Every request's objects are decoded anew by the gRPC server.
     { ownsRequestObjects: true },

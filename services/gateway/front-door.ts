@@ -11,7 +11,7 @@ import type { GrpcServer } from '../../lib/grpc.ts';
 import type { Logger } from '../../lib/log.ts';
 import { ensureCA, ensureServingCertificate } from '../../lib/pki.ts';
 import { loadApiProto } from '../../lib/proto.ts';
-import type { ResourceRegistry } from '../../lib/resources.ts';
+import type { KindRegistry } from '../../lib/kinds/index.ts';
 import type { Telemetry } from '../../lib/tracing.ts';
 import type { Pipeline } from './core/pipeline.ts';
 import { resourcesHandlers } from './grpc/server.ts';
@@ -21,7 +21,7 @@ import { RestHandler } from './rest/handler.ts';
 
 export interface FrontDoorOptions {
   pipeline: Pipeline;
-  registry: ResourceRegistry;
+  registry: KindRegistry;
   telemetry: Telemetry;
   logger: Logger;
   /** Absolute state directory; pki/ holds the CA and the serving certificate. */

@@ -4,7 +4,7 @@
  */
 import { resolve } from 'node:path';
 import { positiveInt } from '../../lib/config.ts';
-import { ResourceRegistry } from '../../lib/resources.ts';
+import { builtinRegistry } from '../../lib/kinds/index.ts';
 import { runService } from '../../lib/service-main.ts';
 import { AdmissionClient } from '../admission/grpc/client.ts';
 import { AuthClient } from '../auth/grpc/client.ts';
@@ -52,7 +52,7 @@ const FLAGS = [
 ] as const;
 
 await runService('gateway', FLAGS, { maxReceiveMessageBytes: RESOURCES_MAX_REQUEST_BYTES }, async ({ config, logger, telemetry, tls, server, onStop }) => {
-  const registry = new ResourceRegistry();
+  const registry = builtinRegistry();
   const clientOptions = { telemetry, tls };
   const auth = new AuthClient(config['auth-address'], clientOptions);
   const admission = new AdmissionClient(config['admission-address'], clientOptions);

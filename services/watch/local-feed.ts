@@ -5,7 +5,7 @@
  */
 import { storedChangeEvent, type ChangeEvent } from '../../lib/change-event.ts';
 import type { Logger } from '../../lib/log.ts';
-import type { ResourceInfo } from '../../lib/resources.ts';
+import type { ResourceInfo } from '../../lib/kinds/index.ts';
 import type { ChangeSource, ChangeSubscription, Storage } from '../storage/api.ts';
 import { WatchCache } from './core/watch-cache.ts';
 import { cacheKey } from './core/watch-service.ts';

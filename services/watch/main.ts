@@ -5,7 +5,7 @@
 import { Redis } from 'ioredis';
 import { positiveInt } from '../../lib/config.ts';
 import { loadApiProto } from '../../lib/proto.ts';
-import { ResourceRegistry } from '../../lib/resources.ts';
+import { builtinRegistry } from '../../lib/kinds/index.ts';
 import { runService } from '../../lib/service-main.ts';
 import { StorageClient } from '../storage/grpc/client.ts';
 import { WatchService } from './core/watch-service.ts';
@@ -33,7 +33,7 @@ const FLAGS = [
 ] as const;
 
 await runService('watch', FLAGS, { maxReceiveMessageBytes: WATCH_MAX_REQUEST_BYTES }, async ({ config, logger, telemetry, tls, server, onStop }) => {
-  const registry = new ResourceRegistry();
+  const registry = builtinRegistry();
   const storage = new StorageClient(config['storage-address'], { telemetry, tls });
   onStop(() => storage.close());
   const subscriber = new Redis(config['redis-url'], { lazyConnect: true, maxRetriesPerRequest: null });

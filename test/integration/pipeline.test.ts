@@ -10,7 +10,7 @@ import { GrpcServer } from '../../lib/grpc.ts';
 import type { KubeObject } from '../../lib/kube.ts';
 import { createLogger } from '../../lib/log.ts';
 import { loadApiProto } from '../../lib/proto.ts';
-import { ResourceRegistry } from '../../lib/resources.ts';
+import { builtinRegistry } from '../../lib/kinds/index.ts';
 import { createTelemetry } from '../../lib/tracing.ts';
 import { AdmissionChain } from '../../services/admission/core/chain.ts';
 import { NamespaceLifecycle, ObjectMetaValidation, SystemFieldsPlugin } from '../../services/admission/core/plugins.ts';
@@ -24,13 +24,13 @@ import { STORAGE_MAX_REQUEST_BYTES, storageHandlers } from '../../services/stora
 import { WatchService } from '../../services/watch/core/watch-service.ts';
 import { Pipeline, type Target } from '../../services/gateway/core/pipeline.ts';
 
-const registry = new ResourceRegistry();
+const registry = builtinRegistry();
 const admin: UserInfo = { username: 'admin', uid: '1', groups: [SYSTEM_MASTERS] };
 const logger = createLogger({ service: 'test', level: 'error' });
 
 /** The pipeline over `storage` (the memory backend, or a gRPC client of it). */
 async function setup(storage: Storage = new MemoryStorage()) {
-  const admission = new AdmissionChain([new SystemFieldsPlugin()], [new ObjectMetaValidation(registry), new NamespaceLifecycle(storage, registry)]);
+  const admission = new AdmissionChain([new SystemFieldsPlugin(registry)], [new ObjectMetaValidation(registry), new NamespaceLifecycle(storage, registry)]);
   const watcher = new WatchService({ caches: new Map(), storage, registry, logger });
   const pipeline = new Pipeline({ authenticator: new TokenFileAuthenticator([]), authorizer: new PrivilegedGroupAuthorizer(), admission, storage, watcher });
   const namespaces = registry.get('', 'v1', 'namespaces');

@@ -2,7 +2,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { notFound, StatusError } from '../../../lib/errors.ts';
 import type { KubeObject } from '../../../lib/kube.ts';
-import { ResourceRegistry } from '../../../lib/resources.ts';
+import { builtinRegistry } from '../../../lib/kinds/index.ts';
 import type { StorageRef } from '../../storage/api.ts';
 import type { AdmissionRequest, MutatingPlugin, ValidatingPlugin } from '../api.ts';
 import { AdmissionChain } from './chain.ts';
@@ -123,7 +123,7 @@ describe('AdmissionChain', () => {
 });
 
 describe('the built-in chain', () => {
-  const registry = new ResourceRegistry();
+  const registry = builtinRegistry();
   const namespaces = new Map<string, KubeObject>([['default', { kind: 'Namespace', metadata: { name: 'default' }, status: { phase: 'Active' } }]]);
   const storage = {
     async get(ref: StorageRef): Promise<KubeObject> {
@@ -133,7 +133,7 @@ describe('the built-in chain', () => {
     },
   };
   const clock = () => new Date('2024-09-18T09:34:31Z');
-  const chain = new AdmissionChain([new SystemFieldsPlugin(clock)], [new ObjectMetaValidation(registry), new NamespaceLifecycle(storage, registry)]);
+  const chain = new AdmissionChain([new SystemFieldsPlugin(registry, clock)], [new ObjectMetaValidation(registry), new NamespaceLifecycle(storage, registry)]);
 
   test('a ConfigMap with generateName gets a valid generated name and its system fields', async () => {
     const out = await chain.admit(

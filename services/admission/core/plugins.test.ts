@@ -6,7 +6,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { notFound, StatusError } from '../../../lib/errors.ts';
 import type { KubeObject } from '../../../lib/kube.ts';
-import { ResourceRegistry } from '../../../lib/resources.ts';
+import { builtinRegistry } from '../../../lib/kinds/index.ts';
 import type { Storage, StorageRef } from '../../storage/api.ts';
 import type { AdmissionRequest } from '../api.ts';
 import { rfc3339 } from '../../../lib/kube.ts';
@@ -19,7 +19,7 @@ const SUBDOMAIN_MSG =
 const LABEL_MSG =
   "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')";
 
-const registry = new ResourceRegistry();
+const registry = builtinRegistry();
 
 function request(overrides: Partial<AdmissionRequest> = {}): AdmissionRequest {
   return {
@@ -79,7 +79,7 @@ describe('generateName and rfc3339', () => {
 
 describe('SystemFieldsPlugin', () => {
   const NOW = new Date('2024-09-18T09:34:31.456Z');
-  const plugin = new SystemFieldsPlugin(() => NOW);
+  const plugin = new SystemFieldsPlugin(registry, () => NOW);
 
   test('handles creates only', () => {
     assert.equal(plugin.handles(request()), true);

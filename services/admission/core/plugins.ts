@@ -5,7 +5,7 @@ import { randomUUID, randomInt } from 'node:crypto';
 import { invalid, notFound, StatusError, type FieldError } from '../../../lib/errors.ts';
 import type { KubeObject } from '../../../lib/kube.ts';
 import { isPlainObject, rfc3339 } from '../../../lib/kube.ts';
-import type { ResourceRegistry } from '../../../lib/resources.ts';
+import type { KindRegistry } from '../../../lib/kinds/index.ts';
 import type { Storage } from '../../storage/api.ts';
 import type { AdmissionRequest, MutatingPlugin, ValidatingPlugin } from '../api.ts';
 import { isDNS1123Label, isDNS1123Subdomain } from './validation.ts';
@@ -28,9 +28,11 @@ export function generateName(prefix: string): string {
  */
 export class SystemFieldsPlugin implements MutatingPlugin {
   readonly name = 'SystemFields';
+  private readonly registry: KindRegistry;
   private readonly clock: () => Date;
 
-  constructor(clock: () => Date = () => new Date()) {
+  constructor(registry: KindRegistry, clock: () => Date = () => new Date()) {
+    this.registry = registry;
     this.clock = clock;
   }
 
@@ -49,14 +51,8 @@ export class SystemFieldsPlugin implements MutatingPlugin {
     delete metadata.deletionTimestamp;
     delete metadata.deletionGracePeriodSeconds;
     const result: KubeObject = { ...object, metadata };
-    if (request.group === '' && request.resource === 'namespaces') {
-      // namespaceStrategy.PrepareForCreate: the status is replaced, and spec.finalizers holds "kubernetes".
-      result.status = { phase: 'Active' };
-      const spec = isPlainObject(result.spec) ? result.spec : {};
-      const finalizers = Array.isArray(spec.finalizers) ? (spec.finalizers as unknown[]) : [];
-      result.spec = { ...spec, finalizers: finalizers.includes('kubernetes') ? finalizers : [...finalizers, 'kubernetes'] };
-    }
-    return result;
+    const prepare = this.registry.get(request.group, request.version, request.resource)?.strategy.prepareForCreate;
+    return prepare === undefined ? result : prepare(result);
   }
 }
 
@@ -74,9 +70,9 @@ function maskTrailingDash(prefix: string): string {
  */
 export class ObjectMetaValidation implements ValidatingPlugin {
   readonly name = 'ObjectMetaValidation';
-  private readonly registry: ResourceRegistry;
+  private readonly registry: KindRegistry;
 
-  constructor(registry: ResourceRegistry) {
+  constructor(registry: KindRegistry) {
     this.registry = registry;
   }
 
@@ -125,9 +121,9 @@ export class ObjectMetaValidation implements ValidatingPlugin {
 export class NamespaceLifecycle implements ValidatingPlugin {
   readonly name = 'NamespaceLifecycle';
   private readonly storage: Pick<Storage, 'get'>;
-  private readonly registry: ResourceRegistry;
+  private readonly registry: KindRegistry;
 
-  constructor(storage: Pick<Storage, 'get'>, registry: ResourceRegistry) {
+  constructor(storage: Pick<Storage, 'get'>, registry: KindRegistry) {
     this.storage = storage;
     this.registry = registry;
   }

@@ -8,7 +8,7 @@ import { badRequest, StatusError } from '../../../lib/errors.ts';
 import type { KubeObject } from '../../../lib/kube.ts';
 import { decodeObjectMeta } from '../../../lib/object-meta.ts';
 import { checkListOptions, type ListOptions } from '../../../lib/list-options.ts';
-import { apiVersionOf, withTypeMeta, type ResourceInfo } from '../../../lib/resources.ts';
+import { apiVersionOf, withTypeMeta, type KindDefinition } from '../../../lib/kinds/index.ts';
 import { pathSegmentNameErrors } from '../../../lib/validation/path.ts';
 import type { Admission, AdmissionRequest, Operation } from '../../admission/api.ts';
 import type { Attributes, Authenticator, Authorizer, UserInfo } from '../../auth/api.ts';
@@ -29,7 +29,7 @@ export interface PipelineOptions {
 
 /** Where a request points: a collection, or one object of it. */
 export interface Target {
-  info: ResourceInfo;
+  info: KindDefinition;
   /** "" for cluster-scoped resources or all namespaces. */
   namespace: string;
   /** "" for the collection. */
@@ -207,7 +207,7 @@ export class Pipeline {
    * kube-node-lease), as kube-apiserver's bootstrap controller does: through admission and
    * storage as the apiserver itself, without authorization. Existing ones are left alone.
    */
-  async ensureSystemNamespaces(info: ResourceInfo, signal?: AbortSignal): Promise<void> {
+  async ensureSystemNamespaces(info: KindDefinition, signal?: AbortSignal): Promise<void> {
     const user: UserInfo = { username: 'system:apiserver', uid: '', groups: ['system:masters'] };
     for (const name of SYSTEM_NAMESPACES) {
       const object: KubeObject = { apiVersion: 'v1', kind: 'Namespace', metadata: { name } };
@@ -236,7 +236,7 @@ export class Pipeline {
   async list(user: UserInfo, target: Target, options: ListOptions, signal?: AbortSignal): Promise<ListResult> {
     await this.authorizeResource(user, 'list', target, signal);
     // Refused here rather than by storage: its API has no sendInitialEvents to refuse.
-    const { limit } = checkListOptions(target.info, options);
+    const { limit } = checkListOptions(target.info.selectableFields, options);
     return this.o.storage.list(this.ref(target), { ...options, limit }, signal);
   }
 
@@ -293,7 +293,7 @@ export class Pipeline {
    */
   async watch(user: UserInfo, target: Target, options: WatchOptions, signal: AbortSignal): Promise<AsyncIterable<WatchEvent>> {
     await this.authorizeResource(user, 'watch', target, signal);
-    validateWatch({ namespace: target.namespace, group: target.info.group, resource: target.info.resource }, options);
+    validateWatch({ namespace: target.namespace }, target.info.selectableFields, options);
     const { info } = target;
     return this.o.watcher.watch({ group: info.group, version: info.version, resource: info.resource, namespace: target.namespace }, options, signal);
   }

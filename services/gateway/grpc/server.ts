@@ -7,7 +7,7 @@ import type { Metadata } from '@grpc/grpc-js';
 import { badRequest, StatusError } from '../../../lib/errors.ts';
 import { MESSAGE_FRAMING_BYTES, type CallContext, type HandlerMap } from '../../../lib/grpc.ts';
 import { checkUntrustedJson, objectBytes, parsedSizeEstimate, parseObjectBytes, type KubeObject } from '../../../lib/kube.ts';
-import type { ResourceRegistry } from '../../../lib/resources.ts';
+import type { KindRegistry } from '../../../lib/kinds/index.ts';
 import type { CreateRequest__Output } from '../../../lib/gen/apiserver/v1/CreateRequest.ts';
 import type { DeleteRequest__Output } from '../../../lib/gen/apiserver/v1/DeleteRequest.ts';
 import type { UpdateRequest__Output } from '../../../lib/gen/apiserver/v1/UpdateRequest.ts';
@@ -54,7 +54,7 @@ function tokenOf(metadata: Metadata): string | undefined {
 }
 
 /** The Resources service's handlers; `budget` is shared with REST (see BodyBudget). */
-export function resourcesHandlers(pipeline: Pipeline, registry: ResourceRegistry, budget?: BodyBudget): HandlerMap {
+export function resourcesHandlers(pipeline: Pipeline, registry: KindRegistry, budget?: BodyBudget): HandlerMap {
   const target = (ref: ResourceRef__Output | null): Target => {
     if (ref === null || ref.resource === '') throw badRequest('ref.resource is required');
     const info = registry.get(ref.group, ref.version === '' ? 'v1' : ref.version, ref.resource);

@@ -4,7 +4,7 @@
  * the resource registry.
  */
 import { createHash } from 'node:crypto';
-import { apiVersionOf, type ResourceInfo, type ResourceRegistry } from '../../../lib/resources.ts';
+import { apiVersionOf, type ResourceInfo, type KindRegistry } from '../../../lib/kinds/index.ts';
 
 /** The Kubernetes API version this server speaks; kubectl checks skew against it. */
 export const KUBE_VERSION = { major: '1', minor: '32', gitVersion: 'v1.32.0' } as const;
@@ -36,7 +36,7 @@ export function apiVersions(serverAddress: string): Record<string, unknown> {
   };
 }
 
-export function apiGroupList(registry: ResourceRegistry): Record<string, unknown> {
+export function apiGroupList(registry: KindRegistry): Record<string, unknown> {
   const groups = new Map<string, string[]>();
   for (const { group, version } of registry.groupVersions()) {
     if (group === '') continue;
@@ -54,7 +54,7 @@ export function apiGroupList(registry: ResourceRegistry): Record<string, unknown
 }
 
 /** APIResourceList of one group version, or undefined when it is not served. */
-export function apiResourceList(registry: ResourceRegistry, group: string, version: string): Record<string, unknown> | undefined {
+export function apiResourceList(registry: KindRegistry, group: string, version: string): Record<string, unknown> | undefined {
   const resources = registry.all.filter((r) => r.group === group && r.version === version);
   if (resources.length === 0) return undefined;
   return {
@@ -77,7 +77,7 @@ export function apiResourceList(registry: ResourceRegistry, group: string, versi
  * Aggregated discovery (apidiscovery.k8s.io/v2): `legacy` true for /api (the core group),
  * false for /apis (every named group).
  */
-export function aggregatedDiscovery(registry: ResourceRegistry, legacy: boolean): Record<string, unknown> {
+export function aggregatedDiscovery(registry: KindRegistry, legacy: boolean): Record<string, unknown> {
   const byGroup = new Map<string, Map<string, ResourceInfo[]>>();
   for (const r of registry.all) {
     if ((r.group === '') !== legacy) continue;

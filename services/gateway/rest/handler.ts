@@ -7,13 +7,13 @@ import { context, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Span, type
 import { StatusError } from '../../../lib/errors.ts';
 import { parseObjectBytes, type KubeObject } from '../../../lib/kube.ts';
 import type { Logger } from '../../../lib/log.ts';
-import { apiVersionOf, withTypeMeta, type ResourceRegistry } from '../../../lib/resources.ts';
+import { apiVersionOf, withTypeMeta, type KindRegistry } from '../../../lib/kinds/index.ts';
 import type { UserInfo } from '../../auth/api.ts';
 import type { WatchEvent } from '../../watch/core/watch-cache.ts';
 import { SlowWatcherError, type WatchOptions } from '../../watch/core/watch-service.ts';
 import { bearerToken } from '../core/credentials.ts';
 import type { Pipeline, Target } from '../core/pipeline.ts';
-import { toTable } from '../printers.ts';
+import { toTable } from '../../../lib/kinds/printing.ts';
 import { BodyAbandoned, type BodyReader, type EdgeRequest, type EdgeResponse } from './body.ts';
 import { includeObjectPolicy, parseRestQuery, restVerb, type RestQuery } from './query.ts';
 import { aggregatedDiscovery, apiGroupList, apiResourceList, apiVersions, versionInfo } from './discovery.ts';
@@ -22,7 +22,7 @@ import { AGGREGATED_DISCOVERY_CONTENT_TYPE, negotiateResource, wantsAggregatedDi
 
 export interface RestHandlerOptions {
   pipeline: Pipeline;
-  registry: ResourceRegistry;
+  registry: KindRegistry;
   tracer: Tracer;
   /** Continues a client's trace when the request carries a W3C traceparent. */
   propagator: TextMapPropagator;
@@ -257,7 +257,7 @@ export class RestHandler {
         if (representation === 'table' && (event.type === 'ADDED' || event.type === 'MODIFIED' || event.type === 'DELETED')) {
           line = encodedOnce(event, `table/${route.info.resource}/${includeObject}`, () => {
             const object = parseObjectBytes(event.object);
-            const table = toTable(route.info.resource, [withTypeMeta(object, route.info)], { now: this.clock(), includeObject });
+            const table = toTable(route.info.printer, [withTypeMeta(object, route.info)], { now: this.clock(), includeObject });
             return Buffer.from(`${JSON.stringify({ type: event.type, object: table })}\n`);
           });
         } else {
@@ -307,7 +307,7 @@ export class RestHandler {
   ): void {
     if (representation === 'table') {
       const table = toTable(
-        route.info.resource,
+        route.info.printer,
         objects.map((o) => withTypeMeta(o, route.info)),
         { now: this.clock(), includeObject: includeObjectPolicy(query), listMeta: listMeta ?? {} },
       );

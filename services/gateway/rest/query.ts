@@ -15,7 +15,7 @@
 import { badRequest, invalid, StatusError, type FieldError } from '../../../lib/errors.ts';
 import { goQuote, parseInt64 } from '../../../lib/go-strconv.ts';
 import type { ListOptions, WatchOptions } from '../../../lib/list-options.ts';
-import type { IncludeObjectPolicy } from '../printers.ts';
+import type { IncludeObjectPolicy } from '../../../lib/kinds/printing.ts';
 
 /** What a request does, which decides the parameters it reads. */
 export type RestVerb = 'get' | 'list' | 'watch' | 'create' | 'update' | 'delete' | 'other';

@@ -3,10 +3,10 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { ResourceRegistry } from '../../../lib/resources.ts';
+import { builtinRegistry } from '../../../lib/kinds/index.ts';
 import { routeOf, splitRequestTarget } from './request-info.ts';
 
-const registry = new ResourceRegistry();
+const registry = builtinRegistry();
 
 describe('splitRequestTarget', () => {
   test('keeps the path as sent: no dot-segment is resolved, no percent-encoding decoded', () => {

@@ -5,7 +5,7 @@
  * resource, namespace or name a request reaches. Nothing here resolves or normalizes a path.
  */
 import { badRequest, type StatusError } from '../../../lib/errors.ts';
-import type { ResourceInfo, ResourceRegistry } from '../../../lib/resources.ts';
+import type { KindDefinition, KindRegistry } from '../../../lib/kinds/index.ts';
 
 /** A request target split into its path (still percent-encoded) and its query. */
 export interface RequestTarget {
@@ -32,7 +32,7 @@ export function splitRequestTarget(raw: string): RequestTarget {
 /** A request for a resource: a collection, or one object of it. */
 export interface ResourceRoute {
   kind: 'resource';
-  info: ResourceInfo;
+  info: KindDefinition;
   namespace: string;
   name: string;
   subresource: string;
@@ -74,7 +74,7 @@ function pathSegments(path: string): string[] {
  * The route of a path; undefined when no route matches (404 after authentication and an
  * authorization check of the path, as kube answers unknown paths).
  */
-export function routeOf(path: string, registry: ResourceRegistry): Route | undefined {
+export function routeOf(path: string, registry: KindRegistry): Route | undefined {
   let segments: string[];
   try {
     segments = pathSegments(path);

@@ -7,6 +7,7 @@ import { describe, test } from 'node:test';
 import { StatusError } from '../../../lib/errors.ts';
 import type { Logger } from '../../../lib/log.ts';
 import { MalformedObjectLog } from '../../../lib/object-meta.ts';
+import { DEFAULT_FIELDS } from '../../../lib/selectors.ts';
 import type { StorageRef } from '../api.ts';
 import { RevisionCompactedError, RevisionInFutureError, type KeyValueEngine, type RangeRequest, type RangeResponse } from './kv.ts';
 import { planList, readList } from './list.ts';
@@ -58,7 +59,7 @@ describe('readList', () => {
       { kvs: [kv('a'), kv('b', { pick: 'yes' })], more: true, count: 6, revision: 10 },
       { kvs: [kv('c'), kv('d'), kv('e', { pick: 'yes' }), kv('f', { pick: 'yes' })], more: false, count: 4, revision: 11 },
     ]);
-    const result = await readList(engine, planList(ref, { limit: 2, labelSelector: 'pick=yes' }));
+    const result = await readList(engine, planList(ref, { limit: 2, labelSelector: 'pick=yes' }, DEFAULT_FIELDS));
     assert.deepEqual(result.items.map((o) => o.metadata?.name), ['b', 'e']);
     assert.equal(result.resourceVersion, '10', 'every read at the first read\'s revision');
     assert.deepEqual(
@@ -79,23 +80,23 @@ describe('readList', () => {
     for (let i = 0; i < 3; i++) answers.push({ kvs: [kv(`k${i}`)], more: true, count: 100, revision: 5 });
     answers.push({ kvs: [kv('z', { pick: 'yes' })], more: false, count: 1, revision: 5 });
     const { engine, requests } = scripted(answers);
-    await readList(engine, planList(ref, { limit: 4000, labelSelector: 'pick=yes' }));
+    await readList(engine, planList(ref, { limit: 4000, labelSelector: 'pick=yes' }, DEFAULT_FIELDS));
     assert.deepEqual(requests.map((r) => r.limit), [4000, 8000, 10000, 10000]);
   });
 
   test('remainingItemCount is the range\'s count minus the limit, without selectors', async () => {
     const { engine } = scripted([{ kvs: [kv('a'), kv('b')], more: true, count: 7, revision: 3 }]);
-    const result = await readList(engine, planList(ref, { limit: 2 }));
+    const result = await readList(engine, planList(ref, { limit: 2 }, DEFAULT_FIELDS));
     assert.equal(result.remainingItemCount, 5);
   });
 
   test('a compacted revision: the continue message with a token, the list message without', async () => {
     const token = Buffer.from(JSON.stringify({ v: 'meta.k8s.io/v1', rv: 3, start: 'a' })).toString('base64url');
     const withToken = scripted([new RevisionCompactedError()]);
-    await assert.rejects(readList(withToken.engine, planList(ref, { continue: token })), /too old to display a consistent list result/);
+    await assert.rejects(readList(withToken.engine, planList(ref, { continue: token }, DEFAULT_FIELDS)), /too old to display a consistent list result/);
     assert.deepEqual(withToken.requests.map((r) => [r.start, r.revision]), [[`${PREFIX}a`, 3]]);
     const exact = scripted([new RevisionCompactedError()]);
-    await assert.rejects(readList(exact.engine, planList(ref, { resourceVersion: '3', resourceVersionMatch: 'Exact' })), {
+    await assert.rejects(readList(exact.engine, planList(ref, { resourceVersion: '3', resourceVersionMatch: 'Exact' }, DEFAULT_FIELDS)), {
       reason: 'Expired',
       message: 'The resourceVersion for the provided list is too old.',
     });
@@ -104,15 +105,15 @@ describe('readList', () => {
   test('a token from the future is 504; etcd claiming more with no keys is 500', async () => {
     const token = Buffer.from(JSON.stringify({ v: 'meta.k8s.io/v1', rv: 99, start: 'a' })).toString('base64url');
     const future = scripted([new RevisionInFutureError()]);
-    await assert.rejects(readList(future.engine, planList(ref, { continue: token })), { reason: 'Timeout', message: 'Timeout: Too large resource version: 99, current: 42' });
+    await assert.rejects(readList(future.engine, planList(ref, { continue: token }, DEFAULT_FIELDS)), { reason: 'Timeout', message: 'Timeout: Too large resource version: 99, current: 42' });
     const odd = scripted([{ kvs: [], more: true, count: 0, revision: 3 }]);
-    await assert.rejects(readList(odd.engine, planList(ref, {})), { reason: 'InternalError' });
+    await assert.rejects(readList(odd.engine, planList(ref, {}, DEFAULT_FIELDS)), { reason: 'InternalError' });
   });
 
   test('a negative token revision (kube\'s after compaction) continues at the newest', async () => {
     const token = Buffer.from(JSON.stringify({ v: 'meta.k8s.io/v1', rv: -1, start: 'b' })).toString('base64url');
     const { engine, requests } = scripted([{ kvs: [kv('b')], more: false, count: 1, revision: 8 }]);
-    const result = await readList(engine, planList(ref, { continue: token }));
+    const result = await readList(engine, planList(ref, { continue: token }, DEFAULT_FIELDS));
     assert.equal(requests[0]?.revision, 0);
     assert.equal(result.resourceVersion, '8');
   });
@@ -141,7 +142,7 @@ describe('readList: malformed stored values', () => {
 
   const list = async (options: Parameters<typeof planList>[1], log?: MalformedObjectLog) => {
     const { engine } = scripted([{ kvs: stored, more: false, count: stored.length, revision: 9 }]);
-    return readList(engine, planList(ref, options), log);
+    return readList(engine, planList(ref, options, DEFAULT_FIELDS), log);
   };
   const names = (items: { metadata?: { name?: string } }[]) => items.map((o) => o.metadata?.name ?? '(none)');
 
@@ -166,28 +167,28 @@ describe('readList: malformed stored values', () => {
 
 describe('planList checks a request in kube\'s order', () => {
   test('selector syntax, then list options, then supported fields, then resourceVersion', () => {
-    assert.match(reason(() => planList(ref, { labelSelector: 'a in (', resourceVersionMatch: 'Exact' })), /^BadRequest: unable to parse requirement/);
-    assert.match(reason(() => planList(ref, { fieldSelector: 'nope', resourceVersionMatch: 'Exact' })), /^BadRequest: invalid selector/);
-    assert.match(reason(() => planList(ref, { fieldSelector: 'status.phase=x', resourceVersionMatch: 'Exact' })), /^Invalid: /);
-    assert.match(reason(() => planList(ref, { fieldSelector: 'status.phase=x', resourceVersion: 'bad' })), /^BadRequest: field label not supported/);
-    assert.match(reason(() => planList(ref, { resourceVersion: 'bad', continue: 'also bad' })), /^BadRequest: invalid resource version/);
+    assert.match(reason(() => planList(ref, { labelSelector: 'a in (', resourceVersionMatch: 'Exact' }, DEFAULT_FIELDS)), /^BadRequest: unable to parse requirement/);
+    assert.match(reason(() => planList(ref, { fieldSelector: 'nope', resourceVersionMatch: 'Exact' }, DEFAULT_FIELDS)), /^BadRequest: invalid selector/);
+    assert.match(reason(() => planList(ref, { fieldSelector: 'status.phase=x', resourceVersionMatch: 'Exact' }, DEFAULT_FIELDS)), /^Invalid: /);
+    assert.match(reason(() => planList(ref, { fieldSelector: 'status.phase=x', resourceVersion: 'bad' }, DEFAULT_FIELDS)), /^BadRequest: field label not supported/);
+    assert.match(reason(() => planList(ref, { resourceVersion: 'bad', continue: 'also bad' }, DEFAULT_FIELDS)), /^BadRequest: invalid resource version/);
   });
 
   test('every failed rule of ValidateListOptions is listed', () => {
     assert.equal(
-      reason(() => planList(ref, { resourceVersionMatch: 'Sometimes', continue: 'x' })),
+      reason(() => planList(ref, { resourceVersionMatch: 'Sometimes', continue: 'x' }, DEFAULT_FIELDS)),
       'Invalid: ListOptions.meta.k8s.io "" is invalid: [resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden unless resourceVersion is provided, resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden when continue is provided, resourceVersionMatch: Unsupported value: "Sometimes": supported values: "Exact", "NotOlderThan", ""]',
     );
   });
 
   test('which revision is read', () => {
-    assert.equal(planList(ref, {}).revision, 0);
-    assert.equal(planList(ref, { resourceVersion: '7' }).revision, 0, 'legacy, unpaged: not older than');
-    assert.equal(planList(ref, { resourceVersion: '7', limit: 5 }).revision, 7, 'legacy, paged: exact');
-    assert.equal(planList(ref, { resourceVersion: '7', resourceVersionMatch: 'NotOlderThan', limit: 5 }).revision, 0);
-    assert.equal(planList(ref, { resourceVersion: '7', resourceVersionMatch: 'Exact' }).revision, 7);
-    assert.equal(planList(ref, { resourceVersion: '7' }).minimum, 7n);
-    assert.equal(planList(ref, { resourceVersion: '0' }).serializable, true);
-    assert.equal(planList(ref, { resourceVersion: '0', limit: 5 }).revision, 0);
+    assert.equal(planList(ref, {}, DEFAULT_FIELDS).revision, 0);
+    assert.equal(planList(ref, { resourceVersion: '7' }, DEFAULT_FIELDS).revision, 0, 'legacy, unpaged: not older than');
+    assert.equal(planList(ref, { resourceVersion: '7', limit: 5 }, DEFAULT_FIELDS).revision, 7, 'legacy, paged: exact');
+    assert.equal(planList(ref, { resourceVersion: '7', resourceVersionMatch: 'NotOlderThan', limit: 5 }, DEFAULT_FIELDS).revision, 0);
+    assert.equal(planList(ref, { resourceVersion: '7', resourceVersionMatch: 'Exact' }, DEFAULT_FIELDS).revision, 7);
+    assert.equal(planList(ref, { resourceVersion: '7' }, DEFAULT_FIELDS).minimum, 7n);
+    assert.equal(planList(ref, { resourceVersion: '0' }, DEFAULT_FIELDS).serializable, true);
+    assert.equal(planList(ref, { resourceVersion: '0', limit: 5 }, DEFAULT_FIELDS).revision, 0);
   });
 });

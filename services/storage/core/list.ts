@@ -7,7 +7,7 @@
 import { badRequest, StatusError } from '../../../lib/errors.ts';
 import type { KubeObject } from '../../../lib/kube.ts';
 import type { MalformedObjectLog } from '../../../lib/object-meta.ts';
-import { compileObjectFilter, type ObjectFilter } from '../../../lib/selectors.ts';
+import { compileObjectFilter, type ObjectFilter, type SelectableFields } from '../../../lib/selectors.ts';
 import { checkListOptions } from '../../../lib/list-options.ts';
 import type { ListOptions, ListResult, StorageRef } from '../api.ts';
 import { decodeContinue, encodeContinue } from './continue-token.ts';
@@ -46,9 +46,9 @@ export interface ListPlan {
  * syntax, ValidateListOptions, supported fields, resourceVersion; then the continue token) and
  * decides how to read. Throws BadRequest or Invalid with kube's words.
  */
-export function planList(ref: StorageRef, options: ListOptions): ListPlan {
+export function planList(ref: StorageRef, options: ListOptions, selectable: SelectableFields): ListPlan {
   const prefix = collectionPrefix(ref);
-  const { labels, fields, selectable, limit, resourceVersion: fromRV } = checkListOptions(ref, options);
+  const { labels, fields, limit, resourceVersion: fromRV } = checkListOptions(selectable, options);
   const rv = options.resourceVersion ?? '';
   const plan: ListPlan = {
     prefix,

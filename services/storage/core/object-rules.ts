@@ -6,6 +6,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import { conflict, StatusError, type Qualified } from '../../../lib/errors.ts';
 import { isPlainObject, rfc3339, withResourceVersion, type KubeObject } from '../../../lib/kube.ts';
+import type { GenerationRule } from '../../../lib/kinds/index.ts';
 import type { Preconditions } from '../api.ts';
 import { parseUint64 } from '../../../lib/go-strconv.ts';
 import {
@@ -92,10 +93,18 @@ export function prepareCreate(object: KubeObject): Encoded {
   return encodeForStorage(object);
 }
 
-/** Everything but metadata and status: a change here is a change of the desired state. */
-function desiredState(object: KubeObject): Record<string, unknown> {
-  const { metadata: _m, status: _s, kind: _k, apiVersion: _a, ...rest } = object;
-  return rest;
+/** The part of an object whose change is a change of the desired state, per the kind's generation rule. */
+function desiredState(object: KubeObject, rule: GenerationRule): unknown {
+  switch (rule) {
+    case 'none':
+      return undefined;
+    case 'spec':
+      return object.spec;
+    case 'allButMetadataAndStatus': {
+      const { metadata: _m, status: _s, kind: _k, apiVersion: _a, ...rest } = object;
+      return rest;
+    }
+  }
 }
 
 /**
@@ -139,11 +148,11 @@ export interface PreparedUpdate {
  * (a uid in `next` is a precondition, checked before); deletionTimestamp and
  * deletionGracePeriodSeconds cannot be set or cleared by an update.
  */
-export function prepareUpdate(current: KubeObject, next: KubeObject): PreparedUpdate {
+export function prepareUpdate(current: KubeObject, next: KubeObject, rule: GenerationRule = 'allButMetadataAndStatus'): PreparedUpdate {
   const stored = current.metadata ?? {};
   const metadata: Record<string, unknown> = storedMetadata(next.metadata);
   const generation = generationOf(current);
-  const sameDesiredState = isDeepStrictEqual(desiredState(current), desiredState(next));
+  const sameDesiredState = isDeepStrictEqual(desiredState(current, rule), desiredState(next, rule));
   const nextGeneration = sameDesiredState ? generation : generation + 1;
   if (nextGeneration > 0) metadata.generation = nextGeneration;
   else delete metadata.generation;

@@ -28,6 +28,7 @@ import {
   storedAt,
 } from './object-rules.ts';
 import { parseUint64 } from '../../../lib/go-strconv.ts';
+import { builtinRegistry, type KindRegistry } from '../../../lib/kinds/index.ts';
 import { parseResourceVersion } from '../../../lib/list-options.ts';
 import { DEFAULT_TOO_LARGE_RESOURCE_VERSION_WAIT_MS, objectResourceVersion, waitForRevision } from './resource-version.ts';
 import { historyExpired, resourceVersionPreconditionWords, storagePreconditionFailed } from './storage-errors.ts';
@@ -48,6 +49,11 @@ export interface KvStorageOptions {
    * (default 10,000; 0 turns it off). See recent-states.ts.
    */
   recentStates?: number;
+  /**
+   * The kinds served (their selectable fields and generation rules), followed as they change;
+   * the built-in kinds when not given.
+   */
+  kinds?: KindRegistry;
   /** Where malformed stored objects that lists skip are reported (each once); not reported without. */
   logger?: Logger;
 }
@@ -70,6 +76,7 @@ export class KvStorage implements Storage {
   private readonly now: () => Date;
   private readonly recent: RecentStates;
   private readonly malformed: MalformedObjectLog | undefined;
+  private readonly kinds: KindRegistry;
 
   constructor(engine: KeyValueEngine, options: KvStorageOptions = {}) {
     this.engine = engine;
@@ -77,6 +84,7 @@ export class KvStorage implements Storage {
     this.recent = new RecentStates(options.recentStates ?? 10_000);
     this.waitMs = options.tooLargeResourceVersionWaitMs ?? DEFAULT_TOO_LARGE_RESOURCE_VERSION_WAIT_MS;
     this.now = options.now ?? (() => new Date());
+    this.kinds = options.kinds ?? builtinRegistry();
   }
 
   async create(ref: StorageRef, object: KubeObject): Promise<KubeObject> {
@@ -108,7 +116,7 @@ export class KvStorage implements Storage {
   }
 
   async list(ref: StorageRef, options: ListOptions = {}, signal?: AbortSignal): Promise<ListResult> {
-    const plan = planList(ref, options);
+    const plan = planList(ref, options, this.kinds.selectableFields(ref.group, ref.resource));
     if (plan.minimum > 0n) await waitForRevision(plan.minimum, () => this.engine.currentRevision(), this.waitMs, signal);
     return readList(this.engine, plan, this.malformed);
   }
@@ -134,7 +142,7 @@ export class KvStorage implements Storage {
       if (current === undefined) throw notFound(q, ref.name);
       if (attempt >= MAX_CAS_ATTEMPTS) throw modifiedConflict(q, ref.name);
       const stored = decodeStored(current.value, current.modRevision);
-      const prepared = prepareUpdate(stored, object);
+      const prepared = prepareUpdate(stored, object, this.kinds.generationRule(ref.group, ref.resource));
       const unchanged = !prepared.remove && prepared.unchanged;
       const refused = uidMismatch(stored, uid) || (wanted !== 0n && wanted !== BigInt(current.modRevision)) || unchanged;
       if (refused && guessed) {

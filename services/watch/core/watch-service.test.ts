@@ -7,7 +7,7 @@ import { describe, test } from 'node:test';
 import type { ChangeEvent } from '../../../lib/change-event.ts';
 import type { KubeObject } from '../../../lib/kube.ts';
 import { createLogger, type Logger } from '../../../lib/log.ts';
-import { ResourceRegistry } from '../../../lib/resources.ts';
+import { builtinRegistry } from '../../../lib/kinds/index.ts';
 import { MemoryStorage } from '../../storage/backends/memory.ts';
 import { WatchCache, type WatchEvent } from './watch-cache.ts';
 import { StatusError } from '../../../lib/errors.ts';
@@ -23,7 +23,7 @@ async function setup(options: { bookmarkIntervalMs?: number; maxQueuedEvents?: n
   await storage.create(ref('a'), { metadata: { name: 'a', namespace: 'ns', labels: { tier: 'gold' } } });
   const start = Number(await storage.currentRevision());
   const cache = new WatchCache(start, { capacity: 100 });
-  const service = new WatchService({ caches: new Map([[cacheKey('', 'configmaps'), cache]]), storage, registry: new ResourceRegistry(), logger, ...options });
+  const service = new WatchService({ caches: new Map([[cacheKey('', 'configmaps'), cache]]), storage, registry: builtinRegistry(), logger, ...options });
   let prev = start;
   /** Writes an object straight into storage (past the write checks) and feeds its change to the cache. */
   const change = async (name: string, labels: unknown, metadata: Record<string, unknown> = {}) => {

@@ -6,8 +6,8 @@ import { badRequest, StatusError } from '../../../lib/errors.ts';
 import { checkWatchOptions, type WatchOptions } from '../../../lib/list-options.ts';
 import type { Logger } from '../../../lib/log.ts';
 import { MalformedObjectLog } from '../../../lib/object-meta.ts';
-import { createObjectFilter, type ObjectFilter } from '../../../lib/selectors.ts';
-import { apiVersionOf, type ResourceInfo, type ResourceRegistry } from '../../../lib/resources.ts';
+import { createObjectFilter, type ObjectFilter, type SelectableFields } from '../../../lib/selectors.ts';
+import { apiVersionOf, type ResourceInfo, type KindRegistry } from '../../../lib/kinds/index.ts';
 import type { Storage } from '../../storage/api.ts';
 import type { ChangeEvent } from '../../../lib/change-event.ts';
 import { bookmarkObject, CachedChange, eventFor, type WatchCache, type WatchEvent, type WatcherSink } from './watch-cache.ts';
@@ -259,7 +259,7 @@ export interface WatchServiceOptions {
    * resume from a revision older than the cache window. Rejects with Expired when compacted.
    */
   history?: (resource: { group: string; resource: string }, from: number, to: number) => Promise<ChangeEvent[]>;
-  registry: ResourceRegistry;
+  registry: KindRegistry;
   logger: Logger;
   /** Events a watcher may have queued before it is dropped as too slow. */
   maxQueuedEvents?: number;
@@ -289,12 +289,11 @@ function parseRevision(rv: string): number {
  * BadRequest / Invalid; the gateway calls it too, so a bad request gets an error instead of a
  * stream.
  */
-export function validateWatch(target: Pick<WatchTarget, 'namespace' | 'group' | 'resource'>, options: WatchOptions): ObjectFilter {
-  checkWatchOptions(target, options);
+export function validateWatch(target: Pick<WatchTarget, 'namespace'>, selectable: SelectableFields, options: WatchOptions): ObjectFilter {
+  checkWatchOptions(selectable, options);
   return createObjectFilter({
     namespace: target.namespace,
-    group: target.group,
-    resource: target.resource,
+    selectable,
     labelSelector: options.labelSelector ?? '',
     fieldSelector: options.fieldSelector ?? '',
   });
@@ -339,7 +338,7 @@ export class WatchService implements Watcher {
     if (info === undefined || cache === undefined) {
       throw new StatusError('NotFound', `the server could not find the requested resource (${target.resource})`);
     }
-    const filter = validateWatch(target, options);
+    const filter = validateWatch(target, info.selectableFields, options);
     const rv = options.resourceVersion ?? '';
     const sendInitial = options.sendInitialEvents === true;
     let bookmarks: BookmarkGroup | undefined;

@@ -13,7 +13,7 @@ import { fromRpcStatus } from '../../../lib/grpc-status.ts';
 import type { KubeObject } from '../../../lib/kube.ts';
 import { createLogger } from '../../../lib/log.ts';
 import { loadApiProto } from '../../../lib/proto.ts';
-import { ResourceRegistry } from '../../../lib/resources.ts';
+import { builtinRegistry } from '../../../lib/kinds/index.ts';
 import { createTelemetry } from '../../../lib/tracing.ts';
 import type { WatchStreamRequest__Output } from '../../../lib/gen/apiserver/v1/WatchStreamRequest.ts';
 import type { WatchStreamResponse } from '../../../lib/gen/apiserver/v1/WatchStreamResponse.ts';
@@ -37,7 +37,7 @@ function setup(options: { maxQueuedEvents?: number; bookmarkIntervalMs?: number 
   const service = new WatchService({
     caches: new Map([[cacheKey('', 'configmaps'), cache]]),
     storage: new MemoryStorage(),
-    registry: new ResourceRegistry(),
+    registry: builtinRegistry(),
     logger,
     ...options,
   });

@@ -1,7 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { rfc3339, type KubeObject } from '../../lib/kube.ts';
-import { age, columnDefinitions, humanDuration, rowsFor, toTable } from './printers.ts';
+import { BUILTIN_KINDS } from './builtin/index.ts';
+import { age, columnDefinitions, humanDuration, rowsFor, toTable, type KindPrinter } from './printing.ts';
+
+/** The printer of a built-in resource; undefined (the generic columns) for any other name. */
+function printerOf(resource: string): KindPrinter | undefined {
+  return BUILTIN_KINDS.find((k) => k.resource === resource)?.printer;
+}
 
 const NOW = new Date('2024-09-18T09:34:31Z');
 const S = 1000;
@@ -17,7 +23,7 @@ function ago(ms: number): string {
 
 /** The cells of a single object's row. */
 function cells(resource: string, object: unknown): unknown[] {
-  const [row] = rowsFor(resource, [object as KubeObject], { now: NOW });
+  const [row] = rowsFor(printerOf(resource), [object as KubeObject], { now: NOW });
   assert.ok(row);
   return row.cells;
 }
@@ -175,11 +181,11 @@ test('age: an invalid `now` does not throw', () => {
 // Column definitions
 
 test('columnDefinitions: namespaces match what kube-apiserver serves, byte for byte', () => {
-  assert.deepEqual(columnDefinitions('namespaces'), KUBE_NAMESPACE_COLUMNS);
+  assert.deepEqual(columnDefinitions(printerOf('namespaces')), KUBE_NAMESPACE_COLUMNS);
 });
 
 test('columnDefinitions: nodes, with the five wide columns at priority 1', () => {
-  const columns = columnDefinitions('nodes');
+  const columns = columnDefinitions(printerOf('nodes'));
   assert.deepEqual(
     columns.map((c) => [c.name, c.type, c.format, c.priority]),
     [
@@ -215,7 +221,7 @@ test('columnDefinitions: nodes, with the five wide columns at priority 1', () =>
 });
 
 test('columnDefinitions: configmaps, DATA typed "string" as kube declares it', () => {
-  const columns = columnDefinitions('configmaps');
+  const columns = columnDefinitions(printerOf('configmaps'));
   assert.deepEqual(
     columns.map((c) => [c.name, c.type, c.format, c.priority]),
     [
@@ -229,19 +235,19 @@ test('columnDefinitions: configmaps, DATA typed "string" as kube declares it', (
 
 test('columnDefinitions: any other resource gets the generic Name and Age', () => {
   const generic = [KUBE_NAMESPACE_COLUMNS[0], KUBE_NAMESPACE_COLUMNS[2]];
-  assert.deepEqual(columnDefinitions('secrets'), generic);
-  assert.deepEqual(columnDefinitions(''), generic);
-  assert.deepEqual(columnDefinitions('Nodes'), generic);
+  assert.deepEqual(columnDefinitions(printerOf('secrets')), generic);
+  assert.deepEqual(columnDefinitions(printerOf('')), generic);
+  assert.deepEqual(columnDefinitions(printerOf('Nodes')), generic);
   // Names of Object.prototype members are not table entries.
-  assert.deepEqual(columnDefinitions('constructor'), generic);
-  assert.deepEqual(columnDefinitions('__proto__'), generic);
+  assert.deepEqual(columnDefinitions(printerOf('constructor')), generic);
+  assert.deepEqual(columnDefinitions(printerOf('__proto__')), generic);
 });
 
 test('columnDefinitions: returns fresh objects that callers may change', () => {
-  const first = columnDefinitions('nodes');
+  const first = columnDefinitions(printerOf('nodes'));
   first[0]!.name = 'changed';
   first.pop();
-  const second = columnDefinitions('nodes');
+  const second = columnDefinitions(printerOf('nodes'));
   assert.equal(second[0]?.name, 'Name');
   assert.equal(second.length, 10);
 });
@@ -462,13 +468,13 @@ test('stored objects of the wrong shape (past the write checks) print their zero
     { metadata: 'p' },
     { status: { conditions: 'Ready' } },
   ];
-  const rows = rowsFor('nodes', [good, ...poisoned] as unknown as KubeObject[], { now: NOW });
+  const rows = rowsFor(printerOf('nodes'), [good, ...poisoned] as unknown as KubeObject[], { now: NOW });
   assert.deepEqual(rows[0]?.cells.slice(0, 4), ['n1', 'Unknown', '<none>', '5d']);
   assert.deepEqual(rows[1]?.cells.slice(0, 4), ['p', 'Unknown', '<none>', '<unknown>']);
   assert.deepEqual(rows[2]?.cells.slice(0, 4), ['p', 'Unknown', '<none>', '<unknown>']);
   for (const row of rows.slice(3)) assert.deepEqual(row.cells, cells('nodes', {}));
   for (const resource of ['configmaps', 'namespaces', 'secrets']) {
-    assert.equal(toTable(resource, poisoned as unknown as KubeObject[], { now: NOW }).rows.length, poisoned.length, resource);
+    assert.equal(toTable(printerOf(resource), poisoned as unknown as KubeObject[], { now: NOW }).rows.length, poisoned.length, resource);
   }
 });
 
@@ -480,18 +486,18 @@ test('other resources: NAME and AGE', () => {
 });
 
 test('rowsFor: non-object entries print as empty objects, and a non-array gives no rows', () => {
-  const rows = rowsFor('configmaps', [null, 'x', 3, []] as unknown as KubeObject[], { now: NOW });
+  const rows = rowsFor(printerOf('configmaps'), [null, 'x', 3, []] as unknown as KubeObject[], { now: NOW });
   assert.equal(rows.length, 4);
   for (const row of rows) assert.deepEqual(row.cells, ['', 0, '<unknown>']);
-  assert.deepEqual(rowsFor('nodes', undefined as unknown as KubeObject[], { now: NOW }), []);
-  assert.deepEqual(rowsFor('nodes', {} as unknown as KubeObject[], { now: NOW }), []);
-  assert.deepEqual(rowsFor('nodes', [], { now: NOW }), []);
+  assert.deepEqual(rowsFor(printerOf('nodes'), undefined as unknown as KubeObject[], { now: NOW }), []);
+  assert.deepEqual(rowsFor(printerOf('nodes'), {} as unknown as KubeObject[], { now: NOW }), []);
+  assert.deepEqual(rowsFor(printerOf('nodes'), [], { now: NOW }), []);
 });
 
 test('rowsFor: one row per object, in order', () => {
   const objects = ['a', 'b', 'c'].map((name) => ({ metadata: { name } }));
   assert.deepEqual(
-    rowsFor('namespaces', objects, { now: NOW }).map((row) => row.cells[0]),
+    rowsFor(printerOf('namespaces'), objects, { now: NOW }).map((row) => row.cells[0]),
     ['a', 'b', 'c'],
   );
 });
@@ -512,37 +518,37 @@ test('includeObject: Metadata (the default) gives PartialObjectMetadata with the
     apiVersion: 'meta.k8s.io/v1',
     metadata: { name: 'cfg', namespace: 'default', uid: 'u1', resourceVersion: '42', labels: { app: 'x' } },
   };
-  assert.deepEqual(rowsFor('configmaps', [CM], { now: NOW })[0]?.object, expected);
-  assert.deepEqual(rowsFor('configmaps', [CM], { now: NOW, includeObject: 'Metadata' })[0]?.object, expected);
+  assert.deepEqual(rowsFor(printerOf('configmaps'), [CM], { now: NOW })[0]?.object, expected);
+  assert.deepEqual(rowsFor(printerOf('configmaps'), [CM], { now: NOW, includeObject: 'Metadata' })[0]?.object, expected);
 });
 
 test('includeObject: Metadata copies the metadata, so editing the row leaves the object alone', () => {
-  const row = rowsFor('configmaps', [CM], { now: NOW })[0];
+  const row = rowsFor(printerOf('configmaps'), [CM], { now: NOW })[0];
   const partial = row?.object as { metadata: Record<string, unknown> };
   partial.metadata['name'] = 'changed';
   assert.equal(CM.metadata?.name, 'cfg');
 });
 
 test('includeObject: Metadata of an object without metadata is an empty metadata', () => {
-  const rows = rowsFor('configmaps', [{}, null as unknown as KubeObject, { metadata: 'x' } as unknown as KubeObject], { now: NOW });
+  const rows = rowsFor(printerOf('configmaps'), [{}, null as unknown as KubeObject, { metadata: 'x' } as unknown as KubeObject], { now: NOW });
   for (const row of rows) {
     assert.deepEqual(row.object, { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: {} });
   }
 });
 
 test('includeObject: Object gives the object itself', () => {
-  const [row] = rowsFor('configmaps', [CM], { now: NOW, includeObject: 'Object' });
+  const [row] = rowsFor(printerOf('configmaps'), [CM], { now: NOW, includeObject: 'Object' });
   assert.equal(row?.object, CM);
 });
 
 test('includeObject: None gives null, as kube serialises the emptied row object', () => {
-  const [row] = rowsFor('configmaps', [CM], { now: NOW, includeObject: 'None' });
+  const [row] = rowsFor(printerOf('configmaps'), [CM], { now: NOW, includeObject: 'None' });
   assert.equal(row?.object, null);
   assert.equal(JSON.stringify(row), '{"cells":["cfg",1,"<unknown>"],"object":null}');
 });
 
 test('includeObject: an unrecognised value falls back to Metadata', () => {
-  const [row] = rowsFor('configmaps', [CM], { now: NOW, includeObject: 'Everything' as 'Object' });
+  const [row] = rowsFor(printerOf('configmaps'), [CM], { now: NOW, includeObject: 'Everything' as 'Object' });
   assert.equal((row?.object as { kind: string }).kind, 'PartialObjectMetadata');
 });
 
@@ -557,7 +563,7 @@ test('toTable: the namespace Table kube-apiserver serves for `kubectl get ns`', 
     spec: { finalizers: ['kubernetes'] },
     status: { phase: 'Active' },
   }));
-  const table = toTable('namespaces', namespaces, { now: NOW, listMeta: { resourceVersion: '165263' } });
+  const table = toTable(printerOf('namespaces'), namespaces, { now: NOW, listMeta: { resourceVersion: '165263' } });
   assert.deepEqual(table, {
     kind: 'Table',
     apiVersion: 'meta.k8s.io/v1',
@@ -571,32 +577,32 @@ test('toTable: the namespace Table kube-apiserver serves for `kubectl get ns`', 
 });
 
 test('toTable: noHeaders leaves the column definitions empty but keeps the rows', () => {
-  const table = toTable('nodes', [node()], { now: NOW, noHeaders: true });
+  const table = toTable(printerOf('nodes'), [node()], { now: NOW, noHeaders: true });
   assert.deepEqual(table.columnDefinitions, []);
   assert.equal(table.rows.length, 1);
   assert.equal(table.rows[0]?.cells.length, 10);
-  assert.equal(toTable('nodes', [], { now: NOW, noHeaders: false }).columnDefinitions.length, 10);
+  assert.equal(toTable(printerOf('nodes'), [], { now: NOW, noHeaders: false }).columnDefinitions.length, 10);
 });
 
 test('toTable: copies only resourceVersion, continue and remainingItemCount from listMeta', () => {
   const listMeta = { resourceVersion: '7', continue: 'tok', remainingItemCount: 12, selfLink: '/x' };
-  assert.deepEqual(toTable('configmaps', [], { now: NOW, listMeta }).metadata, {
+  assert.deepEqual(toTable(printerOf('configmaps'), [], { now: NOW, listMeta }).metadata, {
     resourceVersion: '7',
     continue: 'tok',
     remainingItemCount: 12,
   });
   // Empty values are left out, as kube's omitempty does; so is anything mistyped.
-  assert.deepEqual(toTable('configmaps', [], { now: NOW, listMeta: { resourceVersion: '', continue: '' } }).metadata, {});
-  assert.deepEqual(toTable('configmaps', [], { now: NOW, listMeta: { remainingItemCount: 0 } }).metadata, {
+  assert.deepEqual(toTable(printerOf('configmaps'), [], { now: NOW, listMeta: { resourceVersion: '', continue: '' } }).metadata, {});
+  assert.deepEqual(toTable(printerOf('configmaps'), [], { now: NOW, listMeta: { remainingItemCount: 0 } }).metadata, {
     remainingItemCount: 0,
   });
   const mistyped = { resourceVersion: 7, continue: null, remainingItemCount: '3' } as unknown as { resourceVersion: string };
-  assert.deepEqual(toTable('configmaps', [], { now: NOW, listMeta: mistyped }).metadata, {});
-  assert.deepEqual(toTable('configmaps', [], { now: NOW }).metadata, {});
+  assert.deepEqual(toTable(printerOf('configmaps'), [], { now: NOW, listMeta: mistyped }).metadata, {});
+  assert.deepEqual(toTable(printerOf('configmaps'), [], { now: NOW }).metadata, {});
 });
 
 test('toTable: an empty list is a Table with headers and no rows', () => {
-  const table = toTable('configmaps', [], { now: NOW });
+  const table = toTable(printerOf('configmaps'), [], { now: NOW });
   assert.deepEqual(table.rows, []);
   assert.deepEqual(
     table.columnDefinitions.map((c) => c.name),
@@ -605,13 +611,13 @@ test('toTable: an empty list is a Table with headers and no rows', () => {
 });
 
 test('toTable: includeObject reaches the rows', () => {
-  assert.equal(toTable('configmaps', [CM], { now: NOW, includeObject: 'None' }).rows[0]?.object, null);
-  assert.equal(toTable('configmaps', [CM], { now: NOW, includeObject: 'Object' }).rows[0]?.object, CM);
+  assert.equal(toTable(printerOf('configmaps'), [CM], { now: NOW, includeObject: 'None' }).rows[0]?.object, null);
+  assert.equal(toTable(printerOf('configmaps'), [CM], { now: NOW, includeObject: 'Object' }).rows[0]?.object, CM);
 });
 
 test('rowsFor and toTable: missing options do not throw', () => {
   const missing = undefined as unknown as { now: Date };
   const ns = { metadata: { name: 'a', creationTimestamp: '2024-09-17T11:57:54Z' }, status: { phase: 'Active' } };
-  assert.deepEqual(rowsFor('namespaces', [ns], missing)[0]?.cells, ['a', 'Active', '<invalid>']);
-  assert.equal(toTable('namespaces', [ns], missing).columnDefinitions.length, 3);
+  assert.deepEqual(rowsFor(printerOf('namespaces'), [ns], missing)[0]?.cells, ['a', 'Active', '<invalid>']);
+  assert.equal(toTable(printerOf('namespaces'), [ns], missing).columnDefinitions.length, 3);
 });

@@ -4,9 +4,10 @@
  * column names, so the column set, cell values and absent-value placeholders here decide what
  * users see.
  *
- * Follows kube-apiserver's print handlers (pkg/printers/internalversion/printers.go) for
- * Namespace, Node and ConfigMap, its TableConvertor (which always generates the wide columns:
- * the server sends priority-1 columns and kubectl hides them unless `-o wide`), the
+ * The mechanism is here; each kind's columns and cells (kube's print handlers,
+ * pkg/printers/internalversion/printers.go) are in its definition (builtin/*.ts). Follows kube's
+ * TableConvertor (which always generates the wide columns: the server sends priority-1 columns
+ * and kubectl hides them unless `-o wide`), the
  * includeObject handling of the endpoint handlers (asTable), and
  * k8s.io/apimachinery/pkg/util/duration.HumanDuration for ages.
  *
@@ -14,22 +15,11 @@
  * guarded: a missing or mistyped field prints exactly what kube prints for the field's Go zero
  * value ("" for strings, false for bools, no entries for maps and slices).
  */
-import { parseRFC3339 } from '../../lib/go-time.ts';
-import { isPlainObject, type KubeObject } from '../../lib/kube.ts';
+import { parseRFC3339 } from '../go-time.ts';
+import { isPlainObject, type KubeObject } from '../kube.ts';
+import type { KindPrinter, TableColumnDefinition } from './types.ts';
 
-/** metav1.TableColumnDefinition: one column of a Table, in the order the cells appear. */
-export interface TableColumnDefinition {
-  /** Human-readable column name; kubectl upper-cases it for the header. */
-  name: string;
-  /** OpenAPI type of the cells: "string", "integer", "number", "boolean" or "date". */
-  type: string;
-  /** OpenAPI format hint; "name" marks the column holding the object's name, else "". */
-  format: string;
-  /** What the column shows; kube takes most from the OpenAPI docs of the underlying field. */
-  description: string;
-  /** 0 for default columns; higher-priority columns are shown only by `kubectl get -o wide`. */
-  priority: number;
-}
+export type { KindPrinter, TableColumnDefinition } from './types.ts';
 
 /** metav1.TableRow: the cells of one object, plus the object (or its metadata) itself. */
 export interface TableRow {
@@ -79,69 +69,36 @@ const NAME_DESCRIPTION =
   'Name must be unique within a namespace. Is required when creating resources, although some resources may allow a client to request the generation of an appropriate name automatically. Name is primarily intended for creation idempotence and configuration definition. Cannot be updated. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names';
 const CREATION_TIMESTAMP_DESCRIPTION =
   'CreationTimestamp is a timestamp representing the server time when this object was created. It is not guaranteed to be set in happens-before order across separate operations. Clients may not set this value. It is represented in RFC3339 form and is in UTC.\n\nPopulated by the system. Read-only. Null for lists. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata';
-const NODE_ADDRESSES_DESCRIPTION =
-  "List of addresses reachable to the node. Queried from cloud provider, if available. More info: https://kubernetes.io/docs/reference/node/node-status/#addresses Note: This field is declared as mergeable, but the merge key is not sufficiently unique, which can cause data corruption when it is merged. Callers should instead use a full-replacement patch. See https://pr.k8s.io/79391 for an example. Consumers should assume that addresses can change during the lifetime of a Node. However, there are some exceptions where this may not be possible, such as Pods that inherit a Node's address in its own status or consumers of the downward API (status.hostIP).";
-const CONFIGMAP_DATA_DESCRIPTION =
-  "Data contains the configuration data. Each key must consist of alphanumeric characters, '-', '_' or '.'. Values with non-UTF-8 byte sequences must use the BinaryData field. The keys stored in Data must not overlap with the keys in the BinaryData field, this is enforced during validation process.";
-
-function column(name: string, type: string, description: string, priority = 0, format = ''): TableColumnDefinition {
+/** A column definition (frozen: shared by every Table). */
+export function column(name: string, type: string, description: string, priority = 0, format = ''): TableColumnDefinition {
   return Object.freeze({ name, type, format, description, priority });
 }
 
-const NAME_COLUMN = column('Name', 'string', NAME_DESCRIPTION, 0, 'name');
-const AGE_COLUMN = column('Age', 'string', CREATION_TIMESTAMP_DESCRIPTION);
-
-// printNode's columns; the last five are the `-o wide` ones (priority 1).
-const NODE_COLUMNS: readonly TableColumnDefinition[] = Object.freeze([
-  NAME_COLUMN,
-  column('Status', 'string', 'The status of the node'),
-  column('Roles', 'string', 'The roles of the node'),
-  AGE_COLUMN,
-  column('Version', 'string', 'Kubelet Version reported by the node.'),
-  column('Internal-IP', 'string', NODE_ADDRESSES_DESCRIPTION, 1),
-  column('External-IP', 'string', NODE_ADDRESSES_DESCRIPTION, 1),
-  column('OS-Image', 'string', 'OS Image reported by the node from /etc/os-release (e.g. Debian GNU/Linux 7 (wheezy)).', 1),
-  column('Kernel-Version', 'string', "Kernel Version reported by the node from 'uname -r' (e.g. 3.16.0-0.bpo.4-amd64).", 1),
-  column(
-    'Container-Runtime',
-    'string',
-    'ContainerRuntime Version reported by the node through runtime remote API (e.g. containerd://1.4.2).',
-    1,
-  ),
-]);
-
-// A Map, not an object literal, so a resource named like an Object.prototype member ("constructor")
-// cannot be mistaken for a table entry.
-const COLUMNS: ReadonlyMap<string, readonly TableColumnDefinition[]> = new Map([
-  ['namespaces', Object.freeze([NAME_COLUMN, column('Status', 'string', 'The status of the namespace'), AGE_COLUMN])],
-  ['nodes', NODE_COLUMNS],
-  // kube declares DATA as type "string" although its cells are integers; kept as kube serves it.
-  ['configmaps', Object.freeze([NAME_COLUMN, column('Data', 'string', CONFIGMAP_DATA_DESCRIPTION), AGE_COLUMN])],
-]);
+export const NAME_COLUMN = column('Name', 'string', NAME_DESCRIPTION, 0, 'name');
+export const AGE_COLUMN = column('Age', 'string', CREATION_TIMESTAMP_DESCRIPTION);
 
 const GENERIC_COLUMNS: readonly TableColumnDefinition[] = Object.freeze([NAME_COLUMN, AGE_COLUMN]);
 
 /**
- * The column definitions kube-apiserver serves for a resource: "namespaces", "nodes" or
- * "configmaps" (plural resource names, as in the request path); a generic Name/Age pair for
- * any other resource. Node's wide columns are included with priority 1, as the server sends them.
- * Returns fresh objects, so callers may mutate the result.
+ * The column definitions of a kind's printer; the generic Name/Age pair for a kind without one
+ * (kube's default TableConvertor). Wide columns are included with priority 1, as the server
+ * sends them. Returns fresh objects, so callers may mutate the result.
  */
-export function columnDefinitions(resource: string): TableColumnDefinition[] {
-  return (COLUMNS.get(resource) ?? GENERIC_COLUMNS).map((c) => ({ ...c }));
+export function columnDefinitions(printer: KindPrinter | undefined): TableColumnDefinition[] {
+  return (printer?.columns ?? GENERIC_COLUMNS).map((c) => ({ ...c }));
 }
 
 /**
- * One Table row per object, with the cells kube's print handler for `resource` produces and
- * `object` set per includeObject: 'Metadata' (the default) gives
+ * One Table row per object, with the cells the kind's printer produces and `object` set per
+ * includeObject: 'Metadata' (the default) gives
  * `{kind:'PartialObjectMetadata', apiVersion:'meta.k8s.io/v1', metadata}`, 'Object' the object
  * itself, 'None' null (kube serialises the emptied row object as `"object": null`). Any other
  * includeObject value is treated as 'Metadata'; kube rejects it with 400, which is the caller's
  * request validation to do. Never throws on malformed objects.
  */
-export function rowsFor(resource: string, objects: KubeObject[], options: RowOptions): TableRow[] {
+export function rowsFor(printer: KindPrinter | undefined, objects: KubeObject[], options: RowOptions): TableRow[] {
   if (!Array.isArray(objects)) return [];
-  const cellsOf = CELL_PRINTERS.get(resource) ?? genericCells;
+  const cellsOf = printer === undefined ? genericCells : (object: Record<string, unknown>, now: Date) => printer.cells(object, now);
   // Optional chaining so even missing options degrade to "<invalid>" ages, not a throw.
   const now = options?.now;
   const includeObject = options?.includeObject;
@@ -152,17 +109,17 @@ export function rowsFor(resource: string, objects: KubeObject[], options: RowOpt
 }
 
 /**
- * A whole metav1.Table for `objects` of `resource`: kind/apiVersion, the list metadata given in
+ * A whole metav1.Table for `objects` of one kind: kind/apiVersion, the list metadata given in
  * `listMeta` (only resourceVersion, continue and remainingItemCount, as kube copies), the
  * column definitions (an empty array when `noHeaders`) and the rows of {@link rowsFor}.
  */
-export function toTable(resource: string, objects: KubeObject[], options: TableOptions): Table {
+export function toTable(printer: KindPrinter | undefined, objects: KubeObject[], options: TableOptions): Table {
   return {
     kind: 'Table',
     apiVersion: 'meta.k8s.io/v1',
     metadata: tableMetadata(options?.listMeta),
-    columnDefinitions: options?.noHeaders === true ? [] : columnDefinitions(resource),
-    rows: rowsFor(resource, objects, options),
+    columnDefinitions: options?.noHeaders === true ? [] : columnDefinitions(printer),
+    rows: rowsFor(printer, objects, options),
   };
 }
 
@@ -223,116 +180,16 @@ export function age(creationTimestamp: string | undefined, now: Date): string {
   return humanDuration(nowMs - instant.ms - instant.fraction);
 }
 
-// ---------------------------------------------------------------------------------------------
-// Rows
-
-type CellPrinter = (object: Record<string, unknown>, now: Date) => unknown[];
-
-const CELL_PRINTERS: ReadonlyMap<string, CellPrinter> = new Map([
-  ['namespaces', namespaceCells],
-  ['nodes', nodeCells],
-  ['configmaps', configMapCells],
-]);
-
-/** printNamespace: NAME, STATUS (status.phase verbatim, "" when unset), AGE. */
-function namespaceCells(object: Record<string, unknown>, now: Date): unknown[] {
-  return [nameOf(object), stringField(field(object, 'status'), 'phase'), ageOf(object, now)];
-}
-
-/** printConfigMap: NAME, DATA (keys in data plus keys in binaryData), AGE. */
-function configMapCells(object: Record<string, unknown>, now: Date): unknown[] {
-  return [nameOf(object), keyCount(object['data']) + keyCount(object['binaryData']), ageOf(object, now)];
-}
-
-/** printNode with Wide set, as the server's TableConvertor always does. */
-function nodeCells(object: Record<string, unknown>, now: Date): unknown[] {
-  const status = field(object, 'status');
-  const nodeInfo = field(status, 'nodeInfo');
-  return [
-    nameOf(object),
-    nodeStatus(object),
-    nodeRoles(object),
-    ageOf(object, now),
-    stringField(nodeInfo, 'kubeletVersion'),
-    nodeAddress(status, 'InternalIP'),
-    nodeAddress(status, 'ExternalIP'),
-    orUnknown(stringField(nodeInfo, 'osImage')),
-    orUnknown(stringField(nodeInfo, 'kernelVersion')),
-    orUnknown(stringField(nodeInfo, 'containerRuntimeVersion')),
-  ];
-}
-
 /** The generic columns: NAME, AGE. */
 function genericCells(object: Record<string, unknown>, now: Date): unknown[] {
   return [nameOf(object), ageOf(object, now)];
 }
 
 /**
- * Node STATUS. kube indexes conditions by type, so with several Ready conditions the last one
- * wins; Ready is "Ready" only for status "True" (so "False" and "Unknown" both print NotReady);
- * no Ready condition prints "Unknown"; spec.unschedulable appends ",SchedulingDisabled".
- */
-function nodeStatus(object: Record<string, unknown>): string {
-  const conditions = field(object, 'status')['conditions'];
-  let ready: Record<string, unknown> | undefined;
-  if (Array.isArray(conditions)) {
-    for (const condition of conditions) {
-      if (isPlainObject(condition) && condition['type'] === 'Ready') ready = condition;
-    }
-  }
-  const parts = [ready === undefined ? 'Unknown' : ready['status'] === 'True' ? 'Ready' : 'NotReady'];
-  if (field(object, 'spec')['unschedulable'] === true) parts.push('SchedulingDisabled');
-  return parts.join(',');
-}
-
-const NODE_ROLE_PREFIX = 'node-role.kubernetes.io/';
-const NODE_ROLE_LABEL = 'kubernetes.io/role';
-
-/**
- * Node ROLES: the suffix of every `node-role.kubernetes.io/<role>` label (whatever its value)
- * and the non-empty value of a `kubernetes.io/role` label, de-duplicated, sorted, joined by
- * ","; "<none>" when there are none.
- */
-function nodeRoles(object: Record<string, unknown>): string {
-  const labels = field(object, 'metadata')['labels'];
-  const roles = new Set<string>();
-  if (isPlainObject(labels)) {
-    for (const [key, value] of Object.entries(labels)) {
-      if (key.startsWith(NODE_ROLE_PREFIX)) {
-        const role = key.slice(NODE_ROLE_PREFIX.length);
-        if (role.length > 0) roles.add(role);
-      } else if (key === NODE_ROLE_LABEL && typeof value === 'string' && value !== '') {
-        roles.add(value);
-      }
-    }
-  }
-  return roles.size === 0 ? '<none>' : [...roles].sort(compareCodePoints).join(',');
-}
-
-/**
- * The address of the first status.addresses entry of `type`, even if that address is empty,
- * as kube returns it; "<none>" when no entry has the type.
- */
-function nodeAddress(status: Record<string, unknown>, type: string): string {
-  const addresses = status['addresses'];
-  if (Array.isArray(addresses)) {
-    for (const address of addresses) {
-      if (isPlainObject(address) && address['type'] === type) return stringField(address, 'address');
-    }
-  }
-  return '<none>';
-}
-
-/** kube prints "<unknown>" for an empty OS image, kernel or runtime version. */
-function orUnknown(value: string): string {
-  return value === '' ? '<unknown>' : value;
-}
-
-/**
  * Go's sets.String.List() sorts by byte order of the UTF-8 encoding, which is code-point
  * order; JS's default sort compares UTF-16 code units, which differs above U+FFFF.
  */
-function compareCodePoints(a: string, b: string): number {
+export function compareCodePoints(a: string, b: string): number {
   const left = [...a];
   const right = [...b];
   const length = Math.min(left.length, right.length);
@@ -343,28 +200,28 @@ function compareCodePoints(a: string, b: string): number {
   return left.length - right.length;
 }
 
-function nameOf(object: Record<string, unknown>): string {
+export function nameOf(object: Record<string, unknown>): string {
   return stringField(field(object, 'metadata'), 'name');
 }
 
-function ageOf(object: Record<string, unknown>, now: Date): string {
+export function ageOf(object: Record<string, unknown>, now: Date): string {
   const timestamp = field(object, 'metadata')['creationTimestamp'];
   return age(typeof timestamp === 'string' ? timestamp : undefined, now);
 }
 
 /** A nested object field, or an empty object when it is absent or not an object. */
-function field(object: Record<string, unknown>, key: string): Record<string, unknown> {
+export function field(object: Record<string, unknown>, key: string): Record<string, unknown> {
   const value = object[key];
   return isPlainObject(value) ? value : {};
 }
 
 /** A string field, or "" (Go's zero value) when it is absent or not a string. */
-function stringField(object: Record<string, unknown>, key: string): string {
+export function stringField(object: Record<string, unknown>, key: string): string {
   const value = object[key];
   return typeof value === 'string' ? value : '';
 }
 
-function keyCount(value: unknown): number {
+export function keyCount(value: unknown): number {
   return isPlainObject(value) ? Object.keys(value).length : 0;
 }
 

@@ -1,0 +1,109 @@
+/**
+ * What a kind is: the one definition every part of the control plane reads (discovery,
+ * routing, storage keys, admission, printing, selectors, watch caches, OpenAPI), held by the
+ * live {@link KindRegistry} in registry.ts.
+ */
+import type { KubeObject } from '../kube.ts';
+import type { SelectableFields } from '../selectors.ts';
+
+/** How names are validated, as kube's ValidateObjectMeta name functions. */
+export type NameValidation = 'dns1123Subdomain' | 'dns1123Label' | 'pathSegmentName';
+
+/** The identity of a served resource: enough to route, key, discover and label it. */
+export interface ResourceInfo {
+  /** API group; "" for the core group. */
+  readonly group: string;
+  readonly version: string;
+  /** Plural, lower-case: the URL segment and the storage key segment. */
+  readonly resource: string;
+  readonly singular: string;
+  readonly kind: string;
+  readonly listKind: string;
+  readonly namespaced: boolean;
+  readonly shortNames: readonly string[];
+  /** Discovery categories (e.g. "all"). */
+  readonly categories: readonly string[];
+  /** Verbs the resource serves, as discovery lists them. */
+  readonly verbs: readonly string[];
+  /** Subresources served under `<resource>/<name>/<subresource>` (e.g. "status"). */
+  readonly subresources: readonly string[];
+  readonly nameValidation: NameValidation;
+}
+
+/** metav1.TableColumnDefinition: one column of a Table, in the order the cells appear. */
+export interface TableColumnDefinition {
+  /** Human-readable column name; kubectl upper-cases it for the header. */
+  name: string;
+  /** OpenAPI type of the cells: "string", "integer", "number", "boolean" or "date". */
+  type: string;
+  /** OpenAPI format hint; "name" marks the column holding the object's name, else "". */
+  format: string;
+  /** What the column shows. */
+  description: string;
+  /** 0 for default columns; higher-priority columns are shown only by `kubectl get -o wide`. */
+  priority: number;
+}
+
+/**
+ * A kind's server-side printing (kube's print handlers): the columns, and the cells of one
+ * object. `cells` gets any JSON object (it may not have passed typed decoding) and never throws:
+ * a missing or mistyped field prints what kube prints for the Go zero value.
+ */
+export interface KindPrinter {
+  readonly columns: readonly TableColumnDefinition[];
+  cells(object: Record<string, unknown>, now: Date): unknown[];
+}
+
+/**
+ * Which change of an object is a change of its desired state, raising metadata.generation:
+ * 'allButMetadataAndStatus' (custom resources with a status subresource, and the kinds
+ * served before this registry), 'spec' (built-in kinds whose strategy compares spec), 'none'.
+ */
+export type GenerationRule = 'allButMetadataAndStatus' | 'spec' | 'none';
+
+/**
+ * A kind's strategy: what kube's registry strategy does beyond what every kind shares. Every
+ * function takes and returns plain JSON objects and never throws on malformed input.
+ */
+export interface KindStrategy {
+  /** PrepareForCreate: kind-specific changes to a new object (status reset, defaults). */
+  prepareForCreate?(object: KubeObject): KubeObject;
+  /** PrepareForUpdate: kind-specific changes given the stored object (e.g. status kept). */
+  prepareForUpdate?(object: KubeObject, old: KubeObject): KubeObject;
+  readonly generation: GenerationRule;
+}
+
+/** Where a kind comes from: built in, or registered at run time (a CustomResourceDefinition). */
+export type KindSource = 'builtin' | 'custom';
+
+/** One kind, as every consumer sees it. */
+export interface KindDefinition extends ResourceInfo {
+  readonly source: KindSource;
+  /** The fields it can be selected by, and their values in an object. */
+  readonly selectableFields: SelectableFields;
+  readonly strategy: KindStrategy;
+  /** Its Table printing; the generic NAME/AGE columns when absent. */
+  readonly printer?: KindPrinter;
+  /**
+   * The OpenAPI definition name of the kind's schema (e.g. `io.k8s.api.core.v1.ConfigMap`),
+   * looked up in the generated schemas or in `definitions`.
+   */
+  readonly schema: string;
+  /** Schemas the kind brings itself (custom kinds), by definition name. */
+  readonly definitions?: Readonly<Record<string, unknown>>;
+}
+
+/** "v1" for the core group, "group/version" otherwise. */
+export function apiVersionOf(r: { group: string; version: string }): string {
+  return r.group === '' ? r.version : `${r.group}/${r.version}`;
+}
+
+/** The object with the kind and apiVersion of `info` (storage keeps objects without relying on them). */
+export function withTypeMeta<T extends { kind?: unknown; apiVersion?: unknown }>(object: T, info: ResourceInfo): T & { kind: string; apiVersion: string } {
+  return { ...object, kind: info.kind, apiVersion: apiVersionOf(info) };
+}
+
+/** The registry key of a resource: `group/version/resource`. */
+export function resourceKey(r: { group: string; version: string; resource: string }): string {
+  return `${r.group}/${r.version}/${r.resource}`;
+}
