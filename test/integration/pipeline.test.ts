@@ -108,6 +108,31 @@ describe('Pipeline: the types of a body\'s metadata', () => {
     assert.deepEqual(updated.data, { k: 'v' });
   });
 
+  test('labels and annotations of the right types but bad keys or values: 422 Invalid with a cause each, on create and update', async () => {
+    const { storage, pipeline, cms, cm } = await setup();
+    const before = await storage.currentRevision();
+    const refused = await pipeline.create(admin, cms, body({ metadata: { name: 'a', labels: { 'app/x/y': 'web', tier: '-front' } } })).then(
+      () => assert.fail('expected Invalid'),
+      (err: unknown) => err,
+    );
+    assert.ok(refused instanceof StatusError);
+    assert.equal(refused.code, 422);
+    assert.equal(refused.reason, 'Invalid');
+    assert.match(refused.message, /^ConfigMap "a" is invalid: \[metadata\.labels: Invalid value: "app\/x\/y": a qualified name must consist of .*, metadata\.labels: Invalid value: "-front": a valid label must be an empty string or consist of /);
+    assert.deepEqual(refused.details?.causes?.map((c) => [c.reason, c.field]), [['FieldValueInvalid', 'metadata.labels'], ['FieldValueInvalid', 'metadata.labels']]);
+    assert.equal(await storage.currentRevision(), before, 'nothing is written');
+
+    const created = await pipeline.create(admin, cms, body({ metadata: { name: 'a', labels: { app: 'web' }, annotations: { 'Example.com/Note': 'free text' } } }));
+    await assert.rejects(
+      pipeline.update(admin, cm('a'), body({ ...created, metadata: { ...created.metadata, annotations: { 'bad key': 'v' } } })),
+      (err: unknown) =>
+        err instanceof StatusError &&
+        err.code === 422 &&
+        err.message.startsWith('ConfigMap "a" is invalid: metadata.annotations: Invalid value: "bad key": name part must consist of') &&
+        err.details?.causes?.[0]?.field === 'metadata.annotations',
+    );
+  });
+
   test('delete: an object stored with a uid of the wrong type can still be deleted (its uid is no precondition)', async () => {
     const memory = new MemoryStorage();
     const telemetry = createTelemetry({ serviceName: 'test', env: {} });
