@@ -12,8 +12,7 @@ import { createLogger } from '../../lib/log.ts';
 import { loadApiProto } from '../../lib/proto.ts';
 import { ResourceRegistry } from '../../lib/resources.ts';
 import { createTelemetry } from '../../lib/tracing.ts';
-import { AdmissionChain } from '../../services/admission/core/chain.ts';
-import { NamespaceLifecycle, ObjectMetaValidation, SystemFieldsPlugin } from '../../services/admission/core/plugins.ts';
+import { buildAdmissionChain } from '../../services/admission/core/chain.ts';
 import { SYSTEM_MASTERS, type UserInfo } from '../../services/auth/api.ts';
 import { PrivilegedGroupAuthorizer } from '../../services/auth/core/authorizer.ts';
 import { TokenFileAuthenticator } from '../../services/auth/core/token-file.ts';
@@ -30,7 +29,7 @@ const logger = createLogger({ service: 'test', level: 'error' });
 
 /** The pipeline over `storage` (the memory backend, or a gRPC client of it). */
 async function setup(storage: Storage = new MemoryStorage()) {
-  const admission = new AdmissionChain([new SystemFieldsPlugin()], [new ObjectMetaValidation(registry), new NamespaceLifecycle(storage, registry)]);
+  const admission = buildAdmissionChain({ registry, storage });
   const watcher = new WatchService({ caches: new Map(), storage, registry, logger });
   const pipeline = new Pipeline({ authenticator: new TokenFileAuthenticator([]), authorizer: new PrivilegedGroupAuthorizer(), admission, storage, watcher });
   const namespaces = registry.get('', 'v1', 'namespaces');
