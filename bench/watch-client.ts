@@ -16,6 +16,7 @@ import type * as grpc from '@grpc/grpc-js';
 import { Redis } from 'ioredis';
 import { clientSettings, serverStream } from '../lib/grpc.ts';
 import type { WatchClient as GeneratedWatchClient } from '../lib/gen/apiserver/v1/Watch.ts';
+import { watchOptionsToProto } from '../lib/list-options.ts';
 import { loadApiProto } from '../lib/proto.ts';
 import { createTelemetry } from '../lib/tracing.ts';
 import { generatedWatchClient, ReplicaStreams } from '../services/watch/grpc/client.ts';
@@ -126,16 +127,8 @@ async function connectGrpc(command: ConnectGrpcCommand): Promise<number> {
     watchers.push({ source: target.address, ns: target.ns, last: 0, received: 0 });
     const request = {
       ref: { group: '', version: 'v1', resource: 'configmaps', namespace: target.ns < 0 ? '' : `ns-${target.ns}`, name: '' },
-      options: {
-        labelSelector: '',
-        fieldSelector: '',
-        resourceVersion: command.resourceVersion,
-        resourceVersionMatch: '',
-        // As informers and kubelets ask; a bookmark is at most one a minute and is not counted.
-        allowWatchBookmarks: true,
-        sendInitialEvents: false,
-        timeoutSeconds: 0,
-      },
+      // As informers and kubelets ask; a bookmark is at most one a minute and is not counted.
+      options: watchOptionsToProto({ resourceVersion: command.resourceVersion, allowWatchBookmarks: true }),
     };
     started++;
     if (command.multiplexed) {

@@ -6,7 +6,17 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { StatusError } from './errors.ts';
 import { goQuote, parseInt64, parseUint64 } from './go-strconv.ts';
-import { checkListOptions, checkWatchOptions, type ListOptions, type WatchOptions } from './list-options.ts';
+import {
+  checkListOptions,
+  checkWatchOptions,
+  listOptionsFromProto,
+  listOptionsToProto,
+  watchOptionsFromProto,
+  watchOptionsToProto,
+  type ListOptions,
+  type WatchOptions,
+} from './list-options.ts';
+import { loadApiProto } from './proto.ts';
 import { builtinRegistry } from './kinds/index.ts';
 
 const kinds = builtinRegistry();
@@ -177,5 +187,62 @@ describe('Go strconv', () => {
     }
     assert.deepEqual(parseUint64('18446744073709551615'), { value: 2n ** 64n - 1n });
     assert.deepEqual(parseUint64('+5'), { error: 'strconv.ParseUint: parsing "+5": invalid syntax' });
+  });
+});
+
+describe('the wire form (apiserver.v1.ListOptions and WatchOptions)', () => {
+  // Through real protobuf encoding, as a client and a server see the messages.
+  const proto = loadApiProto();
+  const listMethod = proto.apiserver.v1.Storage.service.List;
+  const watchMethod = proto.apiserver.v1.Watch.service.Watch;
+  const sendList = (o: ListOptions) => listMethod.requestDeserialize(listMethod.requestSerialize({ options: listOptionsToProto(o) })).options;
+  const sendWatch = (o: WatchOptions) => watchMethod.requestDeserialize(watchMethod.requestSerialize({ options: watchOptionsToProto(o) })).options;
+
+  test('list options arrive as sent; absent ones as their zero values', () => {
+    const full = { labelSelector: 'a=b', fieldSelector: 'metadata.name=x', limit: 500, continue: 'tok', resourceVersion: '12', resourceVersionMatch: 'NotOlderThan' };
+    assert.deepEqual(listOptionsFromProto(sendList(full)), full);
+    const zero = { labelSelector: '', fieldSelector: '', limit: 0, continue: '', resourceVersion: '', resourceVersionMatch: '' };
+    assert.deepEqual(listOptionsFromProto(sendList({})), zero);
+    assert.deepEqual(listOptionsFromProto(null), zero);
+    // int64 arrives as a decimal string (the loader's longs: String) and is read back as a number.
+    assert.equal(listOptionsFromProto(sendList({ limit: Number.MAX_SAFE_INTEGER })).limit, Number.MAX_SAFE_INTEGER);
+    // A negative limit travels, so that the receiver's check refuses it in kube's words.
+    assert.equal(outcome(() => checkListOptions(configmaps, listOptionsFromProto(sendList({ limit: -1 })))), 'BadRequest: limit: Invalid value: -1: must be greater than or equal to 0');
+  });
+
+  test('watch options arrive as sent; sendInitialEvents=false cannot travel and arrives absent', () => {
+    const full: WatchOptions = {
+      labelSelector: 'a',
+      fieldSelector: 'metadata.name=x',
+      resourceVersion: '7',
+      resourceVersionMatch: 'NotOlderThan',
+      allowWatchBookmarks: true,
+      sendInitialEvents: true,
+      timeoutSeconds: 30,
+    };
+    assert.deepEqual(watchOptionsFromProto(sendWatch(full)), full);
+    assert.equal(watchOptionsFromProto(sendWatch({ ...full, sendInitialEvents: false })).sendInitialEvents, undefined);
+    assert.deepEqual(watchOptionsFromProto(null), {});
+    assert.deepEqual(watchOptionsFromProto(sendWatch({})), {
+      labelSelector: '',
+      fieldSelector: '',
+      resourceVersion: '',
+      resourceVersionMatch: '',
+      allowWatchBookmarks: false,
+      sendInitialEvents: undefined,
+      timeoutSeconds: 0,
+    });
+  });
+
+  test('without initial events the match is left out, so a watch the sender may make is not refused at the receiver', () => {
+    // sendInitialEvents=false with NotOlderThan is a valid watch; on the wire false is absent,
+    // and an absent sendInitialEvents with a match would be refused.
+    const sent: WatchOptions = { resourceVersion: '5', resourceVersionMatch: 'NotOlderThan', sendInitialEvents: false };
+    assert.equal(outcome(() => checkWatchOptions(configmaps, sent)), 'ok');
+    const received = watchOptionsFromProto(sendWatch(sent));
+    assert.equal(received.resourceVersionMatch, '');
+    assert.equal(outcome(() => checkWatchOptions(configmaps, received)), 'ok');
+    assert.equal(watchOptionsToProto({ resourceVersionMatch: 'NotOlderThan' }).resourceVersionMatch, '');
+    assert.equal(watchOptionsToProto({ resourceVersionMatch: 'Exact', sendInitialEvents: true }).resourceVersionMatch, 'Exact');
   });
 });

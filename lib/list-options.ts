@@ -6,10 +6,16 @@
  * storage's resourceVersion check), and in kube's order: values, selector syntax, the option
  * rules (422), the fields the resource can be selected by, the resourceVersion.
  *
+ * The conversions to and from the gRPC messages (apiserver.v1.ListOptions and WatchOptions, which
+ * storage, the watch service and the typed API share) live here too, so that every client and
+ * server says the same thing on the wire.
+ *
  * Two checks are this server's own, because kube lets the values through and misbehaves with
  * them: a negative limit and a negative timeoutSeconds are refused (400).
  */
 import { badRequest, invalid, type FieldError } from './errors.ts';
+import type { ListOptions as ListOptionsMessage, ListOptions__Output as ListOptionsReceived } from './gen/apiserver/v1/ListOptions.ts';
+import type { WatchOptions as WatchOptionsMessage, WatchOptions__Output as WatchOptionsReceived } from './gen/apiserver/v1/WatchOptions.ts';
 import { goQuote, parseUint64 } from './go-strconv.ts';
 import {
   checkFieldsSupported,
@@ -170,4 +176,70 @@ export function checkWatchOptions(selectable: SelectableFields, o: WatchOptions)
   refuse(watchOptionErrors(o));
   checkFieldsSupported(fields, selectable.supported);
   return { labels, fields, selectable, resourceVersion: parseResourceVersion(o.resourceVersion) };
+}
+
+// ---- The wire form (apiserver.v1.ListOptions and WatchOptions) ----
+
+/** The options of a list as a gRPC message; absent options are the message's zero values. */
+export function listOptionsToProto(o: ListOptions): ListOptionsMessage {
+  return {
+    labelSelector: o.labelSelector ?? '',
+    fieldSelector: o.fieldSelector ?? '',
+    limit: o.limit ?? 0,
+    continue: o.continue ?? '',
+    resourceVersion: o.resourceVersion ?? '',
+    resourceVersionMatch: o.resourceVersionMatch ?? '',
+  };
+}
+
+/**
+ * The options of a list as they came over gRPC, unchecked (checkListOptions is the receiver's
+ * to call, as every other path's). No message is all zero values. The message has no
+ * sendInitialEvents, so a list from the wire never carries one.
+ */
+export function listOptionsFromProto(o: ListOptionsReceived | null | undefined): ListOptions {
+  return {
+    limit: o === null || o === undefined ? 0 : Number(o.limit),
+    continue: o?.continue ?? '',
+    resourceVersion: o?.resourceVersion ?? '',
+    resourceVersionMatch: o?.resourceVersionMatch ?? '',
+    labelSelector: o?.labelSelector ?? '',
+    fieldSelector: o?.fieldSelector ?? '',
+  };
+}
+
+/**
+ * The options of a watch as a gRPC message. A proto3 bool cannot say sendInitialEvents=false
+ * (false is absent), and kube's rules need it for a resourceVersionMatch: without initial
+ * events the match changes nothing, so it is left out. The continue token, which a watch
+ * ignores, is not sent.
+ */
+export function watchOptionsToProto(o: WatchOptions): WatchOptionsMessage {
+  return {
+    labelSelector: o.labelSelector ?? '',
+    fieldSelector: o.fieldSelector ?? '',
+    resourceVersion: o.resourceVersion ?? '',
+    resourceVersionMatch: o.sendInitialEvents === true ? (o.resourceVersionMatch ?? '') : '',
+    allowWatchBookmarks: o.allowWatchBookmarks ?? false,
+    sendInitialEvents: o.sendInitialEvents ?? false,
+    timeoutSeconds: o.timeoutSeconds ?? 0,
+  };
+}
+
+/**
+ * The options of a watch as they came over gRPC, unchecked (checkWatchOptions is the
+ * receiver's to call, so a value REST refuses is refused here too). sendInitialEvents=false
+ * cannot be told from absent on the wire: false is absent.
+ */
+export function watchOptionsFromProto(o: WatchOptionsReceived | null | undefined): WatchOptions {
+  if (o === null || o === undefined) return {};
+  return {
+    labelSelector: o.labelSelector,
+    fieldSelector: o.fieldSelector,
+    resourceVersion: o.resourceVersion,
+    resourceVersionMatch: o.resourceVersionMatch,
+    allowWatchBookmarks: o.allowWatchBookmarks,
+    sendInitialEvents: o.sendInitialEvents ? true : undefined,
+    timeoutSeconds: Number(o.timeoutSeconds),
+  };
 }

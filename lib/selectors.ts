@@ -12,6 +12,7 @@
 import { badRequest } from './errors.ts';
 import { isPlainObject, type KubeObject } from './kube.ts';
 import { objectShapeProblem, type GoStruct } from './object-meta.ts';
+import { isQualifiedName, isValidLabelValue } from './validation/names.ts';
 
 type Operator = 'in' | 'notin' | 'exists' | '!' | 'gt' | 'lt';
 
@@ -31,70 +32,13 @@ export interface LabelSelector {
   matches(labels: unknown): boolean;
 }
 
-// validation.IsQualifiedName / IsValidLabelValue, with their messages.
-const QUALIFIED_NAME_FMT = '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]';
-const QUALIFIED_NAME = new RegExp(`^${QUALIFIED_NAME_FMT}$`);
-const QUALIFIED_NAME_MSG =
-  "must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '" +
-  QUALIFIED_NAME_FMT +
-  "')";
-const LABEL_VALUE_FMT = `(${QUALIFIED_NAME_FMT})?`;
-const LABEL_VALUE = new RegExp(`^${LABEL_VALUE_FMT}$`);
-const LABEL_VALUE_MSG =
-  "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for validation is '" +
-  LABEL_VALUE_FMT +
-  "')";
-const DNS1123_SUBDOMAIN_FMT = '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*';
-const DNS1123_SUBDOMAIN = new RegExp(`^${DNS1123_SUBDOMAIN_FMT}$`);
-const DNS1123_SUBDOMAIN_MSG =
-  "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '" +
-  DNS1123_SUBDOMAIN_FMT +
-  "')";
-
-/** Go's len(): bytes of the UTF-8 encoding. */
-function byteLength(s: string): number {
-  return Buffer.byteLength(s, 'utf8');
-}
-
-function qualifiedNameProblems(key: string): string[] {
-  const parts = key.split('/');
-  const errs: string[] = [];
-  let name: string;
-  if (parts.length === 1) {
-    name = parts[0] ?? '';
-  } else if (parts.length === 2) {
-    const prefix = parts[0] ?? '';
-    name = parts[1] ?? '';
-    if (prefix === '') errs.push('prefix part must be non-empty');
-    else {
-      if (byteLength(prefix) > 253) errs.push('prefix part must be no more than 253 characters');
-      if (!DNS1123_SUBDOMAIN.test(prefix)) errs.push(`prefix part ${DNS1123_SUBDOMAIN_MSG}`);
-    }
-  } else {
-    return [
-      `a qualified name ${QUALIFIED_NAME_MSG} with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')`,
-    ];
-  }
-  if (name === '') errs.push('name part must be non-empty');
-  else if (byteLength(name) > 63) errs.push('name part must be no more than 63 characters');
-  if (!QUALIFIED_NAME.test(name)) errs.push(`name part ${QUALIFIED_NAME_MSG}`);
-  return errs;
-}
-
-function labelValueProblems(value: string): string[] {
-  const errs: string[] = [];
-  if (byteLength(value) > 63) errs.push('must be no more than 63 characters');
-  if (!LABEL_VALUE.test(value)) errs.push(LABEL_VALUE_MSG);
-  return errs;
-}
-
 /** A field.Invalid error as its Error() prints it (`<nil>` is the path when there is none). */
 function fieldInvalid(path: string, value: string, detail: string): string {
   return `${path}: Invalid value: ${JSON.stringify(value)}: ${detail}`;
 }
 
 function keyError(key: string): string | undefined {
-  const problems = qualifiedNameProblems(key);
+  const problems = isQualifiedName(key);
   return problems.length === 0 ? undefined : fieldInvalid('<nil>', key, problems.join('; '));
 }
 
@@ -300,7 +244,7 @@ function newRequirement(key: string, op: Operator, values: string[]): Requiremen
     });
   }
   values.forEach((v, i) => {
-    const problems = labelValueProblems(v);
+    const problems = isValidLabelValue(v);
     if (problems.length > 0) errs.push(fieldInvalid(`values[${i}][${key}]`, v, problems.join('; ')));
   });
   const unique = [...new Set(errs)];

@@ -6,8 +6,7 @@ import { runService } from '../../lib/service-main.ts';
 import { loadApiProto } from '../../lib/proto.ts';
 import { builtinRegistry } from '../../lib/kinds/index.ts';
 import { StorageClient } from '../storage/grpc/client.ts';
-import { AdmissionChain } from './core/chain.ts';
-import { NamespaceLifecycle, ObjectMetaValidation, SystemFieldsPlugin } from './core/plugins.ts';
+import { buildAdmissionChain } from './core/chain.ts';
 import { ADMISSION_MAX_REQUEST_BYTES, admissionHandlers } from './grpc/server.ts';
 
 const FLAGS = [
@@ -19,12 +18,8 @@ await runService('admission', FLAGS, { maxReceiveMessageBytes: ADMISSION_MAX_REQ
   const registry = builtinRegistry();
   const storage = new StorageClient(config['storage-address'], { telemetry, tls });
   onStop(() => storage.close());
-  const chain = new AdmissionChain(
-    [new SystemFieldsPlugin(registry)],
-    [new ObjectMetaValidation(registry), new NamespaceLifecycle(storage, registry)],
-    // Every request's objects are decoded anew by the gRPC server.
-    { ownsRequestObjects: true },
-  );
+  // Every request's objects are decoded anew by the gRPC server.
+  const chain = buildAdmissionChain({ registry, storage, ownsRequestObjects: true });
   server.addService('apiserver.v1.Admission', loadApiProto().apiserver.v1.Admission.service, admissionHandlers(chain));
   const port = await server.listen(config.listen);
   logger.info('serving', { port });

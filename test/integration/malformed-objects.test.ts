@@ -14,8 +14,7 @@ import { startEtcd, type EtcdServer } from '../../lib/local/etcd.ts';
 import type { Logger } from '../../lib/log.ts';
 import { builtinRegistry } from '../../lib/kinds/index.ts';
 import { createTelemetry } from '../../lib/tracing.ts';
-import { AdmissionChain } from '../../services/admission/core/chain.ts';
-import { NamespaceLifecycle, ObjectMetaValidation, SystemFieldsPlugin } from '../../services/admission/core/plugins.ts';
+import { buildAdmissionChain } from '../../services/admission/core/chain.ts';
 import { SYSTEM_MASTERS } from '../../services/auth/api.ts';
 import { PrivilegedGroupAuthorizer } from '../../services/auth/core/authorizer.ts';
 import { TokenFileAuthenticator } from '../../services/auth/core/token-file.ts';
@@ -81,7 +80,7 @@ async function startStack(makeBackend: (logger: Logger) => Promise<Backend>): Pr
   const registry = builtinRegistry();
   const { caches, subscription } = await feedCachesLocally({ source: storage, storage, resources: registry.all, logger, cacheCapacity: 1000 });
   const watcher = new WatchService({ caches, storage, registry, logger });
-  const admission = new AdmissionChain([new SystemFieldsPlugin(registry)], [new ObjectMetaValidation(registry), new NamespaceLifecycle(storage, registry)]);
+  const admission = buildAdmissionChain({ registry, storage });
   const authenticator = new TokenFileAuthenticator([{ token: TOKEN, user: { username: 'admin', uid: '1', groups: [SYSTEM_MASTERS] } }]);
   const pipeline = new Pipeline({ authenticator, authorizer: new PrivilegedGroupAuthorizer(), admission, storage, watcher, authCacheTtlMs: 0 });
   const telemetry = createTelemetry({ serviceName: 'test', env: {} });

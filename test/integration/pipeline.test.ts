@@ -12,8 +12,7 @@ import { createLogger } from '../../lib/log.ts';
 import { loadApiProto } from '../../lib/proto.ts';
 import { builtinRegistry } from '../../lib/kinds/index.ts';
 import { createTelemetry } from '../../lib/tracing.ts';
-import { AdmissionChain } from '../../services/admission/core/chain.ts';
-import { NamespaceLifecycle, ObjectMetaValidation, SystemFieldsPlugin } from '../../services/admission/core/plugins.ts';
+import { buildAdmissionChain } from '../../services/admission/core/chain.ts';
 import { SYSTEM_MASTERS, type UserInfo } from '../../services/auth/api.ts';
 import { PrivilegedGroupAuthorizer } from '../../services/auth/core/authorizer.ts';
 import { TokenFileAuthenticator } from '../../services/auth/core/token-file.ts';
@@ -30,7 +29,7 @@ const logger = createLogger({ service: 'test', level: 'error' });
 
 /** The pipeline over `storage` (the memory backend, or a gRPC client of it). */
 async function setup(storage: Storage = new MemoryStorage()) {
-  const admission = new AdmissionChain([new SystemFieldsPlugin(registry)], [new ObjectMetaValidation(registry), new NamespaceLifecycle(storage, registry)]);
+  const admission = buildAdmissionChain({ registry, storage });
   const watcher = new WatchService({ caches: new Map(), storage, registry, logger });
   const pipeline = new Pipeline({ authenticator: new TokenFileAuthenticator([]), authorizer: new PrivilegedGroupAuthorizer(), admission, storage, watcher });
   const namespaces = registry.get('', 'v1', 'namespaces');
@@ -106,6 +105,31 @@ describe('Pipeline: the types of a body\'s metadata', () => {
     const updated = await pipeline.update(admin, cm('a'), body({ metadata: { name: 'a', labels: null, resourceVersion: null }, data: { k: 'v' } }));
     assert.equal('labels' in (updated.metadata ?? {}), false, 'labels: null removes the labels');
     assert.deepEqual(updated.data, { k: 'v' });
+  });
+
+  test('labels and annotations of the right types but bad keys or values: 422 Invalid with a cause each, on create and update', async () => {
+    const { storage, pipeline, cms, cm } = await setup();
+    const before = await storage.currentRevision();
+    const refused = await pipeline.create(admin, cms, body({ metadata: { name: 'a', labels: { 'app/x/y': 'web', tier: '-front' } } })).then(
+      () => assert.fail('expected Invalid'),
+      (err: unknown) => err,
+    );
+    assert.ok(refused instanceof StatusError);
+    assert.equal(refused.code, 422);
+    assert.equal(refused.reason, 'Invalid');
+    assert.match(refused.message, /^ConfigMap "a" is invalid: \[metadata\.labels: Invalid value: "app\/x\/y": a qualified name must consist of .*, metadata\.labels: Invalid value: "-front": a valid label must be an empty string or consist of /);
+    assert.deepEqual(refused.details?.causes?.map((c) => [c.reason, c.field]), [['FieldValueInvalid', 'metadata.labels'], ['FieldValueInvalid', 'metadata.labels']]);
+    assert.equal(await storage.currentRevision(), before, 'nothing is written');
+
+    const created = await pipeline.create(admin, cms, body({ metadata: { name: 'a', labels: { app: 'web' }, annotations: { 'Example.com/Note': 'free text' } } }));
+    await assert.rejects(
+      pipeline.update(admin, cm('a'), body({ ...created, metadata: { ...created.metadata, annotations: { 'bad key': 'v' } } })),
+      (err: unknown) =>
+        err instanceof StatusError &&
+        err.code === 422 &&
+        err.message.startsWith('ConfigMap "a" is invalid: metadata.annotations: Invalid value: "bad key": name part must consist of') &&
+        err.details?.causes?.[0]?.field === 'metadata.annotations',
+    );
   });
 
   test('delete: an object stored with a uid of the wrong type can still be deleted (its uid is no precondition)', async () => {

@@ -5,8 +5,7 @@ import type { KubeObject } from '../../../lib/kube.ts';
 import { builtinRegistry } from '../../../lib/kinds/index.ts';
 import type { StorageRef } from '../../storage/api.ts';
 import type { AdmissionRequest, MutatingPlugin, ValidatingPlugin } from '../api.ts';
-import { AdmissionChain } from './chain.ts';
-import { NamespaceLifecycle, ObjectMetaValidation, SystemFieldsPlugin } from './plugins.ts';
+import { AdmissionChain, buildAdmissionChain } from './chain.ts';
 
 function request(overrides: Partial<AdmissionRequest> = {}): AdmissionRequest {
   return {
@@ -133,7 +132,7 @@ describe('the built-in chain', () => {
     },
   };
   const clock = () => new Date('2024-09-18T09:34:31Z');
-  const chain = new AdmissionChain([new SystemFieldsPlugin(registry, clock)], [new ObjectMetaValidation(registry), new NamespaceLifecycle(storage, registry)]);
+  const chain = buildAdmissionChain({ registry, storage, clock });
 
   test('a ConfigMap with generateName gets a valid generated name and its system fields', async () => {
     const out = await chain.admit(
@@ -149,6 +148,15 @@ describe('the built-in chain', () => {
     assert.ok(err instanceof StatusError);
     assert.equal(err.reason, 'Invalid');
     assert.match(err.message, /^ConfigMap "Bad_Name" is invalid: metadata\.name: Invalid value: "Bad_Name": a lowercase RFC 1123 subdomain/);
+  });
+
+  test('label keys and annotation keys are validated on the mutated object', async () => {
+    const err = await chain
+      .admit(request({ object: { kind: 'ConfigMap', metadata: { name: 'cm', namespace: 'default', labels: { 'a/b/c': 'x' }, annotations: { '/x': 'y' } } } }))
+      .catch((e: unknown) => e);
+    assert.ok(err instanceof StatusError);
+    assert.equal(err.reason, 'Invalid');
+    assert.deepEqual(err.details?.causes?.map((c) => c.field), ['metadata.labels', 'metadata.annotations']);
   });
 
   test('a missing namespace is NotFound', async () => {

@@ -1,9 +1,13 @@
 /**
  * The admission chain: mutating plugins in order, then validating plugins in order. Validators
- * see the final object, so no mutation can slip a value past validation.
+ * see the final object, so no mutation can slip a value past validation. buildAdmissionChain
+ * is the one place that says which built-in plugins run, and in what order.
  */
 import type { KubeObject } from '../../../lib/kube.ts';
+import type { KindRegistry } from '../../../lib/kinds/index.ts';
+import type { Storage } from '../../storage/api.ts';
 import type { Admission, AdmissionRequest, MutatingPlugin, ValidatingPlugin } from '../api.ts';
+import { NamespaceLifecycle, ObjectMetaValidation, SystemFieldsPlugin } from './plugins.ts';
 
 export interface AdmissionChainOptions {
   /**
@@ -39,4 +43,27 @@ export class AdmissionChain implements Admission {
     }
     return object;
   }
+}
+
+/** What the built-in plugins need. */
+export interface AdmissionChainDeps extends AdmissionChainOptions {
+  /** The served resources: their scope and name rules (ObjectMetaValidation, NamespaceLifecycle). */
+  registry: KindRegistry;
+  /** Where namespaces are read (NamespaceLifecycle): the storage service or a backend in process. */
+  storage: Pick<Storage, 'get'>;
+  /** The time creationTimestamp is set from (SystemFields); the wall clock by default. */
+  clock?: () => Date;
+}
+
+/**
+ * The built-in chain, as the admission service serves it and a single process runs it: system
+ * fields on create (mutating), then ValidateObjectMeta and NamespaceLifecycle (validating).
+ */
+export function buildAdmissionChain(deps: AdmissionChainDeps): AdmissionChain {
+  const { registry, storage, clock, ...options } = deps;
+  return new AdmissionChain(
+    [new SystemFieldsPlugin(registry, clock)],
+    [new ObjectMetaValidation(registry), new NamespaceLifecycle(storage, registry)],
+    options,
+  );
 }

@@ -16,6 +16,10 @@ const ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 const SUBDOMAIN_MSG =
   "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')";
+const QUALIFIED_NAME_MSG =
+  "must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')";
+const LABEL_VALUE_MSG =
+  "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')";
 const LABEL_MSG =
   "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')";
 
@@ -220,6 +224,43 @@ describe('ObjectMetaValidation', () => {
       err.message,
       `ConfigMap "Bad_x2b4z" is invalid: [metadata.generateName: Invalid value: "Bad_": ${SUBDOMAIN_MSG}, metadata.name: Invalid value: "Bad_x2b4z": ${SUBDOMAIN_MSG}]`,
     );
+  });
+
+  test('label keys and values: 422 on metadata.labels naming the key or value (ValidateLabels)', async () => {
+    await plugin.validate(request(), configMap({ name: 'cm', namespace: 'default', labels: { app: 'web', 'example.com/tier': '', 'a.b_c-d': 'X.y_z-1' } }));
+    const err = await rejection(() => plugin.validate(request(), configMap({ name: 'cm', namespace: 'default', labels: { 'bad key': 'ok', app: 'has space' } })));
+    assert.equal(err.code, 422);
+    assert.equal(err.reason, 'Invalid');
+    assert.equal(
+      err.message,
+      `ConfigMap "cm" is invalid: [metadata.labels: Invalid value: "bad key": name part ${QUALIFIED_NAME_MSG}, metadata.labels: Invalid value: "has space": ${LABEL_VALUE_MSG}]`,
+    );
+    assert.deepEqual(err.details?.causes, [
+      { reason: 'FieldValueInvalid', message: `Invalid value: "bad key": name part ${QUALIFIED_NAME_MSG}`, field: 'metadata.labels' },
+      { reason: 'FieldValueInvalid', message: `Invalid value: "has space": ${LABEL_VALUE_MSG}`, field: 'metadata.labels' },
+    ]);
+    const long = await rejection(() => plugin.validate(request({ operation: 'UPDATE' }), configMap({ name: 'cm', namespace: 'default', labels: { v: 'x'.repeat(64) } })));
+    assert.equal(long.message, `ConfigMap "cm" is invalid: metadata.labels: Invalid value: "${'x'.repeat(64)}": must be no more than 63 characters`);
+    const prefix = await rejection(() => plugin.validate(request(), configMap({ name: 'cm', namespace: 'default', labels: { 'Example.com/x': 'y' } })));
+    assert.equal(prefix.message, `ConfigMap "cm" is invalid: metadata.labels: Invalid value: "Example.com/x": prefix part ${SUBDOMAIN_MSG}`);
+  });
+
+  test('annotation keys regardless of case, and 256 KiB in all (ValidateAnnotations)', async () => {
+    await plugin.validate(request(), configMap({ name: 'cm', namespace: 'default', annotations: { 'Example.COM/Some-Key': 'any value at all: ☃', note: '' } }));
+    const err = await rejection(() => plugin.validate(request(), configMap({ name: 'cm', namespace: 'default', annotations: { 'a/b/c': 'v' } })));
+    assert.equal(
+      err.message,
+      `ConfigMap "cm" is invalid: metadata.annotations: Invalid value: "a/b/c": a qualified name ${QUALIFIED_NAME_MSG} with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')`,
+    );
+    assert.deepEqual(err.details?.causes?.map((c) => [c.reason, c.field]), [['FieldValueInvalid', 'metadata.annotations']]);
+    // Keys and values count together, in bytes: exactly 256 KiB passes, one byte more does not.
+    const exact = { k: 'x'.repeat(256 * 1024 - 1) };
+    await plugin.validate(request(), configMap({ name: 'cm', namespace: 'default', annotations: exact }));
+    // 262,144 characters, but "é" is two bytes.
+    const over = { k: 'x'.repeat(128 * 1024), note: `é${'x'.repeat(128 * 1024 - 6)}` };
+    const big = await rejection(() => plugin.validate(request({ operation: 'UPDATE' }), configMap({ name: 'cm', namespace: 'default', annotations: over })));
+    assert.equal(big.message, 'ConfigMap "cm" is invalid: metadata.annotations: Too long: may not be more than 262144 bytes');
+    assert.deepEqual(big.details?.causes, [{ reason: 'FieldValueTooLong', message: 'Too long: may not be more than 262144 bytes', field: 'metadata.annotations' }]);
   });
 
   test('unknown resources and missing objects are not its business', async () => {

@@ -6,9 +6,9 @@ import { invalid, notFound, StatusError, type FieldError } from '../../../lib/er
 import type { KubeObject } from '../../../lib/kube.ts';
 import { isPlainObject, rfc3339 } from '../../../lib/kube.ts';
 import type { KindRegistry } from '../../../lib/kinds/index.ts';
+import { isDNS1123Label, isDNS1123Subdomain, validateAnnotations, validateLabels } from '../../../lib/validation/names.ts';
 import type { Storage } from '../../storage/api.ts';
 import type { AdmissionRequest, MutatingPlugin, ValidatingPlugin } from '../api.ts';
-import { isDNS1123Label, isDNS1123Subdomain } from './validation.ts';
 
 /** kube's alphabet for generated name suffixes: no vowels (no words), no look-alikes (0/1/3). */
 const SUFFIX_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
@@ -66,7 +66,9 @@ function maskTrailingDash(prefix: string): string {
 
 /**
  * ValidateObjectMeta of kube: a valid name (or generateName), a namespace exactly when the
- * resource is namespaced, and valid label keys/values are checked later with the schema.
+ * resource is namespaced, label keys and values (metadata.labels) and annotation keys and
+ * their total size (metadata.annotations) as kube checks them, on create and update alike.
+ * Labels or annotations that are not maps of strings are the object's shape check's to refuse.
  */
 export class ObjectMetaValidation implements ValidatingPlugin {
   readonly name = 'ObjectMetaValidation';
@@ -110,6 +112,8 @@ export class ObjectMetaValidation implements ValidatingPlugin {
     } else if (namespace !== '') {
       errors.push({ type: 'FieldValueForbidden', field: 'metadata.namespace', detail: 'not allowed on this type' });
     }
+    if (isPlainObject(metadata.labels)) errors.push(...validateLabels(metadata.labels, 'metadata.labels'));
+    if (isPlainObject(metadata.annotations)) errors.push(...validateAnnotations(metadata.annotations, 'metadata.annotations'));
     if (errors.length > 0) throw invalid(info.kind, info.group, typeof name === 'string' ? name : '', errors);
   }
 }

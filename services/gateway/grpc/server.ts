@@ -8,6 +8,7 @@ import { badRequest, StatusError } from '../../../lib/errors.ts';
 import { MESSAGE_FRAMING_BYTES, type CallContext, type HandlerMap } from '../../../lib/grpc.ts';
 import { checkUntrustedJson, objectBytes, parsedSizeEstimate, parseObjectBytes, type KubeObject } from '../../../lib/kube.ts';
 import type { KindRegistry } from '../../../lib/kinds/index.ts';
+import { listOptionsFromProto, watchOptionsFromProto } from '../../../lib/list-options.ts';
 import type { CreateRequest__Output } from '../../../lib/gen/apiserver/v1/CreateRequest.ts';
 import type { DeleteRequest__Output } from '../../../lib/gen/apiserver/v1/DeleteRequest.ts';
 import type { UpdateRequest__Output } from '../../../lib/gen/apiserver/v1/UpdateRequest.ts';
@@ -19,7 +20,6 @@ import type { ResourceRef__Output } from '../../../lib/gen/apiserver/v1/Resource
 import type { WatchEvent as ProtoWatchEvent } from '../../../lib/gen/apiserver/v1/WatchEvent.ts';
 import type { WatchRequest__Output } from '../../../lib/gen/apiserver/v1/WatchRequest.ts';
 import type { UserInfo } from '../../auth/api.ts';
-import { watchOptionsFromProto } from '../../watch/grpc/server.ts';
 import { bearerToken } from '../core/credentials.ts';
 import type { Pipeline, Target } from '../core/pipeline.ts';
 import { MAX_BODY_BYTES, tooLarge, tooManyRequests } from '../rest/body.ts';
@@ -81,20 +81,7 @@ export function resourcesHandlers(pipeline: Pipeline, registry: KindRegistry, bu
       return { object: objectBytes(object) };
     },
     List: async (req: ListRequest__Output, ctx: CallContext): Promise<ListResponse> => {
-      const o = req.options;
-      const result = await pipeline.list(
-        await user(ctx),
-        { ...target(req.ref), name: '' },
-        {
-          limit: o === null ? 0 : Number(o.limit),
-          continue: o?.continue ?? '',
-          resourceVersion: o?.resourceVersion ?? '',
-          resourceVersionMatch: o?.resourceVersionMatch ?? '',
-          labelSelector: o?.labelSelector ?? '',
-          fieldSelector: o?.fieldSelector ?? '',
-        },
-        ctx.signal,
-      );
+      const result = await pipeline.list(await user(ctx), { ...target(req.ref), name: '' }, listOptionsFromProto(req.options), ctx.signal);
       return {
         items: result.items.map(objectBytes),
         resourceVersion: result.resourceVersion,

@@ -5,6 +5,7 @@ import type * as grpc from '@grpc/grpc-js';
 import { clientSettings, unary, type ClientOptions } from '../../../lib/grpc.ts';
 import { MultiplexedClient } from '../../../lib/grpc-mux.ts';
 import { parseObjectBytes, objectBytes, type KubeObject } from '../../../lib/kube.ts';
+import { listOptionsToProto } from '../../../lib/list-options.ts';
 import { loadApiProto } from '../../../lib/proto.ts';
 import type { StorageClient as GeneratedStorageClient } from '../../../lib/gen/apiserver/v1/Storage.ts';
 import { STORAGE_MAX_CALL_BYTES } from './server.ts';
@@ -41,20 +42,7 @@ export class StorageClient implements Storage {
   }
 
   async list(ref: StorageRef, options: ListOptions = {}, signal?: AbortSignal): Promise<ListResult> {
-    const res = await unary(this.client, 'list',
-      {
-        ref: this.ref(ref),
-        options: {
-          limit: options.limit ?? 0,
-          continue: options.continue ?? '',
-          resourceVersion: options.resourceVersion ?? '',
-          resourceVersionMatch: options.resourceVersionMatch ?? '',
-          labelSelector: options.labelSelector ?? '',
-          fieldSelector: options.fieldSelector ?? '',
-        },
-      },
-      { signal },
-    );
+    const res = await unary(this.client, 'list', { ref: this.ref(ref), options: listOptionsToProto(options) }, { signal });
     const result: ListResult = {
       items: res.items.map(parseObjectBytes),
       resourceVersion: res.resourceVersion,

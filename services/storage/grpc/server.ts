@@ -17,6 +17,7 @@ import type { StorageDeleteResponse } from '../../../lib/gen/apiserver/v1/Storag
 import type { StorageEventsRequest__Output } from '../../../lib/gen/apiserver/v1/StorageEventsRequest.ts';
 import type { StorageEventsResponse } from '../../../lib/gen/apiserver/v1/StorageEventsResponse.ts';
 import { badRequest } from '../../../lib/errors.ts';
+import { listOptionsFromProto } from '../../../lib/list-options.ts';
 import type { EventsOptions, Storage, StorageRef } from '../api.ts';
 
 /** The largest request of one storage call: an object and its reference. */
@@ -43,19 +44,7 @@ export function storageHandlers(storage: Storage): HandlerMap {
       object: objectBytes(await storage.get(refFromProto(req.ref), { resourceVersion: req.resourceVersion }, ctx.signal)),
     }),
     List: async (req: StorageListRequest__Output, ctx: CallContext): Promise<StorageListResponse> => {
-      const o = req.options;
-      const result = await storage.list(
-        refFromProto(req.ref),
-        {
-          limit: o === null ? 0 : Number(o.limit),
-          continue: o?.continue ?? '',
-          resourceVersion: o?.resourceVersion ?? '',
-          resourceVersionMatch: o?.resourceVersionMatch ?? '',
-          labelSelector: o?.labelSelector ?? '',
-          fieldSelector: o?.fieldSelector ?? '',
-        },
-        ctx.signal,
-      );
+      const result = await storage.list(refFromProto(req.ref), listOptionsFromProto(req.options), ctx.signal);
       return {
         items: result.items.map(objectBytes),
         resourceVersion: result.resourceVersion,

@@ -23,6 +23,7 @@ import { context, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from '@opentel
 import { StatusError } from '../../../lib/errors.ts';
 import { clientSettings, startRpcSpan, traceCarrier, type ClientOptions } from '../../../lib/grpc.ts';
 import { fromGrpcError, fromRpcStatus } from '../../../lib/grpc-status.ts';
+import { watchOptionsToProto } from '../../../lib/list-options.ts';
 import { loadApiProto } from '../../../lib/proto.ts';
 import { nextFreeId } from '../../../lib/stream-ids.ts';
 import type { Telemetry } from '../../../lib/tracing.ts';
@@ -245,17 +246,8 @@ export class WatchClient implements Watcher {
       const handle = replica.open(
         {
           ref,
-          options: {
-            labelSelector: options.labelSelector ?? '',
-            fieldSelector: options.fieldSelector ?? '',
-            resourceVersion: resumed ? lastRevision : rv,
-            // The wire cannot say sendInitialEvents=false (it is absent), which the match
-            // needs: without initial events the match changes nothing, and is left out.
-            resourceVersionMatch: resumed || options.sendInitialEvents !== true ? '' : (options.resourceVersionMatch ?? ''),
-            allowWatchBookmarks: options.allowWatchBookmarks ?? false,
-            sendInitialEvents: resumed ? false : (options.sendInitialEvents ?? false),
-            timeoutSeconds: options.timeoutSeconds ?? 0,
-          },
+          // A resumed watch continues from the last event delivered, with no initial events.
+          options: watchOptionsToProto(resumed ? { ...options, resourceVersion: lastRevision, sendInitialEvents: undefined } : options),
           ...carrier,
         },
         queue,

@@ -4,6 +4,7 @@
  */
 import type * as grpc from '@grpc/grpc-js';
 import { MAX_SMALL_REQUEST_BYTES, MESSAGE_FRAMING_BYTES, type CallContext, type HandlerMap } from '../../../lib/grpc.ts';
+import { watchOptionsFromProto } from '../../../lib/list-options.ts';
 import type { Logger } from '../../../lib/log.ts';
 import type { Telemetry } from '../../../lib/tracing.ts';
 import type { WatchRequest__Output } from '../../../lib/gen/apiserver/v1/WatchRequest.ts';
@@ -11,10 +12,10 @@ import type { WatchEvent as ProtoWatchEvent } from '../../../lib/gen/apiserver/v
 import type { WatchStreamRequest__Output } from '../../../lib/gen/apiserver/v1/WatchStreamRequest.ts';
 import type { WatchStreamResponse } from '../../../lib/gen/apiserver/v1/WatchStreamResponse.ts';
 import type { Watcher } from '../core/watch-service.ts';
-import { watchOptionsFromProto, watchTargetFromProto } from './convert.ts';
+import { watchTargetFromProto } from './convert.ts';
 import { WatchStreamSession, type WatchStarter } from './watch-stream.ts';
 
-export { watchOptionsFromProto, watchTargetFromProto } from './convert.ts';
+export { watchTargetFromProto } from './convert.ts';
 
 /**
  * The largest request the watch server takes: one watch (its names, selectors and trace

@@ -25,6 +25,7 @@ import { context, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Span } fro
 import { contextFromCarrier, startRpcSpan } from '../../../lib/grpc.ts';
 import { badRequest, StatusError } from '../../../lib/errors.ts';
 import { toRpcStatus, type RpcStatusMessage } from '../../../lib/grpc-status.ts';
+import { watchOptionsFromProto } from '../../../lib/list-options.ts';
 import type { Logger } from '../../../lib/log.ts';
 import type { Telemetry } from '../../../lib/tracing.ts';
 import type { WatchStreamRequest__Output } from '../../../lib/gen/apiserver/v1/WatchStreamRequest.ts';
@@ -32,7 +33,7 @@ import type { WatchStreamResponse } from '../../../lib/gen/apiserver/v1/WatchStr
 import type { WatchOpen__Output } from '../../../lib/gen/apiserver/v1/WatchOpen.ts';
 import type { WatchEvent } from '../core/watch-cache.ts';
 import type { WatchHandle, WatchListener, WatchOptions, WatchTarget } from '../core/watch-service.ts';
-import { watchOptionsFromProto, watchTargetFromProto } from './convert.ts';
+import { watchTargetFromProto } from './convert.ts';
 
 /** What the stream needs of the watch service. */
 export interface WatchStarter {
