@@ -16,8 +16,11 @@ import type { Pipeline, Target } from '../core/pipeline.ts';
 import { toTable } from '../../../lib/kinds/printing.ts';
 import { BodyAbandoned, type BodyReader, type EdgeRequest, type EdgeResponse } from './body.ts';
 import { includeObjectPolicy, parseRestQuery, restVerb, type RestQuery } from './query.ts';
-import { aggregatedDiscovery, apiGroupList, apiResourceList, apiVersions, versionInfo } from './discovery.ts';
+import { aggregatedDiscovery, apiGroupList, apiResourceList, apiVersions, KUBE_VERSION, versionInfo } from './discovery.ts';
 import { routeOf, splitRequestTarget, type PathRoute, type RequestTarget, type ResourceRoute, type Route } from './request-info.ts';
+import { SchemaSet } from '../../../lib/kinds/schemas.ts';
+import type { SchemaLookup } from '../../../lib/kinds/openapi.ts';
+import { OpenApiEndpoints } from './openapi.ts';
 import { AGGREGATED_DISCOVERY_CONTENT_TYPE, negotiateResource, wantsAggregatedDiscovery, type ResourceRepresentation } from './negotiation.ts';
 
 export interface RestHandlerOptions {
@@ -31,6 +34,8 @@ export interface RestHandlerOptions {
   serverAddress: string;
   /** Reads request bodies within the front door's limits. */
   bodies: BodyReader;
+  /** The schema definitions OpenAPI documents are built from (default: the generated ones). */
+  schemas?: SchemaLookup;
   clock?: () => Date;
 }
 
@@ -41,10 +46,17 @@ export class RestHandler {
   private readonly clock: () => Date;
   /** Aborted by shutdown(): ends every open watch stream cleanly. */
   private readonly stopping = new AbortController();
+  private readonly openapi: OpenApiEndpoints;
 
   constructor(options: RestHandlerOptions) {
     this.o = options;
     this.clock = options.clock ?? (() => new Date());
+    this.openapi = new OpenApiEndpoints({
+      registry: options.registry,
+      schemas: options.schemas ?? new SchemaSet(),
+      logger: options.logger,
+      version: KUBE_VERSION.gitVersion,
+    });
   }
 
   /** Ends every open watch stream (their clients resume elsewhere); new requests still work. */
@@ -115,13 +127,13 @@ export class RestHandler {
     if (route.kind === 'path') {
       await this.o.pipeline.authorizePath(user, 'get', url.path);
       if (req.method !== 'GET' && req.method !== 'HEAD') throw methodNotAllowed();
-      this.servePath(req, res, route);
+      this.servePath(req, res, route, url);
       return;
     }
     await this.serveResource(req, res, url, route, user);
   }
 
-  private servePath(req: EdgeRequest, res: EdgeResponse, route: PathRoute): void {
+  private servePath(req: EdgeRequest, res: EdgeResponse, route: PathRoute, url: RequestTarget): void {
     const { registry } = this.o;
     switch (route.handler) {
       case 'version':
@@ -147,6 +159,9 @@ export class RestHandler {
         this.writeJson(res, 200, list);
         return;
       }
+      case 'openapi':
+        this.openapi.serve(req, res, route.openapi ?? '', url.query);
+        return;
       case 'healthz':
         return;
     }

@@ -45,9 +45,11 @@ export interface ResourceRoute {
 /** A request for one of the server's own paths. */
 export interface PathRoute {
   kind: 'path';
-  handler: 'version' | 'api' | 'apis' | 'groupVersion' | 'healthz';
+  handler: 'version' | 'api' | 'apis' | 'groupVersion' | 'healthz' | 'openapi';
   group?: string;
   version?: string;
+  /** For `/openapi/...`: the rest of the path (`v2`, `v3`, `v3/apis/apps/v1`). */
+  openapi?: string;
   template: string;
 }
 
@@ -84,6 +86,10 @@ export function routeOf(path: string, registry: KindRegistry): Route | undefined
   if (segments.length === 1 && segments[0] === 'version') return { kind: 'path', handler: 'version', template: '/version' };
   if (segments.length === 1 && (segments[0] === 'healthz' || segments[0] === 'livez' || segments[0] === 'readyz')) {
     return { kind: 'path', handler: 'healthz', template: `/${segments[0]}` };
+  }
+  if (segments[0] === 'openapi' && (segments[1] === 'v2' || segments[1] === 'v3')) {
+    const rest = segments.slice(1).join('/');
+    return { kind: 'path', handler: 'openapi', openapi: rest, template: segments.length > 2 ? '/openapi/v3/{groupVersion}' : `/openapi/${rest}` };
   }
   let group: string;
   let version: string;
