@@ -6,7 +6,7 @@ NODE := node_modules/.bin/node
 PROTOS := $(shell find proto -name '*.proto')
 TEST_FILES := 'lib/**/*.test.ts' 'services/**/*.test.ts' 'test/**/*.test.ts'
 
-.PHONY: up test lint typecheck unit gen deps system-deps bench bench-watch fuzz clean
+.PHONY: up test lint typecheck unit gen deps system-deps bench bench-watch bench-pipeline fuzz clean
 
 up: deps gen
 	@scripts/ensure-system-deps.sh up
@@ -32,6 +32,13 @@ bench: deps gen system-deps
 # results not written). See bench/watch.ts.
 bench-watch: deps gen system-deps
 	$(NODE) bench/watch.ts
+
+# The whole control plane through its HTTPS REST front door (create, get, update, paginated
+# list at 64 in flight) against raw etcd in the same run, and each process's CPU per
+# operation; prints a table and writes bench/results/pipeline.{json,md}. BENCH_SECONDS per
+# benchmark and side (default 10) in BENCH_ROUNDS rounds (default 3); about 2.5 minutes.
+bench-pipeline: deps gen system-deps
+	$(NODE) bench/pipeline.ts
 
 # The hostile-input fuzzer at length (test/fuzz/hostile.ts; `make test` runs it briefly with a
 # fixed seed): FUZZ_RUNS REST requests (default 20000) and a quarter as many gRPC calls against
