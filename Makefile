@@ -19,7 +19,8 @@ unit: deps gen
 
 # The storage service against raw etcd in one run (its own etcd, redis-server and storage
 # process); prints a table and writes bench/results/storage.{json,md}. BENCH_SECONDS sets the
-# seconds per benchmark and side (default 10; the whole run takes a little over 2 minutes).
+# seconds per benchmark and side (default 10), shared by BENCH_ROUNDS rounds (default 3) whose
+# median ratio and range are reported; the whole run takes a little over 2 minutes.
 bench: deps gen system-deps
 	$(NODE) bench/storage.ts
 	$(NODE) bench/watch.ts
