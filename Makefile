@@ -28,7 +28,8 @@ bench: deps gen system-deps
 # The watch fan-out of issue 4 against raw grpc-js streaming and raw Redis pub/sub in one run
 # (its own etcd, redis-server, storage and two watch replicas; watchers in child processes);
 # prints a table and writes bench/results/watch.{json,md}; `make bench` runs it after the
-# storage bench. BENCH_SECONDS sets the measured seconds per side (default 10; the whole run
+# storage bench. BENCH_SECONDS sets the measured seconds per side (default 10), shared by
+# BENCH_ROUNDS rounds (default 3) whose median and range are reported (the whole run
 # takes about 2.5 minutes); BENCH_WATCHERS_A/B scale the watchers down (a diagnostic run,
 # results not written). See bench/watch.ts.
 bench-watch: deps gen system-deps

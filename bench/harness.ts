@@ -224,6 +224,11 @@ export class CpuMeter {
     }
   }
 
+  /** A meter of the same processes with nothing measured yet (e.g. one window of several). */
+  copy(): CpuMeter {
+    return new CpuMeter(this.groups);
+  }
+
   /** CPU seconds per process or group over every measured window (unrounded, for per-operation costs). */
   seconds(): Record<string, number> {
     return { ...this.used };
