@@ -6,7 +6,7 @@ NODE := node_modules/.bin/node
 PROTOS := $(shell find proto -name '*.proto')
 TEST_FILES := 'lib/**/*.test.ts' 'services/**/*.test.ts' 'test/**/*.test.ts'
 
-.PHONY: up test lint typecheck unit gen gen-kinds deps system-deps bench bench-watch fuzz clean
+.PHONY: up test lint typecheck unit gen gen-kinds deps system-deps bench bench-watch bench-pipeline fuzz clean
 
 up: deps gen
 	@scripts/ensure-system-deps.sh up
@@ -19,7 +19,8 @@ unit: deps gen
 
 # The storage service against raw etcd in one run (its own etcd, redis-server and storage
 # process); prints a table and writes bench/results/storage.{json,md}. BENCH_SECONDS sets the
-# seconds per benchmark and side (default 10; the whole run takes a little over 2 minutes).
+# seconds per benchmark and side (default 10), shared by BENCH_ROUNDS rounds (default 3) whose
+# median ratio and range are reported; the whole run takes a little over 2 minutes.
 bench: deps gen system-deps
 	$(NODE) bench/storage.ts
 	$(NODE) bench/watch.ts
@@ -27,11 +28,19 @@ bench: deps gen system-deps
 # The watch fan-out of issue 4 against raw grpc-js streaming and raw Redis pub/sub in one run
 # (its own etcd, redis-server, storage and two watch replicas; watchers in child processes);
 # prints a table and writes bench/results/watch.{json,md}; `make bench` runs it after the
-# storage bench. BENCH_SECONDS sets the measured seconds per side (default 10; the whole run
+# storage bench. BENCH_SECONDS sets the measured seconds per side (default 10), shared by
+# BENCH_ROUNDS rounds (default 3) whose median and range are reported (the whole run
 # takes about 2.5 minutes); BENCH_WATCHERS_A/B scale the watchers down (a diagnostic run,
 # results not written). See bench/watch.ts.
 bench-watch: deps gen system-deps
 	$(NODE) bench/watch.ts
+
+# The whole control plane through its HTTPS REST front door (create, get, update, paginated
+# list at 64 in flight) against raw etcd in the same run, and each process's CPU per
+# operation; prints a table and writes bench/results/pipeline.{json,md}. BENCH_SECONDS per
+# benchmark and side (default 10) in BENCH_ROUNDS rounds (default 3); about 2.5 minutes.
+bench-pipeline: deps gen system-deps
+	$(NODE) bench/pipeline.ts
 
 # The hostile-input fuzzer at length (test/fuzz/hostile.ts; `make test` runs it briefly with a
 # fixed seed): FUZZ_RUNS REST requests (default 20000) and a quarter as many gRPC calls against

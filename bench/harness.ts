@@ -107,6 +107,38 @@ export function summarize(samples: Sample[]): Summary {
   };
 }
 
+/** The middle of `values` (the mean of the two middle ones for an even count); 0 for none. */
+export function median(values: number[]): number {
+  if (values.length === 0) return 0;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
+/** Median, smallest and largest of per-round figures: what the results quote. */
+export interface Spread {
+  median: number;
+  min: number;
+  max: number;
+}
+
+export function spreadOf(values: number[]): Spread {
+  return { median: median(values), min: values.length > 0 ? Math.min(...values) : 0, max: values.length > 0 ? Math.max(...values) : 0 };
+}
+
+/**
+ * BENCH_ROUNDS: how many times each benchmark measures both sides (default 3). Each round
+ * measures both, the side that goes first alternating from round to round, so that the
+ * machine's drift falls on both; the rounds share the measured time (BENCH_SECONDS per side).
+ */
+export function benchRounds(fallback = 3): number {
+  const raw = process.env.BENCH_ROUNDS;
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isSafeInteger(n) || n < 1) throw new Error(`BENCH_ROUNDS must be a whole number >= 1, got "${raw}"`);
+  return n;
+}
+
 /** Nearest-rank percentile of sorted values (q in 0..1); 0 for none. */
 export function percentile(sorted: number[], q: number): number {
   if (sorted.length === 0) return 0;
@@ -190,6 +222,16 @@ export class CpuMeter {
       this.machineSteal += m.steal - machine.steal;
       this.machineTotal += m.total - machine.total;
     }
+  }
+
+  /** A meter of the same processes with nothing measured yet (e.g. one window of several). */
+  copy(): CpuMeter {
+    return new CpuMeter(this.groups);
+  }
+
+  /** CPU seconds per process or group over every measured window (unrounded, for per-operation costs). */
+  seconds(): Record<string, number> {
+    return { ...this.used };
   }
 
   /** Percent of one core per process or group over every measured window. */

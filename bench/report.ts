@@ -2,7 +2,7 @@
  * The results of a benchmark run: their machine-readable shape (bench/results/*.json) and the
  * Markdown table printed at the end and kept beside it.
  */
-import type { Summary } from './harness.ts';
+import type { Spread, Summary } from './harness.ts';
 
 export interface SideResult extends Summary {
   /** Percent of one core used by each process during this side's measured windows. */
@@ -19,16 +19,32 @@ export function sideResult(summary: Summary, cpuPercent: Record<string, number>)
   return { ...summary, cpuPercent, cpuMicrosPerOp };
 }
 
+/** One round: both sides measured once, one after the other. */
+export interface RoundFigures {
+  round: number;
+  /** The side measured first in this round. */
+  first: 'raw' | 'service';
+  raw: { throughput: number; p99: number; cpuMicrosPerOp: number };
+  service: { throughput: number; p99: number; cpuMicrosPerOp: number };
+  /** service / raw within the round: throughput, p99 latency, CPU time of all processes per operation. */
+  ratio: { throughput: number; p99: number; cpuPerOp: number };
+}
+
 export interface BenchResult {
   name: string;
   description: string;
   inFlight: number;
   /** What one operation is: "ops", or "lists" for a whole paginated list. */
   unit: string;
+  /** Each side over every round's windows together. */
   raw: SideResult;
   service: SideResult;
-  /** service / raw: throughput (higher is better) and p99 latency (lower is better). */
-  ratio: { throughput: number; p99: number };
+  /**
+   * service / raw per round, their median and range: throughput (higher is better), p99 latency
+   * (lower is better), CPU time of all processes per operation (lower is better).
+   */
+  ratio: { throughput: Spread; p99: Spread; cpuPerOp: Spread };
+  rounds: RoundFigures[];
   /** Longest wait, before a window, for the changefeed to publish the service's earlier writes. */
   changefeedCatchUpSeconds: number;
 }
@@ -37,13 +53,14 @@ export interface Report {
   date: string;
   durationSeconds: number;
   command: string;
-  settings: { benchSeconds: number; warmupSeconds: number; objectBytes: number };
+  settings: { benchSeconds: number; rounds: number; warmupSeconds: number; objectBytes: number };
   environment: { node: string; cpuModel: string; cpuCount: number; etcd: string; redis: string };
   /** The commit measured; uncommittedChanges: services/, lib/ or proto/ differed from it. */
   source: { commit: string; uncommittedChanges: boolean } | undefined;
   results: BenchResult[];
   /** Absent when the run did not include the create benchmark. */
-  aim: { statement: string; createThroughputRatio: number; createP99Ratio: number; met: boolean } | undefined;
+  /** Judged on the medians of the rounds. */
+  aim: { statement: string; createThroughputRatio: Spread; createP99Ratio: Spread; met: boolean } | undefined;
 }
 
 function rate(n: number): string {
@@ -66,6 +83,10 @@ function cpu(side: SideResult): string {
   return `${c.bench ?? 0} / ${c.storage ?? 0} / ${c.etcd ?? 0} / ${c.redis ?? 0} (${cost})`;
 }
 
+function spread(s: Spread): string {
+  return `**${s.median.toFixed(2)}** (${s.min.toFixed(2)}–${s.max.toFixed(2)})`;
+}
+
 export function renderMarkdown(report: Report): string {
   const env = report.environment;
   const source =
@@ -75,7 +96,10 @@ export function renderMarkdown(report: Report): string {
     '',
     `\`${report.command}\`${source}, ${report.date}; ${env.cpuCount} × ${env.cpuModel}, Node ${env.node}, etcd ${env.etcd}, redis-server ${env.redis}; ` +
       `${report.settings.objectBytes}-byte ConfigMap JSON; ${report.settings.benchSeconds} s per benchmark and side after ` +
-      `${report.settings.warmupSeconds} s of warm-up, measured raw, service, service, raw (half the time each).`,
+      `${report.settings.warmupSeconds} s of warm-up, in ${report.settings.rounds} rounds of ` +
+      `${(report.settings.benchSeconds / report.settings.rounds).toFixed(1)} s per side, the side measured first alternating (raw first in round 1).`,
+    '',
+    'Rates and latencies are over every round together; ratios are the median of the rounds, with their range in parentheses.',
     '',
     '| benchmark | in flight | raw etcd /s | raw p50 / p99 ms | service /s | service p50 / p99 ms | throughput ratio | p99 ratio |',
     '|---|---:|---:|---:|---:|---:|---:|---:|',
@@ -84,31 +108,44 @@ export function renderMarkdown(report: Report): string {
     lines.push(
       `| ${r.description} | ${r.inFlight} | ${rate(r.raw.throughput)} ${r.unit} | ${ms(r.raw.p50)} / ${ms(r.raw.p99)} | ` +
         `${rate(r.service.throughput)} ${r.unit} | ${ms(r.service.p50)} / ${ms(r.service.p99)} | ` +
-        `${r.ratio.throughput.toFixed(2)} | ${r.ratio.p99.toFixed(2)} |`,
+        `${spread(r.ratio.throughput)} | ${spread(r.ratio.p99)} |`,
     );
   }
   lines.push(
     '',
-    'Ratios are service / raw: throughput (higher is better), p99 latency (lower is better).',
+    'Ratios are service / raw: throughput (higher is better), p99 latency (lower is better). Per round:',
+    '',
+    '| benchmark | round | first | raw /s | service /s | throughput ratio | p99 ratio | CPU per op ratio |',
+    '|---|---:|---|---:|---:|---:|---:|---:|',
+  );
+  for (const r of report.results) {
+    for (const x of r.rounds) {
+      lines.push(
+        `| ${r.name} | ${x.round} | ${x.first} | ${rate(x.raw.throughput)} | ${rate(x.service.throughput)} | ` +
+          `${x.ratio.throughput.toFixed(2)} | ${x.ratio.p99.toFixed(2)} | ${x.ratio.cpuPerOp.toFixed(2)} |`,
+      );
+    }
+  }
+  lines.push(
     '',
     'CPU while measuring, percent of one core (bench process / storage / etcd / redis-server), and in',
-    'parentheses the CPU time of all four per operation. Their ratio depends far less on what else',
-    'the machine runs than the throughput ratio does:',
+    'parentheses the CPU time of all four per operation, over every round. Their ratio depends far less on',
+    'what else the machine runs than the throughput ratio does (median of the rounds, range in parentheses):',
     '',
     '| benchmark | raw etcd | service | CPU per op ratio | errors (raw / service) | changefeed catch-up |',
     '|---|---|---|---:|---|---:|',
   );
   for (const r of report.results) {
-    const ratio = cpuPerOp(r.raw) > 0 ? (cpuPerOp(r.service) / cpuPerOp(r.raw)).toFixed(2) : '-';
     lines.push(
-      `| ${r.name} | ${cpu(r.raw)} | ${cpu(r.service)} | ${ratio} | ${r.raw.errors} / ${r.service.errors} | ${r.changefeedCatchUpSeconds.toFixed(1)} s |`,
+      `| ${r.name} | ${cpu(r.raw)} | ${cpu(r.service)} | ${spread(r.ratio.cpuPerOp)} | ${r.raw.errors} / ${r.service.errors} | ${r.changefeedCatchUpSeconds.toFixed(1)} s |`,
     );
   }
   const a = report.aim;
   if (a !== undefined) {
     lines.push(
       '',
-      `Aim (${a.statement}): **${a.met ? 'met' : 'missed'}**, throughput ratio ${a.createThroughputRatio.toFixed(2)}, p99 ratio ${a.createP99Ratio.toFixed(2)}.`,
+      `Aim (${a.statement}), judged on the medians of the rounds: **${a.met ? 'met' : 'missed'}**, throughput ratio ` +
+        `${spread(a.createThroughputRatio)}, p99 ratio ${spread(a.createP99Ratio)}.`,
     );
   }
   lines.push('');

@@ -236,6 +236,7 @@ function collect(command: CollectCommand): ClientResult {
   }
 
   const latencies: number[] = [];
+  const latencyWindows: number[] = [];
   const fromSend: number[] = [];
   const fromRelay: number[] = [];
   const perEventMax = new Float64Array(Math.max(0, ...Object.values(command.logs).map((l) => l.revision.length)));
@@ -273,6 +274,7 @@ function collect(command: CollectCommand): ClientResult {
       tally.deliveries++;
       if (t > tally.lastReceipt) tally.lastReceipt = t;
       latencies.push(latency);
+      latencyWindows.push(window);
       let perAddress = byAddress.get(watcher.source);
       if (perAddress === undefined) byAddress.set(watcher.source, (perAddress = []));
       perAddress.push(latency);
@@ -288,6 +290,7 @@ function collect(command: CollectCommand): ClientResult {
     watchers: watchers.length,
     deliveries,
     latencies: Float64Array.from(latencies),
+    latencyWindows: Uint8Array.from(latencyWindows),
     latenciesFromSend: Float64Array.from(fromSend),
     latenciesFromRelay: Float64Array.from(fromRelay),
     perEventMax,

@@ -86,6 +86,8 @@ export interface ClientResult {
   deliveries: number;
   /** Per delivery of a measured event, ms from commit to receipt. */
   latencies: Float64Array;
+  /** The window of each entry of `latencies` (per-round figures). */
+  latencyWindows: Uint8Array;
   /** Per delivery of a measured event, ms from the write's send time to receipt. */
   latenciesFromSend: Float64Array;
   /** Per delivery of a measured event seen by the tap, ms from its appearance on Redis to receipt. */

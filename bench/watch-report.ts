@@ -2,6 +2,7 @@
  * The results of the watch fan-out bench: their machine-readable shape
  * (bench/results/watch.json) and the Markdown kept beside it and printed at the end.
  */
+import { spreadOf } from './harness.ts';
 
 /** One measured fan-out: a source, its watchers, a steady event rate. */
 export interface FanOutResult {
@@ -43,6 +44,30 @@ export interface FanOutResult {
    * returned) to Redis is storage's changefeed; Redis to watcher is the watch service.
    */
   hops?: { changefeed: Percentiles; watch: Percentiles } | undefined;
+  /** Redis pub/sub: the figures of each measured window (one per round); undefined for the sides of a scenario. */
+  rounds?: WindowFigures[] | undefined;
+}
+
+/** What one measured window of one side gave. */
+export interface WindowFigures {
+  window: number;
+  /** Deliveries of the window's events over the time from its first event to its last delivery. */
+  deliveriesPerSecond: number;
+  p50: number;
+  p99: number;
+  /** CPU time of the serving processes (watch replicas, raw servers, redis-server) per delivery, µs. */
+  serverMicrosPerDelivery: number;
+}
+
+/** One round of a scenario: both sides measured once, one after the other. */
+export interface WatchRound {
+  round: number;
+  /** The side measured first. */
+  first: 'raw' | 'service';
+  service: WindowFigures;
+  rawGrpc: WindowFigures;
+  /** service / raw grpc-js within the round. */
+  ratio: { deliveriesPerSecond: number; p99: number; serverMicrosPerDelivery: number };
 }
 
 export interface Percentiles {
@@ -68,8 +93,9 @@ export interface ScenarioResult {
   description: string;
   service: FanOutResult;
   rawGrpc: FanOutResult;
-  /** service / raw grpc-js: deliveries per second (higher is better), p99 (lower is better). */
+  /** service / raw grpc-js over every round together: deliveries per second (higher is better), p99 (lower is better). */
   ratio: { deliveriesPerSecond: number; p99: number };
+  rounds: WatchRound[];
 }
 
 export interface RedisResult {
@@ -89,6 +115,7 @@ export interface WatchReport {
   command: string;
   settings: {
     benchSeconds: number;
+    rounds: number;
     warmupSeconds: number;
     watchReplicas: number;
     clientProcesses: number;
@@ -163,7 +190,9 @@ export function renderMarkdown(report: WatchReport): string {
       `and ${s.watchReplicas} minimal grpc-js servers of the same Watch API; the watchers are spread evenly over a side's servers from ` +
       `${s.clientProcesses} client processes of their own (${s.connectionsPerReplicaPerClient} HTTP/2 connection per server and client process, ` +
       `as the gateway has one per replica) and stay connected throughout. After ${s.warmupSeconds} s of warm-up per side, each side is ` +
-      `measured ${s.benchSeconds} s at the same steady event rate, interleaved raw, service, service, raw (half the time each).`,
+      `measured ${s.benchSeconds} s at the same steady event rate, in ${s.rounds} rounds of ${(s.benchSeconds / s.rounds).toFixed(1)} s per side, ` +
+      'the side measured first alternating (raw first in round 1). The first table is over every round together; the figures per ' +
+      'round, their median and range, follow it.',
     '',
     'Latency runs from commit to receipt by the watcher process: for the service from the moment the storage create returned',
     "to the bench (etcd has committed by then; a watcher may see the event slightly earlier, hence p50 near 0), for raw grpc-js",
@@ -179,6 +208,40 @@ export function renderMarkdown(report: WatchReport): string {
     lines.push(row(`(${sc.name}) raw grpc-js streaming`, sc.rawGrpc));
   }
   for (const r of report.redis) lines.push(row(`Redis pub/sub, ${int(r.connections)} subscriber connections`, r.result));
+  lines.push(
+    '',
+    'Per round: p99 ms and the serving processes\' CPU per delivery (the watch replicas, the raw servers, redis-server); median',
+    'of the rounds with the range in parentheses, then each round:',
+    '',
+    '| scenario | service p99 ms | raw p99 ms | p99 ratio | server CPU per delivery, service / raw µs | deliveries/s ratio | per round: p99 service / raw ms (CPU per delivery µs) |',
+    '|---|---:|---:|---:|---:|---:|---|',
+  );
+  const sp = (values: number[], format: (n: number) => string): string => {
+    const x = spreadOf(values);
+    return `${format(x.median)} (${format(x.min)}–${format(x.max)})`;
+  };
+  const two = (n: number): string => n.toFixed(2);
+  for (const sc of report.scenarios) {
+    const rounds = sc.rounds;
+    lines.push(
+      `| (${sc.name}) | ${sp(rounds.map((x) => x.service.p99), ms)} | ${sp(rounds.map((x) => x.rawGrpc.p99), ms)} | ` +
+        `${sp(rounds.map((x) => x.ratio.p99), two)} | ${sp(rounds.map((x) => x.service.serverMicrosPerDelivery), int)} / ` +
+        `${sp(rounds.map((x) => x.rawGrpc.serverMicrosPerDelivery), int)} | ${sp(rounds.map((x) => x.ratio.deliveriesPerSecond), two)} | ` +
+        rounds
+          .map((x) => `${x.round}${x.first === 'raw' ? 'r' : 's'}: ${ms(x.service.p99)} / ${ms(x.rawGrpc.p99)} (${int(x.service.serverMicrosPerDelivery)} / ${int(x.rawGrpc.serverMicrosPerDelivery)})`)
+          .join('; ') +
+        ' |',
+    );
+  }
+  for (const r of report.redis) {
+    const rounds = r.result.rounds ?? [];
+    if (rounds.length === 0) continue;
+    lines.push(
+      `| Redis pub/sub, ${int(r.connections)} connections, ${int(r.result.offeredEventsPerSecond)} msg/s | | ${sp(rounds.map((x) => x.p99), ms)} | | ` +
+        `- / ${sp(rounds.map((x) => x.serverMicrosPerDelivery), two)} | | ${rounds.map((x) => `${x.window}: ${ms(x.p99)} (${two(x.serverMicrosPerDelivery)})`).join('; ')} |`,
+    );
+  }
+  lines.push('', '(In "per round", r or s says which side went first: raw or service.)');
   lines.push('', 'Scenarios:', '');
   for (const sc of report.scenarios) lines.push(`- (${sc.name}) ${sc.description}`);
   lines.push(

@@ -26,9 +26,12 @@
  * and once the scenario's watchers are too: their growth per watcher is what an idle watcher
  * costs a warm process; the whole growth over every watcher includes what a process spends
  * once (code compiled on first use, V8's young generation growing on the burst of connections,
- * the first stream), which at 500 watchers per process outweighs a multiplexed watcher. Each side is warmed up, then the sides are measured interleaved raw,
- * service, service, raw, half the time each, so that a drift of the machine's load (it is
- * shared) falls on both alike. A window ends when every delivery of its events has arrived.
+ * the first stream), which at 500 watchers per process outweighs a multiplexed watcher. Each
+ * side is warmed up, then both are measured in BENCH_ROUNDS rounds (default 3) of
+ * BENCH_SECONDS / BENCH_ROUNDS each, the side measured first alternating from round to round,
+ * so that a drift of the machine's load (it is shared) falls on both alike; each round's p99
+ * and CPU per delivery are reported with their median and range. A window ends when every
+ * delivery of its events has arrived.
  *
  * Latency runs from the moment the storage create returned to the bench (etcd has committed by
  * then) to the watcher's receipt (wall clock, sub-millisecond, same machine); from the create's
@@ -38,9 +41,9 @@
  *
  * Then raw Redis pub/sub fan-out: BENCH_REDIS_CONNECTIONS (100) subscriber connections in the
  * client processes, at (a)'s delivery rate and at MEASURED.md's 2,000 messages/s
- * (BENCH_REDIS_RATES).
+ * (BENCH_REDIS_RATES), measured in as many windows as rounds.
  *
- * Environment: BENCH_SECONDS (10) measured per side, BENCH_WARMUP_SECONDS (2) per side,
+ * Environment: BENCH_SECONDS (10) measured per side, BENCH_ROUNDS (3), BENCH_WARMUP_SECONDS (2) per side,
  * BENCH_WATCHERS_A, BENCH_WATCHERS_B, BENCH_RATE_A (50), BENCH_RATE_B (500), BENCH_CLIENTS (2
  * client processes per side), BENCH_CHANNELS (1 HTTP/2 connection per server and client process,
  * as the gateway has one per replica), BENCH_REDIS_CONNECTIONS, BENCH_REDIS_RATES ("500,2000");
@@ -67,12 +70,23 @@ import type { StorageRef } from '../services/storage/api.ts';
 import { FEED_REVISION_KEY } from '../services/storage/changefeed.ts';
 import { channelFor } from '../lib/change-event.ts';
 import { StorageClient } from '../services/storage/grpc/client.ts';
-import { benchConfigMap, CpuMeter, cpuSecondsOf, quietly, runBench, sleep, sourceVersion, stopOnSignals, toolVersion, writeResults } from './harness.ts';
+import { benchConfigMap, benchRounds, CpuMeter, cpuSecondsOf, quietly, runBench, sleep, sourceVersion, stopOnSignals, toolVersion, writeResults } from './harness.ts';
 import { rssBytes } from '../lib/local/process.ts';
 import { BenchChild, steadySchedule, wallNow } from './watch-ipc.ts';
 import { emptyLog, type ClientResult, type ProgressReport, type WatchTargetSpec, type WriteLog } from './watch-protocol.ts';
 import type { RunCommand } from './watch-raw-server.ts';
-import { renderMarkdown, type Aim, type FanOutResult, type MemoryResult, type Percentiles, type RedisResult, type ScenarioResult, type WatchReport } from './watch-report.ts';
+import {
+  renderMarkdown,
+  type Aim,
+  type FanOutResult,
+  type MemoryResult,
+  type Percentiles,
+  type RedisResult,
+  type ScenarioResult,
+  type WatchReport,
+  type WatchRound,
+  type WindowFigures,
+} from './watch-report.ts';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const RESULTS_DIR = join(ROOT, 'bench', 'results');
@@ -91,6 +105,7 @@ function envNumber(name: string, fallback: number, integer = false): number {
 
 const SECONDS = envNumber('BENCH_SECONDS', 10);
 const WARMUP_SECONDS = envNumber('BENCH_WARMUP_SECONDS', 2);
+const ROUNDS = benchRounds();
 const WATCHERS_A = envNumber('BENCH_WATCHERS_A', 1_000, true);
 const WATCHERS_B = envNumber('BENCH_WATCHERS_B', 10_000, true);
 const RATE_A = envNumber('BENCH_RATE_A', 50);
@@ -485,6 +500,32 @@ function combine(
   };
 }
 
+/**
+ * One measured window of a side: its deliveries per second (from its first event to its last
+ * delivery), latency percentiles, and the CPU time of the serving processes (`servers`: the
+ * meter's groups measured over that window alone) per delivery.
+ */
+function windowFigures(results: ClientResult[], log: WriteLog, window: number, meter: CpuMeter, servers: (name: string) => boolean): WindowFigures {
+  let firstSent = Infinity;
+  for (let i = 0; i < log.revision.length; i++) if (log.window[i] === window) firstSent = Math.min(firstSent, log.sentAt[i] as number);
+  const deliveries = results.reduce((n, r) => n + (r.windows[window]?.deliveries ?? 0), 0);
+  const lastReceipt = Math.max(0, ...results.map((r) => r.windows[window]?.lastReceipt ?? 0));
+  const latencies = concatSorted(results.map((r) => r.latencies.filter((_, i) => r.latencyWindows[i] === window)));
+  const serverSeconds = Object.entries(meter.seconds())
+    .filter(([name]) => servers(name))
+    .reduce((n, [, s]) => n + s, 0);
+  return {
+    window,
+    deliveriesPerSecond: lastReceipt > firstSent ? deliveries / ((lastReceipt - firstSent) / 1000) : 0,
+    p50: quantile(latencies, 0.5),
+    p99: quantile(latencies, 0.99),
+    serverMicrosPerDelivery: deliveries > 0 ? (serverSeconds * 1e6) / deliveries : 0,
+  };
+}
+
+/** The serving processes of a scenario's sides: the watch replicas, the raw grpc-js servers. */
+const isServer = (name: string): boolean => name.startsWith('watch-') || name.startsWith('raw-');
+
 /** Per client process and server: is one connection behind the others? */
 function logPerAddress(results: ClientResult[]): void {
   results.forEach((r, i) => {
@@ -798,24 +839,25 @@ async function rawSide(ctx: Context, sc: Scenario): Promise<Side> {
   }
 }
 
-async function resultOf(side: Side, sc: Scenario): Promise<FanOutResult> {
+async function resultOf(side: Side, sc: Scenario): Promise<{ result: FanOutResult; clients: ClientResult[]; log: WriteLog }> {
   const logs = side.logs();
   const results = await Promise.all(side.clients.map((c) => c.call<ClientResult>('collect', { logs })));
   logPerAddress(results);
   const errors = side.writeErrors();
-  return combine(
+  const result = combine(
     results,
     Object.values(logs),
     { watchers: sc.watchers, offered: sc.rate, deliveriesPerEvent: deliveriesPerEvent(sc), writeErrors: errors.count, firstWriteError: errors.first },
     { ...side.cpu.percent(), ...side.cpu.machine() },
     side.memory,
   );
+  return { result, clients: results, log: Object.values(logs)[0] as WriteLog };
 }
 
 /**
  * Both sides set up (fresh processes, watchers connected and idle, memory read), each warmed
- * up, then measured interleaved raw, service, service, raw for half the time each, so that a
- * drift of the machine's load falls on both alike.
+ * up, then measured in ROUNDS rounds, the side measured first alternating, so that a drift of
+ * the machine's load falls on both alike.
  */
 async function measureScenario(ctx: Context, sc: Scenario): Promise<ScenarioResult> {
   log(`(${sc.name}) ${sc.description}`);
@@ -823,22 +865,51 @@ async function measureScenario(ctx: Context, sc: Scenario): Promise<ScenarioResu
   let service: Side | undefined;
   try {
     service = await serviceSide(ctx, sc);
-    const half = Math.max(1, Math.round((sc.rate * SECONDS) / 2));
+    const perWindow = Math.max(1, Math.round((sc.rate * SECONDS) / ROUNDS));
     const warmup = Math.round(sc.rate * WARMUP_SECONDS);
     for (const side of [raw, service]) if (warmup > 0) await side.window(0, warmup);
     let window = 1;
-    for (const side of [raw, service, service, raw]) {
-      const w = window++;
-      await side.cpu.measure(() => side.window(w, half));
-      checkInterrupted();
+    const windows: { round: number; first: 'raw' | 'service'; raw: { window: number; meter: CpuMeter }; service: { window: number; meter: CpuMeter } }[] = [];
+    for (let round = 1; round <= ROUNDS; round++) {
+      const first = round % 2 === 1 ? 'raw' : 'service';
+      const entry: Partial<(typeof windows)[number]> = { round, first };
+      for (const [name, side] of first === 'raw' ? ([['raw', raw], ['service', service]] as const) : ([['service', service], ['raw', raw]] as const)) {
+        const w = window++;
+        const meter = side.cpu.copy();
+        await side.cpu.measure(() => meter.measure(() => side.window(w, perWindow)));
+        entry[name] = { window: w, meter };
+        checkInterrupted();
+      }
+      windows.push(entry as (typeof windows)[number]);
     }
     log('  raw grpc-js:');
-    const rawResult = await resultOf(raw, sc);
+    const rawMeasured = await resultOf(raw, sc);
+    const rawResult = rawMeasured.result;
     log(summaryLine(rawResult));
     log('  watch service:');
-    const serviceResult = await resultOf(service, sc);
+    const serviceMeasured = await resultOf(service, sc);
+    const serviceResult = serviceMeasured.result;
     log(summaryLine(serviceResult));
+    const rounds: WatchRound[] = windows.map((w) => {
+      const s = windowFigures(serviceMeasured.clients, serviceMeasured.log, w.service.window, w.service.meter, isServer);
+      const r = windowFigures(rawMeasured.clients, rawMeasured.log, w.raw.window, w.raw.meter, isServer);
+      return {
+        round: w.round,
+        first: w.first,
+        service: s,
+        rawGrpc: r,
+        ratio: {
+          deliveriesPerSecond: r.deliveriesPerSecond > 0 ? s.deliveriesPerSecond / r.deliveriesPerSecond : 0,
+          p99: r.p99 > 0 ? s.p99 / r.p99 : 0,
+          serverMicrosPerDelivery: r.serverMicrosPerDelivery > 0 ? s.serverMicrosPerDelivery / r.serverMicrosPerDelivery : 0,
+        },
+      };
+    });
+    for (const x of rounds) {
+      log(`  round ${x.round}: p99 service ${x.service.p99.toFixed(1)} / raw ${x.rawGrpc.p99.toFixed(1)} ms, server CPU per delivery ${x.service.serverMicrosPerDelivery.toFixed(1)} / ${x.rawGrpc.serverMicrosPerDelivery.toFixed(1)} µs`);
+    }
     return {
+      rounds,
       name: sc.name,
       description: sc.description,
       service: serviceResult,
@@ -901,7 +972,13 @@ async function measureRedis(ctx: Context, rate: number): Promise<FanOutResult> {
       await drain(clients, writes.length * REDIS_CONNECTIONS);
     };
     await publish(0, Math.round(rate * WARMUP_SECONDS));
-    await cpu.measure(() => publish(1, Math.round(rate * SECONDS)));
+    const meters: CpuMeter[] = [];
+    for (let round = 1; round <= ROUNDS; round++) {
+      const meter = cpu.copy();
+      await cpu.measure(() => meter.measure(() => publish(round, Math.round((rate * SECONDS) / ROUNDS))));
+      meters.push(meter);
+      checkInterrupted();
+    }
     const logs = { redis: writes.build() };
     const results = await Promise.all(clients.map((c) => c.call<ClientResult>('collect', { logs })));
     const result = combine(
@@ -911,6 +988,7 @@ async function measureRedis(ctx: Context, rate: number): Promise<FanOutResult> {
       { ...cpu.percent(), ...cpu.machine() },
       undefined,
     );
+    result.rounds = meters.map((meter, i) => windowFigures(results, logs.redis, i + 1, meter, (name) => name === 'redis'));
     log(summaryLine(result));
     return result;
   } finally {
@@ -941,7 +1019,7 @@ async function main(): Promise<void> {
   if (missing.length > 0) throw new Error(`missing on PATH: ${missing.join(', ')} (make system-deps installs them)`);
   const started = new Date();
   log(
-    `watch bench: ${SECONDS} s measured per side (+${WARMUP_SECONDS} s warm-up); (a) ${WATCHERS_A} watchers at ${RATE_A}/s, ` +
+    `watch bench: ${SECONDS} s measured per side in ${ROUNDS} rounds (+${WARMUP_SECONDS} s warm-up); (a) ${WATCHERS_A} watchers at ${RATE_A}/s, ` +
       `(b) ${WATCHERS_B} at ${RATE_B}/s; ${REPLICAS} replicas, ${CLIENTS} client processes per side`,
   );
 
@@ -1056,6 +1134,7 @@ async function main(): Promise<void> {
     command: `${DIAGNOSTIC ? 'BENCH_* (diagnostic) ' : ''}make bench-watch`,
     settings: {
       benchSeconds: SECONDS,
+      rounds: ROUNDS,
       warmupSeconds: WARMUP_SECONDS,
       watchReplicas: REPLICAS,
       clientProcesses: CLIENTS,

@@ -1,0 +1,581 @@
+/**
+ * `make bench-pipeline`: the whole control plane through its HTTPS REST front door against raw
+ * etcd, measured in one run on one machine. On 2 shared cores throughput moves from run to run
+ * with whatever else runs; the ratio to raw etcd measured under the same noise is the figure
+ * to quote, and the CPU time each process spends per operation says which hop costs what.
+ *
+ * It starts the control plane as `make up` and the end-to-end tests do (lib/local/control-plane.ts:
+ * etcd, redis-server, storage, auth, admission, watch, gateway; temp dir, free ports) and drives
+ * it from this process as a client would: HTTPS with the cluster CA, HTTP/1.1 keep-alive with
+ * one socket per request in flight, the admin bearer token, JSON. Beside it, in the same run,
+ * the raw references go to the same etcd with the etcd3 client the storage service makes
+ * (createEtcdClient: retries off, same limits), at the same concurrency:
+ *
+ *   create  POST a ConfigMap            | txn: create-if-absent put
+ *   get     GET one ConfigMap           | range get of one key + JSON.parse
+ *   update  PUT with resourceVersion    | txn: compare mod_revision, put
+ *   list    GET ?limit=100 pages        | range with limit 100 at the first page's revision + JSON.parse
+ *
+ * (a page per operation: every worker walks its own list of LIST_OBJECTS objects page by page
+ * and starts again at the end; pages/s and objects/s are reported). Every write goes to a fresh
+ * key (create) or to the worker's own objects (update). The pipeline's keys are
+ * /registry/configmaps/<namespace>/<name>; the raw keys /baseline/configmaps/<namespace>/<name>
+ * (same length), outside what the changefeed watches. The changefeed and the watch service run
+ * as deployed, so publishing every change to Redis and the watch cache's work are part of the
+ * pipeline's cost; before each measured window the bench waits until the changefeed has
+ * published every pipeline write, so that one window's backlog never runs in the next.
+ *
+ * Each benchmark warms both sides up, then measures BENCH_ROUNDS rounds (default 3), each
+ * measuring both sides for BENCH_SECONDS / BENCH_ROUNDS, the side that goes first alternating
+ * from round to round. Reported: per round each side's ops/s and the ratio pipeline / raw; the
+ * median ratio with its range; CPU seconds per operation of every process over all rounds.
+ *
+ * Environment: BENCH_SECONDS (default 10) measured per benchmark and side, BENCH_ROUNDS (3),
+ * BENCH_WARMUP_SECONDS (2) per benchmark and side; for investigating, BENCH_ONLY=create,get,
+ * update,list (a subset: printed, bench/results/ left as it was).
+ */
+import { readFile, rm, mkdtemp } from 'node:fs/promises';
+import { Agent, request } from 'node:https';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Etcd3 } from 'etcd3';
+import { Redis } from 'ioredis';
+import type { KubeObject } from '../lib/kube.ts';
+import { startControlPlane, type ControlPlane } from '../lib/local/control-plane.ts';
+import { missingBinaries, waitUntil } from '../lib/local/process.ts';
+import type { StorageRef } from '../services/storage/api.ts';
+import { createEtcdClient } from '../services/storage/backends/etcd.ts';
+import { FEED_REVISION_KEY } from '../services/storage/changefeed.ts';
+import { collectionPrefix, objectKey, prefixEnd, REGISTRY_PREFIX } from '../services/storage/core/keys.ts';
+import {
+  benchConfigMap,
+  benchRounds,
+  closedLoop,
+  CpuMeter,
+  type Operation,
+  quietly,
+  runBench,
+  sourceVersion,
+  spreadOf,
+  stopOnSignals,
+  summarize,
+  toolVersion,
+  writeResults,
+} from './harness.ts';
+import { renderPipelineMarkdown, type PipelineBench, type PipelineReport, type PipelineSide, type RoundResult } from './pipeline-report.ts';
+
+const ROOT = fileURLToPath(new URL('../', import.meta.url));
+const RESULTS_DIR = join(ROOT, 'bench', 'results');
+
+function envSeconds(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`${name} must be a positive number of seconds, got "${raw}"`);
+  return n;
+}
+
+const SECONDS = envSeconds('BENCH_SECONDS', 10);
+const WARMUP_SECONDS = envSeconds('BENCH_WARMUP_SECONDS', 2);
+const ROUNDS = benchRounds();
+const BENCHMARKS = ['create', 'get', 'update', 'list'] as const;
+type BenchName = (typeof BENCHMARKS)[number];
+const ONLY = (process.env.BENCH_ONLY ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
+for (const name of ONLY) {
+  if (!(BENCHMARKS as readonly string[]).includes(name)) throw new Error(`BENCH_ONLY: unknown benchmark "${name}" (${BENCHMARKS.join(', ')})`);
+}
+const DIAGNOSTIC = ONLY.length > 0;
+function selected(name: BenchName): boolean {
+  return ONLY.length === 0 || ONLY.includes(name);
+}
+
+const IN_FLIGHT = 64;
+const OBJECT_BYTES = 1024;
+const GET_KEYS = 1_000;
+/** Objects each update worker cycles through (so a key is never updated by two workers). */
+const UPDATE_KEYS_PER_WORKER = 4;
+const LIST_OBJECTS = 3_000;
+const LIST_PAGE = 100;
+
+/** The raw reference's key root: same length as /registry/, outside what the changefeed watches. */
+const RAW_ROOT = '/baseline/';
+if (RAW_ROOT.length !== REGISTRY_PREFIX.length) throw new Error('RAW_ROOT must be as long as REGISTRY_PREFIX');
+
+function configMapsRef(namespace: string, name = ''): StorageRef {
+  return { group: '', resource: 'configmaps', namespace, name };
+}
+
+function rawKey(namespace: string, name: string): string {
+  return RAW_ROOT + objectKey(configMapsRef(namespace, name)).slice(REGISTRY_PREFIX.length);
+}
+
+function nameOf(seq: number): string {
+  return `cm-${String(seq).padStart(8, '0')}`;
+}
+
+/** A ConfigMap as stored: the metadata the admission chain adds (uid, creationTimestamp) included. */
+function configMap(namespace: string, name: string, payload: string, counter = 0): KubeObject {
+  return benchConfigMap(namespace, name, { app: 'pipeline-bench', purpose: 'REST pipeline versus raw etcd' }, { counter: String(counter), payload });
+}
+
+/** What a client sends to create it: no uid or creationTimestamp, which the server sets. */
+function createBody(namespace: string, name: string, payload: string): KubeObject {
+  const { uid: _uid, creationTimestamp: _created, ...metadata } = configMap(namespace, name, payload).metadata ?? {};
+  return { ...configMap(namespace, name, payload), metadata };
+}
+
+/** Padding that makes the stored ConfigMap ~OBJECT_BYTES of JSON with the names the bench uses. */
+const PAYLOAD = 'x'.repeat(Math.max(0, OBJECT_BYTES - JSON.stringify(configMap('bench-create', nameOf(0), '')).length));
+
+// ---------------------------------------------------------------------------------------------
+// Everything the bench starts, stopped in finally and on SIGINT/SIGTERM.
+
+interface Running {
+  dir?: string;
+  plane?: ControlPlane;
+  raw?: Etcd3;
+  feed?: Redis;
+  agent?: Agent;
+}
+
+const running: Running = {};
+let stopping: Promise<void> | undefined;
+const interrupted = new AbortController();
+
+function stopAll(): Promise<void> {
+  stopping ??= (async () => {
+    await quietly(() => running.agent?.destroy());
+    await quietly(() => running.raw?.close());
+    await quietly(() => running.feed?.disconnect());
+    await quietly(() => running.plane?.stop());
+    if (running.dir !== undefined) await quietly(() => rm(running.dir as string, { recursive: true, force: true }));
+  })();
+  return stopping;
+}
+
+stopOnSignals(interrupted, 'the control plane', stopAll);
+
+function checkInterrupted(): void {
+  if (interrupted.signal.aborted) throw new Error('interrupted');
+}
+
+function log(line: string): void {
+  process.stderr.write(`${line}\n`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The REST client: HTTPS, keep-alive, bearer token, JSON.
+
+interface RestAnswer {
+  status: number;
+  body: Record<string, unknown>;
+}
+
+class RestClient {
+  private readonly host: string;
+  private readonly port: string;
+  private readonly agent: Agent;
+  private readonly authorization: string;
+
+  constructor(address: string, ca: string, token: string) {
+    const url = new URL(`https://${address}`);
+    this.host = url.hostname;
+    this.port = url.port;
+    // One socket per request in flight, kept open between requests, as a client library does.
+    this.agent = new Agent({ keepAlive: true, maxSockets: IN_FLIGHT, maxFreeSockets: IN_FLIGHT, ca });
+    this.authorization = `Bearer ${token}`;
+  }
+
+  get httpAgent(): Agent {
+    return this.agent;
+  }
+
+  /** Sends one request and parses the JSON answer; rejects with the Status message on anything but 2xx. */
+  send(method: string, path: string, body?: unknown): Promise<RestAnswer> {
+    return new Promise((resolve, reject) => {
+      const headers: Record<string, string> = { Accept: 'application/json', Authorization: this.authorization };
+      let payload: Buffer | undefined;
+      if (body !== undefined) {
+        payload = Buffer.from(JSON.stringify(body));
+        headers['Content-Type'] = 'application/json';
+        headers['Content-Length'] = String(payload.length);
+      }
+      const req = request({ host: this.host, port: this.port, method, path, headers, agent: this.agent }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('error', reject);
+        res.on('end', () => {
+          const status = res.statusCode ?? 0;
+          let parsed: Record<string, unknown>;
+          try {
+            parsed = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
+          } catch (err) {
+            reject(new Error(`${method} ${path}: ${status}, not JSON (${(err as Error).message})`));
+            return;
+          }
+          if (status < 200 || status > 299) reject(new Error(`${method} ${path}: ${status} ${String(parsed.message ?? '')}`));
+          else resolve({ status, body: parsed });
+        });
+      });
+      req.on('error', reject);
+      req.end(payload);
+    });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The run
+
+interface Side {
+  name: 'raw' | 'pipeline';
+  op: Operation;
+  /** Objects returned so far (list); undefined for the other benchmarks. */
+  objects?: () => number;
+}
+
+async function main(): Promise<void> {
+  const missing = missingBinaries(['etcd', 'redis-server']);
+  if (missing.length > 0) throw new Error(`missing on PATH: ${missing.join(', ')} (make system-deps installs them)`);
+  const started = new Date();
+  log(`pipeline bench: ${SECONDS} s per benchmark and side in ${ROUNDS} rounds (+${WARMUP_SECONDS} s warm-up), ${IN_FLIGHT} in flight`);
+
+  const dir = await mkdtemp(join(tmpdir(), 'bench-pipeline-'));
+  running.dir = dir;
+  // Tracing stays as deployed by default (spans made, nothing exported): no OTEL_* from the shell.
+  const env: NodeJS.ProcessEnv = {};
+  for (const k of Object.keys(process.env)) if (k.startsWith('OTEL_')) env[k] = undefined;
+  const plane = await startControlPlane({
+    dataDir: dir,
+    logDir: join(dir, 'logs'),
+    env,
+    // Periodic compaction (every 5 min by default) would land in one window or another.
+    flags: { storage: ['--compaction-interval=0'] },
+  });
+  running.plane = plane;
+  checkInterrupted();
+  const etcdPid = plane.etcd?.process.pid;
+  const redisPid = plane.redis?.process.pid;
+  if (etcdPid === undefined || redisPid === undefined) throw new Error('the control plane did not start etcd and redis-server here');
+  log(`etcd ${plane.etcdEndpoints}, redis ${plane.redisUrl}, gateway https://${plane.addresses.https}`);
+
+  const ca = await readFile(join(dir, 'pki', 'ca.crt'), 'utf8');
+  const token = (await readFile(join(dir, 'tokens.csv'), 'utf8')).split(',')[0] ?? '';
+  const rest = new RestClient(plane.addresses.https, ca, token);
+  running.agent = rest.httpAgent;
+  const raw = createEtcdClient(plane.etcdEndpoints);
+  running.raw = raw;
+  const feed = new Redis(plane.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  feed.on('error', () => {});
+  await feed.connect();
+  running.feed = feed;
+
+  /** The newest revision the pipeline wrote; the changefeed must have published it before a window. */
+  let pipelineRevision = 0;
+  const noteRevision = (object: Record<string, unknown>): void => {
+    const rv = Number((object.metadata as { resourceVersion?: string } | undefined)?.resourceVersion);
+    if (rv > pipelineRevision) pipelineRevision = rv;
+  };
+  const feedRevision = async (): Promise<number> => Number((await feed.get(FEED_REVISION_KEY)) ?? 0);
+  const settle = async (): Promise<void> => {
+    await waitUntil('the changefeed to publish the pipeline writes', async () => (await feedRevision()) >= pipelineRevision, {
+      timeoutMs: 180_000,
+      process: plane.processes.storage,
+    });
+    checkInterrupted();
+  };
+
+  const namespaces = ['bench-create', 'bench-get', 'bench-update', 'bench-list'];
+  for (const name of namespaces) noteRevision((await rest.send('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name } })).body);
+  await settle();
+
+  // Seed what get, update and list read: the same objects under both roots, written directly
+  // (as the pipeline stores them; the changefeed publishes the /registry/ ones as any write).
+  const seed = async (namespace: string, count: number): Promise<{ pipeline: KubeObject[]; raw: { object: KubeObject; revision: string }[] }> => {
+    const pipelineObjects = new Array<KubeObject>(count);
+    const rawObjects = new Array<{ object: KubeObject; revision: string }>(count);
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: IN_FLIGHT }, async () => {
+        for (let i = next++; i < count; i = next++) {
+          const object = configMap(namespace, nameOf(i), PAYLOAD);
+          const json = JSON.stringify(object);
+          const [a, b] = await Promise.all([
+            raw.put(objectKey(configMapsRef(namespace, nameOf(i)))).value(json).exec(),
+            raw.put(rawKey(namespace, nameOf(i))).value(json).exec(),
+          ]);
+          pipelineObjects[i] = { ...object, metadata: { ...object.metadata, resourceVersion: a.header.revision } };
+          rawObjects[i] = { object, revision: b.header.revision };
+          if (Number(a.header.revision) > pipelineRevision) pipelineRevision = Number(a.header.revision);
+        }
+      }),
+    );
+    return { pipeline: pipelineObjects, raw: rawObjects };
+  };
+  log('seeding the objects get, update and list read, under both roots');
+  if (selected('get')) await seed('bench-get', GET_KEYS);
+  const updateObjects = selected('update') ? await seed('bench-update', IN_FLIGHT * UPDATE_KEYS_PER_WORKER) : { pipeline: [], raw: [] };
+  if (selected('list')) await seed('bench-list', LIST_OBJECTS);
+  await settle();
+
+  const cpuPids: Record<string, number> = {
+    gateway: plane.processes.gateway.pid,
+    auth: plane.processes.auth.pid,
+    admission: plane.processes.admission.pid,
+    storage: plane.processes.storage.pid,
+    watch: plane.processes.watch.pid,
+    etcd: etcdPid,
+    redis: redisPid,
+    bench: process.pid,
+  };
+  const results: PipelineBench[] = [];
+
+  /** Warm-up of both sides, then ROUNDS rounds of both, the first side alternating. */
+  const measure = async (name: BenchName, description: string, unit: string, rawSide: Side, pipelineSide: Side): Promise<void> => {
+    if (!selected(name)) return;
+    log(`${description}, ${IN_FLIGHT} in flight`);
+    for (const side of [rawSide, pipelineSide]) {
+      await settle();
+      await closedLoop(side.op, IN_FLIGHT, WARMUP_SECONDS, interrupted.signal);
+    }
+    const totals = { raw: new CpuMeter(cpuPids), pipeline: new CpuMeter(cpuPids) };
+    const rounds: RoundResult[] = [];
+    for (let round = 1; round <= ROUNDS; round++) {
+      const order = round % 2 === 1 ? [rawSide, pipelineSide] : [pipelineSide, rawSide];
+      const figures: Partial<Record<'raw' | 'pipeline', PipelineSide>> = {};
+      for (const side of order) {
+        await settle();
+        const meter = new CpuMeter(cpuPids);
+        const objectsBefore = side.objects?.() ?? 0;
+        const sample = await totals[side.name].measure(() => meter.measure(() => closedLoop(side.op, IN_FLIGHT, SECONDS / ROUNDS, interrupted.signal)));
+        checkInterrupted();
+        const objects = (side.objects?.() ?? 0) - objectsBefore;
+        figures[side.name] = sideFigures(summarize([sample]), meter, side.objects === undefined ? undefined : objects);
+        const f = figures[side.name] as PipelineSide;
+        log(`  ${name} round ${round} ${side.name}: ${Math.round(f.throughput)} ${unit}/s${sample.errors > 0 ? `, ${sample.errors} errors (${sample.firstError})` : ''}`);
+      }
+      const r = figures.raw as PipelineSide;
+      const p = figures.pipeline as PipelineSide;
+      rounds.push({ round, first: order[0]?.name ?? 'raw', raw: r, pipeline: p, ratio: r.throughput > 0 ? p.throughput / r.throughput : 0 });
+    }
+    const ratio = spreadOf(rounds.map((r) => r.ratio));
+    log(`  ${name}: ratio ${ratio.median.toFixed(3)} (${ratio.min.toFixed(3)}-${ratio.max.toFixed(3)})`);
+    results.push({
+      name,
+      description,
+      unit,
+      inFlight: IN_FLIGHT,
+      rounds,
+      ratio,
+      raw: overall(rounds.map((r) => r.raw), totals.raw),
+      pipeline: overall(rounds.map((r) => r.pipeline), totals.pipeline),
+    });
+  };
+
+  // create: fresh names on both sides.
+  let rawCreates = 0;
+  let pipelineCreates = 0;
+  await measure(
+    'create',
+    'create (REST POST | etcd txn create-if-absent)',
+    'ops',
+    {
+      name: 'raw',
+      op: async () => {
+        const name = nameOf(rawCreates++);
+        const key = rawKey('bench-create', name);
+        const response = await raw.if(key, 'Mod', '==', 0).then(raw.put(key).value(JSON.stringify(configMap('bench-create', name, PAYLOAD)))).commit();
+        if (!response.succeeded) throw new Error(`${key} exists`);
+      },
+    },
+    {
+      name: 'pipeline',
+      op: async () => {
+        const name = nameOf(pipelineCreates++);
+        noteRevision((await rest.send('POST', '/api/v1/namespaces/bench-create/configmaps', createBody('bench-create', name, PAYLOAD))).body);
+      },
+    },
+  );
+
+  // get: the seeded objects in turn, parsed.
+  let rawGets = 0;
+  let pipelineGets = 0;
+  await measure(
+    'get',
+    'get (REST GET | etcd range + JSON.parse)',
+    'ops',
+    {
+      name: 'raw',
+      op: async () => {
+        const key = rawKey('bench-get', nameOf(rawGets++ % GET_KEYS));
+        const kv = (await raw.get(key).exec()).kvs[0];
+        if (kv === undefined) throw new Error(`${key} missing`);
+        JSON.parse(kv.value.toString('utf8'));
+      },
+    },
+    {
+      name: 'pipeline',
+      op: async () => {
+        await rest.send('GET', `/api/v1/namespaces/bench-get/configmaps/${nameOf(pipelineGets++ % GET_KEYS)}`);
+      },
+    },
+  );
+
+  // update: each worker cycles through its own objects; compare-and-swap on the revision it
+  // last wrote (the pipeline: PUT of the object it holds, resourceVersion included).
+  const rawState = updateObjects.raw;
+  const pipelineState = updateObjects.pipeline;
+  const rawTurn = new Array<number>(IN_FLIGHT).fill(0);
+  const pipelineTurn = new Array<number>(IN_FLIGHT).fill(0);
+  let counter = 0;
+  await measure(
+    'update',
+    'update with resourceVersion (REST PUT | etcd txn compare mod_revision, put)',
+    'ops',
+    {
+      name: 'raw',
+      op: async (worker) => {
+        const index = worker + IN_FLIGHT * ((rawTurn[worker] = (rawTurn[worker] ?? 0) + 1) % UPDATE_KEYS_PER_WORKER);
+        const current = rawState[index] as { object: KubeObject; revision: string };
+        const object = { ...current.object, data: { counter: String(++counter), payload: PAYLOAD } };
+        const key = rawKey('bench-update', current.object.metadata?.name ?? '');
+        const response = await raw.if(key, 'Mod', '==', current.revision).then(raw.put(key).value(JSON.stringify(object))).commit();
+        if (!response.succeeded) throw new Error(`${key} changed under the bench`);
+        rawState[index] = { object, revision: response.header.revision };
+      },
+    },
+    {
+      name: 'pipeline',
+      op: async (worker) => {
+        const index = worker + IN_FLIGHT * ((pipelineTurn[worker] = (pipelineTurn[worker] ?? 0) + 1) % UPDATE_KEYS_PER_WORKER);
+        const current = pipelineState[index] as KubeObject;
+        const object = { ...current, data: { counter: String(++counter), payload: PAYLOAD } };
+        const name = current.metadata?.name ?? '';
+        const updated = (await rest.send('PUT', `/api/v1/namespaces/bench-update/configmaps/${name}`, object)).body;
+        noteRevision(updated);
+        pipelineState[index] = updated as KubeObject;
+      },
+    },
+  );
+
+  // list: a page per operation; each worker walks its own list of LIST_OBJECTS, page by page,
+  // every page of a list at its first page's revision, and starts again at the end.
+  const rawPrefix = RAW_ROOT + collectionPrefix(configMapsRef('bench-list')).slice(REGISTRY_PREFIX.length);
+  const rawEnd = prefixEnd(rawPrefix);
+  const rawCursor = Array.from({ length: IN_FLIGHT }, () => ({ start: Buffer.from(rawPrefix), revision: '0', items: 0 }));
+  const pipelineCursor = Array.from({ length: IN_FLIGHT }, () => ({ token: '', items: 0 }));
+  let rawObjects = 0;
+  let pipelineObjects = 0;
+  await measure(
+    'list',
+    `list ${LIST_OBJECTS.toLocaleString('en-US')} objects, pages of ${LIST_PAGE} (REST GET ?limit&continue | etcd range with limit at one revision + JSON.parse)`,
+    'pages',
+    {
+      name: 'raw',
+      objects: () => rawObjects,
+      op: async (worker) => {
+        const cursor = rawCursor[worker] as { start: Buffer; revision: string; items: number };
+        const response = await raw.kv.range({ key: cursor.start, range_end: rawEnd, limit: String(LIST_PAGE), revision: cursor.revision });
+        for (const kv of response.kvs) JSON.parse(kv.value.toString('utf8'));
+        rawObjects += response.kvs.length;
+        cursor.items += response.kvs.length;
+        const last = response.kvs[response.kvs.length - 1];
+        if (response.more && last !== undefined) {
+          if (cursor.revision === '0') cursor.revision = response.header.revision;
+          cursor.start = Buffer.concat([last.key, Buffer.from([0])]);
+          return;
+        }
+        if (cursor.items !== LIST_OBJECTS) throw new Error(`raw list saw ${cursor.items} objects`);
+        rawCursor[worker] = { start: Buffer.from(rawPrefix), revision: '0', items: 0 };
+      },
+    },
+    {
+      name: 'pipeline',
+      objects: () => pipelineObjects,
+      op: async (worker) => {
+        const cursor = pipelineCursor[worker] as { token: string; items: number };
+        const query = `limit=${LIST_PAGE}${cursor.token === '' ? '' : `&continue=${encodeURIComponent(cursor.token)}`}`;
+        const page = (await rest.send('GET', `/api/v1/namespaces/bench-list/configmaps?${query}`)).body;
+        const items = (page.items as unknown[] | undefined)?.length ?? 0;
+        pipelineObjects += items;
+        cursor.items += items;
+        const next = (page.metadata as { continue?: string } | undefined)?.continue ?? '';
+        if (next !== '') {
+          cursor.token = next;
+          return;
+        }
+        if (cursor.items !== LIST_OBJECTS) throw new Error(`pipeline list saw ${cursor.items} objects`);
+        pipelineCursor[worker] = { token: '', items: 0 };
+      },
+    },
+  );
+
+  const report: PipelineReport = {
+    date: started.toISOString(),
+    durationSeconds: Math.round((Date.now() - started.getTime()) / 1000),
+    command: `${DIAGNOSTIC ? `BENCH_ONLY=${ONLY.join(',')} ` : ''}make bench-pipeline`,
+    settings: {
+      benchSeconds: SECONDS,
+      rounds: ROUNDS,
+      warmupSeconds: WARMUP_SECONDS,
+      inFlight: IN_FLIGHT,
+      objectBytes: JSON.stringify(configMap('bench-create', nameOf(0), PAYLOAD)).length,
+      listObjects: LIST_OBJECTS,
+      listPage: LIST_PAGE,
+      client: 'HTTPS, HTTP/1.1 keep-alive, one socket per request in flight, bearer token, JSON',
+    },
+    environment: {
+      node: process.version,
+      cpuModel: cpus()[0]?.model ?? 'unknown',
+      cpuCount: cpus().length,
+      etcd: toolVersion('etcd', ['--version'], /etcd Version:\s*(\S+)/),
+      redis: toolVersion('redis-server', ['--version'], /v=(\S+)/),
+    },
+    source: sourceVersion(ROOT),
+    results,
+  };
+  const markdown = renderPipelineMarkdown(report);
+  if (DIAGNOSTIC) {
+    process.stdout.write(`\n${markdown}\n(BENCH_ONLY: a diagnostic run; bench/results/ left as it was)\n`);
+    return;
+  }
+  writeResults(RESULTS_DIR, 'pipeline', report, markdown);
+}
+
+/** One side of one round: throughput, latency, CPU per operation of every process. */
+function sideFigures(summary: ReturnType<typeof summarize>, meter: CpuMeter, objects: number | undefined): PipelineSide {
+  const cpu = meter.seconds();
+  const cpuMicrosPerOp: Record<string, number> = {};
+  for (const [name, seconds] of Object.entries(cpu)) cpuMicrosPerOp[name] = summary.ops > 0 ? (seconds * 1e6) / summary.ops : 0;
+  return {
+    ops: summary.ops,
+    errors: summary.errors,
+    seconds: summary.seconds,
+    throughput: summary.throughput,
+    objectsPerSecond: objects === undefined ? undefined : summary.seconds > 0 ? objects / summary.seconds : 0,
+    p50: summary.p50,
+    p99: summary.p99,
+    firstError: summary.firstError,
+    cpuMicrosPerOp,
+    machine: meter.machine(),
+  };
+}
+
+/** A side over every round: the median throughput and CPU per operation over all its windows. */
+function overall(rounds: PipelineSide[], total: CpuMeter): PipelineBench['raw'] {
+  const ops = rounds.reduce((n, r) => n + r.ops, 0);
+  const cpuMicrosPerOp: Record<string, number> = {};
+  for (const [name, seconds] of Object.entries(total.seconds())) cpuMicrosPerOp[name] = ops > 0 ? (seconds * 1e6) / ops : 0;
+  const objects = rounds.map((r) => r.objectsPerSecond).filter((o): o is number => o !== undefined);
+  return {
+    throughput: spreadOf(rounds.map((r) => r.throughput)),
+    objectsPerSecond: objects.length > 0 ? spreadOf(objects) : undefined,
+    p99: spreadOf(rounds.map((r) => r.p99)),
+    errors: rounds.reduce((n, r) => n + r.errors, 0),
+    firstError: rounds.find((r) => r.firstError !== undefined)?.firstError,
+    cpuMicrosPerOp,
+    machine: total.machine(),
+  };
+}
+
+await runBench(main, stopAll, interrupted.signal);
