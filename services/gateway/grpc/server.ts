@@ -19,7 +19,7 @@ import type { ResourceRef__Output } from '../../../lib/gen/apiserver/v1/Resource
 import type { WatchEvent as ProtoWatchEvent } from '../../../lib/gen/apiserver/v1/WatchEvent.ts';
 import type { WatchRequest__Output } from '../../../lib/gen/apiserver/v1/WatchRequest.ts';
 import type { UserInfo } from '../../auth/api.ts';
-import { watchOptionsFromProto } from '../../watch/grpc/server.ts';
+import { watchEventToProto, watchOptionsFromProto } from '../../watch/grpc/client.ts';
 import { bearerToken } from '../core/credentials.ts';
 import type { Pipeline, Target } from '../core/pipeline.ts';
 import { MAX_BODY_BYTES, tooLarge, tooManyRequests } from '../rest/body.ts';
@@ -119,7 +119,7 @@ export function resourcesHandlers(pipeline: Pipeline, registry: ResourceRegistry
     },
     Watch: async (req: WatchRequest__Output, ctx: CallContext, send: (m: ProtoWatchEvent) => Promise<void>): Promise<void> => {
       const events = await pipeline.watch(await user(ctx), { ...target(req.ref), name: '' }, watchOptionsFromProto(req.options), ctx.signal);
-      for await (const e of events) await send({ type: e.type, object: e.object, resourceVersion: e.resourceVersion });
+      for await (const e of events) await send(watchEventToProto(e));
     },
   };
 }

@@ -30,22 +30,23 @@ import type { WatchClient as GeneratedWatchClient } from '../../../lib/gen/apise
 import type { WatchOpen } from '../../../lib/gen/apiserver/v1/WatchOpen.ts';
 import type { WatchStreamRequest } from '../../../lib/gen/apiserver/v1/WatchStreamRequest.ts';
 import type { WatchStreamResponse__Output } from '../../../lib/gen/apiserver/v1/WatchStreamResponse.ts';
-import type { WatchEvent } from '../core/watch-cache.ts';
-import { WATCH_MAX_REQUEST_BYTES } from './server.ts';
 import {
-  EventQueue,
   INITIAL_EVENTS_END_ANNOTATION,
   slowWatcherError,
   SlowWatcherError,
   statusEvent,
-  type WatchHandle,
-  type WatchListener,
+  type WatchEvent,
   type Watcher,
   type WatchOptions,
   type WatchTarget,
-} from '../core/watch-service.ts';
+} from '../api.ts';
+import { EventQueue, type WatchHandle, type WatchListener } from '../core/watch-service.ts';
+import { WATCH_MAX_REQUEST_BYTES, watchEventFromProto, watchOptionsToProto, watchTargetToProto } from './codec.ts';
 
-const TYPES = new Set(['ADDED', 'MODIFIED', 'DELETED', 'BOOKMARK', 'ERROR']);
+// The wire conversions other services need: the gateway's Resources API carries the watch
+// service's messages (see the rule in eslint.config.js: a service reaches another only
+// through its api.ts and grpc/client.ts).
+export { watchEventToProto, watchOptionsFromProto } from './codec.ts';
 
 /** Pause before trying the next replica, per failure so far (a restarting fleet is not hammered). */
 const RETRY_PAUSE_MS = 100;
@@ -113,9 +114,9 @@ export class WatchStreamConnection {
 
   private dispatch(m: WatchStreamResponse__Output): void {
     if (m.kind === 'event' && m.event !== null && m.event !== undefined) {
-      if (!TYPES.has(m.event.type)) return;
       // One object for every watch of the message: consumers may encode it once for all.
-      const event: WatchEvent = { type: m.event.type as WatchEvent['type'], object: m.event.object, resourceVersion: m.event.resourceVersion };
+      const event = watchEventFromProto(m.event);
+      if (event === undefined) return;
       for (const id of m.ids) {
         const listener = this.watches.get(id);
         if (listener === undefined || listener.event(event, m.initial)) continue;
@@ -225,7 +226,7 @@ export class WatchClient implements Watcher {
 
   async *watch(target: WatchTarget, options: WatchOptions, signal: AbortSignal): AsyncGenerator<WatchEvent> {
     if (signal.aborted) return;
-    const ref = { group: target.group, version: target.version, resource: target.resource, namespace: target.namespace, name: '' };
+    const ref = watchTargetToProto(target);
     const rv = options.resourceVersion ?? '';
     // From an explicit revision every event is a change, so the watch can resume anywhere. A
     // watch that starts with the current state can resume only once that state is delivered:
@@ -245,17 +246,8 @@ export class WatchClient implements Watcher {
       const handle = replica.open(
         {
           ref,
-          options: {
-            labelSelector: options.labelSelector ?? '',
-            fieldSelector: options.fieldSelector ?? '',
-            resourceVersion: resumed ? lastRevision : rv,
-            // The wire cannot say sendInitialEvents=false (it is absent), which the match
-            // needs: without initial events the match changes nothing, and is left out.
-            resourceVersionMatch: resumed || options.sendInitialEvents !== true ? '' : (options.resourceVersionMatch ?? ''),
-            allowWatchBookmarks: options.allowWatchBookmarks ?? false,
-            sendInitialEvents: resumed ? false : (options.sendInitialEvents ?? false),
-            timeoutSeconds: options.timeoutSeconds ?? 0,
-          },
+          // A resumed watch continues from the last revision delivered, without initial events.
+          options: watchOptionsToProto(resumed ? { ...options, resourceVersion: lastRevision, sendInitialEvents: undefined } : options),
           ...carrier,
         },
         queue,

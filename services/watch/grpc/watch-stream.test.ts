@@ -18,10 +18,12 @@ import { createTelemetry } from '../../../lib/tracing.ts';
 import type { WatchStreamRequest__Output } from '../../../lib/gen/apiserver/v1/WatchStreamRequest.ts';
 import type { WatchStreamResponse } from '../../../lib/gen/apiserver/v1/WatchStreamResponse.ts';
 import { MemoryStorage } from '../../storage/backends/memory.ts';
-import { WatchCache, type WatchEvent } from '../core/watch-cache.ts';
+import type { WatchEvent } from '../api.ts';
+import { WatchCache } from '../core/watch-cache.ts';
 import { cacheKey, WatchService } from '../core/watch-service.ts';
 import { WatchClient } from './client.ts';
-import { WATCH_MAX_REQUEST_BYTES, watchHandlers } from './server.ts';
+import { WATCH_MAX_REQUEST_BYTES } from './codec.ts';
+import { watchHandlers } from './server.ts';
 import { WatchStreamSession } from './watch-stream.ts';
 
 const logger = createLogger({ service: 'test', level: 'error' });

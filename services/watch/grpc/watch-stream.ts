@@ -30,9 +30,9 @@ import type { Telemetry } from '../../../lib/tracing.ts';
 import type { WatchStreamRequest__Output } from '../../../lib/gen/apiserver/v1/WatchStreamRequest.ts';
 import type { WatchStreamResponse } from '../../../lib/gen/apiserver/v1/WatchStreamResponse.ts';
 import type { WatchOpen__Output } from '../../../lib/gen/apiserver/v1/WatchOpen.ts';
-import type { WatchEvent } from '../core/watch-cache.ts';
-import type { WatchHandle, WatchListener, WatchOptions, WatchTarget } from '../core/watch-service.ts';
-import { watchOptionsFromProto, watchTargetFromProto } from './convert.ts';
+import type { WatchEvent, WatchOptions, WatchTarget } from '../api.ts';
+import type { WatchHandle, WatchListener } from '../core/watch-service.ts';
+import { watchOptionsFromProto, watchTargetFromProto } from './codec.ts';
 
 /** What the stream needs of the watch service. */
 export interface WatchStarter {
