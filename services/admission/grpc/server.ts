@@ -1,7 +1,8 @@
 /**
  * Admission over gRPC: decode, run the chain, encode.
  */
-import { MAX_OBJECT_BYTES_IN_REQUEST, MESSAGE_FRAMING_BYTES, type CallContext, type HandlerMap } from '../../../lib/grpc.ts';
+import { MAX_OBJECT_BYTES_IN_REQUEST, MESSAGE_FRAMING_BYTES } from '../../../lib/grpc/limits.ts';
+import type { CallContext, HandlerMap } from '../../../lib/grpc/server.ts';
 import { badRequest } from '../../../lib/errors.ts';
 import { objectBytes, parseUntrustedObject } from '../../../lib/kube.ts';
 import type { AdmitRequest__Output } from '../../../lib/gen/apiserver/v1/AdmitRequest.ts';

@@ -1,7 +1,8 @@
 /**
  * Authentication and Authorization over gRPC: decode, ask the core, encode.
  */
-import { MAX_SMALL_REQUEST_BYTES, MESSAGE_FRAMING_BYTES, type CallContext, type HandlerMap } from '../../../lib/grpc.ts';
+import { MAX_SMALL_REQUEST_BYTES, MESSAGE_FRAMING_BYTES } from '../../../lib/grpc/limits.ts';
+import type { CallContext, HandlerMap } from '../../../lib/grpc/server.ts';
 import type { AuthenticateRequest__Output } from '../../../lib/gen/apiserver/v1/AuthenticateRequest.ts';
 import type { AuthenticateResponse } from '../../../lib/gen/apiserver/v1/AuthenticateResponse.ts';
 import type { AuthorizeRequest__Output } from '../../../lib/gen/apiserver/v1/AuthorizeRequest.ts';

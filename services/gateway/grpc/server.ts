@@ -5,7 +5,8 @@
  */
 import type { Metadata } from '@grpc/grpc-js';
 import { badRequest, StatusError } from '../../../lib/errors.ts';
-import { MESSAGE_FRAMING_BYTES, type CallContext, type HandlerMap } from '../../../lib/grpc.ts';
+import { MESSAGE_FRAMING_BYTES } from '../../../lib/grpc/limits.ts';
+import type { CallContext, HandlerMap } from '../../../lib/grpc/server.ts';
 import { checkUntrustedJson, objectBytes, parsedSizeEstimate, parseObjectBytes, type KubeObject } from '../../../lib/kube.ts';
 import type { ResourceRegistry } from '../../../lib/resources.ts';
 import type { CreateRequest__Output } from '../../../lib/gen/apiserver/v1/CreateRequest.ts';

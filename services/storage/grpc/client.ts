@@ -2,8 +2,8 @@
  * Storage over gRPC: the same interface as the backends, for the other services.
  */
 import type * as grpc from '@grpc/grpc-js';
-import { clientSettings, unary, type ClientOptions } from '../../../lib/grpc.ts';
-import { MultiplexedClient } from '../../../lib/grpc-mux.ts';
+import { clientSettings, unary, type ClientOptions } from '../../../lib/grpc/client.ts';
+import { MultiplexedClient } from '../../../lib/grpc/exchange-client.ts';
 import { parseObjectBytes, objectBytes, type KubeObject } from '../../../lib/kube.ts';
 import { loadApiProto } from '../../../lib/proto.ts';
 import type { StorageClient as GeneratedStorageClient } from '../../../lib/gen/apiserver/v1/Storage.ts';

@@ -2,7 +2,8 @@
  * The Storage service over gRPC: decode the request, call the Storage, encode the answer.
  * Errors are StatusErrors and reach the client as gRPC statuses through GrpcServer.
  */
-import { MAX_OBJECT_BYTES_IN_REQUEST, MESSAGE_FRAMING_BYTES, type CallContext, type HandlerMap } from '../../../lib/grpc.ts';
+import { MAX_OBJECT_BYTES_IN_REQUEST, MESSAGE_FRAMING_BYTES } from '../../../lib/grpc/limits.ts';
+import type { CallContext, HandlerMap } from '../../../lib/grpc/server.ts';
 import { objectBytes, parseUntrustedObject } from '../../../lib/kube.ts';
 import type { ResourceRef__Output } from '../../../lib/gen/apiserver/v1/ResourceRef.ts';
 import type { StorageCreateRequest__Output } from '../../../lib/gen/apiserver/v1/StorageCreateRequest.ts';

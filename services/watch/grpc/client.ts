@@ -21,7 +21,8 @@
 import * as grpc from '@grpc/grpc-js';
 import { context, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { StatusError } from '../../../lib/errors.ts';
-import { clientSettings, startRpcSpan, traceCarrier, type ClientOptions } from '../../../lib/grpc.ts';
+import { clientSettings, type ClientOptions } from '../../../lib/grpc/client.ts';
+import { startRpcSpan, traceCarrier } from '../../../lib/grpc/trace-context.ts';
 import { fromGrpcError, fromRpcStatus } from '../../../lib/grpc-status.ts';
 import { loadApiProto } from '../../../lib/proto.ts';
 import { nextFreeId } from '../../../lib/stream-ids.ts';

@@ -4,7 +4,7 @@
  * watch messages; it reaches these conversions through grpc/client.ts.
  */
 import { badRequest } from '../../../lib/errors.ts';
-import { MAX_SMALL_REQUEST_BYTES, MESSAGE_FRAMING_BYTES } from '../../../lib/grpc.ts';
+import { MAX_SMALL_REQUEST_BYTES, MESSAGE_FRAMING_BYTES } from '../../../lib/grpc/limits.ts';
 import type { ResourceRef, ResourceRef__Output } from '../../../lib/gen/apiserver/v1/ResourceRef.ts';
 import type { WatchEvent as ProtoWatchEvent, WatchEvent__Output } from '../../../lib/gen/apiserver/v1/WatchEvent.ts';
 import type { WatchOptions as ProtoWatchOptions, WatchOptions__Output } from '../../../lib/gen/apiserver/v1/WatchOptions.ts';

@@ -3,7 +3,7 @@
  * WatchStream (many watches over one stream; see watch-stream.ts).
  */
 import type * as grpc from '@grpc/grpc-js';
-import type { CallContext, HandlerMap } from '../../../lib/grpc.ts';
+import type { CallContext, HandlerMap } from '../../../lib/grpc/server.ts';
 import type { Logger } from '../../../lib/log.ts';
 import type { Telemetry } from '../../../lib/tracing.ts';
 import type { WatchRequest__Output } from '../../../lib/gen/apiserver/v1/WatchRequest.ts';

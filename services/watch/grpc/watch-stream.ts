@@ -22,7 +22,7 @@
  * sections.
  */
 import { context, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
-import { contextFromCarrier, startRpcSpan } from '../../../lib/grpc.ts';
+import { contextFromCarrier, startRpcSpan } from '../../../lib/grpc/trace-context.ts';
 import { badRequest, StatusError } from '../../../lib/errors.ts';
 import { toRpcStatus, type RpcStatusMessage } from '../../../lib/grpc-status.ts';
 import type { Logger } from '../../../lib/log.ts';

@@ -6,13 +6,13 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
-import { StatusError } from './errors.ts';
-import { GrpcServer, type CallContext, type HandlerMap } from './grpc.ts';
-import { decodeStatusDetails, fromGrpcError } from './grpc-status.ts';
-import { createLogger } from './log.ts';
-import { loadApiProto } from './proto.ts';
-import { createTelemetry } from './tracing.ts';
-import type { StorageGetRequest__Output } from './gen/apiserver/v1/StorageGetRequest.ts';
+import { StatusError } from '../errors.ts';
+import { GrpcServer, type CallContext, type HandlerMap } from './server.ts';
+import { decodeStatusDetails, fromGrpcError } from '../grpc-status.ts';
+import { createLogger } from '../log.ts';
+import { loadApiProto } from '../proto.ts';
+import { createTelemetry } from '../tracing.ts';
+import type { StorageGetRequest__Output } from '../gen/apiserver/v1/StorageGetRequest.ts';
 
 const proto = loadApiProto();
 const logger = createLogger({ service: 'test', level: 'error' });
