@@ -49,8 +49,33 @@ export type BidiStreamHandler<Req, Res> = (call: grpc.ServerDuplexStream<Req, Re
 
 type AnyHandler = UnaryHandler<never, unknown> | ServerStreamHandler<never, unknown> | BidiStreamHandler<never, unknown>;
 
-/** Handlers keyed by the original (PascalCase) method names of a service definition. */
-export type HandlerMap = Record<string, AnyHandler>;
+/** The names a type declares, without its index signature (generated types extend one). */
+type DeclaredKeys<T> = keyof { [K in keyof T as string extends K ? never : K]: unknown };
+
+/** The methods of a service that have handlers: all but Exchange, which GrpcServer serves. */
+type HandledMethods<T> = Exclude<DeclaredKeys<T>, typeof EXCHANGE_METHOD> & string;
+
+/** Our handler for a method that grpc-js's generated handler type `F` describes. */
+type HandlerOf<F> =
+  F extends grpc.handleBidiStreamingCall<infer Req, infer Res>
+    ? BidiStreamHandler<Req, Res>
+    : F extends grpc.handleServerStreamingCall<infer Req, infer Res>
+      ? ServerStreamHandler<Req, Res>
+      : F extends grpc.handleUnaryCall<infer Req, infer Res>
+        ? UnaryHandler<Req, Res>
+        : never;
+
+/**
+ * The handlers of one service, from the `XxxHandlers` interface proto-loader-gen-types writes
+ * for it (lib/gen/apiserver/v1/Xxx.ts): one per method under its proto (PascalCase) name, of
+ * the method's kind (unary, server-streaming, bidi) and with its request and response
+ * messages, so that a missing, misspelt or mistyped handler does not compile. Exchange has
+ * none: GrpcServer serves it with the service's unary handlers.
+ */
+export type ServiceHandlers<H> = { [K in HandledMethods<H>]: HandlerOf<H[K]> };
+
+/** What addService takes for a definition: a handler for each of its methods but Exchange. */
+export type HandlersFor<D extends grpc.ServiceDefinition> = { readonly [K in HandledMethods<D>]: AnyHandler };
 
 export interface GrpcServerOptions {
   /** The service's name, for logs. */
@@ -182,12 +207,15 @@ export class GrpcServer {
   }
 
   /**
-   * Adds a service. Every method of the definition must have a handler, or this throws: a
-   * silently unimplemented method would answer UNIMPLEMENTED at run time. A request that does
+   * Adds a service. Every method of the definition must have a handler: the compiler checks
+   * their names against the definition's (and each service types its handlers with
+   * ServiceHandlers), and this throws for one missing still, as a silently unimplemented
+   * method would answer UNIMPLEMENTED at run time. A request that does
    * not decode as its message is answered with INVALID_ARGUMENT (a BadRequest Status saying
    * why) before any handler runs.
    */
-  addService(serviceName: string, definition: grpc.ServiceDefinition, handlers: HandlerMap): void {
+  addService<D extends grpc.ServiceDefinition>(serviceName: string, definition: D, handlers: HandlersFor<D>): void {
+    const byName: Readonly<Record<string, AnyHandler | undefined>> = handlers;
     const wrapped: grpc.UntypedServiceImplementation = {};
     const served: Record<string, grpc.MethodDefinition<unknown, unknown>> = {};
     const unaryMethods = new Map<string, ExchangeMethod>();
@@ -200,7 +228,7 @@ export class GrpcServer {
         continue;
       }
       const original = (def as { originalName?: string }).originalName ?? method;
-      const handler = handlers[method] ?? handlers[original];
+      const handler = byName[method] ?? byName[original];
       if (handler === undefined) throw new Error(`${serviceName}: no handler for ${method}`);
       const rpcName = `${serviceName}/${method}`;
       if (def.requestStream) {

@@ -6,7 +6,7 @@
 import type { Metadata } from '@grpc/grpc-js';
 import { badRequest, StatusError } from '../../../lib/errors.ts';
 import { MESSAGE_FRAMING_BYTES } from '../../../lib/grpc/limits.ts';
-import type { CallContext, HandlerMap } from '../../../lib/grpc/server.ts';
+import type { CallContext, ServiceHandlers } from '../../../lib/grpc/server.ts';
 import { checkUntrustedJson, objectBytes, parsedSizeEstimate, parseObjectBytes, type KubeObject } from '../../../lib/kube.ts';
 import type { ResourceRegistry } from '../../../lib/resources.ts';
 import type { CreateRequest__Output } from '../../../lib/gen/apiserver/v1/CreateRequest.ts';
@@ -17,6 +17,7 @@ import type { ListRequest__Output } from '../../../lib/gen/apiserver/v1/ListRequ
 import type { ListResponse } from '../../../lib/gen/apiserver/v1/ListResponse.ts';
 import type { ObjectResponse } from '../../../lib/gen/apiserver/v1/ObjectResponse.ts';
 import type { ResourceRef__Output } from '../../../lib/gen/apiserver/v1/ResourceRef.ts';
+import type { ResourcesHandlers } from '../../../lib/gen/apiserver/v1/Resources.ts';
 import type { WatchEvent as ProtoWatchEvent } from '../../../lib/gen/apiserver/v1/WatchEvent.ts';
 import type { WatchRequest__Output } from '../../../lib/gen/apiserver/v1/WatchRequest.ts';
 import type { UserInfo } from '../../auth/api.ts';
@@ -55,7 +56,7 @@ function tokenOf(metadata: Metadata): string | undefined {
 }
 
 /** The Resources service's handlers; `budget` is shared with REST (see BodyBudget). */
-export function resourcesHandlers(pipeline: Pipeline, registry: ResourceRegistry, budget?: BodyBudget): HandlerMap {
+export function resourcesHandlers(pipeline: Pipeline, registry: ResourceRegistry, budget?: BodyBudget): ServiceHandlers<ResourcesHandlers> {
   const target = (ref: ResourceRef__Output | null): Target => {
     if (ref === null || ref.resource === '') throw badRequest('ref.resource is required');
     const info = registry.get(ref.group, ref.version === '' ? 'v1' : ref.version, ref.resource);

@@ -3,7 +3,8 @@
  * Errors are StatusErrors and reach the client as gRPC statuses through GrpcServer.
  */
 import { MAX_OBJECT_BYTES_IN_REQUEST, MESSAGE_FRAMING_BYTES } from '../../../lib/grpc/limits.ts';
-import type { CallContext, HandlerMap } from '../../../lib/grpc/server.ts';
+import type { CallContext, ServiceHandlers } from '../../../lib/grpc/server.ts';
+import type { StorageHandlers } from '../../../lib/gen/apiserver/v1/Storage.ts';
 import { objectBytes, parseUntrustedObject } from '../../../lib/kube.ts';
 import type { ResourceRef__Output } from '../../../lib/gen/apiserver/v1/ResourceRef.ts';
 import type { StorageCreateRequest__Output } from '../../../lib/gen/apiserver/v1/StorageCreateRequest.ts';
@@ -35,7 +36,7 @@ export function refFromProto(ref: ResourceRef__Output | null): StorageRef {
   return { group: ref.group, resource: ref.resource, namespace: ref.namespace, name: ref.name };
 }
 
-export function storageHandlers(storage: Storage): HandlerMap {
+export function storageHandlers(storage: Storage): ServiceHandlers<StorageHandlers> {
   return {
     Create: async (req: StorageCreateRequest__Output, ctx: CallContext): Promise<StorageObjectResponse> => ({
       object: objectBytes(await storage.create(refFromProto(req.ref), parseUntrustedObject(req.object), ctx.signal)),

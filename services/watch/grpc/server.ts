@@ -3,7 +3,8 @@
  * WatchStream (many watches over one stream; see watch-stream.ts).
  */
 import type * as grpc from '@grpc/grpc-js';
-import type { CallContext, HandlerMap } from '../../../lib/grpc/server.ts';
+import type { CallContext, ServiceHandlers } from '../../../lib/grpc/server.ts';
+import type { WatchHandlers } from '../../../lib/gen/apiserver/v1/Watch.ts';
 import type { Logger } from '../../../lib/log.ts';
 import type { Telemetry } from '../../../lib/tracing.ts';
 import type { WatchRequest__Output } from '../../../lib/gen/apiserver/v1/WatchRequest.ts';
@@ -26,7 +27,7 @@ export interface WatchHandlerOptions {
   logger?: Logger | undefined;
 }
 
-export function watchHandlers(watcher: Watcher & WatchStarter, options: WatchHandlerOptions = {}): HandlerMap {
+export function watchHandlers(watcher: Watcher & WatchStarter, options: WatchHandlerOptions = {}): ServiceHandlers<WatchHandlers> {
   return {
     Watch: async (req: WatchRequest__Output, ctx: CallContext, send: (m: ProtoWatchEvent) => Promise<void>): Promise<void> => {
       const events = watcher.watch(watchTargetFromProto(req.ref), watchOptionsFromProto(req.options), ctx.signal);
