@@ -1,5 +1,6 @@
 // Lint rules: typescript-eslint's recommended set, plus the habits the project keeps.
 import tseslint from 'typescript-eslint';
+import { serviceBoundaries } from './scripts/lint/service-boundaries.js';
 
 export default tseslint.config(
   { ignores: ['node_modules/', 'lib/gen/', '.data/'] },
@@ -14,5 +15,13 @@ export default tseslint.config(
         { selector: 'TSModuleDeclaration[kind="namespace"]', message: 'namespaces are not erasable' },
       ],
     },
+  },
+  {
+    // What a service may import of another (see scripts/lint/service-boundaries.js); tests,
+    // test/, scripts/ and bench/ compose services and may import any part of them.
+    files: ['services/**', 'lib/**'],
+    ignores: ['**/*.test.ts'],
+    plugins: { local: { rules: { 'service-boundaries': serviceBoundaries } } },
+    rules: { 'local/service-boundaries': 'error' },
   },
 );

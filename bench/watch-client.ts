@@ -9,12 +9,12 @@
  * The watch service's watches are multiplexed over one WatchStream per replica and connection
  * with services/watch/grpc/client.ts's ReplicaStreams, as the gateway's WatchClient carries
  * them; the raw grpc-js reference keeps one Watch stream per watcher, consumed with
- * lib/grpc.ts serverStream. Both clients are made with the project's client settings; nothing
+ * lib/grpc/client.ts serverStream. Both clients are made with the project's client settings; nothing
  * parses the object (a watcher's own JSON work is not what is measured).
  */
 import type * as grpc from '@grpc/grpc-js';
 import { Redis } from 'ioredis';
-import { clientSettings, serverStream } from '../lib/grpc.ts';
+import { clientSettings, serverStream } from '../lib/grpc/client.ts';
 import type { WatchClient as GeneratedWatchClient } from '../lib/gen/apiserver/v1/Watch.ts';
 import { watchOptionsToProto } from '../lib/list-options.ts';
 import { loadApiProto } from '../lib/proto.ts';

@@ -49,7 +49,7 @@ export interface ConnectGrpcCommand {
   resourceVersion: string;
   /** HTTP/2 connections per address in this client process. */
   channelsPerAddress: number;
-  /** grpc-node.flow_control_window of the client's connections (undefined: as lib/grpc.ts sets, grpc-js's default). */
+  /** grpc-node.flow_control_window of the client's connections (undefined: as lib/grpc/limits.ts sets, grpc-js's default). */
   flowControlWindow?: number | undefined;
   /**
    * true: the watches are multiplexed over WatchStream, as the gateway's WatchClient does (the

@@ -8,7 +8,7 @@
  *   (a) BENCH_WATCHERS_A (1,000) watchers of all configmaps, 50 creates/s: every event goes to
  *       every watcher (50,000 deliveries/s);
  *   (a-window) the same with the watcher clients' HTTP/2 connection window at 16 MiB instead of
- *       grpc-js's 64 KiB default (what lib/grpc.ts's client settings give the gateway), to
+ *       grpc-js's 64 KiB default (what lib/grpc/client.ts's client settings give the gateway), to
  *       separate the transport's flow control from the service's own cost;
  *   (b) BENCH_WATCHERS_B (10,000) watchers, each of its own namespace ns-<i>, 500 creates/s
  *       round-robin over those namespaces: every event goes to one watcher.

@@ -5,7 +5,8 @@
  * flush spans, exit 0.
  */
 import { ConfigError, describeFlags, parseConfig, type Config, type FlagSpec } from './config.ts';
-import { GrpcServer, TLS_FLAGS, tlsFilesFrom, type TlsFiles } from './grpc.ts';
+import { TLS_FLAGS, tlsFilesFrom, type TlsFiles } from './grpc/credentials.ts';
+import { GrpcServer } from './grpc/server.ts';
 import { createLogger, isLevel, type Logger } from './log.ts';
 import { createTelemetry, type Telemetry } from './tracing.ts';
 

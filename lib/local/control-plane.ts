@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { protoPath as healthProtoPath } from 'grpc-health-check';
-import { channelCredentials, tlsFilesFrom, type TlsFiles } from '../grpc.ts';
+import { channelCredentials, tlsFilesFrom, type TlsFiles } from '../grpc/credentials.ts';
 import { startEtcd, type EtcdServer } from './etcd.ts';
 import { hostOf, issueInternalCertificates } from './grpc-pki.ts';
 import { freePort } from './ports.ts';

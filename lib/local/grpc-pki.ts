@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
-import type { TlsFiles } from '../grpc.ts';
+import type { TlsFiles } from '../grpc/credentials.ts';
 import { ensureCA, issueCertificate } from '../pki.ts';
 
 /** Common name of the internal CA; informational. */

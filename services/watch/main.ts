@@ -10,7 +10,8 @@ import { runService } from '../../lib/service-main.ts';
 import { StorageClient } from '../storage/grpc/client.ts';
 import { WatchService } from './core/watch-service.ts';
 import { readHistory, subscribeCaches } from './feed.ts';
-import { WATCH_MAX_REQUEST_BYTES, watchHandlers } from './grpc/server.ts';
+import { WATCH_MAX_REQUEST_BYTES } from './grpc/codec.ts';
+import { watchHandlers } from './grpc/server.ts';
 
 const FLAGS = [
   { flag: 'listen', env: 'WATCH_LISTEN', default: '127.0.0.1:50064', description: 'gRPC listen address' },

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { Client, credentials as grpcCredentials, Metadata, status as GrpcCode, type ServiceError } from '@grpc/grpc-js';
 import { StatusError } from '../../lib/errors.ts';
-import { clientSettings, serverStream, unary, type CallOptions } from '../../lib/grpc.ts';
+import { clientSettings, serverStream, unary, type CallOptions } from '../../lib/grpc/client.ts';
 import { fromGrpcError } from '../../lib/grpc-status.ts';
 import { SERVICE_NAMES, startControlPlane, type ControlPlane } from '../../lib/local/control-plane.ts';
 import { loadApiProto } from '../../lib/proto.ts';

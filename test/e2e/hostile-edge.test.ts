@@ -15,7 +15,7 @@ import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { after, before, describe, test } from 'node:test';
 import { Metadata, status as GrpcCode, type ServiceError } from '@grpc/grpc-js';
 import { KubeConfig, Watch } from '@kubernetes/client-node';
-import { clientSettings } from '../../lib/grpc.ts';
+import { clientSettings } from '../../lib/grpc/client.ts';
 import { loadApiProto } from '../../lib/proto.ts';
 import { createTelemetry } from '../../lib/tracing.ts';
 import { startControlPlane, type ControlPlane } from '../../lib/local/control-plane.ts';

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Metadata } from '@grpc/grpc-js';
-import { serverStream, unary } from '../../lib/grpc.ts';
+import { serverStream, unary } from '../../lib/grpc/client.ts';
 import type { ControlPlane } from '../../lib/local/control-plane.ts';
 import type { ResourcesClient } from '../../lib/gen/apiserver/v1/Resources.ts';
 import type { StorageClient } from '../../services/storage/grpc/client.ts';

@@ -6,7 +6,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Metadata } from '@grpc/grpc-js';
-import { clientSettings } from '../../lib/grpc.ts';
+import { clientSettings } from '../../lib/grpc/client.ts';
 import { startControlPlane, type ControlPlane, type ControlPlaneOptions } from '../../lib/local/control-plane.ts';
 import { loadApiProto } from '../../lib/proto.ts';
 import { createTelemetry } from '../../lib/tracing.ts';

@@ -1,7 +1,7 @@
 /**
  * The admission service over gRPC, as an Admission for the gateway.
  */
-import { clientSettings, unary, type ClientOptions } from '../../../lib/grpc.ts';
+import { clientSettings, unary, type ClientOptions } from '../../../lib/grpc/client.ts';
 import { objectBytes, parseObjectBytes, type KubeObject } from '../../../lib/kube.ts';
 import { loadApiProto } from '../../../lib/proto.ts';
 import type { AdmissionClient as GeneratedAdmissionClient } from '../../../lib/gen/apiserver/v1/Admission.ts';

@@ -1,7 +1,9 @@
 /**
  * Admission over gRPC: decode, run the chain, encode.
  */
-import { MAX_OBJECT_BYTES_IN_REQUEST, MESSAGE_FRAMING_BYTES, type CallContext, type HandlerMap } from '../../../lib/grpc.ts';
+import { MAX_OBJECT_BYTES_IN_REQUEST, MESSAGE_FRAMING_BYTES } from '../../../lib/grpc/limits.ts';
+import type { CallContext, ServiceHandlers } from '../../../lib/grpc/server.ts';
+import type { AdmissionHandlers } from '../../../lib/gen/apiserver/v1/Admission.ts';
 import { badRequest } from '../../../lib/errors.ts';
 import { objectBytes, parseUntrustedObject } from '../../../lib/kube.ts';
 import type { AdmitRequest__Output } from '../../../lib/gen/apiserver/v1/AdmitRequest.ts';
@@ -20,7 +22,7 @@ function operationOf(value: string): Operation {
   return op;
 }
 
-export function admissionHandlers(admission: Admission): HandlerMap {
+export function admissionHandlers(admission: Admission): ServiceHandlers<AdmissionHandlers> {
   return {
     Admit: async (req: AdmitRequest__Output, ctx: CallContext): Promise<AdmitResponse> => {
       if (req.ref === null) throw badRequest('ref is required');

@@ -1,7 +1,7 @@
 /**
  * The auth service over gRPC, as an Authenticator and an Authorizer for the gateway.
  */
-import { clientSettings, unary, type ClientOptions } from '../../../lib/grpc.ts';
+import { clientSettings, unary, type ClientOptions } from '../../../lib/grpc/client.ts';
 import { loadApiProto } from '../../../lib/proto.ts';
 import type { AuthenticationClient } from '../../../lib/gen/apiserver/v1/Authentication.ts';
 import type { AuthorizationClient } from '../../../lib/gen/apiserver/v1/Authorization.ts';

@@ -1,7 +1,10 @@
 /**
  * Authentication and Authorization over gRPC: decode, ask the core, encode.
  */
-import { MAX_SMALL_REQUEST_BYTES, MESSAGE_FRAMING_BYTES, type CallContext, type HandlerMap } from '../../../lib/grpc.ts';
+import { MAX_SMALL_REQUEST_BYTES, MESSAGE_FRAMING_BYTES } from '../../../lib/grpc/limits.ts';
+import type { CallContext, ServiceHandlers } from '../../../lib/grpc/server.ts';
+import type { AuthenticationHandlers } from '../../../lib/gen/apiserver/v1/Authentication.ts';
+import type { AuthorizationHandlers } from '../../../lib/gen/apiserver/v1/Authorization.ts';
 import type { AuthenticateRequest__Output } from '../../../lib/gen/apiserver/v1/AuthenticateRequest.ts';
 import type { AuthenticateResponse } from '../../../lib/gen/apiserver/v1/AuthenticateResponse.ts';
 import type { AuthorizeRequest__Output } from '../../../lib/gen/apiserver/v1/AuthorizeRequest.ts';
@@ -12,7 +15,7 @@ import { decisionToProto, userFromProto, userToProto } from './client.ts';
 /** The largest request the auth server takes: a token, or the attributes of one request. */
 export const AUTH_MAX_REQUEST_BYTES = MAX_SMALL_REQUEST_BYTES + MESSAGE_FRAMING_BYTES;
 
-export function authenticationHandlers(authenticator: Authenticator): HandlerMap {
+export function authenticationHandlers(authenticator: Authenticator): ServiceHandlers<AuthenticationHandlers> {
   return {
     Authenticate: async (req: AuthenticateRequest__Output, ctx: CallContext): Promise<AuthenticateResponse> => {
       const user = await authenticator.authenticateToken(req.token, ctx.signal);
@@ -21,7 +24,7 @@ export function authenticationHandlers(authenticator: Authenticator): HandlerMap
   };
 }
 
-export function authorizationHandlers(authorizer: Authorizer): HandlerMap {
+export function authorizationHandlers(authorizer: Authorizer): ServiceHandlers<AuthorizationHandlers> {
   return {
     Authorize: async (req: AuthorizeRequest__Output, ctx: CallContext): Promise<AuthorizeResponse> => {
       const result = await authorizer.authorize(

@@ -13,8 +13,7 @@ import { pathSegmentNameErrors } from '../../../lib/validation/path.ts';
 import type { Admission, AdmissionRequest, Operation } from '../../admission/api.ts';
 import type { Attributes, Authenticator, Authorizer, UserInfo } from '../../auth/api.ts';
 import type { DeleteResult, ListResult, Preconditions, Storage } from '../../storage/api.ts';
-import type { WatchEvent } from '../../watch/core/watch-cache.ts';
-import { validateWatch, type Watcher, type WatchOptions } from '../../watch/core/watch-service.ts';
+import { validateWatch, type WatchEvent, type Watcher, type WatchOptions } from '../../watch/api.ts';
 import { TtlCache } from './ttl-cache.ts';
 
 export interface PipelineOptions {

@@ -5,7 +5,8 @@
  */
 import type { Metadata } from '@grpc/grpc-js';
 import { badRequest, StatusError } from '../../../lib/errors.ts';
-import { MESSAGE_FRAMING_BYTES, type CallContext, type HandlerMap } from '../../../lib/grpc.ts';
+import { MESSAGE_FRAMING_BYTES } from '../../../lib/grpc/limits.ts';
+import type { CallContext, ServiceHandlers } from '../../../lib/grpc/server.ts';
 import { checkUntrustedJson, objectBytes, parsedSizeEstimate, parseObjectBytes, type KubeObject } from '../../../lib/kube.ts';
 import type { KindRegistry } from '../../../lib/kinds/index.ts';
 import { listOptionsFromProto, watchOptionsFromProto } from '../../../lib/list-options.ts';
@@ -17,9 +18,11 @@ import type { ListRequest__Output } from '../../../lib/gen/apiserver/v1/ListRequ
 import type { ListResponse } from '../../../lib/gen/apiserver/v1/ListResponse.ts';
 import type { ObjectResponse } from '../../../lib/gen/apiserver/v1/ObjectResponse.ts';
 import type { ResourceRef__Output } from '../../../lib/gen/apiserver/v1/ResourceRef.ts';
+import type { ResourcesHandlers } from '../../../lib/gen/apiserver/v1/Resources.ts';
 import type { WatchEvent as ProtoWatchEvent } from '../../../lib/gen/apiserver/v1/WatchEvent.ts';
 import type { WatchRequest__Output } from '../../../lib/gen/apiserver/v1/WatchRequest.ts';
 import type { UserInfo } from '../../auth/api.ts';
+import { watchEventToProto } from '../../watch/grpc/client.ts';
 import { bearerToken } from '../core/credentials.ts';
 import type { Pipeline, Target } from '../core/pipeline.ts';
 import { MAX_BODY_BYTES, tooLarge, tooManyRequests } from '../rest/body.ts';
@@ -54,7 +57,7 @@ function tokenOf(metadata: Metadata): string | undefined {
 }
 
 /** The Resources service's handlers; `budget` is shared with REST (see BodyBudget). */
-export function resourcesHandlers(pipeline: Pipeline, registry: KindRegistry, budget?: BodyBudget): HandlerMap {
+export function resourcesHandlers(pipeline: Pipeline, registry: KindRegistry, budget?: BodyBudget): ServiceHandlers<ResourcesHandlers> {
   const target = (ref: ResourceRef__Output | null): Target => {
     if (ref === null || ref.resource === '') throw badRequest('ref.resource is required');
     const info = registry.get(ref.group, ref.version === '' ? 'v1' : ref.version, ref.resource);
@@ -106,7 +109,7 @@ export function resourcesHandlers(pipeline: Pipeline, registry: KindRegistry, bu
     },
     Watch: async (req: WatchRequest__Output, ctx: CallContext, send: (m: ProtoWatchEvent) => Promise<void>): Promise<void> => {
       const events = await pipeline.watch(await user(ctx), { ...target(req.ref), name: '' }, watchOptionsFromProto(req.options), ctx.signal);
-      for await (const e of events) await send({ type: e.type, object: e.object, resourceVersion: e.resourceVersion });
+      for await (const e of events) await send(watchEventToProto(e));
     },
   };
 }

@@ -4,7 +4,7 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { WatchEvent } from '../../watch/core/watch-cache.ts';
+import type { WatchEvent } from '../../watch/api.ts';
 import { encodedOnce } from './handler.ts';
 
 function event(name: string): WatchEvent {

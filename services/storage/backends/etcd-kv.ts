@@ -13,7 +13,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
-import { MAX_MESSAGE_BYTES } from '../../../lib/grpc.ts';
+import { MAX_MESSAGE_BYTES } from '../../../lib/grpc/limits.ts';
 
 const RPC_PROTO = join(dirname(createRequire(import.meta.url).resolve('etcd3/package.json')), 'proto', 'rpc.proto');
 

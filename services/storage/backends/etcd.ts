@@ -19,7 +19,7 @@ import { status as GrpcStatus } from '@grpc/grpc-js';
 import { ExponentialBackoff, noop, type IBackoff } from 'cockatiel';
 import { badRequest, StatusError } from '../../../lib/errors.ts';
 import type { KubeObject } from '../../../lib/kube.ts';
-import { MAX_MESSAGE_BYTES } from '../../../lib/grpc.ts';
+import { MAX_MESSAGE_BYTES } from '../../../lib/grpc/limits.ts';
 import type {
   ChangeSource,
   ChangeSubscription,

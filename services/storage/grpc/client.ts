@@ -2,14 +2,13 @@
  * Storage over gRPC: the same interface as the backends, for the other services.
  */
 import type * as grpc from '@grpc/grpc-js';
-import { clientSettings, unary, type ClientOptions } from '../../../lib/grpc.ts';
-import { MultiplexedClient } from '../../../lib/grpc-mux.ts';
+import { clientSettings, unary, type ClientOptions } from '../../../lib/grpc/client.ts';
+import { MultiplexedClient } from '../../../lib/grpc/exchange-client.ts';
 import { parseObjectBytes, objectBytes, type KubeObject } from '../../../lib/kube.ts';
-import { listOptionsToProto } from '../../../lib/list-options.ts';
 import { loadApiProto } from '../../../lib/proto.ts';
 import type { StorageClient as GeneratedStorageClient } from '../../../lib/gen/apiserver/v1/Storage.ts';
-import { STORAGE_MAX_CALL_BYTES } from './server.ts';
-import type { DeleteResult, EventsOptions, EventsResult, GetOptions, HistoryEvent, ListOptions, ListResult, Preconditions, Storage, StorageRef } from '../api.ts';
+import type { DeleteResult, EventsOptions, EventsResult, GetOptions, ListOptions, ListResult, Preconditions, Storage, StorageRef } from '../api.ts';
+import { historyEventFromProto, listOptionsToProto, listResultFromProto, preconditionsToProto, refToProto, STORAGE_MAX_CALL_BYTES } from './codec.ts';
 
 /**
  * The small, frequent calls (create, get, update, delete, currentRevision) go over one
@@ -27,43 +26,28 @@ export class StorageClient implements Storage {
     this.mux = new MultiplexedClient(this.client, 'apiserver.v1.Storage', options.telemetry, { maxRequestBytes: STORAGE_MAX_CALL_BYTES });
   }
 
-  private ref(ref: StorageRef) {
-    return { group: ref.group, resource: ref.resource, namespace: ref.namespace, name: ref.name };
-  }
-
   async create(ref: StorageRef, object: KubeObject, signal?: AbortSignal): Promise<KubeObject> {
-    const res = await this.mux.call('create', { ref: this.ref(ref), object: objectBytes(object) }, { signal });
+    const res = await this.mux.call('create', { ref: refToProto(ref), object: objectBytes(object) }, { signal });
     return parseObjectBytes(res.object);
   }
 
   async get(ref: StorageRef, options: GetOptions = {}, signal?: AbortSignal): Promise<KubeObject> {
-    const res = await this.mux.call('get', { ref: this.ref(ref), resourceVersion: options.resourceVersion ?? '' }, { signal });
+    const res = await this.mux.call('get', { ref: refToProto(ref), resourceVersion: options.resourceVersion ?? '' }, { signal });
     return parseObjectBytes(res.object);
   }
 
   async list(ref: StorageRef, options: ListOptions = {}, signal?: AbortSignal): Promise<ListResult> {
-    const res = await unary(this.client, 'list', { ref: this.ref(ref), options: listOptionsToProto(options) }, { signal });
-    const result: ListResult = {
-      items: res.items.map(parseObjectBytes),
-      resourceVersion: res.resourceVersion,
-      continue: res.continue,
-    };
-    const remaining = Number(res.remainingItemCount);
-    if (remaining >= 0 && res.continue !== '') result.remainingItemCount = remaining;
-    return result;
+    const res = await unary(this.client, 'list', { ref: refToProto(ref), options: listOptionsToProto(options) }, { signal });
+    return listResultFromProto(res);
   }
 
   async update(ref: StorageRef, object: KubeObject, signal?: AbortSignal): Promise<KubeObject> {
-    const res = await this.mux.call('update', { ref: this.ref(ref), object: objectBytes(object) }, { signal });
+    const res = await this.mux.call('update', { ref: refToProto(ref), object: objectBytes(object) }, { signal });
     return parseObjectBytes(res.object);
   }
 
   async delete(ref: StorageRef, preconditions: Preconditions = {}, signal?: AbortSignal): Promise<DeleteResult> {
-    const res = await this.mux.call(
-      'delete',
-      { ref: this.ref(ref), preconditions: { uid: preconditions.uid ?? '', resourceVersion: preconditions.resourceVersion ?? '' } },
-      { signal },
-    );
+    const res = await this.mux.call('delete', { ref: refToProto(ref), preconditions: preconditionsToProto(preconditions) }, { signal });
     return { object: parseObjectBytes(res.object), pending: res.pending };
   }
 
@@ -75,14 +59,7 @@ export class StorageClient implements Storage {
       { signal },
     );
     return {
-      events: res.events.map((e) => ({
-        type: e.type as HistoryEvent['type'],
-        revision: Number(e.revision),
-        namespace: e.namespace,
-        name: e.name,
-        object: parseObjectBytes(e.object),
-        prevObject: e.prevObject.length === 0 ? undefined : parseObjectBytes(e.prevObject),
-      })),
+      events: res.events.map(historyEventFromProto),
       resourceVersion: res.resourceVersion,
       more: res.more,
     };

@@ -8,7 +8,8 @@ import type { ChangeEvent } from '../../../lib/change-event.ts';
 import { StatusError } from '../../../lib/errors.ts';
 import type { KubeObject } from '../../../lib/kube.ts';
 import { createObjectFilter, type ObjectFilter } from '../../../lib/selectors.ts';
-import { bookmarkObject, CachedChange, eventFor, WatchCache, type WatchEvent, type WatcherSink } from './watch-cache.ts';
+import type { WatchEvent } from '../api.ts';
+import { bookmarkObject, CachedChange, eventFor, WatchCache, type WatcherSink } from './watch-cache.ts';
 
 function cm(name: string, rv: number, labels?: Record<string, string>): KubeObject {
   const metadata: KubeObject['metadata'] = { name, namespace: 'ns', resourceVersion: String(rv) };

@@ -17,15 +17,7 @@ import { StatusError } from '../../../lib/errors.ts';
 import { withResourceVersion, type KubeObject } from '../../../lib/kube.ts';
 import { objectShapeProblem, type GoStruct } from '../../../lib/object-meta.ts';
 import type { ObjectFilter } from '../../../lib/selectors.ts';
-
-/** One event as a watcher receives it. The JSON of an object is made once for all watchers. */
-export interface WatchEvent {
-  type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
-  /** The object's JSON bytes, shared by every watcher that receives this event. */
-  object: Buffer;
-  /** The revision this event brings the watcher to ("" for ERROR). */
-  resourceVersion: string;
-}
+import type { WatchEvent } from '../api.ts';
 
 /** A cached change with its serialized forms, computed on first use. */
 export class CachedChange {

@@ -9,10 +9,11 @@ import type { KubeObject } from '../../../lib/kube.ts';
 import { createLogger, type Logger } from '../../../lib/log.ts';
 import { builtinRegistry } from '../../../lib/kinds/index.ts';
 import { MemoryStorage } from '../../storage/backends/memory.ts';
-import { WatchCache, type WatchEvent } from './watch-cache.ts';
+import { INITIAL_EVENTS_END_ANNOTATION, slowWatcherError, SlowWatcherError, type WatchEvent, type WatchOptions } from '../api.ts';
+import { WatchCache } from './watch-cache.ts';
 import { StatusError } from '../../../lib/errors.ts';
 import { fromRpcStatus, toRpcStatus } from '../../../lib/grpc-status.ts';
-import { cacheKey, INITIAL_EVENTS_END_ANNOTATION, slowWatcherError, SlowWatcherError, WatchService, type WatchOptions } from './watch-service.ts';
+import { cacheKey, WatchService } from './watch-service.ts';
 
 const logger = createLogger({ service: 'test', level: 'error' });
 const target = { group: '', version: 'v1', resource: 'configmaps', namespace: 'ns' };

@@ -3,36 +3,23 @@
  * Watch operation with kube-apiserver's resourceVersion semantics.
  */
 import { badRequest, StatusError } from '../../../lib/errors.ts';
-import { checkWatchOptions, type WatchOptions } from '../../../lib/list-options.ts';
 import type { Logger } from '../../../lib/log.ts';
 import { MalformedObjectLog } from '../../../lib/object-meta.ts';
-import { createObjectFilter, type ObjectFilter, type SelectableFields } from '../../../lib/selectors.ts';
+import type { ObjectFilter } from '../../../lib/selectors.ts';
 import { apiVersionOf, type ResourceInfo, type KindRegistry } from '../../../lib/kinds/index.ts';
 import type { Storage } from '../../storage/api.ts';
 import type { ChangeEvent } from '../../../lib/change-event.ts';
-import { bookmarkObject, CachedChange, eventFor, type WatchCache, type WatchEvent, type WatcherSink } from './watch-cache.ts';
-
-export type { WatchOptions };
-
-export interface WatchTarget {
-  group: string;
-  version: string;
-  resource: string;
-  /** "" for all namespaces or a cluster-scoped resource. */
-  namespace: string;
-}
-
-/** What the watch service offers; the gRPC server and in-process callers use it alike. */
-export interface Watcher {
-  /**
-   * Yields the events of one watch until it ends: by `signal`, by timeoutSeconds, by shutdown,
-   * or with a terminal ERROR event (410 Expired when the requested revision is too old).
-   * Rejects (before any event) with BadRequest / NotFound for a bad request.
-   */
-  watch(target: WatchTarget, options: WatchOptions, signal: AbortSignal): AsyncIterable<WatchEvent>;
-}
-
-export const INITIAL_EVENTS_END_ANNOTATION = 'k8s.io/initial-events-end';
+import {
+  INITIAL_EVENTS_END_ANNOTATION,
+  slowWatcherError,
+  statusEvent,
+  validateWatch,
+  type Watcher,
+  type WatchEvent,
+  type WatchOptions,
+  type WatchTarget,
+} from '../api.ts';
+import { bookmarkObject, CachedChange, eventFor, type WatchCache, type WatcherSink } from './watch-cache.ts';
 
 /**
  * Receives the events of one watch started with {@link WatchService.start}, in order, called
@@ -62,40 +49,6 @@ export interface WatchHandle {
 
 /** The longest delay a Node.js timer holds. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
-
-/**
- * The error a watcher is dropped with when it does not keep up with its events: a 429
- * TooManyRequests (the WatchClosed of the typed gRPC API carries it as such). Its own class, so
- * that the REST watch path can tell it from other 429s: there, as kube-apiserver's cacher does
- * with an unresponsive watcher, the stream of a dropped watcher just ends, without an ERROR
- * event, and the client watches again from its last resourceVersion.
- */
-export class SlowWatcherError extends StatusError {
-  /**
-   * The cause type that marks the drop in the Status, so that it is still recognized after a
-   * gRPC hop (the watch service's WatchClosed to the gateway), apart from other 429s such as a
-   * stream's watch limit.
-   */
-  static readonly CAUSE = 'WatcherTooSlow';
-
-  constructor(queuedOrMessage: number | string) {
-    super(
-      'TooManyRequests',
-      typeof queuedOrMessage === 'string' ? queuedOrMessage : `the watch was closed: its watcher did not keep up with its events (${queuedOrMessage} queued)`,
-      { causes: [{ reason: SlowWatcherError.CAUSE, message: 'the watcher did not keep up with its events' }] },
-    );
-  }
-
-  /** `err` as a SlowWatcherError when it is one that crossed a gRPC hop; otherwise `err`. */
-  static recognize<E extends StatusError | undefined>(err: E): E | SlowWatcherError {
-    if (err === undefined || err instanceof SlowWatcherError || err.reason !== 'TooManyRequests') return err;
-    return err.details?.causes?.some((c) => c.reason === SlowWatcherError.CAUSE) === true ? new SlowWatcherError(err.message) : err;
-  }
-}
-
-export function slowWatcherError(queued: number): SlowWatcherError {
-  return new SlowWatcherError(queued);
-}
 
 /** A watcher's bounded queue for the async-iterator form of a watch (WatchService.watch). */
 export class EventQueue implements WatchListener {
@@ -272,31 +225,10 @@ export function cacheKey(group: string, resource: string): string {
   return `${group}/${resource}`;
 }
 
-/** An ERROR event carrying `err` as a Status. */
-export function statusEvent(err: StatusError): WatchEvent {
-  return { type: 'ERROR', object: Buffer.from(JSON.stringify(err.toStatus())), resourceVersion: '' };
-}
-
 function parseRevision(rv: string): number {
   const n = Number(rv);
   if (!/^\d+$/.test(rv) || !Number.isSafeInteger(n)) throw badRequest(`invalid resource version: ${rv}`);
   return n;
-}
-
-/**
- * Checks a watch request the way kube-apiserver does before it starts streaming
- * (checkWatchOptions, shared with every other path), and compiles its filter. Throws
- * BadRequest / Invalid; the gateway calls it too, so a bad request gets an error instead of a
- * stream.
- */
-export function validateWatch(target: Pick<WatchTarget, 'namespace'>, selectable: SelectableFields, options: WatchOptions): ObjectFilter {
-  checkWatchOptions(selectable, options);
-  return createObjectFilter({
-    namespace: target.namespace,
-    selectable,
-    labelSelector: options.labelSelector ?? '',
-    fieldSelector: options.fieldSelector ?? '',
-  });
 }
 
 export class WatchService implements Watcher {

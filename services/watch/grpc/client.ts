@@ -21,9 +21,9 @@
 import * as grpc from '@grpc/grpc-js';
 import { context, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { StatusError } from '../../../lib/errors.ts';
-import { clientSettings, startRpcSpan, traceCarrier, type ClientOptions } from '../../../lib/grpc.ts';
+import { clientSettings, type ClientOptions } from '../../../lib/grpc/client.ts';
+import { startRpcSpan, traceCarrier } from '../../../lib/grpc/trace-context.ts';
 import { fromGrpcError, fromRpcStatus } from '../../../lib/grpc-status.ts';
-import { watchOptionsToProto } from '../../../lib/list-options.ts';
 import { loadApiProto } from '../../../lib/proto.ts';
 import { nextFreeId } from '../../../lib/stream-ids.ts';
 import type { Telemetry } from '../../../lib/tracing.ts';
@@ -31,22 +31,23 @@ import type { WatchClient as GeneratedWatchClient } from '../../../lib/gen/apise
 import type { WatchOpen } from '../../../lib/gen/apiserver/v1/WatchOpen.ts';
 import type { WatchStreamRequest } from '../../../lib/gen/apiserver/v1/WatchStreamRequest.ts';
 import type { WatchStreamResponse__Output } from '../../../lib/gen/apiserver/v1/WatchStreamResponse.ts';
-import type { WatchEvent } from '../core/watch-cache.ts';
-import { WATCH_MAX_REQUEST_BYTES } from './server.ts';
 import {
-  EventQueue,
   INITIAL_EVENTS_END_ANNOTATION,
   slowWatcherError,
   SlowWatcherError,
   statusEvent,
-  type WatchHandle,
-  type WatchListener,
+  type WatchEvent,
   type Watcher,
   type WatchOptions,
   type WatchTarget,
-} from '../core/watch-service.ts';
+} from '../api.ts';
+import { EventQueue, type WatchHandle, type WatchListener } from '../core/watch-service.ts';
+import { WATCH_MAX_REQUEST_BYTES, watchEventFromProto, watchOptionsToProto, watchTargetToProto } from './codec.ts';
 
-const TYPES = new Set(['ADDED', 'MODIFIED', 'DELETED', 'BOOKMARK', 'ERROR']);
+// The wire conversions other services need: the gateway's Resources API carries the watch
+// service's messages (see the rule in eslint.config.js: a service reaches another only
+// through its api.ts and grpc/client.ts).
+export { watchEventToProto, watchOptionsFromProto } from './codec.ts';
 
 /** Pause before trying the next replica, per failure so far (a restarting fleet is not hammered). */
 const RETRY_PAUSE_MS = 100;
@@ -114,9 +115,9 @@ export class WatchStreamConnection {
 
   private dispatch(m: WatchStreamResponse__Output): void {
     if (m.kind === 'event' && m.event !== null && m.event !== undefined) {
-      if (!TYPES.has(m.event.type)) return;
       // One object for every watch of the message: consumers may encode it once for all.
-      const event: WatchEvent = { type: m.event.type as WatchEvent['type'], object: m.event.object, resourceVersion: m.event.resourceVersion };
+      const event = watchEventFromProto(m.event);
+      if (event === undefined) return;
       for (const id of m.ids) {
         const listener = this.watches.get(id);
         if (listener === undefined || listener.event(event, m.initial)) continue;
@@ -226,7 +227,7 @@ export class WatchClient implements Watcher {
 
   async *watch(target: WatchTarget, options: WatchOptions, signal: AbortSignal): AsyncGenerator<WatchEvent> {
     if (signal.aborted) return;
-    const ref = { group: target.group, version: target.version, resource: target.resource, namespace: target.namespace, name: '' };
+    const ref = watchTargetToProto(target);
     const rv = options.resourceVersion ?? '';
     // From an explicit revision every event is a change, so the watch can resume anywhere. A
     // watch that starts with the current state can resume only once that state is delivered:
@@ -246,7 +247,7 @@ export class WatchClient implements Watcher {
       const handle = replica.open(
         {
           ref,
-          // A resumed watch continues from the last event delivered, with no initial events.
+          // A resumed watch continues from the last revision delivered, without initial events.
           options: watchOptionsToProto(resumed ? { ...options, resourceVersion: lastRevision, sendInitialEvents: undefined } : options),
           ...carrier,
         },

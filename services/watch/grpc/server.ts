@@ -3,26 +3,17 @@
  * WatchStream (many watches over one stream; see watch-stream.ts).
  */
 import type * as grpc from '@grpc/grpc-js';
-import { MAX_SMALL_REQUEST_BYTES, MESSAGE_FRAMING_BYTES, type CallContext, type HandlerMap } from '../../../lib/grpc.ts';
-import { watchOptionsFromProto } from '../../../lib/list-options.ts';
+import type { CallContext, ServiceHandlers } from '../../../lib/grpc/server.ts';
+import type { WatchHandlers } from '../../../lib/gen/apiserver/v1/Watch.ts';
 import type { Logger } from '../../../lib/log.ts';
 import type { Telemetry } from '../../../lib/tracing.ts';
 import type { WatchRequest__Output } from '../../../lib/gen/apiserver/v1/WatchRequest.ts';
 import type { WatchEvent as ProtoWatchEvent } from '../../../lib/gen/apiserver/v1/WatchEvent.ts';
 import type { WatchStreamRequest__Output } from '../../../lib/gen/apiserver/v1/WatchStreamRequest.ts';
 import type { WatchStreamResponse } from '../../../lib/gen/apiserver/v1/WatchStreamResponse.ts';
-import type { Watcher } from '../core/watch-service.ts';
-import { watchTargetFromProto } from './convert.ts';
+import type { Watcher } from '../api.ts';
+import { watchEventToProto, watchOptionsFromProto, watchTargetFromProto } from './codec.ts';
 import { WatchStreamSession, type WatchStarter } from './watch-stream.ts';
-
-export { watchTargetFromProto } from './convert.ts';
-
-/**
- * The largest request the watch server takes: one watch (its names, selectors and trace
- * context) or one WatchStream message. WatchClient refuses a larger watch itself, so that it
- * never breaks the stream the other watches share.
- */
-export const WATCH_MAX_REQUEST_BYTES = MAX_SMALL_REQUEST_BYTES + MESSAGE_FRAMING_BYTES;
 
 /** Watches one WatchStream may carry unless configured otherwise. */
 export const DEFAULT_MAX_WATCHES_PER_STREAM = 10_000;
@@ -36,13 +27,11 @@ export interface WatchHandlerOptions {
   logger?: Logger | undefined;
 }
 
-export function watchHandlers(watcher: Watcher & WatchStarter, options: WatchHandlerOptions = {}): HandlerMap {
+export function watchHandlers(watcher: Watcher & WatchStarter, options: WatchHandlerOptions = {}): ServiceHandlers<WatchHandlers> {
   return {
     Watch: async (req: WatchRequest__Output, ctx: CallContext, send: (m: ProtoWatchEvent) => Promise<void>): Promise<void> => {
       const events = watcher.watch(watchTargetFromProto(req.ref), watchOptionsFromProto(req.options), ctx.signal);
-      for await (const event of events) {
-        await send({ type: event.type, object: event.object, resourceVersion: event.resourceVersion });
-      }
+      for await (const event of events) await send(watchEventToProto(event));
     },
     WatchStream: (call: grpc.ServerDuplexStream<WatchStreamRequest__Output, WatchStreamResponse>, ctx: CallContext): Promise<void> =>
       new Promise<void>((resolve) => {

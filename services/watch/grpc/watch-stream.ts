@@ -22,18 +22,17 @@
  * sections.
  */
 import { context, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
-import { contextFromCarrier, startRpcSpan } from '../../../lib/grpc.ts';
+import { contextFromCarrier, startRpcSpan } from '../../../lib/grpc/trace-context.ts';
 import { badRequest, StatusError } from '../../../lib/errors.ts';
 import { toRpcStatus, type RpcStatusMessage } from '../../../lib/grpc-status.ts';
-import { watchOptionsFromProto } from '../../../lib/list-options.ts';
 import type { Logger } from '../../../lib/log.ts';
 import type { Telemetry } from '../../../lib/tracing.ts';
 import type { WatchStreamRequest__Output } from '../../../lib/gen/apiserver/v1/WatchStreamRequest.ts';
 import type { WatchStreamResponse } from '../../../lib/gen/apiserver/v1/WatchStreamResponse.ts';
 import type { WatchOpen__Output } from '../../../lib/gen/apiserver/v1/WatchOpen.ts';
-import type { WatchEvent } from '../core/watch-cache.ts';
-import type { WatchHandle, WatchListener, WatchOptions, WatchTarget } from '../core/watch-service.ts';
-import { watchTargetFromProto } from './convert.ts';
+import type { WatchEvent, WatchOptions, WatchTarget } from '../api.ts';
+import type { WatchHandle, WatchListener } from '../core/watch-service.ts';
+import { watchOptionsFromProto, watchTargetFromProto } from './codec.ts';
 
 /** What the stream needs of the watch service. */
 export interface WatchStarter {

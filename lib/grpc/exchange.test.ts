@@ -1,5 +1,5 @@
 /**
- * Multiplexed unary calls (lib/grpc-mux.ts client, GrpcServer's Exchange): each call behaves
+ * Multiplexed unary calls (MultiplexedClient, GrpcServer's Exchange): each call behaves
  * as the unary call it replaces — answers, Statuses, deadlines, cancellation, spans — and the
  * stream's failures and shutdown are handled without losing or duplicating a call.
  */
@@ -9,18 +9,18 @@ import * as net from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace';
 import { context, trace } from '@opentelemetry/api';
-import { notFound, StatusError } from './errors.ts';
-import { GrpcServer, type CallContext, type HandlerMap } from './grpc.ts';
-import { decodeStatusDetails, encodeStatusDetails } from './grpc-status.ts';
-import { MultiplexedClient } from './grpc-mux.ts';
-import { createLogger } from './log.ts';
-import { loadApiProto } from './proto.ts';
-import { createTelemetry, type Telemetry } from './tracing.ts';
-import type { CallRequest__Output } from './gen/apiserver/v1/CallRequest.ts';
-import type { CallResponse } from './gen/apiserver/v1/CallResponse.ts';
-import type { StorageClient as GeneratedStorageClient } from './gen/apiserver/v1/Storage.ts';
-import type { StorageCreateRequest__Output } from './gen/apiserver/v1/StorageCreateRequest.ts';
-import type { StorageGetRequest__Output } from './gen/apiserver/v1/StorageGetRequest.ts';
+import { notFound, StatusError } from '../errors.ts';
+import { GrpcServer, type CallContext, type ServiceHandlers } from './server.ts';
+import { decodeStatusDetails, encodeStatusDetails } from '../grpc-status.ts';
+import { MultiplexedClient } from './exchange-client.ts';
+import { createLogger } from '../log.ts';
+import { loadApiProto } from '../proto.ts';
+import { createTelemetry, type Telemetry } from '../tracing.ts';
+import type { CallRequest__Output } from '../gen/apiserver/v1/CallRequest.ts';
+import type { CallResponse } from '../gen/apiserver/v1/CallResponse.ts';
+import type { StorageClient as GeneratedStorageClient, StorageHandlers } from '../gen/apiserver/v1/Storage.ts';
+import type { StorageCreateRequest__Output } from '../gen/apiserver/v1/StorageCreateRequest.ts';
+import type { StorageGetRequest__Output } from '../gen/apiserver/v1/StorageGetRequest.ts';
 
 const proto = loadApiProto();
 const logger = createLogger({ service: 'test', level: 'error' });
@@ -46,7 +46,7 @@ async function start(telemetry: Telemetry, port = 0): Promise<Harness> {
   let release = () => {};
   const held = new Promise<void>((resolve) => (release = resolve));
   const unused = () => Promise.reject(new StatusError('MethodNotAllowed', 'not in this test'));
-  const handlers: HandlerMap = {
+  const handlers: ServiceHandlers<StorageHandlers> = {
     Create: async (req: StorageCreateRequest__Output, ctx: CallContext) => {
       seen.push({ name: req.ref?.name ?? '', signal: ctx.signal });
       if (req.ref?.name.startsWith('hold') === true) {

@@ -6,13 +6,18 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
-import { StatusError } from './errors.ts';
-import { GrpcServer, type CallContext, type HandlerMap } from './grpc.ts';
-import { decodeStatusDetails, fromGrpcError } from './grpc-status.ts';
-import { createLogger } from './log.ts';
-import { loadApiProto } from './proto.ts';
-import { createTelemetry } from './tracing.ts';
-import type { StorageGetRequest__Output } from './gen/apiserver/v1/StorageGetRequest.ts';
+import { StatusError } from '../errors.ts';
+import { GrpcServer, type CallContext, type ServiceHandlers } from './server.ts';
+import { decodeStatusDetails, fromGrpcError } from '../grpc-status.ts';
+import { createLogger } from '../log.ts';
+import { loadApiProto } from '../proto.ts';
+import { createTelemetry } from '../tracing.ts';
+import type { StorageGetRequest__Output } from '../gen/apiserver/v1/StorageGetRequest.ts';
+import type { AdmissionHandlers } from '../gen/apiserver/v1/Admission.ts';
+import type { StorageHandlers } from '../gen/apiserver/v1/Storage.ts';
+import type { WatchHandlers } from '../gen/apiserver/v1/Watch.ts';
+import type { WatchStreamRequest__Output } from '../gen/apiserver/v1/WatchStreamRequest.ts';
+import type { WatchStreamResponse } from '../gen/apiserver/v1/WatchStreamResponse.ts';
 
 const proto = loadApiProto();
 const logger = createLogger({ service: 'test', level: 'error' });
@@ -39,7 +44,7 @@ describe('GrpcServer before the handlers', () => {
   const streams: AbortSignal[] = [];
 
   before(async () => {
-    const handlers: HandlerMap = {
+    const handlers: ServiceHandlers<StorageHandlers> = {
       Get: (req: StorageGetRequest__Output) => {
         calls.push(`Get ${req.ref?.name ?? ''}`);
         return Promise.resolve({ object: Buffer.from(`{"name":"${req.ref?.name ?? ''}"}`) });
@@ -51,12 +56,12 @@ describe('GrpcServer before the handlers', () => {
       Events: () => Promise.reject(new StatusError('MethodNotAllowed', 'not in this test')),
       CurrentRevision: () => Promise.resolve({ resourceVersion: '7' }),
     };
-    const watchHandlers: HandlerMap = {
-      Watch: (req: unknown, _ctx: CallContext, send: (m: unknown) => Promise<void>) => {
+    const watchHandlers: ServiceHandlers<WatchHandlers> = {
+      Watch: (_req, _ctx, send) => {
         calls.push('Watch');
         return send({ type: 'BOOKMARK', object: Buffer.from('{}'), resourceVersion: '1' });
       },
-      WatchStream: (call: grpc.ServerDuplexStream<unknown, unknown>, ctx: CallContext) =>
+      WatchStream: (call: grpc.ServerDuplexStream<WatchStreamRequest__Output, WatchStreamResponse>, ctx: CallContext) =>
         new Promise<void>((resolve) => {
           streams.push(ctx.signal);
           call.on('data', () => calls.push('WatchStream message'));
@@ -157,6 +162,41 @@ describe('GrpcServer before the handlers', () => {
       return true;
     });
     assert.deepEqual(calls, []);
+  });
+});
+
+describe('handlers typed against the generated service types', () => {
+  // The @ts-expect-error lines are the compile-time half of this test: `tsc -p .` fails when
+  // one of them stops being an error (a handler map the type lets through).
+  const admit = () => Promise.resolve({ object: Buffer.alloc(0) });
+
+  test('a missing, misspelt, mistyped or wrong-kind handler does not compile', () => {
+    const typed: ServiceHandlers<AdmissionHandlers> = { Admit: admit };
+    // @ts-expect-error -- Admit is missing
+    const _missing: ServiceHandlers<AdmissionHandlers> = {};
+    const _misspelt: ServiceHandlers<AdmissionHandlers> = {
+      Admit: admit,
+      // @ts-expect-error -- apiserver.v1.Admission has no method Admitt
+      Admitt: admit,
+    };
+    const _mistyped: ServiceHandlers<AdmissionHandlers> = {
+      // @ts-expect-error -- Admit answers an AdmitResponse, which has no field objekt
+      Admit: async () => ({ objekt: Buffer.alloc(0) }),
+    };
+    const _wrongKind: Pick<ServiceHandlers<StorageHandlers>, 'Get'> = {
+      // @ts-expect-error -- Get is unary: it answers, it has no stream to send to
+      Get: (_req: StorageGetRequest__Output, _ctx: CallContext, send: (m: object) => Promise<void>) => send({}),
+    };
+    const server = new GrpcServer({ name: 'test', telemetry, logger, maxReceiveMessageBytes: MAX_MESSAGE_BYTES });
+    // @ts-expect-error -- addService checks the names against the definition's methods
+    assert.throws(() => server.addService('apiserver.v1.Admission', proto.apiserver.v1.Admission.service, { Admitt: admit }), /no handler for Admit/);
+    server.addService('apiserver.v1.Admission', proto.apiserver.v1.Admission.service, typed);
+  });
+
+  test('a handler missing at run time (a map the compiler did not see) is refused when the service is added', () => {
+    const server = new GrpcServer({ name: 'test', telemetry, logger, maxReceiveMessageBytes: MAX_MESSAGE_BYTES });
+    const untyped: unknown = JSON.parse('{}');
+    assert.throws(() => server.addService('apiserver.v1.Admission', proto.apiserver.v1.Admission.service, untyped as ServiceHandlers<AdmissionHandlers>), /apiserver\.v1\.Admission: no handler for Admit/);
   });
 });
 

@@ -1,8 +1,8 @@
 /**
  * Multiplexed unary calls, the client side: many calls of one service sent as messages of a
  * long-lived Exchange stream (see CallRequest in proto/apiserver/v1/meta.proto) instead of
- * one HTTP/2 stream each. The server side is GrpcServer (lib/grpc.ts), which serves any
- * service's Exchange method with that service's unary handlers.
+ * one HTTP/2 stream each. The server side is GrpcServer (lib/grpc/server.ts), which serves any
+ * service's Exchange method with that service's unary handlers (lib/grpc/exchange.ts).
  *
  * Each call behaves as the unary call it replaces: its own CLIENT span (same name, trace
  * context sent along), its deadline, cancellation by the caller's signal, and failures as
@@ -13,23 +13,15 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { context, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
-import { StatusError } from './errors.ts';
-import { decodeStatusDetails, fromGrpcError } from './grpc-status.ts';
-import {
-  abortedError,
-  DEFAULT_UNARY_TIMEOUT_MS,
-  EXCHANGE_METHOD,
-  startRpcSpan,
-  traceCarrier,
-  type CallOptions,
-  type TraceCarrier,
-  type UnaryRequest,
-  type UnaryResponse,
-} from './grpc.ts';
-import { nextFreeId } from './stream-ids.ts';
-import type { CallRequest } from './gen/apiserver/v1/CallRequest.ts';
-import type { CallResponse__Output } from './gen/apiserver/v1/CallResponse.ts';
-import type { Telemetry } from './tracing.ts';
+import { StatusError } from '../errors.ts';
+import { decodeStatusDetails, fromGrpcError } from '../grpc-status.ts';
+import { nextFreeId } from '../stream-ids.ts';
+import type { CallRequest } from '../gen/apiserver/v1/CallRequest.ts';
+import type { CallResponse__Output } from '../gen/apiserver/v1/CallResponse.ts';
+import type { Telemetry } from '../tracing.ts';
+import { abortedError, DEFAULT_UNARY_TIMEOUT_MS, type CallOptions, type UnaryRequest, type UnaryResponse } from './client.ts';
+import { EXCHANGE_METHOD } from './exchange.ts';
+import { startRpcSpan, traceCarrier, type TraceCarrier } from './trace-context.ts';
 
 /** How often a call refused as not executed (its server was shutting down) is sent again. */
 const MAX_RESENDS = 3;
