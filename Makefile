@@ -6,7 +6,7 @@ NODE := node_modules/.bin/node
 PROTOS := $(shell find proto -name '*.proto')
 TEST_FILES := 'lib/**/*.test.ts' 'services/**/*.test.ts' 'test/**/*.test.ts'
 
-.PHONY: up test lint typecheck unit gen deps system-deps bench bench-watch fuzz clean
+.PHONY: up test lint typecheck unit gen gen-kinds deps system-deps bench bench-watch fuzz clean
 
 up: deps gen
 	@scripts/ensure-system-deps.sh up
@@ -59,6 +59,12 @@ lib/gen/.stamp: $(PROTOS) node_modules/.stamp
 	  apiserver/v1/watch.proto apiserver/v1/resources.proto google/rpc/status.proto
 	find lib/gen -name '*.ts' -exec sed -i -E "s#from '(\.{1,2}/[^']*)'#from '\1.ts'#" {} +
 	touch $@
+
+# The committed kind data (lib/kinds/generated/, proto/k8s/generated/) from the pinned upstream
+# API types; KUBE_API_GIT and KUBE_APIMACHINERY_GIT name git directories of kubernetes/api and
+# kubernetes/apimachinery. Never run by the build or the tests.
+gen-kinds: deps
+	$(NODE) scripts/gen-kinds.ts
 
 deps: node_modules/.stamp
 

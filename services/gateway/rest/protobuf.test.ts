@@ -150,11 +150,31 @@ test('each kubectl 1.32 protobuf body decodes to the JSON kubectl 1.31 sent for 
   }
 });
 
-test('kubectl create serviceaccount: a kind the decoder does not know is 415', () => {
-  const err = decodeError(testdata('kubectl-1.32-create-serviceaccount.pb'));
-  assert.equal(err.reason, 'UnsupportedMediaType');
-  assert.equal(err.code, 415);
-  assert.equal(err.message, UNSUPPORTED);
+test('kubectl create serviceaccount: every kind of the generated data decodes, served or not', () => {
+  // encoding/json of that ServiceAccount: metadata's null creationTimestamp left out
+  assert.deepEqual(decodeKubeProtobuf(testdata('kubectl-1.32-create-serviceaccount.pb')), {
+    kind: 'ServiceAccount',
+    apiVersion: 'v1',
+    metadata: { name: 'sa1' },
+  });
+});
+
+test('IntOrString, struct values and Go field order from the generated facts (a Service)', () => {
+  const port = (name: string, number: number, target: Buffer): Buffer => pb([1, name], [3, number], [4, target]);
+  const spec = pb([1, port('http', 80, pb([1, 1], [3, 'web']))], [1, port('', 443, pb([1, 0], [2, 8443]))], [1, port('', 53, Buffer.alloc(0))]);
+  const body = envelope('v1', 'Service', pb([1, pb([1, 's'])], [2, spec]));
+  const decoded = decodeKubeProtobuf(body);
+  const expected = {
+    kind: 'Service',
+    apiVersion: 'v1',
+    metadata: { name: 's' },
+    spec: { ports: [{ name: 'http', port: 80, targetPort: 'web' }, { port: 443, targetPort: 8443 }, { port: 53, targetPort: 0 }] },
+    status: { loadBalancer: {} },
+  };
+  assert.deepEqual(decoded, expected);
+  assert.equal(JSON.stringify(decoded), JSON.stringify(expected), 'key order');
+  const bad = envelope('v1', 'Service', pb([2, pb([1, port('', 1, pb([1, 2]))])]));
+  assert.equal(decodeError(bad).reason, 'BadRequest');
 });
 
 test('a Uint8Array view into a larger buffer', () => {
@@ -465,8 +485,9 @@ test('contentEncoding and contentType of the envelope are ignored, as kube-apise
 
 test('unknown kinds and versions are 415', () => {
   for (const [apiVersion, kind] of [
-    ['v1', 'Pod'],
+    ['v1', 'Frobnicator'],
     ['apps/v1', 'ConfigMap'],
+    ['v1', 'Deployment'],
     ['v2', 'Namespace'],
     ['v1', 'configmap'],
   ] as const) {

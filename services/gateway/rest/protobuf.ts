@@ -6,30 +6,42 @@
  * one Go's encoding/json writes for the struct the body decodes into.
  *
  * A body is the magic `k8s\x00` followed by a runtime.Unknown: the TypeMeta (apiVersion, kind)
- * and, in `raw`, the object encoded by go-to-protobuf. The schema is proto/k8s/subset.proto,
- * loaded once with protobufjs. The wire format is read here rather than by protobufjs' generated
+ * and, in `raw`, the object encoded by go-to-protobuf. The schema is the generated messages of
+ * proto/k8s/generated/ (one file per upstream package, written by `make gen-kinds` from the Go
+ * types), loaded once with protobufjs; every kind of the generated data (a definition with
+ * x-kubernetes-group-version-kind and a protobuf message) can be decoded: which kinds are served
+ * is the registry's business. The wire format is read here rather than by protobufjs' generated
  * decoder, to be as strict as Go's generated unmarshallers (wire types are checked, lengths are
  * never truncated or wrapped) and to keep what JSON needs and the decoder hides: whether a
  * field was on the wire at all, and how long a Time's body was.
  *
- * From the decoded object to JSON, what encoding/json does with the Go struct:
+ * From the decoded object to JSON, what encoding/json does with the Go struct, whose facts
+ * (omitempty, pointer, inline) come from lib/kinds/generated/go.json:
  * - go-to-protobuf writes every non-pointer field, zero or not, so presence on the wire says
  *   nothing about a Go value field: a string/number/bool value field with `omitempty` is omitted
  *   when zero, one without `omitempty` is always written (zero when absent); a pointer field
  *   (`*bool`, `*int64`, `*T`) is written exactly when it was present; a struct value field is
  *   always written (`{}` at least, since omitempty never omits a struct).
+ * - An inline embedded struct (`json:",inline"`, a message of its own on the wire): its fields
+ *   are written into the parent's object.
  * - Time: RFC 3339 in UTC, whole seconds (Go's protobuf unmarshalling drops the nanos).
+ *   MicroTime: RFC 3339 in UTC with microseconds. Duration: Go's time.Duration String form.
+ *   IntOrString: its number or its string. RawExtension: its raw bytes, which must be JSON.
+ *   A named list carried as a message (metav1.Verbs): its `items`.
  * - bytes: standard base64. int64: a JSON number. Quantity: its string, as sent (Go would also
  *   canonicalise it, e.g. `1000m` -> `1`; our JSON path does not either).
- * - maps and lists: omitted when empty; maps with sorted keys.
+ * - maps and lists: omitted when empty; maps with sorted keys. Repeated numbers are read packed
+ *   or not, as Go's unmarshallers do.
  * - Where encoding/json would write `null` (a zero Time, a nil list or map without omitempty)
  *   the field is omitted instead: null and absent decode the same.
  */
 import { Buffer } from 'node:buffer';
+import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import protobuf from 'protobufjs';
 import { badRequest, StatusError } from '../../../lib/errors.ts';
+import { readGoFacts, SchemaSet, type GoDefinitionFacts, type GoFieldFacts } from '../../../lib/kinds/schemas.ts';
 import { checkUntrustedJson, rfc3339 } from '../../../lib/kube.ts';
 
 export const PROTOBUF_CONTENT_TYPE = 'application/vnd.kubernetes.protobuf';
@@ -38,87 +50,26 @@ export const PROTOBUF_CONTENT_TYPE = 'application/vnd.kubernetes.protobuf';
 const MAGIC = Buffer.from([0x6b, 0x38, 0x73, 0x00]);
 
 const PROTO_DIR = fileURLToPath(new URL('../../../proto', import.meta.url));
-const SCHEMA_FILE = 'k8s/subset.proto';
-const PACKAGE = 'k8s.subset';
-
-/** The objects a body may carry: `apiVersion/kind` -> message. */
-const KINDS: ReadonlyMap<string, string> = new Map([
-  ['v1/ConfigMap', 'ConfigMap'],
-  ['v1/Namespace', 'Namespace'],
-  ['v1/Node', 'Node'],
-  ['v1/Secret', 'Secret'],
-]);
+const SCHEMA_DIR = 'k8s/generated';
 
 const UNSUPPORTED_MESSAGE =
   'the body of the request was in an unknown format - accepted media types include: application/json, application/vnd.kubernetes.protobuf';
 
-/**
- * Go fields without `omitempty` (`Message.field`): written even when zero. For message-typed
- * fields, the Go struct values (not pointers): written as an object even when absent.
- * Every other scalar is a value with omitempty, every other message a pointer, unless in POINTERS.
- */
-const ALWAYS: ReadonlySet<string> = new Set([
-  'ConfigMap.metadata',
-  'Secret.metadata',
-  'Namespace.metadata',
-  'Namespace.spec',
-  'Namespace.status',
-  'Node.metadata',
-  'Node.spec',
-  'Node.status',
-  'ObjectMeta.creationTimestamp',
-  'OwnerReference.apiVersion',
-  'OwnerReference.kind',
-  'OwnerReference.name',
-  'OwnerReference.uid',
-  'NamespaceCondition.type',
-  'NamespaceCondition.status',
-  'NamespaceCondition.lastTransitionTime',
-  'Taint.key',
-  'Taint.effect',
-  'ConfigMapNodeConfigSource.namespace',
-  'ConfigMapNodeConfigSource.name',
-  'ConfigMapNodeConfigSource.kubeletConfigKey',
-  'NodeStatus.daemonEndpoints',
-  'NodeStatus.nodeInfo',
-  'NodeCondition.type',
-  'NodeCondition.status',
-  'NodeCondition.lastHeartbeatTime',
-  'NodeCondition.lastTransitionTime',
-  'NodeAddress.type',
-  'NodeAddress.address',
-  'NodeDaemonEndpoints.kubeletEndpoint',
-  'DaemonEndpoint.Port',
-  'NodeSystemInfo.machineID',
-  'NodeSystemInfo.systemUUID',
-  'NodeSystemInfo.bootID',
-  'NodeSystemInfo.kernelVersion',
-  'NodeSystemInfo.osImage',
-  'NodeSystemInfo.containerRuntimeVersion',
-  'NodeSystemInfo.kubeletVersion',
-  'NodeSystemInfo.kubeProxyVersion',
-  'NodeSystemInfo.operatingSystem',
-  'NodeSystemInfo.architecture',
-  'AttachedVolume.name',
-  'AttachedVolume.devicePath',
-  'NodeRuntimeHandler.name',
+const META = 'k8s.io.apimachinery.pkg.apis.meta.v1';
+const UNKNOWN = 'k8s.io.apimachinery.pkg.runtime.Unknown';
+
+/** Messages whose JSON is not an object (custom Go marshallers): see messageJson. */
+const SPECIAL_MESSAGES: ReadonlyMap<string, Special> = new Map<string, Special>([
+  [`${META}.Time`, 'Time'],
+  [`${META}.MicroTime`, 'MicroTime'],
+  [`${META}.Duration`, 'Duration'],
+  [`${META}.FieldsV1`, 'FieldsV1'],
+  ['k8s.io.apimachinery.pkg.api.resource.Quantity', 'Quantity'],
+  ['k8s.io.apimachinery.pkg.util.intstr.IntOrString', 'IntOrString'],
+  ['k8s.io.apimachinery.pkg.runtime.RawExtension', 'RawExtension'],
 ]);
 
-/** Go pointer scalars (`*bool`, `*int64`): written exactly when present, even when zero. */
-const POINTERS: ReadonlySet<string> = new Set([
-  'ObjectMeta.deletionGracePeriodSeconds',
-  'OwnerReference.controller',
-  'OwnerReference.blockOwnerDeletion',
-  'ConfigMap.immutable',
-  'Secret.immutable',
-  'NodeSwapStatus.capacity',
-  'NodeRuntimeHandlerFeatures.recursiveReadOnlyMounts',
-  'NodeRuntimeHandlerFeatures.userNamespaces',
-  'NodeFeatures.supplementalGroupsPolicy',
-]);
-
-/** Messages whose JSON is not an object: see messageJson. */
-const SPECIAL_MESSAGES: ReadonlySet<string> = new Set(['Time', 'Quantity', 'FieldsV1']);
+type Special = 'Time' | 'MicroTime' | 'Duration' | 'FieldsV1' | 'Quantity' | 'IntOrString' | 'RawExtension';
 
 // ---- the schema, compiled to decoding plans ----
 
@@ -136,7 +87,7 @@ const WIRE_FIXED32 = 5;
 type ElementType = { scalar: ScalarType; message?: undefined } | { scalar?: undefined; message: MessagePlan };
 
 interface FieldPlan {
-  /** The proto name, which is the JSON name. */
+  /** The proto name, which is the JSON name (but for inline fields). */
   readonly name: string;
   /** `Message.field`, for error messages. */
   readonly path: string;
@@ -145,69 +96,115 @@ interface FieldPlan {
   readonly type: ElementType;
   /** The wire type of one element (a map entry: bytes). */
   readonly wire: number;
-  /** Go's JSON rule for a single field: see ALWAYS and POINTERS. */
-  readonly json: 'omitempty' | 'always' | 'pointer';
+  /**
+   * Go's JSON rule for a single field: 'always' (a value without omitempty, or a struct value),
+   * 'pointer' (written exactly when present), 'omitempty' (omitted when zero), 'inline'.
+   */
+  readonly json: 'omitempty' | 'always' | 'pointer' | 'inline';
 }
 
 interface MessagePlan {
+  /** The fully qualified message name. */
   readonly name: string;
+  readonly special?: Special;
+  /** A named Go list carried as a message with `items` (metav1.Verbs): its JSON is the list. */
+  readonly list: boolean;
   readonly byNumber: Map<number, FieldPlan>;
   /** Declaration order: Go struct order, the order of the JSON. */
   readonly fields: FieldPlan[];
 }
 
-function loadPlans(): Map<string, MessagePlan> {
+interface Plans {
+  readonly messages: Map<string, MessagePlan>;
+  /** `apiVersion/kind` -> message */
+  readonly kinds: Map<string, string>;
+}
+
+/** The facts of a proto field: by its name, or the inline Go field it carries. */
+function fieldFacts(facts: GoDefinitionFacts | undefined, name: string): GoFieldFacts | undefined {
+  const fields = facts?.fields;
+  if (fields === undefined) return undefined;
+  const direct = fields[name];
+  if (direct !== undefined && !direct.inline) return direct;
+  return Object.values(fields).find((f) => f.inline && f.protobufName === name);
+}
+
+function loadPlans(): Plans {
+  const dir = path.join(PROTO_DIR, SCHEMA_DIR);
+  const files = readdirSync(dir).filter((f) => f.endsWith('.proto')).sort();
   const root = new protobuf.Root();
   root.resolvePath = (_origin, target) => path.join(PROTO_DIR, target);
-  root.loadSync(SCHEMA_FILE, { keepCase: true });
+  root.loadSync(files.map((f) => `${SCHEMA_DIR}/${f}`), { keepCase: true });
   root.resolveAll();
-  const plans = new Map<string, MessagePlan>();
-  const pkg = root.lookup(PACKAGE);
-  if (!(pkg instanceof protobuf.Namespace)) throw new Error(`${SCHEMA_FILE}: no package ${PACKAGE}`);
-  for (const type of pkg.nestedArray) {
-    if (type instanceof protobuf.Type) plans.set(type.name, { name: type.name, byNumber: new Map(), fields: [] });
+
+  const goFacts = readGoFacts();
+  const factsByMessage = new Map<string, GoDefinitionFacts>();
+  for (const facts of goFacts.values()) if (facts.protobufMessage !== undefined) factsByMessage.set(facts.protobufMessage, facts);
+
+  const types: protobuf.Type[] = [];
+  const collect = (ns: protobuf.NamespaceBase): void => {
+    for (const nested of ns.nestedArray) {
+      if (nested instanceof protobuf.Type) types.push(nested);
+      else if (nested instanceof protobuf.Namespace) collect(nested);
+    }
+  };
+  collect(root);
+  const qualified = (type: protobuf.ReflectionObject): string => type.fullName.slice(1);
+
+  const messages = new Map<string, MessagePlan>();
+  for (const type of types) {
+    const name = qualified(type);
+    const facts = factsByMessage.get(name);
+    const special = SPECIAL_MESSAGES.get(name);
+    const list = facts?.go?.startsWith('[]') === true;
+    messages.set(name, { name, ...(special && { special }), list, byNumber: new Map(), fields: [] });
   }
-  const seen = new Set<string>();
-  for (const type of pkg.nestedArray) {
-    if (!(type instanceof protobuf.Type)) throw new Error(`${SCHEMA_FILE}: ${type.name} is not a message`);
-    const plan = plans.get(type.name)!;
+  for (const type of types) {
+    const plan = messages.get(qualified(type))!;
+    const facts = factsByMessage.get(plan.name);
     for (const field of type.fieldsArray) {
       const key = `${type.name}.${field.name}`;
-      seen.add(key);
       const shape = field.map ? 'map' : field.repeated ? 'repeated' : 'single';
       if (field.map && (field as unknown as protobuf.MapField).keyType !== 'string') throw new Error(`${key}: only string map keys are supported`);
       let elementType: ElementType;
       if (SCALAR_TYPES.has(field.type)) {
         elementType = { scalar: field.type as ScalarType };
       } else if (field.resolvedType instanceof protobuf.Type) {
-        const message = plans.get(field.resolvedType.name);
-        if (message === undefined || field.resolvedType.parent !== pkg) throw new Error(`${key}: ${field.type} is not in ${PACKAGE}`);
-        if (shape === 'repeated' && SPECIAL_MESSAGES.has(message.name)) throw new Error(`${key}: a list of ${message.name} is not supported`);
-        elementType = { message };
+        elementType = { message: messages.get(qualified(field.resolvedType))! };
       } else {
         throw new Error(`${key}: unsupported type ${field.type}`);
       }
       const wire = shape === 'map' || elementType.message !== undefined || elementType.scalar === 'string' || elementType.scalar === 'bytes' ? WIRE_BYTES : WIRE_VARINT;
-      if (ALWAYS.has(key) && POINTERS.has(key)) throw new Error(`${key}: both always and pointer`);
-      const json = ALWAYS.has(key) ? 'always' : POINTERS.has(key) ? 'pointer' : elementType.message !== undefined ? 'pointer' : 'omitempty';
+      // the special messages' JSON is their own (messageJson), not their fields'
+      const go = plan.special === undefined ? fieldFacts(facts, field.name) : undefined;
+      let json: FieldPlan['json'];
+      if (go === undefined) json = elementType.message !== undefined ? 'pointer' : 'omitempty';
+      else if (go.inline) json = go.pointer ? 'pointer' : 'inline';
+      else if (go.pointer) json = 'pointer';
+      else if (elementType.message !== undefined) json = elementType.message.list ? 'omitempty' : 'always';
+      else json = go.omitempty ? 'omitempty' : 'always';
+      if (go?.inline === true && elementType.message === undefined) throw new Error(`${key}: an inline field that is not a message`);
       const fieldPlan: FieldPlan = { name: field.name, path: key, shape, type: elementType, wire, json };
       plan.byNumber.set(field.id, fieldPlan);
       plan.fields.push(fieldPlan);
     }
   }
-  for (const key of [...ALWAYS, ...POINTERS]) {
-    if (!seen.has(key)) throw new Error(`protobuf.ts: ${key} is not a field of ${SCHEMA_FILE}`);
+  if (!messages.has(UNKNOWN)) throw new Error(`${SCHEMA_DIR}: no message ${UNKNOWN}`);
+  for (const name of SPECIAL_MESSAGES.keys()) if (!messages.has(name)) throw new Error(`${SCHEMA_DIR}: no message ${name}`);
+
+  const kinds = new Map<string, string>();
+  for (const { name, group, version, kind } of new SchemaSet().kinds()) {
+    const message = goFacts.get(name)?.protobufMessage;
+    if (message === undefined || !messages.has(message)) continue;
+    kinds.set(`${group === '' ? version : `${group}/${version}`}/${kind}`, message);
   }
-  for (const name of [...KINDS.values(), 'Unknown', ...SPECIAL_MESSAGES]) {
-    if (!plans.has(name)) throw new Error(`${SCHEMA_FILE}: no message ${name}`);
-  }
-  return plans;
+  return { messages, kinds };
 }
 
 const PLANS = loadPlans();
 
 function plan(name: string): MessagePlan {
-  const p = PLANS.get(name);
+  const p = PLANS.messages.get(name);
   if (p === undefined) throw new Error(`no message ${name}`);
   return p;
 }
@@ -312,14 +309,23 @@ function decodeMessage(p: MessagePlan, r: Reader, end: number, into?: Decoded): 
       r.skip(wire, end);
       continue;
     }
-    if (wire !== field.wire) throw new WireError(`wrong wire type ${wire} for field ${field.path}`);
     const { values } = decoded;
+    if (wire === WIRE_BYTES && field.wire === WIRE_VARINT && field.shape === 'repeated') {
+      // packed numbers, which Go's unmarshallers take for any repeated number
+      let list = values.get(field.name) as ElementValue[] | undefined;
+      if (list === undefined) values.set(field.name, (list = []));
+      const packedEnd = r.delimited(end);
+      while (r.pos < packedEnd) list.push(decodeElement(field.type, r, packedEnd));
+      continue;
+    }
+    if (wire !== field.wire) throw new WireError(`wrong wire type ${wire} for field ${field.path}`);
     switch (field.shape) {
       case 'single': {
         const message = field.type.message;
-        // A message seen twice is merged into, as Go's Unmarshal does; a Time is replaced.
+        // A message seen twice is merged into, as Go's Unmarshal does; a Time or MicroTime is replaced.
         const previous = values.get(field.name);
-        const merge = message !== undefined && message.name !== 'Time' ? (previous as Decoded | undefined) : undefined;
+        const replaced = message?.special === 'Time' || message?.special === 'MicroTime';
+        const merge = message !== undefined && !replaced ? (previous as Decoded | undefined) : undefined;
         values.set(field.name, decodeElement(field.type, r, end, merge));
         break;
       }
@@ -403,6 +409,13 @@ const QUANTITY = /^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[numkMGTPE]|[KMGTPE]i
 function messageToObject(d: Decoded): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const field of d.plan.fields) {
+    if (field.json === 'inline') {
+      // an embedded struct value: its fields, zero or not, as the parent's
+      const { message } = field.type;
+      const inner = (d.values.get(field.name) as Decoded | undefined) ?? { plan: message!, values: new Map(), size: 0 };
+      Object.assign(out, messageToObject(inner));
+      continue;
+    }
     const json = fieldJson(field, d.values.get(field.name));
     if (json !== undefined) out[field.name] = json;
   }
@@ -415,17 +428,20 @@ function fieldJson(field: FieldPlan, value: Value | undefined): unknown {
       const map = value as Map<string, ElementValue> | undefined;
       if (map === undefined || map.size === 0) return undefined;
       const keys = [...map.keys()].sort(compareUtf8);
-      return Object.fromEntries(keys.map((k) => [k, elementJson(map.get(k)!)]));
+      return Object.fromEntries(keys.map((k) => [k, elementJson(map.get(k)!) ?? null]));
     }
     case 'repeated': {
       const list = value as ElementValue[] | undefined;
       if (list === undefined || list.length === 0) return undefined;
-      return list.map(elementJson);
+      return list.map((v) => elementJson(v) ?? null);
     }
     case 'single': {
       const { message, scalar } = field.type;
       if (message !== undefined) {
-        if (value !== undefined) return elementJson(value as Decoded);
+        if (value !== undefined) {
+          const json = elementJson(value as Decoded);
+          return message.list && (json as unknown[]).length === 0 ? undefined : json;
+        }
         return field.json === 'always' ? elementJson({ plan: message, values: new Map(), size: 0 }) : undefined;
       }
       if (value === undefined) return field.json === 'always' ? elementJson(zeroScalar(scalar)) : undefined;
@@ -487,14 +503,26 @@ function elementJson(value: ElementValue): unknown {
 }
 
 function messageJson(d: Decoded): unknown {
-  switch (d.plan.name) {
+  if (d.plan.list) {
+    const items = d.values.get('items') as ElementValue[] | undefined;
+    return (items ?? []).map((v) => elementJson(v) ?? null);
+  }
+  switch (d.plan.special) {
     case 'Time':
       return timeJson(d);
+    case 'MicroTime':
+      return microTimeJson(d);
+    case 'Duration':
+      return goDuration((d.values.get('duration') as bigint | undefined) ?? 0n);
     case 'Quantity':
       return quantityJson(d);
     case 'FieldsV1':
-      return fieldsV1Json(d);
-    default:
+      return embeddedJson(d.values.get('Raw') as Buffer | undefined, 'managedFields: fieldsV1 is not JSON');
+    case 'RawExtension':
+      return embeddedJson(d.values.get('raw') as Buffer | undefined, 'an embedded object (runtime.RawExtension) is not JSON');
+    case 'IntOrString':
+      return intOrStringJson(d);
+    case undefined:
       return messageToObject(d);
   }
 }
@@ -508,6 +536,62 @@ function timeJson(d: Decoded): string | undefined {
   return rfc3339(new Date(Number(seconds) * 1000));
 }
 
+/** MicroTime: microseconds kept (metav1.MicroTime.Unmarshal truncates the nanos to them). */
+function microTimeJson(d: Decoded): string | undefined {
+  if (d.size === 0) return undefined;
+  const seconds = (d.values.get('seconds') as bigint | undefined) ?? 0n;
+  const nanos = BigInt((d.values.get('nanos') as number | undefined) ?? 0);
+  // time.Duration(nanos).Truncate(time.Microsecond) rounds towards zero, then time.Unix normalises
+  const total = seconds * 1_000_000_000n + (nanos / 1000n) * 1000n;
+  if (total === GO_ZERO_TIME_SECONDS * 1_000_000_000n) return undefined;
+  const whole = total >= 0n ? total / 1_000_000_000n : -((-total + 999_999_999n) / 1_000_000_000n);
+  if (whole < MIN_TIME_SECONDS || whole > MAX_TIME_SECONDS) throw new WireError(`time ${seconds}s is out of range`);
+  const micros = (total - whole * 1_000_000_000n) / 1000n;
+  return rfc3339(new Date(Number(whole) * 1000)).replace(/Z$/, `.${micros.toString().padStart(6, '0')}Z`);
+}
+
+/** Go's time.Duration.String. */
+export function goDuration(d: bigint): string {
+  if (d === 0n) return '0s';
+  const neg = d < 0n;
+  let u = neg ? -d : d;
+  let out: string;
+  const frac = (v: bigint, prec: number): [string, bigint] => {
+    const scale = 10n ** BigInt(prec);
+    const digits = (v % scale).toString().padStart(prec, '0').replace(/0+$/, '');
+    return [digits === '' ? '' : `.${digits}`, v / scale];
+  };
+  if (u < 1_000_000_000n) {
+    if (u < 1000n) out = `${u}ns`;
+    else if (u < 1_000_000n) {
+      const [f, w] = frac(u, 3);
+      out = `${w}${f}\u00b5s`;
+    } else {
+      const [f, w] = frac(u, 6);
+      out = `${w}${f}ms`;
+    }
+  } else {
+    const [f, secs] = frac(u, 9);
+    u = secs;
+    out = `${u % 60n}${f}s`;
+    u /= 60n;
+    if (u > 0n) {
+      out = `${u % 60n}m${out}`;
+      u /= 60n;
+      if (u > 0n) out = `${u}h${out}`;
+    }
+  }
+  return neg ? `-${out}` : out;
+}
+
+/** intstr.IntOrString.MarshalJSON: type 0 is the number, 1 the string. */
+function intOrStringJson(d: Decoded): number | string {
+  const type = (d.values.get('type') as bigint | undefined) ?? 0n;
+  if (type === 0n) return (d.values.get('intVal') as number | undefined) ?? 0;
+  if (type === 1n) return (d.values.get('strVal') as string | undefined) ?? '';
+  throw new WireError('impossible IntOrString.Type');
+}
+
 function quantityJson(d: Decoded): string {
   const s = d.values.get('string') as string | undefined;
   if (s === undefined) return '0';
@@ -515,16 +599,17 @@ function quantityJson(d: Decoded): string {
   return s;
 }
 
-/** FieldsV1 is JSON already; undefined when Raw is absent (Go writes null). */
-function fieldsV1Json(d: Decoded): unknown {
-  const raw = d.values.get('Raw') as Buffer | undefined;
+/**
+ * FieldsV1 and RawExtension are JSON already; undefined when absent (Go writes null). The only
+ * JSON a protobuf body carries: checked as a JSON body is (UTF-8, nesting) first.
+ */
+function embeddedJson(raw: Buffer | undefined, notJson: string): unknown {
   if (raw === undefined) return undefined;
-  // The only JSON a protobuf body carries: checked as a JSON body is (UTF-8, nesting) first.
   checkUntrustedJson(raw);
   try {
     return JSON.parse(raw.toString('utf8')) as unknown;
   } catch {
-    throw new WireError('managedFields: fieldsV1 is not JSON');
+    throw new WireError(notJson);
   }
 }
 
@@ -557,13 +642,13 @@ function decode(body: Buffer): Record<string, unknown> {
 
   const r = new Reader(body);
   r.pos = MAGIC.length;
-  const unknown = decodeMessage(plan('Unknown'), r, body.length);
+  const unknown = decodeMessage(plan(UNKNOWN), r, body.length);
   const typeMeta = unknown.values.get('typeMeta') as Decoded | undefined;
   const apiVersion = (typeMeta?.values.get('apiVersion') as string | undefined) ?? '';
   const kind = (typeMeta?.values.get('kind') as string | undefined) ?? '';
   if (kind === '') throw badRequest("Object 'Kind' is missing in the protobuf envelope");
   if (apiVersion === '') throw badRequest("Object 'apiVersion' is missing in the protobuf envelope");
-  const message = KINDS.get(`${apiVersion}/${kind}`);
+  const message = PLANS.kinds.get(`${apiVersion}/${kind}`);
   if (message === undefined) throw new StatusError('UnsupportedMediaType', UNSUPPORTED_MESSAGE);
 
   const raw = (unknown.values.get('raw') as Buffer | undefined) ?? Buffer.alloc(0);
