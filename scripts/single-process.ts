@@ -9,9 +9,10 @@
 import { join, resolve } from 'node:path';
 import { ensureCA } from '../lib/pki.ts';
 import { builtinRegistry } from '../lib/kinds/index.ts';
+import { generatedSchemaValidator } from '../lib/kinds/validate.ts';
 import { runService } from '../lib/service-main.ts';
 import { AdmissionChain } from '../services/admission/core/chain.ts';
-import { NamespaceLifecycle, ObjectMetaValidation, SystemFieldsPlugin } from '../services/admission/core/plugins.ts';
+import { NamespaceLifecycle, ObjectMetaValidation, SchemaValidation, SystemFieldsPlugin } from '../services/admission/core/plugins.ts';
 import { PrivilegedGroupAuthorizer } from '../services/auth/core/authorizer.ts';
 import { bootstrapAdmin } from '../services/auth/core/bootstrap.ts';
 import { parseTokenFile, TokenFileAuthenticator } from '../services/auth/core/token-file.ts';
@@ -46,7 +47,11 @@ await runService('single-process', FLAGS, { maxReceiveMessageBytes: RESOURCES_MA
   const authenticator = new TokenFileAuthenticator(parseTokenFile(boot.tokenFileText));
 
   const storage = new MemoryStorage({ logger });
-  const admission = new AdmissionChain([new SystemFieldsPlugin(registry)], [new ObjectMetaValidation(registry), new NamespaceLifecycle(storage, registry)]);
+  const schemas = generatedSchemaValidator();
+  const admission = new AdmissionChain(
+    [new SystemFieldsPlugin(registry)],
+    [new ObjectMetaValidation(registry), new SchemaValidation(registry, schemas), new NamespaceLifecycle(storage, registry)],
+  );
   const { caches, subscription } = await feedCachesLocally({ source: storage, storage, resources: registry.all, logger, cacheCapacity: 10_000 });
   onStop(() => subscription.close());
   const watcher = new WatchService({ caches, storage, registry, logger, history: (r, from, to) => readHistory(storage, r, from, to) });
@@ -54,7 +59,7 @@ await runService('single-process', FLAGS, { maxReceiveMessageBytes: RESOURCES_MA
     for (const cache of caches.values()) cache.close();
   });
 
-  const pipeline = new Pipeline({ authenticator, authorizer: new PrivilegedGroupAuthorizer(), admission, storage, watcher });
+  const pipeline = new Pipeline({ authenticator, authorizer: new PrivilegedGroupAuthorizer(), admission, storage, watcher, schemas });
   const frontDoor = await startFrontDoor({
     pipeline,
     registry,

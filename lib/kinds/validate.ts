@@ -32,6 +32,7 @@ import { goQuote } from '../go-strconv.ts';
 import { parseRFC3339 } from '../go-time.ts';
 import { isPlainObject, type KubeObject } from '../kube.ts';
 import { jsonKind, unmarshalTypeError } from '../object-meta.ts';
+import { readGoFacts, SchemaSet } from './schemas.ts';
 import type { KindDefinition } from './types.ts';
 
 /** An OpenAPI v2 schema as the generated definitions (and custom kinds) write them. */
@@ -763,4 +764,15 @@ function mayFail(node: Node): boolean {
     default:
       return false;
   }
+}
+
+/** A validator over the generated definitions and Go facts of lib/kinds/generated (each process makes its own). */
+export function generatedSchemaValidator(): SchemaValidator {
+  const facts = readGoFacts();
+  return new SchemaValidator(new SchemaSet(), (definition, field) => facts.get(definition)?.fields?.[field]?.go);
+}
+
+/** `fieldValidation` as given (checked already by the query's parser); "" and anything else is Warn, kube's default. */
+export function fieldValidationOf(value: string | undefined): FieldValidation {
+  return value === 'Strict' || value === 'Ignore' ? value : 'Warn';
 }

@@ -7,7 +7,8 @@ import { loadApiProto } from '../../lib/proto.ts';
 import { builtinRegistry } from '../../lib/kinds/index.ts';
 import { StorageClient } from '../storage/grpc/client.ts';
 import { AdmissionChain } from './core/chain.ts';
-import { NamespaceLifecycle, ObjectMetaValidation, SystemFieldsPlugin } from './core/plugins.ts';
+import { generatedSchemaValidator } from '../../lib/kinds/validate.ts';
+import { NamespaceLifecycle, ObjectMetaValidation, SchemaValidation, SystemFieldsPlugin } from './core/plugins.ts';
 import { ADMISSION_MAX_REQUEST_BYTES, admissionHandlers } from './grpc/server.ts';
 
 const FLAGS = [
@@ -21,7 +22,7 @@ await runService('admission', FLAGS, { maxReceiveMessageBytes: ADMISSION_MAX_REQ
   onStop(() => storage.close());
   const chain = new AdmissionChain(
     [new SystemFieldsPlugin(registry)],
-    [new ObjectMetaValidation(registry), new NamespaceLifecycle(storage, registry)],
+    [new ObjectMetaValidation(registry), new SchemaValidation(registry, generatedSchemaValidator()), new NamespaceLifecycle(storage, registry)],
     // Every request's objects are decoded anew by the gRPC server.
     { ownsRequestObjects: true },
   );
