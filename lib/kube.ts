@@ -70,6 +70,11 @@ export interface JsonShape {
   depth: number;
   /** Objects, arrays and the values in them, roughly: each costs far more in memory once parsed than its bytes. */
   values: number;
+  /**
+   * The keys of all objects (a key repeated in one object counts each time, where JSON.parse
+   * keeps one): more than the parsed object has means duplicate keys (lib/kinds/validate.ts).
+   */
+  keys: number;
 }
 
 /**
@@ -81,6 +86,7 @@ export function scanJson(bytes: Uint8Array, depthLimit = Infinity): JsonShape {
   let depth = 0;
   let max = 0;
   let values = 1;
+  let keys = 0;
   let inString = false;
   for (let i = 0; i < bytes.length; i++) {
     const c = bytes[i] as number;
@@ -91,12 +97,13 @@ export function scanJson(bytes: Uint8Array, depthLimit = Infinity): JsonShape {
     }
     if (c === 0x22) inString = true;
     else if (c === 0x2c) values++;
+    else if (c === 0x3a) keys++;
     else if (c === 0x7b || c === 0x5b) {
       values++;
       if (++depth > max && (max = depth) > depthLimit) break;
     } else if (c === 0x7d || c === 0x5d) depth--;
   }
-  return { depth: max, values };
+  return { depth: max, values, keys };
 }
 
 /** The deepest nesting of `bytes` read as JSON (see scanJson). */
@@ -110,7 +117,7 @@ export function jsonNestingDepth(bytes: Uint8Array, limit = Infinity): number {
  * admission and storage), plus a small object's worth per value (V8 spends some 50-100 bytes
  * on each). Used to bound the memory requests in flight may take, not to account for it exactly.
  */
-export function parsedSizeEstimate(byteLength: number, shape: JsonShape): number {
+export function parsedSizeEstimate(byteLength: number, shape: Pick<JsonShape, 'values'> & Partial<JsonShape>): number {
   return byteLength * 4 + shape.values * 64;
 }
 

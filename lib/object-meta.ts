@@ -126,13 +126,13 @@ export const OBJECT_META: GoStruct = goStruct('ObjectMeta', 'v1.ObjectMeta', {
 const TYPE_META_FIELDS = ['apiVersion', 'kind'] as const;
 
 /** Where a value sits: the struct that holds the field, and the field's path from the object (no indexes or map keys, as Go's). */
-interface Place {
+export interface Place {
   struct: string;
   path: string;
 }
 
 /** How encoding/json names a JSON value that does not fit. */
-function jsonKind(value: unknown): string {
+export function jsonKind(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'array';
   switch (typeof value) {
@@ -147,8 +147,8 @@ function jsonKind(value: unknown): string {
   }
 }
 
-/** json.UnmarshalTypeError's text. */
-function unmarshalTypeError(what: string, type: string, at: Place): string {
+/** json.UnmarshalTypeError's text: `what` (a JSON kind) into `type`, the field at `at`. */
+export function unmarshalTypeError(what: string, type: string, at: Place): string {
   return `json: cannot unmarshal ${what} into Go struct field ${at.struct}.${at.path} of type ${type}`;
 }
 

@@ -9,6 +9,7 @@
 import { join, resolve } from 'node:path';
 import { ensureCA } from '../lib/pki.ts';
 import { builtinRegistry } from '../lib/kinds/index.ts';
+import { generatedSchemaValidator } from '../lib/kinds/validate.ts';
 import { runService } from '../lib/service-main.ts';
 import { buildAdmissionChain } from '../services/admission/core/chain.ts';
 import { PrivilegedGroupAuthorizer } from '../services/auth/core/authorizer.ts';
@@ -45,7 +46,8 @@ await runService('single-process', FLAGS, { maxReceiveMessageBytes: RESOURCES_MA
   const authenticator = new TokenFileAuthenticator(parseTokenFile(boot.tokenFileText));
 
   const storage = new MemoryStorage({ logger });
-  const admission = buildAdmissionChain({ registry, storage });
+  const schemas = generatedSchemaValidator();
+  const admission = buildAdmissionChain({ registry, storage, schemas });
   const { caches, subscription } = await feedCachesLocally({ source: storage, storage, resources: registry.all, logger, cacheCapacity: 10_000 });
   onStop(() => subscription.close());
   const watcher = new WatchService({ caches, storage, registry, logger, history: (r, from, to) => readHistory(storage, r, from, to) });
@@ -53,7 +55,7 @@ await runService('single-process', FLAGS, { maxReceiveMessageBytes: RESOURCES_MA
     for (const cache of caches.values()) cache.close();
   });
 
-  const pipeline = new Pipeline({ authenticator, authorizer: new PrivilegedGroupAuthorizer(), admission, storage, watcher });
+  const pipeline = new Pipeline({ authenticator, authorizer: new PrivilegedGroupAuthorizer(), admission, storage, watcher, schemas });
   const frontDoor = await startFrontDoor({
     pipeline,
     registry,

@@ -5,6 +5,7 @@
 import { resolve } from 'node:path';
 import { positiveInt } from '../../lib/config.ts';
 import { builtinRegistry } from '../../lib/kinds/index.ts';
+import { generatedSchemaValidator } from '../../lib/kinds/validate.ts';
 import { runService } from '../../lib/service-main.ts';
 import { AdmissionClient } from '../admission/grpc/client.ts';
 import { AuthClient } from '../auth/grpc/client.ts';
@@ -75,6 +76,7 @@ await runService('gateway', FLAGS, { maxReceiveMessageBytes: RESOURCES_MAX_REQUE
     storage,
     watcher,
     authCacheTtlMs: Number(config['auth-cache-ttl']),
+    schemas: generatedSchemaValidator(),
   });
 
   const frontDoor = await startFrontDoor({

@@ -5,9 +5,10 @@
  */
 import type { KubeObject } from '../../../lib/kube.ts';
 import type { KindRegistry } from '../../../lib/kinds/index.ts';
+import { generatedSchemaValidator, type SchemaValidator } from '../../../lib/kinds/validate.ts';
 import type { Storage } from '../../storage/api.ts';
 import type { Admission, AdmissionRequest, MutatingPlugin, ValidatingPlugin } from '../api.ts';
-import { NamespaceLifecycle, ObjectMetaValidation, SystemFieldsPlugin } from './plugins.ts';
+import { NamespaceLifecycle, ObjectMetaValidation, SchemaValidation, SystemFieldsPlugin } from './plugins.ts';
 
 export interface AdmissionChainOptions {
   /**
@@ -53,17 +54,20 @@ export interface AdmissionChainDeps extends AdmissionChainOptions {
   storage: Pick<Storage, 'get'>;
   /** The time creationTimestamp is set from (SystemFields); the wall clock by default. */
   clock?: () => Date;
+  /** Checks objects against their kind's schema (SchemaValidation); the generated schemas by default. */
+  schemas?: SchemaValidator;
 }
 
 /**
  * The built-in chain, as the admission service serves it and a single process runs it: system
- * fields on create (mutating), then ValidateObjectMeta and NamespaceLifecycle (validating).
+ * fields on create (mutating), then ValidateObjectMeta, the schema's rules and
+ * NamespaceLifecycle (validating).
  */
 export function buildAdmissionChain(deps: AdmissionChainDeps): AdmissionChain {
-  const { registry, storage, clock, ...options } = deps;
+  const { registry, storage, clock, schemas, ...options } = deps;
   return new AdmissionChain(
     [new SystemFieldsPlugin(registry, clock)],
-    [new ObjectMetaValidation(registry), new NamespaceLifecycle(storage, registry)],
+    [new ObjectMetaValidation(registry), new SchemaValidation(registry, schemas ?? generatedSchemaValidator()), new NamespaceLifecycle(storage, registry)],
     options,
   );
 }

@@ -7,6 +7,7 @@ import type { KubeObject } from '../../../lib/kube.ts';
 import { isPlainObject, rfc3339 } from '../../../lib/kube.ts';
 import type { KindRegistry } from '../../../lib/kinds/index.ts';
 import { isDNS1123Label, isDNS1123Subdomain, validateAnnotations, validateLabels } from '../../../lib/validation/names.ts';
+import type { SchemaValidator } from '../../../lib/kinds/validate.ts';
 import type { Storage } from '../../storage/api.ts';
 import type { AdmissionRequest, MutatingPlugin, ValidatingPlugin } from '../api.ts';
 
@@ -115,6 +116,36 @@ export class ObjectMetaValidation implements ValidatingPlugin {
     if (isPlainObject(metadata.labels)) errors.push(...validateLabels(metadata.labels, 'metadata.labels'));
     if (isPlainObject(metadata.annotations)) errors.push(...validateAnnotations(metadata.annotations, 'metadata.annotations'));
     if (errors.length > 0) throw invalid(info.kind, info.group, typeof name === 'string' ? name : '', errors);
+  }
+}
+
+/**
+ * Schema validation of created and updated objects, after mutation as kube's strategy
+ * validation: required fields and enum values of the kind's schema (lib/kinds/validate.ts),
+ * 422 Invalid with a cause per field. (Types, unknown and duplicate fields were decoding's, at
+ * the front door.)
+ */
+export class SchemaValidation implements ValidatingPlugin {
+  readonly name = 'SchemaValidation';
+  private readonly registry: KindRegistry;
+  private readonly schemas: SchemaValidator;
+
+  constructor(registry: KindRegistry, schemas: SchemaValidator) {
+    this.registry = registry;
+    this.schemas = schemas;
+  }
+
+  handles(request: AdmissionRequest): boolean {
+    return request.operation === 'CREATE' || request.operation === 'UPDATE';
+  }
+
+  async validate(request: AdmissionRequest, object: KubeObject | undefined): Promise<void> {
+    const info = this.registry.get(request.group, request.version, request.resource);
+    if (info === undefined || object === undefined) return;
+    const errors = this.schemas.validate(object, info);
+    if (errors.length === 0) return;
+    const name = object.metadata?.name;
+    throw invalid(info.kind, info.group, typeof name === 'string' ? name : '', errors);
   }
 }
 

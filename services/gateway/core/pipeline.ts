@@ -9,6 +9,7 @@ import type { KubeObject } from '../../../lib/kube.ts';
 import { decodeObjectMeta } from '../../../lib/object-meta.ts';
 import { checkListOptions, type ListOptions } from '../../../lib/list-options.ts';
 import { apiVersionOf, withTypeMeta, type KindDefinition } from '../../../lib/kinds/index.ts';
+import { fieldValidationOf, type JsonSource, type SchemaValidator } from '../../../lib/kinds/validate.ts';
 import { pathSegmentNameErrors } from '../../../lib/validation/path.ts';
 import type { Admission, AdmissionRequest, Operation } from '../../admission/api.ts';
 import type { Attributes, Authenticator, Authorizer, UserInfo } from '../../auth/api.ts';
@@ -24,6 +25,25 @@ export interface PipelineOptions {
   watcher: Watcher;
   /** How long authentication and authorization answers are reused (default 10 s; 0 disables). */
   authCacheTtlMs?: number;
+  /**
+   * Decodes write bodies against their kind's schema (type errors, unknown and duplicate
+   * fields; see lib/kinds/validate.ts). Without it only kind, apiVersion and metadata are.
+   */
+  schemas?: SchemaValidator;
+}
+
+/** How a create or update body is taken. */
+export interface WriteOptions {
+  dryRun?: boolean;
+  /** `fieldValidation`: Strict, Warn or Ignore ("" or absent is Warn, as kube's). */
+  fieldValidation?: string;
+  /** The JSON bytes the body was parsed from (duplicate fields are seen only in them). */
+  source?: JsonSource;
+  /**
+   * Where the write's warnings go (each unknown or duplicate field under Warn, in kube's
+   * words), for the REST edge's `Warning: 299 - "..."` headers.
+   */
+  warnings?: string[];
 }
 
 /** Where a request points: a collection, or one object of it. */
@@ -61,13 +81,21 @@ export const SYSTEM_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube
 
 
 /**
- * Checks a request body as kube decodes it into the kind's typed object (the types of kind,
- * apiVersion and metadata, normalised: see lib/object-meta.ts), then against the URL (kind,
- * apiVersion, namespace), and fills what it may omit.
+ * Checks a request body as kube decodes it into the kind's typed object (against the kind's
+ * schema when there is a validator: lib/kinds/validate.ts; the types of kind, apiVersion and
+ * metadata, normalised: lib/object-meta.ts), then against the URL (kind, apiVersion,
+ * namespace), and fills what it may omit.
  */
-function normalizeBody(target: Target, raw: KubeObject): KubeObject {
+function normalizeBody(target: Target, raw: KubeObject, schemas: SchemaValidator | undefined, options: WriteOptions): KubeObject {
   const { info } = target;
-  const body = decodeObjectMeta(raw, info);
+  let decoded = raw;
+  // A kind or apiVersion that is no string is refused first, in its own words (decodeObjectMeta's).
+  if (schemas !== undefined && isTypeMetaString(raw.kind) && isTypeMetaString(raw.apiVersion)) {
+    const result = schemas.decode(raw, info, { fieldValidation: fieldValidationOf(options.fieldValidation), source: options.source });
+    decoded = result.object;
+    options.warnings?.push(...result.warnings);
+  }
+  const body = decodeObjectMeta(decoded, info);
   const apiVersion = apiVersionOf(info);
   if (body.kind !== undefined && body.kind !== info.kind) {
     throw badRequest(`the kind of the provided object ("${String(body.kind)}") does not match the kind of the request ("${info.kind}")`);
@@ -83,6 +111,10 @@ function normalizeBody(target: Target, raw: KubeObject): KubeObject {
     metadata.namespace = target.namespace;
   }
   return { ...body, apiVersion, kind: info.kind, metadata };
+}
+
+function isTypeMetaString(value: unknown): boolean {
+  return value === undefined || value === null || typeof value === 'string';
 }
 
 /** The admission request of an operation on `target`. */
@@ -190,8 +222,8 @@ export class Pipeline {
    * Creates an object: checks kind, apiVersion and namespace against the URL, admits, stores.
    * With dryRun, everything but the write happens and the admitted object is returned.
    */
-  async create(user: UserInfo, target: Target, body: KubeObject, options: { dryRun?: boolean } = {}, signal?: AbortSignal): Promise<KubeObject> {
-    const object = normalizeBody(target, body);
+  async create(user: UserInfo, target: Target, body: KubeObject, options: WriteOptions = {}, signal?: AbortSignal): Promise<KubeObject> {
+    const object = normalizeBody(target, body, this.o.schemas, options);
     const name = typeof object.metadata?.name === 'string' ? object.metadata.name : '';
     await this.authorizeResource(user, 'create', { ...target, name: '' }, signal);
     const admitted = await this.o.admission.admit(admissionRequest('CREATE', target, name, user, options.dryRun, object), signal);
@@ -244,8 +276,8 @@ export class Pipeline {
    * when stale); without one, the update applies to whatever is current, retried on races as
    * kube's GuaranteedUpdate does.
    */
-  async update(user: UserInfo, target: Target, body: KubeObject, options: { dryRun?: boolean } = {}, signal?: AbortSignal): Promise<KubeObject> {
-    const object = normalizeBody(target, body);
+  async update(user: UserInfo, target: Target, body: KubeObject, options: WriteOptions = {}, signal?: AbortSignal): Promise<KubeObject> {
+    const object = normalizeBody(target, body, this.o.schemas, options);
     const bodyName = object.metadata?.name ?? '';
     if (bodyName !== '' && bodyName !== target.name) {
       throw badRequest(`the name of the object (${String(bodyName)}) does not match the name on the URL (${target.name})`);

@@ -7,6 +7,7 @@ import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:
 import { constants as http2, type Http2ServerRequest, type Http2ServerResponse } from 'node:http2';
 import { StatusError } from '../../../lib/errors.ts';
 import { checkUntrustedJson, parseObjectBytes, parsedSizeEstimate, parseUntrustedObject, type KubeObject } from '../../../lib/kube.ts';
+import type { JsonSource } from '../../../lib/kinds/validate.ts';
 import type { BodyBudget } from './edge-limits.ts';
 import { checkBodyContentType } from './negotiation.ts';
 import { decodeDeleteOptionsBody, type DeleteOptionsBody } from './query.ts';
@@ -24,7 +25,7 @@ export interface EdgeResponse {
   readonly writableEnded: boolean;
   readonly writableFinished: boolean;
   writeHead(statusCode: number, headers?: OutgoingHttpHeaders): unknown;
-  setHeader(name: string, value: string): unknown;
+  setHeader(name: string, value: string | string[]): unknown;
   /** HTTP/1.1 only: send the headers now (HTTP/2 sends them with writeHead). */
   flushHeaders?(): void;
   write(chunk: Buffer | string): boolean;
@@ -187,16 +188,22 @@ export class BodyReader {
 
   /** The request body as an object: JSON, or the Kubernetes protobuf kubectl 1.32+ sends for typed creates. */
   async readObject(req: EdgeRequest, res: EdgeResponse): Promise<KubeObject> {
+    return (await this.readObjectAndSource(req, res)).object;
+  }
+
+  /** readObject, with the JSON bytes it was parsed from and their key count (none for protobuf). */
+  async readObjectAndSource(req: EdgeRequest, res: EdgeResponse): Promise<{ object: KubeObject; source?: JsonSource }> {
     const contentType = req.headers['content-type'];
     const isProtobuf = contentType?.split(';')[0]?.trim().toLowerCase() === PROTOBUF_CONTENT_TYPE;
     if (!isProtobuf) checkBodyContentType(contentType);
     const body = await this.read(req, res);
     if (body.length === 0) throw new StatusError('BadRequest', 'the body of the request is empty');
-    if (isProtobuf) return decodeKubeProtobuf(body) as KubeObject;
+    if (isProtobuf) return { object: decodeKubeProtobuf(body) as KubeObject };
     // What the parsed object will take counts against the budget too: a body of many small
     // values costs many times its bytes once parsed, in this process and the next ones.
-    this.reservation(res).reserveUpTo(parsedSizeEstimate(body.length, checkUntrustedJson(body)));
-    return parseObjectBytes(body);
+    const shape = checkUntrustedJson(body);
+    this.reservation(res).reserveUpTo(parsedSizeEstimate(body.length, shape));
+    return { object: parseObjectBytes(body), source: { bytes: body, keys: shape.keys } };
   }
 
   /** The budget taken for one request (one per response), given back when its response is done. */

@@ -208,16 +208,20 @@ export class RestHandler {
       case 'POST': {
         if (route.name !== '') throw methodNotAllowed();
         const representation = negotiateResource(req.headers.accept);
-        const body = await this.o.bodies.readObject(req, res);
-        const created = await pipeline.create(user, target, body, { dryRun }, signal);
+        const { object: body, source } = await this.o.bodies.readObjectAndSource(req, res);
+        const warnings: string[] = [];
+        const created = await pipeline.create(user, target, body, { dryRun, fieldValidation: query.fieldValidation, source, warnings }, signal);
+        setWarnings(res, warnings);
         this.writeObjectOrTable(res, 201, route, [created], representation, query, undefined, created);
         return;
       }
       case 'PUT': {
         if (route.name === '') throw methodNotAllowed();
         const representation = negotiateResource(req.headers.accept);
-        const body = await this.o.bodies.readObject(req, res);
-        const updated = await pipeline.update(user, target, body, { dryRun }, signal);
+        const { object: body, source } = await this.o.bodies.readObjectAndSource(req, res);
+        const warnings: string[] = [];
+        const updated = await pipeline.update(user, target, body, { dryRun, fieldValidation: query.fieldValidation, source, warnings }, signal);
+        setWarnings(res, warnings);
         this.writeObjectOrTable(res, 200, route, [updated], representation, query, undefined, updated);
         return;
       }
@@ -368,6 +372,21 @@ export function encodedOnce(event: WatchEvent, format: string, encode: () => Buf
   let line = lines.get(format);
   if (line === undefined) lines.set(format, (line = encode()));
   return line;
+}
+
+/**
+ * The `Warning` headers of a response (RFC 7234's form, as kube sends them: code 299, agent
+ * "-", the text quoted), which kubectl prints as `Warning: <text>`.
+ */
+export function warningHeaders(warnings: readonly string[]): string[] {
+  // Header values are ASCII: anything else is escaped, as are the quote and the backslash.
+  const quote = (text: string): string =>
+    `"${text.replace(/[\\"]|[^\x20-\x7e]/gu, (c) => (c === '"' || c === '\\' ? `\\${c}` : `\\u${(c.codePointAt(0) ?? 0).toString(16).padStart(4, '0')}`))}"`;
+  return warnings.map((w) => `299 - ${quote(w)}`);
+}
+
+function setWarnings(res: EdgeResponse, warnings: readonly string[]): void {
+  if (warnings.length > 0 && !res.headersSent) res.setHeader('Warning', warningHeaders(warnings));
 }
 
 function verbOfMethod(method: string | undefined): string {
