@@ -70,8 +70,9 @@ lib/gen/.stamp: $(PROTOS) node_modules/.stamp
 	touch $@
 
 # The committed kind data (lib/kinds/generated/, proto/k8s/generated/) from the pinned upstream
-# API types; KUBE_API_GIT and KUBE_APIMACHINERY_GIT name git directories of kubernetes/api and
-# kubernetes/apimachinery. Never run by the build or the tests.
+# API types; KUBE_API_GIT, KUBE_APIMACHINERY_GIT and KUBE_APIEXTENSIONS_GIT name git directories of
+# kubernetes/api, kubernetes/apimachinery and kubernetes/apiextensions-apiserver. Never run by the
+# build or the tests.
 gen-kinds: deps
 	$(NODE) scripts/gen-kinds.ts
 

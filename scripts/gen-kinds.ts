@@ -1,11 +1,12 @@
 /**
  * Writes the committed kind data (lib/kinds/generated/, proto/k8s/generated/) from the Go API
- * types of kubernetes/api and kubernetes/apimachinery at the pinned tag (see
+ * types of kubernetes/api, kubernetes/apimachinery and kubernetes/apiextensions-apiserver at the
+ * pinned tag (see
  * lib/kinds/gen/generate.ts and docs/decisions.md). Run by `make gen-kinds`; the build and the
  * tests never run it.
  *
- * The repositories are read from git, without a work tree: KUBE_API_GIT and
- * KUBE_APIMACHINERY_GIT name their git directories (clones or mirrors holding the tag).
+ * The repositories are read from git, without a work tree: KUBE_API_GIT, KUBE_APIMACHINERY_GIT
+ * and KUBE_APIEXTENSIONS_GIT name their git directories (clones or mirrors holding the tag).
  * Usage: node scripts/gen-kinds.ts [--check]   (--check: fail if the committed files differ)
  */
 import { execFileSync } from 'node:child_process';
@@ -15,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { StatusError } from '../lib/errors.ts';
 import { generate, type Repo, type Source } from '../lib/kinds/gen/generate.ts';
 
-/** The upstream tag: kubernetes/api and kubernetes/apimachinery v0.36.3 are Kubernetes 1.36.3. */
+/** The upstream tag: v0.36.3 of kubernetes/api, apimachinery and apiextensions-apiserver is Kubernetes 1.36.3. */
 export const KUBE_TAG = 'v0.36.3';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
@@ -26,14 +27,16 @@ const OUTPUT_DIRS = ['lib/kinds/generated/schemas', 'proto/k8s/generated'];
 export function gitDirsFromEnv(env: NodeJS.ProcessEnv = process.env): Record<Repo, string> {
   const api = env.KUBE_API_GIT ?? '';
   const apimachinery = env.KUBE_APIMACHINERY_GIT ?? '';
-  if (api === '' || apimachinery === '') {
+  const apiextensions = env.KUBE_APIEXTENSIONS_GIT ?? '';
+  if (api === '' || apimachinery === '' || apiextensions === '') {
     throw new StatusError(
       'BadRequest',
-      'set KUBE_API_GIT and KUBE_APIMACHINERY_GIT to git directories of kubernetes/api and kubernetes/apimachinery ' +
-        `holding the tag ${KUBE_TAG} (e.g. git clone --bare https://github.com/kubernetes/api)`,
+      'set KUBE_API_GIT, KUBE_APIMACHINERY_GIT and KUBE_APIEXTENSIONS_GIT to git directories of kubernetes/api, ' +
+        `kubernetes/apimachinery and kubernetes/apiextensions-apiserver holding the tag ${KUBE_TAG} ` +
+        '(e.g. git clone --bare https://github.com/kubernetes/api)',
     );
   }
-  return { api, apimachinery };
+  return { api, apimachinery, apiextensions };
 }
 
 /** Reads files of the tag from git directories (no work tree needed). */

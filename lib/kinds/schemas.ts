@@ -51,7 +51,9 @@ const REF_PREFIX = '#/definitions/';
 /**
  * The schema file holding a definition: `io.k8s.api.<group>.<version>.<Type>` is
  * `<group>.<version>`, `io.k8s.apimachinery.pkg.apis.meta.v1.<Type>` is `meta.v1`, another
- * apimachinery package is its last element (`runtime`, `resource`, `intstr`).
+ * apimachinery package is its last element (`runtime`, `resource`, `intstr`),
+ * `io.k8s.apiextensions-apiserver.pkg.apis.<group>.<version>.<Type>` is `<group>.<version>`
+ * (`apiextensions.v1`).
  */
 export function schemaFileOf(name: string): string | undefined {
   const parts = name.split('.');
@@ -59,6 +61,7 @@ export function schemaFileOf(name: string): string | undefined {
   const pkg = parts.slice(2, -1);
   if (pkg[0] === 'api' && pkg.length === 3) return `${pkg[1]}.${pkg[2]}`;
   if (pkg[0] === 'apimachinery') return pkg.join('.') === 'apimachinery.pkg.apis.meta.v1' ? 'meta.v1' : pkg.at(-1);
+  if (pkg[0] === 'apiextensions-apiserver' && pkg.length === 5 && pkg[1] === 'pkg' && pkg[2] === 'apis') return `${pkg[3]}.${pkg[4]}`;
   return undefined;
 }
 

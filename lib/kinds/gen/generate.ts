@@ -1,6 +1,7 @@
 /**
  * The kind generator's core (run by scripts/gen-kinds.ts): from the Go API packages of
- * kubernetes/api and kubernetes/apimachinery, the committed kind data (see docs/decisions.md):
+ * kubernetes/api, kubernetes/apimachinery and kubernetes/apiextensions-apiserver (the
+ * CustomResourceDefinition types), the committed kind data (see docs/decisions.md):
  * - `lib/kinds/generated/schemas/<file>.json`: OpenAPI v2 definitions, as kube's /openapi/v2
  *   names and shapes them (descriptions left out);
  * - `lib/kinds/generated/go.json`: the Go facts of each definition's fields (type, omitempty,
@@ -16,13 +17,13 @@ import { StatusError } from '../../errors.ts';
 import { formatGoType, parseGoFile, parseStructTag, type GoConst, type GoField, type GoType, type GoTypeDecl } from './go-parse.ts';
 import { parseProtoFile, type ProtoField, type ProtoFile } from './proto-parse.ts';
 
-/** Where the generator reads files: a repository ('api' | 'apimachinery') and a path in it. */
+/** Where the generator reads files: a repository ({@link Repo}) and a path in it. */
 export interface Source {
   list(repo: Repo): string[];
   read(repo: Repo, path: string): string;
 }
 
-export type Repo = 'api' | 'apimachinery';
+export type Repo = 'api' | 'apimachinery' | 'apiextensions';
 
 export interface PackageSpec {
   readonly repo: Repo;
@@ -40,7 +41,10 @@ export interface PackageSpec {
   readonly types?: readonly string[];
 }
 
-const IMPORT_PREFIX: Record<Repo, string> = { api: 'k8s.io/api/', apimachinery: 'k8s.io/apimachinery/' };
+const IMPORT_PREFIX: Record<Repo, string> = { api: 'k8s.io/api/', apimachinery: 'k8s.io/apimachinery/', apiextensions: 'k8s.io/apiextensions-apiserver/' };
+
+/** The packages of kubernetes/apiextensions-apiserver read: the CustomResourceDefinition API. */
+const APIEXTENSIONS_DIRS: readonly string[] = ['pkg/apis/apiextensions/v1'];
 
 /** The apimachinery packages the API types use, with the files and types taken from them. */
 const APIMACHINERY: readonly PackageSpec[] = [
@@ -73,6 +77,12 @@ const SPECIAL_SCHEMAS: ReadonlyMap<string, Schema> = new Map<string, Schema>([
   ['io.k8s.apimachinery.pkg.api.resource.Quantity', { type: 'string' }],
   ['io.k8s.apimachinery.pkg.util.intstr.IntOrString', { type: 'string', format: 'int-or-string' }],
   ['io.k8s.apimachinery.pkg.runtime.RawExtension', { type: 'object' }],
+  // Any JSON value, or one of two shapes: their OpenAPISchemaType() is nil, so kube publishes
+  // them without a type (and only a description, left out here).
+  ['io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1.JSON', {}],
+  ['io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1.JSONSchemaPropsOrArray', {}],
+  ['io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1.JSONSchemaPropsOrBool', {}],
+  ['io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1.JSONSchemaPropsOrStringArray', {}],
 ]);
 
 /**
@@ -142,6 +152,16 @@ export function definitionPrefix(importPath: string): string {
   return [...domain!.split('.').reverse(), ...rest].join('.');
 }
 
+/** The API group of a package: its doc.go `+groupName` marker, or register.go's GroupName. */
+function groupOf(source: Source, repo: Repo, dir: string): string {
+  const doc = parseGoFile(source.read(repo, `${dir}/doc.go`), `${dir}/doc.go`);
+  const marker = doc.packageMarkers.find((m) => m.startsWith('+groupName='))?.slice('+groupName='.length);
+  if (marker !== undefined) return marker;
+  const registered = parseGoFile(source.read(repo, `${dir}/register.go`), `${dir}/register.go`).consts.find((c) => c.name === 'GroupName')?.value;
+  if (registered === undefined) throw fail(`${dir}: neither a +groupName marker nor a GroupName constant`);
+  return registered;
+}
+
 /** The stable (not alpha, not beta) group-versions of kubernetes/api, from their doc.go. */
 export function apiPackages(source: Source): PackageSpec[] {
   const dirs = new Set<string>();
@@ -150,18 +170,30 @@ export function apiPackages(source: Source): PackageSpec[] {
     if (m !== null) dirs.add(`${m[1]}/${m[2]}`);
   }
   return [...dirs].sort().map((dir) => {
-    const doc = parseGoFile(source.read('api', `${dir}/doc.go`), `${dir}/doc.go`);
-    const marker = doc.packageMarkers.find((m) => m.startsWith('+groupName='))?.slice('+groupName='.length);
-    const registered = parseGoFile(source.read('api', `${dir}/register.go`), `${dir}/register.go`).consts.find((c) => c.name === 'GroupName')?.value;
-    const group = marker ?? registered;
-    if (group === undefined) throw fail(`${dir}: neither a +groupName marker nor a GroupName constant`);
     const [groupDir, version] = dir.split('/') as [string, string];
     return {
       repo: 'api',
       dir,
       importPath: IMPORT_PREFIX.api + dir,
       file: `${groupDir}.${version}`,
-      groupVersion: { group, version },
+      groupVersion: { group: groupOf(source, 'api', dir), version },
+    };
+  });
+}
+
+/**
+ * The packages of kubernetes/apiextensions-apiserver read (`pkg/apis/apiextensions/v1`): files
+ * named `<group dir>.<version>` (`apiextensions.v1`) like kubernetes/api's.
+ */
+export function apiextensionsPackages(source: Source): PackageSpec[] {
+  return APIEXTENSIONS_DIRS.map((dir) => {
+    const [groupDir, version] = dir.split('/').slice(-2) as [string, string];
+    return {
+      repo: 'apiextensions',
+      dir,
+      importPath: IMPORT_PREFIX.apiextensions + dir,
+      file: `${groupDir}.${version}`,
+      groupVersion: { group: groupOf(source, 'apiextensions', dir), version },
     };
   });
 }
@@ -170,7 +202,8 @@ function loadPackage(source: Source, spec: PackageSpec, all: string[]): Pkg {
   const goFiles =
     spec.goFiles?.map((f) => `${spec.dir}/${f}`) ??
     all.filter((p) => p.startsWith(`${spec.dir}/`) && /^[a-z0-9_]+\.go$/.test(p.slice(spec.dir.length + 1)) && !/(_test|generated|zz_|fuzz)/.test(p));
-  const protoPackage = spec.importPath.replaceAll('/', '.');
+  // go-to-protobuf's package name: `/` -> `.`, and `-` (not allowed in proto names) -> `_`
+  const protoPackage = spec.importPath.replaceAll('/', '.').replaceAll('-', '_');
   const protoPath = `${spec.dir}/generated.proto`;
   const upstreamProto = all.includes(protoPath) ? parseProtoFile(source.read(spec.repo, protoPath)) : undefined;
   const pkg: Pkg = { spec, types: new Map(), consts: [], protoPackage, defPrefix: definitionPrefix(spec.importPath), ...(upstreamProto && { upstreamProto }) };
@@ -275,7 +308,7 @@ class Generator {
 
   constructor(pkgs: Pkg[]) {
     this.pkgs = new Map(pkgs.map((p) => [p.spec.importPath, p]));
-    this.allGroupVersions = pkgs.filter((p) => p.spec.repo === 'api' && p.spec.groupVersion).map((p) => p.spec.groupVersion!);
+    this.allGroupVersions = pkgs.filter((p) => p.spec.repo !== 'apimachinery' && p.spec.groupVersion).map((p) => p.spec.groupVersion!);
   }
 
   resolve(from: TypeEntry | Pkg, t: { pkg?: string; name: string }): Resolved {
@@ -600,7 +633,7 @@ function definitionsJson(defs: Map<string, Schema>): string {
 
 /** Generates the kind data from the sources: see the module comment. */
 export function generate(source: Source, packages?: PackageSpec[]): Generated {
-  const specs = packages ?? [...APIMACHINERY, ...apiPackages(source)];
+  const specs = packages ?? [...APIMACHINERY, ...apiPackages(source), ...apiextensionsPackages(source)];
   const listing = new Map<Repo, string[]>();
   const list = (repo: Repo): string[] => {
     let l = listing.get(repo);

@@ -11,7 +11,7 @@ import type { JsonSource } from '../../../lib/kinds/validate.ts';
 import type { BodyBudget } from './edge-limits.ts';
 import { checkBodyContentType } from './negotiation.ts';
 import { decodeDeleteOptionsBody, type DeleteOptionsBody } from './query.ts';
-import { decodeKubeProtobuf, PROTOBUF_CONTENT_TYPE } from './protobuf.ts';
+import { KubeProtobufDecoder, PROTOBUF_CONTENT_TYPE } from './protobuf.ts';
 
 /** A request over HTTP/1.1 or HTTP/2 (node's compatibility API). */
 export type EdgeRequest = IncomingMessage | Http2ServerRequest;
@@ -73,6 +73,8 @@ export class BodyReader {
   private readonly o: BodyReaderOptions;
   /** The budget bytes each response holds (given back once its answer is sent or its client is gone). */
   private readonly held = new WeakMap<EdgeResponse, { bytes: number; released: boolean }>();
+  /** Protobuf bodies' decoder: reads its schema on the first protobuf body, and keeps it. */
+  private readonly protobuf = new KubeProtobufDecoder();
 
   constructor(options: BodyReaderOptions) {
     this.o = options;
@@ -198,7 +200,7 @@ export class BodyReader {
     if (!isProtobuf) checkBodyContentType(contentType);
     const body = await this.read(req, res);
     if (body.length === 0) throw new StatusError('BadRequest', 'the body of the request is empty');
-    if (isProtobuf) return { object: decodeKubeProtobuf(body) as KubeObject };
+    if (isProtobuf) return { object: this.protobuf.decode(body) as KubeObject };
     // What the parsed object will take counts against the budget too: a body of many small
     // values costs many times its bytes once parsed, in this process and the next ones.
     const shape = checkUntrustedJson(body);

@@ -19,7 +19,10 @@ import assert from 'node:assert/strict';
 import { Buffer } from 'node:buffer';
 import { readFileSync } from 'node:fs';
 import { StatusError } from '../../../lib/errors.ts';
-import { decodeKubeProtobuf, PROTOBUF_CONTENT_TYPE } from './protobuf.ts';
+import { KubeProtobufDecoder, PROTOBUF_CONTENT_TYPE } from './protobuf.ts';
+
+const decoder = new KubeProtobufDecoder();
+const decodeKubeProtobuf = (body: Uint8Array): Record<string, unknown> => decoder.decode(body);
 
 const testdata = (name: string): Buffer => readFileSync(new URL(`testdata/${name}`, import.meta.url));
 
@@ -599,4 +602,107 @@ test('random corruption of real bodies never throws anything but StatusError', (
     }
   }
   assert.ok(decoded > 0);
+});
+
+// ---- apiextensions.k8s.io/v1 ----
+
+/** A double field (wire type fixed64). */
+function double(number: number, value: number): Buffer {
+  const bytes = Buffer.alloc(8);
+  bytes.writeDoubleLE(value);
+  return Buffer.concat([Buffer.from(varint(BigInt((number << 3) | 1))), bytes]);
+}
+
+test('a CustomResourceDefinition: JSON names, the JSON-or-schema types, doubles', () => {
+  const entry = (key: string, value: Uint8Array): Buffer => pb([1, key], [2, value]);
+  const json = (text: string): Buffer => pb([1, text]);
+  const replicas = Buffer.concat([pb([5, 'integer'], [8, json('1')]), double(9, 10.5), double(11, 0)]);
+  const tags = pb([24, pb([1, pb([5, 'string'], [20, json('"a"')], [20, json('"b"')], [20, Buffer.alloc(0)])])]);
+  const spec = pb(
+    [5, 'object'],
+    [23, 'replicas'],
+    [29, entry('replicas', replicas)],
+    [29, entry('tags', pb([5, 'array'], [24, pb([2, pb([5, 'string'])], [2, pb([5, 'integer'])])]))],
+    [29, entry('one', tags)],
+    [29, entry('labels', pb([5, 'object'], [30, pb([2, pb([5, 'string'])])]))],
+    [29, entry('closed', pb([5, 'object'], [30, pb([1, false])]))],
+    [29, entry('open', pb([5, 'object'], [30, pb([1, true])]))],
+    [32, entry('replicas', pb([2, 'selector'], [2, 'labels']))],
+    [32, entry('tags', pb([1, pb([5, 'array'])]))],
+    [32, entry('none', Buffer.alloc(0))],
+    [44, pb([1, 'self.replicas >= 0'], [2, 'no negatives'])],
+  );
+  const schema = pb([2, 'http://json-schema.org/draft-04/schema#'], [5, 'object'], [29, entry('spec', spec)], [29, entry('status', pb([38, true]))]);
+  const names = pb([1, 'widgets'], [2, 'widget'], [3, 'wd'], [4, 'Widget'], [5, 'WidgetList']);
+  const version = pb([1, 'v1'], [2, true], [3, true], [4, pb([1, schema])]);
+  const crd = pb([1, pb([1, 'widgets.example.com'])], [2, pb([1, 'example.com'], [3, names], [4, 'Namespaced'], [7, version], [10, false])]);
+  assert.deepEqual(decodeKubeProtobuf(envelope('apiextensions.k8s.io/v1', 'CustomResourceDefinition', crd)), {
+    kind: 'CustomResourceDefinition',
+    apiVersion: 'apiextensions.k8s.io/v1',
+    metadata: { name: 'widgets.example.com' },
+    spec: {
+      group: 'example.com',
+      names: { plural: 'widgets', singular: 'widget', shortNames: ['wd'], kind: 'Widget', listKind: 'WidgetList' },
+      scope: 'Namespaced',
+      versions: [
+        {
+          name: 'v1',
+          served: true,
+          storage: true,
+          schema: {
+            openAPIV3Schema: {
+              $schema: 'http://json-schema.org/draft-04/schema#',
+              type: 'object',
+              properties: {
+                spec: {
+                  type: 'object',
+                  required: ['replicas'],
+                  properties: {
+                    // Go writes map keys sorted
+                    closed: { type: 'object', additionalProperties: false },
+                    labels: { type: 'object', additionalProperties: { type: 'string' } },
+                    one: { items: { type: 'string', enum: ['a', 'b', null] } },
+                    open: { type: 'object', additionalProperties: true },
+                    replicas: { type: 'integer', default: 1, maximum: 10.5, minimum: 0 },
+                    tags: { type: 'array', items: [{ type: 'string' }, { type: 'integer' }] },
+                  },
+                  dependencies: { none: null, replicas: ['selector', 'labels'], tags: { type: 'array' } },
+                  'x-kubernetes-validations': [{ rule: 'self.replicas >= 0', message: 'no negatives' }],
+                },
+                status: { 'x-kubernetes-preserve-unknown-fields': true },
+              },
+            },
+          },
+        },
+      ],
+    },
+    // a struct value without omitempty: written; storedVersions (a nil list) would be null
+    status: { acceptedNames: { plural: '', kind: '' } },
+  });
+  const nan = pb([2, pb([3, pb([1, 'x'], [4, 'X'])], [7, pb([1, 'v1'], [4, pb([1, double(9, Number.NaN)])])])]);
+  assertBadRequest(envelope('apiextensions.k8s.io/v1', 'CustomResourceDefinition', nan), /unsupported value: NaN/);
+  const notJson = pb([2, pb([7, pb([1, 'v1'], [4, pb([1, pb([8, json('{nope')])])])])]);
+  assertBadRequest(envelope('apiextensions.k8s.io/v1', 'CustomResourceDefinition', notJson), /apiextensions JSON\) is not JSON/);
+});
+
+test('JSON names come from the Go struct, not the protobuf field names', () => {
+  // admissionregistration.k8s.io/v1 carries MutatingWebhookConfiguration.webhooks as `Webhooks`
+  const body = pb([1, pb([1, 'hooks'])], [2, pb([1, 'a.example.com'], [8, 'v1'])]);
+  const decoded = decodeKubeProtobuf(envelope('admissionregistration.k8s.io/v1', 'MutatingWebhookConfiguration', body));
+  assert.deepEqual(Object.keys(decoded), ['kind', 'apiVersion', 'metadata', 'webhooks']);
+  assert.equal((decoded.webhooks as Record<string, unknown>[])[0]!.name, 'a.example.com');
+});
+
+test('nothing is read before a body needs it', () => {
+  // directories that do not exist: constructing reads nothing, nor does rejecting a bad envelope
+  const lazy = new KubeProtobufDecoder('/nonexistent/proto', '/nonexistent/generated');
+  assert.throws(() => lazy.decode(Buffer.from('nope')), (err: unknown) => err instanceof StatusError && err.reason === 'BadRequest');
+  // the first real body reads them
+  assert.throws(
+    () => lazy.decode(testdata('kubectl-1.32-create-namespace.pb')),
+    (err: unknown) => err instanceof StatusError && err.reason === 'InternalError',
+  );
+  // a fresh decoder of the committed data decodes the same as the shared one
+  const fresh = new KubeProtobufDecoder();
+  assert.deepEqual(fresh.decode(testdata('kubectl-1.32-create-configmap.pb')), decodeKubeProtobuf(testdata('kubectl-1.32-create-configmap.pb')));
 });

@@ -8,9 +8,11 @@
  * A body is the magic `k8s\x00` followed by a runtime.Unknown: the TypeMeta (apiVersion, kind)
  * and, in `raw`, the object encoded by go-to-protobuf. The schema is the generated messages of
  * proto/k8s/generated/ (one file per upstream package, written by `make gen-kinds` from the Go
- * types), loaded once with protobufjs; every kind of the generated data (a definition with
+ * types), read with protobufjs; every kind of the generated data (a definition with
  * x-kubernetes-group-version-kind and a protobuf message) can be decoded: which kinds are served
- * is the registry's business. The wire format is read here rather than by protobufjs' generated
+ * is the registry's business. Nothing is read at module load: the first body of a kind loads the
+ * .proto files its message needs (with their imports) and compiles the plans of the messages it
+ * reaches, kept for the life of the process (see {@link KubeProtobufDecoder}). The wire format is read here rather than by protobufjs' generated
  * decoder, to be as strict as Go's generated unmarshallers (wire types are checked, lengths are
  * never truncated or wrapped) and to keep what JSON needs and the decoder hides: whether a
  * field was on the wire at all, and how long a Time's body was.
@@ -24,10 +26,17 @@
  *   always written (`{}` at least, since omitempty never omits a struct).
  * - An inline embedded struct (`json:",inline"`, a message of its own on the wire): its fields
  *   are written into the parent's object.
+ * - JSON names are the Go struct's json tags, which may differ from the protobuf names
+ *   (JSONSchemaProps' `$ref`, `x-kubernetes-preserve-unknown-fields`; admissionregistration's
+ *   `webhooks`, carried as `Webhooks`).
  * - Time: RFC 3339 in UTC, whole seconds (Go's protobuf unmarshalling drops the nanos).
  *   MicroTime: RFC 3339 in UTC with microseconds. Duration: Go's time.Duration String form.
  *   IntOrString: its number or its string. RawExtension: its raw bytes, which must be JSON.
- *   A named list carried as a message (metav1.Verbs): its `items`.
+ *   A named list carried as a message (metav1.Verbs): its `items`. apiextensions' JSON: its raw
+ *   bytes, which must be JSON (none: null); JSONSchemaPropsOrArray: its list when not empty, else
+ *   its schema; JSONSchemaPropsOrBool: its schema when present, else its boolean;
+ *   JSONSchemaPropsOrStringArray: its list when not empty, else its schema, else null.
+ * - double: a JSON number (NaN and infinities, which encoding/json refuses, are errors).
  * - bytes: standard base64. int64: a JSON number. Quantity: its string, as sent (Go would also
  *   canonicalise it, e.g. `1000m` -> `1`; our JSON path does not either).
  * - maps and lists: omitted when empty; maps with sorted keys. Repeated numbers are read packed
@@ -36,12 +45,12 @@
  *   the field is omitted instead: null and absent decode the same.
  */
 import { Buffer } from 'node:buffer';
-import { readdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import protobuf from 'protobufjs';
+import type * as protobufjs from 'protobufjs';
 import { badRequest, StatusError } from '../../../lib/errors.ts';
-import { readGoFacts, SchemaSet, type GoDefinitionFacts, type GoFieldFacts } from '../../../lib/kinds/schemas.ts';
+import { readGoFacts, schemaFileOf, SchemaSet, type GoDefinitionFacts, type GoFieldFacts } from '../../../lib/kinds/schemas.ts';
 import { checkUntrustedJson, rfc3339 } from '../../../lib/kube.ts';
 
 export const PROTOBUF_CONTENT_TYPE = 'application/vnd.kubernetes.protobuf';
@@ -56,6 +65,7 @@ const UNSUPPORTED_MESSAGE =
   'the body of the request was in an unknown format - accepted media types include: application/json, application/vnd.kubernetes.protobuf';
 
 const META = 'k8s.io.apimachinery.pkg.apis.meta.v1';
+const APIEXT = 'k8s.io.apiextensions_apiserver.pkg.apis.apiextensions.v1';
 const UNKNOWN = 'k8s.io.apimachinery.pkg.runtime.Unknown';
 
 /** Messages whose JSON is not an object (custom Go marshallers): see messageJson. */
@@ -67,14 +77,29 @@ const SPECIAL_MESSAGES: ReadonlyMap<string, Special> = new Map<string, Special>(
   ['k8s.io.apimachinery.pkg.api.resource.Quantity', 'Quantity'],
   ['k8s.io.apimachinery.pkg.util.intstr.IntOrString', 'IntOrString'],
   ['k8s.io.apimachinery.pkg.runtime.RawExtension', 'RawExtension'],
+  [`${APIEXT}.JSON`, 'JSON'],
+  [`${APIEXT}.JSONSchemaPropsOrArray`, 'JSONSchemaPropsOrArray'],
+  [`${APIEXT}.JSONSchemaPropsOrBool`, 'JSONSchemaPropsOrBool'],
+  [`${APIEXT}.JSONSchemaPropsOrStringArray`, 'JSONSchemaPropsOrStringArray'],
 ]);
 
-type Special = 'Time' | 'MicroTime' | 'Duration' | 'FieldsV1' | 'Quantity' | 'IntOrString' | 'RawExtension';
+type Special =
+  | 'Time'
+  | 'MicroTime'
+  | 'Duration'
+  | 'FieldsV1'
+  | 'Quantity'
+  | 'IntOrString'
+  | 'RawExtension'
+  | 'JSON'
+  | 'JSONSchemaPropsOrArray'
+  | 'JSONSchemaPropsOrBool'
+  | 'JSONSchemaPropsOrStringArray';
 
 // ---- the schema, compiled to decoding plans ----
 
-type ScalarType = 'string' | 'bytes' | 'bool' | 'int32' | 'int64';
-const SCALAR_TYPES: ReadonlySet<string> = new Set<ScalarType>(['string', 'bytes', 'bool', 'int32', 'int64']);
+type ScalarType = 'string' | 'bytes' | 'bool' | 'int32' | 'int64' | 'double';
+const SCALAR_TYPES: ReadonlySet<string> = new Set<ScalarType>(['string', 'bytes', 'bool', 'int32', 'int64', 'double']);
 
 const WIRE_VARINT = 0;
 const WIRE_FIXED64 = 1;
@@ -87,8 +112,10 @@ const WIRE_FIXED32 = 5;
 type ElementType = { scalar: ScalarType; message?: undefined } | { scalar?: undefined; message: MessagePlan };
 
 interface FieldPlan {
-  /** The proto name, which is the JSON name (but for inline fields). */
+  /** The proto name: the key of the decoded values. */
   readonly name: string;
+  /** The JSON name (the Go field's json tag; the proto name where there are no Go facts). */
+  readonly jsonName: string;
   /** `Message.field`, for error messages. */
   readonly path: string;
   readonly shape: 'single' | 'repeated' | 'map';
@@ -112,101 +139,6 @@ interface MessagePlan {
   readonly byNumber: Map<number, FieldPlan>;
   /** Declaration order: Go struct order, the order of the JSON. */
   readonly fields: FieldPlan[];
-}
-
-interface Plans {
-  readonly messages: Map<string, MessagePlan>;
-  /** `apiVersion/kind` -> message */
-  readonly kinds: Map<string, string>;
-}
-
-/** The facts of a proto field: by its name, or the inline Go field it carries. */
-function fieldFacts(facts: GoDefinitionFacts | undefined, name: string): GoFieldFacts | undefined {
-  const fields = facts?.fields;
-  if (fields === undefined) return undefined;
-  const direct = fields[name];
-  if (direct !== undefined && !direct.inline) return direct;
-  return Object.values(fields).find((f) => f.inline && f.protobufName === name);
-}
-
-function loadPlans(): Plans {
-  const dir = path.join(PROTO_DIR, SCHEMA_DIR);
-  const files = readdirSync(dir).filter((f) => f.endsWith('.proto')).sort();
-  const root = new protobuf.Root();
-  root.resolvePath = (_origin, target) => path.join(PROTO_DIR, target);
-  root.loadSync(files.map((f) => `${SCHEMA_DIR}/${f}`), { keepCase: true });
-  root.resolveAll();
-
-  const goFacts = readGoFacts();
-  const factsByMessage = new Map<string, GoDefinitionFacts>();
-  for (const facts of goFacts.values()) if (facts.protobufMessage !== undefined) factsByMessage.set(facts.protobufMessage, facts);
-
-  const types: protobuf.Type[] = [];
-  const collect = (ns: protobuf.NamespaceBase): void => {
-    for (const nested of ns.nestedArray) {
-      if (nested instanceof protobuf.Type) types.push(nested);
-      else if (nested instanceof protobuf.Namespace) collect(nested);
-    }
-  };
-  collect(root);
-  const qualified = (type: protobuf.ReflectionObject): string => type.fullName.slice(1);
-
-  const messages = new Map<string, MessagePlan>();
-  for (const type of types) {
-    const name = qualified(type);
-    const facts = factsByMessage.get(name);
-    const special = SPECIAL_MESSAGES.get(name);
-    const list = facts?.go?.startsWith('[]') === true;
-    messages.set(name, { name, ...(special && { special }), list, byNumber: new Map(), fields: [] });
-  }
-  for (const type of types) {
-    const plan = messages.get(qualified(type))!;
-    const facts = factsByMessage.get(plan.name);
-    for (const field of type.fieldsArray) {
-      const key = `${type.name}.${field.name}`;
-      const shape = field.map ? 'map' : field.repeated ? 'repeated' : 'single';
-      if (field.map && (field as unknown as protobuf.MapField).keyType !== 'string') throw new Error(`${key}: only string map keys are supported`);
-      let elementType: ElementType;
-      if (SCALAR_TYPES.has(field.type)) {
-        elementType = { scalar: field.type as ScalarType };
-      } else if (field.resolvedType instanceof protobuf.Type) {
-        elementType = { message: messages.get(qualified(field.resolvedType))! };
-      } else {
-        throw new Error(`${key}: unsupported type ${field.type}`);
-      }
-      const wire = shape === 'map' || elementType.message !== undefined || elementType.scalar === 'string' || elementType.scalar === 'bytes' ? WIRE_BYTES : WIRE_VARINT;
-      // the special messages' JSON is their own (messageJson), not their fields'
-      const go = plan.special === undefined ? fieldFacts(facts, field.name) : undefined;
-      let json: FieldPlan['json'];
-      if (go === undefined) json = elementType.message !== undefined ? 'pointer' : 'omitempty';
-      else if (go.inline) json = go.pointer ? 'pointer' : 'inline';
-      else if (go.pointer) json = 'pointer';
-      else if (elementType.message !== undefined) json = elementType.message.list ? 'omitempty' : 'always';
-      else json = go.omitempty ? 'omitempty' : 'always';
-      if (go?.inline === true && elementType.message === undefined) throw new Error(`${key}: an inline field that is not a message`);
-      const fieldPlan: FieldPlan = { name: field.name, path: key, shape, type: elementType, wire, json };
-      plan.byNumber.set(field.id, fieldPlan);
-      plan.fields.push(fieldPlan);
-    }
-  }
-  if (!messages.has(UNKNOWN)) throw new Error(`${SCHEMA_DIR}: no message ${UNKNOWN}`);
-  for (const name of SPECIAL_MESSAGES.keys()) if (!messages.has(name)) throw new Error(`${SCHEMA_DIR}: no message ${name}`);
-
-  const kinds = new Map<string, string>();
-  for (const { name, group, version, kind } of new SchemaSet().kinds()) {
-    const message = goFacts.get(name)?.protobufMessage;
-    if (message === undefined || !messages.has(message)) continue;
-    kinds.set(`${group === '' ? version : `${group}/${version}`}/${kind}`, message);
-  }
-  return { messages, kinds };
-}
-
-const PLANS = loadPlans();
-
-function plan(name: string): MessagePlan {
-  const p = PLANS.messages.get(name);
-  if (p === undefined) throw new Error(`no message ${name}`);
-  return p;
 }
 
 // ---- the wire format ----
@@ -310,7 +242,7 @@ function decodeMessage(p: MessagePlan, r: Reader, end: number, into?: Decoded): 
       continue;
     }
     const { values } = decoded;
-    if (wire === WIRE_BYTES && field.wire === WIRE_VARINT && field.shape === 'repeated') {
+    if (wire === WIRE_BYTES && field.wire !== WIRE_BYTES && field.shape === 'repeated') {
       // packed numbers, which Go's unmarshallers take for any repeated number
       let list = values.get(field.name) as ElementValue[] | undefined;
       if (list === undefined) values.set(field.name, (list = []));
@@ -369,6 +301,11 @@ function decodeElement(type: ElementType, r: Reader, end: number, into?: Decoded
       return Number(BigInt.asIntN(32, r.varint(end)));
     case 'int64':
       return BigInt.asIntN(64, r.varint(end));
+    case 'double': {
+      const at = r.pos;
+      r.advance(8, end);
+      return r.buf.readDoubleLE(at);
+    }
   }
 }
 
@@ -417,7 +354,7 @@ function messageToObject(d: Decoded): Record<string, unknown> {
       continue;
     }
     const json = fieldJson(field, d.values.get(field.name));
-    if (json !== undefined) out[field.name] = json;
+    if (json !== undefined) out[field.jsonName] = json;
   }
   return out;
 }
@@ -483,6 +420,8 @@ function zeroScalar(type: ScalarType): ScalarValue {
       return 0;
     case 'int64':
       return 0n;
+    case 'double':
+      return 0;
   }
 }
 
@@ -498,6 +437,7 @@ function elementJson(value: ElementValue): unknown {
     }
     return Number(value);
   }
+  if (typeof value === 'number' && !Number.isFinite(value)) throw new WireError(`json: unsupported value: ${value}`);
   if (typeof value !== 'object') return value;
   return messageJson(value);
 }
@@ -522,6 +462,28 @@ function messageJson(d: Decoded): unknown {
       return embeddedJson(d.values.get('raw') as Buffer | undefined, 'an embedded object (runtime.RawExtension) is not JSON');
     case 'IntOrString':
       return intOrStringJson(d);
+    case 'JSON': {
+      // apiextensions JSON.MarshalJSON: the raw bytes, or null when there are none
+      const raw = d.values.get('raw') as Buffer | undefined;
+      return raw === undefined || raw.length === 0 ? undefined : embeddedJson(raw, 'a JSON value (apiextensions JSON) is not JSON');
+    }
+    case 'JSONSchemaPropsOrArray': {
+      const schemas = d.values.get('jSONSchemas') as ElementValue[] | undefined;
+      if (schemas !== undefined && schemas.length > 0) return schemas.map((v) => elementJson(v) ?? null);
+      const schema = d.values.get('schema') as Decoded | undefined;
+      return schema === undefined ? undefined : messageJson(schema);
+    }
+    case 'JSONSchemaPropsOrBool': {
+      const schema = d.values.get('schema') as Decoded | undefined;
+      if (schema !== undefined) return messageJson(schema);
+      return (d.values.get('allows') as boolean | undefined) ?? false;
+    }
+    case 'JSONSchemaPropsOrStringArray': {
+      const property = d.values.get('property') as string[] | undefined;
+      if (property !== undefined && property.length > 0) return property;
+      const schema = d.values.get('schema') as Decoded | undefined;
+      return schema === undefined ? undefined : messageJson(schema);
+    }
     case undefined:
       return messageToObject(d);
   }
@@ -613,45 +575,202 @@ function embeddedJson(raw: Buffer | undefined, notJson: string): unknown {
   }
 }
 
-// ---- the entry point ----
+// ---- the decoder ----
 
-/**
- * Decodes a kube protobuf request body into the JSON object kube-apiserver would see (apiVersion
- * and kind from the envelope's TypeMeta). Throws StatusError: UnsupportedMediaType
- * `the body of the request was in an unknown format - accepted media types include:
- * application/json, application/vnd.kubernetes.protobuf` for a kind it cannot decode; BadRequest
- * for a malformed body (bad magic, truncated, undecodable).
- */
-export function decodeKubeProtobuf(body: Uint8Array): Record<string, unknown> {
-  try {
-    return decode(Buffer.from(body.buffer, body.byteOffset, body.byteLength));
-  } catch (err) {
-    if (err instanceof StatusError) throw err;
-    if (err instanceof WireError) throw badRequest(`unable to decode the protobuf body: ${err.message}`);
-    throw StatusError.from(err);
-  }
+/** The facts of a proto field: the Go field carrying its protobuf number, with its JSON name. */
+function fieldFacts(facts: GoDefinitionFacts | undefined, number: number): { jsonName: string; go: GoFieldFacts } | undefined {
+  for (const [jsonName, go] of Object.entries(facts?.fields ?? {})) if (go.protobuf === number) return { jsonName, go };
+  return undefined;
 }
 
-function decode(body: Buffer): Record<string, unknown> {
-  // kube-apiserver's messages (k8s.io/apimachinery/pkg/runtime/serializer/protobuf).
-  if (body.length === 0) throw badRequest('empty data');
-  if (body.length < MAGIC.length || !body.subarray(0, MAGIC.length).equals(MAGIC)) {
-    throw badRequest(`provided data does not appear to be a protobuf message, expected prefix [${[...MAGIC].join(' ')}]`);
+/** protobufjs, required on first need: loading it is a cost every importer would pay otherwise. */
+function loadProtobufjs(): typeof protobufjs {
+  return createRequire(import.meta.url)('protobufjs') as typeof protobufjs;
+}
+
+/**
+ * The decoding plans of the generated messages and the kinds they decode, built lazily: nothing
+ * is read when constructed; a kind's lookup reads go.json and that kind's schema file; a
+ * message's plan loads the .proto file defining it (and its imports) and compiles the plans of
+ * every message it reaches. What is built is kept: an instance lives as long as its owner.
+ */
+export class KubeProtobufDecoder {
+  readonly #protoDir: string;
+  readonly #generatedDir: string | undefined;
+  #root: protobufjs.Root | undefined;
+  #lib: typeof protobufjs | undefined;
+  #goFacts: ReadonlyMap<string, GoDefinitionFacts> | undefined;
+  /** message -> definition name */
+  #definitionOf: Map<string, string> | undefined;
+  /** kind -> the definitions of that name carrying a protobuf message */
+  #byKind: Map<string, string[]> | undefined;
+  #schemas: SchemaSet | undefined;
+  readonly #plans = new Map<string, MessagePlan>();
+  /** `apiVersion/kind` -> message, for the kinds seen */
+  readonly #kinds = new Map<string, string>();
+
+  /**
+   * @param protoDir the proto directory holding `k8s/generated/` (default: the committed one)
+   * @param generatedDir the generated kind data, go.json and schemas/ (default: the committed one)
+   */
+  constructor(protoDir = PROTO_DIR, generatedDir?: string) {
+    this.#protoDir = protoDir;
+    this.#generatedDir = generatedDir;
   }
-  if (body.length === MAGIC.length) throw badRequest('empty body');
 
-  const r = new Reader(body);
-  r.pos = MAGIC.length;
-  const unknown = decodeMessage(plan(UNKNOWN), r, body.length);
-  const typeMeta = unknown.values.get('typeMeta') as Decoded | undefined;
-  const apiVersion = (typeMeta?.values.get('apiVersion') as string | undefined) ?? '';
-  const kind = (typeMeta?.values.get('kind') as string | undefined) ?? '';
-  if (kind === '') throw badRequest("Object 'Kind' is missing in the protobuf envelope");
-  if (apiVersion === '') throw badRequest("Object 'apiVersion' is missing in the protobuf envelope");
-  const message = PLANS.kinds.get(`${apiVersion}/${kind}`);
-  if (message === undefined) throw new StatusError('UnsupportedMediaType', UNSUPPORTED_MESSAGE);
+  /**
+   * Decodes a kube protobuf request body into the JSON object kube-apiserver would see (apiVersion
+   * and kind from the envelope's TypeMeta). Throws StatusError: UnsupportedMediaType
+   * `the body of the request was in an unknown format - accepted media types include:
+   * application/json, application/vnd.kubernetes.protobuf` for a kind it cannot decode; BadRequest
+   * for a malformed body (bad magic, truncated, undecodable).
+   */
+  decode(body: Uint8Array): Record<string, unknown> {
+    try {
+      return this.#decode(Buffer.from(body.buffer, body.byteOffset, body.byteLength));
+    } catch (err) {
+      if (err instanceof StatusError) throw err;
+      if (err instanceof WireError) throw badRequest(`unable to decode the protobuf body: ${err.message}`);
+      throw StatusError.from(err);
+    }
+  }
 
-  const raw = (unknown.values.get('raw') as Buffer | undefined) ?? Buffer.alloc(0);
-  const object = decodeMessage(plan(message), new Reader(raw), raw.length);
-  return { kind, apiVersion, ...messageToObject(object) };
+  #decode(body: Buffer): Record<string, unknown> {
+    // kube-apiserver's messages (k8s.io/apimachinery/pkg/runtime/serializer/protobuf).
+    if (body.length === 0) throw badRequest('empty data');
+    if (body.length < MAGIC.length || !body.subarray(0, MAGIC.length).equals(MAGIC)) {
+      throw badRequest(`provided data does not appear to be a protobuf message, expected prefix [${[...MAGIC].join(' ')}]`);
+    }
+    if (body.length === MAGIC.length) throw badRequest('empty body');
+
+    const r = new Reader(body);
+    r.pos = MAGIC.length;
+    const unknown = decodeMessage(this.plan(UNKNOWN), r, body.length);
+    const typeMeta = unknown.values.get('typeMeta') as Decoded | undefined;
+    const apiVersion = (typeMeta?.values.get('apiVersion') as string | undefined) ?? '';
+    const kind = (typeMeta?.values.get('kind') as string | undefined) ?? '';
+    if (kind === '') throw badRequest("Object 'Kind' is missing in the protobuf envelope");
+    if (apiVersion === '') throw badRequest("Object 'apiVersion' is missing in the protobuf envelope");
+    const message = this.messageOf(apiVersion, kind);
+    if (message === undefined) throw new StatusError('UnsupportedMediaType', UNSUPPORTED_MESSAGE);
+
+    const raw = (unknown.values.get('raw') as Buffer | undefined) ?? Buffer.alloc(0);
+    const object = decodeMessage(this.plan(message), new Reader(raw), raw.length);
+    return { kind, apiVersion, ...messageToObject(object) };
+  }
+
+  #facts(): ReadonlyMap<string, GoDefinitionFacts> {
+    if (this.#goFacts === undefined) {
+      const facts = this.#generatedDir === undefined ? readGoFacts() : readGoFacts(this.#generatedDir);
+      const definitionOf = new Map<string, string>();
+      const byKind = new Map<string, string[]>();
+      for (const [name, f] of facts) {
+        if (f.protobufMessage === undefined) continue;
+        definitionOf.set(f.protobufMessage, name);
+        const kind = name.slice(name.lastIndexOf('.') + 1);
+        byKind.set(kind, [...(byKind.get(kind) ?? []), name]);
+      }
+      this.#definitionOf = definitionOf;
+      this.#byKind = byKind;
+      this.#goFacts = facts;
+    }
+    return this.#goFacts;
+  }
+
+  /**
+   * The message of a kind of the generated data (a definition whose x-kubernetes-group-version-kind
+   * names it and that has a protobuf message), or undefined.
+   */
+  messageOf(apiVersion: string, kind: string): string | undefined {
+    const key = `${apiVersion}/${kind}`;
+    const known = this.#kinds.get(key);
+    if (known !== undefined) return known;
+    const parts = apiVersion.split('/');
+    if (parts.length > 2) return undefined;
+    const [group, version] = parts.length === 1 ? ['', parts[0]!] : [parts[0]!, parts[1]!];
+    const facts = this.#facts();
+    this.#schemas ??= this.#generatedDir === undefined ? new SchemaSet() : new SchemaSet(path.join(this.#generatedDir, 'schemas'));
+    for (const name of this.#byKind!.get(kind) ?? []) {
+      const gvks = this.#schemas.get(name)?.['x-kubernetes-group-version-kind'] ?? [];
+      if (!gvks.some((g) => g.group === group && g.version === version && g.kind === kind)) continue;
+      const message = facts.get(name)!.protobufMessage!;
+      this.#kinds.set(key, message);
+      return message;
+    }
+    return undefined;
+  }
+
+  /** The plan of a message (its .proto file loaded and the plans it reaches compiled on first use). */
+  plan(name: string): MessagePlan {
+    const known = this.#plans.get(name);
+    if (known !== undefined) return known;
+    // compiled into a map of their own and kept only when all compiled (plans refer to each other)
+    const pending = new Map<string, MessagePlan>();
+    const plan = this.#compile(name, pending);
+    for (const [n, p] of pending) this.#plans.set(n, p);
+    return plan;
+  }
+
+  #type(name: string): protobufjs.Type {
+    this.#facts();
+    const definition = this.#definitionOf!.get(name);
+    const file = definition === undefined ? undefined : schemaFileOf(definition);
+    if (file === undefined) throw new StatusError('InternalError', `no generated message ${name}`);
+    this.#lib ??= loadProtobufjs();
+    if (this.#root === undefined) {
+      const root = new this.#lib.Root();
+      root.resolvePath = (_origin, target) => path.join(this.#protoDir, target);
+      this.#root = root;
+    }
+    // a file already loaded (itself or as an import) is not read again
+    this.#root.loadSync(`${SCHEMA_DIR}/${file}.proto`, { keepCase: true });
+    return this.#root.lookupType(name);
+  }
+
+  #compile(name: string, pending: Map<string, MessagePlan>): MessagePlan {
+    const existing = this.#plans.get(name) ?? pending.get(name);
+    if (existing !== undefined) return existing;
+    const type = this.#type(name);
+    const lib = this.#lib!;
+    const facts = this.#facts().get(this.#definitionOf!.get(name)!);
+    const special = SPECIAL_MESSAGES.get(name);
+    const list = facts?.go?.startsWith('[]') === true;
+    const plan: MessagePlan = { name, ...(special && { special }), list, byNumber: new Map(), fields: [] };
+    pending.set(name, plan);
+    for (const field of type.fieldsArray) {
+      field.resolve();
+      const key = `${type.name}.${field.name}`;
+      const shape = field.map ? 'map' : field.repeated ? 'repeated' : 'single';
+      if (field.map && (field as unknown as protobufjs.MapField).keyType !== 'string') throw new Error(`${key}: only string map keys are supported`);
+      let elementType: ElementType;
+      if (SCALAR_TYPES.has(field.type)) {
+        elementType = { scalar: field.type as ScalarType };
+      } else if (field.resolvedType instanceof lib.Type) {
+        elementType = { message: this.#compile(field.resolvedType.fullName.slice(1), pending) };
+      } else {
+        throw new Error(`${key}: unsupported type ${field.type}`);
+      }
+      const wire =
+        shape === 'map' || elementType.message !== undefined || elementType.scalar === 'string' || elementType.scalar === 'bytes'
+          ? WIRE_BYTES
+          : elementType.scalar === 'double'
+            ? WIRE_FIXED64
+            : WIRE_VARINT;
+      // the special messages' JSON is their own (messageJson), not their fields'
+      const found = plan.special === undefined ? fieldFacts(facts, field.id) : undefined;
+      const go = found?.go;
+      let json: FieldPlan['json'];
+      if (go === undefined) json = elementType.message !== undefined ? 'pointer' : 'omitempty';
+      else if (go.inline) json = go.pointer ? 'pointer' : 'inline';
+      else if (go.pointer) json = 'pointer';
+      else if (elementType.message !== undefined) json = elementType.message.list ? 'omitempty' : 'always';
+      else json = go.omitempty ? 'omitempty' : 'always';
+      if (go?.inline === true && elementType.message === undefined) throw new Error(`${key}: an inline field that is not a message`);
+      const jsonName = found === undefined || go!.inline ? field.name : found.jsonName;
+      const fieldPlan: FieldPlan = { name: field.name, jsonName, path: key, shape, type: elementType, wire, json };
+      plan.byNumber.set(field.id, fieldPlan);
+      plan.fields.push(fieldPlan);
+    }
+    return plan;
+  }
 }
