@@ -9,6 +9,7 @@
 import { join, resolve } from 'node:path';
 import { ensureCA } from '../lib/pki.ts';
 import { builtinRegistry } from '../lib/kinds/index.ts';
+import { DefinitionFollower, storedDefinitions } from '../lib/kinds/follow.ts';
 import { runService } from '../lib/service-main.ts';
 import { AdmissionChain } from '../services/admission/core/chain.ts';
 import { NamespaceLifecycle, ObjectMetaValidation, SystemFieldsPlugin } from '../services/admission/core/plugins.ts';
@@ -45,14 +46,19 @@ await runService('single-process', FLAGS, { maxReceiveMessageBytes: RESOURCES_MA
   });
   const authenticator = new TokenFileAuthenticator(parseTokenFile(boot.tokenFileText));
 
-  const storage = new MemoryStorage({ logger });
+  const storage = new MemoryStorage({ logger, kinds: registry });
   const admission = new AdmissionChain([new SystemFieldsPlugin(registry)], [new ObjectMetaValidation(registry), new NamespaceLifecycle(storage, registry)]);
-  const { caches, subscription } = await feedCachesLocally({ source: storage, storage, resources: registry.all, logger, cacheCapacity: 10_000 });
+  const { caches, subscription } = await feedCachesLocally({ source: storage, storage, resources: registry.all, logger, cacheCapacity: 10_000, registry });
   onStop(() => subscription.close());
   const watcher = new WatchService({ caches, storage, registry, logger, history: (r, from, to) => readHistory(storage, r, from, to) });
   onStop(() => {
     for (const cache of caches.values()) cache.close();
   });
+
+  // One registry for every part: custom kinds follow the definitions in the store.
+  const follower = new DefinitionFollower({ registry, source: storedDefinitions(storage, (from, onChanges, onError) => storage.watchChanges(from, onChanges, onError)), logger });
+  onStop(() => follower.stop());
+  await follower.ready;
 
   const pipeline = new Pipeline({ authenticator, authorizer: new PrivilegedGroupAuthorizer(), admission, storage, watcher });
   const frontDoor = await startFrontDoor({

@@ -37,10 +37,16 @@ export class SystemFieldsPlugin implements MutatingPlugin {
   }
 
   handles(request: AdmissionRequest): boolean {
-    return request.operation === 'CREATE';
+    if (request.operation === 'CREATE') return true;
+    // On update only the kind's PrepareForUpdate, for kinds that have one.
+    return request.operation === 'UPDATE' && this.registry.get(request.group, request.version, request.resource)?.strategy.prepareForUpdate !== undefined;
   }
 
   async admit(request: AdmissionRequest, object: KubeObject): Promise<KubeObject> {
+    if (request.operation === 'UPDATE') {
+      const prepare = this.registry.get(request.group, request.version, request.resource)?.strategy.prepareForUpdate;
+      return prepare === undefined || request.oldObject === undefined ? object : prepare(object, request.oldObject);
+    }
     const metadata = { ...(object.metadata ?? {}) };
     if ((metadata.name ?? '') === '' && typeof metadata.generateName === 'string' && metadata.generateName !== '') {
       metadata.name = generateName(metadata.generateName);
@@ -66,7 +72,8 @@ function maskTrailingDash(prefix: string): string {
 
 /**
  * ValidateObjectMeta of kube: a valid name (or generateName), a namespace exactly when the
- * resource is namespaced, and valid label keys/values are checked later with the schema.
+ * resource is namespaced, and valid label keys/values are checked later with the schema; then
+ * the kind's own validation, when its strategy has one.
  */
 export class ObjectMetaValidation implements ValidatingPlugin {
   readonly name = 'ObjectMetaValidation';
@@ -110,6 +117,8 @@ export class ObjectMetaValidation implements ValidatingPlugin {
     } else if (namespace !== '') {
       errors.push({ type: 'FieldValueForbidden', field: 'metadata.namespace', detail: 'not allowed on this type' });
     }
+    // The kind's own validation (Validate / ValidateUpdate of its strategy).
+    errors.push(...(info.strategy.validate?.(object, request.operation === 'UPDATE' ? request.oldObject : undefined) ?? []));
     if (errors.length > 0) throw invalid(info.kind, info.group, typeof name === 'string' ? name : '', errors);
   }
 }
