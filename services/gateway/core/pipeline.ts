@@ -16,6 +16,16 @@ import type { DeleteResult, ListResult, Preconditions, Storage } from '../../sto
 import type { WatchEvent } from '../../watch/core/watch-cache.ts';
 import { validateWatch, type Watcher, type WatchOptions } from '../../watch/core/watch-service.ts';
 import { TtlCache } from './ttl-cache.ts';
+import type { WarningRecorder } from './warnings.ts';
+
+/**
+ * The options of a write. `warnings` is where the write's warnings go (fieldValidation=Warn,
+ * deprecations); the caller sends them with its answer (REST: `Warning` headers).
+ */
+export interface WriteOptions {
+  dryRun?: boolean;
+  warnings?: WarningRecorder;
+}
 
 export interface PipelineOptions {
   authenticator: Authenticator;
@@ -191,7 +201,7 @@ export class Pipeline {
    * Creates an object: checks kind, apiVersion and namespace against the URL, admits, stores.
    * With dryRun, everything but the write happens and the admitted object is returned.
    */
-  async create(user: UserInfo, target: Target, body: KubeObject, options: { dryRun?: boolean } = {}, signal?: AbortSignal): Promise<KubeObject> {
+  async create(user: UserInfo, target: Target, body: KubeObject, options: WriteOptions = {}, signal?: AbortSignal): Promise<KubeObject> {
     const object = normalizeBody(target, body);
     const name = typeof object.metadata?.name === 'string' ? object.metadata.name : '';
     await this.authorizeResource(user, 'create', { ...target, name: '' }, signal);
@@ -245,7 +255,7 @@ export class Pipeline {
    * when stale); without one, the update applies to whatever is current, retried on races as
    * kube's GuaranteedUpdate does.
    */
-  async update(user: UserInfo, target: Target, body: KubeObject, options: { dryRun?: boolean } = {}, signal?: AbortSignal): Promise<KubeObject> {
+  async update(user: UserInfo, target: Target, body: KubeObject, options: WriteOptions = {}, signal?: AbortSignal): Promise<KubeObject> {
     const object = normalizeBody(target, body);
     const bodyName = object.metadata?.name ?? '';
     if (bodyName !== '' && bodyName !== target.name) {
@@ -272,7 +282,7 @@ export class Pipeline {
   async delete(
     user: UserInfo,
     target: Target,
-    options: { preconditions?: Preconditions; dryRun?: boolean } = {},
+    options: WriteOptions & { preconditions?: Preconditions } = {},
     signal?: AbortSignal,
   ): Promise<DeleteResult> {
     await this.authorizeResource(user, 'delete', target, signal);
