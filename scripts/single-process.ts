@@ -10,6 +10,7 @@ import { join, resolve } from 'node:path';
 import { ensureCA } from '../lib/pki.ts';
 import { builtinRegistry } from '../lib/kinds/index.ts';
 import { generatedSchemaValidator } from '../lib/kinds/validate.ts';
+import { DefinitionFollower, storedDefinitions } from '../lib/kinds/follow.ts';
 import { runService } from '../lib/service-main.ts';
 import { buildAdmissionChain } from '../services/admission/core/chain.ts';
 import { PrivilegedGroupAuthorizer } from '../services/auth/core/authorizer.ts';
@@ -45,15 +46,20 @@ await runService('single-process', FLAGS, { maxReceiveMessageBytes: RESOURCES_MA
   });
   const authenticator = new TokenFileAuthenticator(parseTokenFile(boot.tokenFileText));
 
-  const storage = new MemoryStorage({ logger });
+  const storage = new MemoryStorage({ logger, kinds: registry });
   const schemas = generatedSchemaValidator();
   const admission = buildAdmissionChain({ registry, storage, schemas });
-  const { caches, subscription } = await feedCachesLocally({ source: storage, storage, resources: registry.all, logger, cacheCapacity: 10_000 });
+  const { caches, subscription } = await feedCachesLocally({ source: storage, storage, resources: registry.all, logger, cacheCapacity: 10_000, registry });
   onStop(() => subscription.close());
   const watcher = new WatchService({ caches, storage, registry, logger, history: (r, from, to) => readHistory(storage, r, from, to) });
   onStop(() => {
     for (const cache of caches.values()) cache.close();
   });
+
+  // One registry for every part: custom kinds follow the definitions in the store.
+  const follower = new DefinitionFollower({ registry, source: storedDefinitions(storage, (from, onChanges, onError) => storage.watchChanges(from, onChanges, onError)), logger });
+  onStop(() => follower.stop());
+  await follower.ready;
 
   const pipeline = new Pipeline({ authenticator, authorizer: new PrivilegedGroupAuthorizer(), admission, storage, watcher, schemas });
   const frontDoor = await startFrontDoor({

@@ -3,6 +3,7 @@
  * routing, storage keys, admission, printing, selectors, watch caches, OpenAPI), held by the
  * live {@link KindRegistry} in registry.ts.
  */
+import type { FieldError } from '../errors.ts';
 import type { KubeObject } from '../kube.ts';
 import type { SelectableFields } from '../selectors.ts';
 
@@ -57,9 +58,11 @@ export interface KindPrinter {
 /**
  * Which change of an object is a change of its desired state, raising metadata.generation:
  * 'allButMetadataAndStatus' (custom resources with a status subresource, and the kinds
- * served before this registry), 'spec' (built-in kinds whose strategy compares spec), 'none'.
+ * served before this registry), 'allButMetadata' (custom resources without one: their status
+ * is part of the object like any field), 'spec' (built-in kinds whose strategy compares spec),
+ * 'none'.
  */
-export type GenerationRule = 'allButMetadataAndStatus' | 'spec' | 'none';
+export type GenerationRule = 'allButMetadataAndStatus' | 'allButMetadata' | 'spec' | 'none';
 
 /**
  * A kind's strategy: what kube's registry strategy does beyond what every kind shares. Every
@@ -70,6 +73,11 @@ export interface KindStrategy {
   prepareForCreate?(object: KubeObject): KubeObject;
   /** PrepareForUpdate: kind-specific changes given the stored object (e.g. status kept). */
   prepareForUpdate?(object: KubeObject, old: KubeObject): KubeObject;
+  /**
+   * Validate / ValidateUpdate: the kind's own field errors (metadata is checked by admission
+   * for every kind); `old` is the stored object on update. Empty when valid.
+   */
+  validate?(object: KubeObject, old: KubeObject | undefined): FieldError[];
   readonly generation: GenerationRule;
 }
 

@@ -78,6 +78,8 @@ export interface ControlPlaneOptions {
   persistentRedis?: boolean;
   /** Watch service replicas (default 1); the gateway spreads watches over all of them. */
   watchReplicas?: number;
+  /** Gateway replicas (default 1), each with its own HTTPS and gRPC address, sharing the data directory. */
+  gatewayReplicas?: number;
   /**
    * Mutual TLS on internal gRPC. 'generate': a CA in `$dataDir/pki/grpc` (kept across runs) and
    * a certificate per service and for the launcher, issued at each start. Files: every service
@@ -101,6 +103,8 @@ export interface ControlPlane {
   readonly processes: Record<ServiceName, ManagedProcess>;
   /** Every watch replica (the first is processes.watch) and its address. */
   readonly watchReplicas: { process: ManagedProcess; address: string }[];
+  /** Every gateway replica (the first is processes.gateway) and its addresses. */
+  readonly gatewayReplicas: { process: ManagedProcess; grpc: string; https: string }[];
   /** $dataDir/admin.kubeconfig */
   readonly kubeconfig: string;
   /** The client identity the launcher checks health with under mutual TLS; undefined in plaintext. */
@@ -227,9 +231,11 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
   let supervisor: Supervisor | undefined;
   const running: Partial<Record<ServiceName, ManagedProcess>> = {};
   const extraWatch: { process: ManagedProcess; address: string }[] = [];
+  const extraGateways: { process: ManagedProcess; grpc: string; https: string }[] = [];
   const stopAll = async (): Promise<void> => {
     for (const name of [...SERVICE_NAMES].reverse()) {
       if (name === 'watch') for (const w of extraWatch) await w.process.stop();
+      if (name === 'gateway') for (const g of extraGateways) await g.process.stop();
       await running[name]?.stop();
     }
     await redis?.stop();
@@ -253,10 +259,12 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     const extraWatchAddresses: string[] = [];
     for (let i = 1; i < (options.watchReplicas ?? 1); i++) extraWatchAddresses.push(await loopback());
     const watchAddresses = [addresses.watch, ...extraWatchAddresses].join(',');
+    const extraGatewayAddresses: { grpc: string; https: string }[] = [];
+    for (let i = 1; i < (options.gatewayReplicas ?? 1); i++) extraGatewayAddresses.push({ grpc: await loopback(), https: await loopback() });
     const flagsOf: Record<ServiceName, string[]> = {
       storage: [`--listen=${addresses.storage}`, `--etcd-endpoints=${etcdEndpoints}`, `--redis-url=${redisUrl}`],
       auth: [`--listen=${addresses.auth}`, `--data-dir=${dataDir}`, `--kubeconfig-server=https://${addresses.https}`],
-      admission: [`--listen=${addresses.admission}`, `--storage-address=${addresses.storage}`],
+      admission: [`--listen=${addresses.admission}`, `--storage-address=${addresses.storage}`, `--watch-address=${watchAddresses}`],
       watch: [`--listen=${addresses.watch}`, `--storage-address=${addresses.storage}`, `--redis-url=${redisUrl}`],
       gateway: [
         `--listen=${addresses.gateway}`,
@@ -307,6 +315,12 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     await start('storage');
     await Promise.all([start('auth'), start('admission'), start('watch'), ...extraWatchAddresses.map((a, i) => startExtraWatch(a, i))]);
     await start('gateway');
+    // After the first, which creates the serving certificate the others read.
+    const startExtraGateway = (a: { grpc: string; https: string }, i: number): Promise<void> => {
+      const flags = flagsOf.gateway.map((f) => (f.startsWith('--listen=') ? `--listen=${a.grpc}` : f.startsWith('--https-listen=') ? `--https-listen=${a.https}` : f));
+      return launch('gateway', `gateway-${i + 1}`, flags, a.grpc, (p) => (extraGateways[i] = { process: p, ...a }));
+    };
+    await Promise.all(extraGatewayAddresses.map((a, i) => startExtraGateway(a, i)));
 
     if (options.supervise !== undefined) {
       supervisor = new Supervisor(options.supervise);
@@ -322,6 +336,13 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       for (const name of SERVICE_NAMES) {
         units.push({ name, get process() { return running[name] as ManagedProcess; }, start: () => start(name) });
       }
+      extraGatewayAddresses.forEach((a, i) => {
+        units.push({
+          name: `gateway-${i + 1}`,
+          get process() { return (extraGateways[i] as { process: ManagedProcess }).process; },
+          start: () => startExtraGateway(a, i),
+        });
+      });
       extraWatchAddresses.forEach((address, i) => {
         units.push({
           name: `watch-${i + 1}`,
@@ -341,6 +362,9 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       processes: running as Record<ServiceName, ManagedProcess>,
       get watchReplicas() {
         return [{ process: running.watch as ManagedProcess, address: addresses.watch }, ...extraWatch];
+      },
+      get gatewayReplicas() {
+        return [{ process: running.gateway as ManagedProcess, grpc: addresses.gateway, https: addresses.https }, ...extraGateways];
       },
       kubeconfig: join(dataDir, 'admin.kubeconfig'),
       grpcTls: launcherTls,

@@ -1,23 +1,41 @@
 /**
  * The admission process: the built-in chain, served over gRPC. It reads namespaces through the
- * storage service (NamespaceLifecycle).
+ * storage service (NamespaceLifecycle), and follows the custom resource definitions through
+ * storage and the watch service.
  */
 import { runService } from '../../lib/service-main.ts';
 import { loadApiProto } from '../../lib/proto.ts';
 import { builtinRegistry } from '../../lib/kinds/index.ts';
+import { DefinitionFollower, watchedDefinitions } from '../../lib/kinds/follow.ts';
 import { StorageClient } from '../storage/grpc/client.ts';
+import { WatchClient } from '../watch/grpc/client.ts';
 import { buildAdmissionChain } from './core/chain.ts';
 import { ADMISSION_MAX_REQUEST_BYTES, admissionHandlers } from './grpc/server.ts';
 
 const FLAGS = [
   { flag: 'listen', env: 'ADMISSION_LISTEN', default: '127.0.0.1:50063', description: 'gRPC listen address' },
   { flag: 'storage-address', env: 'STORAGE_ADDRESS', default: '127.0.0.1:50061', description: 'the storage service' },
+  {
+    flag: 'watch-address',
+    env: 'WATCH_ADDRESS',
+    default: '127.0.0.1:50064',
+    description: 'the watch service (one or more replicas, comma-separated), through which custom resource definitions are followed',
+  },
 ] as const;
+
+/** How long start-up waits for the first list of custom resource definitions. */
+const FOLLOW_READY_MS = 10_000;
 
 await runService('admission', FLAGS, { maxReceiveMessageBytes: ADMISSION_MAX_REQUEST_BYTES }, async ({ config, logger, telemetry, tls, server, onStop }) => {
   const registry = builtinRegistry();
   const storage = new StorageClient(config['storage-address'], { telemetry, tls });
   onStop(() => storage.close());
+  const watcher = new WatchClient(config['watch-address'], { telemetry, tls });
+  onStop(() => watcher.close());
+  // Custom kinds follow the stored definitions: listed from storage, watched through the watch service.
+  const follower = new DefinitionFollower({ registry, source: watchedDefinitions(storage, watcher), logger });
+  onStop(() => follower.stop());
+  if (!(await follower.readyWithin(FOLLOW_READY_MS))) logger.warn('custom resource definitions not listed yet; serving the built-in kinds meanwhile');
   // Every request's objects are decoded anew by the gRPC server.
   const chain = buildAdmissionChain({ registry, storage, ownsRequestObjects: true });
   server.addService('apiserver.v1.Admission', loadApiProto().apiserver.v1.Admission.service, admissionHandlers(chain));

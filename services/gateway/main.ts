@@ -6,6 +6,7 @@ import { resolve } from 'node:path';
 import { positiveInt } from '../../lib/config.ts';
 import { builtinRegistry } from '../../lib/kinds/index.ts';
 import { generatedSchemaValidator } from '../../lib/kinds/validate.ts';
+import { DefinitionFollower, watchedDefinitions } from '../../lib/kinds/follow.ts';
 import { runService } from '../../lib/service-main.ts';
 import { AdmissionClient } from '../admission/grpc/client.ts';
 import { AuthClient } from '../auth/grpc/client.ts';
@@ -15,6 +16,9 @@ import { Pipeline } from './core/pipeline.ts';
 import { startFrontDoor } from './front-door.ts';
 import { EDGE_LIMIT_FLAGS, edgeLimitsFrom } from './rest/edge-limits.ts';
 import { RESOURCES_MAX_REQUEST_BYTES } from './grpc/server.ts';
+
+/** How long start-up waits for the first list of custom resource definitions. */
+const FOLLOW_READY_MS = 10_000;
 
 const FLAGS = [
   { flag: 'listen', env: 'GATEWAY_GRPC_LISTEN', default: '127.0.0.1:50051', description: 'typed gRPC resource API listen address' },
@@ -69,6 +73,10 @@ await runService('gateway', FLAGS, { maxReceiveMessageBytes: RESOURCES_MAX_REQUE
     storage.close();
     watcher.close();
   });
+  // Custom kinds follow the stored definitions: listed from storage, watched through the watch service.
+  const follower = new DefinitionFollower({ registry, source: watchedDefinitions(storage, watcher), logger });
+  onStop(() => follower.stop());
+  if (!(await follower.readyWithin(FOLLOW_READY_MS))) logger.warn('custom resource definitions not listed yet; serving the built-in kinds meanwhile');
   const pipeline = new Pipeline({
     authenticator: auth,
     authorizer: auth,

@@ -6,6 +6,8 @@ import { hostname } from 'node:os';
 import { Redis } from 'ioredis';
 import { ConfigError, positiveInt } from '../../lib/config.ts';
 import { runService } from '../../lib/service-main.ts';
+import { builtinRegistry } from '../../lib/kinds/index.ts';
+import { DefinitionFollower, storedDefinitions } from '../../lib/kinds/follow.ts';
 import { loadApiProto } from '../../lib/proto.ts';
 import { createEtcdClient, EtcdStorage } from './backends/etcd.ts';
 import { watchEtcdChanges } from './backends/etcd-changes.ts';
@@ -39,7 +41,17 @@ await runService('storage', FLAGS, { maxReceiveMessageBytes: STORAGE_MAX_REQUEST
   const etcd = createEtcdClient(config['etcd-endpoints'], positiveInt('--etcd-timeout', config['etcd-timeout']));
   onStop(() => etcd.close());
   const writeTraces = new WriteTraceIndex();
-  const storage = new EtcdStorage(etcd, { tracer: telemetry.tracer, writeTraces, logger });
+  // The kinds' per-resource facts (selectable fields, generation rule) follow the stored
+  // custom resource definitions, read from this replica's own store and etcd's watch.
+  const kinds = builtinRegistry();
+  const storage = new EtcdStorage(etcd, { tracer: telemetry.tracer, writeTraces, logger, kinds });
+  const follower = new DefinitionFollower({
+    registry: kinds,
+    source: storedDefinitions(storage, (from, onChanges, onError) => storage.watchChanges(from, onChanges, onError)),
+    logger,
+  });
+  onStop(() => follower.stop());
+  if (!(await follower.readyWithin(10_000))) logger.warn('custom resource definitions not listed yet; serving the built-in kinds meanwhile');
 
   const redis = new Redis(config['redis-url'], { lazyConnect: true, maxRetriesPerRequest: null });
   redis.on('error', (err) => logger.warn('redis connection error', { error: err }));

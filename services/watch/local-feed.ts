@@ -5,7 +5,7 @@
  */
 import { storedChangeEvent, type ChangeEvent } from '../../lib/change-event.ts';
 import type { Logger } from '../../lib/log.ts';
-import type { ResourceInfo } from '../../lib/kinds/index.ts';
+import type { KindRegistry, ResourceInfo } from '../../lib/kinds/index.ts';
 import type { ChangeSource, ChangeSubscription, Storage } from '../storage/api.ts';
 import { WatchCache } from './core/watch-cache.ts';
 import { cacheKey } from './core/watch-service.ts';
@@ -17,6 +17,11 @@ export interface LocalFeedOptions {
   resources: readonly ResourceInfo[];
   logger: Logger;
   cacheCapacity: number;
+  /**
+   * Follow it: a resource whose first kind appears gets a cache complete from the last change
+   * the stream delivered (every later one comes on the stream), and loses it with its last kind.
+   */
+  registry?: KindRegistry;
 }
 
 export async function feedCachesLocally(o: LocalFeedOptions): Promise<{ caches: Map<string, WatchCache>; subscription: ChangeSubscription }> {
@@ -26,10 +31,28 @@ export async function feedCachesLocally(o: LocalFeedOptions): Promise<{ caches: 
     caches.set(cacheKey(r.group, r.resource), new WatchCache(start, { capacity: o.cacheCapacity, refill: (from, to) => readHistory(o.storage, r, from, to) }));
   }
   const last = new Map<string, number>();
-  const subscription = await o.source.watchChanges(
+  /** The newest revision the stream has delivered (every change up to it has been seen). */
+  let through = start;
+  const unfollow = o.registry?.subscribe((change) => {
+    const r = change.kind;
+    const key = cacheKey(r.group, r.resource);
+    const served = o.registry?.hasResource(r.group, r.resource) === true;
+    if (served && !caches.has(key)) {
+      caches.set(key, new WatchCache(through, { capacity: o.cacheCapacity, refill: (from, to) => readHistory(o.storage, r, from, to) }));
+      last.set(key, through);
+    } else if (!served) {
+      const cache = caches.get(key);
+      caches.delete(key);
+      last.delete(key);
+      // Its watchers' streams end, as kube's do when a definition goes.
+      cache?.close();
+    }
+  });
+  const changes = await o.source.watchChanges(
     String(start),
     (changes) => {
       for (const change of changes) {
+        through = Math.max(through, change.revision);
         const key = cacheKey(change.group, change.resource);
         const cache = caches.get(key);
         if (cache === undefined) continue;
@@ -48,5 +71,11 @@ export async function feedCachesLocally(o: LocalFeedOptions): Promise<{ caches: 
     },
     (err) => o.logger.warn('change stream interrupted', { reason: err.reason, message: err.message }),
   );
+  const subscription: ChangeSubscription = {
+    close: async () => {
+      unfollow?.();
+      await changes.close();
+    },
+  };
   return { caches, subscription };
 }

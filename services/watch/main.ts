@@ -1,17 +1,22 @@
 /**
  * The watch process: subscribes to the changefeed once per resource and serves any number of
- * watchers from its caches over gRPC.
+ * watchers from its caches over gRPC. The resources follow the stored custom resource
+ * definitions (read through its own cache of them).
  */
 import { Redis } from 'ioredis';
 import { positiveInt } from '../../lib/config.ts';
 import { loadApiProto } from '../../lib/proto.ts';
 import { builtinRegistry } from '../../lib/kinds/index.ts';
+import { DefinitionFollower, watchedDefinitions } from '../../lib/kinds/follow.ts';
 import { runService } from '../../lib/service-main.ts';
 import { StorageClient } from '../storage/grpc/client.ts';
 import { WatchService } from './core/watch-service.ts';
-import { readHistory, subscribeCaches } from './feed.ts';
+import { CacheFeed, readHistory } from './feed.ts';
 import { WATCH_MAX_REQUEST_BYTES } from './grpc/codec.ts';
 import { watchHandlers } from './grpc/server.ts';
+
+/** How long start-up waits for the first list of custom resource definitions. */
+const FOLLOW_READY_MS = 10_000;
 
 const FLAGS = [
   { flag: 'listen', env: 'WATCH_LISTEN', default: '127.0.0.1:50064', description: 'gRPC listen address' },
@@ -41,7 +46,7 @@ await runService('watch', FLAGS, { maxReceiveMessageBytes: WATCH_MAX_REQUEST_BYT
   subscriber.on('error', (err) => logger.warn('redis connection error', { error: err }));
   await subscriber.connect();
   onStop(() => subscriber.disconnect());
-  const caches = await subscribeCaches({
+  const feed = await CacheFeed.start({
     subscriber,
     storage,
     resources: registry.all,
@@ -49,9 +54,13 @@ await runService('watch', FLAGS, { maxReceiveMessageBytes: WATCH_MAX_REQUEST_BYT
     cacheCapacity: positiveInt('--cache-capacity', config['cache-capacity']),
     cacheMaxAgeMs: positiveInt('--cache-window', config['cache-window']) * 1000,
   });
+  // Caches come and go with the kinds served (custom resource definitions).
+  const unfollow = feed.follow(registry);
   onStop(() => {
-    for (const cache of caches.values()) cache.close();
+    unfollow();
+    feed.close();
   });
+  const caches = feed.caches;
   const maxQueuedEvents = positiveInt('--max-queued-events', config['max-queued-events']);
   const service = new WatchService({
     caches,
@@ -61,6 +70,10 @@ await runService('watch', FLAGS, { maxReceiveMessageBytes: WATCH_MAX_REQUEST_BYT
     history: (r, from, to) => readHistory(storage, r, from, to),
     maxQueuedEvents,
   });
+  // The watch service follows the definitions through its own cache of them.
+  const follower = new DefinitionFollower({ registry, source: watchedDefinitions(storage, service), logger });
+  onStop(() => follower.stop());
+  if (!(await follower.readyWithin(FOLLOW_READY_MS))) logger.warn('custom resource definitions not listed yet; serving the built-in kinds meanwhile');
   const handlers = watchHandlers(service, {
     maxWatchesPerStream: positiveInt('--max-watches-per-stream', config['max-watches-per-stream']),
     maxQueuedEvents,

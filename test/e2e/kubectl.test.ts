@@ -276,4 +276,48 @@ describe('kubectl against the control plane', () => {
     const all = await kubectl(['get', 'cm', '-n', 'team-a', '--chunk-size=2', '-o', 'name']);
     assert.equal(all.stdout.trim().split('\n').length, 8);
   });
+  test('a watch spelt as the official Python client spells it (watch=True, allowWatchBookmarks=True) receives events', async () => {
+    const ns = await rest.request('POST', '/api/v1/namespaces', { body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'python-client' } } });
+    assert.equal(ns.status, 201, ns.body.toString());
+    const listed = await rest.request('GET', '/api/v1/namespaces/python-client/configmaps');
+    const resourceVersion = String((listed.json().metadata as { resourceVersion: string }).resourceVersion);
+    const signal = AbortSignal.timeout(20_000);
+    const events = rest.watch(`/api/v1/namespaces/python-client/configmaps?watch=True&allowWatchBookmarks=True&timeoutSeconds=15&resourceVersion=${resourceVersion}`, signal);
+    const first = events.next();
+    const created = await rest.request('POST', '/api/v1/namespaces/python-client/configmaps', { body: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'from-python' } } });
+    assert.equal(created.status, 201, created.body.toString());
+    let event = (await first).value as Record<string, unknown> | undefined;
+    while (event !== undefined && event.type === 'BOOKMARK') event = (await events.next()).value as Record<string, unknown> | undefined;
+    assert.equal(event?.type, 'ADDED');
+    assert.equal((event?.object as { metadata: { name: string } }).metadata.name, 'from-python');
+    await events.return(undefined);
+  });
+
+  test('YAML in and out: bodies, objects, lists and Status errors; duplicate keys warned or refused per fieldValidation; no YAML watch', async () => {
+    const yaml = { 'Content-Type': 'application/yaml', Accept: 'application/yaml' };
+    const body = Buffer.from('apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: from-yaml\ndata:\n  enabled: "on"\n  a: x\n  a: z\n');
+    const created = await rest.request('POST', '/api/v1/namespaces/team-a/configmaps', { body, headers: yaml });
+    assert.equal(created.status, 201, created.body.toString());
+    assert.equal(created.headers['content-type'], 'application/yaml');
+    assert.deepEqual(created.headers.warning, '299 - "line 8: key \\"a\\" already set in map"');
+    assert.match(created.body.toString(), /^data:\n {2}a: z\n {2}enabled: "on"\n/m);
+
+    const strict = await rest.request('POST', '/api/v1/namespaces/team-a/configmaps?fieldValidation=Strict', { body, headers: yaml });
+    assert.equal(strict.status, 400);
+    assert.match(strict.body.toString(), /^kind: Status$/m);
+    assert.match(strict.body.toString(), /strict decoding error: yaml: unmarshal errors:/);
+
+    const got = await rest.request('GET', '/api/v1/namespaces/team-a/configmaps/from-yaml', { headers: { Accept: 'application/yaml' } });
+    assert.equal(got.status, 200);
+    assert.match(got.body.toString(), /^kind: ConfigMap$/m);
+    const listed = await rest.request('GET', '/api/v1/namespaces/team-a/configmaps', { headers: { Accept: 'application/yaml' } });
+    assert.match(listed.body.toString(), /^kind: ConfigMapList$/m);
+    const missing = await rest.request('GET', '/api/v1/namespaces/team-a/configmaps/nope', { headers: { Accept: 'application/yaml' } });
+    assert.equal(missing.status, 404);
+    assert.match(missing.body.toString(), /^reason: NotFound$/m);
+
+    const watch = await rest.request('GET', '/api/v1/namespaces/team-a/configmaps?watch=1&timeoutSeconds=1', { headers: { Accept: 'application/yaml' } });
+    assert.equal(watch.status, 406);
+    assert.match(watch.body.toString(), /only the following media types are accepted: application\/json;stream=watch/);
+  });
 });

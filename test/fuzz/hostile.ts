@@ -27,6 +27,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { Duplex } from 'node:stream';
 import * as grpc from '@grpc/grpc-js';
 import fc from 'fast-check';
+import { parse as parseYaml } from 'yaml';
 import { decodeStatusDetails, fromGrpcError } from '../../lib/grpc-status.ts';
 import { SERVICE_NAMES, type ControlPlane, type ServiceName } from '../../lib/local/control-plane.ts';
 import { rssBytes, type ManagedProcess } from '../../lib/local/process.ts';
@@ -282,6 +283,16 @@ function parseJson(bytes: Buffer): unknown {
   }
 }
 
+/** An answer's body as its Content-Type says: YAML (read as kube's clients read it, YAML 1.1) or JSON. */
+function parseAnswer(bytes: Buffer, headers: IncomingHttpHeaders): unknown {
+  if (headers['content-type'] !== 'application/yaml') return parseJson(bytes);
+  try {
+    return parseYaml(bytes.toString('utf8'), { schema: 'yaml-1.1' }) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 const metaOf = (o: Record<string, unknown>): Record<string, unknown> => (isObject(o.metadata) ? o.metadata : {});
 
@@ -355,7 +366,7 @@ function checkRest(r: RestFuzzRequest, a: RestAnswer, deadlineMs: number): { rul
   if (status >= 500 && !tooLargeResourceVersionBody(status, body)) return { rule: '5xx', detail: answerText(status, body) };
   if (status >= 400) {
     if (r.method === 'HEAD') return undefined;
-    const json = parseJson(body);
+    const json = parseAnswer(body, a.headers);
     if (isObject(json) && json.kind === 'Status' && json.apiVersion === 'v1' && json.status === 'Failure' && json.code === status) return undefined;
     if (body.length === 0 && a.headers['content-type'] === undefined) {
       return { rule: '4xx from the HTTP parser, without a Status body', detail: `${status} (no body)` };
@@ -377,7 +388,7 @@ function checkRest(r: RestFuzzRequest, a: RestAnswer, deadlineMs: number): { rul
       return undefined;
     }
     if (r.method === 'HEAD' || r.method === 'OPTIONS' || r.method === 'PATCH' || r.target === undefined) return undefined;
-    const why = notAbout(r.method, r.target, parseJson(body));
+    const why = notAbout(r.method, r.target, parseAnswer(body, a.headers));
     return why === undefined ? undefined : { rule: 'success about another object', detail: why };
   }
   return { rule: 'unexpected status', detail: answerText(status, body) };

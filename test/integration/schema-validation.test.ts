@@ -4,6 +4,7 @@
  * admission plugin (422 with a cause per field, for a custom kind), over the real admission chain and the memory
  * storage backend.
  */
+import { WarningRecorder } from '../../services/gateway/core/warnings.ts';
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { StatusError } from '../../lib/errors.ts';
@@ -107,9 +108,9 @@ describe('schema validation through the pipeline', () => {
     test(`${fieldValidation === undefined ? 'absent' : JSON.stringify(fieldValidation)}: Warn, the write succeeds with a warning each, unknown fields dropped`, async () => {
       const { pipeline, cms } = await setup();
       const { body, source } = wire(CM_TEXT.replace('NAME', 'warn'));
-      const warnings: string[] = [];
+      const warnings = new WarningRecorder();
       const created = await pipeline.create(admin, cms, body, { fieldValidation, source, warnings });
-      assert.deepEqual(warnings, ['unknown field "metadata.colour"', 'unknown field "spec"', 'duplicate field "data"']);
+      assert.deepEqual(warnings.warnings, ['unknown field "metadata.colour"', 'unknown field "spec"', 'duplicate field "data"']);
       assert.equal(created.spec, undefined);
       assert.equal(created.metadata?.colour, undefined);
       assert.deepEqual(created.data, { a: '2' });
@@ -119,13 +120,13 @@ describe('schema validation through the pipeline', () => {
   test('Ignore: no warnings, unknown fields dropped; update too', async () => {
     const { pipeline, cms } = await setup();
     const { body, source } = wire(CM_TEXT.replace('NAME', 'ignore'));
-    const warnings: string[] = [];
+    const warnings = new WarningRecorder();
     const created = await pipeline.create(admin, cms, body, { fieldValidation: 'Ignore', source, warnings });
-    assert.deepEqual(warnings, []);
+    assert.deepEqual(warnings.warnings, []);
     assert.equal(created.spec, undefined);
     const again = wire('{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"ignore"},"data":{"b":"1"},"extra":true}');
     const updated = await pipeline.update(admin, { ...cms, name: 'ignore' }, again.body, { fieldValidation: 'Ignore', source: again.source, warnings });
-    assert.deepEqual(warnings, []);
+    assert.deepEqual(warnings.warnings, []);
     assert.equal(updated.extra, undefined);
     assert.deepEqual(updated.data, { b: '1' });
     const strict = wire('{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"ignore"},"extra":true}');
@@ -159,9 +160,9 @@ describe('schema validation through the pipeline', () => {
   test('valid objects of the three kinds are written as before', async () => {
     const { pipeline, cms, nodeTarget } = await setup();
     const cm = wire('{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"ok","labels":{"a":"b"}},"data":{"k":"v"},"binaryData":{"b":"aGk="},"immutable":false}');
-    const warnings: string[] = [];
+    const warnings = new WarningRecorder();
     const created = await pipeline.create(admin, cms, cm.body, { fieldValidation: 'Strict', source: cm.source, warnings });
-    assert.deepEqual(warnings, []);
+    assert.deepEqual(warnings.warnings, []);
     assert.deepEqual([created.data, created.binaryData, created.immutable], [{ k: 'v' }, { b: 'aGk=' }, false]);
     const node = wire('{"apiVersion":"v1","kind":"Node","metadata":{"name":"n2"},"spec":{"unschedulable":true,"taints":[{"key":"k","effect":"NoSchedule"}]},"status":{"capacity":{"cpu":"2"},"nodeInfo":{"kubeletVersion":"v1.33.0"}}}');
     const createdNode = await pipeline.create(admin, nodeTarget, node.body, { fieldValidation: 'Strict', source: node.source });

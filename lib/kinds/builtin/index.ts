@@ -4,7 +4,8 @@
  */
 import type { KindDefinition } from '../types.ts';
 import { CONFIG_MAP } from './configmap.ts';
+import { CUSTOM_RESOURCE_DEFINITION } from './customresourcedefinition.ts';
 import { NAMESPACE } from './namespace.ts';
 import { NODE } from './node.ts';
 
-export const BUILTIN_KINDS: readonly KindDefinition[] = Object.freeze([NAMESPACE, NODE, CONFIG_MAP]);
+export const BUILTIN_KINDS: readonly KindDefinition[] = Object.freeze([NAMESPACE, NODE, CONFIG_MAP, CUSTOM_RESOURCE_DEFINITION]);

@@ -38,10 +38,16 @@ export class SystemFieldsPlugin implements MutatingPlugin {
   }
 
   handles(request: AdmissionRequest): boolean {
-    return request.operation === 'CREATE';
+    if (request.operation === 'CREATE') return true;
+    // On update only the kind's PrepareForUpdate, for kinds that have one.
+    return request.operation === 'UPDATE' && this.registry.get(request.group, request.version, request.resource)?.strategy.prepareForUpdate !== undefined;
   }
 
   async admit(request: AdmissionRequest, object: KubeObject): Promise<KubeObject> {
+    if (request.operation === 'UPDATE') {
+      const prepare = this.registry.get(request.group, request.version, request.resource)?.strategy.prepareForUpdate;
+      return prepare === undefined || request.oldObject === undefined ? object : prepare(object, request.oldObject);
+    }
     const metadata = { ...(object.metadata ?? {}) };
     if ((metadata.name ?? '') === '' && typeof metadata.generateName === 'string' && metadata.generateName !== '') {
       metadata.name = generateName(metadata.generateName);
@@ -70,6 +76,7 @@ function maskTrailingDash(prefix: string): string {
  * resource is namespaced, label keys and values (metadata.labels) and annotation keys and
  * their total size (metadata.annotations) as kube checks them, on create and update alike.
  * Labels or annotations that are not maps of strings are the object's shape check's to refuse.
+ * Then the kind's own validation, when its strategy has one.
  */
 export class ObjectMetaValidation implements ValidatingPlugin {
   readonly name = 'ObjectMetaValidation';
@@ -115,6 +122,8 @@ export class ObjectMetaValidation implements ValidatingPlugin {
     }
     if (isPlainObject(metadata.labels)) errors.push(...validateLabels(metadata.labels, 'metadata.labels'));
     if (isPlainObject(metadata.annotations)) errors.push(...validateAnnotations(metadata.annotations, 'metadata.annotations'));
+    // The kind's own validation (Validate / ValidateUpdate of its strategy).
+    errors.push(...(info.strategy.validate?.(object, request.operation === 'UPDATE' ? request.oldObject : undefined) ?? []));
     if (errors.length > 0) throw invalid(info.kind, info.group, typeof name === 'string' ? name : '', errors);
   }
 }

@@ -18,6 +18,7 @@ import type { Attributes, Authenticator, Authorizer, UserInfo } from '../../auth
 import type { DeleteResult, ListResult, Preconditions, Storage } from '../../storage/api.ts';
 import { validateWatch, type WatchEvent, type Watcher, type WatchOptions } from '../../watch/api.ts';
 import { TtlCache } from './ttl-cache.ts';
+import type { WarningRecorder } from './warnings.ts';
 
 export interface PipelineOptions {
   authenticator: Authenticator;
@@ -34,7 +35,7 @@ export interface PipelineOptions {
   schemas?: SchemaValidator;
 }
 
-/** How a create or update body is taken. */
+/** How a write is done, and how a create or update body is taken. */
 export interface WriteOptions {
   dryRun?: boolean;
   /** `fieldValidation`: Strict, Warn or Ignore ("" or absent is Warn, as kube's). */
@@ -43,9 +44,9 @@ export interface WriteOptions {
   source?: JsonSource;
   /**
    * Where the write's warnings go (each unknown or duplicate field under Warn, in kube's
-   * words), for the REST edge's `Warning: 299 - "..."` headers.
+   * words; deprecations); the caller sends them with its answer (REST: `Warning` headers).
    */
-  warnings?: string[];
+  warnings?: WarningRecorder;
 }
 
 /** A patch as the request carries it. */
@@ -103,7 +104,7 @@ function normalizeBody(target: Target, raw: KubeObject, schemas: SchemaValidator
   if (schemas !== undefined && isTypeMetaString(raw.kind) && isTypeMetaString(raw.apiVersion)) {
     const result = schemas.decode(raw, info, { fieldValidation: fieldValidationOf(options.fieldValidation), source: options.source });
     decoded = result.object;
-    options.warnings?.push(...result.warnings);
+    for (const warning of result.warnings) options.warnings?.add(warning);
   }
   return checkAgainstTarget(target, decoded);
 }
@@ -386,7 +387,7 @@ export class Pipeline {
   async delete(
     user: UserInfo,
     target: Target,
-    options: { preconditions?: Preconditions; dryRun?: boolean } = {},
+    options: WriteOptions & { preconditions?: Preconditions } = {},
     signal?: AbortSignal,
   ): Promise<DeleteResult> {
     await this.authorizeResource(user, 'delete', target, signal);

@@ -1,17 +1,15 @@
 /**
  * Request bodies at the REST edge: read as bytes within kube's size limit, a deadline and the
- * gateway's budget of body bytes in flight, then checked (UTF-8, nesting depth) and decoded
- * by content type before anything else touches them.
+ * gateway's budget of body bytes in flight, then decoded by the decoder of their media type
+ * (media/), which checks them (UTF-8, nesting depth) before anything else touches them.
  */
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { constants as http2, type Http2ServerRequest, type Http2ServerResponse } from 'node:http2';
 import { StatusError } from '../../../lib/errors.ts';
-import { checkUntrustedJson, parseObjectBytes, parsedSizeEstimate, parseUntrustedObject, type KubeObject } from '../../../lib/kube.ts';
-import type { JsonSource } from '../../../lib/kinds/validate.ts';
+import { parsedSizeEstimate } from '../../../lib/kube.ts';
 import type { BodyBudget } from './edge-limits.ts';
-import { checkBodyContentType } from './negotiation.ts';
+import { unsupportedMediaType, type BodyDecoder, type DecodedBody } from './media/decoder.ts';
 import { decodeDeleteOptionsBody, type DeleteOptionsBody } from './query.ts';
-import { KubeProtobufDecoder, PROTOBUF_CONTENT_TYPE } from './protobuf.ts';
 
 /** A request over HTTP/1.1 or HTTP/2 (node's compatibility API). */
 export type EdgeRequest = IncomingMessage | Http2ServerRequest;
@@ -25,7 +23,7 @@ export interface EdgeResponse {
   readonly writableEnded: boolean;
   readonly writableFinished: boolean;
   writeHead(statusCode: number, headers?: OutgoingHttpHeaders): unknown;
-  setHeader(name: string, value: string | string[]): unknown;
+  setHeader(name: string, value: string): unknown;
   /** HTTP/1.1 only: send the headers now (HTTP/2 sends them with writeHead). */
   flushHeaders?(): void;
   write(chunk: Buffer | string): boolean;
@@ -73,8 +71,6 @@ export class BodyReader {
   private readonly o: BodyReaderOptions;
   /** The budget bytes each response holds (given back once its answer is sent or its client is gone). */
   private readonly held = new WeakMap<EdgeResponse, { bytes: number; released: boolean }>();
-  /** Protobuf bodies' decoder: reads its schema on the first protobuf body, and keeps it. */
-  private readonly protobuf = new KubeProtobufDecoder();
 
   constructor(options: BodyReaderOptions) {
     this.o = options;
@@ -188,24 +184,17 @@ export class BodyReader {
     req.resume();
   }
 
-  /** The request body as an object: JSON, or the Kubernetes protobuf kubectl 1.32+ sends for typed creates. */
-  async readObject(req: EdgeRequest, res: EdgeResponse): Promise<KubeObject> {
-    return (await this.readObjectAndSource(req, res)).object;
-  }
-
-  /** readObject, with the JSON bytes it was parsed from and their key count (none for protobuf). */
-  async readObjectAndSource(req: EdgeRequest, res: EdgeResponse): Promise<{ object: KubeObject; source?: JsonSource }> {
-    const contentType = req.headers['content-type'];
-    const isProtobuf = contentType?.split(';')[0]?.trim().toLowerCase() === PROTOBUF_CONTENT_TYPE;
-    if (!isProtobuf) checkBodyContentType(contentType);
+  /**
+   * The request body as an object, decoded by the decoder of its media type (chosen by the
+   * request-info step; undefined is 415, answered before the body is read). An empty body is a
+   * 400. The budget the decoded object takes is reserved as the decoder asks.
+   */
+  async readObject(req: EdgeRequest, res: EdgeResponse, decoder: BodyDecoder | undefined): Promise<DecodedBody> {
+    if (decoder === undefined) throw unsupportedMediaType();
     const body = await this.read(req, res);
     if (body.length === 0) throw new StatusError('BadRequest', 'the body of the request is empty');
-    if (isProtobuf) return { object: this.protobuf.decode(body) as KubeObject };
-    // What the parsed object will take counts against the budget too: a body of many small
-    // values costs many times its bytes once parsed, in this process and the next ones.
-    const shape = checkUntrustedJson(body);
-    this.reservation(res).reserveUpTo(parsedSizeEstimate(body.length, shape));
-    return { object: parseObjectBytes(body), source: { bytes: body, keys: shape.keys } };
+    const reservation = this.reservation(res);
+    return decoder.decode(body, (bytes) => reservation.reserveUpTo(bytes));
   }
 
   /** The budget taken for one request (one per response), given back when its response is done. */
@@ -239,12 +228,16 @@ export class BodyReader {
     };
   }
 
-  /** metav1.DeleteOptions from a DELETE body (kubectl sends one), decoded and checked as kube does; all fields optional. */
-  async readDeleteOptions(req: EdgeRequest, res: EdgeResponse): Promise<DeleteOptionsBody> {
+  /**
+   * metav1.DeleteOptions from a DELETE body (kubectl sends one), in any media type a body may
+   * have, decoded and checked as kube does; all fields optional, no body at all is none.
+   */
+  async readDeleteOptions(req: EdgeRequest, res: EdgeResponse, decoder: BodyDecoder | undefined): Promise<DeleteOptionsBody> {
     const body = await this.read(req, res);
     if (body.length === 0) return { preconditions: {}, dryRun: false };
-    checkBodyContentType(req.headers['content-type']);
-    return decodeDeleteOptionsBody(parseUntrustedObject(body));
+    if (decoder === undefined) throw unsupportedMediaType();
+    const reservation = this.reservation(res);
+    return decodeDeleteOptionsBody(decoder.decode(body, (bytes) => reservation.reserveUpTo(bytes)).object);
   }
 
 }

@@ -68,6 +68,8 @@ export function apiResourceList(registry: KindRegistry, group: string, version: 
       kind: r.kind,
       verbs: [...r.verbs],
       shortNames: [...r.shortNames],
+      // omitempty, as kube serves it.
+      ...(r.categories.length > 0 ? { categories: [...r.categories] } : {}),
       storageVersionHash: storageVersionHash(r),
     })),
   };
@@ -100,6 +102,7 @@ export function aggregatedDiscovery(registry: KindRegistry, legacy: boolean): Re
           singularResource: r.singular,
           verbs: [...r.verbs],
           shortNames: [...r.shortNames],
+          ...(r.categories.length > 0 ? { categories: [...r.categories] } : {}),
         })),
         freshness: 'Current',
       })),

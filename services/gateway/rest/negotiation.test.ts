@@ -4,7 +4,8 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { StatusError } from '../../../lib/errors.ts';
-import { AGGREGATED_DISCOVERY_CONTENT_TYPE, checkBodyContentType, negotiateResource, parseAccept, wantsAggregatedDiscovery } from './negotiation.ts';
+import { bodyDecoderFor, unsupportedMediaType } from './media/decoder.ts';
+import { AGGREGATED_DISCOVERY_CONTENT_TYPE, negotiateResource, negotiateWatch, parseAccept, wantsAggregatedDiscovery } from './negotiation.ts';
 
 /** kubectl get (human output) asks for a Table first. */
 const KUBECTL_GET = 'application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json';
@@ -14,9 +15,12 @@ const KUBECTL_DISCOVERY =
 /** client-go's default for typed clients that prefer protobuf. */
 const CLIENT_GO_PROTOBUF = 'application/vnd.kubernetes.protobuf,application/json';
 
-function notAcceptable(accept: string): StatusError {
+const JSON_OBJECT = { format: 'json', table: false };
+const JSON_TABLE = { format: 'json', table: true };
+
+function notAcceptable(accept: string, negotiate = negotiateResource): StatusError {
   try {
-    negotiateResource(accept);
+    negotiate(accept);
   } catch (err) {
     assert.ok(err instanceof StatusError);
     assert.equal(err.reason, 'NotAcceptable');
@@ -42,38 +46,64 @@ describe('parseAccept', () => {
 
 describe('negotiateResource', () => {
   test('kubectl get: a meta.k8s.io/v1 Table', () => {
-    assert.equal(negotiateResource(KUBECTL_GET), 'table');
+    assert.deepEqual(negotiateResource(KUBECTL_GET), JSON_TABLE);
   });
 
   test('a v1beta1 Table is a Table too', () => {
-    assert.equal(negotiateResource('application/json;as=Table;v=v1beta1;g=meta.k8s.io'), 'table');
+    assert.deepEqual(negotiateResource('application/json;as=Table;v=v1beta1;g=meta.k8s.io'), JSON_TABLE);
   });
 
   test('plain JSON for application/json, wildcards, no header', () => {
     for (const accept of ['application/json', '*/*', 'application/*', 'application/json, */*', undefined, '']) {
-      assert.equal(negotiateResource(accept), 'json', String(accept));
+      assert.deepEqual(negotiateResource(accept), JSON_OBJECT, String(accept));
     }
   });
 
   test('the client\'s order decides', () => {
-    assert.equal(negotiateResource(`application/json,${KUBECTL_GET}`), 'json');
-    assert.equal(negotiateResource('*/*;as=Table;v=v1;g=meta.k8s.io,application/json'), 'table');
+    assert.deepEqual(negotiateResource(`application/json,${KUBECTL_GET}`), JSON_OBJECT);
+    assert.deepEqual(negotiateResource('*/*;as=Table;v=v1;g=meta.k8s.io,application/json'), JSON_TABLE);
   });
 
   test('representations we do not serve are skipped, not chosen', () => {
-    assert.equal(negotiateResource(CLIENT_GO_PROTOBUF), 'json');
-    assert.equal(negotiateResource('application/json;as=PartialObjectMetadataList;v=v1;g=meta.k8s.io,application/json'), 'json');
-    assert.equal(negotiateResource('application/json;as=Table;v=v2;g=meta.k8s.io,application/json'), 'json');
-    assert.equal(negotiateResource('application/json;as=Table;v=v1;g=example.com,application/json'), 'json');
-    assert.equal(negotiateResource('application/json;as=Table;v=v1,application/json'), 'json');
+    assert.deepEqual(negotiateResource(CLIENT_GO_PROTOBUF), JSON_OBJECT);
+    assert.deepEqual(negotiateResource('application/json;as=PartialObjectMetadataList;v=v1;g=meta.k8s.io,application/json'), JSON_OBJECT);
+    assert.deepEqual(negotiateResource('application/json;as=Table;v=v2;g=meta.k8s.io,application/json'), JSON_OBJECT);
+    assert.deepEqual(negotiateResource('application/json;as=Table;v=v1;g=example.com,application/json'), JSON_OBJECT);
+    assert.deepEqual(negotiateResource('application/json;as=Table;v=v1,application/json'), JSON_OBJECT);
   });
 
   test('protobuf only, or only representations we do not serve: 406 with kube\'s message', () => {
     const err = notAcceptable('application/vnd.kubernetes.protobuf');
-    assert.equal(err.message, 'only the following media types are accepted: application/json, application/json;as=Table;v=v1;g=meta.k8s.io');
+    // kube's words, listing the media types served (as kube's do: a Table is not one).
+    assert.equal(err.message, 'only the following media types are accepted: application/json, application/yaml');
     notAcceptable('application/vnd.kubernetes.protobuf;as=Table;v=v1;g=meta.k8s.io');
     notAcceptable('text/html');
     notAcceptable('application/json;as=PartialObjectMetadataList;v=v1;g=meta.k8s.io');
+  });
+
+  test('YAML for application/yaml, objects and Tables alike; the client\'s order decides', () => {
+    assert.deepEqual(negotiateResource('application/yaml'), { format: 'yaml', table: false });
+    assert.deepEqual(negotiateResource('application/yaml;as=Table;v=v1;g=meta.k8s.io'), { format: 'yaml', table: true });
+    assert.deepEqual(negotiateResource('application/vnd.kubernetes.protobuf,application/yaml,application/json'), { format: 'yaml', table: false });
+    assert.deepEqual(negotiateResource('application/json,application/yaml'), JSON_OBJECT);
+  });
+});
+
+describe('negotiateWatch', () => {
+  test('JSON streams, Tables included', () => {
+    assert.deepEqual(negotiateWatch(undefined), JSON_OBJECT);
+    assert.deepEqual(negotiateWatch(KUBECTL_GET), JSON_TABLE);
+    assert.deepEqual(negotiateWatch('application/json;stream=watch'), JSON_OBJECT);
+  });
+
+  test('YAML chosen for a watch is 406 listing the stream media types, as kube (YAML has no stream framing)', () => {
+    const err = notAcceptable('application/yaml', negotiateWatch);
+    assert.equal(err.message, 'only the following media types are accepted: application/json;stream=watch');
+    notAcceptable('application/yaml,application/json', negotiateWatch);
+  });
+
+  test('nothing acceptable at all: the 406 of any response', () => {
+    assert.equal(notAcceptable('text/html', negotiateWatch).message, 'only the following media types are accepted: application/json, application/yaml');
   });
 });
 
@@ -105,22 +135,25 @@ describe('wantsAggregatedDiscovery', () => {
   });
 });
 
-describe('checkBodyContentType', () => {
-  test('JSON bodies (with or without parameters), and no Content-Type, are read', () => {
-    for (const type of [undefined, 'application/json', 'application/json; charset=utf-8', 'Application/JSON']) checkBodyContentType(type);
+describe('bodyDecoderFor', () => {
+  test('JSON bodies (with or without parameters), and no Content-Type, are read as JSON', () => {
+    for (const type of [undefined, '', 'application/json', 'application/json; charset=utf-8', 'Application/JSON']) {
+      assert.equal(bodyDecoderFor(type)?.mediaType, 'application/json', String(type));
+    }
   });
 
-  test('anything else is 415 UnsupportedMediaType with kube\'s message', () => {
-    for (const type of ['application/vnd.kubernetes.protobuf', 'text/plain', 'application/x-www-form-urlencoded']) {
-      assert.throws(
-        () => checkBodyContentType(type),
-        (err: unknown) =>
-          err instanceof StatusError &&
-          err.reason === 'UnsupportedMediaType' &&
-          err.code === 415 &&
-          err.message === 'the body of the request was in an unknown format - accepted media types include: application/json',
-        type,
-      );
-    }
+  test('YAML and Kubernetes protobuf bodies have their own decoders; the apply patch type only for a patch', () => {
+    assert.equal(bodyDecoderFor('application/yaml')?.mediaType, 'application/yaml');
+    assert.equal(bodyDecoderFor('application/vnd.kubernetes.protobuf')?.mediaType, 'application/vnd.kubernetes.protobuf');
+    assert.equal(bodyDecoderFor('application/apply-patch+yaml'), undefined);
+    assert.equal(bodyDecoderFor('application/apply-patch+yaml', { patch: true })?.mediaType, 'application/yaml');
+  });
+
+  test('anything else has none: 415 UnsupportedMediaType with kube\'s message', () => {
+    for (const type of ['text/plain', 'application/x-www-form-urlencoded', 'text/yaml']) assert.equal(bodyDecoderFor(type), undefined, type);
+    const err = unsupportedMediaType();
+    assert.equal(err.reason, 'UnsupportedMediaType');
+    assert.equal(err.code, 415);
+    assert.equal(err.message, 'the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf');
   });
 });

@@ -1,7 +1,7 @@
 /**
  * Content negotiation of the REST front door: which representation an Accept header asks for
- * (plain JSON, a meta.k8s.io Table, aggregated discovery), and whether a request body's
- * Content-Type is one we read.
+ * (JSON or YAML, an object or a meta.k8s.io Table, aggregated discovery). The body's
+ * Content-Type is read by the request-info step (media/decoder.ts).
  */
 import { StatusError } from '../../../lib/errors.ts';
 
@@ -28,24 +28,59 @@ function isJson(type: string): boolean {
   return type === 'application/json' || type === 'application/*' || type === '*/*';
 }
 
-/** What a resource request's response should be. */
-export type ResourceRepresentation = 'json' | 'table';
+/** The media types resource responses are served in, in kube's order (the first is the default). */
+export const RESPONSE_MEDIA_TYPES = ['application/json', 'application/yaml'] as const;
+/** Those of them a watch can stream (YAML has no framing for a stream of objects). */
+export const STREAM_MEDIA_TYPES = ['application/json;stream=watch'] as const;
+
+/** The serialization of a response. */
+export type OutputFormat = 'json' | 'yaml';
+
+/** What a resource request's response should be: its serialization, and whether it is a meta.k8s.io Table. */
+export interface Representation {
+  format: OutputFormat;
+  table: boolean;
+}
+
+function formatOf(type: string): OutputFormat | undefined {
+  if (isJson(type)) return 'json';
+  if (type === 'application/yaml') return 'yaml';
+  return undefined;
+}
+
+function notAcceptable(accepted: readonly string[]): StatusError {
+  return new StatusError('NotAcceptable', `only the following media types are accepted: ${accepted.join(', ')}`);
+}
 
 /**
- * The first acceptable representation in the client's order: a Table when a range asks
- * `as=Table;g=meta.k8s.io;v=v1|v1beta1`, plain JSON for application/json or wildcards. Other
- * representations (protobuf, PartialObjectMetadata) are skipped; NotAcceptable when nothing is left.
+ * The first acceptable representation in the client's order, as kube's NegotiateOutputMediaType:
+ * JSON for application/json or wildcards, YAML for application/yaml; a Table when the range asks
+ * `as=Table;g=meta.k8s.io;v=v1|v1beta1` (in JSON or YAML). Other representations (protobuf,
+ * PartialObjectMetadata) are skipped; NotAcceptable, listing the media types served, when
+ * nothing is left.
  */
-export function negotiateResource(accept: string | undefined): ResourceRepresentation {
+export function negotiateResource(accept: string | undefined): Representation {
   for (const range of parseAccept(accept)) {
-    if (!isJson(range.type)) continue;
+    const format = formatOf(range.type);
+    if (format === undefined) continue;
     const as = range.params.as;
-    if (as === undefined) return 'json';
+    if (as === undefined) return { format, table: false };
     if (as === 'Table' && range.params.g === 'meta.k8s.io' && (range.params.v === 'v1' || range.params.v === 'v1beta1')) {
-      return 'table';
+      return { format, table: true };
     }
   }
-  throw new StatusError('NotAcceptable', 'only the following media types are accepted: application/json, application/json;as=Table;v=v1;g=meta.k8s.io');
+  throw notAcceptable(RESPONSE_MEDIA_TYPES);
+}
+
+/**
+ * The representation of a watch stream: negotiated as any response is (406 as there when
+ * nothing is acceptable), and then, as kube's NegotiateOutputMediaTypeStream, refused with 406
+ * listing the stream media types when the chosen one cannot be streamed (YAML).
+ */
+export function negotiateWatch(accept: string | undefined): Representation {
+  const representation = negotiateResource(accept);
+  if (representation.format !== 'json') throw notAcceptable(STREAM_MEDIA_TYPES);
+  return representation;
 }
 
 /** Whether the client asks for aggregated discovery (apidiscovery.k8s.io/v2) before plain. */
@@ -59,13 +94,3 @@ export function wantsAggregatedDiscovery(accept: string | undefined): boolean {
 }
 
 export const AGGREGATED_DISCOVERY_CONTENT_TYPE = 'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList';
-
-/** Refuses a body we cannot read (415, as kube-apiserver). */
-export function checkBodyContentType(contentType: string | undefined): void {
-  const type = (contentType ?? 'application/json').split(';')[0]?.trim().toLowerCase() ?? '';
-  if (type === 'application/json' || type === '') return;
-  throw new StatusError(
-    'UnsupportedMediaType',
-    `the body of the request was in an unknown format - accepted media types include: application/json`,
-  );
-}

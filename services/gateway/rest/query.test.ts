@@ -5,7 +5,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { StatusError } from '../../../lib/errors.ts';
-import { decodeDeleteOptionsBody, includeObjectPolicy, MAX_REQUEST_TIMEOUT_MS, parseGoDuration, parseRestQuery, restVerb, type RestQuery, type RestVerb } from './query.ts';
+import { decodeDeleteOptionsBody, includeObjectPolicy, MAX_REQUEST_TIMEOUT_MS, parseGoDuration, parseRestQuery, queryBool, type RestQuery, type RestVerb } from './query.ts';
 
 /** The query parsed, or "Reason: message". */
 function parse(query: string, verb: RestVerb): RestQuery | string {
@@ -138,26 +138,21 @@ describe('parseRestQuery', () => {
   }
 });
 
-describe('restVerb', () => {
+describe('queryBool', () => {
   const q = (s: string) => new URLSearchParams(s);
-  test('a GET is a watch on the /watch/ path or with ?watch as kube reads a boolean', () => {
-    const watches = ['watch', 'watch=', 'watch=true', 'watch=1', 'watch=yes', 'watch=True', 'watch=true&watch=false'];
-    for (const query of watches) assert.equal(restVerb('GET', false, false, q(query)), 'watch', query);
-    for (const query of ['', 'watch=false', 'watch=FALSE', 'watch=0', 'watch=false&watch=true']) {
-      assert.equal(restVerb('GET', false, false, q(query)), 'list', query);
-      assert.equal(restVerb('HEAD', true, false, q(query)), 'get', query);
-    }
-    assert.equal(restVerb('GET', true, true, q('watch=false')), 'watch');
+  test('as kube reads every boolean parameter: only "0" and "false" (any case) are false, the first value decides', () => {
+    for (const query of ['f=', 'f', 'f=true', 'f=1', 'f=True', 'f=TRUE', 'f=yes', 'f=maybe', 'f=t', 'f=true&f=false']) assert.equal(queryBool(q(query), 'f'), true, query);
+    for (const query of ['f=false', 'f=False', 'f=FALSE', 'f=0', 'f=false&f=true']) assert.equal(queryBool(q(query), 'f'), false, query);
+    assert.equal(queryBool(q('g=1'), 'f'), undefined);
   });
 
-  test('each method on the route it takes; any other is read as nothing', () => {
-    assert.equal(restVerb('POST', false, false, q('')), 'create');
-    assert.equal(restVerb('PUT', true, false, q('')), 'update');
-    assert.equal(restVerb('DELETE', true, false, q('')), 'delete');
-    assert.equal(restVerb('POST', true, false, q('')), 'other');
-    assert.equal(restVerb('PUT', false, false, q('')), 'other');
-    assert.equal(restVerb('DELETE', false, false, q('')), 'other');
-    assert.equal(restVerb('PATCH', true, false, q('')), 'other');
+  test('the Python client\'s spelling turns on watch bookmarks and initial events', () => {
+    const query = parseRestQuery(q('watch=True&allowWatchBookmarks=True&sendInitialEvents=True&timeoutSeconds=5'), 'watch');
+    assert.equal(query.watch.allowWatchBookmarks, true);
+    assert.equal(query.watch.sendInitialEvents, true);
+    assert.equal(query.watch.timeoutSeconds, 5);
+    assert.equal(parseRestQuery(q('allowWatchBookmarks=False&sendInitialEvents=0'), 'watch').watch.allowWatchBookmarks, false);
+    assert.equal(parseRestQuery(q('sendInitialEvents=0'), 'watch').watch.sendInitialEvents, false);
   });
 });
 

@@ -16,9 +16,10 @@ import { badRequest, invalid, StatusError, type FieldError } from '../../../lib/
 import { goQuote, parseInt64 } from '../../../lib/go-strconv.ts';
 import type { ListOptions, WatchOptions } from '../../../lib/list-options.ts';
 import type { IncludeObjectPolicy } from '../../../lib/kinds/printing.ts';
+import type { RequestVerb } from './request-info.ts';
 
-/** What a request does, which decides the parameters it reads. */
-export type RestVerb = 'get' | 'list' | 'watch' | 'create' | 'update' | 'delete' | 'other';
+/** What a request does, which decides the parameters it reads (a verb not served yet reads none). */
+export type RestVerb = RequestVerb | 'other';
 
 /** kube-apiserver's --request-timeout default: the longest a non-watch request may take. */
 export const MAX_REQUEST_TIMEOUT_MS = 60_000;
@@ -48,8 +49,14 @@ export interface RestQuery {
   includeObject: string;
 }
 
-/** runtime.Convert_Slice_string_To_bool: absent is undefined; "0" and "false" (any case) are false; anything else true. */
-function kubeBool(q: URLSearchParams, name: string): boolean | undefined {
+/**
+ * A boolean query parameter as kube-apiserver reads every one (runtime.Convert_Slice_string_To_bool
+ * and _To_Pointer_bool, through its query parameter codec): absent is undefined; the first
+ * value decides; "0" and "false" in any case are false; anything else is true, the empty
+ * value (`?watch`), `True` (the Python client's spelling) and `maybe` alike. Not
+ * strconv.ParseBool: no value is refused.
+ */
+export function queryBool(q: URLSearchParams, name: string): boolean | undefined {
   const value = q.get(name);
   if (value === null) return undefined;
   return !(value === '0' || value.toLowerCase() === 'false');
@@ -62,28 +69,6 @@ function int64(q: URLSearchParams, name: string): number | undefined {
   const parsed = parseInt64(value);
   if ('error' in parsed) throw badRequest(parsed.error);
   return Number(parsed.value);
-}
-
-/**
- * The verb of a request to a resource: a GET is a watch on the /watch/ path or with ?watch
- * (read as kube reads a boolean); a method the route does not take reads no parameters (it is
- * refused with 405 before they would matter).
- */
-export function restVerb(method: string | undefined, named: boolean, watchPath: boolean, q: URLSearchParams): RestVerb {
-  switch (method) {
-    case 'GET':
-    case 'HEAD':
-      if (watchPath || kubeBool(q, 'watch') === true) return 'watch';
-      return named ? 'get' : 'list';
-    case 'POST':
-      return named ? 'other' : 'create';
-    case 'PUT':
-      return named ? 'update' : 'other';
-    case 'DELETE':
-      return named ? 'delete' : 'other';
-    default:
-      return 'other';
-  }
 }
 
 const DURATION_UNITS_NS: Readonly<Record<string, bigint>> = {
@@ -299,13 +284,13 @@ export function parseRestQuery(q: URLSearchParams, verb: RestVerb): RestQuery {
       // metav1.ListOptions from the query, in the order kube converts its fields.
       const labelSelector = q.get('labelSelector') ?? '';
       const fieldSelector = q.get('fieldSelector') ?? '';
-      const allowWatchBookmarks = kubeBool(q, 'allowWatchBookmarks') ?? false;
+      const allowWatchBookmarks = queryBool(q, 'allowWatchBookmarks') ?? false;
       const resourceVersion = q.get('resourceVersion') ?? '';
       const resourceVersionMatch = q.get('resourceVersionMatch') ?? '';
       const timeoutSeconds = int64(q, 'timeoutSeconds');
       const limit = int64(q, 'limit') ?? 0;
       const continueToken = q.get('continue') ?? '';
-      const sendInitialEvents = kubeBool(q, 'sendInitialEvents');
+      const sendInitialEvents = queryBool(q, 'sendInitialEvents');
       query.list = { labelSelector, fieldSelector, limit, continue: continueToken, resourceVersion, resourceVersionMatch, sendInitialEvents };
       query.watch = { labelSelector, fieldSelector, resourceVersion, resourceVersionMatch, allowWatchBookmarks, sendInitialEvents, timeoutSeconds, continue: continueToken };
       break;
@@ -332,11 +317,11 @@ export function parseRestQuery(q: URLSearchParams, verb: RestVerb): RestQuery {
       query.gracePeriodSeconds = int64(q, 'gracePeriodSeconds');
       query.propagationPolicy = q.get('propagationPolicy') ?? undefined;
       const dryRun = q.getAll('dryRun');
-      checkDeleteOptions({ orphanDependents: kubeBool(q, 'orphanDependents'), propagationPolicy: query.propagationPolicy, dryRun });
+      checkDeleteOptions({ orphanDependents: queryBool(q, 'orphanDependents'), propagationPolicy: query.propagationPolicy, dryRun });
       query.dryRun = dryRun.length > 0;
       break;
     }
-    case 'other':
+    default:
       break;
   }
   return query;

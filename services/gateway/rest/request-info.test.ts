@@ -4,7 +4,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { builtinRegistry } from '../../../lib/kinds/index.ts';
-import { routeOf, splitRequestTarget } from './request-info.ts';
+import { requestInfoOf, routeOf, splitRequestTarget, verbOf, type ResourceRoute } from './request-info.ts';
+import { handlerFor } from './verbs/index.ts';
+import { StatusError } from '../../../lib/errors.ts';
 
 const registry = builtinRegistry();
 
@@ -52,5 +54,71 @@ describe('routeOf', () => {
     assert.equal(routeOf('/livez', registry)?.kind, 'path');
     assert.equal(routeOf('/apis', registry)?.kind, 'path');
     assert.equal(routeOf('/unknown', registry), undefined);
+  });
+});
+
+describe('verbOf', () => {
+  const q = (s: string) => new URLSearchParams(s);
+  const collection = { name: '', watchPrefix: false };
+  const object = { name: 'a', watchPrefix: false };
+  test('a GET of a collection is a watch with ?watch as kube reads a boolean (the Python client sends True; maybe is true too)', () => {
+    for (const query of ['watch', 'watch=', 'watch=true', 'watch=1', 'watch=yes', 'watch=True', 'watch=maybe', 'watch=true&watch=false']) {
+      assert.equal(verbOf('GET', collection, q(query)), 'watch', query);
+    }
+    for (const query of ['', 'watch=false', 'watch=FALSE', 'watch=0', 'watch=false&watch=true']) {
+      assert.equal(verbOf('GET', collection, q(query)), 'list', query);
+      assert.equal(verbOf('HEAD', object, q(query)), 'get', query);
+    }
+    assert.equal(verbOf('GET', { name: 'a', watchPrefix: true }, q('watch=false')), 'watch');
+    assert.equal(verbOf('GET', { name: '', watchPrefix: true }, q('')), 'watch');
+  });
+
+  test('each method its kube verb; a method no verb has is none', () => {
+    assert.equal(verbOf('POST', collection, q('')), 'create');
+    assert.equal(verbOf('PUT', object, q('')), 'update');
+    assert.equal(verbOf('PATCH', object, q('')), 'patch');
+    assert.equal(verbOf('DELETE', object, q('')), 'delete');
+    assert.equal(verbOf('DELETE', collection, q('')), 'deletecollection');
+    assert.equal(verbOf('OPTIONS', object, q('')), undefined);
+  });
+});
+
+describe('requestInfoOf and handlerFor', () => {
+  const route = (path: string) => routeOf(path, registry) as ResourceRoute;
+  const refused = (method: string, path: string, contentType?: string): string => {
+    try {
+      handlerFor(requestInfoOf(method, route(path), new URLSearchParams(), contentType));
+      return 'served';
+    } catch (err) {
+      assert.ok(err instanceof StatusError);
+      return `${err.code} ${err.reason}`;
+    }
+  };
+
+  test('worked out once: resource, names, group and version, the body decoder', () => {
+    const info = requestInfoOf('POST', route('/api/v1/namespaces/demo/configmaps'), new URLSearchParams(), 'application/yaml; charset=utf-8');
+    assert.equal(info.verb, 'create');
+    assert.deepEqual([info.group, info.version, info.resource.resource, info.namespace, info.name, info.subresource], ['', 'v1', 'configmaps', 'demo', '', '']);
+    assert.equal(info.contentType, 'application/yaml');
+    assert.equal(info.decoder?.mediaType, 'application/yaml');
+    assert.equal(requestInfoOf('POST', route('/api/v1/namespaces'), new URLSearchParams(), 'text/plain').decoder, undefined);
+  });
+
+  test('the verbs served today are served', () => {
+    assert.equal(refused('GET', '/api/v1/namespaces/demo/configmaps'), 'served');
+    assert.equal(refused('GET', '/api/v1/namespaces/demo/configmaps/a'), 'served');
+    assert.equal(refused('POST', '/api/v1/namespaces/demo/configmaps'), 'served');
+    assert.equal(refused('PUT', '/api/v1/namespaces/demo/configmaps/a'), 'served');
+    assert.equal(refused('DELETE', '/api/v1/namespaces/demo/configmaps/a'), 'served');
+  });
+
+  test('a verb the resource does not allow is 405, an unknown subresource 404, from one place', () => {
+    assert.equal(refused('PATCH', '/api/v1/namespaces/demo/configmaps/a'), '405 MethodNotAllowed');
+    assert.equal(refused('DELETE', '/api/v1/namespaces/demo/configmaps'), '405 MethodNotAllowed');
+    assert.equal(refused('POST', '/api/v1/namespaces/demo/configmaps/a'), '405 MethodNotAllowed');
+    assert.equal(refused('PUT', '/api/v1/namespaces/demo/configmaps'), '405 MethodNotAllowed');
+    assert.equal(refused('OPTIONS', '/api/v1/namespaces/demo/configmaps'), '405 MethodNotAllowed');
+    assert.equal(refused('GET', '/api/v1/namespaces/demo/configmaps/a/status'), '404 NotFound');
+    assert.equal(refused('PUT', '/api/v1/nodes/n/status'), '404 NotFound');
   });
 });

@@ -6,6 +6,8 @@
  */
 import { badRequest, type StatusError } from '../../../lib/errors.ts';
 import type { KindDefinition, KindRegistry } from '../../../lib/kinds/index.ts';
+import { bodyDecoderFor, type BodyDecoder } from './media/decoder.ts';
+import { queryBool } from './query.ts';
 
 /** A request target split into its path (still percent-encoded) and its query. */
 export interface RequestTarget {
@@ -136,4 +138,78 @@ export function routeOf(path: string, registry: KindRegistry): Route | undefined
   if (namespace !== '' && !info.namespaced) return undefined;
   const template = `${prefix}/${resource}${name === '' ? '' : '/{name}'}${subresource === '' ? '' : `/${subresource}`}`;
   return { kind: 'resource', info, namespace, name, subresource, watchPrefix, template };
+}
+
+/** kube's request verbs (RequestInfo.Verb) for resource requests. */
+export type RequestVerb = 'get' | 'list' | 'watch' | 'create' | 'update' | 'patch' | 'delete' | 'deletecollection';
+
+/**
+ * What a resource request asks, worked out once, as kube's RequestInfoFactory does, and carried
+ * through the handler of its verb.
+ */
+export interface RequestInfo {
+  /** The verb; undefined for a method no verb has (CONNECT, OPTIONS, ...): 405. */
+  verb: RequestVerb | undefined;
+  /** The request's method, as sent. */
+  method: string;
+  route: ResourceRoute;
+  /** The resource's definition (route.info). */
+  resource: KindDefinition;
+  group: string;
+  version: string;
+  namespace: string;
+  name: string;
+  /** "" when the request addresses the resource itself. */
+  subresource: string;
+  query: URLSearchParams;
+  /** The body's media type (Content-Type without parameters, lower-cased; "" when absent). */
+  contentType: string;
+  /** The decoder of the body's media type; undefined when none reads it (415 once a body is to be read). */
+  decoder: BodyDecoder | undefined;
+}
+
+/**
+ * The verb of a request, as kube's RequestInfoFactory names it: GET (and HEAD) is get, or for a
+ * collection list, or watch with ?watch (a boolean as kube reads one: see queryBool) or on the
+ * /watch/ path; POST create; PUT update; PATCH patch; DELETE delete, or for a collection
+ * deletecollection.
+ */
+export function verbOf(method: string, route: Pick<ResourceRoute, 'name' | 'watchPrefix'>, query: URLSearchParams): RequestVerb | undefined {
+  const named = route.name !== '';
+  switch (method) {
+    case 'GET':
+    case 'HEAD':
+      if (route.watchPrefix) return 'watch';
+      if (named) return 'get';
+      return queryBool(query, 'watch') === true ? 'watch' : 'list';
+    case 'POST':
+      return 'create';
+    case 'PUT':
+      return 'update';
+    case 'PATCH':
+      return 'patch';
+    case 'DELETE':
+      return named ? 'delete' : 'deletecollection';
+    default:
+      return undefined;
+  }
+}
+
+/** The RequestInfo of a request to a resource route. */
+export function requestInfoOf(method: string | undefined, route: ResourceRoute, query: URLSearchParams, contentType: string | undefined): RequestInfo {
+  const verb = verbOf(method ?? 'GET', route, query);
+  return {
+    verb,
+    method: method ?? 'GET',
+    route,
+    resource: route.info,
+    group: route.info.group,
+    version: route.info.version,
+    namespace: route.namespace,
+    name: route.name,
+    subresource: route.subresource,
+    query,
+    contentType: (contentType ?? '').split(';')[0]?.trim().toLowerCase() ?? '',
+    decoder: bodyDecoderFor(contentType, { patch: verb === 'patch' }),
+  };
 }

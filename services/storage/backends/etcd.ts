@@ -361,7 +361,7 @@ async function replayHistory(client: Etcd3, prefix: string, from: number, to: nu
 }
 
 /** Options of the etcd backend's Storage over an existing client. */
-export type EtcdStorageOptions = Pick<EtcdBackendOptions, 'tracer' | 'writeTraces' | 'tooLargeResourceVersionWaitMs' | 'now' | 'logger'>;
+export type EtcdStorageOptions = Pick<EtcdBackendOptions, 'tracer' | 'writeTraces' | 'tooLargeResourceVersionWaitMs' | 'now' | 'logger' | 'kinds'>;
 
 /**
  * Storage and ChangeSource over etcd. Every method rejects with StatusError only; while etcd

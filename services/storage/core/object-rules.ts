@@ -104,6 +104,10 @@ function desiredState(object: KubeObject, rule: GenerationRule): unknown {
       const { metadata: _m, status: _s, kind: _k, apiVersion: _a, ...rest } = object;
       return rest;
     }
+    case 'allButMetadata': {
+      const { metadata: _m, kind: _k, apiVersion: _a, ...rest } = object;
+      return rest;
+    }
   }
 }
 

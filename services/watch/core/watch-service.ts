@@ -205,6 +205,7 @@ class ActiveWatch implements WatcherSink, WatchHandle {
 }
 
 export interface WatchServiceOptions {
+  /** The caches by cacheKey, read at every watch (they come and go with the kinds served). */
   caches: ReadonlyMap<string, WatchCache>;
   storage: Pick<Storage, 'list'>;
   /**
@@ -409,6 +410,8 @@ export class WatchService implements Watcher {
 
   removeBookmarks(w: ActiveWatch): void {
     if (!w.bookmarks?.watchers.delete(w)) return;
+    // A resource that is no longer served must not keep its group (nor its cache) alive.
+    if (w.bookmarks.watchers.size === 0) this.bookmarkGroups.delete(w.bookmarks.cache);
     if (--this.bookmarkWatchers === 0 && this.ticker !== undefined) {
       clearInterval(this.ticker);
       this.ticker = undefined;

@@ -1,11 +1,11 @@
 /**
- * The HTTP watch stream's encode-once path (encodedOnce in handler.ts): every watcher that
+ * The HTTP watch stream's encode-once path (encodedOnce in verbs/watch.ts): every watcher that
  * receives the same WatchEvent object gets the same encoded line per format.
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { WatchEvent } from '../../watch/api.ts';
-import { encodedOnce } from './handler.ts';
+import type { WatchEvent } from '../../../watch/api.ts';
+import { encodedOnce } from './watch.ts';
 
 function event(name: string): WatchEvent {
   return { type: 'ADDED', object: Buffer.from(`{"metadata":{"name":"${name}"}}`), resourceVersion: '7' };

@@ -1,0 +1,286 @@
+/**
+ * CustomResourceDefinition (apiextensions.k8s.io/v1, cluster-scoped): the path by which kinds
+ * enter the live registry at run time (lib/kinds/custom.ts turns one into kind definitions,
+ * lib/kinds/follow.ts keeps a registry in step with the stored ones).
+ *
+ * Its strategy does what kube's CRD strategy, defaulting and validation do for the fields the
+ * registry relies on (names, group, scope, versions and their storage flag, printer columns,
+ * selectable fields), with kube's 422 texts. kube's naming and establishing controllers set
+ * the status asynchronously; here it is set as the object is written (acceptedNames, the
+ * NamesAccepted and Established conditions, storedVersions), since every follower serves a
+ * kind as soon as its definition is stored. Name conflicts between definitions of the same
+ * group (kinds, short names) are not looked for: NamesAccepted is always True.
+ */
+import { isPlainObject, rfc3339, type KubeObject } from '../../kube.ts';
+import type { FieldError } from '../../errors.ts';
+import { isDNS1123Subdomain } from '../../validation/names.ts';
+import { DEFAULT_FIELDS } from '../../selectors.ts';
+import { AGE_COLUMN, field, nameOf, NAME_COLUMN } from '../printing.ts';
+import type { KindDefinition } from '../types.ts';
+import { STANDARD_VERBS } from './common.ts';
+
+export const CRD_GROUP = 'apiextensions.k8s.io';
+export const CRD_RESOURCE = 'customresourcedefinitions';
+
+/** The finalizer kube puts on a CRD so that its custom resources are deleted before it goes. */
+export const CRD_CLEANUP_FINALIZER = 'customresourcecleanup.apiextensions.k8s.io';
+
+const DNS1035_LABEL_FMT = '[a-z]([-a-z0-9]*[a-z0-9])?';
+const DNS1035_LABEL = new RegExp(`^${DNS1035_LABEL_FMT}$`);
+
+/** validation.IsDNS1035Label with kube's messages. */
+export function isDNS1035Label(value: string): string[] {
+  const errs: string[] = [];
+  if (Buffer.byteLength(value, 'utf8') > 63) errs.push('must be no more than 63 characters');
+  if (!DNS1035_LABEL.test(value)) {
+    errs.push(
+      "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or 'abc-123', regex used for validation is '" +
+        DNS1035_LABEL_FMT +
+        "')",
+    );
+  }
+  return errs;
+}
+
+function str(value: unknown): string {
+  return typeof value === 'string' ? value : '';
+}
+
+function list(value: unknown): unknown[] {
+  return Array.isArray(value) ? value : [];
+}
+
+function obj(value: unknown): Record<string, unknown> {
+  return isPlainObject(value) ? value : {};
+}
+
+/** The spec's names with kube's defaults (singular: the lower-cased kind; listKind: kind + "List"). */
+export function defaultedNames(names: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...names };
+  const kind = str(names.kind);
+  if (str(names.singular) === '') out.singular = kind.toLowerCase();
+  if (str(names.listKind) === '' && kind !== '') out.listKind = `${kind}List`;
+  return out;
+}
+
+/** SetDefaults_CustomResourceDefinitionSpec: names defaulted, conversion None when absent. */
+function defaultedSpec(spec: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...spec, names: defaultedNames(obj(spec.names)) };
+  if (spec.conversion === undefined || spec.conversion === null) out.conversion = { strategy: 'None' };
+  return out;
+}
+
+/** The name of the version marked storage ("" when none or several). */
+function storageVersion(spec: Record<string, unknown>): string {
+  const storage = list(spec.versions).filter((v) => obj(v).storage === true);
+  return storage.length === 1 ? str(obj(storage[0]).name) : '';
+}
+
+/** The names kube accepts into status.acceptedNames (empty lists left out, as omitempty). */
+function acceptedNames(names: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const key of ['plural', 'singular', 'shortNames', 'kind', 'listKind', 'categories']) {
+    const value = names[key];
+    if (typeof value === 'string' ? value !== '' : Array.isArray(value) && value.length > 0) out[key] = value;
+  }
+  return out;
+}
+
+/** A condition kept with its lastTransitionTime when its status did not change. */
+function condition(previous: unknown[], type: string, reason: string, message: string, now: string): Record<string, unknown> {
+  const old = previous.map(obj).find((c) => c.type === type);
+  const lastTransitionTime = old !== undefined && old.status === 'True' && typeof old.lastTransitionTime === 'string' ? old.lastTransitionTime : now;
+  return { type, status: 'True', lastTransitionTime, reason, message };
+}
+
+/**
+ * The status kube's controllers settle on for `spec`: names accepted (no conflicts looked
+ * for), established, and the storage version among storedVersions (kept from `old`).
+ */
+function settledStatus(spec: Record<string, unknown>, old: Record<string, unknown> | undefined, now: Date): Record<string, unknown> {
+  const previous = list(old?.conditions);
+  const at = rfc3339(now);
+  const stored = list(old?.storedVersions).filter((v): v is string => typeof v === 'string');
+  const storage = storageVersion(spec);
+  if (storage !== '' && !stored.includes(storage)) stored.push(storage);
+  return {
+    conditions: [
+      condition(previous, 'NamesAccepted', 'NoConflicts', 'no conflicts found', at),
+      condition(previous, 'Established', 'InitialNamesAccepted', 'the initial names have been accepted', at),
+    ],
+    acceptedNames: acceptedNames(obj(spec.names)),
+    storedVersions: stored,
+  };
+}
+
+function prepareForCreate(object: KubeObject): KubeObject {
+  const spec = defaultedSpec(obj(object.spec));
+  return { ...object, spec, status: settledStatus(spec, undefined, new Date()) };
+}
+
+function prepareForUpdate(object: KubeObject, old: KubeObject): KubeObject {
+  const spec = defaultedSpec(obj(object.spec));
+  return { ...object, spec, status: settledStatus(spec, obj(old.status), new Date()) };
+}
+
+const PRINTER_COLUMN_TYPES = ['boolean', 'date', 'integer', 'number', 'string'];
+const PRINTER_COLUMN_FORMATS = ['byte', 'date', 'date-time', 'double', 'float', 'int32', 'int64', 'password'];
+
+/** validateSimpleJSONPath: a dotted path starting with ".". */
+function simpleJsonPathErrors(path: string, at: string): FieldError[] {
+  if (path === '') return [{ type: 'FieldValueInvalid', field: at, value: path, detail: 'must not be empty' }];
+  if (!path.startsWith('.')) return [{ type: 'FieldValueInvalid', field: at, value: path, detail: 'must be a simple json path starting with .' }];
+  if (path !== '.' && path.slice(1).split('.').some((segment) => segment === '' || /[[\]]/.test(segment))) {
+    return [{ type: 'FieldValueInvalid', field: at, value: path, detail: 'must be a json path in the dot notation' }];
+  }
+  return [];
+}
+
+function namesErrors(names: Record<string, unknown>, at: string): FieldError[] {
+  const errors: FieldError[] = [];
+  for (const key of ['plural', 'singular', 'kind', 'listKind']) {
+    if (str(names[key]) === '') errors.push({ type: 'FieldValueRequired', field: `${at}.${key}`, detail: '' });
+  }
+  for (const key of ['plural', 'singular']) {
+    const value = str(names[key]);
+    const errs = value === '' ? [] : isDNS1035Label(value);
+    if (errs.length > 0) errors.push({ type: 'FieldValueInvalid', field: `${at}.${key}`, value, detail: errs.join(',') });
+  }
+  for (const key of ['kind', 'listKind']) {
+    const value = str(names[key]);
+    const errs = value === '' ? [] : isDNS1035Label(value.toLowerCase());
+    if (errs.length > 0) {
+      errors.push({ type: 'FieldValueInvalid', field: `${at}.${key}`, value, detail: `may have mixed case, but should otherwise match: ${errs.join(',')}` });
+    }
+  }
+  for (const key of ['shortNames', 'categories']) {
+    list(names[key]).forEach((value, i) => {
+      const errs = isDNS1035Label(str(value));
+      if (errs.length > 0) errors.push({ type: 'FieldValueInvalid', field: `${at}.${key}[${i}]`, value, detail: errs.join(',') });
+    });
+  }
+  if (str(names.kind) !== '' && names.kind === names.listKind) {
+    errors.push({ type: 'FieldValueInvalid', field: `${at}.listKind`, value: names.listKind, detail: 'kind and listKind may not be the same' });
+  }
+  return errors;
+}
+
+function versionErrors(version: Record<string, unknown>, at: string): FieldError[] {
+  const errors: FieldError[] = [];
+  const name = str(version.name);
+  const nameErrs = isDNS1035Label(name);
+  if (nameErrs.length > 0) errors.push({ type: 'FieldValueInvalid', field: `${at}.name`, value: name, detail: nameErrs.join(',') });
+  if (!isPlainObject(obj(version.schema).openAPIV3Schema)) {
+    errors.push({ type: 'FieldValueRequired', field: `${at}.schema.openAPIV3Schema`, detail: '' });
+  }
+  const scale = obj(version.subresources).scale;
+  if (isPlainObject(scale)) {
+    for (const [key, under] of [['specReplicasPath', '.spec.'], ['statusReplicasPath', '.status.']] as const) {
+      const path = str(scale[key]);
+      const where = `${at}.subresources.scale.${key}`;
+      if (path === '') {
+        errors.push({ type: 'FieldValueRequired', field: where, detail: '' });
+        continue;
+      }
+      const errs = simpleJsonPathErrors(path, where);
+      if (errs.length > 0) errors.push(...errs);
+      else if (!path.startsWith(under)) errors.push({ type: 'FieldValueInvalid', field: where, value: path, detail: `should be a json path under ${under.slice(0, -1)}` });
+    }
+  }
+  list(version.additionalPrinterColumns).forEach((raw, i) => {
+    const col = obj(raw);
+    const where = `${at}.additionalPrinterColumns[${i}]`;
+    if (str(col.name) === '') errors.push({ type: 'FieldValueRequired', field: `${where}.name`, detail: '' });
+    const type = str(col.type);
+    const types = `must be one of ${PRINTER_COLUMN_TYPES.join(',')}`;
+    if (type === '') errors.push({ type: 'FieldValueRequired', field: `${where}.type`, detail: types });
+    else if (!PRINTER_COLUMN_TYPES.includes(type)) errors.push({ type: 'FieldValueInvalid', field: `${where}.type`, value: type, detail: types });
+    const format = str(col.format);
+    if (format !== '' && !PRINTER_COLUMN_FORMATS.includes(format)) {
+      errors.push({ type: 'FieldValueInvalid', field: `${where}.format`, value: format, detail: `must be one of ${PRINTER_COLUMN_FORMATS.join(',')}` });
+    }
+    const path = str(col.jsonPath);
+    if (path === '') errors.push({ type: 'FieldValueRequired', field: `${where}.JSONPath`, detail: '' });
+    else errors.push(...simpleJsonPathErrors(path, `${where}.JSONPath`));
+  });
+  list(version.selectableFields).forEach((raw, i) => {
+    const path = str(obj(raw).jsonPath);
+    const where = `${at}.selectableFields[${i}].jsonPath`;
+    if (path === '') errors.push({ type: 'FieldValueRequired', field: where, detail: '' });
+    else if (path.startsWith('.metadata')) errors.push({ type: 'FieldValueInvalid', field: where, value: path, detail: 'must not point to fields in metadata' });
+    else errors.push(...simpleJsonPathErrors(path, where));
+  });
+  return errors;
+}
+
+/** ValidateCustomResourceDefinition(Update), for what the registry relies on. */
+export function validateCustomResourceDefinition(object: KubeObject, old: KubeObject | undefined): FieldError[] {
+  const errors: FieldError[] = [];
+  const spec = defaultedSpec(obj(object.spec));
+  const names = obj(spec.names);
+  const group = str(spec.group);
+  const name = str(object.metadata?.name);
+  if (name !== '' && name !== `${str(names.plural)}.${group}`) {
+    errors.push({ type: 'FieldValueInvalid', field: 'metadata.name', value: name, detail: 'must be spec.names.plural+"."+spec.group' });
+  }
+  if (group === '') errors.push({ type: 'FieldValueRequired', field: 'spec.group', detail: '' });
+  else if (isDNS1123Subdomain(group).length > 0) errors.push({ type: 'FieldValueInvalid', field: 'spec.group', value: group, detail: isDNS1123Subdomain(group).join(',') });
+  else if (group.split('.').length < 2) errors.push({ type: 'FieldValueInvalid', field: 'spec.group', value: group, detail: 'should be a domain with at least one dot' });
+  const scope = str(spec.scope);
+  if (scope === '') errors.push({ type: 'FieldValueRequired', field: 'spec.scope', detail: '' });
+  else if (scope !== 'Cluster' && scope !== 'Namespaced') {
+    errors.push({ type: 'FieldValueNotSupported', field: 'spec.scope', value: scope, detail: 'supported values: "Cluster", "Namespaced"' });
+  }
+  const versions = list(spec.versions).map(obj);
+  versions.forEach((v, i) => errors.push(...versionErrors(v, `spec.versions[${i}]`)));
+  const versionNames = versions.map((v) => str(v.name));
+  if (new Set(versionNames).size !== versionNames.length) {
+    errors.push({ type: 'FieldValueInvalid', field: 'spec.versions', value: spec.versions, detail: 'must contain unique version names' });
+  }
+  if (versions.filter((v) => v.storage === true).length !== 1) {
+    errors.push({ type: 'FieldValueInvalid', field: 'spec.versions', value: spec.versions ?? null, detail: 'must have exactly one version marked as storage version' });
+  }
+  errors.push(...namesErrors(names, 'spec.names'));
+  if (old !== undefined) {
+    const oldSpec = obj(old.spec);
+    const oldNames = obj(oldSpec.names);
+    const immutable = (now: unknown, before: unknown, at: string) => {
+      if (now !== before) errors.push({ type: 'FieldValueInvalid', field: at, value: now, detail: 'field is immutable' });
+    };
+    // An established definition (every stored one here) keeps its scope and kind.
+    immutable(spec.scope, oldSpec.scope, 'spec.scope');
+    immutable(names.kind, oldNames.kind, 'spec.names.kind');
+    immutable(spec.group, oldSpec.group, 'spec.group');
+    immutable(names.plural, oldNames.plural, 'spec.names.plural');
+  }
+  return errors;
+}
+
+/** kube's default TableConvertor, which CRDs use: NAME and CREATED AT (RFC 3339, not an age). */
+function crdCells(object: Record<string, unknown>): unknown[] {
+  const created = field(object, 'metadata')['creationTimestamp'];
+  return [nameOf(object), typeof created === 'string' ? created : null];
+}
+
+export const CUSTOM_RESOURCE_DEFINITION: KindDefinition = {
+  source: 'builtin',
+  group: CRD_GROUP,
+  version: 'v1',
+  resource: CRD_RESOURCE,
+  singular: 'customresourcedefinition',
+  kind: 'CustomResourceDefinition',
+  listKind: 'CustomResourceDefinitionList',
+  namespaced: false,
+  shortNames: ['crd', 'crds'],
+  categories: ['api-extensions'],
+  verbs: STANDARD_VERBS,
+  subresources: [],
+  nameValidation: 'dns1123Subdomain',
+  selectableFields: DEFAULT_FIELDS,
+  strategy: { prepareForCreate, prepareForUpdate, validate: validateCustomResourceDefinition, generation: 'spec' },
+  printer: {
+    columns: Object.freeze([NAME_COLUMN, Object.freeze({ ...AGE_COLUMN, name: 'Created At', type: 'date' })]),
+    cells: crdCells,
+  },
+  schema: 'io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1.CustomResourceDefinition',
+};

@@ -1,0 +1,265 @@
+/**
+ * YAML bodies and responses (`application/yaml`), as kube-apiserver's YAML serializer reads and
+ * writes them: a body is converted to JSON (sigs.k8s.io/yaml over go-yaml v2) and then read as
+ * a JSON body is, with the same checks; a response is its JSON object written as YAML.
+ *
+ * go-yaml v2 resolves plain scalars by YAML 1.1 rules, and kube follows it: `yes`, `on`, `y`
+ * (any of their spellings) are true, `no`, `off`, `n` false, `0777` is octal, `1_000` is 1000,
+ * and a key that resolves to a boolean or number becomes its text. Timestamps, `!!binary`,
+ * sets and sexagesimal numbers are not resolved (go-yaml leaves them strings when decoding
+ * into an interface). Merge keys (`<<`) merge. Only the first document is read. A key given
+ * twice keeps its last value and is reported as kube's strict decoder reports it
+ * (`line N: key "k" already set in map`), for fieldValidation to refuse, warn or drop.
+ *
+ * A hostile body cannot make more of itself than the edge admits: nesting is bounded before
+ * the parser sees the text (a parser recursing into a megabyte of `[` costs seconds), aliases
+ * are counted while the tree is built (shared, not copied), and the JSON they expand to is
+ * measured without being built before it is, then checked and reserved as a JSON body's.
+ */
+import { isUtf8 } from 'node:buffer';
+import YAML, { isAlias, isCollection, isMap, isPair, isScalar, LineCounter, type Document, type Tags } from 'yaml';
+import { badRequest, StatusError } from '../../../../lib/errors.ts';
+import { goQuote } from '../../../../lib/go-strconv.ts';
+import { MAX_JSON_DEPTH } from '../../../../lib/kube.ts';
+import type { BodyDecoder, DecodedBody } from './decoder.ts';
+import { decodeJsonObject } from './json.ts';
+
+export const YAML_MEDIA_TYPE = 'application/yaml';
+/** Server-side apply's patch type: YAML (or JSON) too. */
+export const APPLY_PATCH_YAML_MEDIA_TYPE = 'application/apply-patch+yaml';
+
+/** How many times aliases may be expanded (the yaml package's count, as go-yaml bounds its ratio). */
+const MAX_ALIAS_COUNT = 100;
+/** The most JSON a YAML body may convert to: twice kube's body limit (3 MiB). */
+export const MAX_CONVERTED_BYTES = 2 * 3 * 1024 * 1024;
+
+/** The YAML 1.1 resolution of go-yaml v2: tags it does not resolve into an interface are left out (their scalars stay strings). */
+function goYamlTags(tags: Tags): Tags {
+  // Explicitly tagged, they resolve as go-yaml gives them to an interface: the decoded bytes as a string, the text of a timestamp.
+  const binary = { tag: 'tag:yaml.org,2002:binary', resolve: (s: string) => Buffer.from(s.replace(/\s/g, ''), 'base64').toString('utf8') };
+  const timestamp = { tag: 'tag:yaml.org,2002:timestamp', resolve: (s: string) => s };
+  const kept = tags.filter((t) => {
+    const tag = typeof t === 'string' ? t : t.tag;
+    const format = typeof t === 'string' ? undefined : t.format;
+    if (format === 'TIME') return false;
+    return !['tag:yaml.org,2002:timestamp', 'tag:yaml.org,2002:binary', 'tag:yaml.org,2002:omap', 'tag:yaml.org,2002:pairs', 'tag:yaml.org,2002:set'].includes(tag);
+  });
+  return [...kept, binary, timestamp];
+}
+
+function conversionError(detail: string): StatusError {
+  return badRequest(`error converting YAML to JSON: ${detail}`);
+}
+
+function tooDeep(): StatusError {
+  return badRequest(`the body of the request is nested too deeply: at most ${MAX_JSON_DEPTH} levels of objects and arrays are allowed`);
+}
+
+/**
+ * An upper bound of how deeply `text` nests, found without parsing: flow brackets still open
+ * (counted everywhere, strings included: only unbalanced ones add up), plus twice the block
+ * nesting a line can reach (its indentation and the compact `- `, `? `, `: ` it starts with;
+ * a block sequence may sit at its parent mapping's indentation, hence twice).
+ */
+export function yamlNestingBound(text: string): number {
+  let flow = 0;
+  let maxFlow = 0;
+  let maxBlock = 0;
+  let lineStart = true;
+  let column = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x0a) {
+      lineStart = true;
+      column = 0;
+      continue;
+    }
+    if (lineStart) {
+      const next = text.charCodeAt(i + 1);
+      if (c === 0x20) column++;
+      else if ((c === 0x2d || c === 0x3f || c === 0x3a) && (next === 0x20 || next === 0x0a || Number.isNaN(next))) column += 2;
+      else {
+        lineStart = false;
+        if (column > maxBlock) maxBlock = column;
+      }
+    }
+    if (c === 0x5b || c === 0x7b) {
+      if (++flow > maxFlow) maxFlow = flow;
+    } else if ((c === 0x5d || c === 0x7d) && flow > 0) flow--;
+  }
+  if (lineStart && column > maxBlock) maxBlock = column;
+  return maxFlow + 2 * maxBlock + 1;
+}
+
+/** What parsing `text` takes in memory, about: its bytes a few times, and some 600 bytes for each node (a line, a `:` or a `,`). */
+export function yamlParseEstimate(text: string): number {
+  let nodes = 1;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x0a || c === 0x3a || c === 0x2c) nodes++;
+  }
+  return text.length * 4 + nodes * 600;
+}
+
+/**
+ * Finds, in a parsed document, what go-yaml's decoding refuses or reports: keys given twice in
+ * one mapping (reported, as strict decoding does), collection keys and null keys (refused).
+ * The document's nesting is already bounded, so walking it recursively is safe.
+ */
+function checkKeys(doc: Document, lines: LineCounter): string[] {
+  const duplicates: string[] = [];
+  const walk = (node: unknown): void => {
+    if (isMap(node)) {
+      const seen = new Set<unknown>();
+      for (const pair of node.items) {
+        const key = pair.key;
+        if (isCollection(key)) throw conversionError('yaml: invalid map key');
+        if (key === null || (isScalar(key) && key.value === null)) throw conversionError('unsupported map key of type: <nil>');
+        if (isScalar(key)) {
+          const value = key.value;
+          if (typeof value === 'string' && value === '<<' && key.source === '<<') continue;
+          if (seen.has(value)) {
+            const line = key.range === undefined || key.range === null ? 0 : lines.linePos(key.range[0]).line;
+            duplicates.push(`line ${line}: key ${typeof value === 'string' ? goQuote(value) : String(value)} already set in map`);
+          }
+          seen.add(value);
+        }
+        walk(pair.value);
+      }
+    } else if (isCollection(node)) {
+      for (const item of node.items) walk(isPair(item) ? item.value : item);
+    } else if (isAlias(node)) {
+      // Its anchor was walked where it stands.
+    }
+  };
+  walk(doc.contents);
+  return duplicates;
+}
+
+/**
+ * The JSON a converted value stringifies to, measured without building it: its size (each
+ * shared subtree counted every time it is referenced, as JSON repeats it) and its depth.
+ * Refuses cycles (an anchor containing its own alias), numbers JSON cannot carry, and values
+ * that are too deep or too large, each before anything is expanded.
+ */
+export function measureConverted(root: unknown): { bytes: number; depth: number } {
+  const done = new Map<object, { bytes: number; depth: number }>();
+  const open = new Set<object>();
+  const scalarBytes = (v: unknown): number => {
+    if (typeof v === 'string') return v.length + 2;
+    if (typeof v === 'number') {
+      if (!Number.isFinite(v)) throw conversionError(`json: unsupported value: ${Number.isNaN(v) ? 'NaN' : v > 0 ? '+Inf' : '-Inf'}`);
+      return String(v).length;
+    }
+    return 5; // true, false, null
+  };
+  interface Frame {
+    value: object;
+    children: unknown[];
+    next: number;
+    bytes: number;
+    depth: number;
+  }
+  const frame = (value: object): Frame => {
+    if (open.has(value)) throw conversionError('yaml: anchor value contains itself');
+    open.add(value);
+    if (open.size > MAX_JSON_DEPTH) throw tooDeep();
+    const entries = Array.isArray(value) ? value : Object.entries(value as Record<string, unknown>);
+    const keys = Array.isArray(value) ? 0 : (entries as [string, unknown][]).reduce((n, [k]) => n + k.length + 3, 0);
+    const children = Array.isArray(value) ? entries : (entries as [string, unknown][]).map(([, v]) => v);
+    return { value, children, next: 0, bytes: 2 + keys + children.length, depth: 1 };
+  };
+  if (typeof root !== 'object' || root === null) return { bytes: scalarBytes(root), depth: 0 };
+  const stack: Frame[] = [frame(root)];
+  let result = { bytes: 0, depth: 0 };
+  while (stack.length > 0) {
+    const top = stack[stack.length - 1] as Frame;
+    if (top.next < top.children.length) {
+      const child = top.children[top.next++];
+      if (typeof child !== 'object' || child === null) {
+        top.bytes += scalarBytes(child);
+        continue;
+      }
+      const known = done.get(child);
+      if (known !== undefined) {
+        top.bytes += known.bytes;
+        top.depth = Math.max(top.depth, known.depth + 1);
+      } else {
+        stack.push(frame(child));
+      }
+    } else {
+      stack.pop();
+      open.delete(top.value);
+      const measured = { bytes: top.bytes, depth: top.depth };
+      if (measured.bytes > MAX_CONVERTED_BYTES) {
+        throw new StatusError('RequestEntityTooLarge', `Request entity too large: the YAML body converts to more than ${MAX_CONVERTED_BYTES} bytes of JSON`);
+      }
+      if (measured.depth > MAX_JSON_DEPTH) throw tooDeep();
+      done.set(top.value, measured);
+      const parent = stack[stack.length - 1];
+      if (parent !== undefined) {
+        parent.bytes += measured.bytes;
+        parent.depth = Math.max(parent.depth, measured.depth + 1);
+      }
+      result = measured;
+    }
+  }
+  return result;
+}
+
+/** Converts a YAML body to the JSON kube would read from it, and reports its duplicate keys. */
+export function yamlToJson(body: Buffer, reserve: (bytes: number) => void = () => {}): { json: Buffer; duplicates: string[] } {
+  if (!isUtf8(body)) throw badRequest('the body of the request is not valid UTF-8');
+  const text = body.toString('utf8');
+  if (yamlNestingBound(text) > 2 * MAX_JSON_DEPTH) throw tooDeep();
+  // The parser's tree takes far more than the text (about 600 bytes a node): claimed first.
+  reserve(yamlParseEstimate(text));
+  const lines = new LineCounter();
+  const options = { schema: 'yaml-1.1', customTags: goYamlTags, merge: true, prettyErrors: false, uniqueKeys: false, intAsBigInt: false, lineCounter: lines } as const;
+  let doc: Document | undefined;
+  try {
+    doc = YAML.parseAllDocuments(text, options)[0] as Document | undefined;
+  } catch (err) {
+    if (err instanceof RangeError) throw tooDeep();
+    throw err;
+  }
+  if (doc === undefined) return { json: Buffer.from('null'), duplicates: [] };
+  const [error] = doc.errors;
+  if (error !== undefined) {
+    if (/call stack/i.test(error.message)) throw tooDeep();
+    const line = lines.linePos(error.pos[0]).line;
+    // The parser's own words, without the excerpt of the body it can add.
+    throw conversionError(`yaml: line ${line}: ${error.message.split('\n')[0]?.slice(0, 200) ?? error.code}`);
+  }
+  const duplicates = checkKeys(doc, lines);
+  let value: unknown;
+  try {
+    value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (err) {
+    if (err instanceof ReferenceError) throw conversionError('yaml: document contains excessive aliasing');
+    if (err instanceof RangeError) throw tooDeep();
+    throw err;
+  }
+  measureConverted(value);
+  return { json: Buffer.from(JSON.stringify(value)), duplicates };
+}
+
+/** Decodes a YAML body: converted to JSON, then decoded exactly as a JSON body is. */
+export function decodeYamlObject(body: Buffer, reserve: (bytes: number) => void): DecodedBody {
+  const { json, duplicates } = yamlToJson(body, reserve);
+  const decoded = decodeJsonObject(json, reserve);
+  // go-yaml reports them together, as one error of several lines.
+  return { object: decoded.object, strictErrors: duplicates.length === 0 ? [] : [`yaml: unmarshal errors:\n  ${duplicates.join('\n  ')}`] };
+}
+
+export const YAML_DECODER: BodyDecoder = { mediaType: YAML_MEDIA_TYPE, decode: decodeYamlObject };
+
+/**
+ * An object as YAML, as kube's serializer writes it (its JSON, then go-yaml's Marshal): keys
+ * sorted, strings that would read back as another type (`"on"`, `"1"`, timestamps) quoted, no
+ * anchors for repeated values.
+ */
+export function encodeYaml(value: unknown): Buffer {
+  // The whole YAML 1.1 schema: a string that looks like a timestamp or a sexagesimal is quoted, as go-yaml quotes it.
+  return Buffer.from(YAML.stringify(value, { schema: 'yaml-1.1', sortMapEntries: true, aliasDuplicateObjects: false, lineWidth: 0 }));
+}

@@ -1,0 +1,13 @@
+/** create: POST .../{resource}, in any body media type. */
+import { negotiateResource } from '../negotiation.ts';
+import { queryAndDeadline, targetOf, withFieldValidation, writeObject, type VerbContext } from './context.ts';
+
+export async function create(ctx: VerbContext): Promise<void> {
+  const representation = negotiateResource(ctx.req.headers.accept);
+  ctx.writer.format = representation.format;
+  const { query, signal } = queryAndDeadline(ctx);
+  const decoded = await ctx.bodies.readObject(ctx.req, ctx.res, ctx.info.decoder);
+  const body = withFieldValidation(decoded, query.fieldValidation, ctx.warnings);
+  const created = await ctx.pipeline.create(ctx.user, targetOf(ctx.info), body, { dryRun: query.dryRun, fieldValidation: query.fieldValidation, source: decoded.source, warnings: ctx.warnings }, signal);
+  writeObject(ctx, 201, created, representation, query);
+}

@@ -1,0 +1,25 @@
+/** list: a collection, or a page of it (GET .../{resource}). */
+import { apiVersionOf, withTypeMeta } from '../../../../lib/kinds/index.ts';
+import { toTable } from '../../../../lib/kinds/printing.ts';
+import { negotiateResource } from '../negotiation.ts';
+import { includeObjectPolicy } from '../query.ts';
+import { queryAndDeadline, targetOf, type VerbContext } from './context.ts';
+
+export async function list(ctx: VerbContext): Promise<void> {
+  const representation = negotiateResource(ctx.req.headers.accept);
+  ctx.writer.format = representation.format;
+  const { query, signal } = queryAndDeadline(ctx);
+  const info = ctx.info.resource;
+  const result = await ctx.pipeline.list(ctx.user, targetOf(ctx.info), query.list, signal);
+  const listMeta: { resourceVersion: string; continue?: string; remainingItemCount?: number } = { resourceVersion: result.resourceVersion };
+  if (result.continue !== '') listMeta.continue = result.continue;
+  if (result.remainingItemCount !== undefined) listMeta.remainingItemCount = result.remainingItemCount;
+  if (representation.table) {
+    const objects = result.items.map((o) => withTypeMeta(o, info));
+    ctx.writer.write(200, toTable(info.printer, objects, { now: ctx.clock(), includeObject: includeObjectPolicy(query), listMeta }), representation.format);
+    return;
+  }
+  // kube omits kind/apiVersion on the items of a typed list.
+  const items = result.items.map(({ kind: _k, apiVersion: _a, ...rest }) => rest);
+  ctx.writer.write(200, { kind: info.listKind, apiVersion: apiVersionOf(info), metadata: listMeta, items }, representation.format);
+}

@@ -1,0 +1,13 @@
+/** update: PUT .../{resource}/{name}, in any body media type. */
+import { negotiateResource } from '../negotiation.ts';
+import { queryAndDeadline, targetOf, withFieldValidation, writeObject, type VerbContext } from './context.ts';
+
+export async function update(ctx: VerbContext): Promise<void> {
+  const representation = negotiateResource(ctx.req.headers.accept);
+  ctx.writer.format = representation.format;
+  const { query, signal } = queryAndDeadline(ctx);
+  const decoded = await ctx.bodies.readObject(ctx.req, ctx.res, ctx.info.decoder);
+  const body = withFieldValidation(decoded, query.fieldValidation, ctx.warnings);
+  const updated = await ctx.pipeline.update(ctx.user, targetOf(ctx.info), body, { dryRun: query.dryRun, fieldValidation: query.fieldValidation, source: decoded.source, warnings: ctx.warnings }, signal);
+  writeObject(ctx, 200, updated, representation, query);
+}
