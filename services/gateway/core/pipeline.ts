@@ -367,7 +367,7 @@ export class Pipeline {
       const admitted = await this.o.admission.admit(admissionRequest('UPDATE', target, target.name, user, options.dryRun, object, current), signal);
       if (admitted === undefined) throw new StatusError('InternalError', 'admission returned no object');
       if (options.dryRun === true) {
-        options.warnings?.push(...warnings);
+        for (const w of warnings) options.warnings?.add(w);
         return admitted;
       }
       // The patched object carries the resourceVersion read (or the one the patch set): storage
@@ -375,7 +375,7 @@ export class Pipeline {
       const pinned = (admitted.metadata?.resourceVersion ?? '') === '' ? { ...admitted, metadata: { ...admitted.metadata, resourceVersion: current.metadata?.resourceVersion ?? '' } } : admitted;
       try {
         const stored = withTypeMeta(await this.o.storage.update(this.ref(target), pinned, signal), info);
-        options.warnings?.push(...warnings);
+        for (const w of warnings) options.warnings?.add(w);
         return stored;
       } catch (err) {
         if (attempt >= 4 || !(err instanceof StatusError) || err.reason !== 'Conflict') throw err;
