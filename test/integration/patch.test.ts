@@ -32,12 +32,12 @@ const STRATEGIC = 'application/strategic-merge-patch+json';
 class RacingStorage extends MemoryStorage {
   interfere: (() => Promise<void>) | undefined;
   updates = 0;
-  override async update(ref: StorageRef, object: KubeObject, signal?: AbortSignal): Promise<KubeObject> {
+  override async update(ref: StorageRef, object: KubeObject): Promise<KubeObject> {
     this.updates++;
     const first = this.interfere;
     this.interfere = undefined;
     if (first !== undefined) await first();
-    return super.update(ref, object, signal);
+    return super.update(ref, object);
   }
 }
 
