@@ -11,6 +11,7 @@ import { applyStrategicMergePatch, StrategicMergeError } from './strategic.ts';
 
 const definitions = new SchemaSet();
 const POD = mergeFactsOf((name) => definitions.get(name), 'io.k8s.api.core.v1.Pod');
+const NODE = mergeFactsOf((name) => definitions.get(name), 'io.k8s.api.core.v1.Node');
 
 function jsonPatch(doc: unknown, ops: unknown[]): unknown {
   return applyJsonPatch(structuredClone(doc) as Record<string, unknown>, operationsOf(ops));
@@ -271,5 +272,28 @@ describe('the patch types of the PATCH verb', () => {
     assert.equal(goFormat({ b: [1, 'x', null], a: { c: true } }), 'map[a:map[c:true] b:[1 x <nil>]]');
     assert.equal(goFloat(1.5), '1.5');
     assert.equal(goFloat(1.5e-7), '1.5e-07');
+  });
+});
+
+describe('hostile patches', () => {
+  test('any JSON patch body of any type ends in the patched value or a StatusError, never another error', async () => {
+    const fc = (await import('fast-check')).default;
+    const node = { apiVersion: 'v1', kind: 'Node', metadata: { name: 'n', finalizers: ['a'], labels: { x: '1' } }, spec: { podCIDRs: ['1'], taints: [{ key: 'k' }] } };
+    const key = fc.constantFrom('metadata', 'spec', 'podCIDRs', 'taints', 'finalizers', 'labels', 'key', 'name', '$patch', '$retainKeys', '$setElementOrder/podCIDRs', '$setElementOrder/taints', '$deleteFromPrimitiveList/podCIDRs', '$deleteFromPrimitiveList/x', 'x');
+    const value = fc.letrec((tie) => ({
+      any: fc.oneof({ depthSize: 'small' }, fc.constantFrom(null, true, 1, 1.5, 'a', 'delete', 'replace', 'merge', 'k'), fc.array(tie('any'), { maxLength: 3 }), fc.dictionary(key, tie('any'), { maxKeys: 4 })),
+    })).any;
+    const op = fc.record({ op: fc.constantFrom('add', 'remove', 'replace', 'move', 'copy', 'test', 'x'), path: fc.constantFrom('', '/', '/spec', '/spec/podCIDRs/0', '/spec/podCIDRs/-', '/spec/taints/9', '/metadata/labels/x', '/a/b'), from: fc.constantFrom('/spec', '/metadata/labels', '/spec/podCIDRs/0'), value });
+    const types: PatchType[] = ['json', 'merge', 'strategic'];
+    fc.assert(
+      fc.property(fc.constantFrom(...types), fc.oneof(value, fc.array(op, { maxLength: 5 })), fc.constantFrom<'Strict' | 'Ignore'>('Strict', 'Ignore'), (type, body, validation) => {
+        try {
+          applyPatch(decodePatch(type, Buffer.from(JSON.stringify(body)), validation), node as KubeObject, NODE);
+        } catch (err) {
+          assert.ok(err instanceof StatusError, `${type} ${JSON.stringify(body)}: ${String(err)}`);
+        }
+      }),
+      { numRuns: 3000, seed: 6902 },
+    );
   });
 });
