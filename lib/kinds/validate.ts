@@ -133,7 +133,7 @@ interface Edge {
 class FatalDecodeError extends Error {}
 
 /** An object of the body parsed again with every key kept, in order (duplicates included). */
-class JsonEntries {
+export class JsonEntries {
   readonly entries: [string, unknown][] = [];
 }
 
@@ -704,6 +704,37 @@ export class SchemaValidator {
       throw cannotBeHandled(object, kind, `strict decoding error: ${strict.join(', ')}`);
     }
     return { object: decoded as KubeObject, warnings: options.fieldValidation === 'Warn' ? strict : [] };
+  }
+
+  /**
+   * `value` (a patched object: any JSON) decoded as `kind` without refusing anything: the
+   * first type error in Go's words (`json: cannot unmarshal ...`), the strict errors (unknown
+   * fields; none under Ignore), and the object without its unknown fields. kube's patch
+   * handler words these itself (422 on the field `patch`).
+   */
+  decodePatched(value: unknown, kind: KindDefinition, fieldValidation: FieldValidation): { object: KubeObject; typeError?: string; strict: string[] } {
+    const root = this.root(kind);
+    if (!isPlainObject(value)) {
+      const go = root === undefined ? `v1.${kind.kind}` : root.go;
+      return { object: {}, typeError: `json: cannot unmarshal ${jsonKind(value)} into Go value of type ${go}`, strict: [] };
+    }
+    if (root === undefined || root.node.kind !== 'struct') return { object: value as KubeObject, strict: [] };
+    const decoding = new Decoding(fieldValidation !== 'Ignore');
+    let decoded: unknown;
+    try {
+      decoded = decoding.struct(value, root, root.node, { struct: root.node.name, goPath: '', path: '' }, '', '');
+    } catch (err) {
+      if (err instanceof FatalDecodeError) return { object: value as KubeObject, typeError: err.message, strict: [] };
+      throw err;
+    }
+    if (decoding.typeError !== undefined) return { object: value as KubeObject, typeError: decoding.typeError, strict: [] };
+    return { object: decoded as KubeObject, strict: decoding.strict };
+  }
+
+  /** The definitions of `kind` by name: the kind's own first, then the generated ones. */
+  definitionsOf(kind: KindDefinition): (name: string) => unknown {
+    const own = kind.definitions;
+    return (name) => (own !== undefined && Object.hasOwn(own, name) ? own[name] : this.schemas.get(name));
   }
 
   /**

@@ -76,6 +76,27 @@ test('create, get, list and delete through the typed API', async () => {
   assert.equal(missing.code, 404);
 });
 
+test('patch through the typed API, with fieldValidation and the warnings REST sends as headers', async () => {
+  await unary(client, 'create', { ref: cmRef(), object: json({ metadata: { name: 'patched' }, data: { a: '1' } }) }, opts());
+  const merged = await unary(client, 'patch', { ref: cmRef('patched'), type: 'PATCH_TYPE_MERGE', patch: json({ data: { b: '2' } }) }, opts());
+  assert.deepEqual((JSON.parse(merged.object.toString()) as { data: unknown }).data, { a: '1', b: '2' });
+  const ops = [{ op: 'remove', path: '/data/a' }];
+  const jsonPatched = await unary(client, 'patch', { ref: cmRef('patched'), type: 'PATCH_TYPE_JSON', patch: json(ops) }, opts());
+  assert.deepEqual((JSON.parse(jsonPatched.object.toString()) as { data: unknown }).data, { b: '2' });
+  const warned = await unary(client, 'patch', { ref: cmRef('patched'), type: 'PATCH_TYPE_STRATEGIC_MERGE', patch: json({ bogus: 1 }), fieldValidation: 'Warn' }, opts());
+  assert.deepEqual(warned.warnings, ['unknown field "bogus"']);
+  const strict = await expectStatus(unary(client, 'patch', { ref: cmRef('patched'), type: 'PATCH_TYPE_MERGE', patch: json({ bogus: 1 }), fieldValidation: 'Strict' }, opts()), 'Invalid');
+  assert.match(strict.message, /strict decoding error: unknown field "bogus"$/);
+  const unspecified = await expectStatus(unary(client, 'patch', { ref: cmRef('patched'), patch: json({}) }, opts()), 'UnsupportedMediaType');
+  assert.match(unspecified.message, /^the body of the request was in an unknown format - accepted media types include: /);
+  await expectStatus(unary(client, 'patch', { ref: cmRef('absent'), type: 'PATCH_TYPE_MERGE', patch: json({}) }, opts()), 'NotFound');
+  const created = await unary(client, 'create', { ref: cmRef(), object: json({ metadata: { name: 'warned' }, bogus: 1 }), fieldValidation: 'Warn' }, opts());
+  assert.deepEqual(created.warnings, ['unknown field "bogus"']);
+  await expectStatus(unary(client, 'update', { ref: cmRef('warned'), object: json({ metadata: { name: 'warned' }, bogus: 1 }), fieldValidation: 'Strict' }, opts()), 'BadRequest');
+  const badOption = await expectStatus(unary(client, 'patch', { ref: cmRef('patched'), type: 'PATCH_TYPE_MERGE', patch: json({}), fieldValidation: 'Loud' }, opts()), 'Invalid');
+  assert.match(badOption.message, /^PatchOptions\.meta\.k8s\.io "" is invalid: fieldValidation: Unsupported value: "Loud"/);
+});
+
 test('errors are Kubernetes Statuses: Unauthorized, Invalid, BadRequest', async () => {
   const wrong = new Metadata();
   wrong.set('authorization', 'Bearer nope');

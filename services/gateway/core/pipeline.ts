@@ -4,8 +4,10 @@
  * served by the watch service. It knows nothing of HTTP or gRPC.
  */
 import { createHash } from 'node:crypto';
-import { badRequest, StatusError } from '../../../lib/errors.ts';
-import type { KubeObject } from '../../../lib/kube.ts';
+import { badRequest, invalid, StatusError } from '../../../lib/errors.ts';
+import { isPlainObject, type KubeObject } from '../../../lib/kube.ts';
+import { applyPatch, decodePatch, mergeFactsOf, patchTypeOf, type FactsSchema } from '../../../lib/patch/index.ts';
+import { goFormat } from '../../../lib/patch/go-format.ts';
 import { decodeObjectMeta } from '../../../lib/object-meta.ts';
 import { checkListOptions, type ListOptions } from '../../../lib/list-options.ts';
 import { apiVersionOf, withTypeMeta, type KindDefinition } from '../../../lib/kinds/index.ts';
@@ -45,6 +47,14 @@ export interface WriteOptions {
    * words; deprecations); the caller sends them with its answer (REST: `Warning` headers).
    */
   warnings?: WarningRecorder;
+}
+
+/** A patch as the request carries it. */
+export interface PatchRequest {
+  /** The request's Content-Type: it names the patch type (lib/patch). */
+  contentType: string | undefined;
+  /** The patch's bytes (JSON; checked and parsed by lib/patch). */
+  body: Uint8Array;
 }
 
 /** Where a request points: a collection, or one object of it. */
@@ -96,6 +106,16 @@ function normalizeBody(target: Target, raw: KubeObject, schemas: SchemaValidator
     decoded = result.object;
     for (const warning of result.warnings) options.warnings?.add(warning);
   }
+  return checkAgainstTarget(target, decoded);
+}
+
+/**
+ * Checks an object decoded against its schema as kube decodes it into the kind's typed object
+ * (the types of kind, apiVersion and metadata, normalised: lib/object-meta.ts), then against
+ * the URL (kind, apiVersion, namespace), and fills what it may omit.
+ */
+function checkAgainstTarget(target: Target, decoded: KubeObject): KubeObject {
+  const { info } = target;
   const body = decodeObjectMeta(decoded, info);
   const apiVersion = apiVersionOf(info);
   if (body.kind !== undefined && body.kind !== info.kind) {
@@ -296,6 +316,69 @@ export class Pipeline {
         return withTypeMeta(await this.o.storage.update(this.ref(target), pinned, signal), target.info);
       } catch (err) {
         if (conditional || attempt >= 4 || !(err instanceof StatusError) || err.reason !== 'Conflict') throw err;
+      }
+    }
+  }
+
+  /**
+   * Patches an object as kube's patch handler does: the patch (its Content-Type's type,
+   * lib/patch) is decoded once, then applied to the current object; the result is decoded
+   * against the kind's schema under `fieldValidation` with the patch handler's words (a type
+   * error, or under Strict an unknown or duplicate field: 422 Invalid on the field `patch`;
+   * under Warn: warnings), checked against the URL, admitted as an UPDATE and stored
+   * conditionally on the resourceVersion read. On a conflict the patch is applied again to
+   * the new current object, as kube's GuaranteedUpdate does; a patch that sets a stale
+   * resourceVersion keeps conflicting and its Conflict is answered. NotFound when the object
+   * does not exist (a patch never creates).
+   */
+  async patch(user: UserInfo, target: Target, patch: PatchRequest, options: WriteOptions = {}, signal?: AbortSignal): Promise<KubeObject> {
+    await this.authorizeResource(user, 'patch', target, signal);
+    const { info } = target;
+    const type = patchTypeOf(patch.contentType, info);
+    const fieldValidation = fieldValidationOf(options.fieldValidation);
+    const decoded = decodePatch(type, patch.body, fieldValidation);
+    const schemas = this.o.schemas;
+    const facts = type === 'strategic' && schemas !== undefined ? mergeFactsOf((name) => schemas.definitionsOf(info)(name) as FactsSchema | undefined, info.schema) : undefined;
+    for (let attempt = 0; ; attempt++) {
+      const current = withTypeMeta(await this.o.storage.get(this.ref(target), {}, signal), info);
+      const patched = applyPatch(decoded, current, facts);
+      // What the patch handler shows of the patch in its errors: the patched JSON, or for a
+      // strategic merge patch the patch as Go prints its map.
+      const shown = (): string => (type === 'strategic' ? goFormat(decoded.document) : JSON.stringify(patched));
+      const refuse = (detail: string): StatusError => invalid('', '', '', [{ type: 'FieldValueInvalid', field: 'patch', value: shown(), detail }]);
+      let object: KubeObject;
+      const warnings: string[] = [];
+      if (schemas !== undefined) {
+        const result = schemas.decodePatched(patched, info, fieldValidation);
+        if (result.typeError !== undefined) throw refuse(result.typeError);
+        const strict = [...decoded.strictErrors, ...result.strict];
+        if (strict.length > 0 && fieldValidation === 'Strict') throw refuse(`strict decoding error: ${strict.join(', ')}`);
+        if (fieldValidation === 'Warn') warnings.push(...strict);
+        object = result.object;
+      } else {
+        if (!isPlainObject(patched)) throw refuse(`json: cannot unmarshal ${Array.isArray(patched) ? 'array' : 'value'} into Go value of type ${info.kind}`);
+        object = patched as KubeObject;
+      }
+      object = checkAgainstTarget(target, object);
+      const name = object.metadata?.name ?? '';
+      if (name !== target.name) {
+        throw badRequest(`the name of the object (${String(name)}) does not match the name on the URL (${target.name})`);
+      }
+      const admitted = await this.o.admission.admit(admissionRequest('UPDATE', target, target.name, user, options.dryRun, object, current), signal);
+      if (admitted === undefined) throw new StatusError('InternalError', 'admission returned no object');
+      if (options.dryRun === true) {
+        for (const w of warnings) options.warnings?.add(w);
+        return admitted;
+      }
+      // The patched object carries the resourceVersion read (or the one the patch set): storage
+      // refuses it if the object changed since. A patch that removed it applies to what was read.
+      const pinned = (admitted.metadata?.resourceVersion ?? '') === '' ? { ...admitted, metadata: { ...admitted.metadata, resourceVersion: current.metadata?.resourceVersion ?? '' } } : admitted;
+      try {
+        const stored = withTypeMeta(await this.o.storage.update(this.ref(target), pinned, signal), info);
+        for (const w of warnings) options.warnings?.add(w);
+        return stored;
+      } catch (err) {
+        if (attempt >= 4 || !(err instanceof StatusError) || err.reason !== 'Conflict') throw err;
       }
     }
   }

@@ -7,7 +7,10 @@ import type { Metadata } from '@grpc/grpc-js';
 import { badRequest, StatusError } from '../../../lib/errors.ts';
 import { MESSAGE_FRAMING_BYTES } from '../../../lib/grpc/limits.ts';
 import type { CallContext, ServiceHandlers } from '../../../lib/grpc/server.ts';
-import { checkUntrustedJson, objectBytes, parsedSizeEstimate, parseObjectBytes, type KubeObject } from '../../../lib/kube.ts';
+import { checkUntrustedJson, MAX_JSON_DEPTH, objectBytes, parsedSizeEstimate, parseObjectBytes, scanJson, type KubeObject } from '../../../lib/kube.ts';
+import type { JsonSource } from '../../../lib/kinds/validate.ts';
+import { PATCH_MEDIA_TYPES } from '../../../lib/patch/index.ts';
+import type { PatchRequest__Output } from '../../../lib/gen/apiserver/v1/PatchRequest.ts';
 import type { KindRegistry } from '../../../lib/kinds/index.ts';
 import { listOptionsFromProto, watchOptionsFromProto } from '../../../lib/list-options.ts';
 import type { CreateRequest__Output } from '../../../lib/gen/apiserver/v1/CreateRequest.ts';
@@ -25,6 +28,8 @@ import type { UserInfo } from '../../auth/api.ts';
 import { watchEventToProto } from '../../watch/grpc/client.ts';
 import { bearerToken } from '../core/credentials.ts';
 import type { Pipeline, Target } from '../core/pipeline.ts';
+import { WarningRecorder } from '../core/warnings.ts';
+import { parseRestQuery } from '../rest/query.ts';
 import { MAX_BODY_BYTES, tooLarge, tooManyRequests } from '../rest/body.ts';
 import type { BodyBudget } from '../rest/edge-limits.ts';
 
@@ -40,16 +45,45 @@ export const RESOURCES_MAX_REQUEST_BYTES = MAX_BODY_BYTES + MESSAGE_FRAMING_BYTE
  * UTF-8, nesting) and counted against the front door's budget of memory for bodies in flight
  * while it runs (TooManyRequests when the budget cannot take it, as over REST).
  */
-async function withObject<T>(bytes: Buffer, budget: BodyBudget | undefined, use: (object: KubeObject) => Promise<T>): Promise<T> {
+async function withObject<T>(bytes: Buffer, budget: BodyBudget | undefined, use: (object: KubeObject, source: JsonSource) => Promise<T>): Promise<T> {
   if (bytes.length > MAX_BODY_BYTES) throw tooLarge();
-  const cost = parsedSizeEstimate(bytes.length, checkUntrustedJson(bytes));
+  const shape = checkUntrustedJson(bytes);
+  const cost = parsedSizeEstimate(bytes.length, shape);
   if (budget !== undefined && !budget.tryReserve(cost)) throw tooManyRequests();
   try {
-    return await use(parseObjectBytes(bytes));
+    return await use(parseObjectBytes(bytes), { bytes, keys: shape.keys });
   } finally {
     budget?.release(cost);
   }
 }
+
+/** A patch's bytes, within the same limits as an object's (checked and parsed by the pipeline). */
+async function withPatch<T>(bytes: Buffer, budget: BodyBudget | undefined, use: () => Promise<T>): Promise<T> {
+  if (bytes.length > MAX_BODY_BYTES) throw tooLarge();
+  const cost = parsedSizeEstimate(bytes.length, scanJson(bytes, MAX_JSON_DEPTH));
+  if (budget !== undefined && !budget.tryReserve(cost)) throw tooManyRequests();
+  try {
+    return await use();
+  } finally {
+    budget?.release(cost);
+  }
+}
+
+/**
+ * The write options of a typed call, checked as REST checks its query (422 Invalid
+ * CreateOptions, UpdateOptions or PatchOptions in kube's words).
+ */
+function writeOptions(verb: 'create' | 'update' | 'patch', fields: { fieldValidation: string; fieldManager?: string }): { fieldValidation: string } {
+  const q = new URLSearchParams({ fieldValidation: fields.fieldValidation, fieldManager: fields.fieldManager ?? '' });
+  return { fieldValidation: parseRestQuery(q, verb).fieldValidation };
+}
+
+/** The media type a typed patch type stands for (undefined: answered 415 as REST answers any other). */
+const PATCH_CONTENT_TYPES: Readonly<Record<string, string>> = {
+  PATCH_TYPE_JSON: PATCH_MEDIA_TYPES.json,
+  PATCH_TYPE_MERGE: PATCH_MEDIA_TYPES.merge,
+  PATCH_TYPE_STRATEGIC_MERGE: PATCH_MEDIA_TYPES.strategic,
+};
 
 function tokenOf(metadata: Metadata): string | undefined {
   const value = metadata.get('authorization')[0];
@@ -76,8 +110,10 @@ export function resourcesHandlers(pipeline: Pipeline, registry: KindRegistry, bu
       const t = target(req.ref);
       if (t.info.namespaced && t.namespace === '') throw badRequest('ref.namespace is required');
       const caller = await user(ctx);
-      const created = await withObject(req.object, budget, (object) => pipeline.create(caller, t, object, { dryRun: req.dryRun }, ctx.signal));
-      return { object: objectBytes(created) };
+      const { fieldValidation } = writeOptions('create', req);
+      const warnings = new WarningRecorder();
+      const created = await withObject(req.object, budget, (object, source) => pipeline.create(caller, t, object, { dryRun: req.dryRun, fieldValidation, source, warnings }, ctx.signal));
+      return { object: objectBytes(created), warnings: warnings.warnings };
     },
     Get: async (req: GetRequest__Output, ctx: CallContext): Promise<ObjectResponse> => {
       const object = await pipeline.get(await user(ctx), named(target(req.ref)), { resourceVersion: req.resourceVersion }, ctx.signal);
@@ -95,8 +131,19 @@ export function resourcesHandlers(pipeline: Pipeline, registry: KindRegistry, bu
     Update: async (req: UpdateRequest__Output, ctx: CallContext): Promise<ObjectResponse> => {
       const t = named(target(req.ref));
       const caller = await user(ctx);
-      const updated = await withObject(req.object, budget, (object) => pipeline.update(caller, t, object, { dryRun: req.dryRun }, ctx.signal));
-      return { object: objectBytes(updated) };
+      const { fieldValidation } = writeOptions('update', req);
+      const warnings = new WarningRecorder();
+      const updated = await withObject(req.object, budget, (object, source) => pipeline.update(caller, t, object, { dryRun: req.dryRun, fieldValidation, source, warnings }, ctx.signal));
+      return { object: objectBytes(updated), warnings: warnings.warnings };
+    },
+    Patch: async (req: PatchRequest__Output, ctx: CallContext): Promise<ObjectResponse> => {
+      const t = named(target(req.ref));
+      const caller = await user(ctx);
+      const { fieldValidation } = writeOptions('patch', req);
+      const warnings = new WarningRecorder();
+      const patch = { contentType: PATCH_CONTENT_TYPES[req.type], body: req.patch };
+      const patched = await withPatch(req.patch, budget, () => pipeline.patch(caller, t, patch, { dryRun: req.dryRun, fieldValidation, warnings }, ctx.signal));
+      return { object: objectBytes(patched), warnings: warnings.warnings };
     },
     Delete: async (req: DeleteRequest__Output, ctx: CallContext): Promise<ObjectResponse> => {
       const deleted = await pipeline.delete(

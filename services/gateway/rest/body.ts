@@ -6,7 +6,7 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { constants as http2, type Http2ServerRequest, type Http2ServerResponse } from 'node:http2';
 import { StatusError } from '../../../lib/errors.ts';
-import { parsedSizeEstimate } from '../../../lib/kube.ts';
+import { MAX_JSON_DEPTH, parsedSizeEstimate, scanJson } from '../../../lib/kube.ts';
 import type { BodyBudget } from './edge-limits.ts';
 import { unsupportedMediaType, type BodyDecoder, type DecodedBody } from './media/decoder.ts';
 import { decodeDeleteOptionsBody, type DeleteOptionsBody } from './query.ts';
@@ -195,6 +195,17 @@ export class BodyReader {
     if (body.length === 0) throw new StatusError('BadRequest', 'the body of the request is empty');
     const reservation = this.reservation(res);
     return decoder.decode(body, (bytes) => reservation.reserveUpTo(bytes));
+  }
+
+  /**
+   * A patch body as bytes (its patch type and JSON are read by lib/patch, after authorization
+   * and the Content-Type check kube makes first). What parsing it will take is reserved from
+   * the budget, as for any JSON body.
+   */
+  async readPatch(req: EdgeRequest, res: EdgeResponse): Promise<Buffer> {
+    const body = await this.read(req, res);
+    this.reservation(res).reserveUpTo(parsedSizeEstimate(body.length, scanJson(body, MAX_JSON_DEPTH)));
+    return body;
   }
 
   /** The budget taken for one request (one per response), given back when its response is done. */

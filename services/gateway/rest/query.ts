@@ -296,11 +296,15 @@ export function parseRestQuery(q: URLSearchParams, verb: RestVerb): RestQuery {
       break;
     }
     case 'create':
-    case 'update': {
+    case 'update':
+    case 'patch': {
       const dryRun = q.getAll('dryRun');
       query.fieldManager = q.get('fieldManager') ?? '';
       query.fieldValidation = q.get('fieldValidation') ?? '';
-      const errors = [...fieldManagerErrors(query.fieldManager), ...dryRunErrors(dryRun)];
+      const errors: FieldError[] = [];
+      // PatchOptions.force is for apply only (not served: its patch type is refused with 415).
+      if (verb === 'patch' && q.has('force')) errors.push({ type: 'FieldValueForbidden', field: 'force', detail: 'may not be specified for non-apply patch' });
+      errors.push(...fieldManagerErrors(query.fieldManager), ...dryRunErrors(dryRun));
       if (!FIELD_VALIDATIONS.includes(query.fieldValidation)) {
         errors.push({
           type: 'FieldValueNotSupported',
@@ -309,7 +313,7 @@ export function parseRestQuery(q: URLSearchParams, verb: RestVerb): RestQuery {
           detail: `supported values: ${FIELD_VALIDATIONS.map((v) => goQuote(v)).join(', ')}`,
         });
       }
-      if (errors.length > 0) throw invalid(verb === 'create' ? 'CreateOptions' : 'UpdateOptions', 'meta.k8s.io', '', errors);
+      if (errors.length > 0) throw invalid(verb === 'create' ? 'CreateOptions' : verb === 'update' ? 'UpdateOptions' : 'PatchOptions', 'meta.k8s.io', '', errors);
       query.dryRun = dryRun.length > 0;
       break;
     }

@@ -110,10 +110,11 @@ describe('requestInfoOf and handlerFor', () => {
     assert.equal(refused('POST', '/api/v1/namespaces/demo/configmaps'), 'served');
     assert.equal(refused('PUT', '/api/v1/namespaces/demo/configmaps/a'), 'served');
     assert.equal(refused('DELETE', '/api/v1/namespaces/demo/configmaps/a'), 'served');
+    assert.equal(refused('PATCH', '/api/v1/namespaces/demo/configmaps/a'), 'served');
   });
 
   test('a verb the resource does not allow is 405, an unknown subresource 404, from one place', () => {
-    assert.equal(refused('PATCH', '/api/v1/namespaces/demo/configmaps/a'), '405 MethodNotAllowed');
+    assert.equal(refused('PATCH', '/api/v1/namespaces/demo/configmaps'), '405 MethodNotAllowed');
     assert.equal(refused('DELETE', '/api/v1/namespaces/demo/configmaps'), '405 MethodNotAllowed');
     assert.equal(refused('POST', '/api/v1/namespaces/demo/configmaps/a'), '405 MethodNotAllowed');
     assert.equal(refused('PUT', '/api/v1/namespaces/demo/configmaps'), '405 MethodNotAllowed');

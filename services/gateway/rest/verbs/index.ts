@@ -2,7 +2,7 @@
  * The handlers of resource requests, one per verb, and the one place that answers a request no
  * handler takes, as kube answers it: 404 for a subresource the resource does not have (its
  * route does not exist), 405 MethodNotAllowed for a verb the resource does not allow.
- * patch, deletecollection and subresources (status, scale, ...) plug in here when they come.
+ * deletecollection and subresources (status, scale, ...) plug in here when they come.
  */
 import { StatusError } from '../../../../lib/errors.ts';
 import type { RequestInfo, RequestVerb } from '../request-info.ts';
@@ -11,10 +11,11 @@ import { create } from './create.ts';
 import { del } from './delete.ts';
 import { get } from './get.ts';
 import { list } from './list.ts';
+import { patch } from './patch.ts';
 import { update } from './update.ts';
 import { watch } from './watch.ts';
 
-const HANDLERS: Partial<Readonly<Record<RequestVerb, VerbHandler>>> = { get, list, watch, create, update, delete: del };
+const HANDLERS: Partial<Readonly<Record<RequestVerb, VerbHandler>>> = { get, list, watch, create, update, patch, delete: del };
 
 export function methodNotAllowed(): StatusError {
   return new StatusError('MethodNotAllowed', 'the server does not allow this method on the requested resource');
