@@ -28,6 +28,8 @@ const auth = new Metadata();
 
 const GROUP = 'stable.example.com';
 const CRD_NAME = `widgets.${GROUP}`;
+/** kube's OpenAPI name of a custom kind's schema: the group reversed, the version, the kind. */
+const WIDGET_SCHEMA = 'com.example.stable.v1.Widget';
 const WIDGETS = `/apis/${GROUP}/v1/namespaces/default/widgets`;
 
 const CRD = {
@@ -136,6 +138,23 @@ test('a kind defined at run time appears on every replica of every service, and 
     });
   }
 
+  // OpenAPI on both gateways: the v3 index names the group-version, its document has the kind's
+  // schema (with the metadata every custom object has), and v2 has it too.
+  for (const rest of rests) {
+    await eventually('OpenAPI', async () => {
+      const index = (await rest.request('GET', '/openapi/v3')).json().paths as Record<string, { serverRelativeURL: string }>;
+      const url = index[`apis/${GROUP}/v1`]?.serverRelativeURL;
+      assert.ok(url !== undefined, Object.keys(index).join(' '));
+      const doc = await rest.request('GET', url);
+      assert.equal(doc.status, 200);
+      const schemas = (doc.json().components as { schemas: Record<string, { properties?: Record<string, unknown> }> }).schemas;
+      const widget = schemas[WIDGET_SCHEMA];
+      assert.ok(widget?.properties?.spec !== undefined && widget.properties.metadata !== undefined, Object.keys(schemas).join(' '));
+      const v2 = (await rest.request('GET', '/openapi/v2', { headers: { Accept: 'application/json' } })).json().definitions as Record<string, unknown>;
+      assert.ok(WIDGET_SCHEMA in v2);
+    });
+  }
+
   // REST: created through one gateway (once admission follows too), read through the other.
   let widget: Record<string, unknown> = {};
   await eventually('create through REST', async () => {
@@ -206,6 +225,10 @@ test('a kind defined at run time appears on every replica of every service, and 
       assert.equal((await rest.request('GET', `/apis/${GROUP}/v1`)).status, 404);
       const groups = (await rest.request('GET', '/apis')).json().groups as { name: string }[];
       assert.ok(!groups.some((g) => g.name === GROUP));
+      const index = (await rest.request('GET', '/openapi/v3')).json().paths as Record<string, unknown>;
+      assert.ok(!(`apis/${GROUP}/v1` in index));
+      const v2 = (await rest.request('GET', '/openapi/v2', { headers: { Accept: 'application/json' } })).json().definitions as Record<string, unknown>;
+      assert.ok(!(WIDGET_SCHEMA in v2));
     });
   }
   for (const client of grpcs) {
