@@ -128,7 +128,8 @@ export class RestHandler {
     const user = await this.o.pipeline.authenticate(bearerToken(req.headers.authorization));
     span.setAttribute('enduser.id', user.username);
     if (route === undefined) {
-      await this.o.pipeline.authorizePath(user, verbOfMethod(req.method), url.path);
+      // A non-resource request's verb is its method, lower-cased, as kube's RequestInfoFactory has it.
+      await this.o.pipeline.authorizePath(user, (req.method ?? 'GET').toLowerCase(), url.path);
       throw new StatusError('NotFound', 'the server could not find the requested resource');
     }
     if (route.kind === 'invalid') throw route.error;
@@ -186,20 +187,6 @@ export class RestHandler {
   }
 }
 
-function verbOfMethod(method: string | undefined): string {
-  switch (method) {
-    case 'POST':
-      return 'create';
-    case 'PUT':
-      return 'update';
-    case 'PATCH':
-      return 'patch';
-    case 'DELETE':
-      return 'delete';
-    default:
-      return 'get';
-  }
-}
 
 /** Whether the client is gone: its connection (or stream) closed before the answer was done. */
 function clientGone(req: EdgeRequest, res: EdgeResponse): boolean {
