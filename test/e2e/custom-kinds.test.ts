@@ -150,6 +150,9 @@ test('a kind defined at run time appears on every replica of every service, and 
   assert.equal(got.json().kind, 'Widget');
   const listed = await rest1.request('GET', WIDGETS);
   assert.deepEqual((listed.json().items as { metadata: { name: string } }[]).map((i) => i.metadata.name), ['w1']);
+  // Unlike a typed list, a custom resource list's items keep their kind and apiVersion.
+  const item = (listed.json().items as Record<string, unknown>[])[0];
+  assert.deepEqual([item?.kind, item?.apiVersion], ['Widget', `${GROUP}/v1`]);
   const table = await rest1.request('GET', WIDGETS, { headers: { Accept: 'application/json;as=Table;v=v1;g=meta.k8s.io' } });
   const t = table.json() as { columnDefinitions: { name: string }[]; rows: { cells: unknown[] }[] };
   assert.deepEqual(t.columnDefinitions.map((c) => c.name), ['Name', 'Size']);
