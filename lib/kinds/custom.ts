@@ -184,6 +184,7 @@ export function kindsOfDefinition(crd: KubeObject): KindDefinition[] {
       printer: customPrinter(Array.isArray(v.additionalPrinterColumns) ? v.additionalPrinterColumns : []),
       schema,
       definitions: Object.freeze({ [schema]: withTypeAndObjectMeta(obj(v.schema).openAPIV3Schema) }),
+      origin: str(crd.metadata?.name),
     };
     kinds.push(Object.freeze(definition));
   }

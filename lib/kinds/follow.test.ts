@@ -185,3 +185,41 @@ test('a definition that would replace a built-in kind is skipped; the follower c
     await follower.stop();
   }
 });
+
+test('a definition that would take a built-in schema name, or share a built-in resource in another version, is skipped', async () => {
+  const source = new ScriptedSource();
+  const objectMeta = crd('objectmetas');
+  Object.assign(objectMeta.spec as object, { group: 'meta.apis.pkg.apimachinery.k8s.io', names: { plural: 'objectmetas', kind: 'ObjectMeta' } });
+  const crdV2 = crd('customresourcedefinitions', ['v2']);
+  Object.assign(crdV2.spec as object, { group: 'apiextensions.k8s.io', names: { plural: 'customresourcedefinitions', kind: 'Definition' } });
+  source.items = [objectMeta, crdV2, crd('widgets')];
+  const registry = builtinRegistry();
+  const follower = new DefinitionFollower({ registry, source, logger });
+  try {
+    await follower.ready;
+    await serving(registry, ['widgets/v1']);
+    assert.equal(registry.get('apiextensions.k8s.io', 'v2', 'customresourcedefinitions'), undefined);
+  } finally {
+    await follower.stop();
+  }
+});
+
+test('a definition refused for a clash with another is served once that other goes', async () => {
+  const source = new ScriptedSource();
+  // Same group, version and kind under two plurals: both would publish com.example.v1.Widget.
+  const first = crd('widgets', ['v1'], '5');
+  const second = crd('gizmos', ['v1'], '6');
+  Object.assign(second.spec as object, { names: { plural: 'gizmos', kind: 'Widget' } });
+  source.items = [first, second];
+  const registry = builtinRegistry();
+  const follower = new DefinitionFollower({ registry, source, logger });
+  try {
+    await follower.ready;
+    await source.watchOpen();
+    await serving(registry, ['widgets/v1']);
+    source.push({ type: 'DELETED', object: crd('widgets', ['v1'], '7') });
+    await serving(registry, ['gizmos/v1']);
+  } finally {
+    await follower.stop();
+  }
+});

@@ -16,7 +16,7 @@
  * replicas with the same kinds serve the same bytes and the same ETag and v3 hash.
  */
 import { createHash } from 'node:crypto';
-import type { KindDefinition } from './types.ts';
+import { listDefinitionName, type KindDefinition } from './types.ts';
 import type { KindRegistry } from './registry.ts';
 
 /** A JSON schema object as the generated data holds it (OpenAPI v2 style). */
@@ -147,12 +147,6 @@ function groupIdentifier(group: string): string {
 
 function upperFirst(s: string): string {
   return s.charAt(0).toUpperCase() + s.slice(1);
-}
-
-/** The definition name of a kind's list: the kind's name with the list kind as its last element. */
-function listDefinitionName(kind: KindDefinition): string {
-  const dot = kind.schema.lastIndexOf('.');
-  return `${kind.schema.slice(0, dot + 1)}${kind.listKind}`;
 }
 
 /** The paths and operations of one kind, as kube-apiserver installs them (see installer.go). */
