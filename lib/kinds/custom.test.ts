@@ -212,3 +212,19 @@ test('a definition in a Kubernetes community group needs the API approval annota
   assert.deepEqual(validate(inGroup('sigs.k8s.io'), inGroup('sigs.k8s.io')), []);
   assert.deepEqual(texts(inGroup('sigs.k8s.io'), approved), [missing]);
 });
+
+test('a kind\'s fingerprint follows what it serves, not the definition\'s metadata, status or key order', () => {
+  const fingerprints = (object: KubeObject) => kindsOfDefinition(stored(object)).map((k) => k.fingerprint);
+  const base = fingerprints(crd());
+  assert.equal(base.length, 1);
+  assert.match(base[0] ?? '', /^[0-9a-f]{64}$/);
+  const labelled = crd();
+  labelled.metadata = { ...labelled.metadata, labels: { a: 'b' }, resourceVersion: '9', generation: 3 };
+  assert.deepEqual(fingerprints(labelled), base);
+  const reordered = crd();
+  reordered.spec = Object.fromEntries(Object.entries(reordered.spec as object).reverse());
+  assert.deepEqual(fingerprints(reordered), base);
+  assert.notDeepEqual(fingerprints(crd({}, { additionalPrinterColumns: [{ name: 'Size', type: 'integer', jsonPath: '.spec.size' }] })), base);
+  assert.notDeepEqual(fingerprints(crd({ scope: 'Cluster' })), base);
+  assert.notDeepEqual(fingerprints(crd({ names: { plural: 'widgets', kind: 'Widget', shortNames: ['w'] } })), base);
+});

@@ -223,3 +223,39 @@ test('a definition refused for a clash with another is served once that other go
     await follower.stop();
   }
 });
+
+test('a definition written again serving the same (labels, annotations changed) changes nothing in the registry', async () => {
+  const source = new ScriptedSource();
+  source.items = [crd('widgets', ['v1', 'v2'], '5')];
+  const registry = builtinRegistry();
+  const follower = new DefinitionFollower({ registry, source, logger });
+  try {
+    await follower.ready;
+    await source.watchOpen();
+    await serving(registry, ['widgets/v1', 'widgets/v2']);
+    const changes: string[] = [];
+    const unsubscribe = registry.subscribe((c) => changes.push(`${c.type} ${c.kind.resource}/${c.kind.version}`));
+    const before = registry.generation;
+    const labelled = crd('widgets', ['v1', 'v2'], '6');
+    labelled.metadata = { ...labelled.metadata, labels: { team: 'a' }, annotations: { note: 'x' } };
+    source.push({ type: 'MODIFIED', object: labelled });
+    // A real change of v2 follows: once it is seen, the label change before it was seen too.
+    const columns = crd('widgets', ['v1', 'v2'], '7');
+    const versions = (columns.spec as { versions: Record<string, unknown>[] }).versions;
+    versions[1] = { ...versions[1], additionalPrinterColumns: [{ name: 'Size', type: 'integer', jsonPath: '.spec.size' }] };
+    source.push({ type: 'MODIFIED', object: columns });
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('no change of the registry within 5 s')), 5_000);
+      const off = registry.subscribe(() => {
+        off();
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+    unsubscribe();
+    assert.deepEqual(changes, ['modified widgets/v2']);
+    assert.equal(registry.generation, before + 1);
+  } finally {
+    await follower.stop();
+  }
+});

@@ -141,3 +141,18 @@ test('a custom kind may not publish a built-in OpenAPI definition name, nor anot
   assert.equal(refusal(() => registry.put(listNamed)), 'Conflict');
   assert.deepEqual(registry.all.filter((k) => k.source === 'custom').map((k) => k.resource), ['gateways', 'widgets']);
 });
+
+test('a kind with the fingerprint of the one served is no change: nothing is announced', () => {
+  const registry = builtinRegistry();
+  registry.put(widget({ fingerprint: 'a' }));
+  const seen: KindChange['type'][] = [];
+  registry.subscribe((change) => seen.push(change.type));
+  const generation = registry.generation;
+  const served = registry.get('example.com', 'v1', 'widgets');
+  registry.put(widget({ fingerprint: 'a' }));
+  assert.equal(registry.get('example.com', 'v1', 'widgets'), served, 'the kind served stays');
+  assert.deepEqual(seen, []);
+  assert.equal(registry.generation, generation);
+  registry.put(widget({ fingerprint: 'b', shortNames: ['w'] }));
+  assert.deepEqual(seen, ['modified']);
+});

@@ -118,8 +118,9 @@ export class KindRegistry {
   }
 
   /**
-   * Adds the kind, or changes the one served under its group/version/resource. Built-in kinds
-   * stay as they are. A custom kind is a Conflict when a built-in kind serves its group and
+   * Adds the kind, or changes the one served under its group/version/resource; a kind with the
+   * fingerprint of the one served is no change (nothing is announced). Built-in kinds stay as
+   * they are. A custom kind is a Conflict when a built-in kind serves its group and
    * resource in any version (storage keys carry no version: it would share their objects),
    * when a kind of another definition serves them, or when its schema or list would publish an
    * OpenAPI definition name that is a built-in one or another kind's.
@@ -134,8 +135,9 @@ export class KindRegistry {
     if (previous.source === 'builtin' && kind.source !== 'builtin') {
       throw new StatusError('Conflict', `${qualified(kind)} is a built-in resource`);
     }
+    // The same kind, or one serving the same (a definition's label or status changed): no change.
+    if (previous === kind || (kind.fingerprint !== undefined && kind.fingerprint === previous.fingerprint)) return;
     this.refuseClash(kind);
-    if (previous === kind) return;
     this.byKey.set(key, kind);
     this.emit({ type: 'modified', kind, previous });
   }

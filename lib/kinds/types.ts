@@ -108,6 +108,13 @@ export interface KindDefinition extends ResourceInfo {
    * definition share their resource (and storage); another definition may not serve it.
    */
   readonly origin?: string;
+  /**
+   * A stable digest of everything the kind serves (custom kinds: what of its definition the
+   * kind is made from). Two kinds with the same fingerprint serve the same: the registry keeps
+   * the one it has rather than announce a change (a definition's label or status change must
+   * not make every consumer rebuild).
+   */
+  readonly fingerprint?: string;
 }
 
 /** The OpenAPI definition name of a kind's list: its schema's name with the list kind as the last element. */
