@@ -183,3 +183,48 @@ test('the definition strategy refuses what the registry cannot serve, with kube 
   const immutable = validate({ ...renamed, metadata: { name: 'widgets.other.example.com' } }, stored(crd())).map((e) => `${e.field}: ${e.detail}`);
   assert.deepEqual(immutable, ['spec.group: field is immutable']);
 });
+
+test('a definition in a Kubernetes community group needs the API approval annotation, with kube texts', () => {
+  const validate = CUSTOM_RESOURCE_DEFINITION.strategy.validate;
+  assert.ok(validate !== undefined);
+  const inGroup = (group: string, annotation?: string): KubeObject => {
+    const object = crd({ group });
+    const annotations = annotation === undefined ? {} : { annotations: { 'api-approved.kubernetes.io': annotation } };
+    return { ...object, metadata: { name: `widgets.${group}`, ...annotations } };
+  };
+  const texts = (object: KubeObject, old?: KubeObject) =>
+    invalid('CustomResourceDefinition', 'apiextensions.k8s.io', 'x', validate(object, old)).details?.causes?.map((c) => `${c.field}: ${c.message}`) ?? [];
+  const missing =
+    'metadata.annotations[api-approved.kubernetes.io]: Required value: protected groups must have approval annotation "api-approved.kubernetes.io", see https://github.com/kubernetes/enhancements/pull/1111';
+  for (const group of ['k8s.io', 'meta.apis.pkg.apimachinery.k8s.io', 'kubernetes.io', 'x.kubernetes.io']) {
+    assert.deepEqual(texts(inGroup(group)), [missing], group);
+  }
+  assert.deepEqual(texts(inGroup('sigs.k8s.io', 'invalid')), [
+    'metadata.annotations[api-approved.kubernetes.io]: Invalid value: "invalid": protected groups must have approval annotation "api-approved.kubernetes.io" with either a URL or a reason starting with "unapproved", see https://github.com/kubernetes/enhancements/pull/1111',
+  ]);
+  assert.deepEqual(validate(inGroup('sigs.k8s.io', 'https://github.com/kubernetes/kubernetes/pull/1'), undefined), []);
+  assert.deepEqual(validate(inGroup('sigs.k8s.io', 'unapproved, experimental'), undefined), []);
+  // Not protected: a group that only looks like one.
+  assert.deepEqual(validate(inGroup('notk8s.io'), undefined), []);
+  assert.deepEqual(validate(inGroup('k8s.io.example.com'), undefined), []);
+  // An update that leaves the approval state as it was is not refused; one that loses the approval is.
+  const approved = inGroup('sigs.k8s.io', 'https://github.com/kubernetes/kubernetes/pull/1');
+  assert.deepEqual(validate(inGroup('sigs.k8s.io'), inGroup('sigs.k8s.io')), []);
+  assert.deepEqual(texts(inGroup('sigs.k8s.io'), approved), [missing]);
+});
+
+test('a kind\'s fingerprint follows what it serves, not the definition\'s metadata, status or key order', () => {
+  const fingerprints = (object: KubeObject) => kindsOfDefinition(stored(object)).map((k) => k.fingerprint);
+  const base = fingerprints(crd());
+  assert.equal(base.length, 1);
+  assert.match(base[0] ?? '', /^[0-9a-f]{64}$/);
+  const labelled = crd();
+  labelled.metadata = { ...labelled.metadata, labels: { a: 'b' }, resourceVersion: '9', generation: 3 };
+  assert.deepEqual(fingerprints(labelled), base);
+  const reordered = crd();
+  reordered.spec = Object.fromEntries(Object.entries(reordered.spec as object).reverse());
+  assert.deepEqual(fingerprints(reordered), base);
+  assert.notDeepEqual(fingerprints(crd({}, { additionalPrinterColumns: [{ name: 'Size', type: 'integer', jsonPath: '.spec.size' }] })), base);
+  assert.notDeepEqual(fingerprints(crd({ scope: 'Cluster' })), base);
+  assert.notDeepEqual(fingerprints(crd({ names: { plural: 'widgets', kind: 'Widget', shortNames: ['w'] } })), base);
+});

@@ -6,6 +6,7 @@
  * (metadata.name, metadata.namespace and spec.selectableFields), and the generation rule of
  * kube's custom resource strategy.
  */
+import { createHash } from 'node:crypto';
 import { parseRFC3339 } from '../go-time.ts';
 import { isPlainObject, type KubeObject } from '../kube.ts';
 import { objectFields, type SelectableFields } from '../selectors.ts';
@@ -139,6 +140,18 @@ export function customSelectableFields(selectable: readonly unknown[]): Selectab
   };
 }
 
+/** JSON with every object's keys sorted: the same value gives the same text whatever the order it was written in. */
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
+  const o = value as Record<string, unknown>;
+  const entries = Object.keys(o)
+    .filter((k) => o[k] !== undefined)
+    .sort()
+    .map((k) => `${JSON.stringify(k)}:${canonicalJson(o[k])}`);
+  return `{${entries.join(',')}}`;
+}
+
 /**
  * The kinds a CustomResourceDefinition object serves: one per served version, none when it is
  * malformed (no group, plural or kind), not established, or being deleted (kube stops serving
@@ -165,6 +178,8 @@ export function kindsOfDefinition(crd: KubeObject): KindDefinition[] {
     const subresources = obj(v.subresources);
     const status = isPlainObject(subresources.status);
     const schema = customDefinitionName(group, version, kind);
+    // Everything below is made from these and nothing else: equal facts, an equal kind.
+    const facts = { origin: str(crd.metadata?.name), group, scope: spec.scope, names, version: v };
     const definition: KindDefinition = {
       source: 'custom',
       group,
@@ -184,6 +199,8 @@ export function kindsOfDefinition(crd: KubeObject): KindDefinition[] {
       printer: customPrinter(Array.isArray(v.additionalPrinterColumns) ? v.additionalPrinterColumns : []),
       schema,
       definitions: Object.freeze({ [schema]: withTypeAndObjectMeta(obj(v.schema).openAPIV3Schema) }),
+      origin: facts.origin,
+      fingerprint: createHash('sha256').update(canonicalJson(facts)).digest('hex'),
     };
     kinds.push(Object.freeze(definition));
   }

@@ -185,3 +185,77 @@ test('a definition that would replace a built-in kind is skipped; the follower c
     await follower.stop();
   }
 });
+
+test('a definition that would take a built-in schema name, or share a built-in resource in another version, is skipped', async () => {
+  const source = new ScriptedSource();
+  const objectMeta = crd('objectmetas');
+  Object.assign(objectMeta.spec as object, { group: 'meta.apis.pkg.apimachinery.k8s.io', names: { plural: 'objectmetas', kind: 'ObjectMeta' } });
+  const crdV2 = crd('customresourcedefinitions', ['v2']);
+  Object.assign(crdV2.spec as object, { group: 'apiextensions.k8s.io', names: { plural: 'customresourcedefinitions', kind: 'Definition' } });
+  source.items = [objectMeta, crdV2, crd('widgets')];
+  const registry = builtinRegistry();
+  const follower = new DefinitionFollower({ registry, source, logger });
+  try {
+    await follower.ready;
+    await serving(registry, ['widgets/v1']);
+    assert.equal(registry.get('apiextensions.k8s.io', 'v2', 'customresourcedefinitions'), undefined);
+  } finally {
+    await follower.stop();
+  }
+});
+
+test('a definition refused for a clash with another is served once that other goes', async () => {
+  const source = new ScriptedSource();
+  // Same group, version and kind under two plurals: both would publish com.example.v1.Widget.
+  const first = crd('widgets', ['v1'], '5');
+  const second = crd('gizmos', ['v1'], '6');
+  Object.assign(second.spec as object, { names: { plural: 'gizmos', kind: 'Widget' } });
+  source.items = [first, second];
+  const registry = builtinRegistry();
+  const follower = new DefinitionFollower({ registry, source, logger });
+  try {
+    await follower.ready;
+    await source.watchOpen();
+    await serving(registry, ['widgets/v1']);
+    source.push({ type: 'DELETED', object: crd('widgets', ['v1'], '7') });
+    await serving(registry, ['gizmos/v1']);
+  } finally {
+    await follower.stop();
+  }
+});
+
+test('a definition written again serving the same (labels, annotations changed) changes nothing in the registry', async () => {
+  const source = new ScriptedSource();
+  source.items = [crd('widgets', ['v1', 'v2'], '5')];
+  const registry = builtinRegistry();
+  const follower = new DefinitionFollower({ registry, source, logger });
+  try {
+    await follower.ready;
+    await source.watchOpen();
+    await serving(registry, ['widgets/v1', 'widgets/v2']);
+    const changes: string[] = [];
+    const unsubscribe = registry.subscribe((c) => changes.push(`${c.type} ${c.kind.resource}/${c.kind.version}`));
+    const before = registry.generation;
+    const labelled = crd('widgets', ['v1', 'v2'], '6');
+    labelled.metadata = { ...labelled.metadata, labels: { team: 'a' }, annotations: { note: 'x' } };
+    source.push({ type: 'MODIFIED', object: labelled });
+    // A real change of v2 follows: once it is seen, the label change before it was seen too.
+    const columns = crd('widgets', ['v1', 'v2'], '7');
+    const versions = (columns.spec as { versions: Record<string, unknown>[] }).versions;
+    versions[1] = { ...versions[1], additionalPrinterColumns: [{ name: 'Size', type: 'integer', jsonPath: '.spec.size' }] };
+    source.push({ type: 'MODIFIED', object: columns });
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('no change of the registry within 5 s')), 5_000);
+      const off = registry.subscribe(() => {
+        off();
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+    unsubscribe();
+    assert.deepEqual(changes, ['modified widgets/v2']);
+    assert.equal(registry.generation, before + 1);
+  } finally {
+    await follower.stop();
+  }
+});

@@ -51,11 +51,20 @@ function nameOf(object: KubeObject): string {
 
 /**
  * Follows the definitions into `registry` until stopped. Owns the kinds it put: built-in
- * kinds are never removed, and a definition that would replace one is logged and skipped.
+ * kinds are never removed, and a kind the registry refuses (it would replace or share what a
+ * built-in kind or another definition's kind has) is logged and skipped, and tried again when
+ * a kind goes.
  */
 export class DefinitionFollower {
   private readonly o: FollowOptions;
   private readonly served = new Map<string, Served>();
+  /**
+   * Definitions with a kind the registry refused (it clashed with a kind served), by name:
+   * tried again when a kind goes, as kube's naming controller requeues a definition whose
+   * names were taken.
+   */
+  private readonly refused = new Map<string, KubeObject>();
+  private retrying = false;
   private readonly controller = new AbortController();
   private readonly done: Promise<void>;
   private markReady!: () => void;
@@ -130,37 +139,56 @@ export class DefinitionFollower {
     for (const item of items) this.apply(item);
   }
 
-  private apply(crd: KubeObject): void {
+  private apply(crd: KubeObject, again = false): void {
     const name = nameOf(crd);
     if (name === '') return;
     const resourceVersion = typeof crd.metadata?.resourceVersion === 'string' ? crd.metadata.resourceVersion : '';
     const previous = this.served.get(name);
-    if (previous !== undefined && resourceVersion !== '' && previous.resourceVersion === resourceVersion) return;
+    if (!again && previous !== undefined && resourceVersion !== '' && previous.resourceVersion === resourceVersion && !this.refused.has(name)) return;
     const wanted = kindsOfDefinition(crd);
     const keep = new Set(wanted.map(resourceKey));
+    let removed = false;
     for (const old of previous?.kinds ?? []) {
-      if (!keep.has(resourceKey(old))) this.o.registry.remove(old.group, old.version, old.resource);
+      if (!keep.has(resourceKey(old))) removed = this.o.registry.remove(old.group, old.version, old.resource) || removed;
     }
     const kinds: KindDefinition[] = [];
+    let clashed = false;
     for (const kind of wanted) {
       try {
         this.o.registry.put(kind);
         kinds.push(kind);
       } catch (err) {
+        clashed = true;
         this.o.logger.warn('a custom resource definition is not served', { name, resource: resourceKey(kind), error: err });
       }
     }
+    if (clashed) this.refused.set(name, crd);
+    else this.refused.delete(name);
     if (kinds.length === 0) this.served.delete(name);
     else this.served.set(name, { resourceVersion, kinds });
+    if (removed) this.retryRefused();
   }
 
   private remove(name: string): void {
+    this.refused.delete(name);
     const served = this.served.get(name);
     if (served === undefined) return;
     this.served.delete(name);
     for (const kind of served.kinds) {
       // Only what this follower put (a built-in kind of the same key was never replaced).
       if (this.o.registry.get(kind.group, kind.version, kind.resource)?.source === 'custom') this.o.registry.remove(kind.group, kind.version, kind.resource);
+    }
+    this.retryRefused();
+  }
+
+  /** Tries the refused definitions again: what they clashed with may be gone. */
+  private retryRefused(): void {
+    if (this.retrying) return;
+    this.retrying = true;
+    try {
+      for (const crd of [...this.refused.values()]) this.apply(crd, true);
+    } finally {
+      this.retrying = false;
     }
   }
 }

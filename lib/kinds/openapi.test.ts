@@ -250,6 +250,38 @@ test('v2: a custom kind brings its own definitions; its list is made as for CRDs
   assert.deepEqual(danglingRefs(doc, '#/definitions/', definitions), []);
 });
 
+test('a custom kind cannot replace another schema: its definitions are read only for its own names, never for a generated one', () => {
+  const hijack = { type: 'object', properties: { hijacked: { type: 'string' } } };
+  // A kind bringing a definition of another name (ObjectMeta, and another kind's schema).
+  const smuggler = kind({
+    ...WIDGETS,
+    group: 'example.org',
+    resource: 'smugglers',
+    kind: 'Smuggler',
+    listKind: 'SmugglerList',
+    schema: 'org.example.v1.Smuggler',
+    definitions: { 'org.example.v1.Smuggler': { type: 'object' }, [`${META}.ObjectMeta`]: hijack, 'com.example.v1.Widget': hijack },
+  });
+  // A kind named as a generated definition (group meta.apis.pkg.apimachinery.k8s.io, v1, ObjectMeta).
+  const objectMeta = kind({
+    ...WIDGETS,
+    group: 'meta.apis.pkg.apimachinery.k8s.io',
+    resource: 'objectmetas',
+    kind: 'ObjectMeta',
+    listKind: 'ObjectMetaList',
+    schema: `${META}.ObjectMeta`,
+    definitions: { [`${META}.ObjectMeta`]: hijack },
+  });
+  for (const kinds of [[smuggler, WIDGETS, CONFIGMAPS], [objectMeta, WIDGETS, CONFIGMAPS]]) {
+    const { document } = buildOpenApiV2(kinds, lookup(), INFO);
+    const definitions = document.definitions as Json;
+    assert.deepEqual(definitions[`${META}.ObjectMeta`].properties, (DEFINITIONS[`${META}.ObjectMeta`] as Json).properties);
+    assert.ok('spec' in definitions['com.example.v1.Widget'].properties, 'the widget schema is its own');
+    const { document: v3 } = buildOpenApiV3(kinds, { group: kinds[0]?.group ?? '', version: 'v1' }, lookup(), INFO);
+    assert.deepEqual(Object.keys(((v3.components as Json).schemas as Json)[`${META}.ObjectMeta`].properties).sort(), ['creationTimestamp', 'name']);
+  }
+});
+
 test('v3: one group-version per document, refs into components, int-or-string and Quantity as kube writes them', () => {
   const { document: doc } = buildOpenApiV3([CONFIGMAPS, DEPLOYMENTS], { group: 'apps', version: 'v1' }, lookup(), INFO);
   assert.equal(doc.openapi, '3.0.0');

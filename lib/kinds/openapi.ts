@@ -16,7 +16,7 @@
  * replicas with the same kinds serve the same bytes and the same ETag and v3 hash.
  */
 import { createHash } from 'node:crypto';
-import type { KindDefinition } from './types.ts';
+import { listDefinitionName, type KindDefinition } from './types.ts';
 import type { KindRegistry } from './registry.ts';
 
 /** A JSON schema object as the generated data holds it (OpenAPI v2 style). */
@@ -149,12 +149,6 @@ function upperFirst(s: string): string {
   return s.charAt(0).toUpperCase() + s.slice(1);
 }
 
-/** The definition name of a kind's list: the kind's name with the list kind as its last element. */
-function listDefinitionName(kind: KindDefinition): string {
-  const dot = kind.schema.lastIndexOf('.');
-  return `${kind.schema.slice(0, dot + 1)}${kind.listKind}`;
-}
-
 /** The paths and operations of one kind, as kube-apiserver installs them (see installer.go). */
 function pathsOf(kind: KindDefinition): PathSpec[] {
   const prefix = kind.group === '' ? `/api/${kind.version}` : `/apis/${kind.group}/${kind.version}`;
@@ -279,19 +273,28 @@ class DefinitionCollector {
   readonly missing = new Set<string>();
   private readonly kinds: readonly KindDefinition[];
   private readonly schemas: SchemaLookup;
+  /** The schemas kinds bring for their own names (schema and list), the first kind's for a name. */
+  private readonly own = new Map<string, JsonSchema>();
 
   constructor(kinds: readonly KindDefinition[], schemas: SchemaLookup) {
     this.kinds = kinds;
     this.schemas = schemas;
+    for (const k of kinds) {
+      for (const name of [k.schema, listDefinitionName(k)]) {
+        const schema = k.definitions?.[name];
+        if (!this.own.has(name) && schema !== undefined && schema !== null && typeof schema === 'object') this.own.set(name, schema as JsonSchema);
+      }
+    }
   }
 
-  /** A definition by name: a served kind's own definitions first, then the generated ones. */
+  /**
+   * A definition by name: a generated one, else the one a kind brings for its own schema or
+   * list. A kind's definitions of any other name are never read, and a generated name is never
+   * taken from a kind: what one custom kind brings cannot change the schema of any other kind
+   * (the registry refuses custom kinds with such names; this holds whatever registry is read).
+   */
   private lookup(name: string): JsonSchema | undefined {
-    for (const k of this.kinds) {
-      const own = k.definitions?.[name];
-      if (own !== undefined && own !== null && typeof own === 'object') return own as JsonSchema;
-    }
-    return this.schemas.get(name) as JsonSchema | undefined;
+    return (this.schemas.get(name) as JsonSchema | undefined) ?? this.own.get(name);
   }
 
   /** Adds `name` and everything it reaches; `fallback` (when given) stands in for a definition found nowhere. */

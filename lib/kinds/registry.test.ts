@@ -89,3 +89,70 @@ test('selectable fields and the generation rule are looked up by group and resou
   assert.equal(registry.generationRule('example.com', 'widgets'), 'spec');
   assert.equal(registry.generationRule('', 'configmaps'), 'allButMetadataAndStatus');
 });
+
+/** The reason of the StatusError `fn` throws ("" when it does not throw). */
+function refusal(fn: () => void): string {
+  try {
+    fn();
+    return '';
+  } catch (err) {
+    return err instanceof StatusError ? err.reason : String(err);
+  }
+}
+
+test('a custom kind may not serve a built-in resource in another version (storage keys carry no version)', () => {
+  const registry = builtinRegistry();
+  const v2 = widget({ group: 'apiextensions.k8s.io', version: 'v2', resource: 'customresourcedefinitions', kind: 'Crd', schema: 'io.k8s.apiextensions.v2.Crd' });
+  assert.equal(refusal(() => registry.put(v2)), 'Conflict');
+  assert.equal(refusal(() => registry.add({ ...v2, version: 'v1beta1', schema: 'io.k8s.apiextensions.v1beta1.Crd' })), 'Conflict');
+  assert.equal(registry.get('apiextensions.k8s.io', 'v2', 'customresourcedefinitions'), undefined);
+  assert.equal(registry.generation, 0, 'nothing changed');
+});
+
+test('a custom resource is served by one definition: its versions share it, another definition may not', () => {
+  const registry = builtinRegistry();
+  registry.put(widget({ origin: 'widgets.example.com' }));
+  registry.put(widget({ origin: 'widgets.example.com', version: 'v2', schema: 'com.example.v2.Widget' }));
+  const other = widget({ origin: 'other.example.com', version: 'v3', schema: 'com.example.v3.Widget' });
+  assert.equal(refusal(() => registry.put(other)), 'Conflict');
+  assert.deepEqual(registry.all.filter((k) => k.resource === 'widgets').map((k) => k.version), ['v1', 'v2']);
+  // Replacing a version of the same definition is a change, not a clash.
+  registry.put(widget({ origin: 'widgets.example.com', shortNames: ['w'] }));
+  assert.deepEqual(registry.get('example.com', 'v1', 'widgets')?.shortNames, ['w']);
+});
+
+test('a custom kind may not publish a built-in OpenAPI definition name, nor another kind\'s', () => {
+  const registry = builtinRegistry();
+  // group meta.apis.pkg.apimachinery.k8s.io, v1, ObjectMeta: the name of every object's metadata schema.
+  const objectMeta = widget({ group: 'meta.apis.pkg.apimachinery.k8s.io', resource: 'objectmetas', kind: 'ObjectMeta', listKind: 'ObjectMetaList', schema: `io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta` });
+  assert.equal(refusal(() => registry.put(objectMeta)), 'Conflict');
+  // Its list would be a built-in definition (io.k8s.api.core.v1.ConfigMap).
+  const listClash = widget({ group: 'core.api.k8s.io', resource: 'things', kind: 'Thing', listKind: 'ConfigMap', schema: 'io.k8s.api.core.v1.Thing' });
+  assert.equal(refusal(() => registry.put(listClash)), 'Conflict');
+  // A protected group whose names are not built in is served.
+  registry.put(widget({ group: 'gateway.networking.k8s.io', resource: 'gateways', kind: 'Gateway', listKind: 'GatewayList', schema: 'io.k8s.networking.gateway.v1.Gateway' }));
+
+  registry.put(widget({ origin: 'widgets.example.com' }));
+  // Another definition of the same group, version and kind: the same schema name.
+  const sameKind = widget({ origin: 'gizmos.example.com', resource: 'gizmos', schema: 'com.example.v1.Widget' });
+  assert.equal(refusal(() => registry.put(sameKind)), 'Conflict');
+  // A kind named as another's list.
+  const listNamed = widget({ origin: 'widgetlists.example.com', resource: 'widgetlists', kind: 'WidgetList', listKind: 'WidgetListList', schema: 'com.example.v1.WidgetList' });
+  assert.equal(refusal(() => registry.put(listNamed)), 'Conflict');
+  assert.deepEqual(registry.all.filter((k) => k.source === 'custom').map((k) => k.resource), ['gateways', 'widgets']);
+});
+
+test('a kind with the fingerprint of the one served is no change: nothing is announced', () => {
+  const registry = builtinRegistry();
+  registry.put(widget({ fingerprint: 'a' }));
+  const seen: KindChange['type'][] = [];
+  registry.subscribe((change) => seen.push(change.type));
+  const generation = registry.generation;
+  const served = registry.get('example.com', 'v1', 'widgets');
+  registry.put(widget({ fingerprint: 'a' }));
+  assert.equal(registry.get('example.com', 'v1', 'widgets'), served, 'the kind served stays');
+  assert.deepEqual(seen, []);
+  assert.equal(registry.generation, generation);
+  registry.put(widget({ fingerprint: 'b', shortNames: ['w'] }));
+  assert.deepEqual(seen, ['modified']);
+});

@@ -6,7 +6,7 @@
  */
 import { StatusError } from '../errors.ts';
 import { DEFAULT_FIELDS, type SelectableFields } from '../selectors.ts';
-import { apiVersionOf, resourceKey, type GenerationRule, type KindDefinition } from './types.ts';
+import { apiVersionOf, listDefinitionName, resourceKey, type GenerationRule, type KindDefinition } from './types.ts';
 
 /** One change of the registry, as listeners see it. */
 export type KindChange =
@@ -16,12 +16,33 @@ export type KindChange =
 
 export type KindListener = (change: KindChange) => void;
 
+export interface KindRegistryOptions {
+  /**
+   * Whether an OpenAPI definition of that name is one of the generated (built-in) schemas: a
+   * custom kind whose schema or list would take such a name is refused. Every replica must
+   * answer alike (they read the same committed schemas), so that all serve the same kinds.
+   */
+  isBuiltinDefinition?: (name: string) => boolean;
+}
+
+/** `resource.group/version` as messages name a resource. */
+function qualified(kind: KindDefinition): string {
+  return `${kind.resource}.${kind.group || 'core'}/${kind.version}`;
+}
+
+/** The OpenAPI definition names a kind publishes: its schema and its list. */
+function definitionNames(kind: KindDefinition): string[] {
+  return [kind.schema, listDefinitionName(kind)];
+}
+
 export class KindRegistry {
   private readonly byKey = new Map<string, KindDefinition>();
   private readonly listeners = new Set<KindListener>();
+  private readonly isBuiltinDefinition: (name: string) => boolean;
   private changes = 0;
 
-  constructor(kinds: readonly KindDefinition[] = []) {
+  constructor(kinds: readonly KindDefinition[] = [], options: KindRegistryOptions = {}) {
+    this.isBuiltinDefinition = options.isBuiltinDefinition ?? (() => false);
     for (const kind of kinds) this.add(kind);
     this.changes = 0;
   }
@@ -85,17 +106,25 @@ export class KindRegistry {
   }
 
   /**
-   * Adds a kind. A resource already served is a Conflict (replace changes a kind); a custom
-   * kind may not take the place of a built-in one.
+   * Adds a kind. A resource already served is a Conflict (replace changes a kind); so is a
+   * custom kind that would share what another kind has (see {@link KindRegistry.put}).
    */
   add(kind: KindDefinition): void {
     const key = resourceKey(kind);
-    if (this.byKey.has(key)) throw new StatusError('Conflict', `${kind.resource}.${kind.group || 'core'}/${kind.version} is already served`);
+    if (this.byKey.has(key)) throw new StatusError('Conflict', `${qualified(kind)} is already served`);
+    this.refuseClash(kind);
     this.byKey.set(key, kind);
     this.emit({ type: 'added', kind });
   }
 
-  /** Adds the kind, or changes the one served under its group/version/resource. Built-in kinds stay as they are. */
+  /**
+   * Adds the kind, or changes the one served under its group/version/resource; a kind with the
+   * fingerprint of the one served is no change (nothing is announced). Built-in kinds stay as
+   * they are. A custom kind is a Conflict when a built-in kind serves its group and
+   * resource in any version (storage keys carry no version: it would share their objects),
+   * when a kind of another definition serves them, or when its schema or list would publish an
+   * OpenAPI definition name that is a built-in one or another kind's.
+   */
   put(kind: KindDefinition): void {
     const key = resourceKey(kind);
     const previous = this.byKey.get(key);
@@ -104,11 +133,36 @@ export class KindRegistry {
       return;
     }
     if (previous.source === 'builtin' && kind.source !== 'builtin') {
-      throw new StatusError('Conflict', `${kind.resource}.${kind.group || 'core'}/${kind.version} is a built-in resource`);
+      throw new StatusError('Conflict', `${qualified(kind)} is a built-in resource`);
     }
-    if (previous === kind) return;
+    // The same kind, or one serving the same (a definition's label or status changed): no change.
+    if (previous === kind || (kind.fingerprint !== undefined && kind.fingerprint === previous.fingerprint)) return;
+    this.refuseClash(kind);
     this.byKey.set(key, kind);
     this.emit({ type: 'modified', kind, previous });
+  }
+
+  /** Throws Conflict when custom `kind` would share a resource or an OpenAPI definition name with another kind. */
+  private refuseClash(kind: KindDefinition): void {
+    if (kind.source === 'builtin') return;
+    const key = resourceKey(kind);
+    const names = definitionNames(kind);
+    for (const name of names) {
+      if (this.isBuiltinDefinition(name)) throw new StatusError('Conflict', `${qualified(kind)} would publish the built-in OpenAPI definition ${name}`);
+    }
+    for (const other of this.byKey.values()) {
+      // The kind it replaces (put) shares everything with it by right.
+      if (resourceKey(other) === key) continue;
+      if (other.group === kind.group && other.resource === kind.resource) {
+        if (other.source === 'builtin') throw new StatusError('Conflict', `${kind.resource}.${kind.group || 'core'} is a built-in resource (served as ${qualified(other)})`);
+        if (other.origin !== kind.origin) {
+          throw new StatusError('Conflict', `${kind.resource}.${kind.group} is served by another definition (${other.origin ?? qualified(other)})`);
+        }
+      }
+      const theirs = definitionNames(other);
+      const shared = names.find((name) => theirs.includes(name));
+      if (shared !== undefined) throw new StatusError('Conflict', `${qualified(kind)} would publish the OpenAPI definition ${shared} of ${qualified(other)}`);
+    }
   }
 
   /** Removes a kind; false when it was not served. */

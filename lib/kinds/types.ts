@@ -97,8 +97,30 @@ export interface KindDefinition extends ResourceInfo {
    * looked up in the generated schemas or in `definitions`.
    */
   readonly schema: string;
-  /** Schemas the kind brings itself (custom kinds), by definition name. */
+  /**
+   * Schemas the kind brings itself (custom kinds), by definition name. Only the kind's own
+   * `schema` and its list ({@link listDefinitionName}) are ever looked up here: a kind cannot
+   * bring the schema of another name.
+   */
   readonly definitions?: Readonly<Record<string, unknown>>;
+  /**
+   * The name of the CustomResourceDefinition a custom kind is served from: the versions of one
+   * definition share their resource (and storage); another definition may not serve it.
+   */
+  readonly origin?: string;
+  /**
+   * A stable digest of everything the kind serves (custom kinds: what of its definition the
+   * kind is made from). Two kinds with the same fingerprint serve the same: the registry keeps
+   * the one it has rather than announce a change (a definition's label or status change must
+   * not make every consumer rebuild).
+   */
+  readonly fingerprint?: string;
+}
+
+/** The OpenAPI definition name of a kind's list: its schema's name with the list kind as the last element. */
+export function listDefinitionName(kind: { schema: string; listKind: string }): string {
+  const dot = kind.schema.lastIndexOf('.');
+  return `${kind.schema.slice(0, dot + 1)}${kind.listKind}`;
 }
 
 /** "v1" for the core group, "group/version" otherwise. */

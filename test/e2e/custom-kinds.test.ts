@@ -114,6 +114,21 @@ test('a kind defined at run time appears on every replica of every service, and 
   assert.equal(watchers.length, 2);
   assert.equal((await rest1.request('GET', WIDGETS)).status, 404);
 
+  // A definition naming its kind as a built-in schema (ObjectMeta): refused without kube's API
+  // approval in a protected group; stored with it, but never served nor published.
+  const impostorGroup = 'meta.apis.pkg.apimachinery.k8s.io';
+  const impostor = {
+    ...CRD,
+    metadata: { name: `objectmetas.${impostorGroup}` },
+    spec: { ...CRD.spec, group: impostorGroup, names: { plural: 'objectmetas', kind: 'ObjectMeta' } },
+  };
+  const unapproved = await rest0.request('POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', { body: impostor });
+  assert.equal(unapproved.status, 422, unapproved.body.toString());
+  assert.match(String(unapproved.json().message), /metadata\.annotations\[api-approved\.kubernetes\.io\]: Required value: protected groups must have approval annotation/);
+  const approved = { ...impostor, metadata: { ...impostor.metadata, annotations: { 'api-approved.kubernetes.io': 'unapproved, testing' } } };
+  const stored = await rest0.request('POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', { body: approved });
+  assert.equal(stored.status, 201, stored.body.toString());
+
   const created = await rest0.request('POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', { body: CRD });
   assert.equal(created.status, 201, created.body.toString());
   const status = created.json().status as { conditions: { type: string; status: string }[]; acceptedNames: Record<string, unknown> };
@@ -155,6 +170,16 @@ test('a kind defined at run time appears on every replica of every service, and 
     });
   }
 
+  // The impostor (written before the widgets, so followed before them) is served nowhere, and
+  // ObjectMeta is published as the built-in schema.
+  for (const rest of rests) {
+    assert.equal((await rest.request('GET', `/apis/${impostorGroup}/v1`)).status, 404);
+    const v2 = await rest.request('GET', '/openapi/v2', { headers: { Accept: 'application/json' } });
+    assert.equal(v2.status, 200);
+    const objectMeta = (v2.json().definitions as Record<string, { properties: Record<string, unknown> }>)['io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta'];
+    assert.ok(objectMeta?.properties.creationTimestamp !== undefined && objectMeta.properties.spec === undefined, JSON.stringify(objectMeta));
+  }
+
   // REST: created through one gateway (once admission follows too), read through the other.
   let widget: Record<string, unknown> = {};
   await eventually('create through REST', async () => {
@@ -169,6 +194,9 @@ test('a kind defined at run time appears on every replica of every service, and 
   assert.equal(got.json().kind, 'Widget');
   const listed = await rest1.request('GET', WIDGETS);
   assert.deepEqual((listed.json().items as { metadata: { name: string } }[]).map((i) => i.metadata.name), ['w1']);
+  // Unlike a typed list, a custom resource list's items keep their kind and apiVersion.
+  const item = (listed.json().items as Record<string, unknown>[])[0];
+  assert.deepEqual([item?.kind, item?.apiVersion], ['Widget', `${GROUP}/v1`]);
   const table = await rest1.request('GET', WIDGETS, { headers: { Accept: 'application/json;as=Table;v=v1;g=meta.k8s.io' } });
   const t = table.json() as { columnDefinitions: { name: string }[]; rows: { cells: unknown[] }[] };
   assert.deepEqual(t.columnDefinitions.map((c) => c.name), ['Name', 'Size']);

@@ -9,7 +9,9 @@
  * the status asynchronously; here it is set as the object is written (acceptedNames, the
  * NamesAccepted and Established conditions, storedVersions), since every follower serves a
  * kind as soon as its definition is stored. Name conflicts between definitions of the same
- * group (kinds, short names) are not looked for: NamesAccepted is always True.
+ * group (kinds, short names) are not looked for: NamesAccepted is always True. Groups of the
+ * Kubernetes community (k8s.io, kubernetes.io and their subdomains) need kube's API approval
+ * annotation.
  */
 import { isPlainObject, rfc3339, type KubeObject } from '../../kube.ts';
 import type { FieldError } from '../../errors.ts';
@@ -213,6 +215,58 @@ function versionErrors(version: Record<string, unknown>, at: string): FieldError
   return errors;
 }
 
+/** The annotation a definition in a protected group must carry (kube's KubeAPIApprovedAnnotation). */
+export const API_APPROVED_ANNOTATION = 'api-approved.kubernetes.io';
+
+/** IsProtectedCommunityGroup: k8s.io, kubernetes.io and their subdomains belong to the Kubernetes community. */
+export function isProtectedGroup(group: string): boolean {
+  return group === 'k8s.io' || group.endsWith('.k8s.io') || group === 'kubernetes.io' || group.endsWith('.kubernetes.io');
+}
+
+type ApprovalState = 'invalid' | 'approved' | 'bypassed' | 'missing';
+
+const APPROVAL_PROPOSAL = 'see https://github.com/kubernetes/enhancements/pull/1111';
+
+/** GetAPIApprovalState: what the approval annotation says, and kube's reason for it. */
+function approvalState(object: KubeObject): { state: ApprovalState; value: string; reason: string } {
+  const value = str(obj(object.metadata?.annotations)[API_APPROVED_ANNOTATION]);
+  if (value === '') return { state: 'missing', value, reason: `protected groups must have approval annotation "${API_APPROVED_ANNOTATION}", ${APPROVAL_PROPOSAL}` };
+  if (value.startsWith('unapproved')) return { state: 'bypassed', value, reason: '' };
+  let url: URL | undefined;
+  try {
+    url = new URL(value);
+  } catch {
+    url = undefined;
+  }
+  // Go's url.ParseRequestURI with a scheme and a host: an absolute URL naming where it was approved.
+  if (url !== undefined && url.protocol !== '' && url.host !== '') return { state: 'approved', value, reason: '' };
+  return {
+    state: 'invalid',
+    value,
+    reason: `protected groups must have approval annotation "${API_APPROVED_ANNOTATION}" with either a URL or a reason starting with "unapproved", ${APPROVAL_PROPOSAL}`,
+  };
+}
+
+/**
+ * validateAPIApproval: a definition in a protected group needs the approval annotation (a URL,
+ * or a reason starting with "unapproved"). An update that leaves the approval state as it was
+ * is never refused (a controller rewriting only the spec keeps working).
+ */
+function approvalErrors(object: KubeObject, old: KubeObject | undefined, group: string): FieldError[] {
+  if (!isProtectedGroup(group)) return [];
+  const now = approvalState(object);
+  if (old !== undefined && approvalState(old).state === now.state) return [];
+  const at = `metadata.annotations[${API_APPROVED_ANNOTATION}]`;
+  switch (now.state) {
+    case 'missing':
+      return [{ type: 'FieldValueRequired', field: at, detail: now.reason }];
+    case 'invalid':
+      return [{ type: 'FieldValueInvalid', field: at, value: now.value, detail: now.reason }];
+    default:
+      return [];
+  }
+}
+
 /** ValidateCustomResourceDefinition(Update), for what the registry relies on. */
 export function validateCustomResourceDefinition(object: KubeObject, old: KubeObject | undefined): FieldError[] {
   const errors: FieldError[] = [];
@@ -253,6 +307,7 @@ export function validateCustomResourceDefinition(object: KubeObject, old: KubeOb
     immutable(spec.group, oldSpec.group, 'spec.group');
     immutable(names.plural, oldNames.plural, 'spec.names.plural');
   }
+  errors.push(...approvalErrors(object, old, group));
   return errors;
 }
 

@@ -1,9 +1,20 @@
 /** list: a collection, or a page of it (GET .../{resource}). */
-import { apiVersionOf, withTypeMeta } from '../../../../lib/kinds/index.ts';
+import type { KubeObject } from '../../../../lib/kube.ts';
+import { apiVersionOf, withTypeMeta, type KindDefinition } from '../../../../lib/kinds/index.ts';
 import { toTable } from '../../../../lib/kinds/printing.ts';
 import { negotiateResource } from '../negotiation.ts';
 import { includeObjectPolicy } from '../query.ts';
 import { queryAndDeadline, targetOf, type VerbContext } from './context.ts';
+
+/**
+ * The items of a list of `info` as kube writes them: a typed (built-in) list's items carry no
+ * kind or apiVersion; a custom resource list's items are unstructured objects and keep both,
+ * set to the served version (storage does not rely on the stored ones).
+ */
+export function listItems(items: readonly KubeObject[], info: KindDefinition): KubeObject[] {
+  if (info.source === 'custom') return items.map((o) => withTypeMeta(o, info));
+  return items.map(({ kind: _k, apiVersion: _a, ...rest }) => rest);
+}
 
 export async function list(ctx: VerbContext): Promise<void> {
   const representation = negotiateResource(ctx.req.headers.accept);
@@ -19,7 +30,5 @@ export async function list(ctx: VerbContext): Promise<void> {
     ctx.writer.write(200, toTable(info.printer, objects, { now: ctx.clock(), includeObject: includeObjectPolicy(query), listMeta }), representation.format);
     return;
   }
-  // kube omits kind/apiVersion on the items of a typed list.
-  const items = result.items.map(({ kind: _k, apiVersion: _a, ...rest }) => rest);
-  ctx.writer.write(200, { kind: info.listKind, apiVersion: apiVersionOf(info), metadata: listMeta, items }, representation.format);
+  ctx.writer.write(200, { kind: info.listKind, apiVersion: apiVersionOf(info), metadata: listMeta, items: listItems(result.items, info) }, representation.format);
 }
