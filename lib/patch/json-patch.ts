@@ -189,6 +189,40 @@ export function operationsOf(patch: readonly unknown[]): JsonPatchOperation[] {
   });
 }
 
+/** `message: ` and the reason `err` gives (its message, or itself when it is a string). */
+function wrap(message: string, err: unknown): JsonPatchError {
+  return new JsonPatchError(`${message}: ${err instanceof Error ? err.message : String(err)}`);
+}
+
+/**
+ * `fn()`, or, when it throws, a {@link JsonPatchError} of `message` wrapping the reason:
+ * `reason` when given (where the library wraps its own ErrMissing rather than the cause),
+ * else what was thrown.
+ */
+function attempt<T>(message: string, fn: () => T, reason?: string): T {
+  try {
+    return fn();
+  } catch (err) {
+    throw wrap(message, reason ?? err);
+  }
+}
+
+/**
+ * The operation's `path` or `from` (`field`); one it lacks or that is not a string fails as
+ * `<kind> operation failed to decode <field>: <reason>`, the reason being "missing value"
+ * where the library says only that (`hideReason`: add, remove, and copy's path).
+ */
+function decode(op: JsonPatchOperation, kind: string, field: 'path' | 'from', hideReason = false): string {
+  return attempt(`${kind} operation failed to decode ${field}`, () => pathOf(op, field, kind), hideReason ? MISSING : undefined);
+}
+
+/** The container and key `path` names in `root`; a missing one fails as `<notFound>: missing value`. */
+function locate(root: Container, path: string, notFound: string): { con: Container; key: string } {
+  const found = findObject(root, path);
+  if (found === undefined) throw new JsonPatchError(`${notFound}: ${MISSING}`);
+  return found;
+}
+
 /**
  * Applies `operations` to `doc` (changed in place; the result may be another value when the
  * root is replaced) and returns the patched document. Throws {@link JsonPatchError} for an
@@ -197,118 +231,55 @@ export function operationsOf(patch: readonly unknown[]): JsonPatchOperation[] {
 export function applyJsonPatch(doc: Container, operations: readonly JsonPatchOperation[], copyLimit = MAX_JSON_PATCH_COPY_BYTES): Container {
   let root = doc;
   let copied = 0;
-  const wrap = (message: string, err: unknown): JsonPatchError => new JsonPatchError(`${message}: ${err instanceof Error ? err.message : String(err)}`);
   for (const op of operations) {
     const kind = typeof op.op === 'string' ? op.op : 'unknown';
     switch (kind) {
       case 'add': {
-        let path: string;
-        try {
-          path = pathOf(op, 'path', 'add');
-        } catch {
-          throw new JsonPatchError(`add operation failed to decode path: ${MISSING}`);
-        }
-        const found = findObject(root, path);
-        if (found === undefined) throw new JsonPatchError(`add operation does not apply: doc is missing path: "${path}": ${MISSING}`);
-        try {
-          add(found.con, found.key, op.value ?? null);
-        } catch (err) {
-          throw wrap(`error in add for path: '${path}'`, err);
-        }
+        const path = decode(op, 'add', 'path', true);
+        const found = locate(root, path, `add operation does not apply: doc is missing path: "${path}"`);
+        attempt(`error in add for path: '${path}'`, () => add(found.con, found.key, op.value ?? null));
         break;
       }
       case 'remove': {
-        let path: string;
-        try {
-          path = pathOf(op, 'path', 'remove');
-        } catch {
-          throw new JsonPatchError(`remove operation failed to decode path: ${MISSING}`);
-        }
-        const found = findObject(root, path);
-        if (found === undefined) throw new JsonPatchError(`remove operation does not apply: doc is missing path: "${path}": ${MISSING}`);
-        try {
-          remove(found.con, found.key);
-        } catch (err) {
-          throw wrap(`error in remove for path: '${path}'`, err);
-        }
+        const path = decode(op, 'remove', 'path', true);
+        const found = locate(root, path, `remove operation does not apply: doc is missing path: "${path}"`);
+        attempt(`error in remove for path: '${path}'`, () => remove(found.con, found.key));
         break;
       }
       case 'replace': {
-        let path: string;
-        try {
-          path = pathOf(op, 'path', 'replace');
-        } catch (err) {
-          throw wrap('replace operation failed to decode path', err);
-        }
+        const path = decode(op, 'replace', 'path');
         if (path === '') {
           if (!Array.isArray(op.value) && !isPlainObject(op.value)) throw new JsonPatchError('replace operation value must be object or array: <nil>');
           root = op.value;
           break;
         }
-        const found = findObject(root, path);
-        if (found === undefined) throw new JsonPatchError(`replace operation does not apply: doc is missing path: ${path}: ${MISSING}`);
-        try {
-          get(found.con, found.key);
-        } catch {
-          throw new JsonPatchError(`replace operation does not apply: doc is missing key: ${path}: ${MISSING}`);
-        }
-        try {
-          set(found.con, found.key, op.value ?? null);
-        } catch (err) {
-          throw wrap(`error in remove for path: '${path}'`, err);
-        }
+        const found = locate(root, path, `replace operation does not apply: doc is missing path: ${path}`);
+        attempt(`replace operation does not apply: doc is missing key: ${path}`, () => get(found.con, found.key), MISSING);
+        // The library's own words for a replace, "remove" included.
+        attempt(`error in remove for path: '${path}'`, () => set(found.con, found.key, op.value ?? null));
         break;
       }
       case 'move': {
-        let from: string;
-        try {
-          from = pathOf(op, 'from', 'move');
-        } catch (err) {
-          throw wrap('move operation failed to decode from', err);
-        }
-        const source = findObject(root, from);
-        if (source === undefined) throw new JsonPatchError(`move operation does not apply: doc is missing from path: ${from}: ${MISSING}`);
-        let value: unknown;
-        try {
-          value = get(source.con, source.key);
+        const from = decode(op, 'move', 'from');
+        const source = locate(root, from, `move operation does not apply: doc is missing from path: ${from}`);
+        const value = attempt(`error in move for path: '${source.key}'`, () => {
+          const moved = get(source.con, source.key);
           remove(source.con, source.key);
-        } catch (err) {
-          throw wrap(`error in move for path: '${source.key}'`, err);
-        }
-        let path: string;
-        try {
-          path = pathOf(op, 'path', 'move');
-        } catch (err) {
-          throw wrap('move operation failed to decode path', err);
-        }
-        const target = findObject(root, path);
-        if (target === undefined) throw new JsonPatchError(`move operation does not apply: doc is missing destination path: ${path}: ${MISSING}`);
-        try {
-          add(target.con, target.key, value ?? null);
-        } catch (err) {
-          throw wrap(`error in move for path: '${path}'`, err);
-        }
+          return moved;
+        });
+        const path = decode(op, 'move', 'path');
+        const target = locate(root, path, `move operation does not apply: doc is missing destination path: ${path}`);
+        attempt(`error in move for path: '${path}'`, () => add(target.con, target.key, value ?? null));
         break;
       }
       case 'test': {
-        let path: string;
-        try {
-          path = pathOf(op, 'path', 'test');
-        } catch (err) {
-          throw wrap('test operation failed to decode path', err);
-        }
+        const path = decode(op, 'test', 'path');
         if (path === '') {
           if (!jsonEqual(root, op.value)) throw new JsonPatchError(`testing value ${path} failed: test failed`);
           break;
         }
-        const found = findObject(root, path);
-        if (found === undefined) throw new JsonPatchError(`test operation does not apply: is missing path: ${path}: ${MISSING}`);
-        let value: unknown;
-        try {
-          value = get(found.con, found.key);
-        } catch (err) {
-          throw wrap(`error in test for path: '${path}'`, err);
-        }
+        const found = locate(root, path, `test operation does not apply: is missing path: ${path}`);
+        const value = attempt(`error in test for path: '${path}'`, () => get(found.con, found.key));
         const expected = op.value ?? null;
         if (value === undefined || value === null) {
           if (expected === null) break;
@@ -318,28 +289,11 @@ export function applyJsonPatch(doc: Container, operations: readonly JsonPatchOpe
         break;
       }
       case 'copy': {
-        let from: string;
-        try {
-          from = pathOf(op, 'from', 'copy');
-        } catch (err) {
-          throw wrap('copy operation failed to decode from', err);
-        }
-        const source = findObject(root, from);
-        if (source === undefined) throw new JsonPatchError(`copy operation does not apply: doc is missing from path: ${from}: ${MISSING}`);
-        let value: unknown;
-        try {
-          value = get(source.con, source.key);
-        } catch (err) {
-          throw wrap(`error in copy for from: '${from}'`, err);
-        }
-        let path: string;
-        try {
-          path = pathOf(op, 'path', 'copy');
-        } catch {
-          throw new JsonPatchError(`copy operation failed to decode path: ${MISSING}`);
-        }
-        const target = findObject(root, path);
-        if (target === undefined) throw new JsonPatchError(`copy operation does not apply: doc is missing destination path: ${path}: ${MISSING}`);
+        const from = decode(op, 'copy', 'from');
+        const source = locate(root, from, `copy operation does not apply: doc is missing from path: ${from}`);
+        const value = attempt(`error in copy for from: '${from}'`, () => get(source.con, source.key));
+        const path = decode(op, 'copy', 'path', true);
+        const target = locate(root, path, `copy operation does not apply: doc is missing destination path: ${path}`);
         // The copy is its JSON text parsed again: what it costs is that text's length.
         const text = value === undefined ? undefined : JSON.stringify(value);
         if (text !== undefined) {
@@ -348,11 +302,7 @@ export function applyJsonPatch(doc: Container, operations: readonly JsonPatchOpe
             throw new JsonPatchError(`Unable to complete the copy, the accumulated size increase of copy is ${copied}, exceeding the limit ${copyLimit}`);
           }
         }
-        try {
-          add(target.con, target.key, text === undefined ? null : (JSON.parse(text) as unknown));
-        } catch (err) {
-          throw wrap('error while adding value during copy', err);
-        }
+        attempt('error while adding value during copy', () => add(target.con, target.key, text === undefined ? null : (JSON.parse(text) as unknown)));
         break;
       }
       default:
