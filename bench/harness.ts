@@ -9,7 +9,10 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
+import type { Etcd3 } from 'etcd3';
 import { rfc3339, type KubeObject } from '../lib/kube.ts';
+import type { StorageRef } from '../services/storage/api.ts';
+import { collectionPrefix, objectKey, REGISTRY_PREFIX } from '../services/storage/core/keys.ts';
 
 const CREATED = rfc3339(new Date());
 
@@ -31,6 +34,70 @@ export function benchConfigMap(namespace: string, name: string, bench: { app: st
     },
     data,
   };
+}
+
+/** The storage reference of a ConfigMap (its collection when `name` is empty). */
+export function configMapsRef(namespace: string, name = ''): StorageRef {
+  return { group: '', resource: 'configmaps', namespace, name };
+}
+
+/** The name of the `seq`th object a bench writes (fixed width, so every name is as long). */
+export function nameOf(seq: number): string {
+  return `cm-${String(seq).padStart(8, '0')}`;
+}
+
+/** The raw reference's key root: same length as /registry/, outside what the changefeed watches. */
+export const RAW_ROOT = '/baseline/';
+if (RAW_ROOT.length !== REGISTRY_PREFIX.length) throw new Error('RAW_ROOT must be as long as REGISTRY_PREFIX');
+
+/** The raw reference's key of `ref`: the storage key with RAW_ROOT for /registry/. */
+export function rawKey(ref: StorageRef): string {
+  return RAW_ROOT + objectKey(ref).slice(REGISTRY_PREFIX.length);
+}
+
+/** The raw reference's key prefix of `ref`'s collection. */
+export function rawPrefix(ref: StorageRef): string {
+  return RAW_ROOT + collectionPrefix(ref).slice(REGISTRY_PREFIX.length);
+}
+
+/** The objects {@link seedBothRoots} wrote: as storage holds them, and as the raw reference does. */
+export interface Seeded {
+  /** Under /registry/, resourceVersion set to the revision of its write. */
+  registry: KubeObject[];
+  /** Under RAW_ROOT, with the revision of its write. */
+  raw: { object: KubeObject; revision: string }[];
+}
+
+/**
+ * Writes `count` objects (`object(namespace, nameOf(i))`) of `namespace` directly to etcd under
+ * both roots, `inFlight` at a time, so that both sides read the same; `wrote` hears each
+ * /registry/ revision (what the changefeed must publish before a window).
+ */
+export async function seedBothRoots(
+  raw: Etcd3,
+  namespace: string,
+  count: number,
+  inFlight: number,
+  object: (namespace: string, name: string) => KubeObject,
+  wrote: (revision: number) => void,
+): Promise<Seeded> {
+  const registry = new Array<KubeObject>(count);
+  const rawObjects = new Array<{ object: KubeObject; revision: string }>(count);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: inFlight }, async () => {
+      for (let i = next++; i < count; i = next++) {
+        const ref = configMapsRef(namespace, nameOf(i));
+        const made = object(namespace, ref.name);
+        const json = JSON.stringify(made);
+        const [a, b] = await Promise.all([raw.put(objectKey(ref)).value(json).exec(), raw.put(rawKey(ref)).value(json).exec()]);
+        registry[i] = { ...made, metadata: { ...made.metadata, resourceVersion: a.header.revision } };
+        rawObjects[i] = { object: made, revision: b.header.revision };
+        wrote(Number(a.header.revision));
+      }
+    }),
+  );
+  return { registry, raw: rawObjects };
 }
 
 /** What one measured window produced. */
@@ -137,6 +204,27 @@ export function benchRounds(fallback = 3): number {
   const n = Number(raw);
   if (!Number.isSafeInteger(n) || n < 1) throw new Error(`BENCH_ROUNDS must be a whole number >= 1, got "${raw}"`);
   return n;
+}
+
+/** A positive number of seconds from the environment variable `name`, or `fallback` when unset. */
+export function envSeconds(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`${name} must be a positive number of seconds, got "${raw}"`);
+  return n;
+}
+
+/**
+ * BENCH_ONLY: the subset of `names` to run (comma-separated; an unknown name throws, `what`
+ * naming the kind of thing listed), and whether a name is in the run (all when unset).
+ */
+export function benchOnly<T extends string>(names: readonly T[], what = 'benchmark'): { only: string[]; selected: (name: T) => boolean } {
+  const only = (process.env.BENCH_ONLY ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
+  for (const name of only) {
+    if (!(names as readonly string[]).includes(name)) throw new Error(`BENCH_ONLY: unknown ${what} "${name}" (${names.join(', ')})`);
+  }
+  return { only, selected: (name) => only.length === 0 || only.includes(name) };
 }
 
 /** Nearest-rank percentile of sorted values (q in 0..1); 0 for none. */
@@ -321,6 +409,63 @@ export function toolVersion(command: string, args: string[], pattern: RegExp): s
   } catch {
     return 'unknown';
   }
+}
+
+/** The commit measured; uncommittedChanges: services/, lib/ or proto/ differed from it. */
+export type SourceVersion = { commit: string; uncommittedChanges: boolean } | undefined;
+
+/** The machine and tools a bench ran on. */
+export interface BenchEnvironment {
+  node: string;
+  cpuModel: string;
+  cpuCount: number;
+  etcd: string;
+  redis: string;
+}
+
+/** What every bench's results start with; `S` is the bench's own settings. */
+export interface ReportHeader<S> {
+  date: string;
+  durationSeconds: number;
+  command: string;
+  settings: S;
+  environment: BenchEnvironment;
+  source: SourceVersion;
+}
+
+/** The header of a results report for a run that began at `started` (now its end), of the checkout at `root`. */
+export function reportHeader<S>(root: string, started: Date, command: string, settings: S): ReportHeader<S> {
+  return {
+    date: started.toISOString(),
+    durationSeconds: Math.round((Date.now() - started.getTime()) / 1000),
+    command,
+    settings,
+    environment: {
+      node: process.version,
+      cpuModel: cpus()[0]?.model ?? 'unknown',
+      cpuCount: cpus().length,
+      etcd: toolVersion('etcd', ['--version'], /etcd Version:\s*(\S+)/),
+      redis: toolVersion('redis-server', ['--version'], /v=(\S+)/),
+    },
+    source: sourceVersion(root),
+  };
+}
+
+/** " at <short commit>", and whether the code differed from it, for a report's first line; "" when unknown. */
+export function sourceNote(source: SourceVersion): string {
+  return source === undefined ? '' : ` at ${source.commit.slice(0, 7)}${source.uncommittedChanges ? ' (with uncommitted changes)' : ''}`;
+}
+
+/**
+ * A diagnostic run (`diagnostic` says what made it one) prints its Markdown and leaves
+ * bench/results/ as it was; any other writes it with {@link writeResults}.
+ */
+export function publishResults(dir: string, name: string, report: unknown, markdown: string, diagnostic: string | undefined): void {
+  if (diagnostic !== undefined) {
+    process.stdout.write(`\n${markdown}\n(${diagnostic}: a diagnostic run; bench/results/ left as it was)\n`);
+    return;
+  }
+  writeResults(dir, name, report, markdown);
 }
 
 /** Writes `<name>.json` (numbers to three decimals) and `<name>.md` into `dir` and says so. */

@@ -2,7 +2,7 @@
  * The results of `make bench-pipeline`: their machine-readable shape
  * (bench/results/pipeline.json) and the Markdown printed at the end and kept beside it.
  */
-import type { Spread } from './harness.ts';
+import { sourceNote, type ReportHeader, type Spread } from './harness.ts';
 
 /** The processes whose CPU time is measured, in the order a request passes them (the bench is the client). */
 export const PROCESSES = ['gateway', 'auth', 'admission', 'storage', 'watch', 'etcd', 'redis', 'bench'] as const;
@@ -61,23 +61,18 @@ export interface PipelineBench {
   pipeline: SideOverall;
 }
 
-export interface PipelineReport {
-  date: string;
-  durationSeconds: number;
-  command: string;
-  settings: {
-    benchSeconds: number;
-    rounds: number;
-    warmupSeconds: number;
-    inFlight: number;
-    objectBytes: number;
-    listObjects: number;
-    listPage: number;
-    client: string;
-  };
-  environment: { node: string; cpuModel: string; cpuCount: number; etcd: string; redis: string };
-  /** The commit measured; uncommittedChanges: services/, lib/ or proto/ differed from it. */
-  source: { commit: string; uncommittedChanges: boolean } | undefined;
+export interface PipelineSettings {
+  benchSeconds: number;
+  rounds: number;
+  warmupSeconds: number;
+  inFlight: number;
+  objectBytes: number;
+  listObjects: number;
+  listPage: number;
+  client: string;
+}
+
+export interface PipelineReport extends ReportHeader<PipelineSettings> {
   results: PipelineBench[];
 }
 
@@ -106,8 +101,7 @@ function total(cpu: Record<string, number>): number {
 export function renderPipelineMarkdown(report: PipelineReport): string {
   const env = report.environment;
   const s = report.settings;
-  const source =
-    report.source === undefined ? '' : ` at ${report.source.commit.slice(0, 7)}${report.source.uncommittedChanges ? ' (with uncommitted changes)' : ''}`;
+  const source = sourceNote(report.source);
   const lines = [
     `# REST pipeline vs raw etcd (${report.date.slice(0, 10)})`,
     '',

@@ -36,7 +36,7 @@
  */
 import { readFile, rm, mkdtemp } from 'node:fs/promises';
 import { Agent, request } from 'node:https';
-import { cpus, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Etcd3 } from 'etcd3';
@@ -44,51 +44,42 @@ import { Redis } from 'ioredis';
 import type { KubeObject } from '../lib/kube.ts';
 import { startControlPlane, type ControlPlane } from '../lib/local/control-plane.ts';
 import { missingBinaries, waitUntil } from '../lib/local/process.ts';
-import type { StorageRef } from '../services/storage/api.ts';
 import { createEtcdClient } from '../services/storage/backends/etcd.ts';
 import { FEED_REVISION_KEY } from '../services/storage/changefeed.ts';
-import { collectionPrefix, objectKey, prefixEnd, REGISTRY_PREFIX } from '../services/storage/core/keys.ts';
+import { prefixEnd } from '../services/storage/core/keys.ts';
 import {
   benchConfigMap,
+  benchOnly,
   benchRounds,
   closedLoop,
+  configMapsRef,
   CpuMeter,
+  envSeconds,
+  nameOf,
   type Operation,
+  publishResults,
   quietly,
+  rawKey,
+  rawPrefix,
+  reportHeader,
   runBench,
-  sourceVersion,
+  seedBothRoots,
   spreadOf,
   stopOnSignals,
   summarize,
-  toolVersion,
-  writeResults,
 } from './harness.ts';
 import { renderPipelineMarkdown, type PipelineBench, type PipelineReport, type PipelineSide, type RoundResult } from './pipeline-report.ts';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const RESULTS_DIR = join(ROOT, 'bench', 'results');
 
-function envSeconds(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isFinite(n) || n <= 0) throw new Error(`${name} must be a positive number of seconds, got "${raw}"`);
-  return n;
-}
-
 const SECONDS = envSeconds('BENCH_SECONDS', 10);
 const WARMUP_SECONDS = envSeconds('BENCH_WARMUP_SECONDS', 2);
 const ROUNDS = benchRounds();
 const BENCHMARKS = ['create', 'get', 'update', 'list'] as const;
 type BenchName = (typeof BENCHMARKS)[number];
-const ONLY = (process.env.BENCH_ONLY ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
-for (const name of ONLY) {
-  if (!(BENCHMARKS as readonly string[]).includes(name)) throw new Error(`BENCH_ONLY: unknown benchmark "${name}" (${BENCHMARKS.join(', ')})`);
-}
+const { only: ONLY, selected } = benchOnly<BenchName>(BENCHMARKS);
 const DIAGNOSTIC = ONLY.length > 0;
-function selected(name: BenchName): boolean {
-  return ONLY.length === 0 || ONLY.includes(name);
-}
 
 const IN_FLIGHT = 64;
 const OBJECT_BYTES = 1024;
@@ -97,22 +88,6 @@ const GET_KEYS = 1_000;
 const UPDATE_KEYS_PER_WORKER = 4;
 const LIST_OBJECTS = 3_000;
 const LIST_PAGE = 100;
-
-/** The raw reference's key root: same length as /registry/, outside what the changefeed watches. */
-const RAW_ROOT = '/baseline/';
-if (RAW_ROOT.length !== REGISTRY_PREFIX.length) throw new Error('RAW_ROOT must be as long as REGISTRY_PREFIX');
-
-function configMapsRef(namespace: string, name = ''): StorageRef {
-  return { group: '', resource: 'configmaps', namespace, name };
-}
-
-function rawKey(namespace: string, name: string): string {
-  return RAW_ROOT + objectKey(configMapsRef(namespace, name)).slice(REGISTRY_PREFIX.length);
-}
-
-function nameOf(seq: number): string {
-  return `cm-${String(seq).padStart(8, '0')}`;
-}
 
 /** A ConfigMap as stored: the metadata the admission chain adds (uid, creationTimestamp) included. */
 function configMap(namespace: string, name: string, payload: string, counter = 0): KubeObject {
@@ -291,30 +266,13 @@ async function main(): Promise<void> {
 
   // Seed what get, update and list read: the same objects under both roots, written directly
   // (as the pipeline stores them; the changefeed publishes the /registry/ ones as any write).
-  const seed = async (namespace: string, count: number): Promise<{ pipeline: KubeObject[]; raw: { object: KubeObject; revision: string }[] }> => {
-    const pipelineObjects = new Array<KubeObject>(count);
-    const rawObjects = new Array<{ object: KubeObject; revision: string }>(count);
-    let next = 0;
-    await Promise.all(
-      Array.from({ length: IN_FLIGHT }, async () => {
-        for (let i = next++; i < count; i = next++) {
-          const object = configMap(namespace, nameOf(i), PAYLOAD);
-          const json = JSON.stringify(object);
-          const [a, b] = await Promise.all([
-            raw.put(objectKey(configMapsRef(namespace, nameOf(i)))).value(json).exec(),
-            raw.put(rawKey(namespace, nameOf(i))).value(json).exec(),
-          ]);
-          pipelineObjects[i] = { ...object, metadata: { ...object.metadata, resourceVersion: a.header.revision } };
-          rawObjects[i] = { object, revision: b.header.revision };
-          if (Number(a.header.revision) > pipelineRevision) pipelineRevision = Number(a.header.revision);
-        }
-      }),
-    );
-    return { pipeline: pipelineObjects, raw: rawObjects };
-  };
+  const seed = (namespace: string, count: number): ReturnType<typeof seedBothRoots> =>
+    seedBothRoots(raw, namespace, count, IN_FLIGHT, (ns, name) => configMap(ns, name, PAYLOAD), (revision) => {
+      if (revision > pipelineRevision) pipelineRevision = revision;
+    });
   log('seeding the objects get, update and list read, under both roots');
   if (selected('get')) await seed('bench-get', GET_KEYS);
-  const updateObjects = selected('update') ? await seed('bench-update', IN_FLIGHT * UPDATE_KEYS_PER_WORKER) : { pipeline: [], raw: [] };
+  const updateObjects = selected('update') ? await seed('bench-update', IN_FLIGHT * UPDATE_KEYS_PER_WORKER) : { registry: [], raw: [] };
   if (selected('list')) await seed('bench-list', LIST_OBJECTS);
   await settle();
 
@@ -383,7 +341,7 @@ async function main(): Promise<void> {
       name: 'raw',
       op: async () => {
         const name = nameOf(rawCreates++);
-        const key = rawKey('bench-create', name);
+        const key = rawKey(configMapsRef('bench-create', name));
         const response = await raw.if(key, 'Mod', '==', 0).then(raw.put(key).value(JSON.stringify(configMap('bench-create', name, PAYLOAD)))).commit();
         if (!response.succeeded) throw new Error(`${key} exists`);
       },
@@ -407,7 +365,7 @@ async function main(): Promise<void> {
     {
       name: 'raw',
       op: async () => {
-        const key = rawKey('bench-get', nameOf(rawGets++ % GET_KEYS));
+        const key = rawKey(configMapsRef('bench-get', nameOf(rawGets++ % GET_KEYS)));
         const kv = (await raw.get(key).exec()).kvs[0];
         if (kv === undefined) throw new Error(`${key} missing`);
         JSON.parse(kv.value.toString('utf8'));
@@ -424,7 +382,7 @@ async function main(): Promise<void> {
   // update: each worker cycles through its own objects; compare-and-swap on the revision it
   // last wrote (the pipeline: PUT of the object it holds, resourceVersion included).
   const rawState = updateObjects.raw;
-  const pipelineState = updateObjects.pipeline;
+  const pipelineState = updateObjects.registry;
   const rawTurn = new Array<number>(IN_FLIGHT).fill(0);
   const pipelineTurn = new Array<number>(IN_FLIGHT).fill(0);
   let counter = 0;
@@ -438,7 +396,7 @@ async function main(): Promise<void> {
         const index = worker + IN_FLIGHT * ((rawTurn[worker] = (rawTurn[worker] ?? 0) + 1) % UPDATE_KEYS_PER_WORKER);
         const current = rawState[index] as { object: KubeObject; revision: string };
         const object = { ...current.object, data: { counter: String(++counter), payload: PAYLOAD } };
-        const key = rawKey('bench-update', current.object.metadata?.name ?? '');
+        const key = rawKey(configMapsRef('bench-update', current.object.metadata?.name ?? ''));
         const response = await raw.if(key, 'Mod', '==', current.revision).then(raw.put(key).value(JSON.stringify(object))).commit();
         if (!response.succeeded) throw new Error(`${key} changed under the bench`);
         rawState[index] = { object, revision: response.header.revision };
@@ -460,9 +418,9 @@ async function main(): Promise<void> {
 
   // list: a page per operation; each worker walks its own list of LIST_OBJECTS, page by page,
   // every page of a list at its first page's revision, and starts again at the end.
-  const rawPrefix = RAW_ROOT + collectionPrefix(configMapsRef('bench-list')).slice(REGISTRY_PREFIX.length);
-  const rawEnd = prefixEnd(rawPrefix);
-  const rawCursor = Array.from({ length: IN_FLIGHT }, () => ({ start: Buffer.from(rawPrefix), revision: '0', items: 0 }));
+  const rawStart = rawPrefix(configMapsRef('bench-list'));
+  const rawEnd = prefixEnd(rawStart);
+  const rawCursor = Array.from({ length: IN_FLIGHT }, () => ({ start: Buffer.from(rawStart), revision: '0', items: 0 }));
   const pipelineCursor = Array.from({ length: IN_FLIGHT }, () => ({ token: '', items: 0 }));
   let rawObjects = 0;
   let pipelineObjects = 0;
@@ -486,7 +444,7 @@ async function main(): Promise<void> {
           return;
         }
         if (cursor.items !== LIST_OBJECTS) throw new Error(`raw list saw ${cursor.items} objects`);
-        rawCursor[worker] = { start: Buffer.from(rawPrefix), revision: '0', items: 0 };
+        rawCursor[worker] = { start: Buffer.from(rawStart), revision: '0', items: 0 };
       },
     },
     {
@@ -511,10 +469,7 @@ async function main(): Promise<void> {
   );
 
   const report: PipelineReport = {
-    date: started.toISOString(),
-    durationSeconds: Math.round((Date.now() - started.getTime()) / 1000),
-    command: `${DIAGNOSTIC ? `BENCH_ONLY=${ONLY.join(',')} ` : ''}make bench-pipeline`,
-    settings: {
+    ...reportHeader(ROOT, started, `${DIAGNOSTIC ? `BENCH_ONLY=${ONLY.join(',')} ` : ''}make bench-pipeline`, {
       benchSeconds: SECONDS,
       rounds: ROUNDS,
       warmupSeconds: WARMUP_SECONDS,
@@ -523,23 +478,10 @@ async function main(): Promise<void> {
       listObjects: LIST_OBJECTS,
       listPage: LIST_PAGE,
       client: 'HTTPS, HTTP/1.1 keep-alive, one socket per request in flight, bearer token, JSON',
-    },
-    environment: {
-      node: process.version,
-      cpuModel: cpus()[0]?.model ?? 'unknown',
-      cpuCount: cpus().length,
-      etcd: toolVersion('etcd', ['--version'], /etcd Version:\s*(\S+)/),
-      redis: toolVersion('redis-server', ['--version'], /v=(\S+)/),
-    },
-    source: sourceVersion(ROOT),
+    }),
     results,
   };
-  const markdown = renderPipelineMarkdown(report);
-  if (DIAGNOSTIC) {
-    process.stdout.write(`\n${markdown}\n(BENCH_ONLY: a diagnostic run; bench/results/ left as it was)\n`);
-    return;
-  }
-  writeResults(RESULTS_DIR, 'pipeline', report, markdown);
+  publishResults(RESULTS_DIR, 'pipeline', report, renderPipelineMarkdown(report), DIAGNOSTIC ? 'BENCH_ONLY' : undefined);
 }
 
 /** One side of one round: throughput, latency, CPU per operation of every process. */

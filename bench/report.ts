@@ -2,7 +2,7 @@
  * The results of a benchmark run: their machine-readable shape (bench/results/*.json) and the
  * Markdown table printed at the end and kept beside it.
  */
-import type { Spread, Summary } from './harness.ts';
+import { sourceNote, type ReportHeader, type Spread, type Summary } from './harness.ts';
 
 export interface SideResult extends Summary {
   /** Percent of one core used by each process during this side's measured windows. */
@@ -49,14 +49,7 @@ export interface BenchResult {
   changefeedCatchUpSeconds: number;
 }
 
-export interface Report {
-  date: string;
-  durationSeconds: number;
-  command: string;
-  settings: { benchSeconds: number; rounds: number; warmupSeconds: number; objectBytes: number };
-  environment: { node: string; cpuModel: string; cpuCount: number; etcd: string; redis: string };
-  /** The commit measured; uncommittedChanges: services/, lib/ or proto/ differed from it. */
-  source: { commit: string; uncommittedChanges: boolean } | undefined;
+export interface Report extends ReportHeader<{ benchSeconds: number; rounds: number; warmupSeconds: number; objectBytes: number }> {
   results: BenchResult[];
   /** Absent when the run did not include the create benchmark. */
   /** Judged on the medians of the rounds. */
@@ -89,8 +82,7 @@ function spread(s: Spread): string {
 
 export function renderMarkdown(report: Report): string {
   const env = report.environment;
-  const source =
-    report.source === undefined ? '' : ` at ${report.source.commit.slice(0, 7)}${report.source.uncommittedChanges ? ' (with uncommitted changes)' : ''}`;
+  const source = sourceNote(report.source);
   const lines = [
     `# Storage service vs raw etcd (${report.date.slice(0, 10)})`,
     '',

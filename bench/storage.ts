@@ -30,7 +30,6 @@
  * BENCH_NODE_FLAGS (space-separated Node flags of the storage process, e.g. GC settings).
  */
 import { randomUUID } from 'node:crypto';
-import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Etcd3 } from 'etcd3';
@@ -42,60 +41,51 @@ import { freePort } from '../lib/local/ports.ts';
 import { missingBinaries, spawnProcess, waitUntil, type ManagedProcess } from '../lib/local/process.ts';
 import { startRedis, type RedisServer } from '../lib/local/redis.ts';
 import { createTelemetry } from '../lib/tracing.ts';
-import type { StorageRef } from '../services/storage/api.ts';
 import { createEtcdClient } from '../services/storage/backends/etcd.ts';
 import { FEED_REVISION_KEY } from '../services/storage/changefeed.ts';
-import { collectionPrefix, objectKey, prefixEnd, REGISTRY_PREFIX } from '../services/storage/core/keys.ts';
+import { prefixEnd } from '../services/storage/core/keys.ts';
 import { StorageClient } from '../services/storage/grpc/client.ts';
 import {
   benchConfigMap,
+  benchOnly,
   benchRounds,
   closedLoop,
+  configMapsRef,
   CpuMeter,
+  envSeconds,
+  nameOf,
   type Operation,
+  publishResults,
   quietly,
+  rawKey,
+  rawPrefix,
+  reportHeader,
   runBench,
   type Sample,
+  seedBothRoots,
   sleep,
-  sourceVersion,
   spreadOf,
   stopOnSignals,
   summarize,
   type Summary,
-  toolVersion,
-  writeResults,
 } from './harness.ts';
 import { renderMarkdown, sideResult, type BenchResult, type Report, type RoundFigures } from './report.ts';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const RESULTS_DIR = join(ROOT, 'bench', 'results');
 
-function envSeconds(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isFinite(n) || n <= 0) throw new Error(`${name} must be a positive number of seconds, got "${raw}"`);
-  return n;
-}
-
 const SECONDS = envSeconds('BENCH_SECONDS', 10);
 const WARMUP_SECONDS = envSeconds('BENCH_WARMUP_SECONDS', 2);
 const ROUNDS = benchRounds();
 const CPU_PROF_DIR = process.env.BENCH_CPU_PROF;
 const BENCHMARKS = ['create', 'get', 'update', 'list', 'create-1'] as const;
-const ONLY = (process.env.BENCH_ONLY ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
-for (const name of ONLY) {
-  if (!(BENCHMARKS as readonly string[]).includes(name)) throw new Error(`BENCH_ONLY: unknown benchmark "${name}" (${BENCHMARKS.join(', ')})`);
-}
+/** Whether this run includes the benchmark (all of them unless BENCH_ONLY names a subset). */
+const { only: ONLY, selected } = benchOnly(BENCHMARKS);
 const CHANGEFEED = (process.env.BENCH_CHANGEFEED ?? 'on') !== 'off';
 /** The election storage/main.ts campaigns in for the changefeed (BENCH_CHANGEFEED=off holds it). */
 const CHANGEFEED_ELECTION = 'apiserver-changefeed-leader';
 /** A partial or diagnostic run prints its table but leaves bench/results/ alone. */
 const DIAGNOSTIC = ONLY.length > 0 || !CHANGEFEED;
-/** Whether this run includes the benchmark (all of them unless BENCH_ONLY names a subset). */
-function selected(name: (typeof BENCHMARKS)[number]): boolean {
-  return ONLY.length === 0 || ONLY.includes(name);
-}
 const IN_FLIGHT = 64;
 const AIM = 'storage-service create at 64 in flight: throughput >= 70% of raw etcd transactions, p99 <= 2x raw';
 const OBJECT_BYTES = 1024;
@@ -104,26 +94,6 @@ const GET_KEYS = 1_000;
 const UPDATE_KEYS_PER_WORKER = 4;
 const LIST_OBJECTS = 10_000;
 const LIST_PAGE = 500;
-
-/** The raw reference's key root: same length as /registry/, outside what the changefeed watches. */
-const RAW_ROOT = '/baseline/';
-if (RAW_ROOT.length !== REGISTRY_PREFIX.length) throw new Error('RAW_ROOT must be as long as REGISTRY_PREFIX');
-
-function configMapsRef(namespace: string, name = ''): StorageRef {
-  return { group: '', resource: 'configmaps', namespace, name };
-}
-
-function rawKey(ref: StorageRef): string {
-  return RAW_ROOT + objectKey(ref).slice(REGISTRY_PREFIX.length);
-}
-
-function rawPrefix(ref: StorageRef): string {
-  return RAW_ROOT + collectionPrefix(ref).slice(REGISTRY_PREFIX.length);
-}
-
-function nameOf(seq: number): string {
-  return `cm-${String(seq).padStart(8, '0')}`;
-}
 
 // ---------------------------------------------------------------------------------------------
 // The object: a ConfigMap of ~1 KiB of JSON, as the service stores it (no resourceVersion).
@@ -283,28 +253,13 @@ async function main(): Promise<void> {
   if (CHANGEFEED) await waitUntil('the changefeed to run', probe, { timeoutMs: 60_000, process: storage.proc });
 
   // Seed what get, update and list read: the same objects under both roots, written directly.
-  const seed = async (namespace: string, count: number): Promise<{ service: KubeObject[]; raw: { object: KubeObject; revision: string }[] }> => {
-    const serviceObjects: KubeObject[] = new Array<KubeObject>(count);
-    const rawObjects: { object: KubeObject; revision: string }[] = new Array<{ object: KubeObject; revision: string }>(count);
-    let next = 0;
-    await Promise.all(
-      Array.from({ length: IN_FLIGHT }, async () => {
-        for (let i = next++; i < count; i = next++) {
-          const ref = configMapsRef(namespace, nameOf(i));
-          const object = configMap(namespace, ref.name, PAYLOAD);
-          const json = JSON.stringify(object);
-          const [a, b] = await Promise.all([raw.put(objectKey(ref)).value(json).exec(), raw.put(rawKey(ref)).value(json).exec()]);
-          serviceObjects[i] = { ...object, metadata: { ...object.metadata, resourceVersion: a.header.revision } };
-          rawObjects[i] = { object, revision: b.header.revision };
-          if (Number(a.header.revision) > serviceRevision) serviceRevision = Number(a.header.revision);
-        }
-      }),
-    );
-    return { service: serviceObjects, raw: rawObjects };
-  };
+  const seed = (namespace: string, count: number): ReturnType<typeof seedBothRoots> =>
+    seedBothRoots(raw, namespace, count, IN_FLIGHT, (ns, name) => configMap(ns, name, PAYLOAD), (revision) => {
+      if (revision > serviceRevision) serviceRevision = revision;
+    });
   log('seeding the objects get, update and list read, under both roots');
   if (selected('get')) await seed('bench-get', GET_KEYS);
-  const updateObjects = selected('update') ? await seed('bench-update', IN_FLIGHT * UPDATE_KEYS_PER_WORKER) : { service: [], raw: [] };
+  const updateObjects = selected('update') ? await seed('bench-update', IN_FLIGHT * UPDATE_KEYS_PER_WORKER) : { registry: [], raw: [] };
   if (selected('list')) await seed('bench-list', LIST_OBJECTS);
   const seedLag = await settle();
   log(`seeded; the changefeed caught up ${seedLag.toFixed(1)} s after the last seed write`);
@@ -426,7 +381,7 @@ async function main(): Promise<void> {
   // update, 64 in flight: each worker cycles through its own objects, compare-and-swap on the
   // revision it last wrote (the service: the resourceVersion of the object it holds).
   const rawState = updateObjects.raw;
-  const serviceState = updateObjects.service;
+  const serviceState = updateObjects.registry;
   const rawTurn = new Array<number>(IN_FLIGHT).fill(0);
   const serviceTurn = new Array<number>(IN_FLIGHT).fill(0);
   let counter = 0;
@@ -500,18 +455,12 @@ async function main(): Promise<void> {
 
   const create = results.find((r) => r.name === 'create');
   const report: Report = {
-    date: started.toISOString(),
-    durationSeconds: Math.round((Date.now() - started.getTime()) / 1000),
-    command: `${ONLY.length > 0 ? `BENCH_ONLY=${ONLY.join(',')} ` : ''}${CHANGEFEED ? '' : 'BENCH_CHANGEFEED=off '}make bench`,
-    settings: { benchSeconds: SECONDS, rounds: ROUNDS, warmupSeconds: WARMUP_SECONDS, objectBytes: JSON.stringify(configMap('bench-create', nameOf(0), PAYLOAD)).length },
-    environment: {
-      node: process.version,
-      cpuModel: cpus()[0]?.model ?? 'unknown',
-      cpuCount: cpus().length,
-      etcd: toolVersion('etcd', ['--version'], /etcd Version:\s*(\S+)/),
-      redis: toolVersion('redis-server', ['--version'], /v=(\S+)/),
-    },
-    source: sourceVersion(ROOT),
+    ...reportHeader(ROOT, started, `${ONLY.length > 0 ? `BENCH_ONLY=${ONLY.join(',')} ` : ''}${CHANGEFEED ? '' : 'BENCH_CHANGEFEED=off '}make bench`, {
+      benchSeconds: SECONDS,
+      rounds: ROUNDS,
+      warmupSeconds: WARMUP_SECONDS,
+      objectBytes: JSON.stringify(configMap('bench-create', nameOf(0), PAYLOAD)).length,
+    }),
     results,
     aim:
       create === undefined
@@ -523,12 +472,7 @@ async function main(): Promise<void> {
             met: create.ratio.throughput.median >= 0.7 && create.ratio.p99.median <= 2,
           },
   };
-  const markdown = renderMarkdown(report);
-  if (DIAGNOSTIC) {
-    process.stdout.write(`\n${markdown}\n(BENCH_ONLY or BENCH_CHANGEFEED=off: a diagnostic run; bench/results/ left as it was)\n`);
-    return;
-  }
-  writeResults(RESULTS_DIR, 'storage', report, markdown);
+  publishResults(RESULTS_DIR, 'storage', report, renderMarkdown(report), DIAGNOSTIC ? 'BENCH_ONLY or BENCH_CHANGEFEED=off' : undefined);
 }
 
 await runBench(main, stopAll, interrupted.signal);

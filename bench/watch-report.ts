@@ -2,7 +2,7 @@
  * The results of the watch fan-out bench: their machine-readable shape
  * (bench/results/watch.json) and the Markdown kept beside it and printed at the end.
  */
-import { spreadOf } from './harness.ts';
+import { sourceNote, spreadOf, type ReportHeader } from './harness.ts';
 
 /** One measured fan-out: a source, its watchers, a steady event rate. */
 export interface FanOutResult {
@@ -109,21 +109,17 @@ export interface Aim {
   met: boolean;
 }
 
-export interface WatchReport {
-  date: string;
-  durationSeconds: number;
-  command: string;
-  settings: {
-    benchSeconds: number;
-    rounds: number;
-    warmupSeconds: number;
-    watchReplicas: number;
-    clientProcesses: number;
-    connectionsPerReplicaPerClient: number;
-    objectBytes: number;
-  };
-  environment: { node: string; cpuModel: string; cpuCount: number; etcd: string; redis: string };
-  source: { commit: string; uncommittedChanges: boolean } | undefined;
+export interface WatchSettings {
+  benchSeconds: number;
+  rounds: number;
+  warmupSeconds: number;
+  watchReplicas: number;
+  clientProcesses: number;
+  connectionsPerReplicaPerClient: number;
+  objectBytes: number;
+}
+
+export interface WatchReport extends ReportHeader<WatchSettings> {
   scenarios: ScenarioResult[];
   redis: RedisResult[];
   aims: Aim[];
@@ -178,8 +174,7 @@ function timeline(r: FanOutResult): string {
 export function renderMarkdown(report: WatchReport): string {
   const env = report.environment;
   const s = report.settings;
-  const source =
-    report.source === undefined ? '' : ` at ${report.source.commit.slice(0, 7)}${report.source.uncommittedChanges ? ' (with uncommitted changes)' : ''}`;
+  const source = sourceNote(report.source);
   const lines = [
     `# Watch fan-out: watch service vs raw grpc-js streaming and Redis pub/sub (${report.date.slice(0, 10)})`,
     '',

@@ -55,7 +55,6 @@
  */
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, readdirSync, renameSync, statSync } from 'node:fs';
-import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
@@ -66,11 +65,23 @@ import { freePort } from '../lib/local/ports.ts';
 import { missingBinaries, spawnProcess, waitUntil, type ManagedProcess } from '../lib/local/process.ts';
 import { startRedis, type RedisServer } from '../lib/local/redis.ts';
 import { createTelemetry } from '../lib/tracing.ts';
-import type { StorageRef } from '../services/storage/api.ts';
 import { FEED_REVISION_KEY } from '../services/storage/changefeed.ts';
 import { channelFor } from '../lib/change-event.ts';
 import { StorageClient } from '../services/storage/grpc/client.ts';
-import { benchConfigMap, benchRounds, CpuMeter, cpuSecondsOf, quietly, runBench, sleep, sourceVersion, stopOnSignals, toolVersion, writeResults } from './harness.ts';
+import {
+  benchConfigMap,
+  benchOnly,
+  benchRounds,
+  configMapsRef,
+  CpuMeter,
+  cpuSecondsOf,
+  publishResults,
+  quietly,
+  reportHeader,
+  runBench,
+  sleep,
+  stopOnSignals,
+} from './harness.ts';
 import { rssBytes } from '../lib/local/process.ts';
 import { BenchChild, steadySchedule, wallNow } from './watch-ipc.ts';
 import { emptyLog, type ClientResult, type ProgressReport, type WatchTargetSpec, type WriteLog } from './watch-protocol.ts';
@@ -124,11 +135,7 @@ const CPU_PROF_DIR = process.env.BENCH_CPU_PROF;
 const HEAP_DIR = process.env.BENCH_HEAP_SNAPSHOT === undefined ? undefined : resolve(process.env.BENCH_HEAP_SNAPSHOT);
 const PARTS = ['a', 'a-window', 'b', 'redis'] as const;
 type Part = (typeof PARTS)[number];
-const ONLY = (process.env.BENCH_ONLY ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
-for (const name of ONLY) if (!(PARTS as readonly string[]).includes(name)) throw new Error(`BENCH_ONLY: unknown part "${name}" (${PARTS.join(', ')})`);
-function selected(part: Part): boolean {
-  return ONLY.length === 0 || ONLY.includes(part);
-}
+const { only: ONLY, selected } = benchOnly<Part>(PARTS, 'part');
 /** Only a run of the issue's figures writes bench/results/ (durations may differ). */
 const DIAGNOSTIC =
   ONLY.length > 0 || HEAP_DIR !== undefined || WARM_WATCHERS !== 1_000 || WATCHERS_A !== 1_000 || WATCHERS_B !== 10_000 || RATE_A !== 50 || RATE_B !== 500 || process.env.BENCH_REDIS_RATES !== undefined;
@@ -155,10 +162,6 @@ function configMap(namespace: string, name: string, payload: string): KubeObject
 }
 
 const PAYLOAD = 'x'.repeat(Math.max(0, OBJECT_BYTES - JSON.stringify(configMap('ns-0000', 'a-00000000', '')).length));
-
-function ref(namespace: string, name: string): StorageRef {
-  return { group: '', resource: 'configmaps', namespace, name };
-}
 
 // ---------------------------------------------------------------------------------------------
 // Everything the bench starts, stopped in finally and on SIGINT/SIGTERM.
@@ -730,7 +733,7 @@ async function serviceSide(ctx: Context, sc: Scenario): Promise<Side> {
             segment.ns[i] = ns;
             segment.window[i] = window;
             segment.sentAt[i] = wallNow();
-            const p = ctx.service.create(ref(`ns-${ns}`, name), configMap(`ns-${ns}`, name, PAYLOAD)).then(
+            const p = ctx.service.create(configMapsRef(`ns-${ns}`, name), configMap(`ns-${ns}`, name, PAYLOAD)).then(
               (created) => {
                 segment.commitAt[i] = wallNow();
                 segment.revision[i] = Number(created.metadata?.resourceVersion);
@@ -1050,7 +1053,7 @@ async function main(): Promise<void> {
     'the changefeed to run',
     async () => {
       const name = `probe-${randomUUID()}`;
-      const created = await service.create(ref('bench-probe', name), configMap('bench-probe', name, PAYLOAD));
+      const created = await service.create(configMapsRef('bench-probe', name), configMap('bench-probe', name, PAYLOAD));
       objectBytes = JSON.stringify(created).length;
       await sleep(200);
       return Number((await feed.get(FEED_REVISION_KEY)) ?? 0) >= Number(created.metadata?.resourceVersion);
@@ -1129,10 +1132,7 @@ async function main(): Promise<void> {
   }
 
   const report: WatchReport = {
-    date: started.toISOString(),
-    durationSeconds: Math.round((Date.now() - started.getTime()) / 1000),
-    command: `${DIAGNOSTIC ? 'BENCH_* (diagnostic) ' : ''}make bench-watch`,
-    settings: {
+    ...reportHeader(ROOT, started, `${DIAGNOSTIC ? 'BENCH_* (diagnostic) ' : ''}make bench-watch`, {
       benchSeconds: SECONDS,
       rounds: ROUNDS,
       warmupSeconds: WARMUP_SECONDS,
@@ -1140,25 +1140,12 @@ async function main(): Promise<void> {
       clientProcesses: CLIENTS,
       connectionsPerReplicaPerClient: CHANNELS,
       objectBytes,
-    },
-    environment: {
-      node: process.version,
-      cpuModel: cpus()[0]?.model ?? 'unknown',
-      cpuCount: cpus().length,
-      etcd: toolVersion('etcd', ['--version'], /etcd Version:\s*(\S+)/),
-      redis: toolVersion('redis-server', ['--version'], /v=(\S+)/),
-    },
-    source: sourceVersion(ROOT),
+    }),
     scenarios: scenarioResults,
     redis: redisResults,
     aims,
   };
-  const markdown = renderMarkdown(report);
-  if (DIAGNOSTIC) {
-    process.stdout.write(`\n${markdown}\n(BENCH_ONLY, other watcher counts or rates: a diagnostic run; bench/results/ left as it was)\n`);
-    return;
-  }
-  writeResults(RESULTS_DIR, 'watch', report, markdown);
+  publishResults(RESULTS_DIR, 'watch', report, renderMarkdown(report), DIAGNOSTIC ? 'BENCH_ONLY, other watcher counts or rates' : undefined);
 }
 
 await runBench(main, stopAll, interrupted.signal);
