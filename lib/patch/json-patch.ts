@@ -59,16 +59,19 @@ function invalidIndex(idx: number): JsonPatchError {
   return new JsonPatchError(`Unable to access invalid index: ${idx}: ${INVALID_INDEX}`);
 }
 
+/** An array index `key` names, a negative one counted from the end; not checked against the end. */
+function indexOf(con: unknown[], key: string): number {
+  const parsed = atoi(key);
+  if (typeof parsed === 'string') throw new JsonPatchError(parsed);
+  if (parsed >= 0) return parsed;
+  if (parsed < -con.length) throw invalidIndex(parsed);
+  return parsed + con.length;
+}
+
 /** The value at `key` of a container; undefined for a missing object key; throws for an array index that cannot be. */
 function get(con: Container, key: string): unknown {
   if (!Array.isArray(con)) return Object.hasOwn(con, key) ? con[key] : undefined;
-  const parsed = atoi(key);
-  if (typeof parsed === 'string') throw new JsonPatchError(parsed);
-  let idx = parsed;
-  if (idx < 0) {
-    if (idx < -con.length) throw invalidIndex(idx);
-    idx += con.length;
-  }
+  const idx = indexOf(con, key);
   if (idx >= con.length) throw invalidIndex(idx);
   return con[idx];
 }
@@ -79,14 +82,7 @@ function set(con: Container, key: string, value: unknown): void {
     define(con, key, value);
     return;
   }
-  const parsed = atoi(key);
-  if (typeof parsed === 'string') throw new JsonPatchError(parsed);
-  let idx = parsed;
-  if (idx < 0) {
-    if (idx < -con.length) throw invalidIndex(idx);
-    idx += con.length;
-  }
-  con[idx] = value;
+  con[indexOf(con, key)] = value;
 }
 
 function add(con: Container, key: string, value: unknown): void {
