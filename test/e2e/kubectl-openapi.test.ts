@@ -5,41 +5,21 @@
  * Each version runs with its own empty HOME, so nothing comes from a cache.
  */
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
-import { startControlPlane, type ControlPlane } from '../../lib/local/control-plane.ts';
-import { createKubectl, type Kubectl } from '../support/kubectl.ts';
+import { before, describe, test } from 'node:test';
+import { kubectlVersionsPlane, type Kubectl } from '../support/kubectl.ts';
 
 const VERSIONS = ['1.27', '1.33'] as const;
-const binary = (v: string): string => `/usr/lib/google-cloud-sdk/bin/kubectl.${v}`;
-const missing = VERSIONS.filter((v) => !existsSync(binary(v)));
-
-let dir: string;
-let plane: ControlPlane;
-
-before(async () => {
-  if (missing.length > 0) return;
-  dir = await mkdtemp(join(tmpdir(), 'e2e-openapi-'));
-  plane = await startControlPlane({ dataDir: dir, logDir: join(dir, 'logs') });
-});
-
-after(async () => {
-  await plane?.stop();
-  if (dir !== undefined) await rm(dir, { recursive: true, force: true });
-});
+const suite = kubectlVersionsPlane('openapi', VERSIONS);
 
 function configMap(name: string): string {
   return JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name }, data: { mode: 'fast' } });
 }
 
 for (const version of VERSIONS) {
-  describe(`kubectl ${version} with the published OpenAPI`, { skip: missing.length > 0 ? `no kubectl ${missing.join(', ')}` : false }, () => {
+  describe(`kubectl ${version} with the published OpenAPI`, { skip: suite.skip }, () => {
     let kubectl: Kubectl;
     before(() => {
-      kubectl = createKubectl(plane.kubeconfig, binary(version));
+      kubectl = suite.kubectl(version);
     });
 
     test('explain configmap.data', async () => {

@@ -6,38 +6,19 @@
  * (Strict) and warned under `--validate=warn`, on create and on patch.
  */
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
-import { startControlPlane, type ControlPlane } from '../../lib/local/control-plane.ts';
-import { createKubectl, type Kubectl } from '../support/kubectl.ts';
+import { readFile } from 'node:fs/promises';
+import { before, describe, test } from 'node:test';
+import { kubectlVersionsPlane, type Kubectl } from '../support/kubectl.ts';
 
 const VERSIONS = ['1.27', '1.33'] as const;
-const binary = (v: string): string => `/usr/lib/google-cloud-sdk/bin/kubectl.${v}`;
-const missing = VERSIONS.filter((v) => !existsSync(binary(v)));
-
-let dir: string;
-let plane: ControlPlane;
-
-before(async () => {
-  if (missing.length > 0) return;
-  dir = await mkdtemp(join(tmpdir(), 'e2e-patch-'));
-  plane = await startControlPlane({ dataDir: dir, logDir: join(dir, 'logs') });
-});
-
-after(async () => {
-  await plane?.stop();
-  if (dir !== undefined) await rm(dir, { recursive: true, force: true });
-});
+const suite = kubectlVersionsPlane('patch', VERSIONS);
 
 function configMap(name: string, data: Record<string, string>, extra: Record<string, unknown> = {}): string {
   return JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name }, data, ...extra });
 }
 
 for (const version of VERSIONS) {
-  describe(`kubectl ${version} patches`, { skip: missing.length > 0 ? `no kubectl ${missing.join(', ')}` : false }, () => {
+  describe(`kubectl ${version} patches`, { skip: suite.skip }, () => {
     let kubectl: Kubectl;
     const suffix = version.replace('.', '-');
     const data = async (name: string): Promise<Record<string, string>> => {
@@ -46,7 +27,7 @@ for (const version of VERSIONS) {
       return (JSON.parse(r.stdout) as { data?: Record<string, string> }).data ?? {};
     };
     before(() => {
-      kubectl = createKubectl(plane.kubeconfig, binary(version));
+      kubectl = suite.kubectl(version);
     });
 
     test('apply -f of a changed ConfigMap patches it (strategic merge patch)', async () => {

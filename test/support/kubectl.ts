@@ -5,8 +5,11 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { after, before } from 'node:test';
+import { startControlPlane, type ControlPlane } from '../../lib/local/control-plane.ts';
 
 const SDK_KUBECTL = '/usr/lib/google-cloud-sdk/bin/kubectl.1.32';
 
@@ -85,4 +88,33 @@ export function createKubectl(kubeconfig: string, binary = kubectlBinary()): Kub
     };
   };
   return kubectl;
+}
+
+/**
+ * For a suite that runs every kubectl of `versions` (e.g. "1.27", the Cloud SDK's
+ * kubectl.<version>) against one control plane: registers before() to start the plane in a
+ * temporary folder (named after `name`) and after() to stop it and remove the folder. When a
+ * version is missing nothing starts and `skip` says which, for the suite's describe().
+ */
+export function kubectlVersionsPlane(name: string, versions: readonly string[]): { skip: string | false; kubectl(version: string): Kubectl } {
+  const binary = (v: string): string => `/usr/lib/google-cloud-sdk/bin/kubectl.${v}`;
+  const missing = versions.filter((v) => !existsSync(binary(v)));
+  let dir: string | undefined;
+  let plane: ControlPlane | undefined;
+  before(async () => {
+    if (missing.length > 0) return;
+    dir = await mkdtemp(join(tmpdir(), `e2e-${name}-`));
+    plane = await startControlPlane({ dataDir: dir, logDir: join(dir, 'logs') });
+  });
+  after(async () => {
+    await plane?.stop();
+    if (dir !== undefined) await rm(dir, { recursive: true, force: true });
+  });
+  return {
+    skip: missing.length > 0 ? `no kubectl ${missing.join(', ')}` : false,
+    kubectl: (version) => {
+      if (plane === undefined) throw new Error('the control plane has not started (call from a test or hook)');
+      return createKubectl(plane.kubeconfig, binary(version));
+    },
+  };
 }
