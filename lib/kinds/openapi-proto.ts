@@ -13,6 +13,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import protobuf from 'protobufjs';
 import { StatusError } from '../errors.ts';
+import { MAX_JSON_DEPTH } from '../kube.ts';
 
 const PROTO_DIR = fileURLToPath(new URL('../../proto', import.meta.url));
 const PROTO_FILE = 'gnostic/openapiv2.proto';
@@ -213,15 +214,74 @@ export class OpenApiV2Protobuf {
     this.#document = root.lookupType('openapi.v2.Document');
   }
 
-  /** The protobuf bytes of a v2 JSON document. */
+  /**
+   * The protobuf bytes of a v2 JSON document, however deeply its schemas nest (a custom
+   * kind's schema may be some 500 levels deep by `properties`, each three messages deep
+   * here). InternalError when the document is too deep to encode on the stack.
+   */
   encode(doc: Json): Buffer {
-    const message = this.#document.fromObject(toGnosticDocument(doc));
-    const bytes = this.#document.encode(message).finish();
-    return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const gnostic = toGnosticDocument(doc);
+    return withRecursionLimit(objectDepth(gnostic), () => {
+      const bytes = this.#document.encode(this.#document.fromObject(gnostic)).finish();
+      return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    });
   }
 
   /** The v2 document's message as a plain object (snake_case fields), for tests and inspection. */
   decode(bytes: Uint8Array): Json {
-    return this.#document.toObject(this.#document.decode(bytes), { longs: Number, defaults: false, arrays: false }) as Json;
+    return withRecursionLimit(MAX_MESSAGE_DEPTH, () =>
+      this.#document.toObject(this.#document.decode(bytes), { longs: Number, defaults: false, arrays: false }) as Json,
+    );
+  }
+}
+
+/**
+ * The deepest nesting of the gnostic object (its objects and arrays, which bound its
+ * messages) that encode and decode take on. A CRD body nests at most MAX_JSON_DEPTH levels,
+ * and one JSON level of a schema becomes at most three levels here (`items`: the schema, its
+ * ItemsItem, the list in it); the built-in definitions refer to each other by name and stay
+ * shallow. Well inside the stack: on the default stack, some 5,000 message levels encode
+ * before it runs out.
+ */
+const MAX_MESSAGE_DEPTH = 4 * MAX_JSON_DEPTH;
+
+/** How deeply objects and arrays nest in `value`, counted without recursion. */
+function objectDepth(value: unknown): number {
+  let max = 0;
+  const stack: [unknown, number][] = [[value, 1]];
+  for (let top = stack.pop(); top !== undefined; top = stack.pop()) {
+    const [v, depth] = top;
+    if (v === null || typeof v !== 'object') continue;
+    if (depth > max) max = depth;
+    for (const child of Array.isArray(v) ? v : Object.values(v)) {
+      if (child !== null && typeof child === 'object') stack.push([child, depth + 1]);
+    }
+  }
+  return max;
+}
+
+/**
+ * Runs `fn` with protobufjs' nesting limit (100 messages, protoc's default, shared by every
+ * generated fromObject, encode and decode) raised to `depth`, restoring it after: the limit
+ * is global, and only this synchronous call may go deeper. InternalError past
+ * MAX_MESSAGE_DEPTH, or when the stack runs out regardless.
+ */
+function withRecursionLimit<T>(depth: number, fn: () => T): T {
+  if (depth > MAX_MESSAGE_DEPTH) {
+    throw new StatusError('InternalError', `the OpenAPI v2 document nests ${depth} levels, more than the ${MAX_MESSAGE_DEPTH} its protobuf form may`);
+  }
+  const util = protobuf.util as { recursionLimit: number };
+  const reader = protobuf.Reader as unknown as { recursionLimit: number };
+  const saved = [util.recursionLimit, reader.recursionLimit] as const;
+  util.recursionLimit = Math.max(saved[0], depth);
+  reader.recursionLimit = Math.max(saved[1], depth);
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof RangeError) throw new StatusError('InternalError', 'the OpenAPI v2 document nests too deeply for its protobuf form');
+    throw err;
+  } finally {
+    util.recursionLimit = saved[0];
+    reader.recursionLimit = saved[1];
   }
 }

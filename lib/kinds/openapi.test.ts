@@ -407,3 +407,54 @@ test('the built-in kinds on the generated schemas: every definition found, every
   assert.deepEqual(v3.missing, []);
   assert.deepEqual(danglingRefs(v3.document, '#/components/schemas/', (v3.document.components as Json).schemas), []);
 });
+
+/** A schema `levels` deep by `properties` (`{properties: {p: {properties: {p: ...}}}}`), innermost a string. */
+function deepSchema(levels: number, via: 'properties' | 'items' | 'additionalProperties' = 'properties'): Json {
+  let schema: Json = { type: 'string', description: 'bottom' };
+  for (let i = 0; i < levels; i++) {
+    if (via === 'properties') schema = { type: 'object', properties: { p: schema } };
+    else if (via === 'items') schema = { type: 'array', items: schema };
+    else schema = { type: 'object', additionalProperties: schema };
+  }
+  return schema;
+}
+
+/** How many schema levels the decoded gnostic schema goes down to its `bottom`, or -1 when it never gets there. */
+function gnosticDepth(schema: Json): number {
+  let levels = 0;
+  for (let s = schema; s !== undefined; levels++) {
+    if (s.description === 'bottom') return levels;
+    s = s.properties?.additional_properties?.[0]?.value ?? s.items?.schema?.[0] ?? s.additional_properties?.schema;
+  }
+  return -1;
+}
+
+test('v2 protobuf: a custom kind with a deep schema is encoded whole (60 levels, and as deep as a CRD body may nest)', () => {
+  const codec = new OpenApiV2Protobuf();
+  // A CRD body nests at most MAX_JSON_DEPTH (1,000) levels: some 500 schema levels by
+  // properties, nearly 1,000 by items or additionalProperties.
+  for (const [levels, via] of [[60, 'properties'], [500, 'properties'], [1_000, 'items'], [1_000, 'additionalProperties']] as const) {
+    const deep = kind({ ...WIDGETS, definitions: { 'com.example.v1.Widget': deepSchema(levels, via) } });
+    const { document } = buildOpenApiV2([deep], lookup(), INFO);
+    const decoded = codec.decode(codec.encode(document)) as Json;
+    const definitions = new Map(decoded.definitions.additional_properties.map((d: Json) => [d.name, d.value]));
+    assert.equal(gnosticDepth(definitions.get('com.example.v1.Widget') as Json), levels, `${levels} levels by ${via}`);
+  }
+});
+
+test('v2 derived encodings: a failed encoding is kept for the generation, not redone on every request', () => {
+  const registry = new KindRegistry([CONFIGMAPS]);
+  const docs = new OpenApiDocuments({ registry, schemas: lookup(), info: INFO });
+  let calls = 0;
+  const failing = (): Buffer => {
+    calls++;
+    throw new Error('cannot encode');
+  };
+  assert.throws(() => docs.v2Derived('protobuf', failing), /cannot encode/);
+  assert.throws(() => docs.v2Derived('protobuf', failing), /cannot encode/);
+  assert.equal(calls, 1, 'the failure is remembered');
+  registry.add(DEPLOYMENTS);
+  assert.throws(() => docs.v2Derived('protobuf', failing), /cannot encode/);
+  assert.equal(calls, 2, 'a new generation tries again');
+  assert.deepEqual(docs.v2Derived('other', () => Buffer.from('ok')).bytes, Buffer.from('ok'), 'another encoding is its own');
+});

@@ -575,8 +575,8 @@ interface Generation {
   /** v3 documents by group-version path (`api/v1`); all of them once the index has been built. */
   readonly v3: Map<string, EncodedDocument>;
   index?: EncodedDocument;
-  /** Derived encodings (e.g. the v2 protobuf), by name. */
-  readonly derived: Map<string, Buffer>;
+  /** Derived encodings (e.g. the v2 protobuf), by name: their bytes, or the error they failed with. */
+  readonly derived: Map<string, Buffer | Error>;
 }
 
 /**
@@ -623,13 +623,22 @@ export class OpenApiDocuments {
 
   /**
    * An encoding derived from the v2 document (e.g. its protobuf form), computed once per
-   * generation by `encoder`.
+   * generation by `encoder`. When `encoder` throws, the error is kept too and thrown again for
+   * the rest of the generation: a document that cannot be encoded is not rebuilt on every request.
    */
   v2Derived(name: string, encoder: (document: Record<string, unknown>) => Buffer): { bytes: Buffer; hash: string } {
     const v2 = this.v2();
     const g = this.generation();
     let bytes = g.derived.get(name);
-    if (bytes === undefined) g.derived.set(name, (bytes = encoder(v2.document)));
+    if (bytes === undefined) {
+      try {
+        bytes = encoder(v2.document);
+      } catch (err) {
+        bytes = err instanceof Error ? err : new Error(String(err));
+      }
+      g.derived.set(name, bytes);
+    }
+    if (bytes instanceof Error) throw bytes;
     return { bytes, hash: v2.hash };
   }
 

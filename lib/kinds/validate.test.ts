@@ -202,3 +202,69 @@ test('quantities as ParseQuantity takes them', () => {
   assert.equal(quantityError('1Ki3'), "unable to parse quantity's suffix");
   assert.equal(quantityError('1e'), "unable to parse quantity's suffix");
 });
+
+describe('objects and schemas nested past MAX_JSON_DEPTH end in 400 or 422, never in a stack overflow', () => {
+  const LEVELS = 20_000;
+  /** A custom kind whose spec schema is LEVELS deep by `via` (as a stored CRD's might be), ending in an enum. */
+  const deepKind = (via: 'properties' | 'items' | 'additionalProperties'): KindDefinition => {
+    let schema: Record<string, unknown> = { type: 'string', enum: ['a'] };
+    for (let i = 0; i < LEVELS; i++) {
+      if (via === 'properties') schema = { type: 'object', required: ['p'], properties: { p: schema } };
+      else if (via === 'items') schema = { type: 'array', items: schema };
+      else schema = { type: 'object', additionalProperties: schema };
+    }
+    return { ...CM, source: 'custom', group: 'example.com', kind: 'Deep', schema: 'com.example.v1.Deep', definitions: { 'com.example.v1.Deep': { type: 'object', properties: { apiVersion: { type: 'string' }, kind: { type: 'string' }, spec: schema } } } };
+  };
+  /** An object LEVELS deep under spec (a patched or stored object may be; a body cannot). */
+  const deepObject = (via: 'properties' | 'items' | 'additionalProperties'): KubeObject => {
+    let o: unknown = 'b';
+    for (let i = 0; i < LEVELS; i++) o = via === 'items' ? [o] : { p: o };
+    return { apiVersion: 'example.com/v1', kind: 'Deep', spec: o } as KubeObject;
+  };
+
+  for (const via of ['properties', 'items', 'additionalProperties'] as const) {
+    test(`a schema and an object ${LEVELS} levels deep by ${via}`, () => {
+      const k = deepKind(via);
+      const object = deepObject(via);
+      assert.match(refusal(() => schemas.decode(object, k, { fieldValidation: 'Strict' })), /cannot be handled as a Deep: the object is nested too deeply: at most 1000 levels/);
+      const patched = schemas.decodePatched(object, k, 'Strict');
+      assert.match(patched.typeError ?? '', /nested too deeply/);
+      const errors = schemas.validate(object, k);
+      // only properties has something to check (required) at every level; the deeper schema is any JSON
+      if (via === 'properties') assert.ok(errors.some((e) => e.type === 'FieldValueInvalid' && /nested too deeply/.test(e.detail)), JSON.stringify(errors.slice(0, 2)));
+      else assert.deepEqual(errors, []);
+      // within the bound, the deep schema still decodes
+      let shallow: unknown = via === 'items' ? [] : {};
+      for (let i = 0; i < 100; i++) shallow = via === 'items' ? [shallow] : { p: shallow };
+      const ok = { apiVersion: 'example.com/v1', kind: 'Deep', spec: shallow } as KubeObject;
+      assert.equal(schemas.decode(ok, k, { fieldValidation: 'Strict' }).object, ok);
+    });
+  }
+
+  test('a wrong value or an unknown field at every level of a deep object costs one walk, not one per level above it', { timeout: 20_000 }, () => {
+    const k = deepKind('properties');
+    let wrong: unknown = 1; // a struct expected: a type error at the bottom, 60 levels down
+    let unknown: unknown = {};
+    for (let i = 0; i < 60; i++) {
+      wrong = { p: wrong };
+      unknown = { p: unknown, extra: i };
+    }
+    assert.match(refusal(() => schemas.decode({ spec: wrong } as KubeObject, k, { fieldValidation: 'Strict' })), /cannot unmarshal number into Go struct field/);
+    const result = schemas.decode({ spec: unknown } as KubeObject, k, { fieldValidation: 'Warn' });
+    assert.equal(result.warnings.length, 60);
+    let level = (result.object as { spec: Record<string, unknown> }).spec;
+    for (let i = 0; i < 59; i++) {
+      assert.deepEqual(Object.keys(level), ['p'], 'unknown fields dropped at every level');
+      level = level.p as Record<string, unknown>;
+    }
+  });
+
+  test('an unknown field nested past the bound is dropped with its warning, its keys counted without recursion', () => {
+    let o: unknown = 1;
+    for (let i = 0; i < LEVELS; i++) o = { q: o };
+    const text = `{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"x"},"data":{}}`;
+    const object = { ...(JSON.parse(text) as KubeObject), unknown: o };
+    // dropped as unknown, but counted for the duplicate check: no recursion
+    assert.deepEqual(schemas.decode(object, CM, { fieldValidation: 'Warn' }).warnings, ['unknown field "unknown"']);
+  });
+});

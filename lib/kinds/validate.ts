@@ -33,7 +33,7 @@
 import { badRequest, type FieldError } from '../errors.ts';
 import { goQuote } from '../go-strconv.ts';
 import { parseRFC3339 } from '../go-time.ts';
-import { isPlainObject, type KubeObject } from '../kube.ts';
+import { isPlainObject, MAX_JSON_DEPTH, type KubeObject } from '../kube.ts';
 import { jsonKind, unmarshalTypeError } from '../object-meta.ts';
 import { readGoFacts, SchemaSet } from './schemas.ts';
 import type { KindDefinition } from './types.ts';
@@ -132,6 +132,15 @@ interface Edge {
 /** Thrown by a type whose own decoding stops the whole decoding (Time, Quantity, IntOrString). */
 class FatalDecodeError extends Error {}
 
+/**
+ * An object nested past MAX_JSON_DEPTH (a body cannot be; a patched object or a stored one
+ * might): decoding stops with this, and validation names the first field past it, rather than
+ * recurse until the stack runs out. The walks take two frames a level: a 1,000-level object
+ * needs some 700-980 KB of V8's 984 KB stack (measured), so a stack that runs out all the
+ * same (a deep caller) is answered with this too, never with a 500.
+ */
+const NESTED_TOO_DEEPLY = `the object is nested too deeply: at most ${MAX_JSON_DEPTH} levels of objects and arrays are allowed`;
+
 /** An object of the body parsed again with every key kept, in order (duplicates included). */
 export class JsonEntries {
   readonly entries: [string, unknown][] = [];
@@ -206,7 +215,7 @@ class Compiler {
       }
       return node;
     }
-    return this.remember(name, this.node(schema, splitDefinition(name).pkg, undefined, name).node);
+    return this.remember(name, this.node(schema, splitDefinition(name).pkg, undefined, name, 0).node);
   }
 
   private remember(name: string, node: Node): Node {
@@ -216,10 +225,16 @@ class Compiler {
 
   /** The edge of `schema` in package `pkg`; `go` is the field's Go type when the facts know it. */
   edge(schema: OpenApiSchema, pkg: string, go: string | undefined, where: string): Edge {
-    return this.node(schema, pkg, go, where);
+    return this.node(schema, pkg, go, where, 0);
   }
 
-  private node(schema: OpenApiSchema, pkg: string, go: string | undefined, where: string): Edge {
+  /**
+   * `depth`: the schemas above this one in its definition. Past MAX_JSON_DEPTH, no object a
+   * walk may take reaches it: compiled as any JSON, so that a schema however deep (a custom
+   * kind's, as stored) compiles without running out of stack.
+   */
+  private node(schema: OpenApiSchema, pkg: string, go: string | undefined, where: string, depth: number): Edge {
+    if (depth > MAX_JSON_DEPTH) return { node: { kind: 'raw', opaque: false }, go: go ?? 'interface {}' };
     if (schema.$ref !== undefined) {
       const name = schema.$ref.replace(/^#\/definitions\//, '');
       const { pkg: refPkg, type } = splitDefinition(name);
@@ -244,7 +259,7 @@ class Compiler {
         return { node: { kind: 'boolean' }, go: go ?? 'bool' };
       case 'array': {
         const elementGo = go?.startsWith('[]') === true ? go.slice(2) : undefined;
-        const items = schema.items === undefined ? { node: { kind: 'raw', opaque: false } as Node, go: 'interface {}' } : this.node(schema.items, pkg, elementGo, where);
+        const items = schema.items === undefined ? { node: { kind: 'raw', opaque: false } as Node, go: 'interface {}' } : this.node(schema.items, pkg, elementGo, where, depth + 1);
         return { node: { kind: 'array', items }, go: go ?? `[]${items.go}` };
       }
       default:
@@ -253,12 +268,12 @@ class Compiler {
     if (schema.properties !== undefined) {
       // An inline object (custom kinds): a struct of its own.
       const node: StructNode = { kind: 'struct', name: where.split('.')[0] ?? where, fields: new Map(), required: schema.required ?? [], preserveUnknown: preserve };
-      for (const [field, fieldSchema] of Object.entries(schema.properties)) node.fields.set(field, this.node(fieldSchema, pkg, undefined, where));
+      for (const [field, fieldSchema] of Object.entries(schema.properties)) node.fields.set(field, this.node(fieldSchema, pkg, undefined, where, depth + 1));
       return { node, go: go ?? 'map[string]interface {}' };
     }
     if (typeof schema.additionalProperties === 'object') {
       const valueGo = go !== undefined && go.startsWith('map[') ? go.slice(go.indexOf(']') + 1) : undefined;
-      const values = this.node(schema.additionalProperties, pkg, valueGo, where);
+      const values = this.node(schema.additionalProperties, pkg, valueGo, where, depth + 1);
       return { node: { kind: 'map', values }, go: go ?? `map[string]${values.go}` };
     }
     // An object without properties: RawExtension and FieldsV1 keep their bytes as sent.
@@ -357,16 +372,20 @@ function isInteger(value: number, bits: 32 | 64): boolean {
   return Number.isInteger(value) && value >= -(2 ** (bits - 1)) && value < 2 ** (bits - 1);
 }
 
-/** Keys of every object in `value` (the decoding's side of the duplicate check). */
+/** Keys of every object in `value` (the decoding's side of the duplicate check), counted without recursion. */
 function countKeys(value: unknown): number {
-  if (Array.isArray(value)) {
-    let n = 0;
-    for (const element of value) n += countKeys(element);
-    return n;
-  }
-  if (!isPlainObject(value)) return 0;
   let n = 0;
-  for (const key in value) n += 1 + countKeys(value[key]);
+  const pending: unknown[] = [value];
+  for (let v = pending.pop(); pending.length > 0 || v !== undefined; v = pending.pop()) {
+    if (Array.isArray(v)) {
+      for (const element of v) pending.push(element);
+    } else if (isPlainObject(v)) {
+      for (const key in v) {
+        n++;
+        pending.push(v[key]);
+      }
+    }
+  }
   return n;
 }
 
@@ -384,6 +403,8 @@ class Decoding {
   keys = 0;
   /** Whether to collect strict errors (not under Ignore). */
   private readonly collect: boolean;
+  /** The nesting of the object or array being walked (the root object is 1; 0 outside it). */
+  private depth = 0;
 
   constructor(collect: boolean) {
     this.collect = collect;
@@ -456,11 +477,12 @@ class Decoding {
         );
       case 'raw':
         if (value instanceof JsonEntries || Array.isArray(value)) {
-          if (!node.opaque) this.anyValue(value, path);
+          if (!node.opaque) this.anyValue(value, path, this.depth + 1);
         } else this.keys += countKeys(value);
         return value;
       case 'array': {
         if (!Array.isArray(value)) return this.mismatch(value, edge, at, key);
+        this.enter();
         const place = { struct: at.struct, goPath: goField(at, key), path };
         let out: unknown[] | undefined;
         for (let i = 0; i < value.length; i++) {
@@ -468,20 +490,24 @@ class Decoding {
           const decoded = this.value(element, node.items, place, '', `${path}[${i}]`);
           if (decoded !== element) (out ??= value.slice())[i] = decoded;
         }
+        this.depth--;
         return out ?? value;
       }
       case 'map': {
         const place = { struct: at.struct, goPath: goField(at, key), path };
         if (value instanceof JsonEntries) {
+          this.enter();
           const keys = new Set<string>();
           for (const [k, v] of value.entries) {
             if (keys.has(k)) this.saveStrict('duplicate field', child(path, k));
             keys.add(k);
             this.value(v, node.values, place, '', child(path, k));
           }
+          this.depth--;
           return value;
         }
         if (!isPlainObject(value)) return this.mismatch(value, edge, at, key);
+        this.enter();
         let changed: Map<string, unknown> | undefined;
         let n = 0;
         for (const k in value) {
@@ -491,6 +517,7 @@ class Decoding {
           if (decoded !== v) (changed ??= new Map()).set(k, decoded);
         }
         this.keys += n;
+        this.depth--;
         if (changed === undefined) return value;
         const decodedValues = changed;
         // fromEntries defines each key as an own property, "__proto__" included.
@@ -501,26 +528,37 @@ class Decoding {
     }
   }
 
+  /** One level deeper into the object walked; FatalDecodeError past MAX_JSON_DEPTH. Left by `this.depth--`. */
+  private enter(): void {
+    if (++this.depth > MAX_JSON_DEPTH) throw new FatalDecodeError(NESTED_TOO_DEEPLY);
+  }
+
   struct(value: unknown, edge: Edge, node: StructNode, at: At, key: string, path: string): unknown {
     const goPath = goField(at, key);
     if (value instanceof JsonEntries) {
+      this.enter();
       const fields = new Set<string>();
       for (const [k, v] of value.entries) {
         const field = node.fields.get(k);
         if (field === undefined) {
           if (!node.preserveUnknown) this.saveStrict('unknown field', child(path, k));
-          else this.anyValue(v, child(path, k));
+          else this.anyValue(v, child(path, k), this.depth + 1);
           continue;
         }
         if (fields.has(k)) this.saveStrict('duplicate field', child(path, k));
         fields.add(k);
         this.value(v, field, { struct: node.name, goPath, path }, k, child(path, k));
       }
+      this.depth--;
       return value;
     }
     if (!isPlainObject(value)) return this.mismatch(value, edge, at, key);
+    this.enter();
     const place = { struct: node.name, goPath, path };
     let changed = false;
+    // The values decoding changed, by key: the copy takes them as they are, never walking again
+    // (a walk per level would make a value deep down cost twice per level above it).
+    let decodedValues: Map<string, unknown> | undefined;
     let n = 0;
     for (const k in value) {
       n++;
@@ -533,25 +571,30 @@ class Decoding {
         changed = true;
         continue;
       }
-      if (this.value(v, field, place, k, child(path, k)) !== v) changed = true;
+      const decoded = this.value(v, field, place, k, child(path, k));
+      if (decoded !== v) {
+        changed = true;
+        (decodedValues ??= new Map()).set(k, decoded);
+      }
     }
     this.keys += n;
+    this.depth--;
     if (!changed) return value;
-    // A copy with the known fields, each as decoded (walked again: unknown fields are rare).
+    // A copy with the known fields, each as decoded.
     const out: [string, unknown][] = [];
-    const quiet = new Decoding(false);
     for (const k of Object.keys(value)) {
       const field = node.fields.get(k);
       if (field === undefined && !node.preserveUnknown) continue;
-      out.push([k, field === undefined ? value[k] : quiet.value(value[k], field, place, k, child(path, k))]);
+      out.push([k, decodedValues?.has(k) === true ? decodedValues.get(k) : value[k]]);
     }
     return Object.fromEntries(out);
   }
 
   /** A value decoded into interface{} (x-kubernetes-preserve-unknown-fields): only duplicate keys are errors. */
-  private anyValue(value: unknown, path: string): void {
+  private anyValue(value: unknown, path: string, depth: number): void {
+    if (depth > MAX_JSON_DEPTH) throw new FatalDecodeError(NESTED_TOO_DEEPLY);
     if (Array.isArray(value)) {
-      for (let i = 0; i < value.length; i++) this.anyValue(value[i], `${path}[${i}]`);
+      for (let i = 0; i < value.length; i++) this.anyValue(value[i], `${path}[${i}]`, depth + 1);
       return;
     }
     if (!(value instanceof JsonEntries)) {
@@ -562,7 +605,7 @@ class Decoding {
     for (const [k, v] of value.entries) {
       if (keys.has(k)) this.saveStrict('duplicate field', child(path, k));
       keys.add(k);
-      this.anyValue(v, child(path, k));
+      this.anyValue(v, child(path, k), depth + 1);
     }
   }
 }
@@ -689,6 +732,7 @@ export class SchemaValidator {
       decoded = root.node.kind === 'struct' ? decoding.struct(object, root, root.node, at, '', '') : object;
     } catch (err) {
       if (err instanceof FatalDecodeError) throw cannotBeHandled(object, kind, err.message);
+      if (err instanceof RangeError) throw cannotBeHandled(object, kind, NESTED_TOO_DEEPLY);
       throw err;
     }
     if (decoding.typeError !== undefined) throw cannotBeHandled(object, kind, decoding.typeError);
@@ -725,6 +769,7 @@ export class SchemaValidator {
       decoded = decoding.struct(value, root, root.node, { struct: root.node.name, goPath: '', path: '' }, '', '');
     } catch (err) {
       if (err instanceof FatalDecodeError) return { object: value as KubeObject, typeError: err.message, strict: [] };
+      if (err instanceof RangeError) return { object: value as KubeObject, typeError: NESTED_TOO_DEEPLY, strict: [] };
       throw err;
     }
     if (decoding.typeError !== undefined) return { object: value as KubeObject, typeError: decoding.typeError, strict: [] };
@@ -747,12 +792,23 @@ export class SchemaValidator {
     if (kind.source === 'builtin') return [];
     const root = this.root(kind);
     const errors: FieldError[] = [];
-    if (root !== undefined) validateValue(object, root.node, '', errors);
+    try {
+      if (root !== undefined) validateValue(object, root.node, '', errors);
+    } catch (err) {
+      // the stack ran out within the bound (a deep call stack above): refused all the same
+      if (!(err instanceof RangeError)) throw err;
+      errors.push({ type: 'FieldValueInvalid', field: '', value: '', detail: NESTED_TOO_DEEPLY });
+    }
     return errors;
   }
 }
 
-function validateValue(value: unknown, node: Node, path: string, errors: FieldError[]): void {
+/** `depth`: the nesting of `value` (the root object is 1); past MAX_JSON_DEPTH, an error rather than a walk on. */
+function validateValue(value: unknown, node: Node, path: string, errors: FieldError[], depth = 1): void {
+  if (depth > MAX_JSON_DEPTH && value !== null && typeof value === 'object') {
+    errors.push({ type: 'FieldValueInvalid', field: path, value: '', detail: NESTED_TOO_DEEPLY });
+    return;
+  }
   switch (node.kind) {
     case 'string':
       if (node.enum !== undefined && typeof value === 'string' && value !== '' && !node.enum.includes(value)) {
@@ -760,10 +816,10 @@ function validateValue(value: unknown, node: Node, path: string, errors: FieldEr
       }
       return;
     case 'array':
-      if (Array.isArray(value)) for (let i = 0; i < value.length; i++) validateValue(value[i], node.items.node, `${path}[${i}]`, errors);
+      if (Array.isArray(value)) for (let i = 0; i < value.length; i++) validateValue(value[i], node.items.node, `${path}[${i}]`, errors, depth + 1);
       return;
     case 'map':
-      if (isPlainObject(value) && mayFail(node.values.node)) for (const k of Object.keys(value)) validateValue(value[k], node.values.node, keyPath(path, k), errors);
+      if (isPlainObject(value) && mayFail(node.values.node)) for (const k of Object.keys(value)) validateValue(value[k], node.values.node, keyPath(path, k), errors, depth + 1);
       return;
     case 'struct':
       if (!isPlainObject(value)) return;
@@ -772,7 +828,7 @@ function validateValue(value: unknown, node: Node, path: string, errors: FieldEr
       }
       for (const [name, field] of node.fields) {
         const v = value[name];
-        if (v !== undefined && v !== null && mayFail(field.node)) validateValue(v, field.node, child(path, name), errors);
+        if (v !== undefined && v !== null && mayFail(field.node)) validateValue(v, field.node, child(path, name), errors, depth + 1);
       }
       return;
     default:

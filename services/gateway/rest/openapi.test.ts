@@ -104,6 +104,20 @@ describe('/openapi/v2', () => {
     assert.deepEqual(current.body, pb.body);
   });
 
+  test('a custom kind with a schema 60 levels deep does not break the protobuf form for anyone', async () => {
+    let schema: Record<string, unknown> = { type: 'string' };
+    for (let i = 0; i < 60; i++) schema = { type: 'object', properties: { p: schema } };
+    registry.add({ ...WIDGETS, definitions: { 'com.example.v1.Widget': schema } });
+    try {
+      const pb = await get('/openapi/v2', { Accept: OPENAPI_V2_PROTOBUF });
+      assert.equal(pb.status, 200, pb.body.toString());
+      const decoded = new OpenApiV2Protobuf().decode(pb.body) as { paths: { path: { name: string }[] } };
+      assert.ok(decoded.paths.path.some((p) => p.name === '/apis/example.com/v1/namespaces/{namespace}/widgets'));
+    } finally {
+      registry.remove('example.com', 'v1', 'widgets');
+    }
+  });
+
   test('an Accept with nothing it serves is 406', async () => {
     const r = await get('/openapi/v2', { Accept: 'text/html' });
     assert.equal(r.status, 406);

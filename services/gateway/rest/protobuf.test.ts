@@ -19,6 +19,7 @@ import assert from 'node:assert/strict';
 import { Buffer } from 'node:buffer';
 import { readFileSync } from 'node:fs';
 import { StatusError } from '../../../lib/errors.ts';
+import { jsonNestingDepth, MAX_JSON_DEPTH } from '../../../lib/kube.ts';
 import { KubeProtobufDecoder, PROTOBUF_CONTENT_TYPE } from './protobuf.ts';
 
 const decoder = new KubeProtobufDecoder();
@@ -683,6 +684,75 @@ test('a CustomResourceDefinition: JSON names, the JSON-or-schema types, doubles'
   assertBadRequest(envelope('apiextensions.k8s.io/v1', 'CustomResourceDefinition', nan), /unsupported value: NaN/);
   const notJson = pb([2, pb([7, pb([1, 'v1'], [4, pb([1, pb([8, json('{nope')])])])])]);
   assertBadRequest(envelope('apiextensions.k8s.io/v1', 'CustomResourceDefinition', notJson), /apiextensions JSON\) is not JSON/);
+});
+
+// ---- hostile nesting and size ----
+
+const TOO_DEEP = `the body of the request is nested too deeply: at most ${MAX_JSON_DEPTH} levels of objects and arrays are allowed`;
+
+/** A CRD whose openAPIV3Schema (JSON level 6) is `schema`. */
+function crdWithSchema(schema: Buffer): Buffer {
+  const version = pb([1, 'v1'], [2, true], [3, true], [4, pb([1, schema])]);
+  return envelope('apiextensions.k8s.io/v1', 'CustomResourceDefinition', pb([1, pb([1, 'widgets.example.com'])], [2, pb([1, 'example.com'], [7, version])]));
+}
+
+/** A JSONSchemaProps `levels` deep: by `properties` (two JSON levels each) or `additionalProperties` (one). */
+function deepProps(levels: number, via: 'properties' | 'additionalProperties', bottom: Buffer = pb([5, 'string'])): Buffer {
+  let schema = bottom;
+  for (let i = 0; i < levels; i++) {
+    schema = via === 'properties' ? pb([29, pb([1, 'p'], [2, schema])]) : pb([30, pb([2, schema])]);
+  }
+  return schema;
+}
+
+test('a body nested deeper than a JSON body may be is 400 with the JSON path\'s message, however deep (no stack overflow)', () => {
+  for (const levels of [600, 2_000, 20_000]) {
+    const err = decodeError(crdWithSchema(deepProps(levels, 'properties')));
+    assert.equal(err.code, 400, `${levels}: ${err.message}`);
+    assert.equal(err.message, TOO_DEEP);
+  }
+});
+
+test('nesting is counted as the JSON counts it: exactly MAX_JSON_DEPTH levels decode, one more is refused', () => {
+  // openAPIV3Schema at level 6, two more per properties: 6 + 2 * 497 = MAX_JSON_DEPTH
+  const levels = (MAX_JSON_DEPTH - 6) / 2;
+  const atLimit = decodeKubeProtobuf(crdWithSchema(deepProps(levels, 'properties')));
+  assert.equal(jsonNestingDepth(Buffer.from(JSON.stringify(atLimit))), MAX_JSON_DEPTH);
+  // one more: a level of properties, or a list (required) at the bottom
+  assert.equal(decodeError(crdWithSchema(deepProps(levels + 1, 'properties'))).message, TOO_DEEP);
+  assert.equal(decodeError(crdWithSchema(deepProps(levels, 'properties', pb([23, 'a'])))).message, TOO_DEEP);
+  // embedded JSON (a schema's default) counts from where it is, not from its own top
+  const deepDefault = (depth: number): Buffer => pb([8, pb([1, `${'['.repeat(depth)}${']'.repeat(depth)}`])]);
+  const fits = decodeKubeProtobuf(crdWithSchema(deepProps(10, 'additionalProperties', deepDefault(MAX_JSON_DEPTH - 16))));
+  assert.equal(jsonNestingDepth(Buffer.from(JSON.stringify(fits))), MAX_JSON_DEPTH);
+  assert.equal(decodeError(crdWithSchema(deepProps(10, 'additionalProperties', deepDefault(MAX_JSON_DEPTH - 15)))).message, TOO_DEEP);
+  // messages nest at most MAX_JSON_DEPTH deep on the wire: a JSON-or-schema chain takes two a level
+  assert.equal(decodeError(crdWithSchema(deepProps(MAX_JSON_DEPTH / 2, 'additionalProperties'))).message, TOO_DEEP);
+});
+
+test('what the decoded object takes is reserved from the budget while decoding; a full budget stops it', () => {
+  // 20,000 empty versions: two bytes each on the wire, an object of zero fields each once decoded
+  const versions = Buffer.concat(Array.from({ length: 20_000 }, () => pb([7, Buffer.alloc(0)])));
+  const body = envelope('apiextensions.k8s.io/v1', 'CustomResourceDefinition', pb([2, versions]));
+  let reserved = 0;
+  const object = decoder.decode(body, (bytes) => {
+    reserved = Math.max(reserved, bytes);
+  });
+  const json = JSON.stringify(object).length;
+  assert.ok(json > 10 * body.length, `the object (${json} bytes of JSON) is much larger than the body (${body.length})`);
+  assert.ok(reserved >= 4 * json, `reserved ${reserved} for an object of ${json} bytes of JSON`);
+
+  const full = new StatusError('TooManyRequests', 'Too many requests, please try again later.');
+  let asked = 0;
+  assert.throws(
+    () =>
+      decoder.decode(body, (bytes) => {
+        asked++;
+        if (bytes > 8 * body.length) throw full;
+      }),
+    (err) => err === full,
+  );
+  assert.ok(asked > 1, 'reserved as it grows, not once');
 });
 
 test('JSON names come from the Go struct, not the protobuf field names', () => {

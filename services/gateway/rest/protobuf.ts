@@ -51,7 +51,7 @@ import { fileURLToPath } from 'node:url';
 import type * as protobufjs from 'protobufjs';
 import { badRequest, StatusError } from '../../../lib/errors.ts';
 import { readGoFacts, schemaFileOf, SchemaSet, type GoDefinitionFacts, type GoFieldFacts } from '../../../lib/kinds/schemas.ts';
-import { checkUntrustedJson, rfc3339 } from '../../../lib/kube.ts';
+import { checkUntrustedJson, MAX_JSON_DEPTH, parsedSizeEstimate, rfc3339, scanJson } from '../../../lib/kube.ts';
 
 export const PROTOBUF_CONTENT_TYPE = 'application/vnd.kubernetes.protobuf';
 
@@ -139,6 +139,8 @@ interface MessagePlan {
   readonly byNumber: Map<number, FieldPlan>;
   /** Declaration order: Go struct order, the order of the JSON. */
   readonly fields: FieldPlan[];
+  /** How many JSON values the object of an empty message of this type has (see zeroValues). */
+  zeroValues?: number;
 }
 
 // ---- the wire format ----
@@ -151,6 +153,82 @@ interface Decoded {
   readonly plan: MessagePlan;
   readonly values: Map<string, Value>;
   size: number;
+  /**
+   * The JSON nesting level its value takes in the decoded object (the object itself is at 1);
+   * what embedded JSON (RawExtension, apiextensions JSON) may add to it is bounded by it.
+   */
+  at?: number;
+}
+
+/** The JSON path's answer (lib/kube.ts checkUntrustedJson) to a body nested too deeply. */
+function nestedTooDeeply(): StatusError {
+  return badRequest(`the body of the request is nested too deeply: at most ${MAX_JSON_DEPTH} levels of objects and arrays are allowed`);
+}
+
+/**
+ * Messages nested deeper than this on the wire are refused whatever their JSON: a bound on the
+ * recursion of decoding (measured: a body this deep decodes within 600 KB of V8's 984 KB
+ * stack; twice as deep overflows it). A JSON level is one message, or two for a JSON-or-schema
+ * type and its schema, so a chain of `items` or `additionalProperties` schemas deeper than
+ * about MAX_JSON_DEPTH / 2 is refused here although its JSON would pass: no real object comes
+ * near either.
+ */
+const MAX_WIRE_DEPTH = MAX_JSON_DEPTH;
+
+/**
+ * What a decoded message holds while the body is decoded (its Decoded and that one's Map), in
+ * JSON values of parsedSizeEstimate's 64 bytes. Measured: 1.5 million empty messages in a
+ * 3 MB body (containers of a Pod, versions of a CRD) took 315-390 bytes each at the peak.
+ */
+const MESSAGE_VALUES = 4;
+
+/** JSON values counted between two reservations from the budget. */
+const RESERVE_STEP = 4096;
+
+/**
+ * What the decoding of one body has taken so far: how deeply its messages nest on the wire
+ * (refused past MAX_WIRE_DEPTH), and about how many JSON values the object will have (each
+ * field on the wire, and the values Go writes for an empty message: a two-byte empty message
+ * can stand for an object of many zero fields), reserved from the budget as they grow.
+ */
+class DecodeCost {
+  readonly #bodyLength: number;
+  readonly #reserve: (bytes: number) => void;
+  #values = 0;
+  #reservedFor = 0;
+  wireDepth = 0;
+
+  constructor(bodyLength: number, reserve: (bytes: number) => void) {
+    this.#bodyLength = bodyLength;
+    this.#reserve = reserve;
+    this.#reserve(parsedSizeEstimate(bodyLength, { values: 1 }));
+  }
+
+  /** Counts `n` more values; reserves ahead once past what was reserved for (throws 429 when the budget is full). */
+  count(n: number): void {
+    this.#values += n;
+    if (this.#values <= this.#reservedFor) return;
+    this.#reservedFor = this.#values + RESERVE_STEP;
+    this.#reserve(parsedSizeEstimate(this.#bodyLength, { values: this.#reservedFor }));
+  }
+}
+
+/**
+ * How many JSON values the object of an empty message has: the fields Go always writes (struct
+ * values and scalars without omitempty), with theirs. Kept on the plan once counted.
+ */
+function zeroValues(p: MessagePlan): number {
+  if (p.zeroValues !== undefined) return p.zeroValues;
+  p.zeroValues = 1; // a Go struct cannot hold itself by value; this only guards a broken plan
+  let n = 1;
+  if (p.special === undefined && !p.list) {
+    for (const field of p.fields) {
+      if (field.json === 'inline') n += zeroValues(field.type.message!);
+      else if (field.json === 'always' && field.shape === 'single') n += field.type.message === undefined ? 1 : zeroValues(field.type.message);
+    }
+  }
+  p.zeroValues = n;
+  return n;
 }
 
 type ScalarValue = string | Buffer | boolean | number | bigint;
@@ -229,8 +307,20 @@ class Reader {
   }
 }
 
-function decodeMessage(p: MessagePlan, r: Reader, end: number, into?: Decoded): Decoded {
-  const decoded = into ?? { plan: p, values: new Map(), size: 0 };
+/**
+ * Decodes a message whose value takes JSON level `at` (see Decoded.at), refusing what would nest
+ * past MAX_JSON_DEPTH there, as the JSON path refuses such a body.
+ */
+function decodeMessage(p: MessagePlan, r: Reader, end: number, at: number, cost: DecodeCost, into?: Decoded): Decoded {
+  // An object, or a list (Verbs), of its own at `at`. The special messages make none: their JSON
+  // is a value (Time, Quantity), embedded JSON (checked where it is read) or one of their fields
+  // (the JSON-or-schema types), at their own level.
+  if (p.special === undefined && at > MAX_JSON_DEPTH) throw nestedTooDeeply();
+  if (++cost.wireDepth > MAX_WIRE_DEPTH) throw nestedTooDeeply();
+  cost.count(into === undefined ? MESSAGE_VALUES + zeroValues(p) : 0);
+  const decoded = into ?? { plan: p, values: new Map(), size: 0, at };
+  // the level of its fields' values: inside its object, or where it is for what passes through
+  const inside = p.special === undefined && !p.list ? at + 1 : at;
   decoded.size += end - r.pos;
   while (r.pos < end) {
     const { field: number, wire } = r.tag(end);
@@ -242,12 +332,18 @@ function decodeMessage(p: MessagePlan, r: Reader, end: number, into?: Decoded): 
       continue;
     }
     const { values } = decoded;
+    cost.count(1);
+    // a list or a map is a level of its own, its elements one further
+    if (field.shape !== 'single' && inside > MAX_JSON_DEPTH) throw nestedTooDeeply();
     if (wire === WIRE_BYTES && field.wire !== WIRE_BYTES && field.shape === 'repeated') {
       // packed numbers, which Go's unmarshallers take for any repeated number
       let list = values.get(field.name) as ElementValue[] | undefined;
       if (list === undefined) values.set(field.name, (list = []));
       const packedEnd = r.delimited(end);
-      while (r.pos < packedEnd) list.push(decodeElement(field.type, r, packedEnd));
+      while (r.pos < packedEnd) {
+        list.push(decodeElement(field.type, r, packedEnd, inside + 1, cost));
+        cost.count(1);
+      }
       continue;
     }
     if (wire !== field.wire) throw new WireError(`wrong wire type ${wire} for field ${field.path}`);
@@ -258,31 +354,34 @@ function decodeMessage(p: MessagePlan, r: Reader, end: number, into?: Decoded): 
         const previous = values.get(field.name);
         const replaced = message?.special === 'Time' || message?.special === 'MicroTime';
         const merge = message !== undefined && !replaced ? (previous as Decoded | undefined) : undefined;
-        values.set(field.name, decodeElement(field.type, r, end, merge));
+        // an inline struct's fields are its parent's: it sits where its parent does
+        values.set(field.name, decodeElement(field.type, r, end, field.json === 'inline' ? at : inside, cost, merge));
         break;
       }
       case 'repeated': {
         let list = values.get(field.name) as ElementValue[] | undefined;
         if (list === undefined) values.set(field.name, (list = []));
-        list.push(decodeElement(field.type, r, end));
+        list.push(decodeElement(field.type, r, end, inside + 1, cost));
         break;
       }
       case 'map': {
         let map = values.get(field.name) as Map<string, ElementValue> | undefined;
         if (map === undefined) values.set(field.name, (map = new Map()));
-        const [key, value] = decodeMapEntry(field, r, r.delimited(end));
+        const [key, value] = decodeMapEntry(field, r, r.delimited(end), inside + 1, cost);
         map.set(key, value);
         break;
       }
     }
   }
+  cost.wireDepth--;
   return decoded;
 }
 
-function decodeElement(type: ElementType, r: Reader, end: number, into?: Decoded): ElementValue {
+/** An element whose value takes JSON level `at`. */
+function decodeElement(type: ElementType, r: Reader, end: number, at: number, cost: DecodeCost, into?: Decoded): ElementValue {
   if (type.message !== undefined) {
     const sub = r.delimited(end);
-    const decoded = decodeMessage(type.message, r, sub, into);
+    const decoded = decodeMessage(type.message, r, sub, at, cost, into);
     r.pos = sub;
     return decoded;
   }
@@ -309,8 +408,8 @@ function decodeElement(type: ElementType, r: Reader, end: number, into?: Decoded
   }
 }
 
-/** A map entry: key = 1, value = 2, each defaulting to its zero value. */
-function decodeMapEntry(field: FieldPlan, r: Reader, end: number): [string, ElementValue] {
+/** A map entry: key = 1, value = 2, each defaulting to its zero value; the value at JSON level `at`. */
+function decodeMapEntry(field: FieldPlan, r: Reader, end: number, at: number, cost: DecodeCost): [string, ElementValue] {
   let key = '';
   let value: ElementValue | undefined;
   while (r.pos < end) {
@@ -318,17 +417,19 @@ function decodeMapEntry(field: FieldPlan, r: Reader, end: number): [string, Elem
     if (number <= 0) throw new WireError(`${field.path}: illegal tag ${number} (wire type ${wire})`);
     if (number === 1) {
       if (wire !== WIRE_BYTES) throw new WireError(`wrong wire type ${wire} for the key of ${field.path}`);
-      key = decodeElement({ scalar: 'string' }, r, end) as string;
+      key = decodeElement({ scalar: 'string' }, r, end, at, cost) as string;
     } else if (number === 2) {
       if (wire !== field.wire) throw new WireError(`wrong wire type ${wire} for a value of ${field.path}`);
-      value = decodeElement(field.type, r, end);
+      value = decodeElement(field.type, r, end, at, cost);
     } else {
       r.skip(wire, end);
     }
   }
   if (value === undefined) {
     const { message, scalar } = field.type;
-    value = message !== undefined ? { plan: message, values: new Map(), size: 0 } : scalar === 'bytes' ? Buffer.alloc(0) : '';
+    if (message !== undefined && message.special === undefined && at > MAX_JSON_DEPTH) throw nestedTooDeeply();
+    if (message !== undefined) cost.count(MESSAGE_VALUES + zeroValues(message));
+    value = message !== undefined ? { plan: message, values: new Map(), size: 0, at } : scalar === 'bytes' ? Buffer.alloc(0) : '';
   }
   return [key, value];
 }
@@ -457,15 +558,15 @@ function messageJson(d: Decoded): unknown {
     case 'Quantity':
       return quantityJson(d);
     case 'FieldsV1':
-      return embeddedJson(d.values.get('Raw') as Buffer | undefined, 'managedFields: fieldsV1 is not JSON');
+      return embeddedJson(d, d.values.get('Raw') as Buffer | undefined, 'managedFields: fieldsV1 is not JSON');
     case 'RawExtension':
-      return embeddedJson(d.values.get('raw') as Buffer | undefined, 'an embedded object (runtime.RawExtension) is not JSON');
+      return embeddedJson(d, d.values.get('raw') as Buffer | undefined, 'an embedded object (runtime.RawExtension) is not JSON');
     case 'IntOrString':
       return intOrStringJson(d);
     case 'JSON': {
       // apiextensions JSON.MarshalJSON: the raw bytes, or null when there are none
       const raw = d.values.get('raw') as Buffer | undefined;
-      return raw === undefined || raw.length === 0 ? undefined : embeddedJson(raw, 'a JSON value (apiextensions JSON) is not JSON');
+      return raw === undefined || raw.length === 0 ? undefined : embeddedJson(d, raw, 'a JSON value (apiextensions JSON) is not JSON');
     }
     case 'JSONSchemaPropsOrArray': {
       const schemas = d.values.get('jSONSchemas') as ElementValue[] | undefined;
@@ -563,11 +664,14 @@ function quantityJson(d: Decoded): string {
 
 /**
  * FieldsV1 and RawExtension are JSON already; undefined when absent (Go writes null). The only
- * JSON a protobuf body carries: checked as a JSON body is (UTF-8, nesting) first.
+ * JSON a protobuf body carries: checked as a JSON body is (UTF-8, nesting) first, its nesting
+ * counted from the level the message `d` holding it takes in the object.
  */
-function embeddedJson(raw: Buffer | undefined, notJson: string): unknown {
+function embeddedJson(d: Decoded, raw: Buffer | undefined, notJson: string): unknown {
   if (raw === undefined) return undefined;
   checkUntrustedJson(raw);
+  const room = MAX_JSON_DEPTH - ((d.at ?? 1) - 1);
+  if (scanJson(raw, room).depth > room) throw nestedTooDeeply();
   try {
     return JSON.parse(raw.toString('utf8')) as unknown;
   } catch {
@@ -623,11 +727,14 @@ export class KubeProtobufDecoder {
    * and kind from the envelope's TypeMeta). Throws StatusError: UnsupportedMediaType
    * `the body of the request was in an unknown format - accepted media types include:
    * application/json, application/vnd.kubernetes.protobuf` for a kind it cannot decode; BadRequest
-   * for a malformed body (bad magic, truncated, undecodable).
+   * for a malformed body (bad magic, truncated, undecodable) or one whose object would nest
+   * deeper than MAX_JSON_DEPTH (the JSON path's message). `reserve(bytes)` claims what the
+   * decoded object will take from the gateway's budget, as it grows (it throws 429 when the
+   * budget cannot take it).
    */
-  decode(body: Uint8Array): Record<string, unknown> {
+  decode(body: Uint8Array, reserve: (bytes: number) => void = () => {}): Record<string, unknown> {
     try {
-      return this.#decode(Buffer.from(body.buffer, body.byteOffset, body.byteLength));
+      return this.#decode(Buffer.from(body.buffer, body.byteOffset, body.byteLength), reserve);
     } catch (err) {
       if (err instanceof StatusError) throw err;
       if (err instanceof WireError) throw badRequest(`unable to decode the protobuf body: ${err.message}`);
@@ -635,7 +742,7 @@ export class KubeProtobufDecoder {
     }
   }
 
-  #decode(body: Buffer): Record<string, unknown> {
+  #decode(body: Buffer, reserve: (bytes: number) => void): Record<string, unknown> {
     // kube-apiserver's messages (k8s.io/apimachinery/pkg/runtime/serializer/protobuf).
     if (body.length === 0) throw badRequest('empty data');
     if (body.length < MAGIC.length || !body.subarray(0, MAGIC.length).equals(MAGIC)) {
@@ -643,9 +750,10 @@ export class KubeProtobufDecoder {
     }
     if (body.length === MAGIC.length) throw badRequest('empty body');
 
+    const cost = new DecodeCost(body.length, reserve);
     const r = new Reader(body);
     r.pos = MAGIC.length;
-    const unknown = decodeMessage(this.plan(UNKNOWN), r, body.length);
+    const unknown = decodeMessage(this.plan(UNKNOWN), r, body.length, 1, cost);
     const typeMeta = unknown.values.get('typeMeta') as Decoded | undefined;
     const apiVersion = (typeMeta?.values.get('apiVersion') as string | undefined) ?? '';
     const kind = (typeMeta?.values.get('kind') as string | undefined) ?? '';
@@ -655,7 +763,7 @@ export class KubeProtobufDecoder {
     if (message === undefined) throw new StatusError('UnsupportedMediaType', UNSUPPORTED_MESSAGE);
 
     const raw = (unknown.values.get('raw') as Buffer | undefined) ?? Buffer.alloc(0);
-    const object = decodeMessage(this.plan(message), new Reader(raw), raw.length);
+    const object = decodeMessage(this.plan(message), new Reader(raw), raw.length, 1, cost);
     return { kind, apiVersion, ...messageToObject(object) };
   }
 

@@ -10,7 +10,8 @@ import type { BodyDecoder } from './decoder.ts';
 export function protobufBodyDecoder(decoder: KubeProtobufDecoder = new KubeProtobufDecoder()): BodyDecoder {
   return {
     mediaType: PROTOBUF_CONTENT_TYPE,
-    // The decoder refuses what it cannot read; the JSON it makes comes from a bounded wire message.
-    decode: (body) => ({ object: decoder.decode(body) as KubeObject, strictErrors: [] }),
+    // The decoder refuses what it cannot read or what nests too deeply, and reserves what the
+    // object it makes will take as it reads the body.
+    decode: (body, reserve) => ({ object: decoder.decode(body, reserve) as KubeObject, strictErrors: [] }),
   };
 }
