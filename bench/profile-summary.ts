@@ -79,7 +79,7 @@ function partOf(stack: CallFrame[]): string {
   // Which hop: the innermost gRPC frame tells (a handler's etcd call runs under the server's frames).
   for (const f of stack) {
     if (f.url.includes('/etcd3/') || GRPC_CLIENT.test(f.url)) return 'etcd client (etcd3 + grpc-js channel, http2)';
-    if (GRPC_SERVER.test(f.url)) return 'gRPC server (grpc-js server, http2, lib/grpc/server.ts, lib/grpc/exchange.ts)';
+    if (GRPC_SERVER.test(f.url)) return 'gRPC server (grpc-js server, http2, lib/grpc/serve.ts, lib/grpc/exchange.ts)';
   }
   if (stack.some((f) => f.url.startsWith('node:internal/http2') || f.url.startsWith('node:internal/stream') || f.url.startsWith('node:net'))) {
     return 'http2 / socket I/O not tied to a hop';

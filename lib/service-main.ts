@@ -6,7 +6,7 @@
  */
 import { ConfigError, describeFlags, parseConfig, type Config, type FlagSpec } from './config.ts';
 import { TLS_FLAGS, tlsFilesFrom, type TlsFiles } from './grpc/credentials.ts';
-import { GrpcServer } from './grpc/server.ts';
+import { GrpcServer } from './grpc/serve.ts';
 import { createLogger, isLevel, type Logger } from './log.ts';
 import { createTelemetry, type Telemetry } from './tracing.ts';
 

@@ -1,7 +1,7 @@
 /**
  * Multiplexed unary calls, the client side: many calls of one service sent as messages of a
  * long-lived Exchange stream (see CallRequest in proto/apiserver/v1/meta.proto) instead of
- * one HTTP/2 stream each. The server side is GrpcServer (lib/grpc/server.ts), which serves any
+ * one HTTP/2 stream each. The server side is GrpcServer (lib/grpc/serve.ts), which serves any
  * service's Exchange method with that service's unary handlers (lib/grpc/exchange.ts).
  *
  * Each call behaves as the unary call it replaces: its own CLIENT span (same name, trace

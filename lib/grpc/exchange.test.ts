@@ -10,7 +10,7 @@ import * as grpc from '@grpc/grpc-js';
 import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace';
 import { context, trace } from '@opentelemetry/api';
 import { notFound, StatusError } from '../errors.ts';
-import { GrpcServer, type CallContext, type ServiceHandlers } from './server.ts';
+import { GrpcServer, type CallContext, type ServiceHandlers } from './serve.ts';
 import { decodeStatusDetails, encodeStatusDetails } from '../grpc-status.ts';
 import { MultiplexedClient } from './exchange-client.ts';
 import { createLogger } from '../log.ts';

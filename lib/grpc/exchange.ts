@@ -1,7 +1,7 @@
 /**
  * Multiplexed unary calls, the server side: many calls of one service as messages of a
  * long-lived Exchange stream (see CallRequest in proto/apiserver/v1/meta.proto). GrpcServer
- * (lib/grpc/server.ts) serves any service's Exchange method with that service's unary
+ * (lib/grpc/serve.ts) serves any service's Exchange method with that service's unary
  * handlers through serveExchange; MultiplexedClient (lib/grpc/exchange-client.ts) is the
  * client.
  */
@@ -10,7 +10,7 @@ import { badRequest, StatusError } from '../errors.ts';
 import { encodeStatusDetails, toGrpcStatus } from '../grpc-status.ts';
 import type { CallRequest__Output } from '../gen/apiserver/v1/CallRequest.ts';
 import type { CallResponse } from '../gen/apiserver/v1/CallResponse.ts';
-import type { CallContext, UnaryHandler } from './server.ts';
+import type { CallContext, UnaryHandler } from './serve.ts';
 import type { TraceCarrier } from './trace-context.ts';
 
 export const EXCHANGE_METHOD = 'Exchange';

@@ -7,7 +7,7 @@
 import { createSecureServer, type Http2SecureServer, type Http2Session } from 'node:http2';
 import type { Socket } from 'node:net';
 import { join } from 'node:path';
-import type { GrpcServer } from '../../lib/grpc/server.ts';
+import type { GrpcServer } from '../../lib/grpc/serve.ts';
 import type { Logger } from '../../lib/log.ts';
 import { ensureCA, ensureServingCertificate } from '../../lib/pki.ts';
 import { loadApiProto } from '../../lib/proto.ts';

@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, beforeEach, describe, test } from 'node:test';
 import { StatusError, type StatusReason } from '../../lib/errors.ts';
-import { GrpcServer } from '../../lib/grpc/server.ts';
+import { GrpcServer } from '../../lib/grpc/serve.ts';
 import type { KubeObject } from '../../lib/kube.ts';
 import { startEtcd, type EtcdServer } from '../../lib/local/etcd.ts';
 import { createLogger } from '../../lib/log.ts';

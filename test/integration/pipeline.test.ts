@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { StatusError } from '../../lib/errors.ts';
-import { GrpcServer } from '../../lib/grpc/server.ts';
+import { GrpcServer } from '../../lib/grpc/serve.ts';
 import type { KubeObject } from '../../lib/kube.ts';
 import { createLogger } from '../../lib/log.ts';
 import { loadApiProto } from '../../lib/proto.ts';

@@ -9,7 +9,7 @@ import { context, trace, TraceFlags } from '@opentelemetry/api';
 import { Redis } from 'ioredis';
 import { channelFor, decodeChangeEvent, type ChangeEvent } from '../../lib/change-event.ts';
 import { StatusError } from '../../lib/errors.ts';
-import { GrpcServer } from '../../lib/grpc/server.ts';
+import { GrpcServer } from '../../lib/grpc/serve.ts';
 import { startEtcd, type EtcdServer } from '../../lib/local/etcd.ts';
 import { startRedis, type RedisServer } from '../../lib/local/redis.ts';
 import { createLogger } from '../../lib/log.ts';

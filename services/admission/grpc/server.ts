@@ -1,7 +1,7 @@
 /**
  * Admission over gRPC: decode, run the chain, encode (conversions in codec.ts).
  */
-import type { CallContext, ServiceHandlers } from '../../../lib/grpc/server.ts';
+import type { CallContext, ServiceHandlers } from '../../../lib/grpc/serve.ts';
 import type { AdmissionHandlers } from '../../../lib/gen/apiserver/v1/Admission.ts';
 import type { AdmitRequest__Output } from '../../../lib/gen/apiserver/v1/AdmitRequest.ts';
 import type { AdmitResponse } from '../../../lib/gen/apiserver/v1/AdmitResponse.ts';

@@ -2,7 +2,7 @@
  * Authentication and Authorization over gRPC: decode, ask the core, encode.
  */
 import { MAX_SMALL_REQUEST_BYTES, MESSAGE_FRAMING_BYTES } from '../../../lib/grpc/limits.ts';
-import type { CallContext, ServiceHandlers } from '../../../lib/grpc/server.ts';
+import type { CallContext, ServiceHandlers } from '../../../lib/grpc/serve.ts';
 import type { AuthenticationHandlers } from '../../../lib/gen/apiserver/v1/Authentication.ts';
 import type { AuthorizationHandlers } from '../../../lib/gen/apiserver/v1/Authorization.ts';
 import type { AuthenticateRequest__Output } from '../../../lib/gen/apiserver/v1/AuthenticateRequest.ts';

@@ -6,7 +6,7 @@
 import type { Metadata } from '@grpc/grpc-js';
 import { badRequest, StatusError } from '../../../lib/errors.ts';
 import { MESSAGE_FRAMING_BYTES } from '../../../lib/grpc/limits.ts';
-import type { CallContext, ServiceHandlers } from '../../../lib/grpc/server.ts';
+import type { CallContext, ServiceHandlers } from '../../../lib/grpc/serve.ts';
 import { checkUntrustedJson, MAX_JSON_DEPTH, objectBytes, parsedSizeEstimate, parseObjectBytes, scanJson, type KubeObject } from '../../../lib/kube.ts';
 import type { JsonSource } from '../../../lib/kinds/validate.ts';
 import { PATCH_MEDIA_TYPES } from '../../../lib/patch/index.ts';

@@ -3,7 +3,7 @@
  * Errors are StatusErrors and reach the client as gRPC statuses through GrpcServer.
  */
 import { MESSAGE_FRAMING_BYTES } from '../../../lib/grpc/limits.ts';
-import type { CallContext, ServiceHandlers } from '../../../lib/grpc/server.ts';
+import type { CallContext, ServiceHandlers } from '../../../lib/grpc/serve.ts';
 import type { StorageHandlers } from '../../../lib/gen/apiserver/v1/Storage.ts';
 import { objectBytes, parseUntrustedObject } from '../../../lib/kube.ts';
 import type { StorageCreateRequest__Output } from '../../../lib/gen/apiserver/v1/StorageCreateRequest.ts';

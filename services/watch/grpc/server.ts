@@ -3,7 +3,7 @@
  * WatchStream (many watches over one stream; see watch-stream.ts).
  */
 import type * as grpc from '@grpc/grpc-js';
-import type { CallContext, ServiceHandlers } from '../../../lib/grpc/server.ts';
+import type { CallContext, ServiceHandlers } from '../../../lib/grpc/serve.ts';
 import type { WatchHandlers } from '../../../lib/gen/apiserver/v1/Watch.ts';
 import type { Logger } from '../../../lib/log.ts';
 import type { Telemetry } from '../../../lib/tracing.ts';

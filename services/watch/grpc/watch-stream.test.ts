@@ -8,7 +8,7 @@ import { EventEmitter } from 'node:events';
 import { after, before, describe, test } from 'node:test';
 import type { ChangeEvent } from '../../../lib/change-event.ts';
 import { StatusError } from '../../../lib/errors.ts';
-import { GrpcServer } from '../../../lib/grpc/server.ts';
+import { GrpcServer } from '../../../lib/grpc/serve.ts';
 import { fromRpcStatus } from '../../../lib/grpc-status.ts';
 import type { KubeObject } from '../../../lib/kube.ts';
 import { createLogger } from '../../../lib/log.ts';

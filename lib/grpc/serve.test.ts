@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
 import { StatusError } from '../errors.ts';
-import { GrpcServer, type CallContext, type ServiceHandlers } from './server.ts';
+import { GrpcServer, type CallContext, type ServiceHandlers } from './serve.ts';
 import { decodeStatusDetails, fromGrpcError } from '../grpc-status.ts';
 import { createLogger } from '../log.ts';
 import { loadApiProto } from '../proto.ts';
