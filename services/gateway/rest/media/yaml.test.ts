@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import YAML from 'yaml';
 import { StatusError } from '../../../../lib/errors.ts';
-import { decodeYamlObject, encodeYaml, MAX_CONVERTED_BYTES, measureConverted, yamlNestingBound, yamlToJson } from './yaml.ts';
+import { decodeYamlObject, encodeYaml, MAX_CONVERTED_BYTES, MAX_YAML_NODES, measureConverted, YAML_NODE_BYTES, yamlNestingBound, yamlToJson } from './yaml.ts';
 
 const json = (text: string): unknown => JSON.parse(yamlToJson(Buffer.from(text)).json.toString());
 
@@ -76,6 +76,44 @@ describe('yamlToJson', () => {
     const shared = { s: 'x'.repeat(100) };
     assert.ok(measureConverted([shared, shared, shared]).bytes > 300);
     assert.throws(() => measureConverted(Array(70).fill({ s: 'x'.repeat(MAX_CONVERTED_BYTES / 64) })), /Request entity too large/);
+  });
+
+  test('hostile bodies: more nodes than a parse may take are refused before parsing, 413 in kube\'s words', () => {
+    // 100,000 keys in 1.1 MB: seconds of synchronous parsing and hundreds of MB of heap before this bound
+    let map = '';
+    for (let i = 0; i < 100_000; i++) map += `key${i}: v\n`;
+    const flow = `a: [${'1,'.repeat(MAX_YAML_NODES)}1]`;
+    for (const text of [map, flow, `a: [${'[],'.repeat(MAX_YAML_NODES / 2)}]`, `a:\n${'- - x\n'.repeat(MAX_YAML_NODES / 2)}`]) {
+      const started = performance.now();
+      const err = refused(text);
+      assert.equal(err.code, 413);
+      assert.equal(err.message, `Request entity too large: limit is ${MAX_YAML_NODES} YAML nodes`);
+      assert.ok(performance.now() - started < 2_000, 'refused without parsing');
+    }
+  });
+
+  test('hostile bodies: what the parse takes is reserved before it, by nodes (a list of numbers costs more than its bytes)', () => {
+    let reserved = 0;
+    const items = MAX_YAML_NODES / 2;
+    yamlToJson(Buffer.from(`a: [${'1,'.repeat(items)}1]`), (bytes) => {
+      reserved = Math.max(reserved, bytes);
+    });
+    assert.ok(reserved >= items * YAML_NODE_BYTES, `reserved ${reserved} for ${items} numbers`);
+  });
+
+  test('a body that is a JSON object is read as JSON, however many values it has (server-side apply of a big CRD)', () => {
+    const data: Record<string, string> = {};
+    for (let i = 0; i < 2 * MAX_YAML_NODES; i++) data[`key${i}`] = 'v';
+    const body = Buffer.from(` \n${JSON.stringify({ kind: 'ConfigMap', data })}`);
+    let reserved = 0;
+    const decoded = decodeYamlObject(body, (bytes) => {
+      reserved = Math.max(reserved, bytes);
+    });
+    assert.equal(Object.keys((decoded.object.data ?? {}) as object).length, 2 * MAX_YAML_NODES);
+    assert.deepEqual(decoded.source?.bytes, body, 'duplicate keys are looked for in the bytes, as for a JSON body');
+    assert.ok(reserved >= body.length * 4);
+    // a flow mapping is not JSON: YAML reads it
+    assert.deepEqual(decodeYamlObject(Buffer.from('{a: on, b: [x]}'), () => {}).object, { a: true, b: ['x'] });
   });
 
   test('the converted JSON goes through the JSON body checks and reservation', () => {

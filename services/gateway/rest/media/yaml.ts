@@ -15,12 +15,32 @@
  * the parser sees the text (a parser recursing into a megabyte of `[` costs seconds), aliases
  * are counted while the tree is built (shared, not copied), and the JSON they expand to is
  * measured without being built before it is, then checked and reserved as a JSON body's.
+ *
+ * Nor can it take more of the process than a JSON body would. The yaml package is slow and
+ * large next to JSON.parse: measured on 2.3 MB bodies of many small nodes (a block map of
+ * 230,000 keys, flow lists of 1.1 million numbers or 770,000 empty lists, quoted strings,
+ * aliases, tags, comments), parsing took 2-10 s of synchronous CPU (one event loop: every
+ * other request of the process waits) and grew the heap by 220-1,100 MB, some 300-1,150 bytes
+ * for each node the pre-scan counts (a line, `:`, `,`, `[`, `{`, `- `, `? `, `*`, `!`, `"`, `'`);
+ * a long string or block scalar costs little. So, before parsing:
+ * - the cost reserved from the body budget is YAML_NODE_BYTES (1.25 KiB) per counted node
+ *   plus four times the bytes, at or above every shape measured;
+ * - a body of more than MAX_YAML_NODES counted nodes is refused, 413 in kube's words, which
+ *   keeps one parse within about 0.3-0.7 s and 60 MB at worst (measured at 95,000 nodes: 0.7-
+ *   1.5 s, 110 MB). A per-process limit of YAML decodes at once would bound nothing: the
+ *   parse is synchronous, so one decode already holds the whole process while it runs.
+ *   kubectl turns YAML into JSON before sending it, so bodies of this media type are
+ *   hand-made, and 50,000 nodes is some 500 KB of YAML.
+ * - a body that is a JSON object (`kubectl apply --server-side` sends its objects as JSON
+ *   text under application/apply-patch+yaml: a big CRD's is megabytes) is read as JSON, which
+ *   YAML reads the same; it is not held to the node limit. Only a duplicate key's strict
+ *   error reads as the JSON path's (`duplicate field "a"`) rather than go-yaml's.
  */
 import { isUtf8 } from 'node:buffer';
 import YAML, { isAlias, isCollection, isMap, isPair, isScalar, LineCounter, type Document, type Tags } from 'yaml';
 import { badRequest, StatusError } from '../../../../lib/errors.ts';
 import { goQuote } from '../../../../lib/go-strconv.ts';
-import { MAX_JSON_DEPTH } from '../../../../lib/kube.ts';
+import { checkUntrustedJson, isPlainObject, MAX_JSON_DEPTH, parsedSizeEstimate, type KubeObject } from '../../../../lib/kube.ts';
 import type { BodyDecoder, DecodedBody } from './decoder.ts';
 import { decodeJsonObject } from './json.ts';
 
@@ -32,6 +52,10 @@ export const APPLY_PATCH_YAML_MEDIA_TYPE = 'application/apply-patch+yaml';
 const MAX_ALIAS_COUNT = 100;
 /** The most JSON a YAML body may convert to: twice kube's body limit (3 MiB). */
 export const MAX_CONVERTED_BYTES = 2 * 3 * 1024 * 1024;
+/** The most nodes (as yamlNodes counts them) a YAML body may have: see the top of this file. */
+export const MAX_YAML_NODES = 50_000;
+/** What the parse takes in memory for each node yamlNodes counts (measured: 300-1,150 bytes). */
+export const YAML_NODE_BYTES = 1280;
 
 /** The YAML 1.1 resolution of go-yaml v2: tags it does not resolve into an interface are left out (their scalars stay strings). */
 function goYamlTags(tags: Tags): Tags {
@@ -91,14 +115,33 @@ export function yamlNestingBound(text: string): number {
   return maxFlow + 2 * maxBlock + 1;
 }
 
-/** What parsing `text` takes in memory, about: its bytes a few times, and some 600 bytes for each node (a line, a `:` or a `,`). */
-export function yamlParseEstimate(text: string): number {
+/**
+ * About how many nodes the parser makes of `text`, counted without parsing: a line, `:`, `,`,
+ * `[`, `{`, `*` (an alias), `!` (a tag), `"` and `'` (a quoted scalar's ends), and `-` or `?`
+ * followed by a space or a line's end (a block entry or key). An upper bound of the parser's
+ * work rather than an exact count.
+ */
+export function yamlNodes(text: string): number {
   let nodes = 1;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
-    if (c === 0x0a || c === 0x3a || c === 0x2c) nodes++;
+    if (c === 0x0a || c === 0x3a || c === 0x2c || c === 0x5b || c === 0x7b || c === 0x2a || c === 0x21 || c === 0x22 || c === 0x27) nodes++;
+    else if (c === 0x2d || c === 0x3f) {
+      const next = text.charCodeAt(i + 1);
+      if (next === 0x20 || next === 0x0a || Number.isNaN(next)) nodes++;
+    }
   }
-  return text.length * 4 + nodes * 600;
+  return nodes;
+}
+
+/** What parsing `text` takes in memory, about (see the top of this file). */
+export function yamlParseEstimate(text: string, nodes = yamlNodes(text)): number {
+  return text.length * 4 + nodes * YAML_NODE_BYTES;
+}
+
+/** kube's 413 for a YAML body of more nodes than MAX_YAML_NODES. */
+function tooManyNodes(): StatusError {
+  return new StatusError('RequestEntityTooLarge', `Request entity too large: limit is ${MAX_YAML_NODES} YAML nodes`);
 }
 
 /**
@@ -212,8 +255,10 @@ export function yamlToJson(body: Buffer, reserve: (bytes: number) => void = () =
   if (!isUtf8(body)) throw badRequest('the body of the request is not valid UTF-8');
   const text = body.toString('utf8');
   if (yamlNestingBound(text) > 2 * MAX_JSON_DEPTH) throw tooDeep();
-  // The parser's tree takes far more than the text (about 600 bytes a node): claimed first.
-  reserve(yamlParseEstimate(text));
+  // The parser's time and tree grow with its nodes, far past the text: bounded, then claimed first.
+  const nodes = yamlNodes(text);
+  if (nodes > MAX_YAML_NODES) throw tooManyNodes();
+  reserve(yamlParseEstimate(text, nodes));
   const lines = new LineCounter();
   const options = { schema: 'yaml-1.1', customTags: goYamlTags, merge: true, prettyErrors: false, uniqueKeys: false, intAsBigInt: false, lineCounter: lines } as const;
   let doc: Document | undefined;
@@ -244,8 +289,33 @@ export function yamlToJson(body: Buffer, reserve: (bytes: number) => void = () =
   return { json: Buffer.from(JSON.stringify(value)), duplicates };
 }
 
-/** Decodes a YAML body: converted to JSON, then decoded exactly as a JSON body is. */
+/**
+ * A body that is a JSON object decoded as the JSON path decodes it (JSON is YAML, read the
+ * same); undefined when it is not JSON (the YAML parser then reads it).
+ */
+function decodeJsonText(body: Buffer, reserve: (bytes: number) => void): DecodedBody | undefined {
+  let i = 0;
+  while (i < body.length && (body[i] === 0x20 || body[i] === 0x0a || body[i] === 0x0d || body[i] === 0x09)) i++;
+  if (body[i] !== 0x7b) return undefined;
+  const shape = checkUntrustedJson(body);
+  reserve(parsedSizeEstimate(body.length, shape));
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body.toString('utf8'));
+  } catch {
+    return undefined; // a flow mapping, `{a: 1}`: YAML
+  }
+  if (!isPlainObject(parsed)) return undefined;
+  return { object: parsed as KubeObject, strictErrors: [], source: { bytes: body, keys: shape.keys } };
+}
+
+/**
+ * Decodes a YAML body: converted to JSON, then decoded exactly as a JSON body is; a body that
+ * is JSON already is read as JSON.
+ */
 export function decodeYamlObject(body: Buffer, reserve: (bytes: number) => void): DecodedBody {
+  const asJson = decodeJsonText(body, reserve);
+  if (asJson !== undefined) return asJson;
   const { json, duplicates } = yamlToJson(body, reserve);
   const decoded = decodeJsonObject(json, reserve);
   // go-yaml reports them together, as one error of several lines.
