@@ -20,7 +20,7 @@ import { Buffer } from 'node:buffer';
 import { readFileSync } from 'node:fs';
 import { StatusError } from '../../../lib/errors.ts';
 import { jsonNestingDepth, MAX_JSON_DEPTH } from '../../../lib/kube.ts';
-import { KubeProtobufDecoder, PROTOBUF_CONTENT_TYPE } from './protobuf.ts';
+import { KubeProtobufDecoder, MAX_PROTOBUF_VALUES, PROTOBUF_CONTENT_TYPE } from './protobuf.ts';
 
 const decoder = new KubeProtobufDecoder();
 const decodeKubeProtobuf = (body: Uint8Array): Record<string, unknown> => decoder.decode(body);
@@ -753,6 +753,20 @@ test('what the decoded object takes is reserved from the budget while decoding; 
     (err) => err === full,
   );
   assert.ok(asked > 1, 'reserved as it grows, not once');
+});
+
+test('a body of more values than MAX_PROTOBUF_VALUES is 413 before it is all decoded (its CPU is bounded)', () => {
+  // 1.5 million empty versions fit in 3 MiB and would take seconds to decode; far fewer are refused.
+  const count = 1_500_000;
+  const versions = Buffer.concat(Array.from({ length: count }, () => pb([7, Buffer.alloc(0)])));
+  const body = envelope('apiextensions.k8s.io/v1', 'CustomResourceDefinition', pb([2, versions]));
+  const err = decodeError(body);
+  assert.equal(err.code, 413, err.message);
+  assert.equal(err.message, `Request entity too large: limit is ${MAX_PROTOBUF_VALUES} values in a protobuf body`);
+  // just under the limit still decodes
+  const fewer = Buffer.concat(Array.from({ length: 10_000 }, () => pb([7, Buffer.alloc(0)])));
+  const fits = decoder.decode(envelope('apiextensions.k8s.io/v1', 'CustomResourceDefinition', pb([2, fewer])));
+  assert.equal(((fits.spec as Record<string, unknown>).versions as unknown[]).length, 10_000);
 });
 
 test('JSON names come from the Go struct, not the protobuf field names', () => {

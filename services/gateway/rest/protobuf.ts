@@ -186,6 +186,15 @@ const MESSAGE_VALUES = 4;
 const RESERVE_STEP = 4096;
 
 /**
+ * The most JSON values one protobuf body may decode into. Decoding costs a few microseconds per
+ * value, all of it synchronous: without a bound, a 3 MiB body of empty messages (1.5 million of
+ * them) holds the gateway for seconds, whatever the budget says. No real object comes near it
+ * (a ConfigMap of 50,000 keys is about 100,000 values); the JSON path's cost is bounded by the
+ * parser's speed instead.
+ */
+export const MAX_PROTOBUF_VALUES = 250_000;
+
+/**
  * What the decoding of one body has taken so far: how deeply its messages nest on the wire
  * (refused past MAX_WIRE_DEPTH), and about how many JSON values the object will have (each
  * field on the wire, and the values Go writes for an empty message: a two-byte empty message
@@ -207,6 +216,9 @@ class DecodeCost {
   /** Counts `n` more values; reserves ahead once past what was reserved for (throws 429 when the budget is full). */
   count(n: number): void {
     this.#values += n;
+    if (this.#values > MAX_PROTOBUF_VALUES) {
+      throw new StatusError('RequestEntityTooLarge', `Request entity too large: limit is ${MAX_PROTOBUF_VALUES} values in a protobuf body`);
+    }
     if (this.#values <= this.#reservedFor) return;
     this.#reservedFor = this.#values + RESERVE_STEP;
     this.#reserve(parsedSizeEstimate(this.#bodyLength, { values: this.#reservedFor }));
