@@ -3,27 +3,19 @@
  * backend): the three patch types, the patched object decoded with the patch handler's words
  * under fieldValidation, dryRun, 404, 415, and optimistic concurrency with retries.
  */
+import { inProcessPipeline, refusal } from '../support/pipeline.ts';
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { StatusError } from '../../lib/errors.ts';
 import type { KubeObject } from '../../lib/kube.ts';
-import { createLogger } from '../../lib/log.ts';
 import { builtinRegistry, type KindDefinition } from '../../lib/kinds/index.ts';
-import { generatedSchemaValidator } from '../../lib/kinds/validate.ts';
-import { AdmissionChain } from '../../services/admission/core/chain.ts';
-import { NamespaceLifecycle, ObjectMetaValidation, SchemaValidation, SystemFieldsPlugin } from '../../services/admission/core/plugins.ts';
 import { SYSTEM_MASTERS, type UserInfo } from '../../services/auth/api.ts';
-import { PrivilegedGroupAuthorizer } from '../../services/auth/core/authorizer.ts';
-import { TokenFileAuthenticator } from '../../services/auth/core/token-file.ts';
-import { Pipeline, type PatchRequest, type Target } from '../../services/gateway/core/pipeline.ts';
+import { type PatchRequest, type Target } from '../../services/gateway/core/pipeline.ts';
 import { WarningRecorder } from '../../services/gateway/core/warnings.ts';
 import type { StorageRef } from '../../services/storage/api.ts';
 import { MemoryStorage } from '../../services/storage/backends/memory.ts';
-import { WatchService } from '../../services/watch/core/watch-service.ts';
 
 const registry = builtinRegistry();
 const admin: UserInfo = { username: 'admin', uid: '1', groups: [SYSTEM_MASTERS] };
-const logger = createLogger({ service: 'test', level: 'error' });
 const JSON_PATCH = 'application/json-patch+json';
 const MERGE = 'application/merge-patch+json';
 const STRATEGIC = 'application/strategic-merge-patch+json';
@@ -43,18 +35,7 @@ class RacingStorage extends MemoryStorage {
 
 async function setup() {
   const storage = new RacingStorage();
-  const schemas = generatedSchemaValidator();
-  const admission = new AdmissionChain(
-    [new SystemFieldsPlugin(registry)],
-    [new ObjectMetaValidation(registry), new SchemaValidation(registry, schemas), new NamespaceLifecycle(storage, registry)],
-  );
-  const watcher = new WatchService({ caches: new Map(), storage, registry, logger });
-  const pipeline = new Pipeline({ authenticator: new TokenFileAuthenticator([]), authorizer: new PrivilegedGroupAuthorizer(), admission, storage, watcher, schemas });
-  const namespaces = registry.get('', 'v1', 'namespaces');
-  const configmaps = registry.get('', 'v1', 'configmaps');
-  const nodes = registry.get('', 'v1', 'nodes');
-  assert.ok(namespaces !== undefined && configmaps !== undefined && nodes !== undefined);
-  await pipeline.ensureSystemNamespaces(namespaces);
+  const { pipeline, configmaps, nodes } = await inProcessPipeline(storage, registry);
   const cm: Target = { info: configmaps, namespace: 'default', name: 'c' };
   await pipeline.create(admin, { ...cm, name: '' }, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c', labels: { a: '1' } }, data: { x: '1' } });
   return { storage, pipeline, cm, nodes };
@@ -62,16 +43,6 @@ async function setup() {
 
 const patch = (contentType: string, body: unknown): PatchRequest => ({ contentType, body: Buffer.from(typeof body === 'string' ? body : JSON.stringify(body)) });
 
-async function refusal(promise: Promise<unknown>, reason: string): Promise<StatusError> {
-  try {
-    await promise;
-  } catch (err) {
-    assert.ok(err instanceof StatusError, String(err));
-    assert.equal(err.reason, reason, err.message);
-    return err;
-  }
-  assert.fail(`expected ${reason}`);
-}
 
 describe('PATCH through the pipeline', () => {
   test('JSON patch, merge patch and strategic merge patch each change the stored object', async () => {

@@ -3,6 +3,7 @@
  * kube's typed decoding of ObjectMeta on create and update, over the real admission chain and
  * the memory storage backend.
  */
+import { inProcessPipeline } from '../support/pipeline.ts';
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { StatusError } from '../../lib/errors.ts';
@@ -12,16 +13,12 @@ import { createLogger } from '../../lib/log.ts';
 import { loadApiProto } from '../../lib/proto.ts';
 import { builtinRegistry } from '../../lib/kinds/index.ts';
 import { createTelemetry } from '../../lib/tracing.ts';
-import { buildAdmissionChain } from '../../services/admission/core/chain.ts';
 import { SYSTEM_MASTERS, type UserInfo } from '../../services/auth/api.ts';
-import { PrivilegedGroupAuthorizer } from '../../services/auth/core/authorizer.ts';
-import { TokenFileAuthenticator } from '../../services/auth/core/token-file.ts';
 import type { Storage } from '../../services/storage/api.ts';
 import { MemoryStorage } from '../../services/storage/backends/memory.ts';
 import { StorageClient } from '../../services/storage/grpc/client.ts';
 import { STORAGE_MAX_REQUEST_BYTES, storageHandlers } from '../../services/storage/grpc/server.ts';
-import { WatchService } from '../../services/watch/core/watch-service.ts';
-import { Pipeline, type Target } from '../../services/gateway/core/pipeline.ts';
+import { type Target } from '../../services/gateway/core/pipeline.ts';
 
 const registry = builtinRegistry();
 const admin: UserInfo = { username: 'admin', uid: '1', groups: [SYSTEM_MASTERS] };
@@ -29,13 +26,7 @@ const logger = createLogger({ service: 'test', level: 'error' });
 
 /** The pipeline over `storage` (the memory backend, or a gRPC client of it). */
 async function setup(storage: Storage = new MemoryStorage()) {
-  const admission = buildAdmissionChain({ registry, storage });
-  const watcher = new WatchService({ caches: new Map(), storage, registry, logger });
-  const pipeline = new Pipeline({ authenticator: new TokenFileAuthenticator([]), authorizer: new PrivilegedGroupAuthorizer(), admission, storage, watcher });
-  const namespaces = registry.get('', 'v1', 'namespaces');
-  const configmaps = registry.get('', 'v1', 'configmaps');
-  assert.ok(namespaces !== undefined && configmaps !== undefined);
-  await pipeline.ensureSystemNamespaces(namespaces);
+  const { pipeline, configmaps } = await inProcessPipeline(storage, registry);
   const cms: Target = { info: configmaps, namespace: 'default', name: '' };
   const cm = (name: string): Target => ({ ...cms, name });
   return { storage, pipeline, cms, cm };

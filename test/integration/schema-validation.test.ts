@@ -4,22 +4,15 @@
  * admission plugin (422 with a cause per field, for a custom kind), over the real admission chain and the memory
  * storage backend.
  */
+import { inProcessPipeline, refusal } from '../support/pipeline.ts';
 import { WarningRecorder } from '../../services/gateway/core/warnings.ts';
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { StatusError } from '../../lib/errors.ts';
 import { scanJson, type KubeObject } from '../../lib/kube.ts';
-import { createLogger } from '../../lib/log.ts';
 import { builtinRegistry, type KindDefinition } from '../../lib/kinds/index.ts';
-import { generatedSchemaValidator } from '../../lib/kinds/validate.ts';
-import { AdmissionChain } from '../../services/admission/core/chain.ts';
-import { NamespaceLifecycle, ObjectMetaValidation, SchemaValidation, SystemFieldsPlugin } from '../../services/admission/core/plugins.ts';
 import { SYSTEM_MASTERS, type UserInfo } from '../../services/auth/api.ts';
-import { PrivilegedGroupAuthorizer } from '../../services/auth/core/authorizer.ts';
-import { TokenFileAuthenticator } from '../../services/auth/core/token-file.ts';
 import { MemoryStorage } from '../../services/storage/backends/memory.ts';
-import { WatchService } from '../../services/watch/core/watch-service.ts';
-import { Pipeline, type Target } from '../../services/gateway/core/pipeline.ts';
+import { type Target } from '../../services/gateway/core/pipeline.ts';
 
 const registry = builtinRegistry();
 const configMaps = registry.get('', 'v1', 'configmaps');
@@ -50,23 +43,10 @@ const WIDGET: KindDefinition = {
 };
 registry.add(WIDGET);
 const admin: UserInfo = { username: 'admin', uid: '1', groups: [SYSTEM_MASTERS] };
-const logger = createLogger({ service: 'test', level: 'error' });
 
 async function setup() {
   const storage = new MemoryStorage();
-  const schemas = generatedSchemaValidator();
-  const admission = new AdmissionChain(
-    [new SystemFieldsPlugin(registry)],
-    [new ObjectMetaValidation(registry), new SchemaValidation(registry, schemas), new NamespaceLifecycle(storage, registry)],
-  );
-  const watcher = new WatchService({ caches: new Map(), storage, registry, logger });
-  const pipeline = new Pipeline({ authenticator: new TokenFileAuthenticator([]), authorizer: new PrivilegedGroupAuthorizer(), admission, storage, watcher, schemas });
-  const namespaces = registry.get('', 'v1', 'namespaces');
-  const configmaps = registry.get('', 'v1', 'configmaps');
-  const nodes = registry.get('', 'v1', 'nodes');
-  assert.ok(namespaces !== undefined && configmaps !== undefined && nodes !== undefined);
-  // (the Node's status.nodeInfo lacks fields its schema calls required: kube takes it, so must this)
-  await pipeline.ensureSystemNamespaces(namespaces);
+  const { pipeline, configmaps, nodes } = await inProcessPipeline(storage, registry);
   const cms: Target = { info: configmaps, namespace: 'default', name: '' };
   const nodeTarget: Target = { info: nodes, namespace: '', name: '' };
   return { storage, pipeline, cms, nodeTarget };
@@ -78,16 +58,6 @@ function wire(text: string) {
   return { body: JSON.parse(text) as KubeObject, source: { bytes, keys: scanJson(bytes).keys } };
 }
 
-async function refusal(promise: Promise<unknown>, reason: string): Promise<StatusError> {
-  try {
-    await promise;
-  } catch (err) {
-    assert.ok(err instanceof StatusError, String(err));
-    assert.equal(err.reason, reason, err.message);
-    return err;
-  }
-  assert.fail(`expected ${reason}`);
-}
 
 const CM_TEXT = '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"NAME","colour":"red"},"data":{"a":"1"},"spec":{"foo":1},"data":{"a":"2"}}';
 
