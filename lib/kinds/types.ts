@@ -69,6 +69,12 @@ export type GenerationRule = 'allButMetadataAndStatus' | 'allButMetadata' | 'spe
  * function takes and returns plain JSON objects and never throws on malformed input.
  */
 export interface KindStrategy {
+  /**
+   * SetDefaults: kube's defaulting functions of the kind's version (scheme defaults), applied
+   * when a body is decoded (create, update, the result of a patch, status and scale writes),
+   * before admission. May change `object` in place; returns the defaulted object.
+   */
+  defaults?(object: KubeObject): KubeObject;
   /** PrepareForCreate: kind-specific changes to a new object (status reset, defaults). */
   prepareForCreate?(object: KubeObject): KubeObject;
   /** PrepareForUpdate: kind-specific changes given the stored object (e.g. status kept). */
@@ -81,6 +87,36 @@ export interface KindStrategy {
   readonly generation: GenerationRule;
 }
 
+/**
+ * The strategy of writes to the `status` subresource (kube's statusStrategy), beyond what every
+ * status write shares (everything but status and a few metadata fields is kept from the stored
+ * object).
+ */
+export interface StatusStrategy {
+  /** PrepareForUpdate of the status strategy: kind-specific changes given the stored object. */
+  prepareForUpdate?(object: KubeObject, old: KubeObject): KubeObject;
+  /** ValidateUpdate of the status strategy: the kind's field errors for a status write. */
+  validate?(object: KubeObject, old: KubeObject): FieldError[];
+}
+
+/**
+ * Where the `scale` subresource (autoscaling/v1 Scale) reads and writes an object, as a
+ * CustomResourceDefinition's `subresources.scale` says it: dotted JSON paths starting with ".".
+ */
+export interface ScaleSubresource {
+  /** The desired replicas (Scale spec.replicas), e.g. ".spec.replicas". */
+  readonly specReplicasPath: string;
+  /** The observed replicas (Scale status.replicas), e.g. ".status.replicas". */
+  readonly statusReplicasPath: string;
+  /** A string field holding the label selector in its serialized form (custom kinds' labelSelectorPath). */
+  readonly labelSelectorPath?: string;
+  /**
+   * A metav1.LabelSelector field (built-in kinds: ".spec.selector"), serialized into Scale's
+   * status.selector as kube's LabelSelectorAsSelector(...).String() does.
+   */
+  readonly selectorPath?: string;
+}
+
 /** Where a kind comes from: built in, or registered at run time (a CustomResourceDefinition). */
 export type KindSource = 'builtin' | 'custom';
 
@@ -90,6 +126,10 @@ export interface KindDefinition extends ResourceInfo {
   /** The fields it can be selected by, and their values in an object. */
   readonly selectableFields: SelectableFields;
   readonly strategy: KindStrategy;
+  /** Writes to its `status` subresource, when it has one (see `subresources`). */
+  readonly statusStrategy?: StatusStrategy;
+  /** Its `scale` subresource, when it has one (see `subresources`). */
+  readonly scale?: ScaleSubresource;
   /** Its Table printing; the generic NAME/AGE columns when absent. */
   readonly printer?: KindPrinter;
   /**

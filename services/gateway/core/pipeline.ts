@@ -106,7 +106,12 @@ function normalizeBody(target: Target, raw: KubeObject, schemas: SchemaValidator
     decoded = result.object;
     for (const warning of result.warnings) options.warnings?.add(warning);
   }
-  return checkAgainstTarget(target, decoded);
+  return checkAgainstTarget(target, withDefaults(info, decoded));
+}
+
+/** The kind's scheme defaults, applied as kube applies them when it decodes a body. */
+function withDefaults(info: KindDefinition, object: KubeObject): KubeObject {
+  return info.strategy.defaults === undefined ? object : info.strategy.defaults(object);
 }
 
 /**
@@ -354,7 +359,7 @@ export class Pipeline {
         const strict = [...decoded.strictErrors, ...result.strict];
         if (strict.length > 0 && fieldValidation === 'Strict') throw refuse(`strict decoding error: ${strict.join(', ')}`);
         if (fieldValidation === 'Warn') warnings.push(...strict);
-        object = result.object;
+        object = withDefaults(info, result.object);
       } else {
         if (!isPlainObject(patched)) throw refuse(`json: cannot unmarshal ${Array.isArray(patched) ? 'array' : 'value'} into Go value of type ${info.kind}`);
         object = patched as KubeObject;
