@@ -254,6 +254,15 @@ export class GrpcServer {
     this.serviceNames.push(serviceName);
   }
 
+  /**
+   * Adds services that come with their own grpc-js implementation and add themselves to a
+   * server (as @grpc/reflection's ReflectionService does): their calls pass the request guard
+   * but get no span, no Status translation and no health status of their own.
+   */
+  addSelfServedServices(register: (server: Pick<grpc.Server, 'addService'>) => void): void {
+    register({ addService: (definition, implementation) => this.server.addService(definition, implementation) });
+  }
+
   /** Binds and starts serving; resolves with the bound port (useful with port 0). */
   async listen(address: string): Promise<number> {
     const port = await new Promise<number>((resolve, reject) => {

@@ -14,6 +14,7 @@ import { loadApiProto } from '../../lib/proto.ts';
 import type { KindRegistry } from '../../lib/kinds/index.ts';
 import type { Telemetry } from '../../lib/tracing.ts';
 import type { Pipeline } from './core/pipeline.ts';
+import { serveReflection } from './grpc/reflection.ts';
 import { resourcesHandlers } from './grpc/server.ts';
 import { BodyReader } from './rest/body.ts';
 import { BodyBudget, ConnectionLimiter, DEFAULT_EDGE_LIMITS, type EdgeLimits } from './rest/edge-limits.ts';
@@ -150,6 +151,7 @@ export async function startFrontDoor(o: FrontDoorOptions): Promise<FrontDoor> {
   });
 
   o.grpcServer.addService('apiserver.v1.Resources', loadApiProto().apiserver.v1.Resources.service, resourcesHandlers(o.pipeline, o.registry, budget));
+  serveReflection(o.grpcServer, ['apiserver/v1/resources.proto'], ['apiserver.v1.Resources']);
 
   return {
     https,
