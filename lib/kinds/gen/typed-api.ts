@@ -40,6 +40,25 @@ export interface TypedKindApi {
   readonly imports: readonly string[];
 }
 
+/** The methods of every typed service, in the order they are declared. */
+export const TYPED_METHODS = ['Create', 'Get', 'List', 'Update', 'Patch', 'Delete', 'Watch'] as const;
+export type TypedMethod = (typeof TYPED_METHODS)[number];
+
+/** The shared request of each method that takes no object (typed.proto). */
+export const SHARED_REQUESTS: Readonly<Partial<Record<TypedMethod, string>>> = {
+  Get: 'apiserver.v1.TypedGetRequest',
+  List: 'apiserver.v1.TypedListRequest',
+  Patch: 'apiserver.v1.TypedPatchRequest',
+  Delete: 'apiserver.v1.TypedDeleteRequest',
+  Watch: 'apiserver.v1.TypedWatchRequest',
+};
+
+/** The field numbers of every kind's Create<Kind>Request and Update<Kind>Request. */
+export const WRITE_REQUEST_FIELDS = { namespace: 1, object: 2, dryRun: 3, fieldValidation: 4 } as const;
+
+/** The field numbers of every kind's <Kind>WatchEvent. */
+export const WATCH_EVENT_FIELDS = { type: 1, object: 2, resourceVersion: 3, status: 4 } as const;
+
 /** The message of Status, which a watch's ERROR event carries. */
 export const STATUS_MESSAGE = 'k8s.io.apimachinery.pkg.apis.meta.v1.Status';
 const STATUS_FILE = 'k8s/generated/meta.v1.proto';
@@ -96,6 +115,9 @@ function scopeOf(kind: KindDefinition): string {
 function kindText(kind: KindDefinition, api: TypedKindApi): string {
   const m = `.${api.message}`;
   const k = kind.kind;
+  const w = WRITE_REQUEST_FIELDS;
+  const e = WATCH_EVENT_FIELDS;
+  const r = (method: TypedMethod): string => `.${SHARED_REQUESTS[method]!}`;
   const namespace = kind.namespaced
     ? '  // The object\'s namespace (its metadata.namespace may be left out, or must be the same).\n'
     : '  // "" for this cluster-scoped kind.\n';
@@ -104,41 +126,41 @@ function kindText(kind: KindDefinition, api: TypedKindApi): string {
 // apiserver.v1.Resources.
 service ${api.service} {
   rpc Create(Create${k}Request) returns (${m});
-  rpc Get(.apiserver.v1.TypedGetRequest) returns (${m});
-  rpc List(.apiserver.v1.TypedListRequest) returns (.${api.listMessage});
+  rpc Get(${r('Get')}) returns (${m});
+  rpc List(${r('List')}) returns (.${api.listMessage});
   // Replaces the object named by object.metadata.name; conditional on its resourceVersion when set.
   rpc Update(Update${k}Request) returns (${m});
-  rpc Patch(.apiserver.v1.TypedPatchRequest) returns (${m});
+  rpc Patch(${r('Patch')}) returns (${m});
   // Deletes an object; one with finalizers is returned marked for deletion instead.
-  rpc Delete(.apiserver.v1.TypedDeleteRequest) returns (${m});
-  rpc Watch(.apiserver.v1.TypedWatchRequest) returns (stream ${k}WatchEvent);
+  rpc Delete(${r('Delete')}) returns (${m});
+  rpc Watch(${r('Watch')}) returns (stream ${k}WatchEvent);
 }
 
 message Create${k}Request {
-${namespace}  string namespace = 1;
-  ${m} object = 2;
-  bool dry_run = 3;
+${namespace}  string namespace = ${w.namespace};
+  ${m} object = ${w.object};
+  bool dry_run = ${w.dryRun};
   // "Strict", "Warn" or "Ignore" as REST's fieldValidation; "" is Warn.
-  string field_validation = 4;
+  string field_validation = ${w.fieldValidation};
 }
 
 message Update${k}Request {
-${namespace}  string namespace = 1;
-  ${m} object = 2;
-  bool dry_run = 3;
-  string field_validation = 4;
+${namespace}  string namespace = ${w.namespace};
+  ${m} object = ${w.object};
+  bool dry_run = ${w.dryRun};
+  string field_validation = ${w.fieldValidation};
 }
 
 // One change of a ${k}, as apiserver.v1.WatchEvent with the object typed.
 message ${k}WatchEvent {
   // ADDED, MODIFIED, DELETED, BOOKMARK or ERROR.
-  string type = 1;
+  string type = ${e.type};
   // The new state (the last state for DELETED; for BOOKMARK only metadata.resourceVersion).
-  ${m} object = 2;
+  ${m} object = ${e.object};
   // The revision of the change.
-  string resource_version = 3;
+  string resource_version = ${e.resourceVersion};
   // ERROR: why the watch ended (410 Expired: list again).
-  .${STATUS_MESSAGE} status = 4;
+  .${STATUS_MESSAGE} status = ${e.status};
 }
 `;
 }

@@ -311,6 +311,14 @@ function special(plan: MessagePlan, value: unknown, path: string): Chunks {
 }
 
 /**
+ * One length-delimited field (`number`, its length, `body`): appended to an encoded message, it
+ * sets that field (a message field: merges into it), as protobuf's concatenation rule says.
+ */
+export function lengthDelimitedField(number: number, body: Buffer): Buffer {
+  return Buffer.concat([tag(number, WIRE_BYTES), varint(body.length), body]);
+}
+
+/**
  * Encodes JSON objects as generated messages, with the plans of a KubeProtobufDecoder (built on
  * first use of a message and kept as long as the decoder).
  */
