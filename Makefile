@@ -56,7 +56,7 @@ lint: deps
 typecheck: deps gen
 	$(NODE) node_modules/.bin/tsc -p .
 
-gen: lib/gen/.stamp
+gen: lib/gen/.stamp packages/client/src/gen/.stamp
 
 # TypeScript types from proto/ (proto/ stays the single source of truth); imports get the .ts
 # extension Node's type stripping needs.
@@ -67,6 +67,17 @@ lib/gen/.stamp: $(PROTOS) node_modules/.stamp
 	  apiserver/v1/meta.proto apiserver/v1/storage.proto apiserver/v1/auth.proto apiserver/v1/admission.proto \
 	  apiserver/v1/watch.proto apiserver/v1/resources.proto apiserver/v1/typed.proto google/rpc/status.proto
 	find lib/gen -name '*.ts' -exec sed -i -E "s#from '(\.{1,2}/[^']*)'#from '\1.ts'#" {} +
+	touch $@
+
+# The client package's types (packages/client/src/gen/): the Resources API and the typed services of
+# the built-in kinds, with the options its loader uses (no --defaults: a field left out stays out,
+# as Kubernetes' optional fields need).
+packages/client/src/gen/.stamp: $(PROTOS) node_modules/.stamp
+	rm -rf packages/client/src/gen
+	$(NODE) node_modules/.bin/proto-loader-gen-types --longs String --enums String --oneofs \
+	  --includeComments --grpcLib @grpc/grpc-js -I proto -O packages/client/src/gen \
+	  apiserver/v1/resources.proto google/rpc/status.proto $(patsubst proto/%,%,$(wildcard proto/apiserver/kinds/*.proto))
+	find packages/client/src/gen -name '*.ts' -exec sed -i -E "s#from '(\.{1,2}/[^']*)'#from '\1.ts'#" {} +
 	touch $@
 
 # The committed kind data (lib/kinds/generated/, proto/k8s/generated/) from the pinned upstream
@@ -92,4 +103,4 @@ system-deps:
 	@scripts/ensure-system-deps.sh
 
 clean:
-	rm -rf lib/gen node_modules
+	rm -rf lib/gen packages/client/src/gen node_modules

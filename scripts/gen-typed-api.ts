@@ -1,6 +1,7 @@
 /**
- * Writes the typed gRPC services of the built-in kinds (proto/apiserver/kinds/, see
- * lib/kinds/gen/typed-api.ts) from BUILTIN_KINDS and the generated kind data. Run by
+ * Writes the typed gRPC services of the built-in kinds (proto/apiserver/kinds/, and their list
+ * in the client package: packages/client/src/kinds.ts; see lib/kinds/gen/typed-api.ts) from
+ * BUILTIN_KINDS and the generated kind data. Run by
  * `make gen-typed-api` after a built-in kind is added or changed; the build and the tests never
  * run it (a test checks that the committed files are what it writes).
  * Usage: node scripts/gen-typed-api.ts [--check]   (--check: fail if the committed files differ)
@@ -11,13 +12,17 @@ import { fileURLToPath } from 'node:url';
 import { BUILTIN_KINDS } from '../lib/kinds/builtin/index.ts';
 import { generateTypedApi, TYPED_API_DIR } from '../lib/kinds/gen/typed-api.ts';
 
-const PROTO = fileURLToPath(new URL('../proto/', import.meta.url));
+const ROOT = fileURLToPath(new URL('../', import.meta.url));
 
-/** The files under proto/ that differ from what the generator writes (or that it no longer writes). */
-export function staleTypedApiFiles(files: ReadonlyMap<string, string>, protoDir = PROTO): { changed: string[]; removed: string[] } {
+/**
+ * The files (paths from the repository's root) that differ from what the generator writes, and
+ * those of the directory it owns (proto/apiserver/kinds/) that it no longer writes.
+ */
+export function staleTypedApiFiles(files: ReadonlyMap<string, string>, root = ROOT): { changed: string[]; removed: string[] } {
+  const owned = `proto/${TYPED_API_DIR}`;
   let existing: string[] = [];
   try {
-    existing = readdirSync(path.join(protoDir, TYPED_API_DIR)).map((f) => `${TYPED_API_DIR}/${f}`);
+    existing = readdirSync(path.join(root, owned)).map((f) => `${owned}/${f}`);
   } catch {
     // not yet generated
   }
@@ -26,7 +31,7 @@ export function staleTypedApiFiles(files: ReadonlyMap<string, string>, protoDir 
   for (const [rel, content] of files) {
     let current: string | undefined;
     try {
-      current = readFileSync(path.join(protoDir, rel), 'utf8');
+      current = readFileSync(path.join(root, rel), 'utf8');
     } catch {
       current = undefined;
     }
@@ -41,10 +46,10 @@ function main(): void {
   for (const w of warnings) process.stderr.write(`warning: ${w}\n`);
   const { changed, removed } = staleTypedApiFiles(files);
   if (!check) {
-    for (const rel of removed) rmSync(path.join(PROTO, rel));
+    for (const rel of removed) rmSync(path.join(ROOT, rel));
     for (const rel of changed) {
-      mkdirSync(path.dirname(path.join(PROTO, rel)), { recursive: true });
-      writeFileSync(path.join(PROTO, rel), files.get(rel)!);
+      mkdirSync(path.dirname(path.join(ROOT, rel)), { recursive: true });
+      writeFileSync(path.join(ROOT, rel), files.get(rel)!);
     }
   }
   const stale = [...changed, ...removed];

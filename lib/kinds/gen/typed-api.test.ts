@@ -29,7 +29,8 @@ test('the committed files are what the generator writes from the built-in kinds 
 
 test('every built-in kind has its service, with the verbs of the JSON API and its own messages', () => {
   const { files } = generateTypedApi(BUILTIN_KINDS, facts);
-  const definition = protoLoader.loadSync([...files.keys()], { includeDirs: [PROTO_DIR] });
+  const protoFiles = [...files.keys()].filter((f) => f.startsWith('proto/')).map((f) => f.slice('proto/'.length));
+  const definition = protoLoader.loadSync(protoFiles, { includeDirs: [PROTO_DIR] });
   for (const kind of BUILTIN_KINDS) {
     const api = typedApiOf(kind, facts)!;
     const service = definition[api.serviceName] as protoLoader.ServiceDefinition | undefined;
@@ -68,21 +69,28 @@ test('a kind added to the built-in kinds gets its service in its group-version\'
   const event: KindDefinition = { ...deployment, group: 'events.k8s.io', kind: 'Event', listKind: 'EventList', resource: 'events', schema: 'io.k8s.api.events.v1.Event' };
   const { files, warnings } = generateTypedApi([...BUILTIN_KINDS, deployment, event], facts);
   assert.deepEqual(warnings, []);
-  const apps = files.get('apiserver/kinds/apps_v1.proto');
+  const apps = files.get('proto/apiserver/kinds/apps_v1.proto');
   assert.ok(apps !== undefined);
   assert.match(apps, /^package apiserver\.kinds\.apps\.v1;$/m);
   assert.match(apps, /^service Deployments \{$/m);
   assert.match(apps, /rpc List\(\.apiserver\.v1\.TypedListRequest\) returns \(\.k8s\.io\.api\.apps\.v1\.DeploymentList\);/);
   assert.match(apps, /^import "k8s\/generated\/apps\.v1\.proto";$/m);
-  assert.match(files.get('apiserver/kinds/events_v1.proto')!, /^service Events \{$/m, 'events.k8s.io: a package of its own, apart from core/v1 Event');
+  assert.match(files.get('proto/apiserver/kinds/events_v1.proto')!, /^service Events \{$/m, 'events.k8s.io: a package of its own, apart from core/v1 Event');
+  // the client package lists the new file, and types it
+  const client = files.get('packages/client/src/kinds.ts')!;
+  assert.match(client, /^import type \{ ProtoGrpcType as apps_v1 \} from '\.\/gen\/apps_v1\.ts';$/m);
+  assert.match(client, /'apiserver\/kinds\/apps_v1\.proto'/);
   // the new files load (their imports resolve) beside the committed ones
   const dir = mkdtempSync(path.join(tmpdir(), 'typed-api-'));
   try {
+    const protoFiles: string[] = [];
     for (const [rel, text] of files) {
+      if (!rel.startsWith('proto/')) continue;
+      protoFiles.push(rel.slice('proto/'.length));
       mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
       writeFileSync(path.join(dir, rel), text);
     }
-    const definition = protoLoader.loadSync([...files.keys()], { includeDirs: [dir, PROTO_DIR] });
+    const definition = protoLoader.loadSync(protoFiles, { includeDirs: [path.join(dir, 'proto'), PROTO_DIR] });
     assert.ok(definition['apiserver.kinds.apps.v1.Deployments'] !== undefined);
     assert.ok(definition['apiserver.kinds.events.v1.Events'] !== undefined);
   } finally {

@@ -10,12 +10,16 @@
  * The gateway finds each kind's service with {@link typedApiOf}, the same function the files are
  * written with, so what is served is what the committed files declare.
  */
+import path from 'node:path';
 import { StatusError } from '../../errors.ts';
 import { readGoFacts, schemaFileOf, type GoDefinitionFacts } from '../schemas.ts';
 import { apiVersionOf, listDefinitionName, type KindDefinition } from '../types.ts';
 
 /** The directory of proto/ the generator owns entirely. */
 export const TYPED_API_DIR = 'apiserver/kinds';
+
+/** The module of the TypeScript client package that lists the typed services (see clientKindsText). */
+export const CLIENT_KINDS_MODULE = 'packages/client/src/kinds.ts';
 
 /** The shared requests of every typed service. */
 export const TYPED_REQUESTS_FILE = 'apiserver/v1/typed.proto';
@@ -184,9 +188,31 @@ function fileText(pkg: string, kinds: readonly { kind: KindDefinition; api: Type
 }
 
 /**
+ * The client package's list of the typed services: the proto/ files to load, and the type of the
+ * `apiserver.kinds` package they make, from the types `make gen` generates from the same files.
+ */
+function clientKindsText(protoFiles: readonly string[]): string {
+  const alias = (file: string) => path.basename(file, '.proto');
+  const lines = [
+    HEADER,
+    '/** The typed services of the built-in kinds: the proto/ files declaring them, and their types. */',
+    ...protoFiles.map((f) => `import type { ProtoGrpcType as ${alias(f)} } from './gen/${alias(f)}.ts';`),
+    '',
+    '/** The files under proto/ that declare the typed services. */',
+    `export const KIND_FILES: readonly string[] = [${protoFiles.map((f) => `'${f}'`).join(', ')}];`,
+    '',
+    '/** The `apiserver.kinds` package of those files: a package per group-version, a service per kind. */',
+    `export type KindsPackage = (${protoFiles.map(alias).join(' & ') || 'Record<string, never>'})['apiserver']['kinds'];`,
+    '',
+  ];
+  return lines.join('\n');
+}
+
+/**
  * The files of the typed services of `kinds` (the built-in kinds, in registry order), by path
- * under proto/, and what was left out and why. Throws when two group-versions would share a
- * package, or a kind's service name cannot be spelt.
+ * from the repository's root (the .proto files under proto/, and the client package's list of
+ * them), and what was left out and why. Throws when two group-versions would share a package,
+ * or a kind's service name cannot be spelt.
  */
 export function generateTypedApi(
   kinds: readonly KindDefinition[],
@@ -212,7 +238,9 @@ export function generateTypedApi(
   }
   const files = new Map<string, string>();
   for (const [pkg, list] of [...byPackage].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
-    files.set(list[0]!.api.file, fileText(pkg, list));
+    files.set(`proto/${list[0]!.api.file}`, fileText(pkg, list));
   }
+  const protoFiles = [...files.keys()].map((f) => f.slice('proto/'.length));
+  files.set(CLIENT_KINDS_MODULE, clientKindsText(protoFiles));
   return { files, warnings };
 }
