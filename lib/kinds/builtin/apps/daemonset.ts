@@ -11,12 +11,13 @@ import { DEFAULT_FIELDS } from '../../../selectors.ts';
 import { AGE_COLUMN, ageOf, column, nameOf, NAME_COLUMN } from '../../printing.ts';
 import type { KindDefinition, TableColumnDefinition } from '../../types.ts';
 import { STANDARD_VERBS } from '../common.ts';
+import { validatePodTemplateSpec } from '../workloads/pod-spec.ts';
 import { formatLabels, formatLabelSelector, goLabelSelector, labelSelectorAsSelector, labelSelectorIsEmpty, selectorMatches, validateLabelSelector } from './label-selector.ts';
 import {
   collisionCountErrors,
   CONTAINERS_COLUMN,
-  containerCells,
   defaultPointer,
+  defaultTemplate,
   defaultString,
   IMAGES_COLUMN,
   int,
@@ -33,6 +34,7 @@ import {
   specForDefaults,
   statusCounterErrors,
   structForDefaults,
+  templateContainerCells,
   templateOf,
   unset,
   validateIntOrPercent,
@@ -42,7 +44,7 @@ import {
 /** appsv1.DeprecatedTemplateGeneration: where apps/v1 carries the internal spec.templateGeneration. */
 export const TEMPLATE_GENERATION_ANNOTATION = 'deprecated.daemonset.template.generation';
 
-/** SetDefaults_DaemonSet: the RollingUpdate strategy, one pod unavailable and none surging; ten revisions kept. */
+/** SetDefaults_DaemonSet: the RollingUpdate strategy, one pod unavailable and none surging; ten revisions kept; the pod template's defaults. */
 function defaults(object: KubeObject): KubeObject {
   const spec = specForDefaults(object);
   if (spec === undefined) return object;
@@ -58,6 +60,7 @@ function defaults(object: KubeObject): KubeObject {
     }
   }
   defaultPointer(spec, 'revisionHistoryLimit', 10);
+  defaultTemplate(spec);
   return object;
 }
 
@@ -140,6 +143,7 @@ function specErrors(object: KubeObject): FieldError[] {
   if (!unset(spec.selector) && labelSelectorIsEmpty(spec.selector)) {
     errors.push({ type: 'FieldValueInvalid', field: 'spec.selector', value: goLabelSelector(spec.selector), detail: 'empty selector is invalid for daemonset' });
   }
+  errors.push(...validatePodTemplateSpec(template, 'spec.template'));
   errors.push(...restartPolicyErrors(template, 'DaemonSet'));
   errors.push(...nonNegative(int(spec.minReadySeconds), 'spec.minReadySeconds'));
   errors.push(...updateStrategyErrors(obj(spec.updateStrategy)));
@@ -209,7 +213,7 @@ const COLUMNS: readonly TableColumnDefinition[] = Object.freeze([
 function cells(object: Record<string, unknown>, now: Date): unknown[] {
   const status = obj(object.status);
   const template = templateOf(object);
-  const [containers, images] = containerCells(template);
+  const [containers, images] = templateContainerCells(template);
   return [
     nameOf(object),
     int(status.desiredNumberScheduled),

@@ -13,8 +13,8 @@ import { labelSelectorAsSelector, selectorString } from './label-selector.ts';
 import {
   collisionCountErrors,
   CONTAINERS_COLUMN,
-  containerCells,
   defaultPointer,
+  defaultTemplate,
   defaultString,
   IMAGES_COLUMN,
   int,
@@ -30,6 +30,7 @@ import {
   specForDefaults,
   statusCounterErrors,
   structForDefaults,
+  templateContainerCells,
   templateOf,
   unset,
   validateIntOrPercent,
@@ -38,7 +39,7 @@ import {
 
 /**
  * SetDefaults_Deployment: one replica, the RollingUpdate strategy with 25% unavailable and 25%
- * surge, ten revisions kept, a 600 s progress deadline.
+ * surge, ten revisions kept, a 600 s progress deadline; the pod template's defaults.
  */
 function defaults(object: KubeObject): KubeObject {
   const spec = specForDefaults(object);
@@ -57,6 +58,7 @@ function defaults(object: KubeObject): KubeObject {
   }
   defaultPointer(spec, 'revisionHistoryLimit', 10);
   defaultPointer(spec, 'progressDeadlineSeconds', 600);
+  defaultTemplate(spec);
   return object;
 }
 
@@ -162,7 +164,7 @@ function cells(object: Record<string, unknown>, now: Date): unknown[] {
   const spec = obj(object.spec);
   const status = obj(object.status);
   const selector = labelSelectorAsSelector(spec.selector);
-  const [containers, images] = containerCells(templateOf(object));
+  const [containers, images] = templateContainerCells(templateOf(object));
   return [
     nameOf(object),
     `${int(status.readyReplicas)}/${int(spec.replicas)}`,

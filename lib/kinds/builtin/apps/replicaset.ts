@@ -12,8 +12,8 @@ import { STANDARD_VERBS } from '../common.ts';
 import { formatLabelSelector } from './label-selector.ts';
 import {
   CONTAINERS_COLUMN,
-  containerCells,
   defaultPointer,
+  defaultTemplate,
   IMAGES_COLUMN,
   int,
   nonNegative,
@@ -23,14 +23,17 @@ import {
   selectorImmutable,
   specForDefaults,
   statusCounterErrors,
+  templateContainerCells,
   templateOf,
   type StatusCounter,
 } from './workload.ts';
 
-/** SetDefaults_ReplicaSet: one replica. */
+/** SetDefaults_ReplicaSet: one replica; the pod template's defaults. */
 function defaults(object: KubeObject): KubeObject {
   const spec = specForDefaults(object);
-  if (spec !== undefined) defaultPointer(spec, 'replicas', 1);
+  if (spec === undefined) return object;
+  defaultPointer(spec, 'replicas', 1);
+  defaultTemplate(spec);
   return object;
 }
 
@@ -100,7 +103,7 @@ const COLUMNS: readonly TableColumnDefinition[] = Object.freeze([
 function cells(object: Record<string, unknown>, now: Date): unknown[] {
   const spec = obj(object.spec);
   const status = obj(object.status);
-  const [containers, images] = containerCells(templateOf(object));
+  const [containers, images] = templateContainerCells(templateOf(object));
   return [nameOf(object), int(spec.replicas), int(status.replicas), int(status.readyReplicas), ageOf(object, now), containers, images, formatLabelSelector(spec.selector)];
 }
 

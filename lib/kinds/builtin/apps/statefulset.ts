@@ -11,12 +11,13 @@ import { validateAnnotations, validateLabels } from '../../../validation/names.t
 import { AGE_COLUMN, ageOf, column, nameOf, NAME_COLUMN } from '../../printing.ts';
 import type { KindDefinition, TableColumnDefinition } from '../../types.ts';
 import { STANDARD_VERBS } from '../common.ts';
+import { quantityOf, quantityString, roundUpQuantity } from '../workloads/quantity.ts';
 import { goLabelSelector, labelSelectorAsSelector, selectorEmpty, selectorMatches } from './label-selector.ts';
 import {
   collisionCountErrors,
   CONTAINERS_COLUMN,
-  containerCells,
   defaultPointer,
+  defaultTemplate,
   defaultString,
   IMAGES_COLUMN,
   int,
@@ -32,28 +33,47 @@ import {
   specForDefaults,
   statusCounterErrors,
   structForDefaults,
+  templateContainerCells,
   templateOf,
   unset,
   validateIntOrPercent,
   type StatusCounter,
 } from './workload.ts';
 
+/** SetDefaults_ResourceList: quantities rounded up to milli precision, written as kube writes them. */
+function defaultResourceList(resources: unknown): void {
+  if (!isPlainObject(resources)) return;
+  for (const [name, value] of Object.entries(resources)) {
+    const quantity = quantityOf(value);
+    if (quantity !== undefined) resources[name] = quantityString(roundUpQuantity(quantity, 3));
+  }
+}
+
 /**
- * SetDefaults_PersistentVolumeClaim and SetDefaults_PersistentVolumeClaimSpec, which kube's
- * generated defaulters apply to each volume claim template: phase Pending, volumeMode Filesystem.
+ * What kube's generated defaulters apply to each volume claim template:
+ * SetDefaults_PersistentVolumeClaim (phase Pending), SetDefaults_PersistentVolumeClaimSpec
+ * (volumeMode Filesystem), and SetDefaults_ResourceList on its requests, limits and capacity.
  */
 function defaultClaimTemplate(claim: unknown): void {
   if (!isPlainObject(claim)) return;
   const spec = structForDefaults(claim, 'spec');
-  if (spec !== undefined) defaultPointer(spec, 'volumeMode', 'Filesystem');
+  if (spec !== undefined) {
+    defaultPointer(spec, 'volumeMode', 'Filesystem');
+    const resources = obj(spec.resources);
+    defaultResourceList(resources.limits);
+    defaultResourceList(resources.requests);
+  }
   const status = structForDefaults(claim, 'status');
-  if (status !== undefined) defaultString(status, 'phase', 'Pending');
+  if (status !== undefined) {
+    defaultString(status, 'phase', 'Pending');
+    defaultResourceList(status.capacity);
+  }
 }
 
 /**
  * SetDefaults_StatefulSet: OrderedReady pods, the RollingUpdate strategy with partition 0 and
  * at most one pod unavailable, claims retained on deletion and scale-down, one replica, ten
- * revisions kept.
+ * revisions kept; the defaults of the pod template and of the volume claim templates.
  */
 function defaults(object: KubeObject): KubeObject {
   const spec = specForDefaults(object);
@@ -77,6 +97,7 @@ function defaults(object: KubeObject): KubeObject {
   }
   defaultPointer(spec, 'replicas', 1);
   defaultPointer(spec, 'revisionHistoryLimit', 10);
+  defaultTemplate(spec);
   if (Array.isArray(spec.volumeClaimTemplates)) for (const claim of spec.volumeClaimTemplates) defaultClaimTemplate(claim);
   return object;
 }
@@ -221,7 +242,7 @@ const COLUMNS: readonly TableColumnDefinition[] = Object.freeze([NAME_COLUMN, co
 
 /** printStatefulSet: READY is ready/desired replicas. */
 function cells(object: Record<string, unknown>, now: Date): unknown[] {
-  const [containers, images] = containerCells(templateOf(object));
+  const [containers, images] = templateContainerCells(templateOf(object));
   return [nameOf(object), `${int(obj(object.status).readyReplicas)}/${int(obj(object.spec).replicas)}`, ageOf(object, now), containers, images];
 }
 

@@ -7,6 +7,7 @@
 import type { FieldError } from '../../../errors.ts';
 import { isPlainObject, type KubeObject } from '../../../kube.ts';
 import { column } from '../../printing.ts';
+import { containerCells, defaultPodTemplateSpec, validatePodTemplateSpec } from '../workloads/pod-spec.ts';
 import { goLabelSelector, goStringMap, labelSelectorAsSelector, labelSelectorIsEmpty, selectorEmpty, selectorMatches, validateLabelSelector } from './label-selector.ts';
 
 /** A nested object, or an empty object when absent or not an object (Go's zero struct). */
@@ -38,6 +39,18 @@ export function structForDefaults(parent: Record<string, unknown>, key: string):
   if (unset(parent[key])) parent[key] = {};
   const value = parent[key];
   return isPlainObject(value) ? value : undefined;
+}
+
+/**
+ * The defaults of the workload's pod template (SetDefaults_PodSpec and those of its
+ * containers and volumes, as kube's generated defaulters apply them to every apps kind). The
+ * template and its spec are Go structs that always exist, so they are made when absent.
+ */
+export function defaultTemplate(spec: Record<string, unknown>): void {
+  const template = structForDefaults(spec, 'template');
+  if (template === undefined) return;
+  structForDefaults(template, 'spec');
+  defaultPodTemplateSpec(template);
 }
 
 /** Sets a pointer field (`*int32`, `*IntOrString`, ...) to `value` when it is nil. */
@@ -147,14 +160,16 @@ export function restartPolicyErrors(template: Record<string, unknown>, kind: str
 /**
  * ValidatePodTemplateSpecForReplicaSet, as Deployments and ReplicaSets call it after their
  * selector checks: "invalid label selector" when the selector does not convert; else the
- * template's labels must be selected (unless the selector is empty), and its restart policy
- * and deadline are checked.
+ * template's labels must be selected (unless the selector is empty), the template must be a
+ * valid pod template (ValidatePodTemplateSpec), and its restart policy and deadline are
+ * checked.
  */
 export function replicaSetTemplateErrors(selectorRaw: unknown, template: Record<string, unknown>): FieldError[] {
   const selector = labelSelectorAsSelector(selectorRaw);
   if (selector === undefined) return [{ type: 'FieldValueInvalid', field: 'spec.selector', value: goLabelSelector(selectorRaw), detail: 'invalid label selector' }];
   const errors: FieldError[] = [];
   if (!selectorEmpty(selector) && !selectorMatches(selector, obj(template.metadata).labels)) errors.push(selectorMismatch(template));
+  errors.push(...validatePodTemplateSpec(template, 'spec.template'));
   errors.push(...restartPolicyErrors(template, 'ReplicaSet'));
   return errors;
 }
@@ -221,11 +236,8 @@ export const CONTAINERS_COLUMN = column('Containers', 'string', 'Names of each c
 export const IMAGES_COLUMN = column('Images', 'string', 'Images referenced by each container in the template.', 1);
 
 /** layoutContainerCells: the template's container names and images, each joined by commas. */
-export function containerCells(template: Record<string, unknown>): [string, string] {
-  const containers = obj(template.spec).containers;
-  const list = Array.isArray(containers) ? containers.map(obj) : [];
-  const text = (value: unknown) => (typeof value === 'string' ? value : '');
-  return [list.map((c) => text(c.name)).join(','), list.map((c) => text(c.image)).join(',')];
+export function templateContainerCells(template: Record<string, unknown>): [string, string] {
+  return containerCells(template.spec);
 }
 
 /** The pod template of a workload spec (the Go struct always exists). */
