@@ -2,8 +2,8 @@
  * End to end with real kubectl 1.27 and 1.33 (default client-side validation on) against the
  * apps/v1 kinds: `create deployment` (protobuf or JSON, as each version sends it), `get` with
  * kube's columns and `-o wide`, the defaults a real cluster shows in `-o json`, apply of a
- * Deployment, StatefulSet and DaemonSet manifest (again: nothing written; `diff`: nothing), and a
- * change of spec.selector refused with kube's words.
+ * Deployment, StatefulSet and DaemonSet manifest (again: nothing written; `diff`: nothing), a
+ * watch of Deployments, and a change of spec.selector refused with kube's words.
  */
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
@@ -194,6 +194,25 @@ for (const version of VERSIONS) {
       assert.equal(rs.code, 0, rs.stderr);
       // No controller runs here, so no ReplicaSet exists; the header comes with the first row only.
       assert.match(rs.stderr, /No resources found/);
+    });
+
+    test('get -w sees a Deployment created and scaled (watch events of the apps group)', async () => {
+      const watched = `${ns}-watch`;
+      assert.equal((await kubectl(['create', 'namespace', watched])).code, 0);
+      assert.equal((await kubectl(['create', 'deployment', 'first', '--image=nginx', '-n', watched])).code, 0);
+      const watch = kubectl.spawn(['get', 'deployments', '-n', watched, '-w']);
+      try {
+        // The watch starts at the list's resourceVersion: what is written after the list is seen.
+        await watch.waitFor((lines) => lines.some((l) => l.startsWith('first ')), 10_000);
+        const created = await kubectl(['create', 'deployment', 'watched', '--image=nginx', '-n', watched]);
+        assert.equal(created.code, 0, created.stderr);
+        await watch.waitFor((lines) => lines.some((l) => /^watched\s+0\/1\s+0\s+0\s+\d+s$/.test(l)), 10_000);
+        const patched = await kubectl(['patch', 'deployment', 'watched', '-n', watched, '-p', '{"spec":{"replicas":3}}']);
+        assert.equal(patched.code, 0, patched.stderr);
+        await watch.waitFor((lines) => lines.some((l) => /^watched\s+0\/3\s/.test(l)), 10_000);
+      } finally {
+        watch.stop();
+      }
     });
 
     test('a change of spec.selector is refused: field is immutable', async () => {
