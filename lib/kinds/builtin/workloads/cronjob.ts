@@ -113,6 +113,12 @@ const COLUMNS: readonly TableColumnDefinition[] = Object.freeze([
   JOB_SELECTOR_COLUMN,
 ]);
 
+/** printBoolPtr: "True" or "False", "<unset>" for a nil pointer (the column is declared boolean; its cells are strings). */
+function printBoolPtr(value: unknown): string {
+  if (typeof value !== 'boolean') return '<unset>';
+  return value ? 'True' : 'False';
+}
+
 /** printCronJob with Wide set. */
 function cells(object: Record<string, unknown>, now: Date): unknown[] {
   const spec = obj(object['spec']);
@@ -125,7 +131,7 @@ function cells(object: Record<string, unknown>, now: Date): unknown[] {
     nameOf(object),
     str(spec['schedule']),
     typeof timeZone === 'string' ? timeZone : '<none>',
-    spec['suspend'] === true,
+    printBoolPtr(spec['suspend']),
     list(status['active']).length,
     typeof last === 'string' ? age(last, now) : '<none>',
     ageOf(object, now),

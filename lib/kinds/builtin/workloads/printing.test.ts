@@ -181,8 +181,8 @@ describe('printCronJob', () => {
       spec: { schedule: '*/1 * * * *', suspend: false, jobTemplate: { spec: { template: { spec: { containers: [{ name: 'hello', image: 'busybox:1.28' }] } } } } },
       status: { active: [{ name: 'hello-1' }], lastScheduleTime: '2025-01-01T11:59:00Z' },
     };
-    assert.deepEqual(cells(CRON_JOB.printer, cronJob), ['hello', '*/1 * * * *', '<none>', false, 1, '60s', '5m', 'hello', 'busybox:1.28', '<none>']);
+    assert.deepEqual(cells(CRON_JOB.printer, cronJob), ['hello', '*/1 * * * *', '<none>', 'False', 1, '60s', '5m', 'hello', 'busybox:1.28', '<none>']);
     const zoned = { ...cronJob, spec: { ...cronJob.spec, timeZone: 'Europe/Berlin', suspend: true }, status: {} };
-    assert.deepEqual(cells(CRON_JOB.printer, zoned), ['hello', '*/1 * * * *', 'Europe/Berlin', true, 0, '<none>', '5m', 'hello', 'busybox:1.28', '<none>']);
+    assert.deepEqual(cells(CRON_JOB.printer, zoned), ['hello', '*/1 * * * *', 'Europe/Berlin', 'True', 0, '<none>', '5m', 'hello', 'busybox:1.28', '<none>']);
   });
 });
