@@ -294,6 +294,8 @@ function validateJobSpecUpdate(spec: Record<string, unknown>, oldSpec: Record<st
 /** jobStrategy.Validate / ValidateUpdate. */
 function validate(object: KubeObject, old: KubeObject | undefined): FieldError[] {
   if (old === undefined) return validateJob(object, true);
+  // BeforeUpdate gives an update without a uid the stored one before validating it.
+  if (metadataString(object, 'uid') === '' && metadataString(old, 'uid') !== '') object = { ...object, metadata: { ...object.metadata, uid: metadataString(old, 'uid') } };
   const oldSpec = obj(old.spec);
   const oldLabels = stringMap(obj(obj(oldSpec['template'])['metadata'])['labels']);
   // Jobs created before the batch.kubernetes.io labels are not required to have them.

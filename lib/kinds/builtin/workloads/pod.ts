@@ -157,6 +157,8 @@ function validateUpdate(object: KubeObject, old: KubeObject): FieldError[] {
   } else if (!Object.hasOwn(oldAnnotations, mirror) && Object.hasOwn(annotations, mirror)) {
     errors.push(forbidden(`metadata.annotations[${mirror}]`, 'may not add mirror pod annotation'));
   }
+  // ValidatePodSpecificAnnotationUpdates checks the annotations once more.
+  errors.push(...validatePodAnnotations(object));
   for (const field of ['containers', 'initContainers']) {
     const result = containerUpdates(spec[field], oldSpec[field], `spec.${field}`);
     errors.push(...result.errors);
@@ -212,7 +214,8 @@ function validate(object: KubeObject, old: KubeObject | undefined): FieldError[]
 
 /**
  * podStatusStrategy.PrepareForUpdate beyond what every status write does: the QoS class, set
- * at creation, is kept when a write leaves it out, and so are observedGeneration values.
+ * at creation, is kept when a write leaves it out, and so are observedGeneration values; the
+ * owner references stay as stored.
  */
 function prepareStatusUpdate(object: KubeObject, old: KubeObject): KubeObject {
   const status: Record<string, unknown> = { ...obj(object.status) };
@@ -232,7 +235,11 @@ function prepareStatusUpdate(object: KubeObject, old: KubeObject): KubeObject {
       return num(c['observedGeneration']) === 0 && isSet(previous) && previous !== 0 ? { ...c, observedGeneration: previous } : c;
     });
   }
-  return { ...object, status };
+  // Old kubelets corrupt owner references through pods/status: kube keeps the stored ones.
+  const metadata = { ...(object.metadata ?? {}) };
+  if (old.metadata?.ownerReferences === undefined) delete metadata.ownerReferences;
+  else metadata.ownerReferences = old.metadata.ownerReferences;
+  return { ...object, metadata, status };
 }
 
 /** The checks of ValidatePodStatusUpdate manifests and clients hit. */

@@ -143,6 +143,20 @@ describe('Pod', () => {
     assert.deepEqual(causeLines(added.details?.causes), ['spec.containers: FieldValueForbidden: Forbidden: pod updates may not add or remove containers']);
   });
 
+  test('status writes keep the QoS class, observed generations and owner references', () => {
+    const registry = builtinRegistry();
+    const pods = registry.get('', 'v1', 'pods');
+    assert.ok(pods?.statusStrategy?.prepareForUpdate !== undefined);
+    const owner = [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'rs', uid: 'u', controller: true }];
+    const old: KubeObject = { metadata: { name: 'p', ownerReferences: owner }, status: { phase: 'Pending', qosClass: 'Burstable', observedGeneration: 2, conditions: [{ type: 'Ready', status: 'False', observedGeneration: 2 }] } };
+    const next: KubeObject = { metadata: { name: 'p' }, status: { phase: 'Running', conditions: [{ type: 'Ready', status: 'True' }] } };
+    const prepared = pods.statusStrategy.prepareForUpdate(next, old);
+    assert.deepEqual(prepared.status, { phase: 'Running', qosClass: 'Burstable', observedGeneration: 2, conditions: [{ type: 'Ready', status: 'True', observedGeneration: 2 }] });
+    assert.deepEqual(prepared.metadata?.ownerReferences, owner);
+    const changedQoS = pods.statusStrategy.validate?.({ ...prepared, status: { ...prepared.status, qosClass: 'Guaranteed' } }, old) ?? [];
+    assert.deepEqual(changedQoS, [{ type: 'FieldValueInvalid', field: 'status.qosClass', value: 'Guaranteed', detail: 'field is immutable' }]);
+  });
+
   test('selectable by kube\'s pod field labels', () => {
     const registry = builtinRegistry();
     const pods = registry.get('', 'v1', 'pods');
@@ -245,6 +259,15 @@ describe('Job', () => {
       assert.match(err.message, /^Job\.batch "pi" is invalid: /);
     });
   }
+
+  test('an update without the uid is checked against the stored uid, as kube fills it first', async () => {
+    const { pipeline, target } = await setup();
+    const created = await pipeline.create(admin, target('batch', 'jobs'), JOB({ template: TEMPLATE }));
+    const { uid: _uid, resourceVersion: _rv, ...metadata } = created.metadata ?? {};
+    const updated = await pipeline.update(admin, target('batch', 'jobs', 'pi'), { ...created, metadata: { ...metadata, labels: { team: 'a' } } });
+    assert.equal(updated.metadata?.uid, created.metadata?.uid);
+    assert.deepEqual(updated.metadata?.labels, { team: 'a' });
+  });
 
   test('update: spec.template is immutable, parallelism is not; generation follows the spec', async () => {
     const { pipeline, target } = await setup();
