@@ -3,10 +3,10 @@
  * subresource): kube's defaults (autoscaling/v2 defaults.go), validation
  * (autoscaling/validation) and printHorizontalPodAutoscaler.
  *
- * Quantities are printed and shown in errors as stored (kube prints their canonical form, e.g.
- * "1" for "1000m"). Left out: the checks of scaleTargetRef.apiVersion added in recent kube, and
- * of a container resource metric's resource name; kube's HPA strategy does not raise
- * metadata.generation, so neither does this one.
+ * Quantities are kept, printed and shown in errors in kube's canonical form ("1" for "1000m").
+ * Left out: the checks of scaleTargetRef.apiVersion added in recent kube, and of a container
+ * resource metric's resource name; kube's HPA strategy does not raise metadata.generation, so
+ * neither does this one.
  */
 import type { FieldError } from '../../../errors.ts';
 import { isPlainObject, type KubeObject } from '../../../kube.ts';
@@ -15,6 +15,7 @@ import { isDNS1123Label } from '../../../validation/names.ts';
 import { AGE_COLUMN, ageOf, column, field, nameOf, NAME_COLUMN } from '../../printing.ts';
 import type { KindDefinition } from '../../types.ts';
 import { STANDARD_VERBS } from '../common.ts';
+import { quantityOf, quantityString } from '../workloads/quantity.ts';
 import { isSet, list, nameErrors, nonnegative, num, obj, pathSegmentErrors, str, supported } from './validation.ts';
 
 /** kube's DefaultCPUUtilization: the target of the metric an HPA without metrics gets. */
@@ -69,16 +70,37 @@ function defaultHorizontalPodAutoscaler(object: KubeObject): KubeObject {
   if (isPlainObject(behavior)) {
     behavior.scaleUp = scalingRules(behavior.scaleUp, scaleUpDefaults());
     behavior.scaleDown = scalingRules(behavior.scaleDown, scaleDownDefaults());
+    for (const rules of [behavior.scaleUp, behavior.scaleDown]) {
+      if (isPlainObject(rules) && isSet(rules.tolerance)) rules.tolerance = canonical(rules.tolerance);
+    }
   }
+  // Quantities read back as kube writes them, as its round trip through Go types does.
+  canonicalMetricQuantities(spec.metrics, 'target');
+  if (isPlainObject(object.status)) canonicalMetricQuantities(object.status.currentMetrics, 'current');
   return object;
 }
 
-/** The sign of a resource.Quantity (Quantity.Sign): -1, 0 or 1. */
+/** The sign of a resource.Quantity (Quantity.Sign): -1, 0 or 1 (0 for what is no quantity). */
 function quantitySign(value: unknown): number {
-  if (typeof value === 'number') return Math.sign(value);
-  const match = /^([+-]?)([0-9.]*)/.exec(str(value));
-  if (match === null || !/[1-9]/.test(match[2] ?? '')) return 0;
-  return match[1] === '-' ? -1 : 1;
+  const q = quantityOf(value);
+  if (q === undefined || q.unscaled === 0n) return 0;
+  return q.unscaled < 0n ? -1 : 1;
+}
+
+/** A quantity as kube writes it back (Quantity.String()); what is no quantity as it is. */
+function canonical(value: unknown): unknown {
+  const q = quantityOf(value);
+  return q === undefined ? value : quantityString(q);
+}
+
+/** Rewrites the quantities of metric targets or current values (value, averageValue) in kube's form. */
+function canonicalMetricQuantities(metrics: unknown, part: 'target' | 'current'): void {
+  for (const metric of list(metrics)) {
+    for (const source of Object.values(obj(metric))) {
+      const values = obj(obj(source)[part]);
+      for (const key of ['value', 'averageValue']) if (isSet(values[key])) values[key] = canonical(values[key]);
+    }
+  }
 }
 
 /** ValidateCrossVersionObjectReference: a kind and a name, each a path segment. */
@@ -108,7 +130,7 @@ function metricTargetErrors(target: Record<string, unknown>, at: string): FieldE
   if (type === '') errors.push({ type: 'FieldValueRequired', field: `${at}.type`, detail: 'must specify a metric target type' });
   if (!TARGET_TYPES.includes(type)) errors.push({ type: 'FieldValueInvalid', field: `${at}.type`, value: type, detail: 'must be either Utilization, Value, or AverageValue' });
   for (const key of ['value', 'averageValue']) {
-    if (isSet(target[key]) && quantitySign(target[key]) !== 1) errors.push({ type: 'FieldValueInvalid', field: `${at}.${key}`, value: String(target[key]), detail: 'must be positive' });
+    if (isSet(target[key]) && quantitySign(target[key]) !== 1) errors.push({ type: 'FieldValueInvalid', field: `${at}.${key}`, value: String(canonical(target[key])), detail: 'must be positive' });
   }
   if (isSet(target.averageUtilization) && num(target.averageUtilization) < 1) {
     errors.push({ type: 'FieldValueInvalid', field: `${at}.averageUtilization`, value: num(target.averageUtilization), detail: 'must be greater than 0' });
@@ -279,9 +301,9 @@ function validateHorizontalPodAutoscalerStatus(object: KubeObject): FieldError[]
   return [...nonnegative(status.currentReplicas, 'status.currentReplicas'), ...nonnegative(status.desiredReplicas, 'status.desiredReplicas')];
 }
 
-/** A *Quantity as Go prints it: its string, "<nil>" for a nil pointer. */
+/** A *Quantity as Go prints it: its canonical string, "<nil>" for a nil pointer. */
 function quantity(value: unknown): string {
-  return isSet(value) ? String(value) : '<nil>';
+  return isSet(value) ? String(canonical(value)) : '<nil>';
 }
 
 /** One metric of formatHPAMetrics: "current/target", "<unknown>" until the controller reports. */

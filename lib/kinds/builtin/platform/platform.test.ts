@@ -188,6 +188,25 @@ const DEFAULTS: DefaultsCase[] = [
     },
   },
   {
+    name: 'HorizontalPodAutoscaler: quantities are written back as kube writes them',
+    resource: 'horizontalpodautoscalers',
+    fields: {
+      spec: hpaSpec({
+        minReplicas: 1,
+        metrics: [
+          cpu({ type: 'AverageValue', averageValue: '0.5' }),
+          { type: 'External', external: { metric: { name: 'queue' }, target: { type: 'Value', value: '1000m' } } },
+        ],
+      }),
+    },
+    stored: {
+      spec: hpaSpec({
+        minReplicas: 1,
+        metrics: [cpu({ type: 'AverageValue', averageValue: '500m' }), { type: 'External', external: { metric: { name: 'queue' }, target: { type: 'Value', value: '1' } } }],
+      }),
+    },
+  },
+  {
     name: 'Role: stored as sent',
     resource: 'roles',
     fields: { rules: [{ apiGroups: [''], resources: ['pods'], verbs: ['get', 'list'] }] },
@@ -763,6 +782,24 @@ const INVALID: InvalidCase[] = [
     ],
   },
   {
+    name: 'StorageClass: no repeated values, keys or terms in allowedTopologies (an empty term counts as repeated, as in kube)',
+    resource: 'storageclasses',
+    fields: {
+      provisioner: 'example.com/disk',
+      allowedTopologies: [
+        { matchLabelExpressions: [{ key: 'zone', values: ['a', 'b', 'a'] }, { key: 'zone', values: ['c'] }] },
+        { matchLabelExpressions: [{ key: 'zone', values: ['c'] }] },
+        { matchLabelExpressions: [] },
+      ],
+    },
+    causes: [
+      ['FieldValueDuplicate', 'allowedTopologies[0].matchLabelExpressions[0].values[2]', 'Duplicate value: "a"'],
+      ['FieldValueDuplicate', 'allowedTopologies[0].matchLabelExpressions[1].key', 'Duplicate value: "zone"'],
+      ['FieldValueDuplicate', 'allowedTopologies[1].matchLabelExpressions', 'Duplicate value: ""'],
+      ['FieldValueDuplicate', 'allowedTopologies[2].matchLabelExpressions', 'Duplicate value: ""'],
+    ],
+  },
+  {
     name: 'StorageClass: provisioner, parameters and reclaimPolicy are forbidden to change; volumeBindingMode is immutable',
     resource: 'storageclasses',
     old: { provisioner: 'example.com/disk', parameters: { type: 'ssd' }, reclaimPolicy: 'Retain' },
@@ -855,9 +892,22 @@ describe('platform kinds: writes to status', () => {
   test('PodDisruptionBudget: conditions and non-negative counts', () => {
     const validate = POD_DISRUPTION_BUDGET.statusStrategy?.validate;
     assert.ok(validate !== undefined);
-    const object: KubeObject = { status: { disruptionsAllowed: -1, expectedPods: 2, conditions: [{ type: 'DisruptionAllowed', status: 'Maybe', reason: 'SufficientPods', lastTransitionTime: '2024-01-01T00:00:00Z' }] } };
+    const condition = { type: 'DisruptionAllowed', status: 'True', reason: 'SufficientPods', lastTransitionTime: '2024-01-01T00:00:00Z' };
+    const object: KubeObject = {
+      status: { disruptionsAllowed: -1, expectedPods: 2, conditions: [{ ...condition, status: 'Maybe' }, { ...condition, reason: 'Not:ok!' }, { type: 'Other', status: 'False' }] },
+    };
     assert.deepEqual(validate(object, {}), [
       { type: 'FieldValueNotSupported', field: 'status.conditions[0].status', value: 'Maybe', detail: 'supported values: "False", "True", "Unknown"' },
+      { type: 'FieldValueDuplicate', field: 'status.conditions[1].type', value: 'DisruptionAllowed', detail: '' },
+      {
+        type: 'FieldValueInvalid',
+        field: 'status.conditions[1].reason',
+        value: 'Not:ok!',
+        detail:
+          "a condition reason must start with alphabetic character, optionally followed by a string of alphanumeric characters or '_,:', and must end with an alphanumeric character or '_' (e.g. 'my_name',  or 'MY_NAME',  or 'MyName',  or 'ReasonA,ReasonB',  or 'ReasonA:ReasonB', regex used for validation is '[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?')",
+      },
+      { type: 'FieldValueRequired', field: 'status.conditions[2].lastTransitionTime', detail: '' },
+      { type: 'FieldValueRequired', field: 'status.conditions[2].reason', detail: '' },
       { type: 'FieldValueInvalid', field: 'status.disruptionsAllowed', value: -1, detail: 'must be greater than or equal to 0' },
     ]);
   });

@@ -3,8 +3,7 @@
  * (policy/validation; policy/v1 has no defaults) and printPodDisruptionBudget.
  *
  * Names are only checked as path segments, as kube's PodDisruptionBudget validation leaves
- * ObjectMeta to the generic checks. Left out of status writes: duplicate condition types and the
- * format and length of a condition's reason and message.
+ * ObjectMeta to the generic checks.
  */
 import type { FieldError } from '../../../errors.ts';
 import type { KubeObject } from '../../../kube.ts';
@@ -58,14 +57,37 @@ function validatePodDisruptionBudget(object: KubeObject, old: KubeObject | undef
   return errors;
 }
 
-/** ValidatePodDisruptionBudgetStatusUpdate: the conditions' required parts, and non-negative counts. */
+const CONDITION_REASON_FMT = '[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?';
+const CONDITION_REASON = new RegExp(`^${CONDITION_REASON_FMT}$`);
+const MAX_REASON_LENGTH = 1024;
+const MAX_MESSAGE_LENGTH = 32 * 1024;
+
+/** metav1validation.ValidateCondition's reason checks: its format and length. */
+function reasonErrors(reason: string, at: string): FieldError[] {
+  const errors: FieldError[] = [];
+  if (!CONDITION_REASON.test(reason)) {
+    errors.push({
+      type: 'FieldValueInvalid',
+      field: at,
+      value: reason,
+      detail: `a condition reason must start with alphabetic character, optionally followed by a string of alphanumeric characters or '_,:', and must end with an alphanumeric character or '_' (e.g. 'my_name',  or 'MY_NAME',  or 'MyName',  or 'ReasonA,ReasonB',  or 'ReasonA:ReasonB', regex used for validation is '${CONDITION_REASON_FMT}')`,
+    });
+  }
+  if (Buffer.byteLength(reason, 'utf8') > MAX_REASON_LENGTH) errors.push({ type: 'FieldValueTooLong', field: at, detail: `may not be more than ${MAX_REASON_LENGTH} bytes` });
+  return errors;
+}
+
+/** ValidatePodDisruptionBudgetStatusUpdate: the conditions (metav1validation.ValidateConditions), and non-negative counts. */
 function validatePodDisruptionBudgetStatus(object: KubeObject): FieldError[] {
   const status = obj(object.status);
   const errors: FieldError[] = [];
+  const seen = new Set<string>();
   list(status.conditions).forEach((raw, i) => {
     const condition = obj(raw);
     const at = `status.conditions[${i}]`;
     const type = str(condition.type);
+    if (seen.has(type)) errors.push({ type: 'FieldValueDuplicate', field: `${at}.type`, value: type, detail: '' });
+    seen.add(type);
     for (const detail of isQualifiedName(type)) errors.push({ type: 'FieldValueInvalid', field: `${at}.type`, value: type, detail });
     if (!CONDITION_STATUSES.includes(str(condition.status))) {
       errors.push({ type: 'FieldValueNotSupported', field: `${at}.status`, value: str(condition.status), detail: supported(CONDITION_STATUSES) });
@@ -74,7 +96,12 @@ function validatePodDisruptionBudgetStatus(object: KubeObject): FieldError[] {
       errors.push({ type: 'FieldValueInvalid', field: `${at}.observedGeneration`, value: num(condition.observedGeneration), detail: 'must be greater than or equal to zero' });
     }
     if (!isSet(condition.lastTransitionTime)) errors.push({ type: 'FieldValueRequired', field: `${at}.lastTransitionTime`, detail: '' });
-    if (str(condition.reason) === '') errors.push({ type: 'FieldValueRequired', field: `${at}.reason`, detail: '' });
+    const reason = str(condition.reason);
+    if (reason === '') errors.push({ type: 'FieldValueRequired', field: `${at}.reason`, detail: '' });
+    else errors.push(...reasonErrors(reason, `${at}.reason`));
+    if (Buffer.byteLength(str(condition.message), 'utf8') > MAX_MESSAGE_LENGTH) {
+      errors.push({ type: 'FieldValueTooLong', field: `${at}.message`, detail: `may not be more than ${MAX_MESSAGE_LENGTH} bytes` });
+    }
   });
   for (const key of ['disruptionsAllowed', 'currentHealthy', 'desiredHealthy', 'expectedPods']) errors.push(...nonnegative(status[key], `status.${key}`));
   return errors;

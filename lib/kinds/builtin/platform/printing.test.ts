@@ -122,7 +122,7 @@ describe('platform kinds: cells', () => {
     );
   });
 
-  test('HorizontalPodAutoscaler: reference, targets (two at most, <unknown> until reported), bounds, replicas', () => {
+  test('HorizontalPodAutoscaler: reference, targets (two at most, <unknown> until reported, quantities in kube\'s form), bounds, replicas', () => {
     const spec = { scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'web' }, minReplicas: 1, maxReplicas: 10 };
     assert.deepEqual(
       cells(
@@ -132,7 +132,7 @@ describe('platform kinds: cells', () => {
           spec: {
             ...spec,
             metrics: [
-              { type: 'Resource', resource: { name: 'memory', target: { type: 'AverageValue', averageValue: '500Mi' } } },
+              { type: 'Resource', resource: { name: 'memory', target: { type: 'AverageValue', averageValue: '0.5Gi' } } },
               { type: 'Pods', pods: { metric: { name: 'rps' }, target: { type: 'AverageValue', averageValue: '10' } } },
               { type: 'External', external: { metric: { name: 'queue' }, target: { type: 'AverageValue', averageValue: '30' } } },
             ],
@@ -159,7 +159,7 @@ describe('platform kinds: cells', () => {
       ),
       [
         ['cpu', 'Deployment/web', 'cpu: <unknown>/80%', '1', 10, 0, '5m'],
-        ['seen', 'Deployment/web', 'memory: 200Mi/500Mi, 7/10 + 1 more...', '1', 10, 3, '5m'],
+        ['seen', 'Deployment/web', 'memory: 200Mi/512Mi, 7/10 + 1 more...', '1', 10, 3, '5m'],
         ['bare', 'ReplicaSet/rs', '<none>', '<unset>', 2, 0, '5m'],
         ['mix', 'Deployment/web', '42/100, cpu: 55%/<auto>', '1', 10, 0, '5m'],
       ],

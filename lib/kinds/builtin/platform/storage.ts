@@ -2,8 +2,6 @@
  * storage.k8s.io/v1 StorageClass (cluster-scoped): kube's defaults (storage/v1 defaults.go),
  * validation (storage/validation) and printStorageClass. kube raises no metadata.generation for
  * it.
- *
- * Left out of allowedTopologies: the duplicate checks of keys, values and terms.
  */
 import type { FieldError } from '../../../errors.ts';
 import { isPlainObject, type KubeObject } from '../../../kube.ts';
@@ -43,17 +41,35 @@ function parametersErrors(parameters: unknown): FieldError[] {
   return errors;
 }
 
-/** ValidateTopologySelectorTerm, without its duplicate checks: each requirement has values and a label key. */
+/**
+ * validateAllowedTopologies: each term's requirements have values (no duplicates) and a label key
+ * (no duplicates in a term), and no term repeats another. As kube's, the check of repeated terms
+ * also finds every term without requirements (it compares against placeholders of empty terms).
+ */
 function topologiesErrors(topologies: unknown[]): FieldError[] {
   const errors: FieldError[] = [];
+  // Each term as kube compares them: key -> its sorted values.
+  const terms: Map<string, string>[] = [];
   topologies.forEach((term, i) => {
+    const expressions = new Map<string, string>();
     list(obj(term).matchLabelExpressions).forEach((raw, j) => {
       const requirement = obj(raw);
       const at = `allowedTopologies[${i}].matchLabelExpressions[${j}]`;
-      if (list(requirement.values).length === 0) errors.push({ type: 'FieldValueRequired', field: `${at}.values`, detail: '' });
+      const values = list(requirement.values).map(str);
+      if (values.length === 0) errors.push({ type: 'FieldValueRequired', field: `${at}.values`, detail: '' });
+      values.forEach((value, k) => {
+        if (values.indexOf(value) < k) errors.push({ type: 'FieldValueDuplicate', field: `${at}.values[${k}]`, value, detail: '' });
+      });
       const key = str(requirement.key);
       for (const detail of isQualifiedName(key)) errors.push({ type: 'FieldValueInvalid', field: `${at}.key`, value: key, detail });
+      if (expressions.has(key)) errors.push({ type: 'FieldValueDuplicate', field: `${at}.key`, value: key, detail: '' });
+      expressions.set(key, JSON.stringify([...new Set(values)].sort()));
     });
+    const same = (other: Map<string, string>) => other.size === expressions.size && [...expressions].every(([k, v]) => other.get(k) === v);
+    if (expressions.size === 0 || terms.some(same)) {
+      errors.push({ type: 'FieldValueDuplicate', field: `allowedTopologies[${i}].matchLabelExpressions`, value: '', detail: '' });
+    }
+    terms.push(expressions);
   });
   return errors;
 }
