@@ -3,6 +3,7 @@
  * server prints the wide columns too; kubectl hides priority-1 ones without -o wide).
  */
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import { describe, test } from 'node:test';
 import type { KubeObject } from '../../../kube.ts';
 import { toTable } from '../../printing.ts';
@@ -223,5 +224,35 @@ describe('platform kinds: cells', () => {
       assert.equal(row?.[0], 'junk');
       assert.equal(row?.length, kind.printer?.columns.length);
     }
+  });
+});
+
+describe('platform kinds: malformed input', () => {
+  /** JSON values of every shape, with the field names these kinds read, nested a few levels. */
+  const FIELD_NAMES = [
+    'spec', 'status', 'rules', 'http', 'paths', 'backend', 'service', 'port', 'resource', 'tls', 'hosts', 'host', 'parameters', 'ingress', 'egress', 'from', 'to',
+    'ports', 'ipBlock', 'except', 'podSelector', 'matchLabels', 'matchExpressions', 'values', 'policyTypes', 'minAvailable', 'maxUnavailable', 'selector',
+    'metrics', 'currentMetrics', 'target', 'current', 'behavior', 'scaleUp', 'scaleDown', 'policies', 'scaleTargetRef', 'roleRef', 'subjects', 'aggregationRule',
+    'clusterRoleSelectors', 'allowedTopologies', 'matchLabelExpressions', 'value', 'averageValue', 'loadBalancer', 'conditions', 'metadata', 'annotations',
+  ];
+  const json = fc.letrec((tie) => ({
+    value: fc.oneof({ depthSize: 'small' }, fc.constant(null), fc.boolean(), fc.integer(), fc.double(), fc.string(), fc.array(tie('value'), { maxLength: 3 }), tie('object')),
+    object: fc.dictionary(fc.oneof(fc.constantFrom(...FIELD_NAMES), fc.string()), tie('value'), { maxKeys: 5 }),
+  }));
+
+  test('defaults, validation (create, update, status) and printing never throw', () => {
+    const kinds = [INGRESS, INGRESS_CLASS, NETWORK_POLICY, POD_DISRUPTION_BUDGET, HORIZONTAL_POD_AUTOSCALER, ROLE, CLUSTER_ROLE, ROLE_BINDING, CLUSTER_ROLE_BINDING, STORAGE_CLASS, PRIORITY_CLASS];
+    fc.assert(
+      fc.property(fc.constantFrom(...kinds), json.object, json.object, (kind, a, b) => {
+        const object = structuredClone(a) as KubeObject;
+        const old = structuredClone(b) as KubeObject;
+        kind.strategy.defaults?.(object);
+        kind.strategy.validate?.(object, undefined);
+        kind.strategy.validate?.(object, old);
+        kind.statusStrategy?.validate?.(object, old);
+        kind.printer?.cells(object, NOW);
+      }),
+      { numRuns: 3000, seed: 11 },
+    );
   });
 });
