@@ -203,6 +203,33 @@ test('warnings come as "warning" trailing metadata; a malformed object is INVALI
   assert.match(refused.message, /^unable to decode the protobuf message k8s\.io\.api\.core\.v1\.ConfigMap: wrong wire type 2/);
 });
 
+test('a Deployment through its typed service: kube\'s defaults come back as typed values (IntOrString, pointers)', async () => {
+  const deployments = 'apiserver.kinds.apps.v1.Deployments';
+  const definition = protoLoader.loadSync('apiserver/kinds/apps_v1.proto', { includeDirs: [PROTO_DIR], longs: String, enums: String, oneofs: true });
+  services[deployments] = definition[deployments] as grpc.ServiceDefinition;
+  const template = { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'web', image: 'nginx:1.27' }] } };
+  const object = { metadata: { name: 'web' }, spec: { selector: { matchLabels: { app: 'web' } }, template, strategy: { rollingUpdate: { maxSurge: { type: '0', intVal: 2 } } } } };
+  type Deployment = {
+    metadata: Meta & { generation: string };
+    spec: { replicas: number; revisionHistoryLimit: number; progressDeadlineSeconds: number; strategy: { type: string; rollingUpdate: { maxSurge: unknown; maxUnavailable: unknown } } };
+  };
+  const { response: created } = await call<Deployment>(deployments, 'Create', { namespace: 'typed', object });
+  assert.equal(created.metadata.generation, '1', 'int64 as a string');
+  assert.equal(created.spec.replicas, 1, 'the default of a *int32 left out');
+  assert.equal(created.spec.revisionHistoryLimit, 10);
+  assert.equal(created.spec.progressDeadlineSeconds, 600);
+  assert.equal(created.spec.strategy.type, 'RollingUpdate');
+  assert.deepEqual(created.spec.strategy.rollingUpdate.maxSurge, { type: '0', intVal: 2, strVal: '' }, 'the number sent');
+  assert.deepEqual(created.spec.strategy.rollingUpdate.maxUnavailable, { type: '1', intVal: 0, strVal: '25%' }, 'the default, a string');
+  const json = jsonOf((await unary(g.client, 'get', { ref: { group: 'apps', version: 'v1', resource: 'deployments', namespace: 'typed', name: 'web' } }, opts())).object);
+  assert.deepEqual((json.spec as { strategy: unknown }).strategy, { type: 'RollingUpdate', rollingUpdate: { maxSurge: 2, maxUnavailable: '25%' } });
+  const immutable = await refusal(
+    call(deployments, 'Update', { namespace: 'typed', object: { ...object, spec: { ...object.spec, selector: { matchLabels: { app: 'other' } }, template: { ...template, metadata: { labels: { app: 'other' } } } } } }),
+  );
+  assert.equal(immutable.reason, 'Invalid');
+  assert.ok(immutable.details?.causes?.some((c) => c.field === 'spec.selector'), JSON.stringify(immutable.details));
+});
+
 interface TypedEvent {
   type: string;
   resourceVersion: string;

@@ -6,7 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -67,7 +67,14 @@ test('a kind added to the built-in kinds gets its service in its group-version\'
     schema: 'io.k8s.api.apps.v1.Deployment',
   };
   const event: KindDefinition = { ...deployment, group: 'events.k8s.io', kind: 'Event', listKind: 'EventList', resource: 'events', schema: 'io.k8s.api.events.v1.Event' };
-  const { files, warnings } = generateTypedApi([...BUILTIN_KINDS, deployment, event], facts);
+  // whatever the built-in kinds are: a set of its own
+  const { files, warnings } = generateTypedApi([CONFIG_MAP, deployment, event], facts);
+  assert.deepEqual([...files.keys()].sort(), [
+    'packages/client/src/kinds.ts',
+    'proto/apiserver/kinds/apps_v1.proto',
+    'proto/apiserver/kinds/core_v1.proto',
+    'proto/apiserver/kinds/events_v1.proto',
+  ]);
   assert.deepEqual(warnings, []);
   const apps = files.get('proto/apiserver/kinds/apps_v1.proto');
   assert.ok(apps !== undefined);
@@ -90,7 +97,9 @@ test('a kind added to the built-in kinds gets its service in its group-version\'
       mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
       writeFileSync(path.join(dir, rel), text);
     }
-    const definition = protoLoader.loadSync(protoFiles, { includeDirs: [path.join(dir, 'proto'), PROTO_DIR] });
+    // with the committed files they import (and not the committed typed services)
+    cpSync(PROTO_DIR, path.join(dir, 'proto'), { recursive: true, force: false, filter: (src) => !src.includes(`${path.sep}kinds${path.sep}`) });
+    const definition = protoLoader.loadSync(protoFiles, { includeDirs: [path.join(dir, 'proto')] });
     assert.ok(definition['apiserver.kinds.apps.v1.Deployments'] !== undefined);
     assert.ok(definition['apiserver.kinds.events.v1.Events'] !== undefined);
   } finally {
