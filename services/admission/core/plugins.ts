@@ -7,6 +7,7 @@ import type { KubeObject } from '../../../lib/kube.ts';
 import { isPlainObject, rfc3339 } from '../../../lib/kube.ts';
 import type { KindRegistry } from '../../../lib/kinds/index.ts';
 import { isDNS1123Label, isDNS1123Subdomain, validateAnnotations, validateLabels } from '../../../lib/validation/names.ts';
+import { pathSegmentNameErrors } from '../../../lib/validation/path.ts';
 import type { SchemaValidator } from '../../../lib/kinds/validate.ts';
 import type { Storage } from '../../storage/api.ts';
 import type { AdmissionRequest, MutatingPlugin, ValidatingPlugin } from '../api.ts';
@@ -95,7 +96,8 @@ export class ObjectMetaValidation implements ValidatingPlugin {
     if (info === undefined || object === undefined) return;
     const metadata = object.metadata ?? {};
     const errors: FieldError[] = [];
-    const validateName = info.nameValidation === 'dns1123Label' ? isDNS1123Label : isDNS1123Subdomain;
+    // pathSegmentName: no name format, only the rules of a URL path segment (kube's ValidatePathSegmentName).
+    const validateName = info.nameValidation === 'dns1123Label' ? isDNS1123Label : info.nameValidation === 'pathSegmentName' ? pathSegmentNameErrors : isDNS1123Subdomain;
     const generate = metadata.generateName ?? '';
     if (typeof generate === 'string' && generate !== '') {
       for (const detail of validateName(maskTrailingDash(generate))) {
