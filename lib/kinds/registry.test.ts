@@ -4,6 +4,13 @@ import { StatusError } from '../errors.ts';
 import { DEFAULT_FIELDS } from '../selectors.ts';
 import { BUILTIN_KINDS, builtinRegistry, KindRegistry, type KindChange, type KindDefinition } from './index.ts';
 
+/** The group/versions of the built-in kinds, each once, in the order they first appear. */
+function builtinGroupVersions(): Array<{ group: string; version: string }> {
+  const seen = new Map<string, { group: string; version: string }>();
+  for (const k of BUILTIN_KINDS) if (!seen.has(`${k.group}/${k.version}`)) seen.set(`${k.group}/${k.version}`, { group: k.group, version: k.version });
+  return [...seen.values()];
+}
+
 function widget(overrides: Partial<KindDefinition> = {}): KindDefinition {
   return {
     source: 'custom',
@@ -29,7 +36,8 @@ function widget(overrides: Partial<KindDefinition> = {}): KindDefinition {
 test('the built-in registry serves the built-in kinds, each once, in discovery order', () => {
   const registry = builtinRegistry();
   assert.deepEqual(registry.all.map((k) => k.resource), BUILTIN_KINDS.map((k) => k.resource));
-  assert.deepEqual(registry.groupVersions(), [{ group: '', version: 'v1' }, { group: 'apiextensions.k8s.io', version: 'v1' }]);
+  assert.deepEqual(registry.groupVersions(), builtinGroupVersions());
+  assert.deepEqual(registry.groupVersions()[0], { group: '', version: 'v1' });
   assert.equal(registry.get('', 'v1', 'configmaps')?.kind, 'ConfigMap');
   assert.equal(registry.byKind('v1', 'Namespace')?.resource, 'namespaces');
   assert.equal(registry.byKind('apps/v1', 'Namespace'), undefined);
@@ -42,11 +50,7 @@ test('kinds come and go while running; listeners see each change, and the genera
   const unsubscribe = registry.subscribe((change) => seen.push(change.type));
   registry.add(widget());
   assert.equal(registry.get('example.com', 'v1', 'widgets')?.kind, 'Widget');
-  assert.deepEqual(registry.groupVersions(), [
-    { group: '', version: 'v1' },
-    { group: 'apiextensions.k8s.io', version: 'v1' },
-    { group: 'example.com', version: 'v1' },
-  ]);
+  assert.deepEqual(registry.groupVersions(), [...builtinGroupVersions(), { group: 'example.com', version: 'v1' }]);
   assert.equal(registry.hasResource('example.com', 'widgets'), true);
   registry.put(widget({ shortNames: ['w'] }));
   assert.deepEqual(registry.get('example.com', 'v1', 'widgets')?.shortNames, ['w']);
