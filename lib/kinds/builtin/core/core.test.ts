@@ -793,6 +793,37 @@ describe('no secret value in what a refused Secret answers', () => {
   test('the type changed', async () => {
     assertClean(await refusedWith({ stringData: { a: SECRET } }, (o) => (o.type = 'kubernetes.io/tls')));
   });
+
+  test('patches refused: the patched object and the patch are shown with the secret values redacted', async () => {
+    const name = `leak${++unique}`;
+    await pipeline.create(admin, target('secrets'), body('secrets', name, { stringData: { a: SECRET } }));
+    const patch = async (contentType: string, document: unknown, reason: string): Promise<string> => {
+      const err = await refusal(
+        pipeline.patch(admin, target('secrets', name), { contentType, body: Buffer.from(JSON.stringify(document)) }, { fieldValidation: 'Strict' }),
+        reason,
+      );
+      const status = JSON.stringify(err.toStatus());
+      assertClean(status);
+      // The object is quoted inside the message: read it unescaped.
+      return err.message.replaceAll('\\"', '"');
+    };
+    // A type error and an unknown field: kube shows the whole patched object.
+    assert.match(await patch('application/merge-patch+json', { data: { b: 5 } }, 'Invalid'), /"data":\{"a":"<secret contents redacted>","b":"<secret contents redacted>"\}/);
+    assert.match(await patch('application/merge-patch+json', { bogus: 1, stringData: { c: SECRET } }, 'Invalid'), /"stringData":\{"c":"<secret contents redacted>"\}.*unknown field "bogus"/);
+    assert.match(await patch('application/strategic-merge-patch+json', { bogus: 1, stringData: { c: SECRET } }, 'Invalid'), /map\[bogus:1 stringData:map\[c:<secret contents redacted>\]\]/);
+    // A strategic merge patch that cannot be applied quotes its map: the directive stays, the values go.
+    assert.equal(
+      await patch('application/strategic-merge-patch+json', { data: { $patch: 'bogus', a: b64(SECRET) } }, 'BadRequest'),
+      'unknown patch type: bogus in map: map[$patch:bogus a:<secret contents redacted>]',
+    );
+    // Other kinds are shown as kube shows them.
+    await pipeline.create(admin, target('serviceaccounts'), body('serviceaccounts', name, {}));
+    const err = await refusal(
+      pipeline.patch(admin, target('serviceaccounts', name), { contentType: 'application/merge-patch+json', body: Buffer.from('{"automountServiceAccountToken":"yes"}') }),
+      'Invalid',
+    );
+    assert.match(err.message.replaceAll('\\"', '"'), /"automountServiceAccountToken":"yes"/);
+  });
 });
 
 describe('field selectors of the core kinds', () => {

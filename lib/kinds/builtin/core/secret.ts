@@ -187,4 +187,5 @@ export const SECRET: KindDefinition = {
     cells: secretCells,
   },
   schema: 'io.k8s.api.core.v1.Secret',
+  secretFields: ['data', 'stringData'],
 };
