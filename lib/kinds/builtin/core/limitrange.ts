@@ -9,12 +9,26 @@ import type { FieldError } from '../../../errors.ts';
 import { formatRFC3339, parseRFC3339 } from '../../../go-time.ts';
 import { isPlainObject, type KubeObject } from '../../../kube.ts';
 import { DEFAULT_FIELDS } from '../../../selectors.ts';
-import { compareQuantities, quantityMilliValue, quantityString, quantityValue, type Quantity } from '../../../validation/quantity.ts';
+import { compareQuantities, quantityString, type Quantity } from '../workloads/quantity.ts';
 import { isQualifiedName } from '../../../validation/names.ts';
 import { column, field, nameOf, NAME_COLUMN, stringField } from '../../printing.ts';
 import type { KindDefinition } from '../../types.ts';
 import { STANDARD_VERBS } from '../common.ts';
-import { child, containerResourceNameErrors, defaultResourceList, index, isOvercommitAllowed, key, list, obj, quantityOf, resourceNameErrors, str } from './common.ts';
+import {
+  child,
+  containerResourceNameErrors,
+  defaultResourceList,
+  index,
+  isOvercommitAllowed,
+  key,
+  list,
+  obj,
+  quantityMilliValue,
+  quantityOf,
+  quantityValue,
+  resourceNameErrors,
+  str,
+} from './common.ts';
 
 const RESOURCE_LISTS = ['max', 'min', 'default', 'defaultRequest', 'maxLimitRequestRatio'] as const;
 const STANDARD_LIMIT_TYPES = new Set(['Pod', 'Container', 'PersistentVolumeClaim']);
@@ -126,7 +140,7 @@ function itemErrors(item: Record<string, unknown>, path: string, seenTypes: Set<
     }
     if (def !== undefined && min !== undefined && compareQuantities(min, def) > 0) invalid('default', min, `min value ${s(min)} is greater than default value ${s(def)}`);
     if (def !== undefined && max !== undefined && compareQuantities(def, max) > 0) invalid('default', max, `default value ${s(def)} is greater than max value ${s(max)}`);
-    if (ratio !== undefined && compareQuantities(ratio, { unscaled: 1n, exponent: 0, format: 'DecimalSI' }) < 0) {
+    if (ratio !== undefined && compareQuantities(ratio, { unscaled: 1n, scale: 0, format: 'DecimalSI' }) < 0) {
       invalid('maxLimitRequestRatio', ratio, `ratio ${s(ratio)} is less than 1`);
     }
     if (ratio !== undefined && min !== undefined && max !== undefined) {
