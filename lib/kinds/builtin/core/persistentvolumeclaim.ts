@@ -23,6 +23,7 @@ import {
   fieldDiff,
   immutable,
   key,
+  list,
   obj,
   positiveQuantityErrors,
   quantityOf,
@@ -226,7 +227,7 @@ function validate(object: KubeObject, old: KubeObject | undefined): FieldError[]
  */
 function validateStatus(object: KubeObject): FieldError[] {
   const errors: FieldError[] = [];
-  if (!Array.isArray(obj(object.spec).accessModes) || (obj(object.spec).accessModes as unknown[]).length === 0) {
+  if (list(obj(object.spec).accessModes).length === 0) {
     errors.push({ type: 'FieldValueRequired', field: 'Spec.accessModes', detail: '' });
   }
   const status = obj(object.status);
