@@ -102,6 +102,24 @@ for (const version of VERSIONS) {
       return r.stdout;
     };
 
+    test('api-resources lists the core kinds with kube\'s names, short names, groups and scope', async () => {
+      const rows = (await ok(['api-resources', '--no-headers'])).split('\n').map((line) => line.trim().split(/\s+/).join(' '));
+      for (const expected of [
+        'secrets v1 true Secret',
+        'serviceaccounts sa v1 true ServiceAccount',
+        'endpoints ep v1 true Endpoints',
+        'events ev v1 true Event',
+        'limitranges limits v1 true LimitRange',
+        'resourcequotas quota v1 true ResourceQuota',
+        'persistentvolumes pv v1 false PersistentVolume',
+        'persistentvolumeclaims pvc v1 true PersistentVolumeClaim',
+        'leases coordination.k8s.io/v1 true Lease',
+        'endpointslices discovery.k8s.io/v1 true EndpointSlice',
+      ]) {
+        assert.ok(rows.includes(expected), `${expected} in:\n${rows.join('\n')}`);
+      }
+    });
+
     test('create secret generic: an Opaque secret with one data key per literal', async () => {
       const name = `generic-${suffix}`;
       assert.equal((await ok(['create', 'secret', 'generic', name, '--from-literal=user=admin', '--from-literal=password=s3cret'])).trim(), `secret/${name} created`);
