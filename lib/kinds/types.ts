@@ -161,6 +161,36 @@ export interface KindDefinition extends ResourceInfo {
    * classes). kind and apiVersion are the kind's.
    */
   readonly systemObjects?: readonly KubeObject[];
+  /**
+   * Top-level fields whose values are secret (a Secret's data and stringData). Where kube would
+   * show a whole object in an error (the patch handler's refusals), each value of these fields
+   * is shown as "<secret contents redacted>" instead; nothing else ever shows them.
+   */
+  readonly secretFields?: readonly string[];
+}
+
+/** The redaction marker of {@link KindDefinition.secretFields}, kube's words for a secret it will not show. */
+export const REDACTED = '<secret contents redacted>';
+
+/**
+ * `value` (an object or a patch document of `kind`) with the values of the kind's secret fields
+ * replaced by {@link REDACTED}: each entry of a map field (but a patch's "$" directives), or the
+ * whole field. A copy when anything is replaced; `value` itself is never changed.
+ */
+export function redactSecretFields(kind: Pick<KindDefinition, 'secretFields'>, value: unknown): unknown {
+  const fields = kind.secretFields;
+  if (fields === undefined || fields.length === 0 || typeof value !== 'object' || value === null || Array.isArray(value)) return value;
+  const copy: Record<string, unknown> = { ...(value as Record<string, unknown>) };
+  for (const name of fields) {
+    const field = copy[name];
+    if (field === undefined || field === null) continue;
+    // Keys starting with "$" are a strategic merge patch's directives, not data.
+    copy[name] =
+      typeof field === 'object' && !Array.isArray(field)
+        ? Object.fromEntries(Object.entries(field).map(([k, v]) => [k, k.startsWith('$') ? v : REDACTED]))
+        : REDACTED;
+  }
+  return copy;
 }
 
 /** The OpenAPI definition name of a kind's list: its schema's name with the list kind as the last element. */
