@@ -182,11 +182,11 @@ export function conflict(q: Qualified, name: string, why: string): StatusError {
 /** A field error, as field.Error of k8s.io/apimachinery. */
 export interface FieldError {
   /** FieldValueInvalid, FieldValueRequired, ... */
-  type: 'FieldValueInvalid' | 'FieldValueRequired' | 'FieldValueNotSupported' | 'FieldValueForbidden' | 'FieldValueTooLong';
+  type: 'FieldValueInvalid' | 'FieldValueRequired' | 'FieldValueNotSupported' | 'FieldValueForbidden' | 'FieldValueTooLong' | 'FieldValueDuplicate';
   field: string;
   /** The text after the type's words, e.g. the validation message. */
   detail: string;
-  /** The offending value, for FieldValueInvalid. */
+  /** The offending value, for FieldValueInvalid, FieldValueNotSupported and FieldValueDuplicate. */
   value?: unknown;
 }
 
@@ -215,6 +215,9 @@ function fieldErrorMessage(e: FieldError): string {
       break;
     case 'FieldValueTooLong':
       body = 'Too long';
+      break;
+    case 'FieldValueDuplicate':
+      body = `Duplicate value: ${badValue(e.value)}`;
       break;
   }
   return e.detail === '' ? body : `${body}: ${e.detail}`;
