@@ -4,11 +4,12 @@
  * live {@link KindRegistry} in registry.ts.
  */
 import type { FieldError } from '../errors.ts';
+import type { ClusterConfig, KindAllocator } from './allocation.ts';
 import type { KubeObject } from '../kube.ts';
 import type { SelectableFields } from '../selectors.ts';
 
 /** How names are validated, as kube's ValidateObjectMeta name functions. */
-export type NameValidation = 'dns1123Subdomain' | 'dns1123Label' | 'pathSegmentName';
+export type NameValidation = 'dns1123Subdomain' | 'dns1123Label' | 'pathSegmentName' | 'dns1035Label';
 
 /** The identity of a served resource: enough to route, key, discover and label it. */
 export interface ResourceInfo {
@@ -155,6 +156,17 @@ export interface KindDefinition extends ResourceInfo {
    * not make every consumer rebuild).
    */
   readonly fingerprint?: string;
+  /**
+   * What the kind hands out from cluster-wide pools (Service: cluster IPs and node ports): the
+   * pipeline calls it around each write (lib/kinds/allocation.ts).
+   */
+  readonly allocator?: KindAllocator;
+  /**
+   * Objects every cluster has that come with the kind (Service: `kubernetes` in `default`),
+   * created by the API server at start when absent, as kube's bootstrap controllers do; objects
+   * of kinds not served are left out.
+   */
+  bootstrap?(cluster: ClusterConfig): KubeObject[];
 }
 
 /** The OpenAPI definition name of a kind's list: its schema's name with the list kind as the last element. */

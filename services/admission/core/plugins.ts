@@ -6,7 +6,7 @@ import { invalid, notFound, StatusError, type FieldError } from '../../../lib/er
 import type { KubeObject } from '../../../lib/kube.ts';
 import { isPlainObject, rfc3339 } from '../../../lib/kube.ts';
 import type { KindRegistry } from '../../../lib/kinds/index.ts';
-import { isDNS1123Label, isDNS1123Subdomain, validateAnnotations, validateLabels } from '../../../lib/validation/names.ts';
+import { isDNS1035Label, isDNS1123Label, isDNS1123Subdomain, validateAnnotations, validateLabels } from '../../../lib/validation/names.ts';
 import type { SchemaValidator } from '../../../lib/kinds/validate.ts';
 import type { Storage } from '../../storage/api.ts';
 import type { AdmissionRequest, MutatingPlugin, ValidatingPlugin } from '../api.ts';
@@ -95,7 +95,7 @@ export class ObjectMetaValidation implements ValidatingPlugin {
     if (info === undefined || object === undefined) return;
     const metadata = object.metadata ?? {};
     const errors: FieldError[] = [];
-    const validateName = info.nameValidation === 'dns1123Label' ? isDNS1123Label : isDNS1123Subdomain;
+    const validateName = info.nameValidation === 'dns1123Label' ? isDNS1123Label : info.nameValidation === 'dns1035Label' ? isDNS1035Label : isDNS1123Subdomain;
     const generate = metadata.generateName ?? '';
     if (typeof generate === 'string' && generate !== '') {
       for (const detail of validateName(maskTrailingDash(generate))) {
