@@ -204,14 +204,17 @@ describe('Service allocation', () => {
   });
 });
 
+const tenMinutesAgo = rfc3339(new Date(Date.now() - 10 * 60_000));
+
+/** A claim record as the allocator writes it, for the repair to judge. */
+const leak = (collection: { group: string; resource: string }, name: string, parent: string, created = tenMinutesAgo): KubeObject => ({
+  apiVersion: 'v1',
+  kind: 'Record',
+  metadata: { name, uid: `uid-${name}`, creationTimestamp: created, labels: { 'ipaddress.kubernetes.io/managed-by': collection === IP_ADDRESSES ? 'ipallocator.k8s.io' : 'nodeportallocator.k8s.io' } },
+  spec: { parentRef: { group: '', resource: 'services', namespace: 'default', name: parent } },
+});
+
 describe('Allocation repair', () => {
-  const old = rfc3339(new Date(Date.now() - 10 * 60_000));
-  const leak = (collection: { group: string; resource: string }, name: string, parent: string, created = old): KubeObject => ({
-    apiVersion: 'v1',
-    kind: 'Record',
-    metadata: { name, uid: `uid-${name}`, creationTimestamp: created, labels: { 'ipaddress.kubernetes.io/managed-by': collection === IP_ADDRESSES ? 'ipallocator.k8s.io' : 'nodeportallocator.k8s.io' } },
-    spec: { parentRef: { group: '', resource: 'services', namespace: 'default', name: parent } },
-  });
 
   test('records no Service holds are released once past the grace period; young ones stay', async () => {
     const { pipeline, registry, storage, create, claims } = await setup();
@@ -237,6 +240,26 @@ describe('Allocation repair', () => {
     assert.deepEqual(report?.report, { restored: 2, released: 0, conflicts: [] });
     assert.deepEqual(await claims(IP_ADDRESSES), { [web.clusterIP]: 'default/web' });
     assert.deepEqual(await claims(NODE_PORTS), { [String(web.ports[0]?.nodePort)]: 'default/web' });
+  });
+});
+
+describe('Allocation repair: what it leaves alone', () => {
+  test('values outside today\'s ranges keep their records; a value two Services hold is reported', async () => {
+    const { pipeline, registry, storage, create, claims } = await setup();
+    const web = specOf(await create('web', { ports: [{ port: 80 }] }));
+    // Written by another writer (or before the flags changed): no allocation went with them.
+    const stored = (name: string, clusterIP: string): KubeObject => ({
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name, namespace: 'default' },
+      spec: { type: 'ClusterIP', clusterIP, clusterIPs: [clusterIP], ports: [{ port: 80, protocol: 'TCP' }] },
+    });
+    await storage.create({ group: '', resource: 'services', namespace: 'default', name: 'moved' }, stored('moved', '192.168.5.5'));
+    await storage.create({ ...IP_ADDRESSES, namespace: '', name: '192.168.5.5' }, leak(IP_ADDRESSES, '192.168.5.5', 'moved'));
+    await storage.create({ group: '', resource: 'services', namespace: 'default', name: 'twin' }, stored('twin', web.clusterIP));
+    const [report] = await pipeline.repairAllocations(registry.all, 60_000);
+    assert.deepEqual(report?.report, { restored: 0, released: 0, conflicts: [`ipaddresses/${web.clusterIP}: default/twin, default/web`] });
+    assert.deepEqual(await claims(IP_ADDRESSES), { [web.clusterIP]: 'default/web', '192.168.5.5': 'default/moved' });
   });
 });
 

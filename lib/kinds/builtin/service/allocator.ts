@@ -570,26 +570,31 @@ export class ServiceAllocator implements KindAllocator {
       if (str(spec, 'type') === TYPE_EXTERNAL_NAME) continue;
       const parent = parentOf(service);
       const held = heldBy(spec);
-      for (const ip of held.ips) {
-        const parsed = parseIP(ip);
-        if (parsed === undefined || !inServiceRange(network.ips, parsed)) continue;
-        ipHolders.set(ip, [...(ipHolders.get(ip) ?? []), parent]);
-      }
-      for (const port of held.ports) {
-        if (port < network.ports.base || port >= network.ports.base + network.ports.size) continue;
-        portHolders.set(port, [...(portHolders.get(port) ?? []), parent]);
-      }
+      for (const ip of held.ips) ipHolders.set(ip, [...(ipHolders.get(ip) ?? []), parent]);
+      for (const port of held.ports) portHolders.set(port, [...(portHolders.get(port) ?? []), parent]);
     }
+    // Values outside today's ranges (the flags changed) keep their records, but are not claimed again.
+    const inIPRange = (ip: string) => {
+      const parsed = parseIP(ip);
+      return parsed !== undefined && inServiceRange(network.ips, parsed);
+    };
+    const inPortRange = (port: number) => port >= network.ports.base && port < network.ports.base + network.ports.size;
     const recorded = (records: KubeObject[]) => new Map(records.map((r) => [String(r.metadata?.name ?? ''), r]));
     const ipRecordByName = recorded(ipRecords);
     const portRecordByName = recorded(portRecords);
+    const conflicts = (resource: string, holders: Map<string | number, Parent[]>) => {
+      for (const [value, parents] of holders) {
+        if (parents.length > 1) report.conflicts.push(`${resource}/${value}: ${parents.map((h) => `${h.namespace}/${h.name}`).join(', ')}`);
+      }
+    };
+    conflicts(IP_ADDRESSES.resource, ipHolders);
+    conflicts(NODE_PORTS.resource, portHolders);
     const restore = async (ref: RecordRef, holders: Parent[], family?: IPFamily) => {
-      if (holders.length > 1) report.conflicts.push(`${ref.resource}/${ref.name}: ${holders.map((h) => `${h.namespace}/${h.name}`).join(', ')}`);
       const claims = new Claims({ ...context, dryRun: false }, holders[0] as Parent);
       if (await claims.claim(ref, family)) report.restored++;
     };
-    for (const [ip, holders] of ipHolders) if (!ipRecordByName.has(ip)) await restore(ipRef(ip), holders, network.ips.family);
-    for (const [port, holders] of portHolders) if (!portRecordByName.has(String(port))) await restore(portRef(port), holders);
+    for (const [ip, holders] of ipHolders) if (inIPRange(ip) && !ipRecordByName.has(ip)) await restore(ipRef(ip), holders, network.ips.family);
+    for (const [port, holders] of portHolders) if (inPortRange(port) && !portRecordByName.has(String(port))) await restore(portRef(port), holders);
     const releaseIfOrphan = async (ref: RecordRef, record: KubeObject, holders: Parent[] | undefined) => {
       const parent = parentRefOf(record);
       if (parent !== undefined && holders?.some((h) => sameParent(parent, h)) === true) return;
