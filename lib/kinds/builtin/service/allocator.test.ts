@@ -156,6 +156,9 @@ describe('Service allocation', () => {
     const ext = await pipeline.update(admin, at('web'), { ...created, spec: { ...(created.spec as object), type: 'ExternalName', externalName: 'db.example.com' } });
     assert.equal((ext.spec as Record<string, unknown>).clusterIP, undefined);
     assert.equal((ext.spec as Record<string, unknown>).ipFamilies, undefined);
+    assert.equal((ext.spec as Record<string, unknown>).ipFamilyPolicy, undefined);
+    // Not shown for an ExternalName, as kube's reads drop it.
+    assert.equal((ext.spec as Record<string, unknown>).internalTrafficPolicy, undefined);
     assert.deepEqual(await claims(IP_ADDRESSES), {});
     const back = await pipeline.update(admin, at('web'), { ...ext, spec: { type: 'ClusterIP', ports: [{ port: 80 }] } });
     assert.deepEqual(await claims(IP_ADDRESSES), { [specOf(back).clusterIP]: 'default/web' });

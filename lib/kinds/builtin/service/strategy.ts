@@ -97,7 +97,17 @@ export function prepareServiceForCreate(object: KubeObject): KubeObject {
   if (spec === undefined) return result;
   normalizeClusterIPs(spec, undefined);
   initIPFamilyFields(spec, undefined);
+  dropExternalNameTrafficPolicy(spec);
   return result;
+}
+
+/**
+ * kube drops internalTrafficPolicy of an ExternalName Service when it reads one (defaultOnRead:
+ * it was once defaulted for every type); dropped here before it is stored, so that every answer
+ * shows what kube's do.
+ */
+function dropExternalNameTrafficPolicy(spec: Record<string, unknown>): void {
+  if (str(spec, 'type') === TYPE_EXTERNAL_NAME) delete spec.internalTrafficPolicy;
 }
 
 /**
@@ -117,6 +127,7 @@ export function prepareServiceForUpdate(object: KubeObject, old: KubeObject): Ku
   normalizeClusterIPs(spec, oldSpec);
   initIPFamilyFields(spec, oldSpec);
   dropTypeDependentFields(result, spec, oldSpec);
+  dropExternalNameTrafficPolicy(spec);
   return result;
 }
 
