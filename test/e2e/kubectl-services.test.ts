@@ -1,9 +1,9 @@
 /**
  * Services with the real kubectl (1.27 and 1.33, the latter sending protobuf for its typed
- * commands) against the whole control plane: `kubectl create service clusterip|nodeport`, the
+ * commands) against the whole control plane: `kubectl create service` of every type, the
  * printService columns of `get svc` and `-o wide`, the `kubernetes` Service every cluster has,
- * kube's refusal of a node port out of range, and a cluster IP free again once its Service is
- * deleted.
+ * kube's refusals of node ports and cluster IPs out of range or taken, and a cluster IP free
+ * again once its Service is deleted.
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
@@ -37,6 +37,11 @@ describe('kubectl and Services', { skip: plane.skip }, () => {
       assert.equal(r.code, 0, r.stderr);
       assert.equal(r.stdout.trim(), `service/${np} created`);
 
+      r = await kubectl(['create', 'service', 'loadbalancer', `lb-${v}`, '--tcp=80:8080']);
+      assert.equal(r.code, 0, r.stderr);
+      r = await kubectl(['create', 'service', 'externalname', `ext-${v}`, '--external-name=db.example.com']);
+      assert.equal(r.code, 0, r.stderr);
+
       r = await kubectl(['get', 'svc', web, '-o', 'json']);
       assert.equal(r.code, 0, r.stderr);
       const svc = JSON.parse(r.stdout) as { spec: Record<string, unknown>; status: unknown };
@@ -64,6 +69,11 @@ describe('kubectl and Services', { skip: plane.skip }, () => {
       assert.equal(npRow?.[3], '<none>');
       const nodePort = Number(/^443:(\d+)\/TCP$/.exec(npRow?.[4] ?? '')?.[1]);
       assert.ok(nodePort >= 30000 && nodePort <= 32767, npRow?.[4]);
+
+      const lbRow = byName.get(`lb-${v}`);
+      assert.deepEqual([lbRow?.[1], lbRow?.[3]], ['LoadBalancer', '<pending>']);
+      assert.match(lbRow?.[4] ?? '', /^80:3\d{4}\/TCP$/);
+      assert.deepEqual(byName.get(`ext-${v}`)?.slice(0, 5), [`ext-${v}`, 'ExternalName', '<none>', 'db.example.com', '<none>']);
 
       r = await kubectl(['get', 'svc', web, np, '-o', 'wide']);
       assert.equal(r.code, 0, r.stderr);
