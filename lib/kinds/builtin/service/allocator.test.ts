@@ -164,6 +164,26 @@ describe('Service allocation', () => {
     assert.deepEqual(await claims(IP_ADDRESSES), { [specOf(back).clusterIP]: 'default/web' });
   });
 
+  test('externalTrafficPolicy Local claims a health check node port, Cluster releases it', async () => {
+    const { pipeline, at, create, claims } = await setup();
+    const created = await create('lb', { type: 'LoadBalancer', ports: [{ port: 80, nodePort: 30080 }] });
+    const local = await pipeline.update(admin, at('lb'), { ...created, spec: { ...(created.spec as object), externalTrafficPolicy: 'Local' } });
+    const hc = specOf(local).healthCheckNodePort;
+    assert.ok(hc !== undefined && hc >= 30000 && hc <= 32767);
+    assert.deepEqual(Object.keys(await claims(NODE_PORTS)).sort(), ['30080', String(hc)].sort());
+    // Back to Cluster with the health check node port left in the body: dropped and released.
+    const cluster = await pipeline.update(admin, at('lb'), { ...local, spec: { ...(local.spec as object), externalTrafficPolicy: 'Cluster' } });
+    assert.equal(specOf(cluster).healthCheckNodePort, undefined);
+    assert.deepEqual(Object.keys(await claims(NODE_PORTS)), ['30080']);
+  });
+
+  test('a LoadBalancer without node ports still gets the ones asked for', async () => {
+    const { create, claims } = await setup();
+    const svc = specOf(await create('lb', { type: 'LoadBalancer', allocateLoadBalancerNodePorts: false, ports: [{ name: 'a', port: 80, nodePort: 30080 }, { name: 'b', port: 81 }] }));
+    assert.deepEqual(svc.ports.map((p) => p.nodePort), [30080, undefined]);
+    assert.deepEqual(await claims(NODE_PORTS), { '30080': 'default/lb' });
+  });
+
   test('an update that fails keeps the old values and releases the new ones', async () => {
     const { pipeline, at, create, claims } = await setup();
     const created = await create('web', { type: 'NodePort', ports: [{ port: 80, nodePort: 30080 }] });
