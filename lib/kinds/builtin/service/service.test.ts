@@ -508,6 +508,30 @@ describe('Service updates', () => {
   });
 });
 
+describe('The kubernetes Service', () => {
+  test('the first address of the range, 443 to the API server\'s port; Endpoints only with an address pods could reach', () => {
+    const cluster = { serviceClusterIPRange: 'fd00:10:96::/112', serviceNodePortRange: '30000-32767', apiServerPort: 6443, advertiseAddress: '' };
+    const [svc, ...rest] = SERVICE.bootstrap?.(cluster) ?? [];
+    assert.deepEqual(rest, []);
+    assert.deepEqual(svc?.spec, {
+      type: 'ClusterIP',
+      clusterIP: 'fd00:10:96::1',
+      clusterIPs: ['fd00:10:96::1'],
+      sessionAffinity: 'None',
+      ports: [{ name: 'https', protocol: 'TCP', port: 443, targetPort: 6443 }],
+    });
+    const objects = SERVICE.bootstrap?.({ ...cluster, serviceClusterIPRange: '10.96.0.0/12', advertiseAddress: '192.0.2.10' }) ?? [];
+    assert.deepEqual(
+      objects.map((o) => [o.kind, o.metadata?.namespace, o.metadata?.name]),
+      [
+        ['Service', 'default', 'kubernetes'],
+        ['Endpoints', 'default', 'kubernetes'],
+      ],
+    );
+    assert.deepEqual(objects[1]?.subsets, [{ addresses: [{ ip: '192.0.2.10' }], ports: [{ name: 'https', port: 6443, protocol: 'TCP' }] }]);
+  });
+});
+
 describe('Service printing (printService)', () => {
   const NOW = new Date('2024-09-18T09:34:31Z');
   const created = rfc3339(new Date(NOW.getTime() - 3 * 3600_000));
