@@ -508,6 +508,19 @@ describe('Service updates', () => {
   });
 });
 
+describe('Service field selectors', () => {
+  test('spec.type and spec.clusterIP, as kube\'s field label conversion allows', async () => {
+    const { pipeline, services, create } = await setup();
+    await create(service('a', { type: 'NodePort', ports: [{ port: 80 }] }));
+    await create(service('b', { clusterIP: '10.96.0.42', ports: [{ port: 80 }] }));
+    const names = async (fieldSelector: string) => (await pipeline.list(admin, services, { fieldSelector })).items.map((o) => o.metadata?.name);
+    assert.deepEqual(await names('spec.type=NodePort'), ['a']);
+    assert.deepEqual(await names('spec.clusterIP=10.96.0.42'), ['b']);
+    assert.deepEqual(await names('spec.type!=NodePort,metadata.name!=b'), []);
+    await refusal(pipeline.list(admin, services, { fieldSelector: 'spec.selector=x' }), 'BadRequest');
+  });
+});
+
 describe('The kubernetes Service', () => {
   test('the first address of the range, 443 to the API server\'s port; Endpoints only with an address pods could reach', () => {
     const cluster = { serviceClusterIPRange: 'fd00:10:96::/112', serviceNodePortRange: '30000-32767', apiServerPort: 6443, advertiseAddress: '' };
