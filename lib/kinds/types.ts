@@ -4,11 +4,12 @@
  * live {@link KindRegistry} in registry.ts.
  */
 import type { FieldError } from '../errors.ts';
+import type { ClusterConfig, KindAllocator } from './allocation.ts';
 import type { KubeObject } from '../kube.ts';
 import type { SelectableFields } from '../selectors.ts';
 
 /** How names are validated, as kube's ValidateObjectMeta name functions. */
-export type NameValidation = 'dns1123Subdomain' | 'dns1123Label' | 'pathSegmentName';
+export type NameValidation = 'dns1123Subdomain' | 'dns1123Label' | 'pathSegmentName' | 'dns1035Label';
 
 /** The identity of a served resource: enough to route, key, discover and label it. */
 export interface ResourceInfo {
@@ -156,17 +157,23 @@ export interface KindDefinition extends ResourceInfo {
    */
   readonly fingerprint?: string;
   /**
-   * Objects of the kind every cluster has, created at start when missing and left alone when
-   * present, as kube-apiserver's post-start hooks create them (e.g. the system priority
-   * classes). kind and apiVersion are the kind's.
-   */
-  readonly systemObjects?: readonly KubeObject[];
-  /**
    * Top-level fields whose values are secret (a Secret's data and stringData). Where kube would
    * show a whole object in an error (the patch handler's refusals), each value of these fields
    * is shown as "<secret contents redacted>" instead; nothing else ever shows them.
    */
   readonly secretFields?: readonly string[];
+  /**
+   * What the kind hands out from cluster-wide pools (Service: cluster IPs and node ports): the
+   * pipeline calls it around each write (lib/kinds/allocation.ts).
+   */
+  readonly allocator?: KindAllocator;
+  /**
+   * Objects every cluster has that come with the kind (Service: `kubernetes` in `default`;
+   * PriorityClass: the system priority classes), with their apiVersion and kind,
+   * created by the API server at start when absent, as kube's bootstrap controllers do; objects
+   * of kinds not served are left out.
+   */
+  bootstrap?(cluster: ClusterConfig): KubeObject[];
 }
 
 /** The redaction marker of {@link KindDefinition.secretFields}, kube's words for a secret it will not show. */
