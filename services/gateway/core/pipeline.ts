@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { badRequest, invalid, StatusError } from '../../../lib/errors.ts';
-import { isPlainObject, type KubeObject } from '../../../lib/kube.ts';
+import { isPlainObject, parseObjectBytes, type KubeObject } from '../../../lib/kube.ts';
 import { applyPatch, decodePatch, mergeFactsOf, patchTypeOf, type FactsSchema } from '../../../lib/patch/index.ts';
 import { goFormat } from '../../../lib/patch/go-format.ts';
 import { decodeObjectMeta } from '../../../lib/object-meta.ts';
@@ -240,8 +240,10 @@ export class Pipeline {
     );
   }
 
+  /** Where the target's objects are stored: its own resource, or the one it is a view of. */
   private ref(target: Target) {
-    return { group: target.info.group, resource: target.info.resource, namespace: target.namespace, name: target.name };
+    const stored = target.info.storedAs ?? target.info;
+    return { group: stored.group, resource: stored.resource, namespace: target.namespace, name: target.name };
   }
 
   /**
@@ -256,7 +258,7 @@ export class Pipeline {
     if (admitted === undefined) throw new StatusError('InternalError', 'admission returned no object');
     if (options.dryRun === true) return admitted;
     const finalName = admitted.metadata?.name ?? '';
-    return this.o.storage.create({ ...this.ref(target), name: finalName }, admitted, signal);
+    return fromStored(target.info, await this.o.storage.create({ ...this.ref(target), name: finalName }, toStored(target.info, admitted), signal));
   }
 
   /**
@@ -286,7 +288,7 @@ export class Pipeline {
 
   async get(user: UserInfo, target: Target, options: { resourceVersion?: string } = {}, signal?: AbortSignal): Promise<KubeObject> {
     await this.authorizeResource(user, 'get', target, signal);
-    return withTypeMeta(await this.o.storage.get(this.ref(target), options, signal), target.info);
+    return withTypeMeta(fromStored(target.info, await this.o.storage.get(this.ref(target), options, signal)), target.info);
   }
 
   /** Lists after authorization, with the options checked as every path checks them (lib/list-options.ts). */
@@ -294,7 +296,9 @@ export class Pipeline {
     await this.authorizeResource(user, 'list', target, signal);
     // Refused here rather than by storage: its API has no sendInitialEvents to refuse.
     const { limit } = checkListOptions(target.info.selectableFields, options);
-    return this.o.storage.list(this.ref(target), { ...options, limit }, signal);
+    const result = await this.o.storage.list(this.ref(target), { ...options, limit }, signal);
+    const { storedAs } = target.info;
+    return storedAs === undefined ? result : { ...result, items: result.items.map((item) => storedAs.fromStored(item)) };
   }
 
   /**
@@ -312,13 +316,13 @@ export class Pipeline {
     await this.authorizeResource(user, 'update', target, signal);
     const conditional = (object.metadata.resourceVersion ?? '') !== '';
     for (let attempt = 0; ; attempt++) {
-      const current = await this.o.storage.get(this.ref(target), {}, signal);
+      const current = fromStored(target.info, await this.o.storage.get(this.ref(target), {}, signal));
       const admitted = await this.o.admission.admit(admissionRequest('UPDATE', target, target.name, user, options.dryRun, object, current), signal);
       if (admitted === undefined) throw new StatusError('InternalError', 'admission returned no object');
       if (options.dryRun === true) return admitted;
       const pinned = conditional ? admitted : { ...admitted, metadata: { ...admitted.metadata, resourceVersion: current.metadata?.resourceVersion ?? '' } };
       try {
-        return withTypeMeta(await this.o.storage.update(this.ref(target), pinned, signal), target.info);
+        return withTypeMeta(fromStored(target.info, await this.o.storage.update(this.ref(target), toStored(target.info, pinned), signal)), target.info);
       } catch (err) {
         if (conditional || attempt >= 4 || !(err instanceof StatusError) || err.reason !== 'Conflict') throw err;
       }
@@ -345,7 +349,7 @@ export class Pipeline {
     const schemas = this.o.schemas;
     const facts = type === 'strategic' && schemas !== undefined ? mergeFactsOf((name) => schemas.definitionsOf(info)(name) as FactsSchema | undefined, info.schema) : undefined;
     for (let attempt = 0; ; attempt++) {
-      const current = withTypeMeta(await this.o.storage.get(this.ref(target), {}, signal), info);
+      const current = withTypeMeta(fromStored(info, await this.o.storage.get(this.ref(target), {}, signal)), info);
       const patched = applyPatch(decoded, current, facts);
       // What the patch handler shows of the patch in its errors: the patched JSON, or for a
       // strategic merge patch the patch as Go prints its map.
@@ -379,7 +383,7 @@ export class Pipeline {
       // refuses it if the object changed since. A patch that removed it applies to what was read.
       const pinned = (admitted.metadata?.resourceVersion ?? '') === '' ? { ...admitted, metadata: { ...admitted.metadata, resourceVersion: current.metadata?.resourceVersion ?? '' } } : admitted;
       try {
-        const stored = withTypeMeta(await this.o.storage.update(this.ref(target), pinned, signal), info);
+        const stored = withTypeMeta(fromStored(info, await this.o.storage.update(this.ref(target), toStored(info, pinned), signal)), info);
         for (const w of warnings) options.warnings?.add(w);
         return stored;
       } catch (err) {
@@ -396,7 +400,7 @@ export class Pipeline {
     signal?: AbortSignal,
   ): Promise<DeleteResult> {
     await this.authorizeResource(user, 'delete', target, signal);
-    const current = await this.o.storage.get(this.ref(target), {}, signal);
+    const current = fromStored(target.info, await this.o.storage.get(this.ref(target), {}, signal));
     await this.o.admission.admit(admissionRequest('DELETE', target, target.name, user, options.dryRun, undefined, current), signal);
     if (options.dryRun === true) return { object: current, pending: false };
     const preconditions = { ...(options.preconditions ?? {}) };
@@ -404,7 +408,7 @@ export class Pipeline {
     const uid: unknown = current.metadata?.uid;
     if ((preconditions.uid ?? '') === '' && typeof uid === 'string') preconditions.uid = uid;
     const result = await this.o.storage.delete(this.ref(target), preconditions, signal);
-    return { ...result, object: withTypeMeta(result.object, target.info) };
+    return { ...result, object: withTypeMeta(fromStored(target.info, result.object), target.info) };
   }
 
   /**
@@ -415,6 +419,36 @@ export class Pipeline {
     await this.authorizeResource(user, 'watch', target, signal);
     validateWatch({ namespace: target.namespace }, target.info.selectableFields, options);
     const { info } = target;
-    return this.o.watcher.watch({ group: info.group, version: info.version, resource: info.resource, namespace: target.namespace }, options, signal);
+    const stored = info.storedAs ?? info;
+    const events = this.o.watcher.watch({ group: stored.group, version: stored.version, resource: stored.resource, namespace: target.namespace }, options, signal);
+    return info.storedAs === undefined ? events : convertedEvents(events, info);
+  }
+}
+
+/** A stored object in the form of `info` (itself when `info` is not a view of another kind). */
+function fromStored(info: KindDefinition, object: KubeObject): KubeObject {
+  return info.storedAs === undefined ? object : info.storedAs.fromStored(object);
+}
+
+/** An object of `info` in the form its storage holds. */
+function toStored(info: KindDefinition, object: KubeObject): KubeObject {
+  return info.storedAs === undefined ? object : info.storedAs.toStored(object);
+}
+
+/**
+ * The events of a watch of the stored kind, as watchers of the view `info` see them: objects
+ * converted (each event's JSON is made once per watcher of the view, not shared as the watch
+ * service shares it), bookmarks with the view's kind and apiVersion, errors as they are.
+ */
+async function* convertedEvents(events: AsyncIterable<WatchEvent>, info: KindDefinition): AsyncIterable<WatchEvent> {
+  const apiVersion = apiVersionOf(info);
+  for await (const event of events) {
+    if (event.type === 'ERROR') {
+      yield event;
+      continue;
+    }
+    const object = parseObjectBytes(event.object);
+    const converted = event.type === 'BOOKMARK' ? { ...object, apiVersion, kind: info.kind } : fromStored(info, object);
+    yield { ...event, object: Buffer.from(JSON.stringify(converted)) };
   }
 }
