@@ -183,6 +183,12 @@ export interface KindDefinition extends ResourceInfo {
    * not make every consumer rebuild).
    */
   readonly fingerprint?: string;
+  /**
+   * Objects of the kind every cluster has, created at start when missing and left alone when
+   * present, as kube-apiserver's post-start hooks create them (e.g. the system priority
+   * classes). kind and apiVersion are the kind's.
+   */
+  readonly systemObjects?: readonly KubeObject[];
 }
 
 /** The OpenAPI definition name of a kind's list: its schema's name with the list kind as the last element. */

@@ -286,6 +286,37 @@ export class Pipeline {
     }
   }
 
+  /**
+   * Creates the objects the kinds declare every cluster has (KindDefinition.systemObjects, e.g.
+   * the system priority classes), as kube-apiserver's post-start hooks do: defaulted, through
+   * admission and storage as the apiserver itself, without authorization. Existing ones are
+   * left alone.
+   */
+  async ensureSystemObjects(kinds: Iterable<KindDefinition>, signal?: AbortSignal): Promise<void> {
+    const user: UserInfo = { username: 'system:apiserver', uid: '', groups: ['system:masters'] };
+    for (const info of kinds) {
+      for (const template of info.systemObjects ?? []) {
+        const name = template.metadata?.name ?? '';
+        const namespace = info.namespaced ? (template.metadata?.namespace ?? '') : '';
+        const ref = { group: info.group, resource: info.resource, namespace, name };
+        try {
+          await this.o.storage.get(ref, {}, signal);
+          continue;
+        } catch (err) {
+          if (!(err instanceof StatusError) || err.reason !== 'NotFound') throw err;
+        }
+        const object = withDefaults(info, withTypeMeta(structuredClone(template), info));
+        const admitted = await this.o.admission.admit(admissionRequest('CREATE', { info, namespace, name }, name, user, false, object), signal);
+        try {
+          await this.o.storage.create(ref, admitted ?? object, signal);
+        } catch (err) {
+          // Another gateway replica was first.
+          if (!(err instanceof StatusError) || err.reason !== 'AlreadyExists') throw err;
+        }
+      }
+    }
+  }
+
   async get(user: UserInfo, target: Target, options: { resourceVersion?: string } = {}, signal?: AbortSignal): Promise<KubeObject> {
     await this.authorizeResource(user, 'get', target, signal);
     return withTypeMeta(fromStored(target.info, await this.o.storage.get(this.ref(target), options, signal)), target.info);
