@@ -34,9 +34,20 @@ export function viewOf(stored: KindDefinition, spec: ViewSpec): KindDefinition {
   const printer: KindPrinter | undefined =
     stored.printer === undefined ? undefined : { columns: stored.printer.columns, cells: (object, now) => stored.printer!.cells(toStored(object as KubeObject), now) };
   const statusStrategy = stored.statusStrategy;
+  const id = spec.identity;
   return {
-    ...spec.identity,
-    subresources: spec.identity.subresources ?? stored.subresources,
+    group: id.group,
+    version: id.version,
+    resource: id.resource,
+    singular: id.singular,
+    kind: id.kind,
+    listKind: id.listKind,
+    namespaced: id.namespaced,
+    shortNames: id.shortNames,
+    categories: id.categories,
+    verbs: id.verbs,
+    nameValidation: id.nameValidation,
+    subresources: id.subresources ?? stored.subresources,
     source: 'builtin',
     selectableFields: stored.selectableFields,
     schema: spec.schema,
