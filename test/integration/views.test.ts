@@ -14,6 +14,7 @@ import { SYSTEM_MASTERS, type UserInfo } from '../../services/auth/api.ts';
 import { PrivilegedGroupAuthorizer } from '../../services/auth/core/authorizer.ts';
 import { TokenFileAuthenticator } from '../../services/auth/core/token-file.ts';
 import { Pipeline, type Target } from '../../services/gateway/core/pipeline.ts';
+import { refusal } from '../support/pipeline.ts';
 import { MemoryStorage } from '../../services/storage/backends/memory.ts';
 import { WatchService } from '../../services/watch/core/watch-service.ts';
 import { feedCachesLocally } from '../../services/watch/local-feed.ts';
@@ -51,7 +52,6 @@ after(async () => stop());
 async function eventWhere(events: AsyncIterable<WatchEvent>, predicate: (type: string, object: KubeObject) => boolean): Promise<KubeObject> {
   for await (const event of events) {
     const object = JSON.parse(event.object.toString()) as KubeObject;
-    console.log('EVENT', event.type, event.object.toString().slice(0, 200));
     if (predicate(event.type, object)) return object;
   }
   assert.fail('the watch ended');
@@ -79,7 +79,7 @@ test('an HPA written through autoscaling/v1 is one stored v2 object, and v1 keep
   assert.equal(spec.minReplicas, 1);
 
   // A v2 client adds a memory metric; v1 shows it in the annotation, and a v1 read-modify-write keeps it.
-  const watch = await pipeline.watch(admin, v2, { resourceVersion: String(asV2.metadata?.resourceVersion) }, AbortSignal.timeout(20_000));
+  const watch = await pipeline.watch(admin, v1, { resourceVersion: String(asV2.metadata?.resourceVersion) }, AbortSignal.timeout(20_000));
   const memory = { type: 'Resource', resource: { name: 'memory', target: { type: 'AverageValue', averageValue: '500Mi' } } };
   await pipeline.update(admin, { ...v2, name: 'web' }, { ...asV2, spec: { ...spec, metrics: [...(spec.metrics as unknown[]), memory] } });
   const seen = await eventWhere(watch, (type) => type === 'MODIFIED');
@@ -104,4 +104,72 @@ test('an HPA written through autoscaling/v1 is one stored v2 object, and v1 keep
   );
   const deleted = await pipeline.delete(admin, { ...v1, name: 'web' });
   assert.equal(deleted.object.apiVersion, 'autoscaling/v1');
+});
+
+test('an Event written through events.k8s.io/v1 is a core/v1 Event, and core Events read through events.k8s.io/v1', async () => {
+  const events: Target = { info: kind('events.k8s.io', 'v1', 'events'), namespace: 'default', name: '' };
+  const core: Target = { info: kind('', 'v1', 'events'), namespace: 'default', name: '' };
+  const regarding = { kind: 'Pod', namespace: 'default', name: 'web-0', apiVersion: 'v1' };
+  const valid = {
+    apiVersion: 'events.k8s.io/v1',
+    kind: 'Event',
+    metadata: { name: 'web-0.1' },
+    eventTime: '2026-12-06T10:00:00.000000Z',
+    reportingController: 'example.com/scheduler',
+    reportingInstance: 'scheduler-1',
+    action: 'Binding',
+    reason: 'Scheduled',
+    regarding,
+    note: 'assigned to node-1',
+    type: 'Normal',
+  };
+
+  // The strict rules of the events API, with kube's (core) field names.
+  const refused = await refusal(pipeline.create(admin, events, { ...valid, eventTime: undefined, type: 'Odd', deprecatedCount: 3 } as KubeObject), 'Invalid');
+  assert.deepEqual(
+    refused.details?.causes?.map((c) => [c.field, c.message]),
+    [
+      ['eventTime', 'Required value'],
+      ['type', 'Invalid value: "": has invalid value: Odd'],
+      ['count', 'Invalid value: "": needs to be unset'],
+    ],
+  );
+
+  const watch = await pipeline.watch(admin, events, { resourceVersion: '0' }, AbortSignal.timeout(20_000));
+  const created = await pipeline.create(admin, events, valid as KubeObject);
+  assert.equal(created.apiVersion, 'events.k8s.io/v1');
+  assert.equal(created.note, 'assigned to node-1');
+  const asCore = await pipeline.get(admin, { ...core, name: 'web-0.1' });
+  assert.equal(asCore.apiVersion, 'v1');
+  assert.equal(asCore.message, 'assigned to node-1');
+  assert.deepEqual(asCore.involvedObject, regarding);
+  assert.equal(asCore.reportingComponent, 'example.com/scheduler');
+
+  // A core Event (old style, no eventTime) shows through the events API too.
+  await pipeline.create(admin, core, {
+    apiVersion: 'v1',
+    kind: 'Event',
+    metadata: { name: 'web-0.2' },
+    involvedObject: regarding,
+    reason: 'Pulled',
+    message: 'image pulled',
+    source: { component: 'kubelet' },
+    count: 2,
+    type: 'Normal',
+  } as KubeObject);
+  const seen = await eventWhere(watch, (_type, object) => object.metadata?.name === 'web-0.2');
+  assert.equal(seen.apiVersion, 'events.k8s.io/v1');
+  assert.deepEqual([seen.note, seen.deprecatedCount, seen.deprecatedSource], ['image pulled', 2, { component: 'kubelet' }]);
+
+  const listed = await pipeline.list(admin, events, {});
+  assert.deepEqual(listed.items.map((e) => [e.metadata?.name, e.note]).sort(), [
+    ['web-0.1', 'assigned to node-1'],
+    ['web-0.2', 'image pulled'],
+  ]);
+  // Updating through the events API may change only the series.
+  const current = await pipeline.get(admin, { ...events, name: 'web-0.1' });
+  const changed = await refusal(pipeline.update(admin, { ...events, name: 'web-0.1' }, { ...current, note: 'changed' }), 'Invalid');
+  assert.deepEqual(changed.details?.causes?.map((c) => c.field), ['message']);
+  await pipeline.update(admin, { ...events, name: 'web-0.1' }, { ...current, series: { count: 2, lastObservedTime: '2026-12-06T10:05:00.000000Z' } });
+  assert.equal((await pipeline.get(admin, { ...core, name: 'web-0.1' })).series !== undefined, true);
 });

@@ -3,6 +3,7 @@
  * group-versions): its identity is its own; its storage, printing, validation, strategy and
  * status strategy are the stored kind's, applied to the object converted to the stored form.
  */
+import type { FieldError } from '../../../errors.ts';
 import type { KubeObject } from '../../../kube.ts';
 import type { KindDefinition, KindPrinter, ResourceInfo } from '../../types.ts';
 
@@ -17,6 +18,11 @@ export interface ViewSpec {
   fromStored(object: KubeObject): KubeObject;
   /** The view version's own scheme defaults (kube defaults a body in the version it is sent in). */
   defaults?(object: KubeObject): KubeObject;
+  /**
+   * Validation kube adds for writes through this version, after the stored kind's: given the
+   * objects in the stored form (`old` on update).
+   */
+  validate?(object: KubeObject, old: KubeObject | undefined): FieldError[];
 }
 
 /**
@@ -59,7 +65,15 @@ export function viewOf(stored: KindDefinition, spec: ViewSpec): KindDefinition {
       ...(spec.defaults === undefined ? {} : { defaults: spec.defaults }),
       ...(s.prepareForCreate === undefined ? {} : { prepareForCreate: (object: KubeObject) => fromStored(s.prepareForCreate!(toStored(object))) }),
       ...(s.prepareForUpdate === undefined ? {} : { prepareForUpdate: (object: KubeObject, old: KubeObject) => fromStored(s.prepareForUpdate!(toStored(object), toStored(old))) }),
-      ...(s.validate === undefined ? {} : { validate: (object: KubeObject, old: KubeObject | undefined) => s.validate!(toStored(object), old === undefined ? undefined : toStored(old)) }),
+      ...(s.validate === undefined && spec.validate === undefined
+        ? {}
+        : {
+            validate: (object: KubeObject, old: KubeObject | undefined) => {
+              const stored = toStored(object);
+              const storedOld = old === undefined ? undefined : toStored(old);
+              return [...(s.validate?.(stored, storedOld) ?? []), ...(spec.validate?.(stored, storedOld) ?? [])];
+            },
+          }),
     },
     ...(statusStrategy === undefined
       ? {}
