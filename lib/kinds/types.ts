@@ -118,6 +118,27 @@ export interface ScaleSubresource {
   readonly selectorPath?: string;
 }
 
+/**
+ * The kind whose storage a view kind's objects live in, and the conversions between them (kube's
+ * conversion functions). Both take and return plain JSON objects and never throw on malformed
+ * input; each sets the apiVersion and kind of its target. The view's selectable fields must be
+ * selectable, under the same names, on the stored kind.
+ */
+export interface StoredAs {
+  readonly group: string;
+  readonly version: string;
+  readonly resource: string;
+  /** This kind's object in the stored kind's form. */
+  toStored(object: KubeObject): KubeObject;
+  /** A stored object in this kind's form. */
+  fromStored(object: KubeObject): KubeObject;
+}
+
+/** The kinds that hold storage of their own: every kind but the views of another ({@link StoredAs}). */
+export function storedKinds<K extends { storedAs?: StoredAs }>(kinds: readonly K[]): K[] {
+  return kinds.filter((k) => k.storedAs === undefined);
+}
+
 /** Where a kind comes from: built in, or registered at run time (a CustomResourceDefinition). */
 export type KindSource = 'builtin' | 'custom';
 
@@ -131,6 +152,13 @@ export interface KindDefinition extends ResourceInfo {
   readonly statusStrategy?: StatusStrategy;
   /** Its `scale` subresource, when it has one (see `subresources`). */
   readonly scale?: ScaleSubresource;
+  /**
+   * Set when the kind is a view of another kind's stored objects, as kube serves one storage
+   * at several group-versions (events.k8s.io/v1 Event over core/v1 Event, autoscaling/v1 over
+   * autoscaling/v2 HorizontalPodAutoscaler): its objects are converted on the way to and from
+   * storage, and it has no storage, changefeed channel or watch cache of its own.
+   */
+  readonly storedAs?: StoredAs;
   /** Its Table printing; the generic NAME/AGE columns when absent. */
   readonly printer?: KindPrinter;
   /**

@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { badRequest, invalid, StatusError } from '../../../lib/errors.ts';
-import { isPlainObject, type KubeObject } from '../../../lib/kube.ts';
+import { isPlainObject, parseObjectBytes, type KubeObject } from '../../../lib/kube.ts';
 import { applyPatch, decodePatch, mergeFactsOf, patchTypeOf, type DecodedPatch, type FactsSchema, type MergeSchema } from '../../../lib/patch/index.ts';
 import { goFormat } from '../../../lib/patch/go-format.ts';
 import { decodeObjectMeta } from '../../../lib/object-meta.ts';
@@ -291,8 +291,10 @@ export class Pipeline {
     );
   }
 
+  /** Where the target's objects are stored: its own resource, or the one it is a view of. */
   private ref(target: Target) {
-    return { group: target.info.group, resource: target.info.resource, namespace: target.namespace, name: target.name };
+    const stored = target.info.storedAs ?? target.info;
+    return { group: stored.group, resource: stored.resource, namespace: target.namespace, name: target.name };
   }
 
   /**
@@ -319,7 +321,7 @@ export class Pipeline {
     const object = allocation?.object ?? admitted;
     if (dryRun) return object;
     const finalName = object.metadata?.name ?? '';
-    return this.written(allocation, () => this.o.storage.create({ ...this.ref(target), name: finalName }, object, signal));
+    return this.written(allocation, async () => fromStored(target.info, await this.o.storage.create({ ...this.ref(target), name: finalName }, toStored(target.info, object), signal)));
   }
 
   /** What allocators get for one request. */
@@ -430,7 +432,7 @@ export class Pipeline {
 
   async get(user: UserInfo, target: Target, options: { resourceVersion?: string } = {}, signal?: AbortSignal): Promise<KubeObject> {
     await this.authorizeResource(user, 'get', target, signal);
-    return withTypeMeta(await this.o.storage.get(this.ref(target), options, signal), target.info);
+    return withTypeMeta(fromStored(target.info, await this.o.storage.get(this.ref(target), options, signal)), target.info);
   }
 
   /** Lists after authorization, with the options checked as every path checks them (lib/list-options.ts). */
@@ -438,7 +440,9 @@ export class Pipeline {
     await this.authorizeResource(user, 'list', target, signal);
     // Refused here rather than by storage: its API has no sendInitialEvents to refuse.
     const { limit } = checkListOptions(target.info.selectableFields, options);
-    return this.o.storage.list(this.ref(target), { ...options, limit }, signal);
+    const result = await this.o.storage.list(this.ref(target), { ...options, limit }, signal);
+    const { storedAs } = target.info;
+    return storedAs === undefined ? result : { ...result, items: result.items.map((item) => storedAs.fromStored(item)) };
   }
 
   /**
@@ -456,7 +460,7 @@ export class Pipeline {
     await this.authorizeResource(user, 'update', target, signal);
     const conditional = (object.metadata.resourceVersion ?? '') !== '';
     for (let attempt = 0; ; attempt++) {
-      const current = await this.o.storage.get(this.ref(target), {}, signal);
+      const current = fromStored(target.info, await this.o.storage.get(this.ref(target), {}, signal));
       const admittedObject = await this.o.admission.admit(admissionRequest('UPDATE', target, target.name, user, options.dryRun, object, current), signal);
       if (admittedObject === undefined) throw new StatusError('InternalError', 'admission returned no object');
       const allocation = await this.allocateUpdate(target.info, admittedObject, current, options.dryRun === true, signal);
@@ -464,7 +468,7 @@ export class Pipeline {
       if (options.dryRun === true) return admitted;
       const pinned = conditional ? admitted : { ...admitted, metadata: { ...admitted.metadata, resourceVersion: current.metadata?.resourceVersion ?? '' } };
       try {
-        const stored = withTypeMeta(await this.written(allocation, () => this.o.storage.update(this.ref(target), pinned, signal)), target.info);
+        const stored = withTypeMeta(fromStored(target.info, await this.written(allocation, () => this.o.storage.update(this.ref(target), toStored(target.info, pinned), signal))), target.info);
         if (isRemoved(stored)) await this.released(target.info, stored);
         return stored;
       } catch (err) {
@@ -493,7 +497,7 @@ export class Pipeline {
     const schemas = this.o.schemas;
     const facts = type === 'strategic' && schemas !== undefined ? mergeFactsOf((name) => schemas.definitionsOf(info)(name) as FactsSchema | undefined, info.schema) : undefined;
     for (let attempt = 0; ; attempt++) {
-      const current = withTypeMeta(await this.o.storage.get(this.ref(target), {}, signal), info);
+      const current = withTypeMeta(fromStored(info, await this.o.storage.get(this.ref(target), {}, signal)), info);
       const patched = applyPatchShowingNoSecret(info, decoded, current, facts);
       // What the patch handler shows of the patch in its errors: the patched JSON, or for a
       // strategic merge patch the patch as Go prints its map.
@@ -530,7 +534,7 @@ export class Pipeline {
       // refuses it if the object changed since. A patch that removed it applies to what was read.
       const pinned = (admitted.metadata?.resourceVersion ?? '') === '' ? { ...admitted, metadata: { ...admitted.metadata, resourceVersion: current.metadata?.resourceVersion ?? '' } } : admitted;
       try {
-        const stored = withTypeMeta(await this.written(allocation, () => this.o.storage.update(this.ref(target), pinned, signal)), info);
+        const stored = withTypeMeta(fromStored(info, await this.written(allocation, () => this.o.storage.update(this.ref(target), toStored(info, pinned), signal))), info);
         if (isRemoved(stored)) await this.released(info, stored);
         for (const w of warnings) options.warnings?.add(w);
         return stored;
@@ -548,7 +552,7 @@ export class Pipeline {
     signal?: AbortSignal,
   ): Promise<DeleteResult> {
     await this.authorizeResource(user, 'delete', target, signal);
-    const current = await this.o.storage.get(this.ref(target), {}, signal);
+    const current = fromStored(target.info, await this.o.storage.get(this.ref(target), {}, signal));
     await this.o.admission.admit(admissionRequest('DELETE', target, target.name, user, options.dryRun, undefined, current), signal);
     if (options.dryRun === true) return { object: current, pending: false };
     const preconditions = { ...(options.preconditions ?? {}) };
@@ -557,7 +561,7 @@ export class Pipeline {
     if ((preconditions.uid ?? '') === '' && typeof uid === 'string') preconditions.uid = uid;
     const result = await this.o.storage.delete(this.ref(target), preconditions, signal);
     if (!result.pending) await this.released(target.info, result.object);
-    return { ...result, object: withTypeMeta(result.object, target.info) };
+    return { ...result, object: withTypeMeta(fromStored(target.info, result.object), target.info) };
   }
 
   /**
@@ -568,6 +572,36 @@ export class Pipeline {
     await this.authorizeResource(user, 'watch', target, signal);
     validateWatch({ namespace: target.namespace }, target.info.selectableFields, options);
     const { info } = target;
-    return this.o.watcher.watch({ group: info.group, version: info.version, resource: info.resource, namespace: target.namespace }, options, signal);
+    const stored = info.storedAs ?? info;
+    const events = this.o.watcher.watch({ group: stored.group, version: stored.version, resource: stored.resource, namespace: target.namespace }, options, signal);
+    return info.storedAs === undefined ? events : convertedEvents(events, info);
+  }
+}
+
+/** A stored object in the form of `info` (itself when `info` is not a view of another kind). */
+function fromStored(info: KindDefinition, object: KubeObject): KubeObject {
+  return info.storedAs === undefined ? object : info.storedAs.fromStored(object);
+}
+
+/** An object of `info` in the form its storage holds. */
+function toStored(info: KindDefinition, object: KubeObject): KubeObject {
+  return info.storedAs === undefined ? object : info.storedAs.toStored(object);
+}
+
+/**
+ * The events of a watch of the stored kind, as watchers of the view `info` see them: objects
+ * converted (each event's JSON is made once per watcher of the view, not shared as the watch
+ * service shares it), bookmarks with the view's kind and apiVersion, errors as they are.
+ */
+async function* convertedEvents(events: AsyncIterable<WatchEvent>, info: KindDefinition): AsyncIterable<WatchEvent> {
+  const apiVersion = apiVersionOf(info);
+  for await (const event of events) {
+    if (event.type === 'ERROR') {
+      yield event;
+      continue;
+    }
+    const object = parseObjectBytes(event.object);
+    const converted = event.type === 'BOOKMARK' ? { ...object, apiVersion, kind: info.kind } : fromStored(info, object);
+    yield { ...event, object: Buffer.from(JSON.stringify(converted)) };
   }
 }
