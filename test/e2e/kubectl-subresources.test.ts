@@ -1,0 +1,117 @@
+/**
+ * End to end with real kubectl 1.27 and 1.33: subresources. `kubectl scale` of a custom
+ * resource with a scale subresource (found through discovery's `widgets/scale`), with and
+ * without a resourceVersion precondition; `kubectl get --subresource=status|scale`; `kubectl
+ * patch --subresource=status`, which changes status alone, while a write to the object keeps
+ * the stored status.
+ */
+import assert from 'node:assert/strict';
+import { before, describe, test } from 'node:test';
+import { kubectlVersionsPlane, type Kubectl } from '../support/kubectl.ts';
+
+const VERSIONS = ['1.27', '1.33'] as const;
+const suite = kubectlVersionsPlane('subresources', VERSIONS);
+
+/** A definition of its own per kubectl version (one control plane serves both). */
+function definition(group: string): string {
+  return JSON.stringify({
+    apiVersion: 'apiextensions.k8s.io/v1',
+    kind: 'CustomResourceDefinition',
+    metadata: { name: `widgets.${group}` },
+    spec: {
+      group,
+      scope: 'Namespaced',
+      names: { plural: 'widgets', singular: 'widget', kind: 'Widget' },
+      versions: [
+        {
+          name: 'v1',
+          served: true,
+          storage: true,
+          schema: {
+            openAPIV3Schema: {
+              type: 'object',
+              properties: {
+                spec: { type: 'object', properties: { size: { type: 'integer' }, color: { type: 'string' } } },
+                status: { type: 'object', properties: { ready: { type: 'integer' }, selector: { type: 'string' } } },
+              },
+            },
+          },
+          subresources: { status: {}, scale: { specReplicasPath: '.spec.size', statusReplicasPath: '.status.ready', labelSelectorPath: '.status.selector' } },
+          additionalPrinterColumns: [{ name: 'Size', type: 'integer', jsonPath: '.spec.size' }],
+        },
+      ],
+    },
+  });
+}
+
+/** Runs kubectl until it succeeds (a kind defined a moment ago is served within seconds), bounded. */
+async function eventually(kubectl: Kubectl, args: string[], input?: string, ms = 20_000): Promise<string> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const r = await kubectl(args, input === undefined ? {} : { input });
+    if (r.code === 0) return r.stdout;
+    if (Date.now() > deadline) assert.fail(`kubectl ${args.join(' ')} kept failing: ${r.stderr}`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+for (const version of VERSIONS) {
+  describe(`kubectl ${version} and subresources`, { skip: suite.skip }, () => {
+    let kubectl: Kubectl;
+    const group = `v${version.replace('.', '-')}.example.com`;
+    const resource = `widgets.${group}`;
+    const jsonpath = async (args: string[], path: string): Promise<string> => {
+      const r = await kubectl(['get', ...args, '-o', `jsonpath=${path}`]);
+      assert.equal(r.code, 0, r.stderr);
+      return r.stdout;
+    };
+
+    before(async () => {
+      kubectl = suite.kubectl(version);
+      const created = await kubectl(['apply', '-f', '-'], { input: definition(group) });
+      assert.equal(created.code, 0, created.stderr);
+      await eventually(kubectl, ['get', resource]);
+      const widget = JSON.stringify({ apiVersion: `${group}/v1`, kind: 'Widget', metadata: { name: 'w' }, spec: { size: 1, color: 'red' }, status: { ready: 9 } });
+      await eventually(kubectl, ['apply', '-f', '-'], widget);
+    });
+
+    test('a create cannot set status; patch --subresource=status sets it, and only it', async () => {
+      assert.equal(await jsonpath([resource, 'w'], '{.status}'), '');
+      const patched = await kubectl(['patch', resource, 'w', '--subresource=status', '--type=merge', '-p', '{"status":{"ready":2,"selector":"app=w"},"spec":{"size":7}}']);
+      assert.equal(patched.code, 0, patched.stderr);
+      assert.match(patched.stdout.trim(), new RegExp(`^widget.${group.replaceAll('.', '\\.')}/w patched$`));
+      assert.equal(await jsonpath([resource, 'w'], '{.spec.size} {.status.ready} {.metadata.generation}'), '1 2 1');
+      // A write to the object keeps the stored status.
+      const merged = await kubectl(['patch', resource, 'w', '--type=merge', '-p', '{"status":{"ready":0},"spec":{"color":"blue"}}']);
+      assert.equal(merged.code, 0, merged.stderr);
+      assert.equal(await jsonpath([resource, 'w'], '{.spec.color} {.status.ready} {.metadata.generation}'), 'blue 2 2');
+    });
+
+    test('get --subresource=status prints the object\'s columns; --subresource=scale the Scale', async () => {
+      const status = await kubectl(['get', resource, 'w', '--subresource=status']);
+      assert.equal(status.code, 0, status.stderr);
+      assert.match(status.stdout, /^NAME\s+SIZE\s*\nw\s+\d+\s*\n$/);
+      assert.equal(await jsonpath([resource, 'w', '--subresource=status'], '{.status.ready}'), '2');
+      const scale = await kubectl(['get', resource, 'w', '--subresource=scale']);
+      assert.equal(scale.code, 0, scale.stderr);
+      assert.match(scale.stdout, /^NAME\s+DESIRED\s+AVAILABLE\s+AGE\s*\nw\s+\d+\s+2\s+\S+\s*\n$/);
+      assert.equal(await jsonpath([resource, 'w', '--subresource=scale'], '{.kind} {.apiVersion} {.status.selector}'), 'Scale autoscaling/v1 app=w');
+    });
+
+    test('scale --replicas writes spec.size through the Scale, with or without a precondition', async () => {
+      const scaled = await kubectl(['scale', resource, 'w', '--replicas=3']);
+      assert.equal(scaled.code, 0, scaled.stderr);
+      assert.match(scaled.stdout.trim(), new RegExp(`^widget.${group.replaceAll('.', '\\.')}/w scaled$`));
+      assert.equal(await jsonpath([resource, 'w'], '{.spec.size} {.spec.color} {.status.ready}'), '3 blue 2');
+      const current = await jsonpath([resource, 'w'], '{.metadata.resourceVersion}');
+      const pinned = await kubectl(['scale', resource, 'w', '--replicas=4', `--resource-version=${current}`]);
+      assert.equal(pinned.code, 0, pinned.stderr);
+      assert.equal(await jsonpath([resource, 'w'], '{.spec.size}'), '4');
+      const stale = await kubectl(['scale', resource, 'w', '--replicas=5', `--resource-version=${current}`]);
+      assert.notEqual(stale.code, 0);
+      // kubectl reads the Scale and compares its resourceVersion itself.
+      assert.match(stale.stderr, new RegExp(`Expected resource version to be ${current}, was \\d+`));
+      assert.equal(await jsonpath([resource, 'w'], '{.spec.size}'), '4');
+    });
+  });
+}
