@@ -351,7 +351,9 @@ export class Pipeline {
   /**
    * Replaces an object. A body with metadata.resourceVersion is a conditional update (Conflict
    * when stale); without one, the update applies to whatever is current, retried on races as
-   * kube's GuaranteedUpdate does.
+   * kube's GuaranteedUpdate does. To /status the body is the object (admission keeps all but
+   * its status); to /scale it is a Scale, whose replicas (and resourceVersion, as the
+   * precondition) are written into the object, and the answer is the new Scale.
    */
   async update(user: UserInfo, target: Target, body: KubeObject, options: WriteOptions = {}, signal?: AbortSignal): Promise<KubeObject> {
     const view = viewOf(target);
@@ -380,7 +382,8 @@ export class Pipeline {
 
   /**
    * Patches an object as kube's patch handler does: the patch (its Content-Type's type,
-   * lib/patch) is decoded once, then applied to the current object; the result is decoded
+   * lib/patch) is decoded once, then applied to the current object (for /scale: to its Scale,
+   * whose replicas are then written into the object, as for update); the result is decoded
    * against the kind's schema under `fieldValidation` with the patch handler's words (a type
    * error, or under Strict an unknown or duplicate field: 422 Invalid on the field `patch`;
    * under Warn: warnings), checked against the URL, admitted as an UPDATE and stored
