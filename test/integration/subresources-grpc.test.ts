@@ -27,12 +27,12 @@ import { Pipeline } from '../../services/gateway/core/pipeline.ts';
 import { RESOURCES_MAX_REQUEST_BYTES, resourcesHandlers } from '../../services/gateway/grpc/server.ts';
 import { MemoryStorage } from '../../services/storage/backends/memory.ts';
 import { WatchService } from '../../services/watch/core/watch-service.ts';
-import { REPLICATORS, TEST_PODS } from '../support/subresource-kinds.ts';
+import { REPLICATORS } from '../support/subresource-kinds.ts';
 
 const logger = createLogger({ service: 'test', level: 'error' });
 const telemetry = createTelemetry({ serviceName: 'test', env: {} });
 const registry = builtinRegistry();
-for (const kind of [REPLICATORS, TEST_PODS]) if (registry.get(kind.group, kind.version, kind.resource) === undefined) registry.add(kind);
+for (const kind of [REPLICATORS]) if (registry.get(kind.group, kind.version, kind.resource) === undefined) registry.add(kind);
 
 let admissionServer: GrpcServer;
 let resourcesServer: GrpcServer;

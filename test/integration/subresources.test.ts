@@ -13,11 +13,12 @@ import { SYSTEM_MASTERS, type UserInfo } from '../../services/auth/api.ts';
 import type { Target } from '../../services/gateway/core/pipeline.ts';
 import { MemoryStorage } from '../../services/storage/backends/memory.ts';
 import { inProcessPipeline, refusal } from '../support/pipeline.ts';
-import { REPLICATORS, TEST_PODS, widgetKind } from '../support/subresource-kinds.ts';
+import { POD } from '../../lib/kinds/builtin/workloads/pod.ts';
+import { REPLICATORS, widgetKind } from '../support/subresource-kinds.ts';
 
 const admin: UserInfo = { username: 'admin', uid: '1', groups: [SYSTEM_MASTERS] };
 
-async function setup(kinds: KindDefinition[] = [REPLICATORS, widgetKind(), TEST_PODS]) {
+async function setup(kinds: KindDefinition[] = [REPLICATORS, widgetKind()]) {
   const registry = builtinRegistry();
   for (const kind of kinds) if (registry.get(kind.group, kind.version, kind.resource) === undefined) registry.add(kind);
   const storage = new MemoryStorage({ kinds: registry });
@@ -224,9 +225,9 @@ describe('scale', () => {
 
 /** A pod in `default`, made Running (and Ready when asked) through /status, as a kubelet would. */
 async function runningPod(s: Awaited<ReturnType<typeof setup>>, name: string, labels: Record<string, string>, ready = true): Promise<KubeObject> {
-  const created = await s.pipeline.create(admin, s.target(TEST_PODS), { apiVersion: 'v1', kind: 'Pod', metadata: { name, labels }, spec: { containers: [{ name: 'c', image: 'busybox' }] } });
+  const created = await s.pipeline.create(admin, s.target(POD), { apiVersion: 'v1', kind: 'Pod', metadata: { name, labels }, spec: { containers: [{ name: 'c', image: 'busybox' }] } });
   const conditions = ready ? [{ type: 'Ready', status: 'True' }] : [{ type: 'Ready', status: 'False' }];
-  return s.pipeline.update(admin, s.target(TEST_PODS, name, 'status'), { ...created, status: { phase: 'Running', conditions } });
+  return s.pipeline.update(admin, s.target(POD, name, 'status'), { ...created, status: { phase: 'Running', conditions } });
 }
 
 /** A PodDisruptionBudget as its controller would have left it, written straight to storage. */
@@ -256,26 +257,26 @@ describe('pods/binding', () => {
   test('binds an unbound pod once: nodeName, annotations, PodScheduled; then 409', async () => {
     const s = await setup();
     const { pipeline, target } = s;
-    await pipeline.create(admin, target(TEST_PODS), { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', annotations: { a: '1' } }, spec: { containers: [{ name: 'c', image: 'busybox' }] } });
+    await pipeline.create(admin, target(POD), { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', annotations: { a: '1' } }, spec: { containers: [{ name: 'c', image: 'busybox' }] } });
     const binding = (node: string, extra: Record<string, unknown> = {}): KubeObject => ({ apiVersion: 'v1', kind: 'Binding', metadata: { name: 'p', annotations: { b: '2' } }, target: { kind: 'Node', name: node }, ...extra });
-    const dry = await pipeline.create(admin, target(TEST_PODS, 'p', 'binding'), binding('n1'), { dryRun: true });
+    const dry = await pipeline.create(admin, target(POD, 'p', 'binding'), binding('n1'), { dryRun: true });
     assert.deepEqual(dry, SUCCESS);
-    assert.equal(spec(await pipeline.get(admin, target(TEST_PODS, 'p'))).nodeName, undefined, 'a dry run binds nothing');
-    assert.deepEqual(await pipeline.create(admin, target(TEST_PODS, 'p', 'binding'), binding('n1')), SUCCESS);
-    const pod = await pipeline.get(admin, target(TEST_PODS, 'p'));
+    assert.equal(spec(await pipeline.get(admin, target(POD, 'p'))).nodeName, undefined, 'a dry run binds nothing');
+    assert.deepEqual(await pipeline.create(admin, target(POD, 'p', 'binding'), binding('n1')), SUCCESS);
+    const pod = await pipeline.get(admin, target(POD, 'p'));
     assert.equal(spec(pod).nodeName, 'n1');
     assert.deepEqual(pod.metadata?.annotations, { a: '1', b: '2' });
     const conditions = (pod.status as { conditions: Record<string, unknown>[] }).conditions;
     assert.deepEqual(conditions.map((c) => [c.type, c.status, c.lastProbeTime, typeof c.lastTransitionTime]), [['PodScheduled', 'True', null, 'string']]);
-    const again = await refusal(pipeline.create(admin, target(TEST_PODS, 'p', 'binding'), binding('n2')), 'Conflict');
+    const again = await refusal(pipeline.create(admin, target(POD, 'p', 'binding'), binding('n2')), 'Conflict');
     assert.equal(again.message, 'Operation cannot be fulfilled on pods/binding "p": pod p is already assigned to node "n1"');
   });
 
   test('a Binding is checked: its name, its target, its preconditions, the pod', async () => {
     const s = await setup();
     const { pipeline, target } = s;
-    const created = await pipeline.create(admin, target(TEST_PODS), { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p' }, spec: { containers: [{ name: 'c', image: 'busybox' }] } });
-    const post = (body: Record<string, unknown>, name = 'p') => pipeline.create(admin, target(TEST_PODS, name, 'binding'), { apiVersion: 'v1', kind: 'Binding', ...body });
+    const created = await pipeline.create(admin, target(POD), { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p' }, spec: { containers: [{ name: 'c', image: 'busybox' }] } });
+    const post = (body: Record<string, unknown>, name = 'p') => pipeline.create(admin, target(POD, name, 'binding'), { apiVersion: 'v1', kind: 'Binding', ...body });
     assert.equal((await refusal(post({ metadata: { name: 'q' }, target: { name: 'n' } }), 'BadRequest')).message, 'name in URL does not match name in Binding object');
     assert.equal((await refusal(post({ metadata: { name: 'p' }, target: {} }), 'InternalError')).message, 'target.name: Required value');
     assert.equal(
@@ -285,8 +286,8 @@ describe('pods/binding', () => {
     const uid = await refusal(post({ metadata: { name: 'p', uid: 'other' }, target: { name: 'n' } }), 'Conflict');
     assert.equal(uid.message, `Operation cannot be fulfilled on pods "p": Precondition failed: UID in precondition: other, UID in object meta: ${String(created.metadata?.uid)}`);
     assert.equal((await refusal(post({ metadata: { name: 'x' }, target: { name: 'n' } }, 'x'), 'NotFound')).message, 'pods "x" not found');
-    await refusal(pipeline.get(admin, target(TEST_PODS, 'p', 'binding')), 'MethodNotAllowed');
-    assert.equal(spec(await pipeline.get(admin, target(TEST_PODS, 'p'))).nodeName, undefined);
+    await refusal(pipeline.get(admin, target(POD, 'p', 'binding')), 'MethodNotAllowed');
+    assert.equal(spec(await pipeline.get(admin, target(POD, 'p'))).nodeName, undefined);
   });
 });
 
@@ -295,14 +296,14 @@ describe('pods/eviction', () => {
     const s = await setup();
     const { pipeline, target } = s;
     await runningPod(s, 'free', { app: 'free' });
-    assert.deepEqual(await pipeline.create(admin, target(TEST_PODS, 'free', 'eviction'), eviction('free')), SUCCESS);
-    await refusal(pipeline.get(admin, target(TEST_PODS, 'free')), 'NotFound');
+    assert.deepEqual(await pipeline.create(admin, target(POD, 'free', 'eviction'), eviction('free')), SUCCESS);
+    await refusal(pipeline.get(admin, target(POD, 'free')), 'NotFound');
     // A pending pod is deleted whatever its budget says.
     await budget(s, 'blocking', 'pending', { disruptionsAllowed: 0 });
-    await pipeline.create(admin, target(TEST_PODS), { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'pending', labels: { app: 'pending' } }, spec: { containers: [{ name: 'c', image: 'busybox' }] } });
-    assert.deepEqual(await pipeline.create(admin, target(TEST_PODS, 'pending', 'eviction'), eviction('pending')), SUCCESS);
-    await refusal(pipeline.get(admin, target(TEST_PODS, 'pending')), 'NotFound');
-    assert.equal((await refusal(pipeline.create(admin, target(TEST_PODS, 'gone', 'eviction'), eviction('gone')), 'NotFound')).message, 'pods "gone" not found');
+    await pipeline.create(admin, target(POD), { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'pending', labels: { app: 'pending' } }, spec: { containers: [{ name: 'c', image: 'busybox' }] } });
+    assert.deepEqual(await pipeline.create(admin, target(POD, 'pending', 'eviction'), eviction('pending')), SUCCESS);
+    await refusal(pipeline.get(admin, target(POD, 'pending')), 'NotFound');
+    assert.equal((await refusal(pipeline.create(admin, target(POD, 'gone', 'eviction'), eviction('gone')), 'NotFound')).message, 'pods "gone" not found');
   });
 
   test('a budget that allows no disruption refuses with 429; the pod stays', async () => {
@@ -310,16 +311,16 @@ describe('pods/eviction', () => {
     const { pipeline, target } = s;
     await runningPod(s, 'web-1', { app: 'web' });
     await budget(s, 'web', 'web', { disruptionsAllowed: 0 });
-    const refused = await refusal(pipeline.create(admin, target(TEST_PODS, 'web-1', 'eviction'), eviction('web-1')), 'TooManyRequests');
+    const refused = await refusal(pipeline.create(admin, target(POD, 'web-1', 'eviction'), eviction('web-1')), 'TooManyRequests');
     assert.equal(refused.code, 429);
     assert.equal(refused.message, "Cannot evict pod as it would violate the pod's disruption budget.");
     assert.deepEqual(refused.details, { causes: [{ reason: 'DisruptionBudget', message: 'The disruption budget web needs 1 healthy pods and has 1 currently' }] });
-    const pod = await pipeline.get(admin, target(TEST_PODS, 'web-1'));
+    const pod = await pipeline.get(admin, target(POD, 'web-1'));
     assert.equal((pod.status as Record<string, unknown>).phase, 'Running');
     // A budget whose status is behind its spec: still being processed, retry in 10 s.
     await budget(s, 'stale', 'stale', { disruptionsAllowed: 5 }, 2);
     await runningPod(s, 'stale-1', { app: 'stale' });
-    const behind = await refusal(pipeline.create(admin, target(TEST_PODS, 'stale-1', 'eviction'), eviction('stale-1')), 'TooManyRequests');
+    const behind = await refusal(pipeline.create(admin, target(POD, 'stale-1', 'eviction'), eviction('stale-1')), 'TooManyRequests');
     assert.deepEqual(behind.details, { retryAfterSeconds: 10, causes: [{ reason: 'DisruptionBudget', message: 'The disruption budget stale is still being processed by the server.' }] });
   });
 
@@ -330,12 +331,12 @@ describe('pods/eviction', () => {
     await runningPod(s, 'api-2', { app: 'api' });
     await budget(s, 'api', 'api', { disruptionsAllowed: 1, currentHealthy: 2 });
     // A dry run checks and changes nothing.
-    assert.deepEqual(await pipeline.create(admin, target(TEST_PODS, 'api-1', 'eviction'), eviction('api-1'), { dryRun: true }), SUCCESS);
+    assert.deepEqual(await pipeline.create(admin, target(POD, 'api-1', 'eviction'), eviction('api-1'), { dryRun: true }), SUCCESS);
     assert.equal((await getBudget(s, 'api')).status.disruptionsAllowed, 1);
-    await pipeline.get(admin, target(TEST_PODS, 'api-1'));
+    await pipeline.get(admin, target(POD, 'api-1'));
     // policy/v1beta1 Evictions are read alike.
-    assert.deepEqual(await pipeline.create(admin, target(TEST_PODS, 'api-1', 'eviction'), eviction('api-1', { apiVersion: 'policy/v1beta1' })), SUCCESS);
-    await refusal(pipeline.get(admin, target(TEST_PODS, 'api-1')), 'NotFound');
+    assert.deepEqual(await pipeline.create(admin, target(POD, 'api-1', 'eviction'), eviction('api-1', { apiVersion: 'policy/v1beta1' })), SUCCESS);
+    await refusal(pipeline.get(admin, target(POD, 'api-1')), 'NotFound');
     const { status } = await getBudget(s, 'api');
     assert.equal(status.disruptionsAllowed, 0);
     assert.deepEqual(Object.keys(status.disruptedPods as object), ['api-1']);
@@ -344,7 +345,7 @@ describe('pods/eviction', () => {
       [['DisruptionAllowed', 'False', 'InsufficientPods', 1]],
     );
     // The budget is spent: the next eviction is refused.
-    await refusal(pipeline.create(admin, target(TEST_PODS, 'api-2', 'eviction'), eviction('api-2')), 'TooManyRequests');
+    await refusal(pipeline.create(admin, target(POD, 'api-2', 'eviction'), eviction('api-2')), 'TooManyRequests');
   });
 
   test('an unready pod of a budget that is met anyway goes without taking a disruption', async () => {
@@ -352,8 +353,8 @@ describe('pods/eviction', () => {
     const { pipeline, target } = s;
     await runningPod(s, 'db-1', { app: 'db' }, false);
     await budget(s, 'db', 'db', { disruptionsAllowed: 0, currentHealthy: 2, desiredHealthy: 2 });
-    assert.deepEqual(await pipeline.create(admin, target(TEST_PODS, 'db-1', 'eviction'), eviction('db-1')), SUCCESS);
-    await refusal(pipeline.get(admin, target(TEST_PODS, 'db-1')), 'NotFound');
+    assert.deepEqual(await pipeline.create(admin, target(POD, 'db-1', 'eviction'), eviction('db-1')), SUCCESS);
+    await refusal(pipeline.get(admin, target(POD, 'db-1')), 'NotFound');
     assert.equal((await getBudget(s, 'db')).status.disruptionsAllowed, 0);
   });
 
@@ -363,7 +364,7 @@ describe('pods/eviction', () => {
     const pod = await runningPod(s, 'both-1', { app: 'both' });
     await budget(s, 'one', 'both', { disruptionsAllowed: 1 });
     await budget(s, 'two', 'both', { disruptionsAllowed: 1 });
-    const answer = await pipeline.create(admin, target(TEST_PODS, 'both-1', 'eviction'), eviction('both-1'));
+    const answer = await pipeline.create(admin, target(POD, 'both-1', 'eviction'), eviction('both-1'));
     assert.deepEqual(answer, {
       kind: 'Status',
       apiVersion: 'v1',
@@ -372,15 +373,15 @@ describe('pods/eviction', () => {
       message: 'This pod has more than one PodDisruptionBudget, which the eviction subresource does not support.',
       code: 500,
     });
-    await pipeline.get(admin, target(TEST_PODS, 'both-1'));
+    await pipeline.get(admin, target(POD, 'both-1'));
     await runningPod(s, 'solo', { app: 'solo' });
     const stale = await refusal(
-      pipeline.create(admin, target(TEST_PODS, 'solo', 'eviction'), eviction('solo', { deleteOptions: { preconditions: { uid: String(pod.metadata?.uid) } } })),
+      pipeline.create(admin, target(POD, 'solo', 'eviction'), eviction('solo', { deleteOptions: { preconditions: { uid: String(pod.metadata?.uid) } } })),
       'Conflict',
     );
     assert.match(stale.message, /^Operation cannot be fulfilled on Pod "solo": the UID in the precondition \(.+\) does not match the UID in record \(.+\)\. The object might have been deleted and then recreated$/);
-    await pipeline.get(admin, target(TEST_PODS, 'solo'));
-    const wrongName = await refusal(pipeline.create(admin, target(TEST_PODS, 'solo', 'eviction'), eviction('other')), 'BadRequest');
+    await pipeline.get(admin, target(POD, 'solo'));
+    const wrongName = await refusal(pipeline.create(admin, target(POD, 'solo', 'eviction'), eviction('other')), 'BadRequest');
     assert.equal(wrongName.message, 'name in URL does not match name in Eviction object');
   });
 });

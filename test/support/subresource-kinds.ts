@@ -6,7 +6,6 @@
  */
 import type { FieldError } from '../../lib/errors.ts';
 import { isPlainObject, type KubeObject } from '../../lib/kube.ts';
-import { POD_POST_SUBRESOURCES } from '../../lib/kinds/builtin/pod-subresources.ts';
 import { CUSTOM_RESOURCE_DEFINITION } from '../../lib/kinds/builtin/customresourcedefinition.ts';
 import { kindsOfDefinition } from '../../lib/kinds/custom.ts';
 import type { KindDefinition } from '../../lib/kinds/index.ts';
@@ -40,31 +39,6 @@ export const REPLICATORS: KindDefinition = Object.freeze({
   statusStrategy: { validate: validateReplicatorStatus },
   scale: { specReplicasPath: '.spec.replicas', statusReplicasPath: '.status.replicas', selectorPath: '.spec.selector' },
   schema: 'io.k8s.api.apps.v1.Deployment',
-} satisfies KindDefinition);
-
-/**
- * A Pod kind for tests of the POST subresources until the Pod definition is served: the Pod
- * schema, status (a new pod is Pending, as kube's PrepareForCreate makes it) and the binding
- * and eviction handlers.
- */
-export const TEST_PODS: KindDefinition = Object.freeze({
-  source: 'builtin',
-  group: '',
-  version: 'v1',
-  resource: 'pods',
-  singular: 'pod',
-  kind: 'Pod',
-  listKind: 'PodList',
-  namespaced: true,
-  shortNames: ['po'],
-  categories: ['all'],
-  verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'],
-  subresources: ['binding', 'eviction', 'status'],
-  postSubresources: POD_POST_SUBRESOURCES,
-  nameValidation: 'dns1123Subdomain',
-  selectableFields: DEFAULT_FIELDS,
-  strategy: { generation: 'none', prepareForCreate: (object: KubeObject) => ({ ...object, status: { phase: 'Pending' } }) },
-  schema: 'io.k8s.api.core.v1.Pod',
 } satisfies KindDefinition);
 
 export const WIDGET_GROUP = 'widgets.example.com';

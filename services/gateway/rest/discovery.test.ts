@@ -2,11 +2,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { builtinRegistry } from '../../../lib/kinds/index.ts';
-import { REPLICATORS, TEST_PODS, widgetKind } from '../../../test/support/subresource-kinds.ts';
+import { REPLICATORS, widgetKind } from '../../../test/support/subresource-kinds.ts';
 import { aggregatedDiscovery, apiResourceList } from './discovery.ts';
 
 const registry = builtinRegistry();
-for (const kind of [REPLICATORS, TEST_PODS, widgetKind()]) if (registry.get(kind.group, kind.version, kind.resource) === undefined) registry.add(kind);
+for (const kind of [REPLICATORS, widgetKind()]) if (registry.get(kind.group, kind.version, kind.resource) === undefined) registry.add(kind);
 
 type Entry = Record<string, unknown>;
 

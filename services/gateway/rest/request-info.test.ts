@@ -7,7 +7,7 @@ import { builtinRegistry } from '../../../lib/kinds/index.ts';
 import { requestInfoOf, routeOf, splitRequestTarget, verbOf, type ResourceRoute } from './request-info.ts';
 import { handlerFor } from './verbs/index.ts';
 import { StatusError } from '../../../lib/errors.ts';
-import { REPLICATORS, TEST_PODS } from '../../../test/support/subresource-kinds.ts';
+import { REPLICATORS } from '../../../test/support/subresource-kinds.ts';
 
 const registry = builtinRegistry();
 
@@ -127,7 +127,7 @@ describe('requestInfoOf and handlerFor', () => {
 
 describe('subresources: routed from the kind\'s definition, 404 and 405 from one place', () => {
   const withSubresources = builtinRegistry();
-  for (const kind of [REPLICATORS, TEST_PODS]) if (withSubresources.get(kind.group, kind.version, kind.resource) === undefined) withSubresources.add(kind);
+  for (const kind of [REPLICATORS]) if (withSubresources.get(kind.group, kind.version, kind.resource) === undefined) withSubresources.add(kind);
   const handled = (method: string, path: string): string => {
     const route = routeOf(path, withSubresources);
     assert.ok(route?.kind === 'resource', path);
