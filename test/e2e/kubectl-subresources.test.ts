@@ -3,7 +3,8 @@
  * resource with a scale subresource (found through discovery's `widgets/scale`), with and
  * without a resourceVersion precondition; `kubectl get --subresource=status|scale`; `kubectl
  * patch --subresource=status`, which changes status alone, while a write to the object keeps
- * the stored status.
+ * the stored status; the same for Pods; `kubectl drain`, which finds pods/eviction (policy/v1)
+ * in discovery and evicts the node's pods through it.
  */
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
@@ -112,6 +113,52 @@ for (const version of VERSIONS) {
       // kubectl reads the Scale and compares its resourceVersion itself.
       assert.match(stale.stderr, new RegExp(`Expected resource version to be ${current}, was \\d+`));
       assert.equal(await jsonpath([resource, 'w'], '{.spec.size}'), '4');
+    });
+  });
+}
+
+for (const version of VERSIONS) {
+  describe(`kubectl ${version}: pods/status and pods/eviction`, { skip: suite.skip }, () => {
+    let kubectl: Kubectl;
+    const suffix = version.replace('.', '-');
+    const ns = `evict-${suffix}`;
+    const node = `drained-${suffix}`;
+    before(async () => {
+      kubectl = suite.kubectl(version);
+      assert.equal((await kubectl(['create', 'namespace', ns])).code, 0);
+    });
+
+    test('get and patch --subresource=status of a Pod', async () => {
+      const run = await kubectl(['run', 'web', '-n', ns, '--image=nginx']);
+      assert.equal(run.code, 0, run.stderr);
+      const patched = await kubectl(['patch', 'pod', 'web', '-n', ns, '--subresource=status', '-p', '{"status":{"phase":"Running","podIP":"10.1.2.3","podIPs":[{"ip":"10.1.2.3"}]},"spec":{"nodeName":"x"}}']);
+      assert.equal(patched.code, 0, patched.stderr);
+      assert.equal(patched.stdout.trim(), 'pod/web patched');
+      const status = await kubectl(['get', 'pod', 'web', '-n', ns, '--subresource=status', '-o', 'wide']);
+      assert.equal(status.code, 0, status.stderr);
+      assert.match(status.stdout, /^NAME\s+READY\s+STATUS\s+RESTARTS\s+AGE\s+IP\s+NODE\s.*\nweb\s+0\/1\s+Running\s+0\s+\S+\s+10\.1\.2\.3\s+<none>\s/);
+      const got = await kubectl(['get', 'pod', 'web', '-n', ns, '-o', 'jsonpath={.status.phase} {.status.podIP} {.spec.nodeName}']);
+      assert.equal(got.stdout.trim(), 'Running 10.1.2.3');
+    });
+
+    test('drain evicts the node\'s pods through pods/eviction', async () => {
+      const created = await kubectl(['create', '-f', '-'], { input: JSON.stringify({ apiVersion: 'v1', kind: 'Node', metadata: { name: node } }) });
+      assert.equal(created.code, 0, created.stderr);
+      for (const name of ['a', 'b']) {
+        const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: ns }, spec: { nodeName: node, containers: [{ name: 'c', image: 'busybox' }] } };
+        const made = await kubectl(['create', '-f', '-'], { input: JSON.stringify(pod) });
+        assert.equal(made.code, 0, made.stderr);
+      }
+      const drained = await kubectl(['drain', node, '--force', '--timeout=60s'], { timeoutMs: 90_000 });
+      assert.equal(drained.code, 0, drained.stderr);
+      assert.match(drained.stdout, new RegExp(`node/${node} cordoned`));
+      assert.match(drained.stdout, /pod\/a evicted/);
+      assert.match(drained.stdout, /pod\/b evicted/);
+      assert.match(drained.stdout, new RegExp(`node/${node} drained`));
+      const left = await kubectl(['get', 'pods', '-n', ns, '--field-selector', `spec.nodeName=${node}`, '-o', 'name']);
+      assert.equal(left.code, 0, left.stderr);
+      assert.equal(left.stdout.trim(), '');
+      assert.equal((await kubectl(['get', 'node', node, '-o', 'jsonpath={.spec.unschedulable}'])).stdout, 'true');
     });
   });
 }

@@ -119,6 +119,31 @@ describe('status: a built-in kind with the status subresource', () => {
   });
 });
 
+describe('status: Pods (a built-in kind with its own status strategy)', () => {
+  test('create: status from the kind\'s PrepareForCreate only; the object keeps it; /status writes it alone', async () => {
+    const { pipeline, target, patch } = await setup();
+    const created = await pipeline.create(admin, target(POD), {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'p', labels: { app: 'p' } },
+      spec: { containers: [{ name: 'c', image: 'busybox' }] },
+      status: { phase: 'Running', podIP: '10.0.0.9' },
+    });
+    assert.deepEqual(created.status, { phase: 'Pending', qosClass: 'BestEffort' });
+    const labelled = await pipeline.update(admin, target(POD, 'p'), { ...created, metadata: { ...created.metadata, labels: { app: 'q' } }, status: { phase: 'Failed' } });
+    assert.deepEqual([labelled.metadata?.labels, labelled.status], [{ app: 'q' }, { phase: 'Pending', qosClass: 'BestEffort' }]);
+    const running = await pipeline.patch(admin, target(POD, 'p', 'status'), patch('strategic', { status: { phase: 'Running', podIP: '10.0.0.9' }, metadata: { labels: { app: 'r' } } }));
+    assert.deepEqual(running.status, { phase: 'Running', qosClass: 'BestEffort', podIP: '10.0.0.9' });
+    assert.deepEqual([running.metadata?.labels, running.metadata?.generation], [{ app: 'q' }, 1]);
+    // spec comes from the stored pod: a nodeName in the body is not written.
+    const unbound = await pipeline.update(admin, target(POD, 'p', 'status'), { ...running, spec: { ...spec(running), nodeName: 'n1' } });
+    assert.equal(spec(unbound).nodeName, undefined);
+    // The status strategy's own checks run.
+    const refused = await refusal(pipeline.patch(admin, target(POD, 'p', 'status'), patch('merge', { status: { nominatedNodeName: 'Not A Node' } })), 'Invalid');
+    assert.match(refused.message, /^Pod "p" is invalid: status.nominatedNodeName: Invalid value: "Not A Node"/);
+  });
+});
+
 describe('status: a custom resource', () => {
   test('with the status subresource: create drops status, the object keeps it, /status writes only it', async () => {
     const widgets = widgetKind();
