@@ -221,10 +221,46 @@ export interface KindDefinition extends ResourceInfo {
    */
   readonly fingerprint?: string;
   /**
+   * Objects of the kind every cluster has, created at start when missing and left alone when
+   * present, as kube-apiserver's post-start hooks create them (e.g. the system priority
+   * classes). kind and apiVersion are the kind's.
+   */
+  readonly systemObjects?: readonly KubeObject[];
+  /**
+   * Top-level fields whose values are secret (a Secret's data and stringData). Where kube would
+   * show a whole object in an error (the patch handler's refusals), each value of these fields
+   * is shown as "<secret contents redacted>" instead; nothing else ever shows them.
+   */
+  readonly secretFields?: readonly string[];
+  /**
    * Its POST subresources by name (each also listed in `subresources`): what serves
    * `POST <resource>/<name>/<subresource>`.
    */
   readonly postSubresources?: Readonly<Record<string, PostSubresource>>;
+}
+
+/** The redaction marker of {@link KindDefinition.secretFields}, kube's words for a secret it will not show. */
+export const REDACTED = '<secret contents redacted>';
+
+/**
+ * `value` (an object or a patch document of `kind`) with the values of the kind's secret fields
+ * replaced by {@link REDACTED}: each entry of a map field (but a patch's "$" directives), or the
+ * whole field. A copy when anything is replaced; `value` itself is never changed.
+ */
+export function redactSecretFields(kind: Pick<KindDefinition, 'secretFields'>, value: unknown): unknown {
+  const fields = kind.secretFields;
+  if (fields === undefined || fields.length === 0 || typeof value !== 'object' || value === null || Array.isArray(value)) return value;
+  const copy: Record<string, unknown> = { ...(value as Record<string, unknown>) };
+  for (const name of fields) {
+    const field = copy[name];
+    if (field === undefined || field === null) continue;
+    // Keys starting with "$" are a strategic merge patch's directives, not data.
+    copy[name] =
+      typeof field === 'object' && !Array.isArray(field)
+        ? Object.fromEntries(Object.entries(field).map(([k, v]) => [k, k.startsWith('$') ? v : REDACTED]))
+        : REDACTED;
+  }
+  return copy;
 }
 
 /** The OpenAPI definition name of a kind's list: its schema's name with the list kind as the last element. */

@@ -55,13 +55,14 @@ export function splitHostPort(address: string): { host: string; port: number } {
   return { host, port };
 }
 
-/** Creates the system namespaces, retrying while the services behind the pipeline come up. */
+/** Creates the system namespaces and the kinds' system objects, retrying while the services behind the pipeline come up. */
 async function bootstrapNamespaces(o: FrontDoorOptions): Promise<void> {
   const namespaces = o.registry.get('', 'v1', 'namespaces');
   if (namespaces === undefined) return;
   for (let attempt = 1; ; attempt++) {
     try {
       await o.pipeline.ensureSystemNamespaces(namespaces);
+      await o.pipeline.ensureSystemObjects(o.registry.all);
       return;
     } catch (err) {
       if (attempt >= 60) throw err;

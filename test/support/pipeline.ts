@@ -1,8 +1,8 @@
 /**
  * The gateway's pipeline over a storage in one process, wired as the services wire it (the
  * admission chain of buildAdmissionChain, the generated schemas for decoding, the watch
- * service without caches), with the system namespaces created: for tests of what the pipeline
- * does with a request.
+ * service without caches), with the system namespaces and the kinds' system objects created:
+ * for tests of what the pipeline does with a request.
  */
 import assert from 'node:assert/strict';
 import { StatusError } from '../../lib/errors.ts';
@@ -34,6 +34,7 @@ export async function inProcessPipeline(storage: Storage, registry: KindRegistry
   const nodes = registry.get('', 'v1', 'nodes');
   assert.ok(namespaces !== undefined && configmaps !== undefined && nodes !== undefined);
   await pipeline.ensureSystemNamespaces(namespaces);
+  await pipeline.ensureSystemObjects(registry.all);
   return { pipeline, namespaces, configmaps, nodes };
 }
 

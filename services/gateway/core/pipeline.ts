@@ -6,11 +6,11 @@
 import { createHash } from 'node:crypto';
 import { badRequest, invalid, StatusError } from '../../../lib/errors.ts';
 import { isPlainObject, type KubeObject } from '../../../lib/kube.ts';
-import { applyPatch, decodePatch, mergeFactsOf, patchTypeOf, type FactsSchema } from '../../../lib/patch/index.ts';
+import { applyPatch, decodePatch, mergeFactsOf, patchTypeOf, type DecodedPatch, type FactsSchema, type MergeSchema } from '../../../lib/patch/index.ts';
 import { goFormat } from '../../../lib/patch/go-format.ts';
 import { decodeObjectMeta } from '../../../lib/object-meta.ts';
 import { checkListOptions, type ListOptions } from '../../../lib/list-options.ts';
-import { apiVersionOf, withTypeMeta, type KindDefinition, type PostSubresource, type SubresourceStore } from '../../../lib/kinds/index.ts';
+import { apiVersionOf, REDACTED, redactSecretFields, withTypeMeta, type KindDefinition, type PostSubresource, type SubresourceStore } from '../../../lib/kinds/index.ts';
 import { applyScale, scaleKindOf, scaleOf } from '../../../lib/kinds/scale.ts';
 import { servedSubresource } from '../../../lib/kinds/subresources.ts';
 import { fieldValidationOf, type JsonSource, type SchemaValidator } from '../../../lib/kinds/validate.ts';
@@ -115,6 +115,27 @@ function normalizeBody(target: Target, raw: KubeObject, schemas: SchemaValidator
     for (const warning of result.warnings) options.warnings?.add(warning);
   }
   return checkAgainstTarget(target, withDefaults(info, decoded));
+}
+
+/**
+ * applyPatch, whose refusals never show the values of the kind's secret fields: a strategic
+ * merge patch that fails quotes part of the patch in its message (as kube's does), so for a
+ * kind with secret fields the message is taken from the same patch applied with those values
+ * redacted (it fails the same way, showing the marker where the values were).
+ */
+function applyPatchShowingNoSecret(info: KindDefinition, decoded: DecodedPatch, current: KubeObject, facts: MergeSchema | undefined): unknown {
+  try {
+    return applyPatch(decoded, current, facts);
+  } catch (err) {
+    if ((info.secretFields ?? []).length === 0 || decoded.document === undefined || !(err instanceof StatusError)) throw err;
+    try {
+      applyPatch({ ...decoded, document: redactSecretFields(info, decoded.document) }, redactSecretFields(info, current) as KubeObject, facts);
+    } catch (redacted) {
+      if (redacted instanceof StatusError && redacted.reason === err.reason) throw redacted;
+    }
+    // The redacted patch did not fail alike (its values mattered): say so, and show nothing of it.
+    throw new StatusError(err.reason, `the patch could not be applied: ${REDACTED}`);
+  }
 }
 
 /** The kind's scheme defaults, applied as kube applies them when it decodes a body. */
@@ -335,6 +356,37 @@ export class Pipeline {
     }
   }
 
+  /**
+   * Creates the objects the kinds declare every cluster has (KindDefinition.systemObjects, e.g.
+   * the system priority classes), as kube-apiserver's post-start hooks do: defaulted, through
+   * admission and storage as the apiserver itself, without authorization. Existing ones are
+   * left alone.
+   */
+  async ensureSystemObjects(kinds: Iterable<KindDefinition>, signal?: AbortSignal): Promise<void> {
+    const user: UserInfo = { username: 'system:apiserver', uid: '', groups: ['system:masters'] };
+    for (const info of kinds) {
+      for (const template of info.systemObjects ?? []) {
+        const name = template.metadata?.name ?? '';
+        const namespace = info.namespaced ? (template.metadata?.namespace ?? '') : '';
+        const ref = { group: info.group, resource: info.resource, namespace, name };
+        try {
+          await this.o.storage.get(ref, {}, signal);
+          continue;
+        } catch (err) {
+          if (!(err instanceof StatusError) || err.reason !== 'NotFound') throw err;
+        }
+        const object = withDefaults(info, withTypeMeta(structuredClone(template), info));
+        const admitted = await this.o.admission.admit(admissionRequest('CREATE', { info, namespace, name }, name, user, false, object), signal);
+        try {
+          await this.o.storage.create(ref, admitted ?? object, signal);
+        } catch (err) {
+          // Another gateway replica was first.
+          if (!(err instanceof StatusError) || err.reason !== 'AlreadyExists') throw err;
+        }
+      }
+    }
+  }
+
   async get(user: UserInfo, target: Target, options: { resourceVersion?: string } = {}, signal?: AbortSignal): Promise<KubeObject> {
     await this.authorizeResource(user, 'get', target, signal);
     return viewOf(target).read(withTypeMeta(await this.o.storage.get(this.ref(target), options, signal), target.info), 'get');
@@ -404,10 +456,11 @@ export class Pipeline {
     const facts = type === 'strategic' && schemas !== undefined ? mergeFactsOf((name) => schemas.definitionsOf(info)(name) as FactsSchema | undefined, info.schema) : undefined;
     for (let attempt = 0; ; attempt++) {
       const current = withTypeMeta(await this.o.storage.get(this.ref(target), {}, signal), target.info);
-      const patched = applyPatch(decoded, view.read(current, 'write'), facts);
+      const patched = applyPatchShowingNoSecret(info, decoded, view.read(current, 'write'), facts);
       // What the patch handler shows of the patch in its errors: the patched JSON, or for a
       // strategic merge patch the patch as Go prints its map.
-      const shown = (): string => (type === 'strategic' ? goFormat(decoded.document) : JSON.stringify(patched));
+      // (The values of a kind's secret fields are redacted there, though kube shows them.)
+      const shown = (): string => (type === 'strategic' ? goFormat(redactSecretFields(info, decoded.document)) : JSON.stringify(redactSecretFields(info, patched)));
       const refuse = (detail: string): StatusError => invalid('', '', '', [{ type: 'FieldValueInvalid', field: 'patch', value: shown(), detail }]);
       let object: KubeObject;
       const warnings: string[] = [];
