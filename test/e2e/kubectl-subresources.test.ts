@@ -4,7 +4,8 @@
  * without a resourceVersion precondition; `kubectl get --subresource=status|scale`; `kubectl
  * patch --subresource=status`, which changes status alone, while a write to the object keeps
  * the stored status; the same for Pods; `kubectl drain`, which finds pods/eviction (policy/v1)
- * in discovery and evicts the node's pods through it.
+ * in discovery and evicts the node's pods through it; `kubectl scale` of Deployments,
+ * ReplicaSets and StatefulSets through apps/v1 `<resource>/scale`.
  */
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
@@ -159,6 +160,57 @@ for (const version of VERSIONS) {
       assert.equal(left.code, 0, left.stderr);
       assert.equal(left.stdout.trim(), '');
       assert.equal((await kubectl(['get', 'node', node, '-o', 'jsonpath={.spec.unschedulable}'])).stdout, 'true');
+    });
+  });
+}
+
+for (const version of VERSIONS) {
+  describe(`kubectl ${version}: scale of apps/v1 kinds`, { skip: suite.skip }, () => {
+    let kubectl: Kubectl;
+    const ns = `scale-${version.replace('.', '-')}`;
+    before(async () => {
+      kubectl = suite.kubectl(version);
+      assert.equal((await kubectl(['create', 'namespace', ns])).code, 0);
+    });
+
+    test('scale a Deployment: spec.replicas through its Scale, with --current-replicas as a precondition', async () => {
+      const created = await kubectl(['create', 'deployment', 'web', '-n', ns, '--image=nginx', '--replicas=2']);
+      assert.equal(created.code, 0, created.stderr);
+      const scaled = await kubectl(['scale', 'deployment', 'web', '-n', ns, '--replicas=5']);
+      assert.equal(scaled.code, 0, scaled.stderr);
+      assert.equal(scaled.stdout.trim(), 'deployment.apps/web scaled');
+      const got = await kubectl(['get', 'deployment', 'web', '-n', ns, '-o', 'jsonpath={.spec.replicas} {.metadata.generation} {.spec.template.spec.containers[0].image}']);
+      assert.equal(got.stdout, '5 2 nginx');
+      const table = await kubectl(['get', 'deployment', 'web', '-n', ns, '--subresource=scale']);
+      assert.equal(table.code, 0, table.stderr);
+      assert.match(table.stdout, /^NAME\s+DESIRED\s+AVAILABLE\s+AGE\s*\nweb\s+5\s+0\s+\S+\s*\n$/);
+      const selector = await kubectl(['get', 'deployment', 'web', '-n', ns, '--subresource=scale', '-o', 'jsonpath={.status.selector}']);
+      assert.equal(selector.stdout, 'app=web');
+      const wrong = await kubectl(['scale', 'deployment', 'web', '-n', ns, '--current-replicas=3', '--replicas=1']);
+      assert.notEqual(wrong.code, 0);
+      assert.match(wrong.stderr, /Expected replicas to be 3, was 5/);
+      const right = await kubectl(['scale', 'deployment', 'web', '-n', ns, '--current-replicas=5', '--replicas=1']);
+      assert.equal(right.code, 0, right.stderr);
+      assert.equal((await kubectl(['get', 'deployment', 'web', '-n', ns, '-o', 'jsonpath={.spec.replicas}'])).stdout, '1');
+    });
+
+    test('scale a ReplicaSet and a StatefulSet', async () => {
+      const labels = { app: 'db' };
+      const template = { metadata: { labels }, spec: { containers: [{ name: 'c', image: 'busybox' }] } };
+      const objects = [
+        { apiVersion: 'apps/v1', kind: 'ReplicaSet', metadata: { name: 'rs', namespace: ns }, spec: { replicas: 1, selector: { matchLabels: labels }, template } },
+        { apiVersion: 'apps/v1', kind: 'StatefulSet', metadata: { name: 'sts', namespace: ns }, spec: { replicas: 1, serviceName: 'db', selector: { matchLabels: labels }, template } },
+      ];
+      for (const object of objects) {
+        const applied = await kubectl(['apply', '-f', '-'], { input: JSON.stringify(object) });
+        assert.equal(applied.code, 0, applied.stderr);
+      }
+      for (const [kind, name] of [['replicaset', 'rs'], ['statefulset', 'sts']] as const) {
+        const scaled = await kubectl(['scale', kind, name, '-n', ns, '--replicas=3']);
+        assert.equal(scaled.code, 0, scaled.stderr);
+        assert.equal(scaled.stdout.trim(), `${kind}.apps/${name} scaled`);
+        assert.equal((await kubectl(['get', kind, name, '-n', ns, '-o', 'jsonpath={.spec.replicas}'])).stdout, '3');
+      }
     });
   });
 }

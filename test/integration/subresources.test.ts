@@ -248,6 +248,33 @@ describe('scale', () => {
   });
 });
 
+describe('scale and status: Deployments', () => {
+  test('a Deployment\'s Scale; writes to it and to /status change what they own, generation follows spec', async () => {
+    const { pipeline, target, patch, registry } = await setup();
+    const deployments = registry.get('apps', 'v1', 'deployments');
+    assert.ok(deployments !== undefined);
+    const created = await pipeline.create(admin, target(deployments), {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'web' },
+      spec: {
+        selector: { matchLabels: { app: 'web' }, matchExpressions: [{ key: 'tier', operator: 'NotIn', values: ['db', 'cache'] }] },
+        template: { metadata: { labels: { app: 'web', tier: 'front' } }, spec: { containers: [{ name: 'c', image: 'nginx' }] } },
+      },
+      status: { replicas: 3 },
+    });
+    assert.deepEqual(created.status, {});
+    const scale = target(deployments, 'web', 'scale');
+    const got = await pipeline.get(admin, scale);
+    assert.deepEqual([got.spec, got.status], [{ replicas: 1 }, { replicas: 0, selector: 'app=web,tier notin (cache,db)' }]);
+    const scaled = await pipeline.patch(admin, scale, patch('merge', { spec: { replicas: 4 } }));
+    assert.deepEqual(scaled.spec, { replicas: 4 });
+    const status = await pipeline.patch(admin, target(deployments, 'web', 'status'), patch('merge', { status: { replicas: 4, readyReplicas: 2, observedGeneration: 2 } }));
+    assert.deepEqual([spec(status).replicas, status.metadata?.generation, (status.status as Record<string, unknown>).readyReplicas], [4, 2, 2]);
+    assert.deepEqual((await pipeline.get(admin, scale)).status, { replicas: 4, selector: 'app=web,tier notin (cache,db)' });
+  });
+});
+
 /** A pod in `default`, made Running (and Ready when asked) through /status, as a kubelet would. */
 async function runningPod(s: Awaited<ReturnType<typeof setup>>, name: string, labels: Record<string, string>, ready = true): Promise<KubeObject> {
   const created = await s.pipeline.create(admin, s.target(POD), { apiVersion: 'v1', kind: 'Pod', metadata: { name, labels }, spec: { containers: [{ name: 'c', image: 'busybox' }] } });
