@@ -161,6 +161,31 @@ for (const version of VERSIONS) {
       assert.equal(left.stdout.trim(), '');
       assert.equal((await kubectl(['get', 'node', node, '-o', 'jsonpath={.spec.unschedulable}'])).stdout, 'true');
     });
+
+    test('drain stops at a PodDisruptionBudget that allows no disruption, and goes on once it allows one', async () => {
+      const guarded = `guarded-${suffix}`;
+      assert.equal((await kubectl(['create', '-f', '-'], { input: JSON.stringify({ apiVersion: 'v1', kind: 'Node', metadata: { name: guarded } }) })).code, 0);
+      const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'g', namespace: ns, labels: { app: 'guarded' } }, spec: { nodeName: guarded, containers: [{ name: 'c', image: 'busybox' }] } };
+      assert.equal((await kubectl(['create', '-f', '-'], { input: JSON.stringify(pod) })).code, 0);
+      // Running and Ready, as a kubelet would report it: now its budget is asked.
+      const running = await kubectl(['patch', 'pod', 'g', '-n', ns, '--subresource=status', '--type=merge', '-p', '{"status":{"phase":"Running","conditions":[{"type":"Ready","status":"True"}]}}']);
+      assert.equal(running.code, 0, running.stderr);
+      const pdb = await kubectl(['create', 'poddisruptionbudget', 'guard', '-n', ns, '--selector=app=guarded', '--min-available=1']);
+      assert.equal(pdb.code, 0, pdb.stderr);
+      const budget = (allowed: number) => ['patch', 'pdb', 'guard', '-n', ns, '--subresource=status', '--type=merge', '-p', JSON.stringify({ status: { observedGeneration: 1, disruptionsAllowed: allowed, currentHealthy: 1, desiredHealthy: 1, expectedPods: 1 } })];
+      const blocking = await kubectl(budget(0));
+      assert.equal(blocking.code, 0, blocking.stderr);
+      const refused = await kubectl(['drain', guarded, '--force', '--timeout=2s'], { timeoutMs: 60_000 });
+      assert.notEqual(refused.code, 0);
+      assert.match(refused.stderr, /Cannot evict pod as it would violate the pod's disruption budget\./);
+      assert.equal((await kubectl(['get', 'pod', 'g', '-n', ns, '-o', 'jsonpath={.status.phase}'])).stdout, 'Running');
+      assert.equal((await kubectl(budget(1))).code, 0);
+      const drained = await kubectl(['drain', guarded, '--force', '--timeout=60s'], { timeoutMs: 90_000 });
+      assert.equal(drained.code, 0, drained.stderr);
+      assert.match(drained.stdout, /pod\/g evicted/);
+      // The eviction took the budget's one disruption and recorded the pod.
+      assert.match((await kubectl(['get', 'pdb', 'guard', '-n', ns, '-o', 'jsonpath={.status.disruptionsAllowed} {.status.disruptedPods.g}'])).stdout, /^0 \d{4}-\d\d-\d\dT/);
+    });
   });
 }
 
