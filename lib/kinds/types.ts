@@ -4,11 +4,12 @@
  * live {@link KindRegistry} in registry.ts.
  */
 import type { FieldError } from '../errors.ts';
+import type { ClusterConfig, KindAllocator } from './allocation.ts';
 import type { KubeObject } from '../kube.ts';
 import type { SelectableFields } from '../selectors.ts';
 
 /** How names are validated, as kube's ValidateObjectMeta name functions. */
-export type NameValidation = 'dns1123Subdomain' | 'dns1123Label' | 'pathSegmentName';
+export type NameValidation = 'dns1123Subdomain' | 'dns1123Label' | 'pathSegmentName' | 'dns1035Label';
 
 /** The identity of a served resource: enough to route, key, discover and label it. */
 export interface ResourceInfo {
@@ -182,6 +183,27 @@ export interface PostSubresource {
   create(call: SubresourceCall): Promise<KubeObject>;
 }
 
+/**
+ * The kind whose storage a view kind's objects live in, and the conversions between them (kube's
+ * conversion functions). Both take and return plain JSON objects and never throw on malformed
+ * input; each sets the apiVersion and kind of its target. The view's selectable fields must be
+ * selectable, under the same names, on the stored kind.
+ */
+export interface StoredAs {
+  readonly group: string;
+  readonly version: string;
+  readonly resource: string;
+  /** This kind's object in the stored kind's form. */
+  toStored(object: KubeObject): KubeObject;
+  /** A stored object in this kind's form. */
+  fromStored(object: KubeObject): KubeObject;
+}
+
+/** The kinds that hold storage of their own: every kind but the views of another ({@link StoredAs}). */
+export function storedKinds<K extends { storedAs?: StoredAs }>(kinds: readonly K[]): K[] {
+  return kinds.filter((k) => k.storedAs === undefined);
+}
+
 /** Where a kind comes from: built in, or registered at run time (a CustomResourceDefinition). */
 export type KindSource = 'builtin' | 'custom';
 
@@ -195,6 +217,13 @@ export interface KindDefinition extends ResourceInfo {
   readonly statusStrategy?: StatusStrategy;
   /** Its `scale` subresource, when it has one (see `subresources`). */
   readonly scale?: ScaleSubresource;
+  /**
+   * Set when the kind is a view of another kind's stored objects, as kube serves one storage
+   * at several group-versions (events.k8s.io/v1 Event over core/v1 Event, autoscaling/v1 over
+   * autoscaling/v2 HorizontalPodAutoscaler): its objects are converted on the way to and from
+   * storage, and it has no storage, changefeed channel or watch cache of its own.
+   */
+  readonly storedAs?: StoredAs;
   /** Its Table printing; the generic NAME/AGE columns when absent. */
   readonly printer?: KindPrinter;
   /**
@@ -221,17 +250,23 @@ export interface KindDefinition extends ResourceInfo {
    */
   readonly fingerprint?: string;
   /**
-   * Objects of the kind every cluster has, created at start when missing and left alone when
-   * present, as kube-apiserver's post-start hooks create them (e.g. the system priority
-   * classes). kind and apiVersion are the kind's.
-   */
-  readonly systemObjects?: readonly KubeObject[];
-  /**
    * Top-level fields whose values are secret (a Secret's data and stringData). Where kube would
    * show a whole object in an error (the patch handler's refusals), each value of these fields
    * is shown as "<secret contents redacted>" instead; nothing else ever shows them.
    */
   readonly secretFields?: readonly string[];
+  /**
+   * What the kind hands out from cluster-wide pools (Service: cluster IPs and node ports): the
+   * pipeline calls it around each write (lib/kinds/allocation.ts).
+   */
+  readonly allocator?: KindAllocator;
+  /**
+   * Objects every cluster has that come with the kind (Service: `kubernetes` in `default`;
+   * PriorityClass: the system priority classes), with their apiVersion and kind,
+   * created by the API server at start when absent, as kube's bootstrap controllers do; objects
+   * of kinds not served are left out.
+   */
+  bootstrap?(cluster: ClusterConfig): KubeObject[];
   /**
    * Its POST subresources by name (each also listed in `subresources`): what serves
    * `POST <resource>/<name>/<subresource>`.

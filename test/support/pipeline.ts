@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { StatusError } from '../../lib/errors.ts';
 import type { KindDefinition, KindRegistry } from '../../lib/kinds/index.ts';
+import type { ClusterConfig } from '../../lib/kinds/allocation.ts';
 import { generatedSchemaValidator } from '../../lib/kinds/validate.ts';
 import { createLogger } from '../../lib/log.ts';
 import { buildAdmissionChain } from '../../services/admission/core/chain.ts';
@@ -24,17 +25,17 @@ export interface InProcessPipeline {
   nodes: KindDefinition;
 }
 
-export async function inProcessPipeline(storage: Storage, registry: KindRegistry): Promise<InProcessPipeline> {
+/** `cluster`: the service ranges and API server address kinds' allocators use (kube's defaults when absent). */
+export async function inProcessPipeline(storage: Storage, registry: KindRegistry, options: { cluster?: ClusterConfig } = {}): Promise<InProcessPipeline> {
   const schemas = generatedSchemaValidator();
   const admission = buildAdmissionChain({ registry, storage, schemas });
   const watcher = new WatchService({ caches: new Map(), storage, registry, logger: createLogger({ service: 'test', level: 'error' }) });
-  const pipeline = new Pipeline({ authenticator: new TokenFileAuthenticator([]), authorizer: new PrivilegedGroupAuthorizer(), admission, storage, watcher, schemas });
+  const pipeline = new Pipeline({ authenticator: new TokenFileAuthenticator([]), authorizer: new PrivilegedGroupAuthorizer(), admission, storage, watcher, schemas, cluster: options.cluster });
   const namespaces = registry.get('', 'v1', 'namespaces');
   const configmaps = registry.get('', 'v1', 'configmaps');
   const nodes = registry.get('', 'v1', 'nodes');
   assert.ok(namespaces !== undefined && configmaps !== undefined && nodes !== undefined);
   await pipeline.ensureSystemNamespaces(namespaces);
-  await pipeline.ensureSystemObjects(registry.all);
   return { pipeline, namespaces, configmaps, nodes };
 }
 

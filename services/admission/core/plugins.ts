@@ -8,7 +8,7 @@ import { isPlainObject, rfc3339 } from '../../../lib/kube.ts';
 import type { KindDefinition, KindRegistry, NameValidation } from '../../../lib/kinds/index.ts';
 import { keepStoredStatus, prepareStatusWrite, resetStatusForCreate } from '../../../lib/kinds/status.ts';
 import { servesStatus } from '../../../lib/kinds/subresources.ts';
-import { isDNS1123Label, isDNS1123Subdomain, validateAnnotations, validateLabels } from '../../../lib/validation/names.ts';
+import { isDNS1035Label, isDNS1123Label, isDNS1123Subdomain, validateAnnotations, validateLabels } from '../../../lib/validation/names.ts';
 import { NAME_MAY_NOT_CONTAIN, pathSegmentNameErrors } from '../../../lib/validation/path.ts';
 import type { SchemaValidator } from '../../../lib/kinds/validate.ts';
 import type { Storage } from '../../storage/api.ts';
@@ -117,6 +117,7 @@ function maskTrailingDash(prefix: string): string {
 const NAME_CHECKS: Readonly<Record<NameValidation, (name: string) => string[]>> = {
   dns1123Subdomain: isDNS1123Subdomain,
   dns1123Label: isDNS1123Label,
+  dns1035Label: isDNS1035Label,
   pathSegmentName: pathSegmentNameErrors,
 };
 

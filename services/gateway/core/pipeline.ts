@@ -5,14 +5,16 @@
  */
 import { createHash } from 'node:crypto';
 import { badRequest, invalid, StatusError } from '../../../lib/errors.ts';
-import { isPlainObject, type KubeObject } from '../../../lib/kube.ts';
+import { isPlainObject, parseObjectBytes, type KubeObject } from '../../../lib/kube.ts';
 import { applyPatch, decodePatch, mergeFactsOf, patchTypeOf, type DecodedPatch, type FactsSchema, type MergeSchema } from '../../../lib/patch/index.ts';
 import { goFormat } from '../../../lib/patch/go-format.ts';
 import { decodeObjectMeta } from '../../../lib/object-meta.ts';
 import { checkListOptions, type ListOptions } from '../../../lib/list-options.ts';
-import { apiVersionOf, REDACTED, redactSecretFields, withTypeMeta, type KindDefinition, type PostSubresource, type SubresourceStore } from '../../../lib/kinds/index.ts';
+import { apiVersionOf, REDACTED, redactSecretFields, withTypeMeta, type KindDefinition, type KindRegistry, type PostSubresource, type SubresourceStore } from '../../../lib/kinds/index.ts';
 import { applyScale, scaleKindOf, scaleOf } from '../../../lib/kinds/scale.ts';
 import { servedSubresource } from '../../../lib/kinds/subresources.ts';
+import { DEFAULT_CLUSTER_CONFIG, type Allocation, type AllocationContext, type ClusterConfig, type RepairReport } from '../../../lib/kinds/allocation.ts';
+import type { Logger } from '../../../lib/log.ts';
 import { fieldValidationOf, type JsonSource, type SchemaValidator } from '../../../lib/kinds/validate.ts';
 import { pathSegmentNameErrors } from '../../../lib/validation/path.ts';
 import type { Admission, AdmissionRequest, Operation } from '../../admission/api.ts';
@@ -35,6 +37,14 @@ export interface PipelineOptions {
    * fields; see lib/kinds/validate.ts). Without it only kind, apiVersion and metadata are.
    */
   schemas?: SchemaValidator;
+  /**
+   * What the cluster hands out and where the API server is (kube-apiserver's
+   * --service-cluster-ip-range, --service-node-port-range, ...): what kinds' allocators and
+   * bootstrap objects read. kube's defaults when absent.
+   */
+  cluster?: ClusterConfig;
+  /** Where failures nobody waits for are reported (a release after a delete). */
+  logger?: Logger;
 }
 
 /** How a write is done, and how a create or update body is taken. */
@@ -204,6 +214,23 @@ function admissionRequest(
 }
 
 /**
+ * Whether a failed write certainly stored nothing, so that what was allocated for it can be
+ * released at once. After any other failure (storage unreachable, a deadline) the write may have
+ * happened: its claims stay, and the allocator's repair releases them if the object never appears.
+ */
+function certainlyNotWritten(err: unknown): boolean {
+  if (!(err instanceof StatusError)) return false;
+  return ['AlreadyExists', 'Conflict', 'NotFound', 'Invalid', 'BadRequest', 'Forbidden', 'RequestEntityTooLarge', 'Gone', 'Expired'].includes(err.reason);
+}
+
+/** Whether a stored answer is an object the write removed (an update that emptied the finalizers of an object being deleted). */
+function isRemoved(object: KubeObject): boolean {
+  const deletion: unknown = object.metadata?.deletionTimestamp;
+  const finalizers: unknown = object.metadata?.finalizers;
+  return deletion !== undefined && deletion !== null && (!Array.isArray(finalizers) || finalizers.length === 0);
+}
+
+/**
  * What a read or write of a target sees of the stored object: the object itself (the object,
  * or its status: the admission chain applies the status rules), or for `scale` an
  * autoscaling/v1 Scale made from it, whose writes change only the replicas.
@@ -230,6 +257,9 @@ function withCreatedCode(answer: KubeObject): KubeObject {
   if (answer.kind !== 'Status' || (typeof answer.code === 'number' && answer.code !== 0)) return answer;
   return { ...answer, code: 201 };
 }
+
+/** The user the API server acts as itself (bootstrap objects). */
+const APISERVER_USER: UserInfo = { username: 'system:apiserver', uid: '', groups: ['system:masters'] };
 
 export class Pipeline {
   private readonly o: PipelineOptions;
@@ -311,8 +341,10 @@ export class Pipeline {
     );
   }
 
+  /** Where the target's objects are stored: its own resource, or the one it is a view of. */
   private ref(target: Target) {
-    return { group: target.info.group, resource: target.info.resource, namespace: target.namespace, name: target.name };
+    const stored = target.info.storedAs ?? target.info;
+    return { group: stored.group, resource: stored.resource, namespace: target.namespace, name: target.name };
   }
 
   /**
@@ -326,9 +358,102 @@ export class Pipeline {
     await this.authorizeResource(user, 'create', { ...target, name: '' }, signal);
     const admitted = await this.o.admission.admit(admissionRequest('CREATE', target, name, user, options.dryRun, object), signal);
     if (admitted === undefined) throw new StatusError('InternalError', 'admission returned no object');
-    if (options.dryRun === true) return admitted;
-    const finalName = admitted.metadata?.name ?? '';
-    return this.o.storage.create({ ...this.ref(target), name: finalName }, admitted, signal);
+    return this.createAdmitted(target, admitted, options.dryRun === true, signal);
+  }
+
+  /**
+   * Stores an admitted new object, with what its kind's allocator claims for it (claimed after
+   * admission, so only for a valid object with its final name: docs/decisions.md), released
+   * again when the write fails. A dry run claims nothing and answers the object.
+   */
+  private async createAdmitted(target: Target, admitted: KubeObject, dryRun: boolean, signal?: AbortSignal): Promise<KubeObject> {
+    const allocator = target.info.allocator;
+    const allocation = allocator === undefined ? undefined : await allocator.allocateCreate(admitted, this.allocationContext(dryRun, signal));
+    const object = allocation?.object ?? admitted;
+    if (dryRun) return object;
+    const finalName = object.metadata?.name ?? '';
+    return this.written(allocation, async () => fromStored(target.info, await this.o.storage.create({ ...this.ref(target), name: finalName }, toStored(target.info, object), signal)));
+  }
+
+  /** What allocators get for one request. */
+  private allocationContext(dryRun: boolean, signal?: AbortSignal): AllocationContext {
+    return { store: this.o.storage, cluster: this.o.cluster ?? DEFAULT_CLUSTER_CONFIG, dryRun, signal };
+  }
+
+  /** Runs a write and finishes its allocation: committed when stored, reverted when certainly not. */
+  private async written<T>(allocation: Allocation | undefined, write: () => Promise<T>): Promise<T> {
+    let result: T;
+    try {
+      result = await write();
+    } catch (err) {
+      if (allocation !== undefined && certainlyNotWritten(err)) await allocation.revert();
+      throw err;
+    }
+    await allocation?.commit();
+    return result;
+  }
+
+  /** Releases what a removed object held (kube's AfterDelete); a failure is logged and left to the allocator's repair. */
+  private async released(info: KindDefinition, object: KubeObject): Promise<void> {
+    if (info.allocator === undefined) return;
+    try {
+      await info.allocator.release(object, this.allocationContext(false));
+    } catch (err) {
+      this.o.logger?.warn('releasing what a removed object held failed; the repair will', { resource: info.resource, error: err });
+    }
+  }
+
+  /** Allocation of an update: what the allocator claims for `admitted` given the stored `current`. */
+  private async allocateUpdate(info: KindDefinition, admitted: KubeObject, current: KubeObject, dryRun: boolean, signal?: AbortSignal): Promise<Allocation | undefined> {
+    return info.allocator?.allocateUpdate(admitted, current, this.allocationContext(dryRun, signal));
+  }
+
+  /**
+   * Creates the objects every cluster has that come with the served kinds (KindDefinition
+   * bootstrap: the `kubernetes` Service, the system priority classes), as kube-apiserver's bootstrap controllers and post-start hooks do: through
+   * defaults, admission, allocation and storage as the API server itself, without
+   * authorization. Existing ones are left alone; objects of kinds not served are skipped. Safe
+   * to run from every replica at once.
+   */
+  async ensureBootstrapObjects(registry: KindRegistry, signal?: AbortSignal): Promise<void> {
+    const cluster = this.o.cluster ?? DEFAULT_CLUSTER_CONFIG;
+    for (const kind of registry.all) {
+      for (const wanted of kind.bootstrap?.(cluster) ?? []) {
+        const info = registry.byKind(String(wanted.apiVersion), String(wanted.kind));
+        if (info === undefined) continue;
+        const name = String(wanted.metadata?.name ?? '');
+        const target: Target = { info, namespace: info.namespaced ? String(wanted.metadata?.namespace ?? '') : '', name: '' };
+        const ref = { ...this.ref(target), name };
+        try {
+          await this.o.storage.get(ref, {}, signal);
+          continue;
+        } catch (err) {
+          if (!(err instanceof StatusError) || err.reason !== 'NotFound') throw err;
+        }
+        const object = checkAgainstTarget(target, withDefaults(info, structuredClone(wanted)));
+        try {
+          const admitted = await this.o.admission.admit(admissionRequest('CREATE', target, name, APISERVER_USER, false, object), signal);
+          await this.createAdmitted(target, admitted ?? object, false, signal);
+        } catch (err) {
+          // Another replica was first (the object, or the values it claims, exist).
+          if (await this.o.storage.get(ref, {}, signal).then(() => true, () => false)) continue;
+          throw err;
+        }
+      }
+    }
+  }
+
+  /**
+   * One repair pass of every served kind's allocator (records left by a crash, values held
+   * without a record); records younger than `graceMs` are left alone. Reports per resource.
+   */
+  async repairAllocations(kinds: readonly KindDefinition[], graceMs: number, signal?: AbortSignal): Promise<{ resource: string; report: RepairReport }[]> {
+    const reports: { resource: string; report: RepairReport }[] = [];
+    for (const kind of kinds) {
+      if (kind.allocator === undefined) continue;
+      reports.push({ resource: kind.resource, report: await kind.allocator.repair(this.allocationContext(false, signal), { graceMs }) });
+    }
+    return reports;
   }
 
   /**
@@ -337,7 +462,7 @@ export class Pipeline {
    * storage as the apiserver itself, without authorization. Existing ones are left alone.
    */
   async ensureSystemNamespaces(info: KindDefinition, signal?: AbortSignal): Promise<void> {
-    const user: UserInfo = { username: 'system:apiserver', uid: '', groups: ['system:masters'] };
+    const user = APISERVER_USER;
     for (const name of SYSTEM_NAMESPACES) {
       const object: KubeObject = { apiVersion: 'v1', kind: 'Namespace', metadata: { name } };
       try {
@@ -356,40 +481,9 @@ export class Pipeline {
     }
   }
 
-  /**
-   * Creates the objects the kinds declare every cluster has (KindDefinition.systemObjects, e.g.
-   * the system priority classes), as kube-apiserver's post-start hooks do: defaulted, through
-   * admission and storage as the apiserver itself, without authorization. Existing ones are
-   * left alone.
-   */
-  async ensureSystemObjects(kinds: Iterable<KindDefinition>, signal?: AbortSignal): Promise<void> {
-    const user: UserInfo = { username: 'system:apiserver', uid: '', groups: ['system:masters'] };
-    for (const info of kinds) {
-      for (const template of info.systemObjects ?? []) {
-        const name = template.metadata?.name ?? '';
-        const namespace = info.namespaced ? (template.metadata?.namespace ?? '') : '';
-        const ref = { group: info.group, resource: info.resource, namespace, name };
-        try {
-          await this.o.storage.get(ref, {}, signal);
-          continue;
-        } catch (err) {
-          if (!(err instanceof StatusError) || err.reason !== 'NotFound') throw err;
-        }
-        const object = withDefaults(info, withTypeMeta(structuredClone(template), info));
-        const admitted = await this.o.admission.admit(admissionRequest('CREATE', { info, namespace, name }, name, user, false, object), signal);
-        try {
-          await this.o.storage.create(ref, admitted ?? object, signal);
-        } catch (err) {
-          // Another gateway replica was first.
-          if (!(err instanceof StatusError) || err.reason !== 'AlreadyExists') throw err;
-        }
-      }
-    }
-  }
-
   async get(user: UserInfo, target: Target, options: { resourceVersion?: string } = {}, signal?: AbortSignal): Promise<KubeObject> {
     await this.authorizeResource(user, 'get', target, signal);
-    return viewOf(target).read(withTypeMeta(await this.o.storage.get(this.ref(target), options, signal), target.info), 'get');
+    return viewOf(target).read(withTypeMeta(fromStored(target.info, await this.o.storage.get(this.ref(target), options, signal)), target.info), 'get');
   }
 
   /** Lists after authorization, with the options checked as every path checks them (lib/list-options.ts). */
@@ -397,7 +491,9 @@ export class Pipeline {
     await this.authorizeResource(user, 'list', target, signal);
     // Refused here rather than by storage: its API has no sendInitialEvents to refuse.
     const { limit } = checkListOptions(target.info.selectableFields, options);
-    return this.o.storage.list(this.ref(target), { ...options, limit }, signal);
+    const result = await this.o.storage.list(this.ref(target), { ...options, limit }, signal);
+    const { storedAs } = target.info;
+    return storedAs === undefined ? result : { ...result, items: result.items.map((item) => storedAs.fromStored(item)) };
   }
 
   /**
@@ -418,14 +514,18 @@ export class Pipeline {
     await this.authorizeResource(user, 'update', target, signal);
     const conditional = (object.metadata.resourceVersion ?? '') !== '';
     for (let attempt = 0; ; attempt++) {
-      const current = await this.o.storage.get(this.ref(target), {}, signal);
+      const current = fromStored(target.info, await this.o.storage.get(this.ref(target), {}, signal));
       const written = view.write(withTypeMeta(current, target.info), object);
-      const admitted = await this.o.admission.admit(admissionRequest('UPDATE', target, target.name, user, options.dryRun, written, current), signal);
-      if (admitted === undefined) throw new StatusError('InternalError', 'admission returned no object');
+      const admittedObject = await this.o.admission.admit(admissionRequest('UPDATE', target, target.name, user, options.dryRun, written, current), signal);
+      if (admittedObject === undefined) throw new StatusError('InternalError', 'admission returned no object');
+      const allocation = await this.allocateUpdate(target.info, admittedObject, current, options.dryRun === true, signal);
+      const admitted = allocation?.object ?? admittedObject;
       if (options.dryRun === true) return view.read(admitted, 'get');
       const pinned = conditional ? admitted : { ...admitted, metadata: { ...admitted.metadata, resourceVersion: current.metadata?.resourceVersion ?? '' } };
       try {
-        return view.read(withTypeMeta(await this.o.storage.update(this.ref(target), pinned, signal), target.info), 'get');
+        const stored = withTypeMeta(fromStored(target.info, await this.written(allocation, () => this.o.storage.update(this.ref(target), toStored(target.info, pinned), signal))), target.info);
+        if (isRemoved(stored)) await this.released(target.info, stored);
+        return view.read(stored, 'get');
       } catch (err) {
         if (conditional || attempt >= 4 || !(err instanceof StatusError) || err.reason !== 'Conflict') throw err;
       }
@@ -455,7 +555,7 @@ export class Pipeline {
     const schemas = this.o.schemas;
     const facts = type === 'strategic' && schemas !== undefined ? mergeFactsOf((name) => schemas.definitionsOf(info)(name) as FactsSchema | undefined, info.schema) : undefined;
     for (let attempt = 0; ; attempt++) {
-      const current = withTypeMeta(await this.o.storage.get(this.ref(target), {}, signal), target.info);
+      const current = withTypeMeta(fromStored(target.info, await this.o.storage.get(this.ref(target), {}, signal)), target.info);
       const patched = applyPatchShowingNoSecret(info, decoded, view.read(current, 'write'), facts);
       // What the patch handler shows of the patch in its errors: the patched JSON, or for a
       // strategic merge patch the patch as Go prints its map.
@@ -481,8 +581,10 @@ export class Pipeline {
         throw badRequest(`the name of the object (${String(name)}) does not match the name on the URL (${target.name})`);
       }
       const written = view.write(current, object);
-      const admitted = await this.o.admission.admit(admissionRequest('UPDATE', target, target.name, user, options.dryRun, written, current), signal);
-      if (admitted === undefined) throw new StatusError('InternalError', 'admission returned no object');
+      const admittedObject = await this.o.admission.admit(admissionRequest('UPDATE', target, target.name, user, options.dryRun, written, current), signal);
+      if (admittedObject === undefined) throw new StatusError('InternalError', 'admission returned no object');
+      const allocation = await this.allocateUpdate(target.info, admittedObject, current, options.dryRun === true, signal);
+      const admitted = allocation?.object ?? admittedObject;
       if (options.dryRun === true) {
         for (const w of warnings) options.warnings?.add(w);
         return view.read(admitted, 'get');
@@ -491,7 +593,8 @@ export class Pipeline {
       // refuses it if the object changed since. A patch that removed it applies to what was read.
       const pinned = (admitted.metadata?.resourceVersion ?? '') === '' ? { ...admitted, metadata: { ...admitted.metadata, resourceVersion: current.metadata?.resourceVersion ?? '' } } : admitted;
       try {
-        const stored = withTypeMeta(await this.o.storage.update(this.ref(target), pinned, signal), target.info);
+        const stored = withTypeMeta(fromStored(target.info, await this.written(allocation, () => this.o.storage.update(this.ref(target), toStored(target.info, pinned), signal))), target.info);
+        if (isRemoved(stored)) await this.released(target.info, stored);
         for (const w of warnings) options.warnings?.add(w);
         return view.read(stored, 'get');
       } catch (err) {
@@ -508,7 +611,7 @@ export class Pipeline {
     signal?: AbortSignal,
   ): Promise<DeleteResult> {
     await this.authorizeResource(user, 'delete', target, signal);
-    const current = await this.o.storage.get(this.ref(target), {}, signal);
+    const current = fromStored(target.info, await this.o.storage.get(this.ref(target), {}, signal));
     await this.o.admission.admit(admissionRequest('DELETE', target, target.name, user, options.dryRun, undefined, current), signal);
     if (options.dryRun === true) return { object: current, pending: false };
     const preconditions = { ...(options.preconditions ?? {}) };
@@ -516,7 +619,8 @@ export class Pipeline {
     const uid: unknown = current.metadata?.uid;
     if ((preconditions.uid ?? '') === '' && typeof uid === 'string') preconditions.uid = uid;
     const result = await this.o.storage.delete(this.ref(target), preconditions, signal);
-    return { ...result, object: withTypeMeta(result.object, target.info) };
+    if (!result.pending) await this.released(target.info, result.object);
+    return { ...result, object: withTypeMeta(fromStored(target.info, result.object), target.info) };
   }
 
   /**
@@ -527,7 +631,9 @@ export class Pipeline {
     await this.authorizeResource(user, 'watch', target, signal);
     validateWatch({ namespace: target.namespace }, target.info.selectableFields, options);
     const { info } = target;
-    return this.o.watcher.watch({ group: info.group, version: info.version, resource: info.resource, namespace: target.namespace }, options, signal);
+    const stored = info.storedAs ?? info;
+    const events = this.o.watcher.watch({ group: stored.group, version: stored.version, resource: stored.resource, namespace: target.namespace }, options, signal);
+    return info.storedAs === undefined ? events : convertedEvents(events, info);
   }
 
   /**
@@ -598,5 +704,33 @@ export class Pipeline {
       update: (ref, object) => storage.update({ ...ref }, object, signal),
       delete: (ref, preconditions) => storage.delete({ ...ref }, preconditions, signal),
     };
+  }
+}
+
+/** A stored object in the form of `info` (itself when `info` is not a view of another kind). */
+function fromStored(info: KindDefinition, object: KubeObject): KubeObject {
+  return info.storedAs === undefined ? object : info.storedAs.fromStored(object);
+}
+
+/** An object of `info` in the form its storage holds. */
+function toStored(info: KindDefinition, object: KubeObject): KubeObject {
+  return info.storedAs === undefined ? object : info.storedAs.toStored(object);
+}
+
+/**
+ * The events of a watch of the stored kind, as watchers of the view `info` see them: objects
+ * converted (each event's JSON is made once per watcher of the view, not shared as the watch
+ * service shares it), bookmarks with the view's kind and apiVersion, errors as they are.
+ */
+async function* convertedEvents(events: AsyncIterable<WatchEvent>, info: KindDefinition): AsyncIterable<WatchEvent> {
+  const apiVersion = apiVersionOf(info);
+  for await (const event of events) {
+    if (event.type === 'ERROR') {
+      yield event;
+      continue;
+    }
+    const object = parseObjectBytes(event.object);
+    const converted = event.type === 'BOOKMARK' ? { ...object, apiVersion, kind: info.kind } : fromStored(info, object);
+    yield { ...event, object: Buffer.from(JSON.stringify(converted)) };
   }
 }

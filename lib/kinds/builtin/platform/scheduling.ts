@@ -113,5 +113,5 @@ export const PRIORITY_CLASS: KindDefinition = {
     cells: priorityClassCells,
   },
   schema: 'io.k8s.api.scheduling.v1.PriorityClass',
-  systemObjects: SYSTEM_PRIORITY_CLASSES,
+  bootstrap: () => SYSTEM_PRIORITY_CLASSES.map((c) => ({ apiVersion: 'scheduling.k8s.io/v1', kind: 'PriorityClass', ...c })),
 };
