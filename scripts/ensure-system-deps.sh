@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Makes sure the real etcd and redis-server are on PATH: installs the Debian packages when
-# running as root with apt-get, otherwise says exactly what to install.
+# Makes sure the real etcd and redis-server are on PATH, and (for the tests) python3 with gRPC for
+# the Python client test: installs the Debian packages when running as root with apt-get,
+# otherwise says exactly what to install.
 # With the argument `up`, a server that ETCD_ENDPOINTS / REDIS_URL points at is not needed.
 set -euo pipefail
 mode="${1:-test}"
@@ -10,6 +11,14 @@ if [ "$mode" != up ] || [ -z "${ETCD_ENDPOINTS:-}" ]; then
 fi
 if [ "$mode" != up ] || [ -z "${REDIS_URL:-}" ]; then
   command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+fi
+if [ "$mode" != up ]; then
+  # The Python client test (test/e2e/python-client.test.ts): Debian's python3 with its gRPC packages.
+  py=/usr/bin/python3
+  [ -x "$py" ] || py=python3
+  "$py" -c 'import grpc' >/dev/null 2>&1 || missing+=(python3-grpcio)
+  "$py" -c 'import grpc_tools.protoc' >/dev/null 2>&1 || missing+=(python3-grpc-tools)
+  "$py" -c 'import google.protobuf' >/dev/null 2>&1 || missing+=(python3-protobuf)
 fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
