@@ -4,8 +4,9 @@
  * renders it (a namespace of an online shop, with its workloads, services, storage, policies,
  * RBAC and an event), applied once (every document created), again (unchanged, but where kube's
  * own apply also says configured) and diffed (nothing); `get` of each kind with kube's columns
- * and `-o wide` columns; `get all`; `api-resources` against what kube 1.32 lists; `explain`; and
- * an event written through core/v1 read through events.k8s.io/v1.
+ * and `-o wide` columns; `get all`; `api-resources` against what kube 1.32 lists; `explain`;
+ * `autoscale` (autoscaling/v1 from kubectl 1.27, v2 from 1.33); and an event written through
+ * core/v1 read through events.k8s.io/v1.
  *
  * Each kubectl version gets its own control plane, started for its suite and reused by its tests.
  */
@@ -994,6 +995,29 @@ for (const version of VERSIONS) {
         '  resource\t<ResourceMetricSource>',
         '  type\t<string> -required-',
       ]);
+    });
+
+    test(`autoscale deployment: kubectl ${version} writes autoscaling/${version === '1.27' ? 'v1' : 'v2'}, both versions read it`, { skip }, async () => {
+      const name = 'api';
+      await ok(['create', 'deployment', name, '--image=registry.example.com/shop/api:3.1.0', '--replicas=2']);
+      const written = await kubectl(['autoscale', 'deployment', name, '--min=2', '--max=6', '--cpu-percent=75', '-v=6']);
+      assert.equal(written.code, 0, written.stderr);
+      assert.equal(written.stdout.trim(), `horizontalpodautoscaler.autoscaling/${name} autoscaled`);
+      const group = version === '1.27' ? 'v1' : 'v2';
+      assert.match(written.stderr, new RegExp(`POST.*/apis/autoscaling/${group}/namespaces/default/horizontalpodautoscalers`));
+
+      const v2 = await json(['get', `horizontalpodautoscalers.v2.autoscaling/${name}`]);
+      assert.deepEqual(v2.spec, {
+        scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name },
+        minReplicas: 2,
+        maxReplicas: 6,
+        metrics: [{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 75 } } }],
+      });
+      const v1 = await json(['get', `horizontalpodautoscalers.v1.autoscaling/${name}`]);
+      assert.equal(v1.apiVersion, 'autoscaling/v1');
+      assert.deepEqual(v1.spec, { scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name }, minReplicas: 2, maxReplicas: 6, targetCPUUtilizationPercentage: 75 });
+      const row = table(await ok(['get', 'hpa', name])).rows[0];
+      assert.deepEqual([row?.REFERENCE, row?.TARGETS, row?.MINPODS, row?.MAXPODS], [`Deployment/${name}`, 'cpu: <unknown>/75%', '2', '6']);
     });
 
     test('get events.v1.events.k8s.io: an event written through core/v1', { skip }, async () => {
