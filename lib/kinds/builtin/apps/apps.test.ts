@@ -162,6 +162,8 @@ const DEFAULTS: DefaultsCase[] = [
       revisionHistoryLimit: 10,
       volumeClaimTemplates: [
         {
+          apiVersion: 'v1',
+          kind: 'PersistentVolumeClaim',
           metadata: { name: 'data' },
           spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1536Mi' } }, volumeMode: 'Filesystem' },
           status: { phase: 'Pending' },
@@ -541,6 +543,28 @@ describe('apps kinds: updates', () => {
         },
       ]);
     }
+  });
+
+  test('StatefulSet: volume claim templates say apiVersion v1 and kind PersistentVolumeClaim, whatever was written; one stored without them still updates', async () => {
+    const storage = new MemoryStorage();
+    const p = (await inProcessPipeline(storage, registry)).pipeline;
+    const claim = { metadata: { name: 'data' }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } } };
+    const created = await p.create(admin, target('statefulsets'), withSpec('statefulsets', (s) => (s.volumeClaimTemplates = [{ apiVersion: 'v9', kind: 'Claim', ...claim }])));
+    const templates = spec(created).volumeClaimTemplates as Array<Record<string, unknown>>;
+    assert.deepEqual([templates[0]?.apiVersion, templates[0]?.kind], ['v1', 'PersistentVolumeClaim']);
+
+    // Stored as before the templates said so: kube compares them without apiVersion and kind.
+    const ref = { group: 'apps', resource: 'statefulsets', namespace: 'default', name: 'web' };
+    const stored = await storage.get(ref);
+    for (const template of spec(stored).volumeClaimTemplates as Array<Record<string, unknown>>) {
+      delete template.apiVersion;
+      delete template.kind;
+    }
+    const next = clone(await storage.update(ref, stored));
+    spec(next).replicas = 3;
+    const updated = await p.update(admin, target('statefulsets', 'web'), next);
+    assert.equal(spec(updated).replicas, 3);
+    assert.equal((spec(updated).volumeClaimTemplates as Array<Record<string, unknown>>)[0]?.kind, 'PersistentVolumeClaim');
   });
 
   test('DaemonSet: the template generation rises with the template only, and a client cannot set it', async () => {

@@ -53,9 +53,14 @@ function defaultResourceList(resources: unknown): void {
  * What kube's generated defaulters apply to each volume claim template:
  * SetDefaults_PersistentVolumeClaim (phase Pending), SetDefaults_PersistentVolumeClaimSpec
  * (volumeMode Filesystem), and SetDefaults_ResourceList on its requests, limits and capacity.
+ * Each template also says `apiVersion: v1` and `kind: PersistentVolumeClaim`, whatever the
+ * client wrote there: kube's conversion of a StatefulSet to apps/v1 writes them (as its
+ * reflective conversion did before 1.17) and its conversion from apps/v1 drops them.
  */
 function defaultClaimTemplate(claim: unknown): void {
   if (!isPlainObject(claim)) return;
+  claim.apiVersion = 'v1';
+  claim.kind = 'PersistentVolumeClaim';
   const spec = structForDefaults(claim, 'spec');
   if (spec !== undefined) {
     defaultPointer(spec, 'volumeMode', 'Filesystem');
@@ -198,8 +203,21 @@ function specErrors(spec: Record<string, unknown>): FieldError[] {
 /** The spec fields an update may change; any other change is forbidden. */
 const MUTABLE_SPEC_FIELDS = new Set(['replicas', 'ordinals', 'template', 'updateStrategy', 'persistentVolumeClaimRetentionPolicy', 'minReadySeconds']);
 
+/**
+ * The spec without the fields an update may change, as kube compares it: in its internal form,
+ * where volume claim templates carry no apiVersion or kind (so one stored without them is the
+ * same as one written with them).
+ */
 function withoutMutableFields(spec: Record<string, unknown>): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(spec).filter(([key]) => !MUTABLE_SPEC_FIELDS.has(key)));
+  const rest = Object.fromEntries(Object.entries(spec).filter(([key]) => !MUTABLE_SPEC_FIELDS.has(key)));
+  if (Array.isArray(rest.volumeClaimTemplates)) {
+    rest.volumeClaimTemplates = rest.volumeClaimTemplates.map((claim: unknown) => {
+      if (!isPlainObject(claim)) return claim;
+      const { apiVersion: _apiVersion, kind: _kind, ...internal } = claim;
+      return internal;
+    });
+  }
+  return rest;
 }
 
 /** ValidateStatefulSet, or on update ValidateStatefulSetUpdate: the spec, then what may not change. */
