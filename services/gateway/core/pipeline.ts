@@ -11,6 +11,7 @@ import { goFormat } from '../../../lib/patch/go-format.ts';
 import { decodeObjectMeta } from '../../../lib/object-meta.ts';
 import { checkListOptions, type ListOptions } from '../../../lib/list-options.ts';
 import { apiVersionOf, withTypeMeta, type KindDefinition } from '../../../lib/kinds/index.ts';
+import { GoShapes } from '../../../lib/kinds/go-json.ts';
 import { fieldValidationOf, type JsonSource, type SchemaValidator } from '../../../lib/kinds/validate.ts';
 import { pathSegmentNameErrors } from '../../../lib/validation/path.ts';
 import type { Admission, AdmissionRequest, Operation } from '../../admission/api.ts';
@@ -33,6 +34,12 @@ export interface PipelineOptions {
    * fields; see lib/kinds/validate.ts). Without it only kind, apiVersion and metadata are.
    */
   schemas?: SchemaValidator;
+  /**
+   * The Go shapes of built-in kinds (lib/kinds/go-json.ts): what get, list and delete answer is
+   * shaped as kube's decoding and encoding of every object it reads shapes it (writes are
+   * shaped by admission); the generated ones by default.
+   */
+  shapes?: GoShapes;
 }
 
 /** How a write is done, and how a create or update body is taken. */
@@ -171,12 +178,14 @@ function admissionRequest(
 
 export class Pipeline {
   private readonly o: PipelineOptions;
+  private readonly shapes: GoShapes;
   /** sha256(token) -> user; tokens themselves are never kept. */
   private readonly users: TtlCache<UserInfo | null>;
   private readonly decisions: TtlCache<boolean>;
 
   constructor(options: PipelineOptions) {
     this.o = options;
+    this.shapes = options.shapes ?? new GoShapes();
     const ttl = options.authCacheTtlMs ?? 10_000;
     this.users = new TtlCache(ttl, 10_000);
     this.decisions = new TtlCache(ttl, 50_000);
@@ -240,6 +249,15 @@ export class Pipeline {
     );
   }
 
+  /**
+   * An object read from storage as kube answers it: a built-in kind's in its Go shape (objects
+   * written before writes were shaped, or by another writer, may lack fields kube always
+   * writes); the same object when it is in shape already.
+   */
+  private shaped<T extends KubeObject>(object: T, info: KindDefinition): T {
+    return info.source === 'builtin' ? (this.shapes.shape(object, info.schema) as T) : object;
+  }
+
   private ref(target: Target) {
     return { group: target.info.group, resource: target.info.resource, namespace: target.namespace, name: target.name };
   }
@@ -286,7 +304,7 @@ export class Pipeline {
 
   async get(user: UserInfo, target: Target, options: { resourceVersion?: string } = {}, signal?: AbortSignal): Promise<KubeObject> {
     await this.authorizeResource(user, 'get', target, signal);
-    return withTypeMeta(await this.o.storage.get(this.ref(target), options, signal), target.info);
+    return this.shaped(withTypeMeta(await this.o.storage.get(this.ref(target), options, signal), target.info), target.info);
   }
 
   /** Lists after authorization, with the options checked as every path checks them (lib/list-options.ts). */
@@ -294,7 +312,9 @@ export class Pipeline {
     await this.authorizeResource(user, 'list', target, signal);
     // Refused here rather than by storage: its API has no sendInitialEvents to refuse.
     const { limit } = checkListOptions(target.info.selectableFields, options);
-    return this.o.storage.list(this.ref(target), { ...options, limit }, signal);
+    const result = await this.o.storage.list(this.ref(target), { ...options, limit }, signal);
+    if (target.info.source !== 'builtin') return result;
+    return { ...result, items: result.items.map((item) => this.shaped(item, target.info)) };
   }
 
   /**
@@ -398,13 +418,13 @@ export class Pipeline {
     await this.authorizeResource(user, 'delete', target, signal);
     const current = await this.o.storage.get(this.ref(target), {}, signal);
     await this.o.admission.admit(admissionRequest('DELETE', target, target.name, user, options.dryRun, undefined, current), signal);
-    if (options.dryRun === true) return { object: current, pending: false };
+    if (options.dryRun === true) return { object: this.shaped(current, target.info), pending: false };
     const preconditions = { ...(options.preconditions ?? {}) };
     // Delete what admission saw: a concurrent replacement (new uid) must not be deleted unseen.
     const uid: unknown = current.metadata?.uid;
     if ((preconditions.uid ?? '') === '' && typeof uid === 'string') preconditions.uid = uid;
     const result = await this.o.storage.delete(this.ref(target), preconditions, signal);
-    return { ...result, object: withTypeMeta(result.object, target.info) };
+    return { ...result, object: this.shaped(withTypeMeta(result.object, target.info), target.info) };
   }
 
   /**
