@@ -285,7 +285,7 @@ export class Pipeline {
   async ensureSystemNamespaces(info: KindDefinition, signal?: AbortSignal): Promise<void> {
     const user: UserInfo = { username: 'system:apiserver', uid: '', groups: ['system:masters'] };
     for (const name of SYSTEM_NAMESPACES) {
-      const object: KubeObject = { apiVersion: 'v1', kind: 'Namespace', metadata: { name } };
+      const object = withDefaults(info, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
       try {
         await this.o.storage.get({ group: '', resource: 'namespaces', namespace: '', name }, {}, signal);
         continue;
