@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Makes sure the real etcd and redis-server are on PATH: installs the Debian packages when
+# Makes sure the real etcd and redis-server are on PATH, and for the tests the official
+# Kubernetes Python client (test/e2e/python-client.test.ts): installs the Debian packages when
 # running as root with apt-get, otherwise says exactly what to install.
-# With the argument `up`, a server that ETCD_ENDPOINTS / REDIS_URL points at is not needed.
+# With the argument `up`, a server that ETCD_ENDPOINTS / REDIS_URL points at is not needed, nor
+# the Python client.
 set -euo pipefail
 mode="${1:-test}"
 missing=()
@@ -10,6 +12,10 @@ if [ "$mode" != up ] || [ -z "${ETCD_ENDPOINTS:-}" ]; then
 fi
 if [ "$mode" != up ] || [ -z "${REDIS_URL:-}" ]; then
   command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+fi
+if [ "$mode" != up ]; then
+  # Debian's package installs for /usr/bin/python3 (another python3 may come first on PATH).
+  /usr/bin/python3 -c 'import kubernetes' >/dev/null 2>&1 || python3 -c 'import kubernetes' >/dev/null 2>&1 || missing+=(python3-kubernetes)
 fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
