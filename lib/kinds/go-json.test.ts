@@ -66,8 +66,17 @@ test('omitempty zero values and fields the struct does not have are dropped; poi
     { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c', generation: 0, labels: {}, finalizers: null, ownerReferences: [] }, data: {}, binaryData: null, immutable: false, extra: 1 },
     `${CORE}.ConfigMap`,
   );
-  // metav1.ObjectMeta.creationTimestamp is a Time value with omitempty: written, as null
-  assert.deepEqual(cm, { kind: 'ConfigMap', apiVersion: 'v1', metadata: { name: 'c', creationTimestamp: null }, immutable: false });
+  assert.deepEqual(cm, { kind: 'ConfigMap', apiVersion: 'v1', metadata: { name: 'c' }, immutable: false });
+});
+
+test('a Time value is written null when zero, unless the field has omitzero (ObjectMeta.creationTimestamp since 1.35)', () => {
+  // core/v1 NodeCondition.lastHeartbeatTime: `metav1.Time json:",omitempty"` -> null
+  const node = shape({ metadata: { name: 'n', creationTimestamp: null }, status: { conditions: [{ type: 'Ready', status: 'True' }] } }, `${CORE}.Node`);
+  assert.deepEqual((node.status as Record<string, unknown>).conditions, [{ type: 'Ready', status: 'True', lastHeartbeatTime: null, lastTransitionTime: null }]);
+  // metav1.ObjectMeta.creationTimestamp: `json:",omitempty,omitzero"` -> left out
+  assert.deepEqual(node.metadata, { name: 'n' });
+  const template = shape({ metadata: { name: 'd' }, spec: { template: { metadata: { creationTimestamp: '0001-01-01T00:00:00Z' } } } }, 'io.k8s.api.apps.v1.Deployment');
+  assert.deepEqual((template.spec as Record<string, Record<string, unknown>>).template!.metadata, {});
 });
 
 test("a nil slice, map or pointer without omitempty is null; an empty one is kept; null is a value's zero", () => {

@@ -11,7 +11,8 @@
  *   struct), shaped in turn: `{}` at least, with its own always-written fields.
  * - A field with `omitempty` holding its zero value is dropped (false, 0, "", an empty or null
  *   slice or map); a pointer field is dropped when nil (null or absent) and kept otherwise,
- *   zero or not.
+ *   zero or not. A field with `omitzero` is dropped when it is its type's zero value (since
+ *   Kubernetes 1.35 ObjectMeta.creationTimestamp: a zero time is left out, not null).
  * - The types with their own JSON: metav1.Time (RFC 3339 in UTC, whole seconds; the zero time,
  *   or none, is `null`), metav1.MicroTime (the same with microseconds), resource.Quantity (its
  *   canonical text, lib/kinds/quantity.ts; none is "0"), intstr.IntOrString (its number or its
@@ -93,6 +94,8 @@ interface GoField {
   readonly rule: Exclude<GoJsonRule, 'inline'>;
   /** For a pointer: null is written when nil (no omitempty) rather than nothing. */
   readonly omitEmpty: boolean;
+  /** `omitzero`: left out when it is its type's zero value (ObjectMeta.creationTimestamp's zero time). */
+  readonly omitZero: boolean;
 }
 
 const RAW: Shape = { kind: 'raw', struct: false };
@@ -176,6 +179,27 @@ function isEmpty(value: unknown): boolean {
   return false;
 }
 
+/** Whether `written` (a written value of `shape`) is its type's zero value, as omitzero sees it. */
+function isZero(written: unknown, shape: Shape): boolean {
+  if (written === null) return true;
+  switch (shape.kind) {
+    case 'string':
+    case 'number':
+    case 'bool':
+    case 'intOrString':
+      return written === '' || written === 0 || written === false;
+    case 'quantity':
+      return written === '0';
+    case 'duration':
+      return written === '0s';
+    case 'struct':
+      return isPlainObject(written) && shape.fields.every((f) => written[f.name] === undefined || isZero(written[f.name], f.shape));
+    default:
+      // a slice or map is zero when nil only (null, above); raw JSON and times when null
+      return false;
+  }
+}
+
 /** Go's base64.StdEncoding of the bytes a valid base64 text (newlines and all) decodes to. */
 function canonicalBase64(text: string): string {
   if (base64Error(text) !== undefined) return text;
@@ -244,7 +268,7 @@ export class GoShapes {
       const shape = shapeOf(fieldSchema);
       // Without facts a struct is taken for a pointer: written as sent, never made up.
       const rule = goJsonRule({ omitempty: true, pointer: isStructLike(shape), inline: false }, isStructLike(shape));
-      struct.fields.push({ name: field, shape, rule: rule === 'inline' ? 'omitempty' : rule, omitEmpty: true });
+      struct.fields.push({ name: field, shape, rule: rule === 'inline' ? 'omitempty' : rule, omitEmpty: true, omitZero: false });
     }
     return struct;
   }
@@ -270,7 +294,7 @@ export class GoShapes {
       const fieldSchema = schema.properties?.[field] ?? this.#schemas.get(name)?.properties?.[field];
       const shape = fieldSchema === undefined ? RAW : shapeOf(fieldSchema);
       const rule = goJsonRule(go, isStructLike(shape));
-      fields.push({ name: field, shape, rule: rule === 'inline' ? 'omitempty' : rule, omitEmpty: go.omitempty });
+      fields.push({ name: field, shape, rule: rule === 'inline' ? 'omitempty' : rule, omitEmpty: go.omitempty, omitZero: go.omitzero === true });
       covered.add(field);
     }
   }
@@ -401,6 +425,11 @@ export class GoShapes {
 
   /** What a field holding `given` (undefined when absent) is written as, or OMIT. */
   #field(given: unknown, field: GoField, depth: number): unknown {
+    const written = this.#written(given, field, depth);
+    return field.omitZero && written !== OMIT && isZero(written, field.shape) ? OMIT : written;
+  }
+
+  #written(given: unknown, field: GoField, depth: number): unknown {
     const nil = given === null || given === undefined;
     switch (field.rule) {
       case 'pointer':
