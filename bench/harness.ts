@@ -71,7 +71,8 @@ export interface Seeded {
 /**
  * Writes `count` objects (`object(namespace, nameOf(i))`) of `namespace` directly to etcd under
  * both roots, `inFlight` at a time, so that both sides read the same; `wrote` hears each
- * /registry/ revision (what the changefeed must publish before a window).
+ * /registry/ revision (what the changefeed must publish before a window). `refOf` says where
+ * the `seq`th object goes (ConfigMaps named by nameOf unless told otherwise).
  */
 export async function seedBothRoots(
   raw: Etcd3,
@@ -80,6 +81,7 @@ export async function seedBothRoots(
   inFlight: number,
   object: (namespace: string, name: string) => KubeObject,
   wrote: (revision: number) => void,
+  refOf: (namespace: string, seq: number) => StorageRef = (ns, seq) => configMapsRef(ns, nameOf(seq)),
 ): Promise<Seeded> {
   const registry = new Array<KubeObject>(count);
   const rawObjects = new Array<{ object: KubeObject; revision: string }>(count);
@@ -87,7 +89,7 @@ export async function seedBothRoots(
   await Promise.all(
     Array.from({ length: inFlight }, async () => {
       for (let i = next++; i < count; i = next++) {
-        const ref = configMapsRef(namespace, nameOf(i));
+        const ref = refOf(namespace, i);
         const made = object(namespace, ref.name);
         const json = JSON.stringify(made);
         const [a, b] = await Promise.all([raw.put(objectKey(ref)).value(json).exec(), raw.put(rawKey(ref)).value(json).exec()]);

@@ -67,6 +67,8 @@ export interface PipelineSettings {
   warmupSeconds: number;
   inFlight: number;
   objectBytes: number;
+  /** The Deployment of the deployment-* benchmarks as stored (defaulted), in bytes of JSON. */
+  deploymentBytes: number;
   listObjects: number;
   listPage: number;
   client: string;
@@ -106,7 +108,7 @@ export function renderPipelineMarkdown(report: PipelineReport): string {
     `# REST pipeline vs raw etcd (${report.date.slice(0, 10)})`,
     '',
     `\`${report.command}\`${source}, ${report.date}, ${report.durationSeconds} s; ${env.cpuCount} × ${env.cpuModel}, Node ${env.node}, ` +
-      `etcd ${env.etcd}, redis-server ${env.redis}; ${s.objectBytes}-byte ConfigMap JSON; ${s.inFlight} requests in flight on both sides; ` +
+      `etcd ${env.etcd}, redis-server ${env.redis}; ${s.objectBytes}-byte ConfigMap JSON, ${s.deploymentBytes}-byte Deployment JSON as stored; ${s.inFlight} requests in flight on both sides; ` +
       `REST client: ${s.client}. Each benchmark: ${s.warmupSeconds} s of warm-up per side, then ${s.rounds} rounds of ` +
       `${(s.benchSeconds / s.rounds).toFixed(1)} s per side (${s.benchSeconds} s per side in all), the side measured first alternating.`,
     '',
@@ -129,7 +131,7 @@ export function renderPipelineMarkdown(report: PipelineReport): string {
   for (const r of list) {
     lines.push(
       '',
-      `List: objects/s raw ${spread(r.raw.objectsPerSecond as Spread, rate)}, pipeline ${spread(r.pipeline.objectsPerSecond as Spread, rate)}; ` +
+      `List (${r.name}): objects/s raw ${spread(r.raw.objectsPerSecond as Spread, rate)}, pipeline ${spread(r.pipeline.objectsPerSecond as Spread, rate)}; ` +
         `pages/s as in the table (${s.listPage} objects a page, lists of ${s.listObjects.toLocaleString('en-US')}).`,
     );
   }

@@ -20,7 +20,14 @@
  * and starts again at the end; pages/s and objects/s are reported). Every write goes to a fresh
  * key (create) or to the worker's own objects (update). The pipeline's keys are
  * /registry/configmaps/<namespace>/<name>; the raw keys /baseline/configmaps/<namespace>/<name>
- * (same length), outside what the changefeed watches. The changefeed and the watch service run
+ * (same length), outside what the changefeed watches.
+ *
+ * The same four run for Deployments (deployment-create, -get, -update, -list): a Deployment as
+ * a client writes it (one container with ports, environment, resources and a probe), which the
+ * pipeline defaults and validates as kube does for apps/v1; raw etcd stores and reads the same
+ * Deployment as the pipeline stores it (taken from one created through the pipeline first), and
+ * an update changes an environment value of the pod template, as a rollout does. Keys
+ * /registry/apps/deployments/... and /baseline/apps/deployments/.... The changefeed and the watch service run
  * as deployed, so publishing every change to Redis and the watch cache's work are part of the
  * pipeline's cost; before each measured window the bench waits until the changefeed has
  * published every pipeline write, so that one window's backlog never runs in the next.
@@ -32,8 +39,10 @@
  *
  * Environment: BENCH_SECONDS (default 10) measured per benchmark and side, BENCH_ROUNDS (3),
  * BENCH_WARMUP_SECONDS (2) per benchmark and side; for investigating, BENCH_ONLY=create,get,
- * update,list (a subset: printed, bench/results/ left as it was).
+ * update,list,deployment-create,deployment-get,deployment-update,deployment-list (a subset:
+ * printed, bench/results/ left as it was).
  */
+import { randomUUID } from 'node:crypto';
 import { readFile, rm, mkdtemp } from 'node:fs/promises';
 import { Agent, request } from 'node:https';
 import { tmpdir } from 'node:os';
@@ -44,6 +53,7 @@ import { Redis } from 'ioredis';
 import type { KubeObject } from '../lib/kube.ts';
 import { startControlPlane, type ControlPlane } from '../lib/local/control-plane.ts';
 import { missingBinaries, waitUntil } from '../lib/local/process.ts';
+import type { StorageRef } from '../services/storage/api.ts';
 import { createEtcdClient } from '../services/storage/backends/etcd.ts';
 import { FEED_REVISION_KEY } from '../services/storage/changefeed.ts';
 import { prefixEnd } from '../services/storage/core/keys.ts';
@@ -76,7 +86,7 @@ const RESULTS_DIR = join(ROOT, 'bench', 'results');
 const SECONDS = envSeconds('BENCH_SECONDS', 10);
 const WARMUP_SECONDS = envSeconds('BENCH_WARMUP_SECONDS', 2);
 const ROUNDS = benchRounds();
-const BENCHMARKS = ['create', 'get', 'update', 'list'] as const;
+const BENCHMARKS = ['create', 'get', 'update', 'list', 'deployment-create', 'deployment-get', 'deployment-update', 'deployment-list'] as const;
 type BenchName = (typeof BENCHMARKS)[number];
 const { only: ONLY, selected } = benchOnly<BenchName>(BENCHMARKS);
 const DIAGNOSTIC = ONLY.length > 0;
@@ -102,6 +112,88 @@ function createBody(namespace: string, name: string, payload: string): KubeObjec
 
 /** Padding that makes the stored ConfigMap ~OBJECT_BYTES of JSON with the names the bench uses. */
 const PAYLOAD = 'x'.repeat(Math.max(0, OBJECT_BYTES - JSON.stringify(configMap('bench-create', nameOf(0), '')).length));
+
+/** A Deployment as a client writes it: one container with ports, environment, resources and a probe. */
+function deploymentBody(namespace: string, name: string): KubeObject {
+  const labels = { app: 'pipeline-bench', component: 'server' };
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name, namespace, labels: { ...labels, tier: 'backend' }, annotations: { 'bench.example.com/purpose': 'REST pipeline versus raw etcd' } },
+    spec: {
+      replicas: 3,
+      selector: { matchLabels: labels },
+      template: {
+        metadata: { labels },
+        spec: {
+          containers: [
+            {
+              name: 'server',
+              image: 'registry.example.com/bench/server:1.0.0',
+              ports: [{ name: 'http', containerPort: 8080 }],
+              env: [{ name: 'COUNTER', value: '0' }],
+              resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '256Mi' } },
+              readinessProbe: { httpGet: { path: '/healthz', port: 'http' } },
+            },
+          ],
+        },
+      },
+    },
+  };
+}
+
+/** The Deployment with its first container's COUNTER set to `counter`: a change of the pod template. */
+function withCounter(deployment: KubeObject, counter: number): KubeObject {
+  const spec = deployment.spec as { template: { spec: { containers: Record<string, unknown>[] } } };
+  const [first, ...rest] = spec.template.spec.containers;
+  const containers = [{ ...first, env: [{ name: 'COUNTER', value: String(counter) }] }, ...rest];
+  return { ...deployment, spec: { ...spec, template: { ...spec.template, spec: { ...spec.template.spec, containers } } } };
+}
+
+/** What the bench needs of the kind it writes. */
+interface BenchKind {
+  /** Prefix of its benchmarks' names ("" for ConfigMaps, the first ones). */
+  prefix: '' | 'deployment-';
+  /** Its name in the descriptions ("" for ConfigMaps, whose descriptions predate the others). */
+  label: string;
+  ref(namespace: string, name?: string): StorageRef;
+  /** The REST path of the collection, or of one object. */
+  path(namespace: string, name?: string): string;
+  /** The name of the `seq`th object of a namespace. */
+  name(seq: number): string;
+  /** The object as storage holds it (what the raw side writes and seeding puts under both roots). */
+  stored(namespace: string, name: string): KubeObject;
+  /** What a client sends to create it. */
+  body(namespace: string, name: string): KubeObject;
+  /** The object changed for an update. */
+  changed(object: KubeObject, counter: number): KubeObject;
+}
+
+const CONFIG_MAPS: BenchKind = {
+  prefix: '',
+  label: '',
+  ref: configMapsRef,
+  path: (namespace, name) => `/api/v1/namespaces/${namespace}/configmaps${name === undefined ? '' : `/${name}`}`,
+  name: nameOf,
+  stored: (namespace, name) => configMap(namespace, name, PAYLOAD),
+  body: (namespace, name) => createBody(namespace, name, PAYLOAD),
+  changed: (object, counter) => ({ ...object, data: { counter: String(counter), payload: PAYLOAD } }),
+};
+
+/** Deployments, stored as `probe` (one created through the pipeline) is stored. */
+function deployments(probe: KubeObject): BenchKind {
+  const { resourceVersion: _rv, ...metadata } = probe.metadata ?? {};
+  return {
+    prefix: 'deployment-',
+    label: ' Deployment',
+    ref: (namespace, name = '') => ({ group: 'apps', resource: 'deployments', namespace, name }),
+    path: (namespace, name) => `/apis/apps/v1/namespaces/${namespace}/deployments${name === undefined ? '' : `/${name}`}`,
+    name: (seq) => `dp-${String(seq).padStart(8, '0')}`,
+    stored: (namespace, name) => ({ ...probe, metadata: { ...metadata, name, namespace, uid: randomUUID() } }),
+    body: deploymentBody,
+    changed: withCounter,
+  };
+}
 
 // ---------------------------------------------------------------------------------------------
 // Everything the bench starts, stopped in finally and on SIGINT/SIGTERM.
@@ -260,21 +352,24 @@ async function main(): Promise<void> {
     checkInterrupted();
   };
 
-  const namespaces = ['bench-create', 'bench-get', 'bench-update', 'bench-list'];
+  const namespaces = ['bench-create', 'bench-get', 'bench-update', 'bench-list', 'bench-probe'];
   for (const name of namespaces) noteRevision((await rest.send('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name } })).body);
   await settle();
 
   // Seed what get, update and list read: the same objects under both roots, written directly
   // (as the pipeline stores them; the changefeed publishes the /registry/ ones as any write).
-  const seed = (namespace: string, count: number): ReturnType<typeof seedBothRoots> =>
-    seedBothRoots(raw, namespace, count, IN_FLIGHT, (ns, name) => configMap(ns, name, PAYLOAD), (revision) => {
-      if (revision > pipelineRevision) pipelineRevision = revision;
-    });
-  log('seeding the objects get, update and list read, under both roots');
-  if (selected('get')) await seed('bench-get', GET_KEYS);
-  const updateObjects = selected('update') ? await seed('bench-update', IN_FLIGHT * UPDATE_KEYS_PER_WORKER) : { registry: [], raw: [] };
-  if (selected('list')) await seed('bench-list', LIST_OBJECTS);
-  await settle();
+  const seed = (kind: BenchKind, namespace: string, count: number): ReturnType<typeof seedBothRoots> =>
+    seedBothRoots(
+      raw,
+      namespace,
+      count,
+      IN_FLIGHT,
+      kind.stored,
+      (revision) => {
+        if (revision > pipelineRevision) pipelineRevision = revision;
+      },
+      (ns, seq) => kind.ref(ns, kind.name(seq)),
+    );
 
   const cpuPids: Record<string, number> = {
     gateway: plane.processes.gateway.pid,
@@ -330,143 +425,159 @@ async function main(): Promise<void> {
     });
   };
 
-  // create: fresh names on both sides.
-  let rawCreates = 0;
-  let pipelineCreates = 0;
-  await measure(
-    'create',
-    'create (REST POST | etcd txn create-if-absent)',
-    'ops',
-    {
-      name: 'raw',
-      op: async () => {
-        const name = nameOf(rawCreates++);
-        const key = rawKey(configMapsRef('bench-create', name));
-        const response = await raw.if(key, 'Mod', '==', 0).then(raw.put(key).value(JSON.stringify(configMap('bench-create', name, PAYLOAD)))).commit();
-        if (!response.succeeded) throw new Error(`${key} exists`);
-      },
-    },
-    {
-      name: 'pipeline',
-      op: async () => {
-        const name = nameOf(pipelineCreates++);
-        noteRevision((await rest.send('POST', '/api/v1/namespaces/bench-create/configmaps', createBody('bench-create', name, PAYLOAD))).body);
-      },
-    },
-  );
+  /** The four benchmarks of one kind, after seeding what get, update and list read. */
+  const benchKind = async (kind: BenchKind): Promise<void> => {
+    const named = (name: 'create' | 'get' | 'update' | 'list'): BenchName => `${kind.prefix}${name}`;
+    log(`seeding the${kind.label} objects get, update and list read, under both roots`);
+    if (selected(named('get'))) await seed(kind, 'bench-get', GET_KEYS);
+    const updateObjects = selected(named('update')) ? await seed(kind, 'bench-update', IN_FLIGHT * UPDATE_KEYS_PER_WORKER) : { registry: [], raw: [] };
+    if (selected(named('list'))) await seed(kind, 'bench-list', LIST_OBJECTS);
+    await settle();
 
-  // get: the seeded objects in turn, parsed.
-  let rawGets = 0;
-  let pipelineGets = 0;
-  await measure(
-    'get',
-    'get (REST GET | etcd range + JSON.parse)',
-    'ops',
-    {
-      name: 'raw',
-      op: async () => {
-        const key = rawKey(configMapsRef('bench-get', nameOf(rawGets++ % GET_KEYS)));
-        const kv = (await raw.get(key).exec()).kvs[0];
-        if (kv === undefined) throw new Error(`${key} missing`);
-        JSON.parse(kv.value.toString('utf8'));
+    // create: fresh names on both sides.
+    let rawCreates = 0;
+    let pipelineCreates = 0;
+    await measure(
+      named('create'),
+      `create${kind.label} (REST POST | etcd txn create-if-absent)`,
+      'ops',
+      {
+        name: 'raw',
+        op: async () => {
+          const name = kind.name(rawCreates++);
+          const key = rawKey(kind.ref('bench-create', name));
+          const response = await raw.if(key, 'Mod', '==', 0).then(raw.put(key).value(JSON.stringify(kind.stored('bench-create', name)))).commit();
+          if (!response.succeeded) throw new Error(`${key} exists`);
+        },
       },
-    },
-    {
-      name: 'pipeline',
-      op: async () => {
-        await rest.send('GET', `/api/v1/namespaces/bench-get/configmaps/${nameOf(pipelineGets++ % GET_KEYS)}`);
+      {
+        name: 'pipeline',
+        op: async () => {
+          const name = kind.name(pipelineCreates++);
+          noteRevision((await rest.send('POST', kind.path('bench-create'), kind.body('bench-create', name))).body);
+        },
       },
-    },
-  );
+    );
 
-  // update: each worker cycles through its own objects; compare-and-swap on the revision it
-  // last wrote (the pipeline: PUT of the object it holds, resourceVersion included).
-  const rawState = updateObjects.raw;
-  const pipelineState = updateObjects.registry;
-  const rawTurn = new Array<number>(IN_FLIGHT).fill(0);
-  const pipelineTurn = new Array<number>(IN_FLIGHT).fill(0);
-  let counter = 0;
-  await measure(
-    'update',
-    'update with resourceVersion (REST PUT | etcd txn compare mod_revision, put)',
-    'ops',
-    {
-      name: 'raw',
-      op: async (worker) => {
-        const index = worker + IN_FLIGHT * ((rawTurn[worker] = (rawTurn[worker] ?? 0) + 1) % UPDATE_KEYS_PER_WORKER);
-        const current = rawState[index] as { object: KubeObject; revision: string };
-        const object = { ...current.object, data: { counter: String(++counter), payload: PAYLOAD } };
-        const key = rawKey(configMapsRef('bench-update', current.object.metadata?.name ?? ''));
-        const response = await raw.if(key, 'Mod', '==', current.revision).then(raw.put(key).value(JSON.stringify(object))).commit();
-        if (!response.succeeded) throw new Error(`${key} changed under the bench`);
-        rawState[index] = { object, revision: response.header.revision };
+    // get: the seeded objects in turn, parsed.
+    let rawGets = 0;
+    let pipelineGets = 0;
+    await measure(
+      named('get'),
+      `get${kind.label} (REST GET | etcd range + JSON.parse)`,
+      'ops',
+      {
+        name: 'raw',
+        op: async () => {
+          const key = rawKey(kind.ref('bench-get', kind.name(rawGets++ % GET_KEYS)));
+          const kv = (await raw.get(key).exec()).kvs[0];
+          if (kv === undefined) throw new Error(`${key} missing`);
+          JSON.parse(kv.value.toString('utf8'));
+        },
       },
-    },
-    {
-      name: 'pipeline',
-      op: async (worker) => {
-        const index = worker + IN_FLIGHT * ((pipelineTurn[worker] = (pipelineTurn[worker] ?? 0) + 1) % UPDATE_KEYS_PER_WORKER);
-        const current = pipelineState[index] as KubeObject;
-        const object = { ...current, data: { counter: String(++counter), payload: PAYLOAD } };
-        const name = current.metadata?.name ?? '';
-        const updated = (await rest.send('PUT', `/api/v1/namespaces/bench-update/configmaps/${name}`, object)).body;
-        noteRevision(updated);
-        pipelineState[index] = updated as KubeObject;
+      {
+        name: 'pipeline',
+        op: async () => {
+          await rest.send('GET', kind.path('bench-get', kind.name(pipelineGets++ % GET_KEYS)));
+        },
       },
-    },
-  );
+    );
 
-  // list: a page per operation; each worker walks its own list of LIST_OBJECTS, page by page,
-  // every page of a list at its first page's revision, and starts again at the end.
-  const rawStart = rawPrefix(configMapsRef('bench-list'));
-  const rawEnd = prefixEnd(rawStart);
-  const rawCursor = Array.from({ length: IN_FLIGHT }, () => ({ start: Buffer.from(rawStart), revision: '0', items: 0 }));
-  const pipelineCursor = Array.from({ length: IN_FLIGHT }, () => ({ token: '', items: 0 }));
-  let rawObjects = 0;
-  let pipelineObjects = 0;
-  await measure(
-    'list',
-    `list ${LIST_OBJECTS.toLocaleString('en-US')} objects, pages of ${LIST_PAGE} (REST GET ?limit&continue | etcd range with limit at one revision + JSON.parse)`,
-    'pages',
-    {
-      name: 'raw',
-      objects: () => rawObjects,
-      op: async (worker) => {
-        const cursor = rawCursor[worker] as { start: Buffer; revision: string; items: number };
-        const response = await raw.kv.range({ key: cursor.start, range_end: rawEnd, limit: String(LIST_PAGE), revision: cursor.revision });
-        for (const kv of response.kvs) JSON.parse(kv.value.toString('utf8'));
-        rawObjects += response.kvs.length;
-        cursor.items += response.kvs.length;
-        const last = response.kvs[response.kvs.length - 1];
-        if (response.more && last !== undefined) {
-          if (cursor.revision === '0') cursor.revision = response.header.revision;
-          cursor.start = Buffer.concat([last.key, Buffer.from([0])]);
-          return;
-        }
-        if (cursor.items !== LIST_OBJECTS) throw new Error(`raw list saw ${cursor.items} objects`);
-        rawCursor[worker] = { start: Buffer.from(rawStart), revision: '0', items: 0 };
+    // update: each worker cycles through its own objects; compare-and-swap on the revision it
+    // last wrote (the pipeline: PUT of the object it holds, resourceVersion included).
+    const rawState = updateObjects.raw;
+    const pipelineState = updateObjects.registry;
+    const rawTurn = new Array<number>(IN_FLIGHT).fill(0);
+    const pipelineTurn = new Array<number>(IN_FLIGHT).fill(0);
+    let counter = 0;
+    await measure(
+      named('update'),
+      `update${kind.label} with resourceVersion (REST PUT | etcd txn compare mod_revision, put)`,
+      'ops',
+      {
+        name: 'raw',
+        op: async (worker) => {
+          const index = worker + IN_FLIGHT * ((rawTurn[worker] = (rawTurn[worker] ?? 0) + 1) % UPDATE_KEYS_PER_WORKER);
+          const current = rawState[index] as { object: KubeObject; revision: string };
+          const object = kind.changed(current.object, ++counter);
+          const key = rawKey(kind.ref('bench-update', current.object.metadata?.name ?? ''));
+          const response = await raw.if(key, 'Mod', '==', current.revision).then(raw.put(key).value(JSON.stringify(object))).commit();
+          if (!response.succeeded) throw new Error(`${key} changed under the bench`);
+          rawState[index] = { object, revision: response.header.revision };
+        },
       },
-    },
-    {
-      name: 'pipeline',
-      objects: () => pipelineObjects,
-      op: async (worker) => {
-        const cursor = pipelineCursor[worker] as { token: string; items: number };
-        const query = `limit=${LIST_PAGE}${cursor.token === '' ? '' : `&continue=${encodeURIComponent(cursor.token)}`}`;
-        const page = (await rest.send('GET', `/api/v1/namespaces/bench-list/configmaps?${query}`)).body;
-        const items = (page.items as unknown[] | undefined)?.length ?? 0;
-        pipelineObjects += items;
-        cursor.items += items;
-        const next = (page.metadata as { continue?: string } | undefined)?.continue ?? '';
-        if (next !== '') {
-          cursor.token = next;
-          return;
-        }
-        if (cursor.items !== LIST_OBJECTS) throw new Error(`pipeline list saw ${cursor.items} objects`);
-        pipelineCursor[worker] = { token: '', items: 0 };
+      {
+        name: 'pipeline',
+        op: async (worker) => {
+          const index = worker + IN_FLIGHT * ((pipelineTurn[worker] = (pipelineTurn[worker] ?? 0) + 1) % UPDATE_KEYS_PER_WORKER);
+          const current = pipelineState[index] as KubeObject;
+          const object = kind.changed(current, ++counter);
+          const updated = (await rest.send('PUT', kind.path('bench-update', current.metadata?.name ?? ''), object)).body;
+          noteRevision(updated);
+          pipelineState[index] = updated as KubeObject;
+        },
       },
-    },
-  );
+    );
+
+    // list: a page per operation; each worker walks its own list of LIST_OBJECTS, page by page,
+    // every page of a list at its first page's revision, and starts again at the end.
+    const rawStart = rawPrefix(kind.ref('bench-list'));
+    const rawEnd = prefixEnd(rawStart);
+    const rawCursor = Array.from({ length: IN_FLIGHT }, () => ({ start: Buffer.from(rawStart), revision: '0', items: 0 }));
+    const pipelineCursor = Array.from({ length: IN_FLIGHT }, () => ({ token: '', items: 0 }));
+    let rawObjects = 0;
+    let pipelineObjects = 0;
+    await measure(
+      named('list'),
+      `list ${LIST_OBJECTS.toLocaleString('en-US')}${kind.label === '' ? ' objects' : `${kind.label}s`}, pages of ${LIST_PAGE} (REST GET ?limit&continue | etcd range with limit at one revision + JSON.parse)`,
+      'pages',
+      {
+        name: 'raw',
+        objects: () => rawObjects,
+        op: async (worker) => {
+          const cursor = rawCursor[worker] as { start: Buffer; revision: string; items: number };
+          const response = await raw.kv.range({ key: cursor.start, range_end: rawEnd, limit: String(LIST_PAGE), revision: cursor.revision });
+          for (const kv of response.kvs) JSON.parse(kv.value.toString('utf8'));
+          rawObjects += response.kvs.length;
+          cursor.items += response.kvs.length;
+          const last = response.kvs[response.kvs.length - 1];
+          if (response.more && last !== undefined) {
+            if (cursor.revision === '0') cursor.revision = response.header.revision;
+            cursor.start = Buffer.concat([last.key, Buffer.from([0])]);
+            return;
+          }
+          if (cursor.items !== LIST_OBJECTS) throw new Error(`raw list saw ${cursor.items} objects`);
+          rawCursor[worker] = { start: Buffer.from(rawStart), revision: '0', items: 0 };
+        },
+      },
+      {
+        name: 'pipeline',
+        objects: () => pipelineObjects,
+        op: async (worker) => {
+          const cursor = pipelineCursor[worker] as { token: string; items: number };
+          const query = `limit=${LIST_PAGE}${cursor.token === '' ? '' : `&continue=${encodeURIComponent(cursor.token)}`}`;
+          const page = (await rest.send('GET', `${kind.path('bench-list')}?${query}`)).body;
+          const items = (page.items as unknown[] | undefined)?.length ?? 0;
+          pipelineObjects += items;
+          cursor.items += items;
+          const next = (page.metadata as { continue?: string } | undefined)?.continue ?? '';
+          if (next !== '') {
+            cursor.token = next;
+            return;
+          }
+          if (cursor.items !== LIST_OBJECTS) throw new Error(`pipeline list saw ${cursor.items} objects`);
+          pipelineCursor[worker] = { token: '', items: 0 };
+        },
+      },
+    );
+  };
+
+  await benchKind(CONFIG_MAPS);
+  // Deployments are stored as the pipeline stores one: a first one created through it says how.
+  const probe = (await rest.send('POST', '/apis/apps/v1/namespaces/bench-probe/deployments', deploymentBody('bench-probe', 'probe'))).body as KubeObject;
+  noteRevision(probe);
+  const deploymentKind = deployments(probe);
+  await benchKind(deploymentKind);
 
   const report: PipelineReport = {
     ...reportHeader(ROOT, started, `${DIAGNOSTIC ? `BENCH_ONLY=${ONLY.join(',')} ` : ''}make bench-pipeline`, {
@@ -475,6 +586,7 @@ async function main(): Promise<void> {
       warmupSeconds: WARMUP_SECONDS,
       inFlight: IN_FLIGHT,
       objectBytes: JSON.stringify(configMap('bench-create', nameOf(0), PAYLOAD)).length,
+      deploymentBytes: JSON.stringify(deploymentKind.stored('bench-create', deploymentKind.name(0))).length,
       listObjects: LIST_OBJECTS,
       listPage: LIST_PAGE,
       client: 'HTTPS, HTTP/1.1 keep-alive, one socket per request in flight, bearer token, JSON',

@@ -182,11 +182,19 @@ export function conflict(q: Qualified, name: string, why: string): StatusError {
 /** A field error, as field.Error of k8s.io/apimachinery. */
 export interface FieldError {
   /** FieldValueInvalid, FieldValueRequired, ... */
-  type: 'FieldValueInvalid' | 'FieldValueRequired' | 'FieldValueNotSupported' | 'FieldValueForbidden' | 'FieldValueTooLong';
+  type:
+    | 'FieldValueInvalid'
+    | 'FieldValueRequired'
+    | 'FieldValueNotSupported'
+    | 'FieldValueForbidden'
+    | 'FieldValueTooLong'
+    | 'FieldValueDuplicate'
+    | 'FieldValueNotFound'
+    | 'FieldValueTooMany';
   field: string;
   /** The text after the type's words, e.g. the validation message. */
   detail: string;
-  /** The offending value, for FieldValueInvalid. */
+  /** The offending value, for the types that show one (Invalid, NotSupported, Duplicate, NotFound, TooMany). */
   value?: unknown;
 }
 
@@ -215,6 +223,15 @@ function fieldErrorMessage(e: FieldError): string {
       break;
     case 'FieldValueTooLong':
       body = 'Too long';
+      break;
+    case 'FieldValueDuplicate':
+      body = `Duplicate value: ${badValue(e.value)}`;
+      break;
+    case 'FieldValueNotFound':
+      body = `Not found: ${badValue(e.value)}`;
+      break;
+    case 'FieldValueTooMany':
+      body = `Too many: ${badValue(e.value)}`;
       break;
   }
   return e.detail === '' ? body : `${body}: ${e.detail}`;

@@ -59,6 +59,11 @@ describe('resourceOfKey', () => {
     assert.deepEqual(resourceOfKey('/registry/configmaps/default/cm'), { group: '', resource: 'configmaps' });
     assert.deepEqual(resourceOfKey('/registry/namespaces/default'), { group: '', resource: 'namespaces' });
     assert.deepEqual(resourceOfKey('/registry/example.com/widgets/ns/w'), { group: 'example.com', resource: 'widgets' });
+    // Built-in groups without a dot.
+    assert.deepEqual(resourceOfKey('/registry/apps/deployments/ns/web'), { group: 'apps', resource: 'deployments' });
+    assert.deepEqual(resourceOfKey('/registry/batch/jobs/ns/j'), { group: 'batch', resource: 'jobs' });
+    assert.deepEqual(resourceOfKey('/registry/policy/poddisruptionbudgets/ns/p'), { group: 'policy', resource: 'poddisruptionbudgets' });
+    assert.deepEqual(resourceOfKey('/registry/autoscaling/horizontalpodautoscalers/ns/h'), { group: 'autoscaling', resource: 'horizontalpodautoscalers' });
   });
 
   test('round trip with objectKey', () => {
@@ -84,6 +89,8 @@ describe('objectOfKey', () => {
       { group: '', resource: 'configmaps', namespace: 'ns', name: 'cm' },
       { group: 'stable.example.com', resource: 'crontabs', namespace: 'ns', name: 'c' },
       { group: 'stable.example.com', resource: 'clusterwidgets', namespace: '', name: 'w' },
+      { group: 'apps', resource: 'deployments', namespace: 'ns', name: 'web' },
+      { group: 'batch', resource: 'jobs', namespace: 'ns', name: 'j' },
     ]) {
       assert.deepEqual(objectOfKey(objectKey(ref)), ref);
     }

@@ -34,13 +34,19 @@ export function collectionPrefix(ref: StorageRef): string {
   return `${resourcePrefix(ref)}${ref.namespace}/`;
 }
 
-/** The group and resource a key belongs to (core resources have no "." in their name, groups do). */
+/**
+ * The built-in API groups whose names have no ".": every other group has one (a custom
+ * resource's group must), and no core resource is named like these.
+ */
+const DOTLESS_GROUPS: ReadonlySet<string> = new Set(['apps', 'autoscaling', 'batch', 'extensions', 'policy']);
+
+/** The group and resource a key belongs to (core resources have no "." in their name; groups do, but for the few built-in ones above). */
 export function resourceOfKey(key: string): { group: string; resource: string } | undefined {
   if (!key.startsWith(REGISTRY_PREFIX)) return undefined;
   const parts = key.slice(REGISTRY_PREFIX.length).split('/');
   const first = parts[0] ?? '';
   if (first === '') return undefined;
-  if (first.includes('.')) {
+  if (first.includes('.') || DOTLESS_GROUPS.has(first)) {
     const resource = parts[1];
     return resource === undefined || resource === '' ? undefined : { group: first, resource };
   }
