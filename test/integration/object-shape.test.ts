@@ -86,6 +86,70 @@ const CASES: Case[] = [
       data: { mode: 'fast' },
     },
   },
+  {
+    // apps/v1 Deployment: SetDefaults_Deployment (one replica, RollingUpdate 25%/25%, ten
+    // revisions, 600 s), the pod template's defaults (SetDefaults_PodSpec, the container's pull
+    // policy for an untagged image and termination message); the container's resources and the
+    // status are struct values, written `{}`; the template's creationTimestamp is omitzero.
+    resource: ['apps', 'v1', 'deployments'],
+    namespace: 'default',
+    body: {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'web' },
+      spec: { selector: { matchLabels: { app: 'web' } }, template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'web', image: 'nginx' }] } } },
+    },
+    expected: {
+      kind: 'Deployment',
+      apiVersion: 'apps/v1',
+      metadata: { name: 'web', namespace: 'default' },
+      spec: {
+        replicas: 1,
+        selector: { matchLabels: { app: 'web' } },
+        template: {
+          metadata: { labels: { app: 'web' } },
+          spec: {
+            containers: [
+              { name: 'web', image: 'nginx', resources: {}, terminationMessagePath: '/dev/termination-log', terminationMessagePolicy: 'File', imagePullPolicy: 'Always' },
+            ],
+            restartPolicy: 'Always',
+            terminationGracePeriodSeconds: 30,
+            dnsPolicy: 'ClusterFirst',
+            securityContext: {},
+            schedulerName: 'default-scheduler',
+          },
+        },
+        strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: '25%', maxSurge: '25%' } },
+        revisionHistoryLimit: 10,
+        progressDeadlineSeconds: 600,
+      },
+      status: {},
+    },
+  },
+  {
+    // core/v1 Pod: SetDefaults_Pod and SetDefaults_PodSpec, podStrategy.PrepareForCreate (phase
+    // Pending, the QoS class). kube-apiserver's default admission plugins add more, which this
+    // server does not run: ServiceAccount (serviceAccountName, the API token volume and its
+    // mounts), Priority (priority, preemptionPolicy), DefaultTolerationSeconds (tolerations).
+    resource: ['', 'v1', 'pods'],
+    namespace: 'default',
+    body: { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'web' }, spec: { containers: [{ name: 'web', image: 'nginx' }] } },
+    expected: {
+      kind: 'Pod',
+      apiVersion: 'v1',
+      metadata: { name: 'web', namespace: 'default' },
+      spec: {
+        containers: [{ name: 'web', image: 'nginx', resources: {}, terminationMessagePath: '/dev/termination-log', terminationMessagePolicy: 'File', imagePullPolicy: 'Always' }],
+        restartPolicy: 'Always',
+        terminationGracePeriodSeconds: 30,
+        dnsPolicy: 'ClusterFirst',
+        securityContext: {},
+        schedulerName: 'default-scheduler',
+        enableServiceLinks: true,
+      },
+      status: { phase: 'Pending', qosClass: 'BestEffort' },
+    },
+  },
 ];
 
 /**
