@@ -332,7 +332,9 @@ export class Pipeline {
     await this.authorizeResource(user, 'update', target, signal);
     const conditional = (object.metadata.resourceVersion ?? '') !== '';
     for (let attempt = 0; ; attempt++) {
-      const current = await this.o.storage.get(this.ref(target), {}, signal);
+      // The old object as kube's strategies see it (decoded): in shape, so that an object stored
+      // before writes were shaped does not differ from its update in fields nobody changed.
+      const current = this.shaped(await this.o.storage.get(this.ref(target), {}, signal), target.info);
       const admitted = await this.o.admission.admit(admissionRequest('UPDATE', target, target.name, user, options.dryRun, object, current), signal);
       if (admitted === undefined) throw new StatusError('InternalError', 'admission returned no object');
       if (options.dryRun === true) return admitted;
@@ -365,7 +367,8 @@ export class Pipeline {
     const schemas = this.o.schemas;
     const facts = type === 'strategic' && schemas !== undefined ? mergeFactsOf((name) => schemas.definitionsOf(info)(name) as FactsSchema | undefined, info.schema) : undefined;
     for (let attempt = 0; ; attempt++) {
-      const current = withTypeMeta(await this.o.storage.get(this.ref(target), {}, signal), info);
+      // patched as kube patches the current object: decoded and encoded again, so in shape
+      const current = this.shaped(withTypeMeta(await this.o.storage.get(this.ref(target), {}, signal), info), info);
       const patched = applyPatch(decoded, current, facts);
       // What the patch handler shows of the patch in its errors: the patched JSON, or for a
       // strategic merge patch the patch as Go prints its map.
@@ -416,9 +419,9 @@ export class Pipeline {
     signal?: AbortSignal,
   ): Promise<DeleteResult> {
     await this.authorizeResource(user, 'delete', target, signal);
-    const current = await this.o.storage.get(this.ref(target), {}, signal);
+    const current = this.shaped(await this.o.storage.get(this.ref(target), {}, signal), target.info);
     await this.o.admission.admit(admissionRequest('DELETE', target, target.name, user, options.dryRun, undefined, current), signal);
-    if (options.dryRun === true) return { object: this.shaped(current, target.info), pending: false };
+    if (options.dryRun === true) return { object: current, pending: false };
     const preconditions = { ...(options.preconditions ?? {}) };
     // Delete what admission saw: a concurrent replacement (new uid) must not be deleted unseen.
     const uid: unknown = current.metadata?.uid;
