@@ -9,6 +9,7 @@
 import { join, resolve } from 'node:path';
 import { ensureCA } from '../lib/pki.ts';
 import { builtinRegistry } from '../lib/kinds/index.ts';
+import { DEFAULT_CLUSTER_CONFIG } from '../lib/kinds/allocation.ts';
 import { generatedSchemaValidator } from '../lib/kinds/validate.ts';
 import { DefinitionFollower, storedDefinitions } from '../lib/kinds/follow.ts';
 import { runService } from '../lib/service-main.ts';
@@ -17,7 +18,7 @@ import { PrivilegedGroupAuthorizer } from '../services/auth/core/authorizer.ts';
 import { bootstrapAdmin } from '../services/auth/core/bootstrap.ts';
 import { parseTokenFile, TokenFileAuthenticator } from '../services/auth/core/token-file.ts';
 import { Pipeline } from '../services/gateway/core/pipeline.ts';
-import { startFrontDoor } from '../services/gateway/front-door.ts';
+import { splitHostPort, startFrontDoor } from '../services/gateway/front-door.ts';
 import { EDGE_LIMIT_FLAGS, edgeLimitsFrom } from '../services/gateway/rest/edge-limits.ts';
 import { RESOURCES_MAX_REQUEST_BYTES } from '../services/gateway/grpc/server.ts';
 import { MemoryStorage } from '../services/storage/backends/memory.ts';
@@ -61,7 +62,9 @@ await runService('single-process', FLAGS, { maxReceiveMessageBytes: RESOURCES_MA
   onStop(() => follower.stop());
   await follower.ready;
 
-  const pipeline = new Pipeline({ authenticator, authorizer: new PrivilegedGroupAuthorizer(), admission, storage, watcher, schemas });
+  // kube's service ranges; the `kubernetes` Service forwards to this process's HTTPS port.
+  const cluster = { ...DEFAULT_CLUSTER_CONFIG, apiServerPort: splitHostPort(config['https-listen']).port };
+  const pipeline = new Pipeline({ authenticator, authorizer: new PrivilegedGroupAuthorizer(), admission, storage, watcher, schemas, cluster, logger });
   const frontDoor = await startFrontDoor({
     pipeline,
     registry,

@@ -235,7 +235,7 @@ test('columnDefinitions: configmaps, DATA typed "string" as kube declares it', (
 
 test('columnDefinitions: any other resource gets the generic Name and Age', () => {
   const generic = [KUBE_NAMESPACE_COLUMNS[0], KUBE_NAMESPACE_COLUMNS[2]];
-  assert.deepEqual(columnDefinitions(printerOf('secrets')), generic);
+  assert.deepEqual(columnDefinitions(printerOf('podtemplates')), generic);
   assert.deepEqual(columnDefinitions(printerOf('')), generic);
   assert.deepEqual(columnDefinitions(printerOf('Nodes')), generic);
   // Names of Object.prototype members are not table entries.
@@ -479,10 +479,10 @@ test('stored objects of the wrong shape (past the write checks) print their zero
 });
 
 test('other resources: NAME and AGE', () => {
-  const secret = { kind: 'Secret', metadata: { name: 's', creationTimestamp: ago(10 * M) }, data: { a: 'b' } };
-  assert.deepEqual(cells('secrets', secret), ['s', '10m']);
-  assert.deepEqual(cells('secrets', {}), ['', '<unknown>']);
-  assert.deepEqual(cells('constructor', secret), ['s', '10m']);
+  const template = { kind: 'PodTemplate', metadata: { name: 's', creationTimestamp: ago(10 * M) }, template: {} };
+  assert.deepEqual(cells('podtemplates', template), ['s', '10m']);
+  assert.deepEqual(cells('podtemplates', {}), ['', '<unknown>']);
+  assert.deepEqual(cells('constructor', template), ['s', '10m']);
 });
 
 test('rowsFor: non-object entries print as empty objects, and a non-array gives no rows', () => {

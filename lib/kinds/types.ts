@@ -4,11 +4,12 @@
  * live {@link KindRegistry} in registry.ts.
  */
 import type { FieldError } from '../errors.ts';
+import type { ClusterConfig, KindAllocator } from './allocation.ts';
 import type { KubeObject } from '../kube.ts';
 import type { SelectableFields } from '../selectors.ts';
 
 /** How names are validated, as kube's ValidateObjectMeta name functions. */
-export type NameValidation = 'dns1123Subdomain' | 'dns1123Label' | 'pathSegmentName';
+export type NameValidation = 'dns1123Subdomain' | 'dns1123Label' | 'pathSegmentName' | 'dns1035Label';
 
 /** The identity of a served resource: enough to route, key, discover and label it. */
 export interface ResourceInfo {
@@ -155,6 +156,48 @@ export interface KindDefinition extends ResourceInfo {
    * not make every consumer rebuild).
    */
   readonly fingerprint?: string;
+  /**
+   * Top-level fields whose values are secret (a Secret's data and stringData). Where kube would
+   * show a whole object in an error (the patch handler's refusals), each value of these fields
+   * is shown as "<secret contents redacted>" instead; nothing else ever shows them.
+   */
+  readonly secretFields?: readonly string[];
+  /**
+   * What the kind hands out from cluster-wide pools (Service: cluster IPs and node ports): the
+   * pipeline calls it around each write (lib/kinds/allocation.ts).
+   */
+  readonly allocator?: KindAllocator;
+  /**
+   * Objects every cluster has that come with the kind (Service: `kubernetes` in `default`;
+   * PriorityClass: the system priority classes), with their apiVersion and kind,
+   * created by the API server at start when absent, as kube's bootstrap controllers do; objects
+   * of kinds not served are left out.
+   */
+  bootstrap?(cluster: ClusterConfig): KubeObject[];
+}
+
+/** The redaction marker of {@link KindDefinition.secretFields}, kube's words for a secret it will not show. */
+export const REDACTED = '<secret contents redacted>';
+
+/**
+ * `value` (an object or a patch document of `kind`) with the values of the kind's secret fields
+ * replaced by {@link REDACTED}: each entry of a map field (but a patch's "$" directives), or the
+ * whole field. A copy when anything is replaced; `value` itself is never changed.
+ */
+export function redactSecretFields(kind: Pick<KindDefinition, 'secretFields'>, value: unknown): unknown {
+  const fields = kind.secretFields;
+  if (fields === undefined || fields.length === 0 || typeof value !== 'object' || value === null || Array.isArray(value)) return value;
+  const copy: Record<string, unknown> = { ...(value as Record<string, unknown>) };
+  for (const name of fields) {
+    const field = copy[name];
+    if (field === undefined || field === null) continue;
+    // Keys starting with "$" are a strategic merge patch's directives, not data.
+    copy[name] =
+      typeof field === 'object' && !Array.isArray(field)
+        ? Object.fromEntries(Object.entries(field).map(([k, v]) => [k, k.startsWith('$') ? v : REDACTED]))
+        : REDACTED;
+  }
+  return copy;
 }
 
 /** The OpenAPI definition name of a kind's list: its schema's name with the list kind as the last element. */

@@ -14,6 +14,8 @@ import type { FieldError } from '../errors.ts';
 const DNS1123_LABEL_FMT = '[a-z0-9]([-a-z0-9]*[a-z0-9])?';
 const DNS1123_SUBDOMAIN_FMT = `${DNS1123_LABEL_FMT}(\\.${DNS1123_LABEL_FMT})*`;
 const DNS1123_LABEL = new RegExp(`^${DNS1123_LABEL_FMT}$`);
+const DNS1035_LABEL_FMT = '[a-z]([-a-z0-9]*[a-z0-9])?';
+const DNS1035_LABEL = new RegExp(`^${DNS1035_LABEL_FMT}$`);
 const DNS1123_SUBDOMAIN = new RegExp(`^${DNS1123_SUBDOMAIN_FMT}$`);
 const QUALIFIED_NAME_FMT = '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]';
 const QUALIFIED_NAME = new RegExp(`^${QUALIFIED_NAME_FMT}$`);
@@ -56,6 +58,12 @@ const DNS1123_LABEL_MSG = regexError(
   'my-name',
   '123-abc',
 );
+const DNS1035_LABEL_MSG = regexError(
+  "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character",
+  DNS1035_LABEL_FMT,
+  'my-name',
+  'abc-123',
+);
 const DNS1123_SUBDOMAIN_MSG = regexError(
   "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character",
   DNS1123_SUBDOMAIN_FMT,
@@ -93,6 +101,14 @@ export function isDNS1123Label(value: string): string[] {
   if (byteLength(value) > DNS1123_LABEL_MAX) errs.push(maxLenError(DNS1123_LABEL_MAX));
   if (DNS1123_LABEL.test(value)) return errs;
   errs.push(DNS1123_SUBDOMAIN.test(value) ? 'must not contain dots' : DNS1123_LABEL_MSG);
+  return errs;
+}
+
+/** Problems with `value` as an RFC 1035 label (validation.IsDNS1035Label: Service names); empty when valid. */
+export function isDNS1035Label(value: string): string[] {
+  const errs: string[] = [];
+  if (byteLength(value) > DNS1123_LABEL_MAX) errs.push(maxLenError(DNS1123_LABEL_MAX));
+  if (!DNS1035_LABEL.test(value)) errs.push(DNS1035_LABEL_MSG);
   return errs;
 }
 

@@ -36,7 +36,16 @@ export interface FrontDoorOptions {
   grpcServer: GrpcServer;
   /** Limits of the HTTPS listener (DEFAULT_EDGE_LIMITS for what is left out). */
   limits?: Partial<EdgeLimits>;
+  /**
+   * How often the kinds' allocators are repaired and the bootstrap objects made again when gone
+   * (the first pass runs at start); 0 turns the periodic passes off. Default 3 minutes.
+   */
+  allocationRepairIntervalMs?: number;
 }
+
+/** A claim younger than this may belong to a write still under way: repair leaves it alone. */
+const ALLOCATION_REPAIR_GRACE_MS = 60_000;
+const DEFAULT_ALLOCATION_REPAIR_INTERVAL_MS = 180_000;
 
 export interface FrontDoor {
   /** The HTTPS listener: HTTP/2 (ALPN h2) and HTTP/1.1. */
@@ -71,8 +80,54 @@ async function bootstrapNamespaces(o: FrontDoorOptions): Promise<void> {
   }
 }
 
+/** Creates the kinds' bootstrap objects (the `kubernetes` Service, the system priority classes), retrying while the services behind the pipeline come up. */
+async function bootstrapObjects(o: FrontDoorOptions): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await o.pipeline.ensureBootstrapObjects(o.registry);
+      return;
+    } catch (err) {
+      if (attempt >= 60) throw err;
+      o.logger.warn('creating the bootstrap objects failed; retrying', { error: err });
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+}
+
+/**
+ * The allocators' repair and the bootstrap objects, at start and then every interval, in the
+ * background (each replica runs its own: both are safe to run at once). Returns its stop.
+ */
+function startMaintenance(o: FrontDoorOptions): () => void {
+  const interval = o.allocationRepairIntervalMs ?? DEFAULT_ALLOCATION_REPAIR_INTERVAL_MS;
+  const controller = new AbortController();
+  let running: Promise<void> | undefined;
+  const pass = async (): Promise<void> => {
+    try {
+      for (const { resource, report } of await o.pipeline.repairAllocations(o.registry.all, ALLOCATION_REPAIR_GRACE_MS, controller.signal)) {
+        if (report.restored > 0 || report.released > 0) o.logger.info('allocations repaired', { resource, restored: report.restored, released: report.released });
+        for (const conflict of report.conflicts) o.logger.warn('a value is held by several objects', { resource, conflict });
+      }
+      await o.pipeline.ensureBootstrapObjects(o.registry, controller.signal);
+    } catch (err) {
+      if (!controller.signal.aborted) o.logger.warn('allocation repair failed; trying again at the next pass', { error: err });
+    }
+  };
+  const run = () => {
+    if (running === undefined) running = pass().finally(() => (running = undefined));
+  };
+  run();
+  const timer = interval > 0 ? setInterval(run, interval) : undefined;
+  timer?.unref();
+  return () => {
+    if (timer !== undefined) clearInterval(timer);
+    controller.abort();
+  };
+}
+
 export async function startFrontDoor(o: FrontDoorOptions): Promise<FrontDoor> {
   await bootstrapNamespaces(o);
+  await bootstrapObjects(o);
 
   const pki = join(o.dataDir, 'pki');
   const ca = await ensureCA(pki, 'kube-grpc-apiserver-ca');
@@ -149,6 +204,7 @@ export async function startFrontDoor(o: FrontDoorOptions): Promise<FrontDoor> {
     https.listen(port, host, () => ok());
   });
 
+  const stopMaintenance = startMaintenance(o);
   o.grpcServer.addService('apiserver.v1.Resources', loadApiProto().apiserver.v1.Resources.service, resourcesHandlers(o.pipeline, o.registry, budget));
 
   return {
@@ -156,6 +212,7 @@ export async function startFrontDoor(o: FrontDoorOptions): Promise<FrontDoor> {
     connections,
     stop: () =>
       new Promise<void>((done) => {
+        stopMaintenance();
         https.close(() => done());
         rest.shutdown();
         // GOAWAY: clients finish their streams in flight and open new ones elsewhere.

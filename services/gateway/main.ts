@@ -3,7 +3,10 @@
  * both running the same pipeline against the auth, admission, storage and watch services.
  */
 import { resolve } from 'node:path';
-import { positiveInt } from '../../lib/config.ts';
+import { ConfigError, positiveInt } from '../../lib/config.ts';
+import { DEFAULT_CLUSTER_CONFIG, type ClusterConfig } from '../../lib/kinds/allocation.ts';
+import { serviceNetwork } from '../../lib/kinds/builtin/service/allocator.ts';
+import { isAdvertisable } from '../../lib/kinds/builtin/service/service.ts';
 import { builtinRegistry } from '../../lib/kinds/index.ts';
 import { generatedSchemaValidator } from '../../lib/kinds/validate.ts';
 import { DefinitionFollower, watchedDefinitions } from '../../lib/kinds/follow.ts';
@@ -13,7 +16,7 @@ import { AuthClient } from '../auth/grpc/client.ts';
 import { StorageClient } from '../storage/grpc/client.ts';
 import { WatchClient } from '../watch/grpc/client.ts';
 import { Pipeline } from './core/pipeline.ts';
-import { startFrontDoor } from './front-door.ts';
+import { splitHostPort, startFrontDoor } from './front-door.ts';
 import { EDGE_LIMIT_FLAGS, edgeLimitsFrom } from './rest/edge-limits.ts';
 import { RESOURCES_MAX_REQUEST_BYTES } from './grpc/server.ts';
 
@@ -54,9 +57,59 @@ const FLAGS = [
   },
   { flag: 'auth-cache-ttl', env: 'AUTH_CACHE_TTL_MS', default: '10000', description: 'milliseconds authn/authz answers are reused; 0 disables' },
   ...EDGE_LIMIT_FLAGS,
+  {
+    flag: 'service-cluster-ip-range',
+    env: 'SERVICE_CLUSTER_IP_RANGE',
+    default: DEFAULT_CLUSTER_CONFIG.serviceClusterIPRange,
+    description:
+      'CIDR the cluster IPs of Services are allocated from, as kube-apiserver\'s flag: one IPv4 or IPv6 range of at most 2^20 addresses; the `kubernetes` Service gets its first address. Give every gateway replica the same',
+  },
+  {
+    flag: 'service-node-port-range',
+    env: 'SERVICE_NODE_PORT_RANGE',
+    default: DEFAULT_CLUSTER_CONFIG.serviceNodePortRange,
+    description: 'ports NodePort and LoadBalancer Services get their node ports from ("30000-32767", "30000+2767" or one port). Give every gateway replica the same',
+  },
+  {
+    flag: 'advertise-address',
+    env: 'GATEWAY_ADVERTISE_ADDRESS',
+    default: '',
+    description:
+      'the address the `kubernetes` Service\'s Endpoints name; by default the host of --https-listen when it is an address pods could reach (not loopback, link-local or unspecified), else the Service has no Endpoints',
+  },
+  {
+    flag: 'allocation-repair-interval',
+    env: 'ALLOCATION_REPAIR_INTERVAL_SECONDS',
+    default: '180',
+    description:
+      'seconds between passes that release cluster IP and node port claims no Service holds (left by a gateway that died between claim and write) and restore the `kubernetes` Service; one pass runs at start; 0 turns the periodic passes off',
+  },
 ] as const;
 
+/** The cluster's pools and the API server's address, from the flags; ConfigError when a range is not usable. */
+function clusterConfig(config: Record<'service-cluster-ip-range' | 'service-node-port-range' | 'advertise-address' | 'https-listen', string>): ClusterConfig {
+  const { host, port } = splitHostPort(config['https-listen']);
+  const cluster: ClusterConfig = {
+    serviceClusterIPRange: config['service-cluster-ip-range'],
+    serviceNodePortRange: config['service-node-port-range'],
+    apiServerPort: port,
+    advertiseAddress: config['advertise-address'] !== '' ? config['advertise-address'] : isAdvertisable(host) ? host : '',
+  };
+  try {
+    serviceNetwork(cluster);
+  } catch (err) {
+    throw new ConfigError((err as Error).message);
+  }
+  if (cluster.advertiseAddress !== '' && !isAdvertisable(cluster.advertiseAddress)) {
+    throw new ConfigError(`--advertise-address "${cluster.advertiseAddress}" is not an address pods could reach`);
+  }
+  return cluster;
+}
+
 await runService('gateway', FLAGS, { maxReceiveMessageBytes: RESOURCES_MAX_REQUEST_BYTES }, async ({ config, logger, telemetry, tls, server, onStop }) => {
+  const cluster = clusterConfig(config);
+  const repairSeconds = Number(config['allocation-repair-interval']);
+  if (!Number.isInteger(repairSeconds) || repairSeconds < 0) throw new ConfigError(`--allocation-repair-interval must be a whole number of seconds, got "${config['allocation-repair-interval']}"`);
   const registry = builtinRegistry();
   const clientOptions = { telemetry, tls };
   const auth = new AuthClient(config['auth-address'], clientOptions);
@@ -85,6 +138,8 @@ await runService('gateway', FLAGS, { maxReceiveMessageBytes: RESOURCES_MAX_REQUE
     watcher,
     authCacheTtlMs: Number(config['auth-cache-ttl']),
     schemas: generatedSchemaValidator(),
+    cluster,
+    logger,
   });
 
   const frontDoor = await startFrontDoor({
@@ -98,6 +153,7 @@ await runService('gateway', FLAGS, { maxReceiveMessageBytes: RESOURCES_MAX_REQUE
     shutdownGraceMs: Number(config['shutdown-grace']) || 10_000,
     grpcServer: server,
     limits: edgeLimitsFrom(config),
+    allocationRepairIntervalMs: repairSeconds * 1000,
   });
   onStop(() => frontDoor.stop());
   const grpcPort = await server.listen(config.listen);

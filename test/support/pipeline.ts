@@ -1,12 +1,13 @@
 /**
  * The gateway's pipeline over a storage in one process, wired as the services wire it (the
  * admission chain of buildAdmissionChain, the generated schemas for decoding, the watch
- * service without caches), with the system namespaces created: for tests of what the pipeline
- * does with a request.
+ * service without caches), with the system namespaces and the kinds' system objects created:
+ * for tests of what the pipeline does with a request.
  */
 import assert from 'node:assert/strict';
 import { StatusError } from '../../lib/errors.ts';
 import type { KindDefinition, KindRegistry } from '../../lib/kinds/index.ts';
+import type { ClusterConfig } from '../../lib/kinds/allocation.ts';
 import { generatedSchemaValidator } from '../../lib/kinds/validate.ts';
 import { createLogger } from '../../lib/log.ts';
 import { buildAdmissionChain } from '../../services/admission/core/chain.ts';
@@ -24,11 +25,12 @@ export interface InProcessPipeline {
   nodes: KindDefinition;
 }
 
-export async function inProcessPipeline(storage: Storage, registry: KindRegistry): Promise<InProcessPipeline> {
+/** `cluster`: the service ranges and API server address kinds' allocators use (kube's defaults when absent). */
+export async function inProcessPipeline(storage: Storage, registry: KindRegistry, options: { cluster?: ClusterConfig } = {}): Promise<InProcessPipeline> {
   const schemas = generatedSchemaValidator();
   const admission = buildAdmissionChain({ registry, storage, schemas });
   const watcher = new WatchService({ caches: new Map(), storage, registry, logger: createLogger({ service: 'test', level: 'error' }) });
-  const pipeline = new Pipeline({ authenticator: new TokenFileAuthenticator([]), authorizer: new PrivilegedGroupAuthorizer(), admission, storage, watcher, schemas });
+  const pipeline = new Pipeline({ authenticator: new TokenFileAuthenticator([]), authorizer: new PrivilegedGroupAuthorizer(), admission, storage, watcher, schemas, cluster: options.cluster });
   const namespaces = registry.get('', 'v1', 'namespaces');
   const configmaps = registry.get('', 'v1', 'configmaps');
   const nodes = registry.get('', 'v1', 'nodes');

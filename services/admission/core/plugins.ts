@@ -5,9 +5,10 @@ import { randomUUID, randomInt } from 'node:crypto';
 import { invalid, notFound, StatusError, type FieldError } from '../../../lib/errors.ts';
 import type { KubeObject } from '../../../lib/kube.ts';
 import { isPlainObject, rfc3339 } from '../../../lib/kube.ts';
-import type { KindRegistry } from '../../../lib/kinds/index.ts';
+import type { KindRegistry, NameValidation } from '../../../lib/kinds/index.ts';
 import type { GoShapes } from '../../../lib/kinds/go-json.ts';
-import { isDNS1123Label, isDNS1123Subdomain, validateAnnotations, validateLabels } from '../../../lib/validation/names.ts';
+import { isDNS1035Label, isDNS1123Label, isDNS1123Subdomain, validateAnnotations, validateLabels } from '../../../lib/validation/names.ts';
+import { NAME_MAY_NOT_CONTAIN, pathSegmentNameErrors } from '../../../lib/validation/path.ts';
 import type { SchemaValidator } from '../../../lib/kinds/validate.ts';
 import type { Storage } from '../../storage/api.ts';
 import type { AdmissionRequest, MutatingPlugin, ValidatingPlugin } from '../api.ts';
@@ -72,6 +73,19 @@ function maskTrailingDash(prefix: string): string {
   return prefix.length > 1 && prefix.endsWith('-') ? `${prefix.slice(0, -2)}a` : prefix;
 }
 
+/** The name checks of NameValidation (kube's name validation functions). */
+const NAME_CHECKS: Readonly<Record<NameValidation, (name: string) => string[]>> = {
+  dns1123Subdomain: isDNS1123Subdomain,
+  dns1123Label: isDNS1123Label,
+  dns1035Label: isDNS1035Label,
+  pathSegmentName: pathSegmentNameErrors,
+};
+
+/** path.IsValidPathSegmentPrefix: what a generateName of a path-segment-named kind may not contain. */
+function pathSegmentPrefixErrors(prefix: string): string[] {
+  return NAME_MAY_NOT_CONTAIN.filter((c) => prefix.includes(c)).map((c) => `may not contain '${c}'`);
+}
+
 /**
  * ValidateObjectMeta of kube: a valid name (or generateName), a namespace exactly when the
  * resource is namespaced, label keys and values (metadata.labels) and annotation keys and
@@ -96,10 +110,12 @@ export class ObjectMetaValidation implements ValidatingPlugin {
     if (info === undefined || object === undefined) return;
     const metadata = object.metadata ?? {};
     const errors: FieldError[] = [];
-    const validateName = info.nameValidation === 'dns1123Label' ? isDNS1123Label : isDNS1123Subdomain;
+    const validateName = NAME_CHECKS[info.nameValidation];
     const generate = metadata.generateName ?? '';
     if (typeof generate === 'string' && generate !== '') {
-      for (const detail of validateName(maskTrailingDash(generate))) {
+      // A path segment prefix may be "." or ".." (characters follow); only its contents are checked.
+      const prefixErrors = info.nameValidation === 'pathSegmentName' ? pathSegmentPrefixErrors : validateName;
+      for (const detail of prefixErrors(maskTrailingDash(generate))) {
         errors.push({ type: 'FieldValueInvalid', field: 'metadata.generateName', value: generate, detail });
       }
     }

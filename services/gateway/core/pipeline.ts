@@ -6,12 +6,14 @@
 import { createHash } from 'node:crypto';
 import { badRequest, invalid, StatusError } from '../../../lib/errors.ts';
 import { isPlainObject, type KubeObject } from '../../../lib/kube.ts';
-import { applyPatch, decodePatch, mergeFactsOf, patchTypeOf, type FactsSchema } from '../../../lib/patch/index.ts';
+import { applyPatch, decodePatch, mergeFactsOf, patchTypeOf, type DecodedPatch, type FactsSchema, type MergeSchema } from '../../../lib/patch/index.ts';
 import { goFormat } from '../../../lib/patch/go-format.ts';
 import { decodeObjectMeta } from '../../../lib/object-meta.ts';
 import { checkListOptions, type ListOptions } from '../../../lib/list-options.ts';
-import { apiVersionOf, withTypeMeta, type KindDefinition } from '../../../lib/kinds/index.ts';
+import { apiVersionOf, REDACTED, redactSecretFields, withTypeMeta, type KindDefinition, type KindRegistry } from '../../../lib/kinds/index.ts';
+import { DEFAULT_CLUSTER_CONFIG, type Allocation, type AllocationContext, type ClusterConfig, type RepairReport } from '../../../lib/kinds/allocation.ts';
 import { GoShapes } from '../../../lib/kinds/go-json.ts';
+import type { Logger } from '../../../lib/log.ts';
 import { fieldValidationOf, type JsonSource, type SchemaValidator } from '../../../lib/kinds/validate.ts';
 import { pathSegmentNameErrors } from '../../../lib/validation/path.ts';
 import type { Admission, AdmissionRequest, Operation } from '../../admission/api.ts';
@@ -34,6 +36,14 @@ export interface PipelineOptions {
    * fields; see lib/kinds/validate.ts). Without it only kind, apiVersion and metadata are.
    */
   schemas?: SchemaValidator;
+  /**
+   * What the cluster hands out and where the API server is (kube-apiserver's
+   * --service-cluster-ip-range, --service-node-port-range, ...): what kinds' allocators and
+   * bootstrap objects read. kube's defaults when absent.
+   */
+  cluster?: ClusterConfig;
+  /** Where failures nobody waits for are reported (a release after a delete). */
+  logger?: Logger;
   /**
    * The Go shapes of built-in kinds (lib/kinds/go-json.ts): what get, list and delete answer is
    * shaped as kube's decoding and encoding of every object it reads shapes it (writes are
@@ -116,6 +126,27 @@ function normalizeBody(target: Target, raw: KubeObject, schemas: SchemaValidator
   return checkAgainstTarget(target, withDefaults(info, decoded));
 }
 
+/**
+ * applyPatch, whose refusals never show the values of the kind's secret fields: a strategic
+ * merge patch that fails quotes part of the patch in its message (as kube's does), so for a
+ * kind with secret fields the message is taken from the same patch applied with those values
+ * redacted (it fails the same way, showing the marker where the values were).
+ */
+function applyPatchShowingNoSecret(info: KindDefinition, decoded: DecodedPatch, current: KubeObject, facts: MergeSchema | undefined): unknown {
+  try {
+    return applyPatch(decoded, current, facts);
+  } catch (err) {
+    if ((info.secretFields ?? []).length === 0 || decoded.document === undefined || !(err instanceof StatusError)) throw err;
+    try {
+      applyPatch({ ...decoded, document: redactSecretFields(info, decoded.document) }, redactSecretFields(info, current) as KubeObject, facts);
+    } catch (redacted) {
+      if (redacted instanceof StatusError && redacted.reason === err.reason) throw redacted;
+    }
+    // The redacted patch did not fail alike (its values mattered): say so, and show nothing of it.
+    throw new StatusError(err.reason, `the patch could not be applied: ${REDACTED}`);
+  }
+}
+
 /** The kind's scheme defaults, applied as kube applies them when it decodes a body. */
 function withDefaults(info: KindDefinition, object: KubeObject): KubeObject {
   return info.strategy.defaults === undefined ? object : info.strategy.defaults(object);
@@ -175,6 +206,26 @@ function admissionRequest(
     dryRun: dryRun === true,
   };
 }
+
+/**
+ * Whether a failed write certainly stored nothing, so that what was allocated for it can be
+ * released at once. After any other failure (storage unreachable, a deadline) the write may have
+ * happened: its claims stay, and the allocator's repair releases them if the object never appears.
+ */
+function certainlyNotWritten(err: unknown): boolean {
+  if (!(err instanceof StatusError)) return false;
+  return ['AlreadyExists', 'Conflict', 'NotFound', 'Invalid', 'BadRequest', 'Forbidden', 'RequestEntityTooLarge', 'Gone', 'Expired'].includes(err.reason);
+}
+
+/** Whether a stored answer is an object the write removed (an update that emptied the finalizers of an object being deleted). */
+function isRemoved(object: KubeObject): boolean {
+  const deletion: unknown = object.metadata?.deletionTimestamp;
+  const finalizers: unknown = object.metadata?.finalizers;
+  return deletion !== undefined && deletion !== null && (!Array.isArray(finalizers) || finalizers.length === 0);
+}
+
+/** The user the API server acts as itself (bootstrap objects). */
+const APISERVER_USER: UserInfo = { username: 'system:apiserver', uid: '', groups: ['system:masters'] };
 
 export class Pipeline {
   private readonly o: PipelineOptions;
@@ -272,9 +323,102 @@ export class Pipeline {
     await this.authorizeResource(user, 'create', { ...target, name: '' }, signal);
     const admitted = await this.o.admission.admit(admissionRequest('CREATE', target, name, user, options.dryRun, object), signal);
     if (admitted === undefined) throw new StatusError('InternalError', 'admission returned no object');
-    if (options.dryRun === true) return admitted;
-    const finalName = admitted.metadata?.name ?? '';
-    return this.o.storage.create({ ...this.ref(target), name: finalName }, admitted, signal);
+    return this.createAdmitted(target, admitted, options.dryRun === true, signal);
+  }
+
+  /**
+   * Stores an admitted new object, with what its kind's allocator claims for it (claimed after
+   * admission, so only for a valid object with its final name: docs/decisions.md), released
+   * again when the write fails. A dry run claims nothing and answers the object.
+   */
+  private async createAdmitted(target: Target, admitted: KubeObject, dryRun: boolean, signal?: AbortSignal): Promise<KubeObject> {
+    const allocator = target.info.allocator;
+    const allocation = allocator === undefined ? undefined : await allocator.allocateCreate(admitted, this.allocationContext(dryRun, signal));
+    const object = allocation?.object ?? admitted;
+    if (dryRun) return object;
+    const finalName = object.metadata?.name ?? '';
+    return this.written(allocation, () => this.o.storage.create({ ...this.ref(target), name: finalName }, object, signal));
+  }
+
+  /** What allocators get for one request. */
+  private allocationContext(dryRun: boolean, signal?: AbortSignal): AllocationContext {
+    return { store: this.o.storage, cluster: this.o.cluster ?? DEFAULT_CLUSTER_CONFIG, dryRun, signal };
+  }
+
+  /** Runs a write and finishes its allocation: committed when stored, reverted when certainly not. */
+  private async written<T>(allocation: Allocation | undefined, write: () => Promise<T>): Promise<T> {
+    let result: T;
+    try {
+      result = await write();
+    } catch (err) {
+      if (allocation !== undefined && certainlyNotWritten(err)) await allocation.revert();
+      throw err;
+    }
+    await allocation?.commit();
+    return result;
+  }
+
+  /** Releases what a removed object held (kube's AfterDelete); a failure is logged and left to the allocator's repair. */
+  private async released(info: KindDefinition, object: KubeObject): Promise<void> {
+    if (info.allocator === undefined) return;
+    try {
+      await info.allocator.release(object, this.allocationContext(false));
+    } catch (err) {
+      this.o.logger?.warn('releasing what a removed object held failed; the repair will', { resource: info.resource, error: err });
+    }
+  }
+
+  /** Allocation of an update: what the allocator claims for `admitted` given the stored `current`. */
+  private async allocateUpdate(info: KindDefinition, admitted: KubeObject, current: KubeObject, dryRun: boolean, signal?: AbortSignal): Promise<Allocation | undefined> {
+    return info.allocator?.allocateUpdate(admitted, current, this.allocationContext(dryRun, signal));
+  }
+
+  /**
+   * Creates the objects every cluster has that come with the served kinds (KindDefinition
+   * bootstrap: the `kubernetes` Service, the system priority classes), as kube-apiserver's bootstrap controllers and post-start hooks do: through
+   * defaults, admission, allocation and storage as the API server itself, without
+   * authorization. Existing ones are left alone; objects of kinds not served are skipped. Safe
+   * to run from every replica at once.
+   */
+  async ensureBootstrapObjects(registry: KindRegistry, signal?: AbortSignal): Promise<void> {
+    const cluster = this.o.cluster ?? DEFAULT_CLUSTER_CONFIG;
+    for (const kind of registry.all) {
+      for (const wanted of kind.bootstrap?.(cluster) ?? []) {
+        const info = registry.byKind(String(wanted.apiVersion), String(wanted.kind));
+        if (info === undefined) continue;
+        const name = String(wanted.metadata?.name ?? '');
+        const target: Target = { info, namespace: info.namespaced ? String(wanted.metadata?.namespace ?? '') : '', name: '' };
+        const ref = { ...this.ref(target), name };
+        try {
+          await this.o.storage.get(ref, {}, signal);
+          continue;
+        } catch (err) {
+          if (!(err instanceof StatusError) || err.reason !== 'NotFound') throw err;
+        }
+        const object = checkAgainstTarget(target, withDefaults(info, structuredClone(wanted)));
+        try {
+          const admitted = await this.o.admission.admit(admissionRequest('CREATE', target, name, APISERVER_USER, false, object), signal);
+          await this.createAdmitted(target, admitted ?? object, false, signal);
+        } catch (err) {
+          // Another replica was first (the object, or the values it claims, exist).
+          if (await this.o.storage.get(ref, {}, signal).then(() => true, () => false)) continue;
+          throw err;
+        }
+      }
+    }
+  }
+
+  /**
+   * One repair pass of every served kind's allocator (records left by a crash, values held
+   * without a record); records younger than `graceMs` are left alone. Reports per resource.
+   */
+  async repairAllocations(kinds: readonly KindDefinition[], graceMs: number, signal?: AbortSignal): Promise<{ resource: string; report: RepairReport }[]> {
+    const reports: { resource: string; report: RepairReport }[] = [];
+    for (const kind of kinds) {
+      if (kind.allocator === undefined) continue;
+      reports.push({ resource: kind.resource, report: await kind.allocator.repair(this.allocationContext(false, signal), { graceMs }) });
+    }
+    return reports;
   }
 
   /**
@@ -283,7 +427,7 @@ export class Pipeline {
    * storage as the apiserver itself, without authorization. Existing ones are left alone.
    */
   async ensureSystemNamespaces(info: KindDefinition, signal?: AbortSignal): Promise<void> {
-    const user: UserInfo = { username: 'system:apiserver', uid: '', groups: ['system:masters'] };
+    const user = APISERVER_USER;
     for (const name of SYSTEM_NAMESPACES) {
       const object = withDefaults(info, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
       try {
@@ -335,12 +479,16 @@ export class Pipeline {
       // The old object as kube's strategies see it (decoded): in shape, so that an object stored
       // before writes were shaped does not differ from its update in fields nobody changed.
       const current = this.shaped(await this.o.storage.get(this.ref(target), {}, signal), target.info);
-      const admitted = await this.o.admission.admit(admissionRequest('UPDATE', target, target.name, user, options.dryRun, object, current), signal);
-      if (admitted === undefined) throw new StatusError('InternalError', 'admission returned no object');
+      const admittedObject = await this.o.admission.admit(admissionRequest('UPDATE', target, target.name, user, options.dryRun, object, current), signal);
+      if (admittedObject === undefined) throw new StatusError('InternalError', 'admission returned no object');
+      const allocation = await this.allocateUpdate(target.info, admittedObject, current, options.dryRun === true, signal);
+      const admitted = allocation?.object ?? admittedObject;
       if (options.dryRun === true) return admitted;
       const pinned = conditional ? admitted : { ...admitted, metadata: { ...admitted.metadata, resourceVersion: current.metadata?.resourceVersion ?? '' } };
       try {
-        return withTypeMeta(await this.o.storage.update(this.ref(target), pinned, signal), target.info);
+        const stored = withTypeMeta(await this.written(allocation, () => this.o.storage.update(this.ref(target), pinned, signal)), target.info);
+        if (isRemoved(stored)) await this.released(target.info, stored);
+        return stored;
       } catch (err) {
         if (conditional || attempt >= 4 || !(err instanceof StatusError) || err.reason !== 'Conflict') throw err;
       }
@@ -369,10 +517,11 @@ export class Pipeline {
     for (let attempt = 0; ; attempt++) {
       // patched as kube patches the current object: decoded and encoded again, so in shape
       const current = this.shaped(withTypeMeta(await this.o.storage.get(this.ref(target), {}, signal), info), info);
-      const patched = applyPatch(decoded, current, facts);
+      const patched = applyPatchShowingNoSecret(info, decoded, current, facts);
       // What the patch handler shows of the patch in its errors: the patched JSON, or for a
       // strategic merge patch the patch as Go prints its map.
-      const shown = (): string => (type === 'strategic' ? goFormat(decoded.document) : JSON.stringify(patched));
+      // (The values of a kind's secret fields are redacted there, though kube shows them.)
+      const shown = (): string => (type === 'strategic' ? goFormat(redactSecretFields(info, decoded.document)) : JSON.stringify(redactSecretFields(info, patched)));
       const refuse = (detail: string): StatusError => invalid('', '', '', [{ type: 'FieldValueInvalid', field: 'patch', value: shown(), detail }]);
       let object: KubeObject;
       const warnings: string[] = [];
@@ -392,8 +541,10 @@ export class Pipeline {
       if (name !== target.name) {
         throw badRequest(`the name of the object (${String(name)}) does not match the name on the URL (${target.name})`);
       }
-      const admitted = await this.o.admission.admit(admissionRequest('UPDATE', target, target.name, user, options.dryRun, object, current), signal);
-      if (admitted === undefined) throw new StatusError('InternalError', 'admission returned no object');
+      const admittedObject = await this.o.admission.admit(admissionRequest('UPDATE', target, target.name, user, options.dryRun, object, current), signal);
+      if (admittedObject === undefined) throw new StatusError('InternalError', 'admission returned no object');
+      const allocation = await this.allocateUpdate(info, admittedObject, current, options.dryRun === true, signal);
+      const admitted = allocation?.object ?? admittedObject;
       if (options.dryRun === true) {
         for (const w of warnings) options.warnings?.add(w);
         return admitted;
@@ -402,7 +553,8 @@ export class Pipeline {
       // refuses it if the object changed since. A patch that removed it applies to what was read.
       const pinned = (admitted.metadata?.resourceVersion ?? '') === '' ? { ...admitted, metadata: { ...admitted.metadata, resourceVersion: current.metadata?.resourceVersion ?? '' } } : admitted;
       try {
-        const stored = withTypeMeta(await this.o.storage.update(this.ref(target), pinned, signal), info);
+        const stored = withTypeMeta(await this.written(allocation, () => this.o.storage.update(this.ref(target), pinned, signal)), info);
+        if (isRemoved(stored)) await this.released(info, stored);
         for (const w of warnings) options.warnings?.add(w);
         return stored;
       } catch (err) {
@@ -427,6 +579,7 @@ export class Pipeline {
     const uid: unknown = current.metadata?.uid;
     if ((preconditions.uid ?? '') === '' && typeof uid === 'string') preconditions.uid = uid;
     const result = await this.o.storage.delete(this.ref(target), preconditions, signal);
+    if (!result.pending) await this.released(target.info, result.object);
     return { ...result, object: this.shaped(withTypeMeta(result.object, target.info), target.info) };
   }
 

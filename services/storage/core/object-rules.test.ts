@@ -43,6 +43,17 @@ describe('prepareUpdate', () => {
     }
   });
 
+  test('under the "spec" and "none" rules a change outside the spec is still a change, with no new generation', () => {
+    for (const rule of ['spec', 'none'] as const) {
+      const next = copy();
+      next.data = { k: 'v' };
+      const prepared = prepareUpdate(stored, next, rule);
+      assert.equal(prepared.unchanged, false, rule);
+      assert.equal(prepared.object.metadata?.generation, 3, rule);
+      assert.equal(prepareUpdate(stored, copy(), rule).unchanged, true, rule);
+    }
+  });
+
   test('the object to store has neither resourceVersion nor selfLink', () => {
     const next = copy();
     next.metadata = { ...next.metadata, selfLink: '/x' };

@@ -175,15 +175,13 @@ export function prepareUpdate(current: KubeObject, next: KubeObject, rule: Gener
     (stored.deletionGracePeriodSeconds ?? 0) === 0 &&
     finalizersOf(current).length > 0 &&
     finalizersOf(object).length === 0;
-  // The desired state was compared above; what else an object holds is its metadata, status,
-  // kind and apiVersion. The stored resourceVersion is the key's revision, not content.
+  // Everything but metadata is compared whatever the generation rule (a rule may look at the
+  // spec only, or at nothing); metadata as it would be stored. The stored resourceVersion is
+  // the key's revision, not content.
   const { resourceVersion: _rv, ...storedWithoutVersion } = stored;
-  const unchanged =
-    sameDesiredState &&
-    isDeepStrictEqual(storedWithoutVersion, metadata) &&
-    isDeepStrictEqual(current.status, next.status) &&
-    isDeepStrictEqual(current.kind, next.kind) &&
-    isDeepStrictEqual(current.apiVersion, next.apiVersion);
+  const { metadata: _currentMetadata, ...currentContent } = current;
+  const { metadata: _nextMetadata, ...nextContent } = next;
+  const unchanged = sameDesiredState && isDeepStrictEqual(storedWithoutVersion, metadata) && isDeepStrictEqual(currentContent, nextContent);
   return { object, remove, unchanged };
 }
 
