@@ -225,6 +225,27 @@ describe('built-in objects answer in the shape kube gives them', () => {
     assert.deepEqual(patched.metadata?.labels, { tier: 'db' });
   });
 
+  test('an empty list sent to an omitempty field is no change: a Job re-applied with tolerations: [] keeps its immutable template', async () => {
+    // kube's strategies compare with a semantic equality for which nil and empty are the same;
+    // here both sides are compared in the shape kube writes, where an empty omitempty list is none.
+    const { pipeline } = await inProcessPipeline(new MemoryStorage(), registry);
+    const jobs = registry.get('batch', 'v1', 'jobs');
+    assert.ok(jobs !== undefined);
+    const collection: Target = { info: jobs, namespace: 'default', name: '' };
+    const created = await pipeline.create(admin, collection, {
+      apiVersion: 'batch/v1',
+      kind: 'Job',
+      metadata: { name: 'once' },
+      spec: { template: { spec: { restartPolicy: 'Never', containers: [{ name: 'c', image: 'busybox' }] } } },
+    });
+    const again = structuredClone(created) as KubeObject & { spec: { template: { spec: Record<string, unknown> } } };
+    again.spec.template.spec.tolerations = [];
+    again.metadata = { ...again.metadata, labels: { ...(again.metadata?.labels ?? {}), run: 'again' } };
+    const updated = await pipeline.update(admin, { ...collection, name: 'once' }, again);
+    assert.equal(updated.metadata?.labels?.run, 'again');
+    assert.deepEqual(updated.spec, created.spec);
+  });
+
   test('an object stored before writes were shaped is answered in shape by get, list and a watch', async () => {
     const storage = new MemoryStorage();
     const { pipeline, nodes } = await inProcessPipeline(storage, registry);
