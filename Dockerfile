@@ -21,7 +21,7 @@ COPY proto/ proto/
 RUN node node_modules/.bin/proto-loader-gen-types --longs String --enums String --defaults --oneofs \
       --includeComments --grpcLib @grpc/grpc-js -I proto -O lib/gen \
       apiserver/v1/meta.proto apiserver/v1/storage.proto apiserver/v1/auth.proto apiserver/v1/admission.proto \
-      apiserver/v1/watch.proto apiserver/v1/resources.proto google/rpc/status.proto \
+      apiserver/v1/watch.proto apiserver/v1/resources.proto apiserver/v1/typed.proto google/rpc/status.proto \
  && find lib/gen -name '*.ts' -exec sed -i -E "s#from '(\.{1,2}/[^']*)'#from '\1.ts'#" {} +
 
 # --- production dependencies ----------------------------------------------------------------

@@ -3,7 +3,7 @@ import tseslint from 'typescript-eslint';
 import { serviceBoundaries } from './scripts/lint/service-boundaries.js';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'lib/gen/', '.data/'] },
+  { ignores: ['node_modules/', 'lib/gen/', 'packages/client/src/gen/', '.data/'] },
   ...tseslint.configs.recommended,
   {
     rules: {

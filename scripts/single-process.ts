@@ -8,7 +8,7 @@
  */
 import { join, resolve } from 'node:path';
 import { ensureCA } from '../lib/pki.ts';
-import { builtinRegistry } from '../lib/kinds/index.ts';
+import { builtinRegistry, storedKinds } from '../lib/kinds/index.ts';
 import { DEFAULT_CLUSTER_CONFIG } from '../lib/kinds/allocation.ts';
 import { generatedSchemaValidator } from '../lib/kinds/validate.ts';
 import { DefinitionFollower, storedDefinitions } from '../lib/kinds/follow.ts';
@@ -50,7 +50,7 @@ await runService('single-process', FLAGS, { maxReceiveMessageBytes: RESOURCES_MA
   const storage = new MemoryStorage({ logger, kinds: registry });
   const schemas = generatedSchemaValidator();
   const admission = buildAdmissionChain({ registry, storage, schemas });
-  const { caches, subscription } = await feedCachesLocally({ source: storage, storage, resources: registry.all, logger, cacheCapacity: 10_000, registry });
+  const { caches, subscription } = await feedCachesLocally({ source: storage, storage, resources: storedKinds(registry.all), logger, cacheCapacity: 10_000, registry });
   onStop(() => subscription.close());
   const watcher = new WatchService({ caches, storage, registry, logger, history: (r, from, to) => readHistory(storage, r, from, to) });
   onStop(() => {

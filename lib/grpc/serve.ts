@@ -24,6 +24,11 @@ export interface CallContext {
   readonly metadata: grpc.Metadata;
   /** Aborted when the client cancels or the server shuts down. */
   readonly signal: AbortSignal;
+  /**
+   * Trailing metadata sent with the answer of a unary call (e.g. the warnings of a write);
+   * absent where there is none to send (streams, calls multiplexed over Exchange).
+   */
+  readonly trailers?: grpc.Metadata;
 }
 
 export type UnaryHandler<Req, Res> = (request: Req, ctx: CallContext) => Promise<Res>;
@@ -254,6 +259,15 @@ export class GrpcServer {
     this.serviceNames.push(serviceName);
   }
 
+  /**
+   * Adds services that come with their own grpc-js implementation and add themselves to a
+   * server (as @grpc/reflection's ReflectionService does): their calls pass the request guard
+   * but get no span, no Status translation and no health status of their own.
+   */
+  addSelfServedServices(register: (server: Pick<grpc.Server, 'addService'>) => void): void {
+    register({ addService: (definition, implementation) => this.server.addService(definition, implementation) });
+  }
+
   /** Binds and starts serving; resolves with the bound port (useful with port 0). */
   async listen(address: string): Promise<number> {
     const port = await new Promise<number>((resolve, reject) => {
@@ -335,10 +349,11 @@ export class GrpcServer {
   private wrapUnary(rpcName: string, handler: UnaryHandler<unknown, unknown>): grpc.handleUnaryCall<unknown, unknown> {
     return (call, callback) => {
       const { ctx, otelContext, done } = this.begin(rpcName, call, false);
+      const trailers = new grpc.Metadata();
       context
-        .with(otelContext, () => handler(call.request, ctx))
+        .with(otelContext, () => handler(call.request, { ...ctx, trailers }))
         .then(
-          (response) => callback(null, response),
+          (response) => callback(null, response, trailers),
           (err: unknown) => callback(toGrpcStatus(this.fail(rpcName, err, otelContext))),
         )
         .finally(done);

@@ -77,6 +77,9 @@ test('a Time value is written null when zero, unless the field has omitzero (Obj
   assert.deepEqual(node.metadata, { name: 'n' });
   const template = shape({ metadata: { name: 'd' }, spec: { template: { metadata: { creationTimestamp: '0001-01-01T00:00:00Z' } } } }, 'io.k8s.api.apps.v1.Deployment');
   assert.deepEqual((template.spec as Record<string, Record<string, unknown>>).template!.metadata, {});
+  // and so when the struct holding it is written as a whole zero value
+  const none = shape({ metadata: { name: 'd' }, spec: {} }, 'io.k8s.api.apps.v1.Deployment');
+  assert.deepEqual((none.spec as Record<string, Record<string, unknown>>).template, { metadata: {}, spec: { containers: null } });
 });
 
 test("a nil slice, map or pointer without omitempty is null; an empty one is kept; null is a value's zero", () => {

@@ -157,6 +157,8 @@ function zero(shape: Shape): unknown {
     case 'struct': {
       const out: Record<string, unknown> = {};
       for (const field of shape.fields) {
+        // a zero value is what omitzero leaves out
+        if (field.omitZero) continue;
         if (field.rule === 'pointer') {
           if (!field.omitEmpty) out[field.name] = null;
         } else if (field.rule === 'always') out[field.name] = zero(field.shape);

@@ -118,6 +118,92 @@ export interface ScaleSubresource {
   readonly selectorPath?: string;
 }
 
+/** An object a subresource handler reads or writes: its resource and where it is. */
+export interface SubresourceObjectRef {
+  /** API group; "" for the core group. */
+  readonly group: string;
+  /** Plural resource, e.g. "pods". */
+  readonly resource: string;
+  /** "" for cluster-scoped resources. */
+  readonly namespace: string;
+  readonly name: string;
+}
+
+/**
+ * What a POST subresource's handler reads and writes, as kube's subresource storage does: the
+ * stored objects directly, without authorization, admission or the kinds' strategies (the
+ * request itself was authorized and admitted). Errors are StatusErrors as storage's.
+ */
+export interface SubresourceStore {
+  get(ref: SubresourceObjectRef): Promise<KubeObject>;
+  /** Every object of a resource in a namespace ("" for all), in key order. */
+  list(ref: Omit<SubresourceObjectRef, 'name'>): Promise<KubeObject[]>;
+  /** Replaces an object, only if `object.metadata.resourceVersion` is still the stored one (Conflict otherwise). */
+  update(ref: SubresourceObjectRef, object: KubeObject): Promise<KubeObject>;
+  /** Deletes an object if the preconditions hold; one with finalizers stays, marked (`pending`). */
+  delete(ref: SubresourceObjectRef, preconditions: { uid?: string; resourceVersion?: string }): Promise<{ object: KubeObject; pending: boolean }>;
+}
+
+/** One POST to a subresource, as its handler gets it. */
+export interface SubresourceCall {
+  /** The object the request names: `<resource>/<name>/<subresource>` in `namespace`. */
+  readonly namespace: string;
+  readonly name: string;
+  /** The body: decoded against the subresource's schema, checked against the URL and admitted. */
+  readonly body: KubeObject;
+  /** The request's dryRun: everything is checked, nothing is written. */
+  readonly dryRun: boolean;
+  readonly store: SubresourceStore;
+  /** The time written into what the handler changes (conditions' transition times). */
+  now(): Date;
+}
+
+/**
+ * A subresource that takes POSTs (kube's NamedCreater subresources, e.g. pods/binding,
+ * pods/eviction): the kind of its body, and its handler. Discovery lists it with the verb
+ * "create" and its kind as responseKind.
+ */
+export interface PostSubresource {
+  /** The group, version and kind of the body (and of discovery's responseKind). */
+  readonly group: string;
+  readonly version: string;
+  readonly kind: string;
+  /** The OpenAPI definition name of the body's schema, which bodies are decoded against. */
+  readonly schema: string;
+  /**
+   * Other API versions a body may name, read with the same schema (kube's AcceptsGroupVersion:
+   * eviction takes policy/v1beta1 bodies too).
+   */
+  readonly acceptedApiVersions?: readonly string[];
+  /**
+   * Does what the POST asks; resolves with the answer (kube's handlers answer a Status with
+   * status Success; the code is filled in as 201 when absent, as kube's create handler does),
+   * or rejects with a StatusError.
+   */
+  create(call: SubresourceCall): Promise<KubeObject>;
+}
+
+/**
+ * The kind whose storage a view kind's objects live in, and the conversions between them (kube's
+ * conversion functions). Both take and return plain JSON objects and never throw on malformed
+ * input; each sets the apiVersion and kind of its target. The view's selectable fields must be
+ * selectable, under the same names, on the stored kind.
+ */
+export interface StoredAs {
+  readonly group: string;
+  readonly version: string;
+  readonly resource: string;
+  /** This kind's object in the stored kind's form. */
+  toStored(object: KubeObject): KubeObject;
+  /** A stored object in this kind's form. */
+  fromStored(object: KubeObject): KubeObject;
+}
+
+/** The kinds that hold storage of their own: every kind but the views of another ({@link StoredAs}). */
+export function storedKinds<K extends { storedAs?: StoredAs }>(kinds: readonly K[]): K[] {
+  return kinds.filter((k) => k.storedAs === undefined);
+}
+
 /** Where a kind comes from: built in, or registered at run time (a CustomResourceDefinition). */
 export type KindSource = 'builtin' | 'custom';
 
@@ -131,6 +217,13 @@ export interface KindDefinition extends ResourceInfo {
   readonly statusStrategy?: StatusStrategy;
   /** Its `scale` subresource, when it has one (see `subresources`). */
   readonly scale?: ScaleSubresource;
+  /**
+   * Set when the kind is a view of another kind's stored objects, as kube serves one storage
+   * at several group-versions (events.k8s.io/v1 Event over core/v1 Event, autoscaling/v1 over
+   * autoscaling/v2 HorizontalPodAutoscaler): its objects are converted on the way to and from
+   * storage, and it has no storage, changefeed channel or watch cache of its own.
+   */
+  readonly storedAs?: StoredAs;
   /** Its Table printing; the generic NAME/AGE columns when absent. */
   readonly printer?: KindPrinter;
   /**
@@ -174,6 +267,11 @@ export interface KindDefinition extends ResourceInfo {
    * of kinds not served are left out.
    */
   bootstrap?(cluster: ClusterConfig): KubeObject[];
+  /**
+   * Its POST subresources by name (each also listed in `subresources`): what serves
+   * `POST <resource>/<name>/<subresource>`.
+   */
+  readonly postSubresources?: Readonly<Record<string, PostSubresource>>;
 }
 
 /** The redaction marker of {@link KindDefinition.secretFields}, kube's words for a secret it will not show. */

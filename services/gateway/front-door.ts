@@ -14,7 +14,9 @@ import { loadApiProto } from '../../lib/proto.ts';
 import type { KindRegistry } from '../../lib/kinds/index.ts';
 import type { Telemetry } from '../../lib/tracing.ts';
 import type { Pipeline } from './core/pipeline.ts';
+import { serveReflection } from './grpc/reflection.ts';
 import { resourcesHandlers } from './grpc/server.ts';
+import { serveTypedKinds } from './grpc/typed.ts';
 import { BodyReader } from './rest/body.ts';
 import { BodyBudget, ConnectionLimiter, DEFAULT_EDGE_LIMITS, type EdgeLimits } from './rest/edge-limits.ts';
 import { RestHandler } from './rest/handler.ts';
@@ -206,6 +208,8 @@ export async function startFrontDoor(o: FrontDoorOptions): Promise<FrontDoor> {
 
   const stopMaintenance = startMaintenance(o);
   o.grpcServer.addService('apiserver.v1.Resources', loadApiProto().apiserver.v1.Resources.service, resourcesHandlers(o.pipeline, o.registry, budget));
+  const typed = serveTypedKinds(o.grpcServer, o.pipeline, o.registry, budget);
+  serveReflection(o.grpcServer, ['apiserver/v1/resources.proto', ...typed.files], ['apiserver.v1.Resources', ...typed.services]);
 
   return {
     https,

@@ -6,7 +6,7 @@
 import { Redis } from 'ioredis';
 import { positiveInt } from '../../lib/config.ts';
 import { loadApiProto } from '../../lib/proto.ts';
-import { builtinRegistry } from '../../lib/kinds/index.ts';
+import { builtinRegistry, storedKinds } from '../../lib/kinds/index.ts';
 import { DefinitionFollower, watchedDefinitions } from '../../lib/kinds/follow.ts';
 import { runService } from '../../lib/service-main.ts';
 import { StorageClient } from '../storage/grpc/client.ts';
@@ -49,7 +49,7 @@ await runService('watch', FLAGS, { maxReceiveMessageBytes: WATCH_MAX_REQUEST_BYT
   const feed = await CacheFeed.start({
     subscriber,
     storage,
-    resources: registry.all,
+    resources: storedKinds(registry.all),
     logger,
     cacheCapacity: positiveInt('--cache-capacity', config['cache-capacity']),
     cacheMaxAgeMs: positiveInt('--cache-window', config['cache-window']) * 1000,

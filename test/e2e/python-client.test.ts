@@ -1,99 +1,76 @@
 /**
- * End to end with the official Kubernetes Python client (Debian's python3-kubernetes): its typed
- * models refuse an object that lacks a field kube always writes (`Invalid value for
- * `architecture`, must not be `None``), so reading what this server answers through them checks
- * that built-in objects come back in kube's shape. The control plane runs as separate processes
- * on real etcd and Redis; the client reads the admin kubeconfig as a user's script would. The
- * script is test/python/kube_shapes.py.
+ * A client in a second language, generated from proto/: Python stubs made by Debian's
+ * python3-grpc-tools (protoc 3.5) into a temporary folder, and test/python/typed_client.py run
+ * against a control plane with them (create, get, list, watch from a resourceVersion, a refusal's
+ * Status) through the typed ConfigMap service, the JSON Resources API alongside.
+ * Needs python3 with grpc, grpc_tools and google.protobuf (python3-grpcio, python3-grpc-tools,
+ * python3-protobuf; scripts/ensure-system-deps.sh installs them); PYTHON names another python.
  */
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { after, before, describe, test } from 'node:test';
+import { promisify } from 'node:util';
 import { startControlPlane, type ControlPlane } from '../../lib/local/control-plane.ts';
+import { PROTO_DIR } from '../../lib/proto.ts';
 
-const SCRIPT = fileURLToPath(new URL('../python/kube_shapes.py', import.meta.url));
+const run = promisify(execFile);
+const SCRIPT = fileURLToPath(new URL('../python/typed_client.py', import.meta.url));
+/** Debian's python, where its python3-grpc* packages are, unless PYTHON says otherwise. */
+const PYTHON = process.env.PYTHON ?? (existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3');
 
-/**
- * The Python that has the client: Debian's (python3-kubernetes installs for /usr/bin/python3,
- * which another python3 first on PATH may not see), else whichever python3 is on PATH.
- */
-function pythonWithClient(): string | undefined {
-  for (const python of ['/usr/bin/python3', 'python3']) {
-    const probe = spawnSync(python, ['-c', 'import kubernetes'], { stdio: 'ignore', timeout: 30_000 });
-    if (probe.status === 0) return python;
+let dir: string;
+let plane: ControlPlane;
+
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'e2e-python-'));
+  plane = await startControlPlane({ dataDir: join(dir, 'plane'), logDir: join(dir, 'logs') });
+});
+
+after(async () => {
+  await plane?.stop();
+  if (dir !== undefined) await rm(dir, { recursive: true, force: true });
+});
+
+/** The .proto files (relative to proto/) of a directory of proto/. */
+async function protos(sub: string): Promise<string[]> {
+  return (await readdir(join(PROTO_DIR, sub))).filter((f) => f.endsWith('.proto')).map((f) => `${sub}/${f}`);
+}
+
+test('Python stubs generated from proto/ create, get, list and watch from a resourceVersion', async () => {
+  const missing = await run(PYTHON, ['-c', 'import grpc, grpc_tools.protoc, google.protobuf']).then(
+    () => undefined,
+    (err: { stderr?: string }) => err.stderr ?? String(err),
+  );
+  assert.equal(missing, undefined, `${PYTHON} lacks grpc, grpc_tools or protobuf (apt-get install python3-grpcio python3-grpc-tools python3-protobuf)`);
+
+  const stubs = join(dir, 'stubs');
+  const files = [...(await protos('apiserver/v1')), ...(await protos('apiserver/kinds')), 'google/rpc/status.proto', ...(await protos('k8s/generated'))];
+  await mkdir(stubs);
+  await run(PYTHON, ['-m', 'grpc_tools.protoc', '-I', PROTO_DIR, `--python_out=${stubs}`, `--grpc_python_out=${stubs}`, ...files], { timeout: 120_000 });
+
+  const token = (await readFile(join(dir, 'plane', 'tokens.csv'), 'utf8')).split(',')[0] ?? '';
+  let stdout: string;
+  try {
+    ({ stdout } = await run(PYTHON, [SCRIPT, stubs, plane.addresses.gateway, token], { timeout: 120_000 }));
+  } catch (err) {
+    const e = err as { stdout?: string; stderr?: string };
+    assert.fail(`the Python client failed:\n${e.stderr ?? ''}${e.stdout ?? ''}`);
   }
-  return undefined;
-}
-
-/** Runs the script; resolves with its output, or rejects with its stderr when it fails. */
-function run(python: string, args: string[], timeoutMs: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(python, [SCRIPT, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('error', (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      if (code === 0) resolve(stdout);
-      else reject(new Error(`the Python client failed (${signal ?? `exit ${code}`}):\n${stderr}`));
-    });
-  });
-}
-
-const python = pythonWithClient();
-
-describe('the official Python client reads built-in objects', { skip: python === undefined && 'no python3 with the kubernetes package (Debian: apt-get install python3-kubernetes)' }, () => {
-  let dir: string;
-  let plane: ControlPlane;
-
-  before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'e2e-python-'));
-    plane = await startControlPlane({ dataDir: dir, logDir: join(dir, 'logs') });
-  });
-
-  after(async () => {
-    await plane?.stop();
-    await rm(dir, { recursive: true, force: true });
-  });
-
-  test('Nodes created without nodeInfo and without its architecture, a Namespace and a ConfigMap: list_node, read_namespace and list_namespaced_config_map succeed and show kube’s shapes', async () => {
-    const output = await run(python!, [plane.kubeconfig, 'py-shapes'], 120_000);
-    const { node, partialNode, namespace, configMaps } = JSON.parse(output) as Record<string, Record<string, Record<string, unknown>>>;
-    // What kube writes for a Node whose status says nothing (NodeSystemInfo's fields have no
-    // omitempty; daemonEndpoints is a struct value whose Port has none either).
-    const nodeInfo = {
-      architecture: '',
-      bootID: '',
-      containerRuntimeVersion: '',
-      kernelVersion: '',
-      kubeProxyVersion: '',
-      kubeletVersion: '',
-      machineID: '',
-      operatingSystem: '',
-      osImage: '',
-      systemUUID: '',
-    };
-    assert.deepEqual(node!.status, { daemonEndpoints: { kubeletEndpoint: { Port: 0 } }, nodeInfo });
-    // and for one whose nodeInfo lacks architecture (which the client refuses as None)
-    assert.deepEqual(partialNode!.status, { daemonEndpoints: { kubeletEndpoint: { Port: 0 } }, nodeInfo: { ...nodeInfo, kubeletVersion: 'v1.32.0', operatingSystem: 'linux' } });
-    assert.deepEqual(node!.spec, {});
-    assert.equal(node!.metadata!.name, 'py-shapes');
-    assert.deepEqual(namespace!.spec, { finalizers: ['kubernetes'] });
-    assert.deepEqual(namespace!.status, { phase: 'Active' });
-    assert.deepEqual(namespace!.metadata!.labels, { 'kubernetes.io/metadata.name': 'py-shapes' });
-    const items = configMaps as unknown as Record<string, Record<string, unknown>>[];
-    assert.equal(items.length, 1);
-    assert.deepEqual(items[0]!.data, { mode: 'fast' });
-    assert.equal(items[0]!.metadata!.namespace, 'py-shapes');
-  });
+  const seen = JSON.parse(stdout.trim().split('\n').at(-1)!) as {
+    uid: string;
+    listed: string[];
+    listResourceVersion: string;
+    event: { type: string; name: string; mode: string; resourceVersion: string };
+    notFound: string;
+  };
+  assert.match(seen.uid, /^[0-9a-f-]{36}$/);
+  assert.deepEqual(seen.listed, ['settings']);
+  assert.deepEqual({ ...seen.event, resourceVersion: undefined }, { type: 'MODIFIED', name: 'settings', mode: 'safe', resourceVersion: undefined });
+  assert.ok(Number(seen.event.resourceVersion) > Number(seen.listResourceVersion));
+  assert.equal(seen.notFound, 'configmaps "missing" not found');
 });

@@ -12,6 +12,7 @@ import { NAMESPACE } from './namespace.ts';
 import { NODE } from './node.ts';
 import { PLATFORM_KINDS } from './platform/index.ts';
 import { SERVICE_KINDS } from './service/index.ts';
+import { VIEW_KINDS } from './views/index.ts';
 import { WORKLOAD_KINDS } from './workloads/index.ts';
 
 export const BUILTIN_KINDS: readonly KindDefinition[] = Object.freeze([
@@ -23,5 +24,6 @@ export const BUILTIN_KINDS: readonly KindDefinition[] = Object.freeze([
   ...WORKLOAD_KINDS,
   ...APPS_KINDS,
   ...PLATFORM_KINDS,
+  ...VIEW_KINDS,
   CUSTOM_RESOURCE_DEFINITION,
 ]);

@@ -5,12 +5,14 @@
  */
 import { createHash } from 'node:crypto';
 import { badRequest, invalid, StatusError } from '../../../lib/errors.ts';
-import { isPlainObject, type KubeObject } from '../../../lib/kube.ts';
+import { isPlainObject, parseObjectBytes, type KubeObject } from '../../../lib/kube.ts';
 import { applyPatch, decodePatch, mergeFactsOf, patchTypeOf, type DecodedPatch, type FactsSchema, type MergeSchema } from '../../../lib/patch/index.ts';
 import { goFormat } from '../../../lib/patch/go-format.ts';
 import { decodeObjectMeta } from '../../../lib/object-meta.ts';
 import { checkListOptions, type ListOptions } from '../../../lib/list-options.ts';
-import { apiVersionOf, REDACTED, redactSecretFields, withTypeMeta, type KindDefinition, type KindRegistry } from '../../../lib/kinds/index.ts';
+import { apiVersionOf, REDACTED, redactSecretFields, withTypeMeta, type KindDefinition, type KindRegistry, type PostSubresource, type SubresourceStore } from '../../../lib/kinds/index.ts';
+import { applyScale, scaleKindOf, scaleOf } from '../../../lib/kinds/scale.ts';
+import { servedSubresource } from '../../../lib/kinds/subresources.ts';
 import { DEFAULT_CLUSTER_CONFIG, type Allocation, type AllocationContext, type ClusterConfig, type RepairReport } from '../../../lib/kinds/allocation.ts';
 import { GoShapes } from '../../../lib/kinds/go-json.ts';
 import type { Logger } from '../../../lib/log.ts';
@@ -81,6 +83,12 @@ export interface Target {
   namespace: string;
   /** "" for the collection. */
   name: string;
+  /**
+   * The subresource of the object named ("status", "scale", or a POST subresource such as
+   * "binding"); "" or absent for the object itself. Only what the kind serves is reached
+   * (lib/kinds/subresources.ts): NotFound otherwise, MethodNotAllowed for another verb.
+   */
+  subresource?: string;
 }
 
 function forbiddenMessage(a: Attributes): string {
@@ -181,7 +189,10 @@ function isTypeMetaString(value: unknown): boolean {
   return value === undefined || value === null || typeof value === 'string';
 }
 
-/** The admission request of an operation on `target`. */
+/**
+ * The admission request of an operation on `target` (its subresource included); `kind` is the
+ * object's, the resource's own unless a POST subresource's body is admitted.
+ */
 function admissionRequest(
   operation: Operation,
   target: Target,
@@ -190,6 +201,7 @@ function admissionRequest(
   dryRun: boolean | undefined,
   object?: KubeObject,
   oldObject?: KubeObject,
+  kind: string = target.info.kind,
 ): AdmissionRequest {
   const { info } = target;
   return {
@@ -197,7 +209,8 @@ function admissionRequest(
     group: info.group,
     version: info.version,
     resource: info.resource,
-    kind: info.kind,
+    subresource: target.subresource ?? '',
+    kind,
     namespace: target.namespace,
     name,
     object,
@@ -224,6 +237,34 @@ function isRemoved(object: KubeObject): boolean {
   return deletion !== undefined && deletion !== null && (!Array.isArray(finalizers) || finalizers.length === 0);
 }
 
+/**
+ * What a read or write of a target sees of the stored object: the object itself (the object,
+ * or its status: the admission chain applies the status rules), or for `scale` an
+ * autoscaling/v1 Scale made from it, whose writes change only the replicas.
+ */
+interface ObjectView {
+  /** The kind bodies and patches are decoded and checked as. */
+  kind: KindDefinition;
+  /** What the target shows of a stored object (for a write: what a patch applies to). */
+  read(object: KubeObject, purpose: 'get' | 'write'): KubeObject;
+  /** The object to admit and store, given the stored one and the view written. */
+  write(current: KubeObject, written: KubeObject): KubeObject;
+}
+
+function viewOf(target: Target): ObjectView {
+  const { info } = target;
+  if (target.subresource === 'scale') {
+    return { kind: scaleKindOf(info), read: (object, purpose) => scaleOf(info, object, purpose), write: (current, scale) => applyScale(info, current, scale) };
+  }
+  return { kind: info, read: (object) => object, write: (_current, written) => written };
+}
+
+/** The answer of a POST subresource: a Status without a code gets 201, as kube's create handler fills it in. */
+function withCreatedCode(answer: KubeObject): KubeObject {
+  if (answer.kind !== 'Status' || (typeof answer.code === 'number' && answer.code !== 0)) return answer;
+  return { ...answer, code: 201 };
+}
+
 /** The user the API server acts as itself (bootstrap objects). */
 const APISERVER_USER: UserInfo = { username: 'system:apiserver', uid: '', groups: ['system:masters'] };
 
@@ -233,6 +274,8 @@ export class Pipeline {
   /** sha256(token) -> user; tokens themselves are never kept. */
   private readonly users: TtlCache<UserInfo | null>;
   private readonly decisions: TtlCache<boolean>;
+  /** The kinds POST subresource bodies are decoded as, one per handler (so decoding caches its compiled schema). */
+  private readonly bodyKinds = new WeakMap<PostSubresource, KindDefinition>();
 
   constructor(options: PipelineOptions) {
     this.o = options;
@@ -283,7 +326,7 @@ export class Pipeline {
         apiGroup: target.info.group,
         apiVersion: target.info.version,
         resource: target.info.resource,
-        subresource: '',
+        subresource: target.subresource ?? '',
         namespace: target.namespace,
         name: target.name,
         path: '',
@@ -291,6 +334,13 @@ export class Pipeline {
       signal,
     );
     checkTargetSegments(target);
+    const subresource = target.subresource ?? '';
+    if (subresource !== '') {
+      // As kube's routes: a subresource the kind does not serve does not exist; one it serves allows its own verbs.
+      const served = servedSubresource(target.info, subresource);
+      if (served === undefined || target.name === '') throw new StatusError('NotFound', 'the server could not find the requested resource');
+      if (!served.verbs.includes(verb)) throw new StatusError('MethodNotAllowed', 'the server does not allow this method on the requested resource');
+    }
   }
 
   async authorizePath(user: UserInfo, verb: string, path: string, signal?: AbortSignal): Promise<void> {
@@ -303,14 +353,17 @@ export class Pipeline {
   /**
    * An object read from storage as kube answers it: a built-in kind's in its Go shape (objects
    * written before writes were shaped, or by another writer, may lack fields kube always
-   * writes); the same object when it is in shape already.
+   * writes); the same object when it is in shape already. `object` is in the version of
+   * `info` (converted from its storage's when `info` is a view of another kind's storage).
    */
   private shaped<T extends KubeObject>(object: T, info: KindDefinition): T {
     return info.source === 'builtin' ? (this.shapes.shape(object, info.schema) as T) : object;
   }
 
+  /** Where the target's objects are stored: its own resource, or the one it is a view of. */
   private ref(target: Target) {
-    return { group: target.info.group, resource: target.info.resource, namespace: target.namespace, name: target.name };
+    const stored = target.info.storedAs ?? target.info;
+    return { group: stored.group, resource: stored.resource, namespace: target.namespace, name: target.name };
   }
 
   /**
@@ -318,6 +371,7 @@ export class Pipeline {
    * With dryRun, everything but the write happens and the admitted object is returned.
    */
   async create(user: UserInfo, target: Target, body: KubeObject, options: WriteOptions = {}, signal?: AbortSignal): Promise<KubeObject> {
+    if ((target.subresource ?? '') !== '') return this.post(user, target, body, options, signal);
     const object = normalizeBody(target, body, this.o.schemas, options);
     const name = typeof object.metadata?.name === 'string' ? object.metadata.name : '';
     await this.authorizeResource(user, 'create', { ...target, name: '' }, signal);
@@ -337,7 +391,7 @@ export class Pipeline {
     const object = allocation?.object ?? admitted;
     if (dryRun) return object;
     const finalName = object.metadata?.name ?? '';
-    return this.written(allocation, () => this.o.storage.create({ ...this.ref(target), name: finalName }, object, signal));
+    return this.written(allocation, async () => fromStored(target.info, await this.o.storage.create({ ...this.ref(target), name: finalName }, toStored(target.info, object), signal)));
   }
 
   /** What allocators get for one request. */
@@ -448,7 +502,7 @@ export class Pipeline {
 
   async get(user: UserInfo, target: Target, options: { resourceVersion?: string } = {}, signal?: AbortSignal): Promise<KubeObject> {
     await this.authorizeResource(user, 'get', target, signal);
-    return this.shaped(withTypeMeta(await this.o.storage.get(this.ref(target), options, signal), target.info), target.info);
+    return viewOf(target).read(this.shaped(withTypeMeta(fromStored(target.info, await this.o.storage.get(this.ref(target), options, signal)), target.info), target.info), 'get');
   }
 
   /** Lists after authorization, with the options checked as every path checks them (lib/list-options.ts). */
@@ -457,17 +511,21 @@ export class Pipeline {
     // Refused here rather than by storage: its API has no sendInitialEvents to refuse.
     const { limit } = checkListOptions(target.info.selectableFields, options);
     const result = await this.o.storage.list(this.ref(target), { ...options, limit }, signal);
-    if (target.info.source !== 'builtin') return result;
-    return { ...result, items: result.items.map((item) => this.shaped(item, target.info)) };
+    const { storedAs } = target.info;
+    if (storedAs === undefined && target.info.source !== 'builtin') return result;
+    return { ...result, items: result.items.map((item) => this.shaped(storedAs === undefined ? item : storedAs.fromStored(item), target.info)) };
   }
 
   /**
    * Replaces an object. A body with metadata.resourceVersion is a conditional update (Conflict
    * when stale); without one, the update applies to whatever is current, retried on races as
-   * kube's GuaranteedUpdate does.
+   * kube's GuaranteedUpdate does. To /status the body is the object (admission keeps all but
+   * its status); to /scale it is a Scale, whose replicas (and resourceVersion, as the
+   * precondition) are written into the object, and the answer is the new Scale.
    */
   async update(user: UserInfo, target: Target, body: KubeObject, options: WriteOptions = {}, signal?: AbortSignal): Promise<KubeObject> {
-    const object = normalizeBody(target, body, this.o.schemas, options);
+    const view = viewOf(target);
+    const object = normalizeBody({ ...target, info: view.kind }, body, this.o.schemas, options);
     const bodyName = object.metadata?.name ?? '';
     if (bodyName !== '' && bodyName !== target.name) {
       throw badRequest(`the name of the object (${String(bodyName)}) does not match the name on the URL (${target.name})`);
@@ -478,17 +536,18 @@ export class Pipeline {
     for (let attempt = 0; ; attempt++) {
       // The old object as kube's strategies see it (decoded): in shape, so that an object stored
       // before writes were shaped does not differ from its update in fields nobody changed.
-      const current = this.shaped(await this.o.storage.get(this.ref(target), {}, signal), target.info);
-      const admittedObject = await this.o.admission.admit(admissionRequest('UPDATE', target, target.name, user, options.dryRun, object, current), signal);
+      const current = this.shaped(fromStored(target.info, await this.o.storage.get(this.ref(target), {}, signal)), target.info);
+      const written = view.write(withTypeMeta(current, target.info), object);
+      const admittedObject = await this.o.admission.admit(admissionRequest('UPDATE', target, target.name, user, options.dryRun, written, current), signal);
       if (admittedObject === undefined) throw new StatusError('InternalError', 'admission returned no object');
       const allocation = await this.allocateUpdate(target.info, admittedObject, current, options.dryRun === true, signal);
       const admitted = allocation?.object ?? admittedObject;
-      if (options.dryRun === true) return admitted;
+      if (options.dryRun === true) return view.read(admitted, 'get');
       const pinned = conditional ? admitted : { ...admitted, metadata: { ...admitted.metadata, resourceVersion: current.metadata?.resourceVersion ?? '' } };
       try {
-        const stored = withTypeMeta(await this.written(allocation, () => this.o.storage.update(this.ref(target), pinned, signal)), target.info);
+        const stored = withTypeMeta(fromStored(target.info, await this.written(allocation, () => this.o.storage.update(this.ref(target), toStored(target.info, pinned), signal))), target.info);
         if (isRemoved(stored)) await this.released(target.info, stored);
-        return stored;
+        return view.read(stored, 'get');
       } catch (err) {
         if (conditional || attempt >= 4 || !(err instanceof StatusError) || err.reason !== 'Conflict') throw err;
       }
@@ -497,7 +556,8 @@ export class Pipeline {
 
   /**
    * Patches an object as kube's patch handler does: the patch (its Content-Type's type,
-   * lib/patch) is decoded once, then applied to the current object; the result is decoded
+   * lib/patch) is decoded once, then applied to the current object (for /scale: to its Scale,
+   * whose replicas are then written into the object, as for update); the result is decoded
    * against the kind's schema under `fieldValidation` with the patch handler's words (a type
    * error, or under Strict an unknown or duplicate field: 422 Invalid on the field `patch`;
    * under Warn: warnings), checked against the URL, admitted as an UPDATE and stored
@@ -508,7 +568,9 @@ export class Pipeline {
    */
   async patch(user: UserInfo, target: Target, patch: PatchRequest, options: WriteOptions = {}, signal?: AbortSignal): Promise<KubeObject> {
     await this.authorizeResource(user, 'patch', target, signal);
-    const { info } = target;
+    const view = viewOf(target);
+    // What the patch applies to and is decoded as: the object, or its Scale.
+    const info = view.kind;
     const type = patchTypeOf(patch.contentType, info);
     const fieldValidation = fieldValidationOf(options.fieldValidation);
     const decoded = decodePatch(type, patch.body, fieldValidation);
@@ -516,8 +578,8 @@ export class Pipeline {
     const facts = type === 'strategic' && schemas !== undefined ? mergeFactsOf((name) => schemas.definitionsOf(info)(name) as FactsSchema | undefined, info.schema) : undefined;
     for (let attempt = 0; ; attempt++) {
       // patched as kube patches the current object: decoded and encoded again, so in shape
-      const current = this.shaped(withTypeMeta(await this.o.storage.get(this.ref(target), {}, signal), info), info);
-      const patched = applyPatchShowingNoSecret(info, decoded, current, facts);
+      const current = this.shaped(withTypeMeta(fromStored(target.info, await this.o.storage.get(this.ref(target), {}, signal)), target.info), target.info);
+      const patched = applyPatchShowingNoSecret(info, decoded, view.read(current, 'write'), facts);
       // What the patch handler shows of the patch in its errors: the patched JSON, or for a
       // strategic merge patch the patch as Go prints its map.
       // (The values of a kind's secret fields are redacted there, though kube shows them.)
@@ -536,27 +598,28 @@ export class Pipeline {
         if (!isPlainObject(patched)) throw refuse(`json: cannot unmarshal ${Array.isArray(patched) ? 'array' : 'value'} into Go value of type ${info.kind}`);
         object = patched as KubeObject;
       }
-      object = checkAgainstTarget(target, object);
+      object = checkAgainstTarget({ ...target, info }, object);
       const name = object.metadata?.name ?? '';
       if (name !== target.name) {
         throw badRequest(`the name of the object (${String(name)}) does not match the name on the URL (${target.name})`);
       }
-      const admittedObject = await this.o.admission.admit(admissionRequest('UPDATE', target, target.name, user, options.dryRun, object, current), signal);
+      const written = view.write(current, object);
+      const admittedObject = await this.o.admission.admit(admissionRequest('UPDATE', target, target.name, user, options.dryRun, written, current), signal);
       if (admittedObject === undefined) throw new StatusError('InternalError', 'admission returned no object');
-      const allocation = await this.allocateUpdate(info, admittedObject, current, options.dryRun === true, signal);
+      const allocation = await this.allocateUpdate(target.info, admittedObject, current, options.dryRun === true, signal);
       const admitted = allocation?.object ?? admittedObject;
       if (options.dryRun === true) {
         for (const w of warnings) options.warnings?.add(w);
-        return admitted;
+        return view.read(admitted, 'get');
       }
       // The patched object carries the resourceVersion read (or the one the patch set): storage
       // refuses it if the object changed since. A patch that removed it applies to what was read.
       const pinned = (admitted.metadata?.resourceVersion ?? '') === '' ? { ...admitted, metadata: { ...admitted.metadata, resourceVersion: current.metadata?.resourceVersion ?? '' } } : admitted;
       try {
-        const stored = withTypeMeta(await this.written(allocation, () => this.o.storage.update(this.ref(target), pinned, signal)), info);
-        if (isRemoved(stored)) await this.released(info, stored);
+        const stored = withTypeMeta(fromStored(target.info, await this.written(allocation, () => this.o.storage.update(this.ref(target), toStored(target.info, pinned), signal))), target.info);
+        if (isRemoved(stored)) await this.released(target.info, stored);
         for (const w of warnings) options.warnings?.add(w);
-        return stored;
+        return view.read(stored, 'get');
       } catch (err) {
         if (attempt >= 4 || !(err instanceof StatusError) || err.reason !== 'Conflict') throw err;
       }
@@ -571,7 +634,7 @@ export class Pipeline {
     signal?: AbortSignal,
   ): Promise<DeleteResult> {
     await this.authorizeResource(user, 'delete', target, signal);
-    const current = this.shaped(await this.o.storage.get(this.ref(target), {}, signal), target.info);
+    const current = this.shaped(fromStored(target.info, await this.o.storage.get(this.ref(target), {}, signal)), target.info);
     await this.o.admission.admit(admissionRequest('DELETE', target, target.name, user, options.dryRun, undefined, current), signal);
     if (options.dryRun === true) return { object: current, pending: false };
     const preconditions = { ...(options.preconditions ?? {}) };
@@ -580,7 +643,7 @@ export class Pipeline {
     if ((preconditions.uid ?? '') === '' && typeof uid === 'string') preconditions.uid = uid;
     const result = await this.o.storage.delete(this.ref(target), preconditions, signal);
     if (!result.pending) await this.released(target.info, result.object);
-    return { ...result, object: this.shaped(withTypeMeta(result.object, target.info), target.info) };
+    return { ...result, object: this.shaped(withTypeMeta(fromStored(target.info, result.object), target.info), target.info) };
   }
 
   /**
@@ -591,6 +654,107 @@ export class Pipeline {
     await this.authorizeResource(user, 'watch', target, signal);
     validateWatch({ namespace: target.namespace }, target.info.selectableFields, options);
     const { info } = target;
-    return this.o.watcher.watch({ group: info.group, version: info.version, resource: info.resource, namespace: target.namespace }, options, signal);
+    const stored = info.storedAs ?? info;
+    const events = this.o.watcher.watch({ group: stored.group, version: stored.version, resource: stored.resource, namespace: target.namespace }, options, signal);
+    return info.storedAs === undefined ? events : convertedEvents(events, info, (object) => this.shaped(object, info));
+  }
+
+  /**
+   * A POST to a subresource of an object (pods/binding, pods/eviction: the handlers of the
+   * kind's definition), as kube's create handler serves a NamedCreater: the body is decoded
+   * against the subresource's schema and checked against the URL, authorized as `create` of
+   * the subresource, admitted as a CREATE of it (its kind the body's), then handed to the
+   * handler with the pipeline's storage. Answers what the handler answers (a Status Success,
+   * code 201 unless it says otherwise).
+   */
+  async post(user: UserInfo, target: Target, body: KubeObject, options: WriteOptions = {}, signal?: AbortSignal): Promise<KubeObject> {
+    const handler = servedSubresource(target.info, target.subresource ?? '')?.post;
+    const bodyKind = handler === undefined ? undefined : this.bodyKindOf(target.info, handler);
+    if (handler === undefined || bodyKind === undefined) {
+      await this.authorizeResource(user, 'create', target, signal);
+      throw new StatusError('MethodNotAllowed', 'the server does not allow this method on the requested resource');
+    }
+    // Another version the handler takes (kube's AcceptsGroupVersion) is read as its own.
+    const accepted = typeof body.apiVersion === 'string' && (handler.acceptedApiVersions ?? []).includes(body.apiVersion);
+    const raw = accepted ? { ...body, apiVersion: apiVersionOf(bodyKind) } : body;
+    const object = normalizeBody({ ...target, info: bodyKind }, raw, this.o.schemas, options);
+    await this.authorizeResource(user, 'create', target, signal);
+    const admitted = await this.o.admission.admit(admissionRequest('CREATE', target, target.name, user, options.dryRun, object, undefined, handler.kind), signal);
+    if (admitted === undefined) throw new StatusError('InternalError', 'admission returned no object');
+    const answer = await handler.create({
+      namespace: target.namespace,
+      name: target.name,
+      body: admitted,
+      dryRun: options.dryRun === true,
+      store: this.subresourceStore(signal),
+      now: () => new Date(),
+    });
+    return withCreatedCode(answer);
+  }
+
+  /** The kind a POST subresource's body is decoded and checked as (its scope the resource's). */
+  private bodyKindOf(info: KindDefinition, handler: PostSubresource): KindDefinition {
+    const known = this.bodyKinds.get(handler);
+    if (known !== undefined && known.namespaced === info.namespaced) return known;
+    const kind: KindDefinition = Object.freeze({
+      source: 'builtin',
+      group: handler.group,
+      version: handler.version,
+      resource: info.resource,
+      singular: '',
+      kind: handler.kind,
+      listKind: `${handler.kind}List`,
+      namespaced: info.namespaced,
+      shortNames: [],
+      categories: [],
+      verbs: [],
+      subresources: [],
+      nameValidation: 'dns1123Subdomain',
+      selectableFields: info.selectableFields,
+      strategy: { generation: 'none' },
+      schema: handler.schema,
+    } satisfies KindDefinition);
+    this.bodyKinds.set(handler, kind);
+    return kind;
+  }
+
+  /** What a POST subresource handler reads and writes: this pipeline's storage, as kube's subresource stores use theirs. */
+  private subresourceStore(signal: AbortSignal | undefined): SubresourceStore {
+    const storage = this.o.storage;
+    return {
+      get: (ref) => storage.get({ ...ref }, {}, signal),
+      list: async (ref) => (await storage.list({ ...ref, name: '' }, {}, signal)).items,
+      update: (ref, object) => storage.update({ ...ref }, object, signal),
+      delete: (ref, preconditions) => storage.delete({ ...ref }, preconditions, signal),
+    };
+  }
+}
+
+/** A stored object in the form of `info` (itself when `info` is not a view of another kind). */
+function fromStored(info: KindDefinition, object: KubeObject): KubeObject {
+  return info.storedAs === undefined ? object : info.storedAs.fromStored(object);
+}
+
+/** An object of `info` in the form its storage holds. */
+function toStored(info: KindDefinition, object: KubeObject): KubeObject {
+  return info.storedAs === undefined ? object : info.storedAs.toStored(object);
+}
+
+/**
+ * The events of a watch of the stored kind, as watchers of the view `info` see them: objects
+ * converted and shaped (each event's JSON is made once per watcher of the view, not shared as the watch
+ * service shares it), bookmarks with the view's kind and apiVersion, errors as they are.
+ */
+async function* convertedEvents(events: AsyncIterable<WatchEvent>, info: KindDefinition, shaped: (object: KubeObject) => KubeObject): AsyncIterable<WatchEvent> {
+  const apiVersion = apiVersionOf(info);
+  for await (const event of events) {
+    if (event.type === 'ERROR') {
+      yield event;
+      continue;
+    }
+    const object = parseObjectBytes(event.object);
+    // a converted object in the view's Go shape, as kube encodes it in the version asked for
+    const converted = event.type === 'BOOKMARK' ? { ...object, apiVersion, kind: info.kind } : shaped(fromStored(info, object));
+    yield { ...event, object: Buffer.from(JSON.stringify(converted)) };
   }
 }

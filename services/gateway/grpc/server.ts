@@ -58,7 +58,7 @@ async function withObject<T>(bytes: Buffer, budget: BodyBudget | undefined, use:
 }
 
 /** A patch's bytes, within the same limits as an object's (checked and parsed by the pipeline). */
-async function withPatch<T>(bytes: Buffer, budget: BodyBudget | undefined, use: () => Promise<T>): Promise<T> {
+export async function withPatch<T>(bytes: Buffer, budget: BodyBudget | undefined, use: () => Promise<T>): Promise<T> {
   if (bytes.length > MAX_BODY_BYTES) throw tooLarge();
   const cost = parsedSizeEstimate(bytes.length, scanJson(bytes, MAX_JSON_DEPTH));
   if (budget !== undefined && !budget.tryReserve(cost)) throw tooManyRequests();
@@ -73,19 +73,20 @@ async function withPatch<T>(bytes: Buffer, budget: BodyBudget | undefined, use: 
  * The write options of a typed call, checked as REST checks its query (422 Invalid
  * CreateOptions, UpdateOptions or PatchOptions in kube's words).
  */
-function writeOptions(verb: 'create' | 'update' | 'patch', fields: { fieldValidation: string; fieldManager?: string }): { fieldValidation: string } {
+export function writeOptions(verb: 'create' | 'update' | 'patch', fields: { fieldValidation: string; fieldManager?: string }): { fieldValidation: string } {
   const q = new URLSearchParams({ fieldValidation: fields.fieldValidation, fieldManager: fields.fieldManager ?? '' });
   return { fieldValidation: parseRestQuery(q, verb).fieldValidation };
 }
 
 /** The media type a typed patch type stands for (undefined: answered 415 as REST answers any other). */
-const PATCH_CONTENT_TYPES: Readonly<Record<string, string>> = {
+export const PATCH_CONTENT_TYPES: Readonly<Record<string, string>> = {
   PATCH_TYPE_JSON: PATCH_MEDIA_TYPES.json,
   PATCH_TYPE_MERGE: PATCH_MEDIA_TYPES.merge,
   PATCH_TYPE_STRATEGIC_MERGE: PATCH_MEDIA_TYPES.strategic,
 };
 
-function tokenOf(metadata: Metadata): string | undefined {
+/** The bearer token of a call's `authorization` metadata. */
+export function tokenOf(metadata: Metadata): string | undefined {
   const value = metadata.get('authorization')[0];
   return bearerToken(typeof value === 'string' ? value : undefined);
 }
@@ -97,7 +98,7 @@ export function resourcesHandlers(pipeline: Pipeline, registry: KindRegistry, bu
     const info = registry.get(ref.group, ref.version === '' ? 'v1' : ref.version, ref.resource);
     if (info === undefined) throw new StatusError('NotFound', `the server could not find the requested resource (${ref.resource})`);
     if (!info.namespaced && ref.namespace !== '') throw badRequest(`${ref.resource} is not namespaced`);
-    return { info, namespace: ref.namespace, name: ref.name };
+    return { info, namespace: ref.namespace, name: ref.name, subresource: ref.subresource };
   };
   const user = (ctx: CallContext): Promise<UserInfo> => pipeline.authenticate(tokenOf(ctx.metadata), ctx.signal);
   const named = (t: Target): Target => {
@@ -107,7 +108,8 @@ export function resourcesHandlers(pipeline: Pipeline, registry: KindRegistry, bu
 
   return {
     Create: async (req: CreateRequest__Output, ctx: CallContext): Promise<ObjectResponse> => {
-      const t = target(req.ref);
+      // A create names no object, unless it is a POST to a subresource of one (pods/binding).
+      const t = (req.ref?.subresource ?? '') === '' ? target(req.ref) : named(target(req.ref));
       if (t.info.namespaced && t.namespace === '') throw badRequest('ref.namespace is required');
       const caller = await user(ctx);
       const { fieldValidation } = writeOptions('create', req);

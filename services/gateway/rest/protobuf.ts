@@ -86,7 +86,7 @@ const SPECIAL_MESSAGES: ReadonlyMap<string, Special> = new Map<string, Special>(
   [`${APIEXT}.JSONSchemaPropsOrStringArray`, 'JSONSchemaPropsOrStringArray'],
 ]);
 
-type Special =
+export type Special =
   | 'Time'
   | 'MicroTime'
   | 'Duration'
@@ -101,7 +101,7 @@ type Special =
 
 // ---- the schema, compiled to decoding plans ----
 
-type ScalarType = 'string' | 'bytes' | 'bool' | 'int32' | 'int64' | 'double';
+export type ScalarType = 'string' | 'bytes' | 'bool' | 'int32' | 'int64' | 'double';
 const SCALAR_TYPES: ReadonlySet<string> = new Set<ScalarType>(['string', 'bytes', 'bool', 'int32', 'int64', 'double']);
 
 const WIRE_VARINT = 0;
@@ -112,9 +112,9 @@ const WIRE_END_GROUP = 4;
 const WIRE_FIXED32 = 5;
 
 /** A field's element type: a scalar, or a message. */
-type ElementType = { scalar: ScalarType; message?: undefined } | { scalar?: undefined; message: MessagePlan };
+export type ElementType = { scalar: ScalarType; message?: undefined } | { scalar?: undefined; message: MessagePlan };
 
-interface FieldPlan {
+export interface FieldPlan {
   /** The proto name: the key of the decoded values. */
   readonly name: string;
   /** The JSON name (the Go field's json tag; the proto name where there are no Go facts). */
@@ -131,9 +131,14 @@ interface FieldPlan {
    * 'pointer' (written exactly when present), 'omitempty' (omitted when zero), 'inline'.
    */
   readonly json: GoJsonRule;
+  /**
+   * A Go field that is no pointer (from the Go facts): go-to-protobuf writes it whatever its
+   * value, zero included (a []byte: whenever it is not nil). False where there are no facts.
+   */
+  readonly goValue: boolean;
 }
 
-interface MessagePlan {
+export interface MessagePlan {
   /** The fully qualified message name. */
   readonly name: string;
   readonly special?: Special;
@@ -506,7 +511,7 @@ function fieldJson(field: FieldPlan, value: Value | undefined): unknown {
  * Orders strings by their UTF-8 bytes, as encoding/json sorts map keys. That is code point order,
  * which differs from UTF-16 code unit order only between a surrogate and U+E000..U+FFFF.
  */
-function compareUtf8(a: string, b: string): number {
+export function compareUtf8(a: string, b: string): number {
   const n = Math.min(a.length, b.length);
   for (let i = 0; i < n; i++) {
     const x = a.charCodeAt(i);
@@ -757,6 +762,24 @@ export class KubeProtobufDecoder {
     }
   }
 
+  /**
+   * Decodes one generated message (`message`, e.g. `k8s.io.api.apps.v1.Deployment`), without the
+   * envelope, into its JSON object as decode() does the envelope's object (the typed gRPC API
+   * carries objects so); the object has no apiVersion and kind, which are the caller's to add.
+   * Throws as decode() does; InternalError for a message the generated data does not have.
+   */
+  decodeObject(message: string, bytes: Uint8Array, reserve: (bytes: number) => void = () => {}): Record<string, unknown> {
+    try {
+      const body = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      const cost = new DecodeCost(body.length, reserve);
+      return messageToObject(decodeMessage(this.plan(message), new Reader(body), body.length, 1, cost));
+    } catch (err) {
+      if (err instanceof StatusError) throw err;
+      if (err instanceof WireError) throw badRequest(`unable to decode the protobuf message ${message}: ${err.message}`);
+      throw StatusError.from(err);
+    }
+  }
+
   #decode(body: Buffer, reserve: (bytes: number) => void): Record<string, unknown> {
     // kube-apiserver's messages (k8s.io/apimachinery/pkg/runtime/serializer/protobuf).
     if (body.length === 0) throw badRequest('empty data');
@@ -890,7 +913,7 @@ export class KubeProtobufDecoder {
       else json = elementType.message?.list === true && !go.inline && !go.pointer ? 'omitempty' : goJsonRule(go, struct);
       if (go?.inline === true && elementType.message === undefined) throw new Error(`${key}: an inline field that is not a message`);
       const jsonName = found === undefined || go!.inline ? field.name : found.jsonName;
-      const fieldPlan: FieldPlan = { name: field.name, jsonName, path: key, shape, type: elementType, wire, json };
+      const fieldPlan: FieldPlan = { name: field.name, jsonName, path: key, shape, type: elementType, wire, json, goValue: go !== undefined && !go.pointer };
       plan.byNumber.set(field.id, fieldPlan);
       plan.fields.push(fieldPlan);
     }
