@@ -583,6 +583,9 @@ const DOCUMENTS = [
  * writes nothing, and the resourceVersion stays). Every other document is "unchanged".
  */
 const CONFIGURED_AGAIN = new Map([
+  // globalDefault is omitempty in kube's type: the live object leaves a false out, so the
+  // manifest's explicit false is always sent.
+  ['priorityclass.scheduling.k8s.io/shop-critical', 'an explicit false the live object omits'],
   // stringData is write-only: the server merges it into data, so the live object never shows
   // what the manifest says and kubectl sends it every time.
   ['secret/web-secrets', 'stringData is never in the live object'],
