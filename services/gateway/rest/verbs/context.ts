@@ -12,7 +12,8 @@ import type { WarningRecorder } from '../../core/warnings.ts';
 import { toTable } from '../../../../lib/kinds/printing.ts';
 import type { BodyReader, EdgeRequest, EdgeResponse } from '../body.ts';
 import type { DecodedBody } from '../media/decoder.ts';
-import type { Representation } from '../negotiation.ts';
+import type { ProtobufAnswers } from '../media/protobuf.ts';
+import { negotiateResource, negotiateWatch, type Representation } from '../negotiation.ts';
 import { includeObjectPolicy, parseRestQuery, type RestQuery } from '../query.ts';
 import type { RequestInfo, RequestVerb } from '../request-info.ts';
 import type { ResponseWriter } from '../response.ts';
@@ -25,6 +26,8 @@ export interface VerbContext {
   pipeline: Pipeline;
   bodies: BodyReader;
   writer: ResponseWriter;
+  /** Encodes protobuf answers (the writer's), and says which kinds have them. */
+  protobuf: ProtobufAnswers;
   /** The request's warnings (sent by the writer with the answer). */
   warnings: WarningRecorder;
   logger: Logger;
@@ -37,6 +40,19 @@ export interface VerbContext {
 
 /** Handles one verb of a resource request, writing its answer (or throwing a StatusError). */
 export type VerbHandler = (ctx: VerbContext) => Promise<void>;
+
+/**
+ * The representation of a request's answer, negotiated from its Accept header: protobuf only
+ * for a kind that has it (built-in), looked up only when the client asks for protobuf.
+ */
+export function representationOf(ctx: VerbContext): Representation {
+  return negotiateResource(ctx.req.headers.accept, () => ctx.protobuf.serves(ctx.info.resource));
+}
+
+/** The representation of a watch stream (see negotiateWatch). */
+export function streamRepresentationOf(ctx: VerbContext): Representation {
+  return negotiateWatch(ctx.req.headers.accept, () => ctx.protobuf.serves(ctx.info.resource));
+}
 
 /** The pipeline's target of a request. */
 export function targetOf(info: RequestInfo): Target {
