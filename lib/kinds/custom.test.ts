@@ -68,6 +68,15 @@ test('the status and scale subresources, and the generation rule that goes with 
   const [kind] = kindsOfDefinition(stored(crd({}, { subresources: { status: {}, scale: { specReplicasPath: '.spec.replicas', statusReplicasPath: '.status.replicas' } } })));
   assert.deepEqual(kind?.subresources, ['status', 'scale']);
   assert.equal(kind?.strategy.generation, 'allButMetadataAndStatus');
+  assert.deepEqual(kind?.scale, { specReplicasPath: '.spec.replicas', statusReplicasPath: '.status.replicas' });
+  const [selecting] = kindsOfDefinition(
+    stored(crd({}, { subresources: { scale: { specReplicasPath: '.spec.size', statusReplicasPath: '.status.size', labelSelectorPath: '.status.selector' } } })),
+  );
+  assert.deepEqual(selecting?.subresources, ['scale']);
+  assert.deepEqual(selecting?.scale, { specReplicasPath: '.spec.size', statusReplicasPath: '.status.size', labelSelectorPath: '.status.selector' });
+  assert.equal(selecting?.strategy.generation, 'allButMetadata');
+  const [plain] = kindsOfDefinition(stored(crd()));
+  assert.equal(plain?.scale, undefined);
 });
 
 test('nothing is served for a definition not established, being deleted, or without names', () => {

@@ -196,6 +196,7 @@ export function kindsOfDefinition(crd: KubeObject): KindDefinition[] {
       nameValidation: 'dns1123Subdomain',
       selectableFields: customSelectableFields(Array.isArray(v.selectableFields) ? v.selectableFields : []),
       strategy: { generation: status ? 'allButMetadataAndStatus' : 'allButMetadata' },
+      ...scaleOfVersion(subresources.scale),
       printer: customPrinter(Array.isArray(v.additionalPrinterColumns) ? v.additionalPrinterColumns : []),
       schema,
       definitions: Object.freeze({ [schema]: withTypeAndObjectMeta(obj(v.schema).openAPIV3Schema) }),
@@ -205,6 +206,22 @@ export function kindsOfDefinition(crd: KubeObject): KindDefinition[] {
     kinds.push(Object.freeze(definition));
   }
   return kinds;
+}
+
+/**
+ * Where a version's scale subresource reads and writes its resources (the definition's
+ * specReplicasPath, statusReplicasPath and labelSelectorPath), when it declares one.
+ */
+function scaleOfVersion(scale: unknown): Pick<KindDefinition, 'scale'> {
+  if (!isPlainObject(scale)) return {};
+  const labelSelectorPath = str(scale.labelSelectorPath);
+  return {
+    scale: Object.freeze({
+      specReplicasPath: str(scale.specReplicasPath),
+      statusReplicasPath: str(scale.statusReplicasPath),
+      ...(labelSelectorPath === '' ? {} : { labelSelectorPath }),
+    }),
+  };
 }
 
 /**

@@ -118,6 +118,71 @@ export interface ScaleSubresource {
   readonly selectorPath?: string;
 }
 
+/** An object a subresource handler reads or writes: its resource and where it is. */
+export interface SubresourceObjectRef {
+  /** API group; "" for the core group. */
+  readonly group: string;
+  /** Plural resource, e.g. "pods". */
+  readonly resource: string;
+  /** "" for cluster-scoped resources. */
+  readonly namespace: string;
+  readonly name: string;
+}
+
+/**
+ * What a POST subresource's handler reads and writes, as kube's subresource storage does: the
+ * stored objects directly, without authorization, admission or the kinds' strategies (the
+ * request itself was authorized and admitted). Errors are StatusErrors as storage's.
+ */
+export interface SubresourceStore {
+  get(ref: SubresourceObjectRef): Promise<KubeObject>;
+  /** Every object of a resource in a namespace ("" for all), in key order. */
+  list(ref: Omit<SubresourceObjectRef, 'name'>): Promise<KubeObject[]>;
+  /** Replaces an object, only if `object.metadata.resourceVersion` is still the stored one (Conflict otherwise). */
+  update(ref: SubresourceObjectRef, object: KubeObject): Promise<KubeObject>;
+  /** Deletes an object if the preconditions hold; one with finalizers stays, marked (`pending`). */
+  delete(ref: SubresourceObjectRef, preconditions: { uid?: string; resourceVersion?: string }): Promise<{ object: KubeObject; pending: boolean }>;
+}
+
+/** One POST to a subresource, as its handler gets it. */
+export interface SubresourceCall {
+  /** The object the request names: `<resource>/<name>/<subresource>` in `namespace`. */
+  readonly namespace: string;
+  readonly name: string;
+  /** The body: decoded against the subresource's schema, checked against the URL and admitted. */
+  readonly body: KubeObject;
+  /** The request's dryRun: everything is checked, nothing is written. */
+  readonly dryRun: boolean;
+  readonly store: SubresourceStore;
+  /** The time written into what the handler changes (conditions' transition times). */
+  now(): Date;
+}
+
+/**
+ * A subresource that takes POSTs (kube's NamedCreater subresources, e.g. pods/binding,
+ * pods/eviction): the kind of its body, and its handler. Discovery lists it with the verb
+ * "create" and its kind as responseKind.
+ */
+export interface PostSubresource {
+  /** The group, version and kind of the body (and of discovery's responseKind). */
+  readonly group: string;
+  readonly version: string;
+  readonly kind: string;
+  /** The OpenAPI definition name of the body's schema, which bodies are decoded against. */
+  readonly schema: string;
+  /**
+   * Other API versions a body may name, read with the same schema (kube's AcceptsGroupVersion:
+   * eviction takes policy/v1beta1 bodies too).
+   */
+  readonly acceptedApiVersions?: readonly string[];
+  /**
+   * Does what the POST asks; resolves with the answer (kube's handlers answer a Status with
+   * status Success; the code is filled in as 201 when absent, as kube's create handler does),
+   * or rejects with a StatusError.
+   */
+  create(call: SubresourceCall): Promise<KubeObject>;
+}
+
 /**
  * The kind whose storage a view kind's objects live in, and the conversions between them (kube's
  * conversion functions). Both take and return plain JSON objects and never throw on malformed
@@ -202,6 +267,11 @@ export interface KindDefinition extends ResourceInfo {
    * of kinds not served are left out.
    */
   bootstrap?(cluster: ClusterConfig): KubeObject[];
+  /**
+   * Its POST subresources by name (each also listed in `subresources`): what serves
+   * `POST <resource>/<name>/<subresource>`.
+   */
+  readonly postSubresources?: Readonly<Record<string, PostSubresource>>;
 }
 
 /** The redaction marker of {@link KindDefinition.secretFields}, kube's words for a secret it will not show. */

@@ -14,6 +14,13 @@ export interface AdmissionRequest {
   version: string;
   /** Plural resource, e.g. "configmaps". */
   resource: string;
+  /**
+   * The subresource written ("status", "scale", "binding", ...); "" or absent for the object
+   * itself. Writes to status and scale carry an object of the resource's kind; a POST
+   * subresource carries its own kind (`kind`).
+   */
+  subresource?: string;
+  /** The kind of `object`: the resource's own, or a POST subresource's body kind (e.g. Binding). */
   kind: string;
   /** The namespace of the request ("" for cluster-scoped). */
   namespace: string;

@@ -5,7 +5,9 @@ import { randomUUID, randomInt } from 'node:crypto';
 import { invalid, notFound, StatusError, type FieldError } from '../../../lib/errors.ts';
 import type { KubeObject } from '../../../lib/kube.ts';
 import { isPlainObject, rfc3339 } from '../../../lib/kube.ts';
-import type { KindRegistry, NameValidation } from '../../../lib/kinds/index.ts';
+import type { KindDefinition, KindRegistry, NameValidation } from '../../../lib/kinds/index.ts';
+import { keepStoredStatus, prepareStatusWrite, resetStatusForCreate } from '../../../lib/kinds/status.ts';
+import { servesStatus } from '../../../lib/kinds/subresources.ts';
 import { isDNS1035Label, isDNS1123Label, isDNS1123Subdomain, validateAnnotations, validateLabels } from '../../../lib/validation/names.ts';
 import { NAME_MAY_NOT_CONTAIN, pathSegmentNameErrors } from '../../../lib/validation/path.ts';
 import type { SchemaValidator } from '../../../lib/kinds/validate.ts';
@@ -24,9 +26,28 @@ export function generateName(prefix: string): string {
 }
 
 /**
+ * Whether the request's object is of the resource's kind: a write to the object itself, to its
+ * status, or to its scale (admitted as the object with its new replicas, the object kube's
+ * store runs the kind's strategy on). A POST subresource's body is another kind (a Binding, an
+ * Eviction), which the kind's strategy and checks do not apply to.
+ */
+export function writesResourceObject(request: AdmissionRequest): boolean {
+  const subresource = request.subresource ?? '';
+  return subresource === '' || subresource === 'status' || subresource === 'scale';
+}
+
+/** Whether the request writes the status subresource. */
+function writesStatus(request: AdmissionRequest): boolean {
+  return request.subresource === 'status';
+}
+
+/**
  * System fields on create, as the registry's BeforeCreate and FillObjectMetaSystemFields:
- * name from generateName, uid, creationTimestamp, generation 1; no deletion fields; and the
- * kind-specific defaults of PrepareForCreate (a Namespace starts Active).
+ * name from generateName, uid, creationTimestamp, generation 1; no deletion fields; the status
+ * rules of kinds with a status subresource (lib/kinds/status.ts: a create resets status, a
+ * write to the object keeps the stored one, a write to /status keeps all but status); and the
+ * kind-specific parts of PrepareForCreate / PrepareForUpdate (a Namespace starts Active), of
+ * the status strategy for writes to /status.
  */
 export class SystemFieldsPlugin implements MutatingPlugin {
   readonly name = 'SystemFields';
@@ -39,15 +60,21 @@ export class SystemFieldsPlugin implements MutatingPlugin {
   }
 
   handles(request: AdmissionRequest): boolean {
+    if (!writesResourceObject(request)) return false;
     if (request.operation === 'CREATE') return true;
-    // On update only the kind's PrepareForUpdate, for kinds that have one.
-    return request.operation === 'UPDATE' && this.registry.get(request.group, request.version, request.resource)?.strategy.prepareForUpdate !== undefined;
+    if (request.operation !== 'UPDATE') return false;
+    // On update only the status rules and the kind's PrepareForUpdate, for kinds that have them.
+    const info = this.registry.get(request.group, request.version, request.resource);
+    if (info === undefined) return false;
+    if (writesStatus(request)) return true;
+    return servesStatus(info) || info.strategy.prepareForUpdate !== undefined;
   }
 
   async admit(request: AdmissionRequest, object: KubeObject): Promise<KubeObject> {
     if (request.operation === 'UPDATE') {
-      const prepare = this.registry.get(request.group, request.version, request.resource)?.strategy.prepareForUpdate;
-      return prepare === undefined || request.oldObject === undefined ? object : prepare(object, request.oldObject);
+      const info = this.registry.get(request.group, request.version, request.resource);
+      const old = request.oldObject;
+      return info === undefined || old === undefined ? object : prepareUpdate(info, writesStatus(request), object, old);
     }
     const metadata = { ...(object.metadata ?? {}) };
     if ((metadata.name ?? '') === '' && typeof metadata.generateName === 'string' && metadata.generateName !== '') {
@@ -58,10 +85,24 @@ export class SystemFieldsPlugin implements MutatingPlugin {
     metadata.generation = 1;
     delete metadata.deletionTimestamp;
     delete metadata.deletionGracePeriodSeconds;
-    const result: KubeObject = { ...object, metadata };
-    const prepare = this.registry.get(request.group, request.version, request.resource)?.strategy.prepareForCreate;
+    const info = this.registry.get(request.group, request.version, request.resource);
+    let result: KubeObject = { ...object, metadata };
+    if (info !== undefined && servesStatus(info)) result = resetStatusForCreate(info, result);
+    const prepare = info?.strategy.prepareForCreate;
     return prepare === undefined ? result : prepare(result);
   }
+}
+
+/** PrepareForUpdate of the object's strategy, or for a write to /status of its status strategy, after the status rules. */
+function prepareUpdate(info: KindDefinition, statusWrite: boolean, object: KubeObject, old: KubeObject): KubeObject {
+  if (statusWrite) {
+    const prepared = prepareStatusWrite(info, object, old);
+    const prepare = info.statusStrategy?.prepareForUpdate;
+    return prepare === undefined ? prepared : prepare(prepared, old);
+  }
+  const kept = servesStatus(info) ? keepStoredStatus(object, old) : object;
+  const prepare = info.strategy.prepareForUpdate;
+  return prepare === undefined ? kept : prepare(kept, old);
 }
 
 /**
@@ -90,7 +131,8 @@ function pathSegmentPrefixErrors(prefix: string): string[] {
  * resource is namespaced, label keys and values (metadata.labels) and annotation keys and
  * their total size (metadata.annotations) as kube checks them, on create and update alike.
  * Labels or annotations that are not maps of strings are the object's shape check's to refuse.
- * Then the kind's own validation, when its strategy has one.
+ * Then the kind's own validation, when its strategy has one (its status strategy's, for a
+ * write to /status). A POST subresource's body (another kind) is not checked here.
  */
 export class ObjectMetaValidation implements ValidatingPlugin {
   readonly name = 'ObjectMetaValidation';
@@ -101,7 +143,7 @@ export class ObjectMetaValidation implements ValidatingPlugin {
   }
 
   handles(request: AdmissionRequest): boolean {
-    return request.operation === 'CREATE' || request.operation === 'UPDATE';
+    return (request.operation === 'CREATE' || request.operation === 'UPDATE') && writesResourceObject(request);
   }
 
   async validate(request: AdmissionRequest, object: KubeObject | undefined): Promise<void> {
@@ -138,8 +180,13 @@ export class ObjectMetaValidation implements ValidatingPlugin {
     }
     if (isPlainObject(metadata.labels)) errors.push(...validateLabels(metadata.labels, 'metadata.labels'));
     if (isPlainObject(metadata.annotations)) errors.push(...validateAnnotations(metadata.annotations, 'metadata.annotations'));
-    // The kind's own validation (Validate / ValidateUpdate of its strategy).
-    errors.push(...(info.strategy.validate?.(object, request.operation === 'UPDATE' ? request.oldObject : undefined) ?? []));
+    // The kind's own validation: Validate / ValidateUpdate of its strategy, or for a write to
+    // /status the ValidateUpdate of its status strategy.
+    if (writesStatus(request)) {
+      if (request.oldObject !== undefined) errors.push(...(info.statusStrategy?.validate?.(object, request.oldObject) ?? []));
+    } else {
+      errors.push(...(info.strategy.validate?.(object, request.operation === 'UPDATE' ? request.oldObject : undefined) ?? []));
+    }
     if (errors.length > 0) throw invalid(info.kind, info.group, typeof name === 'string' ? name : '', errors);
   }
 }
@@ -161,7 +208,7 @@ export class SchemaValidation implements ValidatingPlugin {
   }
 
   handles(request: AdmissionRequest): boolean {
-    return request.operation === 'CREATE' || request.operation === 'UPDATE';
+    return (request.operation === 'CREATE' || request.operation === 'UPDATE') && writesResourceObject(request);
   }
 
   async validate(request: AdmissionRequest, object: KubeObject | undefined): Promise<void> {

@@ -30,7 +30,7 @@ function bytesOf(object: KubeObject | undefined): Buffer {
 export function admitRequestToProto(r: AdmissionRequest): AdmitRequest {
   return {
     operation: r.operation,
-    ref: { group: r.group, version: r.version, resource: r.resource, namespace: r.namespace, name: r.name },
+    ref: { group: r.group, version: r.version, resource: r.resource, namespace: r.namespace, name: r.name, subresource: r.subresource ?? '' },
     kind: r.kind,
     object: bytesOf(r.object),
     oldObject: bytesOf(r.oldObject),
@@ -47,6 +47,7 @@ export function admitRequestFromProto(req: AdmitRequest__Output): AdmissionReque
     group: req.ref.group,
     version: req.ref.version,
     resource: req.ref.resource,
+    subresource: req.ref.subresource,
     kind: req.kind,
     namespace: req.ref.namespace,
     name: req.ref.name,

@@ -10,7 +10,9 @@ import { applyPatch, decodePatch, mergeFactsOf, patchTypeOf, type DecodedPatch, 
 import { goFormat } from '../../../lib/patch/go-format.ts';
 import { decodeObjectMeta } from '../../../lib/object-meta.ts';
 import { checkListOptions, type ListOptions } from '../../../lib/list-options.ts';
-import { apiVersionOf, REDACTED, redactSecretFields, withTypeMeta, type KindDefinition, type KindRegistry } from '../../../lib/kinds/index.ts';
+import { apiVersionOf, REDACTED, redactSecretFields, withTypeMeta, type KindDefinition, type KindRegistry, type PostSubresource, type SubresourceStore } from '../../../lib/kinds/index.ts';
+import { applyScale, scaleKindOf, scaleOf } from '../../../lib/kinds/scale.ts';
+import { servedSubresource } from '../../../lib/kinds/subresources.ts';
 import { DEFAULT_CLUSTER_CONFIG, type Allocation, type AllocationContext, type ClusterConfig, type RepairReport } from '../../../lib/kinds/allocation.ts';
 import type { Logger } from '../../../lib/log.ts';
 import { fieldValidationOf, type JsonSource, type SchemaValidator } from '../../../lib/kinds/validate.ts';
@@ -74,6 +76,12 @@ export interface Target {
   namespace: string;
   /** "" for the collection. */
   name: string;
+  /**
+   * The subresource of the object named ("status", "scale", or a POST subresource such as
+   * "binding"); "" or absent for the object itself. Only what the kind serves is reached
+   * (lib/kinds/subresources.ts): NotFound otherwise, MethodNotAllowed for another verb.
+   */
+  subresource?: string;
 }
 
 function forbiddenMessage(a: Attributes): string {
@@ -174,7 +182,10 @@ function isTypeMetaString(value: unknown): boolean {
   return value === undefined || value === null || typeof value === 'string';
 }
 
-/** The admission request of an operation on `target`. */
+/**
+ * The admission request of an operation on `target` (its subresource included); `kind` is the
+ * object's, the resource's own unless a POST subresource's body is admitted.
+ */
 function admissionRequest(
   operation: Operation,
   target: Target,
@@ -183,6 +194,7 @@ function admissionRequest(
   dryRun: boolean | undefined,
   object?: KubeObject,
   oldObject?: KubeObject,
+  kind: string = target.info.kind,
 ): AdmissionRequest {
   const { info } = target;
   return {
@@ -190,7 +202,8 @@ function admissionRequest(
     group: info.group,
     version: info.version,
     resource: info.resource,
-    kind: info.kind,
+    subresource: target.subresource ?? '',
+    kind,
     namespace: target.namespace,
     name,
     object,
@@ -217,6 +230,34 @@ function isRemoved(object: KubeObject): boolean {
   return deletion !== undefined && deletion !== null && (!Array.isArray(finalizers) || finalizers.length === 0);
 }
 
+/**
+ * What a read or write of a target sees of the stored object: the object itself (the object,
+ * or its status: the admission chain applies the status rules), or for `scale` an
+ * autoscaling/v1 Scale made from it, whose writes change only the replicas.
+ */
+interface ObjectView {
+  /** The kind bodies and patches are decoded and checked as. */
+  kind: KindDefinition;
+  /** What the target shows of a stored object (for a write: what a patch applies to). */
+  read(object: KubeObject, purpose: 'get' | 'write'): KubeObject;
+  /** The object to admit and store, given the stored one and the view written. */
+  write(current: KubeObject, written: KubeObject): KubeObject;
+}
+
+function viewOf(target: Target): ObjectView {
+  const { info } = target;
+  if (target.subresource === 'scale') {
+    return { kind: scaleKindOf(info), read: (object, purpose) => scaleOf(info, object, purpose), write: (current, scale) => applyScale(info, current, scale) };
+  }
+  return { kind: info, read: (object) => object, write: (_current, written) => written };
+}
+
+/** The answer of a POST subresource: a Status without a code gets 201, as kube's create handler fills it in. */
+function withCreatedCode(answer: KubeObject): KubeObject {
+  if (answer.kind !== 'Status' || (typeof answer.code === 'number' && answer.code !== 0)) return answer;
+  return { ...answer, code: 201 };
+}
+
 /** The user the API server acts as itself (bootstrap objects). */
 const APISERVER_USER: UserInfo = { username: 'system:apiserver', uid: '', groups: ['system:masters'] };
 
@@ -225,6 +266,8 @@ export class Pipeline {
   /** sha256(token) -> user; tokens themselves are never kept. */
   private readonly users: TtlCache<UserInfo | null>;
   private readonly decisions: TtlCache<boolean>;
+  /** The kinds POST subresource bodies are decoded as, one per handler (so decoding caches its compiled schema). */
+  private readonly bodyKinds = new WeakMap<PostSubresource, KindDefinition>();
 
   constructor(options: PipelineOptions) {
     this.o = options;
@@ -274,7 +317,7 @@ export class Pipeline {
         apiGroup: target.info.group,
         apiVersion: target.info.version,
         resource: target.info.resource,
-        subresource: '',
+        subresource: target.subresource ?? '',
         namespace: target.namespace,
         name: target.name,
         path: '',
@@ -282,6 +325,13 @@ export class Pipeline {
       signal,
     );
     checkTargetSegments(target);
+    const subresource = target.subresource ?? '';
+    if (subresource !== '') {
+      // As kube's routes: a subresource the kind does not serve does not exist; one it serves allows its own verbs.
+      const served = servedSubresource(target.info, subresource);
+      if (served === undefined || target.name === '') throw new StatusError('NotFound', 'the server could not find the requested resource');
+      if (!served.verbs.includes(verb)) throw new StatusError('MethodNotAllowed', 'the server does not allow this method on the requested resource');
+    }
   }
 
   async authorizePath(user: UserInfo, verb: string, path: string, signal?: AbortSignal): Promise<void> {
@@ -302,6 +352,7 @@ export class Pipeline {
    * With dryRun, everything but the write happens and the admitted object is returned.
    */
   async create(user: UserInfo, target: Target, body: KubeObject, options: WriteOptions = {}, signal?: AbortSignal): Promise<KubeObject> {
+    if ((target.subresource ?? '') !== '') return this.post(user, target, body, options, signal);
     const object = normalizeBody(target, body, this.o.schemas, options);
     const name = typeof object.metadata?.name === 'string' ? object.metadata.name : '';
     await this.authorizeResource(user, 'create', { ...target, name: '' }, signal);
@@ -432,7 +483,7 @@ export class Pipeline {
 
   async get(user: UserInfo, target: Target, options: { resourceVersion?: string } = {}, signal?: AbortSignal): Promise<KubeObject> {
     await this.authorizeResource(user, 'get', target, signal);
-    return withTypeMeta(fromStored(target.info, await this.o.storage.get(this.ref(target), options, signal)), target.info);
+    return viewOf(target).read(withTypeMeta(fromStored(target.info, await this.o.storage.get(this.ref(target), options, signal)), target.info), 'get');
   }
 
   /** Lists after authorization, with the options checked as every path checks them (lib/list-options.ts). */
@@ -448,10 +499,13 @@ export class Pipeline {
   /**
    * Replaces an object. A body with metadata.resourceVersion is a conditional update (Conflict
    * when stale); without one, the update applies to whatever is current, retried on races as
-   * kube's GuaranteedUpdate does.
+   * kube's GuaranteedUpdate does. To /status the body is the object (admission keeps all but
+   * its status); to /scale it is a Scale, whose replicas (and resourceVersion, as the
+   * precondition) are written into the object, and the answer is the new Scale.
    */
   async update(user: UserInfo, target: Target, body: KubeObject, options: WriteOptions = {}, signal?: AbortSignal): Promise<KubeObject> {
-    const object = normalizeBody(target, body, this.o.schemas, options);
+    const view = viewOf(target);
+    const object = normalizeBody({ ...target, info: view.kind }, body, this.o.schemas, options);
     const bodyName = object.metadata?.name ?? '';
     if (bodyName !== '' && bodyName !== target.name) {
       throw badRequest(`the name of the object (${String(bodyName)}) does not match the name on the URL (${target.name})`);
@@ -461,16 +515,17 @@ export class Pipeline {
     const conditional = (object.metadata.resourceVersion ?? '') !== '';
     for (let attempt = 0; ; attempt++) {
       const current = fromStored(target.info, await this.o.storage.get(this.ref(target), {}, signal));
-      const admittedObject = await this.o.admission.admit(admissionRequest('UPDATE', target, target.name, user, options.dryRun, object, current), signal);
+      const written = view.write(withTypeMeta(current, target.info), object);
+      const admittedObject = await this.o.admission.admit(admissionRequest('UPDATE', target, target.name, user, options.dryRun, written, current), signal);
       if (admittedObject === undefined) throw new StatusError('InternalError', 'admission returned no object');
       const allocation = await this.allocateUpdate(target.info, admittedObject, current, options.dryRun === true, signal);
       const admitted = allocation?.object ?? admittedObject;
-      if (options.dryRun === true) return admitted;
+      if (options.dryRun === true) return view.read(admitted, 'get');
       const pinned = conditional ? admitted : { ...admitted, metadata: { ...admitted.metadata, resourceVersion: current.metadata?.resourceVersion ?? '' } };
       try {
         const stored = withTypeMeta(fromStored(target.info, await this.written(allocation, () => this.o.storage.update(this.ref(target), toStored(target.info, pinned), signal))), target.info);
         if (isRemoved(stored)) await this.released(target.info, stored);
-        return stored;
+        return view.read(stored, 'get');
       } catch (err) {
         if (conditional || attempt >= 4 || !(err instanceof StatusError) || err.reason !== 'Conflict') throw err;
       }
@@ -479,7 +534,8 @@ export class Pipeline {
 
   /**
    * Patches an object as kube's patch handler does: the patch (its Content-Type's type,
-   * lib/patch) is decoded once, then applied to the current object; the result is decoded
+   * lib/patch) is decoded once, then applied to the current object (for /scale: to its Scale,
+   * whose replicas are then written into the object, as for update); the result is decoded
    * against the kind's schema under `fieldValidation` with the patch handler's words (a type
    * error, or under Strict an unknown or duplicate field: 422 Invalid on the field `patch`;
    * under Warn: warnings), checked against the URL, admitted as an UPDATE and stored
@@ -490,15 +546,17 @@ export class Pipeline {
    */
   async patch(user: UserInfo, target: Target, patch: PatchRequest, options: WriteOptions = {}, signal?: AbortSignal): Promise<KubeObject> {
     await this.authorizeResource(user, 'patch', target, signal);
-    const { info } = target;
+    const view = viewOf(target);
+    // What the patch applies to and is decoded as: the object, or its Scale.
+    const info = view.kind;
     const type = patchTypeOf(patch.contentType, info);
     const fieldValidation = fieldValidationOf(options.fieldValidation);
     const decoded = decodePatch(type, patch.body, fieldValidation);
     const schemas = this.o.schemas;
     const facts = type === 'strategic' && schemas !== undefined ? mergeFactsOf((name) => schemas.definitionsOf(info)(name) as FactsSchema | undefined, info.schema) : undefined;
     for (let attempt = 0; ; attempt++) {
-      const current = withTypeMeta(fromStored(info, await this.o.storage.get(this.ref(target), {}, signal)), info);
-      const patched = applyPatchShowingNoSecret(info, decoded, current, facts);
+      const current = withTypeMeta(fromStored(target.info, await this.o.storage.get(this.ref(target), {}, signal)), target.info);
+      const patched = applyPatchShowingNoSecret(info, decoded, view.read(current, 'write'), facts);
       // What the patch handler shows of the patch in its errors: the patched JSON, or for a
       // strategic merge patch the patch as Go prints its map.
       // (The values of a kind's secret fields are redacted there, though kube shows them.)
@@ -517,27 +575,28 @@ export class Pipeline {
         if (!isPlainObject(patched)) throw refuse(`json: cannot unmarshal ${Array.isArray(patched) ? 'array' : 'value'} into Go value of type ${info.kind}`);
         object = patched as KubeObject;
       }
-      object = checkAgainstTarget(target, object);
+      object = checkAgainstTarget({ ...target, info }, object);
       const name = object.metadata?.name ?? '';
       if (name !== target.name) {
         throw badRequest(`the name of the object (${String(name)}) does not match the name on the URL (${target.name})`);
       }
-      const admittedObject = await this.o.admission.admit(admissionRequest('UPDATE', target, target.name, user, options.dryRun, object, current), signal);
+      const written = view.write(current, object);
+      const admittedObject = await this.o.admission.admit(admissionRequest('UPDATE', target, target.name, user, options.dryRun, written, current), signal);
       if (admittedObject === undefined) throw new StatusError('InternalError', 'admission returned no object');
-      const allocation = await this.allocateUpdate(info, admittedObject, current, options.dryRun === true, signal);
+      const allocation = await this.allocateUpdate(target.info, admittedObject, current, options.dryRun === true, signal);
       const admitted = allocation?.object ?? admittedObject;
       if (options.dryRun === true) {
         for (const w of warnings) options.warnings?.add(w);
-        return admitted;
+        return view.read(admitted, 'get');
       }
       // The patched object carries the resourceVersion read (or the one the patch set): storage
       // refuses it if the object changed since. A patch that removed it applies to what was read.
       const pinned = (admitted.metadata?.resourceVersion ?? '') === '' ? { ...admitted, metadata: { ...admitted.metadata, resourceVersion: current.metadata?.resourceVersion ?? '' } } : admitted;
       try {
-        const stored = withTypeMeta(fromStored(info, await this.written(allocation, () => this.o.storage.update(this.ref(target), toStored(info, pinned), signal))), info);
-        if (isRemoved(stored)) await this.released(info, stored);
+        const stored = withTypeMeta(fromStored(target.info, await this.written(allocation, () => this.o.storage.update(this.ref(target), toStored(target.info, pinned), signal))), target.info);
+        if (isRemoved(stored)) await this.released(target.info, stored);
         for (const w of warnings) options.warnings?.add(w);
-        return stored;
+        return view.read(stored, 'get');
       } catch (err) {
         if (attempt >= 4 || !(err instanceof StatusError) || err.reason !== 'Conflict') throw err;
       }
@@ -575,6 +634,76 @@ export class Pipeline {
     const stored = info.storedAs ?? info;
     const events = this.o.watcher.watch({ group: stored.group, version: stored.version, resource: stored.resource, namespace: target.namespace }, options, signal);
     return info.storedAs === undefined ? events : convertedEvents(events, info);
+  }
+
+  /**
+   * A POST to a subresource of an object (pods/binding, pods/eviction: the handlers of the
+   * kind's definition), as kube's create handler serves a NamedCreater: the body is decoded
+   * against the subresource's schema and checked against the URL, authorized as `create` of
+   * the subresource, admitted as a CREATE of it (its kind the body's), then handed to the
+   * handler with the pipeline's storage. Answers what the handler answers (a Status Success,
+   * code 201 unless it says otherwise).
+   */
+  async post(user: UserInfo, target: Target, body: KubeObject, options: WriteOptions = {}, signal?: AbortSignal): Promise<KubeObject> {
+    const handler = servedSubresource(target.info, target.subresource ?? '')?.post;
+    const bodyKind = handler === undefined ? undefined : this.bodyKindOf(target.info, handler);
+    if (handler === undefined || bodyKind === undefined) {
+      await this.authorizeResource(user, 'create', target, signal);
+      throw new StatusError('MethodNotAllowed', 'the server does not allow this method on the requested resource');
+    }
+    // Another version the handler takes (kube's AcceptsGroupVersion) is read as its own.
+    const accepted = typeof body.apiVersion === 'string' && (handler.acceptedApiVersions ?? []).includes(body.apiVersion);
+    const raw = accepted ? { ...body, apiVersion: apiVersionOf(bodyKind) } : body;
+    const object = normalizeBody({ ...target, info: bodyKind }, raw, this.o.schemas, options);
+    await this.authorizeResource(user, 'create', target, signal);
+    const admitted = await this.o.admission.admit(admissionRequest('CREATE', target, target.name, user, options.dryRun, object, undefined, handler.kind), signal);
+    if (admitted === undefined) throw new StatusError('InternalError', 'admission returned no object');
+    const answer = await handler.create({
+      namespace: target.namespace,
+      name: target.name,
+      body: admitted,
+      dryRun: options.dryRun === true,
+      store: this.subresourceStore(signal),
+      now: () => new Date(),
+    });
+    return withCreatedCode(answer);
+  }
+
+  /** The kind a POST subresource's body is decoded and checked as (its scope the resource's). */
+  private bodyKindOf(info: KindDefinition, handler: PostSubresource): KindDefinition {
+    const known = this.bodyKinds.get(handler);
+    if (known !== undefined && known.namespaced === info.namespaced) return known;
+    const kind: KindDefinition = Object.freeze({
+      source: 'builtin',
+      group: handler.group,
+      version: handler.version,
+      resource: info.resource,
+      singular: '',
+      kind: handler.kind,
+      listKind: `${handler.kind}List`,
+      namespaced: info.namespaced,
+      shortNames: [],
+      categories: [],
+      verbs: [],
+      subresources: [],
+      nameValidation: 'dns1123Subdomain',
+      selectableFields: info.selectableFields,
+      strategy: { generation: 'none' },
+      schema: handler.schema,
+    } satisfies KindDefinition);
+    this.bodyKinds.set(handler, kind);
+    return kind;
+  }
+
+  /** What a POST subresource handler reads and writes: this pipeline's storage, as kube's subresource stores use theirs. */
+  private subresourceStore(signal: AbortSignal | undefined): SubresourceStore {
+    const storage = this.o.storage;
+    return {
+      get: (ref) => storage.get({ ...ref }, {}, signal),
+      list: async (ref) => (await storage.list({ ...ref, name: '' }, {}, signal)).items,
+      update: (ref, object) => storage.update({ ...ref }, object, signal),
+      delete: (ref, preconditions) => storage.delete({ ...ref }, preconditions, signal),
+    };
   }
 }
 

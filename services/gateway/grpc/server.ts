@@ -98,7 +98,7 @@ export function resourcesHandlers(pipeline: Pipeline, registry: KindRegistry, bu
     const info = registry.get(ref.group, ref.version === '' ? 'v1' : ref.version, ref.resource);
     if (info === undefined) throw new StatusError('NotFound', `the server could not find the requested resource (${ref.resource})`);
     if (!info.namespaced && ref.namespace !== '') throw badRequest(`${ref.resource} is not namespaced`);
-    return { info, namespace: ref.namespace, name: ref.name };
+    return { info, namespace: ref.namespace, name: ref.name, subresource: ref.subresource };
   };
   const user = (ctx: CallContext): Promise<UserInfo> => pipeline.authenticate(tokenOf(ctx.metadata), ctx.signal);
   const named = (t: Target): Target => {
@@ -108,7 +108,8 @@ export function resourcesHandlers(pipeline: Pipeline, registry: KindRegistry, bu
 
   return {
     Create: async (req: CreateRequest__Output, ctx: CallContext): Promise<ObjectResponse> => {
-      const t = target(req.ref);
+      // A create names no object, unless it is a POST to a subresource of one (pods/binding).
+      const t = (req.ref?.subresource ?? '') === '' ? target(req.ref) : named(target(req.ref));
       if (t.info.namespaced && t.namespace === '') throw badRequest('ref.namespace is required');
       const caller = await user(ctx);
       const { fieldValidation } = writeOptions('create', req);

@@ -4,7 +4,8 @@
  * the resource registry.
  */
 import { createHash } from 'node:crypto';
-import { apiVersionOf, type ResourceInfo, type KindRegistry } from '../../../lib/kinds/index.ts';
+import { apiVersionOf, type KindDefinition, type ResourceInfo, type KindRegistry } from '../../../lib/kinds/index.ts';
+import { servedSubresources, type ServedSubresource } from '../../../lib/kinds/subresources.ts';
 
 /** The Kubernetes API version this server speaks; kubectl checks skew against it. */
 export const KUBE_VERSION = { major: '1', minor: '32', gitVersion: 'v1.32.0' } as const;
@@ -61,18 +62,50 @@ export function apiResourceList(registry: KindRegistry, group: string, version: 
     kind: 'APIResourceList',
     apiVersion: 'v1',
     groupVersion: apiVersionOf({ group, version }),
-    resources: resources.map((r) => ({
-      name: r.resource,
-      singularName: r.singular,
-      namespaced: r.namespaced,
-      kind: r.kind,
-      verbs: [...r.verbs],
-      shortNames: [...r.shortNames],
-      // omitempty, as kube serves it.
-      ...(r.categories.length > 0 ? { categories: [...r.categories] } : {}),
-      storageVersionHash: storageVersionHash(r),
-    })),
+    resources: resources.flatMap((r) => [
+      {
+        name: r.resource,
+        singularName: r.singular,
+        namespaced: r.namespaced,
+        kind: r.kind,
+        verbs: [...r.verbs],
+        shortNames: [...r.shortNames],
+        // omitempty, as kube serves it.
+        ...(r.categories.length > 0 ? { categories: [...r.categories] } : {}),
+        storageVersionHash: storageVersionHash(r),
+      },
+      ...legacySubresourceEntries(r),
+    ]),
   };
+}
+
+/**
+ * A resource's subresources in discovery's order: a built-in kind's by name (kube lists its
+ * storage paths sorted), a custom kind's status then scale (as apiextensions adds them).
+ */
+function discoveryOrder(r: KindDefinition): ServedSubresource[] {
+  const served = servedSubresources(r);
+  return r.source === 'custom' ? served : served.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+/**
+ * A resource's subresources as legacy discovery lists them, after the resource:
+ * `deployments/scale` with the group and version of its kind when they differ from the
+ * resource's (autoscaling/v1 Scale, policy/v1 Eviction), no singular name, its own verbs.
+ */
+function legacySubresourceEntries(r: KindDefinition): Record<string, unknown>[] {
+  return discoveryOrder(r).map((s) => {
+    const { group, version, kind } = s.responseKind;
+    const other = group !== r.group || version !== r.version;
+    return {
+      name: `${r.resource}/${s.name}`,
+      singularName: '',
+      namespaced: r.namespaced,
+      ...(other ? { group, version } : {}),
+      kind,
+      verbs: [...s.verbs],
+    };
+  });
 }
 
 /**
@@ -80,10 +113,10 @@ export function apiResourceList(registry: KindRegistry, group: string, version: 
  * false for /apis (every named group).
  */
 export function aggregatedDiscovery(registry: KindRegistry, legacy: boolean): Record<string, unknown> {
-  const byGroup = new Map<string, Map<string, ResourceInfo[]>>();
+  const byGroup = new Map<string, Map<string, KindDefinition[]>>();
   for (const r of registry.all) {
     if ((r.group === '') !== legacy) continue;
-    const versions = byGroup.get(r.group) ?? new Map<string, ResourceInfo[]>();
+    const versions = byGroup.get(r.group) ?? new Map<string, KindDefinition[]>();
     versions.set(r.version, [...(versions.get(r.version) ?? []), r]);
     byGroup.set(r.group, versions);
   }
@@ -103,9 +136,17 @@ export function aggregatedDiscovery(registry: KindRegistry, legacy: boolean): Re
           verbs: [...r.verbs],
           shortNames: [...r.shortNames],
           ...(r.categories.length > 0 ? { categories: [...r.categories] } : {}),
+          ...aggregatedSubresources(r),
         })),
         freshness: 'Current',
       })),
     })),
   };
+}
+
+/** A resource's subresources as aggregated discovery lists them (omitted when none): name, responseKind and verbs. */
+function aggregatedSubresources(r: KindDefinition): { subresources?: Record<string, unknown>[] } {
+  const served = discoveryOrder(r);
+  if (served.length === 0) return {};
+  return { subresources: served.map((s) => ({ subresource: s.name, responseKind: { ...s.responseKind }, verbs: [...s.verbs] })) };
 }

@@ -7,6 +7,7 @@ import { builtinRegistry } from '../../../lib/kinds/index.ts';
 import { requestInfoOf, routeOf, splitRequestTarget, verbOf, type ResourceRoute } from './request-info.ts';
 import { handlerFor } from './verbs/index.ts';
 import { StatusError } from '../../../lib/errors.ts';
+import { REPLICATORS } from '../../../test/support/subresource-kinds.ts';
 
 const registry = builtinRegistry();
 
@@ -121,5 +122,54 @@ describe('requestInfoOf and handlerFor', () => {
     assert.equal(refused('OPTIONS', '/api/v1/namespaces/demo/configmaps'), '405 MethodNotAllowed');
     assert.equal(refused('GET', '/api/v1/namespaces/demo/configmaps/a/status'), '404 NotFound');
     assert.equal(refused('PUT', '/api/v1/nodes/n/status'), '404 NotFound');
+  });
+});
+
+describe('subresources: routed from the kind\'s definition, 404 and 405 from one place', () => {
+  const withSubresources = builtinRegistry();
+  for (const kind of [REPLICATORS]) if (withSubresources.get(kind.group, kind.version, kind.resource) === undefined) withSubresources.add(kind);
+  const handled = (method: string, path: string): string => {
+    const route = routeOf(path, withSubresources);
+    assert.ok(route?.kind === 'resource', path);
+    try {
+      const { handler, verb } = handlerFor(requestInfoOf(method, route, new URLSearchParams(), undefined));
+      return `${verb} by ${handler.name}`;
+    } catch (err) {
+      assert.ok(err instanceof StatusError);
+      return `${err.code} ${err.reason}`;
+    }
+  };
+  const scale = '/apis/example.test/v1/namespaces/demo/replicators/a/scale';
+  const status = '/apis/example.test/v1/namespaces/demo/replicators/a/status';
+
+  test('status and scale: get, update and patch by the object\'s handlers; other verbs 405', () => {
+    for (const path of [status, scale]) {
+      assert.equal(handled('GET', path), 'get by get');
+      assert.equal(handled('HEAD', path), 'get by get');
+      assert.equal(handled('PUT', path), 'update by update');
+      assert.equal(handled('PATCH', path), 'patch by patch');
+      assert.equal(handled('POST', path), '405 MethodNotAllowed');
+      assert.equal(handled('DELETE', path), '405 MethodNotAllowed');
+      assert.equal(handled('OPTIONS', path), '405 MethodNotAllowed');
+    }
+  });
+
+  test('POST subresources: create by the post handler, nothing else', () => {
+    for (const sub of ['binding', 'eviction']) {
+      const path = `/api/v1/namespaces/demo/pods/p/${sub}`;
+      assert.equal(handled('POST', path), 'create by post');
+      assert.equal(handled('GET', path), '405 MethodNotAllowed');
+      assert.equal(handled('PUT', path), '405 MethodNotAllowed');
+      assert.equal(handled('PATCH', path), '405 MethodNotAllowed');
+      assert.equal(handled('DELETE', path), '405 MethodNotAllowed');
+    }
+  });
+
+  test('a subresource the kind does not serve is 404, whatever the verb', () => {
+    assert.equal(handled('GET', '/apis/example.test/v1/namespaces/demo/replicators/a/binding'), '404 NotFound');
+    assert.equal(handled('POST', '/apis/example.test/v1/namespaces/demo/replicators/a/eviction'), '404 NotFound');
+    assert.equal(handled('GET', '/api/v1/namespaces/demo/pods/p/scale'), '404 NotFound');
+    assert.equal(handled('PUT', '/api/v1/namespaces/demo/pods/p/log'), '404 NotFound');
+    assert.equal(handled('GET', '/api/v1/namespaces/demo/configmaps/c/status'), '404 NotFound');
   });
 });

@@ -20,6 +20,7 @@ import { age, AGE_COLUMN, ageOf, column, nameOf, NAME_COLUMN } from '../../print
 import type { KindDefinition, TableColumnDefinition } from '../../types.ts';
 import { parseRFC3339 } from '../../../go-time.ts';
 import { STANDARD_VERBS } from '../common.ts';
+import { POD_POST_SUBRESOURCES } from '../pod-subresources.ts';
 import { FIELD_IMMUTABLE_ERROR_MSG, forbidden, inclusiveRange, invalid, isSet, list, num, obj, objectAt, required, str } from './fields.ts';
 import { defaultPodSpecOfPod, podQOSClass, validatePodOnlyContainers, validatePodSpec } from './pod-spec.ts';
 
@@ -506,6 +507,7 @@ export const POD: KindDefinition = {
   },
   strategy: { defaults, prepareForCreate, validate, generation: 'spec' },
   statusStrategy: { prepareForUpdate: prepareStatusUpdate, validate: validateStatusUpdate },
+  postSubresources: POD_POST_SUBRESOURCES,
   printer: { columns: POD_COLUMNS, cells: podCells },
   schema: 'io.k8s.api.core.v1.Pod',
 };

@@ -6,6 +6,7 @@ import { badRequest } from '../../../../lib/errors.ts';
 import type { KubeObject } from '../../../../lib/kube.ts';
 import type { Logger } from '../../../../lib/log.ts';
 import { withTypeMeta } from '../../../../lib/kinds/index.ts';
+import { scaleKindOf } from '../../../../lib/kinds/scale.ts';
 import type { UserInfo } from '../../../auth/api.ts';
 import type { Pipeline, Target } from '../../core/pipeline.ts';
 import type { WarningRecorder } from '../../core/warnings.ts';
@@ -56,7 +57,7 @@ export function streamRepresentationOf(ctx: VerbContext): Representation {
 
 /** The pipeline's target of a request. */
 export function targetOf(info: RequestInfo): Target {
-  return { info: info.resource, namespace: info.namespace, name: info.name };
+  return { info: info.resource, namespace: info.namespace, name: info.name, subresource: info.subresource };
 }
 
 /** The verb's query, and the signal that ends a non-watch request: its client gone, or ?timeout= (kube's request deadline) passed. */
@@ -84,10 +85,10 @@ export function withFieldValidation(decoded: DecodedBody, fieldValidation: strin
   return decoded.object;
 }
 
-/** Writes one object, or it as a Table when the client asked for one. */
+/** Writes one object, or it as a Table when the client asked for one (a Scale printed as kube prints Scales). */
 export function writeObject(ctx: VerbContext, code: number, object: KubeObject, representation: Representation, query: RestQuery): void {
   if (representation.table) {
-    const info = ctx.info.resource;
+    const info = ctx.info.subresource === 'scale' ? scaleKindOf(ctx.info.resource) : ctx.info.resource;
     const table = toTable(info.printer, [withTypeMeta(object, info)], { now: ctx.clock(), includeObject: includeObjectPolicy(query), listMeta: {} });
     ctx.writer.write(code, table, representation.format);
     return;
