@@ -45,7 +45,7 @@ let token: string;
 const PROTO_DIR = fileURLToPath(new URL('../../proto', import.meta.url));
 const root = new protobuf.Root();
 root.resolvePath = (_origin, target) => `${PROTO_DIR}/${target}`;
-root.loadSync(['core.v1', 'apps.v1', 'apiextensions.v1', 'meta.v1', 'runtime'].map((f) => `k8s/generated/${f}.proto`), { keepCase: true });
+root.loadSync(['core.v1', 'apps.v1', 'autoscaling.v1', 'apiextensions.v1', 'meta.v1', 'runtime'].map((f) => `k8s/generated/${f}.proto`), { keepCase: true });
 
 /** The message of an apiVersion and kind (the groups this test uses). */
 function messageOf(apiVersion: string, kind: string): string {
@@ -223,6 +223,26 @@ describe('a client that prefers protobuf', () => {
     assert.equal(deployments.kind, 'DeploymentList');
     assert.deepEqual((deployments.object.items as Record<string, unknown>[]).map(nameOf), ['web']);
     assert.deepEqual(answer(await pb('GET', `/apis/apps/v1/namespaces/${NS}/deployments/web`), 200).object, deployment.object);
+  });
+
+  test('subresources: /status in the kind\'s message, /scale as autoscaling/v1 Scale, read and written in protobuf', async () => {
+    const status = answer(await pb('GET', `/apis/apps/v1/namespaces/${NS}/deployments/web/status`), 200);
+    assert.deepEqual([status.apiVersion, status.kind, nameOf(status.object)], ['apps/v1', 'Deployment', 'web']);
+    const scale = answer(await pb('GET', `/apis/apps/v1/namespaces/${NS}/deployments/web/scale`), 200);
+    assert.deepEqual([scale.apiVersion, scale.kind], ['autoscaling/v1', 'Scale']);
+    assert.equal((scale.object.spec as { replicas: number }).replicas, 2);
+    const metadata = scale.object.metadata as { name: string; namespace: string; resourceVersion: string };
+    const scaled = answer(
+      await pb('PUT', `/apis/apps/v1/namespaces/${NS}/deployments/web/scale`, {
+        apiVersion: 'autoscaling/v1',
+        kind: 'Scale',
+        value: { metadata: { name: 'web', namespace: NS, resourceVersion: metadata.resourceVersion }, spec: { replicas: 4 } },
+      }),
+      200,
+    );
+    assert.equal((scaled.object.spec as { replicas: number }).replicas, 4);
+    const deployment = answer(await pb('GET', `/apis/apps/v1/namespaces/${NS}/deployments/web`), 200);
+    assert.equal((deployment.object.spec as { replicas: number }).replicas, 4);
   });
 
   test('watch: length-prefixed WatchEvent frames, from the initial events and their bookmark to a delete', async () => {
@@ -424,7 +444,7 @@ describe('@kubernetes/client-node (JSON) is unaffected', () => {
     const core = kc.makeApiClient(CoreV1Api);
     const apps = kc.makeApiClient(AppsV1Api);
     const deployment = await apps.readNamespacedDeployment({ name: 'web', namespace: NS });
-    assert.equal(deployment.spec?.replicas, 2);
+    assert.equal(deployment.spec?.replicas, 4);
     assert.equal(deployment.spec?.strategy?.type, 'RollingUpdate');
     const secret = await core.readNamespacedSecret({ name: 's1', namespace: NS });
     assert.equal(Buffer.from(secret.data?.password ?? '', 'base64').toString(), 'hunter2');

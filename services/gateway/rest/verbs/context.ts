@@ -43,16 +43,25 @@ export interface VerbContext {
 export type VerbHandler = (ctx: VerbContext) => Promise<void>;
 
 /**
+ * Whether the answer to a request can be protobuf: the kind has it (built-in), or the answer is
+ * a Scale (kube's scale scope offers protobuf for custom resources' /scale too); a custom
+ * resource's own answers, its /status included, are never protobuf.
+ */
+function protobufAnswer(ctx: VerbContext): boolean {
+  return ctx.protobuf.serves(ctx.info.subresource === 'scale' ? scaleKindOf(ctx.info.resource) : ctx.info.resource);
+}
+
+/**
  * The representation of a request's answer, negotiated from its Accept header: protobuf only
- * for a kind that has it (built-in), looked up only when the client asks for protobuf.
+ * when the answer has it (protobufAnswer), looked up only when the client asks for protobuf.
  */
 export function representationOf(ctx: VerbContext): Representation {
-  return negotiateResource(ctx.req.headers.accept, () => ctx.protobuf.serves(ctx.info.resource));
+  return negotiateResource(ctx.req.headers.accept, () => protobufAnswer(ctx));
 }
 
 /** The representation of a watch stream (see negotiateWatch). */
 export function streamRepresentationOf(ctx: VerbContext): Representation {
-  return negotiateWatch(ctx.req.headers.accept, () => ctx.protobuf.serves(ctx.info.resource));
+  return negotiateWatch(ctx.req.headers.accept, () => protobufAnswer(ctx));
 }
 
 /** The pipeline's target of a request. */
