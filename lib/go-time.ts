@@ -165,3 +165,13 @@ export function formatRFC3339(ms: number): string {
   const y = year < 0 ? `-${pad(-year, 4)}` : pad(year, 4);
   return `${y}-${pad(date.getUTCMonth() + 1, 2)}-${pad(date.getUTCDate(), 2)}T${pad(date.getUTCHours(), 2)}:${pad(date.getUTCMinutes(), 2)}:${pad(date.getUTCSeconds(), 2)}Z`;
 }
+
+/**
+ * metav1.MicroTime's JSON form of an instant (`fraction`: the sub-millisecond rest, as
+ * {@link GoTime} has it): UTC with exactly six fraction digits, the finer ones cut.
+ */
+export function formatRFC3339Micro(ms: number, fraction = 0): string {
+  const withinSecond = ms - Math.floor(ms / 1000) * 1000;
+  const micros = withinSecond * 1000 + Math.floor(Math.round(fraction * 1e6) / 1000);
+  return `${formatRFC3339(ms).slice(0, -1)}.${pad(micros, 6)}Z`;
+}

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Makes sure the real etcd and redis-server are on PATH, and (for the tests) python3 with gRPC for
-# the Python client test: installs the Debian packages when running as root with apt-get,
-# otherwise says exactly what to install.
+# the Python client test and the official Kubernetes Python client: installs the Debian packages
+# when running as root with apt-get, otherwise says exactly what to install.
 # With the argument `up`, a server that ETCD_ENDPOINTS / REDIS_URL points at is not needed.
 set -euo pipefail
 mode="${1:-test}"
@@ -19,6 +19,8 @@ if [ "$mode" != up ]; then
   "$py" -c 'import grpc' >/dev/null 2>&1 || missing+=(python3-grpcio)
   "$py" -c 'import grpc_tools.protoc' >/dev/null 2>&1 || missing+=(python3-grpc-tools)
   "$py" -c 'import google.protobuf' >/dev/null 2>&1 || missing+=(python3-protobuf)
+  # test/e2e/python-kubernetes-client.test.ts: the official client, which reads built-in objects.
+  "$py" -c 'import kubernetes' >/dev/null 2>&1 || missing+=(python3-kubernetes)
 fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then

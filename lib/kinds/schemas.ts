@@ -5,8 +5,8 @@
  * - {@link SchemaSet}: the OpenAPI v2 definitions by kube's definition name
  *   (`io.k8s.api.core.v1.ConfigMap`), one file per group-version, each read on first use.
  * - {@link readGoFacts}: the Go facts of each definition (go.json): per JSON field its Go type,
- *   `omitempty`, pointer, inline and protobuf number, in Go struct order, and its protobuf
- *   message.
+ *   `omitempty` (and `omitzero` where set), pointer, inline and protobuf number, in Go struct
+ *   order, and its protobuf message.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -157,6 +157,8 @@ export interface GoFieldFacts {
   /** The Go type as written in the source (`*int64`, `[]Container`, `metav1.ObjectMeta`). */
   readonly go: string;
   readonly omitempty: boolean;
+  /** `json:",omitzero"` (Go 1.24): left out when it is its type's zero value; absent when not set. */
+  readonly omitzero?: boolean;
   readonly pointer: boolean;
   /** An embedded struct whose fields encoding/json writes into the parent (keyed by its Go name). */
   readonly inline: boolean;

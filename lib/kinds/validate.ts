@@ -35,8 +35,12 @@ import { goQuote } from '../go-strconv.ts';
 import { parseRFC3339 } from '../go-time.ts';
 import { isPlainObject, MAX_JSON_DEPTH, type KubeObject } from '../kube.ts';
 import { jsonKind, unmarshalTypeError } from '../object-meta.ts';
+import { quantityError } from './quantity.ts';
 import { readGoFacts, SchemaSet } from './schemas.ts';
 import type { KindDefinition } from './types.ts';
+
+/** resource.ParseQuantity's error for a Quantity's text (trimmed first, as its JSON decoding does), or undefined when it parses. */
+export { quantityError };
 
 /** An OpenAPI v2 schema as the generated definitions (and custom kinds) write them. */
 export interface OpenApiSchema {
@@ -90,9 +94,6 @@ export interface DecodeResult {
 const QUANTITY = 'io.k8s.apimachinery.pkg.api.resource.Quantity';
 /** sigs.k8s.io/json keeps at most this many strict errors. */
 const MAX_STRICT_ERRORS = 100;
-const QUANTITY_FORMAT_ERROR = "quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'";
-const QUANTITY_SUFFIX_ERROR = "unable to parse quantity's suffix";
-const QUANTITY_SUFFIXES = new Set(['', 'n', 'u', 'm', 'k', 'M', 'G', 'T', 'P', 'E', 'Ki', 'Mi', 'Gi', 'Ti', 'Pi', 'Ei']);
 const GO_BUILTIN_TYPES = new Set(['string', 'bool', 'int', 'int8', 'int16', 'int32', 'int64', 'uint', 'uint8', 'uint16', 'uint32', 'uint64', 'float32', 'float64', 'byte', 'rune', 'interface{}', 'any']);
 
 /** A schema compiled for decoding and validation: references resolved, Go names worked out. */
@@ -338,34 +339,6 @@ export function base64Error(text: string): string | undefined {
     }
   }
   return undefined;
-}
-
-/** resource.ParseQuantity's error for `text`, or undefined when it parses. */
-export function quantityError(text: string): string | undefined {
-  const s = text.trim();
-  if (s === '') return QUANTITY_FORMAT_ERROR;
-  const digitsFrom = (i: number): number => {
-    while (i < s.length && s.charCodeAt(i) >= 0x30 && s.charCodeAt(i) <= 0x39) i++;
-    return i;
-  };
-  let pos = s[0] === '-' || s[0] === '+' ? 1 : 0;
-  pos = digitsFrom(pos);
-  if (pos === s.length) return undefined;
-  if (s[pos] === '.') {
-    pos = digitsFrom(pos + 1);
-    if (pos === s.length) return undefined;
-  }
-  const suffixStart = pos;
-  while (pos < s.length && 'eEinumkKMGTP'.includes(s[pos] as string)) pos++;
-  if (pos < s.length && (s[pos] === '-' || s[pos] === '+')) pos++;
-  if (digitsFrom(pos) !== s.length) return QUANTITY_FORMAT_ERROR;
-  const suffix = s.slice(suffixStart);
-  if (QUANTITY_SUFFIXES.has(suffix)) return undefined;
-  if (suffix.length > 1 && (suffix[0] === 'e' || suffix[0] === 'E') && /^[+-]?\d+$/.test(suffix.slice(1))) {
-    const exponent = BigInt(suffix.slice(1));
-    if (exponent >= -(2n ** 63n) && exponent < 2n ** 63n) return undefined;
-  }
-  return QUANTITY_SUFFIX_ERROR;
 }
 
 function isInteger(value: number, bits: 32 | 64): boolean {

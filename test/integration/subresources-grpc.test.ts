@@ -94,7 +94,9 @@ test('status and scale through ref.subresource, admitted over gRPC', async () =>
   const created = parse((await unary(client, 'create', { ref: replicators(), object: json(body) }, admin)).object);
   assert.deepEqual(created.status, {});
   const status = parse((await unary(client, 'update', { ref: replicators('a', 'status'), object: json({ ...created, spec: { replicas: 9 }, status: { replicas: 1 } }) }, admin)).object);
-  assert.deepEqual([status.spec, status.status], [{ replicas: 1, selector: { matchLabels: { app: 'a' } } }, { replicas: 1 }]);
+  // the spec as a Deployment's Go struct writes it (the kind has a Deployment's schema)
+  const deploymentSpec = { replicas: 1, selector: { matchLabels: { app: 'a' } }, template: { metadata: {}, spec: { containers: null } }, strategy: {} };
+  assert.deepEqual([status.spec, status.status], [deploymentSpec, { replicas: 1 }]);
   const scale = parse((await unary(client, 'get', { ref: replicators('a', 'scale') }, admin)).object);
   assert.deepEqual([scale.kind, scale.spec, scale.status], ['Scale', { replicas: 1 }, { replicas: 1, selector: 'app=a' }]);
   const patched = parse((await unary(client, 'patch', { ref: replicators('a', 'scale'), type: 'PATCH_TYPE_MERGE', patch: json({ spec: { replicas: 3 } }) }, admin)).object);

@@ -20,6 +20,23 @@ function prepareForCreate(object: KubeObject): KubeObject {
   };
 }
 
+/** The label every namespace carries with its own name (v1.LabelMetadataName). */
+const METADATA_NAME_LABEL = 'kubernetes.io/metadata.name';
+
+/**
+ * SetDefaults_Namespace: a namespace with a name carries the label kubernetes.io/metadata.name
+ * with that name (set on every create and update, so that it cannot be changed or removed).
+ * Labels that are not a map are left to decoding's refusal.
+ */
+function defaults(object: KubeObject): KubeObject {
+  const metadata = object.metadata;
+  if (!isPlainObject(metadata) || typeof metadata.name !== 'string' || metadata.name === '') return object;
+  const labels: unknown = metadata.labels;
+  if (labels !== undefined && labels !== null && !isPlainObject(labels)) return object;
+  if (isPlainObject(labels) && labels[METADATA_NAME_LABEL] === metadata.name) return object;
+  return { ...object, metadata: { ...metadata, labels: { ...(isPlainObject(labels) ? labels : {}), [METADATA_NAME_LABEL]: metadata.name } } };
+}
+
 /** printNamespace: NAME, STATUS (status.phase verbatim, "" when unset), AGE. */
 function namespaceCells(object: Record<string, unknown>, now: Date): unknown[] {
   return [nameOf(object), stringField(field(object, 'status'), 'phase'), ageOf(object, now)];
@@ -51,7 +68,7 @@ export const NAMESPACE: KindDefinition = {
       status: goField.struct(goStruct('NamespaceStatus', 'v1.NamespaceStatus', { phase: goField.string('v1.NamespacePhase') })),
     }),
   },
-  strategy: { prepareForCreate, generation: 'allButMetadataAndStatus' },
+  strategy: { defaults, prepareForCreate, generation: 'allButMetadataAndStatus' },
   printer: { columns: Object.freeze([NAME_COLUMN, column('Status', 'string', 'The status of the namespace'), AGE_COLUMN]), cells: namespaceCells },
   schema: 'io.k8s.api.core.v1.Namespace',
 };

@@ -5,7 +5,7 @@
  * - `lib/kinds/generated/schemas/<file>.json`: OpenAPI v2 definitions, as kube's /openapi/v2
  *   names and shapes them (descriptions left out);
  * - `lib/kinds/generated/go.json`: the Go facts of each definition's fields (type, omitempty,
- *   pointer, inline, protobuf number) and its protobuf message;
+ *   omitzero where set, pointer, inline, protobuf number) and its protobuf message;
  * - `proto/k8s/generated/<file>.proto`: the go-to-protobuf messages, written from the Go facts.
  *
  * Everything is taken from the Go source (types, json/protobuf/patch struct tags, `+` markers);
@@ -99,6 +99,8 @@ export type Schema = { [key: string]: unknown };
 export interface GoFieldFacts {
   go: string;
   omitempty: boolean;
+  /** `json:",omitzero"`: left out when it is its type's zero value (written only when set). */
+  omitzero?: true;
   pointer: boolean;
   inline: boolean;
   protobuf?: number;
@@ -253,16 +255,17 @@ type Resolved = { builtin: string } | { entry: TypeEntry };
 interface JsonTag {
   name: string;
   omitempty: boolean;
+  omitzero: boolean;
   inline: boolean;
   skip: boolean;
 }
 
 function jsonTag(field: GoField): JsonTag {
   const tag = parseStructTag(field.tag).get('json');
-  if (tag === '-') return { name: '', omitempty: false, inline: false, skip: true };
+  if (tag === '-') return { name: '', omitempty: false, omitzero: false, inline: false, skip: true };
   const [name = '', ...opts] = (tag ?? '').split(',');
   const inline = opts.includes('inline') || (field.embedded && name === '');
-  return { name: name === '' ? field.name : name, omitempty: opts.includes('omitempty'), inline, skip: false };
+  return { name: name === '' ? field.name : name, omitempty: opts.includes('omitempty'), omitzero: opts.includes('omitzero'), inline, skip: false };
 }
 
 interface ProtobufTag {
@@ -556,7 +559,7 @@ class Generator {
         }
         if (json.skip) continue;
         const key = json.inline ? field.name : json.name;
-        const f: GoFieldFacts = { go: formatGoType(field.type), omitempty: json.omitempty, pointer: field.type.kind === 'pointer', inline: json.inline };
+        const f: GoFieldFacts = { go: formatGoType(field.type), omitempty: json.omitempty, ...(json.omitzero && { omitzero: true as const }), pointer: field.type.kind === 'pointer', inline: json.inline };
         if (pb !== undefined) {
           f.protobuf = pb.number;
           if (pb.name !== key) f.protobufName = pb.name;

@@ -38,7 +38,7 @@ type Widget struct {
 	Replicas *int32 \`json:"replicas,omitempty" protobuf:"varint,4,opt,name=replicas"\`
 	Mode Mode \`json:"mode" protobuf:"bytes,5,opt,name=mode,casttype=Mode"\`
 	Target intstr.IntOrString \`json:"target,omitempty" protobuf:"bytes,6,opt,name=target"\`
-	Data []byte \`json:"data,omitempty" protobuf:"bytes,7,opt,name=data"\`
+	Data []byte \`json:"data,omitempty,omitzero" protobuf:"bytes,7,opt,name=data"\`
 	Internal string \`json:"-"\`
 	hidden string
 	Embedded \`json:",inline" protobuf:"bytes,8,opt,name=embedded"\`
@@ -186,6 +186,8 @@ test('generate: schema, Go facts and protobuf message of a small package', () =>
   assert.equal(facts.protobufMessage, 'k8s.io.api.widgets.v1.Widget');
   assert.deepEqual(Object.keys(facts.fields), ['TypeMeta', 'metadata', 'parts', 'labels', 'replicas', 'mode', 'target', 'data', 'Embedded'], 'Go order, json:"-" and unexported left out');
   assert.deepEqual(facts.fields.replicas, { go: '*int32', omitempty: true, pointer: true, inline: false, protobuf: 4 });
+  // omitzero is written where the tag has it, and only there
+  assert.deepEqual(facts.fields.data, { go: '[]byte', omitempty: true, omitzero: true, pointer: false, inline: false, protobuf: 7 });
   assert.deepEqual(facts.fields.TypeMeta, { go: 'metav1.TypeMeta', omitempty: false, pointer: false, inline: true });
   assert.deepEqual(facts.fields.Embedded, { go: 'Embedded', omitempty: false, pointer: false, inline: true, protobuf: 8, protobufName: 'embedded' });
 

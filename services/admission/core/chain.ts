@@ -8,7 +8,8 @@ import type { KindRegistry } from '../../../lib/kinds/index.ts';
 import { generatedSchemaValidator, type SchemaValidator } from '../../../lib/kinds/validate.ts';
 import type { Storage } from '../../storage/api.ts';
 import type { Admission, AdmissionRequest, MutatingPlugin, ValidatingPlugin } from '../api.ts';
-import { NamespaceLifecycle, ObjectMetaValidation, SchemaValidation, SystemFieldsPlugin } from './plugins.ts';
+import { GoShapes } from '../../../lib/kinds/go-json.ts';
+import { GoRoundTrip, NamespaceLifecycle, ObjectMetaValidation, SchemaValidation, SystemFieldsPlugin } from './plugins.ts';
 
 export interface AdmissionChainOptions {
   /**
@@ -56,17 +57,20 @@ export interface AdmissionChainDeps extends AdmissionChainOptions {
   clock?: () => Date;
   /** Checks objects against their kind's schema (SchemaValidation); the generated schemas by default. */
   schemas?: SchemaValidator;
+  /** The Go shapes of built-in kinds (GoRoundTrip); the generated ones by default. */
+  shapes?: GoShapes;
 }
 
 /**
  * The built-in chain, as the admission service serves it and a single process runs it: system
- * fields on create (mutating), then ValidateObjectMeta, the schema's rules and
- * NamespaceLifecycle (validating).
+ * fields on create, then the Go round trip of built-in objects (mutating; it stays last, so
+ * that what every other mutation does is shaped too), then ValidateObjectMeta, the schema's
+ * rules and NamespaceLifecycle (validating).
  */
 export function buildAdmissionChain(deps: AdmissionChainDeps): AdmissionChain {
-  const { registry, storage, clock, schemas, ...options } = deps;
+  const { registry, storage, clock, schemas, shapes, ...options } = deps;
   return new AdmissionChain(
-    [new SystemFieldsPlugin(registry, clock)],
+    [new SystemFieldsPlugin(registry, clock), new GoRoundTrip(registry, shapes ?? new GoShapes())],
     [new ObjectMetaValidation(registry), new SchemaValidation(registry, schemas ?? generatedSchemaValidator()), new NamespaceLifecycle(storage, registry)],
     options,
   );

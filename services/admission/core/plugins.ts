@@ -6,6 +6,7 @@ import { invalid, notFound, StatusError, type FieldError } from '../../../lib/er
 import type { KubeObject } from '../../../lib/kube.ts';
 import { isPlainObject, rfc3339 } from '../../../lib/kube.ts';
 import type { KindDefinition, KindRegistry, NameValidation } from '../../../lib/kinds/index.ts';
+import type { GoShapes } from '../../../lib/kinds/go-json.ts';
 import { keepStoredStatus, prepareStatusWrite, resetStatusForCreate } from '../../../lib/kinds/status.ts';
 import { servesStatus } from '../../../lib/kinds/subresources.ts';
 import { isDNS1035Label, isDNS1123Label, isDNS1123Subdomain, validateAnnotations, validateLabels } from '../../../lib/validation/names.ts';
@@ -263,5 +264,37 @@ export class NamespaceLifecycle implements ValidatingPlugin {
         { name: request.name, group: request.group, kind: request.resource },
       );
     }
+  }
+}
+
+/**
+ * The object of a built-in kind as kube's typed struct holds it (lib/kinds/go-json.ts): every
+ * field kube always writes is there (a Node's status.nodeInfo.architecture is "" when not
+ * sent), empty omitempty fields are gone, quantities and times are in Go's written form.
+ * kube-apiserver decodes a body into the struct, defaults it and lets admission mutate it, then
+ * validates and stores it: so this runs last of the mutating plugins (after every mutation,
+ * before every validation), on creates and updates of built-in kinds; custom kinds keep their
+ * open shape.
+ */
+export class GoRoundTrip implements MutatingPlugin {
+  readonly name = 'GoRoundTrip';
+  private readonly registry: KindRegistry;
+  private readonly shapes: GoShapes;
+
+  constructor(registry: KindRegistry, shapes: GoShapes) {
+    this.registry = registry;
+    this.shapes = shapes;
+  }
+
+  handles(request: AdmissionRequest): boolean {
+    if (request.operation !== 'CREATE' && request.operation !== 'UPDATE') return false;
+    // The object itself, its status or its scale; a POST subresource's body is another kind.
+    if (!writesResourceObject(request)) return false;
+    return this.registry.get(request.group, request.version, request.resource)?.source === 'builtin';
+  }
+
+  async admit(request: AdmissionRequest, object: KubeObject): Promise<KubeObject> {
+    const info = this.registry.get(request.group, request.version, request.resource);
+    return info === undefined ? object : this.shapes.shape(object, info.schema);
   }
 }

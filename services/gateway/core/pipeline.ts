@@ -14,6 +14,7 @@ import { apiVersionOf, REDACTED, redactSecretFields, withTypeMeta, type KindDefi
 import { applyScale, scaleKindOf, scaleOf } from '../../../lib/kinds/scale.ts';
 import { servedSubresource } from '../../../lib/kinds/subresources.ts';
 import { DEFAULT_CLUSTER_CONFIG, type Allocation, type AllocationContext, type ClusterConfig, type RepairReport } from '../../../lib/kinds/allocation.ts';
+import { GoShapes } from '../../../lib/kinds/go-json.ts';
 import type { Logger } from '../../../lib/log.ts';
 import { fieldValidationOf, type JsonSource, type SchemaValidator } from '../../../lib/kinds/validate.ts';
 import { pathSegmentNameErrors } from '../../../lib/validation/path.ts';
@@ -45,6 +46,12 @@ export interface PipelineOptions {
   cluster?: ClusterConfig;
   /** Where failures nobody waits for are reported (a release after a delete). */
   logger?: Logger;
+  /**
+   * The Go shapes of built-in kinds (lib/kinds/go-json.ts): what get, list and delete answer is
+   * shaped as kube's decoding and encoding of every object it reads shapes it (writes are
+   * shaped by admission); the generated ones by default.
+   */
+  shapes?: GoShapes;
 }
 
 /** How a write is done, and how a create or update body is taken. */
@@ -263,6 +270,7 @@ const APISERVER_USER: UserInfo = { username: 'system:apiserver', uid: '', groups
 
 export class Pipeline {
   private readonly o: PipelineOptions;
+  private readonly shapes: GoShapes;
   /** sha256(token) -> user; tokens themselves are never kept. */
   private readonly users: TtlCache<UserInfo | null>;
   private readonly decisions: TtlCache<boolean>;
@@ -271,6 +279,7 @@ export class Pipeline {
 
   constructor(options: PipelineOptions) {
     this.o = options;
+    this.shapes = options.shapes ?? new GoShapes();
     const ttl = options.authCacheTtlMs ?? 10_000;
     this.users = new TtlCache(ttl, 10_000);
     this.decisions = new TtlCache(ttl, 50_000);
@@ -339,6 +348,16 @@ export class Pipeline {
       { user, verb, resourceRequest: false, apiGroup: '', apiVersion: '', resource: '', subresource: '', namespace: '', name: '', path },
       signal,
     );
+  }
+
+  /**
+   * An object read from storage as kube answers it: a built-in kind's in its Go shape (objects
+   * written before writes were shaped, or by another writer, may lack fields kube always
+   * writes); the same object when it is in shape already. `object` is in the version of
+   * `info` (converted from its storage's when `info` is a view of another kind's storage).
+   */
+  private shaped<T extends KubeObject>(object: T, info: KindDefinition): T {
+    return info.source === 'builtin' ? (this.shapes.shape(object, info.schema) as T) : object;
   }
 
   /** Where the target's objects are stored: its own resource, or the one it is a view of. */
@@ -464,7 +483,7 @@ export class Pipeline {
   async ensureSystemNamespaces(info: KindDefinition, signal?: AbortSignal): Promise<void> {
     const user = APISERVER_USER;
     for (const name of SYSTEM_NAMESPACES) {
-      const object: KubeObject = { apiVersion: 'v1', kind: 'Namespace', metadata: { name } };
+      const object = withDefaults(info, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
       try {
         await this.o.storage.get({ group: '', resource: 'namespaces', namespace: '', name }, {}, signal);
         continue;
@@ -483,7 +502,7 @@ export class Pipeline {
 
   async get(user: UserInfo, target: Target, options: { resourceVersion?: string } = {}, signal?: AbortSignal): Promise<KubeObject> {
     await this.authorizeResource(user, 'get', target, signal);
-    return viewOf(target).read(withTypeMeta(fromStored(target.info, await this.o.storage.get(this.ref(target), options, signal)), target.info), 'get');
+    return viewOf(target).read(this.shaped(withTypeMeta(fromStored(target.info, await this.o.storage.get(this.ref(target), options, signal)), target.info), target.info), 'get');
   }
 
   /** Lists after authorization, with the options checked as every path checks them (lib/list-options.ts). */
@@ -493,7 +512,8 @@ export class Pipeline {
     const { limit } = checkListOptions(target.info.selectableFields, options);
     const result = await this.o.storage.list(this.ref(target), { ...options, limit }, signal);
     const { storedAs } = target.info;
-    return storedAs === undefined ? result : { ...result, items: result.items.map((item) => storedAs.fromStored(item)) };
+    if (storedAs === undefined && target.info.source !== 'builtin') return result;
+    return { ...result, items: result.items.map((item) => this.shaped(storedAs === undefined ? item : storedAs.fromStored(item), target.info)) };
   }
 
   /**
@@ -514,7 +534,9 @@ export class Pipeline {
     await this.authorizeResource(user, 'update', target, signal);
     const conditional = (object.metadata.resourceVersion ?? '') !== '';
     for (let attempt = 0; ; attempt++) {
-      const current = fromStored(target.info, await this.o.storage.get(this.ref(target), {}, signal));
+      // The old object as kube's strategies see it (decoded): in shape, so that an object stored
+      // before writes were shaped does not differ from its update in fields nobody changed.
+      const current = this.shaped(fromStored(target.info, await this.o.storage.get(this.ref(target), {}, signal)), target.info);
       const written = view.write(withTypeMeta(current, target.info), object);
       const admittedObject = await this.o.admission.admit(admissionRequest('UPDATE', target, target.name, user, options.dryRun, written, current), signal);
       if (admittedObject === undefined) throw new StatusError('InternalError', 'admission returned no object');
@@ -555,7 +577,8 @@ export class Pipeline {
     const schemas = this.o.schemas;
     const facts = type === 'strategic' && schemas !== undefined ? mergeFactsOf((name) => schemas.definitionsOf(info)(name) as FactsSchema | undefined, info.schema) : undefined;
     for (let attempt = 0; ; attempt++) {
-      const current = withTypeMeta(fromStored(target.info, await this.o.storage.get(this.ref(target), {}, signal)), target.info);
+      // patched as kube patches the current object: decoded and encoded again, so in shape
+      const current = this.shaped(withTypeMeta(fromStored(target.info, await this.o.storage.get(this.ref(target), {}, signal)), target.info), target.info);
       const patched = applyPatchShowingNoSecret(info, decoded, view.read(current, 'write'), facts);
       // What the patch handler shows of the patch in its errors: the patched JSON, or for a
       // strategic merge patch the patch as Go prints its map.
@@ -611,7 +634,7 @@ export class Pipeline {
     signal?: AbortSignal,
   ): Promise<DeleteResult> {
     await this.authorizeResource(user, 'delete', target, signal);
-    const current = fromStored(target.info, await this.o.storage.get(this.ref(target), {}, signal));
+    const current = this.shaped(fromStored(target.info, await this.o.storage.get(this.ref(target), {}, signal)), target.info);
     await this.o.admission.admit(admissionRequest('DELETE', target, target.name, user, options.dryRun, undefined, current), signal);
     if (options.dryRun === true) return { object: current, pending: false };
     const preconditions = { ...(options.preconditions ?? {}) };
@@ -620,7 +643,7 @@ export class Pipeline {
     if ((preconditions.uid ?? '') === '' && typeof uid === 'string') preconditions.uid = uid;
     const result = await this.o.storage.delete(this.ref(target), preconditions, signal);
     if (!result.pending) await this.released(target.info, result.object);
-    return { ...result, object: withTypeMeta(fromStored(target.info, result.object), target.info) };
+    return { ...result, object: this.shaped(withTypeMeta(fromStored(target.info, result.object), target.info), target.info) };
   }
 
   /**
@@ -633,7 +656,7 @@ export class Pipeline {
     const { info } = target;
     const stored = info.storedAs ?? info;
     const events = this.o.watcher.watch({ group: stored.group, version: stored.version, resource: stored.resource, namespace: target.namespace }, options, signal);
-    return info.storedAs === undefined ? events : convertedEvents(events, info);
+    return info.storedAs === undefined ? events : convertedEvents(events, info, (object) => this.shaped(object, info));
   }
 
   /**
@@ -719,10 +742,10 @@ function toStored(info: KindDefinition, object: KubeObject): KubeObject {
 
 /**
  * The events of a watch of the stored kind, as watchers of the view `info` see them: objects
- * converted (each event's JSON is made once per watcher of the view, not shared as the watch
+ * converted and shaped (each event's JSON is made once per watcher of the view, not shared as the watch
  * service shares it), bookmarks with the view's kind and apiVersion, errors as they are.
  */
-async function* convertedEvents(events: AsyncIterable<WatchEvent>, info: KindDefinition): AsyncIterable<WatchEvent> {
+async function* convertedEvents(events: AsyncIterable<WatchEvent>, info: KindDefinition, shaped: (object: KubeObject) => KubeObject): AsyncIterable<WatchEvent> {
   const apiVersion = apiVersionOf(info);
   for await (const event of events) {
     if (event.type === 'ERROR') {
@@ -730,7 +753,8 @@ async function* convertedEvents(events: AsyncIterable<WatchEvent>, info: KindDef
       continue;
     }
     const object = parseObjectBytes(event.object);
-    const converted = event.type === 'BOOKMARK' ? { ...object, apiVersion, kind: info.kind } : fromStored(info, object);
+    // a converted object in the view's Go shape, as kube encodes it in the version asked for
+    const converted = event.type === 'BOOKMARK' ? { ...object, apiVersion, kind: info.kind } : shaped(fromStored(info, object));
     yield { ...event, object: Buffer.from(JSON.stringify(converted)) };
   }
 }

@@ -132,7 +132,7 @@ test('a Deployment read back by an independent decoder: numbers, IntOrString, Qu
   assert.deepEqual(got.spec.strategy.rollingUpdate.maxUnavailable, { type: 0, intVal: 1, strVal: '' });
   const resources = got.spec.template.spec.containers[0]!.resources;
   assert.deepEqual(resources.limits, { cpu: { string: '500m' }, memory: { string: '128Mi' } });
-  assert.deepEqual(resources.requests, { cpu: { string: '0.25' } }, 'a quantity given as a number');
+  assert.deepEqual(resources.requests, { cpu: { string: '250m' } }, 'a quantity given as a number, in its canonical text');
   assert.equal(got.spec.template.spec.terminationGracePeriodSeconds, 30);
   assert.equal(got.status.conditions[0]!.lastUpdateTime.seconds, 1749283750);
 
@@ -145,7 +145,7 @@ test('a Deployment read back by an independent decoder: numbers, IntOrString, Qu
   assert.deepEqual({ ...(back.metadata as object), labels: undefined }, { ...metadata, labels: undefined });
   const spec = back.spec as { strategy: unknown; template: { spec: { containers: { resources: unknown }[] } } };
   assert.deepEqual(spec.strategy, expected.spec.strategy);
-  assert.deepEqual(spec.template.spec.containers[0]!.resources, { limits: { cpu: '500m', memory: '128Mi' }, requests: { cpu: '0.25' } });
+  assert.deepEqual(spec.template.spec.containers[0]!.resources, { limits: { cpu: '500m', memory: '128Mi' }, requests: { cpu: '250m' } });
   // encoding what was decoded gives the same bytes
   assert.deepEqual(encoder.encode('k8s.io.api.apps.v1.Deployment', back), bytes);
 });

@@ -14,8 +14,9 @@
  *   JSON fields.
  * - The messages with custom JSON: Time and MicroTime from RFC 3339 (seconds and nanos, both
  *   written; Go's zero time and an absent time are an empty message), Duration from Go's
- *   duration text (to the nanosecond a double of milliseconds holds), Quantity as its text (not
- *   canonicalised, as the decoder leaves it; absent: "0"), IntOrString from a number or a string,
+ *   duration text (to the nanosecond a double of milliseconds holds), Quantity as its canonical
+ *   text (Quantity.String(), lib/kinds/quantity.ts, as the decoder writes it; absent: "0"),
+ *   IntOrString from a number or a string,
  *   FieldsV1, RawExtension and apiextensions JSON as the JSON text of their value, the
  *   JSON-or-schema types from whichever form the JSON has, named lists (metav1.Verbs) from an array.
  * - Fields the message does not have (apiVersion, kind, unknown fields) are left out, as Go's
@@ -28,6 +29,7 @@ import { Buffer } from 'node:buffer';
 import { StatusError } from '../../../lib/errors.ts';
 import { parseRFC3339 } from '../../../lib/go-time.ts';
 import { isPlainObject } from '../../../lib/kube.ts';
+import { canonicalQuantity } from '../../../lib/kinds/quantity.ts';
 import { compareUtf8, type FieldPlan, type KubeProtobufDecoder, type MessagePlan, type ScalarType } from './protobuf.ts';
 import { parseGoDuration } from './query.ts';
 
@@ -274,7 +276,7 @@ function special(plan: MessagePlan, value: unknown, path: string): Chunks {
       if (value !== undefined && typeof value !== 'string' && typeof value !== 'number') {
         throw new EncodeError(`${path}: ${describe(value)} where a quantity belongs`);
       }
-      put(out, plan, 'string', value === undefined ? '0' : String(value), path);
+      put(out, plan, 'string', value === undefined ? '0' : (canonicalQuantity(value) ?? String(value)), path);
       break;
     }
     case 'IntOrString': {

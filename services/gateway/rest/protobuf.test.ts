@@ -573,7 +573,9 @@ test('values JSON cannot hold are 400', () => {
   const node = (quantity: string): Buffer => envelope('v1', 'Node', pb([3, pb([1, pb([1, 'cpu'], [2, pb([1, quantity])])])]));
   assertBadRequest(node(''), /quantity ""/);
   assertBadRequest(node('four'), /quantity "four"/);
-  assert.deepEqual((decodeKubeProtobuf(node('1.5Gi')).status as Record<string, unknown>).capacity, { cpu: '1.5Gi' });
+  // a Quantity is written back as Go writes it: in canonical form
+  assert.deepEqual((decodeKubeProtobuf(node('1.5Gi')).status as Record<string, unknown>).capacity, { cpu: '1536Mi' });
+  assert.deepEqual((decodeKubeProtobuf(node('2Gi')).status as Record<string, unknown>).capacity, { cpu: '2Gi' });
   // negative int64 within range are fine, and the oldest and newest writable times
   assert.equal((decodeKubeProtobuf(meta([10, -30])).metadata as Record<string, unknown>).deletionGracePeriodSeconds, -30);
   assert.equal((decodeKubeProtobuf(meta([8, time(-62167219200)])).metadata as Record<string, unknown>).creationTimestamp, '0000-01-01T00:00:00Z');

@@ -18,7 +18,8 @@
  * field was on the wire at all, and how long a Time's body was.
  *
  * From the decoded object to JSON, what encoding/json does with the Go struct, whose facts
- * (omitempty, pointer, inline) come from lib/kinds/generated/go.json:
+ * (omitempty, pointer, inline) come from lib/kinds/generated/go.json, by the rules of
+ * lib/kinds/go-json.ts (goJsonRule), which the JSON path's shaping of objects follows too:
  * - go-to-protobuf writes every non-pointer field, zero or not, so presence on the wire says
  *   nothing about a Go value field: a string/number/bool value field with `omitempty` is omitted
  *   when zero, one without `omitempty` is always written (zero when absent); a pointer field
@@ -37,8 +38,8 @@
  *   its schema; JSONSchemaPropsOrBool: its schema when present, else its boolean;
  *   JSONSchemaPropsOrStringArray: its list when not empty, else its schema, else null.
  * - double: a JSON number (NaN and infinities, which encoding/json refuses, are errors).
- * - bytes: standard base64. int64: a JSON number. Quantity: its string, as sent (Go would also
- *   canonicalise it, e.g. `1000m` -> `1`; our JSON path does not either).
+ * - bytes: standard base64. int64: a JSON number. Quantity: its canonical text, as Go writes it
+ *   back (`1000m` -> `1`; lib/kinds/quantity.ts).
  * - maps and lists: omitted when empty; maps with sorted keys. Repeated numbers are read packed
  *   or not, as Go's unmarshallers do.
  * - Where encoding/json would write `null` (a zero Time, a nil list or map without omitempty)
@@ -50,6 +51,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type * as protobufjs from 'protobufjs';
 import { badRequest, StatusError } from '../../../lib/errors.ts';
+import { goJsonRule, type GoJsonRule } from '../../../lib/kinds/go-json.ts';
+import { formatQuantity, parseQuantity } from '../../../lib/kinds/quantity.ts';
 import { readGoFacts, schemaFileOf, SchemaSet, type GoDefinitionFacts, type GoFieldFacts } from '../../../lib/kinds/schemas.ts';
 import { checkUntrustedJson, MAX_JSON_DEPTH, parsedSizeEstimate, rfc3339, scanJson } from '../../../lib/kube.ts';
 
@@ -127,7 +130,7 @@ export interface FieldPlan {
    * Go's JSON rule for a single field: 'always' (a value without omitempty, or a struct value),
    * 'pointer' (written exactly when present), 'omitempty' (omitted when zero), 'inline'.
    */
-  readonly json: 'omitempty' | 'always' | 'pointer' | 'inline';
+  readonly json: GoJsonRule;
   /**
    * A Go field that is no pointer (from the Go facts): go-to-protobuf writes it whatever its
    * value, zero included (a []byte: whenever it is not nil). False where there are no facts.
@@ -458,8 +461,6 @@ const GO_ZERO_TIME_SECONDS = -62135596800n;
 /** 0000-01-01T00:00:00Z and 9999-12-31T23:59:59Z: the years RFC 3339 can write. */
 const MIN_TIME_SECONDS = -62167219200n;
 const MAX_TIME_SECONDS = 253402300799n;
-/** Go's resource.ParseQuantity grammar. */
-const QUANTITY = /^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[numkMGTPE]|[KMGTPE]i|[eE][+-]?[0-9]+)?$/;
 
 function messageToObject(d: Decoded): Record<string, unknown> {
   const out: Record<string, unknown> = {};
@@ -672,11 +673,13 @@ function intOrStringJson(d: Decoded): number | string {
   throw new WireError('impossible IntOrString.Type');
 }
 
+/** Its text as Go writes it back: canonical (lib/kinds/quantity.ts). */
 function quantityJson(d: Decoded): string {
   const s = d.values.get('string') as string | undefined;
   if (s === undefined) return '0';
-  if (!QUANTITY.test(s)) throw new WireError(`quantity ${JSON.stringify(s)}: quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'`);
-  return s;
+  const parsed = parseQuantity(s);
+  if ('error' in parsed) throw new WireError(`quantity ${JSON.stringify(s)}: ${parsed.error}`);
+  return formatQuantity(parsed);
 }
 
 /**
@@ -902,12 +905,12 @@ export class KubeProtobufDecoder {
       // the special messages' JSON is their own (messageJson), not their fields'
       const found = plan.special === undefined ? fieldFacts(facts, field.id) : undefined;
       const go = found?.go;
+      // Go's rule for the field (lib/kinds/go-json.ts); a message without facts is taken for a
+      // pointer, and a nil list carried as a message (Go writes null) is left out, as every null.
+      const struct = elementType.message !== undefined;
       let json: FieldPlan['json'];
-      if (go === undefined) json = elementType.message !== undefined ? 'pointer' : 'omitempty';
-      else if (go.inline) json = go.pointer ? 'pointer' : 'inline';
-      else if (go.pointer) json = 'pointer';
-      else if (elementType.message !== undefined) json = elementType.message.list ? 'omitempty' : 'always';
-      else json = go.omitempty ? 'omitempty' : 'always';
+      if (go === undefined) json = struct ? 'pointer' : 'omitempty';
+      else json = elementType.message?.list === true && !go.inline && !go.pointer ? 'omitempty' : goJsonRule(go, struct);
       if (go?.inline === true && elementType.message === undefined) throw new Error(`${key}: an inline field that is not a message`);
       const jsonName = found === undefined || go!.inline ? field.name : found.jsonName;
       const fieldPlan: FieldPlan = { name: field.name, jsonName, path: key, shape, type: elementType, wire, json, goValue: go !== undefined && !go.pointer };

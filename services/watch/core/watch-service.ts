@@ -6,7 +6,8 @@ import { badRequest, StatusError } from '../../../lib/errors.ts';
 import type { Logger } from '../../../lib/log.ts';
 import { MalformedObjectLog } from '../../../lib/object-meta.ts';
 import type { ObjectFilter } from '../../../lib/selectors.ts';
-import { apiVersionOf, type ResourceInfo, type KindRegistry } from '../../../lib/kinds/index.ts';
+import { apiVersionOf, type KindDefinition, type KindRegistry } from '../../../lib/kinds/index.ts';
+import { GoShapes } from '../../../lib/kinds/go-json.ts';
 import type { Storage } from '../../storage/api.ts';
 import type { ChangeEvent } from '../../../lib/change-event.ts';
 import {
@@ -219,6 +220,11 @@ export interface WatchServiceOptions {
   maxQueuedEvents?: number;
   /** How often a watcher that allows bookmarks gets one. */
   bookmarkIntervalMs?: number;
+  /**
+   * The Go shapes of built-in kinds, given to listed objects as kube's decoding and encoding
+   * gives them (lib/kinds/go-json.ts); the generated ones by default.
+   */
+  shapes?: GoShapes;
 }
 
 /** Key of a cache: group/resource. */
@@ -234,6 +240,7 @@ function parseRevision(rv: string): number {
 
 export class WatchService implements Watcher {
   private readonly options: WatchServiceOptions;
+  private readonly shapes: GoShapes;
   readonly maxQueuedEvents: number;
   /** Watchers that allow bookmarks, by cache; one ticker serves them all. */
   private readonly bookmarkGroups = new Map<WatchCache, BookmarkGroup>();
@@ -243,6 +250,7 @@ export class WatchService implements Watcher {
 
   constructor(options: WatchServiceOptions) {
     this.options = options;
+    this.shapes = options.shapes ?? new GoShapes();
     this.maxQueuedEvents = options.maxQueuedEvents ?? 10_000;
     this.malformed = new MalformedObjectLog(options.logger);
   }
@@ -347,7 +355,7 @@ export class WatchService implements Watcher {
     w.goLive();
   }
 
-  private async listInitial(w: ActiveWatch, target: WatchTarget, options: WatchOptions, info: ResourceInfo, sendInitial: boolean): Promise<void> {
+  private async listInitial(w: ActiveWatch, target: WatchTarget, options: WatchOptions, info: KindDefinition, sendInitial: boolean): Promise<void> {
     const controller = new AbortController();
     w.controller = controller;
     const initialEvents: WatchEvent[] = [];
@@ -365,9 +373,12 @@ export class WatchService implements Watcher {
         for (const item of page.items) {
           // Listed from the namespace asked for, so that is the namespace of its key.
           if (!w.filter.matches(item, target.namespace)) continue;
+          // Stored by an earlier version, an object of a built-in kind may lack the fields kube
+          // always writes: it is answered in shape, as every read answers it.
+          const typed = { ...item, kind: info.kind, apiVersion: apiVersionOf(info) };
           initialEvents.push({
             type: 'ADDED',
-            object: Buffer.from(JSON.stringify({ ...item, kind: info.kind, apiVersion: apiVersionOf(info) })),
+            object: Buffer.from(JSON.stringify(info.source === 'builtin' ? this.shapes.shape(typed, info.schema) : typed)),
             resourceVersion: item.metadata?.resourceVersion ?? listRevision,
           });
         }

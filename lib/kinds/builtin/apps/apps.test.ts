@@ -53,7 +53,7 @@ function withSpec(resource: Resource, edit: (spec: Record<string, unknown>) => v
 const DEFAULTED_TEMPLATE = {
   metadata: { labels: { app: 'web' } },
   spec: {
-    containers: [{ name: 'main', image: 'nginx:1.27', imagePullPolicy: 'IfNotPresent', terminationMessagePath: '/dev/termination-log', terminationMessagePolicy: 'File' }],
+    containers: [{ name: 'main', image: 'nginx:1.27', imagePullPolicy: 'IfNotPresent', resources: {}, terminationMessagePath: '/dev/termination-log', terminationMessagePolicy: 'File' }],
     dnsPolicy: 'ClusterFirst',
     restartPolicy: 'Always',
     securityContext: {},

@@ -110,7 +110,21 @@ const DEFAULTS: DefaultCase[] = [
     what: 'Event: stored as sent',
     resource: 'events',
     fields: { involvedObject: { kind: 'Pod', namespace: 'default', name: 'web' }, reason: 'Started', message: 'started', type: 'Normal', count: 2 },
-    expected: { involvedObject: { kind: 'Pod', namespace: 'default', name: 'web' }, reason: 'Started', message: 'started', type: 'Normal', count: 2 },
+    // what Go writes for the fields not sent: struct values (source, the times) and the
+    // reporting fields without omitempty
+    expected: {
+      involvedObject: { kind: 'Pod', namespace: 'default', name: 'web' },
+      reason: 'Started',
+      message: 'started',
+      source: {},
+      firstTimestamp: null,
+      lastTimestamp: null,
+      type: 'Normal',
+      count: 2,
+      eventTime: null,
+      reportingComponent: '',
+      reportingInstance: '',
+    },
   },
   {
     what: 'LimitRange: a Container item gets its default from max and its default request from the default, else the min; quantities canonical',
@@ -181,8 +195,9 @@ const DEFAULTS: DefaultCase[] = [
       spec: {
         accessModes: ['ReadWriteOnce'],
         resources: { requests: { storage: '1k' } },
-        dataSource: { kind: 'PersistentVolumeClaim', name: 'src' },
-        dataSourceRef: { kind: 'PersistentVolumeClaim', name: 'src' },
+        // apiGroup: a pointer without omitempty, written null when nil
+        dataSource: { apiGroup: null, kind: 'PersistentVolumeClaim', name: 'src' },
+        dataSourceRef: { apiGroup: null, kind: 'PersistentVolumeClaim', name: 'src' },
         volumeMode: 'Filesystem',
       },
       status: { phase: 'Pending' },
@@ -201,7 +216,8 @@ const DEFAULTS: DefaultCase[] = [
     metadata: { labels: { 'kubernetes.io/service-name': 'web' } },
     expected: {
       addressType: 'IPv4',
-      endpoints: [{ addresses: ['10.1.2.3'] }],
+      // conditions: a struct value, written {} when not sent
+      endpoints: [{ addresses: ['10.1.2.3'], conditions: {} }],
       ports: [
         { port: 8080, name: '', protocol: 'TCP' },
         { name: 'dns', port: 53, protocol: 'UDP' },
