@@ -228,8 +228,12 @@ describe('kubectl against the control plane', () => {
     const badSelector = await rest.request('GET', '/api/v1/namespaces/team-a/configmaps?watch=true&labelSelector=a%20in%20(', {});
     assert.equal(badSelector.status, 400);
 
+    const htmlOnly = await rest.request('GET', '/api/v1/namespaces', { headers: { Accept: 'text/html' } });
+    assert.equal(htmlOnly.status, 406);
+    // a built-in kind is answered in protobuf (test/e2e/protobuf-answers.test.ts)
     const protoOnly = await rest.request('GET', '/api/v1/namespaces', { headers: { Accept: 'application/vnd.kubernetes.protobuf' } });
-    assert.equal(protoOnly.status, 406);
+    assert.equal(protoOnly.status, 200);
+    assert.equal(protoOnly.headers['content-type'], 'application/vnd.kubernetes.protobuf');
 
     const badPath = await rest.request('GET', '/api/v1/namespaces/%ZZ/configmaps');
     assert.equal(badPath.status, 400);

@@ -28,6 +28,7 @@ import type { Duplex } from 'node:stream';
 import * as grpc from '@grpc/grpc-js';
 import fc from 'fast-check';
 import { parse as parseYaml } from 'yaml';
+import { KubeProtobufDecoder } from '../../services/gateway/rest/protobuf.ts';
 import { decodeStatusDetails, fromGrpcError } from '../../lib/grpc-status.ts';
 import { SERVICE_NAMES, type ControlPlane, type ServiceName } from '../../lib/local/control-plane.ts';
 import { rssBytes, type ManagedProcess } from '../../lib/local/process.ts';
@@ -283,14 +284,69 @@ function parseJson(bytes: Buffer): unknown {
   }
 }
 
-/** An answer's body as its Content-Type says: YAML (read as kube's clients read it, YAML 1.1) or JSON. */
+const PROTOBUF = 'application/vnd.kubernetes.protobuf';
+/** Reads protobuf answers (kube's envelope) into the JSON objects they carry. */
+const protobufAnswers = new KubeProtobufDecoder();
+
+/** A protobuf answer's object (kind and apiVersion from its envelope), or undefined when it is not one. */
+function parseProtobuf(bytes: Uint8Array): unknown {
+  try {
+    return protobufAnswers.decode(bytes);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * An answer's body as its Content-Type says: YAML (read as kube's clients read it, YAML 1.1),
+ * Kubernetes protobuf, or JSON.
+ */
 function parseAnswer(bytes: Buffer, headers: IncomingHttpHeaders): unknown {
+  if (headers['content-type'] === PROTOBUF) return parseProtobuf(bytes);
   if (headers['content-type'] !== 'application/yaml') return parseJson(bytes);
   try {
     return parseYaml(bytes.toString('utf8'), { schema: 'yaml-1.1' }) as unknown;
   } catch {
     return undefined;
   }
+}
+
+/**
+ * The events of a watch stream as objects: JSON lines, or protobuf frames (a 4-byte length, a
+ * metav1.WatchEvent: type (1) and object (2) whose raw (1) is the enveloped object). A last
+ * line or frame cut off where the client left is not among them.
+ */
+function streamEvents(body: Buffer, headers: IncomingHttpHeaders): unknown[] {
+  if (headers['content-type'] !== `${PROTOBUF};stream=watch`) return body.toString('utf8').split('\n').filter((l) => l.trim() !== '').map((l) => parseJson(Buffer.from(l)));
+  const events: unknown[] = [];
+  for (let at = 0; at + 4 <= body.length; ) {
+    const end = at + 4 + body.readUInt32BE(at);
+    if (end > body.length) break;
+    const fields = delimitedFields(body.subarray(at + 4, end));
+    const object = fields.get(2) === undefined ? undefined : delimitedFields(fields.get(2)!).get(1);
+    events.push({ type: fields.get(1)?.toString('utf8'), object: object === undefined ? undefined : parseProtobuf(object) });
+    at = end;
+  }
+  return events;
+}
+
+/** The length-delimited fields of a message whose fields all are (single-byte tags), by number. */
+function delimitedFields(message: Buffer): Map<number, Buffer> {
+  const fields = new Map<number, Buffer>();
+  let at = 0;
+  while (at < message.length) {
+    const tag = message[at++]!;
+    let length = 0;
+    for (let shift = 0; at < message.length; shift += 7) {
+      const b = message[at++]!;
+      length += (b & 0x7f) * 2 ** shift;
+      if (b < 0x80) break;
+    }
+    if ((tag & 7) !== 2) break;
+    fields.set(tag >> 3, message.subarray(at, at + length));
+    at += length;
+  }
+  return fields;
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
@@ -300,9 +356,14 @@ function clip(s: string, n = 200): string {
   return s.length > n ? `${s.slice(0, n)}…(${s.length})` : s;
 }
 
+/** A body that may be a Status, in protobuf (kube's magic first) or JSON. */
+function parseBody(body: Buffer): unknown {
+  return body.subarray(0, 4).toString('latin1') === 'k8s\x00' ? parseProtobuf(body) : parseJson(body);
+}
+
 /** What a Status body says, or the body itself, for a detail line. */
 function answerText(status: number, body: Buffer): string {
-  const json = parseJson(body);
+  const json = parseBody(body);
   if (isObject(json) && json.kind === 'Status') return `${status} ${String(json.reason)}: ${clip(String(json.message), 160)}`;
   return `${status} ${clip(JSON.stringify(body.subarray(0, 200).toString('latin1')), 160)}`;
 }
@@ -344,7 +405,7 @@ function tooLargeResourceVersion(code: number, reason: unknown, message: unknown
 }
 
 function tooLargeResourceVersionBody(status: number, body: Buffer): boolean {
-  const json = parseJson(body);
+  const json = parseBody(body);
   return isObject(json) && tooLargeResourceVersion(status, json.reason, json.message);
 }
 
@@ -375,9 +436,7 @@ function checkRest(r: RestFuzzRequest, a: RestAnswer, deadlineMs: number): { rul
   }
   if (status >= 200 && status < 300) {
     if (a.stream) {
-      for (const line of body.toString('utf8').split('\n')) {
-        if (line.trim() === '') continue;
-        const event = parseJson(Buffer.from(line));
+      for (const event of streamEvents(body, a.headers)) {
         // The last line may be cut off where the client left.
         if (!isObject(event)) continue;
         const object = isObject(event.object) ? event.object : {};

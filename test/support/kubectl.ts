@@ -66,7 +66,10 @@ export function createKubectl(kubeconfig: string, binary = kubectlBinary()): Kub
       lines.push(...parts);
       for (const w of waiters) w();
     });
-    child.stderr.on('data', (d: Buffer) => lines.push(`stderr: ${d.toString().trim()}`));
+    child.stderr.on('data', (d: Buffer) => {
+      lines.push(`stderr: ${d.toString().trim()}`);
+      for (const w of waiters) w();
+    });
     return {
       lines,
       waitFor: (predicate, timeoutMs) =>

@@ -15,6 +15,9 @@ import { bearerToken } from '../core/credentials.ts';
 import type { Pipeline } from '../core/pipeline.ts';
 import { WarningRecorder } from '../core/warnings.ts';
 import { BodyAbandoned, type BodyReader, type EdgeRequest, type EdgeResponse } from './body.ts';
+import { sharedProtobufPlans } from './media/decoder.ts';
+import { ProtobufAnswers } from './media/protobuf.ts';
+import type { KubeProtobufDecoder } from './protobuf.ts';
 import { aggregatedDiscovery, apiGroupList, apiResourceList, apiVersions, KUBE_VERSION, versionInfo } from './discovery.ts';
 import { AGGREGATED_DISCOVERY_CONTENT_TYPE, wantsAggregatedDiscovery } from './negotiation.ts';
 import { requestInfoOf, routeOf, splitRequestTarget, type PathRoute, type RequestTarget, type Route } from './request-info.ts';
@@ -35,6 +38,8 @@ export interface RestHandlerOptions {
   bodies: BodyReader;
   /** The schema definitions OpenAPI documents are built from (default: the generated ones). */
   schemas?: SchemaLookup;
+  /** The plans of the generated protobuf messages answers are encoded with (default: the body decoder's). */
+  protobufPlans?: KubeProtobufDecoder;
   clock?: () => Date;
 }
 
@@ -46,10 +51,12 @@ export class RestHandler {
   /** Aborted by shutdown(): ends every open watch stream cleanly. */
   private readonly stopping = new AbortController();
   private readonly openapi: OpenApiEndpoints;
+  private readonly protobuf: ProtobufAnswers;
 
   constructor(options: RestHandlerOptions) {
     this.o = options;
     this.clock = options.clock ?? (() => new Date());
+    this.protobuf = new ProtobufAnswers(options.protobufPlans ?? sharedProtobufPlans());
     this.openapi = new OpenApiEndpoints({
       registry: options.registry,
       schemas: options.schemas ?? new SchemaSet(),
@@ -94,7 +101,8 @@ export class RestHandler {
       span.end();
     });
     const warnings = new WarningRecorder();
-    const writer = new ResponseWriter(res, warnings);
+    const writer = new ResponseWriter(res, warnings, this.protobuf);
+    if (route?.kind === 'resource') writer.negotiateErrors(req.headers.accept);
     context.with(trace.setSpan(parent, span), () => {
       this.serve(req, res, url, route, span, writer, warnings).catch((err: unknown) => {
         if (err instanceof BodyAbandoned || (!(err instanceof StatusError) && clientGone(req, res))) {
@@ -149,6 +157,7 @@ export class RestHandler {
       pipeline: this.o.pipeline,
       bodies: this.o.bodies,
       writer,
+      protobuf: this.protobuf,
       warnings,
       logger: this.o.logger,
       clock: this.clock,

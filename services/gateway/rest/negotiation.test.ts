@@ -5,7 +5,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { StatusError } from '../../../lib/errors.ts';
 import { bodyDecoderFor, unsupportedMediaType } from './media/decoder.ts';
-import { AGGREGATED_DISCOVERY_CONTENT_TYPE, negotiateResource, negotiateWatch, parseAccept, wantsAggregatedDiscovery } from './negotiation.ts';
+import { AGGREGATED_DISCOVERY_CONTENT_TYPE, negotiateErrorFormat, negotiateResource, negotiateWatch, parseAccept, wantsAggregatedDiscovery } from './negotiation.ts';
 
 /** kubectl get (human output) asks for a Table first. */
 const KUBECTL_GET = 'application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json';
@@ -17,6 +17,12 @@ const CLIENT_GO_PROTOBUF = 'application/vnd.kubernetes.protobuf,application/json
 
 const JSON_OBJECT = { format: 'json', table: false };
 const JSON_TABLE = { format: 'json', table: true };
+const PROTOBUF_OBJECT = { format: 'protobuf', table: false };
+/** A built-in kind: it has protobuf messages. */
+const BUILTIN = (): boolean => true;
+/** A custom resource: no protobuf. */
+const CUSTOM = (): boolean => false;
+const SERVED = 'only the following media types are accepted: application/json, application/yaml, application/vnd.kubernetes.protobuf';
 
 function notAcceptable(accept: string, negotiate = negotiateResource): StatusError {
   try {
@@ -65,18 +71,21 @@ describe('negotiateResource', () => {
   });
 
   test('representations we do not serve are skipped, not chosen', () => {
-    assert.deepEqual(negotiateResource(CLIENT_GO_PROTOBUF), JSON_OBJECT);
+    assert.deepEqual(negotiateResource(CLIENT_GO_PROTOBUF, CUSTOM), JSON_OBJECT);
+    assert.deepEqual(negotiateResource(`application/vnd.kubernetes.protobuf;as=Table;v=v1;g=meta.k8s.io,${KUBECTL_GET}`, BUILTIN), JSON_TABLE);
+    assert.deepEqual(negotiateResource('application/vnd.kubernetes.protobuf;as=PartialObjectMetadata;v=v1;g=meta.k8s.io,application/json', BUILTIN), JSON_OBJECT);
     assert.deepEqual(negotiateResource('application/json;as=PartialObjectMetadataList;v=v1;g=meta.k8s.io,application/json'), JSON_OBJECT);
     assert.deepEqual(negotiateResource('application/json;as=Table;v=v2;g=meta.k8s.io,application/json'), JSON_OBJECT);
     assert.deepEqual(negotiateResource('application/json;as=Table;v=v1;g=example.com,application/json'), JSON_OBJECT);
     assert.deepEqual(negotiateResource('application/json;as=Table;v=v1,application/json'), JSON_OBJECT);
   });
 
-  test('protobuf only, or only representations we do not serve: 406 with kube\'s message', () => {
+  test('protobuf only to a custom resource, or only representations we do not serve: 406 with kube\'s message', () => {
     const err = notAcceptable('application/vnd.kubernetes.protobuf');
-    // kube's words, listing the media types served (as kube's do: a Table is not one).
-    assert.equal(err.message, 'only the following media types are accepted: application/json, application/yaml');
-    notAcceptable('application/vnd.kubernetes.protobuf;as=Table;v=v1;g=meta.k8s.io');
+    // kube's words, listing the media types served (protobuf too, as kube lists it for custom
+    // resources; a Table is not one).
+    assert.equal(err.message, SERVED);
+    notAcceptable('application/vnd.kubernetes.protobuf;as=Table;v=v1;g=meta.k8s.io', (accept) => negotiateResource(accept, BUILTIN));
     notAcceptable('text/html');
     notAcceptable('application/json;as=PartialObjectMetadataList;v=v1;g=meta.k8s.io');
   });
@@ -89,6 +98,65 @@ describe('negotiateResource', () => {
   });
 });
 
+describe('negotiateResource: protobuf', () => {
+  test('a built-in kind is answered in protobuf when the client prefers it (client-go\'s typed clients, kubectl\'s typed commands)', () => {
+    assert.deepEqual(negotiateResource(CLIENT_GO_PROTOBUF, BUILTIN), PROTOBUF_OBJECT);
+    assert.deepEqual(negotiateResource('application/vnd.kubernetes.protobuf', BUILTIN), PROTOBUF_OBJECT);
+    assert.deepEqual(negotiateResource('Application/Vnd.Kubernetes.Protobuf, */*', BUILTIN), PROTOBUF_OBJECT);
+  });
+
+  test('the client\'s order decides: JSON first stays JSON, and wildcards are JSON', () => {
+    assert.deepEqual(negotiateResource('application/json,application/vnd.kubernetes.protobuf', BUILTIN), JSON_OBJECT);
+    assert.deepEqual(negotiateResource('*/*', BUILTIN), JSON_OBJECT);
+    assert.deepEqual(negotiateResource(KUBECTL_GET, BUILTIN), JSON_TABLE);
+  });
+
+  test('a custom resource is never answered in protobuf: the next range is taken, or 406', () => {
+    assert.deepEqual(negotiateResource(CLIENT_GO_PROTOBUF, CUSTOM), JSON_OBJECT);
+    assert.deepEqual(negotiateResource('application/vnd.kubernetes.protobuf,application/yaml', CUSTOM), { format: 'yaml', table: false });
+    assert.equal(notAcceptable('application/vnd.kubernetes.protobuf', (accept) => negotiateResource(accept, CUSTOM)).message, SERVED);
+  });
+
+  test('whether the kind has protobuf is asked only when a protobuf range is reached', () => {
+    let asked = 0;
+    const counting = (): boolean => {
+      asked++;
+      return true;
+    };
+    for (const accept of [undefined, 'application/json', KUBECTL_GET, 'application/yaml', `application/json,${CLIENT_GO_PROTOBUF}`]) negotiateResource(accept, counting);
+    assert.equal(asked, 0);
+    negotiateResource(CLIENT_GO_PROTOBUF, counting);
+    assert.equal(asked, 1);
+  });
+
+  test('a range whose stream parameter is not watch, or YAML with one, is skipped (kube\'s acceptMediaTypeOptions)', () => {
+    assert.deepEqual(negotiateResource('application/vnd.kubernetes.protobuf;stream=watch', BUILTIN), PROTOBUF_OBJECT);
+    assert.deepEqual(negotiateResource('application/vnd.kubernetes.protobuf;stream=other,application/json', BUILTIN), JSON_OBJECT);
+    assert.deepEqual(negotiateResource('application/yaml;stream=watch,application/json', BUILTIN), JSON_OBJECT);
+  });
+});
+
+describe('negotiateErrorFormat', () => {
+  test('Status errors follow the client\'s first plain range, protobuf included whatever the kind', () => {
+    assert.equal(negotiateErrorFormat(undefined), 'json');
+    assert.equal(negotiateErrorFormat(CLIENT_GO_PROTOBUF), 'protobuf');
+    assert.equal(negotiateErrorFormat('application/vnd.kubernetes.protobuf'), 'protobuf');
+    assert.equal(negotiateErrorFormat('application/yaml'), 'yaml');
+    assert.equal(negotiateErrorFormat('application/json,application/vnd.kubernetes.protobuf'), 'json');
+  });
+
+  test('a Table client\'s errors are plain Status: ranges with `as` are skipped (kube\'s DefaultEndpointRestrictions)', () => {
+    assert.equal(negotiateErrorFormat(KUBECTL_GET), 'json');
+    assert.equal(negotiateErrorFormat('application/yaml;as=Table;v=v1;g=meta.k8s.io,application/yaml'), 'yaml');
+    assert.equal(negotiateErrorFormat('application/vnd.kubernetes.protobuf;as=Table;v=v1;g=meta.k8s.io,application/json'), 'json');
+  });
+
+  test('nothing acceptable: JSON (kube writes the Status as raw JSON)', () => {
+    assert.equal(negotiateErrorFormat('text/html'), 'json');
+    assert.equal(negotiateErrorFormat('application/yaml;as=Table;v=v1;g=meta.k8s.io'), 'json');
+  });
+});
+
 describe('negotiateWatch', () => {
   test('JSON streams, Tables included', () => {
     assert.deepEqual(negotiateWatch(undefined), JSON_OBJECT);
@@ -96,14 +164,20 @@ describe('negotiateWatch', () => {
     assert.deepEqual(negotiateWatch('application/json;stream=watch'), JSON_OBJECT);
   });
 
+  test('protobuf streams for a built-in kind; a custom resource\'s watch is JSON', () => {
+    assert.deepEqual(negotiateWatch(CLIENT_GO_PROTOBUF, BUILTIN), PROTOBUF_OBJECT);
+    assert.deepEqual(negotiateWatch('application/vnd.kubernetes.protobuf;stream=watch', BUILTIN), PROTOBUF_OBJECT);
+    assert.deepEqual(negotiateWatch(CLIENT_GO_PROTOBUF, CUSTOM), JSON_OBJECT);
+  });
+
   test('YAML chosen for a watch is 406 listing the stream media types, as kube (YAML has no stream framing)', () => {
     const err = notAcceptable('application/yaml', negotiateWatch);
-    assert.equal(err.message, 'only the following media types are accepted: application/json;stream=watch');
+    assert.equal(err.message, 'only the following media types are accepted: application/json;stream=watch, application/vnd.kubernetes.protobuf;stream=watch');
     notAcceptable('application/yaml,application/json', negotiateWatch);
   });
 
   test('nothing acceptable at all: the 406 of any response', () => {
-    assert.equal(notAcceptable('text/html', negotiateWatch).message, 'only the following media types are accepted: application/json, application/yaml');
+    assert.equal(notAcceptable('text/html', negotiateWatch).message, SERVED);
   });
 });
 

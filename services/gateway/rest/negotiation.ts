@@ -1,9 +1,11 @@
 /**
  * Content negotiation of the REST front door: which representation an Accept header asks for
- * (JSON or YAML, an object or a meta.k8s.io Table, aggregated discovery). The body's
- * Content-Type is read by the request-info step (media/decoder.ts).
+ * (JSON, YAML or Kubernetes protobuf; an object or a meta.k8s.io Table; aggregated discovery),
+ * and what Status errors are written in. The body's Content-Type is read by the request-info
+ * step (media/decoder.ts).
  */
 import { StatusError } from '../../../lib/errors.ts';
+import { PROTOBUF_CONTENT_TYPE } from './protobuf.ts';
 
 /** One media range of an Accept header, with its parameters (lower-cased names). */
 export interface MediaRange {
@@ -28,13 +30,17 @@ function isJson(type: string): boolean {
   return type === 'application/json' || type === 'application/*' || type === '*/*';
 }
 
-/** The media types resource responses are served in, in kube's order (the first is the default). */
-export const RESPONSE_MEDIA_TYPES = ['application/json', 'application/yaml'] as const;
+/**
+ * The media types resource responses are served in, in kube's order (the first is the default).
+ * kube lists protobuf for custom resources too (their serializer has it, for Status and
+ * metadata), although it never answers their objects in it.
+ */
+export const RESPONSE_MEDIA_TYPES = ['application/json', 'application/yaml', PROTOBUF_CONTENT_TYPE] as const;
 /** Those of them a watch can stream (YAML has no framing for a stream of objects). */
-export const STREAM_MEDIA_TYPES = ['application/json;stream=watch'] as const;
+export const STREAM_MEDIA_TYPES = ['application/json;stream=watch', `${PROTOBUF_CONTENT_TYPE};stream=watch`] as const;
 
 /** The serialization of a response. */
-export type OutputFormat = 'json' | 'yaml';
+export type OutputFormat = 'json' | 'yaml' | 'protobuf';
 
 /** What a resource request's response should be: its serialization, and whether it is a meta.k8s.io Table. */
 export interface Representation {
@@ -45,7 +51,17 @@ export interface Representation {
 function formatOf(type: string): OutputFormat | undefined {
   if (isJson(type)) return 'json';
   if (type === 'application/yaml') return 'yaml';
+  if (type === PROTOBUF_CONTENT_TYPE) return 'protobuf';
   return undefined;
+}
+
+/**
+ * Whether a range's `stream` parameter rules it out, as kube's acceptMediaTypeOptions: only
+ * `stream=watch`, and only on a media type that can be streamed (not YAML).
+ */
+function badStream(range: MediaRange, format: OutputFormat): boolean {
+  const stream = range.params.stream;
+  return stream !== undefined && stream !== '' && (stream !== 'watch' || format === 'yaml');
 }
 
 function notAcceptable(accepted: readonly string[]): StatusError {
@@ -54,16 +70,23 @@ function notAcceptable(accepted: readonly string[]): StatusError {
 
 /**
  * The first acceptable representation in the client's order, as kube's NegotiateOutputMediaType:
- * JSON for application/json or wildcards, YAML for application/yaml; a Table when the range asks
- * `as=Table;g=meta.k8s.io;v=v1|v1beta1` (in JSON or YAML). Other representations (protobuf,
- * PartialObjectMetadata) are skipped; NotAcceptable, listing the media types served, when
- * nothing is left.
+ * JSON for application/json or wildcards, YAML for application/yaml, Kubernetes protobuf for
+ * application/vnd.kubernetes.protobuf when `protobuf()` says the resource has it (built-in
+ * kinds; a custom resource's range is skipped, as kube's StandardSerializers leave protobuf out
+ * for them); a Table when a JSON or YAML range asks `as=Table;g=meta.k8s.io;v=v1|v1beta1`.
+ * Other representations (Tables in protobuf, PartialObjectMetadata) are skipped; NotAcceptable,
+ * listing the media types served, when nothing is left. `protobuf` is called only when a
+ * protobuf range is reached, so JSON clients never pay for the lookup.
  */
-export function negotiateResource(accept: string | undefined): Representation {
+export function negotiateResource(accept: string | undefined, protobuf: () => boolean = () => false): Representation {
   for (const range of parseAccept(accept)) {
     const format = formatOf(range.type);
-    if (format === undefined) continue;
+    if (format === undefined || badStream(range, format)) continue;
     const as = range.params.as;
+    if (format === 'protobuf') {
+      if (as === undefined && protobuf()) return { format, table: false };
+      continue;
+    }
     if (as === undefined) return { format, table: false };
     if (as === 'Table' && range.params.g === 'meta.k8s.io' && (range.params.v === 'v1' || range.params.v === 'v1beta1')) {
       return { format, table: true };
@@ -75,12 +98,28 @@ export function negotiateResource(accept: string | undefined): Representation {
 /**
  * The representation of a watch stream: negotiated as any response is (406 as there when
  * nothing is acceptable), and then, as kube's NegotiateOutputMediaTypeStream, refused with 406
- * listing the stream media types when the chosen one cannot be streamed (YAML).
+ * listing the stream media types when the chosen one cannot be streamed (YAML). JSON streams
+ * lines; protobuf streams length-prefixed frames (response.ts).
  */
-export function negotiateWatch(accept: string | undefined): Representation {
-  const representation = negotiateResource(accept);
-  if (representation.format !== 'json') throw notAcceptable(STREAM_MEDIA_TYPES);
+export function negotiateWatch(accept: string | undefined, protobuf: () => boolean = () => false): Representation {
+  const representation = negotiateResource(accept, protobuf);
+  if (representation.format === 'yaml') throw notAcceptable(STREAM_MEDIA_TYPES);
   return representation;
+}
+
+/**
+ * The format of a resource request's Status errors, as kube's ErrorNegotiated: negotiated from
+ * Accept apart from the response's representation, without transformations (a range with `as`
+ * is skipped: a Table client's errors are plain Status), protobuf included whatever the kind
+ * (a Status always has a message); JSON when nothing is acceptable (kube's WriteRawJSON).
+ */
+export function negotiateErrorFormat(accept: string | undefined): OutputFormat {
+  for (const range of parseAccept(accept)) {
+    const format = formatOf(range.type);
+    if (format === undefined || range.params.as !== undefined || badStream(range, format)) continue;
+    return format;
+  }
+  return 'json';
 }
 
 /** Whether the client asks for aggregated discovery (apidiscovery.k8s.io/v2) before plain. */

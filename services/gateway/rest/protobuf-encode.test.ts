@@ -24,7 +24,7 @@ const testdata = (name: string): Buffer => readFileSync(new URL(`testdata/${name
 function independentRoot(): protobuf.Root {
   const root = new protobuf.Root();
   root.resolvePath = (_origin, target) => `${PROTO_DIR}/${target}`;
-  root.loadSync(['k8s/generated/core.v1.proto', 'k8s/generated/apps.v1.proto', 'k8s/generated/apiextensions.v1.proto'], { keepCase: true });
+  root.loadSync(['k8s/generated/core.v1.proto', 'k8s/generated/apps.v1.proto', 'k8s/generated/apiextensions.v1.proto', 'k8s/generated/batch.v1.proto'], { keepCase: true });
   return root;
 }
 const root = independentRoot();
@@ -250,4 +250,15 @@ test('a value its field cannot hold is an InternalError naming the field', () =>
 test('nulls are absent, as encoding/json leaves a field it reads null alone', () => {
   const bytes = encoder.encode('k8s.io.api.core.v1.ConfigMap', { metadata: { name: 'a', labels: null, deletionTimestamp: null }, data: null, immutable: null });
   assert.deepEqual(bytes, encoder.encode('k8s.io.api.core.v1.ConfigMap', { metadata: { name: 'a' } }));
+});
+
+test('int64 values beyond the safe integers (stored from JSON as doubles) are written as the int64 they are', () => {
+  const job = (activeDeadlineSeconds: number) => encoder.encode('k8s.io.api.batch.v1.Job', { spec: { activeDeadlineSeconds } });
+  const readBack = (bytes: Buffer) => {
+    const type = root.lookupType('k8s.io.api.batch.v1.Job');
+    return (type.toObject(type.decode(bytes), { longs: String }) as { spec: { activeDeadlineSeconds: string } }).spec.activeDeadlineSeconds;
+  };
+  assert.equal(readBack(job(2 ** 60)), '1152921504606846976');
+  assert.equal(readBack(job(-(2 ** 63))), '-9223372036854775808');
+  assert.equal(encodeError('k8s.io.api.batch.v1.Job', { spec: { activeDeadlineSeconds: 2 ** 63 } }).reason, 'InternalError');
 });

@@ -110,6 +110,9 @@ function scalarBytes(type: ScalarType, value: unknown, path: string): Buffer {
     case 'int32':
       return varint(integer(value, path, -(2 ** 31), 2 ** 31 - 1));
     case 'int64':
+      // Every whole double within int64 is written exactly (a stored 2^60 is a double above the
+      // safe integers, and is the int64 Go holds); 2^63 itself is not an int64.
+      if (typeof value === 'number' && Number.isInteger(value) && value >= -(2 ** 63) && value < 2 ** 63) return varint(BigInt(value));
       return varint(integer(value, path, Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER));
     case 'double': {
       if (typeof value !== 'number') throw new EncodeError(`${path}: ${describe(value)} where a number belongs`);

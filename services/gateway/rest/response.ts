@@ -6,23 +6,43 @@
 import type { StatusError } from '../../../lib/errors.ts';
 import type { WarningRecorder } from '../core/warnings.ts';
 import type { EdgeResponse } from './body.ts';
-import type { OutputFormat } from './negotiation.ts';
+import { negotiateErrorFormat, type OutputFormat } from './negotiation.ts';
+import { PROTOBUF_CONTENT_TYPE } from './protobuf.ts';
+import { PROTOBUF_STREAM_CONTENT_TYPE, protobufWatchFrame, type ProtobufAnswers } from './media/protobuf.ts';
 import { encodeYaml } from './media/yaml.ts';
 
-const CONTENT_TYPES: Readonly<Record<OutputFormat, string>> = { json: 'application/json', yaml: 'application/yaml' };
+const CONTENT_TYPES: Readonly<Record<OutputFormat, string>> = { json: 'application/json', yaml: 'application/yaml', protobuf: PROTOBUF_CONTENT_TYPE };
+
+/** The serializations a watch stream can have: JSON lines, or length-prefixed protobuf frames. */
+export type StreamFormat = 'json' | 'protobuf';
 
 export class ResponseWriter {
   private readonly res: EdgeResponse;
   private readonly warnings: WarningRecorder;
+  private readonly protobuf: ProtobufAnswers;
   /**
-   * The format Status errors are written in: JSON until the request's representation is
-   * negotiated, then that one's (kube answers a YAML client's errors in YAML).
+   * The Accept header Status errors are negotiated from (a resource request's), or undefined
+   * (other requests' errors are JSON). Negotiated only when an error is written.
    */
-  format: OutputFormat = 'json';
+  private errorAccept: string | undefined;
+  private negotiatesErrors = false;
+  /** The format of the stream started, if one was. */
+  private stream: StreamFormat | undefined;
 
-  constructor(res: EdgeResponse, warnings: WarningRecorder) {
+  constructor(res: EdgeResponse, warnings: WarningRecorder, protobuf: ProtobufAnswers) {
     this.res = res;
     this.warnings = warnings;
+    this.protobuf = protobuf;
+  }
+
+  /**
+   * Writes this request's Status errors in the format `accept` negotiates (kube's
+   * ErrorNegotiated: a resource request's errors, from authentication on, are in the client's
+   * format, protobuf included), rather than JSON.
+   */
+  negotiateErrors(accept: string | undefined): void {
+    this.errorAccept = accept;
+    this.negotiatesErrors = true;
   }
 
   /** The headers every answer carries: no caching, and the request's warnings. */
@@ -33,9 +53,14 @@ export class ResponseWriter {
     return headers;
   }
 
-  /** Writes `body` (an object, a list, a Table, a Status) in `format`. */
-  write(code: number, body: unknown, format: OutputFormat = this.format, extra: Record<string, string> = {}): void {
-    this.bytes(code, format === 'yaml' ? encodeYaml(body) : Buffer.from(JSON.stringify(body)), CONTENT_TYPES[format], extra);
+  /**
+   * Writes `body` (an object, a list, a Table, a Status) in `format`. In protobuf, the message is
+   * the one of the body's apiVersion and kind (a Table has none: tables are negotiated in JSON
+   * or YAML only).
+   */
+  write(code: number, body: unknown, format: OutputFormat = 'json', extra: Record<string, string> = {}): void {
+    const data = format === 'json' ? Buffer.from(JSON.stringify(body)) : format === 'yaml' ? encodeYaml(body) : this.protobuf.encode(body);
+    this.bytes(code, data, CONTENT_TYPES[format], extra);
   }
 
   /** Writes JSON with its own content type (discovery documents). */
@@ -57,23 +82,48 @@ export class ResponseWriter {
     this.res.end(data);
   }
 
-  /** Writes a Status; inside a started watch stream, as a final ERROR event. */
+  /** Writes a Status; inside a started watch stream, as a final ERROR event in the stream's format. */
   status(err: StatusError): void {
     if (this.res.headersSent) {
-      if (!this.res.writableEnded) this.res.end(`${JSON.stringify({ type: 'ERROR', object: err.toStatus() })}\n`);
+      if (this.res.writableEnded) return;
+      this.res.end(this.stream === 'protobuf' ? this.protobufErrorFrame(err) : `${JSON.stringify({ type: 'ERROR', object: err.toStatus() })}\n`);
       return;
     }
     // As kube does, a Status that says when to retry says it in Retry-After too.
     const retryAfter = err.details?.retryAfterSeconds;
-    this.write(err.code, err.toStatus(), this.format, retryAfter === undefined ? {} : { 'Retry-After': String(retryAfter) });
+    const extra: Record<string, string> = retryAfter === undefined ? {} : { 'Retry-After': String(retryAfter) };
+    const format = this.negotiatesErrors ? negotiateErrorFormat(this.errorAccept) : 'json';
+    if (format !== 'protobuf') {
+      this.write(err.code, err.toStatus(), format, extra);
+      return;
+    }
+    let data: Buffer;
+    try {
+      data = this.protobuf.encode(err.toStatus());
+    } catch {
+      // A Status always has its message; should the generated data fail it, the error still goes out.
+      this.write(err.code, err.toStatus(), 'json', extra);
+      return;
+    }
+    this.bytes(err.code, data, PROTOBUF_CONTENT_TYPE, extra);
+  }
+
+  private protobufErrorFrame(err: StatusError): Buffer | string {
+    try {
+      return protobufWatchFrame('ERROR', this.protobuf.encode(err.toStatus()));
+    } catch {
+      return ''; // the stream ends without its ERROR event, as it would if the client were gone
+    }
   }
 
   /**
-   * Starts a watch stream (JSON lines; HTTP/1.1 sends it chunked, HTTP/2 forbids naming the
-   * encoding) and returns a writer of its lines that waits while the client is behind.
+   * Starts a watch stream (JSON lines, or length-prefixed protobuf frames; HTTP/1.1 sends it
+   * chunked, HTTP/2 forbids naming the encoding) and returns a writer of its lines or frames
+   * that waits while the client is behind.
    */
-  startStream(): (line: Buffer) => Promise<void> {
-    this.res.writeHead(200, this.headers('application/json'));
+  startStream(format: StreamFormat = 'json'): (line: Buffer) => Promise<void> {
+    this.stream = format;
+    this.res.writeHead(200, this.headers(format === 'json' ? 'application/json' : PROTOBUF_STREAM_CONTENT_TYPE));
     this.res.flushHeaders?.();
     return async (line) => {
       if (this.res.write(line)) return;

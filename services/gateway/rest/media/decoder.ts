@@ -7,6 +7,7 @@ import { StatusError } from '../../../../lib/errors.ts';
 import type { JsonSource } from '../../../../lib/kinds/validate.ts';
 import type { KubeObject } from '../../../../lib/kube.ts';
 import { JSON_DECODER } from './json.ts';
+import { KubeProtobufDecoder } from '../protobuf.ts';
 import { protobufBodyDecoder } from './protobuf.ts';
 import { APPLY_PATCH_YAML_MEDIA_TYPE, YAML_DECODER } from './yaml.ts';
 
@@ -43,8 +44,14 @@ export function unsupportedMediaType(): StatusError {
 
 // One protobuf decoder for the process: what it holds is a cache of plans built from the
 // committed generated schemas (the same for every request), and nothing is read until the first
-// protobuf body arrives.
-const PROTOBUF_DECODER = protobufBodyDecoder();
+// protobuf body arrives. Protobuf answers are encoded with the same plans (sharedProtobufPlans).
+const PROTOBUF_PLANS = new KubeProtobufDecoder();
+const PROTOBUF_DECODER = protobufBodyDecoder(PROTOBUF_PLANS);
+
+/** The plans the protobuf body decoder reads with, for the encoder of protobuf answers to share. */
+export function sharedProtobufPlans(): KubeProtobufDecoder {
+  return PROTOBUF_PLANS;
+}
 
 const DECODERS: ReadonlyMap<string, BodyDecoder> = new Map([
   [JSON_DECODER.mediaType, JSON_DECODER],

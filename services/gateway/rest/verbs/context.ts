@@ -13,7 +13,8 @@ import type { WarningRecorder } from '../../core/warnings.ts';
 import { toTable } from '../../../../lib/kinds/printing.ts';
 import type { BodyReader, EdgeRequest, EdgeResponse } from '../body.ts';
 import type { DecodedBody } from '../media/decoder.ts';
-import type { Representation } from '../negotiation.ts';
+import type { ProtobufAnswers } from '../media/protobuf.ts';
+import { negotiateResource, negotiateWatch, type Representation } from '../negotiation.ts';
 import { includeObjectPolicy, parseRestQuery, type RestQuery } from '../query.ts';
 import type { RequestInfo, RequestVerb } from '../request-info.ts';
 import type { ResponseWriter } from '../response.ts';
@@ -26,6 +27,8 @@ export interface VerbContext {
   pipeline: Pipeline;
   bodies: BodyReader;
   writer: ResponseWriter;
+  /** Encodes protobuf answers (the writer's), and says which kinds have them. */
+  protobuf: ProtobufAnswers;
   /** The request's warnings (sent by the writer with the answer). */
   warnings: WarningRecorder;
   logger: Logger;
@@ -38,6 +41,28 @@ export interface VerbContext {
 
 /** Handles one verb of a resource request, writing its answer (or throwing a StatusError). */
 export type VerbHandler = (ctx: VerbContext) => Promise<void>;
+
+/**
+ * Whether the answer to a request can be protobuf: the kind has it (built-in), or the answer is
+ * a Scale (kube's scale scope offers protobuf for custom resources' /scale too); a custom
+ * resource's own answers, its /status included, are never protobuf.
+ */
+function protobufAnswer(ctx: VerbContext): boolean {
+  return ctx.protobuf.serves(ctx.info.subresource === 'scale' ? scaleKindOf(ctx.info.resource) : ctx.info.resource);
+}
+
+/**
+ * The representation of a request's answer, negotiated from its Accept header: protobuf only
+ * when the answer has it (protobufAnswer), looked up only when the client asks for protobuf.
+ */
+export function representationOf(ctx: VerbContext): Representation {
+  return negotiateResource(ctx.req.headers.accept, () => protobufAnswer(ctx));
+}
+
+/** The representation of a watch stream (see negotiateWatch). */
+export function streamRepresentationOf(ctx: VerbContext): Representation {
+  return negotiateWatch(ctx.req.headers.accept, () => protobufAnswer(ctx));
+}
 
 /** The pipeline's target of a request. */
 export function targetOf(info: RequestInfo): Target {

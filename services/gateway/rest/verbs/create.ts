@@ -1,10 +1,8 @@
 /** create: POST .../{resource}, in any body media type. */
-import { negotiateResource } from '../negotiation.ts';
-import { queryAndDeadline, targetOf, withFieldValidation, writeObject, type VerbContext } from './context.ts';
+import { queryAndDeadline, representationOf, targetOf, withFieldValidation, writeObject, type VerbContext } from './context.ts';
 
 export async function create(ctx: VerbContext): Promise<void> {
-  const representation = negotiateResource(ctx.req.headers.accept);
-  ctx.writer.format = representation.format;
+  const representation = representationOf(ctx);
   const { query, signal } = queryAndDeadline(ctx);
   const decoded = await ctx.bodies.readObject(ctx.req, ctx.res, ctx.info.decoder);
   const body = withFieldValidation(decoded, query.fieldValidation, ctx.warnings);

@@ -1,10 +1,8 @@
 /** delete: DELETE .../{resource}/{name}, with DeleteOptions in the query or the body. */
-import { negotiateResource } from '../negotiation.ts';
-import { queryAndDeadline, targetOf, type VerbContext } from './context.ts';
+import { queryAndDeadline, representationOf, targetOf, type VerbContext } from './context.ts';
 
 export async function del(ctx: VerbContext): Promise<void> {
-  const representation = negotiateResource(ctx.req.headers.accept);
-  ctx.writer.format = representation.format;
+  const representation = representationOf(ctx);
   const { query, signal } = queryAndDeadline(ctx);
   const options = await ctx.bodies.readDeleteOptions(ctx.req, ctx.res, ctx.info.decoder);
   const info = ctx.info.resource;

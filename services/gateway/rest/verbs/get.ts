@@ -1,10 +1,8 @@
 /** get: one object (GET .../{resource}/{name}). */
-import { negotiateResource } from '../negotiation.ts';
-import { queryAndDeadline, targetOf, writeObject, type VerbContext } from './context.ts';
+import { queryAndDeadline, representationOf, targetOf, writeObject, type VerbContext } from './context.ts';
 
 export async function get(ctx: VerbContext): Promise<void> {
-  const representation = negotiateResource(ctx.req.headers.accept);
-  ctx.writer.format = representation.format;
+  const representation = representationOf(ctx);
   const { query, signal } = queryAndDeadline(ctx);
   const object = await ctx.pipeline.get(ctx.user, targetOf(ctx.info), { resourceVersion: query.resourceVersion }, signal);
   writeObject(ctx, 200, object, representation, query);

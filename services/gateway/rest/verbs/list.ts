@@ -2,9 +2,8 @@
 import type { KubeObject } from '../../../../lib/kube.ts';
 import { apiVersionOf, withTypeMeta, type KindDefinition } from '../../../../lib/kinds/index.ts';
 import { toTable } from '../../../../lib/kinds/printing.ts';
-import { negotiateResource } from '../negotiation.ts';
 import { includeObjectPolicy } from '../query.ts';
-import { queryAndDeadline, targetOf, type VerbContext } from './context.ts';
+import { queryAndDeadline, representationOf, targetOf, type VerbContext } from './context.ts';
 
 /**
  * The items of a list of `info` as kube writes them: a typed (built-in) list's items carry no
@@ -17,8 +16,7 @@ export function listItems(items: readonly KubeObject[], info: KindDefinition): K
 }
 
 export async function list(ctx: VerbContext): Promise<void> {
-  const representation = negotiateResource(ctx.req.headers.accept);
-  ctx.writer.format = representation.format;
+  const representation = representationOf(ctx);
   const { query, signal } = queryAndDeadline(ctx);
   const info = ctx.info.resource;
   const result = await ctx.pipeline.list(ctx.user, targetOf(ctx.info), query.list, signal);

@@ -3,12 +3,10 @@
  * merge patch (its Content-Type; lib/patch). The body is kept as bytes: the pipeline checks
  * the patch type after authorization (415 for any other, apply included) and decodes it.
  */
-import { negotiateResource } from '../negotiation.ts';
-import { queryAndDeadline, targetOf, writeObject, type VerbContext } from './context.ts';
+import { queryAndDeadline, representationOf, targetOf, writeObject, type VerbContext } from './context.ts';
 
 export async function patch(ctx: VerbContext): Promise<void> {
-  const representation = negotiateResource(ctx.req.headers.accept);
-  ctx.writer.format = representation.format;
+  const representation = representationOf(ctx);
   const { query, signal } = queryAndDeadline(ctx);
   const body = await ctx.bodies.readPatch(ctx.req, ctx.res);
   const patched = await ctx.pipeline.patch(

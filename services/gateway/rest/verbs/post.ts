@@ -4,12 +4,10 @@
  * (a Status) is written with 201 Created, whatever the Status says, as kube's create handler
  * writes it.
  */
-import { negotiateResource } from '../negotiation.ts';
-import { queryAndDeadline, targetOf, withFieldValidation, type VerbContext } from './context.ts';
+import { queryAndDeadline, representationOf, targetOf, withFieldValidation, type VerbContext } from './context.ts';
 
 export async function post(ctx: VerbContext): Promise<void> {
-  const representation = negotiateResource(ctx.req.headers.accept);
-  ctx.writer.format = representation.format;
+  const representation = representationOf(ctx);
   const { query, signal } = queryAndDeadline(ctx);
   const decoded = await ctx.bodies.readObject(ctx.req, ctx.res, ctx.info.decoder);
   const body = withFieldValidation(decoded, query.fieldValidation, ctx.warnings);

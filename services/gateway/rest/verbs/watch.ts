@@ -1,19 +1,20 @@
 /**
- * watch: a stream of events (GET .../{resource}?watch, or the /watch/ path), JSON lines, or
- * Table rows for clients that asked for a Table. YAML cannot be streamed: 406, as kube.
+ * watch: a stream of events (GET .../{resource}?watch, or the /watch/ path), JSON lines, Table
+ * rows for clients that asked for a Table, or protobuf frames for clients that asked for
+ * protobuf (built-in kinds; media/protobuf.ts). YAML cannot be streamed: 406, as kube.
  */
 import { trace } from '@opentelemetry/api';
 import { parseObjectBytes } from '../../../../lib/kube.ts';
-import { withTypeMeta } from '../../../../lib/kinds/index.ts';
+import { apiVersionOf, withTypeMeta, type KindDefinition } from '../../../../lib/kinds/index.ts';
 import type { WatchEvent } from '../../../watch/api.ts';
 import { SlowWatcherError, type WatchOptions } from '../../../watch/api.ts';
 import { toTable } from '../../../../lib/kinds/printing.ts';
-import { negotiateWatch } from '../negotiation.ts';
+import { protobufWatchFrame, type ProtobufAnswers } from '../media/protobuf.ts';
 import { includeObjectPolicy, parseRestQuery } from '../query.ts';
-import { targetOf, type VerbContext } from './context.ts';
+import { streamRepresentationOf, targetOf, type VerbContext } from './context.ts';
 
 export async function watch(ctx: VerbContext): Promise<void> {
-  const representation = negotiateWatch(ctx.req.headers.accept);
+  const representation = streamRepresentationOf(ctx);
   const query = parseRestQuery(ctx.info.query, 'watch');
   const { info, user } = ctx;
   const resource = info.resource;
@@ -27,11 +28,14 @@ export async function watch(ctx: VerbContext): Promise<void> {
   // A watch lives until its client, its timeoutSeconds or shutdown ends it (no request deadline).
   const signal = AbortSignal.any([ctx.closed, ctx.stopping]);
   const events = await ctx.pipeline.watch(user, { ...targetOf(info), name: '' }, options, signal);
-  const send = ctx.writer.startStream();
+  const protobuf = representation.format === 'protobuf';
+  const send = ctx.writer.startStream(protobuf ? 'protobuf' : 'json');
   try {
     for await (const event of events) {
       let line: Buffer;
-      if (representation.table && (event.type === 'ADDED' || event.type === 'MODIFIED' || event.type === 'DELETED')) {
+      if (protobuf) {
+        line = encodedOnce(event, `protobuf/${resource.group}/${resource.version}/${resource.kind}`, () => protobufFrame(ctx.protobuf, event, resource));
+      } else if (representation.table && (event.type === 'ADDED' || event.type === 'MODIFIED' || event.type === 'DELETED')) {
         line = encodedOnce(event, `table/${resource.resource}/${includeObject}`, () => {
           const object = parseObjectBytes(event.object);
           const table = toTable(resource.printer, [withTypeMeta(object, resource)], { now: ctx.clock(), includeObject });
@@ -59,6 +63,16 @@ export async function watch(ctx: VerbContext): Promise<void> {
     });
   }
   ctx.writer.end();
+}
+
+/**
+ * One event as a protobuf frame: its object as a message of `resource`'s kind (a BOOKMARK's
+ * object too: kube's bookmarks are empty objects of the kind), an ERROR's as a Status.
+ */
+function protobufFrame(protobuf: ProtobufAnswers, event: WatchEvent, resource: KindDefinition): Buffer {
+  const object = parseObjectBytes(event.object);
+  const encoded = event.type === 'ERROR' ? protobuf.encodeAs('v1', 'Status', object) : protobuf.encodeAs(apiVersionOf(resource), resource.kind, object);
+  return protobufWatchFrame(event.type, encoded);
 }
 
 /**
