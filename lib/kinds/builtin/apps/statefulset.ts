@@ -12,7 +12,7 @@ import { AGE_COLUMN, ageOf, column, nameOf, NAME_COLUMN } from '../../printing.t
 import type { KindDefinition, TableColumnDefinition } from '../../types.ts';
 import { STANDARD_VERBS } from '../common.ts';
 import { quantityOf, formatQuantity, roundUpQuantity } from '../../quantity.ts';
-import { goLabelSelector, labelSelectorAsSelector, selectorEmpty, selectorMatches } from './label-selector.ts';
+import { goLabelSelector, labelSelectorAsSelector, selectorEmpty, selectorMatches } from '../../../label-selector.ts';
 import {
   collisionCountErrors,
   CONTAINERS_COLUMN,
