@@ -1,6 +1,21 @@
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
-import { canonicalQuantity, formatQuantity, parseQuantity, QUANTITY_FORMAT_ERROR, QUANTITY_SUFFIX_ERROR, quantityError } from './quantity.ts';
+import { describe, test } from 'node:test';
+import {
+  addQuantities,
+  canonicalQuantity,
+  compareQuantities,
+  formatQuantity,
+  parseQuantity,
+  QUANTITY_FORMAT_ERROR,
+  QUANTITY_SUFFIX_ERROR,
+  quantityError,
+  quantityMilliValue,
+  quantityOf,
+  quantitySign,
+  quantityValue,
+  roundUpQuantity,
+  type Quantity,
+} from './quantity.ts';
 
 /** The text kube writes back for `text` (Quantity.String() after ParseQuantity). */
 function written(text: string): string {
@@ -121,4 +136,51 @@ test('a quantity of many digits costs what reading it costs', () => {
   assert.equal(written(`${'9'.repeat(1_000_000)}Ki`), '9223372036854775807');
   assert.equal(written(`0.${'0'.repeat(1_000_000)}1`), '1n');
   assert.ok(performance.now() - started < 2000);
+});
+
+describe('quantity arithmetic (Sign, Cmp, Add, RoundUp, Value, MilliValue)', () => {
+  const q = (text: string): Quantity => {
+    const parsed = quantityOf(text);
+    assert.ok(parsed !== undefined, text);
+    return parsed;
+  };
+
+  test('Value and MilliValue round up, away from zero', () => {
+    assert.equal(quantityValue(q('1.1')), 2n);
+    assert.equal(quantityValue(q('-1.1')), -2n);
+    assert.equal(quantityValue(q('1Ki')), 1024n);
+    assert.equal(quantityValue(q('5k')), 5000n);
+    assert.equal(quantityMilliValue(q('1n')), 1n);
+    assert.equal(quantityMilliValue(q('1.5')), 1500n);
+    assert.equal(quantityMilliValue(q('2')), 2000n);
+  });
+
+  test('huge exponents and long texts parse as in kube, and every operation on them stays cheap', () => {
+    const started = Date.now();
+    // ParseInt64 then int32: 9999999999 wraps to 1410065407, written 10e1410065406 as kube does.
+    assert.equal(formatQuantity(q('1e9999999999')), '10e1410065406');
+    assert.equal(formatQuantity(roundUpQuantity(q('1e-99999999'), 3)), '1e-3');
+    assert.equal(formatQuantity(q('1'.repeat(1000))), '1'.repeat(1000));
+    assert.equal(compareQuantities(q('1e2000000000'), q('1e1999999999')), 1);
+    assert.equal(compareQuantities(q('-1e2000000000'), q('1')), -1);
+    assert.equal(compareQuantities(addQuantities(q('1e2000000000'), q('1')), q('1e2000000000')), 0);
+    assert.equal(quantitySign(q('-1e2000000000')), -1);
+    assert.ok(quantityValue(q('1e2000000000')) > 10n ** 399n);
+    assert.equal(quantityMilliValue(q('1e-2000000000')), 1n);
+    assert.ok(Date.now() - started < 2000);
+    assert.ok(quantityOf('1e900') !== undefined);
+    assert.ok(quantityOf(' 2 ') !== undefined);
+    assert.equal(quantityOf({}), undefined);
+  });
+
+  test('Cmp and Add are exact across scales and signs', () => {
+    assert.equal(compareQuantities(q('1Gi'), q('1073741824')), 0);
+    assert.equal(compareQuantities(q('1G'), q('1Gi')), -1);
+    assert.equal(compareQuantities(q('-2'), q('-1')), -1);
+    assert.equal(compareQuantities(q('0'), q('-0m')), 0);
+    assert.equal(formatQuantity(addQuantities(q('1.5'), q('500m'))), '2');
+    assert.equal(formatQuantity(addQuantities(q('1'), q('-1500m'))), '-500m');
+    assert.equal(formatQuantity(addQuantities(q('999m'), q('1m'))), '1');
+    assert.equal(formatQuantity(addQuantities(q('1'), q('-1'))), '0');
+  });
 });

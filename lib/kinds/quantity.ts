@@ -283,14 +283,168 @@ export function formatQuantity(q: Quantity): string {
  * neither a string nor a number).
  */
 export function canonicalQuantity(value: unknown): string | undefined {
-  const text = typeof value === 'string' ? value.trim() : typeof value === 'number' ? String(value) : undefined;
+  const q = quantityOf(value);
+  return q === undefined ? undefined : formatQuantity(q);
+}
+
+/**
+ * The quantity a JSON value of a Quantity field denotes: a string (trimmed, as kube's
+ * UnmarshalJSON does) or a finite number (its JSON text); undefined for anything else and for
+ * text that does not parse (the decode step refuses such text; callers leave it alone).
+ */
+export function quantityOf(value: unknown): Quantity | undefined {
+  const text = typeof value === 'string' ? value.trim() : typeof value === 'number' && Number.isFinite(value) ? String(value) : undefined;
   if (text === undefined) return undefined;
   const parsed = parseQuantity(text);
-  return 'error' in parsed ? undefined : formatQuantity(parsed);
+  return 'error' in parsed ? undefined : parsed;
 }
 
 /** The error kube's JSON decoding of a Quantity gives for `text` (trimmed first), or undefined when it parses. */
 export function quantityError(text: string): string | undefined {
   const parsed = parseQuantity(text.trim());
   return 'error' in parsed ? parsed.error : undefined;
+}
+
+// ---- Arithmetic (Sign, Cmp, Add, RoundUp, Value, MilliValue) ----
+//
+// On the digit strings, so that a quantity with a huge exponent ("1e2000000000" parses, as in
+// kube) costs what its text costs: nothing here raises 10 to a power an input chose.
+
+/** Quantity.Sign(): -1, 0 or 1. */
+export function quantitySign(q: Quantity): -1 | 0 | 1 {
+  if (q.digits === '0') return 0;
+  return q.negative ? -1 : 1;
+}
+
+/** Quantity.IsZero(). */
+export function isZeroQuantity(q: Quantity): boolean {
+  return q.digits === '0';
+}
+
+/** Compares two magnitudes given as digits (no leading zeros, not "0") x 10^scale. */
+function compareMagnitudes(a: string, aScale: number, b: string, bScale: number): -1 | 0 | 1 {
+  // The power of ten of the leading digit decides, then the digits from the left.
+  const aOrder = a.length + aScale;
+  const bOrder = b.length + bScale;
+  if (aOrder !== bOrder) return aOrder < bOrder ? -1 : 1;
+  const length = Math.max(a.length, b.length);
+  const left = a.padEnd(length, '0');
+  const right = b.padEnd(length, '0');
+  return left < right ? -1 : left > right ? 1 : 0;
+}
+
+/** Quantity.Cmp: -1, 0 or 1. */
+export function compareQuantities(a: Quantity, b: Quantity): -1 | 0 | 1 {
+  const aSign = quantitySign(a);
+  const bSign = quantitySign(b);
+  if (aSign !== bSign) return aSign < bSign ? -1 : 1;
+  if (aSign === 0) return 0;
+  const magnitude = compareMagnitudes(a.digits, a.scale, b.digits, b.scale);
+  return aSign < 0 ? ((-magnitude) as -1 | 0 | 1) : magnitude;
+}
+
+/**
+ * The most powers of ten apart two terms of a sum may be and still be added exactly: further
+ * apart, the exact sum would have that many digits, and the smaller term is dropped.
+ */
+const MAX_SUM_SPREAD = 4096;
+
+/** Sum of two equally long digit strings. */
+function addDigits(a: string, b: string): string {
+  let out = '';
+  let carry = 0;
+  for (let i = a.length - 1; i >= 0; i--) {
+    const d = a.charCodeAt(i) + b.charCodeAt(i) - 96 + carry;
+    out = String(d % 10) + out;
+    carry = d >= 10 ? 1 : 0;
+  }
+  return carry === 1 ? `1${out}` : out;
+}
+
+/** Difference of two equally long digit strings, the first not smaller. */
+function subtractDigits(a: string, b: string): string {
+  let out = '';
+  let borrow = 0;
+  for (let i = a.length - 1; i >= 0; i--) {
+    let d = a.charCodeAt(i) - b.charCodeAt(i) - borrow;
+    borrow = d < 0 ? 1 : 0;
+    if (d < 0) d += 10;
+    out = String(d) + out;
+  }
+  return withoutLeadingZeros(out);
+}
+
+/**
+ * Quantity.Add: the exact sum, in the format of `a` (its text computed anew); except that a
+ * term more than {@link MAX_SUM_SPREAD} powers of ten below the other is dropped, where kube
+ * would build a number of that many digits.
+ */
+export function addQuantities(a: Quantity, b: Quantity): Quantity {
+  if (isZeroQuantity(b)) return { negative: a.negative, digits: a.digits, scale: a.scale, format: a.format };
+  if (isZeroQuantity(a)) return { negative: b.negative, digits: b.digits, scale: b.scale, format: a.format };
+  const aOrder = a.digits.length + a.scale;
+  const bOrder = b.digits.length + b.scale;
+  if (Math.abs(aOrder - bOrder) > MAX_SUM_SPREAD) {
+    const larger = aOrder > bOrder ? a : b;
+    return { negative: larger.negative, digits: larger.digits, scale: larger.scale, format: a.format };
+  }
+  const scale = Math.min(a.scale, b.scale);
+  const aDigits = a.digits + '0'.repeat(a.scale - scale);
+  const bDigits = b.digits + '0'.repeat(b.scale - scale);
+  const length = Math.max(aDigits.length, bDigits.length);
+  const left = aDigits.padStart(length, '0');
+  const right = bDigits.padStart(length, '0');
+  if (a.negative === b.negative) return { negative: a.negative, digits: addDigits(left, right), scale, format: a.format };
+  const order = left < right ? -1 : left > right ? 1 : 0;
+  if (order === 0) return { negative: false, digits: '0', scale: 0, format: a.format };
+  const digits = order > 0 ? subtractDigits(left, right) : subtractDigits(right, left);
+  return { negative: order > 0 ? a.negative : b.negative, digits, scale, format: a.format };
+}
+
+/**
+ * Quantity.RoundUp(scale): at most `places` decimal places, rounding away from zero. Keeps the
+ * written text when nothing had to change, as kube does.
+ */
+export function roundUpQuantity(q: Quantity, places: number): Quantity {
+  const target = -places;
+  if (q.digits === '0' || q.scale >= target) return q;
+  const drop = target - q.scale;
+  const kept = drop >= q.digits.length ? '0' : q.digits.slice(0, q.digits.length - drop);
+  const rest = drop >= q.digits.length ? q.digits : q.digits.slice(q.digits.length - drop);
+  const digits = /[1-9]/.test(rest) ? increment(kept) : kept;
+  return { negative: q.negative, digits: withoutLeadingZeros(digits), scale: target, format: q.format };
+}
+
+/**
+ * The most digits {@link quantityValue} and {@link quantityMilliValue} give exactly; larger
+ * values are given as +-10^400 - 1 (kube's int64 result there means nothing, and callers turning
+ * them into a float get Infinity either way).
+ */
+const MAX_VALUE_DIGITS = 400;
+
+/** Quantity.ScaledValue(-places): the value in 10^-places units, rounded away from zero. */
+function scaledValue(q: Quantity, places: number): bigint {
+  if (q.digits === '0') return 0n;
+  const shift = q.scale + places;
+  let digits: string;
+  if (shift >= 0) {
+    digits = q.digits.length + shift > MAX_VALUE_DIGITS ? '9'.repeat(MAX_VALUE_DIGITS) : q.digits + '0'.repeat(shift);
+  } else {
+    const keep = q.digits.length + shift;
+    const kept = keep <= 0 ? '0' : q.digits.slice(0, keep);
+    const rest = keep <= 0 ? q.digits : q.digits.slice(keep);
+    digits = kept.length > MAX_VALUE_DIGITS ? '9'.repeat(MAX_VALUE_DIGITS) : /[1-9]/.test(rest) ? increment(kept) : kept;
+  }
+  const value = BigInt(digits);
+  return q.negative ? -value : value;
+}
+
+/** Quantity.Value(): rounded up (away from zero) to a whole number. */
+export function quantityValue(q: Quantity): bigint {
+  return scaledValue(q, 0);
+}
+
+/** Quantity.MilliValue(): in thousandths, rounded up (away from zero). */
+export function quantityMilliValue(q: Quantity): bigint {
+  return scaledValue(q, 3);
 }

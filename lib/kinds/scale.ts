@@ -7,7 +7,7 @@
  */
 import { badRequest, conflict, invalid, StatusError, type FieldError } from '../errors.ts';
 import { isPlainObject, type KubeObject } from '../kube.ts';
-import { labelSelectorAsSelector } from '../label-selector.ts';
+import { convertLabelSelector, selectorString } from '../label-selector.ts';
 import { DEFAULT_FIELDS } from '../selectors.ts';
 import { AGE_COLUMN, ageOf, column, nameOf, NAME_COLUMN } from './printing.ts';
 import { SCALE_GVK } from './subresources.ts';
@@ -154,11 +154,9 @@ export function scaleOf(kind: KindDefinition, object: KubeObject, purpose: 'get'
   }
   let selector = '';
   if (facts.selectorPath !== undefined) {
-    try {
-      selector = labelSelectorAsSelector(nested(object, facts.selectorPath).value).text;
-    } catch (err) {
-      throw badRequest(err instanceof Error ? err.message : String(err));
-    }
+    const converted = convertLabelSelector(nested(object, facts.selectorPath).value);
+    if ('error' in converted) throw badRequest(converted.error);
+    selector = selectorString(converted);
   } else if (facts.labelSelectorPath !== undefined) {
     const value = nested(object, facts.labelSelectorPath).value;
     selector = typeof value === 'string' ? value : '';

@@ -8,7 +8,7 @@
  */
 import { badRequest, conflict, StatusError, type StatusCause } from '../../errors.ts';
 import { isPlainObject, rfc3339, type KubeObject } from '../../kube.ts';
-import { labelSelectorAsSelector } from '../../label-selector.ts';
+import { labelSelectorAsSelector, selectorMatches } from '../../label-selector.ts';
 import type { PostSubresource, SubresourceCall, SubresourceObjectRef, SubresourceStore } from '../types.ts';
 
 /** How often a write that lost a race (Conflict) is tried again with what is stored then. */
@@ -184,12 +184,9 @@ function budgetForbidden(name: string, why: string): StatusError {
 async function budgetsOf(store: SubresourceStore, pod: KubeObject, namespace: string): Promise<KubeObject[]> {
   const budgets = await store.list({ group: 'policy', resource: 'poddisruptionbudgets', namespace });
   return budgets.filter((pdb) => {
-    try {
-      const selector = labelSelectorAsSelector(obj(pdb.spec).selector);
-      return !selector.empty && selector.matches(pod.metadata?.labels);
-    } catch {
-      return false;
-    }
+    // A nil or empty selector selects no pod here (kube skips such budgets), nor does one that does not convert.
+    const selector = labelSelectorAsSelector(obj(pdb.spec).selector);
+    return selector?.kind === 'requirements' && selectorMatches(selector, pod.metadata?.labels);
   });
 }
 

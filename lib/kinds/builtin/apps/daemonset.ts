@@ -12,7 +12,7 @@ import { AGE_COLUMN, ageOf, column, nameOf, NAME_COLUMN } from '../../printing.t
 import type { KindDefinition, TableColumnDefinition } from '../../types.ts';
 import { STANDARD_VERBS } from '../common.ts';
 import { validatePodTemplateSpec } from '../workloads/pod-spec.ts';
-import { formatLabels, formatLabelSelector, goLabelSelector, labelSelectorAsSelector, labelSelectorIsEmpty, selectorMatches, validateLabelSelector } from './label-selector.ts';
+import { formatLabels, formatLabelSelector, goLabelSelector, labelSelectorAsSelector, labelSelectorIsEmpty, selectorMatches, validateLabelSelector } from '../../../label-selector.ts';
 import {
   collisionCountErrors,
   CONTAINERS_COLUMN,

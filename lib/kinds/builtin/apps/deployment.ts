@@ -9,7 +9,7 @@ import { DEFAULT_FIELDS } from '../../../selectors.ts';
 import { AGE_COLUMN, ageOf, column, nameOf, NAME_COLUMN } from '../../printing.ts';
 import type { KindDefinition, TableColumnDefinition } from '../../types.ts';
 import { STANDARD_VERBS } from '../common.ts';
-import { labelSelectorAsSelector, selectorString } from './label-selector.ts';
+import { labelSelectorAsSelector, selectorString } from '../../../label-selector.ts';
 import {
   collisionCountErrors,
   CONTAINERS_COLUMN,

@@ -9,7 +9,7 @@ import { DEFAULT_FIELDS } from '../../../selectors.ts';
 import { AGE_COLUMN, ageOf, column, nameOf, NAME_COLUMN } from '../../printing.ts';
 import type { KindDefinition, TableColumnDefinition } from '../../types.ts';
 import { STANDARD_VERBS } from '../common.ts';
-import { formatLabelSelector } from './label-selector.ts';
+import { formatLabelSelector } from '../../../label-selector.ts';
 import {
   CONTAINERS_COLUMN,
   defaultPointer,

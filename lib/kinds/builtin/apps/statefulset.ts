@@ -11,8 +11,8 @@ import { validateAnnotations, validateLabels } from '../../../validation/names.t
 import { AGE_COLUMN, ageOf, column, nameOf, NAME_COLUMN } from '../../printing.ts';
 import type { KindDefinition, TableColumnDefinition } from '../../types.ts';
 import { STANDARD_VERBS } from '../common.ts';
-import { quantityOf, quantityString, roundUpQuantity } from '../workloads/quantity.ts';
-import { goLabelSelector, labelSelectorAsSelector, selectorEmpty, selectorMatches } from './label-selector.ts';
+import { quantityOf, formatQuantity, roundUpQuantity } from '../../quantity.ts';
+import { goLabelSelector, labelSelectorAsSelector, selectorEmpty, selectorMatches } from '../../../label-selector.ts';
 import {
   collisionCountErrors,
   CONTAINERS_COLUMN,
@@ -45,7 +45,7 @@ function defaultResourceList(resources: unknown): void {
   if (!isPlainObject(resources)) return;
   for (const [name, value] of Object.entries(resources)) {
     const quantity = quantityOf(value);
-    if (quantity !== undefined) resources[name] = quantityString(roundUpQuantity(quantity, 3));
+    if (quantity !== undefined) resources[name] = formatQuantity(roundUpQuantity(quantity, 3));
   }
 }
 

@@ -8,7 +8,7 @@ import type { FieldError } from '../../../errors.ts';
 import { isPlainObject, type KubeObject } from '../../../kube.ts';
 import { column } from '../../printing.ts';
 import { containerCells, defaultPodTemplateSpec, validatePodTemplateSpec } from '../workloads/pod-spec.ts';
-import { goLabelSelector, goStringMap, labelSelectorAsSelector, labelSelectorIsEmpty, selectorEmpty, selectorMatches, validateLabelSelector } from './label-selector.ts';
+import { goLabelSelector, goStringMap, labelSelectorAsSelector, labelSelectorIsEmpty, selectorEmpty, selectorMatches, validateLabelSelector } from '../../../label-selector.ts';
 
 /** A nested object, or an empty object when absent or not an object (Go's zero struct). */
 export function obj(value: unknown): Record<string, unknown> {

@@ -7,7 +7,7 @@
 import { isIP } from './ip.ts';
 import type { FieldError } from '../../../errors.ts';
 import { isPlainObject } from '../../../kube.ts';
-import { parseQuantity, quantityString, roundUpQuantity, type Quantity } from '../workloads/quantity.ts';
+import { formatQuantity, quantityMilliValue, quantityOf, quantitySign, roundUpQuantity, type Quantity } from '../../quantity.ts';
 import { isDNS1123Label, isDNS1123Subdomain, isQualifiedName } from '../../../validation/names.ts';
 
 export { isIP };
@@ -204,69 +204,27 @@ export function containerResourceNameErrors(name: string, path: string): FieldEr
 
 // ---- Quantities ----
 
-/**
- * Beyond these a quantity is not taken (undefined, as if unparsable): exact arithmetic on a
- * number of hundreds of digits, or with a power of ten in the thousands, is work no real
- * quantity needs; such values are left as sent.
- */
-const MAX_QUANTITY_TEXT = 256;
-const MAX_QUANTITY_EXPONENT = 1000;
-
-/** A quantity of a resource list as decoded (a string, or a number the decoder took); undefined when unparsable. */
-export function quantityOf(value: unknown): Quantity | undefined {
-  const text = typeof value === 'string' ? value.trim() : typeof value === 'number' && Number.isFinite(value) ? String(value) : undefined;
-  if (text === undefined || text.length > MAX_QUANTITY_TEXT) return undefined;
-  const exponent = /[eE]([+-]?\d+)$/.exec(text);
-  if (exponent !== null && Math.abs(Number(exponent[1])) > MAX_QUANTITY_EXPONENT) return undefined;
-  return parseQuantity(text);
-}
-
-/** Quantity.Sign(): -1, 0 or 1. */
-export function quantitySign(q: Quantity): number {
-  return q.unscaled < 0n ? -1 : q.unscaled > 0n ? 1 : 0;
-}
-
-/** Quantity.ScaledValue(-digits): the value in 10^-digits units, rounded up away from zero. */
-function scaledValue(q: Quantity, digits: number): bigint {
-  const shift = q.scale - digits;
-  if (shift <= 0) return q.unscaled * 10n ** BigInt(-shift);
-  const divisor = 10n ** BigInt(shift);
-  const magnitude = q.unscaled < 0n ? -q.unscaled : q.unscaled;
-  const rounded = magnitude % divisor === 0n ? magnitude / divisor : magnitude / divisor + 1n;
-  return q.unscaled < 0n ? -rounded : rounded;
-}
-
-/** Quantity.Value(): rounded up (away from zero) to a whole number. */
-export function quantityValue(q: Quantity): bigint {
-  return scaledValue(q, 0);
-}
-
-/** Quantity.MilliValue(): in thousandths, rounded up (away from zero). */
-export function quantityMilliValue(q: Quantity): bigint {
-  return scaledValue(q, 3);
-}
-
 /** The string form of a quantity as kube prints it (Quantity.String()); "0" for none. */
 export function quantityText(value: unknown): string {
   const q = quantityOf(value);
-  return q === undefined ? (typeof value === 'string' ? value : '0') : quantityString(q);
+  return q === undefined ? (typeof value === 'string' ? value : '0') : formatQuantity(q);
 }
 
 /** ValidateNonnegativeQuantity. */
 export function nonNegativeQuantityErrors(q: Quantity, path: string): FieldError[] {
-  return quantitySign(q) < 0 ? [{ type: 'FieldValueInvalid', field: path, value: quantityString(q), detail: 'must be greater than or equal to 0' }] : [];
+  return quantitySign(q) < 0 ? [{ type: 'FieldValueInvalid', field: path, value: formatQuantity(q), detail: 'must be greater than or equal to 0' }] : [];
 }
 
 /** ValidatePositiveQuantityValue. */
 export function positiveQuantityErrors(q: Quantity, path: string): FieldError[] {
-  return quantitySign(q) <= 0 ? [{ type: 'FieldValueInvalid', field: path, value: quantityString(q), detail: 'must be greater than zero' }] : [];
+  return quantitySign(q) <= 0 ? [{ type: 'FieldValueInvalid', field: path, value: formatQuantity(q), detail: 'must be greater than zero' }] : [];
 }
 
 /** ValidateResourceQuantityValue: not negative, and whole for integer resources. */
 export function resourceQuantityErrors(resource: string, q: Quantity, path: string): FieldError[] {
   const errors = nonNegativeQuantityErrors(q, path);
   if (isIntegerResourceName(resource) && quantityMilliValue(q) % 1000n !== 0n) {
-    errors.push({ type: 'FieldValueInvalid', field: path, value: quantityString(q), detail: 'must be an integer' });
+    errors.push({ type: 'FieldValueInvalid', field: path, value: formatQuantity(q), detail: 'must be an integer' });
   }
   return errors;
 }
@@ -288,7 +246,7 @@ export function defaultResourceList(value: unknown): void {
   if (!isPlainObject(value)) return;
   for (const [name, raw] of Object.entries(value)) {
     const q = quantityOf(raw);
-    if (q !== undefined) value[name] = quantityString(roundUpQuantity(q, 3));
+    if (q !== undefined) value[name] = formatQuantity(roundUpQuantity(q, 3));
   }
 }
 

@@ -9,7 +9,7 @@ import type { FieldError } from '../../../errors.ts';
 import { formatRFC3339, parseRFC3339 } from '../../../go-time.ts';
 import { isPlainObject, type KubeObject } from '../../../kube.ts';
 import { DEFAULT_FIELDS } from '../../../selectors.ts';
-import { compareQuantities, quantityString, type Quantity } from '../workloads/quantity.ts';
+import { compareQuantities, formatQuantity, quantityMilliValue, quantityOf, quantityValue, type Quantity } from '../../quantity.ts';
 import { isQualifiedName } from '../../../validation/names.ts';
 import { column, field, nameOf, NAME_COLUMN, stringField } from '../../printing.ts';
 import type { KindDefinition } from '../../types.ts';
@@ -23,9 +23,6 @@ import {
   key,
   list,
   obj,
-  quantityMilliValue,
-  quantityOf,
-  quantityValue,
   resourceNameErrors,
   str,
 } from './common.ts';
@@ -34,6 +31,7 @@ const RESOURCE_LISTS = ['max', 'min', 'default', 'defaultRequest', 'maxLimitRequ
 const STANDARD_LIMIT_TYPES = new Set(['Pod', 'Container', 'PersistentVolumeClaim']);
 /** resource.MaxMilliValue: past it, kube compares the ratio in whole units rather than milli. */
 const MAX_MILLI_VALUE = 9223372036854775807n / 1000n;
+const ONE: Quantity = { negative: false, digits: '1', scale: 0, format: 'DecimalSI' };
 
 /** Copies the entries of `from` missing in `to` (SetDefaults_LimitRangeItem's three steps). */
 function fillMissing(to: Record<string, unknown>, from: unknown): void {
@@ -125,9 +123,9 @@ function itemErrors(item: Record<string, unknown>, path: string, seenTypes: Set<
     const ratio = lists['maxLimitRequestRatio']?.get(name);
     const at = (listName: string): string => key(child(path, listName), name);
     const invalid = (listName: string, value: Quantity, detail: string): void => {
-      errors.push({ type: 'FieldValueInvalid', field: at(listName), value: quantityString(value), detail });
+      errors.push({ type: 'FieldValueInvalid', field: at(listName), value: formatQuantity(value), detail });
     };
-    const s = quantityString;
+    const s = formatQuantity;
     if (min !== undefined && max !== undefined && compareQuantities(min, max) > 0) invalid('min', min, `min value ${s(min)} is greater than max value ${s(max)}`);
     if (request !== undefined && min !== undefined && compareQuantities(min, request) > 0) {
       invalid('defaultRequest', request, `min value ${s(min)} is greater than default request value ${s(request)}`);
@@ -140,7 +138,7 @@ function itemErrors(item: Record<string, unknown>, path: string, seenTypes: Set<
     }
     if (def !== undefined && min !== undefined && compareQuantities(min, def) > 0) invalid('default', min, `min value ${s(min)} is greater than default value ${s(def)}`);
     if (def !== undefined && max !== undefined && compareQuantities(def, max) > 0) invalid('default', max, `default value ${s(def)} is greater than max value ${s(max)}`);
-    if (ratio !== undefined && compareQuantities(ratio, { unscaled: 1n, scale: 0, format: 'DecimalSI' }) < 0) {
+    if (ratio !== undefined && compareQuantities(ratio, ONE) < 0) {
       invalid('maxLimitRequestRatio', ratio, `ratio ${s(ratio)} is less than 1`);
     }
     if (ratio !== undefined && min !== undefined && max !== undefined) {

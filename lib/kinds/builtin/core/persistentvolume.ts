@@ -28,13 +28,13 @@ import {
   list,
   obj,
   positiveQuantityErrors,
-  quantityOf,
   quantityText,
   sameValue,
   str,
   supportedValues,
 } from './common.ts';
 import { isDNS1123Subdomain } from '../../../validation/names.ts';
+import { quantityOf } from '../../quantity.ts';
 
 /** The PersistentVolumeSource members: exactly one of them is a volume's source. */
 export const VOLUME_SOURCES = [

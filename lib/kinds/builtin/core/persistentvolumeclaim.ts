@@ -10,7 +10,7 @@
 import type { FieldError } from '../../../errors.ts';
 import { isPlainObject, type KubeObject } from '../../../kube.ts';
 import { DEFAULT_FIELDS } from '../../../selectors.ts';
-import { compareQuantities, type Quantity } from '../workloads/quantity.ts';
+import { compareQuantities, quantityOf, type Quantity } from '../../quantity.ts';
 import { AGE_COLUMN, ageOf, column, field, nameOf, NAME_COLUMN, stringField } from '../../printing.ts';
 import type { KindDefinition, TableColumnDefinition } from '../../types.ts';
 import { STANDARD_VERBS } from '../common.ts';
@@ -26,7 +26,6 @@ import {
   list,
   obj,
   positiveQuantityErrors,
-  quantityOf,
   quantityText,
   resourceEntries,
   resourceQuantityErrors,
@@ -36,7 +35,7 @@ import {
 } from './common.ts';
 import { accessModesErrors, accessModesString, BETA_STORAGE_CLASS_ANNOTATION, phaseOf, storageClassOf, VOLUME_MODES } from './persistentvolume.ts';
 
-const ZERO: Quantity = { unscaled: 0n, scale: 0, format: 'DecimalSI' };
+const ZERO: Quantity = { negative: false, digits: '0', scale: 0, format: 'DecimalSI' };
 
 /** SetDefaults_PersistentVolumeClaim(Spec): phase Pending, volume mode Filesystem, resource lists rounded up to milli. */
 function defaults(object: KubeObject): KubeObject {

@@ -15,7 +15,7 @@ import { isDNS1123Label } from '../../../validation/names.ts';
 import { AGE_COLUMN, ageOf, column, field, nameOf, NAME_COLUMN } from '../../printing.ts';
 import type { KindDefinition } from '../../types.ts';
 import { STANDARD_VERBS } from '../common.ts';
-import { quantityOf, quantityString } from '../workloads/quantity.ts';
+import { formatQuantity, quantityOf, quantitySign } from '../../quantity.ts';
 import { isSet, list, nameErrors, nonnegative, num, obj, pathSegmentErrors, str, supported } from './validation.ts';
 
 /** kube's DefaultCPUUtilization: the target of the metric an HPA without metrics gets. */
@@ -81,16 +81,15 @@ function defaultHorizontalPodAutoscaler(object: KubeObject): KubeObject {
 }
 
 /** The sign of a resource.Quantity (Quantity.Sign): -1, 0 or 1 (0 for what is no quantity). */
-function quantitySign(value: unknown): number {
+function signOf(value: unknown): number {
   const q = quantityOf(value);
-  if (q === undefined || q.unscaled === 0n) return 0;
-  return q.unscaled < 0n ? -1 : 1;
+  return q === undefined ? 0 : quantitySign(q);
 }
 
 /** A quantity as kube writes it back (Quantity.String()); what is no quantity as it is. */
 function canonical(value: unknown): unknown {
   const q = quantityOf(value);
-  return q === undefined ? value : quantityString(q);
+  return q === undefined ? value : formatQuantity(q);
 }
 
 /** Rewrites the quantities of metric targets or current values (value, averageValue) in kube's form. */
@@ -130,7 +129,7 @@ function metricTargetErrors(target: Record<string, unknown>, at: string): FieldE
   if (type === '') errors.push({ type: 'FieldValueRequired', field: `${at}.type`, detail: 'must specify a metric target type' });
   if (!TARGET_TYPES.includes(type)) errors.push({ type: 'FieldValueInvalid', field: `${at}.type`, value: type, detail: 'must be either Utilization, Value, or AverageValue' });
   for (const key of ['value', 'averageValue']) {
-    if (isSet(target[key]) && quantitySign(target[key]) !== 1) errors.push({ type: 'FieldValueInvalid', field: `${at}.${key}`, value: String(canonical(target[key])), detail: 'must be positive' });
+    if (isSet(target[key]) && signOf(target[key]) !== 1) errors.push({ type: 'FieldValueInvalid', field: `${at}.${key}`, value: String(canonical(target[key])), detail: 'must be positive' });
   }
   if (isSet(target.averageUtilization) && num(target.averageUtilization) < 1) {
     errors.push({ type: 'FieldValueInvalid', field: `${at}.averageUtilization`, value: num(target.averageUtilization), detail: 'must be greater than 0' });

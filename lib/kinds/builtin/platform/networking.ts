@@ -18,7 +18,6 @@ import { isDNS1035Label } from '../customresourcedefinition.ts';
 import {
   cidrContains,
   cidrErrors,
-  formatLabelSelector,
   ipErrors,
   isIP,
   isSet,
@@ -33,8 +32,8 @@ import {
   pathSegmentErrors,
   str,
   supported,
-  validateLabelSelector,
 } from './validation.ts';
+import { formatLabelSelector, validateLabelSelector } from '../../../label-selector.ts';
 
 const GROUP = 'networking.k8s.io';
 

@@ -12,7 +12,8 @@ import { isQualifiedName } from '../../../validation/names.ts';
 import { AGE_COLUMN, ageOf, column, field, nameOf, NAME_COLUMN } from '../../printing.ts';
 import type { KindDefinition } from '../../types.ts';
 import { STANDARD_VERBS } from '../common.ts';
-import { intOrStringText, isSet, list, nonnegative, num, obj, positiveIntOrPercent, str, supported, validateLabelSelector } from './validation.ts';
+import { intOrStringText, isSet, list, nonnegative, num, obj, positiveIntOrPercent, str, supported } from './validation.ts';
+import { validateLabelSelector } from '../../../label-selector.ts';
 
 const EVICTION_POLICIES = ['AlwaysAllow', 'IfHealthyBudget'];
 const CONDITION_STATUSES = ['False', 'True', 'Unknown'];

@@ -14,7 +14,7 @@ import { POD_DISRUPTION_BUDGET } from './policy.ts';
 import { CLUSTER_ROLE, CLUSTER_ROLE_BINDING, ROLE, ROLE_BINDING } from './rbac.ts';
 import { PRIORITY_CLASS } from './scheduling.ts';
 import { STORAGE_CLASS } from './storage.ts';
-import { formatLabelSelector } from './validation.ts';
+import { formatLabelSelector } from '../../../label-selector.ts';
 
 const NOW = new Date('2024-05-01T12:00:00Z');
 /** Created 5 minutes before NOW: AGE "5m". */

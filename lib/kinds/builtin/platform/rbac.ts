@@ -15,7 +15,8 @@ import { isDNS1123Subdomain } from '../../../validation/names.ts';
 import { AGE_COLUMN, ageOf, column, field, nameOf, NAME_COLUMN } from '../../printing.ts';
 import type { KindDefinition, KindPrinter } from '../../types.ts';
 import { STANDARD_VERBS } from '../common.ts';
-import { labelSelectorInvalid, list, nameErrors, obj, pathSegmentErrors, str, supported, validateLabelSelector } from './validation.ts';
+import { list, nameErrors, obj, pathSegmentErrors, str, supported } from './validation.ts';
+import { labelSelectorInvalid, validateLabelSelector } from '../../../label-selector.ts';
 
 const GROUP = 'rbac.authorization.k8s.io';
 

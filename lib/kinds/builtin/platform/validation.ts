@@ -7,9 +7,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { FieldError } from '../../../errors.ts';
 import { isPlainObject } from '../../../kube.ts';
-import { isQualifiedName, isValidLabelValue, validateLabels } from '../../../validation/names.ts';
 import { pathSegmentNameErrors } from '../../../validation/path.ts';
-import { compareCodePoints } from '../../printing.ts';
 
 /** A string field's value; "" (Go's zero value) when absent or not a string. */
 export function str(value: unknown): string {
@@ -142,99 +140,6 @@ export function pathSegmentErrors(value: string, field: string): FieldError[] {
 /** A name check (isDNS1123Subdomain, ...) as an Invalid error per problem. */
 export function nameErrors(check: (value: string) => string[], value: string, field: string): FieldError[] {
   return check(value).map((detail) => ({ type: 'FieldValueInvalid', field, value, detail }));
-}
-
-const SELECTOR_OPERATORS = ['In', 'NotIn', 'Exists', 'DoesNotExist'];
-
-/**
- * metav1validation.ValidateLabelSelector: matchLabels as labels, and each requirement of
- * matchExpressions (values required for In/NotIn, forbidden for Exists/DoesNotExist, a known
- * operator, a qualified key, label values unless `allowInvalidLabelValue`). Nothing for a nil
- * selector.
- */
-export function validateLabelSelector(selector: unknown, field: string, allowInvalidLabelValue = false): FieldError[] {
-  if (!isPlainObject(selector)) return [];
-  const errors: FieldError[] = [];
-  if (isPlainObject(selector.matchLabels)) errors.push(...validateLabels(selector.matchLabels, `${field}.matchLabels`));
-  list(selector.matchExpressions).forEach((raw, i) => {
-    const expr = obj(raw);
-    const at = `${field}.matchExpressions[${i}]`;
-    const operator = str(expr.operator);
-    const values = list(expr.values);
-    if (operator === 'In' || operator === 'NotIn') {
-      if (values.length === 0) errors.push({ type: 'FieldValueRequired', field: `${at}.values`, detail: "must be specified when `operator` is 'In' or 'NotIn'" });
-    } else if (operator === 'Exists' || operator === 'DoesNotExist') {
-      if (values.length > 0) errors.push({ type: 'FieldValueForbidden', field: `${at}.values`, detail: "may not be specified when `operator` is 'Exists' or 'DoesNotExist'" });
-    } else {
-      errors.push({ type: 'FieldValueInvalid', field: `${at}.operator`, value: operator, detail: 'not a valid selector operator' });
-    }
-    const key = str(expr.key);
-    for (const detail of isQualifiedName(key)) errors.push({ type: 'FieldValueInvalid', field: `${at}.key`, value: key, detail });
-    if (!allowInvalidLabelValue) {
-      values.forEach((v, j) => {
-        for (const detail of isValidLabelValue(str(v))) errors.push({ type: 'FieldValueInvalid', field: `${at}.values[${j}]`, value: str(v), detail });
-      });
-    }
-  });
-  return errors;
-}
-
-/** Whether metav1.LabelSelectorAsSelector would refuse the selector (the requirements labels.NewRequirement refuses). */
-function selectorRequirementsInvalid(selector: Record<string, unknown>): boolean {
-  for (const [key, value] of Object.entries(obj(selector.matchLabels))) {
-    if (isQualifiedName(key).length > 0 || isValidLabelValue(str(value)).length > 0) return true;
-  }
-  for (const raw of list(selector.matchExpressions)) {
-    const expr = obj(raw);
-    const operator = str(expr.operator);
-    const values = list(expr.values).map(str);
-    if (!SELECTOR_OPERATORS.includes(operator) || isQualifiedName(str(expr.key)).length > 0) return true;
-    if ((operator === 'In' || operator === 'NotIn') && values.length === 0) return true;
-    if ((operator === 'Exists' || operator === 'DoesNotExist') && values.length > 0) return true;
-    if (values.some((v) => isValidLabelValue(v).length > 0)) return true;
-  }
-  return false;
-}
-
-/** Whether metav1.LabelSelectorAsSelector refuses the selector (an invalid key, value or operator). */
-export function labelSelectorInvalid(selector: unknown): boolean {
-  return isPlainObject(selector) && selectorRequirementsInvalid(selector);
-}
-
-/**
- * metav1.FormatLabelSelector: the selector's requirements sorted by key ("k=v", "k in (a,b)",
- * "k notin (a,b)", "k", "!k"), joined with ","; "<none>" when it selects everything or is nil,
- * "<error>" when it cannot be made a selector.
- */
-export function formatLabelSelector(selector: unknown): string {
-  if (!isPlainObject(selector)) return '<none>';
-  if (selectorRequirementsInvalid(selector)) return '<error>';
-  const requirements: { key: string; text: string }[] = [];
-  for (const [key, value] of Object.entries(obj(selector.matchLabels))) requirements.push({ key, text: `${key}=${str(value)}` });
-  for (const raw of list(selector.matchExpressions)) {
-    const expr = obj(raw);
-    const key = str(expr.key);
-    // Requirement.String sorts the values of a copy when there are several.
-    const values = list(expr.values).map(str).sort(compareCodePoints).join(',');
-    switch (str(expr.operator)) {
-      case 'In':
-        requirements.push({ key, text: `${key} in (${values})` });
-        break;
-      case 'NotIn':
-        requirements.push({ key, text: `${key} notin (${values})` });
-        break;
-      case 'Exists':
-        requirements.push({ key, text: key });
-        break;
-      default:
-        requirements.push({ key, text: `!${key}` });
-    }
-  }
-  // internalSelector.Add sorts by key with sort.Sort, which is not stable; equal keys keep
-  // their order here.
-  requirements.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-  const text = requirements.map((r) => r.text).join(',');
-  return text === '' ? '<none>' : text;
 }
 
 /** An IPv4 address as netutils.ParseIPSloppy reads it (leading zeros allowed, read as decimal), or undefined. */

@@ -14,7 +14,7 @@ import { STANDARD_VERBS } from '../common.ts';
 import { cronScheduleError, isKnownTimeZone } from './cron.ts';
 import { child, invalid, isSet, list, nonNegative, notSupported, obj, objectAt, required, str } from './fields.ts';
 import { CONTAINERS_COLUMN, defaultJobSpecParts, IMAGES_COLUMN, JOB_SELECTOR_COLUMN, validateJobSpecParts } from './job.ts';
-import { formatLabelSelector } from './label-selector.ts';
+import { formatLabelSelector } from '../../../label-selector.ts';
 import { containerCells } from './pod-spec.ts';
 
 /**

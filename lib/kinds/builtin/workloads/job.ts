@@ -34,7 +34,7 @@ import {
   str,
   stringMap,
 } from './fields.ts';
-import { formatLabelSelector, selectorMatches, validateLabelSelector } from './label-selector.ts';
+import { formatLabelSelector, labelSelectorMatches, validateLabelSelector } from '../../../label-selector.ts';
 import { containerCells, defaultPodTemplateSpec, validatePodTemplateSpec } from './pod-spec.ts';
 import { isDeepStrictEqual } from 'node:util';
 
@@ -150,7 +150,7 @@ function validateGeneratedSelector(object: KubeObject, batchLabels: boolean): Fi
   }
   expected[LEGACY_CONTROLLER_UID_LABEL] = uid;
   expected[LEGACY_JOB_NAME_LABEL] = name;
-  if (selectorMatches(spec['selector'], expected) === false) errors.push(invalid('spec.selector', spec['selector'], '`selector` not auto-generated'));
+  if (labelSelectorMatches(spec['selector'], expected) === false) errors.push(invalid('spec.selector', spec['selector'], '`selector` not auto-generated'));
   return errors;
 }
 
@@ -211,7 +211,7 @@ function validateJobSpec(spec: Record<string, unknown>, path: string): FieldErro
   if (!isSet(spec['selector'])) errors.push(required(child(path, 'selector')));
   else errors.push(...validateLabelSelector(spec['selector'], child(path, 'selector')));
   const templateLabels = obj(obj(spec['template'])['metadata'])['labels'];
-  if (selectorMatches(spec['selector'], stringMap(templateLabels)) === false) {
+  if (labelSelectorMatches(spec['selector'], stringMap(templateLabels)) === false) {
     errors.push(invalid(child(path, 'template', 'metadata', 'labels'), isPlainObject(templateLabels) ? templateLabels : null, '`selector` does not match template `labels`'));
   }
   return errors;

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { FieldError } from '../../../errors.ts';
 import { defaultPodSpec, defaultPodSpecOfPod, defaultPodTemplateSpec, imageTag, podQOSClass, validatePodSpec, validatePodTemplateSpec } from './pod-spec.ts';
-import { compareQuantities, parseQuantity, quantityString, roundUpQuantity } from './quantity.ts';
+import { compareQuantities, formatQuantity, quantityOf, roundUpQuantity } from '../../quantity.ts';
 
 /** kube's causes as "field: type: detail" lines, compact for tables. */
 function causes(errors: FieldError[]): string[] {
@@ -39,22 +39,22 @@ describe('quantities', () => {
   ];
   for (const [text, canonical, milli] of cases) {
     test(`${text} is written ${canonical}`, () => {
-      const q = parseQuantity(text);
+      const q = quantityOf(text);
       assert.ok(q !== undefined);
-      assert.equal(quantityString(q), canonical);
-      assert.equal(quantityString(roundUpQuantity(q, 3)), milli);
+      assert.equal(formatQuantity(q), canonical);
+      assert.equal(formatQuantity(roundUpQuantity(q, 3)), milli);
     });
   }
   test('comparison is exact across formats', () => {
-    const a = parseQuantity('1Gi');
-    const b = parseQuantity('1073741824');
-    const c = parseQuantity('1G');
+    const a = quantityOf('1Gi');
+    const b = quantityOf('1073741824');
+    const c = quantityOf('1G');
     assert.ok(a && b && c);
     assert.equal(compareQuantities(a, b), 0);
     assert.equal(compareQuantities(c, a), -1);
   });
   test('text that is no quantity parses to undefined', () => {
-    for (const text of ['', 'abc', '1.2.3', '5Mb', '1e', '--1']) assert.equal(parseQuantity(text), undefined, text);
+    for (const text of ['', 'abc', '1.2.3', '5Mb', '1e', '--1']) assert.equal(quantityOf(text), undefined, text);
   });
 });
 

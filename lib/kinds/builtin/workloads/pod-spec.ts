@@ -36,7 +36,7 @@ import {
   required,
   str,
 } from './fields.ts';
-import { addQuantities, compareQuantities, parseQuantity, quantityOf, quantityString, roundUpQuantity, type Quantity } from './quantity.ts';
+import { addQuantities, compareQuantities, formatQuantity, quantityMilliValue, quantityOf, quantitySign, roundUpQuantity, type Quantity } from '../../quantity.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Defaults
@@ -61,7 +61,7 @@ function defaultResourceList(resources: unknown): void {
   if (!isPlainObject(resources)) return;
   for (const [name, value] of Object.entries(resources)) {
     const q = quantityOf(value);
-    if (q !== undefined) resources[name] = quantityString(roundUpQuantity(q, 3));
+    if (q !== undefined) resources[name] = formatQuantity(roundUpQuantity(q, 3));
   }
 }
 
@@ -415,7 +415,7 @@ function volumeSourceErrors(source: string, value: Record<string, unknown>, fiel
   switch (source) {
     case 'emptyDir': {
       const q = quantityOf(value['sizeLimit']);
-      if (q !== undefined && q.unscaled < 0n) errors.push(forbidden(child(field, 'sizeLimit'), 'SizeLimit field must be a valid resource quantity'));
+      if (q !== undefined && quantitySign(q) < 0) errors.push(forbidden(child(field, 'sizeLimit'), 'SizeLimit field must be a valid resource quantity'));
       break;
     }
     case 'hostPath': {
@@ -927,12 +927,9 @@ function containerResourceName(name: string, field: string): FieldError[] {
 /** ValidateResourceQuantityValue. */
 function resourceQuantity(name: string, q: Quantity, field: string): FieldError[] {
   const errors: FieldError[] = [];
-  if (q.unscaled < 0n) errors.push(invalid(field, quantityString(q), 'must be greater than or equal to 0'));
-  if (isIntegerResource(name)) {
-    // MilliValue() % 1000: whole units only.
-    const milli = q.scale <= 3 ? q.unscaled * 10n ** BigInt(3 - q.scale) : q.unscaled / 10n ** BigInt(q.scale - 3);
-    if (milli % 1000n !== 0n || (q.scale > 3 && q.unscaled % 10n ** BigInt(q.scale - 3) !== 0n)) errors.push(invalid(field, quantityString(q), 'must be an integer'));
-  }
+  if (quantitySign(q) < 0) errors.push(invalid(field, formatQuantity(q), 'must be greater than or equal to 0'));
+  // MilliValue() % 1000: whole units only.
+  if (isIntegerResource(name) && quantityMilliValue(q) % 1000n !== 0n) errors.push(invalid(field, formatQuantity(q), 'must be an integer'));
   return errors;
 }
 
@@ -963,9 +960,9 @@ function validateResources(resources: unknown, field: string): FieldError[] {
     const limit = quantityOf(limits[name]);
     if (limit !== undefined && q !== undefined) {
       if (compareQuantities(q, limit) !== 0 && !isOvercommitAllowed(name)) {
-        errors.push(invalid(requestsPath, quantityString(q), `must be equal to ${name} limit of ${quantityString(limit)}`));
+        errors.push(invalid(requestsPath, formatQuantity(q), `must be equal to ${name} limit of ${formatQuantity(limit)}`));
       } else if (compareQuantities(q, limit) > 0) {
-        errors.push(invalid(requestsPath, quantityString(q), `must be less than or equal to ${name} limit of ${quantityString(limit)}`));
+        errors.push(invalid(requestsPath, formatQuantity(q), `must be less than or equal to ${name} limit of ${formatQuantity(limit)}`));
       }
     } else if (!(name in limits) && !isOvercommitAllowed(name)) {
       errors.push(required(limitsPath, 'Limit must be set for non overcommitable resources'));
@@ -1457,7 +1454,7 @@ export function podQOSClass(spec: unknown): 'BestEffort' | 'Burstable' | 'Guaran
   const requests = new Map<string, Quantity>();
   const limits = new Map<string, Quantity>();
   let guaranteed = true;
-  const zero = parseQuantity('0') as Quantity;
+  const zero = quantityOf('0') as Quantity;
   const accumulate = (into: Map<string, Quantity>, resources: unknown, found?: Set<string>): void => {
     for (const [name, value] of Object.entries(obj(resources))) {
       if (!QOS_RESOURCES.includes(name)) continue;
