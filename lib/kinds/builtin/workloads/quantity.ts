@@ -36,6 +36,8 @@ const NANO_SCALE = 9;
 /** Decimal digits an int64 always holds (kube's maxInt64Factors). */
 const MAX_INT64_FACTORS = 18;
 const MAX_INT64 = (1n << 63n) - 1n;
+/** The largest scale difference {@link addQuantities} adds exactly (see there). */
+const MAX_EXACT_SCALE_GAP = 4096;
 
 const DIGITS = /^[0-9]$/;
 
@@ -103,6 +105,22 @@ function pow10(n: number): bigint {
   return 10n ** BigInt(n);
 }
 
+/** The number of decimal digits of a non-negative magnitude. */
+function digitCount(magnitude: bigint): number {
+  return magnitude === 0n ? 0 : magnitude.toString().length;
+}
+
+/**
+ * A magnitude divided by 10^n, rounding away from zero. An exponent may be anything up to 2^53
+ * (quantities such as "1e-9999999999" parse): a divisor with more digits than the magnitude
+ * leaves 1 (or 0), computed without building 10^n.
+ */
+function divideUpPow10(magnitude: bigint, n: number): bigint {
+  if (magnitude === 0n) return 0n;
+  if (n > digitCount(magnitude)) return 1n;
+  return divideUp(magnitude, pow10(n));
+}
+
 /** Divides rounding away from zero (inf.RoundUp on a magnitude). */
 function divideUp(value: bigint, divisor: bigint): bigint {
   const q = value / divisor;
@@ -159,7 +177,7 @@ export function parseQuantity(text: string): Quantity | undefined {
   if (base === 10) decScale -= exponent;
   else magnitude *= 1n << BigInt(exponent);
   if (magnitude !== 0n && decScale > NANO_SCALE) {
-    magnitude = divideUp(magnitude, pow10(decScale - NANO_SCALE));
+    magnitude = divideUpPow10(magnitude, decScale - NANO_SCALE);
     decScale = NANO_SCALE;
   }
   if (compareMagnitudes(magnitude, decScale, MAX_ALLOWED, 0) > 0) {
@@ -170,8 +188,18 @@ export function parseQuantity(text: string): Quantity | undefined {
   return { unscaled: positive ? magnitude : -magnitude, scale: decScale, format };
 }
 
-/** Compares a*10^-sa with b*10^-sb. */
+/**
+ * Compares a*10^-sa with b*10^-sb. Values of different signs or orders of magnitude are told
+ * apart without scaling (scales can be as far apart as exponents a client writes); only values
+ * of the same order, whose scales differ by at most their digit counts, are scaled to compare.
+ */
 function compareMagnitudes(a: bigint, sa: number, b: bigint, sb: number): number {
+  const signA = a < 0n ? -1 : a > 0n ? 1 : 0;
+  const signB = b < 0n ? -1 : b > 0n ? 1 : 0;
+  if (signA !== signB || signA === 0) return Math.sign(signA - signB);
+  const orderA = digitCount(a < 0n ? -a : a) - sa;
+  const orderB = digitCount(b < 0n ? -b : b) - sb;
+  if (orderA !== orderB) return orderA > orderB ? signA : -signA;
   const scale = Math.max(sa, sb);
   const left = a * pow10(scale - sa);
   const right = b * pow10(scale - sb);
@@ -185,6 +213,14 @@ export function compareQuantities(a: Quantity, b: Quantity): number {
 
 /** Quantity.Add: the sum, in the format of `a` (its text computed anew). */
 export function addQuantities(a: Quantity, b: Quantity): Quantity {
+  // Terms whose scales are further apart than MAX_EXACT_SCALE_GAP would need a sum of as many
+  // digits (up to billions): the term of the lower order of magnitude is then dropped, a
+  // relative difference below 10^-MAX_EXACT_SCALE_GAP (in its own format: a binary one is
+  // written out in full, which the dropped term's exponent may make too long to write).
+  if (Math.abs(a.scale - b.scale) > MAX_EXACT_SCALE_GAP) {
+    const larger = compareMagnitudes(a.unscaled < 0n ? -a.unscaled : a.unscaled, a.scale, b.unscaled < 0n ? -b.unscaled : b.unscaled, b.scale) >= 0 ? a : b;
+    return { unscaled: larger.unscaled, scale: larger.scale, format: larger.format };
+  }
   const scale = Math.max(a.scale, b.scale);
   const unscaled = a.unscaled * pow10(scale - a.scale) + b.unscaled * pow10(scale - b.scale);
   return { unscaled, scale, format: a.format };
@@ -237,7 +273,7 @@ export function quantityString(q: Quantity): string {
 export function roundUpQuantity(q: Quantity, digits: number): Quantity {
   if (q.scale <= digits) return q;
   const magnitude = q.unscaled < 0n ? -q.unscaled : q.unscaled;
-  const rounded = divideUp(magnitude, pow10(q.scale - digits));
+  const rounded = divideUpPow10(magnitude, q.scale - digits);
   return { unscaled: q.unscaled < 0n ? -rounded : rounded, scale: digits, format: q.format };
 }
 
