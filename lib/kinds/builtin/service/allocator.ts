@@ -346,6 +346,12 @@ class NodePortClaims {
   private readonly name: string;
   /** Ports a dry run handed out, for its stand-ins. */
   private readonly dryRunPorts: number[] = [];
+  /**
+   * The ports known taken, read once per write when the random picks first miss and kept up to
+   * date with what this write claims: a Service of thousands of ports reads the claims once,
+   * not once per port (which made one request take seconds).
+   */
+  private taken: Set<bigint> | undefined;
 
   constructor(claims: Claims, range: PortRange, name: string) {
     this.claims = claims;
@@ -385,14 +391,17 @@ class NodePortClaims {
       bands(BigInt(this.range.base), BigInt(this.range.base + this.range.size - 1), BigInt(this.range.staticBand)),
       (v) => this.claims.claim(portRef(Number(v))),
       async () => {
+        if (this.taken !== undefined) return this.taken;
         const taken = new Set<bigint>();
         for (const record of await listRecords(this.claims.context, NODE_PORTS)) {
           const port = Number(record.metadata?.name);
           if (Number.isInteger(port)) taken.add(BigInt(port));
         }
+        this.taken = taken;
         return taken;
       },
     );
+    if (value !== undefined) this.taken?.add(value);
     return value === undefined ? undefined : Number(value);
   }
 
