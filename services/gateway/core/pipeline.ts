@@ -23,6 +23,7 @@ import type { Attributes, Authenticator, Authorizer, UserInfo } from '../../auth
 import type { DeleteResult, ListResult, Preconditions, Storage } from '../../storage/api.ts';
 import { validateWatch, type WatchEvent, type Watcher, type WatchOptions } from '../../watch/api.ts';
 import { TtlCache } from './ttl-cache.ts';
+import { checkDryRunCreate, dryRunUpdated } from './dry-run.ts';
 import type { WarningRecorder } from './warnings.ts';
 
 export interface PipelineOptions {
@@ -389,9 +390,18 @@ export class Pipeline {
     const allocator = target.info.allocator;
     const allocation = allocator === undefined ? undefined : await allocator.allocateCreate(admitted, this.allocationContext(dryRun, signal));
     const object = allocation?.object ?? admitted;
-    if (dryRun) return object;
     const finalName = object.metadata?.name ?? '';
+    if (dryRun) {
+      await checkDryRunCreate(target.info, finalName, () => this.o.storage.get({ ...this.ref(target), name: finalName }, {}, signal));
+      return object;
+    }
     return this.written(allocation, async () => fromStored(target.info, await this.o.storage.create({ ...this.ref(target), name: finalName }, toStored(target.info, object), signal)));
+  }
+
+  /** The answer to a dry-run update or patch of `current` to `admitted` (dry-run.ts). */
+  private dryRunUpdated(target: Target, current: KubeObject, admitted: KubeObject): KubeObject {
+    const next = dryRunUpdated(target.info, target.name, toStored(target.info, current), toStored(target.info, admitted), target.info.strategy.generation);
+    return withTypeMeta(fromStored(target.info, next), target.info);
   }
 
   /** What allocators get for one request. */
@@ -542,7 +552,7 @@ export class Pipeline {
       if (admittedObject === undefined) throw new StatusError('InternalError', 'admission returned no object');
       const allocation = await this.allocateUpdate(target.info, admittedObject, current, options.dryRun === true, signal);
       const admitted = allocation?.object ?? admittedObject;
-      if (options.dryRun === true) return view.read(admitted, 'get');
+      if (options.dryRun === true) return view.read(this.dryRunUpdated(target, current, admitted), 'get');
       const pinned = conditional ? admitted : { ...admitted, metadata: { ...admitted.metadata, resourceVersion: current.metadata?.resourceVersion ?? '' } };
       try {
         const stored = withTypeMeta(fromStored(target.info, await this.written(allocation, () => this.o.storage.update(this.ref(target), toStored(target.info, pinned), signal))), target.info);
@@ -610,7 +620,7 @@ export class Pipeline {
       const admitted = allocation?.object ?? admittedObject;
       if (options.dryRun === true) {
         for (const w of warnings) options.warnings?.add(w);
-        return view.read(admitted, 'get');
+        return view.read(this.dryRunUpdated(target, current, admitted), 'get');
       }
       // The patched object carries the resourceVersion read (or the one the patch set): storage
       // refuses it if the object changed since. A patch that removed it applies to what was read.
