@@ -300,6 +300,33 @@ for (const version of VERSIONS) {
       assert.equal((await get('service', 'web')).metadata.resourceVersion, svc.metadata.resourceVersion);
     });
 
+    test('a Service with one port on two protocols: apply keeps both; a strategic patch merges by port alone, as kube does', async () => {
+      const dns = (udpTarget: number): Obj => ({
+        apiVersion: 'v1',
+        kind: 'Service',
+        metadata: { name: 'dns', namespace: ns },
+        spec: {
+          selector: { app: 'dns' },
+          ports: [
+            { name: 'dns-tcp', port: 53, protocol: 'TCP', targetPort: 5353 },
+            { name: 'dns-udp', port: 53, protocol: 'UDP', targetPort: udpTarget },
+          ],
+        },
+      });
+      assert.equal((await ok(['apply', '-f', '-'], yamlOf([dns(5353)]))).trim(), 'service/dns created');
+      assert.equal((await ok(['apply', '-f', '-'], yamlOf([dns(5353)]))).trim(), 'service/dns unchanged');
+      await ok(['label', 'service', 'dns', '-n', ns, 'role=dns']);
+      const ports = (await get('service', 'dns')).spec.ports.map((p: Obj) => [p.name, p.port, p.protocol, p.targetPort]);
+      assert.deepEqual(ports, [['dns-tcp', 53, 'TCP', 5353], ['dns-udp', 53, 'UDP', 5353]]);
+      // The patch merge key of Service ports is `port` (port+protocol are the keys of
+      // server-side apply only): the UDP item merges into the first port 53, the TCP one,
+      // which leaves two UDP ports 53, refused by validation. Nothing changes.
+      const refused = await kubectl(['patch', 'service', 'dns', '-n', ns, '-p', '{"spec":{"ports":[{"port":53,"protocol":"UDP","targetPort":5354}]}}']);
+      assert.notEqual(refused.code, 0);
+      assert.match(refused.stderr, /The Service "dns" is invalid: spec\.ports\[1\]: Duplicate value: /);
+      assert.deepEqual((await get('service', 'dns')).spec.ports.map((p: Obj) => [p.name, p.port, p.protocol, p.targetPort]), ports);
+    });
+
     test('patch of a Pod: containers merge by name, the image of one changes', async () => {
       const pod = {
         apiVersion: 'v1',
