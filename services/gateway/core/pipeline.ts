@@ -392,7 +392,7 @@ export class Pipeline {
     const object = allocation?.object ?? admitted;
     const finalName = object.metadata?.name ?? '';
     if (dryRun) {
-      await checkDryRunCreate(target.info, finalName, () => this.o.storage.get({ ...this.ref(target), name: finalName }, {}, signal));
+      if (finalName !== '') await checkDryRunCreate(target.info, finalName, () => this.o.storage.get({ ...this.ref(target), name: finalName }, {}, signal));
       return object;
     }
     return this.written(allocation, async () => fromStored(target.info, await this.o.storage.create({ ...this.ref(target), name: finalName }, toStored(target.info, object), signal)));
