@@ -38,6 +38,8 @@ export interface FieldManagerOptions {
    */
   resetFields: readonly (readonly string[])[];
   now: () => Date;
+  /** kube's cap of Update managers (10); the oldest merge into "ancient-changes". */
+  maxUpdateManagers?: number;
   /** The kind, for the version check of apply configurations (kube's versionCheckManager). */
   kind?: string;
 }
@@ -77,7 +79,7 @@ const STRIP = FieldSet.of(
 );
 
 /** SMD Conflict: a field another manager owns. */
-interface Conflict {
+export interface Conflict {
   readonly manager: string;
   readonly path: readonly string[];
 }
@@ -104,6 +106,7 @@ interface Identity {
   manager?: string;
   operation?: string;
   apiVersion?: string;
+  time?: string;
   subresource?: string;
 }
 
@@ -122,12 +125,16 @@ function printManager(id: string): string {
   if (e === undefined) return JSON.stringify(id);
   let s = JSON.stringify(e.manager ?? '');
   if (e.subresource !== undefined && e.subresource !== '') s += ` with subresource ${JSON.stringify(e.subresource)}`;
-  if (e.operation === 'Update') s += ` using ${e.apiVersion ?? ''}`;
-  return s;
+  if (e.operation !== 'Update') return s;
+  const t = e.time === undefined ? Number.NaN : Date.parse(e.time);
+  return Number.isNaN(t) ? `${s} using ${e.apiVersion ?? ''}` : `${s} using ${e.apiVersion ?? ''} at ${rfc3339(new Date(t))}`;
 }
 
-/** kube's NewConflictError: 409 Conflict with one FieldManagerConflict cause per field. */
-function conflictError(conflicts: readonly Conflict[]): StatusError {
+/**
+ * kube's NewConflictError: 409 Conflict with one FieldManagerConflict cause per field; each
+ * conflict names the manager by its identifier (the JSON of its entry without fields).
+ */
+export function conflictError(conflicts: readonly Conflict[]): StatusError {
   const causes: StatusCause[] = conflicts.map((c) => ({ reason: 'FieldManagerConflict', message: `conflict with ${printManager(c.manager)}`, field: pathString(c.path) }));
   let message: string;
   if (conflicts.length === 1) {
@@ -329,7 +336,7 @@ export class FieldManager {
       m.times.set(id, rfc3339(this.#o.now()));
     }
     m.times.delete(CURRENT_OPERATION);
-    capUpdateManagers(m);
+    capUpdateManagers(m, this.#o.maxUpdateManagers ?? MAX_UPDATE_MANAGERS);
     return m;
   }
 
@@ -471,9 +478,9 @@ function prune(merged: unknown, m: Managed, last: FieldSet | undefined, root: At
 }
 
 /** kube's capManagersManager: past 10 Update managers, the oldest merge into "ancient-changes" per version. */
-function capUpdateManagers(m: Managed): void {
+function capUpdateManagers(m: Managed, max: number): void {
   const updaters = [...m.fields].filter(([, o]) => !o.applied).map(([id]) => id);
-  if (updaters.length <= MAX_UPDATE_MANAGERS) return;
+  if (updaters.length <= max) return;
   updaters.sort((a, b) => {
     const sa = seconds(m.times.get(a));
     const sb = seconds(m.times.get(b));
@@ -482,7 +489,7 @@ function capUpdateManagers(m: Managed): void {
   });
   const firstOfVersion = new Map<string, string>();
   let length = updaters.length;
-  for (let i = 0; i < updaters.length && length > MAX_UPDATE_MANAGERS; i++) {
+  for (let i = 0; i < updaters.length && length > max; i++) {
     const id = updaters[i]!;
     const owned = m.fields.get(id)!;
     const time = m.times.get(id);
@@ -504,4 +511,11 @@ function capUpdateManagers(m: Managed): void {
     length--;
     m.times.set(bucket, time);
   }
+}
+
+/** `entries` with kube's cap of `max` Update managers applied (capManagersManager.capUpdateManagers). */
+export function capManagedFields(entries: readonly ManagedFieldsEntry[], max: number): ManagedFieldsEntry[] | undefined {
+  const m = decodeManagedFields(entries);
+  capUpdateManagers(m, max);
+  return encodeManagedFields(m);
 }
