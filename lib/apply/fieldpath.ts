@@ -289,16 +289,23 @@ export class FieldSet {
     return out;
   }
 
+  /** This set without `other`'s paths; this very set when nothing is taken away. */
   difference(other: FieldSet): FieldSet {
     if (other.empty() || this.empty()) return this;
     const out = new FieldSet();
-    for (const m of this.members) if (!other.members.has(m)) out.members.add(m);
+    let same = true;
+    for (const m of this.members) {
+      if (!other.members.has(m)) out.members.add(m);
+      else same = false;
+    }
     for (const [pe, c] of this.children) {
       const o = other.children.get(pe);
       const d = o === undefined ? c : c.difference(o);
+      if (d !== c) same = false;
       if (!d.empty()) out.children.set(pe, d);
+      else same = false;
     }
-    return out;
+    return same ? this : out;
   }
 
   intersection(other: FieldSet): FieldSet {

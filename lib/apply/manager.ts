@@ -55,6 +55,8 @@ interface Owned {
 interface Managed {
   readonly fields: Map<string, Owned>;
   readonly times: Map<string, string | undefined>;
+  /** The stored FieldsV1 a set was decoded from, written again as is while the set is unchanged. */
+  readonly encoded: WeakMap<FieldSet, Record<string, unknown>>;
 }
 
 const MAX_UPDATE_MANAGERS = 10;
@@ -171,8 +173,8 @@ function seconds(time: string | undefined): number {
  * kube's DecodeManagedFields: the managers of `entries` (an object's metadata.managedFields).
  * Throws an Error with kube's words when an entry is malformed.
  */
-export function decodeManagedFields(entries: unknown): Managed {
-  const managed: Managed = { fields: new Map(), times: new Map() };
+export function decodeManagedFields(entries: unknown, stored = false): Managed {
+  const managed: Managed = emptyManaged();
   if (entries === undefined || entries === null) return managed;
   if (!Array.isArray(entries)) throw new Error('managedFields must be a list');
   entries.forEach((e: unknown, i) => {
@@ -193,6 +195,8 @@ export function decodeManagedFields(entries: unknown): Managed {
       if (err instanceof FieldsV1Error) throw new Error(`error decoding versioned set from entry ${i}: error decoding set: ${err.message}`);
       throw err;
     }
+    // a stored object's FieldsV1 was written by this library: canonical, so reusable as is
+    if (stored && isPlainObject(e.fieldsV1)) managed.encoded.set(set, e.fieldsV1);
     managed.fields.set(id, { set, apiVersion: e.apiVersion, applied: operation === 'Apply' });
     managed.times.set(id, (e.time as string | undefined) ?? undefined);
   });
@@ -209,7 +213,7 @@ function encodeManagedFields(managed: Managed): ManagedFieldsEntry[] | undefined
     const time = managed.times.get(id);
     if (time !== undefined) entry.time = time;
     entry.fieldsType = 'FieldsV1';
-    entry.fieldsV1 = owned.set.toFieldsV1();
+    entry.fieldsV1 = managed.encoded.get(owned.set) ?? owned.set.toFieldsV1();
     if (e.subresource !== undefined && e.subresource !== '') entry.subresource = e.subresource;
     out.push(entry);
   }
@@ -248,7 +252,11 @@ function withManagedFields(object: KubeObject, entries: ManagedFieldsEntry[] | u
 }
 
 function cloneManaged(m: Managed): Managed {
-  return { fields: new Map(m.fields), times: new Map(m.times) };
+  return { fields: new Map(m.fields), times: new Map(m.times), encoded: m.encoded };
+}
+
+function emptyManaged(): Managed {
+  return { fields: new Map(), times: new Map(), encoded: new WeakMap() };
 }
 
 /** `<namespace>/<name>; <group/version>, Kind=<kind>` (kube's objectGVKNN) for messages. */
@@ -298,17 +306,18 @@ export class FieldManager {
     let managed: Managed;
     const fromLive = (): Managed => {
       try {
-        return decodeManagedFields(liveEntries);
+        return decodeManagedFields(liveEntries, true);
       } catch {
-        return { fields: new Map(), times: new Map() };
+        return emptyManaged();
       }
     };
     if (this.#o.subresource !== '') managed = fromLive();
-    else if (isReset(newEntries)) managed = { fields: new Map(), times: new Map() };
+    else if (isReset(newEntries)) managed = emptyManaged();
     else {
       let decoded: Managed | undefined;
       try {
-        decoded = decodeManagedFields(newEntries);
+        // the live entries sent back unchanged (the usual update and patch) are as trusted as the live ones
+        decoded = decodeManagedFields(newEntries, newEntries === liveEntries || jsonEqual(newEntries, liveEntries));
       } catch {
         decoded = undefined;
       }
@@ -393,7 +402,7 @@ export class FieldManager {
   apply(live: KubeObject | undefined, applied: KubeObject, manager: string, force: boolean): KubeObject {
     let managed: Managed;
     try {
-      managed = decodeManagedFields(live?.metadata?.managedFields);
+      managed = decodeManagedFields(live?.metadata?.managedFields, true);
     } catch (err) {
       throw new StatusError('InternalError', `failed to decode managed fields: ${(err as Error).message}`);
     }
