@@ -18,13 +18,13 @@ type Op =
 interface Case {
   ops: Op[];
   object: Record<string, unknown>;
-  /** manager -> the paths it owns, as SMD prints them. */
-  managed: Record<string, string[]>;
+  /** manager -> the paths it owns, as SMD prints them (when the source table gives them). */
+  managed?: Record<string, string[]>;
 }
 
-function run(schema: Record<string, unknown>, c: Case): void {
-  const root = { type: 'object', properties: { apiVersion: { type: 'string' }, ...(schema.properties as object) } };
-  const types = applyTypesOf(() => undefined, root);
+function run(schema: Record<string, unknown>, c: Case, definitions: Record<string, unknown> = {}): void {
+  const root = { type: 'object', ...schema, properties: { apiVersion: { type: 'string' }, ...(schema.properties as object) } };
+  const types = applyTypesOf((name) => definitions[name], root);
   let clock = 0;
   const fm = new FieldManager({ types, apiVersion: 'v1', subresource: '', resetFields: [], now: () => new Date(Date.UTC(2026, 0, 1, 0, 0, clock++)) });
   let live: KubeObject | undefined;
@@ -52,6 +52,7 @@ function run(schema: Record<string, unknown>, c: Case): void {
   assert.ok(live !== undefined);
   const { metadata, apiVersion: _v, ...object } = live;
   assert.deepEqual(object, c.object);
+  if (c.managed === undefined) return;
   const got: Record<string, string[]> = {};
   for (const e of (metadata?.managedFields ?? []) as ManagedFieldsEntry[]) got[e.manager] = decodeFieldsV1(e.fieldsV1).paths().sort();
   const want = Object.fromEntries(Object.entries(c.managed).map(([m, paths]) => [m, [...paths].sort()]));
@@ -248,5 +249,175 @@ describe('unsetting fields (merge/multiple_appliers_test.go TestMultipleAppliers
       ],
       object: { struct: { name: 'a', complexField_v1: { name: 'b' } } },
       managed: { 'apply-one': ['.struct.name'], 'apply-two': ['.struct.complexField_v1.name'] },
+    }));
+});
+
+const listOfLists = {
+  properties: {
+    listOfLists: {
+      type: 'array',
+      'x-kubernetes-list-type': 'map',
+      'x-kubernetes-list-map-keys': ['name'],
+      items: { type: 'object', properties: { name: { type: 'string' }, value: { type: 'array', items: { type: 'string' }, 'x-kubernetes-list-type': 'set' } } },
+    },
+  },
+};
+
+describe('nested lists (merge/multiple_appliers_test.go TestMultipleAppliersNestedType)', () => {
+  test('remove_one_keep_one_with_two_sub_items', () =>
+    run(listOfLists, {
+      ops: [
+        { manager: 'apply-one', apply: { listOfLists: [{ name: 'a' }, { name: 'b', value: ['c'] }] } },
+        { manager: 'apply-two', apply: { listOfLists: [{ name: 'b', value: ['d'] }] } },
+        { manager: 'apply-one', apply: { listOfLists: [{ name: 'a' }] } },
+      ],
+      object: { listOfLists: [{ name: 'a' }, { name: 'b', value: ['d'] }] },
+      managed: {
+        'apply-one': ['.listOfLists[name="a"]', '.listOfLists[name="a"].name'],
+        'apply-two': ['.listOfLists[name="b"]', '.listOfLists[name="b"].name', '.listOfLists[name="b"].value[="d"]'],
+      },
+    }));
+  test('remove_one_keep_one_with_dangling_subitem', () =>
+    run(listOfLists, {
+      ops: [
+        { manager: 'apply-one', apply: { listOfLists: [{ name: 'a' }, { name: 'b', value: ['c'] }] } },
+        { manager: 'apply-two', apply: { listOfLists: [{ name: 'b', value: ['d'] }] } },
+        { manager: 'controller', update: { listOfLists: [{ name: 'a' }, { name: 'b', value: ['c', 'd', 'e'] }] } },
+        { manager: 'apply-one', apply: { listOfLists: [{ name: 'a' }] } },
+      ],
+      object: { listOfLists: [{ name: 'a' }, { name: 'b', value: ['d', 'e'] }] },
+      managed: {
+        'apply-one': ['.listOfLists[name="a"]', '.listOfLists[name="a"].name'],
+        'apply-two': ['.listOfLists[name="b"]', '.listOfLists[name="b"].name', '.listOfLists[name="b"].value[="d"]'],
+        controller: ['.listOfLists[name="b"].value[="e"]'],
+      },
+    }));
+  test('remove_one_with_dangling_subitem_keep_one', () =>
+    run(listOfLists, {
+      ops: [
+        { manager: 'apply-one', apply: { listOfLists: [{ name: 'a' }, { name: 'b', value: ['c'] }] } },
+        { manager: 'apply-two', apply: { listOfLists: [{ name: 'a', value: ['b'] }] } },
+        { manager: 'controller', update: { listOfLists: [{ name: 'a', value: ['b'] }, { name: 'b', value: ['c', 'd'] }] } },
+        { manager: 'apply-one', apply: { listOfLists: [{ name: 'a' }] } },
+      ],
+      object: { listOfLists: [{ name: 'a', value: ['b'] }] },
+      managed: {
+        'apply-one': ['.listOfLists[name="a"]', '.listOfLists[name="a"].name'],
+        'apply-two': ['.listOfLists[name="a"]', '.listOfLists[name="a"].name', '.listOfLists[name="a"].value[="b"]'],
+      },
+    }));
+});
+
+/** SMD's elementRelationship overrides on references are x-kubernetes-map-type on a $ref property. */
+const overrides = {
+  properties: {
+    separableMapReference: { $ref: '#/definitions/atomicMap', 'x-kubernetes-map-type': 'granular' },
+    atomicMapReference: { $ref: '#/definitions/unspecifiedMap', 'x-kubernetes-map-type': 'atomic' },
+  },
+};
+const overrideDefinitions = {
+  unspecifiedMap: { type: 'object', properties: { name: { type: 'string' }, value: { type: 'number' } } },
+  atomicMap: { type: 'object', 'x-kubernetes-map-type': 'atomic', properties: { name: { type: 'string' }, value: { type: 'number' } } },
+};
+
+describe('field-level overrides (merge/field_level_overrides_test.go)', () => {
+  test('test_override_atomic_map_with_separable', () =>
+    run(
+      overrides,
+      {
+        ops: [
+          { manager: 'apply_one', apply: { separableMapReference: { name: 'a' } } },
+          { manager: 'apply_two', apply: { separableMapReference: { value: 2 } } },
+        ],
+        object: { separableMapReference: { name: 'a', value: 2 } },
+        managed: { apply_one: ['.separableMapReference.name'], apply_two: ['.separableMapReference.value'] },
+      },
+      overrideDefinitions,
+    ));
+  test('test_override_unspecified_map_with_atomic', () =>
+    run(
+      overrides,
+      {
+        ops: [
+          { manager: 'apply_one', apply: { atomicMapReference: { name: 'a' } } },
+          { manager: 'apply_two', apply: { atomicMapReference: { value: 2 } }, conflicts: [['apply_one', '.atomicMapReference']] },
+          { manager: 'apply_one', apply: { atomicMapReference: { name: 'b', value: 2 } } },
+        ],
+        object: { atomicMapReference: { name: 'b', value: 2 } },
+        managed: { apply_one: ['.atomicMapReference'] },
+      },
+      overrideDefinitions,
+    ));
+});
+
+/** SMD's DeducedParser: a root of deduced type, which is what preserve-unknown-fields gives. */
+const deduced = { 'x-kubernetes-preserve-unknown-fields': true, properties: {} };
+
+describe('deduced types (merge/deduced_test.go TestDeduced*)', () => {
+  test('leaf_apply_update_apply_with_conflict', () =>
+    run(deduced, {
+      ops: [
+        { manager: 'default', apply: { numeric: 1, string: 'string' } },
+        { manager: 'controller', update: { numeric: 1, string: 'controller string', bool: true } },
+        { manager: 'default', apply: { numeric: 2, string: 'user string' }, conflicts: [['controller', '.string']] },
+        { manager: 'default', apply: { numeric: 2, string: 'user string' }, force: true },
+      ],
+      object: { numeric: 2, string: 'user string', bool: true },
+      managed: { default: ['.numeric', '.string'], controller: ['.bool'] },
+    }));
+  test('leaf_update_remove_empty_set', () =>
+    run(deduced, {
+      ops: [
+        { manager: 'default', apply: { string: 'string' } },
+        { manager: 'controller', update: { string: 'new string' } },
+      ],
+      object: { string: 'new string' },
+      managed: { controller: ['.string'] },
+    }));
+  test('apply_twice_list_is_atomic', () =>
+    run(deduced, {
+      ops: [
+        { manager: 'default', apply: { list: ['a', 'c'] } },
+        { manager: 'default', apply: { list: ['a', 'd', 'c', 'b'] } },
+      ],
+      object: { list: ['a', 'd', 'c', 'b'] },
+      managed: { default: ['.list'] },
+    }));
+  test('apply_update_apply_list', () =>
+    run(deduced, {
+      ops: [
+        { manager: 'default', apply: { list: ['a', 'c'] } },
+        { manager: 'controller', update: { list: ['a', 'b', 'c', 'd'] } },
+        { manager: 'default', apply: { list: ['a', 'b', 'c'] }, force: true },
+      ],
+      object: { list: ['a', 'b', 'c'] },
+      managed: { default: ['.list'] },
+    }));
+  test('leaf_apply_remove_empty_set', () =>
+    run(deduced, {
+      ops: [
+        { manager: 'default', apply: { string: 'string' } },
+        { manager: 'default', apply: {} },
+      ],
+      object: {},
+      managed: {},
+    }));
+  test('apply_update_apply_nested', () =>
+    run(deduced, {
+      ops: [
+        { manager: 'default', apply: { a: 1, b: { c: { d: 2, e: [1, 2, 3], f: [{ name: 'n', value: 1 }] } } } },
+        { manager: 'controller', update: { a: 1, b: { c: { d: 3, e: [1, 2, 3, 4], f: [{ name: 'n', value: 2 }], g: 5 } } } },
+        {
+          manager: 'default',
+          apply: { a: 2, b: { c: { d: 2, e: [3, 2, 1], f: [{ name: 'n', value: 1 }] } } },
+          conflicts: [
+            ['controller', '.b.c.d'],
+            ['controller', '.b.c.e'],
+            ['controller', '.b.c.f'],
+          ],
+        },
+        { manager: 'default', apply: { a: 2, b: { c: { d: 2, e: [3, 2, 1], f: [{ name: 'n', value: 1 }] } } }, force: true },
+      ],
+      object: { a: 2, b: { c: { d: 2, e: [3, 2, 1], f: [{ name: 'n', value: 1 }], g: 5 } } },
     }));
 });
