@@ -12,6 +12,7 @@
  * A {@link FieldSet} is SMD's Set: `members` (paths that end here) and `children` (paths that go
  * on). Sets are immutable once built by the operations here; builders mutate only fresh sets.
  */
+import { StatusError } from '../errors.ts';
 import { isPlainObject, MAX_JSON_DEPTH } from '../kube.ts';
 
 /** Go's encoding/json of a decoded JSON value: map keys sorted, `<`, `>`, `&`, U+2028/9 escaped. */
@@ -371,10 +372,10 @@ export class FieldSet {
 
 const EMPTY = new FieldSet();
 
-/** Why a FieldsV1 value does not decode. */
-export class FieldsV1Error extends Error {
+/** Why a FieldsV1 value does not decode (a 400: managedFields come from clients). */
+export class FieldsV1Error extends StatusError {
   constructor(message: string) {
-    super(message);
+    super('BadRequest', message);
     this.name = 'FieldsV1Error';
   }
 }

@@ -171,28 +171,29 @@ function seconds(time: string | undefined): number {
 
 /**
  * kube's DecodeManagedFields: the managers of `entries` (an object's metadata.managedFields).
- * Throws an Error with kube's words when an entry is malformed.
+ * Throws a StatusError BadRequest with kube's words when an entry is malformed. `stored`:
+ * the entries were written by this library (their FieldsV1 is written back as is while unchanged).
  */
 export function decodeManagedFields(entries: unknown, stored = false): Managed {
   const managed: Managed = emptyManaged();
   if (entries === undefined || entries === null) return managed;
-  if (!Array.isArray(entries)) throw new Error('managedFields must be a list');
+  if (!Array.isArray(entries)) throw new StatusError('BadRequest', 'managedFields must be a list');
   entries.forEach((e: unknown, i) => {
-    if (!isPlainObject(e)) throw new Error(`managed fields entry ${i} is not an object`);
+    if (!isPlainObject(e)) throw new StatusError('BadRequest', `managed fields entry ${i} is not an object`);
     const operation = e.operation;
-    if (operation !== 'Apply' && operation !== 'Update') throw new Error('operation must be `Apply` or `Update`');
-    if (typeof e.apiVersion !== 'string' || e.apiVersion === '') throw new Error('apiVersion must not be empty');
-    if (e.fieldsType === undefined || e.fieldsType === '') throw new Error(`missing fieldsType in managed fields entry ${i}`);
-    if (e.fieldsType !== 'FieldsV1') throw new Error(`invalid fieldsType ${JSON.stringify(e.fieldsType)} in managed fields entry ${i}`);
+    if (operation !== 'Apply' && operation !== 'Update') throw new StatusError('BadRequest', 'operation must be `Apply` or `Update`');
+    if (typeof e.apiVersion !== 'string' || e.apiVersion === '') throw new StatusError('BadRequest', 'apiVersion must not be empty');
+    if (e.fieldsType === undefined || e.fieldsType === '') throw new StatusError('BadRequest', `missing fieldsType in managed fields entry ${i}`);
+    if (e.fieldsType !== 'FieldsV1') throw new StatusError('BadRequest', `invalid fieldsType ${JSON.stringify(e.fieldsType)} in managed fields entry ${i}`);
     for (const k of ['manager', 'subresource', 'time'] as const) {
-      if (e[k] !== undefined && e[k] !== null && typeof e[k] !== 'string') throw new Error(`${k} of managed fields entry ${i} must be a string`);
+      if (e[k] !== undefined && e[k] !== null && typeof e[k] !== 'string') throw new StatusError('BadRequest', `${k} of managed fields entry ${i} must be a string`);
     }
     const id = managerIdentifier({ manager: (e.manager as string | undefined) ?? '', operation, apiVersion: e.apiVersion, subresource: (e.subresource as string | undefined) ?? '' });
     let set: FieldSet;
     try {
       set = decodeFieldsV1(e.fieldsV1);
     } catch (err) {
-      if (err instanceof FieldsV1Error) throw new Error(`error decoding versioned set from entry ${i}: error decoding set: ${err.message}`);
+      if (err instanceof FieldsV1Error) throw new StatusError('BadRequest', `error decoding versioned set from entry ${i}: error decoding set: ${err.message}`);
       throw err;
     }
     // a stored object's FieldsV1 was written by this library: canonical, so reusable as is
@@ -397,14 +398,17 @@ export class FieldManager {
    * (undefined = create), managedFields updated (operation Apply). Throws StatusError Conflict
    * (409) with kube's message and causes (reason FieldManagerConflict) unless `force`; fields the
    * manager applied before and no longer applies are removed when nobody else owns them.
-   * BadRequest for a configuration of another version/kind or one that sets managedFields.
+   * BadRequest for a configuration of another version/kind or one that sets managedFields;
+   * InternalError (kube's words) for one whose lists do not fit the schema. The result is a
+   * new object (nothing shared with `live` or `applied`).
    */
   apply(live: KubeObject | undefined, applied: KubeObject, manager: string, force: boolean): KubeObject {
     let managed: Managed;
     try {
       managed = decodeManagedFields(live?.metadata?.managedFields, true);
     } catch (err) {
-      throw new StatusError('InternalError', `failed to decode managed fields: ${(err as Error).message}`);
+      if (!(err instanceof StatusError)) throw err;
+      throw new StatusError('InternalError', `failed to decode managed fields: ${err.message}`);
     }
     if (this.#o.kind !== undefined && (applied.apiVersion !== this.#o.apiVersion || applied.kind !== this.#o.kind)) {
       throw new StatusError('BadRequest', `invalid object type: ${gvkString(applied)}`);
@@ -418,9 +422,10 @@ export class FieldManager {
     const id = managerIdentifier({ manager: manager === '' ? 'unknown' : manager, operation: 'Apply', subresource: this.#o.subresource });
     const merged = this.#structuredApply(liveObject, applied, m, id, force);
     strip(m, id);
-    if (merged === undefined) return withManagedFields(liveObject, encodeManagedFields(m));
+    // the result shares no value with live or the configuration: callers may change it in place
+    if (merged === undefined) return withManagedFields(structuredClone(liveObject), encodeManagedFields(m));
     m.times.set(id, rfc3339(this.#o.now()));
-    return withManagedFields(merged as KubeObject, encodeManagedFields(m));
+    return withManagedFields(structuredClone(merged), encodeManagedFields(m));
   }
 
   /** structuredMergeManager.Apply + SMD Updater.Apply: the merged object, or undefined when unchanged. */
