@@ -359,12 +359,17 @@ export class FieldSet {
 
   private emit(includeSelf: boolean): Record<string, unknown> {
     const out: Record<string, unknown> = {};
-    const nonEmptyChildren = [...this.children].filter(([, c]) => !c.empty());
-    if (includeSelf && (this.members.size > 0 || nonEmptyChildren.length > 0)) out['.'] = {};
-    const childMap = new Map(nonEmptyChildren);
-    for (const pe of sortElements(new Set([...this.members, ...childMap.keys()]))) {
-      const c = childMap.get(pe);
-      out[pe] = c === undefined ? {} : c.emit(this.members.has(pe));
+    let keys: string[];
+    if (this.children.size === 0) keys = sortElements(this.members);
+    else {
+      const all = new Set(this.members);
+      for (const [pe, c] of this.children) if (!c.empty()) all.add(pe);
+      keys = sortElements(all);
+    }
+    if (includeSelf && keys.length > 0) out['.'] = {};
+    for (const pe of keys) {
+      const c = this.children.get(pe);
+      out[pe] = c === undefined || c.empty() ? {} : c.emit(this.members.has(pe));
     }
     return out;
   }
