@@ -19,9 +19,13 @@ import { readHistory } from '../../services/watch/feed.ts';
 import { feedCachesLocally } from '../../services/watch/local-feed.ts';
 import { WatchService } from '../../services/watch/core/watch-service.ts';
 
-/** A storage whose calls fail with ServiceUnavailable while `cut` is set, as a replica cut off from etcd sees it. */
+/**
+ * A storage whose calls fail with ServiceUnavailable while `cut` is set, as a replica cut off
+ * from etcd sees it, and whose deletes take `deleteDelayMs` (a slow replica, to stop mid-way).
+ */
 export class SeveredStorage implements Storage {
   cut = false;
+  deleteDelayMs = 0;
   private readonly inner: Storage;
   constructor(inner: Storage) {
     this.inner = inner;
@@ -33,7 +37,11 @@ export class SeveredStorage implements Storage {
   get: Storage['get'] = async (...a) => (this.check(), this.inner.get(...a));
   list: Storage['list'] = async (...a) => (this.check(), this.inner.list(...a));
   update: Storage['update'] = async (...a) => (this.check(), this.inner.update(...a));
-  delete: Storage['delete'] = async (...a) => (this.check(), this.inner.delete(...a));
+  delete: Storage['delete'] = async (...a) => {
+    if (this.deleteDelayMs > 0) await new Promise((r) => setTimeout(r, this.deleteDelayMs));
+    this.check();
+    return this.inner.delete(...a);
+  };
   events: Storage['events'] = async (...a) => (this.check(), this.inner.events(...a));
   currentRevision: Storage['currentRevision'] = async (...a) => (this.check(), this.inner.currentRevision(...a));
 }

@@ -112,12 +112,15 @@ export function updatedConditions(namespace: KubeObject, failing: readonly Faili
   return changed ? conditions : undefined;
 }
 
-/** Runs `work` over `items` with at most `limit` at once; resolves when all settled, with their errors. */
-async function bounded<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<unknown[]> {
+/**
+ * Runs `work` over `items` with at most `limit` at once, starting no more once `signal` aborts;
+ * resolves when all started have settled, with their errors.
+ */
+async function bounded<T>(items: readonly T[], limit: number, signal: AbortSignal, work: (item: T) => Promise<void>): Promise<unknown[]> {
   const errors: unknown[] = [];
   let next = 0;
   const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
+    while (next < items.length && !signal.aborted) {
       const item = items[next++] as T;
       try {
         await work(item);
@@ -288,7 +291,7 @@ export class NamespaceController implements Controller {
     const listed = await ctx.pipeline.list(ctx.user, collection, {}, signal);
     // Objects already being deleted wait for their finalizers: deleting them again changes nothing.
     const live = listed.items.filter((o) => !isDeleting(o));
-    const failures = await bounded(live, this.o.deleteParallelism, async (object) => {
+    const failures = await bounded(live, this.o.deleteParallelism, signal, async (object) => {
       const name = String(object.metadata?.name ?? '');
       const uid = object.metadata?.uid;
       try {
@@ -300,6 +303,7 @@ export class NamespaceController implements Controller {
       }
     });
     if (failures.length > 0) throw failures[0];
+    if (signal.aborted) throw signal.reason;
     const left = live.length === 0 && listed.items.length === 0 ? { items: [] } : await ctx.pipeline.list(ctx.user, collection, {}, signal);
     const finalizers = new Map<string, number>();
     for (const item of left.items) {
