@@ -272,6 +272,29 @@ export interface KindDefinition extends ResourceInfo {
    * `POST <resource>/<name>/<subresource>`.
    */
   readonly postSubresources?: Readonly<Record<string, PostSubresource>>;
+  /** How its objects are deleted, beyond what every kind shares (kube's delete strategy); see KindDeletion. */
+  readonly deletion?: KindDeletion;
+}
+
+/**
+ * kube's rest.GarbageCollectionPolicy: what a delete that says nothing of dependents does.
+ * DeleteDependents (and no policy) adds no finalizer; OrphanDependents adds `orphan`;
+ * Unsupported never sets the deletion finalizers.
+ */
+export type GarbageCollectionPolicy = 'DeleteDependents' | 'OrphanDependents' | 'Unsupported';
+
+/** What a kind's deletes do beyond what every kind shares (kube's delete strategy and store). */
+export interface KindDeletion {
+  /**
+   * Graceful deletion (kube's RESTGracefulDeleteStrategy.CheckGracefulDelete): the grace period
+   * of a delete of `object` given the one asked for (undefined: none asked), or undefined when
+   * the kind does not delete this object gracefully. Never throws on malformed input.
+   */
+  gracePeriodSeconds?(object: KubeObject, requested: number | undefined): number | undefined;
+  /** The default garbage collection policy of the kind's served version (kube's DefaultGarbageCollectionPolicy). */
+  readonly garbageCollectionPolicy?: GarbageCollectionPolicy;
+  /** A delete that removes the object answers the object, not a Status (kube's Store.ReturnDeletedObject). */
+  readonly returnDeletedObject?: boolean;
 }
 
 /** The redaction marker of {@link KindDefinition.secretFields}, kube's words for a secret it will not show. */

@@ -7,7 +7,7 @@ import { goField, goStruct } from '../../object-meta.ts';
 import { metadataString } from '../../selectors.ts';
 import { AGE_COLUMN, ageOf, column, field, nameOf, NAME_COLUMN, stringField } from '../printing.ts';
 import type { KindDefinition } from '../types.ts';
-import { STANDARD_VERBS } from './common.ts';
+import { NAMESPACE_VERBS } from './common.ts';
 
 /** namespaceStrategy.PrepareForCreate: the status is replaced, and spec.finalizers holds "kubernetes". */
 function prepareForCreate(object: KubeObject): KubeObject {
@@ -53,7 +53,7 @@ export const NAMESPACE: KindDefinition = {
   namespaced: false,
   shortNames: ['ns'],
   categories: [],
-  verbs: STANDARD_VERBS,
+  verbs: NAMESPACE_VERBS,
   subresources: [],
   nameValidation: 'dns1123Label',
   // kube's namespace field label conversion: metadata.name and status.phase (not metadata.namespace).

@@ -150,19 +150,28 @@ export interface PreparedUpdate {
  * resource strategy's generation rule): generation rises only when the desired state changed
  * and is otherwise kept (0 is not written); uid and creationTimestamp keep their stored values
  * (a uid in `next` is a precondition, checked before); deletionTimestamp and
- * deletionGracePeriodSeconds cannot be set or cleared by an update.
+ * deletionGracePeriodSeconds cannot be set or cleared by an update, but the update of a delete
+ * (`deletion`: kube's graceful deletion and deletion finalizers) may set them, and its
+ * generation is the one it carries (kube's BeforeDelete and markAsDeleting raise it).
  */
-export function prepareUpdate(current: KubeObject, next: KubeObject, rule: GenerationRule = 'allButMetadataAndStatus'): PreparedUpdate {
+export function prepareUpdate(current: KubeObject, next: KubeObject, rule: GenerationRule = 'allButMetadataAndStatus', deletion = false): PreparedUpdate {
   const stored = current.metadata ?? {};
   const metadata: Record<string, unknown> = storedMetadata(next.metadata);
   const generation = generationOf(current);
   const sameDesiredState = isDeepStrictEqual(desiredState(current, rule), desiredState(next, rule));
   const nextGeneration = sameDesiredState ? generation : generation + 1;
-  if (nextGeneration > 0) metadata.generation = nextGeneration;
+  if (deletion) {
+    const carried = generationOf(next);
+    if (carried > 0) metadata.generation = carried;
+    else delete metadata.generation;
+  } else if (nextGeneration > 0) metadata.generation = nextGeneration;
   else delete metadata.generation;
   if (stored.uid !== undefined) metadata.uid = stored.uid;
   if (stored.creationTimestamp !== undefined) metadata.creationTimestamp = stored.creationTimestamp;
-  if (beingDeleted(stored)) {
+  if (deletion && beingDeleted(metadata)) {
+    // The delete computed both from the state it read (and is written only on that state).
+    metadata.deletionGracePeriodSeconds = metadata.deletionGracePeriodSeconds ?? 0;
+  } else if (beingDeleted(stored)) {
     metadata.deletionTimestamp = stored.deletionTimestamp;
     metadata.deletionGracePeriodSeconds = stored.deletionGracePeriodSeconds ?? 0;
   } else {
