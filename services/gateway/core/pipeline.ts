@@ -671,7 +671,7 @@ export class Pipeline {
    */
   async deleteCollection(user: UserInfo, target: Target, listOptions: ListOptions, options: WriteOptions & DeletionOptions = {}, signal?: AbortSignal): Promise<ListResult> {
     const collection = { ...target, name: '' };
-    if (collection.info.namespaced && collection.namespace === '') {
+    if (!collection.info.verbs.includes('deletecollection') || (collection.info.namespaced && collection.namespace === '')) {
       throw new StatusError('MethodNotAllowed', 'the server does not allow this method on the requested resource');
     }
     await this.authorizeResource(user, 'deletecollection', collection, signal);
