@@ -6,7 +6,7 @@
  */
 import { StatusError } from '../errors.ts';
 import { DEFAULT_FIELDS, type SelectableFields } from '../selectors.ts';
-import { apiVersionOf, listDefinitionName, resourceKey, type DeletionStrategy, type GenerationRule, type KindDefinition } from './types.ts';
+import { apiVersionOf, listDefinitionName, resourceKey, type GenerationRule, type KindDefinition, type KindDeletion } from './types.ts';
 
 /** One change of the registry, as listeners see it. */
 export type KindChange =
@@ -95,8 +95,8 @@ export class KindRegistry {
     return 'allButMetadataAndStatus';
   }
 
-  /** How `group`/`resource` is deleted beyond metadata.finalizers (its kind's DeletionStrategy), if it has its own. */
-  deletionStrategy(group: string, resource: string): DeletionStrategy | undefined {
+  /** What a delete of `group`/`resource` does beyond what every kind shares (its kind's KindDeletion), if anything. */
+  deletionStrategy(group: string, resource: string): KindDeletion | undefined {
     for (const k of this.byKey.values()) if (k.group === group && k.resource === resource) return k.deletion;
     return undefined;
   }

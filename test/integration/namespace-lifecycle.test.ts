@@ -95,6 +95,19 @@ describe('namespace lifecycle through the pipeline', () => {
     await refusal(pipeline.patch(admin, { info: ns, namespace: '', name: 'default', subresource: 'finalize' }, { contentType: 'application/merge-patch+json', body: Buffer.from('{}') }), 'MethodNotAllowed');
   });
 
+  test('propagationPolicy Orphan on a namespace: marked Terminating with the orphan finalizer, as kube\'s namespace storage', async () => {
+    await pipeline.create(admin, { info: ns, namespace: '', name: '' }, { metadata: { name: 'orphaning' } });
+    const marked = await pipeline.delete(admin, { info: ns, namespace: '', name: 'orphaning' }, { propagationPolicy: 'Orphan' });
+    assert.equal(marked.pending, true);
+    assert.deepEqual(marked.object.metadata?.finalizers, ['orphan']);
+    assert.equal((marked.object.status as Record<string, unknown>).phase, 'Terminating');
+    // The garbage collector taking `orphan` away does not remove it while spec.finalizers hold it.
+    const current = await pipeline.get(admin, { info: ns, namespace: '', name: 'orphaning' });
+    const released = await pipeline.update(admin, { info: ns, namespace: '', name: 'orphaning' }, { ...current, metadata: { ...current.metadata, finalizers: [] } });
+    assert.equal(released.metadata?.finalizers, undefined);
+    assert.ok((await pipeline.get(admin, { info: ns, namespace: '', name: 'orphaning' })).metadata?.deletionTimestamp);
+  });
+
   test('a Terminating namespace without finalizers left goes on the next delete', async () => {
     await pipeline.create(admin, { info: ns, namespace: '', name: '' }, { metadata: { name: 'twice' } });
     const marked = await pipeline.delete(admin, { info: ns, namespace: '', name: 'twice' });

@@ -11,8 +11,8 @@ import { isQualifiedName } from '../../validation/names.ts';
 import { goField, goStruct } from '../../object-meta.ts';
 import { metadataString } from '../../selectors.ts';
 import { AGE_COLUMN, ageOf, column, field, nameOf, NAME_COLUMN, stringField } from '../printing.ts';
-import type { DeletionStrategy, KindDefinition, UpdateSubresource } from '../types.ts';
-import { STANDARD_VERBS } from './common.ts';
+import type { KindDeletion, KindDefinition, UpdateSubresource } from '../types.ts';
+import { NAMESPACE_VERBS } from './common.ts';
 
 /** namespaceStrategy.PrepareForCreate: the status is replaced, and spec.finalizers holds "kubernetes". */
 function prepareForCreate(object: KubeObject): KubeObject {
@@ -84,9 +84,11 @@ const FINALIZE: UpdateSubresource = {
  * the namespace (deletionTimestamp, status.phase Terminating); it stays while spec.finalizers
  * holds anything, and the write that empties them (with no metadata.finalizers left) removes it.
  */
-const DELETION: DeletionStrategy = {
+const DELETION: KindDeletion = {
   markForDeletion: (object) => ({ ...object, status: { ...(isPlainObject(object.status) ? object.status : {}), phase: 'Terminating' } }),
   held: (object) => specFinalizersOf(object).length > 0,
+  // kube's namespace storage answers the namespace itself, also when it removes it
+  returnDeletedObject: true,
 };
 
 /** The label every namespace carries with its own name (v1.LabelMetadataName). */
@@ -122,7 +124,7 @@ export const NAMESPACE: KindDefinition = {
   namespaced: false,
   shortNames: ['ns'],
   categories: [],
-  verbs: STANDARD_VERBS,
+  verbs: NAMESPACE_VERBS,
   // kube's namespaces/finalize and namespaces/status, in discovery's order
   subresources: ['finalize', 'status'],
   nameValidation: 'dns1123Label',

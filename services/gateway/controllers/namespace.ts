@@ -285,26 +285,36 @@ export class NamespaceController implements Controller {
     return { remaining, errors };
   }
 
-  /** Deletes the objects of one resource in the namespace, one by one with bounded parallelism, and lists what is left. */
+  /**
+   * Deletes the objects of one resource in the namespace (deletecollection when the kind serves
+   * it, as kube's deleter; else one by one with bounded parallelism), with propagation
+   * Background as kube's (the garbage collector must not orphan what the namespace takes with
+   * it), and lists what is left.
+   */
   private async deleteResource(ctx: ControllerContext, kind: KindDefinition, namespace: string, signal: AbortSignal): Promise<Remaining> {
     const collection: Target = { info: kind, namespace, name: '' };
-    const listed = await ctx.pipeline.list(ctx.user, collection, {}, signal);
-    // Objects already being deleted wait for their finalizers: deleting them again changes nothing.
-    const live = listed.items.filter((o) => !isDeleting(o));
-    const failures = await bounded(live, this.o.deleteParallelism, signal, async (object) => {
-      const name = String(object.metadata?.name ?? '');
-      const uid = object.metadata?.uid;
-      try {
-        await ctx.pipeline.delete(ctx.user, { ...collection, name }, { preconditions: typeof uid === 'string' ? { uid } : {} }, signal);
-      } catch (err) {
-        // Gone already, or replaced (another object by that name: the next pass deletes it).
-        if (err instanceof StatusError && (err.reason === 'NotFound' || err.reason === 'Conflict' || err.reason === 'MethodNotAllowed')) return;
-        throw err;
-      }
-    });
-    if (failures.length > 0) throw failures[0];
+    const options = { propagationPolicy: 'Background' };
+    if (kind.verbs.includes('deletecollection')) {
+      await ctx.pipeline.deleteCollection(ctx.user, collection, {}, options, signal);
+    } else {
+      const listed = await ctx.pipeline.list(ctx.user, collection, {}, signal);
+      // Objects already being deleted wait for their finalizers: deleting them again changes nothing.
+      const live = listed.items.filter((o) => !isDeleting(o));
+      const failures = await bounded(live, this.o.deleteParallelism, signal, async (object) => {
+        const name = String(object.metadata?.name ?? '');
+        const uid = object.metadata?.uid;
+        try {
+          await ctx.pipeline.delete(ctx.user, { ...collection, name }, { ...options, preconditions: typeof uid === 'string' ? { uid } : {} }, signal);
+        } catch (err) {
+          // Gone already, or replaced (another object by that name: the next pass deletes it).
+          if (err instanceof StatusError && (err.reason === 'NotFound' || err.reason === 'Conflict' || err.reason === 'MethodNotAllowed')) return;
+          throw err;
+        }
+      });
+      if (failures.length > 0) throw failures[0];
+    }
     if (signal.aborted) throw signal.reason;
-    const left = live.length === 0 && listed.items.length === 0 ? { items: [] } : await ctx.pipeline.list(ctx.user, collection, {}, signal);
+    const left = await ctx.pipeline.list(ctx.user, collection, {}, signal);
     const finalizers = new Map<string, number>();
     for (const item of left.items) {
       const fs = item.metadata?.finalizers;
