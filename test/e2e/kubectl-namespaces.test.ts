@@ -110,6 +110,28 @@ describe('kubectl: namespace deletion', { skip: suite.skip }, () => {
     });
   }
 
+  test('kubectl 1.33: discovery lists namespaces/finalize (update) and namespaces/status; `replace --raw .../finalize` finalizes', async () => {
+    const kubectl = suite.kubectl('1.33');
+    const list = JSON.parse(await ok(kubectl, ['get', '--raw', '/api/v1'])) as { resources: { name: string; kind: string; verbs: string[] }[] };
+    const byName = Object.fromEntries(list.resources.map((r) => [r.name, r]));
+    assert.deepEqual(byName['namespaces/finalize']?.verbs, ['update']);
+    assert.equal(byName['namespaces/finalize']?.kind, 'Namespace');
+    assert.deepEqual(byName['namespaces/status']?.verbs, ['get', 'patch', 'update']);
+    assert.ok(!(byName.namespaces?.verbs ?? []).includes('deletecollection'));
+    // A namespace finalized by hand through /finalize while Active: the first delete marks it
+    // Terminating all the same (kube's namespace storage), the next one removes it.
+    await ok(kubectl, ['create', 'namespace', 'by-hand']);
+    const ns = JSON.parse(await ok(kubectl, ['get', 'namespace', 'by-hand', '-o', 'json'])) as Record<string, unknown>;
+    const finalized = JSON.parse(await ok(kubectl, ['replace', '--raw', '/api/v1/namespaces/by-hand/finalize', '-f', '-'], { input: JSON.stringify({ ...ns, spec: { finalizers: [] } }) })) as Record<string, unknown>;
+    assert.deepEqual(finalized.spec, {});
+    assert.equal((finalized.status as Record<string, unknown>).phase, 'Active');
+    await ok(kubectl, ['delete', 'namespace', 'by-hand', '--wait=false']);
+    assert.match(await ok(kubectl, ['get', 'namespace', 'by-hand']), /^by-hand\s+Terminating\s+/m);
+    await ok(kubectl, ['delete', 'namespace', 'by-hand', '--wait=false']);
+    const gone = await kubectl(['get', 'namespace', 'by-hand']);
+    assert.match(gone.stderr, /namespaces "by-hand" not found/);
+  });
+
   test('kubectl 1.33: delete ns of a namespace with 1,000 ConfigMaps completes within seconds', async () => {
     const kubectl = suite.kubectl('1.33');
     const ns = 'thousand';
