@@ -95,6 +95,14 @@ describe('namespace lifecycle through the pipeline', () => {
     await refusal(pipeline.patch(admin, { info: ns, namespace: '', name: 'default', subresource: 'finalize' }, { contentType: 'application/merge-patch+json', body: Buffer.from('{}') }), 'MethodNotAllowed');
   });
 
+  test('default, kube-system and kube-public may not be deleted (NamespaceLifecycle)', async () => {
+    for (const name of ['default', 'kube-system', 'kube-public']) {
+      const err = await refusal(pipeline.delete(admin, { info: ns, namespace: '', name }), 'Forbidden');
+      assert.equal(err.message, `namespaces "${name}" is forbidden: this namespace may not be deleted`);
+      assert.equal((await pipeline.get(admin, { info: ns, namespace: '', name })).metadata?.deletionTimestamp, undefined);
+    }
+  });
+
   test('propagationPolicy Orphan on a namespace: marked Terminating with the orphan finalizer, as kube\'s namespace storage', async () => {
     await pipeline.create(admin, { info: ns, namespace: '', name: '' }, { metadata: { name: 'orphaning' } });
     const marked = await pipeline.delete(admin, { info: ns, namespace: '', name: 'orphaning' }, { propagationPolicy: 'Orphan' });

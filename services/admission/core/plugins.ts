@@ -238,9 +238,13 @@ export class SchemaValidation implements ValidatingPlugin {
   }
 }
 
+/** The namespaces NamespaceLifecycle never lets go (kube's immortal namespaces). */
+const IMMORTAL_NAMESPACES: readonly string[] = ['default', 'kube-system', 'kube-public'];
+
 /**
  * NamespaceLifecycle: objects are created only in namespaces that exist and are not being
- * deleted (404 NotFound / 403 Forbidden with kube's messages).
+ * deleted (404 NotFound / 403 Forbidden with kube's messages), and the immortal namespaces
+ * (default, kube-system, kube-public) cannot be deleted (403, kube's words).
  */
 export class NamespaceLifecycle implements ValidatingPlugin {
   readonly name = 'NamespaceLifecycle';
@@ -253,11 +257,18 @@ export class NamespaceLifecycle implements ValidatingPlugin {
   }
 
   handles(request: AdmissionRequest): boolean {
+    if (isNamespaceDelete(request)) return true;
     if (request.operation !== 'CREATE' || request.namespace === '') return false;
     return this.registry.get(request.group, request.version, request.resource)?.namespaced === true;
   }
 
   async validate(request: AdmissionRequest, _object: KubeObject | undefined, signal?: AbortSignal): Promise<void> {
+    if (isNamespaceDelete(request)) {
+      if (IMMORTAL_NAMESPACES.includes(request.name)) {
+        throw new StatusError('Forbidden', `namespaces "${request.name}" is forbidden: this namespace may not be deleted`, { name: request.name, group: '', kind: 'namespaces' });
+      }
+      return;
+    }
     let namespace: KubeObject;
     try {
       namespace = await this.storage.get({ group: '', resource: 'namespaces', namespace: '', name: request.namespace }, {}, signal);
@@ -281,6 +292,11 @@ export class NamespaceLifecycle implements ValidatingPlugin {
       );
     }
   }
+}
+
+/** A delete of a namespace itself. */
+function isNamespaceDelete(request: AdmissionRequest): boolean {
+  return request.operation === 'DELETE' && request.group === '' && request.resource === 'namespaces' && (request.subresource ?? '') === '';
 }
 
 /**
