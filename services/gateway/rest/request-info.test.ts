@@ -121,6 +121,11 @@ describe('requestInfoOf and handlerFor', () => {
     assert.equal(refused('DELETE', '/api/v1/configmaps'), '405 MethodNotAllowed');
     assert.equal(refused('DELETE', '/api/v1/namespaces'), '405 MethodNotAllowed');
     assert.equal(refused('DELETE', '/api/v1/nodes'), 'served');
+    // the /watch/ paths serve GET only
+    assert.equal(refused('DELETE', '/api/v1/watch/namespaces/demo/configmaps'), '405 MethodNotAllowed');
+    assert.equal(refused('DELETE', '/api/v1/watch/namespaces/demo/configmaps/a'), '405 MethodNotAllowed');
+    assert.equal(refused('PUT', '/api/v1/watch/namespaces/demo/configmaps/a'), '405 MethodNotAllowed');
+    assert.equal(refused('GET', '/api/v1/watch/namespaces/demo/configmaps'), 'served');
     assert.equal(refused('POST', '/api/v1/namespaces/demo/configmaps/a'), '405 MethodNotAllowed');
     assert.equal(refused('PUT', '/api/v1/namespaces/demo/configmaps'), '405 MethodNotAllowed');
     assert.equal(refused('OPTIONS', '/api/v1/namespaces/demo/configmaps'), '405 MethodNotAllowed');
