@@ -260,6 +260,8 @@ export function runStorageContract(name: string, factory: ContractFactory): void
         const kept = await s.update(cmRef('ns1', 'g'), { ...shortened, metadata: rest }, undefined, { deletion: true });
         assert.equal(kept.metadata?.deletionTimestamp, '2030-01-01T00:00:10Z', 'never cleared');
         assert.equal(kept.metadata?.deletionGracePeriodSeconds, 10);
+        const { resourceVersion: _rv, ...unpinned } = kept.metadata ?? {};
+        await rejects(s.update(cmRef('ns1', 'g'), { ...kept, metadata: unpinned }, undefined, { deletion: true }), 'BadRequest', /must carry the resourceVersion/);
       });
     });
 

@@ -138,6 +138,59 @@ describe('delete: propagation policy and the garbage collector\'s finalizers', (
   });
 });
 
+/**
+ * The cases of kube's TestStoreDeletionPropagation (apiserver registry/generic/registry/store_test.go):
+ * existing finalizers x propagation policy x the kind's default policy (a ConfigMap: none; a
+ * batch/v1 Job: OrphanDependents) -> the object's finalizers after the delete, or removed. Where
+ * the object stays it is marked (deletionTimestamp, grace period 0, generation raised).
+ */
+describe('delete: kube\'s deletion propagation table', () => {
+  const ORPHAN = 'orphan';
+  const FOREGROUND = 'foregroundDeletion';
+  const cases: { existing: string[]; policy: string | undefined; defaults: 'default' | 'orphan'; expected: string[] | 'removed' }[] = [];
+  const row = (existing: string[], policy: string | undefined, byDefault: string[] | 'removed', byOrphanDefault: string[] | 'removed') => {
+    cases.push({ existing, policy, defaults: 'default', expected: byDefault }, { existing, policy, defaults: 'orphan', expected: byOrphanDefault });
+  };
+  row([], 'Foreground', [FOREGROUND], [FOREGROUND]);
+  row([], 'Background', 'removed', 'removed');
+  row([], 'Orphan', [ORPHAN], [ORPHAN]);
+  row([], undefined, 'removed', [ORPHAN]);
+  row([ORPHAN], 'Foreground', [FOREGROUND], [FOREGROUND]);
+  row([ORPHAN], 'Background', 'removed', 'removed');
+  row([ORPHAN], 'Orphan', [ORPHAN], [ORPHAN]);
+  row([ORPHAN], undefined, [ORPHAN], [ORPHAN]);
+  row([FOREGROUND], 'Foreground', [FOREGROUND], [FOREGROUND]);
+  row([FOREGROUND], 'Background', 'removed', 'removed');
+  row([FOREGROUND], 'Orphan', [ORPHAN], [ORPHAN]);
+  row([FOREGROUND], undefined, [FOREGROUND], [FOREGROUND]);
+
+  test('every case', async () => {
+    const { pipeline, at, get, absent } = await setup();
+    let i = 0;
+    for (const c of cases) {
+      const name = `case-${++i}`;
+      const info = c.defaults === 'orphan' ? JOBS : CONFIGMAPS;
+      const metadata = { name, finalizers: c.existing, generation: 1 };
+      const body =
+        info === JOBS
+          ? { apiVersion: 'batch/v1', kind: 'Job', metadata, spec: { template: { spec: { restartPolicy: 'Never', containers: [{ name: 'c', image: 'busybox' }] } } } }
+          : { apiVersion: 'v1', kind: 'ConfigMap', metadata, data: { a: '1' } };
+      const created = await pipeline.create(admin, at(info), body);
+      const title = `${c.existing.join(',') || 'no finalizers'} / ${c.policy ?? 'default'} / ${c.defaults} strategy`;
+      await pipeline.delete(admin, at(info, name), c.policy === undefined ? {} : { propagationPolicy: c.policy });
+      if (c.expected === 'removed') {
+        await absent(info, name);
+        continue;
+      }
+      const stored = await get(info, name);
+      assert.deepEqual(stored.metadata?.finalizers, c.expected, title);
+      assert.equal(typeof stored.metadata?.deletionTimestamp, 'string', title);
+      assert.equal(stored.metadata?.deletionGracePeriodSeconds, 0, title);
+      assert.ok((stored.metadata?.generation ?? 0) > (created.metadata?.generation ?? 0), `${title}: generation raised`);
+    }
+  });
+});
+
 describe('delete: a pod\'s graceful deletion', () => {
   test('an unscheduled pod goes at once, whatever the grace period asked', async () => {
     const { pipeline, at, absent, pod } = await setup();

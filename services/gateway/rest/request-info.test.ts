@@ -130,7 +130,16 @@ describe('requestInfoOf and handlerFor', () => {
 
   test('a verb the resource does not allow is 405, an unknown subresource 404, from one place', () => {
     assert.equal(refused('PATCH', '/api/v1/namespaces/demo/configmaps'), '405 MethodNotAllowed');
-    assert.equal(refused('DELETE', '/api/v1/namespaces/demo/configmaps'), '405 MethodNotAllowed');
+    assert.equal(refused('DELETE', '/api/v1/namespaces/demo/configmaps'), 'served', 'deletecollection');
+    // kube serves no deletecollection across namespaces, nor of namespaces
+    assert.equal(refused('DELETE', '/api/v1/configmaps'), '405 MethodNotAllowed');
+    assert.equal(refused('DELETE', '/api/v1/namespaces'), '405 MethodNotAllowed');
+    assert.equal(refused('DELETE', '/api/v1/nodes'), 'served');
+    // the /watch/ paths serve GET only
+    assert.equal(refused('DELETE', '/api/v1/watch/namespaces/demo/configmaps'), '405 MethodNotAllowed');
+    assert.equal(refused('DELETE', '/api/v1/watch/namespaces/demo/configmaps/a'), '405 MethodNotAllowed');
+    assert.equal(refused('PUT', '/api/v1/watch/namespaces/demo/configmaps/a'), '405 MethodNotAllowed');
+    assert.equal(refused('GET', '/api/v1/watch/namespaces/demo/configmaps'), 'served');
     assert.equal(refused('POST', '/api/v1/namespaces/demo/configmaps/a'), '405 MethodNotAllowed');
     assert.equal(refused('PUT', '/api/v1/namespaces/demo/configmaps'), '405 MethodNotAllowed');
     assert.equal(refused('OPTIONS', '/api/v1/namespaces/demo/configmaps'), '405 MethodNotAllowed');

@@ -133,6 +133,8 @@ export class KvStorage implements Storage {
     const key = objectKey(ref);
     const q = qualified(ref);
     const wanted = objectResourceVersion(object.metadata?.resourceVersion);
+    // A delete's change is computed from one state: written on that state only.
+    if (options.deletion === true && wanted === 0n) throw badRequest('the update of a delete must carry the resourceVersion it was computed from');
     const uid = object.metadata?.uid ?? '';
     // Start from the state last seen when there is one (see RecentStates): only a state read
     // from the store decides NotFound, Conflict or a failed precondition.

@@ -35,8 +35,10 @@ export function handlerFor(info: RequestInfo): { handler: VerbHandler; verb: Req
   if (verb === undefined) throw methodNotAllowed();
   // POST to an object and PUT or PATCH to a collection have no route in kube either.
   if ((verb === 'create' && info.name !== '') || ((verb === 'update' || verb === 'patch') && info.name === '')) throw methodNotAllowed();
-  // Nor does a DELETE of a namespaced collection across all namespaces.
+  // Nor does a DELETE of a namespaced collection across all namespaces, nor anything but GET
+  // on the /watch/ paths.
   if (verb === 'deletecollection' && info.resource.namespaced && info.namespace === '') throw methodNotAllowed();
+  if (info.route.watchPrefix && verb !== 'watch') throw methodNotAllowed();
   // kube's verbs list "list" and "watch" for lists and watches of single objects alike.
   const handler = HANDLERS[verb];
   if (handler === undefined || !info.resource.verbs.includes(verb)) throw methodNotAllowed();
