@@ -22,7 +22,9 @@ export const CONTROLLER_FLAGS = [
     env: 'GATEWAY_CONTROLLERS',
     default: '*',
     description:
-      'controllers this gateway runs while it holds the controllers\' Lease (kube-system/kube-grpc-apiserver-controllers): comma-separated names, "*" for all, "-name" to leave one out, "" for none (then this replica never campaigns); known: namespace',
+      `controllers this gateway runs while it holds the controllers' Lease (kube-system/kube-grpc-apiserver-controllers): comma-separated names, "*" for all, "-name" to leave one out, "" for none (then this replica never campaigns); known: ${availableControllers()
+      .map((c) => c.name)
+      .join(', ')}`,
   },
   { flag: 'leader-elect-lease-duration', env: 'GATEWAY_LEADER_ELECT_LEASE_DURATION', default: '15s', description: 'how long a candidate waits after the leader last renewed before it takes the controllers\' Lease' },
   { flag: 'leader-elect-renew-deadline', env: 'GATEWAY_LEADER_ELECT_RENEW_DEADLINE', default: '10s', description: 'how long the leader keeps trying to renew before it stops its controllers; less than the lease duration' },

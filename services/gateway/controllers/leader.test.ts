@@ -10,6 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import type { KubeObject } from '../../../lib/kube.ts';
 import { controllerPlane, SeveredStorage, type ControllerPlane } from '../../../test/support/controller-plane.ts';
 import { ControllerHost } from './host.ts';
+import { electionTimingFrom, selectControllers } from './index.ts';
 import { DEFAULT_LEASE, parseDurationMs } from './leader.ts';
 import type { Controller, ControllerContext } from './types.ts';
 
@@ -151,6 +152,19 @@ describe('leader election of controller hosts', () => {
     } finally {
       await host.stop();
     }
+  });
+
+  test('--controllers chooses as kube\'s does; the --leader-elect-* durations must fit together', () => {
+    const named = (name: string): Controller => ({ name, run: async () => {} });
+    const all = [named('namespace'), named('garbagecollector')];
+    assert.deepEqual(selectControllers('*', all).map((c) => c.name), ['namespace', 'garbagecollector']);
+    assert.deepEqual(selectControllers('*,-namespace', all).map((c) => c.name), ['garbagecollector']);
+    assert.deepEqual(selectControllers('namespace', all).map((c) => c.name), ['namespace']);
+    assert.deepEqual(selectControllers('', all), []);
+    assert.throws(() => selectControllers('nodes', all), /unknown controller "nodes"/);
+    assert.deepEqual(electionTimingFrom({ 'leader-elect-lease-duration': '15s', 'leader-elect-renew-deadline': '10s', 'leader-elect-retry-period': '2s' }), { leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2000 });
+    assert.throws(() => electionTimingFrom({ 'leader-elect-lease-duration': '10s', 'leader-elect-renew-deadline': '10s', 'leader-elect-retry-period': '2s' }), /must be greater than --leader-elect-renew-deadline/);
+    assert.throws(() => electionTimingFrom({ 'leader-elect-lease-duration': '15', 'leader-elect-renew-deadline': '10s', 'leader-elect-retry-period': '2s' }), /positive duration/);
   });
 
   test('durations as kube\'s flags write them', () => {
