@@ -14,15 +14,15 @@ import { createLogger } from '../../lib/log.ts';
 import { SYSTEM_MASTERS, type UserInfo } from '../../services/auth/api.ts';
 import type { Pipeline, Target } from '../../services/gateway/core/pipeline.ts';
 import { GarbageCollector } from '../../services/gateway/controllers/garbage-collector.ts';
-import { watchedPipeline, type WatchedPipeline } from '../support/watched-pipeline.ts';
+import { watchedPipeline, type WatchedPipeline, type WatchedPipelineOptions } from '../support/watched-pipeline.ts';
 
 const admin: UserInfo = { username: 'admin', uid: '1', groups: [SYSTEM_MASTERS] };
 const gcUser: UserInfo = { username: 'system:serviceaccount:kube-system:generic-garbage-collector', uid: 'gc', groups: [SYSTEM_MASTERS] };
 const logger = createLogger({ service: 'test', level: 'error' });
 const WAIT_MS = 20_000;
 
-async function setup(t: TestContext): Promise<WatchedPipeline> {
-  const plane = await watchedPipeline();
+async function setup(t: TestContext, options: WatchedPipelineOptions = {}): Promise<WatchedPipeline> {
+  const plane = await watchedPipeline(options);
   t.after(() => plane.close());
   return plane;
 }
@@ -264,5 +264,102 @@ describe('garbage collector', () => {
     startCollector(t, plane);
     await gone(plane, cms('owner'), 'the owner to go after its dependent');
     assert.equal(await exists(plane, cms('child')), undefined);
+  });
+
+  test('a watch that ends behind a compacted history is followed by a fresh list, which finds what went meanwhile', async (t) => {
+    const plane = await setup(t, { cacheCapacity: 3 });
+    const cms = (n = '') => plane.target('', 'v1', 'configmaps', 'default', n);
+    const owner = await plane.pipeline.create(admin, cms(), configMap('owner'));
+    await plane.pipeline.create(admin, cms(), configMap('child', { ownerReferences: [ref(owner)] }));
+    // The collector's first watch of configmaps ends when the test says (as a dropped watcher's
+    // stream ends); its next one waits until the test has moved history past it.
+    const real = plane.pipeline;
+    const firstWatch = new AbortController();
+    let watches = 0;
+    let listsAfterGap = 0;
+    let watching!: () => void;
+    const isWatching = new Promise<void>((resolve) => (watching = resolve));
+    let reopen!: () => void;
+    const reopened = new Promise<void>((resolve) => (reopen = resolve));
+    // The collector has looked the child's owner up (and found it) before the gap.
+    let checked!: () => void;
+    const ownerChecked = new Promise<void>((resolve) => (checked = resolve));
+    const gapped = new Proxy(real, {
+      get(target, property) {
+        if (property === 'get') {
+          return (...args: Parameters<Pipeline['get']>) => {
+            const answer = target.get(...args);
+            if (args[1].name === 'owner') answer.then(() => setImmediate(checked), () => {});
+            return answer;
+          };
+        }
+        if (property === 'watch') {
+          return async (...[user, watched, options, signal]: Parameters<Pipeline['watch']>) => {
+            if (watched.info.resource !== 'configmaps') return target.watch(user, watched, options, signal);
+            if (++watches === 1) {
+              signal.addEventListener('abort', () => firstWatch.abort(), { once: true });
+              const events = await target.watch(user, watched, options, firstWatch.signal);
+              watching();
+              return events;
+            }
+            await reopened;
+            return target.watch(user, watched, options, signal);
+          };
+        }
+        if (property === 'list') {
+          return (...args: Parameters<Pipeline['list']>) => {
+            if (args[1].info.resource === 'configmaps' && watches > 1) listsAfterGap++;
+            return target.list(...args);
+          };
+        }
+        const value: unknown = Reflect.get(target, property, target);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    startCollector(t, plane, gapped);
+    await Promise.all([isWatching, ownerChecked]);
+    firstWatch.abort();
+    await plane.pipeline.delete(admin, cms('owner'));
+    for (let i = 0; i < 5; i++) await plane.pipeline.create(admin, cms(), configMap(`filler-${i}`));
+    await plane.storage.compact(await plane.storage.currentRevision());
+    reopen();
+    await gone(plane, cms('child'), 'the dependent of the owner deleted while no watch ran to be collected');
+    assert.ok(watches >= 2 && listsAfterGap >= 1, `the collector listed again after its watch expired (watches ${watches}, lists ${listsAfterGap})`);
+  });
+
+  test('custom kinds are followed as their definitions appear: owners and dependents of either side', async (t) => {
+    const plane = await setup(t);
+    const cms = (n = '') => plane.target('', 'v1', 'configmaps', 'default', n);
+    startCollector(t, plane);
+    const served = new Promise<void>((resolve) => {
+      const unsubscribe = plane.registry.subscribe((change) => {
+        if (change.type === 'added' && change.kind.resource === 'widgets') {
+          unsubscribe();
+          resolve();
+        }
+      });
+    });
+    await plane.pipeline.create(admin, plane.target('apiextensions.k8s.io', 'v1', 'customresourcedefinitions'), {
+      apiVersion: 'apiextensions.k8s.io/v1',
+      kind: 'CustomResourceDefinition',
+      metadata: { name: 'widgets.example.com' },
+      spec: {
+        group: 'example.com',
+        scope: 'Namespaced',
+        names: { plural: 'widgets', singular: 'widget', kind: 'Widget', listKind: 'WidgetList' },
+        versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } }],
+      },
+    });
+    await served;
+    const widgets = (n = '') => plane.target('example.com', 'v1', 'widgets', 'default', n);
+    const widgetOwner = await plane.pipeline.create(admin, widgets(), { apiVersion: 'example.com/v1', kind: 'Widget', metadata: { name: 'w-owner' } });
+    const cmOwner = await plane.pipeline.create(admin, cms(), configMap('cm-owner'));
+    await plane.pipeline.create(admin, cms(), configMap('cm-child', { ownerReferences: [ref(widgetOwner)] }));
+    await plane.pipeline.create(admin, widgets(), { apiVersion: 'example.com/v1', kind: 'Widget', metadata: { name: 'w-child', ownerReferences: [ref(cmOwner)] } });
+    await plane.pipeline.delete(admin, cms('cm-owner'));
+    await gone(plane, widgets('w-child'), 'the custom dependent of a deleted ConfigMap to be collected');
+    assert.ok(await exists(plane, cms('cm-child')), 'the dependent of an existing custom owner stays');
+    await plane.pipeline.delete(admin, widgets('w-owner'));
+    await gone(plane, cms('cm-child'), 'the dependent of a deleted custom owner to be collected');
   });
 });
