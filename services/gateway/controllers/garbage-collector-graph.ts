@@ -171,10 +171,13 @@ export class OwnerGraph {
     if (Array.isArray(metadata.ownerReferences)) {
       for (const ref of metadata.ownerReferences) {
         if (!isPlainObject(ref) || typeof ref.uid !== 'string' || ref.uid === '') continue;
+        // The strings of an owner held already are shared rather than kept twice.
+        const known = this.nodes.get(ref.uid);
+        const name = typeof ref.name === 'string' ? ref.name : '';
         owners.push({
-          uid: ref.uid,
+          uid: known?.uid ?? ref.uid,
           type: this.typeOf(typeof ref.apiVersion === 'string' ? ref.apiVersion : '', typeof ref.kind === 'string' ? ref.kind : ''),
-          name: typeof ref.name === 'string' ? ref.name : '',
+          name: known !== undefined && known.name === name ? known.name : name,
           block: ref.blockOwnerDeletion === true,
         });
       }
@@ -184,7 +187,8 @@ export class OwnerGraph {
       uid,
       namespace: typeof metadata.namespace === 'string' ? metadata.namespace : '',
       name: typeof metadata.name === 'string' ? metadata.name : '',
-      owners: owners.length === 0 ? NO_OWNERS : owners,
+      // a copy of exactly its length (a pushed-to array keeps room to grow)
+      owners: owners.length === 0 ? NO_OWNERS : owners.slice(),
       beingDeleted: deletion !== undefined && deletion !== null && deletion !== '',
       orphanFinalizer: finalizers.includes(ORPHAN_FINALIZER),
       foregroundFinalizer: finalizers.includes(FOREGROUND_FINALIZER),
