@@ -199,6 +199,38 @@ export interface StoredAs {
   fromStored(object: KubeObject): KubeObject;
 }
 
+/**
+ * A subresource written with PUT whose body is the object itself, with a strategy of its own
+ * (kube's namespaces/finalize): what a write to it keeps of the stored object, and its
+ * validation. Discovery lists it with the verb "update" and the kind as responseKind.
+ */
+export interface UpdateSubresource {
+  /** PrepareForUpdate of the subresource's strategy, given the stored object (instead of the kind's). */
+  prepareForUpdate(object: KubeObject, old: KubeObject): KubeObject;
+  /** ValidateUpdate of the subresource's strategy: field errors, empty when valid (instead of the kind's). */
+  validate?(object: KubeObject, old: KubeObject): FieldError[];
+}
+
+/**
+ * What holds a kind's objects on deletion beyond metadata.finalizers (kube's custom REST Delete
+ * and ShouldDeleteDuringUpdate of a kind: the Namespace's spec.finalizers and Terminating
+ * phase). Storage reads it, so that marking and removing stay one compare-and-swap each.
+ * Both functions take any stored JSON object and never throw.
+ */
+export interface DeletionStrategy {
+  /**
+   * The object a first delete stores instead of removing it (storage sets deletionTimestamp),
+   * or undefined for the ordinary delete (removed, or marked when it has finalizers).
+   */
+  markForDeletion(object: KubeObject): KubeObject | undefined;
+  /**
+   * Whether something beside metadata.finalizers still holds an object being deleted: a
+   * delete then leaves it as it is (answering it), and the update that takes away the last
+   * hold, finalizers included, removes it.
+   */
+  held(object: KubeObject): boolean;
+}
+
 /** The kinds that hold storage of their own: every kind but the views of another ({@link StoredAs}). */
 export function storedKinds<K extends { storedAs?: StoredAs }>(kinds: readonly K[]): K[] {
   return kinds.filter((k) => k.storedAs === undefined);
@@ -272,6 +304,13 @@ export interface KindDefinition extends ResourceInfo {
    * `POST <resource>/<name>/<subresource>`.
    */
   readonly postSubresources?: Readonly<Record<string, PostSubresource>>;
+  /**
+   * Its PUT subresources with a strategy of their own by name (each also listed in
+   * `subresources`): what serves `PUT <resource>/<name>/<subresource>` (namespaces/finalize).
+   */
+  readonly updateSubresources?: Readonly<Record<string, UpdateSubresource>>;
+  /** Its deletion beyond metadata.finalizers, when it has its own (Namespace). */
+  readonly deletion?: DeletionStrategy;
 }
 
 /** The redaction marker of {@link KindDefinition.secretFields}, kube's words for a secret it will not show. */

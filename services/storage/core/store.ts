@@ -142,7 +142,7 @@ export class KvStorage implements Storage {
       if (current === undefined) throw notFound(q, ref.name);
       if (attempt >= MAX_CAS_ATTEMPTS) throw modifiedConflict(q, ref.name);
       const stored = decodeStored(current.value, current.modRevision);
-      const prepared = prepareUpdate(stored, object, this.kinds.generationRule(ref.group, ref.resource));
+      const prepared = prepareUpdate(stored, object, this.kinds.generationRule(ref.group, ref.resource), this.kinds.deletionStrategy(ref.group, ref.resource));
       const unchanged = !prepared.remove && prepared.unchanged;
       const refused = uidMismatch(stored, uid) || (wanted !== 0n && wanted !== BigInt(current.modRevision)) || unchanged;
       if (refused && guessed) {
@@ -225,7 +225,7 @@ export class KvStorage implements Storage {
       if (current === undefined) throw notFound(q, ref.name);
       if (attempt >= MAX_CAS_ATTEMPTS) throw modifiedConflict(q, ref.name);
       const stored = decodeStored(current.value, current.modRevision);
-      const prepared = prepareDelete(stored, this.now());
+      const prepared = prepareDelete(stored, this.now(), this.kinds.deletionStrategy(ref.group, ref.resource));
       if (guessed && (deletePreconditionsFail(stored, preconditions) || prepared.action === 'none')) {
         guessed = false;
         current = await this.read(key);
