@@ -31,7 +31,7 @@ import type { UserInfo } from '../../auth/api.ts';
 import type { Pipeline, Target } from '../core/pipeline.ts';
 import { FOREGROUND_FINALIZER, ORPHAN_FINALIZER, OwnerGraph, type GraphNode, type TypeRef } from './garbage-collector-graph.ts';
 import { WorkQueue } from './garbage-collector-queue.ts';
-import type { Controller, ControllerContext } from './types.ts';
+import { sleep, type Controller, type ControllerContext } from './types.ts';
 
 export interface GarbageCollectorOptions {
   /** Workers per queue (kube's --concurrent-gc-syncs, default 20; here 5). */
@@ -112,18 +112,6 @@ class AbsentOwners {
     this.keys.add(key);
     if (this.keys.size > this.capacity) this.keys.delete(this.keys.values().next().value as string);
   }
-}
-
-function pause(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
 }
 
 function uidOf(object: KubeObject): string {
@@ -298,7 +286,7 @@ class CollectorRun {
     let resourceVersion = '';
     while (!signal.aborted) {
       if (backoff > 0) {
-        await pause(backoff, signal);
+        await sleep(backoff, signal);
         if (signal.aborted) return;
       }
       const kind = this.monitoredKind(group, resource);
@@ -563,7 +551,7 @@ class CollectorRun {
         return;
       } catch (err) {
         if (i >= CONFLICT_ATTEMPTS || !isReason(err, 'Conflict') || this.signal.aborted) throw err;
-        await pause(10 * 2 ** i, this.signal);
+        await sleep(10 * 2 ** i, this.signal);
       }
     }
   }
