@@ -14,6 +14,8 @@ import { createLogger } from '../../lib/log.ts';
 import { SYSTEM_MASTERS, type UserInfo } from '../../services/auth/api.ts';
 import type { Pipeline, Target } from '../../services/gateway/core/pipeline.ts';
 import { GarbageCollector } from '../../services/gateway/controllers/garbage-collector.ts';
+import { ControllerHost } from '../../services/gateway/controllers/host.ts';
+import { controllerUser } from '../../services/gateway/controllers/types.ts';
 import { watchedPipeline, type WatchedPipeline, type WatchedPipelineOptions } from '../support/watched-pipeline.ts';
 
 const admin: UserInfo = { username: 'admin', uid: '1', groups: [SYSTEM_MASTERS] };
@@ -361,5 +363,37 @@ describe('garbage collector', () => {
     assert.ok(await exists(plane, cms('cm-child')), 'the dependent of an existing custom owner stays');
     await plane.pipeline.delete(admin, widgets('w-owner'));
     await gone(plane, cms('cm-child'), 'the dependent of a deleted custom owner to be collected');
+  });
+
+  test('run by the controller host: the replica that leads collects, and the next leader takes over', async (t) => {
+    const plane = await setup(t);
+    const cms = (n = '') => plane.target('', 'v1', 'configmaps', 'default', n);
+    const host = (identity: string) =>
+      new ControllerHost({
+        context: { pipeline: plane.pipeline, registry: plane.registry, logger, user: controllerUser() },
+        controllers: [new GarbageCollector({ initialBackoffMs: 5, maxBackoffMs: 500 })],
+        identity,
+        timing: { leaseDurationMs: 1500, renewDeadlineMs: 1000, retryPeriodMs: 200 },
+      });
+    const leading = (h: ControllerHost) => new Promise<void>((resolve) => h.onLeadershipChange((now) => now && resolve()));
+    const first = host('gc-a');
+    t.after(() => first.stop());
+    const firstLeads = leading(first);
+    first.start();
+    await firstLeads;
+    const a = await plane.pipeline.create(admin, cms(), configMap('owner-a'));
+    await plane.pipeline.create(admin, cms(), configMap('child-a', { ownerReferences: [ref(a)] }));
+    await plane.pipeline.delete(admin, cms('owner-a'));
+    await gone(plane, cms('child-a'), 'the leader\'s collector to collect');
+    await first.stop();
+    // Deleted while nobody leads: the next leader's collector finds it from a fresh list.
+    const b = await plane.pipeline.create(admin, cms(), configMap('owner-b'));
+    await plane.pipeline.create(admin, cms(), configMap('child-b', { ownerReferences: [ref(b)] }));
+    await plane.pipeline.delete(admin, cms('owner-b'));
+    assert.ok(await exists(plane, cms('child-b')), 'nothing collects while nobody leads');
+    const second = host('gc-b');
+    t.after(() => second.stop());
+    second.start();
+    await gone(plane, cms('child-b'), 'the next leader\'s collector to collect');
   });
 });
