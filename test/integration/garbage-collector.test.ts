@@ -100,9 +100,12 @@ describe('garbage collector', () => {
     const other = await plane.pipeline.create(admin, cms(), configMap('other'));
     for (const n of ['d1', 'd2', 'd3']) await plane.pipeline.create(admin, cms(), configMap(n, { ownerReferences: [ref(owner, true)] }));
     await plane.pipeline.create(admin, cms(), configMap('d4', { ownerReferences: [ref(owner), ref(other)] }));
+    const pods = (n = '') => plane.target('', 'v1', 'pods', 'default', n);
+    await plane.pipeline.create(admin, pods(), { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'd-pod', ownerReferences: [{ ...ref(owner, true), controller: true }] }, spec: POD_SPEC });
     startCollector(t, plane);
     await plane.pipeline.delete(admin, cms('owner'));
     await gone(plane, cms('owner'), 'the owner to go once its dependents are orphaned');
+    assert.equal((await exists(plane, pods('d-pod')))?.metadata?.ownerReferences, undefined, 'a dependent of another kind is orphaned too');
     for (const n of ['d1', 'd2', 'd3']) {
       const dependent = await exists(plane, cms(n));
       assert.ok(dependent !== undefined, `${n} was orphaned, not deleted`);

@@ -157,6 +157,8 @@ class CollectorRun {
   private readonly attemptToOrphan: WorkQueue<string>;
   private readonly absent = new AbsentOwners(500);
   private readonly monitors = new Map<string, Monitor>();
+  /** Monitors of resources no longer served, until their loops have ended. */
+  private readonly retired = new Set<Promise<void>>();
 
   constructor(ctx: ControllerContext, options: GarbageCollectorOptions, signal: AbortSignal) {
     this.pipeline = ctx.pipeline;
@@ -200,7 +202,7 @@ class CollectorRun {
       unsubscribe();
       this.signal.removeEventListener('abort', stop);
       stop();
-      await Promise.all([...this.monitors.values()].map((m) => m.done));
+      await Promise.all([...[...this.monitors.values()].map((m) => m.done), ...this.retired]);
     }
   }
 
@@ -233,6 +235,8 @@ class CollectorRun {
       if (wanted.has(key)) continue;
       monitor.controller.abort();
       this.monitors.delete(key);
+      this.retired.add(monitor.done);
+      void monitor.done.then(() => this.retired.delete(monitor.done));
       // Its nodes stay: their dependents are checked live, as kube keeps a stopped monitor's nodes.
       this.logger.info('stopped following a resource no longer served', { resource: key });
     }
