@@ -137,6 +137,9 @@ describe('garbage collector', () => {
     }
     // A dependent that does not block its owner's deletion goes too, but is not waited for.
     await plane.pipeline.create(admin, cms(), configMap('web-notes', { ownerReferences: [ref(deployment)] }));
+    // A blocking dependent with another owner stays, without its reference to the Deployment.
+    const keeper = await plane.pipeline.create(admin, cms(), configMap('keeper'));
+    await plane.pipeline.create(admin, cms(), configMap('web-shared', { ownerReferences: [ref(deployment, true), ref(keeper)] }));
     startCollector(t, plane);
     const start = Number(await plane.storage.currentRevision());
     const deleted = await plane.pipeline.delete(admin, deployments('web'));
@@ -144,6 +147,7 @@ describe('garbage collector', () => {
     await gone(plane, deployments('web'), 'the Deployment to go after its dependents');
     await gone(plane, cms('web-notes'), 'the non-blocking dependent to go');
     assert.equal(await exists(plane, replicasets('web-1')), undefined);
+    assert.deepEqual(ownerNames(await exists(plane, cms('web-shared'))), ['keeper']);
     const history = async (group: string, resource: string) => (await plane.storage.events({ group, resource }, { fromRevision: String(start) })).events;
     const deletedAt = (events: Awaited<ReturnType<typeof history>>, n: string) => events.find((e) => e.type === 'DELETED' && e.name === n)?.revision ?? Infinity;
     const podEvents = await history('', 'pods');
