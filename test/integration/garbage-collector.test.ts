@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { describe, test, type TestContext } from 'node:test';
 import { StatusError } from '../../lib/errors.ts';
 import type { KubeObject } from '../../lib/kube.ts';
-import { createLogger } from '../../lib/log.ts';
+import { createLogger, type Logger } from '../../lib/log.ts';
 import { SYSTEM_MASTERS, type UserInfo } from '../../services/auth/api.ts';
 import type { Pipeline, Target } from '../../services/gateway/core/pipeline.ts';
 import { GarbageCollector } from '../../services/gateway/controllers/garbage-collector.ts';
@@ -30,8 +30,8 @@ async function setup(t: TestContext, options: WatchedPipelineOptions = {}): Prom
 }
 
 /** Runs a collector over `pipeline` until stopped (stopped at the end of the test in any case). */
-function startCollector(t: TestContext, plane: WatchedPipeline, pipeline: Pipeline = plane.pipeline, abort = new AbortController()) {
-  const done = new GarbageCollector({ initialBackoffMs: 5, maxBackoffMs: 500, initialRelistBackoffMs: 20 }).run({ pipeline, registry: plane.registry, logger, user: gcUser }, abort.signal);
+function startCollector(t: TestContext, plane: WatchedPipeline, pipeline: Pipeline = plane.pipeline, abort = new AbortController(), log: Logger = logger) {
+  const done = new GarbageCollector({ initialBackoffMs: 5, maxBackoffMs: 500, initialRelistBackoffMs: 20 }).run({ pipeline, registry: plane.registry, logger: log, user: gcUser }, abort.signal);
   const stop = async () => {
     abort.abort();
     await done;
@@ -79,6 +79,17 @@ async function until(plane: WatchedPipeline, target: Target, check: (o: KubeObje
     }
   }
   assert.fail(`timed out waiting for ${what}`);
+}
+
+/** `promise`, or a failure of the test after WAIT_MS. */
+async function within<T>(promise: Promise<T>, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new assert.AssertionError({ message: `timed out waiting for ${what}` })), WAIT_MS)));
+  try {
+    return await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 const gone = (plane: WatchedPipeline, target: Target, what = `${target.info.resource} ${target.name} to be deleted`) => until(plane, target, (o) => o === undefined, what);
@@ -178,7 +189,19 @@ describe('garbage collector', () => {
     await plane.pipeline.create(admin, cms('other'), configMap('of-cluster', { ownerReferences: [ref(clusterOwner)] }));
     // Names the owner's uid, but from another namespace: a namespaced owner is not found there.
     await plane.pipeline.create(admin, cms('other'), configMap('cross-namespace', { ownerReferences: [ref(owner)] }));
-    startCollector(t, plane);
+    // A cluster-scoped object cannot have a namespaced owner: never collected (kube's rule).
+    await plane.pipeline.create(admin, clusterRoles(), { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: 'gc-invalid', ownerReferences: [ref(owner)] }, rules: [] });
+    let sawInvalid!: () => void;
+    const invalidSeen = new Promise<void>((resolve) => (sawInvalid = resolve));
+    const watchingLog = createLogger({
+      service: 'test',
+      level: 'info',
+      write: (line) => {
+        if (line.includes('names a namespaced owner') && line.includes('gc-invalid')) sawInvalid();
+      },
+    });
+    startCollector(t, plane, plane.pipeline, new AbortController(), watchingLog);
+    await within(invalidSeen, 'the collector to look at the cluster-scoped dependent');
     await gone(plane, cms('other', 'cross-namespace'), 'a dependent naming an owner of another namespace to be collected');
     assert.ok(await exists(plane, cms('default', 'child')), 'a dependent whose owner exists stays');
     assert.ok(await exists(plane, cms('other', 'of-cluster')), 'a dependent of an existing cluster-scoped owner stays');
@@ -186,6 +209,7 @@ describe('garbage collector', () => {
     await gone(plane, cms('default', 'child'), 'the dependent of a deleted owner to be collected');
     await plane.pipeline.delete(admin, clusterRoles('gc-owner'));
     await gone(plane, cms('other', 'of-cluster'), 'the dependent of a deleted cluster-scoped owner to be collected');
+    assert.ok(await exists(plane, clusterRoles('gc-invalid')), 'a cluster-scoped dependent of a namespaced owner stays');
   });
 
   test('a dependent with two owners loses only the reference to the one that goes', async (t) => {
@@ -248,7 +272,7 @@ describe('garbage collector', () => {
     });
     const first = startCollector(t, plane, stalling, firstRun);
     await plane.pipeline.delete(admin, cms('owner'));
-    await isStalled;
+    await within(isStalled, 'the first collector to stall');
     await first.stop();
     const marked = await exists(plane, cms('owner'));
     assert.deepEqual(marked?.metadata?.finalizers, ['orphan'], 'the owner still waits');
@@ -326,7 +350,7 @@ describe('garbage collector', () => {
       },
     });
     startCollector(t, plane, gapped);
-    await Promise.all([isWatching, ownerChecked]);
+    await within(Promise.all([isWatching, ownerChecked]), 'the collector to watch and check the owner');
     firstWatch.abort();
     await plane.pipeline.delete(admin, cms('owner'));
     for (let i = 0; i < 5; i++) await plane.pipeline.create(admin, cms(), configMap(`filler-${i}`));
@@ -359,7 +383,7 @@ describe('garbage collector', () => {
         versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } }],
       },
     });
-    await served;
+    await within(served, 'the custom kind to be served');
     const widgets = (n = '') => plane.target('example.com', 'v1', 'widgets', 'default', n);
     const widgetOwner = await plane.pipeline.create(admin, widgets(), { apiVersion: 'example.com/v1', kind: 'Widget', metadata: { name: 'w-owner' } });
     const cmOwner = await plane.pipeline.create(admin, cms(), configMap('cm-owner'));
@@ -387,7 +411,7 @@ describe('garbage collector', () => {
     t.after(() => first.stop());
     const firstLeads = leading(first);
     first.start();
-    await firstLeads;
+    await within(firstLeads, 'the first host to lead');
     const a = await plane.pipeline.create(admin, cms(), configMap('owner-a'));
     await plane.pipeline.create(admin, cms(), configMap('child-a', { ownerReferences: [ref(a)] }));
     await plane.pipeline.delete(admin, cms('owner-a'));

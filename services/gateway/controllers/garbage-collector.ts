@@ -61,8 +61,11 @@ const CONFLICT_ATTEMPTS = 5;
 /** Dependents orphaned at once. */
 const ORPHAN_PARALLELISM = 16;
 
-/** kube's namespacedOwnerOfClusterScopedObjectErr: a mistake no retry mends. */
-class NamespacedOwnerOfClusterScopedObject extends Error {}
+/**
+ * What {@link CollectorRun.liveOwner} answers for a cluster-scoped object that names a namespaced
+ * owner (kube's namespacedOwnerOfClusterScopedObjectErr): a mistake no retry mends.
+ */
+const INVALID_OWNER = Symbol('namespaced owner of a cluster-scoped object');
 
 /**
  * The garbage collector as a controller of the host: each run builds its graph from a fresh
@@ -440,11 +443,8 @@ class CollectorRun {
     const dangling: Record<string, unknown>[] = [];
     const waiting: Record<string, unknown>[] = [];
     for (const reference of references) {
-      let owner: KubeObject | undefined;
-      try {
-        owner = await this.liveOwner(reference, node);
-      } catch (err) {
-        if (!(err instanceof NamespacedOwnerOfClusterScopedObject)) throw err;
+      const owner = await this.liveOwner(reference, node);
+      if (owner === INVALID_OWNER) {
         this.logger.info('a cluster-scoped object names a namespaced owner; it is not collected', { item: this.describe(node), owner: reference });
         return false;
       }
@@ -478,9 +478,10 @@ class CollectorRun {
   /**
    * The owner an ownerReference of `node` names, as stored now (kube's isDangling); undefined
    * when absent: not found, another uid under its name, or no name at all. A namespaced
-   * dependent's owner is looked for in its namespace, a cluster-scoped owner cluster-wide.
+   * dependent's owner is looked for in its namespace, a cluster-scoped owner cluster-wide;
+   * INVALID_OWNER for a namespaced owner of a cluster-scoped dependent.
    */
-  private async liveOwner(reference: Record<string, unknown>, node: GraphNode): Promise<KubeObject | undefined> {
+  private async liveOwner(reference: Record<string, unknown>, node: GraphNode): Promise<KubeObject | undefined | typeof INVALID_OWNER> {
     const uid = typeof reference.uid === 'string' ? reference.uid : '';
     const apiVersion = typeof reference.apiVersion === 'string' ? reference.apiVersion : '';
     const kindName = typeof reference.kind === 'string' ? reference.kind : '';
@@ -490,7 +491,7 @@ class CollectorRun {
     const type = this.graph.typeOf(apiVersion, kindName);
     const kind = this.kindOf(type);
     if (kind === undefined) throw new StatusError('NotFound', `no kind ${kindName} is served in ${apiVersion}`);
-    if (kind.namespaced && node.namespace === '') throw new NamespacedOwnerOfClusterScopedObject();
+    if (kind.namespaced && node.namespace === '') return INVALID_OWNER;
     const namespace = kind.namespaced ? node.namespace : '';
     const owner = name === '' ? undefined : await this.getLive(kind, namespace, name);
     if (owner === undefined || uidOf(owner) !== uid) {
