@@ -177,6 +177,23 @@ describe('garbage collector', () => {
     assert.deepEqual(lastDeploymentState?.object.metadata?.finalizers, ['foregroundDeletion']);
   });
 
+  test('foreground through an ownership cycle: the references of the middle object stop blocking, and both go', async (t) => {
+    const plane = await setup(t);
+    const cms = (n = '') => plane.target('', 'v1', 'configmaps', 'default', n);
+    const a = await plane.pipeline.create(admin, cms(), configMap('cycle-a', { finalizers: ['foregroundDeletion'] }));
+    const b = await plane.pipeline.create(admin, cms(), configMap('cycle-b', { ownerReferences: [ref(a, true)] }));
+    await plane.pipeline.patch(admin, cms('cycle-a'), { contentType: 'application/merge-patch+json', body: Buffer.from(JSON.stringify({ metadata: { ownerReferences: [ref(b, true)] } })) });
+    startCollector(t, plane);
+    const start = Number(await plane.storage.currentRevision());
+    await plane.pipeline.delete(admin, cms('cycle-a'));
+    await gone(plane, cms('cycle-a'), 'the owner of the cycle to go');
+    await gone(plane, cms('cycle-b'), 'the middle object of the cycle to go');
+    // The middle object's reference to the owner was made non-blocking before it was deleted in the foreground.
+    const { events } = await plane.storage.events({ group: '', resource: 'configmaps' }, { fromRevision: String(start) });
+    const unblocked = events.find((e) => e.name === 'cycle-b' && e.type === 'MODIFIED' && (e.object.metadata?.ownerReferences as { blockOwnerDeletion?: boolean }[] | undefined)?.[0]?.blockOwnerDeletion === false);
+    assert.ok(unblocked !== undefined, 'cycle-b was unblocked');
+  });
+
   test('background: dependents of a deleted owner go; a namespaced dependent\'s owner is looked for in its own namespace', async (t) => {
     const plane = await setup(t);
     const cms = (ns: string, n = '') => plane.target('', 'v1', 'configmaps', ns, n);
