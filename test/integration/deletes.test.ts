@@ -228,6 +228,14 @@ describe('delete: a pod\'s graceful deletion', () => {
     await absent(PODS, 'scheduled');
   });
 
+  test('a negative grace period counts as 1 s (kube\'s BeforeDelete)', async () => {
+    const { pipeline, at, get, pod } = await setup();
+    await pod('negative', { nodeName: 'node-1' });
+    const result = await pipeline.delete(admin, at(PODS, 'negative'), { gracePeriodSeconds: -5 });
+    assert.equal(result.pending, true);
+    assert.equal((await get(PODS, 'negative')).metadata?.deletionGracePeriodSeconds, 1);
+  });
+
   test('a finished pod (Succeeded) goes at once', async () => {
     const { pipeline, at, absent, pod } = await setup();
     const created = await pod('done', { nodeName: 'node-1' });
