@@ -309,6 +309,15 @@ describe('deletecollection', () => {
     assert.equal((await get(CONFIGMAPS, 'c3')).metadata?.deletionTimestamp, undefined);
   });
 
+  test('authorized as the verb deletecollection, before anything is listed', async () => {
+    const { pipeline, at, get, configMap } = await setup();
+    await configMap('kept');
+    const bob: UserInfo = { username: 'bob', uid: '2', groups: [] };
+    const refused = await refusal(pipeline.deleteCollection(bob, at(CONFIGMAPS), {}), 'Forbidden');
+    assert.equal(refused.message, 'configmaps is forbidden: User "bob" cannot deletecollection resource "configmaps" in API group "" in the namespace "default"');
+    assert.equal((await get(CONFIGMAPS, 'kept')).metadata?.name, 'kept');
+  });
+
   test('a namespaced collection across all namespaces is refused (kube serves no such route)', async () => {
     const { pipeline } = await setup();
     await refusal(pipeline.deleteCollection(admin, { info: CONFIGMAPS, namespace: '', name: '' }, {}), 'MethodNotAllowed');
