@@ -24,6 +24,7 @@ import type { DeleteResult, ListResult, Storage } from '../../storage/api.ts';
 import { validateWatch, type WatchEvent, type Watcher, type WatchOptions } from '../../watch/api.ts';
 import { DEFAULT_DELETE_COLLECTION_WORKERS, deleteCollection, deleteObject, type DeletionOptions } from './deletion.ts';
 import { TtlCache } from './ttl-cache.ts';
+import { checkDryRunCreate, dryRunUpdated } from './dry-run.ts';
 import type { WarningRecorder } from './warnings.ts';
 
 export interface PipelineOptions {
@@ -392,9 +393,18 @@ export class Pipeline {
     const allocator = target.info.allocator;
     const allocation = allocator === undefined ? undefined : await allocator.allocateCreate(admitted, this.allocationContext(dryRun, signal));
     const object = allocation?.object ?? admitted;
-    if (dryRun) return object;
     const finalName = object.metadata?.name ?? '';
+    if (dryRun) {
+      if (finalName !== '') await checkDryRunCreate(target.info, finalName, () => this.o.storage.get({ ...this.ref(target), name: finalName }, {}, signal));
+      return object;
+    }
     return this.written(allocation, async () => fromStored(target.info, await this.o.storage.create({ ...this.ref(target), name: finalName }, toStored(target.info, object), signal)));
+  }
+
+  /** The answer to a dry-run update or patch of `current` to `admitted` (dry-run.ts). */
+  private dryRunUpdated(target: Target, current: KubeObject, admitted: KubeObject): KubeObject {
+    const next = dryRunUpdated(target.info, target.name, toStored(target.info, current), toStored(target.info, admitted), target.info.strategy.generation);
+    return withTypeMeta(fromStored(target.info, next), target.info);
   }
 
   /** What allocators get for one request. */
@@ -550,7 +560,7 @@ export class Pipeline {
       if (admittedObject === undefined) throw new StatusError('InternalError', 'admission returned no object');
       const allocation = await this.allocateUpdate(target.info, admittedObject, current, options.dryRun === true, signal);
       const admitted = allocation?.object ?? admittedObject;
-      if (options.dryRun === true) return view.read(admitted, 'get');
+      if (options.dryRun === true) return view.read(this.dryRunUpdated(target, current, admitted), 'get');
       const pinned = conditional ? admitted : { ...admitted, metadata: { ...admitted.metadata, resourceVersion: current.metadata?.resourceVersion ?? '' } };
       try {
         const stored = withTypeMeta(fromStored(target.info, await this.written(allocation, () => this.o.storage.update(this.ref(target), toStored(target.info, pinned), signal))), target.info);
@@ -618,7 +628,7 @@ export class Pipeline {
       const admitted = allocation?.object ?? admittedObject;
       if (options.dryRun === true) {
         for (const w of warnings) options.warnings?.add(w);
-        return view.read(admitted, 'get');
+        return view.read(this.dryRunUpdated(target, current, admitted), 'get');
       }
       // The patched object carries the resourceVersion read (or the one the patch set): storage
       // refuses it if the object changed since. A patch that removed it applies to what was read.
