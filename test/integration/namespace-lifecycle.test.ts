@@ -116,6 +116,15 @@ describe('namespace lifecycle through the pipeline', () => {
     assert.ok((await pipeline.get(admin, { info: ns, namespace: '', name: 'orphaning' })).metadata?.deletionTimestamp);
   });
 
+  test('a later delete that takes `orphan` away answers the namespace as still held by spec.finalizers', async () => {
+    await pipeline.create(admin, { info: ns, namespace: '', name: '' }, { metadata: { name: 'orphan-then-background' } });
+    await pipeline.delete(admin, { info: ns, namespace: '', name: 'orphan-then-background' }, { propagationPolicy: 'Orphan' });
+    const again = await pipeline.delete(admin, { info: ns, namespace: '', name: 'orphan-then-background' }, { propagationPolicy: 'Background' });
+    assert.equal(again.object.metadata?.finalizers, undefined);
+    assert.equal(again.pending, true, 'the namespace stays until the namespace controller finalizes it');
+    assert.equal((await pipeline.get(admin, { info: ns, namespace: '', name: 'orphan-then-background' })).metadata?.name, 'orphan-then-background');
+  });
+
   test('a Terminating namespace without finalizers left goes on the next delete', async () => {
     await pipeline.create(admin, { info: ns, namespace: '', name: '' }, { metadata: { name: 'twice' } });
     const marked = await pipeline.delete(admin, { info: ns, namespace: '', name: 'twice' });

@@ -239,7 +239,9 @@ export async function deleteObject(kind: KindDefinition, steps: DeletionSteps, o
       // kube's updateForGracefulDeletionAndFinalizers.
       let next = before.object;
       if (gc.changed) next = { ...next, metadata: { ...next.metadata, finalizers: gc.finalizers } };
-      const held = finalizersOf(next).length > 0;
+      // What holds it after this delete: its finalizers, or its kind's own hold (a Namespace's
+      // spec.finalizers), which storage honours too (object-rules.ts heldOnDeletion).
+      const held = finalizersOf(next).length > 0 || kind.deletion?.held?.(next) === true;
       let write = true;
       if (!before.graceful) {
         // Marked when finalizers hold it; when the delete takes away the last ones, that change
