@@ -116,6 +116,21 @@ describe('namespace lifecycle through the pipeline', () => {
     assert.ok((await pipeline.get(admin, { info: ns, namespace: '', name: 'orphaning' })).metadata?.deletionTimestamp);
   });
 
+  test('a dry-run delete answers the namespace as the delete would leave it (Terminating) and changes nothing', async () => {
+    await pipeline.create(admin, { info: ns, namespace: '', name: '' }, { metadata: { name: 'dry' } });
+    const dry = await pipeline.delete(admin, { info: ns, namespace: '', name: 'dry' }, { dryRun: true });
+    assert.equal(dry.pending, true);
+    assert.equal((dry.object.status as Record<string, unknown>).phase, 'Terminating');
+    assert.equal(typeof dry.object.metadata?.deletionTimestamp, 'string');
+    const stored = await pipeline.get(admin, { info: ns, namespace: '', name: 'dry' });
+    assert.equal((stored.status as Record<string, unknown>).phase, 'Active');
+    assert.equal(stored.metadata?.deletionTimestamp, undefined);
+    // Being deleted and held by spec.finalizers: it stays.
+    await pipeline.delete(admin, { info: ns, namespace: '', name: 'dry' });
+    const held = await pipeline.delete(admin, { info: ns, namespace: '', name: 'dry' }, { dryRun: true });
+    assert.equal(held.pending, true);
+  });
+
   test('a later delete that takes `orphan` away answers the namespace as still held by spec.finalizers', async () => {
     await pipeline.create(admin, { info: ns, namespace: '', name: '' }, { metadata: { name: 'orphan-then-background' } });
     await pipeline.delete(admin, { info: ns, namespace: '', name: 'orphan-then-background' }, { propagationPolicy: 'Orphan' });
