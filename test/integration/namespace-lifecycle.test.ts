@@ -141,10 +141,12 @@ describe('namespace lifecycle through the pipeline', () => {
   });
 
   test('a Terminating namespace without finalizers left goes on the next delete', async () => {
-    await pipeline.create(admin, { info: ns, namespace: '', name: '' }, { metadata: { name: 'twice' } });
+    // Something else (metadata.finalizers) holds it too; none may be added once it is deleted.
+    await pipeline.create(admin, { info: ns, namespace: '', name: '' }, { metadata: { name: 'twice', finalizers: ['example.com/meta'] } });
     const marked = await pipeline.delete(admin, { info: ns, namespace: '', name: 'twice' });
-    // Emptied through finalize while something else (metadata.finalizers) holds it.
-    const held = await pipeline.update(admin, { info: ns, namespace: '', name: 'twice' }, { ...marked.object, metadata: { ...marked.object.metadata, finalizers: ['example.com/meta'] } });
+    await refusal(pipeline.update(admin, { info: ns, namespace: '', name: 'twice' }, { ...marked.object, metadata: { ...marked.object.metadata, finalizers: ['example.com/meta', 'example.com/late'] } }), 'Invalid');
+    // Emptied through finalize while metadata.finalizers hold it.
+    const held = await pipeline.get(admin, { info: ns, namespace: '', name: 'twice' });
     const finalized = await pipeline.update(admin, { info: ns, namespace: '', name: 'twice', subresource: 'finalize' }, { ...held, spec: { finalizers: [] } });
     assert.deepEqual(finalized.metadata?.finalizers, ['example.com/meta']);
     const current = await pipeline.get(admin, { info: ns, namespace: '', name: 'twice' });
