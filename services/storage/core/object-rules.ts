@@ -138,8 +138,9 @@ export interface PreparedUpdate {
   /** The object to store. */
   object: KubeObject;
   /**
-   * True when the update removes the last finalizer of an object being deleted: it is stored,
-   * then deleted (kube's shouldDeleteDuringUpdate).
+   * True when the update leaves an object being deleted (its grace period over) with nothing
+   * holding it, its last finalizer taken away or none left: it is stored, then deleted (kube's
+   * ShouldDeleteDuringUpdate).
    */
   remove: boolean;
   /**
@@ -159,8 +160,8 @@ export interface PreparedUpdate {
  * (`deletion`: kube's graceful deletion and deletion finalizers) may set them, and its
  * generation is the one it carries (kube's BeforeDelete and markAsDeleting raise it); an update
  * of a delete that marks an object of a kind with its own mark (`kind.markForDeletion`: a
- * Namespace turns Terminating) stores that. An update that takes away the last hold of an
- * object being deleted (its finalizers, or its kind's `held`) removes it.
+ * Namespace turns Terminating) stores that. An update that leaves an object being deleted
+ * without a hold (its finalizers, or its kind's `held`) removes it.
  */
 export function prepareUpdate(current: KubeObject, next: KubeObject, rule: GenerationRule = 'allButMetadataAndStatus', deletion = false, kind?: KindDeletion): PreparedUpdate {
   const stored = current.metadata ?? {};
@@ -193,11 +194,9 @@ export function prepareUpdate(current: KubeObject, next: KubeObject, rule: Gener
     const own = kind?.markForDeletion?.(object);
     if (own !== undefined) object = { ...own, metadata };
   }
-  const remove =
-    beingDeleted(stored) &&
-    (stored.deletionGracePeriodSeconds ?? 0) === 0 &&
-    heldOnDeletion(current, kind) &&
-    !heldOnDeletion(object, kind);
+  // kube's ShouldDeleteDuringUpdate: whatever held it before (an object marked and left behind
+  // by a gateway that stopped between marking and removing was held by nothing).
+  const remove = beingDeleted(stored) && (stored.deletionGracePeriodSeconds ?? 0) === 0 && !heldOnDeletion(object, kind);
   // Everything but metadata is compared whatever the generation rule (a rule may look at the
   // spec only, or at nothing); metadata as it would be stored. The stored resourceVersion is
   // the key's revision, not content.
