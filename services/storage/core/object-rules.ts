@@ -7,6 +7,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { conflict, StatusError, type Qualified } from '../../../lib/errors.ts';
 import { isPlainObject, rfc3339, withResourceVersion, type KubeObject } from '../../../lib/kube.ts';
 import type { GenerationRule, KindDeletion } from '../../../lib/kinds/index.ts';
+import { generationOf, sameDesiredState as unchangedDesiredState } from '../../../lib/kinds/generation.ts';
 import type { Preconditions } from '../api.ts';
 import { parseUint64 } from '../../../lib/go-strconv.ts';
 import {
@@ -93,24 +94,6 @@ export function prepareCreate(object: KubeObject): Encoded {
   return encodeForStorage(object);
 }
 
-/** The part of an object whose change is a change of the desired state, per the kind's generation rule. */
-function desiredState(object: KubeObject, rule: GenerationRule): unknown {
-  switch (rule) {
-    case 'none':
-      return undefined;
-    case 'spec':
-      return object.spec;
-    case 'allButMetadataAndStatus': {
-      const { metadata: _m, status: _s, kind: _k, apiVersion: _a, ...rest } = object;
-      return rest;
-    }
-    case 'allButMetadata': {
-      const { metadata: _m, kind: _k, apiVersion: _a, ...rest } = object;
-      return rest;
-    }
-  }
-}
-
 /**
  * Whether a stored object is being deleted. JSON null is Go's nil *Time: an object stored with
  * `deletionTimestamp: null` (by another writer) is not being deleted.
@@ -129,10 +112,6 @@ function heldOnDeletion(object: KubeObject, kind: KindDeletion | undefined): boo
   return finalizersOf(object).length > 0 || kind?.held?.(object) === true;
 }
 
-function generationOf(object: KubeObject): number {
-  const generation = object.metadata?.generation;
-  return typeof generation === 'number' && Number.isSafeInteger(generation) ? generation : 0;
-}
 
 export interface PreparedUpdate {
   /** The object to store. */
@@ -167,7 +146,7 @@ export function prepareUpdate(current: KubeObject, next: KubeObject, rule: Gener
   const stored = current.metadata ?? {};
   const metadata: Record<string, unknown> = storedMetadata(next.metadata);
   const generation = generationOf(current);
-  const sameDesiredState = isDeepStrictEqual(desiredState(current, rule), desiredState(next, rule));
+  const sameDesiredState = unchangedDesiredState(current, next, rule);
   const nextGeneration = sameDesiredState ? generation : generation + 1;
   if (deletion) {
     const carried = generationOf(next);
