@@ -1,0 +1,507 @@
+/**
+ * kube's field manager (k8s.io/apimachinery/pkg/util/managedfields) over this library's
+ * structured-merge-diff walks: who owns which field of an object, recorded in
+ * `metadata.managedFields`, kept up to date on every write (Update) and used to merge and
+ * check server-side apply requests (Apply).
+ *
+ * The layers kube stacks are followed in their order: version check, the "before-first-apply"
+ * manager for an object with no managedFields, the cap of 10 Update managers
+ * ("ancient-changes"), manager identifiers per (manager, operation, apiVersion, subresource),
+ * times, the stripping of metadata fields nobody owns, then SMD's Updater. Not followed:
+ * kubectl's last-applied-configuration interplay (lastAppliedManager/Updater) and conversion
+ * between API versions (every version's field set is taken as is).
+ */
+import { StatusError, type StatusCause } from '../errors.ts';
+import { isPlainObject, type KubeObject } from '../kube.ts';
+import { decodeFieldsV1, FieldSet, FieldsV1Error, pathString } from './fieldpath.ts';
+import { compare, ensureNamedFieldsAreMembers, jsonEqual, merge, removeItems, toFieldSet, TypedError, type Comparison } from './typed.ts';
+import type { ApplyTypes, Atom } from './types.ts';
+
+/** metav1.ManagedFieldsEntry */
+export interface ManagedFieldsEntry {
+  manager: string;
+  operation: 'Apply' | 'Update';
+  apiVersion: string;
+  time?: string;
+  fieldsType?: 'FieldsV1';
+  fieldsV1?: Record<string, unknown>;
+  subresource?: string;
+}
+
+export interface FieldManagerOptions {
+  types: ApplyTypes;
+  apiVersion: string;
+  subresource: string;
+  /**
+   * Paths this endpoint resets (kube's ResetFieldsStrategy): ['status'] for the main resource of
+   * a kind with a status subresource; for /status everything but status is reset.
+   */
+  resetFields: readonly (readonly string[])[];
+  now: () => Date;
+  /** The kind, for the version check of apply configurations (kube's versionCheckManager). */
+  kind?: string;
+}
+
+/** One manager's fields (SMD VersionedSet). */
+interface Owned {
+  readonly set: FieldSet;
+  readonly apiVersion: string;
+  readonly applied: boolean;
+}
+
+/** Manager identifier -> owned fields, and the identifiers' times (kube's Managed). */
+interface Managed {
+  readonly fields: Map<string, Owned>;
+  readonly times: Map<string, string | undefined>;
+}
+
+const MAX_UPDATE_MANAGERS = 10;
+const ANCIENT_CHANGES = 'ancient-changes';
+const BEFORE_FIRST_APPLY = 'before-first-apply';
+const CURRENT_OPERATION = 'current-operation';
+
+/** kube's stripMetaManager set: fields no manager is recorded as owning. */
+const STRIP = FieldSet.of(
+  ['f:apiVersion'],
+  ['f:kind'],
+  ['f:metadata'],
+  ['f:metadata', 'f:name'],
+  ['f:metadata', 'f:namespace'],
+  ['f:metadata', 'f:creationTimestamp'],
+  ['f:metadata', 'f:selfLink'],
+  ['f:metadata', 'f:uid'],
+  ['f:metadata', 'f:clusterName'],
+  ['f:metadata', 'f:generation'],
+  ['f:metadata', 'f:managedFields'],
+  ['f:metadata', 'f:resourceVersion'],
+);
+
+/** SMD Conflict: a field another manager owns. */
+interface Conflict {
+  readonly manager: string;
+  readonly path: readonly string[];
+}
+
+class Conflicts extends Error {
+  readonly conflicts: readonly Conflict[];
+  constructor(conflicts: readonly Conflict[]) {
+    super('conflicts');
+    this.conflicts = conflicts;
+  }
+}
+
+/** kube's BuildManagerIdentifier: the entry without time and fields (and apiVersion for Apply), as JSON. */
+function managerIdentifier(e: { manager: string; operation: string; apiVersion?: string; subresource?: string }): string {
+  const id: Record<string, string> = {};
+  if (e.manager !== '') id.manager = e.manager;
+  if (e.operation !== '') id.operation = e.operation;
+  if (e.operation !== 'Apply' && e.apiVersion !== undefined && e.apiVersion !== '') id.apiVersion = e.apiVersion;
+  if (e.subresource !== undefined && e.subresource !== '') id.subresource = e.subresource;
+  return JSON.stringify(id);
+}
+
+interface Identity {
+  manager?: string;
+  operation?: string;
+  apiVersion?: string;
+  subresource?: string;
+}
+
+function parseIdentifier(id: string): Identity | undefined {
+  try {
+    const v = JSON.parse(id) as unknown;
+    return isPlainObject(v) ? (v as Identity) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** kube's printManager (internal/conflict.go). */
+function printManager(id: string): string {
+  const e = parseIdentifier(id);
+  if (e === undefined) return JSON.stringify(id);
+  let s = JSON.stringify(e.manager ?? '');
+  if (e.subresource !== undefined && e.subresource !== '') s += ` with subresource ${JSON.stringify(e.subresource)}`;
+  if (e.operation === 'Update') s += ` using ${e.apiVersion ?? ''}`;
+  return s;
+}
+
+/** kube's NewConflictError: 409 Conflict with one FieldManagerConflict cause per field. */
+function conflictError(conflicts: readonly Conflict[]): StatusError {
+  const causes: StatusCause[] = conflicts.map((c) => ({ reason: 'FieldManagerConflict', message: `conflict with ${printManager(c.manager)}`, field: pathString(c.path) }));
+  let message: string;
+  if (conflicts.length === 1) {
+    const c = conflicts[0]!;
+    message = `Apply failed with 1 conflict: conflict with ${printManager(c.manager)}: ${pathString(c.path)}`;
+  } else {
+    const byManager = new Map<string, string[]>();
+    for (const c of conflicts) {
+      const list = byManager.get(c.manager) ?? [];
+      list.push(pathString(c.path));
+      byManager.set(c.manager, list);
+    }
+    const lines: string[] = [];
+    for (const m of [...byManager.keys()].sort()) {
+      lines.push(`conflicts with ${printManager(m)}:`);
+      for (const p of byManager.get(m)!) lines.push(`- ${p}`);
+    }
+    message = `Apply failed with ${conflicts.length} conflicts: ${lines.join('\n')}`;
+  }
+  return new StatusError('Conflict', message, { causes });
+}
+
+function rfc3339(d: Date): string {
+  return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+function seconds(time: string | undefined): number {
+  if (time === undefined) return 0;
+  const t = Date.parse(time);
+  return Number.isNaN(t) ? 0 : Math.floor(t / 1000);
+}
+
+/**
+ * kube's DecodeManagedFields: the managers of `entries` (an object's metadata.managedFields).
+ * Throws an Error with kube's words when an entry is malformed.
+ */
+export function decodeManagedFields(entries: unknown): Managed {
+  const managed: Managed = { fields: new Map(), times: new Map() };
+  if (entries === undefined || entries === null) return managed;
+  if (!Array.isArray(entries)) throw new Error('managedFields must be a list');
+  entries.forEach((e: unknown, i) => {
+    if (!isPlainObject(e)) throw new Error(`managed fields entry ${i} is not an object`);
+    const operation = e.operation;
+    if (operation !== 'Apply' && operation !== 'Update') throw new Error('operation must be `Apply` or `Update`');
+    if (typeof e.apiVersion !== 'string' || e.apiVersion === '') throw new Error('apiVersion must not be empty');
+    if (e.fieldsType === undefined || e.fieldsType === '') throw new Error(`missing fieldsType in managed fields entry ${i}`);
+    if (e.fieldsType !== 'FieldsV1') throw new Error(`invalid fieldsType ${JSON.stringify(e.fieldsType)} in managed fields entry ${i}`);
+    for (const k of ['manager', 'subresource', 'time'] as const) {
+      if (e[k] !== undefined && e[k] !== null && typeof e[k] !== 'string') throw new Error(`${k} of managed fields entry ${i} must be a string`);
+    }
+    const id = managerIdentifier({ manager: (e.manager as string | undefined) ?? '', operation, apiVersion: e.apiVersion, subresource: (e.subresource as string | undefined) ?? '' });
+    let set: FieldSet;
+    try {
+      set = decodeFieldsV1(e.fieldsV1);
+    } catch (err) {
+      if (err instanceof FieldsV1Error) throw new Error(`error decoding versioned set from entry ${i}: error decoding set: ${err.message}`);
+      throw err;
+    }
+    managed.fields.set(id, { set, apiVersion: e.apiVersion, applied: operation === 'Apply' });
+    managed.times.set(id, (e.time as string | undefined) ?? undefined);
+  });
+  return managed;
+}
+
+/** kube's encodeManagedFields: the entries, sorted as kube sorts them; undefined when none. */
+function encodeManagedFields(managed: Managed): ManagedFieldsEntry[] | undefined {
+  if (managed.fields.size === 0) return undefined;
+  const out: ManagedFieldsEntry[] = [];
+  for (const [id, owned] of managed.fields) {
+    const e = parseIdentifier(id) ?? {};
+    const entry: ManagedFieldsEntry = { manager: e.manager ?? '', operation: owned.applied ? 'Apply' : ((e.operation as 'Update' | undefined) ?? 'Update'), apiVersion: owned.apiVersion };
+    const time = managed.times.get(id);
+    if (time !== undefined) entry.time = time;
+    entry.fieldsType = 'FieldsV1';
+    entry.fieldsV1 = owned.set.toFieldsV1();
+    if (e.subresource !== undefined && e.subresource !== '') entry.subresource = e.subresource;
+    out.push(entry);
+  }
+  return out.sort((p, q) => {
+    if (p.operation !== q.operation) return p.operation < q.operation ? -1 : 1;
+    const ps = seconds(p.time);
+    const qs = seconds(q.time);
+    if (ps !== qs) return ps - qs;
+    if (p.manager !== q.manager) return p.manager < q.manager ? -1 : 1;
+    if (p.apiVersion !== q.apiVersion) return p.apiVersion < q.apiVersion ? -1 : 1;
+    const pr = p.subresource ?? '';
+    const qr = q.subresource ?? '';
+    return pr < qr ? -1 : pr > qr ? 1 : 0;
+  });
+}
+
+/** kube's isResetManagedFields: `[]` or `[{}]` set by the client clears managedFields. */
+function isReset(entries: unknown): boolean {
+  if (!Array.isArray(entries)) return false;
+  if (entries.length === 0) return true;
+  return entries.length === 1 && isPlainObject(entries[0]) && Object.values(entries[0]).every((v) => v === undefined || v === null || v === '');
+}
+
+/** `object` without metadata.managedFields (a shallow copy). */
+function withoutManagedFields(object: KubeObject): KubeObject {
+  if (!isPlainObject(object.metadata) || !Object.hasOwn(object.metadata, 'managedFields')) return object;
+  const { managedFields: _dropped, ...metadata } = object.metadata;
+  return { ...object, metadata };
+}
+
+function withManagedFields(object: KubeObject, entries: ManagedFieldsEntry[] | undefined): KubeObject {
+  const base = withoutManagedFields(object);
+  if (entries === undefined) return base;
+  const metadata = isPlainObject(base.metadata) ? base.metadata : {};
+  return { ...base, metadata: { ...metadata, managedFields: entries } };
+}
+
+function cloneManaged(m: Managed): Managed {
+  return { fields: new Map(m.fields), times: new Map(m.times) };
+}
+
+/** `<namespace>/<name>; <group/version>, Kind=<kind>` (kube's objectGVKNN) for messages. */
+function objectGVKNN(o: KubeObject): string {
+  const meta = isPlainObject(o.metadata) ? o.metadata : {};
+  const ns = typeof meta.namespace === 'string' ? meta.namespace : '';
+  const name = typeof meta.name === 'string' ? meta.name : '';
+  const apiVersion = typeof o.apiVersion === 'string' ? o.apiVersion : '';
+  const gv = apiVersion.includes('/') ? apiVersion : `/${apiVersion}`;
+  return `${ns}/${name}; ${gv}, Kind=${typeof o.kind === 'string' ? o.kind : ''}`;
+}
+
+/**
+ * The field manager of one endpoint (kind, version, subresource); see the module comment. Pure
+ * (the time comes from `now`); inputs are not changed.
+ */
+export class FieldManager {
+  readonly #o: FieldManagerOptions;
+  readonly #root: Atom;
+  readonly #reset: FieldSet;
+
+  constructor(o: FieldManagerOptions) {
+    this.#o = o;
+    this.#root = o.types.root;
+    this.#reset = FieldSet.of(...o.resetFields.map((p) => p.map((f) => `f:${f}`)));
+  }
+
+  /**
+   * create/update/patch: newObject with metadata.managedFields updated for `manager` (operation
+   * Update), as kube's FieldManager.UpdateNoErrors (live undefined for create; a user-set
+   * managedFields is honoured, `[]` or `[{}]` clears them; at most 10 Update managers, the oldest
+   * merged into "ancient-changes"). Never throws for content: on failure the result has no
+   * managedFields, as kube's NoErrors does.
+   */
+  update(live: KubeObject | undefined, newObject: KubeObject, manager: string): KubeObject {
+    try {
+      return this.#update(live, newObject, manager);
+    } catch (err) {
+      if (err instanceof StatusError || err instanceof Error) return withoutManagedFields(newObject);
+      throw err;
+    }
+  }
+
+  #update(live: KubeObject | undefined, newObject: KubeObject, manager: string): KubeObject {
+    const liveEntries = live?.metadata?.managedFields;
+    const newEntries = newObject.metadata?.managedFields;
+    let managed: Managed;
+    const fromLive = (): Managed => {
+      try {
+        return decodeManagedFields(liveEntries);
+      } catch {
+        return { fields: new Map(), times: new Map() };
+      }
+    };
+    if (this.#o.subresource !== '') managed = fromLive();
+    else if (isReset(newEntries)) managed = { fields: new Map(), times: new Map() };
+    else {
+      let decoded: Managed | undefined;
+      try {
+        decoded = decodeManagedFields(newEntries);
+      } catch {
+        decoded = undefined;
+      }
+      managed = decoded === undefined || decoded.fields.size === 0 ? fromLive() : decoded;
+    }
+    const next = withoutManagedFields(newObject);
+    // skipNonAppliedManager: an existing object nobody tracks stays untracked until its first apply
+    const uid = live?.metadata?.uid;
+    if (managed.fields.size === 0 && typeof uid === 'string' && uid !== '') return next;
+    const updated = this.#updateManaged(live === undefined ? {} : withoutManagedFields(live), next, managed, manager);
+    return withManagedFields(next, encodeManagedFields(updated));
+  }
+
+  /** capManagers(buildManagerInfo(managedFieldsUpdater(stripMeta(structured Update)))). */
+  #updateManaged(live: KubeObject, next: KubeObject, managed: Managed, manager: string): Managed {
+    const id = managerIdentifier({ manager: manager === '' ? 'unknown' : manager, operation: 'Update', apiVersion: this.#o.apiVersion, subresource: this.#o.subresource });
+    const m = cloneManaged(managed);
+    this.#structuredUpdate(live, next, m, CURRENT_OPERATION);
+    strip(m, CURRENT_OPERATION);
+    const current = m.fields.get(CURRENT_OPERATION);
+    if (current !== undefined) {
+      m.fields.delete(CURRENT_OPERATION);
+      const previous = m.fields.get(id);
+      m.fields.set(id, { set: previous === undefined ? current.set : current.set.union(previous.set), apiVersion: current.apiVersion, applied: current.applied });
+      m.times.set(id, rfc3339(this.#o.now()));
+    }
+    m.times.delete(CURRENT_OPERATION);
+    capUpdateManagers(m);
+    return m;
+  }
+
+  /** SMD Updater.Update. */
+  #structuredUpdate(live: KubeObject, next: KubeObject, m: Managed, workflow: string): void {
+    const cmp = this.#updateOthers(live, next, m, workflow, true);
+    const prev = m.fields.get(workflow)?.set ?? new FieldSet();
+    const set = prev.difference(cmp.removed).union(cmp.modified).union(cmp.added).recursiveDifference(this.#reset);
+    if (set.empty()) m.fields.delete(workflow);
+    else m.fields.set(workflow, { set, apiVersion: this.#o.apiVersion, applied: false });
+  }
+
+  /** SMD Updater.update: other managers lose changed and removed fields (or conflicts are thrown). */
+  #updateOthers(live: unknown, next: unknown, m: Managed, workflow: string, force: boolean): Comparison {
+    const raw = compare(live, next, this.#root);
+    const cmp: Comparison = { added: raw.added.recursiveDifference(this.#reset), modified: raw.modified.recursiveDifference(this.#reset), removed: raw.removed.recursiveDifference(this.#reset) };
+    const changed = cmp.modified.union(cmp.added);
+    const conflicts = new Map<string, FieldSet>();
+    if (!changed.empty()) {
+      for (const [id, owned] of m.fields) {
+        if (id === workflow) continue;
+        const c = owned.set.intersection(changed);
+        if (!c.empty()) conflicts.set(id, c);
+      }
+    }
+    if (!force && conflicts.size > 0) {
+      const list: Conflict[] = [];
+      for (const id of [...conflicts.keys()].sort()) conflicts.get(id)!.iterate((path) => list.push({ manager: id, path }));
+      throw new Conflicts(list);
+    }
+    for (const [id, c] of conflicts) {
+      const owned = m.fields.get(id)!;
+      m.fields.set(id, { ...owned, set: owned.set.difference(c) });
+    }
+    if (!cmp.removed.empty()) {
+      for (const [id, owned] of m.fields) if (id !== workflow) m.fields.set(id, { ...owned, set: owned.set.difference(cmp.removed) });
+    }
+    for (const [id, owned] of m.fields) {
+      if (owned.set.empty()) {
+        m.fields.delete(id);
+        m.times.delete(id);
+      }
+    }
+    return cmp;
+  }
+
+  /**
+   * apply: `applied` (the apply configuration, already decoded from YAML/JSON) merged into live
+   * (undefined = create), managedFields updated (operation Apply). Throws StatusError Conflict
+   * (409) with kube's message and causes (reason FieldManagerConflict) unless `force`; fields the
+   * manager applied before and no longer applies are removed when nobody else owns them.
+   * BadRequest for a configuration of another version/kind or one that sets managedFields.
+   */
+  apply(live: KubeObject | undefined, applied: KubeObject, manager: string, force: boolean): KubeObject {
+    let managed: Managed;
+    try {
+      managed = decodeManagedFields(live?.metadata?.managedFields);
+    } catch (err) {
+      throw new StatusError('InternalError', `failed to decode managed fields: ${(err as Error).message}`);
+    }
+    if (this.#o.kind !== undefined && (applied.apiVersion !== this.#o.apiVersion || applied.kind !== this.#o.kind)) {
+      throw new StatusError('BadRequest', `invalid object type: ${gvkString(applied)}`);
+    }
+    const liveObject = live === undefined ? {} : withoutManagedFields(live);
+    let m = managed;
+    if (m.fields.size === 0) {
+      // skipNonAppliedManager: what the object holds so far goes to "before-first-apply"
+      m = this.#updateManaged({}, liveObject, m, BEFORE_FIRST_APPLY);
+    } else m = cloneManaged(m);
+    const id = managerIdentifier({ manager: manager === '' ? 'unknown' : manager, operation: 'Apply', subresource: this.#o.subresource });
+    const merged = this.#structuredApply(liveObject, applied, m, id, force);
+    strip(m, id);
+    if (merged === undefined) return withManagedFields(liveObject, encodeManagedFields(m));
+    m.times.set(id, rfc3339(this.#o.now()));
+    return withManagedFields(merged as KubeObject, encodeManagedFields(m));
+  }
+
+  /** structuredMergeManager.Apply + SMD Updater.Apply: the merged object, or undefined when unchanged. */
+  #structuredApply(live: KubeObject, applied: KubeObject, m: Managed, id: string, force: boolean): KubeObject | undefined {
+    if (applied.apiVersion !== this.#o.apiVersion) {
+      throw new StatusError('BadRequest', `Incorrect version specified in apply patch. Specified patch version: ${String(applied.apiVersion ?? '')}, expected: ${this.#o.apiVersion}`);
+    }
+    if (isPlainObject(applied.metadata) && applied.metadata.managedFields !== undefined) {
+      throw new StatusError('BadRequest', 'metadata.managedFields must be nil');
+    }
+    let configSet: FieldSet;
+    try {
+      configSet = toFieldSet(applied, this.#root, true);
+    } catch (err) {
+      if (err instanceof TypedError) throw new StatusError('InternalError', `failed to create typed patch object (${objectGVKNN(applied)}): ${err.message}`);
+      throw err;
+    }
+    const root = this.#root;
+    let merged: unknown = merge(live, applied, root) ?? {};
+    const last = m.fields.get(id);
+    m.fields.set(id, { set: configSet.recursiveDifference(this.#reset), apiVersion: this.#o.apiVersion, applied: true });
+    merged = prune(merged, m, last?.set, root);
+    try {
+      this.#updateOthers(live, merged, m, id, force);
+    } catch (err) {
+      if (err instanceof Conflicts) throw conflictError(err.conflicts);
+      throw err;
+    }
+    if (jsonEqual(live, merged)) return undefined;
+    return merged as KubeObject;
+  }
+}
+
+function gvkString(o: KubeObject): string {
+  const apiVersion = typeof o.apiVersion === 'string' ? o.apiVersion : '';
+  const gv = apiVersion.includes('/') ? apiVersion : `/${apiVersion}`;
+  return `${gv}, Kind=${typeof o.kind === 'string' ? o.kind : ''}`;
+}
+
+/** kube's stripMetaManager.stripFields. */
+function strip(m: Managed, id: string): void {
+  const owned = m.fields.get(id);
+  if (owned === undefined) return;
+  const set = owned.set.difference(STRIP);
+  if (set.empty()) {
+    m.fields.delete(id);
+  } else m.fields.set(id, { ...owned, set });
+}
+
+/** SMD Updater.prune: fields `id` applied last time and no longer applies, unless someone else owns them. */
+function prune(merged: unknown, m: Managed, last: FieldSet | undefined, root: Atom): unknown {
+  if (last === undefined || last.empty()) return merged;
+  const lastNamed = ensureNamedFieldsAreMembers(last, root);
+  let pruned = removeItems(merged, lastNamed, root) ?? {};
+  // addBackOwnedItems: everything any manager owns stays
+  let owned = new FieldSet();
+  for (const o of m.fields.values()) owned = owned.union(o.set);
+  const mergedSet = ensureNamedFieldsAreMembers(toFieldSet(merged, root), root);
+  const prunedSet = ensureNamedFieldsAreMembers(toFieldSet(pruned, root), root);
+  pruned = removeItems(merged, mergedSet.difference(prunedSet.union(ensureNamedFieldsAreMembers(owned, root))), root) ?? {};
+  // addBackDanglingItems: only fields the manager applied last time are removed
+  const prunedSet2 = ensureNamedFieldsAreMembers(toFieldSet(pruned, root), root);
+  return removeItems(merged, mergedSet.difference(prunedSet2).intersection(lastNamed), root) ?? {};
+}
+
+/** kube's capManagersManager: past 10 Update managers, the oldest merge into "ancient-changes" per version. */
+function capUpdateManagers(m: Managed): void {
+  const updaters = [...m.fields].filter(([, o]) => !o.applied).map(([id]) => id);
+  if (updaters.length <= MAX_UPDATE_MANAGERS) return;
+  updaters.sort((a, b) => {
+    const sa = seconds(m.times.get(a));
+    const sb = seconds(m.times.get(b));
+    if (sa !== sb) return sa - sb;
+    return a < b ? -1 : a > b ? 1 : 0;
+  });
+  const firstOfVersion = new Map<string, string>();
+  let length = updaters.length;
+  for (let i = 0; i < updaters.length && length > MAX_UPDATE_MANAGERS; i++) {
+    const id = updaters[i]!;
+    const owned = m.fields.get(id)!;
+    const time = m.times.get(id);
+    const version = owned.apiVersion;
+    const bucket = managerIdentifier({ manager: ANCIENT_CHANGES, operation: 'Update', apiVersion: version });
+    const first = firstOfVersion.get(version);
+    if (first === undefined) {
+      firstOfVersion.set(version, id);
+      continue;
+    }
+    if (!m.fields.has(bucket)) {
+      const s = m.fields.get(first)!;
+      m.fields.delete(first);
+      m.fields.set(bucket, s);
+    }
+    m.fields.set(bucket, { set: owned.set.union(m.fields.get(bucket)!.set), apiVersion: owned.apiVersion, applied: owned.applied });
+    m.fields.delete(id);
+    m.times.delete(id);
+    length--;
+    m.times.set(bucket, time);
+  }
+}
