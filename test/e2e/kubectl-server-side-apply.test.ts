@@ -67,7 +67,7 @@ for (const version of VERSIONS) {
       let object = await get(name);
       assert.deepEqual(object.data, { a: '1', b: '2', c: '3' });
       assert.deepEqual(managers(object), ['one/Apply']);
-      assert.deepEqual(fieldsOf(object, 'one'), { 'f:data': { '.': {}, 'f:a': {}, 'f:b': {}, 'f:c': {} } });
+      assert.deepEqual(fieldsOf(object, 'one'), { 'f:data': { 'f:a': {}, 'f:b': {}, 'f:c': {} } });
       // Without --show-managed-fields kubectl leaves them out.
       assert.equal((await get(name, false)).metadata.managedFields, undefined);
 
@@ -85,15 +85,15 @@ for (const version of VERSIONS) {
       object = await get(name);
       assert.deepEqual(object.data, { a: '1', b: 'two', c: '3', d: '4' });
       assert.deepEqual(managers(object), ['one/Apply', 'two/Apply']);
-      assert.deepEqual(fieldsOf(object, 'one'), { 'f:data': { '.': {}, 'f:a': {}, 'f:c': {} } }, 'one lost b');
-      assert.deepEqual(fieldsOf(object, 'two'), { 'f:data': { '.': {}, 'f:b': {}, 'f:d': {} } });
+      assert.deepEqual(fieldsOf(object, 'one'), { 'f:data': { 'f:a': {}, 'f:c': {} } }, 'one lost b');
+      assert.deepEqual(fieldsOf(object, 'two'), { 'f:data': { 'f:b': {}, 'f:d': {} } });
 
       // one drops c (nobody else owns it: removed) and b (now two's: it stays).
       const dropped = await kubectl(['apply', '--server-side', '--field-manager=one', '-f', '-'], { input: configMap(name, { a: '1' }) });
       assert.equal(dropped.code, 0, dropped.stderr);
       object = await get(name);
       assert.deepEqual(object.data, { a: '1', b: 'two', d: '4' });
-      assert.deepEqual(fieldsOf(object, 'one'), { 'f:data': { '.': {}, 'f:a': {} } });
+      assert.deepEqual(fieldsOf(object, 'one'), { 'f:data': { 'f:a': {} } });
     });
 
     test('--dry-run=server applies nothing: neither a create nor a change', async () => {

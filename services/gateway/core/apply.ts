@@ -46,14 +46,15 @@ export function decodeApplyBody(body: Buffer, reserve: (bytes: number) => void):
 
 /**
  * The strict errors of an apply configuration per fieldValidation, as kube's apply patcher:
- * Strict refuses them (400 `error strict decoding YAML: ...`), Warn returns them as warnings,
- * Ignore drops them.
+ * Strict refuses them (400 `error strict decoding YAML: ...`), Warn returns them as warnings (a
+ * finding a line), Ignore drops them.
  */
 export function checkApplyStrictErrors(strictErrors: readonly string[], fieldValidation: FieldValidation): string[] {
   if (strictErrors.length === 0 || fieldValidation === 'Ignore') return [];
   const text = `error converting YAML to JSON: ${strictErrors.join('\n')}`;
   if (fieldValidation === 'Strict') throw badRequest(`error strict decoding YAML: ${text}`);
-  return [text];
+  // A warning a line, as kube's parseYAMLWarnings splits go-yaml's list of errors.
+  return strictErrors.flatMap((e) => e.replace(/^yaml: unmarshal errors:\n/, '').split('\n').map((line) => line.trim()));
 }
 
 /** A strict decoding finding (`unknown field "spec.x"`) as structured-merge-diff words it (`.spec.x: field not declared in schema`). */
