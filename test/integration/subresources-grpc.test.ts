@@ -124,7 +124,7 @@ test('server-side apply through Resources.Patch (PATCH_TYPE_APPLY): creates, con
   const configmaps = (name = ''): ResourceRef => ({ group: '', version: 'v1', resource: 'configmaps', namespace: 'default', name, subresource: '' });
   const apply = (data: Record<string, string>, fieldManager: string, force = false) => ({
     ref: configmaps('applied'),
-    type: 'PATCH_TYPE_APPLY',
+    type: 'PATCH_TYPE_APPLY' as const,
     patch: json({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'applied' }, data }),
     fieldManager,
     force,
@@ -143,7 +143,7 @@ test('server-side apply through Resources.Patch (PATCH_TYPE_APPLY): creates, con
   // /status, as the admission service admits it remotely: only the status is written, by its own manager.
   const body = { apiVersion: 'example.test/v1', kind: 'Replicator', metadata: { name: 's' }, spec: { replicas: 1, selector: { matchLabels: { app: 's' } } } };
   await unary(client, 'create', { ref: replicators(), object: json(body), fieldManager: 'creator' }, admin);
-  const status = { ref: replicators('s', 'status'), type: 'PATCH_TYPE_APPLY', patch: json({ ...body, spec: { replicas: 5 }, status: { replicas: 3 } }), fieldManager: 'controller' };
+  const status = { ref: replicators('s', 'status'), type: 'PATCH_TYPE_APPLY' as const, patch: json({ ...body, spec: { replicas: 5 }, status: { replicas: 3 } }), fieldManager: 'controller' };
   const applied = parse((await unary(client, 'patch', status, admin)).object);
   assert.deepEqual([(applied.spec as Record<string, unknown>).replicas, applied.status], [1, { replicas: 3 }]);
   assert.deepEqual(managers(applied), ['controller/Apply/status', 'creator/Update/']);
