@@ -12,6 +12,7 @@
  * A {@link FieldSet} is SMD's Set: `members` (paths that end here) and `children` (paths that go
  * on). Sets are immutable once built by the operations here; builders mutate only fresh sets.
  */
+import { StatusError } from '../errors.ts';
 import { isPlainObject, MAX_JSON_DEPTH } from '../kube.ts';
 
 /** Go's encoding/json of a decoded JSON value: map keys sorted, `<`, `>`, `&`, U+2028/9 escaped. */
@@ -289,16 +290,23 @@ export class FieldSet {
     return out;
   }
 
+  /** This set without `other`'s paths; this very set when nothing is taken away. */
   difference(other: FieldSet): FieldSet {
     if (other.empty() || this.empty()) return this;
     const out = new FieldSet();
-    for (const m of this.members) if (!other.members.has(m)) out.members.add(m);
+    let same = true;
+    for (const m of this.members) {
+      if (!other.members.has(m)) out.members.add(m);
+      else same = false;
+    }
     for (const [pe, c] of this.children) {
       const o = other.children.get(pe);
       const d = o === undefined ? c : c.difference(o);
+      if (d !== c) same = false;
       if (!d.empty()) out.children.set(pe, d);
+      else same = false;
     }
-    return out;
+    return same ? this : out;
   }
 
   intersection(other: FieldSet): FieldSet {
@@ -351,12 +359,17 @@ export class FieldSet {
 
   private emit(includeSelf: boolean): Record<string, unknown> {
     const out: Record<string, unknown> = {};
-    const nonEmptyChildren = [...this.children].filter(([, c]) => !c.empty());
-    if (includeSelf && (this.members.size > 0 || nonEmptyChildren.length > 0)) out['.'] = {};
-    const childMap = new Map(nonEmptyChildren);
-    for (const pe of sortElements(new Set([...this.members, ...childMap.keys()]))) {
-      const c = childMap.get(pe);
-      out[pe] = c === undefined ? {} : c.emit(this.members.has(pe));
+    let keys: string[];
+    if (this.children.size === 0) keys = sortElements(this.members);
+    else {
+      const all = new Set(this.members);
+      for (const [pe, c] of this.children) if (!c.empty()) all.add(pe);
+      keys = sortElements(all);
+    }
+    if (includeSelf && keys.length > 0) out['.'] = {};
+    for (const pe of keys) {
+      const c = this.children.get(pe);
+      out[pe] = c === undefined || c.empty() ? {} : c.emit(this.members.has(pe));
     }
     return out;
   }
@@ -364,10 +377,10 @@ export class FieldSet {
 
 const EMPTY = new FieldSet();
 
-/** Why a FieldsV1 value does not decode. */
-export class FieldsV1Error extends Error {
+/** Why a FieldsV1 value does not decode (a 400: managedFields come from clients). */
+export class FieldsV1Error extends StatusError {
   constructor(message: string) {
-    super(message);
+    super('BadRequest', message);
     this.name = 'FieldsV1Error';
   }
 }

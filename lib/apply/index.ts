@@ -9,6 +9,6 @@
  * - field sets and the FieldsV1 encoding ({@link FieldSet}, {@link decodeFieldsV1}).
  */
 export { applyTypesOf, ApplyTypes, DEDUCED, UNTYPED, type Atom, type GoFactsOf, type ListAtom, type MapAtom } from './types.ts';
-export { FieldManager, decodeManagedFields, type FieldManagerOptions, type ManagedFieldsEntry } from './manager.ts';
+export { FieldManager, capManagedFields, conflictError, decodeManagedFields, type Conflict, type FieldManagerOptions, type ManagedFieldsEntry } from './manager.ts';
 export { FieldSet, FieldsV1Error, decodeFieldsV1, pathString, type DecodeLimits } from './fieldpath.ts';
 export { compare, merge, removeItems, toFieldSet, TypedError, type Comparison } from './typed.ts';

@@ -38,6 +38,8 @@ export interface FieldManagerOptions {
    */
   resetFields: readonly (readonly string[])[];
   now: () => Date;
+  /** kube's cap of Update managers (10); the oldest merge into "ancient-changes". */
+  maxUpdateManagers?: number;
   /** The kind, for the version check of apply configurations (kube's versionCheckManager). */
   kind?: string;
 }
@@ -53,6 +55,8 @@ interface Owned {
 interface Managed {
   readonly fields: Map<string, Owned>;
   readonly times: Map<string, string | undefined>;
+  /** The stored FieldsV1 a set was decoded from, written again as is while the set is unchanged. */
+  readonly encoded: WeakMap<FieldSet, Record<string, unknown>>;
 }
 
 const MAX_UPDATE_MANAGERS = 10;
@@ -77,7 +81,7 @@ const STRIP = FieldSet.of(
 );
 
 /** SMD Conflict: a field another manager owns. */
-interface Conflict {
+export interface Conflict {
   readonly manager: string;
   readonly path: readonly string[];
 }
@@ -104,6 +108,7 @@ interface Identity {
   manager?: string;
   operation?: string;
   apiVersion?: string;
+  time?: string;
   subresource?: string;
 }
 
@@ -122,12 +127,16 @@ function printManager(id: string): string {
   if (e === undefined) return JSON.stringify(id);
   let s = JSON.stringify(e.manager ?? '');
   if (e.subresource !== undefined && e.subresource !== '') s += ` with subresource ${JSON.stringify(e.subresource)}`;
-  if (e.operation === 'Update') s += ` using ${e.apiVersion ?? ''}`;
-  return s;
+  if (e.operation !== 'Update') return s;
+  const t = e.time === undefined ? Number.NaN : Date.parse(e.time);
+  return Number.isNaN(t) ? `${s} using ${e.apiVersion ?? ''}` : `${s} using ${e.apiVersion ?? ''} at ${rfc3339(new Date(t))}`;
 }
 
-/** kube's NewConflictError: 409 Conflict with one FieldManagerConflict cause per field. */
-function conflictError(conflicts: readonly Conflict[]): StatusError {
+/**
+ * kube's NewConflictError: 409 Conflict with one FieldManagerConflict cause per field; each
+ * conflict names the manager by its identifier (the JSON of its entry without fields).
+ */
+export function conflictError(conflicts: readonly Conflict[]): StatusError {
   const causes: StatusCause[] = conflicts.map((c) => ({ reason: 'FieldManagerConflict', message: `conflict with ${printManager(c.manager)}`, field: pathString(c.path) }));
   let message: string;
   if (conflicts.length === 1) {
@@ -162,30 +171,33 @@ function seconds(time: string | undefined): number {
 
 /**
  * kube's DecodeManagedFields: the managers of `entries` (an object's metadata.managedFields).
- * Throws an Error with kube's words when an entry is malformed.
+ * Throws a StatusError BadRequest with kube's words when an entry is malformed. `stored`:
+ * the entries were written by this library (their FieldsV1 is written back as is while unchanged).
  */
-export function decodeManagedFields(entries: unknown): Managed {
-  const managed: Managed = { fields: new Map(), times: new Map() };
+export function decodeManagedFields(entries: unknown, stored = false): Managed {
+  const managed: Managed = emptyManaged();
   if (entries === undefined || entries === null) return managed;
-  if (!Array.isArray(entries)) throw new Error('managedFields must be a list');
+  if (!Array.isArray(entries)) throw new StatusError('BadRequest', 'managedFields must be a list');
   entries.forEach((e: unknown, i) => {
-    if (!isPlainObject(e)) throw new Error(`managed fields entry ${i} is not an object`);
+    if (!isPlainObject(e)) throw new StatusError('BadRequest', `managed fields entry ${i} is not an object`);
     const operation = e.operation;
-    if (operation !== 'Apply' && operation !== 'Update') throw new Error('operation must be `Apply` or `Update`');
-    if (typeof e.apiVersion !== 'string' || e.apiVersion === '') throw new Error('apiVersion must not be empty');
-    if (e.fieldsType === undefined || e.fieldsType === '') throw new Error(`missing fieldsType in managed fields entry ${i}`);
-    if (e.fieldsType !== 'FieldsV1') throw new Error(`invalid fieldsType ${JSON.stringify(e.fieldsType)} in managed fields entry ${i}`);
+    if (operation !== 'Apply' && operation !== 'Update') throw new StatusError('BadRequest', 'operation must be `Apply` or `Update`');
+    if (typeof e.apiVersion !== 'string' || e.apiVersion === '') throw new StatusError('BadRequest', 'apiVersion must not be empty');
+    if (e.fieldsType === undefined || e.fieldsType === '') throw new StatusError('BadRequest', `missing fieldsType in managed fields entry ${i}`);
+    if (e.fieldsType !== 'FieldsV1') throw new StatusError('BadRequest', `invalid fieldsType ${JSON.stringify(e.fieldsType)} in managed fields entry ${i}`);
     for (const k of ['manager', 'subresource', 'time'] as const) {
-      if (e[k] !== undefined && e[k] !== null && typeof e[k] !== 'string') throw new Error(`${k} of managed fields entry ${i} must be a string`);
+      if (e[k] !== undefined && e[k] !== null && typeof e[k] !== 'string') throw new StatusError('BadRequest', `${k} of managed fields entry ${i} must be a string`);
     }
     const id = managerIdentifier({ manager: (e.manager as string | undefined) ?? '', operation, apiVersion: e.apiVersion, subresource: (e.subresource as string | undefined) ?? '' });
     let set: FieldSet;
     try {
       set = decodeFieldsV1(e.fieldsV1);
     } catch (err) {
-      if (err instanceof FieldsV1Error) throw new Error(`error decoding versioned set from entry ${i}: error decoding set: ${err.message}`);
+      if (err instanceof FieldsV1Error) throw new StatusError('BadRequest', `error decoding versioned set from entry ${i}: error decoding set: ${err.message}`);
       throw err;
     }
+    // a stored object's FieldsV1 was written by this library: canonical, so reusable as is
+    if (stored && isPlainObject(e.fieldsV1)) managed.encoded.set(set, e.fieldsV1);
     managed.fields.set(id, { set, apiVersion: e.apiVersion, applied: operation === 'Apply' });
     managed.times.set(id, (e.time as string | undefined) ?? undefined);
   });
@@ -202,7 +214,7 @@ function encodeManagedFields(managed: Managed): ManagedFieldsEntry[] | undefined
     const time = managed.times.get(id);
     if (time !== undefined) entry.time = time;
     entry.fieldsType = 'FieldsV1';
-    entry.fieldsV1 = owned.set.toFieldsV1();
+    entry.fieldsV1 = managed.encoded.get(owned.set) ?? owned.set.toFieldsV1();
     if (e.subresource !== undefined && e.subresource !== '') entry.subresource = e.subresource;
     out.push(entry);
   }
@@ -241,7 +253,11 @@ function withManagedFields(object: KubeObject, entries: ManagedFieldsEntry[] | u
 }
 
 function cloneManaged(m: Managed): Managed {
-  return { fields: new Map(m.fields), times: new Map(m.times) };
+  return { fields: new Map(m.fields), times: new Map(m.times), encoded: m.encoded };
+}
+
+function emptyManaged(): Managed {
+  return { fields: new Map(), times: new Map(), encoded: new WeakMap() };
 }
 
 /** `<namespace>/<name>; <group/version>, Kind=<kind>` (kube's objectGVKNN) for messages. */
@@ -291,17 +307,18 @@ export class FieldManager {
     let managed: Managed;
     const fromLive = (): Managed => {
       try {
-        return decodeManagedFields(liveEntries);
+        return decodeManagedFields(liveEntries, true);
       } catch {
-        return { fields: new Map(), times: new Map() };
+        return emptyManaged();
       }
     };
     if (this.#o.subresource !== '') managed = fromLive();
-    else if (isReset(newEntries)) managed = { fields: new Map(), times: new Map() };
+    else if (isReset(newEntries)) managed = emptyManaged();
     else {
       let decoded: Managed | undefined;
       try {
-        decoded = decodeManagedFields(newEntries);
+        // the live entries sent back unchanged (the usual update and patch) are as trusted as the live ones
+        decoded = decodeManagedFields(newEntries, newEntries === liveEntries || jsonEqual(newEntries, liveEntries));
       } catch {
         decoded = undefined;
       }
@@ -329,7 +346,7 @@ export class FieldManager {
       m.times.set(id, rfc3339(this.#o.now()));
     }
     m.times.delete(CURRENT_OPERATION);
-    capUpdateManagers(m);
+    capUpdateManagers(m, this.#o.maxUpdateManagers ?? MAX_UPDATE_MANAGERS);
     return m;
   }
 
@@ -381,14 +398,17 @@ export class FieldManager {
    * (undefined = create), managedFields updated (operation Apply). Throws StatusError Conflict
    * (409) with kube's message and causes (reason FieldManagerConflict) unless `force`; fields the
    * manager applied before and no longer applies are removed when nobody else owns them.
-   * BadRequest for a configuration of another version/kind or one that sets managedFields.
+   * BadRequest for a configuration of another version/kind or one that sets managedFields;
+   * InternalError (kube's words) for one whose lists do not fit the schema. The result is a
+   * new object (nothing shared with `live` or `applied`).
    */
   apply(live: KubeObject | undefined, applied: KubeObject, manager: string, force: boolean): KubeObject {
     let managed: Managed;
     try {
-      managed = decodeManagedFields(live?.metadata?.managedFields);
+      managed = decodeManagedFields(live?.metadata?.managedFields, true);
     } catch (err) {
-      throw new StatusError('InternalError', `failed to decode managed fields: ${(err as Error).message}`);
+      if (!(err instanceof StatusError)) throw err;
+      throw new StatusError('InternalError', `failed to decode managed fields: ${err.message}`);
     }
     if (this.#o.kind !== undefined && (applied.apiVersion !== this.#o.apiVersion || applied.kind !== this.#o.kind)) {
       throw new StatusError('BadRequest', `invalid object type: ${gvkString(applied)}`);
@@ -402,9 +422,10 @@ export class FieldManager {
     const id = managerIdentifier({ manager: manager === '' ? 'unknown' : manager, operation: 'Apply', subresource: this.#o.subresource });
     const merged = this.#structuredApply(liveObject, applied, m, id, force);
     strip(m, id);
-    if (merged === undefined) return withManagedFields(liveObject, encodeManagedFields(m));
+    // the result shares no value with live or the configuration: callers may change it in place
+    if (merged === undefined) return withManagedFields(structuredClone(liveObject), encodeManagedFields(m));
     m.times.set(id, rfc3339(this.#o.now()));
-    return withManagedFields(merged as KubeObject, encodeManagedFields(m));
+    return withManagedFields(structuredClone(merged), encodeManagedFields(m));
   }
 
   /** structuredMergeManager.Apply + SMD Updater.Apply: the merged object, or undefined when unchanged. */
@@ -471,9 +492,9 @@ function prune(merged: unknown, m: Managed, last: FieldSet | undefined, root: At
 }
 
 /** kube's capManagersManager: past 10 Update managers, the oldest merge into "ancient-changes" per version. */
-function capUpdateManagers(m: Managed): void {
+function capUpdateManagers(m: Managed, max: number): void {
   const updaters = [...m.fields].filter(([, o]) => !o.applied).map(([id]) => id);
-  if (updaters.length <= MAX_UPDATE_MANAGERS) return;
+  if (updaters.length <= max) return;
   updaters.sort((a, b) => {
     const sa = seconds(m.times.get(a));
     const sb = seconds(m.times.get(b));
@@ -482,7 +503,7 @@ function capUpdateManagers(m: Managed): void {
   });
   const firstOfVersion = new Map<string, string>();
   let length = updaters.length;
-  for (let i = 0; i < updaters.length && length > MAX_UPDATE_MANAGERS; i++) {
+  for (let i = 0; i < updaters.length && length > max; i++) {
     const id = updaters[i]!;
     const owned = m.fields.get(id)!;
     const time = m.times.get(id);
@@ -504,4 +525,11 @@ function capUpdateManagers(m: Managed): void {
     length--;
     m.times.set(bucket, time);
   }
+}
+
+/** `entries` with kube's cap of `max` Update managers applied (capManagersManager.capUpdateManagers). */
+export function capManagedFields(entries: readonly ManagedFieldsEntry[], max: number): ManagedFieldsEntry[] | undefined {
+  const m = decodeManagedFields(entries);
+  capUpdateManagers(m, max);
+  return encodeManagedFields(m);
 }

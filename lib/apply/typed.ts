@@ -7,6 +7,7 @@
  * Each walk visits every node once (list items are indexed by their path element in a Map), so
  * work is linear in the size of the values (and of the set, for removals).
  */
+import { StatusError } from '../errors.ts';
 import { isPlainObject } from '../kube.ts';
 import { FieldSet, fieldElement, keyElement, pathString, valueElement } from './fieldpath.ts';
 import { DEDUCED, type Atom, type ListAtom, type MapAtom } from './types.ts';
@@ -15,9 +16,9 @@ type Json = unknown;
 type JsonMap = Record<string, Json>;
 
 /** A type error of a value (SMD's ValidationError): where, and what. */
-export class TypedError extends Error {
+export class TypedError extends StatusError {
   constructor(message: string) {
-    super(message);
+    super('BadRequest', message);
     this.name = 'TypedError';
   }
 }
