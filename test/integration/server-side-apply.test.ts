@@ -150,6 +150,11 @@ describe('server-side apply through the pipeline', () => {
     assert.equal((await refusal(pipeline.apply(admin, cm('e'), managed, { fieldManager: 'm' }), 'BadRequest')).message, 'metadata.managedFields must be nil');
     const otherName = await refusal(pipeline.apply(admin, cm('e'), configMapApply('f', { x: '1' }), { fieldManager: 'm' }), 'BadRequest');
     assert.equal(otherName.message, 'the name of the object (f) does not match the name on the URL (e)');
+    // A field the schema does not declare, or a value of another type: the typed conversion fails (400 here; see core/apply.ts).
+    const unknown = { object: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'e' }, data: { x: '1' }, bogus: 1 }, strictErrors: [] };
+    assert.equal((await refusal(pipeline.apply(admin, cm('e'), unknown, { fieldManager: 'm' }), 'BadRequest')).message, 'failed to create typed patch object (/e; /v1, Kind=ConfigMap): .bogus: field not declared in schema');
+    const mistyped = { object: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'e' }, data: 'x' }, strictErrors: [] };
+    assert.match((await refusal(pipeline.apply(admin, cm('e'), mistyped, { fieldManager: 'm' }), 'BadRequest')).message, /^failed to create typed patch object \(\/e; \/v1, Kind=ConfigMap\): /);
     await refusal(pipeline.get(admin, cm('e')), 'NotFound');
   });
 

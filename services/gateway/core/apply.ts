@@ -66,8 +66,11 @@ function undeclared(finding: string): string {
 /**
  * The object an apply made (`merged`, of the endpoint's kind) decoded as the kind's object:
  * a value of the wrong type or a field the schema does not declare cannot be applied (kube's
- * typed conversion of the apply configuration fails: 500 `failed to create typed patch object
- * (<namespace>/<name>; <gvk>): ...`), then `finish` (defaults, checks against the URL), then the
+ * typed conversion of the apply configuration fails: `failed to create typed patch object
+ * (<namespace>/<name>; <gvk>): ...`). kube answers it 500 for want of a Status (its open bug
+ * kubernetes#139253, whose fix makes it 400 with the same words); it is the client's error, and
+ * no request of a client may get a 5xx here, so 400. Then `finish` (defaults, checks against
+ * the URL), then the
  * name checked against the URL as kube's checkName does.
  */
 export function appliedObject(
@@ -85,7 +88,7 @@ export function appliedObject(
     if (problems.length > 0) {
       const meta = isPlainObject(applied.metadata) ? applied.metadata : {};
       const where = `${String(meta.namespace ?? '')}/${String(meta.name ?? '')}; ${gvk(info)}`;
-      throw new StatusError('InternalError', `failed to create typed patch object (${where}): ${problems.join(', ')}`);
+      throw badRequest(`failed to create typed patch object (${where}): ${problems.join(', ')}`);
     }
     object = result.object;
   }
