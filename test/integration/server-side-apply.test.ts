@@ -9,6 +9,8 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { KubeObject } from '../../lib/kube.ts';
 import { builtinRegistry } from '../../lib/kinds/index.ts';
+import { CUSTOM_RESOURCE_DEFINITION } from '../../lib/kinds/builtin/customresourcedefinition.ts';
+import { kindsOfDefinition } from '../../lib/kinds/custom.ts';
 import { SYSTEM_MASTERS, type UserInfo } from '../../services/auth/api.ts';
 import type { Target } from '../../services/gateway/core/pipeline.ts';
 import { decodeApplyBody } from '../../services/gateway/core/apply.ts';
@@ -270,5 +272,60 @@ describe('managedFields of /status and /scale', () => {
     const creator = entries(stored).find((e) => e.manager === 'creator')?.fieldsV1 as Record<string, Record<string, unknown>>;
     assert.ok(!('f:replicas' in (creator['f:spec'] ?? {})), 'the creator no longer owns the replicas');
     assert.ok('f:template' in (creator['f:spec'] ?? {}), 'and keeps the rest');
+  });
+});
+
+describe('server-side apply of a custom kind', () => {
+  test('its schema merges: a set list unioned by two managers, preserved fields owned, a conflict, /status by its own manager', async () => {
+    const crd = {
+      metadata: { name: 'widgets.example.com' },
+      spec: {
+        group: 'example.com',
+        scope: 'Namespaced',
+        names: { plural: 'widgets', kind: 'Widget' },
+        versions: [
+          {
+            name: 'v1',
+            served: true,
+            storage: true,
+            subresources: { status: {} },
+            schema: {
+              openAPIV3Schema: {
+                type: 'object',
+                properties: {
+                  spec: {
+                    type: 'object',
+                    properties: {
+                      size: { type: 'integer' },
+                      tags: { type: 'array', items: { type: 'string' }, 'x-kubernetes-list-type': 'set' },
+                      free: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true },
+                    },
+                  },
+                  status: { type: 'object', properties: { ready: { type: 'boolean' } } },
+                },
+              },
+            },
+          },
+        ],
+      },
+    };
+    const [widgets] = kindsOfDefinition(CUSTOM_RESOURCE_DEFINITION.strategy.prepareForCreate?.(crd) ?? crd);
+    assert.ok(widgets !== undefined);
+    const local = builtinRegistry();
+    local.add(widgets);
+    const { pipeline } = await inProcessPipeline(new MemoryStorage({ kinds: local }), local);
+    const target = (subresource = ''): Target => ({ info: widgets, namespace: 'default', name: 'w', subresource });
+    const widget = (fields: Record<string, unknown>): { object: KubeObject; strictErrors: string[] } => ({ object: { apiVersion: 'example.com/v1', kind: 'Widget', metadata: { name: 'w' }, ...fields }, strictErrors: [] });
+
+    const created = await pipeline.apply(admin, target(), widget({ spec: { size: 1, tags: ['a', 'b'], free: { x: { y: 1 } } } }), { fieldManager: 'one' });
+    assert.equal(created.created, true);
+    assert.deepEqual(owners(created.object), [['one', 'Apply', '', { 'f:spec': { 'f:free': { 'f:x': { '.': {}, 'f:y': {} } }, 'f:size': {}, 'f:tags': { 'v:"a"': {}, 'v:"b"': {} } } }]]);
+    const second = await pipeline.apply(admin, target(), widget({ spec: { tags: ['c'] } }), { fieldManager: 'two' });
+    assert.deepEqual((second.object.spec as Record<string, unknown>).tags, ['a', 'b', 'c']);
+    const conflict = await refusal(pipeline.apply(admin, target(), widget({ spec: { size: 3 } }), { fieldManager: 'two' }), 'Conflict');
+    assert.equal(conflict.message, 'Apply failed with 1 conflict: conflict with "one": .spec.size');
+    const status = await pipeline.apply(admin, target('status'), widget({ status: { ready: true } }), { fieldManager: 'controller' });
+    assert.deepEqual(status.object.status, { ready: true });
+    assert.deepEqual(owners(status.object).map(([m, op, sub]) => `${m}/${op}/${sub}`).sort(), ['controller/Apply/status', 'one/Apply/', 'two/Apply/']);
   });
 });
