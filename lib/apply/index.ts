@@ -8,7 +8,7 @@
  * - {@link FieldManager}: `update` for create/update/patch, `apply` for apply patches;
  * - field sets and the FieldsV1 encoding ({@link FieldSet}, {@link decodeFieldsV1}).
  */
-export { applyTypesOf, ApplyTypes, DEDUCED, UNTYPED, type Atom, type GoFactsOf, type ListAtom, type MapAtom } from './types.ts';
+export { applyTypesOf, ApplyTypes, DEDUCED, KEY_FIELD_DEFAULTS, UNTYPED, type Atom, type GoFactsOf, type ListAtom, type MapAtom } from './types.ts';
 export { FieldManager, capManagedFields, conflictError, decodeManagedFields, type Conflict, type FieldManagerOptions, type ManagedFieldsEntry } from './manager.ts';
 export { FieldSet, FieldsV1Error, decodeFieldsV1, pathString, type DecodeLimits } from './fieldpath.ts';
 export { compare, merge, removeItems, toFieldSet, TypedError, type Comparison } from './typed.ts';

@@ -350,3 +350,21 @@ describe('hostile managedFields', () => {
     assert.ok(entries(out).length >= 1);
   });
 });
+
+describe('list keys kube defaults in OpenAPI v3 (KEY_FIELD_DEFAULTS)', () => {
+  test('a container port without protocol is the live port with protocol TCP', () => {
+    const f = manager('Deployment');
+    const live = f.update(undefined, { ...deployment(), spec: { ...(deployment().spec as object), template: { metadata: { labels: { app: 'nginx' } }, spec: { containers: [{ name: 'nginx', image: 'nginx:latest', ports: [{ containerPort: 80, protocol: 'TCP' }] }] } } } }, 'creator');
+    const config = { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'deployment' }, spec: { template: { spec: { containers: [{ name: 'nginx', ports: [{ containerPort: 80, name: 'http' }] }] } } } };
+    const out = f.apply(live, config, 'applier', false);
+    const ports = ((out.spec as { template: { spec: { containers: { ports: unknown[] }[] } } }).template.spec.containers[0]?.ports ?? []) as unknown[];
+    assert.deepEqual(ports, [{ containerPort: 80, protocol: 'TCP', name: 'http' }]);
+    assert.deepEqual(owned(out, 'applier'), [
+      '.spec.template.spec.containers[name="nginx"]',
+      '.spec.template.spec.containers[name="nginx"].name',
+      '.spec.template.spec.containers[name="nginx"].ports[containerPort=80,protocol="TCP"]',
+      '.spec.template.spec.containers[name="nginx"].ports[containerPort=80,protocol="TCP"].containerPort',
+      '.spec.template.spec.containers[name="nginx"].ports[containerPort=80,protocol="TCP"].name',
+    ]);
+  });
+});

@@ -433,7 +433,7 @@ export class FieldManager {
     if (applied.apiVersion !== this.#o.apiVersion) {
       throw new StatusError('BadRequest', `Incorrect version specified in apply patch. Specified patch version: ${String(applied.apiVersion ?? '')}, expected: ${this.#o.apiVersion}`);
     }
-    if (isPlainObject(applied.metadata) && applied.metadata.managedFields !== undefined) {
+    if (isPlainObject(applied.metadata) && applied.metadata.managedFields !== undefined && applied.metadata.managedFields !== null) {
       throw new StatusError('BadRequest', 'metadata.managedFields must be nil');
     }
     let configSet: FieldSet;

@@ -421,3 +421,49 @@ describe('deduced types (merge/deduced_test.go TestDeduced*)', () => {
       object: { a: 2, b: { c: { d: 2, e: [3, 2, 1], f: [{ name: 'n', value: 1 }], g: 5 } } },
     }));
 });
+
+/** A key field with a schema default (SMD `default:`, OpenAPI `default`). */
+const defaultKeys = {
+  properties: {
+    containerPorts: {
+      type: 'array',
+      'x-kubernetes-list-type': 'map',
+      'x-kubernetes-list-map-keys': ['port', 'protocol'],
+      items: { type: 'object', properties: { port: { type: 'number' }, protocol: { type: 'string', default: 'TCP' }, name: { type: 'string' } } },
+    },
+  },
+};
+
+describe('defaulted keys (merge/default_keys_test.go TestDefaultKeysFlat)', () => {
+  test('apply_missing_defaulted_key_A', () =>
+    run(defaultKeys, {
+      ops: [{ manager: 'default', apply: { containerPorts: [{ port: 80 }] } }],
+      object: { containerPorts: [{ port: 80 }] },
+      managed: { default: ['.containerPorts[port=80,protocol="TCP"]', '.containerPorts[port=80,protocol="TCP"].port'] },
+    }));
+  test('apply_missing_defaulted_key_B', () =>
+    run(defaultKeys, {
+      ops: [{ manager: 'default', apply: { containerPorts: [{ port: 80 }, { port: 80, protocol: 'UDP' }] } }],
+      object: { containerPorts: [{ port: 80 }, { port: 80, protocol: 'UDP' }] },
+      managed: {
+        default: [
+          '.containerPorts[port=80,protocol="TCP"]',
+          '.containerPorts[port=80,protocol="TCP"].port',
+          '.containerPorts[port=80,protocol="UDP"]',
+          '.containerPorts[port=80,protocol="UDP"].port',
+          '.containerPorts[port=80,protocol="UDP"].protocol',
+        ],
+      },
+    }));
+  test('apply_missing_defaulted_key_with_conflict', () =>
+    run(defaultKeys, {
+      ops: [
+        { manager: 'apply-one', apply: { containerPorts: [{ port: 80, protocol: 'TCP', name: 'foo' }] } },
+        { manager: 'apply-two', apply: { containerPorts: [{ port: 80, name: 'bar' }] }, conflicts: [['apply-one', '.containerPorts[port=80,protocol="TCP"].name']] },
+      ],
+      object: { containerPorts: [{ port: 80, protocol: 'TCP', name: 'foo' }] },
+      managed: {
+        'apply-one': ['.containerPorts[port=80,protocol="TCP"]', '.containerPorts[port=80,protocol="TCP"].port', '.containerPorts[port=80,protocol="TCP"].protocol', '.containerPorts[port=80,protocol="TCP"].name'],
+      },
+    }));
+});

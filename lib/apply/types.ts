@@ -98,6 +98,18 @@ export const DEDUCED: Atom = (() => {
 
 const SCALAR: Atom = { scalar: true, list: undefined, map: undefined };
 
+/**
+ * Defaults of list-key fields that kube's OpenAPI v3 schema carries (the `+default` markers of
+ * k8s.io/api core/v1 types.go: ContainerPort.protocol, ServicePort.protocol) and the v2
+ * schemas of lib/kinds/generated do not: structured-merge-diff keys an item that leaves such a
+ * field out by its default, so `ports: [{containerPort: 80}]` in an apply configuration is the
+ * live item `{containerPort: 80, protocol: TCP}`. Used when a schema gives no `default`.
+ */
+export const KEY_FIELD_DEFAULTS: Readonly<Record<string, Readonly<Record<string, unknown>>>> = {
+  'io.k8s.api.core.v1.ContainerPort': { protocol: 'TCP' },
+  'io.k8s.api.core.v1.ServicePort': { protocol: 'TCP' },
+};
+
 /** Go types encoded as JSON strings or numbers whose zero value is still written (structs). */
 const STRUCT_SCALARS = /\.(Time|MicroTime|IntOrString|Quantity)$/;
 
@@ -194,9 +206,11 @@ export function applyTypesOf(definitionsOf: (name: string) => unknown, root: str
     const element = (): Atom => (elem ??= items === undefined ? (Array.isArray(s.items) ? DEDUCED : UNTYPED) : ofRef(items as OpenApiSchema, preserve));
     const keyDefaults = new Map<string, unknown>();
     if (keys.length > 0 && items !== undefined) {
-      const itemSchema = refName(items as OpenApiSchema) !== undefined ? lookup(refName(items as OpenApiSchema)!) : (items as OpenApiSchema);
+      const itemName = refName(items as OpenApiSchema);
+      const itemSchema = itemName !== undefined ? lookup(itemName) : (items as OpenApiSchema);
+      const known = itemName !== undefined && Object.hasOwn(KEY_FIELD_DEFAULTS, itemName) ? KEY_FIELD_DEFAULTS[itemName] : undefined;
       for (const k of keys) {
-        const d = itemSchema?.properties?.[k]?.default;
+        const d = itemSchema?.properties?.[k]?.default ?? (known !== undefined && Object.hasOwn(known, k) ? known[k] : undefined);
         if (d !== undefined) keyDefaults.set(k, d);
       }
     }
