@@ -21,6 +21,8 @@ import { Pipeline } from '../services/gateway/core/pipeline.ts';
 import { splitHostPort, startFrontDoor } from '../services/gateway/front-door.ts';
 import { EDGE_LIMIT_FLAGS, edgeLimitsFrom } from '../services/gateway/rest/edge-limits.ts';
 import { RESOURCES_MAX_REQUEST_BYTES } from '../services/gateway/grpc/server.ts';
+import { CONTROLLER_FLAGS, controllerHostFrom } from '../services/gateway/controllers/index.ts';
+import { controllerUser } from '../services/gateway/controllers/types.ts';
 import { MemoryStorage } from '../services/storage/backends/memory.ts';
 import { WatchService } from '../services/watch/core/watch-service.ts';
 import { readHistory } from '../services/watch/feed.ts';
@@ -32,6 +34,7 @@ const FLAGS = [
   { flag: 'data-dir', env: 'DATA_DIR', default: './.data-single', description: 'pki/, tokens.csv and admin.kubeconfig (objects are kept in memory only)' },
   { flag: 'tls-san', env: 'GATEWAY_TLS_SANS', default: 'localhost,127.0.0.1', description: 'DNS names and IPs of the serving certificate' },
   ...EDGE_LIMIT_FLAGS,
+  ...CONTROLLER_FLAGS,
 ] as const;
 
 await runService('single-process', FLAGS, { maxReceiveMessageBytes: RESOURCES_MAX_REQUEST_BYTES }, async ({ config, logger, telemetry, server, onStop }) => {
@@ -78,6 +81,12 @@ await runService('single-process', FLAGS, { maxReceiveMessageBytes: RESOURCES_MA
     limits: edgeLimitsFrom(config),
   });
   onStop(() => frontDoor.stop());
+  // The controllers, as in the gateway (one process: it always wins the election).
+  const controllers = controllerHostFrom(config, { pipeline, registry, logger: logger.with({ component: 'controllers' }), user: controllerUser() });
+  if (controllers !== undefined) {
+    controllers.start();
+    onStop(() => controllers.stop());
+  }
   const port = await server.listen(config.listen);
   logger.info('serving (single process, in-memory storage)', { https: config['https-listen'], grpc: port, kubeconfig: join(dataDir, 'admin.kubeconfig') });
 });

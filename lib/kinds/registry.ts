@@ -6,7 +6,7 @@
  */
 import { StatusError } from '../errors.ts';
 import { DEFAULT_FIELDS, type SelectableFields } from '../selectors.ts';
-import { apiVersionOf, listDefinitionName, resourceKey, type GenerationRule, type KindDefinition } from './types.ts';
+import { apiVersionOf, listDefinitionName, resourceKey, type GenerationRule, type KindDefinition, type KindDeletion } from './types.ts';
 
 /** One change of the registry, as listeners see it. */
 export type KindChange =
@@ -93,6 +93,12 @@ export class KindRegistry {
   generationRule(group: string, resource: string): GenerationRule {
     for (const k of this.byKey.values()) if (k.group === group && k.resource === resource) return k.strategy.generation;
     return 'allButMetadataAndStatus';
+  }
+
+  /** What a delete of `group`/`resource` does beyond what every kind shares (its kind's KindDeletion), if anything. */
+  deletionStrategy(group: string, resource: string): KindDeletion | undefined {
+    for (const k of this.byKey.values()) if (k.group === group && k.resource === resource) return k.deletion;
+    return undefined;
   }
 
   /** Group versions served, in discovery order (the order their first kind was added). */

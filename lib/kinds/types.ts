@@ -199,6 +199,18 @@ export interface StoredAs {
   fromStored(object: KubeObject): KubeObject;
 }
 
+/**
+ * A subresource written with PUT whose body is the object itself, with a strategy of its own
+ * (kube's namespaces/finalize): what a write to it keeps of the stored object, and its
+ * validation. Discovery lists it with the verb "update" and the kind as responseKind.
+ */
+export interface UpdateSubresource {
+  /** PrepareForUpdate of the subresource's strategy, given the stored object (instead of the kind's). */
+  prepareForUpdate(object: KubeObject, old: KubeObject): KubeObject;
+  /** ValidateUpdate of the subresource's strategy: field errors, empty when valid (instead of the kind's). */
+  validate?(object: KubeObject, old: KubeObject): FieldError[];
+}
+
 /** The kinds that hold storage of their own: every kind but the views of another ({@link StoredAs}). */
 export function storedKinds<K extends { storedAs?: StoredAs }>(kinds: readonly K[]): K[] {
   return kinds.filter((k) => k.storedAs === undefined);
@@ -272,6 +284,50 @@ export interface KindDefinition extends ResourceInfo {
    * `POST <resource>/<name>/<subresource>`.
    */
   readonly postSubresources?: Readonly<Record<string, PostSubresource>>;
+  /**
+   * Its PUT subresources with a strategy of their own by name (each also listed in
+   * `subresources`): what serves `PUT <resource>/<name>/<subresource>` (namespaces/finalize).
+   */
+  readonly updateSubresources?: Readonly<Record<string, UpdateSubresource>>;
+  /** How its objects are deleted, beyond what every kind shares (kube's delete strategy); see KindDeletion. */
+  readonly deletion?: KindDeletion;
+}
+
+/**
+ * kube's rest.GarbageCollectionPolicy: what a delete that says nothing of dependents does.
+ * DeleteDependents (and no policy) adds no finalizer; OrphanDependents adds `orphan`;
+ * Unsupported never sets the deletion finalizers.
+ */
+export type GarbageCollectionPolicy = 'DeleteDependents' | 'OrphanDependents' | 'Unsupported';
+
+/** What a kind's deletes do beyond what every kind shares (kube's delete strategy and store). */
+export interface KindDeletion {
+  /**
+   * Graceful deletion (kube's RESTGracefulDeleteStrategy.CheckGracefulDelete): the grace period
+   * of a delete of `object` given the one asked for (undefined: none asked), or undefined when
+   * the kind does not delete this object gracefully. Never throws on malformed input.
+   */
+  gracePeriodSeconds?(object: KubeObject, requested: number | undefined): number | undefined;
+  /** The default garbage collection policy of the kind's served version (kube's DefaultGarbageCollectionPolicy). */
+  readonly garbageCollectionPolicy?: GarbageCollectionPolicy;
+  /** A delete that removes the object answers the object, not a Status (kube's Store.ReturnDeletedObject). */
+  readonly returnDeletedObject?: boolean;
+  /**
+   * What holds an object being deleted beyond metadata.finalizers (kube's custom REST Delete and
+   * ShouldDeleteDuringUpdate of a kind: the Namespace's spec.finalizers and Terminating phase),
+   * read by storage so that marking and removing stay one compare-and-swap each. Both take any
+   * stored JSON object and never throw. `markForDeletion`: the object a delete that marks it
+   * (first delete, or the update of a delete that sets deletionTimestamp) stores, beyond
+   * deletionTimestamp (Namespace: status.phase Terminating); a delete of an object nothing else
+   * holds marks it too when this gives an object, instead of removing it.
+   */
+  markForDeletion?(object: KubeObject): KubeObject | undefined;
+  /**
+   * Whether something beside metadata.finalizers still holds an object being deleted: a delete
+   * then leaves it as it is (answering it), and the update that takes away the last hold,
+   * finalizers included, removes it.
+   */
+  held?(object: KubeObject): boolean;
 }
 
 /** The redaction marker of {@link KindDefinition.secretFields}, kube's words for a secret it will not show. */

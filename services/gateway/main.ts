@@ -19,6 +19,8 @@ import { Pipeline } from './core/pipeline.ts';
 import { splitHostPort, startFrontDoor } from './front-door.ts';
 import { EDGE_LIMIT_FLAGS, edgeLimitsFrom } from './rest/edge-limits.ts';
 import { RESOURCES_MAX_REQUEST_BYTES } from './grpc/server.ts';
+import { CONTROLLER_FLAGS, controllerHostFrom } from './controllers/index.ts';
+import { controllerUser } from './controllers/types.ts';
 
 /** How long start-up waits for the first list of custom resource definitions. */
 const FOLLOW_READY_MS = 10_000;
@@ -84,6 +86,7 @@ const FLAGS = [
     description:
       'seconds between passes that release cluster IP and node port claims no Service holds (left by a gateway that died between claim and write) and restore the `kubernetes` Service; one pass runs at start; 0 turns the periodic passes off',
   },
+  ...CONTROLLER_FLAGS,
 ] as const;
 
 /** The cluster's pools and the API server's address, from the flags; ConfigError when a range is not usable. */
@@ -156,6 +159,13 @@ await runService('gateway', FLAGS, { maxReceiveMessageBytes: RESOURCES_MAX_REQUE
     allocationRepairIntervalMs: repairSeconds * 1000,
   });
   onStop(() => frontDoor.stop());
+  // The control plane's controllers run in the gateway while it leads (docs/decisions.md).
+  // They act as a user in system:masters until RBAC is enforced.
+  const controllers = controllerHostFrom(config, { pipeline, registry, logger: logger.with({ component: 'controllers' }), user: controllerUser() });
+  if (controllers !== undefined) {
+    controllers.start();
+    onStop(() => controllers.stop());
+  }
   const grpcPort = await server.listen(config.listen);
   logger.info('serving', { https: config['https-listen'], grpc: grpcPort });
 });

@@ -56,6 +56,17 @@ export interface Preconditions {
   resourceVersion?: string;
 }
 
+/** How an update is done. */
+export interface UpdateOptions {
+  /**
+   * The update is the first step of a delete (kube's updateForGracefulDeletionAndFinalizers):
+   * it may set metadata.deletionTimestamp and deletionGracePeriodSeconds (never clear them),
+   * as the caller computed them from the state it read; it must carry that state's
+   * resourceVersion, so that it is written only on that state.
+   */
+  deletion?: boolean;
+}
+
 export interface DeleteResult {
   /** The last state; when pending, the stored state with deletionTimestamp set. */
   object: KubeObject;
@@ -104,9 +115,10 @@ export interface Storage {
    * stored revision (Conflict: "the object has been modified; ..."); with `metadata.uid` set,
    * only if it matches. NotFound when absent. metadata.generation rises when anything but
    * metadata and status changed. An update that leaves an object being deleted without
-   * finalizers removes it (and returns its last state).
+   * finalizers removes it (and returns its last state). With `options.deletion` the update may
+   * mark the object for deletion (see UpdateOptions).
    */
-  update(ref: StorageRef, object: KubeObject, signal?: AbortSignal): Promise<KubeObject>;
+  update(ref: StorageRef, object: KubeObject, signal?: AbortSignal, options?: UpdateOptions): Promise<KubeObject>;
   /**
    * Deletes an object if `preconditions` hold (Conflict otherwise); NotFound when absent.
    * An object with metadata.finalizers is not removed: it gets deletionTimestamp and

@@ -242,6 +242,27 @@ export function runStorageContract(name: string, factory: ContractFactory): void
         const set = await s.update(cmRef('ns1', 'd'), { ...created, metadata: { ...created.metadata, deletionTimestamp: '2020-01-01T00:00:00Z' }, data: { a: '1' } });
         assert.equal(set.metadata?.deletionTimestamp, undefined);
       });
+
+      test('the update of a delete sets deletionTimestamp, its grace period, finalizers and generation; conditional; it never clears them', async () => {
+        const created = await s.create(cmRef('ns1', 'g'), { ...configMap('ns1', 'g'), metadata: { name: 'g', namespace: 'ns1', generation: 1 } });
+        const marking = { ...created, metadata: { ...created.metadata, deletionTimestamp: '2030-01-01T00:00:30Z', deletionGracePeriodSeconds: 30, finalizers: ['orphan'], generation: 2 } };
+        const marked = await s.update(cmRef('ns1', 'g'), marking, undefined, { deletion: true });
+        assert.equal(marked.metadata?.deletionTimestamp, '2030-01-01T00:00:30Z');
+        assert.equal(marked.metadata?.deletionGracePeriodSeconds, 30);
+        assert.deepEqual(marked.metadata?.finalizers, ['orphan']);
+        assert.equal(marked.metadata?.generation, 2);
+        assert.deepEqual((await s.get(cmRef('ns1', 'g'))).metadata, marked.metadata, 'stored as answered');
+        await rejects(s.update(cmRef('ns1', 'g'), marking, undefined, { deletion: true }), 'Conflict', /the object has been modified/);
+        const shortened = await s.update(cmRef('ns1', 'g'), { ...marked, metadata: { ...marked.metadata, deletionTimestamp: '2030-01-01T00:00:10Z', deletionGracePeriodSeconds: 10 } }, undefined, { deletion: true });
+        assert.equal(shortened.metadata?.deletionTimestamp, '2030-01-01T00:00:10Z');
+        assert.equal(shortened.metadata?.deletionGracePeriodSeconds, 10);
+        const { deletionTimestamp: _t, deletionGracePeriodSeconds: _g, ...rest } = shortened.metadata ?? {};
+        const kept = await s.update(cmRef('ns1', 'g'), { ...shortened, metadata: rest }, undefined, { deletion: true });
+        assert.equal(kept.metadata?.deletionTimestamp, '2030-01-01T00:00:10Z', 'never cleared');
+        assert.equal(kept.metadata?.deletionGracePeriodSeconds, 10);
+        const { resourceVersion: _rv, ...unpinned } = kept.metadata ?? {};
+        await rejects(s.update(cmRef('ns1', 'g'), { ...kept, metadata: unpinned }, undefined, { deletion: true }), 'BadRequest', /must carry the resourceVersion/);
+      });
     });
 
     describe('delete', () => {

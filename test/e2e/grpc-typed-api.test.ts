@@ -395,3 +395,35 @@ test('server-side apply through a typed service: created, conflicting, forced; w
   const { response: unnamed } = await call<Managed>(CONFIG_MAPS, 'Create', { namespace: 'typed-apply', object: { metadata: { name: 'unnamed' }, data: { x: 'y' } } });
   assert.deepEqual(unnamed.metadata.managedFields.map((e) => e.manager), ['grpc-node-js']);
 });
+
+test('DeleteCollection and delete options, typed and over the Resources API: what is selected goes, finalizers as the propagation policy says', async () => {
+  for (const [name, labels] of [
+    ['dc-a1', { dc: 'a' }],
+    ['dc-a2', { dc: 'a' }],
+    ['dc-b1', { dc: 'b' }],
+    ['dc-c1', { dc: 'c' }],
+  ] as const) {
+    await call(CONFIG_MAPS, 'Create', { namespace: 'typed', object: { metadata: { name, labels } } });
+  }
+  // a dry run lists what it would delete and deletes nothing
+  const { response: dry } = await call<{ items: { metadata: Meta }[] }>(CONFIG_MAPS, 'DeleteCollection', { namespace: 'typed', options: { labelSelector: 'dc=a' }, dryRun: true });
+  assert.deepEqual(dry.items.map((i) => i.metadata.name), ['dc-a1', 'dc-a2']);
+  await call(CONFIG_MAPS, 'Get', { namespace: 'typed', name: 'dc-a1' });
+  const { response: gone } = await call<{ items: { metadata: Meta }[] }>(CONFIG_MAPS, 'DeleteCollection', { namespace: 'typed', options: { labelSelector: 'dc=a' } });
+  assert.deepEqual(gone.items.map((i) => i.metadata.name), ['dc-a1', 'dc-a2']);
+  for (const n of ['dc-a1', 'dc-a2']) assert.equal((await refusal(call(CONFIG_MAPS, 'Get', { namespace: 'typed', name: n }))).reason, 'NotFound');
+  // the Resources API: Orphan leaves the object marked, with the `orphan` finalizer
+  const listed = await unary(g.client, 'deleteCollection', { ref: cmRef(), options: { fieldSelector: 'metadata.name=dc-b1' }, propagationPolicy: 'Orphan' }, opts());
+  assert.deepEqual(listed.items.map((b) => jsonOf(b).metadata.name), ['dc-b1']);
+  const marked = jsonOf((await unary(g.client, 'get', { ref: cmRef('dc-b1') }, opts())).object);
+  assert.deepEqual(marked.metadata.finalizers, ['orphan']);
+  assert.equal(typeof marked.metadata.deletionTimestamp, 'string');
+  // a typed Delete with Foreground; options refused as REST refuses them
+  const { response: fg } = await call<{ metadata: Meta & { finalizers: string[] } }>(CONFIG_MAPS, 'Delete', { namespace: 'typed', name: 'dc-c1', propagationPolicy: 'Foreground' });
+  assert.deepEqual(fg.metadata.finalizers, ['foregroundDeletion']);
+  const both = await refusal(call(CONFIG_MAPS, 'Delete', { namespace: 'typed', name: 'dc-c1', propagationPolicy: 'Orphan', orphanDependents: true }));
+  assert.equal(both.reason, 'Invalid');
+  assert.match(both.message, /orphanDependents and deletionPropagation cannot be both set/);
+  // namespaces delete no collection
+  assert.equal((await refusal(call(NAMESPACES, 'DeleteCollection', {}))).reason, 'MethodNotAllowed');
+});

@@ -835,8 +835,7 @@ const LISTINGS: Listing[] = [
 
 /**
  * `kubectl api-resources` of kube 1.32 for the kinds served here: NAME, SHORTNAMES, APIVERSION,
- * NAMESPACED, KIND and (with `-o wide`) CATEGORIES. kube also lists deletecollection among the
- * VERBS, which this server does not serve, so verbs are left out.
+ * NAMESPACED, KIND and (with `-o wide`) CATEGORIES (verbs are left out).
  */
 const KUBE_API_RESOURCES = [
   'configmaps cm v1 true ConfigMap',

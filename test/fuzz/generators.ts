@@ -14,7 +14,8 @@
  * - A request never legitimately addresses a protected object (the fuzz namespaces, the
  *   system namespaces, the sentinels): generated names come from pools (`fz-N`, `fzns-N`,
  *   `fzno-N`) or from odd spellings that only reach a protected object if the server resolves
- *   a path it should not. So any change to a protected object is collateral damage.
+ *   a path it should not, and a DELETE of a collection selects the sentinels away. So any
+ *   change to a protected object is collateral damage.
  * - A request built from (resource, namespace, name) says so in `target`: a success must be
  *   about that object.
  * - Sizes stay moderate here (a run of thousands takes seconds); the big cases (deep nesting
@@ -768,7 +769,11 @@ const structuredRequest: fc.Arbitrary<RestFuzzRequest> = fc
     // POST goes to the collection; the other verbs mostly to an object.
     const collection = r.method === 'POST' ? !r.collection : r.collection;
     const nsPart = r.namespace === '' ? '' : `/namespaces/${r.namespace}`;
-    const path = `${PREFIX[r.resource]}${nsPart}/${r.resource}${collection ? '' : `/${r.name}`}${r.query}`;
+    // A DELETE of a collection (deletecollection) would legitimately delete the sentinels: its
+    // first fieldSelector (the one the server reads) selects them away.
+    const protect = r.method === 'DELETE' && collection ? `fieldSelector=${encodeURIComponent(`metadata.name!=${r.resource === 'nodes' ? SENTINEL_NODE : SENTINEL}`)}` : '';
+    const queryString = protect === '' ? r.query : `?${protect}${r.query === '' ? '' : `&${r.query.slice(1)}`}`;
+    const path = `${PREFIX[r.resource]}${nsPart}/${r.resource}${collection ? '' : `/${r.name}`}${queryString}`;
     const headers: Record<string, string> = { ...r.extra };
     if (r.authorization !== undefined) headers.authorization = r.authorization;
     if (r.accept !== undefined) headers.accept = r.accept;

@@ -376,7 +376,8 @@ function notAbout(method: string, target: Addressed, value: unknown): string | u
   const meta = metaOf(value);
   const describe = (o: Record<string, unknown>) => `kind ${String(o.kind)} ${String(metaOf(o).namespace ?? '')}/${String(metaOf(o).name)}`;
   const namespaceOk = (o: Record<string, unknown>) => target.resource !== 'configmaps' || target.namespace === '' || metaOf(o).namespace === target.namespace;
-  if (method === 'GET' && target.name === '') {
+  // A list, or a deletecollection (which answers the list of what it deleted).
+  if ((method === 'GET' || method === 'DELETE') && target.name === '') {
     if (value.kind !== `${kind}List`) return `a list was asked for, the answer is ${describe(value)}`;
     const items = Array.isArray(value.items) ? value.items : [];
     const stray = items.find((i) => !isObject(i) || !namespaceOk(i));

@@ -26,7 +26,8 @@ export interface KubectlResult {
 }
 
 export interface Kubectl {
-  (args: string[], options?: { input?: string; timeoutMs?: number }): Promise<KubectlResult>;
+  /** Runs kubectl once; `env` adds to its environment (e.g. KUBE_EDITOR). */
+  (args: string[], options?: { input?: string; timeoutMs?: number; env?: Record<string, string> }): Promise<KubectlResult>;
   /** Starts a long-running kubectl (e.g. `get -w`); `lines` collects stdout lines as they come. */
   spawn(args: string[]): { lines: string[]; waitFor(predicate: (lines: string[]) => boolean, timeoutMs: number): Promise<void>; stop(): void };
 }
@@ -35,9 +36,9 @@ export function createKubectl(kubeconfig: string, binary = kubectlBinary()): Kub
   const home = mkdtempSync(join(tmpdir(), 'kubectl-home-'));
   process.once('exit', () => rmSync(home, { recursive: true, force: true }));
   const env = { ...process.env, HOME: home, KUBECONFIG: kubeconfig };
-  const run = (args: string[], options: { input?: string; timeoutMs?: number } = {}): Promise<KubectlResult> =>
+  const run = (args: string[], options: { input?: string; timeoutMs?: number; env?: Record<string, string> } = {}): Promise<KubectlResult> =>
     new Promise((resolve, reject) => {
-      const child = spawn(binary, args, { env, stdio: ['pipe', 'pipe', 'pipe'] });
+      const child = spawn(binary, args, { env: { ...env, ...options.env }, stdio: ['pipe', 'pipe', 'pipe'] });
       let stdout = '';
       let stderr = '';
       child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

@@ -35,7 +35,7 @@ test('every built-in kind has its service, with the verbs of the JSON API and it
     const api = typedApiOf(kind, facts)!;
     const service = definition[api.serviceName] as protoLoader.ServiceDefinition | undefined;
     assert.ok(service !== undefined, api.serviceName);
-    assert.deepEqual(Object.keys(service), ['Create', 'Get', 'List', 'Update', 'Patch', 'Delete', 'Watch']);
+    assert.deepEqual(Object.keys(service), ['Create', 'Get', 'List', 'Update', 'Patch', 'Delete', 'Watch', 'DeleteCollection']);
     const type = (m: protoLoader.MethodDefinition<object, object>, side: 'requestType' | 'responseType') =>
       (m[side].type as { name: string }).name;
     assert.equal(type(service.Get!, 'responseType'), kind.kind);

@@ -45,7 +45,7 @@ export interface TypedKindApi {
 }
 
 /** The methods of every typed service, in the order they are declared. */
-export const TYPED_METHODS = ['Create', 'Get', 'List', 'Update', 'Patch', 'Delete', 'Watch'] as const;
+export const TYPED_METHODS = ['Create', 'Get', 'List', 'Update', 'Patch', 'Delete', 'Watch', 'DeleteCollection'] as const;
 export type TypedMethod = (typeof TYPED_METHODS)[number];
 
 /** The shared request of each method that takes no object (typed.proto). */
@@ -55,6 +55,7 @@ export const SHARED_REQUESTS: Readonly<Partial<Record<TypedMethod, string>>> = {
   Patch: 'apiserver.v1.TypedPatchRequest',
   Delete: 'apiserver.v1.TypedDeleteRequest',
   Watch: 'apiserver.v1.TypedWatchRequest',
+  DeleteCollection: 'apiserver.v1.TypedDeleteCollectionRequest',
 };
 
 /** The field numbers of every kind's Create<Kind>Request and Update<Kind>Request. */
@@ -135,9 +136,11 @@ service ${api.service} {
   // Replaces the object named by object.metadata.name; conditional on its resourceVersion when set.
   rpc Update(Update${k}Request) returns (${m});
   rpc Patch(${r('Patch')}) returns (${m});
-  // Deletes an object; one with finalizers is returned marked for deletion instead.
+  // Deletes an object; one that stays (held by finalizers, or deleted gracefully) is returned marked for deletion instead.
   rpc Delete(${r('Delete')}) returns (${m});
   rpc Watch(${r('Watch')}) returns (stream ${k}WatchEvent);
+  // Deletes the objects the list options select, each as Delete does; answers those listed.
+  rpc DeleteCollection(${r('DeleteCollection')}) returns (.${api.listMessage});
 }
 
 message Create${k}Request {

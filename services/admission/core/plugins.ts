@@ -5,7 +5,7 @@ import { randomUUID, randomInt } from 'node:crypto';
 import { invalid, notFound, StatusError, type FieldError } from '../../../lib/errors.ts';
 import type { KubeObject } from '../../../lib/kube.ts';
 import { isPlainObject, rfc3339 } from '../../../lib/kube.ts';
-import type { KindDefinition, KindRegistry, NameValidation } from '../../../lib/kinds/index.ts';
+import type { KindDefinition, KindRegistry, NameValidation, UpdateSubresource } from '../../../lib/kinds/index.ts';
 import type { GoShapes } from '../../../lib/kinds/go-json.ts';
 import { keepStoredStatus, prepareStatusWrite, resetStatusForCreate } from '../../../lib/kinds/status.ts';
 import { servesStatus } from '../../../lib/kinds/subresources.ts';
@@ -32,9 +32,17 @@ export function generateName(prefix: string): string {
  * store runs the kind's strategy on). A POST subresource's body is another kind (a Binding, an
  * Eviction), which the kind's strategy and checks do not apply to.
  */
-export function writesResourceObject(request: AdmissionRequest): boolean {
+export function writesResourceObject(request: AdmissionRequest, registry?: KindRegistry): boolean {
   const subresource = request.subresource ?? '';
-  return subresource === '' || subresource === 'status' || subresource === 'scale';
+  if (subresource === '' || subresource === 'status' || subresource === 'scale') return true;
+  // A PUT subresource with a strategy of its own (namespaces/finalize) writes the object too.
+  return registry !== undefined && updateSubresourceOf(registry.get(request.group, request.version, request.resource), subresource) !== undefined;
+}
+
+/** The strategy of the PUT subresource `name` of `info` (namespaces/finalize), when it has one. */
+function updateSubresourceOf(info: KindDefinition | undefined, name: string): UpdateSubresource | undefined {
+  const table = info?.updateSubresources;
+  return name !== '' && table !== undefined && Object.hasOwn(table, name) ? table[name] : undefined;
 }
 
 /** Whether the request writes the status subresource. */
@@ -61,13 +69,13 @@ export class SystemFieldsPlugin implements MutatingPlugin {
   }
 
   handles(request: AdmissionRequest): boolean {
-    if (!writesResourceObject(request)) return false;
+    if (!writesResourceObject(request, this.registry)) return false;
     if (request.operation === 'CREATE') return true;
     if (request.operation !== 'UPDATE') return false;
     // On update only the status rules and the kind's PrepareForUpdate, for kinds that have them.
     const info = this.registry.get(request.group, request.version, request.resource);
     if (info === undefined) return false;
-    if (writesStatus(request)) return true;
+    if (writesStatus(request) || updateSubresourceOf(info, request.subresource ?? '') !== undefined) return true;
     return servesStatus(info) || info.strategy.prepareForUpdate !== undefined;
   }
 
@@ -75,7 +83,7 @@ export class SystemFieldsPlugin implements MutatingPlugin {
     if (request.operation === 'UPDATE') {
       const info = this.registry.get(request.group, request.version, request.resource);
       const old = request.oldObject;
-      return info === undefined || old === undefined ? object : prepareUpdate(info, writesStatus(request), object, old);
+      return info === undefined || old === undefined ? object : prepareUpdate(info, request.subresource ?? '', object, old);
     }
     const metadata = { ...(object.metadata ?? {}) };
     if ((metadata.name ?? '') === '' && typeof metadata.generateName === 'string' && metadata.generateName !== '') {
@@ -94,9 +102,14 @@ export class SystemFieldsPlugin implements MutatingPlugin {
   }
 }
 
-/** PrepareForUpdate of the object's strategy, or for a write to /status of its status strategy, after the status rules. */
-function prepareUpdate(info: KindDefinition, statusWrite: boolean, object: KubeObject, old: KubeObject): KubeObject {
-  if (statusWrite) {
+/**
+ * PrepareForUpdate of the object's strategy, or for a write to /status of its status strategy,
+ * after the status rules; for a PUT subresource with a strategy of its own, that strategy's.
+ */
+function prepareUpdate(info: KindDefinition, subresource: string, object: KubeObject, old: KubeObject): KubeObject {
+  const own = updateSubresourceOf(info, subresource);
+  if (own !== undefined) return own.prepareForUpdate(object, old);
+  if (subresource === 'status') {
     const prepared = prepareStatusWrite(info, object, old);
     const prepare = info.statusStrategy?.prepareForUpdate;
     return prepare === undefined ? prepared : prepare(prepared, old);
@@ -144,7 +157,7 @@ export class ObjectMetaValidation implements ValidatingPlugin {
   }
 
   handles(request: AdmissionRequest): boolean {
-    return (request.operation === 'CREATE' || request.operation === 'UPDATE') && writesResourceObject(request);
+    return (request.operation === 'CREATE' || request.operation === 'UPDATE') && writesResourceObject(request, this.registry);
   }
 
   async validate(request: AdmissionRequest, object: KubeObject | undefined): Promise<void> {
@@ -183,7 +196,10 @@ export class ObjectMetaValidation implements ValidatingPlugin {
     if (isPlainObject(metadata.annotations)) errors.push(...validateAnnotations(metadata.annotations, 'metadata.annotations'));
     // The kind's own validation: Validate / ValidateUpdate of its strategy, or for a write to
     // /status the ValidateUpdate of its status strategy.
-    if (writesStatus(request)) {
+    const own = updateSubresourceOf(info, request.subresource ?? '');
+    if (own !== undefined) {
+      if (request.oldObject !== undefined) errors.push(...(own.validate?.(object, request.oldObject) ?? []));
+    } else if (writesStatus(request)) {
       if (request.oldObject !== undefined) errors.push(...(info.statusStrategy?.validate?.(object, request.oldObject) ?? []));
     } else {
       errors.push(...(info.strategy.validate?.(object, request.operation === 'UPDATE' ? request.oldObject : undefined) ?? []));
@@ -209,7 +225,7 @@ export class SchemaValidation implements ValidatingPlugin {
   }
 
   handles(request: AdmissionRequest): boolean {
-    return (request.operation === 'CREATE' || request.operation === 'UPDATE') && writesResourceObject(request);
+    return (request.operation === 'CREATE' || request.operation === 'UPDATE') && writesResourceObject(request, this.registry);
   }
 
   async validate(request: AdmissionRequest, object: KubeObject | undefined): Promise<void> {
@@ -222,9 +238,13 @@ export class SchemaValidation implements ValidatingPlugin {
   }
 }
 
+/** The namespaces NamespaceLifecycle never lets go (kube's immortal namespaces). */
+const IMMORTAL_NAMESPACES: readonly string[] = ['default', 'kube-system', 'kube-public'];
+
 /**
  * NamespaceLifecycle: objects are created only in namespaces that exist and are not being
- * deleted (404 NotFound / 403 Forbidden with kube's messages).
+ * deleted (404 NotFound / 403 Forbidden with kube's messages), and the immortal namespaces
+ * (default, kube-system, kube-public) cannot be deleted (403, kube's words).
  */
 export class NamespaceLifecycle implements ValidatingPlugin {
   readonly name = 'NamespaceLifecycle';
@@ -237,11 +257,18 @@ export class NamespaceLifecycle implements ValidatingPlugin {
   }
 
   handles(request: AdmissionRequest): boolean {
+    if (isNamespaceDelete(request)) return true;
     if (request.operation !== 'CREATE' || request.namespace === '') return false;
     return this.registry.get(request.group, request.version, request.resource)?.namespaced === true;
   }
 
   async validate(request: AdmissionRequest, _object: KubeObject | undefined, signal?: AbortSignal): Promise<void> {
+    if (isNamespaceDelete(request)) {
+      if (IMMORTAL_NAMESPACES.includes(request.name)) {
+        throw new StatusError('Forbidden', `namespaces "${request.name}" is forbidden: this namespace may not be deleted`, { name: request.name, group: '', kind: 'namespaces' });
+      }
+      return;
+    }
     let namespace: KubeObject;
     try {
       namespace = await this.storage.get({ group: '', resource: 'namespaces', namespace: '', name: request.namespace }, {}, signal);
@@ -267,6 +294,11 @@ export class NamespaceLifecycle implements ValidatingPlugin {
   }
 }
 
+/** A delete of a namespace itself. */
+function isNamespaceDelete(request: AdmissionRequest): boolean {
+  return request.operation === 'DELETE' && request.group === '' && request.resource === 'namespaces' && (request.subresource ?? '') === '';
+}
+
 /**
  * The object of a built-in kind as kube's typed struct holds it (lib/kinds/go-json.ts): every
  * field kube always writes is there (a Node's status.nodeInfo.architecture is "" when not
@@ -289,7 +321,7 @@ export class GoRoundTrip implements MutatingPlugin {
   handles(request: AdmissionRequest): boolean {
     if (request.operation !== 'CREATE' && request.operation !== 'UPDATE') return false;
     // The object itself, its status or its scale; a POST subresource's body is another kind.
-    if (!writesResourceObject(request)) return false;
+    if (!writesResourceObject(request, this.registry)) return false;
     return this.registry.get(request.group, request.version, request.resource)?.source === 'builtin';
   }
 

@@ -20,11 +20,13 @@ import { fieldValidationOf, type JsonSource, type SchemaValidator } from '../../
 import { pathSegmentNameErrors } from '../../../lib/validation/path.ts';
 import type { Admission, AdmissionRequest, Operation } from '../../admission/api.ts';
 import type { Attributes, Authenticator, Authorizer, UserInfo } from '../../auth/api.ts';
-import type { DeleteResult, ListResult, Preconditions, Storage } from '../../storage/api.ts';
+import type { DeleteResult, ListResult, Storage } from '../../storage/api.ts';
 import { validateWatch, type WatchEvent, type Watcher, type WatchOptions } from '../../watch/api.ts';
+import { DEFAULT_DELETE_COLLECTION_WORKERS, deleteCollection, deleteObject, type DeletionOptions } from './deletion.ts';
 import { TtlCache } from './ttl-cache.ts';
 import { checkApplyConfiguration, ManagedFields, managerOrUserAgent } from './managed-fields.ts';
 import { appliedObject, checkApplyStrictErrors, decodeApplyBody, isApplyPatch, type ApplyConfiguration } from './apply.ts';
+import { checkDryRunCreate, dryRunUpdated } from './dry-run.ts';
 import type { WarningRecorder } from './warnings.ts';
 
 export interface PipelineOptions {
@@ -54,6 +56,8 @@ export interface PipelineOptions {
    * shaped by admission); the generated ones by default.
    */
   shapes?: GoShapes;
+  /** How many objects of a deletecollection are deleted at once (kube's --delete-collection-workers; default 4). */
+  deleteCollectionWorkers?: number;
 }
 
 /** How a write is done, and how a create or update body is taken. */
@@ -401,9 +405,18 @@ export class Pipeline {
     const allocator = target.info.allocator;
     const allocation = allocator === undefined ? undefined : await allocator.allocateCreate(admitted, this.allocationContext(dryRun, signal));
     const object = allocation?.object ?? admitted;
-    if (dryRun) return object;
     const finalName = object.metadata?.name ?? '';
+    if (dryRun) {
+      if (finalName !== '') await checkDryRunCreate(target.info, finalName, () => this.o.storage.get({ ...this.ref(target), name: finalName }, {}, signal));
+      return object;
+    }
     return this.written(allocation, async () => fromStored(target.info, await this.o.storage.create({ ...this.ref(target), name: finalName }, toStored(target.info, object), signal)));
+  }
+
+  /** The answer to a dry-run update or patch of `current` to `admitted` (dry-run.ts). */
+  private dryRunUpdated(target: Target, current: KubeObject, admitted: KubeObject): KubeObject {
+    const next = dryRunUpdated(target.info, target.name, toStored(target.info, current), toStored(target.info, admitted), target.info.strategy.generation);
+    return withTypeMeta(fromStored(target.info, next), target.info);
   }
 
   /** What allocators get for one request. */
@@ -533,6 +546,11 @@ export class Pipeline {
   /** Lists after authorization, with the options checked as every path checks them (lib/list-options.ts). */
   async list(user: UserInfo, target: Target, options: ListOptions, signal?: AbortSignal): Promise<ListResult> {
     await this.authorizeResource(user, 'list', target, signal);
+    return this.listAuthorized(target, options, signal);
+  }
+
+  /** A list already authorized. */
+  private async listAuthorized(target: Target, options: ListOptions, signal?: AbortSignal): Promise<ListResult> {
     // Refused here rather than by storage: its API has no sendInitialEvents to refuse.
     const { limit } = checkListOptions(target.info.selectableFields, options);
     const result = await this.o.storage.list(this.ref(target), { ...options, limit }, signal);
@@ -595,7 +613,7 @@ export class Pipeline {
       const admitted = allocation?.object ?? admittedObject;
       if (dryRun) {
         for (const w of warnings) options.warnings?.add(w);
-        return { object: view.read(admitted, 'get'), created: false };
+        return { object: view.read(this.dryRunUpdated(target, current, admitted), 'get'), created: false };
       }
       const pinned = (admitted.metadata?.resourceVersion ?? '') === '' ? { ...admitted, metadata: { ...admitted.metadata, resourceVersion: current.metadata?.resourceVersion ?? '' } } : admitted;
       try {
@@ -635,7 +653,7 @@ export class Pipeline {
       if (admittedObject === undefined) throw new StatusError('InternalError', 'admission returned no object');
       const allocation = await this.allocateUpdate(target.info, admittedObject, current, options.dryRun === true, signal);
       const admitted = allocation?.object ?? admittedObject;
-      if (options.dryRun === true) return view.read(admitted, 'get');
+      if (options.dryRun === true) return view.read(this.dryRunUpdated(target, current, admitted), 'get');
       const pinned = conditional ? admitted : { ...admitted, metadata: { ...admitted.metadata, resourceVersion: current.metadata?.resourceVersion ?? '' } };
       try {
         const stored = withTypeMeta(fromStored(target.info, await this.written(allocation, () => this.o.storage.update(this.ref(target), toStored(target.info, pinned), signal))), target.info);
@@ -708,7 +726,7 @@ export class Pipeline {
       const admitted = allocation?.object ?? admittedObject;
       if (options.dryRun === true) {
         for (const w of warnings) options.warnings?.add(w);
-        return view.read(admitted, 'get');
+        return view.read(this.dryRunUpdated(target, current, admitted), 'get');
       }
       // The patched object carries the resourceVersion read (or the one the patch set): storage
       // refuses it if the object changed since. A patch that removed it applies to what was read.
@@ -724,24 +742,60 @@ export class Pipeline {
     }
   }
 
-  /** Deletes an object after admission has seen it; an object with finalizers stays, marked. */
-  async delete(
-    user: UserInfo,
-    target: Target,
-    options: WriteOptions & { preconditions?: Preconditions } = {},
-    signal?: AbortSignal,
-  ): Promise<DeleteResult> {
+  /**
+   * Deletes an object as kube's generic store does (deletion.ts): preconditions, the kind's
+   * graceful deletion, the garbage collector's finalizers from the propagation policy, admission
+   * of the DELETE with the object; an object held by finalizers or a grace period stays, marked
+   * (`pending`). A dry run answers the same and writes nothing.
+   */
+  async delete(user: UserInfo, target: Target, options: WriteOptions & DeletionOptions = {}, signal?: AbortSignal): Promise<DeleteResult> {
     await this.authorizeResource(user, 'delete', target, signal);
-    const current = this.shaped(fromStored(target.info, await this.o.storage.get(this.ref(target), {}, signal)), target.info);
-    await this.o.admission.admit(admissionRequest('DELETE', target, target.name, user, options.dryRun, undefined, current), signal);
-    if (options.dryRun === true) return { object: current, pending: false };
-    const preconditions = { ...(options.preconditions ?? {}) };
-    // Delete what admission saw: a concurrent replacement (new uid) must not be deleted unseen.
-    const uid: unknown = current.metadata?.uid;
-    if ((preconditions.uid ?? '') === '' && typeof uid === 'string') preconditions.uid = uid;
-    const result = await this.o.storage.delete(this.ref(target), preconditions, signal);
-    if (!result.pending) await this.released(target.info, result.object);
-    return { ...result, object: this.shaped(withTypeMeta(fromStored(target.info, result.object), target.info), target.info) };
+    return this.deleteAuthorized(user, target, options, signal);
+  }
+
+  /** A delete already authorized (for itself, or as an item of a deletecollection). */
+  private async deleteAuthorized(user: UserInfo, target: Target, options: DeletionOptions, signal?: AbortSignal): Promise<DeleteResult> {
+    const { info } = target;
+    const ref = this.ref(target);
+    const result = await deleteObject(info, {
+      read: async () => this.shaped(fromStored(info, await this.o.storage.get(ref, {}, signal)), info),
+      admit: async (current) => {
+        await this.o.admission.admit(admissionRequest('DELETE', target, target.name, user, options.dryRun, undefined, current), signal);
+      },
+      mark: async (object) => fromStored(info, await this.o.storage.update(ref, toStored(info, object), signal, { deletion: true })),
+      remove: (preconditions) => this.o.storage.delete(ref, preconditions, signal),
+      now: () => new Date(),
+    }, options);
+    if (!result.pending && options.dryRun !== true) await this.released(info, result.object);
+    return { ...result, object: this.shaped(withTypeMeta(fromStored(info, result.object), info), info) };
+  }
+
+  /**
+   * Deletes the objects of a collection that match the list options, as kube's DeleteCollection
+   * does (deletion.ts): authorized as `deletecollection`, then each listed object deleted as a
+   * delete of it (admission, preconditions, grace, finalizers) with the same options. Answers
+   * the objects listed. A namespaced kind's collection is deleted one namespace at a time (kube
+   * serves no such route across namespaces).
+   */
+  async deleteCollection(user: UserInfo, target: Target, listOptions: ListOptions, options: WriteOptions & DeletionOptions = {}, signal?: AbortSignal): Promise<ListResult> {
+    const collection = { ...target, name: '' };
+    if (!collection.info.verbs.includes('deletecollection') || (collection.info.namespaced && collection.namespace === '')) {
+      throw new StatusError('MethodNotAllowed', 'the server does not allow this method on the requested resource');
+    }
+    await this.authorizeResource(user, 'deletecollection', collection, signal);
+    const { limit } = checkListOptions(target.info.selectableFields, listOptions);
+    return deleteCollection(
+      {
+        list: (page) => this.listAuthorized(collection, { ...listOptions, ...page }, signal),
+        delete: async (object) => {
+          const name = String(object.metadata?.name ?? '');
+          await this.deleteAuthorized(user, { ...collection, name }, { ...options }, signal);
+        },
+      },
+      { limit: limit ?? 0, continue: listOptions.continue ?? '', resourceVersion: listOptions.resourceVersion, resourceVersionMatch: listOptions.resourceVersionMatch },
+      this.o.deleteCollectionWorkers ?? DEFAULT_DELETE_COLLECTION_WORKERS,
+      signal,
+    );
   }
 
   /**

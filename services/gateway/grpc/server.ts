@@ -16,6 +16,10 @@ import type { KindRegistry } from '../../../lib/kinds/index.ts';
 import { listOptionsFromProto, watchOptionsFromProto } from '../../../lib/list-options.ts';
 import type { CreateRequest__Output } from '../../../lib/gen/apiserver/v1/CreateRequest.ts';
 import type { DeleteRequest__Output } from '../../../lib/gen/apiserver/v1/DeleteRequest.ts';
+import type { DeleteCollectionRequest__Output } from '../../../lib/gen/apiserver/v1/DeleteCollectionRequest.ts';
+import type { Preconditions__Output } from '../../../lib/gen/apiserver/v1/Preconditions.ts';
+import type { DeletionOptions } from '../core/deletion.ts';
+import type { ListResult } from '../../storage/api.ts';
 import type { UpdateRequest__Output } from '../../../lib/gen/apiserver/v1/UpdateRequest.ts';
 import type { GetRequest__Output } from '../../../lib/gen/apiserver/v1/GetRequest.ts';
 import type { ListRequest__Output } from '../../../lib/gen/apiserver/v1/ListRequest.ts';
@@ -134,6 +138,42 @@ export function writeOptions(
   return { fieldValidation: query.fieldValidation, fieldManager: query.fieldManager, force: query.force };
 }
 
+/** The DeleteOptions fields the delete requests of the gRPC APIs share. */
+export interface DeleteOptionFields {
+  preconditions: Preconditions__Output | null;
+  dryRun: boolean;
+  gracePeriodSeconds?: string;
+  propagationPolicy: string;
+  orphanDependents?: boolean;
+}
+
+/** The DeleteOptions of a delete request, checked as REST checks them (422 Invalid DeleteOptions in kube's words). */
+export function deletionOptions(req: DeleteOptionFields): DeletionOptions {
+  const q = new URLSearchParams();
+  if (req.propagationPolicy !== '') q.set('propagationPolicy', req.propagationPolicy);
+  if (req.orphanDependents !== undefined) q.set('orphanDependents', String(req.orphanDependents));
+  if (req.gracePeriodSeconds !== undefined) q.set('gracePeriodSeconds', req.gracePeriodSeconds);
+  const query = parseRestQuery(q, 'delete');
+  if (query.gracePeriodSeconds !== undefined && !Number.isSafeInteger(query.gracePeriodSeconds)) throw badRequest(`gracePeriodSeconds out of range: ${req.gracePeriodSeconds ?? ''}`);
+  return {
+    preconditions: { uid: req.preconditions?.uid ?? '', resourceVersion: req.preconditions?.resourceVersion ?? '' },
+    dryRun: req.dryRun,
+    ...(query.gracePeriodSeconds === undefined ? {} : { gracePeriodSeconds: query.gracePeriodSeconds }),
+    ...(query.propagationPolicy === undefined ? {} : { propagationPolicy: query.propagationPolicy }),
+    ...(query.orphanDependents === undefined ? {} : { orphanDependents: query.orphanDependents }),
+  };
+}
+
+/** A list result as ListResponse carries it. */
+export function listResponse(result: ListResult): ListResponse {
+  return {
+    items: result.items.map(objectBytes),
+    resourceVersion: result.resourceVersion,
+    continue: result.continue,
+    remainingItemCount: result.remainingItemCount ?? -1,
+  };
+}
+
 /** The media type a typed patch type stands for (undefined: answered 415 as REST answers any other). */
 export const PATCH_CONTENT_TYPES: Readonly<Record<string, string>> = {
   PATCH_TYPE_JSON: PATCH_MEDIA_TYPES.json,
@@ -181,12 +221,7 @@ export function resourcesHandlers(pipeline: Pipeline, registry: KindRegistry, bu
     },
     List: async (req: ListRequest__Output, ctx: CallContext): Promise<ListResponse> => {
       const result = await pipeline.list(await user(ctx), { ...target(req.ref), name: '' }, listOptionsFromProto(req.options), ctx.signal);
-      return {
-        items: result.items.map(objectBytes),
-        resourceVersion: result.resourceVersion,
-        continue: result.continue,
-        remainingItemCount: result.remainingItemCount ?? -1,
-      };
+      return listResponse(result);
     },
     Update: async (req: UpdateRequest__Output, ctx: CallContext): Promise<ObjectResponse> => {
       const t = named(target(req.ref));
@@ -205,13 +240,17 @@ export function resourcesHandlers(pipeline: Pipeline, registry: KindRegistry, bu
       return { object: objectBytes(patched), warnings: warnings.warnings };
     },
     Delete: async (req: DeleteRequest__Output, ctx: CallContext): Promise<ObjectResponse> => {
-      const deleted = await pipeline.delete(
-        await user(ctx),
-        named(target(req.ref)),
-        { preconditions: { uid: req.preconditions?.uid ?? '', resourceVersion: req.preconditions?.resourceVersion ?? '' }, dryRun: req.dryRun },
-        ctx.signal,
-      );
+      const t = named(target(req.ref));
+      const options = deletionOptions(req);
+      const deleted = await pipeline.delete(await user(ctx), t, options, ctx.signal);
       return { object: objectBytes(deleted.object) };
+    },
+    DeleteCollection: async (req: DeleteCollectionRequest__Output, ctx: CallContext): Promise<ListResponse> => {
+      const t = target(req.ref);
+      if (t.name !== '') throw badRequest('ref.name must be empty: a collection is deleted');
+      const options = deletionOptions(req);
+      const result = await pipeline.deleteCollection(await user(ctx), t, listOptionsFromProto(req.options), options, ctx.signal);
+      return listResponse(result);
     },
     Watch: async (req: WatchRequest__Output, ctx: CallContext, send: (m: ProtoWatchEvent) => Promise<void>): Promise<void> => {
       const events = await pipeline.watch(await user(ctx), { ...target(req.ref), name: '' }, watchOptionsFromProto(req.options), ctx.signal);

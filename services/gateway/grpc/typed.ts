@@ -35,11 +35,13 @@ import { isPlainObject, type KubeObject } from '../../../lib/kube.ts';
 import { listOptionsFromProto, watchOptionsFromProto } from '../../../lib/list-options.ts';
 import { PROTO_DIR } from '../../../lib/proto.ts';
 import type { TypedDeleteRequest__Output } from '../../../lib/gen/apiserver/v1/TypedDeleteRequest.ts';
+import type { TypedDeleteCollectionRequest__Output } from '../../../lib/gen/apiserver/v1/TypedDeleteCollectionRequest.ts';
 import type { TypedGetRequest__Output } from '../../../lib/gen/apiserver/v1/TypedGetRequest.ts';
 import type { TypedListRequest__Output } from '../../../lib/gen/apiserver/v1/TypedListRequest.ts';
 import type { TypedPatchRequest__Output } from '../../../lib/gen/apiserver/v1/TypedPatchRequest.ts';
 import type { TypedWatchRequest__Output } from '../../../lib/gen/apiserver/v1/TypedWatchRequest.ts';
 import type { UserInfo } from '../../auth/api.ts';
+import type { ListResult } from '../../storage/api.ts';
 import type { WatchEvent } from '../../watch/api.ts';
 import { bearerToken } from '../core/credentials.ts';
 import type { Pipeline, Target } from '../core/pipeline.ts';
@@ -48,7 +50,7 @@ import { MAX_BODY_BYTES, tooLarge, tooManyRequests } from '../rest/body.ts';
 import type { BodyBudget } from '../rest/edge-limits.ts';
 import { KubeProtobufDecoder } from '../rest/protobuf.ts';
 import { KubeProtobufEncoder, lengthDelimitedField } from '../rest/protobuf-encode.ts';
-import { typedPatch, userAgentOf, writeOptions } from './server.ts';
+import { deletionOptions, typedPatch, userAgentOf, writeOptions } from './server.ts';
 
 /** The options lib/proto.ts loads with: the shared requests decode to lib/gen's types. */
 const LOADER_OPTIONS: protoLoader.Options = { keepCase: false, longs: String, enums: String, defaults: true, oneofs: true, includeDirs: [PROTO_DIR] };
@@ -173,6 +175,7 @@ export function serveTypedKinds(server: GrpcServer, pipeline: Pipeline, registry
       Patch: (req: TypedPatchRequest__Output, ctx: CallContext) => handlers.patch(req, ctx),
       Delete: (req: TypedDeleteRequest__Output, ctx: CallContext) => handlers.delete(req, ctx),
       Watch: (req: TypedWatchRequest__Output, ctx: CallContext, send: (m: Buffer) => Promise<void>) => handlers.watch(req, ctx, send),
+      DeleteCollection: (req: TypedDeleteCollectionRequest__Output, ctx: CallContext) => handlers.deleteCollection(req, ctx),
     });
   }
   return { files: [TYPED_REQUESTS_FILE, ...new Set(kinds.map((e) => e.api.file))], services: kinds.map((e) => e.api.serviceName) };
@@ -274,12 +277,7 @@ class TypedKindHandlers {
 
   async list(req: TypedListRequest__Output, ctx: CallContext): Promise<Buffer> {
     const result = await this.#pipeline.list(await this.#user(ctx), this.#target(req.namespace, ''), listOptionsFromProto(req.options), ctx.signal);
-    const metadata = {
-      resourceVersion: result.resourceVersion,
-      ...(result.continue !== '' && { continue: result.continue }),
-      ...(result.remainingItemCount !== undefined && { remainingItemCount: result.remainingItemCount }),
-    };
-    return this.#encoder.encode(this.#api.listMessage, { metadata, items: result.items });
+    return this.#listBytes(result);
   }
 
   async update(req: WriteRequest, ctx: CallContext): Promise<Buffer> {
@@ -307,13 +305,26 @@ class TypedKindHandlers {
   }
 
   async delete(req: TypedDeleteRequest__Output, ctx: CallContext): Promise<Buffer> {
-    const deleted = await this.#pipeline.delete(
-      await this.#user(ctx),
-      this.#named(req.namespace, req.name),
-      { preconditions: { uid: req.preconditions?.uid ?? '', resourceVersion: req.preconditions?.resourceVersion ?? '' }, dryRun: req.dryRun },
-      ctx.signal,
-    );
+    const t = this.#named(req.namespace, req.name);
+    const options = deletionOptions(req);
+    const deleted = await this.#pipeline.delete(await this.#user(ctx), t, options, ctx.signal);
     return this.#encode(deleted.object);
+  }
+
+  async deleteCollection(req: TypedDeleteCollectionRequest__Output, ctx: CallContext): Promise<Buffer> {
+    const t = this.#target(req.namespace, '');
+    const options = deletionOptions(req);
+    const result = await this.#pipeline.deleteCollection(await this.#user(ctx), t, listOptionsFromProto(req.options), options, ctx.signal);
+    return this.#listBytes(result);
+  }
+
+  #listBytes(result: ListResult): Buffer {
+    const metadata = {
+      resourceVersion: result.resourceVersion,
+      ...(result.continue !== '' && { continue: result.continue }),
+      ...(result.remainingItemCount !== undefined && { remainingItemCount: result.remainingItemCount }),
+    };
+    return this.#encoder.encode(this.#api.listMessage, { metadata, items: result.items });
   }
 
   async watch(req: TypedWatchRequest__Output, ctx: CallContext, send: (m: Buffer) => Promise<void>): Promise<void> {

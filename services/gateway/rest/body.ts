@@ -251,7 +251,7 @@ export class BodyReader {
    */
   async readDeleteOptions(req: EdgeRequest, res: EdgeResponse, decoder: BodyDecoder | undefined): Promise<DeleteOptionsBody> {
     const body = await this.read(req, res);
-    if (body.length === 0) return { preconditions: {}, dryRun: false };
+    if (body.length === 0) return { present: false, preconditions: {}, dryRun: false };
     if (decoder === undefined) throw unsupportedMediaType();
     const reservation = this.reservation(res);
     return decodeDeleteOptionsBody(decoder.decode(body, (bytes) => reservation.reserveUpTo(bytes)).object);

@@ -122,6 +122,14 @@ describe('parseRestQuery', () => {
       expect: `${DELETE_INVALID}propagationPolicy: Invalid value: "Orphan": orphanDependents and deletionPropagation cannot be both set`,
     },
     { query: 'dryRun=yes', verb: 'delete', expect: `${DELETE_INVALID}dryRun: Unsupported value: ["yes"]: supported values: "All"` },
+    { query: 'orphanDependents=true', verb: 'delete', expect: { orphanDependents: true } },
+    // deletecollection: the list options and the DeleteOptions, both from the query
+    {
+      query: 'labelSelector=a%3Db&fieldSelector=metadata.name%3Dx&limit=5&propagationPolicy=Foreground&gracePeriodSeconds=3&dryRun=All',
+      verb: 'deletecollection',
+      expect: { list: { labelSelector: 'a=b', fieldSelector: 'metadata.name=x', limit: 5, continue: '', resourceVersion: '', resourceVersionMatch: '', sendInitialEvents: undefined }, propagationPolicy: 'Foreground', gracePeriodSeconds: 3, dryRun: true },
+    },
+    { query: 'propagationPolicy=Sideways', verb: 'deletecollection', expect: `${DELETE_INVALID}propagationPolicy: Unsupported value: "Sideways": supported values: "Foreground", "Background", "Orphan", "nil"` },
     // A request refused for its method reads nothing but its deadline.
     { query: 'dryRun=x&limit=y', verb: 'other', expect: { dryRun: false } },
   ];
@@ -237,13 +245,15 @@ describe('decodeDeleteOptionsBody', () => {
     assert.throws(() => decodeDeleteOptionsBody(body), (err: unknown) => err instanceof StatusError && err.reason === reason && message.test(err.message));
 
   test('decodes what kubectl sends, and nulls as absent', () => {
-    assert.deepEqual(decodeDeleteOptionsBody({ kind: 'DeleteOptions', apiVersion: 'v1', propagationPolicy: 'Background' }), { preconditions: {}, dryRun: false, propagationPolicy: 'Background' });
+    assert.deepEqual(decodeDeleteOptionsBody({ kind: 'DeleteOptions', apiVersion: 'v1', propagationPolicy: 'Background' }), { present: true, preconditions: {}, dryRun: false, propagationPolicy: 'Background' });
     assert.deepEqual(decodeDeleteOptionsBody({ preconditions: { uid: 'u', resourceVersion: '7' }, dryRun: ['All'], gracePeriodSeconds: 0 }), {
+      present: true,
       preconditions: { uid: 'u', resourceVersion: '7' },
       dryRun: true,
       gracePeriodSeconds: 0,
     });
-    assert.deepEqual(decodeDeleteOptionsBody({ preconditions: null, dryRun: null }), { preconditions: {}, dryRun: false });
+    assert.deepEqual(decodeDeleteOptionsBody({ preconditions: null, dryRun: null }), { present: true, preconditions: {}, dryRun: false });
+    assert.deepEqual(decodeDeleteOptionsBody({ orphanDependents: false }), { present: true, preconditions: {}, dryRun: false, orphanDependents: false });
   });
 
   test('a field of the wrong type is a 400 naming it; a precondition is never dropped silently', () => {

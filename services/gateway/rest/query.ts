@@ -44,9 +44,10 @@ export interface RestQuery {
   /** patch: ?force= of server-side apply (taking the fields of other managers). */
   force: boolean;
   fieldValidation: string;
-  /** delete (no garbage collector or grace period here: checked, then unused). */
+  /** delete and deletecollection: DeleteOptions from the query (a body, when there is one, has them instead). */
   gracePeriodSeconds: number | undefined;
   propagationPolicy: string | undefined;
+  orphanDependents: boolean | undefined;
   /** ?includeObject= as sent: checked only for Table output, as kube does (tableOptions). */
   includeObject: string;
 }
@@ -206,10 +207,13 @@ function checkDeleteOptions(o: DeleteOptionValues): void {
 
 /** metav1.DeleteOptions as a DELETE body gives them. */
 export interface DeleteOptionsBody {
+  /** Whether the request had a body (kube then reads no DeleteOptions from the query). */
+  present: boolean;
   preconditions: { uid?: string; resourceVersion?: string };
   dryRun: boolean;
   propagationPolicy?: string;
   gracePeriodSeconds?: number;
+  orphanDependents?: boolean;
 }
 
 /**
@@ -254,10 +258,12 @@ export function decodeDeleteOptionsBody(body: Record<string, unknown>): DeleteOp
   }
   checkDeleteOptions({ orphanDependents, propagationPolicy, dryRun });
   return {
+    present: true,
     preconditions,
     dryRun: dryRun.length > 0,
     ...(propagationPolicy === undefined ? {} : { propagationPolicy }),
     ...(gracePeriodSeconds === undefined ? {} : { gracePeriodSeconds }),
+    ...(orphanDependents === undefined ? {} : { orphanDependents }),
   };
 }
 
@@ -274,6 +280,7 @@ export function parseRestQuery(q: URLSearchParams, verb: RestVerb, options: { ap
     fieldValidation: '',
     gracePeriodSeconds: undefined,
     propagationPolicy: undefined,
+    orphanDependents: undefined,
     includeObject: q.get('includeObject') ?? '',
   };
   // The deadline comes first (a filter in kube); a watch has none.
@@ -283,7 +290,8 @@ export function parseRestQuery(q: URLSearchParams, verb: RestVerb, options: { ap
       query.resourceVersion = q.get('resourceVersion') ?? '';
       break;
     case 'list':
-    case 'watch': {
+    case 'watch':
+    case 'deletecollection': {
       // metav1.ListOptions from the query, in the order kube converts its fields.
       const labelSelector = q.get('labelSelector') ?? '';
       const fieldSelector = q.get('fieldSelector') ?? '';
@@ -296,6 +304,8 @@ export function parseRestQuery(q: URLSearchParams, verb: RestVerb, options: { ap
       const sendInitialEvents = queryBool(q, 'sendInitialEvents');
       query.list = { labelSelector, fieldSelector, limit, continue: continueToken, resourceVersion, resourceVersionMatch, sendInitialEvents };
       query.watch = { labelSelector, fieldSelector, resourceVersion, resourceVersionMatch, allowWatchBookmarks, sendInitialEvents, timeoutSeconds, continue: continueToken };
+      // A deletecollection takes DeleteOptions from its query too (when it has no body).
+      if (verb === 'deletecollection') readDeleteQuery(q, query);
       break;
     }
     case 'create':
@@ -326,18 +336,23 @@ export function parseRestQuery(q: URLSearchParams, verb: RestVerb, options: { ap
       query.dryRun = dryRun.length > 0;
       break;
     }
-    case 'delete': {
-      query.gracePeriodSeconds = int64(q, 'gracePeriodSeconds');
-      query.propagationPolicy = q.get('propagationPolicy') ?? undefined;
-      const dryRun = q.getAll('dryRun');
-      checkDeleteOptions({ orphanDependents: queryBool(q, 'orphanDependents'), propagationPolicy: query.propagationPolicy, dryRun });
-      query.dryRun = dryRun.length > 0;
+    case 'delete':
+      readDeleteQuery(q, query);
       break;
-    }
     default:
       break;
   }
   return query;
+}
+
+/** metav1.DeleteOptions from a query, checked as kube's ValidateDeleteOptions. */
+function readDeleteQuery(q: URLSearchParams, query: RestQuery): void {
+  query.gracePeriodSeconds = int64(q, 'gracePeriodSeconds');
+  query.propagationPolicy = q.get('propagationPolicy') ?? undefined;
+  query.orphanDependents = queryBool(q, 'orphanDependents');
+  const dryRun = q.getAll('dryRun');
+  checkDeleteOptions({ orphanDependents: query.orphanDependents, propagationPolicy: query.propagationPolicy, dryRun });
+  query.dryRun = dryRun.length > 0;
 }
 
 /**

@@ -114,9 +114,32 @@ describe('requestInfoOf and handlerFor', () => {
     assert.equal(refused('PATCH', '/api/v1/namespaces/demo/configmaps/a'), 'served');
   });
 
+  test('/namespaces/{name}/status and /finalize are the namespace\'s subresources (kube\'s namespaceSubresources)', () => {
+    for (const sub of ['status', 'finalize']) {
+      const r = routeOf(`/api/v1/namespaces/demo/${sub}`, registry);
+      assert.ok(r?.kind === 'resource');
+      assert.equal(r.info.resource, 'namespaces');
+      assert.equal(r.name, 'demo');
+      assert.equal(r.subresource, sub);
+      assert.equal(r.namespace, '');
+    }
+    assert.equal(refused('PUT', '/api/v1/namespaces/demo/finalize'), 'served');
+    assert.equal(refused('PATCH', '/api/v1/namespaces/demo/finalize'), '405 MethodNotAllowed');
+    assert.equal(refused('GET', '/api/v1/namespaces/demo/status'), 'served');
+  });
+
   test('a verb the resource does not allow is 405, an unknown subresource 404, from one place', () => {
     assert.equal(refused('PATCH', '/api/v1/namespaces/demo/configmaps'), '405 MethodNotAllowed');
-    assert.equal(refused('DELETE', '/api/v1/namespaces/demo/configmaps'), '405 MethodNotAllowed');
+    assert.equal(refused('DELETE', '/api/v1/namespaces/demo/configmaps'), 'served', 'deletecollection');
+    // kube serves no deletecollection across namespaces, nor of namespaces
+    assert.equal(refused('DELETE', '/api/v1/configmaps'), '405 MethodNotAllowed');
+    assert.equal(refused('DELETE', '/api/v1/namespaces'), '405 MethodNotAllowed');
+    assert.equal(refused('DELETE', '/api/v1/nodes'), 'served');
+    // the /watch/ paths serve GET only
+    assert.equal(refused('DELETE', '/api/v1/watch/namespaces/demo/configmaps'), '405 MethodNotAllowed');
+    assert.equal(refused('DELETE', '/api/v1/watch/namespaces/demo/configmaps/a'), '405 MethodNotAllowed');
+    assert.equal(refused('PUT', '/api/v1/watch/namespaces/demo/configmaps/a'), '405 MethodNotAllowed');
+    assert.equal(refused('GET', '/api/v1/watch/namespaces/demo/configmaps'), 'served');
     assert.equal(refused('POST', '/api/v1/namespaces/demo/configmaps/a'), '405 MethodNotAllowed');
     assert.equal(refused('PUT', '/api/v1/namespaces/demo/configmaps'), '405 MethodNotAllowed');
     assert.equal(refused('OPTIONS', '/api/v1/namespaces/demo/configmaps'), '405 MethodNotAllowed');

@@ -74,6 +74,9 @@ function pathSegments(path: string): string[] {
   return trimmed.split('/').map((segment) => decodeURIComponent(segment));
 }
 
+/** The subresources of namespaces, which /namespaces/{name}/... names rather than a namespaced resource (kube's namespaceSubresources). */
+const NAMESPACE_SUBRESOURCES: readonly string[] = ['status', 'finalize'];
+
 /**
  * The route of a path; undefined when no route matches (404 after authentication and an
  * authorization check of the path, as kube answers unknown paths).
@@ -121,8 +124,10 @@ export function routeOf(path: string, registry: KindRegistry): Route | undefined
     prefix += '/watch';
   }
   let namespace = '';
-  // /namespaces/{ns}/{resource}... addresses a namespaced resource; /namespaces[/{name}] the namespaces themselves.
-  if (rest[0] === 'namespaces' && rest.length >= 3) {
+  // /namespaces/{ns}/{resource}... addresses a namespaced resource; /namespaces[/{name}] the
+  // namespaces themselves, and, as kube's namespaceSubresources, /namespaces/{name}/status and
+  // /namespaces/{name}/finalize their subresources.
+  if (rest[0] === 'namespaces' && rest.length >= 3 && !NAMESPACE_SUBRESOURCES.includes(rest[2] ?? '')) {
     namespace = rest[1] ?? '';
     rest = rest.slice(2);
     prefix += '/namespaces/{namespace}';

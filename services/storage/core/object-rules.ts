@@ -6,7 +6,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import { conflict, StatusError, type Qualified } from '../../../lib/errors.ts';
 import { isPlainObject, rfc3339, withResourceVersion, type KubeObject } from '../../../lib/kube.ts';
-import type { GenerationRule } from '../../../lib/kinds/index.ts';
+import type { GenerationRule, KindDeletion } from '../../../lib/kinds/index.ts';
 import type { Preconditions } from '../api.ts';
 import { parseUint64 } from '../../../lib/go-strconv.ts';
 import {
@@ -124,6 +124,11 @@ function finalizersOf(object: KubeObject): unknown[] {
   return Array.isArray(finalizers) ? finalizers : [];
 }
 
+/** Whether anything holds an object being deleted: its finalizers, or its kind's own hold (a Namespace's spec.finalizers). */
+function heldOnDeletion(object: KubeObject, kind: KindDeletion | undefined): boolean {
+  return finalizersOf(object).length > 0 || kind?.held?.(object) === true;
+}
+
 function generationOf(object: KubeObject): number {
   const generation = object.metadata?.generation;
   return typeof generation === 'number' && Number.isSafeInteger(generation) ? generation : 0;
@@ -150,31 +155,49 @@ export interface PreparedUpdate {
  * resource strategy's generation rule): generation rises only when the desired state changed
  * and is otherwise kept (0 is not written); uid and creationTimestamp keep their stored values
  * (a uid in `next` is a precondition, checked before); deletionTimestamp and
- * deletionGracePeriodSeconds cannot be set or cleared by an update.
+ * deletionGracePeriodSeconds cannot be set or cleared by an update, but the update of a delete
+ * (`deletion`: kube's graceful deletion and deletion finalizers) may set them, and its
+ * generation is the one it carries (kube's BeforeDelete and markAsDeleting raise it); an update
+ * of a delete that marks an object of a kind with its own mark (`kind.markForDeletion`: a
+ * Namespace turns Terminating) stores that. An update that takes away the last hold of an
+ * object being deleted (its finalizers, or its kind's `held`) removes it.
  */
-export function prepareUpdate(current: KubeObject, next: KubeObject, rule: GenerationRule = 'allButMetadataAndStatus'): PreparedUpdate {
+export function prepareUpdate(current: KubeObject, next: KubeObject, rule: GenerationRule = 'allButMetadataAndStatus', deletion = false, kind?: KindDeletion): PreparedUpdate {
   const stored = current.metadata ?? {};
   const metadata: Record<string, unknown> = storedMetadata(next.metadata);
   const generation = generationOf(current);
   const sameDesiredState = isDeepStrictEqual(desiredState(current, rule), desiredState(next, rule));
   const nextGeneration = sameDesiredState ? generation : generation + 1;
-  if (nextGeneration > 0) metadata.generation = nextGeneration;
+  if (deletion) {
+    const carried = generationOf(next);
+    if (carried > 0) metadata.generation = carried;
+    else delete metadata.generation;
+  } else if (nextGeneration > 0) metadata.generation = nextGeneration;
   else delete metadata.generation;
   if (stored.uid !== undefined) metadata.uid = stored.uid;
   if (stored.creationTimestamp !== undefined) metadata.creationTimestamp = stored.creationTimestamp;
-  if (beingDeleted(stored)) {
+  if (deletion && beingDeleted(metadata)) {
+    // The delete computed both from the state it read (and is written only on that state).
+    metadata.deletionGracePeriodSeconds = metadata.deletionGracePeriodSeconds ?? 0;
+  } else if (beingDeleted(stored)) {
     metadata.deletionTimestamp = stored.deletionTimestamp;
-    metadata.deletionGracePeriodSeconds = stored.deletionGracePeriodSeconds ?? 0;
+    // kept as stored, as kube's BeforeUpdate (a namespace is marked without one)
+    if (stored.deletionGracePeriodSeconds !== undefined) metadata.deletionGracePeriodSeconds = stored.deletionGracePeriodSeconds;
+    else delete metadata.deletionGracePeriodSeconds;
   } else {
     delete metadata.deletionTimestamp;
     delete metadata.deletionGracePeriodSeconds;
   }
-  const object = { ...next, metadata } as KubeObject;
+  let object = { ...next, metadata } as KubeObject;
+  if (deletion && beingDeleted(metadata) && !beingDeleted(stored)) {
+    const own = kind?.markForDeletion?.(object);
+    if (own !== undefined) object = { ...own, metadata };
+  }
   const remove =
     beingDeleted(stored) &&
     (stored.deletionGracePeriodSeconds ?? 0) === 0 &&
-    finalizersOf(current).length > 0 &&
-    finalizersOf(object).length === 0;
+    heldOnDeletion(current, kind) &&
+    !heldOnDeletion(object, kind);
   // Everything but metadata is compared whatever the generation rule (a rule may look at the
   // spec only, or at nothing); metadata as it would be stored. The stored resourceVersion is
   // the key's revision, not content.
@@ -196,12 +219,20 @@ export type PreparedDelete =
 /**
  * What a delete does to `current` (kube's markAsDeleting): an object with finalizers is
  * marked (deletionTimestamp, deletionGracePeriodSeconds 0, generation + 1 when it has one) and
- * stays until an update removes its last finalizer; a second delete writes nothing.
+ * stays until an update removes its last finalizer; a second delete writes nothing. A kind
+ * with its own mark (`kind.markForDeletion`: Namespace) is marked on the first delete as it says
+ * (deletionTimestamp only, as kube's namespace Delete), and stays while the strategy holds it.
  */
-export function prepareDelete(current: KubeObject, now: Date): PreparedDelete {
+export function prepareDelete(current: KubeObject, now: Date, kind?: KindDeletion): PreparedDelete {
   const metadata = current.metadata ?? {};
+  if (beingDeleted(metadata)) return heldOnDeletion(current, kind) ? { action: 'none' } : { action: 'remove' };
+  const own = kind?.markForDeletion?.(current);
+  if (own !== undefined) {
+    const ownMetadata: Record<string, unknown> = { ...(own.metadata ?? {}), deletionTimestamp: rfc3339(now) };
+    delete ownMetadata.resourceVersion;
+    return { action: 'mark', object: { ...own, metadata: ownMetadata } };
+  }
   if (finalizersOf(current).length === 0) return { action: 'remove' };
-  if (beingDeleted(metadata)) return { action: 'none' };
   const marked: Record<string, unknown> = { ...metadata, deletionTimestamp: rfc3339(now), deletionGracePeriodSeconds: 0 };
   const generation = generationOf(current);
   if (generation > 0) marked.generation = generation + 1;

@@ -7,7 +7,7 @@ import { alreadyExists, badRequest, notFound, type Qualified } from '../../../li
 import type { KubeObject } from '../../../lib/kube.ts';
 import type { Logger } from '../../../lib/log.ts';
 import { MalformedObjectLog } from '../../../lib/object-meta.ts';
-import type { DeleteResult, EventsOptions, EventsResult, GetOptions, HistoryEvent, ListOptions, ListResult, Preconditions, Storage, StorageRef } from '../api.ts';
+import type { DeleteResult, EventsOptions, EventsResult, GetOptions, HistoryEvent, ListOptions, ListResult, Preconditions, Storage, StorageRef, UpdateOptions } from '../api.ts';
 import { historyEvent } from './history.ts';
 import { collectionPrefix, objectKey } from './keys.ts';
 import { RevisionCompactedError, type KeyValue, type KeyValueEngine, type TxnResult } from './kv.ts';
@@ -126,12 +126,15 @@ export class KvStorage implements Storage {
    * precondition, then compare-and-swap on the resourceVersion the caller read (none or "0":
    * unconditional, retried on races). An update that changes nothing writes nothing. One that
    * removes the last finalizer of an object being deleted is stored, then deleted, and
-   * answers with that object at the deletion's revision.
+   * answers with that object at the deletion's revision. The update of a delete
+   * (`options.deletion`) may set deletionTimestamp and deletionGracePeriodSeconds.
    */
-  async update(ref: StorageRef, object: KubeObject): Promise<KubeObject> {
+  async update(ref: StorageRef, object: KubeObject, _signal?: AbortSignal, options: UpdateOptions = {}): Promise<KubeObject> {
     const key = objectKey(ref);
     const q = qualified(ref);
     const wanted = objectResourceVersion(object.metadata?.resourceVersion);
+    // A delete's change is computed from one state: written on that state only.
+    if (options.deletion === true && wanted === 0n) throw badRequest('the update of a delete must carry the resourceVersion it was computed from');
     const uid = object.metadata?.uid ?? '';
     // Start from the state last seen when there is one (see RecentStates): only a state read
     // from the store decides NotFound, Conflict or a failed precondition.
@@ -142,7 +145,7 @@ export class KvStorage implements Storage {
       if (current === undefined) throw notFound(q, ref.name);
       if (attempt >= MAX_CAS_ATTEMPTS) throw modifiedConflict(q, ref.name);
       const stored = decodeStored(current.value, current.modRevision);
-      const prepared = prepareUpdate(stored, object, this.kinds.generationRule(ref.group, ref.resource));
+      const prepared = prepareUpdate(stored, object, this.kinds.generationRule(ref.group, ref.resource), options.deletion === true, this.kinds.deletionStrategy(ref.group, ref.resource));
       const unchanged = !prepared.remove && prepared.unchanged;
       const refused = uidMismatch(stored, uid) || (wanted !== 0n && wanted !== BigInt(current.modRevision)) || unchanged;
       if (refused && guessed) {
@@ -225,7 +228,7 @@ export class KvStorage implements Storage {
       if (current === undefined) throw notFound(q, ref.name);
       if (attempt >= MAX_CAS_ATTEMPTS) throw modifiedConflict(q, ref.name);
       const stored = decodeStored(current.value, current.modRevision);
-      const prepared = prepareDelete(stored, this.now());
+      const prepared = prepareDelete(stored, this.now(), this.kinds.deletionStrategy(ref.group, ref.resource));
       if (guessed && (deletePreconditionsFail(stored, preconditions) || prepared.action === 'none')) {
         guessed = false;
         current = await this.read(key);

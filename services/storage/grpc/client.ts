@@ -7,7 +7,7 @@ import { MultiplexedClient } from '../../../lib/grpc/exchange-client.ts';
 import { parseObjectBytes, objectBytes, type KubeObject } from '../../../lib/kube.ts';
 import { loadApiProto } from '../../../lib/proto.ts';
 import type { StorageClient as GeneratedStorageClient } from '../../../lib/gen/apiserver/v1/Storage.ts';
-import type { DeleteResult, EventsOptions, EventsResult, GetOptions, ListOptions, ListResult, Preconditions, Storage, StorageRef } from '../api.ts';
+import type { DeleteResult, EventsOptions, EventsResult, GetOptions, ListOptions, ListResult, Preconditions, Storage, StorageRef, UpdateOptions } from '../api.ts';
 import { historyEventFromProto, listOptionsToProto, listResultFromProto, preconditionsToProto, refToProto, STORAGE_MAX_CALL_BYTES } from './codec.ts';
 
 /**
@@ -41,8 +41,8 @@ export class StorageClient implements Storage {
     return listResultFromProto(res);
   }
 
-  async update(ref: StorageRef, object: KubeObject, signal?: AbortSignal): Promise<KubeObject> {
-    const res = await this.mux.call('update', { ref: refToProto(ref), object: objectBytes(object) }, { signal });
+  async update(ref: StorageRef, object: KubeObject, signal?: AbortSignal, options: UpdateOptions = {}): Promise<KubeObject> {
+    const res = await this.mux.call('update', { ref: refToProto(ref), object: objectBytes(object), deletion: options.deletion === true }, { signal });
     return parseObjectBytes(res.object);
   }
 

@@ -39,7 +39,7 @@ export function storageHandlers(storage: Storage): ServiceHandlers<StorageHandle
     List: async (req: StorageListRequest__Output, ctx: CallContext): Promise<StorageListResponse> =>
       listResultToProto(await storage.list(refFromProto(req.ref), listOptionsFromProto(req.options), ctx.signal)),
     Update: async (req: StorageUpdateRequest__Output, ctx: CallContext): Promise<StorageObjectResponse> => ({
-      object: objectBytes(await storage.update(refFromProto(req.ref), parseUntrustedObject(req.object), ctx.signal)),
+      object: objectBytes(await storage.update(refFromProto(req.ref), parseUntrustedObject(req.object), ctx.signal, { deletion: req.deletion })),
     }),
     Delete: async (req: StorageDeleteRequest__Output, ctx: CallContext): Promise<StorageDeleteResponse> => {
       const result = await storage.delete(refFromProto(req.ref), preconditionsFromProto(req.preconditions), ctx.signal);

@@ -423,4 +423,6 @@ export const PERSISTENT_VOLUME: KindDefinition = {
   statusStrategy: { prepareForUpdate: prepareStatusUpdate },
   printer: { columns: PV_COLUMNS, cells: pvCells },
   schema: 'io.k8s.api.core.v1.PersistentVolume',
+  // kube's store answers a delete with the deleted object.
+  deletion: { returnDeletedObject: true },
 };

@@ -291,4 +291,6 @@ export const PERSISTENT_VOLUME_CLAIM: KindDefinition = {
   statusStrategy: { validate: validateStatus },
   printer: { columns: PVC_COLUMNS, cells: pvcCells },
   schema: 'io.k8s.api.core.v1.PersistentVolumeClaim',
+  // kube's store answers a delete with the deleted object.
+  deletion: { returnDeletedObject: true },
 };

@@ -57,4 +57,6 @@ export const SERVICE_ACCOUNT: KindDefinition = {
     cells: serviceAccountCells,
   },
   schema: 'io.k8s.api.core.v1.ServiceAccount',
+  // kube's store answers a delete with the deleted object.
+  deletion: { returnDeletedObject: true },
 };

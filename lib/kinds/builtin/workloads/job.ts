@@ -422,4 +422,6 @@ export const JOB: KindDefinition = {
   statusStrategy: { validate: (object) => validateStatus(object) },
   printer: { columns: JOB_COLUMNS, cells: jobCells },
   schema: 'io.k8s.api.batch.v1.Job',
+  // kube's job strategy: batch/v1 orphans dependents by default, for backward compatibility.
+  deletion: { garbageCollectionPolicy: 'OrphanDependents' },
 };

@@ -472,6 +472,22 @@ function podFields(object: KubeObject): Record<string, string> {
   };
 }
 
+/**
+ * The grace period of a pod's delete (kube's pod strategy CheckGracefulDelete): the one asked
+ * for, else spec.terminationGracePeriodSeconds, else 0; 0 for a pod not scheduled to a node or
+ * already finished (Succeeded, Failed), which nothing has to stop.
+ */
+export function podGracePeriodSeconds(pod: KubeObject, requested: number | undefined): number {
+  const spec = obj(pod.spec);
+  const status = obj(pod.status);
+  const fromSpec = spec['terminationGracePeriodSeconds'];
+  let period = requested ?? (typeof fromSpec === 'number' && Number.isSafeInteger(fromSpec) ? fromSpec : 0);
+  const nodeName = spec['nodeName'];
+  if (typeof nodeName !== 'string' || nodeName === '') period = 0;
+  if (status['phase'] === 'Succeeded' || status['phase'] === 'Failed') period = 0;
+  return period;
+}
+
 export const POD: KindDefinition = {
   source: 'builtin',
   group: '',
@@ -510,4 +526,5 @@ export const POD: KindDefinition = {
   postSubresources: POD_POST_SUBRESOURCES,
   printer: { columns: POD_COLUMNS, cells: podCells },
   schema: 'io.k8s.api.core.v1.Pod',
+  deletion: { gracePeriodSeconds: podGracePeriodSeconds, returnDeletedObject: true },
 };

@@ -1,0 +1,245 @@
+/**
+ * Namespace deletion as a cluster does it, over the real admission chain and the memory storage:
+ * a delete marks the namespace Terminating (kube's namespace storage), /finalize and /status
+ * follow kube's strategies, and the namespace controller, run by a controller host, empties the
+ * namespace (objects held by a finalizer stay, reported in the conditions, until it is removed),
+ * finalizes it and the namespace goes; a host stopped mid-way and started again finishes.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { StatusError } from '../../lib/errors.ts';
+import { parseObjectBytes, type KubeObject } from '../../lib/kube.ts';
+import type { KindDefinition } from '../../lib/kinds/index.ts';
+import { SYSTEM_MASTERS, type UserInfo } from '../../services/auth/api.ts';
+import type { Pipeline, Target } from '../../services/gateway/core/pipeline.ts';
+import { ControllerHost } from '../../services/gateway/controllers/host.ts';
+import { NamespaceController } from '../../services/gateway/controllers/namespace.ts';
+import { controllerPlane, SeveredStorage, type ControllerPlane } from '../support/controller-plane.ts';
+import { refusal } from '../support/pipeline.ts';
+
+const admin: UserInfo = { username: 'admin', uid: '1', groups: [SYSTEM_MASTERS] };
+const TIMING = { leaseDurationMs: 1500, renewDeadlineMs: 1000, retryPeriodMs: 200 };
+
+function kind(plane: ControllerPlane, group: string, version: string, resource: string): KindDefinition {
+  const info = plane.registry.get(group, version, resource);
+  assert.ok(info !== undefined, resource);
+  return info;
+}
+
+/** Resolves with the first watch event of `target` that `match` accepts; fails after `ms`. */
+async function eventOf(pipeline: Pipeline, target: Target, match: (type: string, object: KubeObject) => boolean, ms = 20_000): Promise<KubeObject> {
+  const signal = AbortSignal.timeout(ms);
+  const events = await pipeline.watch(admin, target, { resourceVersion: '' }, signal);
+  try {
+    for await (const event of events) {
+      const object = parseObjectBytes(event.object);
+      if (match(event.type, object)) return object;
+    }
+  } catch (err) {
+    if (signal.aborted) assert.fail(`no matching event within ${ms} ms`);
+    throw err;
+  }
+  assert.fail('watch ended without a matching event');
+}
+
+const conditionsOf = (ns: KubeObject) => ((ns.status as { conditions?: Record<string, unknown>[] }).conditions ?? []);
+
+describe('namespace lifecycle through the pipeline', () => {
+  let plane: ControllerPlane;
+  let pipeline: Pipeline;
+  let ns: KindDefinition;
+  let cm: KindDefinition;
+  before(async () => {
+    plane = await controllerPlane();
+    pipeline = plane.pipelineFor();
+    ns = kind(plane, '', 'v1', 'namespaces');
+    cm = kind(plane, '', 'v1', 'configmaps');
+  });
+  after(async () => {
+    await plane.close();
+  });
+
+  test('a delete marks the namespace Terminating; creates in it are refused; finalize removes it', async () => {
+    const created = await pipeline.create(admin, { info: ns, namespace: '', name: '' }, { metadata: { name: 'marked' } });
+    assert.deepEqual(created.spec, { finalizers: ['kubernetes'] });
+    // A uid precondition that does not hold.
+    const stale = await refusal(pipeline.delete(admin, { info: ns, namespace: '', name: 'marked' }, { preconditions: { uid: 'other' } }), 'Conflict');
+    assert.match(stale.message, /the UID in the precondition \(other\) does not match the UID in record/);
+    const deleted = await pipeline.delete(admin, { info: ns, namespace: '', name: 'marked' });
+    assert.equal(deleted.pending, true);
+    assert.equal((deleted.object.status as Record<string, unknown>).phase, 'Terminating');
+    assert.equal(typeof deleted.object.metadata?.deletionTimestamp, 'string');
+    assert.deepEqual(deleted.object.spec, { finalizers: ['kubernetes'] });
+    // Deleting again changes nothing and answers the namespace.
+    const again = await pipeline.delete(admin, { info: ns, namespace: '', name: 'marked' });
+    assert.equal(again.pending, true);
+    assert.equal(again.object.metadata?.resourceVersion, deleted.object.metadata?.resourceVersion);
+    const refused = await refusal(pipeline.create(admin, { info: cm, namespace: 'marked', name: '' }, { metadata: { name: 'late' } }), 'Forbidden');
+    assert.equal(refused.message, 'configmaps "late" is forbidden: unable to create new content in namespace marked because it is being terminated');
+    // A plain update cannot change spec.finalizers; /status cannot claim Active while deleting.
+    const current = await pipeline.get(admin, { info: ns, namespace: '', name: 'marked' });
+    const updated = await pipeline.update(admin, { info: ns, namespace: '', name: 'marked' }, { ...current, spec: { finalizers: [] }, metadata: { ...current.metadata, labels: { team: 'a' } } });
+    assert.deepEqual(updated.spec, { finalizers: ['kubernetes'] });
+    assert.equal((updated.metadata?.labels as Record<string, string>).team, 'a');
+    const phase = await refusal(pipeline.update(admin, { info: ns, namespace: '', name: 'marked', subresource: 'status' }, { ...updated, status: { phase: 'Active' } }), 'Invalid');
+    assert.match(phase.message, /status.Phase: Invalid value: "Active": may only be 'Terminating' if `deletionTimestamp` is not empty/);
+    const badName = await refusal(pipeline.update(admin, { info: ns, namespace: '', name: 'marked', subresource: 'finalize' }, { ...updated, spec: { finalizers: ['custom'] } }), 'Invalid');
+    assert.match(badName.message, /spec.finalizers\[0\]: Invalid value: "custom": name is neither a standard finalizer name nor is it fully qualified/);
+    // /finalize writes spec.finalizers (not status); emptying them removes the namespace.
+    const kept = await pipeline.update(admin, { info: ns, namespace: '', name: 'marked', subresource: 'finalize' }, { ...updated, spec: { finalizers: ['example.com/hold'] }, status: { phase: 'Active' } });
+    assert.deepEqual(kept.spec, { finalizers: ['example.com/hold'] });
+    assert.equal((kept.status as Record<string, unknown>).phase, 'Terminating');
+    await pipeline.update(admin, { info: ns, namespace: '', name: 'marked', subresource: 'finalize' }, { ...kept, spec: { finalizers: [] } });
+    await refusal(pipeline.get(admin, { info: ns, namespace: '', name: 'marked' }), 'NotFound');
+    // finalize is update only.
+    await refusal(pipeline.patch(admin, { info: ns, namespace: '', name: 'default', subresource: 'finalize' }, { contentType: 'application/merge-patch+json', body: Buffer.from('{}') }), 'MethodNotAllowed');
+  });
+
+  test('default, kube-system and kube-public may not be deleted (NamespaceLifecycle)', async () => {
+    for (const name of ['default', 'kube-system', 'kube-public']) {
+      const err = await refusal(pipeline.delete(admin, { info: ns, namespace: '', name }), 'Forbidden');
+      assert.equal(err.message, `namespaces "${name}" is forbidden: this namespace may not be deleted`);
+      assert.equal((await pipeline.get(admin, { info: ns, namespace: '', name })).metadata?.deletionTimestamp, undefined);
+    }
+  });
+
+  test('propagationPolicy Orphan on a namespace: marked Terminating with the orphan finalizer, as kube\'s namespace storage', async () => {
+    await pipeline.create(admin, { info: ns, namespace: '', name: '' }, { metadata: { name: 'orphaning' } });
+    const marked = await pipeline.delete(admin, { info: ns, namespace: '', name: 'orphaning' }, { propagationPolicy: 'Orphan' });
+    assert.equal(marked.pending, true);
+    assert.deepEqual(marked.object.metadata?.finalizers, ['orphan']);
+    assert.equal((marked.object.status as Record<string, unknown>).phase, 'Terminating');
+    // The garbage collector taking `orphan` away does not remove it while spec.finalizers hold it.
+    const current = await pipeline.get(admin, { info: ns, namespace: '', name: 'orphaning' });
+    const released = await pipeline.update(admin, { info: ns, namespace: '', name: 'orphaning' }, { ...current, metadata: { ...current.metadata, finalizers: [] } });
+    assert.equal(released.metadata?.finalizers, undefined);
+    assert.ok((await pipeline.get(admin, { info: ns, namespace: '', name: 'orphaning' })).metadata?.deletionTimestamp);
+  });
+
+  test('a Terminating namespace without finalizers left goes on the next delete', async () => {
+    await pipeline.create(admin, { info: ns, namespace: '', name: '' }, { metadata: { name: 'twice' } });
+    const marked = await pipeline.delete(admin, { info: ns, namespace: '', name: 'twice' });
+    // Emptied through finalize while something else (metadata.finalizers) holds it.
+    const held = await pipeline.update(admin, { info: ns, namespace: '', name: 'twice' }, { ...marked.object, metadata: { ...marked.object.metadata, finalizers: ['example.com/meta'] } });
+    const finalized = await pipeline.update(admin, { info: ns, namespace: '', name: 'twice', subresource: 'finalize' }, { ...held, spec: { finalizers: [] } });
+    assert.deepEqual(finalized.metadata?.finalizers, ['example.com/meta']);
+    const current = await pipeline.get(admin, { info: ns, namespace: '', name: 'twice' });
+    // Removing the last metadata finalizer removes it.
+    await pipeline.update(admin, { info: ns, namespace: '', name: 'twice' }, { ...current, metadata: { ...current.metadata, finalizers: [] } });
+    await refusal(pipeline.get(admin, { info: ns, namespace: '', name: 'twice' }), 'NotFound');
+  });
+});
+
+describe('the namespace controller', () => {
+  let plane: ControllerPlane;
+  before(async () => {
+    plane = await controllerPlane();
+  });
+  after(async () => {
+    await plane.close();
+  });
+
+  function host(identity: string, pipeline = plane.pipelineFor(), deleteParallelism = 32): ControllerHost {
+    return new ControllerHost({ context: plane.contextFor(pipeline), controllers: [new NamespaceController({ startDelayMs: 0, retryMs: 100, deleteParallelism })], identity, timing: TIMING });
+  }
+
+  test('empties a namespace, waits for an object held by a finalizer, then the namespace goes', async () => {
+    const pipeline = plane.pipelineFor();
+    const ns = kind(plane, '', 'v1', 'namespaces');
+    const cm = kind(plane, '', 'v1', 'configmaps');
+    const secret = kind(plane, '', 'v1', 'secrets');
+    const deploy = kind(plane, 'apps', 'v1', 'deployments');
+    const sa = kind(plane, '', 'v1', 'serviceaccounts');
+    await pipeline.create(admin, { info: ns, namespace: '', name: '' }, { metadata: { name: 'full' } });
+    for (let i = 0; i < 20; i++) await pipeline.create(admin, { info: cm, namespace: 'full', name: '' }, { metadata: { name: `cm-${i}` }, data: { i: String(i) } });
+    await pipeline.create(admin, { info: secret, namespace: 'full', name: '' }, { metadata: { name: 's' }, stringData: { a: 'b' } });
+    await pipeline.create(admin, { info: cm, namespace: 'full', name: '' }, { metadata: { name: 'held', finalizers: ['example.com/hold'] } });
+    await pipeline.create(
+      admin,
+      { info: deploy, namespace: 'full', name: '' },
+      { metadata: { name: 'd' }, spec: { selector: { matchLabels: { app: 'd' } }, template: { metadata: { labels: { app: 'd' } }, spec: { containers: [{ name: 'c', image: 'nginx' }] } } } },
+    );
+    await pipeline.create(admin, { info: sa, namespace: 'full', name: '' }, { metadata: { name: 'robot' } });
+    const h = host('ns-a');
+    h.start();
+    try {
+      await pipeline.delete(admin, { info: ns, namespace: '', name: 'full' });
+      // The held object stays, and the conditions say so in kube's words.
+      const waiting = await eventOf(pipeline, { info: ns, namespace: '', name: '' }, (type, o) =>
+        type !== 'DELETED' && o.metadata?.name === 'full' && conditionsOf(o).some((c) => c.type === 'NamespaceFinalizersRemaining' && c.status === 'True'),
+      );
+      const byType = Object.fromEntries(conditionsOf(waiting).map((c) => [c.type, c]));
+      assert.deepEqual(Object.keys(byType), ['NamespaceDeletionDiscoveryFailure', 'NamespaceDeletionGroupVersionParsingFailure', 'NamespaceDeletionContentFailure', 'NamespaceContentRemaining', 'NamespaceFinalizersRemaining']);
+      assert.deepEqual(byType.NamespaceFinalizersRemaining, { ...byType.NamespaceFinalizersRemaining, status: 'True', reason: 'SomeFinalizerRemain', message: 'Some finalizers are remaining: example.com/hold in 1 resource instances' });
+      assert.deepEqual(byType.NamespaceContentRemaining, { ...byType.NamespaceContentRemaining, status: 'True', reason: 'SomeResourcesRemain', message: 'Some resources are remaining: configmaps. has 1 resource instances' });
+      assert.deepEqual(byType.NamespaceDeletionDiscoveryFailure, { ...byType.NamespaceDeletionDiscoveryFailure, status: 'False', reason: 'ResourcesDiscovered', message: 'All resources successfully discovered' });
+      assert.deepEqual(byType.NamespaceDeletionContentFailure, { ...byType.NamespaceDeletionContentFailure, status: 'False', reason: 'ContentDeleted', message: 'All content successfully deleted, may be waiting on finalization' });
+      const left = await pipeline.list(admin, { info: cm, namespace: 'full', name: '' }, {});
+      assert.deepEqual(left.items.map((o) => o.metadata?.name), ['held']);
+      assert.equal((await pipeline.list(admin, { info: secret, namespace: 'full', name: '' }, {})).items.length, 0);
+      assert.equal((await pipeline.list(admin, { info: deploy, namespace: 'full', name: '' }, {})).items.length, 0);
+      assert.equal((await pipeline.list(admin, { info: sa, namespace: 'full', name: '' }, {})).items.length, 0);
+      assert.ok((await pipeline.get(admin, { info: ns, namespace: '', name: 'full' })).metadata?.deletionTimestamp);
+      // The finalizer's owner lets go: the namespace goes.
+      const gone = eventOf(pipeline, { info: ns, namespace: '', name: '' }, (type, o) => type === 'DELETED' && o.metadata?.name === 'full');
+      const held = left.items[0] as KubeObject;
+      await pipeline.update(admin, { info: cm, namespace: 'full', name: 'held' }, { ...held, metadata: { ...held.metadata, finalizers: [] } });
+      await gone;
+      // Recreated, it is empty.
+      await pipeline.create(admin, { info: ns, namespace: '', name: '' }, { metadata: { name: 'full' } });
+      assert.equal((await pipeline.list(admin, { info: cm, namespace: 'full', name: '' }, {})).items.length, 0);
+    } finally {
+      await h.stop();
+    }
+  });
+
+  test('a host stopped mid-way leaves the namespace Terminating; a host started again finishes it', async () => {
+    const pipeline = plane.pipelineFor();
+    const ns = kind(plane, '', 'v1', 'namespaces');
+    const cm = kind(plane, '', 'v1', 'configmaps');
+    await pipeline.create(admin, { info: ns, namespace: '', name: '' }, { metadata: { name: 'restart' } });
+    const count = 400;
+    for (let i = 0; i < count; i += 50) {
+      await Promise.all(Array.from({ length: 50 }, (_, j) => pipeline.create(admin, { info: cm, namespace: 'restart', name: '' }, { metadata: { name: `cm-${i + j}` } })));
+    }
+    // The first replica deletes slowly, so that it is stopped mid-way.
+    const slow = new SeveredStorage(plane.storage);
+    slow.deleteDelayMs = 5;
+    const first = host('restart-a', plane.pipelineFor(slow), 1);
+    // Stop the first host once it has deleted some of the objects.
+    const someDeleted = (async () => {
+      const signal = AbortSignal.timeout(20_000);
+      let deleted = 0;
+      for await (const event of await pipeline.watch(admin, { info: cm, namespace: 'restart', name: '' }, { resourceVersion: '' }, signal)) {
+        if (event.type === 'DELETED' && ++deleted >= 20) return;
+      }
+    })();
+    first.start();
+    await pipeline.delete(admin, { info: ns, namespace: '', name: 'restart' });
+    await someDeleted;
+    await first.stop();
+    const remaining = (await pipeline.list(admin, { info: cm, namespace: 'restart', name: '' }, {})).items.length;
+    assert.ok(remaining > 0 && remaining < count, `stopped mid-way: ${remaining} of ${count} left`);
+    const namespace = await pipeline.get(admin, { info: ns, namespace: '', name: 'restart' });
+    assert.equal((namespace.status as Record<string, unknown>).phase, 'Terminating');
+    // Another replica (a new identity) takes the released Lease and finishes from the stored state.
+    const second = host('restart-b');
+    const gone = eventOf(pipeline, { info: ns, namespace: '', name: '' }, (type, o) => type === 'DELETED' && o.metadata?.name === 'restart');
+    second.start();
+    try {
+      await gone;
+      assert.equal((await pipeline.list(admin, { info: cm, namespace: 'restart', name: '' }, {})).items.length, 0);
+    } finally {
+      await second.stop();
+    }
+  });
+
+  test('objects created in a namespace already deleted are refused, not left behind', async () => {
+    const pipeline = plane.pipelineFor();
+    const ns = kind(plane, '', 'v1', 'namespaces');
+    const cm = kind(plane, '', 'v1', 'configmaps');
+    const err = await pipeline.create(admin, { info: cm, namespace: 'never', name: '' }, { metadata: { name: 'x' } }).catch((e: unknown) => e);
+    assert.ok(err instanceof StatusError && err.reason === 'NotFound');
+    assert.ok(ns !== undefined);
+  });
+});
