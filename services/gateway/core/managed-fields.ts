@@ -146,10 +146,28 @@ export class ManagedFields {
   private readonly now: () => Date;
   private readonly types = new WeakMap<KindDefinition, ApplyTypes>();
   private readonly managers = new WeakMap<KindDefinition, Map<string, FieldManager>>();
+  private readonly newObjectOf: ((info: KindDefinition) => KubeObject | undefined) | undefined;
+  private readonly newObjects = new WeakMap<KindDefinition, KubeObject | undefined>();
 
-  constructor(definitionsOf: ((info: KindDefinition) => (name: string) => unknown) | undefined, now: () => Date = () => new Date()) {
+  /**
+   * `newObject`: the object a create is compared with, as kube compares it with its kind's
+   * empty typed object (scope.Creater.New: a built-in kind's struct fields are there, so a
+   * create does not own `spec` itself, only what it set in it); undefined for none (custom kinds).
+   */
+  constructor(
+    definitionsOf: ((info: KindDefinition) => (name: string) => unknown) | undefined,
+    options: { now?: () => Date; newObject?: (info: KindDefinition) => KubeObject | undefined } = {},
+  ) {
     this.definitionsOf = definitionsOf;
-    this.now = now;
+    this.now = options.now ?? (() => new Date());
+    this.newObjectOf = options.newObject;
+  }
+
+  /** The empty object of a kind a create is compared with, made once per kind. */
+  private newObject(info: KindDefinition): KubeObject | undefined {
+    if (this.newObjectOf === undefined) return undefined;
+    if (!this.newObjects.has(info)) this.newObjects.set(info, this.newObjectOf(info));
+    return this.newObjects.get(info);
   }
 
   /** The schema facts of a kind, built once. */
@@ -210,7 +228,8 @@ export class ManagedFields {
 
   /**
    * `written` (what a create, update or non-apply patch of `target` is about to admit) with its
-   * managedFields updated for `manager` against `live` (undefined for a create). For /scale,
+   * managedFields updated for `manager` against `live` (undefined for a create: compared with
+   * the kind's empty object). For /scale,
    * `written` is the object with its new replicas and `scale` the Scale read and written: the
    * Scale's entries are recorded, then carried to the object's.
    */
@@ -220,7 +239,7 @@ export class ManagedFields {
       const recorded = this.fieldManager(target.info, 'scale').update(this.liveView(target, live, scale.live), scale.written, manager);
       return this.carried(target, live, written, recorded);
     }
-    return this.fieldManager(target.info, subresource).update(live, written, manager);
+    return this.fieldManager(target.info, subresource).update(live ?? this.newObject(target.info), written, manager);
   }
 
   /**

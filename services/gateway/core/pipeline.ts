@@ -277,6 +277,9 @@ function withCreatedCode(answer: KubeObject): KubeObject {
   return { ...answer, code: 201 };
 }
 
+/** The manager of the API server's own writes (kube-apiserver's User-Agent prefix). */
+const APISERVER_MANAGER = 'kube-apiserver';
+
 /** The user the API server acts as itself (bootstrap objects). */
 const APISERVER_USER: UserInfo = { username: 'system:apiserver', uid: '', groups: ['system:masters'] };
 
@@ -298,7 +301,9 @@ export class Pipeline {
     this.users = new TtlCache(ttl, 10_000);
     this.decisions = new TtlCache(ttl, 50_000);
     const schemas = options.schemas;
-    this.managed = new ManagedFields(schemas === undefined ? undefined : (info) => schemas.definitionsOf(info));
+    // A create is compared with the kind's empty object in its Go shape, as kube's with New().
+    const newObject = (info: KindDefinition): KubeObject | undefined => (info.source === 'builtin' ? this.shaped(withTypeMeta({ metadata: {} } as KubeObject, info), info) : undefined);
+    this.managed = new ManagedFields(schemas === undefined ? undefined : (info) => schemas.definitionsOf(info), { newObject });
   }
 
   /** The user a bearer token belongs to; Unauthorized when there is none or it is unknown. */
@@ -487,7 +492,8 @@ export class Pipeline {
         } catch (err) {
           if (!(err instanceof StatusError) || err.reason !== 'NotFound') throw err;
         }
-        const object = checkAgainstTarget(target, withDefaults(info, structuredClone(wanted)));
+        // Recorded as kube-apiserver's own write, as its bootstrap controllers' writes are.
+        const object = this.managed.update(target, undefined, checkAgainstTarget(target, withDefaults(info, structuredClone(wanted))), APISERVER_MANAGER);
         try {
           const admitted = await this.o.admission.admit(admissionRequest('CREATE', target, name, APISERVER_USER, false, object), signal);
           await this.createAdmitted(target, admitted ?? object, false, signal);
@@ -521,7 +527,7 @@ export class Pipeline {
   async ensureSystemNamespaces(info: KindDefinition, signal?: AbortSignal): Promise<void> {
     const user = APISERVER_USER;
     for (const name of SYSTEM_NAMESPACES) {
-      const object = withDefaults(info, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
+      const object = this.managed.update({ info }, undefined, withDefaults(info, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } }), APISERVER_MANAGER);
       try {
         await this.o.storage.get({ group: '', resource: 'namespaces', namespace: '', name }, {}, signal);
         continue;
