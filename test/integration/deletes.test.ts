@@ -228,6 +228,14 @@ describe('delete: a pod\'s graceful deletion', () => {
     await absent(PODS, 'scheduled');
   });
 
+  test('a negative grace period counts as 1 s (kube\'s BeforeDelete)', async () => {
+    const { pipeline, at, get, pod } = await setup();
+    await pod('negative', { nodeName: 'node-1' });
+    const result = await pipeline.delete(admin, at(PODS, 'negative'), { gracePeriodSeconds: -5 });
+    assert.equal(result.pending, true);
+    assert.equal((await get(PODS, 'negative')).metadata?.deletionGracePeriodSeconds, 1);
+  });
+
   test('a finished pod (Succeeded) goes at once', async () => {
     const { pipeline, at, absent, pod } = await setup();
     const created = await pod('done', { nodeName: 'node-1' });
@@ -299,6 +307,15 @@ describe('deletecollection', () => {
     assert.deepEqual(finalizers(await get(CONFIGMAPS, 'c1')), ['orphan']);
     assert.deepEqual(finalizers(await get(CONFIGMAPS, 'c2')), ['orphan']);
     assert.equal((await get(CONFIGMAPS, 'c3')).metadata?.deletionTimestamp, undefined);
+  });
+
+  test('authorized as the verb deletecollection, before anything is listed', async () => {
+    const { pipeline, at, get, configMap } = await setup();
+    await configMap('kept');
+    const bob: UserInfo = { username: 'bob', uid: '2', groups: [] };
+    const refused = await refusal(pipeline.deleteCollection(bob, at(CONFIGMAPS), {}), 'Forbidden');
+    assert.equal(refused.message, 'configmaps is forbidden: User "bob" cannot deletecollection resource "configmaps" in API group "" in the namespace "default"');
+    assert.equal((await get(CONFIGMAPS, 'kept')).metadata?.name, 'kept');
   });
 
   test('a namespaced collection across all namespaces is refused (kube serves no such route)', async () => {

@@ -617,30 +617,17 @@ class CollectorRun {
   }
 
   /**
-   * Deletes an object read as `latest` with a propagation policy (kube's deleteObject):
-   * preconditions on its uid and resourceVersion; when only the resourceVersion moved and its
-   * owners are as read, again on the uid alone. Foreground, for an object without the
-   * foregroundDeletion finalizer, first sets it in place of the orphan one, as the delete
-   * options' propagationPolicy makes kube's store do; Background and Orphan are chosen only
-   * as its own finalizers ask, so the delete keeps them as they are.
+   * Deletes an object read as `latest` with a propagation policy (kube's deleteObject): the
+   * delete options' propagationPolicy, so the store sets the finalizer it asks for in the same
+   * write; preconditions on its uid and resourceVersion, and when only the resourceVersion
+   * moved and its owners are as read, again on the uid alone.
    */
   private async deleteObject(kind: KindDefinition, node: GraphNode, latest: KubeObject, policy: Propagation): Promise<void> {
     const target = this.targetOf(kind, node.namespace, node.name);
-    let resourceVersion = typeof latest.metadata?.resourceVersion === 'string' ? latest.metadata.resourceVersion : '';
-    const finalizers = finalizersOf(latest);
-    if (policy === 'Foreground' && !finalizers.includes(FOREGROUND_FINALIZER) && latest.metadata?.deletionTimestamp === undefined) {
-      const wanted = [...finalizers.filter((f) => f !== ORPHAN_FINALIZER), FOREGROUND_FINALIZER];
-      try {
-        await this.patchMetadata(kind, node.namespace, node.name, { resourceVersion, finalizers: wanted });
-      } catch (err) {
-        if (isReason(err, 'NotFound')) return;
-        throw err;
-      }
-      // The object changed by this write only: the uid alone is the precondition of the delete.
-      resourceVersion = '';
-    }
+    const resourceVersion = typeof latest.metadata?.resourceVersion === 'string' ? latest.metadata.resourceVersion : '';
+    const remove = (preconditions: { uid: string; resourceVersion?: string }) => this.pipeline.delete(this.user, target, { preconditions, propagationPolicy: policy }, this.signal);
     try {
-      await this.pipeline.delete(this.user, target, { preconditions: resourceVersion === '' ? { uid: node.uid } : { uid: node.uid, resourceVersion } }, this.signal);
+      await remove(resourceVersion === '' ? { uid: node.uid } : { uid: node.uid, resourceVersion });
     } catch (err) {
       if (isReason(err, 'NotFound')) return;
       if (!isReason(err, 'Conflict') || resourceVersion === '') throw err;
@@ -648,7 +635,7 @@ class CollectorRun {
       if (live === undefined) return;
       if (uidOf(live) !== node.uid || !isDeepStrictEqual(ownerReferencesOf(live), ownerReferencesOf(latest))) throw err;
       try {
-        await this.pipeline.delete(this.user, target, { preconditions: { uid: node.uid } }, this.signal);
+        await remove({ uid: node.uid });
       } catch (again) {
         if (!isReason(again, 'NotFound')) throw again;
       }
