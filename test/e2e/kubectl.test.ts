@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { startControlPlane, type ControlPlane } from '../../lib/local/control-plane.ts';
+import { waitUntil } from '../../lib/local/process.ts';
 import { createKubectl, type Kubectl } from '../support/kubectl.ts';
 import { createRestClient, type RestClient } from '../support/rest-client.ts';
 
@@ -189,6 +190,9 @@ describe('kubectl against the control plane', () => {
   test('a user outside system:masters is forbidden, with kube-apiserver\'s message', async () => {
     await appendFile(join(dir, 'tokens.csv'), 'jane-token-0123456789,jane,jane-uid,"developers"\n');
     await plane.restart('auth');
+    // The gateway reconnects to the restarted auth service after its backoff (at most 5 s):
+    // until then requests are answered 503, as during any outage of a control plane service.
+    await waitUntil('the gateway to reach the restarted auth service', async () => (await kubectl(['get', 'namespaces', 'default'])).code === 0, { timeoutMs: 30_000 });
     const r = await kubectl(['get', 'configmaps', '-n', 'team-a', '--token=jane-token-0123456789']);
     assert.notEqual(r.code, 0);
     assert.equal(
