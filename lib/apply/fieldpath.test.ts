@@ -62,6 +62,14 @@ describe('decoding FieldsV1 from clients', () => {
     assert.throws(() => decodeFieldsV1(deep), /nested more than 1000 levels deep/);
     assert.throws(() => decodeFieldsV1({ 'f:a': { 'f:b': {} } }, { maxDepth: 1, maxElements: 10 }), /nested more than 1 levels deep/);
   });
+  test('deep JSON inside a key is refused at the depth bound, without exhausting the stack', () => {
+    const deep = '['.repeat(100_000) + ']'.repeat(100_000);
+    for (const key of [`v:${deep}`, `k:{"a":${deep}}`]) {
+      assert.throws(() => decodeFieldsV1({ [key]: {} }), (err: unknown) => err instanceof FieldsV1Error && /nested more than 1000 levels deep/.test(err.message));
+    }
+    const fine = '['.repeat(50) + ']'.repeat(50);
+    assert.deepEqual(decodeFieldsV1({ [`v:${fine}`]: {} }).members.size, 1);
+  });
   test('huge input is refused at the element bound, in bounded time', () => {
     const wide: Record<string, unknown> = {};
     for (let i = 0; i < 50_000; i++) wide[`f:field${i}`] = {};

@@ -13,7 +13,7 @@
  * on). Sets are immutable once built by the operations here; builders mutate only fresh sets.
  */
 import { StatusError } from '../errors.ts';
-import { isPlainObject, MAX_JSON_DEPTH } from '../kube.ts';
+import { isPlainObject, jsonNestingDepth, MAX_JSON_DEPTH } from '../kube.ts';
 
 /** Go's encoding/json of a decoded JSON value: map keys sorted, `<`, `>`, `&`, U+2028/9 escaped. */
 export function goJson(value: unknown): string {
@@ -466,6 +466,11 @@ export function canonicalElement(key: string): string | undefined {
 }
 
 function parseJson(key: string, text: string): unknown {
+  // A key's value is a JSON text of its own, which the depth bound of the object holding it
+  // does not reach; nested deeper, it would exhaust the stack of every recursive walk below.
+  if (jsonNestingDepth(Buffer.from(text, 'utf8'), MAX_JSON_DEPTH) > MAX_JSON_DEPTH) {
+    throw new FieldsV1Error(`invalid path element ${JSON.stringify(key.slice(0, 64))}: nested more than ${MAX_JSON_DEPTH} levels deep`);
+  }
   try {
     return JSON.parse(text);
   } catch {

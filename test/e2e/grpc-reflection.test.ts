@@ -58,7 +58,7 @@ for (const version of ['v1', 'v1alpha'] as const) {
       const resources = files[0]!;
       assert.equal(resources.package, 'apiserver.v1');
       const service = resources.service?.find((s) => s.name === 'Resources');
-      assert.deepEqual(service?.method?.map((m) => m.name), ['Create', 'Get', 'List', 'Update', 'Patch', 'Delete', 'Watch']);
+      assert.deepEqual(service?.method?.map((m) => m.name), ['Create', 'Get', 'List', 'Update', 'Patch', 'Delete', 'DeleteCollection', 'Watch']);
       const watch = service!.method!.find((m) => m.name === 'Watch')!;
       assert.equal(watch.outputType, '.apiserver.v1.WatchEvent');
       assert.equal(watch.serverStreaming, true);

@@ -116,11 +116,37 @@ describe('namespace lifecycle through the pipeline', () => {
     assert.ok((await pipeline.get(admin, { info: ns, namespace: '', name: 'orphaning' })).metadata?.deletionTimestamp);
   });
 
+  test('a dry-run delete answers the namespace as the delete would leave it (Terminating) and changes nothing', async () => {
+    await pipeline.create(admin, { info: ns, namespace: '', name: '' }, { metadata: { name: 'dry' } });
+    const dry = await pipeline.delete(admin, { info: ns, namespace: '', name: 'dry' }, { dryRun: true });
+    assert.equal(dry.pending, true);
+    assert.equal((dry.object.status as Record<string, unknown>).phase, 'Terminating');
+    assert.equal(typeof dry.object.metadata?.deletionTimestamp, 'string');
+    const stored = await pipeline.get(admin, { info: ns, namespace: '', name: 'dry' });
+    assert.equal((stored.status as Record<string, unknown>).phase, 'Active');
+    assert.equal(stored.metadata?.deletionTimestamp, undefined);
+    // Being deleted and held by spec.finalizers: it stays.
+    await pipeline.delete(admin, { info: ns, namespace: '', name: 'dry' });
+    const held = await pipeline.delete(admin, { info: ns, namespace: '', name: 'dry' }, { dryRun: true });
+    assert.equal(held.pending, true);
+  });
+
+  test('a later delete that takes `orphan` away answers the namespace as still held by spec.finalizers', async () => {
+    await pipeline.create(admin, { info: ns, namespace: '', name: '' }, { metadata: { name: 'orphan-then-background' } });
+    await pipeline.delete(admin, { info: ns, namespace: '', name: 'orphan-then-background' }, { propagationPolicy: 'Orphan' });
+    const again = await pipeline.delete(admin, { info: ns, namespace: '', name: 'orphan-then-background' }, { propagationPolicy: 'Background' });
+    assert.equal(again.object.metadata?.finalizers, undefined);
+    assert.equal(again.pending, true, 'the namespace stays until the namespace controller finalizes it');
+    assert.equal((await pipeline.get(admin, { info: ns, namespace: '', name: 'orphan-then-background' })).metadata?.name, 'orphan-then-background');
+  });
+
   test('a Terminating namespace without finalizers left goes on the next delete', async () => {
-    await pipeline.create(admin, { info: ns, namespace: '', name: '' }, { metadata: { name: 'twice' } });
+    // Something else (metadata.finalizers) holds it too; none may be added once it is deleted.
+    await pipeline.create(admin, { info: ns, namespace: '', name: '' }, { metadata: { name: 'twice', finalizers: ['example.com/meta'] } });
     const marked = await pipeline.delete(admin, { info: ns, namespace: '', name: 'twice' });
-    // Emptied through finalize while something else (metadata.finalizers) holds it.
-    const held = await pipeline.update(admin, { info: ns, namespace: '', name: 'twice' }, { ...marked.object, metadata: { ...marked.object.metadata, finalizers: ['example.com/meta'] } });
+    await refusal(pipeline.update(admin, { info: ns, namespace: '', name: 'twice' }, { ...marked.object, metadata: { ...marked.object.metadata, finalizers: ['example.com/meta', 'example.com/late'] } }), 'Invalid');
+    // Emptied through finalize while metadata.finalizers hold it.
+    const held = await pipeline.get(admin, { info: ns, namespace: '', name: 'twice' });
     const finalized = await pipeline.update(admin, { info: ns, namespace: '', name: 'twice', subresource: 'finalize' }, { ...held, spec: { finalizers: [] } });
     assert.deepEqual(finalized.metadata?.finalizers, ['example.com/meta']);
     const current = await pipeline.get(admin, { info: ns, namespace: '', name: 'twice' });

@@ -1,23 +1,17 @@
 /**
- * A control plane in one process for controller tests: the memory storage, the admission chain,
- * watch caches fed from the storage's change stream (so watches work, as in single-process
- * mode), and pipelines over it. `pipelineFor` gives each simulated gateway replica its own
+ * A control plane in one process for controller tests: the watched pipeline of
+ * watched-pipeline.ts (memory storage, admission, watch caches fed from the storage's change
+ * stream, as in single-process mode), and pipelines over it. `pipelineFor` gives each simulated gateway replica its own
  * pipeline, optionally over a storage that can be cut off (a replica that loses etcd).
  */
 import { StatusError } from '../../lib/errors.ts';
-import { builtinRegistry, storedKinds, type KindRegistry } from '../../lib/kinds/index.ts';
-import { generatedSchemaValidator } from '../../lib/kinds/validate.ts';
-import { createLogger, type Logger } from '../../lib/log.ts';
-import { buildAdmissionChain } from '../../services/admission/core/chain.ts';
-import { PrivilegedGroupAuthorizer } from '../../services/auth/core/authorizer.ts';
-import { TokenFileAuthenticator } from '../../services/auth/core/token-file.ts';
-import { Pipeline } from '../../services/gateway/core/pipeline.ts';
+import type { KindRegistry } from '../../lib/kinds/index.ts';
+import type { Logger } from '../../lib/log.ts';
 import { controllerUser, type ControllerContext } from '../../services/gateway/controllers/types.ts';
+import type { Pipeline } from '../../services/gateway/core/pipeline.ts';
+import type { MemoryStorage } from '../../services/storage/backends/memory.ts';
+import { watchedPipeline } from './watched-pipeline.ts';
 import type { Storage } from '../../services/storage/api.ts';
-import { MemoryStorage } from '../../services/storage/backends/memory.ts';
-import { readHistory } from '../../services/watch/feed.ts';
-import { feedCachesLocally } from '../../services/watch/local-feed.ts';
-import { WatchService } from '../../services/watch/core/watch-service.ts';
 
 /**
  * A storage whose calls fail with ServiceUnavailable while `cut` is set, as a replica cut off
@@ -60,35 +54,13 @@ export interface ControllerPlane {
 }
 
 export async function controllerPlane(): Promise<ControllerPlane> {
-  const registry = builtinRegistry();
-  const logger = createLogger({ service: 'test', level: process.env.TEST_LOG_LEVEL === 'debug' ? 'debug' : 'error' });
-  const storage = new MemoryStorage({ kinds: registry });
-  const schemas = generatedSchemaValidator();
-  const { caches, subscription } = await feedCachesLocally({ source: storage, storage, resources: storedKinds(registry.all), logger, cacheCapacity: 10_000, registry });
-  const watcher = new WatchService({ caches, storage, registry, logger, history: (r, from, to) => readHistory(storage, r, from, to) });
-  const pipelineFor = (over: Storage = storage): Pipeline =>
-    new Pipeline({
-      authenticator: new TokenFileAuthenticator([]),
-      authorizer: new PrivilegedGroupAuthorizer(),
-      admission: buildAdmissionChain({ registry, storage: over, schemas }),
-      storage: over,
-      watcher,
-      schemas,
-      logger,
-    });
-  const first = pipelineFor();
-  const namespaces = registry.get('', 'v1', 'namespaces');
-  if (namespaces === undefined) throw new Error('no namespaces kind');
-  await first.ensureSystemNamespaces(namespaces);
+  const plane = await watchedPipeline();
   return {
-    registry,
-    storage,
-    logger,
-    pipelineFor,
-    contextFor: (pipeline) => ({ pipeline, registry, logger, user: controllerUser() }),
-    close: async () => {
-      await subscription.close();
-      for (const cache of caches.values()) cache.close();
-    },
+    registry: plane.registry,
+    storage: plane.storage,
+    logger: plane.logger,
+    pipelineFor: plane.pipelineFor,
+    contextFor: (pipeline) => ({ pipeline, registry: plane.registry, logger: plane.logger, user: controllerUser() }),
+    close: () => plane.close(),
   };
 }

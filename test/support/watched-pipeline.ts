@@ -5,7 +5,7 @@
  * registry follows the stored CustomResourceDefinitions. For tests of what reads, writes and
  * watches the pipeline together (controllers).
  */
-import { createLogger } from '../../lib/log.ts';
+import { createLogger, type Logger } from '../../lib/log.ts';
 import { DefinitionFollower, storedDefinitions } from '../../lib/kinds/follow.ts';
 import { builtinRegistry, storedKinds, type KindDefinition, type KindRegistry } from '../../lib/kinds/index.ts';
 import { generatedSchemaValidator } from '../../lib/kinds/validate.ts';
@@ -13,6 +13,7 @@ import { buildAdmissionChain } from '../../services/admission/core/chain.ts';
 import { PrivilegedGroupAuthorizer } from '../../services/auth/core/authorizer.ts';
 import { TokenFileAuthenticator } from '../../services/auth/core/token-file.ts';
 import { Pipeline, type Target } from '../../services/gateway/core/pipeline.ts';
+import type { Storage } from '../../services/storage/api.ts';
 import { MemoryStorage } from '../../services/storage/backends/memory.ts';
 import { WatchService } from '../../services/watch/core/watch-service.ts';
 import { readHistory } from '../../services/watch/feed.ts';
@@ -22,6 +23,12 @@ export interface WatchedPipeline {
   pipeline: Pipeline;
   registry: KindRegistry;
   storage: MemoryStorage;
+  logger: Logger;
+  /**
+   * Another pipeline (another gateway replica) sharing the watch service, over `storage`
+   * (default: the shared one; a wrapper of it simulates a replica's own connection).
+   */
+  pipelineFor(storage?: Storage): Pipeline;
   /** The served kind of `group/version/resource`; throws when none is. */
   kind(group: string, version: string, resource: string): KindDefinition;
   /** A target of the kind of `group/version/resource`. */
@@ -38,13 +45,22 @@ export interface WatchedPipelineOptions {
 
 export async function watchedPipeline(options: WatchedPipelineOptions = {}): Promise<WatchedPipeline> {
   const registry = options.registry ?? builtinRegistry();
-  const logger = createLogger({ service: 'test', level: 'error' });
+  const logger = createLogger({ service: 'test', level: process.env.TEST_LOG_LEVEL === 'debug' ? 'debug' : 'error' });
   const storage = new MemoryStorage({ logger, kinds: registry });
   const schemas = generatedSchemaValidator();
-  const admission = buildAdmissionChain({ registry, storage, schemas });
   const { caches, subscription } = await feedCachesLocally({ source: storage, storage, resources: storedKinds(registry.all), logger, cacheCapacity: options.cacheCapacity ?? 10_000, registry });
   const watcher = new WatchService({ caches, storage, registry, logger, history: (r, from, to) => readHistory(storage, r, from, to) });
-  const pipeline = new Pipeline({ authenticator: new TokenFileAuthenticator([]), authorizer: new PrivilegedGroupAuthorizer(), admission, storage, watcher, schemas, logger });
+  const pipelineFor = (over: Storage = storage): Pipeline =>
+    new Pipeline({
+      authenticator: new TokenFileAuthenticator([]),
+      authorizer: new PrivilegedGroupAuthorizer(),
+      admission: buildAdmissionChain({ registry, storage: over, schemas }),
+      storage: over,
+      watcher,
+      schemas,
+      logger,
+    });
+  const pipeline = pipelineFor();
   const kind = (group: string, version: string, resource: string): KindDefinition => {
     const found = registry.get(group, version, resource);
     if (found === undefined) throw new Error(`${group}/${version}/${resource} is not served`);
@@ -57,6 +73,8 @@ export async function watchedPipeline(options: WatchedPipelineOptions = {}): Pro
     pipeline,
     registry,
     storage,
+    logger,
+    pipelineFor,
     kind,
     target: (group, version, resource, namespace = '', name = '') => ({ info: kind(group, version, resource), namespace, name }),
     async close() {

@@ -177,6 +177,19 @@ describe('ObjectMetaValidation', () => {
     });
   });
 
+  test('no finalizer may be added to an object being deleted (kube\'s ValidateNoNewFinalizers); removing or keeping them may', async () => {
+    const old = configMap({ name: 'cm', namespace: 'default', deletionTimestamp: '2026-01-01T00:00:00Z', finalizers: ['example.com/a'] });
+    const update = request({ operation: 'UPDATE', oldObject: old });
+    const err = await rejection(() => plugin.validate(update, configMap({ ...old.metadata, finalizers: ['example.com/c', 'example.com/a', 'example.com/b'] })));
+    assert.equal(err.code, 422);
+    assert.equal(err.message, 'ConfigMap "cm" is invalid: metadata.finalizers: Forbidden: no new finalizers can be added if the object is being deleted, found new finalizers []string{"example.com/b", "example.com/c"}');
+    await plugin.validate(update, configMap({ ...old.metadata, finalizers: [] }));
+    await plugin.validate(update, configMap({ ...old.metadata }));
+    // Not being deleted: finalizers may be added.
+    const live = configMap({ name: 'cm', namespace: 'default' });
+    await plugin.validate(request({ operation: 'UPDATE', oldObject: live }), configMap({ name: 'cm', namespace: 'default', finalizers: ['example.com/a'] }));
+  });
+
   test('a name over 253 characters', async () => {
     const name = 'a'.repeat(254);
     const err = await rejection(() => plugin.validate(request(), configMap({ name, namespace: 'default' })));

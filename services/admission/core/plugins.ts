@@ -194,6 +194,7 @@ export class ObjectMetaValidation implements ValidatingPlugin {
     }
     if (isPlainObject(metadata.labels)) errors.push(...validateLabels(metadata.labels, 'metadata.labels'));
     if (isPlainObject(metadata.annotations)) errors.push(...validateAnnotations(metadata.annotations, 'metadata.annotations'));
+    if (request.operation === 'UPDATE' && request.oldObject !== undefined) errors.push(...noNewFinalizersErrors(object, request.oldObject));
     // The kind's own validation: Validate / ValidateUpdate of its strategy, or for a write to
     // /status the ValidateUpdate of its status strategy.
     const own = updateSubresourceOf(info, request.subresource ?? '');
@@ -206,6 +207,23 @@ export class ObjectMetaValidation implements ValidatingPlugin {
     }
     if (errors.length > 0) throw invalid(info.kind, info.group, typeof name === 'string' ? name : '', errors);
   }
+}
+
+/**
+ * kube's ValidateNoNewFinalizers (from ValidateObjectMetaUpdate): once an object is being
+ * deleted no finalizer may be added, so that nothing keeps it (or its namespace) from going
+ * by adding finalizers after the delete.
+ */
+function noNewFinalizersErrors(object: KubeObject, old: KubeObject): FieldError[] {
+  const deletion: unknown = old.metadata?.deletionTimestamp;
+  if (deletion === undefined || deletion === null) return [];
+  const strings = (v: unknown): string[] => (Array.isArray(v) ? v.filter((f): f is string => typeof f === 'string') : []);
+  const before = new Set(strings(old.metadata?.finalizers));
+  const extra = [...new Set(strings(object.metadata?.finalizers))].filter((f) => !before.has(f)).sort();
+  if (extra.length === 0) return [];
+  // Go's %#v of the sorted []string
+  const listed = `[]string{${extra.map((f) => JSON.stringify(f)).join(', ')}}`;
+  return [{ type: 'FieldValueForbidden', field: 'metadata.finalizers', detail: `no new finalizers can be added if the object is being deleted, found new finalizers ${listed}` }];
 }
 
 /**

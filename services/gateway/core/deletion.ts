@@ -239,7 +239,9 @@ export async function deleteObject(kind: KindDefinition, steps: DeletionSteps, o
       // kube's updateForGracefulDeletionAndFinalizers.
       let next = before.object;
       if (gc.changed) next = { ...next, metadata: { ...next.metadata, finalizers: gc.finalizers } };
-      const held = finalizersOf(next).length > 0;
+      // What holds it after this delete: its finalizers, or its kind's own hold (a Namespace's
+      // spec.finalizers), which storage honours too (object-rules.ts heldOnDeletion).
+      const held = finalizersOf(next).length > 0 || kind.deletion?.held?.(next) === true;
       let write = true;
       if (!before.graceful) {
         // Marked when finalizers hold it; when the delete takes away the last ones, that change
@@ -269,7 +271,16 @@ export async function deleteObject(kind: KindDefinition, steps: DeletionSteps, o
         ignoreNotFound = true;
       }
     }
-    if (options.dryRun === true) return { object: out ?? current, pending: false };
+    if (options.dryRun === true) {
+      // What storage's delete would answer for a kind with its own mark (a Namespace turns
+      // Terminating) or hold (object-rules.ts prepareDelete), as kube's dry-run storage answers.
+      if (out === undefined && !isSet(current.metadata?.deletionTimestamp)) {
+        const own = kind.deletion?.markForDeletion?.(current);
+        if (own !== undefined) return { object: { ...own, metadata: { ...own.metadata, deletionTimestamp: rfc3339(now) } }, pending: true };
+      }
+      if (out === undefined && kind.deletion?.held?.(current) === true) return { object: current, pending: true };
+      return { object: out ?? current, pending: false };
+    }
     const preconditions: Preconditions = { ...(options.preconditions ?? {}) };
     // Delete what admission saw: a concurrent replacement (new uid) must not be deleted unseen.
     const uid: unknown = current.metadata?.uid;

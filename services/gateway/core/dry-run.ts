@@ -3,10 +3,10 @@
  * full, storage is asked but writes nothing). The pipeline stops before storage on a dry run;
  * these are the parts of storage's work that shape the answer or refuse the request.
  */
-import { isDeepStrictEqual } from 'node:util';
 import { alreadyExists, conflict, StatusError, type Qualified } from '../../../lib/errors.ts';
 import type { KubeObject } from '../../../lib/kube.ts';
 import type { GenerationRule } from '../../../lib/kinds/index.ts';
+import { nextGeneration } from '../../../lib/kinds/generation.ts';
 
 /**
  * A dry-run create of `name`: AlreadyExists when an object of that name is stored, as kube's
@@ -20,23 +20,6 @@ export async function checkDryRunCreate(q: Qualified, name: string, read: () => 
     throw err;
   }
   throw alreadyExists(q, name);
-}
-
-/** The part of an object whose change raises metadata.generation under `rule` (see GenerationRule). */
-function desiredState(object: KubeObject, rule: GenerationRule): unknown {
-  const { metadata: _m, kind: _k, apiVersion: _a, ...rest } = object;
-  switch (rule) {
-    case 'none':
-      return undefined;
-    case 'spec':
-      return object.spec;
-    case 'allButMetadataAndStatus': {
-      const { status: _s, ...withoutStatus } = rest;
-      return withoutStatus;
-    }
-    case 'allButMetadata':
-      return rest;
-  }
 }
 
 /**
@@ -54,9 +37,8 @@ export function dryRunUpdated(q: Qualified, name: string, current: KubeObject, n
     throw conflict(q, name, 'the object has been modified; please apply your changes to the latest version and try again');
   }
   const metadata: NonNullable<KubeObject['metadata']> = { ...next.metadata, resourceVersion: stored.resourceVersion ?? '' };
-  const generation = typeof stored.generation === 'number' ? stored.generation : 0;
-  const nextGeneration = isDeepStrictEqual(desiredState(current, rule), desiredState(next, rule)) ? generation : generation + 1;
-  if (nextGeneration > 0) metadata.generation = nextGeneration;
+  const generation = nextGeneration(current, next, rule);
+  if (generation > 0) metadata.generation = generation;
   else delete metadata.generation;
   for (const field of ['uid', 'creationTimestamp', 'deletionTimestamp', 'deletionGracePeriodSeconds'] as const) {
     if (stored[field] === undefined) delete metadata[field];

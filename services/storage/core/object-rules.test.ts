@@ -79,3 +79,21 @@ describe('a stored deletionTimestamp of null (another writer\'s) is no deletion,
     assert.equal(prepared.action === 'mark' ? prepared.object.metadata?.deletionTimestamp : undefined, '2026-01-02T00:00:00Z');
   });
 });
+
+describe('which update of an object being deleted removes it (kube\'s ShouldDeleteDuringUpdate)', () => {
+  const marked = (metadata: Record<string, unknown>): KubeObject =>
+    ({ metadata: { name: 'w', namespace: 'ns', deletionTimestamp: '2026-01-02T00:00:00Z', deletionGracePeriodSeconds: 0, ...metadata } }) as KubeObject;
+
+  test('the last finalizer taken away removes it', () => {
+    assert.equal(prepareUpdate(marked({ finalizers: ['f'] }), { metadata: { name: 'w', namespace: 'ns' } }).remove, true);
+  });
+
+  test('an object marked and left behind with no finalizer (its remover stopped) goes on any update', () => {
+    assert.equal(prepareUpdate(marked({}), { metadata: { name: 'w', namespace: 'ns', labels: { a: '1' } } }).remove, true);
+  });
+
+  test('an update that keeps a finalizer, or a grace period still running, keeps it', () => {
+    assert.equal(prepareUpdate(marked({ finalizers: ['f'] }), { metadata: { name: 'w', namespace: 'ns', finalizers: ['f'], labels: { a: '1' } } }).remove, false);
+    assert.equal(prepareUpdate(marked({ deletionGracePeriodSeconds: 30 }), { metadata: { name: 'w', namespace: 'ns', labels: { a: '1' } } }).remove, false);
+  });
+});

@@ -7,6 +7,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { conflict, StatusError, type Qualified } from '../../../lib/errors.ts';
 import { isPlainObject, rfc3339, withResourceVersion, type KubeObject } from '../../../lib/kube.ts';
 import type { GenerationRule, KindDeletion } from '../../../lib/kinds/index.ts';
+import { generationOf, sameDesiredState as unchangedDesiredState } from '../../../lib/kinds/generation.ts';
 import type { Preconditions } from '../api.ts';
 import { parseUint64 } from '../../../lib/go-strconv.ts';
 import {
@@ -93,24 +94,6 @@ export function prepareCreate(object: KubeObject): Encoded {
   return encodeForStorage(object);
 }
 
-/** The part of an object whose change is a change of the desired state, per the kind's generation rule. */
-function desiredState(object: KubeObject, rule: GenerationRule): unknown {
-  switch (rule) {
-    case 'none':
-      return undefined;
-    case 'spec':
-      return object.spec;
-    case 'allButMetadataAndStatus': {
-      const { metadata: _m, status: _s, kind: _k, apiVersion: _a, ...rest } = object;
-      return rest;
-    }
-    case 'allButMetadata': {
-      const { metadata: _m, kind: _k, apiVersion: _a, ...rest } = object;
-      return rest;
-    }
-  }
-}
-
 /**
  * Whether a stored object is being deleted. JSON null is Go's nil *Time: an object stored with
  * `deletionTimestamp: null` (by another writer) is not being deleted.
@@ -129,17 +112,14 @@ function heldOnDeletion(object: KubeObject, kind: KindDeletion | undefined): boo
   return finalizersOf(object).length > 0 || kind?.held?.(object) === true;
 }
 
-function generationOf(object: KubeObject): number {
-  const generation = object.metadata?.generation;
-  return typeof generation === 'number' && Number.isSafeInteger(generation) ? generation : 0;
-}
 
 export interface PreparedUpdate {
   /** The object to store. */
   object: KubeObject;
   /**
-   * True when the update removes the last finalizer of an object being deleted: it is stored,
-   * then deleted (kube's shouldDeleteDuringUpdate).
+   * True when the update leaves an object being deleted (its grace period over) with nothing
+   * holding it, its last finalizer taken away or none left: it is stored, then deleted (kube's
+   * ShouldDeleteDuringUpdate).
    */
   remove: boolean;
   /**
@@ -159,14 +139,14 @@ export interface PreparedUpdate {
  * (`deletion`: kube's graceful deletion and deletion finalizers) may set them, and its
  * generation is the one it carries (kube's BeforeDelete and markAsDeleting raise it); an update
  * of a delete that marks an object of a kind with its own mark (`kind.markForDeletion`: a
- * Namespace turns Terminating) stores that. An update that takes away the last hold of an
- * object being deleted (its finalizers, or its kind's `held`) removes it.
+ * Namespace turns Terminating) stores that. An update that leaves an object being deleted
+ * without a hold (its finalizers, or its kind's `held`) removes it.
  */
 export function prepareUpdate(current: KubeObject, next: KubeObject, rule: GenerationRule = 'allButMetadataAndStatus', deletion = false, kind?: KindDeletion): PreparedUpdate {
   const stored = current.metadata ?? {};
   const metadata: Record<string, unknown> = storedMetadata(next.metadata);
   const generation = generationOf(current);
-  const sameDesiredState = isDeepStrictEqual(desiredState(current, rule), desiredState(next, rule));
+  const sameDesiredState = unchangedDesiredState(current, next, rule);
   const nextGeneration = sameDesiredState ? generation : generation + 1;
   if (deletion) {
     const carried = generationOf(next);
@@ -194,11 +174,9 @@ export function prepareUpdate(current: KubeObject, next: KubeObject, rule: Gener
     // Of the mark's metadata only finalizers are taken (a CustomResourceDefinition's cleanup finalizer).
     if (own !== undefined) object = { ...own, metadata: own.metadata?.finalizers === undefined ? metadata : { ...metadata, finalizers: own.metadata.finalizers } };
   }
-  const remove =
-    beingDeleted(stored) &&
-    (stored.deletionGracePeriodSeconds ?? 0) === 0 &&
-    heldOnDeletion(current, kind) &&
-    !heldOnDeletion(object, kind);
+  // kube's ShouldDeleteDuringUpdate: whatever held it before (an object marked and left behind
+  // by a gateway that stopped between marking and removing was held by nothing).
+  const remove = beingDeleted(stored) && (stored.deletionGracePeriodSeconds ?? 0) === 0 && !heldOnDeletion(object, kind);
   // Everything but metadata is compared whatever the generation rule (a rule may look at the
   // spec only, or at nothing); metadata as it would be stored. The stored resourceVersion is
   // the key's revision, not content.

@@ -1,5 +1,6 @@
 /** list: a collection, or a page of it (GET .../{resource}). */
 import type { KubeObject } from '../../../../lib/kube.ts';
+import type { ListResult } from '../../../storage/api.ts';
 import { apiVersionOf, withTypeMeta, type KindDefinition } from '../../../../lib/kinds/index.ts';
 import { toTable } from '../../../../lib/kinds/printing.ts';
 import { includeObjectPolicy } from '../query.ts';
@@ -18,8 +19,12 @@ export function listItems(items: readonly KubeObject[], info: KindDefinition): K
 export async function list(ctx: VerbContext): Promise<void> {
   const representation = representationOf(ctx);
   const { query, signal } = queryAndDeadline(ctx);
+  writeList(ctx, await ctx.pipeline.list(ctx.user, targetOf(ctx.info), query.list, signal), representation, query);
+}
+
+/** Writes a list result (of a list, or of what a deletecollection deleted) as the kind's List, or as a Table. */
+export function writeList(ctx: VerbContext, result: ListResult, representation: ReturnType<typeof representationOf>, query: ReturnType<typeof queryAndDeadline>['query']): void {
   const info = ctx.info.resource;
-  const result = await ctx.pipeline.list(ctx.user, targetOf(ctx.info), query.list, signal);
   const listMeta: { resourceVersion: string; continue?: string; remainingItemCount?: number } = { resourceVersion: result.resourceVersion };
   if (result.continue !== '') listMeta.continue = result.continue;
   if (result.remainingItemCount !== undefined) listMeta.remainingItemCount = result.remainingItemCount;
