@@ -21,15 +21,15 @@ import { watchedPipeline, type WatchedPipeline } from '../support/watched-pipeli
 const admin: UserInfo = { username: 'admin', uid: '1', groups: [SYSTEM_MASTERS] };
 const NAME = 'widgets.example.com';
 
-function definition(): KubeObject {
+function definition(plural = 'widgets', kind = 'Widget', scope = 'Namespaced', finalizers?: string[]): KubeObject {
   return {
     apiVersion: 'apiextensions.k8s.io/v1',
     kind: 'CustomResourceDefinition',
-    metadata: { name: NAME },
+    metadata: { name: `${plural}.example.com`, ...(finalizers ? { finalizers } : {}) },
     spec: {
       group: 'example.com',
-      scope: 'Namespaced',
-      names: { plural: 'widgets', singular: 'widget', kind: 'Widget', listKind: 'WidgetList' },
+      scope,
+      names: { plural, singular: plural.slice(0, -1), kind, listKind: `${kind}List` },
       versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } }],
     },
   };
@@ -168,5 +168,39 @@ describe('CustomResourceDefinition deletion and the crd-cleanup controller', () 
     }, 'the new custom kind served');
     assert.deepEqual((await plane.pipeline.list(admin, widgets(''), {})).items, []);
     await plane.pipeline.create(admin, widgets('default'), { apiVersion: 'example.com/v1', kind: 'Widget', metadata: { name: 'w1' } });
+  });
+
+  test('a dry run changes nothing; a definition with a finalizer of its own keeps it; cluster-scoped instances go too', async () => {
+    const name = 'gears.example.com';
+    const gears = (n = ''): Target => plane.target('example.com', 'v1', 'gears', '', n);
+    await plane.pipeline.create(admin, crds(), definition('gears', 'Gear', 'Cluster', ['example.com/keep']));
+    await registryState(plane, () => plane.registry.get('example.com', 'v1', 'gears') !== undefined, 'the cluster-scoped kind served');
+    for (const n of ['g1', 'g2']) await plane.pipeline.create(admin, gears(), { apiVersion: 'example.com/v1', kind: 'Gear', metadata: { name: n } });
+
+    const dry = await plane.pipeline.delete(admin, { ...crds(), name }, { dryRun: true });
+    assert.equal(dry.pending, true);
+    assert.deepEqual(dry.object.metadata?.finalizers, ['example.com/keep', 'customresourcecleanup.apiextensions.k8s.io']);
+    assert.equal(terminatingOf(dry.object)?.reason, 'InstanceDeletionPending');
+    const untouched = await plane.pipeline.get(admin, { ...crds(), name });
+    assert.equal(untouched.metadata?.deletionTimestamp, undefined);
+    assert.deepEqual(untouched.metadata?.finalizers, ['example.com/keep']);
+    assert.equal(terminatingOf(untouched), undefined);
+
+    // Its own finalizer: the delete marks it through the update of a delete, the cleanup finalizer added all the same.
+    const deleted = await plane.pipeline.delete(admin, { ...crds(), name });
+    assert.deepEqual(deleted.object.metadata?.finalizers, ['example.com/keep', 'customresourcecleanup.apiextensions.k8s.io']);
+    assert.equal(terminatingOf(deleted.object)?.reason, 'InstanceDeletionPending');
+    const stop = start();
+    try {
+      const done = await eventOf(plane, crds(), (_t, o) => o.metadata?.name === name && terminatingOf(o)?.reason === 'InstanceDeletionCompleted' && !(o.metadata?.finalizers ?? []).includes('customresourcecleanup.apiextensions.k8s.io'), 'cleaned up');
+      assert.deepEqual(done.metadata?.finalizers, ['example.com/keep'], 'its own finalizer stays');
+      assert.equal(terminatingOf(done)?.status, 'False');
+    } finally {
+      await stop();
+    }
+    assert.deepEqual((await plane.storage.list({ group: 'example.com', resource: 'gears', namespace: '', name: '' }, {})).items, []);
+    const held = await plane.pipeline.get(admin, { ...crds(), name });
+    await plane.pipeline.update(admin, { ...crds(), name }, { ...held, metadata: { ...held.metadata, finalizers: [] } });
+    await refusal(plane.pipeline.get(admin, { ...crds(), name }), 'NotFound');
   });
 });
