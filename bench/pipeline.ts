@@ -14,15 +14,18 @@
  *   create  POST a ConfigMap            | txn: create-if-absent put
  *   get     GET one ConfigMap           | range get of one key + JSON.parse
  *   update  PUT with resourceVersion    | txn: compare mod_revision, put
+ *   patch   PATCH, strategic merge      | range + JSON.parse, change, txn compare mod_revision, put
+ *   apply   PATCH, server-side apply    | the same
  *   list    GET ?limit=100 pages        | range with limit 100 at the first page's revision + JSON.parse
  *
  * (a page per operation: every worker walks its own list of LIST_OBJECTS objects page by page
  * and starts again at the end; pages/s and objects/s are reported). Every write goes to a fresh
- * key (create) or to the worker's own objects (update). The pipeline's keys are
+ * key (create) or to the worker's own objects (update, patch, apply: patch and apply name the
+ * object and carry no resourceVersion, so the server reads it first, as the raw side does). The pipeline's keys are
  * /registry/configmaps/<namespace>/<name>; the raw keys /baseline/configmaps/<namespace>/<name>
  * (same length), outside what the changefeed watches.
  *
- * The same four run for Deployments (deployment-create, -get, -update, -list): a Deployment as
+ * The same six run for Deployments (deployment-create, -get, -update, -patch, -apply, -list): a Deployment as
  * a client writes it (one container with ports, environment, resources and a probe), which the
  * pipeline defaults and validates as kube does for apps/v1; raw etcd stores and reads the same
  * Deployment as the pipeline stores it (taken from one created through the pipeline first), and
@@ -39,7 +42,7 @@
  *
  * Environment: BENCH_SECONDS (default 10) measured per benchmark and side, BENCH_ROUNDS (3),
  * BENCH_WARMUP_SECONDS (2) per benchmark and side; for investigating, BENCH_ONLY=create,get,
- * update,list,deployment-create,deployment-get,deployment-update,deployment-list (a subset:
+ * update,patch,apply,list and the same with a deployment- prefix (a subset:
  * printed, bench/results/ left as it was).
  */
 import { randomUUID } from 'node:crypto';
@@ -86,7 +89,20 @@ const RESULTS_DIR = join(ROOT, 'bench', 'results');
 const SECONDS = envSeconds('BENCH_SECONDS', 10);
 const WARMUP_SECONDS = envSeconds('BENCH_WARMUP_SECONDS', 2);
 const ROUNDS = benchRounds();
-const BENCHMARKS = ['create', 'get', 'update', 'list', 'deployment-create', 'deployment-get', 'deployment-update', 'deployment-list'] as const;
+const BENCHMARKS = [
+  'create',
+  'get',
+  'update',
+  'patch',
+  'apply',
+  'list',
+  'deployment-create',
+  'deployment-get',
+  'deployment-update',
+  'deployment-patch',
+  'deployment-apply',
+  'deployment-list',
+] as const;
 type BenchName = (typeof BENCHMARKS)[number];
 const { only: ONLY, selected } = benchOnly<BenchName>(BENCHMARKS);
 const DIAGNOSTIC = ONLY.length > 0;
@@ -167,6 +183,8 @@ interface BenchKind {
   body(namespace: string, name: string): KubeObject;
   /** The object changed for an update. */
   changed(object: KubeObject, counter: number): KubeObject;
+  /** A strategic merge patch making the same change as `changed`. */
+  patch(counter: number): unknown;
 }
 
 const CONFIG_MAPS: BenchKind = {
@@ -178,6 +196,7 @@ const CONFIG_MAPS: BenchKind = {
   stored: (namespace, name) => configMap(namespace, name, PAYLOAD),
   body: (namespace, name) => createBody(namespace, name, PAYLOAD),
   changed: (object, counter) => ({ ...object, data: { counter: String(counter), payload: PAYLOAD } }),
+  patch: (counter) => ({ data: { counter: String(counter) } }),
 };
 
 /** Deployments, stored as `probe` (one created through the pipeline) is stored. */
@@ -192,6 +211,7 @@ function deployments(probe: KubeObject): BenchKind {
     stored: (namespace, name) => ({ ...probe, metadata: { ...metadata, name, namespace, uid: randomUUID() } }),
     body: deploymentBody,
     changed: withCounter,
+    patch: (counter) => ({ spec: { template: { spec: { containers: [{ name: 'server', env: [{ name: 'COUNTER', value: String(counter) }] }] } } } }),
   };
 }
 
@@ -259,13 +279,13 @@ class RestClient {
   }
 
   /** Sends one request and parses the JSON answer; rejects with the Status message on anything but 2xx. */
-  send(method: string, path: string, body?: unknown): Promise<RestAnswer> {
+  send(method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<RestAnswer> {
     return new Promise((resolve, reject) => {
       const headers: Record<string, string> = { Accept: 'application/json', Authorization: this.authorization };
       let payload: Buffer | undefined;
       if (body !== undefined) {
         payload = Buffer.from(JSON.stringify(body));
-        headers['Content-Type'] = 'application/json';
+        headers['Content-Type'] = contentType;
         headers['Content-Length'] = String(payload.length);
       }
       const req = request({ host: this.host, port: this.port, method, path, headers, agent: this.agent }, (res) => {
@@ -352,7 +372,7 @@ async function main(): Promise<void> {
     checkInterrupted();
   };
 
-  const namespaces = ['bench-create', 'bench-get', 'bench-update', 'bench-list', 'bench-probe'];
+  const namespaces = ['bench-create', 'bench-get', 'bench-update', 'bench-patch', 'bench-apply', 'bench-list', 'bench-probe'];
   for (const name of namespaces) noteRevision((await rest.send('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name } })).body);
   await settle();
 
@@ -427,10 +447,12 @@ async function main(): Promise<void> {
 
   /** The four benchmarks of one kind, after seeding what get, update and list read. */
   const benchKind = async (kind: BenchKind): Promise<void> => {
-    const named = (name: 'create' | 'get' | 'update' | 'list'): BenchName => `${kind.prefix}${name}`;
+    const named = (name: 'create' | 'get' | 'update' | 'patch' | 'apply' | 'list'): BenchName => `${kind.prefix}${name}`;
     log(`seeding the${kind.label} objects get, update and list read, under both roots`);
     if (selected(named('get'))) await seed(kind, 'bench-get', GET_KEYS);
     const updateObjects = selected(named('update')) ? await seed(kind, 'bench-update', IN_FLIGHT * UPDATE_KEYS_PER_WORKER) : { registry: [], raw: [] };
+    const patchObjects = selected(named('patch')) ? await seed(kind, 'bench-patch', IN_FLIGHT * UPDATE_KEYS_PER_WORKER) : { registry: [], raw: [] };
+    const applyObjects = selected(named('apply')) ? await seed(kind, 'bench-apply', IN_FLIGHT * UPDATE_KEYS_PER_WORKER) : { registry: [], raw: [] };
     if (selected(named('list'))) await seed(kind, 'bench-list', LIST_OBJECTS);
     await settle();
 
@@ -517,6 +539,54 @@ async function main(): Promise<void> {
           pipelineState[index] = updated as KubeObject;
         },
       },
+    );
+
+    // patch and apply: each worker changes its own objects by name, as `kubectl patch` and
+    // `kubectl apply --server-side` do (no resourceVersion: the server reads, changes and writes
+    // conditionally). Raw: what that costs etcd alone, a range read, JSON.parse, the change and
+    // a txn comparing the mod_revision read.
+    const readModifyWrite = (namespace: string, state: { object: KubeObject }[]): Side => {
+      const turn = new Array<number>(IN_FLIGHT).fill(0);
+      return {
+        name: 'raw',
+        op: async (worker) => {
+          const index = worker + IN_FLIGHT * ((turn[worker] = (turn[worker] ?? 0) + 1) % UPDATE_KEYS_PER_WORKER);
+          const key = rawKey(kind.ref(namespace, (state[index] as { object: KubeObject }).object.metadata?.name ?? ''));
+          const kv = (await raw.get(key).exec()).kvs[0];
+          if (kv === undefined) throw new Error(`${key} missing`);
+          const object = kind.changed(JSON.parse(kv.value.toString('utf8')) as KubeObject, ++counter);
+          const response = await raw.if(key, 'Mod', '==', kv.mod_revision).then(raw.put(key).value(JSON.stringify(object))).commit();
+          if (!response.succeeded) throw new Error(`${key} changed under the bench`);
+        },
+      };
+    };
+    const byName = (namespace: string, names: string[], send: (path: string, counter: number) => Promise<RestAnswer>): Side => {
+      const turn = new Array<number>(IN_FLIGHT).fill(0);
+      return {
+        name: 'pipeline',
+        op: async (worker) => {
+          const index = worker + IN_FLIGHT * ((turn[worker] = (turn[worker] ?? 0) + 1) % UPDATE_KEYS_PER_WORKER);
+          noteRevision((await send(kind.path(namespace, names[index] ?? ''), ++counter)).body);
+        },
+      };
+    };
+    const namesOf = (objects: KubeObject[]): string[] => objects.map((o) => o.metadata?.name ?? '');
+    await measure(
+      named('patch'),
+      `patch${kind.label}, strategic merge (REST PATCH | etcd range + JSON.parse, txn compare mod_revision, put)`,
+      'ops',
+      readModifyWrite('bench-patch', patchObjects.raw),
+      byName('bench-patch', namesOf(patchObjects.registry), (path, n) => rest.send('PATCH', path, kind.patch(n), 'application/strategic-merge-patch+json')),
+    );
+    await measure(
+      named('apply'),
+      `server-side apply${kind.label} (REST PATCH apply | etcd range + JSON.parse, txn compare mod_revision, put)`,
+      'ops',
+      readModifyWrite('bench-apply', applyObjects.raw),
+      byName('bench-apply', namesOf(applyObjects.registry), (path, n) => {
+        const name = path.slice(path.lastIndexOf('/') + 1);
+        return rest.send('PATCH', `${path}?fieldManager=bench`, kind.changed(kind.body('bench-apply', name), n), 'application/apply-patch+yaml');
+      }),
     );
 
     // list: a page per operation; each worker walks its own list of LIST_OBJECTS, page by page,

@@ -11,7 +11,8 @@
  * - JSON Merge Patch (RFC 7386; merge-patch.ts).
  * - Strategic merge patch (strategic.ts), with the merge facts of the kind's schema.
  *
- * Apply (`application/apply-patch+yaml`) is not served here: it is refused with the 415.
+ * Apply (`application/apply-patch+yaml`) is not applied here (services/gateway/core/apply.ts
+ * serves it); the 415 lists it among the accepted types, as kube's does.
  */
 import { badRequest, StatusError } from '../errors.ts';
 import { checkUntrustedJson, isPlainObject, type KubeObject } from '../kube.ts';
@@ -34,14 +35,19 @@ export const PATCH_MEDIA_TYPES: Readonly<Record<PatchType, string>> = {
   strategic: 'application/strategic-merge-patch+json',
 };
 
-/** The patch media types a kind takes, in kube's order: custom kinds have no strategic merge patch. */
+/** Server-side apply's media type: served by the gateway's apply path (services/gateway/core/apply.ts), not here. */
+export const APPLY_PATCH_MEDIA_TYPE = 'application/apply-patch+yaml';
+
+/** The patch media types a kind takes, in kube's order (apply last): custom kinds have no strategic merge patch. */
 export function supportedPatchMediaTypes(kind: { source: string }): string[] {
-  return kind.source === 'builtin' ? [PATCH_MEDIA_TYPES.json, PATCH_MEDIA_TYPES.merge, PATCH_MEDIA_TYPES.strategic] : [PATCH_MEDIA_TYPES.json, PATCH_MEDIA_TYPES.merge];
+  return kind.source === 'builtin'
+    ? [PATCH_MEDIA_TYPES.json, PATCH_MEDIA_TYPES.merge, PATCH_MEDIA_TYPES.strategic, APPLY_PATCH_MEDIA_TYPE]
+    : [PATCH_MEDIA_TYPES.json, PATCH_MEDIA_TYPES.merge, APPLY_PATCH_MEDIA_TYPE];
 }
 
 /**
  * The patch type of a request's Content-Type (parameters after `;` ignored, as kube does);
- * 415 UnsupportedMediaType in kube's words for any other (apply included: not served).
+ * 415 UnsupportedMediaType in kube's words for any other (apply is the caller's to route first).
  */
 export function patchTypeOf(contentType: string | undefined, kind: { source: string }): PatchType {
   const raw = contentType ?? '';

@@ -212,19 +212,19 @@ describe('the patch types of the PATCH verb', () => {
   const cm: KubeObject = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c', resourceVersion: '5' }, data: { a: '1' } };
   const apply = (type: PatchType, body: string, validation: 'Strict' | 'Warn' | 'Ignore' = 'Strict') => applyPatch(decodePatch(type, Buffer.from(body), validation), cm);
 
-  test('Content-Type: the three types; 415 in kube words for others, and for strategic on custom kinds', () => {
+  test('Content-Type: the three types; 415 in kube words for others (listing apply, served by the gateway), and for strategic on custom kinds', () => {
     assert.equal(patchTypeOf('application/json-patch+json', { source: 'builtin' }), 'json');
     assert.equal(patchTypeOf('application/merge-patch+json; charset=utf-8', { source: 'builtin' }), 'merge');
     assert.equal(patchTypeOf('application/strategic-merge-patch+json', { source: 'builtin' }), 'strategic');
-    const apply415 = statusOf(() => patchTypeOf('application/apply-patch+yaml', { source: 'builtin' }));
-    assert.equal(apply415.code, 415);
+    const other415 = statusOf(() => patchTypeOf('text/plain', { source: 'builtin' }));
+    assert.equal(other415.code, 415);
     assert.equal(
-      apply415.message,
-      'the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json',
+      other415.message,
+      'the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json, application/apply-patch+yaml',
     );
     assert.equal(
       statusOf(() => patchTypeOf('application/strategic-merge-patch+json', { source: 'custom' })).message,
-      'the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json',
+      'the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml',
     );
   });
 

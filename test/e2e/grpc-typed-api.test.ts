@@ -368,6 +368,34 @@ test('reflection describes the typed services and the Kubernetes messages they c
   }
 });
 
+test('server-side apply through a typed service: created, conflicting, forced; writes record their manager', async () => {
+  await call(NAMESPACES, 'Create', { object: { metadata: { name: 'typed-apply' } } }).catch(() => undefined);
+  const applyOf = (data: Record<string, string>) => Buffer.from(`apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: applied\ndata:\n${Object.entries(data).map(([k, v]) => `  ${k}: "${v}"`).join('\n')}\n`);
+  interface Managed {
+    metadata: { managedFields: { manager: string; operation: string }[] };
+    data: Record<string, string>;
+  }
+  const request = (data: Record<string, string>, fieldManager: string, force = false) => ({ namespace: 'typed-apply', name: 'applied', type: 'PATCH_TYPE_APPLY', patch: applyOf(data), fieldManager, force });
+  const { response: created } = await call<Managed>(CONFIG_MAPS, 'Patch', request({ a: '1', b: '2' }, 'one'));
+  assert.deepEqual(created.data, { a: '1', b: '2' });
+  assert.deepEqual(created.metadata.managedFields.map((e) => [e.manager, e.operation]), [['one', 'Apply']]);
+  const conflict = await refusal(call(CONFIG_MAPS, 'Patch', request({ a: '9' }, 'two')));
+  assert.equal(conflict.reason, 'Conflict');
+  assert.equal(conflict.message, 'Apply failed with 1 conflict: conflict with "one": .data.a');
+  const { response: forced } = await call<Managed>(CONFIG_MAPS, 'Patch', request({ a: '9' }, 'two', true));
+  assert.deepEqual(forced.data, { a: '9', b: '2' });
+  assert.deepEqual(forced.metadata.managedFields.map((e) => e.manager).sort(), ['one', 'two']);
+  const noManager = await refusal(call(CONFIG_MAPS, 'Patch', request({ a: '1' }, '')));
+  assert.equal(noManager.message, 'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch');
+  const forcedMerge = await refusal(call(CONFIG_MAPS, 'Patch', { namespace: 'typed-apply', name: 'applied', type: 'PATCH_TYPE_MERGE', patch: Buffer.from('{}'), force: true }));
+  assert.equal(forcedMerge.message, 'PatchOptions.meta.k8s.io "" is invalid: force: Forbidden: may not be specified for non-apply patch');
+  // A create names its manager; without one the manager is the user-agent's prefix (grpc-js: "grpc-node-js").
+  const { response: named } = await call<Managed>(CONFIG_MAPS, 'Create', { namespace: 'typed-apply', object: { metadata: { name: 'named' }, data: { x: 'y' } }, fieldManager: 'creator' });
+  assert.deepEqual(named.metadata.managedFields.map((e) => [e.manager, e.operation]), [['creator', 'Update']]);
+  const { response: unnamed } = await call<Managed>(CONFIG_MAPS, 'Create', { namespace: 'typed-apply', object: { metadata: { name: 'unnamed' }, data: { x: 'y' } } });
+  assert.deepEqual(unnamed.metadata.managedFields.map((e) => e.manager), ['grpc-node-js']);
+});
+
 test('DeleteCollection and delete options, typed and over the Resources API: what is selected goes, finalizers as the propagation policy says', async () => {
   for (const [name, labels] of [
     ['dc-a1', { dc: 'a' }],

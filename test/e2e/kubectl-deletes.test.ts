@@ -1,9 +1,8 @@
 /**
  * End to end with real kubectl 1.27 and 1.33: deletes. `delete -l`, `--field-selector` and
  * `--all` (kubectl lists, then deletes each), `--dry-run=server` storing nothing,
- * `--cascade=orphan` and `--cascade=foreground` setting the garbage collector's finalizers as kube
- * does (with `--wait=false`: the objects stay until the garbage collector removes the
- * finalizers), `--grace-period` on a scheduled pod (it stays, marked, until its grace period is
+ * `--cascade=orphan`, `foreground` and `background` of a Deployment owning a ReplicaSet (the
+ * garbage collector orphans it, deletes it first, or collects it after), `--grace-period` on a scheduled pod (it stays, marked, until its grace period is
  * shortened to 0), `--force --grace-period=0`; and through the REST API directly (kubectl's
  * --raw): preconditions in kube's words, and deletecollection. Each step checks the objects.
  */
@@ -93,32 +92,37 @@ for (const version of VERSIONS) {
       await ok(['delete', 'configmaps', '-l', 'dry=yes']);
     });
 
-    test('--cascade=orphan and --cascade=foreground set the `orphan` and `foregroundDeletion` finalizers; the objects stay, marked', async () => {
-      const deployment = (name: string) =>
-        JSON.stringify({
-          apiVersion: 'apps/v1',
-          kind: 'Deployment',
-          metadata: { name },
-          spec: { replicas: 1, selector: { matchLabels: { app: name } }, template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'c', image: 'nginx' }] } } },
-        });
-      await ok(['create', '-f', '-'], deployment('orphaned'));
-      await ok(['create', '-f', '-'], deployment('foreground'));
-      const orphaned = await ok(['delete', 'deployment', 'orphaned', '--cascade=orphan', '--wait=false']);
-      assert.equal(orphaned.trim(), 'deployment.apps "orphaned" deleted');
-      const foreground = await ok(['delete', 'deployment', 'foreground', '--cascade=foreground', '--wait=false']);
-      assert.equal(foreground.trim(), 'deployment.apps "foreground" deleted');
-      const o = await object('deployment', 'orphaned');
-      assert.deepEqual(o.metadata?.finalizers, ['orphan']);
-      assert.equal(typeof o.metadata?.deletionTimestamp, 'string');
-      assert.equal(o.metadata?.deletionGracePeriodSeconds, 0);
-      const f = await object('deployment', 'foreground');
-      assert.deepEqual(f.metadata?.finalizers, ['foregroundDeletion']);
-      assert.equal(typeof f.metadata?.deletionTimestamp, 'string');
-      // --cascade=background (kubectl's default) on a marked object: the GC finalizer is taken away and the object goes
-      await ok(['delete', 'deployment', 'orphaned', '--cascade=background']);
-      const gone = await inNs(['get', 'deployment', 'orphaned']);
-      assert.notEqual(gone.code, 0);
-      assert.match(gone.stderr, /NotFound/);
+    test('--cascade=orphan, foreground and background: the garbage collector orphans, deletes first, or collects the ReplicaSet a Deployment owns', async () => {
+      const labels = (name: string) => ({ app: name });
+      const template = (name: string) => ({ metadata: { labels: labels(name) }, spec: { containers: [{ name: 'c', image: 'nginx' }] } });
+      /** A Deployment and a ReplicaSet it owns (blockOwnerDeletion, as the deployment controller writes it). */
+      const owned = async (name: string): Promise<string> => {
+        await ok(['create', '-f', '-'], JSON.stringify({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name }, spec: { replicas: 1, selector: { matchLabels: labels(name) }, template: template(name) } }));
+        const uid = String((await object('deployment', name)).metadata?.uid);
+        const ownerReferences = [{ apiVersion: 'apps/v1', kind: 'Deployment', name, uid, controller: true, blockOwnerDeletion: true }];
+        await ok(['create', '-f', '-'], JSON.stringify({ apiVersion: 'apps/v1', kind: 'ReplicaSet', metadata: { name: `${name}-rs`, ownerReferences }, spec: { replicas: 1, selector: { matchLabels: labels(name) }, template: template(name) } }));
+        return uid;
+      };
+      const gone = async (resource: string, name: string) => {
+        const r = await inNs(['get', resource, name]);
+        assert.notEqual(r.code, 0, `${resource}/${name} is still there`);
+        assert.match(r.stderr, /NotFound/);
+      };
+      // Orphan: kubectl waits until the Deployment is gone; the ReplicaSet stays, its reference to it removed.
+      await owned('orphaned');
+      assert.equal((await ok(['delete', 'deployment', 'orphaned', '--cascade=orphan'])).trim(), 'deployment.apps "orphaned" deleted');
+      await gone('deployment', 'orphaned');
+      assert.equal((await object('replicaset', 'orphaned-rs')).metadata?.ownerReferences, undefined);
+      // Foreground: the ReplicaSet goes first, then the Deployment; kubectl returns when both are gone.
+      await owned('foreground');
+      assert.equal((await ok(['delete', 'deployment', 'foreground', '--cascade=foreground'])).trim(), 'deployment.apps "foreground" deleted');
+      await gone('deployment', 'foreground');
+      await gone('replicaset', 'foreground-rs');
+      // Background (kubectl's default): the Deployment goes at once, the ReplicaSet is collected after.
+      await owned('background');
+      await ok(['delete', 'deployment', 'background']);
+      await gone('deployment', 'background');
+      await ok(['wait', '--for=delete', 'replicaset/background-rs', '--timeout=60s']);
     });
 
     test('--grace-period on a scheduled pod marks it (deletionTimestamp = now + grace); --force --grace-period=0 removes it', async () => {
@@ -176,9 +180,12 @@ for (const version of VERSIONS) {
       assert.equal(list.apiVersion, 'v1');
       assert.deepEqual(list.items.map((o) => o.metadata?.name), ['col-1', 'col-2']);
       assert.deepEqual(await names('configmaps'), ['col-3']);
+      // Orphan: the answer lists what was selected, as listed (kube's); the object is marked with the
+      // `orphan` finalizer (test/integration/deletes.test.ts), which the garbage collector then takes away.
       const orphaned = await raw('delete', '?fieldSelector=metadata.name%3Dcol-3', { kind: 'DeleteOptions', apiVersion: 'v1', propagationPolicy: 'Orphan' });
       assert.equal(orphaned.code, 0, orphaned.stderr);
-      assert.deepEqual((await object('configmap', 'col-3')).metadata?.finalizers, ['orphan']);
+      assert.deepEqual((JSON.parse(orphaned.stdout) as { items: KubeObject[] }).items.map((o) => o.metadata?.name), ['col-3']);
+      await ok(['wait', '--for=delete', 'configmap/col-3', '--timeout=60s']);
     });
   });
 }

@@ -119,3 +119,32 @@ test('a POST subresource through Create; authorization names the subresource', a
   assert.equal((pod.spec as Record<string, unknown>).nodeName, 'node-1');
   assert.equal((await refused(unary(client, 'create', { ref: pods('', 'binding'), object: binding }, admin))).reason, 'BadRequest');
 });
+
+test('server-side apply through Resources.Patch (PATCH_TYPE_APPLY): creates, conflicts, forces; /status apply; writes record their manager', async () => {
+  const configmaps = (name = ''): ResourceRef => ({ group: '', version: 'v1', resource: 'configmaps', namespace: 'default', name, subresource: '' });
+  const apply = (data: Record<string, string>, fieldManager: string, force = false) => ({
+    ref: configmaps('applied'),
+    type: 'PATCH_TYPE_APPLY' as const,
+    patch: json({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'applied' }, data }),
+    fieldManager,
+    force,
+  });
+  const managers = (o: Record<string, unknown>): string[] => ((o.metadata as { managedFields?: { manager: string; operation: string; subresource?: string }[] }).managedFields ?? []).map((e) => `${e.manager}/${e.operation}/${e.subresource ?? ''}`).sort();
+  const created = parse((await unary(client, 'patch', apply({ a: '1', b: '2' }, 'one'), admin)).object);
+  assert.deepEqual(created.data, { a: '1', b: '2' });
+  assert.deepEqual(managers(created), ['one/Apply/']);
+  const conflict = await refused(unary(client, 'patch', apply({ a: '9' }, 'two'), admin));
+  assert.equal(conflict.reason, 'Conflict');
+  assert.deepEqual(conflict.details?.causes, [{ reason: 'FieldManagerConflict', message: 'conflict with "one"', field: '.data.a' }]);
+  const forced = parse((await unary(client, 'patch', apply({ a: '9' }, 'two', true), admin)).object);
+  assert.deepEqual([forced.data, managers(forced)], [{ a: '9', b: '2' }, ['one/Apply/', 'two/Apply/']]);
+  assert.equal((await refused(unary(client, 'patch', { ...apply({}, 'two'), patch: Buffer.from('a: [') }, admin))).reason, 'BadRequest');
+
+  // /status, as the admission service admits it remotely: only the status is written, by its own manager.
+  const body = { apiVersion: 'example.test/v1', kind: 'Replicator', metadata: { name: 's' }, spec: { replicas: 1, selector: { matchLabels: { app: 's' } } } };
+  await unary(client, 'create', { ref: replicators(), object: json(body), fieldManager: 'creator' }, admin);
+  const status = { ref: replicators('s', 'status'), type: 'PATCH_TYPE_APPLY' as const, patch: json({ ...body, spec: { replicas: 5 }, status: { replicas: 3 } }), fieldManager: 'controller' };
+  const applied = parse((await unary(client, 'patch', status, admin)).object);
+  assert.deepEqual([(applied.spec as Record<string, unknown>).replicas, applied.status], [1, { replicas: 3 }]);
+  assert.deepEqual(managers(applied), ['controller/Apply/status', 'creator/Update/']);
+});

@@ -100,7 +100,7 @@ export function createKubectl(kubeconfig: string, binary = kubectlBinary()): Kub
  * temporary folder (named after `name`) and after() to stop it and remove the folder. When a
  * version is missing nothing starts and `skip` says which, for the suite's describe().
  */
-export function kubectlVersionsPlane(name: string, versions: readonly string[]): { skip: string | false; kubectl(version: string): Kubectl } {
+export function kubectlVersionsPlane(name: string, versions: readonly string[]): { skip: string | false; kubectl(version: string): Kubectl; kubeconfig(): string } {
   const binary = (v: string): string => `/usr/lib/google-cloud-sdk/bin/kubectl.${v}`;
   const missing = versions.filter((v) => !existsSync(binary(v)));
   let dir: string | undefined;
@@ -119,6 +119,11 @@ export function kubectlVersionsPlane(name: string, versions: readonly string[]):
     kubectl: (version) => {
       if (plane === undefined) throw new Error('the control plane has not started (call from a test or hook)');
       return createKubectl(plane.kubeconfig, binary(version));
+    },
+    /** The admin kubeconfig of the plane, for other clients in the same suite. */
+    kubeconfig: () => {
+      if (plane === undefined) throw new Error('the control plane has not started (call from a test or hook)');
+      return plane.kubeconfig;
     },
   };
 }

@@ -59,7 +59,7 @@ export const SHARED_REQUESTS: Readonly<Partial<Record<TypedMethod, string>>> = {
 };
 
 /** The field numbers of every kind's Create<Kind>Request and Update<Kind>Request. */
-export const WRITE_REQUEST_FIELDS = { namespace: 1, object: 2, dryRun: 3, fieldValidation: 4 } as const;
+export const WRITE_REQUEST_FIELDS = { namespace: 1, object: 2, dryRun: 3, fieldValidation: 4, fieldManager: 5 } as const;
 
 /** The field numbers of every kind's <Kind>WatchEvent. */
 export const WATCH_EVENT_FIELDS = { type: 1, object: 2, resourceVersion: 3, status: 4 } as const;
@@ -149,6 +149,8 @@ ${namespace}  string namespace = ${w.namespace};
   bool dry_run = ${w.dryRun};
   // "Strict", "Warn" or "Ignore" as REST's fieldValidation; "" is Warn.
   string field_validation = ${w.fieldValidation};
+  // Who writes, for metadata.managedFields, as REST's fieldManager ("": the user-agent's prefix).
+  string field_manager = ${w.fieldManager};
 }
 
 message Update${k}Request {
@@ -156,6 +158,7 @@ ${namespace}  string namespace = ${w.namespace};
   ${m} object = ${w.object};
   bool dry_run = ${w.dryRun};
   string field_validation = ${w.fieldValidation};
+  string field_manager = ${w.fieldManager};
 }
 
 // One change of a ${k}, as apiserver.v1.WatchEvent with the object typed.

@@ -31,7 +31,7 @@ import type { UserInfo } from '../../auth/api.ts';
 import type { Pipeline, Target } from '../core/pipeline.ts';
 import { FOREGROUND_FINALIZER, ORPHAN_FINALIZER, OwnerGraph, type GraphNode, type TypeRef } from './garbage-collector-graph.ts';
 import { WorkQueue } from './garbage-collector-queue.ts';
-import { sleep, type Controller, type ControllerContext } from './types.ts';
+import { CONTROLLER_WRITES, sleep, type Controller, type ControllerContext } from './types.ts';
 
 export interface GarbageCollectorOptions {
   /** Workers per queue (kube's --concurrent-gc-syncs, default 20; here 5). */
@@ -567,7 +567,7 @@ class CollectorRun {
       this.user,
       this.targetOf(kind, namespace, name),
       { contentType: 'application/merge-patch+json', body: Buffer.from(JSON.stringify({ metadata })) },
-      {},
+      CONTROLLER_WRITES,
       this.signal,
     );
   }

@@ -82,6 +82,8 @@ describe('leader election of controller hosts', () => {
       assert.equal(lease.leaseDurationSeconds, 2);
       assert.notEqual(lease.renewTime, before, 'the leader renews');
       assert.match(String(lease.renewTime), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/);
+      const managers = ((await leaseOf(plane)).metadata?.managedFields as { manager?: string }[] | undefined)?.map((e) => e.manager);
+      assert.deepEqual(managers, ['kube-controller-manager'], 'the Lease is written as kube-controller-manager writes it');
       const transitions = Number(lease.leaseTransitions);
 
       const started = performance.now();

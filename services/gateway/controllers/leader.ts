@@ -12,7 +12,7 @@ import { StatusError } from '../../../lib/errors.ts';
 import { isPlainObject, type KubeObject } from '../../../lib/kube.ts';
 import { formatRFC3339Micro } from '../../../lib/go-time.ts';
 import type { KindDefinition } from '../../../lib/kinds/index.ts';
-import { sleep, type ControllerContext } from './types.ts';
+import { CONTROLLER_WRITES, sleep, type ControllerContext } from './types.ts';
 
 /** The durations of an election, in milliseconds (kube's --leader-elect-* flags). */
 export interface ElectionTiming {
@@ -210,7 +210,7 @@ export class LeaderElector {
             metadata: { name: this.lease.name, namespace: this.lease.namespace },
             spec: { holderIdentity: this.o.identity, leaseDurationSeconds: durationSeconds, acquireTime: now, renewTime: now, leaseTransitions: 0 },
           },
-          {},
+          CONTROLLER_WRITES,
           signal,
         );
         this.observe(created);
@@ -230,7 +230,7 @@ export class LeaderElector {
         acquireTime: heldByMe && old.acquireTime !== '' ? old.acquireTime : now,
         leaseTransitions: heldByMe ? old.leaseTransitions : old.leaseTransitions + 1,
       };
-      const updated = await pipeline.update(user, target, { ...current, spec }, {}, signal);
+      const updated = await pipeline.update(user, target, { ...current, spec }, CONTROLLER_WRITES, signal);
       this.observe(updated);
       return true;
     } catch (err) {
@@ -246,7 +246,7 @@ export class LeaderElector {
     const now = microNow();
     const spec = { ...(isPlainObject(current.spec) ? current.spec : {}), holderIdentity: '', leaseDurationSeconds: 1, renewTime: now, acquireTime: now };
     try {
-      await this.o.context.pipeline.update(this.o.context.user, this.target(), { ...current, spec }, {}, AbortSignal.timeout(this.timing.renewDeadlineMs));
+      await this.o.context.pipeline.update(this.o.context.user, this.target(), { ...current, spec }, CONTROLLER_WRITES, AbortSignal.timeout(this.timing.renewDeadlineMs));
     } catch (err) {
       // Another holder wrote meanwhile, or storage is away: the Lease then expires by itself.
       this.o.context.logger.debug('lease not released', { identity: this.o.identity, error: err });

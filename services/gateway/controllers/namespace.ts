@@ -14,7 +14,7 @@ import { isPlainObject, parseObjectBytes, type KubeObject } from '../../../lib/k
 import { KUBERNETES_FINALIZER, specFinalizersOf } from '../../../lib/kinds/builtin/namespace.ts';
 import { storedKinds, type KindDefinition } from '../../../lib/kinds/index.ts';
 import type { Target } from '../core/pipeline.ts';
-import { sleep, type Controller, type ControllerContext } from './types.ts';
+import { CONTROLLER_WRITES, sleep, type Controller, type ControllerContext } from './types.ts';
 
 export interface NamespaceControllerOptions {
   /** Namespaces synced at once (kube's --concurrent-namespace-syncs, 10). */
@@ -219,7 +219,7 @@ export class NamespaceController implements Controller {
     }
     if (!isDeleting(namespace)) return 'done';
     if (!isPlainObject(namespace.status) || namespace.status.phase !== 'Terminating') {
-      namespace = await ctx.pipeline.update(ctx.user, { ...target, subresource: 'status' }, { ...namespace, status: { ...(isPlainObject(namespace.status) ? namespace.status : {}), phase: 'Terminating' } }, {}, signal);
+      namespace = await ctx.pipeline.update(ctx.user, { ...target, subresource: 'status' }, { ...namespace, status: { ...(isPlainObject(namespace.status) ? namespace.status : {}), phase: 'Terminating' } }, CONTROLLER_WRITES, signal);
     }
     if (specFinalizersOf(namespace).length === 0) return 'done';
     const content = await this.deleteAllContent(ctx, namespace, signal);
@@ -273,7 +273,7 @@ export class NamespaceController implements Controller {
       const info = ctx.registry.get('', 'v1', 'namespaces');
       try {
         if (info !== undefined) {
-          await ctx.pipeline.update(ctx.user, { info, namespace: '', name, subresource: 'status' }, { ...namespace, status: { ...(isPlainObject(namespace.status) ? namespace.status : {}), conditions } }, {}, signal);
+          await ctx.pipeline.update(ctx.user, { info, namespace: '', name, subresource: 'status' }, { ...namespace, status: { ...(isPlainObject(namespace.status) ? namespace.status : {}), conditions } }, CONTROLLER_WRITES, signal);
         }
       } catch (err) {
         // As kube: a condition not written now is written by a later pass.
@@ -331,7 +331,7 @@ export class NamespaceController implements Controller {
       const rest = specFinalizersOf(current).filter((f) => f !== KUBERNETES_FINALIZER);
       const finalizers = [...new Set(rest.map(String))].sort();
       try {
-        await ctx.pipeline.update(ctx.user, { ...target, subresource: 'finalize' }, { ...current, spec: { ...(isPlainObject(current.spec) ? current.spec : {}), finalizers } }, {}, signal);
+        await ctx.pipeline.update(ctx.user, { ...target, subresource: 'finalize' }, { ...current, spec: { ...(isPlainObject(current.spec) ? current.spec : {}), finalizers } }, CONTROLLER_WRITES, signal);
         return;
       } catch (err) {
         if (err instanceof StatusError && err.reason === 'NotFound') return;

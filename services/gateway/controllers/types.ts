@@ -31,6 +31,12 @@ export function controllerUser(): UserInfo {
   return { username: 'system:kube-controller-manager', uid: '', groups: [SYSTEM_MASTERS] };
 }
 
+/**
+ * What controllers' writes say of who wrote (kube's controllers send their process's User-Agent,
+ * whose prefix names their managedFields entries).
+ */
+export const CONTROLLER_WRITES = Object.freeze({ fieldManager: 'kube-controller-manager' });
+
 /** Resolves after `ms`, or at once when `signal` aborts (never rejects). */
 export function sleep(ms: number, signal: AbortSignal): Promise<void> {
   if (signal.aborted) return Promise.resolve();

@@ -24,6 +24,8 @@ import type { DeleteResult, ListResult, Storage } from '../../storage/api.ts';
 import { validateWatch, type WatchEvent, type Watcher, type WatchOptions } from '../../watch/api.ts';
 import { DEFAULT_DELETE_COLLECTION_WORKERS, deleteCollection, deleteObject, type DeletionOptions } from './deletion.ts';
 import { TtlCache } from './ttl-cache.ts';
+import { checkApplyConfiguration, ManagedFields, managerOrUserAgent } from './managed-fields.ts';
+import { appliedObject, checkApplyStrictErrors, decodeApplyBody, isApplyPatch, type ApplyConfiguration } from './apply.ts';
 import { checkDryRunCreate, dryRunUpdated } from './dry-run.ts';
 import type { WarningRecorder } from './warnings.ts';
 
@@ -70,14 +72,20 @@ export interface WriteOptions {
    * words; deprecations); the caller sends them with its answer (REST: `Warning` headers).
    */
   warnings?: WarningRecorder;
+  /** `fieldManager`: who writes, for metadata.managedFields (else the User-Agent's prefix; required for apply). */
+  fieldManager?: string;
+  /** The request's User-Agent, whose prefix is the manager when no fieldManager is sent (kube's managerOrUserAgent). */
+  userAgent?: string;
 }
 
 /** A patch as the request carries it. */
 export interface PatchRequest {
   /** The request's Content-Type: it names the patch type (lib/patch). */
   contentType: string | undefined;
-  /** The patch's bytes (JSON; checked and parsed by lib/patch). */
+  /** The patch's bytes (JSON; checked and parsed by lib/patch; for apply YAML or JSON, see core/apply.ts). */
   body: Uint8Array;
+  /** Server-side apply's `force`: take the fields other managers own. */
+  force?: boolean;
 }
 
 /** Where a request points: a collection, or one object of it. */
@@ -269,6 +277,9 @@ function withCreatedCode(answer: KubeObject): KubeObject {
   return { ...answer, code: 201 };
 }
 
+/** The manager of the API server's own writes (kube-apiserver's User-Agent prefix). */
+const APISERVER_MANAGER = 'kube-apiserver';
+
 /** The user the API server acts as itself (bootstrap objects). */
 const APISERVER_USER: UserInfo = { username: 'system:apiserver', uid: '', groups: ['system:masters'] };
 
@@ -280,6 +291,8 @@ export class Pipeline {
   private readonly decisions: TtlCache<boolean>;
   /** The kinds POST subresource bodies are decoded as, one per handler (so decoding caches its compiled schema). */
   private readonly bodyKinds = new WeakMap<PostSubresource, KindDefinition>();
+  /** The field managers of metadata.managedFields, one per kind and endpoint. */
+  private readonly managed: ManagedFields;
 
   constructor(options: PipelineOptions) {
     this.o = options;
@@ -287,6 +300,10 @@ export class Pipeline {
     const ttl = options.authCacheTtlMs ?? 10_000;
     this.users = new TtlCache(ttl, 10_000);
     this.decisions = new TtlCache(ttl, 50_000);
+    const schemas = options.schemas;
+    // A create is compared with the kind's empty object in its Go shape, as kube's with New().
+    const newObject = (info: KindDefinition): KubeObject | undefined => (info.source === 'builtin' ? this.shaped(withTypeMeta({ metadata: {} } as KubeObject, info), info) : undefined);
+    this.managed = new ManagedFields(schemas === undefined ? undefined : (info) => schemas.definitionsOf(info), { newObject });
   }
 
   /** The user a bearer token belongs to; Unauthorized when there is none or it is unknown. */
@@ -376,7 +393,7 @@ export class Pipeline {
    */
   async create(user: UserInfo, target: Target, body: KubeObject, options: WriteOptions = {}, signal?: AbortSignal): Promise<KubeObject> {
     if ((target.subresource ?? '') !== '') return this.post(user, target, body, options, signal);
-    const object = normalizeBody(target, body, this.o.schemas, options);
+    const object = this.managed.update(target, undefined, normalizeBody(target, body, this.o.schemas, options), managerOrUserAgent(options.fieldManager, options.userAgent));
     const name = typeof object.metadata?.name === 'string' ? object.metadata.name : '';
     await this.authorizeResource(user, 'create', { ...target, name: '' }, signal);
     const admitted = await this.o.admission.admit(admissionRequest('CREATE', target, name, user, options.dryRun, object), signal);
@@ -435,6 +452,19 @@ export class Pipeline {
     }
   }
 
+  /**
+   * The object an update or a (non-apply) patch of `target` writes, given the stored `current`
+   * and what the request wrote through `view` (the object, or a Scale), with its managedFields
+   * recorded for the request's manager (operation Update), as kube's handlers record them
+   * before admission.
+   */
+  private recordUpdate(target: Target, current: KubeObject, view: ObjectView, object: KubeObject, options: WriteOptions): KubeObject {
+    const written = view.write(withTypeMeta(current, target.info), object);
+    const manager = managerOrUserAgent(options.fieldManager, options.userAgent);
+    const scale = target.subresource === 'scale' ? { live: view.read(current, 'write'), written: object } : undefined;
+    return this.managed.update(target, current, written, manager, scale);
+  }
+
   /** Allocation of an update: what the allocator claims for `admitted` given the stored `current`. */
   private async allocateUpdate(info: KindDefinition, admitted: KubeObject, current: KubeObject, dryRun: boolean, signal?: AbortSignal): Promise<Allocation | undefined> {
     return info.allocator?.allocateUpdate(admitted, current, this.allocationContext(dryRun, signal));
@@ -462,7 +492,8 @@ export class Pipeline {
         } catch (err) {
           if (!(err instanceof StatusError) || err.reason !== 'NotFound') throw err;
         }
-        const object = checkAgainstTarget(target, withDefaults(info, structuredClone(wanted)));
+        // Recorded as kube-apiserver's own write, as its bootstrap controllers' writes are.
+        const object = this.managed.update(target, undefined, checkAgainstTarget(target, withDefaults(info, structuredClone(wanted))), APISERVER_MANAGER);
         try {
           const admitted = await this.o.admission.admit(admissionRequest('CREATE', target, name, APISERVER_USER, false, object), signal);
           await this.createAdmitted(target, admitted ?? object, false, signal);
@@ -496,7 +527,7 @@ export class Pipeline {
   async ensureSystemNamespaces(info: KindDefinition, signal?: AbortSignal): Promise<void> {
     const user = APISERVER_USER;
     for (const name of SYSTEM_NAMESPACES) {
-      const object = withDefaults(info, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
+      const object = this.managed.update({ info }, undefined, withDefaults(info, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } }), APISERVER_MANAGER);
       try {
         await this.o.storage.get({ group: '', resource: 'namespaces', namespace: '', name }, {}, signal);
         continue;
@@ -535,6 +566,74 @@ export class Pipeline {
   }
 
   /**
+   * Server-side apply (PATCH with application/apply-patch+yaml), as kube's apply patcher: the
+   * apply configuration (decoded by the caller, checked here: kind and apiVersion of the
+   * endpoint, no managedFields) is merged into the current object by its kind's FieldManager for
+   * `options.fieldManager` (Conflict 409 unless `force`), decoded as a patched object is, and
+   * admitted and stored as a patch is, retried on races as kube's GuaranteedUpdate does. When
+   * the object does not exist, apply creates it (not through a subresource): the caller must
+   * also be allowed to create, and it is admitted as a CREATE and allocated as a create is.
+   * With dryRun everything runs and nothing is stored.
+   */
+  async apply(user: UserInfo, target: Target, applied: ApplyConfiguration, options: WriteOptions & { force?: boolean } = {}, signal?: AbortSignal): Promise<{ object: KubeObject; created: boolean }> {
+    await this.authorizeResource(user, 'patch', target, signal);
+    const view = viewOf(target);
+    const info = view.kind;
+    const manager = options.fieldManager ?? '';
+    // As kube's ValidatePatchOptions (REST and gRPC check it before the body is read).
+    if (manager === '') throw invalid('PatchOptions', 'meta.k8s.io', '', [{ type: 'FieldValueRequired', field: 'fieldManager', detail: 'is required for apply patch' }]);
+    const force = options.force === true;
+    const fieldValidation = fieldValidationOf(options.fieldValidation);
+    checkApplyConfiguration(info, applied.object);
+    const warnings = checkApplyStrictErrors(applied.strictErrors, fieldValidation);
+    const decode = (merged: KubeObject): KubeObject => appliedObject({ ...target, info }, merged, applied.object, this.o.schemas, (object) => checkAgainstTarget({ ...target, info }, withDefaults(info, object)));
+    const conditional = (applied.object.metadata?.resourceVersion ?? '') !== '';
+    const dryRun = options.dryRun === true;
+    for (let attempt = 0; ; attempt++) {
+      let current: KubeObject | undefined;
+      try {
+        current = this.shaped(withTypeMeta(fromStored(target.info, await this.o.storage.get(this.ref(target), {}, signal)), target.info), target.info);
+      } catch (err) {
+        if (!(err instanceof StatusError) || err.reason !== 'NotFound' || (target.subresource ?? '') !== '') throw err;
+      }
+      if (current === undefined) {
+        const object = decode(this.managed.apply(target, undefined, applied.object, manager, force));
+        await this.authorizeResource(user, 'create', target, signal);
+        const admitted = await this.o.admission.admit(admissionRequest('CREATE', target, target.name, user, options.dryRun, object), signal);
+        if (admitted === undefined) throw new StatusError('InternalError', 'admission returned no object');
+        try {
+          const created = withTypeMeta(await this.createAdmitted(target, admitted, dryRun, signal), target.info);
+          for (const w of warnings) options.warnings?.add(w);
+          return { object: created, created: true };
+        } catch (err) {
+          // Created meanwhile by another writer: applied to it instead.
+          if (attempt >= 4 || !(err instanceof StatusError) || err.reason !== 'AlreadyExists') throw err;
+          continue;
+        }
+      }
+      const object = decode(this.managed.apply(target, this.managed.liveView(target, current, view.read(current, 'write')), applied.object, manager, force));
+      const written = this.managed.carried(target, current, view.write(current, object), object);
+      const admittedObject = await this.o.admission.admit(admissionRequest('UPDATE', target, target.name, user, options.dryRun, written, current), signal);
+      if (admittedObject === undefined) throw new StatusError('InternalError', 'admission returned no object');
+      const allocation = await this.allocateUpdate(target.info, admittedObject, current, dryRun, signal);
+      const admitted = allocation?.object ?? admittedObject;
+      if (dryRun) {
+        for (const w of warnings) options.warnings?.add(w);
+        return { object: view.read(this.dryRunUpdated(target, current, admitted), 'get'), created: false };
+      }
+      const pinned = (admitted.metadata?.resourceVersion ?? '') === '' ? { ...admitted, metadata: { ...admitted.metadata, resourceVersion: current.metadata?.resourceVersion ?? '' } } : admitted;
+      try {
+        const stored = withTypeMeta(fromStored(target.info, await this.written(allocation, () => this.o.storage.update(this.ref(target), toStored(target.info, pinned), signal))), target.info);
+        if (isRemoved(stored)) await this.released(target.info, stored);
+        for (const w of warnings) options.warnings?.add(w);
+        return { object: view.read(stored, 'get'), created: false };
+      } catch (err) {
+        if (conditional || attempt >= 4 || !(err instanceof StatusError) || err.reason !== 'Conflict') throw err;
+      }
+    }
+  }
+
+  /**
    * Replaces an object. A body with metadata.resourceVersion is a conditional update (Conflict
    * when stale); without one, the update applies to whatever is current, retried on races as
    * kube's GuaranteedUpdate does. To /status the body is the object (admission keeps all but
@@ -555,7 +654,7 @@ export class Pipeline {
       // The old object as kube's strategies see it (decoded): in shape, so that an object stored
       // before writes were shaped does not differ from its update in fields nobody changed.
       const current = this.shaped(fromStored(target.info, await this.o.storage.get(this.ref(target), {}, signal)), target.info);
-      const written = view.write(withTypeMeta(current, target.info), object);
+      const written = this.recordUpdate(target, current, view, object, options);
       const admittedObject = await this.o.admission.admit(admissionRequest('UPDATE', target, target.name, user, options.dryRun, written, current), signal);
       if (admittedObject === undefined) throw new StatusError('InternalError', 'admission returned no object');
       const allocation = await this.allocateUpdate(target.info, admittedObject, current, options.dryRun === true, signal);
@@ -585,6 +684,11 @@ export class Pipeline {
    * does not exist (a patch never creates).
    */
   async patch(user: UserInfo, target: Target, patch: PatchRequest, options: WriteOptions = {}, signal?: AbortSignal): Promise<KubeObject> {
+    if (isApplyPatch(patch.contentType)) {
+      // The caller reserved what the body takes, as for any patch.
+      const applied = decodeApplyBody(Buffer.from(patch.body.buffer, patch.body.byteOffset, patch.body.byteLength), () => {});
+      return (await this.apply(user, target, applied, { ...options, force: patch.force }, signal)).object;
+    }
     await this.authorizeResource(user, 'patch', target, signal);
     const view = viewOf(target);
     // What the patch applies to and is decoded as: the object, or its Scale.
@@ -621,7 +725,7 @@ export class Pipeline {
       if (name !== target.name) {
         throw badRequest(`the name of the object (${String(name)}) does not match the name on the URL (${target.name})`);
       }
-      const written = view.write(current, object);
+      const written = this.recordUpdate(target, current, view, object, options);
       const admittedObject = await this.o.admission.admit(admissionRequest('UPDATE', target, target.name, user, options.dryRun, written, current), signal);
       if (admittedObject === undefined) throw new StatusError('InternalError', 'admission returned no object');
       const allocation = await this.allocateUpdate(target.info, admittedObject, current, options.dryRun === true, signal);

@@ -10,6 +10,7 @@ import type { CallContext, ServiceHandlers } from '../../../lib/grpc/serve.ts';
 import { checkUntrustedJson, MAX_JSON_DEPTH, objectBytes, parsedSizeEstimate, parseObjectBytes, scanJson, type KubeObject } from '../../../lib/kube.ts';
 import type { JsonSource } from '../../../lib/kinds/validate.ts';
 import { PATCH_MEDIA_TYPES } from '../../../lib/patch/index.ts';
+import { APPLY_PATCH_YAML_MEDIA_TYPE, decodeApplyBody, type ApplyConfiguration } from '../core/apply.ts';
 import type { PatchRequest__Output } from '../../../lib/gen/apiserver/v1/PatchRequest.ts';
 import type { KindRegistry } from '../../../lib/kinds/index.ts';
 import { listOptionsFromProto, watchOptionsFromProto } from '../../../lib/list-options.ts';
@@ -74,12 +75,67 @@ export async function withPatch<T>(bytes: Buffer, budget: BodyBudget | undefined
 }
 
 /**
+ * Runs `use` with an apply configuration decoded from its bytes (YAML or JSON) as a REST apply
+ * body is, within the same limits, what it takes reserved from the budget while it runs.
+ */
+export async function withApplyConfiguration<T>(bytes: Buffer, budget: BodyBudget | undefined, use: (applied: ApplyConfiguration) => Promise<T>): Promise<T> {
+  if (bytes.length > MAX_BODY_BYTES) throw tooLarge();
+  let held = 0;
+  const reserveUpTo = (n: number): void => {
+    if (n <= held) return;
+    if (budget !== undefined && !budget.tryReserve(n - held)) throw tooManyRequests();
+    held = n;
+  };
+  try {
+    return await use(decodeApplyBody(bytes, reserveUpTo));
+  } finally {
+    budget?.release(held);
+  }
+}
+
+/** The options of a typed patch call (its type, fieldManager, force) as a pipeline patch or apply takes them. */
+export interface TypedPatchFields {
+  type: string;
+  patch: Buffer;
+  dryRun: boolean;
+  fieldValidation: string;
+  fieldManager: string;
+  force: boolean;
+}
+
+/**
+ * A typed Patch call through the pipeline: a patch, or for PATCH_TYPE_APPLY server-side apply
+ * (its configuration decoded as REST decodes one; fieldManager required; force).
+ */
+export async function typedPatch(pipeline: Pipeline, caller: UserInfo, t: Target, req: TypedPatchFields, ctx: CallContext, budget: BodyBudget | undefined, warnings: WarningRecorder): Promise<KubeObject> {
+  const apply = req.type === 'PATCH_TYPE_APPLY';
+  const { fieldValidation, fieldManager, force } = writeOptions('patch', req, { apply, userAgent: userAgentOf(ctx.metadata) });
+  const options = { dryRun: req.dryRun, fieldValidation, warnings, fieldManager, userAgent: userAgentOf(ctx.metadata) };
+  if (apply) return withApplyConfiguration(req.patch, budget, async (applied) => (await pipeline.apply(caller, t, applied, { ...options, force }, ctx.signal)).object);
+  const patch = { contentType: PATCH_CONTENT_TYPES[req.type], body: req.patch };
+  return withPatch(req.patch, budget, () => pipeline.patch(caller, t, patch, options, ctx.signal));
+}
+
+/** The user-agent of a call (grpc-js sends "grpc-node-js/<version>"), whose prefix is the manager of a write that names none. */
+export function userAgentOf(metadata: Metadata): string | undefined {
+  const value = metadata.get('user-agent')[0];
+  return typeof value === 'string' ? value : undefined;
+}
+
+/**
  * The write options of a typed call, checked as REST checks its query (422 Invalid
  * CreateOptions, UpdateOptions or PatchOptions in kube's words).
  */
-export function writeOptions(verb: 'create' | 'update' | 'patch', fields: { fieldValidation: string; fieldManager?: string }): { fieldValidation: string } {
+export function writeOptions(
+  verb: 'create' | 'update' | 'patch',
+  fields: { fieldValidation: string; fieldManager?: string; force?: boolean },
+  options: { apply?: boolean; userAgent?: string } = {},
+): { fieldValidation: string; fieldManager: string; force: boolean } {
   const q = new URLSearchParams({ fieldValidation: fields.fieldValidation, fieldManager: fields.fieldManager ?? '' });
-  return { fieldValidation: parseRestQuery(q, verb).fieldValidation };
+  // proto3 cannot tell false from unset: force=false is no force.
+  if (fields.force === true) q.set('force', 'true');
+  const query = parseRestQuery(q, verb, { apply: options.apply });
+  return { fieldValidation: query.fieldValidation, fieldManager: query.fieldManager, force: query.force };
 }
 
 /** The DeleteOptions fields the delete requests of the gRPC APIs share. */
@@ -123,6 +179,7 @@ export const PATCH_CONTENT_TYPES: Readonly<Record<string, string>> = {
   PATCH_TYPE_JSON: PATCH_MEDIA_TYPES.json,
   PATCH_TYPE_MERGE: PATCH_MEDIA_TYPES.merge,
   PATCH_TYPE_STRATEGIC_MERGE: PATCH_MEDIA_TYPES.strategic,
+  PATCH_TYPE_APPLY: APPLY_PATCH_YAML_MEDIA_TYPE,
 };
 
 /** The bearer token of a call's `authorization` metadata. */
@@ -152,9 +209,10 @@ export function resourcesHandlers(pipeline: Pipeline, registry: KindRegistry, bu
       const t = (req.ref?.subresource ?? '') === '' ? target(req.ref) : named(target(req.ref));
       if (t.info.namespaced && t.namespace === '') throw badRequest('ref.namespace is required');
       const caller = await user(ctx);
-      const { fieldValidation } = writeOptions('create', req);
+      const { fieldValidation, fieldManager } = writeOptions('create', req);
       const warnings = new WarningRecorder();
-      const created = await withObject(req.object, budget, (object, source) => pipeline.create(caller, t, object, { dryRun: req.dryRun, fieldValidation, source, warnings }, ctx.signal));
+      const options = { dryRun: req.dryRun, fieldValidation, warnings, fieldManager, userAgent: userAgentOf(ctx.metadata) };
+      const created = await withObject(req.object, budget, (object, source) => pipeline.create(caller, t, object, { ...options, source }, ctx.signal));
       return { object: objectBytes(created), warnings: warnings.warnings };
     },
     Get: async (req: GetRequest__Output, ctx: CallContext): Promise<ObjectResponse> => {
@@ -168,18 +226,17 @@ export function resourcesHandlers(pipeline: Pipeline, registry: KindRegistry, bu
     Update: async (req: UpdateRequest__Output, ctx: CallContext): Promise<ObjectResponse> => {
       const t = named(target(req.ref));
       const caller = await user(ctx);
-      const { fieldValidation } = writeOptions('update', req);
+      const { fieldValidation, fieldManager } = writeOptions('update', req);
       const warnings = new WarningRecorder();
-      const updated = await withObject(req.object, budget, (object, source) => pipeline.update(caller, t, object, { dryRun: req.dryRun, fieldValidation, source, warnings }, ctx.signal));
+      const options = { dryRun: req.dryRun, fieldValidation, warnings, fieldManager, userAgent: userAgentOf(ctx.metadata) };
+      const updated = await withObject(req.object, budget, (object, source) => pipeline.update(caller, t, object, { ...options, source }, ctx.signal));
       return { object: objectBytes(updated), warnings: warnings.warnings };
     },
     Patch: async (req: PatchRequest__Output, ctx: CallContext): Promise<ObjectResponse> => {
       const t = named(target(req.ref));
       const caller = await user(ctx);
-      const { fieldValidation } = writeOptions('patch', req);
       const warnings = new WarningRecorder();
-      const patch = { contentType: PATCH_CONTENT_TYPES[req.type], body: req.patch };
-      const patched = await withPatch(req.patch, budget, () => pipeline.patch(caller, t, patch, { dryRun: req.dryRun, fieldValidation, warnings }, ctx.signal));
+      const patched = await typedPatch(pipeline, caller, t, req, ctx, budget, warnings);
       return { object: objectBytes(patched), warnings: warnings.warnings };
     },
     Delete: async (req: DeleteRequest__Output, ctx: CallContext): Promise<ObjectResponse> => {

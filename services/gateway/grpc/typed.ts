@@ -50,7 +50,7 @@ import { MAX_BODY_BYTES, tooLarge, tooManyRequests } from '../rest/body.ts';
 import type { BodyBudget } from '../rest/edge-limits.ts';
 import { KubeProtobufDecoder } from '../rest/protobuf.ts';
 import { KubeProtobufEncoder, lengthDelimitedField } from '../rest/protobuf-encode.ts';
-import { deletionOptions, PATCH_CONTENT_TYPES, withPatch, writeOptions } from './server.ts';
+import { deletionOptions, typedPatch, userAgentOf, writeOptions } from './server.ts';
 
 /** The options lib/proto.ts loads with: the shared requests decode to lib/gen's types. */
 const LOADER_OPTIONS: protoLoader.Options = { keepCase: false, longs: String, enums: String, defaults: true, oneofs: true, includeDirs: [PROTO_DIR] };
@@ -62,6 +62,7 @@ interface WriteRequest {
   object: Buffer;
   dryRun: boolean;
   fieldValidation: string;
+  fieldManager: string;
 }
 
 /** What the typed services serve: their files under proto/ and their fully qualified names. */
@@ -79,7 +80,7 @@ export interface TypedServices {
 function decodeWriteRequest(bytes: Buffer): WriteRequest {
   const reader = protobuf.Reader.create(bytes);
   const objects: Buffer[] = [];
-  const request = { namespace: '', object: Buffer.alloc(0), dryRun: false, fieldValidation: '' };
+  const request = { namespace: '', object: Buffer.alloc(0), dryRun: false, fieldValidation: '', fieldManager: '' };
   while (reader.pos < reader.len) {
     const tag = reader.uint32();
     const field = tag >>> 3;
@@ -103,6 +104,10 @@ function decodeWriteRequest(bytes: Buffer): WriteRequest {
       case WRITE_REQUEST_FIELDS.fieldValidation:
         expect(2);
         request.fieldValidation = reader.string();
+        break;
+      case WRITE_REQUEST_FIELDS.fieldManager:
+        expect(2);
+        request.fieldManager = reader.string();
         break;
       default:
         reader.skipType(wire);
@@ -257,11 +262,10 @@ class TypedKindHandlers {
     const t = this.#target(req.namespace, '');
     if (t.info.namespaced && t.namespace === '') throw badRequest('namespace is required');
     const caller = await this.#user(ctx);
-    const { fieldValidation } = writeOptions('create', req);
+    const { fieldValidation, fieldManager } = writeOptions('create', req);
     const warnings = new WarningRecorder();
-    const created = await this.#withObject(req.object, t.info, (object) =>
-      this.#pipeline.create(caller, t, object, { dryRun: req.dryRun, fieldValidation, warnings }, ctx.signal),
-    );
+    const options = { dryRun: req.dryRun, fieldValidation, warnings, fieldManager, userAgent: userAgentOf(ctx.metadata) };
+    const created = await this.#withObject(req.object, t.info, (object) => this.#pipeline.create(caller, t, object, options, ctx.signal));
     this.#sendWarnings(ctx, warnings);
     return this.#encode(created);
   }
@@ -279,12 +283,13 @@ class TypedKindHandlers {
   async update(req: WriteRequest, ctx: CallContext): Promise<Buffer> {
     const { info } = this.#target(req.namespace, '');
     const caller = await this.#user(ctx);
-    const { fieldValidation } = writeOptions('update', req);
+    const { fieldValidation, fieldManager } = writeOptions('update', req);
     const warnings = new WarningRecorder();
+    const options = { dryRun: req.dryRun, fieldValidation, warnings, fieldManager, userAgent: userAgentOf(ctx.metadata) };
     const updated = await this.#withObject(req.object, info, (object) => {
       const name = isPlainObject(object.metadata) && typeof object.metadata.name === 'string' ? object.metadata.name : '';
       if (name === '') throw badRequest('object.metadata.name is required');
-      return this.#pipeline.update(caller, this.#named(req.namespace, name), object, { dryRun: req.dryRun, fieldValidation, warnings }, ctx.signal);
+      return this.#pipeline.update(caller, this.#named(req.namespace, name), object, options, ctx.signal);
     });
     this.#sendWarnings(ctx, warnings);
     return this.#encode(updated);
@@ -293,10 +298,8 @@ class TypedKindHandlers {
   async patch(req: TypedPatchRequest__Output, ctx: CallContext): Promise<Buffer> {
     const t = this.#named(req.namespace, req.name);
     const caller = await this.#user(ctx);
-    const { fieldValidation } = writeOptions('patch', req);
     const warnings = new WarningRecorder();
-    const patch = { contentType: PATCH_CONTENT_TYPES[req.type], body: req.patch };
-    const patched = await withPatch(req.patch, this.#budget, () => this.#pipeline.patch(caller, t, patch, { dryRun: req.dryRun, fieldValidation, warnings }, ctx.signal));
+    const patched = await typedPatch(this.#pipeline, caller, t, req, ctx, this.#budget, warnings);
     this.#sendWarnings(ctx, warnings);
     return this.#encode(patched);
   }

@@ -208,6 +208,12 @@ export class BodyReader {
     return body;
   }
 
+  /** What a body decoded outside readObject (an apply configuration) claims from the same budget as readObject's. */
+  reserver(res: EdgeResponse): (bytes: number) => void {
+    const reservation = this.reservation(res);
+    return (bytes) => reservation.reserveUpTo(bytes);
+  }
+
   /** The budget taken for one request (one per response), given back when its response is done. */
   private reservation(res: EdgeResponse): { reserveUpTo(bytes: number): void; release(): void } {
     let held = this.held.get(res);

@@ -146,6 +146,36 @@ describe('parseRestQuery', () => {
   }
 });
 
+describe('PatchOptions of apply and of other patches (kube\'s ValidatePatchOptions)', () => {
+  const PATCH_INVALID = 'Invalid: PatchOptions.meta.k8s.io "" is invalid: ';
+  const patch = (query: string, apply: boolean): RestQuery | string => {
+    try {
+      return parseRestQuery(new URLSearchParams(query), 'patch', { apply });
+    } catch (err) {
+      assert.ok(err instanceof StatusError, String(err));
+      return `${err.reason}: ${err.message}`;
+    }
+  };
+
+  test('apply requires a fieldManager and reads force as a query boolean', () => {
+    assert.equal(patch('', true), `${PATCH_INVALID}fieldManager: Required value: is required for apply patch`);
+    assert.equal(patch('force=true', true), `${PATCH_INVALID}fieldManager: Required value: is required for apply patch`);
+    const forced = patch('fieldManager=m&force=true', true);
+    assert.ok(typeof forced !== 'string', forced as string);
+    assert.deepEqual([forced.fieldManager, forced.force], ['m', true]);
+    const plain = patch('fieldManager=m&force=false', true);
+    assert.ok(typeof plain !== 'string', plain as string);
+    assert.equal(plain.force, false);
+  });
+
+  test('another patch may not set force (whatever its value), and needs no fieldManager', () => {
+    assert.equal(patch('force=false', false), `${PATCH_INVALID}force: Forbidden: may not be specified for non-apply patch`);
+    const ok = patch('', false);
+    assert.ok(typeof ok !== 'string', ok as string);
+    assert.deepEqual([ok.fieldManager, ok.force], ['', false]);
+  });
+});
+
 describe('queryBool', () => {
   const q = (s: string) => new URLSearchParams(s);
   test('as kube reads every boolean parameter: only "0" and "false" (any case) are false, the first value decides', () => {

@@ -39,8 +39,10 @@ export interface RestQuery {
   watch: WatchOptions;
   /** create, update, delete: ?dryRun=All. */
   dryRun: boolean;
-  /** create and update (no field management here: checked, then unused). */
+  /** create, update and patch: who writes, for metadata.managedFields (required for apply). */
   fieldManager: string;
+  /** patch: ?force= of server-side apply (taking the fields of other managers). */
+  force: boolean;
   fieldValidation: string;
   /** delete and deletecollection: DeleteOptions from the query (a body, when there is one, has them instead). */
   gracePeriodSeconds: number | undefined;
@@ -266,7 +268,7 @@ export function decodeDeleteOptionsBody(body: Record<string, unknown>): DeleteOp
 }
 
 /** The query of a request of `verb`; throws 400 BadRequest or 422 Invalid as kube does. */
-export function parseRestQuery(q: URLSearchParams, verb: RestVerb): RestQuery {
+export function parseRestQuery(q: URLSearchParams, verb: RestVerb, options: { apply?: boolean } = {}): RestQuery {
   const query: RestQuery = {
     timeoutMs: MAX_REQUEST_TIMEOUT_MS,
     resourceVersion: '',
@@ -274,6 +276,7 @@ export function parseRestQuery(q: URLSearchParams, verb: RestVerb): RestQuery {
     watch: {},
     dryRun: false,
     fieldManager: '',
+    force: false,
     fieldValidation: '',
     gracePeriodSeconds: undefined,
     propagationPolicy: undefined,
@@ -312,8 +315,14 @@ export function parseRestQuery(q: URLSearchParams, verb: RestVerb): RestQuery {
       query.fieldManager = q.get('fieldManager') ?? '';
       query.fieldValidation = q.get('fieldValidation') ?? '';
       const errors: FieldError[] = [];
-      // PatchOptions.force is for apply only (not served: its patch type is refused with 415).
-      if (verb === 'patch' && q.has('force')) errors.push({ type: 'FieldValueForbidden', field: 'force', detail: 'may not be specified for non-apply patch' });
+      if (options.apply === true) {
+        // Apply needs a manager: kubectl sends one, controllers must (kube's ValidatePatchOptions).
+        if (query.fieldManager === '') errors.push({ type: 'FieldValueRequired', field: 'fieldManager', detail: 'is required for apply patch' });
+        query.force = queryBool(q, 'force') ?? false;
+      } else if (verb === 'patch' && q.has('force')) {
+        // PatchOptions.force is for apply only.
+        errors.push({ type: 'FieldValueForbidden', field: 'force', detail: 'may not be specified for non-apply patch' });
+      }
       errors.push(...fieldManagerErrors(query.fieldManager), ...dryRunErrors(dryRun));
       if (!FIELD_VALIDATIONS.includes(query.fieldValidation)) {
         errors.push({

@@ -48,7 +48,9 @@ function body(resource: string, name: string, fields: Record<string, unknown>, m
 /** The object as the tables state it: metadata down to what the client sent, system fields left out. */
 function comparable(object: KubeObject): Record<string, unknown> {
   const { metadata, apiVersion: _a, kind: _k, ...rest } = object;
-  const { uid: _u, creationTimestamp: _c, resourceVersion: _r, generation: _g, namespace: _n, ...meta } = metadata ?? {};
+  // managedFields: the creator's entry, as kube records it (test/integration/server-side-apply.test.ts covers them).
+  const { uid: _u, creationTimestamp: _c, resourceVersion: _r, generation: _g, namespace: _n, managedFields, ...meta } = metadata ?? {};
+  assert.ok(managedFields === undefined || (Array.isArray(managedFields) && managedFields.every((e: { operation?: string }) => e.operation === 'Update')));
   return { metadata: meta, ...rest };
 }
 

@@ -9,6 +9,7 @@ import { withTypeMeta } from '../../../../lib/kinds/index.ts';
 import { scaleKindOf } from '../../../../lib/kinds/scale.ts';
 import type { UserInfo } from '../../../auth/api.ts';
 import type { Pipeline, Target } from '../../core/pipeline.ts';
+import { isApplyPatch } from '../../core/apply.ts';
 import type { WarningRecorder } from '../../core/warnings.ts';
 import { toTable } from '../../../../lib/kinds/printing.ts';
 import type { BodyReader, EdgeRequest, EdgeResponse } from '../body.ts';
@@ -71,7 +72,8 @@ export function targetOf(info: RequestInfo): Target {
 
 /** The verb's query, and the signal that ends a non-watch request: its client gone, or ?timeout= (kube's request deadline) passed. */
 export function queryAndDeadline(ctx: VerbContext): { query: RestQuery; signal: AbortSignal } {
-  const query = parseRestQuery(ctx.info.query, ctx.info.verb);
+  const apply = ctx.info.verb === 'patch' && isApplyPatch(ctx.req.headers['content-type']);
+  const query = parseRestQuery(ctx.info.query, ctx.info.verb, { apply });
   return { query, signal: AbortSignal.any([ctx.closed, AbortSignal.timeout(query.timeoutMs)]) };
 }
 

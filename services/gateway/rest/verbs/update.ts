@@ -6,6 +6,6 @@ export async function update(ctx: VerbContext): Promise<void> {
   const { query, signal } = queryAndDeadline(ctx);
   const decoded = await ctx.bodies.readObject(ctx.req, ctx.res, ctx.info.decoder);
   const body = withFieldValidation(decoded, query.fieldValidation, ctx.warnings);
-  const updated = await ctx.pipeline.update(ctx.user, targetOf(ctx.info), body, { dryRun: query.dryRun, fieldValidation: query.fieldValidation, source: decoded.source, warnings: ctx.warnings }, signal);
+  const updated = await ctx.pipeline.update(ctx.user, targetOf(ctx.info), body, { dryRun: query.dryRun, fieldValidation: query.fieldValidation, source: decoded.source, warnings: ctx.warnings, fieldManager: query.fieldManager, userAgent: ctx.req.headers['user-agent'] }, signal);
   writeObject(ctx, 200, updated, representation, query);
 }
