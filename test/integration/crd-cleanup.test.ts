@@ -125,6 +125,12 @@ describe('CustomResourceDefinition deletion and the crd-cleanup controller', () 
     assert.equal(refused.message, 'widgets.example.com "w3" is forbidden: create not allowed while custom resource definition is terminating');
     const generated = await refusal(plane.pipeline.create(admin, widgets('default'), { apiVersion: 'example.com/v1', kind: 'Widget', metadata: { generateName: 'w-' } }), 'Forbidden');
     assert.equal(generated.message, 'widgets.example.com is forbidden: create not allowed while custom resource definition is terminating');
+    // A server-side apply that would create is refused alike (kube's forbidCreateAdmission on patch).
+    const applied = await refusal(
+      plane.pipeline.apply(admin, widgets('default', 'w4'), { object: { apiVersion: 'example.com/v1', kind: 'Widget', metadata: { name: 'w4', namespace: 'default' } }, strictErrors: [] }, { fieldManager: 'test' }),
+      'Forbidden',
+    );
+    assert.equal(applied.message, 'widgets.example.com "w4" is forbidden: create not allowed while custom resource definition is terminating');
     const w1 = await plane.pipeline.get(admin, widgets('default', 'w1'));
     await plane.pipeline.update(admin, widgets('default', 'w1'), { ...w1, metadata: { ...w1.metadata, labels: { touched: 'yes' } } });
 
