@@ -79,12 +79,22 @@ test('the status and scale subresources, and the generation rule that goes with 
   assert.equal(plain?.scale, undefined);
 });
 
-test('nothing is served for a definition not established, being deleted, or without names', () => {
+test('nothing is served for a definition not established or without names', () => {
   assert.deepEqual(kindsOfDefinition(crd()), [], 'never established');
-  const deleting = stored(crd());
-  assert.deepEqual(kindsOfDefinition({ ...deleting, metadata: { ...deleting.metadata, deletionTimestamp: '2026-01-01T00:00:00Z' } }), []);
   assert.deepEqual(kindsOfDefinition(stored(crd({ names: { plural: 'widgets' } }))), []);
   assert.deepEqual(kindsOfDefinition({}), []);
+});
+
+test('a definition being deleted serves its kinds terminating, with another fingerprint', () => {
+  const live = stored(crd());
+  const [served] = kindsOfDefinition(live);
+  const [terminating] = kindsOfDefinition({ ...live, metadata: { ...live.metadata, deletionTimestamp: '2026-01-01T00:00:00Z' } });
+  assert.equal(served?.terminating, undefined);
+  assert.equal(terminating?.terminating, true);
+  assert.equal(terminating?.resource, served?.resource);
+  assert.notEqual(terminating?.fingerprint, served?.fingerprint);
+  const [nullDeletion] = kindsOfDefinition({ ...live, metadata: { ...live.metadata, deletionTimestamp: null as unknown as string } });
+  assert.equal(nullDeletion?.terminating, undefined, "null is Go's nil: not being deleted");
 });
 
 test('selectable fields: metadata.name, metadata.namespace and the declared paths, with their values', () => {

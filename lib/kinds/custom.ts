@@ -154,8 +154,9 @@ function canonicalJson(value: unknown): string {
 
 /**
  * The kinds a CustomResourceDefinition object serves: one per served version, none when it is
- * malformed (no group, plural or kind), not established, or being deleted (kube stops serving
- * a definition's custom resources once its deletion starts).
+ * malformed (no group, plural or kind) or not established. While the definition is being
+ * deleted its kinds are served `terminating` (kube serves a terminating definition's custom
+ * resources until its cleanup finalizer has deleted them, refusing only creates).
  */
 export function kindsOfDefinition(crd: KubeObject): KindDefinition[] {
   const spec = obj(crd.spec);
@@ -165,7 +166,7 @@ export function kindsOfDefinition(crd: KubeObject): KindDefinition[] {
   const kind = str(names.kind);
   if (group === '' || resource === '' || kind === '') return [];
   const deleting = crd.metadata?.deletionTimestamp;
-  if (deleting !== undefined && deleting !== null) return [];
+  const terminating = deleting !== undefined && deleting !== null;
   const established = (Array.isArray(obj(crd.status).conditions) ? (obj(crd.status).conditions as unknown[]) : []).some(
     (c) => obj(c).type === 'Established' && obj(c).status === 'True',
   );
@@ -179,7 +180,7 @@ export function kindsOfDefinition(crd: KubeObject): KindDefinition[] {
     const status = isPlainObject(subresources.status);
     const schema = customDefinitionName(group, version, kind);
     // Everything below is made from these and nothing else: equal facts, an equal kind.
-    const facts = { origin: str(crd.metadata?.name), group, scope: spec.scope, names, version: v };
+    const facts = { origin: str(crd.metadata?.name), group, scope: spec.scope, names, version: v, terminating };
     const definition: KindDefinition = {
       source: 'custom',
       group,
@@ -201,6 +202,7 @@ export function kindsOfDefinition(crd: KubeObject): KindDefinition[] {
       schema,
       definitions: Object.freeze({ [schema]: withTypeAndObjectMeta(obj(v.schema).openAPIV3Schema) }),
       origin: facts.origin,
+      ...(terminating ? { terminating } : {}),
       fingerprint: createHash('sha256').update(canonicalJson(facts)).digest('hex'),
     };
     kinds.push(Object.freeze(definition));

@@ -62,7 +62,15 @@ test('follows a store: listed definitions, then created, changed and deleted one
     await storage.update(ref('widgets.example.com'), { ...crd('widgets', ['v2']), metadata: current.metadata });
     await serving(registry, ['gadgets/v1', 'widgets/v2']);
 
-    await storage.delete(ref('gadgets.example.com'));
+    // A delete marks a definition (its cleanup finalizer): its kinds stay, terminating, until it goes.
+    const marked = await storage.delete(ref('gadgets.example.com'));
+    assert.equal(marked.pending, true);
+    await new Promise<void>((resolve) => {
+      const check = () => registry.get('example.com', 'v1', 'gadgets')?.terminating === true;
+      if (check()) return resolve();
+      const unsubscribe = registry.subscribe(() => check() && (unsubscribe(), resolve()));
+    });
+    await storage.update(ref('gadgets.example.com'), { ...marked.object, metadata: { ...marked.object.metadata, finalizers: [] } });
     await serving(registry, ['widgets/v2']);
     assert.ok(registry.get('', 'v1', 'configmaps') !== undefined, 'built-in kinds stay');
   } finally {

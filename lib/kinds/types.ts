@@ -291,6 +291,12 @@ export interface KindDefinition extends ResourceInfo {
   readonly updateSubresources?: Readonly<Record<string, UpdateSubresource>>;
   /** How its objects are deleted, beyond what every kind shares (kube's delete strategy); see KindDeletion. */
   readonly deletion?: KindDeletion;
+  /**
+   * Set on a custom kind while its CustomResourceDefinition is being deleted: its objects are
+   * still read, updated and deleted, but no new one is created (kube's crdHandler while the
+   * definition is terminating).
+   */
+  readonly terminating?: boolean;
 }
 
 /**
@@ -318,8 +324,10 @@ export interface KindDeletion {
    * read by storage so that marking and removing stay one compare-and-swap each. Both take any
    * stored JSON object and never throw. `markForDeletion`: the object a delete that marks it
    * (first delete, or the update of a delete that sets deletionTimestamp) stores, beyond
-   * deletionTimestamp (Namespace: status.phase Terminating); a delete of an object nothing else
-   * holds marks it too when this gives an object, instead of removing it.
+   * deletionTimestamp (Namespace: status.phase Terminating; CustomResourceDefinition: its
+   * cleanup finalizer and Terminating condition); of its metadata only finalizers are taken; a
+   * delete of an object nothing else holds marks it too when this gives an object, instead of
+   * removing it.
    */
   markForDeletion?(object: KubeObject): KubeObject | undefined;
   /**

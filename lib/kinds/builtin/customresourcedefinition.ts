@@ -18,7 +18,7 @@ import type { FieldError } from '../../errors.ts';
 import { isDNS1123Subdomain } from '../../validation/names.ts';
 import { DEFAULT_FIELDS } from '../../selectors.ts';
 import { AGE_COLUMN, field, nameOf, NAME_COLUMN } from '../printing.ts';
-import type { KindDefinition } from '../types.ts';
+import type { KindDefinition, KindDeletion } from '../types.ts';
 import { STANDARD_VERBS } from './common.ts';
 
 export const CRD_GROUP = 'apiextensions.k8s.io';
@@ -97,7 +97,8 @@ function condition(previous: unknown[], type: string, reason: string, message: s
 
 /**
  * The status kube's controllers settle on for `spec`: names accepted (no conflicts looked
- * for), established, and the storage version among storedVersions (kept from `old`).
+ * for), established, and the storage version among storedVersions (kept from `old`). Other
+ * conditions (Terminating) stay as `old` has them, after these two.
  */
 function settledStatus(spec: Record<string, unknown>, old: Record<string, unknown> | undefined, now: Date): Record<string, unknown> {
   const previous = list(old?.conditions);
@@ -105,10 +106,12 @@ function settledStatus(spec: Record<string, unknown>, old: Record<string, unknow
   const stored = list(old?.storedVersions).filter((v): v is string => typeof v === 'string');
   const storage = storageVersion(spec);
   if (storage !== '' && !stored.includes(storage)) stored.push(storage);
+  const settled = ['NamesAccepted', 'Established'];
   return {
     conditions: [
       condition(previous, 'NamesAccepted', 'NoConflicts', 'no conflicts found', at),
       condition(previous, 'Established', 'InitialNamesAccepted', 'the initial names have been accepted', at),
+      ...previous.filter((c) => !settled.includes(str(obj(c).type))),
     ],
     acceptedNames: acceptedNames(obj(spec.names)),
     storedVersions: stored,
@@ -311,6 +314,56 @@ export function validateCustomResourceDefinition(object: KubeObject, old: KubeOb
   return errors;
 }
 
+/** One of a definition's status.conditions (apiextensions CustomResourceDefinitionCondition). */
+export interface DefinitionCondition {
+  type: string;
+  status: 'True' | 'False' | 'Unknown';
+  reason: string;
+  message: string;
+}
+
+/**
+ * The definition with `wanted` set among its status.conditions, as kube's SetCRDCondition: an
+ * existing condition of that type is changed in place (its lastTransitionTime moves only when
+ * its status changes, or when it has none), a new one is appended. A copy; `crd` is not changed.
+ */
+export function withDefinitionCondition(crd: KubeObject, wanted: DefinitionCondition, now: Date): KubeObject {
+  const status = obj(crd.status);
+  const conditions = list(status.conditions).map((c) => ({ ...obj(c) }));
+  const at = rfc3339(now);
+  const existing = conditions.find((c) => c.type === wanted.type);
+  if (existing === undefined) {
+    conditions.push({ type: wanted.type, status: wanted.status, lastTransitionTime: at, reason: wanted.reason, message: wanted.message });
+  } else {
+    if (existing.status !== wanted.status || str(existing.lastTransitionTime) === '') existing.lastTransitionTime = at;
+    Object.assign(existing, { status: wanted.status, reason: wanted.reason, message: wanted.message });
+  }
+  return { ...crd, status: { ...status, conditions } };
+}
+
+/** The condition of type `type` among the definition's status.conditions, if any. */
+export function definitionCondition(crd: KubeObject, type: string): Record<string, unknown> | undefined {
+  return list(obj(crd.status).conditions).map(obj).find((c) => c.type === type);
+}
+
+/**
+ * kube's CustomResourceDefinition REST Delete: the first delete marks the definition (beside
+ * deletionTimestamp) with the cleanup finalizer and the condition Terminating=True, so that it
+ * stays until the crd-cleanup controller has deleted its custom resources; later deletes leave
+ * it as it is. The finalizer holds it as any finalizer does.
+ */
+const DELETION: KindDeletion = {
+  markForDeletion: (object) => {
+    const finalizers = Array.isArray(object.metadata?.finalizers) ? object.metadata.finalizers : [];
+    const marked = withDefinitionCondition(
+      object,
+      { type: 'Terminating', status: 'True', reason: 'InstanceDeletionPending', message: 'CustomResourceDefinition marked for deletion; CustomResource deletion will begin soon' },
+      new Date(),
+    );
+    return { ...marked, metadata: { ...object.metadata, finalizers: finalizers.includes(CRD_CLEANUP_FINALIZER) ? finalizers : [...finalizers, CRD_CLEANUP_FINALIZER] } };
+  },
+};
+
 /** kube's default TableConvertor, which CRDs use: NAME and CREATED AT (RFC 3339, not an age). */
 function crdCells(object: Record<string, unknown>): unknown[] {
   const created = field(object, 'metadata')['creationTimestamp'];
@@ -329,10 +382,12 @@ export const CUSTOM_RESOURCE_DEFINITION: KindDefinition = {
   shortNames: ['crd', 'crds'],
   categories: ['api-extensions'],
   verbs: STANDARD_VERBS,
-  subresources: [],
+  // kube's customresourcedefinitions/status: where the cleanup controller writes its conditions
+  subresources: ['status'],
   nameValidation: 'dns1123Subdomain',
   selectableFields: DEFAULT_FIELDS,
   strategy: { prepareForCreate, prepareForUpdate, validate: validateCustomResourceDefinition, generation: 'spec' },
+  deletion: DELETION,
   printer: {
     columns: Object.freeze([NAME_COLUMN, Object.freeze({ ...AGE_COLUMN, name: 'Created At', type: 'date' })]),
     cells: crdCells,

@@ -9,7 +9,7 @@ import { generatedSchemaValidator, type SchemaValidator } from '../../../lib/kin
 import type { Storage } from '../../storage/api.ts';
 import type { Admission, AdmissionRequest, MutatingPlugin, ValidatingPlugin } from '../api.ts';
 import { GoShapes } from '../../../lib/kinds/go-json.ts';
-import { GoRoundTrip, NamespaceLifecycle, ObjectMetaValidation, SchemaValidation, SystemFieldsPlugin } from './plugins.ts';
+import { GoRoundTrip, NamespaceLifecycle, ObjectMetaValidation, SchemaValidation, SystemFieldsPlugin, TerminatingDefinitionCreates } from './plugins.ts';
 
 export interface AdmissionChainOptions {
   /**
@@ -62,15 +62,15 @@ export interface AdmissionChainDeps extends AdmissionChainOptions {
 }
 
 /**
- * The built-in chain, as the admission service serves it and a single process runs it: system
- * fields on create, then the Go round trip of built-in objects (mutating; it stays last, so
+ * The built-in chain, as the admission service serves it and a single process runs it: the
+ * refusal of creates of a terminating definition's custom resources, system fields on create, then the Go round trip of built-in objects (mutating; it stays last, so
  * that what every other mutation does is shaped too), then ValidateObjectMeta, the schema's
  * rules and NamespaceLifecycle (validating).
  */
 export function buildAdmissionChain(deps: AdmissionChainDeps): AdmissionChain {
   const { registry, storage, clock, schemas, shapes, ...options } = deps;
   return new AdmissionChain(
-    [new SystemFieldsPlugin(registry, clock), new GoRoundTrip(registry, shapes ?? new GoShapes())],
+    [new TerminatingDefinitionCreates(registry), new SystemFieldsPlugin(registry, clock), new GoRoundTrip(registry, shapes ?? new GoShapes())],
     [new ObjectMetaValidation(registry), new SchemaValidation(registry, schemas ?? generatedSchemaValidator()), new NamespaceLifecycle(storage, registry)],
     options,
   );

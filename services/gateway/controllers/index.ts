@@ -7,13 +7,14 @@ import { hostname } from 'node:os';
 import { ConfigError } from '../../../lib/config.ts';
 import { ControllerHost } from './host.ts';
 import { parseDurationMs, type ElectionTiming } from './leader.ts';
+import { CrdCleanupController } from './crd-cleanup.ts';
 import { GarbageCollector } from './garbage-collector.ts';
 import { NamespaceController } from './namespace.ts';
 import type { Controller, ControllerContext } from './types.ts';
 
 /** Every controller the gateway can run, a new instance each (controllers may hold per-run state). */
 export function availableControllers(): Controller[] {
-  return [new NamespaceController(), new GarbageCollector()];
+  return [new NamespaceController(), new GarbageCollector(), new CrdCleanupController()];
 }
 
 /** The gateway's flags of the controller host (kube-controller-manager's names and defaults). */

@@ -253,6 +253,9 @@ export async function deleteObject(kind: KindDefinition, steps: DeletionSteps, o
       if (write) {
         if (options.dryRun === true) {
           out = next;
+          // What storage's update of a delete stores for a kind with its own mark (object-rules.ts prepareUpdate).
+          const own = isSet(current.metadata?.deletionTimestamp) ? undefined : kind.deletion?.markForDeletion?.(next);
+          if (own !== undefined) out = { ...own, metadata: { ...next.metadata, ...(own.metadata?.finalizers === undefined ? {} : { finalizers: own.metadata.finalizers }) } };
         } else {
           try {
             out = await steps.mark(next);

@@ -171,7 +171,8 @@ export function prepareUpdate(current: KubeObject, next: KubeObject, rule: Gener
   let object = { ...next, metadata } as KubeObject;
   if (deletion && beingDeleted(metadata) && !beingDeleted(stored)) {
     const own = kind?.markForDeletion?.(object);
-    if (own !== undefined) object = { ...own, metadata };
+    // Of the mark's metadata only finalizers are taken (a CustomResourceDefinition's cleanup finalizer).
+    if (own !== undefined) object = { ...own, metadata: own.metadata?.finalizers === undefined ? metadata : { ...metadata, finalizers: own.metadata.finalizers } };
   }
   // kube's ShouldDeleteDuringUpdate: whatever held it before (an object marked and left behind
   // by a gateway that stopped between marking and removing was held by nothing).
