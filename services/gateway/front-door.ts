@@ -251,9 +251,24 @@ function answerUnparsable(err: NodeJS.ErrnoException, socket: Socket): void {
 
 const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 405: 'Method Not Allowed', 408: 'Request Timeout', 431: 'Request Header Fields Too Large' };
 
-/** Writes a Status response straight to a socket no request object stands for, and closes it. */
+/** How long a socket answered by {@link writeRawStatus} may keep sending what is discarded before it is destroyed. */
+const LINGER_MS = 2_000;
+
+/**
+ * Writes a Status response straight to a socket no request object stands for, and closes it.
+ * What the client still sends (the rest of its request) is read and discarded until it closes
+ * too, for at most LINGER_MS (a lingering close): a socket closed with unread data answers it
+ * with a TCP reset, which can reach the client before the answer does.
+ */
 function writeRawStatus(socket: Socket, code: number, reason: string, message: string): void {
   const body = JSON.stringify({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code });
+  socket.removeAllListeners('data');
+  socket.on('data', () => {});
+  socket.resume();
+  socket.setTimeout(0);
+  const linger = setTimeout(() => socket.destroy(), LINGER_MS);
+  linger.unref();
+  socket.once('close', () => clearTimeout(linger));
   socket.end(
     `HTTP/1.1 ${code} ${STATUS_TEXT[code] ?? ''}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
   );
