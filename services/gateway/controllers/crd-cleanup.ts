@@ -12,11 +12,12 @@
  * replica, the watch's initial events bring back every definition still being deleted.
  */
 import { StatusError } from '../../../lib/errors.ts';
-import { isPlainObject, parseObjectBytes, type KubeObject } from '../../../lib/kube.ts';
+import { isPlainObject, type KubeObject } from '../../../lib/kube.ts';
 import { CRD_CLEANUP_FINALIZER, CRD_GROUP, CRD_RESOURCE, definitionCondition, withDefinitionCondition, type DefinitionCondition } from '../../../lib/kinds/builtin/customresourcedefinition.ts';
 import { kindsOfDefinition } from '../../../lib/kinds/custom.ts';
 import type { KindDefinition } from '../../../lib/kinds/index.ts';
 import type { Target } from '../core/pipeline.ts';
+import { inform } from './inform.ts';
 import { sleep, type Controller, type ControllerContext } from './types.ts';
 
 export interface CrdCleanupOptions {
@@ -102,28 +103,9 @@ export class CrdCleanupController implements Controller {
     if (info === undefined) throw new StatusError('NotFound', `the server could not find the requested resource (${CRD_RESOURCE})`);
     const runners = new Runners(this.o.workers, signal, (name) => this.cleanUp(ctx, info, name, signal));
     try {
-      let resourceVersion = '';
-      while (!signal.aborted) {
-        try {
-          // From "" the watch starts with every definition (ADDED), as an informer's list.
-          const events = await ctx.pipeline.watch(ctx.user, { info, namespace: '', name: '' }, { resourceVersion, allowWatchBookmarks: true }, signal);
-          for await (const event of events) {
-            if (event.type === 'ERROR') {
-              // Too old a revision (410): start again from a full list.
-              resourceVersion = '';
-              break;
-            }
-            if (event.resourceVersion !== '') resourceVersion = event.resourceVersion;
-            if (event.type === 'BOOKMARK' || event.type === 'DELETED') continue;
-            const crd = parseObjectBytes(event.object);
-            if (needsCleanup(crd)) runners.ensure(str(crd.metadata?.name));
-          }
-        } catch (err) {
-          if (signal.aborted) break;
-          ctx.logger.warn('custom resource definition watch ended; watching again', { error: err });
-          await sleep(this.o.retryMs, signal);
-        }
-      }
+      await inform(ctx, info, { what: 'custom resource definition', retryMs: this.o.retryMs }, signal, (type, crd) => {
+        if (type !== 'DELETED' && needsCleanup(crd)) runners.ensure(str(crd.metadata?.name));
+      });
     } finally {
       await runners.close();
     }

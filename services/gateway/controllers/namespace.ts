@@ -10,11 +10,12 @@
  */
 import { StatusError } from '../../../lib/errors.ts';
 import { formatRFC3339 } from '../../../lib/go-time.ts';
-import { isPlainObject, parseObjectBytes, type KubeObject } from '../../../lib/kube.ts';
+import { isPlainObject, type KubeObject } from '../../../lib/kube.ts';
 import { KUBERNETES_FINALIZER, specFinalizersOf } from '../../../lib/kinds/builtin/namespace.ts';
 import { storedKinds, type KindDefinition } from '../../../lib/kinds/index.ts';
 import type { Target } from '../core/pipeline.ts';
-import { CONTROLLER_WRITES, sleep, type Controller, type ControllerContext } from './types.ts';
+import { inform } from './inform.ts';
+import { CONTROLLER_WRITES, type Controller, type ControllerContext } from './types.ts';
 
 export interface NamespaceControllerOptions {
   /** Namespaces synced at once (kube's --concurrent-namespace-syncs, 10). */
@@ -164,39 +165,20 @@ export class NamespaceController implements Controller {
       for (const name of terminating) queue.add(name, 0);
     }, this.o.resyncMs);
     try {
-      let resourceVersion = '';
-      while (!signal.aborted) {
-        try {
-          // From "" the watch starts with every namespace (ADDED), as an informer's list.
-          const events = await ctx.pipeline.watch(ctx.user, { info, namespace: '', name: '' }, { resourceVersion, allowWatchBookmarks: true }, signal);
-          for await (const event of events) {
-            if (event.type === 'ERROR') {
-              // Too old a revision (410): start again from a full list.
-              resourceVersion = '';
-              break;
-            }
-            if (event.resourceVersion !== '') resourceVersion = event.resourceVersion;
-            if (event.type === 'BOOKMARK') continue;
-            const namespace = parseObjectBytes(event.object);
-            const name = String(namespace.metadata?.name ?? '');
-            if (event.type === 'DELETED' || !isDeleting(namespace)) {
-              terminating.delete(name);
-              queue.forget(name);
-              continue;
-            }
-            if (!terminating.has(name)) {
-              terminating.add(name);
-              queue.add(name, this.o.startDelayMs);
-            } else {
-              queue.add(name, 0);
-            }
-          }
-        } catch (err) {
-          if (signal.aborted) break;
-          ctx.logger.warn('namespace watch ended; watching again', { error: err });
-          await sleep(this.o.retryMs, signal);
+      await inform(ctx, info, { what: 'namespace', retryMs: this.o.retryMs }, signal, (type, namespace) => {
+        const name = String(namespace.metadata?.name ?? '');
+        if (type === 'DELETED' || !isDeleting(namespace)) {
+          terminating.delete(name);
+          queue.forget(name);
+          return;
         }
-      }
+        if (!terminating.has(name)) {
+          terminating.add(name);
+          queue.add(name, this.o.startDelayMs);
+        } else {
+          queue.add(name, 0);
+        }
+      });
     } finally {
       clearInterval(resync);
       await queue.close();
