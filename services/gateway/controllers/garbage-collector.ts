@@ -18,7 +18,7 @@
  *
  * Every read and write goes through the pipeline as the controller's user (authorized and
  * admitted as any client's), writes conditional on the resourceVersion read and retried on
- * conflicts. Work goes through two queues keyed by uid (garbage-collector-queue.ts) with
+ * conflicts. Work goes through two queues keyed by uid (work-queue.ts) with
  * per-key backoff. Nothing is kept across runs: each run lists afresh, so a new leader (or a
  * restarted one) resumes from what is stored (deletions in progress carry their finalizers).
  */
@@ -30,7 +30,7 @@ import type { Logger } from '../../../lib/log.ts';
 import type { UserInfo } from '../../auth/api.ts';
 import type { Pipeline, Target } from '../core/pipeline.ts';
 import { FOREGROUND_FINALIZER, ORPHAN_FINALIZER, OwnerGraph, type GraphNode, type TypeRef } from './garbage-collector-graph.ts';
-import { WorkQueue } from './garbage-collector-queue.ts';
+import { runWorker, WorkQueue } from './work-queue.ts';
 import { CONTROLLER_WRITES, sleep, type Controller, type ControllerContext } from './types.ts';
 
 export interface GarbageCollectorOptions {
@@ -374,22 +374,11 @@ class CollectorRun {
    * Takes keys from `queue` until it shuts down. `handle` resolves true to be retried later
    * (kube's requeueItem); a failure is logged and retried after the key's backoff.
    */
-  private async worker(queue: WorkQueue<string>, handle: (uid: string) => Promise<boolean>): Promise<void> {
-    for (;;) {
-      const uid = await queue.get();
-      if (uid === undefined) return;
-      try {
-        if (await handle(uid)) queue.addRateLimited(uid);
-        else queue.forget(uid);
-      } catch (err) {
-        if (!this.signal.aborted) {
-          this.logger.warn('garbage collection of an object failed; retrying later', { uid, error: err });
-          queue.addRateLimited(uid);
-        }
-      } finally {
-        queue.done(uid);
-      }
-    }
+  private worker(queue: WorkQueue<string>, handle: (uid: string) => Promise<boolean>): Promise<void> {
+    return runWorker(queue, this.signal, {
+      handle: async (uid) => ((await handle(uid)) ? 'again' : 'done'),
+      failed: (uid, err) => this.logger.warn('garbage collection of an object failed; retrying later', { uid, error: err }),
+    });
   }
 
   /** The kind an apiVersion and kind name (kube's REST mapping); another served version of the group's kind when that one is not served. */

@@ -1,10 +1,10 @@
 /**
- * The work queue of the garbage collector's workers, as client-go's rate-limited work queue
- * behaves: a key is queued at most once however often it is added, is handed to one worker at a
- * time (added again while a worker has it, it comes back once that worker is done), and a key
- * that failed comes back after a per-key backoff that doubles with each failure until it is
- * forgotten. Keys are the uids of the owner graph's nodes, so the queue never holds more than
- * one entry (and at most one timer) per node: it is bounded by the graph.
+ * The controllers' work queue, as client-go's rate-limited work queue behaves: a key is queued
+ * at most once however often it is added, is handed to one worker at a time (added again while
+ * a worker has it, it comes back once that worker is done), and a key that failed comes back
+ * after a per-key backoff that doubles with each failure until it is forgotten. The queue holds
+ * at most one entry and one timer per key: it is bounded by the keys its controller follows
+ * (the garbage collector's graph nodes, namespaces or definitions being deleted).
  */
 
 export interface WorkQueueOptions {
@@ -65,22 +65,40 @@ export class WorkQueue<K> {
     this.queue.push(key);
   }
 
-  /** Queues `key` after its backoff, which doubles with every call until {@link forget}. */
-  addRateLimited(key: K): void {
+  /**
+   * Queues `key` after `delayMs` (kube's AddAfter; now when not positive). No-op when the key
+   * is queued or waits already: the sooner wins, as an {@link add} cancels the wait.
+   */
+  addAfter(key: K, delayMs: number): void {
+    if (delayMs <= 0) {
+      this.add(key);
+      return;
+    }
+    if (this.stopped || this.delayed.has(key) || this.queued.has(key)) return;
+    this.delay(key, delayMs);
+  }
+
+  /**
+   * Queues `key` after its backoff, which doubles with every call until {@link forget}, up to
+   * `maxMs` (the queue's longest delay unless lower).
+   */
+  addRateLimited(key: K, maxMs = this.max): void {
     if (this.stopped || this.delayed.has(key)) return;
     const failures = this.failures.get(key) ?? 0;
     this.failures.set(key, failures + 1);
-    const delay = Math.min(this.initial * 2 ** Math.min(failures, 30), this.max);
-    const timer = setTimeout(() => {
-      this.delayed.delete(key);
-      this.add(key);
-    }, delay);
-    timer.unref();
-    this.delayed.set(key, timer);
+    this.delay(key, Math.min(this.initial * 2 ** Math.min(failures, 30), this.max, maxMs));
   }
 
   /** The key succeeded (or is given up): its backoff starts over. */
   forget(key: K): void {
+    this.failures.delete(key);
+  }
+
+  /** The key needs no more work: its wait, if any, is cancelled and its backoff starts over (a queued or running key stays). */
+  drop(key: K): void {
+    const timer = this.delayed.get(key);
+    if (timer !== undefined) clearTimeout(timer);
+    this.delayed.delete(key);
     this.failures.delete(key);
   }
 
@@ -102,6 +120,15 @@ export class WorkQueue<K> {
     if (this.dirty.delete(key)) this.add(key);
   }
 
+  private delay(key: K, ms: number): void {
+    const timer = setTimeout(() => {
+      this.delayed.delete(key);
+      this.add(key);
+    }, ms);
+    timer.unref();
+    this.delayed.set(key, timer);
+  }
+
   /** Stops handing out keys: waiting workers get undefined; timers are cleared. */
   shutDown(): void {
     this.stopped = true;
@@ -112,5 +139,43 @@ export class WorkQueue<K> {
     this.queued.clear();
     this.dirty.clear();
     this.failures.clear();
+  }
+}
+
+/** What a worker's handler says of a key: nothing more to do, or to be tried again after its backoff. */
+export type Outcome = 'done' | 'again';
+
+export interface WorkerOptions<K> {
+  /** Handles one key; a rejection is a failure, retried after the key's backoff. */
+  handle: (key: K) => Promise<Outcome>;
+  /** Told of each failure (unless `signal` aborted), to report it. */
+  failed: (key: K, err: unknown) => void;
+  /** Longest backoff of a key whose handler said 'again' (the queue's longest by default). */
+  againMaxMs?: number;
+}
+
+/**
+ * A worker: takes keys from `queue` until it shuts down. A key done is forgotten (its backoff
+ * starts over); one to be tried again, or whose handler failed, comes back after its backoff.
+ * Once `signal` aborts, nothing is queued again.
+ */
+export async function runWorker<K>(queue: WorkQueue<K>, signal: AbortSignal, options: WorkerOptions<K>): Promise<void> {
+  for (;;) {
+    const key = await queue.get();
+    if (key === undefined) return;
+    try {
+      if ((await options.handle(key)) === 'again') {
+        if (!signal.aborted) queue.addRateLimited(key, options.againMaxMs);
+      } else {
+        queue.forget(key);
+      }
+    } catch (err) {
+      if (!signal.aborted) {
+        options.failed(key, err);
+        queue.addRateLimited(key);
+      }
+    } finally {
+      queue.done(key);
+    }
   }
 }

@@ -1,7 +1,7 @@
-/** The garbage collector's work queue: one entry per key, one worker per key, backoff per key. */
+/** The controllers' work queue: one entry per key, one worker per key, backoff per key. */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { WorkQueue } from './garbage-collector-queue.ts';
+import { WorkQueue } from './work-queue.ts';
 
 describe('WorkQueue', () => {
   test('a key is queued once however often it is added, in the order keys came', async () => {
