@@ -15,6 +15,7 @@ import { KUBERNETES_FINALIZER, specFinalizersOf } from '../../../lib/kinds/built
 import { storedKinds, type KindDefinition } from '../../../lib/kinds/index.ts';
 import type { Target } from '../core/pipeline.ts';
 import { inform } from './inform.ts';
+import { runWorker, WorkQueue } from './work-queue.ts';
 import { CONTROLLER_WRITES, type Controller, type ControllerContext } from './types.ts';
 
 export interface NamespaceControllerOptions {
@@ -149,39 +150,39 @@ export class NamespaceController implements Controller {
   async run(ctx: ControllerContext, signal: AbortSignal): Promise<void> {
     const info = ctx.registry.get('', 'v1', 'namespaces');
     if (info === undefined) throw new StatusError('NotFound', 'the server could not find the requested resource (namespaces)');
-    const queue = new NamespaceQueue(
-      this.o.workers,
-      signal,
-      (name) =>
-        this.sync(ctx, info, name, signal).catch((err: unknown) => {
-          if (!signal.aborted) ctx.logger.warn('namespace not finished; trying again', { namespace: name, error: err });
-          throw err;
-        }),
-      this.o.retryMs,
+    const queue = new WorkQueue<string>({ initialBackoffMs: this.o.retryMs, maxBackoffMs: MAX_ERROR_BACKOFF_MS });
+    const workers = Array.from({ length: Math.max(1, this.o.workers) }, () =>
+      runWorker(queue, signal, {
+        handle: (name) => this.sync(ctx, info, name, signal),
+        failed: (name, err) => ctx.logger.warn('namespace not finished; trying again', { namespace: name, error: err }),
+        // Content held by finalizers: kube waits estimate/2 + 1 s; sooner first, as objects often go quickly.
+        againMaxMs: (FINALIZER_ESTIMATE_SECONDS / 2 + 1) * 1000,
+      }),
     );
     // Namespaces seen Terminating: tried again at every resync.
     const terminating = new Set<string>();
     const resync = setInterval(() => {
-      for (const name of terminating) queue.add(name, 0);
+      for (const name of terminating) queue.add(name);
     }, this.o.resyncMs);
     try {
       await inform(ctx, info, { what: 'namespace', retryMs: this.o.retryMs }, signal, (type, namespace) => {
         const name = String(namespace.metadata?.name ?? '');
         if (type === 'DELETED' || !isDeleting(namespace)) {
           terminating.delete(name);
-          queue.forget(name);
+          queue.drop(name);
           return;
         }
         if (!terminating.has(name)) {
           terminating.add(name);
-          queue.add(name, this.o.startDelayMs);
+          queue.addAfter(name, this.o.startDelayMs);
         } else {
-          queue.add(name, 0);
+          queue.add(name);
         }
       });
     } finally {
       clearInterval(resync);
-      await queue.close();
+      queue.shutDown();
+      await Promise.all(workers);
     }
   }
 
@@ -329,121 +330,4 @@ export class NamespaceController implements Controller {
 /** A GroupVersionResource as Go's %v prints it. */
 function gvrString(kind: KindDefinition): string {
   return `${kind.group}/${kind.version}, Resource=${kind.resource}`;
-}
-
-/**
- * The controller's work queue (kube's rate-limited workqueue, reduced to what it needs): a name
- * is synced by one worker at a time; one added while it is being synced is synced again after;
- * delays hold a name back; each name's retries back off until it is done or forgotten.
- */
-class NamespaceQueue {
-  private readonly ready: string[] = [];
-  private readonly queued = new Set<string>();
-  private readonly active = new Set<string>();
-  private readonly again = new Set<string>();
-  private readonly timers = new Map<string, NodeJS.Timeout>();
-  private readonly failures = new Map<string, number>();
-  private readonly workers: Promise<void>[];
-  private readonly waiters = new Set<() => void>();
-
-  private readonly signal: AbortSignal;
-  private readonly sync: (name: string) => Promise<'done' | 'again'>;
-  private readonly retryMs: number;
-
-  constructor(workers: number, signal: AbortSignal, sync: (name: string) => Promise<'done' | 'again'>, retryMs: number) {
-    this.signal = signal;
-    this.sync = sync;
-    this.retryMs = retryMs;
-    signal.addEventListener('abort', () => this.notify(), { once: true });
-    this.workers = Array.from({ length: workers }, () => this.work());
-  }
-
-  /** Queues `name` after `delayMs` (0: now); an earlier pending timer is kept when sooner. */
-  add(name: string, delayMs: number): void {
-    if (this.signal.aborted) return;
-    if (delayMs <= 0) {
-      const timer = this.timers.get(name);
-      if (timer !== undefined) clearTimeout(timer);
-      this.timers.delete(name);
-      this.enqueue(name);
-      return;
-    }
-    if (this.timers.has(name) || this.queued.has(name)) return;
-    this.timers.set(
-      name,
-      setTimeout(() => {
-        this.timers.delete(name);
-        this.enqueue(name);
-      }, delayMs),
-    );
-  }
-
-  /** Drops what is pending for `name` (gone, or no longer being deleted). */
-  forget(name: string): void {
-    const timer = this.timers.get(name);
-    if (timer !== undefined) clearTimeout(timer);
-    this.timers.delete(name);
-    this.failures.delete(name);
-  }
-
-  async close(): Promise<void> {
-    for (const timer of this.timers.values()) clearTimeout(timer);
-    this.timers.clear();
-    this.notify();
-    await Promise.all(this.workers);
-  }
-
-  private enqueue(name: string): void {
-    if (this.active.has(name)) {
-      this.again.add(name);
-      return;
-    }
-    if (this.queued.has(name)) return;
-    this.queued.add(name);
-    this.ready.push(name);
-    this.notify();
-  }
-
-  private async next(): Promise<string | undefined> {
-    while (!this.signal.aborted) {
-      const name = this.ready.shift();
-      if (name !== undefined) {
-        this.queued.delete(name);
-        return name;
-      }
-      await new Promise<void>((resolve) => this.waiters.add(resolve));
-    }
-    return undefined;
-  }
-
-  private notify(): void {
-    for (const waiter of this.waiters) waiter();
-    this.waiters.clear();
-  }
-
-  private async work(): Promise<void> {
-    for (;;) {
-      const name = await this.next();
-      if (name === undefined) return;
-      this.active.add(name);
-      let outcome: 'done' | 'again' | 'failed';
-      try {
-        outcome = await this.sync(name);
-      } catch {
-        outcome = this.signal.aborted ? 'done' : 'failed';
-      }
-      this.active.delete(name);
-      if (this.signal.aborted) return;
-      if (outcome === 'done') {
-        this.failures.delete(name);
-      } else {
-        // Content held by finalizers: kube waits estimate/2 + 1 s; sooner first, as objects often go quickly.
-        const n = this.failures.get(name) ?? 0;
-        this.failures.set(name, n + 1);
-        const cap = outcome === 'again' ? (FINALIZER_ESTIMATE_SECONDS / 2 + 1) * 1000 : MAX_ERROR_BACKOFF_MS;
-        this.add(name, Math.min(this.retryMs * 2 ** n, cap));
-      }
-      if (this.again.delete(name)) this.enqueue(name);
-    }
-  }
 }
