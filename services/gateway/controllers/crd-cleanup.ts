@@ -18,6 +18,7 @@ import { kindsOfDefinition } from '../../../lib/kinds/custom.ts';
 import type { KindDefinition } from '../../../lib/kinds/index.ts';
 import type { Target } from '../core/pipeline.ts';
 import { inform } from './inform.ts';
+import { runWorker, WorkQueue } from './work-queue.ts';
 import { sleep, type Controller, type ControllerContext } from './types.ts';
 
 export interface CrdCleanupOptions {
@@ -101,26 +102,22 @@ export class CrdCleanupController implements Controller {
   async run(ctx: ControllerContext, signal: AbortSignal): Promise<void> {
     const info = ctx.registry.get(CRD_GROUP, 'v1', CRD_RESOURCE);
     if (info === undefined) throw new StatusError('NotFound', `the server could not find the requested resource (${CRD_RESOURCE})`);
-    const runners = new Runners(this.o.workers, signal, (name) => this.cleanUp(ctx, info, name, signal));
+    // One pass at a time per definition; a failed or interrupted one is tried again after the definition's backoff.
+    const queue = new WorkQueue<string>({ initialBackoffMs: this.o.retryMs, maxBackoffMs: this.o.maxRetryMs });
+    const workers = Array.from({ length: Math.max(1, this.o.workers) }, () =>
+      runWorker(queue, signal, {
+        handle: (name) => this.sync(ctx, info, name, signal),
+        failed: (name, err) => ctx.logger.warn('custom resources of a deleted definition not all deleted; trying again', { name, error: err }),
+      }),
+    );
     try {
       await inform(ctx, info, { what: 'custom resource definition', retryMs: this.o.retryMs }, signal, (type, crd) => {
-        if (type !== 'DELETED' && needsCleanup(crd)) runners.ensure(str(crd.metadata?.name));
+        const name = str(crd.metadata?.name);
+        if (type !== 'DELETED' && name !== '' && needsCleanup(crd)) queue.add(name);
       });
     } finally {
-      await runners.close();
-    }
-  }
-
-  /** Passes over one definition until it needs nothing more, backing off after each failed one. */
-  private async cleanUp(ctx: ControllerContext, info: KindDefinition, name: string, signal: AbortSignal): Promise<void> {
-    for (let failures = 0; !signal.aborted; failures++) {
-      try {
-        if ((await this.sync(ctx, info, name, signal)) === 'done') return;
-      } catch (err) {
-        if (signal.aborted) return;
-        ctx.logger.warn('custom resources of a deleted definition not all deleted; trying again', { name, error: err });
-      }
-      await sleep(Math.min(this.o.retryMs * 2 ** Math.min(failures, 20), this.o.maxRetryMs), signal);
+      queue.shutDown();
+      await Promise.all(workers);
     }
   }
 
@@ -245,57 +242,5 @@ export class CrdCleanupController implements Controller {
       await sleep(wait, signal);
       if (signal.aborted) throw signal.reason;
     }
-  }
-}
-
-/**
- * One cleanup at a time per definition, at most `limit` at once: a name seen again while its
- * cleanup runs is cleaned up once more after it (the definition may have changed under it).
- */
-class Runners {
-  private readonly running = new Map<string, Promise<void>>();
-  private readonly again = new Set<string>();
-  private active = 0;
-  private readonly waiting: (() => void)[] = [];
-  private readonly limit: number;
-  private readonly signal: AbortSignal;
-  private readonly work: (name: string) => Promise<void>;
-
-  constructor(limit: number, signal: AbortSignal, work: (name: string) => Promise<void>) {
-    this.limit = Math.max(1, limit);
-    this.signal = signal;
-    this.work = work;
-    signal.addEventListener('abort', () => this.waiting.splice(0).forEach((wake) => wake()), { once: true });
-  }
-
-  ensure(name: string): void {
-    if (name === '' || this.signal.aborted) return;
-    if (this.running.has(name)) {
-      this.again.add(name);
-      return;
-    }
-    const run = this.runOne(name).finally(() => {
-      this.running.delete(name);
-      if (this.again.delete(name)) this.ensure(name);
-    });
-    this.running.set(name, run);
-  }
-
-  private async runOne(name: string): Promise<void> {
-    while (this.active >= this.limit && !this.signal.aborted) await new Promise<void>((resolve) => this.waiting.push(resolve));
-    if (this.signal.aborted) return;
-    this.active++;
-    try {
-      await this.work(name);
-    } catch {
-      // work reports its own failures and retries until the signal aborts
-    } finally {
-      this.active--;
-      this.waiting.shift()?.();
-    }
-  }
-
-  async close(): Promise<void> {
-    while (this.running.size > 0) await Promise.all([...this.running.values()]);
   }
 }
