@@ -90,7 +90,8 @@ test('selectable fields and the generation rule are looked up by group and resou
   assert.equal(registry.selectableFields('example.com', 'widgets'), DEFAULT_FIELDS);
   registry.add(widget({ strategy: { generation: 'spec' } }));
   assert.equal(registry.generationRule('example.com', 'widgets'), 'spec');
-  assert.equal(registry.generationRule('', 'configmaps'), 'allButMetadataAndStatus');
+  assert.equal(registry.generationRule('apps', 'deployments'), 'spec');
+  assert.equal(registry.generationRule('', 'configmaps'), 'none');
 });
 
 /** The reason of the StatusError `fn` throws ("" when it does not throw). */

@@ -58,10 +58,10 @@ export interface KindPrinter {
 
 /**
  * Which change of an object is a change of its desired state, raising metadata.generation:
- * 'allButMetadataAndStatus' (custom resources with a status subresource, and the kinds
- * served before this registry), 'allButMetadata' (custom resources without one: their status
- * is part of the object like any field), 'spec' (built-in kinds whose strategy compares spec),
- * 'none'.
+ * 'allButMetadataAndStatus' (custom resources with a status subresource), 'allButMetadata'
+ * (custom resources without one: their status is part of the object like any field; an
+ * EndpointSlice), 'spec' (built-in kinds whose strategy compares spec), 'none' (kinds whose
+ * kube strategy keeps no generation: a create sets none, and an update never raises one).
  */
 export type GenerationRule = 'allButMetadataAndStatus' | 'allButMetadata' | 'spec' | 'none';
 

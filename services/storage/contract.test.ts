@@ -223,14 +223,16 @@ export function runStorageContract(name: string, factory: ContractFactory): void
       });
 
       test('generation rises when the desired state changes, not for metadata or status', async () => {
-        const created = await s.create(cmRef('ns1', 'g'), { ...configMap('ns1', 'g', { data: { a: '1' } }), metadata: { name: 'g', namespace: 'ns1', generation: 1 } });
-        const spec = await s.update(cmRef('ns1', 'g'), { ...created, data: { a: '2' } });
+        // A Deployment: its generation follows its spec (kube's strategy); a ConfigMap has none.
+        const ref = { group: 'apps', resource: 'deployments', namespace: 'ns1', name: 'g' };
+        const created = await s.create(ref, { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'g', namespace: 'ns1', generation: 1 }, spec: { replicas: 1 } });
+        const spec = await s.update(ref, { ...created, spec: { replicas: 2 } });
         assert.equal(spec.metadata?.generation, 2);
-        const labels = await s.update(cmRef('ns1', 'g'), { ...spec, metadata: { ...spec.metadata, labels: { x: 'y' } } });
+        const labels = await s.update(ref, { ...spec, metadata: { ...spec.metadata, labels: { x: 'y' } } });
         assert.equal(labels.metadata?.generation, 2);
-        const status = await s.update(cmRef('ns1', 'g'), { ...labels, status: { phase: 'Ready' } });
+        const status = await s.update(ref, { ...labels, status: { replicas: 2 } });
         assert.equal(status.metadata?.generation, 2);
-        const forged = await s.update(cmRef('ns1', 'g'), { ...status, metadata: { ...status.metadata, generation: 40 } });
+        const forged = await s.update(ref, { ...status, metadata: { ...status.metadata, generation: 40 } });
         assert.equal(forged.metadata?.generation, 2, 'the caller cannot set generation');
         const plain = await s.create(cmRef('ns1', 'p'), configMap('ns1', 'p'));
         const relabelled = await s.update(cmRef('ns1', 'p'), { ...plain, metadata: { ...plain.metadata, labels: { a: 'b' } } });

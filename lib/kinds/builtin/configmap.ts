@@ -29,7 +29,7 @@ export const CONFIG_MAP: KindDefinition = {
   subresources: [],
   nameValidation: 'dns1123Subdomain',
   selectableFields: DEFAULT_FIELDS,
-  strategy: { generation: 'allButMetadataAndStatus' },
+  strategy: { generation: 'none' },
   printer: {
     // kube declares DATA as type "string" although its cells are integers; kept as kube serves it.
     columns: Object.freeze([NAME_COLUMN, column('Data', 'string', CONFIGMAP_DATA_DESCRIPTION), AGE_COLUMN]),

@@ -140,7 +140,7 @@ export const NAMESPACE: KindDefinition = {
       status: goField.struct(goStruct('NamespaceStatus', 'v1.NamespaceStatus', { phase: goField.string('v1.NamespacePhase') })),
     }),
   },
-  strategy: { defaults, prepareForCreate, prepareForUpdate, validate: finalizerErrors, generation: 'allButMetadataAndStatus' },
+  strategy: { defaults, prepareForCreate, prepareForUpdate, validate: finalizerErrors, generation: 'none' },
   statusStrategy: { validate: validateStatusUpdate },
   updateSubresources: { finalize: FINALIZE },
   deletion: DELETION,

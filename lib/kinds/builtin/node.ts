@@ -133,7 +133,7 @@ export const NODE: KindDefinition = {
     },
     shape: goStruct('Node', 'v1.Node', { spec: goField.struct(goStruct('NodeSpec', 'v1.NodeSpec', { unschedulable: goField.bool() })) }),
   },
-  strategy: { generation: 'allButMetadataAndStatus' },
+  strategy: { generation: 'none' },
   printer: { columns: NODE_COLUMNS, cells: nodeCells },
   schema: 'io.k8s.api.core.v1.Node',
 };

@@ -90,7 +90,14 @@ describe('SystemFieldsPlugin', () => {
     for (const operation of ['UPDATE', 'DELETE', 'CONNECT'] as const) assert.equal(plugin.handles(request({ operation })), false);
   });
 
-  test('uid, creationTimestamp and generation 1 replace whatever the client sent; deletion fields go', async () => {
+  test('generation 1 for a kind that keeps one (a Deployment); a ConfigMap keeps none of its own, as kube\'s strategies', async () => {
+    const deployment = { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'd', namespace: 'default', generation: 9 }, spec: {} } as KubeObject;
+    const out = await plugin.admit(request({ group: 'apps', resource: 'deployments', kind: 'Deployment', name: 'd' }), deployment);
+    assert.equal(out.metadata?.generation, 1);
+    assert.equal((await plugin.admit(request(), configMap({ name: 'cm', namespace: 'default' }))).metadata?.generation, undefined);
+  });
+
+  test('uid and creationTimestamp replace whatever the client sent; deletion fields go', async () => {
     const input = configMap({
       name: 'cm',
       namespace: 'default',
@@ -105,7 +112,6 @@ describe('SystemFieldsPlugin', () => {
     const out = await plugin.admit(request(), input);
     assert.match(out.metadata?.uid ?? '', UUID);
     assert.equal(out.metadata?.creationTimestamp, '2024-09-18T09:34:31Z');
-    assert.equal(out.metadata?.generation, 1);
     assert.equal('deletionTimestamp' in (out.metadata ?? {}), false);
     assert.equal('deletionGracePeriodSeconds' in (out.metadata ?? {}), false);
     assert.deepEqual(out.metadata?.labels, { app: 'web' });

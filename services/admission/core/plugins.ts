@@ -91,10 +91,12 @@ export class SystemFieldsPlugin implements MutatingPlugin {
     }
     metadata.uid = randomUUID();
     metadata.creationTimestamp = rfc3339(this.clock());
-    metadata.generation = 1;
     delete metadata.deletionTimestamp;
     delete metadata.deletionGracePeriodSeconds;
     const info = this.registry.get(request.group, request.version, request.resource);
+    // Kinds whose strategy keeps a generation start at 1 (kube's PrepareForCreate of those
+    // kinds); the others (a ConfigMap, Secret, Namespace, ...) have none, as in kube.
+    if (info === undefined || info.strategy.generation !== 'none') metadata.generation = 1;
     let result: KubeObject = { ...object, metadata };
     if (info !== undefined && servesStatus(info)) result = resetStatusForCreate(info, result);
     const prepare = info?.strategy.prepareForCreate;

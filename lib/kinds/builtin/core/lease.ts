@@ -61,7 +61,7 @@ export const LEASE: KindDefinition = {
   subresources: [],
   nameValidation: 'dns1123Subdomain',
   selectableFields: DEFAULT_FIELDS,
-  strategy: { validate, generation: 'spec' },
+  strategy: { validate, generation: 'none' },
   printer: {
     columns: Object.freeze([NAME_COLUMN, column('Holder', 'string', HOLDER_DESCRIPTION), AGE_COLUMN]),
     // printLease: HOLDER is spec.holderIdentity, "" when unset.

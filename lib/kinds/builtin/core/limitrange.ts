@@ -198,7 +198,7 @@ export const LIMIT_RANGE: KindDefinition = {
   subresources: [],
   nameValidation: 'dns1123Subdomain',
   selectableFields: DEFAULT_FIELDS,
-  strategy: { defaults, validate, generation: 'spec' },
+  strategy: { defaults, validate, generation: 'none' },
   printer: { columns: Object.freeze([NAME_COLUMN, column('Created At', 'date', CREATION_TIMESTAMP_DESCRIPTION)]), cells: limitRangeCells },
   schema: 'io.k8s.api.core.v1.LimitRange',
 };

@@ -419,7 +419,7 @@ export const PERSISTENT_VOLUME: KindDefinition = {
   subresources: ['status'],
   nameValidation: 'dns1123Subdomain',
   selectableFields: DEFAULT_FIELDS,
-  strategy: { defaults, prepareForCreate, validate, generation: 'spec' },
+  strategy: { defaults, prepareForCreate, validate, generation: 'none' },
   statusStrategy: { prepareForUpdate: prepareStatusUpdate },
   printer: { columns: PV_COLUMNS, cells: pvCells },
   schema: 'io.k8s.api.core.v1.PersistentVolume',

@@ -287,7 +287,7 @@ export const PERSISTENT_VOLUME_CLAIM: KindDefinition = {
   subresources: ['status'],
   nameValidation: 'dns1123Subdomain',
   selectableFields: DEFAULT_FIELDS,
-  strategy: { defaults, prepareForCreate, prepareForUpdate, validate, generation: 'spec' },
+  strategy: { defaults, prepareForCreate, prepareForUpdate, validate, generation: 'none' },
   statusStrategy: { validate: validateStatus },
   printer: { columns: PVC_COLUMNS, cells: pvcCells },
   schema: 'io.k8s.api.core.v1.PersistentVolumeClaim',

@@ -211,7 +211,7 @@ export const RESOURCE_QUOTA: KindDefinition = {
   subresources: ['status'],
   nameValidation: 'dns1123Subdomain',
   selectableFields: DEFAULT_FIELDS,
-  strategy: { defaults, prepareForCreate, validate, generation: 'spec' },
+  strategy: { defaults, prepareForCreate, validate, generation: 'none' },
   // ValidateResourceQuotaStatusUpdate: the names and quantities of the status written.
   statusStrategy: { validate: (object) => statusErrors(object) },
   printer: {

@@ -88,7 +88,7 @@ export const SERVICE: KindDefinition = {
     prepareForCreate: prepareServiceForCreate,
     prepareForUpdate: prepareServiceForUpdate,
     validate: validateService,
-    generation: 'spec',
+    generation: 'none',
   },
   statusStrategy: {
     // A status write keeps the stored spec (serviceStatusStrategy.PrepareForUpdate).
