@@ -393,7 +393,7 @@ export class Pipeline {
    */
   async create(user: UserInfo, target: Target, body: KubeObject, options: WriteOptions = {}, signal?: AbortSignal): Promise<KubeObject> {
     if ((target.subresource ?? '') !== '') return this.post(user, target, body, options, signal);
-    const object = this.managed.update(target, undefined, normalizeBody(target, body, this.o.schemas, options), managerOrUserAgent(options.fieldManager, options.userAgent));
+    const object = this.managed.update(target, undefined, this.shaped(normalizeBody(target, body, this.o.schemas, options), target.info), managerOrUserAgent(options.fieldManager, options.userAgent));
     const name = typeof object.metadata?.name === 'string' ? object.metadata.name : '';
     await this.authorizeResource(user, 'create', { ...target, name: '' }, signal);
     const admitted = await this.o.admission.admit(admissionRequest('CREATE', target, name, user, options.dryRun, object), signal);
@@ -459,7 +459,9 @@ export class Pipeline {
    * before admission.
    */
   private recordUpdate(target: Target, current: KubeObject, view: ObjectView, object: KubeObject, options: WriteOptions): KubeObject {
-    const written = view.write(withTypeMeta(current, target.info), object);
+    // Compared in the kind's Go shape, as kube's field manager compares typed objects: a field
+    // the patch sets to what Go leaves out (an omitempty false) is no change.
+    const written = this.shaped(view.write(withTypeMeta(current, target.info), object), target.info);
     const manager = managerOrUserAgent(options.fieldManager, options.userAgent);
     const scale = target.subresource === 'scale' ? { live: view.read(current, 'write'), written: object } : undefined;
     return this.managed.update(target, current, written, manager, scale);
