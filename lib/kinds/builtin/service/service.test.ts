@@ -466,8 +466,8 @@ describe('Service updates', () => {
     const manifest = service('web', { type: 'NodePort', selector: { app: 'web' }, ports: [{ name: 'http', port: 80 }, { name: 'https', port: 443 }] });
     const created = await create(structuredClone(manifest));
     const updated = await pipeline.update(admin, { ...services, name: 'web' }, structuredClone(manifest));
+    assert.deepEqual(updated.spec, created.spec);
     assert.equal(updated.metadata?.generation, undefined, 'a Service has no generation, as in kube');
-    assert.equal(updated.metadata?.generation, 1);
   });
 
   test('clusterIP is immutable: kube\'s words for a changed clusterIPs, or a clusterIP alone', async () => {
