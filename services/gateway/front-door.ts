@@ -231,9 +231,11 @@ export async function startFrontDoor(o: FrontDoorOptions): Promise<FrontDoor> {
 
 /** Answers an HTTP/1.1 request the parser could not read, then closes its connection. */
 function answerUnparsable(err: NodeJS.ErrnoException, socket: Socket): void {
-  // A request already answered (a refusal while its body still came in) gets no second answer.
-  const answering = (socket as Socket & { _httpMessage?: { headersSent?: boolean } | null })._httpMessage;
-  if (err.code === 'ECONNRESET' || !socket.writable || answering?.headersSent === true) {
+  // A request being answered (a refusal while its body still came in) gets no second answer.
+  // A keep-alive socket may still point at the previous request's response, already ended,
+  // for a moment after it was written: the bytes that failed to parse are then a new request.
+  const answering = (socket as Socket & { _httpMessage?: { headersSent?: boolean; writableEnded?: boolean } | null })._httpMessage;
+  if (err.code === 'ECONNRESET' || !socket.writable || (answering?.headersSent === true && answering.writableEnded !== true)) {
     socket.destroy();
     return;
   }
