@@ -2,11 +2,12 @@
  * Free loopback ports for local servers (etcd, redis, the services) started by tests and by
  * the `make up` launcher.
  *
- * Asking the kernel (bind to port 0) is the only reliable way to find a free port, but the port
- * is only known to be free at the moment it is closed: another process may take it before our
- * server binds it. The starters in this directory therefore retry with fresh ports when a
- * server fails with "address already in use".
+ * A port is only known to be free at the moment a trial bind of it is closed: another process
+ * may take it before our server binds it. Ports are therefore drawn at random from below the
+ * kernel's ephemeral range (see DRAW_FROM), and the starters in this directory retry with fresh
+ * ports when a server fails with "address already in use".
  */
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 
 /**
@@ -22,13 +23,34 @@ const REMEMBER = 1024;
 /** How often to ask the kernel again when it repeats a port this process already handed out. */
 const MAX_ATTEMPTS = 50;
 
-function bindEphemeral(): Promise<number> {
+/**
+ * Where ports are drawn from: below the kernel's ephemeral range. Ports in that range are also
+ * what the kernel gives every outgoing connection and every bind to port 0 of every process, so
+ * a port chosen there and closed may be taken again within milliseconds by an unrelated
+ * connection or by a concurrent test process asking the kernel the same way. Below it, only
+ * another explicit chooser can take it, and a random draw over thousands of ports makes that
+ * unlikely. Falls back to the kernel's choice when the range cannot be read.
+ */
+const DRAW_FROM = 15_000;
+
+function ephemeralStart(): number | undefined {
+  try {
+    const [low] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+    return low !== undefined && Number.isInteger(low) && low > DRAW_FROM + 1_000 ? low : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const BELOW_EPHEMERAL = ephemeralStart();
+
+function bind(port: number): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.unref();
     server.once('error', reject);
     // exclusive: do not share the handle with cluster workers; we want a real, private bind.
-    server.listen({ host: '127.0.0.1', port: 0, exclusive: true }, () => {
+    server.listen({ host: '127.0.0.1', port, exclusive: true }, () => {
       const address = server.address();
       const port = typeof address === 'object' && address !== null ? address.port : 0;
       server.close((err) => {
@@ -40,10 +62,24 @@ function bindEphemeral(): Promise<number> {
   });
 }
 
-/** A free TCP port on 127.0.0.1 (bind port 0, read it, close). */
+/** A port to try: a random one below the ephemeral range, or 0 (the kernel's choice). */
+function candidate(): number {
+  if (BELOW_EPHEMERAL === undefined) return 0;
+  return DRAW_FROM + Math.floor(Math.random() * (BELOW_EPHEMERAL - DRAW_FROM));
+}
+
+/** A free TCP port on 127.0.0.1 (bind it, read it, close). */
 export async function freePort(): Promise<number> {
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-    const port = await bindEphemeral();
+    const wanted = candidate();
+    if (wanted !== 0 && handedOut.has(wanted)) continue;
+    let port: number;
+    try {
+      port = await bind(wanted);
+    } catch (err) {
+      if (wanted !== 0 && (err as NodeJS.ErrnoException).code === 'EADDRINUSE') continue;
+      throw err;
+    }
     if (!handedOut.has(port)) {
       handedOut.add(port);
       if (handedOut.size > REMEMBER) {
