@@ -1,6 +1,8 @@
 /**
- * The auth service's two questions, as kube-apiserver's authenticator and authorizer
- * interfaces: who presents this credential, and may they do this.
+ * The auth service's questions, as kube-apiserver's authenticator and authorizer interfaces:
+ * who presents these credentials, and may they do this; and what the gateway asks of it beyond
+ * them: service-account tokens (TokenRequest, the issuer's discovery documents) and the rules a
+ * user holds (SelfSubjectRulesReview, RBAC's escalation checks).
  */
 
 /** user.Info */
@@ -11,9 +13,71 @@ export interface UserInfo {
   extra?: Record<string, string[]>;
 }
 
+/** What a request presents. */
+export interface Credentials {
+  /** A bearer token, without "Bearer ". */
+  token?: string;
+  /** The certificates of the client's TLS handshake, DER, leaf first. */
+  clientCertificates?: readonly Buffer[];
+  /** The audiences a token must be meant for (TokenReview); none means the API server's own. */
+  audiences?: readonly string[];
+}
+
+export interface AuthenticationResult {
+  /** Who it is; undefined when the credentials are unknown or invalid. */
+  user?: UserInfo;
+  /** The requested audiences the token is meant for (the API server's own when none were requested). */
+  audiences: string[];
+  /** When there is no user: why, in words that never contain the credential (TokenReview's status.error). */
+  error?: string;
+}
+
 export interface Authenticator {
-  /** The user a bearer token belongs to, or undefined when the token is not known. */
-  authenticateToken(token: string, signal?: AbortSignal): Promise<UserInfo | undefined>;
+  /**
+   * Who presents `credentials`, as kube's union authenticator: the client certificate chain
+   * first, then the bearer token. Resolves without a user when none is valid; never rejects for
+   * bad credentials.
+   */
+  authenticate(credentials: Credentials, signal?: AbortSignal): Promise<AuthenticationResult>;
+}
+
+/** TokenRequest's spec.boundObjectRef. */
+export interface BoundObjectReference {
+  kind: string;
+  apiVersion: string;
+  name: string;
+  uid: string;
+}
+
+export interface ServiceAccountTokenRequest {
+  namespace: string;
+  /** The ServiceAccount's name and uid. */
+  name: string;
+  uid: string;
+  /** Empty: the API server's own audiences. */
+  audiences: string[];
+  /** Requested lifetime; 0 for the default. */
+  expirationSeconds: number;
+  boundObject?: BoundObjectReference;
+}
+
+export interface IssuedToken {
+  token: string;
+  expirationTimestamp: Date;
+}
+
+export interface IssuerDiscovery {
+  /** The JSON of /.well-known/openid-configuration. */
+  openidConfiguration: string;
+  /** The JSON of /openid/v1/jwks. */
+  jwks: string;
+}
+
+/** The service-account token issuer. */
+export interface TokenIssuer {
+  /** Signs a token; the caller has checked that the ServiceAccount (and bound object) exist with these uids. */
+  issueServiceAccountToken(request: ServiceAccountTokenRequest, signal?: AbortSignal): Promise<IssuedToken>;
+  issuerDiscovery(signal?: AbortSignal): Promise<IssuerDiscovery>;
 }
 
 /** authorizer.Attributes */
@@ -40,6 +104,27 @@ export interface AuthorizationResult {
 
 export interface Authorizer {
   authorize(attributes: Attributes, signal?: AbortSignal): Promise<AuthorizationResult>;
+}
+
+/** rbacv1.PolicyRule (absent lists are empty). */
+export interface PolicyRule {
+  verbs: string[];
+  apiGroups: string[];
+  resources: string[];
+  resourceNames: string[];
+  nonResourceURLs: string[];
+}
+
+export interface RulesResult {
+  /** Every rule that applies, resource and non-resource alike. */
+  rules: PolicyRule[];
+  /** Errors met while resolving, in kube's words (a binding naming a missing role); the rules are then incomplete. */
+  errors: string[];
+}
+
+/** kube's RBAC rule resolver: the rules `user` holds in `namespace` ("" for the cluster-wide ones only). */
+export interface RuleResolver {
+  rulesFor(user: UserInfo, namespace: string, signal?: AbortSignal): Promise<RulesResult>;
 }
 
 /** The group whose members may do anything (kube's superuser group). */

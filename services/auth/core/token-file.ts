@@ -3,7 +3,7 @@
  * `token,user,uid[,"group1,group2,..."]` lines.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { Authenticator, UserInfo } from '../api.ts';
+import type { AuthenticationResult, Authenticator, Credentials, UserInfo } from '../api.ts';
 
 export class TokenFileError extends Error {
   override name = 'TokenFileError';
@@ -133,6 +133,11 @@ export class TokenFileAuthenticator implements Authenticator {
       const d = digest(e.token);
       this.byDigest.set(d.toString('hex'), { digest: d, user: e.user });
     }
+  }
+
+  async authenticate(credentials: Credentials): Promise<AuthenticationResult> {
+    const user = credentials.token === undefined ? undefined : await this.authenticateToken(credentials.token);
+    return user === undefined ? { audiences: [] } : { user, audiences: [...(credentials.audiences ?? [])] };
   }
 
   async authenticateToken(token: string): Promise<UserInfo | undefined> {

@@ -8,7 +8,7 @@ import type { AuthorizationClient } from '../../../lib/gen/apiserver/v1/Authoriz
 import type { UserInfo as ProtoUserInfo, UserInfo__Output } from '../../../lib/gen/apiserver/v1/UserInfo.ts';
 import type { Decision__Output } from '../../../lib/gen/apiserver/v1/Decision.ts';
 import { badRequest } from '../../../lib/errors.ts';
-import type { Attributes, AuthorizationResult, Authenticator, Authorizer, Decision, UserInfo } from '../api.ts';
+import type { Attributes, AuthenticationResult, AuthorizationResult, Authenticator, Authorizer, Credentials, Decision, UserInfo } from '../api.ts';
 
 // Wire conversions of the auth service's messages: its own server uses them too, and other
 // services that carry a user (admission) reach them here, through the client module.
@@ -63,9 +63,14 @@ export class AuthClient implements Authenticator, Authorizer {
     this.authz = new proto.apiserver.v1.Authorization(address, credentials, channelOptions);
   }
 
-  async authenticateToken(token: string, signal?: AbortSignal): Promise<UserInfo | undefined> {
-    const res = await unary(this.authn, 'authenticate', { token }, { signal });
-    return res.authenticated ? userFromProto(res.user) : undefined;
+  async authenticate(credentials: Credentials, signal?: AbortSignal): Promise<AuthenticationResult> {
+    const res = await unary(
+      this.authn,
+      'authenticate',
+      { token: credentials.token ?? '', clientCertificates: [...(credentials.clientCertificates ?? [])], audiences: [...(credentials.audiences ?? [])] },
+      { signal },
+    );
+    return res.authenticated ? { user: userFromProto(res.user), audiences: res.audiences } : { audiences: res.audiences, ...(res.error === '' ? {} : { error: res.error }) };
   }
 
   async authorize(a: Attributes, signal?: AbortSignal): Promise<AuthorizationResult> {

@@ -9,6 +9,7 @@ import type { AuthenticateRequest__Output } from '../../../lib/gen/apiserver/v1/
 import type { AuthenticateResponse } from '../../../lib/gen/apiserver/v1/AuthenticateResponse.ts';
 import type { AuthorizeRequest__Output } from '../../../lib/gen/apiserver/v1/AuthorizeRequest.ts';
 import type { AuthorizeResponse } from '../../../lib/gen/apiserver/v1/AuthorizeResponse.ts';
+import { StatusError } from '../../../lib/errors.ts';
 import type { Authenticator, Authorizer } from '../api.ts';
 import { decisionToProto, userFromProto, userToProto } from './client.ts';
 
@@ -18,8 +19,17 @@ export const AUTH_MAX_REQUEST_BYTES = MAX_SMALL_REQUEST_BYTES + MESSAGE_FRAMING_
 export function authenticationHandlers(authenticator: Authenticator): ServiceHandlers<AuthenticationHandlers> {
   return {
     Authenticate: async (req: AuthenticateRequest__Output, ctx: CallContext): Promise<AuthenticateResponse> => {
-      const user = await authenticator.authenticateToken(req.token, ctx.signal);
-      return user === undefined ? { authenticated: false } : { authenticated: true, user: userToProto(user) };
+      const result = await authenticator.authenticate({ token: req.token, clientCertificates: req.clientCertificates, audiences: req.audiences }, ctx.signal);
+      return result.user === undefined
+        ? { authenticated: false, audiences: result.audiences, error: result.error ?? '' }
+        : { authenticated: true, user: userToProto(result.user), audiences: result.audiences };
+    },
+    // BASE SCAFFOLD (replaced by the service-account token work before this reaches main).
+    IssueServiceAccountToken: async () => {
+      throw new StatusError('InternalError', 'service-account tokens are not served yet');
+    },
+    ServiceAccountIssuerDiscovery: async () => {
+      throw new StatusError('InternalError', 'service-account tokens are not served yet');
     },
   };
 }
@@ -43,6 +53,10 @@ export function authorizationHandlers(authorizer: Authorizer): ServiceHandlers<A
         ctx.signal,
       );
       return { decision: decisionToProto(result.decision), reason: result.reason };
+    },
+    // BASE SCAFFOLD (replaced by the RBAC work before this reaches main).
+    RulesFor: async () => {
+      throw new StatusError('InternalError', 'rules are not served yet');
     },
   };
 }

@@ -312,7 +312,7 @@ export class Pipeline {
     const key = createHash('sha256').update(token).digest('base64');
     let user = this.users.get(key);
     if (user === undefined) {
-      user = (await this.o.authenticator.authenticateToken(token, signal)) ?? null;
+      user = (await this.o.authenticator.authenticate({ token }, signal)).user ?? null;
       this.users.set(key, user);
     }
     if (user === null) throw new StatusError('Unauthorized', 'Unauthorized');
