@@ -73,6 +73,15 @@ export interface IssuerDiscovery {
   jwks: string;
 }
 
+/**
+ * The ServiceAccounts that exist, kept current by a watch: a token whose account is gone (or was
+ * deleted and created again, so its uid differs) is refused.
+ */
+export interface ServiceAccountLookup {
+  /** The uid of ServiceAccount `namespace/name`, or undefined when there is none. */
+  uidOf(namespace: string, name: string): string | undefined;
+}
+
 /** The service-account token issuer. */
 export interface TokenIssuer {
   /** Signs a token; the caller has checked that the ServiceAccount (and bound object) exist with these uids. */
