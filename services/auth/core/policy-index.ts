@@ -16,6 +16,26 @@ import type { Watcher } from '../../watch/api.ts';
 import type { Attributes, AuthorizationResult, Authorizer, RuleResolver, RulesResult, ServiceAccountLookup, UserInfo } from '../api.ts';
 import { PrivilegedGroupAuthorizer } from './authorizer.ts';
 
+/**
+ * The auth process's flags for the index: where the watch service is (as the gateway's
+ * --watch-address: one or more replicas, comma-separated) and how long readiness waits for the
+ * first lists.
+ */
+export const POLICY_INDEX_FLAGS = [
+  {
+    flag: 'watch-address',
+    env: 'WATCH_ADDRESS',
+    default: '127.0.0.1:50064',
+    description: 'the watch service the RBAC objects and ServiceAccounts are followed through: one or more replicas, comma-separated',
+  },
+  {
+    flag: 'policy-sync-timeout',
+    env: 'AUTH_POLICY_SYNC_TIMEOUT',
+    default: '30',
+    description: 'seconds the auth service waits at start for its first lists of RBAC objects and ServiceAccounts before it serves anyway (and logs so)',
+  },
+] as const;
+
 export interface PolicyIndexOptions {
   watcher: Watcher;
   logger: Logger;
