@@ -81,7 +81,8 @@ const P256: webcrypto.EcKeyGenParams = { name: 'ECDSA', namedCurve: 'P-256' };
 const ECDSA_SHA256: webcrypto.EcdsaParams = { name: 'ECDSA', hash: 'SHA-256' };
 
 /**
- * Loads the CA from `dir/ca.crt` + `dir/ca.key`, creating it (and `dir`, mode 0700) when absent.
+ * Loads the CA from `dir/<name>.crt` + `dir/<name>.key` (`name` is `ca` unless given: the client
+ * CA is `client-ca`), creating it (and `dir`, mode 0700) when absent.
  *
  * Safe when several processes call it at once on the same dir: exactly one CA results and every
  * caller returns it. Creators race on an exclusive hard link of a fully written key; the loser
@@ -91,25 +92,26 @@ const ECDSA_SHA256: webcrypto.EcdsaParams = { name: 'ECDSA', hash: 'SHA-256' };
  * trusts it: a CA that is not a CA, has expired, or whose key does not match is an error for the
  * operator to resolve, not something to paper over.
  */
-export async function ensureCA(dir: string, commonName: string): Promise<KeyPair> {
+export async function ensureCA(dir: string, commonName: string, name = 'ca'): Promise<KeyPair> {
   if (commonName === '') throw new Error('ensureCA: commonName is empty');
+  if (!/^[A-Za-z0-9][A-Za-z0-9_-]*$/.test(name)) throw new Error(`ensureCA: invalid name ${JSON.stringify(name)}`);
   await mkdir(dir, { recursive: true, mode: 0o700 });
   for (let attempt = 0; attempt < 3; attempt++) {
-    const state = await loadPair(dir, 'ca');
+    const state = await loadPair(dir, name);
     if (state.kind === 'ok') {
-      checkCA(dir, state.pair);
+      checkCA(dir, name, state.pair);
       return state.pair;
     }
     if (state.kind === 'torn') {
       throw new Error(
-        `${dir}: ca.crt and ca.key are not a certificate and its key (${state.reason}); ` +
+        `${dir}: ${name}.crt and ${name}.key are not a certificate and its key (${state.reason}); ` +
           'restore them, or remove both to create a new CA (every issued certificate then becomes invalid)',
       );
     }
-    await publishNew(dir, 'ca', await createCA(commonName));
+    await publishNew(dir, name, await createCA(commonName));
     // Won or lost, the CA is whatever is on disk now: read it back so every caller returns the same.
   }
-  throw new Error(`${dir}: ca.crt and ca.key keep disappearing while being created`);
+  throw new Error(`${dir}: ${name}.crt and ${name}.key keep disappearing while being created`);
 }
 
 /**
@@ -234,6 +236,31 @@ export async function ensureServingCertificate(
   return issued!;
 }
 
+/** The subject of a certificate as Kubernetes reads a client certificate's: CN the user, O the groups. */
+export interface CertificateSubject {
+  commonName: string;
+  organizations: string[];
+}
+
+/**
+ * The subject CN (the last one, as Go's pkix.Name keeps) and every O value, in order, of a
+ * certificate (DER or PEM). Parsed from the ASN.1, never from a printed form, so a value holding
+ * `=`, `,` or a line break cannot pass for another attribute.
+ */
+export function certificateSubject(cert: Buffer | string): CertificateSubject {
+  const name = new x509.X509Certificate(cert).subjectName;
+  const commonNames = name.getField('CN');
+  return { commonName: commonNames[commonNames.length - 1] ?? '', organizations: name.getField('O') };
+}
+
+/**
+ * The extended key usages of a certificate (DER or PEM) as OIDs; undefined when it has no
+ * extendedKeyUsage extension (which Go's verifier takes as "any usage").
+ */
+export function extendedKeyUsages(cert: Buffer | string): string[] | undefined {
+  return new x509.X509Certificate(cert).getExtension(x509.ExtendedKeyUsageExtension)?.usages.map(String);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Certificates
 
@@ -260,11 +287,11 @@ async function createCA(commonName: string): Promise<KeyPair> {
 }
 
 /** Refuses a loaded CA that cannot work, with a message that says what to do. */
-function checkCA(dir: string, pair: KeyPair): void {
+function checkCA(dir: string, name: string, pair: KeyPair): void {
   const cert = new NodeCertificate(pair.certPem);
-  if (!cert.ca) throw new Error(`${dir}/ca.crt is not a CA certificate (basicConstraints CA:FALSE or absent)`);
+  if (!cert.ca) throw new Error(`${dir}/${name}.crt is not a CA certificate (basicConstraints CA:FALSE or absent)`);
   if (cert.validToDate.getTime() <= Date.now()) {
-    throw new Error(`${dir}/ca.crt expired on ${cert.validToDate.toISOString()}; a new CA must be created and distributed`);
+    throw new Error(`${dir}/${name}.crt expired on ${cert.validToDate.toISOString()}; a new CA must be created and distributed`);
   }
 }
 

@@ -10,7 +10,7 @@
  * made here (a CA under $DATA_DIR/pki/grpc); the GRPC_TLS_CA_FILE / _CERT_FILE / _KEY_FILE of the
  * environment, when set, are used instead.
  */
-import { relative, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { SERVICE_NAMES, startControlPlane, type ControlPlane } from '../lib/local/control-plane.ts';
 import { makeUpSettings } from '../lib/local/make-up-config.ts';
 
@@ -85,5 +85,8 @@ if (plane !== undefined) {
   print('Point kubectl at it:');
   print(`  export KUBECONFIG=${rel}`);
   print('  kubectl get nodes');
+  // Written by the auth service on its first start next to admin.kubeconfig.
+  const certConfig = join(dirname(p.kubeconfig), 'admin-cert.kubeconfig');
+  print(`or with a client certificate (user kubernetes-admin, group system:masters): ${relative(process.cwd(), certConfig) || certConfig}`);
   print('A process that dies is restarted; Ctrl-C stops everything.');
 }

@@ -7,6 +7,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { link, mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { issueCertificate, type KeyPair } from '../../../lib/pki.ts';
 import { SYSTEM_MASTERS } from '../api.ts';
 
 export interface BootstrapOptions {
@@ -35,9 +36,19 @@ export async function writeFileAtomic(path: string, data: string): Promise<void>
   await rename(tmp, path);
 }
 
-/** A kubeconfig in YAML; values are JSON strings, which YAML reads as double-quoted scalars. */
-export function renderKubeconfig(options: { server: string; caPem: string; token: string; user: string }): string {
+/**
+ * A kubeconfig in YAML; values are JSON strings, which YAML reads as double-quoted scalars. The
+ * user presents a bearer token or a client certificate (PEM certificate and key).
+ */
+export function renderKubeconfig(
+  options: { server: string; caPem: string; user: string } & ({ token: string } | { clientCertificate: { certPem: string; keyPem: string } }),
+): string {
   const q = JSON.stringify;
+  const b64 = (pem: string): string => q(Buffer.from(pem).toString('base64'));
+  const credential =
+    'token' in options
+      ? [`    token: ${q(options.token)}`]
+      : [`    client-certificate-data: ${b64(options.clientCertificate.certPem)}`, `    client-key-data: ${b64(options.clientCertificate.keyPem)}`];
   const cluster = 'kube-grpc-apiserver';
   return [
     'apiVersion: v1',
@@ -46,11 +57,11 @@ export function renderKubeconfig(options: { server: string; caPem: string; token
     `- name: ${cluster}`,
     '  cluster:',
     `    server: ${q(options.server)}`,
-    `    certificate-authority-data: ${q(Buffer.from(options.caPem).toString('base64'))}`,
+    `    certificate-authority-data: ${b64(options.caPem)}`,
     'users:',
     `- name: ${q(options.user)}`,
     '  user:',
-    `    token: ${q(options.token)}`,
+    ...credential,
     'contexts:',
     `- name: ${q(options.user)}`,
     '  context:',
@@ -89,4 +100,54 @@ export async function bootstrapAdmin(options: BootstrapOptions): Promise<Bootstr
     renderKubeconfig({ server: options.server, caPem: options.caPem, token, user: 'admin' }),
   );
   return { created: true, tokenFileText: line };
+}
+
+/**
+ * The subject of the admin client certificate: kubeadm's admin.conf before 1.29 (CN
+ * kubernetes-admin, O system:masters). system:masters is allowed everything before any RBAC
+ * object exists and whatever happens to the bindings, which is what a bootstrap credential is
+ * for; kubeadm's newer split (a group bound to cluster-admin, plus a separate super-admin) needs
+ * the bootstrap bindings in place first.
+ */
+export const ADMIN_CERTIFICATE_SUBJECT = { commonName: 'kubernetes-admin', organizations: [SYSTEM_MASTERS] };
+
+export interface AdminCertificateOptions {
+  /** Where admin-cert.kubeconfig goes. */
+  dataDir: string;
+  /** The gateway's URL as clients reach it. */
+  server: string;
+  /** PEM of the CA that signs the gateway's serving certificate. */
+  caPem: string;
+  /** The client CA, which signs the admin certificate. */
+  clientCa: KeyPair;
+}
+
+/**
+ * First start: writes `<dataDir>/admin-cert.kubeconfig`, a kubeconfig whose user is a client
+ * certificate (one year, as kubeadm's) signed by the client CA. An existing file is never
+ * rewritten; of several processes starting at once exactly one writes it. Returns whether this
+ * call wrote it.
+ */
+export async function bootstrapAdminCertificate(options: AdminCertificateOptions): Promise<boolean> {
+  const file = join(options.dataDir, 'admin-cert.kubeconfig');
+  try {
+    await readFile(file);
+    return false;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  const cert = await issueCertificate(options.clientCa, { ...ADMIN_CERTIFICATE_SUBJECT, usage: 'client', validDays: 365 });
+  const text = renderKubeconfig({ server: options.server, caPem: options.caPem, user: ADMIN_CERTIFICATE_SUBJECT.commonName, clientCertificate: cert });
+  await mkdir(options.dataDir, { recursive: true });
+  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  await writeFile(tmp, text, { mode: 0o600 });
+  try {
+    await link(tmp, file);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw err;
+  } finally {
+    await unlink(tmp);
+  }
 }

@@ -4,7 +4,11 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseCsvRecord, parseTokenFile, TokenFileAuthenticator, TokenFileError } from './token-file.ts';
+import { mkdtemp, rename, rm, unlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createLogger } from '../../../lib/log.ts';
+import { parseCsvRecord, parseTokenFile, ReloadingTokenFile, TokenFileAuthenticator, TokenFileError, type TokenFileReloadOutcome } from './token-file.ts';
 
 function fileError(text: string): string {
   try {
@@ -151,5 +155,87 @@ describe('TokenFileAuthenticator', () => {
 
   test('no entries: nobody', async () => {
     assert.equal(await new TokenFileAuthenticator([]).authenticateToken('anything'), undefined);
+  });
+});
+
+describe('ReloadingTokenFile', () => {
+  const SECRET = 'n3w-s3cret-t0ken-value';
+
+  /** A reloading token file in a fresh directory, and a way to await its next reload. */
+  async function setUp(initial: string) {
+    const dir = await mkdtemp(join(tmpdir(), 'token-file-'));
+    const file = join(dir, 'tokens.csv');
+    await writeFile(file, initial);
+    const lines: string[] = [];
+    const logger = createLogger({ service: 'test', level: 'debug', write: (l) => lines.push(l) });
+    let waiters: ((o: TokenFileReloadOutcome) => void)[] = [];
+    const tokens = await ReloadingTokenFile.open({
+      file,
+      logger,
+      settleMs: 20,
+      pollMs: 200,
+      onReload: (o) => {
+        const w = waiters;
+        waiters = [];
+        for (const f of w) f(o);
+      },
+    });
+    const nextReload = () => new Promise<TokenFileReloadOutcome>((resolve) => waiters.push(resolve));
+    return { dir, file, tokens, lines, nextReload };
+  }
+
+  test('an edited file takes effect without a restart', async () => {
+    const { dir, file, tokens, nextReload } = await setUp('token-a,alice,1\n');
+    try {
+      assert.equal((await tokens.authenticateToken('token-a'))?.username, 'alice');
+      const reloaded = nextReload();
+      await writeFile(file, 'token-a,alice,1\ntoken-b,bob,2,"dev"\n');
+      assert.deepEqual(await reloaded, { ok: true, users: 2 });
+      assert.deepEqual(await tokens.authenticateToken('token-b'), { username: 'bob', uid: '2', groups: ['dev'] });
+    } finally {
+      tokens.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('a file replaced by rename takes effect; removed tokens stop working', async () => {
+    const { dir, file, tokens, nextReload } = await setUp('token-a,alice,1\n');
+    try {
+      const reloaded = nextReload();
+      await writeFile(`${file}.new`, 'token-c,carol,3\n');
+      await rename(`${file}.new`, file);
+      assert.deepEqual(await reloaded, { ok: true, users: 1 });
+      assert.equal(await tokens.authenticateToken('token-a'), undefined);
+      assert.equal((await tokens.authenticateToken('token-c'))?.username, 'carol');
+    } finally {
+      tokens.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('a bad new file keeps the last good tokens and logs the line, never the text', async () => {
+    const { dir, file, tokens, lines, nextReload } = await setUp('token-a,alice,1\n');
+    try {
+      const refused = nextReload();
+      await writeFile(file, `token-a,alice,1\n${SECRET},only-two-columns\n`);
+      const outcome = await refused;
+      assert.equal(outcome.ok, false);
+      assert.equal(outcome.error, 'token file line 2: must have at least 3 columns (token, user name, user uid), found 2');
+      assert.equal((await tokens.authenticateToken('token-a'))?.username, 'alice');
+      assert.equal(await tokens.authenticateToken(SECRET), undefined);
+      const removed = nextReload();
+      await unlink(file);
+      assert.equal((await removed).ok, false);
+      assert.equal((await tokens.authenticateToken('token-a'))?.username, 'alice');
+      assert.ok(lines.some((l) => l.includes('token file line 2')), lines.join('\n'));
+      assert.ok(!lines.some((l) => l.includes(SECRET) || l.includes('token-a,')), lines.join('\n'));
+      // A good file afterwards is taken.
+      const good = nextReload();
+      await writeFile(file, 'token-d,dave,4\n');
+      assert.deepEqual(await good, { ok: true, users: 1 });
+    } finally {
+      tokens.close();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -3,6 +3,10 @@
  * `token,user,uid[,"group1,group2,..."]` lines.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { watch, type FSWatcher } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import type { Logger } from '../../../lib/log.ts';
 import type { AuthenticationResult, Authenticator, Credentials, UserInfo } from '../api.ts';
 
 export class TokenFileError extends Error {
@@ -135,6 +139,11 @@ export class TokenFileAuthenticator implements Authenticator {
     }
   }
 
+  /** The number of distinct tokens. */
+  get size(): number {
+    return this.byDigest.size;
+  }
+
   async authenticate(credentials: Credentials): Promise<AuthenticationResult> {
     const user = credentials.token === undefined ? undefined : await this.authenticateToken(credentials.token);
     return user === undefined ? { audiences: [] } : { user, audiences: [...(credentials.audiences ?? [])] };
@@ -146,5 +155,151 @@ export class TokenFileAuthenticator implements Authenticator {
     const entry = this.byDigest.get(d.toString('hex'));
     if (entry === undefined || !timingSafeEqual(entry.digest, d)) return undefined;
     return { ...entry.user, groups: [...entry.user.groups] };
+  }
+}
+
+export interface TokenFileReloadOutcome {
+  /** True when the file was read and its tokens are now in force. */
+  ok: boolean;
+  /** The number of tokens in force after the attempt. */
+  users: number;
+  /** Why the new text was refused; never contains a token. */
+  error?: string;
+}
+
+export interface ReloadingTokenFileOptions {
+  file: string;
+  logger: Logger;
+  /** How long to let a burst of file events settle before reading; 100 ms by default. */
+  settleMs?: number;
+  /**
+   * How often to compare the file's identity (inode, size, mtime) as well, for file systems
+   * whose change events do not arrive (network and some container mounts); 10 s by default.
+   */
+  pollMs?: number;
+  /** Called after every reload attempt (tests await it). */
+  onReload?: (outcome: TokenFileReloadOutcome) => void;
+}
+
+/**
+ * A token file kept current without a restart, as kube-apiserver's dynamic token file: the
+ * directory holding the file is watched (which sees edits in place, replacement by rename, and
+ * a Kubernetes volume's symlink swap) and polled as a fallback. A new text that fails to parse,
+ * or a file that disappears, leaves the tokens last loaded in force and is logged with the
+ * reason (a line number, never the text).
+ */
+export class ReloadingTokenFile implements Authenticator {
+  private current: TokenFileAuthenticator;
+  private lastDigest: string;
+  private lastIdentity = '';
+  private watcher: FSWatcher | undefined;
+  private poll: NodeJS.Timeout | undefined;
+  private settle: NodeJS.Timeout | undefined;
+  private reloading: Promise<void> = Promise.resolve();
+  private stopped = false;
+  private readonly options: ReloadingTokenFileOptions;
+
+  private constructor(options: ReloadingTokenFileOptions, text: string) {
+    this.options = options;
+    this.current = new TokenFileAuthenticator(parseTokenFile(text));
+    this.lastDigest = createHash('sha256').update(text).digest('hex');
+  }
+
+  /** Reads and parses the file (a bad file at start is an error: there is no last good one), then watches it. */
+  static async open(options: ReloadingTokenFileOptions): Promise<ReloadingTokenFile> {
+    const text = await readFile(options.file, 'utf8');
+    const self = new ReloadingTokenFile(options, text);
+    self.lastIdentity = await identity(options.file);
+    self.start();
+    return self;
+  }
+
+  /** The number of tokens in force. */
+  get size(): number {
+    return this.current.size;
+  }
+
+  authenticate(credentials: Credentials): Promise<AuthenticationResult> {
+    return this.current.authenticate(credentials);
+  }
+
+  authenticateToken(token: string): Promise<UserInfo | undefined> {
+    return this.current.authenticateToken(token);
+  }
+
+  /** Stops watching. */
+  close(): void {
+    this.stopped = true;
+    this.watcher?.close();
+    clearInterval(this.poll);
+    clearTimeout(this.settle);
+  }
+
+  private start(): void {
+    const { file } = this.options;
+    try {
+      this.watcher = watch(dirname(file), { persistent: false }, () => this.schedule());
+      this.watcher.on('error', (err) => this.options.logger.warn('token file: watching its directory failed; polling only', { file, error: err.message }));
+    } catch (err) {
+      this.options.logger.warn('token file: cannot watch its directory; polling only', { file, error: (err as Error).message });
+    }
+    this.poll = setInterval(() => {
+      void identity(file).then((id) => {
+        if (id !== this.lastIdentity) this.schedule();
+      });
+    }, this.options.pollMs ?? 10_000);
+    this.poll.unref();
+  }
+
+  private schedule(): void {
+    if (this.stopped) return;
+    clearTimeout(this.settle);
+    this.settle = setTimeout(() => {
+      this.reloading = this.reloading.then(() => this.reload());
+    }, this.options.settleMs ?? 100);
+    this.settle.unref();
+  }
+
+  private async reload(): Promise<void> {
+    if (this.stopped) return;
+    const { file, logger } = this.options;
+    this.lastIdentity = await identity(file);
+    let text: string;
+    try {
+      text = await readFile(file, 'utf8');
+    } catch (err) {
+      const error = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'the file does not exist' : (err as Error).message;
+      logger.warn('token file: cannot read it; the tokens last loaded stay in force', { file, error });
+      this.options.onReload?.({ ok: false, users: this.size, error });
+      return;
+    }
+    const d = createHash('sha256').update(text).digest('hex');
+    // Events for other files of the directory, or a touch: nothing to do.
+    if (d === this.lastDigest) return;
+    let entries: TokenEntry[];
+    try {
+      entries = parseTokenFile(text);
+    } catch (err) {
+      // TokenFileError messages name a line, never its text.
+      const error = err instanceof TokenFileError ? err.message : 'unreadable token file';
+      logger.warn('token file: the new file is invalid; the tokens last loaded stay in force', { file, error });
+      this.lastDigest = d;
+      this.options.onReload?.({ ok: false, users: this.size, error });
+      return;
+    }
+    this.current = new TokenFileAuthenticator(entries);
+    this.lastDigest = d;
+    logger.info('token file reloaded', { file, users: entries.length });
+    this.options.onReload?.({ ok: true, users: entries.length });
+  }
+}
+
+/** What changes when a file is edited or replaced; '' when it cannot be read. */
+async function identity(file: string): Promise<string> {
+  try {
+    const s = await stat(file);
+    return `${s.dev}:${s.ino}:${s.size}:${s.mtimeMs}`;
+  } catch {
+    return '';
   }
 }

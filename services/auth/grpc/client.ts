@@ -1,5 +1,6 @@
 /**
- * The auth service over gRPC, as an Authenticator and an Authorizer for the gateway.
+ * The auth service over gRPC, as the gateway's Authenticator, Authorizer, TokenIssuer and
+ * RuleResolver.
  */
 import { clientSettings, unary, type ClientOptions } from '../../../lib/grpc/client.ts';
 import { loadApiProto } from '../../../lib/proto.ts';
@@ -7,8 +8,25 @@ import type { AuthenticationClient } from '../../../lib/gen/apiserver/v1/Authent
 import type { AuthorizationClient } from '../../../lib/gen/apiserver/v1/Authorization.ts';
 import type { UserInfo as ProtoUserInfo, UserInfo__Output } from '../../../lib/gen/apiserver/v1/UserInfo.ts';
 import type { Decision__Output } from '../../../lib/gen/apiserver/v1/Decision.ts';
+import type { PolicyRule as ProtoPolicyRule, PolicyRule__Output } from '../../../lib/gen/apiserver/v1/PolicyRule.ts';
 import { badRequest } from '../../../lib/errors.ts';
-import type { Attributes, AuthenticationResult, AuthorizationResult, Authenticator, Authorizer, Credentials, Decision, UserInfo } from '../api.ts';
+import type {
+  Attributes,
+  AuthenticationResult,
+  AuthorizationResult,
+  Authenticator,
+  Authorizer,
+  Credentials,
+  Decision,
+  IssuedToken,
+  IssuerDiscovery,
+  PolicyRule,
+  RuleResolver,
+  RulesResult,
+  ServiceAccountTokenRequest,
+  TokenIssuer,
+  UserInfo,
+} from '../api.ts';
 
 // Wire conversions of the auth service's messages: its own server uses them too, and other
 // services that carry a user (admission) reach them here, through the client module.
@@ -49,9 +67,16 @@ export function decisionFromProto(d: Decision__Output): Decision {
   }
 }
 
+/** A rule as apiserver.v1.PolicyRule. */
+export function ruleToProto(rule: PolicyRule): ProtoPolicyRule {
+  return { verbs: rule.verbs, apiGroups: rule.apiGroups, resources: rule.resources, resourceNames: rule.resourceNames, nonResourceUrls: rule.nonResourceURLs };
+}
 
+export function ruleFromProto(rule: PolicyRule__Output): PolicyRule {
+  return { verbs: rule.verbs, apiGroups: rule.apiGroups, resources: rule.resources, resourceNames: rule.resourceNames, nonResourceURLs: rule.nonResourceUrls };
+}
 
-export class AuthClient implements Authenticator, Authorizer {
+export class AuthClient implements Authenticator, Authorizer, TokenIssuer, RuleResolver {
   private readonly authn: AuthenticationClient;
   private readonly authz: AuthorizationClient;
 
@@ -92,6 +117,34 @@ export class AuthClient implements Authenticator, Authorizer {
       { signal },
     );
     return { decision: decisionFromProto(res.decision), reason: res.reason };
+  }
+
+  async issueServiceAccountToken(request: ServiceAccountTokenRequest, signal?: AbortSignal): Promise<IssuedToken> {
+    const b = request.boundObject;
+    const res = await unary(
+      this.authn,
+      'issueServiceAccountToken',
+      {
+        namespace: request.namespace,
+        name: request.name,
+        uid: request.uid,
+        audiences: request.audiences,
+        expirationSeconds: request.expirationSeconds,
+        ...(b === undefined ? {} : { boundObject: { kind: b.kind, apiVersion: b.apiVersion, name: b.name, uid: b.uid } }),
+      },
+      { signal },
+    );
+    return { token: res.token, expirationTimestamp: new Date(Number(res.expirationTimestamp) * 1000) };
+  }
+
+  async issuerDiscovery(signal?: AbortSignal): Promise<IssuerDiscovery> {
+    const res = await unary(this.authn, 'serviceAccountIssuerDiscovery', {}, { signal });
+    return { openidConfiguration: res.openidConfiguration, jwks: res.jwks };
+  }
+
+  async rulesFor(user: UserInfo, namespace: string, signal?: AbortSignal): Promise<RulesResult> {
+    const res = await unary(this.authz, 'rulesFor', { user: userToProto(user), namespace }, { signal });
+    return { rules: res.rules.map(ruleFromProto), errors: res.errors };
   }
 
   close(): void {

@@ -9,14 +9,20 @@ import type { AuthenticateRequest__Output } from '../../../lib/gen/apiserver/v1/
 import type { AuthenticateResponse } from '../../../lib/gen/apiserver/v1/AuthenticateResponse.ts';
 import type { AuthorizeRequest__Output } from '../../../lib/gen/apiserver/v1/AuthorizeRequest.ts';
 import type { AuthorizeResponse } from '../../../lib/gen/apiserver/v1/AuthorizeResponse.ts';
-import { StatusError } from '../../../lib/errors.ts';
-import type { Authenticator, Authorizer } from '../api.ts';
-import { decisionToProto, userFromProto, userToProto } from './client.ts';
+import type { IssueServiceAccountTokenRequest__Output } from '../../../lib/gen/apiserver/v1/IssueServiceAccountTokenRequest.ts';
+import type { IssueServiceAccountTokenResponse } from '../../../lib/gen/apiserver/v1/IssueServiceAccountTokenResponse.ts';
+import type { ServiceAccountIssuerDiscoveryResponse } from '../../../lib/gen/apiserver/v1/ServiceAccountIssuerDiscoveryResponse.ts';
+import type { RulesForRequest__Output } from '../../../lib/gen/apiserver/v1/RulesForRequest.ts';
+import type { RulesForResponse } from '../../../lib/gen/apiserver/v1/RulesForResponse.ts';
+import { badRequest, StatusError } from '../../../lib/errors.ts';
+import type { Authenticator, Authorizer, RuleResolver, TokenIssuer } from '../api.ts';
+import { decisionToProto, ruleToProto, userFromProto, userToProto } from './client.ts';
 
 /** The largest request the auth server takes: a token, or the attributes of one request. */
 export const AUTH_MAX_REQUEST_BYTES = MAX_SMALL_REQUEST_BYTES + MESSAGE_FRAMING_BYTES;
 
-export function authenticationHandlers(authenticator: Authenticator): ServiceHandlers<AuthenticationHandlers> {
+/** The Authentication service over an authenticator and the service-account token issuer. */
+export function authenticationHandlers(authenticator: Authenticator, issuer: TokenIssuer): ServiceHandlers<AuthenticationHandlers> {
   return {
     Authenticate: async (req: AuthenticateRequest__Output, ctx: CallContext): Promise<AuthenticateResponse> => {
       const result = await authenticator.authenticate({ token: req.token, clientCertificates: req.clientCertificates, audiences: req.audiences }, ctx.signal);
@@ -24,17 +30,35 @@ export function authenticationHandlers(authenticator: Authenticator): ServiceHan
         ? { authenticated: false, audiences: result.audiences, error: result.error ?? '' }
         : { authenticated: true, user: userToProto(result.user), audiences: result.audiences };
     },
-    // BASE SCAFFOLD (replaced by the service-account token work before this reaches main).
-    IssueServiceAccountToken: async () => {
-      throw new StatusError('InternalError', 'service-account tokens are not served yet');
+    IssueServiceAccountToken: async (req: IssueServiceAccountTokenRequest__Output, ctx: CallContext): Promise<IssueServiceAccountTokenResponse> => {
+      const expirationSeconds = Number(req.expirationSeconds);
+      if (!Number.isSafeInteger(expirationSeconds) || expirationSeconds < 0) throw badRequest('expirationSeconds must be a non-negative number of seconds');
+      const bound = req.boundObject;
+      const issued = await issuer.issueServiceAccountToken(
+        {
+          namespace: req.namespace,
+          name: req.name,
+          uid: req.uid,
+          audiences: req.audiences,
+          expirationSeconds,
+          ...(bound === null || bound.kind === '' ? {} : { boundObject: { kind: bound.kind, apiVersion: bound.apiVersion, name: bound.name, uid: bound.uid } }),
+        },
+        ctx.signal,
+      );
+      return { token: issued.token, expirationTimestamp: Math.floor(issued.expirationTimestamp.getTime() / 1000) };
     },
-    ServiceAccountIssuerDiscovery: async () => {
-      throw new StatusError('InternalError', 'service-account tokens are not served yet');
+    ServiceAccountIssuerDiscovery: async (_req: unknown, ctx: CallContext): Promise<ServiceAccountIssuerDiscoveryResponse> => {
+      const d = await issuer.issuerDiscovery(ctx.signal);
+      return { openidConfiguration: d.openidConfiguration, jwks: d.jwks };
     },
   };
 }
 
-export function authorizationHandlers(authorizer: Authorizer): ServiceHandlers<AuthorizationHandlers> {
+/**
+ * The Authorization service. RulesFor needs a rule resolver (RBAC's); without one it answers
+ * ServiceUnavailable, saying so, rather than an empty and therefore wrong list.
+ */
+export function authorizationHandlers(authorizer: Authorizer, resolver?: RuleResolver): ServiceHandlers<AuthorizationHandlers> {
   return {
     Authorize: async (req: AuthorizeRequest__Output, ctx: CallContext): Promise<AuthorizeResponse> => {
       const result = await authorizer.authorize(
@@ -54,9 +78,10 @@ export function authorizationHandlers(authorizer: Authorizer): ServiceHandlers<A
       );
       return { decision: decisionToProto(result.decision), reason: result.reason };
     },
-    // BASE SCAFFOLD (replaced by the RBAC work before this reaches main).
-    RulesFor: async () => {
-      throw new StatusError('InternalError', 'rules are not served yet');
+    RulesFor: async (req: RulesForRequest__Output, ctx: CallContext): Promise<RulesForResponse> => {
+      if (resolver === undefined) throw new StatusError('ServiceUnavailable', 'this auth service resolves no rules: it has no RBAC rule resolver');
+      const result = await resolver.rulesFor(userFromProto(req.user), req.namespace, ctx.signal);
+      return { rules: result.rules.map(ruleToProto), errors: result.errors };
     },
   };
 }
