@@ -263,7 +263,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     for (let i = 1; i < (options.gatewayReplicas ?? 1); i++) extraGatewayAddresses.push({ grpc: await loopback(), https: await loopback() });
     const flagsOf: Record<ServiceName, string[]> = {
       storage: [`--listen=${addresses.storage}`, `--etcd-endpoints=${etcdEndpoints}`, `--redis-url=${redisUrl}`],
-      auth: [`--listen=${addresses.auth}`, `--data-dir=${dataDir}`, `--kubeconfig-server=https://${addresses.https}`],
+      auth: [`--listen=${addresses.auth}`, `--data-dir=${dataDir}`, `--kubeconfig-server=https://${addresses.https}`, `--watch-address=${watchAddresses}`],
       admission: [`--listen=${addresses.admission}`, `--storage-address=${addresses.storage}`, `--watch-address=${watchAddresses}`],
       watch: [`--listen=${addresses.watch}`, `--storage-address=${addresses.storage}`, `--redis-url=${redisUrl}`],
       gateway: [

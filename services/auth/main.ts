@@ -6,17 +6,17 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { ConfigError } from '../../lib/config.ts';
+import { ConfigError, positiveInt } from '../../lib/config.ts';
 import { ensureCA } from '../../lib/pki.ts';
 import { loadApiProto } from '../../lib/proto.ts';
 import { runService } from '../../lib/service-main.ts';
-import type { ServiceAccountLookup } from './api.ts';
-import { PrivilegedGroupAuthorizer } from './core/authorizer.ts';
+import { WatchClient } from '../watch/grpc/client.ts';
 import { bootstrapAdmin, bootstrapAdminCertificate } from './core/bootstrap.ts';
 import { audienceAgnostic, AuthenticatorChain } from './core/chain.ts';
 import { loadSigningKey, loadVerificationKeys, ServiceAccountTokens, type VerificationKey } from './core/service-account-token.ts';
 import { ReloadingTokenFile } from './core/token-file.ts';
 import { parseCertificateBundle, X509Authenticator } from './core/x509.ts';
+import { POLICY_INDEX_FLAGS, startPolicyIndex } from './core/policy-index.ts';
 import { AUTH_MAX_REQUEST_BYTES, authenticationHandlers, authorizationHandlers } from './grpc/server.ts';
 
 const FLAGS = [
@@ -77,6 +77,7 @@ const FLAGS = [
     default: '0',
     description: 'the longest lifetime of an issued token (Go duration: 48h, 90m, 3600s); 0 for no maximum',
   },
+  ...POLICY_INDEX_FLAGS,
 ] as const;
 
 /** A Go duration of whole seconds made of h, m and s parts ("1h30m"), or "0". */
@@ -94,7 +95,7 @@ function list(text: string): string[] {
     .filter((s) => s !== '');
 }
 
-await runService('auth', FLAGS, { maxReceiveMessageBytes: AUTH_MAX_REQUEST_BYTES }, async ({ config, logger, server, onStop }) => {
+await runService('auth', FLAGS, { maxReceiveMessageBytes: AUTH_MAX_REQUEST_BYTES }, async ({ config, logger, telemetry, tls, server, onStop }) => {
   const dataDir = resolve(config['data-dir']);
   const pki = join(dataDir, 'pki');
   const tokenFile = config['token-auth-file'] === '' ? join(dataDir, 'tokens.csv') : resolve(config['token-auth-file']);
@@ -129,9 +130,20 @@ await runService('auth', FLAGS, { maxReceiveMessageBytes: AUTH_MAX_REQUEST_BYTES
   const signingKey = await loadSigningKey(signingKeyFile, config['service-account-signing-key-file'] === '');
   const verificationKeys: VerificationKey[] = [];
   for (const file of list(config['service-account-key-file'])) verificationKeys.push(...(await loadVerificationKeys(resolve(file))));
-  // Until the RBAC policy index (services/auth/core/policy-index.ts) is wired here, no
-  // ServiceAccount is known, so every service-account token is refused.
-  const serviceAccounts: ServiceAccountLookup = { uidOf: () => undefined };
+  // Roles, bindings and ServiceAccounts, followed through the watch service: the authorizer,
+  // the rule resolver and the accounts service-account tokens are checked against. Served once
+  // listed, as kube's RBAC authorizer waits for its informers (bounded: a late watch service
+  // must not keep auth down; until the list is in, non-masters are refused).
+  const watcher = new WatchClient(config['watch-address'], { telemetry, tls });
+  const policy = startPolicyIndex({ watcher, logger });
+  onStop(async () => {
+    await policy.stop();
+    watcher.close();
+  });
+  if (!(await policy.readyWithin(positiveInt('--policy-sync-timeout', config['policy-sync-timeout']) * 1000))) {
+    logger.warn('roles, bindings and service accounts not listed yet; serving, and RBAC allows only system:masters until they are');
+  }
+  const serviceAccounts = policy.serviceAccounts;
   const serviceAccountTokens = new ServiceAccountTokens({
     signingKey,
     verificationKeys,
@@ -146,8 +158,7 @@ await runService('auth', FLAGS, { maxReceiveMessageBytes: AUTH_MAX_REQUEST_BYTES
   const authenticator = new AuthenticatorChain({ x509, tokens: [audienceAgnostic(tokens, apiAudiences), serviceAccountTokens], apiAudiences });
   const proto = loadApiProto();
   server.addService('apiserver.v1.Authentication', proto.apiserver.v1.Authentication.service, authenticationHandlers(authenticator, serviceAccountTokens));
-  // The RBAC policy index, once wired, is the authorizer and the rule resolver here.
-  server.addService('apiserver.v1.Authorization', proto.apiserver.v1.Authorization.service, authorizationHandlers(new PrivilegedGroupAuthorizer()));
+  server.addService('apiserver.v1.Authorization', proto.apiserver.v1.Authorization.service, authorizationHandlers(policy.authorizer, policy.authorizer));
   const port = await server.listen(config.listen);
   logger.info('serving', { port });
 });
