@@ -127,16 +127,21 @@ let mallory: KeyPair;
 let authenticator: RecordingAuthenticator;
 let authorizer: RecordingAuthorizer;
 let issuer: RecordingIssuer;
+let startAnother: (clientCaFile: string) => Promise<{ frontDoor: FrontDoor; grpcServer: GrpcServer }>;
 
 /** One HTTPS request on its own connection (so each presents its own certificate). */
-function call(method: string, path: string, options: { token?: string; cert?: KeyPair; headers?: Record<string, string | string[]>; body?: unknown } = {}): Promise<Answer> {
+function call(
+  method: string,
+  path: string,
+  options: { token?: string; cert?: KeyPair; headers?: Record<string, string | string[]>; body?: unknown; port?: number } = {},
+): Promise<Answer> {
   const headers: Record<string, string | string[]> = { accept: 'application/json', ...options.headers };
   if (options.token !== undefined) headers.authorization = `Bearer ${options.token}`;
   const data = options.body === undefined ? undefined : Buffer.from(JSON.stringify(options.body));
   if (data !== undefined) headers['content-type'] = 'application/json';
   return new Promise((resolve, reject) => {
     const req = request(
-      { host: '127.0.0.1', port, method, path, headers, agent: false, rejectUnauthorized: false, cert: options.cert?.certPem, key: options.cert?.keyPem, timeout: 20_000 },
+      { host: '127.0.0.1', port: options.port ?? port, method, path, headers, agent: false, rejectUnauthorized: false, cert: options.cert?.certPem, key: options.cert?.keyPem, timeout: 20_000 },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
@@ -199,6 +204,23 @@ before(async () => {
   const admission = buildAdmissionChain({ registry, storage, schemas });
   const watcher = new WatchService({ caches: new Map(), storage, registry, logger });
   const pipeline = new Pipeline({ authenticator, authorizer, tokenIssuer: issuer, admission, storage, watcher, schemas, authCacheTtlMs: 0 });
+  startAnother = async (file: string) => {
+    const server = new GrpcServer({ name: 'gateway', telemetry, logger, maxReceiveMessageBytes: RESOURCES_MAX_REQUEST_BYTES });
+    const door = await startFrontDoor({
+      pipeline,
+      registry,
+      telemetry,
+      logger,
+      dataDir: dir,
+      httpsListen: '127.0.0.1:0',
+      tlsSans: ['127.0.0.1'],
+      shutdownGraceMs: 1_000,
+      grpcServer: server,
+      allocationRepairIntervalMs: 0,
+      clientCaFile: file,
+    });
+    return { frontDoor: door, grpcServer: server };
+  };
   grpcServer = new GrpcServer({ name: 'gateway', telemetry, logger, maxReceiveMessageBytes: RESOURCES_MAX_REQUEST_BYTES });
   frontDoor = await startFrontDoor({
     pipeline,
@@ -262,6 +284,32 @@ describe('credentials at the HTTPS front door', () => {
     const livezAsked = authorizer.asked.length;
     assert.equal((await call('GET', '/livez')).status, 200, 'health checks answer without authentication, for probes');
     assert.equal(authorizer.asked.length, livezAsked);
+  });
+});
+
+describe('a client CA file that appears after start', () => {
+  test('no certificate is asked for until it exists, then one is', async () => {
+    const file = join(dir, 'late-client-ca.crt');
+    const late = await startAnother(file);
+    try {
+      const address = late.frontDoor.https.address();
+      assert.ok(address !== null && typeof address === 'object');
+      const before = authenticator.seen.length;
+      assert.equal((await call('GET', '/api/v1/namespaces/default/configmaps', { cert: alice, port: address.port })).status, 401, 'no certificate was asked for');
+      assert.equal(authenticator.seen.length, before, 'nothing presented, nothing asked');
+      await writeFile(file, clientCa.certPem);
+      // Looked for again every few seconds: bounded by twice that and a margin.
+      const deadline = Date.now() + 15_000;
+      let status = 0;
+      while (status !== 200 && Date.now() < deadline) {
+        status = (await call('GET', '/api/v1/namespaces/default/configmaps', { cert: alice, port: address.port })).status;
+        if (status !== 200) await new Promise((r) => setTimeout(r, 250));
+      }
+      assert.equal(status, 200, 'the certificate was never asked for');
+    } finally {
+      await late.frontDoor.stop();
+      await late.grpcServer.shutdown(1_000);
+    }
   });
 });
 
