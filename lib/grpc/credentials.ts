@@ -61,3 +61,8 @@ export function channelCredentials(tls: TlsFiles | undefined): grpc.ChannelCrede
   if (tls === undefined) return grpc.credentials.createInsecure();
   return grpc.credentials.createSsl(readFileSync(tls.caFile), readFileSync(tls.keyFile), readFileSync(tls.certFile));
 }
+
+/** The DER of the certificate a server call's TLS client presented, if any (grpc-js gives the leaf only). */
+export function peerCertificateOf(call: { getAuthContext?: () => { sslPeerCertificate?: { raw?: Buffer } } | null }): Buffer | undefined {
+  return call.getAuthContext?.()?.sslPeerCertificate?.raw;
+}

@@ -10,6 +10,7 @@ import { badRequest, StatusError } from '../errors.ts';
 import { encodeStatusDetails, toGrpcStatus } from '../grpc-status.ts';
 import type { CallRequest__Output } from '../gen/apiserver/v1/CallRequest.ts';
 import type { CallResponse } from '../gen/apiserver/v1/CallResponse.ts';
+import { peerCertificateOf } from './credentials.ts';
 import type { CallContext, UnaryHandler } from './serve.ts';
 import type { TraceCarrier } from './trace-context.ts';
 
@@ -133,7 +134,7 @@ export function serveExchange(
       new Promise<void>((resolve) => setImmediate(resolve))
         .then(() => {
           if (controller.signal.aborted) throw controller.signal.reason;
-          return run(method, request, carrier, { metadata: call.metadata, signal: controller.signal });
+          return run(method, request, carrier, { metadata: call.metadata, signal: controller.signal, peerCertificate: peerCertificateOf(call) });
         })
         .then(
           (response) => reply({ id, response }),

@@ -14,7 +14,7 @@ import type { CallRequest__Output } from '../gen/apiserver/v1/CallRequest.ts';
 import type { CallResponse } from '../gen/apiserver/v1/CallResponse.ts';
 import type { Logger } from '../log.ts';
 import type { Telemetry } from '../tracing.ts';
-import { serverCredentials, type TlsFiles } from './credentials.ts';
+import { peerCertificateOf, serverCredentials, type TlsFiles } from './credentials.ts';
 import { EXCHANGE_METHOD, serveExchange, type ExchangeMethod } from './exchange.ts';
 import { CHANNEL_OPTIONS } from './limits.ts';
 import { contextFromCarrier, metadataGetter, startRpcSpan } from './trace-context.ts';
@@ -29,6 +29,11 @@ export interface CallContext {
    * absent where there is none to send (streams, calls multiplexed over Exchange).
    */
   readonly trailers?: grpc.Metadata;
+  /**
+   * The client's TLS certificate, DER, when the call came over TLS with one (grpc-js exposes
+   * the leaf only, not the chain the client sent).
+   */
+  readonly peerCertificate?: Buffer;
 }
 
 export type UnaryHandler<Req, Res> = (request: Req, ctx: CallContext) => Promise<Res>;
@@ -325,7 +330,7 @@ export class GrpcServer {
       if (!finished) controller.abort(new StatusError('Timeout', 'the client cancelled the call'));
     });
     return {
-      ctx: { metadata: call.metadata, signal: controller.signal },
+      ctx: { metadata: call.metadata, signal: controller.signal, peerCertificate: peerCertificateOf(call) },
       otelContext,
       done: () => {
         finished = true;

@@ -156,6 +156,30 @@ export interface SubresourceCall {
   readonly store: SubresourceStore;
   /** The time written into what the handler changes (conditions' transition times). */
   now(): Date;
+  /**
+   * The service-account token issuer, for the handlers that issue tokens (serviceaccounts/token);
+   * absent where the pipeline has none.
+   */
+  readonly tokens?: SubresourceTokenIssuer;
+}
+
+/** A token TokenRequest asks for (the auth service's ServiceAccountTokenRequest, by shape). */
+export interface SubresourceTokenRequest {
+  namespace: string;
+  /** The ServiceAccount's name and uid, as read. */
+  name: string;
+  uid: string;
+  /** Empty: the API server's own audiences. */
+  audiences: string[];
+  expirationSeconds: number;
+  /** The Pod, Secret or Node the token is bound to, as read. */
+  boundObject?: { kind: string; apiVersion: string; name: string; uid: string };
+}
+
+/** What a POST subresource handler may ask of the token issuer. */
+export interface SubresourceTokenIssuer {
+  /** Signs a token for a ServiceAccount (and bound object) the handler has checked exist. */
+  issue(request: SubresourceTokenRequest): Promise<{ token: string; expirationTimestamp: Date }>;
 }
 
 /**

@@ -4,6 +4,7 @@
  * process and the single-process mode, which differ only in how the pipeline reaches auth,
  * admission, storage and watch.
  */
+import { readFile } from 'node:fs/promises';
 import { createSecureServer, type Http2SecureServer, type Http2Session } from 'node:http2';
 import type { Socket } from 'node:net';
 import { join } from 'node:path';
@@ -36,6 +37,15 @@ export interface FrontDoorOptions {
   shutdownGraceMs: number;
   /** The gRPC server to add the Resources service to. */
   grpcServer: GrpcServer;
+  /**
+   * The client CA (PEM) the HTTPS listener names when it asks clients for a certificate
+   * (default `<dataDir>/pki/client-ca.crt`, which the auth service creates on its first start).
+   * While the file is missing, no certificate is asked for; it is looked for again every
+   * CLIENT_CA_RETRY_MS until it appears.
+   */
+  clientCaFile?: string;
+  /** The paths requests without credentials may reach as system:anonymous (see RestHandler). */
+  anonymousPaths?: readonly string[];
   /** Limits of the HTTPS listener (DEFAULT_EDGE_LIMITS for what is left out). */
   limits?: Partial<EdgeLimits>;
   /**
@@ -48,6 +58,8 @@ export interface FrontDoorOptions {
 /** A claim younger than this may belong to a write still under way: repair leaves it alone. */
 const ALLOCATION_REPAIR_GRACE_MS = 60_000;
 const DEFAULT_ALLOCATION_REPAIR_INTERVAL_MS = 180_000;
+/** How often a missing client CA file is looked for again. */
+const CLIENT_CA_RETRY_MS = 5_000;
 
 export interface FrontDoor {
   /** The HTTPS listener: HTTP/2 (ALPN h2) and HTTP/1.1. */
@@ -151,13 +163,20 @@ export async function startFrontDoor(o: FrontDoorOptions): Promise<FrontDoor> {
     logger: o.logger,
     serverAddress: o.httpsListen,
     bodies: new BodyReader({ budget, timeoutMs: limits.bodyTimeoutMs }),
+    anonymousPaths: o.anonymousPaths,
   });
   // HTTP/2 as kube-apiserver serves it (client-go multiplexes requests and watches over one
   // connection), HTTP/1.1 for clients without it.
+  // A client certificate is asked for but not required (kube-apiserver's --client-ca-file):
+  // clients with a token or none at all still connect; the auth service verifies what is sent.
+  const clientCaFile = o.clientCaFile ?? join(pki, 'client-ca.crt');
+  const clientCa = await readClientCa(clientCaFile);
+  if (clientCa === undefined) o.logger.warn('no client CA file yet: client certificates are not asked for until it appears', { file: clientCaFile });
   const https = createSecureServer(
     {
       cert: serving.certPem,
       key: serving.keyPem,
+      ...(clientCa === undefined ? {} : { ca: clientCa, requestCert: true, rejectUnauthorized: false }),
       allowHTTP1: true,
       settings: { maxConcurrentStreams: limits.maxStreamsPerConnection },
       // A client that opens streams faster than they finish is refused more, not queued.
@@ -191,6 +210,7 @@ export async function startFrontDoor(o: FrontDoorOptions): Promise<FrontDoor> {
     session.once('close', () => sessions.delete(session));
     closeWhenIdle(session, limits.idleTimeoutMs);
   });
+  const stopClientCaWait = clientCa === undefined ? awaitClientCa(https, clientCaFile, { cert: serving.certPem, key: serving.keyPem }, o.logger) : () => {};
   // HTTP/1.1 requests Node's parser refuses (bytes no request line may hold, unknown methods,
   // oversized headers, a request that took too long) are answered with a Status too.
   https.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => answerUnparsable(err, socket));
@@ -217,6 +237,7 @@ export async function startFrontDoor(o: FrontDoorOptions): Promise<FrontDoor> {
     stop: () =>
       new Promise<void>((done) => {
         stopMaintenance();
+        stopClientCaWait();
         https.close(() => done());
         rest.shutdown();
         // GOAWAY: clients finish their streams in flight and open new ones elsewhere.
@@ -226,6 +247,42 @@ export async function startFrontDoor(o: FrontDoorOptions): Promise<FrontDoor> {
           for (const socket of sockets) socket.destroy();
         }, o.shutdownGraceMs).unref();
       }),
+  };
+}
+
+/** The client CA file's PEM, or undefined while there is none. */
+async function readClientCa(file: string): Promise<Buffer | undefined> {
+  try {
+    return await readFile(file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+/**
+ * Looks for the client CA file every CLIENT_CA_RETRY_MS until it appears, then has the listener
+ * ask new connections for a client certificate under it. Returns its stop.
+ */
+function awaitClientCa(https: Http2SecureServer, file: string, serving: { cert: string; key: string }, logger: Logger): () => void {
+  let stopped = false;
+  const timer = setInterval(() => {
+    readClientCa(file).then(
+      (ca) => {
+        if (ca === undefined || stopped) return;
+        clearInterval(timer);
+        https.setSecureContext({ ...serving, ca });
+        // Read by the TLS server for every new connection (as its constructor's options are).
+        Object.assign(https, { requestCert: true, rejectUnauthorized: false });
+        logger.info('client CA file found: client certificates are asked for from now on', { file });
+      },
+      (err: unknown) => logger.warn('the client CA file could not be read; trying again', { file, error: err }),
+    );
+  }, CLIENT_CA_RETRY_MS);
+  timer.unref();
+  return () => {
+    stopped = true;
+    clearInterval(timer);
   };
 }
 

@@ -15,6 +15,7 @@ import { AdmissionClient } from '../admission/grpc/client.ts';
 import { AuthClient } from '../auth/grpc/client.ts';
 import { StorageClient } from '../storage/grpc/client.ts';
 import { WatchClient } from '../watch/grpc/client.ts';
+import { DEFAULT_ANONYMOUS_PATHS } from './core/credentials.ts';
 import { Pipeline } from './core/pipeline.ts';
 import { splitHostPort, startFrontDoor } from './front-door.ts';
 import { EDGE_LIMIT_FLAGS, edgeLimitsFrom } from './rest/edge-limits.ts';
@@ -56,6 +57,20 @@ const FLAGS = [
     env: 'GATEWAY_WATCHES_PER_STREAM',
     default: '10000',
     description: 'watches multiplexed over one stream to a watch replica before another stream is opened',
+  },
+  {
+    flag: 'client-ca-file',
+    env: 'CLIENT_CA_FILE',
+    default: '',
+    description:
+      'CA certificate (PEM) client certificates are asked for under, as kube-apiserver\'s flag (the auth service verifies them); default <data-dir>/pki/client-ca.crt, which the auth service creates. While the file is missing no certificate is asked for',
+  },
+  {
+    flag: 'anonymous-paths',
+    env: 'ANONYMOUS_PATHS',
+    default: DEFAULT_ANONYMOUS_PATHS.join(','),
+    description:
+      'comma-separated paths a request without credentials may reach as system:anonymous (group system:unauthenticated), then authorized like any other; elsewhere it gets 401. Empty turns anonymous requests off',
   },
   { flag: 'auth-cache-ttl', env: 'AUTH_CACHE_TTL_MS', default: '10000', description: 'milliseconds authn/authz answers are reused; 0 disables' },
   ...EDGE_LIMIT_FLAGS,
@@ -157,6 +172,8 @@ await runService('gateway', FLAGS, { maxReceiveMessageBytes: RESOURCES_MAX_REQUE
     grpcServer: server,
     limits: edgeLimitsFrom(config),
     allocationRepairIntervalMs: repairSeconds * 1000,
+    clientCaFile: config['client-ca-file'] === '' ? undefined : resolve(config['client-ca-file']),
+    anonymousPaths: config['anonymous-paths'].split(',').map((s) => s.trim()).filter((s) => s !== ''),
   });
   onStop(() => frontDoor.stop());
   // The control plane's controllers run in the gateway while it leads (docs/decisions.md).

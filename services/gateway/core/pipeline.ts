@@ -3,7 +3,6 @@
  * authentication -> authorization -> admission (mutate, validate) -> storage, and watches
  * served by the watch service. It knows nothing of HTTP or gRPC.
  */
-import { createHash } from 'node:crypto';
 import { badRequest, invalid, StatusError } from '../../../lib/errors.ts';
 import { isPlainObject, parseObjectBytes, type KubeObject } from '../../../lib/kube.ts';
 import { applyPatch, decodePatch, mergeFactsOf, patchTypeOf, type DecodedPatch, type FactsSchema, type MergeSchema } from '../../../lib/patch/index.ts';
@@ -19,11 +18,13 @@ import type { Logger } from '../../../lib/log.ts';
 import { fieldValidationOf, type JsonSource, type SchemaValidator } from '../../../lib/kinds/validate.ts';
 import { pathSegmentNameErrors } from '../../../lib/validation/path.ts';
 import type { Admission, AdmissionRequest, Operation } from '../../admission/api.ts';
-import type { Attributes, Authenticator, Authorizer, UserInfo } from '../../auth/api.ts';
+import type { Attributes, Authenticator, Authorizer, Credentials, IssuerDiscovery, TokenIssuer, UserInfo } from '../../auth/api.ts';
 import type { DeleteResult, ListResult, Storage } from '../../storage/api.ts';
 import { validateWatch, type WatchEvent, type Watcher, type WatchOptions } from '../../watch/api.ts';
 import { DEFAULT_DELETE_COLLECTION_WORKERS, deleteCollection, deleteObject, type DeletionOptions } from './deletion.ts';
 import { TtlCache } from './ttl-cache.ts';
+import { ANONYMOUS_USER, credentialsKey, presentsCredentials } from './credentials.ts';
+import { impersonate, type Impersonation } from './impersonation.ts';
 import { checkApplyConfiguration, ManagedFields, managerOrUserAgent } from './managed-fields.ts';
 import { appliedObject, checkApplyStrictErrors, decodeApplyBody, isApplyPatch, type ApplyConfiguration } from './apply.ts';
 import { checkDryRunCreate, dryRunUpdated } from './dry-run.ts';
@@ -32,6 +33,11 @@ import type { WarningRecorder } from './warnings.ts';
 export interface PipelineOptions {
   authenticator: Authenticator;
   authorizer: Authorizer;
+  /**
+   * The service-account token issuer: what serviceaccounts/token (TokenRequest) and the
+   * issuer's discovery documents ask. Without it those answer ServiceUnavailable.
+   */
+  tokenIssuer?: TokenIssuer;
   admission: Admission;
   storage: Storage;
   watcher: Watcher;
@@ -277,6 +283,9 @@ function withCreatedCode(answer: KubeObject): KubeObject {
   return { ...answer, code: 201 };
 }
 
+/** How long the issuer's discovery documents are reused. */
+const DISCOVERY_CACHE_MS = 10_000;
+
 /** The manager of the API server's own writes (kube-apiserver's User-Agent prefix). */
 const APISERVER_MANAGER = 'kube-apiserver';
 
@@ -286,9 +295,10 @@ const APISERVER_USER: UserInfo = { username: 'system:apiserver', uid: '', groups
 export class Pipeline {
   private readonly o: PipelineOptions;
   private readonly shapes: GoShapes;
-  /** sha256(token) -> user; tokens themselves are never kept. */
+  /** credentialsKey (a SHA-256) -> user; credentials themselves are never kept. */
   private readonly users: TtlCache<UserInfo | null>;
   private readonly decisions: TtlCache<boolean>;
+  private discovery: { documents: IssuerDiscovery; until: number } | undefined;
   /** The kinds POST subresource bodies are decoded as, one per handler (so decoding caches its compiled schema). */
   private readonly bodyKinds = new WeakMap<PostSubresource, KindDefinition>();
   /** The field managers of metadata.managedFields, one per kind and endpoint. */
@@ -306,17 +316,53 @@ export class Pipeline {
     this.managed = new ManagedFields(schemas === undefined ? undefined : (info) => schemas.definitionsOf(info), { newObject });
   }
 
-  /** The user a bearer token belongs to; Unauthorized when there is none or it is unknown. */
-  async authenticate(token: string | undefined, signal?: AbortSignal): Promise<UserInfo> {
-    if (token === undefined || token === '') throw new StatusError('Unauthorized', 'Unauthorized');
-    const key = createHash('sha256').update(token).digest('base64');
+  /**
+   * Who presents `credentials` (a bearer token, a client certificate chain; kube's union: a
+   * valid one of either wins). Unauthorized when they present nothing, unless `anonymous`
+   * (the request's path is one anonymous requests may reach): then system:anonymous. Presented
+   * but invalid credentials are Unauthorized even there, as kube's anonymous authenticator
+   * only stands in for missing ones. Answers are cached under a hash of the credentials.
+   */
+  async authenticate(credentials: Credentials, signal?: AbortSignal, options: { anonymous?: boolean } = {}): Promise<UserInfo> {
+    if (!presentsCredentials(credentials)) {
+      if (options.anonymous === true) return { ...ANONYMOUS_USER, groups: [...ANONYMOUS_USER.groups] };
+      throw new StatusError('Unauthorized', 'Unauthorized');
+    }
+    const key = credentialsKey(credentials);
     let user = this.users.get(key);
     if (user === undefined) {
-      user = (await this.o.authenticator.authenticate({ token }, signal)).user ?? null;
+      user = (await this.o.authenticator.authenticate(credentials, signal)).user ?? null;
       this.users.set(key, user);
     }
     if (user === null) throw new StatusError('Unauthorized', 'Unauthorized');
     return user;
+  }
+
+  /**
+   * The user `requestor` acts as given what the request asks to impersonate (see
+   * impersonation.ts): each part authorized with the `impersonate` verb, Forbidden in kube's
+   * words otherwise.
+   */
+  impersonate(requestor: UserInfo, impersonation: Impersonation, signal?: AbortSignal): Promise<UserInfo> {
+    return impersonate(requestor, impersonation, (attributes, s) => this.authorize(attributes, s), signal);
+  }
+
+  /**
+   * The issuer's discovery documents (/.well-known/openid-configuration, /openid/v1/jwks), as
+   * the token issuer answers them, reused for a short while: they change only when the
+   * issuer's keys do, and anonymous clients may ask for them often.
+   */
+  async issuerDiscovery(signal?: AbortSignal): Promise<IssuerDiscovery> {
+    const cached = this.discovery;
+    if (cached !== undefined && cached.until > Date.now()) return cached.documents;
+    const documents = await this.tokenIssuerOrUnavailable().issuerDiscovery(signal);
+    this.discovery = { documents, until: Date.now() + DISCOVERY_CACHE_MS };
+    return documents;
+  }
+
+  private tokenIssuerOrUnavailable(): TokenIssuer {
+    if (this.o.tokenIssuer === undefined) throw new StatusError('ServiceUnavailable', 'service account tokens are not configured');
+    return this.o.tokenIssuer;
   }
 
   /** Forbidden, with kube-apiserver's message, unless an authorizer allows. */
@@ -848,6 +894,7 @@ export class Pipeline {
       dryRun: options.dryRun === true,
       store: this.subresourceStore(signal),
       now: () => new Date(),
+      tokens: this.o.tokenIssuer === undefined ? undefined : { issue: (request) => this.o.tokenIssuer!.issueServiceAccountToken(request, signal) },
     });
     return withCreatedCode(answer);
   }

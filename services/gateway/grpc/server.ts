@@ -31,7 +31,8 @@ import type { WatchEvent as ProtoWatchEvent } from '../../../lib/gen/apiserver/v
 import type { WatchRequest__Output } from '../../../lib/gen/apiserver/v1/WatchRequest.ts';
 import type { UserInfo } from '../../auth/api.ts';
 import { watchEventToProto } from '../../watch/grpc/client.ts';
-import { bearerToken } from '../core/credentials.ts';
+import { callCredentials, metadataPairs } from '../core/credentials.ts';
+import { impersonationOf } from '../core/impersonation.ts';
 import type { Pipeline, Target } from '../core/pipeline.ts';
 import { WarningRecorder } from '../core/warnings.ts';
 import { parseRestQuery } from '../rest/query.ts';
@@ -182,10 +183,14 @@ export const PATCH_CONTENT_TYPES: Readonly<Record<string, string>> = {
   PATCH_TYPE_APPLY: APPLY_PATCH_YAML_MEDIA_TYPE,
 };
 
-/** The bearer token of a call's `authorization` metadata. */
-export function tokenOf(metadata: Metadata): string | undefined {
-  const value = metadata.get('authorization')[0];
-  return bearerToken(typeof value === 'string' ? value : undefined);
+/**
+ * Who a call is from, as REST works it out: its credentials (the token of its `authorization`
+ * metadata, its TLS client certificate) authenticated, then what its `impersonate-*` metadata
+ * asks, authorized with the `impersonate` verb. No path of the typed API takes anonymous calls.
+ */
+export async function callerOf(pipeline: Pipeline, ctx: CallContext): Promise<UserInfo> {
+  const authenticated = await pipeline.authenticate(callCredentials(ctx), ctx.signal);
+  return pipeline.impersonate(authenticated, impersonationOf(metadataPairs(ctx.metadata)), ctx.signal);
 }
 
 /** The Resources service's handlers; `budget` is shared with REST (see BodyBudget). */
@@ -197,7 +202,7 @@ export function resourcesHandlers(pipeline: Pipeline, registry: KindRegistry, bu
     if (!info.namespaced && ref.namespace !== '') throw badRequest(`${ref.resource} is not namespaced`);
     return { info, namespace: ref.namespace, name: ref.name, subresource: ref.subresource };
   };
-  const user = (ctx: CallContext): Promise<UserInfo> => pipeline.authenticate(tokenOf(ctx.metadata), ctx.signal);
+  const user = (ctx: CallContext): Promise<UserInfo> => callerOf(pipeline, ctx);
   const named = (t: Target): Target => {
     if (t.name === '') throw badRequest('ref.name is required');
     return t;

@@ -43,14 +43,13 @@ import type { TypedWatchRequest__Output } from '../../../lib/gen/apiserver/v1/Ty
 import type { UserInfo } from '../../auth/api.ts';
 import type { ListResult } from '../../storage/api.ts';
 import type { WatchEvent } from '../../watch/api.ts';
-import { bearerToken } from '../core/credentials.ts';
 import type { Pipeline, Target } from '../core/pipeline.ts';
 import { WarningRecorder } from '../core/warnings.ts';
 import { MAX_BODY_BYTES, tooLarge, tooManyRequests } from '../rest/body.ts';
 import type { BodyBudget } from '../rest/edge-limits.ts';
 import { KubeProtobufDecoder } from '../rest/protobuf.ts';
 import { KubeProtobufEncoder, lengthDelimitedField } from '../rest/protobuf-encode.ts';
-import { deletionOptions, typedPatch, userAgentOf, writeOptions } from './server.ts';
+import { callerOf, deletionOptions, typedPatch, userAgentOf, writeOptions } from './server.ts';
 
 /** The options lib/proto.ts loads with: the shared requests decode to lib/gen's types. */
 const LOADER_OPTIONS: protoLoader.Options = { keepCase: false, longs: String, enums: String, defaults: true, oneofs: true, includeDirs: [PROTO_DIR] };
@@ -224,8 +223,7 @@ class TypedKindHandlers {
   }
 
   #user(ctx: CallContext): Promise<UserInfo> {
-    const value = ctx.metadata.get('authorization')[0];
-    return this.#pipeline.authenticate(bearerToken(typeof value === 'string' ? value : undefined), ctx.signal);
+    return callerOf(this.#pipeline, ctx);
   }
 
   #encode(object: KubeObject): Buffer {

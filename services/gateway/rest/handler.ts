@@ -11,7 +11,8 @@ import type { Logger } from '../../../lib/log.ts';
 import type { KindRegistry } from '../../../lib/kinds/index.ts';
 import type { SchemaLookup } from '../../../lib/kinds/openapi.ts';
 import { SchemaSet } from '../../../lib/kinds/schemas.ts';
-import { bearerToken } from '../core/credentials.ts';
+import { bearerToken, DEFAULT_ANONYMOUS_PATHS, peerCertificateChain } from '../core/credentials.ts';
+import { impersonationOf, rawHeaderPairs } from '../core/impersonation.ts';
 import type { Pipeline } from '../core/pipeline.ts';
 import { WarningRecorder } from '../core/warnings.ts';
 import { BodyAbandoned, type BodyReader, type EdgeRequest, type EdgeResponse } from './body.ts';
@@ -38,6 +39,11 @@ export interface RestHandlerOptions {
   bodies: BodyReader;
   /** The schema definitions OpenAPI documents are built from (default: the generated ones). */
   schemas?: SchemaLookup;
+  /**
+   * The paths a request without credentials may reach as system:anonymous (then authorized
+   * like any other); elsewhere it is Unauthorized. Default DEFAULT_ANONYMOUS_PATHS.
+   */
+  anonymousPaths?: readonly string[];
   /** The plans of the generated protobuf messages answers are encoded with (default: the body decoder's). */
   protobufPlans?: KubeProtobufDecoder;
   clock?: () => Date;
@@ -52,9 +58,11 @@ export class RestHandler {
   private readonly stopping = new AbortController();
   private readonly openapi: OpenApiEndpoints;
   private readonly protobuf: ProtobufAnswers;
+  private readonly anonymousPaths: ReadonlySet<string>;
 
   constructor(options: RestHandlerOptions) {
     this.o = options;
+    this.anonymousPaths = new Set(options.anonymousPaths ?? DEFAULT_ANONYMOUS_PATHS);
     this.clock = options.clock ?? (() => new Date());
     this.protobuf = new ProtobufAnswers(options.protobufPlans ?? sharedProtobufPlans());
     this.openapi = new OpenApiEndpoints({
@@ -133,8 +141,13 @@ export class RestHandler {
       writer.text(200, 'ok');
       return;
     }
-    const user = await this.o.pipeline.authenticate(bearerToken(req.headers.authorization));
+    // kube's filters: authentication (the client certificate, the bearer token; anonymous on
+    // the paths that allow it), then impersonation, which may change who the request is from.
+    const credentials = { token: bearerToken(req.headers.authorization), clientCertificates: peerCertificateChain(tlsSocketOf(req)) };
+    const authenticated = await this.o.pipeline.authenticate(credentials, undefined, { anonymous: this.anonymousPaths.has(url.path) });
+    const user = await this.o.pipeline.impersonate(authenticated, impersonationOf(rawHeaderPairs(req.rawHeaders)));
     span.setAttribute('enduser.id', user.username);
+    if (user !== authenticated) span.setAttribute('k8s.impersonator', authenticated.username);
     if (route === undefined) {
       // A non-resource request's verb is its method, lower-cased, as kube's RequestInfoFactory has it.
       await this.o.pipeline.authorizePath(user, (req.method ?? 'GET').toLowerCase(), url.path);
@@ -144,6 +157,10 @@ export class RestHandler {
     if (route.kind === 'path') {
       await this.o.pipeline.authorizePath(user, 'get', url.path);
       if (req.method !== 'GET' && req.method !== 'HEAD') throw methodNotAllowed();
+      if (route.handler === 'openidConfiguration' || route.handler === 'jwks') {
+        await this.serveIssuerDiscovery(res, writer, route.handler);
+        return;
+      }
       this.servePath(req, res, writer, route, url);
       return;
     }
@@ -164,6 +181,17 @@ export class RestHandler {
       closed: abortOnClose(res),
       stopping: this.stopping.signal,
     });
+  }
+
+  /**
+   * The service-account issuer's discovery documents, as kube-apiserver serves them: JSON
+   * and a JWK set, cacheable for an hour by anyone (they are public).
+   */
+  private async serveIssuerDiscovery(res: EdgeResponse, writer: ResponseWriter, which: 'openidConfiguration' | 'jwks'): Promise<void> {
+    const documents = await this.o.pipeline.issuerDiscovery();
+    res.setHeader('Cache-Control', 'public, max-age=3600');
+    if (which === 'openidConfiguration') writer.json(200, JSON.parse(documents.openidConfiguration), 'application/json');
+    else writer.json(200, JSON.parse(documents.jwks), 'application/jwk-set+json');
   }
 
   private servePath(req: EdgeRequest, res: EdgeResponse, writer: ResponseWriter, route: PathRoute, url: RequestTarget): void {
@@ -191,11 +219,18 @@ export class RestHandler {
         this.openapi.serve(req, res, route.openapi ?? '', url.query);
         return;
       case 'healthz':
+      case 'openidConfiguration':
+      case 'jwks':
         return;
     }
   }
 }
 
+
+/** The TLS socket a request came over: its HTTP/2 session's, or its own over HTTP/1.1. */
+function tlsSocketOf(req: EdgeRequest): unknown {
+  return 'stream' in req ? req.stream.session?.socket : req.socket;
+}
 
 /** Whether the client is gone: its connection (or stream) closed before the answer was done. */
 function clientGone(req: EdgeRequest, res: EdgeResponse): boolean {

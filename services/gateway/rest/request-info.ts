@@ -47,7 +47,7 @@ export interface ResourceRoute {
 /** A request for one of the server's own paths. */
 export interface PathRoute {
   kind: 'path';
-  handler: 'version' | 'api' | 'apis' | 'groupVersion' | 'healthz' | 'openapi';
+  handler: 'version' | 'api' | 'apis' | 'groupVersion' | 'healthz' | 'openapi' | 'openidConfiguration' | 'jwks';
   group?: string;
   version?: string;
   /** For `/openapi/...`: the rest of the path (`v2`, `v3`, `v3/apis/apps/v1`). */
@@ -92,6 +92,11 @@ export function routeOf(path: string, registry: KindRegistry): Route | undefined
   if (segments.length === 1 && (segments[0] === 'healthz' || segments[0] === 'livez' || segments[0] === 'readyz')) {
     return { kind: 'path', handler: 'healthz', template: `/${segments[0]}` };
   }
+  // The service-account issuer's discovery documents (kube's serviceaccount OpenID metadata server).
+  if (segments.length === 2 && segments[0] === '.well-known' && segments[1] === 'openid-configuration') {
+    return { kind: 'path', handler: 'openidConfiguration', template: '/.well-known/openid-configuration' };
+  }
+  if (segments.length === 3 && segments[0] === 'openid' && segments[1] === 'v1' && segments[2] === 'jwks') return { kind: 'path', handler: 'jwks', template: '/openid/v1/jwks' };
   if (segments[0] === 'openapi' && (segments[1] === 'v2' || segments[1] === 'v3')) {
     const rest = segments.slice(1).join('/');
     return { kind: 'path', handler: 'openapi', openapi: rest, template: segments.length > 2 ? '/openapi/v3/{groupVersion}' : `/openapi/${rest}` };

@@ -941,7 +941,7 @@ describe('status strategies of the core kinds', () => {
 describe('identity of the core kinds, as kube discovery lists them', () => {
   const IDENTITY: Array<[string, string, boolean, string[], string[]]> = [
     ['secrets', '', true, [], []],
-    ['serviceaccounts', '', true, ['sa'], []],
+    ['serviceaccounts', '', true, ['sa'], ['token']],
     ['endpoints', '', true, ['ep'], []],
     ['events', '', true, ['ev'], []],
     ['limitranges', '', true, ['limits'], []],
