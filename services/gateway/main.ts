@@ -151,6 +151,7 @@ await runService('gateway', FLAGS, { maxReceiveMessageBytes: RESOURCES_MAX_REQUE
   const pipeline = new Pipeline({
     authenticator: auth,
     authorizer: auth,
+    tokenIssuer: auth,
     admission,
     storage,
     watcher,
