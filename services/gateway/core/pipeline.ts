@@ -19,7 +19,7 @@ import type { Logger } from '../../../lib/log.ts';
 import { fieldValidationOf, type JsonSource, type SchemaValidator } from '../../../lib/kinds/validate.ts';
 import { pathSegmentNameErrors } from '../../../lib/validation/path.ts';
 import type { Admission, AdmissionRequest, Operation } from '../../admission/api.ts';
-import type { Attributes, Authenticator, Authorizer, UserInfo } from '../../auth/api.ts';
+import type { Attributes, Authenticator, Authorizer, RuleResolver, UserInfo } from '../../auth/api.ts';
 import type { DeleteResult, ListResult, Storage } from '../../storage/api.ts';
 import { validateWatch, type WatchEvent, type Watcher, type WatchOptions } from '../../watch/api.ts';
 import { DEFAULT_DELETE_COLLECTION_WORKERS, deleteCollection, deleteObject, type DeletionOptions } from './deletion.ts';
@@ -28,10 +28,16 @@ import { checkApplyConfiguration, ManagedFields, managerOrUserAgent } from './ma
 import { appliedObject, checkApplyStrictErrors, decodeApplyBody, isApplyPatch, type ApplyConfiguration } from './apply.ts';
 import { checkDryRunCreate, dryRunUpdated } from './dry-run.ts';
 import type { WarningRecorder } from './warnings.ts';
+import { answerReview } from './reviews.ts';
 
 export interface PipelineOptions {
   authenticator: Authenticator;
   authorizer: Authorizer;
+  /**
+   * The rules a user holds (the auth service's RBAC rule resolver): what SelfSubjectRulesReview
+   * answers and escalation checks compare with. Without one, a rules review answers incomplete.
+   */
+  ruleResolver?: RuleResolver;
   admission: Admission;
   storage: Storage;
   watcher: Watcher;
@@ -103,12 +109,23 @@ export interface Target {
   subresource?: string;
 }
 
-function forbiddenMessage(a: Attributes): string {
-  if (!a.resourceRequest) return `forbidden: User "${a.user.username}" cannot ${a.verb} path "${a.path}"`;
-  const resource = a.subresource === '' ? a.resource : `${a.resource}/${a.subresource}`;
-  const subject = a.name === '' ? resource : `${resource} "${a.name}"`;
-  const scope = a.namespace === '' ? 'at the cluster scope' : `in the namespace "${a.namespace}"`;
-  return `${subject} is forbidden: User "${a.user.username}" cannot ${a.verb} resource "${resource}" in API group "${a.apiGroup}" ${scope}`;
+/**
+ * kube-apiserver's Forbidden message (responsewriters.Forbidden): the resource qualified by its
+ * group (without the subresource) and the name as errors.NewForbidden names them, then who may
+ * not do what, then the authorizer's reason when it gave one.
+ */
+export function forbiddenMessage(a: Attributes, reason = ''): string {
+  let message: string;
+  if (!a.resourceRequest) {
+    message = `forbidden: User "${a.user.username}" cannot ${a.verb} path "${a.path}"`;
+  } else {
+    const resource = a.subresource === '' ? a.resource : `${a.resource}/${a.subresource}`;
+    const qualified = a.apiGroup === '' ? a.resource : `${a.resource}.${a.apiGroup}`;
+    const subject = a.name === '' ? qualified : `${qualified} "${a.name}"`;
+    const scope = a.namespace === '' ? 'at the cluster scope' : `in the namespace "${a.namespace}"`;
+    message = `${subject} is forbidden: User "${a.user.username}" cannot ${a.verb} resource "${resource}" in API group "${a.apiGroup}" ${scope}`;
+  }
+  return reason === '' ? message : `${message}: ${reason}`;
 }
 
 /**
@@ -288,7 +305,8 @@ export class Pipeline {
   private readonly shapes: GoShapes;
   /** sha256(token) -> user; tokens themselves are never kept. */
   private readonly users: TtlCache<UserInfo | null>;
-  private readonly decisions: TtlCache<boolean>;
+  /** The authorizer's answers (allowed, and the reason a refusal shows), by the request's attributes. */
+  private readonly decisions: TtlCache<{ allowed: boolean; reason: string }>;
   /** The kinds POST subresource bodies are decoded as, one per handler (so decoding caches its compiled schema). */
   private readonly bodyKinds = new WeakMap<PostSubresource, KindDefinition>();
   /** The field managers of metadata.managedFields, one per kind and endpoint. */
@@ -323,14 +341,14 @@ export class Pipeline {
   async authorize(attributes: Attributes, signal?: AbortSignal): Promise<void> {
     const a = attributes;
     const key = JSON.stringify([a.user.username, a.user.uid, a.user.groups, a.verb, a.resourceRequest, a.apiGroup, a.resource, a.subresource, a.namespace, a.name, a.path]);
-    let allowed = this.decisions.get(key);
-    if (allowed === undefined) {
+    let decided = this.decisions.get(key);
+    if (decided === undefined) {
       const result = await this.o.authorizer.authorize(attributes, signal);
-      allowed = result.decision === 'Allow';
-      this.decisions.set(key, allowed);
+      decided = { allowed: result.decision === 'Allow', reason: result.decision === 'Allow' ? '' : result.reason };
+      this.decisions.set(key, decided);
     }
-    if (!allowed) {
-      throw new StatusError('Forbidden', forbiddenMessage(a), {
+    if (!decided.allowed) {
+      throw new StatusError('Forbidden', forbiddenMessage(a, decided.reason), {
         name: a.name,
         group: a.apiGroup,
         kind: a.resource,
@@ -362,6 +380,8 @@ export class Pipeline {
       if (served === undefined || target.name === '') throw new StatusError('NotFound', 'the server could not find the requested resource');
       if (!served.verbs.includes(verb)) throw new StatusError('MethodNotAllowed', 'the server does not allow this method on the requested resource');
     }
+    // A review is only ever created (nothing is stored to read, change or delete).
+    if (target.info.review === true && verb !== 'create') throw new StatusError('MethodNotAllowed', 'the server does not allow this method on the requested resource');
   }
 
   async authorizePath(user: UserInfo, verb: string, path: string, signal?: AbortSignal): Promise<void> {
@@ -393,12 +413,34 @@ export class Pipeline {
    */
   async create(user: UserInfo, target: Target, body: KubeObject, options: WriteOptions = {}, signal?: AbortSignal): Promise<KubeObject> {
     if ((target.subresource ?? '') !== '') return this.post(user, target, body, options, signal);
+    if (target.info.review === true) return this.review(user, target, body, options, signal);
     const object = this.managed.update(target, undefined, this.shaped(normalizeBody(target, body, this.o.schemas, options), target.info), managerOrUserAgent(options.fieldManager, options.userAgent));
     const name = typeof object.metadata?.name === 'string' ? object.metadata.name : '';
     await this.authorizeResource(user, 'create', { ...target, name: '' }, signal);
     const admitted = await this.o.admission.admit(admissionRequest('CREATE', target, name, user, options.dryRun, object), signal);
     if (admitted === undefined) throw new StatusError('InternalError', 'admission returned no object');
     return this.createAdmitted(target, admitted, options.dryRun === true, signal);
+  }
+
+  /**
+   * The create of a review kind, as kube's REST storage of reviews answers it: the body decoded
+   * and checked against the URL, the create authorized, then answered by the kind's handler with
+   * this API server's authenticator, authorizer and rule resolver. Nothing is admitted or stored
+   * (admission's object checks are for stored objects; a review has no name).
+   */
+  private async review(user: UserInfo, target: Target, body: KubeObject, options: WriteOptions, signal?: AbortSignal): Promise<KubeObject> {
+    const object = normalizeBody(target, body, this.o.schemas, options);
+    await this.authorizeResource(user, 'create', { ...target, name: '' }, signal);
+    const answer = await answerReview(target.info, object, {
+      user,
+      namespace: target.namespace,
+      authenticator: this.o.authenticator,
+      authorizer: this.o.authorizer,
+      rules: this.o.ruleResolver,
+      signal,
+      now: () => new Date(),
+    });
+    return this.shaped(withTypeMeta(answer, target.info), target.info);
   }
 
   /**
