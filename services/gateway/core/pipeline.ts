@@ -29,6 +29,7 @@ import { appliedObject, checkApplyStrictErrors, decodeApplyBody, isApplyPatch, t
 import { checkDryRunCreate, dryRunUpdated } from './dry-run.ts';
 import type { WarningRecorder } from './warnings.ts';
 import { answerReview } from './reviews.ts';
+import { confirmNoEscalation, type RbacGuardOptions } from './rbac-guard.ts';
 
 export interface PipelineOptions {
   authenticator: Authenticator;
@@ -339,6 +340,19 @@ export class Pipeline {
 
   /** Forbidden, with kube-apiserver's message, unless an authorizer allows. */
   async authorize(attributes: Attributes, signal?: AbortSignal): Promise<void> {
+    const decided = await this.decide(attributes, signal);
+    if (!decided.allowed) {
+      const a = attributes;
+      throw new StatusError('Forbidden', forbiddenMessage(a, decided.reason), {
+        name: a.name,
+        group: a.apiGroup,
+        kind: a.resource,
+      });
+    }
+  }
+
+  /** The authorizer's answer to `attributes`, reused for the cache's TTL. */
+  private async decide(attributes: Attributes, signal?: AbortSignal): Promise<{ allowed: boolean; reason: string }> {
     const a = attributes;
     const key = JSON.stringify([a.user.username, a.user.uid, a.user.groups, a.verb, a.resourceRequest, a.apiGroup, a.resource, a.subresource, a.namespace, a.name, a.path]);
     let decided = this.decisions.get(key);
@@ -347,13 +361,20 @@ export class Pipeline {
       decided = { allowed: result.decision === 'Allow', reason: result.decision === 'Allow' ? '' : result.reason };
       this.decisions.set(key, decided);
     }
-    if (!decided.allowed) {
-      throw new StatusError('Forbidden', forbiddenMessage(a, decided.reason), {
-        name: a.name,
-        group: a.apiGroup,
-        kind: a.resource,
-      });
-    }
+    return decided;
+  }
+
+  /**
+   * Refuses a write of a role or binding that would escalate the writer's privileges
+   * (rbac-guard.ts), before admission as kube's policy-based storage does.
+   */
+  private async confirmNoEscalation(user: UserInfo, target: Target, object: KubeObject, old: KubeObject | undefined, signal?: AbortSignal): Promise<void> {
+    const guard: RbacGuardOptions = {
+      allowed: async (attributes, s) => (await this.decide(attributes, s)).allowed,
+      rules: this.o.ruleResolver,
+      readRole: (resource, namespace, name, s) => this.o.storage.get({ group: target.info.group, resource, namespace, name }, {}, s),
+    };
+    await confirmNoEscalation(guard, user, { group: target.info.group, resource: target.info.resource, subresource: target.subresource, namespace: target.namespace }, object, old, signal);
   }
 
   async authorizeResource(user: UserInfo, verb: string, target: Target, signal?: AbortSignal): Promise<void> {
@@ -417,6 +438,7 @@ export class Pipeline {
     const object = this.managed.update(target, undefined, this.shaped(normalizeBody(target, body, this.o.schemas, options), target.info), managerOrUserAgent(options.fieldManager, options.userAgent));
     const name = typeof object.metadata?.name === 'string' ? object.metadata.name : '';
     await this.authorizeResource(user, 'create', { ...target, name: '' }, signal);
+    await this.confirmNoEscalation(user, target, object, undefined, signal);
     const admitted = await this.o.admission.admit(admissionRequest('CREATE', target, name, user, options.dryRun, object), signal);
     if (admitted === undefined) throw new StatusError('InternalError', 'admission returned no object');
     return this.createAdmitted(target, admitted, options.dryRun === true, signal);
@@ -643,6 +665,7 @@ export class Pipeline {
       if (current === undefined) {
         const object = decode(this.managed.apply(target, undefined, applied.object, manager, force));
         await this.authorizeResource(user, 'create', target, signal);
+        await this.confirmNoEscalation(user, target, object, undefined, signal);
         const admitted = await this.o.admission.admit(admissionRequest('CREATE', target, target.name, user, options.dryRun, object), signal);
         if (admitted === undefined) throw new StatusError('InternalError', 'admission returned no object');
         try {
@@ -657,6 +680,7 @@ export class Pipeline {
       }
       const object = decode(this.managed.apply(target, this.managed.liveView(target, current, view.read(current, 'write')), applied.object, manager, force));
       const written = this.managed.carried(target, current, view.write(current, object), object);
+      await this.confirmNoEscalation(user, target, written, current, signal);
       const admittedObject = await this.o.admission.admit(admissionRequest('UPDATE', target, target.name, user, options.dryRun, written, current), signal);
       if (admittedObject === undefined) throw new StatusError('InternalError', 'admission returned no object');
       const allocation = await this.allocateUpdate(target.info, admittedObject, current, dryRun, signal);
@@ -699,6 +723,7 @@ export class Pipeline {
       // before writes were shaped does not differ from its update in fields nobody changed.
       const current = this.shaped(fromStored(target.info, await this.o.storage.get(this.ref(target), {}, signal)), target.info);
       const written = this.recordUpdate(target, current, view, object, options);
+      await this.confirmNoEscalation(user, target, written, current, signal);
       const admittedObject = await this.o.admission.admit(admissionRequest('UPDATE', target, target.name, user, options.dryRun, written, current), signal);
       if (admittedObject === undefined) throw new StatusError('InternalError', 'admission returned no object');
       const allocation = await this.allocateUpdate(target.info, admittedObject, current, options.dryRun === true, signal);
@@ -770,6 +795,7 @@ export class Pipeline {
         throw badRequest(`the name of the object (${String(name)}) does not match the name on the URL (${target.name})`);
       }
       const written = this.recordUpdate(target, current, view, object, options);
+      await this.confirmNoEscalation(user, target, written, current, signal);
       const admittedObject = await this.o.admission.admit(admissionRequest('UPDATE', target, target.name, user, options.dryRun, written, current), signal);
       if (admittedObject === undefined) throw new StatusError('InternalError', 'admission returned no object');
       const allocation = await this.allocateUpdate(target.info, admittedObject, current, options.dryRun === true, signal);

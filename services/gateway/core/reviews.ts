@@ -11,6 +11,7 @@ import { formatRFC3339 } from '../../../lib/go-time.ts';
 import { isPlainObject, type KubeObject } from '../../../lib/kube.ts';
 import type { KindDefinition } from '../../../lib/kinds/index.ts';
 import { list, obj, str } from '../../../lib/kinds/builtin/platform/validation.ts';
+import { aggregateMessage } from '../../../lib/rbac/rules.ts';
 import type { Attributes, Authenticator, Authorizer, PolicyRule, RuleResolver, UserInfo } from '../../auth/api.ts';
 
 /** What a review's answer is computed with: who asks, and the API server's own authenticator and authorizer. */
@@ -31,17 +32,6 @@ type Answer = (review: KubeObject, context: ReviewContext) => Promise<KubeObject
 
 const AUTHZ = 'authorization.k8s.io';
 const AUTHN = 'authentication.k8s.io';
-
-/**
- * Several error messages as kube's utilerrors.NewAggregate(...).Error() shows them: none is "",
- * one is itself, more are listed once each, comma-separated, in brackets.
- */
-export function aggregateMessage(messages: readonly string[]): string {
-  const unique = [...new Set(messages)];
-  if (unique.length === 0) return '';
-  if (unique.length === 1) return unique[0]!;
-  return `[${unique.join(', ')}]`;
-}
 
 function isSet(value: unknown): boolean {
   return value !== undefined && value !== null;
