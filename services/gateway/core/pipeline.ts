@@ -299,7 +299,7 @@ function withCreatedCode(answer: KubeObject): KubeObject {
 const APISERVER_MANAGER = 'kube-apiserver';
 
 /** The user the API server acts as itself (bootstrap objects). */
-const APISERVER_USER: UserInfo = { username: 'system:apiserver', uid: '', groups: ['system:masters'] };
+export const APISERVER_USER: UserInfo = { username: 'system:apiserver', uid: '', groups: ['system:masters'] };
 
 export class Pipeline {
   private readonly o: PipelineOptions;
