@@ -24,6 +24,8 @@ export interface WatchedPipeline {
   registry: KindRegistry;
   storage: MemoryStorage;
   logger: Logger;
+  /** The watch service the pipelines watch through. */
+  watcher: WatchService;
   /**
    * Another pipeline (another gateway replica) sharing the watch service, over `storage`
    * (default: the shared one; a wrapper of it simulates a replica's own connection).
@@ -74,6 +76,7 @@ export async function watchedPipeline(options: WatchedPipelineOptions = {}): Pro
     registry,
     storage,
     logger,
+    watcher,
     pipelineFor,
     kind,
     target: (group, version, resource, namespace = '', name = '') => ({ info: kind(group, version, resource), namespace, name }),

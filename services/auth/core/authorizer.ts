@@ -1,7 +1,7 @@
 /**
- * Authorization for now: members of system:masters may do anything; for everyone else this
- * authorizer has no opinion, which the gateway answers with 403 Forbidden (kube's behaviour
- * when no authorizer allows). RBAC joins the chain later.
+ * kube's privileged-group authorizer: members of system:masters may do anything; for everyone
+ * else it has no opinion, which the gateway answers with 403 Forbidden (kube's behaviour when no
+ * authorizer allows). It comes first in the chain; RBAC follows it (core/policy-index.ts).
  */
 import { SYSTEM_MASTERS, type Attributes, type AuthorizationResult, type Authorizer } from '../api.ts';
 
