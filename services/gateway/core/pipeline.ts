@@ -308,6 +308,9 @@ export class Pipeline {
   private readonly users: TtlCache<UserInfo | null>;
   /** The authorizer's answers (allowed, and the reason a refusal shows), by the request's attributes. */
   private readonly decisions: TtlCache<{ allowed: boolean; reason: string }>;
+  /** Raised by every drop of the decisions, so that an answer that was on its way is not kept. */
+  private decisionGeneration = 0;
+  private userGeneration = 0;
   /** The kinds POST subresource bodies are decoded as, one per handler (so decoding caches its compiled schema). */
   private readonly bodyKinds = new WeakMap<PostSubresource, KindDefinition>();
   /** The field managers of metadata.managedFields, one per kind and endpoint. */
@@ -331,11 +334,27 @@ export class Pipeline {
     const key = createHash('sha256').update(token).digest('base64');
     let user = this.users.get(key);
     if (user === undefined) {
+      const generation = this.userGeneration;
       user = (await this.o.authenticator.authenticate({ token }, signal)).user ?? null;
-      this.users.set(key, user);
+      if (generation === this.userGeneration) this.users.set(key, user);
     }
     if (user === null) throw new StatusError('Unauthorized', 'Unauthorized');
     return user;
+  }
+
+  /**
+   * Forgets the authorizer's answers (an RBAC object changed: auth-cache-follower.ts), so that the
+   * next requests are decided anew.
+   */
+  dropDecisions(): void {
+    this.decisionGeneration++;
+    this.decisions.clear();
+  }
+
+  /** Forgets who credentials belong to (a ServiceAccount was deleted, so its tokens must stop working). */
+  dropUsers(): void {
+    this.userGeneration++;
+    this.users.clear();
   }
 
   /** Forbidden, with kube-apiserver's message, unless an authorizer allows. */
@@ -357,9 +376,11 @@ export class Pipeline {
     const key = JSON.stringify([a.user.username, a.user.uid, a.user.groups, a.verb, a.resourceRequest, a.apiGroup, a.resource, a.subresource, a.namespace, a.name, a.path]);
     let decided = this.decisions.get(key);
     if (decided === undefined) {
+      const generation = this.decisionGeneration;
       const result = await this.o.authorizer.authorize(attributes, signal);
       decided = { allowed: result.decision === 'Allow', reason: result.decision === 'Allow' ? '' : result.reason };
-      this.decisions.set(key, decided);
+      // An answer asked for before the cache was dropped may predate the change: used, not kept.
+      if (generation === this.decisionGeneration) this.decisions.set(key, decided);
     }
     return decided;
   }
