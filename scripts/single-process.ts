@@ -82,7 +82,8 @@ await runService('single-process', FLAGS, { maxReceiveMessageBytes: RESOURCES_MA
   });
   onStop(() => frontDoor.stop());
   // The controllers, as in the gateway (one process: it always wins the election).
-  const controllers = controllerHostFrom(config, { pipeline, registry, logger: logger.with({ component: 'controllers' }), user: controllerUser() });
+  // Its authorizer knows only system:masters: the controllers act as a member of it.
+  const controllers = controllerHostFrom({ ...config, 'use-service-account-credentials': 'false' }, { pipeline, registry, logger: logger.with({ component: 'controllers' }), user: controllerUser() });
   if (controllers !== undefined) {
     controllers.start();
     onStop(() => controllers.stop());

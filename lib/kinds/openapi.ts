@@ -327,6 +327,8 @@ class DefinitionCollector {
       const gvk = { group: kind.group, kind: kind.kind, version: kind.version };
       this.add(kind.schema);
       this.definitions.set(kind.schema, withGroupVersionKind(this.definitions.get(kind.schema) ?? UNKNOWN_DEFINITION, gvk));
+      // A review kind has no list (kube defines none).
+      if (kind.review === true) continue;
       const list = listDefinitionName(kind);
       this.add(list, () => syntheticList(kind));
       this.definitions.set(list, withGroupVersionKind(this.definitions.get(list) ?? UNKNOWN_DEFINITION, { ...gvk, kind: kind.listKind }));

@@ -235,9 +235,12 @@ export interface UpdateSubresource {
   validate?(object: KubeObject, old: KubeObject): FieldError[];
 }
 
-/** The kinds that hold storage of their own: every kind but the views of another ({@link StoredAs}). */
-export function storedKinds<K extends { storedAs?: StoredAs }>(kinds: readonly K[]): K[] {
-  return kinds.filter((k) => k.storedAs === undefined);
+/**
+ * The kinds that hold storage of their own: every kind but the views of another ({@link StoredAs})
+ * and the review kinds ({@link KindDefinition.review}), which are never stored.
+ */
+export function storedKinds<K extends { storedAs?: StoredAs; review?: boolean }>(kinds: readonly K[]): K[] {
+  return kinds.filter((k) => k.storedAs === undefined && k.review !== true);
 }
 
 /** Where a kind comes from: built in, or registered at run time (a CustomResourceDefinition). */
@@ -260,6 +263,12 @@ export interface KindDefinition extends ResourceInfo {
    * storage, and it has no storage, changefeed channel or watch cache of its own.
    */
   readonly storedAs?: StoredAs;
+  /**
+   * Set on a review kind (kube's SubjectAccessReview, TokenReview, ...): created and answered by
+   * the API server itself (services/gateway/core/reviews.ts), never stored. Its only verb is
+   * create; it has no storage, changefeed channel, watch cache, list or typed gRPC service.
+   */
+  readonly review?: boolean;
   /** Its Table printing; the generic NAME/AGE columns when absent. */
   readonly printer?: KindPrinter;
   /**

@@ -15,6 +15,7 @@ import { loadApiProto } from '../../lib/proto.ts';
 import type { KindRegistry } from '../../lib/kinds/index.ts';
 import type { Telemetry } from '../../lib/tracing.ts';
 import type { Pipeline } from './core/pipeline.ts';
+import { bootstrapRbac } from './core/rbac-bootstrap.ts';
 import { serveReflection } from './grpc/reflection.ts';
 import { resourcesHandlers } from './grpc/server.ts';
 import { serveTypedKinds } from './grpc/typed.ts';
@@ -142,6 +143,7 @@ function startMaintenance(o: FrontDoorOptions): () => void {
 export async function startFrontDoor(o: FrontDoorOptions): Promise<FrontDoor> {
   await bootstrapNamespaces(o);
   await bootstrapObjects(o);
+  await bootstrapRbac(o.pipeline, o.registry, o.logger);
 
   const pki = join(o.dataDir, 'pki');
   const ca = await ensureCA(pki, 'kube-grpc-apiserver-ca');

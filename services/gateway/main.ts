@@ -22,6 +22,7 @@ import { EDGE_LIMIT_FLAGS, edgeLimitsFrom } from './rest/edge-limits.ts';
 import { RESOURCES_MAX_REQUEST_BYTES } from './grpc/server.ts';
 import { CONTROLLER_FLAGS, controllerHostFrom } from './controllers/index.ts';
 import { controllerUser } from './controllers/types.ts';
+import { followAuthChanges } from './core/auth-cache-follower.ts';
 
 /** How long start-up waits for the first list of custom resource definitions. */
 const FOLLOW_READY_MS = 10_000;
@@ -152,6 +153,7 @@ await runService('gateway', FLAGS, { maxReceiveMessageBytes: RESOURCES_MAX_REQUE
     authenticator: auth,
     authorizer: auth,
     tokenIssuer: auth,
+    ruleResolver: auth,
     admission,
     storage,
     watcher,
@@ -160,6 +162,10 @@ await runService('gateway', FLAGS, { maxReceiveMessageBytes: RESOURCES_MAX_REQUE
     cluster,
     logger,
   });
+
+  // Drops the decision cache when RBAC changes and the user cache when a ServiceAccount goes (docs/decisions.md).
+  const authCaches = followAuthChanges({ source: watcher, caches: pipeline, logger: logger.with({ component: 'auth-cache' }) });
+  onStop(() => authCaches.stop());
 
   const frontDoor = await startFrontDoor({
     pipeline,

@@ -112,7 +112,7 @@ test('a POST subresource through Create; authorization names the subresource', a
   const binding = json({ apiVersion: 'v1', kind: 'Binding', metadata: { name: 'p' }, target: { name: 'node-1' } });
   const forbidden = await refused(unary(client, 'create', { ref: pods('p', 'binding'), object: binding }, bob));
   assert.equal(forbidden.reason, 'Forbidden');
-  assert.equal(forbidden.message, 'pods/binding "p" is forbidden: User "bob" cannot create resource "pods/binding" in API group "" in the namespace "default"');
+  assert.equal(forbidden.message, 'pods "p" is forbidden: User "bob" cannot create resource "pods/binding" in API group "" in the namespace "default"');
   const answer = parse((await unary(client, 'create', { ref: pods('p', 'binding'), object: binding }, admin)).object);
   assert.deepEqual(answer, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 });
   const pod = parse((await unary(client, 'get', { ref: pods('p') }, admin)).object);

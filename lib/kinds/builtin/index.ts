@@ -11,6 +11,7 @@ import { CUSTOM_RESOURCE_DEFINITION } from './customresourcedefinition.ts';
 import { NAMESPACE } from './namespace.ts';
 import { NODE } from './node.ts';
 import { PLATFORM_KINDS } from './platform/index.ts';
+import { REVIEW_KINDS } from './reviews/index.ts';
 import { SERVICE_KINDS } from './service/index.ts';
 import { VIEW_KINDS } from './views/index.ts';
 import { WORKLOAD_KINDS } from './workloads/index.ts';
@@ -71,6 +72,7 @@ export const BUILTIN_KINDS: readonly KindDefinition[] = Object.freeze(discoveryO
   ...WORKLOAD_KINDS,
   ...APPS_KINDS,
   ...PLATFORM_KINDS,
+  ...REVIEW_KINDS,
   ...VIEW_KINDS,
   CUSTOM_RESOURCE_DEFINITION,
 ]));

@@ -31,7 +31,7 @@ test('every built-in kind has its service, with the verbs of the JSON API and it
   const { files } = generateTypedApi(BUILTIN_KINDS, facts);
   const protoFiles = [...files.keys()].filter((f) => f.startsWith('proto/')).map((f) => f.slice('proto/'.length));
   const definition = protoLoader.loadSync(protoFiles, { includeDirs: [PROTO_DIR] });
-  for (const kind of BUILTIN_KINDS) {
+  for (const kind of BUILTIN_KINDS.filter((k) => k.review !== true)) {
     const api = typedApiOf(kind, facts)!;
     const service = definition[api.serviceName] as protoLoader.ServiceDefinition | undefined;
     assert.ok(service !== undefined, api.serviceName);

@@ -228,6 +228,8 @@ export function generateTypedApi(
   const byPackage = new Map<string, { kind: KindDefinition; api: TypedKindApi }[]>();
   const groupVersionOf = new Map<string, string>();
   for (const kind of kinds) {
+    // A review kind is only created, through the Resources API (it has no list, get or watch).
+    if (kind.review === true) continue;
     const api = typedApiOf(kind, facts);
     if (api === undefined) {
       warnings.push(`${apiVersionOf(kind)} ${kind.kind}: no generated protobuf message for ${kind.schema} or its list; no typed service`);

@@ -73,6 +73,7 @@ const INVALID_OWNER = Symbol('namespaced owner of a cluster-scoped object');
  */
 export class GarbageCollector implements Controller {
   readonly name = 'garbage-collector';
+  readonly serviceAccount = 'generic-garbage-collector';
   private readonly options: GarbageCollectorOptions;
 
   constructor(options: GarbageCollectorOptions = {}) {

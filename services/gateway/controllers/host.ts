@@ -7,7 +7,7 @@
  * runs: what they resume from is stored (docs/decisions.md).
  */
 import { LeaderElector, type ElectionTiming } from './leader.ts';
-import { sleep, type Controller, type ControllerContext } from './types.ts';
+import { serviceAccountUser, sleep, type Controller, type ControllerContext } from './types.ts';
 
 export interface ControllerHostOptions {
   context: ControllerContext;
@@ -18,6 +18,12 @@ export interface ControllerHostOptions {
   lease?: { namespace: string; name: string };
   /** First wait before a failed controller is started again; doubles up to 30 s (default 1 s). */
   restartBackoffMs?: number;
+  /**
+   * kube-controller-manager's --use-service-account-credentials: each controller with a service
+   * account of its own acts as it (RBAC's system:controller:* roles authorize it); otherwise, and
+   * for the others, the context's user.
+   */
+  useServiceAccountCredentials?: boolean;
 }
 
 type LeadershipListener = (leading: boolean) => void;
@@ -82,7 +88,10 @@ export class ControllerHost {
 
   private async supervise(controller: Controller, leadership: AbortSignal): Promise<void> {
     const logger = this.o.context.logger.with({ controller: controller.name });
-    const context: ControllerContext = { ...this.o.context, logger };
+    // Each controller acts as its own service account when it has one (kube's controller identities).
+    const own = this.o.useServiceAccountCredentials === true ? controller.serviceAccount : undefined;
+    const user = own === undefined ? this.o.context.user : serviceAccountUser('kube-system', own);
+    const context: ControllerContext = { ...this.o.context, logger, user };
     let backoff = this.o.restartBackoffMs ?? 1000;
     while (!leadership.aborted) {
       const started = performance.now();

@@ -7,6 +7,7 @@ import { hostname } from 'node:os';
 import { ConfigError } from '../../../lib/config.ts';
 import { ControllerHost } from './host.ts';
 import { parseDurationMs, type ElectionTiming } from './leader.ts';
+import { ClusterRoleAggregationController } from './clusterrole-aggregation.ts';
 import { CrdCleanupController } from './crd-cleanup.ts';
 import { GarbageCollector } from './garbage-collector.ts';
 import { NamespaceController } from './namespace.ts';
@@ -14,7 +15,7 @@ import type { Controller, ControllerContext } from './types.ts';
 
 /** Every controller the gateway can run, a new instance each (controllers may hold per-run state). */
 export function availableControllers(): Controller[] {
-  return [new NamespaceController(), new GarbageCollector(), new CrdCleanupController()];
+  return [new NamespaceController(), new GarbageCollector(), new CrdCleanupController(), new ClusterRoleAggregationController()];
 }
 
 /** The gateway's flags of the controller host (kube-controller-manager's names and defaults). */
@@ -27,6 +28,13 @@ export const CONTROLLER_FLAGS = [
       `controllers this gateway runs while it holds the controllers' Lease (kube-system/kube-grpc-apiserver-controllers): comma-separated names, "*" for all, "-name" to leave one out, "" for none (then this replica never campaigns); known: ${availableControllers()
       .map((c) => c.name)
       .join(', ')}`,
+  },
+  {
+    flag: 'use-service-account-credentials',
+    env: 'GATEWAY_USE_SERVICE_ACCOUNT_CREDENTIALS',
+    default: 'true',
+    description:
+      'whether controllers act as their own service accounts in kube-system (namespace-controller, generic-garbage-collector, clusterrole-aggregation-controller; authorized by the bootstrap RBAC roles), as kube-controller-manager with the same flag; "false": as a member of system:masters',
   },
   { flag: 'leader-elect-lease-duration', env: 'GATEWAY_LEADER_ELECT_LEASE_DURATION', default: '15s', description: 'how long a candidate waits after the leader last renewed before it takes the controllers\' Lease' },
   { flag: 'leader-elect-renew-deadline', env: 'GATEWAY_LEADER_ELECT_RENEW_DEADLINE', default: '10s', description: 'how long the leader keeps trying to renew before it stops its controllers; less than the lease duration' },
@@ -72,6 +80,8 @@ export function controllerHostFrom(
 ): ControllerHost | undefined {
   const controllers = selectControllers(config.controllers, available);
   const timing = electionTimingFrom(config);
+  const credentials = config['use-service-account-credentials'];
+  if (credentials !== 'true' && credentials !== 'false') throw new ConfigError(`--use-service-account-credentials must be "true" or "false", got "${credentials}"`);
   if (controllers.length === 0) return undefined;
-  return new ControllerHost({ context, controllers, identity: `${hostname()}_${randomUUID()}`, timing });
+  return new ControllerHost({ context, controllers, identity: `${hostname()}_${randomUUID()}`, timing, useServiceAccountCredentials: credentials === 'true' });
 }

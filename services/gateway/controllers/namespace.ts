@@ -141,6 +141,7 @@ function messageOf(err: unknown): string {
 
 export class NamespaceController implements Controller {
   readonly name = 'namespace';
+  readonly serviceAccount = 'namespace-controller';
   private readonly o: Required<NamespaceControllerOptions>;
 
   constructor(options: NamespaceControllerOptions = {}) {

@@ -18,17 +18,35 @@ export interface ControllerContext {
 
 export interface Controller {
   readonly name: string;
+  /**
+   * The ServiceAccount in kube-system the controller acts as (kube-controller-manager's
+   * --use-service-account-credentials: the bootstrap roles system:controller:<name> authorize
+   * it); absent: the host's user (the API server's own loopback identity, in system:masters).
+   */
+  readonly serviceAccount?: string;
   /** Runs while this replica leads; resolves soon after `signal` aborts; resumes from stored state. */
   run(ctx: ControllerContext, signal: AbortSignal): Promise<void>;
 }
 
 /**
- * The user controllers act as (a new object each call: callers may keep it). In group system:masters for now: authorization allows that group
- * everything and refuses every other user; once RBAC is enforced each controller gets its own
- * identity and role, as kube's controllers have their service accounts.
+ * The host's user (a new object each call: callers may keep it), in group system:masters: what
+ * the leader election and the controllers without a service account of their own (crd-cleanup,
+ * part of the API server in kube, acting over its loopback connection) act as.
  */
 export function controllerUser(): UserInfo {
   return { username: 'system:kube-controller-manager', uid: '', groups: [SYSTEM_MASTERS] };
+}
+
+/**
+ * The user of ServiceAccount `namespace/name` as a service-account token authenticates it
+ * (kube's serviceaccount.UserInfo, without the token's uid and credential id).
+ */
+export function serviceAccountUser(namespace: string, name: string): UserInfo {
+  return {
+    username: `system:serviceaccount:${namespace}:${name}`,
+    uid: '',
+    groups: ['system:serviceaccounts', `system:serviceaccounts:${namespace}`, 'system:authenticated'],
+  };
 }
 
 /**

@@ -18,7 +18,7 @@ import type { Logger } from '../../../lib/log.ts';
 import { fieldValidationOf, type JsonSource, type SchemaValidator } from '../../../lib/kinds/validate.ts';
 import { pathSegmentNameErrors } from '../../../lib/validation/path.ts';
 import type { Admission, AdmissionRequest, Operation } from '../../admission/api.ts';
-import type { Attributes, Authenticator, Authorizer, Credentials, IssuerDiscovery, TokenIssuer, UserInfo } from '../../auth/api.ts';
+import type { Attributes, Authenticator, Authorizer, Credentials, IssuerDiscovery, RuleResolver, TokenIssuer, UserInfo } from '../../auth/api.ts';
 import type { DeleteResult, ListResult, Storage } from '../../storage/api.ts';
 import { validateWatch, type WatchEvent, type Watcher, type WatchOptions } from '../../watch/api.ts';
 import { DEFAULT_DELETE_COLLECTION_WORKERS, deleteCollection, deleteObject, type DeletionOptions } from './deletion.ts';
@@ -29,6 +29,8 @@ import { checkApplyConfiguration, ManagedFields, managerOrUserAgent } from './ma
 import { appliedObject, checkApplyStrictErrors, decodeApplyBody, isApplyPatch, type ApplyConfiguration } from './apply.ts';
 import { checkDryRunCreate, dryRunUpdated } from './dry-run.ts';
 import type { WarningRecorder } from './warnings.ts';
+import { answerReview } from './reviews.ts';
+import { confirmNoEscalation, type RbacGuardOptions } from './rbac-guard.ts';
 
 export interface PipelineOptions {
   authenticator: Authenticator;
@@ -38,6 +40,11 @@ export interface PipelineOptions {
    * issuer's discovery documents ask. Without it those answer ServiceUnavailable.
    */
   tokenIssuer?: TokenIssuer;
+  /**
+   * The rules a user holds (the auth service's RBAC rule resolver): what SelfSubjectRulesReview
+   * answers and escalation checks compare with. Without one, a rules review answers incomplete.
+   */
+  ruleResolver?: RuleResolver;
   admission: Admission;
   storage: Storage;
   watcher: Watcher;
@@ -109,12 +116,23 @@ export interface Target {
   subresource?: string;
 }
 
-function forbiddenMessage(a: Attributes): string {
-  if (!a.resourceRequest) return `forbidden: User "${a.user.username}" cannot ${a.verb} path "${a.path}"`;
-  const resource = a.subresource === '' ? a.resource : `${a.resource}/${a.subresource}`;
-  const subject = a.name === '' ? resource : `${resource} "${a.name}"`;
-  const scope = a.namespace === '' ? 'at the cluster scope' : `in the namespace "${a.namespace}"`;
-  return `${subject} is forbidden: User "${a.user.username}" cannot ${a.verb} resource "${resource}" in API group "${a.apiGroup}" ${scope}`;
+/**
+ * kube-apiserver's Forbidden message (responsewriters.Forbidden): the resource qualified by its
+ * group (without the subresource) and the name as errors.NewForbidden names them, then who may
+ * not do what, then the authorizer's reason when it gave one.
+ */
+export function forbiddenMessage(a: Attributes, reason = ''): string {
+  let message: string;
+  if (!a.resourceRequest) {
+    message = `forbidden: User "${a.user.username}" cannot ${a.verb} path "${a.path}"`;
+  } else {
+    const resource = a.subresource === '' ? a.resource : `${a.resource}/${a.subresource}`;
+    const qualified = a.apiGroup === '' ? a.resource : `${a.resource}.${a.apiGroup}`;
+    const subject = a.name === '' ? qualified : `${qualified} "${a.name}"`;
+    const scope = a.namespace === '' ? 'at the cluster scope' : `in the namespace "${a.namespace}"`;
+    message = `${subject} is forbidden: User "${a.user.username}" cannot ${a.verb} resource "${resource}" in API group "${a.apiGroup}" ${scope}`;
+  }
+  return reason === '' ? message : `${message}: ${reason}`;
 }
 
 /**
@@ -290,15 +308,19 @@ const DISCOVERY_CACHE_MS = 10_000;
 const APISERVER_MANAGER = 'kube-apiserver';
 
 /** The user the API server acts as itself (bootstrap objects). */
-const APISERVER_USER: UserInfo = { username: 'system:apiserver', uid: '', groups: ['system:masters'] };
+export const APISERVER_USER: UserInfo = { username: 'system:apiserver', uid: '', groups: ['system:masters'] };
 
 export class Pipeline {
   private readonly o: PipelineOptions;
   private readonly shapes: GoShapes;
   /** credentialsKey (a SHA-256) -> user; credentials themselves are never kept. */
   private readonly users: TtlCache<UserInfo | null>;
-  private readonly decisions: TtlCache<boolean>;
+  /** The authorizer's answers (allowed, and the reason a refusal shows), by the request's attributes. */
+  private readonly decisions: TtlCache<{ allowed: boolean; reason: string }>;
   private discovery: { documents: IssuerDiscovery; until: number } | undefined;
+  /** Raised by every drop of the decisions, so that an answer that was on its way is not kept. */
+  private decisionGeneration = 0;
+  private userGeneration = 0;
   /** The kinds POST subresource bodies are decoded as, one per handler (so decoding caches its compiled schema). */
   private readonly bodyKinds = new WeakMap<PostSubresource, KindDefinition>();
   /** The field managers of metadata.managedFields, one per kind and endpoint. */
@@ -331,8 +353,9 @@ export class Pipeline {
     const key = credentialsKey(credentials);
     let user = this.users.get(key);
     if (user === undefined) {
+      const generation = this.userGeneration;
       user = (await this.o.authenticator.authenticate(credentials, signal)).user ?? null;
-      this.users.set(key, user);
+      if (generation === this.userGeneration) this.users.set(key, user);
     }
     if (user === null) throw new StatusError('Unauthorized', 'Unauthorized');
     return user;
@@ -365,23 +388,60 @@ export class Pipeline {
     return this.o.tokenIssuer;
   }
 
+  /**
+   * Forgets the authorizer's answers (an RBAC object changed: auth-cache-follower.ts), so that the
+   * next requests are decided anew.
+   */
+  dropDecisions(): void {
+    this.decisionGeneration++;
+    this.decisions.clear();
+  }
+
+  /** Forgets who credentials belong to (a ServiceAccount was deleted, so its tokens must stop working). */
+  dropUsers(): void {
+    this.userGeneration++;
+    this.users.clear();
+  }
+
   /** Forbidden, with kube-apiserver's message, unless an authorizer allows. */
   async authorize(attributes: Attributes, signal?: AbortSignal): Promise<void> {
-    const a = attributes;
-    const key = JSON.stringify([a.user.username, a.user.uid, a.user.groups, a.verb, a.resourceRequest, a.apiGroup, a.resource, a.subresource, a.namespace, a.name, a.path]);
-    let allowed = this.decisions.get(key);
-    if (allowed === undefined) {
-      const result = await this.o.authorizer.authorize(attributes, signal);
-      allowed = result.decision === 'Allow';
-      this.decisions.set(key, allowed);
-    }
-    if (!allowed) {
-      throw new StatusError('Forbidden', forbiddenMessage(a), {
+    const decided = await this.decide(attributes, signal);
+    if (!decided.allowed) {
+      const a = attributes;
+      throw new StatusError('Forbidden', forbiddenMessage(a, decided.reason), {
         name: a.name,
         group: a.apiGroup,
         kind: a.resource,
       });
     }
+  }
+
+  /** The authorizer's answer to `attributes`, reused for the cache's TTL. */
+  private async decide(attributes: Attributes, signal?: AbortSignal): Promise<{ allowed: boolean; reason: string }> {
+    const a = attributes;
+    const key = JSON.stringify([a.user.username, a.user.uid, a.user.groups, a.verb, a.resourceRequest, a.apiGroup, a.resource, a.subresource, a.namespace, a.name, a.path]);
+    let decided = this.decisions.get(key);
+    if (decided === undefined) {
+      const generation = this.decisionGeneration;
+      const result = await this.o.authorizer.authorize(attributes, signal);
+      decided = { allowed: result.decision === 'Allow', reason: result.decision === 'Allow' ? '' : result.reason };
+      // An answer asked for before the cache was dropped may predate the change: used, not kept.
+      if (generation === this.decisionGeneration) this.decisions.set(key, decided);
+    }
+    return decided;
+  }
+
+  /**
+   * Refuses a write of a role or binding that would escalate the writer's privileges
+   * (rbac-guard.ts), before admission as kube's policy-based storage does.
+   */
+  private async confirmNoEscalation(user: UserInfo, target: Target, object: KubeObject, old: KubeObject | undefined, signal?: AbortSignal): Promise<void> {
+    const guard: RbacGuardOptions = {
+      allowed: async (attributes, s) => (await this.decide(attributes, s)).allowed,
+      rules: this.o.ruleResolver,
+      readRole: (resource, namespace, name, s) => this.o.storage.get({ group: target.info.group, resource, namespace, name }, {}, s),
+    };
+    await confirmNoEscalation(guard, user, { group: target.info.group, resource: target.info.resource, subresource: target.subresource, namespace: target.namespace }, object, old, signal);
   }
 
   async authorizeResource(user: UserInfo, verb: string, target: Target, signal?: AbortSignal): Promise<void> {
@@ -408,6 +468,8 @@ export class Pipeline {
       if (served === undefined || target.name === '') throw new StatusError('NotFound', 'the server could not find the requested resource');
       if (!served.verbs.includes(verb)) throw new StatusError('MethodNotAllowed', 'the server does not allow this method on the requested resource');
     }
+    // A review is only ever created (nothing is stored to read, change or delete).
+    if (target.info.review === true && verb !== 'create') throw new StatusError('MethodNotAllowed', 'the server does not allow this method on the requested resource');
   }
 
   async authorizePath(user: UserInfo, verb: string, path: string, signal?: AbortSignal): Promise<void> {
@@ -439,12 +501,35 @@ export class Pipeline {
    */
   async create(user: UserInfo, target: Target, body: KubeObject, options: WriteOptions = {}, signal?: AbortSignal): Promise<KubeObject> {
     if ((target.subresource ?? '') !== '') return this.post(user, target, body, options, signal);
+    if (target.info.review === true) return this.review(user, target, body, options, signal);
     const object = this.managed.update(target, undefined, this.shaped(normalizeBody(target, body, this.o.schemas, options), target.info), managerOrUserAgent(options.fieldManager, options.userAgent));
     const name = typeof object.metadata?.name === 'string' ? object.metadata.name : '';
     await this.authorizeResource(user, 'create', { ...target, name: '' }, signal);
+    await this.confirmNoEscalation(user, target, object, undefined, signal);
     const admitted = await this.o.admission.admit(admissionRequest('CREATE', target, name, user, options.dryRun, object), signal);
     if (admitted === undefined) throw new StatusError('InternalError', 'admission returned no object');
     return this.createAdmitted(target, admitted, options.dryRun === true, signal);
+  }
+
+  /**
+   * The create of a review kind, as kube's REST storage of reviews answers it: the body decoded
+   * and checked against the URL, the create authorized, then answered by the kind's handler with
+   * this API server's authenticator, authorizer and rule resolver. Nothing is admitted or stored
+   * (admission's object checks are for stored objects; a review has no name).
+   */
+  private async review(user: UserInfo, target: Target, body: KubeObject, options: WriteOptions, signal?: AbortSignal): Promise<KubeObject> {
+    const object = normalizeBody(target, body, this.o.schemas, options);
+    await this.authorizeResource(user, 'create', { ...target, name: '' }, signal);
+    const answer = await answerReview(target.info, object, {
+      user,
+      namespace: target.namespace,
+      authenticator: this.o.authenticator,
+      authorizer: this.o.authorizer,
+      rules: this.o.ruleResolver,
+      signal,
+      now: () => new Date(),
+    });
+    return this.shaped(withTypeMeta(answer, target.info), target.info);
   }
 
   /**
@@ -647,6 +732,7 @@ export class Pipeline {
       if (current === undefined) {
         const object = decode(this.managed.apply(target, undefined, applied.object, manager, force));
         await this.authorizeResource(user, 'create', target, signal);
+        await this.confirmNoEscalation(user, target, object, undefined, signal);
         const admitted = await this.o.admission.admit(admissionRequest('CREATE', target, target.name, user, options.dryRun, object), signal);
         if (admitted === undefined) throw new StatusError('InternalError', 'admission returned no object');
         try {
@@ -661,6 +747,7 @@ export class Pipeline {
       }
       const object = decode(this.managed.apply(target, this.managed.liveView(target, current, view.read(current, 'write')), applied.object, manager, force));
       const written = this.managed.carried(target, current, view.write(current, object), object);
+      await this.confirmNoEscalation(user, target, written, current, signal);
       const admittedObject = await this.o.admission.admit(admissionRequest('UPDATE', target, target.name, user, options.dryRun, written, current), signal);
       if (admittedObject === undefined) throw new StatusError('InternalError', 'admission returned no object');
       const allocation = await this.allocateUpdate(target.info, admittedObject, current, dryRun, signal);
@@ -703,6 +790,7 @@ export class Pipeline {
       // before writes were shaped does not differ from its update in fields nobody changed.
       const current = this.shaped(fromStored(target.info, await this.o.storage.get(this.ref(target), {}, signal)), target.info);
       const written = this.recordUpdate(target, current, view, object, options);
+      await this.confirmNoEscalation(user, target, written, current, signal);
       const admittedObject = await this.o.admission.admit(admissionRequest('UPDATE', target, target.name, user, options.dryRun, written, current), signal);
       if (admittedObject === undefined) throw new StatusError('InternalError', 'admission returned no object');
       const allocation = await this.allocateUpdate(target.info, admittedObject, current, options.dryRun === true, signal);
@@ -774,6 +862,7 @@ export class Pipeline {
         throw badRequest(`the name of the object (${String(name)}) does not match the name on the URL (${target.name})`);
       }
       const written = this.recordUpdate(target, current, view, object, options);
+      await this.confirmNoEscalation(user, target, written, current, signal);
       const admittedObject = await this.o.admission.admit(admissionRequest('UPDATE', target, target.name, user, options.dryRun, written, current), signal);
       if (admittedObject === undefined) throw new StatusError('InternalError', 'admission returned no object');
       const allocation = await this.allocateUpdate(target.info, admittedObject, current, options.dryRun === true, signal);

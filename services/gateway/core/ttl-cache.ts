@@ -34,4 +34,9 @@ export class TtlCache<V> {
       if (oldest.done !== true) this.entries.delete(oldest.value);
     }
   }
+
+  /** Forgets every entry (what they answered may have changed). */
+  clear(): void {
+    this.entries.clear();
+  }
 }
