@@ -14,7 +14,7 @@ import { generatedSchemaValidator } from '../lib/kinds/validate.ts';
 import { DefinitionFollower, storedDefinitions } from '../lib/kinds/follow.ts';
 import { runService } from '../lib/service-main.ts';
 import { buildAdmissionChain } from '../services/admission/core/chain.ts';
-import { PrivilegedGroupAuthorizer } from '../services/auth/core/authorizer.ts';
+import { startPolicyIndex } from '../services/auth/core/policy-index.ts';
 import { bootstrapAdmin } from '../services/auth/core/bootstrap.ts';
 import { parseTokenFile, TokenFileAuthenticator } from '../services/auth/core/token-file.ts';
 import { Pipeline } from '../services/gateway/core/pipeline.ts';
@@ -67,7 +67,10 @@ await runService('single-process', FLAGS, { maxReceiveMessageBytes: RESOURCES_MA
 
   // kube's service ranges; the `kubernetes` Service forwards to this process's HTTPS port.
   const cluster = { ...DEFAULT_CLUSTER_CONFIG, apiServerPort: splitHostPort(config['https-listen']).port };
-  const pipeline = new Pipeline({ authenticator, authorizer: new PrivilegedGroupAuthorizer(), admission, storage, watcher, schemas, cluster, logger });
+  // RBAC as the auth service decides it: roles and bindings followed through the watch service.
+  const policy = startPolicyIndex({ watcher, logger });
+  onStop(() => policy.stop());
+  const pipeline = new Pipeline({ authenticator, authorizer: policy.authorizer, ruleResolver: policy.authorizer, admission, storage, watcher, schemas, cluster, logger });
   const frontDoor = await startFrontDoor({
     pipeline,
     registry,
@@ -83,7 +86,7 @@ await runService('single-process', FLAGS, { maxReceiveMessageBytes: RESOURCES_MA
   onStop(() => frontDoor.stop());
   // The controllers, as in the gateway (one process: it always wins the election).
   // Its authorizer knows only system:masters: the controllers act as a member of it.
-  const controllers = controllerHostFrom({ ...config, 'use-service-account-credentials': 'false' }, { pipeline, registry, logger: logger.with({ component: 'controllers' }), user: controllerUser() });
+  const controllers = controllerHostFrom(config, { pipeline, registry, logger: logger.with({ component: 'controllers' }), user: controllerUser() });
   if (controllers !== undefined) {
     controllers.start();
     onStop(() => controllers.stop());
