@@ -81,6 +81,12 @@ export interface ControlPlaneOptions {
   /** Gateway replicas (default 1), each with its own HTTPS and gRPC address, sharing the data directory. */
   gatewayReplicas?: number;
   /**
+   * Extra flags of the gateway replicas after the first, one list per replica (gateway-1 first),
+   * e.g. a replica with its auth cache off beside one with it on. A flag given again in
+   * `flags.gateway` wins (the last of a repeated flag does).
+   */
+  gatewayReplicaFlags?: string[][];
+  /**
    * Mutual TLS on internal gRPC. 'generate': a CA in `$dataDir/pki/grpc` (kept across runs) and
    * a certificate per service and for the launcher, issued at each start. Files: every service
    * and the launcher use them. Unset: the GRPC_TLS_* files of the services' environment
@@ -318,7 +324,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     // After the first, which creates the serving certificate the others read.
     const startExtraGateway = (a: { grpc: string; https: string }, i: number): Promise<void> => {
       const flags = flagsOf.gateway.map((f) => (f.startsWith('--listen=') ? `--listen=${a.grpc}` : f.startsWith('--https-listen=') ? `--https-listen=${a.https}` : f));
-      return launch('gateway', `gateway-${i + 1}`, flags, a.grpc, (p) => (extraGateways[i] = { process: p, ...a }));
+      return launch('gateway', `gateway-${i + 1}`, [...flags, ...(options.gatewayReplicaFlags?.[i] ?? [])], a.grpc, (p) => (extraGateways[i] = { process: p, ...a }));
     };
     await Promise.all(extraGatewayAddresses.map((a, i) => startExtraGateway(a, i)));
 
