@@ -72,6 +72,8 @@ export interface PipelineSettings {
   listObjects: number;
   listPage: number;
   client: string;
+  /** Who makes the authorization benchmarks' requests, and through which gateway (absent in older results). */
+  authorization?: { namespace: string; rbacUser: string; admin: string; cacheOn: string; cacheOff: string };
 }
 
 export interface PipelineReport extends ReportHeader<PipelineSettings> {
@@ -98,6 +100,61 @@ function micros(n: number): string {
 
 function total(cpu: Record<string, number>): number {
   return PROCESSES.reduce((n, p) => n + (cpu[p] ?? 0), 0);
+}
+
+/** The control plane's CPU per operation: every process but the bench client. */
+function server(cpu: Record<string, number>): number {
+  return total(cpu) - (cpu.bench ?? 0);
+}
+
+/**
+ * The rows of the authorization table: each operation by each user through each gateway, and
+ * the admin's benchmark of the same operation through the same gateway (`sameCache`) and
+ * through the one with its cache on (`cacheOn`).
+ */
+const AUTHZ_ROWS = (['create', 'get'] as const).flatMap((op) => [
+  { op, user: 'admin', cache: 'on', name: op, sameCache: op, cacheOn: op },
+  { op, user: 'RBAC', cache: 'on', name: `rbac-${op}`, sameCache: op, cacheOn: op },
+  { op, user: 'admin', cache: 'off', name: `${op}-nocache`, sameCache: `${op}-nocache`, cacheOn: op },
+  { op, user: 'RBAC', cache: 'off', name: `rbac-${op}-nocache`, sameCache: `${op}-nocache`, cacheOn: op },
+]);
+
+/** The section on what authorization costs; none when the run had no authorization benchmark. */
+function authorizationSection(report: PipelineReport): string[] {
+  const byName = new Map(report.results.map((r) => [r.name, r]));
+  if (!AUTHZ_ROWS.some((row) => row.name !== row.op && byName.has(row.name))) return [];
+  const a = report.settings.authorization;
+  const relative = (r: PipelineBench, reference: string): string => {
+    const ref = byName.get(reference);
+    return ref === undefined || ref.ratio.median <= 0 ? '—' : ratio(r.ratio.median / ref.ratio.median);
+  };
+  const lines = [
+    '',
+    'What authorization costs: create and get by the admin (system:masters, allowed before RBAC is asked) and by a user',
+    `whose only right is a RoleBinding to \`edit\` in the bench namespace${a === undefined ? '' : ` (${a.rbacUser})`}, through the gateway with its auth`,
+    'cache on (authentication and authorization answers reused for --auth-cache-ttl, default) and through a second replica',
+    'with it off (--auth-cache-ttl=0: every request asks the auth service to authenticate, then to authorize). "vs admin": the',
+    'row\'s ratio to raw etcd over that of the admin\'s same operation (through the same gateway, or the one with its cache',
+    'on); each is measured against raw etcd in its own rounds, so that the machine\'s drift between them cancels. CPU: µs per',
+    'operation over every round; "control plane" is every process but the bench client (every gateway replica counted;',
+    'of two, the idle one costs little), "auth share" the auth process\'s part of it. "—": the benchmark compared with did',
+    'not run.',
+    '',
+    '| operation | user | auth cache | ratio to raw | vs admin, same cache | vs admin, cache on | gateway µs | auth µs | control plane µs | auth share |',
+    '|---|---|---|---:|---:|---:|---:|---:|---:|---:|',
+  ];
+  for (const row of AUTHZ_ROWS) {
+    const r = byName.get(row.name);
+    if (r === undefined) continue;
+    const cpu = r.pipeline.cpuMicrosPerOp;
+    const all = server(cpu);
+    const share = all > 0 ? `${(((cpu.auth ?? 0) / all) * 100).toFixed(1)}%` : '—';
+    lines.push(
+      `| ${row.op} | ${row.user} | ${row.cache} | ${ratio(r.ratio.median)} | ${relative(r, row.sameCache)} | ${relative(r, row.cacheOn)} | ` +
+        `${micros(cpu.gateway ?? 0)} | ${micros(cpu.auth ?? 0)} | ${micros(all)} | ${share} |`,
+    );
+  }
+  return lines;
 }
 
 export function renderPipelineMarkdown(report: PipelineReport): string {
@@ -148,8 +205,8 @@ export function renderPipelineMarkdown(report: PipelineReport): string {
   lines.push(
     '',
     'Where the time goes: CPU time per operation of each process, in µs, over every round of a side ("bench" is the client:',
-    'HTTPS and JSON for the pipeline, the etcd3 client for raw). CPU per operation depends far less on what else the machine',
-    'runs than throughput does.',
+    'HTTPS and JSON for the pipeline, the etcd3 client for raw; "gateway" every gateway replica the run started). CPU per',
+    'operation depends far less on what else the machine runs than throughput does.',
     '',
     `| operation / side | ${PROCESSES.join(' | ')} | total | total, pipeline / raw |`,
     `|---|${PROCESSES.map(() => '---:').join('|')}|---:|---:|`,
@@ -161,6 +218,7 @@ export function renderPipelineMarkdown(report: PipelineReport): string {
       lines.push(`| ${r.name} / ${side} | ${PROCESSES.map((p) => micros(cpu[p] ?? 0)).join(' | ')} | ${micros(total(cpu))} | ${share} |`);
     }
   }
+  lines.push(...authorizationSection(report));
   const failures = report.results.flatMap((r) =>
     (['raw', 'pipeline'] as const).filter((side) => r[side].errors > 0).map((side) => `- ${r.name} / ${side}: ${r[side].errors} errors, first: ${r[side].firstError ?? ''}`),
   );

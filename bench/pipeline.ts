@@ -37,6 +37,17 @@
  * pipeline's cost; before each measured window the bench waits until the changefeed has
  * published every pipeline write, so that one window's backlog never runs in the next.
  *
+ * What authorization costs: create and get of ConfigMaps in the namespace bench-rbac by a user
+ * whose only right there is a RoleBinding to the ClusterRole `edit` (a line the bench appends to
+ * the token file, which the auth service reloads), so that the auth service decides with RBAC
+ * (rbac-create, rbac-get); the admin's requests (system:masters) are allowed before RBAC is
+ * asked. The gateway reuses authentication and authorization answers for --auth-cache-ttl; a
+ * second gateway replica with the cache off (--auth-cache-ttl=0: every request asks the auth
+ * service twice) serves the same as the admin (create-nocache, get-nocache) and as the RBAC user
+ * (rbac-create-nocache, rbac-get-nocache). Each is measured against raw etcd as the others; the
+ * report compares each with the admin's same operation (the ratios to raw divided, so that the
+ * machine's drift between the windows cancels) and gives the auth process's share of the CPU.
+ *
  * Each benchmark warms both sides up, then measures BENCH_ROUNDS rounds (default 3), each
  * measuring both sides for BENCH_SECONDS / BENCH_ROUNDS, the side that goes first alternating
  * from round to round. Reported: per round each side's ops/s and the ratio pipeline / raw; the
@@ -44,11 +55,12 @@
  *
  * Environment: BENCH_SECONDS (default 10) measured per benchmark and side, BENCH_ROUNDS (3),
  * BENCH_WARMUP_SECONDS (2) per benchmark and side; for investigating, BENCH_ONLY=create,get,
- * update,patch,apply,list and the same with a deployment- prefix (a subset:
- * printed, bench/results/ left as it was).
+ * update,patch,apply,list, the same with a deployment- prefix, rbac-create, rbac-get,
+ * create-nocache, get-nocache, rbac-create-nocache, rbac-get-nocache (a subset: printed,
+ * bench/results/ left as it was; a comparison with the admin shows only when both ran).
  */
-import { randomUUID } from 'node:crypto';
-import { readFile, rm, mkdtemp } from 'node:fs/promises';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { appendFile, readFile, rm, mkdtemp } from 'node:fs/promises';
 import { Agent, request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -104,6 +116,12 @@ const BENCHMARKS = [
   'deployment-patch',
   'deployment-apply',
   'deployment-list',
+  'rbac-create',
+  'rbac-get',
+  'create-nocache',
+  'get-nocache',
+  'rbac-create-nocache',
+  'rbac-get-nocache',
 ] as const;
 type BenchName = (typeof BENCHMARKS)[number];
 const { only: ONLY, selected } = benchOnly<BenchName>(BENCHMARKS);
@@ -116,6 +134,16 @@ const GET_KEYS = 1_000;
 const UPDATE_KEYS_PER_WORKER = 4;
 const LIST_OBJECTS = 3_000;
 const LIST_PAGE = 100;
+
+/** The namespace of the authorization benchmarks, where the RBAC user may edit. */
+const RBAC_NAMESPACE = 'bench-rbac';
+/** The RBAC user's name (a line of the token file) and what binds it. */
+const RBAC_USER = 'bench-editor';
+const RBAC_ROLE = 'edit';
+/** The benchmarks served by the gateway replica with its auth cache off. */
+const NOCACHE_BENCHMARKS: readonly BenchName[] = ['create-nocache', 'get-nocache', 'rbac-create-nocache', 'rbac-get-nocache'];
+/** The benchmarks made by the RBAC user. */
+const RBAC_BENCHMARKS: readonly BenchName[] = ['rbac-create', 'rbac-get', 'rbac-create-nocache', 'rbac-get-nocache'];
 
 /** A ConfigMap as stored: the metadata the admission chain adds (uid, creationTimestamp) included. */
 function configMap(namespace: string, name: string, payload: string, counter = 0): KubeObject {
@@ -229,16 +257,16 @@ interface Running {
   plane?: ControlPlane;
   raw?: Etcd3;
   feed?: Redis;
-  agent?: Agent;
+  agents: Agent[];
 }
 
-const running: Running = {};
+const running: Running = { agents: [] };
 let stopping: Promise<void> | undefined;
 const interrupted = new AbortController();
 
 function stopAll(): Promise<void> {
   stopping ??= (async () => {
-    await quietly(() => running.agent?.destroy());
+    for (const agent of running.agents) await quietly(() => agent.destroy());
     await quietly(() => running.raw?.close());
     await quietly(() => running.feed?.disconnect());
     await quietly(() => running.plane?.stop());
@@ -318,6 +346,63 @@ class RestClient {
 }
 
 // ---------------------------------------------------------------------------------------------
+// The RBAC user
+
+/** The REST clients of the authorization benchmarks, those of the users and gateways the run needs. */
+interface AuthzClients {
+  /** The admin (system:masters) through the first gateway (auth cache on): the client of every other benchmark. */
+  admin: RestClient;
+  adminUncached?: RestClient;
+  rbac?: RestClient;
+  rbacUncached?: RestClient;
+}
+
+/** The HTTPS address of the gateway replica started with its auth cache off. */
+function uncachedGateway(plane: ControlPlane): string {
+  const replica = plane.gatewayReplicas[1];
+  if (replica === undefined) throw new Error('the gateway with its auth cache off did not start');
+  return replica.https;
+}
+
+/**
+ * Makes RBAC_USER: appends its token to the token file (the auth service reloads it), binds it
+ * to the ClusterRole RBAC_ROLE in RBAC_NAMESPACE, and waits until the auth service knows the
+ * token and allows what the benchmarks do. Both are asked through reviews, which reach the auth
+ * service without the gateway's cache, so that no answer from before the change is reused.
+ * Returns the token.
+ */
+async function addRbacUser(admin: RestClient, tokenFile: string, noteRevision: (object: Record<string, unknown>) => void): Promise<string> {
+  const token = randomBytes(32).toString('base64url');
+  const text = await readFile(tokenFile, 'utf8');
+  await appendFile(tokenFile, `${text === '' || text.endsWith('\n') ? '' : '\n'}${token},${RBAC_USER},${randomUUID()}\n`);
+  const binding = {
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'RoleBinding',
+    metadata: { name: `${RBAC_USER}-${RBAC_ROLE}`, namespace: RBAC_NAMESPACE },
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: RBAC_ROLE },
+    subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: RBAC_USER }],
+  };
+  noteRevision((await admin.send('POST', `/apis/rbac.authorization.k8s.io/v1/namespaces/${RBAC_NAMESPACE}/rolebindings`, binding)).body);
+  await waitUntil(`the auth service to know ${RBAC_USER}'s token`, async () => {
+    const review = { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', spec: { token } };
+    const status = (await admin.send('POST', '/apis/authentication.k8s.io/v1/tokenreviews', review)).body.status as { authenticated?: boolean; user?: { username?: string } } | undefined;
+    if (status?.authenticated !== true || status.user?.username !== RBAC_USER) throw new Error('not authenticated yet');
+  }, { timeoutMs: 30_000 });
+  for (const verb of ['create', 'get']) {
+    await waitUntil(`RBAC to allow ${RBAC_USER} to ${verb} configmaps in ${RBAC_NAMESPACE}`, async () => {
+      const review = {
+        apiVersion: 'authorization.k8s.io/v1',
+        kind: 'SubjectAccessReview',
+        spec: { user: RBAC_USER, groups: ['system:authenticated'], resourceAttributes: { namespace: RBAC_NAMESPACE, verb, resource: 'configmaps' } },
+      };
+      const status = (await admin.send('POST', '/apis/authorization.k8s.io/v1/subjectaccessreviews', review)).body.status as { allowed?: boolean; reason?: string } | undefined;
+      if (status?.allowed !== true) throw new Error(`not allowed yet: ${status?.reason ?? ''}`);
+    }, { timeoutMs: 30_000 });
+  }
+  return token;
+}
+
+// ---------------------------------------------------------------------------------------------
 // The run
 
 interface Side {
@@ -336,14 +421,19 @@ async function main(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'bench-pipeline-'));
   running.dir = dir;
   // Tracing stays as deployed by default (spans made, nothing exported): no OTEL_* from the shell.
-  const env: NodeJS.ProcessEnv = {};
+  // The gateway's auth cache as deployed too (its default TTL), whatever the shell says.
+  const env: NodeJS.ProcessEnv = { AUTH_CACHE_TTL_MS: undefined };
   for (const k of Object.keys(process.env)) if (k.startsWith('OTEL_')) env[k] = undefined;
+  const uncached = NOCACHE_BENCHMARKS.some(selected);
   const plane = await startControlPlane({
     dataDir: dir,
     logDir: join(dir, 'logs'),
     env,
     // Periodic compaction (every 5 min by default) would land in one window or another.
     flags: { storage: ['--compaction-interval=0'] },
+    // A second gateway with its auth cache off, for the -nocache benchmarks only.
+    gatewayReplicas: uncached ? 2 : 1,
+    gatewayReplicaFlags: [['--auth-cache-ttl=0']],
   });
   running.plane = plane;
   checkInterrupted();
@@ -355,7 +445,7 @@ async function main(): Promise<void> {
   const ca = await readFile(join(dir, 'pki', 'ca.crt'), 'utf8');
   const token = (await readFile(join(dir, 'tokens.csv'), 'utf8')).split(',')[0] ?? '';
   const rest = new RestClient(plane.addresses.https, ca, token);
-  running.agent = rest.httpAgent;
+  running.agents.push(rest.httpAgent);
   const raw = createEtcdClient(plane.etcdEndpoints);
   running.raw = raw;
   const feed = new Redis(plane.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
@@ -378,8 +468,26 @@ async function main(): Promise<void> {
     checkInterrupted();
   };
 
-  const namespaces = ['bench-create', 'bench-get', 'bench-update', 'bench-patch', 'bench-apply', 'bench-list', 'bench-probe'];
+  const namespaces = ['bench-create', 'bench-get', 'bench-update', 'bench-patch', 'bench-apply', 'bench-list', 'bench-probe', RBAC_NAMESPACE];
   for (const name of namespaces) noteRevision((await rest.send('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name } })).body);
+  await settle();
+
+  // The clients of the authorization benchmarks: the RBAC user through the gateway with its
+  // cache on, and both users through the replica with it off.
+  const clients: AuthzClients = { admin: rest };
+  if (RBAC_BENCHMARKS.some(selected)) {
+    const rbacToken = await addRbacUser(rest, join(dir, 'tokens.csv'), noteRevision);
+    clients.rbac = new RestClient(plane.addresses.https, ca, rbacToken);
+    running.agents.push(clients.rbac.httpAgent);
+    if (uncached) {
+      clients.rbacUncached = new RestClient(uncachedGateway(plane), ca, rbacToken);
+      running.agents.push(clients.rbacUncached.httpAgent);
+    }
+  }
+  if (uncached) {
+    clients.adminUncached = new RestClient(uncachedGateway(plane), ca, token);
+    running.agents.push(clients.adminUncached.httpAgent);
+  }
   await settle();
 
   // Seed what get, update and list read: the same objects under both roots, written directly
@@ -397,8 +505,9 @@ async function main(): Promise<void> {
       (ns, seq) => kind.ref(ns, kind.name(seq)),
     );
 
-  const cpuPids: Record<string, number> = {
-    gateway: plane.processes.gateway.pid,
+  const cpuPids: Record<string, number | number[]> = {
+    // Every replica: the one with its cache off idles while the other serves, and the other way round.
+    gateway: plane.gatewayReplicas.map((g) => g.process.pid),
     auth: plane.processes.auth.pid,
     admission: plane.processes.admission.pid,
     storage: plane.processes.storage.pid,
@@ -655,6 +764,85 @@ async function main(): Promise<void> {
     );
   };
 
+  /**
+   * Create and get of ConfigMaps in RBAC_NAMESPACE by each user through each gateway (see the
+   * header): the same raw side as create and get, the pipeline side as the client says.
+   */
+  const benchAuthorization = async (kind: BenchKind): Promise<void> => {
+    const gets: BenchName[] = ['rbac-get', 'get-nocache', 'rbac-get-nocache'];
+    const creates: BenchName[] = ['rbac-create', 'create-nocache', 'rbac-create-nocache'];
+    if (!gets.some(selected) && !creates.some(selected)) return;
+    if (gets.some(selected)) {
+      log('seeding the objects the authorization benchmarks get, under both roots');
+      await seed(kind, RBAC_NAMESPACE, GET_KEYS);
+    }
+    await settle();
+    const clientOf = (name: BenchName): RestClient => {
+      const client = name.startsWith('rbac-')
+        ? name.endsWith('-nocache') ? clients.rbacUncached : clients.rbac
+        : name.endsWith('-nocache') ? clients.adminUncached : clients.admin;
+      if (client === undefined) throw new Error(`no client for ${name}`);
+      return client;
+    };
+    const who = (name: BenchName): string =>
+      `as ${name.startsWith('rbac-') ? `${RBAC_USER} (RoleBinding to ${RBAC_ROLE})` : 'admin (system:masters)'}, auth cache ${name.endsWith('-nocache') ? 'off' : 'on'}`;
+
+    // Fresh names after the seeded ones, numbered on from one create benchmark to the next.
+    let rawCreates = GET_KEYS;
+    let pipelineCreates = GET_KEYS;
+    for (const name of creates) {
+      if (!selected(name)) continue;
+      const client = clientOf(name);
+      await measure(
+        name,
+        `create ${who(name)} (REST POST | etcd txn create-if-absent)`,
+        'ops',
+        {
+          name: 'raw',
+          op: async () => {
+            const object = kind.name(rawCreates++);
+            const key = rawKey(kind.ref(RBAC_NAMESPACE, object));
+            const response = await raw.if(key, 'Mod', '==', 0).then(raw.put(key).value(JSON.stringify(kind.stored(RBAC_NAMESPACE, object)))).commit();
+            if (!response.succeeded) throw new Error(`${key} exists`);
+          },
+        },
+        {
+          name: 'pipeline',
+          op: async () => {
+            noteRevision((await client.send('POST', kind.path(RBAC_NAMESPACE), kind.body(RBAC_NAMESPACE, kind.name(pipelineCreates++)))).body);
+          },
+        },
+      );
+    }
+
+    for (const name of gets) {
+      if (!selected(name)) continue;
+      const client = clientOf(name);
+      let rawGets = 0;
+      let pipelineGets = 0;
+      await measure(
+        name,
+        `get ${who(name)} (REST GET | etcd range + JSON.parse)`,
+        'ops',
+        {
+          name: 'raw',
+          op: async () => {
+            const key = rawKey(kind.ref(RBAC_NAMESPACE, kind.name(rawGets++ % GET_KEYS)));
+            const kv = (await raw.get(key).exec()).kvs[0];
+            if (kv === undefined) throw new Error(`${key} missing`);
+            JSON.parse(kv.value.toString('utf8'));
+          },
+        },
+        {
+          name: 'pipeline',
+          op: async () => {
+            await client.send('GET', kind.path(RBAC_NAMESPACE, kind.name(pipelineGets++ % GET_KEYS)));
+          },
+        },
+      );
+    }
+  };
+
   // Both kinds are stored as the pipeline stores them (managedFields included): a first object
   // created through it says how.
   const configMapProbe = (await rest.send('POST', '/api/v1/namespaces/bench-probe/configmaps', createBody('bench-probe', 'probe', PAYLOAD))).body as KubeObject;
@@ -666,6 +854,7 @@ async function main(): Promise<void> {
   noteRevision(probe);
   const deploymentKind = deployments(probe);
   await benchKind(deploymentKind);
+  await benchAuthorization(configMapKind);
 
   const report: PipelineReport = {
     ...reportHeader(ROOT, started, `${DIAGNOSTIC ? `BENCH_ONLY=${ONLY.join(',')} ` : ''}make bench-pipeline`, {
@@ -678,6 +867,13 @@ async function main(): Promise<void> {
       listObjects: LIST_OBJECTS,
       listPage: LIST_PAGE,
       client: 'HTTPS, HTTP/1.1 keep-alive, one socket per request in flight, bearer token, JSON',
+      authorization: {
+        namespace: RBAC_NAMESPACE,
+        rbacUser: `${RBAC_USER} (token file), RoleBinding to ClusterRole ${RBAC_ROLE} in ${RBAC_NAMESPACE}`,
+        admin: 'admin (token file, system:masters)',
+        cacheOn: 'the gateway as deployed (--auth-cache-ttl default)',
+        cacheOff: 'a second gateway replica with --auth-cache-ttl=0',
+      },
     }),
     results,
   };
