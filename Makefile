@@ -37,8 +37,9 @@ bench-watch: deps gen system-deps
 
 # The whole control plane through its HTTPS REST front door (create, get, update, paginated
 # list at 64 in flight) against raw etcd in the same run, and each process's CPU per
-# operation; prints a table and writes bench/results/pipeline.{json,md}. BENCH_SECONDS per
-# benchmark and side (default 10) in BENCH_ROUNDS rounds (default 3); about 2.5 minutes.
+# operation, plus what authorization costs (an RBAC user, the auth cache on and off); prints a
+# table and writes bench/results/pipeline.{json,md}. BENCH_SECONDS per benchmark and side
+# (default 10) in BENCH_ROUNDS rounds (default 3); about 8 minutes.
 bench-pipeline: deps gen system-deps
 	$(NODE) bench/pipeline.ts
 
