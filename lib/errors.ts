@@ -91,6 +91,21 @@ export interface Status {
   code: number;
 }
 
+/**
+ * StatusDetails as kube writes them in JSON: every field is omitempty, so an empty name (a
+ * list, a create without one) or group (the core group) is left out rather than written "".
+ */
+function withoutEmpty(details: StatusDetails): StatusDetails {
+  const out: StatusDetails = {};
+  if (details.name !== undefined && details.name !== '') out.name = details.name;
+  if (details.group !== undefined && details.group !== '') out.group = details.group;
+  if (details.kind !== undefined && details.kind !== '') out.kind = details.kind;
+  if (details.uid !== undefined && details.uid !== '') out.uid = details.uid;
+  if (details.causes !== undefined && details.causes.length > 0) out.causes = details.causes;
+  if (details.retryAfterSeconds !== undefined && details.retryAfterSeconds !== 0) out.retryAfterSeconds = details.retryAfterSeconds;
+  return out;
+}
+
 /** An error that is a Kubernetes Status with status Failure. */
 export class StatusError extends Error {
   readonly reason: StatusReason;
@@ -120,7 +135,7 @@ export class StatusError extends Error {
       reason: this.reason,
       code: this.code,
     };
-    if (this.details !== undefined) status.details = this.details;
+    if (this.details !== undefined) status.details = withoutEmpty(this.details);
     return status;
   }
 

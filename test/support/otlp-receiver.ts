@@ -50,6 +50,8 @@ export interface OtlpReceiver {
   /** http://127.0.0.1:PORT, for OTEL_EXPORTER_OTLP_ENDPOINT. */
   readonly endpoint: string;
   readonly spans: ReceivedSpan[];
+  /** Every export request's body as received (spans with all their events, links and status), for searching whole. */
+  readonly exports: string[];
   /** Resolves when `predicate` holds over the spans received so far. */
   waitFor(predicate: (spans: ReceivedSpan[]) => boolean, timeoutMs: number): Promise<void>;
   close(): Promise<void>;
@@ -57,6 +59,7 @@ export interface OtlpReceiver {
 
 export async function startOtlpReceiver(): Promise<OtlpReceiver> {
   const spans: ReceivedSpan[] = [];
+  const exports: string[] = [];
   const waiters = new Set<() => void>();
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -67,7 +70,9 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
         return;
       }
       try {
-        const body = JSON.parse(Buffer.concat(chunks).toString()) as OtlpExport;
+        const text = Buffer.concat(chunks).toString();
+        exports.push(text);
+        const body = JSON.parse(text) as OtlpExport;
         for (const rs of body.resourceSpans ?? []) {
           const service = String(attributes(rs.resource?.attributes)['service.name'] ?? '');
           for (const ss of rs.scopeSpans ?? []) {
@@ -97,6 +102,7 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
   return {
     endpoint: `http://127.0.0.1:${port}`,
     spans,
+    exports,
     waitFor: (predicate, timeoutMs) =>
       new Promise<void>((resolve, reject) => {
         if (predicate(spans)) return resolve();

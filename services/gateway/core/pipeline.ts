@@ -408,10 +408,12 @@ export class Pipeline {
     const decided = await this.decide(attributes, signal);
     if (!decided.allowed) {
       const a = attributes;
+      // kube's StatusDetails omits empty fields (a list has no name, the core group none);
+      // a non-resource path is refused with empty details.
       throw new StatusError('Forbidden', forbiddenMessage(a, decided.reason), {
-        name: a.name,
-        group: a.apiGroup,
-        kind: a.resource,
+        ...(a.name === '' ? {} : { name: a.name }),
+        ...(a.apiGroup === '' ? {} : { group: a.apiGroup }),
+        ...(a.resource === '' ? {} : { kind: a.resource }),
       });
     }
   }
