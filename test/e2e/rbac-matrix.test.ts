@@ -37,6 +37,7 @@ const USERS: Record<string, { uid: string; groups: string[] }> = {
   dave: { uid: 'uid-dave', groups: [] },
   eve: { uid: 'uid-eve', groups: [] },
   frank: { uid: 'uid-frank', groups: [] },
+  gina: { uid: 'uid-gina', groups: [] },
 };
 
 /** Who makes a request: a user of the token file or the service account team-a/robot, possibly impersonating. */
@@ -57,8 +58,8 @@ interface Row {
   /** The same request through the gRPC API: service, method and request. */
   grpc?: (channel: Channel) => [service: string, method: string, request: object];
   expect: Expect;
-  /** `kubectl auth can-i` for the same row and its answer (or its Forbidden, for refused impersonation). */
-  canI?: { args: string[]; answer: 'yes' | 'no' | { forbidden: string } };
+  /** `kubectl auth can-i` for the same row and what it prints (yes, no, no - reason), or its Forbidden for refused impersonation. */
+  canI?: { args: string[]; answer: string | { forbidden: string } };
 }
 
 const role = (name: string, rules: object[]) => ({ apiVersion: `${RBAC}/v1`, kind: 'Role', metadata: { name }, rules });
@@ -114,6 +115,8 @@ const FIXTURES = [
   // frank: creates ClusterRoles, without escalate
   clusterRole('clusterrole-maker', [rule(['create'], [RBAC], ['clusterroles'])]),
   clusterRoleBinding('frank-clusterrole-maker', 'clusterrole-maker', [subject('User', 'frank')]),
+  // gina: bound to a Role that does not exist (RBAC's reasons name it)
+  roleBinding('team-b', 'gina-missing', { kind: 'Role', name: 'missing' }, [subject('User', 'gina')]),
   // robot: edit in team-a
   roleBinding('team-a', 'robot-edit', { kind: 'ClusterRole', name: 'edit' }, [subject('ServiceAccount', 'robot', 'team-a')]),
   // eve: may impersonate alice, the group dev, and the service account team-a/robot
@@ -182,6 +185,14 @@ const ROWS: Row[] = [
     grpc: () => [`${CORE}.ConfigMaps`, 'List', { namespace: 'team-b' }],
     expect: { forbidden: 'configmaps is forbidden: User "alice" cannot list resource "configmaps" in API group "" in the namespace "team-b"' },
     canI: { args: ['list', 'configmaps', '-n', 'team-b'], answer: 'no' },
+  },
+  {
+    title: 'gina lists pods where her binding names a missing Role (the reason is RBAC\'s)',
+    who: { user: 'gina' },
+    kubectl: () => ({ args: ['get', 'pods', '-n', 'team-b', '-o', 'name'] }),
+    grpc: () => [`${CORE}.Pods`, 'List', { namespace: 'team-b' }],
+    expect: { forbidden: `pods is forbidden: User "gina" cannot list resource "pods" in API group "" in the namespace "team-b": RBAC: role.${RBAC} "missing" not found` },
+    canI: { args: ['list', 'pods', '-n', 'team-b'], answer: `no - RBAC: role.${RBAC} "missing" not found` },
   },
   {
     title: 'carol lists ConfigMaps in every namespace (view by her group)',
