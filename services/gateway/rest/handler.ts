@@ -21,7 +21,7 @@ import { ProtobufAnswers } from './media/protobuf.ts';
 import type { KubeProtobufDecoder } from './protobuf.ts';
 import { aggregatedDiscovery, apiGroupList, apiResourceList, apiVersions, KUBE_VERSION, versionInfo } from './discovery.ts';
 import { AGGREGATED_DISCOVERY_CONTENT_TYPE, wantsAggregatedDiscovery } from './negotiation.ts';
-import { requestInfoOf, routeOf, splitRequestTarget, type PathRoute, type RequestTarget, type Route } from './request-info.ts';
+import { pathRequestInfo, requestInfoOf, routeOf, splitRequestTarget, type PathRoute, type RequestTarget, type Route } from './request-info.ts';
 import { OpenApiEndpoints } from './openapi.ts';
 import { ResponseWriter } from './response.ts';
 import { handlerFor, methodNotAllowed } from './verbs/index.ts';
@@ -149,8 +149,15 @@ export class RestHandler {
     span.setAttribute('enduser.id', user.username);
     if (user !== authenticated) span.setAttribute('k8s.impersonator', authenticated.username);
     if (route === undefined) {
-      // A non-resource request's verb is its method, lower-cased, as kube's RequestInfoFactory has it.
-      await this.o.pipeline.authorizePath(user, (req.method ?? 'GET').toLowerCase(), url.path);
+      // kube authorizes before it routes: a path it reads as a resource request is authorized as
+      // one (a user allowed to create selfsubjectreviews gets 404 for an unserved version, not
+      // 403); any other path as a non-resource request, whose verb is its method, lower-cased.
+      const asResource = pathRequestInfo(req.method ?? 'GET', url.path, url.query);
+      if (asResource === undefined) await this.o.pipeline.authorizePath(user, (req.method ?? 'GET').toLowerCase(), url.path);
+      else {
+        const { group, version, ...rest } = asResource;
+        await this.o.pipeline.authorize({ user, resourceRequest: true, apiGroup: group, apiVersion: version, path: '', ...rest });
+      }
       throw new StatusError('NotFound', 'the server could not find the requested resource');
     }
     if (route.kind === 'invalid') throw route.error;

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { builtinRegistry } from '../../../lib/kinds/index.ts';
-import { requestInfoOf, routeOf, splitRequestTarget, verbOf, type ResourceRoute } from './request-info.ts';
+import { pathRequestInfo, requestInfoOf, routeOf, splitRequestTarget, verbOf, type ResourceRoute } from './request-info.ts';
 import { handlerFor } from './verbs/index.ts';
 import { StatusError } from '../../../lib/errors.ts';
 import { REPLICATORS } from '../../../test/support/subresource-kinds.ts';
@@ -56,6 +56,29 @@ describe('routeOf', () => {
     assert.equal(routeOf('/apis', registry)?.kind, 'path');
     assert.equal(routeOf('/unknown', registry), undefined);
   });
+});
+
+describe("pathRequestInfo (paths no route serves, read as kube's RequestInfoFactory reads them)", () => {
+  const q = (s = '') => new URLSearchParams(s);
+  const cases: [method: string, path: string, query: string, expected: ReturnType<typeof pathRequestInfo>][] = [
+    ['POST', '/apis/authentication.k8s.io/v1beta1/selfsubjectreviews', '', { verb: 'create', group: 'authentication.k8s.io', version: 'v1beta1', resource: 'selfsubjectreviews', subresource: '', namespace: '', name: '' }],
+    ['GET', '/apis/example.com/v1/namespaces/a/widgets', '', { verb: 'list', group: 'example.com', version: 'v1', resource: 'widgets', subresource: '', namespace: 'a', name: '' }],
+    ['GET', '/apis/example.com/v1/widgets', 'watch=true', { verb: 'watch', group: 'example.com', version: 'v1', resource: 'widgets', subresource: '', namespace: '', name: '' }],
+    ['GET', '/apis/example.com/v1/watch/namespaces/a/widgets', '', { verb: 'watch', group: 'example.com', version: 'v1', resource: 'widgets', subresource: '', namespace: 'a', name: '' }],
+    ['PUT', '/api/v2/namespaces/a/pods/p/status', '', { verb: 'update', group: '', version: 'v2', resource: 'pods', subresource: 'status', namespace: 'a', name: 'p' }],
+    ['DELETE', '/api/v2/namespaces/a/pods', '', { verb: 'deletecollection', group: '', version: 'v2', resource: 'pods', subresource: '', namespace: 'a', name: '' }],
+    // /namespaces/{name}/status is the namespace's own subresource
+    ['GET', '/api/v2/namespaces/a/status', '', { verb: 'get', group: '', version: 'v2', resource: 'namespaces', subresource: 'status', namespace: 'a', name: 'a' }],
+    ['OPTIONS', '/api/v2/nodes/n', '', { verb: '', group: '', version: 'v2', resource: 'nodes', subresource: '', namespace: '', name: 'n' }],
+    // non-resource paths: too short, another prefix, a special verb with nothing after it
+    ['GET', '/api/v1', '', undefined],
+    ['GET', '/apis/apps/v1', '', undefined],
+    ['GET', '/metrics/x/y', '', undefined],
+    ['GET', '/api/v1/watch', '', undefined],
+  ];
+  for (const [method, path, query, expected] of cases) {
+    test(`${method} ${path}${query === '' ? '' : `?${query}`}`, () => assert.deepEqual(pathRequestInfo(method, path, q(query)), expected));
+  }
 });
 
 describe('verbOf', () => {

@@ -150,6 +150,64 @@ export function routeOf(path: string, registry: KindRegistry): Route | undefined
   return { kind: 'resource', info, namespace, name, subresource, watchPrefix, template };
 }
 
+/** What kube's RequestInfoFactory reads from a path alone: the attributes a request is authorized with. */
+export interface PathRequestInfo {
+  verb: string;
+  group: string;
+  version: string;
+  resource: string;
+  subresource: string;
+  namespace: string;
+  name: string;
+}
+
+/**
+ * The resource request a path is to kube's RequestInfoFactory, whether or not anything serves
+ * it (kube authorizes before it routes): /api/{version}/... and /apis/{group}/{version}/...
+ * with at least a resource, the special verb watch (or proxy) after the version,
+ * /namespaces/{ns}/ before a resource that is no namespace subresource, then
+ * resource/name/subresource. Undefined for a non-resource path (and for one kube cannot read,
+ * such as /api/v1/watch, which is then authorized as a path). Used for paths no route serves, so
+ * that a refusal names the resource as kube's does and an allowed request is 404.
+ */
+export function pathRequestInfo(method: string, path: string, query: URLSearchParams): PathRequestInfo | undefined {
+  let parts: string[];
+  try {
+    parts = pathSegments(path);
+  } catch {
+    return undefined;
+  }
+  if (parts.length < 3 || (parts[0] !== 'api' && parts[0] !== 'apis')) return undefined;
+  let rest = parts.slice(1);
+  let group = '';
+  if (parts[0] === 'apis') {
+    if (rest.length < 3) return undefined;
+    group = rest[0] ?? '';
+    rest = rest.slice(1);
+  }
+  const version = rest[0] ?? '';
+  rest = rest.slice(1);
+  let verb: string;
+  if (rest[0] === 'watch' || rest[0] === 'proxy') {
+    if (rest.length < 2) return undefined;
+    verb = rest[0];
+    rest = rest.slice(1);
+  } else {
+    const byMethod: Record<string, string> = { POST: 'create', GET: 'get', HEAD: 'get', PUT: 'update', PATCH: 'patch', DELETE: 'delete' };
+    verb = byMethod[method] ?? '';
+  }
+  let namespace = '';
+  if (rest[0] === 'namespaces' && rest.length > 1) {
+    namespace = rest[1] ?? '';
+    if (rest.length > 2 && !NAMESPACE_SUBRESOURCES.includes(rest[2] ?? '')) rest = rest.slice(2);
+  }
+  const [resource = '', name = '', subresource = ''] = rest;
+  const info = { verb, group, version, resource, subresource: verb === 'proxy' ? '' : subresource, namespace, name };
+  if (name === '' && verb === 'get') info.verb = queryBool(query, 'watch') === true ? 'watch' : 'list';
+  if (name === '' && verb === 'delete') info.verb = 'deletecollection';
+  return info;
+}
+
 /** kube's request verbs (RequestInfo.Verb) for resource requests. */
 export type RequestVerb = 'get' | 'list' | 'watch' | 'create' | 'update' | 'patch' | 'delete' | 'deletecollection';
 
