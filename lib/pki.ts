@@ -261,6 +261,41 @@ export function extendedKeyUsages(cert: Buffer | string): string[] | undefined {
   return new x509.X509Certificate(cert).getExtension(x509.ExtendedKeyUsageExtension)?.usages.map(String);
 }
 
+/** What a chain verifier reads of a certificate beyond what node:crypto's X509Certificate shows. */
+export interface CertificateConstraints {
+  /** The basicConstraints extension; undefined when the certificate has none. */
+  basicConstraints: { ca: boolean; pathLength: number | undefined } | undefined;
+  /** Whether the certificate carries a nameConstraints extension, critical or not. */
+  nameConstraints: boolean;
+  /** The OIDs of the extensions marked critical. */
+  criticalExtensions: string[];
+  /** For an RSASSA-PSS signature: the hash (WebCrypto name) and salt length its parameters name. */
+  pss: { hash: string; saltLength: number } | undefined;
+}
+
+const NAME_CONSTRAINTS = '2.5.29.30';
+
+/**
+ * The constraints of a certificate (DER or PEM), read from the ASN.1. Throws on a certificate
+ * whose extensions cannot be read or that holds an extension twice (RFC 5280 forbids it, and Go
+ * refuses to parse such a certificate), so a verifier can refuse it as malformed.
+ */
+export function certificateConstraints(cert: Buffer | string): CertificateConstraints {
+  const parsed = new x509.X509Certificate(cert);
+  const oids = parsed.extensions.map((e) => e.type);
+  if (new Set(oids).size !== oids.length) throw new Error('the certificate contains duplicate extensions');
+  const bc = parsed.getExtension(x509.BasicConstraintsExtension);
+  // The library names the algorithms it knows (RSA-PSS among them) and gives the OID of others.
+  const algorithm = parsed.signatureAlgorithm as { name: string; hash?: { name?: unknown }; saltLength?: unknown };
+  const pss = algorithm.name === 'RSA-PSS' ? { hash: String(algorithm.hash?.name), saltLength: Number(algorithm.saltLength) } : undefined;
+  return {
+    basicConstraints: bc === null ? undefined : { ca: bc.ca, pathLength: bc.pathLength },
+    nameConstraints: oids.includes(NAME_CONSTRAINTS),
+    criticalExtensions: parsed.extensions.filter((e) => e.critical).map((e) => e.type),
+    pss,
+  };
+}
+
 // ---------------------------------------------------------------------------------------------
 // Certificates
 

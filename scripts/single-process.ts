@@ -7,6 +7,7 @@
  *   node scripts/single-process.ts [--https-listen=127.0.0.1:6443] [--listen=127.0.0.1:50051] [--data-dir=.data-single]
  */
 import { join, resolve } from 'node:path';
+import { ConfigError } from '../lib/config.ts';
 import { ensureCA } from '../lib/pki.ts';
 import { builtinRegistry, storedKinds } from '../lib/kinds/index.ts';
 import { DEFAULT_CLUSTER_CONFIG } from '../lib/kinds/allocation.ts';
@@ -16,6 +17,7 @@ import { runService } from '../lib/service-main.ts';
 import { buildAdmissionChain } from '../services/admission/core/chain.ts';
 import { startPolicyIndex } from '../services/auth/core/policy-index.ts';
 import { bootstrapAdmin } from '../services/auth/core/bootstrap.ts';
+import { audienceAgnostic, AuthenticatorChain } from '../services/auth/core/chain.ts';
 import { parseTokenFile, TokenFileAuthenticator } from '../services/auth/core/token-file.ts';
 import { Pipeline } from '../services/gateway/core/pipeline.ts';
 import { splitHostPort, startFrontDoor } from '../services/gateway/front-door.ts';
@@ -33,6 +35,12 @@ const FLAGS = [
   { flag: 'https-listen', env: 'GATEWAY_HTTPS_LISTEN', default: '127.0.0.1:6443', description: 'Kubernetes REST (HTTPS) listen address' },
   { flag: 'data-dir', env: 'DATA_DIR', default: './.data-single', description: 'pki/, tokens.csv and admin.kubeconfig (objects are kept in memory only)' },
   { flag: 'tls-san', env: 'GATEWAY_TLS_SANS', default: 'localhost,127.0.0.1', description: 'DNS names and IPs of the serving certificate' },
+  {
+    flag: 'api-audiences',
+    env: 'API_AUDIENCES',
+    default: 'https://kubernetes.default.svc.cluster.local',
+    description: 'comma-separated audiences of the API server: a token of the token file is meant for these only',
+  },
   ...EDGE_LIMIT_FLAGS,
   ...CONTROLLER_FLAGS,
 ] as const;
@@ -48,7 +56,13 @@ await runService('single-process', FLAGS, { maxReceiveMessageBytes: RESOURCES_MA
     server: `https://${config['https-listen']}`,
     caPem: ca.certPem,
   });
-  const authenticator = new TokenFileAuthenticator(parseTokenFile(boot.tokenFileText));
+  // As the auth service: the token file's tokens carry no audience, so they stand for the API
+  // server's own audiences only (a TokenReview for another audience is not authenticated), and
+  // every user gets system:authenticated.
+  const apiAudiences = config['api-audiences'].split(',').map((s) => s.trim()).filter((s) => s !== '');
+  if (apiAudiences.length === 0) throw new ConfigError('--api-audiences: at least one audience is required');
+  const tokenFile = new TokenFileAuthenticator(parseTokenFile(boot.tokenFileText));
+  const authenticator = new AuthenticatorChain({ tokens: [audienceAgnostic(tokenFile, apiAudiences)], apiAudiences });
 
   const storage = new MemoryStorage({ logger, kinds: registry });
   const schemas = generatedSchemaValidator();

@@ -3,7 +3,7 @@
  * distributed control plane: the same cores, wired in one process.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -50,4 +50,20 @@ test('kubectl works against one process with in-memory storage', async () => {
   assert.equal(deleted.stdout.trim(), 'configmap "one" deleted');
   const wrong = await kubectl(['get', 'cm', '--token=nope']);
   assert.equal(wrong.stderr.trim(), 'error: You must be logged in to the server (Unauthorized)');
+});
+
+test("token file tokens are meant for the API server's audiences only, as in the auth service", async () => {
+  const token = (await readFile(join(dir, 'tokens.csv'), 'utf8')).split(',')[0]!;
+  const review = async (audiences?: string[]) => {
+    const body = { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', spec: { token, ...(audiences === undefined ? {} : { audiences }) } };
+    const created = await kubectl(['create', '-f', '-', '-o', 'json'], { input: JSON.stringify(body) });
+    assert.equal(created.code, 0, created.stderr);
+    return (JSON.parse(created.stdout) as { status: { authenticated?: boolean; user?: { username?: string; groups?: string[] }; audiences?: string[] } }).status;
+  };
+  const own = await review();
+  assert.equal(own.authenticated, true);
+  assert.equal(own.user?.username, 'admin');
+  assert.deepEqual(own.user?.groups, ['system:masters', 'system:authenticated']);
+  assert.deepEqual(own.audiences, ['https://kubernetes.default.svc.cluster.local']);
+  assert.notEqual((await review(['https://elsewhere.example'])).authenticated, true);
 });

@@ -238,4 +238,45 @@ describe('ReloadingTokenFile', () => {
       await rm(dir, { recursive: true, force: true });
     }
   });
+
+  test('a reload that fails is logged and does not stop later reloads', { timeout: 10_000 }, async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'token-file-'));
+    const file = join(dir, 'tokens.csv');
+    await writeFile(file, 'token-a,alice,1\n');
+    // Resolved with the log line that reports the failed reload.
+    let logged: (line: string) => void = () => {};
+    const failureLogged = new Promise<string>((resolve) => (logged = resolve));
+    const logger = createLogger({
+      service: 'test',
+      level: 'debug',
+      write: (l) => {
+        if (l.includes('reloading failed')) logged(l);
+      },
+    });
+    let calls = 0;
+    let reloadedAgain: (o: TokenFileReloadOutcome) => void = () => {};
+    const again = new Promise<TokenFileReloadOutcome>((resolve) => (reloadedAgain = resolve));
+    const tokens = await ReloadingTokenFile.open({
+      file,
+      logger,
+      settleMs: 20,
+      pollMs: 200,
+      onReload: (o) => {
+        calls++;
+        // The first reload fails after reading the file (the callback throws).
+        if (calls === 1) throw new Error('observer failed');
+        reloadedAgain(o);
+      },
+    });
+    try {
+      await writeFile(file, 'token-b,bob,2\n');
+      assert.match(await failureLogged, /observer failed/);
+      await writeFile(file, 'token-c,carol,3\n');
+      assert.deepEqual(await again, { ok: true, users: 1 });
+      assert.equal((await tokens.authenticateToken('token-c'))?.username, 'carol');
+    } finally {
+      tokens.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 });

@@ -255,7 +255,13 @@ export class ReloadingTokenFile implements Authenticator {
     if (this.stopped) return;
     clearTimeout(this.settle);
     this.settle = setTimeout(() => {
-      this.reloading = this.reloading.then(() => this.reload());
+      // Reloads run one after another; one that fails (an onReload callback that throws) is
+      // logged and must not leave a rejected promise that would skip every later reload.
+      this.reloading = this.reloading
+        .then(() => this.reload())
+        .catch((err: unknown) => {
+          this.options.logger.warn('token file: reloading failed; the next change is read again', { file: this.options.file, error: err instanceof Error ? err.message : String(err) });
+        });
     }, this.options.settleMs ?? 100);
     this.settle.unref();
   }
