@@ -65,3 +65,29 @@ test('informer: the list first (synced), then changes; a failing handler makes i
     await plane.close();
   }
 });
+
+test('informer: `project` is applied to every object before it is listed or handled', async () => {
+  const plane = await watchedPipeline();
+  const configmaps = (name = '') => plane.target('', 'v1', 'configmaps', 'default', name);
+  await plane.pipeline.create(admin, configmaps(), { metadata: { name: 'a' }, data: { big: 'x'.repeat(1_000) } });
+  const replaced: KubeObject[][] = [];
+  const events: KubeObject[] = [];
+  const informer = new Informer({
+    source: plane.watcher,
+    target: { group: '', version: 'v1', resource: 'configmaps', namespace: 'default' },
+    logger: plane.logger,
+    project: (object) => ({ metadata: { name: object.metadata?.name } }),
+    handlers: { replace: (objects) => replaced.push(objects), event: (_type, object) => events.push(object) },
+  });
+  try {
+    informer.start();
+    await informer.whenSynced();
+    assert.deepEqual(replaced, [[{ metadata: { name: 'a' } }]]);
+    await plane.pipeline.create(admin, configmaps(), { metadata: { name: 'b' }, data: { k: 'v' } });
+    await until(() => events.length === 1, 5_000, 'an event');
+    assert.deepEqual(events, [{ metadata: { name: 'b' } }]);
+  } finally {
+    await informer.stop();
+    await plane.close();
+  }
+});

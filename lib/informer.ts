@@ -51,6 +51,11 @@ export interface InformerOptions {
   retryMs?: number;
   /** The longest pause (default 30 s). */
   maxRetryMs?: number;
+  /**
+   * What is kept of each object, applied as it arrives (default: all of it): a follower that
+   * needs a few fields keeps only those, so that a large list is never held whole while it comes in.
+   */
+  project?: (object: KubeObject) => KubeObject;
 }
 
 function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
@@ -118,7 +123,7 @@ export class Informer {
   }
 
   private async run(): Promise<void> {
-    const { source, target, handlers, logger } = this.options;
+    const { source, target, handlers, logger, project } = this.options;
     const signal = this.controller.signal;
     const firstRetry = this.options.retryMs ?? 250;
     const maxRetry = this.options.maxRetryMs ?? 30_000;
@@ -140,7 +145,8 @@ export class Informer {
             pending = undefined;
             break;
           }
-          const object = parseObjectBytes(event.object);
+          const parsed = parseObjectBytes(event.object);
+          const object = event.type === 'BOOKMARK' || project === undefined ? parsed : project(parsed);
           if (event.type === 'BOOKMARK') {
             if (pending !== undefined && isInitialEventsEnd(object)) {
               // A replace that throws leaves pending set: the catch below lists again.

@@ -19,6 +19,7 @@ import { startPolicyIndex } from '../services/auth/core/policy-index.ts';
 import { bootstrapAdmin } from '../services/auth/core/bootstrap.ts';
 import { audienceAgnostic, AuthenticatorChain } from '../services/auth/core/chain.ts';
 import { parseTokenFile, TokenFileAuthenticator } from '../services/auth/core/token-file.ts';
+import { followAuthChanges } from '../services/gateway/core/auth-cache-follower.ts';
 import { Pipeline } from '../services/gateway/core/pipeline.ts';
 import { splitHostPort, startFrontDoor } from '../services/gateway/front-door.ts';
 import { EDGE_LIMIT_FLAGS, edgeLimitsFrom } from '../services/gateway/rest/edge-limits.ts';
@@ -85,6 +86,9 @@ await runService('single-process', FLAGS, { maxReceiveMessageBytes: RESOURCES_MA
   const policy = startPolicyIndex({ watcher, logger });
   onStop(() => policy.stop());
   const pipeline = new Pipeline({ authenticator, authorizer: policy.authorizer, ruleResolver: policy.authorizer, admission, storage, watcher, schemas, cluster, logger });
+  // As in the gateway: the pipeline's auth caches are dropped when what they answered changes.
+  const authCaches = followAuthChanges({ source: watcher, caches: pipeline, logger: logger.with({ component: 'auth-cache' }) });
+  onStop(() => authCaches.stop());
   const frontDoor = await startFrontDoor({
     pipeline,
     registry,
@@ -99,7 +103,9 @@ await runService('single-process', FLAGS, { maxReceiveMessageBytes: RESOURCES_MA
   });
   onStop(() => frontDoor.stop());
   // The controllers, as in the gateway (one process: it always wins the election).
-  // Its authorizer knows only system:masters: the controllers act as a member of it.
+  // Authorized by RBAC as in the gateway: the controllers act as their service accounts (unless
+  // --use-service-account-credentials=false; the bootstrap roles allow them), the host itself
+  // (the election) as a member of system:masters.
   const controllers = controllerHostFrom(config, { pipeline, registry, logger: logger.with({ component: 'controllers' }), user: controllerUser() });
   if (controllers !== undefined) {
     controllers.start();

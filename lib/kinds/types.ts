@@ -161,6 +161,8 @@ export interface SubresourceCall {
    * absent where the pipeline has none.
    */
   readonly tokens?: SubresourceTokenIssuer;
+  /** Adds a warning to the answer (kube's warning.AddWarning); absent where nobody receives them. */
+  readonly warn?: (text: string) => void;
 }
 
 /** A token TokenRequest asks for (the auth service's ServiceAccountTokenRequest, by shape). */

@@ -82,6 +82,28 @@ export interface ServiceAccountLookup {
   uidOf(namespace: string, name: string): string | undefined;
 }
 
+/** What a token check needs of an object (kube's getters return the whole object; only this is kept). */
+export interface LiveObject {
+  uid: string;
+  /** metadata.deletionTimestamp in milliseconds since the epoch; absent when the object is not being deleted. */
+  deletionTimestamp?: number;
+}
+
+/** The kinds of object a service-account token may be bound to (TokenRequest's boundObjectRef). */
+export type BoundObjectKind = 'Pod' | 'Secret' | 'Node';
+
+/**
+ * The objects service-account tokens depend on, kept current by watches (kube's
+ * ServiceAccountTokenGetter): a token is refused once its ServiceAccount, or the Pod, Secret or
+ * Node it is bound to, is gone, re-created (another uid) or being deleted for over a minute.
+ */
+export interface TokenObjectLookup {
+  /** ServiceAccount `namespace/name`, or undefined when there is none. */
+  serviceAccount(namespace: string, name: string): LiveObject | undefined;
+  /** The Pod or Secret `namespace/name`, or the Node `name` (namespace ""); undefined when there is none. */
+  bound(kind: BoundObjectKind, namespace: string, name: string): LiveObject | undefined;
+}
+
 /** The service-account token issuer. */
 export interface TokenIssuer {
   /** Signs a token; the caller has checked that the ServiceAccount (and bound object) exist with these uids. */

@@ -130,8 +130,9 @@ await runService('auth', FLAGS, { maxReceiveMessageBytes: AUTH_MAX_REQUEST_BYTES
   const signingKey = await loadSigningKey(signingKeyFile, config['service-account-signing-key-file'] === '');
   const verificationKeys: VerificationKey[] = [];
   for (const file of list(config['service-account-key-file'])) verificationKeys.push(...(await loadVerificationKeys(resolve(file))));
-  // Roles, bindings and ServiceAccounts, followed through the watch service: the authorizer,
-  // the rule resolver and the accounts service-account tokens are checked against. Served once
+  // Roles and bindings, and the ServiceAccounts, Pods, Secrets and Nodes, followed through the
+  // watch service: the authorizer, the rule resolver and the objects service-account tokens are
+  // checked against. Served once
   // listed, as kube's RBAC authorizer waits for its informers (bounded: a late watch service
   // must not keep auth down; until the list is in, non-masters are refused).
   const watcher = new WatchClient(config['watch-address'], { telemetry, tls });
@@ -143,7 +144,6 @@ await runService('auth', FLAGS, { maxReceiveMessageBytes: AUTH_MAX_REQUEST_BYTES
   if (!(await policy.readyWithin(positiveInt('--policy-sync-timeout', config['policy-sync-timeout']) * 1000))) {
     logger.warn('roles, bindings and service accounts not listed yet; serving, and RBAC allows only system:masters until they are');
   }
-  const serviceAccounts = policy.serviceAccounts;
   const serviceAccountTokens = new ServiceAccountTokens({
     signingKey,
     verificationKeys,
@@ -151,7 +151,7 @@ await runService('auth', FLAGS, { maxReceiveMessageBytes: AUTH_MAX_REQUEST_BYTES
     apiAudiences,
     maxExpirationSeconds,
     jwksUri: config['service-account-jwks-uri'] === '' ? new URL('/openid/v1/jwks', config['kubeconfig-server']).href : config['service-account-jwks-uri'],
-    serviceAccounts,
+    objects: policy.objects,
   });
   logger.info('service-account tokens', { issuer: issuers[0], keyId: signingKey.kid, verificationKeys: verificationKeys.length + 1 });
 

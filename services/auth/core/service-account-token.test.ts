@@ -1,6 +1,7 @@
 /**
  * Service-account tokens: kube's claims and key ids, verification (tampered, expired, wrong
- * audience, wrong key, deleted or re-created account), rotation, and the discovery documents.
+ * audience, wrong key, deleted or re-created account or bound object), rotation, and the
+ * discovery documents.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -9,7 +10,7 @@ import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
-import type { ServiceAccountLookup } from '../api.ts';
+import type { LiveObject, TokenObjectLookup } from '../api.ts';
 import { keyId, loadSigningKey, loadVerificationKeys, ServiceAccountTokens, type ServiceAccountTokensOptions, type SigningKey } from './service-account-token.ts';
 
 const ISSUER = 'https://kubernetes.default.svc.cluster.local';
@@ -17,8 +18,15 @@ const API = [ISSUER];
 let dir: string;
 let key: SigningKey;
 let otherKey: SigningKey;
-const accounts = new Map<string, string>();
-const lookup: ServiceAccountLookup = { uidOf: (ns, name) => accounts.get(`${ns}/${name}`) };
+/** The objects that exist, by "Kind/namespace/name" (Nodes with namespace ""). */
+const objects = new Map<string, LiveObject>();
+const lookup: TokenObjectLookup = {
+  serviceAccount: (ns, name) => objects.get(`ServiceAccount/${ns}/${name}`),
+  bound: (kind, ns, name) => objects.get(`${kind}/${ns}/${name}`),
+};
+const put = (kind: string, ns: string, name: string, uid: string, deletionTimestamp?: number): void => {
+  objects.set(`${kind}/${ns}/${name}`, deletionTimestamp === undefined ? { uid } : { uid, deletionTimestamp });
+};
 
 function tokens(overrides: Partial<ServiceAccountTokensOptions> = {}): ServiceAccountTokens {
   return new ServiceAccountTokens({
@@ -27,7 +35,7 @@ function tokens(overrides: Partial<ServiceAccountTokensOptions> = {}): ServiceAc
     apiAudiences: API,
     maxExpirationSeconds: 0,
     jwksUri: 'https://127.0.0.1:6443/openid/v1/jwks',
-    serviceAccounts: lookup,
+    objects: lookup,
     ...overrides,
   });
 }
@@ -38,7 +46,8 @@ before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'sa-token-'));
   key = await loadSigningKey(join(dir, 'pki', 'sa.key'), true);
   otherKey = await loadSigningKey(join(dir, 'other.key'), true);
-  accounts.set('team-a/builder', 'uid-1');
+  put('ServiceAccount', 'team-a', 'builder', 'uid-1');
+  put('Node', '', 'n1', 'node-uid');
 });
 after(async () => {
   await rm(dir, { recursive: true, force: true });
@@ -174,12 +183,61 @@ describe('ServiceAccountTokens', () => {
 
   test('a deleted account, or one re-created with another uid, is refused', async () => {
     const t = tokens();
-    accounts.set('team-a/temp', 'uid-temp');
+    put('ServiceAccount', 'team-a', 'temp', 'uid-temp');
     const { token } = await t.issueServiceAccountToken({ ...request, name: 'temp', uid: 'uid-temp' });
-    accounts.set('team-a/temp', 'uid-new');
+    put('ServiceAccount', 'team-a', 'temp', 'uid-new');
     assert.deepEqual(await t.authenticateToken(token, API), { error: 'service account UID (uid-new) does not match claim (uid-temp)' });
-    accounts.delete('team-a/temp');
+    objects.delete('ServiceAccount/team-a/temp');
     assert.deepEqual(await t.authenticateToken(token, API), { error: 'serviceaccounts "temp" not found' });
+  });
+
+  test('an account being deleted for over a minute is refused, as kube\'s validator does', async () => {
+    let now = 1_800_000_000_000;
+    const t = tokens({ now: () => now });
+    put('ServiceAccount', 'team-a', 'leaving', 'uid-leaving');
+    const { token } = await t.issueServiceAccountToken({ ...request, name: 'leaving', uid: 'uid-leaving' });
+    put('ServiceAccount', 'team-a', 'leaving', 'uid-leaving', now);
+    now += 60_000;
+    assert.ok('user' in ((await t.authenticateToken(token, API)) ?? {}), 'within the minute of leeway');
+    now += 1_000;
+    assert.deepEqual(await t.authenticateToken(token, API), { error: 'service account team-a/leaving has been deleted' });
+  });
+
+  for (const kind of ['Pod', 'Secret', 'Node'] as const) {
+    test(`a token bound to a ${kind} ends with it: gone, re-created or long being deleted`, async () => {
+      let now = 1_800_000_000_000;
+      const t = tokens({ now: () => now });
+      const ns = kind === 'Node' ? '' : 'team-a';
+      const name = `bound-${kind.toLowerCase()}`;
+      put(kind, ns, name, 'uid-a');
+      const { token } = await t.issueServiceAccountToken({ ...request, boundObject: { kind, apiVersion: 'v1', name, uid: 'uid-a' } });
+      const outcome = await t.authenticateToken(token, API);
+      assert.ok(outcome !== undefined && 'user' in outcome, JSON.stringify(outcome));
+      if (kind === 'Pod') assert.deepEqual(outcome.user.extra?.['authentication.kubernetes.io/pod-uid'], ['uid-a']);
+
+      put(kind, ns, name, 'uid-b');
+      const label = kind.toLowerCase();
+      assert.deepEqual(await t.authenticateToken(token, API), { error: `${label} UID (uid-b) does not match service account ${label} ref claim (uid-a)` });
+
+      put(kind, ns, name, 'uid-a', now - 60_000);
+      assert.ok('user' in ((await t.authenticateToken(token, API)) ?? {}), 'being deleted for a minute only');
+      now += 1_000;
+      assert.deepEqual(await t.authenticateToken(token, API), { error: 'service account token has been invalidated' });
+
+      objects.delete(`${kind}/${ns}/${name}`);
+      assert.deepEqual(await t.authenticateToken(token, API), { error: 'service account token has been invalidated' });
+    });
+  }
+
+  test('a bound object is looked for in the token\'s namespace; the account is checked first', async () => {
+    const t = tokens();
+    put('Secret', 'team-b', 'elsewhere', 'uid-s');
+    const { token } = await t.issueServiceAccountToken({ ...request, boundObject: { kind: 'Secret', apiVersion: 'v1', name: 'elsewhere', uid: 'uid-s' } });
+    assert.deepEqual(await t.authenticateToken(token, API), { error: 'service account token has been invalidated' });
+    put('ServiceAccount', 'team-a', 'gone-first', 'uid-g');
+    const second = await t.issueServiceAccountToken({ ...request, name: 'gone-first', uid: 'uid-g', boundObject: { kind: 'Secret', apiVersion: 'v1', name: 'elsewhere', uid: 'uid-s' } });
+    objects.delete('ServiceAccount/team-a/gone-first');
+    assert.deepEqual(await t.authenticateToken(second.token, API), { error: 'serviceaccounts "gone-first" not found' });
   });
 
   test('tokens of other issuers, and things that are not JWTs, are no business of this authenticator', async () => {

@@ -2,20 +2,26 @@
  * Service-account tokens as kube-apiserver issues and verifies them (pkg/serviceaccount): JWTs
  * signed with the control plane's key (--service-account-signing-key-file), verified with any of
  * the known public keys (that key plus --service-account-key-file, so keys can rotate), with
- * kube's claims, key ids, audience and time rules, and bound to the ServiceAccount's uid: the
- * token of a deleted (or deleted and re-created) account is refused. JWS work is `jose`'s.
+ * kube's claims, key ids, audience and time rules, and bound to the ServiceAccount's uid (and to
+ * the Pod, Secret or Node's it was requested for): the token of a deleted (or deleted and
+ * re-created) account or bound object is refused. JWS work is `jose`'s.
  */
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, randomUUID, X509Certificate, type KeyObject } from 'node:crypto';
 import { link, mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { compactVerify, decodeJwt, decodeProtectedHeader, exportJWK, SignJWT } from 'jose';
 import { badRequest } from '../../../lib/errors.ts';
-import type { IssuedToken, IssuerDiscovery, ServiceAccountLookup, ServiceAccountTokenRequest, TokenIssuer, UserInfo } from '../api.ts';
+import type { BoundObjectKind, IssuedToken, IssuerDiscovery, LiveObject, ServiceAccountTokenRequest, TokenIssuer, TokenObjectLookup, UserInfo } from '../api.ts';
 import { goQuoteList, type TokenAuthenticator, type TokenOutcome } from './chain.ts';
 import { CREDENTIAL_ID_KEY } from './x509.ts';
 
-/** go-jose's jwt.DefaultLeeway, which kube's validator uses for exp, nbf and iat. */
+/**
+ * go-jose's jwt.DefaultLeeway, which kube's validator uses for exp, nbf and iat, and as the time
+ * a token's objects may have been being deleted before the token is refused.
+ */
 const LEEWAY_SECONDS = 60;
+/** kube's answer for a token whose bound object is gone or being deleted. */
+const INVALIDATED = 'service account token has been invalidated';
 /** TokenRequest's default lifetime. */
 export const DEFAULT_EXPIRATION_SECONDS = 3600;
 
@@ -128,8 +134,8 @@ export interface ServiceAccountTokensOptions {
   maxExpirationSeconds: number;
   /** The jwks_uri of the discovery document. */
   jwksUri: string;
-  /** Whether ServiceAccounts exist with a uid. */
-  serviceAccounts: ServiceAccountLookup;
+  /** The ServiceAccounts, and the Pods, Secrets and Nodes tokens are bound to, that exist. */
+  objects: TokenObjectLookup;
   /** The clock in milliseconds, for tests. */
   now?: () => number;
 }
@@ -188,7 +194,7 @@ export class ServiceAccountTokens implements TokenIssuer, TokenAuthenticator {
   /**
    * A token that is not a JWT, or not of one of our issuers, is none of this authenticator's
    * business (undefined). Otherwise: the signature with any known key, the audiences, the times
-   * (with kube's minute of leeway), then the ServiceAccount with the token's uid.
+   * (with kube's minute of leeway), then the ServiceAccount and bound object with the token's uids.
    */
   async authenticateToken(token: string, audiences: readonly string[]): Promise<TokenOutcome> {
     let header: ReturnType<typeof decodeProtectedHeader>;
@@ -236,9 +242,8 @@ export class ServiceAccountTokens implements TokenIssuer, TokenAuthenticator {
     if (namespace === '' || name === '' || payload.sub !== serviceAccountUsername(namespace, name)) {
       return { error: 'service account token claims could not be validated due to unexpected private claim' };
     }
-    const actual = this.options.serviceAccounts.uidOf(namespace, name);
-    if (actual === undefined) return { error: `serviceaccounts ${JSON.stringify(name)} not found` };
-    if (actual !== uid) return { error: `service account UID (${actual}) does not match claim (${uid})` };
+    const invalid = this.objectsInvalidate(k8s, namespace, name, uid, now * 1000);
+    if (invalid !== undefined) return { error: invalid };
 
     const extra: Record<string, string[]> = {};
     if (k8s.pod?.name) {
@@ -257,6 +262,41 @@ export class ServiceAccountTokens implements TokenIssuer, TokenAuthenticator {
       ...(Object.keys(extra).length > 0 ? { extra } : {}),
     };
     return { user, audiences: shared };
+  }
+
+  /**
+   * Why the objects the token names no longer back it, in kube's words (claims.go Validate), or
+   * undefined when they do: the ServiceAccount must exist with the token's uid, and so must the
+   * Secret and the Pod it is bound to (or the Node, for a token bound to a Node alone); none of
+   * them may have been being deleted for longer than the leeway.
+   */
+  private objectsInvalidate(k8s: KubernetesClaim, namespace: string, name: string, uid: string, nowMs: number): string | undefined {
+    const { objects } = this.options;
+    const deletedLongAgo = (o: LiveObject): boolean => o.deletionTimestamp !== undefined && o.deletionTimestamp < nowMs - LEEWAY_SECONDS * 1000;
+    const account = objects.serviceAccount(namespace, name);
+    if (account === undefined) return `serviceaccounts ${JSON.stringify(name)} not found`;
+    if (account.uid !== uid) return `service account UID (${account.uid}) does not match claim (${uid})`;
+    if (deletedLongAgo(account)) return `service account ${namespace}/${name} has been deleted`;
+    const check = (kind: BoundObjectKind, label: string, ref: { name?: string; uid?: string }): string | undefined => {
+      const found = objects.bound(kind, kind === 'Node' ? '' : namespace, ref.name ?? '');
+      if (found === undefined) return INVALIDATED;
+      if (found.uid !== (ref.uid ?? '')) return `${label} UID (${found.uid}) does not match service account ${label} ref claim (${ref.uid ?? ''})`;
+      if (deletedLongAgo(found)) return INVALIDATED;
+      return undefined;
+    };
+    if (k8s.secret !== undefined) {
+      const why = check('Secret', 'secret', k8s.secret);
+      if (why !== undefined) return why;
+    }
+    if (k8s.pod !== undefined) {
+      const why = check('Pod', 'pod', k8s.pod);
+      if (why !== undefined) return why;
+    } else if (k8s.node !== undefined) {
+      // A pod-bound token's node claim is information only; a token bound to a Node is checked against it.
+      const why = check('Node', 'node', k8s.node);
+      if (why !== undefined) return why;
+    }
+    return undefined;
   }
 
   private async buildDiscovery(): Promise<IssuerDiscovery> {

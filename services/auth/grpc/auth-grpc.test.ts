@@ -39,7 +39,13 @@ async function start(resolver?: RuleResolver): Promise<AuthClient> {
     apiAudiences: API,
     maxExpirationSeconds: 0,
     jwksUri: 'https://127.0.0.1:6443/openid/v1/jwks',
-    serviceAccounts: { uidOf: (ns, name) => accounts.get(`${ns}/${name}`) },
+    objects: {
+      serviceAccount: (ns, name) => {
+        const uid = accounts.get(`${ns}/${name}`);
+        return uid === undefined ? undefined : { uid };
+      },
+      bound: () => undefined,
+    },
   });
   const chain = new AuthenticatorChain({
     x509: new X509Authenticator({ roots: parseCertificateBundle(ca.certPem) }),

@@ -4,6 +4,7 @@
  * watched again from the last resourceVersion seen when it ends, from "" again after an ERROR
  * event (the revision was compacted, 410), and after a pause when it failed.
  */
+import type { InformerEvent, WatchSource } from '../../../lib/informer.ts';
 import { parseObjectBytes, type KubeObject } from '../../../lib/kube.ts';
 import type { KindDefinition } from '../../../lib/kinds/index.ts';
 import { sleep, type ControllerContext } from './types.ts';
@@ -42,4 +43,17 @@ export async function inform(ctx: ControllerContext, info: KindDefinition, optio
       await sleep(options.retryMs, signal);
     }
   }
+}
+
+/**
+ * `info`'s objects as lib/informer.ts watches them, through the pipeline as the controller's
+ * user (authorized as any client's watch): for the controllers that keep what they follow and
+ * so need the informer's whole lists after a 410 (its `replace`).
+ */
+export function pipelineWatchSource(ctx: ControllerContext, info: KindDefinition): WatchSource {
+  return {
+    async *watch(target, options, signal): AsyncIterable<InformerEvent> {
+      yield* await ctx.pipeline.watch(ctx.user, { info, namespace: target.namespace, name: '' }, options, signal);
+    },
+  };
 }

@@ -986,6 +986,7 @@ export class Pipeline {
       store: this.subresourceStore(signal),
       now: () => new Date(),
       tokens: this.o.tokenIssuer === undefined ? undefined : { issue: (request) => this.o.tokenIssuer!.issueServiceAccountToken(request, signal) },
+      warn: (text) => options.warnings?.add(text),
     });
     return withCreatedCode(answer);
   }

@@ -42,15 +42,21 @@ function tokenRequestInvalid(name: string, field: string, value: unknown, detail
   return invalid('TokenRequest', TOKEN_REQUEST_GROUP, name, [error]);
 }
 
-/** The audiences a token says it is for (its `aud` claim, a string or a list), read to fill a TokenRequest's defaulted spec.audiences. */
-function audiencesOf(token: string): string[] {
+/**
+ * What a TokenRequest's answer reads of the token it got (unverified: the issuer just signed it):
+ * the audiences it is for (its `aud` claim, a string or a list), to fill a defaulted
+ * spec.audiences, and the lifetime it was given (exp - iat), which is shorter than the one asked
+ * for when the issuer's maximum cut it.
+ */
+function claimsOf(token: string): { audiences: string[]; lifetimeSeconds?: number } {
   try {
-    const payload: unknown = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8'));
-    const aud = record(payload).aud;
-    if (typeof aud === 'string') return [aud];
-    return Array.isArray(aud) ? aud.filter((a): a is string => typeof a === 'string') : [];
+    const payload = record(JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')));
+    const aud = payload.aud;
+    const audiences = typeof aud === 'string' ? [aud] : Array.isArray(aud) ? aud.filter((a): a is string => typeof a === 'string') : [];
+    const { exp, iat } = payload;
+    return typeof exp === 'number' && typeof iat === 'number' && Number.isFinite(exp - iat) ? { audiences, lifetimeSeconds: exp - iat } : { audiences };
   } catch {
-    return [];
+    return { audiences: [] };
   }
 }
 
@@ -70,7 +76,7 @@ async function boundObjectOf(call: SubresourceCall, ref: Record<string, unknown>
   if (group === '' && kind === 'Pod') {
     object = await call.store.get({ group: '', resource: 'pods', namespace: call.namespace, name });
     const runsAs = str(record(object.spec).serviceAccountName);
-    if (runsAs !== call.name) throw badRequest(`cannot bind token for serviceaccount ${JSON.stringify(call.name)} to pod running with serviceaccount ${JSON.stringify(runsAs)}`);
+    if (runsAs !== call.name) throw badRequest(`cannot bind token for serviceaccount ${JSON.stringify(call.name)} to pod running with different serviceaccount name.`);
   } else if (group === '' && kind === 'Node') {
     object = await call.store.get({ group: '', resource: 'nodes', namespace: '', name });
   } else if (group === '' && kind === 'Secret') {
@@ -97,7 +103,9 @@ async function boundObjectOf(call: SubresourceCall, ref: Record<string, unknown>
  * the body's; the lifetime defaults to an hour and is at least 10 minutes; a bound object must
  * exist (with the reference's uid). The token is signed by the issuer the pipeline gives, and
  * the answer is the TokenRequest with status.token and status.expirationTimestamp, its
- * audiences the token's (the API server's own when none were asked for).
+ * audiences the token's (the API server's own when none were asked for), and its
+ * spec.expirationSeconds the token's lifetime, with kube's warning when the issuer's maximum
+ * shortened it.
  */
 async function requestToken(call: SubresourceCall): Promise<KubeObject> {
   const metadata = record(call.body.metadata);
@@ -128,13 +136,20 @@ async function requestToken(call: SubresourceCall): Promise<KubeObject> {
   if (call.tokens === undefined) throw new StatusError('ServiceUnavailable', 'service account tokens are not configured');
   const now = call.now();
   const issued = await call.tokens.issue({ namespace: call.namespace, name: call.name, uid: accountUid, audiences, expirationSeconds, boundObject });
+  const claims = claimsOf(issued.token);
+  // The issuer's --service-account-max-token-expiration cut the lifetime: the answer says so, as kube's.
+  let granted = expirationSeconds;
+  if (claims.lifetimeSeconds !== undefined && claims.lifetimeSeconds > 0 && claims.lifetimeSeconds < expirationSeconds) {
+    granted = claims.lifetimeSeconds;
+    call.warn?.(`requested expiration of ${expirationSeconds} seconds shortened to ${granted} seconds`);
+  }
   return {
     kind: 'TokenRequest',
     apiVersion: `${TOKEN_REQUEST_GROUP}/v1`,
     metadata: { ...metadata, name: call.name, namespace: call.namespace, creationTimestamp: rfc3339(now) },
     spec: {
-      audiences: audiences.length > 0 ? audiences : audiencesOf(issued.token),
-      expirationSeconds,
+      audiences: audiences.length > 0 ? audiences : claims.audiences,
+      expirationSeconds: granted,
       ...(boundObject === undefined ? {} : { boundObjectRef: boundObject }),
     },
     status: { token: issued.token, expirationTimestamp: rfc3339(issued.expirationTimestamp) },
