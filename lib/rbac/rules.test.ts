@@ -1,7 +1,7 @@
 /** RBAC rule evaluation, Covers and the escalation message, as kube's tables have them. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { compactRules, compactString, covers, escalationMessage, policyRuleFrom, ruleAllows, type PolicyRule, type RequestAttributes } from './rules.ts';
+import { compactRules, compactString, covers, ESCALATION_CHECK_LIMITS, escalationMessage, policyRuleFrom, ruleAllows, TOO_LARGE_NOTE, type PolicyRule, type RequestAttributes } from './rules.ts';
 
 function rule(r: Partial<PolicyRule>): PolicyRule {
   return policyRuleFrom(r);
@@ -129,4 +129,129 @@ test('escalationMessage: kube\'s ConfirmNoEscalation text, sorted descriptions, 
     'user "bob" (groups=["dev" "system:authenticated"]) is attempting to grant RBAC permissions not currently held:\n' +
       '{APIGroups:[""], Resources:["pods"], Verbs:["get"]}; resolution errors: [clusterrole.rbac.authorization.k8s.io "gone" not found]',
   );
+});
+
+/**
+ * kube's Covers taken literally, as the reference: every servant rule broken down into one rule
+ * per group × resource × verb (× name) and per URL × verb, each checked against every owner
+ * rule with ruleCovers over whole lists.
+ */
+function literalCovers(owner: readonly PolicyRule[], servant: readonly PolicyRule[]): PolicyRule[] {
+  const piece = (p: Partial<PolicyRule>): PolicyRule => rule(p);
+  const pieces = servant.flatMap((r) => [
+    ...r.apiGroups.flatMap((g) =>
+      r.resources.flatMap((res) => r.verbs.flatMap((v) => (r.resourceNames.length > 0 ? r.resourceNames.map((n) => piece({ apiGroups: [g], resources: [res], verbs: [v], resourceNames: [n] })) : [piece({ apiGroups: [g], resources: [res], verbs: [v] })]))),
+    ),
+    ...r.nonResourceURLs.flatMap((u) => r.verbs.map((v) => piece({ nonResourceURLs: [u], verbs: [v] }))),
+  ]);
+  const hasAll = (set: readonly string[], want: readonly string[]): boolean => want.every((w) => set.includes(w));
+  const resourcesCovered = (set: readonly string[], want: readonly string[]): boolean =>
+    set.includes('*') || want.every((p) => set.includes(p) || (p.includes('/') && set.includes(`*/${p.slice(p.indexOf('/') + 1)}`)));
+  const urlCovered = (o: string, p: string): boolean => o === p || (o.endsWith('*') && p.startsWith(o.replace(/\*+$/, '')));
+  const ruleCovers = (o: PolicyRule, sub: PolicyRule): boolean =>
+    (o.verbs.includes('*') || hasAll(o.verbs, sub.verbs)) &&
+    (o.apiGroups.includes('*') || hasAll(o.apiGroups, sub.apiGroups)) &&
+    resourcesCovered(o.resources, sub.resources) &&
+    sub.nonResourceURLs.every((p) => o.nonResourceURLs.some((u) => urlCovered(u, p))) &&
+    (sub.resourceNames.length === 0 ? o.resourceNames.length === 0 : o.resourceNames.length === 0 || hasAll(o.resourceNames, sub.resourceNames));
+  return pieces.filter((p) => !owner.some((o) => ruleCovers(o, p)));
+}
+
+test('covers answers as kube\'s literal breakdown on random rules, whole-rule shortcut and narrowing included', () => {
+  // A small deterministic generator (mulberry32): the same rules on every run.
+  let seed = 13;
+  const random = (): number => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const some = (from: readonly string[], max: number): string[] => Array.from({ length: Math.floor(random() * (max + 1)) }, () => from[Math.floor(random() * from.length)]!);
+  const randomRule = (): PolicyRule =>
+    rule({
+      verbs: some(['get', 'list', 'delete', '*'], 3),
+      apiGroups: some(['', 'apps', '*'], 2),
+      resources: some(['pods', 'pods/status', 'pods/log', 'deployments', '*/status', '*'], 3),
+      resourceNames: random() < 0.5 ? [] : some(['a', 'b', 'c'], 2),
+      nonResourceURLs: random() < 0.6 ? [] : some(['/healthz', '/healthz/etcd', '/healthz/*', '/api*', '*'], 2),
+    });
+  let notCovered = 0;
+  for (let i = 0; i < 3000; i++) {
+    const owner = Array.from({ length: Math.floor(random() * 4) }, randomRule);
+    const servant = Array.from({ length: 1 + Math.floor(random() * 2) }, randomRule);
+    const want = literalCovers(owner, servant);
+    const got = covers(owner, servant, ESCALATION_CHECK_LIMITS);
+    const context = JSON.stringify({ owner, servant });
+    assert.deepEqual(got.missing, want, context);
+    assert.equal(got.covered, want.length === 0, context);
+    assert.equal(got.limitReached, false, context);
+    if (!got.covered) notCovered++;
+  }
+  // Both answers were well represented.
+  assert.ok(notCovered > 500 && notCovered < 2500, String(notCovered));
+});
+
+const names = (prefix: string, count: number): string[] => Array.from({ length: count }, (_, i) => `${prefix}${i}`);
+
+/** 150 groups × 150 resources × 150 verbs × 150 names: 506 million pieces from a body of a few kilobytes. */
+const hostile = rule({ verbs: names('verb', 150), apiGroups: names('group', 150), resources: names('resource', 150), resourceNames: names('name', 150) });
+
+/** CPU milliseconds `fn` takes (all threads of the process: compiler and collector included). */
+function cpuMillis<T>(fn: () => T): { value: T; ms: number } {
+  const start = process.cpuUsage();
+  const value = fn();
+  const used = process.cpuUsage(start);
+  return { value, ms: (used.user + used.system) / 1000 };
+}
+
+test('a hostile rule is refused within bounded CPU and a short message, whatever the owner rules', () => {
+  const user = { username: 'eve', groups: ['system:authenticated'] };
+  const prefix = 'user "eve" (groups=["system:authenticated"]) is attempting to grant RBAC permissions not currently held:\n';
+  const owners: [string, PolicyRule[]][] = [
+    ['no rules held', []],
+    ['a namespace admin\'s kind of rules', [rule({ verbs: ['get', 'list', 'watch'], apiGroups: ['', 'apps'], resources: ['pods', 'deployments'] }), rule({ verbs: ['*'], apiGroups: ['rbac.authorization.k8s.io'], resources: ['roles', 'rolebindings'] })]],
+    // Every piece is held, by one rule per verb: only the breakdown could tell, and it is too long.
+    ['held piece by piece', names('verb', 150).map((v) => rule({ verbs: [v], apiGroups: ['*'], resources: ['*'] }))],
+    // Thousands of long rules each missing one resource: the whole-rule shortcut compares them all.
+    ['many near misses', Array.from({ length: 2000 }, (_, i) => rule({ verbs: names('verb', 150), apiGroups: names('group', 150), resources: [...names('resource', 149), `other${i}`], resourceNames: names('name', 150) }))],
+  ];
+  for (const [name, owner] of owners) {
+    const { value: message, ms } = cpuMillis(() => escalationMessage(user, owner, [], [hostile]));
+    // Broken down in full this took tens of seconds and more than a gigabyte.
+    assert.ok(ms < 2000, `${name}: ${ms} ms of CPU`);
+    assert.ok(message !== undefined && message.startsWith(prefix), name);
+    assert.ok(message.length < 16 * 1024, `${name}: ${message.length} characters`);
+    assert.ok(message.endsWith(`\n${TOO_LARGE_NOTE}`), name);
+  }
+});
+
+test('a large rule one owner rule covers whole is allowed without breaking it down', () => {
+  const user = { username: 'eve', groups: [] };
+  const owners = [[rule({ verbs: ['*'], apiGroups: ['*'], resources: ['*'] })], [rule({ verbs: names('verb', 150), apiGroups: ['*'], resources: names('resource', 150) })]];
+  for (const owner of owners) {
+    const { value, ms } = cpuMillis(() => escalationMessage(user, owner, [], [hostile]));
+    assert.equal(value, undefined);
+    assert.ok(ms < 500, `${ms} ms of CPU`);
+  }
+  // The shortcut follows breakdown's semantics: the pieces of a URL part have no name, so an owner with names does not cover them.
+  assert.equal(covers([rule({ verbs: ['get'], nonResourceURLs: ['*'], resourceNames: ['a'] })], [rule({ verbs: ['get'], nonResourceURLs: ['/x'] })]).covered, false);
+});
+
+test('escalationMessage lists the first missing rules in order, then how many more; a check cut short says so', () => {
+  const user = { username: 'bob', groups: [] };
+  const prefix = 'user "bob" (groups=[]) is attempting to grant RBAC permissions not currently held:\n';
+  const requested = [rule({ verbs: ['get', 'list'], apiGroups: [''], resources: ['secrets', 'pods', 'configmaps'] })];
+  assert.equal(
+    escalationMessage(user, [], [], requested, ESCALATION_CHECK_LIMITS, { lines: 2, chars: 8192 }),
+    `${prefix}{APIGroups:[""], Resources:["configmaps"], Verbs:["get" "list"]}\n{APIGroups:[""], Resources:["pods"], Verbs:["get" "list"]}\nand 1 more`,
+  );
+  // A line past the length limit ends the list; the count takes the rest.
+  assert.equal(escalationMessage(user, [], [], requested, ESCALATION_CHECK_LIMITS, { lines: 50, chars: 70 }), `${prefix}{APIGroups:[""], Resources:["configmaps"], Verbs:["get" "list"]}\nand 2 more`);
+  // Four pieces allowed: configmaps is reached with one of its verbs only.
+  assert.equal(
+    escalationMessage(user, [], ['role "gone" not found'], requested, { rules: 4, comparisons: 1000, missingChars: 1000 }),
+    `${prefix}{APIGroups:[""], Resources:["pods"], Verbs:["get" "list"]}\n{APIGroups:[""], Resources:["secrets"], Verbs:["get" "list"]}\n${TOO_LARGE_NOTE}; resolution errors: [role "gone" not found]`,
+  );
+  const cut = covers([], requested, { rules: 1000, comparisons: 1000, missingChars: 21 });
+  assert.deepEqual(cut, { covered: false, limitReached: true, missing: [rule({ verbs: ['get'], apiGroups: [''], resources: ['secrets'] }), rule({ verbs: ['list'], apiGroups: [''], resources: ['secrets'] })] });
 });

@@ -347,6 +347,15 @@ describe('impersonation', () => {
     assert.equal(groupOnly.body.message, 'Internal error occurred: requested [{Group  devs    }] without impersonating a user');
   });
 
+  test('more than 100 groups and extra values: BadRequest, nothing authorized', async () => {
+    authorizer.asked.length = 0;
+    const groups = Array.from({ length: 101 }, () => 'devs');
+    const answer = await call('GET', '/api/v1/namespaces/default/configmaps', { token: IMPERSONATOR_TOKEN, headers: { 'Impersonate-User': 'bob', 'Impersonate-Group': groups } });
+    assert.equal(answer.status, 400, JSON.stringify(answer.body));
+    assert.equal(answer.body.message, 'Impersonate-Group, Impersonate-Extra-*: Too many: 101: must have at most 100 items');
+    assert.deepEqual(authorizer.asked.filter((a) => a.verb === 'impersonate'), []);
+  });
+
   test('typed gRPC: impersonate-* metadata alike', async () => {
     const proto = loadApiProto();
     const Resources = proto.apiserver.v1.Resources as unknown as grpc.ServiceClientConstructor;

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { StatusError } from '../../../lib/errors.ts';
 import type { Attributes, UserInfo } from '../../auth/api.ts';
-import { impersonate, impersonationOf, rawHeaderPairs, splitServiceAccountUsername } from './impersonation.ts';
+import { impersonate, impersonationOf, MAX_IMPERSONATED_VALUES, rawHeaderPairs, splitServiceAccountUsername } from './impersonation.ts';
 
 const requestor: UserInfo = { username: 'ops', uid: 'u1', groups: ['system:authenticated'] };
 
@@ -48,6 +48,31 @@ describe('impersonationOf (kube buildImpersonationRequests)', () => {
         err instanceof StatusError &&
         err.reason === 'InternalError' &&
         err.message === 'Internal error occurred: requested [{Group  g    } {UserExtra  v  authentication.k8s.io/v1  k} {UID  7  authentication.k8s.io/v1  }] without impersonating a user',
+    );
+  });
+
+  test('at most 100 groups and extra values in all: beyond, a BadRequest before any check', () => {
+    const values = (count: number, name: (i: number) => string): Array<[string, string]> => Array.from({ length: count }, (_, i) => [name(i), `v${i}`]);
+    const user: Array<[string, string]> = [['impersonate-user', 'jane'], ['impersonate-uid', '1']];
+    assert.equal(MAX_IMPERSONATED_VALUES, 100);
+    // Exactly the limit, split between groups and extras (user and uid do not count): accepted.
+    const atLimit = impersonationOf([...user, ...values(60, () => 'impersonate-group'), ...values(40, (i) => `impersonate-extra-k${i % 3}`)]);
+    assert.equal(atLimit.requests.length, 102);
+    for (const [groups, extras] of [
+      [101, 0],
+      [0, 101],
+      [61, 40],
+      [5000, 5000],
+    ] as const) {
+      assert.throws(
+        () => impersonationOf([...user, ...values(groups, () => 'Impersonate-Group'), ...values(extras, () => 'Impersonate-Extra-Scopes')]),
+        (err: unknown) => err instanceof StatusError && err.reason === 'BadRequest' && err.message === `Impersonate-Group, Impersonate-Extra-*: Too many: ${groups + extras}: must have at most 100 items`,
+      );
+    }
+    // Without a user as well: the count is refused first, not echoed back in the internal error.
+    assert.throws(
+      () => impersonationOf(values(101, () => 'impersonate-group')),
+      (err: unknown) => err instanceof StatusError && err.reason === 'BadRequest',
     );
   });
 });

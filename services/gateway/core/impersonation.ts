@@ -5,7 +5,7 @@
  * another user; each thing asked for is authorized with the `impersonate` verb for the
  * requestor, and the request then goes on as the user they make up.
  */
-import { StatusError } from '../../../lib/errors.ts';
+import { badRequest, StatusError } from '../../../lib/errors.ts';
 import { isDNS1123Label, isDNS1123Subdomain } from '../../../lib/validation/names.ts';
 import type { Attributes, UserInfo } from '../../auth/api.ts';
 
@@ -18,6 +18,13 @@ const ANONYMOUS = 'system:anonymous';
 const ALL_AUTHENTICATED = 'system:authenticated';
 const ALL_UNAUTHENTICATED = 'system:unauthenticated';
 const AUTHENTICATION_GROUP = 'authentication.k8s.io';
+
+/**
+ * How many groups and extra values one request may ask to impersonate, in all. Each is
+ * authorized on its own, one after the other; kube sets no limit, but its header limits bound
+ * the count where ours (gRPC metadata) may not as tightly.
+ */
+export const MAX_IMPERSONATED_VALUES = 100;
 
 /** One thing a request asks to impersonate (kube's ObjectReference of it). */
 export type ImpersonationRequest =
@@ -75,7 +82,8 @@ function goObjectReference(r: ImpersonationRequest): string {
 /**
  * kube's buildImpersonationRequests over a request's headers (or gRPC metadata) as name/value
  * pairs, names in any case, a repeated header once per value. An InternalError in kube's words
- * when groups, extras or a uid are asked for without a user.
+ * when groups, extras or a uid are asked for without a user; a BadRequest, before anything is
+ * authorized, when more than MAX_IMPERSONATED_VALUES groups and extra values are asked for.
  */
 export function impersonationOf(headers: Iterable<readonly [string, string]>): Impersonation {
   let user: string | undefined;
@@ -89,6 +97,9 @@ export function impersonationOf(headers: Iterable<readonly [string, string]>): I
     else if (name === GROUP) groups.push(value);
     else if (name.startsWith(EXTRA_PREFIX)) extras.push({ kind: 'UserExtra', key: unescapeExtraKey(name.slice(EXTRA_PREFIX.length)), value });
   }
+  // In the words of a field list too long (field.TooMany), the headers standing for the field.
+  const asked = groups.length + extras.length;
+  if (asked > MAX_IMPERSONATED_VALUES) throw badRequest(`Impersonate-Group, Impersonate-Extra-*: Too many: ${asked}: must have at most ${MAX_IMPERSONATED_VALUES} items`);
   const requests: ImpersonationRequest[] = [];
   const hasUser = user !== undefined && user !== '';
   if (hasUser) {

@@ -130,4 +130,28 @@ describe('escalation prevention', () => {
     await pipeline.create(admin, target('rolebindings', 'team'), binding('dev-may-bind', 'Role', 'may-bind', 'dev'));
     await pipeline.create(dev, target('rolebindings', 'team'), binding('b', 'ClusterRole', 'secret-reader', 'eve'));
   });
+
+  it('a role too large to check rule by rule is refused quickly, with a short message', async () => {
+    const { pipeline, target } = await setup();
+    // A namespace admin's kind of rights (kube's admin: no escalate, no bind): roles and bindings in "team", and some reading.
+    await pipeline.create(admin, target('roles', 'team'), role('team-admin', [{ apiGroups: [GROUP], resources: ['roles', 'rolebindings'], verbs: ['create', 'update', 'patch', 'delete', 'get', 'list'] }, { apiGroups: ['', 'apps'], resources: ['pods', 'deployments'], verbs: ['get', 'list', 'watch'] }]));
+    await pipeline.create(admin, target('rolebindings', 'team'), binding('dev-team-admin', 'Role', 'team-admin', 'dev'));
+    const names = (prefix: string): string[] => Array.from({ length: 150 }, (_, i) => `${prefix}${i}`);
+    // 150 of each: 506 million pieces to check one by one, from a body of a few kilobytes.
+    const hostile = role('hostile', [{ apiGroups: names('g'), resources: names('r'), verbs: names('v'), resourceNames: names('n') }]);
+
+    const start = process.cpuUsage();
+    const err = await refusal(pipeline.create(dev, target('roles', 'team'), hostile), 'Forbidden');
+    const used = process.cpuUsage(start);
+    assert.ok(used.user + used.system < 3_000_000, `${(used.user + used.system) / 1000} ms of CPU`);
+    assert.ok(err.message.startsWith('roles.rbac.authorization.k8s.io "hostile" is forbidden: user "dev" (groups=["devs" "system:authenticated"]) is attempting to grant RBAC permissions not currently held:\n{APIGroups:["g0"], Resources:["r0"], ResourceNames:["n0"], Verbs:["v0" "v1" '), err.message);
+    assert.match(err.message, /\nand \d+ more\n\(not all checked: the requested rules are too large to check rule by rule\)$/);
+    assert.ok(err.message.length < 16 * 1024, String(err.message.length));
+
+    // A binding of such a role (written by a user who may) is bounded the same way.
+    await pipeline.create(admin, target('roles', 'team'), hostile);
+    const bound = await refusal(pipeline.create(dev, target('rolebindings', 'team'), binding('b', 'Role', 'hostile', 'eve')), 'Forbidden');
+    assert.ok(bound.message.startsWith('rolebindings.rbac.authorization.k8s.io "b" is forbidden: user "dev"'), bound.message);
+    assert.ok(bound.message.length < 16 * 1024, String(bound.message.length));
+  });
 });
