@@ -4,6 +4,7 @@
  * them: service-account tokens (TokenRequest, the issuer's discovery documents) and the rules a
  * user holds (SelfSubjectRulesReview, RBAC's escalation checks).
  */
+import type { PolicyRule } from '../../lib/rbac/rules.ts';
 
 /** user.Info */
 export interface UserInfo {
@@ -137,14 +138,8 @@ export interface Authorizer {
   authorize(attributes: Attributes, signal?: AbortSignal): Promise<AuthorizationResult>;
 }
 
-/** rbacv1.PolicyRule (absent lists are empty). */
-export interface PolicyRule {
-  verbs: string[];
-  apiGroups: string[];
-  resources: string[];
-  resourceNames: string[];
-  nonResourceURLs: string[];
-}
+/** rbacv1.PolicyRule (absent lists are empty): one type with RBAC's own. */
+export type { PolicyRule } from '../../lib/rbac/rules.ts';
 
 export interface RulesResult {
   /** Every rule that applies, resource and non-resource alike. */

@@ -14,7 +14,6 @@ import assert from 'node:assert/strict';
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, randomUUID, X509Certificate, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkServerIdentity } from 'node:tls';
@@ -125,26 +124,7 @@ function signToken(key: KeyObject, options: { name: string; uid: string; kid?: s
 
 /** GET of the ConfigMaps of NS with a bearer token (null: none), and optionally a client certificate. */
 function listConfigMaps(token: string | null, identity?: KeyPair): Promise<RestResponse> {
-  if (identity === undefined) return rest.request('GET', `/api/v1/namespaces/${NS}/configmaps`, { token });
-  const url = new URL(`https://${plane.addresses.https}`);
-  return new Promise((resolve, reject) => {
-    const headers: Record<string, string> = { Accept: 'application/json' };
-    if (token !== null) headers.Authorization = `Bearer ${token}`;
-    const req = request(
-      { host: url.hostname, port: url.port, method: 'GET', path: `/api/v1/namespaces/${NS}/configmaps`, headers, ca, cert: identity.certPem, key: identity.keyPem },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          const body = Buffer.concat(chunks);
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, body, json: () => JSON.parse(body.toString()) as Record<string, unknown> });
-        });
-        res.on('error', reject);
-      },
-    );
-    req.on('error', reject);
-    req.end();
-  });
+  return rest.request('GET', `/api/v1/namespaces/${NS}/configmaps`, { token, ...(identity === undefined ? {} : { identity }) });
 }
 
 /** The typed gRPC List of ConfigMaps in NS: OK, or the gRPC status code it failed with. */

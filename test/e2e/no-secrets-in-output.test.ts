@@ -16,7 +16,6 @@ import assert from 'node:assert/strict';
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, randomUUID, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkServerIdentity } from 'node:tls';
@@ -137,28 +136,7 @@ after(async () => {
 
 /** A REST request; a non-2xx answer's body is kept as an error body. */
 async function send(method: string, path: string, options: { body?: unknown; token?: string | null; headers?: Record<string, string>; identity?: KeyPair } = {}): Promise<RestResponse> {
-  let r: RestResponse;
-  if (options.identity === undefined) {
-    r = await rest.request(method, path, options);
-  } else {
-    const identity = options.identity;
-    const url = new URL(`https://${plane!.addresses.https}`);
-    r = await new Promise<RestResponse>((resolve, reject) => {
-      const headers: Record<string, string> = { Accept: 'application/json', ...options.headers };
-      if (typeof options.token === 'string') headers.Authorization = `Bearer ${options.token}`;
-      const req = request({ host: url.hostname, port: url.port, method, path, headers, ca, cert: identity.certPem, key: identity.keyPem }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          const body = Buffer.concat(chunks);
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, body, json: () => JSON.parse(body.toString()) as Record<string, unknown> });
-        });
-        res.on('error', reject);
-      });
-      req.on('error', reject);
-      req.end();
-    });
-  }
+  const r = await rest.request(method, path, options);
   if (r.status >= 300) errorBodies.push(`${method} ${path} -> ${r.status}: ${r.body.toString()}`);
   return r;
 }

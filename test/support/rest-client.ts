@@ -16,7 +16,14 @@ export interface RestClient {
   request(
     method: string,
     path: string,
-    options?: { body?: unknown; headers?: Record<string, string>; token?: string | null; signal?: AbortSignal },
+    options?: {
+      body?: unknown;
+      headers?: Record<string, string>;
+      token?: string | null;
+      signal?: AbortSignal;
+      /** A client certificate (and its key) to present in the TLS handshake. */
+      identity?: { certPem: string; keyPem: string };
+    },
   ): Promise<RestResponse>;
   /** Opens a watch and yields parsed events (one JSON object per line) until `signal` aborts or the stream ends. */
   watch(path: string, signal: AbortSignal, headers?: Record<string, string>): AsyncGenerator<Record<string, unknown>>;
@@ -36,7 +43,8 @@ export function createRestClient(baseUrl: string, caPem: string, token: string):
         headers['Content-Type'] ??= 'application/json';
         headers['Content-Length'] = String(payload.length);
       }
-      const req = request({ ...base, method, path, headers, ...(options.signal !== undefined ? { signal: options.signal } : {}) }, (res) => {
+      const identity = options.identity === undefined ? {} : { cert: options.identity.certPem, key: options.identity.keyPem };
+      const req = request({ ...base, ...identity, method, path, headers, ...(options.signal !== undefined ? { signal: options.signal } : {}) }, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => {
