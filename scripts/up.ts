@@ -10,9 +10,15 @@
  * made here (a CA under $DATA_DIR/pki/grpc); the GRPC_TLS_CA_FILE / _CERT_FILE / _KEY_FILE of the
  * environment, when set, are used instead.
  */
-import { dirname, join, relative, resolve } from 'node:path';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { SERVICE_NAMES, startControlPlane, type ControlPlane } from '../lib/local/control-plane.ts';
 import { makeUpSettings } from '../lib/local/make-up-config.ts';
+
+/** A path as the banner shows it: relative to the working directory when under it, else absolute. */
+function shownPath(path: string): string {
+  const rel = relative(process.cwd(), path);
+  return rel === '' || rel.startsWith('..') || isAbsolute(rel) ? resolve(path) : rel;
+}
 
 function print(line: string): void {
   process.stdout.write(line + '\n');
@@ -69,7 +75,7 @@ if (stopRequested !== undefined) await stop(stopRequested);
 
 if (plane !== undefined) {
   const p = plane;
-  const rel = relative(process.cwd(), p.kubeconfig) || p.kubeconfig;
+  const rel = shownPath(p.kubeconfig);
   // The same names as the supervisor's lines ("storage restarted (pid N)").
   const pids = [
     p.etcd === undefined ? `etcd at ${p.etcdEndpoints}` : `etcd ${p.etcd.process.pid}`,
@@ -80,13 +86,13 @@ if (plane !== undefined) {
   print('The control plane is up.');
   print(`  Kubernetes REST (HTTPS):  https://${p.addresses.https}`);
   print(`  typed gRPC API:           ${p.addresses.gateway}`);
-  print(`  internal gRPC:            ${p.grpcTls === undefined ? 'plaintext' : `mutual TLS (CA ${relative(process.cwd(), p.grpcTls.caFile) || p.grpcTls.caFile})`}`);
+  print(`  internal gRPC:            ${p.grpcTls === undefined ? 'plaintext' : `mutual TLS (CA ${shownPath(p.grpcTls.caFile)})`}`);
   print(`  processes:                ${pids.join(', ')}`);
   print('Point kubectl at it:');
   print(`  export KUBECONFIG=${rel}`);
   print('  kubectl get nodes');
   // Written by the auth service on its first start next to admin.kubeconfig.
   const certConfig = join(dirname(p.kubeconfig), 'admin-cert.kubeconfig');
-  print(`or with a client certificate (user kubernetes-admin, group system:masters): ${relative(process.cwd(), certConfig) || certConfig}`);
+  print(`or with a client certificate (user kubernetes-admin, group system:masters): ${shownPath(certConfig)}`);
   print('A process that dies is restarted; Ctrl-C stops everything.');
 }

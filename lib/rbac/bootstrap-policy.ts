@@ -185,7 +185,7 @@ const CLUSTER_ROLES: Record<string, RoleSpec> = {
     ],
   },
   'system:public-info-viewer': { rules: [U('get', '/healthz,/livez,/readyz,/version,/version/')] },
-  'system:service-account-issuer-discovery': { rules: [U('get', '/.well-known/openid-configuration,/openid/v1/jwks')] },
+  'system:service-account-issuer-discovery': { rules: [U('get', '/.well-known/openid-configuration,/.well-known/openid-configuration/,/openid/v1/jwks,/openid/v1/jwks/')] },
   'system:volume-scheduler': {
     rules: [R('get,list,patch,update,watch', '', 'persistentvolumes'), R(GLW, 'storage.k8s.io', 'storageclasses'), R('get,list,patch,update,watch', '', 'persistentvolumeclaims')],
   },

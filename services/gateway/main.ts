@@ -71,9 +71,9 @@ const FLAGS = [
     env: 'ANONYMOUS_PATHS',
     default: DEFAULT_ANONYMOUS_PATHS.join(','),
     description:
-      'comma-separated paths a request without credentials may reach as system:anonymous (group system:unauthenticated), then authorized like any other; elsewhere it gets 401. Empty turns anonymous requests off',
+      'comma-separated paths a request without credentials may reach as system:anonymous (group system:unauthenticated), then authorized like any other; elsewhere it gets 401. Empty turns anonymous requests off. /healthz, /livez and /readyz answer before authentication whatever this says, so that probes do not depend on the auth service',
   },
-  { flag: 'auth-cache-ttl', env: 'AUTH_CACHE_TTL_MS', default: '10000', description: 'milliseconds authn/authz answers are reused; 0 disables' },
+  { flag: 'auth-cache-ttl', env: 'AUTH_CACHE_TTL_MS', default: '10000', description: 'milliseconds successful authentications and authorization answers are reused (dropped at once when RBAC objects change); refused credentials are never cached, as kube caches only successes; 0 disables' },
   ...EDGE_LIMIT_FLAGS,
   {
     flag: 'service-cluster-ip-range',

@@ -287,6 +287,25 @@ describe('credentials at the HTTPS front door', () => {
   });
 });
 
+describe('authorized before routed, as kube', () => {
+  test('a non-resource path is authorized with its method as the verb: 403 for a method nobody may use, not 405', async () => {
+    const deleted = await call('DELETE', '/version');
+    assert.equal(deleted.status, 403);
+    assert.equal(deleted.body.message, 'forbidden: User "system:anonymous" cannot delete path "/version"');
+    assert.equal((await call('DELETE', '/version', { token: ADMIN_TOKEN })).status, 405, 'one who may gets 405');
+  });
+
+  test('a subresource or method the kind does not serve: 403 for a user without the right, 404 / 405 for one with it', async () => {
+    const bogus = await call('GET', '/api/v1/namespaces/default/configmaps/x/bogus', { cert: alice });
+    assert.equal(bogus.status, 403);
+    assert.equal(bogus.body.message, 'configmaps "x" is forbidden: User "alice" cannot get resource "configmaps/bogus" in API group "" in the namespace "default"');
+    assert.equal((await call('GET', '/api/v1/namespaces/default/configmaps/x/bogus', { token: ADMIN_TOKEN })).status, 404);
+    const post = await call('POST', '/api/v1/namespaces/default/configmaps/x', { cert: alice, body: {} });
+    assert.equal(post.status, 403);
+    assert.equal((await call('POST', '/api/v1/namespaces/default/configmaps/x', { token: ADMIN_TOKEN, body: {} })).status, 405);
+  });
+});
+
 describe('a client CA file that appears after start', () => {
   test('no certificate is asked for until it exists, then one is', async () => {
     const file = join(dir, 'late-client-ca.crt');

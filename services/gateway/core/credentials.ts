@@ -19,7 +19,16 @@ export function bearerToken(header: string | undefined): string | undefined {
 export const ANONYMOUS_USER: Readonly<UserInfo> = Object.freeze({ username: 'system:anonymous', uid: '', groups: Object.freeze(['system:unauthenticated']) as string[] });
 
 /** The paths a request without credentials may reach as system:anonymous (kube's anonymous authenticator conditions). */
-export const DEFAULT_ANONYMOUS_PATHS: readonly string[] = Object.freeze(['/livez', '/readyz', '/version', '/.well-known/openid-configuration', '/openid/v1/jwks']);
+export const DEFAULT_ANONYMOUS_PATHS: readonly string[] = Object.freeze([
+  '/livez',
+  '/readyz',
+  '/version',
+  '/version/',
+  '/.well-known/openid-configuration',
+  '/.well-known/openid-configuration/',
+  '/openid/v1/jwks',
+  '/openid/v1/jwks/',
+]);
 
 /** Whether `credentials` present anything at all (a request without is anonymous or refused). */
 export function presentsCredentials(credentials: Credentials): boolean {

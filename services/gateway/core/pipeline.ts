@@ -314,7 +314,7 @@ export class Pipeline {
   private readonly o: PipelineOptions;
   private readonly shapes: GoShapes;
   /** credentialsKey (a SHA-256) -> user; credentials themselves are never kept. */
-  private readonly users: TtlCache<UserInfo | null>;
+  private readonly users: TtlCache<UserInfo>;
   /** The authorizer's answers (allowed, and the reason a refusal shows), by the request's attributes. */
   private readonly decisions: TtlCache<{ allowed: boolean; reason: string }>;
   private discovery: { documents: IssuerDiscovery; until: number } | undefined;
@@ -343,7 +343,9 @@ export class Pipeline {
    * valid one of either wins). Unauthorized when they present nothing, unless `anonymous`
    * (the request's path is one anonymous requests may reach): then system:anonymous. Presented
    * but invalid credentials are Unauthorized even there, as kube's anonymous authenticator
-   * only stands in for missing ones. Answers are cached under a hash of the credentials.
+   * only stands in for missing ones. Who credentials belong to is cached under a hash of
+   * them; a refusal is not (kube caches only successes), so a token added to the token file
+   * works at once.
    */
   async authenticate(credentials: Credentials, signal?: AbortSignal, options: { anonymous?: boolean } = {}): Promise<UserInfo> {
     if (!presentsCredentials(credentials)) {
@@ -354,10 +356,10 @@ export class Pipeline {
     let user = this.users.get(key);
     if (user === undefined) {
       const generation = this.userGeneration;
-      user = (await this.o.authenticator.authenticate(credentials, signal)).user ?? null;
+      user = (await this.o.authenticator.authenticate(credentials, signal)).user;
+      if (user === undefined) throw new StatusError('Unauthorized', 'Unauthorized');
       if (generation === this.userGeneration) this.users.set(key, user);
     }
-    if (user === null) throw new StatusError('Unauthorized', 'Unauthorized');
     return user;
   }
 

@@ -162,7 +162,8 @@ export class RestHandler {
     }
     if (route.kind === 'invalid') throw route.error;
     if (route.kind === 'path') {
-      await this.o.pipeline.authorizePath(user, 'get', url.path);
+      // A non-resource request's verb is its method, lower-cased (kube's RequestInfoFactory).
+      await this.o.pipeline.authorizePath(user, (req.method ?? 'GET').toLowerCase(), url.path);
       if (req.method !== 'GET' && req.method !== 'HEAD') throw methodNotAllowed();
       if (route.handler === 'openidConfiguration' || route.handler === 'jwks') {
         await this.serveIssuerDiscovery(res, writer, route.handler);
@@ -172,7 +173,29 @@ export class RestHandler {
       return;
     }
     const info = requestInfoOf(req.method, route, url.query, req.headers['content-type']);
-    const { handler, verb } = handlerFor(info);
+    let chosen: ReturnType<typeof handlerFor>;
+    try {
+      chosen = handlerFor(info);
+    } catch (err) {
+      // kube authorizes before it routes: a subresource or method the kind does not serve is 404
+      // or 405 only for a user allowed to make the request, 403 for anyone else.
+      if (info.verb !== undefined) {
+        await this.o.pipeline.authorize({
+          user,
+          verb: info.verb,
+          resourceRequest: true,
+          apiGroup: info.group,
+          apiVersion: info.version,
+          resource: info.resource.resource,
+          subresource: info.subresource,
+          namespace: info.namespace,
+          name: info.name,
+          path: '',
+        });
+      }
+      throw err;
+    }
+    const { handler, verb } = chosen;
     await handler({
       req,
       res,
