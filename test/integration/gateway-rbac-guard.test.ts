@@ -5,19 +5,19 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { builtinRegistry, type KindDefinition } from '../../../lib/kinds/index.ts';
-import { generatedSchemaValidator } from '../../../lib/kinds/validate.ts';
-import { createLogger } from '../../../lib/log.ts';
-import type { KubeObject } from '../../../lib/kube.ts';
-import { RbacAuthorizer } from '../../../lib/rbac/authorizer.ts';
-import { RbacIndex, RBAC_RESOURCES } from '../../../lib/rbac/rbac-index.ts';
-import { buildAdmissionChain } from '../../admission/core/chain.ts';
-import { SYSTEM_MASTERS, type Attributes, type AuthorizationResult, type UserInfo } from '../../auth/api.ts';
-import { TokenFileAuthenticator } from '../../auth/core/token-file.ts';
-import { MemoryStorage } from '../../storage/backends/memory.ts';
-import { WatchService } from '../../watch/core/watch-service.ts';
-import { refusal } from '../../../test/support/pipeline.ts';
-import { Pipeline } from './pipeline.ts';
+import { builtinRegistry, type KindDefinition } from '../../lib/kinds/index.ts';
+import { generatedSchemaValidator } from '../../lib/kinds/validate.ts';
+import { createLogger } from '../../lib/log.ts';
+import type { KubeObject } from '../../lib/kube.ts';
+import { RbacAuthorizer } from '../../lib/rbac/authorizer.ts';
+import { RbacIndex, RBAC_RESOURCES } from '../../lib/rbac/rbac-index.ts';
+import { buildAdmissionChain } from '../../services/admission/core/chain.ts';
+import { SYSTEM_MASTERS, type Attributes, type AuthorizationResult, type UserInfo } from '../../services/auth/api.ts';
+import { TokenFileAuthenticator } from '../../services/auth/core/token-file.ts';
+import { MemoryStorage } from '../../services/storage/backends/memory.ts';
+import { WatchService } from '../../services/watch/core/watch-service.ts';
+import { refusal } from '../support/pipeline.ts';
+import { Pipeline } from '../../services/gateway/core/pipeline.ts';
 
 const GROUP = 'rbac.authorization.k8s.io';
 const API_VERSION = `${GROUP}/v1`;

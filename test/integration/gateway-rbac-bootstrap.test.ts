@@ -5,13 +5,13 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { builtinRegistry } from '../../../lib/kinds/index.ts';
-import { bootstrapPolicy } from '../../../lib/rbac/bootstrap-policy.ts';
-import { AUTO_UPDATE_ANNOTATION } from '../../../lib/rbac/reconcile.ts';
-import { MemoryStorage } from '../../storage/backends/memory.ts';
-import { inProcessPipeline } from '../../../test/support/pipeline.ts';
-import { APISERVER_USER } from './pipeline.ts';
-import { reconcileRbacBootstrap } from './rbac-bootstrap.ts';
+import { builtinRegistry } from '../../lib/kinds/index.ts';
+import { bootstrapPolicy } from '../../lib/rbac/bootstrap-policy.ts';
+import { AUTO_UPDATE_ANNOTATION } from '../../lib/rbac/reconcile.ts';
+import { MemoryStorage } from '../../services/storage/backends/memory.ts';
+import { inProcessPipeline } from '../support/pipeline.ts';
+import { APISERVER_USER } from '../../services/gateway/core/pipeline.ts';
+import { reconcileRbacBootstrap } from '../../services/gateway/core/rbac-bootstrap.ts';
 
 const GROUP = 'rbac.authorization.k8s.io';
 

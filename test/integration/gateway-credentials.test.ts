@@ -1,15 +1,15 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { StatusError } from '../../../lib/errors.ts';
-import { builtinRegistry } from '../../../lib/kinds/index.ts';
-import { createLogger } from '../../../lib/log.ts';
-import { buildAdmissionChain } from '../../admission/core/chain.ts';
-import type { AuthenticationResult, Authenticator, Credentials } from '../../auth/api.ts';
-import { PrivilegedGroupAuthorizer } from '../../auth/core/authorizer.ts';
-import { MemoryStorage } from '../../storage/backends/memory.ts';
-import { WatchService } from '../../watch/core/watch-service.ts';
-import { bearerToken, credentialsKey, presentsCredentials } from './credentials.ts';
-import { Pipeline } from './pipeline.ts';
+import { StatusError } from '../../lib/errors.ts';
+import { builtinRegistry } from '../../lib/kinds/index.ts';
+import { createLogger } from '../../lib/log.ts';
+import { buildAdmissionChain } from '../../services/admission/core/chain.ts';
+import type { AuthenticationResult, Authenticator, Credentials } from '../../services/auth/api.ts';
+import { PrivilegedGroupAuthorizer } from '../../services/auth/core/authorizer.ts';
+import { MemoryStorage } from '../../services/storage/backends/memory.ts';
+import { WatchService } from '../../services/watch/core/watch-service.ts';
+import { bearerToken, credentialsKey, presentsCredentials } from '../../services/gateway/core/credentials.ts';
+import { Pipeline } from '../../services/gateway/core/pipeline.ts';
 
 const cert = (s: string) => Buffer.from(s);
 

@@ -5,16 +5,16 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { builtinRegistry, storedKinds, type KindDefinition } from '../../../lib/kinds/index.ts';
-import { generatedSchemaValidator } from '../../../lib/kinds/validate.ts';
-import { createLogger } from '../../../lib/log.ts';
-import type { KubeObject } from '../../../lib/kube.ts';
-import { buildAdmissionChain } from '../../admission/core/chain.ts';
-import type { Attributes, AuthenticationResult, AuthorizationResult, Authorizer, Credentials, RuleResolver, RulesResult, UserInfo } from '../../auth/api.ts';
-import { MemoryStorage } from '../../storage/backends/memory.ts';
-import { WatchService } from '../../watch/core/watch-service.ts';
-import { refusal } from '../../../test/support/pipeline.ts';
-import { Pipeline } from './pipeline.ts';
+import { builtinRegistry, storedKinds, type KindDefinition } from '../../lib/kinds/index.ts';
+import { generatedSchemaValidator } from '../../lib/kinds/validate.ts';
+import { createLogger } from '../../lib/log.ts';
+import type { KubeObject } from '../../lib/kube.ts';
+import { buildAdmissionChain } from '../../services/admission/core/chain.ts';
+import type { Attributes, AuthenticationResult, AuthorizationResult, Authorizer, Credentials, RuleResolver, RulesResult, UserInfo } from '../../services/auth/api.ts';
+import { MemoryStorage } from '../../services/storage/backends/memory.ts';
+import { WatchService } from '../../services/watch/core/watch-service.ts';
+import { refusal } from '../support/pipeline.ts';
+import { Pipeline } from '../../services/gateway/core/pipeline.ts';
 
 const alice: UserInfo = { username: 'alice', uid: 'u-1', groups: ['team', 'system:authenticated'], extra: { scopes: ['a'] } };
 
