@@ -4,16 +4,16 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { ChangeEvent } from '../../../lib/change-event.ts';
-import type { KubeObject } from '../../../lib/kube.ts';
-import { createLogger, type Logger } from '../../../lib/log.ts';
-import { builtinRegistry } from '../../../lib/kinds/index.ts';
-import { MemoryStorage } from '../../storage/backends/memory.ts';
-import { INITIAL_EVENTS_END_ANNOTATION, slowWatcherError, SlowWatcherError, type WatchEvent, type WatchOptions } from '../api.ts';
-import { WatchCache } from './watch-cache.ts';
-import { StatusError } from '../../../lib/errors.ts';
-import { fromRpcStatus, toRpcStatus } from '../../../lib/grpc-status.ts';
-import { cacheKey, WatchService } from './watch-service.ts';
+import type { ChangeEvent } from '../../lib/change-event.ts';
+import type { KubeObject } from '../../lib/kube.ts';
+import { createLogger, type Logger } from '../../lib/log.ts';
+import { builtinRegistry } from '../../lib/kinds/index.ts';
+import { MemoryStorage } from '../../services/storage/backends/memory.ts';
+import { INITIAL_EVENTS_END_ANNOTATION, slowWatcherError, SlowWatcherError, type WatchEvent, type WatchOptions } from '../../services/watch/api.ts';
+import { WatchCache } from '../../services/watch/core/watch-cache.ts';
+import { StatusError } from '../../lib/errors.ts';
+import { fromRpcStatus, toRpcStatus } from '../../lib/grpc-status.ts';
+import { cacheKey, WatchService } from '../../services/watch/core/watch-service.ts';
 
 const logger = createLogger({ service: 'test', level: 'error' });
 const target = { group: '', version: 'v1', resource: 'configmaps', namespace: 'ns' };
