@@ -34,6 +34,8 @@ export interface CallContext {
    * the leaf only, not the chain the client sent).
    */
   readonly peerCertificate?: Buffer;
+  /** The client's address as grpc-js reports it ("host:port", IPv6 hosts in brackets), when known. */
+  readonly peer?: string;
 }
 
 export type UnaryHandler<Req, Res> = (request: Req, ctx: CallContext) => Promise<Res>;
@@ -330,7 +332,7 @@ export class GrpcServer {
       if (!finished) controller.abort(new StatusError('Timeout', 'the client cancelled the call'));
     });
     return {
-      ctx: { metadata: call.metadata, signal: controller.signal, peerCertificate: peerCertificateOf(call) },
+      ctx: { metadata: call.metadata, signal: controller.signal, peerCertificate: peerCertificateOf(call), peer: call.getPeer() },
       otelContext,
       done: () => {
         finished = true;

@@ -19,6 +19,8 @@ import { bootstrapRbac } from './core/rbac-bootstrap.ts';
 import { serveReflection } from './grpc/reflection.ts';
 import { resourcesHandlers } from './grpc/server.ts';
 import { serveTypedKinds } from './grpc/typed.ts';
+import { observedHandlers, resourcesCallTarget } from './grpc/observe-calls.ts';
+import { RequestObservers } from './core/observe.ts';
 import { BodyReader } from './rest/body.ts';
 import { BodyBudget, ConnectionLimiter, DEFAULT_EDGE_LIMITS, type EdgeLimits } from './rest/edge-limits.ts';
 import { RestHandler } from './rest/handler.ts';
@@ -54,6 +56,8 @@ export interface FrontDoorOptions {
    * (the first pass runs at start); 0 turns the periodic passes off. Default 3 minutes.
    */
   allocationRepairIntervalMs?: number;
+  /** Who watches each request of both front doors (metrics, access log, audit); none by default. */
+  observers?: RequestObservers;
 }
 
 /** A claim younger than this may belong to a write still under way: repair leaves it alone. */
@@ -157,6 +161,7 @@ export async function startFrontDoor(o: FrontDoorOptions): Promise<FrontDoor> {
   const limits: EdgeLimits = { ...DEFAULT_EDGE_LIMITS, ...o.limits };
   // One budget for the objects of REST and typed gRPC writes alike.
   const budget = new BodyBudget(limits.maxBodyBytesInFlight);
+  const observers = o.observers ?? new RequestObservers();
   const rest = new RestHandler({
     pipeline: o.pipeline,
     registry: o.registry,
@@ -166,6 +171,7 @@ export async function startFrontDoor(o: FrontDoorOptions): Promise<FrontDoor> {
     serverAddress: o.httpsListen,
     bodies: new BodyReader({ budget, timeoutMs: limits.bodyTimeoutMs }),
     anonymousPaths: o.anonymousPaths,
+    observers,
   });
   // HTTP/2 as kube-apiserver serves it (client-go multiplexes requests and watches over one
   // connection), HTTP/1.1 for clients without it.
@@ -229,8 +235,8 @@ export async function startFrontDoor(o: FrontDoorOptions): Promise<FrontDoor> {
   });
 
   const stopMaintenance = startMaintenance(o);
-  o.grpcServer.addService('apiserver.v1.Resources', loadApiProto().apiserver.v1.Resources.service, resourcesHandlers(o.pipeline, o.registry, budget));
-  const typed = serveTypedKinds(o.grpcServer, o.pipeline, o.registry, budget);
+  o.grpcServer.addService('apiserver.v1.Resources', loadApiProto().apiserver.v1.Resources.service, observedHandlers('apiserver.v1.Resources', resourcesHandlers(o.pipeline, o.registry, budget), observers, resourcesCallTarget));
+  const typed = serveTypedKinds(o.grpcServer, o.pipeline, o.registry, budget, observers);
   serveReflection(o.grpcServer, ['apiserver/v1/resources.proto', ...typed.files], ['apiserver.v1.Resources', ...typed.services]);
 
   return {

@@ -23,6 +23,7 @@ import { RESOURCES_MAX_REQUEST_BYTES } from './grpc/server.ts';
 import { CONTROLLER_FLAGS, controllerHostFrom } from './controllers/index.ts';
 import { controllerUser } from './controllers/types.ts';
 import { followAuthChanges } from './core/auth-cache-follower.ts';
+import { RequestObservers } from './core/observe.ts';
 
 /** How long start-up waits for the first list of custom resource definitions. */
 const FOLLOW_READY_MS = 10_000;
@@ -167,6 +168,8 @@ await runService('gateway', FLAGS, { maxReceiveMessageBytes: RESOURCES_MAX_REQUE
   const authCaches = followAuthChanges({ source: watcher, caches: pipeline, logger: logger.with({ component: 'auth-cache' }) });
   onStop(() => authCaches.stop());
 
+  // Metrics, the access log and the audit log each watch every request of both front doors.
+  const observers = new RequestObservers([], logger);
   const frontDoor = await startFrontDoor({
     pipeline,
     registry,
@@ -181,6 +184,7 @@ await runService('gateway', FLAGS, { maxReceiveMessageBytes: RESOURCES_MAX_REQUE
     allocationRepairIntervalMs: repairSeconds * 1000,
     clientCaFile: config['client-ca-file'] === '' ? undefined : resolve(config['client-ca-file']),
     anonymousPaths: config['anonymous-paths'].split(',').map((s) => s.trim()).filter((s) => s !== ''),
+    observers,
   });
   onStop(() => frontDoor.stop());
   // The control plane's controllers run in the gateway while it leads (docs/decisions.md).

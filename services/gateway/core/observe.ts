@@ -9,6 +9,7 @@
  * Observers run on the request's path: they must be cheap and must never throw (an observer
  * that throws is caught and reported, never failing the request).
  */
+import { context, createContextKey, trace, type Span } from '@opentelemetry/api';
 import type { Logger } from '../../../lib/log.ts';
 import type { UserInfo } from '../../auth/api.ts';
 
@@ -48,6 +49,8 @@ export interface ApiRequest {
   longRunning: boolean;
   /** dryRun=All was asked for. */
   dryRun: boolean;
+  /** The body's media type ('' when none): a patch with application/apply-patch+yaml is kube's APPLY. */
+  contentType: string;
 
   /** Who made the request, once authenticated. */
   user: UserInfo | undefined;
@@ -68,6 +71,8 @@ export interface ApiRequest {
   traceId: string;
   spanId: string;
 
+  /** Which objects to keep, as the observers asked through `wantsBodies` once the request was known. */
+  bodies: 'none' | 'request' | 'requestResponse';
   /**
    * The decoded request object, kept only when an observer asked for bodies through
    * `wantsBodies` (audit at Request level or above). Never logged by the access log.
@@ -120,6 +125,7 @@ export function newApiRequest(fields: {
     scope: '',
     longRunning: false,
     dryRun: false,
+    contentType: '',
     user: undefined,
     impersonatedUser: undefined,
     authorizationDecision: undefined,
@@ -129,6 +135,7 @@ export function newApiRequest(fields: {
     statusMessage: '',
     traceId: '',
     spanId: '',
+    bodies: 'none',
     requestObject: undefined,
     responseObject: undefined,
   };
@@ -187,4 +194,56 @@ export class RequestObservers implements RequestObserver {
       this.logger?.error('request observer failed', { error: err });
     }
   }
+}
+
+const API_REQUEST = createContextKey('kube-grpc-apiserver api request');
+
+/** `parent` with `request` in it: code running within it finds the record with currentApiRequest(). */
+export function withApiRequest(parent: ReturnType<typeof context.active>, request: ApiRequest): ReturnType<typeof context.active> {
+  return parent.setValue(API_REQUEST, request);
+}
+
+/** The record of the front-door request the running code serves, if any. */
+export function currentApiRequest(): ApiRequest | undefined {
+  return context.active().getValue(API_REQUEST) as ApiRequest | undefined;
+}
+
+/** Keeps the request's object when an observer asked for it (cheap otherwise: one lookup). */
+export function noteRequestObject(object: unknown): void {
+  const request = currentApiRequest();
+  if (request !== undefined && request.bodies !== 'none') request.requestObject = object;
+}
+
+/** Keeps the response's object when an observer asked for it. */
+export function noteResponseObject(object: unknown): void {
+  const request = currentApiRequest();
+  if (request !== undefined && request.bodies === 'requestResponse') request.responseObject = object;
+}
+
+/** The trace and span ids of `span` into the record ('' when the span carries no valid context). */
+export function noteSpan(request: ApiRequest, span: Span | undefined): void {
+  const sc = span?.spanContext();
+  if (sc === undefined || !trace.isSpanContextValid(sc)) return;
+  request.traceId = sc.traceId;
+  request.spanId = sc.spanId;
+}
+
+/** The span attributes platform teams filter on, from what the record knows (never credentials). */
+export function k8sSpanAttributes(request: ApiRequest): Record<string, string | number | boolean> {
+  const a: Record<string, string | number | boolean> = { 'k8s.verb': request.verb };
+  if (request.resourceRequest) {
+    a['k8s.group'] = request.group;
+    a['k8s.version'] = request.version;
+    a['k8s.resource'] = request.resource;
+    if (request.subresource !== '') a['k8s.subresource'] = request.subresource;
+    if (request.namespace !== '') a['k8s.namespace.name'] = request.namespace;
+    if (request.name !== '') a['k8s.object.name'] = request.name;
+    if (request.dryRun) a['k8s.dry_run'] = true;
+  }
+  if (request.user !== undefined) a['k8s.user.name'] = request.user.username;
+  if (request.impersonatedUser !== undefined) a['k8s.impersonated_user.name'] = request.impersonatedUser.username;
+  if (request.code !== 0) a['k8s.response.code'] = request.code;
+  if (request.statusReason !== '') a['k8s.status.reason'] = request.statusReason;
+  a['k8s.audit_id'] = request.auditId;
+  return a;
 }

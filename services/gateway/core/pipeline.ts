@@ -3,6 +3,7 @@
  * authentication -> authorization -> admission (mutate, validate) -> storage, and watches
  * served by the watch service. It knows nothing of HTTP or gRPC.
  */
+import { currentApiRequest } from './observe.ts';
 import { badRequest, invalid, StatusError } from '../../../lib/errors.ts';
 import { isPlainObject, parseObjectBytes, type KubeObject } from '../../../lib/kube.ts';
 import { applyPatch, decodePatch, mergeFactsOf, patchTypeOf, type DecodedPatch, type FactsSchema, type MergeSchema } from '../../../lib/patch/index.ts';
@@ -408,6 +409,11 @@ export class Pipeline {
   /** Forbidden, with kube-apiserver's message, unless an authorizer allows. */
   async authorize(attributes: Attributes, signal?: AbortSignal): Promise<void> {
     const decided = await this.decide(attributes, signal);
+    const request = currentApiRequest();
+    if (request !== undefined) {
+      request.authorizationDecision = decided.allowed ? 'allow' : 'forbid';
+      request.authorizationReason = decided.reason;
+    }
     if (!decided.allowed) {
       const a = attributes;
       // kube's StatusDetails omits empty fields (a list has no name, the core group none);

@@ -33,6 +33,7 @@ import type { UserInfo } from '../../auth/api.ts';
 import { watchEventToProto } from '../../watch/grpc/client.ts';
 import { callCredentials, metadataPairs } from '../core/credentials.ts';
 import { impersonationOf } from '../core/impersonation.ts';
+import { currentApiRequest } from '../core/observe.ts';
 import type { Pipeline, Target } from '../core/pipeline.ts';
 import { WarningRecorder } from '../core/warnings.ts';
 import { parseRestQuery } from '../rest/query.ts';
@@ -190,7 +191,11 @@ export const PATCH_CONTENT_TYPES: Readonly<Record<string, string>> = {
  */
 export async function callerOf(pipeline: Pipeline, ctx: CallContext): Promise<UserInfo> {
   const authenticated = await pipeline.authenticate(callCredentials(ctx), ctx.signal);
-  return pipeline.impersonate(authenticated, impersonationOf(metadataPairs(ctx.metadata)), ctx.signal);
+  const record = currentApiRequest();
+  if (record !== undefined) record.user = authenticated;
+  const user = await pipeline.impersonate(authenticated, impersonationOf(metadataPairs(ctx.metadata)), ctx.signal);
+  if (record !== undefined && user !== authenticated) record.impersonatedUser = user;
+  return user;
 }
 
 /** The Resources service's handlers; `budget` is shared with REST (see BodyBudget). */

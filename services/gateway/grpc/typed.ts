@@ -45,6 +45,8 @@ import type { ListResult } from '../../storage/api.ts';
 import type { WatchEvent } from '../../watch/api.ts';
 import type { Pipeline, Target } from '../core/pipeline.ts';
 import { WarningRecorder } from '../core/warnings.ts';
+import { RequestObservers } from '../core/observe.ts';
+import { observedHandlers, type CallTarget } from './observe-calls.ts';
 import { MAX_BODY_BYTES, tooLarge, tooManyRequests } from '../rest/body.ts';
 import type { BodyBudget } from '../rest/edge-limits.ts';
 import { KubeProtobufDecoder } from '../rest/protobuf.ts';
@@ -154,7 +156,7 @@ function serviceDefinition(api: TypedKindApi, shared: protoLoader.PackageDefinit
  * every call, as the Resources API does. That the committed files declare these services is
  * held by lib/kinds/gen/typed-api.test.ts.
  */
-export function serveTypedKinds(server: GrpcServer, pipeline: Pipeline, registry: KindRegistry, budget?: BodyBudget): TypedServices {
+export function serveTypedKinds(server: GrpcServer, pipeline: Pipeline, registry: KindRegistry, budget?: BodyBudget, observers: RequestObservers = new RequestObservers()): TypedServices {
   const facts = readGoFacts();
   const kinds = registry.all
     .filter((k) => k.source === 'builtin')
@@ -166,7 +168,15 @@ export function serveTypedKinds(server: GrpcServer, pipeline: Pipeline, registry
   const encoder = new KubeProtobufEncoder(decoder);
   for (const { kind, api } of kinds) {
     const handlers = new TypedKindHandlers(pipeline, registry, kind, api, decoder, encoder, budget);
-    server.addService(api.serviceName, serviceDefinition(api, shared), {
+    const targetOf = (req: Record<string, unknown>): CallTarget => ({
+      group: kind.group,
+      version: kind.version,
+      resource: kind.resource,
+      subresource: '',
+      namespace: typeof req.namespace === 'string' ? req.namespace : '',
+      name: typeof req.name === 'string' ? req.name : '',
+    });
+    server.addService(api.serviceName, serviceDefinition(api, shared), observedHandlers(api.serviceName, {
       Create: (req: WriteRequest, ctx: CallContext) => handlers.create(req, ctx),
       Get: (req: TypedGetRequest__Output, ctx: CallContext) => handlers.get(req, ctx),
       List: (req: TypedListRequest__Output, ctx: CallContext) => handlers.list(req, ctx),
@@ -175,7 +185,7 @@ export function serveTypedKinds(server: GrpcServer, pipeline: Pipeline, registry
       Delete: (req: TypedDeleteRequest__Output, ctx: CallContext) => handlers.delete(req, ctx),
       Watch: (req: TypedWatchRequest__Output, ctx: CallContext, send: (m: Buffer) => Promise<void>) => handlers.watch(req, ctx, send),
       DeleteCollection: (req: TypedDeleteCollectionRequest__Output, ctx: CallContext) => handlers.deleteCollection(req, ctx),
-    });
+    }, observers, targetOf));
   }
   return { files: [TYPED_REQUESTS_FILE, ...new Set(kinds.map((e) => e.api.file))], services: kinds.map((e) => e.api.serviceName) };
 }

@@ -5,7 +5,7 @@
  * (response.ts), and every failure becomes a Status there. Every resource request goes
  * through the Pipeline, so REST and gRPC clients get the same answers.
  */
-import { context, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Span, type TextMapPropagator, type Tracer } from '@opentelemetry/api';
+import { context, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type TextMapPropagator, type Tracer } from '@opentelemetry/api';
 import { StatusError } from '../../../lib/errors.ts';
 import type { Logger } from '../../../lib/log.ts';
 import type { KindRegistry } from '../../../lib/kinds/index.ts';
@@ -15,6 +15,7 @@ import { bearerToken, DEFAULT_ANONYMOUS_PATHS, peerCertificateChain } from '../c
 import { impersonationOf, rawHeaderPairs } from '../core/impersonation.ts';
 import type { Pipeline } from '../core/pipeline.ts';
 import { WarningRecorder } from '../core/warnings.ts';
+import { k8sSpanAttributes, newApiRequest, noteSpan, RequestObservers, withApiRequest, type ApiRequest } from '../core/observe.ts';
 import { BodyAbandoned, type BodyReader, type EdgeRequest, type EdgeResponse } from './body.ts';
 import { sharedProtobufPlans } from './media/decoder.ts';
 import { ProtobufAnswers } from './media/protobuf.ts';
@@ -46,6 +47,8 @@ export interface RestHandlerOptions {
   anonymousPaths?: readonly string[];
   /** The plans of the generated protobuf messages answers are encoded with (default: the body decoder's). */
   protobufPlans?: KubeProtobufDecoder;
+  /** Who watches requests: metrics, access log, audit (none by default). */
+  observers?: RequestObservers;
   clock?: () => Date;
 }
 
@@ -59,9 +62,11 @@ export class RestHandler {
   private readonly openapi: OpenApiEndpoints;
   private readonly protobuf: ProtobufAnswers;
   private readonly anonymousPaths: ReadonlySet<string>;
+  private readonly observers: RequestObservers;
 
   constructor(options: RestHandlerOptions) {
     this.o = options;
+    this.observers = options.observers ?? new RequestObservers();
     this.anonymousPaths = new Set(options.anonymousPaths ?? DEFAULT_ANONYMOUS_PATHS);
     this.clock = options.clock ?? (() => new Date());
     this.protobuf = new ProtobufAnswers(options.protobufPlans ?? sharedProtobufPlans());
@@ -103,16 +108,31 @@ export class RestHandler {
       },
       parent,
     );
+    const record = newApiRequest({
+      protocol: 'rest',
+      method: req.method ?? 'GET',
+      requestUri: req.url ?? '/',
+      sourceIps: peerAddresses(req),
+      userAgent: req.headers['user-agent'] ?? '',
+      auditId: headerValue(req.headers['audit-id']),
+    });
+    noteSpan(record, span);
+    // kube answers every request with its audit id.
+    res.setHeader('Audit-Id', record.auditId);
+    this.observers.received(record);
     res.on('close', () => {
+      record.code = res.statusCode;
       span.setAttribute('http.response.status_code', res.statusCode);
-      if (res.statusCode >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+      span.setAttributes(k8sSpanAttributes(record));
+      if (res.statusCode >= 500) span.setStatus({ code: SpanStatusCode.ERROR, message: record.statusReason });
+      this.observers.finished(record);
       span.end();
     });
     const warnings = new WarningRecorder();
-    const writer = new ResponseWriter(res, warnings, this.protobuf);
+    const writer = new ResponseWriter(res, warnings, this.protobuf, () => this.observers.responseStarted(record));
     if (route?.kind === 'resource') writer.negotiateErrors(req.headers.accept);
-    context.with(trace.setSpan(parent, span), () => {
-      this.serve(req, res, url, route, span, writer, warnings).catch((err: unknown) => {
+    context.with(withApiRequest(trace.setSpan(parent, span), record), () => {
+      this.serve(req, res, url, route, record, writer, warnings).catch((err: unknown) => {
         if (err instanceof BodyAbandoned || (!(err instanceof StatusError) && clientGone(req, res))) {
           // The client went away (or was cut off as too slow): nothing to answer, nothing wrong here.
           this.o.logger.debug('request ended without an answer', { path: url.path, why: err instanceof Error ? err.message : String(err) });
@@ -122,7 +142,8 @@ export class RestHandler {
         }
         const status = StatusError.from(err);
         if (!(err instanceof StatusError)) this.o.logger.error('unexpected error serving a request', { path: url.path, error: err });
-        span.setAttribute('k8s.status.reason', status.reason);
+        record.statusReason = status.reason;
+        record.statusMessage = status.message;
         writer.status(status);
       });
     });
@@ -133,10 +154,24 @@ export class RestHandler {
     res: EdgeResponse,
     url: RequestTarget,
     route: Route | undefined,
-    span: Span,
+    record: ApiRequest,
     writer: ResponseWriter,
     warnings: WarningRecorder,
   ): Promise<void> {
+    const method = req.method ?? 'GET';
+    // Until the route says otherwise, a request is a non-resource one: its verb is its method.
+    record.verb = method.toLowerCase();
+    // kube works out what a request is before it authenticates it: a refused login is still
+    // recorded as the verb and resource it asked for.
+    let early: ReturnType<typeof requestInfoOf> | undefined;
+    if (route?.kind === 'resource') {
+      try {
+        early = requestInfoOf(req.method, route, url.query, req.headers['content-type']);
+        describeResourceRequest(record, early);
+      } catch {
+        // Answered where the request is routed, after authentication, as before.
+      }
+    }
     if (route?.kind === 'path' && route.handler === 'healthz') {
       writer.text(200, 'ok');
       return;
@@ -145,9 +180,9 @@ export class RestHandler {
     // the paths that allow it), then impersonation, which may change who the request is from.
     const credentials = { token: bearerToken(req.headers.authorization), clientCertificates: peerCertificateChain(tlsSocketOf(req)) };
     const authenticated = await this.o.pipeline.authenticate(credentials, undefined, { anonymous: this.anonymousPaths.has(url.path) });
+    record.user = authenticated;
     const user = await this.o.pipeline.impersonate(authenticated, impersonationOf(rawHeaderPairs(req.rawHeaders)));
-    span.setAttribute('enduser.id', user.username);
-    if (user !== authenticated) span.setAttribute('k8s.impersonator', authenticated.username);
+    if (user !== authenticated) record.impersonatedUser = user;
     if (route === undefined) {
       // kube authorizes before it routes: a path it reads as a resource request is authorized as
       // one (a user allowed to create selfsubjectreviews gets 404 for an unserved version, not
@@ -172,7 +207,7 @@ export class RestHandler {
       this.servePath(req, res, writer, route, url);
       return;
     }
-    const info = requestInfoOf(req.method, route, url.query, req.headers['content-type']);
+    const info = early ?? requestInfoOf(req.method, route, url.query, req.headers['content-type']);
     let chosen: ReturnType<typeof handlerFor>;
     try {
       chosen = handlerFor(info);
@@ -196,6 +231,9 @@ export class RestHandler {
       throw err;
     }
     const { handler, verb } = chosen;
+    record.verb = verb;
+    record.longRunning = verb === 'watch';
+    record.bodies = this.observers.wantsBodies(record);
     await handler({
       req,
       res,
@@ -256,6 +294,32 @@ export class RestHandler {
   }
 }
 
+
+/** The record's resource fields from the request's RequestInfo (kube's scope label included). */
+function describeResourceRequest(record: ApiRequest, info: ReturnType<typeof requestInfoOf>): void {
+  record.resourceRequest = true;
+  if (info.verb !== undefined) record.verb = info.verb;
+  record.group = info.group;
+  record.version = info.version;
+  record.resource = info.resource.resource;
+  record.subresource = info.subresource;
+  record.namespace = info.namespace;
+  record.name = info.name;
+  record.scope = info.name !== '' ? 'resource' : info.namespace !== '' ? 'namespace' : 'cluster';
+  record.dryRun = info.query.getAll('dryRun').includes('All');
+  record.contentType = info.contentType;
+}
+
+/** The client's address (X-Forwarded-For is not trusted: nothing in front of the gateway is known to set it honestly). */
+function peerAddresses(req: EdgeRequest): string[] {
+  const socket = 'stream' in req ? req.stream.session?.socket : req.socket;
+  const address = (socket as { remoteAddress?: string } | undefined)?.remoteAddress;
+  return address === undefined ? [] : [address.startsWith('::ffff:') ? address.slice(7) : address];
+}
+
+function headerValue(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
 
 /** The TLS socket a request came over: its HTTP/2 session's, or its own over HTTP/1.1. */
 function tlsSocketOf(req: EdgeRequest): unknown {

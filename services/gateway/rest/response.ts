@@ -29,8 +29,12 @@ export class ResponseWriter {
   /** The format of the stream started, if one was. */
   private stream: StreamFormat | undefined;
 
-  constructor(res: EdgeResponse, warnings: WarningRecorder, protobuf: ProtobufAnswers) {
+  /** Called once a stream's headers are sent (kube's ResponseStarted audit stage). */
+  private readonly onStreamStarted: (() => void) | undefined;
+
+  constructor(res: EdgeResponse, warnings: WarningRecorder, protobuf: ProtobufAnswers, onStreamStarted?: () => void) {
     this.res = res;
+    this.onStreamStarted = onStreamStarted;
     this.warnings = warnings;
     this.protobuf = protobuf;
   }
@@ -125,6 +129,7 @@ export class ResponseWriter {
     this.stream = format;
     this.res.writeHead(200, this.headers(format === 'json' ? 'application/json' : PROTOBUF_STREAM_CONTENT_TYPE));
     this.res.flushHeaders?.();
+    this.onStreamStarted?.();
     return async (line) => {
       if (this.res.write(line)) return;
       // Both listeners go once either fires: a long watch waits for drain many times.
