@@ -8,6 +8,8 @@ import { ConfigError, describeFlags, parseConfig, type Config, type FlagSpec } f
 import { TLS_FLAGS, tlsFilesFrom, type TlsFiles } from './grpc/credentials.ts';
 import { GrpcServer } from './grpc/serve.ts';
 import { createLogger, isLevel, type Logger } from './log.ts';
+import { Metrics } from './metrics.ts';
+import { hostPort, MonitorServer } from './monitor-server.ts';
 import { createTelemetry, type Telemetry } from './tracing.ts';
 
 /** Flags every service has. */
@@ -19,6 +21,13 @@ export const COMMON_FLAGS = [
     default: '10000',
     description: 'milliseconds calls in flight may take to finish after SIGTERM',
   },
+  {
+    flag: 'metrics-listen',
+    env: 'METRICS_LISTEN',
+    default: '',
+    description:
+      'host:port of the plaintext monitoring port: GET /metrics (Prometheus text, OpenMetrics with exemplars when asked), /livez, /readyz, /healthz, and grpc.health.v1 over h2c for the kubelet\'s grpc probe; empty turns it off',
+  },
   ...TLS_FLAGS,
 ] as const;
 
@@ -27,6 +36,8 @@ export interface ServiceRuntime<C> {
   readonly logger: Logger;
   readonly telemetry: Telemetry;
   readonly tls: TlsFiles | undefined;
+  /** This process's metrics registry: served on --metrics-listen (and the gateway's /metrics). */
+  readonly metrics: Metrics;
   /** The gRPC server; the service adds its services and listens. */
   readonly server: GrpcServer;
   /** Registers a stop step; steps run newest first after the server has drained. */
@@ -62,6 +73,13 @@ export async function runService<const T extends readonly FlagSpec[]>(
     config = parseConfig(table) as Config<T> & Config<typeof COMMON_FLAGS>;
     if (!isLevel(config['log-level'])) throw new ConfigError(`unknown log level "${config['log-level']}"`);
     tls = tlsFilesFrom(config);
+    if (config['metrics-listen'] !== '') {
+      try {
+        hostPort(config['metrics-listen']);
+      } catch (err) {
+        throw new ConfigError(`--metrics-listen: ${(err as Error).message}`);
+      }
+    }
   } catch (err) {
     process.stderr.write(`${name}: ${(err as Error).message}\n`);
     process.exitCode = 2;
@@ -70,16 +88,22 @@ export async function runService<const T extends readonly FlagSpec[]>(
   const level = config['log-level'];
   const logger = createLogger({ service: name, level: isLevel(level) ? level : 'info' });
   const telemetry = createTelemetry({ serviceName: name, logger });
-  const server = new GrpcServer({ name, telemetry, logger, tls, maxReceiveMessageBytes: limits.maxReceiveMessageBytes });
+  const metrics = new Metrics();
+  const server = new GrpcServer({ name, telemetry, logger, tls, metrics, maxReceiveMessageBytes: limits.maxReceiveMessageBytes });
   const stops: (() => Promise<void> | void)[] = [];
   const runtime: ServiceRuntime<typeof config> = {
     config,
     logger,
     telemetry,
     tls,
+    metrics,
     server,
     onStop: (step) => stops.push(step),
   };
+
+  // The monitoring port opens first, so that liveness answers while the service starts.
+  let monitor: MonitorServer | undefined;
+  const closeMonitor = () => monitor?.close().catch(() => {});
 
   let stopping = false;
   const stop = async (signal: string): Promise<void> => {
@@ -95,6 +119,7 @@ export async function runService<const T extends readonly FlagSpec[]>(
       }
     }
     await telemetry.shutdown().catch(() => {});
+    await closeMonitor();
     logger.info('stopped');
     process.exit(0);
   };
@@ -102,11 +127,21 @@ export async function runService<const T extends readonly FlagSpec[]>(
   process.on('SIGINT', () => void stop('SIGINT'));
 
   try {
+    if (config['metrics-listen'] !== '') {
+      monitor = await MonitorServer.start(config['metrics-listen'], {
+        metrics,
+        ready: () => server.serving,
+        addHealth: (s) => server.addHealthTo(s),
+        logger,
+      });
+      logger.info('monitoring port', { port: monitor.port });
+    }
     await start(runtime);
   } catch (err) {
     logger.error('start-up failed', { error: err });
     await server.shutdown(0).catch(() => {});
     for (const step of stops.reverse()) await Promise.resolve(step()).catch(() => {});
+    await closeMonitor();
     process.exit(1);
   }
 }

@@ -13,10 +13,12 @@ import { toGrpcStatus } from '../grpc-status.ts';
 import type { CallRequest__Output } from '../gen/apiserver/v1/CallRequest.ts';
 import type { CallResponse } from '../gen/apiserver/v1/CallResponse.ts';
 import type { Logger } from '../log.ts';
+import type { Metrics } from '../metrics.ts';
 import type { Telemetry } from '../tracing.ts';
 import { peerCertificateOf, serverCredentials, type TlsFiles } from './credentials.ts';
 import { EXCHANGE_METHOD, serveExchange, type ExchangeMethod } from './exchange.ts';
 import { CHANNEL_OPTIONS } from './limits.ts';
+import { RpcMetrics, type MethodMetrics } from './server-metrics.ts';
 import { contextFromCarrier, metadataGetter, startRpcSpan } from './trace-context.ts';
 
 /** What a handler knows about its call besides the request. */
@@ -103,6 +105,8 @@ export interface GrpcServerOptions {
    * Answers are not limited by it (MAX_MESSAGE_BYTES).
    */
   maxReceiveMessageBytes: number;
+  /** Where grpc_server_handled_total and grpc_server_handling_seconds are counted (lib/grpc/server-metrics.ts); none when absent. */
+  metrics?: Metrics | undefined;
 }
 
 /**
@@ -203,13 +207,16 @@ export class GrpcServer {
   private readonly streams = new Set<AbortController>();
   private readonly serviceNames: string[] = [];
   private readonly options: GrpcServerOptions;
+  private readonly rpcMetrics: RpcMetrics | undefined;
   private stopping = false;
+  private listening = false;
 
   constructor(options: GrpcServerOptions) {
     if (!Number.isSafeInteger(options.maxReceiveMessageBytes) || options.maxReceiveMessageBytes <= 0) {
       throw new Error(`${options.name}: maxReceiveMessageBytes must be a positive integer`);
     }
     this.options = options;
+    this.rpcMetrics = options.metrics === undefined ? undefined : new RpcMetrics(options.metrics);
     this.server = new grpc.Server({
       ...CHANNEL_OPTIONS,
       'grpc.max_receive_message_length': options.maxReceiveMessageBytes,
@@ -231,6 +238,7 @@ export class GrpcServer {
     const wrapped: grpc.UntypedServiceImplementation = {};
     const served: Record<string, grpc.MethodDefinition<unknown, unknown>> = {};
     const unaryMethods = new Map<string, ExchangeMethod>();
+    const exchangeMetrics = new Map<string, MethodMetrics>();
     let exchange: string | undefined;
     for (const [method, def] of Object.entries(definition)) {
       served[method] = { ...def, requestDeserialize: tolerantDeserializer(`${serviceName}/${method}`, def.requestDeserialize) };
@@ -245,14 +253,16 @@ export class GrpcServer {
       const rpcName = `${serviceName}/${method}`;
       if (def.requestStream) {
         if (!def.responseStream) throw new Error(`${serviceName}/${method}: client streaming is not used`);
-        wrapped[method] = this.wrapBidiStream(rpcName, handler as BidiStreamHandler<unknown, unknown>);
+        wrapped[method] = this.wrapBidiStream(rpcName, handler as BidiStreamHandler<unknown, unknown>, this.rpcMetrics?.method(rpcName, 'bidi_stream'));
         continue;
       }
       if (def.responseStream) {
-        wrapped[method] = this.wrapServerStream(rpcName, handler as ServerStreamHandler<unknown, unknown>);
+        wrapped[method] = this.wrapServerStream(rpcName, handler as ServerStreamHandler<unknown, unknown>, this.rpcMetrics?.method(rpcName, 'server_stream'));
       } else {
         const unaryHandler = handler as UnaryHandler<unknown, unknown>;
-        wrapped[method] = this.wrapUnary(rpcName, unaryHandler);
+        const methodMetrics = this.rpcMetrics?.method(rpcName, 'unary');
+        wrapped[method] = this.wrapUnary(rpcName, unaryHandler, methodMetrics);
+        if (methodMetrics !== undefined) exchangeMetrics.set(rpcName, methodMetrics);
         unaryMethods.set(method, {
           rpcName,
           handler: unaryHandler,
@@ -261,7 +271,7 @@ export class GrpcServer {
         });
       }
     }
-    if (exchange !== undefined) wrapped[exchange] = this.wrapExchange(unaryMethods);
+    if (exchange !== undefined) wrapped[exchange] = this.wrapExchange(unaryMethods, exchangeMetrics);
     this.server.addService(served as grpc.ServiceDefinition, wrapped);
     this.serviceNames.push(serviceName);
   }
@@ -275,6 +285,19 @@ export class GrpcServer {
     register({ addService: (definition, implementation) => this.server.addService(definition, implementation) });
   }
 
+  /**
+   * Serves this server's grpc.health.v1 answers (the same statuses, SERVING once listening and
+   * NOT_SERVING from shutdown on) on another grpc-js server too: the monitoring port's.
+   */
+  addHealthTo(server: grpc.Server): void {
+    this.health.addToServer(server);
+  }
+
+  /** Whether the server is listening and not shutting down: what readiness reports. */
+  get serving(): boolean {
+    return this.listening && !this.stopping;
+  }
+
   /** Binds and starts serving; resolves with the bound port (useful with port 0). */
   async listen(address: string): Promise<number> {
     const port = await new Promise<number>((resolve, reject) => {
@@ -284,6 +307,7 @@ export class GrpcServer {
     });
     this.health.setStatus('', 'SERVING');
     for (const name of this.serviceNames) this.health.setStatus(name, 'SERVING');
+    this.listening = true;
     return port;
   }
 
@@ -353,15 +377,23 @@ export class GrpcServer {
     return status;
   }
 
-  private wrapUnary(rpcName: string, handler: UnaryHandler<unknown, unknown>): grpc.handleUnaryCall<unknown, unknown> {
+  private wrapUnary(rpcName: string, handler: UnaryHandler<unknown, unknown>, metrics: MethodMetrics | undefined): grpc.handleUnaryCall<unknown, unknown> {
     return (call, callback) => {
+      const startNs = metrics?.start() ?? 0n;
       const { ctx, otelContext, done } = this.begin(rpcName, call, false);
       const trailers = new grpc.Metadata();
       context
         .with(otelContext, () => handler(call.request, { ...ctx, trailers }))
         .then(
-          (response) => callback(null, response, trailers),
-          (err: unknown) => callback(toGrpcStatus(this.fail(rpcName, err, otelContext))),
+          (response) => {
+            metrics?.done(startNs, grpc.status.OK);
+            callback(null, response, trailers);
+          },
+          (err: unknown) => {
+            const status = this.fail(rpcName, err, otelContext);
+            metrics?.done(startNs, status.grpcCode);
+            callback(toGrpcStatus(status));
+          },
         )
         .finally(done);
     };
@@ -370,8 +402,10 @@ export class GrpcServer {
   private wrapServerStream(
     rpcName: string,
     handler: ServerStreamHandler<unknown, unknown>,
+    metrics: MethodMetrics | undefined,
   ): grpc.handleServerStreamingCall<unknown, unknown> {
     return (call) => {
+      const startNs = metrics?.start() ?? 0n;
       const { ctx, otelContext, done } = this.begin(rpcName, call, true);
       const send = (message: unknown): Promise<void> => {
         if (ctx.signal.aborted) return Promise.reject(ctx.signal.reason);
@@ -392,10 +426,18 @@ export class GrpcServer {
       context
         .with(otelContext, () => handler(call.request, ctx, send))
         .then(
-          () => call.end(),
+          () => {
+            metrics?.done(startNs, grpc.status.OK);
+            call.end();
+          },
           (err: unknown) => {
-            if (call.cancelled) return;
-            call.emit('error', toGrpcStatus(this.fail(rpcName, err, otelContext)));
+            if (call.cancelled) {
+              metrics?.done(startNs, grpc.status.CANCELLED);
+              return;
+            }
+            const status = this.fail(rpcName, err, otelContext);
+            metrics?.done(startNs, status.grpcCode);
+            call.emit('error', toGrpcStatus(status));
           },
         )
         .finally(done);
@@ -407,35 +449,59 @@ export class GrpcServer {
    * drains it like unary calls: calls in flight finish, calls that arrive meanwhile are
    * refused as not executed (the client sends them again elsewhere), then the stream ends.
    */
-  private wrapExchange(methods: ReadonlyMap<string, ExchangeMethod>): grpc.handleBidiStreamingCall<CallRequest__Output, CallResponse> {
+  private wrapExchange(
+    methods: ReadonlyMap<string, ExchangeMethod>,
+    metricsByRpc: ReadonlyMap<string, MethodMetrics>,
+  ): grpc.handleBidiStreamingCall<CallRequest__Output, CallResponse> {
     return (call) => {
       const draining = new AbortController();
       this.streams.add(draining);
       serveExchange(call, draining.signal, methods, (method, request, carrier, ctx) => {
+        const metrics = metricsByRpc.get(method.rpcName);
+        const startNs = metrics?.start() ?? 0n;
         const otelContext = this.startSpan(method.rpcName, contextFromCarrier(this.options.telemetry, carrier));
         // A handler that throws instead of rejecting still answers (and frees its slot).
         return Promise.resolve()
           .then(() => context.with(otelContext, () => method.handler(request, ctx)))
-          .then(method.serialize, (err: unknown) => {
-            throw this.fail(method.rpcName, err, otelContext);
-          })
+          .then(
+            (response) => {
+              metrics?.done(startNs, grpc.status.OK);
+              return method.serialize(response);
+            },
+            (err: unknown) => {
+              const status = this.fail(method.rpcName, err, otelContext);
+              metrics?.done(startNs, status.grpcCode);
+              throw status;
+            },
+          )
           .finally(() => trace.getSpan(otelContext)?.end());
       }).finally(() => this.streams.delete(draining));
     };
   }
 
-  private wrapBidiStream(rpcName: string, handler: BidiStreamHandler<unknown, unknown>): grpc.handleBidiStreamingCall<unknown, unknown> {
+  private wrapBidiStream(
+    rpcName: string,
+    handler: BidiStreamHandler<unknown, unknown>,
+    metrics: MethodMetrics | undefined,
+  ): grpc.handleBidiStreamingCall<unknown, unknown> {
     return (call) => {
+      const startNs = metrics?.start() ?? 0n;
       const { ctx, otelContext, done } = this.begin(rpcName, call, true, false);
       context
         .with(otelContext, () => handler(call, ctx))
         .then(
           () => {
+            metrics?.done(startNs, call.cancelled ? grpc.status.CANCELLED : grpc.status.OK);
             if (!call.cancelled) call.end();
           },
           (err: unknown) => {
-            if (call.cancelled) return;
-            call.emit('error', toGrpcStatus(this.fail(rpcName, err, otelContext)));
+            if (call.cancelled) {
+              metrics?.done(startNs, grpc.status.CANCELLED);
+              return;
+            }
+            const status = this.fail(rpcName, err, otelContext);
+            metrics?.done(startNs, status.grpcCode);
+            call.emit('error', toGrpcStatus(status));
           },
         )
         .finally(done);
