@@ -837,6 +837,15 @@ test('deploy/: workloads are probed, bounded, unprivileged, and configured only 
   }
   const etcd = all.find((w) => w.pod.containers.some((c) => /\/etcd:v3\.5\.\d+$/.test(c.image ?? '')));
   assert.equal(etcd?.manifest.kind, 'StatefulSet', 'etcd 3.5 runs as a StatefulSet');
+  // etcd is probed over HTTP on its metrics listener (no process per check), like kubeadm does.
+  const etcdContainer = etcd.pod.containers[0]!;
+  const metricsUrl = (etcdContainer.args ?? []).find((a) => a.startsWith('--listen-metrics-urls='))?.slice('--listen-metrics-urls='.length);
+  assert.ok(metricsUrl !== undefined, 'etcd: --listen-metrics-urls');
+  const etcdMetricsPort = Number(new URL(metricsUrl).port);
+  for (const [kind, probe] of Object.entries({ startup: etcdContainer.startupProbe, readiness: etcdContainer.readinessProbe, liveness: etcdContainer.livenessProbe })) {
+    assert.ok(probe?.httpGet !== undefined && containerPort(etcd, probe.httpGet.port) === etcdMetricsPort, `etcd: ${kind}Probe over HTTP on the metrics port ${etcdMetricsPort}`);
+    assert.match(probe.httpGet.path ?? '', /^\/health(\?|$)/, `etcd: ${kind}Probe asks /health`);
+  }
   const redis = all.find((w) => w.pod.containers.some((c) => /^redis:7(\.|$|-)/.test(c.image ?? '')));
   assert.equal(redis?.manifest.kind, 'Deployment', 'Redis 7 runs as a Deployment');
   const gatewayEnv = containerEnv(byProgram.get('gateway')!.pod.containers[0]!, configMaps, 'gateway');
