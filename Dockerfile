@@ -52,8 +52,8 @@ ENV DATA_DIR=/var/lib/kube-grpc-apiserver
 # user. The application files stay root-owned, so the process cannot modify its own code.
 USER 1000:1000
 # gateway: 6443 Kubernetes REST (HTTPS), 50051 typed gRPC; storage, auth, admission, watch:
-# 50061-50064 (internal gRPC).
-EXPOSE 6443 50051 50061 50062 50063 50064
+# 50061-50064 (internal gRPC); every service: 9090, the plaintext monitoring port (METRICS_LISTEN).
+EXPOSE 6443 50051 50061 50062 50063 50064 9090
 # node as PID 1 is enough: every service handles SIGTERM itself (drain, then exit) and starts no
 # child processes to reap.
 ENTRYPOINT ["node"]

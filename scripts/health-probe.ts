@@ -3,17 +3,18 @@
  * grpc.health.v1 Check("") and exits 0 when it answers SERVING, 1 otherwise (NOT_SERVING while
  * draining after SIGTERM, unreachable, or no answer within the deadline).
  *
- * docker-compose.yml and deploy/ run it because neither built-in check can: compose has no gRPC
- * check at all, and the kubelet's gRPC probe cannot present a client certificate, so it cannot
- * pass a server that requires mutual TLS. It speaks mutual TLS with the same GRPC_TLS_* files as
- * the service in its container, and plaintext when they are unset, as the service does.
+ * docker-compose.yml runs it against each service's monitoring port (METRICS_LISTEN, plaintext
+ * gRPC health over h2c), because compose has no gRPC check of its own; deploy/ uses the kubelet's
+ * native grpc probe on that port instead. Pointed at a service's main gRPC port, it speaks mutual
+ * TLS with the same GRPC_TLS_* files as the service in its container, and plaintext when they are
+ * unset, as the service does.
  */
 import { readFileSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { protoPath } from 'grpc-health-check';
 
-/** Below the probes' timeouts (compose 5 s, deploy/ 5 s), so the answer is ours, not a kill. */
+/** Below the healthcheck's timeout (compose: 5 s), so the answer is ours, not a kill. */
 const DEADLINE_MS = 3_000;
 
 type HealthClient = grpc.Client & {

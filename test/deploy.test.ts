@@ -7,7 +7,8 @@
  * of @kubernetes/client-node, which catches misspelt and misplaced fields.
  *
  * When the docker CLI with its compose plugin, or kubectl, is on PATH, their offline renderers
- * (`docker compose config`, `kubectl kustomize`) run too; those two tests skip otherwise.
+ * (`docker compose config`, `kubectl kustomize`) run too; those two tests skip otherwise. So does
+ * `haproxy -c` on compose/haproxy.cfg when haproxy is on PATH.
  */
 import assert from 'node:assert/strict';
 import { execFile, spawnSync } from 'node:child_process';
@@ -22,6 +23,12 @@ import { parseAllDocuments } from 'yaml';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const SERVICES = ['gateway', 'auth', 'admission', 'storage', 'watch'] as const;
 type ServiceName = (typeof SERVICES)[number];
+/** The monitoring port (METRICS_LISTEN) of every service container, in compose and in deploy/. */
+const METRICS_PORT = 9090;
+/** The internal services: headless Services in deploy/, so that callers reach every pod. */
+const INTERNAL: readonly ServiceName[] = ['storage', 'auth', 'admission', 'watch'];
+/** The Deployments an HorizontalPodAutoscaler scales. */
+const AUTOSCALED: readonly ServiceName[] = ['gateway', 'watch'];
 
 /**
  * The standard OTEL_* variables the services' telemetry reads (lib/tracing.ts and the OTLP
@@ -32,6 +39,8 @@ const OTEL_VARIABLES = new Set(
     'OTEL_SERVICE_NAME',
     'OTEL_RESOURCE_ATTRIBUTES',
     'OTEL_TRACES_EXPORTER',
+    'OTEL_TRACES_SAMPLER',
+    'OTEL_TRACES_SAMPLER_ARG',
     'OTEL_BSP_SCHEDULE_DELAY',
     'OTEL_BSP_MAX_QUEUE_SIZE',
     'OTEL_BSP_MAX_EXPORT_BATCH_SIZE',
@@ -132,9 +141,12 @@ function checkEnvNames(where: string, program: ServiceName, names: Iterable<stri
 /** host:port pairs an address-valued variable points at; [] for other variables. */
 function addressesOf(name: string, value: string): { host: string; port: number }[] {
   if (/_ADDRESS$/.test(name)) {
-    const m = /^([a-z0-9.-]+):(\d+)$/.exec(value);
-    assert.ok(m !== null, `${name}=${value}: expected host:port`);
-    return [{ host: m[1] ?? '', port: Number(m[2]) }];
+    // A comma-separated list; a DNS name stands for every address it resolves to.
+    return value.split(',').map((one) => {
+      const m = /^([a-z0-9.-]+):(\d+)$/.exec(one.trim());
+      assert.ok(m !== null, `${name}=${value}: expected host:port[,host:port...]`);
+      return { host: m[1] ?? '', port: Number(m[2]) };
+    });
   }
   if (/_(URL|ENDPOINT|ENDPOINTS)$/.test(name)) {
     return value.split(',').map((raw) => {
@@ -146,6 +158,15 @@ function addressesOf(name: string, value: string): { host: string; port: number 
     });
   }
   return [];
+}
+
+/** The port of METRICS_LISTEN (the plaintext monitoring port), or undefined. */
+function metricsPort(env: Map<string, string>): number | undefined {
+  const value = env.get('METRICS_LISTEN');
+  if (value === undefined || value === '') return undefined;
+  const m = /^(0\.0\.0\.0|\[::\]):(\d+)$/.exec(value);
+  assert.ok(m !== null, `METRICS_LISTEN=${value}: must listen on every interface (0.0.0.0:PORT) to be scraped and probed`);
+  return Number(m[2]);
 }
 
 /** Ports in the *_LISTEN values of an environment. */
@@ -343,6 +364,22 @@ function compose(): { services: Map<string, ComposeService>; volumes: Obj } {
   return { services, volumes: obj(top.volumes ?? {}, 'volumes') };
 }
 
+/** compose/haproxy.cfg as sections (global, defaults, frontend NAME, ...) of trimmed lines. */
+function haproxyConfig(): { sections: { kind: string; name: string; lines: string[] }[] } {
+  const sections: { kind: string; name: string; lines: string[] }[] = [];
+  for (const raw of read('compose/haproxy.cfg').split('\n')) {
+    const line = raw.replace(/#.*$/, '').trim();
+    if (line === '') continue;
+    const m = /^(global|defaults|frontend|backend|listen|resolvers)(?:\s+(\S+))?$/.exec(line);
+    if (m !== null && !/^\s/.test(raw)) sections.push({ kind: m[1] ?? '', name: m[2] ?? '', lines: [] });
+    else {
+      assert.ok(sections.length > 0, `compose/haproxy.cfg: "${line}" outside a section`);
+      sections.at(-1)!.lines.push(line.replace(/\s+/g, ' '));
+    }
+  }
+  return { sections };
+}
+
 /** Ports a compose service listens on inside the network. */
 function composeListenPorts(s: ComposeService): number[] {
   const ports = s.program === undefined ? [] : listenPorts(s.env);
@@ -366,10 +403,10 @@ function composePorts(s: ComposeService): { host?: string; published: string; ta
   });
 }
 
-test('docker-compose.yml: the five services, etcd, redis and jaeger, wired by name', async () => {
+test('docker-compose.yml: the five services, etcd, redis, jaeger and the gateways\' load balancer, wired by name', async () => {
   const known = await serviceEnv();
   const { services, volumes } = compose();
-  for (const name of [...SERVICES, 'etcd', 'redis', 'jaeger']) assert.ok(services.has(name), `docker-compose.yml: no service ${name}`);
+  for (const name of [...SERVICES, 'etcd', 'redis', 'jaeger', 'gateway-lb']) assert.ok(services.has(name), `docker-compose.yml: no service ${name}`);
 
   for (const s of services.values()) {
     if (s.program === undefined) continue;
@@ -391,19 +428,21 @@ test('docker-compose.yml: the five services, etcd, redis and jaeger, wired by na
         assert.ok(host in dependsOn, `${where}: ${key} points at ${host}, which is not in depends_on`);
       }
     }
-    // Health: checked through grpc.health.v1 on the port the service listens on.
+    // Health: grpc.health.v1 on the plaintext monitoring port, the same in every service.
+    assert.equal(metricsPort(s.env), METRICS_PORT, `${where}: METRICS_LISTEN=0.0.0.0:${METRICS_PORT}`);
     const health = obj(s.raw.healthcheck, `${where}.healthcheck`);
     const port = probedPort(list(health.test, `${where}.healthcheck.test`).slice(1));
-    assert.ok(port !== undefined && listenPorts(s.env).includes(port), `${where}: healthcheck must probe a port it listens on`);
+    assert.equal(port, METRICS_PORT, `${where}: the healthcheck must probe the monitoring port`);
   }
 
   for (const s of services.values()) {
-    if (s.raw.healthcheck !== undefined) {
-      for (const key of Object.keys(obj(s.raw.healthcheck, `${s.name}.healthcheck`))) {
-        assert.ok(HEALTHCHECK_KEYS.has(key), `services.${s.name}.healthcheck: unknown key ${key}`);
-      }
-      assert.equal(list(obj(s.raw.healthcheck, '').test, `${s.name}.healthcheck.test`)[0], 'CMD', `services.${s.name}: exec-form healthcheck`);
+    // Scale-safe: `--scale NAME=N` needs no fixed container name.
+    assert.equal(s.raw.container_name, undefined, `services.${s.name}: container_name prevents --scale`);
+    assert.ok(s.raw.healthcheck !== undefined, `services.${s.name}: no healthcheck`);
+    for (const key of Object.keys(obj(s.raw.healthcheck, `${s.name}.healthcheck`))) {
+      assert.ok(HEALTHCHECK_KEYS.has(key), `services.${s.name}.healthcheck: unknown key ${key}`);
     }
+    assert.equal(list(obj(s.raw.healthcheck, '').test, `${s.name}.healthcheck.test`)[0], 'CMD', `services.${s.name}: exec-form healthcheck`);
     for (const [dep, cond] of Object.entries(obj(s.raw.depends_on ?? {}, `${s.name}.depends_on`))) {
       assert.ok(services.has(dep), `services.${s.name}.depends_on: no service ${dep}`);
       const condition = obj(cond, `${s.name}.depends_on.${dep}`).condition;
@@ -418,18 +457,48 @@ test('docker-compose.yml: the five services, etcd, redis and jaeger, wired by na
   for (const name of ['auth', 'admission', 'storage', 'watch']) assert.ok(deps('gateway').includes(name), `gateway must start after ${name}`);
   assert.ok(deps('storage').includes('etcd') && deps('storage').includes('redis'), 'storage must start after etcd and redis');
 
-  // Only the gateway is published: 6443, and 50051 at most.
+  // Published on the host's loopback only: the load balancer's 6443 (and 50051) and the Jaeger UI.
+  // None of the five services publishes a port, so each can be scaled.
+  const allowed: Record<string, number[]> = { 'gateway-lb': [6443, 50051], jaeger: [16686] };
   for (const s of services.values()) {
     const published = composePorts(s);
-    if (s.name !== 'gateway') {
-      assert.deepEqual(published, [], `services.${s.name}: must not publish ports (only the gateway faces clients)`);
-      continue;
+    for (const p of published) {
+      assert.equal(p.host, '127.0.0.1', `services.${s.name}: port ${p.target} must be bound to 127.0.0.1`);
+      assert.equal(Number(p.published), p.target, `services.${s.name}: port ${p.target} is published as ${p.published}`);
+      assert.ok((allowed[s.name] ?? []).includes(p.target), `services.${s.name} must not publish ${p.target}`);
     }
-    const targets = published.map((p) => p.target).sort();
-    assert.ok(targets.includes(6443), 'the gateway publishes 6443');
-    assert.ok(targets.every((t) => t === 6443 || t === 50051), `the gateway publishes only 6443 and 50051, got ${targets.join(', ')}`);
-    for (const p of published) assert.ok(p.published === '' || Number(p.published) === p.target, `gateway port ${p.target} is published as ${p.published}`);
   }
+  assert.ok(composePorts(services.get('gateway-lb')!).some((p) => p.target === 6443), 'gateway-lb publishes 6443');
+
+  // The load balancer: HAProxy with the committed configuration, forwarding every published port
+  // to the gateways' same port, found by re-resolving the name `gateway` through Docker's DNS.
+  const lb = services.get('gateway-lb')!;
+  assert.match(String(lb.raw.image), /^haproxy:\d+\.\d+(-alpine)?$/, 'gateway-lb: an HAProxy image');
+  const mount = ((lb.raw.volumes as Json[] | undefined) ?? []).map(String).find((v) => v.includes('/usr/local/etc/haproxy/haproxy.cfg'));
+  assert.equal(mount, './compose/haproxy.cfg:/usr/local/etc/haproxy/haproxy.cfg:ro', 'gateway-lb mounts compose/haproxy.cfg read-only');
+  const cfg = haproxyConfig();
+  for (const { target } of composePorts(lb)) {
+    const frontend = cfg.sections.find((sec) => sec.kind === 'frontend' && sec.lines.some((l) => l === `bind :${target}` || l === `bind 0.0.0.0:${target}`));
+    assert.ok(frontend !== undefined, `compose/haproxy.cfg: no frontend binds :${target}`);
+    const backendName = frontend.lines.find((l) => l.startsWith('default_backend '))?.split(/\s+/)[1];
+    const backend = cfg.sections.find((sec) => sec.kind === 'backend' && sec.name === backendName);
+    assert.ok(backend !== undefined, `compose/haproxy.cfg: frontend ${frontend.name} has no backend`);
+    const template = backend.lines.find((l) => l.startsWith('server-template '))?.split(/\s+/);
+    assert.equal(template?.[3], `gateway:${target}`, `compose/haproxy.cfg backend ${backend.name}: server-template gateway:${target}`);
+    assert.ok(Number(template[2]) >= 2, `compose/haproxy.cfg backend ${backend.name}: room for several gateways`);
+    const serverParams = [...backend.lines.filter((l) => l.startsWith('default-server ')), template.join(' ')].join(' ').split(/\s+/);
+    const resolvers = serverParams[serverParams.indexOf('resolvers') + 1];
+    assert.ok(serverParams.includes('resolvers') && serverParams.includes('check'), `compose/haproxy.cfg backend ${backend.name}: checked servers from a resolvers section`);
+    const section = cfg.sections.find((sec) => sec.kind === 'resolvers' && sec.name === resolvers);
+    assert.ok(section?.lines.some((l) => /^nameserver \S+ 127\.0\.0\.11:53$/.test(l)), `compose/haproxy.cfg: resolvers ${resolvers} must ask Docker's DNS (127.0.0.11:53)`);
+    const checkPort = serverParams[serverParams.indexOf('port') + 1];
+    assert.equal(Number(checkPort), METRICS_PORT, `compose/haproxy.cfg backend ${backend.name}: readiness from the gateways' monitoring port`);
+  }
+  const lbHealth = list(obj(lb.raw.healthcheck, 'gateway-lb.healthcheck').test, 'gateway-lb.healthcheck.test').map(String);
+  const monitor = cfg.sections.find((sec) => sec.lines.some((l) => l.startsWith('monitor-uri ')));
+  assert.ok(monitor !== undefined, 'compose/haproxy.cfg: a monitor-uri for the healthcheck');
+  const monitorUrl = `http://${monitor.lines.find((l) => l.startsWith('bind '))?.split(/\s+/)[1]}${monitor.lines.find((l) => l.startsWith('monitor-uri '))?.split(/\s+/)[1]}`;
+  assert.ok(lbHealth.includes(monitorUrl), `gateway-lb: the healthcheck must ask ${monitorUrl}`);
 
   // auth and the gateway share DATA_DIR on one named volume.
   const auth = services.get('auth')!;
@@ -457,9 +526,18 @@ test('docker-compose.yml: the five services, etcd, redis and jaeger, wired by na
   assert.equal(flag('initial-cluster-state'), 'new');
   assert.match(String(services.get('redis')!.raw.image), /^redis:7(\.|$|-)/);
   const jaeger = services.get('jaeger')!;
-  assert.match(String(jaeger.raw.image), /^jaegertracing\/all-in-one:/);
-  assert.notEqual(jaeger.env.get('COLLECTOR_OTLP_ENABLED'), 'false', 'jaeger: OTLP enabled');
+  assert.match(String(jaeger.raw.image), /^jaegertracing\/jaeger:2\.\d+\.\d+$/, 'jaeger: the v2 all-in-one image');
   for (const port of [16686, 4318]) assert.ok(composeListenPorts(jaeger).includes(port), `jaeger: exposes ${port}`);
+});
+
+test('compose/haproxy.cfg: `haproxy -c` accepts it', (t) => {
+  const version = spawnSync('haproxy', ['-v'], { encoding: 'utf8', timeout: 10_000 });
+  if (version.status !== 0) {
+    t.skip('no haproxy');
+    return;
+  }
+  const result = spawnSync('haproxy', ['-c', '-f', 'compose/haproxy.cfg'], { cwd: ROOT, encoding: 'utf8', timeout: 10_000 });
+  assert.equal(result.status, 0, result.stderr);
 });
 
 test('docker-compose.yml: `docker compose config` accepts it', (t) => {
@@ -545,6 +623,7 @@ function manifests(): { files: string[]; objects: Manifest[]; kustomization: Obj
 interface Workload {
   manifest: Manifest;
   labels: Obj;
+  annotations: Obj;
   pod: k8s.V1PodSpec;
   replicas: number;
   /** Volume names of a StatefulSet's claim templates. */
@@ -559,6 +638,7 @@ function workloads(objects: Manifest[]): Workload[] {
       return {
         manifest,
         labels: obj(spec.template.metadata?.labels, `${manifest.name} pod labels`),
+        annotations: obj(spec.template.metadata?.annotations ?? {}, `${manifest.name} pod annotations`),
         pod: spec.template.spec!,
         replicas: spec.replicas ?? 1,
         claims: (spec.volumeClaimTemplates ?? []).map((c) => c.metadata?.name ?? ''),
@@ -710,19 +790,21 @@ test('deploy/: workloads are probed, bounded, unprivileged, and configured only 
       const listening = listenPorts(env);
       assert.ok(listening.length > 0, `${cwhere}: sets no *_LISTEN address, so it listens on loopback only`);
       assert.deepEqual((c.ports ?? []).map((p) => p.containerPort).sort(), [...listening].sort(), `${cwhere}: containerPorts are the ports it listens on`);
-      for (const probe of [c.startupProbe, c.readinessProbe, c.livenessProbe]) {
-        if (probe === undefined) continue;
-        if (probe.exec !== undefined) {
-          const port = probedPort(probe.exec.command ?? []);
-          assert.ok(port !== undefined && listening.includes(port), `${cwhere}: exec probe must check a port it listens on`);
-        } else if (probe.httpGet !== undefined) {
-          assert.ok(containerPort(w, probe.httpGet.port) !== undefined, `${cwhere}: httpGet probe port ${probe.httpGet.port}`);
-        } else {
-          // The kubelet's grpc and tcpSocket probes come from outside the container: a gRPC probe
-          // cannot pass mutual TLS.
-          assert.ok(probe.grpc === undefined || !env.has('GRPC_TLS_CA_FILE'), `${cwhere}: a grpc probe cannot present a client certificate`);
-        }
+      // Probes: the kubelet's native grpc probe (no process per check) on the plaintext monitoring
+      // port, the only port it can pass: every other gRPC port requires a client certificate.
+      assert.equal(metricsPort(env), METRICS_PORT, `${cwhere}: METRICS_LISTEN=0.0.0.0:${METRICS_PORT}`);
+      assert.equal(containerPort(w, 'metrics'), METRICS_PORT, `${cwhere}: container port "metrics" ${METRICS_PORT}`);
+      for (const [kind, probe] of Object.entries({ startup: c.startupProbe, readiness: c.readinessProbe, liveness: c.livenessProbe })) {
+        assert.ok(probe !== undefined, `${cwhere}: ${kind}Probe`);
+        assert.ok(probe.exec === undefined && probe.httpGet === undefined && probe.tcpSocket === undefined, `${cwhere}: ${kind}Probe must be a grpc probe`);
+        assert.equal(probe.grpc?.port, METRICS_PORT, `${cwhere}: ${kind}Probe grpc on the monitoring port`);
+        assert.ok(probe.grpc.service === undefined || probe.grpc.service === '', `${cwhere}: ${kind}Probe asks the server's overall status`);
       }
+      // Scraped by annotation (no Prometheus Operator objects needed).
+      const annotations = w.annotations;
+      assert.equal(annotations['prometheus.io/scrape'], 'true', `${where}: prometheus.io/scrape`);
+      assert.equal(annotations['prometheus.io/port'], String(METRICS_PORT), `${where}: prometheus.io/port`);
+      assert.equal(annotations['prometheus.io/path'], '/metrics', `${where}: prometheus.io/path`);
 
       // Mutual TLS: all three files, from a mounted Secret.
       for (const name of ['GRPC_TLS_CA_FILE', 'GRPC_TLS_CERT_FILE', 'GRPC_TLS_KEY_FILE']) {
@@ -743,17 +825,83 @@ test('deploy/: workloads are probed, bounded, unprivileged, and configured only 
   }
 
   for (const name of SERVICES) assert.ok(byProgram.has(name), `deploy/: no Deployment runs ${name}`);
+  const hpas = objects.filter((m) => m.kind === 'HorizontalPodAutoscaler');
   for (const name of ['gateway', 'auth', 'admission', 'watch'] as const) {
-    assert.equal(byProgram.get(name)!.manifest.kind, 'Deployment', `${name}: a Deployment`);
-    assert.ok(byProgram.get(name)!.replicas >= 2, `${name} is stateless: at least 2 replicas`);
+    const w = byProgram.get(name)!;
+    assert.equal(w.manifest.kind, 'Deployment', `${name}: a Deployment`);
+    const hpa = hpas.find((h) => obj(obj(h.raw.spec, 'hpa spec').scaleTargetRef, 'scaleTargetRef').name === w.manifest.name);
+    // An autoscaled Deployment leaves its count to the HPA: `kubectl apply` would reset it otherwise.
+    const replicas = hpa === undefined ? w.replicas : Number(obj(hpa.raw.spec, 'hpa spec').minReplicas);
+    if (hpa !== undefined) assert.equal(obj(w.manifest.raw.spec, 'spec').replicas, undefined, `${name}: spec.replicas must be left to its HorizontalPodAutoscaler`);
+    assert.ok(replicas >= 2, `${name} is stateless: at least 2 replicas`);
   }
   const etcd = all.find((w) => w.pod.containers.some((c) => /\/etcd:v3\.5\.\d+$/.test(c.image ?? '')));
   assert.equal(etcd?.manifest.kind, 'StatefulSet', 'etcd 3.5 runs as a StatefulSet');
+  // etcd is probed over HTTP on its metrics listener (no process per check), like kubeadm does.
+  const etcdContainer = etcd.pod.containers[0]!;
+  const metricsUrl = (etcdContainer.args ?? []).find((a) => a.startsWith('--listen-metrics-urls='))?.slice('--listen-metrics-urls='.length);
+  assert.ok(metricsUrl !== undefined, 'etcd: --listen-metrics-urls');
+  const etcdMetricsPort = Number(new URL(metricsUrl).port);
+  for (const [kind, probe] of Object.entries({ startup: etcdContainer.startupProbe, readiness: etcdContainer.readinessProbe, liveness: etcdContainer.livenessProbe })) {
+    assert.ok(probe?.httpGet !== undefined && containerPort(etcd, probe.httpGet.port) === etcdMetricsPort, `etcd: ${kind}Probe over HTTP on the metrics port ${etcdMetricsPort}`);
+    assert.match(probe.httpGet.path ?? '', /^\/health(\?|$)/, `etcd: ${kind}Probe asks /health`);
+  }
   const redis = all.find((w) => w.pod.containers.some((c) => /^redis:7(\.|$|-)/.test(c.image ?? '')));
   assert.equal(redis?.manifest.kind, 'Deployment', 'Redis 7 runs as a Deployment');
   const gatewayEnv = containerEnv(byProgram.get('gateway')!.pod.containers[0]!, configMaps, 'gateway');
   const sans = (gatewayEnv.get('GATEWAY_TLS_SANS') ?? '').split(',');
   for (const san of ['localhost', '127.0.0.1', 'gateway']) assert.ok(sans.includes(san), `gateway: GATEWAY_TLS_SANS must include ${san}`);
+});
+
+test('deploy/: internal Services are headless, gateway and watch autoscale on CPU, every workload has a disruption budget', () => {
+  const { objects } = manifests();
+  const all = workloads(objects);
+  const programOfWorkload = (w: Workload) => w.pod.containers.map((c) => programOf(c.args as Json[] | undefined)).find((p) => p !== undefined);
+
+  // Headless, ready pods only: each name resolves to every ready pod, which callers spread over.
+  for (const name of INTERNAL) {
+    const svc = objects.find((m) => m.kind === 'Service' && m.name === name);
+    assert.ok(svc !== undefined, `Service ${name} (callers dial ${name}:PORT)`);
+    const spec = svc.raw.spec as unknown as k8s.V1ServiceSpec;
+    assert.equal(spec.clusterIP, 'None', `Service ${name}: headless (clusterIP: None), so that callers reach every pod`);
+    assert.equal(spec.publishNotReadyAddresses, false, `Service ${name}: publishNotReadyAddresses false (a draining pod leaves the answer)`);
+    assert.ok(spec.type === undefined || spec.type === 'ClusterIP', `Service ${name}: type ${spec.type}`);
+    const backends = all.filter((w) => selects({ matchLabels: spec.selector as Record<string, string> }, w.labels));
+    assert.deepEqual(backends.map(programOfWorkload), [name], `Service ${name} selects the ${name} pods only`);
+  }
+  const gatewaySvc = objects.find((m) => m.kind === 'Service' && m.name === 'gateway')!;
+  assert.notEqual((gatewaySvc.raw.spec as unknown as k8s.V1ServiceSpec).clusterIP, 'None', 'Service gateway keeps a virtual IP for clients');
+
+  // HorizontalPodAutoscalers: autoscaling/v2 on CPU utilization, for gateway and watch.
+  const hpas = objects.filter((m) => m.kind === 'HorizontalPodAutoscaler');
+  for (const h of hpas) assert.equal(h.apiVersion, 'autoscaling/v2', `HorizontalPodAutoscaler ${h.name}: autoscaling/v2`);
+  for (const name of AUTOSCALED) {
+    const w = all.find((x) => programOfWorkload(x) === name)!;
+    const hpa = hpas.find((h) => {
+      const ref = (h.raw.spec as unknown as k8s.V2HorizontalPodAutoscalerSpec).scaleTargetRef;
+      return ref.apiVersion === 'apps/v1' && ref.kind === w.manifest.kind && ref.name === w.manifest.name;
+    });
+    assert.ok(hpa !== undefined, `${name}: no HorizontalPodAutoscaler scales Deployment ${w.manifest.name}`);
+    const spec = hpa.raw.spec as unknown as k8s.V2HorizontalPodAutoscalerSpec;
+    assert.ok((spec.minReplicas ?? 1) >= 2 && spec.maxReplicas > (spec.minReplicas ?? 1), `${name}: HPA minReplicas >= 2 < maxReplicas`);
+    const cpu = (spec.metrics ?? []).find((m) => m.type === 'Resource' && m.resource?.name === 'cpu');
+    assert.ok(cpu?.resource?.target.type === 'Utilization' && (cpu.resource.target.averageUtilization ?? 0) > 0, `${name}: HPA on CPU utilization`);
+    // Utilization is relative to the request: every container needs one.
+    for (const c of w.pod.containers) assert.ok(c.resources?.requests?.cpu !== undefined, `${name}: container ${c.name} has no CPU request`);
+  }
+
+  // Disruption budgets: every workload is covered by exactly one, and none forbids all evictions
+  // (that would block node drains for good).
+  const pdbs = objects.filter((m) => m.kind === 'PodDisruptionBudget');
+  for (const w of all) {
+    const covering = pdbs.filter((p) => selects((p.raw.spec as unknown as k8s.V1PodDisruptionBudgetSpec).selector, w.labels));
+    assert.equal(covering.length, 1, `${w.manifest.kind}/${w.manifest.name}: one PodDisruptionBudget, got ${covering.map((p) => p.name).join(', ') || 'none'}`);
+    const spec = covering[0]!.raw.spec as unknown as k8s.V1PodDisruptionBudgetSpec;
+    assert.equal(covering[0]!.apiVersion, 'policy/v1');
+    assert.ok(spec.maxUnavailable === undefined || spec.minAvailable === undefined, `PodDisruptionBudget ${covering[0]!.name}: one of maxUnavailable and minAvailable`);
+    assert.ok(spec.maxUnavailable !== 0 && spec.maxUnavailable !== '0%', `PodDisruptionBudget ${covering[0]!.name}: maxUnavailable 0 blocks every drain`);
+    if (typeof spec.minAvailable === 'number') assert.ok(spec.minAvailable < 2, `PodDisruptionBudget ${covering[0]!.name}: minAvailable ${spec.minAvailable} may block drains`);
+  }
 });
 
 test('deploy/: every address names a Service that reaches a listening port; only the gateway is exposed', async () => {
@@ -820,8 +968,33 @@ test('deploy/: every address names a Service that reaches a listening port; only
         }
       }
       const fromOutside = peers.length === 0 || peers.some((peer) => peer.namespaceSelector !== undefined || peer.ipBlock !== undefined);
-      if (fromOutside) {
-        assert.ok(selected.every(isGateway), `NetworkPolicy ${p.metadata?.name} admits traffic from outside the namespace to ${selected.map((w) => w.manifest.name).join(', ')}`);
+      if (fromOutside && !selected.every(isGateway)) {
+        // Beyond the gateway, only the monitoring port, and only for namespaces chosen by label.
+        const where = `NetworkPolicy ${p.metadata?.name} admits traffic from outside the namespace to ${selected.map((w) => w.manifest.name).join(', ')}`;
+        assert.ok(
+          peers.length > 0 && peers.every((peer) => peer.ipBlock === undefined && Object.keys(peer.namespaceSelector?.matchLabels ?? {}).length > 0),
+          `${where}: only from namespaces selected by label`,
+        );
+        const ports = rule.ports ?? [];
+        assert.ok(ports.length > 0 && ports.every((port) => selected.every((w) => containerPort(w, port.port ?? -1) === METRICS_PORT)), `${where}: only on the monitoring port ${METRICS_PORT}`);
+      }
+    }
+  }
+
+  // The monitoring port of every service is open to a monitoring namespace, whose label
+  // deploy/README.md says how to set.
+  const readme = read('deploy/README.md');
+  for (const w of all.filter((x) => x.pod.containers.some((c) => programOf(c.args as Json[] | undefined) !== undefined))) {
+    const monitoring = policies
+      .filter((p) => selects(p.spec!.podSelector, w.labels))
+      .flatMap((p) => p.spec!.ingress ?? [])
+      .filter((rule) => (rule.ports ?? []).some((port) => containerPort(w, port.port ?? -1) === METRICS_PORT))
+      .flatMap(peersOf)
+      .filter((peer) => peer.namespaceSelector?.matchLabels !== undefined && peer.podSelector === undefined);
+    assert.ok(monitoring.length > 0, `${w.manifest.name}: no NetworkPolicy opens the monitoring port ${METRICS_PORT} to a monitoring namespace`);
+    for (const peer of monitoring) {
+      for (const [k, v] of Object.entries(peer.namespaceSelector!.matchLabels!)) {
+        assert.ok(readme.includes(`kubectl label namespace`) && readme.includes(`${k}=${v}`), `deploy/README.md must say how to label the monitoring namespace (${k}=${v})`);
       }
     }
   }
