@@ -24,6 +24,7 @@ import { RequestObservers } from './core/observe.ts';
 import { BodyReader } from './rest/body.ts';
 import { BodyBudget, ConnectionLimiter, DEFAULT_EDGE_LIMITS, type EdgeLimits } from './rest/edge-limits.ts';
 import { RestHandler } from './rest/handler.ts';
+import type { Metrics } from '../../lib/metrics.ts';
 
 export interface FrontDoorOptions {
   pipeline: Pipeline;
@@ -58,6 +59,8 @@ export interface FrontDoorOptions {
   allocationRepairIntervalMs?: number;
   /** Who watches each request of both front doors (metrics, access log, audit); none by default. */
   observers?: RequestObservers;
+  /** The gateway's metrics, served at /metrics on the HTTPS port to users allowed to get it. */
+  metrics?: Metrics;
 }
 
 /** A claim younger than this may belong to a write still under way: repair leaves it alone. */
@@ -172,6 +175,7 @@ export async function startFrontDoor(o: FrontDoorOptions): Promise<FrontDoor> {
     bodies: new BodyReader({ budget, timeoutMs: limits.bodyTimeoutMs }),
     anonymousPaths: o.anonymousPaths,
     observers,
+    metrics: o.metrics,
   });
   // HTTP/2 as kube-apiserver serves it (client-go multiplexes requests and watches over one
   // connection), HTTP/1.1 for clients without it.

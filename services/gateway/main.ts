@@ -24,6 +24,7 @@ import { CONTROLLER_FLAGS, controllerHostFrom } from './controllers/index.ts';
 import { controllerUser } from './controllers/types.ts';
 import { followAuthChanges } from './core/auth-cache-follower.ts';
 import { RequestObservers } from './core/observe.ts';
+import { RequestMetrics } from './core/request-metrics.ts';
 
 /** How long start-up waits for the first list of custom resource definitions. */
 const FOLLOW_READY_MS = 10_000;
@@ -126,7 +127,7 @@ function clusterConfig(config: Record<'service-cluster-ip-range' | 'service-node
   return cluster;
 }
 
-await runService('gateway', FLAGS, { maxReceiveMessageBytes: RESOURCES_MAX_REQUEST_BYTES }, async ({ config, logger, telemetry, tls, server, onStop }) => {
+await runService('gateway', FLAGS, { maxReceiveMessageBytes: RESOURCES_MAX_REQUEST_BYTES }, async ({ config, logger, telemetry, tls, server, metrics, onStop }) => {
   const cluster = clusterConfig(config);
   const repairSeconds = Number(config['allocation-repair-interval']);
   if (!Number.isInteger(repairSeconds) || repairSeconds < 0) throw new ConfigError(`--allocation-repair-interval must be a whole number of seconds, got "${config['allocation-repair-interval']}"`);
@@ -170,6 +171,7 @@ await runService('gateway', FLAGS, { maxReceiveMessageBytes: RESOURCES_MAX_REQUE
 
   // Metrics, the access log and the audit log each watch every request of both front doors.
   const observers = new RequestObservers([], logger);
+  observers.add(new RequestMetrics(metrics, (group, version, resource) => registry.get(group, version, resource)?.kind ?? ''));
   const frontDoor = await startFrontDoor({
     pipeline,
     registry,
@@ -185,6 +187,7 @@ await runService('gateway', FLAGS, { maxReceiveMessageBytes: RESOURCES_MAX_REQUE
     clientCaFile: config['client-ca-file'] === '' ? undefined : resolve(config['client-ca-file']),
     anonymousPaths: config['anonymous-paths'].split(',').map((s) => s.trim()).filter((s) => s !== ''),
     observers,
+    metrics,
   });
   onStop(() => frontDoor.stop());
   // The control plane's controllers run in the gateway while it leads (docs/decisions.md).

@@ -25,6 +25,7 @@ import { AGGREGATED_DISCOVERY_CONTENT_TYPE, wantsAggregatedDiscovery } from './n
 import { pathRequestInfo, requestInfoOf, routeOf, splitRequestTarget, type PathRoute, type RequestTarget, type Route } from './request-info.ts';
 import { OpenApiEndpoints } from './openapi.ts';
 import { ResponseWriter } from './response.ts';
+import type { Metrics } from '../../../lib/metrics.ts';
 import { handlerFor, methodNotAllowed } from './verbs/index.ts';
 
 export interface RestHandlerOptions {
@@ -49,6 +50,8 @@ export interface RestHandlerOptions {
   protobufPlans?: KubeProtobufDecoder;
   /** Who watches requests: metrics, access log, audit (none by default). */
   observers?: RequestObservers;
+  /** The process's metrics, served at /metrics to users allowed `get` on it (404 without). */
+  metrics?: Metrics;
   clock?: () => Date;
 }
 
@@ -200,6 +203,12 @@ export class RestHandler {
       // A non-resource request's verb is its method, lower-cased (kube's RequestInfoFactory).
       await this.o.pipeline.authorizePath(user, (req.method ?? 'GET').toLowerCase(), url.path);
       if (req.method !== 'GET' && req.method !== 'HEAD') throw methodNotAllowed();
+      if (route.handler === 'metrics') {
+        if (this.o.metrics === undefined) throw new StatusError('NotFound', 'the server could not find the requested resource');
+        const { contentType, body } = await this.o.metrics.render(req.headers.accept);
+        writer.bytes(200, Buffer.from(body), contentType);
+        return;
+      }
       if (route.handler === 'openidConfiguration' || route.handler === 'jwks') {
         await this.serveIssuerDiscovery(res, writer, route.handler);
         return;
@@ -287,6 +296,7 @@ export class RestHandler {
         this.openapi.serve(req, res, route.openapi ?? '', url.query);
         return;
       case 'healthz':
+      case 'metrics':
       case 'openidConfiguration':
       case 'jwks':
         return;

@@ -47,7 +47,7 @@ export interface ResourceRoute {
 /** A request for one of the server's own paths. */
 export interface PathRoute {
   kind: 'path';
-  handler: 'version' | 'api' | 'apis' | 'groupVersion' | 'healthz' | 'openapi' | 'openidConfiguration' | 'jwks';
+  handler: 'version' | 'api' | 'apis' | 'groupVersion' | 'healthz' | 'openapi' | 'openidConfiguration' | 'jwks' | 'metrics';
   group?: string;
   version?: string;
   /** For `/openapi/...`: the rest of the path (`v2`, `v3`, `v3/apis/apps/v1`). */
@@ -89,6 +89,7 @@ export function routeOf(path: string, registry: KindRegistry): Route | undefined
     return { kind: 'invalid', error: badRequest('the request path is not validly percent-encoded'), template: 'invalid' };
   }
   if (segments.length === 1 && segments[0] === 'version') return { kind: 'path', handler: 'version', template: '/version' };
+  if (segments.length === 1 && segments[0] === 'metrics') return { kind: 'path', handler: 'metrics', template: '/metrics' };
   if (segments.length === 1 && (segments[0] === 'healthz' || segments[0] === 'livez' || segments[0] === 'readyz')) {
     return { kind: 'path', handler: 'healthz', template: `/${segments[0]}` };
   }

@@ -77,7 +77,8 @@ export class ResponseWriter {
     this.bytes(code, Buffer.from(text), 'text/plain; charset=utf-8');
   }
 
-  private bytes(code: number, data: Buffer, contentType: string, extra: Record<string, string> = {}): void {
+  /** Writes `data` as `contentType` (the metrics' text formats). */
+  bytes(code: number, data: Buffer, contentType: string, extra: Record<string, string> = {}): void {
     if (this.res.headersSent) {
       this.res.end();
       return;
