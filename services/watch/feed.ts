@@ -10,6 +10,8 @@ import type { KindRegistry, ResourceInfo } from '../../lib/kinds/index.ts';
 import type { Storage } from '../storage/api.ts';
 import { WatchCache } from './core/watch-cache.ts';
 import { cacheKey } from './core/watch-service.ts';
+import type { Counter } from 'prom-client';
+import type { WatchMetrics } from './metrics.ts';
 
 export interface FeedOptions {
   /** A connection for subscribing only (Redis puts it in subscriber mode). */
@@ -20,6 +22,8 @@ export interface FeedOptions {
   cacheCapacity: number;
   /** How long a change stays in a cache. */
   cacheMaxAgeMs?: number;
+  /** Counts changes received and gaps per cache (none when absent). */
+  metrics?: WatchMetrics | undefined;
 }
 
 type Resource = Pick<ResourceInfo, 'group' | 'resource'>;
@@ -33,6 +37,8 @@ type Resource = Pick<ResourceInfo, 'group' | 'resource'>;
 export class CacheFeed {
   /** The caches by cacheKey, live: the watch service reads it at every watch. */
   readonly caches = new Map<string, WatchCache>();
+  /** The received-changes counter of each cache, bound when it opens. */
+  private readonly received = new Map<string, Counter.Internal>();
   private readonly o: FeedOptions;
   /** Channels subscribed or being subscribed, to their cache key. */
   private readonly byChannel = new Map<string, string>();
@@ -150,7 +156,9 @@ export class CacheFeed {
       capacity: this.o.cacheCapacity,
       maxAgeMs: this.o.cacheMaxAgeMs,
       refill: (from, to) => readHistory(this.o.storage, r, from, to),
+      onGap: this.o.metrics?.gapsFor(key),
     });
+    if (this.o.metrics !== undefined) this.received.set(key, this.o.metrics.receivedFor(key));
     this.caches.set(key, cache);
     for (const change of early) cache.receive(change);
   }
@@ -166,6 +174,7 @@ export class CacheFeed {
       return;
     }
     const cache = this.caches.get(key);
+    this.received.get(key)?.inc();
     if (cache !== undefined) cache.receive(change);
     else this.early.get(key)?.push(change);
   }

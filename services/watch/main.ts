@@ -14,6 +14,7 @@ import { WatchService } from './core/watch-service.ts';
 import { CacheFeed, readHistory } from './feed.ts';
 import { WATCH_MAX_REQUEST_BYTES } from './grpc/codec.ts';
 import { watchHandlers } from './grpc/server.ts';
+import { WatchMetrics } from './metrics.ts';
 
 /** How long start-up waits for the first list of custom resource definitions. */
 const FOLLOW_READY_MS = 10_000;
@@ -38,8 +39,9 @@ const FLAGS = [
   },
 ] as const;
 
-await runService('watch', FLAGS, { maxReceiveMessageBytes: WATCH_MAX_REQUEST_BYTES }, async ({ config, logger, telemetry, tls, server, onStop }) => {
+await runService('watch', FLAGS, { maxReceiveMessageBytes: WATCH_MAX_REQUEST_BYTES }, async ({ config, logger, telemetry, tls, server, metrics, onStop }) => {
   const registry = builtinRegistry();
+  const watchMetrics = new WatchMetrics(metrics);
   const storage = new StorageClient(config['storage-address'], { telemetry, tls });
   onStop(() => storage.close());
   const subscriber = new Redis(config['redis-url'], { lazyConnect: true, maxRetriesPerRequest: null });
@@ -53,6 +55,7 @@ await runService('watch', FLAGS, { maxReceiveMessageBytes: WATCH_MAX_REQUEST_BYT
     logger,
     cacheCapacity: positiveInt('--cache-capacity', config['cache-capacity']),
     cacheMaxAgeMs: positiveInt('--cache-window', config['cache-window']) * 1000,
+    metrics: watchMetrics,
   });
   // Caches come and go with the kinds served (custom resource definitions).
   const unfollow = feed.follow(registry);
@@ -61,6 +64,7 @@ await runService('watch', FLAGS, { maxReceiveMessageBytes: WATCH_MAX_REQUEST_BYT
     feed.close();
   });
   const caches = feed.caches;
+  watchMetrics.observeCaches(metrics, caches);
   const maxQueuedEvents = positiveInt('--max-queued-events', config['max-queued-events']);
   const service = new WatchService({
     caches,
@@ -69,6 +73,7 @@ await runService('watch', FLAGS, { maxReceiveMessageBytes: WATCH_MAX_REQUEST_BYT
     logger,
     history: (r, from, to) => readHistory(storage, r, from, to),
     maxQueuedEvents,
+    metrics: watchMetrics,
   });
   // The watch service follows the definitions through its own cache of them.
   const follower = new DefinitionFollower({ registry, source: watchedDefinitions(storage, service), logger });

@@ -116,6 +116,8 @@ export interface WatchCacheOptions {
    * it, a gap ends every watcher with 410.
    */
   refill?: (from: number, to: number) => Promise<ChangeEvent[]>;
+  /** Told of each gap the bus left: refilled from history, or expired (every watcher got 410). */
+  onGap?: (outcome: 'refilled' | 'expired') => void;
 }
 
 export class WatchCache {
@@ -132,10 +134,12 @@ export class WatchCache {
    */
   private readonly watchers = new Map<string, WatcherSink | Set<WatcherSink>>();
   private count = 0;
-  private readonly capacity: number;
+  /** Changes kept at most (WatchCacheOptions.capacity). */
+  readonly capacity: number;
   private readonly maxAgeMs: number;
   private readonly clock: () => number;
   private readonly refill: WatchCacheOptions['refill'];
+  private readonly onGap: WatchCacheOptions['onGap'];
   /** While a gap is being refilled, changes from the bus wait here, in arrival order. */
   private held: ChangeEvent[] | undefined;
 
@@ -147,6 +151,12 @@ export class WatchCache {
     this.maxAgeMs = options.maxAgeMs ?? Infinity;
     this.clock = options.clock ?? Date.now;
     this.refill = options.refill;
+    this.onGap = options.onGap;
+  }
+
+  /** How many changes the cache holds now. */
+  get size(): number {
+    return this.events.length;
   }
 
   /** True while a gap is being refilled from storage. */
@@ -215,9 +225,10 @@ export class WatchCache {
     if (change.prevRevision > this.knownThrough) {
       if (this.refill !== undefined) {
         this.held = [change];
-        void this.fill(change.prevRevision);
+        void this.fill(change.prevRevision, true);
         return;
       }
+      this.onGap?.('expired');
       this.expireAll(change.prevRevision);
     }
     this.apply(change);
@@ -230,18 +241,20 @@ export class WatchCache {
   catchUp(revision: number): void {
     if (this.held !== undefined || this.refill === undefined || revision <= this.knownThrough) return;
     this.held = [];
-    void this.fill(revision);
+    void this.fill(revision, false);
   }
 
-  /** Refills (knownThrough, to], then replays what the bus delivered meanwhile. */
-  private async fill(to: number): Promise<void> {
+  /** Refills (knownThrough, to], then replays what the bus delivered meanwhile; `gap`: a gap was seen (not a catch-up). */
+  private async fill(to: number, gap: boolean): Promise<void> {
     const refill = this.refill as NonNullable<WatchCacheOptions['refill']>;
     try {
       const changes = await refill(this.knownThrough, to);
       for (const change of changes) if (change.revision > this.knownThrough && change.revision <= to) this.apply(change);
       // History up to `to` is complete: nothing else happened on this resource until then.
       this.knownThrough = Math.max(this.knownThrough, to);
+      if (gap) this.onGap?.('refilled');
     } catch {
+      if (gap) this.onGap?.('expired');
       this.expireAll(to);
     }
     const held = this.held ?? [];

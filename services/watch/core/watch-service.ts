@@ -21,6 +21,7 @@ import {
   type WatchTarget,
 } from '../api.ts';
 import { bookmarkObject, CachedChange, eventFor, type WatchCache, type WatcherSink } from './watch-cache.ts';
+import type { WatchCounters, WatchMetrics } from '../metrics.ts';
 
 /**
  * Receives the events of one watch started with {@link WatchService.start}, in order, called
@@ -124,6 +125,8 @@ class ActiveWatch implements WatcherSink, WatchHandle {
   timer: NodeJS.Timeout | undefined;
   /** Aborts the initial list when the watch is cancelled meanwhile. */
   controller: AbortController | undefined;
+  /** Its kind's apiserver_watch_events_total and apiserver_registered_watchers, when counted. */
+  counters: WatchCounters | undefined;
 
   constructor(service: WatchService, cache: WatchCache, filter: ObjectFilter, listener: WatchListener, bookmarks: BookmarkGroup | undefined) {
     this.service = service;
@@ -156,7 +159,10 @@ class ActiveWatch implements WatcherSink, WatchHandle {
   deliver(event: WatchEvent, initial: boolean): boolean {
     if (this.ended) return false;
     if (event.resourceVersion !== '') this.lastRevision = Math.max(this.lastRevision, Number(event.resourceVersion));
-    if (this.listener.event(event, initial)) return true;
+    if (this.listener.event(event, initial)) {
+      this.counters?.sent.inc();
+      return true;
+    }
     this.finish(slowWatcherError(this.service.maxQueuedEvents), true);
     return false;
   }
@@ -195,6 +201,7 @@ class ActiveWatch implements WatcherSink, WatchHandle {
   }
 
   private release(): void {
+    this.counters?.open.dec();
     this.cache.unwatch(this);
     this.pending = undefined;
     if (this.timer !== undefined) clearTimeout(this.timer);
@@ -220,6 +227,8 @@ export interface WatchServiceOptions {
   maxQueuedEvents?: number;
   /** How often a watcher that allows bookmarks gets one. */
   bookmarkIntervalMs?: number;
+  /** Counts watches and the events sent to them (none when absent). */
+  metrics?: WatchMetrics | undefined;
   /**
    * The Go shapes of built-in kinds, given to listed objects as kube's decoding and encoding
    * gives them (lib/kinds/go-json.ts); the generated ones by default.
@@ -291,6 +300,8 @@ export class WatchService implements Watcher {
       }
     }
     const w = new ActiveWatch(this, cache, filter, listener, bookmarks);
+    w.counters = this.options.metrics?.forWatch(target.group, target.version, info.kind);
+    w.counters?.open.inc();
     if (options.timeoutSeconds !== undefined && options.timeoutSeconds > 0) {
       // A timer holds at most 2^31-1 ms (24.8 days); a longer one would fire at once. A watch
       // asked to last longer ends then, and its client watches again, as after any end.
