@@ -18,6 +18,8 @@ import type { StatusError } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/log.ts';
 import type { ChangeSource, ChangeSubscription, CommittedChange } from './api.ts';
 import type { WriteTraceIndex } from './core/write-trace-index.ts';
+import type { Counter, Histogram } from 'prom-client';
+import type { Metrics } from '../../lib/metrics.ts';
 
 /** Redis keys of the feed's record; one hash tag, so a Redis Cluster keeps them in one slot. */
 export const FEED_REVISION_KEY = '{apiserver-changefeed}:revision';
@@ -48,7 +50,17 @@ export interface ChangefeedOptions {
   redis: Redis;
   logger: Logger;
   writeTraces?: WriteTraceIndex | undefined;
+  /**
+   * Where the feed's lag is measured (none when absent): apiserver_changefeed_lag_seconds, the
+   * time from etcd's watch handing a change to this process to Redis taking it (per batch,
+   * its oldest change); apiserver_changefeed_pending_changes, changes waiting now; and
+   * apiserver_changefeed_published_changes_total.
+   */
+  metrics?: Metrics | undefined;
 }
+
+/** Buckets of apiserver_changefeed_lag_seconds: a millisecond to half a minute (Redis down). */
+export const CHANGEFEED_LAG_BUCKETS: readonly number[] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
 type PublishResult = [0 | 1, string];
 
@@ -64,6 +76,10 @@ export class Changefeed {
   private baseline = 0;
   /** Changes received and not yet published, in revision order. */
   private pending: CommittedChange[] = [];
+  /** performance.now() when the oldest of `pending` arrived (undefined while none waits). */
+  private pendingSince: number | undefined;
+  private readonly lag: Histogram | undefined;
+  private readonly published: Counter | undefined;
   private publishing: Promise<void> | undefined;
   private running = false;
   /** Resolves when the feed stopped by itself (deposed by another publisher). */
@@ -74,6 +90,21 @@ export class Changefeed {
 
   constructor(options: ChangefeedOptions) {
     this.o = options;
+    const metrics = options.metrics;
+    this.lag = metrics?.histogram({
+      name: 'apiserver_changefeed_lag_seconds',
+      help: 'Time from a committed change reaching the changefeed (etcd watch) to its publish in Redis.',
+      buckets: CHANGEFEED_LAG_BUCKETS,
+    });
+    this.published = metrics?.counter({ name: 'apiserver_changefeed_published_changes_total', help: 'Changes the changefeed published to Redis.' });
+    const waiting = () => this.pending.length;
+    metrics?.gauge({
+      name: 'apiserver_changefeed_pending_changes',
+      help: 'Committed changes received by the changefeed and not yet published to Redis.',
+      collect() {
+        this.set(waiting());
+      },
+    });
     options.redis.defineCommand(PUBLISH_COMMAND, { numberOfKeys: 2, lua: PUBLISH_SCRIPT });
     const redis = options.redis as unknown as Record<string, (...args: Array<string | Buffer>) => Promise<PublishResult>>;
     this.publishCommand = (...args) => (redis[PUBLISH_COMMAND] as (...a: Array<string | Buffer>) => Promise<PublishResult>).apply(options.redis, args);
@@ -157,6 +188,7 @@ export class Changefeed {
 
   private enqueue(changes: CommittedChange[]): void {
     if (!this.running) return;
+    this.pendingSince ??= performance.now();
     this.pending.push(...changes);
     this.publishing ??= this.drain().finally(() => {
       this.publishing = undefined;
@@ -167,12 +199,20 @@ export class Changefeed {
   private async drain(): Promise<void> {
     while (this.running && this.pending.length > 0) {
       const batch = this.pending;
+      const since = this.pendingSince ?? performance.now();
       this.pending = [];
+      this.pendingSince = undefined;
       try {
         await this.publish(batch);
+        // Not when the batch was put back (record lost) or another publisher took over.
+        if (this.running && this.recorded !== '') {
+          this.lag?.observe((performance.now() - since) / 1000);
+          this.published?.inc(batch.length);
+        }
       } catch (err) {
         // Redis unreachable: keep the batch (in order, ahead of newer changes) and retry.
         this.pending = [...batch, ...this.pending];
+        this.pendingSince = since;
         this.o.logger.warn('publishing changes failed; retrying', { error: err });
         await new Promise((resolve) => setTimeout(resolve, 200));
       }

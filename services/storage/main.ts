@@ -37,14 +37,14 @@ const FLAGS = [
   { flag: 'replica-id', env: 'REPLICA_ID', default: '', description: 'this replica\'s name in the leader election; default <hostname>-<pid>' },
 ] as const;
 
-await runService('storage', FLAGS, { maxReceiveMessageBytes: STORAGE_MAX_REQUEST_BYTES }, async ({ config, logger, telemetry, server, onStop }) => {
+await runService('storage', FLAGS, { maxReceiveMessageBytes: STORAGE_MAX_REQUEST_BYTES }, async ({ config, logger, telemetry, server, metrics, onStop }) => {
   const etcd = createEtcdClient(config['etcd-endpoints'], positiveInt('--etcd-timeout', config['etcd-timeout']));
   onStop(() => etcd.close());
   const writeTraces = new WriteTraceIndex();
   // The kinds' per-resource facts (selectable fields, generation rule) follow the stored
   // custom resource definitions, read from this replica's own store and etcd's watch.
   const kinds = builtinRegistry();
-  const storage = new EtcdStorage(etcd, { tracer: telemetry.tracer, writeTraces, logger, kinds });
+  const storage = new EtcdStorage(etcd, { tracer: telemetry.tracer, writeTraces, logger, kinds, metrics });
   const follower = new DefinitionFollower({
     registry: kinds,
     source: storedDefinitions(storage, (from, onChanges, onError) => storage.watchChanges(from, onChanges, onError)),
@@ -66,6 +66,7 @@ await runService('storage', FLAGS, { maxReceiveMessageBytes: STORAGE_MAX_REQUEST
     redis,
     logger,
     writeTraces,
+    metrics,
   });
   const identity = config['replica-id'] === '' ? `${hostname()}-${process.pid}` : config['replica-id'];
   const election = startLeaderElection({

@@ -44,6 +44,8 @@ import { KvStorage, type KvStorageOptions } from '../core/store.ts';
 import type { WriteTraceIndex } from '../core/write-trace-index.ts';
 import { watchEtcdChanges } from './etcd-changes.ts';
 import { EtcdKv, type EtcdKeyValue, type EtcdTxnResponse } from './etcd-kv.ts';
+import type { Metrics } from '../../../lib/metrics.ts';
+import { meteredEngine } from './metered-engine.ts';
 
 /** etcd's default --max-request-bytes; a larger object would fail with an etcd error text. */
 export const MAX_OBJECT_BYTES = CORE_MAX_OBJECT_BYTES;
@@ -361,7 +363,10 @@ async function replayHistory(client: Etcd3, prefix: string, from: number, to: nu
 }
 
 /** Options of the etcd backend's Storage over an existing client. */
-export type EtcdStorageOptions = Pick<EtcdBackendOptions, 'tracer' | 'writeTraces' | 'tooLargeResourceVersionWaitMs' | 'now' | 'logger' | 'kinds'>;
+export type EtcdStorageOptions = Pick<EtcdBackendOptions, 'tracer' | 'writeTraces' | 'tooLargeResourceVersionWaitMs' | 'now' | 'logger' | 'kinds'> & {
+  /** Where etcd_request_duration_seconds and its counters go (backends/metered-engine.ts). */
+  metrics?: Metrics | undefined;
+};
 
 /**
  * Storage and ChangeSource over etcd. Every method rejects with StatusError only; while etcd
@@ -371,7 +376,7 @@ export class EtcdStorage extends KvStorage implements Storage, ChangeSource {
   readonly client: EtcdClient;
 
   constructor(client: EtcdClient, options: EtcdStorageOptions) {
-    super(new EtcdEngine(client, options.tracer, options.writeTraces), options);
+    super(meteredEngine(new EtcdEngine(client, options.tracer, options.writeTraces), options.metrics), options);
     this.client = client;
   }
 
