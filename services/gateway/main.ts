@@ -160,6 +160,7 @@ await runService('gateway', FLAGS, { maxReceiveMessageBytes: RESOURCES_MAX_REQUE
     storage,
     watcher,
     authCacheTtlMs: Number(config['auth-cache-ttl']),
+    metrics,
     schemas: generatedSchemaValidator(),
     cluster,
     logger,

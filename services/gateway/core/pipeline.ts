@@ -32,6 +32,8 @@ import { checkDryRunCreate, dryRunUpdated } from './dry-run.ts';
 import type { WarningRecorder } from './warnings.ts';
 import { answerReview } from './reviews.ts';
 import { confirmNoEscalation, type RbacGuardOptions } from './rbac-guard.ts';
+import type { Counter } from 'prom-client';
+import type { Metrics } from '../../../lib/metrics.ts';
 
 export interface PipelineOptions {
   authenticator: Authenticator;
@@ -51,6 +53,13 @@ export interface PipelineOptions {
   watcher: Watcher;
   /** How long authentication and authorization answers are reused (default 10 s; 0 disables). */
   authCacheTtlMs?: number;
+  /**
+   * Where the caches' hits and misses are counted (none when absent):
+   * authentication_token_cache_request_total{status} (kube's name, from
+   * k8s.io/apiserver/pkg/authentication/token/cache) and this project's
+   * authorization_decision_cache_request_total{status}; status is "hit" or "miss".
+   */
+  metrics?: Metrics | undefined;
   /**
    * Decodes write bodies against their kind's schema (type errors, unknown and duplicate
    * fields; see lib/kinds/validate.ts). Without it only kind, apiVersion and metadata are.
@@ -311,6 +320,23 @@ const APISERVER_MANAGER = 'kube-apiserver';
 /** The user the API server acts as itself (bootstrap objects). */
 export const APISERVER_USER: UserInfo = { username: 'system:apiserver', uid: '', groups: ['system:masters'] };
 
+/** The auth caches' hit and miss counters, bound once. */
+interface AuthCacheCounters {
+  userHit: Counter.Internal;
+  userMiss: Counter.Internal;
+  decisionHit: Counter.Internal;
+  decisionMiss: Counter.Internal;
+}
+
+function authCacheCounters(metrics: Metrics | undefined): AuthCacheCounters | undefined {
+  if (metrics === undefined) return undefined;
+  const users = metrics.counter({ name: 'authentication_token_cache_request_total', help: 'Authentications answered from the gateway\'s cache (hit) or by the auth service (miss).', labelNames: ['status'] });
+  const decisions = metrics.counter({ name: 'authorization_decision_cache_request_total', help: 'Authorization decisions answered from the gateway\'s cache (hit) or by the auth service (miss).', labelNames: ['status'] });
+  const counters = { userHit: users.labels('hit'), userMiss: users.labels('miss'), decisionHit: decisions.labels('hit'), decisionMiss: decisions.labels('miss') };
+  for (const c of Object.values(counters)) c.inc(0);
+  return counters;
+}
+
 export class Pipeline {
   private readonly o: PipelineOptions;
   private readonly shapes: GoShapes;
@@ -318,6 +344,7 @@ export class Pipeline {
   private readonly users: TtlCache<UserInfo>;
   /** The authorizer's answers (allowed, and the reason a refusal shows), by the request's attributes. */
   private readonly decisions: TtlCache<{ allowed: boolean; reason: string }>;
+  private readonly cacheCounts: AuthCacheCounters | undefined;
   private discovery: { documents: IssuerDiscovery; until: number } | undefined;
   /** Raised by every drop of the decisions, so that an answer that was on its way is not kept. */
   private decisionGeneration = 0;
@@ -333,6 +360,7 @@ export class Pipeline {
     const ttl = options.authCacheTtlMs ?? 10_000;
     this.users = new TtlCache(ttl, 10_000);
     this.decisions = new TtlCache(ttl, 50_000);
+    this.cacheCounts = authCacheCounters(options.metrics);
     const schemas = options.schemas;
     // A create is compared with the kind's empty object in its Go shape, as kube's with New().
     const newObject = (info: KindDefinition): KubeObject | undefined => (info.source === 'builtin' ? this.shaped(withTypeMeta({ metadata: {} } as KubeObject, info), info) : undefined);
@@ -355,6 +383,7 @@ export class Pipeline {
     }
     const key = credentialsKey(credentials);
     let user = this.users.get(key);
+    this.cacheCounts?.[user === undefined ? 'userMiss' : 'userHit'].inc();
     if (user === undefined) {
       const generation = this.userGeneration;
       user = (await this.o.authenticator.authenticate(credentials, signal)).user;
@@ -431,6 +460,7 @@ export class Pipeline {
     const a = attributes;
     const key = JSON.stringify([a.user.username, a.user.uid, a.user.groups, a.verb, a.resourceRequest, a.apiGroup, a.resource, a.subresource, a.namespace, a.name, a.path]);
     let decided = this.decisions.get(key);
+    this.cacheCounts?.[decided === undefined ? 'decisionMiss' : 'decisionHit'].inc();
     if (decided === undefined) {
       const generation = this.decisionGeneration;
       const result = await this.o.authorizer.authorize(attributes, signal);
