@@ -57,7 +57,7 @@ describe('WatchMetrics', () => {
     assert.equal(value(body, /^apiserver_watch_cache_gaps_total\{group="",resource="configmaps",outcome="refilled"\} (\d+)$/m), 1);
     assert.equal(value(body, /^apiserver_watch_cache_gaps_total\{group="",resource="configmaps",outcome="expired"\} (\d+)$/m), 0);
     assert.equal(value(body, /^apiserver_watch_cache_gaps_total\{group="apps",resource="deployments",outcome="expired"\} (\d+)$/m), 1);
-    assert.equal(value(body, /^apiserver_watch_cache_capacity\{group="apps",resource="deployments"\} (\d+)$/m), 50);
+    assert.equal(value(body, /^watch_cache_capacity\{group="apps",resource="deployments"\} (\d+)$/m), 50);
     assert.equal(value(body, /^apiserver_watch_cache_events_held\{group="",resource="configmaps"\} (\d+)$/m), 6);
     assert.equal(value(body, /^apiserver_watch_cache_resource_version\{group="",resource="configmaps"\} (\d+)$/m), 16);
   });

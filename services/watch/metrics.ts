@@ -3,7 +3,7 @@
  *
  * - apiserver_registered_watchers{group,version,kind} and apiserver_watch_events_total{group,version,kind}
  *   (k8s.io/apiserver/pkg/endpoints/metrics/metrics.go): watches open here, events sent to them;
- * - apiserver_watch_cache_events_received_total{group,resource}, apiserver_watch_cache_capacity{group,resource}
+ * - apiserver_watch_cache_events_received_total{group,resource}, watch_cache_capacity{group,resource} (no apiserver_ prefix, as kube names it)
  *   and apiserver_watch_cache_resource_version{group,resource} (k8s.io/apiserver/pkg/storage/cacher/metrics/metrics.go);
  *
  * and this project's own, for what kube does not have:
@@ -67,7 +67,7 @@ export class WatchMetrics {
         for (const [key, cache] of caches) set(this, ...keyLabels(key), cache);
       };
     metrics.gauge({
-      name: 'apiserver_watch_cache_capacity',
+      name: 'watch_cache_capacity',
       help: 'Total capacity of watch cache broken by resource type.',
       labelNames: ['group', 'resource'],
       collect: each((g, group, resource, cache) => g.labels(group, resource).set(cache.capacity)),

@@ -68,6 +68,7 @@ const KUBE_FACTS: KubeFact[] = [
   { service: 'watch', name: 'apiserver_watch_events_total', type: 'counter', labels: ['group', 'version', 'kind'], source: ENDPOINTS_METRICS },
   { service: 'watch', name: 'apiserver_watch_cache_events_received_total', type: 'counter', labels: ['group', 'resource'], source: CACHER_METRICS },
   { service: 'watch', name: 'apiserver_watch_cache_resource_version', type: 'gauge', labels: ['group', 'resource'], source: CACHER_METRICS },
+  { service: 'watch', name: 'watch_cache_capacity', type: 'gauge', labels: ['group', 'resource'], source: CACHER_METRICS },
   { service: 'storage', name: 'etcd_request_duration_seconds', type: 'histogram', labels: ['operation', 'type'], buckets: KUBE_LATENCY_BUCKETS, source: ETCD3_METRICS },
   { service: 'storage', name: 'etcd_requests_total', type: 'counter', labels: ['operation', 'type'], source: ETCD3_METRICS },
   { service: 'gateway', name: 'authentication_token_cache_request_total', type: 'counter', labels: ['status'], source: TOKEN_CACHE_STATS },
