@@ -100,7 +100,7 @@ async function readFlagTables(): Promise<Map<ServiceName, Set<string>>> {
   const run = promisify(execFile);
   const tables = await Promise.all(
     SERVICES.map(async (name) => {
-      const { stdout } = await run(process.execPath, [`services/${name}/main.ts`, '--help'], { cwd: ROOT, timeout: 20_000 });
+      const { stdout } = await run(process.execPath, [`services/${name}/main.ts`, '--help'], { cwd: ROOT, timeout: 120_000 });
       // | `--listen` | `STORAGE_LISTEN` | `127.0.0.1:50061` | gRPC listen address |
       const envs = [...stdout.matchAll(/^\| `--[a-z0-9-]+` \| `([A-Z][A-Z0-9_]*)` \|/gm)].map((m) => m[1] ?? '');
       assert.ok(envs.length >= 4, `services/${name}/main.ts --help printed no flag table:\n${stdout}`);
@@ -1018,9 +1018,33 @@ test('deploy/: `kubectl kustomize` renders it', (t) => {
   assert.ok(Array.isArray(rendered));
   const { objects } = manifests();
   assert.equal(rendered.length, objects.length, 'kustomize renders every object of deploy/');
+  const kinds = new Map<string, Record<string, unknown>[]>();
   for (const doc of rendered) {
     const o = obj(doc.toJS(), 'rendered');
     const meta = obj(o.metadata, 'rendered metadata');
     if (o.kind !== 'Namespace') assert.equal(meta.namespace, objects.find((m) => m.kind === 'Namespace')!.name, `${String(o.kind)}/${String(meta.name)}: namespace`);
+    kinds.set(String(o.kind), [...(kinds.get(String(o.kind)) ?? []), o]);
   }
+  // What the cluster would get, as rendered: every Deployment's containers probed (the kubelet's
+  // own probes: grpc or httpGet, never a process started per check), bounded and unprivileged.
+  const nameOf = (o: Record<string, unknown>): string => String(obj(o.metadata, 'metadata').name);
+  for (const d of kinds.get('Deployment') ?? []) {
+    const pod = obj(obj(obj(d.spec, 'spec').template, 'template').spec, 'pod spec');
+    for (const c of pod.containers as Record<string, unknown>[]) {
+      const ours = String(c.image).startsWith('kube-grpc-apiserver');
+      for (const probe of ours ? ['startupProbe', 'readinessProbe', 'livenessProbe'] : ['readinessProbe', 'livenessProbe']) {
+        const p = c[probe] as Record<string, unknown> | undefined;
+        assert.ok(p !== undefined && (p.grpc !== undefined || p.httpGet !== undefined || p.tcpSocket !== undefined || (p.exec !== undefined && nameOf(d) === 'redis')), `${nameOf(d)}/${String(c.name)}: ${probe} without a process start`);
+      }
+      const resources = obj(c.resources, `${nameOf(d)} resources`);
+      assert.ok(resources.requests !== undefined && resources.limits !== undefined, `${nameOf(d)}/${String(c.name)}: requests and limits`);
+      const sc = obj(c.securityContext, `${nameOf(d)} securityContext`);
+      assert.equal(sc.allowPrivilegeEscalation, false, `${nameOf(d)}/${String(c.name)}: no privilege escalation`);
+    }
+  }
+  const headless = (kinds.get('Service') ?? []).filter((s) => obj(s.spec, 'spec').clusterIP === 'None').map(nameOf);
+  for (const name of ['storage', 'auth', 'admission', 'watch']) assert.ok(headless.includes(name), `Service ${name} is headless`);
+  const scaled = (kinds.get('HorizontalPodAutoscaler') ?? []).map((h) => String(obj(obj(h.spec, 'spec').scaleTargetRef, 'scaleTargetRef').name));
+  assert.deepEqual(scaled.sort(), ['gateway', 'watch']);
+  assert.ok((kinds.get('NetworkPolicy') ?? []).length > 0, 'NetworkPolicies are rendered');
 });
