@@ -1,10 +1,19 @@
 /**
- * Structured logs: one JSON object a line on stderr. Callers pass facts, never credentials:
- * tokens, keys and request bodies are not logged anywhere in the project.
+ * Structured logs: one JSON object a line on stderr, written by pino. A line carries `time`
+ * (ISO 8601), `level` as a word, `service`, `msg` and the caller's fields at top level.
+ *
+ * Callers pass facts, never credentials: tokens, keys and request bodies are not logged anywhere
+ * in the project. pino's redaction stands behind that rule: a field (at top level or one level
+ * down, in a line's fields or in a logger's bound fields) named like a credential or a body is
+ * written as "[Redacted]" whatever a caller put there. Errors are written as their name, message
+ * and code only: a stack or an error's other properties may carry what a caller never meant to
+ * log (a request, a header, a configuration).
  */
+import { pino, type DestinationStream, type Logger as PinoLogger } from 'pino';
+
 export type Level = 'debug' | 'info' | 'warn' | 'error';
 
-const ORDER: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 };
+const LEVELS: readonly Level[] = ['debug', 'info', 'warn', 'error'];
 
 export interface Logger {
   debug(msg: string, fields?: Record<string, unknown>): void;
@@ -17,41 +26,96 @@ export interface Logger {
 export interface LoggerOptions {
   service: string;
   level?: Level;
-  /** Where lines go; stderr by default. */
+  /** Where lines go (one call a line, without its newline); stderr by default. */
   write?: (line: string) => void;
 }
 
-function errorFields(value: unknown): unknown {
-  if (value instanceof Error) return { name: value.name, message: value.message };
-  return value;
+/** Field names that hold credentials or bodies: never written, at top level or one level down. */
+const REDACTED_NAMES = [
+  'authorization',
+  'Authorization',
+  'cookie',
+  'token',
+  'bearerToken',
+  'accessToken',
+  'refreshToken',
+  'idToken',
+  'password',
+  'privateKey',
+  'clientKey',
+  'body',
+  'requestObject',
+  'responseObject',
+] as const;
+
+/**
+ * pino `redact` paths: each name at top level, one level down ('*.name', e.g. a `request`
+ * field's `authorization`) and under `headers` two levels down ('*.headers.name').
+ */
+export const REDACTED_PATHS: readonly string[] = REDACTED_NAMES.flatMap((name) => [name, `*.${name}`, `*.headers.${name}`]);
+
+/** What an Error becomes in a line: its name, message and code, never its stack or other fields. */
+function safeError(err: Error): Record<string, unknown> {
+  const out: Record<string, unknown> = { name: err.name, message: err.message };
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'string' || typeof code === 'number') out.code = code;
+  return out;
 }
 
-export function createLogger(options: LoggerOptions, base: Record<string, unknown> = {}): Logger {
-  const min = ORDER[options.level ?? 'info'];
-  const write = options.write ?? ((line: string) => process.stderr.write(line + '\n'));
-  const emit = (level: Level, msg: string, fields?: Record<string, unknown>): void => {
-    if (ORDER[level] < min) return;
-    const record: Record<string, unknown> = {
-      time: new Date().toISOString(),
-      level,
-      service: options.service,
-      msg,
-      ...base,
-    };
-    if (fields !== undefined) {
-      for (const [k, v] of Object.entries(fields)) record[k] = errorFields(v);
+/** A line's fields with every Error value (top level) replaced by its safe form. */
+function withSafeErrors(fields: Record<string, unknown>): Record<string, unknown> {
+  let out: Record<string, unknown> | undefined;
+  for (const [k, v] of Object.entries(fields)) {
+    if (v instanceof Error) {
+      out ??= { ...fields };
+      out[k] = safeError(v);
     }
-    write(JSON.stringify(record));
+  }
+  return out ?? fields;
+}
+
+function wrap(logger: PinoLogger): Logger {
+  const emit = (level: Level, msg: string, fields: Record<string, unknown> | undefined): void => {
+    // pino checks the level itself; the check here only skips building fields for nothing.
+    if (!logger.isLevelEnabled(level)) return;
+    if (fields === undefined) logger[level](msg);
+    else logger[level](withSafeErrors(fields), msg);
   };
   return {
     debug: (m, f) => emit('debug', m, f),
     info: (m, f) => emit('info', m, f),
     warn: (m, f) => emit('warn', m, f),
     error: (m, f) => emit('error', m, f),
-    with: (fields) => createLogger(options, { ...base, ...fields }),
+    with: (fields) => wrap(logger.child(withSafeErrors(fields))),
   };
 }
 
+/**
+ * A logger for a service. Lines below `level` (default info) are dropped. Each logger is its own
+ * pino instance: nothing is shared between loggers of one process (tests make many).
+ */
+export function createLogger(options: LoggerOptions, base: Record<string, unknown> = {}): Logger {
+  const write = options.write;
+  // A custom sink gets each line without its newline, as callers collect lines.
+  const destination: DestinationStream =
+    write === undefined ? process.stderr : { write: (chunk: string) => write(chunk.endsWith('\n') ? chunk.slice(0, -1) : chunk) };
+  const logger = pino(
+    {
+      level: options.level ?? 'info',
+      base: { service: options.service },
+      messageKey: 'msg',
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+      redact: { paths: [...REDACTED_PATHS] },
+      // Only the safe form of errors is written (see withSafeErrors); pino's own error
+      // serializer (stack, every property) is not used.
+      serializers: { err: (value: unknown) => (value instanceof Error ? safeError(value) : value) },
+    },
+    destination,
+  );
+  return wrap(Object.keys(base).length === 0 ? logger : logger.child(withSafeErrors(base)));
+}
+
 export function isLevel(value: string): value is Level {
-  return Object.hasOwn(ORDER, value);
+  return (LEVELS as readonly string[]).includes(value);
 }

@@ -1,0 +1,91 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { createLogger, isLevel, type Level } from './log.ts';
+
+function collect(level: Level = 'debug') {
+  const lines: string[] = [];
+  const logger = createLogger({ service: 'svc', level, write: (l) => lines.push(l) });
+  const parsed = () => lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+  return { logger, lines, parsed };
+}
+
+describe('createLogger', () => {
+  test('a line is one JSON object: time, level as a word, service, msg and fields at top level', () => {
+    const { logger, lines, parsed } = collect();
+    logger.info('serving', { port: 6443, names: ['a'] });
+    assert.equal(lines.length, 1);
+    assert.ok(!lines[0]!.includes('\n'));
+    const [line] = parsed();
+    assert.equal(line!.level, 'info');
+    assert.equal(line!.service, 'svc');
+    assert.equal(line!.msg, 'serving');
+    assert.equal(line!.port, 6443);
+    assert.deepEqual(line!.names, ['a']);
+    assert.match(String(line!.time), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    assert.ok(Math.abs(Date.parse(String(line!.time)) - Date.now()) < 60_000);
+  });
+
+  test('lines below the level are dropped', () => {
+    const { logger, parsed } = collect('warn');
+    logger.debug('d');
+    logger.info('i');
+    logger.warn('w');
+    logger.error('e');
+    assert.deepEqual(
+      parsed().map((l) => [l.level, l.msg]),
+      [
+        ['warn', 'w'],
+        ['error', 'e'],
+      ],
+    );
+  });
+
+  test('with() binds fields to every later line, and nests', () => {
+    const { logger, parsed } = collect();
+    const child = logger.with({ component: 'c' }).with({ rpc: 'Get' });
+    child.debug('x', { n: 1 });
+    logger.info('y');
+    const [a, b] = parsed();
+    assert.equal(a!.component, 'c');
+    assert.equal(a!.rpc, 'Get');
+    assert.equal(a!.n, 1);
+    assert.equal(a!.level, 'debug');
+    assert.equal(b!.component, undefined);
+  });
+
+  test('credential and body fields are redacted at top level, one level down, in headers and in bound fields', () => {
+    const { logger, lines, parsed } = collect();
+    const secret = 'sekret-value-123';
+    logger.info('a', { token: secret, authorization: `Bearer ${secret}`, password: secret, body: { data: secret }, user: 'alice' });
+    logger.info('b', { request: { headers: { authorization: secret, 'user-agent': 'kubectl' }, token: secret } });
+    logger.with({ requestObject: { data: secret } }).warn('c', { responseObject: secret });
+    assert.ok(!lines.some((l) => l.includes(secret)), lines.join('\n'));
+    const [a, b, c] = parsed();
+    assert.equal(a!.token, '[Redacted]');
+    assert.equal(a!.authorization, '[Redacted]');
+    assert.equal(a!.body, '[Redacted]');
+    assert.equal(a!.user, 'alice');
+    assert.deepEqual(b!.request, { headers: { authorization: '[Redacted]', 'user-agent': 'kubectl' }, token: '[Redacted]' });
+    assert.equal(c!.requestObject, '[Redacted]');
+    assert.equal(c!.responseObject, '[Redacted]');
+  });
+
+  test('errors are written as name, message and code only', () => {
+    const { logger, lines, parsed } = collect();
+    const err = Object.assign(new TypeError('boom'), { code: 'E_X', config: { token: 'abc' } });
+    logger.error('failed', { error: err, err });
+    logger.with({ cause: new Error('bound') }).error('again');
+    const [a, b] = parsed();
+    assert.deepEqual(a!.error, { name: 'TypeError', message: 'boom', code: 'E_X' });
+    assert.deepEqual(a!.err, { name: 'TypeError', message: 'boom', code: 'E_X' });
+    assert.deepEqual(b!.cause, { name: 'Error', message: 'bound' });
+    assert.ok(!lines.some((l) => l.includes('at ') && l.includes('log.test.ts')), 'no stack');
+  });
+
+  test('isLevel knows the four levels', () => {
+    for (const l of ['debug', 'info', 'warn', 'error']) assert.ok(isLevel(l));
+    assert.ok(!isLevel('trace'));
+    assert.ok(!isLevel('fatal'));
+    assert.ok(!isLevel('toString'));
+  });
+});
