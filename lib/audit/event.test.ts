@@ -100,6 +100,8 @@ describe('buildEvent', () => {
     assert.equal(started.responseObject, undefined);
     const received = buildEvent(r, { level: 'RequestResponse', stage: 'RequestReceived', omitManagedFields: false });
     assert.equal(received.responseStatus, undefined);
+    assert.equal(received.requestObject, undefined);
+    assert.equal(received.annotations, undefined);
     // A list's items lose their managed fields too; JSON bytes are read as JSON.
     const list = { kind: 'ConfigMapList', items: [configMap] };
     const listed = buildEvent(request({ verb: 'list', responseObject: Buffer.from(JSON.stringify(list)) }), { level: 'RequestResponse', stage: 'ResponseComplete', omitManagedFields: true });

@@ -196,7 +196,10 @@ export function buildEvent(request: AuditRequest, options: EventOptions): AuditE
   if (request.sourceIps.length > 0) event.sourceIPs = [...request.sourceIps];
   if (request.userAgent !== '') event.userAgent = request.userAgent;
 
-  const requestObject = asObject(request.requestObject);
+  // The RequestReceived stage comes before the body is read and the request authorized (kube
+  // writes it as the request arrives): no object, no status, no decision.
+  const receivedStage = options.stage === 'RequestReceived';
+  const requestObject = receivedStage ? undefined : asObject(request.requestObject);
   if (request.resourceRequest) {
     const ref: NonNullable<AuditEvent['objectRef']> = {};
     if (request.resource !== '') ref.resource = request.resource;
@@ -215,7 +218,7 @@ export function buildEvent(request: AuditRequest, options: EventOptions): AuditE
   }
   // A ResponseStarted or ResponseComplete event carries the answer's status, as kube's: the
   // code alone on success, and the Status's reason and message on failure.
-  if (request.code !== 0 && options.stage !== 'RequestReceived') {
+  if (request.code !== 0 && !receivedStage) {
     const failed = request.code >= 400 || request.statusReason !== '';
     // Keys in the order kube writes a Status.
     event.responseStatus = {
@@ -233,7 +236,7 @@ export function buildEvent(request: AuditRequest, options: EventOptions): AuditE
   if (request.resourceRequest && level === 'RequestResponse' && options.stage === 'ResponseComplete' && responseObject !== undefined) {
     event.responseObject = options.omitManagedFields ? withoutManagedFields(responseObject) : responseObject;
   }
-  if (request.authorizationDecision !== undefined) {
+  if (request.authorizationDecision !== undefined && !receivedStage) {
     event.annotations = { 'authorization.k8s.io/decision': request.authorizationDecision, 'authorization.k8s.io/reason': request.authorizationReason };
   }
   return inKubeOrder(event);
