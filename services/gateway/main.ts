@@ -25,6 +25,7 @@ import { controllerUser } from './controllers/types.ts';
 import { followAuthChanges } from './core/auth-cache-follower.ts';
 import { RequestObservers } from './core/observe.ts';
 import { RequestMetrics } from './core/request-metrics.ts';
+import { REQUEST_LOG_FLAGS, requestLogsFrom } from './core/request-logs.ts';
 
 /** How long start-up waits for the first list of custom resource definitions. */
 const FOLLOW_READY_MS = 10_000;
@@ -105,6 +106,7 @@ const FLAGS = [
       'seconds between passes that release cluster IP and node port claims no Service holds (left by a gateway that died between claim and write) and restore the `kubernetes` Service; one pass runs at start; 0 turns the periodic passes off',
   },
   ...CONTROLLER_FLAGS,
+  ...REQUEST_LOG_FLAGS,
 ] as const;
 
 /** The cluster's pools and the API server's address, from the flags; ConfigError when a range is not usable. */
@@ -129,6 +131,7 @@ function clusterConfig(config: Record<'service-cluster-ip-range' | 'service-node
 
 await runService('gateway', FLAGS, { maxReceiveMessageBytes: RESOURCES_MAX_REQUEST_BYTES }, async ({ config, logger, telemetry, tls, server, metrics, onStop }) => {
   const cluster = clusterConfig(config);
+  const requestLogs = requestLogsFrom(config, logger);
   const repairSeconds = Number(config['allocation-repair-interval']);
   if (!Number.isInteger(repairSeconds) || repairSeconds < 0) throw new ConfigError(`--allocation-repair-interval must be a whole number of seconds, got "${config['allocation-repair-interval']}"`);
   const registry = builtinRegistry();
@@ -173,6 +176,9 @@ await runService('gateway', FLAGS, { maxReceiveMessageBytes: RESOURCES_MAX_REQUE
   // Metrics, the access log and the audit log each watch every request of both front doors.
   const observers = new RequestObservers([], logger);
   observers.add(new RequestMetrics(metrics, (group, version, resource) => registry.get(group, version, resource)?.kind ?? ''));
+  for (const o of requestLogs.observers) observers.add(o);
+  // Registered before the front door's stop, so it runs after it: the last requests are audited.
+  onStop(() => requestLogs.close());
   const frontDoor = await startFrontDoor({
     pipeline,
     registry,

@@ -3,7 +3,7 @@
  * authentication -> authorization -> admission (mutate, validate) -> storage, and watches
  * served by the watch service. It knows nothing of HTTP or gRPC.
  */
-import { currentApiRequest } from './observe.ts';
+import { currentApiRequest, noteRequestObject } from './observe.ts';
 import { badRequest, invalid, StatusError } from '../../../lib/errors.ts';
 import { isPlainObject, parseObjectBytes, type KubeObject } from '../../../lib/kube.ts';
 import { applyPatch, decodePatch, mergeFactsOf, patchTypeOf, type DecodedPatch, type FactsSchema, type MergeSchema } from '../../../lib/patch/index.ts';
@@ -540,6 +540,8 @@ export class Pipeline {
    * With dryRun, everything but the write happens and the admitted object is returned.
    */
   async create(user: UserInfo, target: Target, body: KubeObject, options: WriteOptions = {}, signal?: AbortSignal): Promise<KubeObject> {
+    // Kept for the audit log when its policy asks (and for the objectRef of a create's name).
+    noteRequestObject(body);
     if ((target.subresource ?? '') !== '') return this.post(user, target, body, options, signal);
     if (target.info.review === true) return this.review(user, target, body, options, signal);
     const object = this.managed.update(target, undefined, this.shaped(normalizeBody(target, body, this.o.schemas, options), target.info), managerOrUserAgent(options.fieldManager, options.userAgent));
@@ -816,6 +818,7 @@ export class Pipeline {
    * precondition) are written into the object, and the answer is the new Scale.
    */
   async update(user: UserInfo, target: Target, body: KubeObject, options: WriteOptions = {}, signal?: AbortSignal): Promise<KubeObject> {
+    noteRequestObject(body);
     const view = viewOf(target);
     const object = normalizeBody({ ...target, info: view.kind }, body, this.o.schemas, options);
     const bodyName = object.metadata?.name ?? '';
