@@ -12,7 +12,7 @@
  */
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { SERVICE_NAMES, startControlPlane, type ControlPlane } from '../lib/local/control-plane.ts';
-import { makeUpSettings } from '../lib/local/make-up-config.ts';
+import { makeUpSettings, type MakeUpSettings } from '../lib/local/make-up-config.ts';
 
 /** A path as the banner shows it: relative to the working directory when under it, else absolute. */
 function shownPath(path: string): string {
@@ -25,6 +25,7 @@ function print(line: string): void {
 }
 
 let plane: ControlPlane | undefined;
+let audit: MakeUpSettings['audit'];
 let starting = true;
 let stopRequested: number | undefined;
 let stopping = false;
@@ -49,6 +50,7 @@ process.on('SIGTERM', () => void stop(0));
 
 try {
   const settings = makeUpSettings(process.env);
+  audit = settings.audit;
   plane = await startControlPlane({
     dataDir: settings.dataDir,
     etcdEndpoints: settings.etcdEndpoints,
@@ -58,6 +60,8 @@ try {
     persistentRedis: true,
     onLine: (line) => print(line),
     ...(settings.generateTls ? { grpcTls: 'generate' as const } : {}),
+    // Flags, not the environment, so that AUDIT_POLICY_FILE=none reaches the gateway as no audit.
+    flags: { gateway: [`--audit-policy-file=${settings.audit?.policyFile ?? ''}`, `--audit-log-path=${settings.audit?.logPath ?? ''}`] },
     supervise: {
       log: (line) => print(`[supervisor] ${line}`),
       onGiveUp: (err) => {
@@ -88,6 +92,7 @@ if (plane !== undefined) {
   print(`  typed gRPC API:           ${p.addresses.gateway}`);
   print(`  internal gRPC:            ${p.grpcTls === undefined ? 'plaintext' : `mutual TLS (CA ${shownPath(p.grpcTls.caFile)})`}`);
   print(`  processes:                ${pids.join(', ')}`);
+  if (audit !== undefined) print(`  audit log:                ${shownPath(audit.logPath)} (policy ${shownPath(audit.policyFile)})`);
   print('Point kubectl at it:');
   print(`  export KUBECONFIG=${rel}`);
   print('  kubectl get nodes');

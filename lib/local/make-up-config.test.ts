@@ -21,7 +21,14 @@ test('defaults: ./.data, etcd and Redis started here, the documented ports, plai
       watch: '127.0.0.1:50064',
     },
     generateTls: false,
+    audit: { policyFile: resolve('examples/audit-policy.yaml'), logPath: resolve('.data/logs/audit.log') },
   });
+});
+
+test('the audit log goes under DATA_DIR unless AUDIT_LOG_PATH says where; AUDIT_POLICY_FILE=none turns it off', () => {
+  assert.deepEqual(makeUpSettings({ DATA_DIR: '/tmp/x' }).audit, { policyFile: resolve('examples/audit-policy.yaml'), logPath: '/tmp/x/logs/audit.log' });
+  assert.deepEqual(makeUpSettings({ AUDIT_POLICY_FILE: '/etc/p.yaml', AUDIT_LOG_PATH: 'audit/a.log' }).audit, { policyFile: '/etc/p.yaml', logPath: resolve('audit/a.log') });
+  assert.equal(makeUpSettings({ AUDIT_POLICY_FILE: 'none' }).audit, undefined);
 });
 
 test('GRPC_TLS=1 makes certificates unless GRPC_TLS_*_FILE name some; anything but 0/1/true/false is refused', () => {

@@ -24,6 +24,12 @@ export const MAKE_UP_VARIABLES = [
       '1: mutual TLS on internal gRPC with a CA and per-service certificates made under $DATA_DIR/pki/grpc; ' +
       'GRPC_TLS_CA_FILE, GRPC_TLS_CERT_FILE and GRPC_TLS_KEY_FILE, when set, are used instead (and turn it on by themselves)',
   },
+  {
+    env: 'AUDIT_POLICY_FILE',
+    default: 'examples/audit-policy.yaml',
+    description: 'the gateway\'s audit policy (the shipped one: every change at Metadata level); "none" turns audit off',
+  },
+  { env: 'AUDIT_LOG_PATH', default: '$DATA_DIR/logs/audit.log', description: 'the gateway\'s audit log, rotated at 100 MB (AUDIT_LOG_MAXSIZE, AUDIT_LOG_MAXBACKUP, AUDIT_LOG_MAXAGE reach the gateway as they are)' },
 ] as const;
 
 type Variable = (typeof MAKE_UP_VARIABLES)[number]['env'];
@@ -36,6 +42,8 @@ export interface MakeUpSettings {
   addresses: ControlPlaneAddresses;
   /** Make the internal certificates (GRPC_TLS=1 without GRPC_TLS_*_FILE). */
   generateTls: boolean;
+  /** The gateway's audit policy and log (absolute), or undefined for no audit. */
+  audit: { policyFile: string; logPath: string } | undefined;
 }
 
 /** `make up`'s settings from `env` (an empty variable counts as unset); ConfigError on a bad value. */
@@ -48,8 +56,11 @@ export function makeUpSettings(env: NodeJS.ProcessEnv): MakeUpSettings {
   if (!['0', '1', 'false', 'true'].includes(tls)) throw new ConfigError(`GRPC_TLS must be 1, true, 0 or false, got "${env.GRPC_TLS}"`);
   const tlsFilesGiven = [env.GRPC_TLS_CA_FILE, env.GRPC_TLS_CERT_FILE, env.GRPC_TLS_KEY_FILE].some((f) => f !== undefined && f !== '');
   const optional = (name: Variable): string | undefined => (get(name) === '' ? undefined : get(name));
+  const dataDir = resolve(get('DATA_DIR'));
+  const policyFile = get('AUDIT_POLICY_FILE');
+  const logPath = get('AUDIT_LOG_PATH');
   return {
-    dataDir: resolve(get('DATA_DIR')),
+    dataDir,
     etcdEndpoints: optional('ETCD_ENDPOINTS'),
     redisUrl: optional('REDIS_URL'),
     addresses: {
@@ -61,5 +72,9 @@ export function makeUpSettings(env: NodeJS.ProcessEnv): MakeUpSettings {
       watch: get('WATCH_LISTEN'),
     },
     generateTls: (tls === '1' || tls === 'true') && !tlsFilesGiven,
+    audit:
+      policyFile === 'none'
+        ? undefined
+        : { policyFile: resolve(policyFile), logPath: logPath.startsWith('$DATA_DIR/') ? resolve(dataDir, logPath.slice('$DATA_DIR/'.length)) : resolve(logPath) },
   };
 }
