@@ -4,8 +4,10 @@
  * invalid one, service-account tokens from the TokenRequest API and kubectl, tampered,
  * expired, wrong-audience and wrong-key tokens, a deleted account's token, TokenReview, client
  * certificates trusted and untrusted over REST and typed gRPC, impersonation), with every
- * process logging at debug level and exporting its spans. Then every log line of every process
- * (etcd and Redis included), every exported span (the OTLP requests whole) and every error
+ * process logging at debug level and exporting its spans, and the gateway auditing every
+ * request at RequestResponse (bodies wherever kube's levels allow them; a Secret is written
+ * too). Then every log line of every process (etcd and Redis included), the audit log, every
+ * exported span (the OTLP requests whole) and every error
  * body (REST Status, gRPC status and its details, kubectl's stderr, TokenReview errors) is
  * searched for each token (whole, and a JWT's signature alone), the service-account signing
  * key and every private key of the run (PEM body and its lines, DER in base64, base64url and
@@ -93,6 +95,13 @@ function leaks(texts: Iterable<{ where: string; text: string }>, buffers: Iterab
   return found;
 }
 
+/** An audit policy recording every request at RequestResponse, written into the run's folder. */
+async function auditEverything(): Promise<string> {
+  const file = join(dir, 'audit-policy.yaml');
+  await writeFile(file, 'apiVersion: audit.k8s.io/v1\nkind: Policy\nrules:\n  - level: RequestResponse\n');
+  return file;
+}
+
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'e2e-no-secrets-'));
   receiver = await startOtlpReceiver();
@@ -107,7 +116,8 @@ before(async () => {
       OTEL_BSP_SCHEDULE_DELAY: '50',
     },
     // Every request authenticated and authorized by the auth service: the most places a credential passes.
-    flags: { gateway: ['--auth-cache-ttl=0'] },
+    // Every request audited with its bodies where the level allows them (never a Secret's, a TokenReview's or a TokenRequest's).
+    flags: { gateway: ['--auth-cache-ttl=0', `--audit-policy-file=${await auditEverything()}`, `--audit-log-path=${join(dir, 'logs', 'audit.log')}`] },
     onLine: (line) => lines.push(line),
   });
   ca = await readFile(join(dir, 'pki', 'ca.crt'), 'utf8');
@@ -293,6 +303,13 @@ test('a run with tokens, certificates and keys leaves none of them in logs, span
   assert.equal((await send('POST', `/api/v1/namespaces/${NS}/serviceaccounts/nobody/token`, { body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: {} } })).status, 404);
   assert.ok((await send('POST', `/api/v1/namespaces/${NS}/serviceaccounts/robot/token`, { token: robot, body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: {} } })).status >= 400);
 
+  // A Secret: its data is a secret too, for the audit log above all.
+  const secretValue = `s3cret-${randomBytes(24).toString('hex')}`;
+  secrets.set(secretValue, 'the data of a Secret');
+  secrets.set(Buffer.from(secretValue).toString('base64'), 'the data of a Secret (base64)');
+  await ok(send('POST', `/api/v1/namespaces/${NS}/secrets`, { body: { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'kept' }, stringData: { password: secretValue } } }));
+  await ok(send('PUT', `/api/v1/namespaces/${NS}/secrets/kept`, { body: { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'kept' }, data: { password: Buffer.from(secretValue).toString('base64') } } }));
+
   // A deleted account's token.
   const doomed = await tokenOf('doomed');
   assert.equal((await send('GET', `/api/v1/namespaces/${NS}/configmaps`, { token: doomed })).status, 200);
@@ -370,6 +387,15 @@ test('a run with tokens, certificates and keys leaves none of them in logs, span
     assert.ok(logFiles.some((f) => f.where === `logs/${name}.log` && f.bytes.length > 0), `no log file of ${name}`);
   }
   assert.ok(spansBefore > 0 && receiver.spans.some((s) => s.service === 'auth' && s.name.endsWith('Authenticate')), 'spans of the auth service were exported');
+  // The audit log is part of the haystack, and holds bodies where the level allows them.
+  const audit = logFiles.find((f) => f.where === 'logs/audit.log')?.bytes.toString() ?? '';
+  const events = audit.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as { level: string; verb: string; objectRef?: { resource?: string; subresource?: string }; requestObject?: unknown });
+  assert.ok(events.some((e) => e.level === 'RequestResponse' && e.objectRef?.resource === 'serviceaccounts' && e.verb === 'create' && e.requestObject !== undefined), 'bodies are audited');
+  for (const [resource, subresource] of [['secrets', undefined], ['tokenreviews', undefined], ['serviceaccounts', 'token']]) {
+    const of = events.filter((e) => e.objectRef?.resource === resource && e.objectRef?.subresource === subresource && e.verb !== 'list' && e.verb !== 'get');
+    assert.ok(of.length > 0, `audit events of ${resource}${subresource === undefined ? '' : `/${subresource}`}`);
+    assert.deepEqual(of.filter((e) => e.level !== 'Metadata' || e.requestObject !== undefined), [], `${resource} audited at Metadata only`);
+  }
   assert.ok(errorBodies.length >= 30, `${errorBodies.length} error bodies`);
   assert.deepEqual(leaks([{ where: 'a planted line', text: `x ${robot} y` }]).length > 0, true);
   assert.ok(leaks([], [{ where: 'planted bytes', bytes: Buffer.concat([Buffer.from('x'), keyDers.values().next().value!, Buffer.from('y')]) }]).length > 0);
