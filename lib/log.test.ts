@@ -53,11 +53,11 @@ describe('createLogger', () => {
     assert.equal(b!.component, undefined);
   });
 
-  test('credential and body fields are redacted at top level, one level down, in headers and in bound fields', () => {
+  test('credential and body fields are redacted at top level, under headers, request and options, and in bound fields', () => {
     const { logger, lines, parsed } = collect();
     const secret = 'sekret-value-123';
     logger.info('a', { token: secret, authorization: `Bearer ${secret}`, password: secret, body: { data: secret }, user: 'alice' });
-    logger.info('b', { request: { headers: { authorization: secret, 'user-agent': 'kubectl' }, token: secret } });
+    logger.info('b', { request: { headers: { authorization: secret, 'user-agent': 'kubectl' }, token: secret }, options: { password: secret } });
     logger.with({ requestObject: { data: secret } }).warn('c', { responseObject: secret });
     assert.ok(!lines.some((l) => l.includes(secret)), lines.join('\n'));
     const [a, b, c] = parsed();
@@ -66,6 +66,7 @@ describe('createLogger', () => {
     assert.equal(a!.body, '[Redacted]');
     assert.equal(a!.user, 'alice');
     assert.deepEqual(b!.request, { headers: { authorization: '[Redacted]', 'user-agent': 'kubectl' }, token: '[Redacted]' });
+    assert.deepEqual(b!.options, { password: '[Redacted]' });
     assert.equal(c!.requestObject, '[Redacted]');
     assert.equal(c!.responseObject, '[Redacted]');
   });
