@@ -137,6 +137,19 @@ rules:
     );
   });
 
+  test('a request decided before its user was known is decided again once it is (gRPC authenticates in its handler)', () => {
+    const sink = collecting();
+    const policy = parsePolicy('apiVersion: audit.k8s.io/v1\nkind: Policy\nomitStages: [RequestReceived]\nrules: [{level: None, userGroups: [dev]}, {level: Metadata}]\n');
+    const observer = new AuditObserver({ policy, sink });
+    const r = newApiRequest({ protocol: 'grpc', method: 'Create', requestUri: '/apiserver.v1.Resources/Create', sourceIps: [], userAgent: '' });
+    Object.assign(r, { verb: 'create', resourceRequest: true, version: 'v1', resource: 'configmaps', namespace: 'default' });
+    assert.equal(observer.wantsBodies(r), 'request');
+    r.user = alice;
+    r.code = 201;
+    observer.finished(r);
+    assert.equal(sink.events.length, 0, 'alice is in group dev: not audited');
+  });
+
   test('the shipped policy: mutating requests at Metadata, reads and health checks not recorded, RequestReceived omitted', async () => {
     const policy = parsePolicy(await readFile(SHIPPED, 'utf8'), 'examples/audit-policy.yaml');
     const sink = collecting();

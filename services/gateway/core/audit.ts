@@ -7,8 +7,10 @@
  * Stages as kube's: RequestReceived, ResponseStarted (long-running requests: watches) and
  * ResponseComplete, each unless the policy omits it. kube decides a request's level when it
  * arrives, after authentication; here the record learns who and what in steps, so the policy
- * is evaluated once, at the first of: the front door asking which bodies to keep (once the user,
- * verb and resource are known), the response starting, the request finishing. The
+ * is evaluated at the first of: the front door asking which bodies to keep (once the verb and
+ * resource are known; over REST the user too), the response starting, the request finishing;
+ * and once more if the user was not known then (the typed gRPC API authenticates in its
+ * handler), so that rules naming users and groups apply. The
  * RequestReceived event is written then, stamped with the time the request arrived. A request
  * that failed authentication is evaluated without a user, as kube's failed-authentication audit
  * does, and recorded with an empty user.
@@ -20,6 +22,8 @@ import type { ApiRequest, RequestObserver } from './observe.ts';
 
 interface State {
   decision: AuditDecision;
+  /** Whether the decision saw the user (the typed gRPC API asks for bodies before it authenticates). */
+  withUser: boolean;
   receivedWritten: boolean;
 }
 
@@ -75,8 +79,12 @@ export class AuditObserver implements RequestObserver {
   private state(request: ApiRequest): State {
     let state = this.states.get(request);
     if (state === undefined) {
-      state = { decision: decide(this.policy, request), receivedWritten: false };
+      state = { decision: decide(this.policy, request), withUser: request.user !== undefined, receivedWritten: false };
       this.states.set(request, state);
+    } else if (!state.withUser && request.user !== undefined) {
+      // Decided before authentication: rules that name users or groups could not match then.
+      state.decision = decide(this.policy, request);
+      state.withUser = true;
     }
     return state;
   }
