@@ -1,8 +1,9 @@
 /**
  * `GRPC_TLS=1 make up`: scripts/up.ts as a child process makes an internal CA and a certificate
  * per service, starts everything with mutual TLS on internal gRPC (its own health checks
- * presenting a client certificate), and serves the Kubernetes REST API as usual; an internal
- * port refuses a plaintext client and a TLS client without a certificate.
+ * presenting a client certificate), and serves the Kubernetes REST API as usual (auditing its
+ * changes, as make up does by default); an internal port refuses a plaintext client and a TLS
+ * client without a certificate.
  */
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
@@ -15,6 +16,7 @@ import * as protoLoader from '@grpc/proto-loader';
 import { protoPath as healthProtoPath } from 'grpc-health-check';
 import { healthStatus } from '../../lib/local/control-plane.ts';
 import { issueInternalCertificates } from '../../lib/local/grpc-pki.ts';
+import { waitUntil } from '../../lib/local/process.ts';
 import { startMakeUp, type MakeUp } from '../support/make-up.ts';
 
 let up: MakeUp;
@@ -54,6 +56,29 @@ test('the REST API serves with the admin token', async () => {
   const read = await rest.request('GET', '/api/v1/namespaces/default/configmaps/over-mtls');
   assert.equal(read.status, 200);
   assert.deepEqual(read.json().data, { a: 'b' });
+});
+
+test('make up audits changes into $DATA_DIR/logs/audit.log with the shipped policy, and says so', async () => {
+  assert.ok(up.lines.some((l) => /^\s+audit log:\s+.*logs\/audit\.log \(policy .*examples\/audit-policy\.yaml\)$/.test(l)), up.lines.join('\n'));
+  const rest = await up.rest();
+  const created = await rest.request('POST', '/api/v1/namespaces/default/configmaps', { body: { metadata: { name: 'audited-by-make-up' } } });
+  assert.equal(created.status, 201, created.body.toString());
+  const auditId = created.headers['audit-id'];
+  let event: { verb: string; level: string; objectRef?: { name?: string }; responseStatus?: { code: number } } | undefined;
+  await waitUntil(
+    'the audit event of the create',
+    async () => {
+      const text = await readFile(join(up.dir, 'logs', 'audit.log'), 'utf8').catch(() => '');
+      event = text
+        .split('\n')
+        .filter((l) => l !== '')
+        .map((l) => JSON.parse(l) as { auditID: string } & NonNullable<typeof event>)
+        .find((e) => e.auditID === auditId);
+      return event !== undefined;
+    },
+    { timeoutMs: 10_000 },
+  );
+  assert.deepEqual([event!.verb, event!.level, event!.objectRef?.name, event!.responseStatus?.code], ['create', 'Metadata', 'audited-by-make-up', 201]);
 });
 
 test('internal ports refuse plaintext and TLS without a client certificate, and answer the launcher certificate', async () => {
