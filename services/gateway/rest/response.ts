@@ -10,6 +10,7 @@ import { negotiateErrorFormat, type OutputFormat } from './negotiation.ts';
 import { PROTOBUF_CONTENT_TYPE } from './protobuf.ts';
 import { PROTOBUF_STREAM_CONTENT_TYPE, protobufWatchFrame, type ProtobufAnswers } from './media/protobuf.ts';
 import { encodeYaml } from './media/yaml.ts';
+import { noteResponseObject } from '../core/observe.ts';
 
 const CONTENT_TYPES: Readonly<Record<OutputFormat, string>> = { json: 'application/json', yaml: 'application/yaml', protobuf: PROTOBUF_CONTENT_TYPE };
 
@@ -63,6 +64,7 @@ export class ResponseWriter {
    * or YAML only).
    */
   write(code: number, body: unknown, format: OutputFormat = 'json', extra: Record<string, string> = {}): void {
+    noteResponseObject(body);
     const data = format === 'json' ? Buffer.from(JSON.stringify(body)) : format === 'yaml' ? encodeYaml(body) : this.protobuf.encode(body);
     this.bytes(code, data, CONTENT_TYPES[format], extra);
   }
