@@ -45,7 +45,7 @@ function tracingInterceptor(telemetry: Telemetry): grpc.Interceptor {
         telemetry.propagator.inject(spanContext, metadata, metadataSetter);
         next(metadata, {
           onReceiveStatus(status, nextStatus) {
-            setClientPeer(span, call.getPeer());
+            if (span.isRecording()) setClientPeer(span, call.getPeer());
             endRpcSpan(span, SpanKind.CLIENT, status.code);
             nextStatus(status);
           },

@@ -5,17 +5,20 @@
  * arrival from the watch service to its hand-over to the client's transport (the relay's next
  * read), so it shows how long the gateway held it.
  */
-import { SpanStatusCode } from '@opentelemetry/api';
+import { SpanStatusCode, trace } from '@opentelemetry/api';
 import type { Telemetry } from '../../../lib/tracing.ts';
 import { WatchDeliverySpans } from '../../../lib/watch-delivery-trace.ts';
 import type { WatchEvent, WatchTarget } from '../../watch/api.ts';
 
 /**
  * `events` with delivery spans when tracing is enabled; `events` itself otherwise, so a
- * gateway without tracing adds nothing per event. Call it in the watch request's context.
+ * gateway without tracing, or a watch outside a recorded request, adds nothing per event. Call
+ * it in the watch request's context.
  */
 export function withDeliverySpans(events: AsyncIterable<WatchEvent>, telemetry: Telemetry | undefined, target: WatchTarget): AsyncIterable<WatchEvent> {
-  if (telemetry?.enabled !== true) return events;
+  // Only a watch that is part of a recorded request: not the gateway's own controllers' (they
+  // watch every resource, outside any request), nor a request its sampler left out.
+  if (telemetry?.enabled !== true || trace.getActiveSpan()?.isRecording() !== true) return events;
   const spans = new WatchDeliverySpans(telemetry, 'watch deliver', {
     'k8s.group': target.group,
     'k8s.resource': target.resource,
