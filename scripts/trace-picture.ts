@@ -98,7 +98,7 @@ export function drawWaterfall(rows: { span: ReceivedSpan; depth: number }[], lin
   linked.forEach((s, i) => {
     const y = linkedTop + i * rowHeight;
     const events = s.attributes['k8s.watch.events'];
-    const ns = s.attributes['k8s.namespace'];
+    const ns = s.attributes['k8s.namespace.name'];
     const scope = ns === undefined ? '' : ns === '' ? ' · a watch of all namespaces (a controller)' : ` · a watch of namespace ${String(ns)}`;
     drawRow(s, 0, y, `${events === undefined ? '' : ` · stands for ${String(events)} event(s)`}${scope}`);
     for (const l of s.links) {

@@ -214,6 +214,14 @@ test('kubectl create and kubectl get -w: one trace through all five services, et
   const root = spans.find((s) => s.service === 'gateway' && s.kind === 2) as ReceivedSpan;
   assert.equal(root.parentSpanId, '', 'kubectl sends no trace context: the gateway starts the trace');
   assert.equal(root.attributes['http.response.status_code'], 201);
+  // The Kubernetes attributes platform teams filter on.
+  assert.equal(root.attributes['k8s.verb'], 'create');
+  assert.equal(root.attributes['k8s.group'], '');
+  assert.equal(root.attributes['k8s.resource'], 'configmaps');
+  assert.equal(root.attributes['k8s.namespace.name'], ns);
+  // A create names no object in its URL (kube's RequestInfo), so the span has no k8s.object.name.
+  assert.equal(root.attributes['k8s.user.name'], 'kubernetes-admin');
+  assert.equal(Number(root.attributes['k8s.response.code']), 201);
 
   // Every hop after the gRPC semantic conventions.
   const rpcSpans = spans.filter((s) => s.attributes['rpc.system'] !== undefined);
@@ -269,7 +277,7 @@ test('kubectl create and kubectl get -w: one trace through all five services, et
   const watchRequest = receiver.spans.find((s) => s.spanId === delivery.parentSpanId);
   assert.equal(watchRequest?.name, 'GET /api/v1/namespaces/{namespace}/configmaps', 'a child of the watch request');
   assert.equal(delivery.attributes['k8s.resource'], 'configmaps');
-  assert.equal(delivery.attributes['k8s.namespace'], ns);
+  assert.equal(delivery.attributes['k8s.namespace.name'], ns);
   assert.equal(delivery.attributes['k8s.watch.event_type'], 'ADDED');
   assert.ok(Number(delivery.attributes['k8s.watch.events']) >= 1);
 

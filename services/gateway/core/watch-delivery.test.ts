@@ -40,7 +40,7 @@ test('a watch of a recorded request: the first traced event is a span, linked to
   assert.equal(d?.parentSpanContext?.spanId, request.spanContext().spanId);
   assert.equal(d?.links[0]?.context.spanId, '00f067aa0ba902b7');
   assert.equal(d?.attributes['k8s.resource'], 'configmaps');
-  assert.equal(d?.attributes['k8s.namespace'], 'ns');
+  assert.equal(d?.attributes['k8s.namespace.name'], 'ns');
   assert.equal(d?.attributes['k8s.resource_version'], '2');
   assert.equal(d?.attributes['k8s.watch.events'], 2, 'rv 1 and rv 2; the bookmark is the stream\'s own');
 });

@@ -22,7 +22,7 @@ export function withDeliverySpans(events: AsyncIterable<WatchEvent>, telemetry: 
   const spans = new WatchDeliverySpans(telemetry, 'watch deliver', {
     'k8s.group': target.group,
     'k8s.resource': target.resource,
-    'k8s.namespace': target.namespace,
+    'k8s.namespace.name': target.namespace,
   });
   return delivered(events, spans);
 }
