@@ -6,7 +6,7 @@ NODE := node_modules/.bin/node
 PROTOS := $(shell find proto -name '*.proto')
 TEST_FILES := 'lib/**/*.test.ts' 'services/**/*.test.ts' 'test/**/*.test.ts'
 
-.PHONY: up test lint typecheck unit gen gen-kinds gen-typed-api deps system-deps bench bench-watch bench-pipeline fuzz clean
+.PHONY: up test lint typecheck unit gen gen-kinds gen-typed-api deps system-deps bench bench-watch bench-pipeline fuzz trace-picture clean
 
 up: deps gen
 	@scripts/ensure-system-deps.sh up
@@ -50,6 +50,11 @@ bench-pipeline: deps gen system-deps
 # in scripts/fuzz.ts.
 fuzz: deps gen system-deps
 	$(NODE) scripts/fuzz.ts
+
+# Redraws docs/images/trace.svg: a ConfigMap create and its watch on a control plane of its own,
+# exporting to an OTLP receiver the script starts, drawn as a waterfall (scripts/trace-picture.ts).
+trace-picture: deps gen system-deps
+	$(NODE) scripts/trace-picture.ts
 
 lint: deps
 	$(NODE) node_modules/.bin/eslint --max-warnings=0 .

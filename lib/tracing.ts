@@ -9,6 +9,13 @@
  * - OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES: the resource.
  * - OTEL_BSP_SCHEDULE_DELAY, OTEL_BSP_MAX_QUEUE_SIZE, OTEL_BSP_MAX_EXPORT_BATCH_SIZE,
  *   OTEL_BSP_EXPORT_TIMEOUT: the batch span processor.
+ * - OTEL_TRACES_SAMPLER, OTEL_TRACES_SAMPLER_ARG: the sampler, as the specification names them
+ *   (`always_on`, `always_off`, `traceidratio`, `parentbased_always_on` (default),
+ *   `parentbased_always_off`, `parentbased_traceidratio`; the argument is the ratio, 0..1,
+ *   default 1). Parent-based samplers follow the decision of the caller's traceparent, so a
+ *   request is traced in every service or in none.
+ * - OTEL_TRACES_WATCH_DELIVERY_INTERVAL: seconds between two delivery spans of one watch
+ *   stream (see WatchDeliveryTracer; default 10, 0 for a span per live event).
  *
  * The tracer is handed to whoever needs it (no global tracer provider); only the context
  * manager is global, because the OpenTelemetry API keeps the active context there.
@@ -24,8 +31,13 @@ import {
   resourceFromAttributes,
 } from '@opentelemetry/resources';
 import {
+  AlwaysOffSampler,
+  AlwaysOnSampler,
   BatchSpanProcessor,
+  ParentBasedSampler,
+  TraceIdRatioBasedSampler,
   TracerProvider,
+  type Sampler,
   type SpanExporter,
   type SpanProcessor,
 } from '@opentelemetry/sdk-trace';
@@ -34,6 +46,13 @@ import type { Logger } from './log.ts';
 export interface Telemetry {
   readonly tracer: Tracer;
   readonly propagator: TextMapPropagator;
+  /**
+   * Whether spans are recorded at all (false: the API's no-op tracer). Code that would do work
+   * only to make spans (parse a traceparent, read a clock per event) skips it when false.
+   */
+  readonly enabled: boolean;
+  /** Milliseconds between two delivery spans of one watch stream (OTEL_TRACES_WATCH_DELIVERY_INTERVAL). */
+  readonly watchDeliveryIntervalMs: number;
   /** Flushes buffered spans and stops exporting. */
   shutdown(): Promise<void>;
 }
@@ -83,6 +102,51 @@ function createExporter(env: NodeJS.ProcessEnv, logger?: Logger): SpanExporter |
   return new OTLPProtoTraceExporter();
 }
 
+/**
+ * The sampler OTEL_TRACES_SAMPLER and OTEL_TRACES_SAMPLER_ARG name (the specification's values;
+ * default parentbased_always_on). An unknown name or a ratio outside 0..1 is reported and the
+ * default used, as the SDKs do.
+ */
+export function samplerFromEnv(env: NodeJS.ProcessEnv, logger?: Logger): Sampler {
+  const name = (env.OTEL_TRACES_SAMPLER ?? '').trim().toLowerCase() || 'parentbased_always_on';
+  const rawArg = (env.OTEL_TRACES_SAMPLER_ARG ?? '').trim();
+  let ratio = 1;
+  if (rawArg !== '') {
+    const n = Number(rawArg);
+    if (Number.isFinite(n) && n >= 0 && n <= 1) ratio = n;
+    else logger?.warn('OTEL_TRACES_SAMPLER_ARG is not a ratio between 0 and 1; using 1', { value: rawArg });
+  }
+  switch (name) {
+    case 'always_on':
+      return new AlwaysOnSampler();
+    case 'always_off':
+      return new AlwaysOffSampler();
+    case 'traceidratio':
+      return new TraceIdRatioBasedSampler(ratio);
+    case 'parentbased_always_on':
+      return new ParentBasedSampler({ root: new AlwaysOnSampler() });
+    case 'parentbased_always_off':
+      return new ParentBasedSampler({ root: new AlwaysOffSampler() });
+    case 'parentbased_traceidratio':
+      return new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(ratio) });
+    default:
+      logger?.warn('unsupported OTEL_TRACES_SAMPLER; using parentbased_always_on', { sampler: name });
+      return new ParentBasedSampler({ root: new AlwaysOnSampler() });
+  }
+}
+
+/** Default seconds between two delivery spans of one watch stream. */
+export const DEFAULT_WATCH_DELIVERY_INTERVAL_SECONDS = 10;
+
+function watchDeliveryIntervalMs(env: NodeJS.ProcessEnv, logger?: Logger): number {
+  const raw = (env.OTEL_TRACES_WATCH_DELIVERY_INTERVAL ?? '').trim();
+  if (raw === '') return DEFAULT_WATCH_DELIVERY_INTERVAL_SECONDS * 1000;
+  const n = Number(raw);
+  if (Number.isFinite(n) && n >= 0) return n * 1000;
+  logger?.warn('OTEL_TRACES_WATCH_DELIVERY_INTERVAL is not a number of seconds; using the default', { value: raw });
+  return DEFAULT_WATCH_DELIVERY_INTERVAL_SECONDS * 1000;
+}
+
 export function createTelemetry(options: TelemetryOptions): Telemetry {
   const env = options.env ?? process.env;
   installContextManager();
@@ -113,15 +177,18 @@ export function createTelemetry(options: TelemetryOptions): Telemetry {
     'service.name': env.OTEL_SERVICE_NAME ?? options.serviceName,
   }).merge(detectResources({ detectors: [envDetector] }));
   const propagator = new W3CTraceContextPropagator();
+  const intervalMs = watchDeliveryIntervalMs(env, options.logger);
   if (processors.length === 0) {
     // Nothing would receive the spans: the API's no-op tracer costs nothing per call and still
     // carries an incoming trace context through (its spans keep the parent's ids).
-    return { tracer: trace.getTracer('kube-grpc-apiserver'), propagator, shutdown: async () => {} };
+    return { tracer: trace.getTracer('kube-grpc-apiserver'), propagator, enabled: false, watchDeliveryIntervalMs: intervalMs, shutdown: async () => {} };
   }
-  const provider = new TracerProvider({ resource, spanProcessors: processors });
+  const provider = new TracerProvider({ resource, spanProcessors: processors, sampler: samplerFromEnv(env, options.logger) });
   return {
     tracer: provider.getTracer('kube-grpc-apiserver'),
     propagator,
+    enabled: true,
+    watchDeliveryIntervalMs: intervalMs,
     shutdown: () => provider.shutdown(),
   };
 }

@@ -3,14 +3,14 @@
  * with StatusError.
  */
 import * as grpc from '@grpc/grpc-js';
-import { context, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { context, SpanKind, trace } from '@opentelemetry/api';
 import { StatusError } from '../errors.ts';
 import { fromGrpcError } from '../grpc-status.ts';
 import type { Telemetry } from '../tracing.ts';
 import { channelCredentials, type TlsFiles } from './credentials.ts';
 import { EXCHANGE_METHOD } from './exchange.ts';
 import { CHANNEL_OPTIONS } from './limits.ts';
-import { metadataSetter, startRpcSpan } from './trace-context.ts';
+import { endRpcSpan, metadataSetter, setClientPeer, startRpcSpan } from './trace-context.ts';
 
 export interface ClientOptions {
   telemetry: Telemetry;
@@ -26,7 +26,11 @@ export interface CallOptions {
   metadata?: grpc.Metadata | undefined;
 }
 
-/** A client interceptor that starts a CLIENT span per call and injects its context. */
+/**
+ * A client interceptor that starts a CLIENT span per call (rpc.*, the server's address, the
+ * status code; ERROR for any code but OK, as the gRPC semantic conventions say) and injects
+ * its context.
+ */
 function tracingInterceptor(telemetry: Telemetry): grpc.Interceptor {
   return (options, nextCall) => {
     const path = options.method_definition.path.replace(/^\//, '');
@@ -35,18 +39,14 @@ function tracingInterceptor(telemetry: Telemetry): grpc.Interceptor {
     if (method === EXCHANGE_METHOD) return new grpc.InterceptingCall(nextCall(options));
     const span = startRpcSpan(telemetry, path, SpanKind.CLIENT);
     const spanContext = trace.setSpan(context.active(), span);
-    return new grpc.InterceptingCall(nextCall(options), {
+    const call = nextCall(options);
+    return new grpc.InterceptingCall(call, {
       start(metadata, listener, next) {
         telemetry.propagator.inject(spanContext, metadata, metadataSetter);
         next(metadata, {
           onReceiveStatus(status, nextStatus) {
-            if (status.code !== grpc.status.OK) {
-              span.setAttribute('rpc.grpc.status_code', status.code);
-              if (status.code !== grpc.status.NOT_FOUND && status.code !== grpc.status.ALREADY_EXISTS) {
-                span.setStatus({ code: SpanStatusCode.ERROR });
-              }
-            }
-            span.end();
+            if (span.isRecording()) setClientPeer(span, call.getPeer());
+            endRpcSpan(span, SpanKind.CLIENT, status.code);
             nextStatus(status);
           },
         });

@@ -12,7 +12,7 @@
  * received, so the calls still waiting never ran and are sent again on a new stream.
  */
 import * as grpc from '@grpc/grpc-js';
-import { context, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { context, SpanKind, trace, type Span } from '@opentelemetry/api';
 import { StatusError } from '../errors.ts';
 import { decodeStatusDetails, fromGrpcError } from '../grpc-status.ts';
 import { nextFreeId } from '../stream-ids.ts';
@@ -21,7 +21,7 @@ import type { CallResponse__Output } from '../gen/apiserver/v1/CallResponse.ts';
 import type { Telemetry } from '../tracing.ts';
 import { abortedError, DEFAULT_UNARY_TIMEOUT_MS, type CallOptions, type UnaryRequest, type UnaryResponse } from './client.ts';
 import { EXCHANGE_METHOD } from './exchange.ts';
-import { startRpcSpan, traceCarrier, type TraceCarrier } from './trace-context.ts';
+import { endRpcSpan, setClientPeer, startRpcSpan, traceCarrier, type TraceCarrier } from './trace-context.ts';
 
 /** How often a call refused as not executed (its server was shutting down) is sent again. */
 const MAX_RESENDS = 3;
@@ -119,11 +119,11 @@ export class MultiplexedClient<C extends grpc.Client> {
     try {
       bytes = info.serialize(request);
     } catch {
-      span.end();
+      endRpcSpan(span, SpanKind.CLIENT, grpc.status.INVALID_ARGUMENT);
       return Promise.reject(new StatusError('BadRequest', `malformed ${info.name} request`));
     }
     if (bytes.length > this.maxRequestBytes) {
-      span.end();
+      endRpcSpan(span, SpanKind.CLIENT, grpc.status.RESOURCE_EXHAUSTED);
       return Promise.reject(new StatusError('RequestEntityTooLarge', `Request entity too large: limit is ${this.maxRequestBytes}`));
     }
     return new Promise<UnaryResponse<C[K]>>((resolve, reject) => {
@@ -153,19 +153,23 @@ export class MultiplexedClient<C extends grpc.Client> {
         resends: 0,
         resolve: (response) => {
           cleanup();
-          span.end();
+          this.endSpan(span, pending, grpc.status.OK);
           resolve(response as UnaryResponse<C[K]>);
         },
         reject: (err) => {
           cleanup();
-          span.setAttribute('rpc.grpc.status_code', err.grpcCode);
-          if (err.reason !== 'NotFound' && err.reason !== 'AlreadyExists') span.setStatus({ code: SpanStatusCode.ERROR });
-          span.end();
+          this.endSpan(span, pending, err.grpcCode);
           reject(err);
         },
       };
       this.dispatch(pending);
     });
+  }
+
+  /** Ends a call's span with the peer of the stream it went on and its status code. */
+  private endSpan(span: Span, pending: PendingCall, code: grpc.status): void {
+    if (span.isRecording()) setClientPeer(span, pending.session?.stream.getPeer());
+    endRpcSpan(span, SpanKind.CLIENT, code);
   }
 
   /** Ends the stream; calls still waiting fail with ServiceUnavailable. */

@@ -168,6 +168,38 @@ describe('multiplexed calls', () => {
     assert.equal(server.parentSpanContext?.spanId, client.spanContext().spanId);
     assert.ok(!exporter.getFinishedSpans().some((s) => s.name.endsWith('/Exchange')), 'the stream itself has no span');
   });
+
+  test('spans carry the gRPC semantic conventions: rpc.*, the peer, the status code, ERROR as each side counts it', async () => {
+    exporter.reset();
+    await create(h, 'attributes');
+    await assert.rejects(h.mux.call('get', { ref, resourceVersion: '' }));
+    const named = (name: string) => exporter.getFinishedSpans().filter((s) => s.name === `apiserver.v1.Storage/${name}`);
+    await waitFor(() => named('Create').length === 2 && named('Get').length === 2);
+    const port = Number(h.address.split(':')[1]);
+    for (const s of [...named('Create'), ...named('Get')]) {
+      assert.equal(s.attributes['rpc.system'], 'grpc');
+      assert.equal(s.attributes['rpc.service'], 'apiserver.v1.Storage');
+      assert.equal(s.attributes['network.peer.address'], '127.0.0.1');
+      if (s.kind === 2 /* CLIENT */) {
+        assert.equal(s.attributes['server.address'], '127.0.0.1');
+        assert.equal(s.attributes['server.port'], port);
+      } else {
+        assert.equal(s.attributes['server.port'], port);
+      }
+    }
+    const [createClient, createServer] = [named('Create').find((s) => s.kind === 2), named('Create').find((s) => s.kind === 1)];
+    assert.equal(createClient?.attributes['rpc.method'], 'Create');
+    assert.equal(createClient?.attributes['rpc.grpc.status_code'], 0);
+    assert.equal(createServer?.attributes['rpc.grpc.status_code'], 0);
+    assert.equal(createClient?.status.code, 0 /* UNSET */);
+    // NOT_FOUND: an error for the caller, a correct answer for the server.
+    const [getClient, getServer] = [named('Get').find((s) => s.kind === 2), named('Get').find((s) => s.kind === 1)];
+    assert.equal(getClient?.attributes['rpc.grpc.status_code'], grpc.status.NOT_FOUND);
+    assert.equal(getServer?.attributes['rpc.grpc.status_code'], grpc.status.NOT_FOUND);
+    assert.equal(getClient?.status.code, 2 /* ERROR */);
+    assert.equal(getClient?.status.message, 'NOT_FOUND');
+    assert.equal(getServer?.status.code, 0 /* UNSET */);
+  });
 });
 
 describe('multiplexed calls: the stream\'s end', () => {

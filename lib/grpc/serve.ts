@@ -6,7 +6,7 @@
  */
 import * as http2 from 'node:http2';
 import * as grpc from '@grpc/grpc-js';
-import { context, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Context } from '@opentelemetry/api';
+import { context, ROOT_CONTEXT, SpanKind, trace, type Context } from '@opentelemetry/api';
 import { HealthImplementation } from 'grpc-health-check';
 import { badRequest, StatusError } from '../errors.ts';
 import { toGrpcStatus } from '../grpc-status.ts';
@@ -19,7 +19,7 @@ import { peerCertificateOf, serverCredentials, type TlsFiles } from './credentia
 import { EXCHANGE_METHOD, serveExchange, type ExchangeMethod } from './exchange.ts';
 import { CHANNEL_OPTIONS } from './limits.ts';
 import { RpcMetrics, type MethodMetrics } from './server-metrics.ts';
-import { contextFromCarrier, metadataGetter, startRpcSpan } from './trace-context.ts';
+import { contextFromCarrier, endRpcSpan, metadataGetter, setServerPeer, startRpcSpan } from './trace-context.ts';
 
 /** What a handler knows about its call besides the request. */
 export interface CallContext {
@@ -208,6 +208,8 @@ export class GrpcServer {
   private readonly serviceNames: string[] = [];
   private readonly options: GrpcServerOptions;
   private readonly rpcMetrics: RpcMetrics | undefined;
+  /** The port bound by listen(), for the server.port of its spans. */
+  private port: number | undefined;
   private stopping = false;
   private listening = false;
 
@@ -305,6 +307,7 @@ export class GrpcServer {
         err === null ? resolve(p) : reject(err),
       );
     });
+    this.port = port;
     this.health.setStatus('', 'SERVING');
     for (const name of this.serviceNames) this.health.setStatus(name, 'SERVING');
     this.listening = true;
@@ -335,9 +338,17 @@ export class GrpcServer {
     });
   }
 
-  /** A SERVER span for one call, a child of the trace context the client sent. */
-  private startSpan(rpcName: string, parent: Context): Context {
-    return trace.setSpan(parent, startRpcSpan(this.options.telemetry, rpcName, SpanKind.SERVER, parent));
+  /** A SERVER span for one call, a child of the trace context the client sent; `peer`: the client's address. */
+  private startSpan(rpcName: string, parent: Context, peer: string | undefined): Context {
+    const span = startRpcSpan(this.options.telemetry, rpcName, SpanKind.SERVER, parent);
+    setServerPeer(span, peer, this.port);
+    return trace.setSpan(parent, span);
+  }
+
+  /** Ends the SERVER span of `otelContext` (if it has one) with how its call ended. */
+  private endSpan(otelContext: Context, code: grpc.status): void {
+    const span = trace.getSpan(otelContext);
+    if (span !== undefined) endRpcSpan(span, SpanKind.SERVER, code);
   }
 
   private begin(
@@ -345,9 +356,10 @@ export class GrpcServer {
     call: grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>,
     stream: boolean,
     traced = true,
-  ): { ctx: CallContext; otelContext: Context; done: () => void } {
+  ): { ctx: CallContext; otelContext: Context; done: (code: grpc.status) => void } {
+    const peer = call.getPeer();
     const parent = traced ? this.options.telemetry.propagator.extract(ROOT_CONTEXT, call.metadata, metadataGetter) : ROOT_CONTEXT;
-    const otelContext = traced ? this.startSpan(rpcName, parent) : parent;
+    const otelContext = traced ? this.startSpan(rpcName, parent, peer) : parent;
     const controller = new AbortController();
     if (stream) this.streams.add(controller);
     let finished = false;
@@ -356,12 +368,12 @@ export class GrpcServer {
       if (!finished) controller.abort(new StatusError('Timeout', 'the client cancelled the call'));
     });
     return {
-      ctx: { metadata: call.metadata, signal: controller.signal, peerCertificate: peerCertificateOf(call), peer: call.getPeer() },
+      ctx: { metadata: call.metadata, signal: controller.signal, peerCertificate: peerCertificateOf(call), peer },
       otelContext,
-      done: () => {
+      done: (code) => {
         finished = true;
         this.streams.delete(controller);
-        trace.getSpan(otelContext)?.end();
+        if (traced) this.endSpan(otelContext, code);
       },
     };
   }
@@ -373,7 +385,6 @@ export class GrpcServer {
       this.options.logger.error('unexpected error in handler', { rpc: rpcName, error: err });
     }
     span?.setAttribute('k8s.status.reason', status.reason);
-    if (status.code >= 500) span?.setStatus({ code: SpanStatusCode.ERROR, message: status.reason });
     return status;
   }
 
@@ -382,20 +393,23 @@ export class GrpcServer {
       const startNs = metrics?.start() ?? 0n;
       const { ctx, otelContext, done } = this.begin(rpcName, call, false);
       const trailers = new grpc.Metadata();
+      let code: grpc.status = grpc.status.UNKNOWN;
       context
         .with(otelContext, () => handler(call.request, { ...ctx, trailers }))
         .then(
           (response) => {
-            metrics?.done(startNs, grpc.status.OK);
+            code = grpc.status.OK;
+            metrics?.done(startNs, code);
             callback(null, response, trailers);
           },
           (err: unknown) => {
             const status = this.fail(rpcName, err, otelContext);
-            metrics?.done(startNs, status.grpcCode);
+            code = status.grpcCode;
+            metrics?.done(startNs, code);
             callback(toGrpcStatus(status));
           },
         )
-        .finally(done);
+        .finally(() => done(code));
     };
   }
 
@@ -423,24 +437,28 @@ export class GrpcServer {
           ctx.signal.addEventListener('abort', onAbort, { once: true });
         });
       };
+      let code: grpc.status = grpc.status.UNKNOWN;
       context
         .with(otelContext, () => handler(call.request, ctx, send))
         .then(
           () => {
-            metrics?.done(startNs, grpc.status.OK);
+            code = grpc.status.OK;
+            metrics?.done(startNs, code);
             call.end();
           },
           (err: unknown) => {
             if (call.cancelled) {
-              metrics?.done(startNs, grpc.status.CANCELLED);
+              code = grpc.status.CANCELLED;
+              metrics?.done(startNs, code);
               return;
             }
             const status = this.fail(rpcName, err, otelContext);
-            metrics?.done(startNs, status.grpcCode);
+            code = status.grpcCode;
+            metrics?.done(startNs, code);
             call.emit('error', toGrpcStatus(status));
           },
         )
-        .finally(done);
+        .finally(() => done(code));
     };
   }
   /**
@@ -456,25 +474,31 @@ export class GrpcServer {
     return (call) => {
       const draining = new AbortController();
       this.streams.add(draining);
+      const peer = this.options.telemetry.enabled ? call.getPeer() : undefined;
       serveExchange(call, draining.signal, methods, (method, request, carrier, ctx) => {
         const metrics = metricsByRpc.get(method.rpcName);
         const startNs = metrics?.start() ?? 0n;
-        const otelContext = this.startSpan(method.rpcName, contextFromCarrier(this.options.telemetry, carrier));
+        const otelContext = this.startSpan(method.rpcName, contextFromCarrier(this.options.telemetry, carrier), peer);
+        // An answer that fails to encode ends its span as INTERNAL.
+        let code: grpc.status = grpc.status.INTERNAL;
         // A handler that throws instead of rejecting still answers (and frees its slot).
         return Promise.resolve()
           .then(() => context.with(otelContext, () => method.handler(request, ctx)))
           .then(
             (response) => {
               metrics?.done(startNs, grpc.status.OK);
-              return method.serialize(response);
+              const bytes = method.serialize(response);
+              code = grpc.status.OK;
+              return bytes;
             },
             (err: unknown) => {
               const status = this.fail(method.rpcName, err, otelContext);
-              metrics?.done(startNs, status.grpcCode);
+              code = status.grpcCode;
+              metrics?.done(startNs, code);
               throw status;
             },
           )
-          .finally(() => trace.getSpan(otelContext)?.end());
+          .finally(() => this.endSpan(otelContext, code));
       }).finally(() => this.streams.delete(draining));
     };
   }
@@ -487,24 +511,28 @@ export class GrpcServer {
     return (call) => {
       const startNs = metrics?.start() ?? 0n;
       const { ctx, otelContext, done } = this.begin(rpcName, call, true, false);
+      let code: grpc.status = grpc.status.UNKNOWN;
       context
         .with(otelContext, () => handler(call, ctx))
         .then(
           () => {
-            metrics?.done(startNs, call.cancelled ? grpc.status.CANCELLED : grpc.status.OK);
+            code = call.cancelled ? grpc.status.CANCELLED : grpc.status.OK;
+            metrics?.done(startNs, code);
             if (!call.cancelled) call.end();
           },
           (err: unknown) => {
             if (call.cancelled) {
-              metrics?.done(startNs, grpc.status.CANCELLED);
+              code = grpc.status.CANCELLED;
+              metrics?.done(startNs, code);
               return;
             }
             const status = this.fail(rpcName, err, otelContext);
-            metrics?.done(startNs, status.grpcCode);
+            code = status.grpcCode;
+            metrics?.done(startNs, code);
             call.emit('error', toGrpcStatus(status));
           },
         )
-        .finally(done);
+        .finally(() => done(code));
     };
   }
 }

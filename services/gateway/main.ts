@@ -167,6 +167,7 @@ await runService('gateway', FLAGS, { maxReceiveMessageBytes: RESOURCES_MAX_REQUE
     schemas: generatedSchemaValidator(),
     cluster,
     logger,
+    telemetry,
   });
 
   // Drops the decision cache when RBAC changes and the user cache when a ServiceAccount goes (docs/decisions.md).

@@ -11,11 +11,29 @@
  * twice. If the record itself is lost (Redis restarted empty) or the history to resume from
  * was compacted, the feed starts at the current revision and names it as each channel's
  * predecessor, which subscribers detect as a gap and answer with a relist.
+ *
+ * Tracing: each change whose write was traced is published in a PRODUCER span, a child of the
+ * write's span (its traceparent from the write-trace index), and the message carries that
+ * publish span's traceparent: a subscriber's span for the message is then the publish span's
+ * child, in the write's trace. Subscribers read it as they always did, as the context of the
+ * write's trace; without a publish span (tracing off here) it is the write's own.
  */
+import { context, SpanKind, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
 import type { Redis } from 'ioredis';
 import { channelFor, encodeChangeEvent } from '../../lib/change-event.ts';
 import type { StatusError } from '../../lib/errors.ts';
+import { contextFromCarrier, traceCarrier } from '../../lib/grpc/trace-context.ts';
 import type { Logger } from '../../lib/log.ts';
+import {
+  ATTR_MESSAGING_BATCH_MESSAGE_COUNT,
+  ATTR_MESSAGING_DESTINATION_NAME,
+  ATTR_MESSAGING_OPERATION_NAME,
+  ATTR_MESSAGING_OPERATION_TYPE,
+  ATTR_MESSAGING_SYSTEM,
+  ATTR_SERVER_ADDRESS,
+  ATTR_SERVER_PORT,
+} from '../../lib/semconv.ts';
+import type { Telemetry } from '../../lib/tracing.ts';
 import type { ChangeSource, ChangeSubscription, CommittedChange } from './api.ts';
 import type { WriteTraceIndex } from './core/write-trace-index.ts';
 import type { Counter, Histogram } from 'prom-client';
@@ -57,6 +75,8 @@ export interface ChangefeedOptions {
    * apiserver_changefeed_published_changes_total.
    */
   metrics?: Metrics | undefined;
+  /** Makes the publish spans; none without it (or when it is disabled). */
+  telemetry?: Telemetry | undefined;
 }
 
 /** Buckets of apiserver_changefeed_lag_seconds: a millisecond to half a minute (Redis down). */
@@ -84,6 +104,11 @@ export class Changefeed {
   private running = false;
   /** Resolves when the feed stopped by itself (deposed by another publisher). */
   private onDeposed: (() => void) | undefined;
+  /**
+   * The write's traceparent of each change taken from the index ('' for none), kept while the
+   * change may be published again (a failed batch is retried; the index gives it only once).
+   */
+  private readonly writeTraceOf = new WeakMap<CommittedChange, string>();
 
   /** The script, sent by its SHA-1 (EVALSHA) once Redis has it, not as text with every batch. */
   private readonly publishCommand: (...args: Array<string | Buffer>) => Promise<PublishResult>;
@@ -227,15 +252,42 @@ export class Changefeed {
     // string, which costs more than encoding each message once.
     const args: Array<string | Buffer> = [];
     const lastOnChannel = new Map(this.lastOnChannel);
+    const spans: Span[] = [];
     for (const change of fresh) {
       const channel = channelFor(change.group, change.resource);
-      const traceparent = this.o.writeTraces?.take(change.key);
-      const message = encodeChangeEvent(change, lastOnChannel.get(channel) ?? this.baseline, traceparent);
+      let traceparent = this.writeTraceOf.get(change);
+      if (traceparent === undefined && this.o.writeTraces !== undefined) {
+        traceparent = this.o.writeTraces.take(change.key) ?? '';
+        this.writeTraceOf.set(change, traceparent);
+      }
+      if (traceparent !== undefined && traceparent !== '' && this.o.telemetry?.enabled === true) {
+        const span = this.publishSpan(this.o.telemetry, channel, traceparent, fresh.length);
+        if (span !== undefined) {
+          spans.push(span);
+          traceparent = traceCarrier(this.o.telemetry, trace.setSpan(context.active(), span)).traceparent;
+        }
+      }
+      const message = encodeChangeEvent(change, lastOnChannel.get(channel) ?? this.baseline, traceparent === '' ? undefined : traceparent);
       lastOnChannel.set(channel, change.revision);
       args.push(channel, Buffer.from(message), String(change.revision));
     }
     const newest = String((fresh[fresh.length - 1] as CommittedChange).revision);
-    const [ok, recorded] = await this.publishCommand(FEED_REVISION_KEY, FEED_CHANNELS_KEY, this.recorded, newest, ...args);
+    let result: PublishResult;
+    try {
+      result = await this.publishCommand(FEED_REVISION_KEY, FEED_CHANNELS_KEY, this.recorded, newest, ...args);
+    } catch (err) {
+      for (const span of spans) {
+        span.setStatus({ code: SpanStatusCode.ERROR, message: 'redis unavailable' });
+        span.end();
+      }
+      throw err;
+    }
+    const [ok, recorded] = result;
+    for (const span of spans) {
+      // Not published: another publisher moved the record (or it was lost), see below.
+      if (ok !== 1) span.setStatus({ code: SpanStatusCode.ERROR, message: 'not published: the changefeed record moved' });
+      span.end();
+    }
     if (ok === 1) {
       this.recorded = newest;
       this.lastOnChannel = lastOnChannel;
@@ -257,5 +309,34 @@ export class Changefeed {
     this.subscription = undefined;
     void sub?.close();
     this.onDeposed?.();
+  }
+
+  /**
+   * The PRODUCER span of one change's publish, a child of its write's span (`traceparent`);
+   * undefined when that write was not sampled (no span would be recorded).
+   */
+  private publishSpan(telemetry: Telemetry, channel: string, traceparent: string, batchSize: number): Span | undefined {
+    const parent = contextFromCarrier(telemetry, { traceparent });
+    if (trace.getSpanContext(parent) === undefined) return undefined;
+    const span = telemetry.tracer.startSpan(
+      `publish ${channel}`,
+      {
+        kind: SpanKind.PRODUCER,
+        attributes: {
+          [ATTR_MESSAGING_SYSTEM]: 'redis',
+          [ATTR_MESSAGING_DESTINATION_NAME]: channel,
+          [ATTR_MESSAGING_OPERATION_TYPE]: 'send',
+          [ATTR_MESSAGING_OPERATION_NAME]: 'publish',
+          // One script call publishes the batch this change went in.
+          [ATTR_MESSAGING_BATCH_MESSAGE_COUNT]: batchSize,
+          [ATTR_SERVER_ADDRESS]: this.o.redis.options.host ?? '',
+          [ATTR_SERVER_PORT]: this.o.redis.options.port ?? 6379,
+        },
+      },
+      parent,
+    );
+    if (span.isRecording()) return span;
+    span.end();
+    return undefined;
   }
 }

@@ -67,6 +67,7 @@ await runService('storage', FLAGS, { maxReceiveMessageBytes: STORAGE_MAX_REQUEST
     logger,
     writeTraces,
     metrics,
+    telemetry,
   });
   const identity = config['replica-id'] === '' ? `${hostname()}-${process.pid}` : config['replica-id'];
   const election = startLeaderElection({

@@ -26,6 +26,12 @@ export interface WatchEvent {
   object: Buffer;
   /** The revision this event brings the watcher to ("" for ERROR). */
   resourceVersion: string;
+  /**
+   * W3C traceparent of the write that made this change (the watch service's span for its
+   * changefeed message), for delivery spans linked to that write; absent when unknown, and
+   * for listed objects, bookmarks and errors.
+   */
+  traceparent?: string | undefined;
 }
 
 /** What the watch service offers; the gRPC server and in-process callers use it alike. */

@@ -3,9 +3,20 @@
  * feeding that resource's WatchCache. Resources come and go with the kind registry: a channel
  * is subscribed when its first kind appears and unsubscribed when its last kind goes.
  */
+import { context, SpanKind, trace } from '@opentelemetry/api';
 import type { Redis } from 'ioredis';
 import { channelFor, decodeChangeEvent, type ChangeEvent } from '../../lib/change-event.ts';
+import { contextFromCarrier, traceCarrier } from '../../lib/grpc/trace-context.ts';
 import type { Logger } from '../../lib/log.ts';
+import {
+  ATTR_MESSAGING_DESTINATION_NAME,
+  ATTR_MESSAGING_OPERATION_NAME,
+  ATTR_MESSAGING_OPERATION_TYPE,
+  ATTR_MESSAGING_SYSTEM,
+  ATTR_SERVER_ADDRESS,
+  ATTR_SERVER_PORT,
+} from '../../lib/semconv.ts';
+import type { Telemetry } from '../../lib/tracing.ts';
 import type { KindRegistry, ResourceInfo } from '../../lib/kinds/index.ts';
 import type { Storage } from '../storage/api.ts';
 import { WatchCache } from './core/watch-cache.ts';
@@ -24,6 +35,11 @@ export interface FeedOptions {
   cacheMaxAgeMs?: number;
   /** Counts changes received and gaps per cache (none when absent). */
   metrics?: WatchMetrics | undefined;
+  /**
+   * Makes a CONSUMER span per change message that carries a trace (a child of the changefeed's
+   * publish span, so the write's trace reaches this service); none without it or when disabled.
+   */
+  telemetry?: Telemetry | undefined;
 }
 
 type Resource = Pick<ResourceInfo, 'group' | 'resource'>;
@@ -175,8 +191,37 @@ export class CacheFeed {
     }
     const cache = this.caches.get(key);
     this.received.get(key)?.inc();
-    if (cache !== undefined) cache.receive(change);
-    else this.early.get(key)?.push(change);
+    const telemetry = this.o.telemetry;
+    if (telemetry?.enabled !== true || change.traceparent === undefined || cache === undefined) {
+      if (cache !== undefined) cache.receive(change);
+      else this.early.get(key)?.push(change);
+      return;
+    }
+    // One span per change for the whole process, whatever the number of watchers: it covers
+    // the fan-out into their queues, which is synchronous.
+    const span = telemetry.tracer.startSpan(
+      `receive ${channel}`,
+      {
+        kind: SpanKind.CONSUMER,
+        attributes: {
+          [ATTR_MESSAGING_SYSTEM]: 'redis',
+          [ATTR_MESSAGING_DESTINATION_NAME]: channel,
+          [ATTR_MESSAGING_OPERATION_TYPE]: 'receive',
+          [ATTR_MESSAGING_OPERATION_NAME]: 'message',
+          [ATTR_SERVER_ADDRESS]: this.o.subscriber.options.host ?? '',
+          [ATTR_SERVER_PORT]: this.o.subscriber.options.port ?? 6379,
+          'k8s.resource_version': String(change.revision),
+        },
+      },
+      contextFromCarrier(telemetry, { traceparent: change.traceparent }),
+    );
+    // Watchers' delivery spans link to this span: the write's trace as it reached this service.
+    if (span.isRecording()) change.traceparent = traceCarrier(telemetry, trace.setSpan(context.active(), span)).traceparent;
+    try {
+      cache.receive(change);
+    } finally {
+      span.end();
+    }
   }
 
   /** Ends every watcher of every cache (shutdown). */

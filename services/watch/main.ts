@@ -56,6 +56,7 @@ await runService('watch', FLAGS, { maxReceiveMessageBytes: WATCH_MAX_REQUEST_BYT
     cacheCapacity: positiveInt('--cache-capacity', config['cache-capacity']),
     cacheMaxAgeMs: positiveInt('--cache-window', config['cache-window']) * 1000,
     metrics: watchMetrics,
+    telemetry,
   });
   // Caches come and go with the kinds served (custom resource definitions).
   const unfollow = feed.follow(registry);

@@ -5,7 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { context, trace, TraceFlags } from '@opentelemetry/api';
+import { context, SpanKind, trace, TraceFlags } from '@opentelemetry/api';
+import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace';
 import { Redis } from 'ioredis';
 import { channelFor, decodeChangeEvent, type ChangeEvent } from '../../lib/change-event.ts';
 import { StatusError } from '../../lib/errors.ts';
@@ -24,6 +25,9 @@ import { STORAGE_MAX_REQUEST_BYTES, storageHandlers } from '../../services/stora
 
 const logger = createLogger({ service: 'test', level: 'error' });
 const telemetry = createTelemetry({ serviceName: 'test', env: {} });
+/** The changefeed's own, recording: its publish spans are checked. */
+const feedSpans = new InMemorySpanExporter();
+const feedTelemetry = createTelemetry({ serviceName: 'storage', env: {}, spanProcessors: [new SimpleSpanProcessor({ exporter: feedSpans })] });
 
 let etcd: EtcdServer;
 let redis: RedisServer;
@@ -49,6 +53,7 @@ before(async () => {
     redis: publisher,
     logger,
     writeTraces,
+    telemetry: feedTelemetry,
   });
   // A fresh Redis has no record: the feed starts at the current revision.
   feedStart = Number(await backend.currentRevision());
@@ -158,6 +163,19 @@ test('a change event carries the traceparent of the write that made it', async (
   const event = received.find((e) => e.namespace === 'traced');
   assert.equal(event?.revision, Number(created.metadata?.resourceVersion));
   assert.match(event?.traceparent ?? '', new RegExp(`^00-${traceId}-[0-9a-f]{16}-01$`));
+  // The publish is a PRODUCER span, a child of the write's span, and the event carries its
+  // context: the subscriber's span will be the publish span's child, in the write's trace.
+  const publish = feedSpans.getFinishedSpans().find((s) => s.spanContext().traceId === traceId);
+  assert.ok(publish !== undefined, 'a publish span in the write\'s trace');
+  assert.equal(publish.name, 'publish apiserver/events/configmaps');
+  assert.equal(publish.kind, SpanKind.PRODUCER);
+  assert.equal(publish.parentSpanContext?.spanId, '00f067aa0ba902b7');
+  assert.equal(publish.attributes['messaging.system'], 'redis');
+  assert.equal(publish.attributes['messaging.destination.name'], 'apiserver/events/configmaps');
+  assert.equal(publish.attributes['messaging.operation.type'], 'send');
+  assert.equal(event?.traceparent, `00-${traceId}-${publish.spanContext().spanId}-01`);
+  // A write outside any trace is published without a span.
+  assert.ok(feedSpans.getFinishedSpans().every((s) => s.spanContext().traceId === traceId), 'untraced writes make no publish span');
 });
 
 test('etcd unavailable: requests fail fast with ServiceUnavailable and succeed once etcd is back', async () => {

@@ -15,6 +15,7 @@ import { createLogger } from '../../lib/log.ts';
 import { loadApiProto } from '../../lib/proto.ts';
 import { builtinRegistry } from '../../lib/kinds/index.ts';
 import { createTelemetry } from '../../lib/tracing.ts';
+import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace';
 import type { WatchStreamRequest__Output } from '../../lib/gen/apiserver/v1/WatchStreamRequest.ts';
 import type { WatchStreamResponse } from '../../lib/gen/apiserver/v1/WatchStreamResponse.ts';
 import { MemoryStorage } from '../../services/storage/backends/memory.ts';
@@ -45,7 +46,7 @@ function setup(options: { maxQueuedEvents?: number; bookmarkIntervalMs?: number 
   });
   let revision = START;
   const objects = new Map<string, KubeObject>();
-  const write = (name: string, labels: Record<string, string> = {}, namespace = 'ns'): number => {
+  const write = (name: string, labels: Record<string, string> = {}, namespace = 'ns', traceparent?: string): number => {
     const prev = revision;
     revision++;
     const object = cm(name, revision, labels, namespace);
@@ -61,6 +62,7 @@ function setup(options: { maxQueuedEvents?: number; bookmarkIntervalMs?: number 
       name,
       object,
       ...(prevObject === undefined ? {} : { prevObject }),
+      ...(traceparent === undefined ? {} : { traceparent }),
     };
     cache.receive(change);
     return revision;
@@ -312,6 +314,52 @@ describe('WatchStream session', () => {
     );
     assert.deepEqual(writer.closes(), [{ ids: [1], reason: 'TooManyRequests' }]);
     assert.equal(s.size, 1);
+  });
+});
+
+describe('WatchStream session: delivery spans', () => {
+  const REQUEST = '0af7651916cd43dd8448eb211c80319c';
+  const WRITE = '4bf92f3577b34da6a3ce929d0e0e4736';
+  const writeParent = (n: number) => `00-${WRITE}-${String(n).padStart(16, '0')}-01`;
+
+  test('a stream makes a span for its first traced change, for all its watches at once, then none within the interval', async () => {
+    const exporter = new InMemorySpanExporter();
+    const telemetry = createTelemetry({ serviceName: 'watch', env: { OTEL_TRACES_WATCH_DELIVERY_INTERVAL: '60' }, spanProcessors: [new SimpleSpanProcessor({ exporter })] });
+    const { service, write } = setup();
+    const writer = new FakeWriter();
+    const s = new WatchStreamSession(writer, { watcher: service, maxWatches: 100, maxQueuedEvents: 100, logger, telemetry });
+    const traced = open(1);
+    if (traced.open !== undefined && traced.open !== null) traced.open.traceparent = `00-${REQUEST}-00f067aa0ba902b7-01`;
+    s.receive(traced);
+    for (const id of [2, 3]) s.receive(open(id));
+    write('untraced');
+    write('a', {}, 'ns', writeParent(1));
+    for (let i = 2; i <= 6; i++) write(`b${i}`, {}, 'ns', writeParent(i));
+    await tick();
+    assert.equal(writer.events().length, 7);
+    // The write's trace travels with the event to the gateway.
+    assert.equal(writer.messages[1]?.event?.traceparent, writeParent(1));
+    const deliveries = exporter.getFinishedSpans().filter((x) => x.name === 'WatchStream deliver');
+    assert.equal(deliveries.length, 1, 'one span for the stream within the interval');
+    const [d] = deliveries;
+    assert.deepEqual(d?.links.map((l) => `${l.context.traceId}-${l.context.spanId}`), [`${WRITE}-${String(1).padStart(16, '0')}`]);
+    assert.equal(d?.attributes['k8s.watch.watchers'], 3, 'one message for the three watches');
+    // Deliveries since the stream's last span: the untraced change's three, and the traced
+    // one's first (the two watches that join its message later count toward the next span).
+    assert.equal(d?.attributes['k8s.watch.events'], 4);
+    assert.equal(d?.spanContext().traceId, REQUEST, 'in the trace of the request that opened the first watch');
+    s.close();
+  });
+
+  test('without tracing in the watch service, the write\'s traceparent still travels to the gateway', async () => {
+    const { service, write } = setup();
+    const writer = new FakeWriter();
+    const s = new WatchStreamSession(writer, { watcher: service, maxWatches: 100, maxQueuedEvents: 100, logger, telemetry: createTelemetry({ serviceName: 'watch', env: {} }) });
+    s.receive(open(1));
+    write('a', {}, 'ns', writeParent(1));
+    await tick();
+    assert.equal(writer.messages[0]?.event?.traceparent, writeParent(1));
+    s.close();
   });
 });
 

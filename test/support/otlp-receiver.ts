@@ -1,6 +1,7 @@
 /**
  * A small OTLP/HTTP JSON trace receiver (POST /v1/traces), standing in for Jaeger's OTLP port in
- * tests: services export to it through their real OTLP exporters.
+ * tests and in scripts/trace-picture.ts: services export to it through their real OTLP
+ * exporters (OTEL_EXPORTER_OTLP_PROTOCOL=http/json).
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -12,8 +13,15 @@ export interface ReceivedSpan {
   parentSpanId: string;
   name: string;
   kind: number;
+  /** Start and end, ms since the epoch (fractional). */
+  startMs: number;
+  endMs: number;
   durationMs: number;
   attributes: Record<string, unknown>;
+  /** The span's links: the spans it stands in relation to outside its parent chain. */
+  links: { traceId: string; spanId: string; attributes: Record<string, unknown> }[];
+  /** OTLP status code: 0 unset, 1 ok, 2 error. */
+  statusCode: number;
 }
 
 interface OtlpAttribute {
@@ -30,6 +38,8 @@ interface OtlpSpan {
   startTimeUnixNano: string | number;
   endTimeUnixNano: string | number;
   attributes?: OtlpAttribute[];
+  links?: { traceId: string; spanId: string; attributes?: OtlpAttribute[] }[];
+  status?: { code?: number };
 }
 
 interface OtlpExport {
@@ -84,8 +94,12 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
                 parentSpanId: s.parentSpanId ?? '',
                 name: s.name,
                 kind: s.kind,
+                startMs: Number(BigInt(s.startTimeUnixNano) / 1000n) / 1000,
+                endMs: Number(BigInt(s.endTimeUnixNano) / 1000n) / 1000,
                 durationMs: (Number(BigInt(s.endTimeUnixNano) - BigInt(s.startTimeUnixNano)) / 1e6),
                 attributes: attributes(s.attributes),
+                links: (s.links ?? []).map((l) => ({ traceId: l.traceId, spanId: l.spanId, attributes: attributes(l.attributes) })),
+                statusCode: s.status?.code ?? 0,
               });
             }
           }

@@ -4,6 +4,8 @@
  * served by the watch service. It knows nothing of HTTP or gRPC.
  */
 import { currentApiRequest, noteRequestObject } from './observe.ts';
+import type { Telemetry } from '../../../lib/tracing.ts';
+import { withDeliverySpans } from './watch-delivery.ts';
 import { badRequest, invalid, StatusError } from '../../../lib/errors.ts';
 import { isPlainObject, parseObjectBytes, type KubeObject } from '../../../lib/kube.ts';
 import { applyPatch, decodePatch, mergeFactsOf, patchTypeOf, type DecodedPatch, type FactsSchema, type MergeSchema } from '../../../lib/patch/index.ts';
@@ -81,6 +83,8 @@ export interface PipelineOptions {
   shapes?: GoShapes;
   /** How many objects of a deletecollection are deleted at once (kube's --delete-collection-workers; default 4). */
   deleteCollectionWorkers?: number;
+  /** Makes the watch relays' bounded delivery spans (core/watch-delivery.ts); none without it. */
+  telemetry?: Telemetry;
 }
 
 /** How a write is done, and how a create or update body is taken. */
@@ -993,7 +997,8 @@ export class Pipeline {
     validateWatch({ namespace: target.namespace }, target.info.selectableFields, options);
     const { info } = target;
     const stored = info.storedAs ?? info;
-    const events = this.o.watcher.watch({ group: stored.group, version: stored.version, resource: stored.resource, namespace: target.namespace }, options, signal);
+    const watched = { group: stored.group, version: stored.version, resource: stored.resource, namespace: target.namespace };
+    const events = withDeliverySpans(this.o.watcher.watch(watched, options, signal), this.o.telemetry, watched);
     return info.storedAs === undefined ? events : convertedEvents(events, info, (object) => this.shaped(object, info));
   }
 

@@ -106,14 +106,22 @@ function closedError(): Error & { code: grpc.status } {
  */
 export class EtcdKv {
   private readonly stubs: KvStub[];
+  /** host:port of each stub's endpoint, in the same order. */
+  private readonly addresses: string[];
   private readonly timeoutMs: number;
   private next = 0;
   private closed = false;
+  /**
+   * The endpoint (host:port) the last call went to, read by the caller right after starting a
+   * call (the choice is made synchronously) for its span's server.address.
+   */
+  lastEndpoint = '';
 
   /** `endpoints`: etcd client URLs (http:// or https://). */
   constructor(endpoints: string[], requestTimeoutMs: number) {
     if (endpoints.length === 0) throw new Error('at least one etcd endpoint is required');
     const KV = kvService();
+    this.addresses = endpoints.map((url) => url.replace(/^https?:\/\//, ''));
     this.stubs = endpoints.map((url) => {
       const secure = url.startsWith('https://');
       const address = url.replace(/^https?:\/\//, '');
@@ -156,11 +164,13 @@ export class EtcdKv {
     for (let i = 0; i < count; i++) {
       const stub = this.stubs[(this.next + i) % count] as KvStub;
       if (count === 1 || stub.getChannel().getConnectivityState(false) !== grpc.connectivityState.TRANSIENT_FAILURE) {
+        this.lastEndpoint = this.addresses[(this.next + i) % count] as string;
         this.next = (this.next + i + 1) % count;
         return stub;
       }
     }
     const stub = this.stubs[this.next] as KvStub;
+    this.lastEndpoint = this.addresses[this.next] as string;
     this.next = (this.next + 1) % count;
     return stub;
   }

@@ -20,6 +20,8 @@ import { ExponentialBackoff, noop, type IBackoff } from 'cockatiel';
 import { badRequest, StatusError } from '../../../lib/errors.ts';
 import type { KubeObject } from '../../../lib/kube.ts';
 import { MAX_MESSAGE_BYTES } from '../../../lib/grpc/limits.ts';
+import { setClientPeer } from '../../../lib/grpc/trace-context.ts';
+import { ATTR_DB_OPERATION_NAME, ATTR_DB_SYSTEM, ATTR_DB_SYSTEM_NAME } from '../../../lib/semconv.ts';
 import type {
   ChangeSource,
   ChangeSubscription,
@@ -184,10 +186,17 @@ class EtcdEngine implements KeyValueEngine {
   private async etcd<T>(operation: string, key: string, fn: () => Promise<T>): Promise<T> {
     return this.tracer.startActiveSpan(
       `etcd ${operation}`,
-      { kind: SpanKind.CLIENT, attributes: { 'db.system.name': 'etcd', 'db.operation.name': operation, 'db.etcd.key': key } },
+      {
+        kind: SpanKind.CLIENT,
+        // db.system is the older name of db.system.name, still what many back ends filter on.
+        attributes: { [ATTR_DB_SYSTEM_NAME]: 'etcd', [ATTR_DB_SYSTEM]: 'etcd', [ATTR_DB_OPERATION_NAME]: operation, 'db.etcd.key': key },
+      },
       async (span) => {
         try {
-          return await fn();
+          const result = fn();
+          // The endpoint is chosen synchronously when the call starts.
+          if (span.isRecording()) setClientPeer(span, this.kv.lastEndpoint);
+          return await result;
         } catch (err) {
           if (err instanceof RevisionCompactedError || err instanceof RevisionInFutureError) {
             span.setStatus({ code: SpanStatusCode.ERROR, message: 'Expired' });

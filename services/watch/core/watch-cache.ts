@@ -75,17 +75,23 @@ export class CachedChange {
  */
 export function eventFor(cached: CachedChange, filter: ObjectFilter): WatchEvent | undefined {
   const { change } = cached;
-  const resourceVersion = String(change.revision);
-  if (filter.everything) return { type: change.type, object: cached.json(), resourceVersion };
+  if (filter.everything) return watchEvent(change.type, cached.json(), change);
   const [objectProblem, prevProblem] = filter.selective ? cached.shapeProblems(filter.shape) : [null, null];
   const now = filter.verdict(change.object, change.namespace, objectProblem) === true;
-  if (change.type === 'ADDED') return now ? { type: 'ADDED', object: cached.json(), resourceVersion } : undefined;
-  if (change.type === 'DELETED') return now ? { type: 'DELETED', object: cached.json(), resourceVersion } : undefined;
+  if (change.type === 'ADDED') return now ? watchEvent('ADDED', cached.json(), change) : undefined;
+  if (change.type === 'DELETED') return now ? watchEvent('DELETED', cached.json(), change) : undefined;
   const before = change.prevObject !== undefined && filter.verdict(change.prevObject, change.namespace, prevProblem) === true;
-  if (now && before) return { type: 'MODIFIED', object: cached.json(), resourceVersion };
-  if (now) return { type: 'ADDED', object: cached.json(), resourceVersion };
-  if (before) return { type: 'DELETED', object: cached.prevJsonAtRevision(), resourceVersion };
+  if (now && before) return watchEvent('MODIFIED', cached.json(), change);
+  if (now) return watchEvent('ADDED', cached.json(), change);
+  if (before) return watchEvent('DELETED', cached.prevJsonAtRevision(), change);
   return undefined;
+}
+
+/** A change's event of `type`, with the write's trace when the change carries one (for delivery spans). */
+function watchEvent(type: WatchEvent['type'], object: Buffer, change: ChangeEvent): WatchEvent {
+  const event: WatchEvent = { type, object, resourceVersion: String(change.revision) };
+  if (change.traceparent !== undefined) event.traceparent = change.traceparent;
+  return event;
 }
 
 /** Receives events; `end` closes it with an optional terminal ERROR. */

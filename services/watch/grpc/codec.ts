@@ -32,12 +32,20 @@ export function watchTargetFromProto(ref: ResourceRef__Output | null | undefined
 
 
 
-export function watchEventToProto(event: WatchEvent): ProtoWatchEvent {
-  return { type: event.type, object: event.object, resourceVersion: event.resourceVersion };
+/**
+ * An event for the wire. `withTrace`: with the write's traceparent, for the watch service's
+ * own client (the gateway); API clients get none (it names the server's internal spans).
+ */
+export function watchEventToProto(event: WatchEvent, withTrace = false): ProtoWatchEvent {
+  const wire: ProtoWatchEvent = { type: event.type, object: event.object, resourceVersion: event.resourceVersion };
+  if (withTrace && event.traceparent !== undefined) wire.traceparent = event.traceparent;
+  return wire;
 }
 
 /** An event from the wire; undefined for a type this side does not know (a newer server's). */
 export function watchEventFromProto(event: WatchEvent__Output): WatchEvent | undefined {
   if (!EVENT_TYPES.has(event.type)) return undefined;
-  return { type: event.type as WatchEvent['type'], object: event.object, resourceVersion: event.resourceVersion };
+  const decoded: WatchEvent = { type: event.type as WatchEvent['type'], object: event.object, resourceVersion: event.resourceVersion };
+  if (event.traceparent !== '') decoded.traceparent = event.traceparent;
+  return decoded;
 }

@@ -31,7 +31,7 @@ export function watchHandlers(watcher: Watcher & WatchStarter, options: WatchHan
   return {
     Watch: async (req: WatchRequest__Output, ctx: CallContext, send: (m: ProtoWatchEvent) => Promise<void>): Promise<void> => {
       const events = watcher.watch(watchTargetFromProto(req.ref), watchOptionsFromProto(req.options), ctx.signal);
-      for await (const event of events) await send(watchEventToProto(event));
+      for await (const event of events) await send(watchEventToProto(event, true));
     },
     WatchStream: (call: grpc.ServerDuplexStream<WatchStreamRequest__Output, WatchStreamResponse>, ctx: CallContext): Promise<void> =>
       new Promise<void>((resolve) => {

@@ -23,6 +23,7 @@
  */
 import { context, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
 import { contextFromCarrier, startRpcSpan } from '../../../lib/grpc/trace-context.ts';
+import { WatchDeliverySpans } from '../../../lib/watch-delivery-trace.ts';
 import { badRequest, StatusError } from '../../../lib/errors.ts';
 import { toRpcStatus, type RpcStatusMessage } from '../../../lib/grpc-status.ts';
 import type { Logger } from '../../../lib/log.ts';
@@ -96,6 +97,8 @@ class Outgoing {
   readonly initial: boolean;
   /** The groups key it is filed under while more watches may join it. */
   readonly key: object | undefined;
+  /** Its delivery span, when it is one of the stream's bounded few (WatchDeliverySpans). */
+  span: Span | undefined;
 
   constructor(seq: number, watch: StreamWatch, event: WatchEvent | undefined, closed: RpcStatusMessage | undefined, initial: boolean, key: object | undefined) {
     this.seq = seq;
@@ -128,10 +131,13 @@ export class WatchStreamSession {
   private writable = true;
   private flushScheduled = false;
   private closed = false;
+  /** The stream's bounded delivery spans; none when tracing is off. */
+  private readonly delivery: WatchDeliverySpans | undefined;
 
   constructor(out: ResponseWriter, options: WatchStreamOptions) {
     this.out = out;
     this.o = options;
+    if (options.telemetry?.enabled === true) this.delivery = new WatchDeliverySpans(options.telemetry, 'WatchStream deliver', {}, ROOT_CONTEXT);
   }
 
   /** Watches open on the stream. */
@@ -263,6 +269,7 @@ export class WatchStreamSession {
         group.watches.push(w);
         w.lastSeq = group.seq;
         w.queued++;
+        this.delivery?.count();
         return true;
       }
     }
@@ -270,6 +277,8 @@ export class WatchStreamSession {
     if (!initial) {
       this.file(m);
       w.queued++;
+      // A child of the first watch's span (the request that opened it), linked to the write.
+      if (this.delivery !== undefined) m.span = this.delivery.event(event.traceparent, 1, () => (w.span === undefined ? ROOT_CONTEXT : trace.setSpan(ROOT_CONTEXT, w.span)));
     }
     w.lastSeq = m.seq;
     this.push(m);
@@ -316,10 +325,20 @@ export class WatchStreamSession {
         if (m.event !== undefined && w.cancelled) continue;
         ids.push(w.id);
       }
-      if (ids.length === 0) continue;
+      if (ids.length === 0) {
+        m.span?.end();
+        continue;
+      }
       const message: WatchStreamResponse =
         m.event !== undefined ? { ids, event: m.event, initial: m.initial } : { ids, closed: { status: m.closed ?? OK_STATUS } };
-      if (!this.out.write(message) && this.writable) {
+      const written = this.out.write(message);
+      if (m.span !== undefined) {
+        // From the change's fan-out to its hand-over to the transport, for this many watches.
+        m.span.setAttribute('k8s.watch.watchers', ids.length);
+        m.span.setAttribute('k8s.resource_version', m.event?.resourceVersion ?? '');
+        m.span.end();
+      }
+      if (!written && this.writable) {
         this.writable = false;
         this.out.once('drain', () => {
           this.writable = true;
@@ -356,6 +375,7 @@ export class WatchStreamSession {
     if (this.closed) return;
     this.closed = true;
     for (const w of [...this.watches.values()]) this.drop(w);
+    for (let i = this.head; i < this.queue.length; i++) this.queue[i]?.span?.end();
     this.queue = [];
     this.head = 0;
     this.groups.clear();
