@@ -54,6 +54,7 @@ try {
     etcdEndpoints: settings.etcdEndpoints,
     redisUrl: settings.redisUrl,
     addresses: settings.addresses,
+    replicas: Object.fromEntries(SERVICE_NAMES.map((n) => [n, settings.replicas])),
     logDir: resolve(settings.dataDir, 'logs'),
     persistentRedis: true,
     onLine: (line) => print(line),
@@ -80,12 +81,15 @@ if (plane !== undefined) {
   const pids = [
     p.etcd === undefined ? `etcd at ${p.etcdEndpoints}` : `etcd ${p.etcd.process.pid}`,
     p.redis === undefined ? `redis at ${p.redisUrl}` : `redis ${p.redis.process.pid}`,
-    ...SERVICE_NAMES.map((n) => `${n} ${p.processes[n].pid}`),
+    ...SERVICE_NAMES.flatMap((n) => p.replicas[n].map((r) => `${r.name} ${r.process.pid}`)),
   ];
   print('');
   print('The control plane is up.');
   print(`  Kubernetes REST (HTTPS):  https://${p.addresses.https}`);
   print(`  typed gRPC API:           ${p.addresses.gateway}`);
+  if (p.replicas.gateway.length > 1) {
+    for (const g of p.replicas.gateway.slice(1)) print(`  ${g.name}:${' '.repeat(Math.max(1, 24 - g.name.length))}https://${g.https}, gRPC ${g.address}`);
+  }
   print(`  internal gRPC:            ${p.grpcTls === undefined ? 'plaintext' : `mutual TLS (CA ${shownPath(p.grpcTls.caFile)})`}`);
   print(`  processes:                ${pids.join(', ')}`);
   print('Point kubectl at it:');

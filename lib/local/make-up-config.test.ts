@@ -21,7 +21,15 @@ test('defaults: ./.data, etcd and Redis started here, the documented ports, plai
       watch: '127.0.0.1:50064',
     },
     generateTls: false,
+    replicas: 1,
   });
+});
+
+test('REPLICAS: processes per service, a whole number of at least 1', () => {
+  assert.equal(makeUpSettings({ REPLICAS: '2' }).replicas, 2);
+  for (const bad of ['0', '1.5', 'two']) {
+    assert.throws(() => makeUpSettings({ REPLICAS: bad }), (err: unknown) => err instanceof ConfigError && err.message === `REPLICAS must be a whole number of at least 1, got "${bad}"`, bad);
+  }
 });
 
 test('GRPC_TLS=1 makes certificates unless GRPC_TLS_*_FILE name some; anything but 0/1/true/false is refused', () => {
