@@ -18,7 +18,7 @@ import type { StorageClient as GeneratedStorageClient, StorageHandlers } from '.
 import type { StorageCreateRequest__Output } from '../gen/apiserver/v1/StorageCreateRequest.ts';
 import type { TlsFiles } from './credentials.ts';
 import { MultiplexedClient } from './exchange-client.ts';
-import { generatedReplicas, parseAddressList, replicaUnary, type ReplicaSet } from './replicas.ts';
+import { generatedReplicas, parseAddressList, refreshMsFrom, replicaUnary, type ReplicaSet } from './replicas.ts';
 import { GrpcServer, type CallContext, type ServiceHandlers } from './serve.ts';
 
 const proto = loadApiProto();
@@ -93,6 +93,12 @@ describe('address lists', () => {
     }
     assert.throws(() => parseAddressList(' , '), /no service address/);
   });
+
+  test('--address-refresh-interval: positive seconds', () => {
+    assert.equal(refreshMsFrom({ 'address-refresh-interval': '10' }), 10_000);
+    assert.equal(refreshMsFrom({ 'address-refresh-interval': '0.5' }), 500);
+    for (const bad of ['0', '-1', 'ten', '']) assert.throws(() => refreshMsFrom({ 'address-refresh-interval': bad }), /--address-refresh-interval must be a positive number of seconds/, bad);
+  });
 });
 
 describe('replicas over real servers', () => {
@@ -141,6 +147,17 @@ describe('replicas over real servers', () => {
     for (let i = 0; i < 6; i++) await create(mux, `after-${i}`);
     await replicaUnary(set, asIs, 'list', { ref });
     assert.equal(a.created.length, before, 'the replica no longer named takes no new call');
+  });
+
+  test('a DNS name is looked up again every refresh interval by itself', async (t) => {
+    let answer = ['127.0.0.1'];
+    const set = generatedReplicas(proto.apiserver.v1.Storage, 'storage.test:1', { telemetry, refreshMs: 50, resolve: () => Promise.resolve(answer) });
+    t.after(() => set.close());
+    await waitFor(() => set.size === 1, 'the first look-up');
+    answer = ['127.0.0.1', '127.0.0.2', '127.0.0.3'];
+    await waitFor(() => set.size === 3, 'a pod added');
+    answer = ['127.0.0.3'];
+    await waitFor(() => set.size === 1 && set.replicas[0]?.address === '127.0.0.3:1', 'pods removed');
   });
 
   test('under mutual TLS a resolved address is checked against the DNS name, not its IP', async (t) => {
