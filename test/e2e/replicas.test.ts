@@ -61,17 +61,27 @@ after(async () => {
   if (dir !== undefined) await rm(dir, { recursive: true, force: true });
 });
 
-/** One replica's grpc_server_handled_total summed over `services` (all codes, all methods), from its monitoring port. */
-async function handled(replica: ReplicaProcess, services: readonly string[]): Promise<number> {
+/** The sum of one replica's samples of the counter `name` whose labels pass `keep`, from its monitoring port. */
+async function counterSum(replica: ReplicaProcess, name: string, keep: (labels: string) => boolean = () => true): Promise<number> {
   const res = await fetch(`http://${replica.metrics}/metrics`);
   assert.equal(res.status, 200);
   let sum = 0;
   for (const line of (await res.text()).split('\n')) {
-    const m = /^grpc_server_handled_total\{([^}]*)\} (\S+)$/.exec(line);
-    const service = m === null ? undefined : /grpc_service="([^"]*)"/.exec(m[1] as string)?.[1];
-    if (service !== undefined && services.includes(service)) sum += Number(m?.[2]);
+    if (!line.startsWith(`${name}{`)) continue;
+    const m = /^\S+\{([^}]*)\} (\S+)$/.exec(line);
+    if (m !== null && keep(m[1] as string)) sum += Number(m[2]);
   }
   return sum;
+}
+
+/** One replica's grpc_server_handled_total summed over `services` (all codes, all methods). */
+function handled(replica: ReplicaProcess, services: readonly string[]): Promise<number> {
+  return counterSum(replica, 'grpc_server_handled_total', (labels) => services.includes(/grpc_service="([^"]*)"/.exec(labels)?.[1] ?? ''));
+}
+
+/** The watch events a watch replica sent to its watchers (apiserver_watch_events_total, every kind). */
+function watchEvents(replica: ReplicaProcess): Promise<number> {
+  return counterSum(replica, 'apiserver_watch_events_total');
 }
 
 const ref = { group: '', version: 'v1', resource: 'configmaps', namespace: 'default' };
@@ -147,6 +157,7 @@ async function until(check: () => boolean, what: string, timeoutMs: number): Pro
 test('under load through both gateways, every replica of every service takes a share', async (t) => {
   const before = new Map<string, number>();
   for (const name of INTERNAL) for (const r of plane.replicas[name]) before.set(r.name, await handled(r, SERVED[name]));
+  for (const r of plane.replicas.watch) before.set(`${r.name} events`, await watchEvents(r));
   const load = startLoad('share');
   await until(() => load.done() >= 120 || load.errors.length > 0, '120 rounds of load', 120_000);
   await load.stop();
@@ -158,6 +169,11 @@ test('under load through both gateways, every replica of every service takes a s
     t.diagnostic(`${name}: ${counts.join(' + ')} = ${total} calls`);
     for (const [i, n] of counts.entries()) assert.ok(n >= total * 0.25, `${name} replica ${i} took ${n} of ${total} calls`);
   }
+  // Watch streams are counted as they end; the watches on them show in the events each replica sent.
+  const events = await Promise.all(plane.replicas.watch.map(async (r) => (await watchEvents(r)) - (before.get(`${r.name} events`) ?? 0)));
+  const total = events.reduce((a, b) => a + b, 0);
+  t.diagnostic(`watch: ${events.join(' + ')} = ${total} events sent`);
+  for (const [i, n] of events.entries()) assert.ok(total > 0 && n >= total * 0.15, `watch replica ${i} sent ${n} of ${total} events`);
 });
 
 test('one replica of each internal service stopped (SIGTERM) and started again under load: no client error', async (t) => {
