@@ -56,12 +56,17 @@ try {
     etcdEndpoints: settings.etcdEndpoints,
     redisUrl: settings.redisUrl,
     addresses: settings.addresses,
+    replicas: Object.fromEntries(SERVICE_NAMES.map((n) => [n, settings.replicas])),
     logDir: resolve(settings.dataDir, 'logs'),
     persistentRedis: true,
     onLine: (line) => print(line),
     ...(settings.generateTls ? { grpcTls: 'generate' as const } : {}),
     // Flags, not the environment, so that AUDIT_POLICY_FILE=none reaches the gateway as no audit.
     flags: { gateway: [`--audit-policy-file=${settings.audit?.policyFile ?? ''}`, `--audit-log-path=${settings.audit?.logPath ?? ''}`] },
+    // Each gateway replica rotates its own audit file, as each kube-apiserver of a cluster does.
+    gatewayReplicaFlags: Array.from({ length: settings.replicas - 1 }, (_, i) =>
+      settings.audit === undefined ? [] : [`--audit-log-path=${settings.audit.logPath.replace(/(\.log)?$/, `-gateway-${i + 1}$1`)}`],
+    ),
     supervise: {
       log: (line) => print(`[supervisor] ${line}`),
       onGiveUp: (err) => {
@@ -84,12 +89,15 @@ if (plane !== undefined) {
   const pids = [
     p.etcd === undefined ? `etcd at ${p.etcdEndpoints}` : `etcd ${p.etcd.process.pid}`,
     p.redis === undefined ? `redis at ${p.redisUrl}` : `redis ${p.redis.process.pid}`,
-    ...SERVICE_NAMES.map((n) => `${n} ${p.processes[n].pid}`),
+    ...SERVICE_NAMES.flatMap((n) => p.replicas[n].map((r) => `${r.name} ${r.process.pid}`)),
   ];
   print('');
   print('The control plane is up.');
   print(`  Kubernetes REST (HTTPS):  https://${p.addresses.https}`);
   print(`  typed gRPC API:           ${p.addresses.gateway}`);
+  if (p.replicas.gateway.length > 1) {
+    for (const g of p.replicas.gateway.slice(1)) print(`  ${g.name}:${' '.repeat(Math.max(1, 24 - g.name.length))}https://${g.https}, gRPC ${g.address}`);
+  }
   print(`  internal gRPC:            ${p.grpcTls === undefined ? 'plaintext' : `mutual TLS (CA ${shownPath(p.grpcTls.caFile)})`}`);
   print(`  processes:                ${pids.join(', ')}`);
   if (audit !== undefined) print(`  audit log:                ${shownPath(audit.logPath)} (policy ${shownPath(audit.policyFile)})`);

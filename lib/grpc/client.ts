@@ -15,6 +15,10 @@ import { endRpcSpan, metadataSetter, setClientPeer, startRpcSpan } from './trace
 export interface ClientOptions {
   telemetry: Telemetry;
   tls?: TlsFiles | undefined;
+  /** How often the DNS names of service addresses are looked up again (lib/grpc/replicas.ts; default 10 s). */
+  refreshMs?: number | undefined;
+  /** Looks up a DNS name of a service address (default: the system resolver). */
+  resolve?: ((host: string) => Promise<string[]>) | undefined;
 }
 
 /** Options of one call. */
@@ -94,15 +98,27 @@ export function abortedError(): StatusError {
 }
 
 /**
+ * Whether a failed call never left this client: grpc-js found no connection to send it on
+ * (the server is down or not yet up) and failed it with UNAVAILABLE before sending anything.
+ * Those are grpc-js's words for it (its version is pinned); a call that reached a connection
+ * and broke with it fails otherwise, and may have run.
+ */
+export function neverSent(err: { code?: number | undefined; details?: string | undefined }): boolean {
+  return err.code === grpc.status.UNAVAILABLE && (err.details ?? '').startsWith('No connection established');
+}
+
+/**
  * Calls the unary method `method` of a generated client and resolves with its response;
  * rejects with StatusError (decoded from the status details, or derived from the gRPC code on
- * a transport failure).
+ * a transport failure). `onNeverSent` hears of a failure of a call that never left (see
+ * neverSent) before the promise rejects with it, so the caller may send it elsewhere.
  */
 export function unary<C extends grpc.Client, K extends keyof C & string>(
   client: C,
   method: K,
   request: UnaryRequest<C[K]>,
   opts?: CallOptions,
+  onNeverSent?: (err: StatusError) => void,
 ): Promise<UnaryResponse<C[K]>> {
   return new Promise((resolve, reject) => {
     if (opts?.signal?.aborted) {
@@ -117,7 +133,11 @@ export function unary<C extends grpc.Client, K extends keyof C & string>(
       callOptions(opts, DEFAULT_UNARY_TIMEOUT_MS),
       (err: grpc.ServiceError | null, response: UnaryResponse<C[K]> | undefined) => {
         opts?.signal?.removeEventListener('abort', onAbort);
-        if (err !== null) reject(opts?.signal?.aborted === true ? abortedError() : fromGrpcError(err));
+        if (err !== null) {
+          const failure = opts?.signal?.aborted === true ? abortedError() : fromGrpcError(err);
+          if (onNeverSent !== undefined && !opts?.signal?.aborted && neverSent(err)) onNeverSent(failure);
+          reject(failure);
+        }
         else if (response === undefined) reject(new StatusError('InternalError', 'empty response'));
         else resolve(response);
       },

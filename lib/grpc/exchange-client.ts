@@ -10,6 +10,11 @@
  * ServiceUnavailable, as unary calls on a broken connection do (whether they ran is unknown);
  * when the server ends it cleanly (it is shutting down), it has answered every call it
  * received, so the calls still waiting never ran and are sent again on a new stream.
+ *
+ * Over replicas (lib/grpc/replicas.ts) there is one stream per replica, and each call goes to
+ * the next ready replica; a call refused as not executed, left waiting on a stream its server
+ * ended cleanly, or written to a stream that never reached a connection, is sent to another
+ * replica, and the refusing one is left out of picks while it drains.
  */
 import * as grpc from '@grpc/grpc-js';
 import { context, SpanKind, trace, type Span } from '@opentelemetry/api';
@@ -19,11 +24,15 @@ import { nextFreeId } from '../stream-ids.ts';
 import type { CallRequest } from '../gen/apiserver/v1/CallRequest.ts';
 import type { CallResponse__Output } from '../gen/apiserver/v1/CallResponse.ts';
 import type { Telemetry } from '../tracing.ts';
-import { abortedError, DEFAULT_UNARY_TIMEOUT_MS, type CallOptions, type UnaryRequest, type UnaryResponse } from './client.ts';
+import { abortedError, DEFAULT_UNARY_TIMEOUT_MS, neverSent, type CallOptions, type UnaryRequest, type UnaryResponse } from './client.ts';
 import { EXCHANGE_METHOD } from './exchange.ts';
+import { ReplicaSet, type Replica } from './replicas.ts';
 import { endRpcSpan, setClientPeer, startRpcSpan, traceCarrier, type TraceCarrier } from './trace-context.ts';
 
-/** How often a call refused as not executed (its server was shutting down) is sent again. */
+/**
+ * How often a call refused as not executed (its server was shutting down) is sent again, at
+ * least: over more replicas than that, once per replica.
+ */
 const MAX_RESENDS = 3;
 
 interface MethodInfo {
@@ -35,8 +44,10 @@ interface MethodInfo {
 }
 
 interface PendingCall {
-  /** Where the call waits for its answer now (a resent call moves). */
-  session: Session | undefined;
+  /** Where the call waits for its answer now (a resent call moves); undefined before it is sent. */
+  session: Session<grpc.Client> | undefined;
+  /** The caller gave up while the call waited for a replica to send it to. */
+  abandoned: boolean;
   id: number;
   /** Date.now() by which the caller gives up. */
   deadline: number;
@@ -51,7 +62,8 @@ interface PendingCall {
 type Exchange = grpc.ClientDuplexStream<CallRequest, CallResponse__Output>;
 
 /** One Exchange stream and the calls waiting for an answer on it. */
-interface Session {
+interface Session<C> {
+  replica: Replica<C>;
   stream: Exchange;
   pending: Map<number, PendingCall>;
   /** The stream has ended: nothing more can be written to it. */
@@ -65,27 +77,34 @@ export interface MultiplexedClientOptions {
    * call in flight on it. The server's limit must leave room for the envelope (CallRequest).
    */
   maxRequestBytes?: number | undefined;
+  /** The service's definition; needed over replicas (a single client carries its own). */
+  service?: grpc.ServiceDefinition | undefined;
 }
 
 export class MultiplexedClient<C extends grpc.Client> {
-  private readonly client: C;
+  private readonly replicas: ReplicaSet<C>;
   private readonly telemetry: Telemetry;
   private readonly maxRequestBytes: number;
   private readonly methods = new Map<string, MethodInfo>();
   private readonly exchange: grpc.MethodDefinition<CallRequest, CallResponse__Output>;
-  private session: Session | undefined;
-  /** Every stream not yet ended, the current one and those retired while they drain. */
-  private readonly open = new Set<Session>();
+  /** The stream new calls to a replica go on. */
+  private readonly sessions = new Map<Replica<C>, Session<C>>();
+  /** Every stream not yet ended, the current ones and those retired while they drain. */
+  private readonly open = new Set<Session<C>>();
   /** The id of the call sent last (ids go in turn, see nextFreeId). */
   private lastId = 0;
   private closed = false;
 
-  /** `client` is a generated client whose service declares the Exchange method. */
-  constructor(client: C, serviceName: string, telemetry: Telemetry, options: MultiplexedClientOptions = {}) {
-    this.client = client;
+  /**
+   * `clients`: a generated client whose service declares the Exchange method, or replicas of
+   * such clients (with `options.service`). The replicas' owner closes them.
+   */
+  constructor(clients: C | ReplicaSet<C>, serviceName: string, telemetry: Telemetry, options: MultiplexedClientOptions = {}) {
+    this.replicas = clients instanceof ReplicaSet ? clients : ReplicaSet.single(clients, (c) => c.getChannel(), serviceName);
     this.telemetry = telemetry;
     this.maxRequestBytes = options.maxRequestBytes ?? Infinity;
-    const service = (client.constructor as unknown as { service: grpc.ServiceDefinition }).service;
+    const service = options.service ?? (clients instanceof ReplicaSet ? undefined : (clients.constructor as unknown as { service: grpc.ServiceDefinition }).service);
+    if (service === undefined) throw new Error(`${serviceName}: the service definition is needed over replicas`);
     const exchange = service[EXCHANGE_METHOD];
     if (exchange === undefined) throw new Error(`${serviceName} has no ${EXCHANGE_METHOD} method`);
     this.exchange = exchange as grpc.MethodDefinition<CallRequest, CallResponse__Output>;
@@ -130,6 +149,11 @@ export class MultiplexedClient<C extends grpc.Client> {
       const timeoutMs = opts?.timeoutMs ?? DEFAULT_UNARY_TIMEOUT_MS;
       const giveUp = (err: StatusError) => {
         const { session, id } = pending;
+        if (session === undefined && !pending.abandoned) {
+          pending.abandoned = true;
+          pending.reject(err);
+          return;
+        }
         if (session?.pending.get(id) !== pending) return;
         session.pending.delete(id);
         this.send(session, { id, cancel: true });
@@ -145,6 +169,7 @@ export class MultiplexedClient<C extends grpc.Client> {
       };
       const pending: PendingCall = {
         session: undefined,
+        abandoned: false,
         id: 0,
         deadline: Date.now() + timeoutMs,
         method: info,
@@ -178,12 +203,28 @@ export class MultiplexedClient<C extends grpc.Client> {
     for (const session of this.open) session.stream.cancel();
   }
 
-  /** Sends a call on the current stream (opening one when there is none). */
+  /** Sends a call on the current stream of the next replica (opening one when there is none). */
   private dispatch(pending: PendingCall): void {
-    const session = this.session ?? this.openSession();
+    const replica = this.replicas.pick();
+    if (replica === undefined) {
+      // No replica known yet (its name is being looked up): the call waits for one.
+      pending.session = undefined;
+      this.replicas.pickAsync().then(
+        () => {
+          if (!pending.abandoned) this.dispatch(pending);
+        },
+        (err: unknown) => {
+          if (pending.abandoned) return;
+          pending.abandoned = true;
+          pending.reject(StatusError.from(err));
+        },
+      );
+      return;
+    }
+    const session = this.sessions.get(replica) ?? this.openSession(replica);
     const id = nextFreeId(this.lastId, session.pending);
     this.lastId = id;
-    pending.session = session;
+    pending.session = session as Session<grpc.Client>;
     pending.id = id;
     session.pending.set(id, pending);
     this.send(session, {
@@ -196,21 +237,26 @@ export class MultiplexedClient<C extends grpc.Client> {
     });
   }
 
-  private send(session: Session, message: CallRequest): void {
+  /** How often a call may be sent again. */
+  private get maxResends(): number {
+    return Math.max(MAX_RESENDS, this.replicas.size);
+  }
+
+  private send(session: Session<grpc.Client>, message: CallRequest): void {
     // grpc-js queues what the transport cannot take yet; the callers in flight bound it.
     if (!session.ended) session.stream.write(message);
   }
 
-  private openSession(): Session {
-    const stream = this.client.makeBidiStreamRequest(
+  private openSession(replica: Replica<C>): Session<C> {
+    const stream = replica.client.makeBidiStreamRequest(
       this.exchange.path,
       this.exchange.requestSerialize,
       this.exchange.responseDeserialize,
       new grpc.Metadata(),
       {},
     );
-    const session: Session = { stream, pending: new Map(), ended: false };
-    this.session = session;
+    const session: Session<C> = { replica, stream, pending: new Map(), ended: false };
+    this.sessions.set(replica, session);
     this.open.add(session);
     stream.on('data', (response: CallResponse__Output) => this.answer(session, response));
     // 'status' comes once, after the last message: OK when the server ended the stream.
@@ -220,7 +266,7 @@ export class MultiplexedClient<C extends grpc.Client> {
     return session;
   }
 
-  private answer(session: Session, response: CallResponse__Output): void {
+  private answer(session: Session<C>, response: CallResponse__Output): void {
     const pending = session.pending.get(response.id);
     if (pending === undefined) return; // timed out or cancelled meanwhile
     session.pending.delete(response.id);
@@ -236,9 +282,10 @@ export class MultiplexedClient<C extends grpc.Client> {
       return;
     }
     if (response.notExecuted) {
-      // Its server is shutting down: later calls go to a new stream, and so does this one.
+      // Its server is shutting down: later calls go to another replica (or a new stream), and so does this one.
       this.retire(session);
-      if (pending.resends++ < MAX_RESENDS && !this.closed) {
+      this.replicas.hold(session.replica);
+      if (pending.resends++ < this.maxResends && !this.closed) {
         this.dispatch(pending);
         return;
       }
@@ -246,24 +293,28 @@ export class MultiplexedClient<C extends grpc.Client> {
     pending.reject(decodeStatusDetails(response.error) ?? new StatusError('InternalError', 'an internal error occurred'));
   }
 
-  private ended(session: Session, status: grpc.StatusObject): void {
+  private ended(session: Session<C>, status: grpc.StatusObject): void {
     session.ended = true;
     this.open.delete(session);
     this.retire(session);
     const waiting = [...session.pending.values()];
     session.pending.clear();
-    const clean = status.code === grpc.status.OK && !this.closed;
+    // Ended cleanly, the server answered every call it ran; a stream that never reached a
+    // connection carried none to a server.
+    const cleanEnd = status.code === grpc.status.OK;
+    if (cleanEnd) this.replicas.hold(session.replica);
+    const clean = (cleanEnd || neverSent(status)) && !this.closed;
     const failure = this.closed
       ? new StatusError('ServiceUnavailable', 'service unavailable: the client is closed')
       : fromGrpcError({ code: status.code === grpc.status.OK ? grpc.status.UNAVAILABLE : status.code, details: status.details, metadata: status.metadata });
     for (const pending of waiting) {
-      if (clean && pending.resends++ < MAX_RESENDS) this.dispatch(pending);
+      if (clean && pending.resends++ < this.maxResends) this.dispatch(pending);
       else pending.reject(failure);
     }
   }
 
   /** New calls stop going to `session`; it stays open until its calls are answered. */
-  private retire(session: Session): void {
-    if (this.session === session) this.session = undefined;
+  private retire(session: Session<C>): void {
+    if (this.sessions.get(session.replica) === session) this.sessions.delete(session.replica);
   }
 }

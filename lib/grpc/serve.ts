@@ -474,6 +474,9 @@ export class GrpcServer {
     return (call) => {
       const draining = new AbortController();
       this.streams.add(draining);
+      // A stream that arrives while the server stops drains at once: it refuses its calls as
+      // not executed, so the client sends them to another replica.
+      if (this.stopping) draining.abort();
       const peer = this.options.telemetry.enabled ? call.getPeer() : undefined;
       serveExchange(call, draining.signal, methods, (method, request, carrier, ctx) => {
         const metrics = metricsByRpc.get(method.rpcName);

@@ -1,7 +1,9 @@
 /**
  * Starts the whole control plane as separate processes: etcd and redis-server (unless given),
  * then storage, then auth, admission and watch, then the gateway, each waited on through its
- * grpc.health.v1 endpoint. Used by `make up` (fixed, documented ports, every process supervised:
+ * grpc.health.v1 endpoint. Any service may run as several replicas (`replicas`), each its own
+ * process at its own address; every client is given the list of all of them and spreads its
+ * calls and streams over them (lib/grpc/replicas.ts). Used by `make up` (fixed, documented ports, every process supervised:
  * see supervisor.ts) and by the end-to-end tests (free ports, temporary data).
  *
  * Internal gRPC is plaintext, or mutual TLS when the GRPC_TLS_* files are in the environment the
@@ -76,10 +78,18 @@ export interface ControlPlaneOptions {
   timeoutMs?: number;
   /** Keep Redis data across restarts (so the changefeed resumes from its record). */
   persistentRedis?: boolean;
-  /** Watch service replicas (default 1); the gateway spreads watches over all of them. */
+  /**
+   * Processes per service (default 1 each): the first at the service's address, the others at
+   * free loopback ports; gateways share the data directory, each with its own HTTPS and gRPC
+   * address. Clients get every replica's address.
+   */
+  replicas?: Partial<Record<ServiceName, number>>;
+  /** Watch service replicas: `replicas.watch`, which wins when both are given. */
   watchReplicas?: number;
-  /** Gateway replicas (default 1), each with its own HTTPS and gRPC address, sharing the data directory. */
+  /** Gateway replicas: `replicas.gateway`, which wins when both are given. */
   gatewayReplicas?: number;
+  /** Give every process a monitoring port of its own (--metrics-listen on a free loopback port): ReplicaProcess.metrics. */
+  metricsListen?: boolean;
   /**
    * Extra flags of the gateway replicas after the first, one list per replica (gateway-1 first),
    * e.g. a replica with its auth cache off beside one with it on. A flag given again in
@@ -100,13 +110,31 @@ export interface ControlPlaneOptions {
   supervise?: SupervisorOptions;
 }
 
+/** One process of a service. */
+export interface ReplicaProcess {
+  /** The service's name for the first replica, then `<service>-1`, `<service>-2`, ... (log files, supervision, restart). */
+  readonly name: string;
+  readonly service: ServiceName;
+  readonly process: ManagedProcess;
+  /** Its gRPC address (the gateway's typed API for a gateway). */
+  readonly address: string;
+  /** A gateway's HTTPS address. */
+  readonly https?: string | undefined;
+  /** Its monitoring port's host:port, with `metricsListen`. */
+  readonly metrics?: string | undefined;
+}
+
 export interface ControlPlane {
+  /** The first replica's addresses. */
   readonly addresses: ControlPlaneAddresses;
   readonly etcd: EtcdServer | undefined;
   readonly redis: RedisServer | undefined;
   readonly etcdEndpoints: string;
   readonly redisUrl: string;
+  /** The first replica of each service. */
   readonly processes: Record<ServiceName, ManagedProcess>;
+  /** Every replica of each service, the first one first. */
+  readonly replicas: Record<ServiceName, readonly ReplicaProcess[]>;
   /** Every watch replica (the first is processes.watch) and its address. */
   readonly watchReplicas: { process: ManagedProcess; address: string }[];
   /** Every gateway replica (the first is processes.gateway) and its addresses. */
@@ -115,8 +143,11 @@ export interface ControlPlane {
   readonly kubeconfig: string;
   /** The client identity the launcher checks health with under mutual TLS; undefined in plaintext. */
   readonly grpcTls: TlsFiles | undefined;
-  /** Restarts one service with the same flags (after kill or stop; under supervision, stops it first). */
-  restart(name: ServiceName): Promise<void>;
+  /**
+   * Restarts one process with the same flags (after kill or stop; under supervision, stops it
+   * first): a service's name is its first replica, ReplicaProcess.name any replica.
+   */
+  restart(name: ServiceName | string): Promise<void>;
   /** Stops supervising, then the services (gateway first), then Redis and etcd if they were started here. */
   stop(): Promise<void>;
 }
@@ -198,6 +229,17 @@ async function loopback(): Promise<string> {
   return `127.0.0.1:${await freePort()}`;
 }
 
+/** A process to run: one replica of a service. */
+interface Slot {
+  name: string;
+  service: ServiceName;
+  index: number;
+  address: string;
+  https?: string | undefined;
+  metrics?: string | undefined;
+  process?: ManagedProcess;
+}
+
 export async function startControlPlane(options: ControlPlaneOptions): Promise<ControlPlane> {
   const dataDir = resolve(options.dataDir);
   await mkdir(dataDir, { recursive: true });
@@ -213,6 +255,29 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     gateway: given.gateway ?? (await loopback()),
     https: given.https ?? (await loopback()),
   };
+  const counts: Record<ServiceName, number> = { storage: 1, auth: 1, admission: 1, watch: options.watchReplicas ?? 1, gateway: options.gatewayReplicas ?? 1 };
+  for (const name of SERVICE_NAMES) {
+    const n = options.replicas?.[name] ?? counts[name];
+    if (!Number.isInteger(n) || n < 1) throw new Error(`replicas of ${name} must be a whole number of at least 1, got ${n}`);
+    counts[name] = n;
+  }
+  const slots = {} as Record<ServiceName, Slot[]>;
+  for (const service of SERVICE_NAMES) {
+    slots[service] = [];
+    for (let index = 0; index < counts[service]; index++) {
+      const first = index === 0;
+      slots[service].push({
+        name: first ? service : `${service}-${index}`,
+        service,
+        index,
+        address: first ? addresses[service] : await loopback(),
+        https: service !== 'gateway' ? undefined : first ? addresses.https : await loopback(),
+        metrics: options.metricsListen === true ? await loopback() : undefined,
+      });
+    }
+  }
+  const allSlots = SERVICE_NAMES.flatMap((name) => slots[name]);
+  const listOf = (service: ServiceName) => slots[service].map((slot) => slot.address).join(',');
 
   // The services' environment. OTEL_SERVICE_NAME names one process; given to all five it
   // would merge their spans.
@@ -220,7 +285,8 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
   let launcherTls: TlsFiles | undefined;
   const tlsEnvOf: Partial<Record<ServiceName, NodeJS.ProcessEnv>> = {};
   if (options.grpcTls === 'generate') {
-    const files = await issueInternalCertificates(join(dataDir, 'pki', 'grpc'), [...SERVICE_NAMES, 'launcher'], Object.values(addresses));
+    const dialled = [addresses.https, ...allSlots.flatMap((slot) => [slot.address, ...(slot.https === undefined ? [] : [slot.https])])];
+    const files = await issueInternalCertificates(join(dataDir, 'pki', 'grpc'), [...SERVICE_NAMES, 'launcher'], dialled);
     launcherTls = files.launcher;
     for (const name of SERVICE_NAMES) tlsEnvOf[name] = tlsEnv(files[name]);
   } else if (options.grpcTls !== undefined) {
@@ -235,14 +301,10 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
   let etcd: EtcdServer | undefined;
   let redis: RedisServer | undefined;
   let supervisor: Supervisor | undefined;
-  const running: Partial<Record<ServiceName, ManagedProcess>> = {};
-  const extraWatch: { process: ManagedProcess; address: string }[] = [];
-  const extraGateways: { process: ManagedProcess; grpc: string; https: string }[] = [];
   const stopAll = async (): Promise<void> => {
     for (const name of [...SERVICE_NAMES].reverse()) {
-      if (name === 'watch') for (const w of extraWatch) await w.process.stop();
-      if (name === 'gateway') for (const g of extraGateways) await g.process.stop();
-      await running[name]?.stop();
+      // Replicas after the first stop first, so that the first's address stays served longest.
+      for (const slot of [...slots[name]].reverse()) await slot.process?.stop();
     }
     await redis?.stop();
     await etcd?.stop();
@@ -262,47 +324,51 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     const etcdEndpoints = options.etcdEndpoints ?? (etcd as EtcdServer).endpoint;
     const redisUrl = options.redisUrl ?? (redis as RedisServer).url;
 
-    const extraWatchAddresses: string[] = [];
-    for (let i = 1; i < (options.watchReplicas ?? 1); i++) extraWatchAddresses.push(await loopback());
-    const watchAddresses = [addresses.watch, ...extraWatchAddresses].join(',');
-    const extraGatewayAddresses: { grpc: string; https: string }[] = [];
-    for (let i = 1; i < (options.gatewayReplicas ?? 1); i++) extraGatewayAddresses.push({ grpc: await loopback(), https: await loopback() });
-    const flagsOf: Record<ServiceName, string[]> = {
-      storage: [`--listen=${addresses.storage}`, `--etcd-endpoints=${etcdEndpoints}`, `--redis-url=${redisUrl}`],
-      auth: [`--listen=${addresses.auth}`, `--data-dir=${dataDir}`, `--kubeconfig-server=https://${addresses.https}`, `--watch-address=${watchAddresses}`],
-      admission: [`--listen=${addresses.admission}`, `--storage-address=${addresses.storage}`, `--watch-address=${watchAddresses}`],
-      watch: [`--listen=${addresses.watch}`, `--storage-address=${addresses.storage}`, `--redis-url=${redisUrl}`],
-      gateway: [
-        `--listen=${addresses.gateway}`,
-        `--https-listen=${addresses.https}`,
-        `--data-dir=${dataDir}`,
-        `--auth-address=${addresses.auth}`,
-        `--admission-address=${addresses.admission}`,
-        `--storage-address=${addresses.storage}`,
-        `--watch-address=${watchAddresses}`,
-      ],
+    const flagsOf = (slot: Slot): string[] => {
+      const own = [`--listen=${slot.address}`, ...(slot.metrics === undefined ? [] : [`--metrics-listen=${slot.metrics}`])];
+      switch (slot.service) {
+        case 'storage':
+          return [...own, `--etcd-endpoints=${etcdEndpoints}`, `--redis-url=${redisUrl}`];
+        case 'auth':
+          return [...own, `--data-dir=${dataDir}`, `--kubeconfig-server=https://${addresses.https}`, `--watch-address=${listOf('watch')}`];
+        case 'admission':
+          return [...own, `--storage-address=${listOf('storage')}`, `--watch-address=${listOf('watch')}`];
+        case 'watch':
+          return [...own, `--storage-address=${listOf('storage')}`, `--redis-url=${redisUrl}`];
+        case 'gateway':
+          return [
+            ...own,
+            `--https-listen=${slot.https}`,
+            `--data-dir=${dataDir}`,
+            `--auth-address=${listOf('auth')}`,
+            `--admission-address=${listOf('admission')}`,
+            `--storage-address=${listOf('storage')}`,
+            `--watch-address=${listOf('watch')}`,
+            ...(slot.index === 0 ? [] : (options.gatewayReplicaFlags?.[slot.index - 1] ?? [])),
+          ];
+      }
     };
     const node = process.execPath;
     /**
-     * Spawns a service, records it (so a failed start is still stopped), waits until healthy;
+     * Spawns a replica, records it (so a failed start is still stopped), waits until healthy;
      * on failure kills it and rejects with why (the last health answer and the last output).
      */
-    const launch = async (name: ServiceName, label: string, flags: string[], address: string, record: (p: ManagedProcess) => void): Promise<void> => {
+    const start = async (slot: Slot): Promise<void> => {
       const proc = spawnProcess({
-        name: label,
+        name: slot.name,
         command: node,
-        args: [...NODE_FLAGS[name], join(ROOT, 'services', name, 'main.ts'), ...flags, ...(options.flags?.[name] ?? [])],
-        env: { ...inherited, ...tlsEnvOf[name] },
+        args: [...NODE_FLAGS[slot.service], join(ROOT, 'services', slot.service, 'main.ts'), ...flagsOf(slot), ...(options.flags?.[slot.service] ?? [])],
+        env: { ...inherited, ...tlsEnvOf[slot.service] },
         cwd: ROOT,
-        logFile: logFile(label),
+        logFile: logFile(slot.name),
         onLine: options.onLine,
       });
-      record(proc);
+      slot.process = proc;
       try {
         await waitUntil(
-          `${label} healthy at ${address}`,
+          `${slot.name} healthy at ${slot.address}`,
           async () => {
-            const status = await healthStatus(address, { tls: launcherTls });
+            const status = await healthStatus(slot.address, { tls: launcherTls });
             if (status !== 'SERVING') throw new Error(status);
           },
           { timeoutMs, process: proc },
@@ -312,21 +378,11 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
         throw err;
       }
     };
-    const start = (name: ServiceName): Promise<void> =>
-      launch(name, name, flagsOf[name], name === 'gateway' ? addresses.gateway : addresses[name], (p) => (running[name] = p));
-    const startExtraWatch = (address: string, i: number): Promise<void> => {
-      const flags = flagsOf.watch.map((f) => (f.startsWith('--listen=') ? `--listen=${address}` : f));
-      return launch('watch', `watch-${i + 1}`, flags, address, (p) => (extraWatch[i] = { process: p, address }));
-    };
-    await start('storage');
-    await Promise.all([start('auth'), start('admission'), start('watch'), ...extraWatchAddresses.map((a, i) => startExtraWatch(a, i))]);
-    await start('gateway');
-    // After the first, which creates the serving certificate the others read.
-    const startExtraGateway = (a: { grpc: string; https: string }, i: number): Promise<void> => {
-      const flags = flagsOf.gateway.map((f) => (f.startsWith('--listen=') ? `--listen=${a.grpc}` : f.startsWith('--https-listen=') ? `--https-listen=${a.https}` : f));
-      return launch('gateway', `gateway-${i + 1}`, [...flags, ...(options.gatewayReplicaFlags?.[i] ?? [])], a.grpc, (p) => (extraGateways[i] = { process: p, ...a }));
-    };
-    await Promise.all(extraGatewayAddresses.map((a, i) => startExtraGateway(a, i)));
+    await Promise.all(slots.storage.map(start));
+    await Promise.all([...slots.auth, ...slots.admission, ...slots.watch].map(start));
+    // The first gateway creates the serving certificate the others read.
+    await start(slots.gateway[0] as Slot);
+    await Promise.all(slots.gateway.slice(1).map(start));
 
     if (options.supervise !== undefined) {
       supervisor = new Supervisor(options.supervise);
@@ -339,45 +395,50 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
         const server = redis;
         units.push({ name: 'redis', get process() { return server.process; }, start: () => server.restart() });
       }
-      for (const name of SERVICE_NAMES) {
-        units.push({ name, get process() { return running[name] as ManagedProcess; }, start: () => start(name) });
+      for (const slot of allSlots) {
+        units.push({ name: slot.name, get process() { return slot.process as ManagedProcess; }, start: () => start(slot) });
       }
-      extraGatewayAddresses.forEach((a, i) => {
-        units.push({
-          name: `gateway-${i + 1}`,
-          get process() { return (extraGateways[i] as { process: ManagedProcess }).process; },
-          start: () => startExtraGateway(a, i),
-        });
-      });
-      extraWatchAddresses.forEach((address, i) => {
-        units.push({
-          name: `watch-${i + 1}`,
-          get process() { return (extraWatch[i] as { process: ManagedProcess }).process; },
-          start: () => startExtraWatch(address, i),
-        });
-      });
       for (const unit of units) supervisor.add(unit);
     }
 
+    const replicaOf = (slot: Slot): ReplicaProcess => ({
+      name: slot.name,
+      service: slot.service,
+      process: slot.process as ManagedProcess,
+      address: slot.address,
+      https: slot.https,
+      metrics: slot.metrics,
+    });
+    const first = (name: ServiceName): ManagedProcess => (slots[name][0] as Slot).process as ManagedProcess;
     return {
       addresses,
       etcd,
       redis,
       etcdEndpoints,
       redisUrl,
-      processes: running as Record<ServiceName, ManagedProcess>,
+      // Getters: a restart replaces a replica's process.
+      get processes() {
+        return { storage: first('storage'), auth: first('auth'), admission: first('admission'), watch: first('watch'), gateway: first('gateway') };
+      },
+      get replicas() {
+        const all = {} as Record<ServiceName, ReplicaProcess[]>;
+        for (const name of SERVICE_NAMES) all[name] = slots[name].map(replicaOf);
+        return all;
+      },
       get watchReplicas() {
-        return [{ process: running.watch as ManagedProcess, address: addresses.watch }, ...extraWatch];
+        return slots.watch.map((slot) => ({ process: slot.process as ManagedProcess, address: slot.address }));
       },
       get gatewayReplicas() {
-        return [{ process: running.gateway as ManagedProcess, grpc: addresses.gateway, https: addresses.https }, ...extraGateways];
+        return slots.gateway.map((slot) => ({ process: slot.process as ManagedProcess, grpc: slot.address, https: slot.https as string }));
       },
       kubeconfig: join(dataDir, 'admin.kubeconfig'),
       grpcTls: launcherTls,
       restart: async (name) => {
+        const slot = allSlots.find((s) => s.name === name);
+        if (slot === undefined) throw new Error(`no process named ${name}`);
         if (supervisor !== undefined) return supervisor.restart(name);
-        await running[name]?.stop();
-        await start(name);
+        await slot.process?.stop();
+        await start(slot);
       },
       stop: async () => {
         // No restart from here on; a start in progress ends when stopAll stops its process.

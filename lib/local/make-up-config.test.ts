@@ -22,6 +22,7 @@ test('defaults: ./.data, etcd and Redis started here, the documented ports, plai
     },
     generateTls: false,
     audit: { policyFile: resolve('examples/audit-policy.yaml'), logPath: resolve('.data/logs/audit.log') },
+    replicas: 1,
   });
 });
 
@@ -29,6 +30,13 @@ test('the audit log goes under DATA_DIR unless AUDIT_LOG_PATH says where; AUDIT_
   assert.deepEqual(makeUpSettings({ DATA_DIR: '/tmp/x' }).audit, { policyFile: resolve('examples/audit-policy.yaml'), logPath: '/tmp/x/logs/audit.log' });
   assert.deepEqual(makeUpSettings({ AUDIT_POLICY_FILE: '/etc/p.yaml', AUDIT_LOG_PATH: 'audit/a.log' }).audit, { policyFile: '/etc/p.yaml', logPath: resolve('audit/a.log') });
   assert.equal(makeUpSettings({ AUDIT_POLICY_FILE: 'none' }).audit, undefined);
+});
+
+test('REPLICAS: processes per service, a whole number of at least 1', () => {
+  assert.equal(makeUpSettings({ REPLICAS: '2' }).replicas, 2);
+  for (const bad of ['0', '1.5', 'two']) {
+    assert.throws(() => makeUpSettings({ REPLICAS: bad }), (err: unknown) => err instanceof ConfigError && err.message === `REPLICAS must be a whole number of at least 1, got "${bad}"`, bad);
+  }
 });
 
 test('GRPC_TLS=1 makes certificates unless GRPC_TLS_*_FILE name some; anything but 0/1/true/false is refused', () => {

@@ -18,6 +18,12 @@ export const MAKE_UP_VARIABLES = [
   { env: 'ADMISSION_LISTEN', default: '127.0.0.1:50063', description: 'admission service' },
   { env: 'WATCH_LISTEN', default: '127.0.0.1:50064', description: 'watch service' },
   {
+    env: 'REPLICAS',
+    default: '1',
+    description:
+      'processes per service (storage, auth, admission, watch, gateway): the first at the ports above, the others at free loopback ports; every client spreads its calls over all of them',
+  },
+  {
     env: 'GRPC_TLS',
     default: '0',
     description:
@@ -44,6 +50,8 @@ export interface MakeUpSettings {
   generateTls: boolean;
   /** The gateway's audit policy and log (absolute), or undefined for no audit. */
   audit: { policyFile: string; logPath: string } | undefined;
+  /** Processes per service. */
+  replicas: number;
 }
 
 /** `make up`'s settings from `env` (an empty variable counts as unset); ConfigError on a bad value. */
@@ -55,6 +63,8 @@ export function makeUpSettings(env: NodeJS.ProcessEnv): MakeUpSettings {
   const tls = get('GRPC_TLS').toLowerCase();
   if (!['0', '1', 'false', 'true'].includes(tls)) throw new ConfigError(`GRPC_TLS must be 1, true, 0 or false, got "${env.GRPC_TLS}"`);
   const tlsFilesGiven = [env.GRPC_TLS_CA_FILE, env.GRPC_TLS_CERT_FILE, env.GRPC_TLS_KEY_FILE].some((f) => f !== undefined && f !== '');
+  const replicas = Number(get('REPLICAS'));
+  if (!Number.isInteger(replicas) || replicas < 1) throw new ConfigError(`REPLICAS must be a whole number of at least 1, got "${env.REPLICAS}"`);
   const optional = (name: Variable): string | undefined => (get(name) === '' ? undefined : get(name));
   const dataDir = resolve(get('DATA_DIR'));
   const policyFile = get('AUDIT_POLICY_FILE');
@@ -76,5 +86,6 @@ export function makeUpSettings(env: NodeJS.ProcessEnv): MakeUpSettings {
       policyFile === 'none'
         ? undefined
         : { policyFile: resolve(policyFile), logPath: logPath.startsWith('$DATA_DIR/') ? resolve(dataDir, logPath.slice('$DATA_DIR/'.length)) : resolve(logPath) },
+    replicas,
   };
 }

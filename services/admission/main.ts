@@ -3,6 +3,7 @@
  * storage service (NamespaceLifecycle), and follows the custom resource definitions through
  * storage and the watch service.
  */
+import { ADDRESS_FLAGS, refreshMsFrom } from '../../lib/grpc/replicas.ts';
 import { runService } from '../../lib/service-main.ts';
 import { loadApiProto } from '../../lib/proto.ts';
 import { builtinRegistry } from '../../lib/kinds/index.ts';
@@ -21,6 +22,7 @@ const FLAGS = [
     default: '127.0.0.1:50064',
     description: 'the watch service (one or more replicas, comma-separated), through which custom resource definitions are followed',
   },
+  ...ADDRESS_FLAGS,
 ] as const;
 
 /** How long start-up waits for the first list of custom resource definitions. */
@@ -28,9 +30,9 @@ const FOLLOW_READY_MS = 10_000;
 
 await runService('admission', FLAGS, { maxReceiveMessageBytes: ADMISSION_MAX_REQUEST_BYTES }, async ({ config, logger, telemetry, tls, server, onStop }) => {
   const registry = builtinRegistry();
-  const storage = new StorageClient(config['storage-address'], { telemetry, tls });
+  const storage = new StorageClient(config['storage-address'], { telemetry, tls, refreshMs: refreshMsFrom(config) });
   onStop(() => storage.close());
-  const watcher = new WatchClient(config['watch-address'], { telemetry, tls });
+  const watcher = new WatchClient(config['watch-address'], { telemetry, tls, refreshMs: refreshMsFrom(config) });
   onStop(() => watcher.close());
   // Custom kinds follow the stored definitions: listed from storage, watched through the watch service.
   const follower = new DefinitionFollower({ registry, source: watchedDefinitions(storage, watcher), logger });

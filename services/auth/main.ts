@@ -9,6 +9,7 @@ import { join, resolve } from 'node:path';
 import { ConfigError, positiveInt } from '../../lib/config.ts';
 import { ensureCA } from '../../lib/pki.ts';
 import { loadApiProto } from '../../lib/proto.ts';
+import { ADDRESS_FLAGS, refreshMsFrom } from '../../lib/grpc/replicas.ts';
 import { runService } from '../../lib/service-main.ts';
 import { WatchClient } from '../watch/grpc/client.ts';
 import { bootstrapAdmin, bootstrapAdminCertificate } from './core/bootstrap.ts';
@@ -78,6 +79,7 @@ const FLAGS = [
     description: 'the longest lifetime of an issued token (Go duration: 48h, 90m, 3600s); 0 for no maximum',
   },
   ...POLICY_INDEX_FLAGS,
+  ...ADDRESS_FLAGS,
 ] as const;
 
 /** A Go duration of whole seconds made of h, m and s parts ("1h30m"), or "0". */
@@ -135,7 +137,7 @@ await runService('auth', FLAGS, { maxReceiveMessageBytes: AUTH_MAX_REQUEST_BYTES
   // checked against. Served once
   // listed, as kube's RBAC authorizer waits for its informers (bounded: a late watch service
   // must not keep auth down; until the list is in, non-masters are refused).
-  const watcher = new WatchClient(config['watch-address'], { telemetry, tls });
+  const watcher = new WatchClient(config['watch-address'], { telemetry, tls, refreshMs: refreshMsFrom(config) });
   const policy = startPolicyIndex({ watcher, logger });
   onStop(async () => {
     await policy.stop();

@@ -10,6 +10,7 @@ import { isAdvertisable } from '../../lib/kinds/builtin/service/service.ts';
 import { builtinRegistry } from '../../lib/kinds/index.ts';
 import { generatedSchemaValidator } from '../../lib/kinds/validate.ts';
 import { DefinitionFollower, watchedDefinitions } from '../../lib/kinds/follow.ts';
+import { ADDRESS_FLAGS, refreshMsFrom } from '../../lib/grpc/replicas.ts';
 import { runService } from '../../lib/service-main.ts';
 import { AdmissionClient } from '../admission/grpc/client.ts';
 import { AuthClient } from '../auth/grpc/client.ts';
@@ -107,6 +108,7 @@ const FLAGS = [
   },
   ...CONTROLLER_FLAGS,
   ...REQUEST_LOG_FLAGS,
+  ...ADDRESS_FLAGS,
 ] as const;
 
 /** The cluster's pools and the API server's address, from the flags; ConfigError when a range is not usable. */
@@ -135,7 +137,7 @@ await runService('gateway', FLAGS, { maxReceiveMessageBytes: RESOURCES_MAX_REQUE
   const repairSeconds = Number(config['allocation-repair-interval']);
   if (!Number.isInteger(repairSeconds) || repairSeconds < 0) throw new ConfigError(`--allocation-repair-interval must be a whole number of seconds, got "${config['allocation-repair-interval']}"`);
   const registry = builtinRegistry();
-  const clientOptions = { telemetry, tls };
+  const clientOptions = { telemetry, tls, refreshMs: refreshMsFrom(config) };
   const auth = new AuthClient(config['auth-address'], clientOptions);
   const admission = new AdmissionClient(config['admission-address'], clientOptions);
   const storage = new StorageClient(config['storage-address'], clientOptions);

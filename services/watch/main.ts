@@ -8,6 +8,7 @@ import { positiveInt } from '../../lib/config.ts';
 import { loadApiProto } from '../../lib/proto.ts';
 import { builtinRegistry, storedKinds } from '../../lib/kinds/index.ts';
 import { DefinitionFollower, watchedDefinitions } from '../../lib/kinds/follow.ts';
+import { ADDRESS_FLAGS, refreshMsFrom } from '../../lib/grpc/replicas.ts';
 import { runService } from '../../lib/service-main.ts';
 import { StorageClient } from '../storage/grpc/client.ts';
 import { WatchService } from './core/watch-service.ts';
@@ -37,12 +38,13 @@ const FLAGS = [
     default: '10000',
     description: 'watches one WatchStream (a client\'s multiplexed stream) may have open; more are refused with 429',
   },
+  ...ADDRESS_FLAGS,
 ] as const;
 
 await runService('watch', FLAGS, { maxReceiveMessageBytes: WATCH_MAX_REQUEST_BYTES }, async ({ config, logger, telemetry, tls, server, metrics, onStop }) => {
   const registry = builtinRegistry();
   const watchMetrics = new WatchMetrics(metrics);
-  const storage = new StorageClient(config['storage-address'], { telemetry, tls });
+  const storage = new StorageClient(config['storage-address'], { telemetry, tls, refreshMs: refreshMsFrom(config) });
   onStop(() => storage.close());
   const subscriber = new Redis(config['redis-url'], { lazyConnect: true, maxRetriesPerRequest: null });
   subscriber.on('error', (err) => logger.warn('redis connection error', { error: err }));

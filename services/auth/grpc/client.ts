@@ -2,7 +2,8 @@
  * The auth service over gRPC, as the gateway's Authenticator, Authorizer, TokenIssuer and
  * RuleResolver.
  */
-import { clientSettings, unary, type ClientOptions } from '../../../lib/grpc/client.ts';
+import { clientSettings, type ClientOptions } from '../../../lib/grpc/client.ts';
+import { replicaUnary, ReplicaSet } from '../../../lib/grpc/replicas.ts';
 import { loadApiProto } from '../../../lib/proto.ts';
 import type { AuthenticationClient } from '../../../lib/gen/apiserver/v1/Authentication.ts';
 import type { AuthorizationClient } from '../../../lib/gen/apiserver/v1/Authorization.ts';
@@ -76,21 +77,45 @@ export function ruleFromProto(rule: PolicyRule__Output): PolicyRule {
   return { verbs: rule.verbs, apiGroups: rule.apiGroups, resources: rule.resources, resourceNames: rule.resourceNames, nonResourceURLs: rule.nonResourceUrls };
 }
 
-export class AuthClient implements Authenticator, Authorizer, TokenIssuer, RuleResolver {
-  private readonly authn: AuthenticationClient;
-  private readonly authz: AuthorizationClient;
+/** The clients of one auth replica. */
+interface AuthReplica {
+  authn: AuthenticationClient;
+  authz: AuthorizationClient;
+}
 
+const authnOf = (r: AuthReplica): AuthenticationClient => r.authn;
+const authzOf = (r: AuthReplica): AuthorizationClient => r.authz;
+
+/** Calls spread over the auth replicas (lib/grpc/replicas.ts). */
+export class AuthClient implements Authenticator, Authorizer, TokenIssuer, RuleResolver {
+  /** The auth replicas, the two services' clients each. */
+  readonly replicas: ReplicaSet<AuthReplica>;
+
+  /** `address`: one or more auth replicas, comma-separated `host:port` (a DNS name stands for every address it resolves to). */
   constructor(address: string, options: ClientOptions) {
     const { credentials, channelOptions } = clientSettings(options);
     const proto = loadApiProto();
-    this.authn = new proto.apiserver.v1.Authentication(address, credentials, channelOptions);
-    // Same address, same channel options: grpc-js shares one connection between both clients.
-    this.authz = new proto.apiserver.v1.Authorization(address, credentials, channelOptions);
+    this.replicas = new ReplicaSet<AuthReplica>({
+      addresses: address,
+      create: (target) => {
+        const o = { ...channelOptions, ...target.channelOptions };
+        // Same address, same channel options: grpc-js shares one connection between both clients.
+        return { authn: new proto.apiserver.v1.Authentication(target.address, credentials, o), authz: new proto.apiserver.v1.Authorization(target.address, credentials, o) };
+      },
+      channelOf: (r) => r.authn.getChannel(),
+      close: (r) => {
+        r.authn.close();
+        r.authz.close();
+      },
+      refreshMs: options.refreshMs,
+      resolve: options.resolve,
+    });
   }
 
   async authenticate(credentials: Credentials, signal?: AbortSignal): Promise<AuthenticationResult> {
-    const res = await unary(
-      this.authn,
+    const res = await replicaUnary(
+      this.replicas,
+      authnOf,
       'authenticate',
       { token: credentials.token ?? '', clientCertificates: [...(credentials.clientCertificates ?? [])], audiences: [...(credentials.audiences ?? [])] },
       { signal },
@@ -99,8 +124,9 @@ export class AuthClient implements Authenticator, Authorizer, TokenIssuer, RuleR
   }
 
   async authorize(a: Attributes, signal?: AbortSignal): Promise<AuthorizationResult> {
-    const res = await unary(
-      this.authz,
+    const res = await replicaUnary(
+      this.replicas,
+      authzOf,
       'authorize',
       {
         user: userToProto(a.user),
@@ -121,8 +147,9 @@ export class AuthClient implements Authenticator, Authorizer, TokenIssuer, RuleR
 
   async issueServiceAccountToken(request: ServiceAccountTokenRequest, signal?: AbortSignal): Promise<IssuedToken> {
     const b = request.boundObject;
-    const res = await unary(
-      this.authn,
+    const res = await replicaUnary(
+      this.replicas,
+      authnOf,
       'issueServiceAccountToken',
       {
         namespace: request.namespace,
@@ -138,17 +165,16 @@ export class AuthClient implements Authenticator, Authorizer, TokenIssuer, RuleR
   }
 
   async issuerDiscovery(signal?: AbortSignal): Promise<IssuerDiscovery> {
-    const res = await unary(this.authn, 'serviceAccountIssuerDiscovery', {}, { signal });
+    const res = await replicaUnary(this.replicas, authnOf, 'serviceAccountIssuerDiscovery', {}, { signal });
     return { openidConfiguration: res.openidConfiguration, jwks: res.jwks };
   }
 
   async rulesFor(user: UserInfo, namespace: string, signal?: AbortSignal): Promise<RulesResult> {
-    const res = await unary(this.authz, 'rulesFor', { user: userToProto(user), namespace }, { signal });
+    const res = await replicaUnary(this.replicas, authzOf, 'rulesFor', { user: userToProto(user), namespace }, { signal });
     return { rules: res.rules.map(ruleFromProto), errors: res.errors };
   }
 
   close(): void {
-    this.authn.close();
-    this.authz.close();
+    this.replicas.close();
   }
 }

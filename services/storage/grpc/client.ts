@@ -1,29 +1,33 @@
 /**
  * Storage over gRPC: the same interface as the backends, for the other services.
  */
-import type * as grpc from '@grpc/grpc-js';
-import { clientSettings, unary, type ClientOptions } from '../../../lib/grpc/client.ts';
+import type { ClientOptions } from '../../../lib/grpc/client.ts';
 import { MultiplexedClient } from '../../../lib/grpc/exchange-client.ts';
+import { generatedReplicas, replicaUnary, type ReplicaSet } from '../../../lib/grpc/replicas.ts';
 import { parseObjectBytes, objectBytes, type KubeObject } from '../../../lib/kube.ts';
 import { loadApiProto } from '../../../lib/proto.ts';
 import type { StorageClient as GeneratedStorageClient } from '../../../lib/gen/apiserver/v1/Storage.ts';
 import type { DeleteResult, EventsOptions, EventsResult, GetOptions, ListOptions, ListResult, Preconditions, Storage, StorageRef, UpdateOptions } from '../api.ts';
 import { historyEventFromProto, listOptionsToProto, listResultFromProto, preconditionsToProto, refToProto, STORAGE_MAX_CALL_BYTES } from './codec.ts';
 
+const asIs = (client: GeneratedStorageClient): GeneratedStorageClient => client;
+
 /**
  * The small, frequent calls (create, get, update, delete, currentRevision) go over one
- * multiplexed Exchange stream, which costs both sides far less per call than a unary call;
- * list and events answers can be large, so they keep unary calls of their own.
+ * multiplexed Exchange stream per storage replica, which costs both sides far less per call
+ * than a unary call; list and events answers can be large, so they keep unary calls of their
+ * own. Calls spread over the replicas (lib/grpc/replicas.ts).
  */
 export class StorageClient implements Storage {
-  readonly client: GeneratedStorageClient;
+  /** The storage replicas, one generated client each. */
+  readonly replicas: ReplicaSet<GeneratedStorageClient>;
   private readonly mux: MultiplexedClient<GeneratedStorageClient>;
 
+  /** `address`: one or more storage replicas, comma-separated `host:port` (a DNS name stands for every address it resolves to). */
   constructor(address: string, options: ClientOptions) {
-    const { credentials, channelOptions } = clientSettings(options);
-    const proto = loadApiProto();
-    this.client = new proto.apiserver.v1.Storage(address, credentials, channelOptions);
-    this.mux = new MultiplexedClient(this.client, 'apiserver.v1.Storage', options.telemetry, { maxRequestBytes: STORAGE_MAX_CALL_BYTES });
+    const Storage = loadApiProto().apiserver.v1.Storage;
+    this.replicas = generatedReplicas(Storage, address, options);
+    this.mux = new MultiplexedClient(this.replicas, 'apiserver.v1.Storage', options.telemetry, { maxRequestBytes: STORAGE_MAX_CALL_BYTES, service: Storage.service });
   }
 
   async create(ref: StorageRef, object: KubeObject, signal?: AbortSignal): Promise<KubeObject> {
@@ -37,7 +41,7 @@ export class StorageClient implements Storage {
   }
 
   async list(ref: StorageRef, options: ListOptions = {}, signal?: AbortSignal): Promise<ListResult> {
-    const res = await unary(this.client, 'list', { ref: refToProto(ref), options: listOptionsToProto(options) }, { signal });
+    const res = await replicaUnary(this.replicas, asIs, 'list', { ref: refToProto(ref), options: listOptionsToProto(options) }, { signal });
     return listResultFromProto(res);
   }
 
@@ -52,8 +56,9 @@ export class StorageClient implements Storage {
   }
 
   async events(ref: Pick<StorageRef, 'group' | 'resource'>, options: EventsOptions, signal?: AbortSignal): Promise<EventsResult> {
-    const res = await unary(
-      this.client,
+    const res = await replicaUnary(
+      this.replicas,
+      asIs,
       'events',
       { group: ref.group, resource: ref.resource, fromRevision: options.fromRevision, toRevision: options.toRevision ?? '', limit: options.limit ?? 0 },
       { signal },
@@ -72,6 +77,6 @@ export class StorageClient implements Storage {
 
   close(): void {
     this.mux.close();
-    (this.client as grpc.Client).close();
+    this.replicas.close();
   }
 }

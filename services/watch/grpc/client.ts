@@ -1,11 +1,13 @@
 /**
  * The watch service over gRPC, as a Watcher for the gateway, spread over any number of watch
- * replicas.
+ * replicas: a comma list of addresses, where a DNS name stands for every address it resolves
+ * to and is looked up again every few seconds (lib/grpc/replicas.ts), so watches follow
+ * replicas as they come and go.
  *
  * Watches travel multiplexed: one long-lived WatchStream per replica (opened on first use,
  * another one when a stream holds `maxWatchesPerStream`, a new one after a failure) carries
  * every watch sent to that replica, so a watcher costs the replica a few hundred bytes
- * instead of a gRPC stream each. Each watch goes to the next replica in turn; when its
+ * instead of a gRPC stream each. Each watch goes to the next ready replica in turn; when its
  * replica's stream fails (the replica died: UNAVAILABLE), the watch continues on another one
  * from the last resourceVersion it delivered, so the watcher sees neither a gap nor a
  * duplicate, and no 410 while storage's history reaches back that far.
@@ -22,6 +24,7 @@ import * as grpc from '@grpc/grpc-js';
 import { context, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { StatusError } from '../../../lib/errors.ts';
 import { clientSettings, type ClientOptions } from '../../../lib/grpc/client.ts';
+import { ReplicaSet, type Connectivity } from '../../../lib/grpc/replicas.ts';
 import { startRpcSpan, traceCarrier } from '../../../lib/grpc/trace-context.ts';
 import { fromGrpcError, fromRpcStatus } from '../../../lib/grpc-status.ts';
 import { loadApiProto } from '../../../lib/proto.ts';
@@ -183,6 +186,11 @@ export class ReplicaStreams {
     return { cancel: () => opened.cancel(id) };
   }
 
+  /** The channel of the replica's client: its connectivity tells whether the replica is ready. */
+  get channel(): Connectivity {
+    return this.client.getChannel();
+  }
+
   /** Open streams (for tests and diagnostics). */
   get streamCount(): number {
     return this.streams.length;
@@ -209,18 +217,22 @@ export function generatedWatchClient(address: string, options: ClientOptions, ch
 }
 
 export class WatchClient implements Watcher {
-  private readonly replicas: ReplicaStreams[];
+  /** The watch replicas, their streams each. */
+  readonly replicas: ReplicaSet<ReplicaStreams>;
   private readonly telemetry: Telemetry;
   private readonly maxQueuedEvents: number;
-  /** Round-robin position; touched only on the event loop. */
-  private next = 0;
 
-  /** `addresses`: one or more watch replicas, comma-separated. */
+  /** `addresses`: one or more watch replicas, comma-separated `host:port` (a DNS name stands for every address it resolves to). */
   constructor(addresses: string, options: WatchClientOptions) {
-    const list = addresses.split(',').map((a) => a.trim()).filter((a) => a !== '');
-    if (list.length === 0) throw new Error('no watch service address');
     const limits = { maxWatchesPerStream: options.maxWatchesPerStream ?? 10_000, maxQueuedEvents: options.maxQueuedEvents ?? 10_000 };
-    this.replicas = list.map((address) => new ReplicaStreams(generatedWatchClient(address, options), limits));
+    this.replicas = new ReplicaSet<ReplicaStreams>({
+      addresses,
+      create: (target) => new ReplicaStreams(generatedWatchClient(target.address, options, target.channelOptions), limits),
+      channelOf: (streams) => streams.channel,
+      close: (streams) => streams.close(),
+      refreshMs: options.refreshMs,
+      resolve: options.resolve,
+    });
     this.telemetry = options.telemetry;
     this.maxQueuedEvents = limits.maxQueuedEvents;
   }
@@ -237,14 +249,14 @@ export class WatchClient implements Watcher {
     let delivered = false;
     let failures = 0;
     for (;;) {
-      const replica = this.replicas[this.next++ % this.replicas.length] as ReplicaStreams;
+      const replica = this.replicas.pick() ?? (await this.replicas.pickAsync());
       const resumed = delivered && resumable;
       // One CLIENT span per watch on a stream, in the trace of the request it serves; the
       // server continues it from the trace context in the open message.
       const span = startRpcSpan(this.telemetry, 'apiserver.v1.Watch/WatchStream', SpanKind.CLIENT);
       const carrier = traceCarrier(this.telemetry, trace.setSpan(context.active(), span));
       const queue = new EventQueue(this.maxQueuedEvents);
-      const handle = replica.open(
+      const handle = replica.client.open(
         {
           ref,
           // A resumed watch continues from the last revision delivered, without initial events.
@@ -275,8 +287,12 @@ export class WatchClient implements Watcher {
           return;
         }
         const unavailable = error.reason === 'ServiceUnavailable';
-        if (unavailable) span.setStatus({ code: SpanStatusCode.ERROR, message: error.reason });
-        if (!unavailable || (delivered && !resumable) || ++failures > this.replicas.length * 3) throw error;
+        if (unavailable) {
+          span.setStatus({ code: SpanStatusCode.ERROR, message: error.reason });
+          // Its stream ended or broke: the next watches go elsewhere while it drains or returns.
+          this.replicas.hold(replica);
+        }
+        if (!unavailable || (delivered && !resumable) || ++failures > this.replicas.size * 3) throw error;
       } finally {
         signal.removeEventListener('abort', onAbort);
         handle.cancel();
@@ -288,6 +304,6 @@ export class WatchClient implements Watcher {
   }
 
   close(): void {
-    for (const replica of this.replicas) replica.close();
+    this.replicas.close();
   }
 }
