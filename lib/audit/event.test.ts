@@ -108,6 +108,16 @@ describe('buildEvent', () => {
     assert.deepEqual((listed.responseObject as typeof list).items[0]!.metadata, { name: 'cm', uid: 'u-1', resourceVersion: '7' });
   });
 
+  test('a patch is recorded as sent: a JSON patch\'s operations, a merge patch whole; neither completes the objectRef', () => {
+    const operations = [{ op: 'replace', path: '/data/a', value: '2' }];
+    const patched = request({ verb: 'patch', name: 'cm', code: 200, requestObject: operations });
+    assert.deepEqual(buildEvent(patched, { level: 'Request', stage: 'ResponseComplete', omitManagedFields: true }).requestObject, operations);
+    const merge = { metadata: { uid: 'u-2', resourceVersion: '3', managedFields: [] }, data: { a: '2' } };
+    const e = buildEvent(request({ verb: 'patch', name: 'cm', code: 200, requestObject: merge }), { level: 'Request', stage: 'ResponseComplete', omitManagedFields: true });
+    assert.deepEqual(e.requestObject, merge);
+    assert.deepEqual(e.objectRef, { resource: 'configmaps', namespace: 'default', name: 'cm', apiVersion: 'v1' });
+  });
+
   test('Secrets, TokenReviews, TokenRequests and SubjectAccessReviews never carry bodies, whatever the level', () => {
     const secret = { apiVersion: 'v1', kind: 'Secret', metadata: { name: 's' }, data: { password: 'c2VjcmV0' } };
     const cases: Partial<AuditRequest>[] = [

@@ -147,6 +147,11 @@ function asObject(value: unknown): Record<string, unknown> | undefined {
   return typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
 }
 
+/** A decoded JSON array as it is (never bytes or text: those are objects or nothing). */
+function asArray(value: unknown): unknown[] | undefined {
+  return Array.isArray(value) ? value : undefined;
+}
+
 function metadataOf(obj: Record<string, unknown> | undefined): Record<string, unknown> | undefined {
   const m = obj?.metadata;
   return typeof m === 'object' && m !== null && !Array.isArray(m) ? (m as Record<string, unknown>) : undefined;
@@ -199,12 +204,16 @@ export function buildEvent(request: AuditRequest, options: EventOptions): AuditE
   // The RequestReceived stage comes before the body is read and the request authorized (kube
   // writes it as the request arrives): no object, no status, no decision.
   const receivedStage = options.stage === 'RequestReceived';
-  const requestObject = receivedStage ? undefined : asObject(request.requestObject);
+  // A JSON patch is an array of operations: the request object may be one.
+  const requestObject = receivedStage ? undefined : asObject(request.requestObject) ?? asArray(request.requestObject);
+  // A patch is recorded as it came (kube's LogRequestPatch): no object of the reference, no managedFields taken out.
+  const patch = request.verb === 'patch' || Array.isArray(requestObject);
   if (request.resourceRequest) {
     const ref: NonNullable<AuditEvent['objectRef']> = {};
     if (request.resource !== '') ref.resource = request.resource;
-    // As kube, the object's own namespace and name complete the reference (a create names its object in the body).
-    const meta = metadataOf(requestObject);
+    // As kube, the object's own namespace and name complete the reference (a create names its
+    // object in the body); a patch's metadata is no object's.
+    const meta = patch || Array.isArray(requestObject) ? undefined : metadataOf(requestObject);
     const namespace = request.namespace !== '' ? request.namespace : typeof meta?.namespace === 'string' ? meta.namespace : '';
     const name = request.name !== '' ? request.name : typeof meta?.name === 'string' ? meta.name : '';
     if (namespace !== '') ref.namespace = namespace;
@@ -230,7 +239,7 @@ export function buildEvent(request: AuditRequest, options: EventOptions): AuditE
     };
   }
   if (request.resourceRequest && !levelLess(level, 'Request') && requestObject !== undefined) {
-    event.requestObject = options.omitManagedFields ? withoutManagedFields(requestObject) : requestObject;
+    event.requestObject = options.omitManagedFields && !patch && !Array.isArray(requestObject) ? withoutManagedFields(requestObject) : requestObject;
   }
   const responseObject = asObject(request.responseObject);
   if (request.resourceRequest && level === 'RequestResponse' && options.stage === 'ResponseComplete' && responseObject !== undefined) {

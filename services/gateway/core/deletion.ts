@@ -33,6 +33,24 @@ export interface DeletionOptions {
   orphanDependents?: boolean;
 }
 
+/**
+ * The options as kube's meta.k8s.io/v1 DeleteOptions object (the request object kube's audit log
+ * records for a delete), its fields in kube's order; unset fields left out.
+ */
+export function deleteOptionsObject(options: DeletionOptions): Record<string, unknown> {
+  const out: Record<string, unknown> = { kind: 'DeleteOptions', apiVersion: 'meta.k8s.io/v1' };
+  if (options.gracePeriodSeconds !== undefined) out.gracePeriodSeconds = options.gracePeriodSeconds;
+  const p = options.preconditions ?? {};
+  const preconditions: Record<string, string> = {};
+  if ((p.uid ?? '') !== '') preconditions.uid = p.uid as string;
+  if ((p.resourceVersion ?? '') !== '') preconditions.resourceVersion = p.resourceVersion as string;
+  if (Object.keys(preconditions).length > 0) out.preconditions = preconditions;
+  if (options.orphanDependents !== undefined) out.orphanDependents = options.orphanDependents;
+  if (options.propagationPolicy !== undefined) out.propagationPolicy = options.propagationPolicy;
+  if (options.dryRun === true) out.dryRun = ['All'];
+  return out;
+}
+
 /** How many items of a deletecollection are deleted at once (kube's --delete-collection-workers). */
 export const DEFAULT_DELETE_COLLECTION_WORKERS = 4;
 

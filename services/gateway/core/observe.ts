@@ -214,6 +214,15 @@ export function noteRequestObject(object: unknown): void {
   if (request !== undefined && request.bodies !== 'none') request.requestObject = object;
 }
 
+/**
+ * Keeps the request object `make` returns when an observer asked for it; `make` runs only then
+ * (for a request object built or parsed for the audit log alone: a patch, DeleteOptions).
+ */
+export function noteRequestObjectOf(make: () => unknown): void {
+  const request = currentApiRequest();
+  if (request !== undefined && request.bodies !== 'none') request.requestObject = make();
+}
+
 /** Keeps the response's object when an observer asked for it. */
 export function noteResponseObject(object: unknown): void {
   const request = currentApiRequest();

@@ -3,7 +3,7 @@
  * authentication -> authorization -> admission (mutate, validate) -> storage, and watches
  * served by the watch service. It knows nothing of HTTP or gRPC.
  */
-import { currentApiRequest, noteRequestObject } from './observe.ts';
+import { currentApiRequest, noteRequestObject, noteRequestObjectOf } from './observe.ts';
 import type { Telemetry } from '../../../lib/tracing.ts';
 import { withDeliverySpans } from './watch-delivery.ts';
 import { badRequest, invalid, StatusError } from '../../../lib/errors.ts';
@@ -24,7 +24,7 @@ import type { Admission, AdmissionRequest, Operation } from '../../admission/api
 import type { Attributes, Authenticator, Authorizer, Credentials, IssuerDiscovery, RuleResolver, TokenIssuer, UserInfo } from '../../auth/api.ts';
 import type { DeleteResult, ListResult, Storage } from '../../storage/api.ts';
 import { validateWatch, type WatchEvent, type Watcher, type WatchOptions } from '../../watch/api.ts';
-import { DEFAULT_DELETE_COLLECTION_WORKERS, deleteCollection, deleteObject, type DeletionOptions } from './deletion.ts';
+import { DEFAULT_DELETE_COLLECTION_WORKERS, deleteCollection, deleteObject, deleteOptionsObject, type DeletionOptions } from './deletion.ts';
 import { TtlCache } from './ttl-cache.ts';
 import { ANONYMOUS_USER, credentialsKey, presentsCredentials } from './credentials.ts';
 import { impersonate, type Impersonation } from './impersonation.ts';
@@ -756,6 +756,8 @@ export class Pipeline {
    */
   async apply(user: UserInfo, target: Target, applied: ApplyConfiguration, options: WriteOptions & { force?: boolean } = {}, signal?: AbortSignal): Promise<{ object: KubeObject; created: boolean }> {
     await this.authorizeResource(user, 'patch', target, signal);
+    // Kept for the audit log: an apply patch as the object its body decodes to (YAML or JSON).
+    noteRequestObject(applied.object);
     const view = viewOf(target);
     const info = view.kind;
     const manager = options.fieldManager ?? '';
@@ -879,6 +881,8 @@ export class Pipeline {
     const type = patchTypeOf(patch.contentType, info);
     const fieldValidation = fieldValidationOf(options.fieldValidation);
     const decoded = decodePatch(type, patch.body, fieldValidation);
+    // Kept for the audit log as kube records a patch: the patch itself (valid JSON, decodePatch read it).
+    noteRequestObjectOf(() => JSON.parse(Buffer.from(patch.body.buffer, patch.body.byteOffset, patch.body.byteLength).toString('utf8')) as unknown);
     const schemas = this.o.schemas;
     const facts = type === 'strategic' && schemas !== undefined ? mergeFactsOf((name) => schemas.definitionsOf(info)(name) as FactsSchema | undefined, info.schema) : undefined;
     for (let attempt = 0; ; attempt++) {
@@ -940,6 +944,8 @@ export class Pipeline {
    */
   async delete(user: UserInfo, target: Target, options: WriteOptions & DeletionOptions = {}, signal?: AbortSignal): Promise<DeleteResult> {
     await this.authorizeResource(user, 'delete', target, signal);
+    // Kept for the audit log: kube records a delete's DeleteOptions as its request object.
+    noteRequestObjectOf(() => deleteOptionsObject(options));
     return this.deleteAuthorized(user, target, options, signal);
   }
 
@@ -973,6 +979,7 @@ export class Pipeline {
       throw new StatusError('MethodNotAllowed', 'the server does not allow this method on the requested resource');
     }
     await this.authorizeResource(user, 'deletecollection', collection, signal);
+    noteRequestObjectOf(() => deleteOptionsObject(options));
     const { limit } = checkListOptions(target.info.selectableFields, listOptions);
     return deleteCollection(
       {

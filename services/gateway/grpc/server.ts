@@ -33,7 +33,7 @@ import type { UserInfo } from '../../auth/api.ts';
 import { watchEventToProto } from '../../watch/grpc/client.ts';
 import { callCredentials, metadataPairs } from '../core/credentials.ts';
 import { impersonationOf } from '../core/impersonation.ts';
-import { currentApiRequest } from '../core/observe.ts';
+import { currentApiRequest, type RequestObservers } from '../core/observe.ts';
 import type { Pipeline, Target } from '../core/pipeline.ts';
 import { WarningRecorder } from '../core/warnings.ts';
 import { parseRestQuery } from '../rest/query.ts';
@@ -188,18 +188,25 @@ export const PATCH_CONTENT_TYPES: Readonly<Record<string, string>> = {
  * Who a call is from, as REST works it out: its credentials (the token of its `authorization`
  * metadata, its TLS client certificate) authenticated, then what its `impersonate-*` metadata
  * asks, authorized with the `impersonate` verb. No path of the typed API takes anonymous calls.
+ * With `observers`, the call's record learns its user and asks them again which bodies to keep.
  */
-export async function callerOf(pipeline: Pipeline, ctx: CallContext): Promise<UserInfo> {
+export async function callerOf(pipeline: Pipeline, ctx: CallContext, observers?: RequestObservers): Promise<UserInfo> {
   const authenticated = await pipeline.authenticate(callCredentials(ctx), ctx.signal);
   const record = currentApiRequest();
-  if (record !== undefined) record.user = authenticated;
+  if (record !== undefined) {
+    record.user = authenticated;
+    // Which bodies to keep was asked before the user was known (observe-calls.ts): a rule of
+    // the audit policy naming users or groups may keep them (or none) for this user. The
+    // pipeline keeps the request object after this, as every handler calls it afterwards.
+    if (observers !== undefined) record.bodies = observers.wantsBodies(record);
+  }
   const user = await pipeline.impersonate(authenticated, impersonationOf(metadataPairs(ctx.metadata)), ctx.signal);
   if (record !== undefined && user !== authenticated) record.impersonatedUser = user;
   return user;
 }
 
 /** The Resources service's handlers; `budget` is shared with REST (see BodyBudget). */
-export function resourcesHandlers(pipeline: Pipeline, registry: KindRegistry, budget?: BodyBudget): ServiceHandlers<ResourcesHandlers> {
+export function resourcesHandlers(pipeline: Pipeline, registry: KindRegistry, budget?: BodyBudget, observers?: RequestObservers): ServiceHandlers<ResourcesHandlers> {
   const target = (ref: ResourceRef__Output | null): Target => {
     if (ref === null || ref.resource === '') throw badRequest('ref.resource is required');
     const info = registry.get(ref.group, ref.version === '' ? 'v1' : ref.version, ref.resource);
@@ -207,7 +214,7 @@ export function resourcesHandlers(pipeline: Pipeline, registry: KindRegistry, bu
     if (!info.namespaced && ref.namespace !== '') throw badRequest(`${ref.resource} is not namespaced`);
     return { info, namespace: ref.namespace, name: ref.name, subresource: ref.subresource };
   };
-  const user = (ctx: CallContext): Promise<UserInfo> => callerOf(pipeline, ctx);
+  const user = (ctx: CallContext): Promise<UserInfo> => callerOf(pipeline, ctx, observers);
   const named = (t: Target): Target => {
     if (t.name === '') throw badRequest('ref.name is required');
     return t;

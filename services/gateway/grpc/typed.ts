@@ -167,7 +167,7 @@ export function serveTypedKinds(server: GrpcServer, pipeline: Pipeline, registry
   const decoder = new KubeProtobufDecoder();
   const encoder = new KubeProtobufEncoder(decoder);
   for (const { kind, api } of kinds) {
-    const handlers = new TypedKindHandlers(pipeline, registry, kind, api, decoder, encoder, budget);
+    const handlers = new TypedKindHandlers(pipeline, registry, kind, api, decoder, encoder, budget, observers);
     const targetOf = (req: Record<string, unknown>): CallTarget => ({
       group: kind.group,
       version: kind.version,
@@ -199,6 +199,7 @@ class TypedKindHandlers {
   readonly #decoder: KubeProtobufDecoder;
   readonly #encoder: KubeProtobufEncoder;
   readonly #budget: BodyBudget | undefined;
+  readonly #observers: RequestObservers;
 
   constructor(
     pipeline: Pipeline,
@@ -208,6 +209,7 @@ class TypedKindHandlers {
     decoder: KubeProtobufDecoder,
     encoder: KubeProtobufEncoder,
     budget: BodyBudget | undefined,
+    observers: RequestObservers,
   ) {
     this.#pipeline = pipeline;
     this.#registry = registry;
@@ -216,6 +218,7 @@ class TypedKindHandlers {
     this.#decoder = decoder;
     this.#encoder = encoder;
     this.#budget = budget;
+    this.#observers = observers;
   }
 
   /** The kind as the registry has it now, and where the call points. */
@@ -233,7 +236,7 @@ class TypedKindHandlers {
   }
 
   #user(ctx: CallContext): Promise<UserInfo> {
-    return callerOf(this.#pipeline, ctx);
+    return callerOf(this.#pipeline, ctx, this.#observers);
   }
 
   #encode(object: KubeObject): Buffer {
