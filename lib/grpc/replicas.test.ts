@@ -149,6 +149,24 @@ describe('replicas over real servers', () => {
     assert.equal(a.created.length, before, 'the replica no longer named takes no new call');
   });
 
+  test('a name with both address families is one replica at its IPv4 address; an address given twice is one replica', async (t) => {
+    // localhost's answer: ::1 and 127.0.0.1 are one server, which here listens on IPv4 only.
+    const a = await startServer('127.0.0.1');
+    t.after(() => a.server.shutdown(0));
+    let answer = ['::1', '127.0.0.1', '127.0.0.1'];
+    const set = generatedReplicas(proto.apiserver.v1.Storage, `localhost:${a.port}`, { telemetry, refreshMs: 3_600_000, resolve: () => Promise.resolve(answer) });
+    t.after(() => set.close());
+    const mux = muxOver(set);
+    t.after(() => mux.close());
+    await create(mux, 'one-family');
+    assert.deepEqual(set.replicas.map((r) => r.address), [`127.0.0.1:${a.port}`]);
+    assert.equal(a.created.length, 1);
+    // A name with IPv6 addresses only is followed at those.
+    answer = ['::1', '::1'];
+    await set.refresh();
+    assert.deepEqual(set.replicas.map((r) => r.address), [`[::1]:${a.port}`]);
+  });
+
   test('a DNS name is looked up again every refresh interval by itself', async (t) => {
     let answer = ['127.0.0.1'];
     const set = generatedReplicas(proto.apiserver.v1.Storage, 'storage.test:1', { telemetry, refreshMs: 50, resolve: () => Promise.resolve(answer) });

@@ -3,7 +3,7 @@
  * --auth-address, --admission-address, --watch-address) names one or more `host:port`,
  * comma-separated; a host that is an IP address is one replica, a host that is a DNS name is
  * looked up every `refreshMs` and stands for every address it resolves to (a Kubernetes
- * headless Service names every ready pod), so replicas are followed as they come and go. Each
+ * headless Service names every ready pod; one address family per name, see replicaAddresses), so replicas are followed as they come and go. Each
  * replica has its own client (one HTTP/2 connection), dialled at the resolved address while
  * TLS still checks the DNS name.
  *
@@ -17,7 +17,7 @@
  * Everything runs on the event loop: the sets need no locking.
  */
 import { lookup } from 'node:dns/promises';
-import { isIP } from 'node:net';
+import { isIP, isIPv4, isIPv6 } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { ConfigError } from '../config.ts';
 import { StatusError } from '../errors.ts';
@@ -92,6 +92,17 @@ export type Resolver = (host: string) => Promise<string[]>;
 
 /** The system resolver (getaddrinfo, as curl or a Kubernetes pod resolves a Service name). */
 export const systemResolver: Resolver = async (host) => (await lookup(host, { all: true })).map((a) => a.address);
+
+/**
+ * The addresses of a name's answer that stand for its replicas: its IPv4 addresses when it has
+ * any, else its IPv6 ones, each once. A name with both families (`localhost`: 127.0.0.1 and
+ * ::1) is one server reachable two ways, not two replicas: dialling both would open two
+ * connections to it, or keep one that never connects (a server listening on one family only).
+ */
+export function replicaAddresses(answer: readonly string[]): string[] {
+  const v4 = answer.filter((ip) => isIPv4(ip));
+  return [...new Set(v4.length > 0 ? v4 : answer.filter((ip) => isIPv6(ip)))];
+}
 
 /** Where a replica's client dials and how. */
 export interface ReplicaTarget {
@@ -263,7 +274,7 @@ export class ReplicaSet<T> {
     for (const e of this.entries) {
       if (!e.named) continue;
       try {
-        for (const ip of await (this.options.resolve ?? systemResolver)(e.host)) wanted.set(joinHostPort(ip, e.port), e);
+        for (const ip of replicaAddresses(await (this.options.resolve ?? systemResolver)(e.host))) wanted.set(joinHostPort(ip, e.port), e);
         this.lastError = '';
       } catch (err) {
         // A failed look-up changes nothing: the replicas known stay until a look-up answers.
