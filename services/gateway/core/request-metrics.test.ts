@@ -35,7 +35,7 @@ describe('reportedVerb and reportedScope (kube metrics.go cleanVerb, CanonicalVe
     ['PUT', { verb: 'update', resource: 'pods', namespace: 'ns', name: 'a' }, 'PUT', 'resource'],
     ['PATCH', { verb: 'patch', resource: 'pods', namespace: 'ns', name: 'a', contentType: 'application/merge-patch+json' }, 'PATCH', 'resource'],
     ['PATCH', { verb: 'patch', resource: 'pods', namespace: 'ns', name: 'a', contentType: 'application/apply-patch+yaml' }, 'APPLY', 'resource'],
-    ['DELETE', { verb: 'deletecollection', resource: 'pods', namespace: 'ns' }, 'DELETE', 'namespace'],
+    ['DELETE', { verb: 'deletecollection', resource: 'pods', namespace: 'ns' }, 'DELETECOLLECTION', 'namespace'],
     ['GET', { verb: 'get', resource: 'pods', subresource: 'log', namespace: 'ns', name: 'a' }, 'CONNECT', 'resource'],
     ['HEAD', { verb: 'head', resourceRequest: false }, 'GET', ''],
     ['BREW', { verb: 'brew', resourceRequest: false }, 'other', ''],

@@ -14,7 +14,8 @@
  *
  * `verb` is kube's reported verb: the HTTP method, upper-cased, with GET of a collection as
  * LIST, watch=true as WATCH, an apply patch as APPLY and log/exec/attach/portforward/proxy as
- * CONNECT (create is POST, update PUT, delete and deletecollection DELETE); `scope` is kube's
+ * CONNECT (create is POST, update PUT, delete DELETE; deletecollection is DELETECOLLECTION, the
+ * verb kube's endpoint installer instruments that route with); `scope` is kube's
  * CleanScope ('resource' for a named object or a create, 'namespace', 'cluster', '' for a
  * non-resource request); `component` is 'apiserver'.
  *
@@ -45,7 +46,7 @@ const METHOD_OF_VERB: Readonly<Record<string, string>> = {
   update: 'PUT',
   patch: 'PATCH',
   delete: 'DELETE',
-  deletecollection: 'DELETE',
+  deletecollection: 'DELETECOLLECTION',
 };
 
 /** The name of a kind, for apiserver_registered_watchers; '' when unknown. */
