@@ -9,6 +9,7 @@ import { context, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type TextMapPro
 import { StatusError } from '../../../lib/errors.ts';
 import type { Logger } from '../../../lib/log.ts';
 import type { KindRegistry } from '../../../lib/kinds/index.ts';
+import { servedSubresource } from '../../../lib/kinds/subresources.ts';
 import type { SchemaLookup } from '../../../lib/kinds/openapi.ts';
 import { SchemaSet } from '../../../lib/kinds/schemas.ts';
 import { bearerToken, DEFAULT_ANONYMOUS_PATHS, peerCertificateChain } from '../core/credentials.ts';
@@ -305,14 +306,22 @@ export class RestHandler {
 }
 
 
-/** The record's resource fields from the request's RequestInfo (kube's scope label included). */
+/**
+ * The record's resource fields from the request's RequestInfo (kube's scope label included).
+ * The route serves the resource; a subresource the kind does not serve (any name a client
+ * makes up: this runs before authentication) leaves group, version, resource and subresource
+ * empty, as for a path no route serves, so that invented names never become label values of
+ * the request metrics. Kube records only what its installed routes serve too.
+ */
 function describeResourceRequest(record: ApiRequest, info: ReturnType<typeof requestInfoOf>): void {
   record.resourceRequest = true;
   if (info.verb !== undefined) record.verb = info.verb;
-  record.group = info.group;
-  record.version = info.version;
-  record.resource = info.resource.resource;
-  record.subresource = info.subresource;
+  if (info.subresource === '' || servedSubresource(info.resource, info.subresource) !== undefined) {
+    record.group = info.group;
+    record.version = info.version;
+    record.resource = info.resource.resource;
+    record.subresource = info.subresource;
+  }
   record.namespace = info.namespace;
   record.name = info.name;
   record.scope = info.name !== '' ? 'resource' : info.namespace !== '' ? 'namespace' : 'cluster';
