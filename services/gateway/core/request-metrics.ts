@@ -4,7 +4,8 @@
  *
  * - apiserver_request_total{verb,dry_run,group,version,resource,subresource,scope,component,code}
  * - apiserver_request_duration_seconds{verb,dry_run,group,version,resource,subresource,scope,component}
- *   with kube's buckets (0.005 s to 60 s), a request's trace id as the bucket's exemplar;
+ *   with kube's buckets (0.005 s to 60 s), a sampled request's trace id as the bucket's exemplar
+ *   (an unsampled request's trace id names no stored trace);
  * - apiserver_current_inflight_requests{request_kind} (readOnly, mutating): the most requests
  *   in flight at once since the previous scrape (kube: in the last second), long-running ones
  *   (watches) not counted, as kube's max-in-flight filter leaves them out;
@@ -196,8 +197,9 @@ export class RequestMetrics implements RequestObserver {
     }
     counter.inc();
     const seconds = elapsedSeconds(request);
-    // The exemplar takes prom-client's slower path (a label object per call): traced requests only.
-    if (request.traceId !== '') this.duration.observe(series.labels, seconds, request.traceId);
+    // The exemplar takes prom-client's slower path (a label object per call): sampled requests
+    // only, as an exemplar must point at a trace that was stored.
+    if (request.traceSampled) this.duration.observe(series.labels, seconds, request.traceId);
     else series.duration.observe(seconds);
   }
 
