@@ -43,6 +43,7 @@ class Recorder implements RequestObserver {
   private waiters: (() => void)[] = [];
   received(r: ApiRequest): void {
     this.stages.push({ stage: 'received', request: r });
+    this.wake();
   }
   responseStarted(r: ApiRequest): void {
     this.stages.push({ stage: 'responseStarted', request: r });
@@ -245,6 +246,31 @@ describe('request observers at the REST front door', () => {
       recorder.stages.filter((s) => s.request.auditId === auditId).map((s) => s.stage),
       ['received', 'responseStarted', 'finished'],
     );
+    assert.equal(r.code, 200, 'a watch its client ended was answered');
+    assert.equal(r.clientGone, false);
+  });
+
+  test('a client that goes away before any answer: code 0 and client gone, not the default 200', async () => {
+    const auditId = 'gone-audit-id';
+    const req = request({
+      host: '127.0.0.1',
+      port,
+      method: 'POST',
+      path: '/api/v1/namespaces/demo/configmaps',
+      headers: { authorization: 'Bearer alice-token', 'audit-id': auditId, 'content-type': 'application/json', 'content-length': '1000' },
+      agent: false,
+      rejectUnauthorized: false,
+    });
+    req.on('error', () => {});
+    // Half a body, then the client leaves while the server waits for the rest.
+    req.write('{"apiVersion":"v1",');
+    await recorder.until(() => recorder.stages.some((s) => s.stage === 'received' && s.request.auditId === auditId));
+    req.destroy();
+    await recorder.until(() => recorder.finishedRequests.some((r) => r.auditId === auditId));
+    const r = finishedOf(auditId);
+    assert.equal(r.code, 0);
+    assert.equal(r.clientGone, true);
+    assert.equal(r.verb, 'create');
   });
 });
 

@@ -64,7 +64,7 @@ describe('accessLog', () => {
     assert.ok(!lines[0]!.includes('fieldManager'), 'no query string');
   });
 
-  test('a failure names its reason; a watch is marked long-running; a non-resource request names its path without the query', () => {
+  test('a failure names its reason; a watch is marked long-running; a non-resource request names its path without the query; a client gone is said to be', () => {
     const { logger, parsed } = logged();
     const observer = accessLog(logger);
     const denied = newApiRequest({ protocol: 'grpc', method: 'Get', requestUri: '/apiserver.v1.Resources/Get', sourceIps: ['::1'], userAgent: 'grpc-node-js/1.14' });
@@ -97,7 +97,10 @@ describe('accessLog', () => {
     const version = newApiRequest({ protocol: 'rest', method: 'GET', requestUri: '/version?timeout=32s', sourceIps: ['127.0.0.1'], userAgent: 'curl/8' });
     Object.assign(version, { code: 401, statusReason: 'Unauthorized' });
     observer.finished(version);
-    const [a, b, c] = parsed();
+    const left = newApiRequest({ protocol: 'rest', method: 'POST', requestUri: '/api/v1/namespaces/ns/configmaps', sourceIps: [], userAgent: '' });
+    Object.assign(left, { verb: 'create', resourceRequest: true, version: 'v1', resource: 'configmaps', namespace: 'ns', clientGone: true });
+    observer.finished(left);
+    const [a, b, c, d] = parsed();
     assert.equal(a!.protocol, 'grpc');
     assert.equal(a!.code, 403);
     assert.equal(a!.reason, 'Forbidden');
@@ -113,5 +116,8 @@ describe('accessLog', () => {
     assert.equal(c!.verb, 'get', 'a request that never got its verb is named by its method');
     assert.equal(c!.user, undefined);
     assert.equal(c!.code, 401);
+    assert.equal(c!.client_gone, undefined);
+    assert.equal(d!.code, 0);
+    assert.equal(d!.client_gone, true, 'a client that went away before any answer is said to have');
   });
 });

@@ -124,11 +124,20 @@ export class RestHandler {
     // kube answers every request with its audit id.
     res.setHeader('Audit-Id', record.auditId);
     this.observers.received(record);
+    /** The client went away before any answer (what is ended for it afterwards is no answer). */
+    let gone = false;
     res.on('close', () => {
-      record.code = res.statusCode;
-      span.setAttribute('http.response.status_code', res.statusCode);
+      if (res.headersSent && !gone) {
+        record.code = res.statusCode;
+        span.setAttribute('http.response.status_code', res.statusCode);
+        if (res.statusCode >= 500) span.setStatus({ code: SpanStatusCode.ERROR, message: record.statusReason });
+      } else {
+        // Nothing was written: no code (res.statusCode is only the default 200). Kube's metrics
+        // record such a request with the code of a response never written to, 0.
+        record.code = 0;
+        record.clientGone = true;
+      }
       span.setAttributes(k8sSpanAttributes(record));
-      if (res.statusCode >= 500) span.setStatus({ code: SpanStatusCode.ERROR, message: record.statusReason });
       this.observers.finished(record);
       span.end();
     });
@@ -141,6 +150,7 @@ export class RestHandler {
           // The client went away (or was cut off as too slow): nothing to answer, nothing wrong here.
           this.o.logger.debug('request ended without an answer', { path: url.path, why: err instanceof Error ? err.message : String(err) });
           span.addEvent('client gone');
+          if (!res.headersSent) gone = true;
           if (!res.writableEnded) res.end();
           return;
         }
