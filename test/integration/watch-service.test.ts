@@ -14,11 +14,13 @@ import { WatchCache } from '../../services/watch/core/watch-cache.ts';
 import { StatusError } from '../../lib/errors.ts';
 import { fromRpcStatus, toRpcStatus } from '../../lib/grpc-status.ts';
 import { cacheKey, WatchService } from '../../services/watch/core/watch-service.ts';
+import { Metrics } from '../../lib/metrics.ts';
+import { WatchMetrics } from '../../services/watch/metrics.ts';
 
 const logger = createLogger({ service: 'test', level: 'error' });
 const target = { group: '', version: 'v1', resource: 'configmaps', namespace: 'ns' };
 
-async function setup(options: { bookmarkIntervalMs?: number; maxQueuedEvents?: number; logger?: Logger } = {}) {
+async function setup(options: { bookmarkIntervalMs?: number; maxQueuedEvents?: number; logger?: Logger; metrics?: WatchMetrics } = {}) {
   const storage = new MemoryStorage();
   const ref = (name: string) => ({ group: '', resource: 'configmaps', namespace: 'ns', name });
   await storage.create(ref('a'), { metadata: { name: 'a', namespace: 'ns', labels: { tier: 'gold' } } });
@@ -173,6 +175,25 @@ describe('WatchService', () => {
 });
 
 describe('SlowWatcherError', () => {
+  test('a watch whose listener fails on a replayed change is not left counted as open', async () => {
+    const metrics = new Metrics({ processMetrics: false });
+    const { service, change, start } = await setup({ metrics: new WatchMetrics(metrics) });
+    await change('b', {});
+    const ended: unknown[] = [];
+    const failing = {
+      event: () => {
+        throw new Error('listener failed');
+      },
+      end: (error?: unknown) => ended.push(error),
+    };
+    assert.throws(() => service.start(target, { resourceVersion: String(start), timeoutSeconds: 1 }, failing), /listener failed/);
+    const { body } = await metrics.render(undefined);
+    assert.match(body, /^apiserver_registered_watchers\{group="",version="v1",kind="ConfigMap"\} 0$/m);
+    // Nor does its timer end it later: it never started.
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    assert.deepEqual(ended, []);
+  });
+
   test('a drop as too slow is still recognized after a gRPC hop; other 429s are not taken for one', () => {
     const crossed = fromRpcStatus(toRpcStatus(slowWatcherError(8)));
     assert.ok(crossed !== undefined && !(crossed instanceof SlowWatcherError), 'the hop gives a plain StatusError');

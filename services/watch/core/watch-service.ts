@@ -324,7 +324,12 @@ export class WatchService implements Watcher {
       if (cache.subscribeFrom(from, w)) w.goLive();
       return w;
     } catch (err) {
-      if (!(err instanceof StatusError) || err.reason !== 'Expired') throw err;
+      if (!(err instanceof StatusError) || err.reason !== 'Expired') {
+        // The listener failed on a replayed change: no watch was started, so none stays
+        // counted as open, and its timer never fires.
+        w.cancel();
+        throw err;
+      }
       // Older than the cache window (this replica started later, or the window moved on):
       // serve the difference from storage's history while it exists, as if it were cached.
       const readHistory = this.options.history;
