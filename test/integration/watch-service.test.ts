@@ -175,6 +175,34 @@ describe('WatchService', () => {
 });
 
 describe('SlowWatcherError', () => {
+  test('events sent are counted per kind as plain numbers, added to apiserver_watch_events_total when scraped', async () => {
+    const metrics = new Metrics({ processMetrics: false });
+    const watchMetrics = new WatchMetrics(metrics);
+    // Every call prom-client gets for the counter (bound children call it too).
+    const counter = metrics.registry.getSingleMetric('apiserver_watch_events_total') as unknown as { inc: (...args: unknown[]) => void };
+    const inc = counter.inc;
+    let calls = 0;
+    counter.inc = function (this: unknown, ...args: unknown[]) {
+      calls++;
+      inc.apply(this, args);
+    };
+    const { service, change, start } = await setup({ metrics: watchMetrics });
+    const received: number[] = [];
+    const handles = Array.from({ length: 10 }, (_, i) => {
+      received[i] = 0;
+      return service.start(target, { resourceVersion: String(start) }, { event: () => ((received[i] = (received[i] ?? 0) + 1), true), end: () => {} });
+    });
+    for (let i = 0; i < 20; i++) await change(`e${i}`, {});
+    assert.deepEqual(received, Array(10).fill(20));
+    assert.equal(calls, 0, 'nothing asked of prom-client per event');
+    const count = async () => Number(/^apiserver_watch_events_total\{group="",version="v1",kind="ConfigMap"\} (\d+)$/m.exec((await metrics.render(undefined)).body)?.[1]);
+    assert.equal(await count(), 200);
+    assert.equal(calls, 1, 'one addition per kind per scrape');
+    await change('late', {});
+    assert.equal(await count(), 210, 'what was added is not added again');
+    for (const h of handles) h.cancel();
+  });
+
   test('a watch whose listener fails on a replayed change is not left counted as open', async () => {
     const metrics = new Metrics({ processMetrics: false });
     const { service, change, start } = await setup({ metrics: new WatchMetrics(metrics) });

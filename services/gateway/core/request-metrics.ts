@@ -20,8 +20,10 @@
  * CleanScope ('resource' for a named object or a create, 'namespace', 'cluster', '' for a
  * non-resource request); `component` is 'apiserver'.
  *
- * Cheap on the request path: a request's label values are joined into one key that finds the
- * series' children, bound once (prom-client hashes a label object on every call otherwise).
+ * On the request path: a request's label values are joined into one key that finds the
+ * series' children, bound once, so no label object is built per request; prom-client still
+ * validates and hashes the bound labels on each inc and observe (once per request, not per
+ * watch event).
  */
 import type { Counter, Gauge, Histogram } from 'prom-client';
 import type { ExemplarHistogram, Metrics } from '../../../lib/metrics.ts';
