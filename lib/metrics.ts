@@ -5,8 +5,11 @@
  * Prometheus text format or, when the scraper asks for it, in OpenMetrics with exemplars
  * (the trace id of a request a histogram bucket last saw).
  *
- * Hot paths bind their label values once (`counter.labels(...)`) and keep the child: a
- * child's inc/observe allocates nothing, while a call with a label object hashes it each time.
+ * Paths run per request bind their label values once (`counter.labels(...)`) and keep the
+ * child, which saves building a label object per call; prom-client still validates and hashes
+ * the child's labels on every inc/observe (a new string each time, a few hundred ns). Paths run
+ * far more often (per event per watcher) keep plain numbers and add them to their counter when
+ * it is scraped (`collect`).
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry, type CounterConfiguration, type GaugeConfiguration, type HistogramConfiguration } from 'prom-client';
 import { StatusError } from './errors.ts';
@@ -57,8 +60,11 @@ export class Metrics {
     if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
   }
 
-  /** The counter named `config.name` (ending in _total, as the text format shows it), made on first use. */
-  counter<L extends string>(config: Named & { labelNames?: readonly L[] }): Counter<L> {
+  /**
+   * The counter named `config.name` (ending in _total, as the text format shows it), made on
+   * first use; `collect` (optional) runs when it is scraped, e.g. to add counts kept elsewhere.
+   */
+  counter<L extends string>(config: Named & { labelNames?: readonly L[]; collect?: (this: Counter<L>) => void }): Counter<L> {
     return this.existing(config.name, 'counter') ?? new Counter<L>({ ...config, registers: [this.registry] } as CounterConfiguration<L>);
   }
 

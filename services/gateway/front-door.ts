@@ -239,7 +239,7 @@ export async function startFrontDoor(o: FrontDoorOptions): Promise<FrontDoor> {
   });
 
   const stopMaintenance = startMaintenance(o);
-  o.grpcServer.addService('apiserver.v1.Resources', loadApiProto().apiserver.v1.Resources.service, observedHandlers('apiserver.v1.Resources', resourcesHandlers(o.pipeline, o.registry, budget, observers), observers, resourcesCallTarget));
+  o.grpcServer.addService('apiserver.v1.Resources', loadApiProto().apiserver.v1.Resources.service, observedHandlers('apiserver.v1.Resources', resourcesHandlers(o.pipeline, o.registry, budget, observers), observers, resourcesCallTarget(o.registry)));
   const typed = serveTypedKinds(o.grpcServer, o.pipeline, o.registry, budget, observers);
   serveReflection(o.grpcServer, ['apiserver/v1/resources.proto', ...typed.files], ['apiserver.v1.Resources', ...typed.services]);
 

@@ -13,7 +13,9 @@
  *   by a change naming a predecessor the cache never received, and either `refilled` from
  *   storage's history or, when that history was compacted, `expired` (every watcher got 410).
  *
- * Per-watch children are bound when the watch starts; a delivered event costs one increment.
+ * A delivered event costs one increment of a plain number kept per kind, added to
+ * apiserver_watch_events_total when it is scraped: an event reaches every watcher of its kind,
+ * so prom-client's per-call label validation and hashing would be paid watchers × events times.
  */
 import type { Counter, Gauge } from 'prom-client';
 import type { Metrics } from '../../lib/metrics.ts';
@@ -21,10 +23,17 @@ import type { WatchCache } from './core/watch-cache.ts';
 
 export type GapOutcome = 'refilled' | 'expired';
 
-/** What one watch counts: its events and itself while open. */
+/** What the watches of one kind count: the events sent to them, and themselves while open. */
 export interface WatchCounters {
-  readonly sent: Counter.Internal;
+  /** Events sent since the last scrape (added to apiserver_watch_events_total then): increment it per event. */
+  sent: number;
+  /** apiserver_registered_watchers of the kind: up when a watch starts, down when it ends. */
   readonly open: Gauge.Internal<string>;
+}
+
+/** A kind's counters and the counter child its events are added to. */
+interface KindCounters extends WatchCounters {
+  readonly events: Counter.Internal;
 }
 
 /** Splits a cache key (`group/resource`) into its labels. */
@@ -38,10 +47,22 @@ export class WatchMetrics {
   private readonly watchers: Gauge<string>;
   private readonly received: Counter<string>;
   private readonly gaps: Counter<string>;
-  private readonly perKind = new Map<string, WatchCounters>();
+  private readonly perKind = new Map<string, KindCounters>();
 
   constructor(metrics: Metrics) {
-    this.events = metrics.counter({ name: 'apiserver_watch_events_total', help: 'Number of events sent in watch clients', labelNames: ['group', 'version', 'kind'] });
+    const perKind = this.perKind;
+    this.events = metrics.counter({
+      name: 'apiserver_watch_events_total',
+      help: 'Number of events sent in watch clients',
+      labelNames: ['group', 'version', 'kind'],
+      collect() {
+        for (const counters of perKind.values()) {
+          if (counters.sent === 0) continue;
+          counters.events.inc(counters.sent);
+          counters.sent = 0;
+        }
+      },
+    });
     this.watchers = metrics.gauge({
       name: 'apiserver_registered_watchers',
       help: 'Number of currently registered watchers for a given resources',
@@ -86,12 +107,12 @@ export class WatchMetrics {
     });
   }
 
-  /** The counters of a watch of `kind` (bound once per kind). */
+  /** The counters of the watches of `kind`, shared by them all (made once per kind). */
   forWatch(group: string, version: string, kind: string): WatchCounters {
     const key = `${group}/${version}/${kind}`;
     let counters = this.perKind.get(key);
     if (counters === undefined) {
-      counters = { sent: this.events.labels(group, version, kind), open: this.watchers.labels(group, version, kind) };
+      counters = { sent: 0, open: this.watchers.labels(group, version, kind), events: this.events.labels(group, version, kind) };
       this.perKind.set(key, counters);
     }
     return counters;

@@ -260,7 +260,7 @@ describe('metrics', () => {
     // kube's label values: verbs upper-case, scope as CleanScope, component apiserver.
     const gateway = scrapes.get('gateway') as Scrape;
     const verbs = new Set(gateway.samples.filter((s) => s.name === 'apiserver_request_total').map((s) => s.labels.verb));
-    for (const verb of verbs) assert.match(verb ?? '', /^(APPLY|CONNECT|DELETE|GET|LIST|PATCH|POST|PUT|WATCH|other)$/);
+    for (const verb of verbs) assert.match(verb ?? '', /^(APPLY|CONNECT|DELETE|DELETECOLLECTION|GET|LIST|PATCH|POST|PUT|WATCH|other)$/);
     const scopes = new Set(gateway.samples.filter((s) => s.name === 'apiserver_request_total').map((s) => s.labels.scope));
     for (const scope of scopes) assert.match(scope ?? '', /^(resource|namespace|cluster|)$/);
     assert.deepEqual(new Set(gateway.samples.filter((s) => s.name === 'apiserver_current_inflight_requests').map((s) => s.labels.request_kind)), new Set(['readOnly', 'mutating']));

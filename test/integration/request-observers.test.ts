@@ -3,7 +3,8 @@
  * HTTPS front door and typed gRPC API over an in-process pipeline: one record per request with
  * kube's verb, the resource, scope, who (and whom they impersonate), the authorizer's decision,
  * the answer's code and the request's trace; the stages in order (a watch's response start
- * included); the Audit-Id header; and the k8s.* attributes on the request's span.
+ * included); the Audit-Id header; the k8s.* attributes on the request's span; and request
+ * metrics whose series a client cannot multiply by naming what is not served.
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -17,12 +18,14 @@ import { GrpcServer } from '../../lib/grpc/serve.ts';
 import { builtinRegistry } from '../../lib/kinds/index.ts';
 import { generatedSchemaValidator } from '../../lib/kinds/validate.ts';
 import { createLogger } from '../../lib/log.ts';
+import { Metrics } from '../../lib/metrics.ts';
 import { loadApiProto } from '../../lib/proto.ts';
 import { createTelemetry } from '../../lib/tracing.ts';
 import { buildAdmissionChain } from '../../services/admission/core/chain.ts';
 import type { Attributes, AuthenticationResult, AuthorizationResult, Credentials, UserInfo } from '../../services/auth/api.ts';
 import { RequestObservers, type ApiRequest, type RequestObserver } from '../../services/gateway/core/observe.ts';
 import { Pipeline } from '../../services/gateway/core/pipeline.ts';
+import { RequestMetrics } from '../../services/gateway/core/request-metrics.ts';
 import { startFrontDoor, type FrontDoor } from '../../services/gateway/front-door.ts';
 import { RESOURCES_MAX_REQUEST_BYTES } from '../../services/gateway/grpc/server.ts';
 import { MemoryStorage } from '../../services/storage/backends/memory.ts';
@@ -40,6 +43,7 @@ class Recorder implements RequestObserver {
   private waiters: (() => void)[] = [];
   received(r: ApiRequest): void {
     this.stages.push({ stage: 'received', request: r });
+    this.wake();
   }
   responseStarted(r: ApiRequest): void {
     this.stages.push({ stage: 'responseStarted', request: r });
@@ -67,6 +71,7 @@ let grpcServer: GrpcServer;
 let grpcAddress: string;
 let port: number;
 const recorder = new Recorder();
+const metrics = new Metrics({ processMetrics: false });
 const exporter = new InMemorySpanExporter();
 
 function call(method: string, path: string, token: string | undefined, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; headers: Record<string, unknown>; text: string }> {
@@ -123,7 +128,7 @@ before(async () => {
     shutdownGraceMs: 1_000,
     grpcServer,
     allocationRepairIntervalMs: 0,
-    observers: new RequestObservers([recorder], logger),
+    observers: new RequestObservers([recorder, new RequestMetrics(metrics)], logger),
   });
   const address = frontDoor.https.address();
   assert.ok(address !== null && typeof address === 'object');
@@ -241,6 +246,31 @@ describe('request observers at the REST front door', () => {
       recorder.stages.filter((s) => s.request.auditId === auditId).map((s) => s.stage),
       ['received', 'responseStarted', 'finished'],
     );
+    assert.equal(r.code, 200, 'a watch its client ended was answered');
+    assert.equal(r.clientGone, false);
+  });
+
+  test('a client that goes away before any answer: code 0 and client gone, not the default 200', async () => {
+    const auditId = 'gone-audit-id';
+    const req = request({
+      host: '127.0.0.1',
+      port,
+      method: 'POST',
+      path: '/api/v1/namespaces/demo/configmaps',
+      headers: { authorization: 'Bearer alice-token', 'audit-id': auditId, 'content-type': 'application/json', 'content-length': '1000' },
+      agent: false,
+      rejectUnauthorized: false,
+    });
+    req.on('error', () => {});
+    // Half a body, then the client leaves while the server waits for the rest.
+    req.write('{"apiVersion":"v1",');
+    await recorder.until(() => recorder.stages.some((s) => s.stage === 'received' && s.request.auditId === auditId));
+    req.destroy();
+    await recorder.until(() => recorder.finishedRequests.some((r) => r.auditId === auditId));
+    const r = finishedOf(auditId);
+    assert.equal(r.code, 0);
+    assert.equal(r.clientGone, true);
+    assert.equal(r.verb, 'create');
   });
 });
 
@@ -279,5 +309,53 @@ describe('request observers at the typed gRPC front door', () => {
     assert.match(created.traceId, /^[0-9a-f]{32}$/);
     const got = finishedOf('grpc-get');
     assert.deepEqual([got.verb, got.scope, got.code, got.statusReason, got.authorizationDecision], ['get', 'resource', 403, 'Forbidden', 'forbid']);
+  });
+});
+
+/** How many series apiserver_request_total and apiserver_request_duration_seconds have. */
+async function requestSeries(): Promise<{ total: number; duration: number }> {
+  const { body } = await metrics.render(undefined);
+  const lines = body.split('\n');
+  return {
+    total: lines.filter((l) => l.startsWith('apiserver_request_total{')).length,
+    duration: lines.filter((l) => l.startsWith('apiserver_request_duration_seconds_count{')).length,
+  };
+}
+
+describe('request metrics', () => {
+  test('made-up resources and subresources, over REST and gRPC, add no series', async () => {
+    const Resources = loadApiProto().apiserver.v1.Resources;
+    const client = new Resources(grpcAddress, grpc.credentials.createInsecure());
+    const md = new grpc.Metadata();
+    md.set('authorization', 'Bearer boss-token');
+    const grpcGet = (ref: Record<string, string>) =>
+      new Promise<grpc.ServiceError | null>((resolve) => {
+        client.get({ ref: { group: '', version: 'v1', namespace: 'demo', name: 'x', ...ref } }, md, (err) => resolve(err));
+      });
+    const made = () => `x${crypto.randomUUID().slice(0, 8)}`;
+    /** One request of each shape, with a name nobody serves. */
+    const round = async () => {
+      const sub = await call('GET', `/api/v1/namespaces/demo/configmaps/x/${made()}`, 'boss-token');
+      assert.equal(sub.status, 404, sub.text);
+      const path = await call('GET', `/apis/${made()}/v1/namespaces/demo/${made()}/x`, 'boss-token');
+      assert.equal(path.status, 404, path.text);
+      assert.equal((await grpcGet({ resource: made() }))?.code, grpc.status.NOT_FOUND);
+      assert.equal((await grpcGet({ group: made(), resource: 'configmaps' }))?.code, grpc.status.NOT_FOUND);
+      assert.equal((await grpcGet({ resource: 'configmaps', subresource: made() }))?.code, grpc.status.NOT_FOUND);
+    };
+    try {
+      await round();
+      const before = await requestSeries();
+      assert.ok(before.total > 0 && before.duration > 0);
+      for (let i = 0; i < 100; i++) await round();
+      assert.deepEqual(await requestSeries(), before);
+    } finally {
+      client.close();
+    }
+    // What is served is still named.
+    const served = await call('GET', '/api/v1/namespaces/demo/pods/x/status', 'boss-token');
+    assert.equal(served.status, 404, served.text);
+    const r = finishedOf(served.headers['audit-id']);
+    assert.deepEqual([r.verb, r.resource, r.subresource], ['get', 'pods', 'status']);
   });
 });

@@ -14,11 +14,13 @@ import { WatchCache } from '../../services/watch/core/watch-cache.ts';
 import { StatusError } from '../../lib/errors.ts';
 import { fromRpcStatus, toRpcStatus } from '../../lib/grpc-status.ts';
 import { cacheKey, WatchService } from '../../services/watch/core/watch-service.ts';
+import { Metrics } from '../../lib/metrics.ts';
+import { WatchMetrics } from '../../services/watch/metrics.ts';
 
 const logger = createLogger({ service: 'test', level: 'error' });
 const target = { group: '', version: 'v1', resource: 'configmaps', namespace: 'ns' };
 
-async function setup(options: { bookmarkIntervalMs?: number; maxQueuedEvents?: number; logger?: Logger } = {}) {
+async function setup(options: { bookmarkIntervalMs?: number; maxQueuedEvents?: number; logger?: Logger; metrics?: WatchMetrics } = {}) {
   const storage = new MemoryStorage();
   const ref = (name: string) => ({ group: '', resource: 'configmaps', namespace: 'ns', name });
   await storage.create(ref('a'), { metadata: { name: 'a', namespace: 'ns', labels: { tier: 'gold' } } });
@@ -173,6 +175,53 @@ describe('WatchService', () => {
 });
 
 describe('SlowWatcherError', () => {
+  test('events sent are counted per kind as plain numbers, added to apiserver_watch_events_total when scraped', async () => {
+    const metrics = new Metrics({ processMetrics: false });
+    const watchMetrics = new WatchMetrics(metrics);
+    // Every call prom-client gets for the counter (bound children call it too).
+    const counter = metrics.registry.getSingleMetric('apiserver_watch_events_total') as unknown as { inc: (...args: unknown[]) => void };
+    const inc = counter.inc;
+    let calls = 0;
+    counter.inc = function (this: unknown, ...args: unknown[]) {
+      calls++;
+      inc.apply(this, args);
+    };
+    const { service, change, start } = await setup({ metrics: watchMetrics });
+    const received: number[] = [];
+    const handles = Array.from({ length: 10 }, (_, i) => {
+      received[i] = 0;
+      return service.start(target, { resourceVersion: String(start) }, { event: () => ((received[i] = (received[i] ?? 0) + 1), true), end: () => {} });
+    });
+    for (let i = 0; i < 20; i++) await change(`e${i}`, {});
+    assert.deepEqual(received, Array(10).fill(20));
+    assert.equal(calls, 0, 'nothing asked of prom-client per event');
+    const count = async () => Number(/^apiserver_watch_events_total\{group="",version="v1",kind="ConfigMap"\} (\d+)$/m.exec((await metrics.render(undefined)).body)?.[1]);
+    assert.equal(await count(), 200);
+    assert.equal(calls, 1, 'one addition per kind per scrape');
+    await change('late', {});
+    assert.equal(await count(), 210, 'what was added is not added again');
+    for (const h of handles) h.cancel();
+  });
+
+  test('a watch whose listener fails on a replayed change is not left counted as open', async () => {
+    const metrics = new Metrics({ processMetrics: false });
+    const { service, change, start } = await setup({ metrics: new WatchMetrics(metrics) });
+    await change('b', {});
+    const ended: unknown[] = [];
+    const failing = {
+      event: () => {
+        throw new Error('listener failed');
+      },
+      end: (error?: unknown) => ended.push(error),
+    };
+    assert.throws(() => service.start(target, { resourceVersion: String(start), timeoutSeconds: 1 }, failing), /listener failed/);
+    const { body } = await metrics.render(undefined);
+    assert.match(body, /^apiserver_registered_watchers\{group="",version="v1",kind="ConfigMap"\} 0$/m);
+    // Nor does its timer end it later: it never started.
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    assert.deepEqual(ended, []);
+  });
+
   test('a drop as too slow is still recognized after a gRPC hop; other 429s are not taken for one', () => {
     const crossed = fromRpcStatus(toRpcStatus(slowWatcherError(8)));
     assert.ok(crossed !== undefined && !(crossed instanceof SlowWatcherError), 'the hop gives a plain StatusError');

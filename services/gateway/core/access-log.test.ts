@@ -28,6 +28,7 @@ describe('accessLog', () => {
       code: 201,
       traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
       spanId: '00f067aa0ba902b7',
+      traceSampled: true,
       requestObject: { kind: 'Deployment', metadata: { name: 'web' }, spec: { template: { spec: { containers: [{ env: [{ name: 'PASSWORD', value: 'hunter2' }] }] } } } },
     });
     observers.received(r);
@@ -53,6 +54,7 @@ describe('accessLog', () => {
       user: 'alice',
       code: 201,
       trace_id: '4bf92f3577b34da6a3ce929d0e0e4736',
+      trace_sampled: true,
       span_id: '00f067aa0ba902b7',
       audit_id: r.auditId,
       source_ip: '10.0.0.7',
@@ -62,7 +64,7 @@ describe('accessLog', () => {
     assert.ok(!lines[0]!.includes('fieldManager'), 'no query string');
   });
 
-  test('a failure names its reason; a watch is marked long-running; a non-resource request names its path without the query', () => {
+  test('a failure names its reason; a watch is marked long-running; a non-resource request names its path without the query; a client gone is said to be', () => {
     const { logger, parsed } = logged();
     const observer = accessLog(logger);
     const denied = newApiRequest({ protocol: 'grpc', method: 'Get', requestUri: '/apiserver.v1.Resources/Get', sourceIps: ['::1'], userAgent: 'grpc-node-js/1.14' });
@@ -80,23 +82,42 @@ describe('accessLog', () => {
     });
     observer.finished(denied);
     const watch = newApiRequest({ protocol: 'rest', method: 'GET', requestUri: '/api/v1/pods?watch=1', sourceIps: [], userAgent: '' });
-    Object.assign(watch, { verb: 'watch', resourceRequest: true, version: 'v1', resource: 'pods', longRunning: true, code: 200, user: { username: 'bob', uid: '', groups: [] } });
+    Object.assign(watch, {
+      verb: 'watch',
+      resourceRequest: true,
+      version: 'v1',
+      resource: 'pods',
+      longRunning: true,
+      code: 200,
+      user: { username: 'bob', uid: '', groups: [] },
+      traceId: '5bf92f3577b34da6a3ce929d0e0e4737',
+      spanId: '10f067aa0ba902b8',
+    });
     observer.finished(watch);
     const version = newApiRequest({ protocol: 'rest', method: 'GET', requestUri: '/version?timeout=32s', sourceIps: ['127.0.0.1'], userAgent: 'curl/8' });
     Object.assign(version, { code: 401, statusReason: 'Unauthorized' });
     observer.finished(version);
-    const [a, b, c] = parsed();
+    const left = newApiRequest({ protocol: 'rest', method: 'POST', requestUri: '/api/v1/namespaces/ns/configmaps', sourceIps: [], userAgent: '' });
+    Object.assign(left, { verb: 'create', resourceRequest: true, version: 'v1', resource: 'configmaps', namespace: 'ns', clientGone: true });
+    observer.finished(left);
+    const [a, b, c, d] = parsed();
     assert.equal(a!.protocol, 'grpc');
     assert.equal(a!.code, 403);
     assert.equal(a!.reason, 'Forbidden');
     assert.equal(a!.user, 'mallory');
     assert.equal(a!.impersonated_user, 'system:admin');
     assert.equal(a!.trace_id, undefined);
+    assert.equal(a!.trace_sampled, undefined);
     assert.equal(b!.long_running, true);
+    assert.equal(b!.trace_id, '5bf92f3577b34da6a3ce929d0e0e4737');
+    assert.equal(b!.trace_sampled, false, 'a trace id the sampler left out is said to be one');
     assert.equal(b!.namespace, undefined);
     assert.equal(c!.uri, '/version');
     assert.equal(c!.verb, 'get', 'a request that never got its verb is named by its method');
     assert.equal(c!.user, undefined);
     assert.equal(c!.code, 401);
+    assert.equal(c!.client_gone, undefined);
+    assert.equal(d!.code, 0);
+    assert.equal(d!.client_gone, true, 'a client that went away before any answer is said to have');
   });
 });

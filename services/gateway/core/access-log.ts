@@ -4,7 +4,9 @@
  * request (verb, group, version, resource, subresource, namespace, name, or the URI of a
  * non-resource request), who made it (user, and the impersonated user), the answer (code,
  * reason), how long it took (latency_ms; a watch's is its whole life, marked long_running),
- * and the ids that tie it to its trace and its audit events (trace_id, span_id, audit_id).
+ * the ids that tie it to its trace and its audit events (trace_id, span_id, audit_id), whether
+ * that trace was sampled (trace_sampled: with ratio sampling most trace ids name no stored
+ * trace), and client_gone when the client went away before any answer (code 0).
  *
  * Never a body, a header or a credential: the record's objects are not read, and no query
  * string is written (a resource request is named by its parts; a non-resource request by its
@@ -42,11 +44,15 @@ export function accessFields(request: ApiRequest, seconds: number): Record<strin
   put('user', request.user?.username ?? '');
   put('impersonated_user', request.impersonatedUser?.username ?? '');
   fields.code = request.code;
+  if (request.clientGone) fields.client_gone = true;
   put('reason', request.statusReason);
   fields.latency_ms = Math.round(seconds * 1e6) / 1e3;
   if (request.longRunning) fields.long_running = true;
   if (request.dryRun) fields.dry_run = true;
-  put('trace_id', request.traceId);
+  if (request.traceId !== '') {
+    fields.trace_id = request.traceId;
+    fields.trace_sampled = request.traceSampled;
+  }
   put('span_id', request.spanId);
   fields.audit_id = request.auditId;
   put('source_ip', request.sourceIps[0] ?? '');

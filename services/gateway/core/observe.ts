@@ -9,7 +9,7 @@
  * Observers run on the request's path: they must be cheap and must never throw (an observer
  * that throws is caught and reported, never failing the request).
  */
-import { context, createContextKey, trace, type Span } from '@opentelemetry/api';
+import { context, createContextKey, trace, TraceFlags, type Span } from '@opentelemetry/api';
 import type { Logger } from '../../../lib/log.ts';
 import type { UserInfo } from '../../auth/api.ts';
 
@@ -60,16 +60,27 @@ export interface ApiRequest {
   authorizationDecision: 'allow' | 'forbid' | undefined;
   authorizationReason: string;
 
-  /** The HTTP status code of the answer (gRPC calls: the code its Status would have over REST). 0 until answered. */
+  /**
+   * The HTTP status code of the answer (gRPC calls: the code its Status would have over REST).
+   * 0 until answered, and 0 for good when the client went away before any answer was sent:
+   * kube's metrics record the code nothing was written with as 0 too.
+   */
   code: number;
+  /** The client went away before any answer was sent (a REST request; `code` is then 0). */
+  clientGone: boolean;
   /** The Status reason of a failure ('NotFound', 'Forbidden', ...), '' on success. */
   statusReason: string;
   /** The Status message of a failure, '' on success. Never carries credentials (Status messages never do). */
   statusMessage: string;
 
-  /** The request's trace and span (hex), '' when not traced. */
+  /**
+   * The request's trace and span (hex), '' when it has no span context. Kept for correlation
+   * even when the sampler left the request out: then no trace with this id is stored.
+   */
   traceId: string;
   spanId: string;
+  /** Whether the request's trace is sampled (recorded and exported): only then does `traceId` name a stored trace. */
+  traceSampled: boolean;
 
   /** Which objects to keep, as the observers asked through `wantsBodies` once the request was known. */
   bodies: 'none' | 'request' | 'requestResponse';
@@ -131,10 +142,12 @@ export function newApiRequest(fields: {
     authorizationDecision: undefined,
     authorizationReason: '',
     code: 0,
+    clientGone: false,
     statusReason: '',
     statusMessage: '',
     traceId: '',
     spanId: '',
+    traceSampled: false,
     bodies: 'none',
     requestObject: undefined,
     responseObject: undefined,
@@ -229,12 +242,17 @@ export function noteResponseObject(object: unknown): void {
   if (request !== undefined && request.bodies === 'requestResponse') request.responseObject = object;
 }
 
-/** The trace and span ids of `span` into the record ('' when the span carries no valid context). */
+/**
+ * The trace and span ids of `span` into the record ('' when the span carries no valid
+ * context), and whether its trace is sampled: with ratio sampling most requests have ids that
+ * name no stored trace, which is worth knowing before looking one up.
+ */
 export function noteSpan(request: ApiRequest, span: Span | undefined): void {
   const sc = span?.spanContext();
   if (sc === undefined || !trace.isSpanContextValid(sc)) return;
   request.traceId = sc.traceId;
   request.spanId = sc.spanId;
+  request.traceSampled = (sc.traceFlags & TraceFlags.SAMPLED) !== 0;
 }
 
 /** The span attributes platform teams filter on, from what the record knows (never credentials). */

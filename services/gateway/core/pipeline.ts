@@ -5,7 +5,7 @@
  */
 import { currentApiRequest, noteRequestObject, noteRequestObjectOf } from './observe.ts';
 import type { Telemetry } from '../../../lib/tracing.ts';
-import { withDeliverySpans } from './watch-delivery.ts';
+import { relayedEvents, watchDelivery, type RelayedEvents } from './watch-delivery.ts';
 import { badRequest, invalid, StatusError } from '../../../lib/errors.ts';
 import { isPlainObject, parseObjectBytes, type KubeObject } from '../../../lib/kube.ts';
 import { applyPatch, decodePatch, mergeFactsOf, patchTypeOf, type DecodedPatch, type FactsSchema, type MergeSchema } from '../../../lib/patch/index.ts';
@@ -997,16 +997,18 @@ export class Pipeline {
 
   /**
    * Authorizes and validates a watch; the returned events start flowing when iterated. Errors
-   * during iteration happen after a REST response has started, so callers stream them.
+   * during iteration happen after a REST response has started, so callers stream them. A
+   * front-door relay reports each event's hand-over to the events' `delivery`, when present.
    */
-  async watch(user: UserInfo, target: Target, options: WatchOptions, signal: AbortSignal): Promise<AsyncIterable<WatchEvent>> {
+  async watch(user: UserInfo, target: Target, options: WatchOptions, signal: AbortSignal): Promise<RelayedEvents> {
     await this.authorizeResource(user, 'watch', target, signal);
     validateWatch({ namespace: target.namespace }, target.info.selectableFields, options);
     const { info } = target;
     const stored = info.storedAs ?? info;
     const watched = { group: stored.group, version: stored.version, resource: stored.resource, namespace: target.namespace };
-    const events = withDeliverySpans(this.o.watcher.watch(watched, options, signal), this.o.telemetry, watched);
-    return info.storedAs === undefined ? events : convertedEvents(events, info, (object) => this.shaped(object, info));
+    const delivery = watchDelivery(this.o.telemetry, watched);
+    const events = this.o.watcher.watch(watched, options, signal);
+    return relayedEvents(info.storedAs === undefined ? events : convertedEvents(events, info, (object) => this.shaped(object, info)), delivery);
   }
 
   /**

@@ -35,7 +35,7 @@ describe('reportedVerb and reportedScope (kube metrics.go cleanVerb, CanonicalVe
     ['PUT', { verb: 'update', resource: 'pods', namespace: 'ns', name: 'a' }, 'PUT', 'resource'],
     ['PATCH', { verb: 'patch', resource: 'pods', namespace: 'ns', name: 'a', contentType: 'application/merge-patch+json' }, 'PATCH', 'resource'],
     ['PATCH', { verb: 'patch', resource: 'pods', namespace: 'ns', name: 'a', contentType: 'application/apply-patch+yaml' }, 'APPLY', 'resource'],
-    ['DELETE', { verb: 'deletecollection', resource: 'pods', namespace: 'ns' }, 'DELETE', 'namespace'],
+    ['DELETE', { verb: 'deletecollection', resource: 'pods', namespace: 'ns' }, 'DELETECOLLECTION', 'namespace'],
     ['GET', { verb: 'get', resource: 'pods', subresource: 'log', namespace: 'ns', name: 'a' }, 'CONNECT', 'resource'],
     ['HEAD', { verb: 'head', resourceRequest: false }, 'GET', ''],
     ['BREW', { verb: 'brew', resourceRequest: false }, 'other', ''],
@@ -54,8 +54,9 @@ describe('RequestMetrics', () => {
     const metrics = new Metrics({ processMetrics: false });
     const observer = new RequestMetrics(metrics, (_g, _v, resource) => (resource === 'configmaps' ? 'ConfigMap' : ''));
 
-    const create = request('POST', { verb: 'create', resource: 'configmaps', namespace: 'default', code: 201, traceId: '4bf92f3577b34da6a3ce929d0e0e4736' });
-    const get = request('GET', { verb: 'get', resource: 'configmaps', namespace: 'default', name: 'a', code: 404 });
+    const create = request('POST', { verb: 'create', resource: 'configmaps', namespace: 'default', code: 201, traceId: '4bf92f3577b34da6a3ce929d0e0e4736', traceSampled: true });
+    // Traced but left out by the sampler: its trace id names no stored trace.
+    const get = request('GET', { verb: 'get', resource: 'configmaps', namespace: 'default', name: 'a', code: 404, traceId: '5bf92f3577b34da6a3ce929d0e0e4737' });
     const watch = request('GET', { verb: 'watch', resource: 'configmaps', namespace: 'default', longRunning: true, code: 200 });
     observer.received(create);
     observer.received(get);
@@ -78,6 +79,8 @@ describe('RequestMetrics', () => {
 
     const om = await metrics.render('application/openmetrics-text');
     assert.match(om.body, /apiserver_request_duration_seconds_bucket\{[^}]*verb="POST"[^}]*\} 1 # \{trace_id="4bf92f3577b34da6a3ce929d0e0e4736"\}/);
+    assert.doesNotMatch(om.body, /5bf92f3577b34da6a3ce929d0e0e4737/, 'no exemplar of an unsampled trace');
+    assert.match(om.body, /apiserver_request_duration_seconds_bucket\{[^}]*verb="GET"[^}]*\} 1\n/);
 
     observer.finished(watch);
     ({ body } = await metrics.render(undefined));

@@ -4,7 +4,8 @@
  *
  * - apiserver_request_total{verb,dry_run,group,version,resource,subresource,scope,component,code}
  * - apiserver_request_duration_seconds{verb,dry_run,group,version,resource,subresource,scope,component}
- *   with kube's buckets (0.005 s to 60 s), a request's trace id as the bucket's exemplar;
+ *   with kube's buckets (0.005 s to 60 s), a sampled request's trace id as the bucket's exemplar
+ *   (an unsampled request's trace id names no stored trace);
  * - apiserver_current_inflight_requests{request_kind} (readOnly, mutating): the most requests
  *   in flight at once since the previous scrape (kube: in the last second), long-running ones
  *   (watches) not counted, as kube's max-in-flight filter leaves them out;
@@ -14,12 +15,15 @@
  *
  * `verb` is kube's reported verb: the HTTP method, upper-cased, with GET of a collection as
  * LIST, watch=true as WATCH, an apply patch as APPLY and log/exec/attach/portforward/proxy as
- * CONNECT (create is POST, update PUT, delete and deletecollection DELETE); `scope` is kube's
+ * CONNECT (create is POST, update PUT, delete DELETE; deletecollection is DELETECOLLECTION, the
+ * verb kube's endpoint installer instruments that route with); `scope` is kube's
  * CleanScope ('resource' for a named object or a create, 'namespace', 'cluster', '' for a
  * non-resource request); `component` is 'apiserver'.
  *
- * Cheap on the request path: a request's label values are joined into one key that finds the
- * series' children, bound once (prom-client hashes a label object on every call otherwise).
+ * On the request path: a request's label values are joined into one key that finds the
+ * series' children, bound once, so no label object is built per request; prom-client still
+ * validates and hashes the bound labels on each inc and observe (once per request, not per
+ * watch event).
  */
 import type { Counter, Gauge, Histogram } from 'prom-client';
 import type { ExemplarHistogram, Metrics } from '../../../lib/metrics.ts';
@@ -45,7 +49,7 @@ const METHOD_OF_VERB: Readonly<Record<string, string>> = {
   update: 'PUT',
   patch: 'PATCH',
   delete: 'DELETE',
-  deletecollection: 'DELETE',
+  deletecollection: 'DELETECOLLECTION',
 };
 
 /** The name of a kind, for apiserver_registered_watchers; '' when unknown. */
@@ -195,8 +199,9 @@ export class RequestMetrics implements RequestObserver {
     }
     counter.inc();
     const seconds = elapsedSeconds(request);
-    // The exemplar takes prom-client's slower path (a label object per call): traced requests only.
-    if (request.traceId !== '') this.duration.observe(series.labels, seconds, request.traceId);
+    // The exemplar takes prom-client's slower path (a label object per call): sampled requests
+    // only, as an exemplar must point at a trace that was stored.
+    if (request.traceSampled) this.duration.observe(series.labels, seconds, request.traceId);
     else series.duration.observe(seconds);
   }
 

@@ -7,6 +7,8 @@
 import { context, trace } from '@opentelemetry/api';
 import { StatusError } from '../../../lib/errors.ts';
 import type { CallContext } from '../../../lib/grpc/serve.ts';
+import type { KindRegistry } from '../../../lib/kinds/index.ts';
+import { servedSubresource } from '../../../lib/kinds/subresources.ts';
 import { APPLY_PATCH_YAML_MEDIA_TYPE } from '../core/apply.ts';
 import { k8sSpanAttributes, newApiRequest, noteSpan, withApiRequest, type ApiRequest, type RequestObservers } from '../core/observe.ts';
 
@@ -36,7 +38,8 @@ type Handler = (request: never, ctx: CallContext, send: never) => Promise<unknow
 
 /**
  * `handlers` with every call observed: `targetOf` reads where a call points from its request
- * (it must not throw: a malformed request still gets a record, and its handler the error).
+ * (it must not throw: a malformed request still gets a record, and its handler the error), and
+ * names only what is served (the record's resource fields become metric labels).
  */
 export function observedHandlers<H extends { readonly [K in keyof H]: Handler }>(
   serviceName: string,
@@ -109,17 +112,30 @@ function describeCall(record: ApiRequest, verb: string, request: Record<string, 
   if (verb === 'patch' && request.type === 'PATCH_TYPE_APPLY') record.contentType = APPLY_PATCH_YAML_MEDIA_TYPE;
 }
 
-/** The Resources API's target: its request's `ref`. */
-export function resourcesCallTarget(request: Record<string, unknown>): CallTarget {
-  const ref = (request.ref ?? {}) as Partial<Record<keyof CallTarget, unknown>>;
-  const text = (v: unknown): string => (typeof v === 'string' ? v : '');
-  return {
-    group: text(ref.group),
-    version: text(ref.version) === '' ? 'v1' : text(ref.version),
-    resource: text(ref.resource),
-    subresource: text(ref.subresource),
-    namespace: text(ref.namespace),
-    name: text(ref.name),
+/**
+ * The Resources API's target: its request's `ref`, when the registry serves what it names
+ * (the kind, and the subresource if one is named). The ref is the client's, read before the
+ * call is authenticated or checked: a kind or subresource nobody serves is left out of the
+ * record (its group, version, resource and subresource empty, as for a REST path no route
+ * serves), so that invented names never become label values of the request metrics. Kube
+ * records only what it serves too (its metrics are those of its installed routes).
+ */
+export function resourcesCallTarget(registry: Pick<KindRegistry, 'get'>): (request: Record<string, unknown>) => CallTarget {
+  return (request) => {
+    const ref = (request.ref ?? {}) as Partial<Record<keyof CallTarget, unknown>>;
+    const text = (v: unknown): string => (typeof v === 'string' ? v : '');
+    const group = text(ref.group);
+    // An empty version is v1, as the Resources handlers read the ref.
+    const version = text(ref.version) === '' ? 'v1' : text(ref.version);
+    const resource = text(ref.resource);
+    const subresource = text(ref.subresource);
+    const namespace = text(ref.namespace);
+    const name = text(ref.name);
+    const kind = resource === '' ? undefined : registry.get(group, version, resource);
+    if (kind === undefined || (subresource !== '' && servedSubresource(kind, subresource) === undefined)) {
+      return { group: '', version: '', resource: '', subresource: '', namespace, name };
+    }
+    return { group, version, resource, subresource, namespace, name };
   };
 }
 

@@ -271,7 +271,16 @@ export function resourcesHandlers(pipeline: Pipeline, registry: KindRegistry, bu
     },
     Watch: async (req: WatchRequest__Output, ctx: CallContext, send: (m: ProtoWatchEvent) => Promise<void>): Promise<void> => {
       const events = await pipeline.watch(await user(ctx), { ...target(req.ref), name: '' }, watchOptionsFromProto(req.options), ctx.signal);
-      for await (const e of events) await send(watchEventToProto(e));
+      const { delivery } = events;
+      try {
+        for await (const e of events) {
+          delivery?.arrived(e);
+          await send(watchEventToProto(e));
+          delivery?.handedOn();
+        }
+      } finally {
+        delivery?.stopped();
+      }
     },
   };
 }

@@ -340,7 +340,16 @@ class TypedKindHandlers {
 
   async watch(req: TypedWatchRequest__Output, ctx: CallContext, send: (m: Buffer) => Promise<void>): Promise<void> {
     const events = await this.#pipeline.watch(await this.#user(ctx), this.#target(req.namespace, ''), watchOptionsFromProto(req.options), ctx.signal);
-    for await (const e of events) await send(this.#event(e));
+    const { delivery } = events;
+    try {
+      for await (const e of events) {
+        delivery?.arrived(e);
+        await send(this.#event(e));
+        delivery?.handedOn();
+      }
+    } finally {
+      delivery?.stopped();
+    }
   }
 
   /**

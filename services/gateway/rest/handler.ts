@@ -9,6 +9,7 @@ import { context, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type TextMapPro
 import { StatusError } from '../../../lib/errors.ts';
 import type { Logger } from '../../../lib/log.ts';
 import type { KindRegistry } from '../../../lib/kinds/index.ts';
+import { servedSubresource } from '../../../lib/kinds/subresources.ts';
 import type { SchemaLookup } from '../../../lib/kinds/openapi.ts';
 import { SchemaSet } from '../../../lib/kinds/schemas.ts';
 import { bearerToken, DEFAULT_ANONYMOUS_PATHS, peerCertificateChain } from '../core/credentials.ts';
@@ -123,11 +124,20 @@ export class RestHandler {
     // kube answers every request with its audit id.
     res.setHeader('Audit-Id', record.auditId);
     this.observers.received(record);
+    /** The client went away before any answer (what is ended for it afterwards is no answer). */
+    let gone = false;
     res.on('close', () => {
-      record.code = res.statusCode;
-      span.setAttribute('http.response.status_code', res.statusCode);
+      if (res.headersSent && !gone) {
+        record.code = res.statusCode;
+        span.setAttribute('http.response.status_code', res.statusCode);
+        if (res.statusCode >= 500) span.setStatus({ code: SpanStatusCode.ERROR, message: record.statusReason });
+      } else {
+        // Nothing was written: no code (res.statusCode is only the default 200). Kube's metrics
+        // record such a request with the code of a response never written to, 0.
+        record.code = 0;
+        record.clientGone = true;
+      }
       span.setAttributes(k8sSpanAttributes(record));
-      if (res.statusCode >= 500) span.setStatus({ code: SpanStatusCode.ERROR, message: record.statusReason });
       this.observers.finished(record);
       span.end();
     });
@@ -140,6 +150,7 @@ export class RestHandler {
           // The client went away (or was cut off as too slow): nothing to answer, nothing wrong here.
           this.o.logger.debug('request ended without an answer', { path: url.path, why: err instanceof Error ? err.message : String(err) });
           span.addEvent('client gone');
+          if (!res.headersSent) gone = true;
           if (!res.writableEnded) res.end();
           return;
         }
@@ -305,14 +316,22 @@ export class RestHandler {
 }
 
 
-/** The record's resource fields from the request's RequestInfo (kube's scope label included). */
+/**
+ * The record's resource fields from the request's RequestInfo (kube's scope label included).
+ * The route serves the resource; a subresource the kind does not serve (any name a client
+ * makes up: this runs before authentication) leaves group, version, resource and subresource
+ * empty, as for a path no route serves, so that invented names never become label values of
+ * the request metrics. Kube records only what its installed routes serve too.
+ */
 function describeResourceRequest(record: ApiRequest, info: ReturnType<typeof requestInfoOf>): void {
   record.resourceRequest = true;
   if (info.verb !== undefined) record.verb = info.verb;
-  record.group = info.group;
-  record.version = info.version;
-  record.resource = info.resource.resource;
-  record.subresource = info.subresource;
+  if (info.subresource === '' || servedSubresource(info.resource, info.subresource) !== undefined) {
+    record.group = info.group;
+    record.version = info.version;
+    record.resource = info.resource.resource;
+    record.subresource = info.subresource;
+  }
   record.namespace = info.namespace;
   record.name = info.name;
   record.scope = info.name !== '' ? 'resource' : info.namespace !== '' ? 'namespace' : 'cluster';

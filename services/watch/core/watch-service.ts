@@ -160,7 +160,8 @@ class ActiveWatch implements WatcherSink, WatchHandle {
     if (this.ended) return false;
     if (event.resourceVersion !== '') this.lastRevision = Math.max(this.lastRevision, Number(event.resourceVersion));
     if (this.listener.event(event, initial)) {
-      this.counters?.sent.inc();
+      // A plain number, added to the counter when scraped: this runs per event per watcher.
+      if (this.counters !== undefined) this.counters.sent++;
       return true;
     }
     this.finish(slowWatcherError(this.service.maxQueuedEvents), true);
@@ -324,7 +325,12 @@ export class WatchService implements Watcher {
       if (cache.subscribeFrom(from, w)) w.goLive();
       return w;
     } catch (err) {
-      if (!(err instanceof StatusError) || err.reason !== 'Expired') throw err;
+      if (!(err instanceof StatusError) || err.reason !== 'Expired') {
+        // The listener failed on a replayed change: no watch was started, so none stays
+        // counted as open, and its timer never fires.
+        w.cancel();
+        throw err;
+      }
       // Older than the cache window (this replica started later, or the window moved on):
       // serve the difference from storage's history while it exists, as if it were cached.
       const readHistory = this.options.history;

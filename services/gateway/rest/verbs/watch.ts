@@ -30,8 +30,11 @@ export async function watch(ctx: VerbContext): Promise<void> {
   const events = await ctx.pipeline.watch(user, { ...targetOf(info), name: '' }, options, signal);
   const protobuf = representation.format === 'protobuf';
   const send = ctx.writer.startStream(protobuf ? 'protobuf' : 'json');
+  // Delivery spans (tracing on, a recorded request): reported here, in this loop (watch-delivery.ts).
+  const { delivery } = events;
   try {
     for await (const event of events) {
+      delivery?.arrived(event);
       let line: Buffer;
       if (protobuf) {
         line = encodedOnce(event, `protobuf/${resource.group}/${resource.version}/${resource.kind}`, () => protobufFrame(ctx.protobuf, event, resource));
@@ -45,6 +48,7 @@ export async function watch(ctx: VerbContext): Promise<void> {
         line = encodedOnce(event, 'json', () => Buffer.concat([Buffer.from(`{"type":"${event.type}","object":`), event.object, Buffer.from('}\n')]));
       }
       await send(line);
+      delivery?.handedOn();
       if (signal.aborted) break;
     }
   } catch (err) {
@@ -61,6 +65,8 @@ export async function watch(ctx: VerbContext): Promise<void> {
       user: user.username,
       error: err,
     });
+  } finally {
+    delivery?.stopped();
   }
   ctx.writer.end();
 }
