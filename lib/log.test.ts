@@ -53,6 +53,15 @@ describe('createLogger', () => {
     assert.equal(b!.component, undefined);
   });
 
+  test('a key bound again appears once in a line, with the later value', () => {
+    const { logger, lines } = collect();
+    logger.with({ controller: 'garbage-collector' }).with({ controller: 'garbage-collector', shard: 1 }).with({ shard: 2 }).info('x');
+    const line = lines[0] ?? '';
+    assert.equal(line.split('"controller"').length, 2, line);
+    assert.equal(line.split('"shard"').length, 2, line);
+    assert.equal((JSON.parse(line) as { shard: number }).shard, 2);
+  });
+
   test('credential and body fields are redacted at top level, under headers, request and options, and in bound fields', () => {
     const { logger, lines, parsed } = collect();
     const secret = 'sekret-value-123';

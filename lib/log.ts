@@ -78,7 +78,13 @@ function withSafeErrors(fields: Record<string, unknown>): Record<string, unknown
   return out ?? fields;
 }
 
-function wrap(logger: PinoLogger): Logger {
+/**
+ * `root`'s lines with `bindings` on each. A `with()` makes one child of the root with the
+ * bindings merged (a key given again replaces the earlier value), not a child of a child:
+ * pino writes the bindings of every level, so a key bound twice would appear twice in a line.
+ */
+function wrap(root: PinoLogger, bindings: Record<string, unknown> = {}): Logger {
+  const logger = Object.keys(bindings).length === 0 ? root : root.child(bindings);
   const emit = (level: Level, msg: string, fields: Record<string, unknown> | undefined): void => {
     // pino checks the level itself; the check here only skips building fields for nothing.
     if (!logger.isLevelEnabled(level)) return;
@@ -90,7 +96,7 @@ function wrap(logger: PinoLogger): Logger {
     info: (m, f) => emit('info', m, f),
     warn: (m, f) => emit('warn', m, f),
     error: (m, f) => emit('error', m, f),
-    with: (fields) => wrap(logger.child(withSafeErrors(fields))),
+    with: (fields) => wrap(root, { ...bindings, ...withSafeErrors(fields) }),
   };
 }
 
@@ -117,7 +123,7 @@ export function createLogger(options: LoggerOptions, base: Record<string, unknow
     },
     destination,
   );
-  return wrap(Object.keys(base).length === 0 ? logger : logger.child(withSafeErrors(base)));
+  return wrap(logger, withSafeErrors(base));
 }
 
 export function isLevel(value: string): value is Level {

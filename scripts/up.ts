@@ -56,6 +56,7 @@ try {
     etcdEndpoints: settings.etcdEndpoints,
     redisUrl: settings.redisUrl,
     addresses: settings.addresses,
+    metricsListen: settings.metrics,
     replicas: Object.fromEntries(SERVICE_NAMES.map((n) => [n, settings.replicas])),
     logDir: resolve(settings.dataDir, 'logs'),
     persistentRedis: true,
@@ -99,6 +100,11 @@ if (plane !== undefined) {
     for (const g of p.replicas.gateway.slice(1)) print(`  ${g.name}:${' '.repeat(Math.max(1, 24 - g.name.length))}https://${g.https}, gRPC ${g.address}`);
   }
   print(`  internal gRPC:            ${p.grpcTls === undefined ? 'plaintext' : `mutual TLS (CA ${shownPath(p.grpcTls.caFile)})`}`);
+  // Every process: its gRPC address and its monitoring port (plaintext /metrics, /readyz).
+  print('  each process (gRPC, monitoring):');
+  for (const name of SERVICE_NAMES) {
+    for (const r of p.replicas[name]) print(`    ${r.name}:${' '.repeat(Math.max(1, 22 - r.name.length))}${r.address}, http://${r.metrics}/metrics`);
+  }
   print(`  processes:                ${pids.join(', ')}`);
   if (audit !== undefined) print(`  audit log:                ${shownPath(audit.logPath)} (policy ${shownPath(audit.policyFile)})`);
   print('Point kubectl at it:');

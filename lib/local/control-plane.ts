@@ -88,12 +88,18 @@ export interface ControlPlaneOptions {
   watchReplicas?: number;
   /** Gateway replicas: `replicas.gateway`, which wins when both are given. */
   gatewayReplicas?: number;
-  /** Give every process a monitoring port of its own (--metrics-listen on a free loopback port): ReplicaProcess.metrics. */
-  metricsListen?: boolean;
+  /**
+   * Give every process a monitoring port of its own (--metrics-listen): ReplicaProcess.metrics.
+   * true: each on a free loopback port. Addresses per service (make up's fixed ports): the
+   * first replica of a service named there listens at its address, every other process at a
+   * free loopback port.
+   */
+  metricsListen?: boolean | Partial<Record<ServiceName, string>>;
   /**
    * Extra flags of the gateway replicas after the first, one list per replica (gateway-1 first),
-   * e.g. a replica with its auth cache off beside one with it on. A flag given again in
-   * `flags.gateway` wins (the last of a repeated flag does).
+   * e.g. a replica with its auth cache off beside one with it on, or its own audit file. They
+   * come after `flags.gateway`, so they win over a flag given there too (the last of a
+   * repeated flag does): the more specific setting.
    */
   gatewayReplicaFlags?: string[][];
   /**
@@ -229,6 +235,13 @@ async function loopback(): Promise<string> {
   return `127.0.0.1:${await freePort()}`;
 }
 
+/** The monitoring address of one process, as ControlPlaneOptions.metricsListen asks; undefined for none. */
+async function metricsAddress(asked: ControlPlaneOptions['metricsListen'], service: ServiceName, first: boolean): Promise<string | undefined> {
+  if (asked === undefined || asked === false) return undefined;
+  const fixed = asked === true || !first ? undefined : asked[service];
+  return fixed ?? (await loopback());
+}
+
 /** A process to run: one replica of a service. */
 interface Slot {
   name: string;
@@ -272,7 +285,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
         index,
         address: first ? addresses[service] : await loopback(),
         https: service !== 'gateway' ? undefined : first ? addresses.https : await loopback(),
-        metrics: options.metricsListen === true ? await loopback() : undefined,
+        metrics: await metricsAddress(options.metricsListen, service, first),
       });
     }
   }
@@ -344,10 +357,12 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
             `--admission-address=${listOf('admission')}`,
             `--storage-address=${listOf('storage')}`,
             `--watch-address=${listOf('watch')}`,
-            ...(slot.index === 0 ? [] : (options.gatewayReplicaFlags?.[slot.index - 1] ?? [])),
           ];
       }
     };
+    /** The flags of this one replica, after the service's shared ones (options.gatewayReplicaFlags). */
+    const replicaFlagsOf = (slot: Slot): string[] =>
+      slot.service === 'gateway' && slot.index > 0 ? (options.gatewayReplicaFlags?.[slot.index - 1] ?? []) : [];
     const node = process.execPath;
     /**
      * Spawns a replica, records it (so a failed start is still stopped), waits until healthy;
@@ -357,7 +372,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       const proc = spawnProcess({
         name: slot.name,
         command: node,
-        args: [...NODE_FLAGS[slot.service], join(ROOT, 'services', slot.service, 'main.ts'), ...flagsOf(slot), ...(options.flags?.[slot.service] ?? [])],
+        args: [...NODE_FLAGS[slot.service], join(ROOT, 'services', slot.service, 'main.ts'), ...flagsOf(slot), ...(options.flags?.[slot.service] ?? []), ...replicaFlagsOf(slot)],
         env: { ...inherited, ...tlsEnvOf[slot.service] },
         cwd: ROOT,
         logFile: logFile(slot.name),

@@ -20,6 +20,7 @@ test('defaults: ./.data, etcd and Redis started here, the documented ports, plai
       admission: '127.0.0.1:50063',
       watch: '127.0.0.1:50064',
     },
+    metrics: { gateway: '127.0.0.1:9090', storage: '127.0.0.1:9091', auth: '127.0.0.1:9092', admission: '127.0.0.1:9093', watch: '127.0.0.1:9094' },
     generateTls: false,
     audit: { policyFile: resolve('examples/audit-policy.yaml'), logPath: resolve('.data/logs/audit.log') },
     replicas: 1,
@@ -52,4 +53,5 @@ test('given variables win', () => {
   assert.equal(s.dataDir, '/tmp/x');
   assert.equal(s.etcdEndpoints, 'http://e:2379');
   assert.equal(s.addresses.storage, '0.0.0.0:1');
+  assert.equal(makeUpSettings({ WATCH_METRICS_LISTEN: '127.0.0.1:19094' }).metrics.watch, '127.0.0.1:19094');
 });

@@ -5,7 +5,7 @@
  */
 import { resolve } from 'node:path';
 import { ConfigError } from '../config.ts';
-import type { ControlPlaneAddresses } from './control-plane.ts';
+import type { ControlPlaneAddresses, ServiceName } from './control-plane.ts';
 
 export const MAKE_UP_VARIABLES = [
   { env: 'DATA_DIR', default: './.data', description: 'etcd and Redis data, pki/, tokens.csv, admin.kubeconfig, logs/' },
@@ -17,11 +17,16 @@ export const MAKE_UP_VARIABLES = [
   { env: 'AUTH_LISTEN', default: '127.0.0.1:50062', description: 'auth service' },
   { env: 'ADMISSION_LISTEN', default: '127.0.0.1:50063', description: 'admission service' },
   { env: 'WATCH_LISTEN', default: '127.0.0.1:50064', description: 'watch service' },
+  { env: 'GATEWAY_METRICS_LISTEN', default: '127.0.0.1:9090', description: 'the gateway\'s monitoring port (plaintext /metrics, /readyz, gRPC health)' },
+  { env: 'STORAGE_METRICS_LISTEN', default: '127.0.0.1:9091', description: 'storage service\'s monitoring port' },
+  { env: 'AUTH_METRICS_LISTEN', default: '127.0.0.1:9092', description: 'auth service\'s monitoring port' },
+  { env: 'ADMISSION_METRICS_LISTEN', default: '127.0.0.1:9093', description: 'admission service\'s monitoring port' },
+  { env: 'WATCH_METRICS_LISTEN', default: '127.0.0.1:9094', description: 'watch service\'s monitoring port' },
   {
     env: 'REPLICAS',
     default: '1',
     description:
-      'processes per service (storage, auth, admission, watch, gateway): the first at the ports above, the others at free loopback ports; every client spreads its calls over all of them',
+      'processes per service (storage, auth, admission, watch, gateway): the first at the ports above (monitoring ports included), the others at free loopback ports; every client spreads its calls over all of them',
   },
   {
     env: 'GRPC_TLS',
@@ -46,6 +51,8 @@ export interface MakeUpSettings {
   etcdEndpoints: string | undefined;
   redisUrl: string | undefined;
   addresses: ControlPlaneAddresses;
+  /** The monitoring port (--metrics-listen) of each service's first process. */
+  metrics: Record<ServiceName, string>;
   /** Make the internal certificates (GRPC_TLS=1 without GRPC_TLS_*_FILE). */
   generateTls: boolean;
   /** The gateway's audit policy and log (absolute), or undefined for no audit. */
@@ -80,6 +87,13 @@ export function makeUpSettings(env: NodeJS.ProcessEnv): MakeUpSettings {
       auth: get('AUTH_LISTEN'),
       admission: get('ADMISSION_LISTEN'),
       watch: get('WATCH_LISTEN'),
+    },
+    metrics: {
+      gateway: get('GATEWAY_METRICS_LISTEN'),
+      storage: get('STORAGE_METRICS_LISTEN'),
+      auth: get('AUTH_METRICS_LISTEN'),
+      admission: get('ADMISSION_METRICS_LISTEN'),
+      watch: get('WATCH_METRICS_LISTEN'),
     },
     generateTls: (tls === '1' || tls === 'true') && !tlsFilesGiven,
     audit:

@@ -159,7 +159,8 @@ describe('request observers at the REST front door', () => {
     assert.equal(r.verb, 'create');
     assert.equal(r.method, 'POST');
     assert.equal(r.requestUri, '/api/v1/namespaces/demo/configmaps?dryRun=All');
-    assert.deepEqual([r.group, r.version, r.resource, r.subresource, r.namespace, r.name, r.scope], ['', 'v1', 'configmaps', '', 'demo', '', 'namespace']);
+    // The name comes from the body (kube's RequestInfo has none for a create); the scope stays.
+    assert.deepEqual([r.group, r.version, r.resource, r.subresource, r.namespace, r.name, r.scope], ['', 'v1', 'configmaps', '', 'demo', 'one', 'namespace']);
     assert.equal(r.dryRun, true);
     assert.equal(r.contentType, 'application/json');
     assert.equal(r.user?.username, 'alice');
@@ -177,6 +178,7 @@ describe('request observers at the REST front door', () => {
     assert.equal(span.attributes['k8s.verb'], 'create');
     assert.equal(span.attributes['k8s.resource'], 'configmaps');
     assert.equal(span.attributes['k8s.namespace.name'], 'demo');
+    assert.equal(span.attributes['k8s.object.name'], 'one');
     assert.equal(span.attributes['k8s.user.name'], 'alice');
     assert.equal(span.attributes['k8s.response.code'], 201);
   });
@@ -303,6 +305,7 @@ describe('request observers at the typed gRPC front door', () => {
     assert.equal(created.protocol, 'grpc');
     assert.equal(created.requestUri, '/apiserver.v1.Resources/Create');
     assert.deepEqual([created.verb, created.resource, created.namespace, created.scope, created.code], ['create', 'configmaps', 'demo', 'namespace', 201]);
+    assert.equal(created.name, 'grpc-one');
     assert.equal(created.user?.username, 'alice');
     assert.equal(created.authorizationDecision, 'allow');
     assert.deepEqual(created.sourceIps, ['127.0.0.1']);

@@ -265,14 +265,14 @@ describe('WatchStream session', () => {
     assert.equal(s.size, 0);
   });
 
-  test('shutdown ends every watch cleanly in one message', async () => {
+  test('shutdown ends every watch as unavailable (for its client to resume elsewhere) in one message', async () => {
     const { service, cache } = setup();
     const writer = new FakeWriter();
     const s = session(service, writer);
     for (const id of [1, 2, 3]) s.receive(open(id));
     s.shutdown();
     assert.equal(cache.watcherCount, 0);
-    assert.deepEqual(writer.closes(), [{ ids: [1, 2, 3], reason: 'OK' }]);
+    assert.deepEqual(writer.closes(), [{ ids: [1, 2, 3], reason: 'ServiceUnavailable' }]);
   });
 
   test('bookmarks at one revision are one message', async () => {

@@ -22,6 +22,8 @@ export interface MakeUpAddresses {
   auth: string;
   admission: string;
   watch: string;
+  /** Each service's first monitoring port (--metrics-listen). */
+  metrics: { gateway: string; storage: string; auth: string; admission: string; watch: string };
 }
 
 export interface MakeUp {
@@ -54,6 +56,7 @@ export async function startMakeUp(name: string, env: NodeJS.ProcessEnv = {}, tim
     auth: await loopback(),
     admission: await loopback(),
     watch: await loopback(),
+    metrics: { gateway: await loopback(), storage: await loopback(), auth: await loopback(), admission: await loopback(), watch: await loopback() },
   };
   const lines: string[] = [];
   const waiters = new Set<() => void>();
@@ -74,6 +77,11 @@ export async function startMakeUp(name: string, env: NodeJS.ProcessEnv = {}, tim
       AUTH_LISTEN: addresses.auth,
       ADMISSION_LISTEN: addresses.admission,
       WATCH_LISTEN: addresses.watch,
+      GATEWAY_METRICS_LISTEN: addresses.metrics.gateway,
+      STORAGE_METRICS_LISTEN: addresses.metrics.storage,
+      AUTH_METRICS_LISTEN: addresses.metrics.auth,
+      ADMISSION_METRICS_LISTEN: addresses.metrics.admission,
+      WATCH_METRICS_LISTEN: addresses.metrics.watch,
     },
     onLine: (l) => {
       lines.push(l.startsWith(prefix) ? l.slice(prefix.length) : l);

@@ -9,8 +9,9 @@ import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promise
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { ensureCA } from '../../../lib/pki.ts';
 import { kubectlBinary } from '../../../test/support/kubectl.ts';
-import { bootstrapAdmin, renderKubeconfig, writeFileAtomic } from './bootstrap.ts';
+import { bootstrapAdmin, bootstrapAdminCertificate, renderKubeconfig, writeFileAtomic } from './bootstrap.ts';
 import { parseTokenFile } from './token-file.ts';
 
 const run = promisify(execFile);
@@ -105,6 +106,24 @@ describe('bootstrapAdmin', () => {
     assert.equal(await readFile(kubeconfig, 'utf8'), 'edited by the operator\n');
   });
 
+  test('a later start at another URL moves the kubeconfig\'s server and keeps its credentials', async () => {
+    const dir = await tempDir();
+    const options = { tokenFile: join(dir, 'tokens.csv'), dataDir: dir, server: SERVER, caPem: CA_PEM };
+    const first = await bootstrapAdmin(options);
+    const token = parseTokenFile(first.tokenFileText)[0]?.token;
+    const kubeconfig = join(dir, 'admin.kubeconfig');
+    const moved = 'https://127.0.0.1:7443';
+    const second = await bootstrapAdmin({ ...options, server: moved });
+    assert.equal(second.created, false);
+    assert.equal(second.tokenFileText, first.tokenFileText);
+    assert.deepEqual(current(await kubectlView(kubeconfig)), { server: moved, ca: CA_PEM, token });
+    assert.equal((await stat(kubeconfig)).mode & 0o777, 0o600);
+    // The same URL again: the file is not touched.
+    const before = await stat(kubeconfig);
+    await bootstrapAdmin({ ...options, server: moved });
+    assert.equal((await stat(kubeconfig)).ino, before.ino);
+  });
+
   test('an operator\'s token file is used as it is, and no kubeconfig is written', async () => {
     const dir = await tempDir();
     const tokenFile = join(dir, 'tokens.csv');
@@ -137,6 +156,21 @@ describe('bootstrapAdmin', () => {
     assert.equal(parseTokenFile(text).length, 1);
     assert.deepEqual((await readdir(dir)).sort(), ['admin.kubeconfig', 'tokens.csv']);
     assert.equal(current(await kubectlView(join(dir, 'admin.kubeconfig'))).token, parseTokenFile(text)[0]?.token);
+  });
+});
+
+describe('bootstrapAdminCertificate', () => {
+  test('a later start at another URL moves the server and keeps the certificate', async () => {
+    const dir = await tempDir();
+    const clientCa = await ensureCA(join(dir, 'pki'), 'test-client-ca', 'client-ca');
+    const options = { dataDir: dir, server: SERVER, caPem: CA_PEM, clientCa };
+    assert.equal(await bootstrapAdminCertificate(options), true);
+    const file = join(dir, 'admin-cert.kubeconfig');
+    const before = await readFile(file, 'utf8');
+    assert.equal(await bootstrapAdminCertificate({ ...options, server: 'https://127.0.0.1:7443' }), false);
+    const view = await kubectlView(file);
+    assert.equal(view.clusters[0]?.cluster.server, 'https://127.0.0.1:7443');
+    assert.equal(await readFile(file, 'utf8'), before.replace(JSON.stringify(SERVER), JSON.stringify('https://127.0.0.1:7443')), 'only the server changed');
   });
 });
 

@@ -2,7 +2,8 @@
  * First start: when the token file does not exist yet, generate an admin token (group
  * system:masters), write it to the token file, and write `admin.kubeconfig` next to it with
  * the cluster CA, so `KUBECONFIG=$DATA_DIR/admin.kubeconfig kubectl ...` works at once.
- * An existing token file is the operator's and is never rewritten.
+ * An existing token file is the operator's and is never rewritten; a kubeconfig written here
+ * follows the gateway's URL at each later start (keepServer), its credentials unchanged.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { link, mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
@@ -36,6 +37,35 @@ export async function writeFileAtomic(path: string, data: string): Promise<void>
   await rename(tmp, path);
 }
 
+/** The cluster's name in the kubeconfigs written here. */
+const CLUSTER = 'kube-grpc-apiserver';
+
+/**
+ * A later start: a kubeconfig written here (renderKubeconfig) names the gateway's URL of the
+ * start that wrote it, which may have moved since (another port); its server is set to
+ * `server`, everything else kept (credentials included). A file not in that layout (edited by
+ * its operator) or absent is left alone. Returns whether the file was rewritten.
+ */
+export async function keepServer(file: string, server: string): Promise<boolean> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw err;
+  }
+  const entry = `- name: ${CLUSTER}\n  cluster:\n    server: `;
+  const start = text.indexOf(entry);
+  // One cluster, ours, and its server on one line: anything else is not ours to rewrite.
+  if (start < 0 || text.split('\n    server: ').length !== 2) return false;
+  const from = start + entry.length;
+  const end = text.indexOf('\n', from);
+  const wanted = JSON.stringify(server);
+  if (end < 0 || text.slice(from, end) === wanted) return false;
+  await writeFileAtomic(file, text.slice(0, from) + wanted + text.slice(end));
+  return true;
+}
+
 /**
  * A kubeconfig in YAML; values are JSON strings, which YAML reads as double-quoted scalars. The
  * user presents a bearer token or a client certificate (PEM certificate and key).
@@ -49,7 +79,7 @@ export function renderKubeconfig(
     'token' in options
       ? [`    token: ${q(options.token)}`]
       : [`    client-certificate-data: ${b64(options.clientCertificate.certPem)}`, `    client-key-data: ${b64(options.clientCertificate.keyPem)}`];
-  const cluster = 'kube-grpc-apiserver';
+  const cluster = CLUSTER;
   return [
     'apiVersion: v1',
     'kind: Config',
@@ -74,7 +104,9 @@ export function renderKubeconfig(
 
 export async function bootstrapAdmin(options: BootstrapOptions): Promise<BootstrapResult> {
   try {
-    return { created: false, tokenFileText: await readFile(options.tokenFile, 'utf8') };
+    const tokenFileText = await readFile(options.tokenFile, 'utf8');
+    await keepServer(join(options.dataDir, 'admin.kubeconfig'), options.server);
+    return { created: false, tokenFileText };
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
@@ -124,14 +156,15 @@ export interface AdminCertificateOptions {
 
 /**
  * First start: writes `<dataDir>/admin-cert.kubeconfig`, a kubeconfig whose user is a client
- * certificate (one year, as kubeadm's) signed by the client CA. An existing file is never
- * rewritten; of several processes starting at once exactly one writes it. Returns whether this
- * call wrote it.
+ * certificate (one year, as kubeadm's) signed by the client CA. An existing file keeps its
+ * certificate (only its server follows `server`: keepServer); of several processes starting at
+ * once exactly one writes it. Returns whether this call wrote it.
  */
 export async function bootstrapAdminCertificate(options: AdminCertificateOptions): Promise<boolean> {
   const file = join(options.dataDir, 'admin-cert.kubeconfig');
   try {
     await readFile(file);
+    await keepServer(file, options.server);
     return false;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;

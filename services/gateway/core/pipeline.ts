@@ -3,7 +3,7 @@
  * authentication -> authorization -> admission (mutate, validate) -> storage, and watches
  * served by the watch service. It knows nothing of HTTP or gRPC.
  */
-import { currentApiRequest, noteRequestObject, noteRequestObjectOf } from './observe.ts';
+import { currentApiRequest, noteCreatedName, noteRequestObject, noteRequestObjectOf } from './observe.ts';
 import type { Telemetry } from '../../../lib/tracing.ts';
 import { relayedEvents, watchDelivery, type RelayedEvents } from './watch-delivery.ts';
 import { badRequest, invalid, StatusError } from '../../../lib/errors.ts';
@@ -550,10 +550,13 @@ export class Pipeline {
     if (target.info.review === true) return this.review(user, target, body, options, signal);
     const object = this.managed.update(target, undefined, this.shaped(normalizeBody(target, body, this.o.schemas, options), target.info), managerOrUserAgent(options.fieldManager, options.userAgent));
     const name = typeof object.metadata?.name === 'string' ? object.metadata.name : '';
+    noteCreatedName(name);
     await this.authorizeResource(user, 'create', { ...target, name: '' }, signal);
     await this.confirmNoEscalation(user, target, object, undefined, signal);
     const admitted = await this.o.admission.admit(admissionRequest('CREATE', target, name, user, options.dryRun, object), signal);
     if (admitted === undefined) throw new StatusError('InternalError', 'admission returned no object');
+    // A generateName is resolved by admission.
+    noteCreatedName(admitted.metadata?.name);
     return this.createAdmitted(target, admitted, options.dryRun === true, signal);
   }
 

@@ -8,7 +8,8 @@
  * another one when a stream holds `maxWatchesPerStream`, a new one after a failure) carries
  * every watch sent to that replica, so a watcher costs the replica a few hundred bytes
  * instead of a gRPC stream each. Each watch goes to the next ready replica in turn; when its
- * replica's stream fails (the replica died: UNAVAILABLE), the watch continues on another one
+ * replica's stream fails or the replica ends it (it died, or is shutting down: UNAVAILABLE
+ * either way, see watch-stream.ts), the watch continues on another one
  * from the last resourceVersion it delivered, so the watcher sees neither a gap nor a
  * duplicate, and no 410 while storage's history reaches back that far.
  *

@@ -32,6 +32,9 @@ export function watchHandlers(watcher: Watcher & WatchStarter, options: WatchHan
     Watch: async (req: WatchRequest__Output, ctx: CallContext, send: (m: ProtoWatchEvent) => Promise<void>): Promise<void> => {
       const events = watcher.watch(watchTargetFromProto(req.ref), watchOptionsFromProto(req.options), ctx.signal);
       for await (const event of events) await send(watchEventToProto(event, true));
+      // Ended by shutdown (or the client, which hears nothing more): not a clean end, which
+      // would tell the client the watch is over; it resumes elsewhere instead.
+      if (ctx.signal.aborted) throw ctx.signal.reason;
     },
     WatchStream: (call: grpc.ServerDuplexStream<WatchStreamRequest__Output, WatchStreamResponse>, ctx: CallContext): Promise<void> =>
       new Promise<void>((resolve) => {
@@ -52,7 +55,7 @@ export function watchHandlers(watcher: Watcher & WatchStarter, options: WatchHan
           resolve();
         };
         // Cancelled by the client (or its connection broke): free everything. Server shutdown:
-        // every watch ends cleanly, then the stream.
+        // every watch ends as unavailable (its client resumes it elsewhere), then the stream.
         const onAbort = (): void => finish(call.cancelled ? 'close' : 'shutdown');
         ctx.signal.addEventListener('abort', onAbort, { once: true });
         call.on('data', (request: WatchStreamRequest__Output) => session.receive(request));

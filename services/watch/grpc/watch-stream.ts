@@ -356,15 +356,18 @@ export class WatchStreamSession {
   }
 
   /**
-   * Server shutdown: every watch ends cleanly (as the Watch RPC's streams do) and what is
-   * queued is handed to the transport at once, ahead of the stream's end.
+   * Server shutdown: what is queued is handed to the transport at once, ahead of the stream's
+   * end, then every watch ends as ServiceUnavailable: not over for its client, which resumes
+   * it on another replica from its last resourceVersion (a clean end would tell the client
+   * the watch is done, as timeoutSeconds does).
    */
   shutdown(): void {
     if (this.closed) return;
+    const unavailable = new StatusError('ServiceUnavailable', 'service unavailable: the watch replica is shutting down');
     for (const w of [...this.watches.values()]) {
       w.handle?.cancel();
       w.handle = undefined;
-      this.ended(w);
+      this.ended(w, unavailable);
     }
     this.flush(true);
     this.closed = true;
