@@ -10,7 +10,7 @@ import { after, before, test } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { StatusError } from '../../lib/errors.ts';
-import { unary, type CallOptions } from '../../lib/grpc/client.ts';
+import { serverStream, unary, type CallOptions } from '../../lib/grpc/client.ts';
 import { fromGrpcError } from '../../lib/grpc-status.ts';
 import { PROTO_DIR } from '../../lib/proto.ts';
 import { createEtcdClient } from '../../services/storage/backends/etcd.ts';
@@ -415,7 +415,19 @@ test('DeleteCollection and delete options, typed and over the Resources API: wha
   // the Resources API: Orphan leaves the object marked, with the `orphan` finalizer
   const listed = await unary(g.client, 'deleteCollection', { ref: cmRef(), options: { fieldSelector: 'metadata.name=dc-b1' }, propagationPolicy: 'Orphan' }, opts());
   assert.deepEqual(listed.items.map((b) => jsonOf(b).metadata.name), ['dc-b1']);
-  const marked = jsonOf((await unary(g.client, 'get', { ref: cmRef('dc-b1') }, opts())).object);
+  // The object's next state (watched from the state the answer lists): the garbage collector
+  // may orphan its dependents and let it go any moment after it was marked, so a read could
+  // already find it gone.
+  const before = String(jsonOf(listed.items[0] ?? Buffer.from('{}')).metadata.resourceVersion);
+  const controller = new AbortController();
+  let marked: ReturnType<typeof jsonOf> | undefined;
+  for await (const e of serverStream(g.client, 'watch', { ref: cmRef(), options: { fieldSelector: 'metadata.name=dc-b1', resourceVersion: before } }, { ...opts(), signal: controller.signal })) {
+    assert.equal(e.type, 'MODIFIED');
+    marked = jsonOf(e.object);
+    break;
+  }
+  controller.abort();
+  assert.ok(marked !== undefined);
   assert.deepEqual(marked.metadata.finalizers, ['orphan']);
   assert.equal(typeof marked.metadata.deletionTimestamp, 'string');
   // a typed Delete with Foreground; options refused as REST refuses them
