@@ -88,7 +88,7 @@ export function observedHandlers<H extends { readonly [K in keyof H]: Handler }>
         record.statusMessage = status.message;
         throw err;
       } finally {
-        span?.setAttributes(k8sSpanAttributes(record));
+        if (span?.isRecording() === true) span.setAttributes(k8sSpanAttributes(record));
         observers.finished(record);
       }
     }) as Handler;

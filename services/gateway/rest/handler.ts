@@ -137,7 +137,8 @@ export class RestHandler {
         record.code = 0;
         record.clientGone = true;
       }
-      span.setAttributes(k8sSpanAttributes(record));
+      // Built only for a span that records: with tracing off this costs nothing per request.
+      if (span.isRecording()) span.setAttributes(k8sSpanAttributes(record));
       this.observers.finished(record);
       span.end();
     });
