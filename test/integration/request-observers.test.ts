@@ -14,7 +14,6 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace';
-import { GrpcServer } from '../../lib/grpc/serve.ts';
 import { builtinRegistry } from '../../lib/kinds/index.ts';
 import { generatedSchemaValidator } from '../../lib/kinds/validate.ts';
 import { createLogger } from '../../lib/log.ts';
@@ -26,8 +25,7 @@ import type { Attributes, AuthenticationResult, AuthorizationResult, Credentials
 import { RequestObservers, type ApiRequest, type RequestObserver } from '../../services/gateway/core/observe.ts';
 import { Pipeline } from '../../services/gateway/core/pipeline.ts';
 import { RequestMetrics } from '../../services/gateway/core/request-metrics.ts';
-import { startFrontDoor, type FrontDoor } from '../../services/gateway/front-door.ts';
-import { RESOURCES_MAX_REQUEST_BYTES } from '../../services/gateway/grpc/server.ts';
+import { startTestFrontDoor, type TestFrontDoor } from '../support/front-door.ts';
 import { MemoryStorage } from '../../services/storage/backends/memory.ts';
 import { WatchService } from '../../services/watch/core/watch-service.ts';
 
@@ -66,8 +64,7 @@ class Recorder implements RequestObserver {
 }
 
 let dir: string;
-let frontDoor: FrontDoor;
-let grpcServer: GrpcServer;
+let door: TestFrontDoor | undefined;
 let grpcAddress: string;
 let port: number;
 const recorder = new Recorder();
@@ -116,29 +113,12 @@ before(async () => {
   const watcher = new WatchService({ caches: new Map(), storage, registry, logger });
   const pipeline = new Pipeline({ authenticator, authorizer, admission, storage, watcher, schemas, authCacheTtlMs: 0 });
   await storage.create({ group: '', resource: 'namespaces', namespace: '', name: 'demo' }, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'demo' } });
-  grpcServer = new GrpcServer({ name: 'gateway', telemetry, logger, maxReceiveMessageBytes: RESOURCES_MAX_REQUEST_BYTES });
-  frontDoor = await startFrontDoor({
-    pipeline,
-    registry,
-    telemetry,
-    logger,
-    dataDir: dir,
-    httpsListen: '127.0.0.1:0',
-    tlsSans: ['127.0.0.1'],
-    shutdownGraceMs: 1_000,
-    grpcServer,
-    allocationRepairIntervalMs: 0,
-    observers: new RequestObservers([recorder, new RequestMetrics(metrics)], logger),
-  });
-  const address = frontDoor.https.address();
-  assert.ok(address !== null && typeof address === 'object');
-  port = address.port;
-  grpcAddress = `127.0.0.1:${await grpcServer.listen('127.0.0.1:0')}`;
+  door = await startTestFrontDoor({ pipeline, registry, telemetry, logger, dataDir: dir, observers: new RequestObservers([recorder, new RequestMetrics(metrics)], logger) });
+  ({ port, grpcAddress } = door);
 });
 
 after(async () => {
-  await frontDoor?.stop();
-  await grpcServer?.shutdown(1_000);
+  await door?.stop();
   await rm(dir, { recursive: true, force: true });
 });
 
