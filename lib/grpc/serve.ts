@@ -437,29 +437,44 @@ export class GrpcServer {
           ctx.signal.addEventListener('abort', onAbort, { once: true });
         });
       };
-      let code: grpc.status = grpc.status.UNKNOWN;
-      context
-        .with(otelContext, () => handler(call.request, ctx, send))
-        .then(
-          () => {
-            code = grpc.status.OK;
-            metrics?.done(startNs, code);
-            call.end();
-          },
-          (err: unknown) => {
-            if (call.cancelled) {
-              code = grpc.status.CANCELLED;
-              metrics?.done(startNs, code);
-              return;
-            }
-            const status = this.fail(rpcName, err, otelContext);
-            code = status.grpcCode;
-            metrics?.done(startNs, code);
-            call.emit('error', toGrpcStatus(status));
-          },
-        )
-        .finally(() => done(code));
+      this.settleStream(rpcName, call, context.with(otelContext, () => handler(call.request, ctx, send)), otelContext, metrics, startNs, done);
     };
+  }
+
+  /**
+   * Ends a stream once its handler has: OK (unless the client cancelled it meanwhile), or the
+   * handler's error as its status; counts it and ends its span with the code it ended with.
+   */
+  private settleStream(
+    rpcName: string,
+    call: grpc.ServerWritableStream<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>,
+    handled: Promise<void>,
+    otelContext: Context,
+    metrics: MethodMetrics | undefined,
+    startNs: bigint,
+    done: (code: grpc.status) => void,
+  ): void {
+    let code: grpc.status = grpc.status.UNKNOWN;
+    handled
+      .then(
+        () => {
+          code = call.cancelled ? grpc.status.CANCELLED : grpc.status.OK;
+          metrics?.done(startNs, code);
+          if (!call.cancelled) call.end();
+        },
+        (err: unknown) => {
+          if (call.cancelled) {
+            code = grpc.status.CANCELLED;
+            metrics?.done(startNs, code);
+            return;
+          }
+          const status = this.fail(rpcName, err, otelContext);
+          code = status.grpcCode;
+          metrics?.done(startNs, code);
+          call.emit('error', toGrpcStatus(status));
+        },
+      )
+      .finally(() => done(code));
   }
   /**
    * The Exchange method: every unary method of the service, many calls multiplexed over one
@@ -514,28 +529,7 @@ export class GrpcServer {
     return (call) => {
       const startNs = metrics?.start() ?? 0n;
       const { ctx, otelContext, done } = this.begin(rpcName, call, true, false);
-      let code: grpc.status = grpc.status.UNKNOWN;
-      context
-        .with(otelContext, () => handler(call, ctx))
-        .then(
-          () => {
-            code = call.cancelled ? grpc.status.CANCELLED : grpc.status.OK;
-            metrics?.done(startNs, code);
-            if (!call.cancelled) call.end();
-          },
-          (err: unknown) => {
-            if (call.cancelled) {
-              code = grpc.status.CANCELLED;
-              metrics?.done(startNs, code);
-              return;
-            }
-            const status = this.fail(rpcName, err, otelContext);
-            code = status.grpcCode;
-            metrics?.done(startNs, code);
-            call.emit('error', toGrpcStatus(status));
-          },
-        )
-        .finally(() => done(code));
+      this.settleStream(rpcName, call, context.with(otelContext, () => handler(call, ctx)), otelContext, metrics, startNs, done);
     };
   }
 }
