@@ -57,13 +57,16 @@
  * BENCH_WARMUP_SECONDS (2) per benchmark and side; for investigating, BENCH_ONLY=create,get,
  * update,patch,apply,list, the same with a deployment- prefix, rbac-create, rbac-get,
  * create-nocache, get-nocache, rbac-create-nocache, rbac-get-nocache (a subset: printed,
- * bench/results/ left as it was; a comparison with the admin shows only when both ran).
+ * bench/results/ left as it was; a comparison with the admin shows only when both ran);
+ * BENCH_CPU_PROF=<dir>: a V8 CPU profile of every service process, written there when the
+ * control plane stops (`node bench/profile-summary.ts <dir>/*.cpuprofile` splits one by part
+ * of the work); a profiled run leaves bench/results/ as it was too.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { appendFile, readFile, rm, mkdtemp } from 'node:fs/promises';
 import { Agent, request } from 'node:https';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Etcd3 } from 'etcd3';
 import { Redis } from 'ioredis';
@@ -125,7 +128,15 @@ const BENCHMARKS = [
 ] as const;
 type BenchName = (typeof BENCHMARKS)[number];
 const { only: ONLY, selected } = benchOnly<BenchName>(BENCHMARKS);
-const DIAGNOSTIC = ONLY.length > 0;
+const CPU_PROF_DIR = process.env.BENCH_CPU_PROF === undefined || process.env.BENCH_CPU_PROF === '' ? undefined : resolve(process.env.BENCH_CPU_PROF);
+const DIAGNOSTIC = ONLY.length > 0 || CPU_PROF_DIR !== undefined;
+
+/** `--cpu-prof` for every service process when BENCH_CPU_PROF names a directory. */
+function cpuProfileFlags(): Partial<Record<'storage' | 'auth' | 'admission' | 'watch' | 'gateway', string[]>> | undefined {
+  if (CPU_PROF_DIR === undefined) return undefined;
+  const flags = ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF_DIR}`];
+  return { storage: flags, auth: flags, admission: flags, watch: flags, gateway: flags };
+}
 
 const IN_FLIGHT = 64;
 const OBJECT_BYTES = 1024;
@@ -434,6 +445,7 @@ async function main(): Promise<void> {
     // A second gateway with its auth cache off, for the -nocache benchmarks only.
     gatewayReplicas: uncached ? 2 : 1,
     gatewayReplicaFlags: [['--auth-cache-ttl=0']],
+    nodeFlags: cpuProfileFlags(),
   });
   running.plane = plane;
   checkInterrupted();
@@ -857,7 +869,7 @@ async function main(): Promise<void> {
   await benchAuthorization(configMapKind);
 
   const report: PipelineReport = {
-    ...reportHeader(ROOT, started, `${DIAGNOSTIC ? `BENCH_ONLY=${ONLY.join(',')} ` : ''}make bench-pipeline`, {
+    ...reportHeader(ROOT, started, `${ONLY.length > 0 ? `BENCH_ONLY=${ONLY.join(',')} ` : ''}${CPU_PROF_DIR !== undefined ? 'BENCH_CPU_PROF=<dir> ' : ''}make bench-pipeline`, {
       benchSeconds: SECONDS,
       rounds: ROUNDS,
       warmupSeconds: WARMUP_SECONDS,
@@ -877,7 +889,7 @@ async function main(): Promise<void> {
     }),
     results,
   };
-  publishResults(RESULTS_DIR, 'pipeline', report, renderPipelineMarkdown(report), DIAGNOSTIC ? 'BENCH_ONLY' : undefined);
+  publishResults(RESULTS_DIR, 'pipeline', report, renderPipelineMarkdown(report), DIAGNOSTIC ? (ONLY.length > 0 ? 'BENCH_ONLY' : 'BENCH_CPU_PROF') : undefined);
 }
 
 /** One side of one round: throughput, latency, CPU per operation of every process. */

@@ -70,6 +70,8 @@ export interface ControlPlaneOptions {
   env?: NodeJS.ProcessEnv;
   /** Extra flags per service. */
   flags?: Partial<Record<ServiceName, string[]>>;
+  /** Extra Node.js flags per service (e.g. `--cpu-prof`), after NODE_FLAGS. */
+  nodeFlags?: Partial<Record<ServiceName, string[]>>;
   /** Each output line of every process, prefixed with its name. */
   onLine?: (line: string) => void;
   /** Where each process's output is appended (one file per process); none by default. */
@@ -372,7 +374,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       const proc = spawnProcess({
         name: slot.name,
         command: node,
-        args: [...NODE_FLAGS[slot.service], join(ROOT, 'services', slot.service, 'main.ts'), ...flagsOf(slot), ...(options.flags?.[slot.service] ?? []), ...replicaFlagsOf(slot)],
+        args: [...NODE_FLAGS[slot.service], ...(options.nodeFlags?.[slot.service] ?? []), join(ROOT, 'services', slot.service, 'main.ts'), ...flagsOf(slot), ...(options.flags?.[slot.service] ?? []), ...replicaFlagsOf(slot)],
         env: { ...inherited, ...tlsEnvOf[slot.service] },
         cwd: ROOT,
         logFile: logFile(slot.name),
