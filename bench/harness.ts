@@ -160,6 +160,54 @@ export async function closedLoop(op: Operation, inFlight: number, seconds: numbe
   return { ops: latencies.length, errors, seconds: (last - start) / 1000, latencies, firstError };
 }
 
+/**
+ * Starts `op` on a fixed schedule, `ratePerSec` for `seconds` (the `i`th at start + i / rate,
+ * whatever is still in flight: an open loop), and returns what completed. A latency runs from
+ * the operation's scheduled start, not from when it really started, so that time spent queued
+ * behind a slow server (or a busy client) counts, as it does for a caller with a deadline.
+ * Every operation started completes and counts; `stop` ends the schedule early.
+ */
+export async function openLoop(op: Operation, ratePerSec: number, seconds: number, stop?: AbortSignal): Promise<Sample & { maxInFlight: number }> {
+  const latencies: number[] = [];
+  let errors = 0;
+  let firstError: string | undefined;
+  let inFlight = 0;
+  let maxInFlight = 0;
+  const interval = 1000 / ratePerSec;
+  const count = Math.max(1, Math.floor(ratePerSec * seconds));
+  const start = performance.now();
+  let last = start;
+  const pending = new Set<Promise<void>>();
+  const run = async (index: number, scheduled: number): Promise<void> => {
+    inFlight++;
+    maxInFlight = Math.max(maxInFlight, inFlight);
+    try {
+      await op(index);
+      const t1 = performance.now();
+      latencies.push(t1 - scheduled);
+      last = Math.max(last, t1);
+    } catch (err) {
+      errors++;
+      firstError ??= err instanceof Error ? err.message : String(err);
+      last = Math.max(last, performance.now());
+    } finally {
+      inFlight--;
+    }
+  };
+  for (let i = 0; i < count && stop?.aborted !== true; i++) {
+    const scheduled = start + i * interval;
+    const wait = scheduled - performance.now();
+    // Behind schedule, start at once, but let the answers in between (a loop that never yields
+    // would starve the event loop of the very completions it waits for).
+    await (wait > 0 ? sleep(wait, stop) : new Promise<void>((resolve) => setImmediate(resolve)));
+    const p = run(i, scheduled);
+    pending.add(p);
+    void p.finally(() => pending.delete(p));
+  }
+  await Promise.all(pending);
+  return { ops: latencies.length, errors, seconds: (last - start) / 1000, latencies, firstError, maxInFlight };
+}
+
 /** Merges windows of the same measurement (e.g. the two halves of an A-B-B-A run). */
 export function summarize(samples: Sample[]): Summary {
   const latencies = samples.flatMap((s) => s.latencies).sort((a, b) => a - b);

@@ -63,13 +63,15 @@
  * of the work); a profiled run leaves bench/results/ as it was too.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { appendFile, readFile, rm, mkdtemp } from 'node:fs/promises';
+import { appendFile, readdir, readFile, rm, mkdtemp } from 'node:fs/promises';
+import { connect, type ClientHttp2Session, type ClientHttp2Stream } from 'node:http2';
 import { Agent, request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Etcd3 } from 'etcd3';
 import { Redis } from 'ioredis';
+import { ApiClient } from '@apiserver/client';
 import type { KubeObject } from '../lib/kube.ts';
 import { startControlPlane, type ControlPlane } from '../lib/local/control-plane.ts';
 import { missingBinaries, waitUntil } from '../lib/local/process.ts';
@@ -86,6 +88,7 @@ import {
   CpuMeter,
   envSeconds,
   nameOf,
+  openLoop,
   type Operation,
   publishResults,
   quietly,
@@ -98,7 +101,8 @@ import {
   stopOnSignals,
   summarize,
 } from './harness.ts';
-import { renderPipelineMarkdown, type PipelineBench, type PipelineReport, type PipelineSide, type RoundResult } from './pipeline-report.ts';
+import { profileLines, readProfile, summarizeProfile } from './profile-summary.ts';
+import { renderPipelineMarkdown, type LoadSweepPoint, type PipelineBench, type PipelineReport, type PipelineSide, type RoundResult } from './pipeline-report.ts';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const RESULTS_DIR = join(ROOT, 'bench', 'results');
@@ -125,6 +129,9 @@ const BENCHMARKS = [
   'get-nocache',
   'rbac-create-nocache',
   'rbac-get-nocache',
+  'grpc-create',
+  'create-p99-half',
+  'load-sweep',
 ] as const;
 type BenchName = (typeof BENCHMARKS)[number];
 const { only: ONLY, selected } = benchOnly<BenchName>(BENCHMARKS);
@@ -139,6 +146,33 @@ function cpuProfileFlags(): Partial<Record<'storage' | 'auth' | 'admission' | 'w
 }
 
 const IN_FLIGHT = 64;
+/** The in-flight levels of the load sweep (create and get at each), and its seconds per level and side. */
+const SWEEP_IN_FLIGHT = [1, 4, 16, 64, 128] as const;
+const SWEEP_SECONDS = envSeconds('BENCH_SWEEP_SECONDS', 3);
+const SWEEP_WARMUP_SECONDS = Math.min(WARMUP_SECONDS, 0.5);
+/** The most requests any benchmark has in flight (what the HTTP/1.1 client keeps sockets for). */
+const MAX_IN_FLIGHT = Math.max(IN_FLIGHT, ...SWEEP_IN_FLIGHT);
+
+/**
+ * BENCH_HTTP: the REST client's protocol. HTTP/2 by default, because that is what kubectl and
+ * every client-go program speak to kube-apiserver (ALPN h2; HTTP/1.1 only when the server
+ * offers nothing else or DISABLE_HTTP2 is set); 1.1 keeps the keep-alive client with one socket
+ * per request in flight.
+ */
+const HTTP_VERSION = ((): '2' | '1.1' => {
+  const v = process.env.BENCH_HTTP ?? '';
+  if (v === '' || v === '2') return '2';
+  if (v === '1.1') return '1.1';
+  throw new Error(`BENCH_HTTP must be 2 or 1.1, got "${v}"`);
+})();
+/** Go's HTTP/2 transport: streams assumed until the server's SETTINGS arrive, and its receive windows. */
+const HTTP2_ASSUMED_STREAMS = 100;
+const HTTP2_STREAM_WINDOW = 4 << 20;
+const HTTP2_CONNECTION_WINDOW = 1 << 30;
+const CLIENT_DESCRIPTION =
+  HTTP_VERSION === '2'
+    ? 'HTTPS, HTTP/2 as client-go speaks it (one TLS connection, a stream per request; another connection only past the server\'s stream limit), bearer token, JSON'
+    : 'HTTPS, HTTP/1.1 keep-alive, one socket per request in flight, bearer token, JSON';
 const OBJECT_BYTES = 1024;
 const GET_KEYS = 1_000;
 /** Objects each update worker cycles through (so a key is never updated by two workers). */
@@ -268,16 +302,17 @@ interface Running {
   plane?: ControlPlane;
   raw?: Etcd3;
   feed?: Redis;
-  agents: Agent[];
+  /** Everything with connections to close: REST clients, the typed gRPC client. */
+  clients: { close(): void }[];
 }
 
-const running: Running = { agents: [] };
+const running: Running = { clients: [] };
 let stopping: Promise<void> | undefined;
 const interrupted = new AbortController();
 
 function stopAll(): Promise<void> {
   stopping ??= (async () => {
-    for (const agent of running.agents) await quietly(() => agent.destroy());
+    for (const client of running.clients) await quietly(() => client.close());
     await quietly(() => running.raw?.close());
     await quietly(() => running.feed?.disconnect());
     await quietly(() => running.plane?.stop());
@@ -297,14 +332,42 @@ function log(line: string): void {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The REST client: HTTPS, keep-alive, bearer token, JSON.
+// The REST client: HTTPS, HTTP/2 (or HTTP/1.1 keep-alive), bearer token, JSON.
 
 interface RestAnswer {
   status: number;
   body: Record<string, unknown>;
 }
 
-class RestClient {
+/** A REST client of one gateway as one user. */
+interface RestClient {
+  /** Sends one request and parses the JSON answer; rejects with the Status message on anything but 2xx. */
+  send(method: string, path: string, body?: unknown, contentType?: string): Promise<RestAnswer>;
+  /** Closes its connections; requests in flight fail. */
+  close(): void;
+}
+
+/** The answer of `method path`: its JSON, or a rejection with the Status message on anything but 2xx. */
+function answerOf(method: string, path: string, status: number, chunks: Buffer[]): RestAnswer {
+  let parsed: Record<string, unknown>;
+  try {
+    parsed = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
+  } catch (err) {
+    throw new Error(`${method} ${path}: ${status}, not JSON (${(err as Error).message})`);
+  }
+  if (status < 200 || status > 299) throw new Error(`${method} ${path}: ${status} ${String(parsed.message ?? '')}`);
+  return { status, body: parsed };
+}
+
+/** The request's body as bytes, and the headers that describe it. */
+function bodyOf(body: unknown, contentType: string): { payload: Buffer | undefined; headers: Record<string, string> } {
+  if (body === undefined) return { payload: undefined, headers: {} };
+  const payload = Buffer.from(JSON.stringify(body));
+  return { payload, headers: { 'content-type': contentType, 'content-length': String(payload.length) } };
+}
+
+/** HTTP/1.1 keep-alive: one socket per request in flight, kept open between requests. */
+class Http1RestClient implements RestClient {
   private readonly host: string;
   private readonly port: string;
   private readonly agent: Agent;
@@ -314,46 +377,120 @@ class RestClient {
     const url = new URL(`https://${address}`);
     this.host = url.hostname;
     this.port = url.port;
-    // One socket per request in flight, kept open between requests, as a client library does.
-    this.agent = new Agent({ keepAlive: true, maxSockets: IN_FLIGHT, maxFreeSockets: IN_FLIGHT, ca });
+    this.agent = new Agent({ keepAlive: true, maxSockets: MAX_IN_FLIGHT, maxFreeSockets: MAX_IN_FLIGHT, ca });
     this.authorization = `Bearer ${token}`;
   }
 
-  get httpAgent(): Agent {
-    return this.agent;
-  }
-
-  /** Sends one request and parses the JSON answer; rejects with the Status message on anything but 2xx. */
   send(method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<RestAnswer> {
     return new Promise((resolve, reject) => {
-      const headers: Record<string, string> = { Accept: 'application/json', Authorization: this.authorization };
-      let payload: Buffer | undefined;
-      if (body !== undefined) {
-        payload = Buffer.from(JSON.stringify(body));
-        headers['Content-Type'] = contentType;
-        headers['Content-Length'] = String(payload.length);
-      }
-      const req = request({ host: this.host, port: this.port, method, path, headers, agent: this.agent }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('error', reject);
-        res.on('end', () => {
-          const status = res.statusCode ?? 0;
-          let parsed: Record<string, unknown>;
-          try {
-            parsed = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
-          } catch (err) {
-            reject(new Error(`${method} ${path}: ${status}, not JSON (${(err as Error).message})`));
-            return;
-          }
-          if (status < 200 || status > 299) reject(new Error(`${method} ${path}: ${status} ${String(parsed.message ?? '')}`));
-          else resolve({ status, body: parsed });
-        });
-      });
+      const { payload, headers } = bodyOf(body, contentType);
+      const req = request(
+        { host: this.host, port: this.port, method, path, headers: { accept: 'application/json', authorization: this.authorization, ...headers }, agent: this.agent },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('error', reject);
+          res.on('end', () => {
+            try {
+              resolve(answerOf(method, path, res.statusCode ?? 0, chunks));
+            } catch (err) {
+              reject(err as Error);
+            }
+          });
+        },
+      );
       req.on('error', reject);
       req.end(payload);
     });
   }
+
+  close(): void {
+    this.agent.destroy();
+  }
+}
+
+/**
+ * HTTP/2 as client-go speaks it: requests are streams of one TLS connection, a further
+ * connection only when every open one has as many streams as the server allows (its
+ * SETTINGS_MAX_CONCURRENT_STREAMS; 100 assumed until they arrive, as Go's transport does),
+ * and Go's flow-control windows (4 MiB per stream, 1 GiB per connection), so that a large
+ * answer (a page of a list) never waits for WINDOW_UPDATEs.
+ */
+class Http2RestClient implements RestClient {
+  private readonly origin: string;
+  private readonly ca: string;
+  private readonly authorization: string;
+  private readonly sessions: { session: ClientHttp2Session; active: number; limit: number }[] = [];
+
+  constructor(address: string, ca: string, token: string) {
+    this.origin = `https://${address}`;
+    this.ca = ca;
+    this.authorization = `Bearer ${token}`;
+  }
+
+  /** A connection with a stream to spare, a new one when none has. */
+  private session(): { session: ClientHttp2Session; active: number; limit: number } {
+    const open = this.sessions.find((s) => !s.session.closed && !s.session.destroyed && s.active < s.limit);
+    if (open !== undefined) return open;
+    const session = connect(this.origin, { ca: this.ca, settings: { initialWindowSize: HTTP2_STREAM_WINDOW } });
+    const entry = { session, active: 0, limit: HTTP2_ASSUMED_STREAMS };
+    this.sessions.push(entry);
+    // A session's failure reaches its streams, which reject their requests.
+    session.on('error', () => {});
+    session.once('connect', () => session.setLocalWindowSize(HTTP2_CONNECTION_WINDOW));
+    session.on('remoteSettings', (settings) => {
+      entry.limit = settings.maxConcurrentStreams ?? HTTP2_ASSUMED_STREAMS;
+    });
+    // Closed by the server (GOAWAY, idle timeout) or by close(): the next request opens another.
+    session.once('close', () => {
+      const at = this.sessions.indexOf(entry);
+      if (at !== -1) this.sessions.splice(at, 1);
+    });
+    return entry;
+  }
+
+  send(method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<RestAnswer> {
+    return new Promise((resolve, reject) => {
+      const { payload, headers } = bodyOf(body, contentType);
+      const entry = this.session();
+      let stream: ClientHttp2Stream;
+      try {
+        stream = entry.session.request(
+          { ':method': method, ':path': path, accept: 'application/json', authorization: this.authorization, ...headers },
+          { endStream: payload === undefined },
+        );
+      } catch (err) {
+        reject(err as Error);
+        return;
+      }
+      entry.active++;
+      stream.once('close', () => entry.active--);
+      let status = 0;
+      const chunks: Buffer[] = [];
+      stream.on('response', (h) => {
+        status = Number(h[':status'] ?? 0);
+      });
+      stream.on('data', (c: Buffer) => chunks.push(c));
+      stream.on('error', reject);
+      stream.on('end', () => {
+        try {
+          resolve(answerOf(method, path, status, chunks));
+        } catch (err) {
+          reject(err as Error);
+        }
+      });
+      if (payload !== undefined) stream.end(payload);
+    });
+  }
+
+  close(): void {
+    for (const { session } of [...this.sessions]) session.destroy();
+  }
+}
+
+/** A REST client speaking BENCH_HTTP's protocol. */
+function restClient(address: string, ca: string, token: string): RestClient {
+  return HTTP_VERSION === '2' ? new Http2RestClient(address, ca, token) : new Http1RestClient(address, ca, token);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -456,8 +593,8 @@ async function main(): Promise<void> {
 
   const ca = await readFile(join(dir, 'pki', 'ca.crt'), 'utf8');
   const token = (await readFile(join(dir, 'tokens.csv'), 'utf8')).split(',')[0] ?? '';
-  const rest = new RestClient(plane.addresses.https, ca, token);
-  running.agents.push(rest.httpAgent);
+  const rest = restClient(plane.addresses.https, ca, token);
+  running.clients.push(rest);
   const raw = createEtcdClient(plane.etcdEndpoints);
   running.raw = raw;
   const feed = new Redis(plane.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
@@ -480,7 +617,7 @@ async function main(): Promise<void> {
     checkInterrupted();
   };
 
-  const namespaces = ['bench-create', 'bench-get', 'bench-update', 'bench-patch', 'bench-apply', 'bench-list', 'bench-probe', RBAC_NAMESPACE];
+  const namespaces = ['bench-create', 'bench-grpc', 'bench-get', 'bench-update', 'bench-patch', 'bench-apply', 'bench-list', 'bench-probe', RBAC_NAMESPACE];
   for (const name of namespaces) noteRevision((await rest.send('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name } })).body);
   await settle();
 
@@ -489,16 +626,16 @@ async function main(): Promise<void> {
   const clients: AuthzClients = { admin: rest };
   if (RBAC_BENCHMARKS.some(selected)) {
     const rbacToken = await addRbacUser(rest, join(dir, 'tokens.csv'), noteRevision);
-    clients.rbac = new RestClient(plane.addresses.https, ca, rbacToken);
-    running.agents.push(clients.rbac.httpAgent);
+    clients.rbac = restClient(plane.addresses.https, ca, rbacToken);
+    running.clients.push(clients.rbac);
     if (uncached) {
-      clients.rbacUncached = new RestClient(uncachedGateway(plane), ca, rbacToken);
-      running.agents.push(clients.rbacUncached.httpAgent);
+      clients.rbacUncached = restClient(uncachedGateway(plane), ca, rbacToken);
+      running.clients.push(clients.rbacUncached);
     }
   }
   if (uncached) {
-    clients.adminUncached = new RestClient(uncachedGateway(plane), ca, token);
-    running.agents.push(clients.adminUncached.httpAgent);
+    clients.adminUncached = restClient(uncachedGateway(plane), ca, token);
+    running.clients.push(clients.adminUncached);
   }
   await settle();
 
@@ -529,14 +666,39 @@ async function main(): Promise<void> {
     bench: process.pid,
   };
   const results: PipelineBench[] = [];
+  const loadSweep: LoadSweepPoint[] = [];
 
-  /** Warm-up of both sides, then ROUNDS rounds of both, the first side alternating. */
-  const measure = async (name: BenchName, description: string, unit: string, rawSide: Side, pipelineSide: Side): Promise<void> => {
-    if (!selected(name)) return;
-    log(`${description}, ${IN_FLIGHT} in flight`);
+  // Progress: the time since the start, and which benchmark of how many.
+  const total = BENCHMARKS.filter(selected).length;
+  let step = 0;
+  const elapsed = (): string => {
+    const seconds = Math.round((Date.now() - started.getTime()) / 1000);
+    return `${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, '0')}`;
+  };
+  const progress = (line: string): void => log(`[${elapsed()}] ${line}`);
+  const begin = (name: BenchName, what: string): void => progress(`(${++step}/${total}) ${name}: ${what}`);
+  const figure = (f: PipelineSide, unit: string): string =>
+    `${Math.round(f.throughput)} ${unit}/s, p99 ${f.p99.toFixed(1)} ms${f.errors > 0 ? `, ${f.errors} errors (${f.firstError ?? ''})` : ''}`;
+
+  /**
+   * Warm-up of both sides, then ROUNDS rounds of both, the first side alternating; recorded in
+   * the results unless the options say it is a point of the load sweep (`label` names it then).
+   */
+  const measure = async (
+    name: BenchName,
+    description: string,
+    unit: string,
+    rawSide: Side,
+    pipelineSide: Side,
+    options: { inFlight?: number; seconds?: number; warmupSeconds?: number; sweep?: string } = {},
+  ): Promise<PipelineBench | undefined> => {
+    if (!selected(name)) return undefined;
+    const inFlight = options.inFlight ?? IN_FLIGHT;
+    const label = options.sweep ?? name;
+    if (options.sweep === undefined) begin(name, `${description}, ${inFlight} in flight`);
     for (const side of [rawSide, pipelineSide]) {
       await settle();
-      await closedLoop(side.op, IN_FLIGHT, WARMUP_SECONDS, interrupted.signal);
+      await closedLoop(side.op, inFlight, options.warmupSeconds ?? WARMUP_SECONDS, interrupted.signal);
     }
     const totals = { raw: new CpuMeter(cpuPids), pipeline: new CpuMeter(cpuPids) };
     const rounds: RoundResult[] = [];
@@ -547,36 +709,154 @@ async function main(): Promise<void> {
         await settle();
         const meter = new CpuMeter(cpuPids);
         const objectsBefore = side.objects?.() ?? 0;
-        const sample = await totals[side.name].measure(() => meter.measure(() => closedLoop(side.op, IN_FLIGHT, SECONDS / ROUNDS, interrupted.signal)));
+        const sample = await totals[side.name].measure(() =>
+          meter.measure(() => closedLoop(side.op, inFlight, (options.seconds ?? SECONDS) / ROUNDS, interrupted.signal)),
+        );
         checkInterrupted();
         const objects = (side.objects?.() ?? 0) - objectsBefore;
-        figures[side.name] = sideFigures(summarize([sample]), meter, side.objects === undefined ? undefined : objects);
-        const f = figures[side.name] as PipelineSide;
-        log(`  ${name} round ${round} ${side.name}: ${Math.round(f.throughput)} ${unit}/s${sample.errors > 0 ? `, ${sample.errors} errors (${sample.firstError})` : ''}`);
+        const f = sideFigures(summarize([sample]), meter, side.objects === undefined ? undefined : objects);
+        figures[side.name] = f;
+        progress(`  ${label} round ${round}/${ROUNDS} ${side.name}: ${figure(f, unit)}`);
       }
       const r = figures.raw as PipelineSide;
       const p = figures.pipeline as PipelineSide;
       rounds.push({ round, first: order[0]?.name ?? 'raw', raw: r, pipeline: p, ratio: r.throughput > 0 ? p.throughput / r.throughput : 0 });
     }
     const ratio = spreadOf(rounds.map((r) => r.ratio));
-    log(`  ${name}: ratio ${ratio.median.toFixed(3)} (${ratio.min.toFixed(3)}-${ratio.max.toFixed(3)})`);
-    results.push({
+    progress(`  ${label}: ratio ${ratio.median.toFixed(3)} (${ratio.min.toFixed(3)}-${ratio.max.toFixed(3)})`);
+    const bench: PipelineBench = {
       name,
       description,
       unit,
-      inFlight: IN_FLIGHT,
+      inFlight,
       rounds,
       ratio,
       raw: overall(rounds.map((r) => r.raw), totals.raw),
       pipeline: overall(rounds.map((r) => r.pipeline), totals.pipeline),
-    });
+    };
+    if (options.sweep === undefined) results.push(bench);
+    return bench;
+  };
+
+  /**
+   * p99 at half the maximum rate: the pipeline's closed-loop rate at IN_FLIGHT measured first
+   * (after both sides' warm-up), then both sides driven open-loop at half of it, ROUNDS rounds
+   * with the first side alternating, each latency from its operation's scheduled start.
+   */
+  const measureHalfRate = async (name: BenchName, description: string, rawSide: Side, pipelineSide: Side): Promise<void> => {
+    if (!selected(name)) return;
+    begin(name, description);
+    for (const side of [rawSide, pipelineSide]) {
+      await settle();
+      await closedLoop(side.op, IN_FLIGHT, WARMUP_SECONDS, interrupted.signal);
+    }
+    await settle();
+    const maxMeter = new CpuMeter(cpuPids);
+    const max = sideFigures(summarize([await maxMeter.measure(() => closedLoop(pipelineSide.op, IN_FLIGHT, SECONDS / ROUNDS, interrupted.signal))]), maxMeter, undefined);
+    checkInterrupted();
+    const rate = max.throughput / 2;
+    progress(`  ${name}: maximum ${figure(max, 'ops')} at ${IN_FLIGHT} in flight; open loop at ${Math.round(rate)}/s`);
+    if (!(rate > 0)) throw new Error(`${name}: the pipeline completed no create in the closed-loop window (${max.firstError ?? 'no error'})`);
+    const totals = { raw: new CpuMeter(cpuPids), pipeline: new CpuMeter(cpuPids) };
+    const rounds: RoundResult[] = [];
+    const mostInFlight = { raw: 0, pipeline: 0 };
+    for (let round = 1; round <= ROUNDS; round++) {
+      const order = round % 2 === 1 ? [rawSide, pipelineSide] : [pipelineSide, rawSide];
+      const figures: Partial<Record<'raw' | 'pipeline', PipelineSide>> = {};
+      for (const side of order) {
+        await settle();
+        const meter = new CpuMeter(cpuPids);
+        const sample = await totals[side.name].measure(() => meter.measure(() => openLoop(side.op, rate, SECONDS / ROUNDS, interrupted.signal)));
+        checkInterrupted();
+        mostInFlight[side.name] = Math.max(mostInFlight[side.name], sample.maxInFlight);
+        const f = sideFigures(summarize([sample]), meter, undefined);
+        figures[side.name] = f;
+        progress(`  ${name} round ${round}/${ROUNDS} ${side.name}: ${figure(f, 'ops')}, at most ${sample.maxInFlight} in flight`);
+      }
+      const r = figures.raw as PipelineSide;
+      const p = figures.pipeline as PipelineSide;
+      rounds.push({ round, first: order[0]?.name ?? 'raw', raw: r, pipeline: p, ratio: r.throughput > 0 ? p.throughput / r.throughput : 0 });
+    }
+    const bench: PipelineBench = {
+      name,
+      description,
+      unit: 'ops',
+      inFlight: IN_FLIGHT,
+      rounds,
+      ratio: spreadOf(rounds.map((r) => r.ratio)),
+      raw: overall(rounds.map((r) => r.raw), totals.raw),
+      pipeline: overall(rounds.map((r) => r.pipeline), totals.pipeline),
+      openLoop: { maxRate: max.throughput, maxP99: max.p99, rate, mostInFlight },
+    };
+    progress(`  ${name}: p99 ${bench.pipeline.p99.median.toFixed(1)} ms (raw ${bench.raw.p99.median.toFixed(1)} ms) at ${Math.round(rate)}/s`);
+    results.push(bench);
+  };
+
+  /**
+   * Creates of `kind` in `namespace` on both sides, fresh names on each (numbered on from
+   * whatever an earlier benchmark created there): a create-if-absent txn of the object as
+   * stored, and a REST POST of what a client sends.
+   */
+  const createdNames = new Map<string, number>();
+  const fresh = (side: string, kind: BenchKind, namespace: string): string => {
+    const key = `${side}/${kind.prefix}/${namespace}`;
+    const seq = createdNames.get(key) ?? (namespace === RBAC_NAMESPACE ? GET_KEYS : 0);
+    createdNames.set(key, seq + 1);
+    return kind.name(seq);
+  };
+  const rawCreate = (kind: BenchKind, namespace: string): Side => ({
+    name: 'raw',
+    op: async () => {
+      const name = fresh('raw', kind, namespace);
+      const key = rawKey(kind.ref(namespace, name));
+      const response = await raw.if(key, 'Mod', '==', 0).then(raw.put(key).value(JSON.stringify(kind.stored(namespace, name)))).commit();
+      if (!response.succeeded) throw new Error(`${key} exists`);
+    },
+  });
+  const restCreate = (kind: BenchKind, namespace: string, client: RestClient = rest): Side => ({
+    name: 'pipeline',
+    op: async () => {
+      noteRevision((await client.send('POST', kind.path(namespace), kind.body(namespace, fresh('pipeline', kind, namespace)))).body);
+    },
+  });
+  /** Gets of the seeded objects of `namespace` in turn, parsed: a range get + JSON.parse, a REST GET. */
+  const rawGet = (kind: BenchKind, namespace: string): Side => {
+    let gets = 0;
+    return {
+      name: 'raw',
+      op: async () => {
+        const key = rawKey(kind.ref(namespace, kind.name(gets++ % GET_KEYS)));
+        const kv = (await raw.get(key).exec()).kvs[0];
+        if (kv === undefined) throw new Error(`${key} missing`);
+        JSON.parse(kv.value.toString('utf8'));
+      },
+    };
+  };
+  const restGet = (kind: BenchKind, namespace: string, client: RestClient = rest): Side => {
+    let gets = 0;
+    return {
+      name: 'pipeline',
+      op: async () => {
+        await client.send('GET', kind.path(namespace, kind.name(gets++ % GET_KEYS)));
+      },
+    };
+  };
+  const seededGets = new Set<string>();
+  /** Seeds the GET_KEYS objects the get benchmarks of `namespace` read, once. */
+  const seedGets = async (kind: BenchKind, namespace: string): Promise<void> => {
+    const key = `${kind.prefix}/${namespace}`;
+    if (seededGets.has(key)) return;
+    seededGets.add(key);
+    await seed(kind, namespace, GET_KEYS);
   };
 
   /** The four benchmarks of one kind, after seeding what get, update and list read. */
   const benchKind = async (kind: BenchKind): Promise<void> => {
     const named = (name: 'create' | 'get' | 'update' | 'patch' | 'apply' | 'list'): BenchName => `${kind.prefix}${name}`;
-    log(`seeding the${kind.label} objects get, update and list read, under both roots`);
-    if (selected(named('get'))) await seed(kind, 'bench-get', GET_KEYS);
+    const own = (['create', 'get', 'update', 'patch', 'apply', 'list'] as const).map(named);
+    if (!own.some(selected) && !(kind.prefix === '' && selected('load-sweep'))) return;
+    progress(`seeding the${kind.label} objects get, update and list read, under both roots`);
+    if (selected(named('get')) || (kind.prefix === '' && selected('load-sweep'))) await seedGets(kind, 'bench-get');
     const updateObjects = selected(named('update')) ? await seed(kind, 'bench-update', IN_FLIGHT * UPDATE_KEYS_PER_WORKER) : { registry: [], raw: [] };
     const patchObjects = selected(named('patch')) ? await seed(kind, 'bench-patch', IN_FLIGHT * UPDATE_KEYS_PER_WORKER) : { registry: [], raw: [] };
     const applyObjects = selected(named('apply')) ? await seed(kind, 'bench-apply', IN_FLIGHT * UPDATE_KEYS_PER_WORKER) : { registry: [], raw: [] };
@@ -591,53 +871,10 @@ async function main(): Promise<void> {
     await settle();
 
     // create: fresh names on both sides.
-    let rawCreates = 0;
-    let pipelineCreates = 0;
-    await measure(
-      named('create'),
-      `create${kind.label} (REST POST | etcd txn create-if-absent)`,
-      'ops',
-      {
-        name: 'raw',
-        op: async () => {
-          const name = kind.name(rawCreates++);
-          const key = rawKey(kind.ref('bench-create', name));
-          const response = await raw.if(key, 'Mod', '==', 0).then(raw.put(key).value(JSON.stringify(kind.stored('bench-create', name)))).commit();
-          if (!response.succeeded) throw new Error(`${key} exists`);
-        },
-      },
-      {
-        name: 'pipeline',
-        op: async () => {
-          const name = kind.name(pipelineCreates++);
-          noteRevision((await rest.send('POST', kind.path('bench-create'), kind.body('bench-create', name))).body);
-        },
-      },
-    );
+    await measure(named('create'), `create${kind.label} (REST POST | etcd txn create-if-absent)`, 'ops', rawCreate(kind, 'bench-create'), restCreate(kind, 'bench-create'));
 
-    // get: the seeded objects in turn, parsed.
-    let rawGets = 0;
-    let pipelineGets = 0;
-    await measure(
-      named('get'),
-      `get${kind.label} (REST GET | etcd range + JSON.parse)`,
-      'ops',
-      {
-        name: 'raw',
-        op: async () => {
-          const key = rawKey(kind.ref('bench-get', kind.name(rawGets++ % GET_KEYS)));
-          const kv = (await raw.get(key).exec()).kvs[0];
-          if (kv === undefined) throw new Error(`${key} missing`);
-          JSON.parse(kv.value.toString('utf8'));
-        },
-      },
-      {
-        name: 'pipeline',
-        op: async () => {
-          await rest.send('GET', kind.path('bench-get', kind.name(pipelineGets++ % GET_KEYS)));
-        },
-      },
-    );
+    // get: the seeded objects in turn, parsed on both sides (the REST client parses its answer).
+    await measure(named('get'), `get${kind.label} (REST GET | etcd range + JSON.parse)`, 'ops', rawGet(kind, 'bench-get'), restGet(kind, 'bench-get'));
 
     // update: each worker cycles through its own objects; compare-and-swap on the revision it
     // last wrote (the pipeline: PUT of the object it holds, resourceVersion included).
@@ -785,8 +1022,8 @@ async function main(): Promise<void> {
     const creates: BenchName[] = ['rbac-create', 'create-nocache', 'rbac-create-nocache'];
     if (!gets.some(selected) && !creates.some(selected)) return;
     if (gets.some(selected)) {
-      log('seeding the objects the authorization benchmarks get, under both roots');
-      await seed(kind, RBAC_NAMESPACE, GET_KEYS);
+      progress('seeding the objects the authorization benchmarks get, under both roots');
+      await seedGets(kind, RBAC_NAMESPACE);
     }
     await settle();
     const clientOf = (name: BenchName): RestClient => {
@@ -800,58 +1037,65 @@ async function main(): Promise<void> {
       `as ${name.startsWith('rbac-') ? `${RBAC_USER} (RoleBinding to ${RBAC_ROLE})` : 'admin (system:masters)'}, auth cache ${name.endsWith('-nocache') ? 'off' : 'on'}`;
 
     // Fresh names after the seeded ones, numbered on from one create benchmark to the next.
-    let rawCreates = GET_KEYS;
-    let pipelineCreates = GET_KEYS;
     for (const name of creates) {
       if (!selected(name)) continue;
-      const client = clientOf(name);
-      await measure(
-        name,
-        `create ${who(name)} (REST POST | etcd txn create-if-absent)`,
-        'ops',
-        {
-          name: 'raw',
-          op: async () => {
-            const object = kind.name(rawCreates++);
-            const key = rawKey(kind.ref(RBAC_NAMESPACE, object));
-            const response = await raw.if(key, 'Mod', '==', 0).then(raw.put(key).value(JSON.stringify(kind.stored(RBAC_NAMESPACE, object)))).commit();
-            if (!response.succeeded) throw new Error(`${key} exists`);
-          },
-        },
-        {
-          name: 'pipeline',
-          op: async () => {
-            noteRevision((await client.send('POST', kind.path(RBAC_NAMESPACE), kind.body(RBAC_NAMESPACE, kind.name(pipelineCreates++)))).body);
-          },
-        },
-      );
+      await measure(name, `create ${who(name)} (REST POST | etcd txn create-if-absent)`, 'ops', rawCreate(kind, RBAC_NAMESPACE), restCreate(kind, RBAC_NAMESPACE, clientOf(name)));
     }
-
     for (const name of gets) {
       if (!selected(name)) continue;
-      const client = clientOf(name);
-      let rawGets = 0;
-      let pipelineGets = 0;
-      await measure(
-        name,
-        `get ${who(name)} (REST GET | etcd range + JSON.parse)`,
-        'ops',
-        {
-          name: 'raw',
-          op: async () => {
-            const key = rawKey(kind.ref(RBAC_NAMESPACE, kind.name(rawGets++ % GET_KEYS)));
-            const kv = (await raw.get(key).exec()).kvs[0];
-            if (kv === undefined) throw new Error(`${key} missing`);
-            JSON.parse(kv.value.toString('utf8'));
-          },
+      await measure(name, `get ${who(name)} (REST GET | etcd range + JSON.parse)`, 'ops', rawGet(kind, RBAC_NAMESPACE), restGet(kind, RBAC_NAMESPACE, clientOf(name)));
+    }
+  };
+
+  /**
+   * What the issue's aims need beside the per-operation benchmarks: a ConfigMap create through
+   * the typed gRPC API, the p99 of creates at half the maximum rate, and the load sweep.
+   */
+  const benchRequestPath = async (kind: BenchKind): Promise<void> => {
+    if (selected('grpc-create')) {
+      // The typed gRPC API as a component calls it (@apiserver/client: one channel, the kind's
+      // protobuf message in and out), the same ConfigMap as the REST create sends.
+      const client = new ApiClient({ address: plane.addresses.gateway, token });
+      running.clients.push(client);
+      const configMaps = client.kinds.core.v1.ConfigMaps;
+      await measure('grpc-create', 'create through the typed gRPC API (ConfigMaps.Create | etcd txn create-if-absent)', 'ops', rawCreate(kind, 'bench-grpc'), {
+        name: 'pipeline',
+        op: async () => {
+          const { metadata, data } = kind.body('bench-grpc', fresh('pipeline', kind, 'bench-grpc')) as { metadata: Record<string, unknown>; data: Record<string, string> };
+          const created = await configMaps.create({ namespace: 'bench-grpc', object: { metadata, data } });
+          noteRevision({ metadata: { resourceVersion: created.metadata?.resourceVersion } });
         },
-        {
-          name: 'pipeline',
-          op: async () => {
-            await client.send('GET', kind.path(RBAC_NAMESPACE, kind.name(pipelineGets++ % GET_KEYS)));
-          },
-        },
-      );
+      });
+    }
+
+    await measureHalfRate(
+      'create-p99-half',
+      `create at half the maximum rate, open loop (REST POST | etcd txn create-if-absent at the same rate), latency from the scheduled start`,
+      rawCreate(kind, 'bench-create'),
+      restCreate(kind, 'bench-create'),
+    );
+
+    if (selected('load-sweep')) {
+      begin('load-sweep', `create and get at ${SWEEP_IN_FLIGHT.join(', ')} in flight, ${SWEEP_SECONDS} s per level and side in ${ROUNDS} rounds`);
+      for (const operation of ['create', 'get'] as const) {
+        for (const inFlight of SWEEP_IN_FLIGHT) {
+          const sides = operation === 'create' ? [rawCreate(kind, 'bench-create'), restCreate(kind, 'bench-create')] : [rawGet(kind, 'bench-get'), restGet(kind, 'bench-get')];
+          const point = await measure('load-sweep', `${operation} at ${inFlight} in flight`, 'ops', sides[0] as Side, sides[1] as Side, {
+            inFlight,
+            seconds: SWEEP_SECONDS,
+            warmupSeconds: SWEEP_WARMUP_SECONDS,
+            sweep: `load-sweep ${operation} at ${inFlight} in flight`,
+          });
+          if (point === undefined) continue;
+          loadSweep.push({
+            operation,
+            inFlight,
+            pipeline: { opsPerSec: point.pipeline.throughput.median, p99Ms: point.pipeline.p99.median },
+            raw: { opsPerSec: point.raw.throughput.median, p99Ms: point.raw.p99.median },
+            ratio: point.ratio.median,
+          });
+        }
+      }
     }
   };
 
@@ -861,6 +1105,7 @@ async function main(): Promise<void> {
   noteRevision(configMapProbe);
   const configMapKind = configMaps(configMapProbe);
   await benchKind(configMapKind);
+  await benchRequestPath(configMapKind);
   // Deployments are stored as the pipeline stores one: a first one created through it says how.
   const probe = (await rest.send('POST', '/apis/apps/v1/namespaces/bench-probe/deployments', deploymentBody('bench-probe', 'probe'))).body as KubeObject;
   noteRevision(probe);
@@ -878,7 +1123,9 @@ async function main(): Promise<void> {
       deploymentBytes: JSON.stringify(deploymentKind.stored('bench-create', deploymentKind.name(0))).length,
       listObjects: LIST_OBJECTS,
       listPage: LIST_PAGE,
-      client: 'HTTPS, HTTP/1.1 keep-alive, one socket per request in flight, bearer token, JSON',
+      client: CLIENT_DESCRIPTION,
+      grpcClient: '@apiserver/client ApiClient (grpc-js, one plaintext channel), ConfigMap as its protobuf message, bearer token',
+      sweep: { inFlight: [...SWEEP_IN_FLIGHT], seconds: SWEEP_SECONDS, warmupSeconds: SWEEP_WARMUP_SECONDS },
       authorization: {
         namespace: RBAC_NAMESPACE,
         rbacUser: `${RBAC_USER} (token file), RoleBinding to ClusterRole ${RBAC_ROLE} in ${RBAC_NAMESPACE}`,
@@ -888,8 +1135,50 @@ async function main(): Promise<void> {
       },
     }),
     results,
+    ...(loadSweep.length > 0 ? { loadSweep } : {}),
   };
   publishResults(RESULTS_DIR, 'pipeline', report, renderPipelineMarkdown(report), DIAGNOSTIC ? (ONLY.length > 0 ? 'BENCH_ONLY' : 'BENCH_CPU_PROF') : undefined);
+
+  if (CPU_PROF_DIR !== undefined) {
+    // The services write their profiles when they exit: stop them first.
+    const processOf = new Map<number, string>([
+      ...plane.gatewayReplicas.map((g, i): [number, string] => [g.process.pid, plane.gatewayReplicas.length > 1 ? `gateway ${i + 1}` : 'gateway']),
+      ...(['auth', 'admission', 'storage', 'watch'] as const).map((name): [number, string] => [plane.processes[name].pid, name]),
+    ]);
+    await stopAll();
+    process.stdout.write(await profilesSummary(CPU_PROF_DIR, processOf));
+  }
+}
+
+/** Parts of the work, and functions by self time, printed per process after a profiled run. */
+const PROFILE_TOP_PARTS = 8;
+const PROFILE_TOP_FUNCTIONS = 8;
+
+/**
+ * Where the time goes, process by process: each profile of `dir` written by one of the
+ * processes `processOf` names (a .cpuprofile file is named CPU.<date>.<time>.<pid>.<thread>.<n>),
+ * summarized by part of the work and by function (bench/profile-summary.ts).
+ */
+async function profilesSummary(dir: string, processOf: Map<number, string>): Promise<string> {
+  const files = (await readdir(dir)).filter((f) => f.endsWith('.cpuprofile'));
+  const found = files
+    .map((file) => ({ file, name: processOf.get(Number(file.split('.')[3])) }))
+    .filter((f): f is { file: string; name: string } => f.name !== undefined)
+    .sort((a, b) => a.name.localeCompare(b.name));
+  const lines = ['', `Where the time goes: CPU profiles of the services (${dir}; the whole run, set-up included)`];
+  if (found.length === 0) lines.push('', `no profile of this run's services in ${dir} (a service that did not exit cleanly writes none)`);
+  for (const { file, name } of found) {
+    const summary = summarizeProfile(readProfile(join(dir, file)));
+    lines.push(
+      '',
+      `${name}: ${summary.busySeconds.toFixed(1)} s busy of ${summary.wallSeconds.toFixed(1)} s (${file})`,
+      '  by part of the work:',
+      ...profileLines(summary.byPart, summary.busySeconds, PROFILE_TOP_PARTS).map((l) => `    ${l}`),
+      '  by function, self time:',
+      ...profileLines(summary.selfByFunction, summary.busySeconds, PROFILE_TOP_FUNCTIONS).map((l) => `    ${l}`),
+    );
+  }
+  return `${lines.join('\n')}\n`;
 }
 
 /** One side of one round: throughput, latency, CPU per operation of every process. */

@@ -5,6 +5,9 @@
  *
  *   node bench/profile-summary.ts <file.cpuprofile> [top=25] [filter]
  *
+ * (The pipeline bench imports summarizeProfile to print a summary per process after a
+ * BENCH_CPU_PROF run.)
+ *
  * `filter` keeps only samples whose stack contains a function or file matching it (a regular
  * expression), e.g. "Changefeed|watchEtcdChanges" for the changefeed's share.
  *
@@ -13,6 +16,8 @@
  * has a number per part.
  */
 import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 interface CallFrame {
   functionName: string;
@@ -26,7 +31,7 @@ interface ProfileNode {
   children?: number[];
 }
 
-interface Profile {
+export interface Profile {
   nodes: ProfileNode[];
   startTime: number;
   endTime: number;
@@ -88,16 +93,31 @@ function partOf(stack: CallFrame[]): string {
   return 'other';
 }
 
-function main(): void {
-  const [file, topArg, filterArg] = process.argv.slice(2);
-  if (file === undefined) {
-    process.stderr.write('usage: node bench/profile-summary.ts <file.cpuprofile> [top=25] [filter]\n');
-    process.exitCode = 2;
-    return;
-  }
-  const top = Number(topArg ?? 25);
-  const filter = filterArg === undefined ? undefined : new RegExp(filterArg);
-  const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile;
+/** Where one profile's busy time went, in microseconds, each list largest first. */
+export interface ProfileSummary {
+  /** Seconds from the profile's start to its end. */
+  wallSeconds: number;
+  /** Seconds of samples in JavaScript, V8 or native code (matching the filter, when one was given). */
+  busySeconds: number;
+  /** Seconds of idle samples (the event loop waiting). */
+  idleSeconds: number;
+  byPart: [string, number][];
+  selfByPackage: [string, number][];
+  selfByFunction: [string, number][];
+  inclusive: [string, number][];
+}
+
+/** Reads a .cpuprofile file. */
+export function readProfile(file: string): Profile {
+  return JSON.parse(readFileSync(file, 'utf8')) as Profile;
+}
+
+/**
+ * Sorts a profile's busy samples by part of the work (see partOf), by package and function
+ * (self time) and by function with its callees (inclusive time). With `filter`, only samples
+ * whose stack holds a function or file matching it count.
+ */
+export function summarizeProfile(profile: Profile, filter?: RegExp): ProfileSummary {
   const byId = new Map<number, ProfileNode>();
   const parent = new Map<number, number>();
   for (const node of profile.nodes) {
@@ -134,24 +154,48 @@ function main(): void {
     add(selfByFunction, functionOf(node.callFrame), us);
     for (const key of new Set(stack.map(functionOf))) add(inclusive, key, us);
   });
-
-  const wall = (profile.endTime - profile.startTime) / 1e6;
-  const pct = (us: number): string => `${((us / total) * 100).toFixed(1).padStart(5)}%`;
-  const print = (title: string, map: Map<string, number>): void => {
-    process.stdout.write(`\n${title}\n`);
-    for (const [key, us] of [...map].sort((a, b) => b[1] - a[1]).slice(0, top)) {
-      process.stdout.write(`${pct(us)} ${(us / 1e6).toFixed(2).padStart(7)} s  ${key}\n`);
-    }
+  const sorted = (map: Map<string, number>): [string, number][] => [...map].sort((a, b) => b[1] - a[1]);
+  return {
+    wallSeconds: (profile.endTime - profile.startTime) / 1e6,
+    busySeconds: total / 1e6,
+    idleSeconds: idle / 1e6,
+    byPart: sorted(byPart),
+    selfByPackage: sorted(selfByPackage),
+    selfByFunction: sorted(selfByFunction),
+    inclusive: sorted(inclusive),
   };
-  process.stdout.write(
-    `${file}: ${wall.toFixed(1)} s profiled, ${(total / 1e6).toFixed(1)} s busy${filter === undefined ? '' : ` in stacks matching /${filterArg}/`}, ${(idle / 1e6).toFixed(1)} s idle\n`,
-  );
-  print('busy time by part of the work', byPart);
-  print('self time by package', selfByPackage);
-  print('self time by function', selfByFunction);
-  print('inclusive time by function', inclusive);
 }
 
-// Piped into head: stop quietly when the reader has gone.
-process.stdout.on('error', () => process.exit(0));
-main();
+/** Lines of `entries` (the `top` largest): share of the busy time, seconds, name. */
+export function profileLines(entries: [string, number][], busySeconds: number, top: number): string[] {
+  const busy = busySeconds * 1e6;
+  return entries.slice(0, top).map(([key, us]) => `${(busy > 0 ? (us / busy) * 100 : 0).toFixed(1).padStart(5)}% ${(us / 1e6).toFixed(2).padStart(7)} s  ${key}`);
+}
+
+function main(): void {
+  const [file, topArg, filterArg] = process.argv.slice(2);
+  if (file === undefined) {
+    process.stderr.write('usage: node bench/profile-summary.ts <file.cpuprofile> [top=25] [filter]\n');
+    process.exitCode = 2;
+    return;
+  }
+  const top = Number(topArg ?? 25);
+  const summary = summarizeProfile(readProfile(file), filterArg === undefined ? undefined : new RegExp(filterArg));
+  process.stdout.write(
+    `${file}: ${summary.wallSeconds.toFixed(1)} s profiled, ${summary.busySeconds.toFixed(1)} s busy${filterArg === undefined ? '' : ` in stacks matching /${filterArg}/`}, ${summary.idleSeconds.toFixed(1)} s idle\n`,
+  );
+  const print = (title: string, entries: [string, number][]): void => {
+    process.stdout.write(`\n${title}\n${profileLines(entries, summary.busySeconds, top).map((l) => `${l}\n`).join('')}`);
+  };
+  print('busy time by part of the work', summary.byPart);
+  print('self time by package', summary.selfByPackage);
+  print('self time by function', summary.selfByFunction);
+  print('inclusive time by function', summary.inclusive);
+}
+
+// Run as a script (not imported by the pipeline bench).
+if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  // Piped into head: stop quietly when the reader has gone.
+  process.stdout.on('error', () => process.exit(0));
+  main();
+}
