@@ -35,11 +35,15 @@ bench: deps gen system-deps
 bench-watch: deps gen system-deps
 	$(NODE) bench/watch.ts
 
-# The whole control plane through its HTTPS REST front door (create, get, update, paginated
-# list at 64 in flight) against raw etcd in the same run, and each process's CPU per
-# operation, plus what authorization costs (an RBAC user, the auth cache on and off); prints a
-# table and writes bench/results/pipeline.{json,md}. BENCH_SECONDS per benchmark and side
-# (default 10) in BENCH_ROUNDS rounds (default 3); about 8 minutes.
+# The whole control plane through its HTTPS REST front door (HTTP/2; BENCH_HTTP=1.1 for
+# HTTP/1.1) and its typed gRPC API against raw etcd in the same run (create, get, update,
+# patch, apply, paginated list at 64 in flight; typed gRPC create; create p99 at half the
+# maximum rate, open loop; a load sweep of create and get from 1 to 128 in flight), each
+# process's CPU per operation, and what authorization costs (an RBAC user, the auth cache on
+# and off); prints a table ending with the issue's aims, met or missed, and writes
+# bench/results/pipeline.{json,md}. BENCH_SECONDS per benchmark and side (default 10) in
+# BENCH_ROUNDS rounds (default 3), BENCH_ONLY for a subset, BENCH_CPU_PROF=<dir> for a CPU
+# profile of every service summarized per process; about 11 minutes.
 bench-pipeline: deps gen system-deps
 	$(NODE) bench/pipeline.ts
 

@@ -6,8 +6,9 @@
  *
  * It starts the control plane as `make up` and the end-to-end tests do (lib/local/control-plane.ts:
  * etcd, redis-server, storage, auth, admission, watch, gateway; temp dir, free ports) and drives
- * it from this process as a client would: HTTPS with the cluster CA, HTTP/1.1 keep-alive with
- * one socket per request in flight, the admin bearer token, JSON. Beside it, in the same run,
+ * it from this process as a client would: HTTPS with the cluster CA, HTTP/2 as client-go speaks
+ * it (a stream per request over one TLS connection; BENCH_HTTP=1.1: HTTP/1.1 keep-alive with one
+ * socket per request in flight), the admin bearer token, JSON. Beside it, in the same run,
  * the raw references go to the same etcd with the etcd3 client the storage service makes
  * (createEtcdClient: retries off, same limits), at the same concurrency:
  *
@@ -48,6 +49,22 @@
  * report compares each with the admin's same operation (the ratios to raw divided, so that the
  * machine's drift between the windows cancels) and gives the auth process's share of the CPU.
  *
+ * What the request path's aims need (issue 15), beside the operations above:
+ *
+ *   grpc-create      ConfigMap create through the gateway's typed gRPC API (@apiserver/client,
+ *                    the ConfigMap as its protobuf message) | txn: create-if-absent put
+ *   create-p99-half  the pipeline's closed-loop create rate at 64 in flight, measured first in
+ *                    the same run; then creates driven open loop at half of it (a fixed schedule,
+ *                    each latency from its scheduled start, so that queueing counts), raw etcd's
+ *                    transactions at the same rate beside it: the p99 of each
+ *   load-sweep       create and get at 1, 4, 16, 64 and 128 in flight (BENCH_SWEEP_SECONDS per
+ *                    point and side, default 3), throughput and p99 per side: `loadSweep` of the
+ *                    results, the data of the charts
+ *
+ * The results end with the aims of the issue (ratios of create, grpc-create, get and list;
+ * create-p99-half's p99), met or missed in this run. A line per round on stderr says how far
+ * the run is.
+ *
  * Each benchmark warms both sides up, then measures BENCH_ROUNDS rounds (default 3), each
  * measuring both sides for BENCH_SECONDS / BENCH_ROUNDS, the side that goes first alternating
  * from round to round. Reported: per round each side's ops/s and the ratio pipeline / raw; the
@@ -56,11 +73,13 @@
  * Environment: BENCH_SECONDS (default 10) measured per benchmark and side, BENCH_ROUNDS (3),
  * BENCH_WARMUP_SECONDS (2) per benchmark and side; for investigating, BENCH_ONLY=create,get,
  * update,patch,apply,list, the same with a deployment- prefix, rbac-create, rbac-get,
- * create-nocache, get-nocache, rbac-create-nocache, rbac-get-nocache (a subset: printed,
- * bench/results/ left as it was; a comparison with the admin shows only when both ran);
- * BENCH_CPU_PROF=<dir>: a V8 CPU profile of every service process, written there when the
- * control plane stops (`node bench/profile-summary.ts <dir>/*.cpuprofile` splits one by part
- * of the work); a profiled run leaves bench/results/ as it was too.
+ * create-nocache, get-nocache, rbac-create-nocache, rbac-get-nocache, grpc-create,
+ * create-p99-half, load-sweep (a subset: printed, bench/results/ left as it was; a comparison
+ * with the admin shows only when both ran); BENCH_HTTP=1.1 (the REST client's protocol, 2 by
+ * default); BENCH_SWEEP_SECONDS (3); BENCH_CPU_PROF=<dir>: a V8 CPU profile of every service
+ * process, written there when the control plane stops, and summarized per process at the end
+ * (by part of the work and by function; `node bench/profile-summary.ts <dir>/*.cpuprofile`
+ * says more of one); a profiled run leaves bench/results/ as it was too.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { appendFile, readdir, readFile, rm, mkdtemp } from 'node:fs/promises';
