@@ -483,7 +483,11 @@ class Http2RestClient implements RestClient {
         return;
       }
       entry.active++;
-      stream.once('close', () => entry.active--);
+      stream.once('close', () => {
+        entry.active--;
+        // Reset (or its session gone) before the answer ended: no 'end' will come. (A no-op after 'end'.)
+        reject(new Error(`${method} ${path}: stream closed before its answer ended (code ${stream.rstCode ?? 'none'})`));
+      });
       let status = 0;
       const chunks: Buffer[] = [];
       stream.on('response', (h) => {
