@@ -46,7 +46,16 @@ export interface NamespaceCacheOptions {
   logger: Logger;
   /** The first pause after a failed watch (the informer's default when absent). */
   retryMs?: number;
+  /**
+   * The longest pause between watches that keep failing (default 5 s, shorter than the
+   * informer's own): while no watch runs the cache does not move, and a create waits for the
+   * first list.
+   */
+  maxRetryMs?: number;
 }
+
+/** The default of NamespaceCacheOptions.maxRetryMs. */
+const MAX_RETRY_MS = 5_000;
 
 /** Of a namespace only what namespaceState reads is kept, even while a list comes in. */
 function lifecycleOnly(object: KubeObject): KubeObject {
@@ -75,6 +84,7 @@ export class NamespaceCache implements NamespaceLister {
       target: { group: '', version: 'v1', resource: 'namespaces', namespace: '' },
       logger: options.logger,
       retryMs: options.retryMs,
+      maxRetryMs: options.maxRetryMs ?? MAX_RETRY_MS,
       project: lifecycleOnly,
       handlers: {
         replace: (objects) => {
