@@ -15,6 +15,7 @@ import { generatedSchemaValidator } from '../lib/kinds/validate.ts';
 import { DefinitionFollower, storedDefinitions } from '../lib/kinds/follow.ts';
 import { runService } from '../lib/service-main.ts';
 import { buildAdmissionChain } from '../services/admission/core/chain.ts';
+import { NamespaceCache } from '../services/admission/core/namespaces.ts';
 import { startPolicyIndex } from '../services/auth/core/policy-index.ts';
 import { bootstrapAdmin } from '../services/auth/core/bootstrap.ts';
 import { audienceAgnostic, AuthenticatorChain } from '../services/auth/core/chain.ts';
@@ -67,13 +68,16 @@ await runService('single-process', FLAGS, { maxReceiveMessageBytes: RESOURCES_MA
 
   const storage = new MemoryStorage({ logger, kinds: registry });
   const schemas = generatedSchemaValidator();
-  const admission = buildAdmissionChain({ registry, storage, schemas });
   const { caches, subscription } = await feedCachesLocally({ source: storage, storage, resources: storedKinds(registry.all), logger, cacheCapacity: 10_000, registry });
   onStop(() => subscription.close());
   const watcher = new WatchService({ caches, storage, registry, logger, history: (r, from, to) => readHistory(storage, r, from, to) });
   onStop(() => {
     for (const cache of caches.values()) cache.close();
   });
+  // As the admission service: NamespaceLifecycle reads the namespaces it follows through the watch service.
+  const namespaces = new NamespaceCache({ source: watcher, logger }).start();
+  onStop(() => namespaces.stop());
+  const admission = buildAdmissionChain({ registry, storage, namespaces, schemas });
 
   // One registry for every part: custom kinds follow the definitions in the store.
   const follower = new DefinitionFollower({ registry, source: storedDefinitions(storage, (from, onChanges, onError) => storage.watchChanges(from, onChanges, onError)), logger });

@@ -9,6 +9,7 @@ import { generatedSchemaValidator, type SchemaValidator } from '../../../lib/kin
 import type { Storage } from '../../storage/api.ts';
 import type { Admission, AdmissionRequest, MutatingPlugin, ValidatingPlugin } from '../api.ts';
 import { GoShapes } from '../../../lib/kinds/go-json.ts';
+import type { NamespaceLister } from './namespaces.ts';
 import { GoRoundTrip, NamespaceLifecycle, ObjectMetaValidation, SchemaValidation, SystemFieldsPlugin, TerminatingDefinitionCreates } from './plugins.ts';
 
 export interface AdmissionChainOptions {
@@ -51,8 +52,17 @@ export class AdmissionChain implements Admission {
 export interface AdmissionChainDeps extends AdmissionChainOptions {
   /** The served resources: their scope and name rules (ObjectMetaValidation, NamespaceLifecycle). */
   registry: KindRegistry;
-  /** Where namespaces are read (NamespaceLifecycle): the storage service or a backend in process. */
+  /**
+   * Where namespaces are read live (NamespaceLifecycle): the storage service or a backend in
+   * process.
+   */
   storage: Pick<Storage, 'get'>;
+  /**
+   * The namespaces as a cache fed by the watch service holds them (NamespaceLifecycle reads
+   * storage only when the cache cannot be trusted). Without one every namespaced create reads
+   * its namespace from `storage`.
+   */
+  namespaces?: NamespaceLister;
   /** The time creationTimestamp is set from (SystemFields); the wall clock by default. */
   clock?: () => Date;
   /** Checks objects against their kind's schema (SchemaValidation); the generated schemas by default. */
@@ -68,10 +78,10 @@ export interface AdmissionChainDeps extends AdmissionChainOptions {
  * rules and NamespaceLifecycle (validating).
  */
 export function buildAdmissionChain(deps: AdmissionChainDeps): AdmissionChain {
-  const { registry, storage, clock, schemas, shapes, ...options } = deps;
+  const { registry, storage, namespaces, clock, schemas, shapes, ...options } = deps;
   return new AdmissionChain(
     [new TerminatingDefinitionCreates(registry), new SystemFieldsPlugin(registry, clock), new GoRoundTrip(registry, shapes ?? new GoShapes())],
-    [new ObjectMetaValidation(registry), new SchemaValidation(registry, schemas ?? generatedSchemaValidator()), new NamespaceLifecycle(storage, registry)],
+    [new ObjectMetaValidation(registry), new SchemaValidation(registry, schemas ?? generatedSchemaValidator()), new NamespaceLifecycle(storage, registry, { namespaces })],
     options,
   );
 }

@@ -359,7 +359,12 @@ describe('NamespaceLifecycle', () => {
       assert.equal(err.code, 403);
       assert.equal(err.reason, 'Forbidden');
       assert.equal(err.message, `configmaps "cm" is forbidden: unable to create new content in namespace ${namespace} because it is being terminated`);
-      assert.deepEqual(err.details, { name: 'cm', group: '', kind: 'configmaps' });
+      assert.deepEqual(err.details, {
+        name: 'cm',
+        group: '',
+        kind: 'configmaps',
+        causes: [{ reason: 'NamespaceTerminating', message: `namespace ${namespace} is being terminated`, field: 'metadata.namespace' }],
+      });
     }
   });
 
@@ -369,10 +374,22 @@ describe('NamespaceLifecycle', () => {
     await plugin.validate(request({ namespace: 'nulled' }), configMap({ name: 'cm' }));
   });
 
-  test('a terminating namespace and a name not known yet: errors.NewForbidden leaves the name out', async () => {
+  test('a terminating namespace and a name not known yet: admission.NewForbidden names the generateName (kube\'s mutating admission runs before the name is made)', async () => {
     const { plugin } = setup();
-    const err = await rejection(() => plugin.validate(request({ namespace: 'going', name: '' }), configMap({ generateName: 'x-' })));
-    assert.equal(err.message, 'configmaps is forbidden: unable to create new content in namespace going because it is being terminated');
+    const err = await rejection(() => plugin.validate(request({ namespace: 'going', name: '' }), configMap({ name: 'x-b4k9z', generateName: 'x-' })));
+    assert.equal(err.message, 'configmaps "x-" is forbidden: unable to create new content in namespace going because it is being terminated');
+    assert.equal(err.details?.name, 'x-');
+  });
+
+  test('without a namespace cache, every create reads its namespace from storage', async () => {
+    const { storage, plugin } = setup();
+    for (let i = 0; i < 3; i++) await plugin.validate(request(), configMap({ name: 'cm' }));
+    assert.equal(storage.calls.length, 3);
+  });
+
+  test('creates of localsubjectaccessreviews are not checked: an answer about the namespace would leak it', () => {
+    const { plugin } = setup();
+    assert.equal(plugin.handles(request({ group: 'authorization.k8s.io', resource: 'localsubjectaccessreviews', kind: 'LocalSubjectAccessReview', namespace: 'nope' })), false);
   });
 
   test('other storage failures pass through unchanged', async () => {

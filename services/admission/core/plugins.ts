@@ -2,7 +2,7 @@
  * The built-in admission plugins.
  */
 import { randomUUID, randomInt } from 'node:crypto';
-import { invalid, notFound, StatusError, type FieldError } from '../../../lib/errors.ts';
+import { invalid, notFound, StatusError, type FieldError, type StatusCause, type StatusDetails } from '../../../lib/errors.ts';
 import type { KubeObject } from '../../../lib/kube.ts';
 import { isPlainObject, rfc3339 } from '../../../lib/kube.ts';
 import type { KindDefinition, KindRegistry, NameValidation, UpdateSubresource } from '../../../lib/kinds/index.ts';
@@ -14,6 +14,7 @@ import { NAME_MAY_NOT_CONTAIN, pathSegmentNameErrors } from '../../../lib/valida
 import type { SchemaValidator } from '../../../lib/kinds/validate.ts';
 import type { Storage } from '../../storage/api.ts';
 import type { AdmissionRequest, MutatingPlugin, ValidatingPlugin } from '../api.ts';
+import { ExpiringNames, isTerminating, namespaceState, type NamespaceLister, type NamespaceState } from './namespaces.ts';
 
 /** kube's alphabet for generated name suffixes: no vowels (no words), no look-alikes (0/1/3). */
 const SUFFIX_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
@@ -262,56 +263,158 @@ export class SchemaValidation implements ValidatingPlugin {
 const IMMORTAL_NAMESPACES: readonly string[] = ['default', 'kube-system', 'kube-public'];
 
 /**
+ * kube's NamespaceLifecycle timings: how long a create into a namespace the cache does not
+ * know waits for the cache to see it (missingNamespaceWait: a namespace created a moment ago
+ * may still be on its way) before reading it live; how long after a namespace delete creates
+ * into it read the namespace live (forceLiveLookupTTL), and for how many namespaces at most;
+ * and how long a request waits for the cache's first list (the admission handler's
+ * timeToWaitForReady).
+ */
+export const NAMESPACE_LIFECYCLE_TIMINGS = Object.freeze({
+  missingNamespaceWaitMs: 50,
+  forceLiveLookupTtlMs: 30_000,
+  forceLiveLookupCapacity: 100,
+  readyWaitMs: 10_000,
+});
+
+export interface NamespaceLifecycleOptions {
+  /**
+   * The namespaces as a cache fed by the watch service holds them (core/namespaces.ts). Without
+   * one, every create reads its namespace live from storage (in-process test pipelines).
+   */
+  namespaces?: NamespaceLister | undefined;
+  /** kube's timings by default (NAMESPACE_LIFECYCLE_TIMINGS); tests shorten them. */
+  missingNamespaceWaitMs?: number;
+  forceLiveLookupTtlMs?: number;
+  readyWaitMs?: number;
+  /** The clock of the force-live-lookup set (Date.now by default). */
+  now?: () => number;
+}
+
+/** The resources whose creates NamespaceLifecycle lets through: saying whether a namespace exists would leak it (kube's accessReviewResources). */
+const ACCESS_REVIEW_RESOURCES: readonly string[] = ['localsubjectaccessreviews.authorization.k8s.io'];
+
+/**
  * NamespaceLifecycle: objects are created only in namespaces that exist and are not being
  * deleted (404 NotFound / 403 Forbidden with kube's messages), and the immortal namespaces
  * (default, kube-system, kube-public) cannot be deleted (403, kube's words).
+ *
+ * As kube's plugin, it reads namespaces from a cache (`namespaces`) and reads storage only
+ * when the cache cannot be trusted: a namespace the cache does not know, after a short wait
+ * for it to arrive (it may have been created a moment ago); and one deleted through this
+ * plugin in the last 30 s that the cache still shows active. Until the cache's first list is
+ * in, a create waits for it (10 s at most, then 403 "not yet ready to handle request").
  */
 export class NamespaceLifecycle implements ValidatingPlugin {
   readonly name = 'NamespaceLifecycle';
   private readonly storage: Pick<Storage, 'get'>;
   private readonly registry: KindRegistry;
+  private readonly namespaces: NamespaceLister | undefined;
+  private readonly missingNamespaceWaitMs: number;
+  private readonly readyWaitMs: number;
+  /** Namespaces deleted a moment ago, read live while the cache may still show them active. */
+  private readonly forceLiveLookup: ExpiringNames;
 
-  constructor(storage: Pick<Storage, 'get'>, registry: KindRegistry) {
+  constructor(storage: Pick<Storage, 'get'>, registry: KindRegistry, options: NamespaceLifecycleOptions = {}) {
     this.storage = storage;
     this.registry = registry;
+    this.namespaces = options.namespaces;
+    this.missingNamespaceWaitMs = options.missingNamespaceWaitMs ?? NAMESPACE_LIFECYCLE_TIMINGS.missingNamespaceWaitMs;
+    this.readyWaitMs = options.readyWaitMs ?? NAMESPACE_LIFECYCLE_TIMINGS.readyWaitMs;
+    this.forceLiveLookup = new ExpiringNames(
+      NAMESPACE_LIFECYCLE_TIMINGS.forceLiveLookupCapacity,
+      options.forceLiveLookupTtlMs ?? NAMESPACE_LIFECYCLE_TIMINGS.forceLiveLookupTtlMs,
+      options.now,
+    );
   }
 
   handles(request: AdmissionRequest): boolean {
     if (isNamespaceDelete(request)) return true;
     if (request.operation !== 'CREATE' || request.namespace === '') return false;
+    if (ACCESS_REVIEW_RESOURCES.includes(`${request.resource}.${request.group}`)) return false;
     return this.registry.get(request.group, request.version, request.resource)?.namespaced === true;
   }
 
-  async validate(request: AdmissionRequest, _object: KubeObject | undefined, signal?: AbortSignal): Promise<void> {
+  async validate(request: AdmissionRequest, object: KubeObject | undefined, signal?: AbortSignal): Promise<void> {
     if (isNamespaceDelete(request)) {
       if (IMMORTAL_NAMESPACES.includes(request.name)) {
         throw new StatusError('Forbidden', `namespaces "${request.name}" is forbidden: this namespace may not be deleted`, { name: request.name, group: '', kind: 'namespaces' });
       }
+      // The cache may show the namespace active for a moment yet: creates into it read it live.
+      this.forceLiveLookup.add(request.name);
       return;
     }
-    let namespace: KubeObject;
-    try {
-      namespace = await this.storage.get({ group: '', resource: 'namespaces', namespace: '', name: request.namespace }, {}, signal);
-    } catch (err) {
-      if (err instanceof StatusError && err.reason === 'NotFound') {
-        throw notFound({ group: '', resource: 'namespaces' }, request.namespace);
-      }
-      throw err;
-    }
-    const phase = isPlainObject(namespace.status) ? namespace.status.phase : undefined;
-    // null is Go's nil: a namespace stored with `deletionTimestamp: null` is not being deleted.
-    const deletionTimestamp: unknown = namespace.metadata?.deletionTimestamp;
-    if (phase === 'Terminating' || (deletionTimestamp !== undefined && deletionTimestamp !== null)) {
-      const resource = request.group === '' ? request.resource : `${request.resource}.${request.group}`;
-      // errors.NewForbidden leaves the name out when it is not known yet (generateName).
-      const subject = request.name === '' ? resource : `${resource} ${JSON.stringify(request.name)}`;
-      throw new StatusError(
-        'Forbidden',
-        `${subject} is forbidden: unable to create new content in namespace ${request.namespace} because it is being terminated`,
-        { name: request.name, group: request.group, kind: request.resource },
-      );
+    const namespace = await this.lookup(request, object, signal);
+    if (isTerminating(namespace)) {
+      throw admissionForbidden(request, object, `unable to create new content in namespace ${request.namespace} because it is being terminated`, [
+        { reason: 'NamespaceTerminating', message: `namespace ${request.namespace} is being terminated`, field: 'metadata.namespace' },
+      ]);
     }
   }
+
+  /** The request's namespace: from the cache when it can be trusted, else read live. */
+  private async lookup(request: AdmissionRequest, object: KubeObject | undefined, signal: AbortSignal | undefined): Promise<NamespaceState> {
+    const cache = this.namespaces;
+    if (cache === undefined) return this.readLive(request.namespace, signal);
+    if (!cache.synced() && !(await cache.waitForSync(this.readyWaitMs, signal))) {
+      throwIfAborted(signal);
+      throw admissionForbidden(request, object, 'not yet ready to handle request');
+    }
+    let cached = cache.get(request.namespace);
+    if (cached === undefined) {
+      // Give the cache time to see a namespace created a moment ago before reading it live.
+      await abortableSleep(this.missingNamespaceWaitMs, signal);
+      throwIfAborted(signal);
+      cached = cache.get(request.namespace);
+    }
+    // Deleted a moment ago through this plugin, while the cache still says otherwise.
+    const stale = cached !== undefined && !isTerminating(cached) && this.forceLiveLookup.has(request.namespace);
+    return cached === undefined || stale ? this.readLive(request.namespace, signal) : cached;
+  }
+
+  /** The namespace as storage has it now: 404 with kube's words when there is none. */
+  private async readLive(name: string, signal: AbortSignal | undefined): Promise<NamespaceState> {
+    try {
+      return namespaceState(await this.storage.get({ group: '', resource: 'namespaces', namespace: '', name }, {}, signal));
+    } catch (err) {
+      if (err instanceof StatusError && err.reason === 'NotFound') throw notFound({ group: '', resource: 'namespaces' }, name);
+      throw err;
+    }
+  }
+}
+
+/**
+ * kube's admission.NewForbidden: 403 naming the resource and the object. The name is the
+ * request's, or while it is not known yet (a create by generateName, which kube's mutating
+ * admission sees before the name is generated) the generateName, or "Unknown".
+ */
+function admissionForbidden(request: AdmissionRequest, object: KubeObject | undefined, reason: string, causes?: StatusCause[]): StatusError {
+  const generateName: unknown = object?.metadata?.generateName;
+  const name = request.name !== '' ? request.name : typeof generateName === 'string' && generateName !== '' ? generateName : 'Unknown';
+  const resource = request.group === '' ? request.resource : `${request.resource}.${request.group}`;
+  const details: StatusDetails = { name, group: request.group, kind: request.resource };
+  if (causes !== undefined) details.causes = causes;
+  return new StatusError('Forbidden', `${resource} ${JSON.stringify(name)} is forbidden: ${reason}`, details);
+}
+
+/** The error of a request whose caller went away while it waited. */
+function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted !== true) return;
+  throw signal.reason instanceof StatusError ? signal.reason : new StatusError('Timeout', 'request did not complete within requested timeout');
+}
+
+/** Waits `ms`, or less when `signal` aborts. */
+function abortableSleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted === true) return resolve();
+    const timer = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
 }
 
 /** A delete of a namespace itself. */
