@@ -23,10 +23,13 @@
  *     (bench/watch-raw-server.ts) that write events of the same size at the same rate.
  * The memory of each side's servers is read (VmRSS) on the fresh process, once BENCH_WARM_WATCHERS
  * (1,000) warm-up watchers per server of a namespace nobody writes to are connected and idle,
- * and once the scenario's watchers are too: their growth per watcher is what an idle watcher
- * costs a warm process; the whole growth over every watcher includes what a process spends
- * once (code compiled on first use, V8's young generation growing on the burst of connections,
- * the first stream), which at 500 watchers per process outweighs a multiplexed watcher. Each
+ * once BENCH_MEMORY_WATCHERS (5,000) more per server, shaped as the scenario's (all namespaces,
+ * or one namespace each) but of a resource nobody writes (secrets), are too, and once the
+ * scenario's watchers are: the growth from the memory watchers per watcher is what an idle
+ * watcher costs a warm process (the scenario's own 500 per process in (a) are too few to
+ * resolve it: a few hundred KiB of noise is a KiB per watcher); the whole growth over every
+ * watcher includes what a process spends once (code compiled on first use, V8's young
+ * generation growing on the burst of connections, the first stream). Each
  * side is warmed up, then both are measured in BENCH_ROUNDS rounds (default 3) of
  * BENCH_SECONDS / BENCH_ROUNDS each, the side measured first alternating from round to round,
  * so that a drift of the machine's load (it is shared) falls on both alike; each round's p99
@@ -39,6 +42,15 @@
  * splits the service's latency into storage + changefeed and the watch service. Every watcher
  * is checked against the write log: no missed, duplicate or reordered event.
  *
+ * Then the saturation run: for each of BENCH_SAT_WATCHERS (1,000 and 5,000) watchers of all
+ * configmaps, the three sides (the watch service, raw grpc-js, raw Redis pub/sub with one
+ * subscriber connection per watcher) set up at once; the write rate starts at BENCH_SAT_START
+ * (10/s) and is multiplied by BENCH_SAT_FACTOR (2) per step up to BENCH_SAT_MAX (2,560/s),
+ * BENCH_SAT_STEP_SECONDS (3) per step and side, the sides in an order that alternates per
+ * step; a side stops at the first step whose p99 passes 100 ms, that misses a delivery or
+ * whose writes fall behind. The rate each side held is written as `saturation` (every step)
+ * and `fanout` (what each side sustained, per watcher count) for the charts.
+ *
  * Then raw Redis pub/sub fan-out: BENCH_REDIS_CONNECTIONS (100) subscriber connections in the
  * client processes, at (a)'s delivery rate and at MEASURED.md's 2,000 messages/s
  * (BENCH_REDIS_RATES), measured in as many windows as rounds.
@@ -47,7 +59,7 @@
  * BENCH_WATCHERS_A, BENCH_WATCHERS_B, BENCH_RATE_A (50), BENCH_RATE_B (500), BENCH_CLIENTS (2
  * client processes per side), BENCH_CHANNELS (1 HTTP/2 connection per server and client process,
  * as the gateway has one per replica), BENCH_REDIS_CONNECTIONS, BENCH_REDIS_RATES ("500,2000");
- * for investigating: BENCH_ONLY=a,a-window,b,redis, BENCH_CPU_PROF=<dir> (CPU profiles of the
+ * BENCH_MEMORY_WATCHERS, BENCH_SAT_*; for investigating: BENCH_ONLY=a,a-window,b,saturation,redis, BENCH_CPU_PROF=<dir> (CPU profiles of the
  * watch replicas, written when they stop; bench/profile-summary.ts reads them) and
  * BENCH_HEAP_SNAPSHOT=<dir> (heap snapshots of watch-1 and raw-grpc-1 before and after their
  * watchers connect; bench/heap-summary.ts compares them). A run that changes what is measured
