@@ -6,7 +6,7 @@ NODE := node_modules/.bin/node
 PROTOS := $(shell find proto -name '*.proto')
 TEST_FILES := 'lib/**/*.test.ts' 'services/**/*.test.ts' 'test/**/*.test.ts'
 
-.PHONY: up test lint typecheck unit gen gen-kinds gen-typed-api deps system-deps bench bench-watch bench-pipeline fuzz trace-picture clean
+.PHONY: up test lint typecheck unit gen gen-kinds gen-typed-api deps system-deps bench bench-watch bench-pipeline bench-charts fuzz trace-picture clean
 
 up: deps gen
 	@scripts/ensure-system-deps.sh up
@@ -21,17 +21,35 @@ unit: deps gen
 # process); prints a table and writes bench/results/storage.{json,md}. BENCH_SECONDS sets the
 # seconds per benchmark and side (default 10), shared by BENCH_ROUNDS rounds (default 3) whose
 # median ratio and range are reported; the whole run takes a little over 2 minutes.
+#
+# `make bench` runs the storage, watch and pipeline benches one after the other (a line per
+# bench, and each bench prints a line per step), then draws the charts into docs/images/
+# (`make bench-charts` redraws them from bench/results/ alone).
 bench: deps gen system-deps
+	@echo "== $$(date -u +%H:%M:%S) make bench 1/4: storage service against raw etcd (bench/storage.ts)"
 	$(NODE) bench/storage.ts
+	@echo "== $$(date -u +%H:%M:%S) make bench 2/4: watch fan-out and saturation (bench/watch.ts)"
 	$(NODE) bench/watch.ts
+	@echo "== $$(date -u +%H:%M:%S) make bench 3/4: REST pipeline against raw etcd (bench/pipeline.ts)"
+	$(NODE) bench/pipeline.ts
+	@echo "== $$(date -u +%H:%M:%S) make bench 4/4: charts (bench/charts-from-results.ts)"
+	$(NODE) bench/charts-from-results.ts
+
+# The charts of the benchmark results (SVG line charts in docs/images/: the pipeline's
+# throughput and p99 against requests in flight, the watch saturation and fan-out against
+# watchers), redrawn from bench/results/*.json; see bench/charts-from-results.ts.
+bench-charts: deps
+	$(NODE) bench/charts-from-results.ts
 
 # The watch fan-out of issue 4 against raw grpc-js streaming and raw Redis pub/sub in one run
 # (its own etcd, redis-server, storage and two watch replicas; watchers in child processes);
 # prints a table and writes bench/results/watch.{json,md}; `make bench` runs it after the
 # storage bench. BENCH_SECONDS sets the measured seconds per side (default 10), shared by
-# BENCH_ROUNDS rounds (default 3) whose median and range are reported (the whole run
-# takes about 2.5 minutes); BENCH_WATCHERS_A/B scale the watchers down (a diagnostic run,
-# results not written). See bench/watch.ts.
+# BENCH_ROUNDS rounds (default 3) whose median and range are reported; memory per idle
+# watcher over BENCH_MEMORY_WATCHERS (5,000) idle watchers per server; then the saturation
+# run (BENCH_SAT_*: the write rate raised step by step for 1,000 and 5,000 watchers until
+# p99 passes 100 ms) and the charts. BENCH_WATCHERS_A/B scale the watchers down (a diagnostic
+# run, results not written). See bench/watch.ts.
 bench-watch: deps gen system-deps
 	$(NODE) bench/watch.ts
 

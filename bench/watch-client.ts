@@ -21,7 +21,18 @@ import { loadApiProto } from '../lib/proto.ts';
 import { createTelemetry } from '../lib/tracing.ts';
 import { generatedWatchClient, ReplicaStreams } from '../services/watch/grpc/client.ts';
 import { serveCommands, wallNow } from './watch-ipc.ts';
-import type { ClientResult, CollectCommand, ConnectGrpcCommand, ConnectRedisCommand, ProgressReport, WriteLog } from './watch-protocol.ts';
+import {
+  LATENCY_BUCKETS,
+  latencyBucket,
+  type ClientResult,
+  type CollectCommand,
+  type ConnectGrpcCommand,
+  type ConnectRedisCommand,
+  type ProgressReport,
+  type StepStats,
+  type StepStatsCommand,
+  type WriteLog,
+} from './watch-protocol.ts';
 
 /** A growable typed array. */
 class Column<A extends Float64Array | Uint32Array> {
@@ -50,6 +61,8 @@ interface Watcher {
   ns: number;
   last: number;
   received: number;
+  /** Of a resource the bench does not write (memory measurement): expects nothing. */
+  idle: boolean;
 }
 
 const watchers: Watcher[] = [];
@@ -61,6 +74,8 @@ let errors = 0;
 let firstError: string | undefined;
 let objectBytes = 0;
 let started = 0;
+/** Deliveries since the start (stepStats forgets the recorded ones, not this count). */
+let delivered = 0;
 const stop = new AbortController();
 const channels: grpc.Client[] = [];
 const muxes: ReplicaStreams[] = [];
@@ -75,6 +90,7 @@ function record(index: number, revision: number, bytes: number): void {
   if (revision < w.last) outOfOrder++;
   w.last = revision;
   w.received++;
+  delivered++;
   objectBytes += bytes;
   who.push(index);
   revisions.push(revision);
@@ -124,9 +140,9 @@ async function connectGrpc(command: ConnectGrpcCommand): Promise<number> {
   };
   command.targets.forEach((target, k) => {
     const index = watchers.length;
-    watchers.push({ source: target.address, ns: target.ns, last: 0, received: 0 });
+    watchers.push({ source: target.address, ns: target.ns, last: 0, received: 0, idle: (target.resource ?? 'configmaps') !== 'configmaps' });
     const request = {
-      ref: { group: '', version: 'v1', resource: 'configmaps', namespace: target.ns < 0 ? '' : `ns-${target.ns}`, name: '' },
+      ref: { group: '', version: 'v1', resource: target.resource ?? 'configmaps', namespace: target.ns < 0 ? '' : `ns-${target.ns}`, name: '' },
       // As informers and kubelets ask; a bookmark is at most one a minute and is not counted.
       options: watchOptionsToProto({ resourceVersion: command.resourceVersion, allowWatchBookmarks: true }),
     };
@@ -172,7 +188,7 @@ async function connectRedis(command: ConnectRedisCommand): Promise<number> {
   await Promise.all(
     Array.from({ length: command.connections }, async () => {
       const index = watchers.length;
-      watchers.push({ source: 'redis', ns: -1, last: 0, received: 0 });
+      watchers.push({ source: 'redis', ns: -1, last: 0, received: 0, idle: false });
       const sub = new Redis(command.url, { lazyConnect: true, maxRetriesPerRequest: null });
       sub.on('error', (err: Error) => fail(`redis: ${err.message}`));
       subscribers.push(sub);
@@ -191,7 +207,66 @@ async function connectRedis(command: ConnectRedisCommand): Promise<number> {
 function progress(): ProgressReport {
   let active = 0;
   for (const w of watchers) if (w.received > 0) active++;
-  return { deliveries: who.length, active, errors, started };
+  return { deliveries: delivered, active, errors, started };
+}
+
+/**
+ * A saturation step: the deliveries recorded since the last step, checked against the step's
+ * events (every watcher here watches everything its source writes), as a latency histogram;
+ * then they are forgotten.
+ */
+function stepStats(command: StepStatsCommand): StepStats {
+  const index = new Map<string, Map<number, number>>();
+  const perSource = new Map<string, number>();
+  for (const [source, log] of Object.entries(command.logs)) {
+    const at = new Map<number, number>();
+    for (let i = 0; i < log.revision.length; i++) at.set(log.revision[i] as number, i);
+    index.set(source, at);
+  }
+  for (const w of watchers) if (!w.idle) perSource.set(w.source, (perSource.get(w.source) ?? 0) + 1);
+  const histogram = new Array<number>(LATENCY_BUCKETS).fill(0);
+  const received = new Map<string, Uint32Array>();
+  const last = new Float64Array(watchers.length).fill(-1);
+  let deliveries = 0;
+  let duplicates = 0;
+  let reordered = 0;
+  let stray = 0;
+  let lastReceipt = 0;
+  for (let k = 0; k < who.length; k++) {
+    const w = who.data[k] as number;
+    const revision = revisions.data[k] as number;
+    const t = times.data[k] as number;
+    const source = (watchers[w] as Watcher).source;
+    const i = index.get(source)?.get(revision);
+    if (i === undefined) {
+      stray++;
+      continue;
+    }
+    const previous = last[w] as number;
+    if (revision === previous) {
+      duplicates++;
+      continue;
+    }
+    if (revision < previous) reordered++;
+    last[w] = revision;
+    let counts = received.get(source);
+    if (counts === undefined) received.set(source, (counts = new Uint32Array((command.logs[source] as { revision: Float64Array }).revision.length)));
+    counts[i] = (counts[i] as number) + 1;
+    deliveries++;
+    const bucket = latencyBucket(t - ((command.logs[source] as { commitAt: Float64Array }).commitAt[i] as number));
+    histogram[bucket] = (histogram[bucket] as number) + 1;
+    if (t > lastReceipt) lastReceipt = t;
+  }
+  let missed = 0;
+  for (const [source, log] of Object.entries(command.logs)) {
+    const expected = perSource.get(source) ?? 0;
+    const counts = received.get(source);
+    for (let i = 0; i < log.revision.length; i++) missed += Math.max(0, expected - (counts?.[i] ?? 0));
+  }
+  who.length = 0;
+  revisions.length = 0;
+  times.length = 0;
+  return { deliveries, histogram, missed, duplicates, outOfOrder: reordered, stray, lastReceipt, errors, firstError };
 }
 
 /** Checks every watcher against its source's log and computes the latencies of measured events. */
@@ -282,6 +357,7 @@ function collect(command: CollectCommand): ClientResult {
       const relayAt = source.log.relayAt?.[i];
       if (relayAt !== undefined && !Number.isNaN(relayAt)) fromRelay.push(t - relayAt);
     }
+    if (watcher.idle) continue;
     for (const i of source.measuredByNs.get(watcher.ns) ?? []) {
       if (!seen.has(source.log.revision[i] as number)) missed++;
     }
@@ -323,6 +399,7 @@ serveCommands({
   connectGrpc: (c: ConnectGrpcCommand) => connectGrpc(c),
   connectRedis: (c: ConnectRedisCommand) => connectRedis(c),
   progress,
+  stepStats: (c: StepStatsCommand) => stepStats(c),
   collect: (c: CollectCommand) => collect(c),
   close,
 });

@@ -41,6 +41,8 @@ export function emptyLog(n: number): WriteLog {
 export interface WatchTargetSpec {
   address: string;
   ns: number;
+  /** The resource watched (default configmaps, which the bench writes); another one stays idle. */
+  resource?: string | undefined;
 }
 
 export interface ConnectGrpcCommand {
@@ -111,4 +113,52 @@ export interface ClientResult {
   meanObjectBytes: number;
   /** Commit-to-receipt percentiles per server address (for the log: is one connection behind?). */
   perAddress: Record<string, { deliveries: number; p50: number; p99: number; max: number }>;
+}
+
+/** The events of one saturation step per source: revision and commit time (wall-clock ms) of each. */
+export interface StepStatsCommand {
+  logs: Record<string, { revision: Float64Array; commitAt: Float64Array }>;
+}
+
+/**
+ * What one client process received since the last step: latencies as a histogram
+ * (LATENCY_BUCKETS), checked against the step's events, after which the deliveries are
+ * forgotten (a saturation run makes millions of them).
+ */
+export interface StepStats {
+  deliveries: number;
+  histogram: number[];
+  /** Events of the step a watcher of this process did not receive. */
+  missed: number;
+  duplicates: number;
+  outOfOrder: number;
+  /** Deliveries of events not in the step (late ones of an earlier step). */
+  stray: number;
+  /** Wall-clock ms of the last delivery (0: none). */
+  lastReceipt: number;
+  errors: number;
+  firstError: string | undefined;
+}
+
+/** Latency histogram buckets: bucket i holds latencies up to LATENCY_FLOOR_MS x LATENCY_GROWTH^i (2% wide). */
+export const LATENCY_FLOOR_MS = 0.01;
+export const LATENCY_GROWTH = 1.02;
+export const LATENCY_BUCKETS = 820;
+
+export function latencyBucket(ms: number): number {
+  if (!(ms > LATENCY_FLOOR_MS)) return 0;
+  return Math.min(LATENCY_BUCKETS - 1, Math.ceil(Math.log(ms / LATENCY_FLOOR_MS) / Math.log(LATENCY_GROWTH)));
+}
+
+/** The upper edge of the bucket holding quantile q (0..1) of the histogram; 0 when it is empty. */
+export function histogramQuantile(histogram: readonly number[], q: number): number {
+  const total = histogram.reduce((a, b) => a + b, 0);
+  if (total === 0) return 0;
+  const rank = Math.max(1, Math.ceil(q * total));
+  let seen = 0;
+  for (let i = 0; i < histogram.length; i++) {
+    seen += histogram[i] as number;
+    if (seen >= rank) return LATENCY_FLOOR_MS * LATENCY_GROWTH ** i;
+  }
+  return LATENCY_FLOOR_MS * LATENCY_GROWTH ** (histogram.length - 1);
 }

@@ -27,6 +27,7 @@ export interface RunCommand {
 
 const server = new grpc.Server();
 const everything = new Set<grpc.ServerWritableStream<WatchRequest__Output, WatchEvent>>();
+const idle = new Set<grpc.ServerWritableStream<WatchRequest__Output, WatchEvent>>();
 const byNamespace = new Map<string, Set<grpc.ServerWritableStream<WatchRequest__Output, WatchEvent>>>();
 let streams = 0;
 
@@ -34,7 +35,9 @@ server.addService(loadApiProto().apiserver.v1.Watch.service, {
   Watch: (call: grpc.ServerWritableStream<WatchRequest__Output, WatchEvent>) => {
     const namespace = call.request.ref?.namespace ?? '';
     let set = everything;
-    if (namespace !== '') {
+    // A watch of another resource than the one written stays idle (memory measurement).
+    if ((call.request.ref?.resource ?? 'configmaps') !== 'configmaps') set = idle;
+    else if (namespace !== '') {
       set = byNamespace.get(namespace) ?? new Set();
       byNamespace.set(namespace, set);
     }
@@ -87,6 +90,7 @@ serveCommands({
   run: (c: RunCommand) => run(c),
   close: () => {
     for (const call of everything) call.end();
+    for (const call of idle) call.end();
     for (const set of byNamespace.values()) for (const call of set) call.end();
     server.forceShutdown();
   },

@@ -2,6 +2,7 @@
  * The results of the watch fan-out bench: their machine-readable shape
  * (bench/results/watch.json) and the Markdown kept beside it and printed at the end.
  */
+import { SATURATION_P99_MS, SIDE_NAMES, type FanoutPoint, type SaturationPoint, type SaturationSide } from './charts-from-results.ts';
 import { sourceNote, spreadOf, type ReportHeader } from './harness.ts';
 
 /** One measured fan-out: a source, its watchers, a steady event rate. */
@@ -78,13 +79,28 @@ export interface Percentiles {
 
 export interface MemoryResult {
   /**
-   * Per serving process: VmRSS fresh, with its warm-up watchers connected and idle (`rssWarm`,
-   * `warmWatchers`), and with the scenario's watchers too, bytes.
+   * Per serving process, VmRSS in bytes: fresh; with its warm-up watchers connected and idle
+   * (`rssWarm`, `warmWatchers`); with the memory watchers too (`rssIdle`, `memoryWatchers`: of
+   * the scenario's shape, on a resource nobody writes); with the scenario's watchers too.
    */
-  processes: { name: string; rssBefore: number; rssWarm: number; rssAfter: number; warmWatchers: number; watchers: number }[];
-  /** (sum of after - warm) / watchers: what an idle watcher costs a warm process. */
+  processes: {
+    name: string;
+    rssBefore: number;
+    rssWarm: number;
+    rssIdle: number;
+    rssAfter: number;
+    warmWatchers: number;
+    memoryWatchers: number;
+    watchers: number;
+  }[];
+  /**
+   * What an idle watcher costs a warm process: (sum of idle - warm) / memory watchers (the
+   * scenario's figure when there are none).
+   */
   bytesPerWatcher: number;
-  /** (sum of after - before) / (watchers + warm-up watchers): with what a cold process spends once (code, young generation, the first stream). */
+  /** (sum of after - idle) / the scenario's watchers: the same over fewer watchers, coarser. */
+  scenarioBytesPerWatcher: number;
+  /** (sum of after - before) / every watcher: with what a cold process spends once (code, young generation, the first stream). */
   coldBytesPerWatcher: number;
 }
 
@@ -119,9 +135,53 @@ export interface WatchSettings {
   objectBytes: number;
 }
 
+/** One step of one side of the saturation run (the chart fields, and more). */
+export interface SaturationStep extends SaturationPoint {
+  step: number;
+  /** Events the writer achieved per second (the service's creates through storage may fall behind). */
+  writtenPerSec: number;
+  deliveries: number;
+  expected: number;
+  p50Ms: number;
+  maxMs: number;
+  missed: number;
+  duplicates: number;
+  outOfOrder: number;
+  /** Late deliveries of an earlier step's events. */
+  stray: number;
+  /** CPU time of the serving processes (watch replicas, raw servers, redis-server) per delivery, µs. */
+  serverMicrosPerDelivery: number;
+}
+
+/** What a side reached in the saturation run. */
+export interface SaturationSummary {
+  watchers: number;
+  side: SaturationSide;
+  /** The highest rate (events/s) whose step kept p99 within the bound, missed nothing and wrote at the rate; 0: none. */
+  reachedPerSec: number;
+  deliveriesPerSec: number;
+  p99Ms: number;
+  /** Why the side's run ended. */
+  endedBy: string;
+}
+
+export interface WatchSaturationSettings {
+  stepSeconds: number;
+  start: number;
+  factor: number;
+  max: number;
+  p99BoundMs: number;
+}
+
 export interface WatchReport extends ReportHeader<WatchSettings> {
   scenarios: ScenarioResult[];
   redis: RedisResult[];
+  /** Every step of the saturation run (bench/charts-from-results.ts draws them). */
+  saturation: SaturationStep[];
+  saturationSummary: SaturationSummary[];
+  saturationSettings?: WatchSaturationSettings | undefined;
+  /** Per watcher count and side, what the side sustained within the bound (the fan-out chart). */
+  fanout: FanoutPoint[];
   aims: Aim[];
 }
 
@@ -265,14 +325,15 @@ export function renderMarkdown(report: WatchReport): string {
   lines.push(
     '',
     'Memory: VmRSS of each serving process fresh, with 1,000 warm-up watchers (of a namespace nobody writes to) connected and',
-    'idle, and with the scenario\'s watchers too. "Warm" is the growth from the scenario\'s watchers per watcher: what an idle',
-    'watcher costs a process that has served watchers. "Cold" divides the whole growth by every watcher, with what a process',
-    'spends once (code compiled on first use, V8\'s young generation growing on the burst of connections, the first stream):',
-    'with one gRPC stream per watcher both are about the same; at 500 multiplexed watchers per process the once-only part',
-    'dominates.',
+    'idle, then with the memory watchers too (of the scenario\'s shape, all namespaces or one namespace each, on a resource',
+    'nobody writes: secrets), then with the scenario\'s watchers. "Per idle watcher" is the growth from the memory watchers',
+    'per watcher: what an idle watcher costs a process that has served watchers, over enough of them to resolve it; "the',
+    'scenario\'s" is the same from the scenario\'s own watchers (fewer per process: coarser). "Cold" divides the whole growth by',
+    'every watcher, with what a process spends once (code compiled on first use, V8\'s young generation growing on the burst of',
+    'connections, the first stream).',
     '',
   );
-  lines.push('| scenario / side | process: fresh → warm → with watchers (warm-up + watchers) | per watcher: warm | cold |', '|---|---|---:|---:|');
+  lines.push('| scenario / side | process: fresh → warm → idle → with watchers, MiB (warm-up + memory + scenario watchers) | per idle watcher | the scenario\'s | cold |', '|---|---|---:|---:|---:|');
   for (const sc of report.scenarios) {
     for (const [label, r] of [
       ['watch service', sc.service],
@@ -282,9 +343,9 @@ export function renderMarkdown(report: WatchReport): string {
       if (m === undefined) continue;
       const mib = (bytes: number): string => (bytes / 2 ** 20).toFixed(1);
       const procs = m.processes
-        .map((p) => `${p.name}: ${mib(p.rssBefore)} → ${mib(p.rssWarm)} → ${mib(p.rssAfter)} MiB (${int(p.warmWatchers)} + ${int(p.watchers)})`)
+        .map((p) => `${p.name}: ${mib(p.rssBefore)} → ${mib(p.rssWarm)} → ${mib(p.rssIdle)} → ${mib(p.rssAfter)} (${int(p.warmWatchers)} + ${int(p.memoryWatchers)} + ${int(p.watchers)})`)
         .join('; ');
-      lines.push(`| (${sc.name}) ${label} | ${procs} | ${kib(m.bytesPerWatcher)} | ${kib(m.coldBytesPerWatcher)} |`);
+      lines.push(`| (${sc.name}) ${label} | ${procs} | ${kib(m.bytesPerWatcher)} | ${kib(m.scenarioBytesPerWatcher)} | ${kib(m.coldBytesPerWatcher)} |`);
     }
   }
   lines.push(
@@ -310,6 +371,45 @@ export function renderMarkdown(report: WatchReport): string {
   if (errors.length > 0) {
     lines.push('', 'First errors:', '');
     for (const r of errors) lines.push(`- ${r.firstError ?? ''}`);
+  }
+  if (report.saturation.length > 0) {
+    const st = report.saturationSettings;
+    lines.push(
+      '',
+      `Saturation: per watcher count, every side's watchers (all configmaps) set up at once on fresh processes; the write rate ` +
+        (st === undefined
+          ? 'raised step by step'
+          : `starts at ${st.start} events/s and is multiplied by ${st.factor} per step (up to ${st.max}), ${st.stepSeconds} s per step and side`) +
+        `, the sides one after the other in an order that alternates per step. A side stops at the first step whose p99 passes ${SATURATION_P99_MS} ms, ` +
+        'that misses a delivery, or whose writes fall behind the rate (the service\'s creates go through storage). "Reached" is the ' +
+        'highest rate a side held within the bound (0: not even the first step).',
+      '',
+      '| watchers | side | reached, events/s | deliveries/s there | p99 there, ms | ended by |',
+      '|---:|---|---:|---:|---:|---|',
+    );
+    for (const x of report.saturationSummary) {
+      lines.push(`| ${int(x.watchers)} | ${SIDE_NAMES[x.side]} | ${int(x.reachedPerSec)} | ${int(x.deliveriesPerSec)} | ${x.reachedPerSec > 0 ? ms(x.p99Ms) : '-'} | ${x.endedBy} |`);
+    }
+    const sides = [...new Set(report.saturation.map((x) => x.side))];
+    lines.push(
+      '',
+      `Every step: p99 ms, deliveries/s and the serving processes' CPU per delivery (µs) per side (events written per second where they fell behind):`,
+      '',
+      `| watchers | events/s | ${sides.map((side) => SIDE_NAMES[side]).join(' | ')} |`,
+      `|---:|---:|${sides.map(() => '---').join('|')}|`,
+    );
+    const keys = [...new Set(report.saturation.map((x) => `${x.watchers}/${x.ratePerSec}`))];
+    for (const key of keys) {
+      const [watchers, rate] = key.split('/').map(Number) as [number, number];
+      const cells = sides.map((side) => {
+        const x = report.saturation.find((y) => y.watchers === watchers && y.ratePerSec === rate && y.side === side);
+        if (x === undefined) return '';
+        const behind = x.writtenPerSec < 0.9 * x.ratePerSec ? `, written ${int(x.writtenPerSec)}/s` : '';
+        const broken = x.missed + x.duplicates + x.outOfOrder > 0 ? `, missed ${x.missed} dup ${x.duplicates} reordered ${x.outOfOrder}` : '';
+        return `${ms(x.p99Ms)} ms, ${int(x.deliveredPerSec)}/s, ${x.serverMicrosPerDelivery.toFixed(1)} µs${behind}${broken}`;
+      });
+      lines.push(`| ${int(watchers)} | ${rate} | ${cells.join(' | ')} |`);
+    }
   }
   lines.push('', 'Aims of issue 4 (on (a) and (b), with the project\'s client settings):', '');
   for (const a of report.aims) lines.push(`- ${a.statement}: **${a.met ? 'met' : 'missed'}** (${a.value})`);

@@ -23,10 +23,13 @@
  *     (bench/watch-raw-server.ts) that write events of the same size at the same rate.
  * The memory of each side's servers is read (VmRSS) on the fresh process, once BENCH_WARM_WATCHERS
  * (1,000) warm-up watchers per server of a namespace nobody writes to are connected and idle,
- * and once the scenario's watchers are too: their growth per watcher is what an idle watcher
- * costs a warm process; the whole growth over every watcher includes what a process spends
- * once (code compiled on first use, V8's young generation growing on the burst of connections,
- * the first stream), which at 500 watchers per process outweighs a multiplexed watcher. Each
+ * once BENCH_MEMORY_WATCHERS (5,000) more per server, shaped as the scenario's (all namespaces,
+ * or one namespace each) but of a resource nobody writes (secrets), are too, and once the
+ * scenario's watchers are: the growth from the memory watchers per watcher is what an idle
+ * watcher costs a warm process (the scenario's own 500 per process in (a) are too few to
+ * resolve it: a few hundred KiB of noise is a KiB per watcher); the whole growth over every
+ * watcher includes what a process spends once (code compiled on first use, V8's young
+ * generation growing on the burst of connections, the first stream). Each
  * side is warmed up, then both are measured in BENCH_ROUNDS rounds (default 3) of
  * BENCH_SECONDS / BENCH_ROUNDS each, the side measured first alternating from round to round,
  * so that a drift of the machine's load (it is shared) falls on both alike; each round's p99
@@ -39,6 +42,15 @@
  * splits the service's latency into storage + changefeed and the watch service. Every watcher
  * is checked against the write log: no missed, duplicate or reordered event.
  *
+ * Then the saturation run: for each of BENCH_SAT_WATCHERS (1,000 and 5,000) watchers of all
+ * configmaps, the three sides (the watch service, raw grpc-js, raw Redis pub/sub with one
+ * subscriber connection per watcher) set up at once; the write rate starts at BENCH_SAT_START
+ * (10/s) and is multiplied by BENCH_SAT_FACTOR (2) per step up to BENCH_SAT_MAX (2,560/s),
+ * BENCH_SAT_STEP_SECONDS (3) per step and side, the sides in an order that alternates per
+ * step; a side stops at the first step whose p99 passes 100 ms, that misses a delivery or
+ * whose writes fall behind. The rate each side held is written as `saturation` (every step)
+ * and `fanout` (what each side sustained, per watcher count) for the charts.
+ *
  * Then raw Redis pub/sub fan-out: BENCH_REDIS_CONNECTIONS (100) subscriber connections in the
  * client processes, at (a)'s delivery rate and at MEASURED.md's 2,000 messages/s
  * (BENCH_REDIS_RATES), measured in as many windows as rounds.
@@ -47,7 +59,8 @@
  * BENCH_WATCHERS_A, BENCH_WATCHERS_B, BENCH_RATE_A (50), BENCH_RATE_B (500), BENCH_CLIENTS (2
  * client processes per side), BENCH_CHANNELS (1 HTTP/2 connection per server and client process,
  * as the gateway has one per replica), BENCH_REDIS_CONNECTIONS, BENCH_REDIS_RATES ("500,2000");
- * for investigating: BENCH_ONLY=a,a-window,b,redis, BENCH_CPU_PROF=<dir> (CPU profiles of the
+ * BENCH_MEMORY_WATCHERS (per watch replica; the raw servers' one stream per watcher is resolved by
+ * the scenario's own watchers), BENCH_SAT_*; for investigating: BENCH_ONLY=a,a-window,b,saturation,redis, BENCH_CPU_PROF=<dir> (CPU profiles of the
  * watch replicas, written when they stop; bench/profile-summary.ts reads them) and
  * BENCH_HEAP_SNAPSHOT=<dir> (heap snapshots of watch-1 and raw-grpc-1 before and after their
  * watchers connect; bench/heap-summary.ts compares them). A run that changes what is measured
@@ -84,7 +97,18 @@ import {
 } from './harness.ts';
 import { rssBytes } from '../lib/local/process.ts';
 import { BenchChild, steadySchedule, wallNow } from './watch-ipc.ts';
-import { emptyLog, type ClientResult, type ProgressReport, type WatchTargetSpec, type WriteLog } from './watch-protocol.ts';
+import { SATURATION_P99_MS, SIDE_NAMES, type FanoutPoint, type SaturationSide } from './charts-from-results.ts';
+import { renderCharts } from './charts-from-results.ts';
+import {
+  emptyLog,
+  histogramQuantile,
+  LATENCY_BUCKETS,
+  type ClientResult,
+  type ProgressReport,
+  type StepStats,
+  type WatchTargetSpec,
+  type WriteLog,
+} from './watch-protocol.ts';
 import type { RunCommand } from './watch-raw-server.ts';
 import {
   renderMarkdown,
@@ -93,6 +117,8 @@ import {
   type MemoryResult,
   type Percentiles,
   type RedisResult,
+  type SaturationStep,
+  type SaturationSummary,
   type ScenarioResult,
   type WatchReport,
   type WatchRound,
@@ -125,20 +151,37 @@ const CLIENTS = envNumber('BENCH_CLIENTS', 2, true);
 const CHANNELS = envNumber('BENCH_CHANNELS', 1, true);
 /** Warm-up watchers per server, connected (idle) before the scenario's watchers are measured. */
 const WARM_WATCHERS = process.env.BENCH_WARM_WATCHERS === '0' ? 0 : envNumber('BENCH_WARM_WATCHERS', 1_000, true);
+/**
+ * Idle watchers per server of the scenario's shape (all namespaces, or one namespace each) on a
+ * resource nobody writes, connected after the warm-up watchers: their growth is the memory
+ * figure, resolved over enough watchers (the scenario's own may be too few per process).
+ */
+const MEMORY_WATCHERS = process.env.BENCH_MEMORY_WATCHERS === '0' ? 0 : envNumber('BENCH_MEMORY_WATCHERS', 5_000, true);
+/** The resource of the memory watchers: served and cached like configmaps, never written here. */
+const IDLE_RESOURCE = 'secrets';
 /** The clients' HTTP/2 connection window of scenario a-window (grpc-node.flow_control_window). */
 const WIDE_WINDOW = 16 * 2 ** 20;
 const REDIS_CONNECTIONS = envNumber('BENCH_REDIS_CONNECTIONS', 100, true);
 const REDIS_RATES = (process.env.BENCH_REDIS_RATES ?? '500,2000').split(',').map((s) => Number(s.trim()));
 if (REDIS_RATES.some((r) => !Number.isFinite(r) || r <= 0)) throw new Error('BENCH_REDIS_RATES: positive numbers, comma-separated');
+/** The saturation run: watcher counts, the first rate, the factor between steps, the last rate, seconds per step. */
+const SAT_WATCHERS = (process.env.BENCH_SAT_WATCHERS ?? '1000,5000').split(',').map((x) => Number(x.trim()));
+if (SAT_WATCHERS.some((n) => !Number.isInteger(n) || n <= 0)) throw new Error('BENCH_SAT_WATCHERS: positive integers, comma-separated');
+const SAT_START = envNumber('BENCH_SAT_START', 10);
+const SAT_FACTOR = envNumber('BENCH_SAT_FACTOR', 2);
+if (SAT_FACTOR <= 1) throw new Error('BENCH_SAT_FACTOR must be above 1');
+const SAT_MAX = envNumber('BENCH_SAT_MAX', 2560);
+const SAT_STEP_SECONDS = envNumber('BENCH_SAT_STEP_SECONDS', 3);
 const CPU_PROF_DIR = process.env.BENCH_CPU_PROF;
 /** Diagnostic: heap snapshots of watch-1 and raw-grpc-1 before and after their watchers connect go here. */
 const HEAP_DIR = process.env.BENCH_HEAP_SNAPSHOT === undefined ? undefined : resolve(process.env.BENCH_HEAP_SNAPSHOT);
-const PARTS = ['a', 'a-window', 'b', 'redis'] as const;
+const PARTS = ['a', 'a-window', 'b', 'saturation', 'redis'] as const;
 type Part = (typeof PARTS)[number];
 const { only: ONLY, selected } = benchOnly<Part>(PARTS, 'part');
 /** Only a run of the issue's figures writes bench/results/ (durations may differ). */
 const DIAGNOSTIC =
-  ONLY.length > 0 || HEAP_DIR !== undefined || WARM_WATCHERS !== 1_000 || WATCHERS_A !== 1_000 || WATCHERS_B !== 10_000 || RATE_A !== 50 || RATE_B !== 500 || process.env.BENCH_REDIS_RATES !== undefined;
+  ONLY.length > 0 || HEAP_DIR !== undefined || WARM_WATCHERS !== 1_000 || MEMORY_WATCHERS !== 5_000 || WATCHERS_A !== 1_000 || WATCHERS_B !== 10_000 || RATE_A !== 50 || RATE_B !== 500 || process.env.BENCH_REDIS_RATES !== undefined ||
+  ['BENCH_SAT_WATCHERS', 'BENCH_SAT_START', 'BENCH_SAT_FACTOR', 'BENCH_SAT_MAX', 'BENCH_SAT_STEP_SECONDS'].some((name) => process.env[name] !== undefined);
 const REPLICAS = 2;
 const OBJECT_BYTES = 1024;
 /** Aims of issue 4. */
@@ -150,8 +193,13 @@ const DRAIN_TIMEOUT_MS = 60_000;
 /** A drain that makes no progress for this long is over (what is missing is missed). */
 const STALL_MS = 5_000;
 
+const STARTED_AT = performance.now();
+
+/** A progress line on stderr, stamped with the time since the bench started. */
 function log(line: string): void {
-  process.stderr.write(`${line}\n`);
+  const seconds = Math.round((performance.now() - STARTED_AT) / 1000);
+  const stamp = `${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, '0')}`;
+  process.stderr.write(`[watch ${stamp}] ${line}\n`);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -538,20 +586,39 @@ function logPerAddress(results: ClientResult[]): void {
   });
 }
 
-function memoryOf(processes: { name: string; warmWatchers: number; watchers: number }[], before: number[], warm: number[], after: number[]): MemoryResult {
+function memoryOf(
+  processes: { name: string; warmWatchers: number; memoryWatchers: number; watchers: number }[],
+  before: number[],
+  warm: number[],
+  idle: number[],
+  after: number[],
+): MemoryResult {
   const list = processes.map((p, i) => ({
     name: p.name,
     rssBefore: before[i] ?? 0,
     rssWarm: warm[i] ?? 0,
+    rssIdle: idle[i] ?? 0,
     rssAfter: after[i] ?? 0,
     warmWatchers: p.warmWatchers,
+    memoryWatchers: p.memoryWatchers,
     watchers: p.watchers,
   }));
-  const watchers = list.reduce((n, p) => n + p.watchers, 0);
-  const all = watchers + list.reduce((n, p) => n + p.warmWatchers, 0);
-  const grown = list.reduce((n, p) => n + (p.rssAfter - p.rssBefore), 0);
-  const grownMeasured = list.reduce((n, p) => n + (p.rssAfter - p.rssWarm), 0);
-  return { processes: list, bytesPerWatcher: watchers > 0 ? grownMeasured / watchers : 0, coldBytesPerWatcher: all > 0 ? grown / all : 0 };
+  const sum = (f: (p: (typeof list)[number]) => number): number => list.reduce((n, p) => n + f(p), 0);
+  const watchers = sum((p) => p.watchers);
+  const memoryWatchers = sum((p) => p.memoryWatchers);
+  const all = watchers + memoryWatchers + sum((p) => p.warmWatchers);
+  const scenarioBytesPerWatcher = watchers > 0 ? sum((p) => p.rssAfter - p.rssIdle) / watchers : 0;
+  return {
+    processes: list,
+    bytesPerWatcher: memoryWatchers > 0 ? sum((p) => p.rssIdle - p.rssWarm) / memoryWatchers : scenarioBytesPerWatcher,
+    scenarioBytesPerWatcher,
+    coldBytesPerWatcher: all > 0 ? sum((p) => p.rssAfter - p.rssBefore) / all : 0,
+  };
+}
+
+function memoryNote(m: MemoryResult): string {
+  const kib = (bytes: number): string => `${(bytes / 1024).toFixed(2)} KiB`;
+  return `${kib(m.bytesPerWatcher)} (the scenario's watchers: ${kib(m.scenarioBytesPerWatcher)}; cold process: ${kib(m.coldBytesPerWatcher)})`;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -565,6 +632,8 @@ interface Scenario {
   perNamespace: boolean;
   /** The clients' HTTP/2 connection window; undefined: the project's client settings. */
   flowControlWindow?: number | undefined;
+  /** false: no warm-up or memory watchers, no memory reading (the saturation run). */
+  memory?: boolean | undefined;
 }
 
 interface Context {
@@ -582,8 +651,8 @@ interface Side {
   clients: BenchChild[];
   memory: MemoryResult;
   cpu: CpuMeter;
-  /** Writes `count` events as window `window` at the scenario's rate, then waits for their deliveries. */
-  window(window: number, count: number): Promise<void>;
+  /** Writes `count` events as window `window` at `rate` (default the scenario's), then waits for their deliveries. */
+  window(window: number, count: number, rate?: number): Promise<void>;
   /** Every source's log, by address. */
   logs(): Record<string, WriteLog>;
   writeErrors(): { count: number; first?: string | undefined };
@@ -597,12 +666,17 @@ function deliveriesPerEvent(sc: Scenario): (ns: number) => number {
 /** The namespace index of the warm-up watchers: one nobody writes to. */
 const WARM_NS = 1_000_000_000;
 
+/** The namespace indices of the memory watchers of one namespace each: nobody writes there. */
+const MEMORY_NS = 2_000_000_000;
+
 /**
  * Connects the scenario's watchers to `addresses` from fresh client processes. First
  * WARM_WATCHERS per server of a namespace nobody writes to, which stay connected and idle:
  * `warmed` runs once they are (with their count), so that the memory a process spends once
  * (code compiled on first use, V8's young generation growing, the first stream) is spent
- * before the scenario's watchers are measured.
+ * before anything is measured. Then MEMORY_WATCHERS per server shaped as the scenario's (all
+ * namespaces, or one namespace each) of IDLE_RESOURCE, idle throughout: `idled` runs once they
+ * are. Then the scenario's watchers.
  */
 async function connectWatchers(
   label: string,
@@ -611,20 +685,30 @@ async function connectWatchers(
   resourceVersion: string,
   multiplexed: boolean,
   warmed: (clients: BenchChild[], connected: number) => Promise<void>,
-): Promise<{ clients: BenchChild[]; targets: WatchTargetSpec[][]; warm: WatchTargetSpec[][] }> {
+  idled: (clients: BenchChild[], connected: number) => Promise<void>,
+): Promise<{ clients: BenchChild[]; targets: WatchTargetSpec[][]; warm: WatchTargetSpec[][]; idle: WatchTargetSpec[][] }> {
   const clients = startClients(label);
   const targets = spread(sc.watchers, addresses, sc.perNamespace);
-  const warm = spread(WARM_WATCHERS * addresses.length, addresses, false).map((list) => list.map((t) => ({ ...t, ns: WARM_NS })));
+  const measured = sc.memory !== false;
+  const warm = spread(measured ? WARM_WATCHERS * addresses.length : 0, addresses, false).map((list) => list.map((t) => ({ ...t, ns: WARM_NS })));
+  // The raw reference's one stream per watcher (7-14 KiB) is resolved by the scenario's own watchers.
+  const idle = spread(measured && multiplexed ? MEMORY_WATCHERS * addresses.length : 0, addresses, sc.perNamespace).map((list) =>
+    list.map((t) => ({ ...t, ns: t.ns < 0 ? -1 : MEMORY_NS + t.ns, resource: IDLE_RESOURCE })),
+  );
   const connect = (lists: WatchTargetSpec[][]) =>
     Promise.all(
       clients.map((c, i) =>
         c.call('connectGrpc', { targets: lists[i], resourceVersion, channelsPerAddress: CHANNELS, flowControlWindow: sc.flowControlWindow, multiplexed }),
       ),
     );
-  if (WARM_WATCHERS > 0) await connect(warm);
-  await warmed(clients, warm.flat().length);
+  if (measured) {
+    if (warm.flat().length > 0) await connect(warm);
+    await warmed(clients, warm.flat().length);
+    if (idle.flat().length > 0) await connect(idle);
+    await idled(clients, warm.flat().length + idle.flat().length);
+  }
   await connect(targets);
-  return { clients, targets, warm };
+  return { clients, targets, warm, idle };
 }
 
 /** The watch service: two fresh replicas; events are creates through storage. */
@@ -658,36 +742,49 @@ async function serviceSide(ctx: Context, sc: Scenario): Promise<Side> {
     const pids = replicas.map((r) => r.proc.pid);
     if (CPU_PROF_DIR !== undefined) log(`  CPU profiles of the watch replicas (pids ${pids.join(', ')}) go to ${CPU_PROF_DIR}`);
     await waitQuiet('the watch replicas after start', pids);
-    const before = await settledRss(pids);
-    await heapSnapshot(pids[0] as number, `${sc.name}-watch-1-before`);
+    const before = sc.memory === false ? [] : await settledRss(pids);
     const t0 = performance.now();
     let warm: number[] = [];
+    let idle: number[] = [];
     // A replica answers nothing until the first event: the watches are all in place once the
     // replicas and clients are idle again (a watch that was not would show as missed events).
-    const connected = await connectWatchers(`(${sc.name}) service`, sc, replicas.map((r) => r.address), await ctx.service.currentRevision(), true, async (c) => {
-      await waitQuiet('the watch replicas and clients after connecting the warm-up watchers', [...pids, ...c.map((x) => x.pid)]);
-      warm = await settledRss(pids);
-    });
+    const connected = await connectWatchers(
+      `(${sc.name}) service`,
+      sc,
+      replicas.map((r) => r.address),
+      await ctx.service.currentRevision(),
+      true,
+      async (c) => {
+        await waitQuiet('the watch replicas and clients after connecting the warm-up watchers', [...pids, ...c.map((x) => x.pid)]);
+        warm = await settledRss(pids);
+        await heapSnapshot(pids[0] as number, `${sc.name}-watch-1-before`);
+      },
+      async (c) => {
+        await waitQuiet('the watch replicas and clients after connecting the memory watchers', [...pids, ...c.map((x) => x.pid)]);
+        idle = await settledRss(pids);
+        await heapSnapshot(pids[0] as number, `${sc.name}-watch-1-after`);
+      },
+    );
     clients = connected.clients;
     await waitQuiet('the watch replicas and clients after connecting', [...pids, ...clients.map((c) => c.pid)]);
-    const after = await settledRss(pids);
+    const after = sc.memory === false ? before : await settledRss(pids);
     const count = (list: WatchTargetSpec[][], address: string): number => list.flat().filter((t) => t.address === address).length;
     const memory = memoryOf(
       replicas.map((r, i) => ({
         name: `watch-${i + 1}`,
-        pid: r.proc.pid,
         warmWatchers: count(connected.warm, r.address),
+        memoryWatchers: count(connected.idle, r.address),
         watchers: count(connected.targets, r.address),
       })),
       before,
       warm,
+      idle,
       after,
     );
-    await heapSnapshot(pids[0] as number, `${sc.name}-watch-1-after`);
     const progress = await progressOf(clients);
     log(
       `  service: ${progress.started} watches open in ${((performance.now() - t0) / 1000).toFixed(1)} s, ${progress.errors} errors; ` +
-        `memory per idle watcher ${(memory.bytesPerWatcher / 1024).toFixed(2)} KiB (cold process: ${(memory.coldBytesPerWatcher / 1024).toFixed(2)} KiB)`,
+        (sc.memory === false ? 'memory not measured' : `memory per idle watcher ${memoryNote(memory)}`),
     );
 
     // The tap: when each change appears on the channel the replicas subscribe to.
@@ -719,13 +816,13 @@ async function serviceSide(ctx: Context, sc: Scenario): Promise<Side> {
         etcd: [ctx.etcd.process.pid],
         redis: [ctx.redis.process.pid],
       }),
-      async window(window, count) {
+      async window(window, count, rate = sc.rate) {
         const base = writes.length;
         const segment = emptyLog(count);
         const inFlight = new Set<Promise<void>>();
         await steadySchedule(
           count,
-          sc.rate,
+          rate,
           (i) => {
             const g = base + i;
             const ns = g % nsCount;
@@ -780,36 +877,52 @@ async function rawSide(ctx: Context, sc: Scenario): Promise<Side> {
     const addresses = (await Promise.all(servers.map((s) => s.call<number>('listen')))).map((port) => `127.0.0.1:${port}`);
     const pids = servers.map((s) => s.pid);
     await waitQuiet('the raw grpc-js servers after start', pids);
-    const before = await settledRss(pids);
-    await heapSnapshot(pids[0] as number, `${sc.name}-raw-grpc-1-before`);
+    const measured = sc.memory !== false;
+    const before = measured ? await settledRss(pids) : [];
     const open = async (n: number, c: BenchChild[]): Promise<void> => {
       await waitUntil(
         'every raw stream to be open',
         async () => (await Promise.all(servers.map((s) => s.call<number>('streams')))).reduce((a, b) => a + b, 0) === n,
-        { timeoutMs: 120_000 },
+        { timeoutMs: 300_000 },
       );
       await waitQuiet('the raw servers and clients after connecting', [...pids, ...c.map((x) => x.pid)]);
     };
     let warm: number[] = [];
-    const connected = await connectWatchers(`(${sc.name}) raw`, sc, addresses, '0', false, async (c, n) => {
-      await open(n, c);
-      warm = await settledRss(pids);
-    });
+    let idle: number[] = [];
+    const connected = await connectWatchers(
+      `(${sc.name}) raw`,
+      sc,
+      addresses,
+      '0',
+      false,
+      async (c, n) => {
+        await open(n, c);
+        warm = await settledRss(pids);
+        await heapSnapshot(pids[0] as number, `${sc.name}-raw-grpc-1-before`);
+      },
+      async (c, n) => {
+        await open(n, c);
+        idle = await settledRss(pids);
+        await heapSnapshot(pids[0] as number, `${sc.name}-raw-grpc-1-after`);
+      },
+    );
     clients = connected.clients;
-    await open(sc.watchers + connected.warm.flat().length, clients);
-    const after = await settledRss(pids);
+    await open(sc.watchers + connected.warm.flat().length + connected.idle.flat().length, clients);
+    const after = measured ? await settledRss(pids) : [];
     const count = (list: WatchTargetSpec[][], address: string | undefined): number => list.flat().filter((t) => t.address === address).length;
     const memory = memoryOf(
-      servers.map((s, i) => ({ name: s.name, pid: s.pid, warmWatchers: count(connected.warm, addresses[i]), watchers: count(connected.targets, addresses[i]) })),
+      servers.map((s, i) => ({
+        name: s.name,
+        warmWatchers: count(connected.warm, addresses[i]),
+        memoryWatchers: count(connected.idle, addresses[i]),
+        watchers: count(connected.targets, addresses[i]),
+      })),
       before,
       warm,
+      idle,
       after,
     );
-    log(
-      `  raw grpc-js: ${sc.watchers} streams open; memory per idle stream ${(memory.bytesPerWatcher / 1024).toFixed(2)} KiB ` +
-        `(cold process: ${(memory.coldBytesPerWatcher / 1024).toFixed(2)} KiB)`,
-    );
-    await heapSnapshot(pids[0] as number, `${sc.name}-raw-grpc-1-after`);
+    if (measured) log(`  raw grpc-js: ${sc.watchers} streams open; memory per idle stream ${memoryNote(memory)}`);
     const builders = servers.map(() => new LogBuilder());
     const perEvent = deliveriesPerEvent(sc);
     let expected = 0;
@@ -818,10 +931,10 @@ async function rawSide(ctx: Context, sc: Scenario): Promise<Side> {
       clients,
       memory,
       cpu: new CpuMeter({ bench: [process.pid], clients: clients.map((c) => c.pid), 'raw-1': [pids[0] as number], 'raw-2': [pids[1] as number] }),
-      async window(window, count) {
+      async window(window, count, rate = sc.rate) {
         const command: RunCommand = {
           count,
-          rate: sc.rate,
+          rate,
           window,
           firstIndex: (builders[0] as LogBuilder).length,
           nsCount: sc.perNamespace ? sc.watchers : 1,
@@ -862,8 +975,8 @@ async function resultOf(side: Side, sc: Scenario): Promise<{ result: FanOutResul
  * up, then measured in ROUNDS rounds, the side measured first alternating, so that a drift of
  * the machine's load falls on both alike.
  */
-async function measureScenario(ctx: Context, sc: Scenario): Promise<ScenarioResult> {
-  log(`(${sc.name}) ${sc.description}`);
+async function measureScenario(ctx: Context, sc: Scenario, progress: string): Promise<ScenarioResult> {
+  log(`${progress} (${sc.name}) ${sc.description}`);
   const raw = await rawSide(ctx, sc);
   let service: Side | undefined;
   try {
@@ -929,8 +1042,8 @@ async function measureScenario(ctx: Context, sc: Scenario): Promise<ScenarioResu
 }
 
 /** Raw Redis pub/sub: REDIS_CONNECTIONS subscribers over the client processes, publishes at `rate`. */
-async function measureRedis(ctx: Context, rate: number): Promise<FanOutResult> {
-  log(`Redis pub/sub: ${REDIS_CONNECTIONS} subscriber connections, ${rate} messages/s`);
+async function measureRedis(ctx: Context, rate: number, progress: string): Promise<FanOutResult> {
+  log(`${progress} Redis pub/sub: ${REDIS_CONNECTIONS} subscriber connections, ${rate} messages/s`);
   const clients = startClients('redis');
   const publisher = new Redis(ctx.redis.url, { lazyConnect: true, maxRetriesPerRequest: 1 });
   publisher.on('error', () => {});
@@ -998,6 +1111,217 @@ async function measureRedis(ctx: Context, rate: number): Promise<FanOutResult> {
     await Promise.all(clients.map(stopChild));
     publisher.disconnect();
     running.redisClients.delete(publisher);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The saturation run: the write rate raised step by step until the watchers' p99 passes the bound
+
+/** One side of the saturation run, its watchers connected and idle. */
+interface SaturationRunner {
+  side: SaturationSide;
+  clients: BenchChild[];
+  cpu: CpuMeter;
+  /** The meter's groups that serve the watchers (their CPU per delivery). */
+  servers: (name: string) => boolean;
+  /** Writes `count` events at `rate` as window `window` and waits for their deliveries; resolves with the window's events by source. */
+  step(window: number, count: number, rate: number): Promise<Record<string, { revision: Float64Array; commitAt: Float64Array; sentAt: Float64Array }>>;
+  stop(): Promise<void>;
+}
+
+/** The events of window `w` of a log. */
+function windowOf(log: WriteLog, w: number): { revision: Float64Array; commitAt: Float64Array; sentAt: Float64Array } {
+  const keep: number[] = [];
+  for (let i = 0; i < log.revision.length; i++) if (log.window[i] === w) keep.push(i);
+  return {
+    revision: Float64Array.from(keep, (i) => log.revision[i] as number),
+    commitAt: Float64Array.from(keep, (i) => log.commitAt[i] as number),
+    sentAt: Float64Array.from(keep, (i) => log.sentAt[i] as number),
+  };
+}
+
+/** A scenario side (the watch service, raw grpc-js) as a saturation runner. */
+function runnerOf(side: Side, key: SaturationSide): SaturationRunner {
+  return {
+    side: key,
+    clients: side.clients,
+    cpu: side.cpu,
+    servers: isServer,
+    async step(window, count, rate) {
+      await side.window(window, count, rate);
+      return Object.fromEntries(Object.entries(side.logs()).map(([source, log]) => [source, windowOf(log, window)]));
+    },
+    stop: () => side.stop(),
+  };
+}
+
+/** Raw Redis pub/sub: one subscriber connection per watcher, over the client processes; the bench publishes. */
+async function redisRunner(ctx: Context, watchers: number): Promise<SaturationRunner> {
+  const clients = startClients(`(saturation ${watchers}) redis`);
+  const publisher = new Redis(ctx.redis.url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  publisher.on('error', () => {});
+  running.redisClients.add(publisher);
+  const stop = async (): Promise<void> => {
+    await Promise.all(clients.map(stopChild));
+    publisher.disconnect();
+    running.redisClients.delete(publisher);
+  };
+  try {
+    await publisher.connect();
+    const channel = `bench/saturation/${randomUUID()}`;
+    await Promise.all(
+      clients.map((c, i) => c.call('connectRedis', { url: ctx.redis.url, channel, connections: Math.floor(watchers / CLIENTS) + (i < watchers % CLIENTS ? 1 : 0) })),
+    );
+    const payload = 'x'.repeat(ctx.objectBytes);
+    let sequence = 0;
+    let delivered = 0;
+    let errorCount = 0;
+    return {
+      side: 'redis',
+      clients,
+      cpu: new CpuMeter({ bench: [process.pid], clients: clients.map((c) => c.pid), redis: [ctx.redis.process.pid] }),
+      servers: (name) => name === 'redis',
+      async step(window, count, rate) {
+        const segment = emptyLog(count);
+        const inFlight = new Set<Promise<unknown>>();
+        await steadySchedule(
+          count,
+          rate,
+          (i) => {
+            const seq = ++sequence;
+            const t = wallNow();
+            segment.revision[i] = seq;
+            segment.sentAt[i] = t;
+            segment.commitAt[i] = t;
+            segment.window[i] = window;
+            const p = publisher.publish(channel, `${seq}|${payload}`).catch(() => {
+              errorCount++;
+            });
+            inFlight.add(p);
+            void p.finally(() => inFlight.delete(p));
+          },
+          interrupted.signal,
+        );
+        await Promise.all(inFlight);
+        delivered += count * watchers;
+        await drain(clients, delivered);
+        if (errorCount > 0) log(`    redis: ${errorCount} publishes failed so far`);
+        return { redis: windowOf(segment, window) };
+      },
+      stop,
+    };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+/** The rates of the saturation steps: SAT_START times SAT_FACTOR^k up to SAT_MAX. */
+function saturationRates(): number[] {
+  const rates: number[] = [];
+  for (let r = SAT_START; r <= SAT_MAX * (1 + 1e-9); r *= SAT_FACTOR) rates.push(Math.round(r * 100) / 100);
+  return rates;
+}
+
+/**
+ * `watchers` watchers of all configmaps on each side (the watch service, raw grpc-js, raw
+ * Redis), set up at once; then the write rate is raised step by step (SAT_STEP_SECONDS each,
+ * the sides one after the other in an order that alternates from step to step) and a side
+ * stops at the first step whose p99 passes SATURATION_P99_MS, misses deliveries, or whose
+ * writes fall behind the rate asked for (the service's creates through storage).
+ */
+async function measureSaturation(ctx: Context, watchers: number, progress: string): Promise<{ steps: SaturationStep[]; summary: SaturationSummary[] }> {
+  const sc: Scenario = { name: `sat-${watchers}`, description: `${watchers} watchers of all configmaps`, watchers, rate: SAT_START, perNamespace: false, memory: false };
+  const rates = saturationRates();
+  log(`${progress} saturation, ${watchers.toLocaleString('en-US')} watchers of all configmaps per side: up to ${rates.length} steps of ${SAT_STEP_SECONDS} s (${rates.join(', ')} events/s)`);
+  const runners: SaturationRunner[] = [];
+  try {
+    runners.push(runnerOf(await serviceSide(ctx, sc), 'service'));
+    runners.push(runnerOf(await rawSide(ctx, sc), 'grpc'));
+    runners.push(await redisRunner(ctx, watchers));
+    log(`  every side's ${watchers.toLocaleString('en-US')} watchers connected`);
+    // Warm-up: a second at the first rate (window 0, not measured).
+    for (const r of runners) {
+      const logs = await r.step(0, Math.max(1, Math.round(SAT_START)), SAT_START);
+      await Promise.all(r.clients.map((c) => c.call<StepStats>('stepStats', { logs })));
+    }
+    const steps: SaturationStep[] = [];
+    const endedBy = new Map<SaturationSide, string>();
+    for (let k = 0; k < rates.length; k++) {
+      const rate = rates[k] as number;
+      const live = runners.filter((r) => !endedBy.has(r.side));
+      if (live.length === 0) break;
+      const order = k % 2 === 0 ? live : [...live].reverse();
+      const line: string[] = [];
+      for (const r of order) {
+        checkInterrupted();
+        const window = k + 1;
+        const count = Math.max(2, Math.round(rate * SAT_STEP_SECONDS));
+        const meter = r.cpu.copy();
+        const logs = await meter.measure(() => r.step(window, count, rate));
+        const stats = await Promise.all(r.clients.map((c) => c.call<StepStats>('stepStats', { logs })));
+        const histogram = stats.reduce((sum, x) => sum.map((n, i) => n + (x.histogram[i] ?? 0)), new Array<number>(LATENCY_BUCKETS).fill(0));
+        const deliveries = stats.reduce((n, x) => n + x.deliveries, 0);
+        const events = Object.values(logs)[0] as { revision: Float64Array; commitAt: Float64Array; sentAt: Float64Array };
+        const firstSent = Math.min(...events.sentAt);
+        const lastSent = Math.max(...events.sentAt);
+        const firstCommit = Math.min(...events.commitAt);
+        const lastCommit = Math.max(...events.commitAt);
+        const lastReceipt = Math.max(0, ...stats.map((x) => x.lastReceipt));
+        const serverSeconds = Object.entries(meter.seconds())
+          .filter(([name]) => r.servers(name))
+          .reduce((n, [, v]) => n + v, 0);
+        const step: SaturationStep = {
+          watchers,
+          side: r.side,
+          step: k + 1,
+          ratePerSec: rate,
+          // n commits span n - 1 intervals: spaced as the sends while the writer keeps up.
+          writtenPerSec: lastCommit > firstCommit ? (count - 1) / ((lastCommit - firstCommit) / 1000) : 0,
+          deliveredPerSec: lastReceipt > firstSent ? deliveries / ((lastReceipt - firstSent) / 1000) : 0,
+          deliveries,
+          expected: count * watchers,
+          p50Ms: histogramQuantile(histogram, 0.5),
+          p99Ms: histogramQuantile(histogram, 0.99),
+          maxMs: histogramQuantile(histogram, 1),
+          missed: stats.reduce((n, x) => n + x.missed, 0),
+          duplicates: stats.reduce((n, x) => n + x.duplicates, 0),
+          outOfOrder: stats.reduce((n, x) => n + x.outOfOrder, 0),
+          stray: stats.reduce((n, x) => n + x.stray, 0),
+          serverMicrosPerDelivery: deliveries > 0 ? (serverSeconds * 1e6) / deliveries : 0,
+        };
+        steps.push(step);
+        const writeSeconds = (lastSent - firstSent) / 1000;
+        let ended: string | undefined;
+        if (step.p99Ms > SATURATION_P99_MS) ended = `p99 ${step.p99Ms.toFixed(0)} ms > ${SATURATION_P99_MS} ms`;
+        else if (step.missed > 0) ended = `${step.missed} deliveries missed`;
+        else if (step.writtenPerSec < 0.9 * rate && writeSeconds > 0) ended = `writes fell behind: ${Math.round(step.writtenPerSec)} of ${rate}/s`;
+        if (ended !== undefined) endedBy.set(r.side, ended);
+        line.push(
+          `${SIDE_NAMES[r.side]} p99 ${step.p99Ms.toFixed(1)} ms, ${Math.round(step.deliveredPerSec).toLocaleString('en-US')} deliveries/s, ` +
+            `${step.serverMicrosPerDelivery.toFixed(1)} µs/delivery${ended === undefined ? '' : ` (stops: ${ended})`}`,
+        );
+      }
+      log(`  ${progress} ${watchers.toLocaleString('en-US')} watchers, step ${k + 1}/${rates.length}, ${rate} events/s: ${line.join('; ')}`);
+    }
+    const summary: SaturationSummary[] = runners.map((r) => {
+      const ok = steps.filter((x) => x.side === r.side && x.p99Ms <= SATURATION_P99_MS && x.missed === 0 && !(x.writtenPerSec < 0.9 * x.ratePerSec));
+      const best = ok[ok.length - 1];
+      return {
+        watchers,
+        side: r.side,
+        reachedPerSec: best?.ratePerSec ?? 0,
+        deliveriesPerSec: best?.deliveredPerSec ?? 0,
+        p99Ms: best?.p99Ms ?? 0,
+        endedBy: endedBy.get(r.side) ?? `the last step (${rates[rates.length - 1]} events/s) within the bound`,
+      };
+    });
+    for (const x of summary) {
+      log(`  ${watchers.toLocaleString('en-US')} watchers, ${SIDE_NAMES[x.side]}: reached ${x.reachedPerSec} events/s with p99 ≤ ${SATURATION_P99_MS} ms; ended by ${x.endedBy}`);
+    }
+    return { steps, summary };
+  } finally {
+    for (const r of runners) await quietly(() => r.stop());
   }
 }
 
@@ -1083,16 +1407,33 @@ async function main(): Promise<void> {
       perNamespace: true,
     },
   ];
+  // Progress: "[k/n]" over the parts this run measures.
+  const parts = scenarios.filter((sc) => selected(sc.name as Part)).length + (selected('saturation') ? SAT_WATCHERS.length : 0) + (selected('redis') ? REDIS_RATES.length : 0);
+  let part = 0;
+  const next = (): string => `[${++part}/${parts}]`;
   const scenarioResults: ScenarioResult[] = [];
   for (const sc of scenarios) {
     if (!selected(sc.name as Part)) continue;
-    scenarioResults.push(await measureScenario(ctx, sc));
+    scenarioResults.push(await measureScenario(ctx, sc, next()));
     checkInterrupted();
   }
+  const saturation: SaturationStep[] = [];
+  const saturationSummary: SaturationSummary[] = [];
+  if (selected('saturation')) {
+    for (const watchers of SAT_WATCHERS) {
+      const run = await measureSaturation(ctx, watchers, next());
+      saturation.push(...run.steps);
+      saturationSummary.push(...run.summary);
+      checkInterrupted();
+    }
+  }
+  const fanout: FanoutPoint[] = saturationSummary
+    .filter((x) => x.reachedPerSec > 0)
+    .map((x) => ({ watchers: x.watchers, side: x.side, deliveriesPerSec: x.deliveriesPerSec, p99Ms: x.p99Ms }));
   const redisResults: RedisResult[] = [];
   if (selected('redis')) {
     for (const rate of REDIS_RATES) {
-      redisResults.push({ connections: REDIS_CONNECTIONS, result: await measureRedis(ctx, rate) });
+      redisResults.push({ connections: REDIS_CONNECTIONS, result: await measureRedis(ctx, rate, next()) });
       checkInterrupted();
     }
   }
@@ -1111,7 +1452,7 @@ async function main(): Promise<void> {
     // it spends once) beside it.
     aims.push({
       statement: `(${sc.name}) memory < 4 KiB per idle watcher`,
-      value: `${(m.bytesPerWatcher / 1024).toFixed(2)} KiB on a warm process; ${(m.coldBytesPerWatcher / 1024).toFixed(2)} KiB from a cold one`,
+      value: `${(m.bytesPerWatcher / 1024).toFixed(2)} KiB on a warm process over ${m.processes.reduce((n, p) => n + p.memoryWatchers, 0).toLocaleString('en-US')} idle watchers (the scenario's own: ${(m.scenarioBytesPerWatcher / 1024).toFixed(2)} KiB); ${(m.coldBytesPerWatcher / 1024).toFixed(2)} KiB from a cold process`,
       met: m.bytesPerWatcher < AIM_BYTES_PER_WATCHER,
     });
   }
@@ -1143,9 +1484,14 @@ async function main(): Promise<void> {
     }),
     scenarios: scenarioResults,
     redis: redisResults,
+    saturation,
+    saturationSummary,
+    saturationSettings: { stepSeconds: SAT_STEP_SECONDS, start: SAT_START, factor: SAT_FACTOR, max: SAT_MAX, p99BoundMs: SATURATION_P99_MS },
+    fanout,
     aims,
   };
   publishResults(RESULTS_DIR, 'watch', report, renderMarkdown(report), DIAGNOSTIC ? 'BENCH_ONLY, other watcher counts or rates' : undefined);
+  if (!DIAGNOSTIC) log(`charts: ${renderCharts(RESULTS_DIR, join(ROOT, 'docs', 'images')).join(', ')}`);
 }
 
 await runBench(main, stopAll, interrupted.signal);
