@@ -1,13 +1,13 @@
 /**
  * etcd's KV service (Range, Txn, Compaction) as gRPC unary calls made over node:http2
- * directly, with the messages of the rpc.proto the etcd3 package ships. Every create, read,
- * update and delete of an object is one of these calls, so they take the shortest path: etcd3
- * wraps each call in a retry policy, a circuit breaker, a host shuffle and an auth-metadata
- * step, and grpc-js passes each through a stack of call layers (resolving, retrying, load
- * balancing, filters, channelz, credentials metadata), each with its objects, listeners and
- * promises, which cost about as much CPU as the HTTP/2 stream itself. A unary call is one
- * HTTP/2 stream: a request message, the answer, a status in the trailers; this client makes
- * that and nothing more (measured: bench/storage.ts, docs/decisions.md). Watches, leases and
+ * directly. Every create, read, update and delete of an object is one of these calls, so they
+ * take the shortest path: etcd3 wraps each call in a retry policy, a circuit breaker, a host
+ * shuffle and an auth-metadata step, and grpc-js passes each through a stack of call layers
+ * (resolving, retrying, load balancing, filters, channelz, credentials metadata), each with its
+ * objects, listeners and promises, which cost about as much CPU as the HTTP/2 stream itself. A
+ * unary call is one HTTP/2 stream: a request message, the answer, a status in the trailers;
+ * this client makes that and nothing more, with the Range and Txn messages encoded and decoded
+ * by hand (etcd-proto.ts; measured: bench/storage.ts, docs/decisions.md). Watches, leases and
  * the election stay with etcd3, which handles their streams and reconnects.
  *
  * Failures are errors with a gRPC status `code` and etcd's `details`, as grpc-js reports them;
@@ -19,6 +19,7 @@ import { dirname, join } from 'node:path';
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import { loadSync, type MethodDefinition } from '@grpc/proto-loader';
 import { MAX_MESSAGE_BYTES } from '../../../lib/grpc/limits.ts';
+import { decodeRangeResponse, decodeTxnResponse, encodeRangeRequest, encodeSwapTxn, FRAME_PREFIX_BYTES } from './etcd-proto.ts';
 
 const RPC_PROTO = join(dirname(createRequire(import.meta.url).resolve('etcd3/package.json')), 'proto', 'rpc.proto');
 
@@ -51,13 +52,6 @@ export interface EtcdRangeResponse {
   count?: number;
 }
 
-/** The compare-and-swap transactions storage runs: one key, its mod revision, then a put or a delete, else a read. */
-interface EtcdTxnRequest {
-  compare: Array<{ key: Buffer; target: 'Mod'; result: 'Equal'; mod_revision: number }>;
-  success: Array<{ request_put: { key: Buffer; value: Buffer } } | { request_delete_range: { key: Buffer } }>;
-  failure: Array<{ request_range: { key: Buffer } }>;
-}
-
 export interface EtcdTxnResponse {
   header?: ResponseHeader;
   succeeded?: boolean;
@@ -78,31 +72,47 @@ function callError(code: GrpcStatus, details: string): EtcdCallError {
   }
 }
 
-/** The encoder and decoder of one KV method. */
+/** One KV method: its path, its request in a gRPC frame, its answer from the message's bytes. */
 interface Codec<Req, Res> {
   path: string;
-  encode: (request: Req) => Buffer;
+  frame: (request: Req) => Buffer;
   decode: (bytes: Buffer) => Res;
+}
+
+/** The swap's arguments, encoded by hand as one TxnRequest (etcd-proto.ts). */
+interface SwapRequest {
+  key: Buffer;
+  modRevision: number;
+  value: Buffer | undefined;
 }
 
 interface KvCodecs {
   Range: Codec<EtcdRangeRequest, EtcdRangeResponse>;
-  Txn: Codec<EtcdTxnRequest, EtcdTxnResponse>;
+  Txn: Codec<SwapRequest, EtcdTxnResponse>;
   Compact: Codec<{ revision: number }, object>;
 }
 
 let kvCodecs: KvCodecs | undefined;
 
+/** A message protobufjs encoded, behind the gRPC frame prefix. */
+function framed(body: Buffer): Buffer {
+  const frame = Buffer.allocUnsafe(FRAME_PREFIX_BYTES + body.length);
+  frame[0] = 0;
+  frame.writeUInt32BE(body.length, 1);
+  body.copy(frame, FRAME_PREFIX_BYTES);
+  return frame;
+}
+
 function codecs(): KvCodecs {
   if (kvCodecs === undefined) {
-    // 64-bit revisions as numbers (they stay far below 2^53), fields left out when zero.
+    // Compaction is rare: its messages go through protobufjs, from etcd's own rpc.proto.
     const definition = loadSync(RPC_PROTO, { keepCase: true, longs: Number, enums: String, defaults: false, oneofs: false });
-    const service = definition['etcdserverpb.KV'] as unknown as Record<string, MethodDefinition<unknown, unknown>>;
-    const codec = <Req, Res>(name: string): Codec<Req, Res> => {
-      const method = service[name] as MethodDefinition<Req, Res>;
-      return { path: method.path, encode: method.requestSerialize, decode: method.responseDeserialize };
+    const compact = (definition['etcdserverpb.KV'] as unknown as Record<string, MethodDefinition<{ revision: number }, object>>).Compact as MethodDefinition<{ revision: number }, object>;
+    kvCodecs = {
+      Range: { path: '/etcdserverpb.KV/Range', frame: encodeRangeRequest, decode: decodeRangeResponse },
+      Txn: { path: '/etcdserverpb.KV/Txn', frame: (r) => encodeSwapTxn(r.key, r.modRevision, r.value), decode: decodeTxnResponse },
+      Compact: { path: compact.path, frame: (r) => framed(compact.requestSerialize(r)), decode: compact.responseDeserialize },
     };
-    kvCodecs = { Range: codec('Range'), Txn: codec('Txn'), Compact: codec('Compact') };
   }
   return kvCodecs;
 }
@@ -121,9 +131,6 @@ const SESSION_OPTIONS: http2.ClientSessionOptions = {
 /** Reconnects after a failed connection start at this delay and grow 1.6x up to the max: etcd back is etcd used within a second. */
 const INITIAL_RECONNECT_BACKOFF_MS = 100;
 const MAX_RECONNECT_BACKOFF_MS = 1_000;
-
-/** Length-prefixed message framing of gRPC: a compressed flag and a 32-bit big-endian length. */
-const FRAME_PREFIX_BYTES = 5;
 
 /** grpc's mapping of an HTTP status without a grpc-status (a proxy's answer, say) to a code. */
 function codeOfHttpStatus(status: number): GrpcStatus {
@@ -295,13 +302,7 @@ export class EtcdKv {
 
   /** If `key`'s mod revision is `modRevision` (0: the key is absent), put `value` (or delete the key when undefined); else read the key. */
   swap(key: string, modRevision: number, value: string | undefined): Promise<EtcdTxnResponse> {
-    const k = Buffer.from(key);
-    const request: EtcdTxnRequest = {
-      compare: [{ key: k, target: 'Mod', result: 'Equal', mod_revision: modRevision }],
-      success: [value === undefined ? { request_delete_range: { key: k } } : { request_put: { key: k, value: Buffer.from(value) } }],
-      failure: [{ request_range: { key: k } }],
-    };
-    return this.call(this.codecs.Txn, request);
+    return this.call(this.codecs.Txn, { key: Buffer.from(key), modRevision, value: value === undefined ? undefined : Buffer.from(value) });
   }
 
   async compact(revision: number): Promise<void> {
@@ -339,11 +340,7 @@ export class EtcdKv {
     const endpoint = this.pick();
     let frame: Buffer;
     try {
-      const body = codec.encode(request);
-      frame = Buffer.allocUnsafe(FRAME_PREFIX_BYTES + body.length);
-      frame[0] = 0;
-      frame.writeUInt32BE(body.length, 1);
-      body.copy(frame, FRAME_PREFIX_BYTES);
+      frame = codec.frame(request);
     } catch (err) {
       return Promise.reject(callError(GrpcStatus.INTERNAL, `request serialization failure: ${err instanceof Error ? err.message : String(err)}`));
     }
