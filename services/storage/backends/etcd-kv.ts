@@ -164,11 +164,12 @@ function decodeGrpcMessage(value: string | string[] | undefined): string {
 }
 
 /**
- * One etcd endpoint: an HTTP/2 session, made when a call needs one. While the last attempt to
- * connect failed and the next (on a timer, backing off) has not started, the endpoint is
- * `failing` (grpc-js's TRANSIENT_FAILURE): its calls fail at once with UNAVAILABLE, and the
- * client sends calls to another endpoint if it has one. A session that ends (etcd stopped,
- * GOAWAY) is replaced by the next call.
+ * One etcd endpoint: an HTTP/2 session, made when a call needs one. From a failed attempt to
+ * connect until one succeeds, the endpoint is `failing`: the client sends calls to another
+ * endpoint if it has one, and attempts to connect again in the background, backing off. A
+ * call that goes to a failing endpoint anyway fails at once with UNAVAILABLE between
+ * attempts (as grpc-js in TRANSIENT_FAILURE), or waits for the attempt under way. A session
+ * that ends (etcd stopped, GOAWAY) is replaced by the next call.
  */
 class Endpoint {
   /** host:port, for spans. */
@@ -176,7 +177,8 @@ class Endpoint {
   private readonly url: string;
   private session: http2.ClientHttp2Session | undefined;
   private connected = false;
-  private streams = 0;
+  /** Calls in flight on each session (an old one may still finish its calls after GOAWAY). */
+  private readonly streams = new Map<http2.ClientHttp2Session, number>();
   private backoffMs = INITIAL_RECONNECT_BACKOFF_MS;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private closed = false;
@@ -193,7 +195,7 @@ class Endpoint {
     this.connectTimeoutMs = connectTimeoutMs;
   }
 
-  /** The session calls go on now (connecting or connected); undefined while failing. */
+  /** The session calls go on now (connecting or connected); undefined while failing between attempts. */
   current(): http2.ClientHttp2Session | undefined {
     if (this.session !== undefined || this.failing || this.closed) return this.session;
     return this.connect();
@@ -207,13 +209,21 @@ class Endpoint {
     }
   }
 
-  /** Keeps the process alive only while calls are in flight (as grpc-js does). */
+  /** Keeps the process alive only while calls are in flight on a session (as grpc-js does). */
   streamStarted(session: http2.ClientHttp2Session): void {
-    if (this.streams++ === 0 && !session.destroyed) session.ref();
+    const count = this.streams.get(session) ?? 0;
+    this.streams.set(session, count + 1);
+    if (count === 0 && !session.destroyed) session.ref();
   }
 
   streamEnded(session: http2.ClientHttp2Session): void {
-    if (--this.streams === 0 && !session.destroyed) session.unref();
+    const count = (this.streams.get(session) ?? 1) - 1;
+    if (count > 0) {
+      this.streams.set(session, count);
+      return;
+    }
+    this.streams.delete(session);
+    if (!session.destroyed) session.unref();
   }
 
   close(): void {
@@ -227,7 +237,7 @@ class Endpoint {
     const session = http2.connect(this.url, SESSION_OPTIONS);
     this.session = session;
     this.connected = false;
-    if (this.streams === 0) session.unref();
+    session.unref();
     // An address that swallows the connection attempt (a host gone from the network) fails
     // it after a while rather than holding every call until its deadline for ever.
     const connectTimer = setTimeout(() => session.destroy(), this.connectTimeoutMs);
@@ -257,9 +267,8 @@ class Endpoint {
     clearTimeout(this.reconnectTimer);
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = undefined;
-      if (this.closed) return;
-      this.failing = false;
-      if (this.session === undefined) this.connect();
+      // Still failing until this attempt connects: calls keep going to other endpoints.
+      if (!this.closed && this.session === undefined) this.connect();
     }, this.backoffMs);
     this.reconnectTimer.unref();
     this.backoffMs = Math.min(this.backoffMs * 1.6, MAX_RECONNECT_BACKOFF_MS);
