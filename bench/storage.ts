@@ -301,7 +301,11 @@ async function main(): Promise<void> {
         const summary = summarize([sample]);
         const cpuSeconds = Object.values(meter.seconds()).reduce((a, b) => a + b, 0);
         figures[side.name] = { throughput: summary.throughput, p99: summary.p99, cpuMicrosPerOp: summary.ops > 0 ? (cpuSeconds * 1e6) / summary.ops : 0 };
-        log(`  ${name} round ${round} ${side.name}: ${Math.round(summary.throughput)} ${unit}/s${sample.errors > 0 ? `, ${sample.errors} errors (${sample.firstError})` : ''}`);
+        // CPU per operation of each process, so a change to one process shows in its own figure.
+        const perProcess = Object.entries(meter.seconds())
+          .map(([process, seconds]) => `${process} ${summary.ops > 0 ? Math.round((seconds * 1e6) / summary.ops) : 0}`)
+          .join(', ');
+        log(`  ${name} round ${round} ${side.name}: ${Math.round(summary.throughput)} ${unit}/s (CPU µs per op: ${perProcess})${sample.errors > 0 ? `, ${sample.errors} errors (${sample.firstError})` : ''}`);
       }
       const r = figures.raw as { throughput: number; p99: number; cpuMicrosPerOp: number };
       const s = figures.service as { throughput: number; p99: number; cpuMicrosPerOp: number };

@@ -1,12 +1,14 @@
 import assert from 'node:assert/strict';
+import { createServer, type Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import { startEtcd, type EtcdServer } from '../../../lib/local/etcd.ts';
 import { freePort } from '../../../lib/local/ports.ts';
+import { waitUntil } from '../../../lib/local/process.ts';
 import { translateEtcdError } from './etcd.ts';
 import { EtcdKv } from './etcd-kv.ts';
 
-describe('etcd KV calls through grpc-js', () => {
+describe('etcd KV calls over HTTP/2', () => {
   let etcd: EtcdServer;
   let kv: EtcdKv;
 
@@ -58,6 +60,55 @@ describe('etcd KV calls through grpc-js', () => {
     } finally {
       both.close();
     }
+  });
+
+  test('an answer larger than HTTP/2\'s default window arrives whole', async () => {
+    const value = 'v'.repeat(1024);
+    for (let i = 0; i < 200; i++) assert.equal((await kv.swap(`/registry/configmaps/big/${String(i).padStart(3, '0')}`, 0, value)).succeeded, true);
+    const all = await kv.range({ key: Buffer.from('/registry/configmaps/big/'), range_end: Buffer.from('/registry/configmaps/big0') });
+    assert.equal(all.kvs?.length, 200);
+    assert.equal(all.count, 200);
+    assert.ok(all.kvs.every((item) => item.value?.toString() === value));
+  });
+
+  test('etcd\'s failures keep its status code and words (a read at a compacted revision)', async () => {
+    const first = await kv.swap('/registry/configmaps/kv/compacted', 0, '{"v":1}');
+    const second = await kv.swap('/registry/configmaps/kv/compacted2', 0, '{"v":1}');
+    await kv.compact(second.header?.revision ?? 0);
+    const err = (await kv.range({ key: Buffer.from('/x'), revision: first.header?.revision ?? 0 }).then(
+      () => assert.fail('a read at a compacted revision must fail'),
+      (e: unknown) => e,
+    )) as { code?: number; message?: string };
+    assert.equal(err.code, GrpcStatus.OUT_OF_RANGE);
+    assert.match(err.message ?? '', /required revision has been compacted/);
+  });
+
+  test('a server that never answers fails the call within its deadline, as unavailable (503)', async () => {
+    const sockets = new Set<Socket>();
+    const silent = createServer((socket) => sockets.add(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const address = silent.address();
+    const mute = new EtcdKv([`http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}`], 300);
+    try {
+      const started = Date.now();
+      const err = await mute.range({ key: Buffer.from('/x') }).then(
+        () => assert.fail('a silent server must not answer'),
+        (e: unknown) => e,
+      );
+      assert.equal(translateEtcdError(err).reason, 'ServiceUnavailable');
+      assert.ok(Date.now() - started < 5_000, `failed after ${Date.now() - started} ms`);
+    } finally {
+      mute.close();
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => silent.close(resolve));
+    }
+  });
+
+  test('after etcd restarts, calls succeed again on a new connection', async () => {
+    await kv.range({ key: Buffer.from('/x') });
+    await etcd.restart();
+    await waitUntil('calls to succeed after the restart', async () => (await kv.range({ key: Buffer.from('/x') }).then(() => true, () => false)), { timeoutMs: 20_000 });
+    assert.equal((await kv.swap('/registry/configmaps/kv/after-restart', 0, '{"v":1}')).succeeded, true);
   });
 
   test('after close(), a call fails as etcd being unavailable (503), not as an internal error', async () => {

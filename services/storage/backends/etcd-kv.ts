@@ -1,19 +1,25 @@
 /**
- * etcd's KV service (Range, Txn, Compaction) called with grpc-js directly, from the rpc.proto
- * the etcd3 package ships. Every create, read, update and delete of an object is one of these
- * calls, so they take the shortest path: etcd3 wraps each call in a retry policy, a circuit
- * breaker, a host shuffle and an auth-metadata step, decodes every message with all its defaults
- * and 64-bit numbers as strings; this client does none of that, which saves about a tenth of
- * the CPU of a call (measured: bench/storage.ts, docs/decisions.md). Watches, leases and the
- * election stay with etcd3, which handles their streams and reconnects.
+ * etcd's KV service (Range, Txn, Compaction) as gRPC unary calls made over node:http2
+ * directly. Every create, read, update and delete of an object is one of these calls, so they
+ * take the shortest path: etcd3 wraps each call in a retry policy, a circuit breaker, a host
+ * shuffle and an auth-metadata step, and grpc-js passes each through a stack of call layers
+ * (resolving, retrying, load balancing, filters, channelz, credentials metadata), each with its
+ * objects, listeners and promises, which cost about as much CPU as the HTTP/2 stream itself. A
+ * unary call is one HTTP/2 stream: a request message, the answer, a status in the trailers;
+ * this client makes that and nothing more, with the Range and Txn messages encoded and decoded
+ * by hand (etcd-proto.ts; measured: bench/storage.ts, docs/decisions.md). Watches, leases and
+ * the election stay with etcd3, which handles their streams and reconnects.
  *
- * Failures are grpc-js ServiceErrors; translateEtcdError (etcd.ts) turns them into Statuses.
+ * Failures are errors with a gRPC status `code` and etcd's `details`, as grpc-js reports them;
+ * translateEtcdError (etcd.ts) turns them into Statuses.
  */
+import * as http2 from 'node:http2';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import * as grpc from '@grpc/grpc-js';
-import { loadSync } from '@grpc/proto-loader';
+import { status as GrpcStatus } from '@grpc/grpc-js';
+import { loadSync, type MethodDefinition } from '@grpc/proto-loader';
 import { MAX_MESSAGE_BYTES } from '../../../lib/grpc/limits.ts';
+import { decodeRangeResponse, decodeTxnResponse, encodeRangeRequest, encodeSwapTxn, FRAME_PREFIX_BYTES } from './etcd-proto.ts';
 
 const RPC_PROTO = join(dirname(createRequire(import.meta.url).resolve('etcd3/package.json')), 'proto', 'rpc.proto');
 
@@ -46,69 +52,243 @@ export interface EtcdRangeResponse {
   count?: number;
 }
 
-/** The compare-and-swap transactions storage runs: one key, its mod revision, then a put or a delete, else a read. */
-interface EtcdTxnRequest {
-  compare: Array<{ key: Buffer; target: 'Mod'; result: 'Equal'; mod_revision: number }>;
-  success: Array<{ request_put: { key: Buffer; value: Buffer } } | { request_delete_range: { key: Buffer } }>;
-  failure: Array<{ request_range: { key: Buffer } }>;
-}
-
 export interface EtcdTxnResponse {
   header?: ResponseHeader;
   succeeded?: boolean;
   responses?: Array<{ response_range?: EtcdRangeResponse }>;
 }
 
-type Unary<Req, Res> = (request: Req, options: grpc.CallOptions, callback: (err: grpc.ServiceError | null, response?: Res) => void) => grpc.ClientUnaryCall;
+/** A failed call: the gRPC status code and etcd's words, as grpc-js's ServiceError carries them. */
+export type EtcdCallError = Error & { code: GrpcStatus; details: string };
 
-interface KvStub extends grpc.Client {
-  Range: Unary<EtcdRangeRequest, EtcdRangeResponse>;
-  Txn: Unary<EtcdTxnRequest, EtcdTxnResponse>;
-  Compact: Unary<{ revision: number }, object>;
+function callError(code: GrpcStatus, details: string): EtcdCallError {
+  // grpc-js's wording ("14 UNAVAILABLE: ..."), without the stack: failures become Statuses.
+  const stackTraceLimit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return Object.assign(new Error(`${code} ${GrpcStatus[code]}: ${details}`), { code, details });
+  } finally {
+    Error.stackTraceLimit = stackTraceLimit;
+  }
 }
 
-type KvConstructor = new (address: string, credentials: grpc.ChannelCredentials, options: grpc.ChannelOptions) => KvStub;
+/** One KV method: its path, its request in a gRPC frame, its answer from the message's bytes. */
+interface Codec<Req, Res> {
+  path: string;
+  frame: (request: Req) => Buffer;
+  decode: (bytes: Buffer) => Res;
+}
 
-let kvConstructor: KvConstructor | undefined;
+/** The swap's arguments, encoded by hand as one TxnRequest (etcd-proto.ts). */
+interface SwapRequest {
+  key: Buffer;
+  modRevision: number;
+  value: Buffer | undefined;
+}
 
-function kvService(): KvConstructor {
-  if (kvConstructor === undefined) {
-    // 64-bit revisions as numbers (they stay far below 2^53), fields left out when zero.
+interface KvCodecs {
+  Range: Codec<EtcdRangeRequest, EtcdRangeResponse>;
+  Txn: Codec<SwapRequest, EtcdTxnResponse>;
+  Compact: Codec<{ revision: number }, object>;
+}
+
+let kvCodecs: KvCodecs | undefined;
+
+/** A message protobufjs encoded, behind the gRPC frame prefix. */
+function framed(body: Buffer): Buffer {
+  const frame = Buffer.allocUnsafe(FRAME_PREFIX_BYTES + body.length);
+  frame[0] = 0;
+  frame.writeUInt32BE(body.length, 1);
+  body.copy(frame, FRAME_PREFIX_BYTES);
+  return frame;
+}
+
+function codecs(): KvCodecs {
+  if (kvCodecs === undefined) {
+    // Compaction is rare: its messages go through protobufjs, from etcd's own rpc.proto.
     const definition = loadSync(RPC_PROTO, { keepCase: true, longs: Number, enums: String, defaults: false, oneofs: false });
-    kvConstructor = (grpc.loadPackageDefinition(definition) as unknown as { etcdserverpb: { KV: KvConstructor } }).etcdserverpb.KV;
+    const compact = (definition['etcdserverpb.KV'] as unknown as Record<string, MethodDefinition<{ revision: number }, object>>).Compact as MethodDefinition<{ revision: number }, object>;
+    kvCodecs = {
+      Range: { path: '/etcdserverpb.KV/Range', frame: encodeRangeRequest, decode: decodeRangeResponse },
+      Txn: { path: '/etcdserverpb.KV/Txn', frame: (r) => encodeSwapTxn(r.key, r.modRevision, r.value), decode: decodeTxnResponse },
+      Compact: { path: compact.path, frame: (r) => framed(compact.requestSerialize(r)), decode: compact.responseDeserialize },
+    };
   }
-  return kvConstructor;
+  return kvCodecs;
 }
 
 /**
- * Channel settings: messages as large as the project's, and reconnects at most a second apart,
- * so calls succeed again soon after etcd is back (grpc-js would otherwise wait up to 2 minutes
- * between attempts). Calls made while etcd is unreachable fail at once with UNAVAILABLE. There
- * is no retry policy; grpc-js's transparent retry of a call that never reached etcd (a stream
- * refused during a reconnect) stays on, which is safe for every call, transactions included.
+ * HTTP/2 settings: answers such as list pages of hundreds of objects must not stall on window
+ * updates (HTTP/2's default window is 64 KiB); Node's per-session memory check is off, as
+ * grpc-js turns it off (Node degrades badly when it is reached).
  */
-const CHANNEL_OPTIONS: grpc.ChannelOptions = {
-  'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
-  'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
-  'grpc.initial_reconnect_backoff_ms': 100,
-  'grpc.max_reconnect_backoff_ms': 1_000,
+const FLOW_CONTROL_WINDOW = 16 * 1024 * 1024;
+const SESSION_OPTIONS: http2.ClientSessionOptions = {
+  settings: { initialWindowSize: FLOW_CONTROL_WINDOW, enablePush: false },
+  maxSessionMemory: Number.MAX_SAFE_INTEGER,
 };
 
-/** The error of a call made after close(): UNAVAILABLE, as for a call cut by close(). */
-function closedError(): Error & { code: grpc.status } {
-  return Object.assign(new Error('etcd client closed'), { code: grpc.status.UNAVAILABLE });
+/** Reconnects after a failed connection start at this delay and grow 1.6x up to the max: etcd back is etcd used within a second. */
+const INITIAL_RECONNECT_BACKOFF_MS = 100;
+const MAX_RECONNECT_BACKOFF_MS = 1_000;
+
+/** grpc's mapping of an HTTP status without a grpc-status (a proxy's answer, say) to a code. */
+function codeOfHttpStatus(status: number): GrpcStatus {
+  switch (status) {
+    case 400:
+      return GrpcStatus.INTERNAL;
+    case 401:
+      return GrpcStatus.UNAUTHENTICATED;
+    case 403:
+      return GrpcStatus.PERMISSION_DENIED;
+    case 404:
+      return GrpcStatus.UNIMPLEMENTED;
+    case 429:
+    case 502:
+    case 503:
+    case 504:
+      return GrpcStatus.UNAVAILABLE;
+    default:
+      return GrpcStatus.UNKNOWN;
+  }
+}
+
+/** grpc-message is percent-encoded; a malformed one is kept as it came. */
+function decodeGrpcMessage(value: string | string[] | undefined): string {
+  const text = Array.isArray(value) ? value.join(',') : (value ?? '');
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
 }
 
 /**
- * One channel per endpoint; calls take the endpoints in turn, passing over an endpoint whose
- * channel is failing to connect while another one is not. No call is retried: the caller
- * decides.
+ * One etcd endpoint: an HTTP/2 session, made when a call needs one. From a failed attempt to
+ * connect until one succeeds, the endpoint is `failing`: the client sends calls to another
+ * endpoint if it has one, and attempts to connect again in the background, backing off. A
+ * call that goes to a failing endpoint anyway fails at once with UNAVAILABLE between
+ * attempts (as grpc-js in TRANSIENT_FAILURE), or waits for the attempt under way. A session
+ * that ends (etcd stopped, GOAWAY) is replaced by the next call.
+ */
+class Endpoint {
+  /** host:port, for spans. */
+  readonly address: string;
+  private readonly url: string;
+  private session: http2.ClientHttp2Session | undefined;
+  private connected = false;
+  /** Calls in flight on each session (an old one may still finish its calls after GOAWAY). */
+  private readonly streams = new Map<http2.ClientHttp2Session, number>();
+  private backoffMs = INITIAL_RECONNECT_BACKOFF_MS;
+  private reconnectTimer: NodeJS.Timeout | undefined;
+  private closed = false;
+  private readonly connectTimeoutMs: number;
+  failing = false;
+
+  /**
+   * `url`: an etcd client URL (http:// or https://; TLS with the system's roots, as grpc-js's
+   * default credentials). A connection not made within `connectTimeoutMs` counts as failed.
+   */
+  constructor(url: string, connectTimeoutMs: number) {
+    this.url = url.includes('://') ? url : `http://${url}`;
+    this.address = url.replace(/^https?:\/\//, '');
+    this.connectTimeoutMs = connectTimeoutMs;
+  }
+
+  /** The session calls go on now (connecting or connected); undefined while failing between attempts. */
+  current(): http2.ClientHttp2Session | undefined {
+    if (this.session !== undefined || this.failing || this.closed) return this.session;
+    return this.connect();
+  }
+
+  /** Forgets `session` (it received GOAWAY or ended): the next call opens a new one. */
+  drop(session: http2.ClientHttp2Session): void {
+    if (this.session === session) {
+      this.session = undefined;
+      this.connected = false;
+    }
+  }
+
+  /** Keeps the process alive only while calls are in flight on a session (as grpc-js does). */
+  streamStarted(session: http2.ClientHttp2Session): void {
+    const count = this.streams.get(session) ?? 0;
+    this.streams.set(session, count + 1);
+    if (count === 0 && !session.destroyed) session.ref();
+  }
+
+  streamEnded(session: http2.ClientHttp2Session): void {
+    const count = (this.streams.get(session) ?? 1) - 1;
+    if (count > 0) {
+      this.streams.set(session, count);
+      return;
+    }
+    this.streams.delete(session);
+    if (!session.destroyed) session.unref();
+  }
+
+  close(): void {
+    this.closed = true;
+    clearTimeout(this.reconnectTimer);
+    this.session?.close();
+    this.session = undefined;
+  }
+
+  private connect(): http2.ClientHttp2Session {
+    const session = http2.connect(this.url, SESSION_OPTIONS);
+    this.session = session;
+    this.connected = false;
+    session.unref();
+    // An address that swallows the connection attempt (a host gone from the network) fails
+    // it after a while rather than holding every call until its deadline for ever.
+    const connectTimer = setTimeout(() => session.destroy(), this.connectTimeoutMs);
+    connectTimer.unref();
+    session.once('remoteSettings', () => {
+      clearTimeout(connectTimer);
+      this.connected = true;
+      this.failing = false;
+      this.backoffMs = INITIAL_RECONNECT_BACKOFF_MS;
+      if (!session.destroyed) session.setLocalWindowSize(FLOW_CONTROL_WINDOW);
+    });
+    session.on('goaway', () => this.drop(session));
+    // The streams report the failure to their calls; the session only decides what comes next.
+    session.on('error', () => {});
+    session.once('close', () => {
+      clearTimeout(connectTimer);
+      const neverConnected = this.session === session && !this.connected;
+      this.drop(session);
+      if (neverConnected && !this.closed) this.failed();
+    });
+    return session;
+  }
+
+  /** A connection attempt failed: fail fast until the next attempt, made after a backoff. */
+  private failed(): void {
+    this.failing = true;
+    clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = undefined;
+      // Still failing until this attempt connects: calls keep going to other endpoints.
+      if (!this.closed && this.session === undefined) this.connect();
+    }, this.backoffMs);
+    this.reconnectTimer.unref();
+    this.backoffMs = Math.min(this.backoffMs * 1.6, MAX_RECONNECT_BACKOFF_MS);
+  }
+}
+
+/**
+ * Calls to etcd's KV service, over one HTTP/2 session per endpoint; calls take the endpoints
+ * in turn, passing over one that is failing to connect while another is not. No call is
+ * retried by the caller's decision; a call etcd refused without processing it (a stream refused,
+ * or a session that received GOAWAY before the call went out) is sent again once on a new
+ * session, which is safe for every call, transactions included (grpc-js's transparent retry).
+ * Each call has a deadline: past it, the stream is cancelled and the call fails with
+ * DEADLINE_EXCEEDED; a connection lost mid-call fails it with UNAVAILABLE (etcd may have
+ * applied a write).
  */
 export class EtcdKv {
-  private readonly stubs: KvStub[];
-  /** host:port of each stub's endpoint, in the same order. */
-  private readonly addresses: string[];
+  private readonly endpoints: Endpoint[];
   private readonly timeoutMs: number;
+  private readonly codecs: KvCodecs;
   private next = 0;
   private closed = false;
   /**
@@ -120,38 +300,27 @@ export class EtcdKv {
   /** `endpoints`: etcd client URLs (http:// or https://). */
   constructor(endpoints: string[], requestTimeoutMs: number) {
     if (endpoints.length === 0) throw new Error('at least one etcd endpoint is required');
-    const KV = kvService();
-    this.addresses = endpoints.map((url) => url.replace(/^https?:\/\//, ''));
-    this.stubs = endpoints.map((url) => {
-      const secure = url.startsWith('https://');
-      const address = url.replace(/^https?:\/\//, '');
-      return new KV(address, secure ? grpc.credentials.createSsl() : grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
-    });
+    this.codecs = codecs();
+    this.endpoints = endpoints.map((url) => new Endpoint(url, requestTimeoutMs));
     this.timeoutMs = requestTimeoutMs;
   }
 
   range(request: EtcdRangeRequest): Promise<EtcdRangeResponse> {
-    return this.call((stub, options, done) => stub.Range(request, options, done));
+    return this.call(this.codecs.Range, request);
   }
 
   /** If `key`'s mod revision is `modRevision` (0: the key is absent), put `value` (or delete the key when undefined); else read the key. */
   swap(key: string, modRevision: number, value: string | undefined): Promise<EtcdTxnResponse> {
-    const k = Buffer.from(key);
-    const request: EtcdTxnRequest = {
-      compare: [{ key: k, target: 'Mod', result: 'Equal', mod_revision: modRevision }],
-      success: [value === undefined ? { request_delete_range: { key: k } } : { request_put: { key: k, value: Buffer.from(value) } }],
-      failure: [{ request_range: { key: k } }],
-    };
-    return this.call((stub, options, done) => stub.Txn(request, options, done));
+    return this.call(this.codecs.Txn, { key: Buffer.from(key), modRevision, value: value === undefined ? undefined : Buffer.from(value) });
   }
 
   async compact(revision: number): Promise<void> {
-    await this.call((stub, options, done) => stub.Compact({ revision }, options, done));
+    await this.call(this.codecs.Compact, { revision });
   }
 
   close(): void {
     this.closed = true;
-    for (const stub of this.stubs) stub.close();
+    for (const endpoint of this.endpoints) endpoint.close();
   }
 
   /**
@@ -159,39 +328,131 @@ export class EtcdKv {
    * member that just went down shows as failing once a call has found it unreachable, so that
    * call fails (503) and the ones after it go elsewhere until the member answers again.
    */
-  private pick(): KvStub {
-    const count = this.stubs.length;
+  private pick(): Endpoint {
+    const count = this.endpoints.length;
     for (let i = 0; i < count; i++) {
-      const stub = this.stubs[(this.next + i) % count] as KvStub;
-      if (count === 1 || stub.getChannel().getConnectivityState(false) !== grpc.connectivityState.TRANSIENT_FAILURE) {
-        this.lastEndpoint = this.addresses[(this.next + i) % count] as string;
+      const endpoint = this.endpoints[(this.next + i) % count] as Endpoint;
+      if (count === 1 || !endpoint.failing) {
         this.next = (this.next + i + 1) % count;
-        return stub;
+        this.lastEndpoint = endpoint.address;
+        return endpoint;
       }
     }
-    const stub = this.stubs[this.next] as KvStub;
-    this.lastEndpoint = this.addresses[this.next] as string;
+    const endpoint = this.endpoints[this.next] as Endpoint;
     this.next = (this.next + 1) % count;
-    return stub;
+    this.lastEndpoint = endpoint.address;
+    return endpoint;
   }
 
-  private call<T>(start: (stub: KvStub, options: grpc.CallOptions, done: (err: grpc.ServiceError | null, response?: T) => void) => void): Promise<T> {
-    if (this.closed) return Promise.reject(closedError());
-    const stub = this.pick();
-    return new Promise<T>((resolve, reject) => {
-      // grpc-js records the caller's stack on every call (new Error()), only to append it to a
-      // failed call's error. Failures here become Statuses without stacks, so the capture,
-      // about a tenth of a call's CPU, is switched off while the call starts.
-      const stackTraceLimit = Error.stackTraceLimit;
-      Error.stackTraceLimit = 0;
-      try {
-        start(stub, { deadline: Date.now() + this.timeoutMs }, (err, response) => {
-          if (err !== null) reject(err);
-          else resolve(response as T);
-        });
-      } finally {
-        Error.stackTraceLimit = stackTraceLimit;
-      }
+  private call<Req, Res>(codec: Codec<Req, Res>, request: Req): Promise<Res> {
+    if (this.closed) return Promise.reject(callError(GrpcStatus.UNAVAILABLE, 'etcd client closed'));
+    const endpoint = this.pick();
+    let frame: Buffer;
+    try {
+      frame = codec.frame(request);
+    } catch (err) {
+      return Promise.reject(callError(GrpcStatus.INTERNAL, `request serialization failure: ${err instanceof Error ? err.message : String(err)}`));
+    }
+    return new Promise<Res>((resolve, reject) => {
+      const deadline = Date.now() + this.timeoutMs;
+      this.attempt(endpoint, codec, frame, deadline, true, resolve, reject);
     });
+  }
+
+  /** One HTTP/2 stream of a call; `mayRetry`: whether a refusal before processing may send it again. */
+  private attempt<Req, Res>(
+    endpoint: Endpoint,
+    codec: Codec<Req, Res>,
+    frame: Buffer,
+    deadline: number,
+    mayRetry: boolean,
+    resolve: (response: Res) => void,
+    reject: (err: EtcdCallError) => void,
+  ): void {
+    if (this.closed) return reject(callError(GrpcStatus.UNAVAILABLE, 'etcd client closed'));
+    const session = endpoint.current();
+    if (session === undefined) return reject(callError(GrpcStatus.UNAVAILABLE, `etcd at ${endpoint.address} is unreachable`));
+    const remaining = deadline - Date.now();
+    if (remaining <= 0) return reject(callError(GrpcStatus.DEADLINE_EXCEEDED, 'Deadline exceeded'));
+    let stream: http2.ClientHttp2Stream;
+    try {
+      stream = session.request(
+        { [http2.constants.HTTP2_HEADER_METHOD]: 'POST', [http2.constants.HTTP2_HEADER_PATH]: codec.path, 'content-type': 'application/grpc', te: 'trailers' },
+        { endStream: false },
+      );
+    } catch (err) {
+      // The session ended or received GOAWAY before the call went out: nothing reached etcd.
+      endpoint.drop(session);
+      if (mayRetry) return this.attempt(endpoint, codec, frame, deadline, false, resolve, reject);
+      return reject(callError(GrpcStatus.UNAVAILABLE, `etcd at ${endpoint.address}: ${err instanceof Error ? err.message : String(err)}`));
+    }
+    endpoint.streamStarted(session);
+    let httpStatus = 0;
+    let grpcStatus: string | undefined;
+    let grpcMessage: string | string[] | undefined;
+    let received: Buffer[] = [];
+    let receivedBytes = 0;
+    let failure: EtcdCallError | undefined;
+    let streamError: Error | undefined;
+    const timer = setTimeout(() => {
+      failure ??= callError(GrpcStatus.DEADLINE_EXCEEDED, 'Deadline exceeded');
+      stream.close(http2.constants.NGHTTP2_CANCEL);
+    }, remaining);
+    const statusFrom = (headers: http2.IncomingHttpHeaders) => {
+      const s = headers['grpc-status'];
+      if (s !== undefined) {
+        grpcStatus = Array.isArray(s) ? s[0] : s;
+        grpcMessage = headers['grpc-message'];
+      }
+    };
+    stream.on('response', (headers) => {
+      httpStatus = Number(headers[http2.constants.HTTP2_HEADER_STATUS]);
+      statusFrom(headers);
+    });
+    stream.on('trailers', statusFrom);
+    stream.on('data', (chunk: Buffer) => {
+      receivedBytes += chunk.length;
+      if (receivedBytes > MAX_MESSAGE_BYTES + FRAME_PREFIX_BYTES) {
+        failure ??= callError(GrpcStatus.RESOURCE_EXHAUSTED, `Received message larger than max (${receivedBytes} vs ${MAX_MESSAGE_BYTES})`);
+        received = [];
+        stream.close(http2.constants.NGHTTP2_CANCEL);
+        return;
+      }
+      received.push(chunk);
+    });
+    stream.on('error', (err) => {
+      streamError = err;
+    });
+    stream.on('close', () => {
+      clearTimeout(timer);
+      endpoint.streamEnded(session);
+      if (failure !== undefined) return reject(failure);
+      if (grpcStatus === undefined) {
+        // Refused before etcd processed it (REFUSED_STREAM, or cut by a GOAWAY that did not
+        // cover it): safe to send again, on a new session.
+        const goaway = (streamError as { code?: string } | undefined)?.code === 'ERR_HTTP2_GOAWAY_SESSION';
+        if (mayRetry && (stream.rstCode === http2.constants.NGHTTP2_REFUSED_STREAM || goaway)) {
+          endpoint.drop(session);
+          return this.attempt(endpoint, codec, frame, deadline, false, resolve, reject);
+        }
+        if (httpStatus !== 0 && httpStatus !== 200) return reject(callError(codeOfHttpStatus(httpStatus), `Received HTTP status code ${httpStatus}`));
+        return reject(callError(GrpcStatus.UNAVAILABLE, `etcd at ${endpoint.address}: ${streamError?.message ?? 'connection dropped'}`));
+      }
+      const code = Number(grpcStatus);
+      if (code !== GrpcStatus.OK) return reject(callError(Number.isInteger(code) && code in GrpcStatus ? code : GrpcStatus.UNKNOWN, decodeGrpcMessage(grpcMessage)));
+      const bytes = received.length === 1 ? (received[0] as Buffer) : Buffer.concat(received);
+      if (bytes.length < FRAME_PREFIX_BYTES || bytes[0] !== 0 || bytes.readUInt32BE(1) !== bytes.length - FRAME_PREFIX_BYTES) {
+        // One uncompressed message is all a unary answer can be (no compression is offered).
+        return reject(callError(GrpcStatus.INTERNAL, 'etcd answered with a malformed message'));
+      }
+      let response: Res;
+      try {
+        response = codec.decode(bytes.subarray(FRAME_PREFIX_BYTES));
+      } catch (err) {
+        return reject(callError(GrpcStatus.INTERNAL, `response deserialization failure: ${err instanceof Error ? err.message : String(err)}`));
+      }
+      resolve(response);
+    });
+    stream.end(frame);
   }
 }
