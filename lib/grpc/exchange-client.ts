@@ -12,10 +12,10 @@
  * received, so the calls still waiting never ran and are sent again on a new stream.
  *
  * Over replicas (lib/grpc/replicas.ts) there is one stream per replica, and each call goes to
- * the next ready replica (a replica may hold the clients of several services, which share its
- * connection: `clientOf` picks this service's); a call refused as not executed, left waiting on a stream its server
+ * the next ready replica; a call refused as not executed, left waiting on a stream its server
  * ended cleanly, or written to a stream that never reached a connection, is sent to another
- * replica, and the refusing one is left out of picks while it drains.
+ * replica, and the refusing one is left out of picks while it drains. A replica may hold the
+ * clients of several services, which share its connection (`clientOf` picks this service's).
  */
 import * as grpc from '@grpc/grpc-js';
 import { context, SpanKind, trace, type Span } from '@opentelemetry/api';
