@@ -14,7 +14,8 @@
  * Over replicas (lib/grpc/replicas.ts) there is one stream per replica, and each call goes to
  * the next ready replica; a call refused as not executed, left waiting on a stream its server
  * ended cleanly, or written to a stream that never reached a connection, is sent to another
- * replica, and the refusing one is left out of picks while it drains.
+ * replica, and the refusing one is left out of picks while it drains. A replica may hold the
+ * clients of several services, which share its connection (`clientOf` picks this service's).
  */
 import * as grpc from '@grpc/grpc-js';
 import { context, SpanKind, trace, type Span } from '@opentelemetry/api';
@@ -45,7 +46,7 @@ interface MethodInfo {
 
 interface PendingCall {
   /** Where the call waits for its answer now (a resent call moves); undefined before it is sent. */
-  session: Session<grpc.Client> | undefined;
+  session: Session<unknown> | undefined;
   /** The caller gave up while the call waited for a replica to send it to. */
   abandoned: boolean;
   id: number;
@@ -62,8 +63,8 @@ interface PendingCall {
 type Exchange = grpc.ClientDuplexStream<CallRequest, CallResponse__Output>;
 
 /** One Exchange stream and the calls waiting for an answer on it. */
-interface Session<C> {
-  replica: Replica<C>;
+interface Session<R> {
+  replica: Replica<R>;
   stream: Exchange;
   pending: Map<number, PendingCall>;
   /** The stream has ended: nothing more can be written to it. */
@@ -81,26 +82,47 @@ export interface MultiplexedClientOptions {
   service?: grpc.ServiceDefinition | undefined;
 }
 
-export class MultiplexedClient<C extends grpc.Client> {
-  private readonly replicas: ReplicaSet<C>;
+/**
+ * `C`: the generated client of the service, whose unary methods calls name; `R`: what a replica
+ * of the ReplicaSet holds (C itself, unless a replica holds the clients of several services).
+ */
+export class MultiplexedClient<C extends grpc.Client, R = C> {
+  private readonly replicas: ReplicaSet<R>;
+  /** The client of a replica that its streams are opened with. */
+  private readonly clientOf: (replica: R) => grpc.Client;
   private readonly telemetry: Telemetry;
   private readonly maxRequestBytes: number;
   private readonly methods = new Map<string, MethodInfo>();
   private readonly exchange: grpc.MethodDefinition<CallRequest, CallResponse__Output>;
   /** The stream new calls to a replica go on. */
-  private readonly sessions = new Map<Replica<C>, Session<C>>();
+  private readonly sessions = new Map<Replica<R>, Session<R>>();
   /** Every stream not yet ended, the current ones and those retired while they drain. */
-  private readonly open = new Set<Session<C>>();
+  private readonly open = new Set<Session<R>>();
   /** The id of the call sent last (ids go in turn, see nextFreeId). */
   private lastId = 0;
   private closed = false;
 
   /**
    * `clients`: a generated client whose service declares the Exchange method, or replicas of
-   * such clients (with `options.service`). The replicas' owner closes them.
+   * such clients (with `options.service`), or replicas holding such a client each, which
+   * `options.clientOf` gives. The replicas' owner closes them.
    */
-  constructor(clients: C | ReplicaSet<C>, serviceName: string, telemetry: Telemetry, options: MultiplexedClientOptions = {}) {
-    this.replicas = clients instanceof ReplicaSet ? clients : ReplicaSet.single(clients, (c) => c.getChannel(), serviceName);
+  constructor(clients: C | ReplicaSet<C>, serviceName: string, telemetry: Telemetry, options?: MultiplexedClientOptions);
+  constructor(
+    clients: ReplicaSet<R>,
+    serviceName: string,
+    telemetry: Telemetry,
+    options: MultiplexedClientOptions & { service: grpc.ServiceDefinition; clientOf: (replica: R) => C },
+  );
+  constructor(
+    clients: C | ReplicaSet<C> | ReplicaSet<R>,
+    serviceName: string,
+    telemetry: Telemetry,
+    options: MultiplexedClientOptions & { clientOf?: (replica: R) => C } = {},
+  ) {
+    // Without clientOf, R is C (the first signature).
+    this.replicas = (clients instanceof ReplicaSet ? clients : ReplicaSet.single(clients, (c) => c.getChannel(), serviceName)) as ReplicaSet<R>;
+    this.clientOf = options.clientOf ?? ((replica) => replica as grpc.Client);
     this.telemetry = telemetry;
     this.maxRequestBytes = options.maxRequestBytes ?? Infinity;
     const service = options.service ?? (clients instanceof ReplicaSet ? undefined : (clients.constructor as unknown as { service: grpc.ServiceDefinition }).service);
@@ -224,7 +246,7 @@ export class MultiplexedClient<C extends grpc.Client> {
     const session = this.sessions.get(replica) ?? this.openSession(replica);
     const id = nextFreeId(this.lastId, session.pending);
     this.lastId = id;
-    pending.session = session as Session<grpc.Client>;
+    pending.session = session as Session<unknown>;
     pending.id = id;
     session.pending.set(id, pending);
     this.send(session, {
@@ -242,20 +264,20 @@ export class MultiplexedClient<C extends grpc.Client> {
     return Math.max(MAX_RESENDS, this.replicas.size);
   }
 
-  private send(session: Session<grpc.Client>, message: CallRequest): void {
+  private send(session: Session<unknown>, message: CallRequest): void {
     // grpc-js queues what the transport cannot take yet; the callers in flight bound it.
     if (!session.ended) session.stream.write(message);
   }
 
-  private openSession(replica: Replica<C>): Session<C> {
-    const stream = replica.client.makeBidiStreamRequest(
+  private openSession(replica: Replica<R>): Session<R> {
+    const stream = this.clientOf(replica.client).makeBidiStreamRequest(
       this.exchange.path,
       this.exchange.requestSerialize,
       this.exchange.responseDeserialize,
       new grpc.Metadata(),
       {},
     );
-    const session: Session<C> = { replica, stream, pending: new Map(), ended: false };
+    const session: Session<R> = { replica, stream, pending: new Map(), ended: false };
     this.sessions.set(replica, session);
     this.open.add(session);
     stream.on('data', (response: CallResponse__Output) => this.answer(session, response));
@@ -266,7 +288,7 @@ export class MultiplexedClient<C extends grpc.Client> {
     return session;
   }
 
-  private answer(session: Session<C>, response: CallResponse__Output): void {
+  private answer(session: Session<R>, response: CallResponse__Output): void {
     const pending = session.pending.get(response.id);
     if (pending === undefined) return; // timed out or cancelled meanwhile
     session.pending.delete(response.id);
@@ -293,7 +315,7 @@ export class MultiplexedClient<C extends grpc.Client> {
     pending.reject(decodeStatusDetails(response.error) ?? new StatusError('InternalError', 'an internal error occurred'));
   }
 
-  private ended(session: Session<C>, status: grpc.StatusObject): void {
+  private ended(session: Session<R>, status: grpc.StatusObject): void {
     session.ended = true;
     this.open.delete(session);
     this.retire(session);
@@ -314,7 +336,7 @@ export class MultiplexedClient<C extends grpc.Client> {
   }
 
   /** New calls stop going to `session`; it stays open until its calls are answered. */
-  private retire(session: Session<C>): void {
+  private retire(session: Session<R>): void {
     if (this.sessions.get(session.replica) === session) this.sessions.delete(session.replica);
   }
 }

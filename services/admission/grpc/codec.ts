@@ -11,8 +11,11 @@ import { objectBytes, parseObjectBytes, parseUntrustedObject, type KubeObject } 
 import { userFromProto, userToProto } from '../../auth/grpc/client.ts';
 import type { AdmissionRequest, Operation } from '../api.ts';
 
-/** The largest request the admission server takes: an object and the object it replaces. */
-export const ADMISSION_MAX_REQUEST_BYTES = 2 * MAX_OBJECT_BYTES_IN_REQUEST + MESSAGE_FRAMING_BYTES;
+/** The largest request of one admission call: an object and the object it replaces. */
+export const ADMISSION_MAX_CALL_BYTES = 2 * MAX_OBJECT_BYTES_IN_REQUEST + MESSAGE_FRAMING_BYTES;
+
+/** The largest message the admission server takes: one call and its Exchange envelope (CallRequest). */
+export const ADMISSION_MAX_REQUEST_BYTES = ADMISSION_MAX_CALL_BYTES + MESSAGE_FRAMING_BYTES;
 
 const OPERATIONS: readonly Operation[] = ['CREATE', 'UPDATE', 'DELETE', 'CONNECT'];
 

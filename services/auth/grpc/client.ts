@@ -3,7 +3,9 @@
  * RuleResolver.
  */
 import { clientSettings, type ClientOptions } from '../../../lib/grpc/client.ts';
-import { replicaUnary, ReplicaSet } from '../../../lib/grpc/replicas.ts';
+import { MultiplexedClient } from '../../../lib/grpc/exchange-client.ts';
+import { MAX_SMALL_REQUEST_BYTES, MESSAGE_FRAMING_BYTES } from '../../../lib/grpc/limits.ts';
+import { ReplicaSet } from '../../../lib/grpc/replicas.ts';
 import { loadApiProto } from '../../../lib/proto.ts';
 import type { AuthenticationClient } from '../../../lib/gen/apiserver/v1/Authentication.ts';
 import type { AuthorizationClient } from '../../../lib/gen/apiserver/v1/Authorization.ts';
@@ -28,6 +30,9 @@ import type {
   TokenIssuer,
   UserInfo,
 } from '../api.ts';
+
+/** The largest request of one auth call: a token and client certificates, or the attributes of one request. */
+export const AUTH_MAX_CALL_BYTES = MAX_SMALL_REQUEST_BYTES + MESSAGE_FRAMING_BYTES;
 
 // Wire conversions of the auth service's messages: its own server uses them too, and other
 // services that carry a user (admission) reach them here, through the client module.
@@ -86,10 +91,18 @@ interface AuthReplica {
 const authnOf = (r: AuthReplica): AuthenticationClient => r.authn;
 const authzOf = (r: AuthReplica): AuthorizationClient => r.authz;
 
-/** Calls spread over the auth replicas (lib/grpc/replicas.ts). */
+/**
+ * Every call goes over one multiplexed Exchange stream per service and auth replica (as
+ * storage's small calls do: lib/grpc/exchange-client.ts), the two services' streams on the
+ * replica's one connection, spread over the replicas (lib/grpc/replicas.ts). Token issuing
+ * and discovery go that way too: their answers are as small as the others', so they hold up
+ * no call, and one path keeps one set of deadline, failover and drain rules.
+ */
 export class AuthClient implements Authenticator, Authorizer, TokenIssuer, RuleResolver {
   /** The auth replicas, the two services' clients each. */
   readonly replicas: ReplicaSet<AuthReplica>;
+  private readonly authn: MultiplexedClient<AuthenticationClient, AuthReplica>;
+  private readonly authz: MultiplexedClient<AuthorizationClient, AuthReplica>;
 
   /** `address`: one or more auth replicas, comma-separated `host:port` (a DNS name stands for every address it resolves to). */
   constructor(address: string, options: ClientOptions) {
@@ -110,12 +123,13 @@ export class AuthClient implements Authenticator, Authorizer, TokenIssuer, RuleR
       refreshMs: options.refreshMs,
       resolve: options.resolve,
     });
+    const limit = { maxRequestBytes: AUTH_MAX_CALL_BYTES };
+    this.authn = new MultiplexedClient(this.replicas, 'apiserver.v1.Authentication', options.telemetry, { ...limit, service: proto.apiserver.v1.Authentication.service, clientOf: authnOf });
+    this.authz = new MultiplexedClient(this.replicas, 'apiserver.v1.Authorization', options.telemetry, { ...limit, service: proto.apiserver.v1.Authorization.service, clientOf: authzOf });
   }
 
   async authenticate(credentials: Credentials, signal?: AbortSignal): Promise<AuthenticationResult> {
-    const res = await replicaUnary(
-      this.replicas,
-      authnOf,
+    const res = await this.authn.call(
       'authenticate',
       { token: credentials.token ?? '', clientCertificates: [...(credentials.clientCertificates ?? [])], audiences: [...(credentials.audiences ?? [])] },
       { signal },
@@ -124,9 +138,7 @@ export class AuthClient implements Authenticator, Authorizer, TokenIssuer, RuleR
   }
 
   async authorize(a: Attributes, signal?: AbortSignal): Promise<AuthorizationResult> {
-    const res = await replicaUnary(
-      this.replicas,
-      authzOf,
+    const res = await this.authz.call(
       'authorize',
       {
         user: userToProto(a.user),
@@ -147,9 +159,7 @@ export class AuthClient implements Authenticator, Authorizer, TokenIssuer, RuleR
 
   async issueServiceAccountToken(request: ServiceAccountTokenRequest, signal?: AbortSignal): Promise<IssuedToken> {
     const b = request.boundObject;
-    const res = await replicaUnary(
-      this.replicas,
-      authnOf,
+    const res = await this.authn.call(
       'issueServiceAccountToken',
       {
         namespace: request.namespace,
@@ -165,16 +175,18 @@ export class AuthClient implements Authenticator, Authorizer, TokenIssuer, RuleR
   }
 
   async issuerDiscovery(signal?: AbortSignal): Promise<IssuerDiscovery> {
-    const res = await replicaUnary(this.replicas, authnOf, 'serviceAccountIssuerDiscovery', {}, { signal });
+    const res = await this.authn.call('serviceAccountIssuerDiscovery', {}, { signal });
     return { openidConfiguration: res.openidConfiguration, jwks: res.jwks };
   }
 
   async rulesFor(user: UserInfo, namespace: string, signal?: AbortSignal): Promise<RulesResult> {
-    const res = await replicaUnary(this.replicas, authzOf, 'rulesFor', { user: userToProto(user), namespace }, { signal });
+    const res = await this.authz.call('rulesFor', { user: userToProto(user), namespace }, { signal });
     return { rules: res.rules.map(ruleFromProto), errors: res.errors };
   }
 
   close(): void {
+    this.authn.close();
+    this.authz.close();
     this.replicas.close();
   }
 }

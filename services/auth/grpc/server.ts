@@ -1,7 +1,7 @@
 /**
  * Authentication and Authorization over gRPC: decode, ask the core, encode.
  */
-import { MAX_SMALL_REQUEST_BYTES, MESSAGE_FRAMING_BYTES } from '../../../lib/grpc/limits.ts';
+import { MESSAGE_FRAMING_BYTES } from '../../../lib/grpc/limits.ts';
 import type { CallContext, ServiceHandlers } from '../../../lib/grpc/serve.ts';
 import type { AuthenticationHandlers } from '../../../lib/gen/apiserver/v1/Authentication.ts';
 import type { AuthorizationHandlers } from '../../../lib/gen/apiserver/v1/Authorization.ts';
@@ -16,10 +16,10 @@ import type { RulesForRequest__Output } from '../../../lib/gen/apiserver/v1/Rule
 import type { RulesForResponse } from '../../../lib/gen/apiserver/v1/RulesForResponse.ts';
 import { badRequest, StatusError } from '../../../lib/errors.ts';
 import type { Authenticator, Authorizer, RuleResolver, TokenIssuer } from '../api.ts';
-import { decisionToProto, ruleToProto, userFromProto, userToProto } from './client.ts';
+import { AUTH_MAX_CALL_BYTES, decisionToProto, ruleToProto, userFromProto, userToProto } from './client.ts';
 
-/** The largest request the auth server takes: a token, or the attributes of one request. */
-export const AUTH_MAX_REQUEST_BYTES = MAX_SMALL_REQUEST_BYTES + MESSAGE_FRAMING_BYTES;
+/** The largest message the auth server takes: one call and its Exchange envelope (CallRequest). */
+export const AUTH_MAX_REQUEST_BYTES = AUTH_MAX_CALL_BYTES + MESSAGE_FRAMING_BYTES;
 
 /** The Authentication service over an authenticator and the service-account token issuer. */
 export function authenticationHandlers(authenticator: Authenticator, issuer: TokenIssuer): ServiceHandlers<AuthenticationHandlers> {
