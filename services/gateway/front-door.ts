@@ -63,6 +63,9 @@ export interface FrontDoorOptions {
   metrics?: Metrics;
 }
 
+/** kube-apiserver's HTTP/2 MaxUploadBufferPerStream and MaxReadFrameSize (its resourceBody99Percentile). */
+const HTTP2_STREAM_WINDOW_BYTES = 256 * 1024;
+
 /** A claim younger than this may belong to a write still under way: repair leaves it alone. */
 const ALLOCATION_REPAIR_GRACE_MS = 60_000;
 const DEFAULT_ALLOCATION_REPAIR_INTERVAL_MS = 180_000;
@@ -184,15 +187,26 @@ export async function startFrontDoor(o: FrontDoorOptions): Promise<FrontDoor> {
   const clientCaFile = o.clientCaFile ?? join(pki, 'client-ca.crt');
   const clientCa = await readClientCa(clientCaFile);
   if (clientCa === undefined) o.logger.warn('no client CA file yet: client certificates are not asked for until it appears', { file: clientCaFile });
+  // HTTP/2 flow control as kube-apiserver sets it (secure_serving.go): a stream may send 256 KiB
+  // (most objects in one go) and a connection that much per stream it may have open, in frames
+  // of up to 256 KiB; what a session may buffer is sized to take its whole window.
+  const streamWindow = HTTP2_STREAM_WINDOW_BYTES;
+  const connectionWindow = streamWindow * limits.maxStreamsPerConnection;
   const https = createSecureServer(
     {
       cert: serving.certPem,
       key: serving.keyPem,
       ...(clientCa === undefined ? {} : { ca: clientCa, requestCert: true, rejectUnauthorized: false }),
       allowHTTP1: true,
-      settings: { maxConcurrentStreams: limits.maxStreamsPerConnection },
+      settings: { maxConcurrentStreams: limits.maxStreamsPerConnection, initialWindowSize: streamWindow, maxFrameSize: streamWindow },
+      maxSessionMemory: Math.ceil(connectionWindow / (1024 * 1024)) + 10,
       // A client that opens streams faster than they finish is refused more, not queued.
       maxSessionRejectedStreams: 100,
+      // As Go's listeners (kube-apiserver's): no Nagle delay on answers written in parts (an
+      // HTTP/2 answer's HEADERS and DATA frames), and TCP keep-alive probes after 15 s idle.
+      noDelay: true,
+      keepAlive: true,
+      keepAliveInitialDelay: 15_000,
     },
     rest.handle,
   );
@@ -218,6 +232,8 @@ export async function startFrontDoor(o: FrontDoorOptions): Promise<FrontDoor> {
     socket.once('close', () => sockets.delete(socket));
   });
   https.on('session', (session: Http2Session) => {
+    // The connection's receive window (the settings set each stream's): kube's MaxUploadBufferPerConnection.
+    session.setLocalWindowSize(connectionWindow);
     sessions.add(session);
     session.once('close', () => sessions.delete(session));
     closeWhenIdle(session, limits.idleTimeoutMs);
