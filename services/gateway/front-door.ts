@@ -187,11 +187,12 @@ export async function startFrontDoor(o: FrontDoorOptions): Promise<FrontDoor> {
   const clientCaFile = o.clientCaFile ?? join(pki, 'client-ca.crt');
   const clientCa = await readClientCa(clientCaFile);
   if (clientCa === undefined) o.logger.warn('no client CA file yet: client certificates are not asked for until it appears', { file: clientCaFile });
-  // HTTP/2 flow control as kube-apiserver sets it (secure_serving.go): a stream may send 256 KiB
-  // (most objects in one go) and a connection that much per stream it may have open, in frames
-  // of up to 256 KiB; what a session may buffer is sized to take its whole window.
+  // HTTP/2 settings per stream as kube-apiserver's (secure_serving.go): a 256 KiB window and
+  // frames of up to 256 KiB. The connection's window stays HTTP/2's default (64 KiB), which
+  // bounds what all streams send before the gateway reads it, rather than kube's 256 KiB per
+  // stream allowed: with that window a client streams bodies far past the limit faster than
+  // they are refused, and such streams were cut before their 413 reached the client.
   const streamWindow = HTTP2_STREAM_WINDOW_BYTES;
-  const connectionWindow = streamWindow * limits.maxStreamsPerConnection;
   const https = createSecureServer(
     {
       cert: serving.certPem,
@@ -199,7 +200,6 @@ export async function startFrontDoor(o: FrontDoorOptions): Promise<FrontDoor> {
       ...(clientCa === undefined ? {} : { ca: clientCa, requestCert: true, rejectUnauthorized: false }),
       allowHTTP1: true,
       settings: { maxConcurrentStreams: limits.maxStreamsPerConnection, initialWindowSize: streamWindow, maxFrameSize: streamWindow },
-      maxSessionMemory: Math.ceil(connectionWindow / (1024 * 1024)) + 10,
       // A client that opens streams faster than they finish is refused more, not queued.
       maxSessionRejectedStreams: 100,
       // As Go's listeners (kube-apiserver's): no Nagle delay on answers written in parts (an
@@ -232,8 +232,6 @@ export async function startFrontDoor(o: FrontDoorOptions): Promise<FrontDoor> {
     socket.once('close', () => sockets.delete(socket));
   });
   https.on('session', (session: Http2Session) => {
-    // The connection's receive window (the settings set each stream's): kube's MaxUploadBufferPerConnection.
-    session.setLocalWindowSize(connectionWindow);
     sessions.add(session);
     session.once('close', () => sessions.delete(session));
     closeWhenIdle(session, limits.idleTimeoutMs);
