@@ -56,6 +56,49 @@ export function parseObjectBytes(bytes: Uint8Array): KubeObject {
   return parsed as KubeObject;
 }
 
+/** The hidden property under which parseEncodedObject keeps the bytes an object came from. */
+const ENCODED_JSON = Symbol('encodedJson');
+
+/**
+ * parseObjectBytes for bytes that are JSON.stringify's output (objectBytes: an answer of the
+ * storage service), which keeps the bytes with the object (a hidden, non-enumerable property:
+ * no copy, comparison or serialization sees it). For such bytes
+ * `JSON.stringify(parsed) === bytes` holds (stringify is a function of the value, and parsing
+ * its output gives back an equal value with its keys in the same order), so a caller that
+ * would send the unchanged object as JSON can send encodedJsonOf(object) instead of encoding
+ * it again. The object must be treated as immutable (every step of the control plane copies
+ * what it changes); a copy carries no bytes.
+ */
+export function parseEncodedObject(bytes: Uint8Array): KubeObject {
+  const object = parseObjectBytes(bytes);
+  Object.defineProperty(object, ENCODED_JSON, { value: bytes, enumerable: false });
+  return object;
+}
+
+/** The bytes `object` was parsed from by parseEncodedObject (the very object, not a copy), or undefined. */
+export function encodedJsonOf(object: unknown): Uint8Array | undefined {
+  if (typeof object !== 'object' || object === null || !Object.hasOwn(object, ENCODED_JSON)) return undefined;
+  return (object as { [ENCODED_JSON]: Uint8Array })[ENCODED_JSON];
+}
+
+/**
+ * `copy` when it differs from `original` in what JSON.stringify writes, else `original`: the
+ * same own keys in the same order, each with the very same value (a shallow copy such as
+ * `{ ...o, kind: o.kind }` that changed nothing). So an unchanged copy of an object read with
+ * parseEncodedObject gives back the object, and with it its bytes.
+ */
+export function unchangedOr<T extends object>(copy: T, original: object): T {
+  if (copy === original) return copy;
+  const a = Object.keys(copy);
+  const b = Object.keys(original);
+  if (a.length !== b.length) return copy;
+  for (let i = 0; i < a.length; i++) {
+    const key = a[i] as string;
+    if (key !== b[i] || (copy as Record<string, unknown>)[key] !== (original as Record<string, unknown>)[key]) return copy;
+  }
+  return original as T;
+}
+
 /**
  * The deepest nesting of objects and arrays a body may have. kube's JSON decoder stops at
  * 10,000 levels; no real object comes near 100, and every recursive step the control plane

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { describe, test } from 'node:test';
-import { createLogger, isLevel, type Level } from './log.ts';
+import { batchedStderr, createLogger, isLevel, type Level } from './log.ts';
 
 function collect(level: Level = 'debug') {
   const lines: string[] = [];
@@ -92,10 +93,58 @@ describe('createLogger', () => {
     assert.ok(!lines.some((l) => l.includes('at ') && l.includes('log.test.ts')), 'no stack');
   });
 
+  test('a line of plain fields (built without pino) is the line pino writes', () => {
+    const { logger, lines } = collect();
+    const fields = { protocol: 'rest', verb: 'get', code: 200, latency_ms: 1.25, ratio: -0.5, sampled: false, gone: true, quote: 'a "b" \\ \n \u2028 ü', skipped: undefined, nan: 'NaN' };
+    const access = logger.with({ component: 'access', shard: 2 });
+    access.info('request', fields);
+    // An object field takes pino's path: the same line with it, less that field.
+    access.info('request', { ...fields, zz: { nested: true } });
+    const [plain, viaPino] = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    assert.ok(plain !== undefined && viaPino !== undefined);
+    delete viaPino.zz;
+    for (const line of [plain, viaPino]) delete line.time;
+    assert.deepEqual(Object.keys(plain), Object.keys(viaPino));
+    assert.deepEqual(plain, viaPino);
+    assert.match(lines[0] ?? '', /^\{"level":"info","time":"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z","service":"svc","component":"access","shard":2,"protocol":"rest",/);
+    // Fields pino redacts or serializes still go its way.
+    access.info('x', { token: 'sekret', err: 'e', msg: 'm', infinite: Infinity });
+    assert.ok(!(lines[2] ?? '').includes('sekret'));
+  });
+
   test('isLevel knows the four levels', () => {
     for (const l of ['debug', 'info', 'warn', 'error']) assert.ok(isLevel(l));
     assert.ok(!isLevel('trace'));
     assert.ok(!isLevel('fatal'));
     assert.ok(!isLevel('toString'));
+  });
+});
+
+describe('batchedStderr', () => {
+  test('writes the lines of one turn of the event loop together, in order, and at once past 64 KiB', async () => {
+    const chunks: string[] = [];
+    const destination = batchedStderr({ write: (chunk) => chunks.push(chunk) });
+    destination.write('a\n');
+    destination.write('b\n');
+    assert.deepEqual(chunks, []);
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(chunks, ['a\nb\n']);
+    const big = `${'x'.repeat(64 * 1024)}\n`;
+    destination.write('c\n');
+    destination.write(big);
+    assert.deepEqual(chunks, ['a\nb\n', `c\n${big}`]);
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(chunks.length, 2);
+  });
+
+  test('lines held when the process exits are written', () => {
+    const script = `import { createLogger } from ${JSON.stringify(new URL('./log.ts', import.meta.url).href)};
+      const logger = createLogger({ service: 'exiting' });
+      for (let i = 0; i < 3; i++) logger.info('line', { i });
+      process.exit(0);`;
+    const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 30_000 });
+    assert.equal(child.status, 0, child.stderr);
+    const lines = child.stderr.trim().split('\n').map((l) => JSON.parse(l) as { i: number; service: string });
+    assert.deepEqual(lines.map((l) => [l.service, l.i]), [['exiting', 0], ['exiting', 1], ['exiting', 2]]);
   });
 });

@@ -63,6 +63,9 @@ export interface FrontDoorOptions {
   metrics?: Metrics;
 }
 
+/** kube-apiserver's HTTP/2 MaxUploadBufferPerStream and MaxReadFrameSize (its resourceBody99Percentile). */
+const HTTP2_STREAM_WINDOW_BYTES = 256 * 1024;
+
 /** A claim younger than this may belong to a write still under way: repair leaves it alone. */
 const ALLOCATION_REPAIR_GRACE_MS = 60_000;
 const DEFAULT_ALLOCATION_REPAIR_INTERVAL_MS = 180_000;
@@ -184,15 +187,26 @@ export async function startFrontDoor(o: FrontDoorOptions): Promise<FrontDoor> {
   const clientCaFile = o.clientCaFile ?? join(pki, 'client-ca.crt');
   const clientCa = await readClientCa(clientCaFile);
   if (clientCa === undefined) o.logger.warn('no client CA file yet: client certificates are not asked for until it appears', { file: clientCaFile });
+  // HTTP/2 settings per stream as kube-apiserver's (secure_serving.go): a 256 KiB window and
+  // frames of up to 256 KiB. The connection's window stays HTTP/2's default (64 KiB), which
+  // bounds what all streams send before the gateway reads it, rather than kube's 256 KiB per
+  // stream allowed: with that window a client streams bodies far past the limit faster than
+  // they are refused, and such streams were cut before their 413 reached the client.
+  const streamWindow = HTTP2_STREAM_WINDOW_BYTES;
   const https = createSecureServer(
     {
       cert: serving.certPem,
       key: serving.keyPem,
       ...(clientCa === undefined ? {} : { ca: clientCa, requestCert: true, rejectUnauthorized: false }),
       allowHTTP1: true,
-      settings: { maxConcurrentStreams: limits.maxStreamsPerConnection },
+      settings: { maxConcurrentStreams: limits.maxStreamsPerConnection, initialWindowSize: streamWindow, maxFrameSize: streamWindow },
       // A client that opens streams faster than they finish is refused more, not queued.
       maxSessionRejectedStreams: 100,
+      // As Go's listeners (kube-apiserver's): no Nagle delay on answers written in parts (an
+      // HTTP/2 answer's HEADERS and DATA frames), and TCP keep-alive probes after 15 s idle.
+      noDelay: true,
+      keepAlive: true,
+      keepAliveInitialDelay: 15_000,
     },
     rest.handle,
   );

@@ -7,7 +7,7 @@ import { currentApiRequest, noteCreatedName, noteRequestObject, noteRequestObjec
 import type { Telemetry } from '../../../lib/tracing.ts';
 import { relayedEvents, watchDelivery, type RelayedEvents } from './watch-delivery.ts';
 import { badRequest, invalid, StatusError } from '../../../lib/errors.ts';
-import { isPlainObject, parseObjectBytes, type KubeObject } from '../../../lib/kube.ts';
+import { isPlainObject, parseObjectBytes, unchangedOr, type KubeObject } from '../../../lib/kube.ts';
 import { applyPatch, decodePatch, mergeFactsOf, patchTypeOf, type DecodedPatch, type FactsSchema, type MergeSchema } from '../../../lib/patch/index.ts';
 import { goFormat } from '../../../lib/patch/go-format.ts';
 import { decodeObjectMeta } from '../../../lib/object-meta.ts';
@@ -728,7 +728,10 @@ export class Pipeline {
 
   async get(user: UserInfo, target: Target, options: { resourceVersion?: string } = {}, signal?: AbortSignal): Promise<KubeObject> {
     await this.authorizeResource(user, 'get', target, signal);
-    return viewOf(target).read(this.shaped(withTypeMeta(fromStored(target.info, await this.o.storage.get(this.ref(target), options, signal)), target.info), target.info), 'get');
+    const stored = await this.o.storage.get(this.ref(target), options, signal);
+    const answer = viewOf(target).read(this.shaped(withTypeMeta(fromStored(target.info, stored), target.info), target.info), 'get');
+    // Nothing changed (the usual case): the object as read, which may keep the JSON storage sent.
+    return unchangedOr(answer, stored);
   }
 
   /** Lists after authorization, with the options checked as every path checks them (lib/list-options.ts). */

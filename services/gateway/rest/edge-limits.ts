@@ -22,7 +22,7 @@ export interface EdgeLimits {
    * that would pass it gets 429.
    */
   maxBodyBytesInFlight: number;
-  /** Milliseconds an idle keep-alive connection (HTTP/1.1, or HTTP/2 without streams) stays open. */
+  /** Milliseconds an idle keep-alive connection (HTTP/1.1, or HTTP/2 without streams) stays open (kube: 90 s, Go's http.DefaultTransport's keep-alive). */
   idleTimeoutMs: number;
 }
 
@@ -32,7 +32,7 @@ export const DEFAULT_EDGE_LIMITS: EdgeLimits = {
   bodyTimeoutMs: 60_000,
   maxStreamsPerConnection: 100,
   maxBodyBytesInFlight: 64 * 1024 * 1024,
-  idleTimeoutMs: 300_000,
+  idleTimeoutMs: 90_000,
 };
 
 /** The gateway's (and single-process mode's) flags for these limits. */

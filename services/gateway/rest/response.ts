@@ -10,7 +10,7 @@ import { negotiateErrorFormat, type OutputFormat } from './negotiation.ts';
 import { PROTOBUF_CONTENT_TYPE } from './protobuf.ts';
 import { PROTOBUF_STREAM_CONTENT_TYPE, protobufWatchFrame, type ProtobufAnswers } from './media/protobuf.ts';
 import { encodeYaml } from './media/yaml.ts';
-import { noteResponseObject } from '../core/observe.ts';
+import { currentApiRequest, noteResponseObject } from '../core/observe.ts';
 
 const CONTENT_TYPES: Readonly<Record<OutputFormat, string>> = { json: 'application/json', yaml: 'application/yaml', protobuf: PROTOBUF_CONTENT_TYPE };
 
@@ -67,6 +67,18 @@ export class ResponseWriter {
     noteResponseObject(body);
     const data = format === 'json' ? Buffer.from(JSON.stringify(body)) : format === 'yaml' ? encodeYaml(body) : this.protobuf.encode(body);
     this.bytes(code, data, CONTENT_TYPES[format], extra);
+  }
+
+  /**
+   * Writes an answer already encoded as JSON: `json` (its parts, in order) must be exactly the
+   * bytes write(code, body(), 'json') would send, which the caller proves (an object as storage
+   * encoded it: see encodedJsonOf in lib/kube.ts). `body` is built only when the audit log
+   * keeps the response object.
+   */
+  encodedJson(code: number, json: Uint8Array | readonly Uint8Array[], body: () => unknown): void {
+    if (currentApiRequest()?.bodies === 'requestResponse') noteResponseObject(body());
+    const data = json instanceof Uint8Array ? Buffer.from(json.buffer, json.byteOffset, json.byteLength) : Buffer.concat(json);
+    this.bytes(code, data, CONTENT_TYPES.json);
   }
 
   /** Writes JSON with its own content type (discovery documents). */

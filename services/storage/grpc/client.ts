@@ -4,7 +4,7 @@
 import type { ClientOptions } from '../../../lib/grpc/client.ts';
 import { MultiplexedClient } from '../../../lib/grpc/exchange-client.ts';
 import { generatedReplicas, replicaUnary, type ReplicaSet } from '../../../lib/grpc/replicas.ts';
-import { parseObjectBytes, objectBytes, type KubeObject } from '../../../lib/kube.ts';
+import { parseEncodedObject, objectBytes, type KubeObject } from '../../../lib/kube.ts';
 import { loadApiProto } from '../../../lib/proto.ts';
 import type { StorageClient as GeneratedStorageClient } from '../../../lib/gen/apiserver/v1/Storage.ts';
 import type { DeleteResult, EventsOptions, EventsResult, GetOptions, ListOptions, ListResult, Preconditions, Storage, StorageRef, UpdateOptions } from '../api.ts';
@@ -17,6 +17,9 @@ const asIs = (client: GeneratedStorageClient): GeneratedStorageClient => client;
  * multiplexed Exchange stream per storage replica, which costs both sides far less per call
  * than a unary call; list and events answers can be large, so they keep unary calls of their
  * own. Calls spread over the replicas (lib/grpc/replicas.ts).
+ *
+ * The objects answered keep the JSON they were parsed from (parseEncodedObject: the server
+ * writes every object with objectBytes), so that the gateway can send an unchanged one as it is.
  */
 export class StorageClient implements Storage {
   /** The storage replicas, one generated client each. */
@@ -32,12 +35,12 @@ export class StorageClient implements Storage {
 
   async create(ref: StorageRef, object: KubeObject, signal?: AbortSignal): Promise<KubeObject> {
     const res = await this.mux.call('create', { ref: refToProto(ref), object: objectBytes(object) }, { signal });
-    return parseObjectBytes(res.object);
+    return parseEncodedObject(res.object);
   }
 
   async get(ref: StorageRef, options: GetOptions = {}, signal?: AbortSignal): Promise<KubeObject> {
     const res = await this.mux.call('get', { ref: refToProto(ref), resourceVersion: options.resourceVersion ?? '' }, { signal });
-    return parseObjectBytes(res.object);
+    return parseEncodedObject(res.object);
   }
 
   async list(ref: StorageRef, options: ListOptions = {}, signal?: AbortSignal): Promise<ListResult> {
@@ -47,12 +50,12 @@ export class StorageClient implements Storage {
 
   async update(ref: StorageRef, object: KubeObject, signal?: AbortSignal, options: UpdateOptions = {}): Promise<KubeObject> {
     const res = await this.mux.call('update', { ref: refToProto(ref), object: objectBytes(object), deletion: options.deletion === true }, { signal });
-    return parseObjectBytes(res.object);
+    return parseEncodedObject(res.object);
   }
 
   async delete(ref: StorageRef, preconditions: Preconditions = {}, signal?: AbortSignal): Promise<DeleteResult> {
     const res = await this.mux.call('delete', { ref: refToProto(ref), preconditions: preconditionsToProto(preconditions) }, { signal });
-    return { object: parseObjectBytes(res.object), pending: res.pending };
+    return { object: parseEncodedObject(res.object), pending: res.pending };
   }
 
   async events(ref: Pick<StorageRef, 'group' | 'resource'>, options: EventsOptions, signal?: AbortSignal): Promise<EventsResult> {

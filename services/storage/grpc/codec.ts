@@ -5,7 +5,7 @@
  */
 import { badRequest } from '../../../lib/errors.ts';
 import { MAX_OBJECT_BYTES_IN_REQUEST, MESSAGE_FRAMING_BYTES } from '../../../lib/grpc/limits.ts';
-import { objectBytes, parseObjectBytes } from '../../../lib/kube.ts';
+import { objectBytes, parseEncodedObject, parseObjectBytes } from '../../../lib/kube.ts';
 import type { Preconditions as ProtoPreconditions, Preconditions__Output } from '../../../lib/gen/apiserver/v1/Preconditions.ts';
 import type { ResourceRef, ResourceRef__Output } from '../../../lib/gen/apiserver/v1/ResourceRef.ts';
 import type { StorageEvent, StorageEvent__Output } from '../../../lib/gen/apiserver/v1/StorageEvent.ts';
@@ -39,9 +39,12 @@ export function listResultToProto(result: ListResult): StorageListResponse {
   };
 }
 
-/** A page from the wire; a remaining count only with a continue token, as kube sends it. */
+/**
+ * A page from the wire; a remaining count only with a continue token, as kube sends it. The
+ * items keep their JSON (parseEncodedObject: listResultToProto wrote them with objectBytes).
+ */
 export function listResultFromProto(res: StorageListResponse__Output): ListResult {
-  const result: ListResult = { items: res.items.map(parseObjectBytes), resourceVersion: res.resourceVersion, continue: res.continue };
+  const result: ListResult = { items: res.items.map((item) => parseEncodedObject(item)), resourceVersion: res.resourceVersion, continue: res.continue };
   const remaining = Number(res.remainingItemCount);
   if (remaining >= 0 && res.continue !== '') result.remainingItemCount = remaining;
   return result;

@@ -3,7 +3,7 @@
  * who sent it, and the pipeline, body reader and response writer it answers through.
  */
 import { badRequest } from '../../../../lib/errors.ts';
-import type { KubeObject } from '../../../../lib/kube.ts';
+import { encodedJsonOf, type KubeObject } from '../../../../lib/kube.ts';
 import type { Logger } from '../../../../lib/log.ts';
 import { withTypeMeta } from '../../../../lib/kinds/index.ts';
 import { scaleKindOf } from '../../../../lib/kinds/scale.ts';
@@ -96,13 +96,20 @@ export function withFieldValidation(decoded: DecodedBody, fieldValidation: strin
   return decoded.object;
 }
 
-/** Writes one object, or it as a Table when the client asked for one (a Scale printed as kube prints Scales). */
-export function writeObject(ctx: VerbContext, code: number, object: KubeObject, representation: Representation, query: RestQuery): void {
+/**
+ * Writes one object, or it as a Table when the client asked for one (a Scale printed as kube
+ * prints Scales). With `storedJson` (get and create, whose answer is the object storage
+ * answered, when nothing changed it), an object that still has the JSON storage encoded it as
+ * is sent as those bytes when the client asked for JSON: they are what encoding it would give.
+ */
+export function writeObject(ctx: VerbContext, code: number, object: KubeObject, representation: Representation, query: RestQuery, options: { storedJson?: boolean } = {}): void {
   if (representation.table) {
     const info = ctx.info.subresource === 'scale' ? scaleKindOf(ctx.info.resource) : ctx.info.resource;
     const table = toTable(info.printer, [withTypeMeta(object, info)], { now: ctx.clock(), includeObject: includeObjectPolicy(query), listMeta: {} });
     ctx.writer.write(code, table, representation.format);
     return;
   }
-  ctx.writer.write(code, object, representation.format);
+  const json = options.storedJson === true && representation.format === 'json' ? encodedJsonOf(object) : undefined;
+  if (json !== undefined) ctx.writer.encodedJson(code, json, () => object);
+  else ctx.writer.write(code, object, representation.format);
 }
