@@ -8,6 +8,8 @@ TEST_FILES := 'lib/**/*.test.ts' 'services/**/*.test.ts' 'test/**/*.test.ts'
 
 .PHONY: up test lint typecheck unit gen gen-kinds gen-typed-api deps system-deps bench bench-watch bench-pipeline bench-charts fuzz trace-picture clean
 
+# Settings by environment (docs/configuration.md#make-up), e.g. `ETCD_MEMBERS=3 make up` for a
+# three-member etcd cluster on loopback.
 up: deps gen
 	@scripts/ensure-system-deps.sh up
 	$(NODE) scripts/up.ts

@@ -1,6 +1,7 @@
 /**
  * `make up`: the whole control plane as plain processes on this machine: etcd and redis-server
- * (unless ETCD_ENDPOINTS / REDIS_URL point elsewhere), then the five services. Prints where to
+ * (unless ETCD_ENDPOINTS / REDIS_URL point elsewhere; ETCD_MEMBERS=3 makes etcd a cluster of
+ * three on loopback), then the five services. Prints where to
  * point kubectl once everything is healthy. A process that dies is restarted with backoff while
  * the others keep serving (lib/local/supervisor.ts); one that keeps failing to start stops
  * everything with exit status 1. Ctrl-C or SIGTERM stops it all cleanly.
@@ -54,6 +55,7 @@ try {
   plane = await startControlPlane({
     dataDir: settings.dataDir,
     etcdEndpoints: settings.etcdEndpoints,
+    etcdMembers: settings.etcdMembers,
     redisUrl: settings.redisUrl,
     addresses: settings.addresses,
     metricsListen: settings.metrics,
@@ -88,7 +90,11 @@ if (plane !== undefined) {
   const rel = shownPath(p.kubeconfig);
   // The same names as the supervisor's lines ("storage restarted (pid N)").
   const pids = [
-    p.etcd === undefined ? `etcd at ${p.etcdEndpoints}` : `etcd ${p.etcd.process.pid}`,
+    ...(p.etcd !== undefined
+      ? [`etcd ${p.etcd.process.pid}`]
+      : p.etcdCluster !== undefined
+        ? p.etcdCluster.members.map((m) => `${m.name} ${m.process.pid}`)
+        : [`etcd at ${p.etcdEndpoints}`]),
     p.redis === undefined ? `redis at ${p.redisUrl}` : `redis ${p.redis.process.pid}`,
     ...SERVICE_NAMES.flatMap((n) => p.replicas[n].map((r) => `${r.name} ${r.process.pid}`)),
   ];
@@ -99,6 +105,7 @@ if (plane !== undefined) {
   if (p.replicas.gateway.length > 1) {
     for (const g of p.replicas.gateway.slice(1)) print(`  ${g.name}:${' '.repeat(Math.max(1, 24 - g.name.length))}https://${g.https}, gRPC ${g.address}`);
   }
+  if (p.etcdCluster !== undefined) print(`  etcd cluster:             ${p.etcdCluster.members.length} members, ${p.etcdEndpoints}`);
   print(`  internal gRPC:            ${p.grpcTls === undefined ? 'plaintext' : `mutual TLS (CA ${shownPath(p.grpcTls.caFile)})`}`);
   // Every process: its gRPC address and its monitoring port (plaintext /metrics, /readyz).
   print('  each process (gRPC, monitoring):');

@@ -20,7 +20,7 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { protoPath as healthProtoPath } from 'grpc-health-check';
 import { channelCredentials, tlsFilesFrom, type TlsFiles } from '../grpc/credentials.ts';
-import { startEtcd, type EtcdServer } from './etcd.ts';
+import { startEtcd, startEtcdCluster, type EtcdCluster, type EtcdServer } from './etcd.ts';
 import { hostOf, issueInternalCertificates } from './grpc-pki.ts';
 import { freePort } from './ports.ts';
 import { spawnProcess, waitUntil, type ManagedProcess } from './process.ts';
@@ -62,6 +62,12 @@ export interface ControlPlaneOptions {
   dataDir: string;
   /** Use this etcd instead of starting one. */
   etcdEndpoints?: string | undefined;
+  /**
+   * Members of the etcd started here (default 1): more make a cluster on loopback, its data in
+   * `$dataDir/etcd-cluster` (ports kept there across runs), and storage is given every member's
+   * endpoint.
+   */
+  etcdMembers?: number;
   /** Use this Redis instead of starting one. */
   redisUrl?: string | undefined;
   /** Fixed addresses (make up); free loopback ports by default. */
@@ -135,7 +141,10 @@ export interface ReplicaProcess {
 export interface ControlPlane {
   /** The first replica's addresses. */
   readonly addresses: ControlPlaneAddresses;
+  /** The single-member etcd started here (undefined with etcdEndpoints or several members). */
   readonly etcd: EtcdServer | undefined;
+  /** The etcd cluster started here with etcdMembers > 1. */
+  readonly etcdCluster: EtcdCluster | undefined;
   readonly redis: RedisServer | undefined;
   readonly etcdEndpoints: string;
   readonly redisUrl: string;
@@ -314,6 +323,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
   }
 
   let etcd: EtcdServer | undefined;
+  let etcdCluster: EtcdCluster | undefined;
   let redis: RedisServer | undefined;
   let supervisor: Supervisor | undefined;
   const stopAll = async (): Promise<void> => {
@@ -323,20 +333,34 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     }
     await redis?.stop();
     await etcd?.stop();
+    await etcdCluster?.stop();
   };
 
   try {
+    const etcdMembers = options.etcdMembers ?? 1;
+    if (!Number.isInteger(etcdMembers) || etcdMembers < 1) throw new Error(`etcd members must be a whole number of at least 1, got ${etcdMembers}`);
     const [etcdServer, redisServer] = await Promise.all([
-      options.etcdEndpoints === undefined
-        ? startEtcd({ dataDir: join(dataDir, 'etcd'), logFile: logFile('etcd'), onLine: options.onLine, timeoutMs })
-        : Promise.resolve(undefined),
+      options.etcdEndpoints !== undefined
+        ? Promise.resolve(undefined)
+        : etcdMembers === 1
+          ? startEtcd({ dataDir: join(dataDir, 'etcd'), logFile: logFile('etcd'), onLine: options.onLine, timeoutMs })
+          : startEtcdCluster({
+              members: etcdMembers,
+              dataDir: join(dataDir, 'etcd-cluster'),
+              ...(options.logDir === undefined ? {} : { logFile: (name: string) => join(options.logDir as string, `${name}.log`) }),
+              onLine: options.onLine,
+              timeoutMs,
+            }).then((cluster) => {
+              etcdCluster = cluster;
+              return undefined;
+            }),
       options.redisUrl === undefined
         ? startRedis({ dataDir: join(dataDir, 'redis'), logFile: logFile('redis'), onLine: options.onLine, timeoutMs, persistent: options.persistentRedis === true })
         : Promise.resolve(undefined),
     ]);
     etcd = etcdServer;
     redis = redisServer;
-    const etcdEndpoints = options.etcdEndpoints ?? (etcd as EtcdServer).endpoint;
+    const etcdEndpoints = options.etcdEndpoints ?? etcdCluster?.endpoints ?? (etcd as EtcdServer).endpoint;
     const redisUrl = options.redisUrl ?? (redis as RedisServer).url;
 
     const flagsOf = (slot: Slot): string[] => {
@@ -408,6 +432,9 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
         const server = etcd;
         units.push({ name: 'etcd', get process() { return server.process; }, start: () => server.restart() });
       }
+      for (const member of etcdCluster?.members ?? []) {
+        units.push({ name: member.name, get process() { return member.process; }, start: () => member.restart() });
+      }
       if (redis !== undefined) {
         const server = redis;
         units.push({ name: 'redis', get process() { return server.process; }, start: () => server.restart() });
@@ -430,6 +457,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     return {
       addresses,
       etcd,
+      etcdCluster,
       redis,
       etcdEndpoints,
       redisUrl,

@@ -6,13 +6,16 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { Etcd3 } from 'etcd3';
 import { Redis } from 'ioredis';
 import { freePort } from './ports.ts';
 import { missingBinaries, spawnProcess, waitUntil, type ManagedProcess } from './process.ts';
-import { startEtcd, type EtcdServer } from './etcd.ts';
+import { startEtcd, startEtcdCluster, type EtcdServer } from './etcd.ts';
 import { startRedis, type RedisServer } from './redis.ts';
 
 // Whatever a failing test leaves running is stopped here, so the test process can exit.
@@ -189,6 +192,39 @@ test('etcd: start, put/get, restart keeps data, stop removes everything', async 
   assert.equal(existsSync(etcd.dataDir), false);
   await etcd.stop(); // harmless
   await assert.rejects(etcd.restart(), /after stop/);
+});
+
+test('etcd cluster: three members with one leader; a second start on the same data dir keeps ports and data; a wrong member count is refused', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'local-etcd-cluster-test-'));
+  try {
+    const t0 = performance.now();
+    const first = track(await startEtcdCluster({ members: 3, dataDir: dir }));
+    t.diagnostic(`3 members ready in ${(performance.now() - t0).toFixed(0)} ms at ${first.endpoints}`);
+    assert.deepEqual(first.members.map((m) => m.name), ['etcd', 'etcd-1', 'etcd-2']);
+    const statuses = await Promise.all(first.members.map((m) => m.status()));
+    assert.equal(statuses.filter((s) => s.isLeader).length, 1, 'one leader');
+    assert.equal(new Set(statuses.map((s) => s.leaderId)).size, 1, 'every member follows it');
+    const client = new Etcd3({ hosts: first.endpoints.split(',') });
+    try {
+      await client.put('/local-test/cluster').value('kept');
+    } finally {
+      client.close();
+    }
+    await first.stop();
+
+    const second = track(await startEtcdCluster({ members: 3, dataDir: dir }));
+    assert.equal(second.endpoints, first.endpoints, 'the members keep their addresses');
+    const again = new Etcd3({ hosts: second.endpoints.split(',') });
+    try {
+      assert.equal(await again.get('/local-test/cluster').string(), 'kept');
+    } finally {
+      again.close();
+    }
+    await second.stop();
+    await assert.rejects(startEtcdCluster({ members: 5, dataDir: dir }), /holds an etcd cluster of 3 members, not 5/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });
 
 test('redis: start, publish/subscribe one message, stop', async (t) => {

@@ -11,6 +11,7 @@ test('defaults: ./.data, etcd and Redis started here, the documented ports, plai
   assert.deepEqual(makeUpSettings({ ETCD_ENDPOINTS: '', REDIS_URL: ' ' }), {
     dataDir: resolve('.data'),
     etcdEndpoints: undefined,
+    etcdMembers: 1,
     redisUrl: undefined,
     addresses: {
       https: '127.0.0.1:6443',
@@ -37,6 +38,13 @@ test('REPLICAS: processes per service, a whole number of at least 1', () => {
   assert.equal(makeUpSettings({ REPLICAS: '2' }).replicas, 2);
   for (const bad of ['0', '1.5', 'two']) {
     assert.throws(() => makeUpSettings({ REPLICAS: bad }), (err: unknown) => err instanceof ConfigError && err.message === `REPLICAS must be a whole number of at least 1, got "${bad}"`, bad);
+  }
+});
+
+test('ETCD_MEMBERS: members of the etcd started here, a whole number of at least 1', () => {
+  assert.equal(makeUpSettings({ ETCD_MEMBERS: '3' }).etcdMembers, 3);
+  for (const bad of ['0', '2.5', 'three']) {
+    assert.throws(() => makeUpSettings({ ETCD_MEMBERS: bad }), (err: unknown) => err instanceof ConfigError && err.message === `ETCD_MEMBERS must be a whole number of at least 1, got "${bad}"`, bad);
   }
 });
 

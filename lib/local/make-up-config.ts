@@ -10,6 +10,12 @@ import type { ControlPlaneAddresses, ServiceName } from './control-plane.ts';
 export const MAKE_UP_VARIABLES = [
   { env: 'DATA_DIR', default: './.data', description: 'etcd and Redis data, pki/, tokens.csv, admin.kubeconfig, logs/' },
   { env: 'ETCD_ENDPOINTS', default: '', description: 'use this etcd (comma-separated client URLs) instead of starting one' },
+  {
+    env: 'ETCD_MEMBERS',
+    default: '1',
+    description:
+      'members of the etcd started here: 3 (or 5) runs a cluster on loopback, its data and ports kept in $DATA_DIR/etcd-cluster, and storage uses every member',
+  },
   { env: 'REDIS_URL', default: '', description: 'use this Redis instead of starting one' },
   { env: 'GATEWAY_HTTPS_LISTEN', default: '127.0.0.1:6443', description: 'the gateway\'s Kubernetes REST API (HTTPS)' },
   { env: 'GATEWAY_GRPC_LISTEN', default: '127.0.0.1:50051', description: 'the gateway\'s typed gRPC API' },
@@ -49,6 +55,8 @@ export interface MakeUpSettings {
   /** Absolute. */
   dataDir: string;
   etcdEndpoints: string | undefined;
+  /** Members of the etcd started here (when etcdEndpoints is undefined). */
+  etcdMembers: number;
   redisUrl: string | undefined;
   addresses: ControlPlaneAddresses;
   /** The monitoring port (--metrics-listen) of each service's first process. */
@@ -72,6 +80,8 @@ export function makeUpSettings(env: NodeJS.ProcessEnv): MakeUpSettings {
   const tlsFilesGiven = [env.GRPC_TLS_CA_FILE, env.GRPC_TLS_CERT_FILE, env.GRPC_TLS_KEY_FILE].some((f) => f !== undefined && f !== '');
   const replicas = Number(get('REPLICAS'));
   if (!Number.isInteger(replicas) || replicas < 1) throw new ConfigError(`REPLICAS must be a whole number of at least 1, got "${env.REPLICAS}"`);
+  const etcdMembers = Number(get('ETCD_MEMBERS'));
+  if (!Number.isInteger(etcdMembers) || etcdMembers < 1) throw new ConfigError(`ETCD_MEMBERS must be a whole number of at least 1, got "${env.ETCD_MEMBERS}"`);
   const optional = (name: Variable): string | undefined => (get(name) === '' ? undefined : get(name));
   const dataDir = resolve(get('DATA_DIR'));
   const policyFile = get('AUDIT_POLICY_FILE');
@@ -79,6 +89,7 @@ export function makeUpSettings(env: NodeJS.ProcessEnv): MakeUpSettings {
   return {
     dataDir,
     etcdEndpoints: optional('ETCD_ENDPOINTS'),
+    etcdMembers,
     redisUrl: optional('REDIS_URL'),
     addresses: {
       https: get('GATEWAY_HTTPS_LISTEN'),

@@ -44,7 +44,7 @@ import { decodeStored, MAX_OBJECT_BYTES as CORE_MAX_OBJECT_BYTES } from '../core
 import { entityTooLarge } from '../core/storage-errors.ts';
 import { KvStorage, type KvStorageOptions } from '../core/store.ts';
 import type { WriteTraceIndex } from '../core/write-trace-index.ts';
-import { watchEtcdChanges } from './etcd-changes.ts';
+import { createResumingWatch, watchEtcdChanges } from './etcd-changes.ts';
 import { EtcdKv, type EtcdKeyValue, type EtcdTxnResponse } from './etcd-kv.ts';
 import type { Metrics } from '../../../lib/metrics.ts';
 import { meteredEngine } from './metered-engine.ts';
@@ -325,7 +325,8 @@ class EtcdEngine implements KeyValueEngine {
  * would wait forever when the prefix had no change up to `to`).
  */
 async function replayHistory(client: Etcd3, prefix: string, from: number, to: number, limit: number): Promise<RawHistory> {
-  const watcher = await client.watch().inRange({ start: Buffer.from([0]), end: Buffer.from([0]) }).withPreviousKV().startRevision(String(from + 1)).create();
+  // Resuming after the last event delivered, so that a member stopping mid-way skips nothing.
+  const watcher = await createResumingWatch(client.watch().inRange({ start: Buffer.from([0]), end: Buffer.from([0]) }).withPreviousKV().startRevision(String(from + 1)));
   try {
     return await new Promise<RawHistory>((resolve, reject) => {
       const changes: RawChange[] = [];
