@@ -16,6 +16,8 @@ import type { KindRegistry } from '../../lib/kinds/index.ts';
 import type { Telemetry } from '../../lib/tracing.ts';
 import type { Pipeline } from './core/pipeline.ts';
 import { bootstrapRbac } from './core/rbac-bootstrap.ts';
+import { bootstrapFlowControl, reconcileFlowControlBootstrap } from './core/flowcontrol/bootstrap.ts';
+import type { FlowControl } from './core/flowcontrol/controller.ts';
 import { serveReflection } from './grpc/reflection.ts';
 import { resourcesHandlers } from './grpc/server.ts';
 import { serveTypedKinds } from './grpc/typed.ts';
@@ -61,6 +63,8 @@ export interface FrontDoorOptions {
   observers?: RequestObservers;
   /** The gateway's metrics, served at /metrics on the HTTPS port to users allowed to get it. */
   metrics?: Metrics;
+  /** API Priority and Fairness for REST requests (none: no limit). */
+  flowControl?: FlowControl;
 }
 
 /** A claim younger than this may belong to a write still under way: repair leaves it alone. */
@@ -131,6 +135,8 @@ function startMaintenance(o: FrontDoorOptions): () => void {
         for (const conflict of report.conflicts) o.logger.warn('a value is held by several objects', { resource, conflict });
       }
       await o.pipeline.ensureBootstrapObjects(o.registry, controller.signal);
+      // kube's APF configuration producer keeps the bootstrap objects too.
+      await reconcileFlowControlBootstrap(o.pipeline, o.registry, controller.signal);
     } catch (err) {
       if (!controller.signal.aborted) o.logger.warn('allocation repair failed; trying again at the next pass', { error: err });
     }
@@ -151,6 +157,7 @@ export async function startFrontDoor(o: FrontDoorOptions): Promise<FrontDoor> {
   await bootstrapNamespaces(o);
   await bootstrapObjects(o);
   await bootstrapRbac(o.pipeline, o.registry, o.logger);
+  await bootstrapFlowControl(o.pipeline, o.registry, o.logger);
 
   const pki = join(o.dataDir, 'pki');
   const ca = await ensureCA(pki, 'kube-grpc-apiserver-ca');
@@ -176,6 +183,7 @@ export async function startFrontDoor(o: FrontDoorOptions): Promise<FrontDoor> {
     anonymousPaths: o.anonymousPaths,
     observers,
     metrics: o.metrics,
+    flowControl: o.flowControl,
   });
   // HTTP/2 as kube-apiserver serves it (client-go multiplexes requests and watches over one
   // connection), HTTP/1.1 for clients without it.
