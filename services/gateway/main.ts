@@ -29,6 +29,7 @@ import { RequestMetrics } from './core/request-metrics.ts';
 import { REQUEST_LOG_FLAGS, requestLogsFrom } from './core/request-logs.ts';
 import { FLOW_CONTROL_FLAGS, flowControlFrom } from './core/flowcontrol/flags.ts';
 import { followFlowControl } from './core/flowcontrol/controller.ts';
+import { writeDanglingConditions } from './core/flowcontrol/bootstrap.ts';
 
 /** How long start-up waits for the first list of custom resource definitions. */
 const FOLLOW_READY_MS = 10_000;
@@ -181,7 +182,7 @@ await runService('gateway', FLAGS, { maxReceiveMessageBytes: RESOURCES_MAX_REQUE
   onStop(() => authCaches.stop());
   // Every replica follows the flow-control objects itself, so a change applies on all of them.
   if (flowControl !== undefined) {
-    const follower = followFlowControl(flowControl, watcher, logger.with({ component: 'flowcontrol' }));
+    const follower = followFlowControl(flowControl, watcher, logger.with({ component: 'flowcontrol' }), (updates) => writeDanglingConditions(pipeline, registry, updates));
     onStop(() => follower.stop());
   }
 

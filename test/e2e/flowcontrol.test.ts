@@ -293,3 +293,59 @@ test('one user floods: the flood gets 429 with Retry-After, a second user of the
   assert.deepEqual([...flooder.bodies], ['Too many requests, please try again later.\n']);
   for (const value of flooder.retryAfter) assert.match(value, /^[1-9]\d*$/);
 });
+
+test('objects created while running apply on the replica; a schema\'s Dangling condition says whether its level exists', async () => {
+  const schema = {
+    apiVersion: 'flowcontrol.apiserver.k8s.io/v1',
+    kind: 'FlowSchema',
+    metadata: { name: 'apf-e2e-special' },
+    spec: {
+      priorityLevelConfiguration: { name: 'apf-e2e-level' },
+      matchingPrecedence: 500,
+      distinguisherMethod: { type: 'ByUser' },
+      rules: [{ subjects: [{ kind: 'User', user: { name: 'special' } }], resourceRules: [{ verbs: ['*'], apiGroups: ['*'], resources: ['*'], namespaces: ['*'] }] }],
+    },
+  };
+  const created = await rest.request('POST', `${FLOWCONTROL}/flowschemas`, { body: schema });
+  assert.equal(created.status, 201, created.body.toString());
+  const schemaUid = String((created.json().metadata as Record<string, unknown>).uid);
+  const dangling = async (): Promise<Record<string, unknown> | undefined> => {
+    const got = (await rest.request('GET', `${FLOWCONTROL}/flowschemas/apf-e2e-special`)).json();
+    const conditions = ((got.status as Record<string, unknown> | undefined)?.conditions ?? []) as Record<string, unknown>[];
+    return conditions.find((c) => c.type === 'Dangling');
+  };
+  const until = async (what: string, check: () => Promise<boolean>): Promise<void> => {
+    const deadline = Date.now() + 30_000;
+    while (!(await check())) {
+      assert.ok(Date.now() < deadline, what);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  };
+  // Its level does not exist: the schema is ignored (the user stays in global-default) and marked.
+  await until('Dangling True', async () => (await dangling())?.status === 'True');
+  assert.equal((await dangling())?.reason, 'NotFound');
+  const before = await rest.request('GET', CONFIGMAPS, { headers: as('special') });
+  assert.equal(before.headers[FS_UID], await uidOf('flowschemas', 'global-default'));
+  // The level appears: the schema applies, and its condition turns False.
+  const level = await rest.request('POST', `${FLOWCONTROL}/prioritylevelconfigurations`, {
+    body: {
+      apiVersion: 'flowcontrol.apiserver.k8s.io/v1',
+      kind: 'PriorityLevelConfiguration',
+      metadata: { name: 'apf-e2e-level' },
+      spec: { type: 'Limited', limited: { nominalConcurrencyShares: 10, limitResponse: { type: 'Reject' } } },
+    },
+  });
+  assert.equal(level.status, 201, level.body.toString());
+  const levelUid = String((level.json().metadata as Record<string, unknown>).uid);
+  await until('the new schema applies', async () => (await rest.request('GET', CONFIGMAPS, { headers: as('special') })).headers[FS_UID] === schemaUid);
+  const after = await rest.request('GET', CONFIGMAPS, { headers: as('special') });
+  assert.equal(after.headers[PL_UID], levelUid);
+  await until('Dangling False', async () => (await dangling())?.status === 'False');
+  assert.equal((await dangling())?.reason, 'Found');
+  // kubectl's columns come from the server's Table.
+  const table = await rest.request('GET', `${FLOWCONTROL}/flowschemas/apf-e2e-special`, { headers: { Accept: 'application/json;as=Table;v=v1;g=meta.k8s.io' } });
+  const columns = (table.json().columnDefinitions as { name: string }[]).map((c) => c.name);
+  assert.deepEqual(columns, ['Name', 'PriorityLevel', 'MatchingPrecedence', 'DistinguisherMethod', 'Age', 'MissingPL']);
+  const cells = (table.json().rows as { cells: unknown[] }[])[0]!.cells;
+  assert.deepEqual([cells[0], cells[1], cells[2], cells[3], cells[5]], ['apf-e2e-special', 'apf-e2e-level', 500, 'ByUser', 'False']);
+});

@@ -14,7 +14,7 @@ import { FlowControl } from './controller.ts';
 const logger = createLogger({ service: 'test', level: 'error' });
 
 function stored(object: KubeObject, annotation: string | undefined, generation: number, spec?: unknown): KubeObject {
-  const annotations = annotation === undefined ? {} : { [AUTO_UPDATE_ANNOTATION]: annotation };
+  const annotations: Record<string, string> = annotation === undefined ? {} : { [AUTO_UPDATE_ANNOTATION]: annotation };
   return { ...structuredClone(object), metadata: { ...object.metadata, annotations, generation, uid: 'u', resourceVersion: '7' }, ...(spec === undefined ? {} : { spec }) };
 }
 
@@ -65,8 +65,17 @@ test('the server\'s seats are split by nominalConcurrencyShares, kube\'s formula
   // naming a missing level is ignored, so a request falls to catch-all.
   const config = bootstrapConfiguration();
   const dangling = { ...config.suggestedFlowSchemas.find((s) => s.metadata?.name === 'global-default')! };
-  fc.apply(config.mandatoryPriorityLevels, [...config.mandatoryFlowSchemas, dangling]);
+  const updates = fc.apply(config.mandatoryPriorityLevels, [...config.mandatoryFlowSchemas, dangling]);
   assert.deepEqual(Object.fromEntries(fc.nominalLimits()), { 'catch-all': 600 });
+  // Every schema gets its Dangling condition, in kube's words: True for the one naming a missing level.
+  assert.deepEqual(
+    updates.map((u) => [u.flowSchema.metadata?.name, u.condition.status, u.condition.reason]),
+    [['exempt', 'False', 'Found'], ['catch-all', 'False', 'Found'], ['global-default', 'True', 'NotFound']],
+  );
+  assert.equal(updates[2]!.condition.message, 'This FlowSchema references the PriorityLevelConfiguration object named "global-default" but there is no such object');
+  // A schema already carrying the right condition needs no write.
+  const marked = { ...dangling, status: { conditions: [{ type: 'Dangling', ...updates[2]!.condition }] } };
+  assert.equal(fc.apply(config.mandatoryPriorityLevels, [marked]).length, 0);
   const digest = { user: { username: 'alice', groups: ['system:authenticated'] }, resourceRequest: true, verb: 'get', apiGroup: '', resource: 'pods', subresource: '', namespace: 'x', path: '' };
   assert.equal(fc.classify(digest).rules.name, 'catch-all');
   // No objects at all: the mandatory ones are imagined.

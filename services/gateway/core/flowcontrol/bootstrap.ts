@@ -21,6 +21,7 @@ import type { KindRegistry } from '../../../../lib/kinds/index.ts';
 import { isPlainObject, type KubeObject } from '../../../../lib/kube.ts';
 import type { Logger } from '../../../../lib/log.ts';
 import { APISERVER_USER, type Pipeline, type Target } from '../pipeline.ts';
+import type { FlowSchemaStatusUpdate } from './controller.ts';
 
 export const FLOWCONTROL_GROUP = 'flowcontrol.apiserver.k8s.io';
 /** kube's annotation: whether the server keeps a bootstrap object's spec. */
@@ -251,6 +252,27 @@ export async function bootstrapFlowControl(pipeline: Pipeline, registry: KindReg
       if (attempt >= attempts) throw err;
       logger.warn('reconciling the flow-control bootstrap configuration failed; retrying', { error: err });
       await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+}
+
+/**
+ * Writes FlowSchemas' Dangling conditions (kube's APF controller applies them as
+ * "api-priority-and-fairness-config-consumer-v1"): each the stored object as last seen with
+ * the condition set (its transition time now), guarded by its resourceVersion. A schema
+ * changed or deleted meanwhile is left to the next round (its event brings it back).
+ */
+export async function writeDanglingConditions(pipeline: Pipeline, registry: KindRegistry, updates: FlowSchemaStatusUpdate[], now: () => Date = () => new Date()): Promise<void> {
+  const info = registry.get(FLOWCONTROL_GROUP, 'v1', 'flowschemas');
+  if (info === undefined) return;
+  for (const { flowSchema, condition } of updates) {
+    const status = isPlainObject(flowSchema.status) ? flowSchema.status : {};
+    const others = (Array.isArray(status.conditions) ? status.conditions : []).filter((c: unknown) => !(isPlainObject(c) && c.type === 'Dangling'));
+    const object = { ...flowSchema, status: { ...status, conditions: [...others, { ...condition, lastTransitionTime: now().toISOString().replace(/\.\d+Z$/, 'Z') }] } };
+    try {
+      await pipeline.update(APISERVER_USER, { info, namespace: '', name: String(flowSchema.metadata?.name ?? ''), subresource: 'status' }, object, { fieldManager: 'api-priority-and-fairness-config-consumer-v1' });
+    } catch (err) {
+      if (!isReason(err, 'Conflict') && !isReason(err, 'NotFound')) throw err;
     }
   }
 }

@@ -14,7 +14,7 @@ import { createLogger } from '../../../../lib/log.ts';
 
 const logger = createLogger({ service: 'test', level: 'error' });
 
-function resource(user: string, groups: string[], verb: string, resourceName: string, namespace = '', apiGroup = '', subresource = ''): RequestDigest {
+function resource(user: string, groups: readonly string[], verb: string, resourceName: string, namespace = '', apiGroup = '', subresource = ''): RequestDigest {
   return { user: { username: user, groups }, resourceRequest: true, verb, apiGroup, resource: resourceName, subresource, namespace, path: '' };
 }
 

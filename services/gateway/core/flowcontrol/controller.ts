@@ -11,9 +11,13 @@
  * classified from the first moment. A FlowSchema naming a level that does not exist is
  * ignored (kube's "dangling" schema).
  *
+ * Each stored FlowSchema's `Dangling` condition says whether its level exists, in kube's words
+ * ({@link FlowControl.apply} returns the conditions to write; {@link followFlowControl} has them
+ * written).
+ *
  * Not done (yet) as kube does: borrowing between levels (lendablePercent,
  * borrowingLimitPercent: every level keeps its nominal limit), work estimation (every request
- * is one seat; kube gives LISTs and large deletes more), the FlowSchemas' Dangling condition.
+ * is one seat; kube gives LISTs and large deletes more).
  *
  * Metrics (kube's names and labels, pkg/util/flowcontrol/metrics): apiserver_flowcontrol_
  * current_inqueue_requests, current_executing_requests, current_executing_seats (one seat a
@@ -83,6 +87,25 @@ interface LevelState {
   nominalLimit: number;
   queues: QueueSet;
   retryAfter: RetryAfter;
+}
+
+/** A FlowSchema whose Dangling condition is not what it should be: the condition to write. */
+export interface FlowSchemaStatusUpdate {
+  /** The stored object, as last seen (its resourceVersion guards the write). */
+  flowSchema: KubeObject;
+  condition: { type: 'Dangling'; status: 'True' | 'False'; reason: string; message: string };
+}
+
+/** presyncFlowSchemaStatus: the Dangling condition a schema should carry, or undefined when it does. */
+function danglingUpdate(fs: KubeObject, dangling: boolean): FlowSchemaStatusUpdate | undefined {
+  const level = String(((fs.spec as Record<string, unknown> | undefined)?.priorityLevelConfiguration as Record<string, unknown> | undefined)?.name ?? '');
+  const condition: FlowSchemaStatusUpdate['condition'] = dangling
+    ? { type: 'Dangling', status: 'True', reason: 'NotFound', message: `This FlowSchema references the PriorityLevelConfiguration object named ${JSON.stringify(level)} but there is no such object` }
+    : { type: 'Dangling', status: 'False', reason: 'Found', message: `This FlowSchema references the PriorityLevelConfiguration object named ${JSON.stringify(level)} and it exists` };
+  const conditions = (fs.status as Record<string, unknown> | undefined)?.conditions;
+  const current = (Array.isArray(conditions) ? conditions : []).find((c: Record<string, unknown>) => c?.type === 'Dangling') as Record<string, unknown> | undefined;
+  if (current !== undefined && current.status === condition.status && current.reason === condition.reason && current.message === condition.message) return undefined;
+  return { flowSchema: fs, condition };
 }
 
 /** One flow schema as used, with its level. */
@@ -172,9 +195,10 @@ export class FlowControl {
 
   /**
    * Takes a new configuration: the stored levels and schemas (the mandatory ones imagined when
-   * missing). Levels that stay keep their queues and the requests in them.
+   * missing). Levels that stay keep their queues and the requests in them. Returns the
+   * Dangling conditions of the given schemas that are not yet what they should be.
    */
-  apply(priorityLevels: readonly KubeObject[], flowSchemas: readonly KubeObject[]): void {
+  apply(priorityLevels: readonly KubeObject[], flowSchemas: readonly KubeObject[]): FlowSchemaStatusUpdate[] {
     const boot = bootstrapConfiguration();
     const byName = new Map<string, KubeObject>();
     for (const pl of priorityLevels) byName.set(String(pl.metadata?.name ?? ''), pl);
@@ -219,6 +243,13 @@ export class FlowControl {
     }
     this.schemas = used;
     this.catchAll = used.find((s) => s.rules.name === 'catch-all');
+    const updates: FlowSchemaStatusUpdate[] = [];
+    for (const fs of flowSchemas) {
+      const level = String(((fs.spec as Record<string, unknown> | undefined)?.priorityLevelConfiguration as Record<string, unknown> | undefined)?.name ?? '');
+      const update = danglingUpdate(fs, !next.has(level));
+      if (update !== undefined) updates.push(update);
+    }
+    return updates;
   }
 
   /** The flow schema and level of a request (the catch-all schema when none matches). */
@@ -294,9 +325,15 @@ export interface FlowControlFollower {
 /**
  * Follows the PriorityLevelConfigurations and FlowSchemas through the watch service and hands
  * every change to `flowControl` (each replica follows on its own, so a change applies on all
- * of them). Changes arriving together are applied once.
+ * of them). Changes arriving together are applied once. FlowSchemas whose Dangling condition
+ * is not yet right are handed to `writeStatus`.
  */
-export function followFlowControl(flowControl: FlowControl, source: WatchSource, logger: Logger, onApplied?: () => void): FlowControlFollower {
+export function followFlowControl(
+  flowControl: FlowControl,
+  source: WatchSource,
+  logger: Logger,
+  writeStatus?: (updates: FlowSchemaStatusUpdate[]) => Promise<void>,
+): FlowControlFollower {
   const objects = { prioritylevelconfigurations: new Map<string, KubeObject>(), flowschemas: new Map<string, KubeObject>() };
   const listed = { prioritylevelconfigurations: false, flowschemas: false };
   let scheduled = false;
@@ -305,8 +342,11 @@ export function followFlowControl(flowControl: FlowControl, source: WatchSource,
     scheduled = true;
     queueMicrotask(() => {
       scheduled = false;
-      flowControl.apply([...objects.prioritylevelconfigurations.values()], [...objects.flowschemas.values()]);
-      onApplied?.();
+      const updates = flowControl.apply([...objects.prioritylevelconfigurations.values()], [...objects.flowschemas.values()]);
+      if (updates.length > 0 && writeStatus !== undefined) {
+        // The written status comes back as an event; a write that lost a race is retried by the next one.
+        writeStatus(updates).catch((err: unknown) => logger.warn('writing the FlowSchemas\' Dangling conditions failed', { error: err }));
+      }
     });
   };
   const informers = (['prioritylevelconfigurations', 'flowschemas'] as const).map(
