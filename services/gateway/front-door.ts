@@ -135,10 +135,14 @@ function startMaintenance(o: FrontDoorOptions): () => void {
         for (const conflict of report.conflicts) o.logger.warn('a value is held by several objects', { resource, conflict });
       }
       await o.pipeline.ensureBootstrapObjects(o.registry, controller.signal);
+    } catch (err) {
+      if (!controller.signal.aborted) o.logger.warn('allocation repair failed; trying again at the next pass', { error: err });
+    }
+    try {
       // kube's APF configuration producer keeps the bootstrap objects too.
       await reconcileFlowControlBootstrap(o.pipeline, o.registry, controller.signal);
     } catch (err) {
-      if (!controller.signal.aborted) o.logger.warn('allocation repair failed; trying again at the next pass', { error: err });
+      if (!controller.signal.aborted) o.logger.warn('reconciling the flow-control bootstrap configuration failed; trying again at the next pass', { error: err });
     }
   };
   const run = () => {
@@ -157,7 +161,6 @@ export async function startFrontDoor(o: FrontDoorOptions): Promise<FrontDoor> {
   await bootstrapNamespaces(o);
   await bootstrapObjects(o);
   await bootstrapRbac(o.pipeline, o.registry, o.logger);
-  await bootstrapFlowControl(o.pipeline, o.registry, o.logger);
 
   const pki = join(o.dataDir, 'pki');
   const ca = await ensureCA(pki, 'kube-grpc-apiserver-ca');
@@ -246,6 +249,12 @@ export async function startFrontDoor(o: FrontDoorOptions): Promise<FrontDoor> {
     https.listen(port, host, () => ok());
   });
 
+  // The flow-control bootstrap objects are made in the background, retried until they are (as
+  // kube's post-start hook): until then the gateway classifies by the same configuration, imagined.
+  const stopFlowControlBootstrap = new AbortController();
+  bootstrapFlowControl(o.pipeline, o.registry, o.logger, stopFlowControlBootstrap.signal).catch((err: unknown) => {
+    if (!stopFlowControlBootstrap.signal.aborted) o.logger.warn('the flow-control bootstrap configuration was not made; the maintenance passes keep trying', { error: err });
+  });
   const stopMaintenance = startMaintenance(o);
   o.grpcServer.addService('apiserver.v1.Resources', loadApiProto().apiserver.v1.Resources.service, observedHandlers('apiserver.v1.Resources', resourcesHandlers(o.pipeline, o.registry, budget, observers), observers, resourcesCallTarget(o.registry)));
   const typed = serveTypedKinds(o.grpcServer, o.pipeline, o.registry, budget, observers);
@@ -257,6 +266,7 @@ export async function startFrontDoor(o: FrontDoorOptions): Promise<FrontDoor> {
     stop: () =>
       new Promise<void>((done) => {
         stopMaintenance();
+        stopFlowControlBootstrap.abort();
         stopClientCaWait();
         https.close(() => done());
         rest.shutdown();

@@ -16,6 +16,8 @@
  *   six). Relative, so that a busy machine slows both sides alike; and system:masters is not
  *   queued at all;
  * - /metrics shows the apiserver_flowcontrol_* series with kube's labels.
+ * - FlowSchemas and levels created while running apply on both gateway replicas, and a
+ *   schema's Dangling condition says whether its level exists.
  * Bounded: the flood stops after the second user's requests; the whole test within minutes.
  */
 import assert from 'node:assert/strict';
@@ -39,6 +41,8 @@ const FLOOD_IN_FLIGHT = 330;
 let dir: string;
 let plane: ControlPlane;
 let rest: RestClient;
+/** The second gateway replica. */
+let rest2: RestClient;
 let ca: string;
 let adminToken: string;
 
@@ -51,11 +55,14 @@ before(async () => {
     dataDir: dir,
     logDir: join(dir, 'logs'),
     // A maintenance pass (which also keeps the bootstrap objects) every 2 s instead of 3 minutes.
+    // Two gateway replicas: both reconcile the bootstrap objects at once, and both follow them.
+    gatewayReplicas: 2,
     flags: { gateway: ['--max-requests-inflight=4', '--max-mutating-requests-inflight=2', '--flowcontrol-queue-wait=10000', '--allocation-repair-interval=2'] },
   });
   ca = await readFile(join(dir, 'pki', 'ca.crt'), 'utf8');
   adminToken = (await readFile(join(dir, 'tokens.csv'), 'utf8')).split(',')[0] ?? '';
   rest = createRestClient(`https://${plane.addresses.https}`, ca, adminToken);
+  rest2 = createRestClient(`https://${plane.gatewayReplicas[1]!.https}`, ca, adminToken);
   // The two users may read configmaps (they reach the gateway as the admin impersonating them).
   const binding = await rest.request('POST', '/apis/rbac.authorization.k8s.io/v1/clusterrolebindings', {
     body: {
@@ -89,16 +96,23 @@ async function uidOf(resource: string, name: string): Promise<string> {
 }
 
 test('the bootstrap configuration is stored, and a mandatory object an operator changes is restored', async () => {
-  const levels = await rest.request('GET', `${FLOWCONTROL}/prioritylevelconfigurations`);
-  assert.equal(levels.status, 200);
-  const levelNames = (levels.json().items as { metadata: { name: string; annotations: Record<string, string> } }[]).map((i) => i.metadata.name).sort();
-  assert.deepEqual(levelNames, ['catch-all', 'exempt', 'global-default', 'leader-election', 'node-high', 'system', 'workload-high', 'workload-low']);
-  const schemas = await rest.request('GET', `${FLOWCONTROL}/flowschemas`);
-  const items = schemas.json().items as { metadata: { name: string; annotations: Record<string, string> } }[];
-  assert.deepEqual(
-    items.map((i) => i.metadata.name).sort(),
-    ['catch-all', 'exempt', 'global-default', 'kube-controller-manager', 'kube-scheduler', 'kube-system-service-accounts', 'probes', 'service-accounts', 'system-leader-election', 'system-node-high', 'system-nodes'],
-  );
+  type Item = { metadata: { name: string; annotations: Record<string, string> } };
+  const names = async (resource: string): Promise<string[]> => {
+    const r = await rest.request('GET', `${FLOWCONTROL}/${resource}`);
+    assert.equal(r.status, 200);
+    return (r.json().items as Item[]).map((i) => i.metadata.name).sort();
+  };
+  // The gateways make them in the background once serving: wait for them (bounded).
+  const levelNames = ['catch-all', 'exempt', 'global-default', 'leader-election', 'node-high', 'system', 'workload-high', 'workload-low'];
+  const schemaNames = ['catch-all', 'exempt', 'global-default', 'kube-controller-manager', 'kube-scheduler', 'kube-system-service-accounts', 'probes', 'service-accounts', 'system-leader-election', 'system-node-high', 'system-nodes'];
+  const deadline = Date.now() + 60_000;
+  while ((await names('prioritylevelconfigurations')).length < levelNames.length || (await names('flowschemas')).length < schemaNames.length) {
+    assert.ok(Date.now() < deadline, 'the bootstrap objects were not made');
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  assert.deepEqual(await names('prioritylevelconfigurations'), levelNames);
+  assert.deepEqual(await names('flowschemas'), schemaNames);
+  const items = (await rest.request('GET', `${FLOWCONTROL}/flowschemas`)).json().items as Item[];
   for (const item of items) assert.equal(item.metadata.annotations['apf.kubernetes.io/autoupdate-spec'], 'true', item.metadata.name);
 
   // An operator turns autoupdate off and changes the mandatory catch-all schema: the next
@@ -109,14 +123,14 @@ test('the bootstrap configuration is stored, and a mandatory object an operator 
   changed.spec.matchingPrecedence = 9999;
   const put = await rest.request('PUT', `${FLOWCONTROL}/flowschemas/catch-all`, { body: changed });
   assert.equal(put.status, 200, put.body.toString());
-  const deadline = Date.now() + 60_000;
+  const restoredBy = Date.now() + 60_000;
   for (;;) {
     const now = (await rest.request('GET', `${FLOWCONTROL}/flowschemas/catch-all`)).json() as typeof changed;
     if (now.spec.matchingPrecedence === 10000) {
       assert.equal(now.metadata.annotations['apf.kubernetes.io/autoupdate-spec'], 'true');
       break;
     }
-    assert.ok(Date.now() < deadline, 'the mandatory catch-all FlowSchema was not restored');
+    assert.ok(Date.now() < restoredBy, 'the mandatory catch-all FlowSchema was not restored');
     await new Promise((r) => setTimeout(r, 200));
   }
 });
@@ -294,7 +308,7 @@ test('one user floods: the flood gets 429 with Retry-After, a second user of the
   for (const value of flooder.retryAfter) assert.match(value, /^[1-9]\d*$/);
 });
 
-test('objects created while running apply on the replica; a schema\'s Dangling condition says whether its level exists', async () => {
+test('objects created while running apply on every replica; a schema\'s Dangling condition says whether its level exists', async () => {
   const schema = {
     apiVersion: 'flowcontrol.apiserver.k8s.io/v1',
     kind: 'FlowSchema',
@@ -337,9 +351,11 @@ test('objects created while running apply on the replica; a schema\'s Dangling c
   });
   assert.equal(level.status, 201, level.body.toString());
   const levelUid = String((level.json().metadata as Record<string, unknown>).uid);
-  await until('the new schema applies', async () => (await rest.request('GET', CONFIGMAPS, { headers: as('special') })).headers[FS_UID] === schemaUid);
-  const after = await rest.request('GET', CONFIGMAPS, { headers: as('special') });
-  assert.equal(after.headers[PL_UID], levelUid);
+  for (const replica of [rest, rest2]) {
+    await until('the new schema applies', async () => (await replica.request('GET', CONFIGMAPS, { headers: as('special') })).headers[FS_UID] === schemaUid);
+    const after = await replica.request('GET', CONFIGMAPS, { headers: as('special') });
+    assert.equal(after.headers[PL_UID], levelUid);
+  }
   await until('Dangling False', async () => (await dangling())?.status === 'False');
   assert.equal((await dangling())?.reason, 'Found');
   // kubectl's columns come from the server's Table.

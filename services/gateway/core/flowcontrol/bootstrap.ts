@@ -241,15 +241,18 @@ async function reconcileOne(pipeline: Pipeline, target: Target, expected: KubeOb
   }
 }
 
-/** {@link reconcileFlowControlBootstrap} at start, retried while the services behind the pipeline come up. */
-export async function bootstrapFlowControl(pipeline: Pipeline, registry: KindRegistry, logger: Logger, attempts = 60): Promise<void> {
+/**
+ * {@link reconcileFlowControlBootstrap} at start, retried while the services behind the pipeline
+ * come up (every 500 ms, `attempts` times), until `signal` aborts.
+ */
+export async function bootstrapFlowControl(pipeline: Pipeline, registry: KindRegistry, logger: Logger, signal?: AbortSignal, attempts = 120): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     try {
-      const report = await reconcileFlowControlBootstrap(pipeline, registry);
+      const report = await reconcileFlowControlBootstrap(pipeline, registry, signal);
       if (report.created.length > 0 || report.updated.length > 0) logger.info('flow-control bootstrap configuration reconciled', { created: report.created.length, updated: report.updated });
       return;
     } catch (err) {
-      if (attempt >= attempts) throw err;
+      if (attempt >= attempts || signal?.aborted === true) throw err;
       logger.warn('reconciling the flow-control bootstrap configuration failed; retrying', { error: err });
       await new Promise((r) => setTimeout(r, 500));
     }
