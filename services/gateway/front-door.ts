@@ -161,6 +161,12 @@ export async function startFrontDoor(o: FrontDoorOptions): Promise<FrontDoor> {
   await bootstrapNamespaces(o);
   await bootstrapObjects(o);
   await bootstrapRbac(o.pipeline, o.registry, o.logger);
+  // The flow-control bootstrap objects are made before the first request is served, as
+  // kube-apiserver is not ready until its APF configuration producer's post-start hook is done:
+  // made in the background, their writes (two reconciliations at once with the maintenance
+  // pass's) took the gateway's time from the first requests (slow HTTP/2 bodies then ran past
+  // the body deadline). The maintenance passes keep them afterwards.
+  await bootstrapFlowControl(o.pipeline, o.registry, o.logger);
 
   const pki = join(o.dataDir, 'pki');
   const ca = await ensureCA(pki, 'kube-grpc-apiserver-ca');
@@ -249,12 +255,6 @@ export async function startFrontDoor(o: FrontDoorOptions): Promise<FrontDoor> {
     https.listen(port, host, () => ok());
   });
 
-  // The flow-control bootstrap objects are made in the background, retried until they are (as
-  // kube's post-start hook): until then the gateway classifies by the same configuration, imagined.
-  const stopFlowControlBootstrap = new AbortController();
-  bootstrapFlowControl(o.pipeline, o.registry, o.logger, stopFlowControlBootstrap.signal).catch((err: unknown) => {
-    if (!stopFlowControlBootstrap.signal.aborted) o.logger.warn('the flow-control bootstrap configuration was not made; the maintenance passes keep trying', { error: err });
-  });
   const stopMaintenance = startMaintenance(o);
   o.grpcServer.addService('apiserver.v1.Resources', loadApiProto().apiserver.v1.Resources.service, observedHandlers('apiserver.v1.Resources', resourcesHandlers(o.pipeline, o.registry, budget, observers), observers, resourcesCallTarget(o.registry)));
   const typed = serveTypedKinds(o.grpcServer, o.pipeline, o.registry, budget, observers);
@@ -266,7 +266,6 @@ export async function startFrontDoor(o: FrontDoorOptions): Promise<FrontDoor> {
     stop: () =>
       new Promise<void>((done) => {
         stopMaintenance();
-        stopFlowControlBootstrap.abort();
         stopClientCaWait();
         https.close(() => done());
         rest.shutdown();
