@@ -16,6 +16,8 @@ import type { KindRegistry } from '../../lib/kinds/index.ts';
 import type { Telemetry } from '../../lib/tracing.ts';
 import type { Pipeline } from './core/pipeline.ts';
 import { bootstrapRbac } from './core/rbac-bootstrap.ts';
+import { bootstrapFlowControl, reconcileFlowControlBootstrap } from './core/flowcontrol/bootstrap.ts';
+import type { FlowControl } from './core/flowcontrol/controller.ts';
 import { serveReflection } from './grpc/reflection.ts';
 import { resourcesHandlers } from './grpc/server.ts';
 import { serveTypedKinds } from './grpc/typed.ts';
@@ -61,6 +63,8 @@ export interface FrontDoorOptions {
   observers?: RequestObservers;
   /** The gateway's metrics, served at /metrics on the HTTPS port to users allowed to get it. */
   metrics?: Metrics;
+  /** API Priority and Fairness for REST requests (none: no limit). */
+  flowControl?: FlowControl;
 }
 
 /** kube-apiserver's HTTP/2 MaxUploadBufferPerStream and MaxReadFrameSize (its resourceBody99Percentile). */
@@ -137,6 +141,12 @@ function startMaintenance(o: FrontDoorOptions): () => void {
     } catch (err) {
       if (!controller.signal.aborted) o.logger.warn('allocation repair failed; trying again at the next pass', { error: err });
     }
+    try {
+      // kube's APF configuration producer keeps the bootstrap objects too.
+      await reconcileFlowControlBootstrap(o.pipeline, o.registry, controller.signal);
+    } catch (err) {
+      if (!controller.signal.aborted) o.logger.warn('reconciling the flow-control bootstrap configuration failed; trying again at the next pass', { error: err });
+    }
   };
   const run = () => {
     if (running === undefined) running = pass().finally(() => (running = undefined));
@@ -154,6 +164,12 @@ export async function startFrontDoor(o: FrontDoorOptions): Promise<FrontDoor> {
   await bootstrapNamespaces(o);
   await bootstrapObjects(o);
   await bootstrapRbac(o.pipeline, o.registry, o.logger);
+  // The flow-control bootstrap objects are made before the first request is served, as
+  // kube-apiserver is not ready until its APF configuration producer's post-start hook is done:
+  // made in the background, their writes (two reconciliations at once with the maintenance
+  // pass's) took the gateway's time from the first requests (slow HTTP/2 bodies then ran past
+  // the body deadline). The maintenance passes keep them afterwards.
+  await bootstrapFlowControl(o.pipeline, o.registry, o.logger);
 
   const pki = join(o.dataDir, 'pki');
   const ca = await ensureCA(pki, 'kube-grpc-apiserver-ca');
@@ -179,6 +195,7 @@ export async function startFrontDoor(o: FrontDoorOptions): Promise<FrontDoor> {
     anonymousPaths: o.anonymousPaths,
     observers,
     metrics: o.metrics,
+    flowControl: o.flowControl,
   });
   // HTTP/2 as kube-apiserver serves it (client-go multiplexes requests and watches over one
   // connection), HTTP/1.1 for clients without it.

@@ -27,6 +27,9 @@ import { followAuthChanges } from './core/auth-cache-follower.ts';
 import { RequestObservers } from './core/observe.ts';
 import { RequestMetrics } from './core/request-metrics.ts';
 import { REQUEST_LOG_FLAGS, requestLogsFrom } from './core/request-logs.ts';
+import { FLOW_CONTROL_FLAGS, flowControlFrom } from './core/flowcontrol/flags.ts';
+import { followFlowControl } from './core/flowcontrol/controller.ts';
+import { writeDanglingConditions } from './core/flowcontrol/bootstrap.ts';
 
 /** How long start-up waits for the first list of custom resource definitions. */
 const FOLLOW_READY_MS = 10_000;
@@ -79,6 +82,7 @@ const FLAGS = [
   },
   { flag: 'auth-cache-ttl', env: 'AUTH_CACHE_TTL_MS', default: '10000', description: 'milliseconds successful authentications and authorization answers are reused (dropped at once when RBAC objects change); refused credentials are never cached, as kube caches only successes; 0 disables' },
   ...EDGE_LIMIT_FLAGS,
+  ...FLOW_CONTROL_FLAGS,
   {
     flag: 'service-cluster-ip-range',
     env: 'SERVICE_CLUSTER_IP_RANGE',
@@ -134,6 +138,7 @@ function clusterConfig(config: Record<'service-cluster-ip-range' | 'service-node
 await runService('gateway', FLAGS, { maxReceiveMessageBytes: RESOURCES_MAX_REQUEST_BYTES }, async ({ config, logger, telemetry, tls, server, metrics, onStop }) => {
   const cluster = clusterConfig(config);
   const requestLogs = requestLogsFrom(config, logger);
+  const flowControl = flowControlFrom(config, logger.with({ component: 'flowcontrol' }), metrics);
   const repairSeconds = Number(config['allocation-repair-interval']);
   if (!Number.isInteger(repairSeconds) || repairSeconds < 0) throw new ConfigError(`--allocation-repair-interval must be a whole number of seconds, got "${config['allocation-repair-interval']}"`);
   const registry = builtinRegistry();
@@ -175,6 +180,11 @@ await runService('gateway', FLAGS, { maxReceiveMessageBytes: RESOURCES_MAX_REQUE
   // Drops the decision cache when RBAC changes and the user cache when a ServiceAccount goes (docs/decisions.md).
   const authCaches = followAuthChanges({ source: watcher, caches: pipeline, logger: logger.with({ component: 'auth-cache' }) });
   onStop(() => authCaches.stop());
+  // Every replica follows the flow-control objects itself, so a change applies on all of them.
+  if (flowControl !== undefined) {
+    const follower = followFlowControl(flowControl, watcher, logger.with({ component: 'flowcontrol' }), (updates) => writeDanglingConditions(pipeline, registry, updates));
+    onStop(() => follower.stop());
+  }
 
   // Metrics, the access log and the audit log each watch every request of both front doors.
   const observers = new RequestObservers([], logger);
@@ -198,6 +208,7 @@ await runService('gateway', FLAGS, { maxReceiveMessageBytes: RESOURCES_MAX_REQUE
     anonymousPaths: config['anonymous-paths'].split(',').map((s) => s.trim()).filter((s) => s !== ''),
     observers,
     metrics,
+    flowControl,
   });
   onStop(() => frontDoor.stop());
   // The control plane's controllers run in the gateway while it leads (docs/decisions.md).

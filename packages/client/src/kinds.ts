@@ -10,6 +10,7 @@ import type { ProtoGrpcType as coordination_v1 } from './gen/coordination_v1.ts'
 import type { ProtoGrpcType as core_v1 } from './gen/core_v1.ts';
 import type { ProtoGrpcType as discovery_v1 } from './gen/discovery_v1.ts';
 import type { ProtoGrpcType as events_v1 } from './gen/events_v1.ts';
+import type { ProtoGrpcType as flowcontrol_v1 } from './gen/flowcontrol_v1.ts';
 import type { ProtoGrpcType as networking_v1 } from './gen/networking_v1.ts';
 import type { ProtoGrpcType as policy_v1 } from './gen/policy_v1.ts';
 import type { ProtoGrpcType as rbac_v1 } from './gen/rbac_v1.ts';
@@ -17,7 +18,7 @@ import type { ProtoGrpcType as scheduling_v1 } from './gen/scheduling_v1.ts';
 import type { ProtoGrpcType as storage_v1 } from './gen/storage_v1.ts';
 
 /** The files under proto/ that declare the typed services. */
-export const KIND_FILES: readonly string[] = ['apiserver/kinds/apiextensions_v1.proto', 'apiserver/kinds/apps_v1.proto', 'apiserver/kinds/autoscaling_v1.proto', 'apiserver/kinds/autoscaling_v2.proto', 'apiserver/kinds/batch_v1.proto', 'apiserver/kinds/coordination_v1.proto', 'apiserver/kinds/core_v1.proto', 'apiserver/kinds/discovery_v1.proto', 'apiserver/kinds/events_v1.proto', 'apiserver/kinds/networking_v1.proto', 'apiserver/kinds/policy_v1.proto', 'apiserver/kinds/rbac_v1.proto', 'apiserver/kinds/scheduling_v1.proto', 'apiserver/kinds/storage_v1.proto'];
+export const KIND_FILES: readonly string[] = ['apiserver/kinds/apiextensions_v1.proto', 'apiserver/kinds/apps_v1.proto', 'apiserver/kinds/autoscaling_v1.proto', 'apiserver/kinds/autoscaling_v2.proto', 'apiserver/kinds/batch_v1.proto', 'apiserver/kinds/coordination_v1.proto', 'apiserver/kinds/core_v1.proto', 'apiserver/kinds/discovery_v1.proto', 'apiserver/kinds/events_v1.proto', 'apiserver/kinds/flowcontrol_v1.proto', 'apiserver/kinds/networking_v1.proto', 'apiserver/kinds/policy_v1.proto', 'apiserver/kinds/rbac_v1.proto', 'apiserver/kinds/scheduling_v1.proto', 'apiserver/kinds/storage_v1.proto'];
 
 /** The `apiserver.kinds` package of those files: a package per group-version, a service per kind. */
-export type KindsPackage = (apiextensions_v1 & apps_v1 & autoscaling_v1 & autoscaling_v2 & batch_v1 & coordination_v1 & core_v1 & discovery_v1 & events_v1 & networking_v1 & policy_v1 & rbac_v1 & scheduling_v1 & storage_v1)['apiserver']['kinds'];
+export type KindsPackage = (apiextensions_v1 & apps_v1 & autoscaling_v1 & autoscaling_v2 & batch_v1 & coordination_v1 & core_v1 & discovery_v1 & events_v1 & flowcontrol_v1 & networking_v1 & policy_v1 & rbac_v1 & scheduling_v1 & storage_v1)['apiserver']['kinds'];

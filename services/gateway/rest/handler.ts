@@ -27,6 +27,9 @@ import { pathRequestInfo, requestInfoOf, routeOf, splitRequestTarget, type PathR
 import { OpenApiEndpoints } from './openapi.ts';
 import { ResponseWriter } from './response.ts';
 import type { Metrics } from '../../../lib/metrics.ts';
+import type { FlowControl } from '../core/flowcontrol/controller.ts';
+import { FLOW_SCHEMA_UID_HEADER, passGate, PRIORITY_LEVEL_UID_HEADER, requestDigest, TOO_MANY_REQUESTS_MESSAGE } from '../core/flowcontrol/gate.ts';
+import type { UserInfo } from '../../auth/api.ts';
 import { handlerFor, methodNotAllowed } from './verbs/index.ts';
 
 export interface RestHandlerOptions {
@@ -53,6 +56,12 @@ export interface RestHandlerOptions {
   observers?: RequestObservers;
   /** The process's metrics, served at /metrics to users allowed `get` on it (404 without). */
   metrics?: Metrics;
+  /**
+   * API Priority and Fairness: every request that passed authentication (and impersonation)
+   * is classified and holds a seat of its priority level while it runs (a watch only until its
+   * stream starts), or is refused 429. None: no limit.
+   */
+  flowControl?: FlowControl;
   clock?: () => Date;
 }
 
@@ -143,10 +152,14 @@ export class RestHandler {
       span.end();
     });
     const warnings = new WarningRecorder();
-    const writer = new ResponseWriter(res, warnings, this.protobuf, () => this.observers.responseStarted(record));
+    const started: Started = {};
+    const writer = new ResponseWriter(res, warnings, this.protobuf, () => {
+      started.seat?.();
+      this.observers.responseStarted(record);
+    });
     if (route?.kind === 'resource') writer.negotiateErrors(req.headers.accept);
     context.with(withApiRequest(trace.setSpan(parent, span), record), () => {
-      this.serve(req, res, url, route, record, writer, warnings).catch((err: unknown) => {
+      this.serve(req, res, url, route, record, writer, warnings, started).catch((err: unknown) => {
         if (err instanceof BodyAbandoned || (!(err instanceof StatusError) && clientGone(req, res))) {
           // The client went away (or was cut off as too slow): nothing to answer, nothing wrong here.
           this.o.logger.debug('request ended without an answer', { path: url.path, why: err instanceof Error ? err.message : String(err) });
@@ -172,6 +185,7 @@ export class RestHandler {
     record: ApiRequest,
     writer: ResponseWriter,
     warnings: WarningRecorder,
+    started: Started,
   ): Promise<void> {
     const method = req.method ?? 'GET';
     // Until the route says otherwise, a request is a non-resource one: its verb is its method.
@@ -198,6 +212,9 @@ export class RestHandler {
     record.user = authenticated;
     const user = await this.o.pipeline.impersonate(authenticated, impersonationOf(rawHeaderPairs(req.rawHeaders)));
     if (user !== authenticated) record.impersonatedUser = user;
+    const closed = abortOnClose(res);
+    // kube's WithPriorityAndFairness: after impersonation, before authorization.
+    if (this.o.flowControl !== undefined && !(await this.passFlowControl(req, res, url, route, early, user, writer, started, closed))) return;
     if (route === undefined) {
       // kube authorizes before it routes: a path it reads as a resource request is authorized as
       // one (a user allowed to create selfsubjectreviews gets 404 for an unserved version, not
@@ -267,9 +284,51 @@ export class RestHandler {
       warnings,
       logger: this.o.logger,
       clock: this.clock,
-      closed: abortOnClose(res),
+      closed,
       stopping: this.stopping.signal,
     });
+  }
+
+  /**
+   * Classifies the request and waits for its seat: false when it was refused (answered here:
+   * 429, kube's plain-text message, Retry-After). Both answers name the matched FlowSchema and
+   * PriorityLevelConfiguration by UID, as kube's do. The seat is given back when the response
+   * closes, or for a watch once its stream has started (kube counts a watch only while it
+   * initializes).
+   */
+  private async passFlowControl(
+    req: EdgeRequest,
+    res: EdgeResponse,
+    url: RequestTarget,
+    route: Route | undefined,
+    early: ReturnType<typeof requestInfoOf> | undefined,
+    user: UserInfo,
+    writer: ResponseWriter,
+    started: Started,
+    closed: AbortSignal,
+  ): Promise<boolean> {
+    const method = (req.method ?? 'GET').toLowerCase();
+    let digest;
+    if (route?.kind === 'resource' && early?.verb !== undefined) {
+      digest = requestDigest(user, { resourceRequest: true, verb: early.verb, apiGroup: early.group, resource: early.resource.resource, subresource: early.subresource, namespace: early.namespace });
+    } else {
+      const asResource = route === undefined ? pathRequestInfo(req.method ?? 'GET', url.path, url.query) : undefined;
+      digest =
+        asResource === undefined
+          ? requestDigest(user, { resourceRequest: false, verb: method, path: url.path })
+          : requestDigest(user, { resourceRequest: true, verb: asResource.verb, apiGroup: asResource.group, resource: asResource.resource, subresource: asResource.subresource, namespace: asResource.namespace });
+    }
+    const gate = await passGate(this.o.flowControl!, digest, closed);
+    res.setHeader(FLOW_SCHEMA_UID_HEADER, gate.classification.flowSchemaUid);
+    res.setHeader(PRIORITY_LEVEL_UID_HEADER, gate.classification.priorityLevelUid);
+    if (!gate.admitted) {
+      res.setHeader('Retry-After', String(gate.retryAfterSeconds));
+      writer.text(429, `${TOO_MANY_REQUESTS_MESSAGE}\n`);
+      return false;
+    }
+    res.once('close', gate.release);
+    if (digest.verb === 'watch') started.seat = gate.release;
+    return true;
   }
 
   /**
@@ -359,6 +418,11 @@ function tlsSocketOf(req: EdgeRequest): unknown {
 /** Whether the client is gone: its connection (or stream) closed before the answer was done. */
 function clientGone(req: EdgeRequest, res: EdgeResponse): boolean {
   return req.destroyed && !res.writableEnded;
+}
+
+/** What runs when the response starts (a watch's seat is given back then). */
+interface Started {
+  seat?: () => void;
 }
 
 /** An AbortSignal that fires when the client goes away (the response's 'close', not the request's). */
