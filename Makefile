@@ -50,7 +50,8 @@ bench-charts: deps
 # BENCH_ROUNDS rounds (default 3) whose median and range are reported; memory per idle
 # watcher over BENCH_MEMORY_WATCHERS (5,000) idle watchers per server; then the saturation
 # run (BENCH_SAT_*: the write rate raised step by step for 1,000 and 5,000 watchers until
-# p99 passes 100 ms) and the charts. BENCH_WATCHERS_A/B scale the watchers down (a diagnostic
+# p99 passes 100 ms or a delivery goes wrong, BENCH_SAT_RAMPS times, default BENCH_ROUNDS;
+# the rate reached as median and range) and the charts. BENCH_WATCHERS_A/B scale the watchers down (a diagnostic
 # run, results not written). See bench/watch.ts.
 bench-watch: deps gen system-deps
 	$(NODE) bench/watch.ts

@@ -7,7 +7,8 @@
  *     `loadSweep`, written by the pipeline bench; left alone when the file has none);
  *   - watch-saturation-<watchers>.svg: the watchers' p99 against the write rate, per side (the
  *     watch service, raw grpc-js streaming, raw Redis pub/sub), from the watch bench's
- *     saturation run (bench/results/watch.json `saturation`);
+ *     saturation run (bench/results/watch.json `saturation`; over several ramps, the median
+ *     p99 of the ramps that ran a rate);
  *   - watch-fanout.svg: deliveries per second each side sustained (p99 under the saturation
  *     bound) against the number of watchers (watch.json `fanout`).
  *
@@ -19,7 +20,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { lineChart, type Series } from './charts.ts';
-import { writeAtomically } from './harness.ts';
+import { median, writeAtomically } from './harness.ts';
 
 /** One point of the pipeline bench's load sweep (medians over its rounds). */
 export interface LoadSweepPoint {
@@ -41,6 +42,8 @@ export interface SaturationPoint {
   /** Deliveries per second that arrived (events x watchers when every one kept up). */
   deliveredPerSec: number;
   p99Ms: number;
+  /** The ramp of the step (1-based; absent in results of a single ramp). */
+  ramp?: number;
 }
 
 /** What a side sustained at a number of watchers. */
@@ -95,6 +98,12 @@ export function watchCharts(saturation: readonly SaturationPoint[], fanout: read
   for (const watchers of [...new Set(saturation.map((p) => p.watchers))].sort((a, b) => a - b)) {
     const points = saturation.filter((p) => p.watchers === watchers);
     const sides = [...new Set(points.map((p) => p.side))];
+    /** One point per rate: the median p99 over the ramps that ran it. */
+    const curve = (side: SaturationSide): (readonly [number, number])[] => {
+      const byRate = new Map<number, number[]>();
+      for (const p of points) if (p.side === side) byRate.set(p.ratePerSec, [...(byRate.get(p.ratePerSec) ?? []), p.p99Ms]);
+      return [...byRate].sort(([a], [b]) => a - b).map(([rate, p99s]) => [rate, median(p99s)] as const);
+    };
     charts.push({
       file: `watch-saturation-${watchers}.svg`,
       svg: lineChart({
@@ -106,7 +115,7 @@ export function watchCharts(saturation: readonly SaturationPoint[], fanout: read
         marks: [{ y: SATURATION_P99_MS, label: `${SATURATION_P99_MS} ms` }],
         series: sides.map((side) => ({
           name: sideName(side),
-          points: points.filter((p) => p.side === side).sort((a, b) => a.ratePerSec - b.ratePerSec).map((p) => [p.ratePerSec, p.p99Ms] as const),
+          points: curve(side),
         })),
       }),
     });

@@ -165,10 +165,13 @@ export async function closedLoop(op: Operation, inFlight: number, seconds: numbe
  * whatever is still in flight: an open loop), and returns what completed. A latency runs from
  * the operation's scheduled start, not from when it really started, so that time spent queued
  * behind a slow server (or a busy client) counts, as it does for a caller with a deadline.
- * Every operation started completes and counts; `stop` ends the schedule early.
+ * Every operation started completes and counts; `stop` ends the schedule early. A failed
+ * operation counts in `errors`, and its time from the scheduled start to the failure in
+ * `failedLatencies` (scheduledPercentile ranks it behind every success).
  */
-export async function openLoop(op: Operation, ratePerSec: number, seconds: number, stop?: AbortSignal): Promise<Sample & { maxInFlight: number }> {
+export async function openLoop(op: Operation, ratePerSec: number, seconds: number, stop?: AbortSignal): Promise<Sample & { maxInFlight: number; failedLatencies: number[] }> {
   const latencies: number[] = [];
+  const failedLatencies: number[] = [];
   let errors = 0;
   let firstError: string | undefined;
   let inFlight = 0;
@@ -189,7 +192,9 @@ export async function openLoop(op: Operation, ratePerSec: number, seconds: numbe
     } catch (err) {
       errors++;
       firstError ??= err instanceof Error ? err.message : String(err);
-      last = Math.max(last, performance.now());
+      const t1 = performance.now();
+      failedLatencies.push(t1 - scheduled);
+      last = Math.max(last, t1);
     } finally {
       inFlight--;
     }
@@ -205,7 +210,20 @@ export async function openLoop(op: Operation, ratePerSec: number, seconds: numbe
     void p.finally(() => pending.delete(p));
   }
   await Promise.all(pending);
-  return { ops: latencies.length, errors, seconds: (last - start) / 1000, latencies, firstError, maxInFlight };
+  return { ops: latencies.length, errors, seconds: (last - start) / 1000, latencies, firstError, maxInFlight, failedLatencies };
+}
+
+/**
+ * The percentile `q` of every operation an open loop scheduled, the failed ones included: a
+ * failure ranks behind every success (a caller got no answer it could use), at its own time to
+ * fail or the slowest success's, whichever is longer. Leaving failures out would let a path
+ * that fails its slow requests quote a low percentile.
+ */
+export function scheduledPercentile(latencies: readonly number[], failedLatencies: readonly number[], q: number): number {
+  const sorted = [...latencies].sort((a, b) => a - b);
+  const slowest = sorted.length > 0 ? (sorted[sorted.length - 1] as number) : 0;
+  const failed = failedLatencies.map((t) => Math.max(t, slowest)).sort((a, b) => a - b);
+  return percentile([...sorted, ...failed], q);
 }
 
 /** Merges windows of the same measurement (e.g. the two halves of an A-B-B-A run). */

@@ -137,6 +137,8 @@ export interface WatchSettings {
 
 /** One step of one side of the saturation run (the chart fields, and more). */
 export interface SaturationStep extends SaturationPoint {
+  /** The ramp (1-based) and the step within it. */
+  ramp: number;
   step: number;
   /** Events the writer achieved per second (the service's creates through storage may fall behind). */
   writtenPerSec: number;
@@ -153,16 +155,26 @@ export interface SaturationStep extends SaturationPoint {
   serverMicrosPerDelivery: number;
 }
 
-/** What a side reached in the saturation run. */
+/** What a side reached in the saturation run, over its ramps. */
 export interface SaturationSummary {
   watchers: number;
   side: SaturationSide;
-  /** The highest rate (events/s) whose step kept p99 within the bound, missed nothing and wrote at the rate; 0: none. */
+  /**
+   * The median over the ramps of the rate (events/s) reached: in a ramp, the last step before
+   * the one that ended it (p99 past the bound; a delivery missed, repeated, out of order or
+   * stray; writes behind the rate); 0: not even the first step.
+   */
   reachedPerSec: number;
+  /** The range of the ramps' rates reached. */
+  reachedMinPerSec: number;
+  reachedMaxPerSec: number;
+  /** Each ramp's rate reached, in order. */
+  reachedPerRamp: number[];
+  /** Medians over the ramps that held a step, of the deliveries/s and p99 at the rate each reached. */
   deliveriesPerSec: number;
   p99Ms: number;
-  /** Why the side's run ended. */
-  endedBy: string;
+  /** Why each ramp ended, in order. */
+  endedBy: string[];
 }
 
 export interface WatchSaturationSettings {
@@ -171,6 +183,8 @@ export interface WatchSaturationSettings {
   factor: number;
   max: number;
   p99BoundMs: number;
+  /** Ramps per watcher count (absent in results of one ramp). */
+  ramps?: number;
 }
 
 export interface WatchReport extends ReportHeader<WatchSettings> {
@@ -380,35 +394,41 @@ export function renderMarkdown(report: WatchReport): string {
         (st === undefined
           ? 'raised step by step'
           : `starts at ${st.start} events/s and is multiplied by ${st.factor} per step (up to ${st.max}), ${st.stepSeconds} s per step and side`) +
-        `, the sides one after the other in an order that alternates per step. A side stops at the first step whose p99 passes ${SATURATION_P99_MS} ms, ` +
-        'that misses a delivery, or whose writes fall behind the rate (the service\'s creates go through storage). "Reached" is the ' +
-        'highest rate a side held within the bound (0: not even the first step).',
+        `, the sides one after the other in an order that alternates per step; the ramp runs ${st?.ramps ?? 1} time(s) on the same watchers. ` +
+        `A side's ramp stops at the first step whose p99 passes ${SATURATION_P99_MS} ms, ` +
+        'that misses, repeats, reorders or strays a delivery, or whose writes fall behind the rate (the service\'s creates go through storage). ' +
+        '"Reached" is, per ramp, the last rate a side held within the bound (0: not even the first step): the median over the ramps, ' +
+        'with their range and each ramp\'s; deliveries/s and p99 there are medians over the ramps.',
       '',
-      '| watchers | side | reached, events/s | deliveries/s there | p99 there, ms | ended by |',
-      '|---:|---|---:|---:|---:|---|',
+      '| watchers | side | reached, events/s: median (range) | per ramp | deliveries/s there | p99 there, ms | ended by (per ramp) |',
+      '|---:|---|---:|---|---:|---:|---|',
     );
     for (const x of report.saturationSummary) {
-      lines.push(`| ${int(x.watchers)} | ${SIDE_NAMES[x.side]} | ${int(x.reachedPerSec)} | ${int(x.deliveriesPerSec)} | ${x.reachedPerSec > 0 ? ms(x.p99Ms) : '-'} | ${x.endedBy} |`);
+      lines.push(
+        `| ${int(x.watchers)} | ${SIDE_NAMES[x.side]} | ${int(x.reachedPerSec)} (${int(x.reachedMinPerSec)}–${int(x.reachedMaxPerSec)}) | ${x.reachedPerRamp.map(int).join(', ')} | ` +
+          `${int(x.deliveriesPerSec)} | ${x.reachedPerSec > 0 ? ms(x.p99Ms) : '-'} | ${x.endedBy.join('; ')} |`,
+      );
     }
     const sides = [...new Set(report.saturation.map((x) => x.side))];
     lines.push(
       '',
       `Every step: p99 ms, deliveries/s and the serving processes' CPU per delivery (µs) per side (events written per second where they fell behind):`,
       '',
-      `| watchers | events/s | ${sides.map((side) => SIDE_NAMES[side]).join(' | ')} |`,
-      `|---:|---:|${sides.map(() => '---').join('|')}|`,
+      `| watchers | ramp | events/s | ${sides.map((side) => SIDE_NAMES[side]).join(' | ')} |`,
+      `|---:|---:|---:|${sides.map(() => '---').join('|')}|`,
     );
-    const keys = [...new Set(report.saturation.map((x) => `${x.watchers}/${x.ratePerSec}`))];
+    const keys = [...new Set(report.saturation.map((x) => `${x.watchers}/${x.ramp}/${x.ratePerSec}`))];
     for (const key of keys) {
-      const [watchers, rate] = key.split('/').map(Number) as [number, number];
+      const [watchers, ramp, rate] = key.split('/').map(Number) as [number, number, number];
       const cells = sides.map((side) => {
-        const x = report.saturation.find((y) => y.watchers === watchers && y.ratePerSec === rate && y.side === side);
+        const x = report.saturation.find((y) => y.watchers === watchers && y.ramp === ramp && y.ratePerSec === rate && y.side === side);
         if (x === undefined) return '';
         const behind = x.writtenPerSec < 0.9 * x.ratePerSec ? `, written ${int(x.writtenPerSec)}/s` : '';
-        const broken = x.missed + x.duplicates + x.outOfOrder > 0 ? `, missed ${x.missed} dup ${x.duplicates} reordered ${x.outOfOrder}` : '';
+        const broken =
+          x.missed + x.duplicates + x.outOfOrder + x.stray > 0 ? `, missed ${x.missed} dup ${x.duplicates} reordered ${x.outOfOrder} stray ${x.stray}` : '';
         return `${ms(x.p99Ms)} ms, ${int(x.deliveredPerSec)}/s, ${x.serverMicrosPerDelivery.toFixed(1)} µs${behind}${broken}`;
       });
-      lines.push(`| ${int(watchers)} | ${rate} | ${cells.join(' | ')} |`);
+      lines.push(`| ${int(watchers)} | ${ramp} | ${rate} | ${cells.join(' | ')} |`);
     }
   }
   lines.push('', 'Aims of issue 4 (on (a) and (b), with the project\'s client settings):', '');

@@ -47,9 +47,14 @@
  * subscriber connection per watcher) set up at once; the write rate starts at BENCH_SAT_START
  * (10/s) and is multiplied by BENCH_SAT_FACTOR (2) per step up to BENCH_SAT_MAX (2,560/s),
  * BENCH_SAT_STEP_SECONDS (3) per step and side, the sides in an order that alternates per
- * step; a side stops at the first step whose p99 passes 100 ms, that misses a delivery or
- * whose writes fall behind. The rate each side held is written as `saturation` (every step)
- * and `fanout` (what each side sustained, per watcher count) for the charts.
+ * step; a side's ramp stops at the first step whose p99 passes 100 ms, that misses, repeats,
+ * reorders or strays a delivery, or whose writes fall behind. The ramp runs BENCH_SAT_RAMPS
+ * times (default BENCH_ROUNDS) on the same watchers, so that one noisy step does not decide:
+ * the rate reached is the median (and range) of the ramps'. Every step is written as
+ * `saturation`, the rates reached as `saturationSummary`, and `fanout` (what each side
+ * sustained, per watcher count) for the charts. With the defaults a ramp is at most 9 steps
+ * of 3 s per side (81 s of writes, plus the drains), so three ramps of both watcher counts
+ * take at most about 8 minutes of writes.
  *
  * Then raw Redis pub/sub fan-out: BENCH_REDIS_CONNECTIONS (100) subscriber connections in the
  * client processes, at (a)'s delivery rate and at MEASURED.md's 2,000 messages/s
@@ -88,11 +93,13 @@ import {
   configMapsRef,
   CpuMeter,
   cpuSecondsOf,
+  median,
   publishResults,
   quietly,
   reportHeader,
   runBench,
   sleep,
+  spreadOf,
   stopOnSignals,
 } from './harness.ts';
 import { rssBytes } from '../lib/local/process.ts';
@@ -172,6 +179,8 @@ const SAT_FACTOR = envNumber('BENCH_SAT_FACTOR', 2);
 if (SAT_FACTOR <= 1) throw new Error('BENCH_SAT_FACTOR must be above 1');
 const SAT_MAX = envNumber('BENCH_SAT_MAX', 2560);
 const SAT_STEP_SECONDS = envNumber('BENCH_SAT_STEP_SECONDS', 3);
+/** Ramps per watcher count (the rate reached is their median): BENCH_SAT_RAMPS, else BENCH_ROUNDS. */
+const SAT_RAMPS = envNumber('BENCH_SAT_RAMPS', ROUNDS, true);
 const CPU_PROF_DIR = process.env.BENCH_CPU_PROF;
 /** Diagnostic: heap snapshots of watch-1 and raw-grpc-1 before and after their watchers connect go here. */
 const HEAP_DIR = process.env.BENCH_HEAP_SNAPSHOT === undefined ? undefined : resolve(process.env.BENCH_HEAP_SNAPSHOT);
@@ -181,7 +190,7 @@ const { only: ONLY, selected } = benchOnly<Part>(PARTS, 'part');
 /** Only a run of the issue's figures writes bench/results/ (durations may differ). */
 const DIAGNOSTIC =
   ONLY.length > 0 || HEAP_DIR !== undefined || WARM_WATCHERS !== 1_000 || MEMORY_WATCHERS !== 5_000 || WATCHERS_A !== 1_000 || WATCHERS_B !== 10_000 || RATE_A !== 50 || RATE_B !== 500 || process.env.BENCH_REDIS_RATES !== undefined ||
-  ['BENCH_SAT_WATCHERS', 'BENCH_SAT_START', 'BENCH_SAT_FACTOR', 'BENCH_SAT_MAX', 'BENCH_SAT_STEP_SECONDS'].some((name) => process.env[name] !== undefined);
+  ['BENCH_SAT_WATCHERS', 'BENCH_SAT_START', 'BENCH_SAT_FACTOR', 'BENCH_SAT_MAX', 'BENCH_SAT_STEP_SECONDS', 'BENCH_SAT_RAMPS'].some((name) => process.env[name] !== undefined);
 const REPLICAS = 2;
 const OBJECT_BYTES = 1024;
 /** Aims of issue 4. */
@@ -1225,104 +1234,150 @@ function saturationRates(): number[] {
 
 /**
  * `watchers` watchers of all configmaps on each side (the watch service, raw grpc-js, raw
- * Redis), set up at once; then the write rate is raised step by step (SAT_STEP_SECONDS each,
- * the sides one after the other in an order that alternates from step to step) and a side
- * stops at the first step whose p99 passes SATURATION_P99_MS, misses deliveries, or whose
- * writes fall behind the rate asked for (the service's creates through storage).
+ * Redis), set up at once; then SAT_RAMPS ramps on them: in each, the write rate is raised step
+ * by step (SAT_STEP_SECONDS each, the sides one after the other in an order that alternates
+ * from step to step) and a side's ramp ends at the first step whose p99 passes
+ * SATURATION_P99_MS, that misses, repeats, reorders or strays a delivery, or whose writes fall
+ * behind the rate asked for (the service's creates through storage). A side reached, in a
+ * ramp, the rate of the last step before the one that ended it; the summary quotes the median
+ * and range over the ramps, so that one noisy step does not decide.
  */
 async function measureSaturation(ctx: Context, watchers: number, progress: string): Promise<{ steps: SaturationStep[]; summary: SaturationSummary[] }> {
   const sc: Scenario = { name: `sat-${watchers}`, description: `${watchers} watchers of all configmaps`, watchers, rate: SAT_START, perNamespace: false, memory: false };
   const rates = saturationRates();
-  log(`${progress} saturation, ${watchers.toLocaleString('en-US')} watchers of all configmaps per side: up to ${rates.length} steps of ${SAT_STEP_SECONDS} s (${rates.join(', ')} events/s)`);
+  log(
+    `${progress} saturation, ${watchers.toLocaleString('en-US')} watchers of all configmaps per side: ${SAT_RAMPS} ramp(s) of up to ${rates.length} steps of ${SAT_STEP_SECONDS} s ` +
+      `(${rates.join(', ')} events/s), at most ${Math.round(SAT_RAMPS * rates.length * SAT_STEP_SECONDS * 3)} s of writes over the three sides`,
+  );
   const runners: SaturationRunner[] = [];
   try {
     runners.push(runnerOf(await serviceSide(ctx, sc), 'service'));
     runners.push(runnerOf(await rawSide(ctx, sc), 'grpc'));
     runners.push(await redisRunner(ctx, watchers));
     log(`  every side's ${watchers.toLocaleString('en-US')} watchers connected`);
-    // Warm-up: a second at the first rate (window 0, not measured).
-    for (const r of runners) {
-      const logs = await r.step(0, Math.max(1, Math.round(SAT_START)), SAT_START);
-      await Promise.all(r.clients.map((c) => c.call<StepStats>('stepStats', { logs })));
-    }
     const steps: SaturationStep[] = [];
-    const endedBy = new Map<SaturationSide, string>();
-    for (let k = 0; k < rates.length; k++) {
-      const rate = rates[k] as number;
-      const live = runners.filter((r) => !endedBy.has(r.side));
-      if (live.length === 0) break;
-      const order = k % 2 === 0 ? live : [...live].reverse();
-      const line: string[] = [];
-      for (const r of order) {
-        checkInterrupted();
-        const window = k + 1;
-        const count = Math.max(2, Math.round(rate * SAT_STEP_SECONDS));
-        const meter = r.cpu.copy();
-        const logs = await meter.measure(() => r.step(window, count, rate));
-        const stats = await Promise.all(r.clients.map((c) => c.call<StepStats>('stepStats', { logs })));
-        const histogram = stats.reduce((sum, x) => sum.map((n, i) => n + (x.histogram[i] ?? 0)), new Array<number>(LATENCY_BUCKETS).fill(0));
-        const deliveries = stats.reduce((n, x) => n + x.deliveries, 0);
-        const events = Object.values(logs)[0] as { revision: Float64Array; commitAt: Float64Array; sentAt: Float64Array };
-        const firstSent = Math.min(...events.sentAt);
-        const lastSent = Math.max(...events.sentAt);
-        const firstCommit = Math.min(...events.commitAt);
-        const lastCommit = Math.max(...events.commitAt);
-        const lastReceipt = Math.max(0, ...stats.map((x) => x.lastReceipt));
-        const serverSeconds = Object.entries(meter.seconds())
-          .filter(([name]) => r.servers(name))
-          .reduce((n, [, v]) => n + v, 0);
-        const step: SaturationStep = {
-          watchers,
-          side: r.side,
-          step: k + 1,
-          ratePerSec: rate,
-          // n commits span n - 1 intervals: spaced as the sends while the writer keeps up.
-          writtenPerSec: lastCommit > firstCommit ? (count - 1) / ((lastCommit - firstCommit) / 1000) : 0,
-          deliveredPerSec: lastReceipt > firstSent ? deliveries / ((lastReceipt - firstSent) / 1000) : 0,
-          deliveries,
-          expected: count * watchers,
-          p50Ms: histogramQuantile(histogram, 0.5),
-          p99Ms: histogramQuantile(histogram, 0.99),
-          maxMs: histogramQuantile(histogram, 1),
-          missed: stats.reduce((n, x) => n + x.missed, 0),
-          duplicates: stats.reduce((n, x) => n + x.duplicates, 0),
-          outOfOrder: stats.reduce((n, x) => n + x.outOfOrder, 0),
-          stray: stats.reduce((n, x) => n + x.stray, 0),
-          serverMicrosPerDelivery: deliveries > 0 ? (serverSeconds * 1e6) / deliveries : 0,
-        };
-        steps.push(step);
-        const writeSeconds = (lastSent - firstSent) / 1000;
-        let ended: string | undefined;
-        if (step.p99Ms > SATURATION_P99_MS) ended = `p99 ${step.p99Ms.toFixed(0)} ms > ${SATURATION_P99_MS} ms`;
-        else if (step.missed > 0) ended = `${step.missed} deliveries missed`;
-        else if (step.writtenPerSec < 0.9 * rate && writeSeconds > 0) ended = `writes fell behind: ${Math.round(step.writtenPerSec)} of ${rate}/s`;
-        if (ended !== undefined) endedBy.set(r.side, ended);
-        line.push(
-          `${SIDE_NAMES[r.side]} p99 ${step.p99Ms.toFixed(1)} ms, ${Math.round(step.deliveredPerSec).toLocaleString('en-US')} deliveries/s, ` +
-            `${step.serverMicrosPerDelivery.toFixed(1)} µs/delivery${ended === undefined ? '' : ` (stops: ${ended})`}`,
-        );
+    /** Per side, what ended each ramp and the rate reached in it (0: not even the first step). */
+    const ramps = new Map<SaturationSide, { endedBy: string; reached: SaturationStep | undefined }[]>(runners.map((r) => [r.side, []]));
+    // Windows are numbered across ramps: a ramp's warm-up, then its steps.
+    const windowsPerRamp = rates.length + 1;
+    for (let ramp = 0; ramp < SAT_RAMPS; ramp++) {
+      const rampLabel = `ramp ${ramp + 1}/${SAT_RAMPS}`;
+      // Warm-up: a second at the first rate (not measured); it also takes in any late
+      // delivery of the previous ramp's last step, so that it does not count as stray here.
+      for (const r of runners) {
+        const logs = await r.step(ramp * windowsPerRamp, Math.max(1, Math.round(SAT_START)), SAT_START);
+        await Promise.all(r.clients.map((c) => c.call<StepStats>('stepStats', { logs })));
       }
-      log(`  ${progress} ${watchers.toLocaleString('en-US')} watchers, step ${k + 1}/${rates.length}, ${rate} events/s: ${line.join('; ')}`);
+      const endedBy = new Map<SaturationSide, string>();
+      const reached = new Map<SaturationSide, SaturationStep>();
+      for (let k = 0; k < rates.length; k++) {
+        const rate = rates[k] as number;
+        const live = runners.filter((r) => !endedBy.has(r.side));
+        if (live.length === 0) break;
+        const order = (ramp + k) % 2 === 0 ? live : [...live].reverse();
+        const line: string[] = [];
+        for (const r of order) {
+          checkInterrupted();
+          const window = ramp * windowsPerRamp + k + 1;
+          const count = Math.max(2, Math.round(rate * SAT_STEP_SECONDS));
+          const meter = r.cpu.copy();
+          const logs = await meter.measure(() => r.step(window, count, rate));
+          const stats = await Promise.all(r.clients.map((c) => c.call<StepStats>('stepStats', { logs })));
+          const histogram = stats.reduce((sum, x) => sum.map((n, i) => n + (x.histogram[i] ?? 0)), new Array<number>(LATENCY_BUCKETS).fill(0));
+          const deliveries = stats.reduce((n, x) => n + x.deliveries, 0);
+          const events = Object.values(logs)[0] as { revision: Float64Array; commitAt: Float64Array; sentAt: Float64Array };
+          const firstSent = Math.min(...events.sentAt);
+          const lastSent = Math.max(...events.sentAt);
+          const firstCommit = Math.min(...events.commitAt);
+          const lastCommit = Math.max(...events.commitAt);
+          const lastReceipt = Math.max(0, ...stats.map((x) => x.lastReceipt));
+          const serverSeconds = Object.entries(meter.seconds())
+            .filter(([name]) => r.servers(name))
+            .reduce((n, [, v]) => n + v, 0);
+          const step: SaturationStep = {
+            watchers,
+            side: r.side,
+            ramp: ramp + 1,
+            step: k + 1,
+            ratePerSec: rate,
+            // n commits span n - 1 intervals: spaced as the sends while the writer keeps up.
+            writtenPerSec: lastCommit > firstCommit ? (count - 1) / ((lastCommit - firstCommit) / 1000) : 0,
+            deliveredPerSec: lastReceipt > firstSent ? deliveries / ((lastReceipt - firstSent) / 1000) : 0,
+            deliveries,
+            expected: count * watchers,
+            p50Ms: histogramQuantile(histogram, 0.5),
+            p99Ms: histogramQuantile(histogram, 0.99),
+            maxMs: histogramQuantile(histogram, 1),
+            missed: stats.reduce((n, x) => n + x.missed, 0),
+            duplicates: stats.reduce((n, x) => n + x.duplicates, 0),
+            outOfOrder: stats.reduce((n, x) => n + x.outOfOrder, 0),
+            stray: stats.reduce((n, x) => n + x.stray, 0),
+            serverMicrosPerDelivery: deliveries > 0 ? (serverSeconds * 1e6) / deliveries : 0,
+          };
+          steps.push(step);
+          const writeSeconds = (lastSent - firstSent) / 1000;
+          const ended = stepFailure(step, writeSeconds);
+          if (ended !== undefined) endedBy.set(r.side, ended);
+          else reached.set(r.side, step);
+          line.push(
+            `${SIDE_NAMES[r.side]} p99 ${step.p99Ms.toFixed(1)} ms, ${Math.round(step.deliveredPerSec).toLocaleString('en-US')} deliveries/s, ` +
+              `${step.serverMicrosPerDelivery.toFixed(1)} µs/delivery${ended === undefined ? '' : ` (stops: ${ended})`}`,
+          );
+        }
+        log(`  ${progress} ${watchers.toLocaleString('en-US')} watchers, ${rampLabel}, step ${k + 1}/${rates.length}, ${rate} events/s: ${line.join('; ')}`);
+      }
+      for (const r of runners) {
+        ramps.get(r.side)?.push({
+          endedBy: endedBy.get(r.side) ?? `the last step (${rates[rates.length - 1]} events/s) within the bound`,
+          reached: reached.get(r.side),
+        });
+      }
     }
     const summary: SaturationSummary[] = runners.map((r) => {
-      const ok = steps.filter((x) => x.side === r.side && x.p99Ms <= SATURATION_P99_MS && x.missed === 0 && !(x.writtenPerSec < 0.9 * x.ratePerSec));
-      const best = ok[ok.length - 1];
+      const runs = ramps.get(r.side) ?? [];
+      const reachedPerRamp = runs.map((x) => x.reached?.ratePerSec ?? 0);
+      const spread = spreadOf(reachedPerRamp);
+      const held = runs.flatMap((x) => (x.reached === undefined ? [] : [x.reached]));
       return {
         watchers,
         side: r.side,
-        reachedPerSec: best?.ratePerSec ?? 0,
-        deliveriesPerSec: best?.deliveredPerSec ?? 0,
-        p99Ms: best?.p99Ms ?? 0,
-        endedBy: endedBy.get(r.side) ?? `the last step (${rates[rates.length - 1]} events/s) within the bound`,
+        reachedPerSec: spread.median,
+        reachedMinPerSec: spread.min,
+        reachedMaxPerSec: spread.max,
+        reachedPerRamp,
+        deliveriesPerSec: median(held.map((x) => x.deliveredPerSec)),
+        p99Ms: median(held.map((x) => x.p99Ms)),
+        endedBy: runs.map((x) => x.endedBy),
       };
     });
     for (const x of summary) {
-      log(`  ${watchers.toLocaleString('en-US')} watchers, ${SIDE_NAMES[x.side]}: reached ${x.reachedPerSec} events/s with p99 ≤ ${SATURATION_P99_MS} ms; ended by ${x.endedBy}`);
+      log(
+        `  ${watchers.toLocaleString('en-US')} watchers, ${SIDE_NAMES[x.side]}: reached ${x.reachedPerSec} events/s (${x.reachedMinPerSec}–${x.reachedMaxPerSec} over ${x.reachedPerRamp.length} ramps) ` +
+          `with p99 ≤ ${SATURATION_P99_MS} ms; ended by ${x.endedBy.join('; ')}`,
+      );
     }
     return { steps, summary };
   } finally {
     for (const r of runners) await quietly(() => r.stop());
   }
+}
+
+/**
+ * Why a saturation step ends its side's ramp, or undefined when the side held it: p99 past the
+ * bound, any delivery missed, repeated, out of order or not of the step's events (stray), or
+ * writes behind the rate asked for.
+ */
+function stepFailure(step: SaturationStep, writeSeconds: number): string | undefined {
+  if (step.p99Ms > SATURATION_P99_MS) return `p99 ${step.p99Ms.toFixed(0)} ms > ${SATURATION_P99_MS} ms`;
+  const broken = [
+    step.missed > 0 ? `${step.missed} missed` : '',
+    step.duplicates > 0 ? `${step.duplicates} duplicate` : '',
+    step.outOfOrder > 0 ? `${step.outOfOrder} out of order` : '',
+    step.stray > 0 ? `${step.stray} stray` : '',
+  ].filter((x) => x !== '');
+  if (broken.length > 0) return `deliveries ${broken.join(', ')}`;
+  if (step.writtenPerSec < 0.9 * step.ratePerSec && writeSeconds > 0) return `writes fell behind: ${Math.round(step.writtenPerSec)} of ${step.ratePerSec}/s`;
+  return undefined;
 }
 
 function summaryLine(r: FanOutResult): string {
@@ -1486,7 +1541,7 @@ async function main(): Promise<void> {
     redis: redisResults,
     saturation,
     saturationSummary,
-    saturationSettings: { stepSeconds: SAT_STEP_SECONDS, start: SAT_START, factor: SAT_FACTOR, max: SAT_MAX, p99BoundMs: SATURATION_P99_MS },
+    saturationSettings: { stepSeconds: SAT_STEP_SECONDS, start: SAT_START, factor: SAT_FACTOR, max: SAT_MAX, p99BoundMs: SATURATION_P99_MS, ramps: SAT_RAMPS },
     fanout,
     aims,
   };

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { escapeXml, formatTick, linearTicks, lineChart, logTicks } from '../bench/charts.ts';
-import { renderCharts } from '../bench/charts-from-results.ts';
+import { renderCharts, watchCharts } from '../bench/charts-from-results.ts';
 
 /** Every element opened is closed, in order; the document is one <svg> element (a minimal well-formedness check). */
 function assertWellFormed(svg: string): void {
@@ -84,6 +84,19 @@ describe('bench chart writer', () => {
     assert.equal(formatTick(2_500_000), '2.5M');
     assert.equal(formatTick(0.25), '0.25');
     assert.equal(escapeXml(`a<b>&"'`), 'a&lt;b&gt;&amp;&quot;&apos;');
+  });
+
+  it('draws one saturation point per rate over several ramps: the median p99 of the ramps that ran it', () => {
+    // Three ramps of one side: the first two end at 200/s, the third goes on to 400/s.
+    const p99s: Record<number, number[]> = { 50: [10, 30, 20], 100: [40, 60, 50], 200: [150, 120, 90], 400: [300] };
+    const saturation = Object.entries(p99s).flatMap(([rate, list]) =>
+      list.map((p99Ms, i) => ({ watchers: 1000, side: 'service' as const, ramp: i + 1, ratePerSec: Number(rate), deliveredPerSec: Number(rate) * 1000, p99Ms })),
+    );
+    const [chart] = watchCharts(saturation, []);
+    assert.ok(chart !== undefined);
+    assertWellFormed(chart.svg);
+    const points = [...chart.svg.matchAll(/<title>watch service: ([\d,.k]+), ([\d,.k]+)<\/title>/g)].map((m) => [m[1], m[2]]);
+    assert.deepEqual(points, [['50', '20'], ['100', '50'], ['200', '120'], ['400', '300']]);
   });
 
   it('renders the charts of the results files that have their data, and only those', () => {

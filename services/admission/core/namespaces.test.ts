@@ -334,7 +334,33 @@ describe('the admission chain with a namespace cache over the in-process watch s
         return plane.storage.get(ref, options, signal);
       },
     };
-    const cache = new NamespaceCache({ source: plane.watcher, logger }).start();
+    // The cache's source, passing every event on: the consumer has handled an event when it
+    // asks for the next one, so each resumption tells the waiters to look at the cache again.
+    const handled = new Set<() => void>();
+    const source: WatchSource = {
+      async *watch(target, options, signal) {
+        for await (const event of plane.watcher.watch(target, options, signal)) {
+          yield event;
+          for (const check of handled) check();
+        }
+      },
+    };
+    const cache = new NamespaceCache({ source, logger }).start();
+    /** Resolves once the cache holds `name`; fails, naming what it waited for, after `ms`. */
+    const cached = (name: string, ms: number) => new Promise<void>((resolve, reject) => {
+      const check = () => {
+        if (cache.get(name) === undefined) return;
+        handled.delete(check);
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        handled.delete(check);
+        reject(new Error(`the namespace cache did not see namespace ${name} within ${ms} ms`));
+      }, ms);
+      handled.add(check);
+      check();
+    });
     try {
       assert.equal(await cache.waitForSync(10_000), true);
       const chain = buildAdmissionChain({ registry: plane.registry, storage: counted, namespaces: cache });
@@ -350,8 +376,7 @@ describe('the admission chain with a namespace cache over the in-process watch s
       assert.ok(reads.count <= 1);
       const before = reads.count;
       // Once the cache has it, creates there read nothing.
-      const deadline = Date.now() + 10_000;
-      while (cache.get('fresh') === undefined && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
+      await cached('fresh', 10_000);
       for (let i = 0; i < 5; i++) await admit('fresh', `c${i}`);
       assert.equal(reads.count, before);
       // Deleted (admitted by this chain first, as the gateway does): Terminating while the
