@@ -229,8 +229,10 @@ export class Changefeed {
    * The record was written against another etcd (replaced, or its data lost while Redis kept
    * the record): resuming after it would hold back every change until etcd's revision passed
    * it. The record is replaced by the current revision and the feed starts there, naming it
-   * as each channel's predecessor as when there is no record: a subscriber that holds state
-   * of the old etcd sees a gap and relists (410 Expired to its watchers).
+   * as each channel's predecessor as when there is no record (a subscriber not complete up to
+   * there sees a gap and refills it, or ends its watchers with 410 Expired, and they relist).
+   * A watch cache still holding the old etcd's higher revisions takes the new ones for
+   * duplicates: the watch service must start afresh too (make up restarts every process).
    */
   private async resetForeignRecord(recorded: string, recordedCluster: string, current: string, clusterId: string): Promise<string> {
     this.o.logger.error('changefeed record is from another etcd (its revision is ahead of etcd\'s, or its cluster id differs): not resuming from it; starting at the current revision', {
