@@ -200,7 +200,11 @@ export class Changefeed {
       this.o.redis.get(FEED_REVISION_KEY),
       this.o.redis.hgetall(FEED_CHANNELS_KEY),
       this.o.redis.get(FEED_CLUSTER_KEY),
-      this.o.source.clusterId?.() ?? Promise.resolve(''),
+      // Unknown when the member asked does not answer: only the revision check applies then.
+      (this.o.source.clusterId?.() ?? Promise.resolve('')).catch((err: unknown) => {
+        this.o.logger.warn('etcd cluster id unknown; a record of another etcd is recognised only by its revision', { error: err });
+        return '';
+      }),
     ]);
     if (recorded === null || recorded === '') {
       const current = await this.o.source.currentRevision();
