@@ -65,7 +65,8 @@ export interface ControlPlaneOptions {
   /**
    * Members of the etcd started here (default 1): more make a cluster on loopback, its data in
    * `$dataDir/etcd-cluster` (ports kept there across runs), and storage is given every member's
-   * endpoint.
+   * endpoint. The Redis started here then keeps its data in `$dataDir/redis-cluster`, apart from
+   * the single etcd's `$dataDir/redis` (see redisDataDir).
    */
   etcdMembers?: number;
   /** Use this Redis instead of starting one. */
@@ -253,6 +254,18 @@ async function metricsAddress(asked: ControlPlaneOptions['metricsListen'], servi
   return fixed ?? (await loopback());
 }
 
+/**
+ * Where the Redis started here keeps its data for an etcd of `etcdMembers` members started here
+ * (1 as well when etcd is not started here): one dir per etcd layout, as each layout has its own
+ * etcd data (`$dataDir/etcd` or `$dataDir/etcd-cluster`). Redis holds the changefeed's record,
+ * the last revision published of that etcd: a record kept across a switch of layout would name
+ * a revision of the other etcd. Kept apart, each layout's Redis resumes its own etcd's feed
+ * and switching back and forth needs no cleaning up.
+ */
+export function redisDataDir(dataDir: string, etcdMembers: number): string {
+  return join(dataDir, etcdMembers === 1 ? 'redis' : 'redis-cluster');
+}
+
 /** A process to run: one replica of a service. */
 interface Slot {
   name: string;
@@ -355,7 +368,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
               return undefined;
             }),
       options.redisUrl === undefined
-        ? startRedis({ dataDir: join(dataDir, 'redis'), logFile: logFile('redis'), onLine: options.onLine, timeoutMs, persistent: options.persistentRedis === true })
+        ? startRedis({ dataDir: redisDataDir(dataDir, options.etcdEndpoints === undefined ? etcdMembers : 1), logFile: logFile('redis'), onLine: options.onLine, timeoutMs, persistent: options.persistentRedis === true })
         : Promise.resolve(undefined),
     ]);
     etcd = etcdServer;

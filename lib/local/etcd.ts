@@ -399,7 +399,14 @@ export async function startEtcdCluster(options: EtcdClusterOptions): Promise<Etc
     },
     stop() {
       stopping ??= (async () => {
-        await Promise.all(slots.map((slot) => slot.running?.stop()));
+        // Followers first, then the leader. Stopped together, the leader spends etcd's request
+        // timeout (~7 s) trying to hand its leadership to members that are going away; alone,
+        // with no active follower left, it exits at once (measured: ~0.2 s in all, not ~7 s).
+        // Handing it over first (leader first) would only move the wait to the next leader.
+        const statuses = await Promise.all(slots.map((slot) => (slot.alive ? etcdStatus(clientUrl(slot), 500).catch(() => undefined) : undefined)));
+        const leader = slots[statuses.findIndex((s) => s?.isLeader === true)];
+        await Promise.all(slots.filter((slot) => slot !== leader).map((slot) => slot.running?.stop()));
+        await leader?.running?.stop();
         await removeDataDir();
       })();
       return stopping;

@@ -14,7 +14,7 @@ export const MAKE_UP_VARIABLES = [
     env: 'ETCD_MEMBERS',
     default: '1',
     description:
-      'members of the etcd started here: 3 (or 5) runs a cluster on loopback, its data and ports kept in $DATA_DIR/etcd-cluster, and storage uses every member',
+      'members of the etcd started here: 3 (or 5) runs a cluster on loopback, its data and ports kept in $DATA_DIR/etcd-cluster (and Redis\'s in $DATA_DIR/redis-cluster), and storage uses every member',
   },
   { env: 'REDIS_URL', default: '', description: 'use this Redis instead of starting one' },
   { env: 'GATEWAY_HTTPS_LISTEN', default: '127.0.0.1:6443', description: 'the gateway\'s Kubernetes REST API (HTTPS)' },

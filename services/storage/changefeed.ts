@@ -10,7 +10,11 @@
  * deposed publisher that still sends finds the record moved and stops, so nothing is sent
  * twice. If the record itself is lost (Redis restarted empty) or the history to resume from
  * was compacted, the feed starts at the current revision and names it as each channel's
- * predecessor, which subscribers detect as a gap and answer with a relist.
+ * predecessor, which subscribers detect as a gap and answer with a relist. A record written
+ * against another etcd (its revision above etcd's current one, or another etcd cluster id
+ * kept beside it: etcd replaced or its data lost while Redis kept the record) is not resumed
+ * from, since nothing etcd commits would pass it: the feed resets the record to the current
+ * revision and starts there, as without a record.
  *
  * Tracing: each change whose write was traced is published in a PRODUCER span, a child of the
  * write's span (its traceparent from the write-trace index), and the message carries that
@@ -42,6 +46,8 @@ import type { Metrics } from '../../lib/metrics.ts';
 /** Redis keys of the feed's record; one hash tag, so a Redis Cluster keeps them in one slot. */
 export const FEED_REVISION_KEY = '{apiserver-changefeed}:revision';
 export const FEED_CHANNELS_KEY = '{apiserver-changefeed}:channels';
+/** The cluster id of the etcd the record was written against (absent when unknown). */
+export const FEED_CLUSTER_KEY = '{apiserver-changefeed}:cluster';
 
 /**
  * KEYS[1]: the recorded revision; KEYS[2]: channel -> last revision.
@@ -63,8 +69,33 @@ return {1, ARGV[2]}
 /** The name the script is defined under on the ioredis client. */
 const PUBLISH_COMMAND = 'apiserverPublishChanges';
 
+/**
+ * KEYS[1]: the recorded revision; KEYS[2]: channel -> last revision; KEYS[3]: the etcd cluster id.
+ * ARGV[1]: the record found to be another etcd's; ARGV[2]: the current revision; ARGV[3]: the
+ * cluster id ("" when unknown). Replaces the record only if it is still the one found, so a
+ * publisher that took over meanwhile is not overwritten. Returns 1 when replaced.
+ */
+const RESET_SCRIPT = `
+if (redis.call('GET', KEYS[1]) or '') ~= ARGV[1] then return 0 end
+redis.call('DEL', KEYS[2])
+redis.call('SET', KEYS[1], ARGV[2])
+if ARGV[3] == '' then redis.call('DEL', KEYS[3]) else redis.call('SET', KEYS[3], ARGV[3]) end
+return 1
+`;
+
+/** The name the reset script is defined under on the ioredis client. */
+const RESET_COMMAND = 'apiserverResetChangefeed';
+
 export interface ChangefeedOptions {
-  source: Pick<ChangeSource, 'watchChanges'> & { currentRevision(): Promise<string> };
+  source: Pick<ChangeSource, 'watchChanges'> & {
+    currentRevision(): Promise<string>;
+    /**
+     * The etcd cluster id (from a response header), kept with the record so that a record of
+     * another etcd is recognised even when its revision is not ahead of this one's. Without
+     * it only a record ahead of the current revision is recognised as another etcd's.
+     */
+    clusterId?(): Promise<string>;
+  };
   redis: Redis;
   logger: Logger;
   writeTraces?: WriteTraceIndex | undefined;
@@ -131,6 +162,7 @@ export class Changefeed {
       },
     });
     options.redis.defineCommand(PUBLISH_COMMAND, { numberOfKeys: 2, lua: PUBLISH_SCRIPT });
+    options.redis.defineCommand(RESET_COMMAND, { numberOfKeys: 3, lua: RESET_SCRIPT });
     const redis = options.redis as unknown as Record<string, (...args: Array<string | Buffer>) => Promise<PublishResult>>;
     this.publishCommand = (...args) => (redis[PUBLISH_COMMAND] as (...a: Array<string | Buffer>) => Promise<PublishResult>).apply(options.redis, args);
   }
@@ -164,20 +196,71 @@ export class Changefeed {
 
   /** Reads the record; returns the revision to resume after. */
   private async loadRecord(): Promise<string> {
-    const [recorded, channels] = await Promise.all([this.o.redis.get(FEED_REVISION_KEY), this.o.redis.hgetall(FEED_CHANNELS_KEY)]);
+    const [recorded, channels, recordedCluster, clusterId] = await Promise.all([
+      this.o.redis.get(FEED_REVISION_KEY),
+      this.o.redis.hgetall(FEED_CHANNELS_KEY),
+      this.o.redis.get(FEED_CLUSTER_KEY),
+      // Unknown when the member asked does not answer: only the revision check applies then.
+      (this.o.source.clusterId?.() ?? Promise.resolve('')).catch((err: unknown) => {
+        this.o.logger.warn('etcd cluster id unknown; a record of another etcd is recognised only by its revision', { error: err });
+        return '';
+      }),
+    ]);
     if (recorded === null || recorded === '') {
       const current = await this.o.source.currentRevision();
       this.recorded = '';
       this.baseline = Number(current);
       this.lastOnChannel = new Map();
+      if (clusterId !== '') await this.o.redis.set(FEED_CLUSTER_KEY, clusterId);
       this.o.logger.info('changefeed starts without a record: subscribers detect a possible gap and refill it', { revision: current });
       return current;
     }
+    const current = await this.o.source.currentRevision();
+    const otherCluster = clusterId !== '' && recordedCluster !== null && recordedCluster !== '' && recordedCluster !== clusterId;
+    if (otherCluster || Number(recorded) > Number(current)) {
+      return this.resetForeignRecord(recorded, recordedCluster ?? '', current, clusterId);
+    }
+    // A record of a version that did not keep the cluster id: it is this etcd's from now on.
+    if (clusterId !== '' && (recordedCluster === null || recordedCluster === '')) await this.o.redis.set(FEED_CLUSTER_KEY, clusterId);
     this.recorded = recorded;
     this.baseline = Number(recorded);
     this.lastOnChannel = new Map(Object.entries(channels).map(([channel, rev]) => [channel, Number(rev)]));
     this.o.logger.info('changefeed resumes after its record', { revision: recorded });
     return recorded;
+  }
+
+  /**
+   * The record was written against another etcd (replaced, or its data lost while Redis kept
+   * the record): resuming after it would hold back every change until etcd's revision passed
+   * it. The record is replaced by the current revision and the feed starts there, naming it
+   * as each channel's predecessor as when there is no record (a subscriber not complete up to
+   * there sees a gap and refills it, or ends its watchers with 410 Expired, and they relist).
+   * A watch cache still holding the old etcd's higher revisions takes the new ones for
+   * duplicates: the watch service must start afresh too (make up restarts every process).
+   */
+  private async resetForeignRecord(recorded: string, recordedCluster: string, current: string, clusterId: string): Promise<string> {
+    this.o.logger.error('changefeed record is from another etcd (its revision is ahead of etcd\'s, or its cluster id differs): not resuming from it; starting at the current revision', {
+      recordedRevision: recorded,
+      recordedClusterId: recordedCluster,
+      revision: current,
+      clusterId,
+    });
+    const reset = this.o.redis as unknown as Record<string, (...args: string[]) => Promise<number>>;
+    const replaced = await (reset[RESET_COMMAND] as (...a: string[]) => Promise<number>).apply(this.o.redis, [
+      FEED_REVISION_KEY,
+      FEED_CHANNELS_KEY,
+      FEED_CLUSTER_KEY,
+      recorded,
+      current,
+      clusterId,
+    ]);
+    // Not replaced: another publisher wrote the record meanwhile; the first publish then
+    // finds it is not `current` and stops this feed, as when deposed.
+    if (replaced !== 1) this.o.logger.warn('changefeed record changed while being reset; another publisher leads');
+    this.recorded = current;
+    this.baseline = Number(current);
+    this.lastOnChannel = new Map();
+    return current;
   }
 
   private async subscribe(from: string): Promise<void> {

@@ -61,6 +61,8 @@ await runService('storage', FLAGS, { maxReceiveMessageBytes: STORAGE_MAX_REQUEST
   const changefeed = new Changefeed({
     source: {
       currentRevision: () => storage.currentRevision(),
+      // Kept with the record: a record of another etcd (replaced, data lost) is not resumed.
+      clusterId: async () => (await etcd.maintenance.status()).header.cluster_id,
       watchChanges: (from, onChanges, onError) => watchEtcdChanges(etcd, from, onChanges, onError),
     },
     redis,
