@@ -13,6 +13,7 @@ import type { Etcd3 } from 'etcd3';
 import { rfc3339, type KubeObject } from '../lib/kube.ts';
 import type { StorageRef } from '../services/storage/api.ts';
 import { collectionPrefix, objectKey, REGISTRY_PREFIX } from '../services/storage/core/keys.ts';
+import { abortableSleep as sleep } from '../lib/sleep.ts';
 
 const CREATED = rfc3339(new Date());
 
@@ -435,18 +436,7 @@ export function stopOnSignals(interrupted: AbortController, what: string, stopAl
   }
 }
 
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted === true) return resolve();
-    const timer = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
-}
+export { sleep };
 
 /** Writes beside the file, then renames: an interrupted run never leaves half a result. */
 export function writeAtomically(path: string, text: string): void {

@@ -12,6 +12,7 @@
 import { parseObjectBytes, isPlainObject, type KubeObject } from './kube.ts';
 import type { Logger } from './log.ts';
 import type { WatchOptions } from './list-options.ts';
+import { abortableSleep } from './sleep.ts';
 
 /** The annotation of the BOOKMARK that ends a watch-list's initial events (kube's). */
 export const INITIAL_EVENTS_END = 'k8s.io/initial-events-end';
@@ -56,19 +57,6 @@ export interface InformerOptions {
    * needs a few fields keeps only those, so that a large list is never held whole while it comes in.
    */
   project?: (object: KubeObject) => KubeObject;
-}
-
-function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
 }
 
 function isInitialEventsEnd(object: KubeObject): boolean {

@@ -15,6 +15,7 @@ import type { SchemaValidator } from '../../../lib/kinds/validate.ts';
 import type { Storage } from '../../storage/api.ts';
 import type { AdmissionRequest, MutatingPlugin, ValidatingPlugin } from '../api.ts';
 import { ExpiringNames, isTerminating, namespaceState, type NamespaceLister, type NamespaceState } from './namespaces.ts';
+import { abortableSleep } from '../../../lib/sleep.ts';
 
 /** kube's alphabet for generated name suffixes: no vowels (no words), no look-alikes (0/1/3). */
 const SUFFIX_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
@@ -403,19 +404,6 @@ function throwIfAborted(signal: AbortSignal | undefined): void {
   throw signal.reason instanceof StatusError ? signal.reason : new StatusError('Timeout', 'request did not complete within requested timeout');
 }
 
-/** Waits `ms`, or less when `signal` aborts. */
-function abortableSleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted === true) return resolve();
-    const timer = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
-}
 
 /** A delete of a namespace itself. */
 function isNamespaceDelete(request: AdmissionRequest): boolean {

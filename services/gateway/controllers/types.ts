@@ -56,15 +56,4 @@ export function serviceAccountUser(namespace: string, name: string): UserInfo {
 export const CONTROLLER_WRITES = Object.freeze({ fieldManager: 'kube-controller-manager' });
 
 /** Resolves after `ms`, or at once when `signal` aborts (never rejects). */
-export function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = (): void => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
-}
+export { abortableSleep as sleep } from '../../../lib/sleep.ts';
