@@ -86,6 +86,26 @@ describe('etcd KV calls over HTTP/2', () => {
     }
   });
 
+  test('an idle session to a member that stopped answering is given up by the periodic ping', async () => {
+    const proxy = await freezableProxy(etcd.endpoint);
+    const both = new EtcdKv([proxy.url, etcd.endpoint], 8_000, { keepaliveMs: 200, stallMs: 60_000, pingTimeoutMs: 500 });
+    try {
+      assert.equal(await outcome(both.range({ key: Buffer.from('/x') })), 'ok');
+      proxy.freeze();
+      await waitUntil('the frozen member\'s connection to be given up', () => Promise.resolve(proxy.closedByClient() > 0), { timeoutMs: 20_000 });
+      const outcomes: string[] = [];
+      for (let i = 0; i < 6; i++) {
+        const result = both.range({ key: Buffer.from('/x') });
+        assert.equal(both.lastEndpoint, etcd.endpoint.replace('http://', ''));
+        outcomes.push(await outcome(result));
+      }
+      assert.ok(outcomes.every((o) => o === 'ok'), outcomes.join(', '));
+    } finally {
+      both.close();
+      await proxy.close();
+    }
+  });
+
   test('a refused call is sent again without leaking its connection, to another member when there is one', async () => {
     const refusing = await refusingServer();
     const alone = new EtcdKv([refusing.url], 2_000);
@@ -192,9 +212,10 @@ function listening(server: Server | http2.Http2Server): Promise<number> {
 }
 
 /** A TCP proxy to `target` that, once frozen, forwards nothing more either way and keeps its connections open (a stopped process). */
-async function freezableProxy(target: string): Promise<{ url: string; freeze: () => void; close: () => Promise<void> }> {
+async function freezableProxy(target: string): Promise<{ url: string; freeze: () => void; closedByClient: () => number; close: () => Promise<void> }> {
   const { hostname, port } = new URL(target);
   let frozen = false;
+  let closedByClient = 0;
   const sockets = new Set<Socket>();
   const server = createServer((client) => {
     const upstream = connect(Number(port), hostname);
@@ -203,13 +224,17 @@ async function freezableProxy(target: string): Promise<{ url: string; freeze: ()
     upstream.on('data', (chunk) => { if (!frozen) client.write(chunk); });
     client.on('error', () => {});
     upstream.on('error', () => {});
-    client.on('close', () => { if (!frozen) upstream.destroy(); });
+    client.on('close', () => {
+      if (frozen) closedByClient++;
+      else upstream.destroy();
+    });
     upstream.on('close', () => { if (!frozen) client.destroy(); });
   });
   const url = `http://127.0.0.1:${await listening(server)}`;
   return {
     url,
     freeze: () => { frozen = true; },
+    closedByClient: () => closedByClient,
     close: async () => {
       for (const socket of sockets) socket.destroy();
       await new Promise((resolve) => server.close(resolve));

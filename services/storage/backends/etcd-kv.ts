@@ -331,12 +331,19 @@ class Endpoint {
   private ping(session: http2.ClientHttp2Session): void {
     this.pinging = true;
     this.lastPing = Date.now();
+    let acked = false;
     const timer = setTimeout(() => {
-      this.pinging = false;
-      if (this.session === session && !this.closed) this.unresponsive(session);
+      // Once more round the event loop first: a loop that was busy runs timers before it reads
+      // the socket, where the answer may already be waiting.
+      setImmediate(() => {
+        if (acked) return;
+        this.pinging = false;
+        if (this.session === session && !this.closed) this.unresponsive(session);
+      });
     }, this.pingTimeoutMs);
     timer.unref();
     const answered = () => {
+      acked = true;
       clearTimeout(timer);
       this.pinging = false;
     };
