@@ -91,6 +91,8 @@ export interface PipelineSettings {
   listObjects: number;
   listPage: number;
   client: string;
+  /** The raw side's etcd client (absent in older results: etcd3). */
+  rawClient?: string;
   /** The typed gRPC client of grpc-create (absent in older results). */
   grpcClient?: string;
   /** The load sweep's in-flight levels and its seconds per level and side (absent in older results). */
@@ -280,11 +282,11 @@ export function renderPipelineMarkdown(report: PipelineReport): string {
     '',
     `\`${report.command}\`${source}, ${report.date}, ${report.durationSeconds} s; ${env.cpuCount} × ${env.cpuModel}, Node ${env.node}, ` +
       `etcd ${env.etcd}, redis-server ${env.redis}; ${s.objectBytes}-byte ConfigMap JSON, ${s.deploymentBytes}-byte Deployment JSON as stored; ${s.inFlight} requests in flight on both sides; ` +
-      `REST client: ${s.client}. Each benchmark: ${s.warmupSeconds} s of warm-up per side, then ${s.rounds} rounds of ` +
+      `REST client: ${s.client}; raw etcd client: ${s.rawClient ?? 'etcd3'}. Each benchmark: ${s.warmupSeconds} s of warm-up per side, then ${s.rounds} rounds of ` +
       `${(s.benchSeconds / s.rounds).toFixed(1)} s per side (${s.benchSeconds} s per side in all), the side measured first alternating.`,
     '',
     'Pipeline: HTTPS to the gateway, which authenticates (auth), admits (admission) and stores (storage, etcd); the changefeed',
-    'publishes every change to Redis and the watch service takes it in. Raw: the same operation with the etcd3 client on the same',
+    `publishes every change to Redis and the watch service takes it in. Raw: the same operation with the ${s.rawClient === undefined ? 'etcd3' : s.rawClient.split(' ')[0]} client on the same`,
     'etcd, under keys of the same length outside what the changefeed watches. Figures are medians of the rounds, range in',
     'parentheses; the ratio is pipeline / raw throughput within each round.',
     '',
@@ -320,7 +322,7 @@ export function renderPipelineMarkdown(report: PipelineReport): string {
   lines.push(
     '',
     'Where the time goes: CPU time per operation of each process, in µs, over every round of a side ("bench" is the client:',
-    'HTTPS and JSON for the pipeline, the etcd3 client for raw; "gateway" every gateway replica the run started). CPU per',
+    `HTTPS and JSON for the pipeline, the ${report.settings.rawClient === undefined ? 'etcd3' : report.settings.rawClient.split(' ')[0]} client for raw; "gateway" every gateway replica the run started). CPU per`,
     'operation depends far less on what else the machine runs than throughput does.',
     '',
     `| operation / side | ${PROCESSES.join(' | ')} | total | total, pipeline / raw |`,

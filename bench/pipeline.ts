@@ -81,7 +81,9 @@
  * default); BENCH_SWEEP_SECONDS (3); BENCH_CPU_PROF=<dir>: a V8 CPU profile of every service
  * process, written there when the control plane stops, and summarized per process at the end
  * (by part of the work and by function; `node bench/profile-summary.ts <dir>/*.cpuprofile`
- * says more of one); a profiled run leaves bench/results/ as it was too.
+ * says more of one); a profiled run leaves bench/results/ as it was too. BENCH_RAW_CLIENT=kv:
+ * the raw side uses the storage service's own EtcdKv client instead of etcd3 (bench/raw-etcd.ts;
+ * lighter, so it takes less CPU from etcd on a small machine); the report names the client.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { appendFile, readdir, readFile, rm, mkdtemp } from 'node:fs/promises';
@@ -124,6 +126,7 @@ import {
   summarize,
 } from './harness.ts';
 import { profileLines, readProfile, summarizeProfile } from './profile-summary.ts';
+import { rawClientDescription, rawClientName, rawEtcd } from './raw-etcd.ts';
 import { renderPipelineMarkdown, type LoadSweepPoint, type PipelineBench, type PipelineReport, type PipelineSide, type RoundResult } from './pipeline-report.ts';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
@@ -159,6 +162,8 @@ type BenchName = (typeof BENCHMARKS)[number];
 const { only: ONLY, selected } = benchOnly<BenchName>(BENCHMARKS);
 const CPU_PROF_DIR = process.env.BENCH_CPU_PROF === undefined || process.env.BENCH_CPU_PROF === '' ? undefined : resolve(process.env.BENCH_CPU_PROF);
 const DIAGNOSTIC = ONLY.length > 0 || CPU_PROF_DIR !== undefined;
+/** The raw side's client (bench/raw-etcd.ts): etcd3 by default, the storage service's own EtcdKv with BENCH_RAW_CLIENT=kv. */
+const RAW_CLIENT = rawClientName();
 
 /** `--cpu-prof` for every service process when BENCH_CPU_PROF names a directory. */
 function cpuProfileFlags(): Partial<Record<'storage' | 'auth' | 'admission' | 'watch' | 'gateway', string[]>> | undefined {
@@ -623,6 +628,7 @@ async function main(): Promise<void> {
   running.clients.push(rest);
   const raw = createEtcdClient(plane.etcdEndpoints);
   running.raw = raw;
+  const rawKv = rawEtcd(raw, RAW_CLIENT);
   const feed = new Redis(plane.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
   feed.on('error', () => {});
   await feed.connect();
@@ -841,8 +847,7 @@ async function main(): Promise<void> {
     op: async () => {
       const name = fresh('raw', kind, namespace);
       const key = rawKey(kind.ref(namespace, name));
-      const response = await raw.if(key, 'Mod', '==', 0).then(raw.put(key).value(JSON.stringify(kind.stored(namespace, name)))).commit();
-      if (!response.succeeded) throw new Error(`${key} exists`);
+      if (!(await rawKv.create(key, JSON.stringify(kind.stored(namespace, name))))) throw new Error(`${key} exists`);
     },
   });
   const restCreate = (kind: BenchKind, namespace: string, client: RestClient = rest): Side => ({
@@ -858,7 +863,7 @@ async function main(): Promise<void> {
       name: 'raw',
       op: async () => {
         const key = rawKey(kind.ref(namespace, kind.name(gets++ % GET_KEYS)));
-        const kv = (await raw.get(key).exec()).kvs[0];
+        const kv = await rawKv.get(key);
         if (kv === undefined) throw new Error(`${key} missing`);
         JSON.parse(kv.value.toString('utf8'));
       },
@@ -926,9 +931,9 @@ async function main(): Promise<void> {
           const current = rawState[index] as { object: KubeObject; revision: string };
           const object = kind.changed(current.object, ++counter);
           const key = rawKey(kind.ref('bench-update', current.object.metadata?.name ?? ''));
-          const response = await raw.if(key, 'Mod', '==', current.revision).then(raw.put(key).value(JSON.stringify(object))).commit();
-          if (!response.succeeded) throw new Error(`${key} changed under the bench`);
-          rawState[index] = { object, revision: response.header.revision };
+          const revision = await rawKv.update(key, current.revision, JSON.stringify(object));
+          if (revision === undefined) throw new Error(`${key} changed under the bench`);
+          rawState[index] = { object, revision };
         },
       },
       {
@@ -955,11 +960,10 @@ async function main(): Promise<void> {
         op: async (worker) => {
           const index = worker + IN_FLIGHT * ((turn[worker] = (turn[worker] ?? 0) + 1) % UPDATE_KEYS_PER_WORKER);
           const key = rawKey(kind.ref(namespace, (state[index] as { object: KubeObject }).object.metadata?.name ?? ''));
-          const kv = (await raw.get(key).exec()).kvs[0];
+          const kv = await rawKv.get(key);
           if (kv === undefined) throw new Error(`${key} missing`);
           const object = kind.changed(JSON.parse(kv.value.toString('utf8')) as KubeObject, ++counter);
-          const response = await raw.if(key, 'Mod', '==', kv.mod_revision).then(raw.put(key).value(JSON.stringify(object))).commit();
-          if (!response.succeeded) throw new Error(`${key} changed under the bench`);
+          if ((await rawKv.update(key, kv.modRevision, JSON.stringify(object))) === undefined) throw new Error(`${key} changed under the bench`);
         },
       };
     };
@@ -1009,13 +1013,13 @@ async function main(): Promise<void> {
         objects: () => rawObjects,
         op: async (worker) => {
           const cursor = rawCursor[worker] as { start: Buffer; revision: string; items: number };
-          const response = await raw.kv.range({ key: cursor.start, range_end: rawEnd, limit: String(LIST_PAGE), revision: cursor.revision });
+          const response = await rawKv.page(cursor.start, rawEnd, LIST_PAGE, cursor.revision);
           for (const kv of response.kvs) JSON.parse(kv.value.toString('utf8'));
           rawObjects += response.kvs.length;
           cursor.items += response.kvs.length;
           const last = response.kvs[response.kvs.length - 1];
           if (response.more && last !== undefined) {
-            if (cursor.revision === '0') cursor.revision = response.header.revision;
+            if (cursor.revision === '0') cursor.revision = response.revision;
             cursor.start = Buffer.concat([last.key, Buffer.from([0])]);
             return;
           }
@@ -1146,7 +1150,7 @@ async function main(): Promise<void> {
   await benchAuthorization(configMapKind);
 
   const report: PipelineReport = {
-    ...reportHeader(ROOT, started, `${ONLY.length > 0 ? `BENCH_ONLY=${ONLY.join(',')} ` : ''}${CPU_PROF_DIR !== undefined ? 'BENCH_CPU_PROF=<dir> ' : ''}make bench-pipeline`, {
+    ...reportHeader(ROOT, started, `${ONLY.length > 0 ? `BENCH_ONLY=${ONLY.join(',')} ` : ''}${CPU_PROF_DIR !== undefined ? 'BENCH_CPU_PROF=<dir> ' : ''}${RAW_CLIENT === 'etcd3' ? '' : `BENCH_RAW_CLIENT=${RAW_CLIENT} `}make bench-pipeline`, {
       benchSeconds: SECONDS,
       rounds: ROUNDS,
       warmupSeconds: WARMUP_SECONDS,
@@ -1156,6 +1160,7 @@ async function main(): Promise<void> {
       listObjects: LIST_OBJECTS,
       listPage: LIST_PAGE,
       client: CLIENT_DESCRIPTION,
+      rawClient: rawClientDescription(RAW_CLIENT),
       grpcClient: '@apiserver/client ApiClient (grpc-js, one plaintext channel), ConfigMap as its protobuf message, bearer token',
       sweep: { inFlight: [...SWEEP_IN_FLIGHT], seconds: SWEEP_SECONDS, warmupSeconds: SWEEP_WARMUP_SECONDS },
       authorization: {

@@ -49,7 +49,14 @@ export interface BenchResult {
   changefeedCatchUpSeconds: number;
 }
 
-export interface Report extends ReportHeader<{ benchSeconds: number; rounds: number; warmupSeconds: number; objectBytes: number }> {
+export interface Report extends ReportHeader<{
+  benchSeconds: number;
+  rounds: number;
+  warmupSeconds: number;
+  objectBytes: number;
+  /** The raw side's etcd client (absent in older results: etcd3). */
+  rawClient?: string;
+}> {
   results: BenchResult[];
   /** Absent when the run did not include the create benchmark. */
   /** Judged on the medians of the rounds. */
@@ -89,7 +96,8 @@ export function renderMarkdown(report: Report): string {
     `\`${report.command}\`${source}, ${report.date}; ${env.cpuCount} × ${env.cpuModel}, Node ${env.node}, etcd ${env.etcd}, redis-server ${env.redis}; ` +
       `${report.settings.objectBytes}-byte ConfigMap JSON; ${report.settings.benchSeconds} s per benchmark and side after ` +
       `${report.settings.warmupSeconds} s of warm-up, in ${report.settings.rounds} rounds of ` +
-      `${(report.settings.benchSeconds / report.settings.rounds).toFixed(1)} s per side, the side measured first alternating (raw first in round 1).`,
+      `${(report.settings.benchSeconds / report.settings.rounds).toFixed(1)} s per side, the side measured first alternating (raw first in round 1); ` +
+      `raw client: ${report.settings.rawClient ?? 'etcd3'}.`,
     '',
     'Rates and latencies are over every round together; ratios are the median of the rounds, with their range in parentheses.',
     '',

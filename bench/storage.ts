@@ -28,6 +28,8 @@
  * reads it) and BENCH_CHANGEFEED=off (the bench holds the changefeed's leadership, so the
  * service runs without publishing: what the changefeed costs; results not written either) and
  * BENCH_NODE_FLAGS (space-separated Node flags of the storage process, e.g. GC settings).
+ * BENCH_RAW_CLIENT=kv: the raw side uses the service's own EtcdKv client instead of etcd3
+ * (bench/raw-etcd.ts; lighter, so it takes less CPU from etcd on a small machine).
  */
 import { randomUUID } from 'node:crypto';
 import { join, resolve } from 'node:path';
@@ -69,6 +71,7 @@ import {
   summarize,
   type Summary,
 } from './harness.ts';
+import { rawClientDescription, rawClientName, rawEtcd } from './raw-etcd.ts';
 import { renderMarkdown, sideResult, type BenchResult, type Report, type RoundFigures } from './report.ts';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
@@ -82,6 +85,8 @@ const BENCHMARKS = ['create', 'get', 'update', 'list', 'create-1'] as const;
 /** Whether this run includes the benchmark (all of them unless BENCH_ONLY names a subset). */
 const { only: ONLY, selected } = benchOnly(BENCHMARKS);
 const CHANGEFEED = (process.env.BENCH_CHANGEFEED ?? 'on') !== 'off';
+/** The raw side's client (bench/raw-etcd.ts): etcd3 by default, the service's own EtcdKv with BENCH_RAW_CLIENT=kv. */
+const RAW_CLIENT = rawClientName();
 /** The election storage/main.ts campaigns in for the changefeed (BENCH_CHANGEFEED=off holds it). */
 const CHANGEFEED_ELECTION = 'apiserver-changefeed-leader';
 /** A partial or diagnostic run prints its table but leaves bench/results/ alone. */
@@ -202,6 +207,7 @@ async function main(): Promise<void> {
   checkInterrupted();
   const raw = createEtcdClient(etcd.endpoint);
   running.raw = raw;
+  const rawKv = rawEtcd(raw, RAW_CLIENT);
   if (!CHANGEFEED) {
     // Elected first, the bench keeps the lease alive for the whole run; storage never leads.
     const campaign = raw.election(CHANGEFEED_ELECTION, 60).campaign('storage-bench');
@@ -350,8 +356,7 @@ async function main(): Promise<void> {
         const ref = configMapsRef(namespace, nameOf(rawSeq++));
         const json = JSON.stringify(configMap(namespace, ref.name, PAYLOAD));
         const key = rawKey(ref);
-        const response = await raw.if(key, 'Mod', '==', 0).then(raw.put(key).value(json)).commit();
-        if (!response.succeeded) throw new Error(`${key} exists`);
+        if (!(await rawKv.create(key, json))) throw new Error(`${key} exists`);
       },
       service: async () => {
         const ref = configMapsRef(namespace, nameOf(serviceSeq++));
@@ -371,8 +376,7 @@ async function main(): Promise<void> {
     IN_FLIGHT,
     async () => {
       const key = rawKey(configMapsRef('bench-get', nameOf(rawGets++ % GET_KEYS)));
-      const response = await raw.get(key).exec();
-      const kv = response.kvs[0];
+      const kv = await rawKv.get(key);
       if (kv === undefined) throw new Error(`${key} missing`);
       JSON.parse(kv.value.toString('utf8'));
     },
@@ -398,12 +402,9 @@ async function main(): Promise<void> {
       const current = rawState[index] as { object: KubeObject; revision: string };
       const object = { ...current.object, data: { counter: String(++counter), payload: PAYLOAD } };
       const key = rawKey(configMapsRef('bench-update', current.object.metadata?.name ?? ''));
-      const response = await raw
-        .if(key, 'Mod', '==', current.revision)
-        .then(raw.put(key).value(JSON.stringify(object)))
-        .commit();
-      if (!response.succeeded) throw new Error(`${key} changed under the bench`);
-      rawState[index] = { object, revision: response.header.revision };
+      const revision = await rawKv.update(key, current.revision, JSON.stringify(object));
+      if (revision === undefined) throw new Error(`${key} changed under the bench`);
+      rawState[index] = { object, revision };
     },
     async (worker) => {
       const index = worker + IN_FLIGHT * ((serviceTurn[worker] = (serviceTurn[worker] ?? 0) + 1) % UPDATE_KEYS_PER_WORKER);
@@ -431,8 +432,8 @@ async function main(): Promise<void> {
       let revision = '0';
       let items = 0;
       for (;;) {
-        const response = await raw.kv.range({ key: start, range_end: end, limit: String(LIST_PAGE), revision });
-        if (revision === '0') revision = response.header.revision;
+        const response = await rawKv.page(start, end, LIST_PAGE, revision);
+        if (revision === '0') revision = response.revision;
         for (const kv of response.kvs) JSON.parse(kv.value.toString('utf8'));
         items += response.kvs.length;
         const last = response.kvs[response.kvs.length - 1];
@@ -459,8 +460,9 @@ async function main(): Promise<void> {
 
   const create = results.find((r) => r.name === 'create');
   const report: Report = {
-    ...reportHeader(ROOT, started, `${ONLY.length > 0 ? `BENCH_ONLY=${ONLY.join(',')} ` : ''}${CHANGEFEED ? '' : 'BENCH_CHANGEFEED=off '}make bench`, {
+    ...reportHeader(ROOT, started, `${ONLY.length > 0 ? `BENCH_ONLY=${ONLY.join(',')} ` : ''}${CHANGEFEED ? '' : 'BENCH_CHANGEFEED=off '}${RAW_CLIENT === 'etcd3' ? '' : `BENCH_RAW_CLIENT=${RAW_CLIENT} `}make bench`, {
       benchSeconds: SECONDS,
+      rawClient: rawClientDescription(RAW_CLIENT),
       rounds: ROUNDS,
       warmupSeconds: WARMUP_SECONDS,
       objectBytes: JSON.stringify(configMap('bench-create', nameOf(0), PAYLOAD)).length,

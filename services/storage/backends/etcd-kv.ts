@@ -163,6 +163,16 @@ function decodeGrpcMessage(value: string | string[] | undefined): string {
   }
 }
 
+/** How an endpoint watches over its session (see Endpoint). */
+export interface HealthOptions {
+  /** A connected session is pinged this often even when idle (default 10 s; etcd's keep-alive minimum is 5 s). */
+  keepaliveMs?: number;
+  /** Calls in flight with none finishing for this long make the endpoint ping at once (default 1 s). */
+  stallMs?: number;
+  /** A ping not answered within this fails the session (default: half the call deadline). */
+  pingTimeoutMs?: number;
+}
+
 /**
  * One etcd endpoint: an HTTP/2 session, made when a call needs one. From a failed attempt to
  * connect until one succeeds, the endpoint is `failing`: the client sends calls to another
@@ -170,6 +180,13 @@ function decodeGrpcMessage(value: string | string[] | undefined): string {
  * call that goes to a failing endpoint anyway fails at once with UNAVAILABLE between
  * attempts (as grpc-js in TRANSIENT_FAILURE), or waits for the attempt under way. A session
  * that ends (etcd stopped, GOAWAY) is replaced by the next call.
+ *
+ * A member can also stop answering on a connection that stays open (the process stopped, a
+ * network partition): nothing fails then but the calls' deadlines. So a connected session is
+ * pinged (HTTP/2 PING) every `keepaliveMs`, and at once when its calls have made no progress
+ * for `stallMs`; a ping not answered within `pingTimeoutMs` destroys the session (its calls fail
+ * UNAVAILABLE: etcd may have applied them) and marks the endpoint failing, as a failed
+ * connection attempt does.
  */
 class Endpoint {
   /** host:port, for spans. */
@@ -179,20 +196,38 @@ class Endpoint {
   private connected = false;
   /** Calls in flight on each session (an old one may still finish its calls after GOAWAY). */
   private readonly streams = new Map<http2.ClientHttp2Session, number>();
+  /** Sessions whose connection was made: a call on one that never was cannot have reached etcd. */
+  private readonly reached = new WeakSet<http2.ClientHttp2Session>();
   private backoffMs = INITIAL_RECONNECT_BACKOFF_MS;
   private reconnectTimer: NodeJS.Timeout | undefined;
+  private healthTimer: NodeJS.Timeout | undefined;
+  /** When a call on the current session last started on an idle session or finished. */
+  private lastProgress = 0;
+  private lastPing = 0;
+  private pinging = false;
   private closed = false;
   private readonly connectTimeoutMs: number;
+  private readonly keepaliveMs: number;
+  private readonly stallMs: number;
+  private readonly pingTimeoutMs: number;
   failing = false;
 
   /**
    * `url`: an etcd client URL (http:// or https://; TLS with the system's roots, as grpc-js's
    * default credentials). A connection not made within `connectTimeoutMs` counts as failed.
    */
-  constructor(url: string, connectTimeoutMs: number) {
+  constructor(url: string, connectTimeoutMs: number, health: HealthOptions = {}) {
     this.url = url.includes('://') ? url : `http://${url}`;
     this.address = url.replace(/^https?:\/\//, '');
     this.connectTimeoutMs = connectTimeoutMs;
+    this.keepaliveMs = health.keepaliveMs ?? 10_000;
+    this.stallMs = health.stallMs ?? 1_000;
+    this.pingTimeoutMs = health.pingTimeoutMs ?? Math.max(1, Math.round(connectTimeoutMs / 2));
+  }
+
+  /** Whether calls sent now go out at once: a session is connected and answering. */
+  get ready(): boolean {
+    return this.connected && this.session !== undefined && !this.failing;
   }
 
   /** The session calls go on now (connecting or connected); undefined while failing between attempts. */
@@ -201,22 +236,35 @@ class Endpoint {
     return this.connect();
   }
 
-  /** Forgets `session` (it received GOAWAY or ended): the next call opens a new one. */
+  /** Whether `session`'s connection was ever made (else nothing sent on it reached etcd). */
+  reachedOn(session: http2.ClientHttp2Session): boolean {
+    return this.reached.has(session);
+  }
+
+  /**
+   * Forgets `session` (it received GOAWAY, ended, or refused a call before it went out) and
+   * closes it gracefully: its calls in flight finish, and the next call opens a new one.
+   */
   drop(session: http2.ClientHttp2Session): void {
     if (this.session === session) {
       this.session = undefined;
       this.connected = false;
     }
+    if (!session.closed && !session.destroyed) session.close();
   }
 
   /** Keeps the process alive only while calls are in flight on a session (as grpc-js does). */
   streamStarted(session: http2.ClientHttp2Session): void {
     const count = this.streams.get(session) ?? 0;
     this.streams.set(session, count + 1);
-    if (count === 0 && !session.destroyed) session.ref();
+    if (count === 0) {
+      this.lastProgress = Date.now();
+      if (!session.destroyed) session.ref();
+    }
   }
 
   streamEnded(session: http2.ClientHttp2Session): void {
+    this.lastProgress = Date.now();
     const count = (this.streams.get(session) ?? 1) - 1;
     if (count > 0) {
       this.streams.set(session, count);
@@ -229,6 +277,7 @@ class Endpoint {
   close(): void {
     this.closed = true;
     clearTimeout(this.reconnectTimer);
+    clearInterval(this.healthTimer);
     this.session?.close();
     this.session = undefined;
   }
@@ -242,11 +291,16 @@ class Endpoint {
     // it after a while rather than holding every call until its deadline for ever.
     const connectTimer = setTimeout(() => session.destroy(), this.connectTimeoutMs);
     connectTimer.unref();
+    // 'connect': the socket (and TLS) is up; before it, no byte of any call has left.
+    session.once('connect', () => this.reached.add(session));
     session.once('remoteSettings', () => {
       clearTimeout(connectTimer);
+      if (this.session !== session) return;
       this.connected = true;
       this.failing = false;
       this.backoffMs = INITIAL_RECONNECT_BACKOFF_MS;
+      this.lastPing = Date.now();
+      this.watchHealth();
       if (!session.destroyed) session.setLocalWindowSize(FLOW_CONTROL_WINDOW);
     });
     session.on('goaway', () => this.drop(session));
@@ -259,6 +313,54 @@ class Endpoint {
       if (neverConnected && !this.closed) this.failed();
     });
     return session;
+  }
+
+  /** One timer per endpoint, from its first connection until close(): pings when due. */
+  private watchHealth(): void {
+    if (this.healthTimer !== undefined) return;
+    this.healthTimer = setInterval(() => {
+      const session = this.session;
+      if (session === undefined || !this.connected || this.pinging) return;
+      const now = Date.now();
+      const stalled = this.streams.has(session) && now - this.lastProgress >= this.stallMs;
+      if (stalled || now - this.lastPing >= this.keepaliveMs) this.ping(session);
+    }, Math.min(this.stallMs, this.keepaliveMs));
+    this.healthTimer.unref();
+  }
+
+  private ping(session: http2.ClientHttp2Session): void {
+    this.pinging = true;
+    this.lastPing = Date.now();
+    let acked = false;
+    const timer = setTimeout(() => {
+      // Once more round the event loop first: a loop that was busy runs timers before it reads
+      // the socket, where the answer may already be waiting.
+      setImmediate(() => {
+        if (acked) return;
+        this.pinging = false;
+        if (this.session === session && !this.closed) this.unresponsive(session);
+      });
+    }, this.pingTimeoutMs);
+    timer.unref();
+    const answered = () => {
+      acked = true;
+      clearTimeout(timer);
+      this.pinging = false;
+    };
+    try {
+      // An error (the session ended meanwhile) is the session's own 'close' to handle.
+      if (!session.ping(answered)) answered();
+    } catch {
+      answered();
+    }
+  }
+
+  /** The member stopped answering on an open connection: give it up and fail over until it connects again. */
+  private unresponsive(session: http2.ClientHttp2Session): void {
+    this.session = undefined;
+    this.connected = false;
+    session.destroy();
+    this.failed();
   }
 
   /** A connection attempt failed: fail fast until the next attempt, made after a backoff. */
@@ -275,15 +377,30 @@ class Endpoint {
   }
 }
 
+/** One call across its attempts. */
+interface Call<Res> {
+  codec: Codec<unknown, Res>;
+  frame: Buffer;
+  deadline: number;
+  /** Endpoints already tried: a call goes to each at most once for a connection never made. */
+  tried: Endpoint[];
+  /** Whether it was sent again after a refusal (once at most). */
+  resent: boolean;
+  resolve: (response: Res) => void;
+  reject: (err: EtcdCallError) => void;
+}
+
 /**
  * Calls to etcd's KV service, over one HTTP/2 session per endpoint; calls take the endpoints
- * in turn, passing over one that is failing to connect while another is not. No call is
- * retried by the caller's decision; a call etcd refused without processing it (a stream refused,
- * or a session that received GOAWAY before the call went out) is sent again once on a new
- * session, which is safe for every call, transactions included (grpc-js's transparent retry).
- * Each call has a deadline: past it, the stream is cancelled and the call fails with
- * DEADLINE_EXCEEDED; a connection lost mid-call fails it with UNAVAILABLE (etcd may have
- * applied a write).
+ * in turn, preferring one whose session is connected and answering, passing over one that is
+ * failing (to connect, or to answer pings) while another is not. No call is retried by the
+ * caller's decision; a call that cannot have reached etcd is sent again within its deadline,
+ * to another endpoint when there is one: a call refused without being processed (a stream
+ * refused, or a session that received GOAWAY before the call went out) once, and a call whose
+ * connection was never made once per endpoint. That is safe for every call, transactions
+ * included (grpc-js's transparent retry). Each call has a deadline: past it, the stream is
+ * cancelled and the call fails with DEADLINE_EXCEEDED; a connection lost mid-call fails it with
+ * UNAVAILABLE (etcd may have applied a write).
  */
 export class EtcdKv {
   private readonly endpoints: Endpoint[];
@@ -297,11 +414,11 @@ export class EtcdKv {
    */
   lastEndpoint = '';
 
-  /** `endpoints`: etcd client URLs (http:// or https://). */
-  constructor(endpoints: string[], requestTimeoutMs: number) {
+  /** `endpoints`: etcd client URLs (http:// or https://); `health`: how sessions are checked (defaults suit production). */
+  constructor(endpoints: string[], requestTimeoutMs: number, health: HealthOptions = {}) {
     if (endpoints.length === 0) throw new Error('at least one etcd endpoint is required');
     this.codecs = codecs();
-    this.endpoints = endpoints.map((url) => new Endpoint(url, requestTimeoutMs));
+    this.endpoints = endpoints.map((url) => new Endpoint(url, requestTimeoutMs, health));
     this.timeoutMs = requestTimeoutMs;
   }
 
@@ -324,29 +441,41 @@ export class EtcdKv {
   }
 
   /**
-   * The next endpoint in turn that is not failing to connect (the next in turn if all are). A
-   * member that just went down shows as failing once a call has found it unreachable, so that
-   * call fails (503) and the ones after it go elsewhere until the member answers again.
+   * The next endpoint in turn (not in `exclude`) whose session is connected; else the next
+   * that is not failing; else the next in turn; undefined when all are excluded. Endpoints
+   * passed over for having no session yet start connecting, so that the calls spread over
+   * them once they are up; one that is still connecting gets no call while another answers.
    */
-  private pick(): Endpoint {
+  private pick(exclude?: readonly Endpoint[]): Endpoint | undefined {
     const count = this.endpoints.length;
+    let notFailing = -1;
+    let any = -1;
+    let chosen = -1;
     for (let i = 0; i < count; i++) {
-      const endpoint = this.endpoints[(this.next + i) % count] as Endpoint;
-      if (count === 1 || !endpoint.failing) {
-        this.next = (this.next + i + 1) % count;
-        this.lastEndpoint = endpoint.address;
-        return endpoint;
+      const index = (this.next + i) % count;
+      const endpoint = this.endpoints[index] as Endpoint;
+      if (exclude?.includes(endpoint) === true) continue;
+      if (endpoint.ready) {
+        chosen = index;
+        break;
+      }
+      if (any < 0) any = index;
+      if (!endpoint.failing) {
+        if (notFailing < 0) notFailing = index;
+        endpoint.current();
       }
     }
-    const endpoint = this.endpoints[this.next] as Endpoint;
-    this.next = (this.next + 1) % count;
+    if (chosen < 0) chosen = notFailing >= 0 ? notFailing : any;
+    if (chosen < 0) return undefined;
+    const endpoint = this.endpoints[chosen] as Endpoint;
+    this.next = (chosen + 1) % count;
     this.lastEndpoint = endpoint.address;
     return endpoint;
   }
 
   private call<Req, Res>(codec: Codec<Req, Res>, request: Req): Promise<Res> {
     if (this.closed) return Promise.reject(callError(GrpcStatus.UNAVAILABLE, 'etcd client closed'));
-    const endpoint = this.pick();
+    const endpoint = this.pick() as Endpoint;
     let frame: Buffer;
     try {
       frame = codec.frame(request);
@@ -354,37 +483,48 @@ export class EtcdKv {
       return Promise.reject(callError(GrpcStatus.INTERNAL, `request serialization failure: ${err instanceof Error ? err.message : String(err)}`));
     }
     return new Promise<Res>((resolve, reject) => {
-      const deadline = Date.now() + this.timeoutMs;
-      this.attempt(endpoint, codec, frame, deadline, true, resolve, reject);
+      const call: Call<Res> = { codec: codec as Codec<unknown, Res>, frame, deadline: Date.now() + this.timeoutMs, tried: [], resent: false, resolve, reject };
+      this.attempt(endpoint, call);
     });
   }
 
-  /** One HTTP/2 stream of a call; `mayRetry`: whether a refusal before processing may send it again. */
-  private attempt<Req, Res>(
-    endpoint: Endpoint,
-    codec: Codec<Req, Res>,
-    frame: Buffer,
-    deadline: number,
-    mayRetry: boolean,
-    resolve: (response: Res) => void,
-    reject: (err: EtcdCallError) => void,
-  ): void {
-    if (this.closed) return reject(callError(GrpcStatus.UNAVAILABLE, 'etcd client closed'));
+  /**
+   * Sends `call` again after a failure that proves it never reached etcd at `endpoint`: to
+   * another endpoint not yet tried if there is one, else (`refused`: once) to the same one;
+   * else fails it with `failure`.
+   */
+  private resend<Res>(call: Call<Res>, endpoint: Endpoint, refused: boolean, failure: EtcdCallError): void {
+    if (refused) {
+      if (call.resent) return call.reject(failure);
+      call.resent = true;
+    }
+    if (!call.tried.includes(endpoint)) call.tried.push(endpoint);
+    const other = this.pick(call.tried);
+    if (other !== undefined) return this.attempt(other, call);
+    if (refused) return this.attempt(endpoint, call);
+    call.reject(failure);
+  }
+
+  /** One HTTP/2 stream of a call. */
+  private attempt<Res>(endpoint: Endpoint, call: Call<Res>): void {
+    if (this.closed) return call.reject(callError(GrpcStatus.UNAVAILABLE, 'etcd client closed'));
+    const remaining = call.deadline - Date.now();
+    if (remaining <= 0) return call.reject(callError(GrpcStatus.DEADLINE_EXCEEDED, 'Deadline exceeded'));
     const session = endpoint.current();
-    if (session === undefined) return reject(callError(GrpcStatus.UNAVAILABLE, `etcd at ${endpoint.address} is unreachable`));
-    const remaining = deadline - Date.now();
-    if (remaining <= 0) return reject(callError(GrpcStatus.DEADLINE_EXCEEDED, 'Deadline exceeded'));
+    if (session === undefined) {
+      // Failing between connection attempts: nothing was sent.
+      return this.resend(call, endpoint, false, callError(GrpcStatus.UNAVAILABLE, `etcd at ${endpoint.address} is unreachable`));
+    }
     let stream: http2.ClientHttp2Stream;
     try {
       stream = session.request(
-        { [http2.constants.HTTP2_HEADER_METHOD]: 'POST', [http2.constants.HTTP2_HEADER_PATH]: codec.path, 'content-type': 'application/grpc', te: 'trailers' },
+        { [http2.constants.HTTP2_HEADER_METHOD]: 'POST', [http2.constants.HTTP2_HEADER_PATH]: call.codec.path, 'content-type': 'application/grpc', te: 'trailers' },
         { endStream: false },
       );
     } catch (err) {
       // The session ended or received GOAWAY before the call went out: nothing reached etcd.
       endpoint.drop(session);
-      if (mayRetry) return this.attempt(endpoint, codec, frame, deadline, false, resolve, reject);
-      return reject(callError(GrpcStatus.UNAVAILABLE, `etcd at ${endpoint.address}: ${err instanceof Error ? err.message : String(err)}`));
+      return this.resend(call, endpoint, true, callError(GrpcStatus.UNAVAILABLE, `etcd at ${endpoint.address}: ${err instanceof Error ? err.message : String(err)}`));
     }
     endpoint.streamStarted(session);
     let httpStatus = 0;
@@ -426,33 +566,34 @@ export class EtcdKv {
     stream.on('close', () => {
       clearTimeout(timer);
       endpoint.streamEnded(session);
-      if (failure !== undefined) return reject(failure);
+      if (failure !== undefined) return call.reject(failure);
       if (grpcStatus === undefined) {
+        const dropped = callError(GrpcStatus.UNAVAILABLE, `etcd at ${endpoint.address}: ${streamError?.message ?? 'connection dropped'}`);
+        // The connection was never made: nothing reached etcd.
+        if (httpStatus === 0 && !endpoint.reachedOn(session)) return this.resend(call, endpoint, false, dropped);
         // Refused before etcd processed it (REFUSED_STREAM, or cut by a GOAWAY that did not
-        // cover it): safe to send again, on a new session.
+        // cover it): safe to send again. The session stays: one refused stream does not end it
+        // (a member going away says so with GOAWAY, which drops it).
         const goaway = (streamError as { code?: string } | undefined)?.code === 'ERR_HTTP2_GOAWAY_SESSION';
-        if (mayRetry && (stream.rstCode === http2.constants.NGHTTP2_REFUSED_STREAM || goaway)) {
-          endpoint.drop(session);
-          return this.attempt(endpoint, codec, frame, deadline, false, resolve, reject);
-        }
-        if (httpStatus !== 0 && httpStatus !== 200) return reject(callError(codeOfHttpStatus(httpStatus), `Received HTTP status code ${httpStatus}`));
-        return reject(callError(GrpcStatus.UNAVAILABLE, `etcd at ${endpoint.address}: ${streamError?.message ?? 'connection dropped'}`));
+        if (stream.rstCode === http2.constants.NGHTTP2_REFUSED_STREAM || goaway) return this.resend(call, endpoint, true, dropped);
+        if (httpStatus !== 0 && httpStatus !== 200) return call.reject(callError(codeOfHttpStatus(httpStatus), `Received HTTP status code ${httpStatus}`));
+        return call.reject(dropped);
       }
       const code = Number(grpcStatus);
-      if (code !== GrpcStatus.OK) return reject(callError(Number.isInteger(code) && code in GrpcStatus ? code : GrpcStatus.UNKNOWN, decodeGrpcMessage(grpcMessage)));
+      if (code !== GrpcStatus.OK) return call.reject(callError(Number.isInteger(code) && code in GrpcStatus ? code : GrpcStatus.UNKNOWN, decodeGrpcMessage(grpcMessage)));
       const bytes = received.length === 1 ? (received[0] as Buffer) : Buffer.concat(received);
       if (bytes.length < FRAME_PREFIX_BYTES || bytes[0] !== 0 || bytes.readUInt32BE(1) !== bytes.length - FRAME_PREFIX_BYTES) {
         // One uncompressed message is all a unary answer can be (no compression is offered).
-        return reject(callError(GrpcStatus.INTERNAL, 'etcd answered with a malformed message'));
+        return call.reject(callError(GrpcStatus.INTERNAL, 'etcd answered with a malformed message'));
       }
       let response: Res;
       try {
-        response = codec.decode(bytes.subarray(FRAME_PREFIX_BYTES));
+        response = call.codec.decode(bytes.subarray(FRAME_PREFIX_BYTES));
       } catch (err) {
-        return reject(callError(GrpcStatus.INTERNAL, `response deserialization failure: ${err instanceof Error ? err.message : String(err)}`));
+        return call.reject(callError(GrpcStatus.INTERNAL, `response deserialization failure: ${err instanceof Error ? err.message : String(err)}`));
       }
-      resolve(response);
+      call.resolve(response);
     });
-    stream.end(frame);
+    stream.end(call.frame);
   }
 }
