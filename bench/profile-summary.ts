@@ -12,8 +12,8 @@
  * expression), e.g. "Changefeed|watchEtcdChanges" for the changefeed's share.
  *
  * First it sorts every busy sample into one of a few parts of a service's work (see PARTS), so
- * that the question "is it the gRPC hop, the etcd client, tracing, JSON or the changefeed?"
- * has a number per part.
+ * that the question "is it the gRPC hop, the etcd client, a call to another service, tracing,
+ * JSON or the changefeed?" has a number per part.
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -83,7 +83,8 @@ function partOf(stack: CallFrame[]): string {
   }
   // Which hop: the innermost gRPC frame tells (a handler's etcd call runs under the server's frames).
   for (const f of stack) {
-    if (f.url.includes('/etcd3/') || GRPC_CLIENT.test(f.url)) return 'etcd client (etcd3 + grpc-js channel, http2)';
+    if (f.url.includes('/etcd3/') || /\/backends\/etcd-(kv|proto)\.ts$/.test(f.url)) return 'etcd client (storage\'s KV calls, etcd3)';
+    if (GRPC_CLIENT.test(f.url)) return 'outgoing gRPC calls (grpc-js client channels to another service)';
     if (GRPC_SERVER.test(f.url)) return 'gRPC server (grpc-js server, http2, lib/grpc/serve.ts, lib/grpc/exchange.ts)';
   }
   if (stack.some((f) => f.url.startsWith('node:internal/http2') || f.url.startsWith('node:internal/stream') || f.url.startsWith('node:net'))) {
