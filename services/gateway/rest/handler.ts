@@ -135,6 +135,9 @@ export class RestHandler {
     this.observers.received(record);
     /** The client went away before any answer (what is ended for it afterwards is no answer). */
     let gone = false;
+    // Made before any await: a client that leaves during authentication must still be seen as
+    // gone by flow control (a 'close' listener added later would never run).
+    const closed = abortOnClose(res);
     res.on('close', () => {
       if (res.headersSent && !gone) {
         record.code = res.statusCode;
@@ -159,7 +162,7 @@ export class RestHandler {
     });
     if (route?.kind === 'resource') writer.negotiateErrors(req.headers.accept);
     context.with(withApiRequest(trace.setSpan(parent, span), record), () => {
-      this.serve(req, res, url, route, record, writer, warnings, started).catch((err: unknown) => {
+      this.serve(req, res, url, route, record, writer, warnings, started, closed).catch((err: unknown) => {
         if (err instanceof BodyAbandoned || (!(err instanceof StatusError) && clientGone(req, res))) {
           // The client went away (or was cut off as too slow): nothing to answer, nothing wrong here.
           this.o.logger.debug('request ended without an answer', { path: url.path, why: err instanceof Error ? err.message : String(err) });
@@ -186,6 +189,7 @@ export class RestHandler {
     writer: ResponseWriter,
     warnings: WarningRecorder,
     started: Started,
+    closed: AbortSignal,
   ): Promise<void> {
     const method = req.method ?? 'GET';
     // Until the route says otherwise, a request is a non-resource one: its verb is its method.
@@ -212,7 +216,6 @@ export class RestHandler {
     record.user = authenticated;
     const user = await this.o.pipeline.impersonate(authenticated, impersonationOf(rawHeaderPairs(req.rawHeaders)));
     if (user !== authenticated) record.impersonatedUser = user;
-    const closed = abortOnClose(res);
     // kube's WithPriorityAndFairness: after impersonation, before authorization.
     if (this.o.flowControl !== undefined && !(await this.passFlowControl(req, res, url, route, early, user, writer, started, closed))) return;
     if (route === undefined) {
@@ -319,6 +322,15 @@ export class RestHandler {
           : requestDigest(user, { resourceRequest: true, verb: asResource.verb, apiGroup: asResource.group, resource: asResource.resource, subresource: asResource.subresource, namespace: asResource.namespace });
     }
     const gate = await passGate(this.o.flowControl!, digest, closed);
+    if (gate.admitted) {
+      // The client may have gone while the request was classified or queued: its seat is given
+      // back at once, else when it goes; registered before anything below can throw.
+      if (closed.aborted) {
+        gate.release();
+        return false;
+      }
+      closed.addEventListener('abort', gate.release, { once: true });
+    }
     res.setHeader(FLOW_SCHEMA_UID_HEADER, gate.classification.flowSchemaUid);
     res.setHeader(PRIORITY_LEVEL_UID_HEADER, gate.classification.priorityLevelUid);
     if (!gate.admitted) {
@@ -326,7 +338,6 @@ export class RestHandler {
       writer.text(429, `${TOO_MANY_REQUESTS_MESSAGE}\n`);
       return false;
     }
-    res.once('close', gate.release);
     if (digest.verb === 'watch') started.seat = gate.release;
     return true;
   }

@@ -28,6 +28,8 @@ const CONDITION_STATUSES = ['True', 'False', 'Unknown'];
 export const MAX_MATCHING_PRECEDENCE = 10_000;
 /** shufflesharding.MaxHashBits: the entropy a queue hand may need from the flow's hash. */
 const MAX_HASH_BITS = 60;
+/** kube's priorityLevelConfigurationQueuingMaxQueues: the most queues a priority level may have. */
+const MAX_QUEUES = 10_000_000;
 
 /** SetDefaults_FlowSchemaSpec: matchingPrecedence 1000 when unset or 0. */
 function defaultFlowSchema(object: KubeObject): KubeObject {
@@ -215,7 +217,8 @@ function validatePriorityLevel(object: KubeObject): FieldError[] {
   const handSize = num(queuing.handSize);
   if (num(queuing.queueLengthLimit) <= 0) errors.push({ type: 'FieldValueInvalid', field: `${at}.queueLengthLimit`, value: num(queuing.queueLengthLimit), detail: 'must be positive' });
   if (queues <= 0) errors.push({ type: 'FieldValueInvalid', field: `${at}.queues`, value: queues, detail: 'must be positive' });
-  else if (handSize <= 0) errors.push({ type: 'FieldValueInvalid', field: `${at}.handSize`, value: handSize, detail: 'must be positive' });
+  else if (queues > MAX_QUEUES) errors.push({ type: 'FieldValueInvalid', field: `${at}.queues`, value: queues, detail: `must not be greater than ${MAX_QUEUES}` });
+  if (handSize <= 0) errors.push({ type: 'FieldValueInvalid', field: `${at}.handSize`, value: handSize, detail: 'must be positive' });
   else if (handSize > queues) {
     errors.push({ type: 'FieldValueInvalid', field: `${at}.handSize`, value: handSize, detail: `should not be greater than queues (${queues})` });
   } else if (Math.ceil(Math.log2(queues) * handSize) > MAX_HASH_BITS) {

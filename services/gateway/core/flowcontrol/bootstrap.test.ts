@@ -86,3 +86,29 @@ test('the server\'s seats are split by nominalConcurrencyShares, kube\'s formula
   assert.equal(admitted.kind, 'execute');
   assert.equal(admitted.classification.exempt, true);
 });
+
+test('a dangling mandatory schema is replaced by the mandatory one: exempt stays exempt, every request has a level', () => {
+  const fc = new FlowControl({ serverConcurrencyLimit: 600, logger });
+  const config = bootstrapConfiguration();
+  // The stored exempt and catch-all schemas name levels that do not exist.
+  const danglingTo = (name: string): KubeObject => {
+    const fs = structuredClone(config.mandatoryFlowSchemas.find((s) => s.metadata?.name === name)!);
+    (fs.spec as { priorityLevelConfiguration: { name: string } }).priorityLevelConfiguration.name = 'missing';
+    return fs;
+  };
+  const updates = fc.apply(config.mandatoryPriorityLevels, [danglingTo('exempt'), danglingTo('catch-all')]);
+  assert.deepEqual(
+    updates.map((u) => [u.flowSchema.metadata?.name, u.condition.status]),
+    [['exempt', 'True'], ['catch-all', 'True']],
+  );
+  const master = { user: { username: 'admin', groups: ['system:masters'] }, resourceRequest: true, verb: 'get', apiGroup: '', resource: 'pods', subresource: '', namespace: 'x', path: '' };
+  const exempt = fc.admit(master);
+  assert.equal(exempt.kind, 'execute');
+  assert.deepEqual([exempt.classification.flowSchema, exempt.classification.priorityLevel, exempt.classification.exempt], ['exempt', 'exempt', true]);
+  const alice = { ...master, user: { username: 'alice', groups: ['system:authenticated'] } };
+  const admitted = fc.admit(alice);
+  assert.equal(admitted.kind, 'execute');
+  assert.deepEqual([admitted.classification.flowSchema, admitted.classification.priorityLevel], ['catch-all', 'catch-all']);
+  if (admitted.kind === 'execute') admitted.seat.release();
+  if (exempt.kind === 'execute') exempt.seat.release();
+});

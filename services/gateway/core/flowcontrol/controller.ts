@@ -136,7 +136,8 @@ export class FlowControl {
   private readonly queueWaitMs: number;
   private levels = new Map<string, LevelState>();
   private schemas: SchemaState[] = [];
-  private catchAll: SchemaState | undefined;
+  /** The schema of a request no other matches (set by apply, which the constructor runs). */
+  private catchAll!: SchemaState;
   private readonly gauges: {
     inQueue: Gauge<'priority_level' | 'flow_schema'>;
     executing: Gauge<'priority_level' | 'flow_schema'>;
@@ -234,15 +235,25 @@ export class FlowControl {
     this.levels = next;
     const schemas = new Map<string, FlowSchemaRules>();
     for (const fs of flowSchemas) schemas.set(String(fs.metadata?.name ?? ''), flowSchemaRules(fs));
-    for (const mandatory of boot.mandatoryFlowSchemas) if (!schemas.has(String(mandatory.metadata?.name))) schemas.set(String(mandatory.metadata?.name), flowSchemaRules(mandatory));
     const used: SchemaState[] = [];
     for (const rules of [...schemas.values()].sort(matchingOrder)) {
       const level = next.get(rules.priorityLevel);
-      if (level === undefined) continue;
+      if (level === undefined) continue; // dangling: not used
       used.push({ rules, level });
     }
+    // As kube's digest: the mandatory exempt and catch-all schemas are supplied when none by
+    // their names is in use (missing, or dangling), exempt first and catch-all last, so that
+    // system:masters stays exempt and every request has a level. Their levels are mandatory
+    // (imagined above when missing), so they always exist.
+    const mandatory = (name: string): SchemaState => {
+      const rules = flowSchemaRules(boot.mandatoryFlowSchemas.find((fs) => fs.metadata?.name === name)!);
+      return { rules, level: next.get(rules.priorityLevel)! };
+    };
+    if (!used.some((s) => s.rules.name === 'exempt')) used.unshift(mandatory('exempt'));
+    let catchAll = used.find((s) => s.rules.name === 'catch-all');
+    if (catchAll === undefined) used.push((catchAll = mandatory('catch-all')));
     this.schemas = used;
-    this.catchAll = used.find((s) => s.rules.name === 'catch-all');
+    this.catchAll = catchAll;
     const updates: FlowSchemaStatusUpdate[] = [];
     for (const fs of flowSchemas) {
       const level = String(((fs.spec as Record<string, unknown> | undefined)?.priorityLevelConfiguration as Record<string, unknown> | undefined)?.name ?? '');
@@ -255,7 +266,7 @@ export class FlowControl {
   /** The flow schema and level of a request (the catch-all schema when none matches). */
   classify(digest: RequestDigest): SchemaState {
     for (const schema of this.schemas) if (matchesFlowSchema(digest, schema.rules)) return schema;
-    return this.catchAll!;
+    return this.catchAll;
   }
 
   /**
@@ -342,7 +353,15 @@ export function followFlowControl(
     scheduled = true;
     queueMicrotask(() => {
       scheduled = false;
-      const updates = flowControl.apply([...objects.prioritylevelconfigurations.values()], [...objects.flowschemas.values()]);
+      let updates: FlowSchemaStatusUpdate[];
+      try {
+        updates = flowControl.apply([...objects.prioritylevelconfigurations.values()], [...objects.flowschemas.values()]);
+      } catch (err) {
+        // Stored objects this replica cannot apply must not take it down: it keeps serving with
+        // the configuration it had, and applies the next change.
+        logger.error('applying the flow-control configuration failed; the previous one stays', { error: err });
+        return;
+      }
       if (updates.length > 0 && writeStatus !== undefined) {
         // The written status comes back as an event; a write that lost a race is retried by the next one.
         writeStatus(updates).catch((err: unknown) => logger.warn('writing the FlowSchemas\' Dangling conditions failed', { error: err }));

@@ -136,3 +136,24 @@ test('Retry-After: 1 s, doubling while many are dropped, back down when few are'
   now += 1000;
   assert.equal(ra.dropped(), 2);
 });
+
+test('a level of kube\'s most queues (10^7) costs only the queues in use', async () => {
+  const qs = new QueueSet({ concurrencyLimit: 1, queuing: { queues: 10_000_000, handSize: 2, queueLengthLimit: 5 } }, 10_000, recorder());
+  const first = seatOf(qs.start('fs', 1n));
+  const outcomes = [qs.start('fs', 2n), qs.start('fs', 3n)].map((w) => {
+    assert.equal(w.kind, 'wait');
+    return (w as { outcome: Promise<{ kind: string; seat?: Seat }> }).outcome;
+  });
+  assert.equal(qs.queued, 2);
+  first.release();
+  // Each waiting request runs in turn as the seat is freed.
+  const next = await Promise.race(outcomes);
+  assert.equal(next.kind, 'execute');
+  assert.equal(qs.queued, 1);
+  next.seat!.release();
+  const last = await Promise.all(outcomes);
+  assert.deepEqual(last.map((o) => o.kind), ['execute', 'execute']);
+  assert.equal(qs.queued, 0);
+  for (const o of last) o.seat!.release();
+  assert.ok(qs.idle);
+});

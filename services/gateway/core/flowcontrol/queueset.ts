@@ -75,7 +75,11 @@ export class QueueSet {
   private readonly waitLimitMs: number;
   private readonly observer: QueueSetObserver;
   private readonly now: () => number;
-  private queues: Request[][] = [];
+  /**
+   * The queues that hold requests, by index (an empty queue is absent): a level may have up to
+   * kube's 10^7 queues, so they are not all made up front.
+   */
+  private queues = new Map<number, Request[]>();
   /** Seats held now. */
   private inUse = 0;
   private waiting = 0;
@@ -90,7 +94,6 @@ export class QueueSet {
     this.waitLimitMs = waitLimitMs;
     this.observer = observer;
     this.now = now;
-    this.queues = Array.from({ length: config.queuing?.queues ?? 0 }, () => []);
   }
 
   /** Seats held now. */
@@ -118,10 +121,10 @@ export class QueueSet {
    * level no longer queues; then as many start as the new limit allows.
    */
   reconfigure(config: QueueSetConfig): void {
-    const old = this.queues.flat().sort((a, b) => a.enqueuedAt - b.enqueuedAt);
+    const old = [...this.queues.values()].flat().sort((a, b) => a.enqueuedAt - b.enqueuedAt);
     this.config = config;
     this.hands.clear();
-    this.queues = Array.from({ length: config.queuing?.queues ?? 0 }, () => []);
+    this.queues = new Map();
     this.nextQueue = 0;
     for (const request of old) {
       if (config.queuing === undefined) {
@@ -130,7 +133,9 @@ export class QueueSet {
         this.reject(request, 'concurrency-limit');
       } else {
         request.queue = this.shortestQueueOf(request.hash);
-        this.queues[request.queue]!.push(request);
+        const queue = this.queueAt(request.queue);
+        queue.push(request);
+        this.queues.set(request.queue, queue);
       }
     }
     this.dispatch();
@@ -151,7 +156,7 @@ export class QueueSet {
       return { kind: 'reject', reason: 'concurrency-limit' };
     }
     const index = this.shortestQueueOf(hash);
-    const queue = this.queues[index]!;
+    const queue = this.queueAt(index);
     if (this.inUse >= this.config.concurrencyLimit && queue.length >= queuing.queueLengthLimit) {
       this.observer.rejected(flowSchema, 'queue-full', 0);
       return { kind: 'reject', reason: 'queue-full' };
@@ -160,6 +165,7 @@ export class QueueSet {
     const outcome = new Promise<{ kind: 'execute'; seat: Seat } | { kind: 'reject'; reason: RejectReason }>((resolve) => (settle = resolve));
     const request: Request = { flowSchema, hash, enqueuedAt: this.now(), queue: index, timer: undefined, settle };
     queue.push(request);
+    this.queues.set(index, queue);
     this.waiting++;
     this.observer.queued(flowSchema, queue.length);
     request.timer = setTimeout(() => this.leave(request, 'time-out'), this.waitLimitMs);
@@ -182,17 +188,27 @@ export class QueueSet {
     let best = hand[offset]!;
     for (let i = 1; i < hand.length; i++) {
       const candidate = hand[(offset + i) % hand.length]!;
-      if (this.queues[candidate]!.length < this.queues[best]!.length) best = candidate;
+      if (this.lengthOf(candidate) < this.lengthOf(best)) best = candidate;
     }
     return best;
   }
 
+  private lengthOf(index: number): number {
+    return this.queues.get(index)?.length ?? 0;
+  }
+
+  /** The queue at `index`: a new empty one (not yet kept) when none holds requests. */
+  private queueAt(index: number): Request[] {
+    return this.queues.get(index) ?? [];
+  }
+
   /** Takes a request out of its queue, refused for `reason` (nothing if it left already). */
   private leave(request: Request, reason: RejectReason): void {
-    const queue = this.queues[request.queue];
+    const queue = this.queues.get(request.queue);
     const at = queue === undefined ? -1 : queue.indexOf(request);
     if (at < 0) return;
     queue!.splice(at, 1);
+    if (queue!.length === 0) this.queues.delete(request.queue);
     this.waiting--;
     this.observer.unqueued(request.flowSchema);
     this.reject(request, reason);
@@ -207,11 +223,18 @@ export class QueueSet {
   /** Starts waiting requests while seats are free, taking the queues in turn. */
   private dispatch(): void {
     while (this.waiting > 0 && this.inUse < this.config.concurrencyLimit) {
-      const count = this.queues.length;
-      let index = this.nextQueue;
-      for (let i = 0; i < count && this.queues[index]!.length === 0; i++) index = (index + 1) % count;
-      const request = this.queues[index]!.shift()!;
-      this.nextQueue = (index + 1) % count;
+      // The round robin's next non-empty queue: the first at or after nextQueue, else the first.
+      let index = -1;
+      let first = -1;
+      for (const i of this.queues.keys()) {
+        if (first < 0 || i < first) first = i;
+        if (i >= this.nextQueue && (index < 0 || i < index)) index = i;
+      }
+      if (index < 0) index = first;
+      const queue = this.queues.get(index)!;
+      const request = queue.shift()!;
+      if (queue.length === 0) this.queues.delete(index);
+      this.nextQueue = index + 1;
       this.waiting--;
       clearTimeout(request.timer);
       this.observer.unqueued(request.flowSchema);
