@@ -8,20 +8,20 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { StatusError } from '../../../lib/errors.ts';
-import { INITIAL_EVENTS_END, type InformerEvent, type InformerTarget, type WatchSource } from '../../../lib/informer.ts';
-import type { KubeObject } from '../../../lib/kube.ts';
-import { builtinRegistry } from '../../../lib/kinds/index.ts';
-import { createLogger } from '../../../lib/log.ts';
-import type { WatchOptions } from '../../../lib/list-options.ts';
-import type { StorageRef } from '../../storage/api.ts';
-import { MemoryStorage } from '../../storage/backends/memory.ts';
-import { watchedPipeline } from '../../../test/support/watched-pipeline.ts';
-import { SYSTEM_MASTERS } from '../../auth/api.ts';
-import type { AdmissionRequest } from '../api.ts';
-import { buildAdmissionChain } from './chain.ts';
-import { ExpiringNames, NamespaceCache } from './namespaces.ts';
-import { NamespaceLifecycle } from './plugins.ts';
+import { StatusError } from '../../lib/errors.ts';
+import { INITIAL_EVENTS_END, type InformerEvent, type InformerTarget, type WatchSource } from '../../lib/informer.ts';
+import type { KubeObject } from '../../lib/kube.ts';
+import { builtinRegistry } from '../../lib/kinds/index.ts';
+import { createLogger } from '../../lib/log.ts';
+import type { WatchOptions } from '../../lib/list-options.ts';
+import type { StorageRef } from '../../services/storage/api.ts';
+import { MemoryStorage } from '../../services/storage/backends/memory.ts';
+import { watchedPipeline } from '../support/watched-pipeline.ts';
+import { SYSTEM_MASTERS } from '../../services/auth/api.ts';
+import type { AdmissionRequest } from '../../services/admission/api.ts';
+import { buildAdmissionChain } from '../../services/admission/core/chain.ts';
+import { ExpiringNames, NamespaceCache } from '../../services/admission/core/namespaces.ts';
+import { NamespaceLifecycle } from '../../services/admission/core/plugins.ts';
 
 const registry = builtinRegistry();
 const logger = createLogger({ service: 'test', level: 'error' });
