@@ -720,18 +720,29 @@ async function connectWatchers(
   return { clients, targets, warm, idle };
 }
 
+/** A Redis client the bench disconnects on Ctrl-C too (lazy: connect() it); errors surface as failed calls. */
+function trackedRedis(url: string): Redis {
+  const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  client.on('error', () => {});
+  running.redisClients.add(client);
+  return client;
+}
+
+/** Disconnects a client of trackedRedis and forgets it. */
+function releaseRedis(client: Redis): void {
+  client.disconnect();
+  running.redisClients.delete(client);
+}
+
 /** The watch service: two fresh replicas; events are creates through storage. */
 async function serviceSide(ctx: Context, sc: Scenario): Promise<Side> {
   const nodeFlags = diagnosticFlags(true);
   const replicas: { proc: ManagedProcess; address: string }[] = [];
   let clients: BenchChild[] = [];
-  const tap = new Redis(ctx.redis.url, { lazyConnect: true, maxRetriesPerRequest: 1 });
-  tap.on('error', () => {});
-  running.redisClients.add(tap);
+  const tap = trackedRedis(ctx.redis.url);
   const stop = async (): Promise<void> => {
     await Promise.all(clients.map(stopChild));
-    tap.disconnect();
-    running.redisClients.delete(tap);
+    releaseRedis(tap);
     await Promise.all(
       replicas.map(async (r) => {
         await r.proc.stop(10_000);
@@ -1054,9 +1065,7 @@ async function measureScenario(ctx: Context, sc: Scenario, progress: string): Pr
 async function measureRedis(ctx: Context, rate: number, progress: string): Promise<FanOutResult> {
   log(`${progress} Redis pub/sub: ${REDIS_CONNECTIONS} subscriber connections, ${rate} messages/s`);
   const clients = startClients('redis');
-  const publisher = new Redis(ctx.redis.url, { lazyConnect: true, maxRetriesPerRequest: 1 });
-  publisher.on('error', () => {});
-  running.redisClients.add(publisher);
+  const publisher = trackedRedis(ctx.redis.url);
   try {
     await publisher.connect();
     const channel = `bench/fanout/${randomUUID()}`;
@@ -1118,8 +1127,7 @@ async function measureRedis(ctx: Context, rate: number, progress: string): Promi
     return result;
   } finally {
     await Promise.all(clients.map(stopChild));
-    publisher.disconnect();
-    running.redisClients.delete(publisher);
+    releaseRedis(publisher);
   }
 }
 
@@ -1167,13 +1175,10 @@ function runnerOf(side: Side, key: SaturationSide): SaturationRunner {
 /** Raw Redis pub/sub: one subscriber connection per watcher, over the client processes; the bench publishes. */
 async function redisRunner(ctx: Context, watchers: number): Promise<SaturationRunner> {
   const clients = startClients(`(saturation ${watchers}) redis`);
-  const publisher = new Redis(ctx.redis.url, { lazyConnect: true, maxRetriesPerRequest: 1 });
-  publisher.on('error', () => {});
-  running.redisClients.add(publisher);
+  const publisher = trackedRedis(ctx.redis.url);
   const stop = async (): Promise<void> => {
     await Promise.all(clients.map(stopChild));
-    publisher.disconnect();
-    running.redisClients.delete(publisher);
+    releaseRedis(publisher);
   };
   try {
     await publisher.connect();
