@@ -7,8 +7,8 @@
  * The layers kube stacks are followed in their order: version check, the "before-first-apply"
  * manager for an object with no managedFields, the cap of 10 Update managers
  * ("ancient-changes"), manager identifiers per (manager, operation, apiVersion, subresource),
- * times, the stripping of metadata fields nobody owns, then SMD's Updater. Not followed:
- * kubectl's last-applied-configuration interplay (lastAppliedManager/Updater) and conversion
+ * times, the stripping of metadata fields nobody owns, then SMD's Updater. Not here:
+ * kubectl's last-applied-configuration interplay (lastAppliedManager/Updater: last-applied.ts, around this class) and conversion
  * between API versions (every version's field set is taken as is).
  */
 import { StatusError, type StatusCause } from '../errors.ts';
@@ -132,11 +132,20 @@ function printManager(id: string): string {
   return Number.isNaN(t) ? `${s} using ${e.apiVersion ?? ''}` : `${s} using ${e.apiVersion ?? ''} at ${rfc3339(new Date(t))}`;
 }
 
+/** The 409 of an apply's conflicts, carrying them (kube's merge.Conflicts behind its NewConflictError). */
+export class ApplyConflictError extends StatusError {
+  readonly conflicts: readonly Conflict[];
+  constructor(message: string, causes: StatusCause[], conflicts: readonly Conflict[]) {
+    super('Conflict', message, { causes });
+    this.conflicts = conflicts;
+  }
+}
+
 /**
  * kube's NewConflictError: 409 Conflict with one FieldManagerConflict cause per field; each
  * conflict names the manager by its identifier (the JSON of its entry without fields).
  */
-export function conflictError(conflicts: readonly Conflict[]): StatusError {
+export function conflictError(conflicts: readonly Conflict[]): ApplyConflictError {
   const causes: StatusCause[] = conflicts.map((c) => ({ reason: 'FieldManagerConflict', message: `conflict with ${printManager(c.manager)}`, field: pathString(c.path) }));
   let message: string;
   if (conflicts.length === 1) {
@@ -156,7 +165,7 @@ export function conflictError(conflicts: readonly Conflict[]): StatusError {
     }
     message = `Apply failed with ${conflicts.length} conflicts: ${lines.join('\n')}`;
   }
-  return new StatusError('Conflict', message, { causes });
+  return new ApplyConflictError(message, causes, conflicts);
 }
 
 function rfc3339(d: Date): string {

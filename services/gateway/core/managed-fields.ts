@@ -10,9 +10,10 @@
  * top-level fields and metadata.labels/annotations are reset, as kube's status strategies list
  * them). A write to /scale is recorded on the Scale (subresource "scale") and carried to the
  * object's entries as kube's ScaleHandler does: the Scale's spec.replicas is the object's
- * replicas path.
+ * replicas path. An apply by "kubectl" honours and updates kubectl's last-applied annotation
+ * (lib/apply/last-applied.ts).
  */
-import { applyTypesOf, FieldManager, type ApplyTypes, type ManagedFieldsEntry } from '../../../lib/apply/index.ts';
+import { applyTypesOf, FieldManager, LastAppliedFieldManager, type ApplyTypes, type ManagedFieldsEntry } from '../../../lib/apply/index.ts';
 import { badRequest } from '../../../lib/errors.ts';
 import { isPlainObject, type KubeObject } from '../../../lib/kube.ts';
 import { apiVersionOf, type KindDefinition } from '../../../lib/kinds/index.ts';
@@ -146,6 +147,7 @@ export class ManagedFields {
   private readonly now: () => Date;
   private readonly types = new WeakMap<KindDefinition, ApplyTypes>();
   private readonly managers = new WeakMap<KindDefinition, Map<string, FieldManager>>();
+  private readonly appliers = new WeakMap<FieldManager, LastAppliedFieldManager>();
   private readonly newObjectOf: ((info: KindDefinition) => KubeObject | undefined) | undefined;
   private readonly newObjects = new WeakMap<KindDefinition, KubeObject | undefined>();
 
@@ -248,7 +250,19 @@ export class ManagedFields {
    * (409) unless `force`.
    */
   apply(target: ManagedTarget, live: KubeObject | undefined, applied: KubeObject, manager: string, force: boolean): KubeObject {
-    return this.fieldManager(target.info, target.subresource ?? '').apply(live, applied, manager, force);
+    return this.applier(target.info, target.subresource ?? '').apply(live, applied, manager, force);
+  }
+
+  /** The FieldManager of applies to `info` at `subresource`, with kubectl's last-applied annotation kept as kube keeps it. */
+  private applier(info: KindDefinition, subresource: string): LastAppliedFieldManager {
+    const fieldManager = this.fieldManager(info, subresource);
+    let applier = this.appliers.get(fieldManager);
+    if (applier === undefined) {
+      const kind = subresource === 'scale' ? scaleKindOf(info) : info;
+      applier = new LastAppliedFieldManager(fieldManager, { types: this.typesOf(kind), apiVersion: apiVersionOf(kind), kind: kind.kind });
+      this.appliers.set(fieldManager, applier);
+    }
+    return applier;
   }
 
   /** What an endpoint's FieldManager sees of the stored object: itself, or for /scale its Scale (`view`) with the entries owning its replicas. */
