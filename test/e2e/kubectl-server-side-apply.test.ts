@@ -4,8 +4,10 @@
  * the first owns (kubectl's exit code and message), `--force-conflicts` taking it, a field
  * removed when its last applier drops it, `get --show-managed-fields` showing both managers,
  * `--dry-run=server` storing nothing; the managers kubectl's other writes record
- * (`kubectl-client-side-apply`, `kubectl-edit`); and `@kubernetes/client-node`'s server-side
- * apply. Each step checks the object the server then holds.
+ * (`kubectl-client-side-apply`, `kubectl-edit`); the move from client-side to server-side apply
+ * and back (kubectl's last-applied annotation: no conflict for what it last applied, kept up to
+ * date by the server); and `@kubernetes/client-node`'s server-side apply. Each step checks the
+ * object the server then holds.
  */
 import assert from 'node:assert/strict';
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -25,7 +27,7 @@ interface Entry {
   fieldsV1?: Record<string, unknown>;
 }
 interface Object {
-  metadata: { name: string; managedFields?: Entry[]; labels?: Record<string, string> };
+  metadata: { name: string; managedFields?: Entry[]; labels?: Record<string, string>; annotations?: Record<string, string> };
   data?: Record<string, string>;
 }
 
@@ -135,6 +137,48 @@ for (const version of VERSIONS) {
       assert.deepEqual(managers(object), ['kubectl-client-side-apply/Update', 'kubectl-edit/Update']);
       const byEdit = fieldsOf(object, 'kubectl-edit') as Record<string, Record<string, unknown>>;
       assert.deepEqual(byEdit['f:data'], { 'f:a': {} }, 'edit changed data.a (and the last-applied annotation kubectl keeps up to date)');
+    });
+
+    test('client-side apply, then --server-side (no conflict, the annotation follows), then client-side again, then another manager', async () => {
+      const name = `la-${suffix}`;
+      const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
+      const created = await kubectl(['apply', '-f', '-'], { input: configMap(name, { a: '1', b: '2', c: '3' }) });
+      assert.equal(created.code, 0, created.stderr);
+      let object = await get(name);
+      assert.deepEqual(managers(object), ['kubectl-client-side-apply/Update']);
+      // kubectl's own encoding of its annotation (Go's json.Encoder: sorted keys, a newline at the end)
+      const clientSide = (data: string): string => `{"apiVersion":"v1","data":${data},"kind":"ConfigMap","metadata":{"annotations":{},"name":"${name}","namespace":"default"}}\n`;
+      assert.equal(object.metadata.annotations?.[LAST_APPLIED], clientSide('{"a":"1","b":"2","c":"3"}'));
+
+      // kubectl's own manager takes over what it applied client-side: no conflict on a, which the
+      // client-side applier owns and the last-applied configuration still holds.
+      const ssa = await kubectl(['apply', '--server-side', '-f', '-'], { input: configMap(name, { a: '10', b: '2', c: '3', d: '4' }) });
+      assert.equal(ssa.code, 0, ssa.stderr);
+      assert.equal(ssa.stdout.trim(), `configmap/${name} serverside-applied`);
+      object = await get(name);
+      assert.deepEqual(object.data, { a: '10', b: '2', c: '3', d: '4' });
+      // the configuration as sent (kubectl adds the namespace), as kube encodes it
+      const expected = `{"apiVersion":"v1","data":{"a":"10","b":"2","c":"3","d":"4"},"kind":"ConfigMap","metadata":{"name":"${name}","namespace":"default"}}\n`;
+      assert.equal(object.metadata.annotations?.[LAST_APPLIED], expected);
+      assert.ok(managers(object).includes('kubectl/Apply'), managers(object).join());
+      const view = await kubectl(['apply', 'view-last-applied', `configmap/${name}`, '-o', 'json']);
+      assert.equal(view.code, 0, view.stderr);
+      assert.deepEqual(JSON.parse(view.stdout), JSON.parse(expected));
+
+      // Client-side again without d: its three-way patch reads d from the annotation, so d goes.
+      const csa = await kubectl(['apply', '-f', '-'], { input: configMap(name, { a: '10', b: '2', c: '3' }) });
+      assert.equal(csa.code, 0, csa.stderr);
+      assert.equal(csa.stdout.trim(), `configmap/${name} configured`);
+      object = await get(name);
+      assert.deepEqual(object.data, { a: '10', b: '2', c: '3' });
+      assert.equal(object.metadata.annotations?.[LAST_APPLIED], clientSide('{"a":"10","b":"2","c":"3"}'));
+
+      // Any other manager still conflicts on what kubectl applied.
+      const other = await kubectl(['apply', '--server-side', '--field-manager=other', '-f', '-'], { input: configMap(name, { b: 'other' }) });
+      assert.equal(other.code, 1, other.stdout);
+      assert.match(other.stderr, /Apply failed with 1 conflict: conflict with "kubectl[^"]*"[^:]*: \.data\.b/);
+      object = await get(name);
+      assert.deepEqual(object.data, { a: '10', b: '2', c: '3' }, 'the conflict changed nothing');
     });
   });
 }
