@@ -160,7 +160,9 @@ for (const version of VERSIONS) {
       // the configuration as sent (kubectl adds the namespace), as kube encodes it
       const expected = `{"apiVersion":"v1","data":{"a":"10","b":"2","c":"3","d":"4"},"kind":"ConfigMap","metadata":{"name":"${name}","namespace":"default"}}\n`;
       assert.equal(object.metadata.annotations?.[LAST_APPLIED], expected);
-      assert.ok(managers(object).includes('kubectl/Apply'), managers(object).join());
+      // kubectl then moved the client-side applier's fields to its own manager and kept the annotation under kubectl-last-applied
+      assert.deepEqual(managers(object), ['kubectl-last-applied/Apply', 'kubectl/Apply']);
+      assert.deepEqual(fieldsOf(object, 'kubectl'), { 'f:data': { 'f:a': {}, 'f:b': {}, 'f:c': {}, 'f:d': {} } });
       const view = await kubectl(['apply', 'view-last-applied', `configmap/${name}`, '-o', 'json']);
       assert.equal(view.code, 0, view.stderr);
       assert.deepEqual(JSON.parse(view.stdout), JSON.parse(expected));
@@ -172,13 +174,38 @@ for (const version of VERSIONS) {
       object = await get(name);
       assert.deepEqual(object.data, { a: '10', b: '2', c: '3' });
       assert.equal(object.metadata.annotations?.[LAST_APPLIED], clientSide('{"a":"10","b":"2","c":"3"}'));
+      assert.deepEqual(managers(object), ['kubectl-client-side-apply/Update', 'kubectl/Apply']);
 
       // Any other manager still conflicts on what kubectl applied.
       const other = await kubectl(['apply', '--server-side', '--field-manager=other', '-f', '-'], { input: configMap(name, { b: 'other' }) });
       assert.equal(other.code, 1, other.stdout);
-      assert.match(other.stderr, /Apply failed with 1 conflict: conflict with "kubectl[^"]*"[^:]*: \.data\.b/);
+      assert.match(other.stderr, /Apply failed with 1 conflict: conflict with "kubectl": \.data\.b/);
       object = await get(name);
       assert.deepEqual(object.data, { a: '10', b: '2', c: '3' }, 'the conflict changed nothing');
+    });
+
+    test('a Deployment applied client-side, then --server-side with a new image and replicas: no conflict', async () => {
+      const name = `la-deploy-${suffix}`;
+      const deployment = (image: string, replicas: number): string =>
+        JSON.stringify({
+          apiVersion: 'apps/v1',
+          kind: 'Deployment',
+          metadata: { name, labels: { app: name } },
+          spec: { replicas, selector: { matchLabels: { app: name } }, template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'web', image }] } } },
+        });
+      const created = await kubectl(['apply', '-f', '-'], { input: deployment('nginx:1.25', 1) });
+      assert.equal(created.code, 0, created.stderr);
+      const ssa = await kubectl(['apply', '--server-side', '-f', '-'], { input: deployment('nginx:1.27', 2) });
+      assert.equal(ssa.code, 0, ssa.stderr);
+      const r = await kubectl(['get', 'deployment', name, '-o', 'json']);
+      assert.equal(r.code, 0, r.stderr);
+      const object = JSON.parse(r.stdout) as { metadata: { annotations?: Record<string, string> }; spec: { replicas: number; template: { spec: { containers: { image: string }[] } } } };
+      assert.equal(object.spec.replicas, 2);
+      assert.equal(object.spec.template.spec.containers[0]?.image, 'nginx:1.27');
+      assert.deepEqual(JSON.parse(object.metadata.annotations?.['kubectl.kubernetes.io/last-applied-configuration'] ?? '{}'), {
+        ...(JSON.parse(deployment('nginx:1.27', 2)) as object),
+        metadata: { name, namespace: 'default', labels: { app: name } },
+      });
     });
   });
 }
