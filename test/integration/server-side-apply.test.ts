@@ -122,6 +122,34 @@ describe('server-side apply through the pipeline', () => {
     assert.deepEqual((await pipeline.get(admin, cm('c'))).data, { x: '1', z: '3' });
   });
 
+  test('kubectl\'s last-applied annotation: an apply by "kubectl" takes over what it last applied, and the annotation follows (lastappliedmanager.go, lastappliedupdater.go)', async () => {
+    const { pipeline, cm } = await setup();
+    const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
+    // as a client-side `kubectl apply` leaves it: z was added since, not by kubectl
+    const lastApplied = '{"apiVersion":"v1","data":{"w":"2","x":"1"},"kind":"ConfigMap","metadata":{"annotations":{},"name":"la","namespace":"default"}}\n';
+    await pipeline.create(admin, cm(''), { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'la', annotations: { [LAST_APPLIED]: lastApplied } }, data: { x: '1', w: '2', z: '3' } }, { fieldManager: 'kubectl-client-side-apply' });
+
+    // x is allowed (last applied, unchanged), z is not: the 409 names z only
+    const conflict = await refusal(pipeline.apply(admin, cm('la'), configMapApply('la', { x: '10', z: '30' }), { fieldManager: 'kubectl' }), 'Conflict');
+    assert.equal(conflict.message, 'Apply failed with 1 conflict: conflict with "kubectl-client-side-apply" using v1: .data.z');
+    // another manager gets no such allowance
+    const other = await refusal(pipeline.apply(admin, cm('la'), configMapApply('la', { x: '10' }), { fieldManager: 'other' }), 'Conflict');
+    assert.equal(other.message, 'Apply failed with 1 conflict: conflict with "kubectl-client-side-apply" using v1: .data.x');
+
+    const applied = await pipeline.apply(admin, cm('la'), configMapApply('la', { x: '10', w: '2' }), { fieldManager: 'kubectl' });
+    assert.deepEqual(applied.object.data, { x: '10', w: '2', z: '3' });
+    const stored = await pipeline.get(admin, cm('la'));
+    assert.equal(stored.metadata?.annotations?.[LAST_APPLIED], '{"apiVersion":"v1","data":{"w":"2","x":"10"},"kind":"ConfigMap","metadata":{"name":"la"}}\n');
+    const byManager = new Map(entries(stored).map((e) => [e.manager, e.fieldsV1]));
+    assert.deepEqual(byManager.get('kubectl'), { 'f:data': { 'f:x': {}, 'f:w': {} } });
+    // the annotation stays the client-side applier's: kube updates it after the ownership is worked out
+    assert.deepEqual(byManager.get('kubectl-client-side-apply'), { 'f:data': { '.': {}, 'f:w': {}, 'f:z': {} }, 'f:metadata': { 'f:annotations': { '.': {}, [`f:${LAST_APPLIED}`]: {} } } });
+
+    // an apply by another manager leaves the annotation alone
+    await pipeline.apply(admin, cm('la'), configMapApply('la', { v: '4' }), { fieldManager: 'other' });
+    assert.equal((await pipeline.get(admin, cm('la'))).metadata?.annotations?.[LAST_APPLIED], stored.metadata?.annotations?.[LAST_APPLIED]);
+  });
+
   test('dryRun runs apply, admission and its checks, and stores nothing', async () => {
     const { pipeline, cm } = await setup();
     const created = await pipeline.apply(admin, cm('d'), configMapApply('d', { x: '1' }), { fieldManager: 'one', dryRun: true });
