@@ -424,8 +424,12 @@ export function removeItems(v: Json, set: FieldSet, atom: Atom): Json {
       const pe = fieldElement(k);
       if (set.members.has(pe)) continue;
       const sub = set.children.get(pe);
-      const kept = sub === undefined ? v[k] : removeItems(v[k], sub, fieldAtom(map, k));
-      if (kept !== undefined) out[k] = kept;
+      if (sub === undefined) {
+        out[k] = v[k];
+        continue;
+      }
+      // a field whose value loses everything stays, null (SMD's removing walker leaves it so)
+      out[k] = removeItems(v[k], sub, fieldAtom(map, k)) ?? null;
     }
     return isEmpty(out) ? undefined : out;
   }
