@@ -410,6 +410,23 @@ describe('managedFields across API versions', () => {
     ]);
   });
 
+  test('a core/v1 Event\'s manager conflicts with an events.k8s.io/v1 apply on its own field name (.message for note)', async () => {
+    const plane = await inProcessPipeline(new MemoryStorage({ kinds: registry }), registry);
+    const core = registry.get('', 'v1', 'events');
+    const events = registry.get('events.k8s.io', 'v1', 'events');
+    assert.ok(core !== undefined && events !== undefined);
+    const involvedObject = { kind: 'Pod', namespace: 'default', name: 'p', apiVersion: 'v1' };
+    await plane.pipeline.create(
+      admin,
+      { info: core, namespace: 'default', name: '' },
+      { apiVersion: 'v1', kind: 'Event', metadata: { name: 'e', namespace: 'default' }, involvedObject, reason: 'Started', message: 'a', type: 'Normal', source: { component: 'kubelet' } },
+      { fieldManager: 'recorder' },
+    );
+    const applied = { object: { apiVersion: 'events.k8s.io/v1', kind: 'Event', metadata: { name: 'e', namespace: 'default' }, note: 'b' }, strictErrors: [] };
+    const conflict = await refusal(plane.pipeline.apply(admin, { info: events, namespace: 'default', name: 'e' }, applied, { fieldManager: 'applier' }), 'Conflict');
+    assert.equal(conflict.message, 'Apply failed with 1 conflict: conflict with "recorder" using v1: .message');
+  });
+
   test('a custom kind served at two versions: a manager\'s set is read with its version\'s schema', async () => {
     // v1 has spec.tags as a set, v2 as an atomic list (conversion None: only apiVersion changes).
     const version = (name: string, listType: string, storage: boolean) => ({
