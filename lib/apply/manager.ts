@@ -7,15 +7,37 @@
  * The layers kube stacks are followed in their order: version check, the "before-first-apply"
  * manager for an object with no managedFields, the cap of 10 Update managers
  * ("ancient-changes"), manager identifiers per (manager, operation, apiVersion, subresource),
- * times, the stripping of metadata fields nobody owns, then SMD's Updater. Not here:
- * kubectl's last-applied-configuration interplay (lastAppliedManager/Updater: last-applied.ts, around this class) and conversion
- * between API versions (every version's field set is taken as is).
+ * times, the stripping of metadata fields nobody owns, then SMD's Updater. kubectl's
+ * last-applied-configuration interplay (lastAppliedManager/Updater) is last-applied.ts, around
+ * this class.
+ *
+ * Versions (SMD's Converter): a manager's set is in the apiVersion of its entry. Given a
+ * {@link VersionConverter}, the live and new objects are compared in each manager's version
+ * when it differs from the endpoint's (that manager's conflicts, and the fields it loses), and
+ * an applier's dropped fields are pruned in the version it applied them in; a manager whose
+ * version the converter does not know is dropped, as SMD drops it (kube's
+ * IsMissingVersionError). Without a converter every set is taken as of the endpoint's version.
  */
 import { StatusError, type StatusCause } from '../errors.ts';
 import { isPlainObject, type KubeObject } from '../kube.ts';
 import { decodeFieldsV1, FieldSet, FieldsV1Error, pathString } from './fieldpath.ts';
 import { compare, ensureNamedFieldsAreMembers, jsonEqual, merge, removeItems, toFieldSet, TypedError, type Comparison } from './typed.ts';
 import type { ApplyTypes, Atom } from './types.ts';
+
+/** An object in another version of the endpoint's kind (SMD's TypedValue): the object and that version's schema facts. */
+export interface VersionedObject {
+  readonly object: KubeObject;
+  readonly types: ApplyTypes;
+  /** That version's reset fields (see {@link FieldManagerOptions.resetFields}); none when absent. */
+  readonly resetFields?: readonly (readonly string[])[];
+}
+
+/**
+ * kube's version converter (SMD merge.Converter): `object`, whose apiVersion says its version,
+ * as `apiVersion` shows it; undefined when the server has no such version of the kind (the
+ * manager of that version is then dropped). Must not change `object`.
+ */
+export type VersionConverter = (object: KubeObject, apiVersion: string) => VersionedObject | undefined;
 
 /** metav1.ManagedFieldsEntry */
 export interface ManagedFieldsEntry {
@@ -42,6 +64,16 @@ export interface FieldManagerOptions {
   maxUpdateManagers?: number;
   /** The kind, for the version check of apply configurations (kube's versionCheckManager). */
   kind?: string;
+  /** Conversion to the other versions managers' entries name (see the module comment). */
+  convert?: VersionConverter;
+}
+
+/** A value in one version with that version's schema and reset fields (SMD's TypedValue plus its IgnoreFilter). */
+interface Typed {
+  readonly value: unknown;
+  readonly apiVersion: string;
+  readonly root: Atom;
+  readonly reset: FieldSet;
 }
 
 /** One manager's fields (SMD VersionedSet). */
@@ -359,27 +391,95 @@ export class FieldManager {
     return m;
   }
 
+  /** `value` (of the endpoint's version) as a typed value. */
+  #typed(value: unknown): Typed {
+    return { value, apiVersion: this.#o.apiVersion, root: this.#root, reset: this.#reset };
+  }
+
+  /**
+   * SMD's Converter.Convert: `from` in `apiVersion`; itself when it is of that version;
+   * undefined when the converter knows no such version. Without a converter, the value as is
+   * (every version's set taken as of the endpoint's).
+   */
+  #convert(from: Typed, apiVersion: string): Typed | undefined {
+    if (from.apiVersion === apiVersion) return from;
+    const convert = this.#o.convert;
+    if (convert === undefined) return { ...from, apiVersion };
+    const source = isPlainObject(from.value) ? from.value : {};
+    const converted = convert({ ...source, apiVersion: from.apiVersion }, apiVersion);
+    if (converted === undefined) return undefined;
+    const reset = FieldSet.of(...(converted.resetFields ?? []).map((p) => p.map((f) => `f:${f}`)));
+    return { value: converted.object, apiVersion, root: converted.types.root, reset };
+  }
+
+  /** `value` (of the endpoint's version) in each version asked, each conversion made once. */
+  #versions(value: unknown): (apiVersion: string) => Typed | undefined {
+    const typed = this.#typed(value);
+    const made = new Map<string, Typed | undefined>([[typed.apiVersion, typed]]);
+    return (apiVersion) => {
+      if (!made.has(apiVersion)) made.set(apiVersion, this.#convert(typed, apiVersion));
+      return made.get(apiVersion);
+    };
+  }
+
+  /**
+   * The first step of SMD's Update and Apply (reconcileManagedFieldsWithSchemaChanges): a
+   * manager whose version the live object cannot be converted to is dropped (kube: its version
+   * is no longer served, "obsolete versions will be deleted automatically").
+   */
+  #dropUnknownVersions(liveAt: (apiVersion: string) => Typed | undefined, m: Managed): void {
+    for (const [id, owned] of m.fields) {
+      if (liveAt(owned.apiVersion) !== undefined) continue;
+      m.fields.delete(id);
+      m.times.delete(id);
+    }
+  }
+
   /** SMD Updater.Update. */
   #structuredUpdate(live: KubeObject, next: KubeObject, m: Managed, workflow: string): void {
-    const cmp = this.#updateOthers(live, next, m, workflow, true);
+    const liveAt = this.#versions(live);
+    this.#dropUnknownVersions(liveAt, m);
+    const cmp = this.#updateOthers(liveAt, this.#versions(next), m, workflow, true);
     const prev = m.fields.get(workflow)?.set ?? new FieldSet();
     const set = prev.difference(cmp.removed).union(cmp.modified).union(cmp.added).recursiveDifference(this.#reset);
     if (set.empty()) m.fields.delete(workflow);
     else m.fields.set(workflow, { set, apiVersion: this.#o.apiVersion, applied: false });
   }
 
-  /** SMD Updater.update: other managers lose changed and removed fields (or conflicts are thrown). */
-  #updateOthers(live: unknown, next: unknown, m: Managed, workflow: string, force: boolean): Comparison {
-    const raw = compare(live, next, this.#root);
-    const cmp: Comparison = { added: raw.added.recursiveDifference(this.#reset), modified: raw.modified.recursiveDifference(this.#reset), removed: raw.removed.recursiveDifference(this.#reset) };
-    const changed = cmp.modified.union(cmp.added);
-    const conflicts = new Map<string, FieldSet>();
-    if (!changed.empty()) {
-      for (const [id, owned] of m.fields) {
-        if (id === workflow) continue;
-        const c = owned.set.intersection(changed);
-        if (!c.empty()) conflicts.set(id, c);
+  /**
+   * SMD Updater.update: the live and new objects compared in each manager's version (each
+   * version once); other managers lose the fields changed and removed in theirs (or their
+   * conflicts are thrown, paths in their version); a manager of a version the objects cannot be
+   * converted to is dropped. Answers the comparison in the endpoint's version.
+   */
+  #updateOthers(liveAt: (apiVersion: string) => Typed | undefined, nextAt: (apiVersion: string) => Typed | undefined, m: Managed, workflow: string, force: boolean): Comparison {
+    const versions = new Map<string, Comparison | undefined>();
+    const comparisonAt = (apiVersion: string): Comparison | undefined => {
+      if (versions.has(apiVersion)) return versions.get(apiVersion);
+      const old = liveAt(apiVersion);
+      const next = nextAt(apiVersion);
+      let cmp: Comparison | undefined;
+      if (old !== undefined && next !== undefined) {
+        const raw = compare(old.value, next.value, old.root);
+        cmp = { added: raw.added.recursiveDifference(old.reset), modified: raw.modified.recursiveDifference(old.reset), removed: raw.removed.recursiveDifference(old.reset) };
       }
+      versions.set(apiVersion, cmp);
+      return cmp;
+    };
+    const cmp = comparisonAt(this.#o.apiVersion)!;
+    const conflicts = new Map<string, FieldSet>();
+    const removed = new Map<string, FieldSet>();
+    for (const [id, owned] of m.fields) {
+      if (id === workflow) continue;
+      const c = comparisonAt(owned.apiVersion);
+      if (c === undefined) {
+        m.fields.delete(id);
+        m.times.delete(id);
+        continue;
+      }
+      const conflict = owned.set.intersection(c.modified.union(c.added));
+      if (!conflict.empty()) conflicts.set(id, conflict);
+      if (!c.removed.empty()) removed.set(id, c.removed);
     }
     if (!force && conflicts.size > 0) {
       const list: Conflict[] = [];
@@ -390,8 +490,9 @@ export class FieldManager {
       const owned = m.fields.get(id)!;
       m.fields.set(id, { ...owned, set: owned.set.difference(c) });
     }
-    if (!cmp.removed.empty()) {
-      for (const [id, owned] of m.fields) if (id !== workflow) m.fields.set(id, { ...owned, set: owned.set.difference(cmp.removed) });
+    for (const [id, r] of removed) {
+      const owned = m.fields.get(id)!;
+      m.fields.set(id, { ...owned, set: owned.set.difference(r) });
     }
     for (const [id, owned] of m.fields) {
       if (owned.set.empty()) {
@@ -452,19 +553,57 @@ export class FieldManager {
       if (err instanceof TypedError) throw new StatusError('InternalError', `failed to create typed patch object (${objectGVKNN(applied)}): ${err.message}`);
       throw err;
     }
-    const root = this.#root;
-    let merged: unknown = merge(live, applied, root) ?? {};
+    const liveAt = this.#versions(live);
+    this.#dropUnknownVersions(liveAt, m);
+    let merged: unknown = merge(live, applied, this.#root) ?? {};
     const last = m.fields.get(id);
     m.fields.set(id, { set: configSet.recursiveDifference(this.#reset), apiVersion: this.#o.apiVersion, applied: true });
-    merged = prune(merged, m, last?.set, root);
+    merged = this.#prune(merged, m, last);
     try {
-      this.#updateOthers(live, merged, m, id, force);
+      this.#updateOthers(liveAt, this.#versions(merged), m, id, force);
     } catch (err) {
       if (err instanceof Conflicts) throw conflictError(err.conflicts);
       throw err;
     }
     if (jsonEqual(live, merged)) return undefined;
     return merged as KubeObject;
+  }
+
+  /**
+   * SMD Updater.prune: the fields the applier applied last time (`last`, in the version it
+   * applied them in) and no longer applies are removed from `merged`, unless a manager owns
+   * them (each manager's set read in its version) or they were not the applier's. Done in the
+   * last applied version; the result in the endpoint's. An unknown last version prunes nothing.
+   */
+  #prune(merged: unknown, m: Managed, last: Owned | undefined): unknown {
+    if (last === undefined || last.set.empty()) return merged;
+    const lastMerged = this.#convert(this.#typed(merged), last.apiVersion);
+    if (lastMerged === undefined) return merged;
+    const fieldsOf = (t: Typed): FieldSet => ensureNamedFieldsAreMembers(toFieldSet(t.value, t.root), t.root);
+    let pruned: Typed = { ...lastMerged, value: removeItems(lastMerged.value, ensureNamedFieldsAreMembers(last.set, lastMerged.root), lastMerged.root) ?? {} };
+    // addBackOwnedItems: what any manager owns stays, read version by version (the pruned version first)
+    const ownedAt = new Map<string, FieldSet>([[last.apiVersion, new FieldSet()]]);
+    for (const o of m.fields.values()) ownedAt.set(o.apiVersion, (ownedAt.get(o.apiVersion) ?? new FieldSet()).union(o.set));
+    let mergedAt: Typed = lastMerged;
+    for (const [apiVersion, owned] of ownedAt) {
+      const mv = this.#convert(mergedAt, apiVersion);
+      const pv = this.#convert(pruned, apiVersion);
+      if (mv === undefined || pv === undefined) continue;
+      mergedAt = mv;
+      const keep = fieldsOf(pv).union(ensureNamedFieldsAreMembers(owned, mv.root));
+      pruned = { ...mv, value: removeItems(mv.value, fieldsOf(mv).difference(keep), mv.root) ?? {} };
+    }
+    // addBackDanglingItems: only what the applier applied last time is removed
+    let result = lastMerged;
+    const lastPruned = this.#convert(pruned, last.apiVersion);
+    if (lastPruned !== undefined) {
+      const lastSet = ensureNamedFieldsAreMembers(last.set, lastMerged.root);
+      const removed = fieldsOf(lastMerged).difference(fieldsOf(lastPruned)).intersection(lastSet);
+      result = { ...lastMerged, value: removeItems(lastMerged.value, removed, lastMerged.root) ?? {} };
+    }
+    const back = this.#convert(result, this.#o.apiVersion);
+    if (back === undefined) throw new StatusError('InternalError', `failed to prune fields: cannot convert to ${this.#o.apiVersion}`);
+    return back.value;
   }
 }
 
@@ -484,21 +623,6 @@ function strip(m: Managed, id: string): void {
   } else m.fields.set(id, { ...owned, set });
 }
 
-/** SMD Updater.prune: fields `id` applied last time and no longer applies, unless someone else owns them. */
-function prune(merged: unknown, m: Managed, last: FieldSet | undefined, root: Atom): unknown {
-  if (last === undefined || last.empty()) return merged;
-  const lastNamed = ensureNamedFieldsAreMembers(last, root);
-  let pruned = removeItems(merged, lastNamed, root) ?? {};
-  // addBackOwnedItems: everything any manager owns stays
-  let owned = new FieldSet();
-  for (const o of m.fields.values()) owned = owned.union(o.set);
-  const mergedSet = ensureNamedFieldsAreMembers(toFieldSet(merged, root), root);
-  const prunedSet = ensureNamedFieldsAreMembers(toFieldSet(pruned, root), root);
-  pruned = removeItems(merged, mergedSet.difference(prunedSet.union(ensureNamedFieldsAreMembers(owned, root))), root) ?? {};
-  // addBackDanglingItems: only fields the manager applied last time are removed
-  const prunedSet2 = ensureNamedFieldsAreMembers(toFieldSet(pruned, root), root);
-  return removeItems(merged, mergedSet.difference(prunedSet2).intersection(lastNamed), root) ?? {};
-}
 
 /** kube's capManagersManager: past 10 Update managers, the oldest merge into "ancient-changes" per version. */
 function capUpdateManagers(m: Managed, max: number): void {

@@ -306,16 +306,17 @@ export function merge(lhs: Json, rhs: Json, atom: Atom): Json {
   if (h === 'scalar') return rhs;
   if (h === 'list') {
     const list = atom.list!;
-    const la = Array.isArray(lhs) ? lhs : undefined;
-    const ra = Array.isArray(rhs) ? rhs : undefined;
-    if (list.atomic || ra === undefined || la === undefined || (la.length === 0 && ra.length === 0)) return rhs;
+    // null (or a value of another shape) is no items, as SMD derefs it; both without items stay a leaf
+    const la = Array.isArray(lhs) ? lhs : [];
+    const ra = Array.isArray(rhs) ? rhs : [];
+    if (list.atomic || (la.length === 0 && ra.length === 0)) return rhs;
     const out = mergeLists(list, la, ra);
     return out.length > 0 ? out : undefined;
   }
   const map = atom.map!;
-  const lm = isPlainObject(lhs) ? lhs : undefined;
-  const rm = isPlainObject(rhs) ? rhs : undefined;
-  if (map.atomic || lm === undefined || rm === undefined || (isEmpty(lm) && isEmpty(rm))) return rhs;
+  const lm = isPlainObject(lhs) ? lhs : {};
+  const rm = isPlainObject(rhs) ? rhs : {};
+  if (map.atomic || (isEmpty(lm) && isEmpty(rm))) return rhs;
   const out: JsonMap = {};
   for (const k of Object.keys(lm)) {
     const v = Object.hasOwn(rm, k) ? merge(lm[k], rm[k], fieldAtom(map, k)) : lm[k];
@@ -423,8 +424,12 @@ export function removeItems(v: Json, set: FieldSet, atom: Atom): Json {
       const pe = fieldElement(k);
       if (set.members.has(pe)) continue;
       const sub = set.children.get(pe);
-      const kept = sub === undefined ? v[k] : removeItems(v[k], sub, fieldAtom(map, k));
-      if (kept !== undefined) out[k] = kept;
+      if (sub === undefined) {
+        out[k] = v[k];
+        continue;
+      }
+      // a field whose value loses everything stays, null (SMD's removing walker leaves it so)
+      out[k] = removeItems(v[k], sub, fieldAtom(map, k)) ?? null;
     }
     return isEmpty(out) ? undefined : out;
   }

@@ -223,6 +223,11 @@ export interface StoredAs {
   toStored(object: KubeObject): KubeObject;
   /** A stored object in this kind's form. */
   fromStored(object: KubeObject): KubeObject;
+  /**
+   * The conversion of toStored alone, without the stored version's defaults (kube's scheme
+   * conversion, as its field manager converts objects to compare them); toStored when absent.
+   */
+  convertToStored?(object: KubeObject): KubeObject;
 }
 
 /**

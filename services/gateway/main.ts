@@ -172,6 +172,7 @@ await runService('gateway', FLAGS, { maxReceiveMessageBytes: RESOURCES_MAX_REQUE
     authCacheTtlMs: Number(config['auth-cache-ttl']),
     metrics,
     schemas: generatedSchemaValidator(),
+    kinds: registry,
     cluster,
     logger,
     telemetry,

@@ -357,3 +357,133 @@ describe('server-side apply of a custom kind', () => {
     assert.deepEqual(owners(status.object).map(([m, op, sub]) => `${m}/${op}/${sub}`).sort(), ['controller/Apply/status', 'one/Apply/', 'two/Apply/']);
   });
 });
+
+/**
+ * managedFields across API versions, as kube's field manager compares them (SMD merge/update.go
+ * update(): the live and new objects converted to each manager's apiVersion; apimachinery
+ * managedfields/internal/versionconverter.go): a conflict is found in the owner's version and
+ * named by its path there; force takes it from that set; entries keep their own apiVersion.
+ */
+describe('managedFields across API versions', () => {
+  const scaleTargetRef = { kind: 'Deployment', name: 'web', apiVersion: 'apps/v1' };
+  const hpa = (apiVersion: string, spec: Record<string, unknown>): { object: KubeObject; strictErrors: string[] } => ({
+    object: { apiVersion, kind: 'HorizontalPodAutoscaler', metadata: { name: 'web' }, spec: { scaleTargetRef, maxReplicas: 5, ...spec } },
+    strictErrors: [],
+  });
+  const cpu = (utilization: number): unknown[] => [{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: utilization } } }];
+  const byManager = (object: KubeObject): Map<string, Entry> => new Map(entries(object).map((e) => [e.manager, e]));
+
+  async function hpaTargets() {
+    const plane = await inProcessPipeline(new MemoryStorage({ kinds: registry }), registry);
+    const info = (version: string) => {
+      const k = registry.get('autoscaling', version, 'horizontalpodautoscalers');
+      assert.ok(k !== undefined);
+      return k;
+    };
+    return { pipeline: plane.pipeline, v1: { info: info('v1'), namespace: 'default', name: 'web' } as Target, v2: { info: info('v2'), namespace: 'default', name: 'web' } as Target };
+  }
+
+  test('an HPA applied through autoscaling/v2; an autoscaling/v1 apply changing the CPU target conflicts on the v2 manager\'s .spec.metrics; force takes it', async () => {
+    const { pipeline, v1, v2 } = await hpaTargets();
+    await pipeline.apply(admin, v2, hpa('autoscaling/v2', { minReplicas: 1, metrics: cpu(50) }), { fieldManager: 'v2-owner' });
+
+    // The same target through v1 changes nothing in v2: no conflict, both own what they applied.
+    const same = await pipeline.apply(admin, v1, hpa('autoscaling/v1', { targetCPUUtilizationPercentage: 50 }), { fieldManager: 'v1-applier' });
+    assert.equal(same.object.apiVersion, 'autoscaling/v1');
+    assert.equal(byManager(same.object).get('v2-owner')?.apiVersion, 'autoscaling/v2');
+    assert.deepEqual(byManager(same.object).get('v1-applier')?.fieldsV1, { 'f:spec': { 'f:maxReplicas': {}, 'f:scaleTargetRef': {}, 'f:targetCPUUtilizationPercentage': {} } });
+
+    const conflict = await refusal(pipeline.apply(admin, v1, hpa('autoscaling/v1', { targetCPUUtilizationPercentage: 70 }), { fieldManager: 'v1-applier' }), 'Conflict');
+    assert.equal(conflict.code, 409);
+    assert.equal(conflict.message, 'Apply failed with 1 conflict: conflict with "v2-owner": .spec.metrics');
+    assert.deepEqual(conflict.details?.causes, [{ reason: 'FieldManagerConflict', message: 'conflict with "v2-owner"', field: '.spec.metrics' }]);
+    assert.deepEqual((await pipeline.get(admin, v2)).spec, { scaleTargetRef, minReplicas: 1, maxReplicas: 5, metrics: cpu(50) }, 'a conflict changes nothing');
+
+    const forced = await pipeline.apply(admin, v1, hpa('autoscaling/v1', { targetCPUUtilizationPercentage: 70 }), { fieldManager: 'v1-applier', force: true });
+    assert.equal((forced.object.spec as Record<string, unknown>).targetCPUUtilizationPercentage, 70);
+    const owners = byManager(forced.object);
+    assert.deepEqual(
+      [...owners.values()].map((e) => [e.manager, e.operation, e.apiVersion]).sort(),
+      [
+        ['v1-applier', 'Apply', 'autoscaling/v1'],
+        ['v2-owner', 'Apply', 'autoscaling/v2'],
+      ],
+    );
+    // (v2's scaleTargetRef is granular; v1's is an atomic struct)
+    const ref = { 'f:apiVersion': {}, 'f:kind': {}, 'f:name': {} };
+    assert.deepEqual(owners.get('v2-owner')?.fieldsV1, { 'f:spec': { 'f:maxReplicas': {}, 'f:minReplicas': {}, 'f:scaleTargetRef': ref } }, 'the v2 manager lost .spec.metrics only');
+    assert.deepEqual(((await pipeline.get(admin, v2)).spec as Record<string, unknown>).metrics, cpu(70));
+  });
+
+  test('an HPA created through autoscaling/v2 (an Update manager): the v1 apply names it with its version', async () => {
+    const { pipeline, v1, v2 } = await hpaTargets();
+    await pipeline.create(admin, { ...v2, name: '' }, hpa('autoscaling/v2', { metrics: cpu(50) }).object, { fieldManager: 'creator' });
+    const conflict = await refusal(pipeline.apply(admin, v1, hpa('autoscaling/v1', { targetCPUUtilizationPercentage: 70 }), { fieldManager: 'v1-applier' }), 'Conflict');
+    assert.equal(conflict.message, 'Apply failed with 1 conflict: conflict with "creator" using autoscaling/v2: .spec.metrics');
+    const forced = await pipeline.apply(admin, v1, hpa('autoscaling/v1', { targetCPUUtilizationPercentage: 70 }), { fieldManager: 'v1-applier', force: true });
+    const creator = byManager(forced.object).get('creator');
+    assert.equal(creator?.apiVersion, 'autoscaling/v2');
+    assert.ok(!JSON.stringify(creator?.fieldsV1).includes('f:metrics'), JSON.stringify(creator?.fieldsV1));
+  });
+
+  test('an entry of a version kube no longer serves (autoscaling/v2beta2) is dropped by the next write, as SMD drops a manager of a missing version', async () => {
+    const { pipeline, v2 } = await hpaTargets();
+    const created = await pipeline.create(admin, { ...v2, name: '' }, hpa('autoscaling/v2', { metrics: cpu(50) }).object, { fieldManager: 'creator' });
+    const obsolete = { manager: 'old', operation: 'Update', apiVersion: 'autoscaling/v2beta2', time: '2020-01-01T00:00:00Z', fieldsType: 'FieldsV1', fieldsV1: { 'f:spec': { 'f:scaleTargetRef': { 'f:name': {} } } } };
+    const body = { ...created, metadata: { ...created.metadata, managedFields: [...entries(created), obsolete] }, spec: { ...(created.spec as Record<string, unknown>), maxReplicas: 6 } };
+    const updated = await pipeline.update(admin, v2, body, { fieldManager: 'editor' });
+    assert.deepEqual(entries(updated).map((e) => [e.manager, e.apiVersion]).sort(), [
+      ['creator', 'autoscaling/v2'],
+      ['editor', 'autoscaling/v2'],
+    ]);
+  });
+
+  test('a core/v1 Event\'s manager conflicts with an events.k8s.io/v1 apply on its own field name (.message for note)', async () => {
+    const plane = await inProcessPipeline(new MemoryStorage({ kinds: registry }), registry);
+    const core = registry.get('', 'v1', 'events');
+    const events = registry.get('events.k8s.io', 'v1', 'events');
+    assert.ok(core !== undefined && events !== undefined);
+    const involvedObject = { kind: 'Pod', namespace: 'default', name: 'p', apiVersion: 'v1' };
+    await plane.pipeline.create(
+      admin,
+      { info: core, namespace: 'default', name: '' },
+      { apiVersion: 'v1', kind: 'Event', metadata: { name: 'e', namespace: 'default' }, involvedObject, reason: 'Started', message: 'a', type: 'Normal', source: { component: 'kubelet' } },
+      { fieldManager: 'recorder' },
+    );
+    const applied = { object: { apiVersion: 'events.k8s.io/v1', kind: 'Event', metadata: { name: 'e', namespace: 'default' }, note: 'b' }, strictErrors: [] };
+    const conflict = await refusal(plane.pipeline.apply(admin, { info: events, namespace: 'default', name: 'e' }, applied, { fieldManager: 'applier' }), 'Conflict');
+    assert.equal(conflict.message, 'Apply failed with 1 conflict: conflict with "recorder" using v1: .message');
+  });
+
+  test('a custom kind served at two versions: a manager\'s set is read with its version\'s schema', async () => {
+    // v1 has spec.tags as a set, v2 as an atomic list (conversion None: only apiVersion changes).
+    const version = (name: string, listType: string, storage: boolean) => ({
+      name,
+      served: true,
+      storage,
+      schema: { openAPIV3Schema: { type: 'object', properties: { spec: { type: 'object', properties: { size: { type: 'integer' }, tags: { type: 'array', items: { type: 'string' }, 'x-kubernetes-list-type': listType } } } } } },
+    });
+    const crd = { metadata: { name: 'gadgets.example.com' }, spec: { group: 'example.com', scope: 'Namespaced', names: { plural: 'gadgets', kind: 'Gadget' }, versions: [version('v1', 'set', true), version('v2', 'atomic', false)] } };
+    const kinds = kindsOfDefinition(CUSTOM_RESOURCE_DEFINITION.strategy.prepareForCreate?.(crd) ?? crd);
+    assert.deepEqual(kinds.map((k) => k.version), ['v1', 'v2']);
+    const local = builtinRegistry();
+    for (const k of kinds) local.add(k);
+    const { pipeline } = await inProcessPipeline(new MemoryStorage({ kinds: local }), local);
+    const at = (v: number): Target => ({ info: kinds[v - 1]!, namespace: 'default', name: 'g' });
+    const gadget = (apiVersion: string, spec: Record<string, unknown>) => ({ object: { apiVersion, kind: 'Gadget', metadata: { name: 'g' }, spec }, strictErrors: [] });
+
+    // "atomic" owns .spec.tags whole through v2; a v1 apply adding an item to the set changes that list in v2.
+    await pipeline.apply(admin, at(2), gadget('example.com/v2', { size: 1, tags: ['a'] }), { fieldManager: 'atomic' });
+    const conflict = await refusal(pipeline.apply(admin, at(1), gadget('example.com/v1', { tags: ['b'] }), { fieldManager: 'set' }), 'Conflict');
+    assert.equal(conflict.message, 'Apply failed with 1 conflict: conflict with "atomic": .spec.tags');
+    const forced = await pipeline.apply(admin, at(1), gadget('example.com/v1', { tags: ['b'] }), { fieldManager: 'set', force: true });
+    assert.deepEqual((forced.object.spec as Record<string, unknown>).tags, ['a', 'b']);
+    const owners = byManager(forced.object);
+    assert.deepEqual([owners.get('atomic')?.apiVersion, owners.get('atomic')?.fieldsV1], ['example.com/v2', { 'f:spec': { 'f:size': {} } }]);
+    assert.deepEqual([owners.get('set')?.apiVersion, owners.get('set')?.fieldsV1], ['example.com/v1', { 'f:spec': { 'f:tags': { 'v:"b"': {} } } }]);
+
+    // The other way round, an item added through v1's set is no change to what the v2 set manager owns.
+    const added = await pipeline.apply(admin, at(1), gadget('example.com/v1', { tags: ['c'] }), { fieldManager: 'other' });
+    assert.deepEqual((added.object.spec as Record<string, unknown>).tags, ['a', 'b', 'c']);
+  });
+});

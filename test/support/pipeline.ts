@@ -30,7 +30,7 @@ export async function inProcessPipeline(storage: Storage, registry: KindRegistry
   const schemas = generatedSchemaValidator();
   const admission = buildAdmissionChain({ registry, storage, schemas });
   const watcher = new WatchService({ caches: new Map(), storage, registry, logger: createLogger({ service: 'test', level: 'error' }) });
-  const pipeline = new Pipeline({ authenticator: new TokenFileAuthenticator([]), authorizer: new PrivilegedGroupAuthorizer(), admission, storage, watcher, schemas, cluster: options.cluster });
+  const pipeline = new Pipeline({ authenticator: new TokenFileAuthenticator([]), authorizer: new PrivilegedGroupAuthorizer(), admission, storage, watcher, schemas, kinds: registry, cluster: options.cluster });
   const namespaces = registry.get('', 'v1', 'namespaces');
   const configmaps = registry.get('', 'v1', 'configmaps');
   const nodes = registry.get('', 'v1', 'nodes');

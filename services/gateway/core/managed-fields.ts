@@ -12,11 +12,18 @@
  * object's entries as kube's ScaleHandler does: the Scale's spec.replicas is the object's
  * replicas path. An apply by "kubectl" honours and updates kubectl's last-applied annotation
  * (lib/apply/last-applied.ts).
+ *
+ * Versions: an entry's fields are in its apiVersion. Each FieldManager is given kube's version
+ * converter for its kind (see converterOf): an entry of another version of the same storage
+ * (the kind a view shows, a view of it, another served version of a custom kind's
+ * CustomResourceDefinition) is compared in its version; an entry of a version not served is
+ * dropped on the next write, as kube drops a manager of a version it no longer has.
  */
 import { applyTypesOf, FieldManager, LastAppliedFieldManager, type ApplyTypes, type ManagedFieldsEntry } from '../../../lib/apply/index.ts';
+import type { VersionConverter } from '../../../lib/apply/manager.ts';
 import { badRequest } from '../../../lib/errors.ts';
 import { isPlainObject, type KubeObject } from '../../../lib/kube.ts';
-import { apiVersionOf, type KindDefinition } from '../../../lib/kinds/index.ts';
+import { apiVersionOf, BUILTIN_KINDS, type KindDefinition } from '../../../lib/kinds/index.ts';
 import { scaleKindOf } from '../../../lib/kinds/scale.ts';
 import { servesStatus } from '../../../lib/kinds/subresources.ts';
 
@@ -132,6 +139,21 @@ function withEntries(object: KubeObject, entries: ManagedFieldsEntry[]): KubeObj
 
 const SCALE_REPLICAS = fieldsPath('spec.replicas');
 
+/** The kind served at a group, version and resource (a KindRegistry's get). */
+export type KindLookup = (group: string, version: string, resource: string) => KindDefinition | undefined;
+
+/** The built-in kinds by group, version and resource. */
+function builtinLookup(): KindLookup {
+  const kinds = new Map(BUILTIN_KINDS.map((k) => [`${k.group}/${k.version}/${k.resource}`, k]));
+  return (group, version, resource) => kinds.get(`${group}/${version}/${resource}`);
+}
+
+/** Where a kind's objects are stored: its own resource, or the one it is a view of. */
+function storageOf(info: KindDefinition): string {
+  const stored = info.storedAs ?? info;
+  return `${stored.group}/${stored.resource}`;
+}
+
 /** What a target writes: the kind, and the endpoint ("", "status" or "scale"). */
 export interface ManagedTarget {
   info: KindDefinition;
@@ -150,19 +172,22 @@ export class ManagedFields {
   private readonly appliers = new WeakMap<FieldManager, LastAppliedFieldManager>();
   private readonly newObjectOf: ((info: KindDefinition) => KubeObject | undefined) | undefined;
   private readonly newObjects = new WeakMap<KindDefinition, KubeObject | undefined>();
+  private readonly kinds: KindLookup;
 
   /**
    * `newObject`: the object a create is compared with, as kube compares it with its kind's
    * empty typed object (scope.Creater.New: a built-in kind's struct fields are there, so a
    * create does not own `spec` itself, only what it set in it); undefined for none (custom kinds).
+   * `kinds`: the kinds served (the versions entries are converted to); the built-in kinds when absent.
    */
   constructor(
     definitionsOf: ((info: KindDefinition) => (name: string) => unknown) | undefined,
-    options: { now?: () => Date; newObject?: (info: KindDefinition) => KubeObject | undefined } = {},
+    options: { now?: () => Date; newObject?: (info: KindDefinition) => KubeObject | undefined; kinds?: KindLookup } = {},
   ) {
     this.definitionsOf = definitionsOf;
     this.now = options.now ?? (() => new Date());
     this.newObjectOf = options.newObject;
+    this.kinds = options.kinds ?? builtinLookup();
   }
 
   /** The empty object of a kind a create is compared with, made once per kind. */
@@ -198,10 +223,41 @@ export class ManagedFields {
         subresource,
         resetFields: this.resetFieldsOf(info, subresource),
         now: this.now,
+        // the Scale's entries are all autoscaling/v1 (liveView carries only the object's version)
+        ...(subresource === 'scale' ? {} : { convert: this.converterOf(info, subresource) }),
       });
       byEndpoint.set(subresource, manager);
     }
     return manager;
+  }
+
+  /**
+   * kube's version converter of an endpoint of `info` (apimachinery's versionConverter): an
+   * object of one version of its storage to the stored form (a view's conversion, without
+   * defaults as kube's scheme converts) and from it to the version asked; custom kinds convert
+   * as kube's None strategy does (only apiVersion changes). The other version's schema and
+   * reset fields come with it. Undefined for a version not served for this storage.
+   */
+  private converterOf(info: KindDefinition, subresource: string): VersionConverter {
+    return (object, apiVersion) => {
+      const from = this.servedAs(info, typeof object.apiVersion === 'string' ? object.apiVersion : '');
+      const to = this.servedAs(info, apiVersion);
+      if (from === undefined || to === undefined) return undefined;
+      const stored = from.storedAs === undefined ? object : (from.storedAs.convertToStored ?? from.storedAs.toStored)(object);
+      const converted = to.storedAs === undefined ? stored : to.storedAs.fromStored(stored);
+      return { object: { ...converted, apiVersion }, types: this.typesOf(to), resetFields: this.resetFieldsOf(to, subresource) };
+    };
+  }
+
+  /** The kind served at `apiVersion` with the storage of `info` (itself at its own); undefined for none. */
+  private servedAs(info: KindDefinition, apiVersion: string): KindDefinition | undefined {
+    if (apiVersion === apiVersionOf(info)) return info;
+    const slash = apiVersion.indexOf('/');
+    const [group, version] = slash < 0 ? ['', apiVersion] : [apiVersion.slice(0, slash), apiVersion.slice(slash + 1)];
+    if (version === '') return undefined;
+    const kind = this.kinds(group, version, info.resource);
+    if (kind === undefined || kind.kind !== info.kind || kind.review === true || storageOf(kind) !== storageOf(info)) return undefined;
+    return info.source === 'custom' && kind.origin !== info.origin ? undefined : kind;
   }
 
   /** kube's reset fields of an endpoint (see the top of this file). */

@@ -68,6 +68,11 @@ export interface PipelineOptions {
    */
   schemas?: SchemaValidator;
   /**
+   * The kinds served (a KindRegistry): the versions managedFields entries of another version
+   * are converted to (custom kinds' other served versions). The built-in kinds when absent.
+   */
+  kinds?: { get(group: string, version: string, resource: string): KindDefinition | undefined };
+  /**
    * What the cluster hands out and where the API server is (kube-apiserver's
    * --service-cluster-ip-range, --service-node-port-range, ...): what kinds' allocators and
    * bootstrap objects read. kube's defaults when absent.
@@ -368,7 +373,8 @@ export class Pipeline {
     const schemas = options.schemas;
     // A create is compared with the kind's empty object in its Go shape, as kube's with New().
     const newObject = (info: KindDefinition): KubeObject | undefined => (info.source === 'builtin' ? this.shaped(withTypeMeta({ metadata: {} } as KubeObject, info), info) : undefined);
-    this.managed = new ManagedFields(schemas === undefined ? undefined : (info) => schemas.definitionsOf(info), { newObject });
+    const kinds = options.kinds;
+    this.managed = new ManagedFields(schemas === undefined ? undefined : (info) => schemas.definitionsOf(info), { newObject, ...(kinds === undefined ? {} : { kinds: (g, v, r) => kinds.get(g, v, r) }) });
   }
 
   /**

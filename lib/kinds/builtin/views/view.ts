@@ -57,7 +57,7 @@ export function viewOf(stored: KindDefinition, spec: ViewSpec): KindDefinition {
     source: 'builtin',
     selectableFields: stored.selectableFields,
     schema: spec.schema,
-    storedAs: { group: stored.group, version: stored.version, resource: stored.resource, toStored, fromStored },
+    storedAs: { group: stored.group, version: stored.version, resource: stored.resource, toStored, fromStored, convertToStored: spec.toStored },
     ...(printer === undefined ? {} : { printer }),
     ...(stored.scale === undefined ? {} : { scale: stored.scale }),
     strategy: {
