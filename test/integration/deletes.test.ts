@@ -25,6 +25,8 @@ function kind(group: string, version: string, resource: string): KindDefinition 
 const CONFIGMAPS = kind('', 'v1', 'configmaps');
 const PODS = kind('', 'v1', 'pods');
 const JOBS = kind('batch', 'v1', 'jobs');
+const EVENTS = kind('', 'v1', 'events');
+const EVENTS_V1 = kind('events.k8s.io', 'v1', 'events');
 
 async function setup() {
   const storage = new MemoryStorage();
@@ -108,6 +110,33 @@ describe('delete: propagation policy and the garbage collector\'s finalizers', (
     await job('background');
     assert.equal((await pipeline.delete(admin, at(JOBS, 'background'), { propagationPolicy: 'Background' })).pending, false);
     await absent(JOBS, 'background');
+  });
+
+  test('an Event never gets the garbage collector\'s finalizers (kube\'s event strategy: GC Unsupported), through core/v1 or events.k8s.io/v1', async () => {
+    const { pipeline, at, absent } = await setup();
+    const event = (name: string) =>
+      pipeline.create(admin, at(EVENTS), {
+        apiVersion: 'v1',
+        kind: 'Event',
+        metadata: { name },
+        involvedObject: { kind: 'Pod', namespace: 'default', name: 'web-0' },
+        reason: 'Pulled',
+        message: 'image pulled',
+        type: 'Normal',
+      } as KubeObject);
+    for (const info of [EVENTS, EVENTS_V1]) {
+      for (const [suffix, options] of [
+        ['orphan', { propagationPolicy: 'Orphan' }],
+        ['foreground', { propagationPolicy: 'Foreground' }],
+        ['deprecated', { orphanDependents: true }],
+      ] as const) {
+        const name = `${info.group === '' ? 'core' : 'events'}-${suffix}`;
+        await event(name);
+        const result = await pipeline.delete(admin, at(info, name), options);
+        assert.equal(result.pending, false, name);
+        await absent(EVENTS, name);
+      }
+    }
   });
 
   test('an object being deleted gets its finalizers changed by a later delete; taking away the last one removes it', async () => {

@@ -209,6 +209,8 @@ export const EVENT: KindDefinition = {
     }),
   },
   strategy: { validate, generation: 'none' },
+  // kube's event strategy: a delete never gives an event the garbage collector's finalizers.
+  deletion: { garbageCollectionPolicy: 'Unsupported' },
   printer: { columns: EVENT_COLUMNS, cells: eventCells },
   schema: 'io.k8s.api.core.v1.Event',
 };
