@@ -237,6 +237,29 @@ describe('managedFields of creates, updates and patches', () => {
     const cleared = await pipeline.update(admin, cm('v'), { ...created, metadata: { ...created.metadata, managedFields: [{}] } }, { fieldManager: 'creator' });
     assert.deepEqual(entries(cleared), []);
   });
+
+  // kube's TestResetManagedFieldsEmptyList and TestResetManagedFieldsEmptyItem
+  // (test/integration/apiserver/apply/apply_test.go): a write setting managedFields to [] or
+  // [{}] leaves the object with none, whether an update or a patch of any type.
+  test('managedFields [] or [{}] in an update, a merge patch, a JSON patch or a strategic merge patch clear them', async () => {
+    const { pipeline, cm } = await setup();
+    for (const reset of [[], [{}]]) {
+      const writes: [string, (name: string, current: KubeObject) => Promise<KubeObject>][] = [
+        ['update', (name, current) => pipeline.update(admin, cm(name), { ...current, metadata: { ...current.metadata, managedFields: reset } })],
+        ['merge', (name) => pipeline.patch(admin, cm(name), { contentType: 'application/merge-patch+json', body: Buffer.from(JSON.stringify({ metadata: { managedFields: reset } })) })],
+        ['json', (name) => pipeline.patch(admin, cm(name), { contentType: 'application/json-patch+json', body: Buffer.from(JSON.stringify([{ op: 'replace', path: '/metadata/managedFields', value: reset }])) })],
+        ['strategic', (name) => pipeline.patch(admin, cm(name), { contentType: 'application/strategic-merge-patch+json', body: Buffer.from(JSON.stringify({ metadata: { managedFields: reset } })) })],
+      ];
+      for (const [how, write] of writes) {
+        const name = `reset-${how}-${reset.length}`;
+        const created = await pipeline.create(admin, cm(''), { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name }, data: { a: '1' } }, { fieldManager: 'creator' });
+        assert.equal(entries(created).length, 1, name);
+        const written = await write(name, created);
+        assert.deepEqual(entries(written), [], name);
+        assert.deepEqual(entries(await pipeline.get(admin, cm(name))), [], name);
+      }
+    }
+  });
 });
 
 describe('managedFields of /status and /scale', () => {

@@ -216,13 +216,24 @@ function withDefaults(info: KindDefinition, object: KubeObject): KubeObject {
 }
 
 /**
+ * `object` (`sent` decoded or shaped) with the empty metadata.managedFields list `sent` has:
+ * decoding and shaping drop it as Go's omitempty encoding would, but Go decodes it to an empty
+ * list, which is how a client clears managedFields (kube's isResetManagedFields).
+ */
+function keepingEmptyManagedFields(object: KubeObject, sent: KubeObject): KubeObject {
+  const entries: unknown = isPlainObject(sent.metadata) ? sent.metadata.managedFields : undefined;
+  if (!Array.isArray(entries) || entries.length > 0 || object.metadata?.managedFields !== undefined) return object;
+  return { ...object, metadata: { ...object.metadata, managedFields: [] } };
+}
+
+/**
  * Checks an object decoded against its schema as kube decodes it into the kind's typed object
  * (the types of kind, apiVersion and metadata, normalised: lib/object-meta.ts), then against
  * the URL (kind, apiVersion, namespace), and fills what it may omit.
  */
 function checkAgainstTarget(target: Target, decoded: KubeObject): KubeObject {
   const { info } = target;
-  const body = decodeObjectMeta(decoded, info);
+  const body = keepingEmptyManagedFields(decodeObjectMeta(decoded, info), decoded);
   const apiVersion = apiVersionOf(info);
   if (body.kind !== undefined && body.kind !== info.kind) {
     throw badRequest(`the kind of the provided object ("${String(body.kind)}") does not match the kind of the request ("${info.kind}")`);
@@ -647,7 +658,8 @@ export class Pipeline {
   private recordUpdate(target: Target, current: KubeObject, view: ObjectView, object: KubeObject, options: WriteOptions): KubeObject {
     // Compared in the kind's Go shape, as kube's field manager compares typed objects: a field
     // the patch sets to what Go leaves out (an omitempty false) is no change.
-    const written = this.shaped(view.write(withTypeMeta(current, target.info), object), target.info);
+    const unshaped = view.write(withTypeMeta(current, target.info), object);
+    const written = keepingEmptyManagedFields(this.shaped(unshaped, target.info), unshaped);
     const manager = managerOrUserAgent(options.fieldManager, options.userAgent);
     const scale = target.subresource === 'scale' ? { live: view.read(current, 'write'), written: object } : undefined;
     return this.managed.update(target, current, written, manager, scale);
