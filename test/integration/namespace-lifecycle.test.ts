@@ -219,6 +219,42 @@ describe('the namespace controller', () => {
     }
   });
 
+  // kube's OrderedNamespaceDeletion (KEP-5080; on in 1.33, locked on in 1.34) as its conformance
+  // test "namespace deletion should delete pod first" (test/e2e/apimachinery/namespace.go) checks it.
+  test('deletes Pods first: while a Pod held by a finalizer remains, nothing else in the namespace is deleted', async () => {
+    const pipeline = plane.pipelineFor();
+    const ns = kind(plane, '', 'v1', 'namespaces');
+    const cm = kind(plane, '', 'v1', 'configmaps');
+    const pods = kind(plane, '', 'v1', 'pods');
+    await pipeline.create(admin, { info: ns, namespace: '', name: '' }, { metadata: { name: 'ordered' } });
+    await pipeline.create(admin, { info: pods, namespace: 'ordered', name: '' }, { metadata: { name: 'test-pod', finalizers: ['e2e.example.com/finalizer'] }, spec: { containers: [{ name: 'c', image: 'pause' }] } });
+    await pipeline.create(admin, { info: cm, namespace: 'ordered', name: '' }, { metadata: { name: 'test-configmap' }, data: { key: 'value' } });
+    const h = host('ns-ordered');
+    h.start();
+    try {
+      // The pass that finds the Pod still there writes the conditions and stops (kube's words:
+      // without the content totals, so nothing says content remains).
+      const passed = eventOf(pipeline, { info: ns, namespace: '', name: '' }, (type, o) => type !== 'DELETED' && o.metadata?.name === 'ordered' && conditionsOf(o).length > 0);
+      await pipeline.delete(admin, { info: ns, namespace: '', name: 'ordered' });
+      const waiting = await passed;
+      const byType = Object.fromEntries(conditionsOf(waiting).map((c) => [c.type, c]));
+      assert.deepEqual([byType.NamespaceContentRemaining?.status, byType.NamespaceContentRemaining?.reason], ['False', 'ContentRemoved']);
+      assert.deepEqual([byType.NamespaceDeletionContentFailure?.status, byType.NamespaceDeletionContentFailure?.reason], ['False', 'ContentDeleted']);
+      const pod = await pipeline.get(admin, { info: pods, namespace: 'ordered', name: 'test-pod' });
+      assert.equal(typeof pod.metadata?.deletionTimestamp, 'string');
+      const configMap = await pipeline.get(admin, { info: cm, namespace: 'ordered', name: 'test-configmap' });
+      assert.equal(configMap.metadata?.deletionTimestamp, undefined);
+      // The Pod's finalizer goes: the Pod, then the ConfigMap, then the namespace go.
+      const configMapGone = eventOf(pipeline, { info: cm, namespace: 'ordered', name: '' }, (type, o) => type === 'DELETED' && o.metadata?.name === 'test-configmap');
+      const gone = eventOf(pipeline, { info: ns, namespace: '', name: '' }, (type, o) => type === 'DELETED' && o.metadata?.name === 'ordered');
+      await pipeline.update(admin, { info: pods, namespace: 'ordered', name: 'test-pod' }, { ...pod, metadata: { ...pod.metadata, finalizers: [] } });
+      await configMapGone;
+      await gone;
+    } finally {
+      await h.stop();
+    }
+  });
+
   test('a host stopped mid-way leaves the namespace Terminating; a host started again finishes it', async () => {
     const pipeline = plane.pipelineFor();
     const ns = kind(plane, '', 'v1', 'namespaces');

@@ -139,6 +139,13 @@ function messageOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
+/** The NamespaceDeletionContentFailure condition of a pass's content errors (kube's ProcessDeleteContentErr), if any. */
+function contentFailure(errors: readonly string[]): Failing[] {
+  if (errors.length === 0) return [];
+  const sorted = [...errors].sort();
+  return [{ type: 'NamespaceDeletionContentFailure', reason: 'ContentDeletionFailed', message: `Failed to delete all resource types, ${errors.length} remaining: ${sorted.join(', ')}` }];
+}
+
 export class NamespaceController implements Controller {
   readonly name = 'namespace';
   readonly serviceAccount = 'namespace-controller';
@@ -215,28 +222,53 @@ export class NamespaceController implements Controller {
 
   /**
    * Deletes every object of every served namespaced resource in the namespace (kube's
-   * deleteAllContent), then lists again what is left and writes the conditions.
+   * deleteAllContent, with OrderedNamespaceDeletion as kube 1.33 on and 1.34 locked on): Pods
+   * first, and while any Pod remains nothing else (kube then writes the conditions of that
+   * pass without the content totals); then every other resource. Lists again what is left
+   * and writes the conditions.
    */
   private async deleteAllContent(ctx: ControllerContext, namespace: KubeObject, signal: AbortSignal): Promise<ContentResult> {
     const name = String(namespace.metadata?.name ?? '');
     // Views share their stored kind's objects: each stored resource once.
     const kinds = storedKinds(ctx.registry.all).filter((k) => k.namespaced && k.verbs.includes('delete') && k.verbs.includes('list'));
+    // What the pass answers (errors), and what the NamespaceDeletionContentFailure condition says.
     const errors: string[] = [];
+    const contentErrors: string[] = [];
     const byResource = new Map<string, number>();
     const byFinalizer = new Map<string, number>();
-    for (const kind of kinds) {
-      if (signal.aborted) break;
+    const sweep = async (kind: KindDefinition, describe: (message: string) => string): Promise<void> => {
       try {
         const left = await this.deleteResource(ctx, kind, name, signal);
         if (left.count > 0) {
           byResource.set(`${kind.resource}.${kind.group}`, left.count);
           for (const [f, n] of left.finalizers) byFinalizer.set(f, (byFinalizer.get(f) ?? 0) + n);
-          if (left.finalizers.size === 0) errors.push(`unexpected items still remain in namespace: ${name} for gvr: ${gvrString(kind)}`);
+          if (left.finalizers.size === 0) {
+            const message = `unexpected items still remain in namespace: ${name} for gvr: ${gvrString(kind)}`;
+            errors.push(describe(message));
+            contentErrors.push(message);
+          }
         }
       } catch (err) {
-        if (signal.aborted) break;
-        errors.push(messageOf(err));
+        if (signal.aborted) return;
+        errors.push(describe(messageOf(err)));
+        contentErrors.push(messageOf(err));
       }
+    };
+    const pods = kinds.find((k) => k.group === '' && k.resource === 'pods');
+    if (pods !== undefined) {
+      await sweep(pods, (message) => `failed to delete pods for namespace: ${name}, err: ${message}`);
+      if (signal.aborted) throw signal.reason;
+      const podsLeft = byResource.get(`${pods.resource}.${pods.group}`) ?? 0;
+      if (podsLeft > 0) {
+        // Nothing else is deleted while Pods remain (kube's ordered deletion).
+        await this.writeConditions(ctx, namespace, contentFailure(contentErrors), signal);
+        return { remaining: podsLeft, errors };
+      }
+    }
+    for (const kind of kinds) {
+      if (signal.aborted) break;
+      if (kind === pods) continue;
+      await sweep(kind, (message) => message);
     }
     if (signal.aborted) throw signal.reason;
     const failing: Failing[] = [];
@@ -248,25 +280,25 @@ export class NamespaceController implements Controller {
       const parts = [...byFinalizer].map(([f, n]) => `${f} in ${n} resource instances`).sort();
       failing.push({ type: 'NamespaceFinalizersRemaining', reason: 'SomeFinalizerRemain', message: `Some finalizers are remaining: ${parts.join(', ')}` });
     }
-    if (errors.length > 0) {
-      const sorted = [...errors].sort();
-      failing.push({ type: 'NamespaceDeletionContentFailure', reason: 'ContentDeletionFailed', message: `Failed to delete all resource types, ${errors.length} remaining: ${sorted.join(', ')}` });
-    }
-    const conditions = updatedConditions(namespace, failing, new Date());
-    if (conditions !== undefined) {
-      const info = ctx.registry.get('', 'v1', 'namespaces');
-      try {
-        if (info !== undefined) {
-          await ctx.pipeline.update(ctx.user, { info, namespace: '', name, subresource: 'status' }, { ...namespace, status: { ...(isPlainObject(namespace.status) ? namespace.status : {}), conditions } }, CONTROLLER_WRITES, signal);
-        }
-      } catch (err) {
-        // As kube: a condition not written now is written by a later pass.
-        ctx.logger.debug('namespace conditions not updated', { namespace: name, error: err });
-      }
-    }
+    failing.push(...contentFailure(contentErrors));
+    await this.writeConditions(ctx, namespace, failing, signal);
     let remaining = 0;
     for (const n of byResource.values()) remaining += n;
     return { remaining, errors };
+  }
+
+  /** Writes the namespace's conditions after a pass, when they change; as kube, one not written now is written by a later pass. */
+  private async writeConditions(ctx: ControllerContext, namespace: KubeObject, failing: readonly Failing[], signal: AbortSignal): Promise<void> {
+    const name = String(namespace.metadata?.name ?? '');
+    const conditions = updatedConditions(namespace, failing, new Date());
+    if (conditions === undefined) return;
+    const info = ctx.registry.get('', 'v1', 'namespaces');
+    if (info === undefined) return;
+    try {
+      await ctx.pipeline.update(ctx.user, { info, namespace: '', name, subresource: 'status' }, { ...namespace, status: { ...(isPlainObject(namespace.status) ? namespace.status : {}), conditions } }, CONTROLLER_WRITES, signal);
+    } catch (err) {
+      ctx.logger.debug('namespace conditions not updated', { namespace: name, error: err });
+    }
   }
 
   /**
