@@ -13,6 +13,7 @@ import type { KindDefinition } from '../../lib/kinds/index.ts';
 import { SYSTEM_MASTERS, type UserInfo } from '../../services/auth/api.ts';
 import type { Pipeline, Target } from '../../services/gateway/core/pipeline.ts';
 import { ControllerHost } from '../../services/gateway/controllers/host.ts';
+import { CONTROLLER_FLAGS, controllerHostFrom } from '../../services/gateway/controllers/index.ts';
 import { NamespaceController } from '../../services/gateway/controllers/namespace.ts';
 import { controllerPlane, SeveredStorage, type ControllerPlane } from '../support/controller-plane.ts';
 import { refusal } from '../support/pipeline.ts';
@@ -250,6 +251,30 @@ describe('the namespace controller', () => {
       await pipeline.update(admin, { info: pods, namespace: 'ordered', name: 'test-pod' }, { ...pod, metadata: { ...pod.metadata, finalizers: [] } });
       await configMapGone;
       await gone;
+    } finally {
+      await h.stop();
+    }
+  });
+
+  test('as the gateway runs it (its flags\' defaults), it waits kube\'s namespaceDeletionGracePeriod, 5 s, before it empties a namespace', async () => {
+    const pipeline = plane.pipelineFor();
+    const ns = kind(plane, '', 'v1', 'namespaces');
+    const cm = kind(plane, '', 'v1', 'configmaps');
+    const flags = Object.fromEntries(CONTROLLER_FLAGS.map((f) => [f.flag, f.default])) as Record<(typeof CONTROLLER_FLAGS)[number]['flag'], string>;
+    assert.throws(() => controllerHostFrom({ ...flags, 'namespace-deletion-grace-period': 'soon' }, plane.contextFor(pipeline)), /--namespace-deletion-grace-period must be a duration/);
+    // As a member of system:masters: this plane has no bootstrap RBAC for the controllers' own accounts.
+    const h = controllerHostFrom({ ...flags, controllers: 'namespace', 'use-service-account-credentials': 'false' }, plane.contextFor(pipeline));
+    assert.ok(h !== undefined);
+    await pipeline.create(admin, { info: ns, namespace: '', name: '' }, { metadata: { name: 'graceful' } });
+    await pipeline.create(admin, { info: cm, namespace: 'graceful', name: '' }, { metadata: { name: 'c' } });
+    h.start();
+    try {
+      const emptied = eventOf(pipeline, { info: cm, namespace: 'graceful', name: '' }, (type) => type === 'DELETED');
+      const started = Date.now();
+      await pipeline.delete(admin, { info: ns, namespace: '', name: 'graceful' });
+      await emptied;
+      const waited = Date.now() - started;
+      assert.ok(waited >= 5000, `emptied after ${waited} ms`);
     } finally {
       await h.stop();
     }

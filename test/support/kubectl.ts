@@ -9,7 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before } from 'node:test';
-import { startControlPlane, type ControlPlane } from '../../lib/local/control-plane.ts';
+import { startControlPlane, type ControlPlane, type ControlPlaneOptions } from '../../lib/local/control-plane.ts';
 
 const SDK_KUBECTL = '/usr/lib/google-cloud-sdk/bin/kubectl.1.32';
 
@@ -99,8 +99,13 @@ export function createKubectl(kubeconfig: string, binary = kubectlBinary()): Kub
  * kubectl.<version>) against one control plane: registers before() to start the plane in a
  * temporary folder (named after `name`) and after() to stop it and remove the folder. When a
  * version is missing nothing starts and `skip` says which, for the suite's describe().
+ * `options` are the plane's (flags, replicas).
  */
-export function kubectlVersionsPlane(name: string, versions: readonly string[]): { skip: string | false; kubectl(version: string): Kubectl; kubeconfig(): string } {
+export function kubectlVersionsPlane(
+  name: string,
+  versions: readonly string[],
+  options: Omit<ControlPlaneOptions, 'dataDir' | 'logDir'> = {},
+): { skip: string | false; kubectl(version: string): Kubectl; kubeconfig(): string } {
   const binary = (v: string): string => `/usr/lib/google-cloud-sdk/bin/kubectl.${v}`;
   const missing = versions.filter((v) => !existsSync(binary(v)));
   let dir: string | undefined;
@@ -108,7 +113,7 @@ export function kubectlVersionsPlane(name: string, versions: readonly string[]):
   before(async () => {
     if (missing.length > 0) return;
     dir = await mkdtemp(join(tmpdir(), `e2e-${name}-`));
-    plane = await startControlPlane({ dataDir: dir, logDir: join(dir, 'logs') });
+    plane = await startControlPlane({ dataDir: dir, logDir: join(dir, 'logs'), ...options });
   });
   after(async () => {
     await plane?.stop();

@@ -13,9 +13,16 @@ import { GarbageCollector } from './garbage-collector.ts';
 import { NamespaceController } from './namespace.ts';
 import type { Controller, ControllerContext } from './types.ts';
 
+/** What the controllers' own flags set. */
+export interface ControllerSettings {
+  /** The namespace controller's wait before its first pass over a namespace being deleted (NamespaceControllerOptions.startDelayMs). */
+  namespaceDeletionGracePeriodMs?: number;
+}
+
 /** Every controller the gateway can run, a new instance each (controllers may hold per-run state). */
-export function availableControllers(): Controller[] {
-  return [new NamespaceController(), new GarbageCollector(), new CrdCleanupController(), new ClusterRoleAggregationController()];
+export function availableControllers(settings: ControllerSettings = {}): Controller[] {
+  const namespace = settings.namespaceDeletionGracePeriodMs === undefined ? {} : { startDelayMs: settings.namespaceDeletionGracePeriodMs };
+  return [new NamespaceController(namespace), new GarbageCollector(), new CrdCleanupController(), new ClusterRoleAggregationController()];
 }
 
 /** The gateway's flags of the controller host (kube-controller-manager's names and defaults). */
@@ -35,6 +42,13 @@ export const CONTROLLER_FLAGS = [
     default: 'true',
     description:
       'whether controllers act as their own service accounts in kube-system (namespace-controller, generic-garbage-collector, clusterrole-aggregation-controller; authorized by the bootstrap RBAC roles), as kube-controller-manager with the same flag; "false": as a member of system:masters',
+  },
+  {
+    flag: 'namespace-deletion-grace-period',
+    env: 'GATEWAY_NAMESPACE_DELETION_GRACE_PERIOD',
+    default: '5s',
+    description:
+      'how long the namespace controller waits before it first empties a namespace being deleted (kube\'s namespaceDeletionGracePeriod, 5s), so that creates another admission replica admitted from a namespace cache that had not yet seen the deletion are stored before it; shorter only with one admission replica',
   },
   { flag: 'leader-elect-lease-duration', env: 'GATEWAY_LEADER_ELECT_LEASE_DURATION', default: '15s', description: 'how long a candidate waits after the leader last renewed before it takes the controllers\' Lease' },
   { flag: 'leader-elect-renew-deadline', env: 'GATEWAY_LEADER_ELECT_RENEW_DEADLINE', default: '10s', description: 'how long the leader keeps trying to renew before it stops its controllers; less than the lease duration' },
@@ -76,9 +90,11 @@ export function electionTimingFrom(config: Record<'leader-elect-lease-duration' 
 export function controllerHostFrom(
   config: Record<(typeof CONTROLLER_FLAGS)[number]['flag'], string>,
   context: ControllerContext,
-  available: readonly Controller[] = availableControllers(),
+  available?: readonly Controller[],
 ): ControllerHost | undefined {
-  const controllers = selectControllers(config.controllers, available);
+  const grace = parseDurationMs(config['namespace-deletion-grace-period']);
+  if (!Number.isFinite(grace) || grace < 0) throw new ConfigError(`--namespace-deletion-grace-period must be a duration such as "5s", got "${config['namespace-deletion-grace-period']}"`);
+  const controllers = selectControllers(config.controllers, available ?? availableControllers({ namespaceDeletionGracePeriodMs: grace }));
   const timing = electionTimingFrom(config);
   const credentials = config['use-service-account-credentials'];
   if (credentials !== 'true' && credentials !== 'false') throw new ConfigError(`--use-service-account-credentials must be "true" or "false", got "${credentials}"`);

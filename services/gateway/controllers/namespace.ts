@@ -24,9 +24,11 @@ export interface NamespaceControllerOptions {
   /** Deletes of one resource's objects in flight at once, when they are deleted one by one (default 32). */
   deleteParallelism?: number;
   /**
-   * Wait before the first pass over a namespace seen Terminating, so that creates admitted
-   * just before the delete are stored before the sweep (kube waits 5 s for its HA apiservers'
-   * caches; admission here reads the namespace from storage on every create). Default 1 s.
+   * Wait before the first pass over a namespace seen Terminating (kube's
+   * namespaceDeletionGracePeriod, 5 s), so that creates admitted just before the delete are
+   * stored before the sweep: admission reads the namespace from a cache, and another admission
+   * replica's may not have seen the deletion yet. Default 5 s; shorter is safe only with one
+   * admission replica.
    */
   startDelayMs?: number;
   /** First wait before a namespace whose content remains (or whose pass failed) is tried again; doubles (default 500 ms). */
@@ -152,7 +154,7 @@ export class NamespaceController implements Controller {
   private readonly o: Required<NamespaceControllerOptions>;
 
   constructor(options: NamespaceControllerOptions = {}) {
-    this.o = { workers: 10, deleteParallelism: 32, startDelayMs: 1000, retryMs: 500, resyncMs: 300_000, ...options };
+    this.o = { workers: 10, deleteParallelism: 32, startDelayMs: 5000, retryMs: 500, resyncMs: 300_000, ...options };
   }
 
   async run(ctx: ControllerContext, signal: AbortSignal): Promise<void> {
