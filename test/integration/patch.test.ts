@@ -149,4 +149,21 @@ describe('PATCH through the pipeline', () => {
     const moved = await refusal(pipeline.patch(admin, cm, patch(MERGE, { metadata: { namespace: 'kube-system' } })), 'BadRequest');
     assert.equal(moved.message, 'the namespace of the provided object does not match the namespace sent on the request');
   });
+
+  // kube's patch handler sets no uid precondition: the patched object's uid meets
+  // ValidateObjectMetaUpdate (422); one left out is the stored one (BeforeUpdate).
+  test('a patch that changes metadata.uid: 422 field is immutable; the same uid or none is fine', async () => {
+    const { pipeline, cm } = await setup();
+    const current = await pipeline.get(admin, cm);
+    for (const body of [patch(MERGE, { metadata: { uid: 'other' } }), patch(JSON_PATCH, [{ op: 'replace', path: '/metadata/uid', value: 'other' }]), patch(STRATEGIC, { metadata: { uid: 'other' } })]) {
+      const err = await refusal(pipeline.patch(admin, cm, body), 'Invalid');
+      assert.equal(err.message, 'ConfigMap "c" is invalid: metadata.uid: Invalid value: "other": field is immutable');
+      assert.deepEqual(err.details?.causes?.map((c) => [c.reason, c.field]), [['FieldValueInvalid', 'metadata.uid']]);
+    }
+    assert.equal((await pipeline.get(admin, cm)).metadata?.resourceVersion, current.metadata?.resourceVersion);
+    const same = await pipeline.patch(admin, cm, patch(MERGE, { metadata: { uid: current.metadata?.uid }, data: { same: '1' } }));
+    assert.equal((same.data as Record<string, unknown>).same, '1');
+    const none = await pipeline.patch(admin, cm, patch(JSON_PATCH, [{ op: 'remove', path: '/metadata/uid' }, { op: 'add', path: '/data/none', value: '1' }]));
+    assert.equal(none.metadata?.uid, current.metadata?.uid);
+  });
 });

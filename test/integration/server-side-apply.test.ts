@@ -188,6 +188,21 @@ describe('server-side apply through the pipeline', () => {
     await refusal(pipeline.get(admin, cm('e')), 'NotFound');
   });
 
+  // kube's patcher.applyPatch (handlers/patch.go): an apply that would create the object but
+  // carries a uid is a Conflict; one changing an existing object's uid fails its validation.
+  test('a uid in an apply configuration: creating, 409 uid mismatch; on an existing object, 422 unless it is the object\'s', async () => {
+    const { pipeline, cm } = await setup();
+    const withUid = (name: string, uid: string) => configMapApply(name, { a: '1' }, `  uid: ${uid}\n`);
+    const missing = await refusal(pipeline.apply(admin, cm('ghost'), withUid('ghost', 'u-1'), { fieldManager: 'm' }), 'Conflict');
+    assert.equal(missing.message, 'Operation cannot be fulfilled on configmaps "ghost": uid mismatch: the provided object specified uid u-1, and no existing object was found');
+    await refusal(pipeline.get(admin, cm('ghost')), 'NotFound');
+    const created = (await pipeline.apply(admin, cm('real'), configMapApply('real', { a: '1' }), { fieldManager: 'm' })).object;
+    const changed = await refusal(pipeline.apply(admin, cm('real'), withUid('real', 'u-2'), { fieldManager: 'm' }), 'Invalid');
+    assert.equal(changed.message, 'ConfigMap "real" is invalid: metadata.uid: Invalid value: "u-2": field is immutable');
+    const same = await pipeline.apply(admin, cm('real'), withUid('real', String(created.metadata?.uid)), { fieldManager: 'm' });
+    assert.equal(same.object.metadata?.uid, created.metadata?.uid);
+  });
+
   test('keys given twice: Strict refuses them in kube words, Warn warns', async () => {
     const { pipeline, cm } = await setup();
     const twice = decodeApplyBody(Buffer.from('apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: g\ndata:\n  x: "1"\n  x: "2"\n'), () => {});

@@ -6,7 +6,7 @@
 import { currentApiRequest, noteCreatedName, noteRequestObject, noteRequestObjectOf } from './observe.ts';
 import type { Telemetry } from '../../../lib/tracing.ts';
 import { relayedEvents, watchDelivery, type RelayedEvents } from './watch-delivery.ts';
-import { badRequest, invalid, StatusError } from '../../../lib/errors.ts';
+import { badRequest, conflict, invalid, StatusError } from '../../../lib/errors.ts';
 import { isPlainObject, parseObjectBytes, unchangedOr, type KubeObject } from '../../../lib/kube.ts';
 import { applyPatch, decodePatch, mergeFactsOf, patchTypeOf, type DecodedPatch, type FactsSchema, type MergeSchema } from '../../../lib/patch/index.ts';
 import { goFormat } from '../../../lib/patch/go-format.ts';
@@ -213,6 +213,17 @@ function applyPatchShowingNoSecret(info: KindDefinition, decoded: DecodedPatch, 
 /** The kind's scheme defaults, applied as kube applies them when it decodes a body. */
 function withDefaults(info: KindDefinition, object: KubeObject): KubeObject {
   return info.strategy.defaults === undefined ? object : info.strategy.defaults(object);
+}
+
+/**
+ * A patched or applied object keeps the stored uid: kube's patch handler sets no uid
+ * precondition, BeforeUpdate fills an absent uid with the stored one, and ValidateObjectMetaUpdate
+ * refuses another (422, on metadata.uid).
+ */
+function checkUidUnchanged(info: KindDefinition, object: KubeObject, current: KubeObject): void {
+  const uid: unknown = object.metadata?.uid;
+  if (typeof uid !== 'string' || uid === '' || uid === current.metadata?.uid) return;
+  throw invalid(info.kind, info.group, String(object.metadata?.name ?? ''), [{ type: 'FieldValueInvalid', field: 'metadata.uid', value: uid, detail: 'field is immutable' }]);
 }
 
 /**
@@ -803,6 +814,10 @@ export class Pipeline {
       }
       if (current === undefined) {
         const object = decode(this.managed.apply(target, undefined, applied.object, manager, force));
+        const uid: unknown = object.metadata?.uid;
+        if (typeof uid === 'string' && uid !== '') {
+          throw conflict({ group: target.info.group, resource: target.info.resource }, target.name, `uid mismatch: the provided object specified uid ${uid}, and no existing object was found`);
+        }
         await this.authorizeResource(user, 'create', target, signal);
         await this.confirmNoEscalation(user, target, object, undefined, signal);
         const admitted = await this.o.admission.admit(admissionRequest('CREATE', target, target.name, user, options.dryRun, object), signal);
@@ -818,6 +833,7 @@ export class Pipeline {
         }
       }
       const object = decode(this.managed.apply(target, this.managed.liveView(target, current, view.read(current, 'write')), applied.object, manager, force));
+      if (info === target.info) checkUidUnchanged(info, object, current);
       const written = this.managed.carried(target, current, view.write(current, object), object);
       await this.confirmNoEscalation(user, target, written, current, signal);
       const admittedObject = await this.o.admission.admit(admissionRequest('UPDATE', target, target.name, user, options.dryRun, written, current), signal);
@@ -936,6 +952,8 @@ export class Pipeline {
       if (name !== target.name) {
         throw badRequest(`the name of the object (${String(name)}) does not match the name on the URL (${target.name})`);
       }
+      // A Scale's uid is a precondition of the scale endpoint's own (lib/kinds/scale.ts).
+      if (info === target.info) checkUidUnchanged(info, object, current);
       const written = this.recordUpdate(target, current, view, object, options);
       await this.confirmNoEscalation(user, target, written, current, signal);
       const admittedObject = await this.o.admission.admit(admissionRequest('UPDATE', target, target.name, user, options.dryRun, written, current), signal);
