@@ -16,16 +16,24 @@ import type { Controller, ControllerContext } from './types.ts';
 
 const TIMING = { leaseDurationMs: 1500, renewDeadlineMs: 1000, retryPeriodMs: 200 };
 
-/** A controller that records when it runs, and stops when told to. */
+/** A controller that records when it runs (and in `log`, shared by several, when it starts and ends), and stops when told to. */
 class Recorder implements Controller {
   readonly name = 'recorder';
   running = 0;
   starts = 0;
+  private readonly log: string[];
+  private readonly id: string;
+  constructor(id = 'recorder', log: string[] = []) {
+    this.id = id;
+    this.log = log;
+  }
   async run(_ctx: ControllerContext, signal: AbortSignal): Promise<void> {
     this.running++;
     this.starts++;
+    this.log.push(`${this.id} started`);
     await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
     this.running--;
+    this.log.push(`${this.id} ended`);
   }
 }
 
@@ -105,10 +113,14 @@ describe('leader election of controller hosts', () => {
 
   test('a leader cut off from storage steps down and the other takes over after the Lease expires', async () => {
     const severed = new SeveredStorage(plane.storage);
-    const a = new Recorder();
-    const b = new Recorder();
+    // What both hosts and their controllers do, in the order they do it.
+    const log: string[] = [];
+    const a = new Recorder('a', log);
+    const b = new Recorder('b', log);
     const hostA = new ControllerHost({ context: plane.contextFor(plane.pipelineFor(severed)), controllers: [a], identity: 'replica-c', timing: TIMING });
     const hostB = new ControllerHost({ context: plane.contextFor(plane.pipelineFor()), controllers: [b], identity: 'replica-d', timing: TIMING });
+    hostA.onLeadershipChange((leading) => log.push(`host a ${leading ? 'leads' : 'follows'}`));
+    hostB.onLeadershipChange((leading) => log.push(`host b ${leading ? 'leads' : 'follows'}`));
     hostA.start();
     await leadership(hostA, true);
     hostB.start();
@@ -121,7 +133,9 @@ describe('leader election of controller hosts', () => {
       await leadership(hostB, true);
       const takenOver = performance.now() - cut;
       assert.ok(steppedDown <= TIMING.renewDeadlineMs + TIMING.retryPeriodMs * 2 + 300, `stepped down after ${steppedDown} ms`);
-      assert.ok(takenOver >= steppedDown, 'never two leaders: the old one stepped down before the Lease was taken');
+      assert.ok(takenOver >= steppedDown, `taken over after ${takenOver} ms`);
+      // Never two leaders: B led and started its controller only after A's had ended.
+      assert.deepEqual(log, ['host a leads', 'a started', 'a ended', 'host a follows', 'host b leads', 'b started']);
       assert.equal(spec(await leaseOf(plane)).holderIdentity, 'replica-d');
       // Storage back: A follows, B keeps leading.
       severed.cut = false;
