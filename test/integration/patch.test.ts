@@ -79,6 +79,11 @@ describe('PATCH through the pipeline', () => {
     const { pipeline, cm } = await setup();
     const missing = await refusal(pipeline.patch(admin, { ...cm, name: 'nope' }, patch(MERGE, {})), 'NotFound');
     assert.equal(missing.message, 'configmaps "nope" not found');
+    // The object is looked for before the patch is decoded (kube's store answers NotFound first).
+    for (const [type, body] of [[MERGE, '{not json'], [JSON_PATCH, '{"op":"add"}'], [STRATEGIC, '[1]']] as const) {
+      const first = await refusal(pipeline.patch(admin, { ...cm, name: 'nope' }, patch(type, body)), 'NotFound');
+      assert.equal(first.message, 'configmaps "nope" not found', type);
+    }
     const other = await refusal(pipeline.patch(admin, cm, patch('application/x-www-form-urlencoded', 'data=1')), 'UnsupportedMediaType');
     assert.equal(other.code, 415);
     assert.equal(

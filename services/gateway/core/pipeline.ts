@@ -920,14 +920,19 @@ export class Pipeline {
     const info = view.kind;
     const type = patchTypeOf(patch.contentType, info);
     const fieldValidation = fieldValidationOf(options.fieldValidation);
-    const decoded = decodePatch(type, patch.body, fieldValidation);
-    // Kept for the audit log as kube records a patch: the patch itself (valid JSON, decodePatch read it).
-    noteRequestObjectOf(() => JSON.parse(Buffer.from(patch.body.buffer, patch.body.byteOffset, patch.body.byteLength).toString('utf8')) as unknown);
     const schemas = this.o.schemas;
     const facts = type === 'strategic' && schemas !== undefined ? mergeFactsOf((name) => schemas.definitionsOf(info)(name) as FactsSchema | undefined, info.schema) : undefined;
+    let decodedOnce: DecodedPatch | undefined;
     for (let attempt = 0; ; attempt++) {
       // patched as kube patches the current object: decoded and encoded again, so in shape
       const current = this.shaped(withTypeMeta(fromStored(target.info, await this.o.storage.get(this.ref(target), {}, signal)), target.info), target.info);
+      if (decodedOnce === undefined) {
+        // Decoded once the object is found, as kube's store answers NotFound before it applies the patch.
+        decodedOnce = decodePatch(type, patch.body, fieldValidation);
+        // Kept for the audit log as kube records a patch: the patch itself (valid JSON, decodePatch read it).
+        noteRequestObjectOf(() => JSON.parse(Buffer.from(patch.body.buffer, patch.body.byteOffset, patch.body.byteLength).toString('utf8')) as unknown);
+      }
+      const decoded = decodedOnce;
       const patched = applyPatchShowingNoSecret(info, decoded, view.read(current, 'write'), facts);
       // What the patch handler shows of the patch in its errors: the patched JSON, or for a
       // strategic merge patch the patch as Go prints its map.
