@@ -10,6 +10,7 @@ import type { KubeObject } from '../../lib/kube.ts';
 import { builtinRegistry, type KindDefinition } from '../../lib/kinds/index.ts';
 import { SYSTEM_MASTERS, type UserInfo } from '../../services/auth/api.ts';
 import type { Target } from '../../services/gateway/core/pipeline.ts';
+import { DELETE_COLLECTION_PAGE_SIZE } from '../../services/gateway/core/deletion.ts';
 import { MemoryStorage } from '../../services/storage/backends/memory.ts';
 import { inProcessPipeline, refusal } from '../support/pipeline.ts';
 
@@ -336,6 +337,23 @@ describe('deletecollection', () => {
     assert.deepEqual(finalizers(await get(CONFIGMAPS, 'c1')), ['orphan']);
     assert.deepEqual(finalizers(await get(CONFIGMAPS, 'c2')), ['orphan']);
     assert.equal((await get(CONFIGMAPS, 'c3')).metadata?.deletionTimestamp, undefined);
+  });
+
+  // kube's Store.DeleteCollection clears resourceVersion and resourceVersionMatch for the pages
+  // after the first (a continue token already pins the list's revision).
+  test('a collection of more than one page with resourceVersion and resourceVersionMatch: every page listed and deleted', async () => {
+    const { storage, pipeline, at, configMap } = await setup();
+    const marker = await configMap('page-0');
+    // Straight into storage: a page is DELETE_COLLECTION_PAGE_SIZE objects, too many to create one by one through admission.
+    const ref = { group: '', resource: 'configmaps', namespace: 'default', name: '' };
+    for (let i = 1; i <= DELETE_COLLECTION_PAGE_SIZE; i++) {
+      const name = `page-${i}`;
+      await storage.create({ ...ref, name }, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: 'default', uid: `uid-${i}`, creationTimestamp: '2026-01-01T00:00:00Z' } });
+    }
+    const rv = String(marker.metadata?.resourceVersion);
+    const result = await pipeline.deleteCollection(admin, at(CONFIGMAPS), { resourceVersion: rv, resourceVersionMatch: 'NotOlderThan' });
+    assert.equal(result.items.length, DELETE_COLLECTION_PAGE_SIZE + 1);
+    assert.equal((await pipeline.list(admin, at(CONFIGMAPS), {})).items.length, 0);
   });
 
   test('authorized as the verb deletecollection, before anything is listed', async () => {

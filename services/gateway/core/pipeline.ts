@@ -1030,7 +1030,9 @@ export class Pipeline {
     const { limit } = checkListOptions(target.info.selectableFields, listOptions);
     return deleteCollection(
       {
-        list: (page) => this.listAuthorized(collection, { ...listOptions, ...page }, signal),
+        // The page's own resourceVersion and resourceVersionMatch: the request's for the first
+        // page, none for a continued one (kube's DeleteCollection clears them).
+        list: (page) => this.listAuthorized(collection, { ...listOptions, resourceVersion: page.resourceVersion, resourceVersionMatch: page.resourceVersionMatch, ...page }, signal),
         delete: async (object) => {
           const name = String(object.metadata?.name ?? '');
           await this.deleteAuthorized(user, { ...collection, name }, { ...options }, signal);
