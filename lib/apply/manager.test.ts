@@ -334,6 +334,16 @@ describe('hostile managedFields', () => {
       assert.match(err.message, /^failed to decode managed fields: /);
     });
   }
+  // internal/fieldmanager_test.go TestFieldManagerUpdateNoErrors: an update whose managedFields
+  // cannot be worked out keeps the live object's entries (kube injects the failure; here an
+  // object too deep to walk makes it fail).
+  test('TestFieldManagerUpdateNoErrors: a failed update keeps the live managedFields', () => {
+    let deep: Record<string, unknown> = { leaf: 1 };
+    for (let i = 0; i < 100_000; i++) deep = { a: deep };
+    const out = f.update(live, { ...live, metadata: { ...live.metadata, labels: { a: 'c' } }, spec: { extra: deep } } as KubeObject, 'other');
+    assert.deepEqual(entries(out), entries(live));
+    assert.deepEqual(out.metadata?.labels, { a: 'c' });
+  });
   test('an apply configuration with list items missing their keys is refused with the path', () => {
     const err = statusOf(() => f.apply(live, { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p' }, spec: { containers: [{ image: 'x' }] } }, 'a', false));
     assert.equal(err.code, 500);

@@ -330,14 +330,17 @@ export class FieldManager {
    * create/update/patch: newObject with metadata.managedFields updated for `manager` (operation
    * Update), as kube's FieldManager.UpdateNoErrors (live undefined for create; a user-set
    * managedFields is honoured, `[]` or `[{}]` clears them; at most 10 Update managers, the oldest
-   * merged into "ancient-changes"). Never throws for content: on failure the result has no
-   * managedFields, as kube's NoErrors does.
+   * merged into "ancient-changes"). Never throws for content: on failure the result has the
+   * live object's managedFields (none on create), as kube's UpdateNoErrors keeps them.
    */
   update(live: KubeObject | undefined, newObject: KubeObject, manager: string): KubeObject {
     try {
       return this.#update(live, newObject, manager);
     } catch (err) {
-      if (err instanceof StatusError || err instanceof Error) return withoutManagedFields(newObject);
+      if (err instanceof StatusError || err instanceof Error) {
+        const liveEntries: unknown = live?.metadata?.managedFields;
+        return withManagedFields(newObject, Array.isArray(liveEntries) && liveEntries.length > 0 ? (liveEntries as ManagedFieldsEntry[]) : undefined);
+      }
       throw err;
     }
   }
