@@ -214,6 +214,19 @@ describe('server-side apply through the pipeline', () => {
     assert.deepEqual(warnings.warnings, ['line 7: key "x" already set in map']);
   });
 
+  // kube's applyPatcher.applyPatchToCurrentObject runs the field manager's Apply, then the strict
+  // YAML decoding: a conflict wins over keys given twice, and a refused apply warns of nothing.
+  test('a conflicting apply with keys given twice: the 409 conflict, under Strict and Warn alike', async () => {
+    const { pipeline, cm } = await setup();
+    await pipeline.apply(admin, cm('k'), configMapApply('k', { x: '1' }), { fieldManager: 'one' });
+    const twice = decodeApplyBody(Buffer.from('apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: k\ndata:\n  x: "2"\n  x: "3"\n'), () => {});
+    const strict = await refusal(pipeline.apply(admin, cm('k'), twice, { fieldManager: 'two', fieldValidation: 'Strict' }), 'Conflict');
+    assert.equal(strict.message, 'Apply failed with 1 conflict: conflict with "one": .data.x');
+    const warnings = new WarningRecorder();
+    await refusal(pipeline.apply(admin, cm('k'), twice, { fieldManager: 'two', warnings }), 'Conflict');
+    assert.deepEqual(warnings.warnings, []);
+  });
+
   test('a write racing the apply makes it apply again to the new object', async () => {
     const { pipeline, cm, storage } = await setup();
     await pipeline.apply(admin, cm('h'), configMapApply('h', { x: '1' }), { fieldManager: 'one' });

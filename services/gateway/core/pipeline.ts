@@ -801,8 +801,12 @@ export class Pipeline {
     const force = options.force === true;
     const fieldValidation = fieldValidationOf(options.fieldValidation);
     checkApplyConfiguration(info, applied.object);
-    const warnings = checkApplyStrictErrors(applied.strictErrors, fieldValidation);
-    const decode = (merged: KubeObject): KubeObject => appliedObject({ ...target, info }, merged, applied.object, this.o.schemas, (object) => checkAgainstTarget({ ...target, info }, withDefaults(info, object)));
+    // The apply configuration merged and decoded, then its strict decoding findings (400 under
+    // Strict, warnings under Warn), in kube's order: a conflict (409) is answered before them.
+    const decode = (merged: KubeObject): { object: KubeObject; warnings: string[] } => {
+      const object = appliedObject({ ...target, info }, merged, applied.object, this.o.schemas, (o) => checkAgainstTarget({ ...target, info }, withDefaults(info, o)));
+      return { object, warnings: checkApplyStrictErrors(applied.strictErrors, fieldValidation) };
+    };
     const conditional = (applied.object.metadata?.resourceVersion ?? '') !== '';
     const dryRun = options.dryRun === true;
     for (let attempt = 0; ; attempt++) {
@@ -813,7 +817,7 @@ export class Pipeline {
         if (!(err instanceof StatusError) || err.reason !== 'NotFound' || (target.subresource ?? '') !== '') throw err;
       }
       if (current === undefined) {
-        const object = decode(this.managed.apply(target, undefined, applied.object, manager, force));
+        const { object, warnings } = decode(this.managed.apply(target, undefined, applied.object, manager, force));
         const uid: unknown = object.metadata?.uid;
         if (typeof uid === 'string' && uid !== '') {
           throw conflict({ group: target.info.group, resource: target.info.resource }, target.name, `uid mismatch: the provided object specified uid ${uid}, and no existing object was found`);
@@ -832,7 +836,7 @@ export class Pipeline {
           continue;
         }
       }
-      const object = decode(this.managed.apply(target, this.managed.liveView(target, current, view.read(current, 'write')), applied.object, manager, force));
+      const { object, warnings } = decode(this.managed.apply(target, this.managed.liveView(target, current, view.read(current, 'write')), applied.object, manager, force));
       if (info === target.info) checkUidUnchanged(info, object, current);
       const written = this.managed.carried(target, current, view.write(current, object), object);
       await this.confirmNoEscalation(user, target, written, current, signal);
