@@ -38,17 +38,6 @@ async function ok(kubectl: Kubectl, args: string[], options: { input?: string; t
   return r.stdout;
 }
 
-/** The namespace's JSON once `predicate` holds (polled: kubectl has no condition wait for arbitrary fields before 1.31). */
-async function namespaceWhen(kubectl: Kubectl, name: string, predicate: (ns: Record<string, unknown>) => boolean, ms = 30_000): Promise<Record<string, unknown>> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const ns = JSON.parse(await ok(kubectl, ['get', 'namespace', name, '-o', 'json'])) as Record<string, unknown>;
-    if (predicate(ns)) return ns;
-    if (Date.now() > deadline) assert.fail(`namespace ${name} never matched: ${JSON.stringify(ns)}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
-
 type Condition = { type: string; status: string; reason: string; message: string };
 const conditionsOf = (ns: Record<string, unknown>): Condition[] => ((ns.status as { conditions?: Condition[] }).conditions ?? []);
 
@@ -92,7 +81,8 @@ describe('kubectl: namespace deletion', { skip: suite.skip }, () => {
       const refused = await kubectl(['create', 'configmap', 'late', '-n', ns]);
       assert.notEqual(refused.code, 0);
       assert.equal(refused.stderr.trim(), `error: failed to create configmap: configmaps "late" is forbidden: unable to create new content in namespace ${ns} because it is being terminated`);
-      const waiting = await namespaceWhen(kubectl, ns, (o) => conditionsOf(o).some((c) => c.type === 'NamespaceFinalizersRemaining' && c.status === 'True'));
+      await ok(kubectl, ['wait', '--for=condition=NamespaceFinalizersRemaining', `namespace/${ns}`, '--timeout=30s'], { timeoutMs: 40_000 });
+      const waiting = JSON.parse(await ok(kubectl, ['get', 'namespace', ns, '-o', 'json'])) as Record<string, unknown>;
       const byType = Object.fromEntries(conditionsOf(waiting).map((c) => [c.type, c]));
       assert.equal(byType.NamespaceFinalizersRemaining?.message, 'Some finalizers are remaining: example.com/hold in 1 resource instances');
       assert.equal(byType.NamespaceContentRemaining?.message, 'Some resources are remaining: configmaps. has 1 resource instances');
