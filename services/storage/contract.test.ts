@@ -319,6 +319,20 @@ export function runStorageContract(name: string, factory: ContractFactory): void
         );
       });
 
+      test('a delete that takes the finalizers away removes the state it names, in one change', async () => {
+        const created = await s.create(cmRef('ns1', 'o'), { ...configMap('ns1', 'o'), metadata: { name: 'o', namespace: 'ns1', finalizers: ['orphan'] } });
+        const removes = { finalizersRemoved: true };
+        await rejects(s.delete(cmRef('ns1', 'o'), {}, undefined, removes), 'BadRequest', /must carry the resourceVersion/);
+        await rejects(s.delete(cmRef('ns1', 'o'), { resourceVersion: String(rv(created) - 1) }, undefined, removes), 'Conflict', /does not match the ResourceVersion in record/);
+        const deleted = await s.delete(cmRef('ns1', 'o'), { resourceVersion: String(rv(created)) }, undefined, removes);
+        assert.equal(deleted.pending, false);
+        assert.deepEqual(deleted.object.metadata?.finalizers, ['orphan'], 'the last state, as stored');
+        assert.equal(await current(), rv(created) + 1, 'one revision: nothing stored before the removal');
+        await rejects(s.get(cmRef('ns1', 'o')), 'NotFound');
+        const history = await s.events({ group: '', resource: 'configmaps' }, { fromRevision: String(rv(created)) });
+        assert.deepEqual(history.events.map((e) => e.type), ['DELETED']);
+      });
+
       test('marking an object without generation does not invent one', async () => {
         await s.create(cmRef('ns1', 'f'), { ...configMap('ns1', 'f'), metadata: { name: 'f', namespace: 'ns1', finalizers: ['x/y'] } });
         const marked = await s.delete(cmRef('ns1', 'f'));

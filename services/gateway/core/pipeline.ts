@@ -965,7 +965,7 @@ export class Pipeline {
         await this.o.admission.admit(admissionRequest('DELETE', target, target.name, user, options.dryRun, undefined, current), signal);
       },
       mark: async (object) => fromStored(info, await this.o.storage.update(ref, toStored(info, object), signal, { deletion: true })),
-      remove: (preconditions) => this.o.storage.delete(ref, preconditions, signal),
+      remove: (preconditions, finalizersRemoved) => this.o.storage.delete(ref, preconditions, signal, { finalizersRemoved }),
       now: () => new Date(),
     }, options);
     if (!result.pending && options.dryRun !== true) await this.released(info, result.object);

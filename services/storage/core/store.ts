@@ -7,7 +7,7 @@ import { alreadyExists, badRequest, notFound, type Qualified } from '../../../li
 import type { KubeObject } from '../../../lib/kube.ts';
 import type { Logger } from '../../../lib/log.ts';
 import { MalformedObjectLog } from '../../../lib/object-meta.ts';
-import type { DeleteResult, EventsOptions, EventsResult, GetOptions, HistoryEvent, ListOptions, ListResult, Preconditions, Storage, StorageRef, UpdateOptions } from '../api.ts';
+import type { DeleteOptions, DeleteResult, EventsOptions, EventsResult, GetOptions, HistoryEvent, ListOptions, ListResult, Preconditions, Storage, StorageRef, UpdateOptions } from '../api.ts';
 import { historyEvent } from './history.ts';
 import { collectionPrefix, objectKey } from './keys.ts';
 import { RevisionCompactedError, type KeyValue, type KeyValueEngine, type TxnResult } from './kv.ts';
@@ -24,6 +24,7 @@ import {
   modifiedConflict,
   prepareCreate,
   prepareDelete,
+  type PreparedDelete,
   prepareUpdate,
   storedAt,
 } from './object-rules.ts';
@@ -213,11 +214,15 @@ export class KvStorage implements Storage {
   /**
    * Deletes if the preconditions hold. An object without finalizers is removed and returned
    * at the deletion's revision; one with finalizers is marked for deletion (pending) and
-   * stays until an update removes them.
+   * stays until an update removes them, unless the delete takes them away
+   * (`options.finalizersRemoved`, only on the state its resourceVersion precondition names).
    */
-  async delete(ref: StorageRef, preconditions: Preconditions = {}): Promise<DeleteResult> {
+  async delete(ref: StorageRef, preconditions: Preconditions = {}, _signal?: AbortSignal, options: DeleteOptions = {}): Promise<DeleteResult> {
     const key = objectKey(ref);
     const q = qualified(ref);
+    const finalizersRemoved = options.finalizersRemoved === true;
+    // Which finalizers a delete takes away is computed from one state: removed on that state only.
+    if (finalizersRemoved && (preconditions.resourceVersion ?? '') === '') throw badRequest('a delete that removes the finalizers must carry the resourceVersion it was computed from');
     // As update: a remembered state is tried first, and never decides an error on its own.
     let current: KeyValue | undefined = this.recent.get(key);
     let guessed = current !== undefined;
@@ -228,7 +233,7 @@ export class KvStorage implements Storage {
       if (current === undefined) throw notFound(q, ref.name);
       if (attempt >= MAX_CAS_ATTEMPTS) throw modifiedConflict(q, ref.name);
       const stored = decodeStored(current.value, current.modRevision);
-      const prepared = prepareDelete(stored, this.now(), this.kinds.deletionStrategy(ref.group, ref.resource));
+      const prepared: PreparedDelete = finalizersRemoved ? { action: 'remove' } : prepareDelete(stored, this.now(), this.kinds.deletionStrategy(ref.group, ref.resource));
       if (guessed && (deletePreconditionsFail(stored, preconditions) || prepared.action === 'none')) {
         guessed = false;
         current = await this.read(key);
