@@ -286,6 +286,10 @@ describe('delete: what a watcher sees', () => {
     assert.equal((await pipeline.delete(admin, at('marked'), { propagationPolicy: 'Background' })).pending, false);
     // Another finalizer stays: the delete's change is stored.
     assert.equal((await pipeline.delete(admin, at('kept'), { propagationPolicy: 'Background' })).pending, true);
+    // An update taking the last one away is not stored either (kube's Store.Update, errEmptiedFinalizers).
+    const patched = await pipeline.patch(admin, at('kept'), { contentType: 'application/merge-patch+json', body: Buffer.from('{"metadata":{"finalizers":null}}') });
+    assert.equal(patched.metadata?.finalizers, undefined);
+    await refusal(pipeline.get(admin, at('kept')), 'NotFound');
     await configMap('end');
 
     const seen: [string, string, unknown][] = [];
@@ -298,6 +302,7 @@ describe('delete: what a watcher sees', () => {
       ['DELETED', 'preset', ['orphan']],
       ['DELETED', 'marked', ['orphan']],
       ['MODIFIED', 'kept', ['example.com/keep']],
+      ['DELETED', 'kept', ['example.com/keep']],
       ['ADDED', 'end', undefined],
     ]);
   });

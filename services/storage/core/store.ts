@@ -20,7 +20,6 @@ import {
   uidMismatch,
   decodeStored,
   encodeForStorage,
-  type Encoded,
   modifiedConflict,
   prepareCreate,
   prepareDelete,
@@ -32,7 +31,7 @@ import { parseUint64 } from '../../../lib/go-strconv.ts';
 import { builtinRegistry, type KindRegistry } from '../../../lib/kinds/index.ts';
 import { parseResourceVersion } from '../../../lib/list-options.ts';
 import { DEFAULT_TOO_LARGE_RESOURCE_VERSION_WAIT_MS, objectResourceVersion, waitForRevision } from './resource-version.ts';
-import { historyExpired, resourceVersionPreconditionWords, storagePreconditionFailed } from './storage-errors.ts';
+import { historyExpired } from './storage-errors.ts';
 
 /** History answers are capped at this many events when the caller gives no limit. */
 const DEFAULT_EVENTS_LIMIT = 10_000;
@@ -126,8 +125,9 @@ export class KvStorage implements Storage {
    * kube's GuaranteedUpdate with the registry's update function: NotFound, then the uid
    * precondition, then compare-and-swap on the resourceVersion the caller read (none or "0":
    * unconditional, retried on races). An update that changes nothing writes nothing. One that
-   * removes the last finalizer of an object being deleted is stored, then deleted, and
-   * answers with that object at the deletion's revision. The update of a delete
+   * removes the last finalizer of an object being deleted is not stored: the state it was
+   * computed on is deleted (one change), and the answer is the update's object at the
+   * deletion's revision. The update of a delete
    * (`options.deletion`) may set deletionTimestamp and deletionGracePeriodSeconds.
    */
   async update(ref: StorageRef, object: KubeObject, _signal?: AbortSignal, options: UpdateOptions = {}): Promise<KubeObject> {
@@ -160,6 +160,21 @@ export class KvStorage implements Storage {
       if (unchanged) return stored;
       const encoded = encodeForStorage(prepared.object);
       const modRevision = current.modRevision;
+      if (prepared.remove) {
+        // kube's Store.Update (errEmptiedFinalizers, deleteWithoutFinalizers): the update is not
+        // stored; the state it was computed on is deleted, so watchers see one DELETED.
+        const removed = await this.write(key, () => this.engine.remove(key, modRevision));
+        if (removed.succeeded) {
+          this.recent.forget(key, removed.revision);
+          return storedAt(encoded, removed.revision);
+        }
+        // Someone else deleted what was read: the object is gone all the same (kube ignores
+        // that NotFound). A state only remembered is read again instead.
+        if (removed.current === undefined && !guessed) return storedAt(encoded, removed.revision);
+        current = removed.current ?? (await this.read(key));
+        guessed = false;
+        continue;
+      }
       const put = await this.write(key, () => this.engine.replace(key, encoded.data, modRevision));
       if (!put.succeeded) {
         // Changed since it was read: try again on the state the transaction saw.
@@ -168,8 +183,7 @@ export class KvStorage implements Storage {
         continue;
       }
       this.recent.remember({ key, value: encoded.data, modRevision: put.revision, version: current.version + 1 });
-      if (!prepared.remove) return storedAt(encoded, put.revision);
-      return this.deleteAfterUpdate(q, ref.name, key, encoded, put.revision);
+      return storedAt(encoded, put.revision);
     }
   }
 
@@ -197,18 +211,6 @@ export class KvStorage implements Storage {
       else this.recent.forget(key, result.revision);
     }
     return result;
-  }
-
-  /** The delete that follows an update removing the last finalizer (kube's Store.Update). */
-  private async deleteAfterUpdate(q: Qualified, name: string, key: string, encoded: Encoded, revision: number): Promise<KubeObject> {
-    const removed = await this.write(key, () => this.engine.remove(key, revision));
-    if (removed.succeeded) {
-      this.recent.forget(key, removed.revision);
-      return storedAt(encoded, removed.revision);
-    }
-    // Someone else deleted it meanwhile: the object is gone all the same.
-    if (removed.current === undefined) return storedAt(encoded, revision);
-    throw storagePreconditionFailed(q, name, key, resourceVersionPreconditionWords(String(revision), String(removed.current.modRevision)));
   }
 
   /**
