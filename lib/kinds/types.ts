@@ -140,8 +140,23 @@ export interface SubresourceStore {
   list(ref: Omit<SubresourceObjectRef, 'name'>): Promise<KubeObject[]>;
   /** Replaces an object, only if `object.metadata.resourceVersion` is still the stored one (Conflict otherwise). */
   update(ref: SubresourceObjectRef, object: KubeObject): Promise<KubeObject>;
-  /** Deletes an object if the preconditions hold; one with finalizers stays, marked (`pending`). */
-  delete(ref: SubresourceObjectRef, preconditions: { uid?: string; resourceVersion?: string }): Promise<{ object: KubeObject; pending: boolean }>;
+  /**
+   * Deletes an object of the resource whose subresource was asked for, as its registry's delete
+   * does (kube's Store.Delete; the delete itself is not admitted): the preconditions (409 in
+   * rest.BeforeDelete's words), the kind's graceful deletion, the garbage collector's
+   * finalizers, dryRun. An object held by finalizers or a grace period stays, marked (`pending`).
+   */
+  delete(ref: SubresourceObjectRef, options: SubresourceDeleteOptions): Promise<{ object: KubeObject; pending: boolean }>;
+}
+
+/** metav1.DeleteOptions of a subresource's delete (an Eviction's deleteOptions). */
+export interface SubresourceDeleteOptions {
+  preconditions?: { uid?: string; resourceVersion?: string };
+  /** undefined: the kind's default (for pods, spec.terminationGracePeriodSeconds). */
+  gracePeriodSeconds?: number;
+  propagationPolicy?: string;
+  orphanDependents?: boolean;
+  dryRun?: boolean;
 }
 
 /** One POST to a subresource, as its handler gets it. */

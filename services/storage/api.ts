@@ -67,6 +67,18 @@ export interface UpdateOptions {
   deletion?: boolean;
 }
 
+/** How a delete is done. */
+export interface DeleteOptions {
+  /**
+   * The delete takes the object's last finalizers away (the garbage collector's, which a
+   * delete's propagation policy decides; kube's deletionFinalizersForGarbageCollection): it is
+   * removed though the stored state has finalizers, writing no state without them first, so
+   * watchers see one DELETED (kube's errDeleteNow). The caller computed that from one state:
+   * the preconditions must carry its resourceVersion, so that only that state is removed.
+   */
+  finalizersRemoved?: boolean;
+}
+
 export interface DeleteResult {
   /** The last state; when pending, the stored state with deletionTimestamp set. */
   object: KubeObject;
@@ -122,9 +134,10 @@ export interface Storage {
   /**
    * Deletes an object if `preconditions` hold (Conflict otherwise); NotFound when absent.
    * An object with metadata.finalizers is not removed: it gets deletionTimestamp and
-   * deletionGracePeriodSeconds 0 (once) and the result is pending.
+   * deletionGracePeriodSeconds 0 (once) and the result is pending, unless
+   * `options.finalizersRemoved` (see DeleteOptions).
    */
-  delete(ref: StorageRef, preconditions?: Preconditions, signal?: AbortSignal): Promise<DeleteResult>;
+  delete(ref: StorageRef, preconditions?: Preconditions, signal?: AbortSignal, options?: DeleteOptions): Promise<DeleteResult>;
   /**
    * The committed changes of one resource (all namespaces, `ref.namespace` and `ref.name`
    * ignored) after `fromRevision`, in revision order. Expired when that revision has been

@@ -306,17 +306,30 @@ export function runStorageContract(name: string, factory: ContractFactory): void
         assert.equal(kept.metadata?.deletionTimestamp, held.metadata?.deletionTimestamp, 'an update cannot clear deletionTimestamp');
         const cleared = await s.update(cmRef('ns1', 'f'), { ...kept, metadata: { ...kept.metadata, finalizers: [] } });
         assert.equal(cleared.metadata?.name, 'f');
-        assert.equal(await current(), rv(kept) + 2, 'stored without finalizers, then deleted: two revisions');
+        assert.deepEqual(cleared.metadata?.finalizers, [], 'the answer is the update\'s object');
+        // kube's Store.Update (errEmptiedFinalizers): nothing stored, the state read deleted.
+        assert.equal(await current(), rv(kept) + 1, 'deleted without storing the update: one revision');
         assert.equal(rv(cleared), await current(), 'the answer carries the deletion\'s revision');
         await rejects(s.get(cmRef('ns1', 'f')), 'NotFound');
         const history = await s.events({ group: '', resource: 'configmaps' }, { fromRevision: String(rv(kept)) });
         assert.deepEqual(
           history.events.map((e) => [e.type, e.object.metadata?.finalizers]),
-          [
-            ['MODIFIED', []],
-            ['DELETED', []],
-          ],
+          [['DELETED', ['example.com/hold']]],
         );
+      });
+
+      test('a delete that takes the finalizers away removes the state it names, in one change', async () => {
+        const created = await s.create(cmRef('ns1', 'o'), { ...configMap('ns1', 'o'), metadata: { name: 'o', namespace: 'ns1', finalizers: ['orphan'] } });
+        const removes = { finalizersRemoved: true };
+        await rejects(s.delete(cmRef('ns1', 'o'), {}, undefined, removes), 'BadRequest', /must carry the resourceVersion/);
+        await rejects(s.delete(cmRef('ns1', 'o'), { resourceVersion: String(rv(created) - 1) }, undefined, removes), 'Conflict', /does not match the ResourceVersion in record/);
+        const deleted = await s.delete(cmRef('ns1', 'o'), { resourceVersion: String(rv(created)) }, undefined, removes);
+        assert.equal(deleted.pending, false);
+        assert.deepEqual(deleted.object.metadata?.finalizers, ['orphan'], 'the last state, as stored');
+        assert.equal(await current(), rv(created) + 1, 'one revision: nothing stored before the removal');
+        await rejects(s.get(cmRef('ns1', 'o')), 'NotFound');
+        const history = await s.events({ group: '', resource: 'configmaps' }, { fromRevision: String(rv(created)) });
+        assert.deepEqual(history.events.map((e) => e.type), ['DELETED']);
       });
 
       test('marking an object without generation does not invent one', async () => {

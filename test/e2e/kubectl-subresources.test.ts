@@ -150,9 +150,16 @@ for (const version of VERSIONS) {
         const made = await kubectl(['create', '-f', '-'], { input: JSON.stringify(pod) });
         assert.equal(made.code, 0, made.stderr);
       }
-      const drained = await kubectl(['drain', node, '--force', '--timeout=60s'], { timeoutMs: 90_000 });
+      // Evicted with their grace period (30 s by default), the pods stay Terminating: no kubelet
+      // ends them here, so drain waits in vain.
+      const waited = await kubectl(['drain', node, '--force', '--timeout=3s'], { timeoutMs: 60_000 });
+      assert.notEqual(waited.code, 0);
+      const terminating = await kubectl(['get', 'pods', '-n', ns, '--field-selector', `spec.nodeName=${node}`, '-o', 'jsonpath={range .items[*]}{.metadata.name} {.metadata.deletionGracePeriodSeconds} {.status.conditions[0].type};{end}']);
+      assert.equal(terminating.stdout, 'a 30 DisruptionTarget;b 30 DisruptionTarget;');
+      // --grace-period=0 evicts them at once.
+      const drained = await kubectl(['drain', node, '--force', '--grace-period=0', '--timeout=60s'], { timeoutMs: 90_000 });
       assert.equal(drained.code, 0, drained.stderr);
-      assert.match(drained.stdout, new RegExp(`node/${node} cordoned`));
+      assert.match(drained.stdout, new RegExp(`node/${node} (cordoned|already cordoned)`));
       assert.match(drained.stdout, /pod\/a evicted/);
       assert.match(drained.stdout, /pod\/b evicted/);
       assert.match(drained.stdout, new RegExp(`node/${node} drained`));
@@ -180,11 +187,33 @@ for (const version of VERSIONS) {
       assert.match(refused.stderr, /Cannot evict pod as it would violate the pod's disruption budget\./);
       assert.equal((await kubectl(['get', 'pod', 'g', '-n', ns, '-o', 'jsonpath={.status.phase}'])).stdout, 'Running');
       assert.equal((await kubectl(budget(1))).code, 0);
-      const drained = await kubectl(['drain', guarded, '--force', '--timeout=60s'], { timeoutMs: 90_000 });
+      const drained = await kubectl(['drain', guarded, '--force', '--grace-period=0', '--timeout=60s'], { timeoutMs: 90_000 });
       assert.equal(drained.code, 0, drained.stderr);
       assert.match(drained.stdout, /pod\/g evicted/);
       // The eviction took the budget's one disruption and recorded the pod.
       assert.match((await kubectl(['get', 'pdb', 'guard', '-n', ns, '-o', 'jsonpath={.status.disruptionsAllowed} {.status.disruptedPods.g}'])).stdout, /^0 \d{4}-\d\d-\d\dT/);
+    });
+
+    test('an Eviction posted over REST (kubectl create --raw) honours its deleteOptions', async () => {
+      const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'r', namespace: ns }, spec: { nodeName: 'elsewhere', containers: [{ name: 'c', image: 'busybox' }] } };
+      assert.equal((await kubectl(['create', '-f', '-'], { input: JSON.stringify(pod) })).code, 0);
+      const uid = (await kubectl(['get', 'pod', 'r', '-n', ns, '-o', 'jsonpath={.metadata.uid}'])).stdout;
+      const evict = (deleteOptions: Record<string, unknown>, apiVersion = 'policy/v1') =>
+        kubectl(['create', '--raw', `/api/v1/namespaces/${ns}/pods/r/eviction`, '-f', '-'], { input: JSON.stringify({ apiVersion, kind: 'Eviction', metadata: { name: 'r', namespace: ns }, deleteOptions }) });
+      const state = async () => (await kubectl(['get', 'pod', 'r', '-n', ns, '-o', 'jsonpath={.metadata.deletionGracePeriodSeconds}|{.status.conditions[*].type}'])).stdout;
+      const dry = await evict({ dryRun: ['All'] });
+      assert.equal(dry.code, 0, dry.stderr);
+      assert.deepEqual(JSON.parse(dry.stdout), { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 });
+      assert.equal(await state(), '|', 'a dry run marks and deletes nothing');
+      const wrong = await evict({ preconditions: { uid: 'not-the-uid' } });
+      assert.notEqual(wrong.code, 0);
+      assert.match(wrong.stderr, new RegExp(`Operation cannot be fulfilled on Pod "r": the UID in the precondition \\(not-the-uid\\) does not match the UID in record \\(${uid}\\)\\. The object might have been deleted and then recreated`));
+      const graceful = await evict({ gracePeriodSeconds: 45, preconditions: { uid } }, 'policy/v1beta1');
+      assert.equal(graceful.code, 0, graceful.stderr);
+      assert.equal(await state(), '45|DisruptionTarget');
+      assert.equal((await evict({ gracePeriodSeconds: 0 })).code, 0);
+      const gone = await kubectl(['get', 'pod', 'r', '-n', ns]);
+      assert.match(gone.stderr, /NotFound|not found/);
     });
   });
 }

@@ -13,6 +13,7 @@ import type { Target } from '../../services/gateway/core/pipeline.ts';
 import { DELETE_COLLECTION_PAGE_SIZE } from '../../services/gateway/core/deletion.ts';
 import { MemoryStorage } from '../../services/storage/backends/memory.ts';
 import { inProcessPipeline, refusal } from '../support/pipeline.ts';
+import { watchedPipeline } from '../support/watched-pipeline.ts';
 
 const registry = builtinRegistry();
 const admin: UserInfo = { username: 'admin', uid: '1', groups: [SYSTEM_MASTERS] };
@@ -282,6 +283,58 @@ describe('delete: a pod\'s graceful deletion', () => {
     const stored = await get(PODS, 'held');
     assert.equal(stored.metadata?.deletionGracePeriodSeconds, 0);
     assert.deepEqual(finalizers(stored), ['example.com/keep']);
+  });
+});
+
+/**
+ * kube's Store.Delete (registry/generic/registry/store.go): updateForGracefulDeletionAndFinalizers
+ * answers errDeleteNow, storing nothing, when the delete leaves the object no finalizer and no
+ * grace period; the object is then deleted on the state read, and watchers see one DELETED.
+ */
+describe('delete: what a watcher sees', () => {
+  test('taking away the last finalizers is one DELETED, with no MODIFIED before it; a delete that leaves one is one MODIFIED', async (t) => {
+    const watched = await watchedPipeline();
+    t.after(() => watched.close());
+    const { pipeline } = watched;
+    const at = (name = ''): Target => ({ info: CONFIGMAPS, namespace: 'default', name });
+    const configMap = (name: string, finalizers: string[] = []) =>
+      pipeline.create(admin, at(), { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, finalizers }, data: { a: '1' } });
+    await configMap('preset', ['orphan']);
+    await configMap('marked');
+    await configMap('kept', ['example.com/keep', 'orphan']);
+    const marked = await pipeline.delete(admin, at('marked'), { propagationPolicy: 'Orphan' });
+    assert.deepEqual([marked.pending, finalizers(marked.object)], [true, ['orphan']]);
+    const signal = AbortSignal.timeout(20_000);
+    const watch = await pipeline.watch(admin, at(), { resourceVersion: String(marked.object.metadata?.resourceVersion) }, signal);
+
+    // A dry run answers the object as stored, and writes nothing.
+    const dry = await pipeline.delete(admin, at('preset'), { propagationPolicy: 'Background', dryRun: true });
+    assert.deepEqual([dry.pending, finalizers(dry.object)], [false, ['orphan']]);
+    // Not being deleted yet, only `orphan`: Background takes it away.
+    assert.equal((await pipeline.delete(admin, at('preset'), { propagationPolicy: 'Background' })).pending, false);
+    // Being deleted already, held by `orphan` alone.
+    assert.equal((await pipeline.delete(admin, at('marked'), { propagationPolicy: 'Background' })).pending, false);
+    // Another finalizer stays: the delete's change is stored.
+    assert.equal((await pipeline.delete(admin, at('kept'), { propagationPolicy: 'Background' })).pending, true);
+    // An update taking the last one away is not stored either (kube's Store.Update, errEmptiedFinalizers).
+    const patched = await pipeline.patch(admin, at('kept'), { contentType: 'application/merge-patch+json', body: Buffer.from('{"metadata":{"finalizers":null}}') });
+    assert.equal(patched.metadata?.finalizers, undefined);
+    await refusal(pipeline.get(admin, at('kept')), 'NotFound');
+    await configMap('end');
+
+    const seen: [string, string, unknown][] = [];
+    for await (const event of watch) {
+      const object = JSON.parse(event.object.toString()) as KubeObject;
+      seen.push([event.type, String(object.metadata?.name), object.metadata?.finalizers]);
+      if (object.metadata?.name === 'end') break;
+    }
+    assert.deepEqual(seen, [
+      ['DELETED', 'preset', ['orphan']],
+      ['DELETED', 'marked', ['orphan']],
+      ['MODIFIED', 'kept', ['example.com/keep']],
+      ['DELETED', 'kept', ['example.com/keep']],
+      ['ADDED', 'end', undefined],
+    ]);
   });
 });
 

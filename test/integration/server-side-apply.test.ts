@@ -227,6 +227,23 @@ describe('server-side apply through the pipeline', () => {
     assert.deepEqual(warnings.warnings, []);
   });
 
+  test('keys given twice in a JSON body (kubectl sends JSON) are what they are in YAML: refused, warned or ignored per fieldValidation', async () => {
+    const { pipeline, cm } = await setup();
+    const text = JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'j' }, data: { x: '1' } }, null, 2).replace('"x": "1"', '"x": "1",\n    "x": "2"');
+    assert.equal(text.split('\n')[8], '    "x": "2"');
+    const twice = () => decodeApplyBody(Buffer.from(text), () => {});
+    const strict = await refusal(pipeline.apply(admin, cm('j'), twice(), { fieldManager: 'm', fieldValidation: 'Strict' }), 'BadRequest');
+    assert.equal(strict.message, 'error strict decoding YAML: error converting YAML to JSON: yaml: unmarshal errors:\n  line 9: key "x" already set in map');
+    await refusal(pipeline.get(admin, cm('j')), 'NotFound');
+    const warnings = new WarningRecorder();
+    const warned = await pipeline.apply(admin, cm('j'), twice(), { fieldManager: 'm', fieldValidation: 'Warn', warnings });
+    assert.deepEqual(warned.object.data, { x: '2' });
+    assert.deepEqual(warnings.warnings, ['line 9: key "x" already set in map']);
+    const quiet = new WarningRecorder();
+    const ignored = await pipeline.apply(admin, cm('j'), twice(), { fieldManager: 'm', fieldValidation: 'Ignore', warnings: quiet });
+    assert.deepEqual([ignored.object.data, quiet.warnings], [{ x: '2' }, []]);
+  });
+
   test('a write racing the apply makes it apply again to the new object', async () => {
     const { pipeline, cm, storage } = await setup();
     await pipeline.apply(admin, cm('h'), configMapApply('h', { x: '1' }), { fieldManager: 'one' });

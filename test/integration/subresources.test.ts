@@ -437,4 +437,40 @@ describe('pods/eviction', () => {
     const wrongName = await refusal(pipeline.create(admin, target(POD, 'solo', 'eviction'), eviction('other')), 'BadRequest');
     assert.equal(wrongName.message, 'name in URL does not match name in Eviction object');
   });
+
+  test('the delete is a DELETE of the pod with the Eviction\'s deleteOptions: dryRun, preconditions, grace period, propagation', async () => {
+    const s = await setup();
+    const { pipeline, target } = s;
+    const evict = (deleteOptions: Record<string, unknown>, options: { dryRun?: boolean } = {}, apiVersion = 'policy/v1') =>
+      pipeline.create(admin, target(POD, 'bound', 'eviction'), eviction('bound', { apiVersion, deleteOptions }), options);
+    // Bound to a node: a delete leaves it Terminating for its grace period (no kubelet ends it here).
+    const created = await pipeline.create(admin, target(POD), { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'bound' }, spec: { nodeName: 'n1', containers: [{ name: 'c', image: 'busybox' }] } });
+    const conditionTypes = (pod: KubeObject) => ((pod.status as { conditions?: { type: string }[] }).conditions ?? []).map((c) => c.type);
+
+    // A dry run, the request's or the body's, marks and deletes nothing.
+    assert.deepEqual(await evict({ dryRun: ['All'] }), SUCCESS);
+    assert.deepEqual(await evict({ gracePeriodSeconds: 0 }, { dryRun: true }), SUCCESS);
+    let pod = await pipeline.get(admin, target(POD, 'bound'));
+    assert.equal(pod.metadata?.resourceVersion, created.metadata?.resourceVersion);
+    // Both given, they must be the same (kube's propagateDryRun; kube answers 500, see pod-subresources.ts).
+    const mismatch = await refusal(evict({ dryRun: ['Other'] }, { dryRun: true }), 'BadRequest');
+    assert.equal(mismatch.message, 'Non-matching dry-run options in request and content: [All] and [Other]');
+    // Preconditions in rest.BeforeDelete's words, in a dry run too.
+    const stale = await refusal(evict({ preconditions: { resourceVersion: '1' }, dryRun: ['All'] }), 'Conflict');
+    assert.equal(stale.message, `Operation cannot be fulfilled on Pod "bound": the ResourceVersion in the precondition (1) does not match the ResourceVersion in record (${String(created.metadata?.resourceVersion)}). The object might have been modified`);
+
+    // gracePeriodSeconds and propagationPolicy as a DELETE takes them (policy/v1beta1 read alike).
+    assert.deepEqual(await evict({ gracePeriodSeconds: 45, propagationPolicy: 'Orphan', preconditions: { uid: created.metadata?.uid } }, {}, 'policy/v1beta1'), SUCCESS);
+    pod = await pipeline.get(admin, target(POD, 'bound'));
+    assert.equal(pod.metadata?.deletionGracePeriodSeconds, 45);
+    assert.ok(Math.abs(Date.parse(String(pod.metadata?.deletionTimestamp)) - Date.now() - 45_000) < 5_000, String(pod.metadata?.deletionTimestamp));
+    assert.deepEqual(pod.metadata?.finalizers, ['orphan']);
+    assert.deepEqual(conditionTypes(pod), ['DisruptionTarget']);
+    // Being deleted, it is evicted whatever a budget says; a longer grace period changes nothing.
+    assert.deepEqual(await evict({ gracePeriodSeconds: 60 }), SUCCESS);
+    assert.equal((await pipeline.get(admin, target(POD, 'bound'))).metadata?.deletionGracePeriodSeconds, 45);
+    // Grace 0 and Background (taking `orphan` away): gone.
+    assert.deepEqual(await evict({ gracePeriodSeconds: 0, propagationPolicy: 'Background' }), SUCCESS);
+    await refusal(pipeline.get(admin, target(POD, 'bound')), 'NotFound');
+  });
 });

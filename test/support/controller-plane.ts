@@ -31,12 +31,12 @@ export class SeveredStorage implements Storage {
   get: Storage['get'] = async (...a) => (this.check(), this.inner.get(...a));
   list: Storage['list'] = async (...a) => (this.check(), this.inner.list(...a));
   update: Storage['update'] = async (...a) => (this.check(), this.inner.update(...a));
-  delete: Storage['delete'] = async (ref, preconditions, signal) => {
+  delete: Storage['delete'] = async (ref, preconditions, signal, options) => {
     if (this.deleteDelayMs > 0) await new Promise((r) => setTimeout(r, this.deleteDelayMs));
     this.check();
     // A call whose caller gave up is not made (as the gRPC client's aborted call).
     if (signal?.aborted === true) throw new StatusError('Timeout', 'the request was cancelled');
-    return this.inner.delete(ref, preconditions, signal);
+    return this.inner.delete(ref, preconditions, signal, options);
   };
   events: Storage['events'] = async (...a) => (this.check(), this.inner.events(...a));
   currentRevision: Storage['currentRevision'] = async (...a) => (this.check(), this.inner.currentRevision(...a));

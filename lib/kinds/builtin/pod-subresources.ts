@@ -4,7 +4,8 @@
  * node, the scheduler's write) and `eviction` (a policy/v1 Eviction deletes a pod unless a
  * PodDisruptionBudget of its namespace forbids it, the write of `kubectl drain`). Both read
  * and write storage directly, as kube's subresource stores do: no admission or strategy runs
- * on the pod (the Binding or Eviction itself was admitted).
+ * on the pod (the Binding or Eviction itself was admitted); an eviction deletes the pod as a
+ * delete of it does (its grace period and finalizers), without admitting that delete.
  */
 import { badRequest, conflict, StatusError, type StatusCause } from '../../errors.ts';
 import { isPlainObject, rfc3339, type KubeObject } from '../../kube.ts';
@@ -140,6 +141,15 @@ interface Preconditions {
   resourceVersion: string | undefined;
 }
 
+/** An eviction's deleteOptions: the delete of the pod is done with them. */
+interface EvictionDeleteOptions {
+  preconditions: Preconditions;
+  gracePeriodSeconds: number | undefined;
+  propagationPolicy: string | undefined;
+  orphanDependents: boolean | undefined;
+  dryRun: boolean;
+}
+
 function phaseOf(pod: KubeObject): string {
   return str(obj(pod.status).phase);
 }
@@ -247,14 +257,15 @@ async function takeDisruption(call: SubresourceCall, pdb: KubeObject, dryRun: bo
 
 /**
  * addConditionAndDeletePod: marks the pod with the DisruptionTarget condition (a write of its
- * status, checked against the preconditions as kube checks them), then deletes it under the
- * preconditions (the resourceVersion moved on to the marked pod's). A dry run checks and
- * writes nothing.
+ * status, checked against the preconditions as kube checks them), then deletes it as a delete
+ * of it does (its grace period, finalizers, preconditions: the resourceVersion moved on to the
+ * marked pod's when one was asked for). A dry run marks nothing, and its delete writes nothing.
  */
-async function markAndDelete(call: SubresourceCall, preconditions: Preconditions, dryRun: boolean): Promise<void> {
+async function markAndDelete(call: SubresourceCall, options: EvictionDeleteOptions): Promise<void> {
   const ref = podRef(call);
+  const { preconditions } = options;
   let resourceVersion = preconditions.resourceVersion;
-  for (let attempt = 1; ; attempt++) {
+  for (let attempt = 1; !options.dryRun; attempt++) {
     const pod = await call.store.get(ref);
     const q = { group: '', resource: 'Pod' };
     const uid = str(pod.metadata?.uid);
@@ -265,28 +276,49 @@ async function markAndDelete(call: SubresourceCall, preconditions: Preconditions
     if (resourceVersion !== undefined && resourceVersion !== '' && resourceVersion !== version) {
       throw conflict(q, call.name, `the ResourceVersion in the precondition (${resourceVersion}) does not match the ResourceVersion in record (${version}). The object might have been modified`);
     }
-    if (dryRun) return;
     const status = withPodCondition(obj(pod.status), { type: 'DisruptionTarget', status: 'True', reason: 'EvictionByEvictionAPI', message: 'Eviction API: evicting' }, call.now());
     try {
       const marked = await call.store.update(ref, { ...pod, status });
-      // The delete is conditional on what this eviction wrote, when the client asked for a version.
+      // The delete is conditional on what this eviction wrote, when a version was asked for.
       if (resourceVersion !== undefined) resourceVersion = str(marked.metadata?.resourceVersion);
       break;
     } catch (err) {
       if (!isConflict(err) || attempt >= ATTEMPTS) throw err;
     }
   }
-  await call.store.delete(ref, { uid: preconditions.uid, resourceVersion: resourceVersion ?? '' });
+  await call.store.delete(ref, {
+    preconditions: { uid: preconditions.uid, resourceVersion: resourceVersion ?? '' },
+    ...(options.gracePeriodSeconds === undefined ? {} : { gracePeriodSeconds: options.gracePeriodSeconds }),
+    ...(options.propagationPolicy === undefined ? {} : { propagationPolicy: options.propagationPolicy }),
+    ...(options.orphanDependents === undefined ? {} : { orphanDependents: options.orphanDependents }),
+    dryRun: options.dryRun,
+  });
 }
 
-/** The eviction's delete options: its preconditions, and whether it is a dry run (the request's or its own). */
-function deleteOptionsOf(call: SubresourceCall): { preconditions: Preconditions; dryRun: boolean } {
+/** Go's %v of a []string: `[a b]`. */
+function goList(values: readonly unknown[]): string {
+  return `[${values.map(String).join(' ')}]`;
+}
+
+/**
+ * The eviction's deleteOptions, its dryRun joined with the request's (kube's propagateDryRun:
+ * either one alone decides; both, they must be the same). kube answers a mismatch 500 with
+ * these words, for want of a Status; it is the client's error, so 400 here.
+ */
+function deleteOptionsOf(call: SubresourceCall): EvictionDeleteOptions {
   const options = obj(call.body.deleteOptions);
   const p = obj(options.preconditions);
-  const ownDryRun = Array.isArray(options.dryRun) && options.dryRun.length > 0;
+  const own = Array.isArray(options.dryRun) ? options.dryRun : [];
+  if (call.dryRun && own.length > 0 && !(own.length === 1 && own[0] === 'All')) {
+    throw badRequest(`Non-matching dry-run options in request and content: ${goList(['All'])} and ${goList(own)}`);
+  }
+  const grace = options.gracePeriodSeconds;
   return {
     preconditions: { uid: str(p.uid), resourceVersion: typeof p.resourceVersion === 'string' ? p.resourceVersion : undefined },
-    dryRun: call.dryRun || ownDryRun,
+    gracePeriodSeconds: typeof grace === 'number' && Number.isSafeInteger(grace) ? grace : undefined,
+    propagationPolicy: typeof options.propagationPolicy === 'string' ? options.propagationPolicy : undefined,
+    orphanDependents: typeof options.orphanDependents === 'boolean' ? options.orphanDependents : undefined,
+    dryRun: call.dryRun || own.length > 0,
   };
 }
 
@@ -299,11 +331,15 @@ function deleteOptionsOf(call: SubresourceCall): { preconditions: Preconditions;
  * else one disruption is taken from it (status.disruptionsAllowed - 1, the pod in
  * status.disruptedPods) and the pod deleted. An unready pod is deleted without taking one when
  * the budget is met anyway (or says AlwaysAllow), conditional on the pod not changing meanwhile.
- * The delete honours the Eviction's deleteOptions (preconditions, dryRun).
+ * The delete honours the Eviction's deleteOptions as a DELETE of the pod does: preconditions
+ * (409 in rest.BeforeDelete's words), gracePeriodSeconds (a pod bound to a node is left
+ * Terminating for its grace period), propagationPolicy and orphanDependents, and dryRun (the
+ * request's or its own: nothing marked, taken from a budget or deleted).
  */
 async function evict(call: SubresourceCall): Promise<KubeObject> {
   checkName(call, 'Eviction');
-  const { preconditions, dryRun } = deleteOptionsOf(call);
+  const options = deleteOptionsOf(call);
+  const { preconditions, dryRun } = options;
   // Conflicts are tried again, unless the client pinned a version.
   let pod: KubeObject | undefined;
   for (let attempt = 1; ; attempt++) {
@@ -311,7 +347,7 @@ async function evict(call: SubresourceCall): Promise<KubeObject> {
     if (!canIgnoreBudget(pod)) break;
     const pinned = shouldEnforceResourceVersion(pod) && preconditions.resourceVersion === undefined ? { ...preconditions, resourceVersion: str(pod.metadata?.resourceVersion) } : preconditions;
     try {
-      await markAndDelete(call, pinned, dryRun);
+      await markAndDelete(call, { ...options, preconditions: pinned });
       return success();
     } catch (err) {
       if (!isConflict(err) || attempt >= ATTEMPTS || preconditions.resourceVersion !== undefined) throw err;
@@ -347,7 +383,7 @@ async function evict(call: SubresourceCall): Promise<KubeObject> {
   }
   const pinned = pinToPod ? { ...preconditions, resourceVersion: str(pod.metadata?.resourceVersion) } : preconditions;
   try {
-    await markAndDelete(call, pinned, dryRun);
+    await markAndDelete(call, { ...options, preconditions: pinned });
   } catch (err) {
     if (isConflict(err) && pinToPod && preconditions.resourceVersion === undefined) throw budgetBeingProcessed(str(budget?.metadata?.name));
     throw err;

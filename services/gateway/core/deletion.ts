@@ -208,12 +208,15 @@ export interface DeletionSteps {
   admit(current: KubeObject): Promise<void>;
   /**
    * Stores `object` (the delete's change of the state read, carrying its resourceVersion):
-   * Conflict when that state is no longer the stored one. May answer the object removed (its
-   * last finalizer gone while it was being deleted).
+   * Conflict when that state is no longer the stored one.
    */
   mark(object: KubeObject): Promise<KubeObject>;
-  /** Removes the object if the preconditions hold (one with finalizers stays, marked). */
-  remove(preconditions: Preconditions): Promise<DeleteResult>;
+  /**
+   * Removes the object if the preconditions hold (one with finalizers stays, marked), or,
+   * with `finalizersRemoved`, the state the resourceVersion precondition names though it has
+   * finalizers (the delete takes them away; storage's DeleteOptions).
+   */
+  remove(preconditions: Preconditions, finalizersRemoved: boolean): Promise<DeleteResult>;
   now(): Date;
 }
 
@@ -226,15 +229,6 @@ function isConflict(err: unknown): boolean {
 
 function isNotFound(err: unknown): boolean {
   return err instanceof StatusError && err.reason === 'NotFound';
-}
-
-/**
- * Whether storage removes the object when the delete's change leaves it without finalizers:
- * it was being deleted with a grace period of 0 and had finalizers (storage's rule for an update
- * taking the last finalizer away; the change is written on exactly the state read).
- */
-function removedByChange(current: KubeObject, held: boolean): boolean {
-  return !held && isSet(current.metadata?.deletionTimestamp) && (integerOrUndefined(current.metadata?.deletionGracePeriodSeconds) ?? 0) === 0 && finalizersOf(current).length > 0;
 }
 
 /**
@@ -253,6 +247,10 @@ export async function deleteObject(kind: KindDefinition, steps: DeletionSteps, o
     const gc = deletionFinalizers(kind, current, options);
     let out: KubeObject | undefined;
     let ignoreNotFound = false;
+    // The delete takes away the last finalizers of an object nothing else holds: it is removed
+    // as it is stored, with no state without them written first (kube's errDeleteNow), so
+    // watchers see one DELETED. Only that state is removed (a change meanwhile starts over).
+    let finalizersRemoved = false;
     if (before.graceful || finalizersOf(current).length > 0 || gc.changed) {
       // kube's updateForGracefulDeletionAndFinalizers.
       let next = before.object;
@@ -262,11 +260,15 @@ export async function deleteObject(kind: KindDefinition, steps: DeletionSteps, o
       const held = finalizersOf(next).length > 0 || kind.deletion?.held?.(next) === true;
       let write = true;
       if (!before.graceful) {
-        // Marked when finalizers hold it; when the delete takes away the last ones, that change
-        // is written first too (storage removes only what no finalizer holds). Otherwise
-        // nothing holds it: it is removed below, as it is.
-        if (held || finalizersOf(current).length > 0) next = markAsDeleting(next, now);
-        else write = false;
+        // Marked when finalizers hold it (a kind with its own mark, a Namespace, also when the
+        // delete takes its last ones away: storage's update marks it as it says); otherwise
+        // nothing holds it: removed below, as it is.
+        const ownMark = kind.deletion?.markForDeletion !== undefined && finalizersOf(current).length > 0;
+        if (held || ownMark) next = markAsDeleting(next, now);
+        else {
+          write = false;
+          finalizersRemoved = finalizersOf(current).length > 0;
+        }
       }
       if (write) {
         if (options.dryRun === true) {
@@ -285,7 +287,6 @@ export async function deleteObject(kind: KindDefinition, steps: DeletionSteps, o
             throw err;
           }
         }
-        if (removedByChange(current, held)) return { object: out, pending: false };
         if (held) return { object: out, pending: true };
         if (before.graceful && (before.gracePeriodSeconds ?? 0) > 0) return { object: out, pending: true };
         // A graceless delete of a kind that deletes gracefully: someone else may remove it first.
@@ -307,10 +308,17 @@ export async function deleteObject(kind: KindDefinition, steps: DeletionSteps, o
     const uid: unknown = current.metadata?.uid;
     if ((preconditions.uid ?? '') === '' && typeof uid === 'string') preconditions.uid = uid;
     if ((preconditions.resourceVersion ?? '') !== '' && out !== undefined) preconditions.resourceVersion = out.metadata?.resourceVersion ?? '';
+    if (finalizersRemoved) preconditions.resourceVersion = current.metadata?.resourceVersion ?? '';
     try {
-      return await steps.remove(preconditions);
+      return await steps.remove(preconditions, finalizersRemoved);
     } catch (err) {
       if (isNotFound(err) && ignoreNotFound && out !== undefined) return { object: out, pending: false };
+      // The state the finalizers were computed from changed: read again and start over (a
+      // precondition of the client's then fails in BeforeDelete's words).
+      if (finalizersRemoved && isConflict(err) && attempt < MAX_ATTEMPTS) {
+        current = await steps.read();
+        continue;
+      }
       throw err;
     }
   }

@@ -1002,15 +1002,20 @@ export class Pipeline {
 
   /** A delete already authorized (for itself, or as an item of a deletecollection). */
   private async deleteAuthorized(user: UserInfo, target: Target, options: DeletionOptions, signal?: AbortSignal): Promise<DeleteResult> {
+    return this.deleteStored(target, options, async (current) => {
+      await this.o.admission.admit(admissionRequest('DELETE', target, target.name, user, options.dryRun, undefined, current), signal);
+    }, signal);
+  }
+
+  /** The registry's delete of one object (deletion.ts), `admit` its admission. */
+  private async deleteStored(target: Target, options: DeletionOptions, admit: (current: KubeObject) => Promise<void>, signal?: AbortSignal): Promise<DeleteResult> {
     const { info } = target;
     const ref = this.ref(target);
     const result = await deleteObject(info, {
       read: async () => this.shaped(fromStored(info, await this.o.storage.get(ref, {}, signal)), info),
-      admit: async (current) => {
-        await this.o.admission.admit(admissionRequest('DELETE', target, target.name, user, options.dryRun, undefined, current), signal);
-      },
+      admit,
       mark: async (object) => fromStored(info, await this.o.storage.update(ref, toStored(info, object), signal, { deletion: true })),
-      remove: (preconditions) => this.o.storage.delete(ref, preconditions, signal),
+      remove: (preconditions, finalizersRemoved) => this.o.storage.delete(ref, preconditions, signal, { finalizersRemoved }),
       now: () => new Date(),
     }, options);
     if (!result.pending && options.dryRun !== true) await this.released(info, result.object);
@@ -1091,7 +1096,7 @@ export class Pipeline {
       name: target.name,
       body: admitted,
       dryRun: options.dryRun === true,
-      store: this.subresourceStore(signal),
+      store: this.subresourceStore(target, signal),
       now: () => new Date(),
       tokens: this.o.tokenIssuer === undefined ? undefined : { issue: (request) => this.o.tokenIssuer!.issueServiceAccountToken(request, signal) },
       warn: (text) => options.warnings?.add(text),
@@ -1125,14 +1130,25 @@ export class Pipeline {
     return kind;
   }
 
-  /** What a POST subresource handler reads and writes: this pipeline's storage, as kube's subresource stores use theirs. */
-  private subresourceStore(signal: AbortSignal | undefined): SubresourceStore {
+  /**
+   * What a POST subresource handler reads and writes: this pipeline's storage, as kube's
+   * subresource stores use theirs; a delete is the registry's delete of the target's kind, not
+   * admitted (kube's eviction calls its pod store's Delete with rest.ValidateAllObjectFunc).
+   */
+  private subresourceStore(target: Target, signal: AbortSignal | undefined): SubresourceStore {
     const storage = this.o.storage;
     return {
       get: (ref) => storage.get({ ...ref }, {}, signal),
       list: async (ref) => (await storage.list({ ...ref, name: '' }, {}, signal)).items,
       update: (ref, object) => storage.update({ ...ref }, object, signal),
-      delete: (ref, preconditions) => storage.delete({ ...ref }, preconditions, signal),
+      delete: async (ref, options) => {
+        const { info } = target;
+        if (ref.group !== info.group || ref.resource !== info.resource || ref.namespace !== target.namespace) {
+          throw new StatusError('InternalError', `a ${info.resource} subresource cannot delete ${ref.resource}`);
+        }
+        const deleted = await this.deleteStored({ ...target, name: ref.name, subresource: '' }, options, async () => {}, signal);
+        return { object: deleted.object, pending: deleted.pending };
+      },
     };
   }
 }

@@ -118,8 +118,8 @@ export interface PreparedUpdate {
   object: KubeObject;
   /**
    * True when the update leaves an object being deleted (its grace period over) with nothing
-   * holding it, its last finalizer taken away or none left: it is stored, then deleted (kube's
-   * ShouldDeleteDuringUpdate).
+   * holding it, its last finalizer taken away or none left: the state it replaces is deleted
+   * instead, nothing stored (kube's ShouldDeleteDuringUpdate and deleteWithoutFinalizers).
    */
   remove: boolean;
   /**

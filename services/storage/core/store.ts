@@ -7,7 +7,7 @@ import { alreadyExists, badRequest, notFound, type Qualified } from '../../../li
 import type { KubeObject } from '../../../lib/kube.ts';
 import type { Logger } from '../../../lib/log.ts';
 import { MalformedObjectLog } from '../../../lib/object-meta.ts';
-import type { DeleteResult, EventsOptions, EventsResult, GetOptions, HistoryEvent, ListOptions, ListResult, Preconditions, Storage, StorageRef, UpdateOptions } from '../api.ts';
+import type { DeleteOptions, DeleteResult, EventsOptions, EventsResult, GetOptions, HistoryEvent, ListOptions, ListResult, Preconditions, Storage, StorageRef, UpdateOptions } from '../api.ts';
 import { historyEvent } from './history.ts';
 import { collectionPrefix, objectKey } from './keys.ts';
 import { RevisionCompactedError, type KeyValue, type KeyValueEngine, type TxnResult } from './kv.ts';
@@ -20,10 +20,10 @@ import {
   uidMismatch,
   decodeStored,
   encodeForStorage,
-  type Encoded,
   modifiedConflict,
   prepareCreate,
   prepareDelete,
+  type PreparedDelete,
   prepareUpdate,
   storedAt,
 } from './object-rules.ts';
@@ -31,7 +31,7 @@ import { parseUint64 } from '../../../lib/go-strconv.ts';
 import { builtinRegistry, type KindRegistry } from '../../../lib/kinds/index.ts';
 import { parseResourceVersion } from '../../../lib/list-options.ts';
 import { DEFAULT_TOO_LARGE_RESOURCE_VERSION_WAIT_MS, objectResourceVersion, waitForRevision } from './resource-version.ts';
-import { historyExpired, resourceVersionPreconditionWords, storagePreconditionFailed } from './storage-errors.ts';
+import { historyExpired } from './storage-errors.ts';
 
 /** History answers are capped at this many events when the caller gives no limit. */
 const DEFAULT_EVENTS_LIMIT = 10_000;
@@ -125,8 +125,9 @@ export class KvStorage implements Storage {
    * kube's GuaranteedUpdate with the registry's update function: NotFound, then the uid
    * precondition, then compare-and-swap on the resourceVersion the caller read (none or "0":
    * unconditional, retried on races). An update that changes nothing writes nothing. One that
-   * removes the last finalizer of an object being deleted is stored, then deleted, and
-   * answers with that object at the deletion's revision. The update of a delete
+   * removes the last finalizer of an object being deleted is not stored: the state it was
+   * computed on is deleted (one change), and the answer is the update's object at the
+   * deletion's revision. The update of a delete
    * (`options.deletion`) may set deletionTimestamp and deletionGracePeriodSeconds.
    */
   async update(ref: StorageRef, object: KubeObject, _signal?: AbortSignal, options: UpdateOptions = {}): Promise<KubeObject> {
@@ -159,6 +160,21 @@ export class KvStorage implements Storage {
       if (unchanged) return stored;
       const encoded = encodeForStorage(prepared.object);
       const modRevision = current.modRevision;
+      if (prepared.remove) {
+        // kube's Store.Update (errEmptiedFinalizers, deleteWithoutFinalizers): the update is not
+        // stored; the state it was computed on is deleted, so watchers see one DELETED.
+        const removed = await this.write(key, () => this.engine.remove(key, modRevision));
+        if (removed.succeeded) {
+          this.recent.forget(key, removed.revision);
+          return storedAt(encoded, removed.revision);
+        }
+        // Someone else deleted what was read: the object is gone all the same (kube ignores
+        // that NotFound). A state only remembered is read again instead.
+        if (removed.current === undefined && !guessed) return storedAt(encoded, removed.revision);
+        current = removed.current ?? (await this.read(key));
+        guessed = false;
+        continue;
+      }
       const put = await this.write(key, () => this.engine.replace(key, encoded.data, modRevision));
       if (!put.succeeded) {
         // Changed since it was read: try again on the state the transaction saw.
@@ -167,8 +183,7 @@ export class KvStorage implements Storage {
         continue;
       }
       this.recent.remember({ key, value: encoded.data, modRevision: put.revision, version: current.version + 1 });
-      if (!prepared.remove) return storedAt(encoded, put.revision);
-      return this.deleteAfterUpdate(q, ref.name, key, encoded, put.revision);
+      return storedAt(encoded, put.revision);
     }
   }
 
@@ -198,26 +213,18 @@ export class KvStorage implements Storage {
     return result;
   }
 
-  /** The delete that follows an update removing the last finalizer (kube's Store.Update). */
-  private async deleteAfterUpdate(q: Qualified, name: string, key: string, encoded: Encoded, revision: number): Promise<KubeObject> {
-    const removed = await this.write(key, () => this.engine.remove(key, revision));
-    if (removed.succeeded) {
-      this.recent.forget(key, removed.revision);
-      return storedAt(encoded, removed.revision);
-    }
-    // Someone else deleted it meanwhile: the object is gone all the same.
-    if (removed.current === undefined) return storedAt(encoded, revision);
-    throw storagePreconditionFailed(q, name, key, resourceVersionPreconditionWords(String(revision), String(removed.current.modRevision)));
-  }
-
   /**
    * Deletes if the preconditions hold. An object without finalizers is removed and returned
    * at the deletion's revision; one with finalizers is marked for deletion (pending) and
-   * stays until an update removes them.
+   * stays until an update removes them, unless the delete takes them away
+   * (`options.finalizersRemoved`, only on the state its resourceVersion precondition names).
    */
-  async delete(ref: StorageRef, preconditions: Preconditions = {}): Promise<DeleteResult> {
+  async delete(ref: StorageRef, preconditions: Preconditions = {}, _signal?: AbortSignal, options: DeleteOptions = {}): Promise<DeleteResult> {
     const key = objectKey(ref);
     const q = qualified(ref);
+    const finalizersRemoved = options.finalizersRemoved === true;
+    // Which finalizers a delete takes away is computed from one state: removed on that state only.
+    if (finalizersRemoved && (preconditions.resourceVersion ?? '') === '') throw badRequest('a delete that removes the finalizers must carry the resourceVersion it was computed from');
     // As update: a remembered state is tried first, and never decides an error on its own.
     let current: KeyValue | undefined = this.recent.get(key);
     let guessed = current !== undefined;
@@ -228,7 +235,7 @@ export class KvStorage implements Storage {
       if (current === undefined) throw notFound(q, ref.name);
       if (attempt >= MAX_CAS_ATTEMPTS) throw modifiedConflict(q, ref.name);
       const stored = decodeStored(current.value, current.modRevision);
-      const prepared = prepareDelete(stored, this.now(), this.kinds.deletionStrategy(ref.group, ref.resource));
+      const prepared: PreparedDelete = finalizersRemoved ? { action: 'remove' } : prepareDelete(stored, this.now(), this.kinds.deletionStrategy(ref.group, ref.resource));
       if (guessed && (deletePreconditionsFail(stored, preconditions) || prepared.action === 'none')) {
         guessed = false;
         current = await this.read(key);

@@ -7,7 +7,7 @@ import { generatedReplicas, replicaUnary, type ReplicaSet } from '../../../lib/g
 import { parseEncodedObject, objectBytes, type KubeObject } from '../../../lib/kube.ts';
 import { loadApiProto } from '../../../lib/proto.ts';
 import type { StorageClient as GeneratedStorageClient } from '../../../lib/gen/apiserver/v1/Storage.ts';
-import type { DeleteResult, EventsOptions, EventsResult, GetOptions, ListOptions, ListResult, Preconditions, Storage, StorageRef, UpdateOptions } from '../api.ts';
+import type { DeleteOptions, DeleteResult, EventsOptions, EventsResult, GetOptions, ListOptions, ListResult, Preconditions, Storage, StorageRef, UpdateOptions } from '../api.ts';
 import { historyEventFromProto, listOptionsToProto, listResultFromProto, preconditionsToProto, refToProto, STORAGE_MAX_CALL_BYTES } from './codec.ts';
 
 const asIs = (client: GeneratedStorageClient): GeneratedStorageClient => client;
@@ -53,8 +53,8 @@ export class StorageClient implements Storage {
     return parseEncodedObject(res.object);
   }
 
-  async delete(ref: StorageRef, preconditions: Preconditions = {}, signal?: AbortSignal): Promise<DeleteResult> {
-    const res = await this.mux.call('delete', { ref: refToProto(ref), preconditions: preconditionsToProto(preconditions) }, { signal });
+  async delete(ref: StorageRef, preconditions: Preconditions = {}, signal?: AbortSignal, options: DeleteOptions = {}): Promise<DeleteResult> {
+    const res = await this.mux.call('delete', { ref: refToProto(ref), preconditions: preconditionsToProto(preconditions), finalizersRemoved: options.finalizersRemoved === true }, { signal });
     return { object: parseEncodedObject(res.object), pending: res.pending };
   }
 

@@ -42,7 +42,7 @@ export function storageHandlers(storage: Storage): ServiceHandlers<StorageHandle
       object: objectBytes(await storage.update(refFromProto(req.ref), parseUntrustedObject(req.object), ctx.signal, { deletion: req.deletion })),
     }),
     Delete: async (req: StorageDeleteRequest__Output, ctx: CallContext): Promise<StorageDeleteResponse> => {
-      const result = await storage.delete(refFromProto(req.ref), preconditionsFromProto(req.preconditions), ctx.signal);
+      const result = await storage.delete(refFromProto(req.ref), preconditionsFromProto(req.preconditions), ctx.signal, { finalizersRemoved: req.finalizersRemoved });
       return { object: objectBytes(result.object), pending: result.pending };
     },
     Events: async (req: StorageEventsRequest__Output, ctx: CallContext): Promise<StorageEventsResponse> => {

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import YAML from 'yaml';
 import { StatusError } from '../../../../lib/errors.ts';
-import { decodeYamlObject, encodeYaml, MAX_CONVERTED_BYTES, MAX_YAML_NODES, measureConverted, YAML_NODE_BYTES, yamlNestingBound, yamlToJson } from './yaml.ts';
+import { decodeYamlObject, encodeYaml, jsonDuplicateKeys, MAX_CONVERTED_BYTES, MAX_YAML_NODES, measureConverted, YAML_NODE_BYTES, yamlNestingBound, yamlToJson } from './yaml.ts';
 
 const json = (text: string): unknown => JSON.parse(yamlToJson(Buffer.from(text)).json.toString());
 
@@ -43,6 +43,39 @@ describe('yamlToJson', () => {
     assert.deepEqual(r.duplicates, ['line 4: key "c" already set in map', 'line 5: key "a" already set in map']);
     const decoded = decodeYamlObject(Buffer.from('a: 1\na: 2\n'), () => {});
     assert.deepEqual(decoded.strictErrors, ['yaml: unmarshal errors:\n  line 2: key "a" already set in map']);
+    // go-yaml (decode.go mapping, setMapIndex) decodes a value before it finds its key set
+    // already, and names the line the value starts on: a block mapping's is its first key's.
+    assert.deepEqual(yamlToJson(Buffer.from('a: 1\na:\n  b: 1\n  b: 2\n')).duplicates, ['line 4: key "b" already set in map', 'line 3: key "a" already set in map']);
+    assert.deepEqual(yamlToJson(Buffer.from('a: 1\na:\nb: 2\n')).duplicates, ['line 2: key "a" already set in map']);
+  });
+
+  test('a JSON body with a key given twice is reported as go-yaml reads the JSON, in the YAML path\'s words', () => {
+    const texts = [
+      '{"a":1,"a":2}',
+      '{\n "a": 1,\n "b": {\n  "c": 1,\n  "c": 2\n },\n "a": 3\n}',
+      '{"a":1,"a":{"b":1,"b":2}}',
+      '{"a\\u0062":1,"ab":[{"x":"}","x":"\\"", "y": [1, {"z": null, "z": true}]}]}',
+      '{"a": 1,\r\n"a":\r\n{"b": 1}, "c": "x", "c": "y", "c": "z"}',
+    ];
+    const expected = [
+      ['line 1: key "a" already set in map'],
+      ['line 5: key "c" already set in map', 'line 7: key "a" already set in map'],
+      ['line 1: key "b" already set in map', 'line 1: key "a" already set in map'],
+      ['line 1: key "x" already set in map', 'line 1: key "z" already set in map', 'line 1: key "ab" already set in map'],
+      ['line 3: key "a" already set in map', 'line 3: key "c" already set in map', 'line 3: key "c" already set in map'],
+    ];
+    texts.forEach((text, i) => {
+      assert.deepEqual(jsonDuplicateKeys(text), expected[i], text);
+      // The YAML parser reading the same text finds the same.
+      assert.deepEqual(yamlToJson(Buffer.from(text)).duplicates, expected[i], text);
+      const decoded = decodeYamlObject(Buffer.from(text), () => {});
+      assert.deepEqual(decoded.object, JSON.parse(text), 'the last value kept, as JSON.parse keeps it');
+      assert.deepEqual(decoded.strictErrors, [`yaml: unmarshal errors:\n  ${(expected[i] ?? []).join('\n  ')}`]);
+      assert.equal(decoded.source, undefined, 'reported once, in go-yaml\'s words');
+    });
+    const once = decodeYamlObject(Buffer.from('{"a":{"a":1},"b":[{"a":2},{"a":3}],"__proto__":{"a":4}}'), () => {});
+    assert.deepEqual(once.strictErrors, []);
+    assert.ok(once.source !== undefined);
   });
 
   test('what JSON cannot carry is refused with 400', () => {
