@@ -94,6 +94,20 @@ export interface BeforeDelete {
   gracePeriodSeconds: number | undefined;
 }
 
+/** The last instant an RFC 3339 time with a four-digit year can say. */
+const LAST_RFC3339_MS = Date.UTC(9999, 11, 31, 23, 59, 59);
+
+/**
+ * A deletionTimestamp `ms` after the epoch, as RFC 3339. A grace period so long that its end
+ * passes what a four-digit year can say (any int64 of seconds is a valid grace period) ends at
+ * the last such second instead: the object stays Terminating as long as the client asked, and no
+ * time is written that a client could not read back. A shortened one whose arithmetic falls
+ * before the epoch (a running period that large) is the epoch: already due.
+ */
+function deletionTimeOf(ms: number): string {
+  return rfc3339(new Date(Math.max(0, Math.min(ms, LAST_RFC3339_MS))));
+}
+
 /**
  * rest.BeforeDelete: the preconditions (409 in kube's words, naming the object by its kind),
  * then the graceful deletion of kinds that have it: an object already being deleted may only
@@ -128,14 +142,14 @@ export function beforeDelete(kind: KindDefinition, current: KubeObject, options:
     if (requested === undefined) return { ...unchanged, pendingGraceful: true, gracePeriodSeconds: storedGrace };
     if (requested >= storedGrace) return { ...unchanged, pendingGraceful: true };
     const started = Date.parse(String(metadata.deletionTimestamp));
-    const deletionTimestamp = Number.isNaN(started) ? now : new Date(started - storedGrace * 1000 + requested * 1000);
-    const object = { ...current, metadata: { ...metadata, deletionTimestamp: rfc3339(deletionTimestamp), deletionGracePeriodSeconds: requested } };
+    const deletionTimestamp = Number.isNaN(started) ? now.getTime() : started - storedGrace * 1000 + requested * 1000;
+    const object = { ...current, metadata: { ...metadata, deletionTimestamp: deletionTimeOf(deletionTimestamp), deletionGracePeriodSeconds: requested } };
     return { graceful: true, pendingGraceful: false, object, gracePeriodSeconds: requested };
   }
   const grace = graceOf(current, requested);
   if (grace === undefined) return unchanged;
   const period = grace < 0 ? 1 : grace;
-  const marked: Record<string, unknown> = { ...metadata, deletionTimestamp: rfc3339(new Date(now.getTime() + period * 1000)), deletionGracePeriodSeconds: period };
+  const marked: Record<string, unknown> = { ...metadata, deletionTimestamp: deletionTimeOf(now.getTime() + period * 1000), deletionGracePeriodSeconds: period };
   const generation = integerOrUndefined(metadata.generation) ?? 0;
   if (generation > 0) marked.generation = generation + 1;
   return { graceful: true, pendingGraceful: false, object: { ...current, metadata: marked }, gracePeriodSeconds: period };
