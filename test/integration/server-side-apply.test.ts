@@ -538,3 +538,40 @@ describe('managedFields across API versions', () => {
     assert.deepEqual((added.object.spec as Record<string, unknown>).tags, ['a', 'b', 'c']);
   });
 });
+
+/**
+ * /scale of a custom kind served at two versions, as kube's ScaleHandler carries the Scale's
+ * entries (apimachinery pkg/util/managedfields/scalehandler.go ToSubresource/ToParent): an entry
+ * of any version with a replicas path mapping is kept, losing only that version's replicas path.
+ */
+describe('/scale of a custom kind served at two versions', () => {
+  test('a /scale update through v1 keeps a v2 applier\'s entry (less spec.replicas) and records the scaler on replicas', async () => {
+    const version = (name: string, storage: boolean) => ({
+      name,
+      served: true,
+      storage,
+      schema: { openAPIV3Schema: { type: 'object', properties: { spec: { type: 'object', properties: { size: { type: 'integer' }, replicas: { type: 'integer' } } }, status: { type: 'object', properties: { replicas: { type: 'integer' } } } } } },
+      subresources: { status: {}, scale: { specReplicasPath: '.spec.replicas', statusReplicasPath: '.status.replicas' } },
+    });
+    const crd = { metadata: { name: 'pools.example.com' }, spec: { group: 'example.com', scope: 'Namespaced', names: { plural: 'pools', kind: 'Pool' }, versions: [version('v1', true), version('v2', false)] } };
+    const kinds = kindsOfDefinition(CUSTOM_RESOURCE_DEFINITION.strategy.prepareForCreate?.(crd) ?? crd);
+    assert.deepEqual(kinds.map((k) => k.version), ['v1', 'v2']);
+    const local = builtinRegistry();
+    for (const k of kinds) local.add(k);
+    const { pipeline } = await inProcessPipeline(new MemoryStorage({ kinds: local }), local);
+    const at = (v: number, subresource?: string): Target => ({ info: kinds[v - 1]!, namespace: 'default', name: 'p', ...(subresource === undefined ? {} : { subresource }) });
+    await pipeline.apply(admin, at(2), { object: { apiVersion: 'example.com/v2', kind: 'Pool', metadata: { name: 'p' }, spec: { size: 1, replicas: 2 } }, strictErrors: [] }, { fieldManager: 'v2-applier' });
+
+    const scale = await pipeline.get(admin, at(1, 'scale'));
+    await pipeline.update(admin, at(1, 'scale'), { ...scale, spec: { replicas: 5 } }, { fieldManager: 'scaler' });
+    const stored = await pipeline.get(admin, at(2));
+    assert.equal((stored.spec as Record<string, unknown>).replicas, 5);
+    assert.deepEqual(
+      entries(stored).map((e) => [e.manager, e.operation, e.apiVersion, e.subresource ?? '', e.fieldsV1]),
+      [
+        ['v2-applier', 'Apply', 'example.com/v2', '', { 'f:spec': { 'f:size': {} } }],
+        ['scaler', 'Update', 'example.com/v1', 'scale', { 'f:spec': { 'f:replicas': {} } }],
+      ],
+    );
+  });
+});

@@ -321,16 +321,29 @@ export class ManagedFields {
     return applier;
   }
 
-  /** What an endpoint's FieldManager sees of the stored object: itself, or for /scale its Scale (`view`) with the entries owning its replicas. */
+  /**
+   * kube's ScaleHandler mappings: the replicas path (as fieldsV1 spells it) of `apiVersion` of
+   * the storage of `info`; null for a version without a scale subresource (its entries are kept
+   * as they are); undefined for a version the server does not have (its entries are dropped).
+   */
+  private replicasPathAt(info: KindDefinition, apiVersion: string): string[] | null | undefined {
+    const kind = this.servedAs(info, apiVersion);
+    return kind === undefined ? undefined : (replicasPathOf(kind) ?? null);
+  }
+
+  /**
+   * What an endpoint's FieldManager sees of the stored object: itself, or for /scale its Scale
+   * (`view`) with the entries owning their version's replicas path, of any version (kube's
+   * ScaleHandler.ToSubresource).
+   */
   liveView(target: ManagedTarget, stored: KubeObject, view: KubeObject): KubeObject {
     if (target.subresource !== 'scale') return view;
-    const replicas = replicasPathOf(target.info);
-    if (replicas === undefined) return view;
-    const apiVersion = apiVersionOf(target.info);
+    if (replicasPathOf(target.info) === undefined) return view;
     const scaleApiVersion = apiVersionOf(scaleKindOf(target.info));
     const entries: ManagedFieldsEntry[] = [];
     for (const entry of entriesOf(stored)) {
-      if (entry.apiVersion !== apiVersion || !hasPath(entry.fieldsV1, replicas)) continue;
+      const replicas = this.replicasPathAt(target.info, entry.apiVersion);
+      if (replicas === undefined || replicas === null || !hasPath(entry.fieldsV1, replicas)) continue;
       entries.push({ ...entry, apiVersion: scaleApiVersion, fieldsType: 'FieldsV1', fieldsV1: pathSet(SCALE_REPLICAS) });
     }
     return withEntries(view, sortEntries(entries));
@@ -339,22 +352,25 @@ export class ManagedFields {
   /**
    * The object a write through an endpoint stores (`written`), with the managedFields of the
    * endpoint's object (`recorded`): itself, or for /scale carried from the Scale's as kube's
-   * ScaleHandler.ToParent does: an entry of the stored object owning its replicas path keeps it
-   * only if the Scale still has that manager; each other Scale manager owning spec.replicas owns
-   * the object's replicas path (apiVersion the object's; its time the stored entry's, if any).
+   * ScaleHandler.ToParent does: an entry of the stored object (of any version) owning its
+   * version's replicas path keeps it only if the Scale still has that manager; an entry of a
+   * version without one is kept as is, one of a version the server does not have is dropped;
+   * each other Scale manager owning spec.replicas owns the object's replicas path (apiVersion
+   * the object's; its time the stored entry's, if any).
    */
   carried(target: ManagedTarget, stored: KubeObject, written: KubeObject, recorded: KubeObject): KubeObject {
     if (target.subresource !== 'scale') return recorded;
-    const replicas = replicasPathOf(target.info);
-    if (replicas === undefined) return written;
+    const own = replicasPathOf(target.info);
+    if (own === undefined) return written;
     const apiVersion = apiVersionOf(target.info);
     const parent = entriesOf(stored);
     const scaleEntries = new Map(entriesOf(recorded).map((e) => [managerId(e), e]));
     const times = new Map(parent.map((e) => [managerId(e), e.time]));
     const out: ManagedFieldsEntry[] = [];
     for (const entry of parent) {
-      if (entry.apiVersion !== apiVersion) continue;
-      if (!hasPath(entry.fieldsV1, replicas)) {
+      const replicas = this.replicasPathAt(target.info, entry.apiVersion);
+      if (replicas === undefined) continue;
+      if (replicas === null || !hasPath(entry.fieldsV1, replicas)) {
         out.push(entry);
         continue;
       }
@@ -371,7 +387,7 @@ export class ManagedFields {
       if (!hasPath(entry.fieldsV1, SCALE_REPLICAS)) continue;
       const { time: _time, ...rest } = entry;
       const time = times.get(id);
-      out.push({ ...rest, apiVersion, fieldsType: 'FieldsV1', fieldsV1: pathSet(replicas), ...(time === undefined ? {} : { time }) });
+      out.push({ ...rest, apiVersion, fieldsType: 'FieldsV1', fieldsV1: pathSet(own), ...(time === undefined ? {} : { time }) });
     }
     return withEntries(written, sortEntries(out));
   }
