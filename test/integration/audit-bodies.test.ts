@@ -96,7 +96,7 @@ before(async () => {
   const authorizer = { authorize: (): Promise<AuthorizationResult> => Promise.resolve({ decision: 'Allow', reason: '' }) };
   const admission = buildAdmissionChain({ registry, storage, schemas });
   const watcher = new WatchService({ caches: new Map(), storage, registry, logger });
-  const pipeline = new Pipeline({ authenticator, authorizer, admission, storage, watcher, schemas, authCacheTtlMs: 0 });
+  const pipeline = new Pipeline({ authenticator, authorizer, admission, storage, watcher, kinds: registry, schemas, authCacheTtlMs: 0 });
   await storage.create({ group: '', resource: 'namespaces', namespace: '', name: 'demo' }, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'demo' } });
   const sink = { write: (e: AuditEvent) => void events.push(e), close: async () => {} };
   door = await startTestFrontDoor({ pipeline, registry, telemetry, logger, dataDir: dir, observers: new RequestObservers([new AuditObserver({ policy: POLICY, sink })], logger) });

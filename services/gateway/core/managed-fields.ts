@@ -23,7 +23,7 @@ import { applyTypesOf, FieldManager, LastAppliedFieldManager, type ApplyTypes, t
 import type { VersionConverter } from '../../../lib/apply/manager.ts';
 import { badRequest } from '../../../lib/errors.ts';
 import { isPlainObject, type KubeObject } from '../../../lib/kube.ts';
-import { apiVersionOf, BUILTIN_KINDS, type KindDefinition } from '../../../lib/kinds/index.ts';
+import { apiVersionOf, type KindDefinition } from '../../../lib/kinds/index.ts';
 import { scaleKindOf } from '../../../lib/kinds/scale.ts';
 import { servesStatus } from '../../../lib/kinds/subresources.ts';
 
@@ -142,12 +142,6 @@ const SCALE_REPLICAS = fieldsPath('spec.replicas');
 /** The kind served at a group, version and resource (a KindRegistry's get). */
 export type KindLookup = (group: string, version: string, resource: string) => KindDefinition | undefined;
 
-/** The built-in kinds by group, version and resource. */
-function builtinLookup(): KindLookup {
-  const kinds = new Map(BUILTIN_KINDS.map((k) => [`${k.group}/${k.version}/${k.resource}`, k]));
-  return (group, version, resource) => kinds.get(`${group}/${version}/${resource}`);
-}
-
 /** Where a kind's objects are stored: its own resource, or the one it is a view of. */
 function storageOf(info: KindDefinition): string {
   const stored = info.storedAs ?? info;
@@ -178,16 +172,17 @@ export class ManagedFields {
    * `newObject`: the object a create is compared with, as kube compares it with its kind's
    * empty typed object (scope.Creater.New: a built-in kind's struct fields are there, so a
    * create does not own `spec` itself, only what it set in it); undefined for none (custom kinds).
-   * `kinds`: the kinds served (the versions entries are converted to); the built-in kinds when absent.
+   * `kinds`: the kinds served now (the versions entries are converted to; a custom kind's other
+   * versions are known only through it, so it is required).
    */
   constructor(
     definitionsOf: ((info: KindDefinition) => (name: string) => unknown) | undefined,
-    options: { now?: () => Date; newObject?: (info: KindDefinition) => KubeObject | undefined; kinds?: KindLookup } = {},
+    options: { now?: () => Date; newObject?: (info: KindDefinition) => KubeObject | undefined; kinds: KindLookup },
   ) {
     this.definitionsOf = definitionsOf;
     this.now = options.now ?? (() => new Date());
     this.newObjectOf = options.newObject;
-    this.kinds = options.kinds ?? builtinLookup();
+    this.kinds = options.kinds;
   }
 
   /** The empty object of a kind a create is compared with, made once per kind. */

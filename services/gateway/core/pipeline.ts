@@ -68,10 +68,10 @@ export interface PipelineOptions {
    */
   schemas?: SchemaValidator;
   /**
-   * The kinds served (a KindRegistry): the versions managedFields entries of another version
-   * are converted to (custom kinds' other served versions). The built-in kinds when absent.
+   * The kinds served (a KindRegistry, read at request time): the versions managedFields entries
+   * of another version are converted to (custom kinds' other served versions).
    */
-  kinds?: { get(group: string, version: string, resource: string): KindDefinition | undefined };
+  kinds: { get(group: string, version: string, resource: string): KindDefinition | undefined };
   /**
    * What the cluster hands out and where the API server is (kube-apiserver's
    * --service-cluster-ip-range, --service-node-port-range, ...): what kinds' allocators and
@@ -396,7 +396,7 @@ export class Pipeline {
     // A create is compared with the kind's empty object in its Go shape, as kube's with New().
     const newObject = (info: KindDefinition): KubeObject | undefined => (info.source === 'builtin' ? this.shaped(withTypeMeta({ metadata: {} } as KubeObject, info), info) : undefined);
     const kinds = options.kinds;
-    this.managed = new ManagedFields(schemas === undefined ? undefined : (info) => schemas.definitionsOf(info), { newObject, ...(kinds === undefined ? {} : { kinds: (g, v, r) => kinds.get(g, v, r) }) });
+    this.managed = new ManagedFields(schemas === undefined ? undefined : (info) => schemas.definitionsOf(info), { newObject, kinds: (g, v, r) => kinds.get(g, v, r) });
   }
 
   /**
