@@ -125,6 +125,13 @@ describe('audit request objects over REST', () => {
     assert.deepEqual(eventOf(jsonPatched.headers['audit-id']).requestObject, operations);
   });
 
+  test('a patch of a missing object (404) is recorded as sent, as kube logs the patch once it has read it', async () => {
+    const merge = { data: { b: '2' } };
+    const missing = await call('PATCH', '/api/v1/namespaces/demo/configmaps/missing', JSON.stringify(merge), 'application/merge-patch+json');
+    assert.equal(missing.status, 404, missing.text);
+    assert.deepEqual(eventOf(missing.headers['audit-id']).requestObject, merge);
+  });
+
   test('an apply YAML body is recorded as the object it decodes to', async () => {
     const yaml = 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: applied\ndata:\n  k: v\n';
     const applied = await call('PATCH', '/api/v1/namespaces/demo/configmaps/applied?fieldManager=tester', yaml, 'application/apply-patch+yaml');
