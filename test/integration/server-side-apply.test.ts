@@ -489,6 +489,33 @@ describe('managedFields across API versions', () => {
     ]);
   });
 
+  test('a custom kind\'s entry of a version its CRD lists but does not serve is compared in it; one of a version the CRD does not list is kept untouched', async () => {
+    // kube's CRD converter converts to every listed version (None: only apiVersion changes), and
+    // a version it does not know is no missing-version error: neither entry is dropped.
+    const version = (name: string, served: boolean, storage: boolean) => ({
+      name,
+      served,
+      storage,
+      schema: { openAPIV3Schema: { type: 'object', properties: { spec: { type: 'object', properties: { size: { type: 'integer' }, color: { type: 'string' } } } } } },
+    });
+    const crd = { metadata: { name: 'gizmos.example.com' }, spec: { group: 'example.com', scope: 'Namespaced', names: { plural: 'gizmos', kind: 'Gizmo' }, versions: [version('v1', true, true), version('v2', false, false)] } };
+    const kinds = kindsOfDefinition(CUSTOM_RESOURCE_DEFINITION.strategy.prepareForCreate?.(crd) ?? crd);
+    assert.deepEqual(kinds.map((k) => k.version), ['v1']);
+    const local = builtinRegistry();
+    for (const k of kinds) local.add(k);
+    const { pipeline } = await inProcessPipeline(new MemoryStorage({ kinds: local }), local);
+    const target: Target = { info: kinds[0]!, namespace: 'default', name: 'g' };
+    const created = await pipeline.create(admin, { ...target, name: '' }, { apiVersion: 'example.com/v1', kind: 'Gizmo', metadata: { name: 'g' }, spec: { size: 1, color: 'red' } }, { fieldManager: 'creator' });
+    const entry = (manager: string, apiVersion: string) => ({ manager, operation: 'Update', apiVersion, time: '2020-01-01T00:00:00Z', fieldsType: 'FieldsV1', fieldsV1: { 'f:spec': { 'f:color': {}, 'f:size': {} } } });
+    const body = { ...created, metadata: { ...created.metadata, managedFields: [entry('listed', 'example.com/v2'), entry('unlisted', 'example.com/v9')] }, spec: { size: 2, color: 'red' } };
+    const updated = await pipeline.update(admin, target, body, { fieldManager: 'editor' });
+    assert.deepEqual(entries(updated).map((e) => [e.manager, e.apiVersion, e.fieldsV1]), [
+      ['listed', 'example.com/v2', { 'f:spec': { 'f:color': {} } }],
+      ['unlisted', 'example.com/v9', { 'f:spec': { 'f:color': {}, 'f:size': {} } }],
+      ['editor', 'example.com/v1', { 'f:spec': { 'f:size': {} } }],
+    ]);
+  });
+
   test('a core/v1 Event\'s manager conflicts with an events.k8s.io/v1 apply on its own field name (.message for note)', async () => {
     const plane = await inProcessPipeline(new MemoryStorage({ kinds: registry }), registry);
     const core = registry.get('', 'v1', 'events');

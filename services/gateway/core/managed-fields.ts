@@ -16,11 +16,13 @@
  * Versions: an entry's fields are in its apiVersion. Each FieldManager is given kube's version
  * converter for its kind (see converterOf): an entry of another version of the same storage
  * (the kind a view shows, a view of it, another served version of a custom kind's
- * CustomResourceDefinition) is compared in its version; an entry of a version not served is
- * dropped on the next write, as kube drops a manager of a version it no longer has.
+ * CustomResourceDefinition, served or only listed) is compared in its version; an entry of a
+ * version the server does not have (a built-in kind's old version) is dropped on the next write,
+ * as kube drops a manager of a missing version; a custom kind's version its definition does not
+ * list (as far as this server knows) is kept untouched.
  */
 import { applyTypesOf, FieldManager, LastAppliedFieldManager, type ApplyTypes, type ManagedFieldsEntry } from '../../../lib/apply/index.ts';
-import type { VersionConverter } from '../../../lib/apply/manager.ts';
+import { UNKNOWN_VERSION, type VersionConverter } from '../../../lib/apply/manager.ts';
 import { badRequest } from '../../../lib/errors.ts';
 import { isPlainObject, type KubeObject } from '../../../lib/kube.ts';
 import { apiVersionOf, type KindDefinition } from '../../../lib/kinds/index.ts';
@@ -231,28 +233,44 @@ export class ManagedFields {
    * object of one version of its storage to the stored form (a view's conversion, without
    * defaults as kube's scheme converts) and from it to the version asked; custom kinds convert
    * as kube's None strategy does (only apiVersion changes). The other version's schema and
-   * reset fields come with it. Undefined for a version not served for this storage.
+   * reset fields come with it. See versionAt for the versions it knows, cannot tell (kept) and
+   * does not have (dropped).
    */
   private converterOf(info: KindDefinition, subresource: string): VersionConverter {
     return (object, apiVersion) => {
-      const from = this.servedAs(info, typeof object.apiVersion === 'string' ? object.apiVersion : '');
-      const to = this.servedAs(info, apiVersion);
+      const from = this.versionAt(info, typeof object.apiVersion === 'string' ? object.apiVersion : '');
+      const to = this.versionAt(info, apiVersion);
       if (from === undefined || to === undefined) return undefined;
+      if (from === UNKNOWN_VERSION || to === UNKNOWN_VERSION) return UNKNOWN_VERSION;
       const stored = from.storedAs === undefined ? object : (from.storedAs.convertToStored ?? from.storedAs.toStored)(object);
       const converted = to.storedAs === undefined ? stored : to.storedAs.fromStored(stored);
       return { object: { ...converted, apiVersion }, types: this.typesOf(to), resetFields: this.resetFieldsOf(to, subresource) };
     };
   }
 
-  /** The kind served at `apiVersion` with the storage of `info` (itself at its own); undefined for none. */
-  private servedAs(info: KindDefinition, apiVersion: string): KindDefinition | undefined {
+  /**
+   * The kind whose schema reads `apiVersion` of the storage of `info`: itself at its own, the
+   * kind served there; for a custom kind, a version its definition lists but does not serve is
+   * read with `info`'s schema (the registry keeps only served versions' schemas, and kube's None
+   * conversion changes nothing but apiVersion), and a version it does not list is
+   * UNKNOWN_VERSION (this server may not have seen the definition's change yet; kube's
+   * converter fails on it without a missing-version error). Undefined for a version the server
+   * does not have (a built-in kind's, kube's missing version).
+   */
+  private versionAt(info: KindDefinition, apiVersion: string): KindDefinition | typeof UNKNOWN_VERSION | undefined {
     if (apiVersion === apiVersionOf(info)) return info;
     const slash = apiVersion.indexOf('/');
     const [group, version] = slash < 0 ? ['', apiVersion] : [apiVersion.slice(0, slash), apiVersion.slice(slash + 1)];
+    if (info.source === 'custom') {
+      if (group !== info.group || version === '') return UNKNOWN_VERSION;
+      const kind = this.kinds(group, version, info.resource);
+      if (kind !== undefined && kind.kind === info.kind && kind.origin === info.origin) return kind;
+      return info.listedVersions !== undefined && Object.hasOwn(info.listedVersions, version) ? info : UNKNOWN_VERSION;
+    }
     if (version === '') return undefined;
     const kind = this.kinds(group, version, info.resource);
     if (kind === undefined || kind.kind !== info.kind || kind.review === true || storageOf(kind) !== storageOf(info)) return undefined;
-    return info.source === 'custom' && kind.origin !== info.origin ? undefined : kind;
+    return kind;
   }
 
   /** kube's reset fields of an endpoint (see the top of this file). */
@@ -318,12 +336,21 @@ export class ManagedFields {
 
   /**
    * kube's ScaleHandler mappings: the replicas path (as fieldsV1 spells it) of `apiVersion` of
-   * the storage of `info`; null for a version without a scale subresource (its entries are kept
-   * as they are); undefined for a version the server does not have (its entries are dropped).
+   * the storage of `info`; null for a version without a scale subresource or one the server
+   * cannot tell (its entries are kept as they are); undefined for a version the server does not
+   * have (its entries are dropped).
    */
   private replicasPathAt(info: KindDefinition, apiVersion: string): string[] | null | undefined {
-    const kind = this.servedAs(info, apiVersion);
-    return kind === undefined ? undefined : (replicasPathOf(kind) ?? null);
+    const kind = this.versionAt(info, apiVersion);
+    if (kind === undefined) return undefined;
+    if (kind === UNKNOWN_VERSION) return null;
+    if (kind === info && apiVersion !== apiVersionOf(info)) {
+      // a listed version not served: its own scale subresource, as the definition lists it
+      const slash = apiVersion.indexOf('/');
+      const path = info.listedVersions?.[apiVersion.slice(slash + 1)] ?? '';
+      return path === '' ? null : fieldsPath(path);
+    }
+    return replicasPathOf(kind) ?? null;
   }
 
   /**
