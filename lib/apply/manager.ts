@@ -329,6 +329,8 @@ export class FieldManager {
   readonly #o: FieldManagerOptions;
   readonly #root: Atom;
   readonly #reset: FieldSet;
+  /** The reset sets of other versions, by the list the converter answers (made once per list). */
+  readonly #resets = new WeakMap<readonly (readonly string[])[], FieldSet>();
 
   constructor(o: FieldManagerOptions) {
     this.#o = o;
@@ -421,8 +423,18 @@ export class FieldManager {
     const source = isPlainObject(from.value) ? from.value : {};
     const converted = convert({ ...source, apiVersion: from.apiVersion }, apiVersion);
     if (converted === undefined || converted === UNKNOWN_VERSION) return converted;
-    const reset = FieldSet.of(...(converted.resetFields ?? []).map((p) => p.map((f) => `f:${f}`)));
-    return { value: converted.object, apiVersion, root: converted.types.root, reset };
+    return { value: converted.object, apiVersion, root: converted.types.root, reset: this.#resetOf(converted.resetFields) };
+  }
+
+  /** The FieldSet of a version's reset fields, made once per list the converter answers. */
+  #resetOf(paths: readonly (readonly string[])[] | undefined): FieldSet {
+    if (paths === undefined) return new FieldSet();
+    let set = this.#resets.get(paths);
+    if (set === undefined) {
+      set = FieldSet.of(...paths.map((p) => p.map((f) => `f:${f}`)));
+      this.#resets.set(paths, set);
+    }
+    return set;
   }
 
   /** `value` (of the endpoint's version) in each version asked, each conversion made once. */
@@ -473,21 +485,25 @@ export class FieldManager {
     workflow: string,
     force: boolean,
   ): Comparison {
-    const versions = new Map<string, Comparison | typeof UNKNOWN_VERSION | undefined>();
-    const comparisonAt = (apiVersion: string): Comparison | typeof UNKNOWN_VERSION | undefined => {
+    // each version's comparison, and what it changed (modified or added), made once
+    type Compared = Comparison & { readonly changed: FieldSet };
+    const versions = new Map<string, Compared | typeof UNKNOWN_VERSION | undefined>();
+    const comparisonAt = (apiVersion: string): Compared | typeof UNKNOWN_VERSION | undefined => {
       if (versions.has(apiVersion)) return versions.get(apiVersion);
       const old = liveAt(apiVersion);
       const next = nextAt(apiVersion);
-      let cmp: Comparison | typeof UNKNOWN_VERSION | undefined;
+      let cmp: Compared | typeof UNKNOWN_VERSION | undefined;
       if (old === UNKNOWN_VERSION || next === UNKNOWN_VERSION) cmp = UNKNOWN_VERSION;
       else if (old !== undefined && next !== undefined) {
         const raw = compare(old.value, next.value, old.root);
-        cmp = { added: raw.added.recursiveDifference(old.reset), modified: raw.modified.recursiveDifference(old.reset), removed: raw.removed.recursiveDifference(old.reset) };
+        const added = raw.added.recursiveDifference(old.reset);
+        const modified = raw.modified.recursiveDifference(old.reset);
+        cmp = { added, modified, removed: raw.removed.recursiveDifference(old.reset), changed: modified.union(added) };
       }
       versions.set(apiVersion, cmp);
       return cmp;
     };
-    const cmp = comparisonAt(this.#o.apiVersion) as Comparison;
+    const cmp = comparisonAt(this.#o.apiVersion) as Compared;
     const conflicts = new Map<string, FieldSet>();
     const removed = new Map<string, FieldSet>();
     for (const [id, owned] of m.fields) {
@@ -499,7 +515,7 @@ export class FieldManager {
         continue;
       }
       if (c === UNKNOWN_VERSION) continue;
-      const conflict = owned.set.intersection(c.modified.union(c.added));
+      const conflict = owned.set.intersection(c.changed);
       if (!conflict.empty()) conflicts.set(id, conflict);
       if (!c.removed.empty()) removed.set(id, c.removed);
     }
@@ -522,7 +538,7 @@ export class FieldManager {
         m.times.delete(id);
       }
     }
-    return cmp;
+    return { added: cmp.added, modified: cmp.modified, removed: cmp.removed };
   }
 
   /**
@@ -601,8 +617,18 @@ export class FieldManager {
     if (last === undefined || last.set.empty()) return merged;
     const lastMerged = this.#convert(this.#typed(merged), last.apiVersion);
     if (lastMerged === undefined || lastMerged === UNKNOWN_VERSION) return merged;
-    const fieldsOf = (t: Typed): FieldSet => ensureNamedFieldsAreMembers(toFieldSet(t.value, t.root), t.root);
-    let pruned: Typed = { ...lastMerged, value: removeItems(lastMerged.value, ensureNamedFieldsAreMembers(last.set, lastMerged.root), lastMerged.root) ?? {} };
+    // each value's field set made once (the merged object's is read twice)
+    const sets = new Map<Typed, FieldSet>();
+    const fieldsOf = (t: Typed): FieldSet => {
+      let set = sets.get(t);
+      if (set === undefined) {
+        set = ensureNamedFieldsAreMembers(toFieldSet(t.value, t.root), t.root);
+        sets.set(t, set);
+      }
+      return set;
+    };
+    const lastSet = ensureNamedFieldsAreMembers(last.set, lastMerged.root);
+    let pruned: Typed = { ...lastMerged, value: removeItems(lastMerged.value, lastSet, lastMerged.root) ?? {} };
     // addBackOwnedItems: what any manager owns stays, read version by version (the pruned version first)
     const ownedAt = new Map<string, FieldSet>([[last.apiVersion, new FieldSet()]]);
     for (const o of m.fields.values()) ownedAt.set(o.apiVersion, (ownedAt.get(o.apiVersion) ?? new FieldSet()).union(o.set));
@@ -619,7 +645,6 @@ export class FieldManager {
     let result = lastMerged;
     const lastPruned = this.#convert(pruned, last.apiVersion);
     if (lastPruned !== undefined && lastPruned !== UNKNOWN_VERSION) {
-      const lastSet = ensureNamedFieldsAreMembers(last.set, lastMerged.root);
       const removed = fieldsOf(lastMerged).difference(fieldsOf(lastPruned)).intersection(lastSet);
       result = { ...lastMerged, value: removeItems(lastMerged.value, removed, lastMerged.root) ?? {} };
     }

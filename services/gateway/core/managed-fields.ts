@@ -168,6 +168,7 @@ export class ManagedFields {
   private readonly appliers = new WeakMap<FieldManager, LastAppliedFieldManager>();
   private readonly newObjectOf: ((info: KindDefinition) => KubeObject | undefined) | undefined;
   private readonly newObjects = new WeakMap<KindDefinition, KubeObject | undefined>();
+  private readonly resets = new WeakMap<KindDefinition, Map<string, string[][]>>();
   private readonly kinds: KindLookup;
 
   /**
@@ -273,8 +274,22 @@ export class ManagedFields {
     return kind;
   }
 
-  /** kube's reset fields of an endpoint (see the top of this file). */
+  /** kube's reset fields of an endpoint (see the top of this file), made once per kind and endpoint (the same list each time). */
   private resetFieldsOf(info: KindDefinition, subresource: string): string[][] {
+    let byEndpoint = this.resets.get(info);
+    if (byEndpoint === undefined) {
+      byEndpoint = new Map();
+      this.resets.set(info, byEndpoint);
+    }
+    let reset = byEndpoint.get(subresource);
+    if (reset === undefined) {
+      reset = this.makeResetFieldsOf(info, subresource);
+      byEndpoint.set(subresource, reset);
+    }
+    return reset;
+  }
+
+  private makeResetFieldsOf(info: KindDefinition, subresource: string): string[][] {
     if (subresource === 'scale') return [['status']];
     if (subresource === 'status') {
       const reset = this.topLevelFields(info)
