@@ -89,7 +89,7 @@ await runService('single-process', FLAGS, { maxReceiveMessageBytes: RESOURCES_MA
   // RBAC as the auth service decides it: roles and bindings followed through the watch service.
   const policy = startPolicyIndex({ watcher, logger });
   onStop(() => policy.stop());
-  const pipeline = new Pipeline({ authenticator, authorizer: policy.authorizer, ruleResolver: policy.authorizer, admission, storage, watcher, schemas, cluster, logger });
+  const pipeline = new Pipeline({ authenticator, authorizer: policy.authorizer, ruleResolver: policy.authorizer, admission, storage, watcher, kinds: registry, schemas, cluster, logger });
   // As in the gateway: the pipeline's auth caches are dropped when what they answered changes.
   const authCaches = followAuthChanges({ source: watcher, caches: pipeline, logger: logger.with({ component: 'auth-cache' }) });
   onStop(() => authCaches.stop());

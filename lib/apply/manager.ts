@@ -14,9 +14,10 @@
  * Versions (SMD's Converter): a manager's set is in the apiVersion of its entry. Given a
  * {@link VersionConverter}, the live and new objects are compared in each manager's version
  * when it differs from the endpoint's (that manager's conflicts, and the fields it loses), and
- * an applier's dropped fields are pruned in the version it applied them in; a manager whose
- * version the converter does not know is dropped, as SMD drops it (kube's
- * IsMissingVersionError). Without a converter every set is taken as of the endpoint's version.
+ * an applier's dropped fields are pruned in the version it applied them in; a manager of a
+ * version the server does not have is dropped, as SMD drops it (kube's IsMissingVersionError);
+ * one of a version the converter cannot tell (see {@link UNKNOWN_VERSION}) is kept as it is.
+ * Without a converter every set is taken as of the endpoint's version.
  */
 import { StatusError, type StatusCause } from '../errors.ts';
 import { isPlainObject, type KubeObject } from '../kube.ts';
@@ -33,11 +34,20 @@ export interface VersionedObject {
 }
 
 /**
+ * What a converter answers for a version it cannot tell (e.g. a custom kind's version its
+ * definition, as this server knows it, does not list): not a missing version, so the manager of
+ * that version is kept untouched (not compared), as kube keeps it when its converter fails
+ * otherwise than with a missing-version error.
+ */
+export const UNKNOWN_VERSION = 'unknown';
+
+/**
  * kube's version converter (SMD merge.Converter): `object`, whose apiVersion says its version,
  * as `apiVersion` shows it; undefined when the server has no such version of the kind (the
- * manager of that version is then dropped). Must not change `object`.
+ * manager of that version is then dropped); {@link UNKNOWN_VERSION} when it cannot tell. Must
+ * not change `object`.
  */
-export type VersionConverter = (object: KubeObject, apiVersion: string) => VersionedObject | undefined;
+export type VersionConverter = (object: KubeObject, apiVersion: string) => VersionedObject | typeof UNKNOWN_VERSION | undefined;
 
 /** metav1.ManagedFieldsEntry */
 export interface ManagedFieldsEntry {
@@ -319,6 +329,8 @@ export class FieldManager {
   readonly #o: FieldManagerOptions;
   readonly #root: Atom;
   readonly #reset: FieldSet;
+  /** The reset sets of other versions, by the list the converter answers (made once per list). */
+  readonly #resets = new WeakMap<readonly (readonly string[])[], FieldSet>();
 
   constructor(o: FieldManagerOptions) {
     this.#o = o;
@@ -401,24 +413,34 @@ export class FieldManager {
 
   /**
    * SMD's Converter.Convert: `from` in `apiVersion`; itself when it is of that version;
-   * undefined when the converter knows no such version. Without a converter, the value as is
-   * (every version's set taken as of the endpoint's).
+   * undefined when the server has no such version, UNKNOWN_VERSION when the converter cannot
+   * tell. Without a converter, the value as is (every version's set taken as of the endpoint's).
    */
-  #convert(from: Typed, apiVersion: string): Typed | undefined {
+  #convert(from: Typed, apiVersion: string): Typed | typeof UNKNOWN_VERSION | undefined {
     if (from.apiVersion === apiVersion) return from;
     const convert = this.#o.convert;
     if (convert === undefined) return { ...from, apiVersion };
     const source = isPlainObject(from.value) ? from.value : {};
     const converted = convert({ ...source, apiVersion: from.apiVersion }, apiVersion);
-    if (converted === undefined) return undefined;
-    const reset = FieldSet.of(...(converted.resetFields ?? []).map((p) => p.map((f) => `f:${f}`)));
-    return { value: converted.object, apiVersion, root: converted.types.root, reset };
+    if (converted === undefined || converted === UNKNOWN_VERSION) return converted;
+    return { value: converted.object, apiVersion, root: converted.types.root, reset: this.#resetOf(converted.resetFields) };
+  }
+
+  /** The FieldSet of a version's reset fields, made once per list the converter answers. */
+  #resetOf(paths: readonly (readonly string[])[] | undefined): FieldSet {
+    if (paths === undefined) return new FieldSet();
+    let set = this.#resets.get(paths);
+    if (set === undefined) {
+      set = FieldSet.of(...paths.map((p) => p.map((f) => `f:${f}`)));
+      this.#resets.set(paths, set);
+    }
+    return set;
   }
 
   /** `value` (of the endpoint's version) in each version asked, each conversion made once. */
-  #versions(value: unknown): (apiVersion: string) => Typed | undefined {
+  #versions(value: unknown): (apiVersion: string) => Typed | typeof UNKNOWN_VERSION | undefined {
     const typed = this.#typed(value);
-    const made = new Map<string, Typed | undefined>([[typed.apiVersion, typed]]);
+    const made = new Map<string, Typed | typeof UNKNOWN_VERSION | undefined>([[typed.apiVersion, typed]]);
     return (apiVersion) => {
       if (!made.has(apiVersion)) made.set(apiVersion, this.#convert(typed, apiVersion));
       return made.get(apiVersion);
@@ -427,10 +449,10 @@ export class FieldManager {
 
   /**
    * The first step of SMD's Update and Apply (reconcileManagedFieldsWithSchemaChanges): a
-   * manager whose version the live object cannot be converted to is dropped (kube: its version
-   * is no longer served, "obsolete versions will be deleted automatically").
+   * manager of a version the server does not have is dropped (kube: "obsolete versions will be
+   * deleted automatically"); one of a version the converter cannot tell is kept.
    */
-  #dropUnknownVersions(liveAt: (apiVersion: string) => Typed | undefined, m: Managed): void {
+  #dropUnknownVersions(liveAt: (apiVersion: string) => Typed | typeof UNKNOWN_VERSION | undefined, m: Managed): void {
     for (const [id, owned] of m.fields) {
       if (liveAt(owned.apiVersion) !== undefined) continue;
       m.fields.delete(id);
@@ -452,24 +474,36 @@ export class FieldManager {
   /**
    * SMD Updater.update: the live and new objects compared in each manager's version (each
    * version once); other managers lose the fields changed and removed in theirs (or their
-   * conflicts are thrown, paths in their version); a manager of a version the objects cannot be
-   * converted to is dropped. Answers the comparison in the endpoint's version.
+   * conflicts are thrown, paths in their version); a manager of a version the server does not
+   * have is dropped, one of a version the converter cannot tell is left as it is. Answers the
+   * comparison in the endpoint's version.
    */
-  #updateOthers(liveAt: (apiVersion: string) => Typed | undefined, nextAt: (apiVersion: string) => Typed | undefined, m: Managed, workflow: string, force: boolean): Comparison {
-    const versions = new Map<string, Comparison | undefined>();
-    const comparisonAt = (apiVersion: string): Comparison | undefined => {
+  #updateOthers(
+    liveAt: (apiVersion: string) => Typed | typeof UNKNOWN_VERSION | undefined,
+    nextAt: (apiVersion: string) => Typed | typeof UNKNOWN_VERSION | undefined,
+    m: Managed,
+    workflow: string,
+    force: boolean,
+  ): Comparison {
+    // each version's comparison, and what it changed (modified or added), made once
+    type Compared = Comparison & { readonly changed: FieldSet };
+    const versions = new Map<string, Compared | typeof UNKNOWN_VERSION | undefined>();
+    const comparisonAt = (apiVersion: string): Compared | typeof UNKNOWN_VERSION | undefined => {
       if (versions.has(apiVersion)) return versions.get(apiVersion);
       const old = liveAt(apiVersion);
       const next = nextAt(apiVersion);
-      let cmp: Comparison | undefined;
-      if (old !== undefined && next !== undefined) {
+      let cmp: Compared | typeof UNKNOWN_VERSION | undefined;
+      if (old === UNKNOWN_VERSION || next === UNKNOWN_VERSION) cmp = UNKNOWN_VERSION;
+      else if (old !== undefined && next !== undefined) {
         const raw = compare(old.value, next.value, old.root);
-        cmp = { added: raw.added.recursiveDifference(old.reset), modified: raw.modified.recursiveDifference(old.reset), removed: raw.removed.recursiveDifference(old.reset) };
+        const added = raw.added.recursiveDifference(old.reset);
+        const modified = raw.modified.recursiveDifference(old.reset);
+        cmp = { added, modified, removed: raw.removed.recursiveDifference(old.reset), changed: modified.union(added) };
       }
       versions.set(apiVersion, cmp);
       return cmp;
     };
-    const cmp = comparisonAt(this.#o.apiVersion)!;
+    const cmp = comparisonAt(this.#o.apiVersion) as Compared;
     const conflicts = new Map<string, FieldSet>();
     const removed = new Map<string, FieldSet>();
     for (const [id, owned] of m.fields) {
@@ -480,7 +514,8 @@ export class FieldManager {
         m.times.delete(id);
         continue;
       }
-      const conflict = owned.set.intersection(c.modified.union(c.added));
+      if (c === UNKNOWN_VERSION) continue;
+      const conflict = owned.set.intersection(c.changed);
       if (!conflict.empty()) conflicts.set(id, conflict);
       if (!c.removed.empty()) removed.set(id, c.removed);
     }
@@ -503,7 +538,7 @@ export class FieldManager {
         m.times.delete(id);
       }
     }
-    return cmp;
+    return { added: cmp.added, modified: cmp.modified, removed: cmp.removed };
   }
 
   /**
@@ -581,9 +616,19 @@ export class FieldManager {
   #prune(merged: unknown, m: Managed, last: Owned | undefined): unknown {
     if (last === undefined || last.set.empty()) return merged;
     const lastMerged = this.#convert(this.#typed(merged), last.apiVersion);
-    if (lastMerged === undefined) return merged;
-    const fieldsOf = (t: Typed): FieldSet => ensureNamedFieldsAreMembers(toFieldSet(t.value, t.root), t.root);
-    let pruned: Typed = { ...lastMerged, value: removeItems(lastMerged.value, ensureNamedFieldsAreMembers(last.set, lastMerged.root), lastMerged.root) ?? {} };
+    if (lastMerged === undefined || lastMerged === UNKNOWN_VERSION) return merged;
+    // each value's field set made once (the merged object's is read twice)
+    const sets = new Map<Typed, FieldSet>();
+    const fieldsOf = (t: Typed): FieldSet => {
+      let set = sets.get(t);
+      if (set === undefined) {
+        set = ensureNamedFieldsAreMembers(toFieldSet(t.value, t.root), t.root);
+        sets.set(t, set);
+      }
+      return set;
+    };
+    const lastSet = ensureNamedFieldsAreMembers(last.set, lastMerged.root);
+    let pruned: Typed = { ...lastMerged, value: removeItems(lastMerged.value, lastSet, lastMerged.root) ?? {} };
     // addBackOwnedItems: what any manager owns stays, read version by version (the pruned version first)
     const ownedAt = new Map<string, FieldSet>([[last.apiVersion, new FieldSet()]]);
     for (const o of m.fields.values()) ownedAt.set(o.apiVersion, (ownedAt.get(o.apiVersion) ?? new FieldSet()).union(o.set));
@@ -591,7 +636,7 @@ export class FieldManager {
     for (const [apiVersion, owned] of ownedAt) {
       const mv = this.#convert(mergedAt, apiVersion);
       const pv = this.#convert(pruned, apiVersion);
-      if (mv === undefined || pv === undefined) continue;
+      if (mv === undefined || pv === undefined || mv === UNKNOWN_VERSION || pv === UNKNOWN_VERSION) continue;
       mergedAt = mv;
       const keep = fieldsOf(pv).union(ensureNamedFieldsAreMembers(owned, mv.root));
       pruned = { ...mv, value: removeItems(mv.value, fieldsOf(mv).difference(keep), mv.root) ?? {} };
@@ -599,13 +644,12 @@ export class FieldManager {
     // addBackDanglingItems: only what the applier applied last time is removed
     let result = lastMerged;
     const lastPruned = this.#convert(pruned, last.apiVersion);
-    if (lastPruned !== undefined) {
-      const lastSet = ensureNamedFieldsAreMembers(last.set, lastMerged.root);
+    if (lastPruned !== undefined && lastPruned !== UNKNOWN_VERSION) {
       const removed = fieldsOf(lastMerged).difference(fieldsOf(lastPruned)).intersection(lastSet);
       result = { ...lastMerged, value: removeItems(lastMerged.value, removed, lastMerged.root) ?? {} };
     }
     const back = this.#convert(result, this.#o.apiVersion);
-    if (back === undefined) throw new StatusError('InternalError', `failed to prune fields: cannot convert to ${this.#o.apiVersion}`);
+    if (back === undefined || back === UNKNOWN_VERSION) throw new StatusError('InternalError', `failed to prune fields: cannot convert to ${this.#o.apiVersion}`);
     return back.value;
   }
 }

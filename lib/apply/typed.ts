@@ -395,13 +395,18 @@ function mergeLists(list: ListAtom, lhs: Json[], rhs: Json[]): Json[] {
   return out;
 }
 
-/** `v` without the fields of `set` (SMD TypedValue.RemoveItems); undefined when nothing is left. */
+/**
+ * `v` without the fields of `set` (SMD TypedValue.RemoveItems, its removing walker); undefined
+ * when nothing is left, and for an empty or atomic list or map walked into (the walker then
+ * keeps nothing of it). A list item or map field that loses everything stays, as null.
+ */
 export function removeItems(v: Json, set: FieldSet, atom: Atom): Json {
   if (set.empty()) return v;
   const h = handlerOf(atom, v);
   if (h === 'list') {
     const list = atom.list!;
-    if (!Array.isArray(v) || v.length === 0 || list.atomic) return v;
+    if (!Array.isArray(v)) return v;
+    if (v.length === 0 || list.atomic) return undefined;
     const out: Json[] = [];
     for (const item of v) {
       const pe = tryElement(list, item);
@@ -412,13 +417,14 @@ export function removeItems(v: Json, set: FieldSet, atom: Atom): Json {
       if (set.members.has(pe)) continue;
       const sub = set.children.get(pe);
       const kept = sub === undefined ? item : removeItems(item, sub, list.elem());
-      out.push(kept === undefined ? {} : kept);
+      out.push(kept === undefined ? null : kept);
     }
     return out.length > 0 ? out : undefined;
   }
   if (h === 'map') {
     const map = atom.map!;
-    if (!isPlainObject(v) || isEmpty(v) || map.atomic) return v;
+    if (!isPlainObject(v)) return v;
+    if (isEmpty(v) || map.atomic) return undefined;
     const out: JsonMap = {};
     for (const k of Object.keys(v)) {
       const pe = fieldElement(k);

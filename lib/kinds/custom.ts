@@ -172,6 +172,12 @@ export function kindsOfDefinition(crd: KubeObject): KindDefinition[] {
   );
   if (!established) return [];
   const kinds: KindDefinition[] = [];
+  const listedVersions: Record<string, string> = {};
+  for (const raw of Array.isArray(spec.versions) ? spec.versions : []) {
+    const v = obj(raw);
+    if (str(v.name) !== '') listedVersions[str(v.name)] = isPlainObject(obj(v.subresources).scale) ? str(obj(obj(v.subresources).scale).specReplicasPath) : '';
+  }
+  Object.freeze(listedVersions);
   for (const raw of Array.isArray(spec.versions) ? spec.versions : []) {
     const v = obj(raw);
     const version = str(v.name);
@@ -180,7 +186,7 @@ export function kindsOfDefinition(crd: KubeObject): KindDefinition[] {
     const status = isPlainObject(subresources.status);
     const schema = customDefinitionName(group, version, kind);
     // Everything below is made from these and nothing else: equal facts, an equal kind.
-    const facts = { origin: str(crd.metadata?.name), group, scope: spec.scope, names, version: v, terminating };
+    const facts = { origin: str(crd.metadata?.name), group, scope: spec.scope, names, version: v, listedVersions, terminating };
     const definition: KindDefinition = {
       source: 'custom',
       group,
@@ -202,6 +208,7 @@ export function kindsOfDefinition(crd: KubeObject): KindDefinition[] {
       schema,
       definitions: Object.freeze({ [schema]: withTypeAndObjectMeta(obj(v.schema).openAPIV3Schema) }),
       origin: facts.origin,
+      listedVersions,
       ...(terminating ? { terminating } : {}),
       fingerprint: createHash('sha256').update(canonicalJson(facts)).digest('hex'),
     };

@@ -310,6 +310,13 @@ export interface KindDefinition extends ResourceInfo {
    */
   readonly origin?: string;
   /**
+   * A custom kind's definition's versions, served or not, by name: each one's scale
+   * specReplicasPath ('' without a scale subresource). What managedFields entries of another
+   * version of the definition are read against (kube converts to every version a definition
+   * lists).
+   */
+  readonly listedVersions?: Readonly<Record<string, string>>;
+  /**
    * A stable digest of everything the kind serves (custom kinds: what of its definition the
    * kind is made from). Two kinds with the same fingerprint serve the same: the registry keeps
    * the one it has rather than announce a change (a definition's label or status change must

@@ -67,3 +67,29 @@ test("token file tokens are meant for the API server's audiences only, as in the
   assert.deepEqual(own.audiences, ['https://kubernetes.default.svc.cluster.local']);
   assert.notEqual((await review(['https://elsewhere.example'])).authenticated, true);
 });
+
+test("a custom kind's entry of its other served version survives a write through the first (managedFields convert between a CRD's versions)", async () => {
+  const version = (name: string, storage: boolean) => ({ name, served: true, storage, schema: { openAPIV3Schema: { type: 'object', properties: { spec: { type: 'object', properties: { size: { type: 'integer' }, color: { type: 'string' } } } } } } });
+  const crd = { apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', metadata: { name: 'pools.example.com' }, spec: { group: 'example.com', scope: 'Namespaced', names: { plural: 'pools', kind: 'Pool' }, versions: [version('v1', true), version('v2', false)] } };
+  assert.equal((await kubectl(['create', '-f', '-'], { input: JSON.stringify(crd) })).code, 0);
+  const established = await kubectl(['wait', '--for=condition=Established', '--timeout=20s', 'crd/pools.example.com']);
+  assert.equal(established.code, 0, established.stderr);
+  const pool = { apiVersion: 'example.com/v2', kind: 'Pool', metadata: { name: 'p', namespace: 'default' }, spec: { size: 1 } };
+  let applied = await kubectl(['apply', '--server-side', '--field-manager=v2-applier', '-f', '-'], { input: JSON.stringify(pool) });
+  for (let i = 0; i < 50 && applied.code !== 0 && /the server could not find the requested resource|no matches for kind/.test(applied.stderr); i++) {
+    // discovery may lag the Established condition by a moment
+    await new Promise((r) => setTimeout(r, 200));
+    applied = await kubectl(['apply', '--server-side', '--field-manager=v2-applier', '-f', '-'], { input: JSON.stringify(pool) });
+  }
+  assert.equal(applied.code, 0, applied.stderr);
+  const patched = await kubectl(['patch', 'pools.v1.example.com', 'p', '--type=merge', '-p', '{"spec":{"color":"red"}}', '--field-manager=v1-patcher', '-o', 'json', '--show-managed-fields']);
+  assert.equal(patched.code, 0, patched.stderr);
+  const managed = (JSON.parse(patched.stdout) as { metadata: { managedFields: { manager: string; apiVersion: string; fieldsV1: unknown }[] } }).metadata.managedFields;
+  assert.deepEqual(
+    managed.map((e) => [e.manager, e.apiVersion, e.fieldsV1]),
+    [
+      ['v2-applier', 'example.com/v2', { 'f:spec': { 'f:size': {} } }],
+      ['v1-patcher', 'example.com/v1', { 'f:spec': { 'f:color': {} } }],
+    ],
+  );
+});

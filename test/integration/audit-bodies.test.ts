@@ -96,7 +96,7 @@ before(async () => {
   const authorizer = { authorize: (): Promise<AuthorizationResult> => Promise.resolve({ decision: 'Allow', reason: '' }) };
   const admission = buildAdmissionChain({ registry, storage, schemas });
   const watcher = new WatchService({ caches: new Map(), storage, registry, logger });
-  const pipeline = new Pipeline({ authenticator, authorizer, admission, storage, watcher, schemas, authCacheTtlMs: 0 });
+  const pipeline = new Pipeline({ authenticator, authorizer, admission, storage, watcher, kinds: registry, schemas, authCacheTtlMs: 0 });
   await storage.create({ group: '', resource: 'namespaces', namespace: '', name: 'demo' }, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'demo' } });
   const sink = { write: (e: AuditEvent) => void events.push(e), close: async () => {} };
   door = await startTestFrontDoor({ pipeline, registry, telemetry, logger, dataDir: dir, observers: new RequestObservers([new AuditObserver({ policy: POLICY, sink })], logger) });
@@ -123,6 +123,13 @@ describe('audit request objects over REST', () => {
     const jsonPatched = await call('PATCH', '/api/v1/namespaces/demo/configmaps/patched', JSON.stringify(operations), 'application/json-patch+json');
     assert.equal(jsonPatched.status, 200, jsonPatched.text);
     assert.deepEqual(eventOf(jsonPatched.headers['audit-id']).requestObject, operations);
+  });
+
+  test('a patch of a missing object (404) is recorded as sent, as kube logs the patch once it has read it', async () => {
+    const merge = { data: { b: '2' } };
+    const missing = await call('PATCH', '/api/v1/namespaces/demo/configmaps/missing', JSON.stringify(merge), 'application/merge-patch+json');
+    assert.equal(missing.status, 404, missing.text);
+    assert.deepEqual(eventOf(missing.headers['audit-id']).requestObject, merge);
   });
 
   test('an apply YAML body is recorded as the object it decodes to', async () => {

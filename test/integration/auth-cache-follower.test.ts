@@ -45,6 +45,7 @@ describe('auth cache follower', () => {
       authenticator: { authenticate: async (): Promise<AuthenticationResult> => (asked.authenticate++, { user: dev, audiences: [] }) },
       authorizer: { authorize: async (_a: Attributes): Promise<AuthorizationResult> => (asked.authorize++, { decision: 'NoOpinion', reason: '' }) },
       admission: buildAdmissionChain({ registry: plane.registry, storage: plane.storage, schemas }),
+      kinds: plane.registry,
       storage: plane.storage,
       watcher: plane.watcher,
       schemas,

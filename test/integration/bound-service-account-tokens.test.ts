@@ -67,6 +67,7 @@ describe('bound service-account tokens', () => {
       authenticator: new TokenFileAuthenticator([]),
       authorizer: new PrivilegedGroupAuthorizer(),
       admission: buildAdmissionChain({ registry: plane.registry, storage: plane.storage, schemas }),
+      kinds: plane.registry,
       storage: plane.storage,
       watcher: plane.watcher,
       schemas,

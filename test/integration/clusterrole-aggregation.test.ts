@@ -153,6 +153,7 @@ describe('clusterrole-aggregation controller across a watch gap', () => {
       authenticator: new TokenFileAuthenticator([]),
       authorizer: new PrivilegedGroupAuthorizer(),
       admission: buildAdmissionChain({ registry: plane.registry, storage: plane.storage, schemas }),
+      kinds: plane.registry,
       storage: plane.storage,
       watcher: gaps,
       schemas,

@@ -62,6 +62,7 @@ test('a client gone during authentication gives its seat back; later requests of
     authenticator,
     authorizer: new PrivilegedGroupAuthorizer(),
     admission: buildAdmissionChain({ registry, storage }),
+    kinds: registry,
     storage,
     watcher: {},
     authCacheTtlMs: 0,

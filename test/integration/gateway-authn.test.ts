@@ -203,7 +203,7 @@ before(async () => {
   issuer = new RecordingIssuer();
   const admission = buildAdmissionChain({ registry, storage, schemas });
   const watcher = new WatchService({ caches: new Map(), storage, registry, logger });
-  const pipeline = new Pipeline({ authenticator, authorizer, tokenIssuer: issuer, admission, storage, watcher, schemas, authCacheTtlMs: 0 });
+  const pipeline = new Pipeline({ authenticator, authorizer, tokenIssuer: issuer, admission, storage, watcher, kinds: registry, schemas, authCacheTtlMs: 0 });
   startAnother = async (file: string) => {
     const server = new GrpcServer({ name: 'gateway', telemetry, logger, maxReceiveMessageBytes: RESOURCES_MAX_REQUEST_BYTES });
     const door = await startFrontDoor({

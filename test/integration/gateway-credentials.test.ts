@@ -46,7 +46,7 @@ describe('Pipeline.authenticate', () => {
     const registry = builtinRegistry();
     const storage = new MemoryStorage({ kinds: registry });
     const watcher = new WatchService({ caches: new Map(), storage, registry, logger: createLogger({ service: 'test', level: 'error' }) });
-    return new Pipeline({ authenticator, authorizer: new PrivilegedGroupAuthorizer(), admission: buildAdmissionChain({ registry, storage }), storage, watcher });
+    return new Pipeline({ authenticator, authorizer: new PrivilegedGroupAuthorizer(), admission: buildAdmissionChain({ registry, storage }), storage, watcher, kinds: registry });
   }
 
   test('asks the authenticator once per accepted presentation within the cache time, every time for a refused one; both credentials go together', async () => {

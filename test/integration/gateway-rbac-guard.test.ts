@@ -49,7 +49,7 @@ async function setup() {
     },
   };
   const watcher = new WatchService({ caches: new Map(), storage, registry, logger });
-  const pipeline = new Pipeline({ authenticator: new TokenFileAuthenticator([]), authorizer, ruleResolver, admission: buildAdmissionChain({ registry, storage, schemas }), storage, watcher, schemas, authCacheTtlMs: 0 });
+  const pipeline = new Pipeline({ authenticator: new TokenFileAuthenticator([]), authorizer, ruleResolver, admission: buildAdmissionChain({ registry, storage, schemas }), storage, watcher, kinds: registry, schemas, authCacheTtlMs: 0 });
   const namespaces = registry.get('', 'v1', 'namespaces')!;
   await pipeline.ensureSystemNamespaces(namespaces);
   await pipeline.create(admin, { info: namespaces, namespace: '', name: '' }, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'team' } });

@@ -57,7 +57,7 @@ function setup(ruleResolver?: RuleResolver) {
   const schemas = generatedSchemaValidator();
   const watcher = new WatchService({ caches: new Map(), storage, registry, logger });
   const authorizer = new TableAuthorizer();
-  const pipeline = new Pipeline({ authenticator, authorizer, ruleResolver, admission: buildAdmissionChain({ registry, storage, schemas }), storage, watcher, schemas, authCacheTtlMs: 0 });
+  const pipeline = new Pipeline({ authenticator, authorizer, ruleResolver, admission: buildAdmissionChain({ registry, storage, schemas }), storage, watcher, kinds: registry, schemas, authCacheTtlMs: 0 });
   const kind = (group: string, resource: string): KindDefinition => {
     const k = registry.get(group, 'v1', resource);
     assert.ok(k !== undefined, resource);

@@ -111,7 +111,7 @@ before(async () => {
   };
   const admission = buildAdmissionChain({ registry, storage, schemas });
   const watcher = new WatchService({ caches: new Map(), storage, registry, logger });
-  const pipeline = new Pipeline({ authenticator, authorizer, admission, storage, watcher, schemas, authCacheTtlMs: 0 });
+  const pipeline = new Pipeline({ authenticator, authorizer, admission, storage, watcher, kinds: registry, schemas, authCacheTtlMs: 0 });
   await storage.create({ group: '', resource: 'namespaces', namespace: '', name: 'demo' }, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'demo' } });
   door = await startTestFrontDoor({ pipeline, registry, telemetry, logger, dataDir: dir, observers: new RequestObservers([recorder, new RequestMetrics(metrics)], logger) });
   ({ port, grpcAddress } = door);

@@ -506,6 +506,33 @@ describe('managedFields across API versions', () => {
     ]);
   });
 
+  test('a custom kind\'s entry of a version its CRD lists but does not serve is compared in it; one of a version the CRD does not list is kept untouched', async () => {
+    // kube's CRD converter converts to every listed version (None: only apiVersion changes), and
+    // a version it does not know is no missing-version error: neither entry is dropped.
+    const version = (name: string, served: boolean, storage: boolean) => ({
+      name,
+      served,
+      storage,
+      schema: { openAPIV3Schema: { type: 'object', properties: { spec: { type: 'object', properties: { size: { type: 'integer' }, color: { type: 'string' } } } } } },
+    });
+    const crd = { metadata: { name: 'gizmos.example.com' }, spec: { group: 'example.com', scope: 'Namespaced', names: { plural: 'gizmos', kind: 'Gizmo' }, versions: [version('v1', true, true), version('v2', false, false)] } };
+    const kinds = kindsOfDefinition(CUSTOM_RESOURCE_DEFINITION.strategy.prepareForCreate?.(crd) ?? crd);
+    assert.deepEqual(kinds.map((k) => k.version), ['v1']);
+    const local = builtinRegistry();
+    for (const k of kinds) local.add(k);
+    const { pipeline } = await inProcessPipeline(new MemoryStorage({ kinds: local }), local);
+    const target: Target = { info: kinds[0]!, namespace: 'default', name: 'g' };
+    const created = await pipeline.create(admin, { ...target, name: '' }, { apiVersion: 'example.com/v1', kind: 'Gizmo', metadata: { name: 'g' }, spec: { size: 1, color: 'red' } }, { fieldManager: 'creator' });
+    const entry = (manager: string, apiVersion: string) => ({ manager, operation: 'Update', apiVersion, time: '2020-01-01T00:00:00Z', fieldsType: 'FieldsV1', fieldsV1: { 'f:spec': { 'f:color': {}, 'f:size': {} } } });
+    const body = { ...created, metadata: { ...created.metadata, managedFields: [entry('listed', 'example.com/v2'), entry('unlisted', 'example.com/v9')] }, spec: { size: 2, color: 'red' } };
+    const updated = await pipeline.update(admin, target, body, { fieldManager: 'editor' });
+    assert.deepEqual(entries(updated).map((e) => [e.manager, e.apiVersion, e.fieldsV1]), [
+      ['listed', 'example.com/v2', { 'f:spec': { 'f:color': {} } }],
+      ['unlisted', 'example.com/v9', { 'f:spec': { 'f:color': {}, 'f:size': {} } }],
+      ['editor', 'example.com/v1', { 'f:spec': { 'f:size': {} } }],
+    ]);
+  });
+
   test('a core/v1 Event\'s manager conflicts with an events.k8s.io/v1 apply on its own field name (.message for note)', async () => {
     const plane = await inProcessPipeline(new MemoryStorage({ kinds: registry }), registry);
     const core = registry.get('', 'v1', 'events');
@@ -553,5 +580,42 @@ describe('managedFields across API versions', () => {
     // The other way round, an item added through v1's set is no change to what the v2 set manager owns.
     const added = await pipeline.apply(admin, at(1), gadget('example.com/v1', { tags: ['c'] }), { fieldManager: 'other' });
     assert.deepEqual((added.object.spec as Record<string, unknown>).tags, ['a', 'b', 'c']);
+  });
+});
+
+/**
+ * /scale of a custom kind served at two versions, as kube's ScaleHandler carries the Scale's
+ * entries (apimachinery pkg/util/managedfields/scalehandler.go ToSubresource/ToParent): an entry
+ * of any version with a replicas path mapping is kept, losing only that version's replicas path.
+ */
+describe('/scale of a custom kind served at two versions', () => {
+  test('a /scale update through v1 keeps a v2 applier\'s entry (less spec.replicas) and records the scaler on replicas', async () => {
+    const version = (name: string, storage: boolean) => ({
+      name,
+      served: true,
+      storage,
+      schema: { openAPIV3Schema: { type: 'object', properties: { spec: { type: 'object', properties: { size: { type: 'integer' }, replicas: { type: 'integer' } } }, status: { type: 'object', properties: { replicas: { type: 'integer' } } } } } },
+      subresources: { status: {}, scale: { specReplicasPath: '.spec.replicas', statusReplicasPath: '.status.replicas' } },
+    });
+    const crd = { metadata: { name: 'pools.example.com' }, spec: { group: 'example.com', scope: 'Namespaced', names: { plural: 'pools', kind: 'Pool' }, versions: [version('v1', true), version('v2', false)] } };
+    const kinds = kindsOfDefinition(CUSTOM_RESOURCE_DEFINITION.strategy.prepareForCreate?.(crd) ?? crd);
+    assert.deepEqual(kinds.map((k) => k.version), ['v1', 'v2']);
+    const local = builtinRegistry();
+    for (const k of kinds) local.add(k);
+    const { pipeline } = await inProcessPipeline(new MemoryStorage({ kinds: local }), local);
+    const at = (v: number, subresource?: string): Target => ({ info: kinds[v - 1]!, namespace: 'default', name: 'p', ...(subresource === undefined ? {} : { subresource }) });
+    await pipeline.apply(admin, at(2), { object: { apiVersion: 'example.com/v2', kind: 'Pool', metadata: { name: 'p' }, spec: { size: 1, replicas: 2 } }, strictErrors: [] }, { fieldManager: 'v2-applier' });
+
+    const scale = await pipeline.get(admin, at(1, 'scale'));
+    await pipeline.update(admin, at(1, 'scale'), { ...scale, spec: { replicas: 5 } }, { fieldManager: 'scaler' });
+    const stored = await pipeline.get(admin, at(2));
+    assert.equal((stored.spec as Record<string, unknown>).replicas, 5);
+    assert.deepEqual(
+      entries(stored).map((e) => [e.manager, e.operation, e.apiVersion, e.subresource ?? '', e.fieldsV1]),
+      [
+        ['v2-applier', 'Apply', 'example.com/v2', '', { 'f:spec': { 'f:size': {} } }],
+        ['scaler', 'Update', 'example.com/v1', 'scale', { 'f:spec': { 'f:replicas': {} } }],
+      ],
+    );
   });
 });

@@ -57,7 +57,7 @@ before(async () => {
     { token: 'bob-token', user: { username: 'bob', uid: '2', groups: [] } },
   ]);
   const watcher = new WatchService({ caches: new Map(), storage, registry, logger });
-  const pipeline = new Pipeline({ authenticator, authorizer: new PrivilegedGroupAuthorizer(), admission, storage, watcher, schemas });
+  const pipeline = new Pipeline({ authenticator, authorizer: new PrivilegedGroupAuthorizer(), admission, storage, watcher, kinds: registry, schemas });
   const namespaces = registry.get('', 'v1', 'namespaces');
   assert.ok(namespaces !== undefined);
   await pipeline.ensureSystemNamespaces(namespaces);

@@ -38,7 +38,7 @@ before(async () => {
   const watcher = new WatchService({ caches, storage, registry, logger });
   const schemas = generatedSchemaValidator();
   const admission = buildAdmissionChain({ registry, storage, schemas });
-  pipeline = new Pipeline({ authenticator: new TokenFileAuthenticator([]), authorizer: new PrivilegedGroupAuthorizer(), admission, storage, watcher, schemas });
+  pipeline = new Pipeline({ authenticator: new TokenFileAuthenticator([]), authorizer: new PrivilegedGroupAuthorizer(), admission, storage, watcher, kinds: registry, schemas });
   await pipeline.ensureSystemNamespaces(kind('', 'v1', 'namespaces'));
   stop = async () => {
     await subscription.close();

@@ -57,6 +57,7 @@ export async function watchedPipeline(options: WatchedPipelineOptions = {}): Pro
       authenticator: new TokenFileAuthenticator([]),
       authorizer: new PrivilegedGroupAuthorizer(),
       admission: buildAdmissionChain({ registry, storage: over, schemas }),
+      kinds: registry,
       storage: over,
       watcher,
       schemas,

@@ -86,15 +86,17 @@ export function electionTimingFrom(config: Record<'leader-elect-lease-duration' 
 /**
  * The controller host of a gateway process from its flags, not started; undefined when no
  * controller is chosen. Its identity is the host name and a fresh UUID, as kube-controller-manager's.
+ * `available` makes the controllers to choose from with the flags' settings (so
+ * --namespace-deletion-grace-period applies to them too); kube's set when absent.
  */
 export function controllerHostFrom(
   config: Record<(typeof CONTROLLER_FLAGS)[number]['flag'], string>,
   context: ControllerContext,
-  available?: readonly Controller[],
+  available: (settings: ControllerSettings) => readonly Controller[] = availableControllers,
 ): ControllerHost | undefined {
   const grace = parseDurationMs(config['namespace-deletion-grace-period']);
   if (!Number.isFinite(grace) || grace < 0) throw new ConfigError(`--namespace-deletion-grace-period must be a duration such as "5s", got "${config['namespace-deletion-grace-period']}"`);
-  const controllers = selectControllers(config.controllers, available ?? availableControllers({ namespaceDeletionGracePeriodMs: grace }));
+  const controllers = selectControllers(config.controllers, available({ namespaceDeletionGracePeriodMs: grace }));
   const timing = electionTimingFrom(config);
   const credentials = config['use-service-account-credentials'];
   if (credentials !== 'true' && credentials !== 'false') throw new ConfigError(`--use-service-account-credentials must be "true" or "false", got "${credentials}"`);

@@ -10,7 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import type { KubeObject } from '../../../lib/kube.ts';
 import { controllerPlane, SeveredStorage, type ControllerPlane } from '../../../test/support/controller-plane.ts';
 import { ControllerHost } from './host.ts';
-import { electionTimingFrom, selectControllers } from './index.ts';
+import { CONTROLLER_FLAGS, controllerHostFrom, electionTimingFrom, selectControllers, type ControllerSettings } from './index.ts';
 import { DEFAULT_LEASE, parseDurationMs } from './leader.ts';
 import type { Controller, ControllerContext } from './types.ts';
 
@@ -185,6 +185,18 @@ describe('leader election of controller hosts', () => {
     assert.deepEqual(electionTimingFrom({ 'leader-elect-lease-duration': '15s', 'leader-elect-renew-deadline': '10s', 'leader-elect-retry-period': '2s' }), { leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2000 });
     assert.throws(() => electionTimingFrom({ 'leader-elect-lease-duration': '10s', 'leader-elect-renew-deadline': '10s', 'leader-elect-retry-period': '2s' }), /must be greater than --leader-elect-renew-deadline/);
     assert.throws(() => electionTimingFrom({ 'leader-elect-lease-duration': '15', 'leader-elect-renew-deadline': '10s', 'leader-elect-retry-period': '2s' }), /positive duration/);
+  });
+
+  test('the controllers a caller makes are given --namespace-deletion-grace-period', () => {
+    const flags = Object.fromEntries(CONTROLLER_FLAGS.map((f) => [f.flag, f.default])) as Record<(typeof CONTROLLER_FLAGS)[number]['flag'], string>;
+    const seen: ControllerSettings[] = [];
+    const context = {} as ControllerContext;
+    const host = controllerHostFrom({ ...flags, controllers: '*', 'namespace-deletion-grace-period': '2s' }, context, (settings) => {
+      seen.push(settings);
+      return [];
+    });
+    assert.equal(host, undefined, 'no controller: no host');
+    assert.deepEqual(seen, [{ namespaceDeletionGracePeriodMs: 2000 }]);
   });
 
   test('durations as kube\'s flags write them', () => {

@@ -260,6 +260,10 @@ export class NamespaceController implements Controller {
     if (pods !== undefined) {
       await sweep(pods, (message) => `failed to delete pods for namespace: ${name}, err: ${message}`);
       if (signal.aborted) throw signal.reason;
+      // A sweep that failed before it could count what is left (its delete or list refused) holds
+      // nothing back, as in kube (deleteAllContentForGroupVersionResource then reports no items
+      // remaining): the other resources are deleted, the error is kept for the conditions, and the
+      // pass fails, so the namespace is not finalized and is tried again.
       const podsLeft = byResource.get(`${pods.resource}.${pods.group}`) ?? 0;
       if (podsLeft > 0) {
         // Nothing else is deleted while Pods remain (kube's ordered deletion).

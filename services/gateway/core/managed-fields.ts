@@ -16,14 +16,16 @@
  * Versions: an entry's fields are in its apiVersion. Each FieldManager is given kube's version
  * converter for its kind (see converterOf): an entry of another version of the same storage
  * (the kind a view shows, a view of it, another served version of a custom kind's
- * CustomResourceDefinition) is compared in its version; an entry of a version not served is
- * dropped on the next write, as kube drops a manager of a version it no longer has.
+ * CustomResourceDefinition, served or only listed) is compared in its version; an entry of a
+ * version the server does not have (a built-in kind's old version) is dropped on the next write,
+ * as kube drops a manager of a missing version; a custom kind's version its definition does not
+ * list (as far as this server knows) is kept untouched.
  */
 import { applyTypesOf, FieldManager, LastAppliedFieldManager, type ApplyTypes, type ManagedFieldsEntry } from '../../../lib/apply/index.ts';
-import type { VersionConverter } from '../../../lib/apply/manager.ts';
+import { UNKNOWN_VERSION, type VersionConverter } from '../../../lib/apply/manager.ts';
 import { badRequest } from '../../../lib/errors.ts';
 import { isPlainObject, type KubeObject } from '../../../lib/kube.ts';
-import { apiVersionOf, BUILTIN_KINDS, type KindDefinition } from '../../../lib/kinds/index.ts';
+import { apiVersionOf, type KindDefinition } from '../../../lib/kinds/index.ts';
 import { scaleKindOf } from '../../../lib/kinds/scale.ts';
 import { servesStatus } from '../../../lib/kinds/subresources.ts';
 
@@ -142,12 +144,6 @@ const SCALE_REPLICAS = fieldsPath('spec.replicas');
 /** The kind served at a group, version and resource (a KindRegistry's get). */
 export type KindLookup = (group: string, version: string, resource: string) => KindDefinition | undefined;
 
-/** The built-in kinds by group, version and resource. */
-function builtinLookup(): KindLookup {
-  const kinds = new Map(BUILTIN_KINDS.map((k) => [`${k.group}/${k.version}/${k.resource}`, k]));
-  return (group, version, resource) => kinds.get(`${group}/${version}/${resource}`);
-}
-
 /** Where a kind's objects are stored: its own resource, or the one it is a view of. */
 function storageOf(info: KindDefinition): string {
   const stored = info.storedAs ?? info;
@@ -172,22 +168,24 @@ export class ManagedFields {
   private readonly appliers = new WeakMap<FieldManager, LastAppliedFieldManager>();
   private readonly newObjectOf: ((info: KindDefinition) => KubeObject | undefined) | undefined;
   private readonly newObjects = new WeakMap<KindDefinition, KubeObject | undefined>();
+  private readonly resets = new WeakMap<KindDefinition, Map<string, string[][]>>();
   private readonly kinds: KindLookup;
 
   /**
    * `newObject`: the object a create is compared with, as kube compares it with its kind's
    * empty typed object (scope.Creater.New: a built-in kind's struct fields are there, so a
    * create does not own `spec` itself, only what it set in it); undefined for none (custom kinds).
-   * `kinds`: the kinds served (the versions entries are converted to); the built-in kinds when absent.
+   * `kinds`: the kinds served now (the versions entries are converted to; a custom kind's other
+   * versions are known only through it, so it is required).
    */
   constructor(
     definitionsOf: ((info: KindDefinition) => (name: string) => unknown) | undefined,
-    options: { now?: () => Date; newObject?: (info: KindDefinition) => KubeObject | undefined; kinds?: KindLookup } = {},
+    options: { now?: () => Date; newObject?: (info: KindDefinition) => KubeObject | undefined; kinds: KindLookup },
   ) {
     this.definitionsOf = definitionsOf;
     this.now = options.now ?? (() => new Date());
     this.newObjectOf = options.newObject;
-    this.kinds = options.kinds ?? builtinLookup();
+    this.kinds = options.kinds;
   }
 
   /** The empty object of a kind a create is compared with, made once per kind. */
@@ -236,32 +234,62 @@ export class ManagedFields {
    * object of one version of its storage to the stored form (a view's conversion, without
    * defaults as kube's scheme converts) and from it to the version asked; custom kinds convert
    * as kube's None strategy does (only apiVersion changes). The other version's schema and
-   * reset fields come with it. Undefined for a version not served for this storage.
+   * reset fields come with it. See versionAt for the versions it knows, cannot tell (kept) and
+   * does not have (dropped).
    */
   private converterOf(info: KindDefinition, subresource: string): VersionConverter {
     return (object, apiVersion) => {
-      const from = this.servedAs(info, typeof object.apiVersion === 'string' ? object.apiVersion : '');
-      const to = this.servedAs(info, apiVersion);
+      const from = this.versionAt(info, typeof object.apiVersion === 'string' ? object.apiVersion : '');
+      const to = this.versionAt(info, apiVersion);
       if (from === undefined || to === undefined) return undefined;
+      if (from === UNKNOWN_VERSION || to === UNKNOWN_VERSION) return UNKNOWN_VERSION;
       const stored = from.storedAs === undefined ? object : (from.storedAs.convertToStored ?? from.storedAs.toStored)(object);
       const converted = to.storedAs === undefined ? stored : to.storedAs.fromStored(stored);
       return { object: { ...converted, apiVersion }, types: this.typesOf(to), resetFields: this.resetFieldsOf(to, subresource) };
     };
   }
 
-  /** The kind served at `apiVersion` with the storage of `info` (itself at its own); undefined for none. */
-  private servedAs(info: KindDefinition, apiVersion: string): KindDefinition | undefined {
+  /**
+   * The kind whose schema reads `apiVersion` of the storage of `info`: itself at its own, the
+   * kind served there; for a custom kind, a version its definition lists but does not serve is
+   * read with `info`'s schema (the registry keeps only served versions' schemas, and kube's None
+   * conversion changes nothing but apiVersion), and a version it does not list is
+   * UNKNOWN_VERSION (this server may not have seen the definition's change yet; kube's
+   * converter fails on it without a missing-version error). Undefined for a version the server
+   * does not have (a built-in kind's, kube's missing version).
+   */
+  private versionAt(info: KindDefinition, apiVersion: string): KindDefinition | typeof UNKNOWN_VERSION | undefined {
     if (apiVersion === apiVersionOf(info)) return info;
     const slash = apiVersion.indexOf('/');
     const [group, version] = slash < 0 ? ['', apiVersion] : [apiVersion.slice(0, slash), apiVersion.slice(slash + 1)];
+    if (info.source === 'custom') {
+      if (group !== info.group || version === '') return UNKNOWN_VERSION;
+      const kind = this.kinds(group, version, info.resource);
+      if (kind !== undefined && kind.kind === info.kind && kind.origin === info.origin) return kind;
+      return info.listedVersions !== undefined && Object.hasOwn(info.listedVersions, version) ? info : UNKNOWN_VERSION;
+    }
     if (version === '') return undefined;
     const kind = this.kinds(group, version, info.resource);
     if (kind === undefined || kind.kind !== info.kind || kind.review === true || storageOf(kind) !== storageOf(info)) return undefined;
-    return info.source === 'custom' && kind.origin !== info.origin ? undefined : kind;
+    return kind;
   }
 
-  /** kube's reset fields of an endpoint (see the top of this file). */
+  /** kube's reset fields of an endpoint (see the top of this file), made once per kind and endpoint (the same list each time). */
   private resetFieldsOf(info: KindDefinition, subresource: string): string[][] {
+    let byEndpoint = this.resets.get(info);
+    if (byEndpoint === undefined) {
+      byEndpoint = new Map();
+      this.resets.set(info, byEndpoint);
+    }
+    let reset = byEndpoint.get(subresource);
+    if (reset === undefined) {
+      reset = this.makeResetFieldsOf(info, subresource);
+      byEndpoint.set(subresource, reset);
+    }
+    return reset;
+  }
+
+  private makeResetFieldsOf(info: KindDefinition, subresource: string): string[][] {
     if (subresource === 'scale') return [['status']];
     if (subresource === 'status') {
       const reset = this.topLevelFields(info)
@@ -321,16 +349,38 @@ export class ManagedFields {
     return applier;
   }
 
-  /** What an endpoint's FieldManager sees of the stored object: itself, or for /scale its Scale (`view`) with the entries owning its replicas. */
+  /**
+   * kube's ScaleHandler mappings: the replicas path (as fieldsV1 spells it) of `apiVersion` of
+   * the storage of `info`; null for a version without a scale subresource or one the server
+   * cannot tell (its entries are kept as they are); undefined for a version the server does not
+   * have (its entries are dropped).
+   */
+  private replicasPathAt(info: KindDefinition, apiVersion: string): string[] | null | undefined {
+    const kind = this.versionAt(info, apiVersion);
+    if (kind === undefined) return undefined;
+    if (kind === UNKNOWN_VERSION) return null;
+    if (kind === info && apiVersion !== apiVersionOf(info)) {
+      // a listed version not served: its own scale subresource, as the definition lists it
+      const slash = apiVersion.indexOf('/');
+      const path = info.listedVersions?.[apiVersion.slice(slash + 1)] ?? '';
+      return path === '' ? null : fieldsPath(path);
+    }
+    return replicasPathOf(kind) ?? null;
+  }
+
+  /**
+   * What an endpoint's FieldManager sees of the stored object: itself, or for /scale its Scale
+   * (`view`) with the entries owning their version's replicas path, of any version (kube's
+   * ScaleHandler.ToSubresource).
+   */
   liveView(target: ManagedTarget, stored: KubeObject, view: KubeObject): KubeObject {
     if (target.subresource !== 'scale') return view;
-    const replicas = replicasPathOf(target.info);
-    if (replicas === undefined) return view;
-    const apiVersion = apiVersionOf(target.info);
+    if (replicasPathOf(target.info) === undefined) return view;
     const scaleApiVersion = apiVersionOf(scaleKindOf(target.info));
     const entries: ManagedFieldsEntry[] = [];
     for (const entry of entriesOf(stored)) {
-      if (entry.apiVersion !== apiVersion || !hasPath(entry.fieldsV1, replicas)) continue;
+      const replicas = this.replicasPathAt(target.info, entry.apiVersion);
+      if (replicas === undefined || replicas === null || !hasPath(entry.fieldsV1, replicas)) continue;
       entries.push({ ...entry, apiVersion: scaleApiVersion, fieldsType: 'FieldsV1', fieldsV1: pathSet(SCALE_REPLICAS) });
     }
     return withEntries(view, sortEntries(entries));
@@ -339,22 +389,25 @@ export class ManagedFields {
   /**
    * The object a write through an endpoint stores (`written`), with the managedFields of the
    * endpoint's object (`recorded`): itself, or for /scale carried from the Scale's as kube's
-   * ScaleHandler.ToParent does: an entry of the stored object owning its replicas path keeps it
-   * only if the Scale still has that manager; each other Scale manager owning spec.replicas owns
-   * the object's replicas path (apiVersion the object's; its time the stored entry's, if any).
+   * ScaleHandler.ToParent does: an entry of the stored object (of any version) owning its
+   * version's replicas path keeps it only if the Scale still has that manager; an entry of a
+   * version without one is kept as is, one of a version the server does not have is dropped;
+   * each other Scale manager owning spec.replicas owns the object's replicas path (apiVersion
+   * the object's; its time the stored entry's, if any).
    */
   carried(target: ManagedTarget, stored: KubeObject, written: KubeObject, recorded: KubeObject): KubeObject {
     if (target.subresource !== 'scale') return recorded;
-    const replicas = replicasPathOf(target.info);
-    if (replicas === undefined) return written;
+    const own = replicasPathOf(target.info);
+    if (own === undefined) return written;
     const apiVersion = apiVersionOf(target.info);
     const parent = entriesOf(stored);
     const scaleEntries = new Map(entriesOf(recorded).map((e) => [managerId(e), e]));
     const times = new Map(parent.map((e) => [managerId(e), e.time]));
     const out: ManagedFieldsEntry[] = [];
     for (const entry of parent) {
-      if (entry.apiVersion !== apiVersion) continue;
-      if (!hasPath(entry.fieldsV1, replicas)) {
+      const replicas = this.replicasPathAt(target.info, entry.apiVersion);
+      if (replicas === undefined) continue;
+      if (replicas === null || !hasPath(entry.fieldsV1, replicas)) {
         out.push(entry);
         continue;
       }
@@ -371,7 +424,7 @@ export class ManagedFields {
       if (!hasPath(entry.fieldsV1, SCALE_REPLICAS)) continue;
       const { time: _time, ...rest } = entry;
       const time = times.get(id);
-      out.push({ ...rest, apiVersion, fieldsType: 'FieldsV1', fieldsV1: pathSet(replicas), ...(time === undefined ? {} : { time }) });
+      out.push({ ...rest, apiVersion, fieldsType: 'FieldsV1', fieldsV1: pathSet(own), ...(time === undefined ? {} : { time }) });
     }
     return withEntries(written, sortEntries(out));
   }

@@ -68,10 +68,10 @@ export interface PipelineOptions {
    */
   schemas?: SchemaValidator;
   /**
-   * The kinds served (a KindRegistry): the versions managedFields entries of another version
-   * are converted to (custom kinds' other served versions). The built-in kinds when absent.
+   * The kinds served (a KindRegistry, read at request time): the versions managedFields entries
+   * of another version are converted to (custom kinds' other served versions).
    */
-  kinds?: { get(group: string, version: string, resource: string): KindDefinition | undefined };
+  kinds: { get(group: string, version: string, resource: string): KindDefinition | undefined };
   /**
    * What the cluster hands out and where the API server is (kube-apiserver's
    * --service-cluster-ip-range, --service-node-port-range, ...): what kinds' allocators and
@@ -396,7 +396,7 @@ export class Pipeline {
     // A create is compared with the kind's empty object in its Go shape, as kube's with New().
     const newObject = (info: KindDefinition): KubeObject | undefined => (info.source === 'builtin' ? this.shaped(withTypeMeta({ metadata: {} } as KubeObject, info), info) : undefined);
     const kinds = options.kinds;
-    this.managed = new ManagedFields(schemas === undefined ? undefined : (info) => schemas.definitionsOf(info), { newObject, ...(kinds === undefined ? {} : { kinds: (g, v, r) => kinds.get(g, v, r) }) });
+    this.managed = new ManagedFields(schemas === undefined ? undefined : (info) => schemas.definitionsOf(info), { newObject, kinds: (g, v, r) => kinds.get(g, v, r) });
   }
 
   /**
@@ -926,6 +926,15 @@ export class Pipeline {
     const fieldValidation = fieldValidationOf(options.fieldValidation);
     const schemas = this.o.schemas;
     const facts = type === 'strategic' && schemas !== undefined ? mergeFactsOf((name) => schemas.definitionsOf(info)(name) as FactsSchema | undefined, info.schema) : undefined;
+    // Kept for the audit log as kube logs a patch as soon as it has read it (a 404 too): the patch
+    // as sent; a body that is no JSON is refused by decodePatch and recorded as none.
+    noteRequestObjectOf(() => {
+      try {
+        return JSON.parse(Buffer.from(patch.body.buffer, patch.body.byteOffset, patch.body.byteLength).toString('utf8')) as unknown;
+      } catch {
+        return undefined;
+      }
+    });
     let decodedOnce: DecodedPatch | undefined;
     for (let attempt = 0; ; attempt++) {
       // patched as kube patches the current object: decoded and encoded again, so in shape
@@ -933,8 +942,6 @@ export class Pipeline {
       if (decodedOnce === undefined) {
         // Decoded once the object is found, as kube's store answers NotFound before it applies the patch.
         decodedOnce = decodePatch(type, patch.body, fieldValidation);
-        // Kept for the audit log as kube records a patch: the patch itself (valid JSON, decodePatch read it).
-        noteRequestObjectOf(() => JSON.parse(Buffer.from(patch.body.buffer, patch.body.byteOffset, patch.body.byteLength).toString('utf8')) as unknown);
       }
       const decoded = decodedOnce;
       const patched = applyPatchShowingNoSecret(info, decoded, view.read(current, 'write'), facts);
