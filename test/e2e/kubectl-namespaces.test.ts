@@ -84,7 +84,7 @@ describe('kubectl: namespace deletion', { skip: suite.skip }, () => {
       await ok(kubectl, ['wait', '--for=condition=NamespaceFinalizersRemaining', `namespace/${ns}`, '--timeout=30s'], { timeoutMs: 40_000 });
       const waiting = JSON.parse(await ok(kubectl, ['get', 'namespace', ns, '-o', 'json'])) as Record<string, unknown>;
       const byType = Object.fromEntries(conditionsOf(waiting).map((c) => [c.type, c]));
-      assert.equal(byType.NamespaceFinalizersRemaining?.message, 'Some finalizers are remaining: example.com/hold in 1 resource instances');
+      assert.equal(byType.NamespaceFinalizersRemaining?.message, 'Some content in the namespace has finalizers remaining: example.com/hold in 1 resource instances');
       assert.equal(byType.NamespaceContentRemaining?.message, 'Some resources are remaining: configmaps. has 1 resource instances');
       assert.equal(byType.NamespaceDeletionDiscoveryFailure?.reason, 'ResourcesDiscovered');
       assert.equal(byType.NamespaceDeletionContentFailure?.status, 'False');
@@ -93,7 +93,7 @@ describe('kubectl: namespace deletion', { skip: suite.skip }, () => {
       if (version === '1.33') {
         const described = await ok(kubectl, ['describe', 'namespace', ns]);
         assert.match(described, /Status:\s+Terminating/);
-        assert.match(described, /NamespaceFinalizersRemaining\s+True\s+.*SomeFinalizerRemain\s+Some finalizers are remaining: example.com\/hold in 1 resource instances/);
+        assert.match(described, /NamespaceFinalizersRemaining\s+True\s+.*SomeFinalizersRemain\s+Some content in the namespace has finalizers remaining: example.com\/hold in 1 resource instances/);
       }
       await ok(kubectl, ['patch', 'configmap', 'held', '-n', ns, '--type=merge', '-p', '{"metadata":{"finalizers":null}}']);
       await ok(kubectl, ['wait', '--for=delete', `namespace/${ns}`, '--timeout=30s'], { timeoutMs: 40_000 });

@@ -197,7 +197,7 @@ describe('the namespace controller', () => {
       );
       const byType = Object.fromEntries(conditionsOf(waiting).map((c) => [c.type, c]));
       assert.deepEqual(Object.keys(byType), ['NamespaceDeletionDiscoveryFailure', 'NamespaceDeletionGroupVersionParsingFailure', 'NamespaceDeletionContentFailure', 'NamespaceContentRemaining', 'NamespaceFinalizersRemaining']);
-      assert.deepEqual(byType.NamespaceFinalizersRemaining, { ...byType.NamespaceFinalizersRemaining, status: 'True', reason: 'SomeFinalizerRemain', message: 'Some finalizers are remaining: example.com/hold in 1 resource instances' });
+      assert.deepEqual(byType.NamespaceFinalizersRemaining, { ...byType.NamespaceFinalizersRemaining, status: 'True', reason: 'SomeFinalizersRemain', message: 'Some content in the namespace has finalizers remaining: example.com/hold in 1 resource instances' });
       assert.deepEqual(byType.NamespaceContentRemaining, { ...byType.NamespaceContentRemaining, status: 'True', reason: 'SomeResourcesRemain', message: 'Some resources are remaining: configmaps. has 1 resource instances' });
       assert.deepEqual(byType.NamespaceDeletionDiscoveryFailure, { ...byType.NamespaceDeletionDiscoveryFailure, status: 'False', reason: 'ResourcesDiscovered', message: 'All resources successfully discovered' });
       assert.deepEqual(byType.NamespaceDeletionContentFailure, { ...byType.NamespaceDeletionContentFailure, status: 'False', reason: 'ContentDeleted', message: 'All content successfully deleted, may be waiting on finalization' });

@@ -284,7 +284,7 @@ export class NamespaceController implements Controller {
     }
     if (byFinalizer.size > 0) {
       const parts = [...byFinalizer].map(([f, n]) => `${f} in ${n} resource instances`).sort();
-      failing.push({ type: 'NamespaceFinalizersRemaining', reason: 'SomeFinalizerRemain', message: `Some finalizers are remaining: ${parts.join(', ')}` });
+      failing.push({ type: 'NamespaceFinalizersRemaining', reason: 'SomeFinalizersRemain', message: `Some content in the namespace has finalizers remaining: ${parts.join(', ')}` });
     }
     failing.push(...contentFailure(contentErrors));
     await this.writeConditions(ctx, namespace, failing, signal);
