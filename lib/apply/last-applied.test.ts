@@ -8,11 +8,11 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { parse } from 'yaml';
-import { StatusError } from '../errors.ts';
 import type { KubeObject } from '../kube.ts';
 import { readGoFacts, SchemaSet } from '../kinds/schemas.ts';
 import { FieldSet, goJson, keyElement } from './fieldpath.ts';
 import { applyTypesOf, conflictError, FieldManager, LAST_APPLIED_ANNOTATION, LastAppliedFieldManager, lastAppliedOf, lastAppliedValue, type ApplyTypes } from './index.ts';
+import { statusOf } from '../../test/support/status.ts';
 
 const definitions = new SchemaSet();
 const goFacts = readGoFacts();
@@ -39,16 +39,6 @@ function yaml(text: string): KubeObject {
 
 function withAnnotation(o: KubeObject, value: string): KubeObject {
   return { ...o, metadata: { ...o.metadata, annotations: { ...(o.metadata?.annotations as Record<string, string> | undefined), [LAST_APPLIED_ANNOTATION]: value } } };
-}
-
-function statusOf(fn: () => unknown): StatusError {
-  try {
-    fn();
-  } catch (err) {
-    assert.ok(err instanceof StatusError, String(err));
-    return err;
-  }
-  assert.fail('no error');
 }
 
 /** apimachinery's Semantic.DeepDerivative: everything `a` sets (empty and null values aside) is so in `b`. */

@@ -6,11 +6,11 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { StatusError } from '../errors.ts';
 import type { KubeObject } from '../kube.ts';
 import { readGoFacts, SchemaSet } from '../kinds/schemas.ts';
 import { decodeFieldsV1 } from './fieldpath.ts';
 import { applyTypesOf, capManagedFields, conflictError, FieldManager, type ManagedFieldsEntry } from './index.ts';
+import { statusOf } from '../../test/support/status.ts';
 
 const definitions = new SchemaSet();
 const goFacts = readGoFacts();
@@ -38,16 +38,6 @@ function entries(o: KubeObject | undefined): ManagedFieldsEntry[] {
 function owned(o: KubeObject | undefined, name: string): string[] {
   const e = entries(o).find((x) => x.manager === name);
   return e === undefined ? [] : decodeFieldsV1(e.fieldsV1).paths();
-}
-
-function statusOf(fn: () => unknown): StatusError {
-  try {
-    fn();
-  } catch (err) {
-    assert.ok(err instanceof StatusError, String(err));
-    return err;
-  }
-  assert.fail('no error');
 }
 
 const deployment = (): KubeObject => ({

@@ -8,6 +8,7 @@ import { applyJsonPatch, JsonPatchError, MAX_JSON_PATCH_COPY_BYTES, operationsOf
 import { applyMergePatch } from './merge-patch.ts';
 import { applyPatch, decodePatch, mergeFactsOf, NO_MERGE_FACTS, patchTypeOf, type PatchType } from './index.ts';
 import { applyStrategicMergePatch, StrategicMergeError } from './strategic.ts';
+import { statusOf } from '../../test/support/status.ts';
 
 const definitions = new SchemaSet();
 const POD = mergeFactsOf((name) => definitions.get(name), 'io.k8s.api.core.v1.Pod');
@@ -39,16 +40,6 @@ function smpError(original: unknown, patch: unknown): StrategicMergeError {
     return err;
   }
   assert.fail('the patch applied');
-}
-
-function statusOf(fn: () => unknown): StatusError {
-  try {
-    fn();
-  } catch (err) {
-    assert.ok(err instanceof StatusError, String(err));
-    return err;
-  }
-  assert.fail('no error');
 }
 
 describe('JSON patch (RFC 6902, as kube applies it)', () => {
