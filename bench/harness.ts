@@ -182,6 +182,7 @@ export async function openLoop(op: Operation, ratePerSec: number, seconds: numbe
   const start = performance.now();
   let last = start;
   const pending = new Set<Promise<void>>();
+  const aborted = (): boolean => stop?.aborted === true;
   const run = async (index: number, scheduled: number): Promise<void> => {
     inFlight++;
     maxInFlight = Math.max(maxInFlight, inFlight);
@@ -200,12 +201,17 @@ export async function openLoop(op: Operation, ratePerSec: number, seconds: numbe
       inFlight--;
     }
   };
-  for (let i = 0; i < count && stop?.aborted !== true; i++) {
+  for (let i = 0; i < count && !aborted(); i++) {
     const scheduled = start + i * interval;
-    const wait = scheduled - performance.now();
+    let wait = scheduled - performance.now();
     // Behind schedule, start at once, but let the answers in between (a loop that never yields
     // would starve the event loop of the very completions it waits for).
-    await (wait > 0 ? sleep(wait, stop) : new Promise<void>((resolve) => setImmediate(resolve)));
+    if (wait <= 0) await new Promise<void>((resolve) => setImmediate(resolve));
+    // A timer may fire before its time by up to a millisecond, and by more on a busy machine
+    // (its start is the event loop's cached clock): sleep again until the scheduled start, so
+    // that no operation starts early and no latency counted from its schedule is short.
+    for (; wait > 0 && !aborted(); wait = scheduled - performance.now()) await sleep(Math.max(1, wait), stop);
+    if (aborted()) break;
     const p = run(i, scheduled);
     pending.add(p);
     void p.finally(() => pending.delete(p));
