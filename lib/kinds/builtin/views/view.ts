@@ -5,7 +5,7 @@
  */
 import type { FieldError } from '../../../errors.ts';
 import type { KubeObject } from '../../../kube.ts';
-import type { KindDefinition, KindPrinter, ResourceInfo } from '../../types.ts';
+import type { KindDefinition, KindDeletion, KindPrinter, ResourceInfo } from '../../types.ts';
 
 export interface ViewSpec {
   /** The view's identity (group, version, kind, names, scope, verbs, subresources). */
@@ -23,6 +23,14 @@ export interface ViewSpec {
    * objects in the stored form (`old` on update).
    */
   validate?(object: KubeObject, old: KubeObject | undefined): FieldError[];
+}
+
+/** The parts of a kind's deletion strategy that read no object (a view's objects are of another shape). */
+function deletionFactsOf(deletion: KindDeletion): KindDeletion {
+  return {
+    ...(deletion.garbageCollectionPolicy === undefined ? {} : { garbageCollectionPolicy: deletion.garbageCollectionPolicy }),
+    ...(deletion.returnDeletedObject === undefined ? {} : { returnDeletedObject: deletion.returnDeletedObject }),
+  };
 }
 
 /**
@@ -60,6 +68,9 @@ export function viewOf(stored: KindDefinition, spec: ViewSpec): KindDefinition {
     storedAs: { group: stored.group, version: stored.version, resource: stored.resource, toStored, fromStored, convertToStored: spec.toStored },
     ...(printer === undefined ? {} : { printer }),
     ...(stored.scale === undefined ? {} : { scale: stored.scale }),
+    // The stored kind's strategy decides what a delete does to the object, whichever version it
+    // is deleted through; its facts that need no object carry over as they are.
+    ...(stored.deletion === undefined ? {} : { deletion: deletionFactsOf(stored.deletion) }),
     strategy: {
       generation: s.generation,
       ...(spec.defaults === undefined ? {} : { defaults: spec.defaults }),
