@@ -1,13 +1,13 @@
 /** The scale subresource's Scale of built-in and custom kinds, and what a Scale write changes. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { StatusError } from '../errors.ts';
 import type { KubeObject } from '../kube.ts';
 import { DEFAULT_FIELDS } from '../selectors.ts';
 import { CUSTOM_RESOURCE_DEFINITION } from './builtin/customresourcedefinition.ts';
 import { kindsOfDefinition } from './custom.ts';
 import { applyScale, scaleKindOf, scaleOf } from './scale.ts';
 import type { KindDefinition } from './types.ts';
+import { statusOf } from '../../test/support/status.ts';
 
 /** A built-in kind with kube's Deployment scale facts (test-only: replicas and a metav1.LabelSelector). */
 const REPLICATED: KindDefinition = {
@@ -60,16 +60,6 @@ function replicator(spec: Record<string, unknown>, status: Record<string, unknow
   return { apiVersion: 'example.test/v1', kind: 'Replicator', metadata: META, spec, status };
 }
 
-function statusError(fn: () => unknown): StatusError {
-  try {
-    fn();
-  } catch (err) {
-    assert.ok(err instanceof StatusError, String(err));
-    return err;
-  }
-  assert.fail('expected a StatusError');
-}
-
 test('built-in: the object\'s identity, spec and status replicas, the selector as kube prints it', () => {
   const object = replicator({ replicas: 3, selector: { matchLabels: { app: 'web' }, matchExpressions: [{ key: 'tier', operator: 'In', values: ['b', 'a'] }] } }, { replicas: 2 });
   assert.deepEqual(scaleOf(REPLICATED, object), {
@@ -96,12 +86,12 @@ test('built-in: a write changes only the replicas, pinned to the Scale\'s resour
 
 test('built-in: ValidateScale (422 Scale.autoscaling) and the uid precondition (409 on <resource>/scale)', () => {
   const current = replicator({ replicas: 3 });
-  const negative = statusError(() => applyScale(REPLICATED, current, { metadata: { name: 'a' }, spec: { replicas: -1 } }));
+  const negative = statusOf(() => applyScale(REPLICATED, current, { metadata: { name: 'a' }, spec: { replicas: -1 } }));
   assert.equal(negative.reason, 'Invalid');
   assert.equal(negative.message, 'Scale.autoscaling "a" is invalid: spec.replicas: Invalid value: -1: must be greater than or equal to 0');
-  const nameless = statusError(() => applyScale(REPLICATED, current, { metadata: {}, spec: { replicas: 1 } }));
+  const nameless = statusOf(() => applyScale(REPLICATED, current, { metadata: {}, spec: { replicas: 1 } }));
   assert.equal(nameless.message, 'Scale.autoscaling "a" is invalid: metadata.name: Required value: name or generateName is required');
-  const uid = statusError(() => applyScale(REPLICATED, current, { metadata: { name: 'a', uid: 'other' }, spec: { replicas: 1 } }));
+  const uid = statusOf(() => applyScale(REPLICATED, current, { metadata: { name: 'a', uid: 'other' }, spec: { replicas: 1 } }));
   assert.equal(uid.reason, 'Conflict');
   assert.equal(uid.message, 'Operation cannot be fulfilled on replicators/scale.example.test "a": Precondition failed: UID in precondition: other, UID in object meta: u1');
 });
@@ -110,16 +100,16 @@ test('custom: replicas read as int64 at the definition\'s paths, the selector a 
   const object: KubeObject = { apiVersion: 'example.com/v1', kind: 'Widget', metadata: META, spec: { size: 4 }, status: { ready: 1, selector: 'app=w' } };
   assert.deepEqual(scaleOf(WIDGET, object), { kind: 'Scale', apiVersion: 'autoscaling/v1', metadata: SCALE_META, spec: { replicas: 4 }, status: { replicas: 1, selector: 'app=w' } });
   assert.deepEqual(scaleOf(WIDGET, { ...object, status: {} }).status, { replicas: 0 });
-  const wrongType = statusError(() => scaleOf(WIDGET, { ...object, spec: { size: 'four' } }));
+  const wrongType = statusOf(() => scaleOf(WIDGET, { ...object, spec: { size: 'four' } }));
   assert.deepEqual([wrongType.reason, wrongType.message], ['InternalError', '.spec.size accessor error: four is of the type string, expected int64']);
 });
 
 test('custom: missing desired replicas are a 500 on read, and a write must set them (400)', () => {
   const object: KubeObject = { apiVersion: 'example.com/v1', kind: 'Widget', metadata: META, spec: {} };
-  const read = statusError(() => scaleOf(WIDGET, object));
+  const read = statusOf(() => scaleOf(WIDGET, object));
   assert.deepEqual([read.reason, read.message], ['InternalError', 'Internal error occurred: the spec replicas field ".spec.size" does not exist']);
   const forWrite = scaleOf(WIDGET, object, 'write');
-  const unset = statusError(() => applyScale(WIDGET, object, forWrite));
+  const unset = statusOf(() => applyScale(WIDGET, object, forWrite));
   assert.deepEqual([unset.reason, unset.message], ['BadRequest', 'the spec replicas field ".spec.size" cannot be empty']);
   assert.deepEqual(applyScale(WIDGET, object, { ...forWrite, spec: { replicas: 2 } }).spec, { size: 2 });
   // apiextensions does not validate the Scale: its schema's rules (if any) judge the object.

@@ -207,15 +207,9 @@ export class ManagedFields {
 
   /** The FieldManager of writes to `info` at `subresource`. */
   fieldManager(info: KindDefinition, subresource: string): FieldManager {
-    let byEndpoint = this.managers.get(info);
-    if (byEndpoint === undefined) {
-      byEndpoint = new Map();
-      this.managers.set(info, byEndpoint);
-    }
-    let manager = byEndpoint.get(subresource);
-    if (manager === undefined) {
+    return perEndpoint(this.managers, info, subresource, () => {
       const kind = subresource === 'scale' ? scaleKindOf(info) : info;
-      manager = new FieldManager({
+      return new FieldManager({
         types: this.typesOf(kind),
         apiVersion: apiVersionOf(kind),
         subresource,
@@ -224,9 +218,7 @@ export class ManagedFields {
         // the Scale's entries are all autoscaling/v1 (liveView carries only the object's version)
         ...(subresource === 'scale' ? {} : { convert: this.converterOf(info, subresource) }),
       });
-      byEndpoint.set(subresource, manager);
-    }
-    return manager;
+    });
   }
 
   /**
@@ -276,17 +268,7 @@ export class ManagedFields {
 
   /** kube's reset fields of an endpoint (see the top of this file), made once per kind and endpoint (the same list each time). */
   private resetFieldsOf(info: KindDefinition, subresource: string): string[][] {
-    let byEndpoint = this.resets.get(info);
-    if (byEndpoint === undefined) {
-      byEndpoint = new Map();
-      this.resets.set(info, byEndpoint);
-    }
-    let reset = byEndpoint.get(subresource);
-    if (reset === undefined) {
-      reset = this.makeResetFieldsOf(info, subresource);
-      byEndpoint.set(subresource, reset);
-    }
-    return reset;
+    return perEndpoint(this.resets, info, subresource, () => this.makeResetFieldsOf(info, subresource));
   }
 
   private makeResetFieldsOf(info: KindDefinition, subresource: string): string[][] {
@@ -428,6 +410,21 @@ export class ManagedFields {
     }
     return withEntries(written, sortEntries(out));
   }
+}
+
+/** What `make` gives for an endpoint (`info` at `subresource`), made once and kept in `cache` as long as the kind's definition. */
+function perEndpoint<T>(cache: WeakMap<KindDefinition, Map<string, T>>, info: KindDefinition, subresource: string, make: () => T): T {
+  let byEndpoint = cache.get(info);
+  if (byEndpoint === undefined) {
+    byEndpoint = new Map();
+    cache.set(info, byEndpoint);
+  }
+  let value = byEndpoint.get(subresource);
+  if (value === undefined) {
+    value = make();
+    byEndpoint.set(subresource, value);
+  }
+  return value;
 }
 
 /** The replicas path of a kind's scale subresource, as fieldsV1 spells it. */
